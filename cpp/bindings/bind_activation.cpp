@@ -1,0 +1,69 @@
+#include "checks.hpp"
+#include "eigengrad/activation.hpp"
+
+namespace eigengrad::bindings {
+namespace {
+
+void forward(Activation kind, const py::array& x, py::array out) {
+  check_input(x, "x");
+  check_output(out, "out");
+  check_dtype_as(out, "out", x, "x");
+  check_same_shape(out, "out", x, "x");
+  check_no_partial_overlap(out, "out", x, "x");
+  const index_t n = x.size();
+  if (is_float32(x)) {
+    const float* xp = cptr<float>(x);
+    float* yp = mptr<float>(out);
+    py::gil_scoped_release release;
+    activation_forward<float>(kind, xp, yp, n);
+  } else {
+    const double* xp = cptr<double>(x);
+    double* yp = mptr<double>(out);
+    py::gil_scoped_release release;
+    activation_forward<double>(kind, xp, yp, n);
+  }
+}
+
+void backward(Activation kind, const py::array& grad_out, const py::array& y, py::array grad_in) {
+  check_input(grad_out, "grad_out");
+  check_input(y, "y");
+  check_dtype_as(y, "y", grad_out, "grad_out");
+  check_same_shape(y, "y", grad_out, "grad_out");
+  check_output(grad_in, "grad_in");
+  check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
+  check_same_shape(grad_in, "grad_in", grad_out, "grad_out");
+  check_no_partial_overlap(grad_in, "grad_in", grad_out, "grad_out");
+  check_no_partial_overlap(grad_in, "grad_in", y, "y");
+  const index_t n = y.size();
+  if (is_float32(y)) {
+    const float *gp = cptr<float>(grad_out), *yp = cptr<float>(y);
+    float* gx = mptr<float>(grad_in);
+    py::gil_scoped_release release;
+    activation_backward<float>(kind, gp, yp, gx, n);
+  } else {
+    const double *gp = cptr<double>(grad_out), *yp = cptr<double>(y);
+    double* gx = mptr<double>(grad_in);
+    py::gil_scoped_release release;
+    activation_backward<double>(kind, gp, yp, gx, n);
+  }
+}
+
+void def_activation(py::module_& m, const char* name, Activation kind) {
+  const std::string base(name);
+  m.def((base + "_forward").c_str(), [kind](const py::array& x, py::array out) { forward(kind, x, out); },
+        py::arg("x"), py::arg("out"), ("out = " + base + "(x), elementwise; out may be x").c_str());
+  m.def((base + "_backward").c_str(),
+        [kind](const py::array& grad_out, const py::array& y, py::array grad_in) { backward(kind, grad_out, y, grad_in); },
+        py::arg("grad_out"), py::arg("y"), py::arg("grad_in"),
+        ("grad_in = grad_out * " + base + "'(x), from the saved output y").c_str());
+}
+
+}  // namespace
+
+void bind_activation(py::module_& m) {
+  def_activation(m, "relu", Activation::relu);
+  def_activation(m, "sigmoid", Activation::sigmoid);
+  def_activation(m, "tanh", Activation::tanh);
+}
+
+}  // namespace eigengrad::bindings

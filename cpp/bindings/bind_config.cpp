@@ -1,0 +1,51 @@
+#include <Eigen/Core>
+
+#include "checks.hpp"
+#include "eigengrad/parallel.hpp"
+
+namespace eigengrad::bindings {
+namespace {
+
+std::string simd_level() {
+#if defined(__AVX512F__)
+  return "AVX512F";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "AVX2+FMA";
+#elif defined(__AVX2__)
+  return "AVX2";
+#elif defined(__AVX__)
+  return "AVX";
+#elif defined(__SSE4_2__)
+  return "SSE4.2";
+#elif defined(__SSE2__) || defined(_M_X64)
+  return "SSE2";
+#elif defined(__ARM_NEON)
+  return "NEON";
+#else
+  return "none";
+#endif
+}
+
+}  // namespace
+
+void bind_config(py::module_& m) {
+  m.attr("__version__") = EIGENGRAD_VERSION;
+  py::dict info;
+  info["version"] = EIGENGRAD_VERSION;
+  info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                          std::to_string(EIGEN_MINOR_VERSION);
+  info["eigen_source"] = EIGENGRAD_EIGEN_SOURCE;
+  info["eigen_simd"] = std::string(Eigen::SimdInstructionSetsInUse());
+  info["openmp"] = has_openmp();
+  info["simd"] = simd_level();
+  info["compiler"] = EIGENGRAD_COMPILER;
+  info["dtypes"] = py::make_tuple("float32", "float64");
+  m.attr("build_info") = info;
+  m.def("get_num_threads", &num_threads, "Threads the next kernel may use.");
+  m.def("set_num_threads", [](int n) {
+    if (n < 0) throw py::value_error("n: expected a thread count >= 1 (or 0 for the default), got " + std::to_string(n));
+    set_num_threads(n);
+  }, py::arg("n"), "Sets the kernels' thread count; 0 returns to OpenMP's default.");
+}
+
+}  // namespace eigengrad::bindings

@@ -1,0 +1,51 @@
+// Argument checks shared by the bindings: every binding checks, then releases the GIL, then calls one
+// kernel. Errors name the argument, what it got and what was expected.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace eigengrad::bindings {
+
+namespace py = pybind11;
+using index_t = std::int64_t;
+
+std::string shape_str(const py::array& a);
+std::string dtype_str(const py::array& a);
+
+// A float32 or float64 array, the dtype of which selects the kernel instantiation.
+bool is_float32(const py::array& a);
+void check_float(const py::array& a, const char* name);
+void check_dtype_as(const py::array& a, const char* name, const py::array& like, const char* like_name);
+void check_int64(const py::array& a, const char* name);
+void check_contiguous(const py::array& a, const char* name);
+void check_writeable(const py::array& a, const char* name);
+void check_ndim(const py::array& a, const char* name, int ndim);
+void check_shape(const py::array& a, const char* name, const std::vector<index_t>& shape);
+void check_same_shape(const py::array& a, const char* name, const py::array& like, const char* like_name);
+// An output that may be the input itself (in place) but must not partly overlap it.
+void check_no_partial_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name);
+// An output that must not share any memory with the input.
+void check_no_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name);
+
+// A float input: float dtype, C-contiguous.
+inline void check_input(const py::array& a, const char* name) {
+  check_float(a, name);
+  check_contiguous(a, name);
+}
+// A float output or in-place buffer: float dtype, C-contiguous, writeable.
+inline void check_output(const py::array& a, const char* name) {
+  check_input(a, name);
+  check_writeable(a, name);
+}
+
+template <class T>
+const T* cptr(const py::array& a) { return static_cast<const T*>(a.data()); }
+template <class T>
+T* mptr(py::array& a) { return static_cast<T*>(a.mutable_data()); }
+
+}  // namespace eigengrad::bindings

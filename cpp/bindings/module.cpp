@@ -1,0 +1,24 @@
+// eigengrad._C: one bind_<area>() per kernel area.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace eigengrad::bindings {
+void bind_config(py::module_& m);
+void bind_gemm(py::module_& m);
+void bind_activation(py::module_& m);
+void bind_loss(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_random(py::module_& m);
+}  // namespace eigengrad::bindings
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "eigengrad's compiled kernels (C++17, Eigen, OpenMP). Called only through eigengrad._kernels.";
+  using namespace eigengrad::bindings;
+  bind_config(m);
+  bind_gemm(m);
+  bind_activation(m);
+  bind_loss(m);
+  bind_optim(m);
+  bind_random(m);
+}

@@ -1,0 +1,11 @@
+# The kernel library: pure C++, no Python headers.
+file(GLOB EIGENGRAD_KERNEL_SOURCES CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/cpp/src/*.cpp")
+add_library(eigengrad_kernels STATIC ${EIGENGRAD_KERNEL_SOURCES})
+target_include_directories(eigengrad_kernels PUBLIC "${CMAKE_CURRENT_SOURCE_DIR}/cpp/include")
+target_link_libraries(eigengrad_kernels PUBLIC Eigen3::Eigen)
+target_compile_options(eigengrad_kernels PUBLIC ${EIGENGRAD_CXX_FLAGS})
+target_compile_definitions(eigengrad_kernels PUBLIC ${EIGENGRAD_DEFINITIONS})
+if(EIGENGRAD_HAS_OPENMP)
+  target_link_libraries(eigengrad_kernels PUBLIC OpenMP::OpenMP_CXX)
+  target_compile_definitions(eigengrad_kernels PUBLIC EIGENGRAD_HAS_OPENMP=1)
+endif()

@@ -1,0 +1,30 @@
+"""eigengrad: a CPU deep-learning training library with C++ (Eigen + OpenMP) kernels and PyTorch's names.
+
+    import eigengrad as eg
+    x = eg.tensor([[1.0, 2.0]], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad  # tensor([[2., 4.]])
+"""
+from eigengrad._kernels import __version__
+from eigengrad._config import get_config, get_num_threads, set_num_threads, show_config
+from eigengrad.random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from eigengrad.tensor import (
+    MaxResult, Tensor, arange, as_tensor, bool_, float32, float64, from_numpy, full, get_default_dtype, int32, int64,
+    ones, ones_like, rand, randn, randperm, tensor, uint8, zeros, zeros_like,
+)
+from eigengrad.autograd import enable_grad, no_grad, set_grad_enabled, is_grad_enabled
+from eigengrad import autograd, data, datasets, nn, optim
+from eigengrad.serialization import load, save
+
+float = float32  # torch.float
+double = float64  # torch.double
+long = int64  # torch.long
+
+__all__ = [
+    "__version__", "Tensor", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "zeros_like", "ones_like",
+    "arange", "rand", "randn", "randperm", "float32", "float64", "int32", "int64", "uint8", "bool_", "float", "double",
+    "long", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed",
+    "initial_seed", "Generator", "default_generator", "get_rng_state", "set_rng_state", "set_num_threads",
+    "get_num_threads", "show_config", "get_config", "autograd", "nn", "optim", "data", "datasets", "save", "load",
+    "MaxResult",
+]

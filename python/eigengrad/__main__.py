@@ -1,0 +1,26 @@
+"""Command line: ``python -m eigengrad train`` (see ``--help``) and ``python -m eigengrad config``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eigengrad", description="eigengrad command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    from eigengrad.cli import train
+
+    train.add_arguments(sub.add_parser("train", help="train an MLP on the embedded 8x8 digits"))
+    sub.add_parser("config", help="print how eigengrad was built")
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        train.run(args)
+    else:
+        import eigengrad
+
+        eigengrad.show_config()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

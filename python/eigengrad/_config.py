@@ -1,0 +1,53 @@
+"""Threads and build configuration."""
+from __future__ import annotations
+
+import operator
+import sys
+
+from eigengrad import _kernels
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads eigengrad's kernels use (like ``torch.set_num_threads``).
+
+    Only eigengrad's kernels are affected; OpenMP's global setting and other libraries are left alone.
+    """
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"n: expected an int, got {type(n).__name__}") from None
+    if n < 1:
+        raise ValueError(f"n: expected a thread count >= 1, got {n}")
+    _kernels.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Threads the next kernel will use: the value of :func:`set_num_threads`, else OpenMP's default
+    (``OMP_NUM_THREADS`` or the core count), read when the kernel runs; 1 in a build without OpenMP."""
+    return _kernels.get_num_threads()
+
+
+def get_config() -> dict:
+    """The build's configuration as a dict (version, Eigen, OpenMP, SIMD level, compiler, dtypes, threads)."""
+    info = dict(_kernels.build_info)
+    info["threads"] = get_num_threads()
+    return info
+
+
+def show_config(file=None) -> None:
+    """Print how this eigengrad was built: version, Eigen version, OpenMP yes/no, SIMD level, threads."""
+    import numpy as np
+
+    c = get_config()
+    lines = [
+        f"eigengrad {c['version']}",
+        f"  Eigen:     {c['eigen_version']} ({c['eigen_source']})",
+        f"  OpenMP:    {'yes' if c['openmp'] else 'no (kernels run on one thread)'}",
+        f"  SIMD:      {c['simd']} (Eigen: {c['eigen_simd']})",
+        f"  threads:   {c['threads']}",
+        f"  compiler:  {c['compiler']}",
+        f"  dtypes:    {', '.join(c['dtypes'])}",
+        f"  NumPy:     {np.__version__}",
+        f"  Python:    {sys.version.split()[0]}",
+    ]
+    print("\n".join(lines), file=file or sys.stdout)

@@ -1,0 +1,156 @@
+"""The one place that calls the compiled kernels (``eigengrad._C``).
+
+Each function takes NumPy arrays, makes strided inputs contiguous (an input copy costs time, never
+correctness; in-place buffers are passed as they are and the binding refuses them if they are not
+contiguous), allocates the outputs, calls one kernel and returns the outputs. The autograd, the
+modules and the optimizers call these functions, never ``_C`` directly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad import _C
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def contiguous(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when it is C-contiguous, else a C-contiguous copy."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def is_float(a: np.ndarray) -> bool:
+    return a.dtype in FLOAT_DTYPES
+
+
+def check_float(a: np.ndarray, name: str) -> None:
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected a float32 or float64 tensor, got dtype {a.dtype}")
+
+
+def check_same_dtype(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if a.dtype != b.dtype:
+        raise TypeError(f"{name_b}: expected dtype {a.dtype} (the dtype of {name_a}), got {b.dtype}")
+
+
+def _as_gemm_operand(a: np.ndarray, trans: bool) -> tuple[np.ndarray, bool]:
+    """A transposed view (Fortran order) is passed as its C-contiguous transpose with the flag flipped."""
+    if a.flags.c_contiguous:
+        return a, trans
+    if a.flags.f_contiguous:
+        return a.T, not trans
+    return np.ascontiguousarray(a), trans
+
+
+# --- GEMM -----------------------------------------------------------------------------------------
+
+def gemm(a, b, bias=None, trans_a=False, trans_b=False, out=None, accumulate=False) -> np.ndarray:
+    """op(a) @ op(b) [+ bias], op = transpose when the flag is set. 2-D float arrays of one dtype."""
+    check_float(a, "a")
+    check_same_dtype(a, b, "a", "b")
+    a, trans_a = _as_gemm_operand(a, trans_a)
+    b, trans_b = _as_gemm_operand(b, trans_b)
+    m = a.shape[1] if trans_a else a.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    if out is None:
+        out = np.empty((m, n), dtype=a.dtype)
+    if bias is not None:
+        check_same_dtype(a, bias, "a", "bias")
+        bias = contiguous(bias)
+    _C.gemm(a, b, out, bias, trans_a, trans_b, accumulate)
+    return out
+
+
+# --- activations ----------------------------------------------------------------------------------
+
+_ACTIVATIONS = {
+    "relu": (_C.relu_forward, _C.relu_backward),
+    "sigmoid": (_C.sigmoid_forward, _C.sigmoid_backward),
+    "tanh": (_C.tanh_forward, _C.tanh_backward),
+}
+
+
+def activation_forward(kind: str, x: np.ndarray) -> np.ndarray:
+    check_float(x, "input")
+    x = contiguous(x)
+    out = np.empty_like(x)
+    _ACTIVATIONS[kind][0](x, out)
+    return out
+
+
+def activation_backward(kind: str, grad_out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    grad_out = contiguous(grad_out.astype(y.dtype, copy=False))
+    grad_in = np.empty_like(y)
+    _ACTIVATIONS[kind][1](grad_out, contiguous(y), grad_in)
+    return grad_in
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, ignore_index: int):
+    """Per-row losses and log-sum-exps of the rows of ``logits`` (n, c) for int64 class targets (n,)."""
+    logits = contiguous(logits)
+    target = contiguous(target.astype(np.int64, copy=False))
+    n = logits.shape[0]
+    loss = np.empty(n, dtype=logits.dtype)
+    lse = np.empty(n, dtype=logits.dtype)
+    _C.softmax_cross_entropy_forward(logits, target, loss, lse, ignore_index)
+    return loss, lse
+
+
+def softmax_cross_entropy_backward(logits, target, lse, scale, ignore_index: int) -> np.ndarray:
+    logits = contiguous(logits)
+    grad = np.empty_like(logits)
+    scale = contiguous(np.asarray(scale, dtype=logits.dtype))
+    _C.softmax_cross_entropy_backward(logits, contiguous(target), lse, scale, grad, ignore_index)
+    return grad
+
+
+def squared_error_sum(x: np.ndarray, y: np.ndarray) -> float:
+    return _C.squared_error_sum(contiguous(x), contiguous(y))
+
+
+def squared_error(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    x = contiguous(x)
+    out = np.empty_like(x)
+    _C.squared_error(x, contiguous(y), out)
+    return out
+
+
+def squared_error_backward(x, y, grad_out, coef: float) -> np.ndarray:
+    x = contiguous(x)
+    if grad_out is not None:
+        grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    grad_in = np.empty_like(x)
+    _C.squared_error_backward(x, contiguous(y), grad_out, coef, grad_in)
+    return grad_in
+
+
+# --- optimizer steps (in place on Python-owned buffers) -------------------------------------------
+
+def sgd_step(param, grad, momentum_buffer, **hyper) -> None:
+    _C.sgd_step(param, contiguous(grad), momentum_buffer, **hyper)
+
+
+# --- random ---------------------------------------------------------------------------------------
+
+def uniform_fill(out: np.ndarray, seed: int, offset: int, low: float, high: float) -> None:
+    _C.uniform_fill(out, seed, offset, low, high)
+
+
+def normal_fill(out: np.ndarray, seed: int, offset: int, mean: float, std: float) -> None:
+    _C.normal_fill(out, seed, offset, mean, std)
+
+
+def randperm(n: int, seed: int, offset: int) -> np.ndarray:
+    out = np.empty(n, dtype=np.int64)
+    _C.randperm(out, seed, offset)
+    return out
+
+
+# --- threads and build ----------------------------------------------------------------------------
+
+get_num_threads = _C.get_num_threads
+set_num_threads = _C.set_num_threads
+build_info = _C.build_info
+__version__ = _C.__version__

@@ -1,0 +1,8 @@
+from eigengrad.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
+from eigengrad.nn.modules.linear import Identity, Linear
+from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
+from eigengrad.nn.modules.module import Module
+
+__all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten", "ReLU", "Sigmoid", "Tanh",
+           "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss"]

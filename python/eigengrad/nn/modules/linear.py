@@ -1,0 +1,50 @@
+"""``Linear`` and ``Identity``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from eigengrad.nn import functional as F
+from eigengrad.nn import init
+from eigengrad.nn.modules.module import Module
+from eigengrad.nn.parameter import Parameter
+from eigengrad.tensor import Tensor, get_default_dtype
+
+
+class Linear(Module):
+    """y = x W^T + b (one fused GEMM), W of shape (out_features, in_features) as in PyTorch.
+
+    Default initialisation as PyTorch: W ~ U[-1/sqrt(in), 1/sqrt(in)] (kaiming_uniform_ with a=sqrt(5)),
+    b ~ U[-1/sqrt(in), 1/sqrt(in)].
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{name}: expected a non-negative int, got {v!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        if not bias:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    def forward(self, input: Tensor) -> Tensor:
+        return input

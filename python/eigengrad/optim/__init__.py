@@ -1,0 +1,5 @@
+"""Optimizers (``eigengrad.optim``): one fused C++ call per parameter group."""
+from eigengrad.optim.optimizer import Optimizer
+from eigengrad.optim.sgd import SGD
+
+__all__ = ["Optimizer", "SGD"]

@@ -1,0 +1,217 @@
+"""``Optimizer``: param groups, per-parameter state, ``state_dict``, and the flat-buffer step.
+
+An update rule subclasses :class:`Optimizer` and defines
+
+    _state_names(group) -> tuple of per-parameter state arrays it keeps (e.g. ("momentum_buffer",))
+    _update(group, param, grad, state, first) -> None
+        one fused kernel call over arrays: ``param`` (updated in place), ``grad``, ``state`` (name ->
+        array, updated in place) and ``first`` (True on the first step of these parameters).
+
+The base calls ``_update`` once per flat buffer of a group (one dtype: usually one call per group),
+or, when the flat layout cannot be used (some parameter has no gradient, or its array was replaced),
+once per parameter, with the same semantics.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Callable, Iterable
+
+import numpy as np
+
+from eigengrad.autograd.grad_mode import enable_grad
+from eigengrad.optim._flat import build_flat_buffers
+from eigengrad.tensor import Tensor
+
+
+class _RequiredParameter:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class Optimizer:
+    """Base class of optimizers (``torch.optim.Optimizer``)."""
+
+    def __init__(self, params: Iterable, defaults: dict) -> None:
+        self.defaults = defaults
+        self.state: dict = {}
+        self.param_groups: list[dict] = []
+        self._flats: list[list] = []
+        if isinstance(params, Tensor):
+            raise TypeError("params: expected an iterable of Tensors or dicts, got a single Tensor")
+        groups = list(params)
+        if not groups:
+            raise ValueError("params: optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, param_group: dict) -> None:
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group: expected a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"params: optimizer can only optimize Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("params: can't optimize a non-leaf Tensor")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
+            raise ValueError("params: some parameters appear more than once (in this group or in another)")
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization parameter {name}")
+            group.setdefault(name, default)
+        group["params"] = params
+        self.param_groups.append(group)
+        self._flats.append(build_flat_buffers(params) if params else [])
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear gradients: to None (default, as PyTorch) or to zeros in place."""
+        for group, flats in zip(self.param_groups, self._flats):
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad._data[...] = 0
+
+    # --- the step ---------------------------------------------------------------------------------
+    def _state_names(self, group: dict) -> tuple:
+        return ()
+
+    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define _update()")
+
+    def step(self, closure: Callable | None = None):
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group, flats in zip(self.param_groups, self._flats):
+            names = self._state_names(group)
+            for flat in flats:
+                if not self._step_flat(group, flat, names):
+                    self._step_each(group, flat.params, names)
+        return loss
+
+    def _step_flat(self, group: dict, flat, names: tuple) -> bool:
+        """One kernel call over the whole buffer; False when the flat layout cannot be used."""
+        if not (flat.params_intact() and flat.grads_intact()):
+            return False
+        states = [self.state.get(p, {}) for p in flat.params]
+        has = [all(n in s for n in names) for s in states]
+        if names and all(has):
+            arrays = {}
+            for n in names:
+                views = [s[n] for s in states]
+                base = views[0].base if views[0].base is not None else None
+                if base is None or base.size != flat.data.size or any(v.base is not base for v in views):
+                    return False
+                arrays[n] = base
+            first = False
+        elif names and any(has):
+            return False
+        else:
+            arrays = {}
+            for n in names:
+                arrays[n], views = flat.new_state()
+                for p, v in zip(flat.params, views):
+                    self.state.setdefault(p, {})[n] = v
+            first = True
+        self._update(group, flat.data, flat.grad, arrays, first)
+        return True
+
+    def _step_each(self, group: dict, params: list, names: tuple) -> None:
+        for p in params:
+            if p.grad is None:
+                continue
+            state = self.state.setdefault(p, {})
+            first = not all(n in state for n in names)
+            for n in names:
+                if n not in state:
+                    state[n] = np.zeros(p.shape, dtype=p.dtype)
+            self._update(group, p._data, p.grad._data, {n: state[n] for n in names}, first)
+
+    # --- state_dict -------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """``{'state': {index: {name: array}}, 'param_groups': [{..., 'params': [indices]}]}`` as PyTorch."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state and self.state[p]:
+                    state[index[id(p)]] = {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+                                           for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters and state; arrays are copied into the existing (flat) layout."""
+        groups = state_dict.get("param_groups")
+        if not isinstance(groups, list) or len(groups) != len(self.param_groups):
+            raise ValueError(f"state_dict: loaded state dict has {len(groups or [])} parameter groups, "
+                             f"the optimizer has {len(self.param_groups)}")
+        for mine, saved in zip(self.param_groups, groups):
+            if len(saved["params"]) != len(mine["params"]):
+                raise ValueError("state_dict: loaded state dict contains a parameter group that doesn't match "
+                                 "the size of the optimizer's group")
+        index = {}
+        for mine, saved in zip(self.param_groups, groups):
+            for p, i in zip(mine["params"], saved["params"]):
+                index[i] = p
+        saved_state = {int(k): v for k, v in state_dict.get("state", {}).items()}
+        for i, p in index.items():
+            for name, value in saved_state.get(i, {}).items():
+                self._load_state_value(p, name, value)
+        for mine, saved in zip(self.param_groups, groups):
+            for k, v in saved.items():
+                if k != "params":
+                    mine[k] = copy.deepcopy(v)
+
+    def _load_state_value(self, p: Tensor, name: str, value) -> None:
+        state = self.state.setdefault(p, {})
+        if not isinstance(value, (np.ndarray, Tensor)):
+            state[name] = value
+            return
+        arr = value._data if isinstance(value, Tensor) else value
+        if arr.shape != p.shape and arr.ndim > 0:
+            raise ValueError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
+        if arr.ndim == 0:
+            state[name] = np.array(arr, copy=True)
+            return
+        if name not in state:
+            self._allocate_flat_state(p, name)
+        np.copyto(state[name], arr.astype(p.dtype, copy=False))
+
+    def _allocate_flat_state(self, p: Tensor, name: str) -> None:
+        """Give ``name`` a flat array over p's whole buffer, so the next step stays one call."""
+        for flats in self._flats:
+            for flat in flats:
+                if any(q is p for q in flat.params):
+                    _, views = flat.new_state()
+                    for q, v in zip(flat.params, views):
+                        self.state.setdefault(q, {}).setdefault(name, v)
+                    return
+        self.state[p][name] = np.zeros(p.shape, dtype=p.dtype)
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
+        return "\n".join(lines + [")"])

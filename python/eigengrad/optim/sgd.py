@@ -1,0 +1,47 @@
+"""Stochastic gradient descent with momentum (PyTorch's semantics), one fused C++ pass per group."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad import _kernels
+from eigengrad.optim.optimizer import Optimizer, required
+
+
+class SGD(Optimizer):
+    r"""SGD with optional momentum, dampening, weight decay and Nesterov momentum.
+
+    With gradient :math:`g_t` of parameters :math:`\theta_t` (negated when ``maximize``):
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1}                       && \text{weight decay } \lambda \\
+        b_t &= \begin{cases} g_t & t = 1 \\ \mu b_{t-1} + (1 - \tau) g_t & t > 1 \end{cases}
+                                                                          && \text{momentum } \mu \text{, dampening } \tau \\
+        g_t &\leftarrow g_t + \mu b_t \text{ (nesterov) or } b_t          && \text{when } \mu \ne 0 \\
+        \theta_t &= \theta_{t-1} - \gamma g_t                             && \text{learning rate } \gamma
+
+    Nesterov momentum as in Sutskever et al. (2013), "On the importance of initialization and momentum
+    in deep learning". The whole update is one C++ kernel call over the group's flat buffer.
+    """
+
+    def __init__(self, params, lr: float = required, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
+        if lr is not required and not lr >= 0.0:
+            raise ValueError(f"lr: expected a learning rate >= 0, got {lr}")
+        if not momentum >= 0.0:
+            raise ValueError(f"momentum: expected a value >= 0, got {momentum}")
+        if not weight_decay >= 0.0:
+            raise ValueError(f"weight_decay: expected a value >= 0, got {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("nesterov: Nesterov momentum requires a momentum > 0 and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _state_names(self, group: dict) -> tuple:
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+        _kernels.sgd_step(param, grad, state.get("momentum_buffer"), lr=float(group["lr"]),
+                          momentum=float(group["momentum"]), dampening=float(group["dampening"]),
+                          weight_decay=float(group["weight_decay"]), nesterov=bool(group["nesterov"]),
+                          maximize=bool(group["maximize"]), first_step=first)

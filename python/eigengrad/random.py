@@ -1,0 +1,123 @@
+"""Seeded random numbers from a counter-based generator (Philox4x32-10, run in C++).
+
+A :class:`Generator` is just ``(seed, offset)``: a draw of ``n`` numbers reads Philox blocks
+``offset .. offset + n - 1`` under key ``seed`` and advances ``offset`` by ``n``. Element ``i`` of a
+draw depends only on ``(seed, offset + i)``, so results never depend on the number of threads.
+"""
+from __future__ import annotations
+
+import operator
+import os
+
+import numpy as np
+
+from eigengrad import _kernels
+
+_MASK64 = (1 << 64) - 1
+DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed, so an unseeded run is still repeatable
+
+
+class Generator:
+    """A seeded stream of random numbers, like ``torch.Generator``."""
+
+    __slots__ = ("_seed", "_offset")
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._seed = DEFAULT_SEED
+        self._offset = 0
+        if seed is not None:
+            self.manual_seed(seed)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Restart the stream from ``seed`` (any int; taken modulo 2**64, as PyTorch does)."""
+        try:
+            seed = operator.index(seed)
+        except TypeError:
+            raise TypeError(f"seed: expected an int, got {type(seed).__name__}") from None
+        self._seed = seed & _MASK64
+        self._offset = 0
+        return self
+
+    def seed(self) -> int:
+        """Seed from the operating system's entropy and return the seed."""
+        self.manual_seed(int.from_bytes(os.urandom(8), "little"))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> np.ndarray:
+        """The state as a uint64 array ``[seed, offset]`` (safe to store with safetensors)."""
+        return np.array([self._seed, self._offset], dtype=np.uint64)
+
+    def set_state(self, state) -> "Generator":
+        state = np.asarray(state)
+        if state.shape != (2,) or state.dtype.kind not in "ui":
+            raise ValueError(f"state: expected an integer array [seed, offset], got {state.dtype} {state.shape}")
+        self._seed, self._offset = int(state[0]) & _MASK64, int(state[1]) & _MASK64
+        return self
+
+    def _advance(self, n: int) -> int:
+        """Reserve ``n`` blocks of the stream; returns the first block's offset."""
+        start = self._offset
+        self._offset = (self._offset + n) & _MASK64
+        return start
+
+    def __repr__(self) -> str:
+        return f"Generator(seed={self._seed}, offset={self._offset})"
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed eigengrad's default generator (``torch.manual_seed``); returns it."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; returns the seed."""
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> np.ndarray:
+    return default_generator.get_state()
+
+
+def set_rng_state(state) -> None:
+    default_generator.set_state(state)
+
+
+def _generator(generator: Generator | None) -> Generator:
+    if generator is None:
+        return default_generator
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator: expected an eigengrad.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, generator: Generator | None = None) -> np.ndarray:
+    """Fill the contiguous float array ``out`` in place with U[low, high) draws."""
+    g = _generator(generator)
+    _kernels.uniform_fill(out, g.initial_seed(), g._advance(out.size), float(low), float(high))
+    return out
+
+
+def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None) -> np.ndarray:
+    """Fill the contiguous float array ``out`` in place with N(mean, std^2) draws."""
+    g = _generator(generator)
+    _kernels.normal_fill(out, g.initial_seed(), g._advance(out.size), float(mean), float(std))
+    return out
+
+
+def permutation(n: int, generator: Generator | None = None) -> np.ndarray:
+    """A random permutation of ``0 .. n-1`` as an int64 array."""
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"n: expected n >= 0, got {n}")
+    g = _generator(generator)
+    return _kernels.randperm(n, g.initial_seed(), g._advance(max(n - 1, 0)))

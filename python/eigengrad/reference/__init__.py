@@ -1,0 +1,22 @@
+"""NumPy reference implementations of every kernel (forward and backward) and every update rule.
+
+The oracle of the tests and the baseline of the benchmarks: plain, readable NumPy with the same
+signatures as the kernels in ``eigengrad._kernels`` (outputs returned; update rules work in place,
+as the kernels do).
+"""
+from eigengrad.reference.activation import (
+    relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
+)
+from eigengrad.reference.gemm import gemm
+from eigengrad.reference.loss import (
+    softmax_cross_entropy_backward, softmax_cross_entropy_forward, squared_error, squared_error_backward,
+    squared_error_sum,
+)
+from eigengrad.reference.optim import sgd_step
+from eigengrad.reference.random import normal_fill, philox4x32, randperm, uniform_fill
+
+__all__ = [
+    "gemm", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
+    "squared_error_backward", "sgd_step", "philox4x32", "uniform_fill", "normal_fill", "randperm",
+]

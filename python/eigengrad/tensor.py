@@ -1,0 +1,497 @@
+"""``Tensor``: a NumPy array with reverse-mode automatic differentiation (define-by-run).
+
+A tensor holds its array (``numpy()`` returns it without a copy), whether it ``requires_grad``, its
+accumulated ``grad`` (a Tensor) and, when an operation produced it while the graph was recorded,
+the context of that operation. Arrays that eigengrad creates are C-contiguous; ``from_numpy`` shares
+the user's array as it is, and the kernels copy a strided input once (never an output).
+"""
+from __future__ import annotations
+
+import builtins
+import operator
+from collections import namedtuple
+from typing import Sequence
+
+import numpy as np
+
+from eigengrad._kernels import FLOAT_DTYPES
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+int32 = np.dtype(np.int32)
+uint8 = np.dtype(np.uint8)
+bool_ = np.dtype(np.bool_)
+
+_DEFAULT_FLOAT = float32
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def get_default_dtype() -> np.dtype:
+    return _DEFAULT_FLOAT
+
+
+def _check_dtype(dtype) -> np.dtype | None:
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: expected a NumPy dtype such as eigengrad.float32, got {dtype!r}") from None
+
+
+def _to_array(data, dtype=None, copy=True) -> np.ndarray:
+    """Convert ``data`` (Tensor, array, scalar or nested sequence) to an array; Python floats become
+    the default float dtype (float32), as in PyTorch."""
+    dtype = _check_dtype(dtype)
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, np.ndarray):
+        return np.array(data, dtype=dtype, copy=copy, order="K" if not copy else "C")
+    arr = np.array(data, dtype=dtype)
+    if dtype is None and arr.dtype == np.float64:
+        arr = arr.astype(_DEFAULT_FLOAT)
+    if arr.dtype == object:
+        raise TypeError(f"data: could not build a numeric tensor from {type(data).__name__}")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it for backpropagation."""
+
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_grad_view", "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
+        arr = data._data if isinstance(data, Tensor) else data
+        if not isinstance(arr, np.ndarray) or dtype is not None:
+            arr = _to_array(arr, dtype=dtype, copy=False)
+        self._init(arr, requires_grad)
+
+    def _init(self, arr: np.ndarray, requires_grad: bool) -> None:
+        self._data = arr
+        self.grad = None
+        self._ctx = None
+        self._grad_view = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, arr, requires_grad: bool = False) -> "Tensor":
+        """Fast internal constructor around an array the caller owns."""
+        t = cls.__new__(cls)
+        Tensor._init(t, arr if isinstance(arr, np.ndarray) else np.asarray(arr), requires_grad)
+        return t
+
+    # --- array access -----------------------------------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's array, detached from the graph (as ``torch.Tensor.data``)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        arr = value._data if isinstance(value, Tensor) else value
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"data: expected a Tensor or numpy array, got {type(value).__name__}")
+        self._data = arr
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (no copy: writes to it change the tensor)."""
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python scalar, got shape {self.shape}")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    def size(self, dim: int | None = None):
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._data)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    # --- autograd ---------------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self._data.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"requires_grad: only float32/float64 tensors can require gradients, got {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``grad`` on this non-leaf tensor after backward."""
+        self._retains_grad = True
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's array, outside the graph."""
+        return Tensor._wrap(self._data)
+
+    def clone(self) -> "Tensor":
+        return ops.Add.apply(self, 0) if self.requires_grad else Tensor._wrap(self._data.copy())
+
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``grad``.
+
+        Args:
+            gradient: d(something)/d(self); may be omitted only for a one-element tensor (then 1).
+            retain_graph: keep the saved arrays so backward can run through the graph again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError(f"backward: grad can be implicitly created only for scalar outputs, got shape {self.shape}")
+            grad = np.ones_like(self._data)
+        else:
+            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"gradient: expected shape {self.shape}, got {grad.shape}")
+        engine.backward(self, grad, retain_graph=retain_graph)
+
+    def zero_(self) -> "Tensor":
+        self._data[...] = 0
+        return self
+
+    # --- dtype ------------------------------------------------------------------------------------
+    def to(self, dtype) -> "Tensor":
+        dtype = _check_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if self.requires_grad and dtype in FLOAT_DTYPES:
+            return ops.Cast.apply(self, dtype=dtype)
+        return Tensor._wrap(self._data.astype(dtype))
+
+    def float(self) -> "Tensor":
+        return self.to(float32)
+
+    def double(self) -> "Tensor":
+        return self.to(float64)
+
+    def long(self) -> "Tensor":
+        return self.to(int64)
+
+    # --- arithmetic -------------------------------------------------------------------------------
+    def __add__(self, o): return ops.Add.apply(self, _operand(o))
+    def __radd__(self, o): return ops.Add.apply(_operand(o), self)
+    def __sub__(self, o): return ops.Sub.apply(self, _operand(o))
+    def __rsub__(self, o): return ops.Sub.apply(_operand(o), self)
+    def __mul__(self, o): return ops.Mul.apply(self, _operand(o))
+    def __rmul__(self, o): return ops.Mul.apply(_operand(o), self)
+    def __truediv__(self, o): return ops.Div.apply(self, _operand(o))
+    def __rtruediv__(self, o): return ops.Div.apply(_operand(o), self)
+    def __pow__(self, o): return ops.Pow.apply(self, _operand(o))
+    def __rpow__(self, o): return ops.Pow.apply(_operand(o), self)
+    def __matmul__(self, o): return ops.MatMul.apply(self, _operand(o))
+    def __rmatmul__(self, o): return ops.MatMul.apply(_operand(o), self)
+    def __neg__(self): return ops.Neg.apply(self)
+    def __pos__(self): return self
+
+    def add(self, o): return self + o
+    def sub(self, o): return self - o
+    def mul(self, o): return self * o
+    def div(self, o): return self / o
+    def pow(self, o): return self ** o
+    def matmul(self, o): return self @ o
+    def neg(self): return -self
+
+    def exp(self): return ops.Exp.apply(self)
+    def log(self): return ops.Log.apply(self)
+    def sqrt(self): return ops.Sqrt.apply(self)
+    def abs(self): return ops.Abs.apply(self)
+    def relu(self): return ops.ReLU.apply(self)
+    def sigmoid(self): return ops.Sigmoid.apply(self)
+    def tanh(self): return ops.Tanh.apply(self)
+    def maximum(self, o): return ops.Maximum.apply(self, _operand(o))
+
+    def softmax(self, dim: int) -> "Tensor":
+        shifted = self - self.amax(dim, keepdim=True).detach()
+        e = shifted.exp()
+        return e / e.sum(dim, keepdim=True)
+
+    def log_softmax(self, dim: int) -> "Tensor":
+        shifted = self - self.amax(dim, keepdim=True).detach()
+        return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+    # --- comparisons (no gradient) ----------------------------------------------------------------
+    def _compare(self, o, fn) -> "Tensor":
+        return Tensor._wrap(fn(self._data, o._data if isinstance(o, Tensor) else o))
+
+    def __eq__(self, o): return self._compare(o, np.equal)
+    def __ne__(self, o): return self._compare(o, np.not_equal)
+    def __lt__(self, o): return self._compare(o, np.less)
+    def __le__(self, o): return self._compare(o, np.less_equal)
+    def __gt__(self, o): return self._compare(o, np.greater)
+    def __ge__(self, o): return self._compare(o, np.greater_equal)
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data)
+
+    def __float__(self): return builtins_float(self.item())
+    def __int__(self): return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only one-element integer tensors can be used as an index")
+        return int(self.item())
+
+    # --- reductions -------------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None):
+        return ops.Sum.apply(self, dim=_dim(dim, axis), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None):
+        dim = _dim(dim, axis)
+        axes = ops._axes(dim, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
+        total = self.sum(dim, keepdim)
+        return total / count if count else total * np.nan
+
+    def amax(self, dim=None, keepdim: bool = False):
+        return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim=None, keepdim: bool = False):
+        return -ops.Amax.apply(-self, dim=dim, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim: bool = False, *, axis=None):
+        """The largest element, or with ``dim`` a ``(values, indices)`` pair as in PyTorch."""
+        return self._extremum(_dim(dim, axis), keepdim, np.argmax, self.amax)
+
+    def min(self, dim=None, keepdim: bool = False, *, axis=None):
+        return self._extremum(_dim(dim, axis), keepdim, np.argmin, self.amin)
+
+    def _extremum(self, dim, keepdim, arg, full):
+        if dim is None:
+            return full()
+        dim = operator.index(dim)
+        idx = np.expand_dims(arg(self._data, axis=dim), dim)
+        values = ops.Gather.apply(self, idx, dim=dim)
+        if not keepdim:
+            values = values.squeeze(dim)
+            idx = np.squeeze(idx, dim)
+        return MaxResult(values, Tensor._wrap(idx.astype(np.int64)))
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return Tensor._wrap(np.asarray(np.argmax(self._data, axis=dim, keepdims=keepdim), dtype=np.int64))
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return Tensor._wrap(np.asarray(np.argmin(self._data, axis=dim, keepdims=keepdim), dtype=np.int64))
+
+    # --- shape ------------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _shape_args(shape)
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(*self.shape[:s], -1, *self.shape[e + 1:])
+
+    def unsqueeze(self, dim: int):
+        dim = dim % (self.ndim + 1)
+        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(*[n for n in self.shape if n != 1])
+        dim = dim % max(self.ndim, 1)
+        if self.ndim == 0 or self.shape[dim] != 1:
+            return self
+        return self.reshape(*self.shape[:dim], *self.shape[dim + 1:])
+
+    def permute(self, *dims):
+        return ops.Permute.apply(self, dims=_shape_args(dims))
+
+    def transpose(self, dim0: int = 0, dim1: int = 1):
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self.permute(*dims)
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t(): expected a tensor of at most 2 dimensions, got {self.ndim}")
+        return self.T
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=_index(index))
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", threshold=1000)
+        extras = []
+        if self.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype=eigengrad.{self.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+builtins_float = builtins.float
+
+
+def _dim(dim, axis):
+    if dim is not None and axis is not None:
+        raise TypeError("pass either dim or axis, not both")
+    return axis if dim is None else dim
+
+
+def _shape_args(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(operator.index(s) for s in shape)
+
+
+def _index(index):
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _operand(o):
+    """Tensors pass through; Python scalars stay scalars (NumPy keeps the tensor's dtype); anything
+    else becomes an array constant."""
+    if isinstance(o, (Tensor, int, builtins_float, bool, np.ndarray, np.generic)):
+        return o
+    if isinstance(o, Sequence):
+        return _to_array(o)
+    raise TypeError(f"unsupported operand type: {type(o).__name__}")
+
+
+# --- creation -------------------------------------------------------------------------------------
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (like ``torch.tensor``). Python floats give float32;
+    NumPy arrays keep their dtype; ints give int64."""
+    return Tensor._wrap(_to_array(data, dtype=dtype, copy=True), requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares ``array``'s memory (no copy): writes to one show in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """``data`` as a tensor, sharing memory when it already is an array of the right dtype."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return Tensor._wrap(_to_array(data, dtype=dtype, copy=False))
+
+
+def _sizes(size) -> tuple:
+    return _shape_args(size)
+
+
+def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor._wrap(np.zeros(_sizes(size), dtype=_check_dtype(dtype) or _DEFAULT_FLOAT), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor._wrap(np.ones(_sizes(size), dtype=_check_dtype(dtype) or _DEFAULT_FLOAT), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor._wrap(np.full(_sizes((size,)), fill_value, dtype=_check_dtype(dtype) or _DEFAULT_FLOAT), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor._wrap(np.zeros(t.shape, dtype=_check_dtype(dtype) or t.dtype), requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor._wrap(np.ones(t.shape, dtype=_check_dtype(dtype) or t.dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    arr = np.arange(start, end, step, dtype=_check_dtype(dtype))
+    if dtype is None and arr.dtype == np.float64:
+        arr = arr.astype(_DEFAULT_FLOAT)
+    return Tensor._wrap(arr)
+
+
+def rand(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
+    """U[0, 1) samples from eigengrad's seeded generator."""
+    out = np.empty(_sizes(size), dtype=_check_dtype(dtype) or _DEFAULT_FLOAT)
+    _random.uniform_(out, 0.0, 1.0, generator)
+    return Tensor._wrap(out, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
+    """N(0, 1) samples from eigengrad's seeded generator."""
+    out = np.empty(_sizes(size), dtype=_check_dtype(dtype) or _DEFAULT_FLOAT)
+    _random.normal_(out, 0.0, 1.0, generator)
+    return Tensor._wrap(out, requires_grad)
+
+
+def randperm(n: int, generator=None) -> Tensor:
+    """A random permutation of 0..n-1 (int64)."""
+    return Tensor._wrap(_random.permutation(n, generator))
+
+
+# Imported last: the primitives and the engine refer back to Tensor.
+from eigengrad import random as _random  # noqa: E402
+from eigengrad.autograd import engine, ops  # noqa: E402
