@@ -1,0 +1,29 @@
+"""Shared fixtures and tolerances for the test suite."""
+import numpy as np
+import pytest
+
+# Kernel vs NumPy reference: float64 to 1e-12 relative, float32 to 1e-5 (the acceptance criteria).
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+DTYPES = [np.float32, np.float64]
+
+
+def assert_close(actual, expected, dtype, scale=None):
+    """Relative agreement at the dtype's tolerance; ``scale`` (default max|expected|, at least 1e-30)
+    is what the error is relative to, so values near zero do not demand impossible precision."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    if expected.size == 0:
+        return
+    ref = scale if scale is not None else max(float(np.max(np.abs(expected))), 1e-30)
+    err = float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64)))) / ref
+    assert err <= RTOL[np.dtype(dtype).type], f"relative error {err:.3e} > {RTOL[np.dtype(dtype).type]:.0e}"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=DTYPES, ids=["float32", "float64"])
+def dtype(request):
+    return request.param
