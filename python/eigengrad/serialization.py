@@ -45,7 +45,10 @@ def save(state_dict: dict, path: str | os.PathLike, metadata: dict | None = None
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"state_dict[{k!r}]: expected a Tensor or numpy array, got {type(v).__name__}")
         arrays[k] = np.ascontiguousarray(arr)
-    header = {"eigengrad": json.dumps(metadata)} if metadata is not None else None
+    # safetensors stores tensors sorted by name: keep the caller's order (state_dict order) in the header
+    header = {"eigengrad.keys": json.dumps(list(arrays))}
+    if metadata is not None:
+        header["eigengrad"] = json.dumps(metadata)
     atomic_write_bytes(path, st_save(arrays, metadata=header))
 
 
@@ -54,13 +57,19 @@ def load(path: str | os.PathLike) -> "OrderedDict[str, Tensor]":
     from safetensors.numpy import load_file
 
     arrays = load_file(os.fspath(path))
-    return OrderedDict((k, Tensor._wrap(v)) for k, v in arrays.items())
+    order = _header(path).get("eigengrad.keys")
+    keys = [k for k in json.loads(order) if k in arrays] if order else sorted(arrays)
+    return OrderedDict((k, Tensor._wrap(arrays[k])) for k in keys)
+
+
+def _header(path) -> dict:
+    from safetensors import safe_open
+
+    with safe_open(os.fspath(path), framework="numpy") as f:
+        return f.metadata() or {}
 
 
 def load_metadata(path: str | os.PathLike):
     """The ``metadata`` given to :func:`save`, or None."""
-    from safetensors import safe_open
-
-    with safe_open(os.fspath(path), framework="numpy") as f:
-        meta = f.metadata() or {}
+    meta = _header(path)
     return json.loads(meta["eigengrad"]) if "eigengrad" in meta else None

@@ -1,0 +1,167 @@
+"""Module registration, traversal, modes, state_dict and repr."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad import nn
+
+
+class TwoLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 3)
+        self.act = nn.Tanh()
+        self.fc2 = nn.Linear(3, 2, bias=False)
+        self.register_buffer("steps", eg.zeros(1))
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+def test_parameters_registered_by_attribute_in_order():
+    m = TwoLayer()
+    assert [n for n, _ in m.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight"]
+    assert [p.shape for p in m.parameters()] == [(3, 4), (3,), (2, 3)]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in m.parameters())
+    assert m.fc2.bias is None
+    assert [n for n, _ in m.named_children()] == ["fc1", "act", "fc2"]
+    assert [n for n, _ in m.named_modules()] == ["", "fc1", "act", "fc2"]
+    assert [n for n, _ in m.named_buffers()] == ["steps"]
+
+
+def test_shared_parameter_listed_once():
+    lin = nn.Linear(2, 2)
+    m = nn.Sequential(lin, nn.ReLU(), lin)
+    assert len(list(m.parameters())) == 2
+
+
+def test_sequential_state_dict_keys_match_pytorch_names():
+    m = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    assert list(m.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    named = nn.Sequential(OrderedDict([("hidden", nn.Linear(3, 4)), ("out", nn.Linear(4, 1))]))
+    assert list(named.state_dict()) == ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
+    assert TwoLayer().state_dict().keys() == {"fc1.weight", "fc1.bias", "fc2.weight", "steps"}
+
+
+def test_state_dict_round_trip_copies_in_place():
+    eg.manual_seed(0)
+    a, b = TwoLayer(), TwoLayer()
+    x = eg.randn(5, 4)
+    assert not np.allclose(a(x).numpy(), b(x).numpy())
+    w_before = b.fc1.weight.numpy()
+    result = b.load_state_dict(a.state_dict())
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert b.fc1.weight.numpy() is w_before  # copied into the existing array (optimizer views stay valid)
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+
+
+def test_load_state_dict_reports_bad_keys_and_shapes():
+    m = TwoLayer()
+    sd = m.state_dict()
+    extra = dict(sd, bogus=eg.zeros(1))
+    with pytest.raises(RuntimeError, match='Unexpected key.*"bogus"'):
+        m.load_state_dict(extra)
+    missing = {k: v for k, v in sd.items() if k != "fc1.bias"}
+    with pytest.raises(RuntimeError, match='Missing key.*"fc1.bias"'):
+        m.load_state_dict(missing)
+    keys = m.load_state_dict(missing, strict=False)
+    assert keys.missing_keys == ["fc1.bias"]
+    wrong = dict(sd, **{"fc1.weight": eg.zeros(4, 3)})
+    with pytest.raises(RuntimeError, match=r"size mismatch for fc1.weight.*\(4, 3\).*\(3, 4\)"):
+        m.load_state_dict(wrong)
+
+
+def test_train_eval_propagate():
+    m = TwoLayer()
+    assert m.training and m.fc1.training
+    m.eval()
+    assert not m.training and not m.fc1.training and not m.act.training
+    m.train()
+    assert m.fc2.training
+
+
+def test_zero_grad_and_requires_grad():
+    m = TwoLayer()
+    m(eg.randn(2, 4)).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad(set_to_none=False)
+    assert all(np.all(p.grad.numpy() == 0) for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+    m.requires_grad_(False)
+    assert not any(p.requires_grad for p in m.parameters())
+
+
+def test_repr_is_pytorch_like():
+    m = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10, bias=False))
+    assert repr(m) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=64, out_features=128, bias=True)\n"
+        "  (1): ReLU()\n"
+        "  (2): Linear(in_features=128, out_features=10, bias=False)\n"
+        ")"
+    )
+    assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"
+
+
+def test_assigning_non_parameter_to_parameter_slot_is_an_error():
+    m = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="weight"):
+        m.weight = eg.zeros(2, 2)
+    m.weight = nn.Parameter(eg.zeros(2, 2))
+    assert np.all(m.weight.numpy() == 0)
+
+
+def test_double_converts_parameters_and_forward_runs_in_float64():
+    m = TwoLayer().double()
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    assert m(eg.randn(3, 4, dtype=eg.float64)).dtype == np.float64
+    with pytest.raises(TypeError, match="dtype"):
+        m(eg.randn(3, 4))  # float32 input into a float64 model
+
+
+def test_linear_default_init_bounds_and_shape():
+    eg.manual_seed(3)
+    lin = nn.Linear(400, 300)
+    bound = 1 / np.sqrt(400)
+    w = lin.weight.numpy()
+    assert w.shape == (300, 400) and lin.bias.shape == (300,)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound  # U[-b, b] has std b / sqrt(3)
+    assert np.abs(lin.bias.numpy()).max() <= bound
+
+
+def test_linear_bad_arguments():
+    with pytest.raises(ValueError, match="in_features"):
+        nn.Linear(-1, 3)
+    with pytest.raises(ValueError, match="out_features"):
+        nn.Linear(3, 2.5)
+    with pytest.raises(ValueError, match="linear"):
+        nn.Linear(3, 2)(eg.randn(4, 5))
+
+
+def test_linear_handles_leading_dims_and_zero_batch():
+    lin = nn.Linear(3, 2)
+    x = eg.randn(4, 5, 3)
+    y = lin(x)
+    expected = x.numpy() @ lin.weight.numpy().T + lin.bias.numpy()
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-6)
+    empty = lin(eg.zeros(0, 3, requires_grad=True))
+    assert empty.shape == (0, 2)
+    empty.sum().backward()
+    assert np.all(lin.weight.grad.numpy() == 0) and np.all(lin.bias.grad.numpy() == 0)
+
+
+def test_activation_and_loss_modules_match_functional():
+    x = eg.randn(6, 5)
+    t = eg.tensor(np.arange(6) % 5)
+    F = nn.functional
+    for mod, fn in [(nn.ReLU(), F.relu), (nn.Sigmoid(), F.sigmoid), (nn.Tanh(), F.tanh)]:
+        np.testing.assert_array_equal(mod(x).numpy(), fn(x).numpy())
+    np.testing.assert_array_equal(nn.CrossEntropyLoss()(x, t).numpy(), F.cross_entropy(x, t).numpy())
+    y = eg.randn(6, 5)
+    assert nn.MSELoss(reduction="sum")(x, y).item() == pytest.approx(((x.numpy() - y.numpy()) ** 2).sum(), rel=1e-5)
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MSELoss(reduction="avg")

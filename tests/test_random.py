@@ -1,0 +1,60 @@
+"""Generators, seeding and the random tensor factories."""
+import numpy as np
+import pytest
+
+import eigengrad as eg
+
+
+def test_manual_seed_makes_draws_repeatable():
+    eg.manual_seed(5)
+    a = eg.rand(100).numpy()
+    b = eg.randn(3, 4).numpy()
+    eg.manual_seed(5)
+    np.testing.assert_array_equal(eg.rand(100).numpy(), a)
+    np.testing.assert_array_equal(eg.randn(3, 4).numpy(), b)
+
+
+def test_consecutive_draws_differ_and_generators_are_independent():
+    g = eg.Generator(1)
+    a, b = eg.rand(10, generator=g).numpy(), eg.rand(10, generator=g).numpy()
+    assert not np.array_equal(a, b)
+    # a draw of 20 equals two draws of 10: the stream is indexed by offset
+    np.testing.assert_array_equal(eg.rand(20, generator=eg.Generator(1)).numpy(), np.concatenate([a, b]))
+    eg.manual_seed(1)
+    eg.rand(5)  # the default generator does not touch g's stream
+    np.testing.assert_array_equal(eg.rand(10, generator=eg.Generator(1)).numpy(), a)
+
+
+def test_state_round_trip():
+    g = eg.Generator(9)
+    eg.rand(7, generator=g)
+    state = g.get_state()
+    assert state.dtype == np.uint64 and state.tolist() == [9, 7]
+    x = eg.randn(5, generator=g).numpy()
+    g.set_state(state)
+    np.testing.assert_array_equal(eg.randn(5, generator=g).numpy(), x)
+    with pytest.raises(ValueError, match="state"):
+        g.set_state([1, 2, 3])
+
+
+def test_distributions_and_dtypes():
+    g = eg.Generator(0)
+    u = eg.rand(200_000, generator=g, dtype=eg.float64).numpy()
+    assert u.dtype == np.float64 and 0 <= u.min() and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.005 and abs(u.var() - 1 / 12) < 0.002
+    n = eg.randn(200_000, generator=g).numpy()
+    assert n.dtype == np.float32 and abs(n.mean()) < 0.01 and abs(n.std() - 1) < 0.01
+    p = eg.randperm(1000, generator=g).numpy()
+    np.testing.assert_array_equal(np.sort(p), np.arange(1000))
+    assert p.dtype == np.int64 and not np.array_equal(p, np.arange(1000))
+    assert eg.randperm(0).shape == (0,) and eg.randperm(1).tolist() == [0]
+
+
+def test_bad_seeds_and_generators():
+    with pytest.raises(TypeError, match="seed"):
+        eg.manual_seed(1.5)
+    with pytest.raises(TypeError, match="generator"):
+        eg.rand(3, generator=np.random.default_rng())
+    with pytest.raises(ValueError, match="n"):
+        eg.randperm(-1)
+    assert eg.Generator().manual_seed(-1).initial_seed() == 2**64 - 1  # taken modulo 2**64, as PyTorch
