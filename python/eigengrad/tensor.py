@@ -48,7 +48,8 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._data
     if isinstance(data, np.ndarray):
-        return np.array(data, dtype=dtype, copy=copy, order="K" if not copy else "C")
+        # copy=None: copy only when needed (NumPy 2 raises for copy=False when a dtype change needs one)
+        return np.array(data, dtype=dtype, copy=True if copy else None, order="K" if not copy else "C")
     arr = np.array(data, dtype=dtype)
     if dtype is None and arr.dtype == np.float64:
         arr = arr.astype(_DEFAULT_FLOAT)

@@ -94,11 +94,13 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved
-        ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = None
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = unbroadcast(g * out * np.log(a), _shape(b))
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # x ** 0 is constant (gradient 0, also at x = 0) and 0 ** y for y >= 0 too, as in PyTorch
+            if ctx.needs_input_grad[0]:
+                ga = unbroadcast(np.where(b == 0, 0, g * b * np.power(a, b - 1)).astype(g.dtype), _shape(a))
+            if ctx.needs_input_grad[1]:
+                gb = unbroadcast(np.where((a == 0) & (b >= 0), 0, g * out * np.log(a)).astype(g.dtype), _shape(b))
         return ga, gb
 
 
@@ -354,10 +356,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
+        if b.ndim == 1:  # first, so that a 0-d gradient (1-D @ 1-D) becomes (1,) and then (1, 1)
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)

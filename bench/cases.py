@@ -1,0 +1,206 @@
+"""The benchmark cases, shared by the pytest-benchmark suites (bench_*.py) and bench/report.py.
+
+Each ``*_case`` function builds its inputs once and returns ``{implementation: zero-argument callable}``
+with the keys "eigengrad", "numpy" (the NumPy reference of ``eigengrad.reference``, the baseline) and
+"torch" (only when PyTorch is importable). Every implementation gets inputs of the same shape and
+values; in-place steps (SGD) get their own copy of the buffers.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+import numpy as np
+
+import eigengrad as eg
+from eigengrad import _kernels as K
+from eigengrad import reference as ref
+
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:  # the torch columns are left out
+    torch = None
+
+IMPLS = ("eigengrad", "numpy", "torch")
+MLP_LAYERS = ((784, 512), (512, 256), (256, 10))  # (in_features, out_features)
+BATCHES = (32, 128, 1024)
+SQUARE = (256, 512, 1024)
+GEMM_KINDS = ("forward", "dx", "dw")  # x@W^T+b, dy@W, dy^T@x
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+ACT_SHAPES = ((32, 512), (128, 512), (1024, 512), (1024, 4096))
+SGD_CONFIGS = {"plain": dict(lr=0.01), "momentum": dict(lr=0.01, momentum=0.9, weight_decay=1e-4)}
+TARGETS = {"gemm": 1.2, "activation": 3.0, "sgd": 3.0}  # wanted speed-up of eigengrad over the NumPy reference
+
+
+def randn(rng, *shape):
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+# --- threads --------------------------------------------------------------------------------------
+
+def _openblas():
+    """NumPy's bundled OpenBLAS (scipy-openblas) as a ctypes library, or None."""
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "libscipy_openblas*.so*"))
+    return ctypes.CDLL(libs[0]) if libs else None
+
+
+def set_threads(n: int) -> None:
+    """The same thread count for eigengrad, PyTorch and NumPy's OpenBLAS (when it can be reached)."""
+    eg.set_num_threads(n)
+    if torch is not None:
+        torch.set_num_threads(n)
+    lib = _openblas()
+    for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads"):
+        if lib is not None and hasattr(lib, name):
+            getattr(lib, name)(ctypes.c_int(n))
+            return
+
+
+def thread_counts() -> dict:
+    counts = {"eigengrad": eg.get_num_threads()}
+    lib = _openblas()
+    if lib is not None and hasattr(lib, "scipy_openblas_get_num_threads64_"):
+        counts["numpy (OpenBLAS)"] = lib.scipy_openblas_get_num_threads64_()
+    if torch is not None:
+        counts["torch"] = torch.get_num_threads()
+    return counts
+
+
+# --- GEMM -----------------------------------------------------------------------------------------
+
+def gemm_case(kind: str, n: int, fin: int, fout: int, rng=None) -> dict:
+    """One product of a Linear(fin -> fout) layer at batch n: x@W^T+b, dy@W or dy^T@x."""
+    rng = rng or np.random.default_rng(0)
+    x, w, b, dy = randn(rng, n, fin), randn(rng, fout, fin), randn(rng, fout), randn(rng, n, fout)
+    fns = {
+        "forward": {"eigengrad": lambda: K.gemm(x, w, bias=b, trans_b=True),
+                    "numpy": lambda: ref.gemm(x, w, b, trans_b=True)},
+        "dx": {"eigengrad": lambda: K.gemm(dy, w), "numpy": lambda: ref.gemm(dy, w)},
+        "dw": {"eigengrad": lambda: K.gemm(dy, x, trans_a=True), "numpy": lambda: ref.gemm(dy, x, trans_a=True)},
+    }[kind]
+    if torch is not None:
+        tx, tw, tb, tdy = map(torch.from_numpy, (x, w, b, dy))
+        fns["torch"] = {"forward": lambda: TF.linear(tx, tw, tb), "dx": lambda: torch.mm(tdy, tw),
+                        "dw": lambda: torch.mm(tdy.t(), tx)}[kind]
+    return fns
+
+
+def square_gemm_case(n: int, rng=None) -> dict:
+    rng = rng or np.random.default_rng(0)
+    a, b = randn(rng, n, n), randn(rng, n, n)
+    fns = {"eigengrad": lambda: K.gemm(a, b), "numpy": lambda: ref.gemm(a, b)}
+    if torch is not None:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        fns["torch"] = lambda: torch.mm(ta, tb)
+    return fns
+
+
+def gemm_label(kind: str, n: int, fin: int, fout: int) -> str:
+    return {"forward": f"x({n}x{fin}) @ W^T({fin}x{fout}) + b",
+            "dx": f"dy({n}x{fout}) @ W({fout}x{fin})",
+            "dw": f"dy^T({fout}x{n}) @ x({n}x{fin})"}[kind]
+
+
+# --- activations ----------------------------------------------------------------------------------
+
+def activation_case(kind: str, direction: str, shape: tuple, rng=None) -> dict:
+    """Forward y = f(x), or backward dx from (dy, y) as the kernels take it (the saved output y)."""
+    rng = rng or np.random.default_rng(0)
+    x, dy = randn(rng, *shape), randn(rng, *shape)
+    y = getattr(ref, f"{kind}_forward")(x).astype(np.float32)
+    if direction == "forward":
+        fns = {"eigengrad": lambda: K.activation_forward(kind, x), "numpy": lambda: getattr(ref, f"{kind}_forward")(x)}
+    else:
+        fns = {"eigengrad": lambda: K.activation_backward(kind, dy, y),
+               "numpy": lambda: getattr(ref, f"{kind}_backward")(dy, y)}
+    if torch is not None:
+        tx, ty, tdy = map(torch.from_numpy, (x, y, dy))
+        aten = torch.ops.aten
+        fns["torch"] = {
+            ("relu", "forward"): lambda: torch.relu(tx),
+            ("sigmoid", "forward"): lambda: torch.sigmoid(tx),
+            ("tanh", "forward"): lambda: torch.tanh(tx),
+            ("relu", "backward"): lambda: aten.threshold_backward(tdy, ty, 0),
+            ("sigmoid", "backward"): lambda: aten.sigmoid_backward(tdy, ty),
+            ("tanh", "backward"): lambda: aten.tanh_backward(tdy, ty),
+        }[kind, direction]
+    return fns
+
+
+# --- SGD ------------------------------------------------------------------------------------------
+
+def mlp(nn):
+    """MLP 784-512-256-10 with ReLU, from ``eigengrad.nn`` or ``torch.nn`` (same names)."""
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def mlp_param_shapes() -> list:
+    return [s for fin, fout in MLP_LAYERS for s in ((fout, fin), (fout,))]
+
+
+def sgd_flat_case(config: str, rng=None) -> dict:
+    """One SGD step over the MLP's 535,818 parameters: kernel and reference on a flat buffer each,
+    torch.optim.SGD (foreach) on the six parameter tensors."""
+    rng = rng or np.random.default_rng(0)
+    hyper = SGD_CONFIGS[config]
+    size = sum(int(np.prod(s)) for s in mlp_param_shapes())
+    param, grad = randn(rng, size), randn(rng, size) * np.float32(1e-3)
+    p_eg, buf_eg = param.copy(), np.zeros_like(param)
+    p_np, buf_np = param.copy(), np.zeros_like(param)
+    fns = {"eigengrad": lambda: K.sgd_step(p_eg, grad, buf_eg, **hyper, first_step=False),
+           "numpy": lambda: ref.sgd_step(p_np, grad, buf_np, **hyper, first_step=False)}
+    if torch is not None:
+        params = []
+        for s in mlp_param_shapes():
+            p = torch.nn.Parameter(torch.randn(s))
+            p.grad = torch.randn(s) * 1e-3
+            params.append(p)
+        fns["torch"] = torch.optim.SGD(params, **hyper).step
+    return fns
+
+
+def sgd_optimizer_case(config: str, rng=None) -> dict:
+    """``optimizer.step()`` of eg.optim.SGD vs torch.optim.SGD on an MLP whose gradients are present."""
+    rng = rng or np.random.default_rng(0)
+    model = mlp(eg.nn)
+    for p in model.parameters():  # the optimizer moves them into its flat gradient buffer
+        p.grad = eg.from_numpy(randn(rng, *p.shape) * np.float32(1e-3))
+    opt = eg.optim.SGD(model.parameters(), **SGD_CONFIGS[config])
+    assert all(flat.grads_intact() for flats in opt._flats for flat in flats), "not the one-call flat path"
+    fns = {"eigengrad": opt.step}
+    if torch is not None:
+        tmodel = mlp(torch.nn)
+        for p in tmodel.parameters():
+            p.grad = torch.randn(p.shape) * 1e-3
+        fns["torch"] = torch.optim.SGD(tmodel.parameters(), **SGD_CONFIGS[config]).step
+    return fns
+
+
+# --- whole training step --------------------------------------------------------------------------
+
+def _train_step(lib, n: int, rng):
+    """zero_grad, forward, cross-entropy, backward, SGD momentum step; ``lib`` is eigengrad or torch."""
+    model = mlp(lib.nn)
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = lib.nn.CrossEntropyLoss()
+    x = lib.from_numpy(randn(rng, n, 784))
+    y = lib.from_numpy(rng.integers(0, 10, n, dtype=np.int64))
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def train_case(n: int, rng=None) -> dict:
+    rng = rng or np.random.default_rng(0)
+    fns = {"eigengrad": _train_step(eg, n, rng)}
+    if torch is not None:
+        fns["torch"] = _train_step(torch, n, rng)
+    return fns
