@@ -13,6 +13,11 @@ from eigengrad.tensor import (
     ones, ones_like, rand, randn, randperm, tensor, uint8, zeros, zeros_like,
 )
 from eigengrad.autograd import enable_grad, no_grad, set_grad_enabled, is_grad_enabled
+from eigengrad.functions import (
+    abs, add, amax, amin, argmax, argmin, cat, div, exp, flatten, log, log_softmax, matmul, max, maximum, mean, min,
+    mul, neg, permute, pow, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sub, sum, tanh, transpose,
+    unsqueeze, where,
+)
 from eigengrad import autograd, data, datasets, nn, optim
 from eigengrad.serialization import load, save
 
@@ -26,5 +31,7 @@ __all__ = [
     "long", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed",
     "initial_seed", "Generator", "default_generator", "get_rng_state", "set_rng_state", "set_num_threads",
     "get_num_threads", "show_config", "get_config", "autograd", "nn", "optim", "data", "datasets", "save", "load",
-    "MaxResult",
+    "MaxResult", "abs", "add", "amax", "amin", "argmax", "argmin", "cat", "div", "exp", "flatten", "log",
+    "log_softmax", "matmul", "max", "maximum", "mean", "min", "mul", "neg", "permute", "pow", "relu", "reshape",
+    "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "tanh", "transpose", "unsqueeze", "where",
 ]

@@ -1,0 +1,56 @@
+"""PyTorch-style free functions, and the combining primitives cat / stack / where."""
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad.autograd import gradcheck
+
+
+def t64(rng, *shape):
+    return eg.tensor(rng.standard_normal(shape), dtype=eg.float64, requires_grad=True)
+
+
+def test_free_functions_match_methods(rng):
+    x = eg.tensor(rng.random((3, 4)) + 0.5, dtype=eg.float64)
+    for name in ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh"]:
+        np.testing.assert_array_equal(getattr(eg, name)(x).numpy(), getattr(x, name)().numpy())
+    np.testing.assert_array_equal(eg.sum(x, 1).numpy(), x.numpy().sum(1))
+    np.testing.assert_allclose(eg.mean(x, 0, keepdim=True).numpy(), x.numpy().mean(0, keepdims=True))
+    values, idx = eg.max(x, 1)
+    np.testing.assert_array_equal(idx.numpy(), x.numpy().argmax(1))
+    np.testing.assert_allclose(eg.matmul(x, x.T).numpy(), x.numpy() @ x.numpy().T, rtol=1e-12)
+    np.testing.assert_allclose(eg.softmax(x, 1).numpy().sum(1), 1.0)
+    assert eg.transpose(x, 0, 1).shape == (4, 3) and eg.unsqueeze(x, 0).shape == (1, 3, 4)
+
+
+def test_cat_values_and_gradients(rng):
+    a, b, c = t64(rng, 2, 3), t64(rng, 4, 3), t64(rng, 1, 3)
+    out = eg.cat([a, b, c])
+    np.testing.assert_array_equal(out.numpy(), np.concatenate([a.numpy(), b.numpy(), c.numpy()]))
+    assert gradcheck(lambda *ts: eg.cat(list(ts), dim=0) * 2, (a, b, c))
+    d, e = t64(rng, 3, 2), t64(rng, 3, 5)
+    assert eg.cat((d, e), dim=-1).shape == (3, 7)
+    assert gradcheck(lambda p, q: eg.cat([p, q], dim=1).tanh(), (d, e))
+    with pytest.raises(ValueError, match="tensors"):
+        eg.cat([a, eg.zeros(3)])
+    with pytest.raises(TypeError, match="tensors"):
+        eg.cat(a)
+
+
+def test_stack_values_and_gradients(rng):
+    a, b = t64(rng, 2, 3), t64(rng, 2, 3)
+    for dim in (0, 1, 2, -1):
+        np.testing.assert_array_equal(eg.stack([a, b], dim).numpy(), np.stack([a.numpy(), b.numpy()], dim))
+        assert gradcheck(lambda p, q: eg.stack([p, q], dim).sigmoid(), (a, b))
+    with pytest.raises(ValueError, match="equal size"):
+        eg.stack([a, eg.zeros(3, 2)])
+
+
+def test_where_values_and_gradients(rng):
+    a, b = t64(rng, 3, 4), t64(rng, 1, 4)
+    cond = a.numpy() > 0
+    out = eg.where(eg.from_numpy(cond), a, b)
+    np.testing.assert_array_equal(out.numpy(), np.where(cond, a.numpy(), b.numpy()))
+    assert gradcheck(lambda p, q: eg.where(eg.from_numpy(cond), p, q), (a, b))
+    with pytest.raises(TypeError, match="condition"):
+        eg.where(a, a, b)
