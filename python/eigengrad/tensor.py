@@ -47,6 +47,8 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     dtype = _check_dtype(dtype)
     if isinstance(data, Tensor):
         data = data._data
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as an array does
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         # copy=None: copy only when needed (NumPy 2 raises for copy=False when a dtype change needs one)
         return np.array(data, dtype=dtype, copy=True if copy else None, order="K" if not copy else "C")
@@ -217,18 +219,18 @@ class Tensor:
         return self.to(int64)
 
     # --- arithmetic -------------------------------------------------------------------------------
-    def __add__(self, o): return ops.Add.apply(self, _operand(o))
-    def __radd__(self, o): return ops.Add.apply(_operand(o), self)
-    def __sub__(self, o): return ops.Sub.apply(self, _operand(o))
-    def __rsub__(self, o): return ops.Sub.apply(_operand(o), self)
-    def __mul__(self, o): return ops.Mul.apply(self, _operand(o))
-    def __rmul__(self, o): return ops.Mul.apply(_operand(o), self)
-    def __truediv__(self, o): return ops.Div.apply(self, _operand(o))
-    def __rtruediv__(self, o): return ops.Div.apply(_operand(o), self)
-    def __pow__(self, o): return ops.Pow.apply(self, _operand(o))
-    def __rpow__(self, o): return ops.Pow.apply(_operand(o), self)
-    def __matmul__(self, o): return ops.MatMul.apply(self, _operand(o))
-    def __rmatmul__(self, o): return ops.MatMul.apply(_operand(o), self)
+    def __add__(self, o): return _binary(ops.Add, self, o)
+    def __radd__(self, o): return _binary(ops.Add, o, self)
+    def __sub__(self, o): return _binary(ops.Sub, self, o)
+    def __rsub__(self, o): return _binary(ops.Sub, o, self)
+    def __mul__(self, o): return _binary(ops.Mul, self, o)
+    def __rmul__(self, o): return _binary(ops.Mul, o, self)
+    def __truediv__(self, o): return _binary(ops.Div, self, o)
+    def __rtruediv__(self, o): return _binary(ops.Div, o, self)
+    def __pow__(self, o): return _binary(ops.Pow, self, o)
+    def __rpow__(self, o): return _binary(ops.Pow, o, self)
+    def __matmul__(self, o): return _binary(ops.MatMul, self, o)
+    def __rmatmul__(self, o): return _binary(ops.MatMul, o, self)
     def __neg__(self): return ops.Neg.apply(self)
     def __pos__(self): return self
 
@@ -247,7 +249,7 @@ class Tensor:
     def relu(self): return ops.ReLU.apply(self)
     def sigmoid(self): return ops.Sigmoid.apply(self)
     def tanh(self): return ops.Tanh.apply(self)
-    def maximum(self, o): return ops.Maximum.apply(self, _operand(o))
+    def maximum(self, o): return _binary(ops.Maximum, self, o)
 
     def softmax(self, dim: int) -> "Tensor":
         shifted = self - self.amax(dim, keepdim=True).detach()
@@ -410,13 +412,26 @@ def _index(index):
 
 
 def _operand(o):
-    """Tensors pass through; Python scalars stay scalars (NumPy keeps the tensor's dtype); anything
-    else becomes an array constant."""
-    if isinstance(o, (Tensor, int, builtins_float, bool, np.ndarray, np.generic)):
+    """Tensors pass through; Python and NumPy scalars become Python scalars, which keep the tensor's
+    dtype (float32 * 2.0 stays float32, as in PyTorch); anything else becomes an array constant."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, (Tensor, int, builtins_float, bool, np.ndarray)):
         return o
     if isinstance(o, Sequence):
         return _to_array(o)
     raise TypeError(f"unsupported operand type: {type(o).__name__}")
+
+
+def _binary(op, a, b) -> Tensor:
+    """Apply a broadcasting binary primitive with PyTorch's promotion of integer tensors: an integer or
+    bool tensor combined with a Python float gives the default float dtype (not NumPy's float64)."""
+    a, b = _operand(a), _operand(b)
+    if isinstance(a, Tensor) and isinstance(b, builtins_float) and a.dtype.kind in "iub":
+        a = Tensor._wrap(a._data.astype(_DEFAULT_FLOAT))
+    elif isinstance(b, Tensor) and isinstance(a, builtins_float) and b.dtype.kind in "iub":
+        b = Tensor._wrap(b._data.astype(_DEFAULT_FLOAT))
+    return op.apply(a, b)
 
 
 # --- creation -------------------------------------------------------------------------------------
@@ -454,7 +469,11 @@ def ones(*size, dtype=None, requires_grad=False) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor._wrap(np.full(_sizes((size,)), fill_value, dtype=_check_dtype(dtype) or _DEFAULT_FLOAT), requires_grad)
+    """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value as in PyTorch
+    (bool -> bool, int -> int64, float -> float32) unless given."""
+    if dtype is None:
+        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else _DEFAULT_FLOAT
+    return Tensor._wrap(np.full(_sizes((size,)), fill_value, dtype=_check_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:

@@ -1,4 +1,5 @@
-"""Whether operations record the graph: ``no_grad`` / ``enable_grad``, thread-local as in PyTorch."""
+"""Whether operations record the graph: ``no_grad`` / ``enable_grad`` / ``set_grad_enabled``,
+thread-local as in PyTorch."""
 from __future__ import annotations
 
 import functools
@@ -11,7 +12,7 @@ def is_grad_enabled() -> bool:
     return getattr(_state, "enabled", True)
 
 
-def set_grad_enabled(mode: bool) -> None:
+def _set(mode: bool) -> None:
     _state.enabled = bool(mode)
 
 
@@ -22,18 +23,24 @@ class _GradMode:
 
     def __enter__(self):
         self._prev = is_grad_enabled()
-        set_grad_enabled(self.mode)
+        _set(self.mode)
         return self
 
     def __exit__(self, *exc):
-        set_grad_enabled(self._prev)
+        _set(self._prev)
         return False
 
     def __call__(self, fn):
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            prev = is_grad_enabled()
+            _set(mode)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _set(prev)
 
         return wrapper
 
@@ -48,3 +55,16 @@ class enable_grad(_GradMode):
     """Operations inside record the graph even within ``no_grad``."""
 
     mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(mode)`` switches grad mode now; used as a context manager it restores the
+    previous mode on exit (as ``torch.set_grad_enabled``)."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = is_grad_enabled()
+        self.mode = bool(mode)
+        _set(self.mode)
+
+    def __enter__(self):
+        return self
