@@ -84,9 +84,21 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, arr, requires_grad: bool = False) -> "Tensor":
-        """Fast internal constructor around an array the caller owns."""
-        t = cls.__new__(cls)
-        Tensor._init(t, arr if isinstance(arr, np.ndarray) else np.asarray(arr), requires_grad)
+        """Fast internal constructor around an array the caller owns (the hot path of every op)."""
+        t = object.__new__(cls)
+        t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
+        t.grad = t._ctx = t._grad_view = None
+        t._retains_grad = False
+        t.requires_grad = False
+        if requires_grad:
+            t.requires_grad_(True)  # checks the dtype: only float tensors can require grad
+        return t
+
+    @classmethod
+    def _op_result(cls, arr, record: bool) -> "Tensor":
+        """An op's output: a float array computed from inputs of which one requires grad when ``record``."""
+        t = cls._wrap(arr)
+        t.requires_grad = record and t._data.dtype.kind == "f"
         return t
 
     # --- array access -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ the engine needs, and is plain enough to be traced later.
 """
 from __future__ import annotations
 
-from eigengrad.autograd.grad_mode import is_grad_enabled
+from eigengrad.autograd.grad_mode import _state as _grad_state
 
 
 class Function:
@@ -42,15 +42,35 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **options):
-        from eigengrad.tensor import Tensor
-
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        tensors = tuple(a if isinstance(a, Tensor) else None for a in args)
-        needs = tuple(t is not None and t.requires_grad for t in tensors)
-        record = is_grad_enabled() and any(needs)
-        ctx = cls(tensors, needs) if record else cls((), needs)
+        tensor_type = _tensor_type()
+        arrays, tensors, needs = [], [], []
+        any_needs = False
+        for a in args:
+            if isinstance(a, tensor_type):
+                arrays.append(a._data)
+                tensors.append(a)
+                needs.append(a.requires_grad)
+                any_needs = any_needs or a.requires_grad
+            else:
+                arrays.append(a)
+                tensors.append(None)
+                needs.append(False)
+        record = any_needs and _grad_state.enabled
+        ctx = cls(tuple(tensors) if record else (), tuple(needs))
         out = cls.forward(ctx, *arrays, **options)
-        result = Tensor._wrap(out, requires_grad=record)
-        if record:
+        result = tensor_type._op_result(out, record)
+        if result.requires_grad:
             result._ctx = ctx
         return result
+
+
+_TENSOR = []
+
+
+def _tensor_type():
+    """eigengrad.tensor.Tensor, looked up once (tensor.py imports this module, so not at import time)."""
+    if not _TENSOR:
+        from eigengrad.tensor import Tensor
+
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
