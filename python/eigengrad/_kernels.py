@@ -79,9 +79,10 @@ def activation_forward(kind: str, x: np.ndarray) -> np.ndarray:
 
 
 def activation_backward(kind: str, grad_out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    y = contiguous(y)  # before empty_like, which would copy a Fortran order into grad_in
     grad_out = contiguous(grad_out.astype(y.dtype, copy=False))
     grad_in = np.empty_like(y)
-    _ACTIVATIONS[kind][1](grad_out, contiguous(y), grad_in)
+    _ACTIVATIONS[kind][1](grad_out, y, grad_in)
     return grad_in
 
 

@@ -1,0 +1,206 @@
+"""Results are bitwise identical on 1, 2 or 3 threads (the chunking depends only on the problem size),
+and the thread-count setters validate their argument.
+
+The outputs are preallocated once and reused for every thread count: Eigen evaluates the unaligned head
+and tail of a buffer with scalar code and the rest with SIMD code, and for exp-based functions (sigmoid,
+the softmax in cross-entropy) the two may differ in the last bit, so results can depend on the
+alignment of a freshly allocated output. Reusing the buffers isolates the thread count.
+"""
+import numpy as np
+import pytest
+
+import eigengrad
+from eigengrad import _C, _kernels
+
+THREADS = (1, 2, 3)
+
+
+@pytest.fixture
+def restore_threads():
+    before = eigengrad.get_num_threads()
+    try:
+        yield
+    finally:
+        eigengrad.set_num_threads(before)
+        assert eigengrad.get_num_threads() == before
+
+
+def on_each_thread_count(fn):
+    """fn() run with 1, 2 and 3 threads; returns the list of results (copies)."""
+    results = []
+    for t in THREADS:
+        eigengrad.set_num_threads(t)
+        assert eigengrad.get_num_threads() == t
+        r = fn()
+        results.append(tuple(np.array(x, copy=True) for x in r) if isinstance(r, tuple) else np.array(r, copy=True))
+    return results
+
+
+def assert_bitwise_equal(results):
+    first = results[0]
+    for t, r in zip(THREADS[1:], results[1:]):
+        a_list = first if isinstance(first, tuple) else (first,)
+        b_list = r if isinstance(r, tuple) else (r,)
+        for a, b in zip(a_list, b_list):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert a.tobytes() == b.tobytes(), f"{t} threads differ from 1 thread"
+
+
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)], ids=["NN", "TN", "NT"])
+def test_gemm_deterministic(restore_threads, rng, dtype, trans_a, trans_b):
+    m, k, n = 1024, 784, 512  # 8 x 2 tiles of C
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    out0 = rng.standard_normal((m, n)).astype(dtype)
+
+    c = np.empty((m, n), dtype)
+    acc = np.empty((m, n), dtype)
+
+    def run():
+        _kernels.gemm(a, b, bias=bias, trans_a=trans_a, trans_b=trans_b, out=c)
+        acc[...] = out0
+        _kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b, out=acc, accumulate=True)
+        return c, acc
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    # and the result is right
+    c = results[0][0].astype(np.float64)
+    exp = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64) + bias
+    assert np.max(np.abs(c - exp)) <= (1e-4 if dtype == np.float32 else 1e-10) * np.max(np.abs(exp))
+
+
+@pytest.mark.parametrize("kind", ["relu", "sigmoid", "tanh"])
+def test_activations_deterministic(restore_threads, rng, dtype, kind):
+    x = (rng.standard_normal(1_000_000) * 5).astype(dtype)
+    g = rng.standard_normal(1_000_000).astype(dtype)
+
+    y = np.empty_like(x)
+    gx = np.empty_like(x)
+    fwd, bwd = getattr(_C, f"{kind}_forward"), getattr(_C, f"{kind}_backward")
+
+    def run():
+        fwd(x, y)
+        bwd(g, y, gx)
+        return y, gx
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    assert np.all(np.isfinite(results[0][0]))
+
+
+def test_squared_error_sum_deterministic(restore_threads, rng, dtype):
+    n = 1_000_003
+    x = rng.standard_normal(n).astype(dtype)
+    y = (rng.standard_normal(n) * 1e3).astype(dtype)  # wide range: summation order shows in the last bits
+    results = on_each_thread_count(lambda: np.float64(_kernels.squared_error_sum(x, y)))
+    assert_bitwise_equal(results)
+    exp = float(np.sum((x.astype(np.float64) - y.astype(np.float64)) ** 2))
+    assert abs(float(results[0]) - exp) <= 1e-12 * exp
+    out, gx = np.empty_like(x), np.empty_like(x)
+
+    def run():
+        _C.squared_error(x, y, out)
+        _C.squared_error_backward(x, y, x, 2.0, gx)
+        return out, gx
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+
+
+def test_softmax_cross_entropy_deterministic(restore_threads, rng, dtype):
+    n, c = 4099, 10  # several row chunks
+    logits = (rng.standard_normal((n, c)) * 4).astype(dtype)
+    target = rng.integers(0, c, n).astype(np.int64)
+    target[::17] = -100
+    scale = np.full(n, 1.0 / n, dtype)
+
+    loss, lse, grad = np.empty(n, dtype), np.empty(n, dtype), np.empty((n, c), dtype)
+
+    def run():
+        _C.softmax_cross_entropy_forward(logits, target, loss, lse, -100)
+        _C.softmax_cross_entropy_backward(logits, target, lse, scale, grad, -100)
+        return loss, lse, grad
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    assert np.all(results[0][0][::17] == 0)
+
+
+@pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)], ids=["plain", "mom", "nesterov"])
+def test_sgd_deterministic(restore_threads, rng, dtype, momentum, nesterov):
+    n = 1_000_000
+    p0 = rng.standard_normal(n).astype(dtype)
+    grads = [rng.standard_normal(n).astype(dtype) for _ in range(2)]
+
+    p = np.empty(n, dtype)
+    buf = np.empty(n, dtype) if momentum else None
+
+    def run():
+        p[...] = p0
+        for i, g in enumerate(grads):
+            _kernels.sgd_step(p, g, buf, lr=0.01, momentum=momentum, nesterov=nesterov, weight_decay=1e-4,
+                              first_step=i == 0)
+        return (p, buf) if momentum else p
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    assert not np.array_equal(results[0][0] if momentum else results[0], p0)
+
+
+def test_random_fills_deterministic(restore_threads, dtype):
+    n = 1_000_003
+
+    u = np.empty(n, dtype)
+    z = np.empty(n, dtype)
+
+    def run():
+        _kernels.uniform_fill(u, 2**63 + 9, 123, -1.0, 1.0)
+        _kernels.normal_fill(z, 2**63 + 9, 123, 0.0, 1.0)
+        return u, z
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    u, z = results[0]
+    assert u.min() >= -1 and u.max() < 1 and abs(float(z.mean())) < 0.01
+
+
+# --- the setters ---------------------------------------------------------------------------------------
+
+def test_get_num_threads_is_positive():
+    n = eigengrad.get_num_threads()
+    assert isinstance(n, int) and n >= 1
+    assert _C.get_num_threads() == n
+
+
+def test_set_num_threads_round_trip(restore_threads):
+    for t in (1, 3, 2):
+        eigengrad.set_num_threads(t)
+        assert eigengrad.get_num_threads() == t
+        assert eigengrad.get_config()["threads"] == t
+    eigengrad.set_num_threads(np.int64(2))  # any integer type
+    assert eigengrad.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, -(2**31)])
+def test_set_num_threads_rejects_non_positive(restore_threads, bad):
+    eigengrad.set_num_threads(2)
+    with pytest.raises(ValueError, match=r"^n: expected a thread count >= 1"):
+        eigengrad.set_num_threads(bad)
+    assert eigengrad.get_num_threads() == 2  # unchanged
+
+
+@pytest.mark.parametrize("bad", ["2", 2.0, None, [2]])
+def test_set_num_threads_rejects_non_integers(restore_threads, bad):
+    eigengrad.set_num_threads(3)
+    with pytest.raises(TypeError, match=r"^n: expected an int"):
+        eigengrad.set_num_threads(bad)
+    assert eigengrad.get_num_threads() == 3
+
+
+def test_binding_set_num_threads_checks(restore_threads):
+    with pytest.raises(ValueError, match=r"^n: expected a thread count"):
+        _C.set_num_threads(-1)
+    with pytest.raises(TypeError):
+        _C.set_num_threads("2")
