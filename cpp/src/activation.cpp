@@ -1,26 +1,21 @@
 #include "eigengrad/activation.hpp"
 
-#include <Eigen/Core>
+#include "eigengrad/simd_block.hpp"
 
 namespace eigengrad {
 namespace {
-template <class T>
-using Vec = Eigen::Array<T, Eigen::Dynamic, 1>;
-template <class T>
-using In = Eigen::Map<const Vec<T>>;
-template <class T>
-using Out = Eigen::Map<Vec<T>>;
+// Elements per evaluation block: a few packets, so the fixed-size loop is unrolled and cheap.
+constexpr int kBlock = 64;
 
 template <class T, class F>
 void elementwise(const T* x, T* y, index_t n, F&& f) {
-  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) { Out<T>(y + b, e - b) = f(In<T>(x + b, e - b)); });
+  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) { map_blocks<T, kBlock>(x + b, y + b, e - b, f); });
 }
 
 template <class T, class F>
 void elementwise2(const T* u, const T* v, T* out, index_t n, F&& f) {
-  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
-    Out<T>(out + b, e - b) = f(In<T>(u + b, e - b), In<T>(v + b, e - b));
-  });
+  parallel_for(n, kElementwiseGrain,
+               [&](index_t b, index_t e) { map_blocks2<T, kBlock>(u + b, v + b, out + b, e - b, f); });
 }
 }  // namespace
 

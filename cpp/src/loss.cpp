@@ -1,11 +1,13 @@
 #include "eigengrad/loss.hpp"
 
 #include <Eigen/Core>
+#include <cmath>
+#include <vector>
+
+#include "eigengrad/simd_block.hpp"
 
 namespace eigengrad {
 namespace {
-template <class T>
-using RowArray = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <class T>
 using Vec = Eigen::Array<T, Eigen::Dynamic, 1>;
 
@@ -13,17 +15,34 @@ using Vec = Eigen::Array<T, Eigen::Dynamic, 1>;
 index_t row_grain(index_t c) { return std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(c, 1)); }
 }  // namespace
 
+// Rows are short (often ~10 classes): small blocks keep the padding waste low.
+constexpr int kRowBlock = 16;
+
+template <class T>
+T row_max(const T* row, index_t c) {
+  T m = row[0];
+  for (index_t j = 1; j < c; ++j) m = row[j] > m ? row[j] : m;
+  return m;
+}
+
+// log sum_j exp(row[j]): shifted by the max (never overflows); exp evaluated block-wise, summed in a
+// fixed order, so the value does not depend on the row's alignment.
+template <class T>
+T row_logsumexp(const T* row, index_t c, T* scratch) {
+  const T mx = row_max(row, c);
+  map_blocks<T, kRowBlock>(row, scratch, c, [mx](const auto& v) { return (v - mx).exp(); });
+  return mx + T(std::log(fixed_order_sum(c, [&](index_t j) { return double(scratch[j]); })));
+}
+
 template <class T>
 void softmax_cross_entropy_forward(const T* x, const std::int64_t* t, T* loss, T* lse, index_t n, index_t c,
                                    std::int64_t ignore_index) {
   parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
-    Eigen::Map<const RowArray<T>> X(x + b * c, e - b, c);
-    for (index_t i = 0; i < e - b; ++i) {
-      const T mx = X.row(i).maxCoeff();
-      const T l = mx + std::log((X.row(i) - mx).exp().sum());
-      lse[b + i] = l;
-      const std::int64_t target = t[b + i];
-      loss[b + i] = target == ignore_index ? T(0) : l - X(i, target);
+    std::vector<T> scratch(static_cast<std::size_t>(c));
+    for (index_t i = b; i < e; ++i) {
+      const T l = row_logsumexp(x + i * c, c, scratch.data());
+      lse[i] = l;
+      loss[i] = t[i] == ignore_index ? T(0) : l - x[i * c + t[i]];
     }
   });
 }
@@ -32,14 +51,15 @@ template <class T>
 void softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* lse, const T* scale, T* gx,
                                     index_t n, index_t c, std::int64_t ignore_index) {
   parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
-    Eigen::Map<const RowArray<T>> X(x + b * c, e - b, c);
-    Eigen::Map<RowArray<T>> G(gx + b * c, e - b, c);
-    for (index_t i = 0; i < e - b; ++i) {
-      const std::int64_t target = t[b + i];
-      if (target == ignore_index) { G.row(i).setZero(); continue; }
-      const T s = scale[b + i];
-      G.row(i) = (X.row(i) - lse[b + i]).exp() * s;
-      G(i, target) -= s;
+    for (index_t i = b; i < e; ++i) {
+      T* g = gx + i * c;
+      if (t[i] == ignore_index) {
+        std::fill(g, g + c, T(0));
+        continue;
+      }
+      const T s = scale[i], l = lse[i];
+      map_blocks<T, kRowBlock>(x + i * c, g, c, [s, l](const auto& v) { return (v - l).exp() * s; });
+      g[t[i]] -= s;
     }
   });
 }
@@ -47,8 +67,10 @@ void softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* 
 template <class T>
 double squared_error_sum(const T* x, const T* y, index_t n) {
   return parallel_sum(n, kElementwiseGrain, [&](index_t b, index_t e) {
-    Eigen::Map<const Vec<T>> X(x + b, e - b), Y(y + b, e - b);
-    return (X.template cast<double>() - Y.template cast<double>()).square().sum();
+    return fixed_order_sum(e - b, [&](index_t i) {
+      const double d = double(x[b + i]) - double(y[b + i]);
+      return d * d;
+    });
   });
 }
 
