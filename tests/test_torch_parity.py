@@ -359,3 +359,20 @@ def test_pow_and_relu_edge_gradients_match_torch():
     (tx.relu() + tx.abs() + tx.sigmoid() + tx.tanh()).sum().backward()
     (ex.relu() + ex.abs() + ex.sigmoid() + ex.tanh()).sum().backward()
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-15)
+
+
+def test_cross_entropy_with_class_probabilities_matches_torch():
+    rng = np.random.default_rng(7)
+    for shape in [(6, 4), (4,), (3, 5, 2)]:
+        x = rng.standard_normal(shape)
+        p = rng.random(shape)
+        p /= p.sum(axis=1 if len(shape) > 1 else 0, keepdims=True)
+        for reduction in ("mean", "sum", "none"):
+            xe = eg.tensor(x, requires_grad=True)
+            out = eg.nn.functional.cross_entropy(xe, eg.tensor(p), reduction=reduction)
+            xt = torch.tensor(x, requires_grad=True)
+            ref = torch.nn.functional.cross_entropy(xt, torch.tensor(p), reduction=reduction)
+            np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12)
+            out.sum().backward()
+            ref.sum().backward()
+            np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-14)

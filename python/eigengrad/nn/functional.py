@@ -63,8 +63,11 @@ def cross_entropy(input: Tensor, target, reduction: str = "mean", ignore_index: 
     _tensor(input, "input")
     ops.check_reduction(reduction)
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind == "f" and t.shape == input.shape:
+        return _cross_entropy_probabilities(input, target, reduction)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"target: expected integer class indices, got dtype {t.dtype}")
+        raise TypeError(f"target: expected integer class indices, or class probabilities of the input's shape "
+                        f"{input.shape}, got dtype {t.dtype} and shape {t.shape}")
     if input.ndim == 1:
         if t.ndim != 0:
             raise ValueError(f"target: expected a scalar class index for input of shape {input.shape}, got shape {t.shape}")
@@ -80,6 +83,19 @@ def cross_entropy(input: Tensor, target, reduction: str = "mean", ignore_index: 
     if t.shape != (input.shape[0],):
         raise ValueError(f"target: expected shape ({input.shape[0]},) for input of shape {input.shape}, got {t.shape}")
     return ops.SoftmaxCrossEntropy.apply(input, t, reduction=reduction, ignore_index=ignore_index)
+
+
+def _cross_entropy_probabilities(input: Tensor, target, reduction: str) -> Tensor:
+    """Cross-entropy against class probabilities: -sum_c p_c log softmax(x)_c over the class dim (1, or
+    0 for unbatched input); 'mean' averages over the remaining elements (PyTorch's rule)."""
+    target = target if isinstance(target, Tensor) else as_tensor(target)
+    if target.dtype != input.dtype:
+        raise TypeError(f"target: expected dtype {input.dtype} (the dtype of input), got {target.dtype}")
+    dim = 1 if input.ndim > 1 else 0
+    losses = -(target * input.log_softmax(dim)).sum(dim)
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
