@@ -1,0 +1,161 @@
+"""Time eigengrad's kernels against the NumPy reference and PyTorch and print one table (no pytest).
+
+    python bench/report.py [--quick] [--threads N] [--repeats R]
+
+Each time is the median, over many short repeats (~2 ms: most of them escape the scheduler's
+preemptions on a loaded machine), of the mean time of a calibrated batch of calls, after a warm-up.
+Each implementation runs its repeats as a block, after a pause: calls of NumPy (OpenBLAS's thread
+pool) interleaved with eigengrad or torch (OpenMP's pool) would time the idle workers of one pool
+spinning on the cores the other needs. The blocks come in two passes, so a slow spell of the machine
+hits every implementation. Ratios > 1 mean eigengrad is faster; "!" marks a ratio below the target of
+the issue (GEMM >= 1.2x, activations and SGD >= 3x the NumPy reference).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import time
+import timeit
+
+import numpy as np
+
+import eigengrad as eg
+import cases
+from cases import torch
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer, shorter repeats in one pass (a rough look)")
+    p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
+    p.add_argument("--repeats", type=int, default=None, help="repeats per implementation (default 51, --quick 11)")
+    return p.parse_args(argv)
+
+
+# --- timing ---------------------------------------------------------------------------------------
+
+def calibrate(fn, target_s: float) -> int:
+    """Calls per repeat so that one repeat lasts about ``target_s`` (also warms ``fn`` up)."""
+    fn()
+    n, t = 1, timeit.timeit(fn, number=1)
+    while t < target_s / 2:
+        n = max(2 * n, int(n * target_s / max(t, 1e-7)))
+        t = timeit.timeit(fn, number=n)
+    return n
+
+
+SETTLE_S = 0.15  # idle OpenBLAS workers spin ~0.1 s after a call before they sleep
+
+
+def measure(fns: dict, repeats: int, target_s: float, passes: int = 2) -> dict:
+    """Median seconds per call of each callable, timed in blocks of repeats (see the module doc)."""
+    numbers, samples = {}, {k: [] for k in fns}
+    for _ in range(passes):
+        for k, fn in fns.items():
+            time.sleep(SETTLE_S)
+            if k not in numbers:
+                numbers[k] = calibrate(fn, target_s)
+            fn()  # warm-up after the pause
+            n = numbers[k]
+            samples[k] += [timeit.timeit(fn, number=n) / n for _ in range(-(-repeats // passes))]
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+# --- the rows -------------------------------------------------------------------------------------
+
+def rows():
+    """(kernel, shape, target ratio or None, builder of {impl: callable}) for every row of the table."""
+    for kind in cases.GEMM_KINDS:
+        for n in cases.BATCHES:
+            for fin, fout in cases.MLP_LAYERS:
+                yield (f"gemm {kind}", cases.gemm_label(kind, n, fin, fout), cases.TARGETS["gemm"],
+                       lambda kind=kind, n=n, fin=fin, fout=fout: cases.gemm_case(kind, n, fin, fout))
+    for kind in cases.ACTIVATIONS:
+        for direction in ("forward", "backward"):
+            for shape in cases.ACT_SHAPES:
+                yield (f"{kind} {direction}", f"{shape[0]}x{shape[1]}", cases.TARGETS["activation"],
+                       lambda kind=kind, d=direction, s=shape: cases.activation_case(kind, d, s))
+    params = sum(int(np.prod(s)) for s in cases.mlp_param_shapes())
+    for config in cases.SGD_CONFIGS:
+        yield (f"sgd {config} (flat buffer)", f"{params} params", cases.TARGETS["sgd"],
+               lambda c=config: cases.sgd_flat_case(c))
+    for config in cases.SGD_CONFIGS:
+        yield f"optimizer.step() {config}", "MLP 784-512-256-10", None, lambda c=config: cases.sgd_optimizer_case(c)
+    for n in cases.BATCHES:
+        yield "train step (MLP, SGD mom.)", f"batch {n}", None, lambda n=n: cases.train_case(n)
+
+
+# --- printing -------------------------------------------------------------------------------------
+
+def us(t) -> str:
+    return "-" if t is None else f"{t * 1e6:.1f}" if t < 1e-3 else f"{t * 1e6:.0f}"
+
+
+def ratio(other, eg_time, target=None) -> str:
+    if other is None:
+        return "-"
+    r = other / eg_time
+    return f"{r:.2f}x" + ("!" if target is not None and r < target else "")
+
+
+def header(args) -> None:
+    eg.show_config()
+    so = eg._kernels._C.__file__
+    built = datetime.datetime.fromtimestamp(os.path.getmtime(so)).isoformat(timespec="seconds")
+    print(f"  kernels:   {so} (built {built})")
+    print(f"  torch:     {torch.__version__ if torch is not None else 'not importable'}")
+    print(f"  threads:   {cases.thread_counts()}")
+    print(f"  timing:    median of {args.repeats} repeats of ~{args.target_s * 1e3:.0f} ms each per implementation")
+    load = os.getloadavg()[0]
+    print(f"  load avg:  {load:.2f} (1 min) on {os.cpu_count()} CPUs at start")
+    if load >= 1 and max(cases.thread_counts().values()) > 1:
+        print("  warning:   the machine is busy: multi-threaded kernels wait for preempted threads (try --threads 1)")
+    print()
+
+
+WIDTHS = (26, 34, 14, 14, 8, 12, 8)
+
+
+def line(cells) -> str:
+    """One table line: the two label columns left-aligned, the numbers right-aligned."""
+    return " | ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, WIDTHS)))
+
+
+def table(args) -> list:
+    """Measure and print every row; returns the rows below their target."""
+    cols = ["kernel", "shape", "eigengrad (us)", "numpy ref (us)", "ref/eg"]
+    cols += ["torch (us)", "torch/eg"] if torch is not None else []
+    print(line(cols))
+    print("-+-".join("-" * w for w in WIDTHS[:len(cols)]))
+    misses = []
+    for kernel, shape, target, build in rows():
+        t = measure(build(), args.repeats, args.target_s, args.passes)
+        te, tn, tt = t["eigengrad"], t.get("numpy"), t.get("torch")
+        cells = [kernel, shape, us(te), us(tn), ratio(tn, te, target)]
+        cells += [us(tt), ratio(tt, te)] if torch is not None else []
+        print(line(cells), flush=True)
+        if target is not None and tn is not None and tn / te < target:
+            misses.append(f"{kernel} {shape}: {tn / te:.2f}x < {target}x")
+    return misses
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    args.repeats = args.repeats or (11 if args.quick else 51)
+    args.target_s = 0.001 if args.quick else 0.002
+    args.passes = 1 if args.quick else 2
+    if args.threads:
+        cases.set_threads(args.threads)
+    header(args)
+    misses = table(args)
+    print(f"\nload avg at end: {os.getloadavg()[0]:.2f}")
+    print(f"below target ({len(misses)}):" if misses else "every kernel meets its target")
+    for m in misses:
+        print("  " + m)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
