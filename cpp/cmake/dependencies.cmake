@@ -5,7 +5,7 @@ find_package(pybind11 CONFIG REQUIRED)
 # Eigen 3.4: a system Eigen if one is installed, else the headers of the cmeel-eigen wheel that the
 # build environment installed. cmeel puts them under <site-packages>/cmeel.prefix; in pip's isolated
 # build that folder sits under one of the build interpreter's sys.path entries, so ask Python for it.
-find_package(Eigen3 3.4 CONFIG QUIET)
+find_package(Eigen3 3.4 CONFIG QUIET)  # a system Eigen, or cmeel's if its prefix is already on the path
 if(NOT Eigen3_FOUND)
   execute_process(
     COMMAND "${Python_EXECUTABLE}" -c
@@ -16,6 +16,8 @@ if(NOT Eigen3_FOUND)
     list(APPEND CMAKE_PREFIX_PATH "${EIGENGRAD_CMEEL_PREFIX}")
   endif()
   find_package(Eigen3 3.4 CONFIG REQUIRED)
+endif()
+if(Eigen3_DIR MATCHES "cmeel\\.prefix")
   set(EIGENGRAD_EIGEN_SOURCE "cmeel-eigen")
 else()
   set(EIGENGRAD_EIGEN_SOURCE "system")

@@ -7,15 +7,29 @@ namespace {
 // Elements per evaluation block: a few packets, so the fixed-size loop is unrolled and cheap.
 constexpr int kBlock = 64;
 
+template <class T>
+using Vec = Eigen::Array<T, Eigen::Dynamic, 1>;
+
+// For exp-like functions (tanh, logistic): every element through the SIMD code, whatever the alignment
+// (see simd_block.hpp).
 template <class T, class F>
-void elementwise(const T* x, T* y, index_t n, F&& f) {
+void transcendental(const T* x, T* y, index_t n, F&& f) {
   parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) { map_blocks<T, kBlock>(x + b, y + b, e - b, f); });
 }
 
+// For max, select, add and multiply: scalar and SIMD code give the same bits, so Eigen may peel freely.
 template <class T, class F>
-void elementwise2(const T* u, const T* v, T* out, index_t n, F&& f) {
-  parallel_for(n, kElementwiseGrain,
-               [&](index_t b, index_t e) { map_blocks2<T, kBlock>(u + b, v + b, out + b, e - b, f); });
+void arithmetic(const T* x, T* y, index_t n, F&& f) {
+  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    Eigen::Map<Vec<T>>(y + b, e - b) = f(Eigen::Map<const Vec<T>>(x + b, e - b));
+  });
+}
+
+template <class T, class F>
+void arithmetic2(const T* u, const T* v, T* out, index_t n, F&& f) {
+  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    Eigen::Map<Vec<T>>(out + b, e - b) = f(Eigen::Map<const Vec<T>>(u + b, e - b), Eigen::Map<const Vec<T>>(v + b, e - b));
+  });
 }
 }  // namespace
 
@@ -23,11 +37,11 @@ template <class T>
 void activation_forward(Activation kind, const T* x, T* y, index_t n) {
   switch (kind) {
     case Activation::relu:
-      return elementwise(x, y, n, [](const auto& v) { return v.max(T(0)); });
+      return arithmetic(x, y, n, [](const auto& v) { return v.max(T(0)); });
     case Activation::sigmoid:
-      return elementwise(x, y, n, [](const auto& v) { return v.logistic(); });
+      return transcendental(x, y, n, [](const auto& v) { return v.logistic(); });
     case Activation::tanh:
-      return elementwise(x, y, n, [](const auto& v) { return v.tanh(); });
+      return transcendental(x, y, n, [](const auto& v) { return v.tanh(); });
   }
 }
 
@@ -35,11 +49,11 @@ template <class T>
 void activation_backward(Activation kind, const T* gy, const T* y, T* gx, index_t n) {
   switch (kind) {
     case Activation::relu:
-      return elementwise2(gy, y, gx, n, [](const auto& g, const auto& out) { return (out > T(0)).select(g, T(0)); });
+      return arithmetic2(gy, y, gx, n, [](const auto& g, const auto& out) { return (out > T(0)).select(g, T(0)); });
     case Activation::sigmoid:
-      return elementwise2(gy, y, gx, n, [](const auto& g, const auto& out) { return g * out * (T(1) - out); });
+      return arithmetic2(gy, y, gx, n, [](const auto& g, const auto& out) { return g * out * (T(1) - out); });
     case Activation::tanh:
-      return elementwise2(gy, y, gx, n, [](const auto& g, const auto& out) { return g * (T(1) - out.square()); });
+      return arithmetic2(gy, y, gx, n, [](const auto& g, const auto& out) { return g * (T(1) - out.square()); });
   }
 }
 
