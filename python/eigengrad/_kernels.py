@@ -133,6 +133,29 @@ def sgd_step(param, grad, momentum_buffer, **hyper) -> None:
     _C.sgd_step(param, contiguous(grad), momentum_buffer, **hyper)
 
 
+# The other update rules: param and state arrays are updated in place (never copied: the bindings
+# reject a non-contiguous or read-only buffer); grad is only read.
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper) -> None:
+    _C.adam_step(param, contiguous(grad), exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper)
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, **hyper) -> None:
+    _C.nadam_step(param, contiguous(grad), exp_avg, exp_avg_sq, **hyper)
+
+
+def adagrad_step(param, grad, state_sum, **hyper) -> None:
+    _C.adagrad_step(param, contiguous(grad), state_sum, **hyper)
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, **hyper) -> None:
+    _C.rmsprop_step(param, contiguous(grad), square_avg, grad_avg, momentum_buffer, **hyper)
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, **hyper) -> None:
+    _C.adadelta_step(param, contiguous(grad), square_avg, acc_delta, **hyper)
+
+
 # --- random ---------------------------------------------------------------------------------------
 
 def uniform_fill(out: np.ndarray, seed: int, offset: int, low: float, high: float) -> None:

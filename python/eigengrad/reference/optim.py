@@ -17,3 +17,95 @@ def sgd_step(param, grad, momentum_buffer, *, lr, momentum=0.0, dampening=0.0, w
             momentum_buffer += t(1 - dampening) * g
         g = g + t(momentum) * momentum_buffer if nesterov else momentum_buffer
     param -= t(lr) * g
+
+
+def _lerp(a, b, w):
+    """torch.lerp's two forms: a + w (b - a) for |w| < 0.5, else b - (b - a)(1 - w)."""
+    t = a.dtype.type
+    return a + t(w) * (b - a) if abs(w) < 0.5 else b - (b - a) * (t(1) - t(w))
+
+
+def _decayed(param, grad, *, lr, weight_decay, decoupled, maximize):
+    """The gradient after maximize and L2 decay; decoupled decay scales param in place instead."""
+    t = param.dtype.type
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled:
+            param *= t(1 - lr * weight_decay)
+        else:
+            g = g + t(weight_decay) * param
+    return g
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay=0.0,
+              decoupled_weight_decay=False, amsgrad=False, maximize=False, step):
+    """Adam / AdamW as torch.optim.Adam(W) (single-tensor form), step = t >= 1."""
+    t = param.dtype.type
+    g = _decayed(param, grad, lr=lr, weight_decay=weight_decay, decoupled=decoupled_weight_decay, maximize=maximize)
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg_sq *= t(beta2)
+    exp_avg_sq += t(1 - beta2) * g * g
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    v = exp_avg_sq
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    denom = np.sqrt(v) / t(bias_correction2_sqrt) + t(eps)
+    param += t(-(lr / bias_correction1)) * exp_avg / denom
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay=0.0, momentum_decay,
+               decoupled_weight_decay=False, maximize=False, step, mu_product):
+    """NAdam as torch.optim.NAdam; mu_product includes this step's mu."""
+    t = param.dtype.type
+    g = _decayed(param, grad, lr=lr, weight_decay=weight_decay, decoupled=decoupled_weight_decay, maximize=maximize)
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg_sq *= t(beta2)
+    exp_avg_sq += t(1 - beta2) * g * g
+    denom = np.sqrt(exp_avg_sq / t(1 - beta2 ** step)) + t(eps)
+    param += t(-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
+    param += t((-lr * mu_next) / (1.0 - mu_product * mu_next)) * exp_avg / denom
+
+
+def adagrad_step(param, grad, state_sum, *, lr, lr_decay=0.0, weight_decay=0.0, eps, maximize=False, step):
+    """Adagrad as torch.optim.Adagrad, step = t >= 1."""
+    t = param.dtype.type
+    g = _decayed(param, grad, lr=lr, weight_decay=weight_decay, decoupled=False, maximize=maximize)
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum += g * g
+    param += t(-clr) * g / (np.sqrt(state_sum) + t(eps))
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps, weight_decay=0.0,
+                 momentum=0.0, centered=False, maximize=False):
+    """RMSprop as torch.optim.RMSprop (centered and momentum variants)."""
+    t = param.dtype.type
+    g = _decayed(param, grad, lr=lr, weight_decay=weight_decay, decoupled=False, maximize=maximize)
+    square_avg *= t(alpha)
+    square_avg += t(1 - alpha) * g * g
+    if centered:
+        grad_avg[...] = _lerp(grad_avg, g, 1 - alpha)
+        avg = np.sqrt(square_avg - grad_avg * grad_avg) + t(eps)
+    else:
+        avg = np.sqrt(square_avg) + t(eps)
+    if momentum > 0:
+        momentum_buffer *= t(momentum)
+        momentum_buffer += g / avg
+        param += t(-lr) * momentum_buffer
+    else:
+        param += t(-lr) * g / avg
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay=0.0, maximize=False):
+    """Adadelta as torch.optim.Adadelta."""
+    t = param.dtype.type
+    g = _decayed(param, grad, lr=lr, weight_decay=weight_decay, decoupled=False, maximize=maximize)
+    square_avg *= t(rho)
+    square_avg += t(1 - rho) * g * g
+    delta = np.sqrt(acc_delta + t(eps)) / np.sqrt(square_avg + t(eps)) * g
+    acc_delta *= t(rho)
+    acc_delta += t(1 - rho) * delta * delta
+    param += t(-lr) * delta
