@@ -3,9 +3,12 @@
 An update rule subclasses :class:`Optimizer` and defines
 
     _state_names(group) -> tuple of per-parameter state arrays it keeps (e.g. ("momentum_buffer",))
+    _state_fill(group, name) -> the value a new state array starts at (default 0)
+    _scalar_state(group) -> {name: initial value} of per-parameter scalars (e.g. {"step": 0})
     _update(group, param, grad, state, first) -> None
         one fused kernel call over arrays: ``param`` (updated in place), ``grad``, ``state`` (name ->
-        array, updated in place) and ``first`` (True on the first step of these parameters).
+        array, updated in place, and name -> scalar, which ``_update`` may replace, e.g. the step
+        count) and ``first`` (True when the state arrays were created for this step).
 
 The base calls ``_update`` once per flat buffer of a group (one dtype: usually one call per group),
 or, when the flat layout cannot be used (some parameter has no gradient, or its array was replaced),
@@ -86,6 +89,12 @@ class Optimizer:
     def _state_names(self, group: dict) -> tuple:
         return ()
 
+    def _state_fill(self, group: dict, name: str) -> float:
+        return 0.0
+
+    def _scalar_state(self, group: dict) -> dict:
+        return {}
+
     def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define _update()")
 
@@ -103,30 +112,32 @@ class Optimizer:
         return loss
 
     def _step_flat(self, group: dict, flat, names: tuple) -> bool:
-        """One kernel call over the whole buffer; False when the flat layout cannot be used."""
+        """One kernel call over the whole buffer; False when the flat layout cannot be used (some
+        parameter without a gradient, a replaced array, or parameters whose states differ)."""
         if not (flat.params_intact() and flat.grads_intact()):
             return False
         states = [self.state.get(p, {}) for p in flat.params]
-        has = [all(n in s for n in names) for s in states]
-        if names and all(has):
-            arrays = {}
-            for n in names:
-                views = [s[n] for s in states]
-                base = views[0].base if views[0].base is not None else None
-                if base is None or base.size != flat.data.size or any(v.base is not base for v in views):
-                    return False
-                arrays[n] = base
-            first = False
-        elif names and any(has):
+        arrays, missing = {}, []
+        for n in names:
+            present = [n in s for s in states]
+            if not any(present):
+                missing.append(n)
+                continue
+            base = _common_base([s[n] for s in states], flat.data.size) if all(present) else None
+            if base is None:
+                return False
+            arrays[n] = base
+        scalars = _shared_scalars(states, self._scalar_state(group))
+        if scalars is None:
             return False
-        else:
-            arrays = {}
-            for n in names:
-                arrays[n], views = flat.new_state()
-                for p, v in zip(flat.params, views):
-                    self.state.setdefault(p, {})[n] = v
-            first = True
-        self._update(group, flat.data, flat.grad, arrays, first)
+        for n in missing:  # created only now, so that a fallback never leaves half-made state behind
+            arrays[n], views = flat.new_state(self._state_fill(group, n))
+            for p, v in zip(flat.params, views):
+                self.state.setdefault(p, {})[n] = v
+        state = {**scalars, **arrays}
+        self._update(group, flat.data, flat.grad, state, bool(missing))
+        for p in flat.params:
+            self.state.setdefault(p, {}).update({k: state[k] for k in scalars})
         return True
 
     def _step_each(self, group: dict, params: list, names: tuple) -> None:
@@ -137,8 +148,10 @@ class Optimizer:
             first = not all(n in state for n in names)
             for n in names:
                 if n not in state:
-                    state[n] = np.zeros(p.shape, dtype=p.dtype)
-            self._update(group, p._data, p.grad._data, {n: state[n] for n in names}, first)
+                    state[n] = np.full(p.shape, self._state_fill(group, n), dtype=p.dtype)
+            for k, v in self._scalar_state(group).items():
+                state.setdefault(k, v)
+            self._update(group, p._data, p.grad._data, state, first)
 
     # --- state_dict -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -175,39 +188,39 @@ class Optimizer:
             for p, i in zip(mine["params"], saved["params"]):
                 index[i] = p
         saved_state = {int(k): v for k, v in state_dict.get("state", {}).items()}
+        flat_of = {id(p): flat for flats in self._flats for flat in flats for p in flat.params}
+        fresh: dict = {}  # (flat, state name) -> per-parameter views of one new flat array
         for i, p in index.items():
             for name, value in saved_state.get(i, {}).items():
-                self._load_state_value(p, name, value)
+                self._load_state_value(p, name, value, flat_of.get(id(p)), fresh)
         for mine, saved in zip(self.param_groups, groups):
             for k, v in saved.items():
                 if k != "params":
                     mine[k] = copy.deepcopy(v)
 
-    def _load_state_value(self, p: Tensor, name: str, value) -> None:
+    def _load_state_value(self, p: Tensor, name: str, value, flat, fresh: dict) -> None:
+        """Store one saved state of ``p``: scalars as they are, arrays copied into a slot of a flat array
+        laid out like p's buffer (one per state name, shared by the parameters loaded into it), so
+        that the next step is again one kernel call."""
         state = self.state.setdefault(p, {})
         if not isinstance(value, (np.ndarray, Tensor)):
             state[name] = value
             return
         arr = value._data if isinstance(value, Tensor) else value
-        if arr.shape != p.shape and arr.ndim > 0:
-            raise ValueError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
-        if arr.ndim == 0:
-            state[name] = np.array(arr, copy=True)
+        if arr.ndim == 0:  # a scalar state such as the step count
+            state[name] = arr.item()
             return
+        if arr.shape != p.shape:
+            raise ValueError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
         if name not in state:
-            self._allocate_flat_state(p, name)
+            if flat is None:
+                state[name] = np.empty(p.shape, dtype=p.dtype)
+            else:
+                key = (id(flat), name)
+                if key not in fresh:
+                    fresh[key] = dict(zip(map(id, flat.params), flat.new_state()[1]))
+                state[name] = fresh[key][id(p)]
         np.copyto(state[name], arr.astype(p.dtype, copy=False))
-
-    def _allocate_flat_state(self, p: Tensor, name: str) -> None:
-        """Give ``name`` a flat array over p's whole buffer, so the next step stays one call."""
-        for flats in self._flats:
-            for flat in flats:
-                if any(q is p for q in flat.params):
-                    _, views = flat.new_state()
-                    for q, v in zip(flat.params, views):
-                        self.state.setdefault(q, {}).setdefault(name, v)
-                    return
-        self.state[p][name] = np.zeros(p.shape, dtype=p.dtype)
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -215,3 +228,28 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _common_base(views: list, size: int):
+    """The one flat array of ``size`` elements that all ``views`` look into, or None."""
+    base = views[0].base
+    if base is None or base.size != size or any(v.base is not base for v in views):
+        return None
+    return base
+
+
+_MISSING = object()
+
+
+def _shared_scalars(states: list, initial: dict):
+    """The scalar states, equal across ``states`` (or all missing: their initial values); None if they differ."""
+    scalars = {}
+    for name, value0 in initial.items():
+        values = [s.get(name, _MISSING) for s in states]
+        if all(v is _MISSING for v in values):
+            scalars[name] = value0
+        elif any(v is _MISSING or v != values[0] for v in values):
+            return None
+        else:
+            scalars[name] = values[0]
+    return scalars

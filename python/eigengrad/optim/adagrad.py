@@ -1,0 +1,50 @@
+"""Adagrad: one fused C++ pass per parameter group."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad import _kernels
+from eigengrad.optim._checks import check_at_least, check_torch_only_flags
+from eigengrad.optim.optimizer import Optimizer
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi, Hazan & Singer, 2011, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization"), PyTorch's semantics.
+
+    .. math::
+        g_t \leftarrow g_t + \lambda \theta_{t-1} \qquad
+        s_t = s_{t-1} + g_t^2 \quad (s_0 = \text{initial\_accumulator\_value}) \qquad
+        \theta_t = \theta_{t-1} - \frac{\gamma}{1 + (t - 1)\eta} \frac{g_t}{\sqrt{s_t} + \epsilon}
+
+    with learning-rate decay :math:`\eta` (``lr_decay``). State per parameter: ``step``, ``sum``.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach=None, *,
+                 maximize: bool = False, differentiable: bool = False, fused=None) -> None:
+        check_at_least("lr", lr)
+        check_at_least("lr_decay", lr_decay)
+        check_at_least("weight_decay", weight_decay)
+        check_at_least("initial_accumulator_value", initial_accumulator_value)
+        check_at_least("eps", eps)
+        check_torch_only_flags(differentiable=differentiable)
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=False, fused=fused)
+        super().__init__(params, defaults)
+
+    def _state_names(self, group: dict) -> tuple:
+        return ("sum",)
+
+    def _state_fill(self, group: dict, name: str) -> float:
+        return float(group["initial_accumulator_value"])
+
+    def _scalar_state(self, group: dict) -> dict:
+        return {"step": 0}
+
+    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+        state["step"] += 1
+        _kernels.adagrad_step(param, grad, state["sum"], lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
+                              weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
+                              maximize=bool(group["maximize"]), step=int(state["step"]))

@@ -1,0 +1,57 @@
+"""NAdam: Adam with Nesterov momentum, one fused C++ pass per parameter group."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad import _kernels
+from eigengrad.optim._checks import check_at_least, check_betas, check_torch_only_flags
+from eigengrad.optim.optimizer import Optimizer
+
+
+class NAdam(Optimizer):
+    r"""NAdam (Dozat, 2016, "Incorporating Nesterov Momentum into Adam"), PyTorch's semantics.
+
+    With the momentum schedule :math:`\mu_t = \beta_1 (1 - \tfrac12 \cdot 0.96^{t\psi})`
+    (``momentum_decay`` :math:`\psi`):
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda\theta_{t-1}
+            \text{ (or } \theta_{t-1} \leftarrow \theta_{t-1}(1 - \gamma\lambda) \text{ when decoupled)} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \qquad
+        d_t = \sqrt{v_t / (1 - \beta_2^t)} + \epsilon \\
+        \theta_t &= \theta_{t-1} - \gamma \frac{1 - \mu_t}{1 - \prod_{i \le t} \mu_i} \frac{g_t}{d_t}
+                   - \gamma \frac{\mu_{t+1}}{1 - \prod_{i \le t+1} \mu_i} \frac{m_t}{d_t}
+
+    State per parameter: ``step``, ``mu_product`` (kept in float64), ``exp_avg``, ``exp_avg_sq``.
+    """
+
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False) -> None:
+        check_at_least("lr", lr)
+        check_at_least("eps", eps)
+        betas = check_betas(betas)
+        check_at_least("weight_decay", weight_decay)
+        check_at_least("momentum_decay", momentum_decay)
+        check_torch_only_flags(capturable=capturable, differentiable=differentiable)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=False, differentiable=False)
+        super().__init__(params, defaults)
+
+    def _state_names(self, group: dict) -> tuple:
+        return ("exp_avg", "exp_avg_sq")
+
+    def _scalar_state(self, group: dict) -> dict:
+        return {"step": 0, "mu_product": 1.0}
+
+    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+        state["step"] += 1
+        step, (beta1, beta2) = int(state["step"]), group["betas"]
+        state["mu_product"] *= beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
+        _kernels.nadam_step(param, grad, state["exp_avg"], state["exp_avg_sq"], lr=float(group["lr"]),
+                            beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
+                            weight_decay=float(group["weight_decay"]),
+                            momentum_decay=float(group["momentum_decay"]),
+                            decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
+                            maximize=bool(group["maximize"]), step=step, mu_product=float(state["mu_product"]))

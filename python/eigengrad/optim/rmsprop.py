@@ -1,0 +1,56 @@
+"""RMSprop: one fused C++ pass per parameter group."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad import _kernels
+from eigengrad.optim._checks import check_at_least, check_torch_only_flags
+from eigengrad.optim.optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton, Srivastava & Swersky, "Neural Networks for Machine Learning", lecture 6e;
+    the centered form from Graves, 2013, "Generating Sequences With Recurrent Neural Networks"),
+    PyTorch's semantics.
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda\theta_{t-1} \qquad v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
+        \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t \text{ and }
+            d_t = \sqrt{v_t - \bar g_t^2} + \epsilon \text{ (centered), else } d_t = \sqrt{v_t} + \epsilon \\
+        b_t &= \mu b_{t-1} + g_t / d_t, \; \theta_t = \theta_{t-1} - \gamma b_t \text{ (momentum } \mu > 0
+            \text{), else } \theta_t = \theta_{t-1} - \gamma g_t / d_t
+
+    State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (momentum > 0), ``grad_avg``
+    (centered).
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False, capturable: bool = False, foreach=None,
+                 maximize: bool = False, differentiable: bool = False) -> None:
+        check_at_least("lr", lr)
+        check_at_least("eps", eps)
+        check_at_least("momentum", momentum)
+        check_at_least("weight_decay", weight_decay)
+        check_at_least("alpha", alpha)
+        check_torch_only_flags(capturable=capturable, differentiable=differentiable)
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
+                        capturable=False, foreach=foreach, maximize=maximize, differentiable=False)
+        super().__init__(params, defaults)
+
+    def _state_names(self, group: dict) -> tuple:
+        names = ("square_avg",)
+        if group["momentum"] > 0:
+            names += ("momentum_buffer",)
+        if group["centered"]:
+            names += ("grad_avg",)
+        return names
+
+    def _scalar_state(self, group: dict) -> dict:
+        return {"step": 0}
+
+    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+        state["step"] += 1
+        _kernels.rmsprop_step(param, grad, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
+                              lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
+                              weight_decay=float(group["weight_decay"]), momentum=float(group["momentum"]),
+                              centered=bool(group["centered"]), maximize=bool(group["maximize"]))
