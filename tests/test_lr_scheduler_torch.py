@@ -317,3 +317,35 @@ def test_warm_restarts_restart_where_torch_log_misplaces_it():
     sched.step(121)
     assert sched.get_last_lr() == [0.1] and sched.T_i == 243 and sched.T_cur == 0
     assert math.isclose(sum(3 ** k for k in range(5)), 121)
+
+
+def test_plateau_stepped_beside_a_chainable_scheduler_matches_torch():
+    """torch users combine them by stepping both on one optimizer; alone-mode keeps that working."""
+    rng = np.random.default_rng(7)
+    metrics = metric_sequence(rng, "min")
+    out = []
+    for lib, opt in [(egs, eg_sgd(LRS[3], 0.9)), (tls, torch_sgd(LRS[3], 0.9))]:
+        exp, plateau = lib.ExponentialLR(opt, gamma=0.995), lib.ReduceLROnPlateau(opt, factor=0.3, patience=4)
+        rows = []
+        for t in range(STEPS):
+            opt.step()
+            exp.step()
+            plateau.step(metrics[t])
+            rows.append([g["lr"] for g in opt.param_groups])
+        out.append(rows)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+    assert out[0][-1][0] < 0.1 * 0.995 ** STEPS * 0.3  # the plateau did reduce
+
+
+def test_plateau_in_a_chain_changes_nothing_while_the_metric_improves():
+    """eigengrad's chain with a ReduceLROnPlateau equals torch's chain without it until a plateau."""
+    improving = [1.0 / (1 + t) for t in range(STEPS)]
+
+    def ours(lib, opt):
+        return lib.ChainedScheduler([lib.LinearLR(opt, start_factor=0.2, total_iters=20),
+                                     lib.CosineAnnealingLR(opt, T_max=60), lib.ReduceLROnPlateau(opt)])
+
+    eg_opt, t_opt = eg_sgd(LRS[3]), torch_sgd(LRS[3])
+    mine = trace(eg_opt, ours(egs, eg_opt), improving)
+    theirs = trace(t_opt, chained_cosine(tls, t_opt))
+    assert mine.tolist() == theirs.tolist()
