@@ -349,3 +349,28 @@ def test_plateau_in_a_chain_changes_nothing_while_the_metric_improves():
     mine = trace(eg_opt, ours(egs, eg_opt), improving)
     theirs = trace(t_opt, chained_cosine(tls, t_opt))
     assert mine.tolist() == theirs.tolist()
+
+
+RESUME = [("StepLR", dict(step_size=5)), ("CosineAnnealingLR", dict(T_max=20, eta_min=0.01)),
+          ("ExponentialLR", dict(gamma=0.9)), ("LinearLR", dict()), ("PolynomialLR", dict(total_iters=30)),
+          ("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2)), ("OneCycleLR", dict(max_lr=0.3, total_steps=100)),
+          ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=7))]
+
+
+@pytest.mark.parametrize("name,kwargs", RESUME, ids=[n for n, _ in RESUME])
+def test_constructing_with_last_epoch_matches_torch(name, kwargs):
+    """Built with last_epoch=12 on groups that already hold initial_lr (and the cyclic bounds)."""
+    extra = {"OneCycleLR": dict(max_lr=0.3, min_lr=1e-6, max_momentum=0.95, base_momentum=0.85),
+             "CyclicLR": dict(max_momentum=0.9, base_momentum=0.8)}.get(name, {})
+
+    def build(lib, opt):
+        for g in opt.param_groups:
+            g.update(initial_lr=g["lr"], **extra)
+        return getattr(lib, name)(opt, last_epoch=12, **kwargs)
+
+    assert_parity(build, [0.1, 0.2], momentum=0.9, steps=40)
+
+
+def test_resuming_without_initial_lr_raises_like_torch():
+    with pytest.raises(KeyError, match="initial_lr"):
+        egs.StepLR(eg_sgd([0.1]), step_size=3, last_epoch=4)
