@@ -1,4 +1,9 @@
-"""Optimizers (``eigengrad.optim``): PyTorch's update rules, each step one fused C++ call per group."""
+"""Optimizers (``eigengrad.optim``): PyTorch's update rules, each step one fused C++ call per parameter
+group; learning-rate schedules (``eigengrad.optim.lr_scheduler``, ``eigengrad.optim.schedules``)."""
+from __future__ import annotations
+
+import importlib
+
 from eigengrad.optim.adadelta import Adadelta
 from eigengrad.optim.adagrad import Adagrad
 from eigengrad.optim.adam import Adam, AdamW
@@ -7,4 +12,12 @@ from eigengrad.optim.optimizer import Optimizer
 from eigengrad.optim.rmsprop import RMSprop
 from eigengrad.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "Adagrad", "RMSprop", "Adadelta"]
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adagrad", "RMSprop", "Adadelta")
+__all__ = ["Optimizer", *OPTIMIZERS, "lr_scheduler", "schedules"]
+_LAZY = ("lr_scheduler", "schedules")  # imported on first use, to keep `import eigengrad` fast
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,20 +1,77 @@
-"""Hyperparameter checks shared by the update rules: a ValueError naming the argument and the value."""
+"""Argument checks shared by the optimizers, the schedule functions and the schedulers.
+
+Each raises ``ValueError`` (bad value) or ``TypeError`` (bad type) naming the argument, the value it got
+and what was expected, as the design brief asks of every public entry point.
+"""
+
 from __future__ import annotations
 
-
-def check_at_least(name: str, value: float, low: float = 0.0) -> None:
-    """``value >= low`` (NaN fails)."""
-    if not value >= low:
-        raise ValueError(f"{name}: expected a value >= {low}, got {value}")
+import numbers
+from typing import Any, Sequence
 
 
-def check_fraction(name: str, value: float, *, inclusive_high: bool = False) -> None:
-    """``0 <= value < 1`` (or ``<= 1`` when ``inclusive_high``)."""
-    ok = 0.0 <= value <= 1.0 if inclusive_high else 0.0 <= value < 1.0
-    if not ok:
-        interval = "[0, 1]" if inclusive_high else "[0, 1)"
-        raise ValueError(f"{name}: expected a value in {interval}, got {value}")
+def positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a positive integer, got {value!r} ({type(value).__name__})")
+    if value <= 0:
+        raise ValueError(f"{name}: expected a positive integer, got {value}")
+    return int(value)
 
+
+def nonneg_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer >= 0, got {value!r} ({type(value).__name__})")
+    if value < 0:
+        raise ValueError(f"{name}: expected an integer >= 0, got {value}")
+    return int(value)
+
+
+def real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def positive(name: str, value: Any) -> float:
+    if not real(name, value) > 0:
+        raise ValueError(f"{name}: expected a number > 0, got {value}")
+    return value
+
+
+def nonneg(name: str, value: Any) -> float:
+    if not real(name, value) >= 0:
+        raise ValueError(f"{name}: expected a number >= 0, got {value}")
+    return value
+
+
+def in_interval(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
+                hi_open: bool = False) -> float:
+    """``value`` in the interval from lo to hi, each end open or closed as asked."""
+    real(name, value)
+    ok_lo = value > lo if lo_open else value >= lo
+    ok_hi = value < hi if hi_open else value <= hi
+    if not (ok_lo and ok_hi):
+        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        raise ValueError(f"{name}: expected a number in {interval}, got {value}")
+    return value
+
+
+def one_of(name: str, value: Any, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+def per_group(name: str, value: Any, n_groups: int) -> list:
+    """A scalar repeated for every param group, or a list/tuple with exactly one value per group."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_groups:
+            raise ValueError(f"{name}: expected {n_groups} values (one per param group), got {len(value)}")
+        return list(value)
+    return [value] * n_groups
+
+
+# --- optimizer hyperparameters ---
 
 def check_betas(betas) -> tuple[float, float]:
     """Adam's ``betas``: a pair of values in [0, 1)."""
@@ -22,8 +79,8 @@ def check_betas(betas) -> tuple[float, float]:
         beta1, beta2 = betas
     except (TypeError, ValueError):
         raise ValueError(f"betas: expected a pair (beta1, beta2), got {betas!r}") from None
-    check_fraction("betas[0]", beta1)
-    check_fraction("betas[1]", beta2)
+    in_interval("betas[0]", beta1, 0.0, 1.0, hi_open=True)
+    in_interval("betas[1]", beta2, 0.0, 1.0, hi_open=True)
     return float(beta1), float(beta2)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels
-from eigengrad.optim._checks import check_at_least, check_fraction, check_torch_only_flags
+from eigengrad.optim._checks import check_torch_only_flags, in_interval, nonneg
 from eigengrad.optim.optimizer import Optimizer
 
 
@@ -22,10 +22,10 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
                  foreach=None, *, capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        check_at_least("lr", lr)
-        check_fraction("rho", rho, inclusive_high=True)
-        check_at_least("eps", eps)
-        check_at_least("weight_decay", weight_decay)
+        nonneg("lr", lr)
+        in_interval("rho", rho, 0.0, 1.0)
+        nonneg("eps", eps)
+        nonneg("weight_decay", weight_decay)
         check_torch_only_flags(capturable=capturable, differentiable=differentiable)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=False,
                         foreach=foreach, differentiable=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels
-from eigengrad.optim._checks import check_at_least, check_torch_only_flags
+from eigengrad.optim._checks import check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
 
 
@@ -23,11 +23,11 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach=None, *,
                  maximize: bool = False, differentiable: bool = False, fused=None) -> None:
-        check_at_least("lr", lr)
-        check_at_least("lr_decay", lr_decay)
-        check_at_least("weight_decay", weight_decay)
-        check_at_least("initial_accumulator_value", initial_accumulator_value)
-        check_at_least("eps", eps)
+        nonneg("lr", lr)
+        nonneg("lr_decay", lr_decay)
+        nonneg("weight_decay", weight_decay)
+        nonneg("initial_accumulator_value", initial_accumulator_value)
+        nonneg("eps", eps)
         check_torch_only_flags(differentiable=differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels
-from eigengrad.optim._checks import check_at_least, check_betas, check_torch_only_flags
+from eigengrad.optim._checks import check_betas, check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
 
 
@@ -28,11 +28,11 @@ class NAdam(Optimizer):
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False) -> None:
-        check_at_least("lr", lr)
-        check_at_least("eps", eps)
+        nonneg("lr", lr)
+        nonneg("eps", eps)
         betas = check_betas(betas)
-        check_at_least("weight_decay", weight_decay)
-        check_at_least("momentum_decay", momentum_decay)
+        nonneg("weight_decay", weight_decay)
+        nonneg("momentum_decay", momentum_decay)
         check_torch_only_flags(capturable=capturable, differentiable=differentiable)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,

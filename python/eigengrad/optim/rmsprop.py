@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels
-from eigengrad.optim._checks import check_at_least, check_torch_only_flags
+from eigengrad.optim._checks import check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
 
 
@@ -27,11 +27,11 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum: float = 0.0, centered: bool = False, capturable: bool = False, foreach=None,
                  maximize: bool = False, differentiable: bool = False) -> None:
-        check_at_least("lr", lr)
-        check_at_least("eps", eps)
-        check_at_least("momentum", momentum)
-        check_at_least("weight_decay", weight_decay)
-        check_at_least("alpha", alpha)
+        nonneg("lr", lr)
+        nonneg("eps", eps)
+        nonneg("momentum", momentum)
+        nonneg("weight_decay", weight_decay)
+        nonneg("alpha", alpha)
         check_torch_only_flags(capturable=capturable, differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
                         capturable=False, foreach=foreach, maximize=maximize, differentiable=False)

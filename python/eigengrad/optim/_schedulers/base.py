@@ -1,0 +1,121 @@
+"""``LRScheduler``: the base of every learning-rate scheduler (``torch.optim.lr_scheduler.LRScheduler``).
+
+A scheduler owns an optimizer's ``param_groups[i]["lr"]``. Building one records each group's starting
+rate as ``group["initial_lr"]`` (``base_lrs``) and performs the initial step (epoch 0); each
+``step()`` then advances ``last_epoch`` by one and writes ``get_lr()`` into the groups.
+
+Subclasses define ``get_lr()``: either in closed form from ``base_lrs`` and ``last_epoch``, or, for
+PyTorch's "chainable" schedulers, recursively from the groups' current rates (so that several
+schedulers stepping one optimizer multiply their effects). Those that have a closed form also define
+``_get_closed_form_lr()``, used by the deprecated ``step(epoch)`` and by ``SequentialLR``'s restarts.
+"""
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+from eigengrad.optim.optimizer import Optimizer
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible "
+    "(as in PyTorch). Please use `scheduler.step()` to step the scheduler. If epoch is given, the closed "
+    "form is used instead of the chainable form, where available."
+)
+
+
+def group_values(optimizer: Optimizer, key: str) -> list:
+    """``[group[key] for each param group]`` (a new list: callers may keep it)."""
+    return [group[key] for group in optimizer.param_groups]
+
+
+def check_optimizer(optimizer: Any) -> Optimizer:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer: expected an eigengrad.optim.Optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+class LRScheduler:
+    """Base class of learning-rate schedulers.
+
+    Args:
+        optimizer: the optimizer whose param groups' ``"lr"`` this scheduler sets.
+        last_epoch: index of the last epoch seen; ``-1`` (default) starts a schedule. Any other value
+            resumes one and needs ``"initial_lr"`` in every group (as PyTorch).
+    """
+
+    _is_initial: bool = False
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        self.optimizer = check_optimizer(optimizer)
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
+                                   f"scheduler with last_epoch={last_epoch} (>= 0): load the optimizer's "
+                                   "state first, or start with last_epoch=-1")
+        self.base_lrs: list[float] = group_values(optimizer, "initial_lr")
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Reset the step count and perform the step to epoch ``last_epoch + 1`` (0 for a new schedule)."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self) -> list[float]:
+        """The learning rates for epoch ``last_epoch`` (called by :meth:`step`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr()")
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates set by the last :meth:`step`, one per param group."""
+        return list(self._last_lr)
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch and set the groups' learning rates. Call it after ``optimizer.step()``.
+
+        ``epoch`` (deprecated, as in PyTorch) jumps to that epoch using the closed form where there is one.
+        """
+        self._step_count += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        self._set_lrs(values)
+
+    def _set_lrs(self, values: list[float]) -> None:
+        groups = self.optimizer.param_groups
+        if len(values) != len(groups):
+            raise RuntimeError(f"{type(self).__name__}: computed {len(values)} learning rates for "
+                               f"{len(groups)} param groups (were groups added after the scheduler was built?)")
+        for group, lr in zip(groups, values):
+            group["lr"] = lr
+        self._last_lr = group_values(self.optimizer, "lr")
+
+    # --- checkpointing ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute except the optimizer (which has its own ``state_dict``), as PyTorch."""
+        # Copied so that stepping on after saving cannot change what was saved.
+        return {key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the attributes saved by :meth:`state_dict`."""
+        self.__dict__.update(copy.deepcopy(state_dict))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={getattr(self, '_last_lr', None)})"
