@@ -31,7 +31,12 @@ GEMM_KINDS = ("forward", "dx", "dw")  # x@W^T+b, dy@W, dy^T@x
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 ACT_SHAPES = ((32, 512), (128, 512), (1024, 512), (1024, 4096))
 SGD_CONFIGS = {"plain": dict(lr=0.01), "momentum": dict(lr=0.01, momentum=0.9, weight_decay=1e-4)}
-TARGETS = {"gemm": 1.2, "activation": 3.0, "sgd": 3.0}  # wanted speed-up of eigengrad over the NumPy reference
+TARGETS = {"gemm": 1.2, "activation": 3.0, "sgd": 3.0, "optim": 5.0, "AdamW": 8.0}  # wanted speed-ups over NumPy
+OPTIM_RULES = {  # update rule -> options of the benchmarked step (torch.optim's names)
+    "SGD": dict(lr=0.01, momentum=0.9, weight_decay=1e-4), "Adam": dict(lr=1e-3), "AdamW": dict(lr=1e-3),
+    "NAdam": dict(lr=2e-3), "Adagrad": dict(lr=1e-2), "RMSprop": dict(lr=1e-2), "Adadelta": dict(lr=1.0),
+}
+OPTIM_LAYOUTS = {"10 x 1M": [(1_000_000,)] * 10}  # plus "MLP 535k", the MLP's six tensors (added below)
 
 
 def randn(rng, *shape):
@@ -140,6 +145,9 @@ def mlp_param_shapes() -> list:
     return [s for fin, fout in MLP_LAYERS for s in ((fout, fin), (fout,))]
 
 
+OPTIM_LAYOUTS["MLP 535k"] = mlp_param_shapes()
+
+
 def sgd_flat_case(config: str, rng=None) -> dict:
     """One SGD step over the MLP's 535,818 parameters: kernel and reference on a flat buffer each,
     torch.optim.SGD (foreach) on the six parameter tensors."""
@@ -175,6 +183,47 @@ def sgd_optimizer_case(config: str, rng=None) -> dict:
         for p in tmodel.parameters():
             p.grad = torch.randn(p.shape) * 1e-3
         fns["torch"] = torch.optim.SGD(tmodel.parameters(), **SGD_CONFIGS[config]).step
+    return fns
+
+
+# --- every update rule: optimizer.step() -----------------------------------------------------------
+
+def _with_flat_grads(opt, grads) -> None:
+    """Gradients written where backward writes them: the slots of the optimizer's flat gradient buffer."""
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for p, g in zip(params, grads):
+        p._grad_view[...] = g
+        p.grad = eg.Tensor._wrap(p._grad_view)
+    assert all(flat.grads_intact() for flats in opt._flats for flat in flats), "not the one-call flat path"
+
+
+def torch_optimizer(rule: str, params, hyper: dict):
+    """torch.optim's rule with fused=True where PyTorch has a fused CPU kernel, else its default."""
+    try:
+        return getattr(torch.optim, rule)(params, **hyper, fused=True), "fused"
+    except (TypeError, RuntimeError, ValueError):
+        return getattr(torch.optim, rule)(params, **hyper), "default"
+
+
+def optim_case(rule: str, layout: str, rng=None) -> dict:
+    """One ``step()`` of the rule over the layout's float32 tensors (state made by a first step):
+    eigengrad.optim (one fused call over its flat buffer), the NumPy reference per tensor
+    (eigengrad.reference.ReferenceOptimizer) and torch.optim (fused when it has it)."""
+    rng = rng or np.random.default_rng(0)
+    hyper, shapes = OPTIM_RULES[rule], OPTIM_LAYOUTS[layout]
+    values = [randn(rng, *s) for s in shapes]
+    grads = [randn(rng, *s) * np.float32(1e-3) for s in shapes]
+    opt = getattr(eg.optim, rule)([eg.tensor(v.copy(), requires_grad=True) for v in values], **hyper)
+    _with_flat_grads(opt, grads)
+    reference = ref.ReferenceOptimizer(rule, [v.copy() for v in values], **hyper)
+    fns = {"eigengrad": opt.step, "numpy": lambda: reference.step(grads)}
+    if torch is not None:
+        params = [torch.nn.Parameter(torch.from_numpy(v.copy())) for v in values]
+        for p, g in zip(params, grads):
+            p.grad = torch.from_numpy(g)
+        fns["torch"] = torch_optimizer(rule, params, hyper)[0].step
+    for fn in fns.values():
+        fn()  # the state (moments, step) exists before timing, as in training
     return fns
 
 

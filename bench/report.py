@@ -8,7 +8,7 @@ Each implementation runs its repeats as a block, after a pause: calls of NumPy (
 pool) interleaved with eigengrad or torch (OpenMP's pool) would time the idle workers of one pool
 spinning on the cores the other needs. The blocks come in two passes, so a slow spell of the machine
 hits every implementation. Ratios > 1 mean eigengrad is faster; "!" marks a ratio below the target of
-the issue (GEMM >= 1.2x, activations and SGD >= 3x the NumPy reference).
+the issues (GEMM >= 1.2x, activations and SGD >= 3x the NumPy reference; optimizer steps >= 5x, AdamW >= 8x).
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="fewer, shorter repeats in one pass (a rough look)")
     p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
     p.add_argument("--repeats", type=int, default=None, help="repeats per implementation (default 51, --quick 11)")
+    p.add_argument("--only", choices=SECTIONS, action="append", help="only these sections (repeatable)")
     return p.parse_args(argv)
 
 
@@ -66,26 +67,59 @@ def measure(fns: dict, repeats: int, target_s: float, passes: int = 2) -> dict:
 
 # --- the rows -------------------------------------------------------------------------------------
 
-def rows():
+SECTIONS = ("gemm", "activation", "sgd", "optim", "train")
+
+
+def rows(sections=SECTIONS):
     """(kernel, shape, target ratio or None, builder of {impl: callable}) for every row of the table."""
+    if "gemm" in sections:
+        yield from gemm_rows()
+    if "activation" in sections:
+        yield from activation_rows()
+    if "sgd" in sections:
+        yield from sgd_rows()
+    if "optim" in sections:
+        yield from optim_rows()
+    if "train" in sections:
+        for n in cases.BATCHES:
+            yield "train step (MLP, SGD mom.)", f"batch {n}", None, lambda n=n: cases.train_case(n)
+
+
+def gemm_rows():
     for kind in cases.GEMM_KINDS:
         for n in cases.BATCHES:
             for fin, fout in cases.MLP_LAYERS:
                 yield (f"gemm {kind}", cases.gemm_label(kind, n, fin, fout), cases.TARGETS["gemm"],
                        lambda kind=kind, n=n, fin=fin, fout=fout: cases.gemm_case(kind, n, fin, fout))
+
+
+def activation_rows():
     for kind in cases.ACTIVATIONS:
         for direction in ("forward", "backward"):
             for shape in cases.ACT_SHAPES:
                 yield (f"{kind} {direction}", f"{shape[0]}x{shape[1]}", cases.TARGETS["activation"],
                        lambda kind=kind, d=direction, s=shape: cases.activation_case(kind, d, s))
+
+
+def sgd_rows():
     params = sum(int(np.prod(s)) for s in cases.mlp_param_shapes())
     for config in cases.SGD_CONFIGS:
         yield (f"sgd {config} (flat buffer)", f"{params} params", cases.TARGETS["sgd"],
                lambda c=config: cases.sgd_flat_case(c))
     for config in cases.SGD_CONFIGS:
         yield f"optimizer.step() {config}", "MLP 784-512-256-10", None, lambda c=config: cases.sgd_optimizer_case(c)
-    for n in cases.BATCHES:
-        yield "train step (MLP, SGD mom.)", f"batch {n}", None, lambda n=n: cases.train_case(n)
+
+
+def optim_rows():
+    torch_kind = {}
+    if torch is not None:  # which torch.optim implementation the torch column times, per rule
+        probe = [torch.nn.Parameter(torch.zeros(1))]
+        torch_kind = {r: cases.torch_optimizer(r, probe, h)[1] for r, h in cases.OPTIM_RULES.items()}
+    for layout in cases.OPTIM_LAYOUTS:
+        for rule in cases.OPTIM_RULES:
+            label = f"{rule}.step()" + (f" [torch {torch_kind[rule]}]" if torch_kind else "")
+            target = cases.TARGETS.get(rule, cases.TARGETS["optim"])
+            yield label, f"{layout} float32", target, lambda r=rule, lay=layout: cases.optim_case(r, lay)
 
 
 # --- printing -------------------------------------------------------------------------------------
@@ -131,7 +165,7 @@ def table(args) -> list:
     print(line(cols))
     print("-+-".join("-" * w for w in WIDTHS[:len(cols)]))
     misses = []
-    for kernel, shape, target, build in rows():
+    for kernel, shape, target, build in rows(args.only or SECTIONS):
         t = measure(build(), args.repeats, args.target_s, args.passes)
         te, tn, tt = t["eigengrad"], t.get("numpy"), t.get("torch")
         cells = [kernel, shape, us(te), us(tn), ratio(tn, te, target)]

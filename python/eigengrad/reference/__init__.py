@@ -15,11 +15,12 @@ from eigengrad.reference.loss import (
 from eigengrad.reference.optim import (
     adadelta_step, adagrad_step, adam_step, nadam_step, rmsprop_step, sgd_step,
 )
+from eigengrad.reference.optimizer import ReferenceOptimizer
 from eigengrad.reference.random import normal_fill, philox4x32, randperm, uniform_fill
 
 __all__ = [
     "gemm", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
-    "adadelta_step", "philox4x32", "uniform_fill", "normal_fill", "randperm",
+    "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
 ]
