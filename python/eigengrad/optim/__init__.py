@@ -1,5 +1,6 @@
 """Optimizers (``eigengrad.optim``): one fused C++ call per parameter group."""
 from eigengrad.optim.optimizer import Optimizer
+from eigengrad.optim.param_groups import param_groups_weight_decay
 from eigengrad.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD"]
+__all__ = ["Optimizer", "SGD", "param_groups_weight_decay"]
