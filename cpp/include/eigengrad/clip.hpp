@@ -22,7 +22,8 @@ double grad_norm(const T* const* data, const index_t* sizes, index_t count, doub
 
 // Computes n = grad_norm(...) and, unless n is non-finite and scale_if_nonfinite is false, multiplies
 // every element of v in place by c = min(T(max_norm) / (T(n) + T(1e-6)), 1), computed in T as PyTorch's
-// clip_grad_norm_ does (a NaN coefficient stays NaN). Returns n. Reads and writes the segments.
+// clip_grad_norm_ does (a NaN coefficient stays NaN); when c == 1 the scaling pass is skipped (x * 1 == x).
+// Returns n. Reads and writes the segments.
 template <class T>
 double clip_grad_norm(T* const* data, const index_t* sizes, index_t count, double max_norm, double norm_type,
                       bool scale_if_nonfinite);
