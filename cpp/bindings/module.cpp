@@ -10,6 +10,7 @@ void bind_activation(py::module_& m);
 void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_random(py::module_& m);
+void bind_clip(py::module_& m);
 }  // namespace eigengrad::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -21,4 +22,5 @@ PYBIND11_MODULE(_C, m) {
   bind_loss(m);
   bind_optim(m);
   bind_random(m);
+  bind_clip(m);
 }

@@ -156,6 +156,27 @@ def adadelta_step(param, grad, square_avg, acc_delta, **hyper) -> None:
     _C.adadelta_step(param, contiguous(grad), square_avg, acc_delta, **hyper)
 
 
+# --- gradient clipping (in place on lists of gradient arrays of one dtype, one call per list) -------
+
+def grad_norm(grads: list, norm_type: float) -> float:
+    """The norm of the arrays viewed as one vector, accumulated in double."""
+    return _C.grad_norm(grads, float(norm_type))
+
+
+def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool = True) -> float:
+    """Total norm n of the arrays, and every array scaled in place by min(max_norm / (n + 1e-6), 1)."""
+    return _C.clip_grad_norm(grads, max_norm=float(max_norm), norm_type=float(norm_type),
+                             scale_if_nonfinite=scale_if_nonfinite)
+
+
+def scale_grads(grads: list, coef: float) -> None:
+    _C.scale_grads(grads, float(coef))
+
+
+def clip_grad_value(grads: list, clip_value: float) -> None:
+    _C.clip_grad_value(grads, clip_value=float(clip_value))
+
+
 # --- random ---------------------------------------------------------------------------------------
 
 def uniform_fill(out: np.ndarray, seed: int, offset: int, low: float, high: float) -> None:

@@ -1,7 +1,7 @@
 """Neural-network layers with PyTorch's names (``eigengrad.nn``)."""
-from eigengrad.nn import functional, init
+from eigengrad.nn import functional, init, utils
 from eigengrad.nn.modules import *  # noqa: F401,F403
 from eigengrad.nn.modules import __all__ as _modules_all
 from eigengrad.nn.parameter import Parameter
 
-__all__ = ["Parameter", "functional", "init", *_modules_all]
+__all__ = ["Parameter", "functional", "init", "utils", *_modules_all]

@@ -1,5 +1,6 @@
 """Optimizers (``eigengrad.optim``): PyTorch's update rules, each step one fused C++ call per parameter
-group; learning-rate schedules (``eigengrad.optim.lr_scheduler``, ``eigengrad.optim.schedules``)."""
+group; weight-decay param groups; the learning-rate range test; learning-rate schedules
+(``eigengrad.optim.lr_scheduler``, ``eigengrad.optim.schedules``)."""
 from __future__ import annotations
 
 import importlib
@@ -7,13 +8,16 @@ import importlib
 from eigengrad.optim.adadelta import Adadelta
 from eigengrad.optim.adagrad import Adagrad
 from eigengrad.optim.adam import Adam, AdamW
+from eigengrad.optim.lr_finder import LRRangeTestResult, lr_range_test
 from eigengrad.optim.nadam import NAdam
 from eigengrad.optim.optimizer import Optimizer
+from eigengrad.optim.param_groups import param_groups_weight_decay
 from eigengrad.optim.rmsprop import RMSprop
 from eigengrad.optim.sgd import SGD
 
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adagrad", "RMSprop", "Adadelta")
-__all__ = ["Optimizer", *OPTIMIZERS, "lr_scheduler", "schedules"]
+__all__ = ["Optimizer", *OPTIMIZERS, "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
+           "lr_scheduler", "schedules"]
 _LAZY = ("lr_scheduler", "schedules")  # imported on first use, to keep `import eigengrad` fast
 
 

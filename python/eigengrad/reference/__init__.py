@@ -7,6 +7,7 @@ as the kernels do).
 from eigengrad.reference.activation import (
     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
 )
+from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
 from eigengrad.reference.gemm import gemm
 from eigengrad.reference.loss import (
     softmax_cross_entropy_backward, softmax_cross_entropy_forward, squared_error, squared_error_backward,
@@ -23,4 +24,5 @@ __all__ = [
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
+    "grad_norm", "clip_grad_norm", "clip_grad_value",
 ]
