@@ -11,7 +11,7 @@ namespace {
 // The per-call scalars of Adam, rounded to T once (as PyTorch passes Python floats to T kernels).
 template <class T>
 struct AdamScalars {
-  T sign, wd, decay_factor, w1, one_minus_w1, beta2, w2, bc2_sqrt, eps, neg_step_size;
+  T sign, wd, decay_factor, w1, one_minus_w1, beta2, w2, inv_bc2_sqrt, eps, neg_step_size;
 };
 
 template <class T, Decay kDecay, bool kAmsgrad, bool kSmallW>
@@ -31,7 +31,8 @@ void adam_chunk(T* __restrict p, const T* __restrict gr, T* __restrict m, T* __r
       vhat = vi > vmax[i] ? vi : vmax[i];
       vmax[i] = vhat;
     }
-    const T denom = std::sqrt(vhat) / s.bc2_sqrt + s.eps;
+    // times the reciprocal (PyTorch divides): one division per element instead of two, <= 1 ulp apart
+    const T denom = std::sqrt(vhat) * s.inv_bc2_sqrt + s.eps;
     p[i] = pi + s.neg_step_size * mi / denom;
   }
 }
@@ -63,7 +64,7 @@ void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_av
   const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
   const AdamScalars<T> s{T(o.maximize ? -1 : 1), T(o.weight_decay), T(1.0 - o.lr * o.weight_decay),
                          T(1.0 - o.beta1), T(1) - T(1.0 - o.beta1), T(o.beta2), T(1.0 - o.beta2),
-                         T(std::sqrt(bc2)), T(o.eps), T(-(o.lr / bc1))};
+                         T(1.0 / std::sqrt(bc2)), T(o.eps), T(-(o.lr / bc1))};
   with_decay(o.weight_decay, o.decoupled_weight_decay, [&](auto decay) {
     with_bool(o.amsgrad, [&](auto ams) {
       with_bool(std::abs(1.0 - o.beta1) < 0.5, [&](auto small) {
