@@ -195,3 +195,46 @@ def test_minimises_a_quadratic(name):
 def test_minimises_rosenbrock(name):
     x = _minimise(name, ROSENBROCK[name], _rosenbrock_grad, [-1.2, 1.0], 20000)
     np.testing.assert_allclose(x, [1.0, 1.0], atol=2e-3)
+
+
+# --- optimizer and scheduler together: save at 50, resume, bitwise equal at 100 ---------------------------
+
+SCHEDULED = [
+    ("SGD", dict(lr=0.1, momentum=0.9), "CosineAnnealingLR", dict(T_max=100, eta_min=1e-3)),
+    ("AdamW", dict(lr=1e-2), "OneCycleLR", dict(max_lr=3e-2, total_steps=100)),
+    ("RMSprop", dict(lr=1e-2, momentum=0.5), "StepLR", dict(step_size=20, gamma=0.5)),
+    ("NAdam", dict(lr=1e-2), "CosineAnnealingWarmRestarts", dict(T_0=10, T_mult=2)),
+]
+
+
+@pytest.mark.parametrize("rule,opt,sched,sched_opt", SCHEDULED, ids=[f"{r}+{s}" for r, _, s, _ in SCHEDULED])
+def test_optimizer_and_scheduler_resume_bitwise(rule, opt, sched, sched_opt):
+    from eigengrad.optim import lr_scheduler
+    grads = list(gradient_sequence(100, np.float32))
+
+    def build(params):
+        optimizer = getattr(eg.optim, rule)(params, **opt)
+        return optimizer, getattr(lr_scheduler, sched)(optimizer, **sched_opt)
+
+    def train(params, optimizer, scheduler, steps):
+        for g in steps:
+            set_grads(params, g)
+            optimizer.step()
+            scheduler.step()
+
+    a = make_params(np.float32)
+    opt_a, sched_a = build(a)
+    train(a, opt_a, sched_a, grads[:50])
+    saved = ([p.numpy().copy() for p in a], opt_a.state_dict(), sched_a.state_dict())
+    train(a, opt_a, sched_a, grads[50:])
+
+    b = make_params(np.float32, seed=3)
+    for p, s in zip(b, saved[0]):
+        p.numpy()[...] = s
+    opt_b, sched_b = build(b)
+    opt_b.load_state_dict(saved[1])
+    sched_b.load_state_dict(saved[2])
+    train(b, opt_b, sched_b, grads[50:])
+    assert sched_b.get_last_lr() == sched_a.get_last_lr()
+    for p, q in zip(a, b):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
