@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+import eigengrad
+
 # Kernel vs NumPy reference: float64 to 1e-12 relative, float32 to 1e-5 (the acceptance criteria).
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 DTYPES = [np.float32, np.float64]
@@ -27,3 +29,14 @@ def rng():
 @pytest.fixture(params=DTYPES, ids=["float32", "float64"])
 def dtype(request):
     return request.param
+
+
+@pytest.fixture
+def restore_threads():
+    """Puts eigengrad's thread count back after a test that changes it."""
+    before = eigengrad.get_num_threads()
+    try:
+        yield
+    finally:
+        eigengrad.set_num_threads(before)
+        assert eigengrad.get_num_threads() == before

@@ -143,15 +143,6 @@ def test_float32_overflow_of_norm_is_nonfinite_in_float32():
 
 # --- determinism ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def restore_threads():
-    before = eigengrad.get_num_threads()
-    try:
-        yield
-    finally:
-        eigengrad.set_num_threads(before)
-
-
 @pytest.mark.parametrize("norm_type", NORM_TYPES + [0.0, -math.inf])
 def test_norm_bitwise_identical_on_1_and_2_threads(rng, dtype, norm_type, restore_threads):
     g = grads_of(rng, [1_000_003, 7, 65536], dtype)

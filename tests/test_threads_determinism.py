@@ -21,16 +21,6 @@ def effective(t: int) -> int:
     return t if HAS_OPENMP else 1
 
 
-@pytest.fixture
-def restore_threads():
-    before = eigengrad.get_num_threads()
-    try:
-        yield
-    finally:
-        eigengrad.set_num_threads(before)
-        assert eigengrad.get_num_threads() == before
-
-
 def on_each_thread_count(fn):
     """fn() run with 1, 2 and 3 threads; returns the list of results (copies)."""
     results = []
