@@ -238,3 +238,36 @@ def test_optimizer_and_scheduler_resume_bitwise(rule, opt, sched, sched_opt):
     assert sched_b.get_last_lr() == sched_a.get_last_lr()
     for p, q in zip(a, b):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+# --- constructing optimizers as PyTorch users do -------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_named_parameters_are_accepted_with_their_names(name):
+    model = eg.nn.Sequential(eg.nn.Linear(3, 4), eg.nn.Linear(4, 2))
+    optimizer = getattr(eg.optim, name)(model.named_parameters())
+    assert optimizer.param_groups[0]["param_names"] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert optimizer.param_groups[0]["params"] == list(model.parameters())
+    assert optimizer.state_dict()["param_groups"][0]["param_names"][0] == "0.weight"
+
+
+def test_mixed_named_and_unnamed_parameters_are_rejected():
+    a, b = make_params(np.float32)[:2]
+    with pytest.raises(ValueError, match=r"^params: expected all parameters as \(name, Tensor\) pairs or none"):
+        eg.optim.Adam([("a", a), b])
+
+
+def test_a_set_of_parameters_is_rejected():
+    with pytest.raises(TypeError, match=r"^params: expected an ordered iterable.*got a set"):
+        eg.optim.SGD(set(make_params(np.float32)))
+
+
+def test_defaults_are_pytorchs():
+    params = make_params(np.float32)
+    expected = {"SGD": 1e-3, "Adam": 1e-3, "AdamW": 1e-3, "NAdam": 2e-3, "Adagrad": 1e-2, "RMSprop": 1e-2,
+                "Adadelta": 1.0}
+    for name, lr in expected.items():
+        group = getattr(eg.optim, name)(params).param_groups[0]
+        assert group["lr"] == lr, name
+    assert eg.optim.AdamW(params).param_groups[0]["weight_decay"] == 1e-2
+    assert eg.optim.Adam(params).param_groups[0]["betas"] == (0.9, 0.999)

@@ -44,6 +44,9 @@ class Optimizer:
         self._flats: list[list] = []
         if isinstance(params, Tensor):
             raise TypeError("params: expected an iterable of Tensors or dicts, got a single Tensor")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("params: expected an ordered iterable of Tensors or dicts (a set's order varies "
+                            "between runs), got a set")
         groups = list(params)
         if not groups:
             raise ValueError("params: optimizer got an empty parameter list")
@@ -56,8 +59,9 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group: expected a dict, got {type(param_group).__name__}")
         group = dict(param_group)
-        params = group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        params, names = _split_named(group["params"])
+        if names is not None:
+            group["param_names"] = names
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"params: optimizer can only optimize Tensors, got {type(p).__name__}")
@@ -228,6 +232,20 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _split_named(params) -> tuple[list, list | None]:
+    """The tensors of ``params`` and, when they come as ``(name, tensor)`` pairs (``named_parameters()``,
+    as PyTorch accepts), their names; all or none must be named."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("params: expected an ordered iterable of Tensors, got a set")
+    items = [params] if isinstance(params, Tensor) else list(params)
+    named = [isinstance(p, tuple) for p in items]
+    if not any(named):
+        return items, None
+    if not all(named) or any(len(p) != 2 or not isinstance(p[0], str) for p in items):
+        raise ValueError("params: expected all parameters as (name, Tensor) pairs or none, got a mix")
+    return [p[1] for p in items], [p[0] for p in items]
 
 
 def _common_base(views: list, size: int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels
+from eigengrad.optim._checks import check_torch_only_flags
 from eigengrad.optim.optimizer import Optimizer, required
 
 
@@ -23,8 +24,10 @@ class SGD(Optimizer):
     in deep learning". The whole update is one C++ kernel call over the group's flat buffer.
     """
 
-    def __init__(self, params, lr: float = required, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
+                 differentiable: bool = False, fused=None) -> None:
+        check_torch_only_flags(differentiable=differentiable)
         if lr is not required and not lr >= 0.0:
             raise ValueError(f"lr: expected a learning rate >= 0, got {lr}")
         if not momentum >= 0.0:
@@ -34,7 +37,7 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("nesterov: Nesterov momentum requires a momentum > 0 and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+                        nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=False, fused=fused)
         super().__init__(params, defaults)
 
     def _state_names(self, group: dict) -> tuple:
