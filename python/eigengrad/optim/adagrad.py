@@ -33,6 +33,15 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=False, fused=fused)
         super().__init__(params, defaults)
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """As PyTorch, the accumulators exist from construction (state_dict() shows them before any step)."""
+        for group, flats in zip(self.param_groups, self._flats):
+            for flat in flats:
+                _, views = flat.new_state(self._state_fill(group, "sum"))
+                for p, v in zip(flat.params, views):
+                    self.state.setdefault(p, {}).update(step=0, sum=v)
 
     def _state_names(self, group: dict) -> tuple:
         return ("sum",)
