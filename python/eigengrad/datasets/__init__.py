@@ -1,4 +1,6 @@
-"""Datasets shipped with eigengrad or read from standard locations."""
+"""Datasets shipped with eigengrad (the digits) or read from standard locations (MNIST, Fashion-MNIST)."""
 from eigengrad.datasets.digits import Digits, load_digits
+from eigengrad.datasets.idx import read_idx, write_idx
+from eigengrad.datasets.mnist_files import FASHION_MNIST_CLASSES, fashion_mnist, mnist
 
-__all__ = ["Digits", "load_digits"]
+__all__ = ["Digits", "load_digits", "fashion_mnist", "mnist", "FASHION_MNIST_CLASSES", "read_idx", "write_idx"]
