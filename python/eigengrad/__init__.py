@@ -18,7 +18,7 @@ from eigengrad.functions import (
     mul, neg, permute, pow, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sub, sum, tanh, transpose,
     unsqueeze, where,
 )
-from eigengrad import autograd, data, datasets, nn, optim
+from eigengrad import autograd, data, datasets, nn, optim, preprocessing
 from eigengrad.serialization import load, save
 
 float = float32  # torch.float
