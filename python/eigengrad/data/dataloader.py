@@ -1,4 +1,11 @@
-"""``DataLoader``: batches of a dataset, reshuffled every epoch reproducibly from a seed."""
+"""``DataLoader``: batches of a dataset in the order of a sampler, optionally prefetched in a thread.
+
+PyTorch's arguments: ``batch_size``, ``shuffle``, ``sampler``, ``batch_sampler``, ``collate_fn``,
+``drop_last``, ``generator``, ``num_workers``/``prefetch_factor`` (here a background *thread*
+prepares ``num_workers * prefetch_factor`` batches ahead: eigengrad's kernels release the GIL, so no
+processes are needed). A dataset with ``__getitems__`` (TensorDataset, Subset) is batched with one
+fancy-index copy per batch, or a view when the order is sequential: never a per-sample Python loop.
+"""
 from __future__ import annotations
 
 import operator
@@ -6,6 +13,8 @@ import operator
 import numpy as np
 
 from eigengrad import random as _random
+from eigengrad.data.prefetch import prefetched
+from eigengrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, epoch_indices
 from eigengrad.tensor import Tensor
 
 
@@ -22,45 +31,92 @@ class DataLoader:
     """Iterate over ``dataset`` in batches.
 
     Args:
-        dataset: a map-style dataset; one defining ``__getitems__`` (e.g. TensorDataset) is batched with
-            one fancy-index copy per batch, never a per-sample Python loop.
-        batch_size: samples per batch.
-        shuffle: draw a new permutation every epoch from ``generator`` (default: eigengrad's default
-            generator), so a seed fixes the order of every epoch.
+        dataset: a map-style dataset (``__getitem__``/``__len__``; ``__getitems__`` for whole batches).
+        batch_size: samples per batch (None: single samples, unbatched).
+        shuffle: a new permutation every epoch from ``generator`` (default: eigengrad's default
+            generator), so a seed fixes the order of every epoch. Exclusive with ``sampler``.
+        sampler: the indices of an epoch (a Sampler or any iterable of ints).
+        batch_sampler: yields whole batches of indices; exclusive with batch_size, shuffle, sampler, drop_last.
+        num_workers: 0 loads in the calling thread; > 0 prefetches in one background thread.
+        collate_fn: makes a batch from a list of samples (default: stack into tensors; with a dataset
+            that has ``__getitems__`` and no ``collate_fn``, the dataset builds the batch itself).
         drop_last: drop the last batch when it is smaller than ``batch_size``.
         generator: an ``eigengrad.Generator`` for the shuffling.
+        prefetch_factor: batches prepared ahead per worker (default 2 when num_workers > 0).
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 generator=None) -> None:
-        try:
-            batch_size = operator.index(batch_size)
-        except TypeError:
-            raise TypeError(f"batch_size: expected an int, got {type(batch_size).__name__}") from None
-        if batch_size < 1:
-            raise ValueError(f"batch_size: expected a positive int, got {batch_size}")
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
+                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, *, generator=None,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False) -> None:
         if generator is not None and not isinstance(generator, _random.Generator):
             raise TypeError(f"generator: expected an eigengrad.Generator or None, got {type(generator).__name__}")
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.generator = generator
+        if sampler is not None and shuffle:
+            raise ValueError("sampler: expected no sampler with shuffle=True (the sampler sets the order), got both")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("batch_sampler: exclusive with batch_size, shuffle, sampler and drop_last")
+        self.dataset, self.generator, self.collate_fn = dataset, generator, collate_fn
+        self.num_workers = _non_negative("num_workers", num_workers)
+        if prefetch_factor is not None and self.num_workers == 0:
+            raise ValueError("prefetch_factor: only used with num_workers > 0, got num_workers=0")
+        self.prefetch_factor = 2 if prefetch_factor is None else _positive("prefetch_factor", prefetch_factor)
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self.batch_size = None if batch_size is None else _positive("batch_size", batch_size)
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if self.shuffle else SequentialSampler(dataset)
+        self.sampler = sampler
+        if batch_sampler is None and self.batch_size is not None:
+            batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
+        self.batch_sampler = batch_sampler
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
-    def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        return _random.permutation(n, self.generator) if self.shuffle else np.arange(n, dtype=np.int64)
+    def _batches(self) -> list:
+        """The epoch's batches of indices (arrays; ints when unbatched), drawn now, in the calling thread."""
+        if self.batch_sampler is None:
+            return epoch_indices(self.sampler).tolist()
+        if isinstance(self.batch_sampler, BatchSampler):
+            return self.batch_sampler.batches()
+        return [np.asarray(b, dtype=np.int64) for b in self.batch_sampler]
 
-    def _fetch(self, idx: np.ndarray):
-        if hasattr(self.dataset, "__getitems__"):
-            return self.dataset.__getitems__(idx)
-        return default_collate([self.dataset[int(i)] for i in idx])
+    def _fetch(self, idx):
+        if self.batch_sampler is None:
+            return self.dataset[idx]
+        if self.collate_fn is None and hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(_as_slice(idx))
+        collate = self.collate_fn or default_collate
+        return collate([self.dataset[int(i)] for i in idx])
 
     def __iter__(self):
-        order = self._order()
-        for b in range(len(self)):
-            yield self._fetch(order[b * self.batch_size:(b + 1) * self.batch_size])
+        batches = self._batches()
+        if self.num_workers == 0:
+            return (self._fetch(b) for b in batches)
+        return prefetched(batches, self._fetch, self.num_workers * self.prefetch_factor)
+
+
+def _as_slice(idx: np.ndarray):
+    """A slice for a run of consecutive indices (datasets then return views), else the array."""
+    if len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1 and (len(idx) < 3 or np.all(np.diff(idx) == 1)):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+def _positive(name: str, value) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}") from None
+    if value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value}")
+    return value
+
+
+def _non_negative(name: str, value) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}") from None
+    if value < 0:
+        raise ValueError(f"{name}: expected an int >= 0, got {value}")
+    return value

@@ -47,7 +47,8 @@ class TensorDataset(Dataset):
         return tuple(Tensor._wrap(a[index]) for a in self.arrays)
 
     def __getitems__(self, indices) -> tuple:
-        idx = np.asarray(indices, dtype=np.int64)
+        """The batch at ``indices``: a view for a slice, else one fancy-index copy per tensor."""
+        idx = indices if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64)
         return tuple(Tensor._wrap(a[idx]) for a in self.arrays)
 
     def __len__(self) -> int:
@@ -67,7 +68,7 @@ class Subset(Dataset):
         return self.dataset[int(self.indices[index])]
 
     def __getitems__(self, indices):
-        picked = self.indices[np.asarray(indices, dtype=np.int64)]
+        picked = self.indices[indices if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64)]
         if hasattr(self.dataset, "__getitems__"):
             return self.dataset.__getitems__(picked)
         return [self.dataset[int(i)] for i in picked]

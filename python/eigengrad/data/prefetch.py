@@ -1,0 +1,57 @@
+"""Background prefetch: a worker thread prepares the next batches while the model trains.
+
+Works because eigengrad's kernels (and NumPy's copies) release the GIL. One producer thread keeps
+the order of the batches; an exception in it is raised in the consumer at the batch where it
+happened; leaving the loop early (break, exception) stops the thread.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Callable, Iterator, Sequence
+
+_DONE = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def prefetched(jobs: Sequence, fetch: Callable, depth: int) -> Iterator:
+    """``fetch(job)`` for every job in order, computed up to ``depth`` jobs ahead in a daemon thread."""
+    buffer: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for job in jobs:
+                if not put(fetch(job)):
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            put(_Failure(error))
+            return
+        put(_DONE)
+
+    worker = threading.Thread(target=produce, name="eigengrad-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)

@@ -1,0 +1,154 @@
+"""Samplers: which dataset indices an epoch visits, and in what order (``torch.utils.data``'s names).
+
+Iterating a sampler yields Python ints, as in PyTorch; the DataLoader instead asks for the whole
+epoch at once with :meth:`Sampler.indices` (one NumPy array, one draw from the generator), so that
+batching never loops over samples in Python. Random draws come from eigengrad's counter-based
+generator: a seed fixes every epoch's order.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from eigengrad import random as _random
+
+
+def _positive_int(name: str, value) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}") from None
+    if value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value}")
+    return value
+
+
+class Sampler:
+    """Base class: subclasses define :meth:`indices` (one epoch) and ``__len__``."""
+
+    def indices(self) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must define indices()")
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices().tolist())
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+
+class SequentialSampler(Sampler):
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source) -> None:
+        self.data_source = data_source
+
+    def indices(self) -> np.ndarray:
+        return np.arange(len(self.data_source), dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A new random order every epoch; with ``replacement``, ``num_samples`` independent uniform draws.
+    Without replacement and ``num_samples > len(data_source)``, whole permutations follow each other
+    (as PyTorch)."""
+
+    def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
+                 generator=None) -> None:
+        self.data_source, self.replacement, self.generator = data_source, bool(replacement), generator
+        self._num_samples = None if num_samples is None else _positive_int("num_samples", num_samples)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def indices(self) -> np.ndarray:
+        n, k = len(self.data_source), self.num_samples
+        if self.replacement:
+            return _uniform_ints(n, k, self.generator)
+        rounds = [_random.permutation(n, self.generator) for _ in range(-(-k // n) if n else 0)]
+        return np.concatenate(rounds)[:k] if rounds else np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a new random order every epoch."""
+
+    def __init__(self, indices: Sequence[int], generator=None) -> None:
+        self._indices, self.generator = np.asarray(indices, dtype=np.int64), generator
+
+    def indices(self) -> np.ndarray:
+        return self._indices[_random.permutation(len(self._indices), self.generator)]
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights``; without replacement by
+    the exponential-keys method (Efraimidis & Spirakis 2006: the k smallest -log(u)/w)."""
+
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True, generator=None) -> None:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise ValueError(f"weights: expected a non-empty 1-D sequence of finite values >= 0 with a positive sum, "
+                             f"got {weights!r:.80}")
+        self.weights, self.replacement, self.generator = w, bool(replacement), generator
+        self.num_samples = _positive_int("num_samples", num_samples)
+        if not self.replacement and self.num_samples > np.count_nonzero(w):
+            raise ValueError(f"num_samples: expected at most {np.count_nonzero(w)} (the nonzero weights) without "
+                             f"replacement, got {self.num_samples}")
+
+    def indices(self) -> np.ndarray:
+        u = _uniforms(self.num_samples if self.replacement else self.weights.size, self.generator)
+        if self.replacement:
+            cdf = np.cumsum(self.weights)
+            return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), self.weights.size - 1).astype(np.int64)
+        with np.errstate(divide="ignore"):
+            keys = -np.log1p(-u) / self.weights  # Exp(w) variates; zero weights give +inf (never drawn)
+        return np.argsort(keys, kind="stable")[:self.num_samples].astype(np.int64)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter unless
+    ``drop_last``)."""
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool) -> None:
+        self.sampler, self.batch_size, self.drop_last = sampler, _positive_int("batch_size", batch_size), bool(drop_last)
+
+    def batches(self) -> list[np.ndarray]:
+        """The epoch's batches as index arrays."""
+        idx = epoch_indices(self.sampler)
+        stop = len(idx) - len(idx) % self.batch_size if self.drop_last else len(idx)
+        return [idx[b:b + self.batch_size] for b in range(0, stop, self.batch_size)]
+
+    def __iter__(self):
+        return (b.tolist() for b in self.batches())
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def epoch_indices(sampler) -> np.ndarray:
+    """One epoch of ``sampler`` as an int64 array (any iterable of ints works, eigengrad's samplers fast)."""
+    if isinstance(sampler, Sampler) and not isinstance(sampler, BatchSampler):
+        return sampler.indices()
+    return np.fromiter((operator.index(i) for i in sampler), dtype=np.int64)
+
+
+def _uniforms(k: int, generator) -> np.ndarray:
+    out = np.empty(k, dtype=np.float64)
+    return _random.uniform_(out, 0.0, 1.0, generator=generator)
+
+
+def _uniform_ints(n: int, k: int, generator) -> np.ndarray:
+    return np.minimum((_uniforms(k, generator) * n).astype(np.int64), n - 1)
