@@ -10,6 +10,7 @@ void bind_activation(py::module_& m);
 void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_random(py::module_& m);
+void bind_augment(py::module_& m);
 void bind_clip(py::module_& m);
 }  // namespace eigengrad::bindings
 
@@ -22,5 +23,6 @@ PYBIND11_MODULE(_C, m) {
   bind_loss(m);
   bind_optim(m);
   bind_random(m);
+  bind_augment(m);
   bind_clip(m);
 }

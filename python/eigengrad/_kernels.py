@@ -199,3 +199,28 @@ get_num_threads = _C.get_num_threads
 set_num_threads = _C.set_num_threads
 build_info = _C.build_info
 __version__ = _C.__version__
+
+
+# --- image augmentation (batches N x C x H x W, float32/float64, C-contiguous) ----------------------
+
+def flip_images(images: np.ndarray, flip: np.ndarray, horizontal: bool) -> np.ndarray:
+    out = np.empty_like(images)
+    _C.flip_images(images, out, np.ascontiguousarray(flip, dtype=np.uint8), bool(horizontal))
+    return out
+
+
+def affine_warp(images: np.ndarray, maps: np.ndarray, interpolation: str, fill: float) -> np.ndarray:
+    out = np.empty_like(images)
+    _C.affine_warp(images, out, np.ascontiguousarray(maps, dtype=np.float64), interpolation, float(fill))
+    return out
+
+
+def erase_boxes(images: np.ndarray, boxes: np.ndarray, value: float) -> None:
+    _C.erase_boxes(images, np.ascontiguousarray(boxes, dtype=np.int64), float(value))
+
+
+def normalize_channels(images: np.ndarray, mean: np.ndarray, std: np.ndarray, out: np.ndarray | None = None):
+    out = np.empty_like(images) if out is None else out
+    _C.normalize_channels(images, out, np.ascontiguousarray(mean, dtype=np.float64),
+                          np.ascontiguousarray(std, dtype=np.float64))
+    return out

@@ -4,6 +4,7 @@ The oracle of the tests and the baseline of the benchmarks: plain, readable NumP
 signatures as the kernels in ``eigengrad._kernels`` (outputs returned; update rules work in place,
 as the kernels do).
 """
+from eigengrad.reference import augment
 from eigengrad.reference.activation import (
     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
 )
@@ -24,5 +25,5 @@ __all__ = [
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
-    "grad_norm", "clip_grad_norm", "clip_grad_value",
+    "grad_norm", "clip_grad_norm", "clip_grad_value", "augment",
 ]
