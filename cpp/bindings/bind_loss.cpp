@@ -145,6 +145,183 @@ void se_backward_binding(const py::array& x, const py::array& y, const py::objec
   else se_backward<double>(x, y, grad_out, coef, grad_in);
 }
 
+// --- cross-entropy with class weights / label smoothing -------------------------------------------
+
+const py::array* optional_array(const py::object& obj, const char* name) {
+  if (obj.is_none()) return nullptr;
+  if (!py::isinstance<py::array>(obj)) throw py::type_error(std::string(name) + ": expected a numpy array or None");
+  return nullptr;  // the caller casts; this only validates the type
+}
+
+void check_weight(const py::object& weight, const py::array& logits, index_t c) {
+  if (weight.is_none()) return;
+  optional_array(weight, "weight");
+  py::array w = weight.cast<py::array>();
+  check_input(w, "weight");
+  check_dtype_as(w, "weight", logits, "logits");
+  check_shape(w, "weight", {c});
+}
+
+void check_smoothing(double eps) {
+  if (!(eps >= 0.0 && eps <= 1.0))
+    throw py::value_error("label_smoothing: expected a value in [0, 1], got " + std::to_string(eps));
+}
+
+template <class T>
+const T* optional_ptr(const py::object& obj) {
+  return obj.is_none() ? nullptr : cptr<T>(obj.cast<py::array>());
+}
+
+template <class T>
+void wce_forward(const py::array& x, const py::array& t, const py::object& w, double eps, py::array& loss,
+                 py::array& lse, std::int64_t ignore) {
+  const T* xp = cptr<T>(x);
+  const T* wp = optional_ptr<T>(w);
+  const std::int64_t* tp = cptr<std::int64_t>(t);
+  T *lp = mptr<T>(loss), *sp = mptr<T>(lse);
+  const index_t n = x.shape(0), c = x.shape(1);
+  py::gil_scoped_release release;
+  weighted_softmax_cross_entropy_forward<T>(xp, tp, wp, T(eps), lp, sp, n, c, ignore);
+}
+
+void wce_forward_binding(const py::array& logits, const py::array& target, const py::object& weight,
+                         double label_smoothing, py::array loss, py::array lse, std::int64_t ignore_index) {
+  check_input(logits, "logits");
+  check_ndim(logits, "logits", 2);
+  const index_t n = logits.shape(0), c = logits.shape(1);
+  if (c == 0 && n > 0) throw py::value_error("logits: expected at least one class, got shape " + shape_str(logits));
+  check_targets(target, n, c, ignore_index);
+  check_weight(weight, logits, c);
+  check_smoothing(label_smoothing);
+  for (auto [arr, name] : {std::pair<py::array*, const char*>{&loss, "loss"}, {&lse, "lse"}}) {
+    check_output(*arr, name);
+    check_dtype_as(*arr, name, logits, "logits");
+    check_shape(*arr, name, {n});
+    check_no_overlap(*arr, name, logits, "logits");
+  }
+  check_no_overlap(loss, "loss", lse, "lse");
+  if (is_float32(logits)) wce_forward<float>(logits, target, weight, label_smoothing, loss, lse, ignore_index);
+  else wce_forward<double>(logits, target, weight, label_smoothing, loss, lse, ignore_index);
+}
+
+template <class T>
+void wce_backward(const py::array& x, const py::array& t, const py::object& w, double eps, const py::array& lse,
+                  const py::array& scale, py::array& gx, std::int64_t ignore) {
+  const T *xp = cptr<T>(x), *sp = cptr<T>(lse), *cp = cptr<T>(scale);
+  const T* wp = optional_ptr<T>(w);
+  const std::int64_t* tp = cptr<std::int64_t>(t);
+  T* gp = mptr<T>(gx);
+  const index_t n = x.shape(0), c = x.shape(1);
+  py::gil_scoped_release release;
+  weighted_softmax_cross_entropy_backward<T>(xp, tp, wp, T(eps), sp, cp, gp, n, c, ignore);
+}
+
+void wce_backward_binding(const py::array& logits, const py::array& target, const py::object& weight,
+                          double label_smoothing, const py::array& lse, const py::array& scale,
+                          py::array grad_logits, std::int64_t ignore_index) {
+  check_input(logits, "logits");
+  check_ndim(logits, "logits", 2);
+  const index_t n = logits.shape(0), c = logits.shape(1);
+  check_targets(target, n, c, ignore_index);
+  check_weight(weight, logits, c);
+  check_smoothing(label_smoothing);
+  for (auto [arr, name] : {std::pair<const py::array*, const char*>{&lse, "lse"}, {&scale, "scale"}}) {
+    check_input(*arr, name);
+    check_dtype_as(*arr, name, logits, "logits");
+    check_shape(*arr, name, {n});
+  }
+  check_output(grad_logits, "grad_logits");
+  check_dtype_as(grad_logits, "grad_logits", logits, "logits");
+  check_same_shape(grad_logits, "grad_logits", logits, "logits");
+  check_no_overlap(grad_logits, "grad_logits", logits, "logits");
+  if (is_float32(logits))
+    wce_backward<float>(logits, target, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
+  else
+    wce_backward<double>(logits, target, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
+}
+
+// --- binary cross-entropy with logits ---------------------------------------------------------------
+
+// A weight broadcast over the trailing dimensions of input: its shape must equal input's last dims.
+index_t check_trailing(const py::object& obj, const char* name, const py::array& x) {
+  if (obj.is_none()) return 0;
+  optional_array(obj, name);
+  py::array w = obj.cast<py::array>();
+  check_input(w, name);
+  check_dtype_as(w, name, x, "input");
+  bool ok = w.ndim() <= x.ndim();
+  for (py::ssize_t k = 1; ok && k <= w.ndim(); ++k) ok = w.shape(w.ndim() - k) == x.shape(x.ndim() - k);
+  if (!ok)
+    throw py::value_error(std::string(name) + ": expected a shape equal to the trailing dimensions of input " +
+                          shape_str(x) + ", got " + shape_str(w));
+  if (w.size() == 0 && x.size() > 0) throw py::value_error(std::string(name) + ": got an empty array");
+  return std::max<index_t>(w.size(), 1);
+}
+
+template <class T>
+double bcel_forward(const py::array& x, const py::array& y, const py::object& w, index_t wl, const py::object& pw,
+                    index_t pwl, const py::object& out) {
+  const T *xp = cptr<T>(x), *yp = cptr<T>(y), *wp = optional_ptr<T>(w), *pp = optional_ptr<T>(pw);
+  T* op = nullptr;
+  if (!out.is_none()) {
+    py::array o = out.cast<py::array>();
+    op = mptr<T>(o);
+  }
+  const index_t n = x.size();
+  py::gil_scoped_release release;
+  return bce_with_logits_forward<T>(xp, yp, wp, wl, pp, pwl, op, n);
+}
+
+double bcel_forward_binding(const py::array& input, const py::array& target, const py::object& weight,
+                            const py::object& pos_weight, const py::object& loss) {
+  check_pair(input, target);
+  const index_t wl = check_trailing(weight, "weight", input), pwl = check_trailing(pos_weight, "pos_weight", input);
+  if (!loss.is_none()) {
+    optional_array(loss, "loss");
+    py::array o = loss.cast<py::array>();
+    check_output(o, "loss");
+    check_dtype_as(o, "loss", input, "input");
+    check_same_shape(o, "loss", input, "input");
+    check_no_overlap(o, "loss", input, "input");
+    check_no_overlap(o, "loss", target, "target");
+  }
+  if (is_float32(input)) return bcel_forward<float>(input, target, weight, wl, pos_weight, pwl, loss);
+  return bcel_forward<double>(input, target, weight, wl, pos_weight, pwl, loss);
+}
+
+template <class T>
+void bcel_backward(const py::array& x, const py::array& y, const py::object& w, index_t wl, const py::object& pw,
+                   index_t pwl, const py::object& gy, double coef, py::array& gx) {
+  const T *xp = cptr<T>(x), *yp = cptr<T>(y), *wp = optional_ptr<T>(w), *pp = optional_ptr<T>(pw);
+  const T* gp = optional_ptr<T>(gy);
+  T* op = mptr<T>(gx);
+  const index_t n = x.size();
+  py::gil_scoped_release release;
+  bce_with_logits_backward<T>(xp, yp, wp, wl, pp, pwl, gp, T(coef), op, n);
+}
+
+void bcel_backward_binding(const py::array& input, const py::array& target, const py::object& weight,
+                           const py::object& pos_weight, const py::object& grad_out, double coef,
+                           py::array grad_in) {
+  check_pair(input, target);
+  const index_t wl = check_trailing(weight, "weight", input), pwl = check_trailing(pos_weight, "pos_weight", input);
+  if (!grad_out.is_none()) {
+    optional_array(grad_out, "grad_out");
+    py::array g = grad_out.cast<py::array>();
+    check_input(g, "grad_out");
+    check_dtype_as(g, "grad_out", input, "input");
+    check_same_shape(g, "grad_out", input, "input");
+    check_no_partial_overlap(grad_in, "grad_in", g, "grad_out");
+  }
+  check_output(grad_in, "grad_in");
+  check_dtype_as(grad_in, "grad_in", input, "input");
+  check_same_shape(grad_in, "grad_in", input, "input");
+  check_no_overlap(grad_in, "grad_in", input, "input");
+  check_no_overlap(grad_in, "grad_in", target, "target");
+  if (is_float32(input)) bcel_backward<float>(input, target, weight, wl, pos_weight, pwl, grad_out, coef, grad_in);
+  else bcel_backward<double>(input, target, weight, wl, pos_weight, pwl, grad_out, coef, grad_in);
+}
+
 }  // namespace
 
 void bind_loss(py::module_& m) {
@@ -160,6 +337,18 @@ void bind_loss(py::module_& m) {
         "out = (input - target)**2, elementwise.");
   m.def("squared_error_backward", &se_backward_binding, py::arg("input"), py::arg("target"), py::arg("grad_out"),
         py::arg("coef"), py::arg("grad_in"), "grad_in = coef * (input - target) [* grad_out].");
+  m.def("weighted_softmax_cross_entropy_forward", &wce_forward_binding, py::arg("logits"), py::arg("target"),
+        py::arg("weight"), py::arg("label_smoothing"), py::arg("loss"), py::arg("lse"), py::arg("ignore_index") = -100,
+        "Per-row CrossEntropyLoss with class weights (or None) and label smoothing, and the row log-sum-exps.");
+  m.def("weighted_softmax_cross_entropy_backward", &wce_backward_binding, py::arg("logits"), py::arg("target"),
+        py::arg("weight"), py::arg("label_smoothing"), py::arg("lse"), py::arg("scale"), py::arg("grad_logits"),
+        py::arg("ignore_index") = -100, "Gradient of the per-row weighted / label-smoothed loss, times scale[i].");
+  m.def("bce_with_logits_forward", &bcel_forward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
+        py::arg("pos_weight"), py::arg("loss"),
+        "Elementwise stable BCE with logits into loss (or None); returns the sum in float64 (fixed chunking).");
+  m.def("bce_with_logits_backward", &bcel_backward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
+        py::arg("pos_weight"), py::arg("grad_out"), py::arg("coef"), py::arg("grad_in"),
+        "grad_in = coef * w * ((1 + (pw - 1) y) sigmoid(x) - pw y) [* grad_out].");
 }
 
 }  // namespace eigengrad::bindings

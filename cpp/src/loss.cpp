@@ -1,6 +1,7 @@
 #include "eigengrad/loss.hpp"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -102,5 +103,114 @@ void squared_error_backward(const T* x, const T* y, const T* gy, T coef, T* gx, 
   template void squared_error_backward<T>(const T*, const T*, const T*, T, T*, index_t);
 EIGENGRAD_INSTANTIATE_LOSS(float)
 EIGENGRAD_INSTANTIATE_LOSS(double)
+
+template <class T>
+void weighted_softmax_cross_entropy_forward(const T* x, const std::int64_t* t, const T* w, T eps, T* loss, T* lse,
+                                            index_t n, index_t c, std::int64_t ignore_index) {
+  const double W = w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]); }) : double(c);
+  parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
+    std::vector<T> scratch(static_cast<std::size_t>(c));
+    for (index_t i = b; i < e; ++i) {
+      const T* row = x + i * c;
+      const T l = row_logsumexp(row, c, scratch.data());
+      lse[i] = l;
+      if (t[i] == ignore_index) {
+        loss[i] = T(0);
+        continue;
+      }
+      const double wt = w ? double(w[t[i]]) : 1.0;
+      double out = (1.0 - double(eps)) * wt * (double(l) - double(row[t[i]]));
+      if (eps != T(0)) {
+        const double wx = w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]) * double(row[j]); })
+                            : fixed_order_sum(c, [&](index_t j) { return double(row[j]); });
+        out += double(eps) / double(c) * (W * double(l) - wx);
+      }
+      loss[i] = T(out);
+    }
+  });
+}
+
+template <class T>
+void weighted_softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* w, T eps, const T* lse,
+                                             const T* scale, T* gx, index_t n, index_t c, std::int64_t ignore_index) {
+  const T W = w ? T(fixed_order_sum(c, [&](index_t j) { return double(w[j]); })) : T(c);
+  const T ec = eps / T(c);
+  parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
+    for (index_t i = b; i < e; ++i) {
+      T* g = gx + i * c;
+      if (t[i] == ignore_index) {
+        std::fill(g, g + c, T(0));
+        continue;
+      }
+      const T wt = w ? w[t[i]] : T(1);
+      const T s = scale[i], l = lse[i];
+      const T a = s * ((T(1) - eps) * wt + ec * W);
+      map_blocks<T, kRowBlock>(x + i * c, g, c, [a, l](const auto& v) { return (v - l).exp() * a; });
+      if (ec != T(0)) {
+        if (w) for (index_t j = 0; j < c; ++j) g[j] -= s * ec * w[j];
+        else for (index_t j = 0; j < c; ++j) g[j] -= s * ec;
+      }
+      g[t[i]] -= s * (T(1) - eps) * wt;
+    }
+  });
+}
+
+namespace {
+template <class T>
+inline T softplus_neg(T x) {  // log(1 + exp(-x)), never overflows
+  return std::max(-x, T(0)) + std::log1p(std::exp(-std::abs(x)));
+}
+template <class T>
+inline T stable_sigmoid(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T z = std::exp(x);
+  return z / (T(1) + z);
+}
+}  // namespace
+
+template <class T>
+double bce_with_logits_forward(const T* x, const T* y, const T* w, index_t w_len, const T* pw, index_t pw_len,
+                               T* loss, index_t n) {
+  return parallel_sum(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    return fixed_order_sum(e - b, [&](index_t k) {
+      const index_t i = b + k;
+      const T xi = x[i], yi = y[i];
+      const T lw = pw ? T(1) + (pw[i % pw_len] - T(1)) * yi : T(1);
+      T l = (T(1) - yi) * xi + lw * softplus_neg(xi);
+      if (w) l *= w[i % w_len];
+      if (loss) loss[i] = l;
+      return double(l);
+    });
+  });
+}
+
+template <class T>
+void bce_with_logits_backward(const T* x, const T* y, const T* w, index_t w_len, const T* pw, index_t pw_len,
+                              const T* gy, T coef, T* gx, index_t n) {
+  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    for (index_t i = b; i < e; ++i) {
+      const T yi = y[i];
+      const T p = pw ? pw[i % pw_len] : T(1);
+      const T lw = T(1) + (p - T(1)) * yi;
+      T g = coef * (lw * stable_sigmoid(x[i]) - p * yi);
+      if (w) g *= w[i % w_len];
+      if (gy) g *= gy[i];
+      gx[i] = g;
+    }
+  });
+}
+
+#define EIGENGRAD_INSTANTIATE_LOSS_EXT(T)                                                                      \
+  template void weighted_softmax_cross_entropy_forward<T>(const T*, const std::int64_t*, const T*, T, T*, T*,  \
+                                                          index_t, index_t, std::int64_t);                     \
+  template void weighted_softmax_cross_entropy_backward<T>(const T*, const std::int64_t*, const T*, T,         \
+                                                           const T*, const T*, T*, index_t, index_t,           \
+                                                           std::int64_t);                                      \
+  template double bce_with_logits_forward<T>(const T*, const T*, const T*, index_t, const T*, index_t, T*,     \
+                                             index_t);                                                         \
+  template void bce_with_logits_backward<T>(const T*, const T*, const T*, index_t, const T*, index_t,          \
+                                            const T*, T, T*, index_t);
+EIGENGRAD_INSTANTIATE_LOSS_EXT(float)
+EIGENGRAD_INSTANTIATE_LOSS_EXT(double)
 
 }  // namespace eigengrad

@@ -127,6 +127,53 @@ def squared_error_backward(x, y, grad_out, coef: float) -> np.ndarray:
     return grad_in
 
 
+def weighted_softmax_cross_entropy(logits, target, weight, label_smoothing: float, ignore_index: int):
+    """Per-row CrossEntropyLoss with class ``weight`` (c,) or None and label smoothing, and the log-sum-exps."""
+    logits = contiguous(logits)
+    target = contiguous(target.astype(np.int64, copy=False))
+    if weight is not None:
+        weight = contiguous(weight)
+    n = logits.shape[0]
+    loss = np.empty(n, dtype=logits.dtype)
+    lse = np.empty(n, dtype=logits.dtype)
+    _C.weighted_softmax_cross_entropy_forward(logits, target, weight, float(label_smoothing), loss, lse, ignore_index)
+    return loss, lse
+
+
+def weighted_softmax_cross_entropy_backward(logits, target, weight, label_smoothing: float, lse, scale,
+                                            ignore_index: int) -> np.ndarray:
+    logits = contiguous(logits)
+    grad = np.empty_like(logits)
+    scale = contiguous(np.asarray(scale, dtype=logits.dtype))
+    if weight is not None:
+        weight = contiguous(weight)
+    _C.weighted_softmax_cross_entropy_backward(logits, contiguous(target), weight, float(label_smoothing), lse,
+                                               scale, grad, ignore_index)
+    return grad
+
+
+def bce_with_logits(x, y, weight, pos_weight, elementwise: bool):
+    """(sum of the elementwise losses, the losses or None); weight / pos_weight: None or arrays of the trailing
+    dimensions of x."""
+    x = contiguous(x)
+    loss = np.empty_like(x) if elementwise else None
+    total = _C.bce_with_logits_forward(x, contiguous(y), _opt(weight), _opt(pos_weight), loss)
+    return total, loss
+
+
+def bce_with_logits_backward(x, y, weight, pos_weight, grad_out, coef: float) -> np.ndarray:
+    x = contiguous(x)
+    if grad_out is not None:
+        grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    grad_in = np.empty_like(x)
+    _C.bce_with_logits_backward(x, contiguous(y), _opt(weight), _opt(pos_weight), grad_out, float(coef), grad_in)
+    return grad_in
+
+
+def _opt(a):
+    return None if a is None else contiguous(a)
+
+
 # --- optimizer steps (in place on Python-owned buffers) -------------------------------------------
 
 def sgd_step(param, grad, momentum_buffer, **hyper) -> None:

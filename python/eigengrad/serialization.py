@@ -56,7 +56,13 @@ def load(path: str | os.PathLike) -> "OrderedDict[str, Tensor]":
     """Load a safetensors file saved by :func:`save` as an ordered dict name -> Tensor."""
     from safetensors.numpy import load_file
 
-    arrays = load_file(os.fspath(path))
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no such file {path!r}")
+    try:
+        arrays = load_file(path)
+    except Exception as e:  # safetensors raises its own SafetensorError for a bad header
+        raise ValueError(f"path: {path!r} is not a valid safetensors file ({type(e).__name__}: {e})") from e
     order = _header(path).get("eigengrad.keys")
     keys = [k for k in json.loads(order) if k in arrays] if order else sorted(arrays)
     return OrderedDict((k, Tensor._wrap(arrays[k])) for k in keys)

@@ -1,4 +1,5 @@
-// Losses: fused softmax + cross-entropy, and mean-squared error.
+// Losses: fused softmax + cross-entropy (plain, and with class weights / label smoothing), mean-squared
+// error, binary cross-entropy with logits.
 #pragma once
 #include <cstdint>
 
@@ -32,5 +33,35 @@ template <class T>
 void squared_error(const T* x, const T* y, T* out, index_t n);
 template <class T>
 void squared_error_backward(const T* x, const T* y, const T* gy, T coef, T* gx, index_t n);
+
+// Softmax cross-entropy with class weights and/or label smoothing (PyTorch's CrossEntropyLoss), over rows
+// of logits x (n x c) with integer targets t (n). w: class weights (c), or nullptr for all ones; eps: the
+// label smoothing in [0, 1]. With W = sum_j w[j] and p = softmax(x[i]):
+// forward: lse[i] = logsumexp(x[i]);
+//          loss[i] = (1 - eps) w[t] (lse[i] - x[i,t]) + eps / c * sum_j w[j] (lse[i] - x[i,j]),
+//          0 where t[i] == ignore_index. ('mean' divides the sum by sum_i w[t_i] over kept rows: the
+//          caller's business.) Reads x, t, w; writes loss (n) and lse (n).
+// backward: gx[i,j] = scale[i] * (((1 - eps) w[t] + eps W / c) p[j] - eps w[j] / c - (1 - eps) w[t] [j == t]),
+//          0 for ignored rows. Reads x, t, w, lse, scale (n); writes gx (n x c).
+template <class T>
+void weighted_softmax_cross_entropy_forward(const T* x, const std::int64_t* t, const T* w, T eps, T* loss, T* lse,
+                                            index_t n, index_t c, std::int64_t ignore_index);
+template <class T>
+void weighted_softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* w, T eps, const T* lse,
+                                             const T* scale, T* gx, index_t n, index_t c, std::int64_t ignore_index);
+
+// Binary cross-entropy with logits (PyTorch's BCEWithLogitsLoss), numerically stable, over n elements.
+// With lw = 1 + (pw - 1) y and softplus(-x) = max(-x, 0) + log1p(exp(-|x|)):
+//   loss[i] = w * ((1 - y) x + lw softplus(-x)),   d loss / dx = w * (lw sigmoid(x) - pw y).
+// w: weights read as w[i % w_len] (trailing broadcasting), or nullptr for 1; pw: positive-class weights
+// read as pw[i % pw_len], or nullptr for 1.
+// forward: writes loss[i] when loss != nullptr; returns sum_i loss[i] in double with a fixed chunking.
+// backward: gx[i] = coef * (gy ? gy[i] : 1) * w * (lw sigmoid(x) - pw y).
+template <class T>
+double bce_with_logits_forward(const T* x, const T* y, const T* w, index_t w_len, const T* pw, index_t pw_len,
+                               T* loss, index_t n);
+template <class T>
+void bce_with_logits_backward(const T* x, const T* y, const T* w, index_t w_len, const T* pw, index_t pw_len,
+                              const T* gy, T coef, T* gx, index_t n);
 
 }  // namespace eigengrad

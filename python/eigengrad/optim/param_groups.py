@@ -51,7 +51,24 @@ def param_groups_weight_decay(model: Module, weight_decay: float, no_decay: str 
         >>> # AdamW (when eigengrad has it) takes the same groups:
         >>> # opt = eg.optim.AdamW(eg.optim.param_groups_weight_decay(model, 0.05), lr=1e-3)
     """
-    patterns = _check_arguments(model, weight_decay, no_decay, group_options)
+    _check_arguments(model, weight_decay, no_decay, group_options)
+    decay_named, keep_named = split_decay_parameters(model, no_decay, skip_1d, skip_norm)
+    decay, keep = [p for _, p in decay_named], [p for _, p in keep_named]
+    groups = [{"params": decay, "weight_decay": float(weight_decay), **group_options},
+              {"params": keep, "weight_decay": 0.0, **group_options}]
+    return [g for g in groups if g["params"]]
+
+
+def split_decay_parameters(model: Module, no_decay: str | Iterable[str] = ("bias",), skip_1d: bool = True,
+                           skip_norm: bool = True) -> tuple[list, list]:
+    """The selection rule shared by :func:`param_groups_weight_decay` and ``eigengrad.nn.utils.decay_parameters``
+    (and the L1/L2 penalties built on it): ``(decayed, exempt)``, each a list of ``(name, parameter)`` in
+    ``named_parameters()`` order, trainable parameters only. Exempt: ``skip_1d`` and ndim <= 1; ``skip_norm``
+    and the parameter belongs directly to a module whose class name contains "Norm"; or the name matches a
+    pattern of ``no_decay`` (``fnmatch`` when it has wildcards, else a substring)."""
+    if not isinstance(model, Module):
+        raise TypeError(f"model: expected an eigengrad.nn.Module, got {type(model).__name__}")
+    patterns = _patterns(no_decay)
     norm_params = {id(p) for m in model.modules() if skip_norm and "Norm" in type(m).__name__
                    for p in m.parameters(recurse=False)}
     decay, keep = [], []
@@ -59,10 +76,16 @@ def param_groups_weight_decay(model: Module, weight_decay: float, no_decay: str 
         if not p.requires_grad:
             continue
         exempt = (skip_1d and p.ndim <= 1) or id(p) in norm_params or _matches(name, patterns)
-        (keep if exempt else decay).append(p)
-    groups = [{"params": decay, "weight_decay": float(weight_decay), **group_options},
-              {"params": keep, "weight_decay": 0.0, **group_options}]
-    return [g for g in groups if g["params"]]
+        (keep if exempt else decay).append((name, p))
+    return decay, keep
+
+
+def _patterns(no_decay) -> tuple[str, ...]:
+    patterns = (no_decay,) if isinstance(no_decay, str) else tuple(no_decay)
+    for pat in patterns:
+        if not isinstance(pat, str):
+            raise TypeError(f"no_decay: expected name patterns (str), got {type(pat).__name__}")
+    return patterns
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
@@ -76,10 +99,7 @@ def _check_arguments(model, weight_decay, no_decay, group_options: dict) -> tupl
         raise TypeError(f"weight_decay: expected a number, got {type(weight_decay).__name__}")
     if not weight_decay >= 0:
         raise ValueError(f"weight_decay: expected a value >= 0, got {weight_decay}")
-    patterns = (no_decay,) if isinstance(no_decay, str) else tuple(no_decay)
-    for pat in patterns:
-        if not isinstance(pat, str):
-            raise TypeError(f"no_decay: expected name patterns (str), got {type(pat).__name__}")
+    patterns = _patterns(no_decay)
     for key in ("params", "weight_decay"):
         if key in group_options:
             raise ValueError(f"{key}: set by param_groups_weight_decay itself, got it in group_options")

@@ -14,6 +14,10 @@ from eigengrad.reference.loss import (
     softmax_cross_entropy_backward, softmax_cross_entropy_forward, squared_error, squared_error_backward,
     squared_error_sum,
 )
+from eigengrad.reference.loss import (
+    bce_with_logits_backward, bce_with_logits_forward, weighted_softmax_cross_entropy_backward,
+    weighted_softmax_cross_entropy_forward,
+)
 from eigengrad.reference.optim import (
     adadelta_step, adagrad_step, adam_step, nadam_step, rmsprop_step, sgd_step,
 )
@@ -26,4 +30,6 @@ __all__ = [
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
     "grad_norm", "clip_grad_norm", "clip_grad_value", "augment",
+    "weighted_softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward",
+    "bce_with_logits_forward", "bce_with_logits_backward",
 ]

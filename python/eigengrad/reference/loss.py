@@ -33,3 +33,56 @@ def squared_error(x, y):
 def squared_error_backward(x, y, grad_out, coef):
     g = x.dtype.type(coef) * (x - y)
     return g * grad_out if grad_out is not None else g
+
+
+def weighted_softmax_cross_entropy_forward(logits, target, weight=None, label_smoothing=0.0, ignore_index=-100):
+    """Per-row (1 - eps) w[t] (lse - x[t]) + eps / c * sum_j w[j] (lse - x[j]) (0 where ignored), and the lse."""
+    n, c = logits.shape
+    w = np.ones(c, logits.dtype) if weight is None else weight
+    _, lse = softmax_cross_entropy_forward(logits, np.full(n, ignore_index, np.int64), ignore_index)
+    logp = logits - lse[:, None]
+    keep = target != ignore_index
+    safe = np.where(keep, target, 0)
+    nll = -w[safe] * np.take_along_axis(logp, safe[:, None], axis=1)[:, 0] if n else np.zeros(0, logits.dtype)
+    smooth = -(logp * w).sum(axis=1)
+    loss = (1 - label_smoothing) * nll + label_smoothing / c * smooth if c else nll
+    return np.where(keep, loss, 0).astype(logits.dtype), lse.astype(logits.dtype)
+
+
+def weighted_softmax_cross_entropy_backward(logits, target, weight, label_smoothing, lse, scale, ignore_index=-100):
+    """scale_i * ((1 - eps) w[t] (p - onehot(t)) + eps / c (W p - w)), zero rows where ignored."""
+    n, c = logits.shape
+    w = np.ones(c, logits.dtype) if weight is None else weight
+    p = np.exp(logits - lse[:, None])
+    keep = target != ignore_index
+    safe = np.where(keep, target, 0)
+    wt = w[safe]
+    onehot = np.zeros_like(p)
+    onehot[np.arange(n), safe] = 1
+    eps = label_smoothing
+    grad = (1 - eps) * wt[:, None] * (p - onehot) + eps / c * (w.sum() * p - w[None, :])
+    grad *= np.where(keep, scale, 0)[:, None]
+    return grad.astype(logits.dtype)
+
+
+def bce_with_logits_forward(x, y, weight=None, pos_weight=None):
+    """(sum, elementwise losses) of w * ((1 - y) x + (1 + (pw - 1) y) softplus(-x)), softplus(-x) =
+    max(-x, 0) + log1p(exp(-|x|)); weight and pos_weight broadcast against x."""
+    lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+    loss = (1 - y) * x + lw * (np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.astype(x.dtype)
+    return float(np.sum(loss, dtype=np.float64)), loss
+
+
+def bce_with_logits_backward(x, y, weight, pos_weight, grad_out, coef):
+    """coef * w * ((1 + (pw - 1) y) sigmoid(x) - pw y) [* grad_out]."""
+    pw = 1 if pos_weight is None else pos_weight
+    sig = np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+    g = coef * ((1 + (pw - 1) * y) * sig - pw * y)
+    if weight is not None:
+        g = g * weight
+    if grad_out is not None:
+        g = g * grad_out
+    return g.astype(x.dtype)

@@ -2,7 +2,12 @@ from eigengrad.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, 
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
 from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
+from eigengrad.nn.modules.loss import (
+    BCELoss, BCEWithLogitsLoss, DistillationLoss, HuberLoss, KLDivLoss, L1Loss, NLLLoss, SmoothL1Loss,
+)
 from eigengrad.nn.modules.module import Module
 
 __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten", "ReLU", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss"]
+__all__ += ["NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
+            "DistillationLoss"]

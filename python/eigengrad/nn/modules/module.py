@@ -11,8 +11,21 @@ from eigengrad.tensor import Tensor
 
 
 class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``): the keys the module has but the
+    state dict lacks, and the keys of the state dict the module does not have."""
+
     missing_keys: list
     unexpected_keys: list
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+    __str__ = __repr__
+
+
+_IncompatibleKeys = IncompatibleKeys
 
 
 class Module:
@@ -148,10 +161,19 @@ class Module:
 
     # --- modes and gradients ----------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
+        """Set training mode on this module and all submodules; a module pinned by ``keep_eval_(True)``
+        (e.g. a frozen batch-norm layer, see ``eigengrad.nn.utils.freeze``) stays in eval."""
         if not isinstance(mode, bool):
             raise ValueError(f"mode: expected a bool, got {type(mode).__name__}")
         for m in self.modules():
-            object.__setattr__(m, "training", mode)
+            object.__setattr__(m, "training", mode and not m.__dict__.get("_keep_eval", False))
+        return self
+
+    def keep_eval_(self, keep: bool = True) -> "Module":
+        """Pin this module (not its children) in eval mode: ``train()`` leaves it in eval while ``keep``."""
+        object.__setattr__(self, "_keep_eval", bool(keep))
+        if keep:
+            object.__setattr__(self, "training", False)
         return self
 
     def eval(self) -> "Module":
@@ -209,7 +231,9 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters and buffers in place (views into optimizer buffers stay valid).
 
-        Raises RuntimeError listing missing/unexpected keys (when ``strict``) and shape mismatches.
+        Returns ``IncompatibleKeys(missing_keys, unexpected_keys)`` (PyTorch's ``_IncompatibleKeys``). Raises
+        RuntimeError listing the missing and unexpected keys when ``strict``, and naming every key whose
+        shape differs (also when not ``strict``, as PyTorch); nothing is copied when it raises.
         """
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
@@ -224,10 +248,10 @@ class Module:
                 errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape}, "
                               f"the shape in current model is {target.shape}")
         if strict and (missing or unexpected):
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         for key, target in own.items():

@@ -2,3 +2,8 @@
 from eigengrad.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
+from eigengrad.nn.utils.regularization import (  # noqa: E402
+    decay_parameters, freeze, is_batchnorm, l1_penalty, l2_penalty, unfreeze,
+)
+
+__all__ += ["l1_penalty", "l2_penalty", "decay_parameters", "freeze", "unfreeze", "is_batchnorm"]

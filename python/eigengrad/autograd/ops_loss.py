@@ -1,0 +1,238 @@
+"""Loss primitives beyond the fused softmax cross-entropy and MSE of ``ops.py``.
+
+Weighted / label-smoothed softmax cross-entropy and binary cross-entropy with logits call fused C++
+kernels (forward and backward) through ``eigengrad._kernels``; NLL, BCE on probabilities, L1, Huber,
+smooth L1 and KL divergence are short NumPy primitives (one pass each way, no graph of small ops).
+Every backward returns one gradient per positional input: the input and, where PyTorch differentiates
+it, the target. Class weights and ``pos_weight`` are constants (PyTorch does not differentiate them
+either).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad import _kernels as K
+from eigengrad.autograd.function import Function
+
+
+def _reduce(loss: np.ndarray, reduction: str, denom: float, dtype) -> np.ndarray:
+    """'none' -> loss; 'sum' -> sum (accumulated in float64); 'mean' -> sum / denom (nan when denom is 0)."""
+    if reduction == "none":
+        return loss
+    total = np.sum(loss, dtype=np.float64)
+    if reduction == "mean":
+        total = total / denom if denom else np.nan
+    return np.asarray(total, dtype=dtype)
+
+
+def _upstream(g, reduction: str, denom: float, shape: tuple, dtype) -> np.ndarray:
+    """The gradient of each elementwise loss: g itself ('none'), g ('sum') or g / denom ('mean')."""
+    if reduction == "none":
+        return np.asarray(g, dtype=dtype)
+    scale = float(g) if reduction == "sum" else (float(g) / denom if denom else np.nan)
+    return np.full(shape, scale, dtype=dtype)
+
+
+class WeightedSoftmaxCrossEntropy(Function):
+    """Softmax cross-entropy over rows of logits (n, c) with integer targets (n,), class weights w and
+    label smoothing eps (PyTorch's ``CrossEntropyLoss``), fused in C++:
+
+        loss_i = (1 - eps) w[t_i] (lse_i - x_i[t_i]) + eps / c * sum_j w[j] (lse_i - x_i[j])
+
+    'mean' divides the sum by sum_i w[t_i] over the rows not ignored (PyTorch's weighted mean; the number
+    of kept rows without weights).
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, weight=None, label_smoothing=0.0, reduction="mean", ignore_index=-100):
+        target = np.ascontiguousarray(target, dtype=np.int64)
+        rows, lse = K.weighted_softmax_cross_entropy(logits, target, weight, label_smoothing, ignore_index)
+        ctx.options = (weight, float(label_smoothing), reduction, ignore_index)
+        keep = target != ignore_index
+        ctx.denom = float(np.sum(weight[target[keep]], dtype=np.float64)) if weight is not None else \
+            float(np.count_nonzero(keep))
+        ctx.save_for_backward(logits, target, lse)
+        return _reduce(rows, reduction, ctx.denom, logits.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        logits, target, lse = ctx.saved
+        weight, eps, reduction, ignore_index = ctx.options
+        scale = _upstream(g, reduction, ctx.denom, (logits.shape[0],), logits.dtype)
+        return K.weighted_softmax_cross_entropy_backward(logits, target, weight, eps, lse, scale, ignore_index), None
+
+
+class NLL(Function):
+    """Negative log-likelihood over rows of log-probabilities (n, c): loss_i = -w[t_i] x_i[t_i], 0 where
+    t_i == ignore_index; 'mean' divides by sum_i w[t_i] over the kept rows."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight=None, reduction="mean", ignore_index=-100):
+        target = np.asarray(target, dtype=np.int64)
+        n, c = x.shape
+        keep = target != ignore_index
+        bad = keep & ((target < 0) | (target >= c))
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValueError(f"target: class index {int(target[i])} at position {i} is out of range; expected "
+                             f"0 <= target < {c} or ignore_index ({ignore_index})")
+        safe = np.where(keep, target, 0)
+        w = np.where(keep, weight[safe] if weight is not None else 1, 0).astype(x.dtype)
+        picked = x[np.arange(n), safe] if n else np.zeros(0, x.dtype)
+        ctx.denom = float(np.sum(w, dtype=np.float64))
+        ctx.reduction, ctx.shape = reduction, x.shape
+        ctx.save_for_backward(safe, w)
+        return _reduce((-w * picked).astype(x.dtype), reduction, ctx.denom, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        safe, w = ctx.saved
+        n = ctx.shape[0]
+        scale = _upstream(g, ctx.reduction, ctx.denom, (n,), w.dtype)
+        gx = np.zeros(ctx.shape, dtype=w.dtype)
+        gx[np.arange(n), safe] = -w * scale
+        return gx, None
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy on logits, numerically stable (fused C++ kernel):
+
+        loss = w * ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)))
+
+    with log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)). ``weight``/``pos_weight``: None or arrays
+    whose shape is the trailing dimensions of x (the caller broadcasts anything else).
+    d/dx = w ((1 + (pw - 1) y) sigmoid(x) - pw y);  d/dy = w ((pw - 1) log(1 + exp(-x)) - x).
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, weight=None, pos_weight=None, reduction="mean"):
+        total, rows = K.bce_with_logits(x, y, weight, pos_weight, reduction == "none")
+        ctx.options = (weight, pos_weight, reduction)
+        ctx.save_for_backward(x, y)
+        if reduction == "none":
+            return rows
+        if reduction == "mean":
+            total = total / x.size if x.size else np.nan
+        return np.asarray(total, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved
+        weight, pos_weight, reduction = ctx.options
+        if reduction == "none":
+            gy, coef = g, 1.0
+        else:
+            gy, coef = None, (float(g) / (x.size if reduction == "mean" else 1) if x.size else 0.0)
+        gx = K.bce_with_logits_backward(x, y, weight, pos_weight, gy, coef) if ctx.needs_input_grad[0] else None
+        gt = None
+        if ctx.needs_input_grad[1]:
+            softplus = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+            d = -x if pos_weight is None else (pos_weight - 1) * softplus - x
+            if weight is not None:
+                d = d * weight
+            gt = (d * (g if reduction == "none" else coef)).astype(x.dtype)
+        return gx, gt
+
+
+class BCE(Function):
+    """Binary cross-entropy on probabilities, PyTorch's form: each log is clamped to >= -100, so
+    loss = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)) is finite at x = 0 and 1.
+    Backward as PyTorch: d/dx = w (x - y) / max(x (1 - x), 1e-12); d/dy = w (max(log(1-x), -100) - max(log x, -100)).
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, weight=None, reduction="mean"):
+        if x.size and not (np.all(x >= 0) and np.all(x <= 1)):
+            raise ValueError("input: all elements should be between 0 and 1 (probabilities); "
+                             f"got values in [{float(np.nanmin(x))}, {float(np.nanmax(x))}]")
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
+        loss = -(y * log_x + (1 - y) * log_1mx)
+        if weight is not None:
+            loss = loss * weight
+        ctx.options = (weight, reduction)
+        ctx.save_for_backward(x, y, log_x, log_1mx)
+        return _reduce(loss.astype(x.dtype), reduction, x.size, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, log_x, log_1mx = ctx.saved
+        weight, reduction = ctx.options
+        up = _upstream(g, reduction, x.size, x.shape, x.dtype)
+        if weight is not None:
+            up = up * weight
+        gx = (up * (x - y) / np.maximum(x * (1 - x), 1e-12)).astype(x.dtype) if ctx.needs_input_grad[0] else None
+        gy = (up * (log_1mx - log_x)).astype(x.dtype) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Regression(Function):
+    """Elementwise regression losses of d = x - y: 'l1' |d|; 'huber' (delta) 0.5 d^2 if |d| <= delta else
+    delta (|d| - 0.5 delta); 'smooth_l1' (beta) 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta.
+    Gradients as PyTorch: sign(d) for l1 (0 at d = 0), clip(d, -delta, delta), clip(d / beta, -1, 1)."""
+
+    @staticmethod
+    def forward(ctx, x, y, kind="l1", param=1.0, reduction="mean"):
+        d = x - y
+        a = np.abs(d)
+        if kind == "l1" or (kind == "smooth_l1" and param == 0):
+            loss = a
+        elif kind == "huber":
+            loss = np.where(a <= param, 0.5 * d * d, param * (a - 0.5 * param))
+        else:
+            loss = np.where(a < param, 0.5 * d * d / param, a - 0.5 * param)
+        ctx.options = (kind, param, reduction)
+        ctx.save_for_backward(d)
+        return _reduce(loss.astype(x.dtype), reduction, x.size, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (d,) = ctx.saved
+        kind, param, reduction = ctx.options
+        up = _upstream(g, reduction, d.size, d.shape, d.dtype)
+        if kind == "l1" or (kind == "smooth_l1" and param == 0):
+            dl = np.sign(d)
+        elif kind == "huber":
+            dl = np.clip(d, -param, param)
+        else:
+            dl = np.clip(d / param, -1, 1)
+        gx = (up * dl).astype(d.dtype)
+        return (gx if ctx.needs_input_grad[0] else None), (-gx if ctx.needs_input_grad[1] else None)
+
+
+class KLDiv(Function):
+    """Pointwise KL divergence with ``input`` = log q: t (log t - x) (0 where t = 0), or with
+    ``log_target`` exp(t) (t - x). Reductions as PyTorch: 'mean' over all elements, 'batchmean' the sum
+    divided by the batch size input.shape[0], 'sum', 'none'."""
+
+    @staticmethod
+    def forward(ctx, x, t, log_target=False, reduction="mean"):
+        if log_target:
+            et = np.exp(t)
+            loss = et * (t - x)
+            ctx.save_for_backward(x, t, et)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logt = np.where(t > 0, np.log(np.where(t > 0, t, 1)), 0)
+            loss = np.where(t > 0, t * logt, 0) - t * x
+            ctx.save_for_backward(x, t, logt)
+        if reduction == "batchmean":
+            denom = x.shape[0] if x.ndim else 1
+            reduction = "mean"
+        else:
+            denom = x.size
+        ctx.options = (log_target, reduction, denom)
+        return _reduce(loss.astype(x.dtype), reduction, denom, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, aux = ctx.saved
+        log_target, reduction, denom = ctx.options
+        up = _upstream(g, reduction, denom, x.shape, x.dtype)
+        if log_target:
+            gx, gt = -up * aux, up * aux * (t - x + 1)
+        else:
+            gx, gt = -up * t, np.where(t > 0, up * (aux + 1 - x), 0)
+        return ((gx.astype(x.dtype) if ctx.needs_input_grad[0] else None),
+                (gt.astype(x.dtype) if ctx.needs_input_grad[1] else None))

@@ -1,0 +1,247 @@
+"""Functional losses (re-exported by ``eigengrad.nn.functional``): NLL, binary cross-entropy (on
+probabilities and on logits), L1, Huber, smooth L1, KL divergence and knowledge distillation.
+
+Semantics, defaults and reductions follow PyTorch (``torch.nn.functional``). The legacy arguments
+``size_average``/``reduce`` (deprecated in PyTorch) are not supported; options after the tensors and
+``weight`` are keyword-only, so a positional call ported from PyTorch fails loudly instead of binding
+the wrong option.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from eigengrad.autograd import ops_loss as L
+from eigengrad.tensor import Tensor, as_tensor
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _input(x, name: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected an eigengrad Tensor, got {type(x).__name__}")
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"{name}: expected a float32 or float64 tensor, got dtype {x.dtype}")
+    return x
+
+
+def _like(target, input: Tensor, name: str = "target") -> Tensor:
+    """``target`` as a Tensor of input's shape and dtype (arrays are wrapped; a mismatch raises)."""
+    if not isinstance(target, Tensor):
+        arr = np.asarray(target)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
+        target = as_tensor(arr.astype(input.dtype, copy=False))
+    if target.shape != input.shape:
+        raise ValueError(f"{name}: expected the shape of input {input.shape}, got {target.shape}")
+    if target.dtype != input.dtype:
+        raise TypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {target.dtype}")
+    return target
+
+
+def _const(value, input: Tensor, name: str) -> np.ndarray | None:
+    """A constant weight as an array of input's dtype (Tensor or array-like), or None."""
+    if value is None:
+        return None
+    arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
+    if isinstance(value, Tensor) and arr.dtype != input.dtype:
+        raise TypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=input.dtype)
+
+
+def _class_weight(weight, input: Tensor, c: int) -> np.ndarray | None:
+    """Class weights: a 1-D tensor of C entries (PyTorch's rule), or None."""
+    w = _const(weight, input, "weight")
+    if w is not None and w.shape != (c,):
+        raise ValueError(f"weight: expected a 1-D tensor of {c} class weights for input of shape {input.shape}, "
+                         f"got shape {w.shape}")
+    return w
+
+
+def _check_smoothing(label_smoothing) -> float:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"label_smoothing: expected a float, got {type(label_smoothing).__name__}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing: expected a value in [0.0, 1.0], got {label_smoothing}")
+    return float(label_smoothing)
+
+
+def _check_reduction(reduction: str, allowed=("mean", "sum", "none")) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"reduction: expected one of {allowed}, got {reduction!r}")
+
+
+def _trailing(w: np.ndarray | None, shape: tuple, name: str) -> np.ndarray | None:
+    """A weight that broadcasts against ``shape``: kept as its trailing dimensions when it is one (the
+    kernel reads it as w[i % w.size]), else materialised at the full shape."""
+    if w is None:
+        return None
+    try:
+        full = np.broadcast_shapes(w.shape, shape)
+    except ValueError:
+        raise ValueError(f"{name}: shape {w.shape} does not broadcast against input of shape {shape}") from None
+    if full != shape:
+        raise ValueError(f"{name}: shape {w.shape} would broadcast input of shape {shape} to {full}")
+    squeezed = w.reshape(w.shape[next((i for i, n in enumerate(w.shape) if n != 1), w.ndim):])
+    if squeezed.shape == shape[len(shape) - squeezed.ndim:]:
+        return np.ascontiguousarray(squeezed)
+    return np.ascontiguousarray(np.broadcast_to(w, shape))
+
+
+def _class_rows(input: Tensor, t: np.ndarray, c: int):
+    """(rows, targets, output shape): (N, C, d1, ...) input moved to rows of C, targets flattened."""
+    if input.ndim == 1:
+        if t.ndim != 0:
+            raise ValueError(f"target: expected a scalar class index for input of shape {input.shape}, got shape {t.shape}")
+        return input.reshape(1, -1), t.reshape(1), ()
+    if input.ndim == 0:
+        raise ValueError("input: expected a tensor of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
+    expected = (input.shape[0],) + input.shape[2:]
+    if t.shape != expected:
+        raise ValueError(f"target: expected shape {expected} for input of shape {input.shape}, got {t.shape}")
+    if input.ndim == 2:
+        return input, t, expected
+    return input.permute(0, *range(2, input.ndim), 1).reshape(-1, c), t.reshape(-1), expected
+
+
+def nll_loss(input: Tensor, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (e.g. from ``log_softmax``)::
+
+        loss_i = -w[t_i] x_i[t_i]   (0 where t_i == ignore_index)
+
+    'mean' divides the sum by sum_i w[t_i] over the rows not ignored (PyTorch's weighted mean). Shapes
+    as ``cross_entropy``: (N, C) with (N,), (C,) with a scalar, (N, C, d1, ...) with (N, d1, ...).
+    """
+    _input(input)
+    _check_reduction(reduction)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target: expected integer class indices, got dtype {t.dtype}")
+    c = input.shape[1] if input.ndim > 1 else (input.shape[0] if input.ndim == 1 else 0)
+    w = _class_weight(weight, input, c)
+    rows, flat, shape = _class_rows(input, t, c)
+    out = L.NLL.apply(rows, flat, weight=w, reduction=reduction, ignore_index=int(ignore_index))
+    return out.reshape(*shape) if reduction == "none" else out
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets y::
+
+        loss = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100))
+
+    The logs are clamped at -100, as PyTorch does, so the loss stays finite at x = 0 or 1. ``weight``
+    broadcasts against input. Prefer :func:`binary_cross_entropy_with_logits` (stable and fused).
+    """
+    _input(input)
+    _check_reduction(reduction)
+    target = _like(target, input)
+    w = _const(weight, input, "weight")
+    if w is not None:
+        w = _trailing(w, input.shape, "weight")
+        w = np.ascontiguousarray(np.broadcast_to(w, input.shape))
+    return L.BCE.apply(input, target, weight=w, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """Binary cross-entropy on logits x, numerically stable, fused in C++ (forward and backward)::
+
+        loss = w * ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)))
+             = -w * (pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))
+
+    with log(1 + exp(-x)) evaluated as max(-x, 0) + log1p(exp(-|x|)). ``weight`` broadcasts against
+    input; ``pos_weight`` (the weight of positive examples, typically of shape (C,) for the last, class
+    dimension) broadcasts against target.
+    """
+    _input(input)
+    _check_reduction(reduction)
+    target = _like(target, input)
+    w = _trailing(_const(weight, input, "weight"), input.shape, "weight")
+    pw = _trailing(_const(pos_weight, input, "pos_weight"), input.shape, "pos_weight")
+    return L.BCEWithLogits.apply(input, target, weight=w, pos_weight=pw, reduction=reduction)
+
+
+def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
+    """Mean absolute error |x - y| (gradient sign(x - y), 0 where x == y, as PyTorch)."""
+    _input(input)
+    _check_reduction(reduction)
+    return L.Regression.apply(input, _like(target, input), kind="l1", param=0.0, reduction=reduction)
+
+
+def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss (Huber 1964) of d = x - y: 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
+    _input(input)
+    _check_reduction(reduction)
+    if not delta > 0:
+        raise ValueError(f"delta: expected a value > 0, got {delta}")
+    return L.Regression.apply(input, _like(target, input), kind="huber", param=float(delta), reduction=reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 (Girshick 2015, Fast R-CNN) of d = x - y: 0.5 d^2 / beta where |d| < beta, else
+    |d| - 0.5 beta; beta = 0 gives L1. Equals huber_loss(delta=beta) / beta."""
+    _input(input)
+    _check_reduction(reduction)
+    if not beta >= 0:
+        raise ValueError(f"beta: expected a value >= 0, got {beta}")
+    return L.Regression.apply(input, _like(target, input), kind="smooth_l1", param=float(beta), reduction=reduction)
+
+
+def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence KL(P || Q) with ``input`` = log Q (log-probabilities) and ``target`` = P::
+
+        pointwise: p (log p - x)   (0 where p = 0);  with log_target: exp(t) (t - x), t = log p
+
+    Reductions as PyTorch: 'batchmean' = sum / input.shape[0] (the true KL divergence per sample),
+    'mean' = the mean over ALL elements (PyTorch's default, which divides by the number of classes
+    too), 'sum', 'none'.
+    """
+    _input(input)
+    _check_reduction(reduction, ("mean", "batchmean", "sum", "none"))
+    return L.KLDiv.apply(input, _like(target, input), log_target=bool(log_target), reduction=reduction)
+
+
+def distillation_loss(student_logits: Tensor, teacher_logits, target, *, temperature: float = 4.0,
+                      alpha: float = 0.5, reduction: str = "mean", **ce_options) -> Tensor:
+    """Knowledge distillation (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network")::
+
+        loss = alpha * T^2 * KL(softmax(z_t / T) || softmax(z_s / T))  +  (1 - alpha) * CE(z_s, target)
+
+    where the KL term is summed over classes and averaged over the batch ('batchmean': sum over all
+    elements / N; for (N, C, d1, ...) logits the class dimension is 1 and the sum / N also runs over the
+    spatial positions), computed from log_softmax of both sides (stable for large T). T^2 keeps the soft
+    term's gradients on the scale of the hard term's as T changes. The teacher's logits are a constant:
+    no gradient flows into them (they are detached). CE is ``cross_entropy(z_s, target, reduction=reduction,
+    **ce_options)`` (weight, ignore_index, label_smoothing); ``reduction`` applies to the CE term only
+    and must be 'mean' or 'sum' (the KL term is always batch-averaged).
+    """
+    from eigengrad.nn.functional import cross_entropy
+
+    _input(student_logits, "student_logits")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not temperature > 0 \
+            or not math.isfinite(temperature):
+        raise ValueError(f"temperature: expected a finite number > 0, got {temperature!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
+    teacher = _like(teacher_logits.detach() if isinstance(teacher_logits, Tensor) else teacher_logits,
+                    student_logits, "teacher_logits").detach()
+    if student_logits.ndim < 2:
+        raise ValueError(f"student_logits: expected shape (N, C) or (N, C, d1, ...), got {student_logits.shape}")
+    T = float(temperature)
+    log_p_student = (student_logits / T).log_softmax(1)
+    log_p_teacher = (teacher / T).log_softmax(1).detach()
+    soft = kl_div(log_p_student, log_p_teacher, reduction="batchmean", log_target=True)
+    loss = soft * (alpha * T * T)
+    if alpha < 1.0:
+        loss = loss + cross_entropy(student_logits, target, reduction=reduction, **ce_options) * (1.0 - alpha)
+    return loss
+
+
+__all__ = ["nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "l1_loss", "huber_loss",
+           "smooth_l1_loss", "kl_div", "distillation_loss"]
