@@ -168,16 +168,42 @@ inline T stable_sigmoid(T x) {
 }
 }  // namespace
 
+// A cyclic index j = i % len, advanced without a division per element (weights broadcast over rows).
+struct Cycle {
+  index_t j, len;
+  Cycle(index_t start, index_t length) : j(length > 0 ? start % length : 0), len(length) {}
+  index_t next() {
+    const index_t k = j;
+    if (++j == len) j = 0;
+    return k;
+  }
+};
+
+// The transcendental part of a chunk, vectorised by Eigen in fixed blocks (alignment-independent):
+// softplus(-x) = log(1 + exp(-x)) for the loss, sigmoid(x) for the gradient.
+constexpr int kBceBlock = 64;
+template <class T>
+void softplus_neg_block(const T* x, T* out, index_t n) {
+  map_blocks<T, kBceBlock>(x, out, n, [](const auto& v) { return (-v).max(T(0)) + (-v.abs()).exp().log1p(); });
+}
+template <class T>
+void sigmoid_block(const T* x, T* out, index_t n) {
+  map_blocks<T, kBceBlock>(x, out, n, [](const auto& v) { return v.logistic(); });
+}
+
 template <class T>
 double bce_with_logits_forward(const T* x, const T* y, const T* w, index_t w_len, const T* pw, index_t pw_len,
                                T* loss, index_t n) {
   return parallel_sum(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    std::vector<T> sp(static_cast<std::size_t>(e - b));
+    softplus_neg_block(x + b, sp.data(), e - b);
+    Cycle wi(b, w_len), pi(b, pw_len);
     return fixed_order_sum(e - b, [&](index_t k) {
       const index_t i = b + k;
       const T xi = x[i], yi = y[i];
-      const T lw = pw ? T(1) + (pw[i % pw_len] - T(1)) * yi : T(1);
-      T l = (T(1) - yi) * xi + lw * softplus_neg(xi);
-      if (w) l *= w[i % w_len];
+      const T lw = pw ? T(1) + (pw[pi.next()] - T(1)) * yi : T(1);
+      T l = (T(1) - yi) * xi + lw * sp[static_cast<std::size_t>(k)];
+      if (w) l *= w[wi.next()];
       if (loss) loss[i] = l;
       return double(l);
     });
@@ -188,12 +214,14 @@ template <class T>
 void bce_with_logits_backward(const T* x, const T* y, const T* w, index_t w_len, const T* pw, index_t pw_len,
                               const T* gy, T coef, T* gx, index_t n) {
   parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    sigmoid_block(x + b, gx + b, e - b);  // gx holds sigmoid(x) until overwritten below
+    Cycle wi(b, w_len), pi(b, pw_len);
     for (index_t i = b; i < e; ++i) {
       const T yi = y[i];
-      const T p = pw ? pw[i % pw_len] : T(1);
+      const T p = pw ? pw[pi.next()] : T(1);
       const T lw = T(1) + (p - T(1)) * yi;
-      T g = coef * (lw * stable_sigmoid(x[i]) - p * yi);
-      if (w) g *= w[i % w_len];
+      T g = coef * (lw * gx[i] - p * yi);
+      if (w) g *= w[wi.next()];
       if (gy) g *= gy[i];
       gx[i] = g;
     }
