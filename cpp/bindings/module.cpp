@@ -11,6 +11,8 @@ void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_random(py::module_& m);
 void bind_clip(py::module_& m);
+void bind_dropout(py::module_& m);
+void bind_activation_ext(py::module_& m);
 }  // namespace eigengrad::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -23,4 +25,6 @@ PYBIND11_MODULE(_C, m) {
   bind_optim(m);
   bind_random(m);
   bind_clip(m);
+  bind_dropout(m);
+  bind_activation_ext(m);
 }

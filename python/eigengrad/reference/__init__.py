@@ -7,6 +7,14 @@ as the kernels do).
 from eigengrad.reference.activation import (
     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
 )
+from eigengrad.reference.activation import (
+    elu_backward, elu_forward, gelu_backward, gelu_forward, leaky_relu_backward, leaky_relu_forward, maxout_backward,
+    maxout_forward, prelu_backward, prelu_forward, selu_backward, selu_forward, softplus_backward, softplus_forward,
+)
+from eigengrad.reference.dropout import (
+    alpha_dropout_backward, alpha_dropout_forward, bernoulli_mask, dropout_backward, dropout_forward,
+    feature_dropout_backward, feature_dropout_forward,
+)
 from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
 from eigengrad.reference.gemm import gemm
 from eigengrad.reference.loss import (
@@ -25,4 +33,8 @@ __all__ = [
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
     "grad_norm", "clip_grad_norm", "clip_grad_value",
+    "leaky_relu_forward", "leaky_relu_backward", "elu_forward", "elu_backward", "selu_forward", "selu_backward",
+    "gelu_forward", "gelu_backward", "softplus_forward", "softplus_backward", "prelu_forward", "prelu_backward",
+    "maxout_forward", "maxout_backward", "bernoulli_mask", "dropout_forward", "dropout_backward",
+    "alpha_dropout_forward", "alpha_dropout_backward", "feature_dropout_forward", "feature_dropout_backward",
 ]

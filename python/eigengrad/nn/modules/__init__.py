@@ -1,8 +1,11 @@
 from eigengrad.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from eigengrad.nn.modules.activation import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
+from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout2d
 from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
 from eigengrad.nn.modules.module import Module
 
 __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten", "ReLU", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss"]
+__all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout2d", "AlphaDropout"]
