@@ -119,8 +119,9 @@ def activation_case(name, shape):
         tw = torch.from_numpy(w.reshape((c,) + (1,) * (len(shape) - 2))) if torch is not None else None
     else:
         kind, params, kw = ACTS[name]
-        rf = getattr(ref, f"{name}_forward")
-        rb = getattr(ref, f"{name}_backward")
+        base = "gelu" if name == "gelu_tanh" else name
+        rf = getattr(ref, f"{base}_forward")
+        rb = getattr(ref, f"{base}_backward")
         kw = kw or {}
         fns = {"eigengrad": lambda: (K.unary_forward(kind, x, *params), K.unary_backward(kind, dy, x, *params)),
                "numpy": lambda: (rf(x, **kw), rb(dy, x, **kw))}
