@@ -12,6 +12,8 @@ void bind_optim(py::module_& m);
 void bind_random(py::module_& m);
 void bind_augment(py::module_& m);
 void bind_clip(py::module_& m);
+void bind_dropout(py::module_& m);
+void bind_activation_ext(py::module_& m);
 }  // namespace eigengrad::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -25,4 +27,6 @@ PYBIND11_MODULE(_C, m) {
   bind_random(m);
   bind_augment(m);
   bind_clip(m);
+  bind_dropout(m);
+  bind_activation_ext(m);
 }

@@ -86,6 +86,68 @@ def activation_backward(kind: str, grad_out: np.ndarray, y: np.ndarray) -> np.nd
     return grad_in
 
 
+# --- more activations (fused forward/backward kernels; backward from the saved input x) -----------
+
+_UNARY_EXT = {
+    "leaky_relu": (_C.leaky_relu_forward, _C.leaky_relu_backward),
+    "elu": (_C.elu_forward, _C.elu_backward),
+    "gelu": (_C.gelu_forward, _C.gelu_backward),
+    "softplus": (_C.softplus_forward, _C.softplus_backward),
+}
+
+
+def unary_forward(kind: str, x: np.ndarray, *params) -> np.ndarray:
+    """y = f(x) for kind in leaky_relu (slope), elu (alpha, scale, input_scale), gelu (tanh_approximation),
+    softplus (beta, threshold)."""
+    check_float(x, "input")
+    x = contiguous(x)
+    out = np.empty_like(x)
+    _UNARY_EXT[kind][0](x, out, *params)
+    return out
+
+
+def unary_backward(kind: str, grad_out: np.ndarray, x: np.ndarray, *params) -> np.ndarray:
+    x = contiguous(x)
+    grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    grad_in = np.empty_like(x)
+    _UNARY_EXT[kind][1](grad_out, x, grad_in, *params)
+    return grad_in
+
+
+def prelu_forward(x3: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """x3 (outer, channels, inner), weight (channels,) or (1,)."""
+    x3 = contiguous(x3)
+    out = np.empty_like(x3)
+    _C.prelu_forward(x3, contiguous(weight), out)
+    return out
+
+
+def prelu_backward(grad_out3: np.ndarray, x3: np.ndarray, weight: np.ndarray, need_weight: bool = True):
+    """(grad_in, grad_weight or None) for x3 (outer, channels, inner)."""
+    x3 = contiguous(x3)
+    grad_out3 = contiguous(grad_out3.astype(x3.dtype, copy=False))
+    grad_in = np.empty_like(x3)
+    gw = np.empty(weight.shape, dtype=x3.dtype) if need_weight else None
+    _C.prelu_backward(grad_out3, x3, contiguous(weight), grad_in, gw)
+    return grad_in, gw
+
+
+def maxout_forward(z2: np.ndarray):
+    """z2 (groups, pieces) -> (max over pieces (groups,), index of the first max (groups,) int64)."""
+    z2 = contiguous(z2)
+    out = np.empty(z2.shape[0], dtype=z2.dtype)
+    idx = np.empty(z2.shape[0], dtype=np.int64)
+    _C.maxout_forward(z2, out, idx)
+    return out, idx
+
+
+def maxout_backward(grad_out: np.ndarray, idx: np.ndarray, pieces: int) -> np.ndarray:
+    grad_out = contiguous(grad_out)
+    grad_in = np.empty((grad_out.shape[0], pieces), dtype=grad_out.dtype)
+    _C.maxout_backward(grad_out, idx, grad_in)
+    return grad_in
+
+
 # --- losses ---------------------------------------------------------------------------------------
 
 def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, ignore_index: int):
@@ -238,6 +300,56 @@ def randperm(n: int, seed: int, offset: int) -> np.ndarray:
     out = np.empty(n, dtype=np.int64)
     _C.randperm(out, seed, offset)
     return out
+
+
+# --- dropout (the Bernoulli mask drawn in C++ from Philox; returned as uint8 for the backward) ---------
+
+def keep_threshold(p: float) -> int:
+    """The 32-bit threshold of a keep probability 1 - p: element i is kept iff its word < threshold."""
+    return int(round((1.0 - p) * 4294967296.0))
+
+
+def dropout(x: np.ndarray, seed: int, offset: int, threshold: int, scale: float):
+    """(y = x * (mask ? scale : 0), mask (x.size,) uint8)."""
+    check_float(x, "input")
+    x = contiguous(x)
+    out = np.empty_like(x)
+    mask = np.empty(x.size, dtype=np.uint8)
+    _C.dropout_forward(x, out, mask, seed, offset, threshold, scale)
+    return out, mask
+
+
+def alpha_dropout(x: np.ndarray, seed: int, offset: int, threshold: int, a: float, b_keep: float, b_drop: float):
+    check_float(x, "input")
+    x = contiguous(x)
+    out = np.empty_like(x)
+    mask = np.empty(x.size, dtype=np.uint8)
+    _C.alpha_dropout_forward(x, out, mask, seed, offset, threshold, a, b_keep, b_drop)
+    return out, mask
+
+
+def feature_dropout(x2: np.ndarray, seed: int, offset: int, threshold: int, scale: float):
+    """x2 (rows, inner): one draw per row; (y, mask (rows,) uint8)."""
+    check_float(x2, "input")
+    x2 = contiguous(x2)
+    out = np.empty_like(x2)
+    mask = np.empty(x2.shape[0], dtype=np.uint8)
+    _C.feature_dropout_forward(x2, out, mask, seed, offset, threshold, scale)
+    return out, mask
+
+
+def masked_scale(grad_out2: np.ndarray, mask: np.ndarray, scale: float, dtype) -> np.ndarray:
+    """grad_out2 (rows, inner), mask (rows,): grad_out * (mask ? scale : 0), the backward of every dropout."""
+    grad_out2 = contiguous(grad_out2.astype(dtype, copy=False))
+    grad_in = np.empty_like(grad_out2)
+    _C.masked_scale(grad_out2, mask, grad_in, scale)
+    return grad_in
+
+
+def bernoulli_mask(n: int, seed: int, offset: int, threshold: int) -> np.ndarray:
+    mask = np.empty(n, dtype=np.uint8)
+    _C.bernoulli_mask(mask, seed, offset, threshold)
+    return mask
 
 
 # --- threads and build ----------------------------------------------------------------------------

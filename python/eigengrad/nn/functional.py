@@ -146,3 +146,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     if input.dtype not in (np.float32, np.float64):
         raise TypeError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
     return ops.MSE.apply(input, target, reduction=reduction)
+
+
+from eigengrad.nn._functional_activation import elu, gelu, leaky_relu, maxout, prelu, selu, softplus  # noqa: E402,F401
+from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout2d  # noqa: E402,F401

@@ -8,6 +8,14 @@ from eigengrad.reference import augment
 from eigengrad.reference.activation import (
     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
 )
+from eigengrad.reference.activation import (
+    elu_backward, elu_forward, gelu_backward, gelu_forward, leaky_relu_backward, leaky_relu_forward, maxout_backward,
+    maxout_forward, prelu_backward, prelu_forward, selu_backward, selu_forward, softplus_backward, softplus_forward,
+)
+from eigengrad.reference.dropout import (
+    alpha_dropout_backward, alpha_dropout_forward, bernoulli_mask, dropout_backward, dropout_forward,
+    feature_dropout_backward, feature_dropout_forward,
+)
 from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
 from eigengrad.reference.gemm import gemm
 from eigengrad.reference.loss import (
@@ -32,4 +40,8 @@ __all__ = [
     "grad_norm", "clip_grad_norm", "clip_grad_value", "augment",
     "weighted_softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward",
     "bce_with_logits_forward", "bce_with_logits_backward",
+    "leaky_relu_forward", "leaky_relu_backward", "elu_forward", "elu_backward", "selu_forward", "selu_backward",
+    "gelu_forward", "gelu_backward", "softplus_forward", "softplus_backward", "prelu_forward", "prelu_backward",
+    "maxout_forward", "maxout_backward", "bernoulli_mask", "dropout_forward", "dropout_backward",
+    "alpha_dropout_forward", "alpha_dropout_backward", "feature_dropout_forward", "feature_dropout_backward",
 ]

@@ -1,6 +1,8 @@
 from eigengrad.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from eigengrad.nn.modules.activation import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
+from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout2d
 from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
 from eigengrad.nn.modules.loss import (
     BCELoss, BCEWithLogitsLoss, DistillationLoss, HuberLoss, KLDivLoss, L1Loss, NLLLoss, SmoothL1Loss,
@@ -11,3 +13,4 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten"
            "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss"]
 __all__ += ["NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
             "DistillationLoss"]
+__all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout2d", "AlphaDropout"]

@@ -49,3 +49,6 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
+
+
+from eigengrad.nn.modules.activation_ext import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus  # noqa: E402,F401

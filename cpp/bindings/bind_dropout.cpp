@@ -1,0 +1,153 @@
+#include "checks.hpp"
+#include "eigengrad/dropout.hpp"
+
+namespace eigengrad::bindings {
+namespace {
+
+void check_mask(const py::array& mask, const char* name, bool writeable) {
+  if (!mask.dtype().is(py::dtype::of<std::uint8_t>()))
+    throw py::type_error(std::string(name) + ": expected a uint8 array, got dtype " + dtype_str(mask));
+  check_contiguous(mask, name);
+  if (writeable) check_writeable(mask, name);
+}
+
+void check_threshold(std::uint64_t threshold) {
+  if (threshold > (std::uint64_t(1) << 32))
+    throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
+}
+
+// x of any shape, out like x (may be x), mask (x.size,) uint8.
+void check_elementwise(const py::array& x, const py::array& out, const py::array& mask) {
+  check_input(x, "x");
+  check_output(out, "out");
+  check_dtype_as(out, "out", x, "x");
+  check_same_shape(out, "out", x, "x");
+  check_no_partial_overlap(out, "out", x, "x");
+  check_mask(mask, "mask", true);
+  check_shape(mask, "mask", {index_t(x.size())});
+  check_no_overlap(mask, "mask", x, "x");
+  check_no_overlap(mask, "mask", out, "out");
+}
+
+void dropout_binding(const py::array& x, py::array out, py::array mask, std::uint64_t seed, std::uint64_t offset,
+                     std::uint64_t threshold, double scale) {
+  check_elementwise(x, out, mask);
+  check_threshold(threshold);
+  const index_t n = x.size();
+  std::uint8_t* mp = static_cast<std::uint8_t*>(mask.mutable_data());
+  if (is_float32(x)) {
+    const float* xp = cptr<float>(x);
+    float* yp = mptr<float>(out);
+    py::gil_scoped_release release;
+    dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(scale));
+  } else {
+    const double* xp = cptr<double>(x);
+    double* yp = mptr<double>(out);
+    py::gil_scoped_release release;
+    dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, scale);
+  }
+}
+
+void alpha_dropout_binding(const py::array& x, py::array out, py::array mask, std::uint64_t seed,
+                           std::uint64_t offset, std::uint64_t threshold, double a, double b_keep, double b_drop) {
+  check_elementwise(x, out, mask);
+  check_threshold(threshold);
+  const index_t n = x.size();
+  std::uint8_t* mp = static_cast<std::uint8_t*>(mask.mutable_data());
+  if (is_float32(x)) {
+    const float* xp = cptr<float>(x);
+    float* yp = mptr<float>(out);
+    py::gil_scoped_release release;
+    alpha_dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(a), float(b_keep), float(b_drop));
+  } else {
+    const double* xp = cptr<double>(x);
+    double* yp = mptr<double>(out);
+    py::gil_scoped_release release;
+    alpha_dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, a, b_keep, b_drop);
+  }
+}
+
+// x (rows, inner), out like x, mask (rows,).
+void check_rows(const py::array& x, const char* xn, const py::array& out, const char* on, const py::array& mask,
+                bool mask_out) {
+  check_input(x, xn);
+  check_ndim(x, xn, 2);
+  check_output(out, on);
+  check_dtype_as(out, on, x, xn);
+  check_same_shape(out, on, x, xn);
+  check_no_partial_overlap(out, on, x, xn);
+  check_mask(mask, "mask", mask_out);
+  check_shape(mask, "mask", {index_t(x.shape(0))});
+  if (mask_out) {
+    check_no_overlap(mask, "mask", x, xn);
+    check_no_overlap(mask, "mask", out, on);
+  } else {
+    check_no_overlap(out, on, mask, "mask");
+  }
+}
+
+void feature_dropout_binding(const py::array& x, py::array out, py::array mask, std::uint64_t seed,
+                             std::uint64_t offset, std::uint64_t threshold, double scale) {
+  check_rows(x, "x", out, "out", mask, true);
+  check_threshold(threshold);
+  const index_t rows = x.shape(0), inner = x.shape(1);
+  std::uint8_t* mp = static_cast<std::uint8_t*>(mask.mutable_data());
+  if (is_float32(x)) {
+    const float* xp = cptr<float>(x);
+    float* yp = mptr<float>(out);
+    py::gil_scoped_release release;
+    feature_dropout_forward<float>(xp, yp, mp, rows, inner, seed, offset, threshold, float(scale));
+  } else {
+    const double* xp = cptr<double>(x);
+    double* yp = mptr<double>(out);
+    py::gil_scoped_release release;
+    feature_dropout_forward<double>(xp, yp, mp, rows, inner, seed, offset, threshold, scale);
+  }
+}
+
+void masked_scale_binding(const py::array& grad_out, const py::array& mask, py::array grad_in, double scale) {
+  check_rows(grad_out, "grad_out", grad_in, "grad_in", mask, false);
+  const index_t rows = grad_out.shape(0), inner = grad_out.shape(1);
+  const std::uint8_t* mp = static_cast<const std::uint8_t*>(mask.data());
+  if (is_float32(grad_out)) {
+    const float* gp = cptr<float>(grad_out);
+    float* gx = mptr<float>(grad_in);
+    py::gil_scoped_release release;
+    masked_scale<float>(gp, mp, gx, rows, inner, float(scale));
+  } else {
+    const double* gp = cptr<double>(grad_out);
+    double* gx = mptr<double>(grad_in);
+    py::gil_scoped_release release;
+    masked_scale<double>(gp, mp, gx, rows, inner, scale);
+  }
+}
+
+void bernoulli_mask_binding(py::array mask, std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold) {
+  check_mask(mask, "mask", true);
+  check_threshold(threshold);
+  std::uint8_t* mp = static_cast<std::uint8_t*>(mask.mutable_data());
+  const index_t n = mask.size();
+  py::gil_scoped_release release;
+  bernoulli_mask(mp, n, seed, offset, threshold);
+}
+
+}  // namespace
+
+void bind_dropout(py::module_& m) {
+  m.def("dropout_forward", &dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"), py::arg("seed"),
+        py::arg("offset"), py::arg("threshold"), py::arg("scale"),
+        "mask[i] = word(i) < threshold (word i % 4 of Philox block offset + i / 4 under seed); "
+        "out = x * (mask ? scale : 0). out may be x.");
+  m.def("alpha_dropout_forward", &alpha_dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"),
+        py::arg("seed"), py::arg("offset"), py::arg("threshold"), py::arg("a"), py::arg("b_keep"), py::arg("b_drop"),
+        "mask as dropout_forward; out = x * (mask ? a : 0) + (mask ? b_keep : b_drop).");
+  m.def("feature_dropout_forward", &feature_dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"),
+        py::arg("seed"), py::arg("offset"), py::arg("threshold"), py::arg("scale"),
+        "x (rows, inner), mask (rows,) drawn as dropout_forward's; out[r] = x[r] * (mask[r] ? scale : 0).");
+  m.def("masked_scale", &masked_scale_binding, py::arg("grad_out"), py::arg("mask"), py::arg("grad_in"),
+        py::arg("scale"), "grad_out (rows, inner), mask (rows,): grad_in[r] = grad_out[r] * (mask[r] ? scale : 0).");
+  m.def("bernoulli_mask", &bernoulli_mask_binding, py::arg("mask"), py::arg("seed"), py::arg("offset"),
+        py::arg("threshold"), "mask[i] = word(i) < threshold, the draw of the dropout kernels.");
+}
+
+}  // namespace eigengrad::bindings

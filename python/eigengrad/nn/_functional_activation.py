@@ -1,0 +1,80 @@
+"""LeakyReLU, ELU, SELU, GELU, Softplus, PReLU and Maxout in functional form (re-exported by
+``eigengrad.nn.functional``). ``inplace`` arguments are accepted for PyTorch compatibility; the result
+is always a new tensor with the same values."""
+from __future__ import annotations
+
+import numbers
+
+from eigengrad.autograd.ops_activation import MaxPieces, PReLU, Unary
+from eigengrad.tensor import Tensor
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _tensor(x, name: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected an eigengrad Tensor, got {type(x).__name__}")
+    return x
+
+
+def _real(v, name: str) -> float:
+    if not isinstance(v, numbers.Real) or isinstance(v, bool):
+        raise TypeError(f"{name}: expected a real number, got {type(v).__name__}")
+    return float(v)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """Leaky ReLU (Maas et al. 2013): x for x > 0, negative_slope * x otherwise."""
+    return Unary.apply(_tensor(input), kind="leaky_relu", params=(_real(negative_slope, "negative_slope"),))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """ELU (Clevert et al., ICLR 2016): x for x > 0, alpha (exp(x) - 1) otherwise."""
+    return Unary.apply(_tensor(input), kind="elu", params=(_real(alpha, "alpha"), 1.0, 1.0))
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SELU (Klambauer et al., NeurIPS 2017): scale * elu(x, alpha) with alpha = 1.6732632423543772848,
+    scale = 1.0507009873554804934 (the self-normalising fixed point)."""
+    return Unary.apply(_tensor(input), kind="elu", params=(SELU_ALPHA, SELU_SCALE, 1.0))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU (Hendrycks & Gimpel 2016): x Phi(x) = x/2 (1 + erf(x / sqrt 2)); with approximate='tanh',
+    x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
+    return Unary.apply(_tensor(input), kind="gelu", params=(approximate == "tanh",))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Softplus: log(1 + exp(beta x)) / beta, and x where beta x > threshold (numerical stability)."""
+    return Unary.apply(_tensor(input), kind="softplus", params=(_real(beta, "beta"), _real(threshold, "threshold")))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """PReLU (He et al., ICCV 2015): x for x > 0, w_c x otherwise, w learned per channel (dim 1 of the
+    input) or shared (one element)."""
+    _tensor(input)
+    _tensor(weight, "weight")
+    if weight.dtype != input.dtype:
+        raise TypeError(f"weight: expected dtype {input.dtype} (the dtype of input), got {weight.dtype}")
+    n = weight._data.size
+    if n != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if weight.ndim != 1 or n != channels:
+            raise ValueError(f"weight: expected 1 element or one per channel ({channels}, dim 1 of input of shape "
+                             f"{input.shape}), got shape {weight.shape}")
+    return PReLU.apply(input, weight)
+
+
+def maxout(input: Tensor, pieces: int) -> Tensor:
+    """Max over consecutive groups of ``pieces`` features of the last dim (the max of Goodfellow et al.'s
+    Maxout): (..., units * pieces) -> (..., units). The gradient goes to the first maximum of each group."""
+    _tensor(input)
+    if not isinstance(pieces, numbers.Integral) or isinstance(pieces, bool) or pieces < 1:
+        raise ValueError(f"pieces: expected a positive int, got {pieces!r}")
+    if input.ndim == 0 or input.shape[-1] % pieces:
+        raise ValueError(f"input: the last dim must be a multiple of pieces={pieces}, got shape {input.shape}")
+    return MaxPieces.apply(input, pieces=int(pieces))

@@ -1,0 +1,47 @@
+"""Dropout references: the same Philox draw as the kernels, then NumPy arithmetic.
+
+Element i of a draw keeps iff word (i % 4) of Philox4x32-10 block (offset + i // 4) under key ``seed``
+is below ``threshold`` (= round((1 - p) 2^32)); see cpp/include/eigengrad/dropout.hpp.
+"""
+import numpy as np
+
+from eigengrad.reference.random import philox4x32
+
+
+def bernoulli_mask(n, seed, offset, threshold):
+    """uint8 mask of n elements, 1 where kept."""
+    blocks = (n + 3) // 4
+    w = philox4x32(np.arange(blocks, dtype=np.uint64) + np.uint64(offset), 0, seed)
+    words = np.stack(w, axis=1).reshape(-1)[:n].astype(np.uint64)
+    return (words < np.uint64(threshold)).astype(np.uint8)
+
+
+def dropout_forward(x, seed, offset, threshold, scale):
+    """(y, mask): y = x * (mask ? scale : 0), mask flat (x.size,)."""
+    mask = bernoulli_mask(x.size, seed, offset, threshold)
+    return x * np.where(mask, scale, 0).astype(x.dtype).reshape(x.shape), mask
+
+
+def dropout_backward(grad_out, mask, scale):
+    return grad_out * np.where(mask, scale, 0).astype(grad_out.dtype).reshape(grad_out.shape)
+
+
+def alpha_dropout_forward(x, seed, offset, threshold, a, b_keep, b_drop):
+    """(y, mask): y = x * (mask ? a : 0) + (mask ? b_keep : b_drop) (PyTorch's arithmetic)."""
+    mask = bernoulli_mask(x.size, seed, offset, threshold).reshape(x.shape)
+    t = x.dtype.type
+    return x * np.where(mask, t(a), t(0)) + np.where(mask, t(b_keep), t(b_drop)), mask.reshape(-1)
+
+
+def alpha_dropout_backward(grad_out, mask, a):
+    return dropout_backward(grad_out, mask, a)
+
+
+def feature_dropout_forward(x, seed, offset, threshold, scale):
+    """x (rows, inner): one draw per row. (y, mask (rows,))."""
+    mask = bernoulli_mask(x.shape[0], seed, offset, threshold)
+    return x * np.where(mask, scale, 0).astype(x.dtype)[:, None], mask
+
+
+def feature_dropout_backward(grad_out, mask, scale):
+    return grad_out * np.where(mask, scale, 0).astype(grad_out.dtype)[:, None]
