@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace eigengrad {
 namespace {
@@ -15,9 +16,11 @@ template <class T>
 using CBlk = Eigen::Map<const Eigen::Array<T, kB, 1>, Eigen::Aligned64>;
 
 // For each block of kB elements of x: pre(xv, t1, t2) fills two aligned temporaries from the block
-// (SIMD, the tail zero-padded so every element goes through the packet code), then post(i, x_i, t1_j,
-// t2_j) writes element i. Chunks start at multiples of kElementwiseGrain (a multiple of kB), so the
-// blocks do not depend on the thread count.
+// (SIMD, the tail zero-padded so every element goes through the packet code), then post(i, m, xb, t1,
+// t2) writes elements i .. i + m from the block's arrays. Chunks start at multiples of
+// kElementwiseGrain (a multiple of kB), so the blocks do not depend on the thread count.
+// The post loops read local arrays and compute both sides of each choice before selecting, so GCC
+// vectorises them into blends (a per-element branch on the sign is mispredicted half the time).
 template <class T, class Pre, class Post>
 void blocked(index_t n, const T* x, Pre&& pre, Post&& post) {
   parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
@@ -29,15 +32,8 @@ void blocked(index_t n, const T* x, Pre&& pre, Post&& post) {
       std::memcpy(xb, x + i, std::size_t(m) * sizeof(T));
       if (m < kB) std::fill(xb + m, xb + kB, T(0));
       pre(CBlk<T>(xb), Blk<T>(t1), Blk<T>(t2));
-      for (index_t j = 0; j < m; ++j) post(i + j, xb[j], t1[j], t2[j]);
+      post(i, m, static_cast<const T*>(xb), static_cast<const T*>(t1), static_cast<const T*>(t2));
     }
-  });
-}
-
-template <class T, class F>
-void elementwise(index_t n, F&& f) {
-  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) f(i);
   });
 }
 }  // namespace
@@ -47,18 +43,27 @@ void elementwise(index_t n, F&& f) {
 template <class T>
 void leaky_relu_forward(const T* x, T* y, index_t n, double slope) {
   const T s = T(slope);
-  elementwise<T>(n, [&](index_t i) {
-    const T v = x[i];
-    y[i] = v > T(0) ? v : v * s;
+  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    const T* xs = x;
+    T* ys = y;
+    for (index_t i = b; i < e; ++i) {
+      const T v = xs[i], neg = v * s;
+      ys[i] = v > T(0) ? v : neg;
+    }
   });
 }
 
 template <class T>
 void leaky_relu_backward(const T* gy, const T* x, T* gx, index_t n, double slope) {
   const T s = T(slope);
-  elementwise<T>(n, [&](index_t i) {
-    const T g = gy[i];
-    gx[i] = x[i] > T(0) ? g : g * s;
+  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    const T* gs = gy;
+    const T* xs = x;
+    T* out = gx;
+    for (index_t i = b; i < e; ++i) {
+      const T g = gs[i], neg = g * s;
+      out[i] = xs[i] > T(0) ? g : neg;
+    }
   });
 }
 
@@ -68,14 +73,27 @@ template <class T>
 void elu_forward(const T* x, T* y, index_t n, double alpha, double scale, double input_scale) {
   const T neg = T(alpha * scale), pos = T(scale), in = T(input_scale);
   blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (xv.min(T(0)) * in).expm1(); },
-             [&](index_t i, T v, T e, T) { y[i] = v > T(0) ? v * pos : e * neg; });
+             [&](index_t i, index_t m, const T* xv, const T* e1, const T*) {
+               T* out = y + i;
+               for (index_t j = 0; j < m; ++j) {
+                 const T v = xv[j], p = v * pos, q = e1[j] * neg;
+                 out[j] = v > T(0) ? p : q;
+               }
+             });
 }
 
 template <class T>
 void elu_backward(const T* gy, const T* x, T* gx, index_t n, double alpha, double scale, double input_scale) {
   const T neg = T(alpha * scale * input_scale), pos = T(scale), in = T(input_scale);
   blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (xv.min(T(0)) * in).exp(); },
-             [&](index_t i, T v, T e, T) { gx[i] = v > T(0) ? gy[i] * pos : gy[i] * (neg * e); });
+             [&](index_t i, index_t m, const T* xv, const T* e1, const T*) {
+               const T* g = gy + i;
+               T* out = gx + i;
+               for (index_t j = 0; j < m; ++j) {
+                 const T p = g[j] * pos, q = g[j] * (neg * e1[j]);
+                 out[j] = xv[j] > T(0) ? p : q;
+               }
+             });
 }
 
 // --- GELU ------------------------------------------------------------------------------------------
@@ -91,11 +109,17 @@ void gelu_forward(const T* x, T* y, index_t n, bool tanh_approximation) {
     // (1 + tanh u) / 2 = sigmoid(2 u): the same function without the cancellation of 1 + tanh(u) for u << 0
     // (Eigen's float logistic() is a rational fit with a poor relative error in the tail: exp instead)
     blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (T(-2 * kBeta) * (xv + T(kKappa) * xv * xv * xv)).exp(); },
-               [&](index_t i, T v, T e, T) { y[i] = v / (T(1) + e); });
+               [&](index_t i, index_t m, const T* xv, const T* e1, const T*) {
+                 T* out = y + i;
+                 for (index_t j = 0; j < m; ++j) out[j] = xv[j] / (T(1) + e1[j]);
+               });
   } else {
     // Phi(x) = erfc(-x / sqrt 2) / 2: no cancellation in the far negative tail (1 + erf(x / sqrt 2) is 0 there)
     blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (xv * T(-kSqrt1_2)).erfc(); },
-               [&](index_t i, T v, T e, T) { y[i] = v * T(0.5) * e; });
+               [&](index_t i, index_t m, const T* xv, const T* e1, const T*) {
+                 T* out = y + i;
+                 for (index_t j = 0; j < m; ++j) out[j] = xv[j] * T(0.5) * e1[j];
+               });
   }
 }
 
@@ -104,10 +128,14 @@ void gelu_backward(const T* gy, const T* x, T* gx, index_t n, bool tanh_approxim
   if (tanh_approximation) {
     // d/dx [x s(2u)] = s + 2 x s (1 - s) u'  (= PyTorch's 1/2 (1 + t) + x/2 (1 - t^2) u', t = tanh u)
     blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (T(-2 * kBeta) * (xv + T(kKappa) * xv * xv * xv)).exp(); },
-               [&](index_t i, T v, T e, T) {
-                 const T s = T(1) / (T(1) + e);
-                 const T du = T(kBeta) * (T(1) + T(3 * kKappa) * v * v);
-                 gx[i] = gy[i] * (s + T(2) * v * s * (T(1) - s) * du);
+               [&](index_t i, index_t m, const T* xv, const T* e1, const T*) {
+                 const T* g = gy + i;
+                 T* out = gx + i;
+                 for (index_t j = 0; j < m; ++j) {
+                   const T v = xv[j], s = T(1) / (T(1) + e1[j]);
+                   const T du = T(kBeta) * (T(1) + T(3 * kKappa) * v * v);
+                   out[j] = g[j] * (s + T(2) * v * s * (T(1) - s) * du);
+                 }
                });
   } else {
     blocked<T>(n, x,
@@ -115,8 +143,10 @@ void gelu_backward(const T* gy, const T* x, T* gx, index_t n, bool tanh_approxim
                  t1 = (xv * T(-kSqrt1_2)).erfc();
                  t2 = (xv * xv * T(-0.5)).exp();
                },
-               [&](index_t i, T v, T e, T d) {
-                 gx[i] = gy[i] * (T(0.5) * e + v * d * T(kInvSqrt2Pi));
+               [&](index_t i, index_t m, const T* xv, const T* e1, const T* d) {
+                 const T* g = gy + i;
+                 T* out = gx + i;
+                 for (index_t j = 0; j < m; ++j) out[j] = g[j] * (T(0.5) * e1[j] + xv[j] * d[j] * T(kInvSqrt2Pi));
                });
   }
 }
@@ -127,14 +157,27 @@ template <class T>
 void softplus_forward(const T* x, T* y, index_t n, double beta, double threshold) {
   const T b = T(beta), th = T(threshold), inv = T(1.0 / beta);
   blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (xv * b).min(th).exp().log1p(); },
-             [&](index_t i, T v, T l, T) { y[i] = v * b > th ? v : l * inv; });
+             [&](index_t i, index_t m, const T* xv, const T* l, const T*) {
+               T* out = y + i;
+               for (index_t j = 0; j < m; ++j) {
+                 const T v = xv[j], soft = l[j] * inv;
+                 out[j] = v * b > th ? v : soft;
+               }
+             });
 }
 
 template <class T>
 void softplus_backward(const T* gy, const T* x, T* gx, index_t n, double beta, double threshold) {
   const T b = T(beta), th = T(threshold);
   blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (xv * b).min(th).exp(); },
-             [&](index_t i, T v, T z, T) { gx[i] = v * b > th ? gy[i] : gy[i] * z / (z + T(1)); });
+             [&](index_t i, index_t m, const T* xv, const T* z, const T*) {
+               const T* g = gy + i;
+               T* out = gx + i;
+               for (index_t j = 0; j < m; ++j) {
+                 const T soft = g[j] * z[j] / (z[j] + T(1));
+                 out[j] = xv[j] * b > th ? g[j] : soft;
+               }
+             });
 }
 
 // --- PReLU -----------------------------------------------------------------------------------------
@@ -143,14 +186,28 @@ template <class T>
 void prelu_forward(const T* x, const T* w, T* y, index_t outer, index_t channels, index_t inner, bool shared) {
   const index_t rows = outer * channels;
   const index_t grain = std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(inner, 1));
+  if (inner == 1 && !shared) {  // (N, C): the slopes run along each row, one contiguous loop per row
+    parallel_for(outer, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(channels, 1)),
+                 [&](index_t b, index_t e) {
+                   for (index_t o = b; o < e; ++o) {
+                     const T* xr = x + o * channels;
+                     T* yr = y + o * channels;
+                     for (index_t c = 0; c < channels; ++c) {
+                       const T v = xr[c], neg = w[c] * v;
+                       yr[c] = v > T(0) ? v : neg;
+                     }
+                   }
+                 });
+    return;
+  }
   parallel_for(rows, grain, [&](index_t b, index_t e) {
     for (index_t r = b; r < e; ++r) {
       const T a = w[shared ? 0 : r % channels];
       const T* xr = x + r * inner;
       T* yr = y + r * inner;
       for (index_t j = 0; j < inner; ++j) {
-        const T v = xr[j];
-        yr[j] = v > T(0) ? v : a * v;
+        const T v = xr[j], neg = a * v;
+        yr[j] = v > T(0) ? v : neg;
       }
     }
   });
@@ -170,20 +227,39 @@ void prelu_backward(const T* gy, const T* x, const T* w, T* gx, T* gw, index_t o
         return s;
       }));
     } else {
-      parallel_for(channels, 1, [&](index_t cb, index_t ce) {
-        for (index_t c = cb; c < ce; ++c) {
-          double s = 0.0;
-          for (index_t o = 0; o < outer; ++o) {
+      // channel blocks in parallel; within a block, rows in order (a fixed summation order per channel)
+      parallel_for(channels, 64, [&](index_t cb, index_t ce) {
+        std::vector<double> acc(static_cast<std::size_t>(ce - cb), 0.0);
+        for (index_t o = 0; o < outer; ++o) {
+          for (index_t c = cb; c < ce; ++c) {
             const index_t base = (o * channels + c) * inner;
+            double s = 0.0;
             for (index_t j = 0; j < inner; ++j) {
               const T v = x[base + j];
-              s += v > T(0) ? 0.0 : double(gy[base + j]) * double(v);
+              const double term = double(gy[base + j]) * double(v);
+              s += v > T(0) ? 0.0 : term;
             }
+            acc[static_cast<std::size_t>(c - cb)] += s;
           }
-          gw[c] = T(s);
         }
+        for (index_t c = cb; c < ce; ++c) gw[c] = T(acc[static_cast<std::size_t>(c - cb)]);
       });
     }
+  }
+  if (inner == 1 && !shared) {
+    parallel_for(outer, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(channels, 1)),
+                 [&](index_t b, index_t e) {
+                   for (index_t o = b; o < e; ++o) {
+                     const T* xr = x + o * channels;
+                     const T* gr = gy + o * channels;
+                     T* out = gx + o * channels;
+                     for (index_t c = 0; c < channels; ++c) {
+                       const T g = gr[c], neg = w[c] * g;
+                       out[c] = xr[c] > T(0) ? g : neg;
+                     }
+                   }
+                 });
+    return;
   }
   parallel_for(rows, grain, [&](index_t b, index_t e) {
     for (index_t r = b; r < e; ++r) {
@@ -192,8 +268,8 @@ void prelu_backward(const T* gy, const T* x, const T* w, T* gx, T* gw, index_t o
       const T* gr = gy + r * inner;
       T* out = gx + r * inner;
       for (index_t j = 0; j < inner; ++j) {
-        const T g = gr[j];
-        out[j] = xr[j] > T(0) ? g : a * g;
+        const T g = gr[j], neg = a * g;
+        out[j] = xr[j] > T(0) ? g : neg;
       }
     }
   });
