@@ -11,6 +11,7 @@ void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_random(py::module_& m);
 void bind_clip(py::module_& m);
+void bind_norm(py::module_& m);
 }  // namespace eigengrad::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -23,4 +24,5 @@ PYBIND11_MODULE(_C, m) {
   bind_optim(m);
   bind_random(m);
   bind_clip(m);
+  bind_norm(m);
 }

@@ -13,6 +13,10 @@ from eigengrad.reference.loss import (
     softmax_cross_entropy_backward, softmax_cross_entropy_forward, squared_error, squared_error_backward,
     squared_error_sum,
 )
+from eigengrad.reference.norm import (
+    batch_norm_backward, batch_norm_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
+    layer_norm_forward, local_response_norm_backward, local_response_norm_forward,
+)
 from eigengrad.reference.optim import (
     adadelta_step, adagrad_step, adam_step, nadam_step, rmsprop_step, sgd_step,
 )
@@ -24,5 +28,7 @@ __all__ = [
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
-    "grad_norm", "clip_grad_norm", "clip_grad_value",
+    "grad_norm", "clip_grad_norm", "clip_grad_value", "batch_norm_forward", "batch_norm_backward",
+    "layer_norm_forward", "layer_norm_backward", "group_norm_forward", "group_norm_backward",
+    "local_response_norm_forward", "local_response_norm_backward",
 ]
