@@ -1,8 +1,11 @@
 from eigengrad.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from eigengrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
 from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
 from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNorm
 
 __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten", "ReLU", "Sigmoid", "Tanh",
-           "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss"]
+           "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+           "GroupNorm", "LocalResponseNorm"]
