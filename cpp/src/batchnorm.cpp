@@ -197,22 +197,29 @@ void channel_grad_sums(const T* dy, const T* x, const double* mean, index_t n, i
     }
 }
 
-// Per-channel coefficients in T of out = a * ((x - mean_hi) - mean_lo) + b [+ g * dy].
+// Per-channel coefficients in T of out = a * (x - mean) + b [+ g * dy], applied as a * (x - hi) + b'
+// with hi = T(mean) and b' = b - a * (mean - hi): x - hi is exact (or exact to T's rounding of a
+// difference of the size of x) and the rest of the mean is folded into the offset, so a float32 output
+// keeps its precision when |mean| >> std, at no cost per element.
 template <class T>
 struct Coefs {
-  std::vector<T> hi, lo, a, b, g;
-  explicit Coefs(index_t c) : hi(std::size_t(c)), lo(std::size_t(c)), a(std::size_t(c)), b(std::size_t(c)), g(std::size_t(c)) {}
-  void set_mean(index_t ch, double mean) {
-    const Split<T> m(mean);
-    hi[std::size_t(ch)] = m.hi;
-    lo[std::size_t(ch)] = m.lo;
+  std::vector<T> hi, a, b, g;
+  explicit Coefs(index_t c)
+      : hi(static_cast<std::size_t>(c)), a(static_cast<std::size_t>(c)), b(static_cast<std::size_t>(c)),
+        g(static_cast<std::size_t>(c)) {}
+  void set(index_t ch, double mean, double a_, double b_, double g_ = 0.0) {
+    const std::size_t j = std::size_t(ch);
+    hi[j] = T(mean);
+    a[j] = T(a_);
+    b[j] = T(b_ - a_ * (mean - double(hi[j])));
+    g[j] = T(g_);
   }
 };
 
-// Elementwise over x (n, c, s): out = a_j * ((x - hi_j) - lo_j) + b_j, plus g_j * dy when dy is given.
+// Elementwise over x (n, c, s): out = a_j * (x - hi_j) + b_j, plus g_j * dy when dy is given.
 template <class T>
 void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, index_t c, index_t s) {
-  const T *hi = k.hi.data(), *lo = k.lo.data(), *a = k.a.data(), *b = k.b.data(), *g = k.g.data();
+  const T *hi = k.hi.data(), *a = k.a.data(), *b = k.b.data(), *g = k.g.data();
   if (s == 1) {
     parallel_for(n, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(c, 1)), [&](index_t r0, index_t r1) {
       for (index_t r = r0; r < r1; ++r) {
@@ -220,9 +227,9 @@ void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, 
         T* o = out + r * c;
         if (dy != nullptr) {
           const T* d = dy + r * c;
-          for (index_t j = 0; j < c; ++j) o[j] = g[j] * d[j] + a[j] * ((xr[j] - hi[j]) - lo[j]) + b[j];
+          for (index_t j = 0; j < c; ++j) o[j] = g[j] * d[j] + a[j] * (xr[j] - hi[j]) + b[j];
         } else {
-          for (index_t j = 0; j < c; ++j) o[j] = a[j] * ((xr[j] - hi[j]) - lo[j]) + b[j];
+          for (index_t j = 0; j < c; ++j) o[j] = a[j] * (xr[j] - hi[j]) + b[j];
         }
       }
     });
@@ -231,14 +238,14 @@ void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, 
   parallel_for(n * c, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(s, 1)), [&](index_t q0, index_t q1) {
     for (index_t q = q0; q < q1; ++q) {
       const index_t ch = q % c;
-      const T h = hi[ch], l = lo[ch], aj = a[ch], bj = b[ch], gj = g[ch];
+      const T h = hi[ch], aj = a[ch], bj = b[ch], gj = g[ch];
       const T* xr = x + q * s;
       T* o = out + q * s;
       if (dy != nullptr) {
         const T* d = dy + q * s;
-        for (index_t i = 0; i < s; ++i) o[i] = gj * d[i] + aj * ((xr[i] - h) - l) + bj;
+        for (index_t i = 0; i < s; ++i) o[i] = gj * d[i] + aj * (xr[i] - h) + bj;
       } else {
-        for (index_t i = 0; i < s; ++i) o[i] = aj * ((xr[i] - h) - l) + bj;
+        for (index_t i = 0; i < s; ++i) o[i] = aj * (xr[i] - h) + bj;
       }
     }
   });
@@ -272,11 +279,7 @@ double param(const T* p, index_t j, double fallback) {
 template <class T>
 Coefs<T> forward_coefs(const T* weight, const T* bias, const double* mean, const double* invstd, index_t c) {
   Coefs<T> k(c);
-  for (index_t j = 0; j < c; ++j) {
-    k.set_mean(j, mean[j]);
-    k.a[std::size_t(j)] = T(invstd[j] * param(weight, j, 1.0));
-    k.b[std::size_t(j)] = T(param(bias, j, 0.0));
-  }
+  for (index_t j = 0; j < c; ++j) k.set(j, mean[j], invstd[j] * param(weight, j, 1.0), param(bias, j, 0.0));
   return k;
 }
 
@@ -343,10 +346,7 @@ void batch_norm_backward(const T* dy, const T* x, const double* mean, const doub
   Coefs<T> k(c);
   for (index_t j = 0; j < c; ++j) {
     const double is = invstd[j], g = param(weight, j, 1.0) * is;
-    k.set_mean(j, mean[j]);
-    k.g[std::size_t(j)] = T(g);
-    k.a[std::size_t(j)] = T(-g * is * is * sum_dy_xc[std::size_t(j)] / double(m));
-    k.b[std::size_t(j)] = T(-g * sum_dy[std::size_t(j)] / double(m));
+    k.set(j, mean[j], -g * is * is * sum_dy_xc[std::size_t(j)] / double(m), -g * sum_dy[std::size_t(j)] / double(m), g);
   }
   apply_coefs(x, dy, dx, k, n, c, s);
 }

@@ -84,16 +84,17 @@ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, double
       const double var = d > 0 ? mo.m2 / double(d) : 0.0;
       mean[r] = mo.mean;
       rstd[r] = 1.0 / std::sqrt(var + eps);
+      // xhat = (x - hi) * rs + c0 with hi = T(mean), c0 = -(mean - hi) * rs (see Split)
       const Split<T> mu(mo.mean);
-      const T hi = mu.hi, lo = mu.lo, rs = T(rstd[r]);
+      const T hi = mu.hi, rs = T(rstd[r]), c0 = T(-double(mu.lo) * rstd[r]);
       if (weight != nullptr && bias != nullptr) {
-        for (index_t j = 0; j < d; ++j) yr[j] = ((xr[j] - hi) - lo) * rs * weight[j] + bias[j];
+        for (index_t j = 0; j < d; ++j) yr[j] = ((xr[j] - hi) * rs + c0) * weight[j] + bias[j];
       } else if (weight != nullptr) {
-        for (index_t j = 0; j < d; ++j) yr[j] = ((xr[j] - hi) - lo) * rs * weight[j];
+        for (index_t j = 0; j < d; ++j) yr[j] = ((xr[j] - hi) * rs + c0) * weight[j];
       } else if (bias != nullptr) {
-        for (index_t j = 0; j < d; ++j) yr[j] = ((xr[j] - hi) - lo) * rs + bias[j];
+        for (index_t j = 0; j < d; ++j) yr[j] = ((xr[j] - hi) * rs + c0) + bias[j];
       } else {
-        for (index_t j = 0; j < d; ++j) yr[j] = ((xr[j] - hi) - lo) * rs;
+        for (index_t j = 0; j < d; ++j) yr[j] = (xr[j] - hi) * rs + c0;
       }
     }
   });
@@ -116,12 +117,13 @@ void layer_norm_backward(const T* dy, const T* x, const double* mean, const doub
         row_grad_sums(gr, xr, weight, d, mu, su, sv);
         // dx = rs * g + a * (x - mean) + b, a = -rs^3 * sv / d, b = -rs * su / d
         const Split<T> sp(mu);
-        const T hi = sp.hi, lo = sp.lo, g = T(rs), a = T(-rs * rs * rs * sv / double(d)), b = T(-rs * su / double(d));
+        const double ad = -rs * rs * rs * sv / double(d);
+        const T hi = sp.hi, g = T(rs), a = T(ad), b = T(-rs * su / double(d) - ad * double(sp.lo));
         T* o = dx + r * d;
         if (weight != nullptr) {
-          for (index_t j = 0; j < d; ++j) o[j] = g * (gr[j] * weight[j]) + a * ((xr[j] - hi) - lo) + b;
+          for (index_t j = 0; j < d; ++j) o[j] = g * (gr[j] * weight[j]) + a * (xr[j] - hi) + b;
         } else {
-          for (index_t j = 0; j < d; ++j) o[j] = g * gr[j] + a * ((xr[j] - hi) - lo) + b;
+          for (index_t j = 0; j < d; ++j) o[j] = g * gr[j] + a * (xr[j] - hi) + b;
         }
       }
     }
@@ -155,14 +157,14 @@ void group_norm_forward(const T* x, const T* weight, const T* bias, T* y, double
       mean[q] = mo.mean;
       rstd[q] = 1.0 / std::sqrt(var + eps);
       const Split<T> mu(mo.mean);
-      const T hi = mu.hi, lo = mu.lo;
+      const T hi = mu.hi;
       const index_t c0 = (q % groups) * cg;
       for (index_t ch = 0; ch < cg; ++ch) {
-        const T a = T(rstd[q] * (weight != nullptr ? double(weight[c0 + ch]) : 1.0));
-        const T b = bias != nullptr ? bias[c0 + ch] : T(0);
+        const double ad = rstd[q] * (weight != nullptr ? double(weight[c0 + ch]) : 1.0);
+        const T a = T(ad), b = T((bias != nullptr ? double(bias[c0 + ch]) : 0.0) - ad * double(mu.lo));
         const T* xs = xr + ch * s;
         T* ys = yr + ch * s;
-        for (index_t k = 0; k < s; ++k) ys[k] = ((xs[k] - hi) - lo) * a + b;
+        for (index_t k = 0; k < s; ++k) ys[k] = (xs[k] - hi) * a + b;
       }
     }
   });
@@ -193,13 +195,14 @@ void group_norm_backward(const T* dy, const T* x, const double* mean, const doub
       }
       if (dx == nullptr) continue;
       const Split<T> sp(mu);
-      const T hi = sp.hi, lo = sp.lo, a = T(-rs * rs * rs * sv / double(d)), b = T(-rs * su / double(d));
+      const double ad = -rs * rs * rs * sv / double(d);
+      const T hi = sp.hi, a = T(ad), b = T(-rs * su / double(d) - ad * double(sp.lo));
       for (index_t ch = 0; ch < cg; ++ch) {
         const index_t off = q * d + ch * s;
         const T g = T(rs * (weight != nullptr ? double(weight[c0 + ch]) : 1.0));
         const T *xs = x + off, *gs = dy + off;
         T* o = dx + off;
-        for (index_t k = 0; k < s; ++k) o[k] = g * gs[k] + a * ((xs[k] - hi) - lo) + b;
+        for (index_t k = 0; k < s; ++k) o[k] = g * gs[k] + a * (xs[k] - hi) + b;
       }
     }
   });
