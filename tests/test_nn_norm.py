@@ -376,3 +376,34 @@ def test_forward_pre_hooks_and_forward_hooks():
     with m.register_forward_hook(lambda mod, args, out: out * 0) as handle:
         assert m(eg.tensor(5.0)).item() == 0.0
     assert handle.id not in m._forward_hooks
+
+
+def test_batch_norm_state_survives_save_and_load(tmp_path, rng):
+    """num_batches_tracked is a 0-d int64 buffer: it must come back 0-d from eg.save / eg.load."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    for _ in range(3):
+        model(eg.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
+    eg.save(model.state_dict(), tmp_path / "bn.safetensors")
+    state = eg.load(tmp_path / "bn.safetensors")
+    assert state["1.num_batches_tracked"].shape == () and state["1.num_batches_tracked"].dtype == np.int64
+    clone = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    clone.load_state_dict(state)
+    assert int(clone[1].num_batches_tracked.item()) == 3
+    np.testing.assert_array_equal(clone[1].running_var.numpy(), model[1].running_var.numpy())
+
+
+@pytest.mark.parametrize("make,shape", [(lambda: nn.LayerNorm(3), (2, 4, 3)), (lambda: nn.GroupNorm(2, 4), (3, 4, 2)),
+                                        (lambda: nn.LocalResponseNorm(3, alpha=0.5), (2, 4, 3))],
+                         ids=["LayerNorm", "GroupNorm", "LocalResponseNorm"])
+def test_other_norm_layers_gradcheck_in_eval_mode(rng, make, shape):
+    """LayerNorm, GroupNorm and LocalResponseNorm have no mode-dependent state: eval is the same function."""
+    m = make().double()
+    params = list(m.parameters())
+    for p in params:
+        p._data[...] = rng.uniform(0.5, 1.5, p.shape)
+    x = t64(rng, *shape)
+    m.eval()
+    y_eval = m(x).numpy()
+    assert gradcheck(lambda x, *ps: m(x), (x, *params))
+    m.train()
+    np.testing.assert_array_equal(m(x).numpy(), y_eval)
