@@ -7,6 +7,8 @@ modules and the optimizers call these functions, never ``_C`` directly.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from eigengrad import _C
@@ -284,6 +286,117 @@ def scale_grads(grads: list, coef: float) -> None:
 
 def clip_grad_value(grads: list, clip_value: float) -> None:
     _C.clip_grad_value(grads, clip_value=float(clip_value))
+
+
+# --- normalisation --------------------------------------------------------------------------------
+# x (N, C, *) is passed to batch/group/local response norm as (N, C, S) and to layer norm as rows
+# (M, D); the reshapes of a contiguous array are views. Statistics come back as float64 arrays.
+
+def _nc_s(x: np.ndarray) -> np.ndarray:
+    shape = x.shape
+    return x.reshape(shape[0], shape[1], math.prod(shape[2:]))
+
+
+def _lead(x: np.ndarray, lead: int) -> int:
+    return math.prod(x.shape[:lead])
+
+
+def _tail(x: np.ndarray, start: int) -> int:
+    return math.prod(x.shape[start:])
+
+
+def _opt(a):
+    return None if a is None else contiguous(a)
+
+
+def _grad_outputs(x: np.ndarray, pshape: tuple, grads) -> tuple:
+    need_in, need_w, need_b = grads
+    return (np.empty_like(x) if need_in else None, np.empty(pshape, x.dtype) if need_w else None,
+            np.empty(pshape, x.dtype) if need_b else None)
+
+
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
+    """Batch norm of x (N, C, *) per channel: (y, save_mean, save_invstd). Training uses the batch's
+    statistics and updates running_mean/running_var in place when given (they must be contiguous and
+    writeable); eval uses the running statistics."""
+    x3 = _nc_s(contiguous(x))
+    c = x3.shape[1]
+    y3 = np.empty_like(x3)
+    save_mean, save_invstd = np.empty(c), np.empty(c)
+    _C.batch_norm_forward(x3, _opt(weight), _opt(bias), running_mean, running_var, y3, save_mean, save_invstd,
+                          training, momentum, eps)
+    return y3.reshape(x.shape), save_mean, save_invstd
+
+
+def batch_norm_backward(grad_out, x, save_mean, save_invstd, weight, training: bool, grads=(True, True, True)):
+    """(grad_in, grad_weight, grad_bias), None where ``grads`` (input, weight, bias) is False."""
+    x3 = _nc_s(contiguous(x))
+    g3 = _nc_s(contiguous(grad_out.astype(x.dtype, copy=False)))
+    gin, gw, gb = _grad_outputs(x3, (x3.shape[1],), grads)
+    _C.batch_norm_backward(g3, x3, save_mean, save_invstd, _opt(weight), gin, gw, gb, training)
+    return (None if gin is None else gin.reshape(x.shape)), gw, gb
+
+
+def layer_norm_forward(x, normalized_ndim: int, weight, bias, eps: float):
+    """Layer norm over the last ``normalized_ndim`` dims of x: (y, mean, rstd), the statistics (M,) per row."""
+    x = contiguous(x)
+    lead = x.ndim - normalized_ndim
+    m, d = _lead(x, lead), _tail(x, lead)
+    y = np.empty_like(x)
+    mean, rstd = np.empty(m), np.empty(m)
+    _C.layer_norm_forward(x.reshape(m, d), None if weight is None else contiguous(weight).reshape(d),
+                          None if bias is None else contiguous(bias).reshape(d), y.reshape(m, d), mean, rstd,
+                          float(eps))
+    return y, mean, rstd
+
+
+def layer_norm_backward(grad_out, x, mean, rstd, normalized_ndim: int, weight, grads=(True, True, True)):
+    x = contiguous(x)
+    grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    lead = x.ndim - normalized_ndim
+    m, d = _lead(x, lead), _tail(x, lead)
+    gin, gw, gb = _grad_outputs(x, x.shape[lead:], grads)
+    _C.layer_norm_backward(grad_out.reshape(m, d), x.reshape(m, d), mean, rstd,
+                           None if weight is None else contiguous(weight).reshape(d),
+                           None if gin is None else gin.reshape(m, d), None if gw is None else gw.reshape(d),
+                           None if gb is None else gb.reshape(d))
+    return gin, gw, gb
+
+
+def group_norm_forward(x, num_groups: int, weight, bias, eps: float):
+    """Group norm of x (N, C, *): (y, mean, rstd), the statistics (N * num_groups,)."""
+    x = contiguous(x)
+    y = np.empty_like(x)
+    rows = x.shape[0] * num_groups
+    mean, rstd = np.empty(rows), np.empty(rows)
+    _C.group_norm_forward(_nc_s(x), _opt(weight), _opt(bias), _nc_s(y), mean, rstd, float(eps), int(num_groups))
+    return y, mean, rstd
+
+
+def group_norm_backward(grad_out, x, mean, rstd, num_groups: int, weight, grads=(True, True, True)):
+    x = contiguous(x)
+    grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    gin, gw, gb = _grad_outputs(x, (x.shape[1],), grads)
+    _C.group_norm_backward(_nc_s(grad_out), _nc_s(x), mean, rstd, _opt(weight),
+                           None if gin is None else _nc_s(gin), gw, gb, int(num_groups))
+    return gin, gw, gb
+
+
+def local_response_norm_forward(x, size: int, alpha: float, beta: float, k: float):
+    """Local response norm across the channels of x (N, C, *): (y, div)."""
+    x = contiguous(x)
+    y, div = np.empty_like(x), np.empty_like(x)
+    _C.local_response_norm_forward(_nc_s(x), _nc_s(y), _nc_s(div), int(size), float(alpha), float(beta), float(k))
+    return y, div
+
+
+def local_response_norm_backward(grad_out, x, div, size: int, alpha: float, beta: float):
+    x = contiguous(x)
+    grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    gin = np.empty_like(x)
+    _C.local_response_norm_backward(_nc_s(grad_out), _nc_s(x), _nc_s(contiguous(div)), _nc_s(gin), int(size),
+                                    float(alpha), float(beta))
+    return gin
 
 
 # --- random ---------------------------------------------------------------------------------------

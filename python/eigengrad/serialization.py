@@ -44,7 +44,7 @@ def save(state_dict: dict, path: str | os.PathLike, metadata: dict | None = None
         arr = v._data if isinstance(v, Tensor) else v
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"state_dict[{k!r}]: expected a Tensor or numpy array, got {type(v).__name__}")
-        arrays[k] = np.ascontiguousarray(arr)
+        arrays[k] = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)  # (which makes 0-d arrays 1-d)
     # safetensors stores tensors sorted by name: keep the caller's order (state_dict order) in the header
     header = {"eigengrad.keys": json.dumps(list(arrays))}
     if metadata is not None:

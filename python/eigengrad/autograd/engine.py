@@ -23,8 +23,12 @@ def _topological_order(root) -> list:
     return order
 
 
-def accumulate_grad(tensor, grad: np.ndarray) -> None:
-    """Add ``grad`` into ``tensor.grad`` (gradients accumulate, as in PyTorch)."""
+def accumulate_grad(tensor, grad: np.ndarray, owned: bool = False) -> None:
+    """Add ``grad`` into ``tensor.grad`` (gradients accumulate, as in PyTorch).
+
+    ``owned``: ``grad`` is a new array that nothing else references (see ``Function.fresh_grads``), so a
+    first gradient may become ``tensor.grad`` as it is instead of being copied.
+    """
     from eigengrad.tensor import Tensor
 
     if tensor.grad is None:
@@ -32,6 +36,8 @@ def accumulate_grad(tensor, grad: np.ndarray) -> None:
         if view is not None and view.shape == grad.shape and view.dtype == grad.dtype:
             np.copyto(view, grad)
             tensor.grad = Tensor._wrap(view)
+        elif owned and grad.dtype == tensor.dtype and grad.flags.c_contiguous and grad.flags.writeable:
+            tensor.grad = Tensor._wrap(grad)
         else:
             tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.dtype, order="C", copy=True))
     else:
@@ -70,6 +76,7 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 "were freed after the first backward; pass retain_graph=True the first time"
             )
         input_grads = ctx.backward(ctx, g)
+        owned = ctx.fresh_grads
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for i, (parent, pg) in enumerate(zip(ctx.inputs, input_grads)):
@@ -77,7 +84,7 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 continue
             pg = _checked(ctx, i, parent, pg)
             if parent._ctx is None:
-                accumulate_grad(parent, pg)
+                accumulate_grad(parent, pg, owned)
             else:
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg

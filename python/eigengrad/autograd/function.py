@@ -20,6 +20,10 @@ class Function:
 
     __slots__ = ("inputs", "saved", "needs_input_grad", "released", "__dict__")
 
+    # True when every array backward returns is newly allocated, returned once and referenced nowhere
+    # else: the engine then keeps such an array as a leaf's first ``grad`` instead of copying it.
+    fresh_grads = False
+
     def __init__(self, inputs: tuple, needs_input_grad: tuple) -> None:
         self.inputs = inputs  # the input Tensors, None where an input was a constant
         self.needs_input_grad = needs_input_grad

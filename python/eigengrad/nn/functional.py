@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.autograd import ops
+from eigengrad.autograd import ops, ops_norm
 from eigengrad.tensor import Tensor, as_tensor
 from eigengrad.nn._functional_loss import (  # noqa: F401  (losses beyond cross_entropy and mse_loss)
     _check_smoothing, _class_weight, binary_cross_entropy, binary_cross_entropy_with_logits, distillation_loss,
@@ -150,3 +150,93 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 from eigengrad.nn._functional_activation import elu, gelu, leaky_relu, maxout, prelu, selu, softplus  # noqa: E402,F401
 from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout2d  # noqa: E402,F401
+
+
+# --- normalisation ----------------------------------------------------------------------------------
+
+def _array_or_none(t, name: str):
+    if t is None:
+        return None
+    if isinstance(t, Tensor):
+        return t._data
+    raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(t).__name__}")
+
+
+def _values_per_channel(shape: tuple) -> int:
+    n = shape[0]
+    for s in shape[2:]:
+        n *= s
+    return n
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation per channel (dim 1) of ``input`` (N, C, *) (Ioffe & Szegedy, 2015):
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+
+    ``training``: mean and (biased) var of the batch, over N and the trailing dims; ``running_mean`` and
+    ``running_var`` (when given) are updated in place, r = (1 - momentum) r + momentum * stat, with the
+    unbiased variance. Else the running statistics are used. One fused C++ kernel each way.
+    """
+    shape = _tensor(input, "input").shape
+    if len(shape) < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *) with at least 2 dimensions, got {shape}")
+    if training and _values_per_channel(shape) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {shape}")
+    rm, rv = _array_or_none(running_mean, "running_mean"), _array_or_none(running_var, "running_var")
+    if not training and (rm is None or rv is None):
+        raise ValueError("batch_norm: running_mean and running_var are required when training=False")
+    if momentum is None:
+        momentum = 0.0
+    return ops_norm.BatchNorm.apply(input, weight, bias, running_mean=rm, running_var=rv, training=bool(training),
+                                    momentum=momentum, eps=eps)
+
+
+def _normalized_shape(normalized_shape) -> tuple:
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Layer normalisation over the trailing dims ``normalized_shape`` (Ba, Kiros & Hinton, 2016):
+    y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per row of those dims."""
+    shape = _tensor(input, "input").shape
+    ns = _normalized_shape(normalized_shape)
+    k = len(ns)
+    if k == 0 or len(shape) < k or tuple(shape[len(shape) - k:]) != ns:
+        raise ValueError(f"layer_norm: given normalized_shape={list(ns)}, expected input with shape "
+                         f"[*, {', '.join(map(str, ns))}], got {shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != ns:
+            raise ValueError(f"layer_norm: {name}: expected shape {ns} (normalized_shape), got {p.shape}")
+    return ops_norm.LayerNorm.apply(input, weight, bias, normalized_ndim=k, eps=eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Group normalisation (Wu & He, 2018): the C channels of ``input`` (N, C, *) in ``num_groups``
+    groups of adjacent channels; statistics per (sample, group), then weight and bias per channel."""
+    shape = _tensor(input, "input").shape
+    if len(shape) < 2:
+        raise ValueError(f"group_norm: expected input of shape (N, C, *) with at least 2 dimensions, got {shape}")
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected the number of channels in input to be divisible by num_groups, "
+                         f"got input of shape {shape} and num_groups={num_groups}")
+    return ops_norm.GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=eps)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """Local response normalisation across channels (Krizhevsky et al., 2012), PyTorch's definition:
+    y = x / (k + alpha / size * sum of x^2 over the channels [c - size//2, c + (size-1)//2])^beta,
+    zero outside the channels. ``input`` is (N, C, *) with at least 3 dimensions."""
+    dim = _tensor(input, "input").ndim
+    if dim < 3:
+        raise ValueError(f"local_response_norm: expected 3D or higher dimensionality input (got {dim} dimensions)")
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"local_response_norm: size: expected a positive int, got {size!r}")
+    if input.numel() == 0:
+        return input
+    return ops_norm.LocalResponseNorm.apply(input, size=int(size), alpha=alpha, beta=beta, k=k)

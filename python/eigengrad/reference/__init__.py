@@ -26,6 +26,10 @@ from eigengrad.reference.loss import (
     bce_with_logits_backward, bce_with_logits_forward, weighted_softmax_cross_entropy_backward,
     weighted_softmax_cross_entropy_forward,
 )
+from eigengrad.reference.norm import (
+    batch_norm_backward, batch_norm_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
+    layer_norm_forward, local_response_norm_backward, local_response_norm_forward,
+)
 from eigengrad.reference.optim import (
     adadelta_step, adagrad_step, adam_step, nadam_step, rmsprop_step, sgd_step,
 )
@@ -44,4 +48,7 @@ __all__ = [
     "gelu_forward", "gelu_backward", "softplus_forward", "softplus_backward", "prelu_forward", "prelu_backward",
     "maxout_forward", "maxout_backward", "bernoulli_mask", "dropout_forward", "dropout_backward",
     "alpha_dropout_forward", "alpha_dropout_backward", "feature_dropout_forward", "feature_dropout_backward",
+    "batch_norm_forward", "batch_norm_backward",
+    "layer_norm_forward", "layer_norm_backward", "group_norm_forward", "group_norm_backward",
+    "local_response_norm_forward", "local_response_norm_backward",
 ]

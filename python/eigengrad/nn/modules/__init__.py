@@ -1,5 +1,6 @@
 from eigengrad.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from eigengrad.nn.modules.activation import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus
+from eigengrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
 from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout2d
@@ -8,9 +9,11 @@ from eigengrad.nn.modules.loss import (
     BCELoss, BCEWithLogitsLoss, DistillationLoss, HuberLoss, KLDivLoss, L1Loss, NLLLoss, SmoothL1Loss,
 )
 from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNorm
 
 __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten", "ReLU", "Sigmoid", "Tanh",
-           "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss"]
+           "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+           "GroupNorm", "LocalResponseNorm"]
 __all__ += ["NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
             "DistillationLoss"]
 __all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout2d", "AlphaDropout"]

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator, NamedTuple
+from types import MappingProxyType
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad.utils.hooks import RemovableHandle
+
+_NO_HOOKS = MappingProxyType({})
 
 
 class IncompatibleKeys(NamedTuple):
@@ -33,12 +37,18 @@ class Module:
     in order, so ``named_parameters()`` and ``state_dict()`` give PyTorch's names (``0.weight``, ...)."""
 
     training: bool
+    # Replaced by a module's own dicts when it registers a hook (a module restored without __init__
+    # has none).
+    _forward_pre_hooks = _NO_HOOKS
+    _forward_hooks = _NO_HOOKS
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     # --- registration -----------------------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
@@ -105,7 +115,48 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def _hook_dict(self, store: str) -> OrderedDict:
+        hooks = self.__dict__.get(store)
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, store, hooks)
+        return hooks
+
+    def _add_hook(self, store: str, hook: Callable, prepend: bool) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
+        hooks = self._hook_dict(store)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``; a non-None result replaces the positional
+        arguments (a tuple, or a single value). Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every ``forward``; a non-None result replaces the
+        output. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_forward_hooks", hook, prepend)
 
     # --- traversal --------------------------------------------------------------------------------
     def named_modules(self, prefix: str = "", memo: set | None = None) -> Iterator[tuple[str, "Module"]]:

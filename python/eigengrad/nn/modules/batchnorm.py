@@ -1,0 +1,121 @@
+"""``BatchNorm1d`` and ``BatchNorm2d`` (Ioffe & Szegedy, 2015) with PyTorch's arguments, buffers and semantics."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad.nn import functional as F
+from eigengrad.nn.modules.module import Module
+from eigengrad.nn.parameter import Parameter
+from eigengrad.tensor import Tensor, get_default_dtype
+
+
+def _check_features(num_features) -> int:
+    if not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool) or num_features < 1:
+        raise ValueError(f"num_features: expected a positive int, got {num_features!r}")
+    return int(num_features)
+
+
+class _BatchNorm(Module):
+    """Batch norm over channel dim 1: learnable ``weight`` (ones) and ``bias`` (zeros) when ``affine``;
+    buffers ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (int64 0-d)
+    when ``track_running_stats``: the state_dict keys of PyTorch.
+
+    Training mode normalises with the batch's mean and biased variance and updates the running
+    statistics: r = (1 - momentum) r + momentum * stat with the unbiased variance; ``momentum=None``
+    makes it the cumulative average (momentum = 1 / num_batches_tracked). Eval mode normalises with the
+    running statistics (or the batch's when they are not tracked).
+    """
+
+    _shapes = ""  # the accepted input shapes, for error messages
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        self.num_features = _check_features(num_features)
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum: expected a float in [0, 1] or None, got {momentum!r}")
+        if not eps > 0:
+            raise ValueError(f"eps: expected a positive float, got {eps!r}")
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        c = self.num_features
+        if self.affine:
+            self.weight = Parameter(np.ones(c, dtype=dtype))
+            self.register_parameter("bias", Parameter(np.zeros(c, dtype=dtype)) if bias else None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(c, dtype=dtype)))
+            self.register_buffer("running_var", Tensor(np.ones(c, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            self.weight._data[...] = 1
+            if self.bias is not None:
+                self.bias._data[...] = 0
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        raise NotImplementedError
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        p, b = self._parameters, self._buffers
+        running_mean, running_var = b["running_mean"], b["running_var"]
+        momentum = self.momentum
+        training = self.training
+        if training:
+            if F._values_per_channel(input.shape) == 1:  # checked before the batch is counted
+                raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+            if not self.track_running_stats:
+                running_mean = running_var = None  # batch statistics, never stored
+            else:
+                count = b["num_batches_tracked"]
+                if count is not None:
+                    count._data[()] = tracked = int(count._data) + 1
+                    if momentum is None:  # cumulative moving average
+                        momentum = 1.0 / tracked
+        if momentum is None:
+            momentum = 0.0
+        use_batch_stats = training or (running_mean is None and running_var is None)
+        return F.batch_norm(input, running_mean, running_var, p["weight"], p["bias"], use_batch_stats, momentum,
+                            self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm of input (N, C) or (N, C, L), statistics per channel C over N (and L)."""
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        shape = input.shape
+        c = self.num_features
+        if len(shape) not in (2, 3) or shape[1] != c:
+            raise ValueError(f"BatchNorm1d: expected 2D or 3D input of shape (N, {c}) or (N, {c}, L), "
+                             f"got {len(shape)}D input of shape {shape}")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm of input (N, C, H, W), statistics per channel C over N, H and W."""
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        shape = input.shape
+        c = self.num_features
+        if len(shape) != 4 or shape[1] != c:
+            raise ValueError(f"BatchNorm2d: expected 4D input of shape (N, {c}, H, W), "
+                             f"got {len(shape)}D input of shape {shape}")

@@ -1,0 +1,105 @@
+"""``LayerNorm``, ``GroupNorm`` and ``LocalResponseNorm`` with PyTorch's arguments and parameters."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad.nn import functional as F
+from eigengrad.nn.modules.module import Module
+from eigengrad.nn.parameter import Parameter
+from eigengrad.tensor import Tensor, get_default_dtype
+
+
+def _positive_int(value, name: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
+class LayerNorm(Module):
+    """Layer norm over the trailing dims ``normalized_shape`` (Ba, Kiros & Hinton, 2016):
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with ``weight`` (ones) and ``bias`` (zeros) of
+    shape ``normalized_shape`` when ``elementwise_affine`` (``bias=False``: no bias)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 dtype=None) -> None:
+        super().__init__()
+        shape = F._normalized_shape(normalized_shape)
+        if not shape or any(s < 0 for s in shape):
+            raise ValueError(f"normalized_shape: expected a non-empty shape of non-negative sizes, got {normalized_shape!r}")
+        self.normalized_shape = shape
+        self.eps, self.elementwise_affine = eps, bool(elementwise_affine)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(shape, dtype=dtype))
+            self.register_parameter("bias", Parameter(np.zeros(shape, dtype=dtype)) if bias else None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            self.weight._data[...] = 1
+            if self.bias is not None:
+                self.bias._data[...] = 0
+
+    def forward(self, input: Tensor) -> Tensor:
+        p = self._parameters
+        return F.layer_norm(input, self.normalized_shape, p["weight"], p["bias"], self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group norm (Wu & He, 2018): the ``num_channels`` channels in ``num_groups`` groups, statistics per
+    (sample, group), ``weight`` (ones) and ``bias`` (zeros) per channel when ``affine``."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None, *,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.num_groups = _positive_int(num_groups, "num_groups")
+        self.num_channels = _positive_int(num_channels, "num_channels")
+        if self.num_channels % self.num_groups:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.eps, self.affine = eps, bool(affine)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if self.affine:
+            self.weight = Parameter(np.ones(self.num_channels, dtype=dtype))
+            self.register_parameter("bias", Parameter(np.zeros(self.num_channels, dtype=dtype)) if bias else None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            self.weight._data[...] = 1
+            if self.bias is not None:
+                self.bias._data[...] = 0
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = input.shape
+        if len(shape) < 2 or shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input of shape (N, {self.num_channels}, *), got {shape}")
+        p = self._parameters
+        return F.group_norm(input, self.num_groups, p["weight"], p["bias"], self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class LocalResponseNorm(Module):
+    """Local response norm across channels (Krizhevsky et al., 2012), PyTorch's definition:
+    y = x / (k + alpha / size * sum of x^2 over ``size`` neighbouring channels)^beta."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size = _positive_int(size, "size")
+        self.alpha, self.beta, self.k = alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
