@@ -8,13 +8,13 @@ fancy-index copy per batch, or a view when the order is sequential: never a per-
 """
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
 from eigengrad import random as _random
 from eigengrad.data.prefetch import prefetched
-from eigengrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, epoch_indices
+from eigengrad.data.sampler import (
+    BatchSampler, RandomSampler, SequentialSampler, epoch_indices, non_negative_int, positive_int,
+)
 from eigengrad.tensor import Tensor
 
 
@@ -56,12 +56,12 @@ class DataLoader:
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
             raise ValueError("batch_sampler: exclusive with batch_size, shuffle, sampler and drop_last")
         self.dataset, self.generator, self.collate_fn = dataset, generator, collate_fn
-        self.num_workers = _non_negative("num_workers", num_workers)
+        self.num_workers = non_negative_int("num_workers", num_workers)
         if prefetch_factor is not None and self.num_workers == 0:
             raise ValueError("prefetch_factor: only used with num_workers > 0, got num_workers=0")
-        self.prefetch_factor = 2 if prefetch_factor is None else _positive("prefetch_factor", prefetch_factor)
+        self.prefetch_factor = 2 if prefetch_factor is None else positive_int("prefetch_factor", prefetch_factor)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
-        self.batch_size = None if batch_size is None else _positive("batch_size", batch_size)
+        self.batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
         if sampler is None:
             sampler = RandomSampler(dataset, generator=generator) if self.shuffle else SequentialSampler(dataset)
         self.sampler = sampler
@@ -100,23 +100,3 @@ def _as_slice(idx: np.ndarray):
     if len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1 and (len(idx) < 3 or np.all(np.diff(idx) == 1)):
         return slice(int(idx[0]), int(idx[-1]) + 1)
     return idx
-
-
-def _positive(name: str, value) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}") from None
-    if value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value}")
-    return value
-
-
-def _non_negative(name: str, value) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}") from None
-    if value < 0:
-        raise ValueError(f"{name}: expected an int >= 0, got {value}")
-    return value

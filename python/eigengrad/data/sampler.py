@@ -15,14 +15,19 @@ import numpy as np
 from eigengrad import random as _random
 
 
-def _positive_int(name: str, value) -> int:
+def non_negative_int(name: str, value, low: int = 0) -> int:
+    """``value`` as an int >= ``low``, else a TypeError/ValueError naming ``name``."""
     try:
         value = operator.index(value)
     except TypeError:
         raise TypeError(f"{name}: expected an int, got {type(value).__name__}") from None
-    if value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value}")
+    if value < low:
+        raise ValueError(f"{name}: expected {'a positive int' if low == 1 else f'an int >= {low}'}, got {value}")
     return value
+
+
+def positive_int(name: str, value) -> int:
+    return non_negative_int(name, value, low=1)
 
 
 class Sampler:
@@ -59,7 +64,7 @@ class RandomSampler(Sampler):
     def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
                  generator=None) -> None:
         self.data_source, self.replacement, self.generator = data_source, bool(replacement), generator
-        self._num_samples = None if num_samples is None else _positive_int("num_samples", num_samples)
+        self._num_samples = None if num_samples is None else positive_int("num_samples", num_samples)
 
     @property
     def num_samples(self) -> int:
@@ -99,7 +104,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"weights: expected a non-empty 1-D sequence of finite values >= 0 with a positive sum, "
                              f"got {weights!r:.80}")
         self.weights, self.replacement, self.generator = w, bool(replacement), generator
-        self.num_samples = _positive_int("num_samples", num_samples)
+        self.num_samples = positive_int("num_samples", num_samples)
         if not self.replacement and self.num_samples > np.count_nonzero(w):
             raise ValueError(f"num_samples: expected at most {np.count_nonzero(w)} (the nonzero weights) without "
                              f"replacement, got {self.num_samples}")
@@ -122,7 +127,7 @@ class BatchSampler(Sampler):
     ``drop_last``)."""
 
     def __init__(self, sampler, batch_size: int, drop_last: bool) -> None:
-        self.sampler, self.batch_size, self.drop_last = sampler, _positive_int("batch_size", batch_size), bool(drop_last)
+        self.sampler, self.batch_size, self.drop_last = sampler, positive_int("batch_size", batch_size), bool(drop_last)
 
     def batches(self) -> list[np.ndarray]:
         """The epoch's batches as index arrays."""
