@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace eigengrad {
@@ -103,6 +104,20 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1 / sqrt(2 pi)
 constexpr double kBeta = 0.79788456080286535588;        // sqrt(2 / pi)
 constexpr double kKappa = 0.044715;
 
+// out = 2 Phi(x) = erfc(-x / sqrt 2) for a block. float: 1 + erf(x / sqrt 2) with Eigen's vectorised
+// erf where that keeps full relative precision (x >= -2: 1 + erf >= 0.045), the scalar erfc below
+// (rare in practice); double: the scalar erfc throughout. Each element's value depends on it alone.
+template <class T, class V, class O>
+void phi2(const V& xv, O&& out) {
+  if constexpr (std::is_same_v<T, float>) {
+    out = (xv * T(kSqrt1_2)).erf() + T(1);
+    for (Eigen::Index j = 0; j < xv.size(); ++j)
+      if (xv(j) < T(-2)) out(j) = std::erfc(xv(j) * T(-kSqrt1_2));
+  } else {
+    out = (xv * T(-kSqrt1_2)).erfc();
+  }
+}
+
 template <class T>
 void gelu_forward(const T* x, T* y, index_t n, bool tanh_approximation) {
   if (tanh_approximation) {
@@ -115,7 +130,7 @@ void gelu_forward(const T* x, T* y, index_t n, bool tanh_approximation) {
                });
   } else {
     // Phi(x) = erfc(-x / sqrt 2) / 2: no cancellation in the far negative tail (1 + erf(x / sqrt 2) is 0 there)
-    blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (xv * T(-kSqrt1_2)).erfc(); },
+    blocked<T>(n, x, [&](auto xv, auto t1, auto) { phi2<T>(xv, t1); },
                [&](index_t i, index_t m, const T* xv, const T* e1, const T*) {
                  T* out = y + i;
                  for (index_t j = 0; j < m; ++j) out[j] = xv[j] * T(0.5) * e1[j];
@@ -140,7 +155,7 @@ void gelu_backward(const T* gy, const T* x, T* gx, index_t n, bool tanh_approxim
   } else {
     blocked<T>(n, x,
                [&](auto xv, auto t1, auto t2) {
-                 t1 = (xv * T(-kSqrt1_2)).erfc();
+                 phi2<T>(xv, t1);
                  t2 = (xv * xv * T(-0.5)).exp();
                },
                [&](index_t i, index_t m, const T* xv, const T* e1, const T* d) {
