@@ -27,7 +27,12 @@ void warp_row(const Plane<T>& src, T* out_row, index_t c, index_t y, const doubl
     const double sy = A[3] * double(x) + A[4] * double(y) + A[5];
     if (interp == Interpolation::nearest) {
       const index_t ix = index_t(std::floor(sx + 0.5)), iy = index_t(std::floor(sy + 0.5));
-      for (index_t ch = 0; ch < c; ++ch) out_row[ch * plane + x] = src.at(ch, iy, ix);
+      if (ix >= 0 && iy >= 0 && ix < w && iy < src.h) {  // inside: no per-channel bounds checks
+        const T* p = src.base + iy * w + ix;
+        for (index_t ch = 0; ch < c; ++ch) out_row[ch * plane + x] = p[ch * plane];
+      } else {
+        for (index_t ch = 0; ch < c; ++ch) out_row[ch * plane + x] = src.fill;
+      }
       continue;
     }
     const double fx = std::floor(sx), fy = std::floor(sy);
