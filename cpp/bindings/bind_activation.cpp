@@ -25,15 +25,7 @@ void forward(Activation kind, const py::array& x, py::array out) {
 }
 
 void backward(Activation kind, const py::array& grad_out, const py::array& y, py::array grad_in) {
-  check_input(grad_out, "grad_out");
-  check_input(y, "y");
-  check_dtype_as(y, "y", grad_out, "grad_out");
-  check_same_shape(y, "y", grad_out, "grad_out");
-  check_output(grad_in, "grad_in");
-  check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
-  check_same_shape(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", y, "y");
+  check_elementwise_backward(grad_out, y, "y", grad_in);
   const index_t n = y.size();
   if (is_float32(y)) {
     const float *gp = cptr<float>(grad_out), *yp = cptr<float>(y);

@@ -32,15 +32,7 @@ void unary(const py::array& x, py::array out, Call&& call) {
 // grad_in = grad_out * f'(x): call(gy, x, gx, n).
 template <class Call>
 void unary_backward(const py::array& grad_out, const py::array& x, py::array grad_in, Call&& call) {
-  check_input(grad_out, "grad_out");
-  check_input(x, "x");
-  check_dtype_as(x, "x", grad_out, "grad_out");
-  check_same_shape(x, "x", grad_out, "grad_out");
-  check_output(grad_in, "grad_in");
-  check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
-  check_same_shape(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", x, "x");
+  check_elementwise_backward(grad_out, x, "x", grad_in);
   const index_t n = x.size();
   if (is_float32(x)) {
     const float *gp = cptr<float>(grad_out), *xp = cptr<float>(x);
@@ -95,18 +87,10 @@ void prelu_forward_binding(const py::array& x, const py::array& weight, py::arra
 
 void prelu_backward_binding(const py::array& grad_out, const py::array& x, const py::array& weight,
                             py::array grad_in, std::optional<py::array> grad_weight) {
-  check_input(grad_out, "grad_out");
-  check_input(x, "x");
+  check_elementwise_backward(grad_out, x, "x", grad_in);
   check_input(weight, "weight");
-  check_dtype_as(x, "x", grad_out, "grad_out");
   check_dtype_as(weight, "weight", grad_out, "grad_out");
-  check_same_shape(x, "x", grad_out, "grad_out");
   const PreluShape s = prelu_shape(x, weight);
-  check_output(grad_in, "grad_in");
-  check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
-  check_same_shape(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", x, "x");
   check_no_overlap(grad_in, "grad_in", weight, "weight");
   if (grad_weight) {
     check_output(*grad_weight, "grad_weight");

@@ -94,4 +94,17 @@ void check_no_overlap(const py::array& out, const char* out_name, const py::arra
     throw py::value_error(std::string(out_name) + ": must not share memory with " + in_name);
 }
 
+void check_elementwise_backward(const py::array& grad_out, const py::array& saved, const char* saved_name,
+                                const py::array& grad_in) {
+  check_input(grad_out, "grad_out");
+  check_input(saved, saved_name);
+  check_dtype_as(saved, saved_name, grad_out, "grad_out");
+  check_same_shape(saved, saved_name, grad_out, "grad_out");
+  check_output(grad_in, "grad_in");
+  check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
+  check_same_shape(grad_in, "grad_in", grad_out, "grad_out");
+  check_no_partial_overlap(grad_in, "grad_in", grad_out, "grad_out");
+  check_no_partial_overlap(grad_in, "grad_in", saved, saved_name);
+}
+
 }  // namespace eigengrad::bindings

@@ -43,6 +43,11 @@ inline void check_output(const py::array& a, const char* name) {
   check_writeable(a, name);
 }
 
+// The arguments of an elementwise backward: grad_out, a saved array `saved` of the same dtype and
+// shape, and grad_in (writeable, like grad_out; it may be grad_out or saved itself, in place).
+void check_elementwise_backward(const py::array& grad_out, const py::array& saved, const char* saved_name,
+                                const py::array& grad_in);
+
 template <class T>
 const T* cptr(const py::array& a) { return static_cast<const T*>(a.data()); }
 template <class T>
