@@ -5,11 +5,7 @@ namespace eigengrad::bindings {
 namespace {
 
 void forward(Activation kind, const py::array& x, py::array out) {
-  check_input(x, "x");
-  check_output(out, "out");
-  check_dtype_as(out, "out", x, "x");
-  check_same_shape(out, "out", x, "x");
-  check_no_partial_overlap(out, "out", x, "x");
+  check_elementwise_forward(x, out);
   const index_t n = x.size();
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);

@@ -115,6 +115,23 @@ void se_binding(const py::array& x, const py::array& y, py::array out) {
   }
 }
 
+// obj is None or a numpy array (the caller casts it).
+void check_array_or_none(const py::object& obj, const char* name) {
+  if (!obj.is_none() && !py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + ": expected a numpy array or None");
+}
+
+// An optional upstream gradient: None, or an array like `like` that grad_in may be (in place).
+void check_optional_grad_out(const py::object& grad_out, const py::array& like, const py::array& grad_in) {
+  if (grad_out.is_none()) return;
+  check_array_or_none(grad_out, "grad_out");
+  py::array g = grad_out.cast<py::array>();
+  check_input(g, "grad_out");
+  check_dtype_as(g, "grad_out", like, "input");
+  check_same_shape(g, "grad_out", like, "input");
+  check_no_partial_overlap(grad_in, "grad_in", g, "grad_out");
+}
+
 template <class T>
 void se_backward(const py::array& x, const py::array& y, const py::object& gy, double coef, py::array& gx) {
   const T *xp = cptr<T>(x), *yp = cptr<T>(y);
@@ -128,14 +145,7 @@ void se_backward(const py::array& x, const py::array& y, const py::object& gy, d
 void se_backward_binding(const py::array& x, const py::array& y, const py::object& grad_out, double coef,
                          py::array grad_in) {
   check_pair(x, y);
-  if (!grad_out.is_none()) {
-    if (!py::isinstance<py::array>(grad_out)) throw py::type_error("grad_out: expected a numpy array or None");
-    py::array g = grad_out.cast<py::array>();
-    check_input(g, "grad_out");
-    check_dtype_as(g, "grad_out", x, "input");
-    check_same_shape(g, "grad_out", x, "input");
-    check_no_partial_overlap(grad_in, "grad_in", g, "grad_out");
-  }
+  check_optional_grad_out(grad_out, x, grad_in);
   check_output(grad_in, "grad_in");
   check_dtype_as(grad_in, "grad_in", x, "input");
   check_same_shape(grad_in, "grad_in", x, "input");
@@ -147,15 +157,9 @@ void se_backward_binding(const py::array& x, const py::array& y, const py::objec
 
 // --- cross-entropy with class weights / label smoothing -------------------------------------------
 
-const py::array* optional_array(const py::object& obj, const char* name) {
-  if (obj.is_none()) return nullptr;
-  if (!py::isinstance<py::array>(obj)) throw py::type_error(std::string(name) + ": expected a numpy array or None");
-  return nullptr;  // the caller casts; this only validates the type
-}
-
 void check_weight(const py::object& weight, const py::array& logits, index_t c) {
   if (weight.is_none()) return;
-  optional_array(weight, "weight");
+  check_array_or_none(weight, "weight");
   py::array w = weight.cast<py::array>();
   check_input(w, "weight");
   check_dtype_as(w, "weight", logits, "logits");
@@ -245,7 +249,7 @@ void wce_backward_binding(const py::array& logits, const py::array& target, cons
 // A weight broadcast over the trailing dimensions of input: its shape must equal input's last dims.
 index_t check_trailing(const py::object& obj, const char* name, const py::array& x) {
   if (obj.is_none()) return 0;
-  optional_array(obj, name);
+  check_array_or_none(obj, name);
   py::array w = obj.cast<py::array>();
   check_input(w, name);
   check_dtype_as(w, name, x, "input");
@@ -277,7 +281,7 @@ double bcel_forward_binding(const py::array& input, const py::array& target, con
   check_pair(input, target);
   const index_t wl = check_trailing(weight, "weight", input), pwl = check_trailing(pos_weight, "pos_weight", input);
   if (!loss.is_none()) {
-    optional_array(loss, "loss");
+    check_array_or_none(loss, "loss");
     py::array o = loss.cast<py::array>();
     check_output(o, "loss");
     check_dtype_as(o, "loss", input, "input");
@@ -305,14 +309,7 @@ void bcel_backward_binding(const py::array& input, const py::array& target, cons
                            py::array grad_in) {
   check_pair(input, target);
   const index_t wl = check_trailing(weight, "weight", input), pwl = check_trailing(pos_weight, "pos_weight", input);
-  if (!grad_out.is_none()) {
-    optional_array(grad_out, "grad_out");
-    py::array g = grad_out.cast<py::array>();
-    check_input(g, "grad_out");
-    check_dtype_as(g, "grad_out", input, "input");
-    check_same_shape(g, "grad_out", input, "input");
-    check_no_partial_overlap(grad_in, "grad_in", g, "grad_out");
-  }
+  check_optional_grad_out(grad_out, input, grad_in);
   check_output(grad_in, "grad_in");
   check_dtype_as(grad_in, "grad_in", input, "input");
   check_same_shape(grad_in, "grad_in", input, "input");

@@ -94,6 +94,14 @@ void check_no_overlap(const py::array& out, const char* out_name, const py::arra
     throw py::value_error(std::string(out_name) + ": must not share memory with " + in_name);
 }
 
+void check_elementwise_forward(const py::array& x, const py::array& out) {
+  check_input(x, "x");
+  check_output(out, "out");
+  check_dtype_as(out, "out", x, "x");
+  check_same_shape(out, "out", x, "x");
+  check_no_partial_overlap(out, "out", x, "x");
+}
+
 void check_elementwise_backward(const py::array& grad_out, const py::array& saved, const char* saved_name,
                                 const py::array& grad_in) {
   check_input(grad_out, "grad_out");

@@ -43,6 +43,9 @@ inline void check_output(const py::array& a, const char* name) {
   check_writeable(a, name);
 }
 
+// The arguments of an elementwise forward: x and out (writeable, like x; it may be x itself, in place).
+void check_elementwise_forward(const py::array& x, const py::array& out);
+
 // The arguments of an elementwise backward: grad_out, a saved array `saved` of the same dtype and
 // shape, and grad_in (writeable, like grad_out; it may be grad_out or saved itself, in place).
 void check_elementwise_backward(const py::array& grad_out, const py::array& saved, const char* saved_name,

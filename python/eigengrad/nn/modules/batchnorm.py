@@ -26,7 +26,9 @@ class _BatchNorm(Module):
     running statistics (or the batch's when they are not tracked).
     """
 
-    _shapes = ""  # the accepted input shapes, for error messages
+    # the accepted numbers of dimensions and their layouts ({c}: num_features), set by each subclass
+    _ndims: tuple = ()
+    _layouts: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype=None, *, bias: bool = True) -> None:
@@ -69,7 +71,11 @@ class _BatchNorm(Module):
                 self.bias._data[...] = 0
 
     def _check_input_dim(self, input: Tensor) -> None:
-        raise NotImplementedError
+        shape, c = input.shape, self.num_features
+        if len(shape) not in self._ndims or shape[1] != c:
+            dims = " or ".join(f"{d}D" for d in self._ndims)
+            raise ValueError(f"{type(self).__name__}: expected {dims} input of shape {self._layouts.format(c=c)}, "
+                             f"got {len(shape)}D input of shape {shape}")
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
@@ -102,20 +108,10 @@ class _BatchNorm(Module):
 class BatchNorm1d(_BatchNorm):
     """Batch norm of input (N, C) or (N, C, L), statistics per channel C over N (and L)."""
 
-    def _check_input_dim(self, input: Tensor) -> None:
-        shape = input.shape
-        c = self.num_features
-        if len(shape) not in (2, 3) or shape[1] != c:
-            raise ValueError(f"BatchNorm1d: expected 2D or 3D input of shape (N, {c}) or (N, {c}, L), "
-                             f"got {len(shape)}D input of shape {shape}")
+    _ndims, _layouts = (2, 3), "(N, {c}) or (N, {c}, L)"
 
 
 class BatchNorm2d(_BatchNorm):
     """Batch norm of input (N, C, H, W), statistics per channel C over N, H and W."""
 
-    def _check_input_dim(self, input: Tensor) -> None:
-        shape = input.shape
-        c = self.num_features
-        if len(shape) != 4 or shape[1] != c:
-            raise ValueError(f"BatchNorm2d: expected 4D input of shape (N, {c}, H, W), "
-                             f"got {len(shape)}D input of shape {shape}")
+    _ndims, _layouts = (4,), "(N, {c}, H, W)"

@@ -21,10 +21,11 @@ class _Chainable(LRScheduler):
 
     def _factor(self) -> float | None:
         """This step's factor, or None to keep the rates (including on the initial step where PyTorch does)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _factor()")
 
     def _closed_form(self, base_lr: float) -> float:
-        raise NotImplementedError
+        """The rate at ``last_epoch`` from ``base_lr`` in closed form (the pure schedule function)."""
+        raise NotImplementedError(f"{type(self).__name__} must define _closed_form()")
 
     def get_lr(self) -> list[float]:
         factor = self._factor()
