@@ -41,19 +41,15 @@ class ModelCheckpoint(Callback):
         self.last_path: str | None = None
         self.best_path: str | None = None
 
-    def on_train_begin(self, trainer) -> None:
-        if self.monitor is not None:
-            self.monitor.resolve(trainer.metrics)
-
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         if epoch % self.every_n_epochs:
             return
-        improved = self.monitor is not None and self.monitor.improves(self.monitor.value(logs))
+        improved = self.monitor is not None and self.monitor.improves(self.monitor.value(logs, trainer.metrics))
         if self.save_best_only and not improved:
             return
         path = self.filepath.format(epoch=epoch, **logs)
         if improved:
-            self.monitor.best = self.monitor.value(logs)
+            self.monitor.best = self.monitor.value(logs, trainer.metrics)
             self.best_path = path
         self.last_path = path  # before writing: the saved callback state names its own file
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -43,11 +43,8 @@ class EarlyStopping(Callback):
     def best(self) -> float | None:
         return self.monitor.best
 
-    def on_train_begin(self, trainer) -> None:
-        self.monitor.resolve(trainer.metrics)
-
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        value = self.monitor.value(logs)
+        value = self.monitor.value(logs, trainer.metrics)
         if self.monitor.improves(value):
             self.monitor.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:

@@ -21,16 +21,15 @@ class Monitor:
         self.name, self.mode, self.min_delta, self.baseline = name, mode, float(min_delta), baseline
         self.best: float | None = None if baseline is None else float(baseline)
 
-    def resolve(self, metrics) -> None:
+    def value(self, logs: dict, metrics=()) -> float:
+        """The monitored value in ``logs``; the first call also settles ``mode="auto"``."""
+        if self.name not in logs:
+            raise ValueError(f"monitor: {self.name!r} is not among the epoch's metrics {sorted(logs)}"
+                             + (" (val_ metrics need a val_loader)" if self.name.startswith("val_") else ""))
         if self.mode == "auto":
             from eigengrad.train.metrics import metric_mode
 
             self.mode = metric_mode(self.name, metrics)
-
-    def value(self, logs: dict) -> float:
-        if self.name not in logs:
-            raise ValueError(f"monitor: {self.name!r} is not among the epoch's metrics {sorted(logs)}"
-                             + (" (val_ metrics need a val_loader)" if self.name.startswith("val_") else ""))
         return float(logs[self.name])
 
     def improves(self, value: float) -> bool:
