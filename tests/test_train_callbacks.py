@@ -12,7 +12,7 @@ from eigengrad.optim import lr_scheduler, schedules
 from eigengrad.train import (
     Callback, CSVLogger, EarlyStopping, JSONLogger, LambdaCallback, LearningRateMonitor, ModelCheckpoint, Trainer, fit,
 )
-from tests.train_helpers import assert_same_weights, loaders, mlp, weights
+from train_helpers import assert_same_weights, loaders, mlp, weights
 
 
 def _scripted(values):

@@ -9,7 +9,7 @@ import eigengrad as eg
 from eigengrad import nn
 from eigengrad.optim import lr_scheduler
 from eigengrad.train import Trainer, evaluate, fit, metrics as M, predict
-from tests.train_helpers import assert_same_weights, digits, loaders, mlp
+from train_helpers import assert_same_weights, digits, loaders, mlp
 
 
 def _hand_loop(model, opt, train, epochs, sched=None, per_batch=False, clip=None):

@@ -13,7 +13,7 @@ import eigengrad as eg
 from eigengrad import nn
 from eigengrad.optim import lr_scheduler
 from eigengrad.train import CSVLogger, EarlyStopping, LearningRateMonitor, ModelCheckpoint, Trainer
-from tests.train_helpers import assert_same_weights, loaders, mlp
+from train_helpers import assert_same_weights, loaders, mlp
 
 
 def _trainer(opt_name, sched_name, restore, ckpt=None, csv=None, num_workers=0):
@@ -73,9 +73,9 @@ def test_resume_refuses_a_mismatched_trainer(tmp_path):
 
 _KILLED_WRITER = textwrap.dedent("""
     import os, signal, sys
-    sys.path.insert(0, {root!r})
+    sys.path.insert(0, {tests!r})
     import eigengrad.serialization as ser
-    from tests.test_train_resume import _trainer
+    from test_train_resume import _trainer
 
     real_fdopen, writes = os.fdopen, []
 
@@ -102,8 +102,8 @@ _KILLED_WRITER = textwrap.dedent("""
 
 def test_a_checkpoint_write_killed_midway_leaves_the_previous_one_loadable(tmp_path):
     ckpt = tmp_path / "last.safetensors"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITER.format(root=root, ckpt=str(ckpt))], cwd=root,
+    tests = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITER.format(tests=tests, ckpt=str(ckpt))], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, proc.stderr  # SIGKILL during the second write
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != ckpt.name]
