@@ -122,3 +122,31 @@ def test_activation_stats_match_a_direct_forward_and_leave_no_hooks():
     assert stats[2].shape == (7, 2)
     model(eg.from_numpy(x))
     assert len(stats) == 3  # the hooks were removed
+
+
+def test_plots_draw_the_recorded_curves():
+    pytest.importorskip("matplotlib", reason="matplotlib is needed to test the plots (pip install matplotlib)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    model = _deep(*HE_RELU, depth=3)
+    monitor = GradientMonitor(warn=False)
+    _train(model, monitor)
+    left, right = monitor.plot()
+    assert len(left.lines) == 4 and left.get_yscale() == "log"
+    np.testing.assert_allclose(left.lines[0].get_ydata(), monitor.grad_rms["0.weight"])
+    assert len(right.lines) == 4
+    X = (eg.datasets.load_digits(return_X_y=True)[0][:64] / 16).astype(np.float32)
+    stats = activation_stats(model, X, kinds=("ReLU",))
+    np.testing.assert_allclose(stats.plot().lines[0].get_ydata(), [s.std for s in stats])
+
+
+def test_plots_need_matplotlib(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        GradientMonitor(nn.Linear(2, 2)).plot()
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        eg.train.History().plot()

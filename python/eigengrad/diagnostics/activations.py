@@ -42,10 +42,9 @@ class ActivationStats(list):
 
     def plot(self, ax=None):
         """Each layer's output standard deviation against depth (log scale); returns the axes."""
-        if ax is None:
-            import matplotlib.pyplot as plt
+        from eigengrad.utils.plotting import new_axes
 
-            ax = plt.figure().gca()
+        ax = ax if ax is not None else new_axes("activation statistics")
         ax.plot(range(1, len(self) + 1), [s.std for s in self], marker="o")
         ax.set_yscale("log")
         ax.set_xlabel("layer")

@@ -170,10 +170,9 @@ class GradientMonitor(Callback):
     def plot(self, axes=None):
         """Gradient RMS per layer (left) and update-to-weight ratios (right) over the recorded steps, on
         log scales; returns the two matplotlib axes."""
-        if axes is None:
-            import matplotlib.pyplot as plt
+        from eigengrad.utils.plotting import new_axes
 
-            axes = plt.subplots(1, 2, figsize=(11, 4))[1]
+        axes = axes if axes is not None else new_axes("gradient statistics", ncols=2, figsize=(11, 4))
         for n, values in self.grad_rms.items():
             axes[0].plot(self.steps[: len(values)], values, label=n)
         for n, values in self.update_ratios.items():

@@ -93,10 +93,9 @@ class History:
 
     def plot(self, names: list[str] | None = None, ax=None):
         """Draw the named curves (default: all) against the epoch; returns the matplotlib axes."""
-        if ax is None:
-            import matplotlib.pyplot as plt
+        from eigengrad.utils.plotting import new_axes
 
-            ax = plt.figure().gca()
+        ax = ax if ax is not None else new_axes("the history")
         for name in names or list(self.history):
             ax.plot(self.epochs, self[name], label=name)
         ax.set_xlabel("epoch")
