@@ -15,6 +15,7 @@ as it goes.
     print(results.table(10)); results.best_config
 """
 from eigengrad.tune.halving import Hyperband, SuccessiveHalving
+from eigengrad.tune.bayesian import BayesianSearch  # Optuna is imported when one is built
 from eigengrad.tune.results import Results
 from eigengrad.tune.runner import run
 from eigengrad.tune.space import Choice, Dimension, IntUniform, LogUniform, OneMinusLogUniform, Uniform, sample
@@ -23,6 +24,6 @@ from eigengrad.tune.trial import ReportCallback, Reporter, StopTrial, TrialResul
 
 __all__ = [
     "Uniform", "LogUniform", "OneMinusLogUniform", "IntUniform", "Choice", "Dimension", "sample", "Strategy",
-    "GridSearch", "RandomSearch", "CoarseToFine", "SuccessiveHalving", "Hyperband", "run", "Results", "Reporter",
+    "GridSearch", "RandomSearch", "CoarseToFine", "BayesianSearch", "SuccessiveHalving", "Hyperband", "run", "Results", "Reporter",
     "ReportCallback", "StopTrial", "TrialSpec", "TrialResult",
 ]
