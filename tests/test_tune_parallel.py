@@ -106,3 +106,20 @@ def test_bad_executor_and_jobs():
         tune.run(seeded_noise, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 1), metric="s", executor="gpu")
     with pytest.raises(ValueError, match="n_jobs"):
         tune.run(seeded_noise, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 1), metric="s", n_jobs=0)
+
+
+def test_tune_command_prints_the_best_trials(capsys, tmp_path):
+    from eigengrad.__main__ import main
+
+    argv = ["tune", "--strategy", "coarse-to-fine", "--trials", "3", "--rounds", "2", "--epochs", "2",
+            "--train-subset", "300", "--hidden", "32", "--quiet", "--storage", str(tmp_path), "--top", "3"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("coarse-to-fine search on digits: 6 trials, 12 epochs")
+    assert out[1].split()[:6] == ["trial", "epochs", "val_accuracy", "lr", "weight_decay", "momentum"]
+    assert len(out) == 2 + 3 + 1 and out[-1].startswith("best: val_accuracy")
+    best = float(out[-1].split()[2])
+    assert best == pytest.approx(max(float(line.split()[2]) for line in out[2:5]), abs=1e-4)
+    assert main(argv) == 0   # run again on the same storage: everything comes from the journal
+    again = capsys.readouterr().out.splitlines()
+    assert again[1:] == out[1:]

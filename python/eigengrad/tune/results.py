@@ -53,7 +53,7 @@ class Results:
 
     def table(self, top: int | None = None) -> str:
         """The trials sorted by the metric, one line each."""
-        names = list(self.space)
+        names = [n for n, d in self.space.items() if isinstance(d, Dimension)]  # constants are in the configs
         rows = self.ranked()[:top]
         head = f"{'trial':>5} {'epochs':>6} {self.metric:>14}  " + "  ".join(f"{n:>12}" for n in names)
         lines = [head]
