@@ -123,3 +123,11 @@ def test_tune_command_prints_the_best_trials(capsys, tmp_path):
     assert main(argv) == 0   # run again on the same storage: everything comes from the journal
     again = capsys.readouterr().out.splitlines()
     assert again[1:] == out[1:]
+
+
+def test_ray_executor_gives_the_sequential_results():
+    pytest.importorskip("ray", reason="Ray is needed for executor='ray' (pip install 'ray[default]')")
+    strategy = lambda: tune.RandomSearch({"x": tune.Uniform(0, 1)}, 4, seed=4)  # noqa: E731
+    seq = tune.run(seeded_noise, strategy(), metric="s", seed=11)
+    on_ray = tune.run(seeded_noise, strategy(), metric="s", seed=11, executor="ray", n_jobs=2)
+    assert [t.metrics for t in seq.trials] == [t.metrics for t in on_ray.trials]

@@ -5,6 +5,7 @@ which seeds eigengrad from the trial, so a trial's result does not depend on whe
 from __future__ import annotations
 
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -99,8 +100,12 @@ class RayExecutor:
         except ImportError:
             raise ImportError('executor: "ray" needs Ray; pip install "ray[default]"') from None
         self.ray = ray
-        if not ray.is_initialized():
-            ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=False)
+        self._started = not ray.is_initialized()  # then close() shuts down what we started
+        if self._started:
+            # A local Ray's workers import the objective by module name: give them this process's path.
+            env = {} if os.environ.get("RAY_ADDRESS") else {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}
+            ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=False,
+                     runtime_env=env or None)
         self.threads = threads_per_trial or 1
         self.remote = ray.remote(num_cpus=self.threads)(_ray_trial)
 
@@ -111,7 +116,8 @@ class RayExecutor:
             yield self.ray.get(done[0])
 
     def close(self) -> None:
-        pass
+        if self._started:
+            self.ray.shutdown()
 
 
 def _ray_trial(objective, spec, checkpoint_dir, seed, threads):
