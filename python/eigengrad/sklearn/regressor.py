@@ -41,8 +41,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return float(r2_score(target, outputs))
 
     def predict(self, X) -> np.ndarray:
-        """Predictions, shape (n_samples,) for 1-D targets, else (n_samples, n_outputs)."""
-        out = self._forward(X)
+        """Predictions in float64 (scikit-learn's convention for regressors), shape (n_samples,) for 1-D
+        targets, else (n_samples, n_outputs)."""
+        out = self._forward(X).astype(np.float64)
         return out.ravel() if out.shape[1] == 1 else out
 
     def __sklearn_tags__(self):
