@@ -37,6 +37,7 @@ class SklearnStopping(Callback):
         self.no_improvement = 0
         self.best_weights: dict[str, np.ndarray] | None = None
         self.converged = False
+        self.level = logging.INFO if est.verbose else logging.DEBUG  # verbose=False: quiet under INFO logging
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         est = self.est
@@ -55,7 +56,7 @@ class SklearnStopping(Callback):
 
     def _update_on_loss(self, loss: float) -> None:
         est = self.est
-        logger.info("Iteration %d, loss = %.8f", est.n_iter_, loss)
+        logger.log(self.level, "Iteration %d, loss = %.8f", est.n_iter_, loss)
         self.no_improvement = self.no_improvement + 1 if not loss <= est.best_loss_ - est.tol else 0
         if loss < est.best_loss_:
             est.best_loss_ = loss
@@ -63,7 +64,7 @@ class SklearnStopping(Callback):
     def _update_on_score(self, model, score: float) -> None:
         est = self.est
         est.validation_scores_.append(score)
-        logger.info("Iteration %d, loss = %.8f, validation score = %f", est.n_iter_, est.loss_, score)
+        logger.log(self.level, "Iteration %d, loss = %.8f, validation score = %f", est.n_iter_, est.loss_, score)
         self.no_improvement = self.no_improvement + 1 if not score >= est.best_validation_score_ + est.tol else 0
         if score > est.best_validation_score_ or self.best_weights is None:
             if score > est.best_validation_score_:
@@ -77,10 +78,10 @@ class SklearnStopping(Callback):
         lr = trainer.optimizer.param_groups[0]["lr"]
         if est.learning_rate == "adaptive" and lr > 1e-6:
             _set_lr(trainer.optimizer, lr / 5.0)
-            logger.info("%s Setting learning rate to %f", msg, lr / 5.0)
+            logger.log(self.level, "%s Setting learning rate to %f", msg, lr / 5.0)
             self.no_improvement = 0
             return
-        logger.info("%s Stopping.", msg)
+        logger.log(self.level, "%s Stopping.", msg)
         self.converged = True
         trainer.stop_training = True
 
