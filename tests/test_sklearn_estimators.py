@@ -126,10 +126,12 @@ def test_penalty_is_sklearns_alpha_over_batch_size():
     x = eg.from_numpy(np.arange(12.0).reshape(4, 3) / 10)
     target = eg.from_numpy(np.zeros((4, 2)))
     w = layer.weight.numpy().copy()
-    loss = PenalizedLoss(nn.MSELoss(), [layer.weight], alpha=0.3, scale=0.5)(layer(x), target)
+    penalized = PenalizedLoss(nn.MSELoss(), [layer.weight], alpha=0.3, scale=0.5)
+    loss = penalized(layer(x), target)
     out = layer(x).numpy()
     assert loss.item() == pytest.approx(0.5 * np.mean(out ** 2) + 0.15 * np.sum(w ** 2) / 4, rel=1e-12)
     loss.backward()
+    penalized.on_after_backward(None)  # the Trainer calls it between backward and the step
     data_grad = (out.T @ x.numpy()) / out.size  # d/dW of 0.5 * mean(out^2)
     assert np.allclose(layer.weight.grad.numpy(), data_grad + 0.3 * w / 4, rtol=1e-10)
 

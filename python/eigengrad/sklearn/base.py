@@ -145,7 +145,7 @@ class BaseMLP(BaseEstimator):
         loss_fn, scale = self._loss()
         loss = PenalizedLoss(loss_fn, [m.weight for m in linear_layers(self.model_)], self.alpha, scale)
         trainer = Trainer(self.model_, loss, self._optimizer, scheduler=scheduler, metrics=(),
-                          callbacks=[stopping], progress=False)
+                          callbacks=[loss, stopping], progress=False)
         if not incremental:
             self.n_iter_ = 0
         trainer.fit(loader, epochs=1 if incremental else self.max_iter)
