@@ -103,7 +103,7 @@ class BaseMLP(BaseEstimator):
         first = not hasattr(self, "model_") or not (self.warm_start or incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype), order="C", multi_output=True,
                              y_numeric=self._y_numeric)
-        X, target = canonical_dtype(X), canonical_dtype(self._prepare_targets(y, reset=first))
+        target = self._prepare_targets(y, reset=first)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         with _verbose_logging(self.verbose), _seeded_default_generator(seed):
             if first:
@@ -185,7 +185,7 @@ class BaseMLP(BaseEstimator):
     def _forward(self, X) -> np.ndarray:
         """The network's raw outputs for ``X`` (eval mode: dropout off, BatchNorm's running statistics)."""
         check_is_fitted(self, "model_")
-        X = canonical_dtype(validate_data(self, X, reset=False, dtype=np.dtype(self.dtype), order="C"))
+        X = validate_data(self, X, reset=False, dtype=np.dtype(self.dtype), order="C")
         return eg_predict(self.model_, X, batch_size=_PREDICT_BATCH)
 
     # --- pickling -----------------------------------------------------------------------------------
@@ -193,26 +193,6 @@ class BaseMLP(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_optimizer", None)  # training state; a restored estimator's partial_fit starts a new one
         return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        if "model_" in self.__dict__:
-            _canonical_dtypes_(self.model_)
-
-
-def canonical_dtype(arr: np.ndarray) -> np.ndarray:
-    """``arr`` with NumPy's canonical dtype object, without a copy.
-
-    Unpickled arrays and memory maps can carry an equal but distinct dtype instance, which the C++
-    bindings refuse (they compare dtype identity); ``view(dtype.type)`` gives the canonical one.
-    """
-    return arr.view(arr.dtype.type) if arr.dtype.isnative else arr
-
-
-def _canonical_dtypes_(model) -> None:
-    """Give every parameter and buffer the canonical dtype object (see :func:`canonical_dtype`)."""
-    for t in [*model.parameters(), *model.buffers()]:
-        t._data = canonical_dtype(t._data)
 
 
 @contextlib.contextmanager
