@@ -163,3 +163,19 @@ def test_batches_must_be_pairs():
     with pytest.raises(ValueError, match="train_loader"):
         fit(model, nn.CrossEntropyLoss(), eg.optim.SGD(model.parameters()), [eg.zeros(4, 64)], epochs=1,
             progress=False)
+
+
+def test_history_dataframe_and_plot():
+    model, (train, val) = mlp(), loaders()
+    h = fit(model, nn.CrossEntropyLoss(), eg.optim.SGD(model.parameters(), lr=0.05), train, epochs=2, val_loader=val,
+            progress=False)
+    pd = pytest.importorskip("pandas", reason="pandas is needed for History.to_dataframe (pip install pandas)")
+    df = h.to_dataframe()
+    assert isinstance(df, pd.DataFrame) and list(df.index) == [1, 2] and list(df["val_loss"]) == h["val_loss"]
+    pytest.importorskip("matplotlib", reason="matplotlib is needed for History.plot (pip install matplotlib)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = h.plot(["loss", "val_loss"])
+    assert [line.get_label() for line in ax.lines] == ["loss", "val_loss"]
+    assert list(ax.lines[1].get_ydata()) == h["val_loss"]

@@ -140,3 +140,20 @@ def test_results_table_and_best():
     assert res.best_config == {"x": 0.25, "y": 1} and res.best_value == pytest.approx(-(0.12 ** 2))
     with pytest.raises(ValueError, match="mode"):
         tune.run(only_x_matters, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 1), metric="score", mode="up")
+
+
+def test_results_dataframe_and_plots_on_each_scale():
+    space = {"lr": tune.LogUniform(1e-4, 1e-1), "m": tune.OneMinusLogUniform(0.9, 0.999), "u": tune.Uniform(0, 1)}
+    res = tune.run(lambda c, r: {"s": c["u"]}, tune.RandomSearch(space, 6, seed=0), metric="s")
+    pd = pytest.importorskip("pandas", reason="pandas is needed for Results.to_dataframe (pip install pandas)")
+    df = res.to_dataframe()
+    assert isinstance(df, pd.DataFrame) and list(df["s"]) == sorted(df["s"], reverse=True) and len(df) == 6
+    pytest.importorskip("matplotlib", reason="matplotlib is needed for Results.plot (pip install matplotlib)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax_lr, ax_m, ax_u = res.plot()
+    assert ax_lr.get_xscale() == "log" and ax_m.get_xscale() == "log" and ax_u.get_xscale() == "linear"
+    assert ax_m.get_xlabel() == "1 - m"
+    np.testing.assert_allclose(sorted(ax_m.collections[0].get_offsets()[:, 0]),
+                               sorted(1 - t.config["m"] for t in res.trials))
