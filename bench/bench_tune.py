@@ -3,7 +3,8 @@
 1. Hyperband against random search of the same budget: random search trains N configurations for the
    full ``max_epochs`` each; Hyperband (eta 3) explores its brackets. Printed per seed: the best
    validation accuracy of each, all epochs each used, and the epochs after which Hyperband's best
-   first reached random search's best (the issue asks for at most half of random search's).
+   first reached random search's best (the issue asks for at most half of random search's), and the
+   best of a random search given only Hyperband's epochs.
 2. Parallel local execution: the same 16-trial random search sequentially (2 threads per trial) and
    in 2 worker processes (1 thread each); wall times, their ratio (the issue asks for <= 0.65) and
    whether the results are identical.
@@ -53,9 +54,13 @@ def hyperband_vs_random(seeds: int, max_epochs: int) -> None:
                       metric="val_accuracy", seed=seed, progress=False)
         reach = epochs_to_reach(hb, rs.best_value)
         share = f"{reach / rs.total_epochs:.2f}" if reach is not None else "not reached"
+        m = hb.total_epochs // max_epochs  # random search given Hyperband's epochs
+        same = tune.run(mlp_classifier, tune.RandomSearch({**SPACE, "epochs": max_epochs}, m, seed=seed),
+                        metric="val_accuracy", seed=seed, progress=False)
         print(f"  seed {seed}: random {n} x {max_epochs} = {rs.total_epochs} epochs, best {rs.best_value:.4f}; "
-              f"hyperband {hb.total_epochs} epochs, best {hb.best_value:.4f}; reached random's best after "
-              f"{reach} epochs = {share} of random's")
+              f"hyperband {hb.total_epochs} epochs ({hb.total_epochs / rs.total_epochs:.2f}), best "
+              f"{hb.best_value:.4f}, reached random's best after {reach} epochs = {share} of random's; "
+              f"random with Hyperband's epochs ({m} x {max_epochs}): best {same.best_value:.4f}")
 
 
 def parallel_vs_sequential() -> None:

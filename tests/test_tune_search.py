@@ -157,3 +157,46 @@ def test_results_dataframe_and_plots_on_each_scale():
     assert ax_m.get_xlabel() == "1 - m"
     np.testing.assert_allclose(sorted(ax_m.collections[0].get_offsets()[:, 0]),
                                sorted(1 - t.config["m"] for t in res.trials))
+
+
+_KILLED_SEARCH = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from eigengrad import tune
+from test_tune_search import logged_objective, LOG
+LOG[0] = {log!r}
+LOG[1] = 5   # SIGKILL when the sixth trial starts
+tune.run(logged_objective, tune.RandomSearch({{"x": tune.Uniform(0, 1)}}, 10, seed=0), metric="s",
+         storage={storage!r})
+"""
+
+LOG = [None, None]
+
+
+def logged_objective(config, reporter):
+    import os
+    import signal
+
+    with open(LOG[0], "a") as f:
+        f.write(f"{reporter.trial_id}\n")
+    if LOG[1] is not None and reporter.trial_id == LOG[1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"s": config["x"]}
+
+
+def test_a_search_killed_midway_resumes_without_repeating_finished_trials(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    log, storage = tmp_path / "calls.txt", tmp_path / "search"
+    tests = os.path.dirname(os.path.abspath(__file__))
+    code = _KILLED_SEARCH.format(tests=tests, log=str(log), storage=str(storage))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    assert log.read_text().split() == ["0", "1", "2", "3", "4", "5"]
+    LOG[:] = [str(log), None]
+    res = tune.run(logged_objective, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 10, seed=0), metric="s",
+                   storage=storage)
+    assert log.read_text().split() == ["0", "1", "2", "3", "4", "5", "5", "6", "7", "8", "9"]
+    assert len(res.trials) == 10 and res.best_value == max(t.config["x"] for t in res.trials)
