@@ -200,3 +200,28 @@ def test_a_search_killed_midway_resumes_without_repeating_finished_trials(tmp_pa
                    storage=storage)
     assert log.read_text().split() == ["0", "1", "2", "3", "4", "5", "5", "6", "7", "8", "9"]
     assert len(res.trials) == 10 and res.best_value == max(t.config["x"] for t in res.trials)
+
+
+def test_a_trial_interrupted_midway_continues_from_its_checkpoint(tmp_path):
+    seen, crash = [], [True]
+
+    def objective(config, reporter):
+        start = json.load(open(reporter.resume_from))["epoch"] if reporter.resume_from else 0
+        seen.append(start)
+        for epoch in range(start + 1, 6):
+            with open(reporter.checkpoint_path, "w") as f:
+                json.dump({"epoch": epoch}, f)
+            reporter.report(epoch, s=config["x"] * epoch)
+            if epoch == 3 and crash[0]:
+                crash[0] = False
+                raise KeyboardInterrupt   # the machine went down in the middle of the trial
+        return {"s": config["x"] * 5}
+
+    strategy = lambda seed=0: tune.RandomSearch({"x": tune.Uniform(0, 1)}, 1, seed=seed)  # noqa: E731
+    with pytest.raises(KeyboardInterrupt):
+        tune.run(objective, strategy(), metric="s", storage=tmp_path)
+    res = tune.run(objective, strategy(), metric="s", storage=tmp_path)
+    assert seen == [0, 3] and [e for e, _ in res.best.reports] == [4, 5]
+    seen.clear()
+    tune.run(objective, strategy(seed=1), metric="s", storage=tmp_path)   # another config: the stale one is dropped
+    assert seen == [0]

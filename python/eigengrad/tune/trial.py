@@ -58,7 +58,8 @@ class Reporter:
     def __init__(self, spec: TrialSpec, checkpoint_dir: str, seed: int) -> None:
         self.trial_id, self.max_epochs, self.seed = spec.trial_id, spec.budget, seed
         self.checkpoint_path = os.path.join(checkpoint_dir, f"trial{spec.trial_id:04d}.safetensors")
-        self.resume_from = self.checkpoint_path if spec.done_epochs and os.path.exists(self.checkpoint_path) else None
+        fresh = _claim_checkpoint(self.checkpoint_path, spec.config)
+        self.resume_from = None if fresh or not os.path.exists(self.checkpoint_path) else self.checkpoint_path
         self.reports: list[tuple[int, dict]] = []
 
     def report(self, epoch: int, **metrics: float) -> None:
@@ -67,6 +68,26 @@ class Reporter:
         self.reports.append((int(epoch), {k: float(v) for k, v in metrics.items()}))
         if self.max_epochs is not None and epoch >= self.max_epochs:
             raise StopTrial(f"trial {self.trial_id} reached its budget of {self.max_epochs} epochs")
+
+
+def _claim_checkpoint(path: str, config: dict) -> bool:
+    """Tie the checkpoint at ``path`` to ``config`` (a JSON file beside it); a checkpoint left by another
+    configuration (a storage folder reused for a different search) is removed. True when there is no
+    usable checkpoint: the trial starts fresh. A promoted trial, or one interrupted midway, continues."""
+    import json
+
+    meta = path + ".config.json"
+    text = json.dumps(config, sort_keys=True, default=str)
+    if os.path.exists(meta):
+        with open(meta) as f:
+            if f.read() == text:
+                return not os.path.exists(path)
+    for stale in (path, meta):
+        if os.path.exists(stale):
+            os.remove(stale)
+    with open(meta, "w") as f:
+        f.write(text)
+    return True
 
 
 def _callback_base():
