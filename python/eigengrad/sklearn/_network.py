@@ -69,6 +69,7 @@ class PenalizedLoss(Callback):
     def __init__(self, loss_fn, weights: list, alpha: float, scale: float = 1.0) -> None:
         self.loss_fn, self.weights, self.alpha, self.scale = loss_fn, weights, float(alpha), float(scale)
         self.batch_size = 0
+        self._scratch: list = []
 
     def __call__(self, output: Tensor, target: Tensor) -> Tensor:
         loss = self.loss_fn(output, target)
@@ -86,6 +87,8 @@ class PenalizedLoss(Callback):
     def on_after_backward(self, trainer) -> None:
         if self.alpha > 0:
             c = self.alpha / self.batch_size
-            for w in self.weights:
+            if len(self._scratch) != len(self.weights):
+                self._scratch = [np.empty_like(w.numpy()) for w in self.weights]
+            for w, tmp in zip(self.weights, self._scratch):
                 grad = w.grad.numpy()
-                grad += c * w.numpy()
+                grad += np.multiply(w.numpy(), c, out=tmp)  # no temporary per step
