@@ -192,3 +192,8 @@ def test_nan_never_counts_as_improvement():
     es = EarlyStopping("score", patience=2, mode="min")
     _fit([script, es], epochs=3)
     assert es.best_epoch == 1 and es.stopped_epoch == 3
+
+
+def test_model_checkpoint_names_a_missing_format_field(tmp_path):
+    with pytest.raises(ValueError, match="val_acc"):
+        _fit([ModelCheckpoint(tmp_path / "e{epoch}-{val_acc:.2f}.safetensors")], epochs=1)

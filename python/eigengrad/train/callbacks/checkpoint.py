@@ -47,7 +47,11 @@ class ModelCheckpoint(Callback):
         improved = self.monitor is not None and self.monitor.improves(self.monitor.value(logs, trainer.metrics))
         if self.save_best_only and not improved:
             return
-        path = self.filepath.format(epoch=epoch, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch, **logs)
+        except (KeyError, IndexError) as e:
+            raise ValueError(f"filepath: {self.filepath!r} names {e} but the epoch has only 'epoch' and "
+                             f"{sorted(logs)}") from None
         if improved:
             self.monitor.best = self.monitor.value(logs, trainer.metrics)
             self.best_path = path
