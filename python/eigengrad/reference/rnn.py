@@ -117,3 +117,48 @@ def rnn_backward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, grad_ou
     if b_ih is None:
         db_ih = db_hh = None
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
+
+
+# --- a stack of layers (what nn.RNN / LSTM / GRU compute, without dropout) ----------------------------
+
+def stacked_forward(mode, x, h0, c0, weights, num_layers, bidirectional):
+    """x (T, N, I); h0, c0 (L D, N, H) (c0 None unless LSTM); weights: per layer-direction k = l D + d the
+    tuple (w_ih, w_hh, b_ih, b_hh) (biases may be None). Returns (output (T, N, D H), h_n, c_n, saved)."""
+    dirs = 2 if bidirectional else 1
+    h_n, c_n, saved = [], [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            y, h, c, gates, aux = rnn_forward(mode, x, h0[k], None if c0 is None else c0[k], *weights[k],
+                                              reverse=d == 1)
+            saved.append((x, y, gates, aux))
+            outs.append(y)
+            h_n.append(h)
+            c_n.append(c)
+        x = np.concatenate(outs, axis=2)
+    return x, np.stack(h_n), (np.stack(c_n) if mode == "LSTM" else None), saved
+
+
+def stacked_backward(mode, h0, c0, weights, num_layers, bidirectional, saved, grad_out, grad_h_n, grad_c_n=None):
+    """Gradients of ``stacked_forward``: (dx, dh0, dc0, per layer-direction (dw_ih, dw_hh, db_ih, db_hh))."""
+    dirs = 2 if bidirectional else 1
+    hid = h0.shape[2]
+    dh0, dc0 = np.zeros_like(h0), (np.zeros_like(c0) if c0 is not None else None)
+    dweights = [None] * (num_layers * dirs)
+    g = grad_out
+    for layer in range(num_layers - 1, -1, -1):
+        dx = 0
+        for d in range(dirs):
+            k = layer * dirs + d
+            x, y, gates, aux = saved[k]
+            res = rnn_backward(mode, x, h0[k], None if c0 is None else c0[k], *weights[k], y, gates, aux,
+                               np.ascontiguousarray(g[:, :, d * hid:(d + 1) * hid]), grad_h_n[k],
+                               None if grad_c_n is None else grad_c_n[k], reverse=d == 1)
+            dx = dx + res[0]
+            dh0[k] = res[1]
+            if dc0 is not None:
+                dc0[k] = res[2]
+            dweights[k] = res[3:]
+        g = dx
+    return g, dh0, dc0, dweights

@@ -109,6 +109,8 @@ class RNNBase(Module):
         if input.ndim not in (2, 3):
             raise ValueError(f"input: {type(self).__name__} expects a 3-D (batched) or 2-D (unbatched) input, "
                              f"got shape {input.shape}")
+        if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:
+            raise ValueError(f"input: expected a sequence length > 0, got shape {input.shape}")
         if input.shape[-1] != self.input_size:
             raise ValueError(f"input: expected input_size={self.input_size} features in the last dimension, "
                              f"got shape {input.shape}")
