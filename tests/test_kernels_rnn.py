@@ -233,7 +233,8 @@ def backward_args(mode="GRU", bias=True):
                 b_hh=f["b_hh"], out=f["out"], gates=f["gates"], aux=f["aux"], grad_out=np.zeros((t, n, h)),
                 grad_h_n=None, grad_c_n=None, grad_input=np.zeros((t, n, i)), grad_h0=np.zeros((n, h)),
                 grad_c0=None, grad_w_ih=np.zeros((g, i)), grad_w_hh=np.zeros((g, h)),
-                grad_b_ih=np.zeros(g) if bias else None, grad_b_hh=np.zeros(g) if bias else None, reverse=False)
+                grad_b_ih=np.zeros(g) if bias else None, grad_b_hh=np.zeros(g) if bias else None,
+                work=np.zeros(2 * t * n * g), reverse=False)
 
 
 @pytest.mark.parametrize("change,match", [
@@ -244,6 +245,7 @@ def backward_args(mode="GRU", bias=True):
     (dict(grad_w_hh=np.zeros((15, 4))), "grad_w_hh: expected shape"),
     (dict(grad_input=np.zeros((3, 2, 5))), "grad_input: expected shape"),
     (dict(gates=np.zeros((3, 2, 14))), "gates: expected shape"),
+    (dict(work=np.zeros(10)), "work: expected 180 elements"),
 ])
 def test_binding_backward_errors(change, match):
     args = backward_args()

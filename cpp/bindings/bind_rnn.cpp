@@ -150,14 +150,14 @@ struct Grads {
 
 template <class T>
 void run_backward(const Layer& l, const py::array& y, const Opt& gates, const Opt& aux, const py::array& dy,
-                  const Opt& dh_n, const Opt& dc_n, Grads& g) {
+                  const Opt& dh_n, const Opt& dc_n, Grads& g, py::array& work) {
   const RnnParams<const T*> p = l.params<T>();
   const RnnParams<T*> dp{mp<T>(g.dw_ih), mp<T>(g.dw_hh), mp<T>(g.db_ih), mp<T>(g.db_hh)};
   const T *xp = cptr<T>(l.x), *h0 = cptr<T>(l.h0), *c0 = cp<T>(l.c0), *yp = cptr<T>(y);
   const T *gp = cp<T>(gates), *ap = cp<T>(aux), *dyp = cptr<T>(dy), *dhn = cp<T>(dh_n), *dcn = cp<T>(dc_n);
-  T *dx = mp<T>(g.dx), *dh0 = mp<T>(g.dh0), *dc0 = mp<T>(g.dc0);
+  T *dx = mp<T>(g.dx), *dh0 = mp<T>(g.dh0), *dc0 = mp<T>(g.dc0), *wp = mptr<T>(work);
   py::gil_scoped_release release;
-  rnn_backward<T>(l.shape, xp, h0, c0, p, yp, gp, ap, dyp, dhn, dcn, dx, dh0, dc0, dp);
+  rnn_backward<T>(l.shape, xp, h0, c0, p, yp, gp, ap, dyp, dhn, dcn, dx, dh0, dc0, dp, wp);
 }
 
 void backward_binding(const std::string& mode, const py::array& x, const py::array& h0, const py::object& c0,
@@ -166,7 +166,7 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
                       const py::array& grad_out, const py::object& grad_h_n, const py::object& grad_c_n,
                       const py::object& grad_input, const py::object& grad_h0, const py::object& grad_c0,
                       const py::object& grad_w_ih, const py::object& grad_w_hh, const py::object& grad_b_ih,
-                      const py::object& grad_b_hh, bool reverse) {
+                      const py::object& grad_b_hh, py::array work, bool reverse) {
   const Layer l(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse);
   const bool lstm = l.shape.cell == RnnCell::lstm;
   Opt gates = optional_array(gates_, "gates"), aux = optional_array(aux_, "aux");
@@ -189,7 +189,13 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
       {&g.dc0, {"grad_c0", l.state()}},              {&g.dw_ih, {"grad_w_ih", {gh, l.shape.input}}},
       {&g.dw_hh, {"grad_w_hh", {gh, l.shape.hidden}}}, {&g.db_ih, {"grad_b_ih", {gh}}},
       {&g.db_hh, {"grad_b_hh", {gh}}}};
-  std::vector<Named> inputs = l.inputs, outputs;
+  check_output(work, "work");
+  check_dtype_as(work, "work", x, "input");
+  if (work.size() != work_size(l.shape))
+    throw py::value_error("work: expected " + std::to_string(work_size(l.shape)) + " elements (steps * batch * " +
+                          "gates * hidden" + (l.shape.cell == RnnCell::gru ? " * 2" : "") + "), got " +
+                          std::to_string(work.size()));
+  std::vector<Named> inputs = l.inputs, outputs{{&work, "work"}};
   inputs.push_back({&out, "out"});
   inputs.push_back({&grad_out, "grad_out"});
   add(inputs, gates, "gates");
@@ -202,8 +208,8 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
     outputs.push_back({&**opt, spec.first});
   }
   check_disjoint(outputs, inputs);
-  if (is_float32(x)) run_backward<float>(l, out, gates, aux, grad_out, dh_n, dc_n, g);
-  else run_backward<double>(l, out, gates, aux, grad_out, dh_n, dc_n, g);
+  if (is_float32(x)) run_backward<float>(l, out, gates, aux, grad_out, dh_n, dc_n, g, work);
+  else run_backward<double>(l, out, gates, aux, grad_out, dh_n, dc_n, g, work);
 }
 
 }  // namespace
@@ -219,9 +225,10 @@ void bind_rnn(py::module_& m) {
         py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"), py::arg("out"), py::arg("gates"),
         py::arg("aux"), py::arg("grad_out"), py::arg("grad_h_n"), py::arg("grad_c_n"), py::arg("grad_input"),
         py::arg("grad_h0"), py::arg("grad_c0"), py::arg("grad_w_ih"), py::arg("grad_w_hh"), py::arg("grad_b_ih"),
-        py::arg("grad_b_hh"), py::arg("reverse"),
+        py::arg("grad_b_hh"), py::arg("work"), py::arg("reverse"),
         "Backward through time of rnn_forward from the gradients of out, h_n, c_n (None: zero); writes the "
-        "gradients that are not None (overwritten, not accumulated).");
+        "gradients that are not None (overwritten, not accumulated). work: scratch of T * N * G * H elements "
+        "(twice that for GRU), any shape, C-contiguous.");
 }
 
 }  // namespace eigengrad::bindings

@@ -8,7 +8,6 @@
 // For RNN and LSTM the input- and hidden-side gradients are the same array; GRU's differ in the n gate
 // (the hidden side is multiplied by r), so GRU keeps two.
 #include <algorithm>
-#include <memory>
 #include <vector>
 
 #include "eigengrad/gemm.hpp"
@@ -59,7 +58,7 @@ void fill_state(T* dst, const T* src, index_t count) {
 template <class T>
 void rnn_backward(const RnnShape& s, const T* x, const T* h0, const T* c0, const RnnParams<const T*>& p, const T* y,
                   const T* gates, const T* aux, const T* dy, const T* dh_n, const T* dc_n, T* dx, T* dh0, T* dc0,
-                  const RnnParams<T*>& dp) {
+                  const RnnParams<T*>& dp, T* work) {
   const index_t N = s.batch, H = s.hidden, G = gate_count(s.cell) * H, A = aux_count(s.cell) * H;
   const index_t slab = N * H, rows = s.steps * N;
   const Order order{s.steps, s.reverse};
@@ -68,15 +67,14 @@ void rnn_backward(const RnnShape& s, const T* x, const T* h0, const T* c0, const
   std::vector<T> dh(std::size_t(slab), T(0)), dc(lstm ? std::size_t(slab) : 0, T(0));
   fill_state(dh.data(), dh_n, slab);
   if (lstm) fill_state(dc.data(), dc_n, slab);
-  std::unique_ptr<T[]> dg(new T[std::size_t(rows * G)]);
-  std::unique_ptr<T[]> dg_hh_own(gru ? new T[std::size_t(rows * G)] : nullptr);
-  T* dg_hh = gru ? dg_hh_own.get() : dg.get();
+  T* const dg = work;                          // the input-side gate gradients of every step
+  T* const dg_hh = gru ? work + rows * G : dg;  // GRU: the hidden-side ones
   for (index_t k = s.steps - 1; k >= 0 && N > 0; --k) {
     const index_t t = order.at(k);
     const bool first = order.first(t);
     const T* h_prev = first ? h0 : y + order.prev(t) * slab;
     const T* dy_t = dy + t * slab;
-    T* dg_t = dg.get() + t * N * G;
+    T* dg_t = dg + t * N * G;
     if (lstm) {
       const T* c_prev = first ? c0 : aux + order.prev(t) * N * A;
       const index_t c_stride = first ? H : A;
@@ -100,24 +98,24 @@ void rnn_backward(const RnnShape& s, const T* x, const T* h0, const T* c0, const
   }
   fill_state(dh0, dh.data(), slab);
   if (lstm) fill_state(dc0, dc.data(), slab);
-  if (dx != nullptr) gemm<T>(dg.get(), p.w_ih, nullptr, dx, rows, s.input, G, false, false, false);
-  if (dp.w_ih != nullptr) gemm<T>(dg.get(), x, nullptr, dp.w_ih, G, s.input, rows, true, false, false);
+  if (dx != nullptr) gemm<T>(dg, p.w_ih, nullptr, dx, rows, s.input, G, false, false, false);
+  if (dp.w_ih != nullptr) gemm<T>(dg, x, nullptr, dp.w_ih, G, s.input, rows, true, false, false);
   if (dp.w_hh != nullptr) hidden_weight_grad<T>(s, dg_hh, h0, y, dp.w_hh);
-  if (dp.b_ih != nullptr) column_sums<T>(dg.get(), rows, G, dp.b_ih);
+  if (dp.b_ih != nullptr) column_sums<T>(dg, rows, G, dp.b_ih);
   if (dp.b_hh != nullptr) {
     if (gru) column_sums<T>(dg_hh, rows, G, dp.b_hh);
     else if (dp.b_ih != nullptr) std::copy(dp.b_ih, dp.b_ih + G, dp.b_hh);
-    else column_sums<T>(dg.get(), rows, G, dp.b_hh);
+    else column_sums<T>(dg, rows, G, dp.b_hh);
   }
 }
 
 template void rnn_backward<float>(const RnnShape&, const float*, const float*, const float*,
                                   const RnnParams<const float*>&, const float*, const float*, const float*,
                                   const float*, const float*, const float*, float*, float*, float*,
-                                  const RnnParams<float*>&);
+                                  const RnnParams<float*>&, float*);
 template void rnn_backward<double>(const RnnShape&, const double*, const double*, const double*,
                                    const RnnParams<const double*>&, const double*, const double*, const double*,
                                    const double*, const double*, const double*, double*, double*, double*,
-                                   const RnnParams<double*>&);
+                                   const RnnParams<double*>&, double*);
 
 }  // namespace eigengrad

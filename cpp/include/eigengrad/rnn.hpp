@@ -56,7 +56,9 @@ void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const 
 // Backward through time. Reads the forward's inputs and outputs (x, h0, c0, w_ih, w_hh, y, gates, aux) and the
 // gradients of y, h_n, c_n (dh_n, dc_n may be null: zero). Writes dx (steps, batch, input), dh0, dc0 (LSTM),
 // and the parameter gradients (overwritten, not accumulated). Any output may be null (not wanted); bias
-// gradients are written when the layer has a bias.
+// gradients are written when the layer has a bias. work is scratch of work_size(s) elements (overwritten):
+// the caller provides it, so that an allocator that recycles memory (NumPy's) spares the page faults of a
+// fresh multi-megabyte buffer on every call.
 //   RNN:  dpre = dh * act'(h'); dh_prev = dpre W_hh
 //   LSTM: dc = dc' + dh o (1 - tanh^2 c'); do = dh tanh c'; di = dc g; df = dc c; dg = dc i; dc_prev = dc f
 //   GRU:  dn = dh (1 - z); dz = dh (h - n); dpre_n = dn (1 - n^2); dr = dpre_n (W_hn h + b_hn);
@@ -65,6 +67,11 @@ void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const 
 template <class T>
 void rnn_backward(const RnnShape& s, const T* x, const T* h0, const T* c0, const RnnParams<const T*>& p, const T* y,
                   const T* gates, const T* aux, const T* dy, const T* dh_n, const T* dc_n, T* dx, T* dh0, T* dc0,
-                  const RnnParams<T*>& dp);
+                  const RnnParams<T*>& dp, T* work);
+
+// Elements of the backward's scratch: the gate gradients of all steps, twice for GRU (input and hidden side).
+inline index_t work_size(const RnnShape& s) {
+  return (s.cell == RnnCell::gru ? 2 : 1) * s.steps * s.batch * gate_count(s.cell) * s.hidden;
+}
 
 }  // namespace eigengrad
