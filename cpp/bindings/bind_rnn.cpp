@@ -193,8 +193,8 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
   check_dtype_as(work, "work", x, "input");
   if (work.size() != work_size(l.shape))
     throw py::value_error("work: expected " + std::to_string(work_size(l.shape)) + " elements (steps * batch * " +
-                          "gates * hidden" + (l.shape.cell == RnnCell::gru ? " * 2" : "") + "), got " +
-                          std::to_string(work.size()));
+                          (l.shape.cell == RnnCell::gru ? "gates * hidden * 2" : "(gates * hidden + input + hidden)") +
+                          "), got " + std::to_string(work.size()));
   std::vector<Named> inputs = l.inputs, outputs{{&work, "work"}};
   inputs.push_back({&out, "out"});
   inputs.push_back({&grad_out, "grad_out"});
@@ -227,8 +227,8 @@ void bind_rnn(py::module_& m) {
         py::arg("grad_h0"), py::arg("grad_c0"), py::arg("grad_w_ih"), py::arg("grad_w_hh"), py::arg("grad_b_ih"),
         py::arg("grad_b_hh"), py::arg("work"), py::arg("reverse"),
         "Backward through time of rnn_forward from the gradients of out, h_n, c_n (None: zero); writes the "
-        "gradients that are not None (overwritten, not accumulated). work: scratch of T * N * G * H elements "
-        "(twice that for GRU), any shape, C-contiguous.");
+        "gradients that are not None (overwritten, not accumulated). work: scratch, C-contiguous, any shape, of "
+        "T * N * 2 G H elements for GRU, T * N * (G H + I + H) for RNN and LSTM.");
 }
 
 }  // namespace eigengrad::bindings

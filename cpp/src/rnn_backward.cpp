@@ -8,6 +8,7 @@
 // For RNN and LSTM the input- and hidden-side gradients are the same array; GRU's differ in the n gate
 // (the hidden side is multiplied by r), so GRU keeps two.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "eigengrad/gemm.hpp"
@@ -46,6 +47,54 @@ void hidden_weight_grad(const RnnShape& s, const T* dg_hh, const T* h0, const T*
   gemm<T>(dg_rest, y_prev, nullptr, dw_hh, G, H, (s.steps - 1) * N, true, false, true);
 }
 
+// Cells with one gate-gradient array (RNN, LSTM): [dW_ih | dW_hh] = dG^T [x | h_prev] as one GEMM, so the
+// transposed packing of dG (steps batch x G, the largest operand) is done once instead of once per weight.
+// xh: scratch of steps * batch * (input + hidden) elements.
+template <class T>
+void joint_weight_grads(const RnnShape& s, const T* dg, const T* x, const T* h0, const T* y, T* xh, T* dw_ih,
+                        T* dw_hh) {
+  const index_t N = s.batch, H = s.hidden, I = s.input, G = gate_count(s.cell) * H, W = I + H;
+  const Order order{s.steps, s.reverse};
+  parallel_for(s.steps * N, 256, [&](index_t b, index_t e) {
+    for (index_t r = b; r < e; ++r) {
+      const index_t t = r / N, n = r % N;
+      const T* hp = order.first(t) ? h0 + n * H : y + (order.prev(t) * N + n) * H;
+      std::copy(x + r * I, x + (r + 1) * I, xh + r * W);
+      std::copy(hp, hp + H, xh + r * W + I);
+    }
+  });
+  std::vector<T> both(std::size_t(G * W));
+  gemm<T>(dg, xh, nullptr, both.data(), G, W, s.steps * N, true, false, false);
+  for (index_t g = 0; g < G; ++g) {
+    std::copy(both.data() + g * W, both.data() + g * W + I, dw_ih + g * I);
+    std::copy(both.data() + g * W + I, both.data() + (g + 1) * W, dw_hh + g * H);
+  }
+}
+
+// The per-step product of a cell with one gate-gradient array, when dx is wanted: [dh_prev | dx_t] =
+// dG_t [W_hh | W_ih], one GEMM that packs dG_t once for both (dx no longer needs a narrow GEMM of its own).
+template <class T>
+struct JointStep {
+  index_t N, H, I;
+  std::vector<T> w, out;  // [W_hh | W_ih] (G x (H + I)); the step's product (N x (H + I))
+  JointStep(const RnnShape& s, const T* w_ih, const T* w_hh)
+      : N(s.batch), H(s.hidden), I(s.input), w(std::size_t(gate_count(s.cell) * H * (H + I))),
+        out(std::size_t(N * (H + I))) {
+    for (index_t g = 0; g < gate_count(s.cell) * H; ++g) {
+      std::copy(w_hh + g * H, w_hh + (g + 1) * H, w.data() + g * (H + I));
+      std::copy(w_ih + g * I, w_ih + (g + 1) * I, w.data() + g * (H + I) + H);
+    }
+  }
+  void run(const T* dg_t, T* dh, T* dx_t) {
+    gemm<T>(dg_t, w.data(), nullptr, out.data(), N, H + I, index_t(w.size()) / (H + I), false, false, false);
+    for (index_t n = 0; n < N; ++n) {
+      const T* row = out.data() + n * (H + I);
+      std::copy(row, row + H, dh + n * H);
+      std::copy(row + H, row + H + I, dx_t + n * I);
+    }
+  }
+};
+
 template <class T>
 void fill_state(T* dst, const T* src, index_t count) {
   if (dst == nullptr) return;
@@ -69,6 +118,7 @@ void rnn_backward(const RnnShape& s, const T* x, const T* h0, const T* c0, const
   if (lstm) fill_state(dc.data(), dc_n, slab);
   T* const dg = work;                          // the input-side gate gradients of every step
   T* const dg_hh = gru ? work + rows * G : dg;  // GRU: the hidden-side ones
+  std::unique_ptr<JointStep<T>> joint(!gru && dx != nullptr ? new JointStep<T>(s, p.w_ih, p.w_hh) : nullptr);
   for (index_t k = s.steps - 1; k >= 0 && N > 0; --k) {
     const index_t t = order.at(k);
     const bool first = order.first(t);
@@ -94,13 +144,18 @@ void rnn_backward(const RnnShape& s, const T* x, const T* h0, const T* c0, const
       });
     }
     // dh_prev = (GRU: dh z) + dG_hh[t] W_hh
-    gemm<T>(dg_hh + t * N * G, p.w_hh, nullptr, dh.data(), N, H, G, false, false, gru);
+    if (joint) joint->run(dg_t, dh.data(), dx + t * N * s.input);
+    else gemm<T>(dg_hh + t * N * G, p.w_hh, nullptr, dh.data(), N, H, G, false, false, gru);
   }
   fill_state(dh0, dh.data(), slab);
   if (lstm) fill_state(dc0, dc.data(), slab);
-  if (dx != nullptr) gemm<T>(dg, p.w_ih, nullptr, dx, rows, s.input, G, false, false, false);
-  if (dp.w_ih != nullptr) gemm<T>(dg, x, nullptr, dp.w_ih, G, s.input, rows, true, false, false);
-  if (dp.w_hh != nullptr) hidden_weight_grad<T>(s, dg_hh, h0, y, dp.w_hh);
+  if (dx != nullptr && !joint) gemm<T>(dg, p.w_ih, nullptr, dx, rows, s.input, G, false, false, false);
+  if (!gru && dp.w_ih != nullptr && dp.w_hh != nullptr) {
+    joint_weight_grads<T>(s, dg, x, h0, y, work + rows * G, dp.w_ih, dp.w_hh);
+  } else {
+    if (dp.w_ih != nullptr) gemm<T>(dg, x, nullptr, dp.w_ih, G, s.input, rows, true, false, false);
+    if (dp.w_hh != nullptr) hidden_weight_grad<T>(s, dg_hh, h0, y, dp.w_hh);
+  }
   if (dp.b_ih != nullptr) column_sums<T>(dg, rows, G, dp.b_ih);
   if (dp.b_hh != nullptr) {
     if (gru) column_sums<T>(dg_hh, rows, G, dp.b_hh);

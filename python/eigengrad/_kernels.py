@@ -536,7 +536,8 @@ def rnn_backward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, gr
     shapes = (x.shape, (n, hid), (n, hid), w_ih.shape, w_hh.shape, (w_ih.shape[0],), (w_ih.shape[0],))
     present = (True, True, mode == "LSTM", True, True, b_ih is not None, b_hh is not None)
     outs = [np.empty(s, dt) if want and ok else None for s, want, ok in zip(shapes, grads, present)]
-    work = np.empty((2 if mode == "GRU" else 1) * steps * n * w_ih.shape[0], dt)  # the gate gradients
+    # scratch: the gate gradients (twice for GRU), for RNN/LSTM also the rows [x_t, h_prev]
+    work = np.empty(steps * n * (2 * w_ih.shape[0] if mode == "GRU" else w_ih.shape[0] + x.shape[2] + hid), dt)
     _C.rnn_backward(mode, x, contiguous(h0), _opt(c0), contiguous(w_ih), contiguous(w_hh), _opt(b_ih), _opt(b_hh),
                     contiguous(y), _opt(gates), _opt(aux), contiguous(grad_out.astype(dt, copy=False)),
                     None if grad_h_n is None else contiguous(grad_h_n.astype(dt, copy=False)),

@@ -69,9 +69,12 @@ void rnn_backward(const RnnShape& s, const T* x, const T* h0, const T* c0, const
                   const T* gates, const T* aux, const T* dy, const T* dh_n, const T* dc_n, T* dx, T* dh0, T* dc0,
                   const RnnParams<T*>& dp, T* work);
 
-// Elements of the backward's scratch: the gate gradients of all steps, twice for GRU (input and hidden side).
+// Elements of the backward's scratch: the gate gradients of all steps, twice for GRU (input and hidden side);
+// for RNN and LSTM also the rows [x_t, h_prev] of all steps (the weight gradients are then one GEMM).
 inline index_t work_size(const RnnShape& s) {
-  return (s.cell == RnnCell::gru ? 2 : 1) * s.steps * s.batch * gate_count(s.cell) * s.hidden;
+  const index_t rows = s.steps * s.batch;
+  if (s.cell == RnnCell::gru) return 2 * rows * gate_count(s.cell) * s.hidden;
+  return rows * (gate_count(s.cell) * s.hidden + s.input + s.hidden);
 }
 
 }  // namespace eigengrad
