@@ -264,3 +264,71 @@ def test_lstm_state_errors():
         m(x, eg.tensor(np.zeros((1, 3, 6), np.float32)))
     with pytest.raises(ValueError, match="c_0: expected hidden state of shape"):
         m(x, (eg.tensor(np.zeros((1, 3, 6), np.float32)), eg.tensor(np.zeros((1, 2, 6), np.float32))))
+
+
+# --- cells ----------------------------------------------------------------------------------------------
+
+CELLS = {"rnn_tanh": (nn.RNNCell, nn.RNN, {}), "rnn_relu": (nn.RNNCell, nn.RNN, dict(nonlinearity="relu")),
+         "lstm": (nn.LSTMCell, nn.LSTM, {}), "gru": (nn.GRUCell, nn.GRU, {})}
+
+
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_cell_steps_equal_the_layer(rng, kind):
+    """A cell applied step by step computes what the one-layer module computes over the sequence."""
+    cell_cls, layer_cls, extra = CELLS[kind]
+    layer = layer_cls(4, 6, dtype=np.float64, **extra)
+    cell = cell_cls(4, 6, dtype=np.float64, **extra)
+    cell.load_state_dict({k[:-3]: v for k, v in layer.state_dict().items()})  # weight_ih_l0 -> weight_ih
+    x = rng.standard_normal((5, 3, 4))
+    out, _ = layer(eg.tensor(x))
+    state = None
+    for t in range(5):
+        state = cell(eg.tensor(x[t]), state)
+        h = state[0] if kind == "lstm" else state
+        np.testing.assert_allclose(h.numpy(), out.numpy()[t], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_cell_gradcheck(rng, kind):
+    cell_cls, _, extra = CELLS[kind]
+    cell = cell_cls(3, 4, dtype=np.float64, **extra)
+    if kind == "rnn_relu":
+        for p in cell.parameters():
+            p._data[...] = np.abs(p._data)
+    x = eg.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    h = eg.tensor(rng.standard_normal((2, 4)) * 0.5, requires_grad=True)
+    c = eg.tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    params = list(cell.parameters())
+    if kind == "lstm":
+        assert gradcheck(lambda x, h, c, *ps: cell(x, (h, c)), (x, h, c, *params))
+    else:
+        assert gradcheck(lambda x, h, *ps: cell(x, h), (x, h, *params))
+
+
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_cell_unbatched_and_names(rng, kind):
+    cell_cls, _, extra = CELLS[kind]
+    cell = cell_cls(3, 4, dtype=np.float64, **extra)
+    assert [n for n, _ in cell.named_parameters()] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    x = rng.standard_normal(3)
+    one = cell(eg.tensor(x))
+    batch = cell(eg.tensor(x[None]))
+    if kind == "lstm":
+        one, batch = one[1], batch[1]
+    assert one.shape == (4,)
+    np.testing.assert_array_equal(one.numpy(), batch.numpy()[0])
+
+
+def test_cell_errors():
+    cell = nn.LSTMCell(3, 4)
+    with pytest.raises(ValueError, match=r"input: LSTMCell expects a 2-D \(batch, 3\)"):
+        cell(eg.tensor(np.zeros((2, 5), np.float32)))
+    with pytest.raises(ValueError, match=r"c: expected shape \(2, 4\)"):
+        cell(eg.tensor(np.zeros((2, 3), np.float32)), (eg.tensor(np.zeros((2, 4), np.float32)),
+                                                       eg.tensor(np.zeros((3, 4), np.float32))))
+    with pytest.raises(TypeError, match="hx: LSTMCell expects a tuple"):
+        cell(eg.tensor(np.zeros((2, 3), np.float32)), eg.tensor(np.zeros((2, 4), np.float32)))
+    with pytest.raises(ValueError, match=r"hx: expected shape \(2, 4\)"):
+        nn.GRUCell(3, 4)(eg.tensor(np.zeros((2, 3), np.float32)), eg.tensor(np.zeros((4,), np.float32)))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn.RNNCell(3, 4, nonlinearity="gelu")

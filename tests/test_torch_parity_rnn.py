@@ -109,3 +109,43 @@ def test_eval_mode_ignores_dropout_as_torch(kind):
     em.load_state_dict({k: v.detach().numpy().copy() for k, v in tm.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((5, 2, 3))
     assert_rel(em(eg.tensor(x))[0].numpy(), tm(torch.from_numpy(x))[0], np.float64, "output")
+
+
+CELLS = {"rnn_tanh": (nn.RNNCell, torch.nn.RNNCell, {}), "rnn_relu": (nn.RNNCell, torch.nn.RNNCell,
+                                                                    dict(nonlinearity="relu")),
+         "lstm": (nn.LSTMCell, torch.nn.LSTMCell, {}), "gru": (nn.GRUCell, torch.nn.GRUCell, {}),
+         "gru_nobias": (nn.GRUCell, torch.nn.GRUCell, dict(bias=False))}
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (6,), (0, 6)], ids=["batched", "unbatched", "empty"])
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_cells_match_torch(dt, kind, shape):
+    ecls, tcls, extra = CELLS[kind]
+    torch.manual_seed(0)
+    tm = tcls(6, 7, **extra).to(TORCH_DTYPE[dt])
+    em = ecls(6, 7, **extra, dtype=dt)
+    em.load_state_dict({k: v.detach().numpy().copy() for k, v in tm.state_dict().items()})
+    rng = np.random.default_rng(0)
+    hshape = shape[:-1] + (7,)
+    arrays = [rng.standard_normal(shape).astype(dt), rng.standard_normal(hshape).astype(dt),
+              rng.standard_normal(hshape).astype(dt)]
+    e_in = [eg.tensor(a, requires_grad=True) for a in arrays]
+    t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    if kind == "lstm":
+        eo, to = em(e_in[0], (e_in[1], e_in[2])), tm(t_in[0], (t_in[1], t_in[2]))
+    else:
+        eo, to = (em(e_in[0], e_in[1]),), (tm(t_in[0], t_in[1]),)
+        e_in, t_in = e_in[:2], t_in[:2]
+    eloss, tloss = 0, 0
+    for e, tt in zip(eo, to):
+        assert_rel(e.numpy(), tt, dt, "output")
+        g = rng.standard_normal(tt.shape).astype(dt)
+        eloss = eloss + (e * eg.tensor(g)).sum()
+        tloss = tloss + (tt * torch.from_numpy(g)).sum()
+    eloss.backward()
+    tloss.backward()
+    for e, tt in zip(e_in, t_in):
+        assert_rel(e.grad.numpy(), tt.grad, dt, "input grad")
+    tparams = dict(tm.named_parameters())
+    for name, p in em.named_parameters():
+        assert_rel(p.grad.numpy(), tparams[name].grad, dt, f"grad of {name}")
