@@ -5,8 +5,11 @@
 // all steps (dG, steps x batch x G hidden), and carries dh_prev = dG_hh W_hh (one GEMM per step) to the step
 // before. Everything that does not feed the recurrence waits until the loop is done and is one GEMM over
 // all steps: dx = dG W_ih, dW_ih = dG^T x, dW_hh = dG_hh^T h_prev; bias gradients are column sums of dG.
-// For RNN and LSTM the input- and hidden-side gradients are the same array; GRU's differ in the n gate
-// (the hidden side is multiplied by r), so GRU keeps two.
+// For RNN and LSTM the input- and hidden-side gradients are the same array, which allows two fusions:
+// dx_t joins the per-step product ([dh_prev | dx_t] = dG_t [W_hh | W_ih]: dx with few inputs would otherwise
+// be a narrow GEMM that spends most of its time packing dG), and both weight gradients are one GEMM over the
+// rows [x_t | h_prev] (dG, the largest operand, is packed once). GRU's two arrays differ in the n gate (the
+// hidden side is multiplied by r), so GRU runs the products separately.
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -75,18 +78,19 @@ void joint_weight_grads(const RnnShape& s, const T* dg, const T* x, const T* h0,
 // dG_t [W_hh | W_ih], one GEMM that packs dG_t once for both (dx no longer needs a narrow GEMM of its own).
 template <class T>
 struct JointStep {
-  index_t N, H, I;
+  index_t N, H, I, G;
   std::vector<T> w, out;  // [W_hh | W_ih] (G x (H + I)); the step's product (N x (H + I))
   JointStep(const RnnShape& s, const T* w_ih, const T* w_hh)
-      : N(s.batch), H(s.hidden), I(s.input), w(std::size_t(gate_count(s.cell) * H * (H + I))),
+      : N(s.batch), H(s.hidden), I(s.input), G(gate_count(s.cell) * s.hidden), w(std::size_t(G * (H + I))),
         out(std::size_t(N * (H + I))) {
-    for (index_t g = 0; g < gate_count(s.cell) * H; ++g) {
+    for (index_t g = 0; g < G; ++g) {
       std::copy(w_hh + g * H, w_hh + (g + 1) * H, w.data() + g * (H + I));
       std::copy(w_ih + g * I, w_ih + (g + 1) * I, w.data() + g * (H + I) + H);
     }
   }
+  // dh (N x H) and dx_t (N x I) from dG_t (N x G)
   void run(const T* dg_t, T* dh, T* dx_t) {
-    gemm<T>(dg_t, w.data(), nullptr, out.data(), N, H + I, index_t(w.size()) / (H + I), false, false, false);
+    gemm<T>(dg_t, w.data(), nullptr, out.data(), N, H + I, G, false, false, false);
     for (index_t n = 0; n < N; ++n) {
       const T* row = out.data() + n * (H + I);
       std::copy(row, row + H, dh + n * H);
