@@ -52,3 +52,5 @@ __all__ = [
     "layer_norm_forward", "layer_norm_backward", "group_norm_forward", "group_norm_backward",
     "local_response_norm_forward", "local_response_norm_backward",
 ]
+from eigengrad.reference.rnn import rnn_backward, rnn_forward
+__all__ += ["rnn_forward", "rnn_backward"]
