@@ -179,3 +179,14 @@ def test_history_dataframe_and_plot():
     ax = h.plot(["loss", "val_loss"])
     assert [line.get_label() for line in ax.lines] == ["loss", "val_loss"]
     assert list(ax.lines[1].get_ydata()) == h["val_loss"]
+
+
+def test_the_text_bar_without_tqdm_draws_when_asked(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    model, (train, _) = mlp(), loaders()
+    fit(model, nn.CrossEntropyLoss(), eg.optim.SGD(model.parameters(), lr=0.05), train, epochs=1, progress=True)
+    err = capsys.readouterr().err
+    assert "epoch 1/1" in err and "samples/s" in err and "19/19" in err

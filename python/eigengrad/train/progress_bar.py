@@ -33,7 +33,8 @@ class EpochBar:
             from eigengrad.utils.progress import progress as make_bar
 
             total = len(loader) if hasattr(loader, "__len__") else None
-            self.bar = make_bar(None, total=total, desc=desc, leave=True)
+            # asked for explicitly: drawn even off a terminal (the text bar otherwise draws only on one)
+            self.bar = make_bar(None, total=total, desc=desc, leave=True, force=progress is True)
 
     def __iter__(self):
         return iter(self.loader)
