@@ -8,8 +8,6 @@ import os
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from typing import Callable, Iterator
 
 from eigengrad.tune.trial import Reporter, StopTrial, TrialResult, TrialSpec
@@ -54,12 +52,17 @@ class ProcessExecutor:
     """``n_jobs`` spawned worker processes (spawn, not fork: a forked OpenMP runtime can hang)."""
 
     def __init__(self, n_jobs: int, threads_per_trial: int | None = None) -> None:
+        from concurrent.futures import ProcessPoolExecutor  # here: import eigengrad stays light
+        from multiprocessing import get_context
+
         cores = os.cpu_count() or 1
         self.threads = threads_per_trial or max(1, cores // n_jobs)
         self.pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=get_context("spawn"),
                                         initializer=_init_worker, initargs=(self.threads,))
 
     def map(self, objective, specs, checkpoint_dir, seed) -> Iterator[TrialResult]:
+        from concurrent.futures import as_completed
+
         futures = [self.pool.submit(run_trial, objective, s, checkpoint_dir, seed) for s in specs]
         for f in as_completed(futures):
             yield f.result()
