@@ -1,0 +1,233 @@
+// 2-D convolution lowered to eigengrad's GEMM (see conv.hpp for the layout and the formula).
+//
+// Why im2col + GEMM: the GEMM is the fastest code we have; unfolding the patches costs one pass over
+// K x columns (cheap next to the GEMM's og x K x columns multiply-adds once K reaches a few dozen), and
+// taking several images per GEMM makes its long dimension long enough for the packed kernel to reach
+// full speed at MNIST-sized feature maps (14 x 14 = 196 columns per image alone would be short).
+#include "eigengrad/conv.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "eigengrad/gemm.hpp"
+
+namespace eigengrad {
+namespace {
+
+// A chunk aims at this many GEMM columns (images x oh x ow) ...
+constexpr index_t kChunkColumns = 2048;
+// ... and keeps its patch matrix below this many elements (L2/L3-sized).
+constexpr index_t kChunkElements = index_t(1) << 20;
+
+// Images per chunk: a function of the shape only (so the weight gradient's chunk sums are too).
+index_t chunk_images(const Conv2dGeometry& g) {
+  const index_t p = std::max<index_t>(g.oh * g.ow, 1), k = std::max<index_t>(g.c * g.kh * g.kw, 1);
+  index_t b = ceil_div(kChunkColumns, p);
+  b = std::min(b, std::max<index_t>(1, kChunkElements / (k * p)));
+  return std::clamp<index_t>(b, 1, std::max<index_t>(g.n, 1));
+}
+
+template <class T>
+std::unique_ptr<T[]> buffer(index_t size) {
+  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<index_t>(size, 1))]);
+}
+
+// Output positions v in [lo, hi) read input index v * stride + off inside [0, size); out is the
+// number of output positions.
+struct Span {
+  index_t lo, hi;
+};
+Span valid_span(index_t off, index_t stride, index_t size, index_t out) {
+  index_t lo = off >= 0 ? 0 : ceil_div(-off, stride);   // v stride + off >= 0
+  index_t hi = size - off <= 0 ? 0 : ceil_div(size - off, stride);  // v stride + off < size
+  lo = std::min(lo, out);
+  hi = std::clamp(hi, lo, out);
+  return {lo, hi};
+}
+
+// Unfolds one input channel plane xc (h x w) into its kh * kw rows of cols, starting at dst (row
+// stride ld): row (a, e), position p = u ow + v holds xp[u sh + a dh, v sw + e dw], zero in the padding.
+template <class T>
+void im2col_channel(const T* xc, T* dst, index_t ld, const Conv2dGeometry& g) {
+  for (index_t a = 0; a < g.kh; ++a) {
+    const Span rows = valid_span(a * g.dh - g.ph, g.sh, g.h, g.oh);
+    for (index_t e = 0; e < g.kw; ++e, dst += ld) {
+      const index_t off = e * g.dw - g.pw;
+      const Span cols = valid_span(off, g.sw, g.w, g.ow);
+      std::fill(dst, dst + rows.lo * g.ow, T(0));
+      for (index_t u = rows.lo; u < rows.hi; ++u) {
+        T* o = dst + u * g.ow;
+        const T* src = xc + (u * g.sh + a * g.dh - g.ph) * g.w;
+        std::fill(o, o + cols.lo, T(0));
+        if (g.sw == 1) {
+          if (cols.hi > cols.lo) std::memcpy(o + cols.lo, src + cols.lo + off, sizeof(T) * (cols.hi - cols.lo));
+        } else {
+          for (index_t v = cols.lo; v < cols.hi; ++v) o[v] = src[v * g.sw + off];
+        }
+        std::fill(o + cols.hi, o + g.ow, T(0));
+      }
+      std::fill(dst + rows.hi * g.ow, dst + g.oh * g.ow, T(0));
+    }
+  }
+}
+
+// The adjoint of im2col_channel: adds the kh * kw rows of dcols starting at src into the plane dxc,
+// in a fixed order (a, e, u, v).
+template <class T>
+void col2im_channel(const T* src, index_t ld, T* dxc, const Conv2dGeometry& g) {
+  for (index_t a = 0; a < g.kh; ++a) {
+    const Span rows = valid_span(a * g.dh - g.ph, g.sh, g.h, g.oh);
+    for (index_t e = 0; e < g.kw; ++e, src += ld) {
+      const index_t off = e * g.dw - g.pw;
+      const Span cols = valid_span(off, g.sw, g.w, g.ow);
+      for (index_t u = rows.lo; u < rows.hi; ++u) {
+        const T* s = src + u * g.ow;
+        T* d = dxc + (u * g.sh + a * g.dh - g.ph) * g.w + off;
+        if (g.sw == 1) {
+          for (index_t v = cols.lo; v < cols.hi; ++v) d[v] += s[v];
+        } else {
+          for (index_t v = cols.lo; v < cols.hi; ++v) d[v * g.sw] += s[v];
+        }
+      }
+    }
+  }
+}
+
+// Planes (image, channel) per parallel task: about kElementwiseGrain / 8 elements each.
+index_t plane_grain(index_t plane) { return std::max<index_t>(1, (kElementwiseGrain / 8) / std::max<index_t>(plane, 1)); }
+
+// cols (K x nb p) of the nb images starting at x.
+template <class T>
+void unfold(const T* x, index_t nb, T* cols, const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow, ld = nb * p, hw = g.h * g.w, khw = g.kh * g.kw;
+  parallel_for(nb * g.c, plane_grain(hw), [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t i = t / g.c, ci = t % g.c;
+      im2col_channel(x + t * hw, cols + ci * khw * ld + i * p, ld, g);
+    }
+  });
+}
+
+// dx (nb images) = col2im(dcols); every plane is overwritten.
+template <class T>
+void fold(const T* dcols, index_t nb, T* dx, const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow, ld = nb * p, hw = g.h * g.w, khw = g.kh * g.kw;
+  parallel_for(nb * g.c, plane_grain(hw), [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t i = t / g.c, ci = t % g.c;
+      T* d = dx + t * hw;
+      std::fill(d, d + hw, T(0));
+      col2im_channel(dcols + ci * khw * ld + i * p, ld, d, g);
+    }
+  });
+}
+
+// Between the image-major layout (nb, o, p) of y / dy and the GEMM's (o, nb p):
+// to_gemm: m[q, i p + s] = a[i, q, s]; from_gemm: a[i, q, s] = m[q, i p + s] + (bias ? bias[q] : 0).
+template <class T>
+void to_gemm_layout(const T* a, index_t nb, T* m, index_t o, index_t p) {
+  parallel_for(nb * o, plane_grain(p), [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t i = t / o, q = t % o;
+      std::memcpy(m + q * nb * p + i * p, a + t * p, sizeof(T) * p);
+    }
+  });
+}
+template <class T>
+void from_gemm_layout(const T* m, const T* bias, index_t nb, T* a, index_t o, index_t p) {
+  parallel_for(nb * o, plane_grain(p), [&](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t i = t / o, q = t % o;
+      const T* src = m + q * nb * p + i * p;
+      T* dst = a + t * p;
+      const T bq = bias ? bias[q] : T(0);
+      for (index_t s = 0; s < p; ++s) dst[s] = src[s] + bq;
+    }
+  });
+}
+
+// sum of a[0, n) in double over 8 lanes (a fixed order the compiler can vectorise).
+template <class T>
+double lane_sum(const T* a, index_t n) {
+  double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  index_t s = 0;
+  for (; s + 8 <= n; s += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] += double(a[s + l]);
+  for (; s < n; ++s) lanes[s % 8] += double(a[s]);
+  return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+}
+
+template <class T>
+void bias_grad(const T* dy, T* db, const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow;
+  parallel_for(g.o, 1, [&](index_t q0, index_t q1) {
+    for (index_t q = q0; q < q1; ++q) {
+      double total = 0.0;
+      for (index_t i = 0; i < g.n; ++i) total += lane_sum(dy + (i * g.o + q) * p, p);
+      db[q] = T(total);
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw, kg = k / g.groups, og = g.o / g.groups;
+  if (g.n == 0 || p == 0 || g.o == 0) return;
+  const index_t chunk = chunk_images(g);
+  auto cols = buffer<T>(k * chunk * p);
+  auto prod = buffer<T>(chunk > 1 ? g.o * chunk * p : 0);
+  for (index_t i0 = 0; i0 < g.n; i0 += chunk) {
+    const index_t nb = std::min(chunk, g.n - i0), ld = nb * p;
+    T* yc = y + i0 * g.o * p;
+    T* out = nb > 1 ? prod.get() : yc;  // one image: the GEMM's (o, p) layout is y's
+    unfold(x + i0 * g.c * g.h * g.w, nb, cols.get(), g);
+    for (index_t gi = 0; gi < g.groups; ++gi)
+      gemm<T>(wt + gi * og * kg, cols.get() + gi * kg * ld, nullptr, out + gi * og * ld, og, ld, kg, false, false,
+              false);
+    if (nb > 1 || b != nullptr) from_gemm_layout(out, b, nb, yc, g.o, p);
+  }
+}
+
+template <class T>
+void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db, const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw, kg = k / g.groups, og = g.o / g.groups;
+  if (db) bias_grad(dy, db, g);
+  if (dwt) std::fill(dwt, dwt + g.o * kg, T(0));
+  if (dx) std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
+  if ((!dx && !dwt) || g.n == 0 || p == 0 || g.o == 0) return;
+  const index_t chunk = chunk_images(g);
+  auto cols = buffer<T>(k * chunk * p);  // the patches for dwt, then reused for dcols
+  auto dyg = buffer<T>(chunk > 1 ? g.o * chunk * p : 0);
+  for (index_t i0 = 0; i0 < g.n; i0 += chunk) {
+    const index_t nb = std::min(chunk, g.n - i0), ld = nb * p;
+    const T* dyc = dy + i0 * g.o * p;
+    if (nb > 1) {
+      to_gemm_layout(dyc, nb, dyg.get(), g.o, p);
+      dyc = dyg.get();
+    }
+    if (dwt) {
+      unfold(x + i0 * g.c * g.h * g.w, nb, cols.get(), g);
+      for (index_t gi = 0; gi < g.groups; ++gi)  // dwt_g (og x kg) += dy_g (og x ld) . cols_g^T
+        gemm<T>(dyc + gi * og * ld, cols.get() + gi * kg * ld, nullptr, dwt + gi * og * kg, og, kg, ld, false, true,
+                true);
+    }
+    if (dx) {
+      for (index_t gi = 0; gi < g.groups; ++gi)  // dcols_g (kg x ld) = wt_g^T . dy_g
+        gemm<T>(wt + gi * og * kg, dyc + gi * og * ld, nullptr, cols.get() + gi * kg * ld, kg, ld, og, true, false,
+                false);
+      fold(cols.get(), nb, dx + i0 * g.c * g.h * g.w, g);
+    }
+  }
+}
+
+template void conv2d_forward<float>(const float*, const float*, const float*, float*, const Conv2dGeometry&);
+template void conv2d_forward<double>(const double*, const double*, const double*, double*, const Conv2dGeometry&);
+template void conv2d_backward<float>(const float*, const float*, const float*, float*, float*, float*,
+                                     const Conv2dGeometry&);
+template void conv2d_backward<double>(const double*, const double*, const double*, double*, double*, double*,
+                                      const Conv2dGeometry&);
+
+}  // namespace eigengrad
