@@ -52,3 +52,13 @@ __all__ = [
     "layer_norm_forward", "layer_norm_backward", "group_norm_forward", "group_norm_backward",
     "local_response_norm_forward", "local_response_norm_backward",
 ]
+from eigengrad.reference.conv import conv2d_backward, conv2d_forward  # noqa: E402
+from eigengrad.reference.pool import (  # noqa: E402
+    adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
+    max_pool2d_backward, max_pool2d_forward,
+)
+
+__all__ += [
+    "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+    "avg_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
+]

@@ -17,3 +17,7 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten"
 __all__ += ["NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
             "DistillationLoss"]
 __all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout2d", "AlphaDropout"]
+from eigengrad.nn.modules.conv import Conv2d  # noqa: E402
+from eigengrad.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
+
+__all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
