@@ -46,41 +46,72 @@ Span valid_span(index_t off, index_t stride, index_t size, index_t out) {
   return {lo, hi};
 }
 
+// With stride 1 and ow == w, output position j = u ow + v of row (a, e) reads input element j + shift of
+// the plane, so a row of cols is one shifted copy (or add) of the plane; the positions whose input is
+// padding are fixed up per row afterwards.
+bool flat_rows(const Conv2dGeometry& g) { return g.sh == 1 && g.sw == 1 && g.ow == g.w; }
+
+// Sets the columns outside [cols.lo, cols.hi) of the rows [rows.lo, rows.hi) of one cols row to zero.
+template <class T>
+void zero_edges(T* dst, const Span& rows, const Span& cols, index_t ow) {
+  for (index_t u = rows.lo; u < rows.hi; ++u) {
+    std::fill(dst + u * ow, dst + u * ow + cols.lo, T(0));
+    std::fill(dst + u * ow + cols.hi, dst + (u + 1) * ow, T(0));
+  }
+}
+
 // Unfolds one input channel plane xc (h x w) into its kh * kw rows of cols, starting at dst (row
 // stride ld): row (a, e), position p = u ow + v holds xp[u sh + a dh, v sw + e dw], zero in the padding.
 template <class T>
 void im2col_channel(const T* xc, T* dst, index_t ld, const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow;
   for (index_t a = 0; a < g.kh; ++a) {
     const Span rows = valid_span(a * g.dh - g.ph, g.sh, g.h, g.oh);
     for (index_t e = 0; e < g.kw; ++e, dst += ld) {
       const index_t off = e * g.dw - g.pw;
       const Span cols = valid_span(off, g.sw, g.w, g.ow);
-      std::fill(dst, dst + rows.lo * g.ow, T(0));
-      for (index_t u = rows.lo; u < rows.hi; ++u) {
-        T* o = dst + u * g.ow;
-        const T* src = xc + (u * g.sh + a * g.dh - g.ph) * g.w;
-        std::fill(o, o + cols.lo, T(0));
-        if (g.sw == 1) {
-          if (cols.hi > cols.lo) std::memcpy(o + cols.lo, src + cols.lo + off, sizeof(T) * (cols.hi - cols.lo));
-        } else {
-          for (index_t v = cols.lo; v < cols.hi; ++v) o[v] = src[v * g.sw + off];
+      if (rows.lo == rows.hi || cols.lo == cols.hi) {
+        std::fill(dst, dst + p, T(0));
+      } else if (flat_rows(g)) {
+        const index_t shift = (a * g.dh - g.ph) * g.w + off;
+        const index_t j0 = rows.lo * g.ow + cols.lo, j1 = (rows.hi - 1) * g.ow + cols.hi;
+        std::fill(dst, dst + j0, T(0));
+        for (index_t j = j0; j < j1; ++j) dst[j] = xc[j + shift];
+        std::fill(dst + j1, dst + p, T(0));
+        zero_edges(dst, rows, cols, g.ow);
+      } else {
+        std::fill(dst, dst + rows.lo * g.ow, T(0));
+        for (index_t u = rows.lo; u < rows.hi; ++u) {
+          T* o = dst + u * g.ow;
+          const T* src = xc + (u * g.sh + a * g.dh - g.ph) * g.w + off;
+          std::fill(o, o + cols.lo, T(0));
+          for (index_t v = cols.lo; v < cols.hi; ++v) o[v] = src[v * g.sw];
+          std::fill(o + cols.hi, o + g.ow, T(0));
         }
-        std::fill(o + cols.hi, o + g.ow, T(0));
+        std::fill(dst + rows.hi * g.ow, dst + p, T(0));
       }
-      std::fill(dst + rows.hi * g.ow, dst + g.oh * g.ow, T(0));
     }
   }
 }
 
 // The adjoint of im2col_channel: adds the kh * kw rows of dcols starting at src into the plane dxc,
-// in a fixed order (a, e, u, v).
+// in a fixed order (a, e, u, v). The positions of src that read padding are set to zero on the way
+// (src is scratch), so that the flat layout can add whole rows at once.
 template <class T>
-void col2im_channel(const T* src, index_t ld, T* dxc, const Conv2dGeometry& g) {
+void col2im_channel(T* src, index_t ld, T* dxc, const Conv2dGeometry& g) {
   for (index_t a = 0; a < g.kh; ++a) {
     const Span rows = valid_span(a * g.dh - g.ph, g.sh, g.h, g.oh);
     for (index_t e = 0; e < g.kw; ++e, src += ld) {
       const index_t off = e * g.dw - g.pw;
       const Span cols = valid_span(off, g.sw, g.w, g.ow);
+      if (rows.lo == rows.hi || cols.lo == cols.hi) continue;
+      if (flat_rows(g)) {
+        const index_t shift = (a * g.dh - g.ph) * g.w + off;
+        const index_t j0 = rows.lo * g.ow + cols.lo, j1 = (rows.hi - 1) * g.ow + cols.hi;
+        zero_edges(src, rows, cols, g.ow);  // adding +0 leaves the neighbouring row's values as they are
+        for (index_t j = j0; j < j1; ++j) dxc[j + shift] += src[j];
+        continue;
+      }
       for (index_t u = rows.lo; u < rows.hi; ++u) {
         const T* s = src + u * g.ow;
         T* d = dxc + (u * g.sh + a * g.dh - g.ph) * g.w + off;
@@ -109,9 +140,9 @@ void unfold(const T* x, index_t nb, T* cols, const Conv2dGeometry& g) {
   });
 }
 
-// dx (nb images) = col2im(dcols); every plane is overwritten.
+// dx (nb images) = col2im(dcols); every plane is overwritten (and dcols' padding positions zeroed).
 template <class T>
-void fold(const T* dcols, index_t nb, T* dx, const Conv2dGeometry& g) {
+void fold(T* dcols, index_t nb, T* dx, const Conv2dGeometry& g) {
   const index_t p = g.oh * g.ow, ld = nb * p, hw = g.h * g.w, khw = g.kh * g.kw;
   parallel_for(nb * g.c, plane_grain(hw), [&](index_t t0, index_t t1) {
     for (index_t t = t0; t < t1; ++t) {
