@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace eigengrad {
 namespace {
@@ -33,20 +38,25 @@ Taps taps(index_t start, index_t k, index_t dil, index_t size) {
   return {std::min(lo, hi), hi};
 }
 
-// The average pool's window (clipped to the input) and divisor of output (u, v).
-struct AvgWindow {
-  index_t r0, r1, c0, c1;
-  double divisor;
+// The average pool's windows along one axis: [start, end) clipped to the input, and the window's
+// length within the padded input [-pad, size + pad) (PyTorch's pool_size factor).
+struct AvgSpan {
+  index_t lo, hi, full;
 };
-AvgWindow avg_window(const Pool2dGeometry& g, index_t u, index_t v, bool count_include_pad, index_t divisor_override) {
-  index_t r0 = u * g.sh - g.ph, c0 = v * g.sw - g.pw;
-  index_t r1 = std::min(r0 + g.kh, g.h + g.ph), c1 = std::min(c0 + g.kw, g.w + g.pw);
-  const index_t pool_size = (r1 - r0) * (c1 - c0);
-  r0 = std::max<index_t>(r0, 0), c0 = std::max<index_t>(c0, 0);
-  r1 = std::min(r1, g.h), c1 = std::min(c1, g.w);
-  const index_t inside = std::max<index_t>(r1 - r0, 0) * std::max<index_t>(c1 - c0, 0);
-  const index_t d = divisor_override > 0 ? divisor_override : count_include_pad ? pool_size : inside;
-  return {r0, r1, c0, c1, double(d)};
+std::vector<AvgSpan> avg_spans(index_t out, index_t stride, index_t pad, index_t k, index_t size) {
+  std::vector<AvgSpan> t(static_cast<std::size_t>(out));
+  for (index_t u = 0; u < out; ++u) {
+    const index_t start = u * stride - pad, end = std::min(start + k, size + pad);
+    t[u] = {std::max<index_t>(start, 0), std::min(end, size), end - start};
+  }
+  return t;
+}
+
+// The divisor of window (rs, cs) (see pool.hpp); 0 when the window holds no input position.
+inline double avg_divisor(const AvgSpan& rs, const AvgSpan& cs, bool count_include_pad, index_t divisor_override) {
+  const index_t inside = std::max<index_t>(rs.hi - rs.lo, 0) * std::max<index_t>(cs.hi - cs.lo, 0);
+  if (inside == 0) return 0.0;
+  return double(divisor_override > 0 ? divisor_override : count_include_pad ? rs.full * cs.full : inside);
 }
 
 // Adaptive pooling's window [start, end) of output index u of out over an input of size n.
@@ -55,31 +65,137 @@ inline index_t adaptive_end(index_t u, index_t n, index_t out) { return ((u + 1)
 
 }  // namespace
 
+// PyTorch's max-pool update test `val > best || isnan(val)` as a mask (-1 or 0) without a branch: with
+// random data a branch here mispredicts about half the time and costs more than the rest of the loop.
+#if defined(__SSE2__)
+inline std::int64_t max_takes(float val, float best) {
+  const __m128 v = _mm_set_ss(val), b = _mm_set_ss(best);
+  return -std::int64_t(_mm_movemask_ps(_mm_or_ps(_mm_cmpgt_ss(v, b), _mm_cmpunord_ss(v, v))) & 1);
+}
+inline std::int64_t max_takes(double val, double best) {
+  const __m128d v = _mm_set_sd(val), b = _mm_set_sd(best);
+  return -std::int64_t(_mm_movemask_pd(_mm_or_pd(_mm_cmpgt_sd(v, b), _mm_cmpunord_sd(v, v))) & 1);
+}
+inline float select(std::int64_t mask, float a, float b) {
+  const __m128 m = _mm_castsi128_ps(_mm_set1_epi32(int(mask)));
+  return _mm_cvtss_f32(_mm_or_ps(_mm_and_ps(m, _mm_set_ss(a)), _mm_andnot_ps(m, _mm_set_ss(b))));
+}
+inline double select(std::int64_t mask, double a, double b) {
+  const __m128d m = _mm_castsi128_pd(_mm_set1_epi64x(mask));
+  return _mm_cvtsd_f64(_mm_or_pd(_mm_and_pd(m, _mm_set_sd(a)), _mm_andnot_pd(m, _mm_set_sd(b))));
+}
+#else
+template <class T>
+std::int64_t max_takes(T val, T best) { return -std::int64_t(val > best || val != val); }
+template <class T>
+T select(std::int64_t mask, T a, T b) { return mask ? a : b; }
+#endif
+
+// The taps inside the input of every window along one axis, computed once per call (not per plane).
+std::vector<Taps> axis_taps(index_t out, index_t stride, index_t pad, index_t k, index_t dil, index_t size) {
+  std::vector<Taps> t(static_cast<std::size_t>(out));
+  for (index_t u = 0; u < out; ++u) t[u] = taps(u * stride - pad, k, dil, size);
+  return t;
+}
+
+// Output v of row u (row taps ra, column taps ce): PyTorch's rule, start at the first tap inside the
+// input with -inf, a larger value or any NaN takes over (so the last NaN's index is kept and all -inf
+// keeps the first tap).
+template <class T>
+inline void max_window(const T* xp, index_t r, index_t c, const Taps& ra, const Taps& ce, const Pool2dGeometry& g,
+                       T& best_out, std::int64_t& at_out) {
+  T best = -std::numeric_limits<T>::infinity();
+  std::int64_t at = ra.lo < ra.hi && ce.lo < ce.hi ? (r + ra.lo * g.dh) * g.w + c + ce.lo * g.dw : -1;
+  for (index_t a = ra.lo; a < ra.hi; ++a) {
+    const index_t row = (r + a * g.dh) * g.w + c;
+    for (index_t e = ce.lo; e < ce.hi; ++e) {
+      const index_t pos = row + e * g.dw;
+      const T val = xp[pos];
+      const std::int64_t take = max_takes(val, best);  // 0 or -1
+      best = select(take, val, best);
+      at ^= (at ^ pos) & take;
+    }
+  }
+  best_out = best, at_out = at;
+}
+
+// The windows of a plane, computed once per call: `inner` lists the outputs whose taps all lie inside
+// the input (the flat output index and the input index of the first tap), `edge` the others.
+struct MaxPlan {
+  std::vector<std::int32_t> inner_out, inner_start, taps;  // taps: offsets a dh w + e dw
+  std::vector<index_t> edge_out;
+};
+MaxPlan max_plan(const Pool2dGeometry& g, const std::vector<Taps>& rt, const std::vector<Taps>& ct) {
+  MaxPlan p;
+  for (index_t a = 0; a < g.kh; ++a)
+    for (index_t e = 0; e < g.kw; ++e) p.taps.push_back(std::int32_t(a * g.dh * g.w + e * g.dw));
+  for (index_t u = 0; u < g.oh; ++u)
+    for (index_t v = 0; v < g.ow; ++v) {
+      const bool inner = rt[u].lo == 0 && rt[u].hi == g.kh && ct[v].lo == 0 && ct[v].hi == g.kw;
+      if (!inner) {
+        p.edge_out.push_back(u * g.ow + v);
+        continue;
+      }
+      p.inner_out.push_back(std::int32_t(u * g.ow + v));
+      p.inner_start.push_back(std::int32_t((u * g.sh - g.ph) * g.w + v * g.sw - g.pw));
+    }
+  return p;
+}
+
+// Eight inner windows i .. i + 7 of the plan with AVX2 gathers: max_window's rule lane by lane, the
+// select chains of eight windows side by side. Returns false when AVX2 is not available.
+template <class T>
+bool max_inner8(const T*, const MaxPlan&, std::size_t, T*, std::int64_t*) { return false; }
+#if defined(__AVX2__)
+template <>
+bool max_inner8<float>(const float* xp, const MaxPlan& p, std::size_t i, float* yp, std::int64_t* ip) {
+  const __m256i start = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.inner_start.data() + i));
+  __m256 best = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256i at = _mm256_add_epi32(start, _mm256_set1_epi32(p.taps[0]));
+  for (std::int32_t t : p.taps) {
+    const __m256i pos = _mm256_add_epi32(start, _mm256_set1_epi32(t));
+    const __m256 val = _mm256_i32gather_ps(xp, pos, 4);
+    const __m256 take = _mm256_or_ps(_mm256_cmp_ps(val, best, _CMP_GT_OQ), _mm256_cmp_ps(val, val, _CMP_UNORD_Q));
+    best = _mm256_blendv_ps(best, val, take);
+    at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(pos), take));
+  }
+  alignas(32) float b[8];
+  alignas(32) std::int64_t a[8];
+  _mm256_store_ps(b, best);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(at)));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(at, 1)));
+  for (int l = 0; l < 8; ++l) yp[p.inner_out[i + l]] = b[l], ip[p.inner_out[i + l]] = a[l];
+  return true;
+}
+#endif
+
 template <class T>
 void max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g) {
+  const std::vector<Taps> rt = axis_taps(g.oh, g.sh, g.ph, g.kh, g.dh, g.h);
+  const std::vector<Taps> ct = axis_taps(g.ow, g.sw, g.pw, g.kw, g.dw, g.w);
+  const bool fits_int32 = g.h * g.w < (index_t(1) << 31) && g.oh * g.ow < (index_t(1) << 31);
+  const MaxPlan plan = fits_int32 ? max_plan(g, rt, ct) : MaxPlan{};
+  const Taps full_r{0, g.kh}, full_c{0, g.kw};
   for_planes(g, [&](index_t xo, index_t yo) {
     const T* xp = x + xo;
-    for (index_t u = 0; u < g.oh; ++u) {
-      const index_t r = u * g.sh - g.ph;
-      const Taps ra = taps(r, g.kh, g.dh, g.h);
-      for (index_t v = 0; v < g.ow; ++v) {
-        const index_t c = v * g.sw - g.pw;
-        const Taps ce = taps(c, g.kw, g.dw, g.w);
-        // PyTorch's rule: start at the first tap inside the input with -inf; a larger value or any
-        // NaN takes over (so the last NaN's index is kept and all -inf keeps the first tap).
-        T best = -std::numeric_limits<T>::infinity();
-        std::int64_t at = ra.lo < ra.hi && ce.lo < ce.hi ? (r + ra.lo * g.dh) * g.w + c + ce.lo * g.dw : -1;
-        for (index_t a = ra.lo; a < ra.hi; ++a) {
-          const index_t row = (r + a * g.dh) * g.w;
-          for (index_t e = ce.lo; e < ce.hi; ++e) {
-            const index_t pos = row + c + e * g.dw;
-            const T val = xp[pos];
-            if (val > best || std::isnan(val)) best = val, at = pos;
-          }
-        }
-        y[yo + u * g.ow + v] = best;
-        idx[yo + u * g.ow + v] = at;
+    T* yp = y + yo;
+    std::int64_t* ip = idx + yo;
+    if (!fits_int32) {  // every window through the general path
+      for (index_t o = 0; o < g.oh * g.ow; ++o) {
+        const index_t u = o / g.ow, v = o % g.ow;
+        max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, rt[u], ct[v], g, yp[o], ip[o]);
       }
+      return;
+    }
+    std::size_t i = 0;
+    while (i + 8 <= plan.inner_out.size() && max_inner8<T>(xp, plan, i, yp, ip)) i += 8;
+    for (; i < plan.inner_out.size(); ++i) {
+      const index_t o = plan.inner_out[i], u = o / g.ow, v = o % g.ow;
+      max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, full_r, full_c, g, yp[o], ip[o]);
+    }
+    for (index_t o : plan.edge_out) {
+      const index_t u = o / g.ow, v = o % g.ow;
+      max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, rt[u], ct[v], g, yp[o], ip[o]);
     }
   });
 }
@@ -97,29 +213,32 @@ void max_pool2d_backward(const T* dy, const std::int64_t* idx, T* dx, const Pool
 
 template <class T>
 void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g, bool count_include_pad, index_t divisor_override) {
+  const std::vector<AvgSpan> rs = avg_spans(g.oh, g.sh, g.ph, g.kh, g.h), cs = avg_spans(g.ow, g.sw, g.pw, g.kw, g.w);
   for_planes(g, [&](index_t xo, index_t yo) {
     for (index_t u = 0; u < g.oh; ++u)
       for (index_t v = 0; v < g.ow; ++v) {
-        const AvgWindow win = avg_window(g, u, v, count_include_pad, divisor_override);
+        const double d = avg_divisor(rs[u], cs[v], count_include_pad, divisor_override);
         T sum = T(0);
-        for (index_t r = win.r0; r < win.r1; ++r)
-          for (index_t c = win.c0; c < win.c1; ++c) sum += x[xo + r * g.w + c];
-        y[yo + u * g.ow + v] = win.r0 < win.r1 && win.c0 < win.c1 ? T(sum / T(win.divisor)) : T(0);
+        for (index_t r = rs[u].lo; r < rs[u].hi; ++r)
+          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) sum += x[xo + r * g.w + c];
+        y[yo + u * g.ow + v] = d > 0 ? T(sum / T(d)) : T(0);
       }
   });
 }
 
 template <class T>
 void avg_pool2d_backward(const T* dy, T* dx, const Pool2dGeometry& g, bool count_include_pad, index_t divisor_override) {
+  const std::vector<AvgSpan> rs = avg_spans(g.oh, g.sh, g.ph, g.kh, g.h), cs = avg_spans(g.ow, g.sw, g.pw, g.kw, g.w);
   for_planes(g, [&](index_t xo, index_t yo) {
     T* d = dx + xo;
     std::fill(d, d + g.h * g.w, T(0));
     for (index_t u = 0; u < g.oh; ++u)
       for (index_t v = 0; v < g.ow; ++v) {
-        const AvgWindow win = avg_window(g, u, v, count_include_pad, divisor_override);
-        const T share = dy[yo + u * g.ow + v] / T(win.divisor);
-        for (index_t r = win.r0; r < win.r1; ++r)
-          for (index_t c = win.c0; c < win.c1; ++c) d[r * g.w + c] += share;
+        const double div = avg_divisor(rs[u], cs[v], count_include_pad, divisor_override);
+        if (div == 0) continue;
+        const T share = dy[yo + u * g.ow + v] / T(div);
+        for (index_t r = rs[u].lo; r < rs[u].hi; ++r)
+          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) d[r * g.w + c] += share;
       }
   });
 }
