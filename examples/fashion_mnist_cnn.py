@@ -32,6 +32,7 @@ def parse_args(argv=None):
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--augment", action="store_true", help="random flips and small shifts")
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test images only")
     p.add_argument("--threads", type=int, default=None, help="threads for eigengrad (and torch with --compare-torch)")
     p.add_argument("--compare-torch", action="store_true", help="also train the same model in PyTorch, timing both")
     p.add_argument("--seed", type=int, default=0)
@@ -52,6 +53,8 @@ def load_data(args):
     (x_train, y_train), (x_test, y_test) = eg.datasets.fashion_mnist(), eg.datasets.fashion_mnist(train=False)
     if args.train_subset:
         x_train, y_train = x_train[:args.train_subset], y_train[:args.train_subset]
+    if args.test_subset:
+        x_test, y_test = x_test[:args.test_subset], y_test[:args.test_subset]
     x_train = x_train.astype(np.float32).reshape(-1, 1, 28, 28) / 255
     x_test = x_test.astype(np.float32).reshape(-1, 1, 28, 28) / 255
     mean, std = float(x_train.mean()), float(x_train.std())
