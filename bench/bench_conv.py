@@ -10,7 +10,7 @@ Shapes: the Fashion-MNIST CNN's two blocks at batch 128 (Conv 1->32 and 32->64, 
 and 3x3 / 5x5 filters on 32 x 32 inputs (16 -> 32 channels, batch 64). float32. Target: conv fwd+bwd
 >= 1.0x PyTorch at the example's shapes.
 
-    python bench/bench_conv.py [--threads 1] [--quick] [--no-numpy]  # one table of medians and ratios
+    python bench/bench_conv.py [--threads 1] [--quick] [--no-numpy] [--clock cpu]  # one table: medians, ratios
     python -m pytest bench/bench_conv.py --benchmark-only             # pytest-benchmark
 """
 from __future__ import annotations
@@ -148,26 +148,53 @@ def test_conv_pool_forward_backward(bench, name, impl):
 
 # --- the table (python bench/bench_conv.py) -----------------------------------------------------------
 
+def measure(fns: dict, rounds: int, block_s: float, clock) -> tuple:
+    """Median seconds per call of each implementation and the median over rounds of the ratio
+    (time of the other / time of eigengrad). A round times a block of about ``block_s`` of each
+    implementation in turn (the order rotates), so a slow spell of the machine hits all of them."""
+    import statistics
+    import time
+
+    for fn in fns.values():  # warm-up: allocations, thread pools, oneDNN's primitive cache
+        fn(), fn()
+    samples = {k: [] for k in fns}
+    order = list(fns)
+    for r in range(rounds):
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            time.sleep(0.02)
+            start, calls = clock(), 0
+            while clock() - start < block_s or calls < 2:
+                fns[k]()
+                calls += 1
+            samples[k].append((clock() - start) / calls)
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    ratios = {k: statistics.median(o / e for o, e in zip(v, samples["eigengrad"])) for k, v in samples.items()
+              if k != "eigengrad"}
+    return medians, ratios
+
+
 def main(argv=None) -> int:
     import argparse
+    import time
 
     import cases
-    import report
-    from bench_norm import measure_rounds
 
     p = argparse.ArgumentParser(description="conv2d and pooling fwd+bwd: eigengrad vs NumPy reference vs torch")
     p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
     p.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     p.add_argument("--rounds", type=int, default=None, help="rounds per row (default 15, --quick 5)")
     p.add_argument("--no-numpy", action="store_true", help="leave out the (slow) NumPy reference column")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall time, or the process's CPU time (steadier on a shared machine; only with --threads 1)")
     args = p.parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 15)
-    block_s = 0.05 if args.quick else 0.1
+    block_s = 0.1 if args.quick else 0.25
     if args.threads:
         cases.set_threads(args.threads)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"threads: {cases.thread_counts()}, torch: {torch.__version__ if torch is not None else 'not importable'}")
-    print(f"timing: {rounds} rounds of one ~{block_s * 1e3:.0f} ms block per implementation; times are medians, "
-          f"ratios the median of the per-round ratios (> 1: eigengrad is faster)")
+    print(f"timing ({args.clock} clock): {rounds} rounds of one ~{block_s * 1e3:.0f} ms block per implementation; "
+          f"times are medians, ratios the median of the per-round ratios (> 1: eigengrad is faster)")
     widths = (58, 10, 10, 7, 10, 8)
 
     def line(cells):
@@ -178,7 +205,7 @@ def main(argv=None) -> int:
     misses = []
     for name in (*CONVS, *POOLS):
         build = conv_case if name in CONVS else pool_case
-        t, r = measure_rounds(build(name, numpy=not args.no_numpy), rounds, block_s)
+        t, r = measure(build(name, numpy=not args.no_numpy), rounds, block_s, clock)
         ms = lambda v: "-" if v is None else f"{v * 1e3:.2f}"  # noqa: E731
         cells = [label(name), ms(t["eigengrad"]), ms(t.get("numpy")),
                  f"{r['numpy']:.2f}x" if "numpy" in r else "-", ms(t.get("torch"))]

@@ -12,11 +12,12 @@
 // where xp is x padded with zeros: ph rows above and pw columns to the left; the padding below and to
 // the right is whatever oh, ow imply (so PyTorch's asymmetric padding='same' is just a larger oh, ow).
 //
-// Lowering. Images are taken in chunks whose size depends only on the shape. A chunk's patches are
-// unfolded into cols (K x chunk * oh * ow), K = c kh kw, row (ci kh + a) kw + e, column i * oh * ow + p
-// (im2col); then per group y_g = wt_g (og x K/groups) . cols_g, dcols_g = wt_g^T . dy_g and
-// dwt_g += dy_g . cols_g^T are single GEMMs over the whole chunk (the chunk's images side by side make
-// the GEMM's n or k dimension long enough to run at full speed). dx is the col2im of dcols.
+// Lowering. Images are taken in chunks whose size depends only on the shape (about 2048 GEMM columns,
+// with the chunk's patch matrix within L2). A chunk's patches are unfolded into cols
+// (K x chunk * oh * ow), K = c kh kw, row (ci kh + a) kw + e, column i * oh * ow + p (im2col); then per
+// group y_g = wt_g (og x K/groups) . cols_g, dcols_g = wt_g^T . dy_g and dwt_g += dy_g . cols_g^T are
+// single GEMMs over the whole chunk. dx is the col2im of dcols. A one-image chunk uses y and dy in place
+// (their (o, oh * ow) planes are the GEMM's layout); larger chunks copy them to and from (o, chunk * oh * ow).
 //
 // Determinism: chunks are fixed by the shape, the weight gradient adds the chunks in order, and the GEMM
 // and the sums for the bias do not depend on the thread count, so neither does any bit of the result.
