@@ -55,12 +55,14 @@ Span valid_span(index_t off, index_t stride, index_t size, index_t out) {
 bool flat_rows(const Conv2dGeometry& g) { return g.sh == 1 && g.sw == 1 && g.ow == g.w; }
 
 // Sets the columns outside [cols.lo, cols.hi) of the rows [rows.lo, rows.hi) of one cols row to zero.
+// Column by column with stride ow: these are a few elements per row (the padding), and a fill per row
+// would be a library call per 1-2 elements.
 template <class T>
 void zero_edges(T* dst, const Span& rows, const Span& cols, index_t ow) {
-  for (index_t u = rows.lo; u < rows.hi; ++u) {
-    std::fill(dst + u * ow, dst + u * ow + cols.lo, T(0));
-    std::fill(dst + u * ow + cols.hi, dst + (u + 1) * ow, T(0));
-  }
+  for (index_t v = 0; v < cols.lo; ++v)
+    for (index_t u = rows.lo; u < rows.hi; ++u) dst[u * ow + v] = T(0);
+  for (index_t v = cols.hi; v < ow; ++v)
+    for (index_t u = rows.lo; u < rows.hi; ++u) dst[u * ow + v] = T(0);
 }
 
 // Unfolds one input channel plane xc (h x w) into its kh * kw rows of cols, starting at dst (row
@@ -79,7 +81,9 @@ void im2col_channel(const T* xc, T* dst, index_t ld, const Conv2dGeometry& g) {
         const index_t shift = (a * g.dh - g.ph) * g.w + off;
         const index_t j0 = rows.lo * g.ow + cols.lo, j1 = (rows.hi - 1) * g.ow + cols.hi;
         std::fill(dst, dst + j0, T(0));
-        for (index_t j = j0; j < j1; ++j) dst[j] = xc[j + shift];
+        const T* __restrict__ from = xc;  // distinct buffers: lets the compiler vectorise without checks
+        T* __restrict__ to = dst;
+        for (index_t j = j0; j < j1; ++j) to[j] = from[j + shift];
         std::fill(dst + j1, dst + p, T(0));
         zero_edges(dst, rows, cols, g.ow);
       } else {
@@ -112,7 +116,9 @@ void col2im_channel(T* src, index_t ld, T* dxc, const Conv2dGeometry& g) {
         const index_t shift = (a * g.dh - g.ph) * g.w + off;
         const index_t j0 = rows.lo * g.ow + cols.lo, j1 = (rows.hi - 1) * g.ow + cols.hi;
         zero_edges(src, rows, cols, g.ow);  // adding +0 leaves the neighbouring row's values as they are
-        for (index_t j = j0; j < j1; ++j) dxc[j + shift] += src[j];
+        const T* __restrict__ from = src;
+        T* __restrict__ to = dxc;
+        for (index_t j = j0; j < j1; ++j) to[j + shift] += from[j];
         continue;
       }
       for (index_t u = rows.lo; u < rows.hi; ++u) {
