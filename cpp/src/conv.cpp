@@ -243,6 +243,13 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
   const index_t chunk = chunk_images<T>(g);
   auto cols = buffer<T>(k * chunk * p);  // the patches for dwt, then reused for dcols
   auto dyg = buffer<T>(chunk > 1 ? g.o * chunk * p : 0);
+  // wt_g^T (kg x og) per group, made once: the GEMM then packs it from contiguous rows in every chunk
+  // (packing the transposed operand reads it with a stride of kg, a few percent of the input gradient).
+  auto wtt = buffer<T>(dx ? g.o * kg : 0);
+  if (dx)
+    for (index_t gi = 0; gi < g.groups; ++gi)
+      for (index_t q = 0; q < og; ++q)
+        for (index_t r = 0; r < kg; ++r) wtt[gi * kg * og + r * og + q] = wt[(gi * og + q) * kg + r];
   for (index_t i0 = 0; i0 < g.n; i0 += chunk) {
     const index_t nb = std::min(chunk, g.n - i0), ld = nb * p;
     const T* dyc = dy + i0 * g.o * p;
@@ -258,8 +265,8 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
     }
     if (dx) {
       for (index_t gi = 0; gi < g.groups; ++gi)  // dcols_g (kg x ld) = wt_g^T . dy_g
-        gemm<T>(wt + gi * og * kg, dyc + gi * og * ld, nullptr, cols.get() + gi * kg * ld, kg, ld, og, true, false,
-                false);
+        gemm<T>(wtt.get() + gi * kg * og, dyc + gi * og * ld, nullptr, cols.get() + gi * kg * ld, kg, ld, og, false,
+                false, false);
       fold(cols.get(), nb, dx + i0 * g.c * g.h * g.w, g);
     }
   }
