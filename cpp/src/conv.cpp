@@ -1,9 +1,11 @@
 // 2-D convolution lowered to eigengrad's GEMM (see conv.hpp for the layout and the formula).
 //
 // Why im2col + GEMM: the GEMM is the fastest code we have; unfolding the patches costs one pass over
-// K x columns (cheap next to the GEMM's og x K x columns multiply-adds once K reaches a few dozen), and
-// taking several images per GEMM makes its long dimension long enough for the packed kernel to reach
-// full speed at MNIST-sized feature maps (14 x 14 = 196 columns per image alone would be short).
+// K x columns (cheap next to the GEMM's og x K x columns multiply-adds once K reaches a few dozen).
+// Chunks of images sized to L2 (see kChunkBytes) keep the unfold, the GEMM's packing and the col2im in
+// cache. With stride 1 and "same" width (the usual 3x3 case) a patch row is one shifted copy of the
+// input plane (flat_rows), which made the unfold and col2im of 14 x 14 maps several times cheaper than
+// copying 14-element rows.
 #include "eigengrad/conv.hpp"
 
 #include <algorithm>
@@ -210,6 +212,17 @@ void bias_grad(const T* dy, T* db, const Conv2dGeometry& g) {
   });
 }
 
+// wt_g^T (kg x og) of every group g, one after the other. Made once per backward: the GEMM then packs
+// it from contiguous rows in every chunk (packing a transposed operand reads it with a stride of kg).
+template <class T>
+std::unique_ptr<T[]> transposed_groups(const T* wt, index_t groups, index_t og, index_t kg) {
+  auto t = buffer<T>(groups * og * kg);
+  for (index_t gi = 0; gi < groups; ++gi)
+    for (index_t q = 0; q < og; ++q)
+      for (index_t r = 0; r < kg; ++r) t[gi * kg * og + r * og + q] = wt[(gi * og + q) * kg + r];
+  return t;
+}
+
 }  // namespace
 
 template <class T>
@@ -243,13 +256,7 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
   const index_t chunk = chunk_images<T>(g);
   auto cols = buffer<T>(k * chunk * p);  // the patches for dwt, then reused for dcols
   auto dyg = buffer<T>(chunk > 1 ? g.o * chunk * p : 0);
-  // wt_g^T (kg x og) per group, made once: the GEMM then packs it from contiguous rows in every chunk
-  // (packing the transposed operand reads it with a stride of kg, a few percent of the input gradient).
-  auto wtt = buffer<T>(dx ? g.o * kg : 0);
-  if (dx)
-    for (index_t gi = 0; gi < g.groups; ++gi)
-      for (index_t q = 0; q < og; ++q)
-        for (index_t r = 0; r < kg; ++r) wtt[gi * kg * og + r * og + q] = wt[(gi * og + q) * kg + r];
+  auto wtt = dx ? transposed_groups(wt, g.groups, og, kg) : nullptr;
   for (index_t i0 = 0; i0 < g.n; i0 += chunk) {
     const index_t nb = std::min(chunk, g.n - i0), ld = nb * p;
     const T* dyc = dy + i0 * g.o * p;
