@@ -211,17 +211,32 @@ void max_pool2d_backward(const T* dy, const std::int64_t* idx, T* dx, const Pool
   });
 }
 
+// The divisor of every output (oh * ow, row-major) of a plane; 0 for a window without input positions.
+template <class T>
+std::vector<T> avg_divisors(const std::vector<AvgSpan>& rs, const std::vector<AvgSpan>& cs, bool count_include_pad,
+                            index_t divisor_override) {
+  std::vector<T> d;
+  d.reserve(rs.size() * cs.size());
+  for (const AvgSpan& r : rs)
+    for (const AvgSpan& c : cs) d.push_back(T(avg_divisor(r, c, count_include_pad, divisor_override)));
+  return d;
+}
+
 template <class T>
 void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g, bool count_include_pad, index_t divisor_override) {
   const std::vector<AvgSpan> rs = avg_spans(g.oh, g.sh, g.ph, g.kh, g.h), cs = avg_spans(g.ow, g.sw, g.pw, g.kw, g.w);
+  const std::vector<T> div = avg_divisors<T>(rs, cs, count_include_pad, divisor_override);
+  const index_t ow = g.ow, w = g.w;
   for_planes(g, [&](index_t xo, index_t yo) {
-    for (index_t u = 0; u < g.oh; ++u)
-      for (index_t v = 0; v < g.ow; ++v) {
-        const double d = avg_divisor(rs[u], cs[v], count_include_pad, divisor_override);
+    const T* xp = x + xo;
+    T* yp = y + yo;
+    for (std::size_t u = 0; u < rs.size(); ++u)
+      for (std::size_t v = 0; v < cs.size(); ++v) {
         T sum = T(0);
         for (index_t r = rs[u].lo; r < rs[u].hi; ++r)
-          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) sum += x[xo + r * g.w + c];
-        y[yo + u * g.ow + v] = d > 0 ? T(sum / T(d)) : T(0);
+          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) sum += xp[r * w + c];
+        const T d = div[u * ow + v];
+        yp[u * ow + v] = d > 0 ? sum / d : T(0);
       }
   });
 }
@@ -229,16 +244,19 @@ void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g, bool count_in
 template <class T>
 void avg_pool2d_backward(const T* dy, T* dx, const Pool2dGeometry& g, bool count_include_pad, index_t divisor_override) {
   const std::vector<AvgSpan> rs = avg_spans(g.oh, g.sh, g.ph, g.kh, g.h), cs = avg_spans(g.ow, g.sw, g.pw, g.kw, g.w);
+  const std::vector<T> div = avg_divisors<T>(rs, cs, count_include_pad, divisor_override);
+  const index_t ow = g.ow, w = g.w, hw = g.h * g.w;
   for_planes(g, [&](index_t xo, index_t yo) {
     T* d = dx + xo;
-    std::fill(d, d + g.h * g.w, T(0));
-    for (index_t u = 0; u < g.oh; ++u)
-      for (index_t v = 0; v < g.ow; ++v) {
-        const double div = avg_divisor(rs[u], cs[v], count_include_pad, divisor_override);
-        if (div == 0) continue;
-        const T share = dy[yo + u * g.ow + v] / T(div);
+    const T* gp = dy + yo;
+    std::fill(d, d + hw, T(0));
+    for (std::size_t u = 0; u < rs.size(); ++u)
+      for (std::size_t v = 0; v < cs.size(); ++v) {
+        const T dv = div[u * ow + v];
+        if (!(dv > 0)) continue;
+        const T share = gp[u * ow + v] / dv;
         for (index_t r = rs[u].lo; r < rs[u].hi; ++r)
-          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) d[r * g.w + c] += share;
+          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) d[r * w + c] += share;
       }
   });
 }
