@@ -2,7 +2,7 @@
 float32) and a colour batch (64 x 3 x 32 x 32): eigengrad's batched kernels vs the NumPy reference
 (eigengrad.reference.augment) vs torchvision-free PyTorch (F.grid_sample) where torch is installed.
 
-    python bench/bench_augment.py            # prints medians and ratios
+    python bench/bench_augment.py [--threads N]   # prints medians and ratios
     python -m pytest bench/bench_augment.py  # pytest-benchmark
 """
 import statistics
@@ -23,7 +23,7 @@ except ImportError:
     torch = None
 
 BATCHES = {"256x1x28x28": (256, 1, 28, 28), "64x3x32x32": (64, 3, 32, 32)}
-KINDS = ("affine bilinear", "affine nearest", "hflip", "normalize")
+KINDS = ("affine bilinear", "affine nearest", "hflip", "normalize", "pipeline")
 
 
 def augment_case(kind: str, shape: tuple) -> dict:
@@ -43,6 +43,11 @@ def augment_case(kind: str, shape: tuple) -> dict:
                   "numpy": lambda: ref.flip_images(x, flip, True)},
         "normalize": {"eigengrad": lambda: _kernels.normalize_channels(x, mean, std),
                       "numpy": lambda: ref.normalize_channels(x, mean, std)},
+        # a training pipeline: random flip, random affine (rotation, shift, scale; bilinear), normalize
+        "pipeline": {"eigengrad": lambda: _kernels.normalize_channels(
+                         _kernels.affine_warp(_kernels.flip_images(x, flip, True), maps, "bilinear", 0.0), mean, std),
+                     "numpy": lambda: ref.normalize_channels(
+                         ref.affine_warp(ref.flip_images(x, flip, True), maps, "bilinear", 0.0), mean, std)},
     }[kind]
     if torch is not None and kind.startswith("affine"):
         tx = torch.from_numpy(x)
@@ -68,6 +73,10 @@ def test_augment(bench, kind, batch, impl):
 
 
 def main() -> None:
+    if "--threads" in sys.argv:  # eigengrad's threads (OpenMP over images)
+        import eigengrad
+
+        eigengrad.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
     print(f"{'kernel':18} {'batch':12} {'eigengrad img/s':>16} {'numpy img/s':>12} {'ratio':>7} {'torch img/s':>12}")
     for kind in KINDS:
         for name, shape in BATCHES.items():

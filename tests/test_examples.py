@@ -35,3 +35,14 @@ def test_fashion_mnist_mlp_example_learns(capsys, augment):
     assert accuracy > 0.7  # chance is 0.1; the full 10-epoch run reaches 0.90
     out = capsys.readouterr().out
     assert "epoch  2" in out and "test accuracy" in out
+
+
+@pytest.mark.skipif(not _has_fashion_mnist(),
+                    reason="Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or set EIGENGRAD_DATA)")
+def test_fashion_mnist_gru_example_learns(capsys):
+    example = _load("fashion_mnist_gru")  # two layers: stacking and the dropout between layers run too
+    accuracy = example.main(["--epochs", "2", "--train-subset", "6000", "--batch-size", "64", "--hidden", "48",
+                             "--lr", "1e-2", "--layers", "2"])
+    assert accuracy > 0.65  # chance is 0.1; the full 10-epoch run with hidden 128 reaches 0.88+
+    out = capsys.readouterr().out
+    assert "epoch  2" in out and "test accuracy" in out and "steps clipped" in out

@@ -165,3 +165,19 @@ def test_activation_and_loss_modules_match_functional():
     assert nn.MSELoss(reduction="sum")(x, y).item() == pytest.approx(((x.numpy() - y.numpy()) ** 2).sum(), rel=1e-5)
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="avg")
+
+
+def test_unpickled_modules_and_memory_mapped_inputs_run(tmp_path):
+    """Unpickled and memory-mapped arrays carry dtype objects equal to, not identical with, NumPy's
+    canonical ones: the kernels accept them (the bindings compare dtypes by equality)."""
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    expected = model(eg.from_numpy(x)).numpy()
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone(eg.from_numpy(x)).numpy(), expected)
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    mapped = np.load(path, mmap_mode="r")
+    np.testing.assert_array_equal(model(eg.from_numpy(np.array(mapped, copy=False))).numpy(), expected)

@@ -12,3 +12,15 @@ def test_readme_example_runs_and_learns(capsys):
     exec(compile(code, "README example", "exec"), {})
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("train accuracy") and float(line.split()[-1]) > 0.97, line
+
+
+def test_readme_fit_example_runs_after_the_first(capsys, tmp_path, monkeypatch):
+    text = README.read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text.split("## Example", 1)[1], re.S)
+    assert len(blocks) >= 2 and "fit(" in blocks[1]
+    monkeypatch.chdir(tmp_path)  # the example writes last.safetensors
+    scope = {}
+    exec(compile(blocks[0], "README example", "exec"), scope)
+    exec(compile(blocks[1], "README fit example", "exec"), scope)
+    val_accuracy = float(capsys.readouterr().out.strip().splitlines()[-1])
+    assert val_accuracy > 0.9 and (tmp_path / "last.safetensors").exists()

@@ -27,7 +27,7 @@ void check_out(const py::array& out, const py::array& in) {
 
 template <class T>
 void check_typed(const py::array& a, const char* name, const char* dtype, const std::vector<index_t>& shape) {
-  if (!py::isinstance<py::array_t<T>>(a) || !a.dtype().is(py::dtype::of<T>()))
+  if (!py::isinstance<py::array_t<T>>(a) || !a.dtype().equal(py::dtype::of<T>()))
     throw py::type_error(std::string(name) + ": expected dtype " + dtype + ", got " + dtype_str(a));
   check_contiguous(a, name);
   check_shape(a, name, shape);

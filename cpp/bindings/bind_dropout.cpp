@@ -5,7 +5,7 @@ namespace eigengrad::bindings {
 namespace {
 
 void check_mask(const py::array& mask, const char* name, bool writeable) {
-  if (!mask.dtype().is(py::dtype::of<std::uint8_t>()))
+  if (!mask.dtype().equal(py::dtype::of<std::uint8_t>()))
     throw py::type_error(std::string(name) + ": expected a uint8 array, got dtype " + dtype_str(mask));
   check_contiguous(mask, name);
   if (writeable) check_writeable(mask, name);

@@ -27,7 +27,7 @@ void check_param(const py::array& a, const char* name, const py::array& x, const
 
 // A float64 array of the given shape (statistics).
 void check_stats(const py::array& a, const char* name, const std::vector<index_t>& shape, bool out) {
-  if (!a.dtype().is(py::dtype::of<double>()))
+  if (!a.dtype().equal(py::dtype::of<double>()))
     throw py::type_error(std::string(name) + ": expected a float64 array, got dtype " + dtype_str(a));
   check_contiguous(a, name);
   if (out) check_writeable(a, name);

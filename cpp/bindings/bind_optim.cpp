@@ -55,8 +55,9 @@ class UpdateBuffers {
 // Runs body.template operator()<T>() for the dtype of the buffers, without the GIL.
 template <class Body>
 void run_typed(UpdateBuffers& bufs, Body&& body) {
+  const bool f32 = bufs.float32();  // reads the dtype object: needs the GIL
   py::gil_scoped_release release;
-  if (bufs.float32()) body(float{});
+  if (f32) body(float{});
   else body(double{});
 }
 

@@ -12,21 +12,23 @@ std::string shape_str(const py::array& a) {
 
 std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
-bool is_float32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
+// dtypes compare by equality, not identity: unpickled and memory-mapped arrays carry equal dtype
+// objects that are not NumPy's canonical ones (and byte-swapped dtypes stay unequal).
+bool is_float32(const py::array& a) { return a.dtype().equal(py::dtype::of<float>()); }
 
 void check_float(const py::array& a, const char* name) {
-  if (!a.dtype().is(py::dtype::of<float>()) && !a.dtype().is(py::dtype::of<double>()))
+  if (!a.dtype().equal(py::dtype::of<float>()) && !a.dtype().equal(py::dtype::of<double>()))
     throw py::type_error(std::string(name) + ": expected a float32 or float64 array, got dtype " + dtype_str(a));
 }
 
 void check_dtype_as(const py::array& a, const char* name, const py::array& like, const char* like_name) {
-  if (!a.dtype().is(like.dtype()))
+  if (!a.dtype().equal(like.dtype()))
     throw py::type_error(std::string(name) + ": expected dtype " + dtype_str(like) + " (the dtype of " + like_name +
                          "), got " + dtype_str(a));
 }
 
 void check_int64(const py::array& a, const char* name) {
-  if (!a.dtype().is(py::dtype::of<std::int64_t>()))
+  if (!a.dtype().equal(py::dtype::of<std::int64_t>()))
     throw py::type_error(std::string(name) + ": expected an int64 array, got dtype " + dtype_str(a));
   check_contiguous(a, name);
 }

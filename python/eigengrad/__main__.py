@@ -8,13 +8,16 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eigengrad", description="eigengrad command line")
     sub = parser.add_subparsers(dest="command", required=True)
-    from eigengrad.cli import train
+    from eigengrad.cli import train, tune
 
-    train.add_arguments(sub.add_parser("train", help="train an MLP on the embedded 8x8 digits"))
+    train.add_arguments(sub.add_parser("train", help="train an MLP on the digits or Fashion-MNIST"))
+    tune.add_arguments(sub.add_parser("tune", help="search the MLP's learning rate, weight decay and momentum"))
     sub.add_parser("config", help="print how eigengrad was built")
     args = parser.parse_args(argv)
     if args.command == "train":
         train.run(args)
+    elif args.command == "tune":
+        tune.run(args)
     else:
         import eigengrad
 

@@ -498,6 +498,54 @@ def normalize_channels(images: np.ndarray, mean: np.ndarray, std: np.ndarray, ou
     return out
 
 
+# --- recurrent layers (one layer-direction over a whole sequence, time-major) -----------------------
+
+RNN_MODES = {"RNN_TANH": (1, 0), "RNN_RELU": (1, 0), "LSTM": (4, 2), "GRU": (3, 1)}  # mode -> (gates G, aux A)
+
+
+def rnn_forward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse: bool = False, out=None):
+    """One layer-direction of ``mode`` over x (T, N, I): (y (T, N, H), h_n, c_n, gates, aux).
+
+    c_n is None unless LSTM; gates (T, N, G H) and aux (T, N, A H) are what the backward needs (None for
+    RNN). ``out``: an optional (T + 1 [+ 1 for LSTM], N, H) C-contiguous array that receives y, h_n [, c_n]
+    as its slabs (y, h_n, c_n are then views of it)."""
+    check_float(x, "input")
+    x = contiguous(x)
+    steps, n = x.shape[0], x.shape[1]
+    hid = w_hh.shape[1]
+    g, a = RNN_MODES[mode]
+    lstm = mode == "LSTM"
+    if out is None:
+        out = np.empty((steps + 1 + lstm, n, hid), x.dtype)
+    y, h_n, c_n = out[:steps], out[steps], out[steps + 1] if lstm else None
+    gates = np.empty((steps, n, g * hid), x.dtype) if a else None
+    aux = np.empty((steps, n, a * hid), x.dtype) if a else None
+    _C.rnn_forward(mode, x, contiguous(h0), _opt(c0), contiguous(w_ih), contiguous(w_hh), _opt(b_ih), _opt(b_hh),
+                   y, h_n, c_n, gates, aux, bool(reverse))
+    return y, h_n, c_n, gates, aux
+
+
+def rnn_backward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, grad_out, grad_h_n=None,
+                 grad_c_n=None, reverse: bool = False, grads=(True,) * 7):
+    """(dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh) of ``rnn_forward``, None where ``grads`` (same order) is
+    False or the layer has no such input (c0 for RNN/GRU, biases for a layer without bias)."""
+    x = contiguous(x)
+    dt = x.dtype
+    steps, n = x.shape[0], x.shape[1]
+    hid = w_hh.shape[1]
+    shapes = (x.shape, (n, hid), (n, hid), w_ih.shape, w_hh.shape, (w_ih.shape[0],), (w_ih.shape[0],))
+    present = (True, True, mode == "LSTM", True, True, b_ih is not None, b_hh is not None)
+    outs = [np.empty(s, dt) if want and ok else None for s, want, ok in zip(shapes, grads, present)]
+    # scratch: the gate gradients (twice for GRU), for RNN/LSTM also the rows [x_t, h_prev]
+    work = np.empty(steps * n * (2 * w_ih.shape[0] if mode == "GRU" else w_ih.shape[0] + x.shape[2] + hid), dt)
+    _C.rnn_backward(mode, x, contiguous(h0), _opt(c0), contiguous(w_ih), contiguous(w_hh), _opt(b_ih), _opt(b_hh),
+                    contiguous(y), _opt(gates), _opt(aux), contiguous(grad_out.astype(dt, copy=False)),
+                    None if grad_h_n is None else contiguous(grad_h_n.astype(dt, copy=False)),
+                    None if grad_c_n is None else contiguous(grad_c_n.astype(dt, copy=False)), *outs, work,
+                    bool(reverse))
+    return tuple(outs)
+
+
 # --- convolution (x (N, C, H, W), weight (O, C / groups, kh, kw); padding (top, bottom, left, right)) ---
 
 def conv2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, dilation) -> tuple[int, int]:

@@ -1,89 +1,117 @@
-"""``python -m eigengrad train``: train an MLP on the embedded 8x8 digits and report test accuracy."""
+"""``python -m eigengrad train``: train an MLP on the embedded 8x8 digits or Fashion-MNIST with the fit
+loop (optimizer, schedule, regularisation, early stopping, checkpoint/resume) and print a report."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-
-import numpy as np
 
 import eigengrad as eg
 from eigengrad import nn
-from eigengrad.utils.progress import progress
+from eigengrad.cli.train_setup import ACTIVATIONS, OPTIMIZERS, SCHEDULES, build_model, build_optimizer, \
+    build_scheduler, load_data
+from eigengrad.train import Callback, CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, Trainer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hidden", type=int, nargs="*", default=[128, 64], help="hidden layer sizes (default: 128 64)")
-    p.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default="relu")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05)")
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--test-fraction", type=float, default=0.2, help="held-out share of the data (default: 0.2)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="kernel threads (default: OpenMP's)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
-
-
-def build_mlp(sizes: list[int], activation: str) -> nn.Module:
-    act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[activation]
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(act())
-    return nn.Sequential(*layers)
-
-
-def split_digits(test_fraction: float, generator: eg.Generator):
-    """Shuffle the digits with ``generator`` and split off a test set; pixels scaled to [0, 1]."""
-    if not 0.0 < test_fraction < 1.0:
-        raise SystemExit(f"--test-fraction: expected a value in (0, 1), got {test_fraction}")
-    X, y = eg.datasets.load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32)
-    perm = eg.randperm(len(X), generator=generator).numpy()
-    n_test = int(round(len(X) * test_fraction))
-    test, train = perm[:n_test], perm[n_test:]
-    return (X[train], y[train]), (X[test], y[test])
-
-
-@eg.no_grad()
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    model.eval()
-    pred = model(eg.from_numpy(X)).argmax(dim=1).numpy()
-    model.train()
-    return float((pred == y).mean())
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits",
+                      help="the embedded 8x8 digits (default) or Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+    data.add_argument("--test-fraction", type=float, default=0.2, help="digits: held-out test share (default: 0.2)")
+    data.add_argument("--val-fraction", type=float, default=0.1,
+                      help="share of the training data held out for validation (default: 0.1; 0: none)")
+    model = p.add_argument_group("model")
+    model.add_argument("--hidden", type=int, nargs="*", default=[128, 64], help="hidden layer sizes (default: 128 64)")
+    model.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    model.add_argument("--batch-norm", action="store_true", help="BatchNorm1d after each hidden Linear")
+    model.add_argument("--dropout", type=float, default=0.0, help="dropout after each hidden activation")
+    opt = p.add_argument_group("optimization")
+    opt.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd")
+    opt.add_argument("--lr", type=float, default=0.05, help="learning rate (peak rate for onecycle; default: 0.05)")
+    opt.add_argument("--momentum", type=float, default=0.9, help="sgd and rmsprop (default: 0.9)")
+    opt.add_argument("--weight-decay", type=float, default=0.0, help="not applied to biases and norm parameters")
+    opt.add_argument("--schedule", choices=SCHEDULES, default="none", help="learning-rate schedule (default: none)")
+    opt.add_argument("--label-smoothing", type=float, default=0.0)
+    opt.add_argument("--grad-clip", type=float, default=None, help="clip the global gradient norm to this")
+    opt.add_argument("--epochs", type=int, default=30)
+    opt.add_argument("--batch-size", type=int, default=32)
+    opt.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                     help="stop when val_loss has not improved for PATIENCE epochs; keep the best weights")
+    run = p.add_argument_group("run")
+    run.add_argument("--checkpoint", default=None, metavar="PATH", help="write the training state here every epoch")
+    run.add_argument("--resume", default=None, metavar="PATH", help="continue the run saved in this checkpoint (same options as that run; --epochs counts "
+                          "all epochs, so a schedule's length stays as it was)")
+    run.add_argument("--history", default=None, metavar="PATH", help="write the per-epoch history (.csv or .json)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--threads", type=int, default=None, help="kernel threads (default: OpenMP's)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
 
 
 def run(args: argparse.Namespace) -> float:
+    """Train as the options say, print the report, return the test accuracy."""
     if args.threads is not None:
         eg.set_num_threads(args.threads)
     eg.manual_seed(args.seed)
     gen = eg.Generator().manual_seed(args.seed)
-    (Xtr, ytr), (Xte, yte) = split_digits(args.test_fraction, gen)
-    model = build_mlp([Xtr.shape[1], *args.hidden, 10], args.activation)
-    loss_fn = nn.CrossEntropyLoss()
-    opt = eg.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    (Xtr, ytr), val, (Xte, yte) = load_data(args, gen)
+    sizes = [Xtr.shape[1], *args.hidden, 10]
+    model = build_model(sizes, args.activation, args.batch_norm, args.dropout)
+    optimizer = build_optimizer(args, model)
     loader = eg.data.DataLoader(eg.data.TensorDataset(Xtr, ytr), batch_size=args.batch_size, shuffle=True,
                                 generator=gen)
+    val_loader = eg.data.DataLoader(eg.data.TensorDataset(*val), batch_size=1024) if val is not None else None
     say = (lambda *a: None) if args.quiet else print
-    say(f"digits: {len(Xtr)} train / {len(Xte)} test, model {model.__class__.__name__} "
-        f"{[Xtr.shape[1], *args.hidden, 10]}, SGD lr={args.lr} momentum={args.momentum}, "
-        f"{eg.get_num_threads()} threads")
+    trainer = Trainer(model, nn.CrossEntropyLoss(label_smoothing=args.label_smoothing), optimizer,
+                      scheduler=build_scheduler(args, optimizer, len(loader)),
+                      callbacks=[*_callbacks(args, val), _EpochPrinter(say)], grad_clip=args.grad_clip,
+                      progress=False if args.quiet else None)
+    say(f"{args.dataset}: {len(Xtr)} train / {len(val[0]) if val else 0} val / {len(Xte)} test, MLP {sizes} "
+        f"{args.activation}, {args.optimizer} lr={args.lr} schedule={args.schedule}, {eg.get_num_threads()} threads")
     start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        total, count = 0.0, 0
-        bar = progress(loader, desc=f"epoch {epoch}/{args.epochs}", disable=args.quiet)
-        for xb, yb in bar:
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(yb)
-            count += len(yb)
-            bar.set_postfix_str(f"loss {total / count:.4f}", refresh=False)
-        say(f"epoch {epoch:3d}  loss {total / count:.4f}  train acc {accuracy(model, Xtr, ytr):.4f}  "
-            f"test acc {accuracy(model, Xte, yte):.4f}")
-    test_acc = accuracy(model, Xte, yte)
-    print(f"test accuracy: {test_acc:.4f} ({len(Xte)} images, {time.perf_counter() - start:.1f} s of training)")
-    return test_acc
+    trainer.fit(loader, epochs=args.epochs, val_loader=val_loader, resume_from=args.resume)
+    seconds = time.perf_counter() - start
+    test = trainer.evaluate(eg.data.DataLoader(eg.data.TensorDataset(Xte, yte), batch_size=1024), prefix="test_")
+    _report(trainer, test, seconds, len(Xte))
+    return test["test_accuracy"]
+
+
+def _callbacks(args: argparse.Namespace, val) -> list:
+    callbacks = []
+    if args.early_stopping is not None:
+        callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", patience=args.early_stopping))
+    if args.checkpoint:
+        callbacks.append(ModelCheckpoint(args.checkpoint))
+    if args.history:
+        callbacks.append((JSONLogger if args.history.endswith(".json") else CSVLogger)(args.history))
+    return callbacks
+
+
+class _EpochPrinter(Callback):
+    """One line per epoch on stdout (the command line's output, not the library's)."""
+
+    order = 200  # after early stopping and checkpoints
+
+    def __init__(self, say) -> None:
+        self.say = say
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        self.say(f"epoch {epoch:3d}  " + "  ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+
+
+def _report(trainer: Trainer, test: dict, seconds: float, n_test: int) -> None:
+    h = trainer.history
+    lines = [f"test accuracy: {test['test_accuracy']:.4f} ({n_test} images, {seconds:.1f} s of training)",
+             f"test loss: {test['test_loss']:.4f}; epochs run: {trainer.epoch}"]
+    if "val_loss" in h and len(h):
+        best_epoch, best = h.best("val_loss", "min")
+        lines.append(f"best val_loss {best:.4f} at epoch {best_epoch}"
+                     + (f" (val_accuracy {h['val_accuracy'][h.epochs.index(best_epoch)]:.4f})"
+                        if "val_accuracy" in h else ""))
+    for cb in trainer.callbacks.callbacks:
+        if isinstance(cb, EarlyStopping) and cb.stopped_epoch:
+            lines.append(f"stopped early at epoch {cb.stopped_epoch}; weights of epoch {cb.best_epoch} restored")
+        if isinstance(cb, ModelCheckpoint) and cb.last_path:
+            lines.append(f"checkpoint: {cb.last_path} (resume with --resume {cb.last_path})")
+    print("\n".join(lines))
+    sys.stdout.flush()
+

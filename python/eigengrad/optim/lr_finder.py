@@ -69,12 +69,9 @@ class LRRangeTestResult:
 
         Needs matplotlib (``pip install matplotlib``), imported only here.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError("plot: matplotlib is needed to plot the LR range test; pip install matplotlib") from None
-        if ax is None:
-            _, ax = plt.subplots()
+        from eigengrad.utils.plotting import new_axes
+
+        ax = ax if ax is not None else new_axes("the LR range test")
         ax.plot(self.lrs, self.losses, label="smoothed loss")
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")

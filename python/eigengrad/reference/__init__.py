@@ -52,6 +52,8 @@ __all__ = [
     "layer_norm_forward", "layer_norm_backward", "group_norm_forward", "group_norm_backward",
     "local_response_norm_forward", "local_response_norm_backward",
 ]
+from eigengrad.reference.rnn import rnn_backward, rnn_forward
+__all__ += ["rnn_forward", "rnn_backward"]
 from eigengrad.reference.conv import conv2d_backward, conv2d_forward  # noqa: E402
 from eigengrad.reference.pool import (  # noqa: E402
     adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,

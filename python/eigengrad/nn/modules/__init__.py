@@ -17,6 +17,10 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten"
 __all__ += ["NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
             "DistillationLoss"]
 __all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout2d", "AlphaDropout"]
+from eigengrad.nn.modules.rnn import GRU, LSTM, RNN, RNNBase
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU"]
+from eigengrad.nn.modules.rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
+__all__ += ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 from eigengrad.nn.modules.conv import Conv2d  # noqa: E402
 from eigengrad.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
 

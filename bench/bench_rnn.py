@@ -1,0 +1,163 @@
+"""Recurrent layers, forward + backward: eigengrad vs the NumPy reference vs PyTorch.
+
+LSTM and GRU at batch 128, sequence 28, input 28, hidden 128 (the Fashion-MNIST row-sequence shape),
+float32: the layer's forward and the backward of a fixed gradient of its output (and of h_n).
+
+- eigengrad and torch: the modules through their autograd (``out, h = m(x); out.backward(g)``; x requires
+  grad, the parameters' gradients are reset to None before each call);
+- numpy: ``eigengrad.reference.rnn``'s forward + backward (a step at a time, no autograd), the baseline;
+- "eigengrad kernels": ``_kernels.rnn_forward`` + ``rnn_backward`` called directly (no autograd, no module).
+
+Acceptance target: forward+backward >= 1.0x PyTorch.
+
+    python -m pytest bench/bench_rnn.py --benchmark-only        # pytest-benchmark
+    python bench/bench_rnn.py [--threads N] [--quick] [--timer cpu]   # one table of medians and ratios
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from cases import randn, torch
+from eigengrad import _kernels as K
+from eigengrad.reference import rnn as ref
+
+SHAPE = dict(steps=28, batch=128, input=28, hidden=128)
+CELLS = ("LSTM", "GRU")
+TARGET = 1.0  # wanted speed-up over torch
+
+
+def _data(rng):
+    s = SHAPE
+    return randn(rng, s["steps"], s["batch"], s["input"]), randn(rng, s["steps"], s["batch"], s["hidden"])
+
+
+def case(cell: str, rng=None) -> dict:
+    """{implementation: zero-argument callable} for one cell type, all on the same values."""
+    rng = rng or np.random.default_rng(0)
+    x, g = _data(rng)
+    s = SHAPE
+
+    def module_step(lib, module, xt, gt):
+        params = list(module.parameters())
+
+        def run():
+            for p in params:
+                p.grad = None
+            xt.grad = None
+            out, _ = module(xt)
+            out.backward(gt)
+        return run
+
+    em = getattr(eg.nn, cell)(s["input"], s["hidden"])
+    fns = {"eigengrad": module_step(eg, em, eg.tensor(x, requires_grad=True), eg.from_numpy(g))}
+    weights = [p.numpy() for p in em.parameters()]  # w_ih, w_hh, b_ih, b_hh
+    h0 = np.zeros((s["batch"], s["hidden"]), np.float32)
+    c0 = h0 if cell == "LSTM" else None
+
+    def kernels(impl):
+        def run():
+            y, _, _, gates, aux = impl.rnn_forward(cell, x, h0, c0, *weights)
+            return impl.rnn_backward(cell, x, h0, c0, *weights, y, gates, aux, g)
+        return run
+
+    fns["eigengrad kernels"] = kernels(K)
+    fns["numpy"] = kernels(ref)
+    if torch is not None:
+        tm = getattr(torch.nn, cell)(s["input"], s["hidden"])
+        with torch.no_grad():
+            for p, w in zip(tm.parameters(), weights):
+                p.copy_(torch.from_numpy(w))
+        fns["torch"] = module_step(torch, tm, torch.tensor(x, requires_grad=True), torch.from_numpy(g))
+    return fns
+
+
+def label(cell: str) -> str:
+    s = SHAPE
+    return f"{cell} T={s['steps']} N={s['batch']} I={s['input']} H={s['hidden']}"
+
+
+ROWS = [(cell, impl) for cell in CELLS for impl in ("eigengrad", "eigengrad kernels", "numpy", "torch")]
+
+
+@pytest.mark.parametrize("cell,impl", ROWS, ids=["-".join(r).replace(" ", "_") for r in ROWS])
+def test_rnn_forward_backward(bench, cell, impl):
+    bench(f"{label(cell)} fwd+bwd", case(cell), impl)
+
+
+# --- the table (python bench/bench_rnn.py) -------------------------------------------------------------
+
+def measure_rounds(fns: dict, rounds: int, timer, settle_s: float = 0.03) -> tuple:
+    """Median seconds per call of each implementation and the median over rounds of the ratio (time of the
+    other / time of eigengrad). A round times one call of each implementation in turn, in a rotating order,
+    so the drift of a loaded machine hits all of them alike."""
+    import statistics
+    import time
+
+    samples = {k: [] for k in fns}
+    order = list(fns)
+    for fn in fns.values():  # warm up
+        fn()
+    for r in range(rounds):
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            time.sleep(settle_s)
+            t0 = timer()
+            fns[k]()
+            samples[k].append(timer() - t0)
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    ratios = {k: statistics.median(o / e for o, e in zip(v, samples["eigengrad"])) for k, v in samples.items()
+              if k != "eigengrad"}
+    return medians, ratios
+
+
+def main(argv=None) -> int:
+    import argparse
+    import time
+
+    import cases
+
+    p = argparse.ArgumentParser(description="LSTM/GRU fwd+bwd: eigengrad vs NumPy reference vs torch")
+    p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
+    p.add_argument("--quick", action="store_true", help="fewer rounds")
+    p.add_argument("--rounds", type=int, default=None, help="rounds (default 21, --quick 5)")
+    p.add_argument("--timer", choices=("wall", "cpu"), default="wall",
+                   help="wall clock, or the process's CPU time (steadier on a shared machine; 1 thread only)")
+    args = p.parse_args(argv)
+    rounds = args.rounds or (5 if args.quick else 21)
+    if args.threads:
+        cases.set_threads(args.threads)
+    timer = time.perf_counter if args.timer == "wall" else time.process_time
+    print(f"threads: {cases.thread_counts()}, torch: {torch.__version__ if torch is not None else 'not importable'}")
+    print(f"timing: {rounds} rounds, {args.timer} time; times are medians, ratios the median of the per-round "
+          f"ratios other / eigengrad (> 1: eigengrad is faster)")
+    widths = (40, 10, 12, 9, 12, 9, 12, 9)
+
+    def line(cells):
+        return " | ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    print(line(["fwd+bwd", "eg (ms)", "eg kern (ms)", "kern/eg", "numpy (ms)", "numpy/eg", "torch (ms)", "torch/eg"]))
+    print("-+-".join("-" * w for w in widths))
+    misses = []
+    for cell in CELLS:
+        t, r = measure_rounds(case(cell), rounds, timer)
+
+        def ms(k):
+            return f"{t[k] * 1e3:.2f}" if k in t else "-"
+
+        def rt(k):
+            return f"{r[k]:.2f}x" if k in r else "-"
+
+        print(line([label(cell), ms("eigengrad"), ms("eigengrad kernels"), rt("eigengrad kernels"), ms("numpy"),
+                    rt("numpy"), ms("torch"), rt("torch")]), flush=True)
+        if "torch" in r and r["torch"] < TARGET:
+            misses.append(f"{cell}: {r['torch']:.2f}x < {TARGET}x torch")
+    print("below target: " + "; ".join(misses) if misses else
+          ("LSTM and GRU meet the target (>= 1.0x torch)" if torch is not None else "torch not installed"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Recurrent layers ``RNN``, ``LSTM``, ``GRU`` with PyTorch's arguments, parameter names, shapes, gate order,
+initialisation and return values.
+
+Each layer-direction is one primitive (``autograd.ops_rnn.RecurrentLayer``): forward and backward through time
+run in C++. Stacked layers feed each other in Python (with dropout between layers in training mode); the two
+directions of a bidirectional layer are concatenated along the feature dimension. Equations:
+``eigengrad.reference.rnn`` (LSTM: Hochreiter & Schmidhuber 1997; GRU: Cho et al. 2014).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from eigengrad import functions
+from eigengrad.autograd.ops_rnn import RecurrentLayer
+from eigengrad.nn import functional as F
+from eigengrad.nn import init
+from eigengrad.nn.modules.module import Module
+from eigengrad.nn.parameter import Parameter
+from eigengrad.tensor import Tensor, get_default_dtype
+
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _positive_int(value, name: str, minimum: int = 1) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return int(value)
+
+
+class RNNBase(Module):
+    """The stack of ``num_layers`` layers (times 2 directions when ``bidirectional``) of one cell type.
+
+    Parameters per layer k and direction (suffix '' or '_reverse'), G = 1 (RNN), 4 (LSTM), 3 (GRU):
+    ``weight_ih_l{k}`` (G hidden, layer input), ``weight_hh_l{k}`` (G hidden, hidden), ``bias_ih_l{k}``,
+    ``bias_hh_l{k}`` (G hidden,) when ``bias``; the layer input is ``input_size`` for k = 0, else
+    ``hidden_size * num_directions``. All initialised from U(-1/sqrt(hidden), 1/sqrt(hidden)) (PyTorch).
+    """
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        if mode not in GATES:
+            raise ValueError(f"mode: expected one of {sorted(GATES)}, got {mode!r}")
+        self.mode = mode
+        self.input_size = _positive_int(input_size, "input_size", 0)
+        self.hidden_size = _positive_int(hidden_size, "hidden_size")
+        self.num_layers = _positive_int(num_layers, "num_layers")
+        if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+            raise ValueError(f"dropout: expected a number in [0, 1] (the probability of an element to be zeroed), "
+                             f"got {dropout!r}")
+        if dropout > 0 and self.num_layers == 1:
+            warnings.warn(f"dropout={dropout} and num_layers=1: dropout is applied between layers, so it has no "
+                          "effect with a single layer", stacklevel=2)
+        if proj_size:
+            raise NotImplementedError("proj_size: LSTM projections are not supported")
+        if device not in (None, "cpu"):
+            raise ValueError(f"device: eigengrad runs on the CPU only, got {device!r}")
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        gh = GATES[mode] * self.hidden_size
+        self._flat_names = []
+        for layer in range(self.num_layers):
+            fan_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for suffix in self._suffixes():
+                names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
+                shapes = [(gh, fan_in), (gh, self.hidden_size)]
+                if self.bias:
+                    names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
+                    shapes += [(gh,), (gh,)]
+                for name, shape in zip(names, shapes):
+                    self.register_parameter(name, Parameter(np.empty(shape, dtype=dtype)))
+                self._flat_names.append(names)
+        self.reset_parameters()
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self) -> tuple:
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    @property
+    def all_weights(self) -> list:
+        """Per layer-direction [weight_ih, weight_hh(, bias_ih, bias_hh)] (PyTorch's ``all_weights``)."""
+        return [[getattr(self, n) for n in names] for names in self._flat_names]
+
+    # --- input checks ----------------------------------------------------------------------------------
+
+    def _dtype(self) -> np.dtype:
+        return getattr(self, self._flat_names[0][0])._data.dtype
+
+    def _check_input(self, input) -> bool:
+        """Whether ``input`` is batched; raises on a wrong type, ndim, feature size or dtype."""
+        if not isinstance(input, Tensor):
+            raise TypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"input: {type(self).__name__} expects a 3-D (batched) or 2-D (unbatched) input, "
+                             f"got shape {input.shape}")
+        if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:
+            raise ValueError(f"input: expected a sequence length > 0, got shape {input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"input: expected input_size={self.input_size} features in the last dimension, "
+                             f"got shape {input.shape}")
+        if input.dtype != self._dtype():
+            raise TypeError(f"input: expected dtype {self._dtype()} (the parameters' dtype), got {input.dtype}")
+        return input.ndim == 3
+
+    def _state(self, hx, name: str, batch: int, batched: bool):
+        """hx as a (layers * directions, batch, hidden) tensor; zeros when None."""
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if hx is None:
+            return Tensor(np.zeros(shape, dtype=self._dtype()))
+        if not isinstance(hx, Tensor):
+            raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(hx).__name__}")
+        want = shape if batched else (shape[0], shape[2])
+        if hx.shape != want:
+            kind = "batched" if batched else "unbatched"
+            raise ValueError(f"{name}: expected hidden state of shape {want} for {kind} input, got {hx.shape}")
+        if hx.dtype != self._dtype():
+            raise TypeError(f"{name}: expected dtype {self._dtype()} (the parameters' dtype), got {hx.dtype}")
+        return hx if batched else hx.unsqueeze(1)
+
+    def _initial_states(self, hx, batch: int, batched: bool):
+        if self.mode == "LSTM":
+            if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+                raise TypeError(f"hx: LSTM expects a tuple (h_0, c_0) or None, got {type(hx).__name__}")
+            h0, c0 = (None, None) if hx is None else hx
+            return self._state(h0, "h_0", batch, batched), self._state(c0, "c_0", batch, batched)
+        if isinstance(hx, (tuple, list)):
+            raise TypeError(f"hx: {type(self).__name__} expects a tensor h_0 or None, got a {type(hx).__name__}")
+        return self._state(hx, "hx", batch, batched), None
+
+    # --- forward -------------------------------------------------------------------------------------
+
+    def forward(self, input: Tensor, hx=None):
+        batched = self._check_input(input)
+        x = input if batched else input.unsqueeze(1)
+        if self.batch_first and batched:
+            x = x.transpose(0, 1)  # (N, T, I) -> (T, N, I): a view; the kernel makes it contiguous
+        steps, batch = x.shape[0], x.shape[1]
+        h0, c0 = self._initial_states(hx, batch, batched)
+        lstm = self.mode == "LSTM"
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0 and self.training:
+                x = F.dropout(x, self.dropout, training=True)
+            outputs = []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                w = [getattr(self, n) for n in self._flat_names[k]]
+                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
+                stacked = RecurrentLayer.apply(x, h0[k], c0[k] if lstm else None, w[0], w[1], b_ih, b_hh,
+                                               mode=self.mode, reverse=d == 1)
+                outputs.append(stacked[:steps])
+                h_n.append(stacked[steps])
+                if lstm:
+                    c_n.append(stacked[steps + 1])
+            x = outputs[0] if len(outputs) == 1 else functions.cat(outputs, dim=2)
+        output = x
+        if self.batch_first and batched:
+            output = output.transpose(0, 1)
+        h = functions.stack(h_n, dim=0)
+        c = functions.stack(c_n, dim=0) if lstm else None
+        if not batched:
+            output, h = output.squeeze(1), h.squeeze(1)
+            c = c.squeeze(1) if lstm else None
+        return (output, (h, c)) if lstm else (output, h)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.mode == "RNN_RELU":
+            s += ", nonlinearity='relu'"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu (``nonlinearity``).
+
+    ``RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False)``; ``forward(input, hx=None) -> (output, h_n)`` with input (T, N, I)
+    ((N, T, I) when batch_first, or unbatched (T, I)), output (T, N, D H), h_n (num_layers D, N, H).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997), PyTorch's gate order i, f, g, o:
+
+        i, f, o = sigmoid(x W_i^T + b_i + h W_h^T + b_h) (their rows), g = tanh(...),
+        c_t = f c_{t-1} + i g,   h_t = o tanh(c_t).
+
+    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``; shapes as ``RNN``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__("LSTM", *args, **kwargs)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit (Cho et al. 2014), PyTorch's gate order r, z, n:
+
+        r, z = sigmoid(x W_i^T + b_i + h W_h^T + b_h) (their rows),
+        n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)),   h_t = (1 - z) n + z h_{t-1}.
+
+    ``forward(input, h_0=None) -> (output, h_n)``; shapes as ``RNN``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__("GRU", *args, **kwargs)

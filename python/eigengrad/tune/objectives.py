@@ -1,0 +1,49 @@
+"""Ready-made objectives: the MLP of ``python -m eigengrad train`` on the digits or Fashion-MNIST,
+trained with ``eg.train`` and reporting ``val_accuracy`` every epoch (so halving strategies can stop
+it, and continue it from its checkpoint when promoted).
+
+A config holds ``lr`` and optionally ``momentum``, ``weight_decay``, ``optimizer`` (default sgd),
+``hidden`` (a tuple of sizes), ``activation``, ``dropout``, ``batch_norm``, ``batch_size``, ``epochs``
+(used when no budget is set), ``dataset`` (``digits`` or ``fashion-mnist``) and ``train_subset``.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+
+import eigengrad as eg
+from eigengrad import nn
+from eigengrad.cli.train_setup import build_model, build_optimizer, load_data
+from eigengrad.train import Trainer
+from eigengrad.tune.trial import ReportCallback, Reporter
+
+DEFAULTS = {"dataset": "digits", "hidden": (128, 64), "activation": "relu", "dropout": 0.0, "batch_norm": False,
+            "optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32, "epochs": 10,
+            "train_subset": None, "data_seed": 0}
+
+
+@functools.lru_cache(maxsize=4)
+def _data(dataset: str, data_seed: int, train_subset: int | None):
+    """Train/validation split (the test set is never seen by a search), cached per worker process."""
+    args = argparse.Namespace(dataset=dataset, test_fraction=0.2, val_fraction=0.2)
+    train, val, _ = load_data(args, eg.Generator(data_seed))
+    if train_subset:
+        train = (train[0][:train_subset], train[1][:train_subset])
+    return train, val
+
+
+def mlp_classifier(config: dict, reporter: Reporter) -> dict:
+    """Train the configured MLP; report ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` each epoch."""
+    c = {**DEFAULTS, **config}
+    (Xtr, ytr), (Xva, yva) = _data(c["dataset"], c["data_seed"], c["train_subset"])
+    model = build_model([Xtr.shape[1], *c["hidden"], 10], c["activation"], c["batch_norm"], c["dropout"])
+    opt_args = argparse.Namespace(optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"],
+                                  weight_decay=c["weight_decay"])
+    optimizer = build_optimizer(opt_args, model)
+    loader = eg.data.DataLoader(eg.data.TensorDataset(Xtr, ytr), batch_size=c["batch_size"], shuffle=True,
+                                generator=eg.Generator(reporter.seed))
+    val_loader = eg.data.DataLoader(eg.data.TensorDataset(Xva, yva), batch_size=1024)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, callbacks=[ReportCallback(reporter)], progress=False)
+    trainer.fit(loader, epochs=reporter.max_epochs or c["epochs"], val_loader=val_loader,
+                resume_from=reporter.resume_from)
+    return {k: v[-1] for k, v in trainer.history.history.items()}
