@@ -223,60 +223,109 @@ std::unique_ptr<T[]> transposed_groups(const T* wt, index_t groups, index_t og, 
   return t;
 }
 
+// Threads share the chunks through kSlots slots: chunk j belongs to slot j % slots, the slots run in
+// parallel (one parallel region per call; the GEMMs and copies inside a slot run on its thread), and
+// each slot has its own scratch and its own weight-gradient sum, added in slot order at the end. The
+// slots depend on the shape only, so the bits do not depend on the thread count. (One parallel region
+// per unfold / GEMM / copy of every chunk, some 300 per call at the CNN's shapes, made a 2-thread run
+// on a busy machine 5-30x slower than 1 thread: every region waited for a preempted thread.)
+constexpr index_t kSlots = 8;
+
+struct ChunkPlan {
+  index_t size, count, slots;  // images per chunk, chunks, slots
+};
+template <class T>
+ChunkPlan chunk_plan(const Conv2dGeometry& g) {
+  const index_t size = chunk_images<T>(g), count = ceil_div(g.n, size);
+  return {size, count, std::min(kSlots, count)};
+}
+
+// y of the chunk of nb images starting at image i0; cols and prod are the slot's scratch.
+template <class T>
+void forward_chunk(const T* x, const T* wt, const T* b, T* y, index_t i0, index_t nb, T* cols, T* prod,
+                   const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow, kg = g.c * g.kh * g.kw / g.groups, og = g.o / g.groups, ld = nb * p;
+  T* yc = y + i0 * g.o * p;
+  T* out = nb > 1 ? prod : yc;  // one image: the GEMM's (o, p) layout is y's
+  unfold(x + i0 * g.c * g.h * g.w, nb, cols, g);
+  for (index_t gi = 0; gi < g.groups; ++gi)
+    gemm<T>(wt + gi * og * kg, cols + gi * kg * ld, nullptr, out + gi * og * ld, og, ld, kg, false, false, false);
+  if (nb > 1 || b != nullptr) from_gemm_layout(out, b, nb, yc, g.o, p);
+}
+
 }  // namespace
 
 template <class T>
 void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g) {
-  const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw, kg = k / g.groups, og = g.o / g.groups;
+  const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw;
   if (g.n == 0 || p == 0 || g.o == 0) return;
-  const index_t chunk = chunk_images<T>(g);
-  auto cols = buffer<T>(k * chunk * p);
-  auto prod = buffer<T>(chunk > 1 ? g.o * chunk * p : 0);
-  for (index_t i0 = 0; i0 < g.n; i0 += chunk) {
-    const index_t nb = std::min(chunk, g.n - i0), ld = nb * p;
-    T* yc = y + i0 * g.o * p;
-    T* out = nb > 1 ? prod.get() : yc;  // one image: the GEMM's (o, p) layout is y's
-    unfold(x + i0 * g.c * g.h * g.w, nb, cols.get(), g);
-    for (index_t gi = 0; gi < g.groups; ++gi)
-      gemm<T>(wt + gi * og * kg, cols.get() + gi * kg * ld, nullptr, out + gi * og * ld, og, ld, kg, false, false,
-              false);
-    if (nb > 1 || b != nullptr) from_gemm_layout(out, b, nb, yc, g.o, p);
+  const ChunkPlan plan = chunk_plan<T>(g);
+  parallel_for(plan.slots, 1, [&](index_t s0, index_t s1) {
+    for (index_t s = s0; s < s1; ++s) {
+      auto cols = buffer<T>(k * plan.size * p);
+      auto prod = buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0);
+      for (index_t j = s; j < plan.count; j += plan.slots) {
+        const index_t i0 = j * plan.size;
+        forward_chunk(x, wt, b, y, i0, std::min(plan.size, g.n - i0), cols.get(), prod.get(), g);
+      }
+    }
+  });
+}
+
+namespace {
+
+// The backward of one chunk: dw_sum += dy_g . cols_g^T (when dw_sum), dx of the chunk (when dx).
+// cols, dyg are the slot's scratch; wtt is wt_g^T of every group (transposed_groups).
+template <class T>
+void backward_chunk(const T* dy, const T* x, const T* wtt, T* dx, T* dw_sum, index_t i0, index_t nb, T* cols, T* dyg,
+                    const Conv2dGeometry& g) {
+  const index_t p = g.oh * g.ow, kg = g.c * g.kh * g.kw / g.groups, og = g.o / g.groups, ld = nb * p;
+  const T* dyc = dy + i0 * g.o * p;
+  if (nb > 1) {
+    to_gemm_layout(dyc, nb, dyg, g.o, p);
+    dyc = dyg;
+  }
+  if (dw_sum) {
+    unfold(x + i0 * g.c * g.h * g.w, nb, cols, g);
+    for (index_t gi = 0; gi < g.groups; ++gi)  // dwt_g (og x kg) += dy_g (og x ld) . cols_g^T
+      gemm<T>(dyc + gi * og * ld, cols + gi * kg * ld, nullptr, dw_sum + gi * og * kg, og, kg, ld, false, true, true);
+  }
+  if (dx) {
+    for (index_t gi = 0; gi < g.groups; ++gi)  // dcols_g (kg x ld) = wt_g^T . dy_g, into the cols scratch
+      gemm<T>(wtt + gi * kg * og, dyc + gi * og * ld, nullptr, cols + gi * kg * ld, kg, ld, og, false, false, false);
+    fold(cols, nb, dx + i0 * g.c * g.h * g.w, g);
   }
 }
 
+}  // namespace
+
 template <class T>
 void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db, const Conv2dGeometry& g) {
-  const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw, kg = k / g.groups, og = g.o / g.groups;
+  const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw, kg = k / g.groups, og = g.o / g.groups, wsize = g.o * kg;
   if (db) bias_grad(dy, db, g);
-  if (dwt) std::fill(dwt, dwt + g.o * kg, T(0));
+  if (dwt) std::fill(dwt, dwt + wsize, T(0));
   if ((!dx && !dwt) || g.n == 0 || p == 0 || g.o == 0) {
     if (dx) std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
     return;
   }
-  const index_t chunk = chunk_images<T>(g);
-  auto cols = buffer<T>(k * chunk * p);  // the patches for dwt, then reused for dcols
-  auto dyg = buffer<T>(chunk > 1 ? g.o * chunk * p : 0);
+  const ChunkPlan plan = chunk_plan<T>(g);
   auto wtt = dx ? transposed_groups(wt, g.groups, og, kg) : nullptr;
-  for (index_t i0 = 0; i0 < g.n; i0 += chunk) {
-    const index_t nb = std::min(chunk, g.n - i0), ld = nb * p;
-    const T* dyc = dy + i0 * g.o * p;
-    if (nb > 1) {
-      to_gemm_layout(dyc, nb, dyg.get(), g.o, p);
-      dyc = dyg.get();
+  auto dw_slots = buffer<T>(dwt ? plan.slots * wsize : 0);  // each slot's weight-gradient sum
+  if (dwt) std::fill(dw_slots.get(), dw_slots.get() + plan.slots * wsize, T(0));
+  parallel_for(plan.slots, 1, [&](index_t s0, index_t s1) {
+    for (index_t s = s0; s < s1; ++s) {
+      auto cols = buffer<T>(k * plan.size * p);  // the patches for dwt, then reused for dcols
+      auto dyg = buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0);
+      T* dw_sum = dwt ? dw_slots.get() + s * wsize : nullptr;
+      for (index_t j = s; j < plan.count; j += plan.slots) {
+        const index_t i0 = j * plan.size;
+        backward_chunk(dy, x, wtt.get(), dx, dw_sum, i0, std::min(plan.size, g.n - i0), cols.get(), dyg.get(), g);
+      }
     }
-    if (dwt) {
-      unfold(x + i0 * g.c * g.h * g.w, nb, cols.get(), g);
-      for (index_t gi = 0; gi < g.groups; ++gi)  // dwt_g (og x kg) += dy_g (og x ld) . cols_g^T
-        gemm<T>(dyc + gi * og * ld, cols.get() + gi * kg * ld, nullptr, dwt + gi * og * kg, og, kg, ld, false, true,
-                true);
-    }
-    if (dx) {
-      for (index_t gi = 0; gi < g.groups; ++gi)  // dcols_g (kg x ld) = wt_g^T . dy_g
-        gemm<T>(wtt.get() + gi * kg * og, dyc + gi * og * ld, nullptr, cols.get() + gi * kg * ld, kg, ld, og, false,
-                false, false);
-      fold(cols.get(), nb, dx + i0 * g.c * g.h * g.w, g);
-    }
-  }
+  });
+  if (dwt)
+    for (index_t s = 0; s < plan.slots; ++s)  // in slot order: the sum's bits do not depend on the threads
+      for (index_t e = 0; e < wsize; ++e) dwt[e] += dw_slots[s * wsize + e];
 }
 
 template void conv2d_forward<float>(const float*, const float*, const float*, float*, const Conv2dGeometry&);

@@ -19,8 +19,10 @@
 // single GEMMs over the whole chunk. dx is the col2im of dcols. A one-image chunk uses y and dy in place
 // (their (o, oh * ow) planes are the GEMM's layout); larger chunks copy them to and from (o, chunk * oh * ow).
 //
-// Determinism: chunks are fixed by the shape, the weight gradient adds the chunks in order, and the GEMM
-// and the sums for the bias do not depend on the thread count, so neither does any bit of the result.
+// Threads: the chunks are dealt to at most 8 slots (chunk j to slot j % slots) that run in parallel in
+// one parallel region, each with its own scratch and its own weight-gradient sum; the sums are added in
+// slot order. Slots depend on the shape only, and the GEMM and the bias sums (double, fixed lanes) do
+// not depend on the thread count, so neither does any bit of the result.
 #pragma once
 #include "eigengrad/parallel.hpp"
 
