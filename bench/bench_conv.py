@@ -10,6 +10,10 @@ Shapes: the Fashion-MNIST CNN's two blocks at batch 128 (Conv 1->32 and 32->64, 
 and 3x3 / 5x5 filters on 32 x 32 inputs (16 -> 32 channels, batch 64). float32. Target: conv fwd+bwd
 >= 1.0x PyTorch at the example's shapes.
 
+Time the rows in one process, as the table does: in a fresh process torch's block-2 buffers are mmapped
+on every call (about 7,000 page faults a call, 69 ms instead of 50 ms) until earlier large allocations
+have raised glibc's mmap threshold, so a block-2 row timed alone flatters eigengrad by ~30%.
+
     python bench/bench_conv.py [--threads 1] [--quick] [--no-numpy] [--clock cpu]  # one table: medians, ratios
     python -m pytest bench/bench_conv.py --benchmark-only             # pytest-benchmark
 """
