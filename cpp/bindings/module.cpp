@@ -16,6 +16,8 @@ void bind_dropout(py::module_& m);
 void bind_activation_ext(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
 }  // namespace eigengrad::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -33,4 +35,6 @@ PYBIND11_MODULE(_C, m) {
   bind_activation_ext(m);
   bind_norm(m);
   bind_rnn(m);
+  bind_conv(m);
+  bind_pool(m);
 }

@@ -544,3 +544,108 @@ def rnn_backward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, gr
                     None if grad_c_n is None else contiguous(grad_c_n.astype(dt, copy=False)), *outs, work,
                     bool(reverse))
     return tuple(outs)
+
+
+# --- convolution (x (N, C, H, W), weight (O, C / groups, kh, kw); padding (top, bottom, left, right)) ---
+
+def conv2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, dilation) -> tuple[int, int]:
+    top, bottom, left, right = padding
+    return ((h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
+            (w + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int) -> np.ndarray:
+    """y (N, O, oh, ow) = conv2d(x, weight) + bias (None: no bias); the binding checks every shape."""
+    check_float(x, "input")
+    x, weight = contiguous(x), contiguous(weight)
+    if x.ndim == 4 and weight.ndim == 4 and _conv_fits(x, weight, padding, dilation):
+        oh, ow = conv2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride, padding, dilation)
+        out = np.empty((x.shape[0], weight.shape[0], oh, ow), dtype=x.dtype)
+    else:  # let the binding name what is wrong
+        out = np.empty((0, 0, 0, 0), dtype=x.dtype)
+    _C.conv2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(dilation), int(groups))
+    return out
+
+
+def _conv_fits(x, weight, padding, dilation) -> bool:
+    return (x.shape[2] + padding[0] + padding[1] >= dilation[0] * (weight.shape[2] - 1) + 1 and
+            x.shape[3] + padding[2] + padding[3] >= dilation[1] * (weight.shape[3] - 1) + 1)
+
+
+def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int, grads=(True, True, True)):
+    """(grad_in, grad_weight, grad_bias), None where ``grads`` (input, weight, bias) is False."""
+    x, weight = contiguous(x), contiguous(weight)
+    grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    need_in, need_w, need_b = grads
+    gin = np.empty_like(x) if need_in else None
+    gw = np.empty_like(weight) if need_w else None
+    gb = np.empty(weight.shape[0], x.dtype) if need_b else None
+    _C.conv2d_backward(grad_out, x, weight, gin, gw, gb, tuple(stride), tuple(padding), tuple(dilation), int(groups))
+    return gin, gw, gb
+
+
+# --- pooling (x (N, C, H, W) viewed as (N * C, H, W) planes; options are (rows, cols) pairs) ---------
+
+def _planes(x: np.ndarray) -> np.ndarray:
+    return x.reshape(x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+
+
+def pool2d_output_size(size: int, kernel: int, padding: int, stride: int, dilation: int, ceil_mode: bool) -> int:
+    return _C.pool2d_output_size(size, kernel, padding, stride, dilation, bool(ceil_mode))
+
+
+def _pool_out(x, kernel, stride, padding, dilation, ceil_mode) -> np.ndarray:
+    oh = pool2d_output_size(x.shape[2], kernel[0], padding[0], stride[0], dilation[0], ceil_mode)
+    ow = pool2d_output_size(x.shape[3], kernel[1], padding[1], stride[1], dilation[1], ceil_mode)
+    return np.empty((x.shape[0], x.shape[1], max(oh, 0), max(ow, 0)), dtype=x.dtype)
+
+
+def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool):
+    """(y, indices): max of each window (-inf padding) and the int64 flat index (row * W + col) of it."""
+    check_float(x, "input")
+    x = contiguous(x)
+    out = _pool_out(x, kernel, stride, padding, dilation, ceil_mode)
+    idx = np.empty(out.shape, dtype=np.int64)
+    _C.max_pool2d_forward(_planes(x), _planes(out), _planes(idx), tuple(kernel), tuple(stride), tuple(padding),
+                          tuple(dilation), bool(ceil_mode))
+    return out, idx
+
+
+def max_pool2d_backward(grad_out, indices, input_shape, dtype) -> np.ndarray:
+    grad_out = contiguous(grad_out.astype(dtype, copy=False))
+    gin = np.empty(input_shape, dtype=dtype)
+    _C.max_pool2d_backward(_planes(grad_out), _planes(contiguous(indices)), _planes(gin))
+    return gin
+
+
+def avg_pool2d_forward(x, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override=None):
+    check_float(x, "input")
+    x = contiguous(x)
+    out = _pool_out(x, kernel, stride, padding, (1, 1), ceil_mode)
+    _C.avg_pool2d_forward(_planes(x), _planes(out), tuple(kernel), tuple(stride), tuple(padding), bool(ceil_mode),
+                          bool(count_include_pad), int(divisor_override or 0))
+    return out
+
+
+def avg_pool2d_backward(grad_out, input_shape, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool,
+                        divisor_override=None) -> np.ndarray:
+    grad_out = contiguous(grad_out)
+    gin = np.empty(input_shape, dtype=grad_out.dtype)
+    _C.avg_pool2d_backward(_planes(grad_out), _planes(gin), tuple(kernel), tuple(stride), tuple(padding),
+                           bool(ceil_mode), bool(count_include_pad), int(divisor_override or 0))
+    return gin
+
+
+def adaptive_avg_pool2d_forward(x, output_size) -> np.ndarray:
+    check_float(x, "input")
+    x = contiguous(x)
+    out = np.empty((x.shape[0], x.shape[1], int(output_size[0]), int(output_size[1])), dtype=x.dtype)
+    _C.adaptive_avg_pool2d_forward(_planes(x), _planes(out))
+    return out
+
+
+def adaptive_avg_pool2d_backward(grad_out, input_shape) -> np.ndarray:
+    grad_out = contiguous(grad_out)
+    gin = np.empty(input_shape, dtype=grad_out.dtype)
+    _C.adaptive_avg_pool2d_backward(_planes(grad_out), _planes(gin))
+    return gin

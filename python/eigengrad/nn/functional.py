@@ -240,3 +240,10 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     if input.numel() == 0:
         return input
     return ops_norm.LocalResponseNorm.apply(input, size=int(size), alpha=alpha, beta=beta, k=k)
+
+
+# --- convolution and pooling --------------------------------------------------------------------------
+
+from eigengrad.nn._functional_conv import (  # noqa: E402,F401
+    adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d,
+)

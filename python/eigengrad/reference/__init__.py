@@ -54,3 +54,13 @@ __all__ = [
 ]
 from eigengrad.reference.rnn import rnn_backward, rnn_forward
 __all__ += ["rnn_forward", "rnn_backward"]
+from eigengrad.reference.conv import conv2d_backward, conv2d_forward  # noqa: E402
+from eigengrad.reference.pool import (  # noqa: E402
+    adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
+    max_pool2d_backward, max_pool2d_forward,
+)
+
+__all__ += [
+    "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+    "avg_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
+]

@@ -21,3 +21,7 @@ from eigengrad.nn.modules.rnn import GRU, LSTM, RNN, RNNBase
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU"]
 from eigengrad.nn.modules.rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 __all__ += ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+from eigengrad.nn.modules.conv import Conv2d  # noqa: E402
+from eigengrad.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
+
+__all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]

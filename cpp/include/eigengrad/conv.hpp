@@ -1,0 +1,51 @@
+// 2-D convolution (cross-correlation, as PyTorch's conv2d): forward, input gradient, weight and bias
+// gradients, lowered to eigengrad's packed GEMM.
+//
+// Buffers are C-contiguous:
+//   x  (n, c, h, w)             input
+//   wt (o, c / groups, kh, kw)  weight (PyTorch's layout)
+//   b  (o)                      bias, may be null
+//   y  (n, o, oh, ow)           output
+// With cg = c / groups input and og = o / groups output channels per group, output channel q of group
+// g = q / og reads input channels [g cg, (g + 1) cg):
+//   y[i, q, u, v] = b[q] + sum_{ci < cg, a < kh, e < kw} wt[q, ci, a, e] * xp[i, g cg + ci, u sh + a dh, v sw + e dw]
+// where xp is x padded with zeros: ph rows above and pw columns to the left; the padding below and to
+// the right is whatever oh, ow imply (so PyTorch's asymmetric padding='same' is just a larger oh, ow).
+//
+// Lowering. Images are taken in chunks whose size depends only on the shape (about 2048 GEMM columns,
+// with the chunk's patch matrix within L2). A chunk's patches are unfolded into cols
+// (K x chunk * oh * ow), K = c kh kw, row (ci kh + a) kw + e, column i * oh * ow + p (im2col); then per
+// group y_g = wt_g (og x K/groups) . cols_g, dcols_g = wt_g^T . dy_g and dwt_g += dy_g . cols_g^T are
+// single GEMMs over the whole chunk. dx is the col2im of dcols. A one-image chunk uses y and dy in place
+// (their (o, oh * ow) planes are the GEMM's layout); larger chunks copy them to and from (o, chunk * oh * ow).
+//
+// Threads: the chunks are dealt to at most 8 slots (chunk j to slot j % slots) that run in parallel in
+// one parallel region, each with its own scratch and its own weight-gradient sum; the sums are added in
+// slot order. Slots depend on the shape only, and the GEMM and the bias sums (double, fixed lanes) do
+// not depend on the thread count, so neither does any bit of the result.
+#pragma once
+#include "eigengrad/parallel.hpp"
+
+namespace eigengrad {
+
+struct Conv2dGeometry {
+  index_t n, c, h, w;  // input
+  index_t o, kh, kw;   // weight (o, c / groups, kh, kw)
+  index_t groups;
+  index_t sh, sw;      // stride
+  index_t ph, pw;      // zero padding above / left of the input
+  index_t dh, dw;      // dilation
+  index_t oh, ow;      // output size
+};
+
+// y = conv(x, wt) + b. Reads x, wt, b (may be null); writes y, which must not overlap them.
+template <class T>
+void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g);
+
+// Gradients of y = conv(x, wt) + b given dy: dx (like x), dwt (like wt), db (o). Each output may be null
+// (not wanted); outputs are overwritten and must not overlap the inputs or each other.
+// db[q] = sum over i, u, v of dy[i, q, u, v], summed in double.
+template <class T>
+void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db, const Conv2dGeometry& g);
+
+}  // namespace eigengrad

@@ -1,0 +1,308 @@
+// 2-D pooling kernels (see pool.hpp). Each parallel task is a run of whole planes, so the backward's
+// scatter-adds into dx never race and their order is fixed.
+#include "eigengrad/pool.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace eigengrad {
+namespace {
+
+// Planes per task: about kElementwiseGrain / 4 input elements.
+index_t plane_grain(const Pool2dGeometry& g) {
+  return std::max<index_t>(1, (kElementwiseGrain / 4) / std::max<index_t>(g.h * g.w, 1));
+}
+
+// Calls body(x plane offset, y plane offset) for every plane, in parallel over runs of planes.
+template <class Body>
+void for_planes(const Pool2dGeometry& g, Body&& body) {
+  const index_t in = g.h * g.w, out = g.oh * g.ow;
+  parallel_for(g.planes, plane_grain(g), [&](index_t p0, index_t p1) {
+    for (index_t p = p0; p < p1; ++p) body(p * in, p * out);
+  });
+}
+
+// The taps [lo, hi) of a window starting at input index start (step dil) that fall inside [0, size).
+struct Taps {
+  index_t lo, hi;
+};
+Taps taps(index_t start, index_t k, index_t dil, index_t size) {
+  index_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  index_t hi = size - start <= 0 ? 0 : std::min(k, (size - start + dil - 1) / dil);
+  return {std::min(lo, hi), hi};
+}
+
+// The average pool's windows along one axis: [start, end) clipped to the input, and the window's
+// length within the padded input [-pad, size + pad) (PyTorch's pool_size factor).
+struct AvgSpan {
+  index_t lo, hi, full;
+};
+std::vector<AvgSpan> avg_spans(index_t out, index_t stride, index_t pad, index_t k, index_t size) {
+  std::vector<AvgSpan> t(static_cast<std::size_t>(out));
+  for (index_t u = 0; u < out; ++u) {
+    const index_t start = u * stride - pad, end = std::min(start + k, size + pad);
+    t[u] = {std::max<index_t>(start, 0), std::min(end, size), end - start};
+  }
+  return t;
+}
+
+// The divisor of window (rs, cs) (see pool.hpp); 0 when the window holds no input position.
+inline double avg_divisor(const AvgSpan& rs, const AvgSpan& cs, bool count_include_pad, index_t divisor_override) {
+  const index_t inside = std::max<index_t>(rs.hi - rs.lo, 0) * std::max<index_t>(cs.hi - cs.lo, 0);
+  if (inside == 0) return 0.0;
+  return double(divisor_override > 0 ? divisor_override : count_include_pad ? rs.full * cs.full : inside);
+}
+
+// Adaptive pooling's window [start, end) of output index u of out over an input of size n.
+inline index_t adaptive_start(index_t u, index_t n, index_t out) { return (u * n) / out; }
+inline index_t adaptive_end(index_t u, index_t n, index_t out) { return ((u + 1) * n + out - 1) / out; }
+
+}  // namespace
+
+// PyTorch's max-pool update test `val > best || isnan(val)` as a mask (-1 or 0) without a branch: with
+// random data a branch here mispredicts about half the time and costs more than the rest of the loop.
+#if defined(__SSE2__)
+inline std::int64_t max_takes(float val, float best) {
+  const __m128 v = _mm_set_ss(val), b = _mm_set_ss(best);
+  return -std::int64_t(_mm_movemask_ps(_mm_or_ps(_mm_cmpgt_ss(v, b), _mm_cmpunord_ss(v, v))) & 1);
+}
+inline std::int64_t max_takes(double val, double best) {
+  const __m128d v = _mm_set_sd(val), b = _mm_set_sd(best);
+  return -std::int64_t(_mm_movemask_pd(_mm_or_pd(_mm_cmpgt_sd(v, b), _mm_cmpunord_sd(v, v))) & 1);
+}
+inline float select(std::int64_t mask, float a, float b) {
+  const __m128 m = _mm_castsi128_ps(_mm_set1_epi32(int(mask)));
+  return _mm_cvtss_f32(_mm_or_ps(_mm_and_ps(m, _mm_set_ss(a)), _mm_andnot_ps(m, _mm_set_ss(b))));
+}
+inline double select(std::int64_t mask, double a, double b) {
+  const __m128d m = _mm_castsi128_pd(_mm_set1_epi64x(mask));
+  return _mm_cvtsd_f64(_mm_or_pd(_mm_and_pd(m, _mm_set_sd(a)), _mm_andnot_pd(m, _mm_set_sd(b))));
+}
+#else
+template <class T>
+std::int64_t max_takes(T val, T best) { return -std::int64_t(val > best || val != val); }
+template <class T>
+T select(std::int64_t mask, T a, T b) { return mask ? a : b; }
+#endif
+
+// The taps inside the input of every window along one axis, computed once per call (not per plane).
+std::vector<Taps> axis_taps(index_t out, index_t stride, index_t pad, index_t k, index_t dil, index_t size) {
+  std::vector<Taps> t(static_cast<std::size_t>(out));
+  for (index_t u = 0; u < out; ++u) t[u] = taps(u * stride - pad, k, dil, size);
+  return t;
+}
+
+// Output v of row u (row taps ra, column taps ce): PyTorch's rule, start at the first tap inside the
+// input with -inf, a larger value or any NaN takes over (so the last NaN's index is kept and all -inf
+// keeps the first tap).
+template <class T>
+inline void max_window(const T* xp, index_t r, index_t c, const Taps& ra, const Taps& ce, const Pool2dGeometry& g,
+                       T& best_out, std::int64_t& at_out) {
+  T best = -std::numeric_limits<T>::infinity();
+  std::int64_t at = ra.lo < ra.hi && ce.lo < ce.hi ? (r + ra.lo * g.dh) * g.w + c + ce.lo * g.dw : -1;
+  for (index_t a = ra.lo; a < ra.hi; ++a) {
+    const index_t row = (r + a * g.dh) * g.w + c;
+    for (index_t e = ce.lo; e < ce.hi; ++e) {
+      const index_t pos = row + e * g.dw;
+      const T val = xp[pos];
+      const std::int64_t take = max_takes(val, best);  // 0 or -1
+      best = select(take, val, best);
+      at ^= (at ^ pos) & take;
+    }
+  }
+  best_out = best, at_out = at;
+}
+
+// The windows of a plane, computed once per call: `inner` lists the outputs whose taps all lie inside
+// the input (the flat output index and the input index of the first tap), `edge` the others.
+struct MaxPlan {
+  std::vector<std::int32_t> inner_out, inner_start, taps;  // taps: offsets a dh w + e dw
+  std::vector<index_t> edge_out;
+};
+MaxPlan max_plan(const Pool2dGeometry& g, const std::vector<Taps>& rt, const std::vector<Taps>& ct) {
+  MaxPlan p;
+  for (index_t a = 0; a < g.kh; ++a)
+    for (index_t e = 0; e < g.kw; ++e) p.taps.push_back(std::int32_t(a * g.dh * g.w + e * g.dw));
+  for (index_t u = 0; u < g.oh; ++u)
+    for (index_t v = 0; v < g.ow; ++v) {
+      const bool inner = rt[u].lo == 0 && rt[u].hi == g.kh && ct[v].lo == 0 && ct[v].hi == g.kw;
+      if (!inner) {
+        p.edge_out.push_back(u * g.ow + v);
+        continue;
+      }
+      p.inner_out.push_back(std::int32_t(u * g.ow + v));
+      p.inner_start.push_back(std::int32_t((u * g.sh - g.ph) * g.w + v * g.sw - g.pw));
+    }
+  return p;
+}
+
+// Eight inner windows i .. i + 7 of the plan with AVX2 gathers: max_window's rule lane by lane, the
+// select chains of eight windows side by side. Returns false when AVX2 is not available.
+template <class T>
+bool max_inner8(const T*, const MaxPlan&, std::size_t, T*, std::int64_t*) { return false; }
+#if defined(__AVX2__)
+template <>
+bool max_inner8<float>(const float* xp, const MaxPlan& p, std::size_t i, float* yp, std::int64_t* ip) {
+  const __m256i start = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.inner_start.data() + i));
+  __m256 best = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256i at = _mm256_add_epi32(start, _mm256_set1_epi32(p.taps[0]));
+  for (std::int32_t t : p.taps) {
+    const __m256i pos = _mm256_add_epi32(start, _mm256_set1_epi32(t));
+    const __m256 val = _mm256_i32gather_ps(xp, pos, 4);
+    const __m256 take = _mm256_or_ps(_mm256_cmp_ps(val, best, _CMP_GT_OQ), _mm256_cmp_ps(val, val, _CMP_UNORD_Q));
+    best = _mm256_blendv_ps(best, val, take);
+    at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(pos), take));
+  }
+  alignas(32) float b[8];
+  alignas(32) std::int64_t a[8];
+  _mm256_store_ps(b, best);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(at)));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(at, 1)));
+  for (int l = 0; l < 8; ++l) yp[p.inner_out[i + l]] = b[l], ip[p.inner_out[i + l]] = a[l];
+  return true;
+}
+#endif
+
+template <class T>
+void max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g) {
+  const std::vector<Taps> rt = axis_taps(g.oh, g.sh, g.ph, g.kh, g.dh, g.h);
+  const std::vector<Taps> ct = axis_taps(g.ow, g.sw, g.pw, g.kw, g.dw, g.w);
+  const bool fits_int32 = g.h * g.w < (index_t(1) << 31) && g.oh * g.ow < (index_t(1) << 31);
+  const MaxPlan plan = fits_int32 ? max_plan(g, rt, ct) : MaxPlan{};
+  const Taps full_r{0, g.kh}, full_c{0, g.kw};
+  for_planes(g, [&](index_t xo, index_t yo) {
+    const T* xp = x + xo;
+    T* yp = y + yo;
+    std::int64_t* ip = idx + yo;
+    if (!fits_int32) {  // every window through the general path
+      for (index_t o = 0; o < g.oh * g.ow; ++o) {
+        const index_t u = o / g.ow, v = o % g.ow;
+        max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, rt[u], ct[v], g, yp[o], ip[o]);
+      }
+      return;
+    }
+    std::size_t i = 0;
+    while (i + 8 <= plan.inner_out.size() && max_inner8<T>(xp, plan, i, yp, ip)) i += 8;
+    for (; i < plan.inner_out.size(); ++i) {
+      const index_t o = plan.inner_out[i], u = o / g.ow, v = o % g.ow;
+      max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, full_r, full_c, g, yp[o], ip[o]);
+    }
+    for (index_t o : plan.edge_out) {
+      const index_t u = o / g.ow, v = o % g.ow;
+      max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, rt[u], ct[v], g, yp[o], ip[o]);
+    }
+  });
+}
+
+template <class T>
+void max_pool2d_backward(const T* dy, const std::int64_t* idx, T* dx, const Pool2dGeometry& g) {
+  const index_t out = g.oh * g.ow;
+  for_planes(g, [&](index_t xo, index_t yo) {
+    T* d = dx + xo;
+    std::fill(d, d + g.h * g.w, T(0));
+    for (index_t s = 0; s < out; ++s)
+      if (idx[yo + s] >= 0) d[idx[yo + s]] += dy[yo + s];
+  });
+}
+
+// The divisor of every output (oh * ow, row-major) of a plane; 0 for a window without input positions.
+template <class T>
+std::vector<T> avg_divisors(const std::vector<AvgSpan>& rs, const std::vector<AvgSpan>& cs, bool count_include_pad,
+                            index_t divisor_override) {
+  std::vector<T> d;
+  d.reserve(rs.size() * cs.size());
+  for (const AvgSpan& r : rs)
+    for (const AvgSpan& c : cs) d.push_back(T(avg_divisor(r, c, count_include_pad, divisor_override)));
+  return d;
+}
+
+template <class T>
+void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g, bool count_include_pad, index_t divisor_override) {
+  const std::vector<AvgSpan> rs = avg_spans(g.oh, g.sh, g.ph, g.kh, g.h), cs = avg_spans(g.ow, g.sw, g.pw, g.kw, g.w);
+  const std::vector<T> div = avg_divisors<T>(rs, cs, count_include_pad, divisor_override);
+  const index_t ow = g.ow, w = g.w;
+  for_planes(g, [&](index_t xo, index_t yo) {
+    const T* xp = x + xo;
+    T* yp = y + yo;
+    for (std::size_t u = 0; u < rs.size(); ++u)
+      for (std::size_t v = 0; v < cs.size(); ++v) {
+        T sum = T(0);
+        for (index_t r = rs[u].lo; r < rs[u].hi; ++r)
+          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) sum += xp[r * w + c];
+        const T d = div[u * ow + v];
+        yp[u * ow + v] = d > 0 ? sum / d : T(0);
+      }
+  });
+}
+
+template <class T>
+void avg_pool2d_backward(const T* dy, T* dx, const Pool2dGeometry& g, bool count_include_pad, index_t divisor_override) {
+  const std::vector<AvgSpan> rs = avg_spans(g.oh, g.sh, g.ph, g.kh, g.h), cs = avg_spans(g.ow, g.sw, g.pw, g.kw, g.w);
+  const std::vector<T> div = avg_divisors<T>(rs, cs, count_include_pad, divisor_override);
+  const index_t ow = g.ow, w = g.w, hw = g.h * g.w;
+  for_planes(g, [&](index_t xo, index_t yo) {
+    T* d = dx + xo;
+    const T* gp = dy + yo;
+    std::fill(d, d + hw, T(0));
+    for (std::size_t u = 0; u < rs.size(); ++u)
+      for (std::size_t v = 0; v < cs.size(); ++v) {
+        const T dv = div[u * ow + v];
+        if (!(dv > 0)) continue;
+        const T share = gp[u * ow + v] / dv;
+        for (index_t r = rs[u].lo; r < rs[u].hi; ++r)
+          for (index_t c = cs[v].lo; c < cs[v].hi; ++c) d[r * w + c] += share;
+      }
+  });
+}
+
+template <class T>
+void adaptive_avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g) {
+  for_planes(g, [&](index_t xo, index_t yo) {
+    for (index_t u = 0; u < g.oh; ++u) {
+      const index_t r0 = adaptive_start(u, g.h, g.oh), r1 = adaptive_end(u, g.h, g.oh);
+      for (index_t v = 0; v < g.ow; ++v) {
+        const index_t c0 = adaptive_start(v, g.w, g.ow), c1 = adaptive_end(v, g.w, g.ow);
+        T sum = T(0);
+        for (index_t r = r0; r < r1; ++r)
+          for (index_t c = c0; c < c1; ++c) sum += x[xo + r * g.w + c];
+        y[yo + u * g.ow + v] = sum / T((r1 - r0) * (c1 - c0));
+      }
+    }
+  });
+}
+
+template <class T>
+void adaptive_avg_pool2d_backward(const T* dy, T* dx, const Pool2dGeometry& g) {
+  for_planes(g, [&](index_t xo, index_t yo) {
+    T* d = dx + xo;
+    std::fill(d, d + g.h * g.w, T(0));
+    for (index_t u = 0; u < g.oh; ++u) {
+      const index_t r0 = adaptive_start(u, g.h, g.oh), r1 = adaptive_end(u, g.h, g.oh);
+      for (index_t v = 0; v < g.ow; ++v) {
+        const index_t c0 = adaptive_start(v, g.w, g.ow), c1 = adaptive_end(v, g.w, g.ow);
+        const T share = dy[yo + u * g.ow + v] / T((r1 - r0) * (c1 - c0));
+        for (index_t r = r0; r < r1; ++r)
+          for (index_t c = c0; c < c1; ++c) d[r * g.w + c] += share;
+      }
+    }
+  });
+}
+
+#define EIGENGRAD_POOL_INSTANTIATE(T)                                                                       \
+  template void max_pool2d_forward<T>(const T*, T*, std::int64_t*, const Pool2dGeometry&);                 \
+  template void max_pool2d_backward<T>(const T*, const std::int64_t*, T*, const Pool2dGeometry&);           \
+  template void avg_pool2d_forward<T>(const T*, T*, const Pool2dGeometry&, bool, index_t);                 \
+  template void avg_pool2d_backward<T>(const T*, T*, const Pool2dGeometry&, bool, index_t);                \
+  template void adaptive_avg_pool2d_forward<T>(const T*, T*, const Pool2dGeometry&);                       \
+  template void adaptive_avg_pool2d_backward<T>(const T*, T*, const Pool2dGeometry&);
+EIGENGRAD_POOL_INSTANTIATE(float)
+EIGENGRAD_POOL_INSTANTIATE(double)
+#undef EIGENGRAD_POOL_INSTANTIATE
+
+}  // namespace eigengrad
