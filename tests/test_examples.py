@@ -46,3 +46,14 @@ def test_fashion_mnist_gru_example_learns(capsys):
     assert accuracy > 0.65  # chance is 0.1; the full 10-epoch run with hidden 128 reaches 0.88+
     out = capsys.readouterr().out
     assert "epoch  2" in out and "test accuracy" in out and "steps clipped" in out
+
+
+@pytest.mark.skipif(not _has_fashion_mnist(),
+                    reason="Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or set EIGENGRAD_DATA)")
+def test_fashion_mnist_cnn_example_learns(capsys, restore_threads):
+    example = _load("fashion_mnist_cnn")
+    accuracy = example.main(["--epochs", "2", "--train-subset", "2000", "--test-subset", "2000", "--augment",
+                             "--threads", "1"])
+    assert accuracy > 0.6  # chance is 0.1; the full 5-epoch run reaches 0.92
+    out = capsys.readouterr().out
+    assert "epoch  2  eigengrad" in out and "test accuracy" in out
