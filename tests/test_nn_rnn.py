@@ -232,7 +232,7 @@ def test_dropout_with_one_layer_warns():
     (lambda: nn.GRU(3, 4, num_layers=0), ValueError, "num_layers"),
     (lambda: nn.RNN(-1, 4), ValueError, "input_size"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), ValueError, "nonlinearity"),
-    (lambda: nn.LSTM(3, 4, proj_size=2), NotImplementedError, "proj_size"),
+    (lambda: nn.LSTM(3, 4, proj_size=2), ValueError, "proj_size: expected 0"),
 ])
 def test_constructor_errors(make, error, match):
     with pytest.raises(error, match=match):

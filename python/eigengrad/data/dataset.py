@@ -1,6 +1,7 @@
 """Datasets: ``Dataset``, ``TensorDataset``, ``Subset`` and ``random_split``."""
 from __future__ import annotations
 
+import abc
 import math
 import operator
 from typing import Sequence
@@ -11,15 +12,17 @@ from eigengrad import random as _random
 from eigengrad.tensor import Tensor
 
 
-class Dataset:
+class Dataset(abc.ABC):
     """A map-style dataset: ``__getitem__(i)`` and ``__len__``. A dataset that can fetch a whole batch
     at once defines ``__getitems__(indices)`` (as PyTorch's protocol), which the DataLoader prefers."""
 
+    @abc.abstractmethod
     def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+        """The sample at ``index``."""
 
+    @abc.abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+        """The number of samples."""
 
 
 def _as_array(t, i: int) -> np.ndarray:

@@ -7,6 +7,7 @@ generator: a seed fixes every epoch's order.
 """
 from __future__ import annotations
 
+import abc
 import operator
 from typing import Iterator, Sequence
 
@@ -30,17 +31,19 @@ def positive_int(name: str, value) -> int:
     return non_negative_int(name, value, low=1)
 
 
-class Sampler:
+class Sampler(abc.ABC):
     """Base class: subclasses define :meth:`indices` (one epoch) and ``__len__``."""
 
+    @abc.abstractmethod
     def indices(self) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must define indices()")
+        """One epoch's dataset indices, in visiting order, as an int64 array (one generator draw)."""
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices().tolist())
 
+    @abc.abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+        """The number of items an epoch yields."""
 
 
 class SequentialSampler(Sampler):
@@ -129,6 +132,11 @@ class BatchSampler(Sampler):
     def __init__(self, sampler, batch_size: int, drop_last: bool) -> None:
         self.sampler, self.batch_size, self.drop_last = sampler, positive_int("batch_size", batch_size), bool(drop_last)
 
+    def indices(self) -> np.ndarray:
+        """The epoch's indices in batch order (without those ``drop_last`` drops)."""
+        batches = self.batches()
+        return np.concatenate(batches) if batches else np.empty(0, dtype=np.int64)
+
     def batches(self) -> list[np.ndarray]:
         """The epoch's batches as index arrays."""
         idx = epoch_indices(self.sampler)
@@ -145,7 +153,7 @@ class BatchSampler(Sampler):
 
 def epoch_indices(sampler) -> np.ndarray:
     """One epoch of ``sampler`` as an int64 array (any iterable of ints works, eigengrad's samplers fast)."""
-    if isinstance(sampler, Sampler) and not isinstance(sampler, BatchSampler):
+    if isinstance(sampler, Sampler):
         return sampler.indices()
     return np.fromiter((operator.index(i) for i in sampler), dtype=np.int64)
 

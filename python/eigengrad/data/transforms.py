@@ -13,6 +13,7 @@ image is displayed (``RandomRotation`` at 90 degrees is ``np.rot90``) about the 
 """
 from __future__ import annotations
 
+import abc
 import math
 from typing import Sequence
 
@@ -23,7 +24,7 @@ from eigengrad import random as _random
 from eigengrad.tensor import Tensor
 
 
-class Transform:
+class Transform(abc.ABC):
     """Base: subclasses implement ``_apply(images4d) -> images4d`` on a C-contiguous float array."""
 
     generator = None
@@ -33,8 +34,9 @@ class Transform:
         out = self._apply(arr)
         return restore(out)
 
+    @abc.abstractmethod
     def _apply(self, images: np.ndarray) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must define _apply()")
+        """The transformed batch (N, C, H, W) of ``images`` (N, C, H, W)."""
 
     def _uniform(self, n: int, low: float, high: float) -> np.ndarray:
         out = np.empty(n, dtype=np.float64)
@@ -45,11 +47,14 @@ class Transform:
         return f"{type(self).__name__}({args})"
 
 
-class Compose(Transform):
-    """Apply ``transforms`` in order."""
+class Compose:
+    """Apply ``transforms`` (Transforms or any callables on a batch) in order."""
 
     def __init__(self, transforms: Sequence) -> None:
         self.transforms = list(transforms)
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms!r})"
 
     def __call__(self, images):
         for t in self.transforms:

@@ -6,6 +6,7 @@ scikit-learn's fitted attributes and stopping rule. A subclass gives the target 
 """
 from __future__ import annotations
 
+import abc
 import contextlib
 import logging
 import warnings
@@ -31,7 +32,7 @@ logger = logging.getLogger("eigengrad.sklearn")
 _PREDICT_BATCH = 4096  # rows per forward pass in predict: large enough to amortise the per-call cost
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
     """Base of the eigengrad MLP estimators; see :class:`MLPClassifier` for the parameters."""
 
     _y_numeric = False  # regressors: y must be numeric
@@ -72,20 +73,21 @@ class BaseMLP(BaseEstimator):
         self.dtype = dtype
 
     # --- to be given by subclasses ------------------------------------------------------------------
+    @abc.abstractmethod
     def _prepare_targets(self, y, reset: bool) -> np.ndarray:
         """The training target array (class indices or a float matrix); sets the target attributes."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _loss(self):
         """``(loss_fn, scale)``: the mean loss over the batch and the factor to scikit-learn's loss."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _n_network_outputs(self) -> int:
-        raise NotImplementedError
+        """The width of the network's output layer."""
 
+    @abc.abstractmethod
     def _score_outputs(self, outputs: np.ndarray, target: np.ndarray) -> float:
         """The validation score (accuracy or R^2) of raw network outputs against prepared targets."""
-        raise NotImplementedError
 
     # --- fitting ------------------------------------------------------------------------------------
     def fit(self, X, y):

@@ -8,6 +8,7 @@ holds. ``fit(metrics=("accuracy",))`` takes names (``accuracy``, ``top{k}_accura
 """
 from __future__ import annotations
 
+import abc
 import math
 import re
 from typing import Callable, Iterable
@@ -15,7 +16,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 
-class Metric:
+class Metric(abc.ABC):
     """Sum of per-sample values over the epoch; subclasses give :meth:`batch_sum`."""
 
     name = "metric"
@@ -31,8 +32,9 @@ class Metric:
         self.total += float(self.batch_sum(output, target))
         self.count += len(target)
 
+    @abc.abstractmethod
     def batch_sum(self, output: np.ndarray, target: np.ndarray) -> float:
-        raise NotImplementedError(f"{type(self).__name__}.batch_sum: a Metric subclass gives the batch's sum")
+        """The sum over the batch's samples of the per-sample value."""
 
     def compute(self) -> float:
         return self.total / self.count if self.count else math.nan

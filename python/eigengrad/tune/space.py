@@ -18,16 +18,39 @@ narrowing the range, plotting) happens on that scale, through the map to the uni
 """
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any, Sequence
 
 import numpy as np
 
 
-class Dimension:
-    """One hyperparameter's range on its own scale."""
+class Dimension(abc.ABC):
+    """One hyperparameter's values: how to sample them and how to lay a grid over them."""
+
+    numeric = False
+
+    @abc.abstractmethod
+    def sample(self, rng: np.random.Generator) -> Any:
+        """One value drawn with ``rng``."""
+
+    @abc.abstractmethod
+    def grid(self, n: int) -> list:
+        """About ``n`` values covering the dimension."""
+
+
+class NumericDimension(Dimension):
+    """A numeric range with a map to [0, 1] on its own scale, through which it samples, grids and narrows."""
 
     numeric = True
+
+    @abc.abstractmethod
+    def to_unit(self, value) -> float:
+        """``value``'s position in [0, 1] on the dimension's scale."""
+
+    @abc.abstractmethod
+    def from_unit(self, u: float):
+        """The value at position ``u`` in [0, 1]."""
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.from_unit(float(rng.random()))
@@ -38,18 +61,12 @@ class Dimension:
             return [self.from_unit(0.5)]
         return [self.from_unit(i / (n - 1)) for i in range(n)]
 
-    def to_unit(self, value) -> float:
-        raise NotImplementedError(f"{type(self).__name__}.to_unit: a numeric Dimension maps values to [0, 1]")
-
-    def from_unit(self, u: float):
-        raise NotImplementedError(f"{type(self).__name__}.from_unit: a numeric Dimension maps [0, 1] to values")
-
-    def narrowed(self, lo: float, hi: float) -> "Dimension":
+    def narrowed(self, lo: float, hi: float) -> "NumericDimension":
         """The same kind of dimension over the part ``[lo, hi]`` (unit coordinates) of this one."""
         return type(self)(self.from_unit(lo), self.from_unit(hi))
 
 
-class _Interval(Dimension):
+class _Interval(NumericDimension):
     scale = "linear"
 
     def __init__(self, low: float, high: float) -> None:
@@ -119,7 +136,7 @@ class OneMinusLogUniform(_Interval):
         return -math.expm1(-t)
 
 
-class IntUniform(Dimension):
+class IntUniform(NumericDimension):
     """Integers in ``[low, high]`` (both included), uniform on a linear or (``log=True``) log scale."""
 
     def __init__(self, low: int, high: int, log: bool = False) -> None:
@@ -153,7 +170,6 @@ class IntUniform(Dimension):
 class Choice(Dimension):
     """One of ``options`` (uniformly)."""
 
-    numeric = False
     scale = "categorical"
 
     def __init__(self, options: Sequence) -> None:

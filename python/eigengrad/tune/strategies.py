@@ -9,6 +9,7 @@ Search for Hyper-Parameter Optimization", JMLR 2012): a grid tries only ``n^(1/d
 """
 from __future__ import annotations
 
+import abc
 import itertools
 from typing import Sequence
 
@@ -18,11 +19,12 @@ from eigengrad.tune.space import Choice, Dimension, check_space, sample
 from eigengrad.tune.trial import TrialResult, TrialSpec
 
 
-class Strategy:
+class Strategy(abc.ABC):
     """Base: a finite sequence of rounds of :class:`TrialSpec`."""
 
+    @abc.abstractmethod
     def ask(self) -> list[TrialSpec] | None:
-        raise NotImplementedError(f"{type(self).__name__}.ask: a Strategy returns the next round or None")
+        """The next round of trials, or None when the search is over."""
 
     def tell(self, results: Sequence[TrialResult], scores: Sequence[float]) -> None:
         """Hear how the last round went (default: nothing to adapt)."""
@@ -31,6 +33,10 @@ class Strategy:
 class _OneRound(Strategy):
     def __init__(self) -> None:
         self._asked = False
+
+    @abc.abstractmethod
+    def configs(self) -> list[dict]:
+        """The round's configurations."""
 
     def ask(self):
         if self._asked:

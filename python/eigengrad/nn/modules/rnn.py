@@ -58,8 +58,8 @@ class RNNBase(Module):
         if dropout > 0 and self.num_layers == 1:
             warnings.warn(f"dropout={dropout} and num_layers=1: dropout is applied between layers, so it has no "
                           "effect with a single layer", stacklevel=2)
-        if proj_size:
-            raise NotImplementedError("proj_size: LSTM projections are not supported")
+        if proj_size != 0:
+            raise ValueError(f"proj_size: expected 0 (eigengrad's LSTM has no output projection), got {proj_size!r}")
         if device not in (None, "cpu"):
             raise ValueError(f"device: eigengrad runs on the CPU only, got {device!r}")
         self.bias, self.batch_first = bool(bias), bool(batch_first)

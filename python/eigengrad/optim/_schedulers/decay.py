@@ -7,6 +7,7 @@ The two agree to rounding (a few ulps per step).
 """
 from __future__ import annotations
 
+import abc
 import math
 from collections import Counter
 from typing import Iterable
@@ -16,16 +17,16 @@ from eigengrad.optim._schedulers.base import LRScheduler, group_values
 from eigengrad.optim.optimizer import Optimizer
 
 
-class _Chainable(LRScheduler):
+class _Chainable(LRScheduler, metaclass=abc.ABCMeta):
     """A scheduler whose step multiplies each group's rate by ``_factor()`` (1 to keep it)."""
 
+    @abc.abstractmethod
     def _factor(self) -> float | None:
         """This step's factor, or None to keep the rates (including on the initial step where PyTorch does)."""
-        raise NotImplementedError(f"{type(self).__name__} must define _factor()")
 
+    @abc.abstractmethod
     def _closed_form(self, base_lr: float) -> float:
         """The rate at ``last_epoch`` from ``base_lr`` in closed form (the pure schedule function)."""
-        raise NotImplementedError(f"{type(self).__name__} must define _closed_form()")
 
     def get_lr(self) -> list[float]:
         factor = self._factor()
