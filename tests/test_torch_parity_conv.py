@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch is needed for the parity checks (pip install torch)")
 
 import eigengrad as eg  # noqa: E402
+from torch_parity import make_assert_rel  # noqa: E402
 import eigengrad.nn.functional as F  # noqa: E402
 from eigengrad import nn  # noqa: E402
 
@@ -20,15 +21,7 @@ def dt(request):
     return request.param
 
 
-def assert_rel(actual, expected, dtype, what=""):
-    actual = np.asarray(actual.numpy() if isinstance(actual, eg.Tensor) else actual, dtype=np.float64)
-    expected = expected.detach().numpy().astype(np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    if expected.size == 0:
-        return
-    err = float(np.max(np.abs(actual - expected))) / max(float(np.max(np.abs(expected))), 1e-30)
-    assert err <= TOL[dtype], f"{what}: relative error {err:.3e} > {TOL[dtype]:.0e}"
-
+assert_rel = make_assert_rel(TOL)
 
 def pair(rng, shape, dtype):
     a = rng.standard_normal(shape).astype(dtype)

@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch is needed for the parity checks (pip install torch)")
 
 import eigengrad as eg  # noqa: E402
+from torch_parity import make_assert_rel  # noqa: E402
 from eigengrad import nn  # noqa: E402
 
 TOL = {np.float32: 2e-5, np.float64: 1e-10}
@@ -34,16 +35,7 @@ def dt(request):
     return request.param
 
 
-def assert_rel(actual, expected, dtype, what):
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = expected.detach().numpy().astype(np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    if expected.size == 0:
-        return
-    scale = max(float(np.max(np.abs(expected))), 1e-30)
-    err = float(np.max(np.abs(actual - expected))) / scale
-    assert err <= TOL[dtype], f"{what}: relative error {err:.3e} > {TOL[dtype]:.0e}"
-
+assert_rel = make_assert_rel(TOL)
 
 def config_id(c):
     return "x".join(str(v) for v in c[:4]) + "".join(f"-{k}{v}" for k, v in c[4].items())
