@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
+from real_data import needs_fashion_mnist
 from eigengrad.datasets import mnist_files as mnist_module
 from eigengrad.datasets.idx import read_idx, write_idx
 
@@ -156,19 +157,7 @@ def test_bad_train_argument():
 
 # --- the real files (Debian's dataset-fashion-mnist) --------------------------------------------------------
 
-def _fashion_mnist_installed():
-    try:
-        eg.datasets.fashion_mnist(train=False)
-        return True
-    except FileNotFoundError:
-        return False
-
-
-real = pytest.mark.skipif(not _fashion_mnist_installed(),
-                          reason="Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or set EIGENGRAD_DATA)")
-
-
-@real
+@needs_fashion_mnist
 def test_real_fashion_mnist_is_found_without_arguments():
     x, y = eg.datasets.fashion_mnist()
     x_test, y_test = eg.datasets.fashion_mnist(train=False)

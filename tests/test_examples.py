@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-import eigengrad as eg
+from real_data import needs_fashion_mnist
 
 ROOT = os.path.join(os.path.dirname(__file__), os.pardir)
 
@@ -17,16 +17,7 @@ def _load(name):
     return module
 
 
-def _has_fashion_mnist():
-    try:
-        eg.datasets.fashion_mnist(train=False)
-        return True
-    except FileNotFoundError:
-        return False
-
-
-@pytest.mark.skipif(not _has_fashion_mnist(),
-                    reason="Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or set EIGENGRAD_DATA)")
+@needs_fashion_mnist
 @pytest.mark.parametrize("augment", [False, True])
 def test_fashion_mnist_mlp_example_learns(capsys, augment):
     example = _load("fashion_mnist_mlp")
@@ -37,8 +28,7 @@ def test_fashion_mnist_mlp_example_learns(capsys, augment):
     assert "epoch  2" in out and "test accuracy" in out
 
 
-@pytest.mark.skipif(not _has_fashion_mnist(),
-                    reason="Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or set EIGENGRAD_DATA)")
+@needs_fashion_mnist
 def test_fashion_mnist_gru_example_learns(capsys):
     example = _load("fashion_mnist_gru")  # two layers: stacking and the dropout between layers run too
     accuracy = example.main(["--epochs", "2", "--train-subset", "6000", "--batch-size", "64", "--hidden", "48",
@@ -48,8 +38,7 @@ def test_fashion_mnist_gru_example_learns(capsys):
     assert "epoch  2" in out and "test accuracy" in out and "steps clipped" in out
 
 
-@pytest.mark.skipif(not _has_fashion_mnist(),
-                    reason="Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or set EIGENGRAD_DATA)")
+@needs_fashion_mnist
 def test_fashion_mnist_cnn_example_learns(capsys, restore_threads):
     example = _load("fashion_mnist_cnn")
     accuracy = example.main(["--epochs", "2", "--train-subset", "2000", "--test-subset", "2000", "--augment",
