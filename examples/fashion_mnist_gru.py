@@ -47,15 +47,6 @@ class RowGRU(nn.Module):
         return self.head(h_n[-1])
 
 
-@eg.no_grad()
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    model.eval()
-    correct = sum(int((model(eg.from_numpy(X[i:i + 2000])).argmax(dim=1).numpy() == y[i:i + 2000]).sum())
-                  for i in range(0, len(X), 2000))
-    model.train()
-    return correct / len(X)
-
-
 def main(argv=None) -> float:
     args = parse_args(argv)
     eg.manual_seed(args.seed)
@@ -90,7 +81,7 @@ def main(argv=None) -> float:
             sched.step()
             total += loss.item()
         seconds = time.perf_counter() - start
-        acc = accuracy(model, x_test, y_test)
+        acc = float((eg.train.predict(model, x_test, batch_size=2000).argmax(1) == y_test).mean())
         print(f"epoch {epoch:2d}  loss {total / len(loader):.4f}  test accuracy {acc:.4f}  "
               f"({seconds:.1f} s; {clipped}/{len(loader)} steps clipped)")
     return acc

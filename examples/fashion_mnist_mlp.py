@@ -41,15 +41,6 @@ def build_model(sizes: list[int], dropout: float) -> nn.Module:
     return nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]))
 
 
-@eg.no_grad()
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    model.eval()
-    correct = sum(int((model(eg.from_numpy(X[i:i + 2000])).argmax(dim=1).numpy() == y[i:i + 2000]).sum())
-                  for i in range(0, len(X), 2000))
-    model.train()
-    return correct / len(X)
-
-
 def main(argv=None) -> float:
     args = parse_args(argv)
     eg.manual_seed(args.seed)
@@ -84,7 +75,7 @@ def main(argv=None) -> float:
             opt.step()
             sched.step()
             total += loss.item()
-        acc = accuracy(model, test_features, y_test)
+        acc = float((eg.train.predict(model, test_features, batch_size=2000).argmax(1) == y_test).mean())
         print(f"epoch {epoch:2d}  loss {total / len(loader):.4f}  test accuracy {acc:.4f}  "
               f"({time.perf_counter() - start:.1f} s)")
     return acc

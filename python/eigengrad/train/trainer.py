@@ -274,7 +274,7 @@ def predict(model, data, batch_size: int = 256) -> np.ndarray:
         with no_grad():
             for batch in batches:
                 inputs = batch[:-1] if len(batch) > 1 else batch
-                outputs.append(np.array(_array(model(*inputs))))
+                outputs.append(_array(model(*inputs)))  # a fresh array per batch: no copy needed
     finally:
         model.train(was_training)
     return np.concatenate(outputs) if outputs else np.empty((0,))

@@ -3,7 +3,6 @@ metric, a pandas DataFrame (when pandas is installed) and plots of the metric ag
 hyperparameter on its own scale."""
 from __future__ import annotations
 
-import math
 
 from eigengrad.tune.space import Dimension
 from eigengrad.tune.trial import TrialResult
@@ -21,16 +20,9 @@ class Results:
                 latest[r.trial_id] = r
         self.trials = [latest[k] for k in sorted(latest)]
 
-    def score(self, r: TrialResult) -> float:
-        """Larger is better; failed or missing values rank last."""
-        v = r.value(self.metric)
-        if r.status == "failed" or math.isnan(v):
-            return -math.inf
-        return v if self.mode == "max" else -v
-
     def ranked(self) -> list[TrialResult]:
         """Trials from best to worst; a trial stopped on a smaller budget ranks after those that went further."""
-        return sorted(self.trials, key=lambda r: (-(r.budget or 0), -self.score(r), r.trial_id))
+        return sorted(self.trials, key=lambda r: (-(r.budget or 0), -r.score(self.metric, self.mode), r.trial_id))
 
     @property
     def best(self) -> TrialResult:

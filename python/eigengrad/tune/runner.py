@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import tempfile
 from typing import Callable
@@ -90,7 +89,7 @@ def run(objective: Callable, strategy: Strategy, *, metric: str, mode: str = "ma
         while (specs := strategy.ask()) is not None:
             results = _run_round(specs, journal, pool, objective, checkpoints, seed, progress)
             runs += results
-            strategy.tell(results, [_score(r, metric, mode) for r in results])
+            strategy.tell(results, [r.score(metric, mode) for r in results])
     finally:
         pool.close()
         if tmp is not None:
@@ -118,13 +117,6 @@ def _run_round(specs, journal, pool, objective, checkpoints, seed, progress) -> 
     if bar is not None:
         bar.close()
     return [done[s.trial_id] for s in specs]
-
-
-def _score(r: TrialResult, metric: str, mode: str) -> float:
-    v = r.value(metric)
-    if r.status == "failed" or math.isnan(v):
-        return -math.inf
-    return v if mode == "max" else -v
 
 
 def _same(a: dict, b: dict) -> bool:

@@ -43,6 +43,13 @@ class TrialResult:
         v = self.metrics.get(metric)
         return float(v) if v is not None else float("nan")
 
+    def score(self, metric: str, mode: str) -> float:
+        """``metric`` signed so that larger is better; a failed run or a missing value ranks last."""
+        v = self.value(metric)
+        if self.status == "failed" or v != v:
+            return float("-inf")
+        return v if mode == "max" else -v
+
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
