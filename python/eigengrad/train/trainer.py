@@ -232,8 +232,7 @@ def fit(model, loss_fn, optimizer, train_loader, *, epochs: int, val_loader=None
 def evaluate(model, loader, loss_fn=None, metrics: Iterable = ("accuracy",), prefix: str = "") -> dict[str, float]:
     """Mean loss (when ``loss_fn`` is given) and metrics over ``loader``, in eval mode without gradients;
     the model's mode is restored afterwards."""
-    metrics = metrics if isinstance(metrics, list) and all(isinstance(m, Metric) for m in metrics) \
-        else make_metrics(metrics)
+    metrics = make_metrics(metrics)  # Metric objects pass through as they are
     for m in metrics:
         m.reset()
     was_training = model.training
