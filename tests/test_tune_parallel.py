@@ -29,6 +29,69 @@ def test_two_worker_processes_give_the_sequential_results():
     assert [t.metrics for t in other.trials] != [t.metrics for t in seq.trials]
 
 
+def where_and_how(config, reporter):
+    """Which process ran the trial, with how many kernel threads; slow enough for a worker to start."""
+    import os
+    import time
+
+    time.sleep(0.4)
+    return {"s": config["x"], "pid": os.getpid(), "threads": eg.get_num_threads()}
+
+
+def test_two_jobs_are_this_process_and_one_worker_with_the_cores_split():
+    import os
+
+    before = eg.get_num_threads()
+    res = tune.run(where_and_how, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 8, seed=0), metric="s", n_jobs=2)
+    pids = {t.metrics["pid"] for t in res.trials}
+    assert len(pids) == 2 and os.getpid() in pids   # this process trains while the worker starts up
+    assert {t.metrics["threads"] for t in res.trials} == {max(1, (os.cpu_count() or 1) // 2)}
+    assert eg.get_num_threads() == before           # this process's thread count is given back
+    assert not __import__("multiprocessing").active_children()
+
+
+def interrupted_here(config, reporter):
+    """Ctrl-C arrives while this process runs a trial; the workers' trials take a while."""
+    import multiprocessing
+    import time
+
+    if multiprocessing.parent_process() is None:
+        raise KeyboardInterrupt
+    time.sleep(5)
+    return {"s": config["x"]}
+
+
+def test_keyboard_interrupt_stops_the_workers_at_once(tmp_path):
+    import multiprocessing
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        tune.run(interrupted_here, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 6, seed=0), metric="s", n_jobs=2,
+                 storage=tmp_path)
+    assert time.perf_counter() - start < 3          # the workers' 5-second trials were not waited for
+    assert not multiprocessing.active_children()
+
+
+def dies_in_a_worker(config, reporter):
+    import multiprocessing
+    import os
+    import time
+
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)                                  # a worker crashes (a segfault, the OOM killer)
+    time.sleep(0.5)
+    return {"s": config["x"]}
+
+
+def test_a_worker_that_dies_is_an_error_naming_its_trial():
+    import multiprocessing
+
+    with pytest.raises(RuntimeError, match=r"died \(exit code 3\) in trial \d+"):
+        tune.run(dies_in_a_worker, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 12, seed=0), metric="s", n_jobs=2)
+    assert not multiprocessing.active_children()
+
+
 def test_mlp_objective_in_processes_matches_sequential_and_learns():
     seq = tune.run(mlp_classifier, tune.RandomSearch(SPACE, 4, seed=0), metric="val_accuracy", seed=1)
     par = tune.run(mlp_classifier, tune.RandomSearch(SPACE, 4, seed=0), metric="val_accuracy", seed=1, n_jobs=2)

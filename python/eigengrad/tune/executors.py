@@ -4,7 +4,10 @@ or on Ray (``executor="ray"``, an optional extra) for a cluster. Every executor 
 which seeds eigengrad from the trial, so a trial's result does not depend on where it ran."""
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
+import signal
 import sys
 import time
 import traceback
@@ -48,27 +51,166 @@ def _init_worker(threads: int) -> None:
     eg.set_num_threads(threads)
 
 
+@contextlib.contextmanager
+def kernel_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` kernel threads (None: as they are), then restore the caller's count."""
+    import eigengrad as eg
+
+    before = eg.get_num_threads()
+    try:
+        if threads:
+            eg.set_num_threads(threads)
+        yield
+    finally:
+        eg.set_num_threads(before)
+
+
+def _claim(shared, round_id: int, n: int) -> int | None:
+    """Take the next unclaimed trial index of round ``round_id`` from ``shared`` ([current round, next
+    index], one lock for all processes), or None when none is left or that round is over."""
+    with shared.get_lock():
+        if shared[0] != round_id or shared[1] >= n:
+            return None
+        shared[1] += 1
+        return shared[1] - 1
+
+
+def _worker_main(conn, shared, threads: int) -> None:
+    """A worker process: for each round ``(round_id, objective, specs, checkpoint_dir, seed)`` sent on
+    ``conn``, claim and run trials until none is left, sending ("started", index) and ("result", result).
+    A round that ended before this worker got to it (a slow start) is skipped by the claim. Ends on None,
+    or when the search process is gone (EOF on ``conn``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it then stops the workers
+    _init_worker(threads)
+    try:
+        while (work := conn.recv()) is not None:
+            round_id, payload, specs, checkpoint_dir, seed = work
+            objective = None
+            while (i := _claim(shared, round_id, len(specs))) is not None:
+                if objective is None:  # unpickled only when this worker gets a trial of the round
+                    objective = pickle.loads(payload)
+                conn.send(("started", i))
+                conn.send(("result", run_trial(objective, specs[i], checkpoint_dir, seed)))
+    except (EOFError, BrokenPipeError):
+        pass  # the search process has gone: nothing left to do
+
+
 class ProcessExecutor:
-    """``n_jobs`` spawned worker processes (spawn, not fork: a forked OpenMP runtime can hang)."""
+    """``n_jobs`` trials at once: this process runs one and ``n_jobs - 1`` spawned worker processes (spawn,
+    not fork: a forked OpenMP runtime can hang) run the others, each with ``threads_per_trial`` kernel
+    threads (default cores // n_jobs).
+
+    Why this shape: a spawned worker needs about half a second (interpreter, ``import eigengrad``, the
+    objective's module) before its first trial, so the workers are started when the executor is built
+    (before the strategy's first round), live for the whole search, and this process trains meanwhile
+    instead of waiting. All processes take the round's trials from one shared counter, so whoever is free
+    runs the next one, and a round ends when its results are in (a worker still starting up is not
+    waited for). Each trial is seeded from its id (:func:`run_trial`), so the results do not depend on
+    which process ran it. On an error or KeyboardInterrupt in this process the workers are terminated;
+    they ignore SIGINT themselves and exit when this process disappears.
+    """
 
     def __init__(self, n_jobs: int, threads_per_trial: int | None = None) -> None:
-        from concurrent.futures import ProcessPoolExecutor  # here: import eigengrad stays light
-        from multiprocessing import get_context
+        from multiprocessing import get_context  # here: import eigengrad stays light
 
-        cores = os.cpu_count() or 1
-        self.threads = threads_per_trial or max(1, cores // n_jobs)
-        self.pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=get_context("spawn"),
-                                        initializer=_init_worker, initargs=(self.threads,))
+        ctx = get_context("spawn")  # a context: the user's start method is left alone
+        self.threads = threads_per_trial or max(1, (os.cpu_count() or 1) // n_jobs)
+        self._shared = ctx.Array("q", [0, 0])  # [round, next trial index], see _claim
+        self._workers, self._conns = [], []
+        for k in range(n_jobs - 1):
+            here, there = ctx.Pipe()
+            worker = ctx.Process(target=_worker_main, args=(there, self._shared, self.threads), daemon=True,
+                                 name=f"eigengrad-tune-worker-{k}")
+            worker.start()
+            there.close()  # the worker has its own copy; ours would hide the worker's exit from recv()
+            self._workers.append(worker)
+            self._conns.append(here)
 
     def map(self, objective, specs, checkpoint_dir, seed) -> Iterator[TrialResult]:
-        from concurrent.futures import as_completed
+        """Run the round's ``specs``; yield each result as it finishes (in no fixed order)."""
+        specs = list(specs)
+        payload = pickle.dumps(objective)  # once per round; an objective that cannot be pickled fails here
+        with self._shared.get_lock():
+            self._shared[0] += 1
+            self._shared[1] = 0
+            round_id = self._shared[0]
+        running = {}   # conn -> index of the trial its worker runs
+        left = len(specs)
+        try:
+            for conn in self._conns:
+                conn.send((round_id, payload, specs, checkpoint_dir, seed))
+            while (i := _claim(self._shared, round_id, len(specs))) is not None:
+                with kernel_threads(self.threads):
+                    result = run_trial(objective, specs[i], checkpoint_dir, seed)
+                left -= 1
+                yield result
+                for r in self._receive(running, specs, timeout=0):
+                    left -= 1
+                    yield r
+            while left:
+                for r in self._receive(running, specs, timeout=None):
+                    left -= 1
+                    yield r
+        except BaseException:
+            self._terminate()
+            raise
 
-        futures = [self.pool.submit(run_trial, objective, s, checkpoint_dir, seed) for s in specs]
-        for f in as_completed(futures):
-            yield f.result()
+    def _receive(self, running: dict, specs: list, timeout: float | None) -> Iterator[TrialResult]:
+        """Results the workers have sent, waiting up to ``timeout`` for the first."""
+        from multiprocessing.connection import wait
+
+        handles = {}
+        for worker, conn in zip(self._workers, self._conns):
+            handles[conn] = handles[worker.sentinel] = conn
+        for conn in {handles[h] for h in wait(list(handles), timeout)}:
+            yield from self._drain(conn, running, specs)
+
+    def _drain(self, conn, running: dict, specs: list) -> Iterator[TrialResult]:
+        """Read ``conn`` until it is empty, tracking the trial its worker runs. A worker that died
+        mid-trial is an error naming the trial."""
+        while conn.poll():
+            try:
+                kind, value = conn.recv()
+            except EOFError:
+                break
+            if kind == "started":
+                running[conn] = value
+            else:
+                running.pop(conn, None)
+                yield value
+        worker = self._workers[self._conns.index(conn)]
+        if not worker.is_alive():
+            i = running.pop(conn, None)
+            what = f"trial {specs[i].trial_id}" if i is not None else "no trial"
+            raise RuntimeError(f"worker process {worker.pid} died (exit code {worker.exitcode}) in {what}")
+
+    def _terminate(self) -> None:
+        for w in self._workers:
+            if w.is_alive():
+                w.terminate()
+        self._join()
+
+    def _join(self, timeout: float = 5.0) -> None:
+        """Wait up to ``timeout`` seconds in all for the workers to exit, then terminate the rest."""
+        deadline = time.monotonic() + timeout
+        for w in self._workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+            if w.is_alive():
+                w.terminate()
+                w.join()
+        for c in self._conns:
+            c.close()
+        self._workers, self._conns = [], []
 
     def close(self) -> None:
-        self.pool.shutdown()
+        """Stop the workers: they have nothing left to do (``map`` collected every result). An idle
+        worker exits at once; one still starting up (a search shorter than its start-up) is terminated."""
+        for conn in self._conns:
+            try:
+                conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass  # that worker is already gone
+        self._join(timeout=0.2)
 
 
 class SequentialExecutor:
@@ -78,16 +220,9 @@ class SequentialExecutor:
         self.threads = threads_per_trial
 
     def map(self, objective, specs, checkpoint_dir, seed) -> Iterator[TrialResult]:
-        import eigengrad as eg
-
-        before = eg.get_num_threads()
-        try:
-            if self.threads:
-                eg.set_num_threads(self.threads)
+        with kernel_threads(self.threads):
             for s in specs:
                 yield run_trial(objective, s, checkpoint_dir, seed)
-        finally:
-            eg.set_num_threads(before)
 
     def close(self) -> None:
         pass
