@@ -79,7 +79,7 @@ def test_rung_budgets_and_hyperband_brackets():
 def learning_curve(config, reporter):
     """Accuracy that grows with epochs towards a ceiling set by x (better x -> higher ceiling)."""
     start = reporter.resume_from is not None and json.load(open(reporter.resume_from))["epoch"] or 0
-    for epoch in range(start + 1, (reporter.max_epochs or 9) + 1):
+    for epoch in range(start + 1, (reporter.max_epochs or config.get("epochs", 9)) + 1):
         acc = (1 - math.exp(-epoch / 3)) * (1 - (config["x"] - 0.6) ** 2)
         with open(reporter.checkpoint_path, "w") as f:
             json.dump({"epoch": epoch}, f)
@@ -97,6 +97,41 @@ def test_successive_halving_promotes_the_best_third_and_continues_from_checkpoin
     promoted = sorted(first, key=lambda i: -first[i].metrics["acc"])[:3]
     assert sorted(r.trial_id for r in res.runs[9:12]) == sorted(promoted)
     assert res.best.budget == 9 and res.best.reports[0][0] == 4   # its last run started at epoch 4
+
+
+TWENTY_XS = {"x": tune.Choice([round(0.05 * i, 2) for i in range(20)])}   # x = 0.6 is the best of 20
+
+
+BRACKETS = ((0, 27), (27, 39), (39, 45), (45, 49))   # trial ids: 27 configs from 1 epoch, 12 from 3, 6 from 9, 4 at 27
+
+
+def test_hyperband_spends_its_budget_bracket_by_bracket_and_promotes_the_best_third():
+    res = tune.run(learning_curve, tune.Hyperband(TWENTY_XS, max_epochs=27, eta=3, seed=0), metric="acc")
+    spent = [sum(r.epochs_run for r in res.runs if lo <= r.trial_id < hi) for lo, hi in BRACKETS]
+    assert spent == [27 + 9 * 2 + 3 * 6 + 18, 12 * 3 + 4 * 6 + 18, 6 * 9 + 2 * 18, 4 * 27] == [81, 78, 90, 108]
+    assert res.total_epochs == 357
+    assert [r.budget for r in res.runs] == [1] * 27 + [3] * 9 + [9] * 3 + [27] + [3] * 12 + [9] * 4 + [27] + \
+        [9] * 6 + [27] * 2 + [27] * 4
+    for lo, hi in BRACKETS:
+        runs = [r for r in res.runs if lo <= r.trial_id < hi]
+        rungs = [[r for r in runs if r.budget == b] for b in sorted({r.budget for r in runs})]
+        for before, after in zip(rungs, rungs[1:]):
+            best_third = sorted(before, key=lambda r: -r.metrics["acc"])[: len(before) // 3]
+            assert sorted(r.trial_id for r in after) == sorted(r.trial_id for r in best_third)
+            assert all(r.epochs_run == after[0].budget - before[0].budget for r in after)   # continued, not retrained
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_hyperband_finds_the_best_config_in_a_quarter_of_the_budget_random_search_spends(seed):
+    """Random search given Hyperband's 357 epochs trains 13 configurations for 27 epochs (it finds x = 0.6 in
+    3 of these 4 seeds); Hyperband's first bracket alone (27 configurations, 81 epochs) ends with x = 0.6."""
+    hb = tune.run(learning_curve, tune.Hyperband(TWENTY_XS, max_epochs=27, seed=seed), metric="acc", seed=seed)
+    budget = hb.total_epochs
+    rs = tune.run(learning_curve, tune.RandomSearch({**TWENTY_XS, "epochs": 27}, budget // 27, seed=1000 + seed),
+                  metric="acc")
+    assert (budget, rs.total_epochs) == (357, 13 * 27)
+    assert hb.best_config == {"x": 0.6} and hb.best_value >= rs.best_value
+    assert hb.epochs_to_reach(rs.best_value) == 81 <= budget / 2 < rs.total_epochs
 
 
 def test_failed_trials_are_recorded_not_fatal():

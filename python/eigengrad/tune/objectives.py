@@ -4,7 +4,9 @@ it, and continue it from its checkpoint when promoted).
 
 A config holds ``lr`` and optionally ``momentum``, ``weight_decay``, ``optimizer`` (default sgd),
 ``hidden`` (a tuple of sizes), ``activation``, ``dropout``, ``batch_norm``, ``batch_size``, ``epochs``
-(used when no budget is set), ``dataset`` (``digits`` or ``fashion-mnist``) and ``train_subset``.
+(used when no budget is set), ``dataset`` (``digits`` or ``fashion-mnist``), ``train_subset`` and
+``val_fraction`` (the share of the non-test images held out for validation, default 0.2; on the digits
+0.5 gives 719 validation images, 40% of the 1,797, one image = 0.14%).
 """
 from __future__ import annotations
 
@@ -19,13 +21,13 @@ from eigengrad.tune.trial import ReportCallback, Reporter
 
 DEFAULTS = {"dataset": "digits", "hidden": (128, 64), "activation": "relu", "dropout": 0.0, "batch_norm": False,
             "optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32, "epochs": 10,
-            "train_subset": None, "data_seed": 0}
+            "train_subset": None, "data_seed": 0, "val_fraction": 0.2}
 
 
 @functools.lru_cache(maxsize=4)
-def _data(dataset: str, data_seed: int, train_subset: int | None):
+def _data(dataset: str, data_seed: int, train_subset: int | None, val_fraction: float = 0.2):
     """Train/validation split (the test set is never seen by a search), cached per worker process."""
-    args = argparse.Namespace(dataset=dataset, test_fraction=0.2, val_fraction=0.2)
+    args = argparse.Namespace(dataset=dataset, test_fraction=0.2, val_fraction=val_fraction)
     train, val, _ = load_data(args, eg.Generator(data_seed))
     if train_subset:
         train = (train[0][:train_subset], train[1][:train_subset])
@@ -35,7 +37,7 @@ def _data(dataset: str, data_seed: int, train_subset: int | None):
 def mlp_classifier(config: dict, reporter: Reporter) -> dict:
     """Train the configured MLP; report ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` each epoch."""
     c = {**DEFAULTS, **config}
-    (Xtr, ytr), (Xva, yva) = _data(c["dataset"], c["data_seed"], c["train_subset"])
+    (Xtr, ytr), (Xva, yva) = _data(c["dataset"], c["data_seed"], c["train_subset"], c["val_fraction"])
     model = build_model([Xtr.shape[1], *c["hidden"], 10], c["activation"], c["batch_norm"], c["dropout"])
     opt_args = argparse.Namespace(optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"],
                                   weight_decay=c["weight_decay"])

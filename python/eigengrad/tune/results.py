@@ -43,6 +43,18 @@ class Results:
         """Epochs trained over all runs (a promoted trial's earlier epochs counted once)."""
         return sum(r.epochs_run for r in self.runs)
 
+    def epochs_to_reach(self, value: float) -> int | None:
+        """Epochs trained, counting the runs in the order they ran, when a run first ended at ``value`` or
+        better (by ``mode``); None if none did. How soon one search found what another found in all (as
+        in Hyperband against random search of the same budget)."""
+        target = value if self.mode == "max" else -value
+        used = 0
+        for r in self.runs:
+            used += r.epochs_run
+            if r.score(self.metric, self.mode) >= target:
+                return used
+        return None
+
     def table(self, top: int | None = None) -> str:
         """The trials sorted by the metric, one line each."""
         names = [n for n, d in self.space.items() if isinstance(d, Dimension)]  # constants are in the configs
