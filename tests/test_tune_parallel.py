@@ -73,6 +73,40 @@ def test_keyboard_interrupt_stops_the_workers_at_once(tmp_path):
     assert not multiprocessing.active_children()
 
 
+def logged_then_interrupted(config, reporter):
+    """Logs each trial that starts (file named in the config); this process is interrupted on its third
+    trial of the first search (a marker file says it happened)."""
+    import multiprocessing
+    import os
+    import time
+
+    with open(config["log"], "a") as f:
+        f.write(f"{reporter.trial_id}\n")
+    time.sleep(0.1)
+    if multiprocessing.parent_process() is None and reporter.trial_id >= 2 and not os.path.exists(config["log"] + ".x"):
+        open(config["log"] + ".x", "w").close()
+        raise KeyboardInterrupt
+    return {"s": eg.rand(1).numpy()[0] + config["x"]}
+
+
+def test_an_interrupted_parallel_search_resumes_from_its_journal(tmp_path):
+    import json
+
+    space = {"x": tune.Uniform(0, 1), "log": str(tmp_path / "calls.txt")}
+    search = lambda storage, n_jobs: tune.run(logged_then_interrupted, tune.RandomSearch(space, 12, seed=0),  # noqa
+                                              metric="s", n_jobs=n_jobs, storage=storage, seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        search(tmp_path / "s", 2)
+    journaled = {json.loads(line)["trial_id"] for line in open(tmp_path / "s" / "journal.jsonl")}
+    assert journaled and len(journaled) < 12
+    (tmp_path / "calls.txt").unlink()
+    resumed = search(tmp_path / "s", 2)
+    rerun = {int(t) for t in (tmp_path / "calls.txt").read_text().split()}
+    assert rerun == set(range(12)) - journaled             # nothing journaled is trained again
+    fresh = search(tmp_path / "fresh", 1)
+    assert [t.metrics for t in resumed.trials] == [t.metrics for t in fresh.trials]
+
+
 def dies_in_a_worker(config, reporter):
     import multiprocessing
     import os

@@ -106,8 +106,10 @@ class ProcessExecutor:
     instead of waiting. All processes take the round's trials from one shared counter, so whoever is free
     runs the next one, and a round ends when its results are in (a worker still starting up is not
     waited for). Each trial is seeded from its id (:func:`run_trial`), so the results do not depend on
-    which process ran it. On an error or KeyboardInterrupt in this process the workers are terminated;
-    they ignore SIGINT themselves and exit when this process disappears.
+    which process ran it. A worker's result is handed on (to the journal) when this process is between
+    trials, so a search killed outright may train again the up to ``n_jobs - 1`` trials the workers
+    finished during this process's last trial. On an error or KeyboardInterrupt in this process the
+    workers are terminated; they ignore SIGINT themselves and exit when this process disappears.
     """
 
     def __init__(self, n_jobs: int, threads_per_trial: int | None = None) -> None:
