@@ -107,6 +107,22 @@ def test_an_interrupted_parallel_search_resumes_from_its_journal(tmp_path):
     assert [t.metrics for t in resumed.trials] == [t.metrics for t in fresh.trials]
 
 
+def test_an_objective_the_workers_cannot_import_is_an_error_saying_so(tmp_path, monkeypatch):
+    import importlib
+    import multiprocessing
+    import shutil
+
+    (tmp_path / "vanishing_objective.py").write_text(
+        "import time\n\ndef objective(config, reporter):\n    time.sleep(0.3)\n    return {'s': config['x']}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("vanishing_objective")
+    (tmp_path / "vanishing_objective.py").unlink()   # this process has it; a worker started now cannot import it
+    shutil.rmtree(tmp_path / "__pycache__", ignore_errors=True)
+    with pytest.raises(RuntimeError, match="could not load the objective .*ModuleNotFoundError"):
+        tune.run(module.objective, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 12, seed=0), metric="s", n_jobs=2)
+    assert not multiprocessing.active_children()
+
+
 def dies_in_a_worker(config, reporter):
     import multiprocessing
     import os

@@ -77,7 +77,8 @@ def _claim(shared, round_id: int, n: int) -> int | None:
 
 def _worker_main(conn, shared, threads: int) -> None:
     """A worker process: for each round ``(round_id, objective, specs, checkpoint_dir, seed)`` sent on
-    ``conn``, claim and run trials until none is left, sending ("started", index) and ("result", result).
+    ``conn``, claim and run trials until none is left, sending ("started", index) and ("result", result)
+    (or ("error", message) and exit when the objective cannot be unpickled here).
     A round that ended before this worker got to it (a slow start) is skipped by the claim. Ends on None,
     or when the search process is gone (EOF on ``conn``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it then stops the workers
@@ -85,10 +86,12 @@ def _worker_main(conn, shared, threads: int) -> None:
     try:
         while (work := conn.recv()) is not None:
             round_id, payload, specs, checkpoint_dir, seed = work
-            objective = None
+            try:
+                objective = pickle.loads(payload)  # before claiming: a trial is never claimed and then lost
+            except Exception as e:
+                conn.send(("error", f"{type(e).__name__}: {e}"))
+                return
             while (i := _claim(shared, round_id, len(specs))) is not None:
-                if objective is None:  # unpickled only when this worker gets a trial of the round
-                    objective = pickle.loads(payload)
                 conn.send(("started", i))
                 conn.send(("result", run_trial(objective, specs[i], checkpoint_dir, seed)))
     except (EOFError, BrokenPipeError):
@@ -177,6 +180,9 @@ class ProcessExecutor:
                 break
             if kind == "started":
                 running[conn] = value
+            elif kind == "error":
+                raise RuntimeError(f"a worker process could not load the objective ({value}); define it at the "
+                                   "top level of a module the workers can import")
             else:
                 running.pop(conn, None)
                 yield value
