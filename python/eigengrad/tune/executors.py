@@ -53,13 +53,16 @@ def _init_worker(threads: int) -> None:
 
 @contextlib.contextmanager
 def kernel_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` kernel threads (None: as they are), then restore the caller's count."""
+    """Run the block with ``threads`` kernel threads, then restore the caller's count (None: leave the
+    setting alone, so a caller who never set it keeps following ``OMP_NUM_THREADS``)."""
     import eigengrad as eg
 
+    if not threads:
+        yield
+        return
     before = eg.get_num_threads()
+    eg.set_num_threads(threads)
     try:
-        if threads:
-            eg.set_num_threads(threads)
         yield
     finally:
         eg.set_num_threads(before)
