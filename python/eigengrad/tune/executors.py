@@ -125,14 +125,21 @@ class ProcessExecutor:
         self.threads = threads_per_trial or max(1, (os.cpu_count() or 1) // n_jobs)
         self._shared = ctx.Array("q", [0, 0])  # [round, next trial index], see _claim
         self._workers, self._conns = [], []
-        for k in range(n_jobs - 1):
-            here, there = ctx.Pipe()
-            worker = ctx.Process(target=_worker_main, args=(there, self._shared, self.threads), daemon=True,
-                                 name=f"eigengrad-tune-worker-{k}")
-            worker.start()
-            there.close()  # the worker has its own copy; ours would hide the worker's exit from recv()
-            self._workers.append(worker)
-            self._conns.append(here)
+        try:
+            for k in range(n_jobs - 1):
+                self._start_worker(ctx, k)
+        except BaseException:
+            self._terminate()  # the ones already started
+            raise
+
+    def _start_worker(self, ctx, k: int) -> None:
+        here, there = ctx.Pipe()
+        worker = ctx.Process(target=_worker_main, args=(there, self._shared, self.threads), daemon=True,
+                             name=f"eigengrad-tune-worker-{k}")
+        worker.start()
+        there.close()  # the worker has its own copy; ours would hide the worker's exit from recv()
+        self._workers.append(worker)
+        self._conns.append(here)
 
     def map(self, objective, specs, checkpoint_dir, seed) -> Iterator[TrialResult]:
         """Run the round's ``specs``; yield each result as it finishes (in no fixed order)."""
