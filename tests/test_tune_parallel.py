@@ -50,6 +50,21 @@ def test_two_jobs_are_this_process_and_one_worker_with_the_cores_split():
     assert not __import__("multiprocessing").active_children()
 
 
+@pytest.mark.parametrize("setting", [0, 1])  # 0: following OpenMP's default, as a user who never set it
+def test_kernel_threads_gives_back_the_setting_not_just_the_count(setting):
+    from eigengrad import _kernels
+    from eigengrad.tune.executors import kernel_threads
+
+    before = _kernels.requested_num_threads()
+    try:
+        _kernels.set_num_threads(setting)
+        with kernel_threads(3):
+            assert eg.get_num_threads() == 3
+        assert _kernels.requested_num_threads() == setting
+    finally:
+        _kernels.set_num_threads(before)
+
+
 def interrupted_here(config, reporter):
     """Ctrl-C arrives while this process runs a trial; the workers' trials take a while."""
     import multiprocessing

@@ -46,6 +46,8 @@ void bind_config(py::module_& m) {
     if (n < 0) throw py::value_error("n: expected a thread count >= 1 (or 0 for the default), got " + std::to_string(n));
     set_num_threads(n);
   }, py::arg("n"), "Sets the kernels' thread count; 0 returns to OpenMP's default.");
+  m.def("requested_num_threads", &requested_num_threads,
+        "The count set_num_threads() set, or 0 when the kernels follow OpenMP's default (to restore either).");
 }
 
 }  // namespace eigengrad::bindings

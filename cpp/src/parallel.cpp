@@ -20,6 +20,8 @@ int num_threads() {
 
 void set_num_threads(int n) { requested_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
 
+int requested_num_threads() { return requested_threads.load(std::memory_order_relaxed); }
+
 bool has_openmp() {
 #ifdef EIGENGRAD_HAS_OPENMP
   return true;

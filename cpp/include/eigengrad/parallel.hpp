@@ -22,6 +22,8 @@ using index_t = std::int64_t;
 int num_threads();
 // n >= 1 sets the count; n == 0 returns to OpenMP's default.
 void set_num_threads(int n);
+// The value set_num_threads() left: 0 when the count follows OpenMP's default.
+int requested_num_threads();
 bool has_openmp();
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }

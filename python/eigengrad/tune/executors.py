@@ -53,19 +53,20 @@ def _init_worker(threads: int) -> None:
 
 @contextlib.contextmanager
 def kernel_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` kernel threads, then restore the caller's count (None: leave the
-    setting alone, so a caller who never set it keeps following ``OMP_NUM_THREADS``)."""
+    """Run the block with ``threads`` kernel threads, then restore the caller's setting: their count, or
+    OpenMP's default (``OMP_NUM_THREADS``) if they never set one (None: leave the setting alone)."""
     import eigengrad as eg
+    from eigengrad import _kernels
 
     if not threads:
         yield
         return
-    before = eg.get_num_threads()
+    before = _kernels.requested_num_threads()  # 0: the caller follows OpenMP's default
     eg.set_num_threads(threads)
     try:
         yield
     finally:
-        eg.set_num_threads(before)
+        _kernels.set_num_threads(before)
 
 
 def _claim(shared, round_id: int, n: int) -> int | None:
