@@ -153,59 +153,41 @@ def test_conv_pool_forward_backward(bench, name, impl):
 # --- the table (python bench/bench_conv.py) -----------------------------------------------------------
 
 def measure(fns: dict, rounds: int, block_s: float, clock) -> tuple:
-    """Median seconds per call of each implementation and the median over rounds of the ratio
-    (time of the other / time of eigengrad). A round times a block of about ``block_s`` of each
-    implementation in turn (the order rotates), so a slow spell of the machine hits all of them."""
-    import statistics
-    import time
+    """cases.paired_rounds with a block of about ``block_s`` of calls as one sample."""
+    import cases
 
     for fn in fns.values():  # warm-up: allocations, thread pools, oneDNN's primitive cache
         fn(), fn()
-    samples = {k: [] for k in fns}
-    order = list(fns)
-    for r in range(rounds):
-        for k in order[r % len(order):] + order[:r % len(order)]:
-            time.sleep(0.02)
-            start, calls = clock(), 0
-            while clock() - start < block_s or calls < 2:
-                fns[k]()
-                calls += 1
-            samples[k].append((clock() - start) / calls)
-    medians = {k: statistics.median(v) for k, v in samples.items()}
-    ratios = {k: statistics.median(o / e for o, e in zip(v, samples["eigengrad"])) for k, v in samples.items()
-              if k != "eigengrad"}
-    return medians, ratios
+
+    def block(fn) -> float:
+        start, calls = clock(), 0
+        while clock() - start < block_s or calls < 2:
+            fn()
+            calls += 1
+        return (clock() - start) / calls
+
+    return cases.paired_rounds(fns, rounds, block, settle_s=0.02)
 
 
 def main(argv=None) -> int:
-    import argparse
     import time
 
     import cases
 
-    p = argparse.ArgumentParser(description="conv2d and pooling fwd+bwd: eigengrad vs NumPy reference vs torch")
-    p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
-    p.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    p.add_argument("--rounds", type=int, default=None, help="rounds per row (default 15, --quick 5)")
+    p = cases.paired_parser("conv2d and pooling fwd+bwd: eigengrad vs NumPy reference vs torch")
     p.add_argument("--no-numpy", action="store_true", help="leave out the (slow) NumPy reference column")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall time, or the process's CPU time (steadier on a shared machine; only with --threads 1)")
     args = p.parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 15)
     block_s = 0.1 if args.quick else 0.25
-    if args.threads:
-        cases.set_threads(args.threads)
+    cases.use_threads(args.threads)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    print(f"threads: {cases.thread_counts()}, torch: {torch.__version__ if torch is not None else 'not importable'}")
     print(f"timing ({args.clock} clock): {rounds} rounds of one ~{block_s * 1e3:.0f} ms block per implementation; "
           f"times are medians, ratios the median of the per-round ratios (> 1: eigengrad is faster)")
     widths = (58, 10, 10, 7, 10, 8)
-
-    def line(cells):
-        return " | ".join(str(c).ljust(w) if i < 1 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    print(line(["fwd+bwd, float32", "eg (ms)", "numpy (ms)", "np/eg", "torch (ms)", "torch/eg"]))
-    print("-+-".join("-" * w for w in widths))
+    row = cases.table_row(widths)
+    cases.table_head(row, ["fwd+bwd, float32", "eg (ms)", "numpy (ms)", "np/eg", "torch (ms)", "torch/eg"], widths)
     misses = []
     for name in (*CONVS, *POOLS):
         build = conv_case if name in CONVS else pool_case
@@ -220,7 +202,7 @@ def main(argv=None) -> int:
                 misses.append(f"{label(name)}: {r['torch']:.2f}x < {TORCH_TARGET}x torch")
         else:
             cells.append("-")
-        print(line(cells), flush=True)
+        row(cells)
     print("below target: " + "; ".join(misses) if misses else
           f"the example's conv rows meet the target (>= {TORCH_TARGET}x torch)" if torch is not None else "")
     return 0

@@ -136,55 +136,37 @@ def test_norm_forward_backward(bench, layer, level, impl):
 # --- the table (python bench/bench_norm.py) -----------------------------------------------------------
 
 def measure_rounds(fns: dict, rounds: int, block_s: float, settle_s: float = 0.03) -> tuple:
-    """Median seconds per call of each implementation, and the median over rounds of the ratio
-    (time of the other / time of eigengrad). A round times a block of ~``block_s`` of each
-    implementation in turn (after a pause, so the previous implementation's idle thread pool has
-    stopped spinning); pairing the blocks of a round cancels the drift of a loaded machine."""
-    import statistics
-    import time
+    """cases.paired_rounds with a calibrated block of ~``block_s`` of calls (after one warm call) as one
+    sample."""
     import timeit
-
-    import report
-
-    numbers = {k: report.calibrate(fn, block_s) for k, fn in fns.items()}
-    samples = {k: [] for k in fns}
-    order = list(fns)
-    for r in range(rounds):
-        for k in order[r % len(order):] + order[:r % len(order)]:
-            time.sleep(settle_s)
-            fns[k]()
-            samples[k].append(timeit.timeit(fns[k], number=numbers[k]) / numbers[k])
-    medians = {k: statistics.median(v) for k, v in samples.items()}
-    ratios = {k: statistics.median(o / e for o, e in zip(v, samples["eigengrad"])) for k, v in samples.items()
-              if k != "eigengrad"}
-    return medians, ratios
-
-
-def main(argv=None) -> int:
-    import argparse
 
     import cases
     import report
 
-    p = argparse.ArgumentParser(description="normalisation layers fwd+bwd: eigengrad vs NumPy reference vs torch")
-    p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
-    p.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    p.add_argument("--rounds", type=int, default=None, help="rounds per row (default 31, --quick 7)")
+    numbers = {id(fn): report.calibrate(fn, block_s) for fn in fns.values()}
+
+    def block(fn) -> float:
+        fn()
+        return timeit.timeit(fn, number=numbers[id(fn)]) / numbers[id(fn)]
+
+    return cases.paired_rounds(fns, rounds, block, settle_s)
+
+
+def main(argv=None) -> int:
+    import cases
+    import report
+
+    p = cases.paired_parser("normalisation layers fwd+bwd: eigengrad vs NumPy reference vs torch")
     args = p.parse_args(argv)
     rounds = args.rounds or (7 if args.quick else 31)
     block_s = 0.005 if args.quick else 0.01
-    if args.threads:
-        cases.set_threads(args.threads)
-    print(f"threads: {cases.thread_counts()}, torch: {torch.__version__ if torch is not None else 'not importable'}")
+    cases.use_threads(args.threads)
     print(f"timing: {rounds} rounds of one ~{block_s * 1e3:.0f} ms block per implementation; times are medians, "
           f"ratios the median of the per-round ratios (> 1: eigengrad is faster)")
     widths = (31, 7, 14, 14, 8, 10, 8)
-
-    def line(cells):
-        return " | ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    print(line(["what", "level", "eigengrad (us)", "numpy ref (us)", "ref/eg", "torch (us)", "torch/eg"]))
-    print("-+-".join("-" * w for w in widths))
+    row = cases.table_row(widths, left=2)
+    cases.table_head(row, ["what", "level", "eigengrad (us)", "numpy ref (us)", "ref/eg", "torch (us)", "torch/eg"],
+                     widths)
     misses = []
     for layer in SHAPES:
         for level in CASES:
@@ -202,7 +184,7 @@ def main(argv=None) -> int:
                     cells.append("-")
                 if impl == "numpy":
                     cells.append(report.us(t.get("torch")))
-            print(line(cells), flush=True)
+            row(cells)
     print("below target: " + "; ".join(misses) if misses else "BatchNorm1d (128, 512) meets both targets")
     return 0
 

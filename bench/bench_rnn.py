@@ -91,55 +91,38 @@ def test_rnn_forward_backward(bench, cell, impl):
 # --- the table (python bench/bench_rnn.py) -------------------------------------------------------------
 
 def measure_rounds(fns: dict, rounds: int, timer, settle_s: float = 0.03) -> tuple:
-    """Median seconds per call of each implementation and the median over rounds of the ratio (time of the
-    other / time of eigengrad). A round times one call of each implementation in turn, in a rotating order,
-    so the drift of a loaded machine hits all of them alike."""
-    import statistics
-    import time
+    """cases.paired_rounds with one call as one sample (a call is long enough here)."""
+    import cases
 
-    samples = {k: [] for k in fns}
-    order = list(fns)
     for fn in fns.values():  # warm up
         fn()
-    for r in range(rounds):
-        for k in order[r % len(order):] + order[:r % len(order)]:
-            time.sleep(settle_s)
-            t0 = timer()
-            fns[k]()
-            samples[k].append(timer() - t0)
-    medians = {k: statistics.median(v) for k, v in samples.items()}
-    ratios = {k: statistics.median(o / e for o, e in zip(v, samples["eigengrad"])) for k, v in samples.items()
-              if k != "eigengrad"}
-    return medians, ratios
+
+    def one_call(fn) -> float:
+        t0 = timer()
+        fn()
+        return timer() - t0
+
+    return cases.paired_rounds(fns, rounds, one_call, settle_s)
 
 
 def main(argv=None) -> int:
-    import argparse
     import time
 
     import cases
 
-    p = argparse.ArgumentParser(description="LSTM/GRU fwd+bwd: eigengrad vs NumPy reference vs torch")
-    p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
-    p.add_argument("--quick", action="store_true", help="fewer rounds")
-    p.add_argument("--rounds", type=int, default=None, help="rounds (default 21, --quick 5)")
+    p = cases.paired_parser("LSTM/GRU fwd+bwd: eigengrad vs NumPy reference vs torch")
     p.add_argument("--timer", choices=("wall", "cpu"), default="wall",
                    help="wall clock, or the process's CPU time (steadier on a shared machine; 1 thread only)")
     args = p.parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 21)
-    if args.threads:
-        cases.set_threads(args.threads)
+    cases.use_threads(args.threads)
     timer = time.perf_counter if args.timer == "wall" else time.process_time
-    print(f"threads: {cases.thread_counts()}, torch: {torch.__version__ if torch is not None else 'not importable'}")
     print(f"timing: {rounds} rounds, {args.timer} time; times are medians, ratios the median of the per-round "
           f"ratios other / eigengrad (> 1: eigengrad is faster)")
     widths = (40, 10, 12, 9, 12, 9, 12, 9)
-
-    def line(cells):
-        return " | ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    print(line(["fwd+bwd", "eg (ms)", "eg kern (ms)", "kern/eg", "numpy (ms)", "numpy/eg", "torch (ms)", "torch/eg"]))
-    print("-+-".join("-" * w for w in widths))
+    row = cases.table_row(widths)
+    cases.table_head(row, ["fwd+bwd", "eg (ms)", "eg kern (ms)", "kern/eg", "numpy (ms)", "numpy/eg", "torch (ms)",
+                           "torch/eg"], widths)
     misses = []
     for cell in CELLS:
         t, r = measure_rounds(case(cell), rounds, timer)
@@ -150,8 +133,8 @@ def main(argv=None) -> int:
         def rt(k):
             return f"{r[k]:.2f}x" if k in r else "-"
 
-        print(line([label(cell), ms("eigengrad"), ms("eigengrad kernels"), rt("eigengrad kernels"), ms("numpy"),
-                    rt("numpy"), ms("torch"), rt("torch")]), flush=True)
+        row([label(cell), ms("eigengrad"), ms("eigengrad kernels"), rt("eigengrad kernels"), ms("numpy"), rt("numpy"),
+             ms("torch"), rt("torch")])
         if "torch" in r and r["torch"] < TARGET:
             misses.append(f"{cell}: {r['torch']:.2f}x < {TARGET}x torch")
     print("below target: " + "; ".join(misses) if misses else

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import statistics
+import time
 
 import numpy as np
 
@@ -61,6 +63,37 @@ def set_threads(n: int) -> None:
         if lib is not None and hasattr(lib, name):
             getattr(lib, name)(ctypes.c_int(n))
             return
+
+
+def paired_parser(description: str):
+    """An argument parser with the options every paired-rounds table takes: --threads, --quick, --rounds."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
+    p.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
+    p.add_argument("--rounds", type=int, default=None, help="rounds per row (default: the table's own)")
+    return p
+
+
+def use_threads(n: int | None) -> None:
+    """set_threads(n) when a count is given; then prints the counts in use and torch's version."""
+    if n:
+        set_threads(n)
+    print(f"threads: {thread_counts()}, torch: {torch.__version__ if torch is not None else 'not importable'}")
+
+
+def table_row(widths, left: int = 1):
+    """A function printing a row of cells: the first ``left`` padded on the right, the others right-aligned."""
+    def row(cells) -> None:
+        print(" | ".join(str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))),
+              flush=True)
+    return row
+
+
+def table_head(row, cells, widths) -> None:
+    row(cells)
+    print("-+-".join("-" * w for w in widths))
 
 
 def thread_counts() -> dict:
@@ -253,3 +286,23 @@ def train_case(n: int, rng=None) -> dict:
     if torch is not None:
         fns["torch"] = _train_step(torch, n, rng)
     return fns
+
+
+# --- paired rounds (the bench_*.py tables) ------------------------------------------------------------
+
+def paired_rounds(fns: dict, rounds: int, sample, settle_s: float = 0.03) -> tuple:
+    """Median seconds per call of each implementation, and the median over rounds of the ratio (time of
+    the other / time of eigengrad). A round takes one ``sample(fn)`` (seconds per call) of each
+    implementation in turn, in an order that rotates from round to round and after a pause (so the
+    previous implementation's idle thread pool has stopped spinning): pairing the samples of a round
+    cancels the drift of a loaded machine."""
+    samples = {k: [] for k in fns}
+    order = list(fns)
+    for r in range(rounds):
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            time.sleep(settle_s)
+            samples[k].append(sample(fns[k]))
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    ratios = {k: statistics.median(o / e for o, e in zip(v, samples["eigengrad"])) for k, v in samples.items()
+              if k != "eigengrad"}
+    return medians, ratios
