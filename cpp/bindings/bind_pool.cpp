@@ -63,6 +63,28 @@ void dispatch(const py::array& a, F&& f) {
   else f(double{});
 }
 
+// kernel(in, out) on the arrays' data as T (in's dtype, which out shares), with the GIL released.
+template <class Kernel>
+void run_planes(const py::array& in, py::array& out, Kernel&& kernel) {
+  dispatch(in, [&](auto tag) {
+    using T = decltype(tag);
+    const T* ip = cptr<T>(in);
+    T* op = mptr<T>(out);
+    py::gil_scoped_release release;
+    kernel(ip, op);
+  });
+}
+
+// src is a (planes, h, w) input; dst a 3-D output of its dtype sharing no memory with it (its sizes are
+// the caller's to check).
+void check_plane_pair(const py::array& src, const char* src_name, py::array& dst, const char* dst_name) {
+  check_planes(src, src_name);
+  check_output(dst, dst_name);
+  check_ndim(dst, dst_name, 3);
+  check_dtype_as(dst, dst_name, src, src_name);
+  check_no_overlap(dst, dst_name, src, src_name);
+}
+
 void max_forward(const py::array& x, py::array y, py::array idx, const Pair& k, const Pair& s, const Pair& p,
                  const Pair& d, bool ceil_mode) {
   check_planes(x, "input");
@@ -125,31 +147,17 @@ void avg_forward(const py::array& x, py::array y, const Pair& k, const Pair& s, 
   const Pool2dGeometry g = geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, {1, 1}, ceil_mode);
   check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
   check_divisor(divisor_override);
-  dispatch(x, [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = cptr<T>(x);
-    T* yp = mptr<T>(y);
-    py::gil_scoped_release release;
-    avg_pool2d_forward<T>(xp, yp, g, count_include_pad, divisor_override);
-  });
+  run_planes(x, y, [&](auto xp, auto yp) { avg_pool2d_forward(xp, yp, g, count_include_pad, divisor_override); });
 }
 
 void avg_backward(const py::array& dy, py::array dx, const Pair& k, const Pair& s, const Pair& p, bool ceil_mode,
                   bool count_include_pad, index_t divisor_override) {
-  check_planes(dy, "grad_out");
-  check_output(dx, "grad_in");
-  check_ndim(dx, "grad_in", 3);
+  check_plane_pair(dy, "grad_out", dx, "grad_in");
   const Pool2dGeometry g = geometry(dx.shape(0), dx.shape(1), dx.shape(2), k, s, p, {1, 1}, ceil_mode);
-  check_out(dx, "grad_in", dy, "grad_out", {g.planes, g.h, g.w});
+  check_shape(dx, "grad_in", {g.planes, g.h, g.w});
   check_shape(dy, "grad_out", {g.planes, g.oh, g.ow});
   check_divisor(divisor_override);
-  dispatch(dy, [&](auto tag) {
-    using T = decltype(tag);
-    const T* dyp = cptr<T>(dy);
-    T* dxp = mptr<T>(dx);
-    py::gil_scoped_release release;
-    avg_pool2d_backward<T>(dyp, dxp, g, count_include_pad, divisor_override);
-  });
+  run_planes(dy, dx, [&](auto dyp, auto dxp) { avg_pool2d_backward(dyp, dxp, g, count_include_pad, divisor_override); });
 }
 
 Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
@@ -163,35 +171,15 @@ Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
 }
 
 void adaptive_forward(const py::array& x, py::array y) {
-  check_planes(x, "input");
-  check_output(y, "out");
-  check_ndim(y, "out", 3);
-  check_dtype_as(y, "out", x, "input");
-  check_no_overlap(y, "out", x, "input");
+  check_plane_pair(x, "input", y, "out");
   const Pool2dGeometry g = adaptive_geometry(x, y);
-  dispatch(x, [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = cptr<T>(x);
-    T* yp = mptr<T>(y);
-    py::gil_scoped_release release;
-    adaptive_avg_pool2d_forward<T>(xp, yp, g);
-  });
+  run_planes(x, y, [&](auto xp, auto yp) { adaptive_avg_pool2d_forward(xp, yp, g); });
 }
 
 void adaptive_backward(const py::array& dy, py::array dx) {
-  check_planes(dy, "grad_out");
-  check_output(dx, "grad_in");
-  check_ndim(dx, "grad_in", 3);
-  check_dtype_as(dx, "grad_in", dy, "grad_out");
-  check_no_overlap(dx, "grad_in", dy, "grad_out");
+  check_plane_pair(dy, "grad_out", dx, "grad_in");
   const Pool2dGeometry g = adaptive_geometry(dx, dy);
-  dispatch(dy, [&](auto tag) {
-    using T = decltype(tag);
-    const T* dyp = cptr<T>(dy);
-    T* dxp = mptr<T>(dx);
-    py::gil_scoped_release release;
-    adaptive_avg_pool2d_backward<T>(dyp, dxp, g);
-  });
+  run_planes(dy, dx, [&](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
 }
 
 }  // namespace
