@@ -53,9 +53,12 @@ def search(strategy, seed: int, **kwargs):
     return tune.run(mlp_classifier, strategy, metric="val_accuracy", seed=seed, progress=False, **kwargs)
 
 
+def space_for(max_epochs: int) -> dict:
+    return {**SPACE, "val_fraction": VAL_FRACTION, "epochs": max_epochs}
+
+
 def random_best(n_configs: int, max_epochs: int, seed: int) -> float:
-    space = {**SPACE, "val_fraction": VAL_FRACTION, "epochs": max_epochs}
-    rs = search(tune.RandomSearch(space, n_configs, seed=RANDOM_SEED_OFFSET + seed), RANDOM_SEED_OFFSET + seed)
+    rs = search(tune.RandomSearch(space_for(max_epochs), n_configs, seed=RANDOM_SEED_OFFSET + seed), RANDOM_SEED_OFFSET + seed)
     assert rs.total_epochs == n_configs * max_epochs
     return rs.best_value
 
@@ -68,8 +71,7 @@ def hyperband_vs_random(seeds: int, max_epochs: int, harsh: bool) -> None:
     eg.set_num_threads(1)
     met = 0
     for seed in range(seeds):
-        space = {**SPACE, "val_fraction": VAL_FRACTION, "epochs": max_epochs}
-        hb = search(tune.Hyperband(space, max_epochs, seed=seed), seed)
+        hb = search(tune.Hyperband(space_for(max_epochs), max_epochs, seed=seed), seed)
         budget = hb.total_epochs
         m = budget // max_epochs
         target = random_best(m, max_epochs, seed)

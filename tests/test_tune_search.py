@@ -108,7 +108,7 @@ BRACKETS = ((0, 27), (27, 39), (39, 45), (45, 49))   # trial ids: 27 configs fro
 def test_hyperband_spends_its_budget_bracket_by_bracket_and_promotes_the_best_third():
     res = tune.run(learning_curve, tune.Hyperband(TWENTY_XS, max_epochs=27, eta=3, seed=0), metric="acc")
     spent = [sum(r.epochs_run for r in res.runs if lo <= r.trial_id < hi) for lo, hi in BRACKETS]
-    assert spent == [27 + 9 * 2 + 3 * 6 + 18, 12 * 3 + 4 * 6 + 18, 6 * 9 + 2 * 18, 4 * 27] == [81, 78, 90, 108]
+    assert spent == [81, 78, 90, 108]   # 27 + 9x2 + 3x6 + 18, 12x3 + 4x6 + 18, 6x9 + 2x18, 4x27
     assert res.total_epochs == 357
     assert [r.budget for r in res.runs] == [1] * 27 + [3] * 9 + [9] * 3 + [27] + [3] * 12 + [9] * 4 + [27] + \
         [9] * 6 + [27] * 2 + [27] * 4
@@ -131,7 +131,7 @@ def test_hyperband_finds_the_best_config_in_a_quarter_of_the_budget_random_searc
                   metric="acc")
     assert (budget, rs.total_epochs) == (357, 13 * 27)
     assert hb.best_config == {"x": 0.6} and hb.best_value >= rs.best_value
-    assert hb.epochs_to_reach(rs.best_value) == 81 <= budget / 2 < rs.total_epochs
+    assert hb.epochs_to_reach(rs.best_value) == 81 <= budget / 2
 
 
 def test_failed_trials_are_recorded_not_fatal():
@@ -177,12 +177,19 @@ def test_results_table_and_best():
         tune.run(only_x_matters, tune.RandomSearch({"x": tune.Uniform(0, 1)}, 1), metric="score", mode="up")
 
 
-def test_results_dataframe_and_plots_on_each_scale():
+def _six_trials():
     space = {"lr": tune.LogUniform(1e-4, 1e-1), "m": tune.OneMinusLogUniform(0.9, 0.999), "u": tune.Uniform(0, 1)}
-    res = tune.run(lambda c, r: {"s": c["u"]}, tune.RandomSearch(space, 6, seed=0), metric="s")
+    return tune.run(lambda c, r: {"s": c["u"]}, tune.RandomSearch(space, 6, seed=0), metric="s")
+
+
+def test_results_dataframe_sorted_by_the_metric():
     pd = pytest.importorskip("pandas", reason="pandas is needed for Results.to_dataframe (pip install pandas)")
-    df = res.to_dataframe()
+    df = _six_trials().to_dataframe()
     assert isinstance(df, pd.DataFrame) and list(df["s"]) == sorted(df["s"], reverse=True) and len(df) == 6
+
+
+def test_results_plots_on_each_scale():
+    res = _six_trials()
     pytest.importorskip("matplotlib", reason="matplotlib is needed for Results.plot (pip install matplotlib)")
     import matplotlib
 

@@ -81,17 +81,20 @@ def _claim(shared, round_id: int, n: int) -> int | None:
 
 def _worker_main(conn, shared, threads: int) -> None:
     """A worker process: for each round ``(round_id, objective, specs, checkpoint_dir, seed)`` sent on
-    ``conn``, claim and run trials until none is left, sending ("started", index) and ("result", result)
-    (or ("error", message) and exit when the objective cannot be unpickled here).
+    ``conn`` (the objective pickled, or None for the previous round's), claim and run trials until none is
+    left, sending ("started", index) and ("result", result) (or ("error", message) and exit when the
+    objective cannot be unpickled here).
     A round that ended before this worker got to it (a slow start) is skipped by the claim. Ends on None,
     or when the search process is gone (EOF on ``conn``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it then stops the workers
     _init_worker(threads)
+    objective = None
     try:
         while (work := conn.recv()) is not None:
             round_id, payload, specs, checkpoint_dir, seed = work
             try:
-                objective = pickle.loads(payload)  # before claiming: a trial is never claimed and then lost
+                if payload is not None:  # before claiming: a trial is never claimed and then lost
+                    objective = pickle.loads(payload)
             except Exception as e:
                 conn.send(("error", f"{type(e).__name__}: {e}"))
                 return
@@ -126,6 +129,7 @@ class ProcessExecutor:
         self.threads = threads_per_trial or max(1, (os.cpu_count() or 1) // n_jobs)
         self._shared = ctx.Array("q", [0, 0])  # [round, next trial index], see _claim
         self._workers, self._conns = [], []
+        self._sent = None  # the objective the workers hold
         try:
             for k in range(n_jobs - 1):
                 self._start_worker(ctx, k)
@@ -145,7 +149,10 @@ class ProcessExecutor:
     def map(self, objective, specs, checkpoint_dir, seed) -> Iterator[TrialResult]:
         """Run the round's ``specs``; yield each result as it finishes (in no fixed order)."""
         specs = list(specs)
-        payload = pickle.dumps(objective)  # once per round; an objective that cannot be pickled fails here
+        # sent once (an objective carrying data is not copied again every round); None: the one sent before.
+        # An objective that cannot be pickled fails here.
+        payload = None if objective is self._sent else pickle.dumps(objective)
+        self._sent = objective
         with self._shared.get_lock():
             self._shared[0] += 1
             self._shared[1] = 0

@@ -25,7 +25,7 @@ DEFAULTS = {"dataset": "digits", "hidden": (128, 64), "activation": "relu", "dro
 
 
 @functools.lru_cache(maxsize=4)
-def _data(dataset: str, data_seed: int, train_subset: int | None, val_fraction: float = 0.2):
+def _data(dataset: str, data_seed: int, train_subset: int | None, val_fraction: float):
     """Train/validation split (the test set is never seen by a search), cached per worker process."""
     args = argparse.Namespace(dataset=dataset, test_fraction=0.2, val_fraction=val_fraction)
     train, val, _ = load_data(args, eg.Generator(data_seed))

@@ -8,6 +8,7 @@ halving) hear the same outcomes, so an interrupted search resumes where it stopp
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from typing import Callable
 from eigengrad.tune.executors import make_executor
 from eigengrad.tune.results import Results
 from eigengrad.tune.strategies import Strategy
-from eigengrad.tune.trial import TrialResult, TrialSpec
+from eigengrad.tune.trial import TrialResult, TrialSpec, config_key, jsonable
 
 logger = logging.getLogger("eigengrad.tune")
 
@@ -39,15 +40,15 @@ class Journal:
 
     def lookup(self, spec: TrialSpec) -> TrialResult | None:
         r = self.runs.get((spec.trial_id, spec.budget))
-        if r is not None and _same(r.config, spec.config):
-            return TrialResult(**{**r.__dict__, "config": spec.config})
+        if r is not None and config_key(r.config) == config_key(spec.config):
+            return dataclasses.replace(r, config=spec.config)
         return None
 
     def append(self, r: TrialResult) -> None:
         self.runs[(r.trial_id, r.budget)] = r
         if self.path:
             with open(self.path, "a") as f:
-                f.write(json.dumps(r.to_json(), default=_jsonable) + "\n")
+                f.write(json.dumps(r.to_json(), default=jsonable) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
 
@@ -117,15 +118,3 @@ def _run_round(specs, journal, pool, objective, checkpoints, seed, progress) -> 
     if bar is not None:
         bar.close()
     return [done[s.trial_id] for s in specs]
-
-
-def _same(a: dict, b: dict) -> bool:
-    return json.dumps(a, sort_keys=True, default=_jsonable) == json.dumps(b, sort_keys=True, default=_jsonable)
-
-
-def _jsonable(v):
-    if hasattr(v, "item"):
-        return v.item()
-    if isinstance(v, (set, frozenset)):
-        return sorted(v)
-    raise TypeError(f"config: cannot write {type(v).__name__} to the journal")

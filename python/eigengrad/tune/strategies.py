@@ -93,7 +93,7 @@ class CoarseToFine(Strategy):
         self.boxes = [dict(space)]          # the ranges of each round, for the record
         self.round = 0
         self._seen: list[tuple[float, dict]] = []
-        self._width = {k: 1.0 for k, v in space.items() if isinstance(v, Dimension) and v.numeric}
+        self._width = 1.0  # of every numeric range, on its unit scale (all shrink alike)
 
     def ask(self):
         if self.round >= self.rounds:
@@ -108,12 +108,12 @@ class CoarseToFine(Strategy):
             return
         ranked = sorted(self._seen, key=lambda t: -t[0])
         best = ranked[0][1]
+        self._width *= self.shrink
         for name, dim in self.space.items():
-            if name in self._width:
-                self._width[name] *= self.shrink
+            if isinstance(dim, Dimension) and dim.numeric:
                 centre = dim.to_unit(best[name])
-                lo = min(max(centre - self._width[name] / 2, 0.0), 1.0 - self._width[name])
-                self.current[name] = dim.narrowed(lo, lo + self._width[name])
+                lo = min(max(centre - self._width / 2, 0.0), 1.0 - self._width)
+                self.current[name] = dim.narrowed(lo, lo + self._width)
             elif isinstance(dim, Choice):
                 kept = [o for o in dim.options if any(c[name] == o for _, c in ranked[: self.top_k])]
                 self.current[name] = Choice(kept)

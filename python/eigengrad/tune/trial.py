@@ -10,9 +10,13 @@ The user's objective is a picklable function ``train(config, reporter) -> metric
 """
 from __future__ import annotations
 
+import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
+
+from eigengrad.train.callbacks.base import Callback
 
 
 class StopTrial(Exception):
@@ -46,7 +50,7 @@ class TrialResult:
     def score(self, metric: str, mode: str) -> float:
         """``metric`` signed so that larger is better; a failed run or a missing value ranks last."""
         v = self.value(metric)
-        if self.status == "failed" or v != v:
+        if self.status == "failed" or math.isnan(v):
             return float("-inf")
         return v if mode == "max" else -v
 
@@ -81,10 +85,8 @@ def _claim_checkpoint(path: str, config: dict) -> bool:
     """Tie the checkpoint at ``path`` to ``config`` (a JSON file beside it); a checkpoint left by another
     configuration (a storage folder reused for a different search) is removed. True when there is no
     usable checkpoint: the trial starts fresh. A promoted trial, or one interrupted midway, continues."""
-    import json
-
     meta = path + ".config.json"
-    text = json.dumps(config, sort_keys=True, default=str)
+    text = config_key(config)
     if os.path.exists(meta):
         with open(meta) as f:
             if f.read() == text:
@@ -97,13 +99,21 @@ def _claim_checkpoint(path: str, config: dict) -> bool:
     return True
 
 
-def _callback_base():
-    from eigengrad.train.callbacks.base import Callback
+def jsonable(v):
+    """``json.dumps``'s ``default`` for configurations: NumPy scalars as Python numbers, sets sorted."""
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, (set, frozenset)):
+        return sorted(v)
+    raise TypeError(f"config: cannot write {type(v).__name__} to the journal")
 
-    return Callback
+
+def config_key(config: dict) -> str:
+    """The configuration as canonical JSON: equal keys mean the same configuration."""
+    return json.dumps(config, sort_keys=True, default=jsonable)
 
 
-class ReportCallback(_callback_base()):
+class ReportCallback(Callback):
     """A fit callback for objectives built on ``eg.train``: after every epoch it writes the training
     state to ``reporter.checkpoint_path`` and reports the epoch's metrics (which stops the fit at the
     budget). Pass ``resume_from=reporter.resume_from`` to ``fit`` so a promoted trial continues."""
