@@ -129,6 +129,15 @@ def test_reduce_on_plateau_is_stepped_with_the_monitored_metric():
     assert seen == h["val_loss"]
 
 
+def test_a_one_cycle_inside_a_sequence_is_stepped_every_batch():
+    model, (train, val) = mlp(), loaders()
+    opt = eg.optim.SGD(model.parameters(), lr=0.1)
+    steps = 2 * len(train)
+    sched = lr_scheduler.SequentialLR(opt, [lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps)], milestones=[])
+    fit(model, nn.CrossEntropyLoss(), opt, train, epochs=2, scheduler=sched, progress=False)
+    assert sched.last_epoch == steps
+
+
 def test_progress_bar_reports_loss_and_throughput_or_stays_silent(capsys):
     model, (train, _) = mlp(), loaders()
     opt = eg.optim.SGD(model.parameters(), lr=0.05)

@@ -27,7 +27,6 @@ from eigengrad.train.progress_bar import EpochBar
 logger = logging.getLogger("eigengrad.train")
 
 CHECKPOINT_KIND = "training-state"
-_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
 
 
 class Trainer:
@@ -316,7 +315,7 @@ def _grad_clip(spec):
 
 def _interval(scheduler, interval: str) -> str | None:
     """When to step the scheduler: ``"batch"``, ``"epoch"``, ``"metric"`` (with the metric) or None."""
-    from eigengrad.optim._schedulers.compose import _has_plateau
+    from eigengrad.optim._schedulers.compose import _has_plateau, steps_per_batch
 
     if interval not in ("auto", "batch", "epoch"):
         raise ValueError(f"scheduler_interval: expected 'auto', 'batch' or 'epoch', got {interval!r}")
@@ -328,7 +327,7 @@ def _interval(scheduler, interval: str) -> str | None:
         return "metric"
     if interval != "auto":
         return interval
-    return "batch" if type(scheduler).__name__ in _BATCH_SCHEDULERS else "epoch"
+    return "batch" if steps_per_batch(scheduler) else "epoch"
 
 
 def _loader_generators(loader) -> list:

@@ -44,6 +44,8 @@ class LRScheduler:
             resumes one and needs ``"initial_lr"`` in every group (as PyTorch).
     """
 
+    steps_per_batch = False  # True for schedules whose step is a batch (OneCycle, Cyclic): fit steps them so
+
     _is_initial: bool = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:

@@ -33,6 +33,11 @@ def _has_plateau(s: Any) -> bool:
     return isinstance(s, ReduceLROnPlateau) or any(_has_plateau(c) for c in getattr(s, "_schedulers", ()))
 
 
+def steps_per_batch(s: Any) -> bool:
+    """Whether ``s``, or a scheduler it chains or sequences, is one whose step is a batch."""
+    return getattr(s, "steps_per_batch", False) or any(steps_per_batch(c) for c in getattr(s, "_schedulers", ()))
+
+
 def _need_metrics(owner: str, metrics: SupportsFloat | None) -> SupportsFloat:
     if metrics is None:
         raise TypeError(f"metrics: {owner} contains a ReduceLROnPlateau, so step() needs the metric: step(metrics)")

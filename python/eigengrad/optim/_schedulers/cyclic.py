@@ -51,6 +51,8 @@ class CyclicLR(LRScheduler):
     ``base_lr`` on construction (as PyTorch).
     """
 
+    steps_per_batch = True
+
     def __init__(self, optimizer: Optimizer, base_lr: float | list[float], max_lr: float | list[float],
                  step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
                  gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
@@ -117,6 +119,8 @@ class OneCycleLR(LRScheduler):
     ``steps_per_epoch``. The groups get ``initial_lr = max_lr / div_factor``, ``max_lr`` and
     ``min_lr = initial_lr / final_div_factor`` (as PyTorch); stepping past ``total_steps`` raises.
     """
+
+    steps_per_batch = True
 
     def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
