@@ -3,6 +3,7 @@ import numpy as np
 
 import eigengrad as eg
 from eigengrad import nn
+from eigengrad.utils.state_tree import snapshot_state
 
 
 def digits(n_train=600, n_val=200):
@@ -26,7 +27,7 @@ def loaders(seed=1, batch_size=32, num_workers=0, n_train=600, n_val=200):
 
 
 def weights(model):
-    return {k: np.array(v.numpy(), copy=True) for k, v in model.state_dict().items()}
+    return snapshot_state(model)
 
 
 def assert_same_weights(a, b):

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from eigengrad.train import Callback
+from eigengrad.utils.state_tree import snapshot_state
 
 logger = logging.getLogger("eigengrad.sklearn")
 
@@ -69,7 +70,7 @@ class SklearnStopping(Callback):
         if score > est.best_validation_score_ or self.best_weights is None:
             if score > est.best_validation_score_:
                 est.best_validation_score_ = score
-            self.best_weights = {k: np.array(v.numpy(), copy=True) for k, v in model.state_dict().items()}
+            self.best_weights = snapshot_state(model)
 
     def _trigger_stopping(self, trainer) -> None:
         est = self.est

@@ -21,6 +21,7 @@ from eigengrad.autograd import no_grad
 from eigengrad.tensor import Tensor
 from eigengrad.train.callbacks.base import Callback, CallbackList
 from eigengrad.train.history import History
+from eigengrad.utils.state_tree import snapshot_state
 from eigengrad.train.metrics import Metric, make_metrics
 from eigengrad.train.progress_bar import EpochBar
 
@@ -146,7 +147,7 @@ class Trainer:
         callbacks."""
         return {
             "epoch": self.epoch, "global_step": self.global_step,
-            "model": {k: np.array(v._data, copy=True) for k, v in self.model.state_dict().items()},
+            "model": snapshot_state(self.model),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "generators": [g.get_state() for g in self._generators()],

@@ -19,6 +19,12 @@ _ARRAY, _TUPLE, _ITEMS = "__array__", "__tuple__", "__items__"
 _MARKERS = (_ARRAY, _TUPLE, _ITEMS)
 
 
+def snapshot_state(model) -> dict[str, np.ndarray]:
+    """Copies of the arrays of ``model.state_dict()`` (parameters and buffers), for ``load_state_dict``
+    later: training on does not change them."""
+    return {k: np.array(v._data, copy=True) for k, v in model.state_dict().items()}
+
+
 def pack(tree: Any) -> tuple[dict[str, np.ndarray], Any]:
     """``(arrays, skeleton)``: the arrays of ``tree`` by path, and a JSON-serialisable skeleton."""
     arrays: dict[str, np.ndarray] = {}

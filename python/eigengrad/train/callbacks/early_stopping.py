@@ -8,6 +8,7 @@ import numpy as np
 
 from eigengrad.train.callbacks.base import Callback
 from eigengrad.train.callbacks.monitor import Monitor
+from eigengrad.utils.state_tree import snapshot_state
 
 logger = logging.getLogger("eigengrad.train")
 
@@ -48,7 +49,7 @@ class EarlyStopping(Callback):
         if self.monitor.improves(value):
             self.monitor.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: np.array(v._data, copy=True) for k, v in trainer.model.state_dict().items()}
+                self.best_weights = snapshot_state(trainer.model)
             return
         self.wait += 1
         if self.wait >= self.patience and epoch >= self.start_from_epoch:
