@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from eigengrad import _kernels as K
 from eigengrad.train.callbacks.base import Callback
 
 logger = logging.getLogger("eigengrad.diagnostics")
@@ -69,7 +70,7 @@ class GradientMonitor(Callback):
         self.update_ratios: dict[str, list[float]] = {}
         self.flags: list[tuple[int, str, list[str]]] = []
         self._warned: set[str] = set()
-        self._before: dict[str, np.ndarray] | None = None
+        self._before: list[tuple[str, object, np.ndarray]] | None = None  # (name, parameter, its values)
         self._step = 0
 
     # --- recording --------------------------------------------------------------------------------
@@ -85,21 +86,18 @@ class GradientMonitor(Callback):
         tracked = self.tracked()
         self.steps.append(self._step)
         for name, p in tracked:
-            g = p.grad._data if p.grad is not None else np.zeros(p.shape, p.dtype)
-            norm = float(np.linalg.norm(g.ravel().astype(np.float64, copy=False)))
+            norm = _norm(p.grad._data) if p.grad is not None else 0.0
             self.grad_norms.setdefault(name, []).append(norm)
-            self.grad_rms.setdefault(name, []).append(norm / math.sqrt(max(g.size, 1)))
-        self._before = {name: np.array(p._data, copy=True) for name, p in tracked}
+            self.grad_rms.setdefault(name, []).append(norm / math.sqrt(max(p.numel(), 1)))
+        self._before = [(name, p, np.array(p._data, copy=True)) for name, p in tracked]
         self._check([name for name, _ in tracked])
 
     def record_updates(self) -> None:
         """Record ``||W_new - W_old|| / ||W_old||`` for the step just taken (after ``optimizer.step()``)."""
         if self._before is None:
             return
-        for name, p in self.tracked():
-            old = self._before[name].astype(np.float64, copy=False)
-            denom = float(np.linalg.norm(old.ravel()))
-            diff = float(np.linalg.norm((p._data - self._before[name]).ravel().astype(np.float64)))
+        for name, p, old in self._before:
+            denom, diff = _norm(old), _norm(p._data - old)
             self.update_ratios.setdefault(name, []).append(diff / denom if denom > 0 else math.inf)
         self._before = None
 
@@ -183,3 +181,8 @@ class GradientMonitor(Callback):
             ax.set_title(title)
         axes[1].legend(fontsize="small")
         return axes
+
+
+def _norm(a: np.ndarray) -> float:
+    """The 2-norm of ``a``, summed in double by the clipping kernel (no float64 copy)."""
+    return float(K.grad_norm([K.contiguous(a)], 2.0))
