@@ -45,7 +45,7 @@ def check_hidden_layer_sizes(value) -> tuple[int, ...]:
 
 
 def check_params(est) -> None:
-    """Check the numeric hyperparameters (string choices are checked where they are used)."""
+    """Check the numeric hyperparameters (the estimator checks its string choices against its tables)."""
     check_hidden_layer_sizes(est.hidden_layer_sizes)
     check_real("alpha", est.alpha, 0.0)
     check_real("learning_rate_init", est.learning_rate_init, 0.0, low_open=True)

@@ -22,7 +22,8 @@ from sklearn.utils.validation import check_is_fitted
 from eigengrad import random as eg_random
 from eigengrad.data import DataLoader, TensorDataset
 from eigengrad.sklearn._convergence import SklearnStopping
-from eigengrad.sklearn._network import PenalizedLoss, build_mlp, linear_layers
+from eigengrad.nn.utils import decay_parameters
+from eigengrad.sklearn._network import PenalizedLoss, build_mlp
 from eigengrad.sklearn._options import choice, make_optimizer, make_scheduler, ACTIVATIONS, LEARNING_RATES, SOLVERS
 from eigengrad.sklearn._validation import check_hidden_layer_sizes, check_params, validate_data
 from eigengrad.train import Trainer
@@ -120,11 +121,12 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
 
     def _initialize(self, n_features: int, seed: int) -> None:
         """A new network and fresh fitted attributes (scikit-learn's ``_initialize``)."""
-        self.model_ = build_mlp(n_features, check_hidden_layer_sizes(self.hidden_layer_sizes),
+        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self.model_ = build_mlp(n_features, sizes,
                                 self._n_network_outputs(), activation=self.activation, dropout=float(self.dropout),
                                 batch_norm=bool(self.batch_norm), dtype=np.dtype(self.dtype),
                                 generator=eg_random.Generator(seed))
-        self.n_layers_ = len(check_hidden_layer_sizes(self.hidden_layer_sizes)) + 2
+        self.n_layers_ = len(sizes) + 2
         self.n_iter_, self.t_ = 0, 0
         self.loss_curve_ = []
         if self.early_stopping:
@@ -145,7 +147,7 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
         scheduler = make_scheduler(self, self._optimizer, len(loader))
         stopping = SklearnStopping(self, len(X_train), val_score)
         loss_fn, scale = self._loss()
-        loss = PenalizedLoss(loss_fn, [m.weight for m in linear_layers(self.model_)], self.alpha, scale)
+        loss = PenalizedLoss(loss_fn, decay_parameters(self.model_), self.alpha, scale)  # the layers' weights
         trainer = Trainer(self.model_, loss, self._optimizer, scheduler=scheduler, metrics=(),
                           callbacks=[loss, stopping], progress=False)
         if not incremental:
