@@ -44,7 +44,7 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         if epoch % self.every_n_epochs:
             return
-        improved = self.monitor is not None and self.monitor.improves(self.monitor.value(logs, trainer.metrics))
+        improved = self.monitor is not None and self.monitor.update(self.monitor.value(logs, trainer.metrics))
         if self.save_best_only and not improved:
             return
         try:
@@ -53,7 +53,6 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"filepath: {self.filepath!r} names {e} but the epoch has only 'epoch' and "
                              f"{sorted(logs)}") from None
         if improved:
-            self.monitor.best = self.monitor.value(logs, trainer.metrics)
             self.best_path = path
         self.last_path = path  # before writing: the saved callback state names its own file
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

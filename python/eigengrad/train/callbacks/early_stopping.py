@@ -45,9 +45,8 @@ class EarlyStopping(Callback):
         return self.monitor.best
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        value = self.monitor.value(logs, trainer.metrics)
-        if self.monitor.improves(value):
-            self.monitor.best, self.best_epoch, self.wait = value, epoch, 0
+        if self.monitor.update(self.monitor.value(logs, trainer.metrics)):
+            self.best_epoch, self.wait = epoch, 0
             if self.restore_best_weights:
                 self.best_weights = snapshot_state(trainer.model)
             return

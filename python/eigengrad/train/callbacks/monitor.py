@@ -32,7 +32,14 @@ class Monitor:
             self.mode = metric_mode(self.name, metrics)
         return float(logs[self.name])
 
-    def improves(self, value: float) -> bool:
+    def update(self, value: float) -> bool:
+        """Whether ``value`` improves on the best; if it does, it becomes the best."""
+        if self._improves(value):
+            self.best = value
+            return True
+        return False
+
+    def _improves(self, value: float) -> bool:
         if math.isnan(value):
             return False
         if self.best is None:
