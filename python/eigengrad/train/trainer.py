@@ -188,10 +188,10 @@ class Trainer:
     def _generators(self) -> list:
         """The default generator and every distinct generator the loaders draw from, in a fixed order."""
         found = [_random.default_generator]
-        for loader in (self.train_loader, self.val_loader):
-            for g in _loader_generators(loader):
-                if all(g is not f for f in found):
-                    found.append(g)
+        for obj in (*_generator_holders(self.train_loader), *_generator_holders(self.val_loader)):
+            g = getattr(obj, "generator", None)
+            if isinstance(g, _random.Generator) and all(g is not f for f in found):
+                found.append(g)
         return found
 
 
@@ -331,17 +331,12 @@ def _interval(scheduler, interval: str) -> str | None:
     return "batch" if steps_per_batch(scheduler) else "epoch"
 
 
-def _loader_generators(loader) -> list:
-    """The eigengrad Generators a loader draws from: its own, its sampler's and its batch sampler's."""
+def _generator_holders(loader) -> tuple:
+    """What may hold a Generator in a loader: the loader, its sampler, its batch sampler and that one's sampler."""
     if loader is None:
-        return []
-    found = []
-    for obj in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None),
-                getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
-        g = getattr(obj, "generator", None)
-        if isinstance(g, _random.Generator) and all(g is not f for f in found):
-            found.append(g)
-    return found
+        return ()
+    batches = getattr(loader, "batch_sampler", None)
+    return loader, getattr(loader, "sampler", None), batches, getattr(batches, "sampler", None)
 
 
 def _format(logs: dict) -> str:
