@@ -102,7 +102,7 @@ def _report(trainer: Trainer, test: dict, seconds: float, n_test: int) -> None:
     h = trainer.history
     lines = [f"test accuracy: {test['test_accuracy']:.4f} ({n_test} images, {seconds:.1f} s of training)",
              f"test loss: {test['test_loss']:.4f}; epochs run: {trainer.epoch}"]
-    if "val_loss" in h and len(h):
+    if "val_loss" in h:
         best_epoch, best = h.best("val_loss", "min")
         lines.append(f"best val_loss {best:.4f} at epoch {best_epoch}"
                      + (f" (val_accuracy {h['val_accuracy'][h.epochs.index(best_epoch)]:.4f})"

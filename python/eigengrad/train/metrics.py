@@ -162,7 +162,7 @@ def metric_mode(name: str, metrics: Iterable[Metric] = ()) -> str:
     for m in metrics:
         if m.name == base:
             return m.mode
-    if base in ("loss",) or base in ("mse", "mae", "rmse") or "loss" in base or "error" in base:
+    if base in ("mse", "mae", "rmse") or "loss" in base or "error" in base:
         return "min"
     if "acc" in base or base in ("auc", "f1", "precision", "recall"):
         return "max"
