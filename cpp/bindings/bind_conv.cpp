@@ -55,27 +55,13 @@ Conv2dGeometry geometry(const py::array& x, const py::array& w, const Pair& stri
   return g;
 }
 
-std::optional<py::array> optional_array(const py::object& o, const char* name) {
-  if (o.is_none()) return std::nullopt;
-  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + ": expected a numpy array or None");
-  return o.cast<py::array>();
-}
-
 // An output of x's dtype and the given shape that shares no memory with the listed arrays.
 void check_out(const py::array& out, const char* name, const py::array& x, const std::vector<index_t>& shape,
                std::initializer_list<std::pair<const py::array*, const char*>> others) {
-  check_output(out, name);
-  check_dtype_as(out, name, x, "input");
-  check_shape(out, name, shape);
+  check_like(out, name, x, "input", shape, /*out=*/true);
   for (auto [a, a_name] : others)
     if (a != nullptr) check_no_overlap(out, name, *a, a_name);
 }
-
-template <class T>
-const T* opt_cptr(const std::optional<py::array>& a) { return a ? cptr<T>(*a) : nullptr; }
-template <class T>
-T* opt_mptr(std::optional<py::array>& a) { return a ? mptr<T>(*a) : nullptr; }
-const py::array* opt_addr(const std::optional<py::array>& a) { return a ? &*a : nullptr; }
 
 void forward_binding(const py::array& x, const py::array& w, const py::object& bias, py::array y, const Pair& stride,
                      const Quad& padding, const Pair& dilation, index_t groups) {

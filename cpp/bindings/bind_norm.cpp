@@ -11,18 +11,9 @@
 namespace eigengrad::bindings {
 namespace {
 
-// An optional array argument: None, or an array (checked by the caller).
-std::optional<py::array> optional_array(const py::object& o, const char* name) {
-  if (o.is_none()) return std::nullopt;
-  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + ": expected a numpy array or None");
-  return o.cast<py::array>();
-}
-
 // A float input of x's dtype and the given shape.
 void check_param(const py::array& a, const char* name, const py::array& x, const std::vector<index_t>& shape) {
-  check_input(a, name);
-  check_dtype_as(a, name, x, "input");
-  check_shape(a, name, shape);
+  check_like(a, name, x, "input", shape);
 }
 
 // A float64 array of the given shape (statistics).
@@ -44,15 +35,6 @@ void check_out(const py::array& out, const char* name, const py::array& like, co
     if (in != nullptr) check_no_overlap(out, name, *in, in_name);
 }
 
-template <class T>
-const T* opt_cptr(const std::optional<py::array>& a) {
-  return a ? cptr<T>(*a) : nullptr;
-}
-template <class T>
-T* opt_mptr(std::optional<py::array>& a) {
-  return a ? mptr<T>(*a) : nullptr;
-}
-const py::array* opt_addr(const std::optional<py::array>& a) { return a ? &*a : nullptr; }
 
 // --- batch norm ------------------------------------------------------------------------------------
 

@@ -14,12 +14,6 @@ namespace {
 
 using Opt = std::optional<py::array>;
 
-Opt optional_array(const py::object& o, const char* name) {
-  if (o.is_none()) return std::nullopt;
-  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + ": expected a numpy array or None");
-  return o.cast<py::array>();
-}
-
 RnnCell parse_mode(const std::string& mode) {
   if (mode == "RNN_TANH") return RnnCell::rnn_tanh;
   if (mode == "RNN_RELU") return RnnCell::rnn_relu;
@@ -28,19 +22,11 @@ RnnCell parse_mode(const std::string& mode) {
   throw py::value_error("mode: expected 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU', got '" + mode + "'");
 }
 
-// A named array of the input's dtype and the given shape (an output also writeable).
+// An array and the name of its argument, for the overlap checks.
 struct Named {
   const py::array* a;
   const char* name;
 };
-
-void check_like(const py::array& a, const char* name, const py::array& x, const std::vector<index_t>& shape,
-                bool out) {
-  if (out) check_output(a, name);
-  else check_input(a, name);
-  check_dtype_as(a, name, x, "input");
-  check_shape(a, name, shape);
-}
 
 // Every output against every other named array.
 void check_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs) {
@@ -54,11 +40,6 @@ void check_disjoint(const std::vector<Named>& outputs, const std::vector<Named>&
 void add(std::vector<Named>& list, const Opt& a, const char* name) {
   if (a) list.push_back({&*a, name});
 }
-
-template <class T>
-const T* cp(const Opt& a) { return a ? cptr<T>(*a) : nullptr; }
-template <class T>
-T* mp(Opt& a) { return a ? mptr<T>(*a) : nullptr; }
 
 // What forward and backward share: the mode, the input, the initial states and the parameters.
 struct Layer {
@@ -79,15 +60,15 @@ struct Layer {
     const index_t h = w_hh.shape(1), g = gate_count(cell) * h;
     if (h < 1) throw py::value_error("w_hh: expected at least one hidden unit, got shape " + shape_str(w_hh));
     shape = RnnShape{cell, x.shape(0), x.shape(1), x.shape(2), h, reverse};
-    check_like(w_hh, "w_hh", x, {g, h}, false);
-    check_like(w_ih, "w_ih", x, {g, shape.input}, false);
+    check_like(w_hh, "w_hh", x, "input", {g, h}, false);
+    check_like(w_ih, "w_ih", x, "input", {g, shape.input}, false);
     if (bool(b_ih) != bool(b_hh)) throw py::value_error("b_ih, b_hh: expected both or neither");
-    if (b_ih) check_like(*b_ih, "b_ih", x, {g}, false);
-    if (b_hh) check_like(*b_hh, "b_hh", x, {g}, false);
-    check_like(h0, "h0", x, {shape.batch, h}, false);
+    if (b_ih) check_like(*b_ih, "b_ih", x, "input", {g}, false);
+    if (b_hh) check_like(*b_hh, "b_hh", x, "input", {g}, false);
+    check_like(h0, "h0", x, "input", {shape.batch, h}, false);
     if (cell == RnnCell::lstm && !c0) throw py::value_error("c0: required for mode 'LSTM'");
     if (cell != RnnCell::lstm && c0) throw py::value_error("c0: only for mode 'LSTM', got an array");
-    if (c0) check_like(*c0, "c0", x, {shape.batch, h}, false);
+    if (c0) check_like(*c0, "c0", x, "input", {shape.batch, h}, false);
     inputs = {{&x, "input"}, {&h0, "h0"}, {&w_ih, "w_ih"}, {&w_hh, "w_hh"}};
     add(inputs, c0, "c0");
     add(inputs, b_ih, "b_ih");
@@ -100,7 +81,7 @@ struct Layer {
   bool saves() const { return shape.cell == RnnCell::lstm || shape.cell == RnnCell::gru; }
   template <class T>
   RnnParams<const T*> params() const {
-    return {cptr<T>(w_ih), cptr<T>(w_hh), cp<T>(b_ih), cp<T>(b_hh)};
+    return {cptr<T>(w_ih), cptr<T>(w_hh), opt_cptr<T>(b_ih), opt_cptr<T>(b_hh)};
   }
 };
 
@@ -108,15 +89,15 @@ struct Layer {
 void check_saved(const Layer& l, const Opt& gates, const Opt& aux, bool out) {
   if (l.saves() != bool(gates) || l.saves() != bool(aux))
     throw py::value_error(l.saves() ? "gates, aux: required for LSTM and GRU" : "gates, aux: expected None for RNN");
-  if (gates) check_like(*gates, "gates", l.x, l.seq(l.gates()), out);
-  if (aux) check_like(*aux, "aux", l.x, l.seq(l.aux()), out);
+  if (gates) check_like(*gates, "gates", l.x, "input", l.seq(l.gates()), out);
+  if (aux) check_like(*aux, "aux", l.x, "input", l.seq(l.aux()), out);
 }
 
 template <class T>
 void run_forward(const Layer& l, py::array& y, Opt& h_n, Opt& c_n, Opt& gates, Opt& aux) {
   const RnnParams<const T*> p = l.params<T>();
-  const T *xp = cptr<T>(l.x), *h0 = cptr<T>(l.h0), *c0 = cp<T>(l.c0);
-  T *yp = mptr<T>(y), *hn = mp<T>(h_n), *cn = mp<T>(c_n), *gp = mp<T>(gates), *ap = mp<T>(aux);
+  const T *xp = cptr<T>(l.x), *h0 = cptr<T>(l.h0), *c0 = opt_cptr<T>(l.c0);
+  T *yp = mptr<T>(y), *hn = opt_mptr<T>(h_n), *cn = opt_mptr<T>(c_n), *gp = opt_mptr<T>(gates), *ap = opt_mptr<T>(aux);
   py::gil_scoped_release release;
   rnn_forward<T>(l.shape, xp, h0, c0, p, yp, hn, cn, gp, ap);
 }
@@ -128,10 +109,10 @@ void forward_binding(const std::string& mode, const py::array& x, const py::arra
   const Layer l(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse);
   Opt h_n = optional_array(h_n_, "h_n"), c_n = optional_array(c_n_, "c_n");
   Opt gates = optional_array(gates_, "gates"), aux = optional_array(aux_, "aux");
-  check_like(out, "out", x, l.seq(l.shape.hidden), true);
-  if (h_n) check_like(*h_n, "h_n", x, l.state(), true);
+  check_like(out, "out", x, "input", l.seq(l.shape.hidden), true);
+  if (h_n) check_like(*h_n, "h_n", x, "input", l.state(), true);
   if (c_n && l.shape.cell != RnnCell::lstm) throw py::value_error("c_n: only for mode 'LSTM', got an array");
-  if (c_n) check_like(*c_n, "c_n", x, l.state(), true);
+  if (c_n) check_like(*c_n, "c_n", x, "input", l.state(), true);
   check_saved(l, gates, aux, true);
   std::vector<Named> outputs{{&out, "out"}};
   add(outputs, h_n, "h_n");
@@ -152,10 +133,10 @@ template <class T>
 void run_backward(const Layer& l, const py::array& y, const Opt& gates, const Opt& aux, const py::array& dy,
                   const Opt& dh_n, const Opt& dc_n, Grads& g, py::array& work) {
   const RnnParams<const T*> p = l.params<T>();
-  const RnnParams<T*> dp{mp<T>(g.dw_ih), mp<T>(g.dw_hh), mp<T>(g.db_ih), mp<T>(g.db_hh)};
-  const T *xp = cptr<T>(l.x), *h0 = cptr<T>(l.h0), *c0 = cp<T>(l.c0), *yp = cptr<T>(y);
-  const T *gp = cp<T>(gates), *ap = cp<T>(aux), *dyp = cptr<T>(dy), *dhn = cp<T>(dh_n), *dcn = cp<T>(dc_n);
-  T *dx = mp<T>(g.dx), *dh0 = mp<T>(g.dh0), *dc0 = mp<T>(g.dc0), *wp = mptr<T>(work);
+  const RnnParams<T*> dp{opt_mptr<T>(g.dw_ih), opt_mptr<T>(g.dw_hh), opt_mptr<T>(g.db_ih), opt_mptr<T>(g.db_hh)};
+  const T *xp = cptr<T>(l.x), *h0 = cptr<T>(l.h0), *c0 = opt_cptr<T>(l.c0), *yp = cptr<T>(y);
+  const T *gp = opt_cptr<T>(gates), *ap = opt_cptr<T>(aux), *dyp = cptr<T>(dy), *dhn = opt_cptr<T>(dh_n), *dcn = opt_cptr<T>(dc_n);
+  T *dx = opt_mptr<T>(g.dx), *dh0 = opt_mptr<T>(g.dh0), *dc0 = opt_mptr<T>(g.dc0), *wp = mptr<T>(work);
   py::gil_scoped_release release;
   rnn_backward<T>(l.shape, xp, h0, c0, p, yp, gp, ap, dyp, dhn, dcn, dx, dh0, dc0, dp, wp);
 }
@@ -171,12 +152,12 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
   const bool lstm = l.shape.cell == RnnCell::lstm;
   Opt gates = optional_array(gates_, "gates"), aux = optional_array(aux_, "aux");
   Opt dh_n = optional_array(grad_h_n, "grad_h_n"), dc_n = optional_array(grad_c_n, "grad_c_n");
-  check_like(out, "out", x, l.seq(l.shape.hidden), false);
+  check_like(out, "out", x, "input", l.seq(l.shape.hidden), false);
   check_saved(l, gates, aux, false);
-  check_like(grad_out, "grad_out", x, l.seq(l.shape.hidden), false);
-  if (dh_n) check_like(*dh_n, "grad_h_n", x, l.state(), false);
+  check_like(grad_out, "grad_out", x, "input", l.seq(l.shape.hidden), false);
+  if (dh_n) check_like(*dh_n, "grad_h_n", x, "input", l.state(), false);
   if (dc_n && !lstm) throw py::value_error("grad_c_n: only for mode 'LSTM', got an array");
-  if (dc_n) check_like(*dc_n, "grad_c_n", x, l.state(), false);
+  if (dc_n) check_like(*dc_n, "grad_c_n", x, "input", l.state(), false);
   Grads g{optional_array(grad_input, "grad_input"), optional_array(grad_h0, "grad_h0"),
           optional_array(grad_c0, "grad_c0"),       optional_array(grad_w_ih, "grad_w_ih"),
           optional_array(grad_w_hh, "grad_w_hh"),   optional_array(grad_b_ih, "grad_b_ih"),
@@ -204,7 +185,7 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
   add(inputs, dc_n, "grad_c_n");
   for (const auto& [opt, spec] : outs) {
     if (!*opt) continue;
-    check_like(**opt, spec.first, x, spec.second, true);
+    check_like(**opt, spec.first, x, "input", spec.second, true);
     outputs.push_back({&**opt, spec.first});
   }
   check_disjoint(outputs, inputs);

@@ -117,4 +117,18 @@ void check_elementwise_backward(const py::array& grad_out, const py::array& save
   check_no_partial_overlap(grad_in, "grad_in", saved, saved_name);
 }
 
+void check_like(const py::array& a, const char* name, const py::array& like, const char* like_name,
+                const std::vector<index_t>& shape, bool out) {
+  if (out) check_output(a, name);
+  else check_input(a, name);
+  check_dtype_as(a, name, like, like_name);
+  check_shape(a, name, shape);
+}
+
+std::optional<py::array> optional_array(const py::object& o, const char* name) {
+  if (o.is_none()) return std::nullopt;
+  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + ": expected a numpy array or None");
+  return o.cast<py::array>();
+}
+
 }  // namespace eigengrad::bindings

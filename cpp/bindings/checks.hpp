@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -51,9 +52,21 @@ void check_elementwise_forward(const py::array& x, const py::array& out);
 void check_elementwise_backward(const py::array& grad_out, const py::array& saved, const char* saved_name,
                                 const py::array& grad_in);
 
+// An array of like's dtype and the given shape: an input (float, C-contiguous), or an output (also writeable).
+void check_like(const py::array& a, const char* name, const py::array& like, const char* like_name,
+                const std::vector<index_t>& shape, bool out = false);
+
 template <class T>
 const T* cptr(const py::array& a) { return static_cast<const T*>(a.data()); }
 template <class T>
 T* mptr(py::array& a) { return static_cast<T*>(a.mutable_data()); }
+
+// An optional array argument: None, or an array (checked by the caller).
+std::optional<py::array> optional_array(const py::object& o, const char* name);
+template <class T>
+const T* opt_cptr(const std::optional<py::array>& a) { return a ? cptr<T>(*a) : nullptr; }
+template <class T>
+T* opt_mptr(std::optional<py::array>& a) { return a ? mptr<T>(*a) : nullptr; }
+inline const py::array* opt_addr(const std::optional<py::array>& a) { return a ? &*a : nullptr; }
 
 }  // namespace eigengrad::bindings
