@@ -1,6 +1,7 @@
 // Pooling kernels over planes: inputs arrive from eigengrad._kernels as (planes, h, w), planes = n * c.
 // The window options are (rows, columns) pairs; the output size follows PyTorch's rule
 // (pooling_output_shape: floor or ceil mode, the last window starting inside the input or left padding).
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -121,18 +122,18 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
   check_no_overlap(dx, "grad_in", idx, "indices");
   const Pool2dGeometry g{dx.shape(0), dx.shape(1), dx.shape(2), dy.shape(1), dy.shape(2), 1, 1, 1, 1, 0, 0, 1, 1};
   const auto* ip = static_cast<const std::int64_t*>(idx.data());
-  const index_t hw = g.h * g.w;
-  for (index_t i = 0, n = idx.size(); i < n; ++i)  // an index out of the plane would write out of bounds
-    if (ip[i] < -1 || ip[i] >= hw)
-      throw py::value_error("indices: expected values in [-1, " + std::to_string(hw) + "), got " +
-                            std::to_string(ip[i]));
+  const index_t hw = g.h * g.w, n = idx.size();
+  const std::int64_t* bad = nullptr;  // an index out of the plane would write out of bounds
   dispatch(dy, [&](auto tag) {
     using T = decltype(tag);
     const T* dyp = cptr<T>(dy);
     T* dxp = mptr<T>(dx);
-    py::gil_scoped_release release;
-    max_pool2d_backward<T>(dyp, ip, dxp, g);
+    py::gil_scoped_release release;  // the scan too: it reads every index
+    bad = std::find_if(ip, ip + n, [hw](std::int64_t v) { return v < -1 || v >= hw; });
+    if (bad == ip + n) max_pool2d_backward<T>(dyp, ip, dxp, g);
   });
+  if (bad != ip + n)
+    throw py::value_error("indices: expected values in [-1, " + std::to_string(hw) + "), got " + std::to_string(*bad));
 }
 
 index_t check_divisor(index_t divisor_override) {

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "eigengrad/gemm.hpp"
+#include "eigengrad/simd_block.hpp"
 
 namespace eigengrad {
 namespace {
@@ -189,24 +190,16 @@ void from_gemm_layout(const T* m, const T* bias, index_t nb, T* a, index_t o, in
   });
 }
 
-// sum of a[0, n) in double over 8 lanes (a fixed order the compiler can vectorise).
-template <class T>
-double lane_sum(const T* a, index_t n) {
-  double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  index_t s = 0;
-  for (; s + 8 <= n; s += 8)
-    for (int l = 0; l < 8; ++l) lanes[l] += double(a[s + l]);
-  for (; s < n; ++s) lanes[s % 8] += double(a[s]);
-  return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
-}
-
 template <class T>
 void bias_grad(const T* dy, T* db, const Conv2dGeometry& g) {
   const index_t p = g.oh * g.ow;
   parallel_for(g.o, 1, [&](index_t q0, index_t q1) {
     for (index_t q = q0; q < q1; ++q) {
       double total = 0.0;
-      for (index_t i = 0; i < g.n; ++i) total += lane_sum(dy + (i * g.o + q) * p, p);
+      for (index_t i = 0; i < g.n; ++i) {
+        const T* row = dy + (i * g.o + q) * p;
+        total += fixed_order_sum(p, [&](index_t s) { return double(row[s]); });
+      }
       db[q] = T(total);
     }
   });

@@ -63,8 +63,6 @@ inline double avg_divisor(const AvgSpan& rs, const AvgSpan& cs, bool count_inclu
 inline index_t adaptive_start(index_t u, index_t n, index_t out) { return (u * n) / out; }
 inline index_t adaptive_end(index_t u, index_t n, index_t out) { return ((u + 1) * n + out - 1) / out; }
 
-}  // namespace
-
 // PyTorch's max-pool update test `val > best || isnan(val)` as a mask (-1 or 0) without a branch: with
 // random data a branch here mispredicts about half the time and costs more than the rest of the loop.
 #if defined(__SSE2__)
@@ -169,6 +167,8 @@ bool max_inner8<float>(const float* xp, const MaxPlan& p, std::size_t i, float* 
 }
 #endif
 
+}  // namespace
+
 template <class T>
 void max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g) {
   const std::vector<Taps> rt = axis_taps(g.oh, g.sh, g.ph, g.kh, g.dh, g.h);
@@ -211,6 +211,8 @@ void max_pool2d_backward(const T* dy, const std::int64_t* idx, T* dx, const Pool
   });
 }
 
+namespace {
+
 // The divisor of every output (oh * ow, row-major) of a plane; 0 for a window without input positions.
 template <class T>
 std::vector<T> avg_divisors(const std::vector<AvgSpan>& rs, const std::vector<AvgSpan>& cs, bool count_include_pad,
@@ -221,6 +223,8 @@ std::vector<T> avg_divisors(const std::vector<AvgSpan>& rs, const std::vector<Av
     for (const AvgSpan& c : cs) d.push_back(T(avg_divisor(r, c, count_include_pad, divisor_override)));
   return d;
 }
+
+}  // namespace
 
 template <class T>
 void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g, bool count_include_pad, index_t divisor_override) {
