@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from eigengrad.autograd import ops_conv as C
+from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
@@ -32,10 +30,7 @@ def _pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
 
 
 def _input(input, name: str = "input") -> Tensor:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}: expected an eigengrad Tensor, got {type(input).__name__}")
-    if input.dtype not in _FLOATS:
-        raise TypeError(f"{name}: expected a float32 or float64 tensor, got dtype {input.dtype}")
+    _float_tensor(input, name)
     if input.ndim not in (3, 4):
         raise ValueError(f"{name}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) tensor, got shape {input.shape}")
     return input

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from eigengrad import _kernels as K
 from eigengrad import functions
 from eigengrad.autograd.ops_rnn import RecurrentLayer
 from eigengrad.nn import functional as F
@@ -22,7 +23,10 @@ from eigengrad.nn.modules.module import Module
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor, get_default_dtype
 
-GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+def gate_count(mode: str) -> int:
+    """Gate blocks in a layer's weights: 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n)."""
+    return K.RNN_MODES[mode][0]
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -46,8 +50,8 @@ class RNNBase(Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  device=None, dtype=None) -> None:
         super().__init__()
-        if mode not in GATES:
-            raise ValueError(f"mode: expected one of {sorted(GATES)}, got {mode!r}")
+        if mode not in K.RNN_MODES:
+            raise ValueError(f"mode: expected one of {sorted(K.RNN_MODES)}, got {mode!r}")
         self.mode = mode
         self.input_size = _positive_int(input_size, "input_size", 0)
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
@@ -65,7 +69,7 @@ class RNNBase(Module):
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        gh = GATES[mode] * self.hidden_size
+        gh = gate_count(mode) * self.hidden_size
         self._flat_names = []
         for layer in range(self.num_layers):
             fan_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions

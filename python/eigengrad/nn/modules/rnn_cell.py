@@ -13,7 +13,7 @@ import numpy as np
 from eigengrad.autograd.ops_rnn import RecurrentLayer
 from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module
-from eigengrad.nn.modules.rnn import GATES, _positive_int
+from eigengrad.nn.modules.rnn import _positive_int, gate_count
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor, get_default_dtype
 
@@ -32,7 +32,7 @@ class RNNCellBase(Module):
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.bias = bool(bias)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        gh = GATES[mode] * self.hidden_size
+        gh = gate_count(mode) * self.hidden_size
         self.weight_ih = Parameter(np.empty((gh, self.input_size), dtype=dtype))
         self.weight_hh = Parameter(np.empty((gh, self.hidden_size), dtype=dtype))
         for name in ("bias_ih", "bias_hh"):
