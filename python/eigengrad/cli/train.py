@@ -8,9 +8,8 @@ import time
 
 import eigengrad as eg
 from eigengrad import nn
-from eigengrad.cli.train_setup import ACTIVATIONS, OPTIMIZERS, SCHEDULES, build_model, build_optimizer, \
-    build_scheduler, load_data
-from eigengrad.train import Callback, CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, Trainer
+from eigengrad.cli.train_setup import SCHEDULES, build_scheduler, check_fractions
+from eigengrad.train import Callback, CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, Trainer, presets
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,11 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="share of the training data held out for validation (default: 0.1; 0: none)")
     model = p.add_argument_group("model")
     model.add_argument("--hidden", type=int, nargs="*", default=[128, 64], help="hidden layer sizes (default: 128 64)")
-    model.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    model.add_argument("--activation", choices=sorted(presets.ACTIVATIONS), default="relu")
     model.add_argument("--batch-norm", action="store_true", help="BatchNorm1d after each hidden Linear")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout after each hidden activation")
     opt = p.add_argument_group("optimization")
-    opt.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd")
+    opt.add_argument("--optimizer", choices=sorted(presets.OPTIMIZERS), default="sgd")
     opt.add_argument("--lr", type=float, default=0.05, help="learning rate (peak rate for onecycle; default: 0.05)")
     opt.add_argument("--momentum", type=float, default=0.9, help="sgd and rmsprop (default: 0.9)")
     opt.add_argument("--weight-decay", type=float, default=0.0, help="not applied to biases and norm parameters")
@@ -53,10 +52,13 @@ def run(args: argparse.Namespace) -> float:
         eg.set_num_threads(args.threads)
     eg.manual_seed(args.seed)
     gen = eg.Generator().manual_seed(args.seed)
-    (Xtr, ytr), val, (Xte, yte) = load_data(args, gen)
+    check_fractions(args)
+    (Xtr, ytr), val, (Xte, yte) = presets.classification_data(args.dataset, gen, test_fraction=args.test_fraction,
+                                                               val_fraction=args.val_fraction)
     sizes = [Xtr.shape[1], *args.hidden, 10]
-    model = build_model(sizes, args.activation, args.batch_norm, args.dropout)
-    optimizer = build_optimizer(args, model)
+    model = presets.mlp(sizes, args.activation, batch_norm=args.batch_norm, dropout=args.dropout)
+    optimizer = presets.optimizer(args.optimizer, model, lr=args.lr, momentum=args.momentum,
+                                  weight_decay=args.weight_decay)
     loader = eg.data.DataLoader(eg.data.TensorDataset(Xtr, ytr), batch_size=args.batch_size, shuffle=True,
                                 generator=gen)
     val_loader = eg.data.DataLoader(eg.data.TensorDataset(*val), batch_size=1024) if val is not None else None

@@ -8,26 +8,15 @@ import numpy as np
 
 from eigengrad import nn
 from eigengrad.random import Generator
-from eigengrad.sklearn._options import make_activation
 from eigengrad.tensor import Tensor
-from eigengrad.train import Callback
+from eigengrad.train import Callback, presets
 
 
 def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation: str, dropout: float, batch_norm: bool,
               dtype, generator: Generator) -> nn.Sequential:
     """``[Linear, (BatchNorm1d), activation, (Dropout)] * len(hidden), Linear`` with scikit-learn's
     initialisation (see :func:`glorot_init_`)."""
-    layers: list[nn.Module] = []
-    sizes = [n_in, *hidden]
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        layers.append(nn.Linear(fan_in, fan_out, dtype=dtype))
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(fan_out, dtype=dtype))
-        layers.append(make_activation(activation))
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(sizes[-1], n_out, dtype=dtype))
-    model = nn.Sequential(*layers)
+    model = presets.mlp([n_in, *hidden, n_out], activation, batch_norm=batch_norm, dropout=dropout, dtype=dtype)
     for layer in linear_layers(model):
         glorot_init_(layer, activation, generator)
     return model

@@ -7,19 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from eigengrad import nn, optim
+from eigengrad import optim
+from eigengrad.train import presets
 
-# scikit-learn's four hidden activations, then eigengrad's extras.
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "identity": nn.Identity,
-    "logistic": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "selu": nn.SELU,
-    "gelu": nn.GELU,
-}
+# scikit-learn's four hidden activations, then eigengrad's extras (all names of eigengrad.train.presets).
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu")
 
 # solver -> (optimizer class, function of the estimator giving the optimizer's keyword arguments)
 SOLVERS: dict[str, tuple[type, Callable[[Any], dict]]] = {
@@ -35,7 +27,7 @@ SOLVERS: dict[str, tuple[type, Callable[[Any], dict]]] = {
 # Schedules handled by the estimator's epoch callback (scikit-learn's own) and those built from
 # eigengrad.optim.lr_scheduler.
 CALLBACK_SCHEDULES = ("constant", "invscaling", "adaptive")
-SCHEDULER_SCHEDULES = ("cosine", "onecycle", "step", "exponential")
+SCHEDULER_SCHEDULES = presets.SCHEDULES
 LEARNING_RATES = CALLBACK_SCHEDULES + SCHEDULER_SCHEDULES
 
 
@@ -44,10 +36,6 @@ def choice(name: str, value: Any, allowed) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name}: expected one of {sorted(allowed)}, got {value!r}")
     return value
-
-
-def make_activation(name: str) -> nn.Module:
-    return ACTIVATIONS[choice("activation", name, ACTIVATIONS)]()
 
 
 def make_optimizer(est, params) -> optim.Optimizer:
@@ -71,17 +59,8 @@ def make_scheduler(est, optimizer, steps_per_epoch: int):
     epochs; onecycle peaks at ``learning_rate_init`` over ``max_iter`` epochs (stepped per batch);
     step multiplies by 0.1 every ``max(1, max_iter // 3)`` epochs; exponential by 0.95 every epoch.
     """
-    from eigengrad.optim import lr_scheduler as ls
-
     name = choice("learning_rate", est.learning_rate, LEARNING_RATES)
-    kw = dict(est.scheduler_kwargs or {})
-    if name == "cosine":
-        return ls.CosineAnnealingLR(optimizer, **{"T_max": est.max_iter, **kw})
-    if name == "onecycle":
-        return ls.OneCycleLR(optimizer, **{"max_lr": est.learning_rate_init,
-                                           "total_steps": est.max_iter * steps_per_epoch, **kw})
-    if name == "step":
-        return ls.StepLR(optimizer, **{"step_size": max(1, est.max_iter // 3), "gamma": 0.1, **kw})
-    if name == "exponential":
-        return ls.ExponentialLR(optimizer, **{"gamma": 0.95, **kw})
-    return None
+    if name not in SCHEDULER_SCHEDULES:
+        return None
+    return presets.schedule(name, optimizer, epochs=est.max_iter, steps_per_epoch=steps_per_epoch,
+                            max_lr=est.learning_rate_init, **(est.scheduler_kwargs or {}))

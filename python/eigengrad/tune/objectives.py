@@ -10,13 +10,11 @@ A config holds ``lr`` and optionally ``momentum``, ``weight_decay``, ``optimizer
 """
 from __future__ import annotations
 
-import argparse
 import functools
 
 import eigengrad as eg
 from eigengrad import nn
-from eigengrad.cli.train_setup import build_model, build_optimizer, load_data
-from eigengrad.train import Trainer
+from eigengrad.train import Trainer, presets
 from eigengrad.tune.trial import ReportCallback, Reporter
 
 DEFAULTS = {"dataset": "digits", "hidden": (128, 64), "activation": "relu", "dropout": 0.0, "batch_norm": False,
@@ -27,8 +25,7 @@ DEFAULTS = {"dataset": "digits", "hidden": (128, 64), "activation": "relu", "dro
 @functools.lru_cache(maxsize=4)
 def _data(dataset: str, data_seed: int, train_subset: int | None, val_fraction: float):
     """Train/validation split (the test set is never seen by a search), cached per worker process."""
-    args = argparse.Namespace(dataset=dataset, test_fraction=0.2, val_fraction=val_fraction)
-    train, val, _ = load_data(args, eg.Generator(data_seed))
+    train, val, _ = presets.classification_data(dataset, eg.Generator(data_seed), val_fraction=val_fraction)
     if train_subset:
         train = (train[0][:train_subset], train[1][:train_subset])
     return train, val
@@ -38,10 +35,10 @@ def mlp_classifier(config: dict, reporter: Reporter) -> dict:
     """Train the configured MLP; report ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` each epoch."""
     c = {**DEFAULTS, **config}
     (Xtr, ytr), (Xva, yva) = _data(c["dataset"], c["data_seed"], c["train_subset"], c["val_fraction"])
-    model = build_model([Xtr.shape[1], *c["hidden"], 10], c["activation"], c["batch_norm"], c["dropout"])
-    opt_args = argparse.Namespace(optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"],
+    model = presets.mlp([Xtr.shape[1], *c["hidden"], 10], c["activation"], batch_norm=c["batch_norm"],
+                        dropout=c["dropout"])
+    optimizer = presets.optimizer(c["optimizer"], model, lr=c["lr"], momentum=c["momentum"],
                                   weight_decay=c["weight_decay"])
-    optimizer = build_optimizer(opt_args, model)
     loader = eg.data.DataLoader(eg.data.TensorDataset(Xtr, ytr), batch_size=c["batch_size"], shuffle=True,
                                 generator=eg.Generator(reporter.seed))
     val_loader = eg.data.DataLoader(eg.data.TensorDataset(Xva, yva), batch_size=1024)
