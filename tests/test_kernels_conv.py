@@ -25,6 +25,15 @@ CONV_CASES = [
     (2, 3, 12, 12, 4, 3, 3, (5, 5), (0, 0, 0, 0), (3, 3), 1),      # stride larger than the kernel
     (1, 32, 14, 14, 64, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),    # the CNN's second block, batch 1
     (4, 16, 9, 9, 8, 3, 3, (1, 1), (4, 4, 4, 4), (1, 1), 1),       # padding larger than the kernel
+    # enough channels for the direct kernel (conv_direct.cpp): 12+ output channels per group in float32,
+    # 6+ in float64; the input gradient too with 14+ (7+) input channels per group and stride 1
+    (3, 5, 9, 11, 24, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),      # 1.5 channel panels, a short last tile
+    (2, 16, 10, 7, 12, 3, 3, (2, 1), (1, 0, 2, 1), (1, 2), 1),     # strided, asymmetric, dilated
+    (2, 32, 8, 8, 32, 3, 3, (1, 1), (2, 2, 2, 2), (2, 2), 2),      # groups, dilation 2
+    (1, 16, 5, 5, 16, 5, 5, (1, 1), (0, 0, 0, 0), (1, 1), 1),      # one output position
+    (2, 16, 6, 6, 16, 1, 1, (1, 1), (1, 1, 1, 1), (1, 1), 1),      # 1x1 padded: dx crops dy
+    (70, 16, 14, 14, 16, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),   # 14 weight-gradient chunks, the last short
+    (2, 14, 13, 3, 28, 3, 3, (1, 1), (3, 0, 1, 2), (1, 1), 1),     # primes, padding larger below than above
 ]
 
 
@@ -113,6 +122,19 @@ def test_conv2d_strided_inputs(rng, dtype):
 
 def test_conv2d_results_do_not_depend_on_threads(rng, restore_threads):
     case = (37, 8, 15, 15, 16, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2)  # several chunks of images
+    x, wt, b, dy, opts = conv_inputs(rng, case, np.float32)
+    results = []
+    for threads in (1, 2, 3):
+        eigengrad.set_num_threads(threads)
+        results.append((K.conv2d_forward(x, wt, b, *opts),) + K.conv2d_backward(dy, x, wt, *opts))
+    for other in results[1:]:
+        for a, b_ in zip(results[0], other):
+            np.testing.assert_array_equal(a, b_)
+
+
+@pytest.mark.parametrize("n", [1, 37])  # one image: its positions are split between the threads
+def test_direct_conv2d_results_do_not_depend_on_threads(rng, restore_threads, n):
+    case = (n, 16, 15, 13, 32, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     x, wt, b, dy, opts = conv_inputs(rng, case, np.float32)
     results = []
     for threads in (1, 2, 3):

@@ -50,6 +50,13 @@ def test_conv2d_gradcheck(rng):
     assert gradcheck(lambda x, w: F.conv2d(x, w, None, padding="same"), (t(rng, 1, 2, 5, 4), t(rng, 3, 2, 2, 3)))
 
 
+def test_direct_conv2d_gradcheck(rng):
+    # 8 channels each way: the direct kernel (conv_direct.cpp) computes all three gradients in float64
+    x, w, b = t(rng, 2, 8, 5, 4), t(rng, 8, 8, 3, 3), t(rng, 8)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=(2, 1), dilation=(1, 2)), (x, w, b))
+    assert gradcheck(lambda x, w: F.conv2d(x, w, None, stride=2, padding=1), (t(rng, 1, 8, 6, 5), w))
+
+
 def test_depthwise_conv2d_gradcheck(rng):
     x, w, b = t(rng, 2, 3, 5, 5), t(rng, 6, 1, 3, 3), t(rng, 6)
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=3), (x, w, b))

@@ -42,6 +42,12 @@ CONV = [
     (3, 4, 3, 2, (1, 2), 1, 1, (2, 6, 7), "replicate"),
     (4, 4, 3, 1, "same", 1, 2, (2, 5, 6), "circular"),
     (2, 2, 1, 1, 0, 1, 1, (1, 1, 1), "zeros"),
+    # the direct kernel's shapes (enough channels per group; conv_direct.cpp)
+    (16, 24, 3, 2, 1, 1, 1, (3, 9, 10), "zeros"),
+    (32, 32, 3, 1, 2, 2, 2, (2, 9, 8), "zeros"),
+    (16, 16, 5, 1, "same", 1, 1, (2, 7, 7), "zeros"),
+    (16, 12, 1, 1, 1, 1, 1, (2, 5, 6), "zeros"),
+    (14, 14, (3, 2), 1, "same", (1, 2), 1, (1, 6, 7), "zeros"),
 ]
 
 

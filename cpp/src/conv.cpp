@@ -1,4 +1,6 @@
-// 2-D convolution lowered to eigengrad's GEMM (see conv.hpp for the layout and the formula).
+// 2-D convolution lowered to eigengrad's GEMM (see conv.hpp for the layout and the formula), for the
+// shapes the direct kernel (conv_direct.cpp) does not take: few channels per group, a short depth, 1 x 1
+// without padding, a strided input gradient, or a build without AVX2.
 //
 // Why im2col + GEMM: the GEMM is the fastest code we have; unfolding the patches costs one pass over
 // K x columns (cheap next to the GEMM's og x K x columns multiply-adds once K reaches a few dozen).
@@ -11,6 +13,8 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+
+#include "conv_direct.hpp"
 
 #include "eigengrad/gemm.hpp"
 #include "eigengrad/simd_block.hpp"
@@ -252,6 +256,7 @@ template <class T>
 void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g) {
   const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw;
   if (g.n == 0 || p == 0 || g.o == 0) return;
+  if (direct::applies<T>(g)) return direct::forward(x, wt, b, y, g);
   const ChunkPlan plan = chunk_plan<T>(g);
   parallel_for(plan.slots, 1, [&](index_t s0, index_t s1) {
     for (index_t s = s0; s < s1; ++s) {
@@ -300,6 +305,17 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
   if ((!dx && !dwt) || g.n == 0 || p == 0 || g.o == 0) {
     if (dx) std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
     return;
+  }
+  // The direct kernel takes what it pays for (conv_direct.cpp); the chunks below do the rest.
+  if (dx && direct::input_grad_applies<T>(g)) {
+    direct::input_grad(dy, wt, dx, g);
+    dx = nullptr;
+    if (!dwt) return;
+  }
+  if (dwt && direct::applies<T>(g)) {
+    direct::weight_grad(dy, x, dwt, g);
+    dwt = nullptr;
+    if (!dx) return;
   }
   const ChunkPlan plan = chunk_plan<T>(g);
   auto wtt = dx ? transposed_groups(wt, g.groups, og, kg) : nullptr;

@@ -18,10 +18,7 @@
 #include <memory>
 #include <new>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define EIGENGRAD_GEMM_AVX2 1
-#endif
+#include "simd_avx2.hpp"
 
 namespace eigengrad {
 namespace {
@@ -47,30 +44,9 @@ inline T combine(T c_old, T acc, const T* bias, bool load_c) {
   return t + acc;
 }
 
-#ifdef EIGENGRAD_GEMM_AVX2
-// SIMD vocabulary for one element type, so that one kernel template serves float and double.
-struct F32x8 {
-  using T = float;
-  using V = __m256;
-  static constexpr int W = 8;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V load(const T* p) { return _mm256_loadu_ps(p); }
-  static void store(T* p, V v) { _mm256_storeu_ps(p, v); }
-  static V set1(T x) { return _mm256_set1_ps(x); }
-  static V add(V x, V y) { return _mm256_add_ps(x, y); }
-  static V fma(V x, V y, V z) { return _mm256_fmadd_ps(x, y, z); }
-};
-struct F64x4 {
-  using T = double;
-  using V = __m256d;
-  static constexpr int W = 4;
-  static V zero() { return _mm256_setzero_pd(); }
-  static V load(const T* p) { return _mm256_loadu_pd(p); }
-  static void store(T* p, V v) { _mm256_storeu_pd(p, v); }
-  static V set1(T x) { return _mm256_set1_pd(x); }
-  static V add(V x, V y) { return _mm256_add_pd(x, y); }
-  static V fma(V x, V y, V z) { return _mm256_fmadd_pd(x, y, z); }
-};
+#ifdef EIGENGRAD_AVX2
+using simd::F32x8;
+using simd::F64x4;
 
 // 6 x (2 vectors) tile: 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers, and 12
 // independent FMA chains cover the FMA latency on two FMA pipes.
@@ -138,7 +114,7 @@ struct ScalarKernel {
 // on k only. MC x KC of A is sized for L2, KC x NR of B for L1, KC x NC of B for L3.
 template <class T>
 struct Config;
-#ifdef EIGENGRAD_GEMM_AVX2
+#ifdef EIGENGRAD_AVX2
 template <>
 struct Config<float> {
   using Kernel = SimdKernel<F32x8>;
@@ -218,25 +194,8 @@ index_t pack_transpose_fast(const T*, index_t, index_t, T*) {
   return 0;
 }
 
-#ifdef EIGENGRAD_GEMM_AVX2
-// Transposes an 8 x 8 float block held in 8 registers (row i of the input becomes column i).
-inline void transpose8(__m256 r[8]) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-  }
-}
+#ifdef EIGENGRAD_AVX2
+using simd::transpose8;
 
 // Float panels of 16 (B) or 6 (A) rows, 8 values of p at a time, through 8 x 8 register transposes.
 // Rows past R (for R = 6) read row R-1 again and are not stored.

@@ -1,5 +1,5 @@
 // 2-D convolution (cross-correlation, as PyTorch's conv2d): forward, input gradient, weight and bias
-// gradients, lowered to eigengrad's packed GEMM.
+// gradients, computed directly or lowered to eigengrad's packed GEMM.
 //
 // Buffers are C-contiguous:
 //   x  (n, c, h, w)             input
@@ -12,15 +12,22 @@
 // where xp is x padded with zeros: ph rows above and pw columns to the left; the padding below and to
 // the right is whatever oh, ow imply (so PyTorch's asymmetric padding='same' is just a larger oh, ow).
 //
-// Lowering. Images are taken in chunks whose size depends only on the shape (about 2048 GEMM columns,
-// with the chunk's patch matrix within L2). A chunk's patches are unfolded into cols
+// Direct (conv_direct.cpp, AVX2 builds): with enough channels per group the GEMM's register tile reads
+// the patches in place from a zero-padded copy of each image; the input gradient of a stride-1
+// convolution is the convolution of dy with the flipped weight, and the weight gradient the same tile
+// summed over chunks of images. Which shapes it takes was measured against the lowering below.
+//
+// Lowering (every other shape). Images are taken in chunks whose size depends only on the shape (about
+// 2048 GEMM columns, with the chunk's patch matrix within L2). A chunk's patches are unfolded into cols
 // (K x chunk * oh * ow), K = c kh kw, row (ci kh + a) kw + e, column i * oh * ow + p (im2col); then per
 // group y_g = wt_g (og x K/groups) . cols_g, dcols_g = wt_g^T . dy_g and dwt_g += dy_g . cols_g^T are
 // single GEMMs over the whole chunk. dx is the col2im of dcols. A one-image chunk uses y and dy in place
 // (their (o, oh * ow) planes are the GEMM's layout); larger chunks copy them to and from (o, chunk * oh * ow).
 //
-// Threads: the chunks are dealt to at most 8 slots (chunk j to slot j % slots) that run in parallel in
-// one parallel region, each with its own scratch and its own weight-gradient sum; the sums are added in
+// Threads: the direct forward and input gradient split the images (and, with fewer images than threads,
+// their output positions), each output one FMA chain. The chunks of the lowering and of the direct
+// weight gradient are dealt to at most 8 slots (chunk j to slot j % slots) that run in parallel in one
+// parallel region, each with its own scratch and its own weight-gradient sum; the sums are added in
 // slot order. Slots depend on the shape only, and the GEMM and the bias sums (double, fixed lanes) do
 // not depend on the thread count, so neither does any bit of the result.
 #pragma once
