@@ -170,19 +170,15 @@ def measure(fns: dict, rounds: int, block_s: float, clock) -> tuple:
 
 
 def main(argv=None) -> int:
-    import time
-
     import cases
 
     p = cases.paired_parser("conv2d and pooling fwd+bwd: eigengrad vs NumPy reference vs torch")
     p.add_argument("--no-numpy", action="store_true", help="leave out the (slow) NumPy reference column")
-    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                   help="wall time, or the process's CPU time (steadier on a shared machine; only with --threads 1)")
     args = p.parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 15)
     block_s = 0.1 if args.quick else 0.25
     cases.use_threads(args.threads)
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    clock = cases.CLOCKS[args.clock]
     print(f"timing ({args.clock} clock): {rounds} rounds of one ~{block_s * 1e3:.0f} ms block per implementation; "
           f"times are medians, ratios the median of the per-round ratios (> 1: eigengrad is faster)")
     widths = (58, 10, 10, 7, 10, 8)

@@ -11,7 +11,7 @@ float32: the layer's forward and the backward of a fixed gradient of its output 
 Acceptance target: forward+backward >= 1.0x PyTorch.
 
     python -m pytest bench/bench_rnn.py --benchmark-only        # pytest-benchmark
-    python bench/bench_rnn.py [--threads N] [--quick] [--timer cpu]   # one table of medians and ratios
+    python bench/bench_rnn.py [--threads N] [--quick] [--clock cpu]   # one table of medians and ratios
 """
 from __future__ import annotations
 
@@ -106,18 +106,14 @@ def measure_rounds(fns: dict, rounds: int, timer, settle_s: float = 0.03) -> tup
 
 
 def main(argv=None) -> int:
-    import time
-
     import cases
 
     p = cases.paired_parser("LSTM/GRU fwd+bwd: eigengrad vs NumPy reference vs torch")
-    p.add_argument("--timer", choices=("wall", "cpu"), default="wall",
-                   help="wall clock, or the process's CPU time (steadier on a shared machine; 1 thread only)")
     args = p.parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 21)
     cases.use_threads(args.threads)
-    timer = time.perf_counter if args.timer == "wall" else time.process_time
-    print(f"timing: {rounds} rounds, {args.timer} time; times are medians, ratios the median of the per-round "
+    timer = cases.CLOCKS[args.clock]
+    print(f"timing: {rounds} rounds, {args.clock} time; times are medians, ratios the median of the per-round "
           f"ratios other / eigengrad (> 1: eigengrad is faster)")
     widths = (40, 10, 12, 9, 12, 9, 12, 9)
     row = cases.table_row(widths)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
-import time
 import warnings
 
 import numpy as np
 
 import eigengrad as eg
+from cases import CLOCKS
 
 logger = logging.getLogger("bench_sklearn")
 SETTINGS = dict(hidden_layer_sizes=(256, 128), solver="adam", batch_size=200, learning_rate_init=1e-3,
@@ -28,9 +28,6 @@ SETTINGS = dict(hidden_layer_sizes=(256, 128), solver="adam", batch_size=200, le
 def load():
     (xtr, ytr), (xte, yte) = eg.datasets.fashion_mnist(train=True), eg.datasets.fashion_mnist(train=False)
     return xtr.reshape(len(xtr), -1) / 255.0, ytr, xte.reshape(len(xte), -1) / 255.0, yte
-
-
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def fit_time(make, X, y, epochs: int, clock: str) -> float:

@@ -65,14 +65,21 @@ def set_threads(n: int) -> None:
             return
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}  # --clock: the process's CPU time is steadier
+# than wall time on a shared machine, and means the same with one thread
+
+
 def paired_parser(description: str):
-    """An argument parser with the options every paired-rounds table takes: --threads, --quick, --rounds."""
+    """An argument parser with the options every paired-rounds table takes: --threads, --quick, --rounds, --clock
+    (its function is ``CLOCKS[args.clock]``)."""
     import argparse
 
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--threads", type=int, default=None, help="threads for eigengrad, torch and OpenBLAS alike")
     p.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     p.add_argument("--rounds", type=int, default=None, help="rounds per row (default: the table's own)")
+    p.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                   help="wall time, or the process's CPU time (steadier on a shared machine; only with --threads 1)")
     return p
 
 
