@@ -120,21 +120,12 @@ def test_conv2d_strided_inputs(rng, dtype):
         np.testing.assert_array_equal(got, want)
 
 
-def test_conv2d_results_do_not_depend_on_threads(rng, restore_threads):
-    case = (37, 8, 15, 15, 16, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2)  # several chunks of images
-    x, wt, b, dy, opts = conv_inputs(rng, case, np.float32)
-    results = []
-    for threads in (1, 2, 3):
-        eigengrad.set_num_threads(threads)
-        results.append((K.conv2d_forward(x, wt, b, *opts),) + K.conv2d_backward(dy, x, wt, *opts))
-    for other in results[1:]:
-        for a, b_ in zip(results[0], other):
-            np.testing.assert_array_equal(a, b_)
-
-
-@pytest.mark.parametrize("n", [1, 37])  # one image: its positions are split between the threads
-def test_direct_conv2d_results_do_not_depend_on_threads(rng, restore_threads, n):
-    case = (n, 16, 15, 13, 32, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+@pytest.mark.parametrize("case", [
+    (37, 8, 15, 15, 16, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2),   # the lowering: several chunks of images
+    (37, 16, 15, 13, 32, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),  # the direct kernel
+    (1, 16, 15, 13, 32, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),   # one image: its positions split between threads
+], ids=ids)
+def test_conv2d_results_do_not_depend_on_threads(rng, restore_threads, case):
     x, wt, b, dy, opts = conv_inputs(rng, case, np.float32)
     results = []
     for threads in (1, 2, 3):

@@ -182,25 +182,40 @@ std::vector<index_t> position_bases(const Pass& s) {
   return base;
 }
 
-// Output positions [q0, q1) of one image: every group and channel panel, padded image xpad.
-template <class T>
-void image_tiles(const T* xpad, const T* packed, const T* bias, T* y, index_t q0, index_t q1, const Pass& s,
-                 const std::vector<index_t>& off, const std::vector<index_t>& base) {
+// The tile over every group, channel panel and run of MR rows r in [r0, r1) of one padded image (or
+// chunk of images) xpad: row r broadcasts from xg + starts[r] (xg: the group's first channel), the
+// depth loop takes `len` steps of offsets `steps`, and panel (gi, pn) of the vector operand is the
+// len x NR block `panels` + (gi * panels + pn) len NR. out(first channel, channels, r, rows) says where
+// the sums go.
+template <class T, class Out>
+void tiles(const T* xpad, const T* panels, index_t len, const index_t* steps, const index_t* starts, index_t r0,
+           index_t r1, const Pass& s, Out&& out) {
   using K = Tile<T>;
-  const index_t og = s.og(), k = s.depth(), panels = ceil_div(og, index_t(K::NR)), plane = s.oh * s.ow;
+  const index_t og = s.og(), count = ceil_div(og, index_t(K::NR));
   const T* xs[K::MR];
   for (index_t gi = 0; gi < s.groups; ++gi) {
     const T* xg = xpad + gi * s.cg() * s.hp() * s.wp();
-    for (index_t pn = 0; pn < panels; ++pn) {
-      const T* w = packed + (gi * panels + pn) * k * K::NR;
+    for (index_t pn = 0; pn < count; ++pn) {
+      const T* w = panels + (gi * count + pn) * len * K::NR;
       const index_t ch0 = gi * og + pn * K::NR, chans = std::min<index_t>(K::NR, og - pn * K::NR);
-      for (index_t q = q0; q < q1; q += K::MR) {
-        const index_t rows = std::min<index_t>(K::MR, q1 - q);
-        for (index_t i = 0; i < K::MR; ++i) xs[i] = xg + base[q + std::min(i, rows - 1)];
-        K::run(k, xs, off.data(), w, TileOut<T>{y + ch0 * plane + q, plane, rows, chans, bias ? bias + ch0 : nullptr, false});
+      for (index_t r = r0; r < r1; r += K::MR) {
+        const index_t rows = std::min<index_t>(K::MR, r1 - r);
+        for (index_t i = 0; i < K::MR; ++i) xs[i] = xg + starts[r + std::min(i, rows - 1)];  // past rows: unused
+        K::run(len, xs, steps, w, out(ch0, chans, r, rows));
       }
     }
   }
+}
+
+// Output positions [q0, q1) of one image: rows are positions (starts base), steps the depths (off).
+template <class T>
+void image_tiles(const T* xpad, const T* packed, const T* bias, T* y, index_t q0, index_t q1, const Pass& s,
+                 const std::vector<index_t>& off, const std::vector<index_t>& base) {
+  const index_t plane = s.oh * s.ow;
+  tiles(xpad, packed, s.depth(), off.data(), base.data(), q0, q1, s,
+        [&](index_t ch0, index_t chans, index_t q, index_t rows) {
+          return TileOut<T>{y + ch0 * plane + q, plane, rows, chans, bias ? bias + ch0 : nullptr, false};
+        });
 }
 
 // Runs the pass: the images (and, with fewer images than threads, ranges of their positions) in
@@ -260,25 +275,16 @@ void pack_grad_panels(const T* dy, index_t images, T* dyt, const Pass& s) {
     }
 }
 
-// dw_sum (cout x depth) += the weight gradient of `images` images: padded xpad, packed dyt.
+// dw_sum (cout x depth) += the weight gradient of `images` images: rows are depths (starts off), steps
+// the chunk's positions (chain), panels the packed dyt.
 template <class T>
 void grad_chunk(const T* xpad, const T* dyt, index_t images, T* dw_sum, const Pass& s, const std::vector<index_t>& off,
                 const std::vector<index_t>& chain) {
-  using K = Tile<T>;
-  const index_t og = s.og(), k = s.depth(), panels = ceil_div(og, index_t(K::NR)), cols = images * s.oh * s.ow;
-  const T* xs[K::MR];
-  for (index_t gi = 0; gi < s.groups; ++gi) {
-    const T* xg = xpad + gi * s.cg() * s.hp() * s.wp();
-    for (index_t pn = 0; pn < panels; ++pn) {
-      const T* w = dyt + (gi * panels + pn) * cols * K::NR;
-      const index_t ch0 = gi * og + pn * K::NR, chans = std::min<index_t>(K::NR, og - pn * K::NR);
-      for (index_t p = 0; p < k; p += K::MR) {
-        const index_t rows = std::min<index_t>(K::MR, k - p);
-        for (index_t i = 0; i < K::MR; ++i) xs[i] = xg + off[p + std::min(i, rows - 1)];
-        K::run(cols, xs, chain.data(), w, TileOut<T>{dw_sum + ch0 * k + p, k, rows, chans, nullptr, true});
-      }
-    }
-  }
+  const index_t k = s.depth();
+  tiles(xpad, dyt, images * s.oh * s.ow, chain.data(), off.data(), 0, k, s,
+        [&](index_t ch0, index_t chans, index_t p, index_t rows) {
+          return TileOut<T>{dw_sum + ch0 * k + p, k, rows, chans, nullptr, true};
+        });
 }
 
 template <class T>
