@@ -32,7 +32,10 @@ CONV_CASES = [
     (2, 32, 8, 8, 32, 3, 3, (1, 1), (2, 2, 2, 2), (2, 2), 2),      # groups, dilation 2
     (1, 16, 5, 5, 16, 5, 5, (1, 1), (0, 0, 0, 0), (1, 1), 1),      # one output position
     (2, 16, 6, 6, 16, 1, 1, (1, 1), (1, 1, 1, 1), (1, 1), 1),      # 1x1 padded: dx crops dy
-    (70, 16, 14, 14, 16, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),   # 14 weight-gradient chunks, the last short
+    (71, 16, 14, 14, 16, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),   # 15 weight-gradient chunks, the last short
+    (2, 32, 9, 9, 48, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2),      # groups of 16 in, 24 out
+    (2, 16, 9, 8, 16, 1, 1, (2, 2), (0, 0, 0, 0), (1, 1), 1),      # 1x1 stride 2 (a downsample)
+    (1, 16, 3, 1, 16, 1, 1, (5, 5), (0, 0, 3, 0), (1, 1), 1),      # the only output reads padding
     (2, 14, 13, 3, 28, 3, 3, (1, 1), (3, 0, 1, 2), (1, 1), 1),     # primes, padding larger below than above
 ]
 

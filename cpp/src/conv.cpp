@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "conv_direct.hpp"
+#include "conv_slots.hpp"
 
 #include "eigengrad/gemm.hpp"
 #include "eigengrad/simd_block.hpp"
@@ -220,21 +221,13 @@ std::unique_ptr<T[]> transposed_groups(const T* wt, index_t groups, index_t og, 
   return t;
 }
 
-// Threads share the chunks through kSlots slots: chunk j belongs to slot j % slots, the slots run in
-// parallel (one parallel region per call; the GEMMs and copies inside a slot run on its thread), and
-// each slot has its own scratch and its own weight-gradient sum, added in slot order at the end. The
-// slots depend on the shape only, so the bits do not depend on the thread count. (One parallel region
-// per unfold / GEMM / copy of every chunk, some 300 per call at the CNN's shapes, made a 2-thread run
-// on a busy machine 5-30x slower than 1 thread: every region waited for a preempted thread.)
-constexpr index_t kSlots = 8;
-
 struct ChunkPlan {
   index_t size, count, slots;  // images per chunk, chunks, slots
 };
 template <class T>
 ChunkPlan chunk_plan(const Conv2dGeometry& g) {
   const index_t size = chunk_images<T>(g), count = ceil_div(g.n, size);
-  return {size, count, std::min(kSlots, count)};
+  return {size, count, conv_slots::count(count)};
 }
 
 // y of the chunk of nb images starting at image i0; cols and prod are the slot's scratch.
@@ -258,16 +251,15 @@ void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeome
   if (g.n == 0 || p == 0 || g.o == 0) return;
   if (direct::applies<T>(g)) return direct::forward(x, wt, b, y, g);
   const ChunkPlan plan = chunk_plan<T>(g);
-  parallel_for(plan.slots, 1, [&](index_t s0, index_t s1) {
-    for (index_t s = s0; s < s1; ++s) {
-      auto cols = buffer<T>(k * plan.size * p);
-      auto prod = buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0);
-      for (index_t j = s; j < plan.count; j += plan.slots) {
+  struct Scratch {
+    std::unique_ptr<T[]> cols, prod;
+  };
+  conv_slots::run(
+      plan.count, [&] { return Scratch{buffer<T>(k * plan.size * p), buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0)}; },
+      [&](index_t j, index_t, Scratch& sc, bool) {
         const index_t i0 = j * plan.size;
-        forward_chunk(x, wt, b, y, i0, std::min(plan.size, g.n - i0), cols.get(), prod.get(), g);
-      }
-    }
-  });
+        forward_chunk(x, wt, b, y, i0, std::min(plan.size, g.n - i0), sc.cols.get(), sc.prod.get(), g);
+      });
 }
 
 namespace {
@@ -301,40 +293,39 @@ template <class T>
 void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db, const Conv2dGeometry& g) {
   const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw, kg = k / g.groups, og = g.o / g.groups, wsize = g.o * kg;
   if (db) bias_grad(dy, db, g);
-  if (dwt) std::fill(dwt, dwt + wsize, T(0));
-  if ((!dx && !dwt) || g.n == 0 || p == 0 || g.o == 0) {
+  if (g.n == 0 || p == 0 || g.o == 0) {
     if (dx) std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
+    if (dwt) std::fill(dwt, dwt + wsize, T(0));
     return;
   }
   // The direct kernel takes what it pays for (conv_direct.cpp); the chunks below do the rest.
   if (dx && direct::input_grad_applies<T>(g)) {
     direct::input_grad(dy, wt, dx, g);
     dx = nullptr;
-    if (!dwt) return;
   }
   if (dwt && direct::applies<T>(g)) {
     direct::weight_grad(dy, x, dwt, g);
     dwt = nullptr;
-    if (!dx) return;
   }
+  if (!dx && !dwt) return;
   const ChunkPlan plan = chunk_plan<T>(g);
   auto wtt = dx ? transposed_groups(wt, g.groups, og, kg) : nullptr;
   auto dw_slots = buffer<T>(dwt ? plan.slots * wsize : 0);  // each slot's weight-gradient sum
   if (dwt) std::fill(dw_slots.get(), dw_slots.get() + plan.slots * wsize, T(0));
-  parallel_for(plan.slots, 1, [&](index_t s0, index_t s1) {
-    for (index_t s = s0; s < s1; ++s) {
-      auto cols = buffer<T>(k * plan.size * p);  // the patches for dwt, then reused for dcols
-      auto dyg = buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0);
-      T* dw_sum = dwt ? dw_slots.get() + s * wsize : nullptr;
-      for (index_t j = s; j < plan.count; j += plan.slots) {
+  struct Scratch {
+    std::unique_ptr<T[]> cols, dyg;  // the patches for dwt, then reused for dcols; dy in the GEMM's layout
+  };
+  conv_slots::run(
+      plan.count, [&] { return Scratch{buffer<T>(k * plan.size * p), buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0)}; },
+      [&](index_t j, index_t slot, Scratch& sc, bool) {
         const index_t i0 = j * plan.size;
-        backward_chunk(dy, x, wtt.get(), dx, dw_sum, i0, std::min(plan.size, g.n - i0), cols.get(), dyg.get(), g);
-      }
-    }
-  });
-  if (dwt)
-    for (index_t s = 0; s < plan.slots; ++s)  // in slot order: the sum's bits do not depend on the threads
-      for (index_t e = 0; e < wsize; ++e) dwt[e] += dw_slots[s * wsize + e];
+        T* dw_sum = dwt ? dw_slots.get() + slot * wsize : nullptr;
+        backward_chunk(dy, x, wtt.get(), dx, dw_sum, i0, std::min(plan.size, g.n - i0), sc.cols.get(), sc.dyg.get(), g);
+      });
+  if (dwt) {
+    std::fill(dwt, dwt + wsize, T(0));
+    conv_slots::add_in_order(dw_slots.get(), plan.slots, wsize, dwt);
+  }
 }
 
 template void conv2d_forward<float>(const float*, const float*, const float*, float*, const Conv2dGeometry&);

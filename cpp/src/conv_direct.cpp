@@ -14,14 +14,21 @@
 // The input gradient of a stride-1 convolution is itself one (dy padded by (k - 1) d - p, with the
 // weight flipped and its channel axes swapped), so it runs through the same tile.
 //
-// Every output is one FMA chain over the whole depth, in depth order: the bits do not depend on the
-// threads or the tiling.
+// The weight gradient turns the tile around: MR depths x NR output channels, its loop running over the
+// output positions of a chunk of images (see run_weight_grad).
+//
+// Every output of the forward and the input gradient is one FMA chain over the whole depth, in depth
+// order; every weight-gradient entry is one chain per chunk, the chunks summed through conv_slots.hpp.
+// So the bits do not depend on the threads or the tiling.
 #include "conv_direct.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include <stdexcept>
+
+#include "conv_slots.hpp"
 #include "simd_avx2.hpp"
 
 namespace eigengrad::direct {
@@ -51,12 +58,12 @@ inline void store_transposed(const __m256 (&acc)[6], const TileOut<float>& out, 
     if (out.bias) v = _mm256_add_ps(_mm256_set1_ps(out.bias[ch0 + j]), v);
     if (out.rows == 6) {
       __m128 v0 = _mm256_castps256_ps128(v), v1 = _mm256_extractf128_ps(v, 1);
-      if (out.accumulate) {
+      if (out.accumulate) {  // __m64 may alias floats; a double* would not
         v0 = _mm_add_ps(_mm_loadu_ps(d), v0);
-        v1 = _mm_add_ps(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(d + 4))), v1);
+        v1 = _mm_add_ps(_mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(d + 4)), v1);
       }
       _mm_storeu_ps(d, v0);
-      _mm_store_sd(reinterpret_cast<double*>(d + 4), _mm_castps_pd(v1));
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), v1);
       continue;
     }
     alignas(32) float t[8];
@@ -129,6 +136,11 @@ struct Pass {
   index_t depth() const { return cg() * kh * kw; }
 };
 
+// The forward of g as a pass.
+Pass forward_pass(const Conv2dGeometry& g) {
+  return Pass{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.groups, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow};
+}
+
 // Copies image planes [cin) of src into the padded planes dst (hp x wp each), zeros around them.
 template <class T>
 void pad_image(const T* src, T* dst, const Pass& s) {
@@ -144,7 +156,8 @@ void pad_image(const T* src, T* dst, const Pass& s) {
         continue;
       }
       std::fill(out, out + c0, T(0));
-      std::memcpy(out + c0, plane + row * s.w + (c0 - s.left), sizeof(T) * static_cast<std::size_t>(c1 - c0));
+      if (c1 > c0)  // else no column of the source is read (and c0 - left may point before the row)
+        std::memcpy(out + c0, plane + row * s.w + (c0 - s.left), sizeof(T) * static_cast<std::size_t>(c1 - c0));
       std::fill(out + c1, out + wp, T(0));
     }
   }
@@ -218,21 +231,22 @@ void image_tiles(const T* xpad, const T* packed, const T* bias, T* y, index_t q0
         });
 }
 
-// Runs the pass: the images (and, with fewer images than threads, ranges of their positions) in
-// parallel, each padding its image into its own scratch.
+// Runs the pass: the images (and, with fewer images than twice the threads, ranges of their positions)
+// in one contiguous run per thread, which pads each of its images once into its own scratch.
 template <class T>
 void run_pass(const T* src, const std::vector<T>& packed, const T* bias, T* y, const Pass& s) {
-  const index_t plane = s.oh * s.ow, tiles = ceil_div(plane, index_t(Tile<T>::MR));
+  constexpr index_t MR = Tile<T>::MR;
+  const index_t plane = s.oh * s.ow, tiles = ceil_div(plane, MR);
   const index_t split = std::min<index_t>(tiles, ceil_div(2 * num_threads(), std::max<index_t>(s.n, 1)));
+  const index_t items = s.n * split;
   const std::vector<index_t> off = depth_offsets(s), base = position_bases(s);
-  const index_t padded = s.cin * s.hp() * s.wp();
-  parallel_for(s.n * split, 1, [&](index_t t0, index_t t1) {
-    std::vector<T> xpad(static_cast<std::size_t>(padded));
+  parallel_for(items, ceil_div(items, num_threads()), [&](index_t t0, index_t t1) {
+    std::vector<T> xpad(static_cast<std::size_t>(s.cin * s.hp() * s.wp()));
     for (index_t t = t0; t < t1; ++t) {
-      const index_t i = t / split, part = t % split;
-      pad_image(src + i * s.cin * s.h * s.w, xpad.data(), s);
-      const index_t q0 = std::min(plane, tiles * part / split * Tile<T>::MR);
-      const index_t q1 = std::min(plane, tiles * (part + 1) / split * Tile<T>::MR);
+      const index_t i = t / split;
+      if (t == t0 || t % split == 0) pad_image(src + i * s.cin * s.h * s.w, xpad.data(), s);
+      index_t q0, q1;
+      split_units(tiles, split, t % split, MR, plane, q0, q1);
       image_tiles(xpad.data(), packed.data(), bias, y + i * s.cout * plane, q0, q1, s, off, base);
     }
   });
@@ -241,15 +255,14 @@ void run_pass(const T* src, const std::vector<T>& packed, const T* bias, T* y, c
 // The weight gradient is the same tile with the roles turned: its "positions" are MR depths p (base
 // pointers xpad + off(p)), its "depth" loop runs over the output positions t of a chunk of images
 // (offsets chain(t) = image(t) padded + base(t)), and its weights are dy transposed into
-// [t][NR channels] panels. Each chunk's tile sums are added into its slot's dwt.
+// [t][NR channels] panels. Each chunk's tile sums are added into its slot's dwt (conv_slots.hpp).
 constexpr index_t kGradColumns = 1024;  // output positions per chunk: long chains, chunk in L2
-constexpr index_t kGradSlots = 8;       // as conv.cpp's slots: fixed by the shape, summed in order
 
-// Images per chunk: chunks of about kGradColumns positions, as many as a multiple of the slots so that
+// Images per chunk: chunks of about kGradColumns positions, aiming at a multiple of the slots so that
 // the slots get equal work.
 index_t grad_chunk_images(const Pass& s) {
   const index_t columns = std::max<index_t>(s.n * s.oh * s.ow, 1);
-  const index_t chunks = kGradSlots * ceil_div(ceil_div(columns, kGradColumns), kGradSlots);
+  const index_t slots = conv_slots::kMaxSlots, chunks = slots * ceil_div(ceil_div(columns, kGradColumns), slots);
   return std::clamp<index_t>(ceil_div(s.n, chunks), 1, std::max<index_t>(s.n, 1));
 }
 
@@ -276,58 +289,70 @@ void pack_grad_panels(const T* dy, index_t images, T* dyt, const Pass& s) {
 }
 
 // dw_sum (cout x depth) += the weight gradient of `images` images: rows are depths (starts off), steps
-// the chunk's positions (chain), panels the packed dyt.
+// the chunk's positions (chain), panels the packed dyt. With split_depths the threads share the depths.
 template <class T>
 void grad_chunk(const T* xpad, const T* dyt, index_t images, T* dw_sum, const Pass& s, const std::vector<index_t>& off,
-                const std::vector<index_t>& chain) {
-  const index_t k = s.depth();
-  tiles(xpad, dyt, images * s.oh * s.ow, chain.data(), off.data(), 0, k, s,
-        [&](index_t ch0, index_t chans, index_t p, index_t rows) {
-          return TileOut<T>{dw_sum + ch0 * k + p, k, rows, chans, nullptr, true};
-        });
+                const std::vector<index_t>& chain, bool split_depths) {
+  constexpr index_t MR = Tile<T>::MR;
+  const index_t k = s.depth(), runs = ceil_div(k, MR), parts = split_depths ? std::min<index_t>(runs, num_threads()) : 1;
+  parallel_for(parts, 1, [&](index_t part, index_t) {
+    index_t p0, p1;
+    split_units(runs, parts, part, MR, k, p0, p1);
+    tiles(xpad, dyt, images * s.oh * s.ow, chain.data(), off.data(), p0, p1, s,
+          [&](index_t ch0, index_t chans, index_t p, index_t rows) {
+            return TileOut<T>{dw_sum + ch0 * k + p, k, rows, chans, nullptr, true};
+          });
+  });
 }
 
 template <class T>
 void run_weight_grad(const T* dy, const T* x, T* dwt, const Pass& s) {
   const index_t k = s.depth(), plane = s.oh * s.ow, padded = s.cin * s.hp() * s.wp(), wsize = s.cout * k;
-  const index_t size = grad_chunk_images(s), chunks = ceil_div(s.n, size), slots = std::min(kGradSlots, chunks);
+  const index_t size = grad_chunk_images(s), chunks = ceil_div(s.n, size), slots = conv_slots::count(chunks);
   const index_t panel_cols = s.groups * ceil_div(s.og(), index_t(Tile<T>::NR)) * Tile<T>::NR;
   const std::vector<index_t> off = depth_offsets(s), base = position_bases(s);
   std::vector<index_t> chain(static_cast<std::size_t>(size * plane));
   for (index_t t = 0; t < size * plane; ++t) chain[t] = (t / plane) * padded + base[t % plane];
   std::vector<T> sums(static_cast<std::size_t>(slots * wsize), T(0));
-  parallel_for(slots, 1, [&](index_t s0, index_t s1) {
-    std::vector<T> xpad(static_cast<std::size_t>(size * padded)), dyt(static_cast<std::size_t>(size * plane * panel_cols));
-    for (index_t slot = s0; slot < s1; ++slot)
-      for (index_t j = slot; j < chunks; j += slots) {
+  struct Scratch {
+    std::vector<T> xpad, dyt;
+  };
+  conv_slots::run(
+      chunks,
+      [&] {
+        return Scratch{std::vector<T>(static_cast<std::size_t>(size * padded)),
+                       std::vector<T>(static_cast<std::size_t>(size * plane * panel_cols))};
+      },
+      [&](index_t j, index_t slot, Scratch& sc, bool inner_parallel) {
         const index_t i0 = j * size, images = std::min(size, s.n - i0);
-        for (index_t i = 0; i < images; ++i) pad_image(x + (i0 + i) * s.cin * s.h * s.w, xpad.data() + i * padded, s);
-        pack_grad_panels(dy + i0 * s.cout * plane, images, dyt.data(), s);
-        grad_chunk(xpad.data(), dyt.data(), images, sums.data() + slot * wsize, s, off, chain);
-      }
-  });
+        for (index_t i = 0; i < images; ++i) pad_image(x + (i0 + i) * s.cin * s.h * s.w, sc.xpad.data() + i * padded, s);
+        pack_grad_panels(dy + i0 * s.cout * plane, images, sc.dyt.data(), s);
+        grad_chunk(sc.xpad.data(), sc.dyt.data(), images, sums.data() + slot * wsize, s, off, chain, inner_parallel);
+      });
   std::fill(dwt, dwt + wsize, T(0));
-  for (index_t slot = 0; slot < slots; ++slot)  // in slot order: the bits do not depend on the threads
-    for (index_t e = 0; e < wsize; ++e) dwt[e] += sums[slot * wsize + e];
+  conv_slots::add_in_order(sums.data(), slots, wsize, dwt);
 }
 
+#else
+// Only reached if a caller skipped applies(): a build without AVX2 has no direct kernel.
+[[noreturn]] void not_built() { throw std::logic_error("eigengrad: direct convolution called in a build without AVX2"); }
 #endif  // EIGENGRAD_AVX2
 
 }  // namespace
 
 #ifdef EIGENGRAD_AVX2
-// Whether a direct pass with `chans` output channels per group and `depth` products per output pays
-// (measured against the im2col GEMM, in one process, at 9 to 576 deep and 8 to 128 channels): the
-// channel panels must be at least `fill` full (3/4 for the forward and the weight gradient; the input
-// gradient's col2im alternative is cheaper, 3/4 lost to it), and a very short depth leaves the tile's
-// transposed store as much work as its products. A 1 x 1 stride-1 convolution without padding is a
-// plain GEMM already.
+// Whether a direct pass with `chans` output channels per group and `depth` products per output pays,
+// as measured against the im2col lowering in one process (9 to 576 deep, 8 to 128 channels):
+// - its channel panels of NR must be at least `fill` full. The forward and the weight gradient won at
+//   3/4 full; the input gradient lost at 3/4 (its lowering, a GEMM and a col2im, is cheaper), so 7/8.
+// - a very short depth leaves the tile's transposed store as much work as its products.
+// - a 1 x 1 stride-1 convolution without padding is a plain GEMM already.
 template <class T>
 bool pays(index_t chans, index_t depth, const Conv2dGeometry& g, double fill) {
   constexpr index_t NR = Tile<T>::NR;
   const bool plain_gemm = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
                           g.oh == g.h && g.ow == g.w;
-  return double(chans) >= fill * double(NR * ceil_div(chans, NR)) && depth >= 16 && !plain_gemm;
+  return chans > 0 && double(chans) >= fill * double(NR * ceil_div(chans, NR)) && depth >= 16 && !plain_gemm;
 }
 #endif
 
@@ -354,12 +379,13 @@ bool input_grad_applies(const Conv2dGeometry& g) {
 template <class T>
 void forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g) {
 #ifdef EIGENGRAD_AVX2
-  const Pass s{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.groups, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow};
+  const Pass s = forward_pass(g);
   const index_t k = s.depth();
   const std::vector<T> packed = pack_weights<T>(s, [&](index_t q, index_t p) { return wt[q * k + p]; });
   run_pass(x, packed, b, y, s);
 #else
   (void)x, (void)wt, (void)b, (void)y, (void)g;
+  not_built();
 #endif
 }
 
@@ -379,16 +405,17 @@ void input_grad(const T* dy, const T* wt, T* dx, const Conv2dGeometry& g) {
   run_pass(dy, packed, static_cast<const T*>(nullptr), dx, s);
 #else
   (void)dy, (void)wt, (void)dx, (void)g;
+  not_built();
 #endif
 }
 
 template <class T>
 void weight_grad(const T* dy, const T* x, T* dwt, const Conv2dGeometry& g) {
 #ifdef EIGENGRAD_AVX2
-  run_weight_grad(dy, x, dwt, Pass{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.groups, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw,
-                                   g.oh, g.ow});
+  run_weight_grad(dy, x, dwt, forward_pass(g));
 #else
   (void)dy, (void)x, (void)dwt, (void)g;
+  not_built();
 #endif
 }
 

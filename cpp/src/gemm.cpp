@@ -347,13 +347,6 @@ Grid choose_grid(index_t m, index_t n, index_t k, int threads) {
   return best;
 }
 
-// Run `part` of `parts` near-equal runs of `panels` panels of `width`, as an element range within size.
-inline void split(index_t panels, index_t parts, index_t part, index_t width, index_t size, index_t& begin,
-                  index_t& end) {
-  begin = std::min(size, (panels * part / parts) * width);
-  end = std::min(size, (panels * (part + 1) / parts) * width);
-}
-
 constexpr double kParallelFlops = 2.0 * 64 * 64 * 64;  // below this, threads cost more than they save
 
 template <class T>
@@ -365,8 +358,8 @@ void gemm_packed(const Problem<T>& pr) {
   parallel_for(g.tm * g.tn, 1, [&](index_t b, index_t e) {
     for (index_t t = b; t < e; ++t) {
       index_t r0, r1, c0, c1;
-      split(pm, g.tm, t / g.tn, MR, pr.m, r0, r1);
-      split(pn, g.tn, t % g.tn, NR, pr.n, c0, c1);
+      split_units(pm, g.tm, t / g.tn, MR, pr.m, r0, r1);
+      split_units(pn, g.tn, t % g.tn, NR, pr.n, c0, c1);
       if (r0 < r1 && c0 < c1) gemm_block<T>(pr, r0, r1, c0, c1);
     }
   });

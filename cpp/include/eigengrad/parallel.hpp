@@ -57,6 +57,14 @@ double parallel_sum(index_t n, index_t grain, Partial&& partial) {
   return total;
 }
 
+// Part `part` of `parts` near-equal runs of `units` units of `width` elements (a GEMM's panels, a
+// convolution's tiles), as the element range [begin, end) clipped to size.
+inline void split_units(index_t units, index_t parts, index_t part, index_t width, index_t size, index_t& begin,
+                        index_t& end) {
+  begin = std::min(size, (units * part / parts) * width);
+  end = std::min(size, (units * (part + 1) / parts) * width);
+}
+
 // Chunk of elementwise work: large enough to amortise a thread wake-up, small enough to balance.
 constexpr index_t kElementwiseGrain = index_t(1) << 15;
 
