@@ -35,7 +35,6 @@ void check_out(const py::array& out, const char* name, const py::array& like, co
     if (in != nullptr) check_no_overlap(out, name, *in, in_name);
 }
 
-
 // --- batch norm ------------------------------------------------------------------------------------
 
 template <class T>

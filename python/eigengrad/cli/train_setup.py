@@ -11,9 +11,11 @@ SCHEDULES = ("none", *presets.SCHEDULES, "plateau")
 
 
 def check_fractions(args: argparse.Namespace) -> None:
-    for flag, value in (("--test-fraction", args.test_fraction), ("--val-fraction", args.val_fraction)):
-        if not 0.0 <= value < 1.0 or (flag == "--test-fraction" and value == 0.0):
-            raise SystemExit(f"{flag}: expected a value in (0, 1), got {value}")
+    """The fraction flags, as flag errors: a test set is always held out, a validation set may be (0)."""
+    if not 0.0 < args.test_fraction < 1.0:
+        raise SystemExit(f"--test-fraction: expected a value in (0, 1), got {args.test_fraction}")
+    if not 0.0 <= args.val_fraction < 1.0:
+        raise SystemExit(f"--val-fraction: expected a value in [0, 1), got {args.val_fraction}")
 
 
 def build_scheduler(args: argparse.Namespace, optimizer, steps_per_epoch: int):

@@ -21,8 +21,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from eigengrad import random as eg_random
 from eigengrad.data import DataLoader, TensorDataset
-from eigengrad.sklearn._convergence import SklearnStopping
 from eigengrad.nn.utils import decay_parameters
+from eigengrad.sklearn._convergence import SklearnStopping
 from eigengrad.sklearn._network import PenalizedLoss, build_mlp
 from eigengrad.sklearn._options import choice, make_optimizer, make_scheduler, ACTIVATIONS, LEARNING_RATES, SOLVERS
 from eigengrad.sklearn._validation import check_hidden_layer_sizes, check_params, validate_data

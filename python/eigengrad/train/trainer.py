@@ -21,9 +21,9 @@ from eigengrad.autograd import no_grad
 from eigengrad.tensor import Tensor
 from eigengrad.train.callbacks.base import Callback, CallbackList
 from eigengrad.train.history import History
-from eigengrad.utils.state_tree import snapshot_state
 from eigengrad.train.metrics import Metric, make_metrics
 from eigengrad.train.progress_bar import EpochBar
+from eigengrad.utils.state_tree import snapshot_state
 
 logger = logging.getLogger("eigengrad.train")
 

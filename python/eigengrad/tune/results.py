@@ -3,7 +3,6 @@ metric, a pandas DataFrame (when pandas is installed) and plots of the metric ag
 hyperparameter on its own scale."""
 from __future__ import annotations
 
-
 from eigengrad.tune.space import Dimension
 from eigengrad.tune.trial import TrialResult
 
