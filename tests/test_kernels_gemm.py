@@ -1,4 +1,4 @@
-"""GEMM kernel (eigengrad._kernels.gemm / eigengrad._C.gemm) against the NumPy reference.
+"""GEMM kernel (eigengrad._kernels.gemm / _C.gemm) against the NumPy reference.
 
 The oracle is ``eigengrad.reference.gemm`` evaluated in float64 on the same (possibly float32) inputs.
 float64 results must agree to 1e-12 relative to max|expected|. float32 results are compared with the
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_close
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 TRANS = [(False, False), (False, True), (True, False), (True, True)]

@@ -38,6 +38,7 @@ void bind_config(py::module_& m) {
   info["eigen_simd"] = std::string(Eigen::SimdInstructionSetsInUse());
   info["openmp"] = has_openmp();
   info["simd"] = simd_level();
+  info["isa"] = EIGENGRAD_ISA;  // the level this module was compiled for (cpp/cmake/isa.cmake)
   info["compiler"] = EIGENGRAD_COMPILER;
   info["dtypes"] = py::make_tuple("float32", "float64");
   m.attr("build_info") = info;

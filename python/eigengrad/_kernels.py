@@ -1,4 +1,4 @@
-"""The one place that calls the compiled kernels (``eigengrad._C``).
+"""The one place that calls the compiled kernels (``_C``: the module of the instruction-set level in use).
 
 Each function takes NumPy arrays, makes strided inputs contiguous (an input copy costs time, never
 correctness; in-place buffers are passed as they are and the binding refuses them if they are not
@@ -7,11 +7,20 @@ modules and the optimizers call these functions, never ``_C`` directly.
 """
 from __future__ import annotations
 
-import math
+from eigengrad import _isa
 
-import numpy as np
+# The kernel module of the level this CPU runs (eigengrad._C_baseline, _C_avx2, _C_avx512, ...), chosen once.
+# Before NumPy is imported: on a CPU below the baseline, the user reads eigengrad's ImportError, not a crash.
+_C, isa_choice = _isa.load()
 
-from eigengrad import _C
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def cpu_capability() -> str:
+    """The instruction-set level of the kernels in use ("baseline", "avx2", "avx512"; "native"/"generic")."""
+    return isa_choice.level
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
