@@ -35,7 +35,7 @@ def get_config() -> dict:
 
     choice = _kernels.isa_choice
     info = dict(_kernels.build_info)
-    info.update(threads=get_num_threads(), isa=choice.level, isa_reason=choice.reason,
+    info.update(threads=get_num_threads(), threads_backing_off=_kernels.threads_backing_off(), isa=choice.level, isa_reason=choice.reason,
                 isa_levels=list(choice.built), isa_supported=list(choice.supported), cpu=_isa.cpu_model())
     return info
 
