@@ -190,3 +190,22 @@ def test_a_cpu_below_the_baseline_gets_an_import_error_under_qemu():
     r = run_python(["-c", "import eigengrad"], env={"EIGENGRAD_ISA": None}, runner=(QEMU, "-cpu", "qemu64"))
     assert r.returncode == 1
     assert "ImportError: eigengrad needs an x86-64 CPU with at least the baseline level" in r.stderr
+
+
+@needs_level_build
+@pytest.mark.skipif("avx512" not in supported_here(), reason="needs a CPU with both the avx2 and avx512 levels")
+def test_the_gemm_gives_the_same_bits_at_avx2_and_avx512():
+    """Each element is one FMA chain per k-block of 256 at both levels (docs/architecture.md, issue 15)."""
+    import importlib
+
+    mods = [importlib.import_module(f"eigengrad._C_{level}") for level in ("avx2", "avx512")]
+    rng = np.random.default_rng(0)
+    for m, n, k in [(37, 53, 600), (128, 512, 784), (5, 3, 1000), (1024, 10, 256)]:
+        a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+        bias = rng.standard_normal(n).astype(np.float32)
+        outs = []
+        for mod in mods:
+            out = np.empty((m, n), np.float32)
+            mod.gemm(a, b, out, bias, False, False, False)
+            outs.append(out)
+        np.testing.assert_array_equal(outs[0], outs[1])
