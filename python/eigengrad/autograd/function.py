@@ -7,22 +7,42 @@ A primitive subclasses :class:`Function` and defines two static methods::
 
 ``Function.apply`` runs ``forward`` on the inputs' arrays and, when grad mode is on and an input
 requires grad, records the call: the output tensor keeps the context (the Function instance) that
-holds the inputs and the saved arrays. That record (op class, inputs, saved arrays, options) is all
-the engine needs, and is plain enough to be traced later.
+holds the inputs, the saved arrays and, per input, the node that produced it at that moment
+(``parents``: an in-place op later gives the tensor a new history, the graph keeps the old one) and
+the versions (backward refuses saved arrays that were modified in place since, ``autograd.version``). That
+record (op class, inputs, saved arrays, options) is all the engine needs, and is plain enough to be
+traced later.
+
+A view op (``is_view = True``) returns a NumPy view of its first input where it can; ``apply`` marks
+the output as a view of that input (see ``autograd.views``).
 """
 from __future__ import annotations
 
+from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.grad_mode import _state as _grad_state
+from eigengrad.autograd.version import VersionCounter, clock, version_of
+
+_anomaly_state = _anomaly._state
 
 
 class Function:
     """Base of all primitives; an instance is the context of one recorded call."""
 
-    __slots__ = ("inputs", "saved", "needs_input_grad", "released", "__dict__")
+    __slots__ = ("inputs", "saved", "needs_input_grad", "released", "parents", "clock", "__dict__")
 
     # True when every array backward returns is newly allocated, returned once and referenced nowhere
     # else: the engine then keeps such an array as a leaf's first ``grad`` instead of copying it.
     fresh_grads = False
+    # True for view ops: forward returns a view of its first input's array when it can (``view_of``).
+    is_view = False
+    # Set on an instance only when needed (class defaults cost nothing per call): the inputs' versions
+    # when one of them had a version counter (else all were at version 0), the output's version counter
+    # when forward saved the output, the forward stack in anomaly mode, the tensor that retains this
+    # node's gradient.
+    versions = None
+    out_counter = None
+    stack = None
+    retained = None
 
     def __init__(self, inputs: tuple, needs_input_grad: tuple) -> None:
         self.inputs = inputs  # the input Tensors, None where an input was a constant
@@ -38,6 +58,7 @@ class Function:
         self.saved = ()
         self.__dict__.clear()
         self.inputs = tuple(None for _ in self.inputs)  # drop the graph behind this node too
+        self.parents = ()
         self.released = True
 
     @property
@@ -47,28 +68,75 @@ class Function:
     @classmethod
     def apply(cls, *args, **options):
         tensor_type = _tensor_type()
-        arrays, tensors, needs = [], [], []
-        any_needs = False
+        arrays, tensors, needs, parents = [], [], [], []
+        any_needs = counted = False
+        grad_mode = _grad_state.enabled
         for a in args:
             if isinstance(a, tensor_type):
+                if a._view is not None and grad_mode and a._view.version != a._counter.value:
+                    _views().refresh(a)  # its base changed in place since its history was recorded
                 arrays.append(a._data)
                 tensors.append(a)
                 needs.append(a.requires_grad)
                 any_needs = any_needs or a.requires_grad
+                parents.append(a._ctx)
+                counted = counted or a._counter is not None
             else:
                 arrays.append(a)
                 tensors.append(None)
                 needs.append(False)
-        record = any_needs and _grad_state.enabled
+                parents.append(None)
+        record = any_needs and grad_mode
         ctx = cls(tuple(tensors) if record else (), tuple(needs))
         out = cls.forward(ctx, *arrays, **options)
         result = tensor_type._op_result(out, record)
+        if cls.is_view and tensors[0] is not None:
+            _views().record_view(result, tensors[0], cls, options)
         if result.requires_grad:
             result._ctx = ctx
+            ctx.parents = tuple(parents)
+            ctx.clock = clock.ticks
+            if counted:
+                ctx.versions = tuple(0 if t is None else version_of(t) for t in tensors)
+            for s in ctx.saved:
+                if s is out:
+                    _watch_output(ctx, out, result)
+                    break
+        if _anomaly_state.enabled:
+            _record_anomaly(ctx, result._data, arrays, result.requires_grad)
         return result
+
+    @classmethod
+    def node(cls, inputs: tuple, **attrs) -> "Function":
+        """A recorded context over ``inputs`` (Tensors or None) without running forward: for a node whose
+        output already exists in place (CopySlices, a view's refreshed history, in-place rebases)."""
+        ctx = cls(inputs, tuple(t is not None and t.requires_grad for t in inputs))
+        ctx.parents = tuple(None if t is None else t._ctx for t in inputs)
+        ctx.clock = clock.ticks
+        ctx.versions = tuple(0 if t is None else version_of(t) for t in inputs)
+        ctx.__dict__.update(attrs)
+        if _anomaly._state.enabled:
+            ctx.stack = _anomaly.capture_stack()
+        return ctx
+
+
+def _watch_output(ctx, out, result) -> None:
+    """Forward saved its own output: watch the output's version (an in-place change of it would corrupt
+    the backward)."""
+    ctx.out_counter = result._counter = VersionCounter()
+    ctx.out_version = 0
+    ctx.out_meta = (out.dtype, out.shape)
+
+
+def _record_anomaly(ctx, out, arrays: list, recorded: bool) -> None:
+    if recorded:
+        ctx.stack = _anomaly.capture_stack()
+    if _anomaly._state.check_nan:
+        _anomaly.check_forward(ctx.name, out, arrays)
 
 
 _TENSOR = []
+_VIEWS = []
 
 
 def _tensor_type():
@@ -78,3 +146,12 @@ def _tensor_type():
 
         _TENSOR.append(Tensor)
     return _TENSOR[0]
+
+
+def _views():
+    """The module eigengrad.autograd.views (it imports this one)."""
+    if not _VIEWS:
+        from eigengrad.autograd import views
+
+        _VIEWS.append(views)
+    return _VIEWS[0]

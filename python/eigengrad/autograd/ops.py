@@ -57,28 +57,37 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # As PyTorch, only what a gradient needs is saved: an in-place change of the other operand is fine.
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
+        if not (need[0] and need[1]):
+            ctx.shapes = (_shape(a), _shape(b))
         return np.multiply(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        ga = unbroadcast(g * b, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(g * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        sa, sb = ctx.shapes if a is None or b is None else (a.shape, _shape(b))
+        ga = unbroadcast(g * b, sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(g * a, sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(a if need[1] else None, b)
+        if not need[1]:
+            ctx.shape_a = _shape(a)
         return np.divide(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        ga = unbroadcast(g / b, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        sa, sb = (ctx.shape_a if a is None else _shape(a)), _shape(b)
+        ga = unbroadcast(g / b, sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -282,6 +291,12 @@ class Gather(Function):
 # --- shape ----------------------------------------------------------------------------------------
 
 class Reshape(Function):
+    is_view = True
+
+    @staticmethod
+    def view_of(x, shape):
+        return np.reshape(x, shape)
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = np.shape(x)
@@ -293,6 +308,12 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    is_view = True
+
+    @staticmethod
+    def view_of(x, dims):
+        return np.transpose(x, tuple(d % np.ndim(x) for d in dims))
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = tuple(d % np.ndim(x) for d in dims)
@@ -304,6 +325,12 @@ class Permute(Function):
 
 
 class GetItem(Function):
+    is_view = True  # basic indexing gives a view; advanced indexing a copy (then the output is no view)
+
+    @staticmethod
+    def view_of(x, index):
+        return x[index]
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = np.shape(x), index
@@ -385,7 +412,8 @@ class Linear(Function):
             )
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias: expected shape ({weight.shape[0]},), got {bias.shape}")
-        ctx.save_for_backward(x, weight)
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(x if need[1] else None, weight if need[0] else None)
         return K.gemm(x, weight, bias=bias, trans_b=True)
 
     @staticmethod
