@@ -230,7 +230,7 @@ def _with_flat_grads(opt, grads) -> None:
     """Gradients written where backward writes them: the slots of the optimizer arenas' gradient buffers."""
     params = [p for g in opt.param_groups for p in g["params"]]
     for p, g in zip(params, grads):
-        slot = p._arena.grad_slot(p)
+        slot = p._arena().grad_slot(p)
         slot[...] = g
         p.grad = eg.Tensor._wrap(slot)
     assert all(arena.unfused_reason() is None for arena in opt.arenas), "not the one-call path"

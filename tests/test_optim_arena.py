@@ -116,7 +116,7 @@ def test_a_second_optimizer_uses_the_first_ones_layout_in_place():
     memory = first.arenas[0].data
     second = eg.optim.Adam(model.parameters(), lr=0.1)
     assert second.arenas[0].placement == "in place" and np.shares_memory(second.arenas[0].data, memory)
-    assert all(p._arena is second.arenas[0] for p in model.parameters())  # the newest holds the gradient slots
+    assert all(p._arena() is second.arenas[0] for p in model.parameters())  # the newest holds the gradient slots
 
 
 def test_per_parameter_steps_warn_once_with_the_reason():
@@ -201,3 +201,45 @@ def test_clipping_takes_the_gradient_buffer_as_one_segment(monkeypatch):
     monkeypatch.setattr(eg._kernels, "clip_grad_norm", lambda g, *a, **k: (calls.append(g), real(g, *a, **k))[1])
     nn.utils.clip_grad_norm_(model.parameters(), 0.01)
     assert len(calls[0]) == 1 and calls[0][0] is opt.arenas[0].grad
+
+
+def test_a_dropped_optimizer_frees_its_arena():
+    import gc
+    import weakref
+
+    model = nn.Linear(3, 2)
+    opt = eg.optim.Adam(model.parameters(), lr=0.1)
+    model(eg.ones(1, 3)).sum().backward()
+    opt.step()
+    arena = weakref.ref(opt.arenas[0])
+    del opt
+    gc.collect()
+    assert arena() is None  # its moments are freed; the parameters keep their memory
+    model.zero_grad()
+    model(eg.ones(1, 3)).sum().backward()  # gradients go to plain arrays again
+    assert model.weight.grad.numpy().base is None
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copy_of_model_and_optimizer_trains_like_the_original(how):
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    opt = eg.optim.Adam(model.parameters(), lr=0.05)
+    x = eg.ones(2, 3)
+    model(x).sum().backward()
+    opt.step()
+    model2, opt2 = copy.deepcopy((model, opt)) if how == "deepcopy" else pickle.loads(pickle.dumps((model, opt)))
+    results = []
+    for m, o in ((model, opt), (model2, opt2)):
+        for _ in range(3):
+            o.zero_grad()
+            m(x).sum().backward()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the copy steps one parameter at a time, and says so
+                o.step()
+        results.append([p.numpy().copy() for p in m.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert not np.shares_memory(model2[0].weight.numpy(), model[0].weight.numpy())

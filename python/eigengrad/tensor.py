@@ -64,7 +64,8 @@ class Tensor:
     """An n-dimensional array that records the operations applied to it for backpropagation."""
 
     # _counter: the version counter (None until needed, see autograd.version); _view: what a view knows
-    # about its base (autograd.views); _arena: the optimizer arena that holds this tensor's gradient slot.
+    # about its base (autograd.views); _arena: a weak reference to the optimizer arena that holds this
+    # tensor's gradient slot (optim.arena).
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
                  "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
@@ -94,13 +95,6 @@ class Tensor:
         t.requires_grad = False
         if requires_grad:
             t.requires_grad_(True)  # checks the dtype: only float tensors can require grad
-        return t
-
-    @classmethod
-    def _op_result(cls, arr, record: bool) -> "Tensor":
-        """An op's output: a float array computed from inputs of which one requires grad when ``record``."""
-        t = cls._wrap(arr)
-        t.requires_grad = record and t._data.dtype.kind == "f"
         return t
 
     # --- array access -----------------------------------------------------------------------------
@@ -277,6 +271,20 @@ class Tensor:
         """``self[index] = value`` (basic or advanced indexing; value a Tensor, array or number, broadcast
         and cast); differentiable w.r.t. this tensor's earlier value and ``value``."""
         inplace.setitem(self, _index(index), value)
+
+    def __getstate__(self):
+        """Pickled: everything but the link to an optimizer's arena (a process-local weak reference)."""
+        slots = {k: getattr(self, k) for k in ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view",
+                                               "_retains_grad")}
+        return getattr(self, "__dict__", None), slots
+
+    def __setstate__(self, state) -> None:
+        extra, slots = state
+        for k, v in slots.items():
+            setattr(self, k, v)
+        self._arena = None
+        if extra:
+            self.__dict__.update(extra)
 
     def __deepcopy__(self, memo) -> "Tensor":
         """A copy with its own memory and version, outside any optimizer's arena (the graph is copied)."""

@@ -14,15 +14,16 @@ import weakref
 import numpy as np
 
 from eigengrad.autograd import anomaly as _anomaly
+from eigengrad.autograd.function import _tensor_type
 from eigengrad.autograd.version import check_saved, clock
 
 _anomaly_state = _anomaly._state
 
 
 def _graph(root) -> tuple[list, dict]:
-    """The nodes reachable from ``root``, every node after the nodes that produced its inputs, and the
-    number of edges into each leaf (by id) that needs a gradient."""
-    order, visited, leaf_edges = [], set(), {}
+    """The nodes reachable from ``root``, every node after the nodes that produced its inputs, and for
+    each leaf (by id) used more than once, the number of its uses (edges from these nodes)."""
+    order, visited, once, shared = [], set(), set(), {}
     stack = [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -40,8 +41,12 @@ def _graph(root) -> tuple[list, dict]:
                 if id(parent) not in visited:
                     stack.append((parent, False))
             elif t.requires_grad:
-                leaf_edges[id(t)] = leaf_edges.get(id(t), 0) + 1
-    return order, leaf_edges
+                key = id(t)
+                if key in once:
+                    shared[key] = shared.get(key, 1) + 1
+                else:
+                    once.add(key)
+    return order, shared
 
 
 def accumulate_grad(tensor, grad: np.ndarray, owned: bool = False) -> None:
@@ -51,21 +56,20 @@ def accumulate_grad(tensor, grad: np.ndarray, owned: bool = False) -> None:
     first gradient may become ``tensor.grad`` as it is instead of being copied. A tensor in an
     optimizer's parameter arena gets its first gradient written into its slot of the arena's buffer.
     """
-    from eigengrad.tensor import Tensor
-
-    arena = tensor._arena
+    wrap = _tensor_type()._wrap
+    arena = tensor._arena() if tensor._arena is not None else None
     if tensor.grad is None:
         slot = arena.grad_slot(tensor) if arena is not None else None
         if slot is not None and slot.shape == grad.shape and slot.dtype == grad.dtype:
             np.copyto(slot, grad)
-            tensor.grad = Tensor._wrap(slot)
+            tensor.grad = wrap(slot)
         elif owned and grad.dtype == tensor.dtype and grad.flags.c_contiguous and grad.flags.writeable:
-            tensor.grad = Tensor._wrap(grad)
+            tensor.grad = wrap(grad)
         else:
-            tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.dtype, order="C", copy=True))
+            tensor.grad = wrap(np.array(grad, dtype=tensor.dtype, order="C", copy=True))
     else:
         tensor.grad._data += grad
-    if arena is not None and arena.has_hooks:
+    if arena is not None and arena.hooks:
         arena.grad_ready(tensor)
 
 
@@ -105,9 +109,9 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     if root._ctx is None:
         accumulate_grad(root, grad)
         return
-    order, leaf_edges = _graph(root._ctx)
+    order, shared = _graph(root._ctx)
     grads = {id(root._ctx): grad}
-    leaf_grads: dict = {}  # id(leaf) -> (summed gradient so far, owned)
+    pending: dict = {}  # id(leaf used more than once) -> (its gradient summed so far, owned)
     for ctx in reversed(order):
         g = grads.pop(id(ctx), None)
         input_grads = _run_node(ctx, g) if g is not None else ()
@@ -123,16 +127,25 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 if pg is not None:
                     key = id(node)
                     grads[key] = pg if key not in grads else grads[key] + pg
-            elif parent.requires_grad:  # a leaf: its gradient is summed over its uses, then accumulated once
+            elif parent.requires_grad:
                 key = id(parent)
-                if pg is not None:
-                    prev = leaf_grads.get(key)
-                    leaf_grads[key] = (pg, owned) if prev is None else (prev[0] + pg, True)
-                leaf_edges[key] -= 1
-                if leaf_edges[key] == 0 and key in leaf_grads:
-                    accumulate_grad(parent, *leaf_grads.pop(key))
+                if key not in shared:
+                    if pg is not None:
+                        accumulate_grad(parent, pg, owned)
+                else:  # summed over its uses, accumulated once after the last one
+                    _shared_leaf(parent, pg, owned, pending, shared)
         if not retain_graph:
             ctx.release()
+
+
+def _shared_leaf(leaf, pg, owned: bool, pending: dict, shared: dict) -> None:
+    key = id(leaf)
+    if pg is not None:
+        prev = pending.get(key)
+        pending[key] = (pg, owned) if prev is None else (prev[0] + pg, True)
+    shared[key] -= 1
+    if shared[key] == 0 and key in pending:
+        accumulate_grad(leaf, *pending.pop(key))
 
 
 def retain(tensor) -> None:

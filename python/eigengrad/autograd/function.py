@@ -13,14 +13,14 @@ the versions (backward refuses saved arrays that were modified in place since, `
 record (op class, inputs, saved arrays, options) is all the engine needs, and is plain enough to be
 traced later.
 
-A view op (``is_view = True``) returns a NumPy view of its first input where it can; ``apply`` marks
-the output as a view of that input (see ``autograd.views``).
+A view op subclasses :class:`ViewFunction`: it returns a NumPy view of its first input where it can,
+and its output is marked as a view of that input (see ``autograd.views``).
 """
 from __future__ import annotations
 
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.grad_mode import _state as _grad_state
-from eigengrad.autograd.version import VersionCounter, clock, version_of
+from eigengrad.autograd.version import clock, version_of
 
 _anomaly_state = _anomaly._state
 
@@ -28,19 +28,15 @@ _anomaly_state = _anomaly._state
 class Function:
     """Base of all primitives; an instance is the context of one recorded call."""
 
-    __slots__ = ("inputs", "saved", "needs_input_grad", "released", "parents", "clock", "__dict__")
+    __slots__ = ("inputs", "saved", "needs_input_grad", "released", "parents", "versions", "clock", "__dict__")
 
     # True when every array backward returns is newly allocated, returned once and referenced nowhere
     # else: the engine then keeps such an array as a leaf's first ``grad`` instead of copying it.
     fresh_grads = False
-    # True for view ops: forward returns a view of its first input's array when it can (``view_of``).
-    is_view = False
-    # Set on an instance only when needed (class defaults cost nothing per call): the inputs' versions
-    # when one of them had a version counter (else all were at version 0), the output's version counter
-    # when forward saved the output, the forward stack in anomaly mode, the tensor that retains this
-    # node's gradient.
-    versions = None
-    out_counter = None
+    # Set on an instance only when needed (class defaults cost nothing per call): (the output's counter,
+    # its version then, the output) when forward saved its output, the forward stack in anomaly mode, the
+    # tensor that retains this node's gradient.
+    out_watch = None
     stack = None
     retained = None
 
@@ -57,7 +53,7 @@ class Function:
         """Free what backward needed (the graph is freed after backward unless retain_graph)."""
         self.saved = ()
         self.__dict__.clear()
-        self.inputs = tuple(None for _ in self.inputs)  # drop the graph behind this node too
+        self.inputs = (None,) * len(self.inputs)  # drop the graph behind this node too
         self.parents = ()
         self.released = True
 
@@ -67,40 +63,41 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **options):
-        tensor_type = _tensor_type()
-        arrays, tensors, needs, parents = [], [], [], []
-        any_needs = counted = False
+        tensor_type = _TENSOR[0] if _TENSOR else _tensor_type()
+        arrays, tensors, needs, parents, versions = [], [], [], [], []
+        any_needs = False
         grad_mode = _grad_state.enabled
         for a in args:
             if isinstance(a, tensor_type):
-                if a._view is not None and grad_mode and a._view.version != a._counter.value:
+                if a._view is not None and grad_mode and a._view.version != a._counter[0]:
                     _views().refresh(a)  # its base changed in place since its history was recorded
                 arrays.append(a._data)
                 tensors.append(a)
                 needs.append(a.requires_grad)
                 any_needs = any_needs or a.requires_grad
                 parents.append(a._ctx)
-                counted = counted or a._counter is not None
+                counter = a._counter
+                versions.append(0 if counter is None else counter[0])
             else:
                 arrays.append(a)
                 tensors.append(None)
                 needs.append(False)
                 parents.append(None)
+                versions.append(0)
         record = any_needs and grad_mode
         ctx = cls(tuple(tensors) if record else (), tuple(needs))
         out = cls.forward(ctx, *arrays, **options)
-        result = tensor_type._op_result(out, record)
-        if cls.is_view and tensors[0] is not None:
-            _views().record_view(result, tensors[0], cls, options)
-        if result.requires_grad:
+        result = tensor_type._wrap(out)
+        if record and result._data.dtype.kind == "f":  # an op's integer output (argmax...) is a constant
+            result.requires_grad = True
             result._ctx = ctx
             ctx.parents = tuple(parents)
+            ctx.versions = tuple(versions)
             ctx.clock = clock.ticks
-            if counted:
-                ctx.versions = tuple(0 if t is None else version_of(t) for t in tensors)
             for s in ctx.saved:
-                if s is out:
-                    _watch_output(ctx, out, result)
+                if s is out:  # forward saved its output: an in-place change of it would corrupt backward
+                    result._counter = [0]
+                    ctx.out_watch = (result._counter, 0, out)
                     break
         if _anomaly_state.enabled:
             _record_anomaly(ctx, result._data, arrays, result.requires_grad)
@@ -120,12 +117,20 @@ class Function:
         return ctx
 
 
-def _watch_output(ctx, out, result) -> None:
-    """Forward saved its own output: watch the output's version (an in-place change of it would corrupt
-    the backward)."""
-    ctx.out_counter = result._counter = VersionCounter()
-    ctx.out_version = 0
-    ctx.out_meta = (out.dtype, out.shape)
+class ViewFunction(Function):
+    """A view op: forward returns a NumPy view of its first input's array where NumPy can (``view_of``
+    replays it on another array); the output is then marked as a view of that input (``autograd.views``)."""
+
+    @staticmethod
+    def view_of(x, **options):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **options):
+        result = super().apply(*args, **options)
+        if isinstance(args[0], _tensor_type()):
+            _views().record_view(result, args[0], cls, options)
+        return result
 
 
 def _record_anomaly(ctx, out, arrays: list, recorded: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import Function, ViewFunction
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -290,9 +290,7 @@ class Gather(Function):
 
 # --- shape ----------------------------------------------------------------------------------------
 
-class Reshape(Function):
-    is_view = True
-
+class Reshape(ViewFunction):
     @staticmethod
     def view_of(x, shape):
         return np.reshape(x, shape)
@@ -307,9 +305,7 @@ class Reshape(Function):
         return (np.reshape(g, ctx.in_shape),)
 
 
-class Permute(Function):
-    is_view = True
-
+class Permute(ViewFunction):
     @staticmethod
     def view_of(x, dims):
         return np.transpose(x, tuple(d % np.ndim(x) for d in dims))
@@ -324,8 +320,8 @@ class Permute(Function):
         return (np.transpose(g, np.argsort(ctx.dims)),)
 
 
-class GetItem(Function):
-    is_view = True  # basic indexing gives a view; advanced indexing a copy (then the output is no view)
+class GetItem(ViewFunction):
+    """x[index]: basic indexing gives a view, advanced indexing a copy (then the output is no view)."""
 
     @staticmethod
     def view_of(x, index):

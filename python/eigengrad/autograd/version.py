@@ -9,22 +9,16 @@ whose version moved on and whose memory the primitive saved makes backward raise
 
 A tensor gets its counter object lazily (``_counter`` is None until the first in-place change, view or
 saved output): version 0 costs nothing on the tensors of the hot path. A process-wide clock counts all
-in-place changes; a node notes the clock when it is recorded, and its inputs' versions only when one
-of them has a counter already, so a backward with no in-place change since the forward (the usual
-training step) checks nothing but one number per node.
+in-place changes; a node notes the clock when it is recorded, so a backward with no in-place change
+since the forward (the usual training step) checks nothing but one number per node.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-class VersionCounter:
-    """The version of one memory block, shared by the tensors that view it."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: int = 0) -> None:
-        self.value = value
+# A version counter is a one-element list [version]: a mutable box the views of one memory block share
+# (a list is the cheapest Python object to make, and a counter is made for every saved output).
 
 
 class _Clock:
@@ -36,17 +30,17 @@ class _Clock:
 clock = _Clock()
 
 
-def counter_of(t) -> VersionCounter:
+def counter_of(t) -> list:
     """``t``'s counter, created now if it has none yet (to be shared with a view, or watched)."""
     c = t._counter
     if c is None:
-        c = t._counter = VersionCounter()
+        c = t._counter = [0]
     return c
 
 
 def version_of(t) -> int:
     c = t._counter
-    return 0 if c is None else c.value
+    return 0 if c is None else c[0]
 
 
 def bump(t) -> None:
@@ -54,25 +48,35 @@ def bump(t) -> None:
     clock.ticks += 1
     c = t._counter
     if c is None:
-        t._counter = VersionCounter(1)
+        t._counter = [1]
     else:
-        c.value += 1
+        c[0] += 1
+
+
+def bump_all(tensors) -> None:
+    """``bump`` for each of ``tensors`` (an optimizer step changes all its parameters)."""
+    clock.ticks += 1
+    for t in tensors:
+        c = t._counter
+        if c is None:
+            t._counter = [1]
+        else:
+            c[0] += 1
 
 
 def check_saved(ctx) -> None:
     """Raise PyTorch's error when an array that ``ctx`` saved for backward changed since it was recorded
     (the engine calls this only when the clock moved since ``ctx`` was recorded)."""
-    versions = ctx.versions or (0,) * len(ctx.inputs)  # None: every input was at version 0
-    for t, then in zip(ctx.inputs, versions):
+    for t, then in zip(ctx.inputs, ctx.versions):
         if t is None:
             continue
         now = version_of(t)
         if now != then and _saved_overlaps(ctx, t._data):  # named by its current node, as PyTorch does
             raise RuntimeError(_message(ctx, t.dtype, t.shape, now, then, None if t._ctx is None else t._ctx.name))
-    out = ctx.out_counter
-    if out is not None and out.value != ctx.out_version:
-        dtype, shape = ctx.out_meta
-        raise RuntimeError(_message(ctx, dtype, shape, out.value, ctx.out_version, ctx.name))
+    if ctx.out_watch is not None:
+        counter, then, out = ctx.out_watch
+        if counter[0] != then:
+            raise RuntimeError(_message(ctx, out.dtype, out.shape, counter[0], then, ctx.name))
 
 
 def _saved_overlaps(ctx, arr: np.ndarray) -> bool:

@@ -43,14 +43,14 @@ def record_view(view, src, cls, options: dict) -> None:
     base, chain = (src, ()) if info is None else (info.base, info.chain)
     counter = counter_of(src)
     view._counter = counter
-    view._view = ViewInfo(base, chain + ((cls, options),), _grad_state.enabled, counter.value)
+    view._view = ViewInfo(base, chain + ((cls, options),), _grad_state.enabled, counter[0])
 
 
 def refresh(view) -> None:
     """Bring a view's history up to date after its base changed in place (``Function.apply`` calls this
     for a view input whose shared version moved on since its history was set)."""
     info = view._view
-    info.version = view._counter.value
+    info.version = view._counter[0]
     if info.grad_mode and info.base.requires_grad:
         view._ctx = ViewOfBase.node((info.base,), chain=info.chain, layout=_layout(info.base._data))
         view.requires_grad = True
@@ -65,7 +65,7 @@ def rebase_through_view(view, result) -> None:
     base.requires_grad = True
     view._ctx = ViewOfBase.node((base,), chain=info.chain, layout=layout)
     view.requires_grad = True
-    info.version = view._counter.value
+    info.version = view._counter[0]
 
 
 def _layout(arr: np.ndarray) -> tuple:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -61,14 +62,22 @@ class ParamArena:
         self.grad = np.zeros(int(self.offsets[-1]), dtype=self.dtype)
         self._grad_views = self.split(self.grad)
         self._state: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}
-        self._hooks: OrderedDict = OrderedDict()  # RemovableHandle keeps a weak reference
+        self.hooks: OrderedDict = OrderedDict()  # grad-ready hooks (RemovableHandle keeps a weak reference)
         self._warned = False
         self.data, self.placement = self._place()
         self._data_views = [p._data for p in self.params] if self.data is not None else []
         for p in self.params:
-            p._arena = self  # the newest arena holds the gradient slot
+            p._arena = weakref.ref(self)  # the newest arena holds the gradient slot (while its optimizer lives)
         if self.data is None:
             self.warn_once(self.placement)
+
+    def __getstate__(self) -> dict:
+        """What a copy (deepcopy, pickle) keeps: not the parameter buffer, because copied views are no views
+        of a copied buffer; a copy steps its (copied) parameters one kernel call at a time."""
+        state = dict(self.__dict__)
+        state.update(data=None, _data_views=[], _warned=False, hooks=OrderedDict(),
+                     placement="it is a copy (deepcopy or pickle), whose parameters keep their own memory")
+        return state
 
     # --- layout -----------------------------------------------------------------------------------
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
@@ -101,21 +110,17 @@ class ParamArena:
         i = self._index.get(id(p))
         return None if i is None or self.params[i] is not p else self._grad_views[i]
 
-    @property
-    def has_hooks(self) -> bool:
-        return bool(self._hooks)
-
     def grad_ready(self, p: Tensor) -> None:
         """Called by backward when ``p``'s gradient for this backward is complete (summed over its uses)."""
         i = self._index[id(p)]
-        for hook in list(self._hooks.values()):
+        for hook in list(self.hooks.values()):
             hook(self, i)
 
     def register_grad_ready_hook(self, hook) -> RemovableHandle:
         """``hook(arena, i)`` runs whenever parameter i's gradient becomes final in a backward; its values
         are then ``arena.grad[arena.offsets[i]:arena.offsets[i + 1]]`` when it is in its slot."""
-        handle = RemovableHandle(self._hooks)
-        self._hooks[handle.id] = hook
+        handle = RemovableHandle(self.hooks)
+        self.hooks[handle.id] = hook
         return handle
 
     def grads_in_slots(self) -> bool:

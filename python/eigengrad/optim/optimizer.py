@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from eigengrad.autograd.grad_mode import enable_grad
-from eigengrad.autograd.version import bump
+from eigengrad.autograd.version import bump, bump_all
 from eigengrad.optim.arena import ParamArena, build_arenas
 from eigengrad.tensor import Tensor
 
@@ -156,7 +156,7 @@ class Optimizer:
         self._update(group, arena.data, arena.grad, state, bool(missing))
         for p in arena.params:
             self.state.setdefault(p, {}).update({k: state[k] for k in scalars})
-            bump(p)
+        bump_all(arena.params)
         return None
 
     def _step_each(self, group: dict, arena: ParamArena, names: tuple) -> None:
