@@ -1,7 +1,7 @@
 """Reverse-mode accumulation over the recorded graph (iterative: deep graphs never recurse).
 
 The graph's nodes are the recorded contexts (``Function`` instances); a node's edges go to the nodes
-that produced its inputs *when it was recorded* (``ctx.parents``), so an in-place op that gives a
+that produced its inputs *when it was recorded* (``ctx.edges``), so an in-place op that gives a
 tensor a new history later does not change what earlier nodes differentiate through. A leaf's
 gradient is summed over all its uses in the graph and accumulated into ``.grad`` once, when its last
 use has run; a leaf held by an optimizer's parameter arena then has its gradient written into the
@@ -34,7 +34,7 @@ def _graph(root) -> tuple[list, dict]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for t, parent, need in zip(node.inputs, node.parents, node.needs_input_grad):
+        for t, (parent, _), need in zip(node.inputs, node.edges, node.needs_input_grad):
             if not need or t is None:  # a constant, or a node already released by an earlier backward
                 continue
             if parent is not None:
@@ -116,7 +116,7 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
         g = grads.pop(id(ctx), None)
         input_grads = _run_node(ctx, g) if g is not None else ()
         count, owned, inputs = len(input_grads), ctx.fresh_grads, ctx.inputs
-        for i, (node, need) in enumerate(zip(ctx.parents, ctx.needs_input_grad)):
+        for i, ((node, _), need) in enumerate(zip(ctx.edges, ctx.needs_input_grad)):
             parent = inputs[i]
             if not need or parent is None:
                 continue

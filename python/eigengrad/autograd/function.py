@@ -7,9 +7,9 @@ A primitive subclasses :class:`Function` and defines two static methods::
 
 ``Function.apply`` runs ``forward`` on the inputs' arrays and, when grad mode is on and an input
 requires grad, records the call: the output tensor keeps the context (the Function instance) that
-holds the inputs, the saved arrays and, per input, the node that produced it at that moment
-(``parents``: an in-place op later gives the tensor a new history, the graph keeps the old one) and
-the versions (backward refuses saved arrays that were modified in place since, ``autograd.version``). That
+holds the inputs, the saved arrays and, per input, an edge (the node that produced it at that moment,
+its version): an in-place op later gives the tensor a new history, the graph keeps the old one, and
+backward refuses saved arrays that were modified in place since (``autograd.version``). That
 record (op class, inputs, saved arrays, options) is all the engine needs, and is plain enough to be
 traced later.
 
@@ -23,12 +23,13 @@ from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.version import clock, version_of
 
 _anomaly_state = _anomaly._state
+_CONSTANT = (None, 0)  # the edge of an input that is not a tensor
 
 
 class Function:
     """Base of all primitives; an instance is the context of one recorded call."""
 
-    __slots__ = ("inputs", "saved", "needs_input_grad", "released", "parents", "versions", "clock", "__dict__")
+    __slots__ = ("inputs", "saved", "needs_input_grad", "released", "edges", "clock", "__dict__")
 
     # True when every array backward returns is newly allocated, returned once and referenced nowhere
     # else: the engine then keeps such an array as a leaf's first ``grad`` instead of copying it.
@@ -54,7 +55,7 @@ class Function:
         self.saved = ()
         self.__dict__.clear()
         self.inputs = (None,) * len(self.inputs)  # drop the graph behind this node too
-        self.parents = ()
+        self.edges = ()
         self.released = True
 
     @property
@@ -64,7 +65,7 @@ class Function:
     @classmethod
     def apply(cls, *args, **options):
         tensor_type = _TENSOR[0] if _TENSOR else _tensor_type()
-        arrays, tensors, needs, parents, versions = [], [], [], [], []
+        arrays, tensors, needs, edges = [], [], [], []
         any_needs = False
         grad_mode = _grad_state.enabled
         for a in args:
@@ -75,15 +76,13 @@ class Function:
                 tensors.append(a)
                 needs.append(a.requires_grad)
                 any_needs = any_needs or a.requires_grad
-                parents.append(a._ctx)
                 counter = a._counter
-                versions.append(0 if counter is None else counter[0])
+                edges.append((a._ctx, 0 if counter is None else counter[0]))
             else:
                 arrays.append(a)
                 tensors.append(None)
                 needs.append(False)
-                parents.append(None)
-                versions.append(0)
+                edges.append(_CONSTANT)
         record = any_needs and grad_mode
         ctx = cls(tuple(tensors) if record else (), tuple(needs))
         out = cls.forward(ctx, *arrays, **options)
@@ -91,8 +90,7 @@ class Function:
         if record and result._data.dtype.kind == "f":  # an op's integer output (argmax...) is a constant
             result.requires_grad = True
             result._ctx = ctx
-            ctx.parents = tuple(parents)
-            ctx.versions = tuple(versions)
+            ctx.edges = tuple(edges)
             ctx.clock = clock.ticks
             for s in ctx.saved:
                 if s is out:  # forward saved its output: an in-place change of it would corrupt backward
@@ -108,9 +106,8 @@ class Function:
         """A recorded context over ``inputs`` (Tensors or None) without running forward: for a node whose
         output already exists in place (CopySlices, a view's refreshed history, in-place rebases)."""
         ctx = cls(inputs, tuple(t is not None and t.requires_grad for t in inputs))
-        ctx.parents = tuple(None if t is None else t._ctx for t in inputs)
+        ctx.edges = tuple(_CONSTANT if t is None else (t._ctx, version_of(t)) for t in inputs)
         ctx.clock = clock.ticks
-        ctx.versions = tuple(0 if t is None else version_of(t) for t in inputs)
         ctx.__dict__.update(attrs)
         if _anomaly._state.enabled:
             ctx.stack = _anomaly.capture_stack()

@@ -408,8 +408,7 @@ class Linear(Function):
             )
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias: expected shape ({weight.shape[0]},), got {bias.shape}")
-        need = ctx.needs_input_grad
-        ctx.save_for_backward(x if need[1] else None, weight if need[0] else None)
+        ctx.save_for_backward(x, weight)
         return K.gemm(x, weight, bias=bias, trans_b=True)
 
     @staticmethod

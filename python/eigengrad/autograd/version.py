@@ -67,7 +67,7 @@ def bump_all(tensors) -> None:
 def check_saved(ctx) -> None:
     """Raise PyTorch's error when an array that ``ctx`` saved for backward changed since it was recorded
     (the engine calls this only when the clock moved since ``ctx`` was recorded)."""
-    for t, then in zip(ctx.inputs, ctx.versions):
+    for t, (_, then) in zip(ctx.inputs, ctx.edges):
         if t is None:
             continue
         now = version_of(t)
