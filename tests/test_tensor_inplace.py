@@ -235,12 +235,15 @@ def test_inplace_on_a_view_of_a_constant_tensor():
 
 def test_retain_grad_follows_the_latest_version():
     x = eg.ones(3, requires_grad=True)
+    w = eg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     a = x * 1
     a.retain_grad()
     a.mul_(2)
+    a.mul_(w)  # keeps a copy of a's old value for w's gradient
     a.sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), arr(1, 1, 1))
-    np.testing.assert_array_equal(x.grad.numpy(), arr(2, 2, 2))
+    np.testing.assert_array_equal(x.grad.numpy(), arr(2, 4, 6))
+    np.testing.assert_array_equal(w.grad.numpy(), arr(2, 2, 2))
 
 
 # --- versions ---------------------------------------------------------------------------------------

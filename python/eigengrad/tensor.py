@@ -259,7 +259,7 @@ class Tensor:
 
     def clamp(self, min=None, max=None) -> "Tensor":
         """min(max(self, min), max) (``max`` wins when min > max; NaN stays NaN), as ``torch.clamp``."""
-        lo, hi = inplace.clamp_bounds(self, min, max)
+        lo, hi = inplace.clamp_bounds(min, max)
         x = self
         if self.dtype.kind in "iub" and any(isinstance(b, builtins_float) for b in (lo, hi)):
             x = self.to(_DEFAULT_FLOAT)

@@ -83,10 +83,10 @@ def _check_rules(t, records: bool, leaf_message: str) -> None:
 
 def _write_back(t, result) -> None:
     """Write the recorded ``result`` into ``t``'s memory and make its node ``t``'s history."""
-    ctx, arr, old = result._ctx, t._data, t._ctx
+    ctx, arr, old_ctx = result._ctx, t._data, t._ctx
     if any(s is arr for s in ctx.saved):  # the node needs t's old value, which is about to be overwritten
-        old = arr.copy()
-        ctx.saved = tuple(old if s is arr else s for s in ctx.saved)
+        kept = arr.copy()
+        ctx.saved = tuple(kept if s is arr else s for s in ctx.saved)
     np.copyto(arr, result._data, casting="unsafe")
     bump(t)
     if t._view is not None:
@@ -96,8 +96,8 @@ def _write_back(t, result) -> None:
         if ctx.out_watch is not None:  # the node watches its output: now t's memory
             ctx.out_watch = (counter_of(t), version_of(t), t._data)
     if t._retains_grad:  # the gradient kept is the latest version's, as PyTorch's
-        if old is not None:
-            old.retained = None
+        if old_ctx is not None:
+            old_ctx.retained = None
         engine.retain(t)
 
 
@@ -157,7 +157,7 @@ def copy(t, src):
 
 def clamp(t, lo, hi):
     """``t.clamp_(min, max)``: min(max(t, lo), hi) in place."""
-    lo, hi = clamp_bounds(t, lo, hi)
+    lo, hi = clamp_bounds(lo, hi)
     lo_arr, hi_arr = (getattr(b, "_data", b) for b in (lo, hi))
     for b in (lo_arr, hi_arr):
         if b is not None:
@@ -173,7 +173,7 @@ def clamp(t, lo, hi):
     return run(t, "clamp_", direct, lambda src: Clamp.apply(src, lo, hi), (lo, hi))
 
 
-def clamp_bounds(t, lo, hi) -> tuple:
+def clamp_bounds(lo, hi) -> tuple:
     """The bounds of a clamp: numbers or Tensors, at least one given (PyTorch's check)."""
     tensor = _tensor_module()
     if lo is None and hi is None:
@@ -198,9 +198,10 @@ def setitem(t, index, value) -> None:
         try:
             t._data[index] = arr
         except ValueError as e:
-            if t._data.flags.writeable:
-                raise RuntimeError(_expand_message(np.shape(t._data[index]), np.shape(arr))) from e
-            raise
+            message = _expand_message(np.shape(t._data[index]), np.shape(arr))
+            if message is None:  # not a shape problem
+                raise
+            raise RuntimeError(message) from e
 
     run(t, "__setitem__", direct, lambda src: SetItem.apply(src, value, index=index), (value,),
         leaf_message=VIEW_OF_LEAF if basic else LEAF)
@@ -249,8 +250,8 @@ def _check_broadcast(shape: tuple, other: tuple) -> None:
         raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape {out}")
 
 
-def _expand_message(target: tuple, source: tuple) -> str:
-    """PyTorch's error for a value that does not broadcast to the indexed region."""
+def _expand_message(target: tuple, source: tuple) -> str | None:
+    """PyTorch's error for a value that does not broadcast to the indexed region (None if it does)."""
     extra = len(source) - len(target)
     if extra > 0:
         return (f"expand: the number of sizes provided ({len(target)}) must be greater or equal to the number of "
@@ -261,4 +262,4 @@ def _expand_message(target: tuple, source: tuple) -> str:
             return (f"The expanded size of the tensor ({t}) must match the existing size ({s}) at non-singleton "
                     f"dimension {d - len(source) + len(target)}.  Target sizes: {list(target)}.  Tensor sizes: "
                     f"{list(source)}")
-    return f"could not broadcast a value of shape {list(source)} into the indexed region of shape {list(target)}"
+    return None

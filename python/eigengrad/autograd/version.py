@@ -45,16 +45,11 @@ def version_of(t) -> int:
 
 def bump(t) -> None:
     """Record an in-place change of ``t``'s memory."""
-    clock.ticks += 1
-    c = t._counter
-    if c is None:
-        t._counter = [1]
-    else:
-        c[0] += 1
+    bump_all((t,))
 
 
 def bump_all(tensors) -> None:
-    """``bump`` for each of ``tensors`` (an optimizer step changes all its parameters)."""
+    """Record an in-place change of each of ``tensors`` (an optimizer step changes all its parameters)."""
     clock.ticks += 1
     for t in tensors:
         c = t._counter

@@ -35,7 +35,7 @@ class ViewInfo:
 
 
 def record_view(view, src, cls, options: dict) -> None:
-    """Called by ``Function.apply`` after a view op: mark ``view`` as a view of ``src``'s base when its
+    """Called by ``ViewFunction.apply`` after a view op: mark ``view`` as a view of ``src``'s base when its
     array shares ``src``'s memory (a reshape that had to copy, or advanced indexing, is not a view)."""
     if not np.may_share_memory(view._data, src._data):
         return
