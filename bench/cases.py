@@ -213,10 +213,8 @@ def sgd_optimizer_case(config: str, rng=None) -> dict:
     """``optimizer.step()`` of eg.optim.SGD vs torch.optim.SGD on an MLP whose gradients are present."""
     rng = rng or np.random.default_rng(0)
     model = mlp(eg.nn)
-    for p in model.parameters():  # the optimizer moves them into its flat gradient buffer
-        p.grad = eg.from_numpy(randn(rng, *p.shape) * np.float32(1e-3))
     opt = eg.optim.SGD(model.parameters(), **SGD_CONFIGS[config])
-    assert all(flat.grads_intact() for flats in opt._flats for flat in flats), "not the one-call flat path"
+    _with_flat_grads(opt, [randn(rng, *p.shape) * np.float32(1e-3) for p in model.parameters()])
     fns = {"eigengrad": opt.step}
     if torch is not None:
         tmodel = mlp(torch.nn)
@@ -229,12 +227,13 @@ def sgd_optimizer_case(config: str, rng=None) -> dict:
 # --- every update rule: optimizer.step() -----------------------------------------------------------
 
 def _with_flat_grads(opt, grads) -> None:
-    """Gradients written where backward writes them: the slots of the optimizer's flat gradient buffer."""
+    """Gradients written where backward writes them: the slots of the optimizer arenas' gradient buffers."""
     params = [p for g in opt.param_groups for p in g["params"]]
     for p, g in zip(params, grads):
-        p._grad_view[...] = g
-        p.grad = eg.Tensor._wrap(p._grad_view)
-    assert all(flat.grads_intact() for flats in opt._flats for flat in flats), "not the one-call flat path"
+        slot = p._arena().grad_slot(p)
+        slot[...] = g
+        p.grad = eg.Tensor._wrap(slot)
+    assert all(arena.unfused_reason() is None for arena in opt.arenas), "not the one-call path"
 
 
 def torch_optimizer(rule: str, params, hyper: dict):

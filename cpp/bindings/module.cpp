@@ -18,6 +18,7 @@ void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_finite(py::module_& m);
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
@@ -38,4 +39,5 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_rnn(m);
   bind_conv(m);
   bind_pool(m);
+  bind_finite(m);
 }

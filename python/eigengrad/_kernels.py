@@ -22,6 +22,7 @@ def cpu_capability() -> str:
     """The instruction-set level of the kernels in use ("baseline", "avx2", "avx512"; "native"/"generic")."""
     return isa_choice.level
 
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -662,3 +663,15 @@ def adaptive_avg_pool2d_backward(grad_out, input_shape) -> np.ndarray:
     gin = np.empty(input_shape, dtype=grad_out.dtype)
     _C.adaptive_avg_pool2d_backward(_planes(grad_out), _planes(gin))
     return gin
+
+
+# --- finiteness (anomaly detection) -----------------------------------------------------------------
+
+def all_finite(x: np.ndarray) -> bool:
+    """True when ``x`` holds no NaN and no infinity (one vectorised scan; integer and bool arrays are
+    always finite; float16 and complex arrays, which have no kernel, are tested by NumPy)."""
+    if x.dtype in FLOAT_DTYPES:
+        return _C.all_finite(contiguous(x))
+    if x.dtype.kind in "fc":
+        return bool(np.isfinite(x).all())
+    return True
