@@ -247,6 +247,9 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, np.ndim(x)), keepdim, np.shape(x)
+        if K.is_float(x):  # C++: double accumulation, fixed chunking (the same bits on any thread count)
+            out = K.reduce_sum(x, ctx.axes)
+            return out.reshape([1 if d in ctx.axes else s for d, s in enumerate(ctx.shape)]) if keepdim else out
         return np.sum(x, axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
