@@ -68,7 +68,7 @@ class Tensor:
     # tensor's gradient slot (optim.arena); _hooks: a leaf's gradient hooks (autograd.hooks.LeafHooks, None
     # until one is registered; a non-leaf's hooks live on its node).
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
-                 "_hooks", "__weakref__")
+                 "_hooks", "_inference", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
@@ -81,7 +81,7 @@ class Tensor:
         self._data = arr
         self.grad = None
         self._ctx = self._counter = self._view = self._arena = self._hooks = None
-        self._retains_grad = False
+        self._retains_grad = self._inference = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -92,7 +92,7 @@ class Tensor:
         t = object.__new__(cls)
         t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
         t.grad = t._ctx = t._counter = t._view = t._arena = t._hooks = None
-        t._retains_grad = False
+        t._retains_grad = t._inference = False
         t.requires_grad = False
         if requires_grad:
             t.requires_grad_(True)  # checks the dtype: only float tensors can require grad
@@ -179,7 +179,13 @@ class Tensor:
         return self._ctx
 
     # --- autograd ---------------------------------------------------------------------------------
+    def is_inference(self) -> bool:
+        """True for the output of an operation run in ``inference_mode`` (see ``autograd.grad_mode``)."""
+        return self._inference
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self._inference and not is_inference_mode_enabled():
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if requires_grad and self._data.dtype not in FLOAT_DTYPES:
             raise TypeError(f"requires_grad: only float32/float64 tensors can require gradients, got {self.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -282,12 +288,12 @@ class Tensor:
     def __getstate__(self):
         """Pickled: everything but the link to an optimizer's arena (a process-local weak reference)."""
         slots = {k: getattr(self, k) for k in ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view",
-                                               "_retains_grad", "_hooks")}
+                                               "_retains_grad", "_hooks", "_inference")}
         return getattr(self, "__dict__", None), slots
 
     def __setstate__(self, state) -> None:
         extra, slots = state
-        self._hooks = None  # pickles written before hooks existed lack the slot
+        self._hooks, self._inference = None, False  # pickles written before these slots existed lack them
         for k, v in slots.items():
             setattr(self, k, v)
         self._arena = None
@@ -307,6 +313,7 @@ class Tensor:
         t._retains_grad = self._retains_grad
         t._counter = t._view = t._arena = None
         t._hooks = copy.deepcopy(self._hooks, memo)
+        t._inference = self._inference
         if hasattr(self, "__dict__"):  # subclasses without __slots__ (Parameter) may carry attributes
             t.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return t
@@ -626,4 +633,5 @@ def randperm(n: int, generator=None) -> Tensor:
 # Imported last: the primitives and the engine refer back to Tensor.
 from eigengrad import random as _random  # noqa: E402
 from eigengrad.autograd import differentiate, engine, hooks, inplace, ops, ops_inplace  # noqa: E402
+from eigengrad.autograd.grad_mode import is_inference_mode_enabled  # noqa: E402
 from eigengrad.autograd.version import counter_of, version_of  # noqa: E402

@@ -232,13 +232,19 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
         if g is not None and t._ctx is None and t._hooks is not None and t._hooks.pre:
             new = _call_hooks(t._hooks.pre, g)
             owned, g = owned and new is g, new
-        if accumulate and g is not None:
+        if accumulate and g is not None and not _retains(t):  # a retained gradient was stored already
             accumulate_grad(t, g, owned)
             if t._ctx is None and t._hooks is not None:
                 for hook in list(t._hooks.post.values()):
                     hook(t)
         out.append(g)
     return out
+
+
+def _retains(t) -> bool:
+    """``t`` is a non-leaf whose node stores its gradient in ``t.grad`` (``retain_grad``)."""
+    retained = t._ctx.retained if t._ctx is not None else None
+    return retained is not None and retained() is t
 
 
 def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_graph) -> None:
@@ -304,10 +310,12 @@ def _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph
             add(id(t), g, False)
     for ctx in reversed(order):
         key = id(ctx)
-        if key not in needed and key not in target_nodes:
-            continue
         g = grad_of.pop(key, None)
         if g is None:
+            continue
+        if ctx.released:  # freed by an earlier backward: it cannot tell whether it leads to the inputs
+            _run_node(ctx, g, create_graph)  # raises PyTorch's "backward through the graph a second time"
+        if key not in needed and key not in target_nodes:
             continue
         if ctx.hooks is not None or ctx.retained is not None:
             g = _node_hooks(ctx, g)

@@ -115,6 +115,8 @@ class Primitive:
                     result._counter = [0]
                     ctx.out_watch = (result._counter, 0, out)
                     break
+        elif not grad_mode and _grad_state.inference:
+            result._inference = True
         if _anomaly_state.enabled:
             _record_anomaly(ctx, result._data, arrays, result.requires_grad)
         return result
@@ -164,6 +166,31 @@ class Primitive:
 Function = Primitive  # the former name (see the module's docstring)
 
 
+class LinearMap(Primitive):
+    """A primitive linear in its one input, ``map(x, **options)``, whose backward is the map of another
+    LinearMap over the same options, its adjoint (``adjoint``): the pair is closed under differentiation,
+    so every order stays on the same array code (a scatter and its gather, a region and its placement)."""
+
+    adjoint: type = None
+
+    @staticmethod
+    def map(x, **options):
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, x, **options):
+        ctx.options = options
+        return cls.map(x, **options)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        return (cls.adjoint.map(g, **ctx.options),)
+
+    @classmethod
+    def backward_graph(cls, ctx, g):
+        return (cls.adjoint.apply(g, **ctx.options),)
+
+
 class OnceDifferentiable(Primitive):
     """The node of a gradient computed by a primitive without ``backward_graph`` under create_graph:
     differentiating it again raises (PyTorch's message for a derivative that is not implemented)."""
@@ -174,8 +201,11 @@ class OnceDifferentiable(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        raise RuntimeError(f"the derivative of {ctx.op}'s backward is not implemented: {ctx.op} has no "
+        message = ctx.__dict__.get("message")
+        raise RuntimeError(message or f"the derivative of {ctx.op}'s backward is not implemented: {ctx.op} has no "
                            "backward_graph, so its gradient cannot be differentiated again (create_graph=True)")
+
+    backward_graph = backward
 
 
 def _once_differentiable(ctx, grad, g):
