@@ -120,7 +120,11 @@ void index_add(T* out, index_t outer, index_t n, index_t inner, const std::int64
     for (index_t j = 0; j < m; ++j) {
       T* dst = out + (o * n + idx[j]) * inner;
       const T* s = src + (o * m + j) * inner;
-      for (index_t i = i0; i < i1; ++i) dst[i] += alpha * s[i];
+      if (alpha == T(1)) {  // the gradient of index_select: a plain sum (no multiply to fuse into an FMA)
+        for (index_t i = i0; i < i1; ++i) dst[i] += s[i];
+      } else {
+        for (index_t i = i0; i < i1; ++i) dst[i] += alpha * s[i];
+      }
     }
   });
 }

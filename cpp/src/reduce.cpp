@@ -49,6 +49,7 @@ double row_chunk(const T* x, index_t len, index_t col, const Term& term) {
 // acc[o * inner + i] = the accumulation of term(x[o, j, i], o * inner + i) over j, in double.
 template <class Acc, class T, class Term>
 void reduce_columns(const T* x, index_t outer, index_t n, index_t inner, const Term& term, double* acc) {
+  if (outer * inner == 0) return;  // no output (and no column width to cut the axis by)
   const Chunks ch(n, inner);
   const index_t blocks = ceil_div(std::max<index_t>(inner, 1), kColumnBlock);
   // part[(o * count + c) * inner + i]: chunk c's partial of column (o, i); with one chunk, acc itself

@@ -17,9 +17,10 @@ from eigengrad._dtype import (
 )
 from eigengrad._device import device, get_default_device, set_default_device
 from eigengrad.autograd import enable_grad, no_grad, set_grad_enabled, is_grad_enabled
+from eigengrad.autograd import inference_mode, is_inference_mode_enabled
 from eigengrad.autograd import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from eigengrad import functions as _functions
-from eigengrad import accelerator, cuda, return_types
+from eigengrad import accelerator, cuda, linalg, return_types
 from eigengrad import autograd, backends, data, datasets, diagnostics, nn, optim, preprocessing, train, tune
 from eigengrad.serialization import load, save
 
@@ -50,8 +51,8 @@ __all__ = [
     "float64", "double", "int8", "int16", "short", "int32", "int", "int64", "long", "uint8", "bool", "bool_",
     "complex64", "complex128", "cfloat", "cdouble", "get_default_dtype", "set_default_dtype", "get_default_device",
     "set_default_device", "is_tensor", "promote_types", "result_type", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "manual_seed", "seed", "initial_seed",
+    "is_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "manual_seed", "seed", "initial_seed",
     "Generator", "default_generator", "get_rng_state", "set_rng_state", "set_num_threads", "get_num_threads",
-    "show_config", "get_config", "autograd", "backends", "cuda", "accelerator", "return_types", "nn", "optim", "data",
+    "show_config", "get_config", "autograd", "backends", "cuda", "accelerator", "linalg", "return_types", "nn", "optim", "data",
     "datasets", "train", "diagnostics", "tune", "preprocessing", "save", "load", "MaxResult",
 ] + sorted(_functions.FUNCTIONS)

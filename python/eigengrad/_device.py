@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from eigengrad._errors import ArgumentError
+
 # PyTorch's device types, in the order of its error message.
 DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
@@ -98,8 +100,10 @@ def _parse(text: str) -> tuple[str, int | None]:
 CPU = device("cpu")
 
 
-def cpu_only_error(dev) -> RuntimeError:
-    return RuntimeError(
+def cpu_only_error(dev) -> ArgumentError:
+    """PyTorch raises RuntimeError for a device whose backend is missing; eigengrad's rule for a bad argument
+    is ValueError: the error is both (``_errors.ArgumentError``)."""
+    return ArgumentError(
         f"device: eigengrad runs on the CPU only, so device '{dev}' is not available (eigengrad.cuda.is_available() "
         "and eigengrad.accelerator.is_available() are False); use 'cpu' or leave device unset")
 

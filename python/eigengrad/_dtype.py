@@ -145,7 +145,7 @@ class finfo:
         self.bits = builtins.int(info.bits)
         self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
         self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
-        self.resolution = builtins.float(info.resolution)
+        self.resolution = 10.0 ** -builtins.int(info.precision)  # PyTorch's: exactly 1e-06, not float32(1e-06)
         self.dtype = of(d)._name
 
     def __repr__(self) -> str:

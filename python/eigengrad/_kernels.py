@@ -760,12 +760,14 @@ def scatter_(out: np.ndarray, dim: int, index: np.ndarray, src: np.ndarray, redu
     index = np.ascontiguousarray(index, dtype=np.int64)
     if index.size == 0:
         return out
-    src = contiguous(_region(src, index.shape, dim)).astype(out.dtype, copy=False)
+    if src.shape != index.shape:  # src may be larger than index in every dim: the corner index addresses
+        src = src[tuple(slice(0, s) for s in index.shape)]
+    src = contiguous(src).astype(out.dtype, copy=False)
     region = _region(out, index.shape, dim)
     work = region if region is out else np.ascontiguousarray(region)
     outer, m, inner = _dim3(index.shape, dim)
     _C.scatter(work.reshape(outer, out.shape[dim] if out.ndim else 1, inner), index.reshape(outer, m, inner),
-               np.ascontiguousarray(src).reshape(outer, m, inner), reduce)
+               src.reshape(outer, m, inner), reduce)
     if work is not region:
         region[...] = work
     return out

@@ -23,8 +23,12 @@ def _takes_input(name: str, fn):
     return f
 
 
+# Functions whose first argument may be a number (torch.pow(2, t)).
+NUMBER_FIRST = {"pow", "float_power"}
+
+
 def _build() -> dict:
-    methods = {name for area in tensor_ops.AREAS for name in area.METHODS}
+    methods = {name for area in tensor_ops.AREAS for name in area.METHODS} - NUMBER_FIRST
     out = {}
     for name, fn in tensor_ops.functions().items():
         out[name] = _takes_input(name, fn) if name in methods and callable(fn) and not isinstance(fn, type) else fn

@@ -37,7 +37,9 @@ template <class T>
 void scatter(T* out, index_t outer, index_t n, index_t inner, const std::int64_t* idx, index_t m, const T* src,
              ScatterOp op);
 
-// For j = 0 .. m-1 in order: out[o, idx[j], i] += alpha * src[o, j, i] (float, double, int64, int32).
+// For j = 0 .. m-1 in order: out[o, idx[j], i] += alpha * src[o, j, i] (float, double, int64, int32). With
+// alpha = 1 a plain sum; otherwise the multiply-add may be one FMA (the level's rounding, the same on any
+// thread count).
 template <class T>
 void index_add(T* out, index_t outer, index_t n, index_t inner, const std::int64_t* idx, index_t m, const T* src,
                T alpha);

@@ -13,13 +13,16 @@ import math
 
 import numpy as np
 
-from eigengrad.autograd.function import Function
-from eigengrad.autograd.ops import unbroadcast
+from types import SimpleNamespace
+
+from eigengrad.autograd import ops
+from eigengrad.autograd.function import Primitive
+from eigengrad.autograd.ops import sum_to, unbroadcast
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 
-class Unary(Function):
+class UnaryMath(Primitive):
     """y = ufunc(x); backward g * f'(x) from ``grad(m, g, saved)``."""
 
     ufunc = None
@@ -42,17 +45,26 @@ class Unary(Function):
             return (np.zeros(ctx.shape, dtype=g.dtype),)
         return (cls.grad(np, g, ctx.saved[0]),)
 
+    @classmethod
+    def backward_graph(cls, ctx, g):
+        """The same formula over tensors: the saved input (or output) as a recorded tensor, ``m`` the
+        primitives of this module, so the gradient is differentiable again."""
+        if cls.saves is None:
+            return (g * 0.0,)  # zero, recorded as a function of g (as any gradient under create_graph)
+        s = ctx.saved[0]
+        return (cls.grad(_TENSOR_MATH, g, ctx.input_tensor(0, s) if cls.saves == "x" else ctx.output_tensor(s)),)
+
     @staticmethod
     def grad(m, g, s):
         raise NotImplementedError
 
 
 def _unary(name: str, ufunc, saves: str | None, grad=None, doc: str = ""):
-    """A Unary subclass: ``grad`` is (m, g, saved) -> gradient; None for a piecewise-constant function."""
+    """A UnaryMath subclass: ``grad`` is (m, g, saved) -> gradient; None for a piecewise-constant function."""
     attrs = {"ufunc": staticmethod(ufunc), "saves": saves, "__doc__": doc}
     if grad is not None:
         attrs["grad"] = staticmethod(grad)
-    return type(name, (Unary,), attrs)
+    return type(name, (UnaryMath,), attrs)
 
 
 Sin = _unary("Sin", np.sin, "x", lambda m, g, x: g * m.cos(x), "y = sin x; dy/dx = cos x")
@@ -78,7 +90,7 @@ Round = _unary("Round", np.round, None, doc="round half to even, as PyTorch; zer
 Trunc = _unary("Trunc", np.trunc, None, doc="zero gradient")
 
 
-class RoundDecimals(Function):
+class RoundDecimals(Primitive):
     """round(x, decimals) as PyTorch: x * 10^d rounded half to even, then divided; zero gradient."""
 
     @staticmethod
@@ -91,10 +103,19 @@ class RoundDecimals(Function):
     def backward(ctx, g):
         return (np.zeros(ctx.shape, dtype=g.dtype),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (g * 0.0,)
+
+
+# The functions the derivative formulas name, as primitives (over tensors): see ``UnaryMath``.
+_TENSOR_MATH = SimpleNamespace(cos=lambda x: Cos.apply(x), sin=lambda x: Sin.apply(x), cosh=lambda x: Cosh.apply(x),
+                               sinh=lambda x: Sinh.apply(x), sqrt=lambda x: ops.Sqrt.apply(x))
+
 
 # --- binary ---------------------------------------------------------------------------------------------
 
-class _Modulo(Function):
+class _Modulo(Primitive):
     """a - q(a / b) * b with q = floor (remainder) or trunc (fmod): d/da = 1, d/db = -q(a / b)."""
 
     ufunc = None
@@ -108,12 +129,16 @@ class _Modulo(Function):
     @classmethod
     def backward(cls, ctx, g):
         a, b = ctx.saved
-        ga = unbroadcast(g, np.shape(a)) if ctx.needs_input_grad[0] else None
+        graph = hasattr(g, "_data")
+        fold = sum_to if graph else unbroadcast
+        ga = fold(g, np.shape(a)) if ctx.needs_input_grad[0] else None
         gb = None
         if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = unbroadcast(-(g * cls.quotient(np.true_divide(a, b))), np.shape(b))
+            with np.errstate(divide="ignore", invalid="ignore"):  # the quotient is piecewise constant
+                gb = fold(-(g * cls.quotient(np.true_divide(a, b))), np.shape(b))
         return ga, gb
+
+    backward_graph = backward
 
 
 class Remainder(_Modulo):
@@ -124,7 +149,7 @@ class Fmod(_Modulo):
     ufunc, quotient = staticmethod(np.fmod), staticmethod(np.trunc)
 
 
-class DivRounded(Function):
+class DivRounded(Primitive):
     """a / b rounded toward zero ('trunc') or down ('floor'); integers stay integers. Zero gradient."""
 
     @staticmethod
@@ -145,4 +170,10 @@ class DivRounded(Function):
     def backward(ctx, g):
         sa, sb = ctx.shapes
         need = ctx.needs_input_grad
-        return (np.zeros(sa, dtype=g.dtype) if need[0] else None), (np.zeros(sb, dtype=g.dtype) if need[1] else None)
+        return (np.zeros(sa, g.dtype) if need[0] else None), (np.zeros(sb, g.dtype) if need[1] else None)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        sa, sb = ctx.shapes
+        need = ctx.needs_input_grad
+        return (sum_to(g * 0.0, sa) if need[0] else None), (sum_to(g * 0.0, sb) if need[1] else None)

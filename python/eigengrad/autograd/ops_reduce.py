@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
-from eigengrad.autograd.ops import _expand_back
+from eigengrad.autograd.function import Primitive
+from eigengrad.autograd.ops import _expand_back, _expand_back_graph, where
 
 
 def _count(shape: tuple, axes: tuple) -> int:
@@ -23,7 +23,7 @@ def _keep(out: np.ndarray, shape: tuple, axes: tuple, keepdim: bool) -> np.ndarr
     return out.reshape(tuple(1 if d in axes else s for d, s in enumerate(shape))) if keepdim else out
 
 
-class Mean(Function):
+class Mean(Primitive):
     """mean over ``axes`` (one pass: the double sum times 1/n; NaN for an empty reduction)."""
 
     @staticmethod
@@ -37,8 +37,12 @@ class Mean(Function):
     def backward(ctx, g):
         return (_expand_back(g / ctx.n if ctx.n else g * np.nan, ctx.axes, ctx.keepdim, ctx.shape),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (_expand_back_graph(g / ctx.n if ctx.n else g * np.nan, ctx.axes, ctx.keepdim, ctx.shape),)
 
-class Var(Function):
+
+class Var(Primitive):
     """var (or std with ``take_sqrt``) over ``axes`` with ``correction`` (two-pass, in double).
 
     d var / dx = 2 (x - mean) / (n - correction);  d std / dx = (x - mean) / ((n - correction) std), 0 where
@@ -57,16 +61,28 @@ class Var(Function):
     @staticmethod
     def backward(ctx, g):
         x, mean, out = ctx.saved
-        centred = x - mean
         if ctx.take_sqrt:
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = np.where(out == 0, 0, g / (2 * out)).astype(g.dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = (2.0 / ctx.denom) if ctx.denom else np.inf
-            return ((scale * centred) * _expand_back(g, ctx.axes, ctx.keepdim, ctx.shape),)
+        return (_scale(ctx.denom) * (x - mean) * _expand_back(g, ctx.axes, ctx.keepdim, ctx.shape),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        """The same with x - mean(x) recorded (the mean depends on x: the second derivative needs it)."""
+        x, _, out = ctx.saved
+        if ctx.take_sqrt:
+            g = where(out == 0, 0.0, g / (2 * ctx.output_tensor(out)))
+        xt = ctx.input_tensor(0, x)
+        centred = xt - Mean.apply(xt, axes=ctx.axes, keepdim=True)
+        return (centred * _scale(ctx.denom) * _expand_back_graph(g, ctx.axes, ctx.keepdim, ctx.shape),)
 
 
-class Norm(Function):
+def _scale(denom: float) -> float:
+    """2 / (n - correction): inf when n - correction <= 0, as PyTorch's (0 / 0 = NaN gradients)."""
+    return 2.0 / denom if denom else float("inf")
+
+
+class Norm(Primitive):
     """The p-norm over ``axes`` (``torch.linalg.vector_norm``); PyTorch's gradients: p = 0: 0; p = 1: sign(x);
     p = 2: x / norm; p = +-inf: sign(x) shared evenly among the elements where |x| = norm; other p:
     sign(x) |x|^(p-1) / norm^(p-1). Zero where the norm is 0."""
@@ -81,26 +97,46 @@ class Norm(Function):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved
-        p, axes, keepdim, shape = ctx.p, ctx.axes, ctx.keepdim, ctx.shape
-        norm = _expand_back(out, axes, keepdim, shape)
-        g = _expand_back(g, axes, keepdim, shape)
+        norm = _expand_back(out, ctx.axes, ctx.keepdim, ctx.shape)
+        g = _expand_back(g, ctx.axes, ctx.keepdim, ctx.shape)
         with np.errstate(divide="ignore", invalid="ignore"):
-            if p == 0:
-                gx = np.zeros(shape, dtype=x.dtype)
-            elif p == 1:
-                gx = np.sign(x) * g
-            elif p == 2:
-                gx = np.where(norm == 0, 0, x / norm * g)
-            elif np.isinf(p):
-                mask = np.abs(x) == norm
-                count = _expand_back(mask.sum(axis=axes, keepdims=keepdim), axes, keepdim, shape)
-                gx = np.sign(x) * mask * (g / count)
-            else:
-                gx = np.where(norm == 0, 0, np.sign(x) * np.abs(x) ** (p - 1) / norm ** (p - 1) * g)
+            if ctx.p == 2:
+                return (np.where(norm == 0, 0, x / norm * g).astype(x.dtype),)
+            if ctx.p in (0, 1) or np.isinf(ctx.p):
+                return (np.asarray(_norm_weight(ctx, x, out) * g, dtype=x.dtype),)
+            gx = np.where(norm == 0, 0, np.sign(x) * np.abs(x) ** (ctx.p - 1) / norm ** (ctx.p - 1) * g)
         return (np.asarray(gx, dtype=x.dtype),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        """p = 0, 1, +-inf are piecewise linear (constant weights); p = 2 and other p through the recorded x
+        and norm."""
+        x, out = ctx.saved
+        g = _expand_back_graph(g, ctx.axes, ctx.keepdim, ctx.shape)
+        if ctx.p in (0, 1) or np.isinf(ctx.p):
+            return (g * _norm_weight(ctx, x, out),)
+        xt = ctx.input_tensor(0, x)
+        norm = _expand_back_graph(ctx.output_tensor(out), ctx.axes, ctx.keepdim, ctx.shape)
+        zero = _expand_back(out, ctx.axes, ctx.keepdim, ctx.shape) == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.p == 2:
+                return (where(zero, 0.0, xt / norm * g),)
+            p = ctx.p
+            return (where(zero, 0.0, xt.abs() ** (p - 1) * np.sign(x) / norm ** (p - 1) * g),)
 
-class Prod(Function):
+
+def _norm_weight(ctx, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """d norm / dx for p = 0 (zero), 1 (sign x) and +-inf (sign x shared evenly among the extremes)."""
+    if ctx.p == 0:
+        return np.zeros(x.shape, dtype=x.dtype)
+    if ctx.p == 1:
+        return np.sign(x)
+    mask = np.abs(x) == _expand_back(out, ctx.axes, ctx.keepdim, ctx.shape)
+    count = mask.sum(axis=ctx.axes, keepdims=True)
+    return (np.sign(x) * mask / count).astype(x.dtype)
+
+
+class Prod(Primitive):
     """The product over one dim (or all elements, dim None); the gradient of each element is the product of
     the others (exclusive products from both sides, exact with zeros)."""
 
@@ -113,12 +149,42 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        dim = ctx.dim
-        flat = x.reshape(-1) if dim is None else x
-        axis = 0 if dim is None else dim
-        others = _exclusive_products(flat, axis).reshape(ctx.shape)
-        axes = tuple(range(len(ctx.shape))) if dim is None else (dim,)
-        return (others * _expand_back(g, axes, ctx.keepdim and dim is not None, ctx.shape),)
+        others = _exclusive_products(x.reshape(-1) if ctx.dim is None else x, 0 if ctx.dim is None else ctx.dim)
+        return (others.reshape(ctx.shape) * _expand_back(g, *_prod_axes(ctx)),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        """g prod / x as Tensor operations where x has no zero; with zeros, the products of the others from
+        exclusive running products on both sides (one node per position: rare, and only under create_graph).
+        Either way the gradient is differentiable again."""
+        (x,) = ctx.saved
+        xt = ctx.input_tensor(0, x)
+        axes, keepdim, shape = _prod_axes(ctx)
+        if not np.any(x == 0):
+            out = Prod.apply(xt, dim=ctx.dim, keepdim=ctx.keepdim)
+            return (_expand_back_graph(g * out, axes, keepdim, shape) / xt,)
+        flat = xt.reshape(-1) if ctx.dim is None else xt
+        d = 0 if ctx.dim is None else ctx.dim
+        others = (_exclusive_running(flat, d) * _exclusive_running(flat.flip(d), d).flip(d)).reshape(shape)
+        return (others * _expand_back_graph(g, axes, keepdim, shape),)
+
+
+def _prod_axes(ctx) -> tuple:
+    dim = ctx.dim
+    axes = tuple(range(len(ctx.shape))) if dim is None else (dim,)
+    return axes, ctx.keepdim and dim is not None, ctx.shape
+
+
+def _exclusive_running(x, d: int):
+    """prod of the elements before each one along ``d``, as Tensor operations (a running product of slices)."""
+    from eigengrad.tensor_ops.shape import cat
+
+    running = x.narrow(d, 0, 1) * 0 + 1
+    pieces = [running]
+    for k in range(x.shape[d] - 1):
+        running = running * x.narrow(d, k, 1)
+        pieces.append(running)
+    return cat(pieces, d)
 
 
 def _exclusive_products(x: np.ndarray, axis: int) -> np.ndarray:
@@ -133,7 +199,7 @@ def _exclusive_products(x: np.ndarray, axis: int) -> np.ndarray:
     return left * right
 
 
-class Cumsum(Function):
+class Cumsum(Primitive):
     """Running sum along ``dim``; the gradient is the running sum of g from the end."""
 
     @staticmethod
@@ -144,3 +210,9 @@ class Cumsum(Function):
     @staticmethod
     def backward(ctx, g):
         return (np.flip(np.cumsum(np.flip(g, ctx.dim), axis=ctx.dim), ctx.dim),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        from eigengrad.autograd.ops_shape import Flip
+
+        return (Flip.apply(Cumsum.apply(Flip.apply(g, dims=(ctx.dim,)), dim=ctx.dim), dims=(ctx.dim,)),)

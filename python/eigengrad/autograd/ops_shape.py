@@ -1,32 +1,16 @@
-"""Shape primitives beyond reshape/permute/indexing (``ops.py``): expand (a broadcast view), repeat (tile),
-contiguous copies, flips, diagonals and triangles. Each backward is the adjoint of its forward: expand
-sums over the broadcast, repeat sums the tiles, a diagonal's gradient is placed back on the diagonal."""
+"""Shape primitives beyond reshape/permute/expand/indexing (``ops.py``): repeat (tile), contiguous copies,
+flips, diagonals and triangles. All are linear, so each differentiable backward is another of these maps
+(or the same one): repeat's is a reshape and a sum, a diagonal's is its placement back (``DiagonalAdjoint``),
+a flip's a flip, a triangle's the same triangle."""
 from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.autograd.function import Function, ViewFunction
-from eigengrad.autograd.ops import unbroadcast
+from eigengrad.autograd.function import Primitive, ViewPrimitive
+from eigengrad.autograd.ops import Reshape, Sum
 
 
-class Expand(ViewFunction):
-    """x broadcast to ``shape`` without a copy (a read-only view, as NumPy's broadcast_to)."""
-
-    @staticmethod
-    def view_of(x, shape):
-        return np.broadcast_to(x, shape)
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.in_shape = np.shape(x)
-        return np.broadcast_to(x, shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (unbroadcast(g, ctx.in_shape),)
-
-
-class Repeat(Function):
+class Repeat(Primitive):
     """x tiled ``reps`` times along each dim (``Tensor.repeat``, NumPy's tile; reps may add leading dims).
 
     Backward: the gradient seen as (r0, s0, r1, s1, ...) summed over the r axes."""
@@ -37,18 +21,26 @@ class Repeat(Function):
         return np.tile(x, reps)
 
     @staticmethod
-    def backward(ctx, g):
-        reps = ctx.reps
-        shape = (1,) * (len(reps) - len(ctx.in_shape)) + tuple(ctx.in_shape)
+    def _split(ctx) -> tuple[list, tuple]:
+        shape = (1,) * (len(ctx.reps) - len(ctx.in_shape)) + tuple(ctx.in_shape)
         split = []
-        for r, s in zip(reps, shape):
+        for r, s in zip(ctx.reps, shape):
             split += [r, s]
-        summed = g.reshape(split).sum(axis=tuple(range(0, 2 * len(reps), 2)))
-        return (summed.reshape(ctx.in_shape),)
+        return split, tuple(range(0, 2 * len(ctx.reps), 2))
+
+    @staticmethod
+    def backward(ctx, g):
+        split, axes = Repeat._split(ctx)
+        return (g.reshape(split).sum(axis=axes).reshape(ctx.in_shape),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        split, axes = Repeat._split(ctx)
+        return (Reshape.apply(Sum.apply(Reshape.apply(g, shape=tuple(split)), dim=axes), shape=tuple(ctx.in_shape)),)
 
 
-class Contiguous(Function):
-    """A C-contiguous copy (``contiguous()`` of a strided tensor); gradient passes unchanged."""
+class Contiguous(Primitive):
+    """A C-contiguous copy (``contiguous()`` of a strided tensor); the gradient passes unchanged."""
 
     @staticmethod
     def forward(ctx, x):
@@ -58,8 +50,10 @@ class Contiguous(Function):
     def backward(ctx, g):
         return (g,)
 
+    backward_graph = backward
 
-class Flip(ViewFunction):
+
+class Flip(ViewPrimitive):
     """x reversed along ``dims`` (a view with negative strides); backward flips the gradient back."""
 
     @staticmethod
@@ -75,10 +69,14 @@ class Flip(ViewFunction):
     def backward(ctx, g):
         return (np.flip(g, ctx.dims),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (Flip.apply(g, dims=ctx.dims),)
 
-class Diagonal(ViewFunction):
-    """The diagonal ``offset`` of the planes (dim1, dim2), moved to the last dim (a view, as PyTorch);
-    backward writes the gradient onto that diagonal of zeros."""
+
+class Diagonal(ViewPrimitive):
+    """The diagonal ``offset`` of the planes (dim1, dim2), moved to the last dim (a writeable view, as
+    PyTorch's); backward writes the gradient onto that diagonal of zeros (``DiagonalAdjoint``)."""
 
     @staticmethod
     def view_of(x, offset, dim1, dim2):
@@ -91,9 +89,31 @@ class Diagonal(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
-        gx = np.zeros(ctx.shape, dtype=g.dtype)
-        _diagonal(gx, *ctx.args)[...] = g
-        return (gx,)
+        return (_place_diagonal(g, ctx.shape, *ctx.args),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        offset, dim1, dim2 = ctx.args
+        return (DiagonalAdjoint.apply(g, offset=offset, dim1=dim1, dim2=dim2, shape=ctx.shape),)
+
+
+class DiagonalAdjoint(Primitive):
+    """Zeros of ``shape`` with g on the diagonal ``offset`` of the planes (dim1, dim2) (``torch.diag`` of a
+    vector, and Diagonal's backward); its backward reads that diagonal."""
+
+    @staticmethod
+    def forward(ctx, g, offset=0, dim1=0, dim2=1, shape=()):
+        ctx.args = (offset, dim1, dim2)
+        return _place_diagonal(g, shape, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, h):
+        return (np.diagonal(h, *ctx.args).copy(),)
+
+    @staticmethod
+    def backward_graph(ctx, h):
+        offset, dim1, dim2 = ctx.args
+        return (Diagonal.apply(h, offset=offset, dim1=dim1, dim2=dim2),)
 
 
 def _diagonal(x, offset: int, dim1: int, dim2: int):
@@ -105,21 +125,13 @@ def _diagonal(x, offset: int, dim1: int, dim2: int):
     return view
 
 
-class DiagEmbed(Function):
-    """A 1-D x placed on the diagonal ``offset`` of a square matrix (``torch.diag`` of a vector);
-    backward reads that diagonal."""
-
-    @staticmethod
-    def forward(ctx, x, offset=0):
-        ctx.offset = offset
-        return np.diag(x, offset)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (np.diagonal(g, ctx.offset).copy(),)
+def _place_diagonal(g, shape: tuple, offset: int, dim1: int, dim2: int) -> np.ndarray:
+    out = np.zeros(shape, dtype=g.dtype)
+    _diagonal(out, offset, dim1, dim2)[...] = g
+    return out
 
 
-class Triangle(Function):
+class Triangle(Primitive):
     """The lower (``upper=False``) or upper triangle of the last two dims from ``diagonal`` on, the rest
     zero (``tril``/``triu``); backward keeps the same triangle of the gradient."""
 
@@ -132,10 +144,12 @@ class Triangle(Function):
     def backward(ctx, g):
         return (_triangle(g, ctx.diagonal, ctx.upper),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (Triangle.apply(g, diagonal=ctx.diagonal, upper=ctx.upper),)
+
 
 def _triangle(x, diagonal: int, upper: bool):
     rows, cols = np.shape(x)[-2:]
-    keep = np.tri(rows, cols, diagonal - 1, dtype=bool) if upper else np.tri(rows, cols, diagonal, dtype=bool)
-    if upper:
-        keep = ~keep
+    keep = ~np.tri(rows, cols, diagonal - 1, dtype=bool) if upper else np.tri(rows, cols, diagonal, dtype=bool)
     return np.where(keep, x, np.zeros((), dtype=x.dtype))

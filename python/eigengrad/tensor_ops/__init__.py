@@ -12,10 +12,12 @@ AREAS = (arithmetic, pointwise, comparison, shape, index, reduce, sort, products
 
 
 def install(cls) -> None:
-    """Put every area's methods and properties on the Tensor class."""
+    """Put every area's methods and properties on the Tensor class (``METHOD_FORMS``: a method whose arguments
+    differ from the function's, as ``x.where(condition, other)``)."""
     for area in AREAS:
+        forms = getattr(area, "METHOD_FORMS", {})
         for name in area.METHODS:
-            setattr(cls, name, getattr(area, name))
+            setattr(cls, name, forms.get(name) or getattr(area, name))
         for name, getter in getattr(area, "PROPERTIES", {}).items():
             setattr(cls, name, property(getter, doc=getter.__doc__))
 

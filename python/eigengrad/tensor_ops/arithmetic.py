@@ -14,7 +14,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError
 from eigengrad import _dtype
-from eigengrad.autograd import ops, ops_pointwise
+from eigengrad.autograd import inplace, ops, ops_pointwise
 from eigengrad.tensor_ops import _out
 
 _SCALARS = (int, float, bool)
@@ -179,6 +179,12 @@ def minimum(input, other, *, out=None):
 
 negative, multiply, divide, subtract, true_divide = neg, mul, div, sub, div
 
-METHODS = ("add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "float_power", "neg",
-           "negative", "square", "maximum", "minimum", "multiply", "divide", "subtract", "true_divide")
-FUNCTIONS = METHODS + ("rsub",)
+# In-place forms (autograd.inplace: PyTorch's cast rule, version counter, recorded through views); add_,
+# sub_, mul_ and div_ are the Tensor's own (the operators +=, -=, *=, /=).
+INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in (
+    "pow", "neg", "square", "remainder", "fmod", "floor_divide")}
+globals().update(INPLACE)
+
+FUNCTIONS = ("add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "float_power", "neg",
+             "negative", "square", "maximum", "minimum", "multiply", "divide", "subtract", "true_divide", "rsub")
+METHODS = FUNCTIONS[:-1] + tuple(INPLACE)

@@ -287,7 +287,8 @@ def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, devic
 def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None, out=None):
     """Indices drawn from the categories of each row of ``input`` (1-D or 2-D non-negative weights):
     with replacement by inverse CDF, without by the Gumbel-top-k trick (each draw proportional to the remaining
-    weights, as sequential sampling)."""
+    weights, as sequential sampling; once the categories of nonzero weight are used up, the zero-weight ones
+    follow in index order, as PyTorch 2.13 returns them)."""
     w = input._data
     if w.ndim not in (1, 2):
         raise ArgumentError("prob_dist must be 1 or 2 dim")
@@ -303,9 +304,6 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
     if not replacement:
         if num_samples > n_cat:
             raise ArgumentError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        if np.any((rows > 0).sum(axis=1) < num_samples):
-            raise ArgumentError("invalid multinomial distribution (with replacement=False, not enough non-negative "
-                               "category to sample)")
         u = _uniform(rows.shape, np.dtype(np.float64), generator)
         with np.errstate(divide="ignore"):
             keys = np.where(rows > 0, np.log(u) / rows, -np.inf)  # = log(u^(1/w)): the top-k are the draws

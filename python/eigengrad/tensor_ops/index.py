@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
-from eigengrad.autograd import inplace, ops_combine, ops_index
+from eigengrad.autograd import inplace, ops, ops_combine, ops_index
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import cast, operand, result_dtype
 
@@ -59,7 +59,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False, out=None):
     if input.ndim == 0:
         return _out.write(input.reshape(1).gather(0, _wrap(idx.reshape(-1)))[0] if idx.ndim == 0 else
                           input.reshape(1).gather(0, _wrap(idx)), out)
-    return _out.write(_bounds(lambda: ops_index.Gather.apply(input, index=idx, dim=d), d), out)
+    return _out.write(_bounds(lambda: ops.Gather.apply(input, idx, dim=d), d), out)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -138,7 +138,7 @@ def index_select(input, dim: int, index, *, out=None):
     n = input.shape[d] if input.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError("index out of range in self")
-    res = ops_index.IndexSelect.apply(input, index=idx.reshape(-1).astype(np.int64), dim=d)
+    res = ops_index.IndexSelect.apply(input, index=idx.reshape(-1).astype(np.int64), dim=d, shape=input.shape)
     return _out.write(res.reshape(()) if input.ndim == 0 else res, out)
 
 
@@ -193,7 +193,7 @@ def masked_select(input, mask, *, out=None):
     m = mask._data if hasattr(mask, "_data") else np.asarray(mask)
     if m.dtype != np.bool_:
         raise ArgumentTypeError(f"masked_select: expected BoolTensor for mask, got {_c_name(m.dtype)}")
-    return _out.write(ops_index.MaskedSelect.apply(input, mask=m), out)
+    return _out.write(ops_index.MaskedSelect.apply(input, mask=m, x_shape=input.shape), out)
 
 
 def masked_scatter(input, mask, source):
@@ -222,6 +222,11 @@ def where(condition, input=None, other=None, *, out=None):
     a, b = operand(input), operand(other)
     dt = result_dtype(a, b)
     return _out.write(ops_combine.Where.apply(_as_arg(a, dt), _as_arg(b, dt), condition=cond), out)
+
+
+def _where_method(self, condition, other):
+    """``x.where(condition, other)``: ``where(condition, x, other)``."""
+    return where(condition, self, other)
 
 
 def _as_arg(o, dt):
@@ -260,7 +265,7 @@ def take(input, index):
     if wrapped.size and (wrapped.min() < 0 or wrapped.max() >= n):
         raise IndexError(f"out of range: tried to access index {int(idx.flat[np.argmax((wrapped < 0) | (wrapped >= n))])}"
                          f" on a tensor of {n} elements.")
-    return ops_index.IndexSelect.apply(flat, index=wrapped.reshape(-1), dim=0).reshape(*idx.shape)
+    return ops_index.IndexSelect.apply(flat, index=wrapped.reshape(-1), dim=0, shape=flat.shape).reshape(*idx.shape)
 
 
 INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in (
@@ -271,3 +276,4 @@ METHODS = ("gather", "take_along_dim", "scatter", "scatter_add", "scatter_reduce
            "index_fill", "masked_fill", "masked_select", "masked_scatter", "where", "nonzero", "argwhere",
            "take") + tuple(INPLACE)
 FUNCTIONS = tuple(n for n in METHODS if not n.endswith("_"))
+METHOD_FORMS = {"where": _where_method}

@@ -69,7 +69,14 @@ def abs(input, *, out=None):
     return _out.write(ops.Abs.apply(input), out)
 
 
-sign = _keep_dtype_op("sign", ops_pointwise.Sign, "-1, 0 or 1 (bool stays bool); zero gradient.")
+def sign(input, *, out=None):
+    """-1, 0 or 1 (NaN stays NaN; a bool tensor is its own sign); zero gradient."""
+    if input._data.dtype.kind == "b":
+        return _out.write(type(input)._wrap(input._data.copy()), out)
+    return _out.write(ops_pointwise.Sign.apply(input), out)
+
+
+
 floor = _keep_dtype_op("floor", ops_pointwise.Floor, "Round down; integers unchanged; zero gradient.")
 ceil = _keep_dtype_op("ceil", ops_pointwise.Ceil, "Round up; zero gradient.")
 trunc = _keep_dtype_op("trunc", ops_pointwise.Trunc, "Round toward zero; zero gradient.")
@@ -132,6 +139,8 @@ def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None):
 def softmax(input, dim: int, dtype=None):
     """exp(x - max) / sum over ``dim`` (the max is a constant shift)."""
     x = input if dtype is None else input.to(dtype)
+    if x._data.size == 0:
+        return x * 1.0
     shifted = x - x.amax(dim, keepdim=True).detach()
     e = shifted.exp()
     return e / e.sum(dim, keepdim=True)
@@ -140,6 +149,8 @@ def softmax(input, dim: int, dtype=None):
 def log_softmax(input, dim: int, dtype=None):
     """x - max - log(sum exp(x - max)) over ``dim``."""
     x = input if dtype is None else input.to(dtype)
+    if x._data.size == 0:
+        return x * 1.0
     shifted = x - x.amax(dim, keepdim=True).detach()
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 

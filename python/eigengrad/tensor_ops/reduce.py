@@ -11,7 +11,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad import _dtype, return_types
-from eigengrad.autograd import ops, ops_index, ops_reduce
+from eigengrad.autograd import ops, ops_reduce
 from eigengrad.tensor_ops import _dims, _out
 
 
@@ -182,7 +182,7 @@ def _extremum(input, dim, keepdim, name: str):
     arg = np.argmax if name == "max" else np.argmin
     data = input._data if input.ndim else input._data.reshape(1)
     idx = np.expand_dims(arg(data, axis=d), d)
-    values = ops_index.Gather.apply(input if input.ndim else input.reshape(1), index=idx, dim=d)
+    values = ops.Gather.apply(input if input.ndim else input.reshape(1), idx, dim=d)
     if not keepdim or input.ndim == 0:
         values = values.squeeze(d) if input.ndim else values.reshape(())
         idx = np.squeeze(idx, d) if input.ndim else idx.reshape(())

@@ -146,7 +146,7 @@ def expand(input, *sizes):
                                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                                f"{list(shape)}")
         out.append(s)
-    return ops_shape.Expand.apply(input, shape=tuple(out))
+    return ops.Expand.apply(input, shape=tuple(out))
 
 
 def expand_as(input, other):
@@ -278,7 +278,7 @@ def split(input, split_size_or_sections, dim: int = 0):
         size = operator.index(split_size_or_sections)
         if size < 0 or (size == 0 and n != 0):
             raise ArgumentError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+        sizes = ([size] * (n // size) + ([n % size] if n % size else [])) if size and n else [0]
     out, start = [], 0
     for s in sizes:
         out.append(_slice(input, d, start, start + s))
@@ -426,7 +426,8 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
 def diag(input, diagonal: int = 0):
     """A 1-D tensor placed on a diagonal of a square matrix, or the diagonal of a 2-D tensor."""
     if input.ndim == 1:
-        return ops_shape.DiagEmbed.apply(input, offset=int(diagonal))
+        n = input.shape[0] + abs(int(diagonal))
+        return ops_shape.DiagonalAdjoint.apply(input, offset=int(diagonal), dim1=0, dim2=1, shape=(n, n))
     if input.ndim == 2:
         out = globals()["diagonal"](input, diagonal)
         return contiguous(out) if not out._data.flags.c_contiguous else out

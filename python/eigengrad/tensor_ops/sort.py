@@ -8,7 +8,7 @@ import numpy as np
 from eigengrad._errors import ArgumentError
 from eigengrad import _kernels as K
 from eigengrad import return_types
-from eigengrad.autograd import ops_index
+from eigengrad.autograd import ops
 from eigengrad.tensor_ops import _dims
 
 
@@ -21,7 +21,7 @@ def _wrap(arr):
 def _values(input, d: int, values: np.ndarray, indices: np.ndarray):
     """The sorted values as a tensor: the kernel's array, or a gather that carries the gradient."""
     if input.requires_grad:
-        return ops_index.Gather.apply(input, index=indices, dim=d)
+        return ops.Gather.apply(input, indices, dim=d)
     return _wrap(values)
 
 

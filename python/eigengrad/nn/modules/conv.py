@@ -7,9 +7,9 @@ import numpy as np
 
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def _channels(value, name: str) -> int:
@@ -28,8 +28,9 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None) -> None:
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__()
+        check_device(device)
         self.in_channels = _channels(in_channels, "in_channels")
         self.out_channels = _channels(out_channels, "out_channels")
         self.groups = _channels(groups, "groups")
@@ -44,7 +45,7 @@ class Conv2d(Module):
         self._pad = FC.conv_padding(padding, self.kernel_size, self.stride, self.dilation)  # checks too
         self.padding = padding if isinstance(padding, str) else FC._pair(padding, "padding", minimum=0)
         self.padding_mode = padding_mode
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_channels, dtype=dtype)) if bias else None)
