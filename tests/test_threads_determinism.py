@@ -200,3 +200,43 @@ def test_binding_set_num_threads_checks(restore_threads):
         _C.set_num_threads(-1)
     with pytest.raises(TypeError):
         _C.set_num_threads("2")
+
+
+# --- the layers of issue 18: embeddings, transposed convolution, upsampling -----------------------------
+
+def test_embedding_deterministic(restore_threads, rng, dtype):
+    num, dim, n = 3001, 40, 20000  # rows repeated ~30 times, several row tasks per thread
+    idx = rng.integers(0, 600, n)
+    g = (rng.standard_normal((n, dim)) * 10.0 ** rng.integers(-3, 4, (n, 1))).astype(dtype)  # order shows
+    w = rng.standard_normal((num, dim)).astype(dtype)
+
+    def run():
+        renormed = w.copy()
+        _kernels.embedding_renorm(renormed, idx, 1.0, 3.0)
+        return (_kernels.embedding_backward(g, idx, num, 5, False), _kernels.embedding_backward(g, idx, num, -1, True),
+                renormed)
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    assert not np.any(results[0][0][5]) and np.any(results[0][0][4])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_deterministic(restore_threads, rng, dtype, mode):
+    num, dim, n = 2003, 33, 30000
+    idx = rng.integers(0, 500, n)
+    starts = np.append(np.sort(rng.integers(0, n, 3000)), n).astype(np.int64)
+    starts[0] = 0
+    w = rng.standard_normal((num, dim)).astype(dtype)
+    psw = rng.standard_normal(n).astype(dtype) if mode == "sum" else None
+
+    def run():
+        out, size, at = _kernels.embedding_bag_forward(w, idx, starts, psw, mode, 7)
+        g = (out * 10.0 ** (np.arange(out.shape[0]) % 7 - 3)[:, None]).astype(dtype)
+        gw = _kernels.embedding_bag_backward(g, idx, starts, psw, size, at, num, mode, 7, mode != "max")
+        extra = (_kernels.embedding_bag_per_sample_weights_backward(g, w, idx, starts, 7),) if psw is not None else ()
+        return (out, gw) + extra
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    assert np.any(results[0][1])
