@@ -24,7 +24,8 @@ void check_scale(double s, const char* name) {
 
 // in (planes, h, w) and out (planes, oh, ow) of one dtype, out writeable and apart from in.
 UpsampleGeometry geometry(const py::array& in, const char* in_name, py::array& out, const char* out_name,
-                          const std::string& mode, double scale_h, double scale_w, bool align_corners) {
+                          const std::string& mode, double scale_h, double scale_w, bool align_corners,
+                          bool legacy_nearest) {
   check_input(in, in_name);
   check_ndim(in, in_name, 3);
   check_output(out, out_name);
@@ -37,7 +38,7 @@ UpsampleGeometry geometry(const py::array& in, const char* in_name, py::array& o
   if (align_corners && m != UpsampleMode::linear)
     throw py::value_error("align_corners: only meaningful with mode 'linear'");
   return UpsampleGeometry{in.shape(0), in.shape(1), in.shape(2), out.shape(1), out.shape(2), scale_h, scale_w,
-                          align_corners, m};
+                          align_corners, m, legacy_nearest};
 }
 
 void check_sizes(const UpsampleGeometry& g, index_t out_planes) {
@@ -50,16 +51,16 @@ void check_sizes(const UpsampleGeometry& g, index_t out_planes) {
 }
 
 void forward_binding(const py::array& x, py::array y, const std::string& mode, double scale_h, double scale_w,
-                     bool align_corners) {
-  const UpsampleGeometry g = geometry(x, "input", y, "out", mode, scale_h, scale_w, align_corners);
+                     bool align_corners, bool legacy_nearest) {
+  const UpsampleGeometry g = geometry(x, "input", y, "out", mode, scale_h, scale_w, align_corners, legacy_nearest);
   check_sizes(g, y.shape(0));
   run_in_out(x, y, [&](auto xp, auto yp) { upsample_forward(xp, yp, g); });
 }
 
 void backward_binding(const py::array& dy, py::array dx, const std::string& mode, double scale_h, double scale_w,
-                      bool align_corners) {
+                      bool align_corners, bool legacy_nearest) {
   // the geometry of the forward: input dx's planes, output dy's
-  UpsampleGeometry g = geometry(dy, "grad_out", dx, "grad_in", mode, scale_h, scale_w, align_corners);
+  UpsampleGeometry g = geometry(dy, "grad_out", dx, "grad_in", mode, scale_h, scale_w, align_corners, legacy_nearest);
   g.h = dx.shape(1), g.w = dx.shape(2), g.oh = dy.shape(1), g.ow = dy.shape(2);
   check_sizes(g, dx.shape(0));
   run_in_out(dy, dx, [&](auto dyp, auto dxp) { upsample_backward(dyp, dxp, g); });
@@ -70,11 +71,13 @@ void backward_binding(const py::array& dy, py::array dx, const std::string& mode
 void bind_upsample(py::module_& m) {
   using py::arg;
   m.def("upsample_forward", &forward_binding, arg("input"), arg("out"), arg("mode"), arg("scale_h"), arg("scale_w"),
-        arg("align_corners"),
+        arg("align_corners"), arg("legacy_nearest"),
         "Upsampling of input (planes, h, w) to out (planes, oh, ow): mode 'nearest', 'nearest-exact' or 'linear' "
-        "(bilinear), PyTorch's source indices; scale_h / scale_w the scale factors (0: none).");
+        "(bilinear), PyTorch's source indices; scale_h / scale_w the scale factors (0: none); legacy_nearest: "
+        "PyTorch's nearest_idx rule (its 2-D outputs with oh + ow <= 128).");
   m.def("upsample_backward", &backward_binding, arg("grad_out"), arg("grad_in"), arg("mode"), arg("scale_h"),
-        arg("scale_w"), arg("align_corners"), "Gradient of upsample_forward into grad_in (planes, h, w).");
+        arg("scale_w"), arg("align_corners"), arg("legacy_nearest"),
+        "Gradient of upsample_forward into grad_in (planes, h, w): the adjoint of the same source indices.");
 }
 
 }  // namespace eigengrad::bindings

@@ -1,6 +1,7 @@
 // Nearest, nearest-exact and (bi)linear upsampling (see upsample.hpp). The source indices and weights of
-// each axis are computed once per call with PyTorch's arithmetic (index formulas in float for nearest,
-// floorf of the linear coordinate), so every output reads the same sources as PyTorch's.
+// each axis are computed once per call with PyTorch's arithmetic (its two nearest rules, floorf of the
+// linear coordinate), so every output reads the same sources as PyTorch's forward; the backward adds
+// into exactly those sources.
 #include "eigengrad/upsample.hpp"
 
 #include <algorithm>
@@ -10,18 +11,27 @@
 namespace eigengrad {
 namespace {
 
-// PyTorch's compute_scales_value in float (the nearest modes use float whatever the dtype).
+// PyTorch's compute_scales_value in float (its legacy nearest indices use float whatever the dtype).
 float nearest_scale(index_t in, index_t out, double scale) {
   return scale > 0 ? float(1.0 / scale) : float(in) / float(out);
 }
 
-// PyTorch's nearest_idx / nearest_exact_idx.
-index_t nearest_source(index_t dst, index_t in, index_t out, double scale, bool exact) {
+// PyTorch's nearest_idx / nearest_exact_idx (the legacy rule, see upsample.hpp).
+index_t legacy_source(index_t dst, index_t in, index_t out, double scale, bool exact) {
   if (!exact && out == in) return dst;
   if (!exact && out == 2 * in) return dst >> 1;
   const float s = nearest_scale(in, out, scale);
   const float v = exact ? float((double(dst) + 0.5) * double(s)) : float(dst) * s;
   return std::min<index_t>(index_t(std::floor(v)), in - 1);
+}
+
+// PyTorch's HelperInterpNearest / HelperInterpNearestExact (the general rule): the coordinate in T, its
+// floor taken in float (floorf), nearest-exact's + 0.5 added in double.
+template <class T>
+index_t general_source(index_t dst, index_t in, index_t out, double scale, bool exact) {
+  const T s = scale > 0 ? T(1.0 / scale) : T(in) / T(out);
+  const double x = exact ? double(std::max(s * (T(dst) + T(0.5)) - T(0.5), T(0))) + 0.5 : double(s * T(dst));
+  return std::min<index_t>(index_t(std::floor(float(x))), in - 1);
 }
 
 // One axis of a linear interpolation: output index t reads i0[t], i1[t] with weights l0[t], l1[t].
@@ -50,9 +60,11 @@ LinearAxis<T> linear_axis(index_t in, index_t out, double scale, bool align_corn
   return a;
 }
 
-std::vector<index_t> nearest_axis(index_t in, index_t out, double scale, bool exact) {
+template <class T>
+std::vector<index_t> nearest_axis(index_t in, index_t out, double scale, bool exact, bool legacy) {
   std::vector<index_t> src(static_cast<std::size_t>(out));
-  for (index_t t = 0; t < out; ++t) src[t] = nearest_source(t, in, out, scale, exact);
+  for (index_t t = 0; t < out; ++t)
+    src[t] = legacy ? legacy_source(t, in, out, scale, exact) : general_source<T>(t, in, out, scale, exact);
   return src;
 }
 
@@ -60,9 +72,11 @@ std::vector<index_t> nearest_axis(index_t in, index_t out, double scale, bool ex
 struct NearestTables {
   std::vector<index_t> rows, cols;
 };
+template <class T>
 NearestTables nearest_tables(const UpsampleGeometry& g) {
   const bool exact = g.mode == UpsampleMode::nearest_exact;
-  return {nearest_axis(g.h, g.oh, g.scale_h, exact), nearest_axis(g.w, g.ow, g.scale_w, exact)};
+  return {nearest_axis<T>(g.h, g.oh, g.scale_h, exact, g.legacy_nearest),
+          nearest_axis<T>(g.w, g.ow, g.scale_w, exact, g.legacy_nearest)};
 }
 template <class T>
 struct LinearTables {
@@ -103,7 +117,7 @@ void scatter_rows(const T* dy, T* dx, const UpsampleGeometry& g, Row&& row) {
 template <class T>
 void upsample_forward(const T* x, T* y, const UpsampleGeometry& g) {
   if (g.mode != UpsampleMode::linear) {
-    const NearestTables t = nearest_tables(g);
+    const NearestTables t = nearest_tables<T>(g);
     const auto &rows = t.rows, &cols = t.cols;
     gather_rows(x, y, g, [&](index_t u, const T* plane, T* out) {
       const T* src = plane + rows[u] * g.w;
@@ -127,7 +141,7 @@ void upsample_forward(const T* x, T* y, const UpsampleGeometry& g) {
 template <class T>
 void upsample_backward(const T* dy, T* dx, const UpsampleGeometry& g) {
   if (g.mode != UpsampleMode::linear) {
-    const NearestTables t = nearest_tables(g);
+    const NearestTables t = nearest_tables<T>(g);
     const auto &rows = t.rows, &cols = t.cols;
     scatter_rows(dy, dx, g, [&](index_t u, const T* src, T* plane) {
       T* row = plane + rows[u] * g.w;

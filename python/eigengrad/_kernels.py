@@ -772,19 +772,22 @@ def embedding_bag_per_sample_weights_backward(grad_out, weight, indices, starts,
 
 # --- upsampling (x (N, C, H, W) viewed as (N * C, H, W) planes; 1-D input as planes of height 1) ---------
 
-def upsample_forward(x, size, mode: str, scales, align_corners: bool) -> np.ndarray:
+def upsample_forward(x, size, mode: str, scales, align_corners: bool, legacy_nearest: bool = False) -> np.ndarray:
     """y (N, C, *size): mode 'nearest', 'nearest-exact' or 'linear' (bilinear); scales (rows, cols) are the
-    scale factors PyTorch would use, 0 for none."""
+    scale factors PyTorch would use, 0 for none; legacy_nearest: PyTorch's nearest_idx rule (see
+    cpp/include/eigengrad/upsample.hpp)."""
     check_float(x, "input")
     x = contiguous(x)
     out = np.empty((x.shape[0], x.shape[1], int(size[0]), int(size[1])), dtype=x.dtype)
-    _C.upsample_forward(_planes(x), _planes(out), mode, float(scales[0]), float(scales[1]), bool(align_corners))
+    _C.upsample_forward(_planes(x), _planes(out), mode, float(scales[0]), float(scales[1]), bool(align_corners),
+                        bool(legacy_nearest))
     return out
 
 
-def upsample_backward(grad_out, input_shape, mode: str, scales, align_corners: bool) -> np.ndarray:
+def upsample_backward(grad_out, input_shape, mode: str, scales, align_corners: bool,
+                      legacy_nearest: bool = False) -> np.ndarray:
     grad_out = contiguous(grad_out)
     gin = np.empty(input_shape, dtype=grad_out.dtype)
     _C.upsample_backward(_planes(grad_out), _planes(gin), mode, float(scales[0]), float(scales[1]),
-                         bool(align_corners))
+                         bool(align_corners), bool(legacy_nearest))
     return gin

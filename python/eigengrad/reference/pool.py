@@ -48,7 +48,7 @@ def max_pool2d_backward(grad_out, indices, input_shape):
     """grad_in (input_shape): grad_out added at the saved flat indices of each plane."""
     n, c, h, w = input_shape
     gi = np.zeros((n * c, h * w), grad_out.dtype)
-    rows = np.repeat(np.arange(n * c), grad_out[0, 0].size)
+    rows = np.repeat(np.arange(n * c), grad_out.shape[2] * grad_out.shape[3])
     np.add.at(gi, (rows, indices.reshape(-1)), grad_out.reshape(-1))
     return gi.reshape(input_shape)
 
@@ -124,7 +124,7 @@ def adaptive_max_pool2d_forward(x, output_size):
     idx = np.empty(x.shape[:2] + (oh, ow), np.int64)
     for u, (r0, r1) in enumerate(rows):
         for v, (c0, c1) in enumerate(cols):
-            win = x[:, :, r0:r1, c0:c1].reshape(x.shape[0], x.shape[1], -1)
+            win = x[:, :, r0:r1, c0:c1].reshape(x.shape[0], x.shape[1], (r1 - r0) * (c1 - c0))
             arg = win.argmax(axis=2)
             y[:, :, u, v] = np.take_along_axis(win, arg[..., None], axis=2)[..., 0]
             idx[:, :, u, v] = (r0 + arg // (c1 - c0)) * x.shape[3] + c0 + arg % (c1 - c0)

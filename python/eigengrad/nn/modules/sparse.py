@@ -9,7 +9,7 @@ import numpy as np
 
 from eigengrad.nn import _functional_embedding as FE
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor, get_default_dtype
 
@@ -18,11 +18,6 @@ def _size(value, name: str) -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
     return int(value)
-
-
-def _check_device(device) -> None:
-    if device not in (None, "cpu"):
-        raise ValueError(f"device: eigengrad runs on the CPU, expected None or 'cpu', got {device!r}")
 
 
 def _table(num: int, dim: int, _weight, dtype) -> Parameter:
@@ -49,7 +44,7 @@ class _EmbeddingBase(Module):
 
     def _init_table(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq,
                     sparse, _weight, device, dtype) -> None:
-        _check_device(device)
+        check_device(device)
         self.num_embeddings = _size(num_embeddings, "num_embeddings")
         self.embedding_dim = _size(embedding_dim, "embedding_dim")
         self.padding_idx = None if padding_idx is None else FE.padding_index(padding_idx, self.num_embeddings)
