@@ -14,8 +14,9 @@
 //
 // Direct (conv_direct.cpp, AVX2 builds): with enough channels per group the GEMM's register tile reads
 // the patches in place from a zero-padded copy of each image; the input gradient of a stride-1
-// convolution is the convolution of dy with the flipped weight, and the weight gradient the same tile
-// summed over chunks of images. Which shapes it takes was measured against the lowering below.
+// convolution is the convolution of dy with the flipped weight (with a stride, one such convolution per
+// phase of dx, with the taps that reach it), and the weight gradient the same tile summed over chunks
+// of images. Which shapes it takes was measured against the lowering below.
 //
 // Lowering (every other shape). Images are taken in chunks whose size depends only on the shape (about
 // 2048 GEMM columns, with the chunk's patch matrix within L2). A chunk's patches are unfolded into cols
