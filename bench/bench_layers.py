@@ -194,35 +194,24 @@ def test_layers_forward_backward(bench, name, level, impl):
 
 def main(argv=None) -> int:
     import cases
-    from bench_conv import measure
+    from bench_conv import block_table, measure
 
-    p = cases.paired_parser("issue 18's layers fwd+bwd: eigengrad vs NumPy reference vs torch")
-    p.add_argument("--no-numpy", action="store_true", help="leave out the (slow) NumPy reference column")
-    p.add_argument("--only", action="append", choices=sorted(CASES), help="only these rows (repeatable)")
-    args = p.parse_args(argv)
-    rounds = args.rounds or (5 if args.quick else 15)
-    block_s = 0.1 if args.quick else 0.25
-    cases.use_threads(args.threads)
-    clock = cases.CLOCKS[args.clock]
-    print(f"timing ({args.clock} clock): {rounds} rounds of one ~{block_s * 1e3:.0f} ms block per implementation; "
-          f"times are medians, ratios the median of the per-round ratios (> 1: eigengrad is faster)")
+    args, rounds, block_s, clock = block_table(
+        "issue 18's layers fwd+bwd: eigengrad vs NumPy reference vs torch", argv,
+        lambda p: p.add_argument("--only", action="append", choices=sorted(CASES), help="only these rows (repeatable)"))
     widths = (50, 8, 9, 10, 7, 10, 8)
     row = cases.table_row(widths, left=2)
     cases.table_head(row, ["fwd+bwd, float32", "level", "eg (ms)", "numpy (ms)", "np/eg", "torch (ms)", "torch/eg"],
                      widths)
     misses = []
-    ms = lambda v: "-" if v is None else f"{v * 1e3:.3f}"  # noqa: E731
     for name in args.only or CASES:
         levels, build, label = CASES[name]
         for level in levels:
             t, r = measure(build(level, np.random.default_rng(0), numpy=not args.no_numpy), rounds, block_s, clock)
-            cells = [label, level, ms(t["eigengrad"]), ms(t.get("numpy")),
-                     f"{r['numpy']:.2f}x" if "numpy" in r else "-", ms(t.get("torch"))]
-            mark = "!" if name in TARGET_ROWS and r.get("torch", TARGET) < TARGET else ""
-            cells.append(f"{r['torch']:.2f}x{mark}" if "torch" in r else "-")
-            if mark:
+            cells, below = cases.ratio_cells(t, r, TARGET if name in TARGET_ROWS else None, digits=3)
+            if below:
                 misses.append(f"{label} ({level}): {r['torch']:.2f}x < {TARGET}x torch")
-            row(cells)
+            row([label, level] + cells)
     print("below target: " + "; ".join(misses) if misses else
           f"ConvTranspose2d and Embedding meet the target (>= {TARGET}x torch)" if torch is not None else "")
     return 0
