@@ -160,6 +160,8 @@ def conv_call(x=None, w=None, b=None, out=None, stride=(1, 1), padding=(0, 0, 0,
     (dict(w=np.zeros((6, 2, 3, 3)), groups=3), ValueError, "groups: expected a divisor"),
     (dict(w=np.zeros((6, 4, 7, 3))), ValueError, "weight: the \\(dilated\\) kernel"),
     (dict(dilation=(4, 1)), ValueError, "weight: the \\(dilated\\) kernel"),
+    (dict(dilation=(2**62, 1)), ValueError, "weight: the \\(dilated\\) kernel \\(9223372036854775807, 3\\)"),  # no overflow
+    (dict(padding=(2**62, 2**62, 0, 0)), ValueError, "out: expected shape \\(2, 6, 9223372036854775805, 4\\)"),
     (dict(stride=(0, 1)), ValueError, "stride: expected positive"),
     (dict(padding=(-1, 0, 0, 0)), ValueError, "padding: expected non-negative"),
     (dict(groups=0), ValueError, "groups: expected a positive int"),

@@ -97,6 +97,10 @@ def test_binding_checks(rng, bad, msg):
         _C.conv_transpose2d_forward(x, wt[:3], None, np.empty((1, 2, 3, 3)), (1, 1), (0, 0), (0, 0), (1, 1), 1)
     with pytest.raises(ValueError, match=r"out: expected shape \(1, 2, 2, 2\)"):
         _C.conv_transpose2d_forward(x, wt, None, np.empty((1, 2, 3, 3)), (1, 1), (0, 0), (0, 0), (1, 1), 1)
+    with pytest.raises(ValueError, match=r"input: expected non-empty planes \(only the batch or the channels may be 0\)"):
+        _C.conv_transpose2d_forward(x[:, :, :0], wt, None, np.empty((1, 2, 1, 2)), (1, 1), (0, 0), (0, 0), (1, 1), 1)
+    with pytest.raises(ValueError, match=r"out: expected shape \(1, 2, 9223372036854775807, 2\)"):  # saturated, no overflow
+        _C.conv_transpose2d_forward(x, wt, None, np.empty((1, 2, 1, 2)), (2**63 - 1, 1), (0, 0), (0, 0), (1, 1), 1)
     with pytest.raises(ValueError, match=r"grad_bias: expected shape \(2,\), got \(4,\)"):
         _C.conv_transpose2d_backward(np.ones((1, 2, 2, 2)), x, wt, None, None, np.empty(4), (1, 1), (0, 0), (0, 0),
                                      (1, 1), 1)

@@ -1,6 +1,8 @@
 // Convolution kernels: conv2d forward and backward over (n, c, h, w) arrays.
 // stride and dilation are (rows, columns); padding is (top, bottom, left, right), zeros.
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -16,6 +18,14 @@ using Pair = std::array<index_t, 2>;
 using Quad = std::array<index_t, 4>;
 
 std::string pair_str(index_t a, index_t b) { return "(" + std::to_string(a) + ", " + std::to_string(b) + ")"; }
+
+// a * b + c for non-negative a, b, c, saturated at the largest index_t: huge options give huge sizes
+// (and an error naming them), never a wrapped-around signed overflow.
+index_t sat_mul_add(index_t a, index_t b, index_t c) {
+  constexpr index_t big = std::numeric_limits<index_t>::max();
+  if (c > big || (b != 0 && a > (big - c) / b)) return big;
+  return a * b + c;
+}
 
 void check_positive(const Pair& p, const char* name) {
   if (p[0] < 1 || p[1] < 1)
@@ -50,8 +60,9 @@ Conv2dGeometry geometry(const py::array& x, const py::array& w, const Pair& stri
                           " channels (weight " + shape_str(w) + ", groups " + std::to_string(groups) + "), got " +
                           shape_str(x));
   if (g.kh < 1 || g.kw < 1) throw py::value_error("weight: expected a kernel of at least 1 x 1, got " + shape_str(w));
-  const index_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
-  const index_t hp = g.h + pad[0] + pad[1], wp = g.w + pad[2] + pad[3];
+  const index_t eh = sat_mul_add(g.dh, g.kh - 1, 1), ew = sat_mul_add(g.dw, g.kw - 1, 1);
+  const index_t hp = sat_mul_add(1, sat_mul_add(1, g.h, pad[0]), pad[1]);
+  const index_t wp = sat_mul_add(1, sat_mul_add(1, g.w, pad[2]), pad[3]);
   if (eh > hp || ew > wp)
     throw py::value_error("weight: the (dilated) kernel " + pair_str(eh, ew) + " is larger than the padded input " +
                           pair_str(hp, wp) + " (input " + shape_str(x) + ")");
@@ -160,8 +171,17 @@ Conv2dGeometry transposed_geometry(const py::array& x, const py::array& w, const
                           std::to_string(groups));
   if (w.shape(2) < 1 || w.shape(3) < 1)
     throw py::value_error("weight: expected a kernel of at least 1 x 1, got " + shape_str(w));
-  const index_t oh = (h - 1) * stride[0] - 2 * pad[0] + dilation[0] * (w.shape(2) - 1) + output_padding[0] + 1;
-  const index_t ow = (wd - 1) * stride[1] - 2 * pad[1] + dilation[1] * (w.shape(3) - 1) + output_padding[1] + 1;
+  if (h < 1 || wd < 1)
+    throw py::value_error("input: expected non-empty planes (only the batch or the channels may be 0), got " +
+                          shape_str(x));
+  // (n - 1) s + d (k - 1) + op + 1 - 2 p, saturated before the subtraction (huge options: a huge size)
+  auto out_size = [](index_t n, index_t s, index_t p, index_t d, index_t k, index_t op) {
+    const index_t grow = sat_mul_add(n - 1, s, sat_mul_add(d, k - 1, sat_mul_add(1, op, 1)));
+    const index_t q = std::min(p, grow);
+    return grow == std::numeric_limits<index_t>::max() ? grow : (grow - q) - q;
+  };
+  const index_t oh = out_size(h, stride[0], pad[0], dilation[0], w.shape(2), output_padding[0]);
+  const index_t ow = out_size(wd, stride[1], pad[1], dilation[1], w.shape(3), output_padding[1]);
   if (oh < 1 || ow < 1)
     throw py::value_error("input: the output size " + pair_str(oh, ow) + " of the transposed convolution of " +
                           shape_str(x) + " is too small");

@@ -20,6 +20,11 @@ std::string pair_str(const Pair& p) { return "(" + std::to_string(p[0]) + ", " +
 index_t floor_div(index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 index_t output_size(index_t in, index_t k, index_t pad, index_t stride, index_t dil, bool ceil_mode) {
+  // Huge options must not wrap around: a window or padding beyond 2^60 fits no input (0 outputs), and a
+  // stride beyond 2^62 gives what 2^62 gives (the span below is smaller than either).
+  constexpr index_t limit = index_t(1) << 60;
+  if (pad > limit || (k > 1 && dil > limit / (k - 1))) return 0;
+  stride = std::min(stride, 4 * limit);
   index_t out = floor_div(in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;
@@ -31,7 +36,7 @@ Pool2dGeometry geometry(index_t planes, index_t h, index_t w, const Pair& k, con
   for (auto [v, name] : {std::pair<const Pair*, const char*>{&k, "kernel_size"}, {&s, "stride"}, {&d, "dilation"}})
     if ((*v)[0] < 1 || (*v)[1] < 1)
       throw py::value_error(std::string(name) + ": expected positive values, got " + pair_str(*v));
-  if (p[0] < 0 || p[1] < 0 || 2 * p[0] > k[0] || 2 * p[1] > k[1])
+  if (p[0] < 0 || p[1] < 0 || p[0] > k[0] / 2 || p[1] > k[1] / 2)
     throw py::value_error("padding: expected values between 0 and half the kernel size " + pair_str(k) + ", got " +
                           pair_str(p));
   Pool2dGeometry g{planes, h, w, 0, 0, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]};
