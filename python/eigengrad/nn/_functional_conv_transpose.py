@@ -7,8 +7,9 @@ itself times the kernel into the output, so with og = Co / groups and cg = Ci / 
 
     y[i, (q // cg) og + c, u s - p + a d] += x[i, q, u] w[q, c, a]      (per spatial axis)
 
-and L' = (L - 1) s - 2 p + d (k - 1) + output_padding + 1. It runs through the convolution's C++
-passes (its forward is conv2d's input gradient). 1-D is 2-D with a height of 1.
+and L' = (L - 1) s - 2 p + d (k - 1) + output_padding + 1 (Dumoulin & Visin, "A guide to convolution
+arithmetic for deep learning", 2016, section 4). It runs through the convolution's C++ passes (its
+forward is conv2d's input gradient). 1-D is 2-D with a height of 1.
 """
 from __future__ import annotations
 
