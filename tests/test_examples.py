@@ -5,8 +5,9 @@ import os
 import pytest
 
 from real_data import needs_fashion_mnist
+from source_tree import ROOT, needs_source_file
 
-ROOT = os.path.join(os.path.dirname(__file__), os.pardir)
+pytestmark = needs_source_file("examples")
 
 
 def _load(name):

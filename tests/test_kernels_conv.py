@@ -6,7 +6,8 @@ import pytest
 
 import eigengrad
 from conftest import assert_close
-from eigengrad import _C, _kernels as K
+from eigengrad import _kernels as K
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 # (n, c, h, w, o, kh, kw, stride, padding (top, bottom, left, right), dilation, groups)

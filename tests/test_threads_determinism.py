@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import eigengrad
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 
 THREADS = (1, 2, 3)
 HAS_OPENMP = eigengrad.get_config()["openmp"]

@@ -1,4 +1,4 @@
-// eigengrad._C: one bind_<area>() per kernel area.
+// eigengrad._C_<level>: one bind_<area>() per kernel area.
 #include <pybind11/pybind11.h>
 
 namespace py = pybind11;
@@ -22,7 +22,8 @@ void bind_embedding(py::module_& m);
 void bind_upsample(py::module_& m);
 }  // namespace eigengrad::bindings
 
-PYBIND11_MODULE(_C, m) {
+// EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
+PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   m.doc() = "eigengrad's compiled kernels (C++17, Eigen, OpenMP). Called only through eigengrad._kernels.";
   using namespace eigengrad::bindings;
   bind_config(m);

@@ -31,7 +31,7 @@
 #include <stdexcept>
 
 #include "conv_slots.hpp"
-#include "simd_avx2.hpp"
+#include "simd.hpp"
 
 namespace eigengrad::direct {
 namespace {
@@ -240,10 +240,10 @@ template <class T>
 void run_pass(const T* src, const std::vector<T>& packed, const T* bias, T* y, const Pass& s) {
   constexpr index_t MR = Tile<T>::MR;
   const index_t plane = s.oh * s.ow, tiles = ceil_div(plane, MR);
-  const index_t split = std::min<index_t>(tiles, ceil_div(2 * num_threads(), std::max<index_t>(s.n, 1)));
+  const index_t split = std::min<index_t>(tiles, ceil_div(2 * available_threads(), std::max<index_t>(s.n, 1)));
   const index_t items = s.n * split;
   const std::vector<index_t> off = depth_offsets(s), base = position_bases(s);
-  parallel_for(items, ceil_div(items, num_threads()), [&](index_t t0, index_t t1) {
+  parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
     std::vector<T> xpad(static_cast<std::size_t>(s.cin * s.hp() * s.wp()));
     for (index_t t = t0; t < t1; ++t) {
       const index_t i = t / split;
@@ -297,7 +297,7 @@ template <class T>
 void grad_chunk(const T* xpad, const T* dyt, index_t images, T* dw_sum, const Pass& s, const std::vector<index_t>& off,
                 const std::vector<index_t>& chain, bool split_depths) {
   constexpr index_t MR = Tile<T>::MR;
-  const index_t k = s.depth(), runs = ceil_div(k, MR), parts = split_depths ? std::min<index_t>(runs, num_threads()) : 1;
+  const index_t k = s.depth(), runs = ceil_div(k, MR), parts = split_depths ? std::min<index_t>(runs, available_threads()) : 1;
   parallel_for(parts, 1, [&](index_t part, index_t) {
     index_t p0, p1;
     split_units(runs, parts, part, MR, k, p0, p1);

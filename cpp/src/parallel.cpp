@@ -1,12 +1,38 @@
 #include "eigengrad/parallel.hpp"
 
 #include <atomic>
+#include <cstdlib>
 
 namespace eigengrad {
 namespace {
 // The user's choice from set_num_threads(); 0 means "OpenMP's default". This is a setting, not
 // kernel state: kernels only read it.
 std::atomic<int> requested_threads{0};
+
+// A region "stalled" when it waited for its threads longer than it worked, and by at least this long: a
+// fork and join of idle OpenMP workers costs microseconds; a worker preempted by another process costs a
+// scheduler time slice (milliseconds).
+constexpr double kStall = 200e-6;
+constexpr double kFirstBackoff = 0.05, kMaxBackoff = 2.0;  // seconds on one thread after a stall
+
+// Backoff state, in steady_clock seconds: one thread until `until`; the next backoff lasts `next`.
+std::atomic<double> backoff_until{0.0};
+std::atomic<double> next_backoff{kFirstBackoff};
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// A launcher's OMP_NUM_THREADS is an explicit count, like set_num_threads().
+bool env_sets_threads() {
+  static const bool set = [] {
+    const char* v = std::getenv("OMP_NUM_THREADS");
+    return v != nullptr && *v != '\0';
+  }();
+  return set;
+}
+
+bool adaptive() { return requested_threads.load(std::memory_order_relaxed) == 0 && !env_sets_threads(); }
 }  // namespace
 
 int num_threads() {
@@ -28,6 +54,22 @@ bool has_openmp() {
 #else
   return false;
 #endif
+}
+
+bool backing_off() { return adaptive() && now() < backoff_until.load(std::memory_order_relaxed); }
+
+int available_threads() { return backing_off() ? 1 : num_threads(); }
+
+void report_region(double region_seconds, double mean_work_seconds) {
+  if (!adaptive()) return;
+  const double waited = region_seconds - mean_work_seconds;
+  if (waited > kStall && waited > mean_work_seconds) {
+    const double len = next_backoff.load(std::memory_order_relaxed);
+    backoff_until.store(now() + len, std::memory_order_relaxed);
+    next_backoff.store(std::min(2 * len, kMaxBackoff), std::memory_order_relaxed);
+  } else {
+    next_backoff.store(kFirstBackoff, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace eigengrad

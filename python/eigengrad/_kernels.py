@@ -1,4 +1,4 @@
-"""The one place that calls the compiled kernels (``eigengrad._C``).
+"""The one place that calls the compiled kernels (``_C``: the module of the instruction-set level in use).
 
 Each function takes NumPy arrays, makes strided inputs contiguous (an input copy costs time, never
 correctness; in-place buffers are passed as they are and the binding refuses them if they are not
@@ -7,11 +7,20 @@ modules and the optimizers call these functions, never ``_C`` directly.
 """
 from __future__ import annotations
 
-import math
+from eigengrad import _isa
 
-import numpy as np
+# The kernel module of the level this CPU runs (eigengrad._C_baseline, _C_avx2, _C_avx512, ...), chosen once.
+# Before NumPy is imported: on a CPU below the baseline, the user reads eigengrad's ImportError, not a crash.
+_C, isa_choice = _isa.load()
 
-from eigengrad import _C
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def cpu_capability() -> str:
+    """The instruction-set level of the kernels in use ("baseline", "avx2", "avx512"; "native"/"generic")."""
+    return isa_choice.level
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -47,18 +56,20 @@ def _as_gemm_operand(a: np.ndarray, trans: bool) -> tuple[np.ndarray, bool]:
 # --- GEMM -----------------------------------------------------------------------------------------
 
 def gemm(a, b, bias=None, trans_a=False, trans_b=False, out=None, accumulate=False) -> np.ndarray:
-    """op(a) @ op(b) [+ bias], op = transpose when the flag is set. 2-D float arrays of one dtype."""
-    check_float(a, "a")
-    check_same_dtype(a, b, "a", "b")
-    a, trans_a = _as_gemm_operand(a, trans_a)
-    b, trans_b = _as_gemm_operand(b, trans_b)
-    m = a.shape[1] if trans_a else a.shape[0]
-    n = b.shape[0] if trans_b else b.shape[1]
+    """op(a) @ op(b) [+ bias], op = transpose when the flag is set. 2-D float arrays of one dtype.
+
+    Called for every Linear layer, forward and backward: the common case (C-contiguous float operands)
+    costs two attribute reads here; the binding checks dtypes, shapes and overlap."""
+    if a.dtype not in FLOAT_DTYPES:  # else `out` below would get a's dtype and the binding would blame it
+        raise TypeError(f"a: expected a float32 or float64 tensor, got dtype {a.dtype}")
+    if not a.flags.c_contiguous:
+        a, trans_a = _as_gemm_operand(a, trans_a)
+    if not b.flags.c_contiguous:
+        b, trans_b = _as_gemm_operand(b, trans_b)
     if out is None:
-        out = np.empty((m, n), dtype=a.dtype)
-    if bias is not None:
-        check_same_dtype(a, bias, "a", "bias")
-        bias = contiguous(bias)
+        out = np.empty((a.shape[1] if trans_a else a.shape[0], b.shape[0] if trans_b else b.shape[1]), dtype=a.dtype)
+    if bias is not None and not bias.flags.c_contiguous:
+        bias = np.ascontiguousarray(bias)
     _C.gemm(a, b, out, bias, trans_a, trans_b, accumulate)
     return out
 
@@ -470,6 +481,7 @@ def bernoulli_mask(n: int, seed: int, offset: int, threshold: int) -> np.ndarray
 get_num_threads = _C.get_num_threads
 set_num_threads = _C.set_num_threads
 requested_num_threads = _C.requested_num_threads
+threads_backing_off = _C.backing_off  # one thread for now: parallel regions stalled on a busy machine
 build_info = _C.build_info
 __version__ = _C.__version__
 
