@@ -103,6 +103,15 @@ def table_head(row, cells, widths) -> None:
     print("-+-".join("-" * w for w in widths))
 
 
+def ratio_cells(t: dict, r: dict, target: float | None = None, digits: int = 2) -> tuple[list, bool]:
+    """The cells "eg (ms)", "numpy (ms)", "np/eg", "torch (ms)", "torch/eg" of a row from its median times t
+    and ratios r ("-" for a missing column), and whether torch/eg is below ``target`` (marked "!")."""
+    ms = lambda v: "-" if v is None else f"{v * 1e3:.{digits}f}"  # noqa: E731
+    below = target is not None and "torch" in r and r["torch"] < target
+    return [ms(t["eigengrad"]), ms(t.get("numpy")), f"{r['numpy']:.2f}x" if "numpy" in r else "-", ms(t.get("torch")),
+            f"{r['torch']:.2f}x{'!' if below else ''}" if "torch" in r else "-"], below
+
+
 def thread_counts() -> dict:
     counts = {"eigengrad": eg.get_num_threads()}
     lib = _openblas()
