@@ -18,6 +18,7 @@ void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_attention(py::module_& m);
 }  // namespace eigengrad::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -37,4 +38,5 @@ PYBIND11_MODULE(_C, m) {
   bind_rnn(m);
   bind_conv(m);
   bind_pool(m);
+  bind_attention(m);
 }

@@ -247,3 +247,5 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 from eigengrad.nn._functional_conv import (  # noqa: E402,F401
     adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d,
 )
+
+from eigengrad.nn._functional_attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
