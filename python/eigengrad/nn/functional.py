@@ -248,4 +248,5 @@ from eigengrad.nn._functional_conv import (  # noqa: E402,F401
     adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d,
 )
 
-from eigengrad.nn._functional_attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
+from eigengrad.nn._functional_attention import scaled_dot_product_attention  # noqa: E402,F401
+from eigengrad.nn._functional_mha import multi_head_attention_forward  # noqa: E402,F401

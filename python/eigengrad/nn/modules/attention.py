@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.nn import functional as F
+from eigengrad.nn._functional_mha import mha_forward
 from eigengrad.nn import init
 from eigengrad.nn.modules.linear import Linear
 from eigengrad.nn.modules.module import Module
@@ -91,27 +91,12 @@ class MultiheadAttention(Module):
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None, need_weights: bool = True,
                 attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
-        batched = query.ndim == 3
-        if self.batch_first and batched:
-            if key is value:
-                if query is key:
-                    query = key = value = query.transpose(1, 0)
-                else:
-                    query, key = query.transpose(1, 0), key.transpose(1, 0)
-                    value = key
-            else:
-                query, key, value = query.transpose(1, 0), key.transpose(1, 0), value.transpose(1, 0)
-        separate = {} if self._qkv_same_embed_dim else dict(
-            use_separate_proj_weight=True, q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
-            v_proj_weight=self.v_proj_weight)
-        out, weights = F.multi_head_attention_forward(
-            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
-            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
-            training=self.training, key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
-            average_attn_weights=average_attn_weights, is_causal=is_causal, **separate)
-        if self.batch_first and batched:
-            out = out.transpose(1, 0)
-        return out, weights
+        # batch_first sequences are used as they are (no transposes; see nn/_functional_mha.py)
+        separate = None if self._qkv_same_embed_dim else (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        return mha_forward(query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,
+                           self.bias_k, self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight,
+                           self.out_proj.bias, self.training, key_padding_mask, need_weights, attn_mask, separate, None,
+                           None, average_attn_weights, is_causal, batch_first=self.batch_first)
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "

@@ -16,7 +16,7 @@ import numpy as np
 
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
-from eigengrad.nn._functional_attention import _dtype_or_none, canonical_mask
+from eigengrad.nn._functional_mha import canonical_mask, dtype_or_none
 from eigengrad.nn.modules.attention import MultiheadAttention, check_device
 from eigengrad.nn.modules.container import ModuleList
 from eigengrad.nn.modules.dropout import Dropout
@@ -161,7 +161,7 @@ class TransformerEncoder(Module):
         self.mask_check = mask_check
 
     def forward(self, src: Tensor, mask=None, src_key_padding_mask=None, is_causal: bool | None = None) -> Tensor:
-        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask", _dtype_or_none(mask),
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask", dtype_or_none(mask),
                                               "mask", src.dtype)
         mask = canonical_mask(mask, "mask", None, "", src.dtype, check_other=False)
         first = self.layers[0]
