@@ -20,11 +20,14 @@ namespace {
 using namespace attention_detail;
 
 // Rows per query block and keys per key block. Large blocks keep the GEMMs near their peak (packing
-// is paid once per block); BM x BN scores of T stay well inside L2. Constants, so the blocks (and
-// the order of every sum) depend on the shape only.
+// is paid once per block); BM x BN scores of T stay well inside L2. With is_causal the key blocks are
+// halved, so that more of the blocks above the diagonal are skipped whole (at sequence 256: full
+// attention 10% faster with 256 than 128, causal 20% faster with 128 than 256). Constants and options
+// only, so the blocks (and the order of every sum) do not depend on the thread count.
 template <class T>
 struct Blocks {
   static constexpr index_t BM = 128, BN = 256;
+  static index_t key_block(const AttentionOptions& opt) { return opt.causal ? BN / 2 : BN; }
 };
 
 // Per-thread scratch, kept between calls (one task at a time uses a thread's buffers).
@@ -72,7 +75,7 @@ inline bool causal_skip(const AttentionOptions& opt, index_t i0, index_t bm, ind
 template <class T>
 void forward_block(const Head<T>& hd, const AttentionMask<T>& mask, const AttentionOptions& opt, index_t i0,
                    index_t bm, T* out, T* lse, const AttentionShape& s) {
-  constexpr index_t BN = Blocks<T>::BN;
+  const index_t BN = Blocks<T>::key_block(opt);
   T* sc = scratch<T>(0, bm * BN);
   T* ot = scratch<T>(1, s.dv * bm);  // out^T (Ev, bm)
   T* m = scratch<T>(2, 3 * bm);      // running max, running sum, rescale factor
@@ -162,7 +165,7 @@ void backward_pair(const Head<T>& hd, const Grads<T>& gr, const T* delta, const 
 template <class T>
 void backward_block(const Head<T>& hd, const Grads<T>& gr, const AttentionMask<T>& mask,
                     const AttentionOptions& opt, index_t i0, index_t bm, const AttentionShape& s) {
-  constexpr index_t BN = Blocks<T>::BN;
+  const index_t BN = Blocks<T>::key_block(opt);
   const index_t bh = hd.b * s.heads + hd.h;
   T* delta = scratch<T>(3, bm + s.dk * bm);
   T* dqt = delta + bm;  // dq_i^T (E, bm)
