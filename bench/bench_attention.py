@@ -171,22 +171,6 @@ def test_encoder_training_step(bench, impl):
 
 # --- the table (python bench/bench_attention.py) ---------------------------------------------------------
 
-def measure_rounds(fns: dict, rounds: int, timer, settle_s: float = 0.03) -> tuple:
-    """cases.paired_rounds with one call as one sample (each call is several milliseconds)."""
-    import cases
-
-    for fn in fns.values():  # warm up (allocations, thread pools, AdamW's state)
-        fn()
-        fn()
-
-    def one_call(fn) -> float:
-        t0 = timer()
-        fn()
-        return timer() - t0
-
-    return cases.paired_rounds(fns, rounds, one_call, settle_s)
-
-
 def main(argv=None) -> int:
     import cases
 
@@ -200,22 +184,13 @@ def main(argv=None) -> int:
           f"ratios other / eigengrad (> 1: eigengrad is faster)")
     widths = (52, 10, 12, 9, 12, 9, 12, 9)
     row = cases.table_row(widths)
-    cases.table_head(row, ["fwd+bwd", "eg (ms)", "eg kern (ms)", "kern/eg", "numpy (ms)", "numpy/eg", "torch (ms)",
-                           "torch/eg"], widths)
+    cases.table_head(row, ["fwd+bwd"] + cases.KERNEL_TABLE_HEAD, widths)
     misses = []
     rows = [(sdpa_label(c), sdpa_case(c, numpy=not args.no_numpy), "sdpa" if not c else None) for c in (False, True)]
     rows += [(MHA_LABEL, mha_case(), None), (STEP_LABEL, step_case(), "step")]
     for label, fns, target in rows:
-        t, r = measure_rounds(fns, rounds, timer)
-
-        def ms(k):
-            return f"{t[k] * 1e3:.2f}" if k in t else "-"
-
-        def rt(k):
-            return f"{r[k]:.2f}x" if k in r else "-"
-
-        row([label, ms("eigengrad"), ms("eigengrad kernels"), rt("eigengrad kernels"), ms("numpy"), rt("numpy"),
-             ms("torch"), rt("torch")])
+        t, r = cases.call_rounds(fns, rounds, timer, warmup=2)
+        row([label] + cases.kernel_table_cells(t, r))
         if target and "torch" in r and r["torch"] < TARGETS[target]:
             misses.append(f"{label}: {r['torch']:.2f}x < {TARGETS[target]}x torch")
     print("below target: " + "; ".join(misses) if misses else
