@@ -18,6 +18,8 @@ void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_embedding(py::module_& m);
+void bind_upsample(py::module_& m);
 void bind_attention(py::module_& m);
 }  // namespace eigengrad::bindings
 
@@ -38,5 +40,7 @@ PYBIND11_MODULE(_C, m) {
   bind_rnn(m);
   bind_conv(m);
   bind_pool(m);
+  bind_embedding(m);
+  bind_upsample(m);
   bind_attention(m);
 }

@@ -298,13 +298,30 @@ void adaptive_avg_pool2d_backward(const T* dy, T* dx, const Pool2dGeometry& g) {
   });
 }
 
+template <class T>
+void adaptive_max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g) {
+  Pool2dGeometry unit = g;  // max_window reads the dilation and the row length
+  unit.dh = unit.dw = 1;
+  for_planes(g, [&](index_t xo, index_t yo) {
+    for (index_t u = 0; u < g.oh; ++u) {
+      const index_t r0 = adaptive_start(u, g.h, g.oh), r1 = adaptive_end(u, g.h, g.oh);
+      for (index_t v = 0; v < g.ow; ++v) {
+        const index_t c0 = adaptive_start(v, g.w, g.ow), c1 = adaptive_end(v, g.w, g.ow);
+        max_window(x + xo, r0, c0, Taps{0, r1 - r0}, Taps{0, c1 - c0}, unit, y[yo + u * g.ow + v],
+                   idx[yo + u * g.ow + v]);
+      }
+    }
+  });
+}
+
 #define EIGENGRAD_POOL_INSTANTIATE(T)                                                                       \
   template void max_pool2d_forward<T>(const T*, T*, std::int64_t*, const Pool2dGeometry&);                 \
   template void max_pool2d_backward<T>(const T*, const std::int64_t*, T*, const Pool2dGeometry&);           \
   template void avg_pool2d_forward<T>(const T*, T*, const Pool2dGeometry&, bool, index_t);                 \
   template void avg_pool2d_backward<T>(const T*, T*, const Pool2dGeometry&, bool, index_t);                \
   template void adaptive_avg_pool2d_forward<T>(const T*, T*, const Pool2dGeometry&);                       \
-  template void adaptive_avg_pool2d_backward<T>(const T*, T*, const Pool2dGeometry&);
+  template void adaptive_avg_pool2d_backward<T>(const T*, T*, const Pool2dGeometry&);                      \
+  template void adaptive_max_pool2d_forward<T>(const T*, T*, std::int64_t*, const Pool2dGeometry&);
 EIGENGRAD_POOL_INSTANTIATE(float)
 EIGENGRAD_POOL_INSTANTIATE(double)
 #undef EIGENGRAD_POOL_INSTANTIATE
