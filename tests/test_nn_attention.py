@@ -70,6 +70,24 @@ def test_sdpa_gradcheck_broadcast_and_unbatched(rng):
                      (t(rng, 4, 3), t(rng, 3, 3), t(rng, 3, 5)))
 
 
+def test_sdpa_broadcast_heads(rng, dtype):
+    # one key/value head serves every query head (no copy: the kernel's grouped heads), a query head of
+    # size 1 is repeated for every key/value head; both equal the explicitly repeated computation
+    q, k, v = t(rng, 2, 4, 5, 3, dtype=dtype), t(rng, 2, 1, 6, 3, dtype=dtype), t(rng, 2, 1, 6, 2, dtype=dtype)
+    out = F.scaled_dot_product_attention(q, k, v)
+    kr, vr = (eg.tensor(np.repeat(a.numpy(), 4, axis=1)) for a in (k, v))
+    assert_close(out.numpy(), F.scaled_dot_product_attention(q.detach(), kr, vr).numpy(), dtype)
+    out1 = F.scaled_dot_product_attention(q[:, :1], kr, vr)
+    assert out1.shape == (2, 4, 5, 2)
+    assert_close(out1.numpy(), F.scaled_dot_product_attention(eg.tensor(np.repeat(q.numpy()[:, :1], 4, axis=1)),
+                                                              kr, vr).numpy(), dtype)
+    if dtype == np.float64:
+        assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=eg.tensor(
+            np.tril(np.ones((5, 6), bool)))), (t(rng, 2, 3, 5, 3), t(rng, 1, 1, 6, 3), t(rng, 2, 1, 6, 2)))
+        assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+                         (t(rng, 2, 1, 5, 3), t(rng, 2, 3, 6, 3), t(rng, 3, 6, 2)))
+
+
 def test_sdpa_gqa_equals_repeated_heads(rng, dtype):
     q, k, v = t(rng, 2, 6, 5, 4, dtype=dtype), t(rng, 2, 2, 7, 4, dtype=dtype), t(rng, 2, 2, 7, 3, dtype=dtype)
     out = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)

@@ -28,9 +28,10 @@
 // The backward (delta_i = sum_e dout_ie out_ie; ds_ij = p_ij (d_ij dp_ij / (1 - dropout) - delta_i),
 // dp_ij = dout_i . v_j):
 //   dv_j += (p d / (1 - dropout))^T dout_i,  dq_i += scale ds k_j,  dk_j += scale ds^T q_i
-// A task owns one key/value head (b, g) and walks its query heads, key blocks and query blocks in a
-// fixed order, so dk and dv (summed over the heads of a group) and dq are each summed by one task.
-// dmask (optional, B, Hq, L, S) receives ds, the gradient of an additive mask.
+// A task owns one key/value head (b, g) and walks the query heads that read it, their query blocks and,
+// per query block, the key blocks, in a fixed order; so dq, and dk and dv (summed over the heads of a
+// group), are each summed by one task. dmask (optional, B, Hq, L, S) receives ds, the gradient of an
+// additive mask.
 #pragma once
 #include <cstdint>
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from eigengrad import _kernels as K
 from eigengrad import random as _random
-from eigengrad.autograd.ops_attention import ScaledDotProductAttention
+from eigengrad.autograd.ops_attention import Layout, ScaledDotProductAttention
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor, as_tensor
 
@@ -89,9 +89,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     _qkv(query, key, value, bool(enable_gqa))
     p = _check_dropout(dropout_p)
     lq, lk, e = query.shape[-2], key.shape[-2], query.shape[-1]
-    lead = 3 if enable_gqa else 2
-    batch = np.broadcast_shapes(query.shape[:-lead], key.shape[:-lead], value.shape[:-lead])
-    weights_shape = batch + ((query.shape[-3],) if enable_gqa else ()) + (lq, lk)
+    layout = Layout(query.shape, key.shape, value.shape, bool(enable_gqa))
+    weights_shape = layout.shape(layout.heads, lq, lk)
     mask = None
     if attn_mask is not None:
         if is_causal:
