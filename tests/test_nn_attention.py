@@ -321,3 +321,19 @@ def test_encoder_detects_a_causal_mask(rng):
     a, b, c = enc(x, mask=mask), enc(x, mask=mask, is_causal=True), enc(x, mask=bool_mask)
     assert_close(a.numpy(), b.numpy(), np.float64)
     assert_close(a.numpy(), c.numpy(), np.float64)
+
+
+def test_transformer_layer_is_thread_count_independent(restore_threads):
+    # a training step's numbers (dropout included) are bitwise the same on 1, 2 and 3 threads
+    results = []
+    for threads in (1, 2, 3):
+        eg.set_num_threads(threads)
+        eg.manual_seed(3)
+        layer = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.2, batch_first=True)
+        x = eg.tensor(np.random.default_rng(0).standard_normal((3, 70, 16)).astype(np.float32), requires_grad=True)
+        mask = eg.tensor(np.random.default_rng(1).random((3, 70)) < 0.2)
+        out = layer(x, src_key_padding_mask=mask)
+        out.sum().backward()
+        results.append([out.numpy().copy(), x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()])
+    for other in results[1:]:
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(results[0], other))
