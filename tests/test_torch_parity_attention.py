@@ -303,3 +303,37 @@ def test_eval_mode_matches_torch_without_padding(dt):
     with eg.no_grad():
         got = e(eg.tensor(x))
     assert_rel(got, expected, dt, "eval output")
+
+
+@pytest.mark.parametrize("separate", [False, True], ids=["packed", "separate"])
+def test_functional_multi_head_attention_with_static_kv(dt, separate):
+    # F.multi_head_attention_forward itself: separate projection weights, static_k / static_v, dropout off
+    rng = np.random.default_rng(11)
+    e, h, lq, s, n = 6, 3, 4, 5, 2
+    arrays = dict(query=rng.standard_normal((lq, n, e)), key=rng.standard_normal((s, n, e)),
+                  value=rng.standard_normal((s, n, e)), in_proj_weight=rng.standard_normal((3 * e, e)),
+                  in_proj_bias=rng.standard_normal(3 * e), out_proj_weight=rng.standard_normal((e, e)),
+                  out_proj_bias=rng.standard_normal(e), q_proj_weight=rng.standard_normal((e, e)),
+                  k_proj_weight=rng.standard_normal((e, e)), v_proj_weight=rng.standard_normal((e, e)),
+                  static_k=rng.standard_normal((n * h, s + 1, e // h)),
+                  static_v=rng.standard_normal((n * h, s + 1, e // h)))
+    pairs = {name: pair(a.astype(dt)) for name, a in arrays.items()}
+
+    def call(lib_index, fn):
+        t = {name: p[lib_index] for name, p in pairs.items()}
+        return fn(t["query"], t["key"], t["value"], e, h, None if separate else t["in_proj_weight"],
+                  t["in_proj_bias"], None, None, False, 0.0, t["out_proj_weight"], t["out_proj_bias"],
+                  need_weights=True, average_attn_weights=False, use_separate_proj_weight=separate,
+                  q_proj_weight=t["q_proj_weight"], k_proj_weight=t["k_proj_weight"],
+                  v_proj_weight=t["v_proj_weight"], static_k=t["static_k"], static_v=t["static_v"])
+
+    e_out, e_w = call(0, F.multi_head_attention_forward)
+    t_out, t_w = call(1, torch.nn.functional.multi_head_attention_forward)
+    assert_rel(e_out, t_out, dt, "output")
+    assert_rel(e_w, t_w, dt, "weights")
+    loss_e, loss_t = e_out.sum() + (e_w * e_w).sum(), t_out.sum() + (t_w * t_w).sum()
+    loss_e.backward()
+    loss_t.backward()
+    for name, (a, b) in pairs.items():
+        if b.grad is not None or a.grad is not None:
+            assert_rel(a.grad, b.grad, dt, f"grad {name}")
