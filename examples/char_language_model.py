@@ -6,7 +6,7 @@ of the book with AdamW and a one-cycle schedule on random windows; the loss on t
 compared with the unigram entropy (the loss of predicting every character from the training text's
 character frequencies alone), and the model then writes a sample.
 
-    python examples/char_language_model.py [--steps 2000] [--layers 4] [--d-model 128] [--context 128]
+    python examples/char_language_model.py [--steps 1500] [--layers 3] [--d-model 128] [--context 96] [--threads 1]
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from eigengrad.optim.lr_scheduler import OneCycleLR
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--context", type=int, default=128, help="characters per training window")
+    p.add_argument("--context", type=int, default=96, help="characters per training window")
     p.add_argument("--d-model", type=int, default=128)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--feedforward", type=int, default=512)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--feedforward", type=int, default=384)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument("--weight-decay", type=float, default=0.1)
