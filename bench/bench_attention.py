@@ -177,14 +177,7 @@ def main(argv=None) -> int:
     p = cases.paired_parser("Attention and a Transformer training step: eigengrad vs NumPy reference vs torch")
     p.add_argument("--no-numpy", action="store_true", help="leave out the NumPy reference (slow) column")
     args = p.parse_args(argv)
-    rounds = args.rounds or (5 if args.quick else 21)
-    cases.use_threads(args.threads)
-    timer = cases.CLOCKS[args.clock]
-    print(f"timing: {rounds} rounds, {args.clock} time; times are medians, ratios the median of the per-round "
-          f"ratios other / eigengrad (> 1: eigengrad is faster)")
-    widths = (52, 10, 12, 9, 12, 9, 12, 9)
-    row = cases.table_row(widths)
-    cases.table_head(row, ["fwd+bwd"] + cases.KERNEL_TABLE_HEAD, widths)
+    rounds, timer, row = cases.start_kernel_table(args, 52)
     misses = []
     rows = [(sdpa_label(c), sdpa_case(c, numpy=not args.no_numpy), "sdpa" if not c else None) for c in (False, True)]
     rows += [(MHA_LABEL, mha_case(), None), (STEP_LABEL, step_case(), "step")]

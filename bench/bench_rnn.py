@@ -95,14 +95,7 @@ def main(argv=None) -> int:
 
     p = cases.paired_parser("LSTM/GRU fwd+bwd: eigengrad vs NumPy reference vs torch")
     args = p.parse_args(argv)
-    rounds = args.rounds or (5 if args.quick else 21)
-    cases.use_threads(args.threads)
-    timer = cases.CLOCKS[args.clock]
-    print(f"timing: {rounds} rounds, {args.clock} time; times are medians, ratios the median of the per-round "
-          f"ratios other / eigengrad (> 1: eigengrad is faster)")
-    widths = (40, 10, 12, 9, 12, 9, 12, 9)
-    row = cases.table_row(widths)
-    cases.table_head(row, ["fwd+bwd"] + cases.KERNEL_TABLE_HEAD, widths)
+    rounds, timer, row = cases.start_kernel_table(args, 40)
     misses = []
     for cell in CELLS:
         t, r = cases.call_rounds(case(cell), rounds, timer)

@@ -344,3 +344,16 @@ def kernel_table_cells(medians: dict, ratios: dict) -> list:
 
     return [ms("eigengrad"), ms("eigengrad kernels"), rt("eigengrad kernels"), ms("numpy"), rt("numpy"), ms("torch"),
             rt("torch")]
+
+
+def start_kernel_table(args, first_width: int, default_rounds: int = 21) -> tuple:
+    """For a ``paired_parser`` script printing a KERNEL_TABLE_HEAD table: sets the threads, prints the timing
+    line and the table's head; returns (rounds, timer, row)."""
+    rounds = args.rounds or (5 if args.quick else default_rounds)
+    use_threads(args.threads)
+    print(f"timing: {rounds} rounds, {args.clock} time; times are medians, ratios the median of the per-round "
+          f"ratios other / eigengrad (> 1: eigengrad is faster)")
+    widths = (first_width, 10, 12, 9, 12, 9, 12, 9)
+    row = table_row(widths)
+    table_head(row, ["fwd+bwd"] + KERNEL_TABLE_HEAD, widths)
+    return rounds, CLOCKS[args.clock], row
