@@ -165,6 +165,25 @@ def test_random_fills_deterministic(restore_threads, dtype):
 
 # --- the setters ---------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_attention_deterministic(restore_threads, rng, dtype, causal):
+    # several heads and query/key blocks, grouped-query heads, a float mask and dropout
+    b, hq, hk, lq, lk, e = 2, 4, 2, 300, 280, 16
+    q = rng.standard_normal((b, hq, lq, e)).astype(dtype)
+    k = rng.standard_normal((b, hk, lk, e)).astype(dtype)
+    v = rng.standard_normal((b, hk, lk, e)).astype(dtype)
+    mask = np.broadcast_to(rng.standard_normal((b, 1, 1, lk)).astype(dtype), (b, hq, lq, lk)) if not causal else None
+    g = rng.standard_normal((b, hq, lq, e)).astype(dtype)
+    dropout = (3, 17, _kernels.keep_threshold(0.2), 1.25)
+
+    def run():
+        out, lse = _kernels.attention_forward(q, k, v, mask, 0.25, causal, dropout)
+        grads = _kernels.attention_backward(q, k, v, out, lse, g, mask, 0.25, causal, dropout, mask is not None)
+        return (out, lse) + tuple(a for a in grads if a is not None)
+
+    assert_bitwise_equal(on_each_thread_count(run))
+
+
 def test_get_num_threads_is_positive():
     n = eigengrad.get_num_threads()
     assert isinstance(n, int) and n >= 1

@@ -21,6 +21,7 @@ void bind_pool(py::module_& m);
 void bind_finite(py::module_& m);
 void bind_embedding(py::module_& m);
 void bind_upsample(py::module_& m);
+void bind_attention(py::module_& m);
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
@@ -44,4 +45,5 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_finite(m);
   bind_embedding(m);
   bind_upsample(m);
+  bind_attention(m);
 }

@@ -816,3 +816,33 @@ def upsample_backward(grad_out, input_shape, mode: str, scales, align_corners: b
     _C.upsample_backward(_planes(grad_out), _planes(gin), mode, float(scales[0]), float(scales[1]),
                          bool(align_corners), bool(legacy_nearest))
     return gin
+
+# --- scaled dot-product attention (q (B, Hq, L, E), k (B, Hk, S, E), v (B, Hk, S, Ev)) -----------------
+
+NO_DROPOUT = (0, 0, 1 << 32, 1.0)  # (seed, offset, threshold, keep_scale): keep every element
+
+
+def attention_forward(q, k, v, mask, scale: float, causal: bool, dropout=NO_DROPOUT):
+    """(out (B, Hq, L, Ev), lse (B, Hq, L)) of softmax(scale q k^T + mask) v, fused (attention.hpp).
+
+    ``mask``: None or a (B, Hq, L, S) bool or float array, read through its strides (a broadcast view
+    is not copied); ``dropout`` = (seed, offset, threshold, keep_scale) of the weights' dropout draw."""
+    check_float(q, "query")
+    q, k, v = contiguous(q), contiguous(k), contiguous(v)
+    out = np.empty(q.shape[:3] + v.shape[3:] if q.ndim == 4 and v.ndim == 4 else (0, 0, 0, 0), q.dtype)
+    lse = np.empty(q.shape[:3] if q.ndim == 4 else (0, 0, 0), q.dtype)
+    _C.attention_forward(q, k, v, mask, out, lse, float(scale), bool(causal), *dropout)
+    return out, lse
+
+
+def attention_backward(q, k, v, out, lse, grad_out, mask, scale: float, causal: bool, dropout=NO_DROPOUT,
+                       mask_grad: bool = False):
+    """(grad_q, grad_k, grad_v, grad_mask) of ``attention_forward``; grad_mask (B, Hq, L, S), the gradient
+    of an additive mask, only when ``mask_grad`` (else None)."""
+    q, k, v = contiguous(q), contiguous(k), contiguous(v)
+    grad_out = contiguous(grad_out.astype(q.dtype, copy=False))
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    dmask = np.empty(q.shape[:3] + k.shape[2:3], q.dtype) if mask_grad else None
+    _C.attention_backward(q, k, v, contiguous(out), contiguous(lse), grad_out, mask, dq, dk, dv, dmask, float(scale),
+                          bool(causal), *dropout)
+    return dq, dk, dv, dmask

@@ -263,3 +263,6 @@ from eigengrad.nn._functional_embedding import embedding, embedding_bag  # noqa:
 from eigengrad.nn._functional_upsample import (  # noqa: E402,F401
     interpolate, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest,
 )
+
+from eigengrad.nn._functional_attention import scaled_dot_product_attention  # noqa: E402,F401
+from eigengrad.nn._functional_mha import multi_head_attention_forward  # noqa: E402,F401

@@ -78,3 +78,7 @@ __all__ += [
     "embedding_backward", "embedding_renorm", "embedding_bag_forward", "embedding_bag_backward",
     "embedding_bag_per_sample_weights_backward", "upsample_forward", "upsample_backward",
 ]
+
+from eigengrad.reference.attention import attention_backward, attention_forward  # noqa: E402
+
+__all__ += ["attention_forward", "attention_backward"]

@@ -40,3 +40,13 @@ from eigengrad.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, Upsa
 from eigengrad.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: E402
 
 __all__ += ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle"]
+
+from eigengrad.nn.modules.attention import MultiheadAttention  # noqa: E402
+
+__all__ += ["MultiheadAttention"]
+from eigengrad.nn.modules.transformer import (  # noqa: E402
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+)
+
+__all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+            "TransformerDecoderLayer"]
