@@ -310,6 +310,8 @@ CASES = [
          lambda x: _tf().max_pool2d(x, 2, stride=1) ** 2),
     Case(V.MaxPool2d, "padded-ceil", lambda x: F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True) ** 2,
          inputs(distinct(1, 2, 5, 6)), lambda x: _tf().max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True) ** 2),
+    Case(V.AdaptiveMaxPool2d, "uneven", lambda x: F.adaptive_max_pool2d(x, (2, 3)) ** 2, inputs(distinct(1, 2, 5, 7)),
+         lambda x: _tf().adaptive_max_pool2d(x, (2, 3)) ** 2),
     Case(V.MaxPool2dBackward, "direct",
          lambda g: V.MaxPool2dBackward.apply(g, idx=POOL_IDX, input=POOL_INPUT) ** 2, inputs(normal(2, 2, 4, 3))),
     Case(V.MaxPool2dGather, "direct",
@@ -420,6 +422,13 @@ from grad_cases_tensor_ops import EXEMPT as _TENSOR_OP_EXEMPT, TENSOR_OP_CASES  
 
 CASES += TENSOR_OP_CASES
 EXEMPT.update(_TENSOR_OP_EXEMPT)
+
+# Issue 18's primitives arrived after the second-order machinery: they give first-order gradients under
+# create_graph and a second backward through them raises ("the derivative of X's backward is not
+# implemented"); their backward_graph and cases are open work.
+_FIRST_ORDER_ONLY = "issue 18's primitive, first order only (no backward_graph yet): open work"
+EXEMPT.update({name: _FIRST_ORDER_ONLY for name in (
+    "ScaledDotProductAttention", "ConvTranspose2d", "Embedding", "EmbeddingBag", "Upsample")})
 
 
 def _tf():

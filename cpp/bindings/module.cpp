@@ -22,6 +22,9 @@ void bind_finite(py::module_& m);
 void bind_reduce(py::module_& m);
 void bind_index(py::module_& m);
 void bind_sort(py::module_& m);
+void bind_embedding(py::module_& m);
+void bind_upsample(py::module_& m);
+void bind_attention(py::module_& m);
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
@@ -46,4 +49,7 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_reduce(m);
   bind_index(m);
   bind_sort(m);
+  bind_embedding(m);
+  bind_upsample(m);
+  bind_attention(m);
 }
