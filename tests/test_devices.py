@@ -63,6 +63,7 @@ def test_non_cpu_devices_raise_a_clear_error(device):
     x = eg.ones(2)
     calls = [lambda: x.to(device), lambda: eg.zeros(2, device=device), lambda: eg.tensor([1.0], device=device),
              lambda: nn.Linear(2, 2, device=device), lambda: nn.Conv2d(1, 1, 3, device=device),
+             lambda: nn.Embedding(3, 2, device=device), lambda: nn.MultiheadAttention(4, 2, device=device),
              lambda: nn.Module().to(device), lambda: eg.set_default_device(device)]
     if not isinstance(device, int):
         calls.append(lambda: x.to(eg.device(device)))
@@ -149,6 +150,9 @@ def test_module_to_matches_torch_on_the_same_model():
     lambda **kw: nn.GroupNorm(2, 4, **kw), lambda **kw: nn.PReLU(**kw), lambda **kw: nn.RNN(3, 4, **kw),
     lambda **kw: nn.LSTM(3, 4, **kw), lambda **kw: nn.GRU(3, 4, **kw), lambda **kw: nn.LSTMCell(3, 4, **kw),
     lambda **kw: nn.GRUCell(3, 4, **kw), lambda **kw: nn.RNNCell(3, 4, **kw), lambda **kw: nn.Maxout(3, 2, 2, **kw),
+    lambda **kw: nn.Embedding(5, 3, **kw), lambda **kw: nn.EmbeddingBag(5, 3, **kw), lambda **kw: nn.Conv1d(2, 3, 3, **kw),
+    lambda **kw: nn.ConvTranspose2d(2, 3, 3, **kw), lambda **kw: nn.MultiheadAttention(4, 2, **kw),
+    lambda **kw: nn.TransformerEncoderLayer(4, 2, 8, **kw),
 ])
 def test_layers_take_device_and_dtype(layer):
     for device in (None, "cpu", eg.device("cpu"), "cpu:0"):
