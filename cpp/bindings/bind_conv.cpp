@@ -84,8 +84,7 @@ void backward_binding(const py::array& dy, const py::array& x, const py::array& 
 
 Pair output_size_binding(index_t h, index_t w, index_t kh, index_t kw, const py::object& stride,
                          const py::object& padding, const py::object& dilation) {
-  if (h < 0 || w < 0) throw py::value_error("h, w: expected input sizes >= 0, got " + std::to_string(h) + ", " +
-                                            std::to_string(w));
+  input_extent(h, "h"), input_extent(w, "w");
   const Options o(stride, padding, dilation, 1);
   return conv2d_output_size(h, w, kh, kw, o.stride, o.padding, o.dilation);
 }

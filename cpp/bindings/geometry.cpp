@@ -1,6 +1,6 @@
 #include "geometry.hpp"
 
-#include <climits>
+#include <cstdint>
 #include <string>
 
 namespace eigengrad::bindings {
@@ -36,6 +36,12 @@ index_t dilated(index_t k, index_t d) { return d * (k - 1) + 1; }
 index_t floor_div(index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 }  // namespace
+
+index_t input_extent(index_t size, const char* name) {
+  if (size < 0 || size > kMaxExtent)
+    throw py::value_error(std::string(name) + ": expected an input size in [0, 2^62], got " + std::to_string(size));
+  return size;
+}
 
 template <std::size_t N>
 std::array<index_t, N> window_option(const py::handle& value, const char* name, index_t lo) {

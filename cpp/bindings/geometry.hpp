@@ -23,6 +23,10 @@ using Pair = std::array<index_t, 2>;
 using Quad = std::array<index_t, 4>;
 
 constexpr index_t kMaxWindowOption = 2147483647;  // 2^31 - 1
+constexpr index_t kMaxExtent = index_t(1) << 62;     // an input extent given as a number (the size helpers)
+
+// An input extent given as a number, in [0, kMaxExtent], else ValueError naming it.
+index_t input_extent(index_t size, const char* name);
 
 // An int or a sequence of N ints, each in [lo, kMaxWindowOption], as N values. Raises TypeError (not
 // ints, wrong count) or ValueError (out of range) naming the argument, what it got and the range.

@@ -36,9 +36,13 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
     oh, ow, pads = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     xp = np.pad(x, pads, constant_values=-np.inf)
     flat = np.pad(np.arange(h * w, dtype=np.int64).reshape(1, 1, h, w), pads, constant_values=-1)
-    vals = _patches(xp, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(n, c, -1, oh, ow)
-    where = _patches(flat, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(1, 1, -1, oh, ow)
-    arg = vals.argmax(axis=2)[:, :, None]
+    taps = kernel[0] * kernel[1]
+    vals = _patches(xp, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(n, c, taps, oh, ow)
+    where = _patches(flat, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(1, 1, taps, oh, ow)
+    # PyTorch's rule: the first maximum, but a NaN always takes over (so the last NaN of a window wins)
+    nan = np.isnan(vals)
+    last_nan = taps - 1 - nan[:, :, ::-1].argmax(axis=2)
+    arg = np.where(nan.any(axis=2), last_nan, vals.argmax(axis=2))[:, :, None]
     y = np.take_along_axis(vals, arg, axis=2)[:, :, 0]
     idx = np.take_along_axis(np.broadcast_to(where, vals.shape), arg, axis=2)[:, :, 0]
     return y, np.ascontiguousarray(idx)
@@ -48,7 +52,7 @@ def max_pool2d_backward(grad_out, indices, input_shape):
     """grad_in (input_shape): grad_out added at the saved flat indices of each plane."""
     n, c, h, w = input_shape
     gi = np.zeros((n * c, h * w), grad_out.dtype)
-    rows = np.repeat(np.arange(n * c), grad_out[0, 0].size)
+    rows = np.repeat(np.arange(n * c), grad_out.shape[2] * grad_out.shape[3])
     np.add.at(gi, (rows, indices.reshape(-1)), grad_out.reshape(-1))
     return gi.reshape(input_shape)
 
