@@ -35,9 +35,10 @@ import numpy as np
 from binding_table import TABLE, Case, array_args, describe
 
 # A raised exception of these types is a clean refusal (pybind11 raises TypeError for arguments it
-# cannot convert, MemoryError for std::bad_alloc); anything else (RuntimeError from an unexpected C++
-# exception, IndexError, SystemError, ...) is a failure.
-CLEAN_ERRORS = ("TypeError", "ValueError", "MemoryError")
+# cannot convert, MemoryError for std::bad_alloc; the embeddings raise IndexError for an index out of
+# range, as PyTorch); anything else (RuntimeError from an unexpected C++ exception, SystemError, ...) is
+# a failure.
+CLEAN_ERRORS = ("TypeError", "ValueError", "IndexError", "MemoryError")
 TOLERANCE = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-11}
 
 

@@ -56,6 +56,7 @@ class Binding:
     outputs: tuple = ()  # arguments the binding writes (a list argument: every array in it)
     expect: Callable[[dict], dict] | None = None
     in_place: tuple = ()  # (output, input): the output may be exactly that input
+    strided: tuple = ()  # inputs read through their strides (any layout but unaligned is valid)
     rtol: float = 1.0  # a factor on the fuzz tolerance (reference/kernel differ in summation order)
 
 
@@ -808,11 +809,254 @@ def _rnn_bwd_expect(kw):
 entry("rnn_forward", make=_rnn_fwd, outputs=("out", "h_n", "c_n", "gates", "aux"), expect=_rnn_fwd_expect, rtol=10.0)
 entry("rnn_backward", make=_rnn_bwd, outputs=(*_RNN_GRADS, "work"), expect=_rnn_bwd_expect, rtol=100.0)
 
+# --- transposed convolution and adaptive max pooling ----------------------------------------------------
+
+
+def _convt(c):
+    groups = c.pick([1, 1, 2])
+    n, ci, co = c.dim(0), groups * c.dim(1, low=1), groups * c.dim(2, low=1)
+    stride, dilation = (c.pick([1, 2]), c.pick([1, 3])), (c.pick([1, 2]), 1)
+    output_padding = tuple(c.pick(range(max(s, d))) for s, d in zip(stride, dilation))
+    kh, kw_ = c.pick([1, 2, 3]), c.pick([1, 3])
+    h, w = c.dim(3, low=1), c.dim(0, low=1)  # (a transposed convolution refuses empty planes, as PyTorch)
+    padding = (c.pick([0, 1]), c.pick([0, 1]))
+    if min(RC.conv_transpose2d_output_size(h, w, kh, kw_, stride, padding, output_padding, dilation)) < 1:
+        padding = (0, 0)
+    oh, ow = RC.conv_transpose2d_output_size(h, w, kh, kw_, stride, padding, output_padding, dilation)
+    x, weight = c.normal(n, ci, h, w), c.normal(ci, co // groups, kh, kw_)
+    return x, weight, dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation,
+                           groups=groups), (n, co, oh, ow)
+
+
+def _convt_fwd(c):
+    x, weight, opts, yshape = _convt(c)
+    return dict(input=x, weight=weight, bias=c.normal(yshape[1]) if c.flag() else None, out=c.empty(*yshape), **opts)
+
+
+def _convt_bwd(c):
+    x, weight, opts, yshape = _convt(c)
+    return dict(grad_out=c.normal(*yshape), input=x, weight=weight,
+                grad_in=c.empty(*x.shape) if c.flag(0.8) else None,
+                grad_weight=c.empty(*weight.shape) if c.flag(0.8) else None,
+                grad_bias=c.empty(yshape[1]) if c.flag(0.8) else None, **opts)
+
+
+def _convt_options_of(kw):
+    return kw["stride"], kw["padding"], kw["output_padding"], kw["dilation"], kw["groups"]
+
+
+entry("conv_transpose2d_forward", make=_convt_fwd, outputs=("out",), rtol=10.0,
+      expect=lambda kw: {"out": R.conv_transpose2d_forward(kw["input"], kw["weight"], kw["bias"],
+                                                           *_convt_options_of(kw))})
+entry("conv_transpose2d_backward", make=_convt_bwd, outputs=("grad_in", "grad_weight", "grad_bias"), rtol=10.0,
+      expect=lambda kw: _named(R.conv_transpose2d_backward(kw["grad_out"], kw["input"], kw["weight"],
+                                                           *_convt_options_of(kw), grads=_grads_of(kw))))
+entry("conv_transpose2d_output_size",
+      make=lambda c: dict(h=c.dim(0) + 1, w=c.dim(1) + 1, kh=2, kw=3, stride=(2, 1), padding=(1, 0),
+                          output_padding=(1, 0), dilation=(1, 2)),
+      expect=lambda kw: {"return": list(RC.conv_transpose2d_output_size(
+          kw["h"], kw["w"], kw["kh"], kw["kw"], kw["stride"], kw["padding"], kw["output_padding"], kw["dilation"]))})
+
+
+def _adaptive_max(c):
+    x = c.normal(c.dim(0), c.dim(1, low=1), c.dim(2, low=1))
+    out = (x.shape[0], c.pick([1, 2, 3, 5]), c.pick([1, 2, 4]))
+    return dict(input=x, out=c.empty(*out), indices=np.full(out, -7, np.int64))
+
+
+entry("adaptive_max_pool2d_forward", make=_adaptive_max, outputs=("out", "indices"),
+      expect=lambda kw: dict(zip(("out", "indices"), (a[0] for a in R.adaptive_max_pool2d_forward(
+          kw["input"][None], kw["out"].shape[1:])))))
+
+# --- embeddings -------------------------------------------------------------------------------------
+
+
+def _lookup(c):
+    """(num, dim, n, indices): indices of either index dtype into num >= 1 rows, repeats likely."""
+    num, dim, n = c.dim(0, low=1), c.dim(1), c.dim(2) + c.dim(3)
+    return num, dim, n, c.rng.integers(0, num, n).astype(c.pick([np.int64, np.int32]))
+
+
+def _emb_fwd(c):
+    num, dim, n, idx = _lookup(c)
+    return dict(weight=c.normal(num, dim), indices=idx, out=c.empty(n, dim))
+
+
+def _emb_bwd(c):
+    num, dim, n, idx = _lookup(c)
+    return dict(grad_out=c.normal(n, dim), indices=idx, grad_weight=c.empty(num, dim), padding_idx=c.pick([-1, 0]),
+                scale_grad_by_freq=c.flag())
+
+
+def _emb_renorm(c):
+    num, dim, _, idx = _lookup(c)
+    return dict(weight=c.normal(num, dim), indices=idx, max_norm=c.pick([0.5, 1.0, 2.0]),
+                norm_type=c.pick([2.0, 1.0, math.inf]))
+
+
+def _renorm_expect(kw):
+    w = kw["weight"].copy()
+    R.embedding_renorm(w, kw["indices"], kw["max_norm"], kw["norm_type"])
+    return {"weight": w}
+
+
+entry("embedding_forward", make=_emb_fwd, outputs=("out",),
+      expect=lambda kw: {"out": R.embedding_forward(kw["weight"], kw["indices"])})
+entry("embedding_backward", make=_emb_bwd, outputs=("grad_weight",), rtol=10.0,
+      expect=lambda kw: {"grad_weight": R.embedding_backward(kw["grad_out"], kw["indices"], kw["grad_weight"].shape[0],
+                                                             kw["padding_idx"], kw["scale_grad_by_freq"])})
+entry("embedding_renorm", make=_emb_renorm, outputs=("weight",), expect=_renorm_expect, rtol=10.0)
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def _bags(c):
+    """weight, indices, offsets (non-decreasing starts within the indices), mode, per-sample weights, padding."""
+    num, dim, n, idx = _lookup(c)
+    starts = np.sort(c.rng.integers(0, n + 1, c.dim(1) + 1)).astype(np.int64)
+    mode = c.pick([0, 1, 2])
+    psw = c.uniform(n, low=0.5, high=2.0) if mode == 0 and c.flag() else None
+    return c.normal(num, dim), idx, starts, mode, psw, c.pick([-1, 0])
+
+
+def _bag_fwd(c):
+    weight, idx, starts, mode, psw, pad = _bags(c)
+    bags, dim = len(starts) - 1, weight.shape[1]
+    return dict(weight=weight, indices=idx, offsets=starts, per_sample_weights=psw, out=c.empty(bags, dim),
+                bag_size=np.full(bags, -7, np.int64),
+                max_indices=np.full((bags, dim), -7, np.int64) if mode == 2 else None, mode=mode, padding_idx=pad)
+
+
+def _bag_fwd_expect(kw):
+    out, size, at = R.embedding_bag_forward(kw["weight"], kw["indices"], kw["offsets"], kw["per_sample_weights"],
+                                            _BAG_MODES[kw["mode"]], kw["padding_idx"])
+    return {"out": out, "bag_size": size, **({"max_indices": at} if at is not None else {})}
+
+
+def _bag_bwd(c):
+    weight, idx, starts, mode, psw, pad = _bags(c)
+    _, size, at = R.embedding_bag_forward(weight, idx, starts, psw, _BAG_MODES[mode], pad)
+    return dict(grad_out=c.normal(len(starts) - 1, weight.shape[1]), indices=idx, offsets=starts,
+                per_sample_weights=psw, bag_size=size, max_indices=at, grad_weight=c.empty(*weight.shape), mode=mode,
+                padding_idx=pad, scale_grad_by_freq=c.flag())
+
+
+def _bag_psw_bwd(c):
+    weight, idx, starts, _, _, pad = _bags(c)
+    return dict(grad_out=c.normal(len(starts) - 1, weight.shape[1]), weight=weight, indices=idx, offsets=starts,
+                grad_per_sample_weights=c.empty(idx.size), padding_idx=pad)
+
+
+entry("embedding_bag_forward", make=_bag_fwd, outputs=("out", "bag_size", "max_indices"), expect=_bag_fwd_expect,
+      rtol=10.0)
+entry("embedding_bag_backward", make=_bag_bwd, outputs=("grad_weight",), rtol=10.0,
+      expect=lambda kw: {"grad_weight": R.embedding_bag_backward(
+          kw["grad_out"], kw["indices"], kw["offsets"], kw["per_sample_weights"], kw["bag_size"], kw["max_indices"],
+          kw["grad_weight"].shape[0], _BAG_MODES[kw["mode"]], kw["padding_idx"], kw["scale_grad_by_freq"])})
+entry("embedding_bag_per_sample_weights_backward", make=_bag_psw_bwd, outputs=("grad_per_sample_weights",),
+      rtol=10.0, expect=lambda kw: {"grad_per_sample_weights": R.embedding_bag_per_sample_weights_backward(
+          kw["grad_out"], kw["weight"], kw["indices"], kw["offsets"], kw["padding_idx"])})
+
+# --- upsampling -------------------------------------------------------------------------------------
+
+
+def _upsample(c, backward):
+    mode = c.pick(["nearest", "nearest-exact", "linear"])
+    p, h, w = c.dim(0), c.dim(1, low=1), c.dim(2, low=1)
+    oh, ow = c.pick([1, h, 2 * h, h + 3]), c.pick([1, w, 2 * w, 3])
+    opts = dict(mode=mode, scale_h=oh / h if c.flag() else 0.0, scale_w=ow / w if c.flag() else 0.0,
+                align_corners=mode == "linear" and c.flag(), legacy_nearest=mode != "linear" and c.flag())
+    if backward:
+        return dict(grad_out=c.normal(p, oh, ow), grad_in=c.empty(p, h, w), **opts)
+    return dict(input=c.normal(p, h, w), out=c.empty(p, oh, ow), **opts)
+
+
+def _upsample_args(kw):
+    return kw["mode"], (kw["scale_h"], kw["scale_w"]), kw["align_corners"], kw["legacy_nearest"]
+
+
+entry("upsample_forward", make=lambda c: _upsample(c, False), outputs=("out",), rtol=10.0,
+      expect=lambda kw: {"out": R.upsample_forward(kw["input"][None], kw["out"].shape[1:], *_upsample_args(kw))[0]})
+entry("upsample_backward", make=lambda c: _upsample(c, True), outputs=("grad_in",), rtol=10.0,
+      expect=lambda kw: {"grad_in": R.upsample_backward(kw["grad_out"][None], (1, *kw["grad_in"].shape),
+                                                        *_upsample_args(kw))[0]})
+
+# --- scaled dot-product attention ---------------------------------------------------------------------
+
+_KEEP_ALL = (0, 0, 1 << 32, 1.0)  # (seed, offset, threshold, keep_scale): no dropout
+
+
+def _attention(c):
+    b, hk = c.dim(0), c.dim(1, low=1)
+    hq = hk * c.pick([1, 2])
+    lq, lk, e, ev = c.dim(2), c.dim(3), c.dim(0, low=1), c.dim(1, low=1)
+    q, k, v = c.normal(b, hq, lq, e), c.normal(b, hk, lk, e), c.normal(b, hk, lk, ev)
+    kind = c.pick([None, "bool", "float", "broadcast"])
+    shape = (b, hq, lq, lk)
+    mask = None
+    if kind == "bool":
+        mask = c.rng.random(shape) < 0.8
+    elif kind == "float":
+        mask = c.normal(*shape)
+    elif kind == "broadcast":  # read through zero strides, never copied
+        mask = np.broadcast_to(c.normal(1, 1, lq, lk), shape)
+    dropout = _KEEP_ALL if c.flag(0.7) else (int(c.rng.integers(0, 2**62)), 0, int(0.8 * 2**32), 1 / 0.8)
+    return dict(query=q, key=k, value=v, attn_mask=mask), dict(
+        scale=1 / math.sqrt(e), causal=c.flag(0.3), seed=dropout[0], offset=dropout[1], threshold=dropout[2],
+        keep_scale=dropout[3])
+
+
+def _attention_options(kw):
+    return kw["scale"], kw["causal"], (kw["seed"], kw["offset"], kw["threshold"], kw["keep_scale"])
+
+
+def _attn_fwd(c):
+    arrays, opts = _attention(c)
+    b, hq, lq, _ = arrays["query"].shape
+    return dict(arrays, out=c.empty(b, hq, lq, arrays["value"].shape[3]), lse=c.empty(b, hq, lq), **opts)
+
+
+def _attn_bwd(c):
+    arrays, opts = _attention(c)
+    q, k, v, mask = arrays["query"], arrays["key"], arrays["value"], arrays["attn_mask"]
+    out, lse = R.attention_forward(q, k, v, mask, *_attention_options(opts))
+    grad_mask = c.empty(*q.shape[:3], k.shape[2]) if mask is not None and mask.dtype != np.bool_ and c.flag() else None
+    return dict(query=q, key=k, value=v, out=out, lse=lse, grad_out=c.normal(*out.shape), attn_mask=mask,
+                grad_query=c.empty(*q.shape), grad_key=c.empty(*k.shape), grad_value=c.empty(*v.shape),
+                grad_mask=grad_mask, **opts)
+
+
+def _attn_fwd_expect(kw):
+    out, lse = R.attention_forward(kw["query"], kw["key"], kw["value"], kw["attn_mask"], *_attention_options(kw))
+    return {"out": out, "lse": lse}
+
+
+def _attn_bwd_expect(kw):
+    grads = R.attention_backward(kw["query"], kw["key"], kw["value"], kw["out"], kw["lse"], kw["grad_out"],
+                                 kw["attn_mask"], *_attention_options(kw), mask_grad=kw["grad_mask"] is not None)
+    return _named(grads, ("grad_query", "grad_key", "grad_value", "grad_mask"))
+
+
+entry("attention_forward", make=_attn_fwd, outputs=("out", "lse"), expect=_attn_fwd_expect, rtol=10.0,
+      strided=("attn_mask",))
+entry("attention_backward", make=_attn_bwd, outputs=("grad_query", "grad_key", "grad_value", "grad_mask"),
+      expect=_attn_bwd_expect, rtol=100.0, strided=("attn_mask",))
+
+# --- anomaly detection ------------------------------------------------------------------------------
+
+entry("all_finite", make=lambda c: dict(x=c.normal(c.dim(0), c.dim(1), c.dim(2))),
+      expect=lambda kw: {"return": R.all_finite(kw["x"])})
+
 # --- threads (global state: the table test runs them in forked children) ------------------------------
 
 entry("get_num_threads", make=lambda c: {}, expect=None)
 entry("requested_num_threads", make=lambda c: {}, expect=None)
 entry("set_num_threads", make=lambda c: dict(n=c.pick([1, 2, 0])), expect=lambda kw: {"return": None})
+entry("backing_off", make=lambda c: {}, expect=None)
+entry("report_region", make=lambda c: dict(region_seconds=c.pick([1e-4, 0.01]), mean_work_seconds=1e-4),
+      expect=lambda kw: {"return": None})
+entry("end_region", make=lambda c: dict(region_seconds=c.pick([1e-4, 0.01]), mean_work_seconds=1e-4),
+      expect=lambda kw: {"return": None})
 
 
 def array_args(kw: dict) -> list[str]:

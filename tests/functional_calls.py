@@ -18,8 +18,9 @@ from functional_table import OPS, scalar_paths, tensor_paths, unwrap
 from binding_table import Case
 
 # A clean refusal by the public API: PyTorch's own error types for bad arguments (TypeError, ValueError,
-# IndexError for a dimension out of range, RuntimeError), or MemoryError for a request too large.
-CLEAN_ERRORS = ("TypeError", "ValueError", "IndexError", "RuntimeError", "MemoryError")
+# IndexError for a dimension out of range, RuntimeError, NotImplementedError for a mode eigengrad does not
+# have), or MemoryError for a request too large.
+CLEAN_ERRORS = ("TypeError", "ValueError", "IndexError", "RuntimeError", "NotImplementedError", "MemoryError")
 
 
 _ITEM = re.compile(r"(\w+)\[(\d+)\]\Z")

@@ -268,6 +268,113 @@ op("eg.squeeze", eg.squeeze, lambda c: ([_x(c, c.dim(0), 1, c.dim(1))], {"dim": 
 op("eg.unsqueeze", eg.unsqueeze, lambda c: ([_x(c, *_shape(c)), c.pick([0, 1, 2, -1])], {}),
    lambda a, k: np.expand_dims(a[0], a[1]))
 
+# --- layers of issue 18: transposed and 1-D convolution, embeddings, upsampling, attention ---------------
+
+
+def _convt(c):
+    groups = c.pick([1, 2])
+    ci, co = groups * c.dim(1, 1), groups * c.dim(2, 1)
+    stride, dilation = c.pick([1, 2]), c.pick([1, 2])
+    x, weight = _x(c, c.dim(0), ci, c.dim(3) + 2, c.dim(0) + 1), _x(c, ci, co // groups, c.pick([1, 3]), c.pick([1, 2]))
+    padding, output_padding = c.pick([0, 1]), c.pick(range(max(stride, dilation)))
+    sizes = RC.conv_transpose2d_output_size(*x.shape[2:], *weight.shape[2:], (stride,) * 2, (padding,) * 2,
+                                            (output_padding,) * 2, (dilation,) * 2)
+    return [x, weight, _x(c, co) if c.flag() else None], dict(
+        stride=stride, padding=padding if min(sizes) > 0 else 0, output_padding=output_padding, groups=groups,
+        dilation=dilation)
+
+
+def _convt_ref(a, k):
+    pair = lambda v: (v, v)  # noqa: E731
+    return R.conv_transpose2d_forward(a[0], a[1], a[2], pair(k["stride"]), pair(k["padding"]),
+                                      pair(k["output_padding"]), pair(k["dilation"]), k["groups"])
+
+
+op("F.conv_transpose2d", F.conv_transpose2d, _convt, _convt_ref, rtol=10.0)
+op("F.conv1d", F.conv1d, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 3), _x(c, c.dim(3, 1), c.dim(1, 1), 3)],
+                                    dict(stride=c.pick([1, 2]), padding=c.pick([0, 1]), dilation=c.pick([1, 2]))),
+   lambda a, k: R.conv2d_forward(a[0][:, :, None], a[1][:, :, None], None, (1, k["stride"]),
+                                 (0, 0, k["padding"], k["padding"]), (1, k["dilation"]), 1)[:, :, 0], rtol=10.0)
+op("F.max_pool1d", F.max_pool1d, lambda c: ([_x(c, c.dim(0), c.dim(1), c.dim(2) + 3), c.pick([1, 2, 3])],
+                                            dict(stride=c.pick([None, 1, 2]), ceil_mode=c.flag())),
+   lambda a, k: R.max_pool2d_forward(a[0][:, :, None], (1, a[1]), (1, k["stride"] or a[1]), (0, 0), (1, 1),
+                                     k["ceil_mode"])[0][:, :, 0])
+op("F.adaptive_max_pool2d", F.adaptive_max_pool2d,
+   lambda c: ([_x(c, c.dim(0), c.dim(1), c.dim(2) + 1, c.dim(3) + 1), (c.pick([1, 2, 3]), c.pick([1, 4]))], {}),
+   lambda a, k: R.adaptive_max_pool2d_forward(a[0], a[1])[0])
+
+
+def _emb(c):
+    num = c.dim(0, 1)
+    idx = c.rng.integers(0, num, (c.dim(1), c.dim(2))).astype(c.pick([np.int64, np.int32]))
+    return [tensor(idx), _x(c, num, c.dim(3))], dict(padding_idx=c.pick([None, 0, -1]),
+                                                      max_norm=c.pick([None, None, 1.0]))
+
+
+def _emb_ref(a, k):
+    w = a[1].copy()
+    if k["max_norm"] is not None:
+        R.embedding_renorm(w, a[0], k["max_norm"], 2.0)
+    return R.embedding_forward(w, a[0])
+
+
+op("F.embedding", F.embedding, _emb, _emb_ref, rtol=10.0)
+
+
+def _emb_bag(c):
+    num, bags, length = c.dim(0, 1), c.dim(1), c.dim(2)
+    idx = c.rng.integers(0, num, (bags, length)).astype(np.int64)
+    mode = c.pick(["sum", "mean", "max"])
+    return [tensor(idx), _x(c, num, c.dim(3))], dict(mode=mode, padding_idx=c.pick([None, 0]))
+
+
+def _emb_bag_ref(a, k):
+    idx = a[0].reshape(-1)
+    starts = np.arange(0, idx.size + 1, max(a[0].shape[1], 1)) if a[0].shape[1] else np.zeros(a[0].shape[0] + 1,
+                                                                                                np.int64)
+    pad = -1 if k["padding_idx"] is None else k["padding_idx"]
+    return R.embedding_bag_forward(a[1], idx, starts, None, k["mode"], pad)[0]
+
+
+op("F.embedding_bag", F.embedding_bag, _emb_bag, _emb_bag_ref, rtol=10.0)
+
+
+def _interpolate(c):
+    mode = c.pick(["nearest", "nearest-exact", "bilinear"])
+    x = _x(c, c.dim(0), c.dim(1), c.dim(2, 1), c.dim(3, 1))
+    size = (c.pick([1, 3, 8]), c.pick([2, 5])) if c.flag() else None
+    return [x], dict(size=size, scale_factor=None if size else c.pick([2, 0.5, 1.7]), mode=mode,
+                     align_corners=c.flag() if mode == "bilinear" else None)
+
+
+op("F.interpolate", F.interpolate, _interpolate)
+def _pixel_shuffle_ref(x, r):
+    n, c, h, w = x.shape
+    return x.reshape(n, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c // (r * r), h * r, w * r)
+
+
+op("F.pixel_shuffle", F.pixel_shuffle, lambda c: ([_x(c, c.dim(0), 4 * c.dim(1), c.dim(2), c.dim(3)), 2], {}),
+   lambda a, k: _pixel_shuffle_ref(a[0], a[1]))
+
+
+def _sdpa(c):
+    b, h, lq, lk, e = c.dim(0), c.dim(1, 1), c.dim(2), c.dim(3), c.dim(0, 1)
+    mask = c.pick([None, "bool", "float"])
+    m = None if mask is None else tensor(c.rng.random((lq, lk)) < 0.8) if mask == "bool" else _x(c, lq, lk)
+    return [_x(c, b, h, lq, e), _x(c, b, h, lk, e), _x(c, b, h, lk, c.dim(1, 1))], dict(
+        attn_mask=m, is_causal=m is None and c.flag(0.3))
+
+
+def _sdpa_ref(a, k):
+    q, key, v = a
+    mask = k["attn_mask"]
+    if mask is not None:
+        mask = np.broadcast_to(mask, q.shape[:3] + key.shape[2:3])
+    return R.attention_forward(q, key, v, mask, 1 / math.sqrt(q.shape[-1]), k["is_causal"])[0]
+
+
+op("F.scaled_dot_product_attention", F.scaled_dot_product_attention, _sdpa, _sdpa_ref, rtol=10.0)
+
 # --- constructors -----------------------------------------------------------------------------------
 
 op("eg.tensor", eg.tensor, lambda c: ([c.normal(*_shape(c)).tolist()], {"dtype": c.pick([None, np.float64])}),

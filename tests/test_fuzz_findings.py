@@ -7,6 +7,7 @@ import eigengrad as eg
 import eigengrad.nn.functional as F
 from eigengrad import reference as R
 from eigengrad._kernels import _C
+from forked import run_forked
 
 
 def _torch():
@@ -100,3 +101,38 @@ def test_empty_batch_gradients_are_zero_sums():
     gin, gw, gb = eg._kernels.conv2d_backward(np.zeros((0, 2, 3, 3)), np.zeros((0, 1, 5, 5)), np.ones((2, 1, 3, 3)),
                                               (1, 1), (0, 0, 0, 0), (1, 1), 1)
     assert gin.shape == (0, 1, 5, 5) and np.all(gw == 0) and np.all(gb == 0)
+
+
+def test_embedding_renorm_inf_norm_keeps_a_nan_row_as_torch():
+    """The inf-norm took std::max, which drops a NaN: a row holding a NaN was scaled where PyTorch's norm is
+    NaN and leaves the row alone."""
+    torch = _torch()
+    w = np.array([[3.0, np.nan], [3.0, 4.0], [0.5, 0.1]])
+    tw = torch.from_numpy(w.copy())
+    torch.embedding_renorm_(tw, torch.tensor([0, 1, 2]), 1.0, float("inf"))
+    ours, ref = w.copy(), w.copy()
+    _C.embedding_renorm(ours, np.array([0, 1, 2]), 1.0, float("inf"))
+    R.embedding_renorm(ref, np.array([0, 1, 2]), 1.0, float("inf"))
+    np.testing.assert_array_equal(ours, tw.numpy())
+    np.testing.assert_array_equal(ref, tw.numpy())
+    assert ours[0, 0] == 3.0 and ours[1, 1] < 1.0
+
+
+@pytest.mark.parametrize("mode,legacy", [("nearest", True), ("nearest", False), ("nearest-exact", False),
+                                         ("linear", False)])
+def test_upsample_with_a_tiny_scale_factor_reads_the_last_index(mode, legacy):
+    """1 / scale overflowed to inf and the source index became INT64_MIN (a read far before the input, a
+    crash); a coordinate past the input is now its last index, in the kernel and the reference."""
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+
+    def call():
+        out = np.empty((2, 5, 6), np.float32)
+        _C.upsample_forward(x, out, mode, 1e-300, 5e-324, False, legacy)
+        return out
+
+    outcome = run_forked(call)
+    assert outcome.kind == "returned", outcome
+    with np.errstate(over="ignore", invalid="ignore"):  # (1 / scale overflows, inf * 0)
+        expected = R.upsample_forward(x[None], (5, 6), mode, (1e-300, 5e-324), False, legacy)[0]
+    np.testing.assert_array_equal(outcome.value, expected)
+    np.testing.assert_array_equal(outcome.value[:, 1:, 1:], np.broadcast_to(x[:, 2:, 3:], (2, 4, 5)))

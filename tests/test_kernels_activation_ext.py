@@ -8,7 +8,8 @@ import pytest
 import eigengrad as eg
 import eigengrad.nn.functional as F
 from conftest import assert_close
-from eigengrad import _C, _kernels as K
+from eigengrad import _kernels as K
+from eigengrad._kernels import _C
 from eigengrad import nn
 from eigengrad import reference as ref
 from eigengrad.autograd import gradcheck

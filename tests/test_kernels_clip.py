@@ -8,7 +8,8 @@ import pytest
 
 import eigengrad
 from conftest import RTOL, assert_close
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 NORM_TYPES = [1.0, 2.0, 3.5, math.inf]

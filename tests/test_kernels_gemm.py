@@ -1,4 +1,4 @@
-"""GEMM kernel (eigengrad._kernels.gemm / eigengrad._C.gemm) against the NumPy reference.
+"""GEMM kernel (eigengrad._kernels.gemm / _C.gemm) against the NumPy reference.
 
 The oracle is ``eigengrad.reference.gemm`` evaluated in float64 on the same (possibly float32) inputs.
 float64 results must agree to 1e-12 relative to max|expected|. float32 results are compared with the
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_close
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 TRANS = [(False, False), (False, True), (True, False), (True, True)]
@@ -59,6 +60,12 @@ SHAPES = [  # (m, n, k)
     (129, 257, 13),  # one past the tile sizes in both directions
     (300, 129, 257),
     (257, 300, 5),
+    # few rows of A (B read in place, not packed, when it is row-major), with partial last panels of
+    # B and of A's rows, and several k-blocks
+    (4, 17, 3),
+    (9, 33, 260),
+    (45, 77, 300),
+    (48, 100, 520),
 ]
 
 
@@ -90,7 +97,8 @@ def test_gemm_float32_large_k_vs_float64_reference(rng):
     check_gemm(c, a, b, None, False, False, np.float32)
 
 
-@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (7, 13, 31), (129, 257, 37)], ids=["1x1x1", "7x13x31", "129x257x37"])
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (7, 13, 31), (40, 70, 300), (129, 257, 37)],
+                         ids=["1x1x1", "7x13x31", "40x70x300", "129x257x37"])
 @pytest.mark.parametrize("trans_a,trans_b", TRANS, ids=TRANS_IDS)
 @pytest.mark.parametrize("with_bias", [False, True], ids=["nobias", "bias"])
 def test_gemm_accumulate(rng, dtype, m, n, k, trans_a, trans_b, with_bias):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import RTOL, assert_close
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 

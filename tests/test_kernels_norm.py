@@ -6,7 +6,8 @@ import pytest
 
 import eigengrad
 from conftest import assert_close
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 EPS = 1e-5

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_close
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 RULES = {

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from eigengrad import _C, _kernels
+from eigengrad import _kernels
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 
 SEEDS = [0, 1, 42, 2**32 - 1, 2**32, 0x299F31D0A4093822, 2**63 + 12345, 2**64 - 1]

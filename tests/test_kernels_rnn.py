@@ -7,7 +7,7 @@ import pytest
 
 import eigengrad
 from conftest import assert_close
-from eigengrad import _C
+from eigengrad._kernels import _C
 from eigengrad import _kernels as K
 from eigengrad import reference as ref
 

@@ -6,7 +6,8 @@ import pytest
 import eigengrad as eg
 import eigengrad.nn.functional as F
 from conftest import assert_close
-from eigengrad import _C, _kernels, nn
+from eigengrad import _kernels, nn
+from eigengrad._kernels import _C
 from eigengrad import reference as ref
 from eigengrad.autograd.gradcheck import gradcheck
 

@@ -55,7 +55,7 @@ def test_flat_buffer_is_one_segment_in_one_call(monkeypatch):
     monkeypatch.setattr(_kernels, "clip_grad_norm", lambda g, *a, **k: (calls.append(g), real(g, *a, **k))[1])
     clip_grad_norm_(model.parameters(), 0.1)
     assert len(calls) == 1 and len(calls[0]) == 1
-    assert calls[0][0] is opt._flats[0][0].grad  # the flat buffer itself, no copy
+    assert calls[0][0] is opt.arenas[0].grad  # the flat buffer itself, no copy
     # a subset of the parameters is not the whole buffer: the views go in one call as a list
     calls.clear()
     clip_grad_norm_(list(model.parameters())[1:], 0.1)
@@ -217,6 +217,6 @@ def test_training_with_clipping_stays_one_flat_step():
         opt.zero_grad()
         backward(model, scale=100.0)
         assert clip_grad_norm_(model.parameters(), 1.0).item() > 1.0
-        assert opt._flats[0][0].grads_intact()  # clipping kept the gradients in their slots
+        assert opt.arenas[0].grads_in_slots()  # clipping kept the gradients in their slots
         opt.step()
     assert all(np.all(np.isfinite(p.numpy())) for p in model.parameters())

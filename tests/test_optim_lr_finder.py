@@ -99,7 +99,7 @@ def test_user_model_optimizer_and_rng_untouched():
     loss_fn(model(next(iter(loader))[0]), next(iter(loader))[1]).backward()
     params = {n: p.numpy().copy() for n, p in model.named_parameters()}
     grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters()}
-    flat = opt._flats[0][0].data.copy()
+    flat = opt.arenas[0].data.copy()
     rng = eg.get_rng_state().copy()
     model.eval()
     r = eg.optim.lr_range_test(model, loss_fn, loader, 1e-4, 10.0, 30)
@@ -107,8 +107,8 @@ def test_user_model_optimizer_and_rng_untouched():
     for n, p in model.named_parameters():
         np.testing.assert_array_equal(p.numpy(), params[n])
         np.testing.assert_array_equal(p.grad.numpy(), grads[n])
-        assert np.shares_memory(p.numpy(), opt._flats[0][0].data)
-    np.testing.assert_array_equal(opt._flats[0][0].data, flat)
+        assert np.shares_memory(p.numpy(), opt.arenas[0].data)
+    np.testing.assert_array_equal(opt.arenas[0].data, flat)
     np.testing.assert_array_equal(eg.get_rng_state(), rng)
     assert model.training is False
 

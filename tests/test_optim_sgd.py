@@ -58,7 +58,7 @@ def test_sgd_matches_reference_over_steps(hyper, dtype):
 def test_parameters_live_in_one_flat_buffer_and_step_is_one_call(monkeypatch):
     model = make_model()
     opt = eg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    flat = opt._flats[0]
+    flat = opt._arenas[0]
     assert len(flat) == 1
     buf = flat[0].data
     assert all(np.shares_memory(p.numpy(), buf) for p in model.parameters())
@@ -179,7 +179,7 @@ def test_mixed_dtypes_in_one_group_split_into_buffers():
     a = nn.Parameter(eg.randn(3))
     b = nn.Parameter(eg.randn(4, dtype=eg.float64))
     opt = eg.optim.SGD([a, b], lr=1.0)
-    assert len(opt._flats[0]) == 2
+    assert len(opt._arenas[0]) == 2
     (a.sum() + b.sum()).backward()
     a0, b0 = a.numpy().copy(), b.numpy().copy()
     opt.step()

@@ -95,3 +95,26 @@ def test_cli_rejects_bad_options():
     r = subprocess.run([sys.executable, "-m", "eigengrad", "train", "--test-fraction", "1.5", "--quiet"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "test-fraction" in r.stderr
+
+
+def test_help_shows_the_command_the_user_typed():
+    from eigengrad.__main__ import program_name
+
+    assert program_name("/venv/bin/eigengrad") == "eigengrad"
+    assert program_name("/site-packages/eigengrad/__main__.py") == "python -m eigengrad"
+    r = subprocess.run([sys.executable, "-m", "eigengrad", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.stdout.startswith("usage: python -m eigengrad ")
+    script = os.path.join(os.path.dirname(sys.executable), "eigengrad")
+    if os.path.exists(script):  # the console script the wheel installs
+        r = subprocess.run([script, "train", "--help"], capture_output=True, text=True, timeout=60)
+        assert r.stdout.startswith("usage: eigengrad train "), r.stdout[:200]
+
+
+def test_the_license_ships_with_the_package():
+    from importlib import metadata
+
+    dist = metadata.distribution("eigengrad")
+    assert dist.metadata["License-Expression"] == "MIT"
+    assert "LICENSE" in dist.metadata.get_all("License-File")
+    shipped = [f for f in dist.files or () if f.name == "LICENSE"]
+    assert shipped and "MIT License" in shipped[0].read_text()

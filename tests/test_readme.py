@@ -1,8 +1,10 @@
 """The README's example runs as written and trains."""
 import re
-from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from source_tree import ROOT, needs_source_file
+
+README = ROOT / "README.md"
+pytestmark = needs_source_file("README.md")
 
 
 def test_readme_example_runs_and_learns(capsys):

@@ -38,6 +38,7 @@ void bind_config(py::module_& m) {
   info["eigen_simd"] = std::string(Eigen::SimdInstructionSetsInUse());
   info["openmp"] = has_openmp();
   info["simd"] = simd_level();
+  info["isa"] = EIGENGRAD_ISA;  // the level this module was compiled for (cpp/cmake/isa.cmake)
   info["compiler"] = EIGENGRAD_COMPILER;
   info["dtypes"] = py::make_tuple("float32", "float64");
   m.attr("build_info") = info;
@@ -46,6 +47,19 @@ void bind_config(py::module_& m) {
     if (n < 0) throw py::value_error("n: expected a thread count >= 1 (or 0 for the default), got " + std::to_string(n));
     set_num_threads(n);
   }, py::arg("n"), "Sets the kernels' thread count; 0 returns to OpenMP's default.");
+  m.def("backing_off", &backing_off,
+        "Whether the kernels run on one thread for now because parallel regions stalled on a busy machine.");
+  m.def("report_region", &report_region, py::arg("region_seconds"), py::arg("mean_work_seconds"),
+        "What every parallel region reports to the thread policy (its length and its threads' mean work); "
+        "exposed so that tests can drive the policy.");
+  m.def("end_region", [](double region_seconds, double mean_work_seconds) {
+    const auto start = std::chrono::steady_clock::now() -
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(region_seconds));
+    end_region(start, mean_work_seconds);
+  }, py::arg("region_seconds"), py::arg("mean_work_seconds"),
+        "What parallel_for reports of a region that began region_seconds ago: judged as report_region does, "
+        "unless it began after an idle spell (exposed for tests).");
   m.def("requested_num_threads", &requested_num_threads,
         "The count set_num_threads() set, or 0 when the kernels follow OpenMP's default (to restore either).");
 }

@@ -1,4 +1,4 @@
-// eigengrad._C: one bind_<area>() per kernel area.
+// eigengrad._C_<level>: one bind_<area>() per kernel area.
 #include <pybind11/pybind11.h>
 
 namespace py = pybind11;
@@ -18,9 +18,14 @@ void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_finite(py::module_& m);
+void bind_embedding(py::module_& m);
+void bind_upsample(py::module_& m);
+void bind_attention(py::module_& m);
 }  // namespace eigengrad::bindings
 
-PYBIND11_MODULE(_C, m) {
+// EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
+PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   m.doc() = "eigengrad's compiled kernels (C++17, Eigen, OpenMP). Called only through eigengrad._kernels.";
   using namespace eigengrad::bindings;
   bind_config(m);
@@ -37,4 +42,8 @@ PYBIND11_MODULE(_C, m) {
   bind_rnn(m);
   bind_conv(m);
   bind_pool(m);
+  bind_finite(m);
+  bind_embedding(m);
+  bind_upsample(m);
+  bind_attention(m);
 }

@@ -1,12 +1,32 @@
-# The Python module eigengrad._C: the only target that sees pybind11.
+# The Python modules: the only targets that see pybind11.
+#   eigengrad._C_<level>  the kernels of one instruction-set level and their bindings, all compiled for it
+#   eigengrad._cpuinfo    the CPU probe and the build's list of levels, compiled for the compiler's default
+#                         target, so that it runs on any CPU of the architecture
 file(GLOB EIGENGRAD_BINDING_SOURCES CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/cpp/bindings/*.cpp")
-pybind11_add_module(_C MODULE ${EIGENGRAD_BINDING_SOURCES})
-target_link_libraries(_C PRIVATE eigengrad_kernels)
 if(NOT DEFINED SKBUILD_PROJECT_VERSION)
   set(SKBUILD_PROJECT_VERSION "${PROJECT_VERSION}")
 endif()
-target_compile_definitions(_C PRIVATE
-  EIGENGRAD_VERSION="${SKBUILD_PROJECT_VERSION}"
-  EIGENGRAD_EIGEN_SOURCE="${EIGENGRAD_EIGEN_SOURCE}"
-  EIGENGRAD_COMPILER="${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}")
-install(TARGETS _C LIBRARY DESTINATION eigengrad)
+
+function(eigengrad_add_module level)
+  set(target _C_${level})
+  pybind11_add_module(${target} MODULE ${EIGENGRAD_BINDING_SOURCES})
+  target_link_libraries(${target} PRIVATE eigengrad_kernels_${level})
+  target_compile_options(${target} PRIVATE ${EIGENGRAD_CXX_FLAGS} ${EIGENGRAD_ISA_FLAGS_${level}})
+  target_compile_definitions(${target} PRIVATE
+    EIGENGRAD_MODULE_NAME=${target}
+    EIGENGRAD_ISA="${level}"
+    EIGENGRAD_VERSION="${SKBUILD_PROJECT_VERSION}"
+    EIGENGRAD_EIGEN_SOURCE="${EIGENGRAD_EIGEN_SOURCE}"
+    EIGENGRAD_COMPILER="${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}")
+  install(TARGETS ${target} LIBRARY DESTINATION eigengrad)
+endfunction()
+
+function(eigengrad_add_cpuinfo levels native_level)
+  pybind11_add_module(_cpuinfo MODULE "${CMAKE_CURRENT_SOURCE_DIR}/cpp/probe/cpuinfo.cpp")
+  target_compile_options(_cpuinfo PRIVATE ${EIGENGRAD_CXX_FLAGS})
+  string(REPLACE ";" "," levels_csv "${levels}")
+  target_compile_definitions(_cpuinfo PRIVATE
+    EIGENGRAD_BUILD_LEVELS="${levels_csv}"
+    EIGENGRAD_NATIVE_LEVEL="${native_level}")
+  install(TARGETS _cpuinfo LIBRARY DESTINATION eigengrad)
+endfunction()

@@ -24,7 +24,7 @@ inline index_t count(index_t chunks) { return std::min(kMaxSlots, chunks); }
 template <class MakeScratch, class Chunk>
 void run(index_t chunks, MakeScratch&& make_scratch, Chunk&& chunk) {
   const index_t slots = count(chunks);
-  if (slots < num_threads()) {
+  if (slots < available_threads()) {
     auto scratch = make_scratch();
     for (index_t j = 0; j < chunks; ++j) chunk(j, j % slots, scratch, true);
     return;

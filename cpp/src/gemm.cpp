@@ -1,15 +1,15 @@
-// Packed, cache-blocked GEMM (the Goto/BLIS scheme) with an AVX2+FMA register-tile micro-kernel and a
-// portable scalar fallback.
+// Packed, cache-blocked GEMM (the Goto/BLIS scheme) with a SIMD register-tile micro-kernel per instruction-set
+// level (SSE2 at the baseline, AVX2+FMA, AVX-512) and a portable scalar fallback off x86.
 //
 // Why not Eigen's GEMM: on an AVX2 core its float GEMM ran at ~60-70% of OpenBLAS (its L1/L2 cache-size
 // detection was right, so blocking was not the issue; its 3x8-wide x 4 register tile and per-tile
-// repacking were). A 6x16 register tile over operands packed once per thread runs close to OpenBLAS.
+// repacking were). A register tile over operands packed once per thread runs close to OpenBLAS.
 //
 // Determinism. Every element of C is computed as
 //     C = ((C if accumulating, else 0) + bias) + acc_0,  then  C = C + acc_b  for each later k-block b,
-// where acc_b is a single FMA chain over the k-block b, started from zero. The k-blocks depend only on k,
-// so the result does not depend on how rows and columns are cut into tiles or shared between threads:
-// the thread partition may (and does) depend on the thread count, the bits do not.
+// where acc_b is a single FMA chain over the k-block b, started from zero. The k-blocks depend only on k
+// (and the level), so the result does not depend on how rows and columns are cut into tiles or shared
+// between threads: the thread partition may (and does) depend on the thread count, the bits do not.
 #include "eigengrad/gemm.hpp"
 
 #include <algorithm>
@@ -18,7 +18,7 @@
 #include <memory>
 #include <new>
 
-#include "simd_avx2.hpp"
+#include "simd.hpp"
 
 namespace eigengrad {
 namespace {
@@ -44,50 +44,98 @@ inline T combine(T c_old, T acc, const T* bias, bool load_c) {
   return t + acc;
 }
 
-#ifdef EIGENGRAD_AVX2
-using simd::F32x8;
-using simd::F64x4;
+#if defined(__GNUC__) && !defined(__clang__)
+#define EIGENGRAD_UNROLL _Pragma("GCC unroll 16")
+#elif defined(__clang__)
+#define EIGENGRAD_UNROLL _Pragma("unroll")
+#else
+#define EIGENGRAD_UNROLL
+#endif
 
-// 6 x (2 vectors) tile: 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers, and 12
-// independent FMA chains cover the FMA latency on two FMA pipes.
-template <class S>
+#ifdef EIGENGRAD_SSE2
+// MR x (2 vectors) tile. AVX2 and SSE: MR = 6, so 12 accumulators + 2 B vectors + 1 broadcast fit the 16
+// registers, and 12 independent FMA chains cover the FMA latency on two FMA pipes. AVX-512: MR = 12, 24
+// accumulators of the 32 registers (each k step loads 2 vectors of B for 24 FMAs).
+//
+// `a` is a packed micro-panel (a[p*MR + i]); b(p, j) is b[p*ldb + j]: a packed micro-panel (ldb = NR) or
+// B itself when it is row-major (ldb = its row length; see gemm_block). Only rows x cols of the tile are
+// stored. A tile of fewer rows runs a kernel of fewer rows (M, a multiple of MR/3), so an edge does not pay
+// for the rows it does not have.
+template <class S, int MR_>
 struct SimdKernel {
   using T = typename S::T;
   using V = typename S::V;
-  static constexpr int MR = 6;
+  static constexpr int MR = MR_;
   static constexpr int NR = 2 * S::W;
 
-  static void run(index_t kc, const T* a, const T* b, T* c, index_t ldc, Store<T> st) {
+  static void run(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
+                  int cols) {
+    constexpr int third = MR / 3;
+    if (rows > 2 * third) return run_rows<MR>(kc, a, b, ldb, c, ldc, st, rows, cols);
+    if (rows > third) return run_rows<2 * third>(kc, a, b, ldb, c, ldc, st, rows, cols);
+    run_rows<third>(kc, a, b, ldb, c, ldc, st, rows, cols);
+  }
+
+ private:
+  template <int M>
+  static void run_rows(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
+                       int cols) {
+    // The loops over i are unrolled so that acc[i] stays in registers (a loop left rolled makes GCC keep the
+    // accumulators in memory and copy them around after the k loop).
     // C is needed only after the k loop: start fetching it now (it is usually out of L1/L2).
-    for (int i = 0; i < MR; ++i) {
+    EIGENGRAD_UNROLL
+    for (int i = 0; i < M; ++i) {
+      if (i >= rows) continue;
       _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
     }
-    V acc[MR][2];
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = S::zero();
-    auto step = [&](const T* ap, const T* bp) {
-      const V b0 = S::load(bp), b1 = S::load(bp + S::W);
-      for (int i = 0; i < MR; ++i) {
-        const V ai = S::set1(ap[i]);
+    V acc[M][2];
+    EIGENGRAD_UNROLL
+    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = S::zero();
+    for (index_t p = 0; p < kc; ++p, a += MR, b += ldb) {
+      const V b0 = S::load(b), b1 = S::load(b + S::W);
+      EIGENGRAD_UNROLL
+      for (int i = 0; i < M; ++i) {
+        const V ai = S::set1(a[i]);
         acc[i][0] = S::fma(ai, b0, acc[i][0]);
         acc[i][1] = S::fma(ai, b1, acc[i][1]);
       }
-    };
-    for (index_t p = 0; p < kc; ++p, a += MR, b += NR) step(a, b);
-    const bool plain = !st.load_c && st.bias == nullptr;
-    V bias0 = S::zero(), bias1 = S::zero();
-    if (st.bias != nullptr) bias0 = S::load(st.bias), bias1 = S::load(st.bias + S::W);
-    for (int i = 0; i < MR; ++i) {
+    }
+    if (cols == NR) {
+      store_rows<M, S::W, S::W>(acc, c, ldc, st, rows);
+    } else if (cols > S::W) {
+      store_rows<M, S::W, -1>(acc, c, ldc, st, rows, cols - S::W);
+    } else {
+      store_rows<M, -1, 0>(acc, c, ldc, st, rows, cols);
+    }
+  }
+
+  // Combines a vector of sums with C (see the formula at the top of the file): n = W stores a whole vector,
+  // 0 < n < W the first n lanes, n = 0 nothing. `bias` points at this vector's columns.
+  static void put(T* c, V acc, const T* bias, bool load_c, int n) {
+    if (n <= 0) return;
+    if (!load_c && bias == nullptr) {
+      if (n == S::W) S::store(c, acc);
+      else S::store_partial(c, acc, n);
+      return;
+    }
+    const bool full = n == S::W;
+    V t = !load_c ? S::zero() : full ? S::load(c) : S::load_partial(c, n);
+    if (bias != nullptr) t = S::add(t, full ? S::load(bias) : S::load_partial(bias, n));
+    if (full) S::store(c, S::add(t, acc));
+    else S::store_partial(c, S::add(t, acc), n);
+  }
+
+  // N0, N1: lanes of the two vectors stored (W, or -1: `n` of them at run time).
+  template <int M, int N0, int N1>
+  static void store_rows(const V (&acc)[M][2], T* c, index_t ldc, Store<T> st, int rows, int n = 0) {
+    const int n0 = N0 < 0 ? n : N0, n1 = N1 < 0 ? n : N1;
+    EIGENGRAD_UNROLL
+    for (int i = 0; i < M; ++i) {
+      if (i >= rows) continue;
       T* ci = c + i * ldc;
-      if (plain) {
-        S::store(ci, acc[i][0]);
-        S::store(ci + S::W, acc[i][1]);
-        continue;
-      }
-      V t0 = st.load_c ? S::load(ci) : S::zero(), t1 = st.load_c ? S::load(ci + S::W) : S::zero();
-      if (st.bias != nullptr) t0 = S::add(t0, bias0), t1 = S::add(t1, bias1);
-      S::store(ci, S::add(t0, acc[i][0]));
-      S::store(ci + S::W, S::add(t1, acc[i][1]));
+      put(ci, acc[i][0], st.bias, st.load_c, n0);
+      put(ci + S::W, acc[i][1], st.bias ? st.bias + S::W : nullptr, st.load_c, n1);
     }
   }
 };
@@ -99,42 +147,65 @@ struct ScalarKernel {
   static constexpr int MR = 4;
   static constexpr int NR = 8;
 
-  static void run(index_t kc, const T* a, const T* b, T* c, index_t ldc, Store<T> st) {
+  static void run(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
+                  int cols) {
     T acc[MR][NR] = {};
-    for (index_t p = 0; p < kc; ++p, a += MR, b += NR)
+    for (index_t p = 0; p < kc; ++p, a += MR, b += ldb)
       for (int i = 0; i < MR; ++i)
         for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j)
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j)
         c[i * ldc + j] = combine(c[i * ldc + j], acc[i][j], st.bias ? st.bias + j : nullptr, st.load_c);
   }
 };
 
-// Kernel and blocking per element type. KC (k-block length) fixes the summation order, so it may depend
-// on k only. MC x KC of A is sized for L2, KC x NR of B for L1, KC x NC of B for L3.
+// Kernel and blocking per element type and level. KC (k-block length) fixes the summation order, so it may
+// depend on k (and the level) only. MC x KC of A is sized for L2, KC x NR of B for L1, KC x NC of B for L3.
 template <class T>
 struct Config;
-#ifdef EIGENGRAD_AVX2
+#if defined(EIGENGRAD_AVX512)
 template <>
 struct Config<float> {
-  using Kernel = SimdKernel<F32x8>;
-  static constexpr index_t KC = 256, MC = 168, NC = 4080;
+  using Kernel = SimdKernel<simd::F32x16, 12>;
+  static constexpr index_t KC = 256, MC = 192, NC = 4096, kInPlaceRows = 48;
 };
 template <>
 struct Config<double> {
-  using Kernel = SimdKernel<F64x4>;
-  static constexpr index_t KC = 256, MC = 72, NC = 4080;
+  using Kernel = SimdKernel<simd::F64x8, 12>;
+  static constexpr index_t KC = 256, MC = 96, NC = 4096, kInPlaceRows = 48;
+};
+#elif defined(EIGENGRAD_AVX2)
+template <>
+struct Config<float> {
+  using Kernel = SimdKernel<simd::F32x8, 6>;
+  static constexpr index_t KC = 256, MC = 168, NC = 4080, kInPlaceRows = 48;
+};
+template <>
+struct Config<double> {
+  using Kernel = SimdKernel<simd::F64x4, 6>;
+  static constexpr index_t KC = 256, MC = 72, NC = 4080, kInPlaceRows = 48;
+};
+#elif defined(EIGENGRAD_SSE2)
+template <>
+struct Config<float> {
+  using Kernel = SimdKernel<simd::F32x4, 6>;
+  static constexpr index_t KC = 256, MC = 120, NC = 4096, kInPlaceRows = 48;
+};
+template <>
+struct Config<double> {
+  using Kernel = SimdKernel<simd::F64x2, 6>;
+  static constexpr index_t KC = 256, MC = 60, NC = 4096, kInPlaceRows = 48;
 };
 #else
 template <>
 struct Config<float> {
   using Kernel = ScalarKernel<float>;
-  static constexpr index_t KC = 256, MC = 128, NC = 4096;
+  static constexpr index_t KC = 256, MC = 128, NC = 4096, kInPlaceRows = 0;
 };
 template <>
 struct Config<double> {
   using Kernel = ScalarKernel<double>;
-  static constexpr index_t KC = 256, MC = 64, NC = 4096;
+  static constexpr index_t KC = 256, MC = 64, NC = 4096, kInPlaceRows = 0;
 };
 #endif
 
@@ -150,22 +221,22 @@ struct Output {
   bool accumulate;
 };
 
-// The product tile at (i, j), rows x cols of it valid, for a k-block (first or not). Full tiles of a
-// row-major C go straight from the kernel's registers; others (the edges of C, or a transposed C) go
-// through a scratch tile and are combined element by element, in the same order.
+// The product tile at (i, j), rows x cols of it valid, for a k-block (first or not); b(p, j) = b[p*ldb + j].
+// A row-major C gets the kernel's registers directly (only the valid part); a transposed C (the swapped
+// case) goes through a scratch tile and is combined element by element, in the same order.
 template <class T>
-void tile(index_t kc, const T* a, const T* b, const Output<T>& out, bool first, index_t i, index_t j,
+void tile(index_t kc, const T* a, const T* b, index_t ldb, const Output<T>& out, bool first, index_t i, index_t j,
           index_t rows, index_t cols) {
   using K = typename Config<T>::Kernel;
   T* c = out.c + i * out.rs + j * out.cs;
   const bool load_c = !first || out.accumulate;
   const T* bias = first ? out.bias : nullptr;
-  if (rows == K::MR && cols == K::NR && out.cs == 1 && !out.bias_by_row) {
-    K::run(kc, a, b, c, out.rs, Store<T>{bias ? bias + j : nullptr, load_c});
+  if (out.cs == 1 && !out.bias_by_row) {
+    K::run(kc, a, b, ldb, c, out.rs, Store<T>{bias ? bias + j : nullptr, load_c}, int(rows), int(cols));
     return;
   }
   alignas(64) T buf[K::MR * K::NR];
-  K::run(kc, a, b, buf, K::NR, Store<T>{nullptr, false});
+  K::run(kc, a, b, ldb, buf, K::NR, Store<T>{nullptr, false}, K::MR, K::NR);
   for (index_t r = 0; r < rows; ++r)
     for (index_t s = 0; s < cols; ++s) {
       T& dst = c[r * out.rs + s * out.cs];
@@ -197,35 +268,39 @@ index_t pack_transpose_fast(const T*, index_t, index_t, T*) {
 #ifdef EIGENGRAD_AVX2
 using simd::transpose8;
 
-// Float panels of 16 (B) or 6 (A) rows, 8 values of p at a time, through 8 x 8 register transposes.
-// Rows past R (for R = 6) read row R-1 again and are not stored.
+// Float panels of R rows, 8 values of p at a time, through 8 x 8 register transposes: groups of 8 rows,
+// the last one partial when R is not a multiple of 8 (its missing rows read row R-1 again and are not
+// stored; the partial rows go through a scratch row, as masked stores are microcoded on AMD cores).
 template <index_t R>
 index_t pack_transpose_fast_f32(const float* src, index_t ld, index_t kc, float* dst) {
-  static_assert(R % 8 == 0 || R < 8, "rows in groups of 8, or one partial group");
-  const __m256i keep = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(R < 8 ? R : 8)), keep);
   index_t p = 0;
   for (; p + 8 <= kc; p += 8) {
     for (index_t r0 = 0; r0 < R; r0 += 8) {
       __m256 v[8];
       for (index_t i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(src + std::min(r0 + i, R - 1) * ld + p);
       transpose8(v);
+      const index_t rows = std::min<index_t>(8, R - r0);
       for (index_t i = 0; i < 8; ++i) {
         float* d = dst + (p + i) * R + r0;
-        if (R < 8) _mm256_maskstore_ps(d, mask, v[i]);
-        else _mm256_storeu_ps(d, v[i]);
+        if (rows == 8) {
+          _mm256_storeu_ps(d, v[i]);
+        } else {
+          alignas(32) float t[8];
+          _mm256_store_ps(t, v[i]);
+          std::memcpy(d, t, static_cast<std::size_t>(rows) * sizeof(float));
+        }
       }
     }
   }
   return p;
 }
 template <>
-index_t pack_transpose_fast<16, float>(const float* src, index_t ld, index_t kc, float* dst) {
-  return pack_transpose_fast_f32<16>(src, ld, kc, dst);
+index_t pack_transpose_fast<Config<float>::Kernel::NR, float>(const float* src, index_t ld, index_t kc, float* dst) {
+  return pack_transpose_fast_f32<Config<float>::Kernel::NR>(src, ld, kc, dst);
 }
 template <>
-index_t pack_transpose_fast<6, float>(const float* src, index_t ld, index_t kc, float* dst) {
-  return pack_transpose_fast_f32<6>(src, ld, kc, dst);
+index_t pack_transpose_fast<Config<float>::Kernel::MR, float>(const float* src, index_t ld, index_t kc, float* dst) {
+  return pack_transpose_fast_f32<Config<float>::Kernel::MR>(src, ld, kc, dst);
 }
 #endif
 
@@ -296,6 +371,14 @@ index_t k_block(index_t k) {
   return ceil_div(k, blocks);
 }
 
+// Whether the kernel reads B in place instead of packing it: B row-major (the NR values of one depth are
+// contiguous) and so few rows of A that each packed value would be used by at most a few tiles (packing
+// writes and re-reads all of B for that). Measured on the MLP's batch-32 products.
+template <class T>
+bool b_in_place(const Operand<T>& B, index_t rows) {
+  return !B.q_is_row && rows <= Config<T>::kInPlaceRows;
+}
+
 // Product rows [r0, r1) x columns [c0, c1), all of k, with this thread's packing buffers (Goto's loop
 // nest: B's KC x NC block stays in L3, A's MC x KC block in L2, a KC x NR micro-panel of B in L1).
 template <class T>
@@ -303,7 +386,8 @@ void gemm_block(const Problem<T>& pr, index_t r0, index_t r1, index_t c0, index_
   using Cfg = Config<T>;
   constexpr index_t MR = Cfg::Kernel::MR, NR = Cfg::Kernel::NR;
   const index_t kb = k_block<T>(pr.k);
-  const index_t nc_max = std::min(Cfg::NC, ceil_div(c1 - c0, NR) * NR);
+  const bool direct = b_in_place(pr.B, r1 - r0);
+  const index_t nc_max = direct ? NR : std::min(Cfg::NC, ceil_div(c1 - c0, NR) * NR);
   const index_t mc_max = std::min(Cfg::MC, ceil_div(r1 - r0, MR) * MR);
   T* bp = scratch<T>(0, static_cast<std::size_t>(kb * nc_max));
   T* ap = scratch<T>(1, static_cast<std::size_t>(kb * mc_max));
@@ -311,14 +395,23 @@ void gemm_block(const Problem<T>& pr, index_t r0, index_t r1, index_t c0, index_
     const index_t nc = std::min(Cfg::NC, c1 - jc);
     for (index_t pc = 0; pc < pr.k; pc += kb) {
       const index_t kc = std::min(kb, pr.k - pc);
-      pack<NR>(pr.B, jc, nc, c1, pc, kc, bp);
+      if (!direct) pack<NR>(pr.B, jc, nc, c1, pc, kc, bp);
       for (index_t ic = r0; ic < r1; ic += Cfg::MC) {
         const index_t mc = std::min(Cfg::MC, r1 - ic);
         pack<MR>(pr.A, ic, mc, r1, pc, kc, ap);
-        for (index_t jr = 0; jr < nc; jr += NR)
+        for (index_t jr = 0; jr < nc; jr += NR) {
+          const index_t cols = std::min(NR, nc - jr);
+          const T* b = bp + jr * kc;
+          index_t ldb = NR;
+          if (direct && cols == NR) {
+            b = pr.B.data + pc * pr.B.ld + jc + jr, ldb = pr.B.ld;
+          } else if (direct) {  // the last, partial panel: packed (the kernel loads whole vectors)
+            pack<NR>(pr.B, jc + jr, cols, c1, pc, kc, bp);
+            b = bp;
+          }
           for (index_t ir = 0; ir < mc; ir += MR)
-            tile<T>(kc, ap + ir * kc, bp + jr * kc, pr.out, pc == 0, ic + ir, jc + jr, std::min(MR, mc - ir),
-                    std::min(NR, nc - jr));
+            tile<T>(kc, ap + ir * kc, b, ldb, pr.out, pc == 0, ic + ir, jc + jr, std::min(MR, mc - ir), cols);
+        }
       }
     }
   }
@@ -347,13 +440,13 @@ Grid choose_grid(index_t m, index_t n, index_t k, int threads) {
   return best;
 }
 
-constexpr double kParallelFlops = 2.0 * 64 * 64 * 64;  // below this, threads cost more than they save
+constexpr double kParallelFlops = 2.0e6;  // below this (~20 us on one core), threads cost more than they save
 
 template <class T>
 void gemm_packed(const Problem<T>& pr) {
   constexpr index_t MR = Config<T>::Kernel::MR, NR = Config<T>::Kernel::NR;
   const bool small = 2.0 * double(pr.m) * double(pr.n) * double(pr.k) < kParallelFlops;
-  const Grid g = small ? Grid{1, 1} : choose_grid<T>(pr.m, pr.n, pr.k, num_threads());
+  const Grid g = small ? Grid{1, 1} : choose_grid<T>(pr.m, pr.n, pr.k, available_threads());
   const index_t pm = ceil_div(pr.m, MR), pn = ceil_div(pr.n, NR);
   parallel_for(g.tm * g.tn, 1, [&](index_t b, index_t e) {
     for (index_t t = b; t < e; ++t) {

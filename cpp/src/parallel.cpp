@@ -1,12 +1,47 @@
 #include "eigengrad/parallel.hpp"
 
 #include <atomic>
+#include <cstdlib>
 
 namespace eigengrad {
 namespace {
 // The user's choice from set_num_threads(); 0 means "OpenMP's default". This is a setting, not
 // kernel state: kernels only read it.
 std::atomic<int> requested_threads{0};
+
+// A region "stalled" when it waited for its threads longer than it worked, and by at least this long: a
+// fork and join of idle OpenMP workers costs microseconds; a worker preempted by another process costs a
+// scheduler time slice (milliseconds).
+constexpr double kStall = 200e-6;
+constexpr double kFirstBackoff = 0.05, kMaxBackoff = 2.0;  // seconds on one thread after a stall
+
+// A region that starts this long after the previous one ended is not judged: OpenMP's idle workers spin
+// for well under a millisecond and then sleep, and waking a sleeping worker (in a VM: its idle vCPU) took
+// 1-7 ms on the 2-core Zen 4 host, which is not a contested core. A busy machine shows in back-to-back
+// regions (a training step's kernels), where the workers are still spinning.
+constexpr double kIdle = 1e-3;
+std::atomic<double> last_region_end{0.0};
+
+// Backoff state, in steady_clock seconds: one thread until `until`; the next backoff lasts `next`.
+std::atomic<double> backoff_until{0.0};
+std::atomic<double> next_backoff{kFirstBackoff};
+
+double seconds(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+double now() { return seconds(std::chrono::steady_clock::now()); }
+
+// A launcher's OMP_NUM_THREADS is an explicit count, like set_num_threads().
+bool env_sets_threads() {
+  static const bool set = [] {
+    const char* v = std::getenv("OMP_NUM_THREADS");
+    return v != nullptr && *v != '\0';
+  }();
+  return set;
+}
+
+bool adaptive() { return requested_threads.load(std::memory_order_relaxed) == 0 && !env_sets_threads(); }
 }  // namespace
 
 int num_threads() {
@@ -28,6 +63,28 @@ bool has_openmp() {
 #else
   return false;
 #endif
+}
+
+bool backing_off() { return adaptive() && now() < backoff_until.load(std::memory_order_relaxed); }
+
+int available_threads() { return backing_off() ? 1 : num_threads(); }
+
+void report_region(double region_seconds, double mean_work_seconds) {
+  if (!adaptive()) return;
+  const double waited = region_seconds - mean_work_seconds;
+  if (waited > kStall && waited > mean_work_seconds) {
+    const double len = next_backoff.load(std::memory_order_relaxed);
+    backoff_until.store(now() + len, std::memory_order_relaxed);
+    next_backoff.store(std::min(2 * len, kMaxBackoff), std::memory_order_relaxed);
+  } else {
+    next_backoff.store(kFirstBackoff, std::memory_order_relaxed);
+  }
+}
+
+void end_region(std::chrono::steady_clock::time_point start, double mean_work_seconds) {
+  const double begin = seconds(start), end = now();
+  const double idle = begin - last_region_end.exchange(end, std::memory_order_relaxed);
+  if (idle <= kIdle) report_region(end - begin, mean_work_seconds);
 }
 
 }  // namespace eigengrad

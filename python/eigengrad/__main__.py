@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
+def program_name(argv0: str) -> str:
+    """How the user started us: ``python -m eigengrad`` (argv[0] is this file) or the ``eigengrad`` script."""
+    base = os.path.basename(argv0)
+    return "python -m eigengrad" if base in ("__main__.py", "-m", "") else os.path.splitext(base)[0]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eigengrad", description="eigengrad command line")
+    parser = argparse.ArgumentParser(prog=program_name(sys.argv[0]), description="eigengrad command line")
     sub = parser.add_subparsers(dest="command", required=True)
     from eigengrad.cli import train, tune
 

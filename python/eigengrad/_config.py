@@ -28,14 +28,21 @@ def get_num_threads() -> int:
 
 
 def get_config() -> dict:
-    """The build's configuration as a dict (version, Eigen, OpenMP, SIMD level, compiler, dtypes, threads)."""
+    """The build's configuration as a dict: version, Eigen, OpenMP, compiler, dtypes, threads, and the
+    instruction-set levels (``isa_levels`` built, ``isa`` in use, ``isa_reason`` why, ``isa_supported`` by
+    this CPU, ``cpu`` its model)."""
+    from eigengrad import _isa
+
+    choice = _kernels.isa_choice
     info = dict(_kernels.build_info)
-    info["threads"] = get_num_threads()
+    info.update(threads=get_num_threads(), threads_backing_off=_kernels.threads_backing_off(), isa=choice.level, isa_reason=choice.reason,
+                isa_levels=list(choice.built), isa_supported=list(choice.supported), cpu=_isa.cpu_model())
     return info
 
 
 def show_config(file=None) -> None:
-    """Print how this eigengrad was built: version, Eigen version, OpenMP yes/no, SIMD level, threads."""
+    """Print how this eigengrad was built and runs here: version, Eigen, OpenMP, the instruction-set levels
+    built, the one in use and why, SIMD, threads."""
     import numpy as np
 
     c = get_config()
@@ -43,6 +50,9 @@ def show_config(file=None) -> None:
         f"eigengrad {c['version']}",
         f"  Eigen:     {c['eigen_version']} ({c['eigen_source']})",
         f"  OpenMP:    {'yes' if c['openmp'] else 'no (kernels run on one thread)'}",
+        f"  CPU:       {c['cpu']}",
+        f"  levels:    built {', '.join(c['isa_levels'])}; this CPU supports {', '.join(c['isa_supported']) or '-'}",
+        f"  in use:    {c['isa']} ({c['isa_reason']})",
         f"  SIMD:      {c['simd']} (Eigen: {c['eigen_simd']})",
         f"  threads:   {c['threads']}",
         f"  compiler:  {c['compiler']}",

@@ -72,7 +72,11 @@ def _check_numeric(dtype: np.dtype, name: str) -> None:
 class Tensor:
     """An n-dimensional array that records the operations applied to it for backpropagation."""
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_grad_view", "_retains_grad", "__weakref__")
+    # _counter: the version counter (None until needed, see autograd.version); _view: what a view knows
+    # about its base (autograd.views); _arena: a weak reference to the optimizer arena that holds this
+    # tensor's gradient slot (optim.arena).
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
+                 "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
@@ -84,8 +88,7 @@ class Tensor:
     def _init(self, arr: np.ndarray, requires_grad: bool) -> None:
         self._data = arr
         self.grad = None
-        self._ctx = None
-        self._grad_view = None
+        self._ctx = self._counter = self._view = self._arena = None
         self._retains_grad = False
         self.requires_grad = False
         if requires_grad:
@@ -96,32 +99,37 @@ class Tensor:
         """Fast internal constructor around an array the caller owns (the hot path of every op)."""
         t = object.__new__(cls)
         t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
-        t.grad = t._ctx = t._grad_view = None
+        t.grad = t._ctx = t._counter = t._view = t._arena = None
         t._retains_grad = False
         t.requires_grad = False
         if requires_grad:
             t.requires_grad_(True)  # checks the dtype: only float tensors can require grad
         return t
 
-    @classmethod
-    def _op_result(cls, arr, record: bool) -> "Tensor":
-        """An op's output: a float array computed from inputs of which one requires grad when ``record``."""
-        t = cls._wrap(arr)
-        t.requires_grad = record and t._data.dtype.kind == "f"
-        return t
-
     # --- array access -----------------------------------------------------------------------------
     @property
     def data(self) -> "Tensor":
-        """A tensor sharing this one's array, detached from the graph (as ``torch.Tensor.data``)."""
+        """A tensor sharing this one's array, detached from the graph and with its own version counter (as
+        ``torch.Tensor.data``: changes through it are not seen by autograd; ``p.data -= lr * g`` updates p)."""
         return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value) -> None:
+        """``p.data = other``: p now uses other's array (shared, as in PyTorch); p's graph role is unchanged."""
         arr = value._data if isinstance(value, Tensor) else value
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"data: expected a Tensor or numpy array, got {type(value).__name__}")
         self._data = arr
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has had (shared by its views; ``torch``'s ``_version``)."""
+        return version_of(self)
+
+    @property
+    def _base(self):
+        """The tensor this one is a view of, or None (``torch.Tensor._base``)."""
+        return None if self._view is None else self._view.base
 
     def numpy(self) -> np.ndarray:
         """The underlying array (no copy: writes to it change the tensor)."""
@@ -190,10 +198,18 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``grad`` on this non-leaf tensor after backward."""
         self._retains_grad = True
+        engine.retain(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad and self._ctx is not None
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's array, outside the graph."""
-        return Tensor._wrap(self._data)
+        """A tensor sharing this one's array and version counter, outside the graph (as PyTorch: an in-place
+        change through it is seen by the version checks of backward)."""
+        t = Tensor._wrap(self._data)
+        t._counter = counter_of(self)
+        return t
 
     def clone(self) -> "Tensor":
         return ops.Add.apply(self, 0) if self.requires_grad else Tensor._wrap(self._data.copy())
@@ -217,9 +233,83 @@ class Tensor:
                 raise ValueError(f"gradient: expected shape {self.shape}, got {grad.shape}")
         engine.backward(self, grad, retain_graph=retain_graph)
 
+    # --- in-place operations (autograd/inplace.py: PyTorch's rules, autograd, version counter) -----
+    def __iadd__(self, o): return inplace.arithmetic(self, "add_", o)
+    def __isub__(self, o): return inplace.arithmetic(self, "sub_", o)
+    def __imul__(self, o): return inplace.arithmetic(self, "mul_", o)
+    def __itruediv__(self, o): return inplace.arithmetic(self, "div_", o)
+
+    def add_(self, other, *, alpha=1) -> "Tensor":
+        """self += alpha * other, in place."""
+        return inplace.arithmetic(self, "add_", other, alpha)
+
+    def sub_(self, other, *, alpha=1) -> "Tensor":
+        """self -= alpha * other, in place."""
+        return inplace.arithmetic(self, "sub_", other, alpha)
+
+    def mul_(self, other) -> "Tensor":
+        return inplace.arithmetic(self, "mul_", other)
+
+    def div_(self, other) -> "Tensor":
+        return inplace.arithmetic(self, "div_", other)
+
     def zero_(self) -> "Tensor":
-        self._data[...] = 0
-        return self
+        return inplace.fill(self, 0, "zero_")
+
+    def fill_(self, value) -> "Tensor":
+        return inplace.fill(self, value)
+
+    def copy_(self, src, non_blocking: bool = False) -> "Tensor":
+        """Copy ``src`` (broadcast, cast to this dtype) into this tensor; differentiable w.r.t. ``src``."""
+        return inplace.copy(self, src)
+
+    def clamp_(self, min=None, max=None) -> "Tensor":
+        return inplace.clamp(self, min, max)
+
+    def clamp(self, min=None, max=None) -> "Tensor":
+        """min(max(self, min), max) (``max`` wins when min > max; NaN stays NaN), as ``torch.clamp``."""
+        lo, hi = inplace.clamp_bounds(min, max)
+        x = self
+        if self.dtype.kind in "iub" and any(isinstance(b, builtins_float) for b in (lo, hi)):
+            x = self.to(_DEFAULT_FLOAT)
+        return ops_inplace.Clamp.apply(x, lo, hi)
+
+    clip, clip_ = clamp, clamp_
+
+    def __setitem__(self, index, value) -> None:
+        """``self[index] = value`` (basic or advanced indexing; value a Tensor, array or number, broadcast
+        and cast); differentiable w.r.t. this tensor's earlier value and ``value``."""
+        inplace.setitem(self, _index(index), value)
+
+    def __getstate__(self):
+        """Pickled: everything but the link to an optimizer's arena (a process-local weak reference)."""
+        slots = {k: getattr(self, k) for k in ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view",
+                                               "_retains_grad")}
+        return getattr(self, "__dict__", None), slots
+
+    def __setstate__(self, state) -> None:
+        extra, slots = state
+        for k, v in slots.items():
+            setattr(self, k, v)
+        self._arena = None
+        if extra:
+            self.__dict__.update(extra)
+
+    def __deepcopy__(self, memo) -> "Tensor":
+        """A copy with its own memory and version, outside any optimizer's arena (the graph is copied)."""
+        import copy
+
+        t = object.__new__(type(self))
+        memo[id(self)] = t
+        t._data = copy.deepcopy(self._data, memo)
+        t.grad = copy.deepcopy(self.grad, memo)
+        t.requires_grad = self.requires_grad
+        t._ctx = copy.deepcopy(self._ctx, memo)
+        t._retains_grad = self._retains_grad
+        t._counter = t._view = t._arena = None
+        if hasattr(self, "__dict__"):  # subclasses without __slots__ (Parameter) may carry attributes
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return t
 
     # --- dtype ------------------------------------------------------------------------------------
     def to(self, dtype) -> "Tensor":
@@ -576,4 +666,5 @@ def randperm(n: int, generator=None) -> Tensor:
 
 # Imported last: the primitives and the engine refer back to Tensor.
 from eigengrad import random as _random  # noqa: E402
-from eigengrad.autograd import engine, ops  # noqa: E402
+from eigengrad.autograd import engine, inplace, ops, ops_inplace  # noqa: E402
+from eigengrad.autograd.version import counter_of, version_of  # noqa: E402

@@ -9,8 +9,9 @@ own, and :func:`judge` turns each outcome into a failure message or None:
   call must not raise at all;
 - a result that returns must match the NumPy reference, where the op has one.
 
-Budget: ``EIGENGRAD_FUZZ_CALLS`` calls in all (default 12,000: about two minutes on two cores), shared by
-the two fuzz tests; the seed is fixed (Hypothesis ``derandomize``), so a run is repeatable.
+Budget: ``EIGENGRAD_FUZZ_CALLS`` calls in all, shared by the two fuzz tests (default 3,000, about 20 ms of
+CPU each: well under a minute on two cores; the acceptance run takes 10,000 or more); the seed is fixed
+(Hypothesis ``derandomize``), so a run is repeatable.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import collections
 import copy
 import math
 import os
+import time
 
 import numpy as np
 
@@ -29,10 +31,11 @@ from binding_calls import Recipe, array_paths, is_output
 from binding_table import TABLE, Case
 from functional_table import OPS, scalar_paths, tensor_paths
 
-CALLS = int(float(os.environ.get("EIGENGRAD_FUZZ_CALLS", 12_000)))
+CALLS = int(float(os.environ.get("EIGENGRAD_FUZZ_CALLS", 3_000)))
 TIMEOUT = float(os.environ.get("EIGENGRAD_FUZZ_TIMEOUT", 20.0))
 BATCH = 24  # calls per Hypothesis example (the fork server runs them two or more at a time)
 STATS: collections.Counter = collections.Counter()
+SECONDS = [0.0]  # wall time in the fork server's calls
 
 BIG_INTS = (2**31, 2**32 + 1, 2**63 - 1, 2**63, 2**64, 2**64 + 1, 10**30, -1, -(2**31), -(2**63), -(2**63) - 1, 0)
 ODD_FLOATS = (math.nan, math.inf, -math.inf, 1e308, -1e308, 0.0, -0.0, 5e-324)
@@ -149,13 +152,15 @@ def judge(recipe, outcome, clean_errors) -> str | None:
 
 
 def run_batch(fork_server, module, recipes, clean_errors) -> list[str]:
+    start = time.monotonic()
     outcomes = fork_server.run_many(module, "run", recipes, timeout=TIMEOUT)
+    SECONDS[0] += time.monotonic() - start
     return [f for f in (judge(r, o, clean_errors) for r, o in zip(recipes, outcomes)) if f]
 
 
 def summary() -> str:
     s = STATS
-    return (f"fuzz: {s['calls']} calls in forked children ({s['returned']} returned and were checked, "
+    return (f"fuzz: {s['calls']} calls in forked children in {SECONDS[0]:.1f} s ({s['returned']} returned and were checked, "
             f"{s['clean errors']} refused cleanly; {s['skipped']} mutations did not apply): {s['crashes']} crashes, "
             f"{s['hangs']} hangs, {s['wrong results']} wrong results, {s['unclean errors']} unclean errors, "
             f"{s['valid calls refused']} valid calls refused, {s['harness']} harness errors")

@@ -2,10 +2,20 @@
 //
 // Work is cut into chunks whose size depends only on the problem size, never on the thread count; a
 // reduction sums its per-chunk partials in chunk order. So a seeded run gives bitwise-identical
-// results on 1 or N threads. The thread count is read each time a kernel runs, so OMP_NUM_THREADS
-// set by a launcher, or eg.set_num_threads(), takes effect without rebuilding anything.
+// results on 1 or N threads, and parallel_for may choose the thread count of each region freely. The
+// thread count is read each time a kernel runs, so OMP_NUM_THREADS set by a launcher, or
+// eg.set_num_threads(), takes effect without rebuilding anything.
+//
+// A busy machine. Every parallel region ends when its slowest thread does; when another process holds
+// one of the cores, a worker thread waits for the scheduler (milliseconds) and the region takes that long,
+// however small its work. So each region is timed: when it spent more time waiting for its threads than
+// working (by at least kStall), the kernels run on one thread for a while (50 ms, doubling up to 2 s while
+// the stalls go on), then try again. A region that starts after an idle spell is not judged (its
+// workers were asleep; see parallel.cpp). Only the default thread count adapts: a count set with
+// set_num_threads() or OMP_NUM_THREADS is used as it is. Nothing of OpenMP's global state is changed.
 #pragma once
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -17,8 +27,8 @@ namespace eigengrad {
 
 using index_t = std::int64_t;
 
-// Threads the next kernel may use: the value of set_num_threads() if one was set, else OpenMP's
-// default (OMP_NUM_THREADS or the number of cores); 1 without OpenMP.
+// Threads the kernels are configured to use: the value of set_num_threads() if one was set, else
+// OpenMP's default (OMP_NUM_THREADS or the number of cores); 1 without OpenMP.
 int num_threads();
 // n >= 1 sets the count; n == 0 returns to OpenMP's default.
 void set_num_threads(int n);
@@ -26,22 +36,51 @@ void set_num_threads(int n);
 int requested_num_threads();
 bool has_openmp();
 
+// Threads the next region may use: num_threads(), or 1 while the default count is backing off after
+// regions that stalled on a busy machine (see the top of this file).
+int available_threads();
+// Reports one parallel region: its length, and the mean time its threads spent working.
+void report_region(double region_seconds, double mean_work_seconds);
+// parallel_for's report of the region that began at `start`: judged by report_region unless it came after
+// an idle spell, when the workers slept (see parallel.cpp).
+void end_region(std::chrono::steady_clock::time_point start, double mean_work_seconds);
+// Whether the kernels are on one thread because of stalls now (for tests and show_config).
+bool backing_off();
+
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
-// Calls body(begin, end) for the chunks [0, grain), [grain, 2 grain), ... of [0, n), in parallel.
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Calls body(begin, end) for the chunks [0, grain), [grain, 2 grain), ... of [0, n), in parallel. Thread t
+// of T takes the chunks [t C / T, (t + 1) C / T) (C chunks), as schedule(static) would.
 template <class Body>
 void parallel_for(index_t n, index_t grain, Body&& body) {
   if (n <= 0) return;
   grain = std::max<index_t>(grain, 1);
   const index_t chunks = ceil_div(n, grain);
-  const int threads = static_cast<int>(std::min<index_t>(num_threads(), chunks));
+  int threads = static_cast<int>(std::min<index_t>(available_threads(), chunks));
+#ifdef EIGENGRAD_HAS_OPENMP
+  if (omp_in_parallel()) threads = 1;  // inside another kernel's region (a convolution's slot): its thread
+#endif
   if (threads <= 1) {
     for (index_t c = 0; c < chunks; ++c) body(c * grain, std::min(n, (c + 1) * grain));
     return;
   }
 #ifdef EIGENGRAD_HAS_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (index_t c = 0; c < chunks; ++c) body(c * grain, std::min(n, (c + 1) * grain));
+  const auto start = std::chrono::steady_clock::now();
+  double work = 0.0;
+  int team = 1;
+#pragma omp parallel num_threads(threads) reduction(+ : work)
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    const index_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    for (index_t c = t * chunks / nt; c < (t + 1) * chunks / nt; ++c) body(c * grain, std::min(n, (c + 1) * grain));
+    work += seconds_since(t0);
+    if (t == 0) team = static_cast<int>(nt);
+  }
+  end_region(start, work / team);
 #endif
 }
 

@@ -1,4 +1,7 @@
 """Reverse-mode automatic differentiation: primitives, the engine, grad mode and gradient checking."""
+from eigengrad.autograd.anomaly import (
+    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly,
+)
 from eigengrad.autograd.function import Function
 from eigengrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from eigengrad.autograd.gradcheck import GradcheckError, GradientCheckResult, gradcheck, gradient_relative_error
@@ -14,5 +17,6 @@ def backward(tensors, grad_tensors=None, retain_graph: bool = False) -> None:
 
 __all__ = [
     "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "gradcheck",
-    "gradient_relative_error", "GradcheckError", "GradientCheckResult", "backward",
+    "gradient_relative_error", "GradcheckError", "GradientCheckResult", "backward", "detect_anomaly",
+    "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 
 from eigengrad import _kernels as K
 from eigengrad._dims import wrap_dims
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import Function, ViewFunction
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -58,28 +58,37 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # As PyTorch, only what a gradient needs is saved: an in-place change of the other operand is fine.
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
+        if not (need[0] and need[1]):
+            ctx.shapes = (_shape(a), _shape(b))
         return np.multiply(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        ga = unbroadcast(g * b, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(g * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        sa, sb = ctx.shapes if a is None or b is None else (a.shape, _shape(b))
+        ga = unbroadcast(g * b, sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(g * a, sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(a if need[1] else None, b)
+        if not need[1]:
+            ctx.shape_a = _shape(a)
         return np.divide(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        ga = unbroadcast(g / b, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        sa, sb = (ctx.shape_a if a is None else _shape(a)), _shape(b)
+        ga = unbroadcast(g / b, sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -284,7 +293,11 @@ class Gather(Function):
 
 # --- shape ----------------------------------------------------------------------------------------
 
-class Reshape(Function):
+class Reshape(ViewFunction):
+    @staticmethod
+    def view_of(x, shape):
+        return np.reshape(x, shape)
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = np.shape(x)
@@ -295,7 +308,11 @@ class Reshape(Function):
         return (np.reshape(g, ctx.in_shape),)
 
 
-class Permute(Function):
+class Permute(ViewFunction):
+    @staticmethod
+    def view_of(x, dims):
+        return np.transpose(x, tuple(d % np.ndim(x) for d in dims))
+
     @staticmethod
     def forward(ctx, x, dims):
         if len(dims) != np.ndim(x):
@@ -308,7 +325,13 @@ class Permute(Function):
         return (np.transpose(g, np.argsort(ctx.dims)),)
 
 
-class GetItem(Function):
+class GetItem(ViewFunction):
+    """x[index]: basic indexing gives a view, advanced indexing a copy (then the output is no view)."""
+
+    @staticmethod
+    def view_of(x, index):
+        return x[index]
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = np.shape(x), index

@@ -37,10 +37,10 @@ class Adagrad(Optimizer):
 
     def _init_state(self) -> None:
         """As PyTorch, the accumulators exist from construction (state_dict() shows them before any step)."""
-        for group, flats in zip(self.param_groups, self._flats):
-            for flat in flats:
-                _, views = flat.new_state(self._state_fill(group, "sum"))
-                for p, v in zip(flat.params, views):
+        for group, arenas in zip(self.param_groups, self._arenas):
+            for arena in arenas:
+                _, views = arena.new_state("sum", self._state_fill(group, "sum"))
+                for p, v in zip(arena.params, views):
                     self.state.setdefault(p, {}).update(step=0, sum=v)
 
     def _state_names(self, group: dict) -> tuple:

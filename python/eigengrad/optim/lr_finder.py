@@ -209,11 +209,10 @@ def _cycle(loader: Iterable):
 
 
 def _fresh_copy(model: Module) -> Module:
-    """A deep copy of ``model`` with no gradients and no links to an optimizer's buffers, in training mode."""
+    """A deep copy of ``model`` with no gradients, in training mode (a copy belongs to no optimizer's arena)."""
     work = copy.deepcopy(model)
     for p in work.parameters():
         p.grad = None
-        p._grad_view = None
     return work.train()
 
 

@@ -1,4 +1,4 @@
-"""``Optimizer``: param groups, per-parameter state, ``state_dict``, and the flat-buffer step.
+"""``Optimizer``: param groups, per-parameter state, ``state_dict``, and the single-pass step over arenas.
 
 An update rule subclasses :class:`Optimizer` and defines
 
@@ -10,9 +10,12 @@ An update rule subclasses :class:`Optimizer` and defines
         array, updated in place, and name -> scalar, which ``_update`` may replace, e.g. the step
         count) and ``first`` (True when the state arrays were created for this step).
 
-The base calls ``_update`` once per flat buffer of a group (one dtype: usually one call per group),
-or, when the flat layout cannot be used (some parameter has no gradient, or its array was replaced),
-once per parameter, with the same semantics.
+Each param group's parameters (per dtype) get a :class:`~eigengrad.optim.arena.ParamArena`: their
+gradients and the state arrays are flat, and so are the parameters when their memory can be (see the
+arena). The base calls ``_update`` once per arena (one dtype: usually one call per group), or, when
+the single pass cannot be used (a parameter without a gradient, parameters that keep their own
+memory, states that differ), once per parameter with the same semantics, warning once per arena.
+Every parameter the step changes gets a new version (as PyTorch's in-place update).
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from eigengrad.autograd.grad_mode import enable_grad
-from eigengrad.optim._flat import build_flat_buffers
+from eigengrad.autograd.version import bump, bump_all
+from eigengrad.optim.arena import ParamArena, build_arenas
 from eigengrad.tensor import Tensor
 
 
@@ -41,7 +45,7 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict = {}
         self.param_groups: list[dict] = []
-        self._flats: list[list] = []
+        self._arenas: list[list[ParamArena]] = []  # per param group, one arena per dtype
         if isinstance(params, Tensor):
             raise TypeError("params: expected an iterable of Tensors or dicts, got a single Tensor")
         if isinstance(params, (set, frozenset)):
@@ -76,11 +80,18 @@ class Optimizer:
             group.setdefault(name, default)
         group["params"] = params
         self.param_groups.append(group)
-        self._flats.append(build_flat_buffers(params) if params else [])
+        label = f"{type(self).__name__} param group {len(self.param_groups) - 1}"
+        self._arenas.append(build_arenas(params, label) if params else [])
+
+    @property
+    def arenas(self) -> list[ParamArena]:
+        """The parameter arenas of all groups, in group order: each holds a gradient buffer ``grad`` that
+        backward fills (``register_grad_ready_hook`` hears when each parameter's gradient is final)."""
+        return [a for arenas in self._arenas for a in arenas]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear gradients: to None (default, as PyTorch) or to zeros in place."""
-        for group, flats in zip(self.param_groups, self._flats):
+        for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -108,54 +119,63 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group, flats in zip(self.param_groups, self._flats):
+        for group, arenas in zip(self.param_groups, self._arenas):
             names = self._state_names(group)
-            for flat in flats:
-                if not self._step_flat(group, flat, names):
-                    self._step_each(group, flat.params, names)
+            for arena in arenas:
+                why = self._step_fused(group, arena, names)
+                if why is not None:
+                    arena.warn_once(why)
+                    self._step_each(group, arena, names)
         return loss
 
-    def _step_flat(self, group: dict, flat, names: tuple) -> bool:
-        """One kernel call over the whole buffer; False when the flat layout cannot be used (some
-        parameter without a gradient, a replaced array, or parameters whose states differ)."""
-        if not (flat.params_intact() and flat.grads_intact()):
-            return False
-        states = [self.state.get(p, {}) for p in flat.params]
+    def _step_fused(self, group: dict, arena: ParamArena, names: tuple) -> str | None:
+        """One kernel call over the arena's buffers; else (nothing done) the reason it cannot be used."""
+        why = arena.unfused_reason()
+        if why is not None:
+            return why
+        states = [self.state.get(p, {}) for p in arena.params]
         arrays, missing = {}, []
         for n in names:
             present = [n in s for s in states]
             if not any(present):
                 missing.append(n)
                 continue
-            base = _common_base([s[n] for s in states], flat.data.size) if all(present) else None
-            if base is None:
-                return False
-            arrays[n] = base
+            flat = arena.state_buffer(n, [s[n] for s in states]) if all(present) else None
+            if flat is None:
+                return (f"the parameters' {n!r} states are not all in the arena (a parameter had no gradient at "
+                        "an earlier step, or a state was replaced)")
+            arrays[n] = flat
         scalars = _shared_scalars(states, self._scalar_state(group))
         if scalars is None:
-            return False
+            return "the parameters' step counts differ (a parameter had no gradient at an earlier step)"
         for n in missing:  # created only now, so that a fallback never leaves half-made state behind
-            arrays[n], views = flat.new_state(self._state_fill(group, n))
-            for p, v in zip(flat.params, views):
+            arrays[n], views = arena.new_state(n, self._state_fill(group, n))
+            for p, v in zip(arena.params, views):
                 self.state.setdefault(p, {})[n] = v
         state = {**scalars, **arrays}
-        self._update(group, flat.data, flat.grad, state, bool(missing))
-        for p in flat.params:
+        self._update(group, arena.data, arena.grad, state, bool(missing))
+        for p in arena.params:
             self.state.setdefault(p, {}).update({k: state[k] for k in scalars})
-        return True
+        bump_all(arena.params)
+        return None
 
-    def _step_each(self, group: dict, params: list, names: tuple) -> None:
-        for p in params:
+    def _step_each(self, group: dict, arena: ParamArena, names: tuple) -> None:
+        for i, p in enumerate(arena.params):
             if p.grad is None:
                 continue
             state = self.state.setdefault(p, {})
             first = not all(n in state for n in names)
             for n in names:
                 if n not in state:
-                    state[n] = np.full(p.shape, self._state_fill(group, n), dtype=p.dtype)
+                    state[n] = arena.state_view(n, i, self._state_fill(group, n))
             for k, v in self._scalar_state(group).items():
                 state.setdefault(k, v)
-            self._update(group, p._data, p.grad._data, state, first)
+            param = p._data  # a strided parameter (shared with the user) is updated through a contiguous copy
+            work = param if param.flags.c_contiguous else np.ascontiguousarray(param)
+            self._update(group, work, np.ascontiguousarray(p.grad._data), state, first)
+            if work is not param:
+                param[...] = work
+            bump(p)
 
     # --- state_dict -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -192,20 +212,18 @@ class Optimizer:
             for p, i in zip(mine["params"], saved["params"]):
                 index[i] = p
         saved_state = {int(k): v for k, v in state_dict.get("state", {}).items()}
-        flat_of = {id(p): flat for flats in self._flats for flat in flats for p in flat.params}
-        fresh: dict = {}  # (flat, state name) -> per-parameter views of one new flat array
+        arena_of = {id(p): arena for arena in self.arenas for p in arena.params}
         for i, p in index.items():
             for name, value in saved_state.get(i, {}).items():
-                self._load_state_value(p, name, value, flat_of.get(id(p)), fresh)
+                self._load_state_value(p, name, value, arena_of[id(p)])
         for mine, saved in zip(self.param_groups, groups):
             for k, v in saved.items():
                 if k != "params":
                     mine[k] = copy.deepcopy(v)
 
-    def _load_state_value(self, p: Tensor, name: str, value, flat, fresh: dict) -> None:
-        """Store one saved state of ``p``: scalars as they are, arrays copied into a slot of a flat array
-        laid out like p's buffer (one per state name, shared by the parameters loaded into it), so
-        that the next step is again one kernel call."""
+    def _load_state_value(self, p: Tensor, name: str, value, arena: ParamArena) -> None:
+        """Store one saved state of ``p``: scalars as they are, arrays copied into p's slot of the arena's
+        flat state array, so that the next step is again one kernel call."""
         state = self.state.setdefault(p, {})
         if not isinstance(value, (np.ndarray, Tensor)):
             state[name] = value
@@ -217,13 +235,7 @@ class Optimizer:
         if arr.shape != p.shape:
             raise ValueError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
         if name not in state:
-            if flat is None:
-                state[name] = np.empty(p.shape, dtype=p.dtype)
-            else:
-                key = (id(flat), name)
-                if key not in fresh:
-                    fresh[key] = dict(zip(map(id, flat.params), flat.new_state()[1]))
-                state[name] = fresh[key][id(p)]
+            state[name] = arena.state_view(name, arena.index(p), 0.0)
         np.copyto(state[name], arr.astype(p.dtype, copy=False))
 
     def __repr__(self) -> str:
@@ -246,14 +258,6 @@ def _split_named(params) -> tuple[list, list | None]:
     if not all(named) or any(len(p) != 2 or not isinstance(p[0], str) for p in items):
         raise ValueError("params: expected all parameters as (name, Tensor) pairs or none, got a mix")
     return [p[1] for p in items], [p[0] for p in items]
-
-
-def _common_base(views: list, size: int):
-    """The one flat array of ``size`` elements that all ``views`` look into, or None."""
-    base = views[0].base
-    if base is None or base.size != size or any(v.base is not base for v in views):
-        return None
-    return base
 
 
 _MISSING = object()

@@ -17,6 +17,7 @@ from eigengrad.reference.dropout import (
     feature_dropout_backward, feature_dropout_forward,
 )
 from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
+from eigengrad.reference.finite import all_finite
 from eigengrad.reference.gemm import gemm
 from eigengrad.reference.loss import (
     softmax_cross_entropy_backward, softmax_cross_entropy_forward, squared_error, squared_error_backward,
@@ -41,7 +42,7 @@ __all__ = [
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
-    "grad_norm", "clip_grad_norm", "clip_grad_value", "augment",
+    "grad_norm", "clip_grad_norm", "clip_grad_value", "all_finite", "augment",
     "weighted_softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward",
     "bce_with_logits_forward", "bce_with_logits_backward",
     "leaky_relu_forward", "leaky_relu_backward", "elu_forward", "elu_backward", "selu_forward", "selu_backward",
@@ -64,3 +65,20 @@ __all__ += [
     "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
     "avg_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
 ]
+from eigengrad.reference.conv import conv_transpose2d_backward, conv_transpose2d_forward  # noqa: E402
+from eigengrad.reference.pool import adaptive_max_pool2d_forward  # noqa: E402
+from eigengrad.reference.embedding import (  # noqa: E402
+    embedding_backward, embedding_bag_backward, embedding_bag_forward, embedding_bag_per_sample_weights_backward,
+    embedding_forward, embedding_renorm,
+)
+from eigengrad.reference.upsample import upsample_backward, upsample_forward  # noqa: E402
+
+__all__ += [
+    "conv_transpose2d_forward", "conv_transpose2d_backward", "adaptive_max_pool2d_forward", "embedding_forward",
+    "embedding_backward", "embedding_renorm", "embedding_bag_forward", "embedding_bag_backward",
+    "embedding_bag_per_sample_weights_backward", "upsample_forward", "upsample_backward",
+]
+
+from eigengrad.reference.attention import attention_backward, attention_forward  # noqa: E402
+
+__all__ += ["attention_forward", "attention_backward"]

@@ -28,6 +28,7 @@ from eigengrad.utils.state_tree import snapshot_state
 logger = logging.getLogger("eigengrad.train")
 
 CHECKPOINT_KIND = "training-state"
+ON_NONFINITE = ("raise", "warn", "ignore")
 
 
 class Trainer:
@@ -35,8 +36,12 @@ class Trainer:
 
     def __init__(self, model, loss_fn, optimizer, *, scheduler=None, scheduler_interval: str = "auto",
                  scheduler_monitor: str | None = None, metrics: Iterable = ("accuracy",),
-                 callbacks: Iterable[Callback] = (), grad_clip=None, progress: bool | None = None) -> None:
+                 callbacks: Iterable[Callback] = (), grad_clip=None, progress: bool | None = None,
+                 on_nonfinite: str = "raise") -> None:
+        if on_nonfinite not in ON_NONFINITE:
+            raise ValueError(f"on_nonfinite: expected one of {ON_NONFINITE}, got {on_nonfinite!r}")
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
+        self.on_nonfinite = on_nonfinite
         self.metrics: list[Metric] = make_metrics(metrics)
         self.callbacks = CallbackList(callbacks)
         self.grad_clip = _grad_clip(grad_clip)
@@ -49,6 +54,7 @@ class Trainer:
         self.stop_training = False
         self.train_loader = self.val_loader = None
         self._epoch_logs: dict[str, float] = {}
+        self._nonfinite_epoch = 0  # the last epoch that warned about a non-finite loss
 
     # --- the loop ---------------------------------------------------------------------------------
     def fit(self, train_loader, *, epochs: int, val_loader=None, resume_from: str | os.PathLike | None = None
@@ -58,6 +64,8 @@ class Trainer:
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs: expected a non-negative int, got {epochs!r}")
         self.train_loader, self.val_loader = train_loader, val_loader
+        _require_batches(train_loader, "train_loader")
+        _require_batches(val_loader, "val_loader")
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         self.stop_training = False
@@ -83,7 +91,10 @@ class Trainer:
             total_loss += loss * size
             seen += size
             bar.update(size, total_loss / seen)
-        logs = {"loss": total_loss / seen if seen else math.nan}
+        if not seen:
+            raise ValueError(f"train_loader: expected at least one batch, got none in epoch {epoch} (an empty loader "
+                             f"{type(self.train_loader).__name__})")
+        logs = {"loss": total_loss / seen}
         logs.update({m.name: m.compute() for m in self.metrics})
         if self.val_loader is not None:
             logs.update(self.evaluate(self.val_loader, prefix="val_"))
@@ -102,6 +113,9 @@ class Trainer:
         self.optimizer.zero_grad()
         output = self.model(*inputs)
         loss = self.loss_fn(output, target)
+        value = loss.item()
+        if not math.isfinite(value) and self.on_nonfinite != "ignore":
+            self._nonfinite_loss(value, index)
         loss.backward()
         cbs.call("on_after_backward", self)
         if self.grad_clip is not None:
@@ -111,7 +125,7 @@ class Trainer:
         cbs.call("on_after_step", self)
         if self.scheduler_interval == "batch":
             self.scheduler.step()
-        value, size = loss.item(), len(target)
+        size = len(target)
         if self.metrics:
             out, tgt = _array(output), _array(target)
             for m in self.metrics:
@@ -119,6 +133,22 @@ class Trainer:
         if cbs.has("on_batch_end"):
             cbs.call("on_batch_end", self, index, {"loss": value, "size": size})
         return value, size
+
+    def _nonfinite_loss(self, value: float, index: int) -> None:
+        """A NaN/Inf loss: raise before backward (the weights stay those before this batch), or warn once an
+        epoch (``on_nonfinite``)."""
+        epoch = self.epoch + 1
+        of = f" of {len(self.train_loader)}" if hasattr(self.train_loader, "__len__") else ""
+        where = f"epoch {epoch}, batch {index} (counted from 0{of})"
+        if self.on_nonfinite == "warn":
+            if self._nonfinite_epoch != epoch:
+                self._nonfinite_epoch = epoch
+                logger.warning("the loss is %s at %s; training continues (on_nonfinite='warn')", value, where)
+            return
+        raise RuntimeError(f"fit: the loss is {value} at {where}; training stopped before this batch's backward and "
+                           "step, so the parameters are those after the previous batch. Look for NaN/Inf in this batch's "
+                           "data, or run the batch under eigengrad.autograd.detect_anomaly() to find the op where the "
+                           "non-finite values start; on_nonfinite='warn' or 'ignore' trains on.")
 
     def _step_scheduler_on_epoch(self, logs: dict) -> None:
         if self.scheduler_interval == "metric":
@@ -200,7 +230,7 @@ class Trainer:
 def fit(model, loss_fn, optimizer, train_loader, *, epochs: int, val_loader=None, scheduler=None,
         metrics: Iterable = ("accuracy",), callbacks: Iterable[Callback] = (), grad_clip=None,
         scheduler_interval: str = "auto", scheduler_monitor: str | None = None, progress: bool | None = None,
-        resume_from: str | os.PathLike | None = None) -> History:
+        resume_from: str | os.PathLike | None = None, on_nonfinite: str = "raise") -> History:
     """Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
 
     Args:
@@ -222,10 +252,16 @@ def fit(model, loss_fn, optimizer, train_loader, *, epochs: int, val_loader=None
             notebooks its widget). None (default): only when stderr is a terminal or in a notebook.
         resume_from: a checkpoint written by ``ModelCheckpoint``/``Trainer.save_checkpoint``; training
             continues after its epoch and ends as an uninterrupted run would.
+        on_nonfinite: what a NaN/Inf loss does: ``"raise"`` (default) stops with a RuntimeError naming the epoch
+            and the batch, before that batch's backward and step (the parameters are those after the previous
+            batch; batch-norm statistics have seen the batch); ``"warn"`` logs a warning (once an epoch) and
+            trains on; ``"ignore"`` trains on silently. ``eigengrad.autograd.detect_anomaly()`` finds the op.
+
+    An empty ``train_loader`` or ``val_loader`` is a ValueError.
     """
     trainer = Trainer(model, loss_fn, optimizer, scheduler=scheduler, scheduler_interval=scheduler_interval,
                       scheduler_monitor=scheduler_monitor, metrics=metrics, callbacks=callbacks, grad_clip=grad_clip,
-                      progress=progress)
+                      progress=progress, on_nonfinite=on_nonfinite)
     return trainer.fit(train_loader, epochs=epochs, val_loader=val_loader, resume_from=resume_from)
 
 
@@ -251,7 +287,9 @@ def evaluate(model, loader, loss_fn=None, metrics: Iterable = ("accuracy",), pre
                     m.update(out, tgt)
     finally:
         model.train(was_training)
-    logs = {prefix + "loss": total / seen if seen else math.nan} if loss_fn is not None else {}
+    if not seen:
+        raise ValueError(f"loader: expected at least one batch to evaluate, got an empty {type(loader).__name__}")
+    logs = {prefix + "loss": total / seen} if loss_fn is not None else {}
     logs.update({prefix + m.name: m.compute() for m in metrics})
     return logs
 
@@ -286,6 +324,12 @@ def _split(batch) -> tuple[tuple, Any]:
         raise ValueError(f"train_loader: expected batches (x, y) or (x1, ..., xk, y), got {type(batch).__name__}"
                          + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
     return tuple(_tensor(x) for x in batch[:-1]), _tensor(batch[-1])
+
+
+def _require_batches(loader, name: str) -> None:
+    """An empty loader (one that knows its length) is an error before training starts."""
+    if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
+        raise ValueError(f"{name}: expected at least one batch, got an empty {type(loader).__name__} (0 batches)")
 
 
 def _tensor(x):

@@ -1,8 +1,9 @@
 """Gradient arrays of a list of parameters, ready for one kernel call per dtype.
 
 The clipping kernels take a list of arrays of one dtype and treat them as one vector. When the
-gradients are the views of an optimizer's flat gradient buffer (see ``eigengrad.optim._flat``) and
-together cover it exactly, the buffer itself is passed instead: one long segment, checked once.
+gradients are the views of an optimizer's gradient buffer (``ParamArena.grad``, see
+``eigengrad.optim.arena``) and together cover it exactly, the buffer itself is passed instead: one long
+segment, checked once.
 """
 from __future__ import annotations
 

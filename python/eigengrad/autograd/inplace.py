@@ -1,0 +1,265 @@
+"""In-place tensor operations with PyTorch's semantics: ``x += y``, ``add_``, ``zero_``, ``x[i] = v``, ...
+
+- Rules (with grad mode on): a leaf that requires grad cannot be changed in place ("a leaf Variable that
+  requires grad is being used in an in-place operation."), nor can a view of one; a view made under
+  ``no_grad`` cannot be changed by a recorded in-place op. Under ``no_grad`` anything may be changed
+  (how parameters are updated by hand).
+- Types: the result must cast to the tensor's dtype by PyTorch's rule (a float result into an integer
+  tensor is refused, "result type Float can't be cast to the desired output type Long"); the other
+  operand must broadcast to the tensor's shape.
+- Not recorded (no_grad, or nothing involved requires grad): the update runs in the tensor's memory
+  (NumPy ufuncs with ``out=``), no allocation.
+- Recorded: the op's ordinary primitive computes the new value from the tensor's current value (a node of
+  the graph), the value is written into the tensor's memory and the tensor takes that node as its history
+  (through a view: ``CopySlices`` on the base, see ``autograd.views``). A node that saved the tensor's old
+  array keeps a copy of it instead.
+- Every change adds one to the tensor's version (shared with its views), so a backward that needs an
+  array modified since it was saved raises (``autograd.version``).
+"""
+from __future__ import annotations
+
+import numbers
+import sys
+
+import numpy as np
+
+from eigengrad.autograd import engine, ops, views
+from eigengrad.autograd.grad_mode import _state as _grad_state
+from eigengrad.autograd.ops_inplace import Clamp, CopyFrom, Fill, SetItem
+from eigengrad.autograd.version import bump, counter_of, version_of
+
+LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "
+                "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both "
+                "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
+                "tracked) or both outside (if you want the inplace to be tracked).")
+
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_ARITHMETIC = {"add_": (np.add, ops.Add), "sub_": (np.subtract, ops.Sub), "mul_": (np.multiply, ops.Mul),
+               "div_": (np.true_divide, ops.Div)}
+
+
+def _tensor_module():
+    """The module eigengrad.tensor (it imports this one; ``eigengrad.tensor`` the attribute is a function)."""
+    return sys.modules["eigengrad.tensor"]
+
+
+# --- the driver ---------------------------------------------------------------------------------------
+
+def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF):
+    """Change ``t`` in place: ``direct()`` updates ``t._data`` without recording; ``recorded(t)`` returns
+    the new value as a recorded tensor computed from ``t``. Returns ``t``."""
+    if not t._data.flags.writeable:
+        raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
+                         "cannot be changed in place")
+    grad_mode = _grad_state.enabled
+    info = t._view
+    records = grad_mode and t._data.dtype.kind == "f" and (
+        t.requires_grad or any(getattr(o, "requires_grad", False) for o in operands)
+        or (info is not None and info.base.requires_grad))
+    if grad_mode:
+        _check_rules(t, records, leaf_message)
+    if not records:
+        direct()
+        bump(t)
+        return t
+    _write_back(t, recorded(t))
+    return t
+
+
+def _check_rules(t, records: bool, leaf_message: str) -> None:
+    info = t._view
+    if info is None:
+        if t._ctx is None and t.requires_grad:
+            raise RuntimeError(leaf_message)
+        return
+    if records and not info.grad_mode:
+        raise RuntimeError(NO_GRAD_VIEW)
+    if info.base._ctx is None and info.base.requires_grad:
+        raise RuntimeError(VIEW_OF_LEAF)
+
+
+def _write_back(t, result) -> None:
+    """Write the recorded ``result`` into ``t``'s memory and make its node ``t``'s history."""
+    ctx, arr, old_ctx = result._ctx, t._data, t._ctx
+    if any(s is arr for s in ctx.saved):  # the node needs t's old value, which is about to be overwritten
+        kept = arr.copy()
+        ctx.saved = tuple(kept if s is arr else s for s in ctx.saved)
+    np.copyto(arr, result._data, casting="unsafe")
+    bump(t)
+    if t._view is not None:
+        views.rebase_through_view(t, result)
+    else:
+        t._ctx, t.requires_grad = ctx, True
+        if ctx.out_watch is not None:  # the node watches its output: now t's memory
+            ctx.out_watch = (counter_of(t), version_of(t), t._data)
+    if t._retains_grad:  # the gradient kept is the latest version's, as PyTorch's
+        if old_ctx is not None:
+            old_ctx.retained = None
+        engine.retain(t)
+
+
+# --- the operations -----------------------------------------------------------------------------------
+
+def arithmetic(t, name: str, other, alpha=1):
+    """``t op= alpha * other`` for op in add_, sub_, mul_, div_ (alpha only for add_ and sub_)."""
+    tensor = _tensor_module()
+    ufunc, op = _ARITHMETIC[name]
+    other = tensor._operand(other)
+    arr = other._data if isinstance(other, tensor.Tensor) else other
+    if alpha != 1 and t._data.dtype.kind in "iub" and isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    _check_cast(_result_dtype(t._data, arr, name), t._data.dtype)
+    _check_broadcast(t.shape, np.shape(arr))
+
+    def direct():
+        ufunc(t._data, arr if alpha == 1 else np.multiply(arr, alpha), out=t._data, casting="unsafe")
+
+    def recorded(src):
+        return tensor._binary(op, src, other if alpha == 1 else other * alpha)
+
+    return run(t, name, direct, recorded, (other,))
+
+
+def fill(t, value, name: str = "fill_"):
+    """``t.fill_(value)``: a number or a 0-d tensor (differentiable), cast to t's dtype."""
+    tensor = _tensor_module()
+    if isinstance(value, tensor.Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        arr = value._data
+    elif isinstance(value, (numbers.Number, np.generic)):
+        arr = value
+    else:
+        raise TypeError(f"value: expected a number or a 0-d Tensor, got {type(value).__name__}")
+
+    def direct():
+        t._data[...] = arr
+
+    return run(t, name, direct, lambda src: Fill.apply(src, value), (value,))
+
+
+def copy(t, src):
+    """``t.copy_(src)``: src broadcast to t's shape and cast to t's dtype."""
+    tensor = _tensor_module()
+    if not isinstance(src, tensor.Tensor):
+        src = tensor.Tensor._wrap(tensor._to_array(src, copy=False))
+    _check_broadcast(t.shape, src.shape)
+
+    def direct():
+        np.copyto(t._data, src._data, casting="unsafe")
+
+    return run(t, "copy_", direct, lambda s: CopyFrom.apply(s, src), (src,))
+
+
+def clamp(t, lo, hi):
+    """``t.clamp_(min, max)``: min(max(t, lo), hi) in place."""
+    lo, hi = clamp_bounds(lo, hi)
+    lo_arr, hi_arr = (getattr(b, "_data", b) for b in (lo, hi))
+    for b in (lo_arr, hi_arr):
+        if b is not None:
+            _check_cast(_result_dtype(t._data, b, "clamp_"), t._data.dtype)
+            _check_broadcast(t.shape, np.shape(b))
+
+    def direct():
+        if lo_arr is not None:
+            np.maximum(t._data, lo_arr, out=t._data, casting="unsafe")
+        if hi_arr is not None:
+            np.minimum(t._data, hi_arr, out=t._data, casting="unsafe")
+
+    return run(t, "clamp_", direct, lambda src: Clamp.apply(src, lo, hi), (lo, hi))
+
+
+def clamp_bounds(lo, hi) -> tuple:
+    """The bounds of a clamp: numbers or Tensors, at least one given (PyTorch's check)."""
+    tensor = _tensor_module()
+    if lo is None and hi is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    out = []
+    for name, b in (("min", lo), ("max", hi)):
+        if b is not None and not isinstance(b, (tensor.Tensor, numbers.Real, np.generic)):
+            raise TypeError(f"{name}: expected a number or a Tensor, got {type(b).__name__}")
+        out.append(b.item() if isinstance(b, np.generic) else b)
+    return tuple(out)
+
+
+def setitem(t, index, value) -> None:
+    """``t[index] = value``: basic or advanced indexing, a tensor, array or number, broadcast and cast."""
+    tensor = _tensor_module()
+    if isinstance(value, (list, tuple)):
+        value = tensor._to_array(value)
+    arr = value._data if isinstance(value, tensor.Tensor) else value
+    basic = ops._is_basic_index(index)
+
+    def direct():
+        try:
+            t._data[index] = arr
+        except ValueError as e:
+            message = _expand_message(np.shape(t._data[index]), np.shape(arr))
+            if message is None:  # not a shape problem
+                raise
+            raise RuntimeError(message) from e
+
+    run(t, "__setitem__", direct, lambda src: SetItem.apply(src, value, index=index), (value,),
+        leaf_message=VIEW_OF_LEAF if basic else LEAF)
+
+
+# --- dtype and shape rules (PyTorch's messages) -------------------------------------------------------
+
+def _torch_name(dtype) -> str:
+    return _TORCH_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+
+
+def _result_dtype(arr: np.ndarray, other, name: str) -> np.dtype:
+    """The dtype PyTorch computes ``arr op other`` in: Python numbers are weak (a float with an integer
+    tensor gives the default float dtype), true division of integers gives the default float dtype."""
+    default = _tensor_module().get_default_dtype()
+    if isinstance(other, bool):
+        result = arr.dtype
+    elif isinstance(other, numbers.Integral):
+        result = arr.dtype if arr.dtype.kind != "b" else np.dtype(np.int64)
+    elif isinstance(other, numbers.Real):
+        result = arr.dtype if arr.dtype.kind in "fc" else default
+    else:
+        result = np.result_type(arr, other)
+    if name == "div_" and result.kind in "iub":
+        result = default
+    return np.dtype(result)
+
+
+def _check_cast(result: np.dtype, dtype: np.dtype) -> None:
+    if not np.can_cast(result, dtype, casting="same_kind"):
+        raise RuntimeError(f"result type {_torch_name(result)} can't be cast to the desired output type "
+                           f"{_torch_name(dtype)}")
+
+
+def _check_broadcast(shape: tuple, other: tuple) -> None:
+    """``other`` must broadcast to ``shape`` (the in-place result keeps the tensor's shape)."""
+    ndim = max(len(shape), len(other))
+    a, b = (1,) * (ndim - len(shape)) + tuple(shape), (1,) * (ndim - len(other)) + tuple(other)
+    out = []
+    for d, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                               f"dimension {d}")
+        out.append(y if x == 1 else x)
+    if tuple(out) != tuple(shape):
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape {out}")
+
+
+def _expand_message(target: tuple, source: tuple) -> str | None:
+    """PyTorch's error for a value that does not broadcast to the indexed region (None if it does)."""
+    extra = len(source) - len(target)
+    if extra > 0:
+        return (f"expand: the number of sizes provided ({len(target)}) must be greater or equal to the number of "
+                f"dimensions in the tensor ({len(source)})")
+    for d in range(len(source)):
+        t, s = target[d - len(source)], source[d]
+        if s != t and s != 1:
+            return (f"The expanded size of the tensor ({t}) must match the existing size ({s}) at non-singleton "
+                    f"dimension {d - len(source) + len(target)}.  Target sizes: {list(target)}.  Tensor sizes: "
+                    f"{list(source)}")
+    return None

@@ -1,0 +1,127 @@
+"""Views: tensors that share memory with another tensor, and in-place changes made through them.
+
+A view op (a reshape that needs no copy, permute/transpose, basic indexing) returns a tensor whose
+array is a NumPy view of its input's array: a write through either shows in both, and both share one
+version counter. As PyTorch's ``_base``, the view remembers its root base tensor and the chain of view
+ops from the base's array to its own (:class:`ViewInfo`). With it:
+
+- an in-place op on a view records ``CopySlices`` on the base (the base's new value is its old value
+  with the view's region replaced by the op's result), and the view's history becomes "that region of
+  the base" (``ViewOfBase``), so gradients flow through the change into the base's earlier history;
+- when the base or another view of it was changed in place after the view's history was recorded
+  (the shared version moved on), the view's history is brought up to date before the view is used.
+
+The region of a gradient is found by replaying the chain on an array laid out like the base
+(``_replay``), which gives a NumPy view exactly where the original chain did.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad.autograd.function import Function
+from eigengrad.autograd.grad_mode import _state as _grad_state
+from eigengrad.autograd.version import counter_of
+
+
+class ViewInfo:
+    """What a view tensor knows about its base: the root base tensor, the chain of (view op, options)
+    from the base's array to the view's, whether it was made with grad mode on, and the shared version
+    at which its history was last set."""
+
+    __slots__ = ("base", "chain", "grad_mode", "version")
+
+    def __init__(self, base, chain: tuple, grad_mode: bool, version: int) -> None:
+        self.base, self.chain, self.grad_mode, self.version = base, chain, grad_mode, version
+
+
+def record_view(view, src, cls, options: dict) -> None:
+    """Called by ``ViewFunction.apply`` after a view op: mark ``view`` as a view of ``src``'s base when its
+    array shares ``src``'s memory (a reshape that had to copy, or advanced indexing, is not a view)."""
+    if not np.may_share_memory(view._data, src._data):
+        return
+    info = src._view
+    base, chain = (src, ()) if info is None else (info.base, info.chain)
+    counter = counter_of(src)
+    view._counter = counter
+    view._view = ViewInfo(base, chain + ((cls, options),), _grad_state.enabled, counter[0])
+
+
+def refresh(view) -> None:
+    """Bring a view's history up to date after its base changed in place (``Function.apply`` calls this
+    for a view input whose shared version moved on since its history was set)."""
+    info = view._view
+    info.version = view._counter[0]
+    if info.grad_mode and info.base.requires_grad:
+        view._ctx = ViewOfBase.node((info.base,), chain=info.chain, layout=_layout(info.base._data))
+        view.requires_grad = True
+
+
+def rebase_through_view(view, result) -> None:
+    """After an in-place op wrote ``result`` (a recorded tensor) into ``view``'s memory: the base's
+    history becomes CopySlices(old base, result) and the view's the region of the new base."""
+    info = view._view
+    base, layout = info.base, _layout(info.base._data)
+    base._ctx = CopySlices.node((base, result), chain=info.chain, layout=layout)
+    base.requires_grad = True
+    view._ctx = ViewOfBase.node((base,), chain=info.chain, layout=layout)
+    view.requires_grad = True
+    info.version = view._counter[0]
+
+
+def _layout(arr: np.ndarray) -> tuple:
+    """(shape, axis order from the largest stride to the smallest) of the base's array."""
+    return arr.shape, tuple(sorted(range(arr.ndim), key=lambda d: -abs(arr.strides[d])))
+
+
+def _like(layout: tuple, dtype, fill=None) -> np.ndarray:
+    """A compact array with the base's shape and axis order (so the view chain replays as views)."""
+    shape, order = layout
+    arr = np.empty(tuple(shape[d] for d in order), dtype=dtype).transpose(np.argsort(order))
+    if fill is not None:
+        arr.fill(fill)
+    return arr
+
+
+def _replay(arr: np.ndarray, chain: tuple) -> np.ndarray:
+    """The region of ``arr`` (laid out like the base) that the chain of view ops selects, as a view."""
+    region = arr
+    for cls, options in chain:
+        region = cls.view_of(region, **options)
+    if region.size and not np.shares_memory(region, arr):
+        raise RuntimeError("internal error: a view's chain of view ops did not replay as a view of its base")
+    return region
+
+
+class ViewOfBase(Function):
+    """A view's history as the region of its base's current value (after an in-place change)."""
+
+    @staticmethod
+    def forward(ctx, base, chain=(), layout=None):
+        ctx.chain, ctx.layout = chain, layout
+        return _replay(base, chain)
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = _like(ctx.layout, g.dtype, fill=0)
+        _replay(gb, ctx.chain)[...] = g
+        return (gb,)
+
+
+class CopySlices(Function):
+    """The base after an in-place op on one of its views: inputs (old base, new region value).
+
+    d/d(old base) = g with the region zeroed; d/d(value) = g's region (PyTorch's CopySlices).
+    """
+
+    @staticmethod
+    def forward(ctx, base, value, chain=(), layout=None):  # never run: the write already happened in place
+        raise RuntimeError("CopySlices is recorded by in-place ops, not applied")
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = _like(ctx.layout, g.dtype)
+        gb[...] = g
+        region = _replay(gb, ctx.chain)
+        g_value = region.copy() if ctx.needs_input_grad[1] else None
+        region[...] = 0
+        return gb, g_value

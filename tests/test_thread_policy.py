@@ -1,0 +1,106 @@
+"""The thread policy on a busy machine: a parallel region that waited for its threads longer than it
+worked puts the default thread count on one thread for a while; an explicit count is never changed.
+(The time it saves is measured by bench/bench_busy.py, not here.)"""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad import _kernels
+from eigengrad._kernels import _C
+
+needs_openmp = pytest.mark.skipif(not eg.get_config()["openmp"], reason="a build without OpenMP has one thread")
+
+STALL = (0.010, 0.0005)  # a 10 ms region whose threads worked 0.5 ms: it waited for a preempted thread
+QUIET = (0.0012, 0.0010)
+
+
+def run_python(code, env):
+    env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def wait_until_quiet(timeout=5.0):
+    end = time.monotonic() + timeout
+    while _C.backing_off() and time.monotonic() < end:
+        _C.report_region(*QUIET)  # a quiet region resets the next backoff to its first length
+        time.sleep(0.01)
+
+
+@needs_openmp
+def test_a_stall_puts_the_default_count_on_one_thread_for_a_while(restore_threads):
+    if os.environ.get("OMP_NUM_THREADS"):
+        pytest.skip("OMP_NUM_THREADS is set: the count is explicit and never adapts (tested in a subprocess)")
+    _C.set_num_threads(0)  # OpenMP's default: the only count that adapts
+    wait_until_quiet()
+    _C.report_region(*QUIET)
+    assert not _C.backing_off()
+    _C.report_region(*STALL)
+    assert _C.backing_off()
+    assert eg.get_num_threads() == _C.get_num_threads()  # the user's count is reported as it is
+    time.sleep(0.06)  # the first backoff lasts 50 ms
+    assert not _C.backing_off()
+    _C.report_region(*STALL)
+    _C.report_region(*STALL)  # stalls in a row double the backoff: 100 ms after the second
+    time.sleep(0.06)
+    assert _C.backing_off()
+    wait_until_quiet()
+    assert not _C.backing_off()
+
+
+@needs_openmp
+def test_a_small_wait_or_a_long_region_is_not_a_stall(restore_threads):
+    if os.environ.get("OMP_NUM_THREADS"):
+        pytest.skip("OMP_NUM_THREADS is set: the count is explicit and never adapts")
+    _C.set_num_threads(0)
+    wait_until_quiet()
+    _C.report_region(0.000150, 0.000010)  # waited 140 us: a fork of sleeping workers, not a preemption
+    assert not _C.backing_off()
+    _C.report_region(0.050, 0.040)  # waited 10 ms but worked longer: a long region with some imbalance
+    assert not _C.backing_off()
+
+
+@needs_openmp
+def test_a_region_after_an_idle_spell_is_not_judged(restore_threads):
+    """Sleeping OpenMP workers (and idle vCPUs) take milliseconds to wake: the first region after an idle
+    spell may wait long without a busy machine. Back-to-back regions are judged as before."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        pytest.skip("OMP_NUM_THREADS is set: the count is explicit and never adapts")
+    _C.set_num_threads(0)
+    wait_until_quiet()
+    _C.end_region(*QUIET)
+    time.sleep(0.03)  # idle for 20 ms before the next (10 ms) region began: its wait is the workers waking
+    _C.end_region(*STALL)
+    assert not _C.backing_off()
+    _C.end_region(*STALL)  # right after the previous region: a stall
+    assert _C.backing_off()
+    wait_until_quiet()
+
+
+@needs_openmp
+def test_an_explicit_count_is_never_changed(restore_threads):
+    eg.set_num_threads(2)
+    _C.report_region(*STALL)
+    assert not _C.backing_off() and eg.get_num_threads() == 2
+    code = ("from eigengrad._kernels import _C; _C.report_region(0.01, 0.0005); "
+            "print(_C.backing_off(), _C.get_num_threads())")
+    assert run_python(code, {"OMP_NUM_THREADS": "2"}) == "False 2"
+    assert run_python(code, {"OMP_NUM_THREADS": None}).startswith("True")
+
+
+@needs_openmp
+def test_results_do_not_change_while_backing_off(restore_threads):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((300, 257)).astype(np.float32), rng.standard_normal((257, 190)).astype(np.float32)
+    _C.set_num_threads(0)
+    wait_until_quiet()
+    quiet = _kernels.gemm(a, b)
+    _C.report_region(*STALL)
+    assert _C.backing_off()
+    np.testing.assert_array_equal(_kernels.gemm(a, b), quiet)
