@@ -70,8 +70,7 @@ void gather_binding(const py::array& x, const py::array& index, py::array out) {
   const Geometry g{index_t(x.shape(0)), index_t(x.shape(1)), index_t(x.shape(2)), index_t(index.shape(1))};
   check_shape(index, "index", {g.outer, g.m, g.inner});
   check_out(out, "out", x, "x", {g.outer, g.m, g.inner});
-  check_no_overlap(out, "out", x, "x");
-  check_no_overlap(out, "out", index, "index");
+  check_overlaps({{&out, "out"}}, {{&x, "x"}, {&index, "index"}});
   check_indices(index, g.n);
   by_size(x, [&](auto t) {
     using T = decltype(t);
@@ -88,8 +87,7 @@ void index_select_binding(const py::array& x, const py::array& index, py::array 
   check_ndim(index, "index", 1);
   const Geometry g{index_t(x.shape(0)), index_t(x.shape(1)), index_t(x.shape(2)), index_t(index.shape(0))};
   check_out(out, "out", x, "x", {g.outer, g.m, g.inner});
-  check_no_overlap(out, "out", x, "x");
-  check_no_overlap(out, "out", index, "index");
+  check_overlaps({{&out, "out"}}, {{&x, "x"}, {&index, "index"}});
   check_indices(index, g.n);
   by_size(x, [&](auto t) {
     using T = decltype(t);
@@ -120,8 +118,7 @@ void scatter_binding(py::array out, const py::array& index, const py::array& src
   check_any_array(src, "src", 3);
   check_dtype_as(src, "src", out, "out");
   check_shape(src, "src", {g.outer, g.m, g.inner});
-  check_no_overlap(out, "out", index, "index");
-  check_no_overlap(out, "out", src, "src");
+  check_overlaps({{&out, "out"}}, {{&index, "index"}, {&src, "src"}});
   check_indices(index, g.n);
   const std::int64_t* ip = cptr<std::int64_t>(index);
   if (op == ScatterOp::Assign) {
@@ -153,8 +150,7 @@ void index_add_binding(py::array out, const py::array& index, const py::array& s
   check_any_array(src, "src", 3);
   check_dtype_as(src, "src", out, "out");
   check_shape(src, "src", {g.outer, g.m, g.inner});
-  check_no_overlap(out, "out", index, "index");
-  check_no_overlap(out, "out", src, "src");
+  check_overlaps({{&out, "out"}}, {{&index, "index"}, {&src, "src"}});
   check_indices(index, g.n);
   by_arithmetic_dtype(out, "out", [&](auto t) {
     using T = decltype(t);

@@ -17,7 +17,7 @@ Geometry check_reduction(const py::array& x, const py::array& out, const char* o
   check_ndim(x, "x", 3);
   const Geometry g{index_t(x.shape(0)), index_t(x.shape(1)), index_t(x.shape(2))};
   check_like(out, out_name, x, "x", {g.outer, g.inner}, true);
-  check_no_overlap(out, out_name, x, "x");
+  check_overlaps({{&out, out_name}}, {{&x, "x"}});
   return g;
 }
 
@@ -38,8 +38,7 @@ void reduce_var_binding(const py::array& x, py::array out, const py::object& mea
   auto mean_out = optional_array(mean_out_, "mean_out");
   if (mean_out) {
     check_like(*mean_out, "mean_out", x, "x", {g.outer, g.inner}, true);
-    check_no_overlap(*mean_out, "mean_out", x, "x");
-    check_no_overlap(*mean_out, "mean_out", out, "out");
+    check_overlaps({{&out, "out"}, {&*mean_out, "mean_out"}}, {{&x, "x"}});
   }
   if (is_float32(x)) {
     float* mp = opt_mptr<float>(mean_out);

@@ -27,13 +27,11 @@ void check_outputs(const py::array& x, const std::optional<py::array>& values, c
     check_writeable(*values, "values");
     check_dtype_as(*values, "values", x, "x");
     check_shape(*values, "values", shape);
-    check_no_overlap(*values, "values", x, "x");
-    check_no_overlap(*values, "values", indices, "indices");
   }
   check_int64(indices, "indices");
   check_writeable(indices, "indices");
   check_shape(indices, "indices", shape);
-  check_no_overlap(indices, "indices", x, "x");
+  check_overlaps({{&indices, "indices"}, {values ? &*values : nullptr, "values"}}, {{&x, "x"}});
 }
 
 void sort_binding(const py::array& x, const py::object& values_, py::array indices, bool descending) {

@@ -56,6 +56,7 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as an array does
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
+        _check_numeric(data.dtype, "data")
         # copy=None: copy only when needed (NumPy 2 raises for copy=False when a dtype change needs one)
         return np.array(data, dtype=dtype, copy=True if copy else None, order="K" if not copy else "C")
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
@@ -65,6 +66,7 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
         arr = arr.astype(_DEFAULT_FLOAT)
     if arr.dtype == object:
         raise TypeError(f"data: could not build a numeric tensor from {type(data).__name__}")
+    _check_numeric(arr.dtype, "data")
     return arr
 
 
@@ -83,6 +85,10 @@ class Size(tuple):
     def __getitem__(self, index):
         out = tuple.__getitem__(self, index)
         return Size(out) if isinstance(index, slice) else out
+def _check_numeric(dtype: np.dtype, name: str) -> None:
+    """Tensors hold bools and numbers (as PyTorch's): strings, bytes, dates and records are refused."""
+    if dtype.kind not in "biufc":
+        raise TypeError(f"{name}: expected numbers or bools, got dtype {dtype}")
 
 
 class Tensor:

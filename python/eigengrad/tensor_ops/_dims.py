@@ -6,19 +6,11 @@ import operator
 
 import numpy as np
 
+from eigengrad._dims import wrap_dim
 from eigengrad._errors import ArgumentError
 
 
-def wrap(dim, ndim: int) -> int:
-    """``dim`` in [0, ndim) (``ndim`` 0 is treated as 1), or PyTorch's IndexError."""
-    try:
-        d = operator.index(dim)
-    except TypeError:
-        raise TypeError(f"dim: expected an int, got {type(dim).__name__}") from None
-    n = max(ndim, 1)
-    if not -n <= d < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
-    return d % n
+wrap = wrap_dim  # PyTorch's maybe_wrap_dim (eigengrad._dims: the one check of a dim argument)
 
 
 def dims(dim, ndim: int) -> tuple:

@@ -86,10 +86,11 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = Fa
 
 def from_numpy(array: np.ndarray):
     """A tensor sharing ``array``'s memory (no copy): writes to one show in the other."""
-    from eigengrad.tensor import Tensor
+    from eigengrad.tensor import Tensor, _check_numeric
 
     if not isinstance(array, np.ndarray):
         raise TypeError(f"array: expected a numpy.ndarray, got {type(array).__name__}")
+    _check_numeric(array.dtype, "array")
     return Tensor._wrap(array)
 
 
