@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from eigengrad import _printing
 from eigengrad._kernels import FLOAT_DTYPES
 
 float32 = np.dtype(np.float32)
@@ -479,7 +480,7 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", threshold=1000)
+        body = _printing.format_array(self._data, prefix="tensor(")
         extras = []
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype=eigengrad.{self.dtype}")
