@@ -571,27 +571,22 @@ def rnn_backward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, gr
 # --- convolution (x (N, C, H, W), weight (O, C / groups, kh, kw); padding (top, bottom, left, right)) ---
 
 def conv2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, dilation) -> tuple[int, int]:
-    top, bottom, left, right = padding
-    return ((h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
-            (w + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+    """(oh, ow), from the bindings' geometry helper: ValueError/TypeError naming the option that is out of
+    bounds, or when the dilated kernel is larger than the padded input."""
+    return tuple(_C.conv2d_output_size(h, w, kh, kw, tuple(stride), tuple(padding), tuple(dilation)))
 
 
 def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int) -> np.ndarray:
     """y (N, O, oh, ow) = conv2d(x, weight) + bias (None: no bias); the binding checks every shape."""
     check_float(x, "input")
     x, weight = contiguous(x), contiguous(weight)
-    if x.ndim == 4 and weight.ndim == 4 and _conv_fits(x, weight, padding, dilation):
+    if x.ndim == 4 and weight.ndim == 4:
         oh, ow = conv2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride, padding, dilation)
         out = np.empty((x.shape[0], weight.shape[0], oh, ow), dtype=x.dtype)
     else:  # let the binding name what is wrong
         out = np.empty((0, 0, 0, 0), dtype=x.dtype)
     _C.conv2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(dilation), int(groups))
     return out
-
-
-def _conv_fits(x, weight, padding, dilation) -> bool:
-    return (x.shape[2] + padding[0] + padding[1] >= dilation[0] * (weight.shape[2] - 1) + 1 and
-            x.shape[3] + padding[2] + padding[3] >= dilation[1] * (weight.shape[3] - 1) + 1)
 
 
 def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int, grads=(True, True, True)):
@@ -610,6 +605,12 @@ def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int,
 
 def _planes(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+
+
+def pool2d_options(kernel_size, stride, padding, dilation) -> tuple:
+    """((kh, kw), (sh, sw), (ph, pw), (dh, dw)) checked by the bindings' geometry helper: ints (or pairs)
+    within its bounds, padding at most half the kernel (TypeError/ValueError naming the option)."""
+    return tuple(tuple(v) for v in _C.pool2d_options(kernel_size, stride, padding, dilation))
 
 
 def pool2d_output_size(size: int, kernel: int, padding: int, stride: int, dilation: int, ceil_mode: bool) -> int:

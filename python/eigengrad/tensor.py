@@ -51,6 +51,7 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as an array does
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
+        _check_numeric(data.dtype, "data")
         # copy=None: copy only when needed (NumPy 2 raises for copy=False when a dtype change needs one)
         return np.array(data, dtype=dtype, copy=True if copy else None, order="K" if not copy else "C")
     arr = np.array(data, dtype=dtype)
@@ -58,7 +59,14 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
         arr = arr.astype(_DEFAULT_FLOAT)
     if arr.dtype == object:
         raise TypeError(f"data: could not build a numeric tensor from {type(data).__name__}")
+    _check_numeric(arr.dtype, "data")
     return arr
+
+
+def _check_numeric(dtype: np.dtype, name: str) -> None:
+    """Tensors hold bools and numbers (as PyTorch's): strings, bytes, dates and records are refused."""
+    if dtype.kind not in "biufc":
+        raise TypeError(f"{name}: expected numbers or bools, got dtype {dtype}")
 
 
 class Tensor:
@@ -549,6 +557,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor that shares ``array``'s memory (no copy): writes to one show in the other."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"array: expected a numpy.ndarray, got {type(array).__name__}")
+    _check_numeric(array.dtype, "array")
     return Tensor._wrap(array)
 
 
