@@ -235,6 +235,10 @@ class Tensor:
             create_graph: record the backward, so the gradients can be differentiated again.
             inputs: accumulate only into these tensors' ``grad``.
         """
+        if gradient is None and inputs is None and not create_graph and self.requires_grad and self._data.size == 1 \
+                and self._data.dtype.kind == "f":  # loss.backward(): the checks below have nothing to say
+            engine.run([self], [np.ones_like(self._data)], retain_graph=bool(retain_graph))
+            return
         differentiate.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # --- in-place operations (autograd/inplace.py: PyTorch's rules, autograd, version counter) -----

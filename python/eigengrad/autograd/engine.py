@@ -114,14 +114,8 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
         arena.grad_ready(tensor)
 
 
-def _checked(ctx, index: int, parent, grad):
-    """``grad`` (an array, or a Tensor when create_graph) checked against ``parent``'s shape, cast to its dtype."""
-    tensor_type = _tensor_type()
-    if isinstance(grad, tensor_type):
-        if grad.shape != parent.shape:
-            raise RuntimeError(f"{ctx.name}.backward_graph returned a gradient of shape {grad.shape} for input "
-                               f"{index}, which has shape {parent.shape}")
-        return grad if grad.dtype == parent.dtype else grad.to(parent.dtype)
+def _checked(ctx, index: int, parent, grad) -> np.ndarray:
+    """``grad`` (an array) checked against ``parent``'s shape, cast to its dtype (the fast path)."""
     grad = np.asarray(grad)
     if grad.shape != parent.shape:
         raise RuntimeError(
@@ -130,9 +124,18 @@ def _checked(ctx, index: int, parent, grad):
         )
     if grad.dtype != parent.dtype:
         grad = grad.astype(parent.dtype)
-    if _grad_state.enabled:  # create_graph: a backward that returned an array gave a constant
-        grad = tensor_type._wrap(grad)
     return grad
+
+
+def _checked_graph(ctx, index: int, parent, grad):
+    """``_checked`` under create_graph: a Tensor (an array a backward_graph returned is a constant)."""
+    tensor_type = _tensor_type()
+    if not isinstance(grad, tensor_type):
+        grad = tensor_type._wrap(np.asarray(grad))
+    if grad.shape != parent.shape:
+        raise RuntimeError(f"{ctx.name}.backward_graph returned a gradient of shape {grad.shape} for input "
+                           f"{index}, which has shape {parent.shape}")
+    return grad if grad.dtype == parent.dtype else grad.to(parent.dtype)
 
 
 def _run_node(ctx, g, create_graph: bool) -> tuple:
@@ -178,18 +181,20 @@ def _call_hooks(hooks: dict, g):
     return gt if as_tensor else gt._data
 
 
-def _deliver(leaf, g, owned: bool) -> None:
-    """A leaf's final gradient: its hooks, accumulation into ``.grad``, its post-accumulate hooks."""
+def _deliver(leaf, g, owned: bool):
+    """A leaf's final gradient: its hooks, accumulation into ``.grad``, its post-accumulate hooks; returns
+    the gradient the hooks left."""
     hooks = leaf._hooks
     if hooks is None:
         accumulate_grad(leaf, g, owned)
-        return
+        return g
     if hooks.pre:
         new = _call_hooks(hooks.pre, g)
         owned, g = owned and new is g, new
     accumulate_grad(leaf, g, owned)
     for hook in list(hooks.post.values()):
         hook(leaf)
+    return g
 
 
 def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool = False, inputs=None,
@@ -227,16 +232,15 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
     captured = _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph)
     out = []
     for t in inputs:
-        entry = captured.get(id(t))
-        g, owned = entry if entry is not None else (None, False)
-        if g is not None and t._ctx is None and t._hooks is not None and t._hooks.pre:
-            new = _call_hooks(t._hooks.pre, g)
-            owned, g = owned and new is g, new
-        if accumulate and g is not None and not _retains(t):  # a retained gradient was stored already
-            accumulate_grad(t, g, owned)
-            if t._ctx is None and t._hooks is not None:
-                for hook in list(t._hooks.post.values()):
-                    hook(t)
+        g, owned = captured.get(id(t), (None, False))
+        if g is not None:
+            if t._ctx is None:  # a leaf: its hooks run on its summed gradient (and it is accumulated)
+                if accumulate:
+                    g = _deliver(t, g, owned)
+                elif t._hooks is not None and t._hooks.pre:
+                    g = _call_hooks(t._hooks.pre, g)
+            elif accumulate and not _retains(t):  # a retained gradient was stored already, at the node
+                accumulate_grad(t, g, owned)
         out.append(g)
     return out
 
@@ -252,6 +256,7 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
     pending: dict = {}  # id(leaf used more than once) -> (its gradient summed so far, owned)
     for t, g in leaf_roots:
         _leaf(t, g, False, pending, shared)
+    check = _checked_graph if create_graph else _checked
     for ctx in reversed(order):
         g = grad_of.pop(id(ctx), None)
         if g is not None:
@@ -267,13 +272,19 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
                 continue
             pg = input_grads[i] if i < count else None
             if pg is not None:
-                pg = _checked(ctx, i, parent, pg)
+                pg = check(ctx, i, parent, pg)
             if node is not None:
                 if pg is not None:
                     key = id(node)
                     grad_of[key] = pg if key not in grad_of else grad_of[key] + pg
             elif parent.requires_grad:
-                _leaf(parent, pg, owned, pending, shared)
+                if id(parent) in shared:
+                    _leaf(parent, pg, owned, pending, shared)
+                elif pg is not None:  # a leaf used once: its gradient is final now
+                    if parent._hooks is None:
+                        accumulate_grad(parent, pg, owned)
+                    else:
+                        _deliver(parent, pg, owned)
         if not retain_graph:
             ctx.release()
 
@@ -305,6 +316,7 @@ def _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph
         prev = captured.get(key)
         captured[key] = (g, owned) if prev is None else (prev[0] + g, True)
 
+    check = _checked_graph if create_graph else _checked
     for t, g in leaf_roots:
         if id(t) in target_leaves:
             add(id(t), g, False)
@@ -330,7 +342,7 @@ def _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph
             pg = input_grads[i] if i < count else None
             if not need or parent is None or pg is None:
                 continue
-            pg = _checked(ctx, i, parent, pg)
+            pg = check(ctx, i, parent, pg)
             if node is not None:
                 k = id(node)
                 grad_of[k] = pg if k not in grad_of else grad_of[k] + pg
