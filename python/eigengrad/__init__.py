@@ -13,6 +13,7 @@ from eigengrad.tensor import (
     ones, ones_like, rand, randn, randperm, tensor, uint8, zeros, zeros_like,
 )
 from eigengrad.autograd import enable_grad, no_grad, set_grad_enabled, is_grad_enabled
+from eigengrad.autograd import inference_mode, is_inference_mode_enabled
 from eigengrad.autograd import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from eigengrad.functions import (
     abs, add, amax, amin, argmax, argmin, cat, div, exp, flatten, log, log_softmax, matmul, max, maximum, mean, min,
@@ -35,7 +36,8 @@ long = int64  # torch.long
 __all__ = [
     "__version__", "Tensor", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "zeros_like", "ones_like",
     "arange", "rand", "randn", "randperm", "float32", "float64", "int32", "int64", "uint8", "bool_", "float", "double",
-    "long", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "is_anomaly_enabled",
+    "long", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+    "is_inference_mode_enabled", "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled", "manual_seed", "seed",
     "initial_seed", "Generator", "default_generator", "get_rng_state", "set_rng_state", "set_num_threads",
     "get_num_threads", "show_config", "get_config", "autograd", "backends", "nn", "optim", "data", "datasets", "train",
