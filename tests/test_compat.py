@@ -79,3 +79,31 @@ def test_command_line_usage_and_errors(tmp_path):
     failing.write_text("import torch\nraise SystemExit(3)\n")
     r = subprocess.run([sys.executable, "-m", "eigengrad.compat", str(failing)], capture_output=True, timeout=120)
     assert r.returncode == 3
+
+
+def test_variable_of_old_scripts_is_a_detached_tensor_as_in_pytorch():
+    from eigengrad.autograd import Variable
+    x = eg.tensor([1.0, 2.0], requires_grad=True)
+    v = Variable(x)
+    assert isinstance(v, eg.Tensor) and isinstance(x, Variable) and not isinstance([1.0], Variable)
+    assert v is not x and not v.requires_grad and v.is_leaf
+    v.numpy()[0] = 5.0  # shares the data (x.detach(), as PyTorch's Variable)
+    assert x.detach().numpy()[0] == 5.0
+    w = Variable(eg.ones(3), requires_grad=True)
+    assert w.requires_grad and w.is_leaf
+    (w * w).sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        assert not Variable(eg.ones(1), volatile=True).requires_grad
+    with pytest.raises(TypeError, match="^data: Variable data has to be a tensor, but got list"):
+        Variable([1.0])
+
+
+def test_variable_matches_pytorchs():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: its Variable is the yardstick")
+    from eigengrad.autograd import Variable
+    for requires_grad in (False, True):
+        t, e = torch.autograd.Variable(torch.ones(2), requires_grad=requires_grad), Variable(eg.ones(2), requires_grad)
+        assert (t.requires_grad, t.is_leaf, t.grad_fn is None) == (e.requires_grad, e.is_leaf, e.grad_fn is None)
+    with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
+        torch.autograd.Variable([1.0])

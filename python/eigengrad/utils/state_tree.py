@@ -160,7 +160,8 @@ class _Typed:
             if obj.dtype.kind in "OVUSMmc":
                 raise NotStorable(f"state[{path!r}]: a NumPy array of dtype {obj.dtype} (safetensors holds numbers)")
             return self._array(obj, path)
-        if isinstance(obj, np.dtype):
+        if isinstance(obj, np.dtype) or _is_eigengrad_dtype(obj):
+            obj = np.dtype(obj)
             return {_DTYPE: obj.str if obj.kind in "biufc" else _not_storable(obj, path)}
         if isinstance(obj, np.generic) or obj is None or type(obj) in (bool, int, float, str):
             return _encode(obj, path, self.arrays)
@@ -212,6 +213,10 @@ class _Typed:
                 state.setdefault(f.name, getattr(obj, f.name))  # slots dataclasses
             return {_OBJECT: name, "state": self.encode(state, path)}
         _not_storable(obj, path)
+
+
+def _is_eigengrad_dtype(obj: Any) -> bool:
+    return type(obj).__name__ == "dtype" and type(obj).__module__ == "eigengrad._dtype"
 
 
 def _not_storable(obj: Any, path: str):
@@ -281,7 +286,11 @@ class _TypedDecoder:
             raise ValueError(f"tree[{at!r}]: expected a dtype name, got {name!r}") from None
         if dtype.kind not in "biufc":
             raise ValueError(f"tree[{at!r}]: expected a numeric dtype, got {name!r}")
-        return dtype
+        try:  # eigengrad's dtype objects, where the package has them
+            from eigengrad._dtype import of
+        except ImportError:
+            return dtype
+        return of(dtype)
 
     def _object(self, obj: dict, at: str) -> Any:
         name = obj[_OBJECT]
