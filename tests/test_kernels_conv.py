@@ -38,6 +38,10 @@ CONV_CASES = [
     (2, 16, 9, 8, 16, 1, 1, (2, 2), (0, 0, 0, 0), (1, 1), 1),      # 1x1 stride 2 (a downsample)
     (1, 16, 3, 1, 16, 1, 1, (5, 5), (0, 0, 3, 0), (1, 1), 1),      # the only output reads padding
     (2, 14, 13, 3, 28, 3, 3, (1, 1), (3, 0, 1, 2), (1, 1), 1),     # primes, padding larger below than above
+    # the strided input gradient as one direct pass per phase of dx (2+ taps per phase on strided axes)
+    (2, 16, 13, 11, 8, 4, 4, (2, 2), (1, 1, 1, 1), (1, 1), 1),     # odd sizes: phases of 7 and 6 rows
+    (3, 32, 9, 10, 16, 4, 3, (2, 1), (2, 1, 0, 1), (1, 2), 2),     # stride along one axis, dilation along the other
+    (1, 16, 17, 14, 12, 6, 6, (3, 3), (2, 2, 2, 2), (1, 1), 1),    # stride 3: three phases per axis
 ]
 
 
@@ -159,6 +163,8 @@ def conv_call(x=None, w=None, b=None, out=None, stride=(1, 1), padding=(0, 0, 0,
     (dict(dilation=(4, 1)), ValueError, "weight: the \\(dilated\\) kernel"),
     (dict(stride=(0, 1)), ValueError, r"stride: expected values in \[1, 2147483647\], got \(0, 1\)"),
     (dict(padding=(-1, 0, 0, 0)), ValueError, r"padding: expected values in \[0, 2147483647\], got \(-1, 0, 0, 0\)"),
+    (dict(dilation=(2**62, 1)), ValueError, r"dilation: expected values in \[1, 2147483647\], got \(4611686018427387904, 1\)"),
+    (dict(padding=(2**62, 2**62, 0, 0)), ValueError, r"padding: expected values in \[0, 2147483647\], got \(4611686018427387904, "),
     (dict(groups=0), ValueError, "groups: expected a positive int"),
     (dict(b=np.zeros(5)), ValueError, "bias: expected shape \\(6,\\)"),
     (dict(out=np.zeros((2, 6, 4, 5))), ValueError, "out: expected shape \\(2, 6, 4, 4\\), got"),

@@ -33,19 +33,13 @@ void check_out(py::array& out, const char* name, const py::array& like, const ch
   check_shape(out, name, shape);
 }
 
-template <class F>
-void dispatch(const py::array& a, F&& f) {
-  if (is_float32(a)) f(float{});
-  else f(double{});
-}
-
 // kernel(in, out) on the arrays' data as T (in's dtype, which out shares), with the GIL released. An
 // empty `in` leaves nothing to read: out is zero-filled without calling the kernel (whose per-call
 // tables follow the output's sizes, which an empty array does not bound).
 template <class Kernel>
 void run_planes(const py::array& in, py::array& out, Kernel&& kernel) {
   if (out.size() == 0) return;
-  dispatch(in, [&](auto tag) {
+  dispatch_float(in, [&](auto tag) {
     using T = decltype(tag);
     const T* ip = cptr<T>(in);
     T* op = mptr<T>(out);
@@ -68,6 +62,14 @@ void check_plane_pair(const py::array& src, const char* src_name, py::array& dst
   check_overlaps({{&dst, dst_name}}, {{&src, src_name}});
 }
 
+// The int64 indices output of a max pool: (planes, oh, ow), writeable; with out y, apart from input x.
+void check_indices_out(py::array& idx, const Pool2dGeometry& g, const py::array& x, py::array& y) {
+  check_int64(idx, "indices");
+  check_writeable(idx, "indices");
+  check_shape(idx, "indices", {g.planes, g.oh, g.ow});
+  check_overlaps({{&y, "out"}, {&idx, "indices"}}, {{&x, "input"}});
+}
+
 void max_forward(const py::array& x, py::array y, py::array idx, const py::object& kernel_size,
                  const py::object& stride, const py::object& padding, const py::object& dilation, bool ceil_mode) {
   check_planes(x, "input");
@@ -75,19 +77,9 @@ void max_forward(const py::array& x, py::array y, py::array idx, const py::objec
   const Pool2dGeometry g =
       pool2d_geometry(x.shape(0), x.shape(1), x.shape(2), o.kernel, o.stride, o.padding, o.dilation, ceil_mode);
   check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
-  check_int64(idx, "indices");
-  check_writeable(idx, "indices");
-  check_shape(idx, "indices", {g.planes, g.oh, g.ow});
-  check_overlaps({{&y, "out"}, {&idx, "indices"}}, {{&x, "input"}});
-  if (y.size() == 0) return;
-  dispatch(x, [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = cptr<T>(x);
-    T* yp = mptr<T>(y);
-    auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
-    py::gil_scoped_release release;
-    max_pool2d_forward<T>(xp, yp, ip, g);
-  });
+  check_indices_out(idx, g, x, y);
+  auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
+  run_planes(x, y, [&](auto xp, auto yp) { max_pool2d_forward(xp, yp, ip, g); });
 }
 
 void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
@@ -106,7 +98,7 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
   const auto* ip = static_cast<const std::int64_t*>(idx.data());
   const index_t hw = g.h * g.w, n = idx.size();
   const std::int64_t* bad = nullptr;  // an index out of the plane would write out of bounds
-  dispatch(dy, [&](auto tag) {
+  dispatch_float(dy, [&](auto tag) {
     using T = decltype(tag);
     const T* dyp = cptr<T>(dy);
     T* dxp = mptr<T>(dx);
@@ -171,6 +163,14 @@ void adaptive_backward(const py::array& dy, py::array dx) {
   run_planes(dy, dx, [&](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
 }
 
+void adaptive_max_forward(const py::array& x, py::array y, py::array idx) {
+  check_plane_pair(x, "input", y, "out");
+  const Pool2dGeometry g = adaptive_geometry(x, y);
+  check_indices_out(idx, g, x, y);
+  auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
+  run_planes(x, y, [&](auto xp, auto yp) { adaptive_max_pool2d_forward(xp, yp, ip, g); });
+}
+
 py::tuple options_binding(const py::object& kernel_size, const py::object& stride, const py::object& padding,
                           const py::object& dilation) {
   const Options o(kernel_size, stride, padding, dilation);
@@ -211,6 +211,9 @@ void bind_pool(py::module_& m) {
         "Adaptive average pooling of input (planes, h, w) to out's (oh, ow).");
   m.def("adaptive_avg_pool2d_backward", &adaptive_backward, arg("grad_out"), arg("grad_in"),
         "Gradient of adaptive_avg_pool2d_forward into grad_in (planes, h, w).");
+  m.def("adaptive_max_pool2d_forward", &adaptive_max_forward, arg("input"), arg("out"), arg("indices"),
+        "Adaptive max pooling of input (planes, h, w) to out's (oh, ow); writes the int64 flat indices of the "
+        "maxima (the backward is max_pool2d_backward).");
 }
 
 }  // namespace eigengrad::bindings

@@ -46,6 +46,11 @@ struct InPlace {
 // kernel would read what it already wrote). Inputs may overlap each other. ValueError names both.
 void check_overlaps(const std::vector<Named>& outputs, const std::vector<Named>& inputs,
                     const std::vector<InPlace>& in_place = {});
+// check_overlaps for one pair: `out` is written and must not share memory with `in` (the bindings of
+// issue 18 name their pairs this way).
+inline void check_no_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name) {
+  check_overlaps({{&out, out_name}}, {{&in, in_name}});
+}
 
 // A float input: float dtype, C-contiguous.
 inline void check_input(const py::array& a, const char* name) {
@@ -82,5 +87,25 @@ const T* opt_cptr(const std::optional<py::array>& a) { return a ? cptr<T>(*a) : 
 template <class T>
 T* opt_mptr(std::optional<py::array>& a) { return a ? mptr<T>(*a) : nullptr; }
 inline const py::array* opt_addr(const std::optional<py::array>& a) { return a ? &*a : nullptr; }
+
+// f(T{}) with T the element type of a float array (float32: float, float64: double).
+template <class F>
+void dispatch_float(const py::array& a, F&& f) {
+  if (is_float32(a)) f(float{});
+  else f(double{});
+}
+
+// kernel(in's data as const T*, out's as T*) with the GIL released, T the dtype of in (the caller has
+// checked that out shares it).
+template <class Kernel>
+void run_in_out(const py::array& in, py::array& out, Kernel&& kernel) {
+  dispatch_float(in, [&](auto tag) {
+    using T = decltype(tag);
+    const T* ip = cptr<T>(in);
+    T* op = mptr<T>(out);
+    py::gil_scoped_release release;
+    kernel(ip, op);
+  });
+}
 
 }  // namespace eigengrad::bindings

@@ -1,5 +1,5 @@
-"""The convolution and pooling primitives: Conv2d, the non-zero padding modes (Pad2d), MaxPool2d,
-AvgPool2d, AdaptiveAvgPool2d.
+"""The convolution and pooling primitives: Conv2d, ConvTranspose2d, the non-zero padding modes (Pad2d),
+MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d. 1-D layers are these with height 1.
 
 Each is one C++ kernel forward and one backward (Pad2d is NumPy index algebra). Options (stride,
 padding, ...) arrive already normalised to tuples by ``nn.functional``: stride and dilation
@@ -30,17 +30,12 @@ class Conv2d(Primitive):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
-        ctx.save_for_backward(x, weight)
-        ctx.options = (stride, padding, dilation, groups)
-        ctx.has_bias = bias is not None
-        return K.conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
+        _save(ctx, x, weight, bias, (stride, padding, dilation, groups))
+        return K.conv2d_forward(x, weight, bias, *ctx.options)
 
     @staticmethod
     def backward(ctx, g):
-        x, weight = ctx.saved
-        need = ctx.needs_input_grad
-        grads = (need[0], need[1], ctx.has_bias and len(need) > 2 and need[2])
-        return K.conv2d_backward(g, x, weight, *ctx.options, grads=grads)
+        return K.conv2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx))
 
     @staticmethod
     def backward_graph(ctx, g):
@@ -49,6 +44,57 @@ class Conv2d(Primitive):
         gx = Conv2dInputGrad.apply(g, ctx.input_tensor(1, weight), x_shape=x.shape, options=ctx.options) \
             if need[0] else None
         gw = Conv2dWeightGrad.apply(ctx.input_tensor(0, x), g, w_shape=weight.shape, options=ctx.options) \
+            if need[1] else None
+        gb = g.sum((0, 2, 3)) if ctx.has_bias and len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
+
+def _save(ctx, x, weight, bias, options: tuple) -> None:
+    """What a convolution's backward needs: x, the weight, the options, whether there is a bias."""
+    ctx.save_for_backward(x, weight)
+    ctx.options = options
+    ctx.has_bias = bias is not None
+
+
+def _wanted(ctx) -> tuple:
+    """The gradients (input, weight, bias) a convolution's backward computes."""
+    need = ctx.needs_input_grad
+    return (need[0], need[1], ctx.has_bias and len(need) > 2 and need[2])
+
+
+class ConvTranspose2d(Primitive):
+    """y = conv_transpose2d(x, weight) + bias, x (N, Ci, H, W), weight (Ci, Co / groups, kh, kw): the
+    adjoint of Conv2d in its input, so dx = conv2d(dy, W) and dW is conv2d's weight gradient with x and
+    dy swapped (one C++ call each way through the convolution's kernels)."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
+                groups=1):
+        _save(ctx, x, weight, bias, (stride, padding, output_padding, dilation, groups))
+        return K.conv_transpose2d_forward(x, weight, bias, *ctx.options)
+
+    @staticmethod
+    def backward(ctx, g):
+        return K.conv_transpose2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx))
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        """The convolution's pair with the roles swapped: dx = Conv2d(g, W), dW = Conv2dWeightGrad(g, x)
+        (x is the convolution's output gradient), both differentiable to every order."""
+        x, weight = ctx.saved
+        stride, padding, output_padding, dilation, groups = ctx.options
+        conv = (stride, (padding[0], padding[0], padding[1], padding[1]), dilation, groups)
+        try:
+            sizes = K.conv2d_output_size(g.shape[2], g.shape[3], weight.shape[2], weight.shape[3], *conv[:3])
+        except ValueError:  # options beyond the convolution's bounds
+            sizes = None
+        if sizes != tuple(x.shape[2:]):  # e.g. output_padding >= stride (< dilation): the convolution of the
+            return Primitive.backward_graph(ctx, g)  # output overhangs x; first order only there
+        need = ctx.needs_input_grad
+        gx = _conv(g, ctx.input_tensor(1, weight), conv) if need[0] else None
+        gw = Conv2dWeightGrad.apply(g, ctx.input_tensor(0, x), w_shape=weight.shape, options=conv) \
             if need[1] else None
         gb = g.sum((0, 2, 3)) if ctx.has_bias and len(need) > 2 and need[2] else None
         return gx, gw, gb
@@ -325,3 +371,22 @@ class AdaptiveAvgPool2dBackward(Primitive):
     @staticmethod
     def backward_graph(ctx, h):
         return (AdaptiveAvgPool2d.apply(h, output_size=ctx.out_size),)
+
+
+class AdaptiveMaxPool2d(Primitive):
+    """Adaptive max pooling of x (N, C, H, W) to output_size (oh, ow); saves the int64 flat indices of the
+    maxima (its backward is MaxPool2d's). ``indices_out`` (a list, optional) receives the indices."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, x, output_size=(1, 1), indices_out=None):
+        y, idx = K.adaptive_max_pool2d_forward(x, output_size)
+        ctx.save_for_backward(idx)
+        ctx.input = (x.shape, x.dtype)
+        if indices_out is not None:
+            indices_out.append(idx)
+        return y
+
+    backward = staticmethod(MaxPool2d.backward)
+    backward_graph = staticmethod(MaxPool2d.backward_graph)
