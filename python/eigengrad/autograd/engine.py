@@ -54,7 +54,7 @@ def _graph(roots: list, leaf_roots: list, stop=()) -> tuple[list, dict]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        if id(node) in stop:
+        if stop and id(node) in stop:
             continue
         for t, (parent, _), need in zip(node.inputs, node.edges, node.needs_input_grad):
             if not need or t is None:  # a constant, or a node already released by an earlier backward
@@ -85,19 +85,17 @@ def _needed(order: list, target_nodes: set, target_leaves: set) -> set:
 
 
 def accumulate_grad(tensor, grad, owned: bool = False) -> None:
-    """Add ``grad`` into ``tensor.grad`` (gradients accumulate, as in PyTorch).
+    """Add ``grad`` into ``tensor.grad`` (gradients accumulate, as in PyTorch); ``grad`` is an array, or a
+    recorded Tensor under create_graph (``_accumulate_recorded``).
 
     ``owned``: ``grad`` is a new array that nothing else references (see ``Primitive.fresh_grads``), so a
     first gradient may become ``tensor.grad`` as it is instead of being copied. A tensor in an
     optimizer's parameter arena gets its first gradient written into its slot of the arena's buffer.
-    A recorded gradient (a Tensor, from create_graph) is kept as a graph-connected ``.grad``: the
-    first one cloned, later ones added out of place (PyTorch's AccumulateGrad in grad mode).
     """
-    tensor_type = _tensor_type()
-    if isinstance(grad, tensor_type):
-        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
+    if type(grad) is not np.ndarray:
+        _accumulate_recorded(tensor, grad)
         return
-    wrap = tensor_type._wrap
+    wrap = _tensor_type()._wrap
     arena = tensor._arena() if tensor._arena is not None else None
     if tensor.grad is None:
         slot = arena.grad_slot(tensor) if arena is not None else None
@@ -112,6 +110,12 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
         tensor.grad._data += grad
     if arena is not None and arena.hooks:
         arena.grad_ready(tensor)
+
+
+def _accumulate_recorded(tensor, grad) -> None:
+    """A recorded gradient (create_graph) kept as a graph-connected ``.grad``: the first one cloned, later
+    ones added out of place (PyTorch's AccumulateGrad in grad mode)."""
+    tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
 
 
 def _checked(ctx, index: int, parent, grad) -> np.ndarray:
@@ -218,14 +222,20 @@ def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool
 
 
 def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
-    leaf_roots = [(t, g) for t, g in zip(roots, grads) if t._ctx is None]
+    leaf_roots, nodes = [], []
     grad_of: dict = {}  # id(node) -> the gradient of its output summed so far
     for t, g in zip(roots, grads):
-        if t._ctx is not None:
-            key = id(t._ctx)
-            grad_of[key] = g if key not in grad_of else grad_of[key] + g
+        if t._ctx is None:
+            leaf_roots.append((t, g))
+            continue
+        key = id(t._ctx)
+        if key in grad_of:
+            grad_of[key] = grad_of[key] + g
+        else:
+            grad_of[key] = g
+            nodes.append(t._ctx)
     stop = {id(t._ctx) for t in inputs if t._ctx is not None} if cut else ()
-    order, shared = _graph([t._ctx for t in roots if t._ctx is not None], [t for t, _ in leaf_roots], stop)
+    order, shared = _graph(nodes, [t for t, _ in leaf_roots], stop)
     if inputs is None:
         _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_graph)
         return None
