@@ -54,10 +54,13 @@ PROGRAMS = {
                                         "nn.TransformerEncoder", "nn.TransformerEncoderLayer"], fall=0.8),
     "gan_step": Program(DEVICE + ["randint", "full(device=)"], final="distance", fall=0.8),
     "checkpoint_training": Program(DEVICE + ["save(nested dict)", "load(file object)"], fall=0.5),
+    "dcgan_small": Program(DEVICE + ["randint", "full(device=)", "Tensor.normal_", "Tensor.fill_",
+                                     "nn.ConvTranspose2d"], final="gap", fall=0.5),
 }
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
-OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.TransformerEncoder": "branch attention",
-          "nn.TransformerEncoderLayer": "branch attention", "save(nested dict)": "issue 17 item 4 (serialization)",
+OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",
+          "nn.TransformerEncoder": "branch attention", "nn.TransformerEncoderLayer": "branch attention",
+          "save(nested dict)": "issue 17 item 4 (serialization)",
           "load(file object)": "issue 17 item 4 (serialization)"}
 
 

@@ -93,8 +93,10 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
     optimizer's parameter arena gets its first gradient written into its slot of the arena's buffer.
     """
     if type(grad) is not np.ndarray:
-        _accumulate_recorded(tensor, grad)
-        return
+        if not isinstance(grad, np.generic):
+            _accumulate_recorded(tensor, grad)
+            return
+        grad, owned = np.asarray(grad), True  # a NumPy scalar (a reduction's gradient for a 0-d leaf)
     wrap = _tensor_type()._wrap
     arena = tensor._arena() if tensor._arena is not None else None
     if tensor.grad is None:
