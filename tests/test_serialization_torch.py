@@ -222,6 +222,44 @@ def test_loading_never_runs_code_from_a_pickle_unless_asked(tmp_path):
     assert os.path.exists(Unsafe.marker)  # the same file does run code when the user asks for it
 
 
+class _Touch:
+    """Unpickling it calls pathlib.Path.touch: the proof of executed code, pickled by hand (not by eg.save)."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        import pathlib
+        return (pathlib.Path.touch, (pathlib.Path(self.path),))
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_a_hand_made_pickle_runs_nothing_unless_weights_only_is_false(tmp_path, protocol):
+    """Any pickle the user is given (every protocol; a path, an open file, a buffer; cut short) is refused
+    under the default, and the code it names is not run; only weights_only=False runs it."""
+    marker = tmp_path / "executed"
+    data = pickle.dumps({"state": [_Touch(marker), np.ones(2)]}, protocol=protocol)
+    (tmp_path / "given.pt").write_bytes(data)
+    sources = [lambda: tmp_path / "given.pt", lambda: str(tmp_path / "given.pt"), lambda: io.BytesIO(data),
+               lambda: open(tmp_path / "given.pt", "rb"), lambda: io.BytesIO(data[:len(data) // 2])]
+    for source in sources:
+        for kwargs in ({}, {"weights_only": True}, {"weights_only": None}, {"mmap": True}):
+            f = source()
+            with pytest.raises((pickle.UnpicklingError, ValueError)):
+                eg.load(f, **kwargs)
+            if hasattr(f, "close"):
+                f.close()
+    assert not marker.exists()
+    if protocol < 2:  # no PROTO opcode: not recognised as a pickle at all (as torch.load's magic-number check)
+        with pytest.raises(ValueError, match="is not a valid safetensors file"):
+            eg.load(tmp_path / "given.pt", weights_only=False)
+        assert not marker.exists()
+        return
+    with pytest.warns(FutureWarning):
+        eg.load(tmp_path / "given.pt", weights_only=False)
+    assert marker.exists()
+
+
 def test_a_safe_file_naming_a_function_runs_nothing(tmp_path):
     """A hand-made safe file whose tree names os.system: refused, not called, even when allow-listing
     something else; with weights_only=False the name is only looked up for an object entry."""
