@@ -16,6 +16,7 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 X = torch.randn(400, 8)
 w_true = torch.randn(8, 1)
+w_true = w_true / w_true.norm()  # targets of unit scale whatever the draw
 y = X @ w_true + 0.05 * torch.randn(400, 1)
 train_set, val_set = random_split(TensorDataset(X, y), [0.8, 0.2])
 train_loader = DataLoader(train_set, batch_size=32, shuffle=True)

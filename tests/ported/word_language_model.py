@@ -83,7 +83,7 @@ def repackage_hidden(h):
         return tuple(repackage_hidden(v) for v in h)
 
 
-bptt = 12
+bptt = 8
 
 
 def get_batch(source, i):
@@ -95,16 +95,16 @@ def get_batch(source, i):
 
 corpus = Dictionary()
 ids = tokenize(TEXT, corpus)
-train_data = batchify(ids, 8)
+train_data = batchify(ids, 4)
 ntokens = len(corpus)
 model = RNNModel(ntokens, 32, 48, 2).to(device)
 criterion = nn.NLLLoss()
-lr = 20.0
+lr = 4.0
 
-for epoch in range(1, 7):
+for epoch in range(1, 13):
     model.train()
     total_loss = 0.0
-    hidden = model.init_hidden(8)
+    hidden = model.init_hidden(4)
     batches = 0
     for batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
         data, targets = get_batch(train_data, i)
@@ -113,7 +113,7 @@ for epoch in range(1, 7):
         output, hidden = model(data, hidden)
         loss = criterion(output, targets)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         for p in model.parameters():
             p.data.add_(p.grad, alpha=-lr)
         total_loss += loss.item()
