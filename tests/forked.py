@@ -108,40 +108,73 @@ def _child(fn: Callable[[], Any], threads: int | None, w: int) -> None:
         os._exit(0)
 
 
+class _Child:
+    """A forked child running one call; the parent side of its pipe."""
+
+    def __init__(self, fn: Callable[[], Any], timeout: float, threads: int | None) -> None:
+        r, w = os.pipe()
+        self.start = time.monotonic()
+        self.deadline = self.start + timeout
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(r)
+            _child(fn, threads, w)
+        os.close(w)
+        self.fd, self.chunks = r, []
+
+    def read(self) -> bool:
+        """Reads what is there; True at the end of the child's report."""
+        chunk = os.read(self.fd, 1 << 16)
+        self.chunks.append(chunk)
+        return not chunk
+
+    def finish(self) -> Outcome:
+        os.close(self.fd)
+        _, status = os.waitpid(self.pid, 0)
+        seconds = time.monotonic() - self.start
+        if os.WIFSIGNALED(status):
+            return Outcome("signal", signal=os.WTERMSIG(status), seconds=seconds)
+        data = b"".join(self.chunks)
+        if not data:
+            return Outcome("died", message=f"exit status {os.waitstatus_to_exitcode(status)}", seconds=seconds)
+        payload = pickle.loads(data)
+        if payload[0] == "returned":
+            return Outcome("returned", value=payload[1], seconds=seconds)
+        return Outcome("raised", error_type=payload[1], message=payload[2], seconds=seconds)
+
+    def kill(self) -> Outcome:
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return Outcome("timeout", seconds=time.monotonic() - self.start)
+
+
+def run_many(fns: list[Callable[[], Any]], timeout: float = 10.0, threads: int | None = 1,
+             parallel: int = 1) -> list[Outcome]:
+    """Each ``fn()`` in a forked child of its own, ``parallel`` children at a time; the outcomes in order.
+    ``threads``: eigengrad's thread count in the children (1 unless this process never ran OpenMP: see the
+    module docstring; None leaves it)."""
+    pending, running, outcomes = list(enumerate(fns)), {}, [None] * len(fns)
+    while pending or running:
+        while pending and len(running) < parallel:
+            i, fn = pending.pop(0)
+            running[i] = _Child(fn, timeout, threads)
+        wait = max(0.0, min(c.deadline for c in running.values()) - time.monotonic())
+        ready = set(select.select([c.fd for c in running.values()], [], [], wait)[0])
+        for i, child in list(running.items()):
+            if child.fd in ready:
+                if child.read():
+                    outcomes[i] = child.finish()
+                    del running[i]
+            elif time.monotonic() >= child.deadline:
+                outcomes[i] = child.kill()
+                del running[i]
+    return outcomes
+
+
 def run_forked(fn: Callable[[], Any], timeout: float = 10.0, threads: int | None = 1) -> Outcome:
-    """``fn()`` in a forked child; ``threads``: eigengrad's thread count there (1 unless the parent never
-    ran OpenMP: see the module docstring; None leaves it)."""
-    r, w = os.pipe()
-    start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        _child(fn, threads, w)
-    os.close(w)
-    chunks, deadline = [], start + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return Outcome("timeout", seconds=time.monotonic() - start)
-            chunk = os.read(r, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-    _, status = os.waitpid(pid, 0)
-    seconds = time.monotonic() - start
-    if os.WIFSIGNALED(status):
-        return Outcome("signal", signal=os.WTERMSIG(status), seconds=seconds)
-    if not chunks:
-        return Outcome("died", message=f"exit status {os.waitstatus_to_exitcode(status)}", seconds=seconds)
-    payload = pickle.loads(b"".join(chunks))
-    if payload[0] == "returned":
-        return Outcome("returned", value=payload[1], seconds=seconds)
-    return Outcome("raised", error_type=payload[1], message=payload[2], seconds=seconds)
+    """``fn()`` in a forked child (see :func:`run_many`)."""
+    return run_many([fn], timeout, threads)[0]
 
 
 # --- the fork server ----------------------------------------------------------------------------------
@@ -164,9 +197,11 @@ class ForkServer:
     """A fresh interpreter that runs ``module.function(argument)`` calls, each in a forked child of its own.
 
     ``preload``: modules the server imports once (the children inherit them). ``paths``: added to its
-    ``sys.path``."""
+    ``sys.path``. ``parallel``: children at a time (``EIGENGRAD_FUZZ_JOBS``, default the cores, at most 4)."""
 
-    def __init__(self, preload: list[str], paths: list[str]) -> None:
+    def __init__(self, preload: list[str], paths: list[str], parallel: int | None = None) -> None:
+        self.calls = 0
+        self.parallel = parallel or int(os.environ.get("EIGENGRAD_FUZZ_JOBS", min(os.cpu_count() or 1, 4)))
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE",
                    PYTHONPATH=os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]))
         self._proc = subprocess.Popen([sys.executable, __file__, *preload], stdin=subprocess.PIPE,
@@ -176,8 +211,15 @@ class ForkServer:
             raise RuntimeError(f"the fork server did not start: {ready}")
 
     def run(self, module: str, function: str, argument, timeout: float = 10.0) -> Outcome:
-        _send(self._proc.stdin, (module, function, argument, timeout))
-        return _receive(self._proc.stdout)
+        """``module.function(argument)`` in a child of the server."""
+        return self.run_many(module, function, [argument], timeout)[0]
+
+    def run_many(self, module: str, function: str, arguments: list, timeout: float = 10.0) -> list[Outcome]:
+        """``module.function(a)`` for each ``a``, in children of the server, ``self.parallel`` at a time."""
+        _send(self._proc.stdin, (module, function, list(arguments), timeout, self.parallel))
+        outcomes = _receive(self._proc.stdout)
+        self.calls += len(outcomes)
+        return outcomes
 
     def close(self) -> None:
         if self._proc.poll() is None:
@@ -187,8 +229,13 @@ class ForkServer:
 
 def _serve(preload: list[str]) -> None:
     """The server's loop: read a call, run it in a forked child, send the outcome back."""
-    out, inp = sys.stdout.buffer, sys.stdin.buffer
-    sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
+    # The protocol gets private copies of stdin/stdout; fd 1 becomes stderr and fd 0 /dev/null, so nothing a
+    # child prints (Python or C++) can corrupt the protocol, and no child can read from it.
+    out, inp = os.fdopen(os.dup(1), "wb"), os.fdopen(os.dup(0), "rb")
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     try:
         for name in preload:
             importlib.import_module(name)
@@ -198,13 +245,16 @@ def _serve(preload: list[str]) -> None:
     _send(out, "ready")
     while True:
         try:
-            module, function, argument, timeout = _receive(inp)
+            module, function, arguments, timeout, parallel = _receive(inp)
         except EOFError:
             return
         fn = getattr(importlib.import_module(module), function)
+        calls = [lambda a=a: fn(a) for a in arguments]
         # threads=None: this process never ran a kernel, so its children start OpenMP afresh
-        _send(out, run_forked(lambda: fn(argument), timeout=timeout, threads=None))
+        _send(out, run_many(calls, timeout=timeout, threads=None, parallel=parallel))
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1:])
+    import forked  # this file as the module "forked", so the outcomes it sends unpickle as forked.Outcome
+
+    forked._serve(sys.argv[1:])

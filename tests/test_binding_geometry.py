@@ -2,6 +2,8 @@
 conv and pooling binding and their Python wrappers. The reproducers of issue 16 (a SIGFPE, a SIGSEGV, a
 hang and silently wrong pooling) each give a clear error now; each runs in a forked child, so a crash
 or a hang fails the test instead of the session."""
+import os
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from eigengrad import nn
 from eigengrad._kernels import _C
 from forked import run_forked
 
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the reproducers run in forked children (POSIX)")
 BOUND = r"expected values in \[1, 2147483647\]"
 
 

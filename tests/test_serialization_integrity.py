@@ -50,6 +50,10 @@ def _killed_save(path, fraction):
     eg.save(_state(), path)
 
 
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="the writers are forked children (POSIX)")
+
+
+@needs_fork
 def test_a_save_killed_30_times_leaves_no_leftovers_after_the_next_save(tmp_path):
     """Each killed write leaves its temporary file; the next save removes it (here the next killed one
     already does); the previous checkpoint stays intact throughout."""
@@ -71,6 +75,7 @@ def _save_forever(path, big):
         eg.save(big, path)
 
 
+@needs_fork
 def test_saves_killed_at_random_moments_leave_a_loadable_file_and_no_leftovers(tmp_path):
     """SIGKILL of a process that keeps saving a 16 MB checkpoint, 30 times at random moments: the file always
     loads (old or new, its digest verified) and the next save leaves no temporary file."""

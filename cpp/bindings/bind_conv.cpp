@@ -1,8 +1,8 @@
 // Convolution kernels: conv2d and conv_transpose2d forward and backward over (n, c, h, w) arrays.
-// stride and dilation are (rows, columns); conv2d's padding is (top, bottom, left, right), zeros.
+// stride and dilation are (rows, columns); conv2d's padding is (top, bottom, left, right), zeros; a
+// transposed convolution's padding and output_padding are (rows, columns). Every option and every
+// output size goes through the one geometry helper (geometry.hpp) before a kernel runs.
 #include <algorithm>
-#include <array>
-#include <limits>
 #include <optional>
 #include <string>
 
@@ -24,34 +24,6 @@ struct Options {
         padding(window_option<4>(p, "padding", 0)), groups(g) {}
 };
 
-std::string pair_str(index_t a, index_t b) { return "(" + std::to_string(a) + ", " + std::to_string(b) + ")"; }
-
-// a * b + c for non-negative a, b, c, saturated at the largest index_t: huge options give huge sizes
-// (and an error naming them), never a wrapped-around signed overflow.
-index_t sat_mul_add(index_t a, index_t b, index_t c) {
-  constexpr index_t big = std::numeric_limits<index_t>::max();
-  if (c > big || (b != 0 && a > (big - c) / b)) return big;
-  return a * b + c;
-}
-
-void check_positive(const Pair& p, const char* name) {
-  if (p[0] < 1 || p[1] < 1)
-    throw py::value_error(std::string(name) + ": expected positive values, got " + pair_str(p[0], p[1]));
-}
-
-// What the transposed convolution checks first (conv2d_geometry checks the convolution): 4-D float input
-// and weight of one dtype, the options' signs.
-void check_arguments(const py::array& x, const py::array& w, const Pair& stride, const Pair& dilation, index_t groups) {
-  check_input(x, "input");
-  check_ndim(x, "input", 4);
-  check_input(w, "weight");
-  check_dtype_as(w, "weight", x, "input");
-  check_ndim(w, "weight", 4);
-  check_positive(stride, "stride");
-  check_positive(dilation, "dilation");
-  if (groups < 1) throw py::value_error("groups: expected a positive int, got " + std::to_string(groups));
-}
-
 // An output of x's dtype and the given shape.
 void check_out(const py::array& out, const char* name, const py::array& x, const std::vector<index_t>& shape) {
   check_like(out, name, x, "input", shape, /*out=*/true);
@@ -64,6 +36,10 @@ struct Shapes {
 };
 Shapes conv_shapes(const Conv2dGeometry& g) {
   return {{g.n, g.c, g.h, g.w}, {g.n, g.o, g.oh, g.ow}, {g.o, g.c / g.groups, g.kh, g.kw}, g.o};
+}
+// A transposed convolution's input is its convolution g's output and the other way round.
+Shapes transposed_shapes(const Conv2dGeometry& g) {
+  return {{g.n, g.o, g.oh, g.ow}, {g.n, g.c, g.h, g.w}, {g.o, g.c / g.groups, g.kh, g.kw}, g.c};
 }
 
 // Checks bias (None or (shapes.bias,)) and the output y, then kernel(x, w, bias, y) as T pointers with the
@@ -136,73 +112,46 @@ void backward_binding(const py::array& dy, const py::array& x, const py::array& 
 
 Pair output_size_binding(index_t h, index_t w, index_t kh, index_t kw, const py::object& stride,
                          const py::object& padding, const py::object& dilation) {
-  if (h < 0 || w < 0) throw py::value_error("h, w: expected input sizes >= 0, got " + std::to_string(h) + ", " +
-                                            std::to_string(w));
+  input_extent(h, "h"), input_extent(w, "w");
   const Options o(stride, padding, dilation, 1);
   return conv2d_output_size(h, w, kh, kw, o.stride, o.padding, o.dilation);
 }
 
-// The geometry of the convolution behind a transposed one (see conv.hpp): x (n, ci, h, w), weight
-// (ci, co / groups, kh, kw); the output (n, co, oh, ow) has oh = (h - 1) sh - 2 ph + dh (kh - 1) + oph + 1.
-Conv2dGeometry transposed_geometry(const py::array& x, const py::array& w, const Pair& stride, const Pair& pad,
-                                   const Pair& output_padding, const Pair& dilation, index_t groups) {
-  check_arguments(x, w, stride, dilation, groups);
-  if (pad[0] < 0 || pad[1] < 0)
-    throw py::value_error("padding: expected non-negative values, got " + pair_str(pad[0], pad[1]));
-  for (int i = 0; i < 2; ++i)
-    if (output_padding[i] < 0 || (output_padding[i] >= stride[i] && output_padding[i] >= dilation[i]))
-      throw py::value_error("output_padding: expected values >= 0 and smaller than either stride " +
-                            pair_str(stride[0], stride[1]) + " or dilation " + pair_str(dilation[0], dilation[1]) +
-                            ", got " + pair_str(output_padding[0], output_padding[1]));
-  const index_t n = x.shape(0), ci = x.shape(1), h = x.shape(2), wd = x.shape(3);
-  if (w.shape(0) != ci)
-    throw py::value_error("weight: expected " + std::to_string(ci) + " input channels (dim 0) as input " +
-                          shape_str(x) + ", got " + shape_str(w));
-  if (ci % groups != 0)
-    throw py::value_error("groups: expected a divisor of the input channels " + std::to_string(ci) + ", got " +
-                          std::to_string(groups));
-  if (w.shape(2) < 1 || w.shape(3) < 1)
-    throw py::value_error("weight: expected a kernel of at least 1 x 1, got " + shape_str(w));
-  if (h < 1 || wd < 1)
-    throw py::value_error("input: expected non-empty planes (only the batch or the channels may be 0), got " +
-                          shape_str(x));
-  // (n - 1) s + d (k - 1) + op + 1 - 2 p, saturated before the subtraction (huge options: a huge size)
-  auto out_size = [](index_t n, index_t s, index_t p, index_t d, index_t k, index_t op) {
-    const index_t grow = sat_mul_add(n - 1, s, sat_mul_add(d, k - 1, sat_mul_add(1, op, 1)));
-    const index_t q = std::min(p, grow);
-    return grow == std::numeric_limits<index_t>::max() ? grow : (grow - q) - q;
-  };
-  const index_t oh = out_size(h, stride[0], pad[0], dilation[0], w.shape(2), output_padding[0]);
-  const index_t ow = out_size(wd, stride[1], pad[1], dilation[1], w.shape(3), output_padding[1]);
-  if (oh < 1 || ow < 1)
-    throw py::value_error("input: the output size " + pair_str(oh, ow) + " of the transposed convolution of " +
-                          shape_str(x) + " is too small");
-  return Conv2dGeometry{n, w.shape(1) * groups, oh, ow, ci, w.shape(2), w.shape(3), groups, stride[0], stride[1],
-                        pad[0], pad[1], dilation[0], dilation[1], h, wd};
-}
-
-// A transposed convolution's input is its convolution g's output and the other way round.
-Shapes transposed_shapes(const Conv2dGeometry& g) {
-  return {{g.n, g.o, g.oh, g.ow}, {g.n, g.c, g.h, g.w}, {g.o, g.c / g.groups, g.kh, g.kw}, g.c};
-}
+// The options of a transposed convolution (pairs), through the geometry helper.
+struct TransposedOptions {
+  Pair stride, padding, output_padding, dilation;
+  TransposedOptions(const py::object& s, const py::object& p, const py::object& op, const py::object& d)
+      : stride(window_option<2>(s, "stride", 1)), padding(window_option<2>(p, "padding", 0)),
+        output_padding(window_option<2>(op, "output_padding", 0)), dilation(window_option<2>(d, "dilation", 1)) {}
+};
 
 void transpose_forward_binding(const py::array& x, const py::array& w, const py::object& bias, py::array y,
-                               const Pair& stride, const Pair& padding, const Pair& output_padding,
-                               const Pair& dilation, index_t groups) {
-  const Conv2dGeometry g = transposed_geometry(x, w, stride, padding, output_padding, dilation, groups);
+                               const py::object& stride, const py::object& padding, const py::object& output_padding,
+                               const py::object& dilation, index_t groups) {
+  const TransposedOptions o(stride, padding, output_padding, dilation);
+  const Conv2dGeometry g = conv_transpose2d_geometry(x, w, o.stride, o.padding, o.output_padding, o.dilation, groups);
   run_forward(x, w, bias, y, transposed_shapes(g),
               [&](auto xp, auto wp, auto bp, auto yp) { conv_transpose2d_forward(xp, wp, bp, yp, g); });
 }
 
 void transpose_backward_binding(const py::array& dy, const py::array& x, const py::array& w,
                                 const py::object& grad_in, const py::object& grad_weight, const py::object& grad_bias,
-                                const Pair& stride, const Pair& padding, const Pair& output_padding,
-                                const Pair& dilation, index_t groups) {
-  const Conv2dGeometry g = transposed_geometry(x, w, stride, padding, output_padding, dilation, groups);
+                                const py::object& stride, const py::object& padding, const py::object& output_padding,
+                                const py::object& dilation, index_t groups) {
+  const TransposedOptions o(stride, padding, output_padding, dilation);
+  const Conv2dGeometry g = conv_transpose2d_geometry(x, w, o.stride, o.padding, o.output_padding, o.dilation, groups);
   run_backward(dy, x, w, grad_in, grad_weight, grad_bias, transposed_shapes(g),
                [&](auto dyp, auto xp, auto wp, auto dxp, auto dwp, auto dbp) {
                  conv_transpose2d_backward(dyp, xp, wp, dxp, dwp, dbp, g);
                });
+}
+
+Pair transpose_output_size_binding(index_t h, index_t w, index_t kh, index_t kw, const py::object& stride,
+                                   const py::object& padding, const py::object& output_padding,
+                                   const py::object& dilation) {
+  input_extent(h, "h"), input_extent(w, "w");
+  const TransposedOptions o(stride, padding, output_padding, dilation);
+  return conv_transpose2d_output_size(h, w, kh, kw, o.stride, o.padding, o.output_padding, o.dilation);
 }
 
 }  // namespace
@@ -229,6 +178,10 @@ void bind_conv(py::module_& m) {
         arg("grad_in"), arg("grad_weight"), arg("grad_bias"), arg("stride"), arg("padding"), arg("output_padding"),
         arg("dilation"), arg("groups"),
         "Gradients of conv_transpose2d_forward: grad_in, grad_weight, grad_bias (each an output array or None).");
+  m.def("conv_transpose2d_output_size", &transpose_output_size_binding, arg("h"), arg("w"), arg("kh"), arg("kw"),
+        arg("stride"), arg("padding"), arg("output_padding"), arg("dilation"),
+        "(oh, ow) of a transposed convolution of an (h, w) plane by a (kh, kw) kernel. Checks the options (the "
+        "same checks as conv_transpose2d_forward).");
 }
 
 }  // namespace eigengrad::bindings

@@ -180,7 +180,7 @@ py::tuple options_binding(const py::object& kernel_size, const py::object& strid
 
 index_t output_size_binding(index_t size, const py::object& kernel_size, const py::object& padding,
                             const py::object& stride, const py::object& dilation, bool ceil_mode) {
-  if (size < 0) throw py::value_error("size: expected an input size >= 0, got " + std::to_string(size));
+  input_extent(size, "size");
   const index_t k = window_option<1>(kernel_size, "kernel_size", 1)[0], p = window_option<1>(padding, "padding", 0)[0];
   const index_t s = window_option<1>(stride, "stride", 1)[0], d = window_option<1>(dilation, "dilation", 1)[0];
   return pool_output_size(size, k, p, s, d, ceil_mode);

@@ -46,11 +46,6 @@ struct InPlace {
 // kernel would read what it already wrote). Inputs may overlap each other. ValueError names both.
 void check_overlaps(const std::vector<Named>& outputs, const std::vector<Named>& inputs,
                     const std::vector<InPlace>& in_place = {});
-// check_overlaps for one pair: `out` is written and must not share memory with `in` (the bindings of
-// issue 18 name their pairs this way).
-inline void check_no_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name) {
-  check_overlaps({{&out, out_name}}, {{&in, in_name}});
-}
 
 // A float input: float dtype, C-contiguous.
 inline void check_input(const py::array& a, const char* name) {

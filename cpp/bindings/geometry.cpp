@@ -1,6 +1,6 @@
 #include "geometry.hpp"
 
-#include <climits>
+#include <cstdint>
 #include <string>
 
 namespace eigengrad::bindings {
@@ -33,9 +33,32 @@ index_t option_int(const py::handle& v, const char* name, index_t lo, const py::
 // d (k - 1) + 1 for options within the bounds: at most 2^62.
 index_t dilated(index_t k, index_t d) { return d * (k - 1) + 1; }
 
+// A convolution kernel's extent (the weight's last two dims), within the bounds of the options.
+void check_kernel(index_t kh, index_t kw) {
+  if (kh < 1 || kw < 1 || kh > kMaxWindowOption || kw > kMaxWindowOption)
+    throw py::value_error("weight: expected a kernel of 1 x 1 to " + std::to_string(kMaxWindowOption) + " x " +
+                          std::to_string(kMaxWindowOption) + ", got " + pair_str(kh, kw));
+}
+
+// What both convolutions check first: 4-D float input and weight of one dtype, a positive groups.
+void check_arguments(const py::array& x, const py::array& w, index_t groups) {
+  check_input(x, "input");
+  check_ndim(x, "input", 4);
+  check_input(w, "weight");
+  check_dtype_as(w, "weight", x, "input");
+  check_ndim(w, "weight", 4);
+  if (groups < 1) throw py::value_error("groups: expected a positive int, got " + std::to_string(groups));
+}
+
 index_t floor_div(index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 }  // namespace
+
+index_t input_extent(index_t size, const char* name) {
+  if (size < 0 || size > kMaxExtent)
+    throw py::value_error(std::string(name) + ": expected an input size in [0, 2^62], got " + std::to_string(size));
+  return size;
+}
 
 template <std::size_t N>
 std::array<index_t, N> window_option(const py::handle& value, const char* name, index_t lo) {
@@ -60,9 +83,7 @@ template Quad window_option<4>(const py::handle&, const char*, index_t);
 
 Pair conv2d_output_size(index_t h, index_t w, index_t kh, index_t kw, const Pair& stride, const Quad& pad,
                         const Pair& dilation) {
-  if (kh < 1 || kw < 1 || kh > kMaxWindowOption || kw > kMaxWindowOption)
-    throw py::value_error("weight: expected a kernel of 1 x 1 to " + std::to_string(kMaxWindowOption) + " x " +
-                          std::to_string(kMaxWindowOption) + ", got " + pair_str(kh, kw));
+  check_kernel(kh, kw);
   const index_t eh = dilated(kh, dilation[0]), ew = dilated(kw, dilation[1]);
   const index_t hp = h + pad[0] + pad[1], wp = w + pad[2] + pad[3];
   if (eh > hp || ew > wp)
@@ -75,12 +96,7 @@ Pair conv2d_output_size(index_t h, index_t w, index_t kh, index_t kw, const Pair
 
 Conv2dGeometry conv2d_geometry(const py::array& x, const py::array& w, const Pair& stride, const Quad& pad,
                                const Pair& dilation, index_t groups) {
-  check_input(x, "input");
-  check_ndim(x, "input", 4);
-  check_input(w, "weight");
-  check_dtype_as(w, "weight", x, "input");
-  check_ndim(w, "weight", 4);
-  if (groups < 1) throw py::value_error("groups: expected a positive int, got " + std::to_string(groups));
+  check_arguments(x, w, groups);
   Conv2dGeometry g{x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0), w.shape(2), w.shape(3), groups,
                    stride[0], stride[1], pad[0], pad[2], dilation[0], dilation[1], 0, 0};
   if (g.c % groups != 0 || g.o % groups != 0)
@@ -96,6 +112,52 @@ Conv2dGeometry conv2d_geometry(const py::array& x, const py::array& w, const Pai
   const Pair out = conv2d_output_size(g.h, g.w, g.kh, g.kw, stride, pad, dilation);
   g.oh = out[0], g.ow = out[1];
   return g;
+}
+
+Pair conv_transpose2d_output_size(index_t h, index_t w, index_t kh, index_t kw, const Pair& stride, const Pair& pad,
+                                  const Pair& output_padding, const Pair& dilation) {
+  check_kernel(kh, kw);
+  for (int i = 0; i < 2; ++i)
+    if (output_padding[i] >= stride[i] && output_padding[i] >= dilation[i])
+      throw py::value_error("output_padding: expected values smaller than either stride " +
+                            pair_str(stride[0], stride[1]) + " or dilation " + pair_str(dilation[0], dilation[1]) +
+                            ", got " + pair_str(output_padding[0], output_padding[1]));
+  // (n - 1) s is bounded first: with n - 1 <= 2^48 / s and the options below 2^31, no sum overflows.
+  auto size = [&](index_t n, index_t k, int i) {
+    if (n - 1 > kMaxPaddedPlane / stride[i])
+      throw py::value_error("stride: the transposed convolution of a " + pair_str(h, w) + " plane with stride " +
+                            pair_str(stride[0], stride[1]) + " has an output of more than 2^48 positions");
+    return (n - 1) * stride[i] - 2 * pad[i] + dilated(k, dilation[i]) + output_padding[i];
+  };
+  const index_t oh = size(h, kh, 0), ow = size(w, kw, 1);
+  if (oh < 1 || ow < 1)
+    throw py::value_error("input: the output size " + pair_str(oh, ow) + " of the transposed convolution of a " +
+                          pair_str(h, w) + " plane is too small (padding " + pair_str(pad[0], pad[1]) + ")");
+  if (oh > kMaxPaddedPlane / ow)
+    throw py::value_error("input: the output plane " + pair_str(oh, ow) + " of the transposed convolution of a " +
+                          pair_str(h, w) + " plane has more than 2^48 positions");
+  return {oh, ow};
+}
+
+Conv2dGeometry conv_transpose2d_geometry(const py::array& x, const py::array& w, const Pair& stride, const Pair& pad,
+                                         const Pair& output_padding, const Pair& dilation, index_t groups) {
+  check_arguments(x, w, groups);
+  const index_t n = x.shape(0), ci = x.shape(1), h = x.shape(2), wd = x.shape(3);
+  if (w.shape(0) != ci)
+    throw py::value_error("weight: expected " + std::to_string(ci) + " input channels (dim 0) as input " +
+                          shape_str(x) + ", got " + shape_str(w));
+  if (ci % groups != 0)
+    throw py::value_error("groups: expected a divisor of the input channels " + std::to_string(ci) + ", got " +
+                          std::to_string(groups));
+  if (w.shape(1) > INT64_MAX / groups)
+    throw py::value_error("weight: " + shape_str(w) + " times groups " + std::to_string(groups) +
+                          " output channels overflow");
+  if (h < 1 || wd < 1)
+    throw py::value_error("input: expected non-empty planes (only the batch or the channels may be 0), got " +
+                          shape_str(x));
+  const Pair out = conv_transpose2d_output_size(h, wd, w.shape(2), w.shape(3), stride, pad, output_padding, dilation);
+  return Conv2dGeometry{n, w.shape(1) * groups, out[0], out[1], ci, w.shape(2), w.shape(3), groups, stride[0],
+                        stride[1], pad[0], pad[1], dilation[0], dilation[1], h, wd};
 }
 
 index_t pool_output_size(index_t in, index_t k, index_t pad, index_t stride, index_t dil, bool ceil_mode) {

@@ -6,7 +6,8 @@
 //   - kernel, stride, dilation >= 1 and padding >= 0;
 //   - every option at most kMaxWindowOption = 2^31 - 1 (PyTorch converts pooling options to a C int
 //     and raises above it; eigengrad applies the same bound to convolution);
-//   - input extents come from NumPy shapes, so they are below 2^62.
+//   - input extents come from NumPy shapes, so they are below 2^62 (a transposed convolution, whose
+//     output grows with its input, also bounds its output plane at 2^48 positions).
 // With these bounds d (k - 1) + 1 <= 2^62 and size + pads < 2^62 + 2^32: no intermediate overflows
 // int64, so a size check can never pass on a wrapped-around value.
 #pragma once
@@ -23,6 +24,10 @@ using Pair = std::array<index_t, 2>;
 using Quad = std::array<index_t, 4>;
 
 constexpr index_t kMaxWindowOption = 2147483647;  // 2^31 - 1
+constexpr index_t kMaxExtent = index_t(1) << 62;     // an input extent given as a number (the size helpers)
+
+// An input extent given as a number, in [0, kMaxExtent], else ValueError naming it.
+index_t input_extent(index_t size, const char* name);
 
 // An int or a sequence of N ints, each in [lo, kMaxWindowOption], as N values. Raises TypeError (not
 // ints, wrong count) or ValueError (out of range) naming the argument, what it got and the range.
@@ -39,6 +44,19 @@ Pair conv2d_output_size(index_t h, index_t w, index_t kh, index_t kw, const Pair
 // returns the geometry of the call.
 Conv2dGeometry conv2d_geometry(const py::array& x, const py::array& w, const Pair& stride, const Quad& padding,
                                const Pair& dilation, index_t groups);
+
+// The output plane (oh, ow) of a transposed convolution of an (h, w) plane (h, w >= 1) by a (kh, kw)
+// kernel: (h - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1 per axis, for options that
+// passed window_option(). ValueError when output_padding is not below the stride or the dilation (PyTorch's
+// rule), the kernel is outside the bounds, the output is empty or it exceeds 2^48 positions.
+Pair conv_transpose2d_output_size(index_t h, index_t w, index_t kh, index_t kw, const Pair& stride,
+                                  const Pair& padding, const Pair& output_padding, const Pair& dilation);
+
+// Checks a transposed convolution's input (n, ci, h, w), non-empty planes, and weight (ci, co / groups, kh,
+// kw) against each other and the options; returns the geometry of the convolution behind it (conv.hpp).
+Conv2dGeometry conv_transpose2d_geometry(const py::array& x, const py::array& w, const Pair& stride,
+                                         const Pair& padding, const Pair& output_padding, const Pair& dilation,
+                                         index_t groups);
 
 // PyTorch's pooling output size along one axis (floor or ceil mode, the last window starting inside
 // the input or its left padding), for options that passed window_option(); may be < 1.

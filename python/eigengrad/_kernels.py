@@ -701,9 +701,10 @@ def adaptive_max_pool2d_forward(x, output_size):
 
 def conv_transpose2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, output_padding,
                                  dilation) -> tuple[int, int]:
-    """(oh, ow) = (h - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1, per axis."""
-    return ((h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1,
-            (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1)
+    """(oh, ow) = (h - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1, per axis, from the
+    bindings' geometry helper: ValueError/TypeError naming an option out of bounds or an empty output."""
+    return tuple(_C.conv_transpose2d_output_size(h, w, kh, kw, tuple(stride), tuple(padding), tuple(output_padding),
+                                                 tuple(dilation)))
 
 
 def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, dilation, groups: int) -> np.ndarray:
@@ -711,11 +712,10 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, d
     check_float(x, "input")
     x, weight = contiguous(x), contiguous(weight)
     shape = (0, 0, 0, 0)  # when the shapes do not fit, the binding names what is wrong
-    if x.ndim == 4 and weight.ndim == 4:
+    if x.ndim == 4 and weight.ndim == 4 and x.shape[2] > 0 and x.shape[3] > 0:
         oh, ow = conv_transpose2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride,
                                               padding, output_padding, dilation)
-        if oh > 0 and ow > 0:
-            shape = (x.shape[0], weight.shape[1] * int(groups), oh, ow)
+        shape = (x.shape[0], weight.shape[1] * int(groups), oh, ow)
     out = np.empty(shape, dtype=x.dtype)
     _C.conv_transpose2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(output_padding),
                                 tuple(dilation), int(groups))

@@ -239,8 +239,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     dim = _tensor(input, "input").ndim
     if dim < 3:
         raise ValueError(f"local_response_norm: expected 3D or higher dimensionality input (got {dim} dimensions)")
-    if not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"local_response_norm: size: expected a positive int, got {size!r}")
+    if not isinstance(size, (int, np.integer)) or not 1 <= size < 2**63:
+        raise ValueError(f"local_response_norm: size: expected a positive int below 2**63, got {size!r}")
     if input.numel() == 0:
         return input
     return ops_norm.LocalResponseNorm.apply(input, size=int(size), alpha=alpha, beta=beta, k=k)
