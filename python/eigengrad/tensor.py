@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from eigengrad import _printing
 from eigengrad._dims import wrap_dim
 from eigengrad._kernels import FLOAT_DTYPES
 
@@ -74,9 +75,10 @@ class Tensor:
 
     # _counter: the version counter (None until needed, see autograd.version); _view: what a view knows
     # about its base (autograd.views); _arena: a weak reference to the optimizer arena that holds this
-    # tensor's gradient slot (optim.arena).
+    # tensor's gradient slot (optim.arena); _hooks: a leaf's gradient hooks (autograd.hooks.LeafHooks, None
+    # until one is registered; a non-leaf's hooks live on its node).
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
-                 "__weakref__")
+                 "_hooks", "_inference", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
@@ -88,8 +90,8 @@ class Tensor:
     def _init(self, arr: np.ndarray, requires_grad: bool) -> None:
         self._data = arr
         self.grad = None
-        self._ctx = self._counter = self._view = self._arena = None
-        self._retains_grad = False
+        self._ctx = self._counter = self._view = self._arena = self._hooks = None
+        self._retains_grad = self._inference = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -99,8 +101,8 @@ class Tensor:
         """Fast internal constructor around an array the caller owns (the hot path of every op)."""
         t = object.__new__(cls)
         t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
-        t.grad = t._ctx = t._counter = t._view = t._arena = None
-        t._retains_grad = False
+        t.grad = t._ctx = t._counter = t._view = t._arena = t._hooks = None
+        t._retains_grad = t._inference = False
         t.requires_grad = False
         if requires_grad:
             t.requires_grad_(True)  # checks the dtype: only float tensors can require grad
@@ -187,7 +189,13 @@ class Tensor:
         return self._ctx
 
     # --- autograd ---------------------------------------------------------------------------------
+    def is_inference(self) -> bool:
+        """True for the output of an operation run in ``inference_mode`` (see ``autograd.grad_mode``)."""
+        return self._inference
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self._inference and not is_inference_mode_enabled():
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if requires_grad and self._data.dtype not in FLOAT_DTYPES:
             raise TypeError(f"requires_grad: only float32/float64 tensors can require gradients, got {self.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -196,9 +204,21 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        """Keep ``grad`` on this non-leaf tensor after backward."""
+        """Keep ``grad`` on this non-leaf tensor after backward (after its hooks ran, as PyTorch)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
         engine.retain(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever this tensor's gradient is computed, before it is used or accumulated;
+        a hook that returns a tensor replaces the gradient. Returns a handle whose ``remove()`` unregisters it
+        (``torch.Tensor.register_hook``)."""
+        return hooks.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after this leaf's ``.grad`` was accumulated in a backward (leaves only)."""
+        return hooks.register_post_accumulate_grad_hook(self, hook)
 
     @property
     def retains_grad(self) -> bool:
@@ -214,24 +234,22 @@ class Tensor:
     def clone(self) -> "Tensor":
         return ops.Add.apply(self, 0) if self.requires_grad else Tensor._wrap(self._data.copy())
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``grad``.
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``grad`` (``torch.Tensor.backward``).
 
         Args:
             gradient: d(something)/d(self); may be omitted only for a one-element tensor (then 1).
-            retain_graph: keep the saved arrays so backward can run through the graph again.
+            retain_graph: keep the saved arrays so backward can run through the graph again (default:
+                ``create_graph``).
+            create_graph: record the backward, so the gradients can be differentiated again.
+            inputs: accumulate only into these tensors' ``grad``.
         """
-        if not self.requires_grad:
-            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
-        if gradient is None:
-            if self._data.size != 1:
-                raise RuntimeError(f"backward: grad can be implicitly created only for scalar outputs, got shape {self.shape}")
-            grad = np.ones_like(self._data)
-        else:
-            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"gradient: expected shape {self.shape}, got {grad.shape}")
-        engine.backward(self, grad, retain_graph=retain_graph)
+        if gradient is None and inputs is None and not create_graph and self.requires_grad and self._data.size == 1 \
+                and self._data.dtype.kind == "f":  # loss.backward(): the checks below have nothing to say
+            engine.run([self], [np.ones_like(self._data)], retain_graph=bool(retain_graph))
+            return
+        differentiate.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # --- in-place operations (autograd/inplace.py: PyTorch's rules, autograd, version counter) -----
     def __iadd__(self, o): return inplace.arithmetic(self, "add_", o)
@@ -284,11 +302,12 @@ class Tensor:
     def __getstate__(self):
         """Pickled: everything but the link to an optimizer's arena (a process-local weak reference)."""
         slots = {k: getattr(self, k) for k in ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view",
-                                               "_retains_grad")}
+                                               "_retains_grad", "_hooks", "_inference")}
         return getattr(self, "__dict__", None), slots
 
     def __setstate__(self, state) -> None:
         extra, slots = state
+        self._hooks, self._inference = None, False  # pickles written before these slots existed lack them
         for k, v in slots.items():
             setattr(self, k, v)
         self._arena = None
@@ -307,6 +326,8 @@ class Tensor:
         t._ctx = copy.deepcopy(self._ctx, memo)
         t._retains_grad = self._retains_grad
         t._counter = t._view = t._arena = None
+        t._hooks = copy.deepcopy(self._hooks, memo)
+        t._inference = self._inference
         if hasattr(self, "__dict__"):  # subclasses without __slots__ (Parameter) may carry attributes
             t.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return t
@@ -515,7 +536,7 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", threshold=1000)
+        body = _printing.format_array(self._data, prefix="tensor(")
         extras = []
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype=eigengrad.{self.dtype}")
@@ -666,5 +687,6 @@ def randperm(n: int, generator=None) -> Tensor:
 
 # Imported last: the primitives and the engine refer back to Tensor.
 from eigengrad import random as _random  # noqa: E402
-from eigengrad.autograd import engine, inplace, ops, ops_inplace  # noqa: E402
+from eigengrad.autograd import differentiate, engine, hooks, inplace, ops, ops_inplace  # noqa: E402
+from eigengrad.autograd.grad_mode import is_inference_mode_enabled  # noqa: E402
 from eigengrad.autograd.version import counter_of, version_of  # noqa: E402

@@ -54,6 +54,10 @@ def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF):
     if not t._data.flags.writeable:
         raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
                          "cannot be changed in place")
+    if t._inference and not _grad_state.inference:
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+                           "clone to get a normal tensor before doing inplace update.See "
+                           "https://github.com/pytorch/rfcs/pull/17 for more details.")
     grad_mode = _grad_state.enabled
     info = t._view
     records = grad_mode and t._data.dtype.kind == "f" and (
