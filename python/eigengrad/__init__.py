@@ -19,7 +19,7 @@ from eigengrad.functions import (
     mul, neg, permute, pow, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sub, sum, tanh, transpose,
     unsqueeze, where,
 )
-from eigengrad import autograd, backends, data, datasets, diagnostics, nn, optim, preprocessing, train, tune
+from eigengrad import autograd, backends, data, datasets, diagnostics, distributed, nn, optim, preprocessing, train, tune
 from eigengrad.serialization import load, save
 
 float = float32  # torch.float
@@ -32,7 +32,7 @@ __all__ = [
     "long", "get_default_dtype", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled", "manual_seed", "seed",
     "initial_seed", "Generator", "default_generator", "get_rng_state", "set_rng_state", "set_num_threads",
-    "get_num_threads", "show_config", "get_config", "autograd", "backends", "nn", "optim", "data", "datasets", "train", "diagnostics", "tune",
+    "get_num_threads", "show_config", "get_config", "autograd", "backends", "distributed", "nn", "optim", "data", "datasets", "train", "diagnostics", "tune",
     "preprocessing", "save", "load",
     "MaxResult", "abs", "add", "amax", "amin", "argmax", "argmin", "cat", "div", "exp", "flatten", "log",
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "mul", "neg", "permute", "pow", "relu", "reshape",

@@ -6,6 +6,8 @@ tensor a new history later does not change what earlier nodes differentiate thro
 gradient is summed over all its uses in the graph and accumulated into ``.grad`` once, when its last
 use has run; a leaf held by an optimizer's parameter arena then has its gradient written into the
 arena's slot, and the arena hears that the gradient is final (``ParamArena.grad_ready``).
+Callbacks queued during a backward (:func:`queue_callback`, e.g. a data-parallel wrapper's wait for
+its gradient allreduces) run when its last node is done, before ``backward()`` returns.
 """
 from __future__ import annotations
 
@@ -18,6 +20,16 @@ from eigengrad.autograd.function import _tensor_type
 from eigengrad.autograd.version import check_saved, clock
 
 _anomaly_state = _anomaly._state
+_final_callbacks: list | None = None  # while a backward runs: what to call when it is done
+
+
+def queue_callback(callback) -> None:
+    """Call ``callback()`` when the backward now running has finished its last node (PyTorch's
+    ``Variable._execution_engine.queue_callback``); callbacks run in the order queued. Outside a
+    backward it is a RuntimeError."""
+    if _final_callbacks is None:
+        raise RuntimeError("queue_callback: no backward is running; callbacks can only be queued during one")
+    _final_callbacks.append(callback)
 
 
 def _graph(root) -> tuple[list, dict]:
@@ -105,7 +117,21 @@ def _run_node(ctx, g: np.ndarray) -> tuple:
 
 
 def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Backpropagate ``grad`` (the gradient of some scalar w.r.t. ``root``) to every leaf."""
+    """Backpropagate ``grad`` (the gradient of some scalar w.r.t. ``root``) to every leaf, then run the
+    callbacks queued meanwhile (:func:`queue_callback`); a backward that raises drops them."""
+    global _final_callbacks
+    outer, _final_callbacks = _final_callbacks, []
+    try:
+        _backward(root, grad, retain_graph)
+        callbacks = _final_callbacks
+        _final_callbacks = outer  # a callback's own backward (if any) queues into a new list
+        for callback in callbacks:
+            callback()
+    finally:
+        _final_callbacks = outer
+
+
+def _backward(root, grad: np.ndarray, retain_graph: bool) -> None:
     if root._ctx is None:
         accumulate_grad(root, grad)
         return
