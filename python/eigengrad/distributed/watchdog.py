@@ -24,11 +24,14 @@ logger = logging.getLogger("eigengrad.distributed")
 
 
 def abort(MPI, message: str) -> None:
-    """Write ``message`` to stderr and the log, then end every rank of the job (``MPI_Abort``)."""
-    logger.critical(message)
+    """Write ``message`` to the log (stderr when logging is not configured), then end every rank of the
+    job (``MPI_Abort``)."""
     try:
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
+        if logger.hasHandlers():
+            logger.critical(message)
+        else:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
     finally:
         MPI.COMM_WORLD.Abort(1)
         os._exit(1)  # MPI_Abort does not return; this is for an MPI that would
