@@ -1,5 +1,7 @@
 """Shared by the distributed tests: launching ``mpiexec -n N`` on this machine, and skipping with a reason
 when mpi4py or an MPI launcher is missing (``pip install "eigengrad[mpi]"`` brings both)."""
+from __future__ import annotations
+
 import importlib.util
 import os
 import shutil

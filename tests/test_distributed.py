@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from mpi_launch import launch, missing, needs_mpi
+from mpi_launch import launch, needs_mpi
+from real_data import needs_fashion_mnist
+from source_tree import ROOT, needs_source_file
 
 pytestmark = needs_mpi
 
@@ -52,3 +54,15 @@ def test_train_command_on_two_ranks():
     accuracy = float(re.search(r"test accuracy: ([\d.]+)", done.stdout).group(1))
     assert accuracy > 0.85  # digits, 3 epochs: 0.95 here (one process: 0.93)
 
+
+
+@needs_fashion_mnist
+@needs_source_file("examples/fashion_mnist_ddp.py")
+def test_fashion_mnist_ddp_example_on_two_ranks():
+    done = launch(2, str(ROOT / "examples" / "fashion_mnist_ddp.py"), "--epochs", "1", "--train-subset", "6000",
+                  "--hidden", "128", "--sync-bn", timeout=300)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert "2 rank(s) x 1 thread(s), global batch 128, SyncBatchNorm" in done.stdout
+    lines = [line for line in done.stdout.splitlines() if line.startswith("epoch  1")]
+    assert len(lines) == 1  # printed by rank 0
+    assert float(lines[0].split("test accuracy ")[1].split()[0]) > 0.7  # chance is 0.1; 10 full epochs: ~0.89

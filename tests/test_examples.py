@@ -47,3 +47,12 @@ def test_fashion_mnist_cnn_example_learns(capsys, restore_threads):
     assert accuracy > 0.6  # chance is 0.1; the full 5-epoch run reaches 0.92
     out = capsys.readouterr().out
     assert "epoch  2  eigengrad" in out and "test accuracy" in out
+
+
+@needs_fashion_mnist
+def test_fashion_mnist_ddp_example_runs_as_one_process(capsys, restore_threads):
+    example = _load("fashion_mnist_ddp")  # without mpiexec: one process, no process group
+    accuracy = example.main(["--epochs", "1", "--train-subset", "6000", "--hidden", "128", "--threads", "1"])
+    assert accuracy > 0.7
+    out = capsys.readouterr().out
+    assert "1 rank(s) x 1 thread(s), global batch 128" in out and "throughput" in out
