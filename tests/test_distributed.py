@@ -17,7 +17,7 @@ def _pytest_on(ranks: int, *args: str) -> str:
     done = launch(ranks, "-m", "pytest", *args, "-q", "-x", "-p", "no:cacheprovider", "--color=no", timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-8000:]
-    summaries = re.findall(r"^(\d+) passed", done.stdout, re.M)
+    summaries = re.findall(r"(\d+) passed", done.stdout)
     assert len(summaries) == ranks and len(set(summaries)) == 1, output[-4000:]  # every rank ran every test
     return output
 
@@ -27,17 +27,17 @@ def test_distributed_suite_on_two_ranks():
 
 
 def test_sums_on_three_ranks_take_the_fixed_order_path():
-    _pytest_on(3, "distributed/test_dist_collectives.py", "-k", "all_reduce or async")
+    _pytest_on(3, "distributed/test_dist_collectives.py", "-k", "rank_order and (SUM or AVG or PRODUCT) or async")
 
 
 @pytest.mark.parametrize("mode, message", [
     ("kill", r"rank 1\b.*(signal 9|killed)"),  # the launcher names the rank that died
     ("raise", r"rank 1 of 2 raised RuntimeError: rank 1 failed on purpose; aborting all ranks"),
-    ("hang", r"rank 0: all_reduce of gradient bucket 0 did not complete within 5 s"),
+    ("hang", r"rank 0: all_reduce of gradient bucket 0 did not complete within 3 s"),
 ])
 def test_a_failing_rank_ends_the_job_with_an_error_naming_it_within_30_s(mode, message):
     start = time.monotonic()
-    done = launch(2, "distributed/scenario_failure.py", mode, "5", timeout=120)
+    done = launch(2, "distributed/scenario_failure.py", mode, "3", timeout=120)
     elapsed = time.monotonic() - start
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-4000:]

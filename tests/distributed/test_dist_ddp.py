@@ -125,6 +125,15 @@ class Branchy(nn.Module):
         return self.a(h) if head == "a" else self.b(h)
 
 
+def test_a_second_backward_through_one_forward_is_an_error():
+    ddp = DDP(mlp(np.float64))
+    eg.optim.SGD(ddp.parameters(), lr=0.1)
+    loss = ddp(eg.from_numpy(np.ones((4, 20)))).sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="a second backward through the output of one forward"):
+        loss.backward()
+
+
 def test_a_parameter_without_gradient_is_an_error_naming_it():
     ddp = DDP(Branchy())
     eg.optim.SGD(ddp.parameters(), lr=0.1)

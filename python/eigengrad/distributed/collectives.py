@@ -94,6 +94,8 @@ class Work:
         return self._request is None
 
     def wait(self, timeout=None) -> bool:
+        """Complete the collective; True. ``timeout`` is accepted (PyTorch's): the group's timeout bounds
+        every wait."""
         if self._request is not None:
             with self._world.guard(self._what):
                 while self._request is not None:

@@ -43,6 +43,10 @@ class _DDPSink(ViewFunction):
     def backward(ctx, g):
         from eigengrad.autograd.engine import queue_callback
 
+        if not ctx.reducer.armed:
+            raise RuntimeError("DistributedDataParallel: a second backward through the output of one forward "
+                               "(retain_graph=True) would leave its gradients unaveraged; run the forward again, or "
+                               "accumulate under no_sync()")
         queue_callback(ctx.reducer.finalize)
         return g
 
