@@ -45,6 +45,11 @@ def main(argv=None) -> None:
     ranks_cmd = launcher + [sys.executable, EXAMPLE] + common  # Open MPI binds each rank to a core: 1 thread each
     threads_cmd = [sys.executable, EXAMPLE, "--threads", str(args.ranks)] + common
     env = environment()
+    import eigengrad as eg
+    from eigengrad._isa import cpu_model
+
+    print(f"{cpu_model()}, {os.cpu_count()} cores, level {eg.backends.cpu.get_cpu_capability()}; load average "
+          f"{os.getloadavg()[0]:.1f} at the start", flush=True)
     ranks, threads = [], []
     for r in range(args.rounds):
         pair = [(ranks, ranks_cmd), (threads, threads_cmd)]
@@ -55,7 +60,7 @@ def main(argv=None) -> None:
     ratios = [a / b for a, b in zip(ranks, threads)]
     print(f"median: {args.ranks} ranks x 1 thread {statistics.median(ranks):,.0f} samples/s, 1 process x {args.ranks} "
           f"threads {statistics.median(threads):,.0f} samples/s; ranks / threads {statistics.median(ratios):.2f}x "
-          "(rounds: " + ", ".join(f"{x:.2f}" for x in ratios) + ")")
+          "(rounds: " + ", ".join(f"{x:.2f}" for x in ratios) + f"); load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

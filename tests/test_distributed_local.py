@@ -1,5 +1,7 @@
 """The parts of data-parallel training that need no MPI launch: argument checks before MPI is touched,
 DistributedSampler against PyTorch's, the thread rule, and the engine's end-of-backward callbacks."""
+import time
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ import eigengrad.distributed as dist
 from eigengrad import nn
 from eigengrad.autograd.engine import queue_callback
 from eigengrad.data import DistributedSampler
+from eigengrad.distributed import watchdog
 from eigengrad.distributed.threads import threads_for
 
 
@@ -110,3 +113,37 @@ def test_a_backward_that_raises_drops_its_callbacks():
         y.sum().backward()
     eg.tensor([1.0], requires_grad=True).sum().backward()
     assert calls == []
+
+
+def test_the_watchdog_aborts_a_wait_that_outlasts_the_timeout_naming_it(monkeypatch):
+    aborts = []
+    monkeypatch.setattr(watchdog, "abort", lambda MPI, message: aborts.append(message))
+    dog = watchdog.Watchdog(None, 3, 0.2)  # checks every 20 ms
+    try:
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:  # many short waits, nested too: none outlasts the timeout
+            with dog.guard("broadcast"), dog.guard("barrier"):
+                pass
+        assert aborts == []
+        with dog.guard("all_reduce of gradient bucket 0"):
+            time.sleep(0.5)
+    finally:
+        dog.stop()
+    assert aborts and all(m == aborts[0] for m in aborts)
+    assert aborts[0].startswith("eigengrad.distributed: rank 3: all_reduce of gradient bucket 0 did not complete "
+                                "within 0.2 s (the process group's timeout)")
+
+
+def test_buckets_are_runs_of_slots_cut_from_the_last_with_their_parameters_in_slot_order():
+    from eigengrad.nn.parallel.reducer import cut_buckets
+
+    model = nn.Sequential(nn.Linear(20, 48), nn.ReLU(), nn.Linear(48, 32), nn.Linear(32, 5)).double()
+    arena = eg.optim.SGD(model.parameters(), lr=0.1).arenas[0]  # slots 0..5: 960, 48, 1536, 32, 160, 5 values
+    positions = {i: 100 + i for i in range(6)}
+    buckets = cut_buckets(arena, [5, 4, 3, 2, 1, 0], positions, cap=13_000, first_cap=2_000)
+    # bytes 7,680, 384, 12,288, 256, 1,280, 40: the first bucket up to 2,000 bytes, the others up to 13,000
+    assert [(b.lo, b.hi) for b in buckets] == [(3, 6), (1, 3), (0, 1)]
+    for b in buckets:
+        assert b.positions == [100 + i for i in range(b.lo, b.hi)]
+        assert b.params == arena.params[b.lo:b.hi] and np.shares_memory(b.view, arena.grad)
+        assert b.view.size == sum(p.numel() for p in b.params)

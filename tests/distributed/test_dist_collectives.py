@@ -1,6 +1,7 @@
 """The collectives on every rank of the launch (2 ranks; the launcher runs this file on 3 too, where
 floating-point sums take the fixed-order path)."""
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import eigengrad as eg
 import eigengrad.distributed as dist
 from eigengrad.distributed import ReduceOp
 from eigengrad.distributed.threads import own_cores, threads_for
-from distributed.dist_helpers import assert_same_on_every_rank, gathered
+from distributed.dist_helpers import address, assert_same_on_every_rank, gathered, record_mpi_calls
 
 SIZES = [0, 1, 7, 1000, 100_003]
 
@@ -110,6 +111,34 @@ def test_reduce_and_gather_to_one_rank():
     if dist.get_rank() == 0:
         for r, o in enumerate(outs):
             assert np.array_equal(o.numpy(), values(r, 11, np.float64))
+
+
+def test_mpi_reads_and_writes_the_tensors_own_memory_and_nothing_is_copied(monkeypatch):
+    """The arrays handed to MPI are the tensors' memory itself (same address, same size), and no array of
+    the tensor's size is allocated on the way (NumPy reports its allocations to tracemalloc)."""
+    t = eg.from_numpy(values(dist.get_rank(), 1_000_003, np.float64))  # 8 MB
+    rows = np.zeros((dist.get_world_size(), 250_000))
+    mine = eg.from_numpy(rows[dist.get_rank()])
+    mine._data[...] = dist.get_rank() + 1.0
+    log = record_mpi_calls(monkeypatch)
+    tracemalloc.start()
+    try:
+        dist.all_reduce(t, op=ReduceOp.MAX)
+        dist.all_reduce(t, op=ReduceOp.AVG, async_op=True).wait()
+        dist.broadcast(t, src=0)
+        dist.all_gather(list(rows), mine)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # a float sum over more than 2 ranks takes the fixed-order path: one scratch buffer of the tensor's size
+    assert peak < (0 if dist.get_world_size() == 2 else t._data.nbytes) + 1_000_000, f"{peak:,} bytes allocated"
+    # each call's data buffer: its first array (the input, or the output where MPI_IN_PLACE stands first)
+    used = [(method, address(arrays[0]), arrays[0].nbytes) for method, arrays in log]
+    if dist.get_world_size() == 2:
+        assert [m for m, _, _ in used] == ["Allreduce", "Iallreduce", "Bcast", "Allgather"], used
+    assert all((a, n) == (address(t._data), t._data.nbytes) for _, a, n in used[:-1]), used
+    assert used[-1] == ("Allgather", address(rows), rows.nbytes)  # in place: this rank's row is the input
+    assert np.array_equal(rows[:, 0], np.arange(1, dist.get_world_size() + 1))
 
 
 def test_bad_arguments_are_refused_without_copies():

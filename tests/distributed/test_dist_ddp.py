@@ -6,7 +6,7 @@ import eigengrad as eg
 import eigengrad.distributed as dist
 from eigengrad import nn
 from eigengrad.nn.parallel import DistributedDataParallel as DDP
-from distributed.dist_helpers import assert_same_on_every_rank, flat_parameters, gathered
+from distributed.dist_helpers import address, assert_same_on_every_rank, flat_parameters, gathered, record_mpi_calls
 
 GLOBAL_BATCH = 64
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
@@ -62,11 +62,13 @@ def test_two_ranks_on_half_batches_equal_one_process_on_the_whole_batch(opt, dty
         assert len(ddp.reducer.buckets) >= 4  # really bucketed: 2,837 parameters, one of them 1,536 values
 
 
-def test_buckets_start_while_backward_runs():
-    """The first bucket (the last layer's gradients) starts before the first layer's gradient exists."""
+def test_buckets_start_while_backward_runs_on_the_flat_gradient_buffer_itself(monkeypatch):
+    """The first bucket (the last layer's gradients) starts before the first layer's gradient exists, and
+    the buckets MPI reduces are consecutive slices of the optimizer's flat gradient buffer, covering it."""
     X, Y = batches(np.float32, 1)
     ddp = DDP(mlp(np.float32), bucket_cap_mb=0.002)
     optimizer = eg.optim.SGD(ddp.parameters(), lr=0.1)
+    log = record_mpi_calls(monkeypatch)
     events, reducer = [], ddp.reducer
     start, on_ready = reducer._start, reducer._on_ready
     reducer._start = lambda bucket, k: (events.append(("start", k)), start(bucket, k))
@@ -77,6 +79,16 @@ def test_buckets_start_while_backward_runs():
     first_layer_ready = events.index(("ready", 0))  # slot 0: the first Linear's weight, the last gradient made
     assert first_start < first_layer_ready, events
     assert [e for e in events if e[0] == "start"] == [("start", k) for k in range(len(reducer.buckets))]
+    grad = optimizer.arenas[0].grad
+    spans = sorted((address(arrays[0]), arrays[0].nbytes) for method, arrays in log
+                   if method in ("Iallreduce", "Ialltoallv"))  # a bucket's first stage names its memory
+    assert len(spans) == len(reducer.buckets) >= 4
+    end = address(grad)
+    for start, nbytes in spans:
+        assert start == end, "the buckets are back-to-back slices of the gradient buffer"
+        end += nbytes
+    assert end == address(grad) + grad.nbytes
+    assert all(np.shares_memory(p.grad.numpy(), grad) for p in ddp.parameters())  # the averaged gradients are there
 
 
 def test_no_sync_accumulates_locally_and_the_next_backward_averages_the_sum():
@@ -86,12 +98,13 @@ def test_no_sync_accumulates_locally_and_the_next_backward_averages_the_sum():
     for s in range(2):
         loss_fn(reference(eg.from_numpy(X[s])), eg.from_numpy(Y[s])).backward()
     ddp = DDP(mlp(np.float64))
-    eg.optim.SGD(ddp.parameters(), lr=0.1)  # gradients in the optimizer's flat buffer, as in training
+    optimizer = eg.optim.SGD(ddp.parameters(), lr=0.1)  # gradients in its flat buffer, as in training
     with ddp.no_sync():
         loss_fn(ddp(eg.from_numpy(X[0, rows])), eg.from_numpy(Y[0, rows])).backward()
     local = np.concatenate([p.grad.numpy().ravel() for p in ddp.parameters()])
     assert not np.array_equal(*gathered(local)[:2]), "no_sync must not average"
     loss_fn(ddp(eg.from_numpy(X[1, rows])), eg.from_numpy(Y[1, rows])).backward()
+    assert ddp.reducer.buckets and not ddp.reducer.loose and optimizer.arenas[0].grads_in_slots()
     for p, q in zip(ddp.parameters(), reference.parameters()):
         assert_rel(p.grad.numpy(), q.grad.numpy(), np.float64, "accumulated gradient")
         assert_same_on_every_rank(p.grad.numpy(), "accumulated gradient")
@@ -103,8 +116,9 @@ def test_clipping_after_backward_sees_the_global_norm():
     nn.CrossEntropyLoss()(reference(eg.from_numpy(X[0])), eg.from_numpy(Y[0])).backward()
     expected = float(nn.utils.clip_grad_norm_(reference.parameters(), 0.1))
     ddp = DDP(mlp(np.float64))
-    eg.optim.SGD(ddp.parameters(), lr=0.1)
+    optimizer = eg.optim.SGD(ddp.parameters(), lr=0.1)  # kept: its arena holds the gradients
     nn.CrossEntropyLoss()(ddp(eg.from_numpy(X[0, my_rows()])), eg.from_numpy(Y[0, my_rows()])).backward()
+    assert ddp.reducer.buckets and optimizer.arenas[0].grads_in_slots()
     norm = float(nn.utils.clip_grad_norm_(ddp.parameters(), 0.1))
     assert abs(norm - expected) <= 1e-12 * expected
     assert_same_on_every_rank(np.array([norm]), "global norm")
@@ -127,7 +141,7 @@ class Branchy(nn.Module):
 
 def test_a_second_backward_through_one_forward_is_an_error():
     ddp = DDP(mlp(np.float64))
-    eg.optim.SGD(ddp.parameters(), lr=0.1)
+    optimizer = eg.optim.SGD(ddp.parameters(), lr=0.1)  # kept: its arena holds the gradients
     loss = ddp(eg.from_numpy(np.ones((4, 20)))).sum()
     loss.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="a second backward through the output of one forward"):
@@ -136,26 +150,32 @@ def test_a_second_backward_through_one_forward_is_an_error():
 
 def test_a_parameter_without_gradient_is_an_error_naming_it():
     ddp = DDP(Branchy())
-    eg.optim.SGD(ddp.parameters(), lr=0.1)
+    optimizer = eg.optim.SGD(ddp.parameters(), lr=0.1)  # kept: its arena holds the gradients
     x = eg.from_numpy(np.ones((4, 6)))
-    with pytest.raises(RuntimeError, match=r"find_unused_parameters=True.*module\.b\.weight, module\.b\.bias"):
+    with pytest.raises(RuntimeError, match=r"find_unused_parameters=True.*module\.b\.weight, module\.b\.bias$"):
         ddp(x, "a").sum().backward()
+    assert optimizer.arenas[0].params[4] is ddp.module.b.weight
 
 
 def test_find_unused_parameters_averages_what_any_rank_used():
     model = Branchy()
     ddp = DDP(model, find_unused_parameters=True)
-    eg.optim.SGD(ddp.parameters(), lr=0.1)
-    x = eg.from_numpy(np.full((4, 6), 1.0 + dist.get_rank()))
-    ddp(x, "a" if dist.get_rank() == 0 else "b").sum().backward()  # a on rank 0 only, b on the others
-    alone = Branchy()
-    alone(eg.from_numpy(np.full((4, 6), 1.0)), "a").sum().backward()
-    # rank 0's gradient of head a, averaged with the others' zeros
-    np.testing.assert_allclose(model.a.weight.grad.numpy(), alone.a.weight.grad.numpy() / dist.get_world_size(),
-                               rtol=1e-12)
-    assert_same_on_every_rank(model.a.weight.grad.numpy(), "head a's gradient")
-    assert_same_on_every_rank(model.b.bias.grad.numpy(), "head b's gradient")
+    optimizer = eg.optim.SGD(ddp.parameters(), lr=0.1)  # kept: its arena holds the gradients
+    heads = ["a" if r == 0 else "b" for r in range(dist.get_world_size())]  # head a on rank 0 only
+    ddp(eg.from_numpy(np.full((4, 6), 1.0 + dist.get_rank())), heads[dist.get_rank()]).sum().backward()
+    assert len(ddp.reducer.buckets[0].params) == 6 and optimizer.arenas  # one bucket of every parameter
+    expected = {name: np.zeros(p.shape) for name, p in model.named_parameters()}
+    for r, head in enumerate(heads):  # every rank's gradient, computed here alone, then averaged
+        alone = Branchy()
+        alone(eg.from_numpy(np.full((4, 6), 1.0 + r)), head).sum().backward()
+        for name, p in alone.named_parameters():
+            if p.grad is not None:
+                expected[name] += p.grad.numpy() / dist.get_world_size()
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), expected[name], rtol=1e-12, atol=1e-15, err_msg=name)
+        assert_same_on_every_rank(p.grad.numpy(), f"gradient of {name}")
     ddp(eg.from_numpy(np.ones((4, 6))), "a").sum().backward()  # nobody uses b now: its gradient is kept
+    np.testing.assert_allclose(model.b.weight.grad.numpy(), expected["b.weight"], rtol=1e-12, atol=1e-15)
     ddp.module.zero_grad()
     ddp(eg.from_numpy(np.ones((4, 6))), "a").sum().backward()
     assert model.b.weight.grad is None and model.a.weight.grad is not None

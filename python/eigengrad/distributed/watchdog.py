@@ -10,7 +10,7 @@ collective leaves the others waiting. So:
 - an uncaught exception on a rank (``sys.excepthook``) prints its traceback as usual, then a line naming
   the rank and the exception, then aborts the job (mpi4py's ``python -m mpi4py`` does the same).
 
-A guard costs two attribute writes; the thread sleeps between checks (``min(1 s, timeout / 20)``).
+A guard costs a tuple and two attribute writes; the thread sleeps between checks (``min(1 s, timeout / 20)``).
 """
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ class Watchdog:
 
     def __init__(self, MPI, rank: int, timeout: float) -> None:
         self.MPI, self.rank, self.timeout = MPI, rank, timeout
-        self._what: str | None = None   # the collective being waited for, None when none
-        self._deadline = 0.0
+        # (the collective being waited for, its deadline), or None: one attribute, so that the thread
+        # never reads the name of one wait with the deadline of another
+        self._current: tuple[str, float] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="eigengrad-distributed-watchdog", daemon=True)
         self._thread.start()
@@ -55,9 +56,9 @@ class Watchdog:
     def _run(self) -> None:
         period = min(1.0, max(0.02, self.timeout / 20))
         while not self._stop.wait(period):
-            what, deadline = self._what, self._deadline
-            if what is not None and time.monotonic() > deadline:
-                abort(self.MPI, f"eigengrad.distributed: rank {self.rank}: {what} did not complete within "
+            current = self._current
+            if current is not None and time.monotonic() > current[1]:
+                abort(self.MPI, f"eigengrad.distributed: rank {self.rank}: {current[0]} did not complete within "
                                 f"{self.timeout:g} s (the process group's timeout): another rank has died, hung, "
                                 "raised, or called a different collective; aborting all ranks (MPI_Abort)")
 
@@ -74,12 +75,11 @@ class _Guard:
 
     def __enter__(self) -> None:
         dog = self.dog
-        self.outer = dog._what, dog._deadline
-        dog._deadline = time.monotonic() + dog.timeout
-        dog._what = self.what
+        self.outer = dog._current
+        dog._current = (self.what, time.monotonic() + dog.timeout)
 
     def __exit__(self, *exc) -> None:
-        self.dog._what, self.dog._deadline = self.outer
+        self.dog._current = self.outer
 
 
 class AbortOnException:

@@ -54,24 +54,27 @@ class Bucket:
         self.slots = [arena.grad_slot(p) for p in self.params]
         self.pending, self.work = 0, None
 
-    def nbytes(self) -> int:
-        return self.view.nbytes
-
 
 def cut_buckets(arena, indices: list[int], positions: dict, cap: int, first_cap: int) -> list[Bucket]:
     """Buckets over the arena slots ``indices`` (descending): runs of consecutive slots, each at most
-    ``cap`` bytes (``first_cap`` for the arena's first), a parameter larger than the cap alone."""
+    ``cap`` bytes (``first_cap`` for the arena's first), a parameter larger than the cap alone.
+    ``positions[i]`` is slot i's parameter position in the module; a bucket lists them by slot, ascending."""
     buckets, run, size, limit = [], [], 0, first_cap
     sizes = np.diff(arena.offsets) * arena.grad.itemsize
     for i in indices:
         if run and (run[-1] != i + 1 or size + sizes[i] > limit):
-            buckets.append(Bucket(arena, run[-1], run[0] + 1, [positions[j] for j in run]))
+            buckets.append(_bucket(arena, run, positions))
             run, size, limit = [], 0, cap
         run.append(i)
         size += int(sizes[i])
     if run:
-        buckets.append(Bucket(arena, run[-1], run[0] + 1, [positions[j] for j in run]))
+        buckets.append(_bucket(arena, run, positions))
     return buckets
+
+
+def _bucket(arena, run: list[int], positions: dict) -> Bucket:
+    """The bucket of the descending slots ``run``: slots ``run[-1] .. run[0]``, positions in slot order."""
+    return Bucket(arena, run[-1], run[0] + 1, [positions[j] for j in reversed(run)])
 
 
 class Reducer:
