@@ -169,18 +169,29 @@ def measure(fns: dict, rounds: int, block_s: float, clock) -> tuple:
     return cases.paired_rounds(fns, rounds, block, settle_s=0.02)
 
 
-def main(argv=None) -> int:
+def block_table(description: str, argv=None, add_options=None) -> tuple:
+    """What a table timed in blocks (measure) starts with: cases.paired_parser's options, --no-numpy and
+    those ``add_options(parser)`` adds, parsed; the threads set and the timing printed. Returns
+    (args, rounds, block seconds, clock)."""
     import cases
 
-    p = cases.paired_parser("conv2d and pooling fwd+bwd: eigengrad vs NumPy reference vs torch")
+    p = cases.paired_parser(description)
     p.add_argument("--no-numpy", action="store_true", help="leave out the (slow) NumPy reference column")
+    if add_options:
+        add_options(p)
     args = p.parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 15)
     block_s = 0.1 if args.quick else 0.25
     cases.use_threads(args.threads)
-    clock = cases.CLOCKS[args.clock]
     print(f"timing ({args.clock} clock): {rounds} rounds of one ~{block_s * 1e3:.0f} ms block per implementation; "
           f"times are medians, ratios the median of the per-round ratios (> 1: eigengrad is faster)")
+    return args, rounds, block_s, cases.CLOCKS[args.clock]
+
+
+def main(argv=None) -> int:
+    import cases
+
+    args, rounds, block_s, clock = block_table("conv2d and pooling fwd+bwd: eigengrad vs NumPy reference vs torch", argv)
     widths = (58, 10, 10, 7, 10, 8)
     row = cases.table_row(widths)
     cases.table_head(row, ["fwd+bwd, float32", "eg (ms)", "numpy (ms)", "np/eg", "torch (ms)", "torch/eg"], widths)
@@ -188,17 +199,10 @@ def main(argv=None) -> int:
     for name in (*CONVS, *POOLS):
         build = conv_case if name in CONVS else pool_case
         t, r = measure(build(name, numpy=not args.no_numpy), rounds, block_s, clock)
-        ms = lambda v: "-" if v is None else f"{v * 1e3:.2f}"  # noqa: E731
-        cells = [label(name), ms(t["eigengrad"]), ms(t.get("numpy")),
-                 f"{r['numpy']:.2f}x" if "numpy" in r else "-", ms(t.get("torch"))]
-        if "torch" in r:
-            mark = "!" if name in EXAMPLE and r["torch"] < TORCH_TARGET else ""
-            cells.append(f"{r['torch']:.2f}x{mark}")
-            if mark:
-                misses.append(f"{label(name)}: {r['torch']:.2f}x < {TORCH_TARGET}x torch")
-        else:
-            cells.append("-")
-        row(cells)
+        cells, below = cases.ratio_cells(t, r, TORCH_TARGET if name in EXAMPLE else None)
+        if below:
+            misses.append(f"{label(name)}: {r['torch']:.2f}x < {TORCH_TARGET}x torch")
+        row([label(name)] + cells)
     print("below target: " + "; ".join(misses) if misses else
           f"the example's conv rows meet the target (>= {TORCH_TARGET}x torch)" if torch is not None else "")
     return 0

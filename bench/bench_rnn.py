@@ -90,47 +90,16 @@ def test_rnn_forward_backward(bench, cell, impl):
 
 # --- the table (python bench/bench_rnn.py) -------------------------------------------------------------
 
-def measure_rounds(fns: dict, rounds: int, timer, settle_s: float = 0.03) -> tuple:
-    """cases.paired_rounds with one call as one sample (a call is long enough here)."""
-    import cases
-
-    for fn in fns.values():  # warm up
-        fn()
-
-    def one_call(fn) -> float:
-        t0 = timer()
-        fn()
-        return timer() - t0
-
-    return cases.paired_rounds(fns, rounds, one_call, settle_s)
-
-
 def main(argv=None) -> int:
     import cases
 
     p = cases.paired_parser("LSTM/GRU fwd+bwd: eigengrad vs NumPy reference vs torch")
     args = p.parse_args(argv)
-    rounds = args.rounds or (5 if args.quick else 21)
-    cases.use_threads(args.threads)
-    timer = cases.CLOCKS[args.clock]
-    print(f"timing: {rounds} rounds, {args.clock} time; times are medians, ratios the median of the per-round "
-          f"ratios other / eigengrad (> 1: eigengrad is faster)")
-    widths = (40, 10, 12, 9, 12, 9, 12, 9)
-    row = cases.table_row(widths)
-    cases.table_head(row, ["fwd+bwd", "eg (ms)", "eg kern (ms)", "kern/eg", "numpy (ms)", "numpy/eg", "torch (ms)",
-                           "torch/eg"], widths)
+    rounds, timer, row = cases.start_kernel_table(args, 40)
     misses = []
     for cell in CELLS:
-        t, r = measure_rounds(case(cell), rounds, timer)
-
-        def ms(k):
-            return f"{t[k] * 1e3:.2f}" if k in t else "-"
-
-        def rt(k):
-            return f"{r[k]:.2f}x" if k in r else "-"
-
-        row([label(cell), ms("eigengrad"), ms("eigengrad kernels"), rt("eigengrad kernels"), ms("numpy"), rt("numpy"),
-             ms("torch"), rt("torch")])
+        t, r = cases.call_rounds(case(cell), rounds, timer)
+        row([label(cell)] + cases.kernel_table_cells(t, r))
         if "torch" in r and r["torch"] < TARGET:
             misses.append(f"{cell}: {r['torch']:.2f}x < {TARGET}x torch")
     print("below target: " + "; ".join(misses) if misses else

@@ -103,6 +103,15 @@ def table_head(row, cells, widths) -> None:
     print("-+-".join("-" * w for w in widths))
 
 
+def ratio_cells(t: dict, r: dict, target: float | None = None, digits: int = 2) -> tuple[list, bool]:
+    """The cells "eg (ms)", "numpy (ms)", "np/eg", "torch (ms)", "torch/eg" of a row from its median times t
+    and ratios r ("-" for a missing column), and whether torch/eg is below ``target`` (marked "!")."""
+    ms = lambda v: "-" if v is None else f"{v * 1e3:.{digits}f}"  # noqa: E731
+    below = target is not None and "torch" in r and r["torch"] < target
+    return [ms(t["eigengrad"]), ms(t.get("numpy")), f"{r['numpy']:.2f}x" if "numpy" in r else "-", ms(t.get("torch")),
+            f"{r['torch']:.2f}x{'!' if below else ''}" if "torch" in r else "-"], below
+
+
 def thread_counts() -> dict:
     counts = {"eigengrad": eg.get_num_threads()}
     lib = _openblas()
@@ -312,3 +321,47 @@ def paired_rounds(fns: dict, rounds: int, sample, settle_s: float = 0.03) -> tup
     ratios = {k: statistics.median(o / e for o, e in zip(v, samples["eigengrad"])) for k, v in samples.items()
               if k != "eigengrad"}
     return medians, ratios
+
+
+def call_rounds(fns: dict, rounds: int, timer, warmup: int = 1, settle_s: float = 0.03) -> tuple:
+    """paired_rounds with one call as one sample (for calls of several milliseconds), after ``warmup`` calls
+    of each implementation (allocations, thread pools, an optimizer's state)."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+
+    def one_call(fn) -> float:
+        t0 = timer()
+        fn()
+        return timer() - t0
+
+    return paired_rounds(fns, rounds, one_call, settle_s)
+
+
+# The columns of a table of eigengrad (through its autograd), its kernels called directly, the NumPy
+# reference and torch, and the cells of one row of it from call_rounds' medians and ratios.
+KERNEL_TABLE_HEAD = ["eg (ms)", "eg kern (ms)", "kern/eg", "numpy (ms)", "numpy/eg", "torch (ms)", "torch/eg"]
+
+
+def kernel_table_cells(medians: dict, ratios: dict) -> list:
+    def ms(k):
+        return f"{medians[k] * 1e3:.2f}" if k in medians else "-"
+
+    def rt(k):
+        return f"{ratios[k]:.2f}x" if k in ratios else "-"
+
+    return [ms("eigengrad"), ms("eigengrad kernels"), rt("eigengrad kernels"), ms("numpy"), rt("numpy"), ms("torch"),
+            rt("torch")]
+
+
+def start_kernel_table(args, first_width: int, default_rounds: int = 21) -> tuple:
+    """For a ``paired_parser`` script printing a KERNEL_TABLE_HEAD table: sets the threads, prints the timing
+    line and the table's head; returns (rounds, timer, row)."""
+    rounds = args.rounds or (5 if args.quick else default_rounds)
+    use_threads(args.threads)
+    print(f"timing: {rounds} rounds, {args.clock} time; times are medians, ratios the median of the per-round "
+          f"ratios other / eigengrad (> 1: eigengrad is faster)")
+    widths = (first_width, 10, 12, 9, 12, 9, 12, 9)
+    row = table_row(widths)
+    table_head(row, ["fwd+bwd"] + KERNEL_TABLE_HEAD, widths)
+    return rounds, CLOCKS[args.clock], row

@@ -38,6 +38,10 @@ CONV_CASES = [
     (2, 16, 9, 8, 16, 1, 1, (2, 2), (0, 0, 0, 0), (1, 1), 1),      # 1x1 stride 2 (a downsample)
     (1, 16, 3, 1, 16, 1, 1, (5, 5), (0, 0, 3, 0), (1, 1), 1),      # the only output reads padding
     (2, 14, 13, 3, 28, 3, 3, (1, 1), (3, 0, 1, 2), (1, 1), 1),     # primes, padding larger below than above
+    # the strided input gradient as one direct pass per phase of dx (2+ taps per phase on strided axes)
+    (2, 16, 13, 11, 8, 4, 4, (2, 2), (1, 1, 1, 1), (1, 1), 1),     # odd sizes: phases of 7 and 6 rows
+    (3, 32, 9, 10, 16, 4, 3, (2, 1), (2, 1, 0, 1), (1, 2), 2),     # stride along one axis, dilation along the other
+    (1, 16, 17, 14, 12, 6, 6, (3, 3), (2, 2, 2, 2), (1, 1), 1),    # stride 3: three phases per axis
 ]
 
 
@@ -157,6 +161,8 @@ def conv_call(x=None, w=None, b=None, out=None, stride=(1, 1), padding=(0, 0, 0,
     (dict(w=np.zeros((6, 2, 3, 3)), groups=3), ValueError, "groups: expected a divisor"),
     (dict(w=np.zeros((6, 4, 7, 3))), ValueError, "weight: the \\(dilated\\) kernel"),
     (dict(dilation=(4, 1)), ValueError, "weight: the \\(dilated\\) kernel"),
+    (dict(dilation=(2**62, 1)), ValueError, "weight: the \\(dilated\\) kernel \\(9223372036854775807, 3\\)"),  # no overflow
+    (dict(padding=(2**62, 2**62, 0, 0)), ValueError, "out: expected shape \\(2, 6, 9223372036854775805, 4\\)"),
     (dict(stride=(0, 1)), ValueError, "stride: expected positive"),
     (dict(padding=(-1, 0, 0, 0)), ValueError, "padding: expected non-negative"),
     (dict(groups=0), ValueError, "groups: expected a positive int"),

@@ -67,6 +67,23 @@ def test_a_small_wait_or_a_long_region_is_not_a_stall(restore_threads):
 
 
 @needs_openmp
+def test_a_region_after_an_idle_spell_is_not_judged(restore_threads):
+    """Sleeping OpenMP workers (and idle vCPUs) take milliseconds to wake: the first region after an idle
+    spell may wait long without a busy machine. Back-to-back regions are judged as before."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        pytest.skip("OMP_NUM_THREADS is set: the count is explicit and never adapts")
+    _C.set_num_threads(0)
+    wait_until_quiet()
+    _C.end_region(*QUIET)
+    time.sleep(0.03)  # idle for 20 ms before the next (10 ms) region began: its wait is the workers waking
+    _C.end_region(*STALL)
+    assert not _C.backing_off()
+    _C.end_region(*STALL)  # right after the previous region: a stall
+    assert _C.backing_off()
+    wait_until_quiet()
+
+
+@needs_openmp
 def test_an_explicit_count_is_never_changed(restore_threads):
     eg.set_num_threads(2)
     _C.report_region(*STALL)

@@ -165,6 +165,25 @@ def test_random_fills_deterministic(restore_threads, dtype):
 
 # --- the setters ---------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_attention_deterministic(restore_threads, rng, dtype, causal):
+    # several heads and query/key blocks, grouped-query heads, a float mask and dropout
+    b, hq, hk, lq, lk, e = 2, 4, 2, 300, 280, 16
+    q = rng.standard_normal((b, hq, lq, e)).astype(dtype)
+    k = rng.standard_normal((b, hk, lk, e)).astype(dtype)
+    v = rng.standard_normal((b, hk, lk, e)).astype(dtype)
+    mask = np.broadcast_to(rng.standard_normal((b, 1, 1, lk)).astype(dtype), (b, hq, lq, lk)) if not causal else None
+    g = rng.standard_normal((b, hq, lq, e)).astype(dtype)
+    dropout = (3, 17, _kernels.keep_threshold(0.2), 1.25)
+
+    def run():
+        out, lse = _kernels.attention_forward(q, k, v, mask, 0.25, causal, dropout)
+        grads = _kernels.attention_backward(q, k, v, out, lse, g, mask, 0.25, causal, dropout, mask is not None)
+        return (out, lse) + tuple(a for a in grads if a is not None)
+
+    assert_bitwise_equal(on_each_thread_count(run))
+
+
 def test_get_num_threads_is_positive():
     n = eigengrad.get_num_threads()
     assert isinstance(n, int) and n >= 1
@@ -201,3 +220,85 @@ def test_binding_set_num_threads_checks(restore_threads):
         _C.set_num_threads(-1)
     with pytest.raises(TypeError):
         _C.set_num_threads("2")
+
+
+# --- the layers of issue 18: embeddings, transposed convolution, upsampling -----------------------------
+
+def test_embedding_deterministic(restore_threads, rng, dtype):
+    num, dim, n = 3001, 40, 20000  # rows repeated ~30 times, several row tasks per thread
+    idx = rng.integers(0, 600, n)
+    g = (rng.standard_normal((n, dim)) * 10.0 ** rng.integers(-3, 4, (n, 1))).astype(dtype)  # order shows
+    w = rng.standard_normal((num, dim)).astype(dtype)
+
+    def run():
+        renormed = w.copy()
+        _kernels.embedding_renorm(renormed, idx, 1.0, 3.0)
+        return (_kernels.embedding_backward(g, idx, num, 5, False), _kernels.embedding_backward(g, idx, num, -1, True),
+                renormed)
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    assert not np.any(results[0][0][5]) and np.any(results[0][0][4])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_deterministic(restore_threads, rng, dtype, mode):
+    num, dim, n = 2003, 33, 30000
+    idx = rng.integers(0, 500, n)
+    starts = np.append(np.sort(rng.integers(0, n, 3000)), n).astype(np.int64)
+    starts[0] = 0
+    w = rng.standard_normal((num, dim)).astype(dtype)
+    psw = rng.standard_normal(n).astype(dtype) if mode == "sum" else None
+
+    def run():
+        out, size, at = _kernels.embedding_bag_forward(w, idx, starts, psw, mode, 7)
+        g = (out * 10.0 ** (np.arange(out.shape[0]) % 7 - 3)[:, None]).astype(dtype)
+        gw = _kernels.embedding_bag_backward(g, idx, starts, psw, size, at, num, mode, 7, mode != "max")
+        extra = (_kernels.embedding_bag_per_sample_weights_backward(g, w, idx, starts, 7),) if psw is not None else ()
+        return (out, gw) + extra
+
+    results = on_each_thread_count(run)
+    assert_bitwise_equal(results)
+    assert np.any(results[0][1])
+
+
+@pytest.mark.parametrize("case", [
+    (16, 64, 14, 14, 32, 4, (2, 2), (1, 1), (0, 0), 1),   # the DCGAN-like layer (direct dx, lowering y)
+    (9, 6, 7, 5, 10, 3, (3, 2), (1, 0), (2, 1), 2),       # the lowering for everything
+], ids=["dcgan", "lowering"])
+def test_conv_transpose2d_deterministic(restore_threads, rng, dtype, case):
+    n, ci, h, w, co, k, s, p, op, g = case
+    x = rng.standard_normal((n, ci, h, w)).astype(dtype)
+    wt = (rng.standard_normal((ci, co // g, k, k)) * 0.1).astype(dtype)
+    b = rng.standard_normal(co).astype(dtype)
+    opts = (s, p, op, (1, 1), g)
+
+    def run():
+        y = _kernels.conv_transpose2d_forward(x, wt, b, *opts)
+        return (y,) + _kernels.conv_transpose2d_backward(y * 0.5, x, wt, *opts)
+
+    assert_bitwise_equal(on_each_thread_count(run))
+
+
+@pytest.mark.parametrize("mode,size,scales,ac", [("linear", (37, 61), (0, 0), False), ("linear", (30, 30), (2.0, 2.0), True),
+                                                  ("nearest", (41, 13), (0, 0), False),
+                                                  ("nearest-exact", (29, 45), (1.9, 3.1), False)])
+def test_upsample_deterministic(restore_threads, rng, dtype, mode, size, scales, ac):
+    x = rng.standard_normal((7, 9, 15, 15)).astype(dtype)
+    g = (rng.standard_normal((7, 9) + size) * 10.0 ** rng.integers(-3, 4, size)).astype(dtype)
+
+    def run():
+        return (_kernels.upsample_forward(x, size, mode, scales, ac),
+                _kernels.upsample_backward(g, x.shape, mode, scales, ac))
+
+    assert_bitwise_equal(on_each_thread_count(run))
+
+
+def test_adaptive_max_pool2d_deterministic(restore_threads, rng, dtype):
+    x = rng.standard_normal((32, 16, 23, 19)).astype(dtype)
+
+    def run():
+        y, idx = _kernels.adaptive_max_pool2d_forward(x, (5, 7))
+        return y, idx, _kernels.max_pool2d_backward(y, idx, x.shape, dtype)
+
+    assert_bitwise_equal(on_each_thread_count(run))

@@ -52,6 +52,14 @@ void bind_config(py::module_& m) {
   m.def("report_region", &report_region, py::arg("region_seconds"), py::arg("mean_work_seconds"),
         "What every parallel region reports to the thread policy (its length and its threads' mean work); "
         "exposed so that tests can drive the policy.");
+  m.def("end_region", [](double region_seconds, double mean_work_seconds) {
+    const auto start = std::chrono::steady_clock::now() -
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(region_seconds));
+    end_region(start, mean_work_seconds);
+  }, py::arg("region_seconds"), py::arg("mean_work_seconds"),
+        "What parallel_for reports of a region that began region_seconds ago: judged as report_region does, "
+        "unless it began after an idle spell (exposed for tests).");
   m.def("requested_num_threads", &requested_num_threads,
         "The count set_num_threads() set, or 0 when the kernels follow OpenMP's default (to restore either).");
 }

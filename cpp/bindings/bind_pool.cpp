@@ -20,6 +20,11 @@ std::string pair_str(const Pair& p) { return "(" + std::to_string(p[0]) + ", " +
 index_t floor_div(index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 index_t output_size(index_t in, index_t k, index_t pad, index_t stride, index_t dil, bool ceil_mode) {
+  // Huge options must not wrap around: a window or padding beyond 2^60 fits no input (0 outputs), and a
+  // stride beyond 2^62 gives what 2^62 gives (the span below is smaller than either).
+  constexpr index_t limit = index_t(1) << 60;
+  if (pad > limit || (k > 1 && dil > limit / (k - 1))) return 0;
+  stride = std::min(stride, 4 * limit);
   index_t out = floor_div(in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;
@@ -31,7 +36,7 @@ Pool2dGeometry geometry(index_t planes, index_t h, index_t w, const Pair& k, con
   for (auto [v, name] : {std::pair<const Pair*, const char*>{&k, "kernel_size"}, {&s, "stride"}, {&d, "dilation"}})
     if ((*v)[0] < 1 || (*v)[1] < 1)
       throw py::value_error(std::string(name) + ": expected positive values, got " + pair_str(*v));
-  if (p[0] < 0 || p[1] < 0 || 2 * p[0] > k[0] || 2 * p[1] > k[1])
+  if (p[0] < 0 || p[1] < 0 || p[0] > k[0] / 2 || p[1] > k[1] / 2)
     throw py::value_error("padding: expected values between 0 and half the kernel size " + pair_str(k) + ", got " +
                           pair_str(p));
   Pool2dGeometry g{planes, h, w, 0, 0, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]};
@@ -58,24 +63,6 @@ void check_out(py::array& out, const char* name, const py::array& like, const ch
   check_no_overlap(out, name, like, like_name);
 }
 
-template <class F>
-void dispatch(const py::array& a, F&& f) {
-  if (is_float32(a)) f(float{});
-  else f(double{});
-}
-
-// kernel(in, out) on the arrays' data as T (in's dtype, which out shares), with the GIL released.
-template <class Kernel>
-void run_planes(const py::array& in, py::array& out, Kernel&& kernel) {
-  dispatch(in, [&](auto tag) {
-    using T = decltype(tag);
-    const T* ip = cptr<T>(in);
-    T* op = mptr<T>(out);
-    py::gil_scoped_release release;
-    kernel(ip, op);
-  });
-}
-
 // src is a (planes, h, w) input; dst a 3-D output of its dtype sharing no memory with it (its sizes are
 // the caller's to check).
 void check_plane_pair(const py::array& src, const char* src_name, py::array& dst, const char* dst_name) {
@@ -86,25 +73,24 @@ void check_plane_pair(const py::array& src, const char* src_name, py::array& dst
   check_no_overlap(dst, dst_name, src, src_name);
 }
 
-void max_forward(const py::array& x, py::array y, py::array idx, const Pair& k, const Pair& s, const Pair& p,
-                 const Pair& d, bool ceil_mode) {
-  check_planes(x, "input");
-  const Pool2dGeometry g = geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, d, ceil_mode);
-  check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
+// The int64 indices output of a max pool: (planes, oh, ow), writeable, apart from input x and output y.
+void check_indices_out(py::array& idx, const Pool2dGeometry& g, const py::array& x, const py::array& y) {
   check_int64(idx, "indices");
   check_contiguous(idx, "indices");
   check_writeable(idx, "indices");
   check_shape(idx, "indices", {g.planes, g.oh, g.ow});
   check_no_overlap(idx, "indices", x, "input");
   check_no_overlap(idx, "indices", y, "out");
-  dispatch(x, [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = cptr<T>(x);
-    T* yp = mptr<T>(y);
-    auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
-    py::gil_scoped_release release;
-    max_pool2d_forward<T>(xp, yp, ip, g);
-  });
+}
+
+void max_forward(const py::array& x, py::array y, py::array idx, const Pair& k, const Pair& s, const Pair& p,
+                 const Pair& d, bool ceil_mode) {
+  check_planes(x, "input");
+  const Pool2dGeometry g = geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, d, ceil_mode);
+  check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
+  check_indices_out(idx, g, x, y);
+  auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
+  run_in_out(x, y, [&](auto xp, auto yp) { max_pool2d_forward(xp, yp, ip, g); });
 }
 
 void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
@@ -124,7 +110,7 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
   const auto* ip = static_cast<const std::int64_t*>(idx.data());
   const index_t hw = g.h * g.w, n = idx.size();
   const std::int64_t* bad = nullptr;  // an index out of the plane would write out of bounds
-  dispatch(dy, [&](auto tag) {
+  dispatch_float(dy, [&](auto tag) {
     using T = decltype(tag);
     const T* dyp = cptr<T>(dy);
     T* dxp = mptr<T>(dx);
@@ -148,7 +134,7 @@ void avg_forward(const py::array& x, py::array y, const Pair& k, const Pair& s, 
   const Pool2dGeometry g = geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, {1, 1}, ceil_mode);
   check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
   check_divisor(divisor_override);
-  run_planes(x, y, [&](auto xp, auto yp) { avg_pool2d_forward(xp, yp, g, count_include_pad, divisor_override); });
+  run_in_out(x, y, [&](auto xp, auto yp) { avg_pool2d_forward(xp, yp, g, count_include_pad, divisor_override); });
 }
 
 void avg_backward(const py::array& dy, py::array dx, const Pair& k, const Pair& s, const Pair& p, bool ceil_mode,
@@ -158,7 +144,7 @@ void avg_backward(const py::array& dy, py::array dx, const Pair& k, const Pair& 
   check_shape(dx, "grad_in", {g.planes, g.h, g.w});
   check_shape(dy, "grad_out", {g.planes, g.oh, g.ow});
   check_divisor(divisor_override);
-  run_planes(dy, dx, [&](auto dyp, auto dxp) { avg_pool2d_backward(dyp, dxp, g, count_include_pad, divisor_override); });
+  run_in_out(dy, dx, [&](auto dyp, auto dxp) { avg_pool2d_backward(dyp, dxp, g, count_include_pad, divisor_override); });
 }
 
 Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
@@ -174,13 +160,21 @@ Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
 void adaptive_forward(const py::array& x, py::array y) {
   check_plane_pair(x, "input", y, "out");
   const Pool2dGeometry g = adaptive_geometry(x, y);
-  run_planes(x, y, [&](auto xp, auto yp) { adaptive_avg_pool2d_forward(xp, yp, g); });
+  run_in_out(x, y, [&](auto xp, auto yp) { adaptive_avg_pool2d_forward(xp, yp, g); });
 }
 
 void adaptive_backward(const py::array& dy, py::array dx) {
   check_plane_pair(dy, "grad_out", dx, "grad_in");
   const Pool2dGeometry g = adaptive_geometry(dx, dy);
-  run_planes(dy, dx, [&](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
+  run_in_out(dy, dx, [&](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
+}
+
+void adaptive_max_forward(const py::array& x, py::array y, py::array idx) {
+  check_plane_pair(x, "input", y, "out");
+  const Pool2dGeometry g = adaptive_geometry(x, y);
+  check_indices_out(idx, g, x, y);
+  auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
+  run_in_out(x, y, [&](auto xp, auto yp) { adaptive_max_pool2d_forward(xp, yp, ip, g); });
 }
 
 }  // namespace
@@ -204,6 +198,9 @@ void bind_pool(py::module_& m) {
         "Adaptive average pooling of input (planes, h, w) to out's (oh, ow).");
   m.def("adaptive_avg_pool2d_backward", &adaptive_backward, arg("grad_out"), arg("grad_in"),
         "Gradient of adaptive_avg_pool2d_forward into grad_in (planes, h, w).");
+  m.def("adaptive_max_pool2d_forward", &adaptive_max_forward, arg("input"), arg("out"), arg("indices"),
+        "Adaptive max pooling of input (planes, h, w) to out's (oh, ow); writes the int64 flat indices of the "
+        "maxima (the backward is max_pool2d_backward).");
 }
 
 }  // namespace eigengrad::bindings

@@ -76,9 +76,16 @@ struct Range {
   const char* begin;
   const char* end;
 };
+// The bytes an array can touch: for a strided (or broadcast, stride 0) array, from its lowest to its
+// highest element; for a C-contiguous one, [data, data + nbytes).
 Range byte_range(const py::array& a) {
   const char* p = static_cast<const char*>(a.data());
-  return {p, p + a.nbytes()};
+  py::ssize_t lo = 0, hi = a.itemsize();
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    const py::ssize_t span = (a.shape(d) - 1) * a.strides(d);
+    (span < 0 ? lo : hi) += span;
+  }
+  return {p + lo, p + hi};
 }
 bool overlaps(const py::array& a, const py::array& b) {
   const Range ra = byte_range(a), rb = byte_range(b);

@@ -69,4 +69,24 @@ template <class T>
 T* opt_mptr(std::optional<py::array>& a) { return a ? mptr<T>(*a) : nullptr; }
 inline const py::array* opt_addr(const std::optional<py::array>& a) { return a ? &*a : nullptr; }
 
+// f(T{}) with T the element type of a float array (float32: float, float64: double).
+template <class F>
+void dispatch_float(const py::array& a, F&& f) {
+  if (is_float32(a)) f(float{});
+  else f(double{});
+}
+
+// kernel(in's data as const T*, out's as T*) with the GIL released, T the dtype of in (the caller has
+// checked that out shares it).
+template <class Kernel>
+void run_in_out(const py::array& in, py::array& out, Kernel&& kernel) {
+  dispatch_float(in, [&](auto tag) {
+    using T = decltype(tag);
+    const T* ip = cptr<T>(in);
+    T* op = mptr<T>(out);
+    py::gil_scoped_release release;
+    kernel(ip, op);
+  });
+}
+
 }  // namespace eigengrad::bindings

@@ -19,6 +19,9 @@ void bind_rnn(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_finite(py::module_& m);
+void bind_embedding(py::module_& m);
+void bind_upsample(py::module_& m);
+void bind_attention(py::module_& m);
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
@@ -40,4 +43,7 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_conv(m);
   bind_pool(m);
   bind_finite(m);
+  bind_embedding(m);
+  bind_upsample(m);
+  bind_attention(m);
 }

@@ -195,21 +195,6 @@ void from_gemm_layout(const T* m, const T* bias, index_t nb, T* a, index_t o, in
   });
 }
 
-template <class T>
-void bias_grad(const T* dy, T* db, const Conv2dGeometry& g) {
-  const index_t p = g.oh * g.ow;
-  parallel_for(g.o, 1, [&](index_t q0, index_t q1) {
-    for (index_t q = q0; q < q1; ++q) {
-      double total = 0.0;
-      for (index_t i = 0; i < g.n; ++i) {
-        const T* row = dy + (i * g.o + q) * p;
-        total += fixed_order_sum(p, [&](index_t s) { return double(row[s]); });
-      }
-      db[q] = T(total);
-    }
-  });
-}
-
 // wt_g^T (kg x og) of every group g, one after the other. Made once per backward: the GEMM then packs
 // it from contiguous rows in every chunk (packing a transposed operand reads it with a stride of kg).
 template <class T>
@@ -290,9 +275,23 @@ void backward_chunk(const T* dy, const T* x, const T* wtt, T* dx, T* dw_sum, ind
 }  // namespace
 
 template <class T>
+void conv2d_bias_grad(const T* dy, T* db, index_t n, index_t o, index_t plane) {
+  parallel_for(o, 1, [&](index_t q0, index_t q1) {
+    for (index_t q = q0; q < q1; ++q) {
+      double total = 0.0;
+      for (index_t i = 0; i < n; ++i) {
+        const T* row = dy + (i * o + q) * plane;
+        total += fixed_order_sum(plane, [&](index_t s) { return double(row[s]); });
+      }
+      db[q] = T(total);
+    }
+  });
+}
+
+template <class T>
 void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db, const Conv2dGeometry& g) {
   const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw, kg = k / g.groups, og = g.o / g.groups, wsize = g.o * kg;
-  if (db) bias_grad(dy, db, g);
+  if (db) conv2d_bias_grad(dy, db, g.n, g.o, p);
   if (g.n == 0 || p == 0 || g.o == 0) {
     if (dx) std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
     if (dwt) std::fill(dwt, dwt + wsize, T(0));
@@ -332,6 +331,8 @@ template void conv2d_forward<float>(const float*, const float*, const float*, fl
 template void conv2d_forward<double>(const double*, const double*, const double*, double*, const Conv2dGeometry&);
 template void conv2d_backward<float>(const float*, const float*, const float*, float*, float*, float*,
                                      const Conv2dGeometry&);
+template void conv2d_bias_grad<float>(const float*, float*, index_t, index_t, index_t);
+template void conv2d_bias_grad<double>(const double*, double*, index_t, index_t, index_t);
 template void conv2d_backward<double>(const double*, const double*, const double*, double*, double*, double*,
                                       const Conv2dGeometry&);
 

@@ -12,7 +12,8 @@
 // transposed into y's (channel, position) planes.
 //
 // The input gradient of a stride-1 convolution is itself one (dy padded by (k - 1) d - p, with the
-// weight flipped and its channel axes swapped), so it runs through the same tile.
+// weight flipped and its channel axes swapped), so it runs through the same tile; with a stride s each
+// phase of dx (rows r = m s + phase) is such a convolution with the taps that reach it (phase_axis).
 //
 // The weight gradient turns the tile around: MR depths x NR output channels, its loop running over the
 // output positions of a chunk of images (see run_weight_grad).
@@ -24,6 +25,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include <stdexcept>
@@ -129,8 +131,9 @@ struct Tile {
 // rows and `left` columns of zeros before them (negative: rows / columns dropped), into (n, cout, oh, ow).
 struct Pass {
   index_t n, cin, h, w, cout, kh, kw, groups, sh, sw, top, left, dh, dw, oh, ow;
-  index_t hp() const { return (oh - 1) * sh + (kh - 1) * dh + 1; }  // padded rows the outputs read
-  index_t wp() const { return (ow - 1) * sw + (kw - 1) * dw + 1; }
+  index_t rows = 0, cols = 0;  // the padded planes' size when several passes share them, else 0
+  index_t hp() const { return std::max(rows, (oh - 1) * sh + (kh - 1) * dh + 1); }  // padded rows (read by the outputs)
+  index_t wp() const { return std::max(cols, (ow - 1) * sw + (kw - 1) * dw + 1); }
   index_t cg() const { return cin / groups; }
   index_t og() const { return cout / groups; }
   index_t depth() const { return cg() * kh * kw; }
@@ -333,6 +336,123 @@ void run_weight_grad(const T* dy, const T* x, T* dwt, const Pass& s) {
   conv_slots::add_in_order(sums.data(), slots, wsize, dwt);
 }
 
+// The input gradient of a stride-s convolution, one phase at a time: the rows r = m s + phase of dx
+// receive dy[m + (phase + p - a d) / s] w[a] from exactly the taps a with (phase + p - a d) divisible by
+// s, so each phase is a stride-1 convolution of dy with those taps (flipped), spaced d / gcd(d, s) apart.
+// (A transposed convolution's forward is this pass; its usual strides make four 2 x 2 phases of a 4 x 4
+// kernel.)
+struct PhaseAxis {
+  std::vector<index_t> taps;  // kernel indices a in the pass's order: decreasing a, increasing dy row
+  index_t top = 0, dil = 1;   // the pass's leading zero rows and tap spacing
+  index_t out = 0;            // rows of dx in this phase
+};
+PhaseAxis phase_axis(index_t phase, index_t size, index_t k, index_t s, index_t p, index_t d) {
+  PhaseAxis ax;
+  ax.out = size > phase ? ceil_div(size - phase, s) : 0;
+  for (index_t a = k - 1; a >= 0; --a)
+    if ((phase + p - a * d) % s == 0) ax.taps.push_back(a);  // exact divisibility, whatever the sign
+  if (!ax.taps.empty()) ax.top = -((phase + p - ax.taps[0] * d) / s);
+  if (ax.taps.size() > 1) ax.dil = (ax.taps[0] - ax.taps[1]) * d / s;
+  return ax;
+}
+
+// The fewest taps that any phase with outputs gets along an axis.
+index_t fewest_phase_taps(index_t size, index_t k, index_t s, index_t p, index_t d) {
+  index_t fewest = k;
+  for (index_t phase = 0; phase < s; ++phase) {
+    const PhaseAxis ax = phase_axis(phase, size, k, s, p, d);
+    if (ax.out > 0) fewest = std::min(fewest, index_t(ax.taps.size()));
+  }
+  return fewest;
+}
+
+// One phase of a strided input gradient, prepared once per call: its stride-1 pass, whose padded
+// planes are one buffer shared by every phase (so an image of dy is padded once for all of them), its
+// packed weights, and its taps' depth offsets and position bases in that buffer.
+template <class T>
+struct Phase {
+  index_t ph, pw;  // dx rows ph + m s_h, columns pw + n s_w
+  PhaseAxis rows, cols;
+  Pass pass;
+  std::vector<T> packed;
+  std::vector<index_t> off, base;
+  bool reads() const { return !rows.taps.empty() && !cols.taps.empty(); }
+};
+
+template <class T>
+std::vector<Phase<T>> make_phases(const T* wt, const Conv2dGeometry& g) {
+  std::vector<Phase<T>> phases;
+  // the shared buffer's extent before (top, left; negative: rows dropped) and from (below, right) dy's origin
+  constexpr index_t none = std::numeric_limits<index_t>::min();
+  index_t top = none, left = none, below = none, right = none;
+  for (index_t ph = 0; ph < g.sh; ++ph)
+    for (index_t pw = 0; pw < g.sw; ++pw) {
+      Phase<T> f{ph, pw, phase_axis(ph, g.h, g.kh, g.sh, g.ph, g.dh), phase_axis(pw, g.w, g.kw, g.sw, g.pw, g.dw), {}, {},
+                 {}, {}};
+      if (f.rows.out == 0 || f.cols.out == 0) continue;
+      f.pass = Pass{g.n, g.o, g.oh, g.ow, g.c, index_t(f.rows.taps.size()), index_t(f.cols.taps.size()), g.groups, 1, 1,
+                    f.rows.top, f.cols.top, f.rows.dil, f.cols.dil, f.rows.out, f.cols.out};
+      if (f.reads()) {
+        top = std::max(top, f.rows.top), left = std::max(left, f.cols.top);
+        below = std::max(below, f.pass.hp() - f.rows.top), right = std::max(right, f.pass.wp() - f.cols.top);
+      }
+      phases.push_back(std::move(f));
+    }
+  const index_t cg = g.c / g.groups, og = g.o / g.groups;
+  for (Phase<T>& f : phases) {
+    if (!f.reads()) continue;
+    const index_t kh = f.pass.kh, kw = f.pass.kw;
+    f.packed = pack_weights<T>(f.pass, [&](index_t ci, index_t p) {
+      const index_t q = (ci / cg) * og + p / (kh * kw), tap = p % (kh * kw);
+      return wt[((q * cg + ci % cg) * g.kh + f.rows.taps[tap / kw]) * g.kw + f.cols.taps[tap % kw]];
+    });
+    const index_t shift = (top - f.rows.top) * (left + right) + (left - f.cols.top);  // this phase's origin
+    f.pass.rows = top + below, f.pass.cols = left + right, f.pass.top = top, f.pass.left = left;
+    f.off = depth_offsets(f.pass);
+    f.base = position_bases(f.pass);
+    for (index_t& b : f.base) b += shift;
+  }
+  return phases;
+}
+
+// dx's positions of phase f in one image dxi (c planes), from its pass's output out (c, rows.out,
+// cols.out), or zeros when the phase reads nothing.
+template <class T>
+void scatter_phase(const T* out, T* dxi, const Conv2dGeometry& g, const Phase<T>& f) {
+  for (index_t c = 0; c < g.c; ++c)
+    for (index_t mh = 0; mh < f.rows.out; ++mh) {
+      T* d = dxi + c * g.h * g.w + (f.ph + mh * g.sh) * g.w + f.pw;
+      const T* src = out + (c * f.rows.out + mh) * f.cols.out;
+      for (index_t mw = 0; mw < f.cols.out; ++mw) d[mw * g.sw] = f.reads() ? src[mw] : T(0);
+    }
+}
+
+// The phases of every image: (image, phase) items in one contiguous run per thread, which pads each of
+// its images once and scatters each phase's output while it is in cache.
+template <class T>
+void run_phases(const T* dy, T* dx, const Conv2dGeometry& g, const std::vector<Phase<T>>& phases) {
+  const Phase<T>* reader = nullptr;
+  index_t plane = 0;
+  for (const Phase<T>& f : phases) {
+    if (f.reads()) reader = &f;
+    plane = std::max(plane, f.rows.out * f.cols.out);
+  }
+  const index_t count = index_t(phases.size()), items = g.n * count;
+  parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
+    std::vector<T> xpad(reader ? static_cast<std::size_t>(g.o * reader->pass.hp() * reader->pass.wp()) : 0);
+    std::vector<T> out(static_cast<std::size_t>(g.c * plane));
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t i = t / count;
+      const Phase<T>& f = phases[t % count];
+      if (reader && (t == t0 || t % count == 0)) pad_image(dy + i * g.o * g.oh * g.ow, xpad.data(), reader->pass);
+      if (f.reads())
+        image_tiles(xpad.data(), f.packed.data(), static_cast<const T*>(nullptr), out.data(), 0, f.rows.out * f.cols.out,
+                    f.pass, f.off, f.base);
+      scatter_phase(out.data(), dx + i * g.c * g.h * g.w, g, f);
+    }
+  });
+}
+
 #else
 // Only reached if a caller skipped applies(): a build without AVX2 has no direct kernel.
 [[noreturn]] void not_built() { throw std::logic_error("eigengrad: direct convolution called in a build without AVX2"); }
@@ -369,7 +489,12 @@ bool applies(const Conv2dGeometry& g) {
 template <class T>
 bool input_grad_applies(const Conv2dGeometry& g) {
 #ifdef EIGENGRAD_AVX2
-  return g.sh == 1 && g.sw == 1 && pays<T>(g.c / g.groups, g.o / g.groups * g.kh * g.kw, g, 0.875);
+  // With a stride, the phases pay when each gets at least 2 taps along every strided axis (a 4 x 4 kernel
+  // of stride 2: 1.1-1.4x the lowering; 3 x 3, 2 x 2 or 1 x 1 of stride 2: 0.56-0.92x, measured in one
+  // process); the depth is that of the poorest phase.
+  const index_t th = fewest_phase_taps(g.h, g.kh, g.sh, g.ph, g.dh), tw = fewest_phase_taps(g.w, g.kw, g.sw, g.pw, g.dw);
+  if ((g.sh > 1 && th < 2) || (g.sw > 1 && tw < 2)) return false;
+  return pays<T>(g.c / g.groups, g.o / g.groups * th * tw, g, 0.875);
 #else
   (void)g;
   return false;
@@ -392,17 +517,14 @@ void forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g)
 template <class T>
 void input_grad(const T* dy, const T* wt, T* dx, const Conv2dGeometry& g) {
 #ifdef EIGENGRAD_AVX2
-  // dx[ci, r, t] = sum_{q, a, e} dy[q, r + ph - a dh, t + pw - e dw] wt[q, ci, a, e]: a convolution of dy
-  // padded by (k - 1) d - p with the weight flipped in both axes, channels (ci of the group) x (q of it).
-  const Pass s{g.n, g.o, g.oh, g.ow, g.c, g.kh, g.kw, g.groups, 1, 1, (g.kh - 1) * g.dh - g.ph,
-               (g.kw - 1) * g.dw - g.pw, g.dh, g.dw, g.h, g.w};
-  const index_t cg = g.c / g.groups, og = g.o / g.groups, khw = g.kh * g.kw;
-  const std::vector<T> packed = pack_weights<T>(s, [&](index_t ci, index_t p) {
-    const index_t gi = ci / cg, q = gi * og + p / khw, tap = p % khw;
-    const index_t a = g.kh - 1 - tap / g.kw, e = g.kw - 1 - tap % g.kw;
-    return wt[((q * cg + ci % cg) * g.kh + a) * g.kw + e];
-  });
-  run_pass(dy, packed, static_cast<const T*>(nullptr), dx, s);
+  // dx[ci, r, t] = sum_{q, a, e} dy[q, (r + ph - a dh) / sh, (t + pw - e dw) / sw] wt[q, ci, a, e] over the
+  // taps that divide: with stride 1 one convolution of dy padded by (k - 1) d - p with the weight flipped
+  // in both axes, channels (ci of the group) x (q of it); with a stride, one such pass per phase of dx.
+  const std::vector<Phase<T>> phases = make_phases(wt, g);
+  if (phases.empty()) return;  // dx has no position
+  if (g.sh == 1 && g.sw == 1)  // one phase, written in place (run_pass also splits a small batch's positions)
+    return run_pass(dy, phases[0].packed, static_cast<const T*>(nullptr), dx, phases[0].pass);
+  run_phases(dy, dx, g, phases);
 #else
   (void)dy, (void)wt, (void)dx, (void)g;
   not_built();

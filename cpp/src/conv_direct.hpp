@@ -18,8 +18,8 @@ void forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g)
 template <class T>
 void weight_grad(const T* dy, const T* x, T* dwt, const Conv2dGeometry& g);
 
-// Whether input_grad takes g: stride 1 (the input gradient is then a convolution) and applies() for the
-// swapped channels.
+// Whether input_grad takes g: applies() for the swapped channels, with the depth of one phase (the
+// input gradient of a stride-s convolution is s_h s_w stride-1 convolutions, one per phase of dx).
 template <class T>
 bool input_grad_applies(const Conv2dGeometry& g);
 

@@ -114,21 +114,24 @@ inline void philox_batch(std::uint64_t first, std::uint64_t seed, std::uint32_t*
 }
 #endif
 
-// mask[i] for i in [b, e), b a multiple of 4: element i is word i % 4 of block offset + i / 4.
-void mask_range(std::uint8_t* mask, index_t b, index_t e, std::uint64_t seed, std::uint64_t offset,
-                std::uint64_t threshold) {
+}  // namespace
+
+void bernoulli_mask_span(std::uint8_t* mask, index_t first, index_t n, std::uint64_t seed, std::uint64_t offset,
+                         std::uint64_t threshold) {
   const std::uint32_t all = threshold >= (std::uint64_t(1) << 32) ? 1u : 0u;
   const std::uint32_t thr = std::uint32_t(threshold);
+  const index_t end = first + n;
   alignas(64) std::uint32_t words[kWords];
-  for (index_t i = b; i < e; i += kWords) {
+  // batches of kWords elements starting on a Philox block (a multiple of 4 elements)
+  for (index_t i = first - first % 4; i < end; i += kWords) {
     philox_batch(offset + std::uint64_t(i / 4), seed, words);
-    if (e - i >= kWords) {
-      for (int j = 0; j < kWords; ++j) mask[i + j] = std::uint8_t(all | std::uint32_t(words[j] < thr));
-    } else {
-      for (int j = 0; j < int(e - i); ++j) mask[i + j] = std::uint8_t(all | std::uint32_t(words[j] < thr));
-    }
+    const index_t lo = std::max(i, first), hi = std::min(i + kWords, end);
+    std::uint8_t* out = mask - first;
+    for (index_t j = lo; j < hi; ++j) out[j] = std::uint8_t(all | std::uint32_t(words[j - i] < thr));
   }
 }
+
+namespace {
 
 // Calls body(b, e) after mask[b, e) is drawn, per chunk of parallel_for. Chunks start at multiples of
 // kElementwiseGrain (a multiple of kWords), so the draw does not depend on the thread count.
@@ -137,7 +140,7 @@ void draw(std::uint8_t* mask, index_t n, std::uint64_t seed, std::uint64_t offse
           Body&& body) {
   static_assert(kElementwiseGrain % kWords == 0, "chunks must start on a Philox block");
   parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
-    mask_range(mask, b, e, seed, offset, threshold);
+    bernoulli_mask_span(mask + b, b, e - b, seed, offset, threshold);
     body(b, e);
   });
 }

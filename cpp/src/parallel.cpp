@@ -15,13 +15,22 @@ std::atomic<int> requested_threads{0};
 constexpr double kStall = 200e-6;
 constexpr double kFirstBackoff = 0.05, kMaxBackoff = 2.0;  // seconds on one thread after a stall
 
+// A region that starts this long after the previous one ended is not judged: OpenMP's idle workers spin
+// for well under a millisecond and then sleep, and waking a sleeping worker (in a VM: its idle vCPU) took
+// 1-7 ms on the 2-core Zen 4 host, which is not a contested core. A busy machine shows in back-to-back
+// regions (a training step's kernels), where the workers are still spinning.
+constexpr double kIdle = 1e-3;
+std::atomic<double> last_region_end{0.0};
+
 // Backoff state, in steady_clock seconds: one thread until `until`; the next backoff lasts `next`.
 std::atomic<double> backoff_until{0.0};
 std::atomic<double> next_backoff{kFirstBackoff};
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+double seconds(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
+
+double now() { return seconds(std::chrono::steady_clock::now()); }
 
 // A launcher's OMP_NUM_THREADS is an explicit count, like set_num_threads().
 bool env_sets_threads() {
@@ -70,6 +79,12 @@ void report_region(double region_seconds, double mean_work_seconds) {
   } else {
     next_backoff.store(kFirstBackoff, std::memory_order_relaxed);
   }
+}
+
+void end_region(std::chrono::steady_clock::time_point start, double mean_work_seconds) {
+  const double begin = seconds(start), end = now();
+  const double idle = begin - last_region_end.exchange(end, std::memory_order_relaxed);
+  if (idle <= kIdle) report_region(end - begin, mean_work_seconds);
 }
 
 }  // namespace eigengrad

@@ -675,3 +675,174 @@ def all_finite(x: np.ndarray) -> bool:
     if x.dtype.kind in "fc":
         return bool(np.isfinite(x).all())
     return True
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """(y, indices): the max of each adaptive window and its int64 flat index; the backward is
+    ``max_pool2d_backward``."""
+    check_float(x, "input")
+    x = contiguous(x)
+    out = np.empty((x.shape[0], x.shape[1], int(output_size[0]), int(output_size[1])), dtype=x.dtype)
+    idx = np.empty(out.shape, dtype=np.int64)
+    _C.adaptive_max_pool2d_forward(_planes(x), _planes(out), _planes(idx))
+    return out, idx
+
+
+# --- transposed convolution (x (N, Ci, H, W), weight (Ci, Co / groups, kh, kw); pairs (rows, cols)) ------
+
+def conv_transpose2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, output_padding,
+                                 dilation) -> tuple[int, int]:
+    """(oh, ow) = (h - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1, per axis."""
+    return ((h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1,
+            (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1)
+
+
+def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, dilation, groups: int) -> np.ndarray:
+    """y (N, Co, oh, ow) = conv_transpose2d(x, weight) + bias (None: no bias); the binding checks every shape."""
+    check_float(x, "input")
+    x, weight = contiguous(x), contiguous(weight)
+    shape = (0, 0, 0, 0)  # when the shapes do not fit, the binding names what is wrong
+    if x.ndim == 4 and weight.ndim == 4:
+        oh, ow = conv_transpose2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride,
+                                              padding, output_padding, dilation)
+        if oh > 0 and ow > 0:
+            shape = (x.shape[0], weight.shape[1] * int(groups), oh, ow)
+    out = np.empty(shape, dtype=x.dtype)
+    _C.conv_transpose2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(output_padding),
+                                tuple(dilation), int(groups))
+    return out
+
+
+def conv_transpose2d_backward(grad_out, x, weight, stride, padding, output_padding, dilation, groups: int,
+                              grads=(True, True, True)):
+    """(grad_in, grad_weight, grad_bias), None where ``grads`` (input, weight, bias) is False."""
+    x, weight = contiguous(x), contiguous(weight)
+    grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
+    need_in, need_w, need_b = grads
+    gin = np.empty_like(x) if need_in else None
+    gw = np.empty_like(weight) if need_w else None
+    gb = np.empty(weight.shape[1] * int(groups), x.dtype) if need_b else None
+    _C.conv_transpose2d_backward(grad_out, x, weight, gin, gw, gb, tuple(stride), tuple(padding),
+                                 tuple(output_padding), tuple(dilation), int(groups))
+    return gin, gw, gb
+
+
+# --- embedding (weight (num, dim); indices of any shape, int64 or int32, passed flat) --------------------
+
+BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
+
+
+def _flat_indices(indices: np.ndarray) -> np.ndarray:
+    return contiguous(indices).reshape(-1)
+
+
+def embedding_forward(weight, indices) -> np.ndarray:
+    """out (*indices.shape, dim) = weight[indices]; IndexError for an index outside [0, num)."""
+    check_float(weight, "weight")
+    weight = contiguous(weight)
+    dim = weight.shape[1] if weight.ndim == 2 else 0  # else the binding names what is wrong
+    out = np.empty((indices.size, dim), dtype=weight.dtype)
+    _C.embedding_forward(weight, _flat_indices(indices), out)
+    return out.reshape(indices.shape + (dim,))
+
+
+def embedding_backward(grad_out, indices, num: int, padding_idx: int, scale_grad_by_freq: bool) -> np.ndarray:
+    """grad_weight (num, dim): grad_out (*indices.shape, dim) added into the rows indices (padding_idx < 0:
+    none), deterministic on any number of threads."""
+    grad_out = contiguous(grad_out)
+    dim = grad_out.shape[-1]
+    gw = np.empty((num, dim), dtype=grad_out.dtype)
+    _C.embedding_backward(grad_out.reshape(indices.size, dim), _flat_indices(indices), gw, int(padding_idx),
+                          bool(scale_grad_by_freq))
+    return gw
+
+
+def embedding_renorm(weight, indices, max_norm: float, norm_type: float) -> None:
+    """In place (weight must be C-contiguous and writeable: never a copy): the rows of weight that indices
+    holds whose norm_type-norm exceeds max_norm are scaled to max_norm (PyTorch's embedding_renorm_)."""
+    _C.embedding_renorm(weight, _flat_indices(indices), float(max_norm), float(norm_type))
+
+
+def embedding_bag_forward(weight, indices, starts, per_sample_weights, mode: str, padding_idx: int):
+    """(out (bags, dim), bag_size (bags,), max_indices (bags, dim) or None) of the bags
+    [starts[b], starts[b + 1]) of the 1-D indices; mode 'sum', 'mean' or 'max'."""
+    check_float(weight, "weight")
+    weight = contiguous(weight)
+    bags = max(len(starts) - 1, 0)
+    dim = weight.shape[1] if weight.ndim == 2 else 0
+    out = np.empty((bags, dim), dtype=weight.dtype)
+    bag_size = np.empty(bags, dtype=np.int64)
+    max_indices = np.empty((bags, dim), dtype=np.int64) if mode == "max" else None
+    _C.embedding_bag_forward(weight, _flat_indices(indices), contiguous(starts), _opt(per_sample_weights), out,
+                             bag_size, max_indices, BAG_MODES[mode], int(padding_idx))
+    return out, bag_size, max_indices
+
+
+def embedding_bag_backward(grad_out, indices, starts, per_sample_weights, bag_size, max_indices, num: int,
+                           mode: str, padding_idx: int, scale_grad_by_freq: bool) -> np.ndarray:
+    grad_out = contiguous(grad_out)
+    gw = np.empty((num, grad_out.shape[1]), dtype=grad_out.dtype)
+    _C.embedding_bag_backward(grad_out, _flat_indices(indices), contiguous(starts), _opt(per_sample_weights),
+                              bag_size, max_indices, gw, BAG_MODES[mode], int(padding_idx), bool(scale_grad_by_freq))
+    return gw
+
+
+def embedding_bag_per_sample_weights_backward(grad_out, weight, indices, starts, padding_idx: int) -> np.ndarray:
+    grad_out, weight = contiguous(grad_out), contiguous(weight)
+    gp = np.empty(indices.size, dtype=weight.dtype)
+    _C.embedding_bag_per_sample_weights_backward(grad_out, weight, _flat_indices(indices), contiguous(starts), gp,
+                                                 int(padding_idx))
+    return gp
+
+
+# --- upsampling (x (N, C, H, W) viewed as (N * C, H, W) planes; 1-D input as planes of height 1) ---------
+
+def upsample_forward(x, size, mode: str, scales, align_corners: bool, legacy_nearest: bool = False) -> np.ndarray:
+    """y (N, C, *size): mode 'nearest', 'nearest-exact' or 'linear' (bilinear); scales (rows, cols) are the
+    scale factors PyTorch would use, 0 for none; legacy_nearest: PyTorch's nearest_idx rule (see
+    cpp/include/eigengrad/upsample.hpp)."""
+    check_float(x, "input")
+    x = contiguous(x)
+    out = np.empty((x.shape[0], x.shape[1], int(size[0]), int(size[1])), dtype=x.dtype)
+    _C.upsample_forward(_planes(x), _planes(out), mode, float(scales[0]), float(scales[1]), bool(align_corners),
+                        bool(legacy_nearest))
+    return out
+
+
+def upsample_backward(grad_out, input_shape, mode: str, scales, align_corners: bool,
+                      legacy_nearest: bool = False) -> np.ndarray:
+    grad_out = contiguous(grad_out)
+    gin = np.empty(input_shape, dtype=grad_out.dtype)
+    _C.upsample_backward(_planes(grad_out), _planes(gin), mode, float(scales[0]), float(scales[1]),
+                         bool(align_corners), bool(legacy_nearest))
+    return gin
+
+# --- scaled dot-product attention (q (B, Hq, L, E), k (B, Hk, S, E), v (B, Hk, S, Ev)) -----------------
+
+NO_DROPOUT = (0, 0, 1 << 32, 1.0)  # (seed, offset, threshold, keep_scale): keep every element
+
+
+def attention_forward(q, k, v, mask, scale: float, causal: bool, dropout=NO_DROPOUT):
+    """(out (B, Hq, L, Ev), lse (B, Hq, L)) of softmax(scale q k^T + mask) v, fused (attention.hpp).
+
+    ``mask``: None or a (B, Hq, L, S) bool or float array, read through its strides (a broadcast view
+    is not copied); ``dropout`` = (seed, offset, threshold, keep_scale) of the weights' dropout draw."""
+    check_float(q, "query")
+    q, k, v = contiguous(q), contiguous(k), contiguous(v)
+    out = np.empty(q.shape[:3] + v.shape[3:] if q.ndim == 4 and v.ndim == 4 else (0, 0, 0, 0), q.dtype)
+    lse = np.empty(q.shape[:3] if q.ndim == 4 else (0, 0, 0), q.dtype)
+    _C.attention_forward(q, k, v, mask, out, lse, float(scale), bool(causal), *dropout)
+    return out, lse
+
+
+def attention_backward(q, k, v, out, lse, grad_out, mask, scale: float, causal: bool, dropout=NO_DROPOUT,
+                       mask_grad: bool = False):
+    """(grad_q, grad_k, grad_v, grad_mask) of ``attention_forward``; grad_mask (B, Hq, L, S), the gradient
+    of an additive mask, only when ``mask_grad`` (else None)."""
+    q, k, v = contiguous(q), contiguous(k), contiguous(v)
+    grad_out = contiguous(grad_out.astype(q.dtype, copy=False))
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    dmask = np.empty(q.shape[:3] + k.shape[2:3], q.dtype) if mask_grad else None
+    _C.attention_backward(q, k, v, contiguous(out), contiguous(lse), grad_out, mask, dq, dk, dv, dmask, float(scale),
+                          bool(causal), *dropout)
+    return dq, dk, dv, dmask

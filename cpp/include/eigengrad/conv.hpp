@@ -14,8 +14,9 @@
 //
 // Direct (conv_direct.cpp, AVX2 builds): with enough channels per group the GEMM's register tile reads
 // the patches in place from a zero-padded copy of each image; the input gradient of a stride-1
-// convolution is the convolution of dy with the flipped weight, and the weight gradient the same tile
-// summed over chunks of images. Which shapes it takes was measured against the lowering below.
+// convolution is the convolution of dy with the flipped weight (with a stride, one such convolution per
+// phase of dx, with the taps that reach it), and the weight gradient the same tile summed over chunks
+// of images. Which shapes it takes was measured against the lowering below.
 //
 // Lowering (every other shape). Images are taken in chunks whose size depends only on the shape (about
 // 2048 GEMM columns, with the chunk's patch matrix within L2). A chunk's patches are unfolded into cols
@@ -54,5 +55,26 @@ void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeome
 // db[q] = sum over i, u, v of dy[i, q, u, v], summed in double.
 template <class T>
 void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db, const Conv2dGeometry& g);
+
+// db[q] = sum over i < n, s < plane of dy[i, q, s] for dy (n, o, plane), summed in double over fixed lanes.
+template <class T>
+void conv2d_bias_grad(const T* dy, T* db, index_t n, index_t o, index_t plane);
+
+// Transposed convolution (PyTorch's conv_transpose2d), the adjoint of conv2d in its input:
+//   x (n, ci, h, w), wt (ci, co / groups, kh, kw), b (co) or null, y (n, co, oh, ow).
+// g is the geometry of the convolution that maps y-shaped planes to x-shaped ones: g.n = n, g.c = co,
+// g.h = oh, g.w = ow, g.o = ci, g.oh = h, g.ow = w, and the transposed convolution's kernel, stride,
+// padding (ph, pw above / left), dilation and groups. Then, with that convolution's gradients,
+//   y = (input gradient of conv_g at dy = x) + b,   dx = conv_g(dy),
+//   dwt = (weight gradient of conv_g with its input dy and its output gradient x),  db = sums of dy,
+// so every path (direct kernel or lowering, threads, determinism) is conv2d's. oh may exceed what the
+// windows reach (output_padding): those rows get only the bias.
+template <class T>
+void conv_transpose2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g);
+
+// Gradients of conv_transpose2d_forward given dy (like y): dx (like x), dwt (like wt), db (co); each may
+// be null; outputs are overwritten and must not overlap the inputs or each other.
+template <class T>
+void conv_transpose2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db, const Conv2dGeometry& g);
 
 }  // namespace eigengrad

@@ -25,6 +25,11 @@ namespace eigengrad {
 // mask[i] for i in [0, n) as described above.
 void bernoulli_mask(std::uint8_t* mask, index_t n, std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold);
 
+// mask[t] = the draw of element first + t, for t in [0, n), on the calling thread: for kernels that draw
+// the mask of a tile inside their own parallel loop (attention's (b, h, i, j) elements).
+void bernoulli_mask_span(std::uint8_t* mask, index_t first, index_t n, std::uint64_t seed, std::uint64_t offset,
+                         std::uint64_t threshold);
+
 template <class T>
 void dropout_forward(const T* x, T* y, std::uint8_t* mask, index_t n, std::uint64_t seed, std::uint64_t offset,
                      std::uint64_t threshold, T scale);

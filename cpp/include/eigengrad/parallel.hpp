@@ -10,7 +10,8 @@
 // one of the cores, a worker thread waits for the scheduler (milliseconds) and the region takes that long,
 // however small its work. So each region is timed: when it spent more time waiting for its threads than
 // working (by at least kStall), the kernels run on one thread for a while (50 ms, doubling up to 2 s while
-// the stalls go on), then try again. Only the default thread count adapts: a count set with
+// the stalls go on), then try again. A region that starts after an idle spell is not judged (its
+// workers were asleep; see parallel.cpp). Only the default thread count adapts: a count set with
 // set_num_threads() or OMP_NUM_THREADS is used as it is. Nothing of OpenMP's global state is changed.
 #pragma once
 #include <algorithm>
@@ -40,6 +41,9 @@ bool has_openmp();
 int available_threads();
 // Reports one parallel region: its length, and the mean time its threads spent working.
 void report_region(double region_seconds, double mean_work_seconds);
+// parallel_for's report of the region that began at `start`: judged by report_region unless it came after
+// an idle spell, when the workers slept (see parallel.cpp).
+void end_region(std::chrono::steady_clock::time_point start, double mean_work_seconds);
 // Whether the kernels are on one thread because of stalls now (for tests and show_config).
 bool backing_off();
 
@@ -76,7 +80,7 @@ void parallel_for(index_t n, index_t grain, Body&& body) {
     work += seconds_since(t0);
     if (t == 0) team = static_cast<int>(nt);
   }
-  report_region(seconds_since(start), work / team);
+  end_region(start, work / team);
 #endif
 }
 

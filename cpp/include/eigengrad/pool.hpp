@@ -53,4 +53,10 @@ void adaptive_avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g);
 template <class T>
 void adaptive_avg_pool2d_backward(const T* dy, T* dx, const Pool2dGeometry& g);
 
+// Adaptive max pooling to (oh, ow), adaptive_avg_pool2d's windows: y = the window's max, idx its flat index
+// in the plane, max_pool2d_forward's rule (PyTorch's). Only planes, h, w, oh, ow of g are read. The
+// backward is max_pool2d_backward with the same g.
+template <class T>
+void adaptive_max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g);
+
 }  // namespace eigengrad

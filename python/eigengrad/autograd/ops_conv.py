@@ -1,5 +1,5 @@
-"""The convolution and pooling primitives: Conv2d, the non-zero padding modes (Pad2d), MaxPool2d,
-AvgPool2d, AdaptiveAvgPool2d.
+"""The convolution and pooling primitives: Conv2d, ConvTranspose2d, the non-zero padding modes (Pad2d),
+MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d. 1-D layers are these with height 1.
 
 Each is one C++ kernel forward and one backward (Pad2d is NumPy index algebra). Options (stride,
 padding, ...) arrive already normalised to tuples by ``nn.functional``: stride and dilation
@@ -25,17 +25,43 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
-        ctx.save_for_backward(x, weight)
-        ctx.options = (stride, padding, dilation, groups)
-        ctx.has_bias = bias is not None
-        return K.conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
+        _save(ctx, x, weight, bias, (stride, padding, dilation, groups))
+        return K.conv2d_forward(x, weight, bias, *ctx.options)
 
     @staticmethod
     def backward(ctx, g):
-        x, weight = ctx.saved
-        need = ctx.needs_input_grad
-        grads = (need[0], need[1], ctx.has_bias and len(need) > 2 and need[2])
-        return K.conv2d_backward(g, x, weight, *ctx.options, grads=grads)
+        return K.conv2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx))
+
+
+def _save(ctx, x, weight, bias, options: tuple) -> None:
+    """What a convolution's backward needs: x, the weight, the options, whether there is a bias."""
+    ctx.save_for_backward(x, weight)
+    ctx.options = options
+    ctx.has_bias = bias is not None
+
+
+def _wanted(ctx) -> tuple:
+    """The gradients (input, weight, bias) a convolution's backward computes."""
+    need = ctx.needs_input_grad
+    return (need[0], need[1], ctx.has_bias and len(need) > 2 and need[2])
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, weight) + bias, x (N, Ci, H, W), weight (Ci, Co / groups, kh, kw): the
+    adjoint of Conv2d in its input, so dx = conv2d(dy, W) and dW is conv2d's weight gradient with x and
+    dy swapped (one C++ call each way through the convolution's kernels)."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
+                groups=1):
+        _save(ctx, x, weight, bias, (stride, padding, output_padding, dilation, groups))
+        return K.conv_transpose2d_forward(x, weight, bias, *ctx.options)
+
+    @staticmethod
+    def backward(ctx, g):
+        return K.conv_transpose2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx))
 
 
 def _pad_index(size: int, before: int, after: int, mode: str) -> np.ndarray:
@@ -123,3 +149,21 @@ class AdaptiveAvgPool2d(Function):
     def backward(ctx, g):
         shape, dtype = ctx.input
         return (K.adaptive_avg_pool2d_backward(g.astype(dtype, copy=False), shape),)
+
+
+class AdaptiveMaxPool2d(Function):
+    """Adaptive max pooling of x (N, C, H, W) to output_size (oh, ow); saves the int64 flat indices of the
+    maxima (its backward is MaxPool2d's). ``indices_out`` (a list, optional) receives the indices."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, x, output_size=(1, 1), indices_out=None):
+        y, idx = K.adaptive_max_pool2d_forward(x, output_size)
+        ctx.save_for_backward(idx)
+        ctx.input = (x.shape, x.dtype)
+        if indices_out is not None:
+            indices_out.append(idx)
+        return y
+
+    backward = staticmethod(MaxPool2d.backward)

@@ -1,5 +1,5 @@
 """Functional convolution and pooling (re-exported by ``eigengrad.nn.functional``): conv2d, max_pool2d,
-avg_pool2d, adaptive_avg_pool2d, with PyTorch's arguments, defaults and output sizes.
+avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d, with PyTorch's arguments, defaults and output sizes.
 
 Inputs are (N, C, H, W) or unbatched (C, H, W). Window options are an int or a pair (rows, cols).
 Bad arguments raise TypeError (wrong type) or ValueError (wrong value or shape) naming the argument.
@@ -19,14 +19,20 @@ def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+def _ntuple(value, name: str, n: int, minimum: int = 1) -> tuple:
+    """An int or a sequence of n ints, each >= minimum, as an n-tuple."""
+    t = (value,) * n if _is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else None
+    if t is None or len(t) != n or not all(_is_int(v) for v in t):
+        what = "an int or a 1-tuple of ints" if n == 1 else "an int or a pair of ints"
+        raise TypeError(f"{name}: expected {what}, got {value!r}")
+    if min(t) < minimum:
+        raise ValueError(f"{name}: expected values >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in t)
+
+
 def _pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
     """An int or a pair of ints, each >= minimum, as a pair."""
-    pair = (value, value) if _is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else None
-    if pair is None or len(pair) != 2 or not all(_is_int(v) for v in pair):
-        raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name}: expected values >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    return _ntuple(value, name, 2, minimum)
 
 
 def _input(input, name: str = "input") -> Tensor:
@@ -43,37 +49,56 @@ def _batched(fn, input: Tensor, *args, **kwargs):
     return fn(input.unsqueeze(0), *args, **kwargs).squeeze(0)
 
 
-def conv_padding(padding, kernel: tuple, stride: tuple, dilation: tuple) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of an int, a pair, 'valid' (none) or 'same' (output size = input size,
-    stride 1 only; an odd total d (k - 1) puts the extra row/column below/right, as PyTorch)."""
+def conv_padding(padding, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """(before, after) for each of the len(kernel) spatial dims ((top, bottom, left, right) in 2-D) of an
+    int, a tuple, 'valid' (none) or 'same' (output size = input size, stride 1 only; an odd total
+    d (k - 1) puts the extra row/column below/right, as PyTorch)."""
+    n = len(kernel)
     if isinstance(padding, str):
         if padding == "valid":
-            return (0, 0, 0, 0)
+            return (0,) * 2 * n
         if padding != "same":
-            raise ValueError(f"padding: expected 'same', 'valid', an int or a pair of ints, got {padding!r}")
-        if stride != (1, 1):
+            raise ValueError(f"padding: expected 'same', 'valid', an int or a tuple of ints, got {padding!r}")
+        if any(s != 1 for s in stride):
             raise ValueError(f"padding: padding='same' is not supported for strided convolutions (stride {stride})")
-        th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
-        return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
-    ph, pw = _pair(padding, "padding", minimum=0)
-    return (ph, ph, pw, pw)
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple(v for t in totals for v in (t // 2, t - t // 2))
+    return tuple(v for p in _ntuple(padding, "padding", n, minimum=0) for v in (p, p))
 
 
-def _conv_weight(weight, bias, input: Tensor) -> None:
+_WEIGHT_LAYOUT = {False: "out_channels, in_channels / groups", True: "in_channels, out_channels / groups"}
+
+
+def check_conv(input: Tensor, weight, bias, groups, dims: int, transposed: bool = False) -> int:
+    """Checks a ``dims``-D convolution's weight (out, in / groups, *kernel), or (in, out / groups, *kernel)
+    when ``transposed``, its bias (None or (out,)) and groups against input (N, C, *spatial) or
+    (C, *spatial); returns groups as an int."""
     if not isinstance(weight, Tensor):
         raise TypeError(f"weight: expected an eigengrad Tensor, got {type(weight).__name__}")
-    if weight.ndim != 4:
-        raise ValueError(f"weight: expected a 4-D tensor (out_channels, in_channels / groups, kH, kW), "
+    if weight.ndim != dims + 2:
+        kernel = "kL" if dims == 1 else "kH, kW"
+        raise ValueError(f"weight: expected a {dims + 2}-D tensor ({_WEIGHT_LAYOUT[transposed]}, {kernel}), "
                          f"got shape {weight.shape}")
     if weight.dtype != input.dtype:
         raise TypeError(f"weight: expected dtype {input.dtype} (the dtype of input), got {weight.dtype}")
+    if not _is_int(groups) or groups < 1:
+        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+    if weight.shape[0] % groups:
+        what = "in_channels" if transposed else "out_channels"
+        raise ValueError(f"groups: expected a divisor of {what} {weight.shape[0]} (weight {weight.shape}), got {groups}")
+    expected = weight.shape[0] if transposed else weight.shape[1] * groups
+    if input.shape[-1 - dims] != expected:
+        raise ValueError(f"input: expected {expected} channels (weight {weight.shape} with groups={groups}), "
+                         f"got input of shape {input.shape}")
+    out = weight.shape[1] * groups if transposed else weight.shape[0]
     if bias is not None:
         if not isinstance(bias, Tensor):
             raise TypeError(f"bias: expected an eigengrad Tensor or None, got {type(bias).__name__}")
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(f"bias: expected shape ({weight.shape[0]},) (out_channels), got {bias.shape}")
+        if bias.shape != (out,):
+            raise ValueError(f"bias: expected shape ({out},) (out_channels), got {bias.shape}")
         if bias.dtype != input.dtype:
             raise TypeError(f"bias: expected dtype {input.dtype} (the dtype of input), got {bias.dtype}")
+    return int(groups)
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -87,20 +112,11 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     C++ kernels: im2col + GEMM forward, col2im of W^T dy for the input gradient, dy cols^T for the weight's.
     """
     _input(input)
-    _conv_weight(weight, bias, input)
+    groups = check_conv(input, weight, bias, groups, 2)
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    if not _is_int(groups) or groups < 1:
-        raise ValueError(f"groups: expected a positive int, got {groups!r}")
-    channels = input.shape[-3]
-    if weight.shape[0] % groups:
-        raise ValueError(f"groups: expected a divisor of out_channels {weight.shape[0]} (weight {weight.shape}), "
-                         f"got {groups}")
-    if channels != weight.shape[1] * groups:
-        raise ValueError(f"input: expected {weight.shape[1] * groups} channels (weight {weight.shape} with "
-                         f"groups={groups}), got input of shape {input.shape}")
     pad = conv_padding(padding, weight.shape[2:], stride, dilation)
     return _batched(lambda x: C.Conv2d.apply(x, weight, bias, stride=stride, padding=pad, dilation=dilation,
-                                             groups=int(groups)), input)
+                                             groups=groups), input)
 
 
 def pad2d(input: Tensor, padding: tuple, mode: str) -> Tensor:
@@ -165,11 +181,27 @@ def adaptive_output_size(output_size, input_shape: tuple) -> tuple[int, int]:
     return pair
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
-    """Average pooling to a fixed output size: output row u averages input rows
-    [floor(u H / oh), ceil((u + 1) H / oh)), columns likewise (PyTorch's windows)."""
+def _adaptive_size(input: Tensor, output_size) -> tuple[int, int]:
     _input(input)
     size = adaptive_output_size(output_size, input.shape)
     if min(input.shape[-2:]) < 1 and input.numel() > 0:
         raise ValueError(f"input: expected non-empty planes, got shape {input.shape}")
+    return size
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size: output row u averages input rows
+    [floor(u H / oh), ceil((u + 1) H / oh)), columns likewise (PyTorch's windows)."""
+    size = _adaptive_size(input, output_size)
     return _batched(lambda x: C.AdaptiveAvgPool2d.apply(x, output_size=size), input)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over adaptive_avg_pool2d's windows (PyTorch's NaN rule, as max_pool2d); ``return_indices``:
+    also the int64 flat index (row * W + col) of each maximum."""
+    size = _adaptive_size(input, output_size)
+    sink = [] if return_indices else None
+    out = _batched(lambda x: C.AdaptiveMaxPool2d.apply(x, output_size=size, indices_out=sink), input)
+    if not return_indices:
+        return out
+    return out, Tensor._wrap(sink[0] if input.ndim == 4 else sink[0][0])

@@ -62,7 +62,24 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     (N, C, L) with a warning, for backward compatibility).
     """
     p = _check(input, p)
-    rows = _feature_rows(input, "dropout2d")
+    return _channel_dropout(input, _feature_rows(input, "dropout2d"), p, training, generator)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: _random.Generator | None = None) -> Tensor:
+    """Channel dropout of 1-D feature maps (PyTorch's dropout1d): each channel of (N, C, L) or (C, L) is
+    zeroed as a whole with probability p and the kept channels are scaled by 1 / (1 - p); one draw per
+    channel from eigengrad's generator (as dropout2d)."""
+    p = _check(input, p)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"input: dropout1d expects a 2-D (C, L) or 3-D (N, C, L) tensor (channel-wise dropout of "
+                         f"inputs with one spatial dimension), got shape {input.shape}")
+    rows = input.shape[0] * input.shape[1] if input.ndim == 3 else input.shape[0]
+    return _channel_dropout(input, rows, p, training, generator)
+
+
+def _channel_dropout(input: Tensor, rows: int, p: float, training: bool, generator) -> Tensor:
+    """Drops whole rows of input viewed as (rows, -1) (the channels of dropout1d / dropout2d)."""
     if not training or p == 0.0 or input._data.size == 0:
         return input
     g = _random.default_generator if generator is None else _random._generator(generator)

@@ -149,7 +149,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 from eigengrad.nn._functional_activation import elu, gelu, leaky_relu, maxout, prelu, selu, softplus  # noqa: E402,F401
-from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout2d  # noqa: E402,F401
+from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout1d, dropout2d  # noqa: E402,F401
 
 
 # --- normalisation ----------------------------------------------------------------------------------
@@ -245,5 +245,24 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 # --- convolution and pooling --------------------------------------------------------------------------
 
 from eigengrad.nn._functional_conv import (  # noqa: E402,F401
-    adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d,
+    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, max_pool2d,
 )
+from eigengrad.nn._functional_conv1d import (  # noqa: E402,F401
+    adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, conv1d, max_pool1d,
+)
+from eigengrad.nn._functional_conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+
+
+# --- embeddings ---------------------------------------------------------------------------------------
+
+from eigengrad.nn._functional_embedding import embedding, embedding_bag  # noqa: E402,F401
+
+
+# --- upsampling ---------------------------------------------------------------------------------------
+
+from eigengrad.nn._functional_upsample import (  # noqa: E402,F401
+    interpolate, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest,
+)
+
+from eigengrad.nn._functional_attention import scaled_dot_product_attention  # noqa: E402,F401
+from eigengrad.nn._functional_mha import multi_head_attention_forward  # noqa: E402,F401

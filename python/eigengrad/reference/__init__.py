@@ -65,3 +65,20 @@ __all__ += [
     "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
     "avg_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
 ]
+from eigengrad.reference.conv import conv_transpose2d_backward, conv_transpose2d_forward  # noqa: E402
+from eigengrad.reference.pool import adaptive_max_pool2d_forward  # noqa: E402
+from eigengrad.reference.embedding import (  # noqa: E402
+    embedding_backward, embedding_bag_backward, embedding_bag_forward, embedding_bag_per_sample_weights_backward,
+    embedding_forward, embedding_renorm,
+)
+from eigengrad.reference.upsample import upsample_backward, upsample_forward  # noqa: E402
+
+__all__ += [
+    "conv_transpose2d_forward", "conv_transpose2d_backward", "adaptive_max_pool2d_forward", "embedding_forward",
+    "embedding_backward", "embedding_renorm", "embedding_bag_forward", "embedding_bag_backward",
+    "embedding_bag_per_sample_weights_backward", "upsample_forward", "upsample_backward",
+]
+
+from eigengrad.reference.attention import attention_backward, attention_forward  # noqa: E402
+
+__all__ += ["attention_forward", "attention_backward"]

@@ -89,3 +89,66 @@ def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups, grad
                         _window(e * dilation[1], ow, stride[1])] += dcols[..., a, e].transpose(0, 3, 1, 2)
         gi = np.ascontiguousarray(dxp[:, :, top:top + h, left:left + w])
     return gi, gw, gb
+
+
+def conv_transpose2d_output_size(h, w, kh, kw, stride, padding, output_padding, dilation):
+    """(oh, ow) = (h - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1 per axis."""
+    return tuple((size - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k - 1) + output_padding[i] + 1
+                 for i, (size, k) in enumerate(((h, kh), (w, kw))))
+
+
+def _transposed_frame(x_shape, weight_shape, stride, padding, output_padding, dilation):
+    """The output size and the frame (rows, cols) of every window before cropping ``padding``."""
+    h, w = x_shape[2:]
+    kh, kw = weight_shape[2:]
+    oh, ow = conv_transpose2d_output_size(h, w, kh, kw, stride, padding, output_padding, dilation)
+    frame = ((h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0],
+             (w - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1])
+    return (oh, ow), frame
+
+
+def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, dilation, groups):
+    """y (N, Co, oh, ow): every input x[i, q, u, v] scatters x * weight[q, c, a, e] to output
+    (group of q's channel c, u sH - pH + a dH, v sW - pW + e dW) (the adjoint of conv2d in its input),
+    written as a scatter into an uncropped frame that is cropped by the padding."""
+    n, ci, h, w = x.shape
+    _, og, kh, kw = weight.shape
+    cg = ci // groups
+    (oh, ow), frame = _transposed_frame(x.shape, weight.shape, stride, padding, output_padding, dilation)
+    yp = np.zeros((n, og * groups) + frame, x.dtype)
+    for g in range(groups):
+        xg, wg = x[:, g * cg:(g + 1) * cg], weight[g * cg:(g + 1) * cg]
+        for a in range(kh):
+            for e in range(kw):
+                yp[:, g * og:(g + 1) * og, _window(a * dilation[0], h, stride[0]),
+                   _window(e * dilation[1], w, stride[1])] += np.einsum("nquv,qc->ncuv", xg, wg[:, :, a, e])
+    y = np.ascontiguousarray(yp[:, :, padding[0]:padding[0] + oh, padding[1]:padding[1] + ow])
+    if bias is not None:
+        y += bias[None, :, None, None]
+    return y
+
+
+def conv_transpose2d_backward(grad_out, x, weight, stride, padding, output_padding, dilation, groups,
+                              grads=(True, True, True)):
+    """(grad_in, grad_weight, grad_bias): the forward's scatter read back as a gather from grad_out placed
+    in the uncropped frame; grad_bias summed in float64."""
+    need_in, need_w, need_b = (bool(g) for g in grads)
+    n, ci, h, w = x.shape
+    _, og, kh, kw = weight.shape
+    cg = ci // groups
+    (oh, ow), frame = _transposed_frame(x.shape, weight.shape, stride, padding, output_padding, dilation)
+    dyp = np.zeros((n, og * groups) + frame, grad_out.dtype)
+    dyp[:, :, padding[0]:padding[0] + oh, padding[1]:padding[1] + ow] = grad_out
+    gi = np.zeros_like(x) if need_in else None
+    gw = np.zeros_like(weight) if need_w else None
+    for g in range(groups):
+        for a in range(kh):
+            for e in range(kw):
+                win = dyp[:, g * og:(g + 1) * og, _window(a * dilation[0], h, stride[0]),
+                          _window(e * dilation[1], w, stride[1])]
+                if need_in:
+                    gi[:, g * cg:(g + 1) * cg] += np.einsum("ncuv,qc->nquv", win, weight[g * cg:(g + 1) * cg, :, a, e])
+                if need_w:
+                    gw[g * cg:(g + 1) * cg, :, a, e] = np.einsum("nquv,ncuv->qc", x[:, g * cg:(g + 1) * cg], win)
+    gb = grad_out.sum(axis=(0, 2, 3), dtype=np.float64).astype(x.dtype) if need_b else None
+    return gi, gw, gb

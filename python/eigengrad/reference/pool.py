@@ -48,7 +48,7 @@ def max_pool2d_backward(grad_out, indices, input_shape):
     """grad_in (input_shape): grad_out added at the saved flat indices of each plane."""
     n, c, h, w = input_shape
     gi = np.zeros((n * c, h * w), grad_out.dtype)
-    rows = np.repeat(np.arange(n * c), grad_out[0, 0].size)
+    rows = np.repeat(np.arange(n * c), grad_out.shape[2] * grad_out.shape[3])
     np.add.at(gi, (rows, indices.reshape(-1)), grad_out.reshape(-1))
     return gi.reshape(input_shape)
 
@@ -113,3 +113,19 @@ def adaptive_avg_pool2d_backward(grad_out, input_shape):
         for v, (c0, c1) in enumerate(cols):
             gi[:, :, r0:r1, c0:c1] += (grad_out[:, :, u, v] / ((r1 - r0) * (c1 - c0)))[:, :, None, None]
     return gi
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """(y, indices): the max of each adaptive window (adaptive_avg_pool2d's windows) and the flat index
+    row * W + col of its first occurrence (NaN-free data: NaN handling is the kernel's, PyTorch's)."""
+    oh, ow = output_size
+    rows, cols = _adaptive_bounds(x.shape[2], oh), _adaptive_bounds(x.shape[3], ow)
+    y = np.empty(x.shape[:2] + (oh, ow), x.dtype)
+    idx = np.empty(x.shape[:2] + (oh, ow), np.int64)
+    for u, (r0, r1) in enumerate(rows):
+        for v, (c0, c1) in enumerate(cols):
+            win = x[:, :, r0:r1, c0:c1].reshape(x.shape[0], x.shape[1], (r1 - r0) * (c1 - c0))
+            arg = win.argmax(axis=2)
+            y[:, :, u, v] = np.take_along_axis(win, arg[..., None], axis=2)[..., 0]
+            idx[:, :, u, v] = (r0 + arg // (c1 - c0)) * x.shape[3] + c0 + arg % (c1 - c0)
+    return y, idx

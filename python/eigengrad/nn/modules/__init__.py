@@ -3,7 +3,7 @@ from eigengrad.nn.modules.activation import ELU, GELU, SELU, LeakyReLU, Maxout, 
 from eigengrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
-from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout2d
+from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
 from eigengrad.nn.modules.loss import (
     BCELoss, BCEWithLogitsLoss, DistillationLoss, HuberLoss, KLDivLoss, L1Loss, NLLLoss, SmoothL1Loss,
@@ -16,7 +16,8 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten"
            "GroupNorm", "LocalResponseNorm"]
 __all__ += ["NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
             "DistillationLoss"]
-__all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout2d", "AlphaDropout"]
+__all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout1d", "Dropout2d",
+            "AlphaDropout"]
 from eigengrad.nn.modules.rnn import GRU, LSTM, RNN, RNNBase
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU"]
 from eigengrad.nn.modules.rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
@@ -25,6 +26,30 @@ from eigengrad.nn.modules.conv import Conv2d  # noqa: E402
 from eigengrad.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
 
 __all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+from eigengrad.nn.modules.sparse import Embedding, EmbeddingBag  # noqa: E402
+
+__all__ += ["Embedding", "EmbeddingBag"]
+from eigengrad.nn.modules.conv import Conv1d, ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from eigengrad.nn.modules.pooling import (  # noqa: E402
+    AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d,
+)
+
+__all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
+            "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+from eigengrad.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+from eigengrad.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: E402
+
+__all__ += ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle"]
+
+from eigengrad.nn.modules.attention import MultiheadAttention  # noqa: E402
+
+__all__ += ["MultiheadAttention"]
+from eigengrad.nn.modules.transformer import (  # noqa: E402
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+)
+
+__all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+            "TransformerDecoderLayer"]
 from eigengrad.nn.modules.sync_batchnorm import SyncBatchNorm  # noqa: E402
 
 __all__ += ["SyncBatchNorm"]

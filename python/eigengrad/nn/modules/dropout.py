@@ -1,4 +1,4 @@
-"""Dropout layers: ``Dropout``, ``Dropout2d``, ``AlphaDropout`` (PyTorch's names and defaults)."""
+"""Dropout layers: ``Dropout``, ``Dropout1d``, ``Dropout2d``, ``AlphaDropout`` (PyTorch's names and defaults)."""
 from __future__ import annotations
 
 from eigengrad.nn import functional as F
@@ -28,6 +28,13 @@ class Dropout(_DropoutNd):
         return F.dropout(input, self.p, self.training, self.inplace)
 
 
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of (N, C, L) or (C, L) inputs with probability p (scaled by 1 / (1 - p))."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
 class Dropout2d(_DropoutNd):
     """Zero whole channels of (N, C, H, W) or (C, H, W) inputs with probability p (scaled by 1 / (1 - p))."""
 
@@ -42,4 +49,4 @@ class AlphaDropout(_DropoutNd):
         return F.alpha_dropout(input, self.p, self.training)
 
 
-__all__ = ["Dropout", "Dropout2d", "AlphaDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout"]

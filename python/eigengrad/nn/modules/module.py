@@ -32,6 +32,12 @@ class IncompatibleKeys(NamedTuple):
 _IncompatibleKeys = IncompatibleKeys
 
 
+def check_device(device) -> None:
+    """A layer's ``device`` argument (PyTorch's): eigengrad computes on the CPU only."""
+    if device not in (None, "cpu"):
+        raise ValueError(f"device: eigengrad runs on the CPU, expected None or 'cpu', got {device!r}")
+
+
 class Module:
     """Base class of all layers. Parameters, buffers and submodules assigned as attributes are registered
     in order, so ``named_parameters()`` and ``state_dict()`` give PyTorch's names (``0.weight``, ...)."""

@@ -1,7 +1,9 @@
-"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d`` (PyTorch's names and defaults)."""
+"""Pooling layers (PyTorch's names and defaults): ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``,
+``AdaptiveMaxPool2d``, and the 1-D ``MaxPool1d``, ``AvgPool1d``, ``AdaptiveAvgPool1d``, ``AdaptiveMaxPool1d``."""
 from __future__ import annotations
 
 from eigengrad.nn import _functional_conv as FC
+from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
 
@@ -53,6 +55,93 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return FC.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed output size (an int or a pair; None keeps the input's size); with
+    ``return_indices`` also the flat index (row * W + col) of each maximum."""
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        FC.adaptive_output_size(output_size, (1, 1))
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input: Tensor):
+        return FC.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+# --- 1-D: the 2-D kernels with a height of 1 (nn.functional.max_pool1d, ...) -----------------------------
+
+class MaxPool1d(Module):
+    """Max over windows along L (see ``nn.functional.max_pool1d``); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        FC1._pool_args(kernel_size, stride, padding, dilation)  # bad arguments fail here, not at the first call
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride or kernel_size, padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input: Tensor):
+        return FC1.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                              self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    """Mean over windows along L (see ``nn.functional.avg_pool1d``); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        FC1._pool_args(kernel_size, stride, padding)
+        self.kernel_size = (FC1._single(kernel_size, "kernel_size"),)
+        self.stride = self.kernel_size if stride is None else (FC1._single(stride, "stride"),)
+        self.padding = (FC1._single(padding, "padding", minimum=0),)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return FC1.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average pooling along L to output_size positions."""
+
+    def __init__(self, output_size) -> None:
+        super().__init__()
+        FC1._single(output_size, "output_size")
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return FC1.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max pooling along L to output_size positions; with ``return_indices`` also their positions."""
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        FC1._single(output_size, "output_size")
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input: Tensor):
+        return FC1.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

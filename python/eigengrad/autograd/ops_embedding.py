@@ -1,0 +1,57 @@
+"""The embedding primitives: Embedding (a row gather) and EmbeddingBag (gather and reduce per bag).
+
+One C++ kernel forward and one backward each (``eigengrad._kernels.embedding_*``). The indices (and a
+bag's boundaries) are constants passed as options, already checked and normalised by
+``nn.functional`` (padding_idx -1 for none, starts (bags + 1) int64). The table's gradient is a dense
+(num, dim) array written by a deterministic scatter-add: the same bits on any thread count.
+"""
+from __future__ import annotations
+
+from eigengrad import _kernels as K
+from eigengrad.autograd.function import Function
+
+
+class Embedding(Function):
+    """y = weight[indices], shape (*indices.shape, dim); dweight[r] = sum of dy over the positions holding
+    r (times 1 / their count with scale_grad_by_freq), nothing for padding_idx."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, weight, indices=None, padding_idx=-1, scale_grad_by_freq=False):
+        ctx.saved = (indices,)
+        ctx.options = (weight.shape[0], padding_idx, scale_grad_by_freq)
+        return K.embedding_forward(weight, indices)
+
+    @staticmethod
+    def backward(ctx, g):
+        (indices,) = ctx.saved
+        return (K.embedding_backward(g, indices, *ctx.options),)
+
+
+class EmbeddingBag(Function):
+    """y[b] = the sum (times per_sample_weights), mean or max of the rows of bag b (positions
+    [starts[b], starts[b + 1]) of the 1-D indices, padding_idx left out). Gradients for the table and,
+    in 'sum' mode, for the per-sample weights (None: no weights)."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, weight, per_sample_weights, indices=None, starts=None, mode="mean", padding_idx=-1,
+                scale_grad_by_freq=False):
+        out, bag_size, max_indices = K.embedding_bag_forward(weight, indices, starts, per_sample_weights, mode,
+                                                             padding_idx)
+        ctx.saved = (weight, per_sample_weights, indices, starts, bag_size, max_indices)
+        ctx.options = (mode, padding_idx, scale_grad_by_freq)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        weight, psw, indices, starts, bag_size, max_indices = ctx.saved
+        mode, padding_idx, freq = ctx.options
+        need = ctx.needs_input_grad
+        gw = (K.embedding_bag_backward(g, indices, starts, psw, bag_size, max_indices, weight.shape[0], mode,
+                                       padding_idx, freq) if need[0] else None)
+        gp = (K.embedding_bag_per_sample_weights_backward(g, weight, indices, starts, padding_idx)
+              if psw is not None and need[1] else None)
+        return gw, gp

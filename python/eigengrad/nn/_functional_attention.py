@@ -1,0 +1,107 @@
+"""``scaled_dot_product_attention`` in functional form (re-exported by ``eigengrad.nn.functional``), with
+PyTorch's arguments, shapes, broadcasting, mask conventions and results."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from eigengrad import _kernels as K
+from eigengrad import random as _random
+from eigengrad.autograd.ops_attention import Layout, ScaledDotProductAttention
+from eigengrad.nn._functional_loss import _input as _float_tensor
+from eigengrad.tensor import Tensor, as_tensor
+
+
+def _check_dropout(p) -> float:
+    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout_p: dropout probability has to be between 0 and 1, but got {p!r}")
+    return float(p)
+
+
+def _qkv(query, key, value, enable_gqa: bool) -> None:
+    for t, name in ((query, "query"), (key, "key"), (value, "value")):
+        _float_tensor(t, name)
+        if t.ndim < (3 if enable_gqa else 2):
+            raise ValueError(f"{name}: expected a tensor of at least {3 if enable_gqa else 2} dimensions "
+                             f"(..., {'heads, ' if enable_gqa else ''}length, features), got shape {t.shape}")
+    for t, name in ((key, "key"), (value, "value")):
+        if t.dtype != query.dtype:
+            raise TypeError(f"{name}: expected dtype {query.dtype} (the dtype of query), got {t.dtype}")
+    if key.shape[-1] != query.shape[-1]:
+        raise ValueError(f"key: expected {query.shape[-1]} features in the last dimension (query's), got shape "
+                         f"{key.shape}")
+    if value.shape[-2] != key.shape[-2]:
+        raise ValueError(f"value: expected length {key.shape[-2]} in dimension -2 (key's), got shape {value.shape}")
+    lead = 3 if enable_gqa else 2
+    if enable_gqa:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if hk != hv or (hq % hk if hk else hq):
+            raise ValueError(f"key, value: the number of heads in key ({hk}) and value ({hv}) must be equal and "
+                             f"divide the number of heads in query ({hq}) with enable_gqa=True")
+    try:
+        np.broadcast_shapes(query.shape[:-lead], key.shape[:-lead], value.shape[:-lead])
+    except ValueError:
+        raise ValueError(f"query, key, value: leading dimensions {query.shape[:-lead]}, {key.shape[:-lead]} and "
+                         f"{value.shape[:-lead]} do not broadcast") from None
+
+
+def _attn_mask(attn_mask, query: Tensor, weights_shape: tuple):
+    """The mask as a Tensor (a float mask in query's dtype) broadcastable to the weights' shape."""
+    mask = attn_mask if isinstance(attn_mask, Tensor) else as_tensor(np.asarray(attn_mask))
+    if mask.dtype != np.bool_:
+        if mask.dtype.kind != "f":
+            raise TypeError(f"attn_mask: expected dtype to be bool or float or to match query dtype, but got "
+                            f"attn_mask.dtype: {mask.dtype} and query.dtype: {query.dtype} instead")
+        mask = mask.to(query.dtype)
+    try:
+        ok = np.broadcast_shapes(mask.shape, weights_shape) == weights_shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"attn_mask: expected a shape that broadcasts to the attention weights' shape "
+                         f"{weights_shape}, got {mask.shape}")
+    return mask
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """Scaled dot-product attention (Vaswani et al. 2017, "Attention is all you need"), PyTorch's function:
+
+        out = softmax(scale q k^T + mask) v,   scale = 1 / sqrt(E) by default,
+
+    for query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); the leading dims broadcast.
+    ``attn_mask``: bool (True = takes part) or float (added to the scores), broadcastable to (..., L, S);
+    ``is_causal``: query i attends to keys j <= i (not with attn_mask). A row whose keys are all masked
+    gives zeros (and zero gradients), as PyTorch. ``enable_gqa``: dim -3 holds the heads, and the Hk heads
+    of key and value serve Hq / Hk query heads each (grouped-query attention).
+
+    One fused C++ kernel forward and one backward, blockwise with an online softmax (FlashAttention,
+    Dao et al. 2022 and FlashAttention-2, Dao 2023): the (L, S) weights are never stored for long
+    sequences; the backward recomputes them from the saved row log-sum-exp. ``dropout_p`` zeroes weights
+    with eigengrad's counter-based generator (the default one; the draw of element (..., i, j) of the
+    weights depends only on the seed, the generator's offset and its index, so the backward regenerates
+    it, and the result does not depend on the thread count). As in PyTorch, dropout applies whenever
+    ``dropout_p > 0`` (this function has no training flag). The dropout stream is eigengrad's, not PyTorch's.
+    """
+    _qkv(query, key, value, bool(enable_gqa))
+    p = _check_dropout(dropout_p)
+    lq, lk, e = query.shape[-2], key.shape[-2], query.shape[-1]
+    layout = Layout(query.shape, key.shape, value.shape, bool(enable_gqa))
+    weights_shape = layout.shape(layout.heads, lq, lk)
+    mask = None
+    if attn_mask is not None:
+        if is_causal:
+            raise ValueError("attn_mask: an explicit attn_mask should not be set when is_causal=True")
+        mask = _attn_mask(attn_mask, query, weights_shape)
+    if scale is None:
+        scale = 1.0 / math.sqrt(e) if e > 0 else 1.0
+    dropout = K.NO_DROPOUT
+    if p > 0.0:
+        g = _random.default_generator
+        n = int(np.prod(weights_shape, dtype=np.int64))
+        dropout = (g.initial_seed(), g._advance(n), K.keep_threshold(p), 1.0 / (1.0 - p) if p < 1.0 else 0.0)
+    return ScaledDotProductAttention.apply(query, key, value, mask, scale=float(scale), causal=bool(is_causal),
+                                           gqa=bool(enable_gqa), dropout=dropout)

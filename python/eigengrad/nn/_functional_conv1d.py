@@ -1,0 +1,101 @@
+"""1-D convolution and pooling (re-exported by ``eigengrad.nn.functional``): conv1d, max_pool1d,
+avg_pool1d, adaptive_avg_pool1d, adaptive_max_pool1d, with PyTorch's arguments and output sizes.
+
+Each is the 2-D primitive on the input viewed with a height of 1: (N, C, L) -> (N, C, 1, L), the kernel
+(1, k), stride (1, s), padding (0, p) and so on. With a single row the 2-D kernels compute exactly the
+1-D operation (the same products and sums, in the same order) and the views are reshapes of
+contiguous arrays, so nothing is copied. Inputs are (N, C, L) or unbatched (C, L).
+"""
+from __future__ import annotations
+
+from eigengrad.autograd import ops_conv as C
+from eigengrad.nn import _functional_conv as FC
+from eigengrad.nn._functional_loss import _input as _float_tensor
+from eigengrad.tensor import Tensor
+
+
+def _input(input, name: str = "input") -> Tensor:
+    _float_tensor(input, name)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected a 2-D (C, L) or 3-D (N, C, L) tensor, got shape {input.shape}")
+    return input
+
+
+def _single(value, name: str, minimum: int = 1) -> int:
+    return FC._ntuple(value, name, 1, minimum)[0]
+
+
+def height_one(fn, input: Tensor):
+    """fn (a 2-D op on (N, C, H, W)) on input (N, C, L) or (C, L) as (N, C, 1, L); its result (or each
+    result of a tuple) as (N, C, L') or (C, L')."""
+    batched = input.ndim == 3
+    out = fn((input if batched else input.unsqueeze(0)).unsqueeze(2))
+
+    def back(t: Tensor) -> Tensor:
+        t = t.squeeze(2)
+        return t if batched else t.squeeze(0)
+    return tuple(back(t) for t in out) if isinstance(out, tuple) else back(out)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D cross-correlation, PyTorch's conv1d: with og = O / groups, cg = C / groups and x padded by zeros,
+
+        y[i, q, t] = bias[q] + sum_{c < cg, e < k} weight[q, c, e] x[i, (q // og) cg + c, t s + e d]
+
+    input (N, C, L) or (C, L), weight (O, C / groups, k); L' = floor((L + 2 p - d (k - 1) - 1) / s) + 1.
+    ``padding``: int, 1-tuple, 'valid' or 'same' (an odd total d (k - 1) puts the extra zero on the
+    right, as PyTorch). Computed by the Conv2d kernels with a height of 1.
+    """
+    _input(input)
+    groups = FC.check_conv(input, weight, bias, groups, 1)
+    s, d = _single(stride, "stride"), _single(dilation, "dilation")
+    left, right = FC.conv_padding(padding, weight.shape[2:], (s,), (d,))
+    return height_one(lambda x: C.Conv2d.apply(x, weight.unsqueeze(2), bias, stride=(1, s), padding=(0, 0, left, right),
+                                               dilation=(1, d), groups=groups), input)
+
+
+def _pool_args(kernel_size, stride, padding, dilation=1) -> tuple:
+    """The 2-D pooling options (kernel, stride, padding, dilation) of 1-D ones, checked with 1-D names."""
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _single(stride, "stride")
+    p = _single(padding, "padding", minimum=0)
+    if p > k // 2:
+        raise ValueError(f"padding: expected at most half the kernel size {k}, got {padding!r}")
+    return (1, k), (1, s), (0, p), (1, _single(dilation, "dilation"))
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """Max over windows of kernel_size (stride defaults to kernel_size), -inf padding, PyTorch's output
+    size and NaN rule. ``return_indices``: also the int64 position of each maximum along L (the 2-D flat
+    index row * W + col with the row 0)."""
+    _input(input)
+    k, s, p, d = _pool_args(kernel_size, stride, padding, dilation)
+    return height_one(lambda x: FC.max_pool2d(x, k, s, p, d, ceil_mode, return_indices), input)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over windows of kernel_size, zero padding; the divisor is the window's size within the padded
+    input (count_include_pad) or within the input."""
+    _input(input)
+    k, s, p, _ = _pool_args(kernel_size, stride, padding)
+    return height_one(lambda x: FC.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad), input)
+
+
+def _adaptive_size(input: Tensor, output_size) -> tuple[int, int]:
+    _input(input)
+    return (1, _single(output_size, "output_size"))
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to output_size positions: output t averages [floor(t L / n), ceil((t + 1) L / n))."""
+    size = _adaptive_size(input, output_size)
+    return height_one(lambda x: FC.adaptive_avg_pool2d(x, size), input)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over adaptive_avg_pool1d's windows; ``return_indices``: also the int64 position of each maximum."""
+    size = _adaptive_size(input, output_size)
+    return height_one(lambda x: FC.adaptive_max_pool2d(x, size, return_indices), input)

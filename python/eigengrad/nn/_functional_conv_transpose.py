@@ -1,0 +1,89 @@
+"""Transposed convolutions (re-exported by ``eigengrad.nn.functional``): conv_transpose1d and
+conv_transpose2d with PyTorch's arguments (note its order: ..., output_padding, groups, dilation), and
+the output_padding that a requested output size implies (the modules' ``output_size``).
+
+A transposed convolution is the adjoint of the convolution in its input: every input value scatters
+itself times the kernel into the output, so with og = Co / groups and cg = Ci / groups
+
+    y[i, (q // cg) og + c, u s - p + a d] += x[i, q, u] w[q, c, a]      (per spatial axis)
+
+and L' = (L - 1) s - 2 p + d (k - 1) + output_padding + 1 (Dumoulin & Visin, "A guide to convolution
+arithmetic for deep learning", 2016, section 4). It runs through the convolution's C++ passes (its
+forward is conv2d's input gradient). 1-D is 2-D with a height of 1.
+"""
+from __future__ import annotations
+
+from eigengrad.autograd import ops_conv as C
+from eigengrad.nn import _functional_conv as FC
+from eigengrad.nn import _functional_conv1d as FC1
+from eigengrad.tensor import Tensor
+
+
+def output_sizes(spatial: tuple, kernel: tuple, stride: tuple, padding: tuple, output_padding: tuple,
+                 dilation: tuple) -> tuple:
+    """(L - 1) s - 2 p + d (k - 1) + output_padding + 1 for every spatial axis."""
+    return tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
+                 for n, k, s, p, op, d in zip(spatial, kernel, stride, padding, output_padding, dilation))
+
+
+def _options(input: Tensor, weight: Tensor, stride, padding, output_padding, dilation, dims: int) -> tuple:
+    """(stride, padding, output_padding, dilation) as dims-tuples, checked as PyTorch does."""
+    if isinstance(padding, str):
+        raise ValueError(f"padding: a transposed convolution takes an int or a tuple of ints, got {padding!r}")
+    s, d = FC._ntuple(stride, "stride", dims), FC._ntuple(dilation, "dilation", dims)
+    p = FC._ntuple(padding, "padding", dims, minimum=0)
+    op = FC._ntuple(output_padding, "output_padding", dims, minimum=0)
+    if any(o >= si and o >= di for o, si, di in zip(op, s, d)):
+        raise ValueError(f"output_padding: must be smaller than either stride or dilation, got output_padding {op}, "
+                         f"stride {s}, dilation {d}")
+    sizes = output_sizes(input.shape[-dims:], weight.shape[2:], s, p, op, d)
+    if min(sizes) < 1:
+        raise ValueError(f"input: the output size {sizes} of the transposed convolution of an input of spatial size "
+                         f"{input.shape[-dims:]} is too small")
+    return s, p, op, d
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution (PyTorch's conv_transpose2d; see the module docstring): input
+    (N, Ci, H, W) or (Ci, H, W), weight (Ci, Co / groups, kH, kW), bias (Co,); output
+    (N, Co, (H - 1) sH - 2 pH + dH (kH - 1) + opH + 1, likewise W). output_padding adds rows / columns
+    at the bottom / right (smaller than the stride or the dilation)."""
+    FC._input(input)
+    groups = FC.check_conv(input, weight, bias, groups, 2, transposed=True)
+    s, p, op, d = _options(input, weight, stride, padding, output_padding, dilation, 2)
+    return FC._batched(lambda x: C.ConvTranspose2d.apply(x, weight, bias, stride=s, padding=p, output_padding=op,
+                                                         dilation=d, groups=groups), input)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution (PyTorch's conv_transpose1d): input (N, Ci, L) or (Ci, L), weight
+    (Ci, Co / groups, k), output length (L - 1) s - 2 p + d (k - 1) + output_padding + 1."""
+    FC1._input(input)
+    groups = FC.check_conv(input, weight, bias, groups, 1, transposed=True)
+    (s,), (p,), (op,), (d,) = _options(input, weight, stride, padding, output_padding, dilation, 1)
+    return FC1.height_one(lambda x: C.ConvTranspose2d.apply(x, weight.unsqueeze(2), bias, stride=(1, s), padding=(0, p),
+                                                            output_padding=(0, op), dilation=(1, d), groups=groups),
+                          input)
+
+
+def output_padding_for(input: Tensor, output_size, stride: tuple, padding: tuple, kernel: tuple,
+                       dilation: tuple) -> tuple:
+    """PyTorch's ConvTranspose _output_padding: the output_padding giving ``output_size`` (the spatial
+    sizes, or with the batch and channel dims in front), which must lie within [min, min + stride - 1]
+    per axis, min being the size without output_padding."""
+    dims = len(kernel)
+    lead = 2 if input.ndim == dims + 2 else 1
+    size = tuple(int(v) for v in output_size)
+    if len(size) == lead + dims:
+        size = size[lead:]
+    if len(size) != dims:
+        raise ValueError(f"output_size: for {input.ndim}D input, output_size must have {dims} or {lead + dims} "
+                         f"elements (got {len(size)})")
+    mins = output_sizes(input.shape[-dims:], kernel, stride, padding, (0,) * dims, dilation)
+    maxs = tuple(m + s - 1 for m, s in zip(mins, stride))
+    if any(not lo <= v <= hi for v, lo, hi in zip(size, mins, maxs)):
+        raise ValueError(f"output_size: requested an output size of {size}, but valid sizes range from {mins} to "
+                         f"{maxs} (for an input of {tuple(input.shape[-dims:])})")
+    return tuple(v - m for v, m in zip(size, mins))

@@ -1,0 +1,183 @@
+"""Upsampling in functional form (re-exported by ``eigengrad.nn.functional``): interpolate (and the
+deprecated upsample, upsample_nearest, upsample_bilinear), pixel_shuffle and pixel_unshuffle, with
+PyTorch's arguments, output sizes, source coordinates and checks.
+
+interpolate's modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear' (4-D input) and 'area'
+(adaptive average pooling). 'bicubic', 'trilinear', 'lanczos', 5-D input and antialias are PyTorch modes
+eigengrad does not have (NotImplementedError).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from eigengrad.autograd.ops_upsample import Upsample
+from eigengrad.nn import _functional_conv as FC
+from eigengrad.nn import _functional_conv1d as FC1
+from eigengrad.nn._functional_loss import _input as _float_tensor
+from eigengrad.tensor import Tensor
+
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+_UNSUPPORTED = ("bicubic", "trilinear", "lanczos")
+_NEEDS_DIMS = {"linear": 3, "bilinear": 4}
+_LEGACY_NEAREST_MAX = 128  # PyTorch's _use_vectorized_kernel_cond_2d threshold on oh + ow
+
+
+def _per_dim(value, name: str, dims: int, kind) -> tuple:
+    """An int/float or a sequence of ``dims`` of them, as a tuple."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != dims:
+            raise ValueError(f"{name}: input and {name} must have the same number of spatial dimensions, got "
+                             f"{dims} spatial dimensions and {name} {tuple(value)}")
+        values = tuple(value)
+    else:
+        values = (value,) * dims
+    if not all(isinstance(v, kind) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{name}: expected {'ints' if kind is numbers.Integral else 'numbers'} or a tuple of them, "
+                        f"got {value!r}")
+    return values
+
+
+def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor) -> tuple[tuple, tuple]:
+    """(output sizes, the scale factors the kernel uses (0: none)) per spatial dim, PyTorch's rules: the
+    size from floor(input size * scale_factor), and the scale factor itself for the source coordinates
+    unless recompute_scale_factor."""
+    dims, spatial = input.ndim - 2, input.shape[2:]
+    if size is not None and scale_factor is not None:
+        raise ValueError("size: only one of size or scale_factor should be defined")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor: is not meaningful with an explicit size")
+        sizes = tuple(int(v) for v in _per_dim(size, "size", dims, numbers.Integral))
+        scales = (0.0,) * dims
+    elif scale_factor is not None:
+        scales = tuple(float(v) for v in _per_dim(scale_factor, "scale_factor", dims, numbers.Real))
+        if not all(math.isfinite(s) and s > 0 for s in scales):
+            raise ValueError(f"scale_factor: expected positive finite scale factors, got {scale_factor!r}")
+        sizes = tuple(math.floor(n * s) for n, s in zip(spatial, scales))
+        if recompute_scale_factor:
+            scales = (0.0,) * dims
+    else:
+        raise ValueError("size: either size or scale_factor should be defined")
+    if min(sizes) < 1 or min(spatial) < 1:
+        raise ValueError(f"size: input and output sizes should be greater than 0, got input {tuple(spatial)} and "
+                         f"output {sizes}")
+    return sizes, scales
+
+
+def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> None:
+    if mode in _UNSUPPORTED:
+        raise NotImplementedError(f"mode: eigengrad's interpolate has no {mode!r} mode (it has {MODES})")
+    if mode not in MODES:
+        raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(f"input: eigengrad's interpolate takes 3-D (N, C, L) or 4-D (N, C, H, W) input, "
+                                  f"got shape {input.shape}")
+    if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
+    if align_corners is not None and mode not in _NEEDS_DIMS:
+        raise ValueError("align_corners: option can only be set with the interpolating modes: linear | bilinear "
+                         "| bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("antialias: eigengrad's interpolate has no anti-aliasing")
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
+    """Resizes (N, C, L) or (N, C, H, W) input to ``size``, or by ``scale_factor`` (output size
+    floor(in * scale)), per spatial axis with PyTorch's source coordinates (s = 1 / scale_factor when a
+    scale factor is given and recompute_scale_factor is not set, else in / out; align_corners:
+    s = (in - 1) / (out - 1)):
+
+    - nearest: src = min(floor(dst s), in - 1);
+    - nearest-exact: src = min(floor((dst + 0.5) s), in - 1); both with PyTorch's CPU arithmetic, which
+      for 2-D outputs with oh + ow <= 128 is its legacy one (in float32; out = in and out = 2 in exact)
+      and else its general one (the coordinate in the input's dtype). The gradient goes to exactly the
+      sources the forward read (PyTorch's backward always takes the legacy indices, so where the two
+      differ in the last bit, its gradient is not that of its output);
+    - linear / bilinear: x = s dst (align_corners) or max(s (dst + 0.5) - 0.5, 0), interpolated between
+      floor(x) and the next index (separably in H and W);
+    - area: adaptive average pooling to the output size.
+
+    One C++ kernel forward and one backward (a scatter in a fixed order per plane).
+    """
+    _float_tensor(input, "input")
+    _check_mode(input, mode, align_corners, antialias)
+    if mode == "area" and size is None:
+        recompute_scale_factor = True  # PyTorch: area always pools to an explicit size
+    sizes, scales = _output_size(input, size, scale_factor, recompute_scale_factor)
+    if mode == "area":
+        return FC1.adaptive_avg_pool1d(input, sizes) if input.ndim == 3 else FC.adaptive_avg_pool2d(input, sizes)
+    kernel_mode = "linear" if mode in _NEEDS_DIMS else mode
+    ac = bool(align_corners)
+    if input.ndim == 3:
+        return FC1.height_one(lambda x: Upsample.apply(x, size=(1,) + sizes, mode=kernel_mode, scales=(0.0,) + scales,
+                                                       align_corners=ac), input)
+    # PyTorch's CPU forward takes its legacy nearest indices for 2-D outputs with oh + ow <= 128
+    legacy = sum(sizes) <= _LEGACY_NEAREST_MAX
+    return Upsample.apply(input, size=sizes, mode=kernel_mode, scales=scales, align_corners=ac, legacy_nearest=legacy)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None):
+    """Deprecated in PyTorch in favour of ``interpolate`` (which this calls, with PyTorch's warning)."""
+    warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated in PyTorch: ``interpolate(..., mode='nearest')``."""
+    warnings.warn("nn.functional.upsample_nearest is deprecated. Use nn.functional.interpolate instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated in PyTorch: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    warnings.warn("nn.functional.upsample_bilinear is deprecated. Use nn.functional.interpolate instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _factor(value, name: str) -> int:
+    if not FC._is_int(value) or value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
+def _shuffle_input(input, name: str) -> Tensor:
+    _float_tensor(input, "input")
+    if input.ndim < 3:
+        raise ValueError(f"input: {name} expects (*, C, H, W) input with at least 3 dimensions, got shape "
+                         f"{input.shape}")
+    return input
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """Sub-pixel rearrangement (Shi et al., "Real-Time Single Image and Video Super-Resolution Using an
+    Efficient Sub-Pixel Convolutional Neural Network", CVPR 2016): (*, C r^2, H, W) -> (*, C, H r, W r),
+    y[..., c, h r + i, w r + j] = x[..., c r^2 + i r + j, h, w]. A reshape, a permutation and a reshape."""
+    _shuffle_input(input, "pixel_shuffle")
+    r = _factor(upscale_factor, "upscale_factor")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(f"input: pixel_shuffle expects its channel dimension to be divisible by the square of "
+                         f"upscale_factor {r}, got {c} channels (input of shape {input.shape})")
+    n = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """The inverse of pixel_shuffle: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    _shuffle_input(input, "pixel_unshuffle")
+    r = _factor(downscale_factor, "downscale_factor")
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(f"input: pixel_unshuffle expects height and width divisible by downscale_factor {r}, got "
+                         f"input of shape {input.shape}")
+    n = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)

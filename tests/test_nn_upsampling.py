@@ -1,0 +1,123 @@
+"""Upsample / interpolate, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle:
+values against the NumPy reference, gradcheck in float64 for every mode, the output-size rules, and the
+errors that name the argument (NotImplementedError for PyTorch modes eigengrad does not have)."""
+import numpy as np
+import pytest
+
+import eigengrad as eg
+import eigengrad.nn.functional as F
+from conftest import assert_close
+from eigengrad import nn
+from eigengrad import reference as ref
+from eigengrad.autograd.gradcheck import gradcheck
+
+
+def t(rng, *shape, dtype=np.float64):
+    return eg.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+
+
+@pytest.mark.parametrize("kw,size,scales,mode,ac", [
+    (dict(scale_factor=2), (10, 14), (2.0, 2.0), "nearest", False),
+    (dict(size=(7, 4), mode="nearest-exact"), (7, 4), (0, 0), "nearest-exact", False),
+    (dict(scale_factor=(1.5, 0.6), mode="bilinear"), (7, 4), (1.5, 0.6), "linear", False),
+    (dict(scale_factor=(1.5, 0.6), mode="bilinear", recompute_scale_factor=True), (7, 4), (0, 0), "linear", False),
+    (dict(size=9, mode="bilinear", align_corners=True), (9, 9), (0, 0), "linear", True),
+])
+def test_interpolate_matches_reference(rng, dtype, kw, size, scales, mode, ac):
+    x = t(rng, 2, 3, 5, 7, dtype=dtype)
+    y = F.interpolate(x, **kw)
+    assert y.shape == (2, 3) + size
+    x_ref = x.numpy().astype(np.float64) if mode == "linear" else x.numpy()
+    assert_close(y.numpy(), ref.upsample_forward(x_ref, size, mode, scales, ac, legacy_nearest=True), dtype)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    y.backward(eg.from_numpy(g))
+    assert_close(x.grad.numpy(), ref.upsample_backward(g, x.shape, mode, scales, ac, legacy_nearest=True), dtype)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(size=(4, 7), mode="nearest-exact"),
+                                dict(scale_factor=1.7, mode="bilinear"), dict(size=(2, 6), mode="bilinear",
+                                                                                align_corners=True),
+                                dict(size=(2, 3), mode="area")])
+def test_interpolate_gradcheck_2d(rng, kw):
+    assert gradcheck(lambda x: F.interpolate(x, **kw), (t(rng, 1, 2, 3, 4),))
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2.5, mode="linear"), dict(size=7, mode="linear", align_corners=True),
+                                dict(size=3, mode="nearest"), dict(scale_factor=0.7, mode="nearest-exact"),
+                                dict(size=2, mode="area")])
+def test_interpolate_gradcheck_1d(rng, kw):
+    assert gradcheck(lambda x: F.interpolate(x, **kw), (t(rng, 2, 2, 5),))
+
+
+def test_upsampling_layers(rng):
+    x = t(rng, 1, 2, 3, 3)
+    np.testing.assert_array_equal(nn.UpsamplingNearest2d(scale_factor=2)(x).numpy(),
+                                  np.repeat(np.repeat(x.numpy(), 2, axis=2), 2, axis=3))
+    y = nn.UpsamplingBilinear2d(size=(5, 5))(x).numpy()
+    np.testing.assert_allclose(y[..., ::2, ::2], x.numpy(), rtol=1e-15)  # aligned corners: every other output
+    assert repr(nn.Upsample(scale_factor=2, mode="bilinear")) == "Upsample(scale_factor=2.0, mode='bilinear')"
+    assert repr(nn.UpsamplingNearest2d(size=(4, 4))) == "UpsamplingNearest2d(size=(4, 4), mode='nearest')"
+
+
+def test_pixel_shuffle_is_the_sub_pixel_rearrangement(rng):
+    x = t(rng, 2, 12, 3, 5)
+    y = F.pixel_shuffle(x, 2)
+    assert y.shape == (2, 3, 6, 10)
+    # y[n, c, h r + i, w r + j] = x[n, c r^2 + i r + j, h, w]
+    for i in range(2):
+        for j in range(2):
+            np.testing.assert_array_equal(y.numpy()[:, :, i::2, j::2], x.numpy()[:, i * 2 + j::4])
+    np.testing.assert_array_equal(F.pixel_unshuffle(y, 2).numpy(), x.numpy())
+    assert gradcheck(lambda x: F.pixel_shuffle(x, 2), (t(rng, 1, 4, 2, 3),))
+    assert gradcheck(lambda x: nn.PixelUnshuffle(3)(x), (t(rng, 2, 1, 3, 6),))
+    assert repr(nn.PixelShuffle(2)) == "PixelShuffle(upscale_factor=2)"
+
+
+def test_errors_name_the_argument(rng):
+    x = t(rng, 1, 2, 4, 4)
+    with pytest.raises(ValueError, match="size: only one of size or scale_factor should be defined"):
+        F.interpolate(x, size=3, scale_factor=2)
+    with pytest.raises(ValueError, match="size: either size or scale_factor should be defined"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match=r"size: input and size must have the same number of spatial dimensions"):
+        F.interpolate(x, size=(2, 3, 4))
+    with pytest.raises(TypeError, match="size: expected ints or a tuple of them"):
+        F.interpolate(x, size=2.5)
+    with pytest.raises(ValueError, match="scale_factor: expected positive finite scale factors"):
+        F.interpolate(x, scale_factor=-2)
+    with pytest.raises(ValueError, match="size: input and output sizes should be greater than 0"):
+        F.interpolate(x, scale_factor=0.1)
+    with pytest.raises(ValueError, match="align_corners: option can only be set with the interpolating modes"):
+        F.interpolate(x, scale_factor=2, align_corners=False)
+    with pytest.raises(ValueError, match="recompute_scale_factor: is not meaningful with an explicit size"):
+        F.interpolate(x, size=3, recompute_scale_factor=True)
+    with pytest.raises(ValueError, match="mode: expected one of"):
+        F.interpolate(x, scale_factor=2, mode="cubic")
+    with pytest.raises(NotImplementedError, match="mode: eigengrad's interpolate has no 'bicubic' mode"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(NotImplementedError, match="Got 4D input, but linear mode needs 3D input"):
+        F.interpolate(x, scale_factor=2, mode="linear")
+    with pytest.raises(NotImplementedError, match="antialias"):
+        F.interpolate(x, scale_factor=2, mode="bilinear", antialias=True)
+    with pytest.raises(NotImplementedError, match=r"input: eigengrad's interpolate takes 3-D .* got shape \(1, 1, 2, 2, 2\)"):
+        F.interpolate(t(rng, 1, 1, 2, 2, 2), scale_factor=2)
+    with pytest.raises(ValueError, match="upscale_factor: expected a positive int, got 0"):
+        nn.PixelShuffle(0)
+    with pytest.raises(ValueError, match="input: pixel_shuffle expects its channel dimension to be divisible"):
+        F.pixel_shuffle(x, 2)
+    with pytest.raises(ValueError, match="input: pixel_unshuffle expects height and width divisible"):
+        F.pixel_unshuffle(x, 3)
+    with pytest.raises(ValueError, match="input: pixel_shuffle expects .* at least 3 dimensions"):
+        F.pixel_shuffle(t(rng, 4, 4), 2)
+
+
+def test_deprecated_forms_warn_and_interpolate(rng):
+    x = t(rng, 1, 1, 2, 2)
+    with pytest.warns(UserWarning, match="upsample is deprecated"):
+        y = F.upsample(x, scale_factor=2)
+    np.testing.assert_array_equal(y.numpy(), F.interpolate(x, scale_factor=2).numpy())
+    with pytest.warns(UserWarning, match="upsample_bilinear is deprecated"):
+        z = F.upsample_bilinear(x, size=3)
+    np.testing.assert_array_equal(z.numpy(), F.interpolate(x, size=3, mode="bilinear", align_corners=True).numpy())
+    with pytest.warns(UserWarning, match="upsample_nearest is deprecated"):
+        F.upsample_nearest(x, size=3)
