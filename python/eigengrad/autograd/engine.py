@@ -18,6 +18,8 @@ One pass (:func:`run`) serves ``Tensor.backward``, ``autograd.backward`` and ``a
   the node runs; a leaf's run on its summed gradient before it is accumulated or captured; a
   retained gradient is stored after the hooks (PyTorch's order); post-accumulate hooks run after
   ``.grad`` was updated.
+- Callbacks queued during a backward (:func:`queue_callback`, e.g. a data-parallel wrapper's wait for
+  its gradient allreduces) run when its last node is done, before ``backward()`` returns.
 """
 from __future__ import annotations
 
@@ -31,6 +33,16 @@ from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.version import check_saved, clock
 
 _anomaly_state = _anomaly._state
+_final_callbacks: list | None = None  # while a backward runs: what to call when it is done
+
+
+def queue_callback(callback) -> None:
+    """Call ``callback()`` when the backward now running has finished its last node (PyTorch's
+    ``Variable._execution_engine.queue_callback``); callbacks run in the order queued. Outside a
+    backward it is a RuntimeError."""
+    if _final_callbacks is None:
+        raise RuntimeError("queue_callback: no backward is running; callbacks can only be queued during one")
+    _final_callbacks.append(callback)
 
 
 def _graph(roots: list, leaf_roots: list, stop=()) -> tuple[list, dict]:
@@ -214,13 +226,21 @@ def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool
     for an input the graph does not reach; ``autograd.grad``). ``cut``: the walk stops at the inputs'
     nodes (partial derivatives w.r.t. them, for ``composite.composite_backward``; never past an input
     that another input depends on otherwise).
+    Then the callbacks queued meanwhile run (:func:`queue_callback`); a pass that raises drops them.
     """
-    prev = _grad_state.enabled
+    global _final_callbacks
+    prev, outer = _grad_state.enabled, _final_callbacks
     _grad_state.enabled = create_graph  # PyTorch runs backward with grad mode = create_graph
+    _final_callbacks = []
     try:
-        return _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut)
+        result = _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut)
+        callbacks = _final_callbacks
+        _final_callbacks = outer  # a callback's own backward (if any) queues into a new list
+        for callback in callbacks:
+            callback()
+        return result
     finally:
-        _grad_state.enabled = prev
+        _grad_state.enabled, _final_callbacks = prev, outer
 
 
 def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):

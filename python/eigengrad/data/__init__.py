@@ -5,6 +5,7 @@ from eigengrad.data.dataloader import DataLoader, get_worker_info
 from eigengrad.data.dataset import (
     ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
 )
+from eigengrad.data.distributed import DistributedSampler
 from eigengrad.data.sampler import (
     BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler,
 )
@@ -12,4 +13,4 @@ from eigengrad.data.sampler import (
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "random_split",
            "DataLoader", "default_collate", "default_convert", "get_worker_info", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
-           "transforms"]
+           "DistributedSampler", "transforms"]
