@@ -120,3 +120,12 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm of input (N, C, H, W), statistics per channel C over N, H and W."""
 
     _ndims, _layouts = (4,), "(N, {c}, H, W)"
+
+
+def __getattr__(name: str):
+    """``SyncBatchNorm`` at PyTorch's path (``torch.nn.modules.batchnorm``), imported on first use
+    (sync_batchnorm.py builds on this module's ``_BatchNorm``)."""
+    if name == "SyncBatchNorm":
+        from eigengrad.nn.modules.sync_batchnorm import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
