@@ -328,6 +328,11 @@ _optim_entry("adam_step", ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], _adam)
 _optim_entry("nadam_step", ["exp_avg", "exp_avg_sq"], lambda c: _optim(
     c, ["exp_avg", "exp_avg_sq"], lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, momentum_decay=0.004,
     decoupled_weight_decay=c.flag(), maximize=False, step=2, mu_product=0.81))
+_optim_entry("adamax_step", ["exp_avg", "exp_inf"], lambda c: _optim(
+    c, ["exp_avg", "exp_inf"], lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, maximize=c.flag(), step=3))
+_optim_entry("radam_step", ["exp_avg", "exp_avg_sq"], lambda c: _optim(  # step 2: unrectified, 10: rectified
+    c, ["exp_avg", "exp_avg_sq"], lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
+    decoupled_weight_decay=c.flag(), maximize=c.flag(), step=c.pick([2, 10])))
 _optim_entry("adagrad_step", ["state_sum"], lambda c: _optim(
     c, ["state_sum"], lr=0.1, lr_decay=0.01, weight_decay=0.01, eps=1e-10, maximize=c.flag(), step=4))
 

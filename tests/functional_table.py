@@ -291,7 +291,7 @@ def _convt_ref(a, k):
 
 
 op("F.conv_transpose2d", F.conv_transpose2d, _convt, _convt_ref, rtol=10.0)
-op("F.conv1d", F.conv1d, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 3), _x(c, c.dim(3, 1), c.dim(1, 1), 3)],
+op("F.conv1d", F.conv1d, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 5), _x(c, c.dim(3, 1), c.dim(1, 1), 3)],
                                     dict(stride=c.pick([1, 2]), padding=c.pick([0, 1]), dilation=c.pick([1, 2]))),
    lambda a, k: R.conv2d_forward(a[0][:, :, None], a[1][:, :, None], None, (1, k["stride"]),
                                  (0, 0, k["padding"], k["padding"]), (1, k["dilation"]), 1)[:, :, 0], rtol=10.0)

@@ -21,8 +21,14 @@ from eigengrad.autograd import inference_mode, is_inference_mode_enabled
 from eigengrad.autograd import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from eigengrad import functions as _functions
 from eigengrad import accelerator, cuda, linalg, return_types
-from eigengrad import autograd, backends, data, datasets, diagnostics, nn, optim, preprocessing, train, tune
+from eigengrad import autograd, backends, data, nn, optim
 from eigengrad.serialization import load, save
+from eigengrad._flags import (
+    are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_interop_threads,
+    is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision, set_num_interop_threads,
+    use_deterministic_algorithms,
+)
+from eigengrad._printing import set_printoptions
 
 globals().update(_functions.FUNCTIONS)  # eg.exp, eg.cat, eg.einsum, eg.zeros, eg.LongTensor, ... (tensor_ops)
 
@@ -51,8 +57,29 @@ __all__ = [
     "float64", "double", "int8", "int16", "short", "int32", "int", "int64", "long", "uint8", "bool", "bool_",
     "complex64", "complex128", "cfloat", "cdouble", "get_default_dtype", "set_default_dtype", "get_default_device",
     "set_default_device", "is_tensor", "promote_types", "result_type", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "manual_seed", "seed", "initial_seed",
+    "is_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled", "manual_seed", "seed", "initial_seed",
     "Generator", "default_generator", "get_rng_state", "set_rng_state", "set_num_threads", "get_num_threads",
-    "show_config", "get_config", "autograd", "backends", "cuda", "accelerator", "linalg", "return_types", "nn", "optim", "data",
-    "datasets", "train", "diagnostics", "tune", "preprocessing", "save", "load", "MaxResult",
+    "show_config", "get_config", "autograd", "backends", "cuda", "accelerator", "linalg", "return_types",
+    "distributed", "nn", "optim", "data", "datasets", "train", "diagnostics", "tune", "preprocessing", "save", "load",
+    "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
+    "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+    "set_num_interop_threads", "get_num_interop_threads", "set_printoptions", "MaxResult",
 ] + sorted(_functions.FUNCTIONS)
+
+# Subpackages imported on first access (``eg.tune``, ``eg.sklearn``, ...), so that ``import eigengrad``
+# stays fast and imports no optional dependency (scikit-learn, Optuna, Ray, matplotlib) until used.
+# ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
+_LAZY_SUBPACKAGES = ("compat", "datasets", "diagnostics", "distributed", "preprocessing", "sklearn", "train", "tune")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES))

@@ -267,6 +267,14 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, **hyper) -> None:
     _C.nadam_step(param, contiguous(grad), exp_avg, exp_avg_sq, **hyper)
 
 
+def adamax_step(param, grad, exp_avg, exp_inf, **hyper) -> None:
+    _C.adamax_step(param, contiguous(grad), exp_avg, exp_inf, **hyper)
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, **hyper) -> None:
+    _C.radam_step(param, contiguous(grad), exp_avg, exp_avg_sq, **hyper)
+
+
 def adagrad_step(param, grad, state_sum, **hyper) -> None:
     _C.adagrad_step(param, contiguous(grad), state_sum, **hyper)
 

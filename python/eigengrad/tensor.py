@@ -11,8 +11,9 @@ import builtins
 
 import numpy as np
 
-from eigengrad import _dtype
+from eigengrad import _dtype, _printing
 from eigengrad._device import CPU, check_device
+from eigengrad._dims import wrap_dim
 from eigengrad._errors import ArgumentError
 from eigengrad._dtype import float32, float64, int32, int64, uint8
 from eigengrad._kernels import FLOAT_DTYPES
@@ -287,6 +288,10 @@ class Tensor:
             create_graph: record the backward, so the gradients can be differentiated again.
             inputs: accumulate only into these tensors' ``grad``.
         """
+        if gradient is None and inputs is None and not create_graph and self.requires_grad and self._data.size == 1 \
+                and self._data.dtype.kind == "f":  # loss.backward(): the checks below have nothing to say
+            engine.run([self], [np.ones_like(self._data)], retain_graph=bool(retain_graph))
+            return
         differentiate.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # --- in-place operations (autograd/inplace.py: PyTorch's rules, autograd, version counter) -----
@@ -425,7 +430,7 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", threshold=1000)
+        body = _printing.format_array(self._data, prefix="tensor(")
         extras = []
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype={self.dtype!r}")

@@ -7,6 +7,7 @@ from eigengrad.autograd.grad_mode import (
     enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
 )
 from eigengrad.autograd.differentiate import backward, grad
+from eigengrad.autograd.variable import Variable
 from eigengrad.autograd.gradcheck import (
     GradcheckError, GradientCheckResult, gradcheck, gradgradcheck, gradient_relative_error,
 )
@@ -15,5 +16,5 @@ from eigengrad.autograd.gradcheck import (
 __all__ = [
     "Function", "FunctionCtx", "once_differentiable", "inference_mode", "is_inference_mode_enabled", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "gradcheck", "gradgradcheck",
     "gradient_relative_error", "GradcheckError", "GradientCheckResult", "backward", "grad", "detect_anomaly",
-    "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+    "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Variable",
 ]

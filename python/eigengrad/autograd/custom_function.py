@@ -213,7 +213,13 @@ def _save(ctx: FunctionCtx) -> None:
 
 class OutputOf(Primitive):
     """The node of output ``index`` of a custom Function with several outputs: files the gradient in the
-    Function's node and passes it an empty placeholder gradient."""
+    Function's node and passes it an empty placeholder gradient. Named after the Function, as PyTorch
+    names every output's grad_fn."""
+
+    @property
+    def name(self) -> str:
+        packed = self.inputs[0] if self.inputs else None
+        return packed._ctx.name if packed is not None and packed._ctx is not None else "OutputOf"
 
     @staticmethod
     def forward(ctx, packed, index=0):

@@ -176,9 +176,9 @@ def _batched(outputs, inputs, grad_list, retain, create_graph, allow_unused, mat
     from eigengrad.functions import stack
 
     tensor_type = _tensor_type()
-    rows = [g if isinstance(g, tensor_type) else tensor_type._wrap(np.asarray(g)) for g in grad_list]
     if any(g is None for g in grad_list):
         raise RuntimeError("is_grads_batched=True needs a grad_output for every output")
+    rows = [g if isinstance(g, tensor_type) else tensor_type._wrap(np.asarray(g)) for g in grad_list]
     _make_grads(outputs, rows, create_graph, batched=True)  # the shape checks
     batch = rows[0].shape[0]
     per_row = []

@@ -18,6 +18,8 @@ One pass (:func:`run`) serves ``Tensor.backward``, ``autograd.backward`` and ``a
   the node runs; a leaf's run on its summed gradient before it is accumulated or captured; a
   retained gradient is stored after the hooks (PyTorch's order); post-accumulate hooks run after
   ``.grad`` was updated.
+- Callbacks queued during a backward (:func:`queue_callback`, e.g. a data-parallel wrapper's wait for
+  its gradient allreduces) run when its last node is done, before ``backward()`` returns.
 """
 from __future__ import annotations
 
@@ -31,6 +33,16 @@ from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.version import check_saved, clock
 
 _anomaly_state = _anomaly._state
+_final_callbacks: list | None = None  # while a backward runs: what to call when it is done
+
+
+def queue_callback(callback) -> None:
+    """Call ``callback()`` when the backward now running has finished its last node (PyTorch's
+    ``Variable._execution_engine.queue_callback``); callbacks run in the order queued. Outside a
+    backward it is a RuntimeError."""
+    if _final_callbacks is None:
+        raise RuntimeError("queue_callback: no backward is running; callbacks can only be queued during one")
+    _final_callbacks.append(callback)
 
 
 def _graph(roots: list, leaf_roots: list, stop=()) -> tuple[list, dict]:
@@ -54,7 +66,7 @@ def _graph(roots: list, leaf_roots: list, stop=()) -> tuple[list, dict]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        if id(node) in stop:
+        if stop and id(node) in stop:
             continue
         for t, (parent, _), need in zip(node.inputs, node.edges, node.needs_input_grad):
             if not need or t is None:  # a constant, or a node already released by an earlier backward
@@ -85,19 +97,19 @@ def _needed(order: list, target_nodes: set, target_leaves: set) -> set:
 
 
 def accumulate_grad(tensor, grad, owned: bool = False) -> None:
-    """Add ``grad`` into ``tensor.grad`` (gradients accumulate, as in PyTorch).
+    """Add ``grad`` into ``tensor.grad`` (gradients accumulate, as in PyTorch); ``grad`` is an array, or a
+    recorded Tensor under create_graph (``_accumulate_recorded``).
 
     ``owned``: ``grad`` is a new array that nothing else references (see ``Primitive.fresh_grads``), so a
     first gradient may become ``tensor.grad`` as it is instead of being copied. A tensor in an
     optimizer's parameter arena gets its first gradient written into its slot of the arena's buffer.
-    A recorded gradient (a Tensor, from create_graph) is kept as a graph-connected ``.grad``: the
-    first one cloned, later ones added out of place (PyTorch's AccumulateGrad in grad mode).
     """
-    tensor_type = _tensor_type()
-    if isinstance(grad, tensor_type):
-        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
-        return
-    wrap = tensor_type._wrap
+    if type(grad) is not np.ndarray:
+        if not isinstance(grad, np.generic):
+            _accumulate_recorded(tensor, grad)
+            return
+        grad, owned = np.asarray(grad), True  # a NumPy scalar (a reduction's gradient for a 0-d leaf)
+    wrap = _tensor_type()._wrap
     arena = tensor._arena() if tensor._arena is not None else None
     if tensor.grad is None:
         slot = arena.grad_slot(tensor) if arena is not None else None
@@ -114,14 +126,14 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
         arena.grad_ready(tensor)
 
 
-def _checked(ctx, index: int, parent, grad):
-    """``grad`` (an array, or a Tensor when create_graph) checked against ``parent``'s shape, cast to its dtype."""
-    tensor_type = _tensor_type()
-    if isinstance(grad, tensor_type):
-        if grad.shape != parent.shape:
-            raise RuntimeError(f"{ctx.name}.backward_graph returned a gradient of shape {grad.shape} for input "
-                               f"{index}, which has shape {parent.shape}")
-        return grad if grad.dtype == parent.dtype else grad.to(parent.dtype)
+def _accumulate_recorded(tensor, grad) -> None:
+    """A recorded gradient (create_graph) kept as a graph-connected ``.grad``: the first one cloned, later
+    ones added out of place (PyTorch's AccumulateGrad in grad mode)."""
+    tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
+
+
+def _checked(ctx, index: int, parent, grad) -> np.ndarray:
+    """``grad`` (an array) checked against ``parent``'s shape, cast to its dtype (the fast path)."""
     grad = np.asarray(grad)
     if grad.shape != parent.shape:
         raise RuntimeError(
@@ -130,9 +142,18 @@ def _checked(ctx, index: int, parent, grad):
         )
     if grad.dtype != parent.dtype:
         grad = grad.astype(parent.dtype)
-    if _grad_state.enabled:  # create_graph: a backward that returned an array gave a constant
-        grad = tensor_type._wrap(grad)
     return grad
+
+
+def _checked_graph(ctx, index: int, parent, grad):
+    """``_checked`` under create_graph: a Tensor (an array a backward_graph returned is a constant)."""
+    tensor_type = _tensor_type()
+    if not isinstance(grad, tensor_type):
+        grad = tensor_type._wrap(np.asarray(grad))
+    if grad.shape != parent.shape:
+        raise RuntimeError(f"{ctx.name}.backward_graph returned a gradient of shape {grad.shape} for input "
+                           f"{index}, which has shape {parent.shape}")
+    return grad if grad.dtype == parent.dtype else grad.to(parent.dtype)
 
 
 def _run_node(ctx, g, create_graph: bool) -> tuple:
@@ -178,18 +199,20 @@ def _call_hooks(hooks: dict, g):
     return gt if as_tensor else gt._data
 
 
-def _deliver(leaf, g, owned: bool) -> None:
-    """A leaf's final gradient: its hooks, accumulation into ``.grad``, its post-accumulate hooks."""
+def _deliver(leaf, g, owned: bool):
+    """A leaf's final gradient: its hooks, accumulation into ``.grad``, its post-accumulate hooks; returns
+    the gradient the hooks left."""
     hooks = leaf._hooks
     if hooks is None:
         accumulate_grad(leaf, g, owned)
-        return
+        return g
     if hooks.pre:
         new = _call_hooks(hooks.pre, g)
         owned, g = owned and new is g, new
     accumulate_grad(leaf, g, owned)
     for hook in list(hooks.post.values()):
         hook(leaf)
+    return g
 
 
 def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool = False, inputs=None,
@@ -203,40 +226,53 @@ def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool
     for an input the graph does not reach; ``autograd.grad``). ``cut``: the walk stops at the inputs'
     nodes (partial derivatives w.r.t. them, for ``composite.composite_backward``; never past an input
     that another input depends on otherwise).
+    Then the callbacks queued meanwhile run (:func:`queue_callback`); a pass that raises drops them.
     """
-    prev = _grad_state.enabled
+    global _final_callbacks
+    prev, outer = _grad_state.enabled, _final_callbacks
     _grad_state.enabled = create_graph  # PyTorch runs backward with grad mode = create_graph
+    _final_callbacks = []
     try:
-        return _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut)
+        result = _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut)
+        callbacks = _final_callbacks
+        _final_callbacks = outer  # a callback's own backward (if any) queues into a new list
+        for callback in callbacks:
+            callback()
+        return result
     finally:
-        _grad_state.enabled = prev
+        _grad_state.enabled, _final_callbacks = prev, outer
 
 
 def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
-    leaf_roots = [(t, g) for t, g in zip(roots, grads) if t._ctx is None]
+    leaf_roots, nodes = [], []
     grad_of: dict = {}  # id(node) -> the gradient of its output summed so far
     for t, g in zip(roots, grads):
-        if t._ctx is not None:
-            key = id(t._ctx)
-            grad_of[key] = g if key not in grad_of else grad_of[key] + g
+        if t._ctx is None:
+            leaf_roots.append((t, g))
+            continue
+        key = id(t._ctx)
+        if key in grad_of:
+            grad_of[key] = grad_of[key] + g
+        else:
+            grad_of[key] = g
+            nodes.append(t._ctx)
     stop = {id(t._ctx) for t in inputs if t._ctx is not None} if cut else ()
-    order, shared = _graph([t._ctx for t in roots if t._ctx is not None], [t for t, _ in leaf_roots], stop)
+    order, shared = _graph(nodes, [t for t, _ in leaf_roots], stop)
     if inputs is None:
         _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_graph)
         return None
     captured = _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph)
     out = []
     for t in inputs:
-        entry = captured.get(id(t))
-        g, owned = entry if entry is not None else (None, False)
-        if g is not None and t._ctx is None and t._hooks is not None and t._hooks.pre:
-            new = _call_hooks(t._hooks.pre, g)
-            owned, g = owned and new is g, new
-        if accumulate and g is not None and not _retains(t):  # a retained gradient was stored already
-            accumulate_grad(t, g, owned)
-            if t._ctx is None and t._hooks is not None:
-                for hook in list(t._hooks.post.values()):
-                    hook(t)
+        g, owned = captured.get(id(t), (None, False))
+        if g is not None:
+            if t._ctx is None:  # a leaf: its hooks run on its summed gradient (and it is accumulated)
+                if accumulate:
+                    g = _deliver(t, g, owned)
+                elif t._hooks is not None and t._hooks.pre:
+                    g = _call_hooks(t._hooks.pre, g)
+            elif accumulate and not _retains(t):  # a retained gradient was stored already, at the node
+                accumulate_grad(t, g, owned)
         out.append(g)
     return out
 
@@ -252,6 +288,7 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
     pending: dict = {}  # id(leaf used more than once) -> (its gradient summed so far, owned)
     for t, g in leaf_roots:
         _leaf(t, g, False, pending, shared)
+    check = _checked_graph if create_graph else _checked
     for ctx in reversed(order):
         g = grad_of.pop(id(ctx), None)
         if g is not None:
@@ -267,13 +304,19 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
                 continue
             pg = input_grads[i] if i < count else None
             if pg is not None:
-                pg = _checked(ctx, i, parent, pg)
+                pg = check(ctx, i, parent, pg)
             if node is not None:
                 if pg is not None:
                     key = id(node)
                     grad_of[key] = pg if key not in grad_of else grad_of[key] + pg
             elif parent.requires_grad:
-                _leaf(parent, pg, owned, pending, shared)
+                if id(parent) in shared:
+                    _leaf(parent, pg, owned, pending, shared)
+                elif pg is not None:  # a leaf used once: its gradient is final now
+                    if parent._hooks is None:
+                        accumulate_grad(parent, pg, owned)
+                    else:
+                        _deliver(parent, pg, owned)
         if not retain_graph:
             ctx.release()
 
@@ -305,6 +348,7 @@ def _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph
         prev = captured.get(key)
         captured[key] = (g, owned) if prev is None else (prev[0] + g, True)
 
+    check = _checked_graph if create_graph else _checked
     for t, g in leaf_roots:
         if id(t) in target_leaves:
             add(id(t), g, False)
@@ -330,7 +374,7 @@ def _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph
             pg = input_grads[i] if i < count else None
             if not need or parent is None or pg is None:
                 continue
-            pg = _checked(ctx, i, parent, pg)
+            pg = check(ctx, i, parent, pg)
             if node is not None:
                 k = id(node)
                 grad_of[k] = pg if k not in grad_of else grad_of[k] + pg

@@ -44,7 +44,13 @@ _CONSTANT = (None, 0)  # the edge of an input that is not a tensor
 
 
 class Primitive:
-    """Base of all primitives; an instance is the context of one recorded call."""
+    """Base of all primitives; an instance is the context of one recorded call.
+
+    A subclass defines ``forward(ctx, *arrays, **options)`` and ``backward(ctx, grad)`` over arrays (the fast
+    path) and ``backward_graph(ctx, grad)``, the same gradients with Tensor operations, which the engine
+    runs under ``create_graph=True`` so that gradients can be differentiated again (see the module's
+    docstring for the three ways to write it). ``tests/grad_cases.py`` needs a case for every primitive.
+    """
 
     __slots__ = ("inputs", "saved", "needs_input_grad", "released", "edges", "clock", "__dict__")
 

@@ -79,6 +79,26 @@ class ConvTranspose2d(Primitive):
     def backward(ctx, g):
         return K.conv_transpose2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx))
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        """The convolution's pair with the roles swapped: dx = Conv2d(g, W), dW = Conv2dWeightGrad(g, x)
+        (x is the convolution's output gradient), both differentiable to every order."""
+        x, weight = ctx.saved
+        stride, padding, output_padding, dilation, groups = ctx.options
+        conv = (stride, (padding[0], padding[0], padding[1], padding[1]), dilation, groups)
+        try:
+            sizes = K.conv2d_output_size(g.shape[2], g.shape[3], weight.shape[2], weight.shape[3], *conv[:3])
+        except ValueError:  # options beyond the convolution's bounds
+            sizes = None
+        if sizes != tuple(x.shape[2:]):  # e.g. output_padding >= stride (< dilation): the convolution of the
+            return Primitive.backward_graph(ctx, g)  # output overhangs x; first order only there
+        need = ctx.needs_input_grad
+        gx = _conv(g, ctx.input_tensor(1, weight), conv) if need[0] else None
+        gw = Conv2dWeightGrad.apply(g, ctx.input_tensor(0, x), w_shape=weight.shape, options=conv) \
+            if need[1] else None
+        gb = g.sum((0, 2, 3)) if ctx.has_bias and len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
 
 def _conv(x, weight, options):
     """conv2d(x, weight) without bias, a Tensor (recorded) or an array."""
@@ -369,4 +389,4 @@ class AdaptiveMaxPool2d(Primitive):
         return y
 
     backward = staticmethod(MaxPool2d.backward)
-    backward_graph = staticmethod(MaxPool2d.backward_graph)  # the same saved indices: the same adjoint pair
+    backward_graph = staticmethod(MaxPool2d.backward_graph)

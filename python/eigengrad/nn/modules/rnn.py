@@ -95,6 +95,10 @@ class RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch compacts the weights into one cuDNN buffer here; eigengrad's kernels read
+        each weight where it is. Kept so that scripts calling it run unchanged."""
+
     @property
     def all_weights(self) -> list:
         """Per layer-direction [weight_ih, weight_hh(, bias_ih, bias_hh)] (PyTorch's ``all_weights``)."""
@@ -236,3 +240,7 @@ class GRU(RNNBase):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__("GRU", *args, **kwargs)
+
+
+# PyTorch's module path for the cells (torch.nn.modules.rnn.LSTMCell, ...); they are defined in rnn_cell.py
+from eigengrad.nn.modules.rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase  # noqa: E402,F401
