@@ -29,7 +29,8 @@ def missing() -> str | None:
     return None
 
 
-needs_mpi = pytest.mark.skipif(missing() is not None, reason=missing() or "")
+_WHY_NOT = missing()
+needs_mpi = pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or "mpi4py and mpiexec are present")
 
 
 def _is_open_mpi(launcher: str) -> bool:

@@ -181,7 +181,7 @@ class LinearMap(Primitive):
 
     @staticmethod
     def map(x, **options):
-        raise NotImplementedError
+        raise NotImplementedError("a LinearMap subclass defines map(x, **options), the linear map itself")
 
     @classmethod
     def forward(cls, ctx, x, **options):
@@ -228,7 +228,7 @@ class ViewPrimitive(Primitive):
 
     @staticmethod
     def view_of(x, **options):
-        raise NotImplementedError
+        raise NotImplementedError("a ViewPrimitive subclass defines view_of(x, **options), the view it makes")
 
     @classmethod
     def apply(cls, *args, **options):

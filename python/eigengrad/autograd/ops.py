@@ -203,19 +203,21 @@ class Maximum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved
-        share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
-        ga = unbroadcast(g * share, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(g * (1 - share), _shape(b)) if ctx.needs_input_grad[1] else None
-        return ga, gb
+        return _maximum_grads(ctx, g, unbroadcast)
 
     @staticmethod
     def backward_graph(ctx, g):
-        a, b = ctx.saved
-        share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
-        ga = sum_to(g * share, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = sum_to(g * (1 - share), _shape(b)) if ctx.needs_input_grad[1] else None
-        return ga, gb
+        return _maximum_grads(ctx, g, sum_to)
+
+
+def _maximum_grads(ctx, g, reduce_to):
+    """maximum's gradients: g to the larger input, halves at ties (PyTorch's), each summed to its input's
+    shape by ``reduce_to`` (arrays: unbroadcast; recorded Tensors: sum_to)."""
+    a, b = ctx.saved
+    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+    ga = reduce_to(g * share, _shape(a)) if ctx.needs_input_grad[0] else None
+    gb = reduce_to(g * (1 - share), _shape(b)) if ctx.needs_input_grad[1] else None
+    return ga, gb
 
 
 # --- unary math -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ class Upsample(Function):
     def forward(ctx, x, size=(1, 1), mode="nearest", scales=(0.0, 0.0), align_corners=False, legacy_nearest=False):
         ctx.options = (mode, scales, align_corners, legacy_nearest)
         ctx.input_shape = x.shape
-        return K.upsample_forward(x, size, mode, scales, align_corners)
+        return K.upsample_forward(x, size, mode, scales, align_corners, legacy_nearest)
 
     @staticmethod
     def backward(ctx, g):
