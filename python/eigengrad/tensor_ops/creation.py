@@ -119,7 +119,19 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else np.int64 if isinstance(
             fill_value, (numbers.Integral,)) else _tensor().default_float()
     value = fill_value.item() if hasattr(fill_value, "item") and not isinstance(fill_value, np.ndarray) else fill_value
-    return _new(np.full(_size((size,)), value, dtype=_dtype.to_numpy(dtype)), requires_grad, device, out)
+    dtype = _dtype.to_numpy(dtype)
+    try:
+        data = np.full(_size((size,)), value, dtype=dtype)
+    except OverflowError:  # PyTorch: "value cannot be converted to type int64_t without overflow"
+        raise ArgumentError(f"fill_value: {fill_value} does not fit in dtype {dtype}") from None
+    return _new(data, requires_grad, device, out)
+
+
+def _like_shape(input) -> tuple:
+    """The shape of a ``*_like`` factory's model (which must be a Tensor)."""
+    if not isinstance(input, _tensor().Tensor):
+        raise ArgumentTypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
+    return input.shape
 
 
 def _like_dtype(input, dtype) -> np.dtype:
@@ -127,11 +139,11 @@ def _like_dtype(input, dtype) -> np.dtype:
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
-    return _new(np.zeros(input.shape, dtype=_like_dtype(input, dtype)), requires_grad, device)
+    return _new(np.zeros(_like_shape(input), dtype=_like_dtype(input, dtype)), requires_grad, device)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
-    return _new(np.ones(input.shape, dtype=_like_dtype(input, dtype)), requires_grad, device)
+    return _new(np.ones(_like_shape(input), dtype=_like_dtype(input, dtype)), requires_grad, device)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
@@ -140,7 +152,7 @@ def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bo
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None):
-    return _new(np.full(input.shape, fill_value, dtype=_like_dtype(input, dtype)), requires_grad, device)
+    return _new(np.full(_like_shape(input), fill_value, dtype=_like_dtype(input, dtype)), requires_grad, device)
 
 
 # --- ranges ------------------------------------------------------------------------------------------------
@@ -232,13 +244,13 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None):
-    return rand(*input.shape, generator=generator, dtype=_like_dtype(input, dtype), device=device,
+    return rand(*_like_shape(input), generator=generator, dtype=_like_dtype(input, dtype), device=device,
                 requires_grad=requires_grad)
 
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None):
-    return randn(*input.shape, generator=generator, dtype=_like_dtype(input, dtype), device=device,
+    return randn(*_like_shape(input), generator=generator, dtype=_like_dtype(input, dtype), device=device,
                  requires_grad=requires_grad)
 
 

@@ -136,9 +136,16 @@ def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None):
     return fn.where(out == -np.inf, lo, out)
 
 
+def _check_float(x, name: str) -> None:
+    """Softmax needs floats (of ints, the max shift and the division would be done in ints)."""
+    if x._data.dtype.kind != "f":
+        raise ArgumentTypeError(f"{name}: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
+
+
 def softmax(input, dim: int, dtype=None):
     """exp(x - max) / sum over ``dim`` (the max is a constant shift)."""
     x = input if dtype is None else input.to(dtype)
+    _check_float(x, "softmax")
     if x._data.size == 0:
         return x * 1.0
     shifted = x - x.amax(dim, keepdim=True).detach()
@@ -149,6 +156,7 @@ def softmax(input, dim: int, dtype=None):
 def log_softmax(input, dim: int, dtype=None):
     """x - max - log(sum exp(x - max)) over ``dim``."""
     x = input if dtype is None else input.to(dtype)
+    _check_float(x, "log_softmax")
     if x._data.size == 0:
         return x * 1.0
     shifted = x - x.amax(dim, keepdim=True).detach()

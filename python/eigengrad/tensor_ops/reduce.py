@@ -202,24 +202,29 @@ def min(input, dim=None, keepdim: bool = False, *, out=None):
 def amax(input, dim=(), keepdim: bool = False):
     """The max over ``dim`` (all dims when empty); ties share the gradient evenly."""
     axes = _dims.dims(dim if dim != () else None, input.ndim)
-    _check_nonempty(input, axes, "amax")
+    _check_nonempty(input, axes, "amax", dim != ())
     return ops.Amax.apply(input, dim=axes, keepdim=keepdim)
 
 
 def amin(input, dim=(), keepdim: bool = False):
     """The min over ``dim`` (all dims when empty); ties share the gradient evenly."""
     axes = _dims.dims(dim if dim != () else None, input.ndim)
-    _check_nonempty(input, axes, "amin")
+    _check_nonempty(input, axes, "amin", dim != ())
     from eigengrad.tensor_ops.arithmetic import neg
 
-    if input._data.dtype.kind == "b":
+    if input._data.dtype.kind in "ub":  # -x wraps for unsigned ints and bools; these never require grad
         return _wrap(np.amin(input._data, axis=axes, keepdims=keepdim))
     return neg(ops.Amax.apply(neg(input), dim=axes, keepdim=keepdim))
 
 
-def _check_nonempty(input, axes, name):
-    if input._data.size == 0 and (not axes or builtins.any(input.shape[a] == 0 for a in axes)):
-        raise IndexError(f"{name}(): Expected reduction dim to have non-zero size.")
+def _check_nonempty(input, axes, name, dim_given=True):
+    """PyTorch's errors for a max/min over nothing (an IndexError naming the dim, or a RuntimeError)."""
+    if input._data.size == 0 and not dim_given:
+        raise ArgumentError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                            "Specify the reduction dim with the 'dim' argument.")
+    for a in axes:
+        if input.shape[a] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
 
 
 def aminmax(input, *, dim=None, keepdim: bool = False):
