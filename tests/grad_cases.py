@@ -222,7 +222,7 @@ CASES = [
     Case(ops.Sum, "dims", lambda a: a.sum((0, 2)) ** 2, inputs(normal(2, 3, 2)), lambda a: a.sum((0, 2)) ** 2),
     Case(ops.Sum, "keepdim", lambda a: (a.sum(1, keepdim=True) * a), inputs(normal(2, 3)),
          lambda a: a.sum(1, keepdim=True) * a),
-    Case(ops.Sum, "mean", lambda a: a.mean() * a, inputs(normal(2, 3)), lambda a: a.mean() * a),
+    Case(ops.Sum, "sum-times", lambda a: a.sum() * a, inputs(normal(2, 3)), lambda a: a.sum() * a),
     Case(ops.Amax, "dim", lambda a: a.amax(1) * a.sum(1), inputs(distinct(3, 4)),
          lambda a: a.amax(1) * a.sum(1)),
     Case(ops.Gather, "max-dim", lambda a: a.max(1).values ** 2, inputs(distinct(3, 4)),
@@ -453,6 +453,12 @@ EXEMPT = {
     "SyncBatchNormFunction": "needs a process group; full-batch BatchNorm on 2 ranks in tests/distributed",
     "_DDPSink": "needs a process group; gradient averaging on 2 ranks in tests/distributed",
 }
+
+# The tensor operations' primitives (tests/grad_cases_tensor_ops.py).
+from grad_cases_tensor_ops import EXEMPT as _TENSOR_OP_EXEMPT, TENSOR_OP_CASES  # noqa: E402
+
+CASES += TENSOR_OP_CASES
+EXEMPT.update(_TENSOR_OP_EXEMPT)
 
 
 def _tf():

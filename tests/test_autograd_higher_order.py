@@ -39,7 +39,7 @@ def _all_primitives() -> set:
 def test_every_primitive_has_a_case():
     covered = {c.covers for c in CASES}
     missing = sorted(f"{p.__module__}.{p.__qualname__}" for p in _all_primitives()
-                     if p not in covered and p.__name__ not in EXEMPT)
+                     if p not in covered and p.__name__ not in EXEMPT and p.__module__.startswith("eigengrad."))
     assert not missing, ("primitives without a case in tests/grad_cases.py (each needs gradcheck and gradgradcheck "
                          f"cases, its backward_graph included): {missing}")
 

@@ -159,7 +159,8 @@ class Pow(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         out = np.power(a, b)
-        ctx.save_for_backward(a, b, out)
+        # the output only for the exponent's gradient (as PyTorch): x.pow_(2) then another in-place change is fine
+        ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
@@ -373,6 +374,9 @@ class Sum(Primitive):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, np.ndim(x)), keepdim, np.shape(x)
+        if K.is_float(x):  # C++: double accumulation, fixed chunking (the same bits on any thread count)
+            out = K.reduce_sum(x, ctx.axes)
+            return out.reshape([1 if d in ctx.axes else s for d, s in enumerate(ctx.shape)]) if keepdim else out
         return np.sum(x, axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
@@ -414,38 +418,41 @@ class Amax(Primitive):
 
 
 class Gather(Primitive):
-    """out = take_along_axis(x, index, dim): the values of max(dim)/min(dim) at their indices."""
+    """out = x gathered at ``index`` along ``dim`` (``torch.gather``: index int64 of x's ndim, no larger than x
+    outside ``dim``; C++ kernel); the values of max(dim)/min(dim), sort and topk at their indices."""
 
     @staticmethod
     def forward(ctx, x, index, dim=0):
         ctx.shape, ctx.index, ctx.dim = np.shape(x), index, dim
-        return np.take_along_axis(x, index, axis=dim)
+        return K.gather(x, dim, index)
 
     @staticmethod
     def backward(ctx, g):
-        gx = np.zeros(ctx.shape, dtype=g.dtype)
-        np.put_along_axis(gx, ctx.index, g, axis=ctx.dim)
-        return gx, None
+        return scatter_add_into(ctx.shape, g, ctx.index, ctx.dim), None
 
     @staticmethod
     def backward_graph(ctx, g):
         return GatherBackward.apply(g, index=ctx.index, dim=ctx.dim, shape=ctx.shape), None
 
 
+def scatter_add_into(shape: tuple, g: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` added at ``index`` along ``dim`` (repeated indices accumulate, in index
+    order: deterministic): gather's adjoint."""
+    return K.scatter_(np.zeros(shape, dtype=g.dtype), dim, index, g, "add")
+
+
 class GatherBackward(Primitive):
-    """Gather's backward as a primitive: ``g`` put at ``index`` along ``dim`` into zeros of ``shape``;
+    """Gather's backward as a primitive: ``g`` added at ``index`` along ``dim`` into zeros of ``shape``;
     its own backward gathers (the pair is closed under differentiation)."""
 
     @staticmethod
     def forward(ctx, g, index=None, dim=0, shape=()):
         ctx.index, ctx.dim = index, dim
-        out = np.zeros(shape, dtype=g.dtype)
-        np.put_along_axis(out, index, g, axis=dim)
-        return out
+        return scatter_add_into(shape, g, index, dim)
 
     @staticmethod
     def backward(ctx, h):
-        return (np.take_along_axis(h, ctx.index, axis=ctx.dim),)
+        return (K.gather(h, ctx.dim, ctx.index),)
 
     @staticmethod
     def backward_graph(ctx, h):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad.nn import functional as F
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def _check_features(num_features) -> int:
@@ -31,8 +31,9 @@ class _BatchNorm(Module):
     _layouts: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None, *, bias: bool = True) -> None:
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
         super().__init__()
+        check_device(device)
         self.num_features = _check_features(num_features)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum: expected a float in [0, 1] or None, got {momentum!r}")
@@ -40,7 +41,7 @@ class _BatchNorm(Module):
             raise ValueError(f"eps: expected a positive float, got {eps!r}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         c = self.num_features
         if self.affine:
             self.weight = Parameter(np.ones(c, dtype=dtype))

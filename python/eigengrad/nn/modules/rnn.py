@@ -19,9 +19,9 @@ from eigengrad import functions
 from eigengrad.autograd.ops_rnn import RecurrentLayer
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def gate_count(mode: str) -> int:
@@ -64,11 +64,10 @@ class RNNBase(Module):
                           "effect with a single layer", stacklevel=2)
         if proj_size != 0:
             raise ValueError(f"proj_size: expected 0 (eigengrad's LSTM has no output projection), got {proj_size!r}")
-        if device not in (None, "cpu"):
-            raise ValueError(f"device: eigengrad runs on the CPU only, got {device!r}")
+        check_device(device)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         gh = gate_count(mode) * self.hidden_size
         self._flat_names = []
         for layer in range(self.num_layers):
