@@ -6,7 +6,9 @@ broadcast against each other and are flattened into B (a broadcast input is copi
 gradient is summed back), and key/value heads of size 1, or fewer with grouped-query attention (``gqa``),
 serve several query heads without a copy. The mask (bool or float, broadcastable to the weights' shape)
 reaches the kernel as a strided view of shape (B, Hq, L, S): broadcast dims have stride 0 and are never
-materialised. Only out and the rows' log-sum-exp are saved for the backward.
+materialised. Out and the rows' log-sum-exp are saved for the backward, and for keys that fit one of the
+kernel's key blocks the weights too (``K.attention_weights_buffer``), which spares the backward their
+recomputation.
 """
 from __future__ import annotations
 
@@ -93,20 +95,21 @@ class ScaledDotProductAttention(Function):
         q4 = layout.kernel_array(q, layout.heads)
         k4, v4 = layout.kernel_array(k, layout.kv_heads), layout.kernel_array(v, layout.kv_heads)
         mask4 = None if mask is None else mask_view(mask, layout, lq, lk)
-        out, lse = K.attention_forward(q4, k4, v4, mask4, scale, causal, dropout)
-        ctx.save_for_backward(q4, k4, v4, out, lse, mask4)
+        weights = K.attention_weights_buffer(q4, k4, causal)
+        out, lse = K.attention_forward(q4, k4, v4, mask4, scale, causal, dropout, weights)
+        ctx.save_for_backward(q4, k4, v4, out, lse, mask4, weights)
         ctx.layout, ctx.options = layout, (scale, causal, dropout)
         ctx.shapes = (q.shape, k.shape, v.shape, None if mask is None else mask.shape)
         return out.reshape(layout.shape(layout.heads, lq, v.shape[-1]))
 
     @staticmethod
     def backward(ctx, g):
-        q4, k4, v4, out, lse, mask4 = ctx.saved
+        q4, k4, v4, out, lse, mask4, weights = ctx.saved
         layout = ctx.layout
         need = ctx.needs_input_grad
         mask_grad = len(need) > 3 and need[3]
         dq, dk, dv, dmask = K.attention_backward(q4, k4, v4, out, lse, g.reshape(out.shape), mask4, *ctx.options,
-                                                 mask_grad=mask_grad)
+                                                 mask_grad=mask_grad, weights=weights)
         grads = []
         for d, shape, wanted in zip((dq, dk, dv, dmask), ctx.shapes, need):
             full = None if d is None else layout.shape(d.shape[1], *d.shape[2:])
