@@ -999,13 +999,13 @@ def attention_forward(q, k, v, mask, scale: float, causal: bool, dropout=NO_DROP
 
 
 def attention_backward(q, k, v, out, lse, grad_out, mask, scale: float, causal: bool, dropout=NO_DROPOUT,
-                       mask_grad: bool = False, weights=None):
+                       mask_grad: bool = False, weights=None, grads_out=None):
     """(grad_q, grad_k, grad_v, grad_mask) of ``attention_forward``; grad_mask (B, Hq, L, S), the gradient
     of an additive mask, only when ``mask_grad`` (else None). ``weights``: the forward's kept weights (then
-    not recomputed), or None."""
+    not recomputed), or None. ``grads_out``: None, or (grad_q, grad_k, grad_v) arrays to write into."""
     q, k, v = contiguous(q), contiguous(k), contiguous(v)
     grad_out = contiguous(grad_out.astype(q.dtype, copy=False))
-    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    dq, dk, dv = (np.empty_like(q), np.empty_like(k), np.empty_like(v)) if grads_out is None else grads_out
     dmask = np.empty(q.shape[:3] + k.shape[2:3], q.dtype) if mask_grad else None
     _C.attention_backward(q, k, v, contiguous(out), contiguous(lse), weights, grad_out, mask, dq, dk, dv, dmask,
                           float(scale), bool(causal), *dropout)
