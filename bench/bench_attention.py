@@ -3,7 +3,8 @@
 - scaled_dot_product_attention at batch 8, 8 heads, sequence 256, head dim 64 (float32), plain and causal:
   "eigengrad" and "torch" through their autograd (F.scaled_dot_product_attention, then backward of a fixed
   output gradient; torch picks its CPU flash-attention kernel); "eigengrad kernels": the fused kernels
-  called directly (``_kernels.attention_forward`` + ``attention_backward``); "numpy": the reference
+  called directly (``_kernels.attention_forward`` + ``attention_backward``, keeping the weights where the
+  primitive does); "numpy": the reference
   (whole weight matrix), the baseline.
 - MultiheadAttention (d_model 128, 4 heads, batch_first, need_weights=False) fwd + bwd at batch 32, sequence 64.
 - A Transformer encoder training step: 2 TransformerEncoderLayer (d_model 128, 4 heads, feed-forward 512,
@@ -54,13 +55,15 @@ def sdpa_case(causal: bool = False, numpy: bool = True, rng=None) -> dict:
     fns["eigengrad"] = autograd(eg, eg.nn.functional.scaled_dot_product_attention,
                                 lambda a: eg.tensor(a, requires_grad=True), eg.from_numpy(g))
 
-    def kernels(impl):
+    def kernels(impl, keep=False):
         def run():
-            out, lse = impl.attention_forward(q, k, v, None, scale, causal)
-            return impl.attention_backward(q, k, v, out, lse, g, None, scale, causal)
+            w = K.attention_weights_buffer(q, k, causal) if keep else None  # as the autograd primitive does
+            out, lse = impl.attention_forward(q, k, v, None, scale, causal, *((K.NO_DROPOUT, w) if keep else ()))
+            return impl.attention_backward(q, k, v, out, lse, g, None, scale, causal,
+                                           *((K.NO_DROPOUT, False, w) if keep else ()))
         return run
 
-    fns["eigengrad kernels"] = kernels(K)
+    fns["eigengrad kernels"] = kernels(K, keep=True)
     if numpy:
         fns["numpy"] = kernels(ref)
     if torch is not None:

@@ -1018,25 +1018,42 @@ def _attention_options(kw):
     return kw["scale"], kw["causal"], (kw["seed"], kw["offset"], kw["threshold"], kw["keep_scale"])
 
 
+def _attn_weights(kw, lse):
+    """The weights exp(scale q k^T + mask - lse) the forward keeps (0 where masked or on a masked row)."""
+    q, k, mask = (kw[n].astype(np.float64) if kw[n] is not None and kw[n].dtype.kind == "f" else kw[n]
+                  for n in ("query", "key", "attn_mask"))
+    x = kw["scale"] * np.einsum("bhie,bhje->bhij", q, np.repeat(k, q.shape[1] // max(k.shape[1], 1), axis=1))
+    if mask is not None:
+        x = np.where(mask, x, -np.inf) if mask.dtype == np.bool_ else x + mask
+    if kw["causal"]:
+        x = np.where(np.tri(x.shape[2], x.shape[3], dtype=bool), x, -np.inf)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(lse)[..., None], np.exp(x - lse[..., None]), 0.0)
+
+
 def _attn_fwd(c):
     arrays, opts = _attention(c)
     b, hq, lq, _ = arrays["query"].shape
-    return dict(arrays, out=c.empty(b, hq, lq, arrays["value"].shape[3]), lse=c.empty(b, hq, lq), **opts)
+    weights = c.empty(b, hq, lq, arrays["key"].shape[2]) if c.flag() else None  # keys of one block: kept
+    return dict(arrays, out=c.empty(b, hq, lq, arrays["value"].shape[3]), lse=c.empty(b, hq, lq), weights=weights,
+                **opts)
 
 
 def _attn_bwd(c):
     arrays, opts = _attention(c)
     q, k, v, mask = arrays["query"], arrays["key"], arrays["value"], arrays["attn_mask"]
     out, lse = R.attention_forward(q, k, v, mask, *_attention_options(opts))
+    weights = _attn_weights(dict(arrays, **opts), lse).astype(q.dtype) if c.flag() else None
     grad_mask = c.empty(*q.shape[:3], k.shape[2]) if mask is not None and mask.dtype != np.bool_ and c.flag() else None
-    return dict(query=q, key=k, value=v, out=out, lse=lse, grad_out=c.normal(*out.shape), attn_mask=mask,
+    return dict(query=q, key=k, value=v, out=out, lse=lse, weights=weights, grad_out=c.normal(*out.shape),
+                attn_mask=mask,
                 grad_query=c.empty(*q.shape), grad_key=c.empty(*k.shape), grad_value=c.empty(*v.shape),
                 grad_mask=grad_mask, **opts)
 
 
 def _attn_fwd_expect(kw):
     out, lse = R.attention_forward(kw["query"], kw["key"], kw["value"], kw["attn_mask"], *_attention_options(kw))
-    return {"out": out, "lse": lse}
+    return {"out": out, "lse": lse, **({"weights": _attn_weights(kw, lse)} if kw["weights"] is not None else {})}
 
 
 def _attn_bwd_expect(kw):
@@ -1045,8 +1062,10 @@ def _attn_bwd_expect(kw):
     return _named(grads, ("grad_query", "grad_key", "grad_value", "grad_mask"))
 
 
-entry("attention_forward", make=_attn_fwd, outputs=("out", "lse"), expect=_attn_fwd_expect, rtol=10.0,
+entry("attention_forward", make=_attn_fwd, outputs=("out", "lse", "weights"), expect=_attn_fwd_expect, rtol=10.0,
       strided=("attn_mask",))
+entry("attention_keeps_weights", make=lambda c: dict(key_length=c.pick([0, 128, 129, 256, 257]), causal=c.flag()),
+      expect=lambda kw: {"return": kw["key_length"] <= (128 if kw["causal"] else 256)})
 entry("attention_backward", make=_attn_bwd, outputs=("grad_query", "grad_key", "grad_value", "grad_mask"),
       expect=_attn_bwd_expect, rtol=100.0, strided=("attn_mask",))
 

@@ -449,6 +449,7 @@ EXEMPT = {
     # further backward raises, naming the op); their backward_graph is still to write
     "EmbeddingBag": "first order only (issue 18, merged after the higher-order autograd)",
     "ScaledDotProductAttention": "first order only (issue 18, merged after the higher-order autograd)",
+    "PackedSelfAttention": "first order only, as ScaledDotProductAttention (MultiheadAttention's self-attention path)",
     # issue 20's nodes need a process group: tested on 2 ranks under mpiexec (tests/distributed), first order
     "SyncBatchNormFunction": "needs a process group; full-batch BatchNorm on 2 ranks in tests/distributed",
     "_DDPSink": "needs a process group; gradient averaging on 2 ranks in tests/distributed",

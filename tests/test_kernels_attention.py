@@ -48,11 +48,25 @@ def _mask(rng, kind, shape, dtype):
     raise ValueError(kind)
 
 
-def _check(rng, shape, dtype, mask_kind=None, causal=False, dropout=K.NO_DROPOUT, scale=0.3):
+def _reference_weights(q, k, mask, scale, causal, lse):
+    """p = exp(scale q k^T + mask - lse) in float64 (0 where masked or on a fully masked row)."""
+    rep = q.shape[1] // k.shape[1]
+    x = scale * np.einsum("bhie,bhje->bhij", q.astype(np.float64), np.repeat(k.astype(np.float64), rep, axis=1))
+    if mask is not None:
+        x = np.where(mask, x, -np.inf) if mask.dtype == np.bool_ else x + mask
+    if causal:
+        x = np.where(np.tri(x.shape[2], x.shape[3], dtype=bool), x, -np.inf)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(lse)[..., None], np.exp(x - lse[..., None]), 0.0)
+
+
+def _check(rng, shape, dtype, mask_kind=None, causal=False, dropout=K.NO_DROPOUT, scale=0.3, keep=False):
     q, k, v = _arrays(rng, shape, dtype)
     mask = _mask(rng, mask_kind, shape, dtype)
     mask_grad = mask is not None and mask.dtype != np.bool_
-    out, lse = K.attention_forward(q, k, v, mask, scale, causal, dropout)
+    weights = K.attention_weights_buffer(q, k, causal) if keep else None
+    assert (weights is not None) == keep
+    out, lse = K.attention_forward(q, k, v, mask, scale, causal, dropout, weights)
     f64 = [a.astype(np.float64) for a in (q, k, v)]
     m64 = None if mask is None else mask.astype(np.float64) if mask_grad else mask
     r_out, r_lse = ref.attention_forward(*f64, m64, scale, causal, dropout)
@@ -60,8 +74,12 @@ def _check(rng, shape, dtype, mask_kind=None, causal=False, dropout=K.NO_DROPOUT
     finite = np.isfinite(r_lse)
     assert np.array_equal(np.isfinite(lse), finite) and np.all(lse[~finite] == np.inf)
     assert_close(lse[finite], r_lse[finite], dtype)
+    if keep:
+        assert_close(weights, _reference_weights(q, k, m64, scale, causal, r_lse), dtype)
+        plain_out, plain_lse = K.attention_forward(q, k, v, mask, scale, causal, dropout)
+        assert np.array_equal(plain_out, out) and np.array_equal(plain_lse, lse)  # keeping changes no bit
     g = rng.standard_normal(out.shape).astype(dtype)
-    grads = K.attention_backward(q, k, v, out, lse, g, mask, scale, causal, dropout, mask_grad)
+    grads = K.attention_backward(q, k, v, out, lse, g, mask, scale, causal, dropout, mask_grad, weights)
     r_grads = ref.attention_backward(*f64, r_out, r_lse, g.astype(np.float64), m64, scale, causal, dropout, mask_grad)
     for got, want in zip(grads, r_grads):
         if want is None:
@@ -91,6 +109,56 @@ def test_dropout_matches_reference_with_the_same_draw(rng, dtype):
     dropout = (123, 4567, K.keep_threshold(0.3), 1 / 0.7)
     _check(rng, (2, 2, 1, 140, 300, 8, 6), dtype, mask_kind="float_broadcast", dropout=dropout)
     _check(rng, (1, 1, 1, 5, 9, 3, 2), dtype, causal=True, dropout=dropout)
+
+
+# (B, Hq, Hk, L, S, E, Ev) whose keys fit one key block (S <= 256; <= 128 with is_causal)
+KEPT_SHAPES = [(1, 1, 1, 1, 1, 1, 1), (2, 3, 3, 5, 7, 4, 6), (1, 4, 2, 13, 31, 17, 9), (2, 2, 1, 257, 256, 33, 64),
+               (1, 1, 1, 0, 5, 3, 2), (1, 1, 1, 4, 0, 3, 2)]
+
+
+@pytest.mark.parametrize("shape", KEPT_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_kept_weights_match_reference(rng, dtype, shape):
+    # the forward's kept weights are the reference's, and the backward from them matches the reference
+    _check(rng, shape, dtype, keep=True)
+
+
+@pytest.mark.parametrize("kind", ["bool", "float_broadcast", "float_transposed"])
+def test_kept_weights_with_masks_causal_and_dropout(rng, dtype, kind):
+    dropout = (11, 5, K.keep_threshold(0.3), 1 / 0.7)
+    _check(rng, (2, 2, 1, 140, 200, 8, 6), dtype, mask_kind=kind, keep=True)
+    _check(rng, (2, 2, 1, 140, 200, 8, 6), dtype, mask_kind=kind, dropout=dropout, keep=True)
+    _check(rng, (1, 2, 2, 150, 128, 5, 3), dtype, causal=True, dropout=dropout, keep=True)
+
+
+def test_kept_weights_backward_agrees_with_recomputation(rng):
+    # float64: the two backward paths differ only in rounding (p = e / l against exp(x - lse))
+    q, k, v = _arrays(rng, (2, 2, 2, 70, 90, 16, 8), np.float64)
+    mask = _mask(rng, "float_broadcast", (2, 2, 2, 70, 90), np.float64)
+    dropout = (3, 1, K.keep_threshold(0.2), 1.25)
+    weights = K.attention_weights_buffer(q, k, False)
+    out, lse = K.attention_forward(q, k, v, mask, 0.2, False, dropout, weights)
+    g = rng.standard_normal(out.shape)
+    kept = K.attention_backward(q, k, v, out, lse, g, mask, 0.2, False, dropout, True, weights)
+    recomputed = K.attention_backward(q, k, v, out, lse, g, mask, 0.2, False, dropout, True)
+    for a, b in zip(kept, recomputed):
+        assert_close(a, b, np.float64, scale=1.0)
+        assert np.max(np.abs(a - b)) < 1e-12
+
+
+def test_weights_are_kept_only_for_keys_of_one_block(rng):
+    q = np.zeros((1, 1, 3, 2), np.float32)
+    assert K.attention_weights_buffer(q, np.zeros((1, 1, 256, 2), np.float32), False).shape == (1, 1, 3, 256)
+    assert K.attention_weights_buffer(q, np.zeros((1, 1, 257, 2), np.float32), False) is None
+    assert K.attention_weights_buffer(q, np.zeros((1, 1, 128, 2), np.float32), True).shape == (1, 1, 3, 128)
+    assert K.attention_weights_buffer(q, np.zeros((1, 1, 129, 2), np.float32), True) is None
+    big = np.zeros((1, 1, K.KEPT_WEIGHTS_LIMIT // 256 + 1, 2), np.float32)  # more weights than the limit
+    assert K.attention_weights_buffer(big, np.zeros((1, 1, 256, 2), np.float32), False) is None
+    k, v = np.zeros((1, 1, 300, 2)), np.zeros((1, 1, 300, 2))
+    with pytest.raises(ValueError, match="weights: expected None for key length 300"):
+        K.attention_forward(np.zeros((1, 1, 3, 2)), k, v, None, 1.0, False, weights=np.empty((1, 1, 3, 300)))
+    with pytest.raises(ValueError, match=r"weights: expected shape \(1, 1, 3, 4\)"):
+        K.attention_forward(np.zeros((1, 1, 3, 2)), k[:, :, :4], v[:, :, :4], None, 1.0, False,
+                            weights=np.empty((1, 1, 3, 5)))
 
 
 def test_dropout_mask_is_the_dropout_kernels_draw(rng):
@@ -174,7 +242,7 @@ def test_strided_inputs_are_read_as_values(rng, dtype):
 def _call_forward(q, k, v, mask=None, out=None, lse=None, threshold=1 << 32):
     out = np.empty(q.shape[:3] + v.shape[3:], q.dtype) if out is None else out
     lse = np.empty(q.shape[:3], q.dtype) if lse is None else lse
-    _C.attention_forward(q, k, v, mask, out, lse, 1.0, False, 0, 0, threshold, 1.0)
+    _C.attention_forward(q, k, v, mask, out, lse, None, 1.0, False, 0, 0, threshold, 1.0)
 
 
 def test_binding_rejects_bad_arguments():
@@ -214,9 +282,9 @@ def test_backward_binding_rejects_overlapping_gradients():
     out, lse = K.attention_forward(q, k, v, None, 1.0, False)
     dq = np.empty_like(q)
     with pytest.raises(ValueError, match="grad_key: must not share memory with grad_query"):
-        _C.attention_backward(q, k, v, out, lse, out, None, dq, dq, np.empty_like(v), None, 1.0, False, 0, 0,
+        _C.attention_backward(q, k, v, out, lse, None, out, None, dq, dq, np.empty_like(v), None, 1.0, False, 0, 0,
                               1 << 32, 1.0)
     with pytest.raises(ValueError, match="grad_query: must not share memory with grad_out"):
         g = np.zeros_like(out)
-        _C.attention_backward(q, k, v, out, lse, g, None, g, np.empty_like(k), np.empty_like(v), None, 1.0, False,
+        _C.attention_backward(q, k, v, out, lse, None, g, None, g, np.empty_like(k), np.empty_like(v), None, 1.0, False,
                               0, 0, 1 << 32, 1.0)

@@ -13,6 +13,7 @@ from conftest import assert_close
 from eigengrad import nn
 from eigengrad import reference as ref
 from eigengrad.autograd.gradcheck import gradcheck
+from eigengrad.autograd.ops_attention import PackedSelfAttention
 
 
 def t(rng, *shape, dtype=np.float64, grad=True):
@@ -337,3 +338,53 @@ def test_transformer_layer_is_thread_count_independent(restore_threads):
         results.append([out.numpy().copy(), x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()])
     for other in results[1:]:
         assert all(a.tobytes() == b.tobytes() for a, b in zip(results[0], other))
+
+
+# --- MultiheadAttention's packed self-attention path --------------------------------------------------
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("masks", ["none", "attn_bool", "attn_float_3d", "key_padding", "causal", "dropout"])
+def test_mha_packed_self_attention_matches_three_projections(rng, monkeypatch, batch_first, masks):
+    # m(x, x, x) takes the packed path (one in-projection GEMM, PackedSelfAttention); three distinct inputs of
+    # the same values take the three projections: the outputs and every gradient agree in float64
+    n, length, e, h = 3, 7, 8, 2
+    m = nn.MultiheadAttention(e, h, batch_first=batch_first, dropout=0.3 if masks == "dropout" else 0.0,
+                              dtype=np.float64)
+    data = rng.standard_normal((n, length, e) if batch_first else (length, n, e))
+    kw = dict(need_weights=False)
+    if masks == "attn_bool":
+        kw["attn_mask"] = eg.tensor(rng.random((length, length)) < 0.3)
+    elif masks == "attn_float_3d":
+        kw["attn_mask"] = eg.tensor(rng.standard_normal((n * h, length, length)))
+    elif masks == "key_padding":
+        pad = np.zeros((n, length), bool)
+        pad[0, -2:] = True
+        kw["key_padding_mask"] = eg.tensor(pad)
+    elif masks == "causal":
+        kw.update(attn_mask=nn.Transformer.generate_square_subsequent_mask(length, dtype=np.float64), is_causal=True)
+    g = rng.standard_normal(data.shape)
+    calls = []
+    apply = PackedSelfAttention.apply
+    monkeypatch.setattr(PackedSelfAttention, "apply", lambda *a, **o: calls.append(1) or apply(*a, **o))
+    results = []
+    for packed in (True, False):
+        m.zero_grad()
+        inputs = [eg.tensor(data, requires_grad=True)] * 3 if packed else \
+            [eg.tensor(data, requires_grad=True) for _ in range(3)]
+        eg.manual_seed(7)
+        out = m(*inputs, **kw)[0]
+        out.backward(eg.from_numpy(g))
+        dx = sum(a.grad.numpy() for a in {id(a): a for a in inputs}.values())
+        results.append([out.numpy(), dx] + [p.grad.numpy().copy() for p in m.parameters()])
+    assert len(calls) == 1  # the packed path ran once, for m(x, x, x) only
+    for a, b in zip(*results):
+        assert np.max(np.abs(a - b)) <= 1e-12 * max(1.0, float(np.max(np.abs(b))))
+
+
+def test_mha_packed_self_attention_gradcheck(rng):
+    m = nn.MultiheadAttention(4, 2, batch_first=True, dtype=np.float64)
+    x = t(rng, 2, 5, 4)
+    pad = eg.tensor(np.array([[False] * 4 + [True], [False] * 5]))
+    mask = eg.tensor(rng.random((5, 5)) < 0.3)
+    assert gradcheck(lambda x, *ps: m(x, x, x, key_padding_mask=pad, attn_mask=mask, need_weights=False)[0],
+                     (x, *m.parameters()))

@@ -165,10 +165,12 @@ def test_random_fills_deterministic(restore_threads, dtype):
 
 # --- the setters ---------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("lk", [280, 120], ids=["key_blocks", "kept_weights"])
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
-def test_attention_deterministic(restore_threads, rng, dtype, causal):
-    # several heads and query/key blocks, grouped-query heads, a float mask and dropout
-    b, hq, hk, lq, lk, e = 2, 4, 2, 300, 280, 16
+def test_attention_deterministic(restore_threads, rng, dtype, causal, lk):
+    # several heads and query/key blocks, grouped-query heads, a float mask and dropout; keys of one block
+    # go through the kept weights
+    b, hq, hk, lq, e = 2, 4, 2, 300, 16
     q = rng.standard_normal((b, hq, lq, e)).astype(dtype)
     k = rng.standard_normal((b, hk, lk, e)).astype(dtype)
     v = rng.standard_normal((b, hk, lk, e)).astype(dtype)
@@ -177,9 +179,12 @@ def test_attention_deterministic(restore_threads, rng, dtype, causal):
     dropout = (3, 17, _kernels.keep_threshold(0.2), 1.25)
 
     def run():
-        out, lse = _kernels.attention_forward(q, k, v, mask, 0.25, causal, dropout)
-        grads = _kernels.attention_backward(q, k, v, out, lse, g, mask, 0.25, causal, dropout, mask is not None)
-        return (out, lse) + tuple(a for a in grads if a is not None)
+        weights = _kernels.attention_weights_buffer(q, k, causal)
+        assert (weights is not None) == (lk <= 128)
+        out, lse = _kernels.attention_forward(q, k, v, mask, 0.25, causal, dropout, weights)
+        grads = _kernels.attention_backward(q, k, v, out, lse, g, mask, 0.25, causal, dropout, mask is not None,
+                                            weights)
+        return (out, lse) + tuple(a for a in grads if a is not None) + (() if weights is None else (weights,))
 
     assert_bitwise_equal(on_each_thread_count(run))
 

@@ -75,29 +75,44 @@ void check_out(const py::array& a, const char* name, const py::array& q, const s
   check_like(a, name, q, "query", shape, /*out=*/true);
 }
 
+// The kept weights (B, Hq, L, S) of q's dtype, or None; only for shapes that keep them.
+std::optional<py::array> weights_of(const py::object& weights, const py::array& q, const AttentionShape& s,
+                                    const AttentionOptions& opt, bool out) {
+  auto w = optional_array(weights, "weights");
+  if (!w) return w;
+  if (!attention_keeps_weights(s, opt))
+    throw py::value_error("weights: expected None for key length " + std::to_string(s.lk) +
+                          " (attention_keeps_weights is False for it)");
+  check_like(*w, "weights", q, "query", {s.batch, s.heads, s.lq, s.lk}, out);
+  return w;
+}
+
 void forward_binding(const py::array& q, const py::array& k, const py::array& v, const py::object& attn_mask,
-                     py::array out, py::array lse, double scale, bool causal, std::uint64_t seed, std::uint64_t offset,
-                     std::uint64_t threshold, double keep_scale) {
+                     py::array out, py::array lse, const py::object& weights, double scale, bool causal,
+                     std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold, double keep_scale) {
   const AttentionShape s = shape_of(q, k, v);
   auto m = optional_array(attn_mask, "attn_mask");
   const AttentionOptions opt = options_of(scale, causal, seed, offset, threshold, keep_scale);
   check_out(out, "out", q, {s.batch, s.heads, s.lq, s.dv});
   check_out(lse, "lse", q, {s.batch, s.heads, s.lq});
-  check_overlaps({{&out, "out"}, {&lse, "lse"}}, {{&q, "query"}, {&k, "key"}, {&v, "value"}, {opt_addr(m), "attn_mask"}});
+  auto w = weights_of(weights, q, s, opt, /*out=*/true);
+  check_overlaps({{&out, "out"}, {&lse, "lse"}, {opt_addr(w), "weights"}},
+                 {{&q, "query"}, {&k, "key"}, {&v, "value"}, {opt_addr(m), "attn_mask"}});
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const AttentionMask<T> mask = mask_of<T>(m, q, s);
     const T *qp = cptr<T>(q), *kp = cptr<T>(k), *vp = cptr<T>(v);
-    T *op = mptr<T>(out), *lp = mptr<T>(lse);
+    T *op = mptr<T>(out), *lp = mptr<T>(lse), *wp = opt_mptr<T>(w);
     py::gil_scoped_release release;
-    attention_forward<T>(qp, kp, vp, mask, opt, op, lp, s);
+    attention_forward<T>(qp, kp, vp, mask, opt, op, lp, wp, s);
   };
   if (is_float32(q)) run(float{});
   else run(double{});
 }
 
 void backward_binding(const py::array& q, const py::array& k, const py::array& v, const py::array& out,
-                      const py::array& lse, const py::array& grad_out, const py::object& attn_mask, py::array dq,
+                      const py::array& lse, const py::object& weights, const py::array& grad_out,
+                      const py::object& attn_mask, py::array dq,
                       py::array dk, py::array dv, const py::object& grad_mask, double scale, bool causal,
                       std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold, double keep_scale) {
   const AttentionShape s = shape_of(q, k, v);
@@ -111,17 +126,18 @@ void backward_binding(const py::array& q, const py::array& k, const py::array& v
   check_out(dk, "grad_key", q, {s.batch, s.kv_heads, s.lk, s.dk});
   check_out(dv, "grad_value", q, {s.batch, s.kv_heads, s.lk, s.dv});
   if (dm) check_out(*dm, "grad_mask", q, {s.batch, s.heads, s.lq, s.lk});
+  auto w = weights_of(weights, q, s, opt, /*out=*/false);
   check_overlaps({{&dq, "grad_query"}, {&dk, "grad_key"}, {&dv, "grad_value"}, {opt_addr(dm), "grad_mask"}},
                  {{&q, "query"}, {&k, "key"}, {&v, "value"}, {&out, "out"}, {&lse, "lse"}, {&grad_out, "grad_out"},
-                  {opt_addr(m), "attn_mask"}});
+                  {opt_addr(m), "attn_mask"}, {opt_addr(w), "weights"}});
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const AttentionMask<T> mask = mask_of<T>(m, q, s);
     const T *qp = cptr<T>(q), *kp = cptr<T>(k), *vp = cptr<T>(v), *op = cptr<T>(out), *lp = cptr<T>(lse),
-            *gp = cptr<T>(grad_out);
+            *gp = cptr<T>(grad_out), *wp = opt_cptr<T>(w);
     T *dqp = mptr<T>(dq), *dkp = mptr<T>(dk), *dvp = mptr<T>(dv), *dmp = opt_mptr<T>(dm);
     py::gil_scoped_release release;
-    attention_backward<T>(qp, kp, vp, op, lp, gp, mask, opt, dqp, dkp, dvp, dmp, s);
+    attention_backward<T>(qp, kp, vp, op, lp, wp, gp, mask, opt, dqp, dkp, dvp, dmp, s);
   };
   if (is_float32(q)) run(float{});
   else run(double{});
@@ -131,12 +147,20 @@ void backward_binding(const py::array& q, const py::array& k, const py::array& v
 
 void bind_attention(py::module_& m) {
   m.def("attention_forward", &forward_binding, py::arg("query"), py::arg("key"), py::arg("value"),
-        py::arg("attn_mask"), py::arg("out"), py::arg("lse"), py::arg("scale"), py::arg("causal"), py::arg("seed"),
-        py::arg("offset"), py::arg("threshold"), py::arg("keep_scale"),
+        py::arg("attn_mask"), py::arg("out"), py::arg("lse"), py::arg("weights"), py::arg("scale"), py::arg("causal"),
+        py::arg("seed"), py::arg("offset"), py::arg("threshold"), py::arg("keep_scale"),
         "Fused scaled dot-product attention: out = softmax(scale q k^T + mask) v (dropout on the weights when "
-        "threshold < 2**32) and the rows' log-sum-exp lse.");
+        "threshold < 2**32), the rows' log-sum-exp lse and, when weights is an array, the weights before "
+        "dropout (only where attention_keeps_weights).");
+  m.def("attention_keeps_weights", [](index_t lk, bool causal) {
+          AttentionShape s{0, 0, 0, 0, lk, 0, 0};
+          AttentionOptions opt;
+          opt.causal = causal;
+          return attention_keeps_weights(s, opt);
+        }, py::arg("key_length"), py::arg("causal"),
+        "Whether attention_forward can keep the weights for keys of this length (they fit one key block).");
   m.def("attention_backward", &backward_binding, py::arg("query"), py::arg("key"), py::arg("value"), py::arg("out"),
-        py::arg("lse"), py::arg("grad_out"), py::arg("attn_mask"), py::arg("grad_query"), py::arg("grad_key"),
+        py::arg("lse"), py::arg("weights"), py::arg("grad_out"), py::arg("attn_mask"), py::arg("grad_query"), py::arg("grad_key"),
         py::arg("grad_value"), py::arg("grad_mask"), py::arg("scale"), py::arg("causal"), py::arg("seed"),
         py::arg("offset"), py::arg("threshold"), py::arg("keep_scale"),
         "Gradients of attention_forward (same mask and options): grad_query, grad_key, grad_value and, when "

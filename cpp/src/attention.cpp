@@ -72,9 +72,11 @@ inline bool causal_skip(const AttentionOptions& opt, index_t i0, index_t bm, ind
 // --- forward ------------------------------------------------------------------------------------
 
 // The query block [i0, i0 + bm) of one head: out rows (bm, Ev) and their lse.
+// kept: the block's rows of the kept weights (row stride S), or null; only with one key block, whose
+// row sums are final once its exp is taken.
 template <class T>
 void forward_block(const Head<T>& hd, const AttentionMask<T>& mask, const AttentionOptions& opt, index_t i0,
-                   index_t bm, T* out, T* lse, const AttentionShape& s) {
+                   index_t bm, T* out, T* lse, T* kept, const AttentionShape& s) {
   const index_t BN = Blocks<T>::key_block(opt);
   T* sc = scratch<T>(0, bm * BN);
   T* ot = scratch<T>(1, s.dv * bm);  // out^T (Ev, bm)
@@ -94,6 +96,7 @@ void forward_block(const Head<T>& hd, const AttentionMask<T>& mask, const Attent
       const index_t i = i0 + r;
       scores(row, bn, hd.b, hd.h, i, j0, mask, opt);
       alpha[r] = online_softmax_row(row, bn, m[r], l[r]);
+      if (kept) keep_row(row, bn, l[r], kept + r * s.lk);
       if (bits) {
         bernoulli_mask_span(bits, element_index(hd.b, hd.h, i, j0, s), bn, opt.seed, opt.offset, opt.threshold);
         apply_dropout(row, bits, bn, T(opt.keep_scale));
@@ -118,37 +121,49 @@ void forward_block(const Head<T>& hd, const AttentionMask<T>& mask, const Attent
 
 template <class T>
 struct Grads {
-  const T *out, *lse, *dout;
+  const T *out, *lse, *weights, *dout;  // weights: the kept weights, or null
   T *dq, *dk, *dv, *dmask;
 };
 
+// The probabilities of one (query block, key block) pair, recomputed from q, k and lse into p (bm x bn).
+template <class T>
+void recompute_probabilities(const Head<T>& hd, const T* lse, const AttentionMask<T>& mask,
+                             const AttentionOptions& opt, index_t i0, index_t bm, index_t j0, index_t bn, T* p,
+                             const AttentionShape& s) {
+  gemm<T>(hd.q + i0 * s.dk, hd.k + j0 * s.dk, nullptr, p, bm, bn, s.dk, false, true, false);
+  for (index_t r = 0; r < bm; ++r) {
+    T* row = p + r * bn;
+    scores(row, bn, hd.b, hd.h, i0 + r, j0, mask, opt);
+    probabilities_row(row, bn, lse[r]);
+  }
+}
+
 // One (query block, key block) pair of one head: dqt += k_j^T ds^T (dq_i transposed, (E, bm)); dk_j and
-// dv_j accumulate in dk, dv; dmask is written.
+// dv_j accumulate in dk, dv; dmask is written. kept: the pair's kept weights (bm x bn), or null.
 template <class T>
 void backward_pair(const Head<T>& hd, const Grads<T>& gr, const T* delta, const AttentionMask<T>& mask,
                    const AttentionOptions& opt, index_t i0, index_t bm, index_t j0, index_t bn, T* dqt,
-                   bool first, const AttentionShape& s) {
+                   bool first, const T* kept, const AttentionShape& s) {
   constexpr index_t BM = Blocks<T>::BM, BN = Blocks<T>::BN;
   const index_t bh = hd.b * s.heads + hd.h, bg = hd.b * s.kv_heads + hd.h / (s.heads / s.kv_heads);
-  T* p = scratch<T>(0, BM * BN);
+  const T* p = kept ? kept : scratch<T>(0, BM * BN);
   T* dp = scratch<T>(1, BM * BN);
-  T* pd = opt.dropout() ? scratch<T>(2, BM * BN) : p;  // the dropped-out probabilities, for dv
+  const T* pd = p;  // the dropped-out probabilities, for dv
   std::uint8_t* bits = opt.dropout() ? bits_scratch(BM * BN) : nullptr;
   const T *qi = hd.q + i0 * s.dk, *kj = hd.k + j0 * s.dk, *vj = hd.v + j0 * s.dv;
   const T* doi = gr.dout + (bh * s.lq + i0) * s.dv;
   const T* lse = gr.lse + bh * s.lq + i0;
   T* dkj = gr.dk + (bg * s.lk + j0) * s.dk;
   T* dvj = gr.dv + (bg * s.lk + j0) * s.dv;
-  gemm<T>(qi, kj, nullptr, p, bm, bn, s.dk, false, true, false);
-  for (index_t r = 0; r < bm; ++r) {
-    T* row = p + r * bn;
-    scores(row, bn, hd.b, hd.h, i0 + r, j0, mask, opt);
-    probabilities_row(row, bn, lse[r]);
-    if (bits) {
+  if (!kept) recompute_probabilities(hd, lse, mask, opt, i0, bm, j0, bn, scratch<T>(0, BM * BN), s);
+  if (bits) {
+    T* dropped = scratch<T>(2, BM * BN);
+    for (index_t r = 0; r < bm; ++r) {
       std::uint8_t* br = bits + r * bn;
       bernoulli_mask_span(br, element_index(hd.b, hd.h, i0 + r, j0, s), bn, opt.seed, opt.offset, opt.threshold);
-      dropped_row(row, br, bn, T(opt.keep_scale), pd + r * bn);
+      dropped_row(p + r * bn, br, bn, T(opt.keep_scale), dropped + r * bn);
     }
+    pd = dropped;
   }
   gemm<T>(pd, doi, nullptr, dvj, bn, s.dv, bm, true, false, true);  // dv_j += pd^T dout_i
   gemm<T>(doi, vj, nullptr, dp, bm, bn, s.dv, false, true, false);  // dp = dout_i v_j^T
@@ -165,6 +180,7 @@ void backward_pair(const Head<T>& hd, const Grads<T>& gr, const T* delta, const 
 template <class T>
 void backward_block(const Head<T>& hd, const Grads<T>& gr, const AttentionMask<T>& mask,
                     const AttentionOptions& opt, index_t i0, index_t bm, const AttentionShape& s) {
+  const T* kept = gr.weights ? gr.weights + (hd.b * s.heads + hd.h) * s.lq * s.lk + i0 * s.lk : nullptr;
   const index_t BN = Blocks<T>::key_block(opt);
   const index_t bh = hd.b * s.heads + hd.h;
   T* delta = scratch<T>(3, bm + s.dk * bm);
@@ -176,7 +192,7 @@ void backward_block(const Head<T>& hd, const Grads<T>& gr, const AttentionMask<T
   bool first = true;
   for (index_t j0 = 0; j0 < s.lk; j0 += BN) {
     if (causal_skip(opt, i0, bm, j0)) break;
-    backward_pair(hd, gr, delta, mask, opt, i0, bm, j0, std::min(BN, s.lk - j0), dqt, first, s);
+    backward_pair(hd, gr, delta, mask, opt, i0, bm, j0, std::min(BN, s.lk - j0), dqt, first, kept, s);
     first = false;
   }
   if (first) std::fill(dqt, dqt + s.dk * bm, T(0));
@@ -185,27 +201,34 @@ void backward_block(const Head<T>& hd, const Grads<T>& gr, const AttentionMask<T
 
 }  // namespace
 
+bool attention_keeps_weights(const AttentionShape& s, const AttentionOptions& opt) {
+  return s.lk <= Blocks<float>::key_block(opt) && Blocks<float>::key_block(opt) == Blocks<double>::key_block(opt);
+}
+
 template <class T>
 void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T>& mask, const AttentionOptions& opt,
-                       T* out, T* lse, const AttentionShape& s) {
+                       T* out, T* lse, T* weights, const AttentionShape& s) {
+  if (!attention_keeps_weights(s, opt)) weights = nullptr;
   constexpr index_t BM = Blocks<T>::BM;
   const index_t blocks = ceil_div(s.lq, BM), tasks = s.batch * s.heads * blocks;
   parallel_for(tasks, 1, [&](index_t t0, index_t t1) {
     for (index_t t = t0; t < t1; ++t) {
       const index_t bh = t / blocks, i0 = (t % blocks) * BM, bm = std::min(BM, s.lq - i0);
       const Head<T> hd = head(q, k, v, bh / s.heads, bh % s.heads, s);
-      forward_block(hd, mask, opt, i0, bm, out + (bh * s.lq + i0) * s.dv, lse + bh * s.lq + i0, s);
+      T* kept = weights ? weights + (bh * s.lq + i0) * s.lk : nullptr;
+      forward_block(hd, mask, opt, i0, bm, out + (bh * s.lq + i0) * s.dv, lse + bh * s.lq + i0, kept, s);
     }
   });
 }
 
 template <class T>
-void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout,
-                        const AttentionMask<T>& mask, const AttentionOptions& opt, T* dq, T* dk, T* dv, T* dmask,
-                        const AttentionShape& s) {
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* weights,
+                        const T* dout, const AttentionMask<T>& mask, const AttentionOptions& opt, T* dq, T* dk, T* dv,
+                        T* dmask, const AttentionShape& s) {
   constexpr index_t BM = Blocks<T>::BM;
   const index_t rep = s.heads / std::max<index_t>(s.kv_heads, 1);
-  const Grads<T> gr{out, lse, dout, dq, dk, dv, dmask};
+  if (!attention_keeps_weights(s, opt)) weights = nullptr;
+  const Grads<T> gr{out, lse, weights, dout, dq, dk, dv, dmask};
   // a task: one key/value head (b, g) and the rep query heads that read it, in order
   parallel_for(s.batch * s.kv_heads, 1, [&](index_t t0, index_t t1) {
     for (index_t t = t0; t < t1; ++t) {
@@ -224,8 +247,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
 
 #define EIGENGRAD_ATTENTION(T)                                                                                  \
   template void attention_forward<T>(const T*, const T*, const T*, const AttentionMask<T>&,                     \
-                                     const AttentionOptions&, T*, T*, const AttentionShape&);                   \
-  template void attention_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*,               \
+                                     const AttentionOptions&, T*, T*, T*, const AttentionShape&);               \
+  template void attention_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*, const T*,     \
                                       const AttentionMask<T>&, const AttentionOptions&, T*, T*, T*, T*,         \
                                       const AttentionShape&);
 EIGENGRAD_ATTENTION(float)

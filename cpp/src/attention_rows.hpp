@@ -103,6 +103,13 @@ void probabilities_row(T* row, index_t n, T lse) {
   exp_shifted(row, n, lse);
 }
 
+// kept[c] = row[c] / l: the weights of a row whose exp(x - m) and sum l are final (0 when l = 0).
+template <class T>
+void keep_row(const T* row, index_t n, T l, T* kept) {
+  const T f = l == T(0) ? T(0) : T(1) / l;
+  for (index_t c = 0; c < n; ++c) kept[c] = row[c] * f;
+}
+
 // row[c] *= a[c]: rescales a row of out^T (one output feature of every query row of the block).
 template <class T>
 void scale_by(T* row, const T* a, index_t n) {

@@ -969,28 +969,44 @@ def upsample_backward(grad_out, input_shape, mode: str, scales, align_corners: b
 
 NO_DROPOUT = (0, 0, 1 << 32, 1.0)  # (seed, offset, threshold, keep_scale): keep every element
 
+# The most weights (B Hq L S elements) the forward keeps for the backward: 64 MiB of float32. Beyond it
+# the backward recomputes them (one GEMM in seven more), as it always does for keys longer than a block.
+KEPT_WEIGHTS_LIMIT = 1 << 24
 
-def attention_forward(q, k, v, mask, scale: float, causal: bool, dropout=NO_DROPOUT):
+
+def attention_weights_buffer(q, k, causal: bool):
+    """An empty (B, Hq, L, S) array for the forward to keep the weights in, or None where it does not pay
+    or is not possible: keys longer than one key block (``attention_keeps_weights``), or more than
+    ``KEPT_WEIGHTS_LIMIT`` elements. Depends on the shapes only (so the bits do too)."""
+    if q.ndim != 4 or k.ndim != 4 or not _C.attention_keeps_weights(k.shape[2], bool(causal)):
+        return None
+    shape = q.shape[:3] + k.shape[2:3]
+    return np.empty(shape, q.dtype) if math.prod(shape) <= KEPT_WEIGHTS_LIMIT else None
+
+
+def attention_forward(q, k, v, mask, scale: float, causal: bool, dropout=NO_DROPOUT, weights=None):
     """(out (B, Hq, L, Ev), lse (B, Hq, L)) of softmax(scale q k^T + mask) v, fused (attention.hpp).
 
     ``mask``: None or a (B, Hq, L, S) bool or float array, read through its strides (a broadcast view
-    is not copied); ``dropout`` = (seed, offset, threshold, keep_scale) of the weights' dropout draw."""
+    is not copied); ``dropout`` = (seed, offset, threshold, keep_scale) of the weights' dropout draw;
+    ``weights``: None, or an ``attention_weights_buffer`` that receives the weights (before dropout)."""
     check_float(q, "query")
     q, k, v = contiguous(q), contiguous(k), contiguous(v)
     out = np.empty(q.shape[:3] + v.shape[3:] if q.ndim == 4 and v.ndim == 4 else (0, 0, 0, 0), q.dtype)
     lse = np.empty(q.shape[:3] if q.ndim == 4 else (0, 0, 0), q.dtype)
-    _C.attention_forward(q, k, v, mask, out, lse, float(scale), bool(causal), *dropout)
+    _C.attention_forward(q, k, v, mask, out, lse, weights, float(scale), bool(causal), *dropout)
     return out, lse
 
 
 def attention_backward(q, k, v, out, lse, grad_out, mask, scale: float, causal: bool, dropout=NO_DROPOUT,
-                       mask_grad: bool = False):
+                       mask_grad: bool = False, weights=None, grads_out=None):
     """(grad_q, grad_k, grad_v, grad_mask) of ``attention_forward``; grad_mask (B, Hq, L, S), the gradient
-    of an additive mask, only when ``mask_grad`` (else None)."""
+    of an additive mask, only when ``mask_grad`` (else None). ``weights``: the forward's kept weights (then
+    not recomputed), or None. ``grads_out``: None, or (grad_q, grad_k, grad_v) arrays to write into."""
     q, k, v = contiguous(q), contiguous(k), contiguous(v)
     grad_out = contiguous(grad_out.astype(q.dtype, copy=False))
-    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    dq, dk, dv = (np.empty_like(q), np.empty_like(k), np.empty_like(v)) if grads_out is None else grads_out
     dmask = np.empty(q.shape[:3] + k.shape[2:3], q.dtype) if mask_grad else None
-    _C.attention_backward(q, k, v, contiguous(out), contiguous(lse), grad_out, mask, dq, dk, dv, dmask, float(scale),
-                          bool(causal), *dropout)
+    _C.attention_backward(q, k, v, contiguous(out), contiguous(lse), weights, grad_out, mask, dq, dk, dv, dmask,
+                          float(scale), bool(causal), *dropout)
     return dq, dk, dv, dmask

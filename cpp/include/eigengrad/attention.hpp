@@ -32,6 +32,11 @@
 // per query block, the key blocks, in a fixed order; so dq, and dk and dv (summed over the heads of a
 // group), are each summed by one task. dmask (optional, B, Hq, L, S) receives ds, the gradient of an
 // additive mask.
+//
+// Kept weights. When every query row's keys fit in one key block (attention_keeps_weights), the forward
+// can also write the weights p (before dropout) into a (B, Hq, L, S) buffer, and the backward given them
+// skips its recomputation (the q_i k_j^T GEMM and the exp): one GEMM in seven and an exp pass fewer, for
+// S x L weights per head that are short sequences' price (the caller decides whether to pay the memory).
 #pragma once
 #include <cstdint>
 
@@ -63,17 +68,21 @@ struct AttentionOptions {
   bool dropout() const { return threshold < (std::uint64_t(1) << 32); }
 };
 
-// Writes out and lse; reads q, k, v and the mask, none of which may overlap the outputs.
+// Whether the forward can keep the weights for this shape and these options (S fits one key block).
+bool attention_keeps_weights(const AttentionShape& s, const AttentionOptions& opt);
+
+// Writes out and lse, and the weights p (B, Hq, L, S) when weights is not null (only when
+// attention_keeps_weights); reads q, k, v and the mask, none of which may overlap the outputs.
 template <class T>
 void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T>& mask, const AttentionOptions& opt,
-                       T* out, T* lse, const AttentionShape& s);
+                       T* out, T* lse, T* weights, const AttentionShape& s);
 
 // Gradients given dout: dq (like q), dk (like k), dv (like v), and dmask (B, Hq, L, S) when not null.
-// Reads q, k, v, out and lse of the forward (same mask and options); outputs are overwritten and must
-// not overlap the inputs or each other.
+// Reads q, k, v, out, lse and (when not null) the kept weights of the forward (same mask and options);
+// outputs are overwritten and must not overlap the inputs or each other.
 template <class T>
-void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout,
-                        const AttentionMask<T>& mask, const AttentionOptions& opt, T* dq, T* dk, T* dv, T* dmask,
-                        const AttentionShape& s);
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* weights,
+                        const T* dout, const AttentionMask<T>& mask, const AttentionOptions& opt, T* dq, T* dk, T* dv,
+                        T* dmask, const AttentionShape& s);
 
 }  // namespace eigengrad

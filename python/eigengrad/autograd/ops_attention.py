@@ -6,7 +6,9 @@ broadcast against each other and are flattened into B (a broadcast input is copi
 gradient is summed back), and key/value heads of size 1, or fewer with grouped-query attention (``gqa``),
 serve several query heads without a copy. The mask (bool or float, broadcastable to the weights' shape)
 reaches the kernel as a strided view of shape (B, Hq, L, S): broadcast dims have stride 0 and are never
-materialised. Only out and the rows' log-sum-exp are saved for the backward.
+materialised. Out and the rows' log-sum-exp are saved for the backward, and for keys that fit one of the
+kernel's key blocks the weights too (``K.attention_weights_buffer``), which spares the backward their
+recomputation.
 """
 from __future__ import annotations
 
@@ -90,25 +92,65 @@ class ScaledDotProductAttention(Function):
     def forward(ctx, q, k, v, mask=None, scale=1.0, causal=False, gqa=False, dropout=K.NO_DROPOUT):
         layout = Layout(q.shape, k.shape, v.shape, gqa)
         lq, lk = q.shape[-2], k.shape[-2]
-        q4 = layout.kernel_array(q, layout.heads)
-        k4, v4 = layout.kernel_array(k, layout.kv_heads), layout.kernel_array(v, layout.kv_heads)
+        # contiguous once, here: the backward reads the same arrays (a strided view, e.g. MultiheadAttention's
+        # permuted heads, would be copied again there)
+        q4 = K.contiguous(layout.kernel_array(q, layout.heads))
+        k4, v4 = (K.contiguous(layout.kernel_array(a, layout.kv_heads)) for a in (k, v))
         mask4 = None if mask is None else mask_view(mask, layout, lq, lk)
-        out, lse = K.attention_forward(q4, k4, v4, mask4, scale, causal, dropout)
-        ctx.save_for_backward(q4, k4, v4, out, lse, mask4)
+        weights = K.attention_weights_buffer(q4, k4, causal)
+        out, lse = K.attention_forward(q4, k4, v4, mask4, scale, causal, dropout, weights)
+        ctx.save_for_backward(q4, k4, v4, out, lse, mask4, weights)
         ctx.layout, ctx.options = layout, (scale, causal, dropout)
         ctx.shapes = (q.shape, k.shape, v.shape, None if mask is None else mask.shape)
         return out.reshape(layout.shape(layout.heads, lq, v.shape[-1]))
 
     @staticmethod
     def backward(ctx, g):
-        q4, k4, v4, out, lse, mask4 = ctx.saved
+        q4, k4, v4, out, lse, mask4, weights = ctx.saved
         layout = ctx.layout
         need = ctx.needs_input_grad
         mask_grad = len(need) > 3 and need[3]
         dq, dk, dv, dmask = K.attention_backward(q4, k4, v4, out, lse, g.reshape(out.shape), mask4, *ctx.options,
-                                                 mask_grad=mask_grad)
+                                                 mask_grad=mask_grad, weights=weights)
         grads = []
         for d, shape, wanted in zip((dq, dk, dv, dmask), ctx.shapes, need):
             full = None if d is None else layout.shape(d.shape[1], *d.shape[2:])
             grads.append(unbroadcast(d.reshape(full), shape) if wanted and d is not None else None)
         return tuple(grads)
+
+
+class PackedSelfAttention(Function):
+    """Self-attention over the heads of one packed projection qkv = x W_in^T + b_in (MultiheadAttention's
+    fast path): qkv (A, C, 3E) holds q, k, v one after the other along its last dim, E = heads d; the
+    sequences are (N, L) = (A, C) with ``batch_first``, else (L, N). Returns out (N, heads, L, d) =
+    softmax(scale q k^T + mask) v per head, as ``ScaledDotProductAttention`` on the three slices.
+
+    Why: the heads of all three are one transposing copy (3, N, heads, L, d) whose parts are the kernel's
+    contiguous q, k and v, and their gradients are written into one such buffer and copied back into
+    the packed layout once; so the projection stays one GEMM forward and one per gradient backward. (As
+    three slices, each slice's backward would be a zero-filled copy of the whole projection.) The mask
+    (bool or float, broadcastable to (N, heads, L, L)) takes no gradient here."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, qkv, mask=None, heads=1, batch_first=True, scale=1.0, causal=False, dropout=K.NO_DROPOUT):
+        a, c, e3 = qkv.shape
+        order = (2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)  # -> (3, N, heads, L, d)
+        packed = np.ascontiguousarray(qkv.reshape(a, c, 3, heads, e3 // (3 * heads)).transpose(order))
+        q4, k4, v4 = packed
+        length = q4.shape[2]
+        mask4 = None if mask is None else mask_view(mask, Layout(q4.shape, k4.shape, v4.shape, False), length, length)
+        weights = K.attention_weights_buffer(q4, k4, causal)
+        out, lse = K.attention_forward(q4, k4, v4, mask4, scale, causal, dropout, weights)
+        ctx.save_for_backward(packed, out, lse, mask4, weights)
+        ctx.options, ctx.order = (scale, causal, dropout), order
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        packed, out, lse, mask4, weights = ctx.saved
+        grads = np.empty_like(packed)
+        K.attention_backward(*packed, out, lse, g, mask4, *ctx.options, weights=weights, grads_out=tuple(grads))
+        back = grads.transpose(np.argsort(ctx.order))  # (A, C, 3, heads, d)
+        return back.reshape(back.shape[:2] + (-1,)), None

@@ -65,6 +65,16 @@ def _attn_mask(attn_mask, query: Tensor, weights_shape: tuple):
     return mask
 
 
+def attention_dropout(p: float, weights_shape: tuple) -> tuple:
+    """The kernels' dropout options (seed, offset, threshold, keep_scale) of weights of ``weights_shape``
+    dropped with probability p: the default generator's next draw of that many elements (none for p = 0)."""
+    if p <= 0.0:
+        return K.NO_DROPOUT
+    g = _random.default_generator
+    n = int(np.prod(weights_shape, dtype=np.int64))
+    return (g.initial_seed(), g._advance(n), K.keep_threshold(p), 1.0 / (1.0 - p) if p < 1.0 else 0.0)
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -98,10 +108,6 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         mask = _attn_mask(attn_mask, query, weights_shape)
     if scale is None:
         scale = 1.0 / math.sqrt(e) if e > 0 else 1.0
-    dropout = K.NO_DROPOUT
-    if p > 0.0:
-        g = _random.default_generator
-        n = int(np.prod(weights_shape, dtype=np.int64))
-        dropout = (g.initial_seed(), g._advance(n), K.keep_threshold(p), 1.0 / (1.0 - p) if p < 1.0 else 0.0)
+    dropout = attention_dropout(p, weights_shape)
     return ScaledDotProductAttention.apply(query, key, value, mask, scale=float(scale), causal=bool(is_causal),
                                            gqa=bool(enable_gqa), dropout=dropout)

@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 
 from eigengrad.functions import cat
-from eigengrad.nn._functional_attention import scaled_dot_product_attention
+from eigengrad.autograd.ops_attention import PackedSelfAttention
+from eigengrad.nn._functional_attention import _attn_mask, _check_dropout, attention_dropout, scaled_dot_product_attention
 from eigengrad.nn._functional_dropout import dropout
 from eigengrad.tensor import Tensor, as_tensor
 
@@ -190,6 +191,11 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
     kv_shape = key.shape[:2] if separate is not None else key.shape
     if kv_shape != (value.shape[:2] if separate is not None else value.shape):
         raise ValueError(f"value: key's shape {key.shape} does not match value's {value.shape}")
+    if in_proj_weight is not None and _packs(query, key, value, separate, bias_k, bias_v, add_zero_attn, static_k, static_v, need_weights,
+              attn_mask, key_padding_mask):
+        out = _packed_self_attention(query, in_proj_weight, in_proj_bias, num_heads, layout, attn_mask,
+                                     key_padding_mask, dropout_p if training else 0.0, is_causal)
+        return _output(out, layout, out_proj_weight, out_proj_bias, tgt_len, bsz, None, batched, average_attn_weights)
     q, k, v = _projections(query, key, value, in_proj_weight, in_proj_bias, separate)
     src_len = k.shape[layout.seq]
     if attn_mask is not None:
@@ -225,6 +231,12 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
         out, weights = _materialised(q, k, v, attn_mask, dropout_p)
     else:
         out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    return _output(out, layout, out_proj_weight, out_proj_bias, tgt_len, bsz, weights, batched, average_attn_weights)
+
+
+def _output(out, layout, out_proj_weight, out_proj_bias, tgt_len: int, bsz: int, weights, batched: bool,
+            average_attn_weights: bool):
+    """(the output projection of the heads out (N, heads, L, d) in the layout's sequence shape, weights)."""
     out = layout.sequence(linear(layout.tokens(out), out_proj_weight, out_proj_bias), tgt_len, bsz)
     if weights is not None and average_attn_weights:
         weights = weights.mean(dim=1)
@@ -232,6 +244,40 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
         out = out.squeeze(layout.batch)
         weights = None if weights is None else weights.squeeze(0)
     return out, weights
+
+
+def _packs(query, key, value, separate, bias_k, bias_v, add_zero_attn, static_k, static_v, need_weights, attn_mask,
+           key_padding_mask) -> bool:
+    """Whether the packed self-attention path applies: one input for query, key and value, the packed
+    in_proj_weight, none of the extra key/value rows, no weights wanted and masks that take no gradient."""
+    masks_constant = all(m is None or not m.requires_grad for m in (attn_mask, key_padding_mask))
+    return (query is key and key is value and query.ndim == 3 and separate is None and bias_k is None
+            and bias_v is None and not add_zero_attn and static_k is None and static_v is None and not need_weights
+            and masks_constant)
+
+
+def _packed_self_attention(x, in_proj_weight, in_proj_bias, num_heads: int, layout, attn_mask, key_padding_mask,
+                           dropout_p: float, is_causal: bool):
+    """The heads' outputs (N, heads, L, d) of self-attention through one packed projection (``PackedSelfAttention``):
+    the same masks, scale and dropout draw as ``scaled_dot_product_attention`` on the three projections."""
+    length, bsz, embed_dim = x.shape[layout.seq], x.shape[layout.batch], x.shape[2]
+    if in_proj_weight.shape != (3 * embed_dim, embed_dim):
+        raise ValueError(f"in_proj_weight: expected shape {(3 * embed_dim, embed_dim)}, got {in_proj_weight.shape}")
+    qkv = linear(x, in_proj_weight, in_proj_bias)
+    if attn_mask is not None:
+        attn_mask = _attn_mask_4d(attn_mask, length, length, bsz, num_heads)
+    if key_padding_mask is not None:
+        if key_padding_mask.shape != (bsz, length):
+            raise ValueError(f"key_padding_mask: expected shape {(bsz, length)}, got {key_padding_mask.shape}")
+        kpm = key_padding_mask.reshape(bsz, 1, 1, length)
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    head_dim = embed_dim // num_heads
+    weights_shape = (bsz, num_heads, length, length)
+    mask = None if attn_mask is None else _attn_mask(attn_mask, x, weights_shape)
+    dropout = attention_dropout(_check_dropout(dropout_p), weights_shape)
+    scale = 1.0 / math.sqrt(head_dim) if head_dim > 0 else 1.0
+    return PackedSelfAttention.apply(qkv, mask, heads=num_heads, batch_first=layout.seq == 1, scale=scale,
+                                     causal=bool(is_causal), dropout=dropout)
 
 
 def _materialised(q, k, v, attn_mask, dropout_p: float):
