@@ -21,6 +21,9 @@ from eigengrad.functions import (
 )
 from eigengrad import autograd, backends, data, datasets, diagnostics, nn, optim, preprocessing, train, tune
 from eigengrad.serialization import load, save
+# eg.compile, the function (its package is eigengrad.compile.*); left out of __all__ so that a star import
+# does not hide the builtin compile()
+from eigengrad.compile import compile  # noqa: E402,A004
 
 float = float32  # torch.float
 double = float64  # torch.double

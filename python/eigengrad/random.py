@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from eigengrad import _kernels
+from eigengrad import _kernels, _trace
 
 _MASK64 = (1 << 64) - 1
 DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed, so an unseeded run is still repeatable
@@ -61,6 +61,8 @@ class Generator:
         """Reserve ``n`` blocks of the stream; returns the first block's offset."""
         start = self._offset
         self._offset = (self._offset + n) & _MASK64
+        if _trace.ACTIVE[0] is not None:
+            _trace.draw(self, n, start)
         return start
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from eigengrad import _kernels, _trace
 from eigengrad._kernels import FLOAT_DTYPES
 
 float32 = np.dtype(np.float32)
@@ -124,9 +125,13 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array (no copy: writes to it change the tensor)."""
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject(".numpy() inside the step (its values leave the recorded kernels)")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject("a tensor converted to a NumPy array (np.asarray(tensor)) inside the step")
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -134,9 +139,13 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python scalar, got shape {self.shape}")
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject(".item() (or float()/int()) inside the step: a Python value read from a tensor")
         return self._data.item()
 
     def tolist(self):
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject(".tolist() inside the step: Python values read from a tensor")
         return self._data.tolist()
 
     @property
@@ -217,7 +226,7 @@ class Tensor:
         if gradient is None:
             if self._data.size != 1:
                 raise RuntimeError(f"backward: grad can be implicitly created only for scalar outputs, got shape {self.shape}")
-            grad = np.ones_like(self._data)
+            grad = _kernels.ones_like(self._data)
         else:
             grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if grad.shape != self.shape:
@@ -377,6 +386,8 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(f"the truth value of a tensor with {self._data.size} elements is ambiguous")
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject("Python control flow on a tensor's value (bool(tensor), if tensor: ...) inside the step")
         return bool(self._data)
 
     def __float__(self): return builtins_float(self.item())

@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from eigengrad import _kernels as K
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.function import _tensor_type
 from eigengrad.autograd.version import check_saved, clock
@@ -61,14 +62,16 @@ def accumulate_grad(tensor, grad: np.ndarray, owned: bool = False) -> None:
     if tensor.grad is None:
         slot = arena.grad_slot(tensor) if arena is not None else None
         if slot is not None and slot.shape == grad.shape and slot.dtype == grad.dtype:
-            np.copyto(slot, grad)
+            K.copy_into(slot, grad)
             tensor.grad = wrap(slot)
         elif owned and grad.dtype == tensor.dtype and grad.flags.c_contiguous and grad.flags.writeable:
             tensor.grad = wrap(grad)
         else:
-            tensor.grad = wrap(np.array(grad, dtype=tensor.dtype, order="C", copy=True))
+            own = np.empty(grad.shape, dtype=tensor.dtype)  # a copy in the tensor's dtype, made by a kernel call
+            K.copy_into(own, grad)
+            tensor.grad = wrap(own)
     else:
-        tensor.grad._data += grad
+        K.add_into(tensor.grad._data, grad)
     if arena is not None and arena.hooks:
         arena.grad_ready(tensor)
 
@@ -126,7 +129,7 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             if node is not None:
                 if pg is not None:
                     key = id(node)
-                    grads[key] = pg if key not in grads else grads[key] + pg
+                    grads[key] = pg if key not in grads else K.add(grads[key], pg)
             elif parent.requires_grad:
                 key = id(parent)
                 if key not in shared:
@@ -142,7 +145,7 @@ def _shared_leaf(leaf, pg, owned: bool, pending: dict, shared: dict) -> None:
     key = id(leaf)
     if pg is not None:
         prev = pending.get(key)
-        pending[key] = (pg, owned) if prev is None else (prev[0] + pg, True)
+        pending[key] = (pg, owned) if prev is None else (K.add(prev[0], pg), True)
     shared[key] -= 1
     if shared[key] == 0 and key in pending:
         accumulate_grad(leaf, *pending.pop(key))

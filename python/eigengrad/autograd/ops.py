@@ -417,7 +417,7 @@ class Linear(Function):
         need = ctx.needs_input_grad
         gx = K.gemm(g, weight) if need[0] else None
         gw = K.gemm(g, x, trans_a=True) if need[1] else None
-        gb = g.sum(axis=0) if len(need) > 2 and need[2] else None
+        gb = K.sum_rows(g) if len(need) > 2 and need[2] else None
         return gx, gw, gb
 
 
@@ -445,11 +445,8 @@ class SoftmaxCrossEntropy(Function):
         ctx.save_for_backward(logits, np.ascontiguousarray(target, dtype=np.int64), lse)
         if reduction == "none":
             return rows
-        total = rows.sum(dtype=np.float64)
-        if reduction == "sum":
-            return np.asarray(total, dtype=logits.dtype)
-        ctx.count = int(np.count_nonzero(target != ignore_index))
-        return np.asarray(total / ctx.count if ctx.count else np.nan, dtype=logits.dtype)
+        # the reduction is a plan step of its own: 'mean' counts the rows kept from the targets every call
+        return K.loss_reduce(rows, ctx.saved[1], None, ignore_index, reduction == "mean")
 
     @staticmethod
     def backward(ctx, g):
@@ -458,9 +455,9 @@ class SoftmaxCrossEntropy(Function):
         if ctx.reduction == "none":
             scale = g
         elif ctx.reduction == "sum":
-            scale = np.full(n, g, dtype=logits.dtype)
+            scale = K.loss_upstream(g, target, None, ctx.ignore_index, False, n, logits.dtype)
         else:
-            scale = np.full(n, g / ctx.count if ctx.count else np.nan, dtype=logits.dtype)
+            scale = K.mean_upstream(g, target, ctx.ignore_index, n, logits.dtype)
         return K.softmax_cross_entropy_backward(logits, target, lse, scale, ctx.ignore_index), None
 
 

@@ -48,17 +48,21 @@ class WeightedSoftmaxCrossEntropy(Function):
         target = np.ascontiguousarray(target, dtype=np.int64)
         rows, lse = K.weighted_softmax_cross_entropy(logits, target, weight, label_smoothing, ignore_index)
         ctx.options = (weight, float(label_smoothing), reduction, ignore_index)
-        keep = target != ignore_index
-        ctx.denom = float(np.sum(weight[target[keep]], dtype=np.float64)) if weight is not None else \
-            float(np.count_nonzero(keep))
         ctx.save_for_backward(logits, target, lse)
-        return _reduce(rows, reduction, ctx.denom, logits.dtype)
+        if reduction == "none":
+            return rows
+        # a plan step of its own: the divisor is read from the targets (and weights) at every call
+        return K.loss_reduce(rows, target, weight, ignore_index, reduction == "mean")
 
     @staticmethod
     def backward(ctx, g):
         logits, target, lse = ctx.saved
         weight, eps, reduction, ignore_index = ctx.options
-        scale = _upstream(g, reduction, ctx.denom, (logits.shape[0],), logits.dtype)
+        if reduction == "none":
+            scale = np.asarray(g, dtype=logits.dtype)
+        else:
+            scale = K.loss_upstream(g, target, weight, ignore_index, reduction == "mean", logits.shape[0],
+                                    logits.dtype)
         return K.weighted_softmax_cross_entropy_backward(logits, target, weight, eps, lse, scale, ignore_index), None
 
 

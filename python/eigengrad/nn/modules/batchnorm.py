@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad import _kernels as K, _trace
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module
 from eigengrad.nn.parameter import Parameter
@@ -90,10 +91,12 @@ class _BatchNorm(Module):
                 running_mean = running_var = None  # batch statistics, never stored
             else:
                 count = b["num_batches_tracked"]
-                if count is not None:
+                if count is not None and momentum is not None:
+                    K.increment_(count._data)  # a kernel call, so that eg.compile replays it
+                elif count is not None:  # cumulative moving average: the momentum is read in Python
+                    _trace.reject("BatchNorm with momentum=None reads num_batches_tracked in Python")
                     count._data[()] = tracked = int(count._data) + 1
-                    if momentum is None:  # cumulative moving average
-                        momentum = 1.0 / tracked
+                    momentum = 1.0 / tracked
         if momentum is None:
             momentum = 0.0
         use_batch_stats = training or (running_mean is None and running_var is None)

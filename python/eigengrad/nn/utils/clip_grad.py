@@ -18,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
-from eigengrad import _kernels
+from eigengrad import _kernels, _trace
 from eigengrad.nn.utils._grad_lists import by_dtype, tensor_list, writable_grads
 from eigengrad.tensor import Tensor, get_default_dtype
 
@@ -55,6 +55,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     norm_type = _norm_type(norm_type)
     _check_foreach(foreach)
     groups = by_dtype(writable_grads(params, "parameters"))
+    if error_if_nonfinite:
+        _trace.reject("clip_grad_norm_(error_if_nonfinite=True) decides in Python from the norm's value")
     if not groups:
         return Tensor._wrap(np.zeros((), dtype=get_default_dtype()))
     if len(groups) == 1:  # the usual case: measure and scale in one kernel call
