@@ -121,3 +121,32 @@ def test_plan_records_are_plain_data():
     assert [a[0] for a in dropouts[0][2][3:5]] == ["slot", "slot"]  # seed and offset come from the draw
     temps = [b for b in buffers if b[0] == "temp" and b[2] >= 0]
     assert temps and all(off % 64 == 0 for _, _, off in temps)
+
+
+def test_layer_norm_and_gelu_steps_equal_eager():
+    """Linear, LayerNorm, GELU (tanh form), Dropout, Linear with AdamW: 20 compiled steps, bitwise."""
+    def build():
+        eg.manual_seed(0)
+        model = eg.nn.Sequential(eg.nn.Linear(20, 48), eg.nn.LayerNorm(48), eg.nn.GELU(approximate="tanh"),
+                                 eg.nn.Dropout(0.2), eg.nn.Linear(48, 10))
+        opt = eg.optim.AdamW(model.parameters(), lr=1e-3)
+        loss_fn = eg.nn.CrossEntropyLoss()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step, model, opt
+
+    data = batches(20)
+    runs = []
+    for compiled in (True, False):
+        step, model, opt = build()
+        fn = eg.compile(step) if compiled else step
+        losses = [fn(x, y).numpy().copy() for x, y in data]
+        if compiled:
+            assert fn.fallback_reason is None and fn.replays == 16
+        runs.append(losses + state_arrays(model, opt))
+    _same(runs[0], runs[1])

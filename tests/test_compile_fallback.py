@@ -19,6 +19,7 @@ def _setup():
 
 def _step_fn(kind: str, model, opt, loss_fn, calls: list):
     """A step that does one thing eg.compile cannot replay, chosen by ``kind``."""
+    prelu_weight = eg.full((1,), 0.25)
 
     def step(x, y):
         calls.append(1)
@@ -27,7 +28,7 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
         if kind == "numpy_glue":
             out = out * 2.0  # NumPy arithmetic outside the recorded kernels
         if kind == "unsupported_kernel":
-            out = nn.functional.gelu(out)
+            out = nn.functional.prelu(out, prelu_weight)
         loss = loss_fn(out, y)
         if kind == "item" and loss.item() > 100.0:
             return None
@@ -52,7 +53,7 @@ REASONS = {
     "value_control_flow": "control flow on a tensor's value",
     "python_state": "different operations at two calls",
     "numpy_glue": "computed outside the recorded kernels",
-    "unsupported_kernel": "'gelu_forward' is not supported",
+    "unsupported_kernel": "'prelu_forward' is not supported",
     "hidden_write": "did not reproduce eager mode",
 }
 

@@ -19,6 +19,11 @@ COMPILED = {
     "relu_forward": ("r", "w"), "relu_backward": ("r", "r", "w"),
     "sigmoid_forward": ("r", "w"), "sigmoid_backward": ("r", "r", "w"),
     "tanh_forward": ("r", "w"), "tanh_backward": ("r", "r", "w"),
+    # leaky_relu, elu, gelu, softplus: (x, out, *options) and (grad_out, x, grad_in, *options)
+    **{f"{k}_forward": ("r", "w", "s", "s", "s") for k in ("leaky_relu", "elu", "gelu", "softplus")},
+    **{f"{k}_backward": ("r", "r", "w", "s", "s", "s") for k in ("leaky_relu", "elu", "gelu", "softplus")},
+    "layer_norm_forward": ("r", "r", "r", "w", "w", "w", "s"),
+    "layer_norm_backward": ("r", "r", "r", "r", "r", "w", "w", "w"),
     "dropout_forward": ("r", "w", "w", "seed", "offset", "s", "s"),
     "masked_scale": ("r", "r", "w", "s"),
     "softmax_cross_entropy_forward": ("r", "r", "w", "w", "s"),
