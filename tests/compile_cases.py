@@ -32,7 +32,11 @@ def make_step(optimizer: str = "adamw", clip: float | None = None, scheduler: bo
     else:
         opt = eg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
     sched = eg.optim.lr_scheduler.StepLR(opt, step_size=7, gamma=0.5) if scheduler else None
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    return step_of(model, opt, nn.CrossEntropyLoss(label_smoothing=0.1), clip), model, opt, sched
+
+
+def step_of(model, opt, loss_fn, clip: float | None = None):
+    """zero_grad, forward, loss, backward, optional clip_grad_norm_, optimizer step; returns the loss."""
 
     def step(x, y):
         opt.zero_grad()
@@ -43,7 +47,7 @@ def make_step(optimizer: str = "adamw", clip: float | None = None, scheduler: bo
         opt.step()
         return loss
 
-    return step, model, opt, sched
+    return step
 
 
 def train(step, sched, data: list, compiled: bool) -> list:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-from compile_cases import batches, make_step, mlp, state_arrays, train
+from compile_cases import batches, make_step, mlp, state_arrays, step_of, train
 
 
 def _same(a: list, b: list) -> None:
@@ -130,15 +130,7 @@ def test_layer_norm_and_gelu_steps_equal_eager():
         model = eg.nn.Sequential(eg.nn.Linear(20, 48), eg.nn.LayerNorm(48), eg.nn.GELU(approximate="tanh"),
                                  eg.nn.Dropout(0.2), eg.nn.Linear(48, 10))
         opt = eg.optim.AdamW(model.parameters(), lr=1e-3)
-        loss_fn = eg.nn.CrossEntropyLoss()
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step, model, opt
+        return step_of(model, opt, eg.nn.CrossEntropyLoss()), model, opt
 
     data = batches(20)
     runs = []
