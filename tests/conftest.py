@@ -40,3 +40,29 @@ def restore_threads():
     finally:
         eigengrad.set_num_threads(before)
         assert eigengrad.get_num_threads() == before
+
+
+@pytest.fixture(scope="session")
+def fork_server():
+    """A fork server (tests/forked.py) with the binding table loaded: each call runs in a child of its own,
+    so a crash or a hang is a failed test, not the end of the session."""
+    import os
+
+    from forked import ForkServer
+
+    if not hasattr(os, "fork"):
+        pytest.skip("the fork server needs os.fork (POSIX)")
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    server = ForkServer(preload=["binding_calls", "functional_calls"], paths=[here])
+    yield server
+    server.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz suite (tests/fuzz) prints how many calls it made and how they ended."""
+    import sys
+
+    fuzzing = sys.modules.get("fuzzing")
+    if fuzzing is not None and (fuzzing.STATS["calls"] or fuzzing.STATS["skipped"]):
+        terminalreporter.write_line(fuzzing.summary())

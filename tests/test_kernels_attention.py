@@ -213,7 +213,7 @@ def test_backward_binding_rejects_overlapping_gradients():
     q, k, v = np.zeros((1, 1, 3, 2)), np.zeros((1, 1, 3, 2)), np.zeros((1, 1, 3, 2))
     out, lse = K.attention_forward(q, k, v, None, 1.0, False)
     dq = np.empty_like(q)
-    with pytest.raises(ValueError, match="grad_query: must not share memory with grad_key"):
+    with pytest.raises(ValueError, match="grad_key: must not share memory with grad_query"):
         _C.attention_backward(q, k, v, out, lse, out, None, dq, dq, np.empty_like(v), None, 1.0, False, 0, 0,
                               1 << 32, 1.0)
     with pytest.raises(ValueError, match="grad_query: must not share memory with grad_out"):

@@ -82,10 +82,10 @@ def test_output_padding_rows_get_only_the_bias(rng):
 
 
 @pytest.mark.parametrize("bad,msg", [
-    (dict(output_padding=(2, 0)), "output_padding: expected values >= 0 and smaller than either stride"),
+    (dict(output_padding=(2, 0)), "output_padding: expected values smaller than either stride"),
     (dict(groups=3), "groups: expected a divisor of the input channels 4"),
-    (dict(padding=(3, 3)), r"input: the output size \(-3, -3\) of the transposed convolution of \(1, 4, 2, 2\) is too small"),
-    (dict(stride=(0, 1)), "stride: expected positive values"),
+    (dict(padding=(3, 3)), r"input: the output size \(-3, -3\) of the transposed convolution of a \(2, 2\) plane is too small"),
+    (dict(stride=(0, 1)), r"stride: expected values in \[1, 2147483647\], got \(0, 1\)"),
 ])
 def test_binding_checks(rng, bad, msg):
     x, wt = rng.standard_normal((1, 4, 2, 2)), rng.standard_normal((4, 2, 1, 1))
@@ -99,8 +99,12 @@ def test_binding_checks(rng, bad, msg):
         _C.conv_transpose2d_forward(x, wt, None, np.empty((1, 2, 3, 3)), (1, 1), (0, 0), (0, 0), (1, 1), 1)
     with pytest.raises(ValueError, match=r"input: expected non-empty planes \(only the batch or the channels may be 0\)"):
         _C.conv_transpose2d_forward(x[:, :, :0], wt, None, np.empty((1, 2, 1, 2)), (1, 1), (0, 0), (0, 0), (1, 1), 1)
-    with pytest.raises(ValueError, match=r"out: expected shape \(1, 2, 9223372036854775807, 2\)"):  # saturated, no overflow
+    with pytest.raises(ValueError, match=r"stride: expected values in \[1, 2147483647\], got \(9223372036854775807, 1\)"):
         _C.conv_transpose2d_forward(x, wt, None, np.empty((1, 2, 1, 2)), (2**63 - 1, 1), (0, 0), (0, 0), (1, 1), 1)
+    with pytest.raises(ValueError, match=r"stride: the transposed convolution of a \(2147483649, 2\) plane with stride "
+                                         r"\(1073741824, 1\) has an output of more than 2\^48 positions"):
+        _C.conv_transpose2d_forward(np.zeros((0, 4, 2**31 + 1, 2)), wt, None, np.empty((0, 2, 1, 2)), (2**30, 1),
+                                    (0, 0), (0, 0), (1, 1), 1)  # (h - 1) s is bounded before any sum
     with pytest.raises(ValueError, match=r"grad_bias: expected shape \(2,\), got \(4,\)"):
         _C.conv_transpose2d_backward(np.ones((1, 2, 2, 2)), x, wt, None, None, np.empty(4), (1, 1), (0, 0), (0, 0),
                                      (1, 1), 1)

@@ -58,3 +58,33 @@ def test_bad_seeds_and_generators():
     with pytest.raises(ValueError, match="n"):
         eg.randperm(-1)
     assert eg.Generator().manual_seed(-1).initial_seed() == 2**64 - 1  # taken modulo 2**64, as PyTorch
+
+
+@pytest.mark.parametrize("seed", [2**64, 2**70, -(2**63) - 1, -(2**100)])
+def test_seed_outside_pytorchs_range_raises(seed):
+    """manual_seed(2**70) used to give the stream of manual_seed(0) (taken modulo 2**64); PyTorch raises."""
+    match = r"^seed: expected an int in \[-0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff\], got " + str(seed)
+    with pytest.raises(ValueError, match=match):
+        eg.manual_seed(seed)
+    with pytest.raises(ValueError, match=match):
+        eg.Generator().manual_seed(seed)
+    with pytest.raises(ValueError, match=match):
+        eg.Generator(seed)
+
+
+@pytest.mark.parametrize("seed,stored", [(0, 0), (2**64 - 1, 2**64 - 1), (-1, 2**64 - 1), (-(2**63), 2**63),
+                                         (-5, 2**64 - 5), (np.int64(-3), 2**64 - 3), (np.uint64(2**64 - 2), 2**64 - 2)])
+def test_seed_range_ends_and_negatives_as_pytorch(seed, stored):
+    assert eg.Generator().manual_seed(seed).initial_seed() == stored
+    assert eg.manual_seed(seed).initial_seed() == stored
+
+
+def test_seed_range_matches_torch():
+    torch = pytest.importorskip("torch", reason="PyTorch is needed for the side-by-side check")
+    for seed in (2**64, -(2**63) - 1):
+        with pytest.raises(ValueError):
+            torch.manual_seed(seed)
+        with pytest.raises(ValueError):
+            eg.manual_seed(seed)
+    for seed in (-1, -(2**63), 2**64 - 1, 12345):
+        assert eg.Generator().manual_seed(seed).initial_seed() == torch.Generator().manual_seed(seed).initial_seed()

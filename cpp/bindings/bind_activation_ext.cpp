@@ -66,8 +66,7 @@ void prelu_forward_binding(const py::array& x, const py::array& weight, py::arra
   check_output(out, "out");
   check_dtype_as(out, "out", x, "x");
   check_same_shape(out, "out", x, "x");
-  check_no_partial_overlap(out, "out", x, "x");
-  check_no_overlap(out, "out", weight, "weight");
+  check_overlaps({{&out, "out"}}, {{&x, "x"}, {&weight, "weight"}}, {{"out", "x"}});
   if (is_float32(x)) {
     const float *xp = cptr<float>(x), *wp = cptr<float>(weight);
     float* yp = mptr<float>(out);
@@ -87,15 +86,14 @@ void prelu_backward_binding(const py::array& grad_out, const py::array& x, const
   check_input(weight, "weight");
   check_dtype_as(weight, "weight", grad_out, "grad_out");
   const PreluShape s = prelu_shape(x, weight);
-  check_no_overlap(grad_in, "grad_in", weight, "weight");
   if (grad_weight) {
     check_output(*grad_weight, "grad_weight");
     check_dtype_as(*grad_weight, "grad_weight", grad_out, "grad_out");
     check_same_shape(*grad_weight, "grad_weight", weight, "weight");
-    check_no_overlap(*grad_weight, "grad_weight", grad_out, "grad_out");
-    check_no_overlap(*grad_weight, "grad_weight", x, "x");
-    check_no_overlap(*grad_weight, "grad_weight", grad_in, "grad_in");
   }
+  check_overlaps({{&grad_in, "grad_in"}, {opt_addr(grad_weight), "grad_weight"}},
+                 {{&grad_out, "grad_out"}, {&x, "x"}, {&weight, "weight"}},
+                 {{"grad_in", "grad_out"}, {"grad_in", "x"}});
   if (is_float32(x)) {
     const float *gp = cptr<float>(grad_out), *xp = cptr<float>(x), *wp = cptr<float>(weight);
     float* gx = mptr<float>(grad_in);
@@ -122,9 +120,7 @@ void maxout_forward_binding(const py::array& z, py::array out, py::array idx) {
   check_int64(idx, "idx");
   check_writeable(idx, "idx");
   check_shape(idx, "idx", {index_t(z.shape(0))});
-  check_no_overlap(out, "out", z, "z");
-  check_no_overlap(idx, "idx", z, "z");
-  check_no_overlap(idx, "idx", out, "out");
+  check_overlaps({{&out, "out"}, {&idx, "idx"}}, {{&z, "z"}});
   const index_t groups = z.shape(0), pieces = z.shape(1);
   std::int64_t* ip = static_cast<std::int64_t*>(idx.mutable_data());
   if (is_float32(z)) {
@@ -149,8 +145,7 @@ void maxout_backward_binding(const py::array& grad_out, const py::array& idx, py
   check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
   check_ndim(grad_in, "grad_in", 2);
   check_shape(grad_in, "grad_in", {index_t(grad_out.shape(0)), index_t(grad_in.shape(1))});
-  check_no_overlap(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_overlap(grad_in, "grad_in", idx, "idx");
+  check_overlaps({{&grad_in, "grad_in"}}, {{&grad_out, "grad_out"}, {&idx, "idx"}});
   const index_t groups = grad_in.shape(0), pieces = grad_in.shape(1);
   const std::int64_t* ip = static_cast<const std::int64_t*>(idx.data());
   for (index_t g = 0; g < groups; ++g)

@@ -43,6 +43,10 @@ AttentionMask<T> mask_of(const std::optional<py::array>& m, const py::array& q, 
                          dtype_str(*m));
   check_ndim(*m, "attn_mask", 4);
   check_shape(*m, "attn_mask", {s.batch, s.heads, s.lq, s.lk});
+  // read through its strides (any layout, broadcast views included), but element by element: aligned
+  if (!(m->flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    throw py::value_error("attn_mask: expected an aligned array, got data at an address that is not a multiple of "
+                          "its item size; pass a copy");
   index_t st[4];
   for (int d = 0; d < 4; ++d) {
     if (m->strides(d) % m->itemsize() != 0)
@@ -66,12 +70,9 @@ AttentionOptions options_of(double scale, bool causal, std::uint64_t seed, std::
   return o;
 }
 
-// An output of q's dtype and the given shape, sharing no memory with any of the inputs.
-void check_out(const py::array& a, const char* name, const py::array& q, const std::vector<index_t>& shape,
-               std::initializer_list<std::pair<const py::array*, const char*>> inputs) {
+// An output of q's dtype and the given shape (the overlap rule is each binding's check_overlaps call).
+void check_out(const py::array& a, const char* name, const py::array& q, const std::vector<index_t>& shape) {
   check_like(a, name, q, "query", shape, /*out=*/true);
-  for (auto [in, in_name] : inputs)
-    if (in != nullptr) check_no_overlap(a, name, *in, in_name);
 }
 
 void forward_binding(const py::array& q, const py::array& k, const py::array& v, const py::object& attn_mask,
@@ -80,11 +81,9 @@ void forward_binding(const py::array& q, const py::array& k, const py::array& v,
   const AttentionShape s = shape_of(q, k, v);
   auto m = optional_array(attn_mask, "attn_mask");
   const AttentionOptions opt = options_of(scale, causal, seed, offset, threshold, keep_scale);
-  std::initializer_list<std::pair<const py::array*, const char*>> inputs = {
-      {&q, "query"}, {&k, "key"}, {&v, "value"}, {opt_addr(m), "attn_mask"}};
-  check_out(out, "out", q, {s.batch, s.heads, s.lq, s.dv}, inputs);
-  check_out(lse, "lse", q, {s.batch, s.heads, s.lq}, inputs);
-  check_no_overlap(out, "out", lse, "lse");
+  check_out(out, "out", q, {s.batch, s.heads, s.lq, s.dv});
+  check_out(lse, "lse", q, {s.batch, s.heads, s.lq});
+  check_overlaps({{&out, "out"}, {&lse, "lse"}}, {{&q, "query"}, {&k, "key"}, {&v, "value"}, {opt_addr(m), "attn_mask"}});
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const AttentionMask<T> mask = mask_of<T>(m, q, s);
@@ -108,21 +107,13 @@ void backward_binding(const py::array& q, const py::array& k, const py::array& v
   check_like(out, "out", q, "query", {s.batch, s.heads, s.lq, s.dv});
   check_like(lse, "lse", q, "query", {s.batch, s.heads, s.lq});
   check_like(grad_out, "grad_out", q, "query", {s.batch, s.heads, s.lq, s.dv});
-  std::initializer_list<std::pair<const py::array*, const char*>> inputs = {
-      {&q, "query"}, {&k, "key"}, {&v, "value"}, {&out, "out"}, {&lse, "lse"}, {&grad_out, "grad_out"},
-      {opt_addr(m), "attn_mask"}};
-  check_out(dq, "grad_query", q, {s.batch, s.heads, s.lq, s.dk}, inputs);
-  check_out(dk, "grad_key", q, {s.batch, s.kv_heads, s.lk, s.dk}, inputs);
-  check_out(dv, "grad_value", q, {s.batch, s.kv_heads, s.lk, s.dv}, inputs);
-  check_no_overlap(dq, "grad_query", dk, "grad_key");
-  check_no_overlap(dq, "grad_query", dv, "grad_value");
-  check_no_overlap(dk, "grad_key", dv, "grad_value");
-  if (dm) {
-    check_out(*dm, "grad_mask", q, {s.batch, s.heads, s.lq, s.lk}, inputs);
-    for (auto [a, name] : {std::pair<const py::array*, const char*>{&dq, "grad_query"}, {&dk, "grad_key"},
-                           {&dv, "grad_value"}})
-      check_no_overlap(*dm, "grad_mask", *a, name);
-  }
+  check_out(dq, "grad_query", q, {s.batch, s.heads, s.lq, s.dk});
+  check_out(dk, "grad_key", q, {s.batch, s.kv_heads, s.lk, s.dk});
+  check_out(dv, "grad_value", q, {s.batch, s.kv_heads, s.lk, s.dv});
+  if (dm) check_out(*dm, "grad_mask", q, {s.batch, s.heads, s.lq, s.lk});
+  check_overlaps({{&dq, "grad_query"}, {&dk, "grad_key"}, {&dv, "grad_value"}, {opt_addr(dm), "grad_mask"}},
+                 {{&q, "query"}, {&k, "key"}, {&v, "value"}, {&out, "out"}, {&lse, "lse"}, {&grad_out, "grad_out"},
+                  {opt_addr(m), "attn_mask"}});
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const AttentionMask<T> mask = mask_of<T>(m, q, s);

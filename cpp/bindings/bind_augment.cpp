@@ -22,7 +22,6 @@ void check_out(const py::array& out, const py::array& in) {
   check_output(out, "out");
   check_dtype_as(out, "out", in, "images");
   check_same_shape(out, "out", in, "images");
-  check_no_overlap(out, "out", in, "images");
 }
 
 template <class T>
@@ -43,6 +42,7 @@ void flip(const py::array& images, py::array out, const py::array& which, bool h
   const Dims d = image_dims(images, "images");
   check_out(out, images);
   check_typed<std::uint8_t>(which, "flip", "uint8", {d.n});
+  check_overlaps({{&out, "out"}}, {{&images, "images"}, {&which, "flip"}});
   typed(images, [&](auto tag) {
     using T = decltype(tag);
     const T* in = cptr<T>(images);
@@ -58,6 +58,7 @@ void warp(const py::array& images, py::array out, const py::array& maps, const s
   const Dims d = image_dims(images, "images");
   check_out(out, images);
   check_typed<double>(maps, "maps", "float64", {d.n, 6});
+  check_overlaps({{&out, "out"}}, {{&images, "images"}, {&maps, "maps"}});
   if (interpolation != "bilinear" && interpolation != "nearest")
     throw py::value_error("interpolation: expected 'bilinear' or 'nearest', got '" + interpolation + "'");
   const Interpolation interp = interpolation == "nearest" ? Interpolation::nearest : Interpolation::bilinear;
@@ -75,6 +76,7 @@ void erase(py::array images, const py::array& boxes, double value) {
   const Dims d = image_dims(images, "images");
   check_writeable(images, "images");
   check_typed<std::int64_t>(boxes, "boxes", "int64", {d.n, 4});
+  check_overlaps({{&images, "images"}}, {{&boxes, "boxes"}});
   typed(images, [&](auto tag) {
     using T = decltype(tag);
     T* img = mptr<T>(images);
@@ -89,9 +91,9 @@ void normalize(const py::array& images, py::array out, const py::array& mean, co
   check_output(out, "out");
   check_dtype_as(out, "out", images, "images");
   check_same_shape(out, "out", images, "images");
-  check_no_partial_overlap(out, "out", images, "images");
   check_typed<double>(mean, "mean", "float64", {d.c});
   check_typed<double>(std, "std", "float64", {d.c});
+  check_overlaps({{&out, "out"}}, {{&images, "images"}, {&mean, "mean"}, {&std, "std"}}, {{"out", "images"}});
   typed(images, [&](auto tag) {
     using T = decltype(tag);
     const T* in = cptr<T>(images);

@@ -1,5 +1,4 @@
 // Gradient clipping over a Python list of gradient arrays: one kernel call for the whole list.
-#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -21,29 +20,14 @@ struct GradList {
 
 std::string item_name(std::size_t i) { return "grads[" + std::to_string(i) + "]"; }
 
+// The overlap rule over the list: every array is written in place, so no two may share memory (two
+// views of one memory would be scaled twice, and raced on).
 void check_disjoint(const GradList& g) {
-  struct Range {
-    const char* begin;
-    const char* end;
-    std::size_t index;
-  };
-  std::vector<Range> ranges;
-  for (std::size_t i = 0; i < g.arrays.size(); ++i) {
-    const char* p = static_cast<const char*>(g.arrays[i].data());
-    if (g.arrays[i].nbytes() > 0) ranges.push_back({p, p + g.arrays[i].nbytes(), i});
-  }
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
-  // Sorted by start, a range overlaps an earlier one exactly when it starts before the furthest end so far.
-  std::size_t far = 0;
-  for (std::size_t k = 1; k < ranges.size(); ++k) {
-    if (ranges[k].begin < ranges[far].end) {
-      const std::size_t i = std::min(ranges[far].index, ranges[k].index);
-      const std::size_t j = std::max(ranges[far].index, ranges[k].index);
-      throw py::value_error(item_name(j) + ": must not share memory with " + item_name(i) +
-                            " (each gradient is scaled in place once)");
-    }
-    if (ranges[k].end > ranges[far].end) far = k;
-  }
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < g.arrays.size(); ++i) names.push_back(item_name(i));
+  std::vector<Named> outputs;
+  for (std::size_t i = 0; i < g.arrays.size(); ++i) outputs.push_back({&g.arrays[i], names[i].c_str()});
+  check_overlaps(outputs, {});
 }
 
 GradList checked_list(const py::object& grads, bool in_place) {

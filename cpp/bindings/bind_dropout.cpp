@@ -22,11 +22,9 @@ void check_elementwise(const py::array& x, const py::array& out, const py::array
   check_output(out, "out");
   check_dtype_as(out, "out", x, "x");
   check_same_shape(out, "out", x, "x");
-  check_no_partial_overlap(out, "out", x, "x");
   check_mask(mask, "mask", true);
   check_shape(mask, "mask", {index_t(x.size())});
-  check_no_overlap(mask, "mask", x, "x");
-  check_no_overlap(mask, "mask", out, "out");
+  check_overlaps({{&out, "out"}, {&mask, "mask"}}, {{&x, "x"}}, {{"out", "x"}});
 }
 
 void dropout_binding(const py::array& x, py::array out, py::array mask, std::uint64_t seed, std::uint64_t offset,
@@ -75,15 +73,10 @@ void check_rows(const py::array& x, const char* xn, const py::array& out, const 
   check_output(out, on);
   check_dtype_as(out, on, x, xn);
   check_same_shape(out, on, x, xn);
-  check_no_partial_overlap(out, on, x, xn);
   check_mask(mask, "mask", mask_out);
   check_shape(mask, "mask", {index_t(x.shape(0))});
-  if (mask_out) {
-    check_no_overlap(mask, "mask", x, xn);
-    check_no_overlap(mask, "mask", out, on);
-  } else {
-    check_no_overlap(out, on, mask, "mask");
-  }
+  if (mask_out) check_overlaps({{&out, on}, {&mask, "mask"}}, {{&x, xn}}, {{on, xn}});
+  else check_overlaps({{&out, on}}, {{&x, xn}, {&mask, "mask"}}, {{on, xn}});
 }
 
 void feature_dropout_binding(const py::array& x, py::array out, py::array mask, std::uint64_t seed,

@@ -53,16 +53,14 @@ void check_weight(const py::array& w, const char* name) {
   check_ndim(w, name, 2);
 }
 
-// A float output of w's dtype and the given shape, sharing no memory with w.
+// A float output of w's dtype and the given shape (the overlap rule is each binding's check_overlaps call).
 void check_out(py::array& out, const char* name, const py::array& w, const char* w_name,
                const std::vector<index_t>& shape) {
   check_like(out, name, w, w_name, shape, /*out=*/true);
-  check_no_overlap(out, name, w, w_name);
 }
 
 void check_starts(const py::array& starts, index_t n) {
   check_int64(starts, "offsets");
-  check_contiguous(starts, "offsets");
   check_ndim(starts, "offsets", 1);
   if (starts.size() < 1) throw py::value_error("offsets: expected at least one bag boundary, got none");
   const auto* s = static_cast<const std::int64_t*>(starts.data());
@@ -86,6 +84,7 @@ void forward_binding(const py::array& weight, const py::array& idx, py::array ou
   check_weight(weight, "weight");
   const index_t num = weight.shape(0), dim = weight.shape(1);
   check_out(out, "out", weight, "weight", {index_t(idx.size()), dim});
+  check_overlaps({{&out, "out"}}, {{&weight, "weight"}, {&idx, "indices"}});
   with_checked_indices(idx, num, weight, [&](auto itag, auto tag) {
     using I = decltype(itag);
     using T = decltype(tag);
@@ -102,7 +101,7 @@ void backward_binding(const py::array& dy, const py::array& idx, py::array dweig
   check_ndim(dweight, "grad_weight", 2);
   const index_t num = dweight.shape(0), dim = dweight.shape(1);
   check_like(dy, "grad_out", dweight, "grad_weight", {index_t(idx.size()), dim});
-  check_no_overlap(dweight, "grad_weight", dy, "grad_out");
+  check_overlaps({{&dweight, "grad_weight"}}, {{&dy, "grad_out"}, {&idx, "indices"}});
   with_checked_indices(idx, num, dweight, [&](auto itag, auto tag) {
     using I = decltype(itag);
     using T = decltype(tag);
@@ -118,7 +117,7 @@ void renorm_binding(py::array weight, const py::array& idx, double max_norm, dou
   check_ndim(weight, "weight", 2);
   if (!(max_norm >= 0)) throw py::value_error("max_norm: expected a non-negative number, got " + std::to_string(max_norm));
   const index_t num = weight.shape(0), dim = weight.shape(1);
-  check_no_overlap(weight, "weight", idx, "indices");
+  check_overlaps({{&weight, "weight"}}, {{&idx, "indices"}});
   with_checked_indices(idx, num, weight, [&](auto itag, auto tag) {
     using I = decltype(itag);
     using T = decltype(tag);
@@ -138,7 +137,6 @@ void bag_forward_binding(const py::array& weight, const py::array& idx, const py
   const index_t bags = starts.size() - 1;
   check_out(out, "out", weight, "weight", {bags, dim});
   check_int64(bag_size, "bag_size");
-  check_contiguous(bag_size, "bag_size");
   check_writeable(bag_size, "bag_size");
   check_shape(bag_size, "bag_size", {bags});
   auto psw = optional_array(per_sample_weights, "per_sample_weights");
@@ -151,12 +149,11 @@ void bag_forward_binding(const py::array& weight, const py::array& idx, const py
     throw py::value_error("max_indices: expected an array with mode 'max' and None otherwise");
   if (at) {
     check_int64(*at, "max_indices");
-    check_contiguous(*at, "max_indices");
     check_writeable(*at, "max_indices");
     check_shape(*at, "max_indices", {bags, dim});
-    check_no_overlap(*at, "max_indices", bag_size, "bag_size");
   }
-  check_no_overlap(bag_size, "bag_size", out, "out");
+  check_overlaps({{&out, "out"}, {&bag_size, "bag_size"}, {opt_addr(at), "max_indices"}},
+                 {{&weight, "weight"}, {&idx, "indices"}, {&starts, "offsets"}, {opt_addr(psw), "per_sample_weights"}});
   with_checked_indices(idx, num, weight, [&](auto itag, auto tag) {
     using I = decltype(itag);
     using T = decltype(tag);
@@ -181,17 +178,17 @@ void bag_backward_binding(const py::array& dy, const py::array& idx, const py::a
   check_starts(starts, n);
   const index_t bags = starts.size() - 1;
   check_like(dy, "grad_out", dweight, "grad_weight", {bags, dim});
-  check_no_overlap(dweight, "grad_weight", dy, "grad_out");
   check_int64(bag_size, "bag_size");
-  check_contiguous(bag_size, "bag_size");
   check_shape(bag_size, "bag_size", {bags});
   auto psw = optional_array(per_sample_weights, "per_sample_weights");
   if (psw) check_like(*psw, "per_sample_weights", dweight, "grad_weight", {n});
   auto at = optional_array(max_indices, "max_indices");
+  check_overlaps({{&dweight, "grad_weight"}}, {{&dy, "grad_out"}, {&idx, "indices"}, {&starts, "offsets"},
+                                              {opt_addr(psw), "per_sample_weights"}, {&bag_size, "bag_size"},
+                                              {opt_addr(at), "max_indices"}});
   if (m == BagMode::max) {
     if (!at) throw py::value_error("max_indices: expected the forward's max_indices with mode 'max', got None");
     check_int64(*at, "max_indices");
-    check_contiguous(*at, "max_indices");
     check_shape(*at, "max_indices", {bags, dim});
     const auto* ap = static_cast<const std::int64_t*>(at->data());
     for (index_t e = 0; e < bags * dim; ++e)  // a row outside the table would write out of bounds
@@ -221,7 +218,8 @@ void bag_psw_backward_binding(const py::array& dy, const py::array& weight, cons
   const index_t bags = starts.size() - 1;
   check_like(dy, "grad_out", weight, "weight", {bags, dim});
   check_out(dpsw, "grad_per_sample_weights", weight, "weight", {n});
-  check_no_overlap(dpsw, "grad_per_sample_weights", dy, "grad_out");
+  check_overlaps({{&dpsw, "grad_per_sample_weights"}},
+                 {{&dy, "grad_out"}, {&weight, "weight"}, {&idx, "indices"}, {&starts, "offsets"}});
   with_checked_indices(idx, num, weight, [&](auto itag, auto tag) {
     using I = decltype(itag);
     using T = decltype(tag);

@@ -30,16 +30,13 @@ void gemm_binding(const py::array& a, const py::array& b, py::array out, const p
   check_output(out, "out");
   check_dtype_as(out, "out", a, "a");
   check_shape(out, "out", {m, n});
-  check_no_overlap(out, "out", a, "a");
-  check_no_overlap(out, "out", b, "b");
-  if (!bias.is_none()) {
-    if (!py::isinstance<py::array>(bias)) throw py::type_error("bias: expected a numpy array or None");
-    py::array bias_arr = bias.cast<py::array>();
-    check_input(bias_arr, "bias");
-    check_dtype_as(bias_arr, "bias", a, "a");
-    check_shape(bias_arr, "bias", {n});
-    check_no_overlap(out, "out", bias_arr, "bias");
+  const std::optional<py::array> bias_arr = optional_array(bias, "bias");
+  if (bias_arr) {
+    check_input(*bias_arr, "bias");
+    check_dtype_as(*bias_arr, "bias", a, "a");
+    check_shape(*bias_arr, "bias", {n});
   }
+  check_overlaps({{&out, "out"}}, {{&a, "a"}, {&b, "b"}, {opt_addr(bias_arr), "bias"}});
   if (is_float32(a)) call_gemm<float>(a, b, bias, out, m, n, k, trans_a, trans_b, accumulate);
   else call_gemm<double>(a, b, bias, out, m, n, k, trans_a, trans_b, accumulate);
 }

@@ -37,9 +37,8 @@ void ce_forward_binding(const py::array& logits, const py::array& target, py::ar
     check_output(*arr, name);
     check_dtype_as(*arr, name, logits, "logits");
     check_shape(*arr, name, {n});
-    check_no_overlap(*arr, name, logits, "logits");
   }
-  check_no_overlap(loss, "loss", lse, "lse");
+  check_overlaps({{&loss, "loss"}, {&lse, "lse"}}, {{&logits, "logits"}, {&target, "target"}});
   if (is_float32(logits)) ce_forward<float>(logits, target, loss, lse, ignore_index);
   else ce_forward<double>(logits, target, loss, lse, ignore_index);
 }
@@ -69,7 +68,8 @@ void ce_backward_binding(const py::array& logits, const py::array& target, const
   check_output(grad_logits, "grad_logits");
   check_dtype_as(grad_logits, "grad_logits", logits, "logits");
   check_same_shape(grad_logits, "grad_logits", logits, "logits");
-  check_no_overlap(grad_logits, "grad_logits", logits, "logits");
+  check_overlaps({{&grad_logits, "grad_logits"}},
+                 {{&logits, "logits"}, {&target, "target"}, {&lse, "lse"}, {&scale, "scale"}});
   if (is_float32(logits)) ce_backward<float>(logits, target, lse, scale, grad_logits, ignore_index);
   else ce_backward<double>(logits, target, lse, scale, grad_logits, ignore_index);
 }
@@ -99,8 +99,7 @@ void se_binding(const py::array& x, const py::array& y, py::array out) {
   check_output(out, "out");
   check_dtype_as(out, "out", x, "input");
   check_same_shape(out, "out", x, "input");
-  check_no_partial_overlap(out, "out", x, "input");
-  check_no_partial_overlap(out, "out", y, "target");
+  check_overlaps({{&out, "out"}}, {{&x, "input"}, {&y, "target"}}, {{"out", "input"}, {"out", "target"}});
   const index_t n = x.size();
   if (is_float32(x)) {
     const float *xp = cptr<float>(x), *yp = cptr<float>(y);
@@ -121,15 +120,14 @@ void check_array_or_none(const py::object& obj, const char* name) {
     throw py::type_error(std::string(name) + ": expected a numpy array or None");
 }
 
-// An optional upstream gradient: None, or an array like `like` that grad_in may be (in place).
-void check_optional_grad_out(const py::object& grad_out, const py::array& like, const py::array& grad_in) {
-  if (grad_out.is_none()) return;
-  check_array_or_none(grad_out, "grad_out");
-  py::array g = grad_out.cast<py::array>();
-  check_input(g, "grad_out");
-  check_dtype_as(g, "grad_out", like, "input");
-  check_same_shape(g, "grad_out", like, "input");
-  check_no_partial_overlap(grad_in, "grad_in", g, "grad_out");
+// An optional upstream gradient: None, or an array like `like`.
+std::optional<py::array> check_optional_grad_out(const py::object& grad_out, const py::array& like) {
+  std::optional<py::array> g = optional_array(grad_out, "grad_out");
+  if (!g) return g;
+  check_input(*g, "grad_out");
+  check_dtype_as(*g, "grad_out", like, "input");
+  check_same_shape(*g, "grad_out", like, "input");
+  return g;
 }
 
 template <class T>
@@ -145,12 +143,12 @@ void se_backward(const py::array& x, const py::array& y, const py::object& gy, d
 void se_backward_binding(const py::array& x, const py::array& y, const py::object& grad_out, double coef,
                          py::array grad_in) {
   check_pair(x, y);
-  check_optional_grad_out(grad_out, x, grad_in);
+  const std::optional<py::array> g = check_optional_grad_out(grad_out, x);
   check_output(grad_in, "grad_in");
   check_dtype_as(grad_in, "grad_in", x, "input");
   check_same_shape(grad_in, "grad_in", x, "input");
-  check_no_partial_overlap(grad_in, "grad_in", x, "input");
-  check_no_partial_overlap(grad_in, "grad_in", y, "target");
+  check_overlaps({{&grad_in, "grad_in"}}, {{&x, "input"}, {&y, "target"}, {opt_addr(g), "grad_out"}},
+                 {{"grad_in", "input"}, {"grad_in", "target"}, {"grad_in", "grad_out"}});
   if (is_float32(x)) se_backward<float>(x, y, grad_out, coef, grad_in);
   else se_backward<double>(x, y, grad_out, coef, grad_in);
 }
@@ -201,9 +199,9 @@ void wce_forward_binding(const py::array& logits, const py::array& target, const
     check_output(*arr, name);
     check_dtype_as(*arr, name, logits, "logits");
     check_shape(*arr, name, {n});
-    check_no_overlap(*arr, name, logits, "logits");
   }
-  check_no_overlap(loss, "loss", lse, "lse");
+  const std::optional<py::array> w = optional_array(weight, "weight");
+  check_overlaps({{&loss, "loss"}, {&lse, "lse"}}, {{&logits, "logits"}, {&target, "target"}, {opt_addr(w), "weight"}});
   if (is_float32(logits)) wce_forward<float>(logits, target, weight, label_smoothing, loss, lse, ignore_index);
   else wce_forward<double>(logits, target, weight, label_smoothing, loss, lse, ignore_index);
 }
@@ -237,7 +235,9 @@ void wce_backward_binding(const py::array& logits, const py::array& target, cons
   check_output(grad_logits, "grad_logits");
   check_dtype_as(grad_logits, "grad_logits", logits, "logits");
   check_same_shape(grad_logits, "grad_logits", logits, "logits");
-  check_no_overlap(grad_logits, "grad_logits", logits, "logits");
+  const std::optional<py::array> w = optional_array(weight, "weight");
+  check_overlaps({{&grad_logits, "grad_logits"}}, {{&logits, "logits"}, {&target, "target"}, {opt_addr(w), "weight"},
+                                                   {&lse, "lse"}, {&scale, "scale"}});
   if (is_float32(logits))
     wce_backward<float>(logits, target, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
   else
@@ -280,15 +280,15 @@ double bcel_forward_binding(const py::array& input, const py::array& target, con
                             const py::object& pos_weight, const py::object& loss) {
   check_pair(input, target);
   const index_t wl = check_trailing(weight, "weight", input), pwl = check_trailing(pos_weight, "pos_weight", input);
-  if (!loss.is_none()) {
-    check_array_or_none(loss, "loss");
-    py::array o = loss.cast<py::array>();
-    check_output(o, "loss");
-    check_dtype_as(o, "loss", input, "input");
-    check_same_shape(o, "loss", input, "input");
-    check_no_overlap(o, "loss", input, "input");
-    check_no_overlap(o, "loss", target, "target");
+  const std::optional<py::array> o = optional_array(loss, "loss");
+  if (o) {
+    check_output(*o, "loss");
+    check_dtype_as(*o, "loss", input, "input");
+    check_same_shape(*o, "loss", input, "input");
   }
+  const std::optional<py::array> w = optional_array(weight, "weight"), pw = optional_array(pos_weight, "pos_weight");
+  check_overlaps({{opt_addr(o), "loss"}},
+                 {{&input, "input"}, {&target, "target"}, {opt_addr(w), "weight"}, {opt_addr(pw), "pos_weight"}});
   if (is_float32(input)) return bcel_forward<float>(input, target, weight, wl, pos_weight, pwl, loss);
   return bcel_forward<double>(input, target, weight, wl, pos_weight, pwl, loss);
 }
@@ -309,12 +309,13 @@ void bcel_backward_binding(const py::array& input, const py::array& target, cons
                            py::array grad_in) {
   check_pair(input, target);
   const index_t wl = check_trailing(weight, "weight", input), pwl = check_trailing(pos_weight, "pos_weight", input);
-  check_optional_grad_out(grad_out, input, grad_in);
+  const std::optional<py::array> g = check_optional_grad_out(grad_out, input);
   check_output(grad_in, "grad_in");
   check_dtype_as(grad_in, "grad_in", input, "input");
   check_same_shape(grad_in, "grad_in", input, "input");
-  check_no_overlap(grad_in, "grad_in", input, "input");
-  check_no_overlap(grad_in, "grad_in", target, "target");
+  const std::optional<py::array> w = optional_array(weight, "weight"), pw = optional_array(pos_weight, "pos_weight");
+  check_overlaps({{&grad_in, "grad_in"}}, {{&input, "input"}, {&target, "target"}, {opt_addr(w), "weight"},
+                                           {opt_addr(pw), "pos_weight"}, {opt_addr(g), "grad_out"}});
   if (is_float32(input)) bcel_backward<float>(input, target, weight, wl, pos_weight, pwl, grad_out, coef, grad_in);
   else bcel_backward<double>(input, target, weight, wl, pos_weight, pwl, grad_out, coef, grad_in);
 }

@@ -25,14 +25,11 @@ void check_stats(const py::array& a, const char* name, const std::vector<index_t
   check_shape(a, name, shape);
 }
 
-// An output of x's dtype and shape that shares no memory with the listed inputs.
-void check_out(const py::array& out, const char* name, const py::array& like, const char* like_name,
-               std::initializer_list<std::pair<const py::array*, const char*>> inputs) {
+// An output of like's dtype and shape.
+void check_out(const py::array& out, const char* name, const py::array& like, const char* like_name) {
   check_output(out, name);
   check_dtype_as(out, name, like, like_name);
   check_same_shape(out, name, like, like_name);
-  for (auto [in, in_name] : inputs)
-    if (in != nullptr) check_no_overlap(out, name, *in, in_name);
 }
 
 // --- batch norm ------------------------------------------------------------------------------------
@@ -42,12 +39,18 @@ void bn_forward(const py::array& x, const std::optional<py::array>& w, const std
                 std::optional<py::array>& rm, std::optional<py::array>& rv, py::array& y, py::array& sm, py::array& si,
                 bool training, double momentum, double eps) {
   const T *xp = cptr<T>(x), *wp = opt_cptr<T>(w), *bp = opt_cptr<T>(b);
-  T *rmp = opt_mptr<T>(rm), *rvp = opt_mptr<T>(rv), *yp = mptr<T>(y);
+  T* yp = mptr<T>(y);
   double *smp = mptr<double>(sm), *sip = mptr<double>(si);
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
-  py::gil_scoped_release release;
-  if (training) batch_norm_forward_train<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s);
-  else batch_norm_forward_eval<T>(xp, wp, bp, rmp, rvp, yp, smp, sip, eps, n, c, s);
+  if (training) {
+    T *rmp = opt_mptr<T>(rm), *rvp = opt_mptr<T>(rv);  // updated in place: checked writeable
+    py::gil_scoped_release release;
+    batch_norm_forward_train<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s);
+  } else {
+    const T *rmp = opt_cptr<T>(rm), *rvp = opt_cptr<T>(rv);  // only read: may be read-only
+    py::gil_scoped_release release;
+    batch_norm_forward_eval<T>(xp, wp, bp, rmp, rvp, yp, smp, sip, eps, n, c, s);
+  }
 }
 
 void bn_forward_binding(const py::array& x, const py::object& weight, const py::object& bias,
@@ -65,43 +68,42 @@ void bn_forward_binding(const py::array& x, const py::object& weight, const py::
   for (auto [a, name] : {std::pair<std::optional<py::array>*, const char*>{&rm, "running_mean"}, {&rv, "running_var"}}) {
     if (!*a) continue;
     check_param(**a, name, x, {c});
-    if (training) {
-      check_writeable(**a, name);
-      check_no_overlap(**a, name, x, "input");
-    }
+    if (training) check_writeable(**a, name);
   }
-  if (training && rm) {
-    check_no_overlap(*rm, "running_mean", *rv, "running_var");
-    if (n * s == 1)
-      throw py::value_error("input: expected more than 1 value per channel when training with running statistics, got " +
-                            shape_str(x));
-  }
-  check_out(y, "out", x, "input", {{&x, "input"}, {opt_addr(w), "weight"}, {opt_addr(b), "bias"},
-                                   {opt_addr(rm), "running_mean"}, {opt_addr(rv), "running_var"}});
+  if (training && rm && n * s == 1)
+    throw py::value_error("input: expected more than 1 value per channel when training with running statistics, got " +
+                          shape_str(x));
+  check_out(y, "out", x, "input");
   check_stats(save_mean, "save_mean", {c}, true);
   check_stats(save_invstd, "save_invstd", {c}, true);
-  check_no_overlap(save_mean, "save_mean", save_invstd, "save_invstd");
+  // Training updates the running statistics in place (outputs); evaluation only reads them.
+  const Named rmn{opt_addr(rm), "running_mean"}, rvn{opt_addr(rv), "running_var"};
+  std::vector<Named> outputs{{&y, "out"}, {&save_mean, "save_mean"}, {&save_invstd, "save_invstd"}};
+  std::vector<Named> inputs{{&x, "input"}, {opt_addr(w), "weight"}, {opt_addr(b), "bias"}};
+  for (const Named& stat : {rmn, rvn}) (training ? outputs : inputs).push_back(stat);
+  check_overlaps(outputs, inputs);
   if (is_float32(x)) bn_forward<float>(x, w, b, rm, rv, y, save_mean, save_invstd, training, momentum, eps);
   else bn_forward<double>(x, w, b, rm, rv, y, save_mean, save_invstd, training, momentum, eps);
 }
 
-// Checks shared by the backward bindings: grad_out like x, optional outputs of the right shapes.
+// Checks shared by the backward bindings: grad_out like x, optional outputs of the right shapes, and
+// the overlap rule against every input (x, grad_out and the saved statistics `stats` and weight).
 void check_backward_outputs(const py::array& dy, const py::array& x, std::optional<py::array>& dx,
-                            std::optional<py::array>& dw, std::optional<py::array>& db, index_t pshape) {
+                            std::optional<py::array>& dw, std::optional<py::array>& db, index_t pshape,
+                            std::vector<Named> inputs) {
   check_input(dy, "grad_out");
   check_dtype_as(dy, "grad_out", x, "input");
   check_same_shape(dy, "grad_out", x, "input");
-  if (dx) check_out(*dx, "grad_in", x, "input", {{&x, "input"}, {&dy, "grad_out"}});
+  if (dx) check_out(*dx, "grad_in", x, "input");
   for (auto [a, name] : {std::pair<std::optional<py::array>*, const char*>{&dw, "grad_weight"}, {&db, "grad_bias"}}) {
     if (!*a) continue;
     check_output(**a, name);
     check_dtype_as(**a, name, x, "input");
     check_shape(**a, name, {pshape});
-    check_no_overlap(**a, name, x, "input");
-    check_no_overlap(**a, name, dy, "grad_out");
-    if (dx) check_no_overlap(**a, name, *dx, "grad_in");
   }
-  if (dw && db) check_no_overlap(*dw, "grad_weight", *db, "grad_bias");
+  inputs.push_back({&x, "input"});
+  inputs.push_back({&dy, "grad_out"});
+  check_overlaps({{opt_addr(dx), "grad_in"}, {opt_addr(dw), "grad_weight"}, {opt_addr(db), "grad_bias"}}, inputs);
 }
 
 template <class T>
@@ -128,7 +130,8 @@ void bn_backward_binding(const py::array& grad_out, const py::array& x, const py
   check_stats(save_invstd, "save_invstd", {c}, false);
   auto dx = optional_array(grad_in, "grad_in"), dw = optional_array(grad_weight, "grad_weight");
   auto db = optional_array(grad_bias, "grad_bias");
-  check_backward_outputs(grad_out, x, dx, dw, db, c);
+  check_backward_outputs(grad_out, x, dx, dw, db, c,
+                         {{&save_mean, "save_mean"}, {&save_invstd, "save_invstd"}, {opt_addr(w), "weight"}});
   if (is_float32(x)) bn_backward<float>(grad_out, x, save_mean, save_invstd, w, dx, dw, db, training);
   else bn_backward<double>(grad_out, x, save_mean, save_invstd, w, dx, dw, db, training);
 }
@@ -177,10 +180,10 @@ void ln_forward_binding(const py::array& x, const py::object& weight, const py::
   auto w = optional_array(weight, "weight"), b = optional_array(bias, "bias");
   if (w) check_param(*w, "weight", x, {pshape});
   if (b) check_param(*b, "bias", x, {pshape});
-  check_out(y, "out", x, "input", {{&x, "input"}, {opt_addr(w), "weight"}, {opt_addr(b), "bias"}});
+  check_out(y, "out", x, "input");
   check_stats(mean, "mean", {rows}, true);
   check_stats(rstd, "rstd", {rows}, true);
-  check_no_overlap(mean, "mean", rstd, "rstd");
+  check_overlaps({{&y, "out"}, {&mean, "mean"}, {&rstd, "rstd"}}, {{&x, "input"}, {opt_addr(w), "weight"}, {opt_addr(b), "bias"}});
   if (is_float32(x)) ln_forward<float>(x, w, b, y, mean, rstd, eps, groups);
   else ln_forward<double>(x, w, b, y, mean, rstd, eps, groups);
 }
@@ -214,7 +217,7 @@ void ln_backward_binding(const py::array& grad_out, const py::array& x, const py
   check_stats(rstd, "rstd", {rows}, false);
   auto dx = optional_array(grad_in, "grad_in"), dw = optional_array(grad_weight, "grad_weight");
   auto db = optional_array(grad_bias, "grad_bias");
-  check_backward_outputs(grad_out, x, dx, dw, db, pshape);
+  check_backward_outputs(grad_out, x, dx, dw, db, pshape, {{&mean, "mean"}, {&rstd, "rstd"}, {opt_addr(w), "weight"}});
   if (is_float32(x)) ln_backward<float>(grad_out, x, mean, rstd, w, dx, dw, db, groups);
   else ln_backward<double>(grad_out, x, mean, rstd, w, dx, dw, db, groups);
 }
@@ -230,8 +233,9 @@ void check_lrn(const py::array& x, index_t size) {
 void lrn_forward_binding(const py::array& x, py::array y, py::array div, index_t size, double alpha, double beta,
                          double k) {
   check_lrn(x, size);
-  check_out(y, "out", x, "input", {{&x, "input"}});
-  check_out(div, "div", x, "input", {{&x, "input"}, {&y, "out"}});
+  check_out(y, "out", x, "input");
+  check_out(div, "div", x, "input");
+  check_overlaps({{&y, "out"}, {&div, "div"}}, {{&x, "input"}});
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
@@ -254,7 +258,8 @@ void lrn_backward_binding(const py::array& grad_out, const py::array& x, const p
     check_dtype_as(*a, name, x, "input");
     check_same_shape(*a, name, x, "input");
   }
-  check_out(grad_in, "grad_in", x, "input", {{&x, "input"}, {&grad_out, "grad_out"}, {&div, "div"}});
+  check_out(grad_in, "grad_in", x, "input");
+  check_overlaps({{&grad_in, "grad_in"}}, {{&x, "input"}, {&grad_out, "grad_out"}, {&div, "div"}});
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
   if (is_float32(x)) {
     const float *gp = cptr<float>(grad_out), *xp = cptr<float>(x), *dp = cptr<float>(div);

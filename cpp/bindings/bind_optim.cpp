@@ -18,9 +18,7 @@ class UpdateBuffers {
     check_input(grad_, "grad");
     check_dtype_as(grad_, "grad", param_, "param");
     check_same_shape(grad_, "grad", param_, "param");
-    check_no_overlap(param_, "param", grad_, "grad");
     named_.push_back({param_, "param"});
-    named_.push_back({grad_, "grad"});
   }
 
   // A state buffer the rule updates in place; None is accepted only when !needed (returns slot -1).
@@ -33,9 +31,15 @@ class UpdateBuffers {
     check_output(a, name);
     check_dtype_as(a, name, param_, "param");
     check_same_shape(a, name, param_, "param");
-    for (const auto& [other, other_name] : named_) check_no_overlap(a, name, other, other_name);
     named_.push_back({a, name});
     return static_cast<int>(named_.size()) - 1;
+  }
+
+  // The overlap rule: param and the state buffers (all updated in place) against grad and each other.
+  void check_memory() const {
+    std::vector<Named> outputs;
+    for (const auto& [a, name] : named_) outputs.push_back({&a, name});
+    check_overlaps(outputs, {{&grad_, "grad"}});
   }
 
   bool float32() const { return is_float32(param_); }
@@ -49,12 +53,14 @@ class UpdateBuffers {
 
  private:
   py::array param_, grad_;
-  std::vector<std::pair<py::array, const char*>> named_;
+  std::vector<std::pair<py::array, const char*>> named_;  // param and the state buffers: written
 };
 
-// Runs body.template operator()<T>() for the dtype of the buffers, without the GIL.
+// Checks the overlap rule, then runs body.template operator()<T>() for the dtype of the buffers, without
+// the GIL.
 template <class Body>
 void run_typed(UpdateBuffers& bufs, Body&& body) {
+  bufs.check_memory();
   const bool f32 = bufs.float32();  // reads the dtype object: needs the GIL
   py::gil_scoped_release release;
   if (f32) body(float{});

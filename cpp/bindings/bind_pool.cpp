@@ -2,65 +2,54 @@
 // The window options are (rows, columns) pairs; the output size follows PyTorch's rule
 // (pooling_output_shape: floor or ceil mode, the last window starting inside the input or left padding).
 #include <algorithm>
-#include <array>
 #include <string>
 
 #include <pybind11/stl.h>
 
 #include "checks.hpp"
-#include "eigengrad/pool.hpp"
+#include "geometry.hpp"
 
 namespace eigengrad::bindings {
 namespace {
 
-using Pair = std::array<index_t, 2>;
-
-std::string pair_str(const Pair& p) { return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")"; }
-
-index_t floor_div(index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-index_t output_size(index_t in, index_t k, index_t pad, index_t stride, index_t dil, bool ceil_mode) {
-  // Huge options must not wrap around: a window or padding beyond 2^60 fits no input (0 outputs), and a
-  // stride beyond 2^62 gives what 2^62 gives (the span below is smaller than either).
-  constexpr index_t limit = index_t(1) << 60;
-  if (pad > limit || (k > 1 && dil > limit / (k - 1))) return 0;
-  stride = std::min(stride, 4 * limit);
-  index_t out = floor_div(in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
-  return out;
-}
-
-// Checks the options against the input plane (h, w); returns the geometry.
-Pool2dGeometry geometry(index_t planes, index_t h, index_t w, const Pair& k, const Pair& s, const Pair& p,
-                        const Pair& d, bool ceil_mode) {
-  for (auto [v, name] : {std::pair<const Pair*, const char*>{&k, "kernel_size"}, {&s, "stride"}, {&d, "dilation"}})
-    if ((*v)[0] < 1 || (*v)[1] < 1)
-      throw py::value_error(std::string(name) + ": expected positive values, got " + pair_str(*v));
-  if (p[0] < 0 || p[1] < 0 || p[0] > k[0] / 2 || p[1] > k[1] / 2)
-    throw py::value_error("padding: expected values between 0 and half the kernel size " + pair_str(k) + ", got " +
-                          pair_str(p));
-  Pool2dGeometry g{planes, h, w, 0, 0, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]};
-  g.oh = output_size(h, k[0], p[0], s[0], d[0], ceil_mode);
-  g.ow = output_size(w, k[1], p[1], s[1], d[1], ceil_mode);
-  if (g.oh < 1 || g.ow < 1)
-    throw py::value_error("kernel_size: the window " + pair_str(k) + " (dilation " + pair_str(d) + ", padding " +
-                          pair_str(p) + ") does not fit the input plane " + pair_str({h, w}) + ": output " +
-                          pair_str({g.oh, g.ow}) + " is too small");
-  return g;
-}
+// The window options of a call, through the one geometry helper (geometry.hpp).
+struct Options {
+  Pair kernel, stride, padding, dilation;
+  Options(const py::object& k, const py::object& s, const py::object& p, const py::object& d)
+      : kernel(window_option<2>(k, "kernel_size", 1)), stride(window_option<2>(s, "stride", 1)),
+        padding(window_option<2>(p, "padding", 0)), dilation(window_option<2>(d, "dilation", 1)) {}
+};
 
 void check_planes(const py::array& a, const char* name) {
   check_input(a, name);
   check_ndim(a, name, 3);
 }
 
-// An output like `like` in dtype, of the given shape, sharing no memory with `in`.
+// An output like `like` in dtype, of the given shape.
 void check_out(py::array& out, const char* name, const py::array& like, const char* like_name,
                const std::vector<index_t>& shape) {
   check_output(out, name);
   check_dtype_as(out, name, like, like_name);
   check_shape(out, name, shape);
-  check_no_overlap(out, name, like, like_name);
+}
+
+// kernel(in, out) on the arrays' data as T (in's dtype, which out shares), with the GIL released. An
+// empty `in` leaves nothing to read: out is zero-filled without calling the kernel (whose per-call
+// tables follow the output's sizes, which an empty array does not bound).
+template <class Kernel>
+void run_planes(const py::array& in, py::array& out, Kernel&& kernel) {
+  if (out.size() == 0) return;
+  dispatch_float(in, [&](auto tag) {
+    using T = decltype(tag);
+    const T* ip = cptr<T>(in);
+    T* op = mptr<T>(out);
+    if (in.size() == 0) {
+      std::fill(op, op + out.size(), T(0));
+      return;
+    }
+    py::gil_scoped_release release;
+    kernel(ip, op);
+  });
 }
 
 // src is a (planes, h, w) input; dst a 3-D output of its dtype sharing no memory with it (its sizes are
@@ -70,33 +59,32 @@ void check_plane_pair(const py::array& src, const char* src_name, py::array& dst
   check_output(dst, dst_name);
   check_ndim(dst, dst_name, 3);
   check_dtype_as(dst, dst_name, src, src_name);
-  check_no_overlap(dst, dst_name, src, src_name);
+  check_overlaps({{&dst, dst_name}}, {{&src, src_name}});
 }
 
-// The int64 indices output of a max pool: (planes, oh, ow), writeable, apart from input x and output y.
-void check_indices_out(py::array& idx, const Pool2dGeometry& g, const py::array& x, const py::array& y) {
+// The int64 indices output of a max pool: (planes, oh, ow), writeable; with out y, apart from input x.
+void check_indices_out(py::array& idx, const Pool2dGeometry& g, const py::array& x, py::array& y) {
   check_int64(idx, "indices");
-  check_contiguous(idx, "indices");
   check_writeable(idx, "indices");
   check_shape(idx, "indices", {g.planes, g.oh, g.ow});
-  check_no_overlap(idx, "indices", x, "input");
-  check_no_overlap(idx, "indices", y, "out");
+  check_overlaps({{&y, "out"}, {&idx, "indices"}}, {{&x, "input"}});
 }
 
-void max_forward(const py::array& x, py::array y, py::array idx, const Pair& k, const Pair& s, const Pair& p,
-                 const Pair& d, bool ceil_mode) {
+void max_forward(const py::array& x, py::array y, py::array idx, const py::object& kernel_size,
+                 const py::object& stride, const py::object& padding, const py::object& dilation, bool ceil_mode) {
   check_planes(x, "input");
-  const Pool2dGeometry g = geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, d, ceil_mode);
+  const Options o(kernel_size, stride, padding, dilation);
+  const Pool2dGeometry g =
+      pool2d_geometry(x.shape(0), x.shape(1), x.shape(2), o.kernel, o.stride, o.padding, o.dilation, ceil_mode);
   check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
   check_indices_out(idx, g, x, y);
   auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
-  run_in_out(x, y, [&](auto xp, auto yp) { max_pool2d_forward(xp, yp, ip, g); });
+  run_planes(x, y, [&](auto xp, auto yp) { max_pool2d_forward(xp, yp, ip, g); });
 }
 
 void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
   check_planes(dy, "grad_out");
   check_int64(idx, "indices");
-  check_contiguous(idx, "indices");
   check_shape(idx, "indices", {dy.shape(0), dy.shape(1), dy.shape(2)});
   check_output(dx, "grad_in");
   check_dtype_as(dx, "grad_in", dy, "grad_out");
@@ -104,8 +92,8 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
   if (dx.shape(0) != dy.shape(0))
     throw py::value_error("grad_in: expected " + std::to_string(dy.shape(0)) + " planes (as grad_out), got " +
                           shape_str(dx));
-  check_no_overlap(dx, "grad_in", dy, "grad_out");
-  check_no_overlap(dx, "grad_in", idx, "indices");
+  check_overlaps({{&dx, "grad_in"}}, {{&dy, "grad_out"}, {&idx, "indices"}});
+  if (dx.size() == 0) return;
   const Pool2dGeometry g{dx.shape(0), dx.shape(1), dx.shape(2), dy.shape(1), dy.shape(2), 1, 1, 1, 1, 0, 0, 1, 1};
   const auto* ip = static_cast<const std::int64_t*>(idx.data());
   const index_t hw = g.h * g.w, n = idx.size();
@@ -124,34 +112,40 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
 
 index_t check_divisor(index_t divisor_override) {
   if (divisor_override < 0)
-    throw py::value_error("divisor_override: expected a positive int or None, got " + std::to_string(divisor_override));
+    throw py::value_error("divisor_override: expected a positive int or 0 (none), got " +
+                          std::to_string(divisor_override));
   return divisor_override;
 }
 
-void avg_forward(const py::array& x, py::array y, const Pair& k, const Pair& s, const Pair& p, bool ceil_mode,
-                 bool count_include_pad, index_t divisor_override) {
+void avg_forward(const py::array& x, py::array y, const py::object& kernel_size, const py::object& stride,
+                 const py::object& padding, bool ceil_mode, bool count_include_pad, index_t divisor_override) {
   check_planes(x, "input");
-  const Pool2dGeometry g = geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, {1, 1}, ceil_mode);
+  const Options o(kernel_size, stride, padding, py::int_(1));
+  const Pool2dGeometry g =
+      pool2d_geometry(x.shape(0), x.shape(1), x.shape(2), o.kernel, o.stride, o.padding, o.dilation, ceil_mode);
   check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
+  check_overlaps({{&y, "out"}}, {{&x, "input"}});
   check_divisor(divisor_override);
-  run_in_out(x, y, [&](auto xp, auto yp) { avg_pool2d_forward(xp, yp, g, count_include_pad, divisor_override); });
+  run_planes(x, y, [&](auto xp, auto yp) { avg_pool2d_forward(xp, yp, g, count_include_pad, divisor_override); });
 }
 
-void avg_backward(const py::array& dy, py::array dx, const Pair& k, const Pair& s, const Pair& p, bool ceil_mode,
-                  bool count_include_pad, index_t divisor_override) {
+void avg_backward(const py::array& dy, py::array dx, const py::object& kernel_size, const py::object& stride,
+                  const py::object& padding, bool ceil_mode, bool count_include_pad, index_t divisor_override) {
   check_plane_pair(dy, "grad_out", dx, "grad_in");
-  const Pool2dGeometry g = geometry(dx.shape(0), dx.shape(1), dx.shape(2), k, s, p, {1, 1}, ceil_mode);
-  check_shape(dx, "grad_in", {g.planes, g.h, g.w});
+  const Options o(kernel_size, stride, padding, py::int_(1));
+  const Pool2dGeometry g =
+      pool2d_geometry(dx.shape(0), dx.shape(1), dx.shape(2), o.kernel, o.stride, o.padding, o.dilation, ceil_mode);
   check_shape(dy, "grad_out", {g.planes, g.oh, g.ow});
   check_divisor(divisor_override);
-  run_in_out(dy, dx, [&](auto dyp, auto dxp) { avg_pool2d_backward(dyp, dxp, g, count_include_pad, divisor_override); });
+  run_planes(dy, dx, [&](auto dyp, auto dxp) { avg_pool2d_backward(dyp, dxp, g, count_include_pad, divisor_override); });
 }
 
 Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
   if (out.shape(0) != in.shape(0))
     throw py::value_error("out: expected " + std::to_string(in.shape(0)) + " planes, got shape " + shape_str(out));
   if (out.shape(1) < 1 || out.shape(2) < 1)
-    throw py::value_error("output_size: expected positive sizes, got " + pair_str({out.shape(1), out.shape(2)}));
+    throw py::value_error("output_size: expected positive sizes, got (" + std::to_string(out.shape(1)) + ", " +
+                          std::to_string(out.shape(2)) + ")");
   if (in.size() > 0 && (in.shape(1) < 1 || in.shape(2) < 1))
     throw py::value_error("input: expected non-empty planes, got shape " + shape_str(in));
   return {in.shape(0), in.shape(1), in.shape(2), out.shape(1), out.shape(2), 1, 1, 1, 1, 0, 0, 1, 1};
@@ -160,13 +154,13 @@ Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
 void adaptive_forward(const py::array& x, py::array y) {
   check_plane_pair(x, "input", y, "out");
   const Pool2dGeometry g = adaptive_geometry(x, y);
-  run_in_out(x, y, [&](auto xp, auto yp) { adaptive_avg_pool2d_forward(xp, yp, g); });
+  run_planes(x, y, [&](auto xp, auto yp) { adaptive_avg_pool2d_forward(xp, yp, g); });
 }
 
 void adaptive_backward(const py::array& dy, py::array dx) {
   check_plane_pair(dy, "grad_out", dx, "grad_in");
   const Pool2dGeometry g = adaptive_geometry(dx, dy);
-  run_in_out(dy, dx, [&](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
+  run_planes(dy, dx, [&](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
 }
 
 void adaptive_max_forward(const py::array& x, py::array y, py::array idx) {
@@ -174,15 +168,34 @@ void adaptive_max_forward(const py::array& x, py::array y, py::array idx) {
   const Pool2dGeometry g = adaptive_geometry(x, y);
   check_indices_out(idx, g, x, y);
   auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
-  run_in_out(x, y, [&](auto xp, auto yp) { adaptive_max_pool2d_forward(xp, yp, ip, g); });
+  run_planes(x, y, [&](auto xp, auto yp) { adaptive_max_pool2d_forward(xp, yp, ip, g); });
+}
+
+py::tuple options_binding(const py::object& kernel_size, const py::object& stride, const py::object& padding,
+                          const py::object& dilation) {
+  const Options o(kernel_size, stride, padding, dilation);
+  check_pool_padding(o.kernel, o.padding);
+  return py::make_tuple(o.kernel, o.stride, o.padding, o.dilation);
+}
+
+index_t output_size_binding(index_t size, const py::object& kernel_size, const py::object& padding,
+                            const py::object& stride, const py::object& dilation, bool ceil_mode) {
+  input_extent(size, "size");
+  const index_t k = window_option<1>(kernel_size, "kernel_size", 1)[0], p = window_option<1>(padding, "padding", 0)[0];
+  const index_t s = window_option<1>(stride, "stride", 1)[0], d = window_option<1>(dilation, "dilation", 1)[0];
+  return pool_output_size(size, k, p, s, d, ceil_mode);
 }
 
 }  // namespace
 
 void bind_pool(py::module_& m) {
   using py::arg;
-  m.def("pool2d_output_size", &output_size, arg("size"), arg("kernel_size"), arg("padding"), arg("stride"),
-        arg("dilation"), arg("ceil_mode"), "PyTorch's pooling output size along one dimension.");
+  m.def("pool2d_output_size", &output_size_binding, arg("size"), arg("kernel_size"), arg("padding"), arg("stride"),
+        arg("dilation"), arg("ceil_mode"), "PyTorch's pooling output size along one dimension (may be < 1); checks the options as the pooling "
+        "bindings do.");
+  m.def("pool2d_options", &options_binding, arg("kernel_size"), arg("stride"), arg("padding"), arg("dilation"),
+        "The window options as checked (kernel_size, stride, padding, dilation) pairs: the checks every pooling "
+        "binding makes before it looks at the input.");
   m.def("max_pool2d_forward", &max_forward, arg("input"), arg("out"), arg("indices"), arg("kernel_size"),
         arg("stride"), arg("padding"), arg("dilation"), arg("ceil_mode"),
         "Max pooling of input (planes, h, w) with -inf padding; writes out and the int64 flat indices of the maxima.");

@@ -22,21 +22,6 @@ RnnCell parse_mode(const std::string& mode) {
   throw py::value_error("mode: expected 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU', got '" + mode + "'");
 }
 
-// An array and the name of its argument, for the overlap checks.
-struct Named {
-  const py::array* a;
-  const char* name;
-};
-
-// Every output against every other named array.
-void check_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs) {
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    for (const Named& in : inputs) check_no_overlap(*outputs[i].a, outputs[i].name, *in.a, in.name);
-    for (std::size_t j = i + 1; j < outputs.size(); ++j)
-      check_no_overlap(*outputs[i].a, outputs[i].name, *outputs[j].a, outputs[j].name);
-  }
-}
-
 void add(std::vector<Named>& list, const Opt& a, const char* name) {
   if (a) list.push_back({&*a, name});
 }
@@ -119,7 +104,7 @@ void forward_binding(const std::string& mode, const py::array& x, const py::arra
   add(outputs, c_n, "c_n");
   add(outputs, gates, "gates");
   add(outputs, aux, "aux");
-  check_disjoint(outputs, l.inputs);
+  check_overlaps(outputs, l.inputs);
   if (is_float32(x)) run_forward<float>(l, out, h_n, c_n, gates, aux);
   else run_forward<double>(l, out, h_n, c_n, gates, aux);
 }
@@ -188,7 +173,7 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
     check_like(**opt, spec.first, x, "input", spec.second, true);
     outputs.push_back({&**opt, spec.first});
   }
-  check_disjoint(outputs, inputs);
+  check_overlaps(outputs, inputs);
   if (is_float32(x)) run_backward<float>(l, out, gates, aux, grad_out, dh_n, dc_n, g, work);
   else run_backward<double>(l, out, gates, aux, grad_out, dh_n, dc_n, g, work);
 }

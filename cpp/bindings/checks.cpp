@@ -1,5 +1,8 @@
 #include "checks.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace eigengrad::bindings {
 
 std::string shape_str(const py::array& a) {
@@ -37,6 +40,11 @@ void check_contiguous(const py::array& a, const char* name) {
   if (!(a.flags() & py::array::c_style))
     throw py::value_error(std::string(name) + ": expected a C-contiguous array, got strides that are not; "
                           "pass numpy.ascontiguousarray(...)");
+  // Kernels load whole elements (and SIMD vectors of them): an element split across an alignment
+  // boundary is undefined behaviour, and a fault with aligned vector loads.
+  if (!(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    throw py::value_error(std::string(name) + ": expected an aligned array, got data at an address that is not a "
+                          "multiple of its item size; pass numpy.ascontiguousarray(...) or a copy");
 }
 
 void check_writeable(const py::array& a, const char* name) {
@@ -72,35 +80,82 @@ void check_same_shape(const py::array& a, const char* name, const py::array& lik
 }
 
 namespace {
-struct Range {
+
+// The bytes [begin, end) an array's elements span, whatever its strides.
+struct Extent {
   const char* begin;
   const char* end;
 };
-// The bytes an array can touch: for a strided (or broadcast, stride 0) array, from its lowest to its
-// highest element; for a C-contiguous one, [data, data + nbytes).
-Range byte_range(const py::array& a) {
+Extent extent(const py::array& a) {
   const char* p = static_cast<const char*>(a.data());
+  if (a.size() == 0) return {p, p};
   py::ssize_t lo = 0, hi = a.itemsize();
-  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
-    const py::ssize_t span = (a.shape(d) - 1) * a.strides(d);
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    const py::ssize_t span = a.strides(i) * (a.shape(i) - 1);
     (span < 0 ? lo : hi) += span;
   }
   return {p + lo, p + hi};
 }
-bool overlaps(const py::array& a, const py::array& b) {
-  const Range ra = byte_range(a), rb = byte_range(b);
-  return a.nbytes() > 0 && b.nbytes() > 0 && ra.begin < rb.end && rb.begin < ra.end;
+
+bool same_view(const py::array& a, const py::array& b) {
+  if (a.data() != b.data() || a.ndim() != b.ndim() || a.itemsize() != b.itemsize()) return false;
+  for (py::ssize_t i = 0; i < a.ndim(); ++i)
+    if (a.shape(i) != b.shape(i) || a.strides(i) != b.strides(i)) return false;
+  return true;
 }
+
+bool may_alias(const char* out, const char* in, const std::vector<InPlace>& in_place) {
+  for (const InPlace& p : in_place)
+    if (std::strcmp(p.output, out) == 0 && std::strcmp(p.input, in) == 0) return true;
+  return false;
+}
+
+// One array of a call: its bytes, its name, whether it is written, and its position in the argument
+// lists (a message about two outputs names the later one first).
+struct Entry {
+  Extent bytes;
+  const Named* named;
+  bool output;
+  std::size_t order;
+};
+
+// Two arrays whose bytes intersect, at least one written.
+void judge(const Entry& a, const Entry& b, const std::vector<InPlace>& in_place) {
+  const Entry& out = a.output && (!b.output || a.order > b.order) ? a : b;
+  const Entry& other = &out == &a ? b : a;
+  const char *out_name = out.named->name, *other_name = other.named->name;
+  if (!other.output && may_alias(out_name, other_name, in_place)) {
+    if (same_view(*out.named->array, *other.named->array)) return;
+    throw py::value_error(std::string(out_name) + ": must be " + other_name + " itself or not overlap it in memory, "
+                          "got a partial overlap");
+  }
+  throw py::value_error(std::string(out_name) + ": must not share memory with " + other_name);
+}
+
 }  // namespace
 
-void check_no_partial_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name) {
-  if (overlaps(out, in) && !(out.data() == in.data() && out.nbytes() == in.nbytes()))
-    throw py::value_error(std::string(out_name) + ": must be " + in_name + " itself or not overlap it in memory");
-}
-
-void check_no_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name) {
-  if (overlaps(out, in))
-    throw py::value_error(std::string(out_name) + ": must not share memory with " + in_name);
+void check_overlaps(const std::vector<Named>& outputs, const std::vector<Named>& inputs,
+                    const std::vector<InPlace>& in_place) {
+  std::vector<Entry> entries;
+  for (const auto* list : {&outputs, &inputs})
+    for (const Named& n : *list) {
+      if (n.array == nullptr) continue;
+      const Extent e = extent(*n.array);
+      if (e.begin != e.end) entries.push_back({e, &n, list == &outputs, entries.size()});
+    }
+  // A sweep over the arrays sorted by first byte: each meets the earlier ones that still extend past
+  // its start (O(n log n) for the long gradient lists of clipping, where nothing overlaps).
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.bytes.begin != b.bytes.begin ? a.bytes.begin < b.bytes.begin : a.order < b.order;
+  });
+  std::vector<const Entry*> open;
+  for (const Entry& e : entries) {
+    open.erase(std::remove_if(open.begin(), open.end(), [&](const Entry* o) { return o->bytes.end <= e.bytes.begin; }),
+               open.end());
+    for (const Entry* o : open)
+      if (o->output || e.output) judge(*o, e, in_place);
+    open.push_back(&e);
+  }
 }
 
 void check_elementwise_forward(const py::array& x, const py::array& out) {
@@ -108,7 +163,7 @@ void check_elementwise_forward(const py::array& x, const py::array& out) {
   check_output(out, "out");
   check_dtype_as(out, "out", x, "x");
   check_same_shape(out, "out", x, "x");
-  check_no_partial_overlap(out, "out", x, "x");
+  check_overlaps({{&out, "out"}}, {{&x, "x"}}, {{"out", "x"}});
 }
 
 void check_elementwise_backward(const py::array& grad_out, const py::array& saved, const char* saved_name,
@@ -120,8 +175,8 @@ void check_elementwise_backward(const py::array& grad_out, const py::array& save
   check_output(grad_in, "grad_in");
   check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
   check_same_shape(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", grad_out, "grad_out");
-  check_no_partial_overlap(grad_in, "grad_in", saved, saved_name);
+  check_overlaps({{&grad_in, "grad_in"}}, {{&grad_out, "grad_out"}, {&saved, saved_name}},
+                 {{"grad_in", "grad_out"}, {"grad_in", saved_name}});
 }
 
 void check_like(const py::array& a, const char* name, const py::array& like, const char* like_name,

@@ -23,15 +23,29 @@ bool is_float32(const py::array& a);
 void check_float(const py::array& a, const char* name);
 void check_dtype_as(const py::array& a, const char* name, const py::array& like, const char* like_name);
 void check_int64(const py::array& a, const char* name);
+// C-contiguous and aligned (every element at a multiple of its size).
 void check_contiguous(const py::array& a, const char* name);
 void check_writeable(const py::array& a, const char* name);
 void check_ndim(const py::array& a, const char* name, int ndim);
 void check_shape(const py::array& a, const char* name, const std::vector<index_t>& shape);
 void check_same_shape(const py::array& a, const char* name, const py::array& like, const char* like_name);
-// An output that may be the input itself (in place) but must not partly overlap it.
-void check_no_partial_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name);
-// An output that must not share any memory with the input.
-void check_no_overlap(const py::array& out, const char* out_name, const py::array& in, const char* in_name);
+// An array argument and its name, for the overlap rule (a null array, an absent optional, is skipped).
+struct Named {
+  const py::array* array;
+  const char* name;
+};
+// An output that may be exactly the named input (same memory, shape and strides): the kernel supports
+// working in place there.
+struct InPlace {
+  const char* output;
+  const char* input;
+};
+
+// The overlap rule of every binding: no output shares any byte with an input or with another output,
+// except an output that is exactly one of its InPlace inputs. Partial overlap is always refused (a
+// kernel would read what it already wrote). Inputs may overlap each other. ValueError names both.
+void check_overlaps(const std::vector<Named>& outputs, const std::vector<Named>& inputs,
+                    const std::vector<InPlace>& in_place = {});
 
 // A float input: float dtype, C-contiguous.
 inline void check_input(const py::array& a, const char* name) {

@@ -49,8 +49,12 @@ namespace {
 template <class T>
 double row_norm(const T* x, index_t dim, double p) {
   if (std::isinf(p)) {
+    // a NaN propagates (as PyTorch's norm): std::max/min would drop it, and scale a row PyTorch leaves alone
     double best = p > 0 ? 0.0 : std::numeric_limits<double>::infinity();
-    for (index_t k = 0; k < dim; ++k) best = p > 0 ? std::max(best, std::abs(double(x[k]))) : std::min(best, std::abs(double(x[k])));
+    for (index_t k = 0; k < dim; ++k) {
+      const double a = std::abs(double(x[k]));
+      if ((p > 0 ? a > best : a < best) || a != a) best = a;
+    }
     return best;
   }
   double sum = 0.0;

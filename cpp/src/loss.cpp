@@ -144,7 +144,8 @@ void weighted_softmax_cross_entropy_backward(const T* x, const std::int64_t* t, 
       }
       const T wt = w ? w[t[i]] : T(1);
       const T s = scale[i], l = lse[i];
-      const T a = s * ((T(1) - eps) * wt + ec * W);
+      // without smoothing only w[t] is read, as in the forward (ec * W would be NaN for a NaN weight elsewhere)
+      const T a = s * ((T(1) - eps) * wt + (ec != T(0) ? ec * W : T(0)));
       map_blocks<T, kRowBlock>(x + i * c, g, c, [a, l](const auto& v) { return (v - l).exp() * a; });
       if (ec != T(0)) {
         if (w) for (index_t j = 0; j < c; ++j) g[j] -= s * ec * w[j];

@@ -241,7 +241,10 @@ Moments span_moments(index_t spans, index_t len, SpanAt&& span_at) {
   for (index_t r = 0; r < spans; ++r) add_centred(d1, d2, span_at(r), len, mu);
   const double t1 = total(d1);
   m.mean = mu + t1 / m.count;
-  m.m2 = std::max(0.0, total(d2) - t1 * (t1 / m.count));
+  // Clamp the rounding's negative values at 0, but keep a NaN (std::max(0.0, NaN) is 0: a NaN input gave
+  // finite statistics and a running variance updated as if the batch were clean).
+  const double m2 = total(d2) - t1 * (t1 / m.count);
+  m.m2 = m2 < 0.0 ? 0.0 : m2;
   return m;
 }
 

@@ -126,6 +126,13 @@ struct MaxPlan {
 };
 MaxPlan max_plan(const Pool2dGeometry& g, const std::vector<Taps>& rt, const std::vector<Taps>& ct) {
   MaxPlan p;
+  // A window lies inside the input only if its dilated extent fits: otherwise every output is an edge
+  // one, and the tap table (kh kw entries, up to 2^62 for a huge kernel) is not built.
+  const bool fits = (g.kh - 1) * g.dh < g.h && (g.kw - 1) * g.dw < g.w;
+  if (!fits) {
+    for (index_t o = 0; o < g.oh * g.ow; ++o) p.edge_out.push_back(o);
+    return p;
+  }
   for (index_t a = 0; a < g.kh; ++a)
     for (index_t e = 0; e < g.kw; ++e) p.taps.push_back(std::int32_t(a * g.dh * g.w + e * g.dw));
   for (index_t u = 0; u < g.oh; ++u)

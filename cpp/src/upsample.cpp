@@ -11,6 +11,11 @@
 namespace eigengrad {
 namespace {
 
+// floor(v) as a source index, at most in - 1. A coordinate at or past the last index (a huge 1 / scale,
+// an infinite or NaN one) is the last index: converting it to an integer would be undefined (x86 gives
+// INT64_MIN, a read far before the input).
+index_t clamped_floor(double v, index_t in) { return v < double(in - 1) ? index_t(std::floor(v)) : in - 1; }
+
 // PyTorch's compute_scales_value in float (its legacy nearest indices use float whatever the dtype).
 float nearest_scale(index_t in, index_t out, double scale) {
   return scale > 0 ? float(1.0 / scale) : float(in) / float(out);
@@ -19,10 +24,10 @@ float nearest_scale(index_t in, index_t out, double scale) {
 // PyTorch's nearest_idx / nearest_exact_idx (the legacy rule, see upsample.hpp).
 index_t legacy_source(index_t dst, index_t in, index_t out, double scale, bool exact) {
   if (!exact && out == in) return dst;
-  if (!exact && out == 2 * in) return dst >> 1;
+  if (!exact && out / 2 == in && out % 2 == 0) return dst >> 1;  // (2 in may overflow)
   const float s = nearest_scale(in, out, scale);
   const float v = exact ? float((double(dst) + 0.5) * double(s)) : float(dst) * s;
-  return std::min<index_t>(index_t(std::floor(v)), in - 1);
+  return clamped_floor(v, in);
 }
 
 // PyTorch's HelperInterpNearest / HelperInterpNearestExact (the general rule): the coordinate in T, its
@@ -31,7 +36,7 @@ template <class T>
 index_t general_source(index_t dst, index_t in, index_t out, double scale, bool exact) {
   const T s = scale > 0 ? T(1.0 / scale) : T(in) / T(out);
   const double x = exact ? double(std::max(s * (T(dst) + T(0.5)) - T(0.5), T(0))) + 0.5 : double(s * T(dst));
-  return std::min<index_t>(index_t(std::floor(float(x))), in - 1);
+  return clamped_floor(float(x), in);
 }
 
 // One axis of a linear interpolation: output index t reads i0[t], i1[t] with weights l0[t], l1[t].
@@ -53,7 +58,7 @@ LinearAxis<T> linear_axis(index_t in, index_t out, double scale, bool align_corn
       continue;
     }
     const T x = align_corners ? s * T(t) : std::max(s * (T(t) + T(0.5)) - T(0.5), T(0));
-    const index_t i0 = std::min<index_t>(index_t(std::floor(float(x))), in - 1);
+    const index_t i0 = clamped_floor(float(x), in);
     const T l1 = std::min(std::max(x - T(i0), T(0)), T(1));
     a.i0[t] = i0, a.i1[t] = i0 + (i0 < in - 1 ? 1 : 0), a.l1[t] = l1, a.l0[t] = T(1) - l1;
   }

@@ -617,27 +617,22 @@ def rnn_backward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, gr
 # --- convolution (x (N, C, H, W), weight (O, C / groups, kh, kw); padding (top, bottom, left, right)) ---
 
 def conv2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, dilation) -> tuple[int, int]:
-    top, bottom, left, right = padding
-    return ((h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
-            (w + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+    """(oh, ow), from the bindings' geometry helper: ValueError/TypeError naming the option that is out of
+    bounds, or when the dilated kernel is larger than the padded input."""
+    return tuple(_C.conv2d_output_size(h, w, kh, kw, tuple(stride), tuple(padding), tuple(dilation)))
 
 
 def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int) -> np.ndarray:
     """y (N, O, oh, ow) = conv2d(x, weight) + bias (None: no bias); the binding checks every shape."""
     check_float(x, "input")
     x, weight = contiguous(x), contiguous(weight)
-    if x.ndim == 4 and weight.ndim == 4 and _conv_fits(x, weight, padding, dilation):
+    if x.ndim == 4 and weight.ndim == 4:
         oh, ow = conv2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride, padding, dilation)
         out = np.empty((x.shape[0], weight.shape[0], oh, ow), dtype=x.dtype)
     else:  # let the binding name what is wrong
         out = np.empty((0, 0, 0, 0), dtype=x.dtype)
     _C.conv2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(dilation), int(groups))
     return out
-
-
-def _conv_fits(x, weight, padding, dilation) -> bool:
-    return (x.shape[2] + padding[0] + padding[1] >= dilation[0] * (weight.shape[2] - 1) + 1 and
-            x.shape[3] + padding[2] + padding[3] >= dilation[1] * (weight.shape[3] - 1) + 1)
 
 
 def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int, grads=(True, True, True)):
@@ -656,6 +651,12 @@ def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int,
 
 def _planes(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+
+
+def pool2d_options(kernel_size, stride, padding, dilation) -> tuple:
+    """((kh, kw), (sh, sw), (ph, pw), (dh, dw)) checked by the bindings' geometry helper: ints (or pairs)
+    within its bounds, padding at most half the kernel (TypeError/ValueError naming the option)."""
+    return tuple(tuple(v) for v in _C.pool2d_options(kernel_size, stride, padding, dilation))
 
 
 def pool2d_output_size(size: int, kernel: int, padding: int, stride: int, dilation: int, ceil_mode: bool) -> int:
@@ -746,9 +747,10 @@ def adaptive_max_pool2d_forward(x, output_size):
 
 def conv_transpose2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, output_padding,
                                  dilation) -> tuple[int, int]:
-    """(oh, ow) = (h - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1, per axis."""
-    return ((h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1,
-            (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1)
+    """(oh, ow) = (h - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1, per axis, from the
+    bindings' geometry helper: ValueError/TypeError naming an option out of bounds or an empty output."""
+    return tuple(_C.conv_transpose2d_output_size(h, w, kh, kw, tuple(stride), tuple(padding), tuple(output_padding),
+                                                 tuple(dilation)))
 
 
 def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, dilation, groups: int) -> np.ndarray:
@@ -756,11 +758,10 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, d
     check_float(x, "input")
     x, weight = contiguous(x), contiguous(weight)
     shape = (0, 0, 0, 0)  # when the shapes do not fit, the binding names what is wrong
-    if x.ndim == 4 and weight.ndim == 4:
+    if x.ndim == 4 and weight.ndim == 4 and x.shape[2] > 0 and x.shape[3] > 0:
         oh, ow = conv_transpose2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride,
                                               padding, output_padding, dilation)
-        if oh > 0 and ow > 0:
-            shape = (x.shape[0], weight.shape[1] * int(groups), oh, ow)
+        shape = (x.shape[0], weight.shape[1] * int(groups), oh, ow)
     out = np.empty(shape, dtype=x.dtype)
     _C.conv_transpose2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(output_padding),
                                 tuple(dilation), int(groups))

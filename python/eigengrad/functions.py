@@ -5,6 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
+from eigengrad._dims import wrap_dim
 from eigengrad.autograd import ops_combine
 from eigengrad.tensor import Tensor, as_tensor
 
@@ -59,7 +60,7 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
     if any(t.ndim != ndim for t in ts) or ndim == 0:
         raise ValueError(f"tensors: expected tensors with the same number (>= 1) of dimensions, got "
                          f"{[t.shape for t in ts]}")
-    return ops_combine.Cat.apply(*ts, dim=dim % ndim)
+    return ops_combine.Cat.apply(*ts, dim=wrap_dim(dim, ndim))
 
 
 def stack(tensors: Sequence, dim: int = 0) -> Tensor:
@@ -67,7 +68,7 @@ def stack(tensors: Sequence, dim: int = 0) -> Tensor:
     ts = _tensors(tensors, "tensors")
     if any(t.shape != ts[0].shape for t in ts):
         raise ValueError(f"tensors: stack expects each tensor to be equal size, got {[t.shape for t in ts]}")
-    return ops_combine.Stack.apply(*ts, dim=dim)
+    return ops_combine.Stack.apply(*ts, dim=wrap_dim(dim, ts[0].ndim + 1))
 
 
 def where(condition, input, other) -> Tensor:

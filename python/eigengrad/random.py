@@ -14,6 +14,9 @@ import numpy as np
 from eigengrad import _kernels, _trace
 
 _MASK64 = (1 << 64) - 1
+# torch.manual_seed's range: a seed is read as an unsigned 64-bit int, or failing that as a signed one
+# (so -1 is 2**64 - 1); anything else is "Overflow when unpacking long long".
+SEED_MIN, SEED_MAX = -(1 << 63), (1 << 64) - 1
 DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed, so an unseeded run is still repeatable
 
 
@@ -29,11 +32,15 @@ class Generator:
             self.manual_seed(seed)
 
     def manual_seed(self, seed: int) -> "Generator":
-        """Restart the stream from ``seed`` (any int; taken modulo 2**64, as PyTorch does)."""
+        """Restart the stream from ``seed``: an int in [-2**63, 2**64 - 1] (PyTorch's range; a negative seed
+        is taken modulo 2**64, as PyTorch does)."""
         try:
             seed = operator.index(seed)
         except TypeError:
             raise TypeError(f"seed: expected an int, got {type(seed).__name__}") from None
+        if not SEED_MIN <= seed <= SEED_MAX:
+            raise ValueError(f"seed: expected an int in [-0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff], got {seed} "
+                             "(PyTorch: Overflow when unpacking long long)")
         self._seed = seed & _MASK64
         self._offset = 0
         return self

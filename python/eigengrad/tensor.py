@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from eigengrad import _kernels, _trace
+from eigengrad._dims import wrap_dim
 from eigengrad._kernels import FLOAT_DTYPES
 
 float32 = np.dtype(np.float32)
@@ -51,6 +52,7 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as an array does
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
+        _check_numeric(data.dtype, "data")
         # copy=None: copy only when needed (NumPy 2 raises for copy=False when a dtype change needs one)
         return np.array(data, dtype=dtype, copy=True if copy else None, order="K" if not copy else "C")
     arr = np.array(data, dtype=dtype)
@@ -58,7 +60,14 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
         arr = arr.astype(_DEFAULT_FLOAT)
     if arr.dtype == object:
         raise TypeError(f"data: could not build a numeric tensor from {type(data).__name__}")
+    _check_numeric(arr.dtype, "data")
     return arr
+
+
+def _check_numeric(dtype: np.dtype, name: str) -> None:
+    """Tensors hold bools and numbers (as PyTorch's): strings, bytes, dates and records are refused."""
+    if dtype.kind not in "biufc":
+        raise TypeError(f"{name}: expected numbers or bools, got dtype {dtype}")
 
 
 class Tensor:
@@ -362,12 +371,24 @@ class Tensor:
     def tanh(self): return ops.Tanh.apply(self)
     def maximum(self, o): return _binary(ops.Maximum, self, o)
 
+    def _check_float(self, op: str) -> None:
+        if self.dtype not in FLOAT_DTYPES:  # integer arithmetic would wrap (x - max of a uint8 tensor)
+            raise TypeError(f"{op}: expected a float32 or float64 tensor, got dtype {self.dtype}")
+
     def softmax(self, dim: int) -> "Tensor":
+        self._check_float("softmax")
+        wrap_dim(dim, self.ndim)
+        if self.numel() == 0:  # nothing to normalise (amax of an empty dim has no value), as PyTorch
+            return self[...]
         shifted = self - self.amax(dim, keepdim=True).detach()
         e = shifted.exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int) -> "Tensor":
+        self._check_float("log_softmax")
+        wrap_dim(dim, self.ndim)
+        if self.numel() == 0:
+            return self[...]
         shifted = self - self.amax(dim, keepdim=True).detach()
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
@@ -413,6 +434,9 @@ class Tensor:
         return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
 
     def amin(self, dim=None, keepdim: bool = False):
+        if self.dtype.kind in "ub":  # -x wraps for unsigned ints and bools; these never require grad
+            axes = ops._axes(dim, self.ndim)
+            return Tensor._wrap(np.asarray(np.amin(self._data, axis=axes, keepdims=keepdim)))
         return -ops.Amax.apply(-self, dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim: bool = False, *, axis=None):
@@ -425,7 +449,7 @@ class Tensor:
     def _extremum(self, dim, keepdim, arg, full):
         if dim is None:
             return full()
-        dim = operator.index(dim)
+        dim = wrap_dim(dim, self.ndim)
         idx = np.expand_dims(arg(self._data, axis=dim), dim)
         values = ops.Gather.apply(self, idx, dim=dim)
         if not keepdim:
@@ -434,10 +458,16 @@ class Tensor:
         return MaxResult(values, Tensor._wrap(idx.astype(np.int64)))
 
     def argmax(self, dim=None, keepdim: bool = False):
-        return Tensor._wrap(np.asarray(np.argmax(self._data, axis=dim, keepdims=keepdim), dtype=np.int64))
+        return self._arg(np.argmax, dim, keepdim)
 
     def argmin(self, dim=None, keepdim: bool = False):
-        return Tensor._wrap(np.asarray(np.argmin(self._data, axis=dim, keepdims=keepdim), dtype=np.int64))
+        return self._arg(np.argmin, dim, keepdim)
+
+    def _arg(self, fn, dim, keepdim):
+        axis = None if dim is None or self.ndim == 0 else wrap_dim(dim, self.ndim)
+        if dim is not None and self.ndim == 0:
+            wrap_dim(dim, 0)
+        return Tensor._wrap(np.asarray(fn(self._data, axis=axis, keepdims=keepdim), dtype=np.int64))
 
     # --- shape ------------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -449,17 +479,20 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.ndim == 0:
             return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
-        return self.reshape(*self.shape[:s], -1, *self.shape[e + 1:])
+        s, e = wrap_dim(start_dim, self.ndim, "start_dim"), wrap_dim(end_dim, self.ndim, "end_dim")
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} cannot come after end_dim {end_dim}")
+        merged = int(np.prod(self.shape[s:e + 1], dtype=np.int64))  # (not -1: the tensor may be empty)
+        return self.reshape(*self.shape[:s], merged, *self.shape[e + 1:])
 
     def unsqueeze(self, dim: int):
-        dim = dim % (self.ndim + 1)
+        dim = wrap_dim(dim, self.ndim + 1)
         return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
 
     def squeeze(self, dim=None):
         if dim is None:
             return self.reshape(*[n for n in self.shape if n != 1])
-        dim = dim % max(self.ndim, 1)
+        dim = wrap_dim(dim, self.ndim)
         if self.ndim == 0 or self.shape[dim] != 1:
             return self
         return self.reshape(*self.shape[:dim], *self.shape[dim + 1:])
@@ -469,6 +502,9 @@ class Tensor:
 
     def transpose(self, dim0: int = 0, dim1: int = 1):
         dims = list(range(self.ndim))
+        dim0, dim1 = wrap_dim(dim0, self.ndim, "dim0"), wrap_dim(dim1, self.ndim, "dim1")
+        if self.ndim == 0:
+            return self.permute()
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(*dims)
 
@@ -559,6 +595,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor that shares ``array``'s memory (no copy): writes to one show in the other."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"array: expected a numpy.ndarray, got {type(array).__name__}")
+    _check_numeric(array.dtype, "array")
     return Tensor._wrap(array)
 
 
@@ -586,14 +623,27 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     (bool -> bool, int -> int64, float -> float32) unless given."""
     if dtype is None:
         dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else _DEFAULT_FLOAT
-    return Tensor._wrap(np.full(_sizes((size,)), fill_value, dtype=_check_dtype(dtype)), requires_grad)
+    dtype = _check_dtype(dtype)
+    try:
+        data = np.full(_sizes((size,)), fill_value, dtype=dtype)
+    except OverflowError:
+        raise ValueError(f"fill_value: {fill_value} does not fit in dtype {dtype}") from None
+    return Tensor._wrap(data, requires_grad)
+
+
+def _tensor_arg(t, name: str = "input") -> "Tensor":
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}: expected an eigengrad Tensor, got {type(t).__name__}")
+    return t
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    _tensor_arg(t)
     return Tensor._wrap(np.zeros(t.shape, dtype=_check_dtype(dtype) or t.dtype), requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    _tensor_arg(t)
     return Tensor._wrap(np.ones(t.shape, dtype=_check_dtype(dtype) or t.dtype), requires_grad)
 
 

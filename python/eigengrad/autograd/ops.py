@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
+from eigengrad._dims import wrap_dims
 from eigengrad.autograd.function import Function, ViewFunction
 
 
@@ -232,8 +233,7 @@ class Tanh(_Activation):
 def _axes(dim, ndim: int):
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if np.isscalar(dim) else tuple(dim)
-    return tuple(sorted(d % ndim if ndim else d for d in dims))
+    return tuple(sorted(d for d in wrap_dims(dim, ndim) if d < ndim))  # (a 0-d tensor's dim 0 names nothing)
 
 
 def _expand_back(g: np.ndarray, axes: tuple, keepdim: bool, shape: tuple) -> np.ndarray:
@@ -260,6 +260,9 @@ class Amax(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.axes, ctx.keepdim = _axes(dim, np.ndim(x)), keepdim
+        empty = [a for a in ctx.axes if np.shape(x)[a] == 0]
+        if empty:  # numpy's message would name no dimension
+            raise ValueError(f"amax: expected reduction dim {empty[0]} to have a non-zero size, got shape {np.shape(x)}")
         out = np.amax(x, axis=ctx.axes, keepdims=keepdim)
         ctx.save_for_backward(x, out)
         return out
@@ -312,7 +315,9 @@ class Permute(ViewFunction):
 
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.dims = tuple(d % np.ndim(x) for d in dims)
+        if len(dims) != np.ndim(x):
+            raise ValueError(f"permute: expected {np.ndim(x)} dims (the tensor's), got {list(dims)}")
+        ctx.dims = wrap_dims(tuple(dims), np.ndim(x))
         return np.transpose(x, ctx.dims)
 
     @staticmethod

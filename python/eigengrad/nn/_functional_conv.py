@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 
+from eigengrad import _kernels as K
 from eigengrad.autograd import ops_conv as C
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
@@ -133,12 +134,11 @@ def pad2d(input: Tensor, padding: tuple, mode: str) -> Tensor:
 
 
 def _pool_args(kernel_size, stride, padding, dilation=1) -> tuple:
-    k = _pair(kernel_size, "kernel_size")
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride")
-    p = _pair(padding, "padding", minimum=0)
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"padding: expected at most half the kernel size {k}, got {padding!r}")
-    return k, s, p, _pair(dilation, "dilation")
+    """(kernel_size, stride, padding, dilation) as checked pairs; stride None (or ()) is kernel_size. The
+    checks are the bindings' geometry helper's (types, bounds, padding at most half the kernel)."""
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel_size
+    return K.pool2d_options(kernel_size, stride, padding, dilation)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,

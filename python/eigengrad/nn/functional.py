@@ -23,6 +23,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     One fused GEMM: the bias is added while the product is written.
     """
     _tensor(input, "input")
+    _tensor(weight, "weight")
+    _array_or_none(bias, "bias")
     if input.ndim == 2:
         return ops.Linear.apply(input, weight, bias)
     if input.ndim == 1:
@@ -185,6 +187,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if training and _values_per_channel(shape) == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {shape}")
     rm, rv = _array_or_none(running_mean, "running_mean"), _array_or_none(running_var, "running_var")
+    _array_or_none(weight, "weight"), _array_or_none(bias, "bias")
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: running_mean and running_var are required when training=False")
     if momentum is None:
@@ -210,7 +213,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
         raise ValueError(f"layer_norm: given normalized_shape={list(ns)}, expected input with shape "
                          f"[*, {', '.join(map(str, ns))}], got {shape}")
     for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None and tuple(p.shape) != ns:
+        if _array_or_none(p, name) is not None and tuple(p.shape) != ns:
             raise ValueError(f"layer_norm: {name}: expected shape {ns} (normalized_shape), got {p.shape}")
     return ops_norm.LayerNorm.apply(input, weight, bias, normalized_ndim=k, eps=eps)
 
@@ -225,6 +228,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or shape[1] % num_groups:
         raise ValueError(f"group_norm: expected the number of channels in input to be divisible by num_groups, "
                          f"got input of shape {shape} and num_groups={num_groups}")
+    _array_or_none(weight, "weight"), _array_or_none(bias, "bias")
     return ops_norm.GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=eps)
 
 
@@ -235,8 +239,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     dim = _tensor(input, "input").ndim
     if dim < 3:
         raise ValueError(f"local_response_norm: expected 3D or higher dimensionality input (got {dim} dimensions)")
-    if not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"local_response_norm: size: expected a positive int, got {size!r}")
+    if not isinstance(size, (int, np.integer)) or not 1 <= size < 2**63:
+        raise ValueError(f"local_response_norm: size: expected a positive int below 2**63, got {size!r}")
     if input.numel() == 0:
         return input
     return ops_norm.LocalResponseNorm.apply(input, size=int(size), alpha=alpha, beta=beta, k=k)

@@ -28,7 +28,7 @@ def nonneg_int(name: str, value: Any) -> int:
 
 def real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name}: expected a float (a real number), got {value!r} ({type(value).__name__})")
     return value
 
 

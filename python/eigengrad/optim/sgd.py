@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels
-from eigengrad.optim._checks import check_torch_only_flags
+from eigengrad.optim._checks import check_torch_only_flags, nonneg, real
 from eigengrad.optim.optimizer import Optimizer, required
 
 
@@ -28,12 +28,11 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
                  differentiable: bool = False, fused=None) -> None:
         check_torch_only_flags(differentiable=differentiable)
-        if lr is not required and not lr >= 0.0:
-            raise ValueError(f"lr: expected a learning rate >= 0, got {lr}")
-        if not momentum >= 0.0:
-            raise ValueError(f"momentum: expected a value >= 0, got {momentum}")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"weight_decay: expected a value >= 0, got {weight_decay}")
+        if lr is not required:
+            nonneg("lr", lr)
+        nonneg("momentum", momentum)
+        real("dampening", dampening)
+        nonneg("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("nesterov: Nesterov momentum requires a momentum > 0 and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,

@@ -7,7 +7,9 @@ def relu_forward(x):
 
 
 def relu_backward(grad_out, y):
-    return grad_out * (y > 0)
+    """grad_out where y > 0, else 0: a select, as PyTorch's threshold_backward (a NaN gradient of a
+    clipped input gives 0, not NaN)."""
+    return np.where(y > 0, grad_out, grad_out.dtype.type(0))
 
 
 def sigmoid_forward(x):
@@ -89,15 +91,22 @@ def gelu_backward(grad_out, x, approximate="none"):
     return (grad_out * d).astype(x.dtype)
 
 
+def _below(z, threshold):
+    """z where the log1p branch is taken (z <= threshold, or a NaN threshold: PyTorch's test z > threshold
+    is false), 0 elsewhere (so exp does not overflow where the result is x)."""
+    return np.where(z > threshold, 0, z)
+
+
 def softplus_forward(x, beta=1.0, threshold=20.0):
     z = x * beta
     with np.errstate(over="ignore"):
-        return np.where(z > threshold, x, np.log1p(np.exp(np.minimum(z, threshold))) / beta).astype(x.dtype)
+        return np.where(z > threshold, x, np.log1p(np.exp(_below(z, threshold))) / beta).astype(x.dtype)
 
 
 def softplus_backward(grad_out, x, beta=1.0, threshold=20.0):
     z = x * beta
-    e = np.exp(np.minimum(z, threshold))
+    with np.errstate(over="ignore"):
+        e = np.exp(_below(z, threshold))
     return np.where(z > threshold, grad_out, grad_out * e / (e + 1)).astype(x.dtype)
 
 

@@ -10,10 +10,11 @@ def grad_norm(grads, norm_type=2.0) -> float:
     """||v||_p in float64: p-norm for finite p != 0, max |v| for inf, min |v| for -inf, count of nonzeros for 0."""
     p = float(norm_type)
     mags = [np.abs(np.asarray(g, dtype=np.float64)).ravel() for g in grads]
-    if p == np.inf:
-        return float(max((a.max() for a in mags if a.size), default=0.0))
-    if p == -np.inf:
-        return float(min(a.min() for a in mags if a.size))  # no elements: ValueError, as the kernel
+    if p in (np.inf, -np.inf):  # np.max/np.min over everything: a NaN anywhere gives NaN (as torch)
+        every = np.concatenate(mags) if mags else np.zeros(0)
+        if p == np.inf:
+            return float(np.max(every)) if every.size else 0.0
+        return float(np.min(every))  # no elements: ValueError, as the kernel
     if p == 0:
         return float(sum(np.count_nonzero(a) for a in mags))
     if p == 2:

@@ -16,21 +16,27 @@ def bernoulli_mask(n, seed, offset, threshold):
     return (words < np.uint64(threshold)).astype(np.uint8)
 
 
+def _factor(mask, value, dtype):
+    """mask * value in dtype, as the kernels and PyTorch multiply (so a NaN or infinite value propagates to
+    dropped elements too, where a select would give 0)."""
+    return mask.astype(dtype) * np.dtype(dtype).type(value)
+
+
 def dropout_forward(x, seed, offset, threshold, scale):
-    """(y, mask): y = x * (mask ? scale : 0), mask flat (x.size,)."""
+    """(y, mask): y = x * (mask * scale), mask flat (x.size,)."""
     mask = bernoulli_mask(x.size, seed, offset, threshold)
-    return x * np.where(mask, scale, 0).astype(x.dtype).reshape(x.shape), mask
+    return x * _factor(mask, scale, x.dtype).reshape(x.shape), mask
 
 
 def dropout_backward(grad_out, mask, scale):
-    return grad_out * np.where(mask, scale, 0).astype(grad_out.dtype).reshape(grad_out.shape)
+    return grad_out * _factor(mask, scale, grad_out.dtype).reshape(grad_out.shape)
 
 
 def alpha_dropout_forward(x, seed, offset, threshold, a, b_keep, b_drop):
-    """(y, mask): y = x * (mask ? a : 0) + (mask ? b_keep : b_drop) (PyTorch's arithmetic)."""
+    """(y, mask): y = x * (mask * a) + (mask ? b_keep : b_drop) (PyTorch's arithmetic)."""
     mask = bernoulli_mask(x.size, seed, offset, threshold).reshape(x.shape)
     t = x.dtype.type
-    return x * np.where(mask, t(a), t(0)) + np.where(mask, t(b_keep), t(b_drop)), mask.reshape(-1)
+    return x * _factor(mask, a, x.dtype) + np.where(mask, t(b_keep), t(b_drop)), mask.reshape(-1)
 
 
 def alpha_dropout_backward(grad_out, mask, a):
@@ -40,8 +46,8 @@ def alpha_dropout_backward(grad_out, mask, a):
 def feature_dropout_forward(x, seed, offset, threshold, scale):
     """x (rows, inner): one draw per row. (y, mask (rows,))."""
     mask = bernoulli_mask(x.shape[0], seed, offset, threshold)
-    return x * np.where(mask, scale, 0).astype(x.dtype)[:, None], mask
+    return x * _factor(mask, scale, x.dtype)[:, None], mask
 
 
 def feature_dropout_backward(grad_out, mask, scale):
-    return grad_out * np.where(mask, scale, 0).astype(grad_out.dtype)[:, None]
+    return grad_out * _factor(mask, scale, grad_out.dtype)[:, None]

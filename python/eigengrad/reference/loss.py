@@ -17,7 +17,7 @@ def softmax_cross_entropy_backward(logits, target, lse, scale, ignore_index=-100
     keep = target != ignore_index
     rows = np.nonzero(keep)[0]
     grad[rows, target[rows]] -= 1
-    grad *= np.where(keep, scale, 0)[:, None]
+    grad = np.where(keep[:, None], grad * scale[:, None], 0)  # ignored rows are 0, even for non-finite logits
     return grad.astype(logits.dtype)
 
 
@@ -44,8 +44,9 @@ def weighted_softmax_cross_entropy_forward(logits, target, weight=None, label_sm
     keep = target != ignore_index
     safe = np.where(keep, target, 0)
     nll = -w[safe] * np.take_along_axis(logp, safe[:, None], axis=1)[:, 0] if n else np.zeros(0, logits.dtype)
-    smooth = -(logp * w).sum(axis=1)
-    loss = (1 - label_smoothing) * nll + label_smoothing / c * smooth if c else nll
+    loss = nll
+    if label_smoothing and c:  # no smoothing: only w[t] is read (a NaN weight of another class does not matter)
+        loss = (1 - label_smoothing) * nll + label_smoothing / c * -(logp * w).sum(axis=1)
     return np.where(keep, loss, 0).astype(logits.dtype), lse.astype(logits.dtype)
 
 
@@ -60,8 +61,10 @@ def weighted_softmax_cross_entropy_backward(logits, target, weight, label_smooth
     onehot = np.zeros_like(p)
     onehot[np.arange(n), safe] = 1
     eps = label_smoothing
-    grad = (1 - eps) * wt[:, None] * (p - onehot) + eps / c * (w.sum() * p - w[None, :])
-    grad *= np.where(keep, scale, 0)[:, None]
+    grad = (1 - eps) * wt[:, None] * (p - onehot)
+    if eps:  # as the forward: without smoothing only w[t] is read
+        grad = grad + eps / c * (w.sum() * p - w[None, :])
+    grad = np.where(keep[:, None], grad * scale[:, None], 0)  # ignored rows are 0, even for non-finite logits
     return grad.astype(logits.dtype)
 
 

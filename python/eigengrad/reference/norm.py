@@ -6,12 +6,14 @@ place. Plain NumPy: ``mean``/``var``/``sum`` with ``dtype=float64``, the backwar
 of the kernels written with whole-array operations. (The tests call it on float64 copies of the
 inputs: then every step is float64.)
 """
+import math
+
 import numpy as np
 
 
 def _as3d(x):
     """(N, C, *) viewed as (N, C, S)."""
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))  # (not -1: x may be empty)
 
 
 def _need(grads):
@@ -62,7 +64,9 @@ def batch_norm_backward(grad_out, x, save_mean, save_invstd, weight, training, g
     w = np.ones(c) if weight is None else weight.astype(np.float64)
     xhat = (x3 - save_mean.astype(dt)[:, None]) * save_invstd.astype(dt)[:, None]
     sum_dy = g3.sum(axis=(0, 2), dtype=np.float64)
-    sum_dy_xhat = (g3 * xhat).sum(axis=(0, 2), dtype=np.float64)
+    # PyTorch's order: sum dy (x - mean), then times invstd (an empty batch with an infinite invstd gives
+    # NaN, as in PyTorch, where summing dy xhat would give 0)
+    sum_dy_xhat = (g3 * (x3 - save_mean.astype(dt)[:, None])).sum(axis=(0, 2), dtype=np.float64) * save_invstd
     gin = None
     if need_in:
         scale = w * save_invstd
@@ -136,14 +140,14 @@ def group_norm_forward(x, num_groups, weight, bias, eps):
     """Statistics per (sample, group of C/num_groups channels), affine per channel. Returns y and the
     float64 mean and rstd of shape (N * num_groups,)."""
     n, c = x.shape[0], x.shape[1]
-    xg = x.reshape(n * num_groups, -1)
+    xg = x.reshape(n * num_groups, math.prod(x.shape[1:]) // num_groups)
     if xg.shape[1] > 0:
         mean = xg.mean(axis=1, dtype=np.float64)
         var = xg.var(axis=1, dtype=np.float64)
     else:
         mean = var = np.zeros(n * num_groups)
     rstd = 1.0 / np.sqrt(var + eps)
-    y = ((xg - mean[:, None]) * rstd[:, None]).reshape(n, c, -1)
+    y = ((xg - mean[:, None]) * rstd[:, None]).reshape(_as3d(x).shape)
     if weight is not None:
         y = y * weight.astype(np.float64)[:, None]
     if bias is not None:

@@ -29,6 +29,14 @@ def _geometry(shape, kernel, stride, padding, dilation, ceil_mode):
     return oh, ow, ((0, 0), (0, 0), (padding[0], bottom), (padding[1], right))
 
 
+def _max_arg(win):
+    """The position of each window's maximum along axis 2, PyTorch's rule: the first maximum, but a NaN
+    always takes over (so the last NaN of a window wins)."""
+    nan = np.isnan(win)
+    last_nan = win.shape[2] - 1 - nan[:, :, ::-1].argmax(axis=2)
+    return np.where(nan.any(axis=2), last_nan, win.argmax(axis=2))
+
+
 def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
     """(y, indices): y = max of each window (-inf padding), indices (N, C, oh, ow) int64 = flat index
     row * W + col of the first maximum in the plane."""
@@ -36,9 +44,10 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
     oh, ow, pads = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     xp = np.pad(x, pads, constant_values=-np.inf)
     flat = np.pad(np.arange(h * w, dtype=np.int64).reshape(1, 1, h, w), pads, constant_values=-1)
-    vals = _patches(xp, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(n, c, -1, oh, ow)
-    where = _patches(flat, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(1, 1, -1, oh, ow)
-    arg = vals.argmax(axis=2)[:, :, None]
+    taps = kernel[0] * kernel[1]
+    vals = _patches(xp, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(n, c, taps, oh, ow)
+    where = _patches(flat, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(1, 1, taps, oh, ow)
+    arg = _max_arg(vals)[:, :, None]
     y = np.take_along_axis(vals, arg, axis=2)[:, :, 0]
     idx = np.take_along_axis(np.broadcast_to(where, vals.shape), arg, axis=2)[:, :, 0]
     return y, np.ascontiguousarray(idx)
@@ -117,7 +126,7 @@ def adaptive_avg_pool2d_backward(grad_out, input_shape):
 
 def adaptive_max_pool2d_forward(x, output_size):
     """(y, indices): the max of each adaptive window (adaptive_avg_pool2d's windows) and the flat index
-    row * W + col of its first occurrence (NaN-free data: NaN handling is the kernel's, PyTorch's)."""
+    row * W + col of its first occurrence (a NaN wins, as in max_pool2d_forward)."""
     oh, ow = output_size
     rows, cols = _adaptive_bounds(x.shape[2], oh), _adaptive_bounds(x.shape[3], ow)
     y = np.empty(x.shape[:2] + (oh, ow), x.dtype)
@@ -125,7 +134,7 @@ def adaptive_max_pool2d_forward(x, output_size):
     for u, (r0, r1) in enumerate(rows):
         for v, (c0, c1) in enumerate(cols):
             win = x[:, :, r0:r1, c0:c1].reshape(x.shape[0], x.shape[1], (r1 - r0) * (c1 - c0))
-            arg = win.argmax(axis=2)
+            arg = _max_arg(win)
             y[:, :, u, v] = np.take_along_axis(win, arg[..., None], axis=2)[..., 0]
             idx[:, :, u, v] = (r0 + arg // (c1 - c0)) * x.shape[3] + c0 + arg % (c1 - c0)
     return y, idx

@@ -8,6 +8,11 @@ rounded to float32 before its floor.
 import numpy as np
 
 
+def _clamped_floor(v, n_in):
+    """floor(v) as an index, at most n_in - 1 (a coordinate past the input, inf or NaN, is the last index)."""
+    return np.floor(np.where(v < n_in - 1, v, n_in - 1)).astype(np.int64)
+
+
 def _nearest_axis(n_in, n_out, scale, exact, legacy, dtype):
     """Source index per output index: PyTorch's legacy rule (float32, out == in and out == 2 in exact) or its
     general one (the coordinate in the data's dtype, floored in float32)."""
@@ -24,7 +29,7 @@ def _nearest_axis(n_in, n_out, scale, exact, legacy, dtype):
         s = T(1.0 / scale) if scale > 0 else T(n_in) / T(n_out)
         x = t.astype(dtype)
         v = ((np.maximum(s * (x + T(0.5)) - T(0.5), T(0)).astype(np.float64) + 0.5) if exact else s * x).astype(np.float32)
-    return np.minimum(np.floor(v).astype(np.int64), n_in - 1)
+    return _clamped_floor(v, n_in)
 
 
 def _linear_axis(n_in, n_out, scale, align_corners, dtype):
@@ -39,7 +44,7 @@ def _linear_axis(n_in, n_out, scale, align_corners, dtype):
     else:
         s = T(1.0 / scale) if scale > 0 else T(n_in) / T(n_out)
         x = np.maximum(s * (t.astype(dtype) + T(0.5)) - T(0.5), T(0))
-    i0 = np.minimum(np.floor(x.astype(np.float32)).astype(np.int64), n_in - 1)
+    i0 = _clamped_floor(x.astype(np.float32), n_in)
     l1 = np.clip(x - i0.astype(dtype), T(0), T(1))
     return i0, i0 + (i0 < n_in - 1), T(1) - l1, l1
 
