@@ -36,7 +36,8 @@ SGD_CONFIGS = {"plain": dict(lr=0.01), "momentum": dict(lr=0.01, momentum=0.9, w
 TARGETS = {"gemm": 1.2, "activation": 3.0, "sgd": 3.0, "optim": 5.0, "AdamW": 8.0}  # wanted speed-ups over NumPy
 OPTIM_RULES = {  # update rule -> options of the benchmarked step (torch.optim's names)
     "SGD": dict(lr=0.01, momentum=0.9, weight_decay=1e-4), "Adam": dict(lr=1e-3), "AdamW": dict(lr=1e-3),
-    "NAdam": dict(lr=2e-3), "Adagrad": dict(lr=1e-2), "RMSprop": dict(lr=1e-2), "Adadelta": dict(lr=1.0),
+    "NAdam": dict(lr=2e-3), "Adamax": dict(lr=2e-3), "RAdam": dict(lr=1e-3), "Adagrad": dict(lr=1e-2),
+    "RMSprop": dict(lr=1e-2), "Adadelta": dict(lr=1.0),
 }
 OPTIM_LAYOUTS = {"10 x 1M": [(1_000_000,)] * 10}  # plus "MLP 535k", the MLP's six tensors (added below)
 

@@ -19,8 +19,9 @@ from eigengrad.data import transforms as T
 from eigengrad.optim.lr_scheduler import OneCycleLR
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The recipe's options (shared with fashion_mnist_ddp.py)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--hidden", type=int, nargs="+", default=[512, 256])
@@ -28,9 +29,14 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--augment", action="store_true", help="random flips, small shifts and rotations")
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
     p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def parse_args(argv=None):
+    p = arguments(__doc__.splitlines()[0])
+    p.add_argument("--augment", action="store_true", help="random flips, small shifts and rotations")
     return p.parse_args(argv)
 
 

@@ -58,6 +58,9 @@ class Binding:
     in_place: tuple = ()  # (output, input): the output may be exactly that input
     strided: tuple = ()  # inputs read through their strides (any layout but unaligned is valid)
     rtol: float = 1.0  # a factor on the fuzz tolerance (reference/kernel differ in summation order)
+    # inputs whose dtype selects one of many kernels (gather, scatter, sort: any element type): another dtype
+    # is valid for them, so the arrays that must match it name the mismatch
+    any_dtype: tuple = ()
 
 
 TABLE: dict[str, Binding] = {}
@@ -325,6 +328,11 @@ _optim_entry("adam_step", ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], _adam)
 _optim_entry("nadam_step", ["exp_avg", "exp_avg_sq"], lambda c: _optim(
     c, ["exp_avg", "exp_avg_sq"], lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, momentum_decay=0.004,
     decoupled_weight_decay=c.flag(), maximize=False, step=2, mu_product=0.81))
+_optim_entry("adamax_step", ["exp_avg", "exp_inf"], lambda c: _optim(
+    c, ["exp_avg", "exp_inf"], lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, maximize=c.flag(), step=3))
+_optim_entry("radam_step", ["exp_avg", "exp_avg_sq"], lambda c: _optim(  # step 2: unrectified, 10: rectified
+    c, ["exp_avg", "exp_avg_sq"], lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
+    decoupled_weight_decay=c.flag(), maximize=c.flag(), step=c.pick([2, 10])))
 _optim_entry("adagrad_step", ["state_sum"], lambda c: _optim(
     c, ["state_sum"], lr=0.1, lr_decay=0.01, weight_decay=0.01, eps=1e-10, maximize=c.flag(), step=4))
 
@@ -1041,6 +1049,82 @@ entry("attention_forward", make=_attn_fwd, outputs=("out", "lse"), expect=_attn_
       strided=("attn_mask",))
 entry("attention_backward", make=_attn_bwd, outputs=("grad_query", "grad_key", "grad_value", "grad_mask"),
       expect=_attn_bwd_expect, rtol=100.0, strided=("attn_mask",))
+
+# --- tensor operations: reductions along a dim, gather/scatter/index, sort/topk ---------------------------
+# x is (outer, n, inner), the reduced or indexed dim the middle one (eigengrad._kernels reshapes to this).
+
+def _reduce(c, var=False):
+    outer, n, inner = c.dim(0), c.dim(1), c.dim(2)
+    kw = dict(x=c.normal(outer, n, inner), out=c.empty(outer, inner))
+    if var:
+        kw.update(mean_out=c.empty(outer, inner) if c.flag() else None, correction=c.pick([0.0, 1.0]),
+                  take_sqrt=c.flag())
+    return kw
+
+
+def _var_expect(kw):
+    out, mean = R.reduce_var(kw["x"], (1,), kw["correction"], kw["take_sqrt"])
+    return {"out": out, **({"mean_out": mean} if kw["mean_out"] is not None else {})}
+
+
+entry("reduce_sum", make=lambda c: {**_reduce(c), "scale": c.pick([1.0, 0.5])}, outputs=("out",),
+      expect=lambda kw: {"out": R.reduce_sum(kw["x"], (1,), kw["scale"])})
+entry("reduce_var", make=lambda c: _reduce(c, var=True), outputs=("out", "mean_out"), expect=_var_expect)
+entry("reduce_norm", make=lambda c: {**_reduce(c), "p": c.pick([2.0, 1.0, 3.0, math.inf])}, outputs=("out",),
+      expect=lambda kw: {"out": R.reduce_norm(kw["x"], (1,), kw["p"])})
+
+
+def _gather(c):
+    outer, n, inner, m = c.dim(0), c.dim(1, low=1), c.dim(2), c.dim(3)
+    return dict(x=c.normal(outer, n, inner), index=c.rng.integers(0, n, (outer, m, inner)).astype(np.int64),
+                out=c.empty(outer, m, inner))
+
+
+def _index_select(c):
+    outer, n, inner, m = c.dim(0), c.dim(1, low=1), c.dim(2), c.dim(3)
+    return dict(x=c.normal(outer, n, inner), index=c.rng.integers(0, n, m).astype(np.int64),
+                out=c.empty(outer, m, inner))
+
+
+def _scatter(c):
+    outer, n, inner, m = c.dim(0), c.dim(1, low=1), c.dim(2), c.dim(3)
+    return dict(out=c.normal(outer, n, inner), index=c.rng.integers(0, n, (outer, m, inner)).astype(np.int64),
+                src=c.normal(outer, m, inner), reduce=c.pick(["assign", "add", "multiply", "amax", "amin"]))
+
+
+def _index_add(c):
+    outer, n, inner, m = c.dim(0), c.dim(1, low=1), c.dim(2), c.dim(3)
+    return dict(out=c.normal(outer, n, inner), index=c.rng.integers(0, n, m).astype(np.int64),
+                src=c.normal(outer, m, inner), alpha=c.pick([1.0, -0.5]))
+
+
+entry("gather", make=_gather, outputs=("out",), any_dtype=("x",), expect=lambda kw: {"out": R.gather(kw["x"], 1, kw["index"])})
+entry("index_select", make=_index_select, outputs=("out",), any_dtype=("x",),
+      expect=lambda kw: {"out": R.index_select(kw["x"], 1, kw["index"])})
+entry("scatter", make=_scatter, outputs=("out",), any_dtype=("out",),
+      expect=lambda kw: {"out": R.scatter_(kw["out"].copy(), 1, kw["index"], kw["src"], kw["reduce"])})
+entry("index_add", make=_index_add, outputs=("out",), any_dtype=("out",),
+      expect=lambda kw: {"out": R.index_add_(kw["out"].copy(), 1, kw["index"], kw["src"], kw["alpha"])})
+
+
+def _sort(c, topk=False):
+    outer, n, inner = c.dim(0), c.dim(1), c.dim(2)
+    k = int(c.rng.integers(0, n + 1)) if topk else n
+    kw = dict(x=c.normal(outer, n, inner), values=c.empty(outer, k, inner) if topk or c.flag() else None,
+              indices=np.zeros((outer, k, inner), np.int64))
+    kw.update({"k": k, "largest": c.flag()} if topk else {"descending": c.flag()})
+    return kw
+
+
+def _sort_expect(kw, topk=False):
+    values, idx = (R.topk(kw["x"], 1, kw["k"], kw["largest"]) if topk else
+                   R.sort(kw["x"], 1, kw["descending"]))
+    return {"indices": idx, **({"values": values} if kw["values"] is not None else {})}
+
+
+entry("sort", make=_sort, outputs=("values", "indices"), any_dtype=("x",), expect=_sort_expect)
+entry("topk", make=lambda c: _sort(c, topk=True), outputs=("values", "indices"), any_dtype=("x",),
+      expect=lambda kw: _sort_expect(kw, topk=True))
 
 # --- anomaly detection ------------------------------------------------------------------------------
 

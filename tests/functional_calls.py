@@ -20,6 +20,12 @@ from binding_table import Case
 # A clean refusal by the public API: PyTorch's own error types for bad arguments (TypeError, ValueError,
 # IndexError for a dimension out of range, RuntimeError, NotImplementedError for a mode eigengrad does not
 # have), or MemoryError for a request too large.
+def _kind(error: BaseException) -> str:
+    """The built-in exception an error is (eigengrad's ArgumentError is a RuntimeError and a ValueError, as
+    PyTorch's errors are RuntimeErrors): the first built-in class in its MRO."""
+    return next(c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins")
+
+
 CLEAN_ERRORS = ("TypeError", "ValueError", "IndexError", "RuntimeError", "NotImplementedError", "MemoryError")
 
 
@@ -127,13 +133,13 @@ def run(recipe: Recipe) -> dict:
     try:
         out = op.fn(*args, **kwargs)
     except Exception as e:  # noqa: BLE001 - the verdict reports it
-        return {"status": "raised", "error_type": type(e).__name__, "message": str(e), "call": call}
+        return {"status": "raised", "error_type": _kind(e), "message": str(e), "call": call}
     verdict = {"status": "returned", "call": call, "mismatch": None, "backward": None}
     if isinstance(out, eg.Tensor) and out.requires_grad:
         try:
             out.sum().backward()
         except Exception as e:  # noqa: BLE001
-            verdict["backward"] = (type(e).__name__, str(e))
+            verdict["backward"] = (_kind(e), str(e))
     if op.expect is None or not isinstance(out, eg.Tensor) or not compares(recipe.mutation) \
             or recipe.mutation[:1] == ("replace",) and recipe.mutation[2] != "array":
         return verdict  # (a list or a number becomes an array by each op's own rule: not compared)

@@ -291,7 +291,7 @@ def _convt_ref(a, k):
 
 
 op("F.conv_transpose2d", F.conv_transpose2d, _convt, _convt_ref, rtol=10.0)
-op("F.conv1d", F.conv1d, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 3), _x(c, c.dim(3, 1), c.dim(1, 1), 3)],
+op("F.conv1d", F.conv1d, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 5), _x(c, c.dim(3, 1), c.dim(1, 1), 3)],
                                     dict(stride=c.pick([1, 2]), padding=c.pick([0, 1]), dilation=c.pick([1, 2]))),
    lambda a, k: R.conv2d_forward(a[0][:, :, None], a[1][:, :, None], None, (1, k["stride"]),
                                  (0, 0, k["padding"], k["padding"]), (1, k["dilation"]), 1)[:, :, 0], rtol=10.0)
@@ -332,7 +332,8 @@ def _emb_bag_ref(a, k):
     idx = a[0].reshape(-1)
     starts = np.arange(0, idx.size + 1, max(a[0].shape[1], 1)) if a[0].shape[1] else np.zeros(a[0].shape[0] + 1,
                                                                                                 np.int64)
-    pad = -1 if k["padding_idx"] is None else k["padding_idx"]
+    pad = k["padding_idx"]  # a negative one counts from the end, as PyTorch's (the reference takes -1 for none)
+    pad = -1 if pad is None else pad + a[1].shape[0] if pad < 0 else pad
     return R.embedding_bag_forward(a[1], idx, starts, None, k["mode"], pad)[0]
 
 
@@ -341,9 +342,11 @@ op("F.embedding_bag", F.embedding_bag, _emb_bag, _emb_bag_ref, rtol=10.0)
 
 def _interpolate(c):
     mode = c.pick(["nearest", "nearest-exact", "bilinear"])
-    x = _x(c, c.dim(0), c.dim(1), c.dim(2, 1), c.dim(3, 1))
     size = (c.pick([1, 3, 8]), c.pick([2, 5])) if c.flag() else None
-    return [x], dict(size=size, scale_factor=None if size else c.pick([2, 0.5, 1.7]), mode=mode,
+    scale = None if size else c.pick([2, 0.5, 1.7])
+    low = 2 if scale == 0.5 else 1  # a plane of 1 scaled by 0.5 is empty: PyTorch refuses it, as eigengrad does
+    x = _x(c, c.dim(0), c.dim(1), c.dim(2, low), c.dim(3, low))
+    return [x], dict(size=size, scale_factor=scale, mode=mode,
                      align_corners=c.flag() if mode == "bilinear" else None)
 
 

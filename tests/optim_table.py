@@ -30,6 +30,11 @@ OPTIONS = {
     "NAdam": [dict(lr=0.01, **o) for o in _grid(weight_decay=[0.0, 0.01], decoupled_weight_decay=[False, True],
                                                 maximize=[False, True])]
              + [dict(lr=0.01, betas=(0.5, 0.9), momentum_decay=0.01)],
+    "Adamax": [dict(lr=0.01, **o) for o in _grid(weight_decay=[0.0, 0.01], maximize=[False, True])]
+              + [dict(lr=0.01, betas=(0.5, 0.6), eps=1e-3)],
+    "RAdam": [dict(lr=0.01, **o) for o in _grid(weight_decay=[0.0, 0.01], decoupled_weight_decay=[False, True],
+                                                maximize=[False, True])]
+             + [dict(lr=0.01, betas=(0.5, 0.9), eps=1e-4)],
     "Adagrad": [dict(lr=0.05, **o) for o in _grid(lr_decay=[0.0, 0.01], weight_decay=[0.0, 0.01],
                                                   initial_accumulator_value=[0.0, 0.1], maximize=[False, True])],
     "RMSprop": [dict(lr=0.01, **o) for o in _grid(momentum=[0.0, 0.9], centered=[False, True],

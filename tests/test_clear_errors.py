@@ -99,5 +99,5 @@ def test_other_clear_errors_found_by_the_fuzz():
         eg.zeros_like("x")
     with pytest.raises(ValueError, match=r"^fill_value: 18446744073709551617 does not fit in dtype int64$"):
         eg.full((2,), 2**64 + 1)
-    with pytest.raises(ValueError, match=r"^amax: expected reduction dim 1 to have a non-zero size, got shape \(3, 0\)$"):
+    with pytest.raises(IndexError, match=r"^amax\(\): Expected reduction dim 1 to have non-zero size\.$"):
         eg.amax(eg.zeros(3, 0), 1)

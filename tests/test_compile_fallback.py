@@ -30,6 +30,11 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
         if kind == "unsupported_kernel":
             out = nn.functional.prelu(out, prelu_weight)
         loss = loss_fn(out, y)
+        if kind == "tensor_ops_penalty":  # main's tensor operations (pow, sum) inside the step
+            loss = loss + model[0].weight.pow(2).sum() * 1e-4
+        if kind == "create_graph_penalty":  # a gradient penalty: autograd.grad with create_graph
+            (g,) = eg.autograd.grad(loss, out, create_graph=True)
+            loss = loss + (g * g).sum()
         if kind == "item" and loss.item() > 100.0:
             return None
         if kind == "numpy":
@@ -55,6 +60,8 @@ REASONS = {
     "numpy_glue": "computed outside the recorded kernels",
     "unsupported_kernel": "'prelu_forward' is not supported",
     "hidden_write": "did not reproduce eager mode",
+    "tensor_ops_penalty": "argument 0 of kernel 'reduce_sum' was computed outside the recorded kernels",
+    "create_graph_penalty": "create_graph=True",
 }
 
 
@@ -99,6 +106,18 @@ def test_hooks_fall_back():
             model[0].register_forward_hook(lambda m, inp, out: None)
     caught = _compare("plain", mutate=mutate)
     assert len(caught) == 1 and "hooks" in caught[0]
+
+
+@pytest.mark.parametrize("hook", ["tensor", "post_accumulate"])
+def test_gradient_hooks_fall_back(hook):
+    def mutate(i, model):
+        if i == 0 and hook == "tensor":
+            model[0].weight.register_hook(lambda g: None)
+        elif i == 0:
+            model[0].weight.register_post_accumulate_grad_hook(lambda p: None)
+    caught = _compare("plain", mutate=mutate)
+    want = "gradient hook ran" if hook == "tensor" else "post-accumulate-grad hook ran"
+    assert len(caught) == 1 and want in caught[0], caught
 
 
 def test_replaced_parameter_falls_back():

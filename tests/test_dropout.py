@@ -141,7 +141,7 @@ def test_p_out_of_range(p):
     x = eg.ones(3)
     for fn in (F.dropout, F.dropout2d, F.alpha_dropout):
         with pytest.raises(ValueError, match=r"^p: dropout probability has to be between 0 and 1"):
-            fn(eg.ones(2, 3, 4) if fn is F.dropout2d else x, p)
+            fn(eg.ones(2, 3, 4, 1) if fn is F.dropout2d else x, p)
     for cls in (nn.Dropout, nn.Dropout2d, nn.AlphaDropout):
         with pytest.raises(ValueError, match=r"^p:"):
             cls(p)
@@ -239,11 +239,13 @@ def test_forward_mask_is_backward_mask(kind, dtype):
     np.testing.assert_array_equal(x.grad.numpy() == 0, ~kept)
 
 
-@pytest.mark.parametrize("shape", [(4, 6, 5, 7), (6, 5, 7), (2, 3, 1, 1), (0, 3, 2, 2)])
+@pytest.mark.parametrize("shape", [(4, 6, 5, 7), (6, 5, 7), (2, 3, 1, 1), (0, 3, 2, 2), (40, 5), (2, 3, 2, 2, 3)])
+@pytest.mark.filterwarnings("ignore:dropout2d")
 def test_dropout2d_zeroes_whole_channels(shape):
+    """A channel is (n, c) of dims 0 and 1, everything after it its features (PyTorch's rule for any rank)."""
     x = eg.tensor(np.random.default_rng(1).uniform(1, 2, shape))
     y = F.dropout2d(x, 0.5).numpy()
-    planes = y.reshape(-1, shape[-2] * shape[-1])
+    planes = y.reshape(shape[0] * shape[1], int(np.prod(shape[2:])))
     zero = (planes == 0).all(axis=1)
     assert np.all(zero | (planes != 0).all(axis=1)), "a channel was partly zeroed"
     np.testing.assert_allclose(planes[~zero], 2 * x.numpy().reshape(planes.shape)[~zero], rtol=1e-15)
@@ -251,9 +253,52 @@ def test_dropout2d_zeroes_whole_channels(shape):
         assert 0 < zero.sum() < planes.shape[0]
 
 
-def test_dropout2d_rejects_other_ranks():
-    with pytest.raises(ValueError, match=r"^input: dropout2d expects a 4-D \(N, C, H, W\) or 3-D"):
-        F.dropout2d(eg.ones(4, 5), 0.5)
+@pytest.mark.parametrize("shape,warnings_expected", [((4, 5), 1), ((2, 3, 4), 1), ((2, 3, 4, 5), 0),
+                                                     ((2, 3, 4, 5, 6), 1)])
+def test_dropout2d_warns_and_runs_for_other_ranks_as_torch(shape, warnings_expected):
+    """PyTorch 2.13 warns for input that is not 4-D (3-D: a different warning) and runs, also in eval mode and in
+    the module; fewer than 2 dims is its RuntimeError."""
+    import warnings
+
+    for call in (lambda x: F.dropout2d(x, 0.5), lambda x: F.dropout2d(x, 0.5, training=False),
+                 lambda x: nn.Dropout2d(0.5)(x)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = call(eg.ones(*shape))
+        assert y.shape == shape
+        assert len(caught) == warnings_expected, [str(w.message) for w in caught]
+        for w in caught:
+            assert issubclass(w.category, UserWarning)
+            assert str(w.message).startswith("dropout2d: Received a ")
+    for shape in ((5,), ()):
+        with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions in the input"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                F.dropout2d(eg.ones(*shape), 0.5)
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (2, 3, 4), (2, 3, 4, 5, 6)])
+def test_dropout2d_leniency_matches_torch(shape):
+    """Side by side with PyTorch 2.13: the same warnings (category and text) for the same input, the same kept
+    groups (the elements of one (n, c) channel are kept or dropped together), the same scale of the kept."""
+    import warnings
+
+    torch = pytest.importorskip("torch", reason="compares Dropout2d's warnings with PyTorch's")
+    x = np.random.default_rng(3).uniform(1, 2, shape)
+    outs = {}
+    for name, lib, layer in (("eg", eg, nn.Dropout2d(0.5)), ("torch", torch, torch.nn.Dropout2d(0.5))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = layer(lib.tensor(x))
+        outs[name] = (np.asarray(y.detach().numpy() if name == "torch" else y.numpy()),
+                      [(w.category, str(w.message)) for w in caught])
+    (y_eg, w_eg), (y_t, w_t) = outs["eg"], outs["torch"]
+    assert w_eg == w_t
+    for y in (y_eg, y_t):
+        planes = y.reshape(shape[0] * shape[1], -1)
+        zero = (planes == 0).all(axis=1)
+        assert np.all(zero | (planes != 0).all(axis=1))
+        np.testing.assert_allclose(planes[~zero], 2 * x.reshape(planes.shape)[~zero], rtol=1e-15)
 
 
 def test_alpha_dropout_keeps_mean_and_variance():
@@ -276,7 +321,7 @@ def test_dropout_gradcheck_with_fixed_mask():
 
 def test_float32_mask_and_dtype_preserved():
     x = eg.ones(5, 5)
-    for y in (F.dropout(x), F.alpha_dropout(x, training=True), F.dropout2d(eg.ones(2, 5, 5))):
+    for y in (F.dropout(x), F.alpha_dropout(x, training=True), F.dropout2d(eg.ones(2, 5, 5, 1))):
         assert y.dtype == np.float32
     with pytest.raises(TypeError, match=r"^input: expected a float32 or float64"):
         F.dropout(eg.tensor(np.arange(4)), 0.5)

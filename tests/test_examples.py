@@ -50,6 +50,15 @@ def test_fashion_mnist_cnn_example_learns(capsys, restore_threads):
 
 
 @needs_fashion_mnist
+def test_fashion_mnist_ddp_example_runs_as_one_process(capsys, restore_threads):
+    example = _load("fashion_mnist_ddp")  # without mpiexec: one process, no process group
+    accuracy = example.main(["--epochs", "1", "--train-subset", "6000", "--hidden", "128", "--threads", "1"])
+    assert accuracy > 0.7
+    out = capsys.readouterr().out
+    assert "1 rank(s) x 1 thread(s), global batch 128" in out and "throughput" in out
+
+
+@needs_fashion_mnist
 def test_fashion_mnist_transformer_example_learns(capsys, restore_threads):
     example = _load("fashion_mnist_transformer")
     accuracy = example.main(["--epochs", "2", "--train-subset", "3000", "--test-subset", "1000", "--patch", "7",

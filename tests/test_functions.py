@@ -14,7 +14,7 @@ def test_free_functions_match_methods(rng):
     x = eg.tensor(rng.random((3, 4)) + 0.5, dtype=eg.float64)
     for name in ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh"]:
         np.testing.assert_array_equal(getattr(eg, name)(x).numpy(), getattr(x, name)().numpy())
-    np.testing.assert_array_equal(eg.sum(x, 1).numpy(), x.numpy().sum(1))
+    np.testing.assert_allclose(eg.sum(x, 1).numpy(), x.numpy().sum(1), rtol=1e-15)  # double sums, own order
     np.testing.assert_allclose(eg.mean(x, 0, keepdim=True).numpy(), x.numpy().mean(0, keepdims=True))
     values, idx = eg.max(x, 1)
     np.testing.assert_array_equal(idx.numpy(), x.numpy().argmax(1))
@@ -31,7 +31,7 @@ def test_cat_values_and_gradients(rng):
     d, e = t64(rng, 3, 2), t64(rng, 3, 5)
     assert eg.cat((d, e), dim=-1).shape == (3, 7)
     assert gradcheck(lambda p, q: eg.cat([p, q], dim=1).tanh(), (d, e))
-    with pytest.raises(ValueError, match="tensors"):
+    with pytest.raises(ValueError, match="same number of dimensions"):
         eg.cat([a, eg.zeros(3)])
     with pytest.raises(TypeError, match="tensors"):
         eg.cat(a)

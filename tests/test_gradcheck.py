@@ -5,7 +5,8 @@ import pytest
 import eigengrad as eg
 import eigengrad.nn.functional as F
 from eigengrad import nn
-from eigengrad.autograd import Function, GradientCheckResult, gradient_relative_error
+from eigengrad.autograd import GradientCheckResult, gradient_relative_error
+from eigengrad.autograd.function import Primitive
 from eigengrad.autograd.ops import unbroadcast
 
 NAMES = ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
@@ -24,7 +25,7 @@ def loss_fn(model, x, target):
     return lambda: F.cross_entropy(model(x), target)
 
 
-class ScaledWeightGradLinear(Function):
+class ScaledWeightGradLinear(Primitive):
     """y = x W^T + b with a bug: the weight gradient is scaled by 1.1."""
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""The fused update-rule kernels (Adam, AdamW, NAdam, Adagrad, RMSprop, Adadelta) against their NumPy
+"""The fused update-rule kernels (Adam, AdamW, NAdam, Adamax, RAdam, Adagrad, RMSprop, Adadelta) against their NumPy
 references in eigengrad.reference, over options, sizes and several steps; plus the binding checks.
 
 Each RULES entry: the kernel and reference names, the state buffers a call takes (as a function of
@@ -28,6 +28,20 @@ RULES = {
         dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.1,
              decoupled_weight_decay=True),
         dict(lr=1e-2, beta1=0.4, beta2=0.9, eps=1e-4, momentum_decay=1e-2, maximize=True),
+    ]),
+    "adamax": dict(states=lambda o: ("exp_avg", "exp_inf"), step=True, options=[
+        dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8),
+        dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1),
+        dict(lr=1e-2, beta1=0.4, beta2=0.5, eps=1e-3, maximize=True),
+        dict(lr=1e-2, beta1=0.0, beta2=0.0, eps=1e-8),
+    ]),
+    "radam": dict(states=lambda o: ("exp_avg", "exp_avg_sq"), step=True, options=[
+        dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8),
+        dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1),
+        dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, decoupled_weight_decay=True),
+        # beta2 0.5: rho_inf = 3, never rectified; beta2 0.9: rectified from step 6
+        dict(lr=1e-2, beta1=0.4, beta2=0.5, eps=1e-4, maximize=True),
+        dict(lr=1e-2, beta1=0.8, beta2=0.9, eps=1e-6),
     ]),
     "adagrad": dict(states=lambda o: ("state_sum",), step=True, options=[
         dict(lr=1e-2, eps=1e-10),
@@ -68,7 +82,7 @@ def _nadam_mu(opt, step):
     return opt["beta1"] * (1.0 - 0.5 * 0.96 ** (step * opt["momentum_decay"]))
 
 
-def _run(name, opt, n, dtype, rng, steps=5, shape=None):
+def _run(name, opt, n, dtype, rng, steps=8, shape=None):
     """Steps the kernel and the reference side by side; returns (kernel arrays, reference arrays)."""
     rule = RULES[name]
     shape = shape or (n,)
@@ -133,6 +147,32 @@ def test_adamw_decays_parameters_even_with_zero_gradient(dtype):
     _kernels.adam_step(p, g, m, v, None, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.5,
                        decoupled_weight_decay=True, step=1)
     np.testing.assert_allclose(p, 2.0 * (1 - 0.1 * 0.5), rtol=1e-6)  # p (1 - lr wd), nothing else
+
+
+def test_adamax_first_step_by_hand(dtype):
+    # m = (1 - b1) g, u = |g| + eps, clr = lr / (1 - b1): the step is lr g / (|g| + eps)
+    p, g = np.zeros(3, dtype), np.array([2.0, -0.5, 1e-3], dtype)
+    m, u = np.zeros(3, dtype), np.zeros(3, dtype)
+    _kernels.adamax_step(p, g, m, u, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, step=1)
+    np.testing.assert_allclose(u, np.abs(g) + 1e-8, rtol=1e-6)
+    np.testing.assert_allclose(p, -0.1 * g / (np.abs(g) + 1e-8), rtol=1e-5)
+
+
+def test_adamax_infinity_norm_keeps_the_largest_decayed_gradient():
+    # |g| = 4 then 1: u = max(0.5 * 4, 1 + 0) = 2
+    p, m, u = np.zeros(1), np.zeros(1), np.zeros(1)
+    _kernels.adamax_step(p, np.array([4.0]), m, u, lr=0.0, beta1=0.9, beta2=0.5, eps=0.0, step=1)
+    _kernels.adamax_step(p, np.array([1.0]), m, u, lr=0.0, beta1=0.9, beta2=0.5, eps=0.0, step=2)
+    np.testing.assert_array_equal(u, [2.0])
+
+
+def test_radam_is_sgd_with_momentum_until_the_variance_is_tractable():
+    # beta2 = 0.9: rho_inf = 19, rho_t = 19 - 2 t 0.9^t / (1 - 0.9^t) <= 5 for t <= 5: p -= lr m / (1 - b1^t)
+    p, m, v = np.zeros(1), np.zeros(1), np.zeros(1)
+    _kernels.radam_step(p, np.array([2.0]), m, v, lr=0.1, beta1=0.5, beta2=0.9, eps=1e-8, step=1)
+    np.testing.assert_allclose(p, [-0.1 * 2.0], rtol=1e-15)
+    rho = lambda t: 19 - 2 * t * 0.9 ** t / (1 - 0.9 ** t)  # noqa: E731
+    assert rho(5) <= 5 < rho(6)
 
 
 def test_adagrad_two_steps_by_hand(dtype):

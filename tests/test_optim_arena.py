@@ -11,7 +11,7 @@ import eigengrad as eg
 from eigengrad import nn
 
 RULES = {"SGD": dict(lr=0.1, momentum=0.9, weight_decay=0.01), "Adam": dict(lr=0.05), "AdamW": dict(lr=0.05),
-         "NAdam": dict(lr=0.05), "Adagrad": dict(lr=0.1), "RMSprop": dict(lr=0.01, momentum=0.5),
+         "NAdam": dict(lr=0.05), "Adamax": dict(lr=0.05), "RAdam": dict(lr=0.05), "Adagrad": dict(lr=0.1), "RMSprop": dict(lr=0.01, momentum=0.5),
          "Adadelta": dict(lr=1.0)}
 
 

@@ -107,6 +107,8 @@ INVALID = [
     ("Adagrad", dict(initial_accumulator_value=-1.0), "initial_accumulator_value"),
     ("RMSprop", dict(alpha=-0.5), "alpha"), ("RMSprop", dict(momentum=-0.5), "momentum"),
     ("Adadelta", dict(rho=1.5), "rho"), ("Adadelta", dict(lr=-1.0), "lr"),
+    ("Adamax", dict(betas=(0.9, 1.0)), r"betas\[1\]"), ("Adamax", dict(eps=-1.0), "eps"),
+    ("RAdam", dict(weight_decay=-1.0), "weight_decay"), ("RAdam", dict(lr=-1.0), "lr"),
     ("Adam", dict(capturable=True), "capturable"), ("RMSprop", dict(differentiable=True), "differentiable"),
 ]
 
@@ -158,9 +160,9 @@ def test_state_dict_resume_is_bitwise_identical(case):
 # settles in Rosenbrock's valley with a small lr). Gradients are analytic: this is about the rules.
 
 QUADRATIC = {"SGD": dict(lr=1e-2, momentum=0.9), "Adam": dict(lr=0.1), "AdamW": dict(lr=0.1, weight_decay=0.0),
-             "NAdam": dict(lr=0.1), "Adagrad": dict(lr=1.0), "RMSprop": dict(lr=1e-2), "Adadelta": dict(lr=1.0)}
+             "NAdam": dict(lr=0.1), "Adamax": dict(lr=0.1), "RAdam": dict(lr=0.1), "Adagrad": dict(lr=1.0), "RMSprop": dict(lr=1e-2), "Adadelta": dict(lr=1.0)}
 ROSENBROCK = {"SGD": dict(lr=1e-3, momentum=0.9), "Adam": dict(lr=1e-2), "AdamW": dict(lr=1e-2, weight_decay=0.0),
-              "NAdam": dict(lr=3e-3), "Adagrad": dict(lr=1.0), "RMSprop": dict(lr=1e-3, alpha=0.9),
+              "NAdam": dict(lr=3e-3), "Adamax": dict(lr=1e-2), "RAdam": dict(lr=3e-3), "Adagrad": dict(lr=1.0), "RMSprop": dict(lr=1e-3, alpha=0.9),
               "Adadelta": dict(lr=1e-2)}
 SCALES, TARGET = np.array([1.0, 4.0, 0.25]), np.array([1.0, -2.0, 3.0])
 

@@ -66,6 +66,17 @@ def test_import_eigengrad_does_not_import_sklearn():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_eg_sklearn_is_an_attribute_loaded_on_first_use():
+    code = ("import sys, eigengrad as eg\n"
+            "assert 'sklearn' not in sys.modules\n"
+            "clf = eg.sklearn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3)\n"
+            "assert 'sklearn' in sys.modules and 'eigengrad.sklearn' in sys.modules\n"
+            "assert 'sklearn' in dir(eg) and eg.sklearn.MLPRegressor is sys.modules['eigengrad.sklearn'].MLPRegressor\n"
+            "print(type(clf).__name__)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "MLPClassifier"
+
+
 # --- model selection ----------------------------------------------------------------------------------
 
 def test_grid_search_over_two_hyperparameters(small_digits):
@@ -103,6 +114,50 @@ def test_digits_accuracy_reaches_sklearn(digits):
 
 
 # --- scikit-learn's conventions -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["multiclass", "binary", "multilabel", "regression-1", "regression-2"])
+def test_coefs_and_intercepts_have_sklearns_shapes(small_digits, target):
+    """coefs_/intercepts_/out_activation_ as scikit-learn's own MLP has them on the same problem."""
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+    X, _, y, _ = small_digits
+    X, y = X[:200], y[:200]
+    if target == "binary":
+        y = y % 2
+    elif target == "multilabel":
+        y = np.stack([y % 2, y > 4, y == 3], axis=1).astype(int)
+    elif target.startswith("regression"):
+        y = y.astype(float) if target.endswith("1") else np.stack([y, y ** 2], axis=1).astype(float)
+    ours_cls, theirs_cls = ((MLPRegressor, SkMLPRegressor) if target.startswith("regression")
+                            else (MLPClassifier, SkMLPClassifier))
+    ours = fit_quiet(ours_cls(hidden_layer_sizes=(16, 8), max_iter=3, random_state=0), X, y)
+    theirs = fit_quiet(theirs_cls(hidden_layer_sizes=(16, 8), max_iter=3, random_state=0), X, y)
+    assert [c.shape for c in ours.coefs_] == [c.shape for c in theirs.coefs_]
+    assert [b.shape for b in ours.intercepts_] == [b.shape for b in theirs.intercepts_]
+    assert ours.out_activation_ == theirs.out_activation_
+    assert ours.n_outputs_ == theirs.n_outputs_ and ours.n_layers_ == theirs.n_layers_
+
+
+def test_coefs_compute_what_the_model_computes(small_digits):
+    """A forward pass written with coefs_/intercepts_ (scikit-learn's formula) gives predict_proba,
+    and the hidden weights are views: scaling coefs_[0] in place changes the network."""
+    X, _, y, _ = small_digits
+    for labels in (y, y % 2):
+        est = fit_quiet(MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0, dtype="float64"),
+                        X, labels)
+        hidden = np.maximum(X @ est.coefs_[0] + est.intercepts_[0], 0)
+        out = hidden @ est.coefs_[1] + est.intercepts_[1]
+        if est.out_activation_ == "logistic":
+            proba = 1 / (1 + np.exp(-out[:, 0]))
+            np.testing.assert_allclose(proba, est.predict_proba(X)[:, 1], rtol=1e-10)
+        else:
+            proba = np.exp(out - out.max(1, keepdims=True))
+            np.testing.assert_allclose(proba / proba.sum(1, keepdims=True), est.predict_proba(X), rtol=1e-10)
+    before = est.predict_proba(X[:5])
+    est.coefs_[0][...] = 0.0
+    est.intercepts_[0][...] = 0.0
+    assert not np.allclose(est.predict_proba(X[:5]), before)
+    np.testing.assert_allclose(est.predict_proba(X[:5]), est.predict_proba(X[:5])[:1].repeat(5, 0))
+
 
 def test_fitted_attributes_follow_sklearn(small_digits):
     X_train, _, y_train, _ = small_digits

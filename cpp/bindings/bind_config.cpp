@@ -53,6 +53,9 @@ void bind_config(py::module_& m) {
         "What every parallel region reports to the thread policy (its length and its threads' mean work); "
         "exposed so that tests can drive the policy.");
   m.def("end_region", [](double region_seconds, double mean_work_seconds) {
+    if (!(region_seconds >= 0.0 && region_seconds <= 3600.0))  // also NaN: the duration cast below needs a range
+      throw py::value_error("region_seconds: expected a number of seconds in [0, 3600], got " +
+                            py::repr(py::float_(region_seconds)).cast<std::string>());
     const auto start = std::chrono::steady_clock::now() -
                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(region_seconds));

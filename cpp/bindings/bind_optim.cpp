@@ -110,6 +110,31 @@ void nadam(py::array param, py::array grad, py::object exp_avg, py::object exp_a
   });
 }
 
+void adamax(py::array param, py::array grad, py::object exp_avg, py::object exp_inf, double lr, double beta1,
+            double beta2, double eps, double weight_decay, bool maximize, std::int64_t step) {
+  check_step(step);
+  UpdateBuffers b(std::move(param), std::move(grad));
+  const int m = b.state(exp_avg, "exp_avg", true), u = b.state(exp_inf, "exp_inf", true);
+  const AdamaxOptions o{lr, beta1, beta2, eps, weight_decay, maximize, step};
+  run_typed(b, [&](auto tag) {
+    using T = decltype(tag);
+    adamax_step<T>(b.param<T>(), b.grad<T>(), b.at<T>(m), b.at<T>(u), b.size(), o);
+  });
+}
+
+void radam(py::array param, py::array grad, py::object exp_avg, py::object exp_avg_sq, double lr, double beta1,
+           double beta2, double eps, double weight_decay, bool decoupled_weight_decay, bool maximize,
+           std::int64_t step) {
+  check_step(step);
+  UpdateBuffers b(std::move(param), std::move(grad));
+  const int m = b.state(exp_avg, "exp_avg", true), v = b.state(exp_avg_sq, "exp_avg_sq", true);
+  const RAdamOptions o{lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize, step};
+  run_typed(b, [&](auto tag) {
+    using T = decltype(tag);
+    radam_step<T>(b.param<T>(), b.grad<T>(), b.at<T>(m), b.at<T>(v), b.size(), o);
+  });
+}
+
 void adagrad(py::array param, py::array grad, py::object state_sum, double lr, double lr_decay, double weight_decay,
              double eps, bool maximize, std::int64_t step) {
   check_step(step);
@@ -161,6 +186,13 @@ void bind_optim(py::module_& m) {
         arg("lr"), arg("beta1"), arg("beta2"), arg("eps"), arg("weight_decay") = 0.0, arg("momentum_decay"),
         arg("decoupled_weight_decay") = false, arg("maximize") = false, arg("step"), arg("mu_product"),
         "One fused NAdam step; mu_product is the product of the momentum schedule up to this step.");
+  m.def("adamax_step", &adamax, arg("param"), arg("grad"), arg("exp_avg"), arg("exp_inf"), py::kw_only(),
+        arg("lr"), arg("beta1"), arg("beta2"), arg("eps"), arg("weight_decay") = 0.0, arg("maximize") = false,
+        arg("step"), "One fused Adamax step (step: 1-based count); updates param, exp_avg and exp_inf in place.");
+  m.def("radam_step", &radam, arg("param"), arg("grad"), arg("exp_avg"), arg("exp_avg_sq"), py::kw_only(),
+        arg("lr"), arg("beta1"), arg("beta2"), arg("eps"), arg("weight_decay") = 0.0,
+        arg("decoupled_weight_decay") = false, arg("maximize") = false, arg("step"),
+        "One fused RAdam step (step: 1-based count); updates param and the moments in place.");
   m.def("adagrad_step", &adagrad, arg("param"), arg("grad"), arg("state_sum"), py::kw_only(), arg("lr"),
         arg("lr_decay") = 0.0, arg("weight_decay") = 0.0, arg("eps"), arg("maximize") = false, arg("step"),
         "One fused Adagrad step; updates param and state_sum in place.");

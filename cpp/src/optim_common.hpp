@@ -33,6 +33,31 @@ inline T lerp(T a, T b, T w, T one_minus_w) {
   else return b - (b - a) * one_minus_w;
 }
 
+// The first half of Adam's family (Adam/AdamW, NAdam, RAdam) for one element, in torch.optim's order:
+// g = sign g; p = p (1 - lr wd) [decoupled] or g = g + wd p [L2]; m = lerp(m, g, 1 - beta1);
+// v = beta2 v + (1 - beta2) g g. Updates p, g, m and v (the caller's registers) in place.
+template <class T>
+struct MomentScalars {
+  T sign, wd, decay_factor, w1, one_minus_w1, beta2, w2;
+};
+
+template <Decay kDecay, bool kSmallW, class T>
+inline void adam_moments(T& p, T& g, T& m, T& v, const MomentScalars<T>& s) {
+  g = s.sign * g;
+  if constexpr (kDecay == Decay::decoupled) p = p * s.decay_factor;
+  if constexpr (kDecay == Decay::l2) g = g + s.wd * p;
+  m = lerp<kSmallW>(m, g, s.w1, s.one_minus_w1);
+  v = v * s.beta2 + s.w2 * g * g;
+}
+
+// The moment scalars of one call, rounded to T once (as PyTorch passes Python floats to T kernels).
+template <class T>
+MomentScalars<T> moment_scalars(double lr, double beta1, double beta2, double weight_decay, bool maximize) {
+  const T w1 = T(1.0 - beta1);
+  return {T(maximize ? -1 : 1), T(weight_decay), T(1.0 - lr * weight_decay), w1, T(1) - w1, T(beta2),
+          T(1.0 - beta2)};
+}
+
 // Runs chunk(begin, end) over [0, n) in parallel with the elementwise grain.
 template <class Chunk>
 void for_chunks(index_t n, Chunk&& chunk) {

@@ -321,6 +321,14 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, **hyper) -> None:
     _C.nadam_step(param, contiguous(grad), exp_avg, exp_avg_sq, **hyper)
 
 
+def adamax_step(param, grad, exp_avg, exp_inf, **hyper) -> None:
+    _C.adamax_step(param, contiguous(grad), exp_avg, exp_inf, **hyper)
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, **hyper) -> None:
+    _C.radam_step(param, contiguous(grad), exp_avg, exp_avg_sq, **hyper)
+
+
 def adagrad_step(param, grad, state_sum, **hyper) -> None:
     _C.adagrad_step(param, contiguous(grad), state_sum, **hyper)
 
@@ -732,6 +740,145 @@ def all_finite(x: np.ndarray) -> bool:
     return True
 
 
+# --- reductions along dims (sum, mean, var/std, norm) ------------------------------------------------
+
+def _reduction_view(x: np.ndarray, axes: tuple) -> tuple[np.ndarray, tuple]:
+    """x as a C-contiguous (outer, n, inner) array reducing ``axes`` over n, and the shape of the result (the
+    kept dims in order). Reduced dims that are adjacent merge without a copy; others are moved last (a copy)."""
+    shape = x.shape
+    kept = tuple(s for d, s in enumerate(shape) if d not in axes)
+    if not axes:
+        return contiguous(x).reshape(1, 1, -1), kept
+    a, b = min(axes), max(axes)
+    if b - a + 1 == len(axes):
+        outer, n = math.prod(shape[:a]), math.prod(shape[a:b + 1])
+        return contiguous(x).reshape(outer, n, math.prod(shape[b + 1:])), kept
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+    return np.ascontiguousarray(moved).reshape(math.prod(kept), math.prod(shape[d] for d in axes), 1), kept
+
+
+def reduce_sum(x: np.ndarray, axes: tuple, scale: float = 1.0) -> np.ndarray:
+    """scale * (sum of float x over ``axes``), the kept dims in order; double accumulation, fixed chunking."""
+    x3, kept = _reduction_view(x, axes)
+    out = np.empty(kept, dtype=x.dtype)
+    _C.reduce_sum(x3, out.reshape(x3.shape[0], x3.shape[2]), scale)
+    return out
+
+
+def reduce_var(x: np.ndarray, axes: tuple, correction: float, take_sqrt: bool, with_mean: bool = False):
+    """(variance or standard deviation over ``axes`` with ``correction``, the mean or None); two-pass, double."""
+    x3, kept = _reduction_view(x, axes)
+    out = np.empty(kept, dtype=x.dtype)
+    mean = np.empty(kept, dtype=x.dtype) if with_mean else None
+    plane = (x3.shape[0], x3.shape[2])
+    _C.reduce_var(x3, out.reshape(plane), None if mean is None else mean.reshape(plane), float(correction), take_sqrt)
+    return out, mean
+
+
+def reduce_norm(x: np.ndarray, axes: tuple, p: float) -> np.ndarray:
+    """The p-norm (2, 1, inf, -inf, 0 or any p) of float x over ``axes``, in double."""
+    x3, kept = _reduction_view(x, axes)
+    out = np.empty(kept, dtype=x.dtype)
+    _C.reduce_norm(x3, out.reshape(x3.shape[0], x3.shape[2]), float(p))
+    return out
+
+
+# --- indexing along a dim (gather, scatter, index_select, index_add) -----------------------------------
+
+def _dim3(shape: tuple, dim: int) -> tuple[int, int, int]:
+    return math.prod(shape[:dim]), (shape[dim] if shape else 1), math.prod(shape[dim + 1:])
+
+
+def _region(a: np.ndarray, shape: tuple, dim: int) -> np.ndarray:
+    """a[:shape[0], ..., :, ..., :shape[-1]]: the part of ``a`` an index of ``shape`` addresses (all of dim)."""
+    if all(s == t for d, (s, t) in enumerate(zip(a.shape, shape)) if d != dim):
+        return a
+    return a[tuple(slice(None) if d == dim else slice(0, s) for d, s in enumerate(shape))]
+
+
+def _check_in_place(out: np.ndarray) -> None:
+    """An array updated in place must be C-contiguous: a reshape of another layout would be a copy, and the
+    update would be lost."""
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("out: expected a writeable C-contiguous array (updated in place), got one that is not")
+
+
+def gather(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """out[..., j, ...] = x[..., index[..., j, ...], ...] along ``dim`` (PyTorch's gather): index has x's ndim,
+    index.shape[d] <= x.shape[d] for d != dim; out has index's shape and x's dtype."""
+    xr = contiguous(_region(x, index.shape, dim))
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    out = np.empty(index.shape, dtype=x.dtype)
+    if out.size:
+        outer, m, inner = _dim3(index.shape, dim)
+        _C.gather(xr.reshape(outer, xr.shape[dim] if xr.ndim else 1, inner), index.reshape(outer, m, inner),
+                  out.reshape(outer, m, inner))
+    return out
+
+
+def scatter_(out: np.ndarray, dim: int, index: np.ndarray, src: np.ndarray, reduce: str = "assign") -> np.ndarray:
+    """In place, for j in order: out[..., index[..., j, ...], ...] (op)= src[..., j, ...] along ``dim``, op
+    'assign', 'add', 'multiply', 'amax', 'amin'; out C-contiguous; src at least index's size in every dim."""
+    _check_in_place(out)
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    if index.size == 0:
+        return out
+    if src.shape != index.shape:  # src may be larger than index in every dim: the corner index addresses
+        src = src[tuple(slice(0, s) for s in index.shape)]
+    src = contiguous(src).astype(out.dtype, copy=False)
+    region = _region(out, index.shape, dim)
+    work = region if region is out else np.ascontiguousarray(region)
+    outer, m, inner = _dim3(index.shape, dim)
+    _C.scatter(work.reshape(outer, out.shape[dim] if out.ndim else 1, inner), index.reshape(outer, m, inner),
+               src.reshape(outer, m, inner), reduce)
+    if work is not region:
+        region[...] = work
+    return out
+
+
+def index_select(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """x's slices at ``index`` (1-D) along ``dim``."""
+    index = np.ascontiguousarray(index, dtype=np.int64).reshape(-1)
+    shape = list(x.shape) or [1]
+    outer, n, inner = _dim3(tuple(shape), dim)
+    shape[dim] = index.size
+    out = np.empty(shape if x.ndim else (index.size,), dtype=x.dtype)
+    if out.size or index.size:
+        _C.index_select(contiguous(x).reshape(outer, n, inner), index, out.reshape(outer, index.size, inner))
+    return out
+
+
+def index_add_(out: np.ndarray, dim: int, index: np.ndarray, src: np.ndarray, alpha=1) -> np.ndarray:
+    """In place, for j in order: out[..., index[j], ...] += alpha * src[..., j, ...] along ``dim``."""
+    _check_in_place(out)
+    index = np.ascontiguousarray(index, dtype=np.int64).reshape(-1)
+    outer, n, inner = _dim3(out.shape or (1,), dim)
+    _C.index_add(out.reshape(outer, n, inner), index,
+                 contiguous(src.astype(out.dtype, copy=False)).reshape(outer, index.size, inner), alpha)
+    return out
+
+
+# --- sorting along a dim ---------------------------------------------------------------------------------
+
+def sort(x: np.ndarray, dim: int, descending: bool = False, values: bool = True):
+    """(values or None, int64 indices): a stable sort along ``dim`` (NaN largest)."""
+    outer, n, inner = _dim3(x.shape or (1,), dim)
+    indices = np.empty(x.shape, dtype=np.int64)
+    vals = np.empty(x.shape, dtype=x.dtype) if values else None
+    _C.sort(contiguous(x).reshape(outer, n, inner), None if vals is None else vals.reshape(outer, n, inner),
+            indices.reshape(outer, n, inner), descending)
+    return vals, indices
+
+
+def topk(x: np.ndarray, dim: int, k: int, largest: bool = True):
+    """(values, int64 indices) of the k largest (or smallest) along ``dim``, in order, ties by index."""
+    outer, n, inner = _dim3(x.shape or (1,), dim)
+    shape = list(x.shape) or [1]
+    shape[dim] = k
+    values, indices = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
+    _C.topk(contiguous(x).reshape(outer, n, inner), k, largest, values.reshape(outer, k, inner),
+            indices.reshape(outer, k, inner))
+    return values, indices
 def adaptive_max_pool2d_forward(x, output_size):
     """(y, indices): the max of each adaptive window and its int64 flat index; the backward is
     ``max_pool2d_backward``."""

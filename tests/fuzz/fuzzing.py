@@ -45,10 +45,11 @@ VALUES = ("nan", "inf", "-inf", "huge", "subnormal")
 
 
 def fuzz_settings(share: float):
-    """Hypothesis settings for a test that makes ``share`` of the budget's calls. No shrinking: each failure
+    """Hypothesis settings for a test that makes ``share`` of the budget's calls (rounded up to whole batches,
+    so a run makes at least the budget). No shrinking: each failure
     message names its call already (the recipe replays it: ``binding_calls.run(recipe)``), and shrinking a
     batch of forked calls takes minutes."""
-    return settings(max_examples=max(1, int(CALLS * share) // BATCH), derandomize=True, deadline=None,
+    return settings(max_examples=max(1, -(-int(CALLS * share) // BATCH)), derandomize=True, deadline=None,
                     database=None, suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
 
 

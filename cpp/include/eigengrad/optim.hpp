@@ -74,6 +74,43 @@ struct NAdamOptions {
 template <class T>
 void nadam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, index_t n, const NAdamOptions& opt);
 
+struct AdamaxOptions {
+  double lr = 2e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool maximize = false;
+  std::int64_t step = 1;
+};
+
+// Adamax (Kingma & Ba 2015, section 7.1: Adam under the infinity norm):
+//   g = g + wd p;  m = lerp(m, g, 1 - beta1);  u = max(beta2 u, |g| + eps)
+//   p = p - lr / (1 - beta1^t) * m / u
+template <class T>
+void adamax_step(T* param, const T* grad, T* exp_avg, T* exp_inf, index_t n, const AdamaxOptions& opt);
+
+struct RAdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled_weight_decay = false;
+  bool maximize = false;
+  std::int64_t step = 1;
+};
+
+// RAdam (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and Beyond"):
+//   p = p (1 - lr wd) [decoupled]  or  g = g + wd p
+//   m = lerp(m, g, 1 - beta1);  v = beta2 v + (1 - beta2) g^2;  mhat = m / (1 - beta1^t)
+//   rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
+//   rho_t > 5: r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+//              p = p - mhat lr (1 / (sqrt(v) + eps)) sqrt(1 - beta2^t) r
+//   else:      p = p - mhat lr      (plain momentum while the variance estimate is unreliable)
+template <class T>
+void radam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, index_t n, const RAdamOptions& opt);
+
 struct AdagradOptions {
   double lr = 1e-2;
   double lr_decay = 0.0;

@@ -2,21 +2,19 @@
 from eigengrad.autograd.anomaly import (
     detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly,
 )
-from eigengrad.autograd.function import Function
-from eigengrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from eigengrad.autograd.gradcheck import GradcheckError, GradientCheckResult, gradcheck, gradient_relative_error
-
-
-def backward(tensors, grad_tensors=None, retain_graph: bool = False) -> None:
-    """Backpropagate from one tensor or several (``torch.autograd.backward``)."""
-    tensors = tensors if isinstance(tensors, (list, tuple)) else [tensors]
-    grads = grad_tensors if isinstance(grad_tensors, (list, tuple)) else [grad_tensors] * len(tensors)
-    for t, g in zip(tensors, grads):
-        t.backward(g, retain_graph=retain_graph)
+from eigengrad.autograd.custom_function import Function, FunctionCtx, once_differentiable
+from eigengrad.autograd.grad_mode import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
+)
+from eigengrad.autograd.differentiate import backward, grad
+from eigengrad.autograd.variable import Variable
+from eigengrad.autograd.gradcheck import (
+    GradcheckError, GradientCheckResult, gradcheck, gradgradcheck, gradient_relative_error,
+)
 
 
 __all__ = [
-    "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "gradcheck",
-    "gradient_relative_error", "GradcheckError", "GradientCheckResult", "backward", "detect_anomaly",
-    "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+    "Function", "FunctionCtx", "once_differentiable", "inference_mode", "is_inference_mode_enabled", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "gradcheck", "gradgradcheck",
+    "gradient_relative_error", "GradcheckError", "GradientCheckResult", "backward", "grad", "detect_anomaly",
+    "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Variable",
 ]

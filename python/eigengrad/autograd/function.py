@@ -1,11 +1,28 @@
-"""The primitive: a ``Function`` with ``forward``/``backward`` over raw arrays and a saved context.
+"""The primitive: a ``Primitive`` with ``forward``/``backward`` over raw arrays and a saved context.
 
-A primitive subclasses :class:`Function` and defines two static methods::
+eigengrad's own operations subclass :class:`Primitive` (raw arrays in, raw arrays out). The user-facing
+``eigengrad.autograd.Function`` (PyTorch's custom Function, over Tensors) is a different class, in
+``autograd.custom_function``; ``Function`` in this module is the primitive's former name, kept so code
+written before that split still imports.
+
+A primitive defines three static methods::
 
     forward(ctx, *arrays, **options) -> array      # may call ctx.save_for_backward(...)
     backward(ctx, grad) -> tuple of arrays/None    # one gradient per positional input
+    backward_graph(ctx, grad) -> tuple of Tensors/None
 
-``Function.apply`` runs ``forward`` on the inputs' arrays and, when grad mode is on and an input
+``backward`` is the fast path: arrays, no graph. ``backward_graph`` is the differentiable backward, run
+by the engine instead of ``backward`` when ``create_graph=True``: ``grad`` is a Tensor and the method
+computes the same gradients with Tensor operations (other primitives), so they are recorded and can be
+differentiated again (gradient penalties, Hessian-vector products). It reads its inputs as recorded
+tensors with ``ctx.input_tensor(i)`` (a constant array where the input needs no gradient) and a saved
+output with ``ctx.output_tensor(out)``. A fused kernel's backward can be a primitive of its own whose
+backward is the first one's forward (adjoint pairs: pooling, padding, convolution), or the graph
+gradient of the op written as a composite of other primitives (``composite_backward``). A primitive
+without ``backward_graph`` gets first-order gradients under create_graph, and a second backward through
+them raises.
+
+``Primitive.apply`` runs ``forward`` on the inputs' arrays and, when grad mode is on and an input
 requires grad, records the call: the output tensor keeps the context (the Function instance) that
 holds the inputs, the saved arrays and, per input, an edge (the node that produced it at that moment,
 its version): an in-place op later gives the tensor a new history, the graph keeps the old one, and
@@ -26,8 +43,14 @@ _anomaly_state = _anomaly._state
 _CONSTANT = (None, 0)  # the edge of an input that is not a tensor
 
 
-class Function:
-    """Base of all primitives; an instance is the context of one recorded call."""
+class Primitive:
+    """Base of all primitives; an instance is the context of one recorded call.
+
+    A subclass defines ``forward(ctx, *arrays, **options)`` and ``backward(ctx, grad)`` over arrays (the fast
+    path) and ``backward_graph(ctx, grad)``, the same gradients with Tensor operations, which the engine
+    runs under ``create_graph=True`` so that gradients can be differentiated again (see the module's
+    docstring for the three ways to write it). ``tests/grad_cases.py`` needs a case for every primitive.
+    """
 
     __slots__ = ("inputs", "saved", "needs_input_grad", "released", "edges", "clock", "__dict__")
 
@@ -36,10 +59,11 @@ class Function:
     fresh_grads = False
     # Set on an instance only when needed (class defaults cost nothing per call): (the output's counter,
     # its version then, the output) when forward saved its output, the forward stack in anomaly mode, the
-    # tensor that retains this node's gradient.
+    # tensor that retains this node's gradient, the hooks registered on that tensor (Tensor.register_hook).
     out_watch = None
     stack = None
     retained = None
+    hooks = None
 
     def __init__(self, inputs: tuple, needs_input_grad: tuple) -> None:
         self.inputs = inputs  # the input Tensors, None where an input was a constant
@@ -97,12 +121,43 @@ class Function:
                     result._counter = [0]
                     ctx.out_watch = (result._counter, 0, out)
                     break
+        elif not grad_mode and _grad_state.inference:
+            result._inference = True
         if _anomaly_state.enabled:
             _record_anomaly(ctx, result._data, arrays, result.requires_grad)
         return result
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        """The differentiable backward (see the module's docstring). This default, for a primitive that
+        has none, gives the raw backward's values as tensors that a further backward refuses."""
+        grads = ctx.backward(ctx, grad._data)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        return tuple(None if g is None else _once_differentiable(ctx, grad, g) for g in grads)
+
+    def input_tensor(self, i: int, data=None):
+        """Input ``i`` for ``backward_graph``: when it needs a gradient, the tensor with the history it had
+        when this node was recorded (a leaf: the leaf itself); else its array, a constant. ``data``: the
+        array this node saved for it (the value forward used), or the value of a non-tensor input."""
+        t = self.inputs[i] if i < len(self.inputs) else None
+        if t is None or not self.needs_input_grad[i]:
+            return data if data is not None or t is None else t._data
+        node = self.edges[i][0]
+        if node is None or (t._ctx is node and (data is None or data is t._data)):
+            return t
+        proxy = _tensor_type()._wrap(t._data if data is None else data)
+        proxy.requires_grad, proxy._ctx = True, node
+        return proxy
+
+    def output_tensor(self, out):
+        """This node's output array ``out`` (saved by forward) as a tensor produced by this node, so that
+        ``backward_graph`` can differentiate through it (PyTorch's saved output)."""
+        t = _tensor_type()._wrap(out)
+        t.requires_grad, t._ctx = True, self
+        return t
+
     @classmethod
-    def node(cls, inputs: tuple, **attrs) -> "Function":
+    def node(cls, inputs: tuple, **attrs) -> "Primitive":
         """A recorded context over ``inputs`` (Tensors or None) without running forward: for a node whose
         output already exists in place (CopySlices, a view's refreshed history, in-place rebases)."""
         ctx = cls(inputs, tuple(t is not None and t.requires_grad for t in inputs))
@@ -114,13 +169,66 @@ class Function:
         return ctx
 
 
-class ViewFunction(Function):
+Function = Primitive  # the former name (see the module's docstring)
+
+
+class LinearMap(Primitive):
+    """A primitive linear in its one input, ``map(x, **options)``, whose backward is the map of another
+    LinearMap over the same options, its adjoint (``adjoint``): the pair is closed under differentiation,
+    so every order stays on the same array code (a scatter and its gather, a region and its placement)."""
+
+    adjoint: type = None
+
+    @staticmethod
+    def map(x, **options):
+        raise NotImplementedError("a LinearMap subclass defines map(x, **options), the linear map itself")
+
+    @classmethod
+    def forward(cls, ctx, x, **options):
+        ctx.options = options
+        return cls.map(x, **options)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        return (cls.adjoint.map(g, **ctx.options),)
+
+    @classmethod
+    def backward_graph(cls, ctx, g):
+        return (cls.adjoint.apply(g, **ctx.options),)
+
+
+class OnceDifferentiable(Primitive):
+    """The node of a gradient computed by a primitive without ``backward_graph`` under create_graph:
+    differentiating it again raises (PyTorch's message for a derivative that is not implemented)."""
+
+    @staticmethod
+    def forward(ctx, *arrays, op=""):
+        raise RuntimeError("OnceDifferentiable is recorded by backward_graph's default, not applied")
+
+    @staticmethod
+    def backward(ctx, grad):
+        message = ctx.__dict__.get("message")
+        raise RuntimeError(message or f"the derivative of {ctx.op}'s backward is not implemented: {ctx.op} has no "
+                           "backward_graph, so its gradient cannot be differentiated again (create_graph=True)")
+
+    backward_graph = backward
+
+
+def _once_differentiable(ctx, grad, g):
+    t = _tensor_type()._wrap(g)
+    sources = (grad,) + tuple(ctx.inputs)
+    if any(s is not None and s.requires_grad for s in sources):
+        t.requires_grad, t._ctx = True, OnceDifferentiable.node(sources, op=ctx.name)
+    return t
+
+
+class ViewPrimitive(Primitive):
     """A view op: forward returns a NumPy view of its first input's array where NumPy can (``view_of``
     replays it on another array); the output is then marked as a view of that input (``autograd.views``)."""
 
     @staticmethod
     def view_of(x, **options):
-        raise NotImplementedError
+        raise NotImplementedError("a ViewPrimitive subclass defines view_of(x, **options), the view it makes")
 
     @classmethod
     def apply(cls, *args, **options):
@@ -128,6 +236,9 @@ class ViewFunction(Function):
         if isinstance(args[0], _tensor_type()):
             _views().record_view(result, args[0], cls, options)
         return result
+
+
+ViewFunction = ViewPrimitive  # the former name
 
 
 def _record_anomaly(ctx, out, arrays: list, recorded: bool) -> None:

@@ -55,6 +55,10 @@ def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF):
     if not t._data.flags.writeable:
         raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
                          "cannot be changed in place")
+    if t._inference and not _grad_state.inference:
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+                           "clone to get a normal tensor before doing inplace update.See "
+                           "https://github.com/pytorch/rfcs/pull/17 for more details.")
     grad_mode = _grad_state.enabled
     info = t._view
     records = grad_mode and t._data.dtype.kind == "f" and (
@@ -110,8 +114,10 @@ def _write_back(t, result) -> None:
 def arithmetic(t, name: str, other, alpha=1):
     """``t op= alpha * other`` for op in add_, sub_, mul_, div_ (alpha only for add_ and sub_)."""
     tensor = _tensor_module()
+    from eigengrad.tensor_ops import arithmetic
+
     ufunc, op = _ARITHMETIC[name]
-    other = tensor._operand(other)
+    other = arithmetic.operand(other)
     arr = other._data if isinstance(other, tensor.Tensor) else other
     if alpha != 1 and t._data.dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
@@ -122,7 +128,7 @@ def arithmetic(t, name: str, other, alpha=1):
         ufunc(t._data, arr if alpha == 1 else np.multiply(arr, alpha), out=t._data, casting="unsafe")
 
     def recorded(src):
-        return tensor._binary(op, src, other if alpha == 1 else other * alpha)
+        return arithmetic.binary(op, src, other if alpha == 1 else other * alpha, true_div=name == "div_")
 
     return run(t, name, direct, recorded, (other,))
 
@@ -267,3 +273,33 @@ def _expand_message(target: tuple, source: tuple) -> str | None:
                     f"dimension {d - len(source) + len(target)}.  Target sizes: {list(target)}.  Tensor sizes: "
                     f"{list(source)}")
     return None
+
+
+def functional(t, name: str, fn, *args, **kwargs):
+    """``t.<name>_(*args)`` for an out-of-place operation ``fn(t, *args)`` (exp_, sin_, masked_fill_, ...): the
+    result, which must cast to t's dtype by PyTorch's rule, is written into t's memory."""
+    tensor = _tensor_module()
+    operands = [a for a in args if isinstance(a, tensor.Tensor)] + [
+        a for a in kwargs.values() if isinstance(a, tensor.Tensor)]
+
+    def direct():
+        result = fn(tensor.Tensor._wrap(t._data), *args, **kwargs)
+        _check_cast(result._data.dtype, t._data.dtype)
+        np.copyto(t._data, result._data, casting="unsafe")
+
+    def recorded(src):
+        result = fn(src, *args, **kwargs)
+        _check_cast(result._data.dtype, t._data.dtype)
+        return result
+
+    return run(t, name, direct, recorded, operands)
+
+
+def method(name: str, fn):
+    """The in-place method ``<name>_`` of an out-of-place operation ``fn`` (see :func:`functional`)."""
+    def in_place(self, *args, **kwargs):
+        return functional(self, name + "_", fn, *args, **kwargs)
+
+    in_place.__name__ = in_place.__qualname__ = name + "_"
+    in_place.__doc__ = f"In-place ``{name}``."
+    return in_place

@@ -3,7 +3,8 @@
 Generic array algebra (broadcast arithmetic, reshapes, indexing, small reductions) is NumPy; the hot
 paths (GEMM and the Linear layer, activations, losses) call C++ kernels through ``eigengrad._kernels``.
 Every backward returns one gradient per positional input (None where an input is a constant or needs
-no gradient); the engine checks each gradient's shape against its input.
+no gradient); the engine checks each gradient's shape against its input. Every primitive also has a
+``backward_graph``: the same gradients as Tensor operations, for create_graph (see ``autograd.function``).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from eigengrad import _kernels as K
 from eigengrad._dims import wrap_dims
-from eigengrad.autograd.function import Function, ViewFunction
+from eigengrad.autograd.function import Primitive, ViewPrimitive
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -29,9 +30,39 @@ def _shape(x) -> tuple:
     return np.shape(x)
 
 
+# --- helpers of the differentiable backwards (Tensor in, Tensor out: recorded under create_graph) -----
+
+def sum_to(g, shape: tuple):
+    """``unbroadcast`` for a Tensor: ``g`` summed over the axes broadcasting added or stretched."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    if axes:
+        g = Sum.apply(g, dim=axes, keepdim=True)
+    return Reshape.apply(g, shape=shape)
+
+
+def where(condition: np.ndarray, a, b):
+    """``condition ? a : b`` with a gradient only to the chosen side (``torch.where``; a constant mask)."""
+    from eigengrad.autograd.ops_combine import Where  # ops_combine imports this module
+
+    return Where.apply(a, b, condition=condition)
+
+
+def _mT(x):
+    """The transpose of the last two dims of a Tensor or an array."""
+    return x.transpose(-1, -2) if hasattr(x, "_data") else np.swapaxes(x, -1, -2)
+
+
+def _reshape(x, shape: tuple):
+    return Reshape.apply(x, shape=tuple(shape)) if hasattr(x, "_data") else np.reshape(x, shape)
+
+
 # --- broadcasting arithmetic ----------------------------------------------------------------------
 
-class Add(Function):
+class Add(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
@@ -42,8 +73,14 @@ class Add(Function):
         sa, sb = ctx.shapes
         return unbroadcast(g, sa), unbroadcast(g, sb)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        sa, sb = ctx.shapes
+        need = ctx.needs_input_grad
+        return (sum_to(g, sa) if need[0] else None), (sum_to(g, sb) if need[1] else None)
 
-class Sub(Function):
+
+class Sub(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
@@ -54,8 +91,14 @@ class Sub(Function):
         sa, sb = ctx.shapes
         return unbroadcast(g, sa), (unbroadcast(-g, sb) if ctx.needs_input_grad[1] else None)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        sa, sb = ctx.shapes
+        need = ctx.needs_input_grad
+        return (sum_to(g, sa) if need[0] else None), (sum_to(-g, sb) if need[1] else None)
 
-class Mul(Function):
+
+class Mul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         # As PyTorch, only what a gradient needs is saved: an in-place change of the other operand is fine.
@@ -73,8 +116,17 @@ class Mul(Function):
         gb = unbroadcast(g * a, sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        a, b = ctx.saved
+        sa, sb = ctx.shapes if a is None or b is None else (a.shape, _shape(b))
+        need = ctx.needs_input_grad
+        ga = sum_to(g * ctx.input_tensor(1, b), sa) if need[0] else None
+        gb = sum_to(g * ctx.input_tensor(0, a), sb) if need[1] else None
+        return ga, gb
 
-class Div(Function):
+
+class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         need = ctx.needs_input_grad
@@ -91,14 +143,24 @@ class Div(Function):
         gb = unbroadcast(-g * a / (b * b), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        a, b = ctx.saved
+        sa, sb = (ctx.shape_a if a is None else _shape(a)), _shape(b)
+        bt = ctx.input_tensor(1, b)
+        ga = sum_to(g / bt, sa) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-g * ctx.input_tensor(0, a) / (bt * bt), sb) if ctx.needs_input_grad[1] else None
+        return ga, gb
 
-class Pow(Function):
+
+class Pow(Primitive):
     """a ** b; d/da = b a^(b-1), d/db = a^b log a."""
 
     @staticmethod
     def forward(ctx, a, b):
         out = np.power(a, b)
-        ctx.save_for_backward(a, b, out)
+        # the output only for the exponent's gradient (as PyTorch): x.pow_(2) then another in-place change is fine
+        ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
@@ -113,8 +175,25 @@ class Pow(Function):
                 gb = unbroadcast(np.where((a == 0) & (b >= 0), 0, g * out * np.log(a)).astype(g.dtype), _shape(b))
         return ga, gb
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        a, b, out = ctx.saved
+        at, bt = ctx.input_tensor(0, a), ctx.input_tensor(1, b)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                if np.ndim(b) == 0 and not hasattr(bt, "_data"):  # a constant exponent: x ** 2, x ** -0.5
+                    ga = g * 0 if b == 0 else g * b * at ** (b - 1)
+                else:
+                    ga = where(np.asarray(b == 0), 0.0, g * bt * at ** (bt - 1))
+                ga = sum_to(ga, _shape(a))
+            if ctx.needs_input_grad[1]:
+                gb = sum_to(where(np.asarray((a == 0) & (b >= 0)), 0.0, g * ctx.output_tensor(out) * Log.apply(at)),
+                            _shape(b))
+        return ga, gb
 
-class Maximum(Function):
+
+class Maximum(Primitive):
     """Elementwise maximum; a tie sends half the gradient to each side, as PyTorch does."""
 
     @staticmethod
@@ -124,16 +203,26 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved
-        share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
-        ga = unbroadcast(g * share, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(g * (1 - share), _shape(b)) if ctx.needs_input_grad[1] else None
-        return ga, gb
+        return _maximum_grads(ctx, g, unbroadcast)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return _maximum_grads(ctx, g, sum_to)
+
+
+def _maximum_grads(ctx, g, reduce_to):
+    """maximum's gradients: g to the larger input, halves at ties (PyTorch's), each summed to its input's
+    shape by ``reduce_to`` (arrays: unbroadcast; recorded Tensors: sum_to)."""
+    a, b = ctx.saved
+    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype)
+    ga = reduce_to(g * share, _shape(a)) if ctx.needs_input_grad[0] else None
+    gb = reduce_to(g * (1 - share), _shape(b)) if ctx.needs_input_grad[1] else None
+    return ga, gb
 
 
 # --- unary math -----------------------------------------------------------------------------------
 
-class Neg(Function):
+class Neg(Primitive):
     @staticmethod
     def forward(ctx, x):
         return np.negative(x)
@@ -142,8 +231,10 @@ class Neg(Function):
     def backward(ctx, g):
         return (-g,)
 
+    backward_graph = backward
 
-class Cast(Function):
+
+class Cast(Primitive):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype
@@ -153,8 +244,12 @@ class Cast(Function):
     def backward(ctx, g):
         return (g.astype(ctx.in_dtype),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (g.to(ctx.in_dtype),)
 
-class Exp(Function):
+
+class Exp(Primitive):
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -165,8 +260,12 @@ class Exp(Function):
     def backward(ctx, g):
         return (g * ctx.saved[0],)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (g * ctx.output_tensor(ctx.saved[0]),)
 
-class Log(Function):
+
+class Log(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -176,8 +275,12 @@ class Log(Function):
     def backward(ctx, g):
         return (g / ctx.saved[0],)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (g / ctx.input_tensor(0, ctx.saved[0]),)
 
-class Sqrt(Function):
+
+class Sqrt(Primitive):
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
@@ -188,8 +291,12 @@ class Sqrt(Function):
     def backward(ctx, g):
         return (g / (2 * ctx.saved[0]),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (g / (2 * ctx.output_tensor(ctx.saved[0])),)
 
-class Abs(Function):
+
+class Abs(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -199,10 +306,14 @@ class Abs(Function):
     def backward(ctx, g):
         return (g * np.sign(ctx.saved[0]),)
 
+    @staticmethod
+    def backward_graph(ctx, g):  # sign(x) is piecewise constant: no second-order term
+        return (g * np.sign(ctx.saved[0]),)
+
 
 # --- activations (C++ kernels; backward from the saved output) ------------------------------------
 
-class _Activation(Function):
+class _Activation(Primitive):
     kind = ""
 
     @classmethod
@@ -214,6 +325,15 @@ class _Activation(Function):
     @classmethod
     def backward(cls, ctx, g):
         return (K.activation_backward(cls.kind, g, ctx.saved[0]),)
+
+    @classmethod
+    def backward_graph(cls, ctx, g):
+        """relu: g [y > 0]; sigmoid: g y (1 - y); tanh: g (1 - y^2), y the saved output as a tensor."""
+        y = ctx.saved[0]
+        if cls.kind == "relu":
+            return (g * (y > 0).astype(y.dtype),)
+        yt = ctx.output_tensor(y)
+        return (g * yt * (1 - yt),) if cls.kind == "sigmoid" else (g * (1 - yt * yt),)
 
 
 class ReLU(_Activation):
@@ -243,18 +363,32 @@ def _expand_back(g: np.ndarray, axes: tuple, keepdim: bool, shape: tuple) -> np.
     return np.broadcast_to(g, shape)
 
 
-class Sum(Function):
+def _expand_back_graph(g, axes: tuple, keepdim: bool, shape: tuple):
+    """``_expand_back`` for a Tensor (Reshape, then Expand)."""
+    if not keepdim and axes:
+        g = Reshape.apply(g, shape=tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return Expand.apply(g, shape=tuple(shape))
+
+
+class Sum(Primitive):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, np.ndim(x)), keepdim, np.shape(x)
+        if K.is_float(x):  # C++: double accumulation, fixed chunking (the same bits on any thread count)
+            out = K.reduce_sum(x, ctx.axes)
+            return out.reshape([1 if d in ctx.axes else s for d, s in enumerate(ctx.shape)]) if keepdim else out
         return np.sum(x, axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
         return (_expand_back(g, ctx.axes, ctx.keepdim, ctx.shape),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (_expand_back_graph(g, ctx.axes, ctx.keepdim, ctx.shape),)
 
-class Amax(Function):
+
+class Amax(Primitive):
     """Max over axes; ties share the gradient evenly (PyTorch's amax and full max())."""
 
     @staticmethod
@@ -275,25 +409,59 @@ class Amax(Function):
         g = _expand_back(g, ctx.axes, ctx.keepdim, x.shape)
         return (np.where(mask, g / np.broadcast_to(count, x.shape), 0).astype(x.dtype),)
 
+    @staticmethod
+    def backward_graph(ctx, g):  # piecewise linear: the shares of the maxima are constants
+        x, out = ctx.saved
+        mask = x == _expand_back(out, ctx.axes, ctx.keepdim, x.shape)
+        share = (mask / mask.sum(axis=ctx.axes, keepdims=True)).astype(x.dtype)
+        return (_expand_back_graph(g, ctx.axes, ctx.keepdim, x.shape) * share,)
 
-class Gather(Function):
-    """out = take_along_axis(x, index, dim): the values of max(dim)/min(dim) at their indices."""
+
+class Gather(Primitive):
+    """out = x gathered at ``index`` along ``dim`` (``torch.gather``: index int64 of x's ndim, no larger than x
+    outside ``dim``; C++ kernel); the values of max(dim)/min(dim), sort and topk at their indices."""
 
     @staticmethod
     def forward(ctx, x, index, dim=0):
         ctx.shape, ctx.index, ctx.dim = np.shape(x), index, dim
-        return np.take_along_axis(x, index, axis=dim)
+        return K.gather(x, dim, index)
 
     @staticmethod
     def backward(ctx, g):
-        gx = np.zeros(ctx.shape, dtype=g.dtype)
-        np.put_along_axis(gx, ctx.index, g, axis=ctx.dim)
-        return gx, None
+        return scatter_add_into(ctx.shape, g, ctx.index, ctx.dim), None
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return GatherBackward.apply(g, index=ctx.index, dim=ctx.dim, shape=ctx.shape), None
+
+
+def scatter_add_into(shape: tuple, g: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` added at ``index`` along ``dim`` (repeated indices accumulate, in index
+    order: deterministic): gather's adjoint."""
+    return K.scatter_(np.zeros(shape, dtype=g.dtype), dim, index, g, "add")
+
+
+class GatherBackward(Primitive):
+    """Gather's backward as a primitive: ``g`` added at ``index`` along ``dim`` into zeros of ``shape``;
+    its own backward gathers (the pair is closed under differentiation)."""
+
+    @staticmethod
+    def forward(ctx, g, index=None, dim=0, shape=()):
+        ctx.index, ctx.dim = index, dim
+        return scatter_add_into(shape, g, index, dim)
+
+    @staticmethod
+    def backward(ctx, h):
+        return (K.gather(h, ctx.dim, ctx.index),)
+
+    @staticmethod
+    def backward_graph(ctx, h):
+        return (Gather.apply(h, ctx.index, dim=ctx.dim),)
 
 
 # --- shape ----------------------------------------------------------------------------------------
 
-class Reshape(ViewFunction):
+class Reshape(ViewPrimitive):
     @staticmethod
     def view_of(x, shape):
         return np.reshape(x, shape)
@@ -307,8 +475,12 @@ class Reshape(ViewFunction):
     def backward(ctx, g):
         return (np.reshape(g, ctx.in_shape),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (Reshape.apply(g, shape=ctx.in_shape),)
 
-class Permute(ViewFunction):
+
+class Permute(ViewPrimitive):
     @staticmethod
     def view_of(x, dims):
         return np.transpose(x, tuple(d % np.ndim(x) for d in dims))
@@ -324,8 +496,48 @@ class Permute(ViewFunction):
     def backward(ctx, g):
         return (np.transpose(g, np.argsort(ctx.dims)),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (Permute.apply(g, dims=tuple(int(d) for d in np.argsort(ctx.dims))),)
 
-class GetItem(ViewFunction):
+
+class Expand(ViewPrimitive):
+    """x broadcast to ``shape`` (a read-only NumPy view, as ``torch.expand``); the gradient sums over the
+    broadcast axes."""
+
+    @staticmethod
+    def view_of(x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.in_shape = np.shape(x)
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (unbroadcast(g, ctx.in_shape),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (sum_to(g, ctx.in_shape),)
+
+
+class Identity(Primitive):
+    """y = x (the same array): a node standing for an input, where a pass must stop (``composite``)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+    backward_graph = backward
+
+
+class GetItem(ViewPrimitive):
     """x[index]: basic indexing gives a view, advanced indexing a copy (then the output is no view)."""
 
     @staticmethod
@@ -339,12 +551,39 @@ class GetItem(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
-        gx = np.zeros(ctx.shape, dtype=g.dtype)
-        if _is_basic_index(ctx.index):
-            gx[ctx.index] = g  # basic indexing never repeats an element
-        else:
-            np.add.at(gx, ctx.index, g)  # fancy indices may repeat: accumulate
-        return (gx,)
+        return (_index_add(g, ctx.index, ctx.shape),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (GetItemBackward.apply(g, index=ctx.index, shape=ctx.shape),)
+
+
+class GetItemBackward(Primitive):
+    """GetItem's backward as a primitive: zeros of ``shape`` with ``g`` added at ``index``; its backward
+    indexes (the pair is closed under differentiation)."""
+
+    @staticmethod
+    def forward(ctx, g, index=None, shape=()):
+        ctx.index = index
+        return _index_add(g, index, shape)
+
+    @staticmethod
+    def backward(ctx, h):
+        return (np.asarray(h[ctx.index]),)
+
+    @staticmethod
+    def backward_graph(ctx, h):
+        return (GetItem.apply(h, index=ctx.index),)
+
+
+def _index_add(g: np.ndarray, index, shape: tuple) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (GetItem's backward)."""
+    gx = np.zeros(shape, dtype=g.dtype)
+    if _is_basic_index(index):
+        gx[index] = g  # basic indexing never repeats an element
+    else:
+        np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
+    return gx
 
 
 def _is_basic_index(index) -> bool:
@@ -358,7 +597,7 @@ def _float2d(a, b) -> bool:
     return np.ndim(a) == 2 and np.ndim(b) == 2 and K.is_float(a) and a.dtype == b.dtype
 
 
-class MatMul(Function):
+class MatMul(Primitive):
     """a @ b with NumPy's matmul semantics; 2-D float products run on the GEMM kernel."""
 
     @staticmethod
@@ -395,8 +634,26 @@ class MatMul(Function):
             gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
         return ga, gb
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        a, b = ctx.saved
+        at, bt = ctx.input_tensor(0, a), ctx.input_tensor(1, b)
+        a2 = _reshape(at, (1,) + a.shape) if a.ndim == 1 else at
+        b2 = _reshape(bt, b.shape + (1,)) if b.ndim == 1 else bt
+        g2 = g
+        if b.ndim == 1:
+            g2 = g2.unsqueeze(-1)
+        if a.ndim == 1:
+            g2 = g2.unsqueeze(-2)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = sum_to(g2 @ _mT(b2), np.shape(a2)).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = sum_to(_mT(a2) @ g2, np.shape(b2)).reshape(b.shape)
+        return ga, gb
 
-class Linear(Function):
+
+class Linear(Primitive):
     """y = x W^T + b, fused: one GEMM with the bias added in the same pass.
 
     Backward: dx = dy W, dW = dy^T x, db = sum over rows of dy (x is (n, in), W is (out, in)).
@@ -425,6 +682,15 @@ class Linear(Function):
         gb = K.sum_rows(g) if len(need) > 2 and need[2] else None
         return gx, gw, gb
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        x, weight = ctx.saved
+        need = ctx.needs_input_grad
+        gx = g @ ctx.input_tensor(1, weight) if need[0] else None
+        gw = g.T @ ctx.input_tensor(0, x) if need[1] else None
+        gb = g.sum(0) if len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
 
 # --- losses ---------------------------------------------------------------------------------------
 
@@ -436,7 +702,7 @@ def check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
 
 
-class SoftmaxCrossEntropy(Function):
+class SoftmaxCrossEntropy(Primitive):
     """Fused log-softmax + negative log-likelihood over rows of logits (n, c), integer targets (n,).
 
     loss_i = logsumexp(x_i) - x_i[t_i];  d loss_i / d x_i = softmax(x_i) - onehot(t_i).
@@ -465,8 +731,23 @@ class SoftmaxCrossEntropy(Function):
             scale = K.mean_upstream(g, target, ctx.ignore_index, n, logits.dtype)
         return K.softmax_cross_entropy_backward(logits, target, lse, scale, ctx.ignore_index), None
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        """(softmax(x) - onehot(t)) s, s the upstream gradient of each row (0 on ignored rows)."""
+        logits, target, _ = ctx.saved
+        n, c = logits.shape
+        keep = target != ctx.ignore_index
+        onehot = np.zeros((n, c), logits.dtype)
+        onehot[np.arange(n)[keep], target[keep]] = 1
+        scale = g * keep.astype(logits.dtype)
+        if ctx.reduction == "mean":
+            count = int(np.count_nonzero(keep))  # the rows kept, counted from the targets (as K.loss_reduce)
+            scale = scale / count if count else scale * np.nan
+        p = ctx.input_tensor(0, logits).softmax(1)
+        return (p - onehot) * scale.reshape(n, 1), None
 
-class MSE(Function):
+
+class MSE(Primitive):
     """Mean-squared error: mean((x - y)^2) ('mean'), the sum ('sum') or elementwise ('none')."""
 
     @staticmethod
@@ -488,4 +769,12 @@ class MSE(Function):
         else:
             coef = 2.0 * float(g) / (x.size if ctx.reduction == "mean" else 1) if x.size else 0.0
             gx = K.squared_error_backward(x, y, None, coef)
+        return (gx if ctx.needs_input_grad[0] else None), (-gx if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        x, y = ctx.saved
+        d = ctx.input_tensor(0, x) - ctx.input_tensor(1, y)  # a tensor: x or y needs a gradient
+        n = x.size if ctx.reduction == "mean" else 1
+        gx = d * (g * (2.0 / n)) if x.size else d * 0
         return (gx if ctx.needs_input_grad[0] else None), (-gx if ctx.needs_input_grad[1] else None)

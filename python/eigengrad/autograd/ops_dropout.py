@@ -1,14 +1,15 @@
 """Dropout primitives: the mask is drawn in C++ (Philox, see ``eigengrad._kernels.dropout``) and kept as
-uint8 for the backward, so the backward multiplies by exactly the mask the forward used."""
+uint8 for the backward, so the backward multiplies by exactly the mask the forward used. The gradient is
+linear in the incoming one with a constant mask, so the differentiable backward is one multiplication."""
 from __future__ import annotations
 
 import numpy as np
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import Primitive
 
 
-class Dropout(Function):
+class Dropout(Primitive):
     """y = x * mask * scale (inverted dropout); dx = dy * mask * scale."""
 
     @staticmethod
@@ -24,8 +25,12 @@ class Dropout(Function):
         gx = K.masked_scale(g.reshape(mask.size, 1), mask, ctx.scale, ctx.dtype)
         return (gx.reshape(g.shape),)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (g * (ctx.saved[0] * ctx.scale).astype(ctx.dtype).reshape(g.shape),)
 
-class AlphaDropout(Function):
+
+class AlphaDropout(Primitive):
     """y = mask ? a x + b_keep : b_drop (Klambauer et al. 2017); dx = dy * mask * a."""
 
     @staticmethod
@@ -36,9 +41,10 @@ class AlphaDropout(Function):
         return y
 
     backward = staticmethod(Dropout.backward)
+    backward_graph = staticmethod(Dropout.backward_graph)
 
 
-class FeatureDropout(Function):
+class FeatureDropout(Primitive):
     """Dropout of whole rows of x viewed as (rows, inner): the channels of Dropout2d."""
 
     @staticmethod
@@ -56,3 +62,11 @@ class FeatureDropout(Function):
         rows = mask.size
         gx = K.masked_scale(g.reshape(rows, -1) if rows else g.reshape(0, 0), mask, ctx.scale, ctx.dtype)
         return (gx.reshape(g.shape),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        mask = ctx.saved[0]
+        if not g.size:
+            return (g * 1,)
+        scale = (mask * ctx.scale).astype(ctx.dtype).reshape(mask.size, 1)
+        return ((g.reshape(mask.size, -1) * scale).reshape(g.shape),)

@@ -7,8 +7,10 @@ bag's boundaries) are constants passed as options, already checked and normalise
 """
 from __future__ import annotations
 
+import numpy as np
+
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import Function, LinearMap
 
 
 class Embedding(Function):
@@ -27,6 +29,46 @@ class Embedding(Function):
     def backward(ctx, g):
         (indices,) = ctx.saved
         return (K.embedding_backward(g, indices, *ctx.options),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        (indices,) = ctx.saved
+        num, padding_idx, freq = ctx.options
+        return (EmbeddingBackward.apply(g, indices=indices, num=num, padding_idx=padding_idx, scale_grad_by_freq=freq),)
+
+
+def _scatter_rows(g, indices=None, num=0, padding_idx=-1, scale_grad_by_freq=False) -> np.ndarray:
+    """Embedding's backward: g (*indices.shape, dim) added into the rows indices (see Embedding)."""
+    return K.embedding_backward(g, indices, num, padding_idx, scale_grad_by_freq)
+
+
+def _gather_rows(h, indices=None, num=0, padding_idx=-1, scale_grad_by_freq=False) -> np.ndarray:
+    """The scatter's adjoint: h[indices] per position, times 1 / the count of its row with
+    scale_grad_by_freq, zero at padding_idx."""
+    out = K.embedding_forward(h, indices)
+    if not scale_grad_by_freq and padding_idx < 0:
+        return out
+    idx = np.asarray(indices).reshape(-1).astype(np.int64)
+    scale = 1.0 / np.bincount(idx, minlength=num)[idx] if scale_grad_by_freq else np.ones(idx.size)
+    scale[idx == padding_idx] = 0.0
+    return out * scale.astype(out.dtype).reshape(np.shape(indices) + (1,))
+
+
+class EmbeddingBackward(LinearMap):
+    """Embedding's backward as a primitive (linear in g); its adjoint gathers the rows (``EmbeddingGather``)."""
+
+    fresh_grads = True
+    map = staticmethod(_scatter_rows)
+
+
+class EmbeddingGather(LinearMap):
+    """Rows of h at the positions' indices, scaled as the scatter scales them (EmbeddingBackward's adjoint)."""
+
+    fresh_grads = True
+    map = staticmethod(_gather_rows)
+
+
+EmbeddingBackward.adjoint, EmbeddingGather.adjoint = EmbeddingGather, EmbeddingBackward
 
 
 class EmbeddingBag(Function):

@@ -1,17 +1,18 @@
 """The primitives behind the in-place operations that are not plain arithmetic: clamp, fill, copy and
 index assignment. Each is an ordinary out-of-place primitive (the in-place driver in
 ``autograd/inplace.py`` writes its result back and gives the tensor its node), so each also serves
-the out-of-place form (``Tensor.clamp``). The gradients are PyTorch's.
+the out-of-place form (``Tensor.clamp``). The gradients are PyTorch's; they are selections of the
+incoming gradient by constant masks, so the differentiable backwards are the same selections.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.autograd.function import Function
-from eigengrad.autograd.ops import unbroadcast
+from eigengrad.autograd.function import Primitive
+from eigengrad.autograd.ops import GetItem, sum_to, unbroadcast, where
 
 
-class Clamp(Function):
+class Clamp(Primitive):
     """y = min(max(x, lo), hi) (``torch.clamp``; hi wins when lo > hi, NaN stays NaN); lo or hi may be
     None, a number or an array (broadcast).
 
@@ -45,8 +46,17 @@ class Clamp(Function):
         ghi = unbroadcast(np.where(from_hi, g, 0).astype(g.dtype), shi) if from_hi is not None else None
         return gx, glo, ghi
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        keep, from_lo, from_hi = ctx.saved
+        sx, slo, shi = ctx.shapes
+        gx = sum_to(where(keep, g, 0.0), sx) if ctx.needs_input_grad[0] else None
+        glo = sum_to(where(from_lo, g, 0.0), slo) if from_lo is not None else None
+        ghi = sum_to(where(from_hi, g, 0.0), shi) if from_hi is not None else None
+        return gx, glo, ghi
 
-class Fill(Function):
+
+class Fill(Primitive):
     """y = a tensor like x filled with ``value`` (a number or a 0-d array): dy/dx = 0, dy/dvalue = sum."""
 
     @staticmethod
@@ -59,8 +69,12 @@ class Fill(Function):
         gv = np.sum(g) if ctx.needs_input_grad[1] else None
         return np.zeros(ctx.shape, dtype=g.dtype), gv
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        return np.zeros(ctx.shape, dtype=g.dtype), (g.sum() if ctx.needs_input_grad[1] else None)
 
-class CopyFrom(Function):
+
+class CopyFrom(Primitive):
     """y = ``src`` broadcast to x's shape and cast to x's dtype (``copy_``): dy/dx = 0, dy/dsrc = the
     gradient summed over the broadcast (cast back by the engine)."""
 
@@ -77,8 +91,13 @@ class CopyFrom(Function):
         gsrc = unbroadcast(g, ssrc) if ctx.needs_input_grad[1] else None
         return np.zeros(sx, dtype=g.dtype), gsrc
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        sx, ssrc = ctx.shapes
+        return np.zeros(sx, dtype=g.dtype), (sum_to(g, ssrc) if ctx.needs_input_grad[1] else None)
 
-class SetItem(Function):
+
+class SetItem(Primitive):
     """y = x with y[index] = value (``x[index] = value``, PyTorch's index_put_ / copy into a view).
 
     dy/dx = g with the indexed elements zeroed; dy/dvalue = g[index] summed over value's broadcast (with
@@ -100,4 +119,15 @@ class SetItem(Function):
             gx[ctx.index] = 0
         if ctx.needs_input_grad[1]:
             gv = unbroadcast(np.asarray(g[ctx.index]), ctx.value_shape)
+        return gx, gv
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            written = np.zeros(g.shape, dtype=bool)
+            written[ctx.index] = True
+            gx = where(written, 0.0, g)
+        if ctx.needs_input_grad[1]:
+            gv = sum_to(GetItem.apply(g, index=ctx.index), ctx.value_shape)
         return gx, gv

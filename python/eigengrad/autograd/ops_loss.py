@@ -5,14 +5,18 @@ kernels (forward and backward) through ``eigengrad._kernels``; NLL, BCE on proba
 smooth L1 and KL divergence are short NumPy primitives (one pass each way, no graph of small ops).
 Every backward returns one gradient per positional input: the input and, where PyTorch differentiates
 it, the target. Class weights and ``pos_weight`` are constants (PyTorch does not differentiate them
-either).
+either). Each ``backward_graph`` writes the same gradient with Tensor operations (softmax and sigmoid
+as primitives, masks and weights as constants), so losses can be differentiated twice.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
+from eigengrad._glue import class_denominator
+from eigengrad.autograd.function import Primitive
+from eigengrad.autograd.ops import Sigmoid, Log, Maximum, where
+from eigengrad.autograd.ops_inplace import Clamp
 
 
 def _reduce(loss: np.ndarray, reduction: str, denom: float, dtype) -> np.ndarray:
@@ -25,6 +29,13 @@ def _reduce(loss: np.ndarray, reduction: str, denom: float, dtype) -> np.ndarray
     return np.asarray(total, dtype=dtype)
 
 
+def _upstream_graph(g, reduction: str, denom: float):
+    """``_upstream`` for a Tensor ``g``, left to broadcast: g ('none', 'sum') or g / denom ('mean')."""
+    if reduction in ("none", "sum"):
+        return g
+    return g / denom if denom else g * np.nan
+
+
 def _upstream(g, reduction: str, denom: float, shape: tuple, dtype) -> np.ndarray:
     """The gradient of each elementwise loss: g itself ('none'), g ('sum') or g / denom ('mean')."""
     if reduction == "none":
@@ -33,7 +44,7 @@ def _upstream(g, reduction: str, denom: float, shape: tuple, dtype) -> np.ndarra
     return np.full(shape, scale, dtype=dtype)
 
 
-class WeightedSoftmaxCrossEntropy(Function):
+class WeightedSoftmaxCrossEntropy(Primitive):
     """Softmax cross-entropy over rows of logits (n, c) with integer targets (n,), class weights w and
     label smoothing eps (PyTorch's ``CrossEntropyLoss``), fused in C++:
 
@@ -65,8 +76,25 @@ class WeightedSoftmaxCrossEntropy(Function):
                                     logits.dtype)
         return K.weighted_softmax_cross_entropy_backward(logits, target, weight, eps, lse, scale, ignore_index), None
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        """s_i (p_ij ((1 - eps) w[t_i] + eps W / c) - (1 - eps) w[t_i] [j = t_i] - eps w_j / c), W = sum w."""
+        logits, target, _ = ctx.saved
+        weight, eps, reduction, ignore_index = ctx.options
+        n, c = logits.shape
+        w = np.ones(c) if weight is None else weight.astype(np.float64)
+        keep = target != ignore_index
+        wt = np.where(keep, w[np.where(keep, target, 0)], 0.0)
+        a = (1 - eps) * wt + eps * w.sum() / c * keep
+        b = np.outer(keep, eps * w / c)
+        b[np.arange(n)[keep], target[keep]] += (1 - eps) * wt[keep]
+        s = _upstream_graph(g, reduction, class_denominator(target, weight, ignore_index))
+        p = ctx.input_tensor(0, logits).softmax(1)
+        grad = p * a.astype(logits.dtype).reshape(n, 1) - b.astype(logits.dtype)
+        return grad * (s.reshape(n, 1) if s.ndim else s), None
 
-class NLL(Function):
+
+class NLL(Primitive):
     """Negative log-likelihood over rows of log-probabilities (n, c): loss_i = -w[t_i] x_i[t_i], 0 where
     t_i == ignore_index; 'mean' divides by sum_i w[t_i] over the kept rows."""
 
@@ -97,8 +125,17 @@ class NLL(Function):
         gx[np.arange(n), safe] = -w * scale
         return gx, None
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        safe, w = ctx.saved
+        n = ctx.shape[0]
+        pick = np.zeros(ctx.shape, dtype=w.dtype)
+        pick[np.arange(n), safe] = -w
+        s = _upstream_graph(g, ctx.reduction, ctx.denom)
+        return (s.reshape(n, 1) if s.ndim else s) * pick, None
 
-class BCEWithLogits(Function):
+
+class BCEWithLogits(Primitive):
     """Binary cross-entropy on logits, numerically stable (fused C++ kernel):
 
         loss = w * ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)))
@@ -137,8 +174,29 @@ class BCEWithLogits(Function):
             gt = (d * (g if reduction == "none" else coef)).astype(x.dtype)
         return gx, gt
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        """dx = w ((1 + (pw - 1) y) sigmoid(x) - pw y) s, dy = w ((pw - 1) softplus(-x) - x) s."""
+        x, y = ctx.saved
+        weight, pos_weight, reduction = ctx.options
+        xt, yt = ctx.input_tensor(0, x), ctx.input_tensor(1, y)
+        s = g if reduction == "none" else g * ((1.0 / x.size if reduction == "mean" else 1.0) if x.size else 0.0)
+        if weight is not None:
+            s = s * weight
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            sig = Sigmoid.apply(xt)
+            gx = (sig - yt if pos_weight is None else (yt * (pos_weight - 1) + 1) * sig - yt * pos_weight) * s
+        if ctx.needs_input_grad[1]:
+            if pos_weight is None:
+                gt = -xt * s
+            else:  # softplus(-x) = relu(-x) + log(1 + exp(-|x|))
+                softplus = (-xt).relu() + ((-xt.abs()).exp() + 1).log()
+                gt = (softplus * (pos_weight - 1) - xt) * s
+        return gx, gt
 
-class BCE(Function):
+
+class BCE(Primitive):
     """Binary cross-entropy on probabilities, PyTorch's form: each log is clamped to >= -100, so
     loss = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)) is finite at x = 0 and 1.
     Backward as PyTorch: d/dx = w (x - y) / max(x (1 - x), 1e-12); d/dy = w (max(log(1-x), -100) - max(log x, -100)).
@@ -170,8 +228,25 @@ class BCE(Function):
         gy = (up * (log_1mx - log_x)).astype(x.dtype) if ctx.needs_input_grad[1] else None
         return gx, gy
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        """dx = w (x - y) / max(x (1 - x), 1e-12) s; dy = w (max(log(1 - x), -100) - max(log x, -100)) s."""
+        x, y = ctx.saved[:2]
+        weight, reduction = ctx.options
+        xt, yt = ctx.input_tensor(0, x), ctx.input_tensor(1, y)
+        s = _upstream_graph(g, reduction, x.size)
+        if weight is not None:
+            s = s * weight
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = (xt - yt) / Maximum.apply(xt * (1 - xt), 1e-12) * s
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                gy = (Maximum.apply(Log.apply(1 - xt), -100.0) - Maximum.apply(Log.apply(xt), -100.0)) * s
+        return gx, gy
 
-class Regression(Function):
+
+class Regression(Primitive):
     """Elementwise regression losses of d = x - y: 'l1' |d|; 'huber' (delta) 0.5 d^2 if |d| <= delta else
     delta (|d| - 0.5 delta); 'smooth_l1' (beta) 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta.
     Gradients as PyTorch: sign(d) for l1 (0 at d = 0), clip(d, -delta, delta), clip(d / beta, -1, 1)."""
@@ -204,8 +279,24 @@ class Regression(Function):
         gx = (up * dl).astype(d.dtype)
         return (gx if ctx.needs_input_grad[0] else None), (-gx if ctx.needs_input_grad[1] else None)
 
+    @staticmethod
+    def backward_graph(ctx, g):
+        (d,) = ctx.saved
+        kind, param, reduction = ctx.options
+        s = _upstream_graph(g, reduction, d.size)
+        if kind == "l1" or (kind == "smooth_l1" and param == 0):
+            gx = s * np.sign(d)  # piecewise constant
+        else:
+            dt = d  # x - y with the saved value, plus zero-valued terms that carry the inputs' gradients
+            for i, sign in ((0, 1), (1, -1)):
+                t = ctx.input_tensor(i)
+                if hasattr(t, "_data") and t.requires_grad:
+                    dt = dt + (t - t._data) * sign
+            gx = s * (Clamp.apply(dt, -param, param) if kind == "huber" else Clamp.apply(dt / param, -1.0, 1.0))
+        return (gx if ctx.needs_input_grad[0] else None), (-gx if ctx.needs_input_grad[1] else None)
 
-class KLDiv(Function):
+
+class KLDiv(Primitive):
     """Pointwise KL divergence with ``input`` = log q: t (log t - x) (0 where t = 0), or with
     ``log_target`` exp(t) (t - x). Reductions as PyTorch: 'mean' over all elements, 'batchmean' the sum
     divided by the batch size input.shape[0], 'sum', 'none'."""
@@ -240,3 +331,25 @@ class KLDiv(Function):
             gx, gt = -up * t, np.where(t > 0, up * (aux + 1 - x), 0)
         return ((gx.astype(x.dtype) if ctx.needs_input_grad[0] else None),
                 (gt.astype(x.dtype) if ctx.needs_input_grad[1] else None))
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        x, t, aux = ctx.saved
+        log_target, reduction, denom = ctx.options
+        xt, tt = ctx.input_tensor(0, x), ctx.input_tensor(1, t)
+        s = _upstream_graph(g, reduction, denom)
+        gx = gt = None
+        if log_target:
+            et = tt.exp() if hasattr(tt, "_data") else np.exp(t)
+            if ctx.needs_input_grad[0]:
+                gx = -s * et
+            if ctx.needs_input_grad[1]:
+                gt = s * et * (tt - xt + 1)
+        else:
+            if ctx.needs_input_grad[0]:
+                gx = -s * tt
+            if ctx.needs_input_grad[1]:
+                positive = np.asarray(t > 0)
+                logt = Log.apply(where(positive, tt, 1.0))
+                gt = where(positive, s * (logt + 1 - xt), 0.0)
+        return gx, gt

@@ -6,7 +6,7 @@ index rules its forward takes (``legacy_nearest``)."""
 from __future__ import annotations
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import Function, LinearMap
 
 
 class Upsample(Function):
@@ -19,8 +19,43 @@ class Upsample(Function):
     def forward(ctx, x, size=(1, 1), mode="nearest", scales=(0.0, 0.0), align_corners=False, legacy_nearest=False):
         ctx.options = (mode, scales, align_corners, legacy_nearest)
         ctx.input_shape = x.shape
-        return K.upsample_forward(x, size, mode, scales, align_corners)
+        return K.upsample_forward(x, size, mode, scales, align_corners, legacy_nearest)
 
     @staticmethod
     def backward(ctx, g):
         return (K.upsample_backward(g, ctx.input_shape, *ctx.options),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        mode, scales, align_corners, legacy_nearest = ctx.options
+        return (UpsampleBackward.apply(g, input_shape=ctx.input_shape, size=tuple(g.shape[2:]), mode=mode,
+                                       scales=scales, align_corners=align_corners, legacy_nearest=legacy_nearest),)
+
+
+def _scatter(g, input_shape=(), size=(), mode="nearest", scales=(0.0, 0.0), align_corners=False,
+             legacy_nearest=False):
+    """Upsample's backward: g (N, C, *size) scattered back to x's shape with the interpolation weights."""
+    return K.upsample_backward(g, input_shape, mode, scales, align_corners, legacy_nearest)
+
+
+def _interpolate(h, input_shape=(), size=(), mode="nearest", scales=(0.0, 0.0), align_corners=False,
+                 legacy_nearest=False):
+    """The scatter's adjoint: the interpolation of h (x's shape) to ``size``, by the same index rule."""
+    return K.upsample_forward(h, size, mode, scales, align_corners, legacy_nearest)
+
+
+class UpsampleBackward(LinearMap):
+    """Upsample's backward as a primitive (linear in g); its adjoint is the interpolation (``Interpolate``)."""
+
+    fresh_grads = True
+    map = staticmethod(_scatter)
+
+
+class Interpolate(LinearMap):
+    """The interpolation given its options (UpsampleBackward's adjoint)."""
+
+    fresh_grads = True
+    map = staticmethod(_interpolate)
+
+
+UpsampleBackward.adjoint, Interpolate.adjoint = Interpolate, UpsampleBackward

@@ -81,7 +81,7 @@ def _saved_overlaps(ctx, arr: np.ndarray) -> bool:
 def _message(ctx, dtype, shape: tuple, now: int, then: int, producer: str | None) -> str:
     from eigengrad.autograd import anomaly
 
-    what = f"[{dtype} tensor [{', '.join(map(str, shape))}]]"
+    what = f"[{np.dtype(dtype)} tensor [{', '.join(map(str, shape))}]]"
     if producer is not None:
         what += f", which is output 0 of {producer},"
     head = ("one of the variables needed for gradient computation has been modified by an inplace operation: "

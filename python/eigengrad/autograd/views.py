@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import LinearMap, Primitive
 from eigengrad.autograd.grad_mode import _state as _grad_state
+from eigengrad.autograd.ops import where
 from eigengrad.autograd.version import counter_of
 
 
@@ -92,7 +93,7 @@ def _replay(arr: np.ndarray, chain: tuple) -> np.ndarray:
     return region
 
 
-class ViewOfBase(Function):
+class ViewOfBase(Primitive):
     """A view's history as the region of its base's current value (after an in-place change)."""
 
     @staticmethod
@@ -102,12 +103,45 @@ class ViewOfBase(Function):
 
     @staticmethod
     def backward(ctx, g):
-        gb = _like(ctx.layout, g.dtype, fill=0)
-        _replay(gb, ctx.chain)[...] = g
-        return (gb,)
+        return (_into_region(g, ctx.chain, ctx.layout),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (IntoRegion.apply(g, chain=ctx.chain, layout=ctx.layout),)
 
 
-class CopySlices(Function):
+def _into_region(g: np.ndarray, chain: tuple = (), layout: tuple = None) -> np.ndarray:
+    """Zeros laid out like the base with ``g`` in the region the chain selects."""
+    gb = _like(layout, g.dtype, fill=0)
+    _replay(gb, chain)[...] = g
+    return gb
+
+
+def _region(x: np.ndarray, chain: tuple = (), layout: tuple = None) -> np.ndarray:
+    """A copy of the region of ``x`` (shaped like the base, any layout) that the chain selects."""
+    gb = _like(layout, x.dtype)
+    gb[...] = x
+    return _replay(gb, chain).copy()
+
+
+class IntoRegion(LinearMap):
+    """ViewOfBase's backward as a primitive: ``g`` placed in its region of zeros shaped like the base; its
+    adjoint takes the region (``Region``)."""
+
+    map = staticmethod(_into_region)
+
+
+class Region(LinearMap):
+    """The region of ``x`` (shaped like a base) that a view chain selects, as a new array; its adjoint is
+    ``IntoRegion``."""
+
+    map = staticmethod(_region)
+
+
+IntoRegion.adjoint, Region.adjoint = Region, IntoRegion
+
+
+class CopySlices(Primitive):
     """The base after an in-place op on one of its views: inputs (old base, new region value).
 
     d/d(old base) = g with the region zeroed; d/d(value) = g's region (PyTorch's CopySlices).
@@ -125,3 +159,10 @@ class CopySlices(Function):
         g_value = region.copy() if ctx.needs_input_grad[1] else None
         region[...] = 0
         return gb, g_value
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        written = _like(ctx.layout, bool, fill=False)
+        _replay(written, ctx.chain)[...] = True
+        g_value = Region.apply(g, chain=ctx.chain, layout=ctx.layout) if ctx.needs_input_grad[1] else None
+        return where(written, 0.0, g), g_value

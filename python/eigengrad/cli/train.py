@@ -42,7 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                           "all epochs, so a schedule's length stays as it was)")
     run.add_argument("--history", default=None, metavar="PATH", help="write the per-epoch history (.csv or .json)")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--threads", type=int, default=None, help="kernel threads (default: OpenMP's)")
+    run.add_argument("--threads", type=int, default=None, help="kernel threads (default: OpenMP's; with --distributed, the "
+                     "cores each rank owns)")
+    run.add_argument("--distributed", action="store_true",
+                     help="data parallel over the ranks of an MPI launch (mpiexec -n N python -m eigengrad train "
+                          "--distributed); --batch-size stays the global batch, split over the ranks")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
 
 
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> float:
     """Train as the options say, print the report, return the test accuracy."""
     if args.threads is not None:
         eg.set_num_threads(args.threads)
+    ranks = _join_ranks(args) if args.distributed else 1
     eg.manual_seed(args.seed)
     gen = eg.Generator().manual_seed(args.seed)
     check_fractions(args)
@@ -59,22 +64,37 @@ def run(args: argparse.Namespace) -> float:
     model = presets.mlp(sizes, args.activation, batch_norm=args.batch_norm, dropout=args.dropout)
     optimizer = presets.optimizer(args.optimizer, model, lr=args.lr, momentum=args.momentum,
                                   weight_decay=args.weight_decay)
-    loader = eg.data.DataLoader(eg.data.TensorDataset(Xtr, ytr), batch_size=args.batch_size, shuffle=True,
+    loader = eg.data.DataLoader(eg.data.TensorDataset(Xtr, ytr), batch_size=args.batch_size // ranks, shuffle=True,
                                 generator=gen)
     val_loader = eg.data.DataLoader(eg.data.TensorDataset(*val), batch_size=1024) if val is not None else None
-    say = (lambda *a: None) if args.quiet else print
+    main = eg.distributed.is_main_process()
+    say = print if main and not args.quiet else (lambda *a: None)
     trainer = Trainer(model, nn.CrossEntropyLoss(label_smoothing=args.label_smoothing), optimizer,
                       scheduler=build_scheduler(args, optimizer, len(loader)),
                       callbacks=[*_callbacks(args, val), _EpochPrinter(say)], grad_clip=args.grad_clip,
-                      progress=False if args.quiet else None)
+                      progress=False if args.quiet or not main else None)
     say(f"{args.dataset}: {len(Xtr)} train / {len(val[0]) if val else 0} val / {len(Xte)} test, MLP {sizes} "
-        f"{args.activation}, {args.optimizer} lr={args.lr} schedule={args.schedule}, {eg.get_num_threads()} threads")
+        f"{args.activation}, {args.optimizer} lr={args.lr} schedule={args.schedule}, {eg.get_num_threads()} threads"
+        + (f" x {ranks} ranks (batch {args.batch_size // ranks} each)" if args.distributed else ""))
     start = time.perf_counter()
     trainer.fit(loader, epochs=args.epochs, val_loader=val_loader, resume_from=args.resume)
     seconds = time.perf_counter() - start
     test = trainer.evaluate(eg.data.DataLoader(eg.data.TensorDataset(Xte, yte), batch_size=1024), prefix="test_")
-    _report(trainer, test, seconds, len(Xte))
+    if main:
+        _report(trainer, test, seconds, len(Xte))
     return test["test_accuracy"]
+
+
+def _join_ranks(args: argparse.Namespace) -> int:
+    """Join the MPI launch's process group (once); the number of ranks, which must divide the batch."""
+    import eigengrad.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("mpi")
+    ranks = dist.get_world_size()
+    if args.batch_size % ranks:
+        raise SystemExit(f"--batch-size: the global batch {args.batch_size} must split evenly over {ranks} ranks")
+    return ranks
 
 
 def _callbacks(args: argparse.Namespace, val) -> list:

@@ -36,6 +36,9 @@ COMPILED = {
     "grad_norm": ("R", "s"),
     "scale_grads": ("RW", "s"),
     "clip_grad_value": ("RW",),
+    # the tensor operations' reductions (x as (outer, n, inner), out (outer, inner))
+    "reduce_sum": ("r", "w", "s"),
+    "reduce_var": ("r", "w", "w", "s", "s"),
 }
 
 GLUE = {

@@ -11,27 +11,27 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import random as _random
+from eigengrad.data.collate import default_collate, default_convert
+from eigengrad.data.dataset import IterableDataset
 from eigengrad.data.prefetch import prefetched
 from eigengrad.data.sampler import (
     BatchSampler, RandomSampler, SequentialSampler, epoch_indices, non_negative_int, positive_int,
 )
-from eigengrad.tensor import Tensor
 
 
-def default_collate(samples: list):
-    """Stack a list of samples (tuples of tensors/arrays/numbers) into batch tensors."""
-    first = samples[0]
-    if isinstance(first, (tuple, list)):
-        return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
-    arrays = [s._data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
-    return Tensor._wrap(np.stack(arrays))
+def get_worker_info():
+    """None: eigengrad's loader has no worker processes (``torch.utils.data.get_worker_info`` in the
+    main process), so an IterableDataset reads its whole stream."""
+    return None
 
 
 class DataLoader:
     """Iterate over ``dataset`` in batches.
 
     Args:
-        dataset: a map-style dataset (``__getitem__``/``__len__``; ``__getitems__`` for whole batches).
+        dataset: a map-style dataset (``__getitem__``/``__len__``; ``__getitems__`` for whole batches),
+            or an ``IterableDataset`` (its stream in order, ``batch_size`` samples at a time: no
+            sampler, no shuffling).
         batch_size: samples per batch (None: single samples, unbatched).
         shuffle: a new permutation every epoch from ``generator`` (default: eigengrad's default
             generator), so a seed fixes the order of every epoch. Exclusive with ``sampler``.
@@ -56,12 +56,21 @@ class DataLoader:
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
             raise ValueError("batch_sampler: exclusive with batch_size, shuffle, sampler and drop_last")
         self.dataset, self.generator, self.collate_fn = dataset, generator, collate_fn
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable and (shuffle not in (None, False) or sampler is not None or batch_sampler is not None):
+            got = (f"shuffle={shuffle}" if shuffle not in (None, False)
+                   else "a sampler" if sampler is not None else "a batch_sampler")
+            raise ValueError(f"dataset: an IterableDataset is read in its own order, so a DataLoader over it takes "
+                             f"no shuffle, sampler or batch_sampler, got {got}")
         self.num_workers = non_negative_int("num_workers", num_workers)
         if prefetch_factor is not None and self.num_workers == 0:
             raise ValueError("prefetch_factor: only used with num_workers > 0, got num_workers=0")
         self.prefetch_factor = 2 if prefetch_factor is None else positive_int("prefetch_factor", prefetch_factor)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
+        if self._iterable:
+            self.sampler = self.batch_sampler = None
+            return
         if sampler is None:
             sampler = RandomSampler(dataset, generator=generator) if self.shuffle else SequentialSampler(dataset)
         self.sampler = sampler
@@ -70,6 +79,11 @@ class DataLoader:
         self.batch_sampler = batch_sampler
 
     def __len__(self) -> int:
+        if self._iterable:  # the stream's length, when it has one, in batches
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def _batches(self) -> list:
@@ -81,14 +95,33 @@ class DataLoader:
         return [np.asarray(b, dtype=np.int64) for b in self.batch_sampler]
 
     def _fetch(self, idx):
-        if self.batch_sampler is None:
-            return self.dataset[idx]
+        if self.batch_sampler is None:  # unbatched: one sample, its arrays as tensors
+            return (self.collate_fn or default_convert)(self.dataset[idx])
         if self.collate_fn is None and hasattr(self.dataset, "__getitems__"):
             return self.dataset.__getitems__(_as_slice(idx))
         collate = self.collate_fn or default_collate
         return collate([self.dataset[int(i)] for i in idx])
 
+    def _stream(self):
+        """The batches of an IterableDataset: ``batch_size`` samples at a time, collated."""
+        if self.batch_size is None:
+            convert = self.collate_fn or default_convert
+            yield from (convert(sample) for sample in self.dataset)
+            return
+        collate, batch = self.collate_fn or default_collate, []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
+
     def __iter__(self):
+        if self._iterable:
+            if self.num_workers == 0:
+                return self._stream()
+            return prefetched(self._stream(), lambda batch: batch, self.num_workers * self.prefetch_factor)
         batches = self._batches()
         if self.num_workers == 0:
             return (self._fetch(b) for b in batches)

@@ -1,14 +1,18 @@
-"""Datasets: ``Dataset``, ``TensorDataset``, ``Subset`` and ``random_split``."""
+"""Datasets: ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``,
+``ChainDataset`` and ``random_split``."""
 from __future__ import annotations
 
 import abc
+import bisect
 import math
 import operator
-from typing import Sequence
+import warnings
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from eigengrad import random as _random
+from eigengrad.data.collate import default_collate
 from eigengrad.tensor import Tensor
 
 
@@ -23,6 +27,76 @@ class Dataset(abc.ABC):
     @abc.abstractmethod
     def __len__(self) -> int:
         """The number of samples."""
+
+    def __add__(self, other: "Dataset") -> "ConcatDataset":
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset that is a stream of samples: subclasses define ``__iter__`` (``torch.utils.data.IterableDataset``).
+
+    A DataLoader over it takes the samples in the stream's order (no sampler, no shuffling), batches
+    ``batch_size`` of them at a time with ``collate_fn`` and drops a short last batch with ``drop_last``.
+    It has a length only if the subclass defines ``__len__``.
+    """
+
+    @abc.abstractmethod
+    def __iter__(self) -> Iterator:
+        """The samples, in order."""
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: its samples are read by iterating, "
+                        "not by index")
+
+    def __len__(self) -> int:
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
+
+    def __add__(self, other: "IterableDataset") -> "ChainDataset":
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The streams of several IterableDatasets, one after the other."""
+
+    def __init__(self, datasets: Iterable[IterableDataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator:
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"datasets[{i}]: ChainDataset only supports IterableDataset, got {type(d).__name__}")
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class ConcatDataset(Dataset):
+    """Map-style datasets one after the other: index ``i`` is sample ``i - cumulative_sizes[k-1]`` of
+    the dataset ``k`` it falls in (``torch.utils.data.ConcatDataset``)."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets: expected at least one dataset, got an empty iterable")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(f"datasets[{i}]: ConcatDataset does not support IterableDataset (use ChainDataset)")
+        self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        index = operator.index(index)
+        if index < 0:
+            if -index > len(self):
+                raise ValueError(f"index: absolute value of index should not exceed dataset length, got {index}")
+            index += len(self)
+        if index >= len(self):
+            raise IndexError(f"index {index} is out of range for a ConcatDataset of length {len(self)}")
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[k][index - (self.cumulative_sizes[k - 1] if k > 0 else 0)]
 
 
 def _as_array(t, i: int) -> np.ndarray:
@@ -74,26 +148,39 @@ class Subset(Dataset):
         picked = self.indices[indices if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64)]
         if hasattr(self.dataset, "__getitems__"):
             return self.dataset.__getitems__(picked)
-        return [self.dataset[int(i)] for i in picked]
+        return default_collate([self.dataset[int(i)] for i in picked])  # a batch, as __getitems__ gives
 
     def __len__(self) -> int:
         return len(self.indices)
 
 
 def random_split(dataset, lengths: Sequence, generator=None) -> list[Subset]:
-    """Split ``dataset`` into non-overlapping random subsets of the given lengths (or fractions summing
-    to 1, the remainder spread round-robin as PyTorch does)."""
+    """Split ``dataset`` into non-overlapping random subsets of the given lengths, or of the given
+    fractions of its length (``torch.utils.data.random_split``): when the lengths sum to 1 each gets
+    ``floor(n * fraction)`` samples and the remainder is handed out one by one, round-robin from the
+    first split. The permutation comes from ``generator`` (default: eigengrad's default generator)."""
     n = len(dataset)
     lengths = list(lengths)
-    if lengths and all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0) and sum(lengths) <= 1:
-        sizes = [int(math.floor(n * f)) for f in lengths]
+    for i, x in enumerate(lengths):
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+            raise TypeError(f"lengths[{i}]: expected an int or a fraction, got {x!r} ({type(x).__name__})")
+    if lengths and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        sizes = []
+        for i, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"lengths[{i}]: fraction {frac} is not between 0 and 1")
+            sizes.append(int(math.floor(n * frac)))
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=2)
         lengths = sizes
     try:
         lengths = [operator.index(x) for x in lengths]
     except TypeError:
-        raise TypeError(f"lengths: expected ints, or floats summing to 1, got {lengths}") from None
+        raise ValueError(f"lengths: expected ints, or fractions summing to 1, got {lengths}") from None
     if sum(lengths) != n or any(x < 0 for x in lengths):
         raise ValueError(f"lengths: expected non-negative lengths summing to the dataset size {n}, got {lengths}")
     perm = _random.permutation(n, generator)

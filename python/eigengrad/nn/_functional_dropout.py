@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 from eigengrad import _kernels as K
+from eigengrad._errors import ArgumentError
 from eigengrad import random as _random
 from eigengrad.autograd.ops_dropout import AlphaDropout, Dropout, FeatureDropout
 from eigengrad.tensor import Tensor
@@ -44,22 +46,35 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 def _feature_rows(input: Tensor, name: str) -> int:
-    """Rows of (rows, inner) = (N * C, H * W) for (N, C, H, W), (C, H * W) for (C, H, W)."""
+    """The channels of a channel dropout, as PyTorch's dropout2d counts them: dims 0 and 1 are (N, C) and
+    every later dim is a feature of the channel, so rows of (rows, inner) = (N * C, rest). PyTorch warns
+    and runs for a number of dims other than 4 (3-D input is taken as (N, C, L), not as an unbatched
+    (C, H, W); 2-D input drops single elements); fewer than 2 dims is its error."""
     shape = input.shape
-    if len(shape) == 4:
-        return shape[0] * shape[1]
+    if len(shape) not in (3, 4):
+        warnings.warn(f"{name}: Received a {len(shape)}-D input to {name}, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use dropout "
+                      f"instead. Note that {name} exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+                      UserWarning, stacklevel=3)
     if len(shape) == 3:
-        return shape[0]
-    raise ValueError(f"input: {name} expects a 4-D (N, C, H, W) or 3-D (C, H, W) tensor, got shape {shape}")
+        warnings.warn(f"{name}: Received a 3D input to {name} and assuming that channel-wise 1D dropout behavior is "
+                      "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", UserWarning, stacklevel=3)
+    if len(shape) < 2:
+        raise ArgumentError("Feature dropout requires at least 2 dimensions in the input")
+    return shape[0] * shape[1]
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
               generator: _random.Generator | None = None) -> Tensor:
     """Channel dropout (Tompson et al., "Efficient object localization using convolutional networks",
-    CVPR 2015): each channel of (N, C, H, W) or (C, H, W) is zeroed as a whole with probability p and the
+    CVPR 2015): each channel of (N, C, H, W) is zeroed as a whole with probability p and the
     kept channels are scaled by 1 / (1 - p). One draw per channel from eigengrad's generator.
-    A 3-D input is (C, H, W) as the PyTorch documentation says (PyTorch 2.x itself treats it as
-    (N, C, L) with a warning, for backward compatibility).
+    Other numbers of dims warn and run as in PyTorch 2.x: a 3-D input is (N, C, L) (with PyTorch's
+    warning), a 2-D input (N, C) drops single elements, more dims are features of (N, C).
     """
     p = _check(input, p)
     return _channel_dropout(input, _feature_rows(input, "dropout2d"), p, training, generator)

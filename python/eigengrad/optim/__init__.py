@@ -8,15 +8,18 @@ import importlib
 from eigengrad.optim.adadelta import Adadelta
 from eigengrad.optim.adagrad import Adagrad
 from eigengrad.optim.adam import Adam, AdamW
+from eigengrad.optim.adamax import Adamax
+from eigengrad.optim.lbfgs import LBFGS
 from eigengrad.optim.lr_finder import LRRangeTestResult, lr_range_test
 from eigengrad.optim.nadam import NAdam
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.optim.param_groups import param_groups_weight_decay
+from eigengrad.optim.radam import RAdam
 from eigengrad.optim.rmsprop import RMSprop
 from eigengrad.optim.sgd import SGD
 
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adagrad", "RMSprop", "Adadelta")
-__all__ = ["Optimizer", *OPTIMIZERS, "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adamax", "RAdam", "Adagrad", "RMSprop", "Adadelta")
+__all__ = ["Optimizer", *OPTIMIZERS, "LBFGS", "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
            "lr_scheduler", "schedules"]
 _LAZY = ("lr_scheduler", "schedules")  # imported on first use, to keep `import eigengrad` fast
 

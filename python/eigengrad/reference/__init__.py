@@ -32,7 +32,7 @@ from eigengrad.reference.norm import (
     layer_norm_forward, local_response_norm_backward, local_response_norm_forward,
 )
 from eigengrad.reference.optim import (
-    adadelta_step, adagrad_step, adam_step, nadam_step, rmsprop_step, sgd_step,
+    adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step, sgd_step,
 )
 from eigengrad.reference.optimizer import ReferenceOptimizer
 from eigengrad.reference.random import normal_fill, philox4x32, randperm, uniform_fill
@@ -40,7 +40,7 @@ from eigengrad.reference.random import normal_fill, philox4x32, randperm, unifor
 __all__ = [
     "gemm", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
-    "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adagrad_step", "rmsprop_step",
+    "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adamax_step", "radam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
     "grad_norm", "clip_grad_norm", "clip_grad_value", "all_finite", "augment",
     "weighted_softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward",
@@ -65,6 +65,11 @@ __all__ += [
     "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
     "avg_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
 ]
+from eigengrad.reference.reduce import reduce_norm, reduce_sum, reduce_var  # noqa: E402
+from eigengrad.reference.index import gather, index_add_, index_select, scatter_  # noqa: E402
+from eigengrad.reference.sort import sort, topk  # noqa: E402
+__all__ += ["reduce_sum", "reduce_var", "reduce_norm", "gather", "scatter_", "index_select", "index_add_", "sort",
+            "topk"]
 from eigengrad.reference.conv import conv_transpose2d_backward, conv_transpose2d_forward  # noqa: E402
 from eigengrad.reference.pool import adaptive_max_pool2d_forward  # noqa: E402
 from eigengrad.reference.embedding import (  # noqa: E402

@@ -30,6 +30,8 @@ def embedding_backward(grad_out, indices, num, padding_idx, scale_grad_by_freq):
 
 def _row_norm(row, norm_type):
     a = np.abs(row.astype(np.float64))
+    if a.size == 0:  # a row of an embedding of dimension 0: nothing to scale (the kernel leaves it)
+        return 0.0
     if np.isinf(norm_type):
         return a.max() if norm_type > 0 else a.min()
     if norm_type == 0:

@@ -70,6 +70,35 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weigh
     param += t((-lr * mu_next) / (1.0 - mu_product * mu_next)) * exp_avg / denom
 
 
+def adamax_step(param, grad, exp_avg, exp_inf, *, lr, beta1, beta2, eps, weight_decay=0.0, maximize=False, step):
+    """Adamax as torch.optim.Adamax (single-tensor form), step = t >= 1."""
+    t = param.dtype.type
+    g = _decayed(param, grad, lr=lr, weight_decay=weight_decay, decoupled=False, maximize=maximize)
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    np.maximum(exp_inf * t(beta2), np.abs(g) + t(eps), out=exp_inf)
+    clr = lr / (1 - beta1 ** step)
+    param += t(-clr) * exp_avg / exp_inf
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay=0.0,
+               decoupled_weight_decay=False, maximize=False, step):
+    """RAdam as torch.optim.RAdam (single-tensor form), step = t >= 1."""
+    t = param.dtype.type
+    g = _decayed(param, grad, lr=lr, weight_decay=weight_decay, decoupled=decoupled_weight_decay, maximize=maximize)
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg_sq *= t(beta2)
+    exp_avg_sq += t(1 - beta2) * g * g
+    bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
+    update = exp_avg / t(bias_correction1) * t(lr)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+    if rho_t > 5.0:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        adaptive = (t(1) / (np.sqrt(exp_avg_sq) + t(eps))) * t(bias_correction2 ** 0.5)
+        update = update * adaptive * t(rect)
+    param -= update
+
+
 def adagrad_step(param, grad, state_sum, *, lr, lr_decay=0.0, weight_decay=0.0, eps, maximize=False, step):
     """Adagrad as torch.optim.Adagrad, step = t >= 1."""
     t = param.dtype.type

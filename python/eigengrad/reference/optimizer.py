@@ -17,6 +17,8 @@ DEFAULTS = {
     "AdamW": dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False),
     "NAdam": dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3, decoupled_weight_decay=False,
                   maximize=False),
+    "Adamax": dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False),
+    "RAdam": dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False),
     "Adagrad": dict(lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, maximize=False),
     "RMSprop": dict(alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, maximize=False),
     "Adadelta": dict(rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False),
@@ -39,13 +41,16 @@ class ReferenceOptimizer:
     def _names(self):
         o = self.o
         return {"SGD": ["buf"], "Adam": ["m", "v", "vmax"], "AdamW": ["m", "v", "vmax"], "NAdam": ["m", "v"],
+                "Adamax": ["m", "u"], "RAdam": ["m", "v"],
                 "Adagrad": ["sum"], "RMSprop": ["v", "ga", "buf"], "Adadelta": ["v", "u"]}[self.name]
 
     def step(self, grads):
         self.step_count += 1
         t, o = self.step_count, self.o
         if self.name == "NAdam":
-            self.mu_product *= o["betas"][0] * (1.0 - 0.5 * 0.96 ** (t * o["momentum_decay"]))
+            # PyTorch keeps the product in the default dtype (float32), even for float64 parameters
+            mu = o["betas"][0] * (1.0 - 0.5 * 0.96 ** (t * o["momentum_decay"]))
+            self.mu_product = float(np.float32(self.mu_product) * np.float32(mu))
         for p, g, s in zip(self.arrays, grads, self.state):
             if g is not None:
                 self._one(p, g, s, t)
@@ -65,6 +70,13 @@ class ReferenceOptimizer:
                            weight_decay=o["weight_decay"], momentum_decay=o["momentum_decay"],
                            decoupled_weight_decay=o["decoupled_weight_decay"], maximize=o["maximize"], step=t,
                            mu_product=self.mu_product)
+        elif n == "Adamax":
+            ref.adamax_step(p, g, s["m"], s["u"], lr=o["lr"], beta1=o["betas"][0], beta2=o["betas"][1], eps=o["eps"],
+                            weight_decay=o["weight_decay"], maximize=o["maximize"], step=t)
+        elif n == "RAdam":
+            ref.radam_step(p, g, s["m"], s["v"], lr=o["lr"], beta1=o["betas"][0], beta2=o["betas"][1], eps=o["eps"],
+                           weight_decay=o["weight_decay"], decoupled_weight_decay=o["decoupled_weight_decay"],
+                           maximize=o["maximize"], step=t)
         elif n == "Adagrad":
             ref.adagrad_step(p, g, s["sum"], lr=o["lr"], lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
                              eps=o["eps"], maximize=o["maximize"], step=t)

@@ -81,6 +81,13 @@ ATTRIBUTES = """
         Best training loss (None with early stopping).
     validation_scores_, best_validation_score_ : list of float, float, or None
         With early stopping: the score after each epoch and the best one.
+    coefs_, intercepts_ : list of ndarray
+        scikit-learn's weights: ``coefs_[i]`` of shape (fan_in, fan_out) and ``intercepts_[i]`` of shape
+        (fan_out,) for each Linear layer (views of the network's parameters; a binary classifier's
+        last layer is given as scikit-learn's single logistic unit, the difference of its two
+        softmax units, a copy).
+    out_activation_ : str
+        'identity', 'logistic' or 'softmax', as scikit-learn.
     model_ : eigengrad.nn.Sequential
         The trained network (outputs are logits for classifiers).
     history_ : eigengrad.train.History

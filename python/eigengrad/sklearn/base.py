@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from eigengrad import nn
 from eigengrad import random as eg_random
 from eigengrad.data import DataLoader, TensorDataset
 from eigengrad.nn.utils import decay_parameters
@@ -191,6 +192,31 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=np.dtype(self.dtype), order="C")
         return eg_predict(self.model_, X, batch_size=_PREDICT_BATCH)
+
+    # --- scikit-learn's view of the weights ------------------------------------------------------------
+    @property
+    def coefs_(self) -> list:
+        """The weights of the Linear layers as scikit-learn holds them: ``coefs_[i]`` has shape
+        (fan_in, fan_out), the transpose of PyTorch's layout; a view of the parameter (writing into it
+        changes the network), except a binary classifier's last one (see :meth:`_sklearn_output`)."""
+        return self._sklearn_layers()[0]
+
+    @property
+    def intercepts_(self) -> list:
+        """The biases of the Linear layers (``intercepts_[i]`` of shape (fan_out,)), as scikit-learn's."""
+        return self._sklearn_layers()[1]
+
+    def _sklearn_layers(self) -> tuple[list, list]:
+        check_is_fitted(self, "model_")
+        layers = [m for m in self.model_.modules() if isinstance(m, nn.Linear)]
+        coefs = [layer.weight.numpy().T for layer in layers]
+        intercepts = [layer.bias.numpy() for layer in layers]
+        coefs[-1], intercepts[-1] = self._sklearn_output(coefs[-1], intercepts[-1])
+        return coefs, intercepts
+
+    def _sklearn_output(self, coef: np.ndarray, intercept: np.ndarray) -> tuple:
+        """The output layer as scikit-learn has it (the same as the network's unless overridden)."""
+        return coef, intercept
 
     # --- pickling -----------------------------------------------------------------------------------
     def __getstate__(self) -> dict:

@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from eigengrad import nn
 from eigengrad.sklearn import _docs
@@ -98,6 +98,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """Class probabilities, shape (n_samples, n_classes): softmax of the logits (per-label sigmoid
         for multi-label targets), in float64."""
         return np.exp(self.predict_log_proba(X))
+
+    @property
+    def out_activation_(self) -> str:
+        """scikit-learn's output activation: 'logistic' (binary, multi-label) or 'softmax'."""
+        check_is_fitted(self, "classes_")
+        return "logistic" if self._multilabel or len(self.classes_) <= 2 else "softmax"
+
+    def _sklearn_output(self, coef: np.ndarray, intercept: np.ndarray) -> tuple:
+        """A binary problem is trained with two softmax units; scikit-learn's model is one logistic unit
+        of the logit difference, so its weights are the difference of the two units' (a copy)."""
+        if self._multilabel or coef.shape[1] != 2:
+            return coef, intercept
+        return coef[:, 1:] - coef[:, :1], intercept[1:] - intercept[:1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

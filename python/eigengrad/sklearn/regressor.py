@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from eigengrad import nn
 from eigengrad.sklearn import _docs
@@ -33,6 +33,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _n_network_outputs(self) -> int:
         return self.n_outputs_
+
+    @property
+    def out_activation_(self) -> str:
+        """scikit-learn's output activation of a regressor: 'identity'."""
+        check_is_fitted(self, "n_outputs_")
+        return "identity"
 
     def _loss(self):
         return nn.MSELoss(), 0.5

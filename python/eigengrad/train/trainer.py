@@ -19,6 +19,7 @@ import numpy as np
 from eigengrad import random as _random
 from eigengrad.autograd import no_grad
 from eigengrad.tensor import Tensor
+from eigengrad.train import distributed as _distributed
 from eigengrad.train.callbacks.base import Callback, CallbackList
 from eigengrad.train.history import History
 from eigengrad.train.metrics import Metric, make_metrics
@@ -55,6 +56,8 @@ class Trainer:
         self.train_loader = self.val_loader = None
         self._epoch_logs: dict[str, float] = {}
         self._nonfinite_epoch = 0  # the last epoch that warned about a non-finite loss
+        self._net = model   # what the training forward calls (a DistributedDataParallel wrapper on a process group)
+        self._dist = None   # train.distributed.DistributedRun while fit runs on a process group
 
     # --- the loop ---------------------------------------------------------------------------------
     def fit(self, train_loader, *, epochs: int, val_loader=None, resume_from: str | os.PathLike | None = None
@@ -63,19 +66,28 @@ class Trainer:
         callback sets ``stop_training``; returns the :class:`History`."""
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs: expected a non-negative int, got {epochs!r}")
-        self.train_loader, self.val_loader = train_loader, val_loader
         _require_batches(train_loader, "train_loader")
         _require_batches(val_loader, "val_loader")
-        if resume_from is not None:
-            self.load_checkpoint(resume_from)
-        self.stop_training = False
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        if _distributed.active():  # data parallel: see eigengrad.train.distributed
+            self._dist = _distributed.DistributedRun(self.model)
+            self._net = self._dist.net
+            train_loader, val_loader = self._dist.train_loader(train_loader), _distributed.eval_loader(val_loader)
+        self.train_loader, self.val_loader = train_loader, val_loader
         try:
-            self.callbacks.call("on_train_begin", self)
-            while self.epoch < epochs and not self.stop_training:
-                self._run_epoch(self.epoch + 1, epochs, params)
+            if resume_from is not None:
+                self.load_checkpoint(resume_from)
+            self.stop_training = False
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            try:
+                self.callbacks.call("on_train_begin", self)
+                while self.epoch < epochs and not self.stop_training:
+                    self._run_epoch(self.epoch + 1, epochs, params)
+            finally:
+                self.callbacks.call("on_train_end", self)
         finally:
-            self.callbacks.call("on_train_end", self)
+            if self._dist is not None:
+                self._dist.close()
+                self._dist, self._net = None, self.model
         return self.history
 
     def _run_epoch(self, epoch: int, epochs: int, params: list) -> None:
@@ -84,13 +96,20 @@ class Trainer:
         for m in self.metrics:
             m.reset()
         self.callbacks.call("on_epoch_begin", self, epoch)
-        bar = EpochBar(self.train_loader, f"epoch {epoch}/{epochs}", self.progress)
+        dist = self._dist
+        if dist is not None:
+            dist.set_epoch(epoch - 1)
+        bar = EpochBar(self.train_loader, f"epoch {epoch}/{epochs}",
+                       self.progress if dist is None or dist.rank == 0 else False)
         total_loss, seen = 0.0, 0
         for i, batch in enumerate(bar):
             loss, size = self._train_batch(i, batch, params)
             total_loss += loss * size
             seen += size
             bar.update(size, total_loss / seen)
+        if dist is not None:  # the epoch's figures over every rank's shard
+            total_loss, seen = _distributed.add([total_loss, seen])
+            _distributed.add_metrics(self.metrics)
         if not seen:
             raise ValueError(f"train_loader: expected at least one batch, got none in epoch {epoch} (an empty loader "
                              f"{type(self.train_loader).__name__})")
@@ -111,7 +130,7 @@ class Trainer:
         inputs, target = _split(batch)
         cbs.call("on_batch_begin", self, index)
         self.optimizer.zero_grad()
-        output = self.model(*inputs)
+        output = self._net(*inputs)
         loss = self.loss_fn(output, target)
         value = loss.item()
         if not math.isfinite(value) and self.on_nonfinite != "ignore":
@@ -165,7 +184,11 @@ class Trainer:
 
     # --- evaluation -------------------------------------------------------------------------------
     def evaluate(self, loader, prefix: str = "") -> dict[str, float]:
-        """Mean loss and metrics over ``loader`` in eval mode without gradients (the mode is restored)."""
+        """Mean loss and metrics over ``loader`` in eval mode without gradients (the mode is restored); on a
+        process group each rank evaluates its share and the figures are those of the whole loader."""
+        if _distributed.active():
+            return _evaluate(self.model, _distributed.eval_loader(loader), self.loss_fn, make_metrics(self.metrics),
+                             prefix, _distributed.add)
         return evaluate(self.model, loader, self.loss_fn, self.metrics, prefix=prefix)
 
     def predict(self, data, batch_size: int = 256) -> np.ndarray:
@@ -268,7 +291,11 @@ def fit(model, loss_fn, optimizer, train_loader, *, epochs: int, val_loader=None
 def evaluate(model, loader, loss_fn=None, metrics: Iterable = ("accuracy",), prefix: str = "") -> dict[str, float]:
     """Mean loss (when ``loss_fn`` is given) and metrics over ``loader``, in eval mode without gradients;
     the model's mode is restored afterwards."""
-    metrics = make_metrics(metrics)  # Metric objects pass through as they are
+    return _evaluate(model, loader, loss_fn, make_metrics(metrics), prefix)  # Metric objects pass through as they are
+
+
+def _evaluate(model, loader, loss_fn, metrics: list[Metric], prefix: str, add=None) -> dict[str, float]:
+    """:func:`evaluate`; ``add`` (on a process group) sums the loss, the counts and the metrics over the ranks."""
     for m in metrics:
         m.reset()
     was_training = model.training
@@ -287,6 +314,9 @@ def evaluate(model, loader, loss_fn=None, metrics: Iterable = ("accuracy",), pre
                     m.update(out, tgt)
     finally:
         model.train(was_training)
+    if add is not None:
+        total, seen = add([total, seen])
+        _distributed.add_metrics(metrics)
     if not seen:
         raise ValueError(f"loader: expected at least one batch to evaluate, got an empty {type(loader).__name__}")
     logs = {prefix + "loss": total / seen} if loss_fn is not None else {}

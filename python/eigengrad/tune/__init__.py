@@ -1,6 +1,7 @@
 """Hyperparameter search: spaces on the right scales, grid/random/coarse-to-fine/Bayesian search,
 successive halving and Hyperband, run in this process, in local worker processes or on Ray, persisted
-as it goes.
+as it goes; and the same objectives as Ray Tune trainables (``ray_trainable``), so that Ray Tune's
+schedulers (ASHA, PBT, HyperBand) and search algorithms drive eigengrad training.
 
     from eigengrad import tune
 
@@ -16,6 +17,7 @@ as it goes.
 """
 from eigengrad.tune.halving import Hyperband, SuccessiveHalving
 from eigengrad.tune.bayesian import BayesianSearch  # Optuna is imported when one is built
+from eigengrad.tune.ray_tune import RayReporter, ray_trainable  # Ray is imported when a trial runs
 from eigengrad.tune.results import Results
 from eigengrad.tune.runner import run
 from eigengrad.tune.space import Choice, Dimension, IntUniform, LogUniform, OneMinusLogUniform, Uniform, sample
@@ -25,5 +27,5 @@ from eigengrad.tune.trial import ReportCallback, Reporter, StopTrial, TrialResul
 __all__ = [
     "Uniform", "LogUniform", "OneMinusLogUniform", "IntUniform", "Choice", "Dimension", "sample", "Strategy",
     "GridSearch", "RandomSearch", "CoarseToFine", "BayesianSearch", "SuccessiveHalving", "Hyperband", "run", "Results", "Reporter",
-    "ReportCallback", "StopTrial", "TrialSpec", "TrialResult",
+    "ReportCallback", "StopTrial", "TrialSpec", "TrialResult", "ray_trainable", "RayReporter",
 ]

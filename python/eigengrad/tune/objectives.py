@@ -14,7 +14,7 @@ import functools
 
 import eigengrad as eg
 from eigengrad import nn
-from eigengrad.train import Trainer, presets
+from eigengrad.train import Callback, Trainer, presets
 from eigengrad.tune.trial import ReportCallback, Reporter
 
 DEFAULTS = {"dataset": "digits", "hidden": (128, 64), "activation": "relu", "dropout": 0.0, "batch_norm": False,
@@ -42,7 +42,24 @@ def mlp_classifier(config: dict, reporter: Reporter) -> dict:
     loader = eg.data.DataLoader(eg.data.TensorDataset(Xtr, ytr), batch_size=c["batch_size"], shuffle=True,
                                 generator=eg.Generator(reporter.seed))
     val_loader = eg.data.DataLoader(eg.data.TensorDataset(Xva, yva), batch_size=1024)
-    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, callbacks=[ReportCallback(reporter)], progress=False)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, callbacks=[_ConfigOptions(optimizer), ReportCallback(reporter)],
+                      progress=False)
     trainer.fit(loader, epochs=reporter.max_epochs or c["epochs"], val_loader=val_loader,
                 resume_from=reporter.resume_from)
     return {k: v[-1] for k, v in trainer.history.history.items()}
+
+
+class _ConfigOptions(Callback):
+    """Puts the configuration's learning rate, momentum and weight decay back into the optimizer after a
+    resume has loaded the checkpoint's: Ray Tune's PBT continues a trial from another trial's state with
+    mutated hyperparameters (for any other resume the two are equal)."""
+
+    NAMES = ("lr", "momentum", "weight_decay")
+
+    def __init__(self, optimizer) -> None:
+        self.optimizer = optimizer
+        self.options = [{k: g[k] for k in self.NAMES if k in g} for g in optimizer.param_groups]
+
+    def on_train_begin(self, trainer) -> None:
+        for group, options in zip(self.optimizer.param_groups, self.options):
+            group.update(options)

@@ -7,16 +7,28 @@ skeleton in which each array is a ``{"__array__": key, "shape": [...]}`` placeho
 puts them back together. Tuples and dicts with non-string keys (an optimizer's state is keyed by
 parameter index) survive the round trip, floats are written with ``repr`` precision (so they come
 back bit for bit, NaN and infinities included), and 0-d arrays keep their shape.
+
+``eigengrad.save`` packs with ``typed=True``: tensors then come back as tensors (``requires_grad`` and
+``nn.Parameter`` kept), NumPy arrays as arrays, ``OrderedDict`` as ``OrderedDict``, dtypes as dtypes,
+and objects (enums, namedtuples, dataclasses and allow-listed classes) as ``{"__object__": name, ...}``
+entries that :func:`unpack` rebuilds only through a ``resolve`` function (the allow-list): a class is
+never imported or called because a file names it.
 """
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 _ARRAY, _TUPLE, _ITEMS = "__array__", "__tuple__", "__items__"
-_MARKERS = (_ARRAY, _TUPLE, _ITEMS)
+_ODICT, _DTYPE, _OBJECT = "__odict__", "__dtype__", "__object__"  # typed trees only (eigengrad.save)
+_MARKERS = (_ARRAY, _TUPLE, _ITEMS, _ODICT, _DTYPE, _OBJECT)
+
+
+class NotStorable(TypeError):
+    """A value the safe format cannot hold (``eigengrad.save`` then writes a pickle)."""
 
 
 def snapshot_state(model) -> dict[str, np.ndarray]:
@@ -25,19 +37,26 @@ def snapshot_state(model) -> dict[str, np.ndarray]:
     return {k: np.array(v._data, copy=True) for k, v in model.state_dict().items()}
 
 
-def pack(tree: Any) -> tuple[dict[str, np.ndarray], Any]:
-    """``(arrays, skeleton)``: the arrays of ``tree`` by path, and a JSON-serialisable skeleton."""
+def pack(tree: Any, *, typed: bool = False, object_name=None) -> tuple[dict[str, np.ndarray], Any]:
+    """``(arrays, skeleton)``: the arrays of ``tree`` by path, and a JSON-serialisable skeleton.
+
+    ``typed``: keep the kinds of values (see the module docstring); ``object_name(obj)`` gives the name
+    to store another object under, or None when it cannot be stored (:class:`NotStorable` is raised)."""
     arrays: dict[str, np.ndarray] = {}
+    if typed:
+        return arrays, _Typed(arrays, object_name).encode(tree, "")
     return arrays, _encode(tree, "", arrays)
 
 
-def unpack(arrays: dict[str, np.ndarray], skeleton: Any) -> Any:
+def unpack(arrays: dict[str, np.ndarray], skeleton: Any, *, typed: bool = False, resolve=None) -> Any:
     """The tree that :func:`pack` split into ``arrays`` and ``skeleton``. A skeleton that is not one
     :func:`pack` could write (a placeholder naming a missing array or one used twice, a shape that does not
-    fit, an array left unused, a bad marker) is a ``ValueError`` saying where; so is one nested too deeply."""
+    fit, an array left unused, a bad marker) is a ``ValueError`` saying where; so is one nested too deeply.
+    ``typed`` rebuilds what ``pack(typed=True)`` kept, objects through ``resolve(name) -> class``."""
     used: set = set()
     try:
-        tree = _decode(skeleton, arrays, used, "")
+        tree = _TypedDecoder(arrays, used, resolve).decode(skeleton, "") if typed else _decode(skeleton, arrays,
+                                                                                                used, "")
     except RecursionError:
         raise ValueError("the tree is nested too deeply to rebuild") from None
     unused = sorted(set(arrays) - used)
@@ -124,6 +143,179 @@ def _hashable(key: Any, at: str) -> Any:
     except TypeError:
         raise ValueError(f"tree[{at!r}]: a dict key must be hashable, got {type(key).__name__}") from None
     return key
+
+
+class _Typed:
+    """The encoder of typed trees (``pack(typed=True)``)."""
+
+    def __init__(self, arrays: dict, object_name) -> None:
+        self.arrays, self.object_name = arrays, object_name
+
+    def encode(self, obj: Any, path: str) -> Any:
+        from eigengrad.tensor import Tensor
+
+        if isinstance(obj, Tensor):
+            return self._tensor(obj, path)
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.kind in "OVUSMmc":
+                raise NotStorable(f"state[{path!r}]: a NumPy array of dtype {obj.dtype} (safetensors holds numbers)")
+            return self._array(obj, path)
+        if isinstance(obj, np.dtype) or _is_eigengrad_dtype(obj):
+            obj = np.dtype(obj)
+            return {_DTYPE: obj.str if obj.kind in "biufc" else _not_storable(obj, path)}
+        if isinstance(obj, np.generic) or obj is None or type(obj) in (bool, int, float, str):
+            return _encode(obj, path, self.arrays)
+        if type(obj) is dict:
+            if all(isinstance(k, str) for k in obj) and not any(k in _MARKERS for k in obj):
+                return {k: self.encode(v, _join(path, k)) for k, v in obj.items()}
+            return {_ITEMS: self._items(obj, path)}
+        if type(obj) is OrderedDict:
+            return {_ODICT: self._items(obj, path)}
+        if type(obj) in (list, tuple):
+            items = [self.encode(v, _join(path, str(i))) for i, v in enumerate(obj)]
+            return {_TUPLE: items} if isinstance(obj, tuple) else items
+        return self._object(obj, path)
+
+    def _array(self, a: np.ndarray, path: str) -> dict:
+        key, n = path or ".", 1
+        while key in self.arrays:  # ("a.b": x, "a": {"b": y}) name two arrays alike: number the later ones
+            key, n = f"{path or '.'}#{n}", n + 1
+        self.arrays[key] = a
+        return {_ARRAY: key, "shape": list(a.shape)}
+
+    def _tensor(self, t, path: str) -> dict:
+        from eigengrad.nn.parameter import Parameter
+
+        node = self._array(t._data, path)
+        node["tensor"] = "Parameter" if isinstance(t, Parameter) else "Tensor"
+        if t.requires_grad:
+            node["requires_grad"] = True
+        return node
+
+    def _items(self, obj: dict, path: str) -> list:
+        return [[self.encode(k, _join(path, f"key{i}")), self.encode(v, _join(path, str(k)))]
+                for i, (k, v) in enumerate(obj.items())]
+
+    def _object(self, obj: Any, path: str) -> dict:
+        import dataclasses
+        import enum
+
+        name = self.object_name(obj) if self.object_name is not None else None
+        if name is None:
+            _not_storable(obj, path)
+        if isinstance(obj, enum.Enum):
+            return {_OBJECT: name, "enum": obj.name}
+        if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
+            return {_OBJECT: name, "items": [self.encode(v, _join(path, str(i))) for i, v in enumerate(obj)]}
+        if dataclasses.is_dataclass(obj) or hasattr(obj, "__dict__"):
+            state = dict(vars(obj)) if hasattr(obj, "__dict__") else {}
+            for f in dataclasses.fields(obj) if dataclasses.is_dataclass(obj) else ():
+                state.setdefault(f.name, getattr(obj, f.name))  # slots dataclasses
+            return {_OBJECT: name, "state": self.encode(state, path)}
+        _not_storable(obj, path)
+
+
+def _is_eigengrad_dtype(obj: Any) -> bool:
+    return type(obj).__name__ == "dtype" and type(obj).__module__ == "eigengrad._dtype"
+
+
+def _not_storable(obj: Any, path: str):
+    raise NotStorable(f"state{'[' + repr(path) + ']' if path else ''}: a {type(obj).__module__}."
+                      f"{type(obj).__qualname__} cannot be stored in the safe format")
+
+
+class _TypedDecoder:
+    """Rebuilds a typed tree; object entries only through ``resolve``."""
+
+    def __init__(self, arrays: dict, used: set, resolve) -> None:
+        self.arrays, self.used, self.resolve = arrays, used, resolve
+
+    def decode(self, obj: Any, at: str) -> Any:
+        if isinstance(obj, list):
+            return [self.decode(v, _join(at, str(i))) for i, v in enumerate(obj)]
+        if not isinstance(obj, dict):
+            return obj
+        if _ARRAY in obj:
+            return self._leaf(obj, at)
+        if _TUPLE in obj:
+            if not isinstance(obj[_TUPLE], list):
+                raise ValueError(f"tree[{at!r}]: a tuple marker must hold a list, got {type(obj[_TUPLE]).__name__}")
+            return tuple(self.decode(v, _join(at, str(i))) for i, v in enumerate(obj[_TUPLE]))
+        if _ITEMS in obj or _ODICT in obj:
+            pairs = self._pairs(obj.get(_ITEMS, obj.get(_ODICT)), at)
+            return OrderedDict(pairs) if _ODICT in obj else dict(pairs)
+        if _DTYPE in obj:
+            return self._dtype(obj[_DTYPE], at)
+        if _OBJECT in obj:
+            return self._object(obj, at)
+        return {k: self.decode(v, _join(at, k)) for k, v in obj.items()}
+
+    def _leaf(self, obj: dict, at: str):
+        a = _placeholder(obj, self.arrays, self.used, at)
+        kind = obj.get("tensor")
+        if kind is None:
+            return a
+        from eigengrad.nn.parameter import Parameter
+        from eigengrad.tensor import Tensor
+
+        if kind not in ("Tensor", "Parameter"):
+            raise ValueError(f"tree[{at!r}]: unknown tensor kind {kind!r}")
+        requires_grad = obj.get("requires_grad", False) is True
+        if kind == "Parameter":
+            return Parameter(a, requires_grad=requires_grad)
+        t = Tensor._wrap(a)
+        t.requires_grad = requires_grad
+        return t
+
+    def _pairs(self, items: Any, at: str) -> list:
+        if not isinstance(items, list) or not all(isinstance(p, list) and len(p) == 2 for p in items):
+            raise ValueError(f"tree[{at!r}]: an items marker must hold a list of [key, value] pairs")
+        out = []
+        for i, (k, v) in enumerate(items):
+            key = _hashable(self.decode(k, _join(at, f"key{i}")), at)
+            out.append((key, self.decode(v, _join(at, str(key)))))
+        return out
+
+    @staticmethod
+    def _dtype(name: Any, at: str) -> np.dtype:
+        if not isinstance(name, str) or len(name) > 8:
+            raise ValueError(f"tree[{at!r}]: expected a dtype name, got {name!r}")
+        try:
+            dtype = np.dtype(name)
+        except TypeError:
+            raise ValueError(f"tree[{at!r}]: expected a dtype name, got {name!r}") from None
+        if dtype.kind not in "biufc":
+            raise ValueError(f"tree[{at!r}]: expected a numeric dtype, got {name!r}")
+        try:  # eigengrad's dtype objects, where the package has them
+            from eigengrad._dtype import of
+        except ImportError:
+            return dtype
+        return of(dtype)
+
+    def _object(self, obj: dict, at: str) -> Any:
+        name = obj[_OBJECT]
+        if not isinstance(name, str) or self.resolve is None:
+            raise ValueError(f"tree[{at!r}]: an object entry needs a class name and a loader that resolves it")
+        cls = self.resolve(name)
+        if "enum" in obj:
+            try:
+                return cls[obj["enum"]]
+            except (KeyError, TypeError):
+                raise ValueError(f"tree[{at!r}]: {name} has no member {obj['enum']!r}") from None
+        if "items" in obj:
+            if not (isinstance(cls, type) and issubclass(cls, tuple)) or not isinstance(obj["items"], list):
+                raise ValueError(f"tree[{at!r}]: {name} is not a namedtuple with items")
+            return cls(*self.decode(obj["items"], at))
+        state = self.decode(obj.get("state"), at)
+        if not isinstance(cls, type) or not isinstance(state, dict):
+            raise ValueError(f"tree[{at!r}]: {name} needs a class and a state dict")
+        instance = cls.__new__(cls)
+        if "__setstate__" in vars(cls):
+            instance.__setstate__(state)
+        else:
+            for k, v in state.items():
+                object.__setattr__(instance, k, v)
+        return instance
 
 
 def save_tree(tree: Any, path: str | os.PathLike, kind: str) -> None:

@@ -50,3 +50,6 @@ from eigengrad.nn.modules.transformer import (  # noqa: E402
 
 __all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
             "TransformerDecoderLayer"]
+from eigengrad.nn.modules.sync_batchnorm import SyncBatchNorm  # noqa: E402
+
+__all__ += ["SyncBatchNorm"]

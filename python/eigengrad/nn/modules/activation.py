@@ -52,3 +52,12 @@ class LogSoftmax(Softmax):
 
 
 from eigengrad.nn.modules.activation_ext import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus  # noqa: E402,F401
+
+
+def __getattr__(name: str):
+    """``MultiheadAttention`` at PyTorch's path (``torch.nn.modules.activation``), imported on first use
+    (attention.py needs the layers this module's importers are still defining)."""
+    if name == "MultiheadAttention":
+        from eigengrad.nn.modules.attention import MultiheadAttention
+        return MultiheadAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,9 +8,9 @@ import numpy as np
 
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 class LeakyReLU(Module):
@@ -89,12 +89,13 @@ class PReLU(Module):
     """x for x > 0, a_c x otherwise, with the slope learned: one weight shared (num_parameters=1) or one per
     channel (dim 1 of the input), initialised to ``init`` (He et al. 2015)."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None) -> None:
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None) -> None:
         super().__init__()
+        check_device(device)
         if not isinstance(num_parameters, (int, np.integer)) or isinstance(num_parameters, bool) or num_parameters < 1:
             raise ValueError(f"num_parameters: expected a positive int, got {num_parameters!r}")
         self.num_parameters, self.init = int(num_parameters), float(init)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         self.weight = Parameter(np.full(self.num_parameters, self.init, dtype=dtype))
 
     def reset_parameters(self) -> None:
@@ -116,13 +117,15 @@ class Maxout(Module):
     (U[-1/sqrt(in), 1/sqrt(in)]). The max is one C++ kernel that saves the argmax for the backward.
     """
 
-    def __init__(self, in_features: int, out_features: int, pieces: int, bias: bool = True, dtype=None) -> None:
+    def __init__(self, in_features: int, out_features: int, pieces: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__()
+        check_device(device)
         for name, v, low in (("in_features", in_features, 0), ("out_features", out_features, 0), ("pieces", pieces, 1)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
                 raise ValueError(f"{name}: expected an int >= {low}, got {v!r}")
         self.in_features, self.out_features, self.pieces = int(in_features), int(out_features), int(pieces)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         rows = self.out_features * self.pieces
         self.weight = Parameter(np.empty((rows, self.in_features), dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(rows, dtype=dtype)) if bias else None)

@@ -6,14 +6,9 @@ import numpy as np
 from eigengrad.nn._functional_mha import mha_forward
 from eigengrad.nn import init
 from eigengrad.nn.modules.linear import Linear
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
-
-
-def check_device(device) -> None:
-    if device not in (None, "cpu"):
-        raise ValueError(f"device: eigengrad runs on the CPU only, got {device!r}")
+from eigengrad.tensor import Tensor
 
 
 def _positive(value, name: str) -> int:
@@ -56,7 +51,7 @@ class MultiheadAttention(Module):
         self.vdim = embed_dim if vdim is None else _positive(vdim, "vdim")
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.head_dim = embed_dim // num_heads
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype=dtype))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):

@@ -5,9 +5,9 @@ import numpy as np
 
 from eigengrad import _kernels as K, _trace
 from eigengrad.nn import functional as F
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def _check_features(num_features) -> int:
@@ -32,8 +32,9 @@ class _BatchNorm(Module):
     _layouts: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None, *, bias: bool = True) -> None:
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
         super().__init__()
+        check_device(device)
         self.num_features = _check_features(num_features)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum: expected a float in [0, 1] or None, got {momentum!r}")
@@ -41,7 +42,7 @@ class _BatchNorm(Module):
             raise ValueError(f"eps: expected a positive float, got {eps!r}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         c = self.num_features
         if self.affine:
             self.weight = Parameter(np.ones(c, dtype=dtype))
@@ -80,12 +81,21 @@ class _BatchNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
-        p, b = self._parameters, self._buffers
+        p = self._parameters
+        running_mean, running_var, momentum = self._statistics(input)
+        use_batch_stats = self.training or (running_mean is None and running_var is None)
+        return F.batch_norm(input, running_mean, running_var, p["weight"], p["bias"], use_batch_stats, momentum,
+                            self.eps)
+
+    def _statistics(self, input: Tensor, check_values: bool = True) -> tuple:
+        """(running_mean, running_var, momentum) for this forward; in training mode the batch is counted
+        (``num_batches_tracked``; ``momentum=None`` then gives the cumulative average's 1 / count).
+        ``check_values``: refuse a single value per channel (SyncBatchNorm checks the global count)."""
+        b = self._buffers
         running_mean, running_var = b["running_mean"], b["running_var"]
         momentum = self.momentum
-        training = self.training
-        if training:
-            if F._values_per_channel(input.shape) == 1:  # checked before the batch is counted
+        if self.training:
+            if check_values and F._values_per_channel(input.shape) == 1:  # before the batch is counted
                 raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
             if not self.track_running_stats:
                 running_mean = running_var = None  # batch statistics, never stored
@@ -97,11 +107,7 @@ class _BatchNorm(Module):
                     _trace.reject("BatchNorm with momentum=None reads num_batches_tracked in Python")
                     count._data[()] = tracked = int(count._data) + 1
                     momentum = 1.0 / tracked
-        if momentum is None:
-            momentum = 0.0
-        use_batch_stats = training or (running_mean is None and running_var is None)
-        return F.batch_norm(input, running_mean, running_var, p["weight"], p["bias"], use_batch_stats, momentum,
-                            self.eps)
+        return running_mean, running_var, 0.0 if momentum is None else momentum
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -118,3 +124,12 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm of input (N, C, H, W), statistics per channel C over N, H and W."""
 
     _ndims, _layouts = (4,), "(N, {c}, H, W)"
+
+
+def __getattr__(name: str):
+    """``SyncBatchNorm`` at PyTorch's path (``torch.nn.modules.batchnorm``), imported on first use
+    (sync_batchnorm.py builds on this module's ``_BatchNorm``)."""
+    if name == "SyncBatchNorm":
+        from eigengrad.nn.modules.sync_batchnorm import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

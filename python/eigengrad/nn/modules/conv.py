@@ -10,9 +10,9 @@ from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn import _functional_conv_transpose as FT
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module, check_device
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def _channels(value, name: str) -> int:
@@ -56,7 +56,7 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else FC._ntuple(padding, "padding", n, minimum=0)
         self.output_padding = FC._ntuple(output_padding, "output_padding", n, minimum=0)
         self.padding_mode, self.transposed = padding_mode, self._transposed
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         fan_dims = (in_channels, out_channels // groups) if self._transposed else (out_channels, in_channels // groups)
         self.weight = Parameter(np.empty(fan_dims + self.kernel_size, dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_channels, dtype=dtype)) if bias else None)

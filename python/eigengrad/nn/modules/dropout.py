@@ -36,7 +36,8 @@ class Dropout1d(_DropoutNd):
 
 
 class Dropout2d(_DropoutNd):
-    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs with probability p (scaled by 1 / (1 - p))."""
+    """Zero whole channels of (N, C, H, W) inputs with probability p (scaled by 1 / (1 - p)); other ranks warn
+    and run as in PyTorch (see ``F.dropout2d``)."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training, self.inplace)

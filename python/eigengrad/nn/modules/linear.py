@@ -7,9 +7,9 @@ import numpy as np
 
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 class Linear(Module):
@@ -19,13 +19,14 @@ class Linear(Module):
     b ~ U[-1/sqrt(in), 1/sqrt(in)].
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
+        check_device(device)
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name}: expected a non-negative int, got {v!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(out_features, dtype=dtype)) if bias else None)
         self.reset_parameters()

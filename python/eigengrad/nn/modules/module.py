@@ -7,8 +7,11 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from eigengrad import _dtype
+from eigengrad._device import check_device  # noqa: F401 (the layers' device= check)
+from eigengrad.nn.modules import casting
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor
+from eigengrad.tensor import Tensor, get_default_dtype
 from eigengrad.utils.hooks import RemovableHandle
 
 _NO_HOOKS = MappingProxyType({})
@@ -32,10 +35,9 @@ class IncompatibleKeys(NamedTuple):
 _IncompatibleKeys = IncompatibleKeys
 
 
-def check_device(device) -> None:
-    """A layer's ``device`` argument (PyTorch's): eigengrad computes on the CPU only."""
-    if device not in (None, "cpu"):
-        raise ValueError(f"device: eigengrad runs on the CPU, expected None or 'cpu', got {device!r}")
+def factory_dtype(dtype) -> np.dtype:
+    """A layer's ``dtype`` argument as a NumPy dtype: the default float dtype when None."""
+    return get_default_dtype().dtype if dtype is None else _dtype.to_numpy(dtype)
 
 
 class Module:
@@ -255,23 +257,44 @@ class Module:
             fn(m)
         return self
 
-    def to(self, dtype) -> "Module":
-        """Convert every float parameter and buffer to ``dtype`` (e.g. ``eigengrad.float64``)."""
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
-        for t in list(self.parameters()) + list(self.buffers()):
-            if t._data.dtype.kind == "f" and t._data.dtype != dtype:
-                t._data = t._data.astype(dtype)
-                if t.grad is not None:
-                    t.grad = Tensor._wrap(t.grad._data.astype(dtype))
+    # --- device and dtype (modules/casting.py): PyTorch's signatures, eigengrad runs on the CPU --------
+    def to(self, *args, **kwargs) -> "Module":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``: float parameters and buffers
+        take the dtype (kept as the same Parameter objects); the device must be the CPU. Returns self."""
+        return casting.to(self, *args, **kwargs)
+
+    def cpu(self) -> "Module":
+        """self: eigengrad's parameters live in CPU memory."""
         return self
 
+    def cuda(self, device=None) -> "Module":
+        """Raises: eigengrad runs on the CPU (``eigengrad.cuda.is_available()`` is False)."""
+        return casting.cuda(self, device)
+
+    def type(self, dst_type) -> "Module":
+        """Every parameter and buffer cast to ``dst_type`` (a dtype or a type name such as
+        'torch.DoubleTensor'). Returns self."""
+        return casting.cast_all(self, dst_type)
+
     def float(self) -> "Module":
-        return self.to(np.float32)
+        return casting.cast_floating(self, np.float32)
 
     def double(self) -> "Module":
-        return self.to(np.float64)
+        return casting.cast_floating(self, np.float64)
+
+    def half(self) -> "Module":
+        return casting.cast_floating(self, np.float16)
+
+    def bfloat16(self) -> "Module":
+        raise TypeError("bfloat16: eigengrad computes in float32 and float64; bfloat16 is not supported")
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> "Module":
+        """self (the parameters are already in CPU memory; their values are kept)."""
+        casting.check_device(device)
+        return self
+
+    def share_memory(self) -> "Module":
+        return self
 
     # --- state ------------------------------------------------------------------------------------
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":

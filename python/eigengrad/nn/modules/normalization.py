@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad.nn import functional as F
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def _positive_int(value, name: str) -> int:
@@ -21,14 +21,15 @@ class LayerNorm(Module):
     shape ``normalized_shape`` when ``elementwise_affine`` (``bias=False``: no bias)."""
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 dtype=None) -> None:
+                 device=None, dtype=None) -> None:
         super().__init__()
+        check_device(device)
         shape = F._normalized_shape(normalized_shape)
         if not shape or any(s < 0 for s in shape):
             raise ValueError(f"normalized_shape: expected a non-empty shape of non-negative sizes, got {normalized_shape!r}")
         self.normalized_shape = shape
         self.eps, self.elementwise_affine = eps, bool(elementwise_affine)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(shape, dtype=dtype))
             self.register_parameter("bias", Parameter(np.zeros(shape, dtype=dtype)) if bias else None)
@@ -55,15 +56,16 @@ class GroupNorm(Module):
     """Group norm (Wu & He, 2018): the ``num_channels`` channels in ``num_groups`` groups, statistics per
     (sample, group), ``weight`` (ones) and ``bias`` (zeros) per channel when ``affine``."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None, *,
-                 bias: bool = True) -> None:
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
+                 dtype=None, *, bias: bool = True) -> None:
         super().__init__()
+        check_device(device)
         self.num_groups = _positive_int(num_groups, "num_groups")
         self.num_channels = _positive_int(num_channels, "num_channels")
         if self.num_channels % self.num_groups:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.eps, self.affine = eps, bool(affine)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         if self.affine:
             self.weight = Parameter(np.ones(self.num_channels, dtype=dtype))
             self.register_parameter("bias", Parameter(np.zeros(self.num_channels, dtype=dtype)) if bias else None)

@@ -19,9 +19,9 @@ from eigengrad import functions
 from eigengrad.autograd.ops_rnn import RecurrentLayer
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def gate_count(mode: str) -> int:
@@ -64,11 +64,10 @@ class RNNBase(Module):
                           "effect with a single layer", stacklevel=2)
         if proj_size != 0:
             raise ValueError(f"proj_size: expected 0 (eigengrad's LSTM has no output projection), got {proj_size!r}")
-        if device not in (None, "cpu"):
-            raise ValueError(f"device: eigengrad runs on the CPU only, got {device!r}")
+        check_device(device)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         gh = gate_count(mode) * self.hidden_size
         self._flat_names = []
         for layer in range(self.num_layers):
@@ -95,6 +94,10 @@ class RNNBase(Module):
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch compacts the weights into one cuDNN buffer here; eigengrad's kernels read
+        each weight where it is. Kept so that scripts calling it run unchanged."""
 
     @property
     def all_weights(self) -> list:
@@ -237,3 +240,7 @@ class GRU(RNNBase):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__("GRU", *args, **kwargs)
+
+
+# PyTorch's module path for the cells (torch.nn.modules.rnn.LSTMCell, ...); they are defined in rnn_cell.py
+from eigengrad.nn.modules.rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase  # noqa: E402,F401

@@ -12,10 +12,10 @@ import numpy as np
 
 from eigengrad.autograd.ops_rnn import RecurrentLayer
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.modules.rnn import _positive_int, gate_count
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 class RNNCellBase(Module):
@@ -25,13 +25,12 @@ class RNNCellBase(Module):
     def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__()
-        if device not in (None, "cpu"):
-            raise ValueError(f"device: eigengrad runs on the CPU only, got {device!r}")
+        check_device(device)
         self.mode = mode
         self.input_size = _positive_int(input_size, "input_size", 0)
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.bias = bool(bias)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        dtype = factory_dtype(dtype)
         gh = gate_count(mode) * self.hidden_size
         self.weight_ih = Parameter(np.empty((gh, self.input_size), dtype=dtype))
         self.weight_hh = Parameter(np.empty((gh, self.hidden_size), dtype=dtype))

@@ -9,9 +9,9 @@ import numpy as np
 
 from eigengrad.nn import _functional_embedding as FE
 from eigengrad.nn import init
-from eigengrad.nn.modules.module import Module, check_device
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
-from eigengrad.tensor import Tensor, get_default_dtype
+from eigengrad.tensor import Tensor
 
 
 def _size(value, name: str) -> int:
@@ -23,7 +23,7 @@ def _size(value, name: str) -> int:
 def _table(num: int, dim: int, _weight, dtype) -> Parameter:
     """A new (num, dim) parameter of ``dtype``, or ``_weight`` itself (shared, as PyTorch) when given."""
     if _weight is None:
-        return Parameter(np.empty((num, dim), dtype=np.dtype(dtype) if dtype is not None else get_default_dtype()))
+        return Parameter(np.empty((num, dim), dtype=factory_dtype(dtype)))
     arr = _weight._data if isinstance(_weight, Tensor) else _weight
     if not isinstance(arr, np.ndarray) or arr.shape != (num, dim):
         raise ValueError(f"_weight: shape of weight does not match num_embeddings and embedding_dim: expected "

@@ -17,13 +17,13 @@ import numpy as np
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
 from eigengrad.nn._functional_mha import canonical_mask, dtype_or_none
-from eigengrad.nn.modules.attention import MultiheadAttention, check_device
+from eigengrad.nn.modules.attention import MultiheadAttention
 from eigengrad.nn.modules.container import ModuleList
 from eigengrad.nn.modules.dropout import Dropout
 from eigengrad.nn.modules.linear import Linear
-from eigengrad.nn.modules.module import Module
+from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.modules.normalization import LayerNorm
-from eigengrad.tensor import Tensor, as_tensor, get_default_dtype
+from eigengrad.tensor import Tensor, as_tensor
 
 
 def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
@@ -31,7 +31,7 @@ def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     check_device(device)
     if not isinstance(sz, (int, np.integer)) or isinstance(sz, bool) or sz < 0:
         raise ValueError(f"sz: expected a non-negative int, got {sz!r}")
-    dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+    dtype = factory_dtype(dtype)
     return as_tensor(np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1))
 
 

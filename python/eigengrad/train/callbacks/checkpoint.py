@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from eigengrad.distributed.process_group import is_main_process
 from eigengrad.train.callbacks.base import Callback
 from eigengrad.train.callbacks.monitor import Monitor
 
@@ -25,6 +26,9 @@ class ModelCheckpoint(Callback):
             the full training state (model, optimizer, scheduler, generators, epoch, history, callbacks).
 
     ``last_path`` and ``best_path`` name the latest and the best file written.
+
+    On a process group only rank 0 writes (every rank holds the same state, and keeps the same
+    ``last_path``/``best_path``); every rank can then resume from the file.
     """
 
     order = 100  # after the callbacks whose state it saves
@@ -55,6 +59,8 @@ class ModelCheckpoint(Callback):
         if improved:
             self.best_path = path
         self.last_path = path  # before writing: the saved callback state names its own file
+        if not is_main_process():
+            return
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if self.save_weights_only:
             from eigengrad.serialization import save

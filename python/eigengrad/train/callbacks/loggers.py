@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from eigengrad.distributed.process_group import is_main_process
 from eigengrad.train.callbacks.base import Callback
 
 
@@ -42,7 +43,8 @@ class LearningRateMonitor(Callback):
 
 class CSVLogger(Callback):
     """Write the history to ``path`` as CSV after every epoch (one row per epoch; the whole file is
-    rewritten atomically, so it is always complete and a resumed run continues it)."""
+    rewritten atomically, so it is always complete and a resumed run continues it). On a process
+    group only rank 0 writes."""
 
     order = 90
 
@@ -50,14 +52,16 @@ class CSVLogger(Callback):
         self.path = os.fspath(path)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        trainer.history.to_csv(self.path)
+        if is_main_process():
+            trainer.history.to_csv(self.path)
 
 
 class JSONLogger(CSVLogger):
     """Write the history to ``path`` as JSON (``{"epoch": [...], "loss": [...], ...}``) after every epoch."""
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        trainer.history.to_json(self.path)
+        if is_main_process():
+            trainer.history.to_json(self.path)
 
 
 class LambdaCallback(Callback):

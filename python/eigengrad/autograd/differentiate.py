@@ -1,0 +1,198 @@
+"""``autograd.grad`` and ``autograd.backward`` (also behind ``Tensor.backward``): PyTorch's arguments,
+defaults and messages over one engine pass (``autograd.engine.run``).
+
+``grad`` returns the gradients of ``outputs`` w.r.t. ``inputs`` and leaves every ``.grad`` alone;
+``backward`` accumulates into ``.grad`` (of every leaf, or only of ``inputs``). With
+``create_graph=True`` the gradients are recorded tensors, so they can be differentiated again
+(``retain_graph`` then defaults to True, as in PyTorch).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import numpy as np
+
+from eigengrad import _kernels as K
+from eigengrad.autograd import engine
+from eigengrad.autograd.function import _tensor_type
+
+
+def _seq(x, name: str) -> list:
+    tensor_type = _tensor_type()
+    if isinstance(x, tensor_type):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    if x is None:
+        return []
+    raise TypeError(f"{name}: expected a Tensor or a sequence of Tensors, got {type(x).__name__}")
+
+
+def _make_grads(outputs: list, grad_outputs: list, create_graph: bool, batched: bool = False) -> list:
+    """One gradient per output (arrays, or Tensors when create_graph), PyTorch's checks and messages."""
+    tensor_type = _tensor_type()
+    out = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if o._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if o.dtype.kind != "f":
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {o.dtype}")
+            arr = K.ones_like(o._data)  # a kernel call: eg.compile records it
+            out.append(tensor_type._wrap(arr) if create_graph else arr)
+            continue
+        if not isinstance(g, tensor_type):
+            g = tensor_type._wrap(np.asarray(g))
+        shape = g.shape[1:] if batched else g.shape
+        if shape != o.shape:
+            what = "grad_output" if not batched else "grad_output (without its batch dimension)"
+            raise RuntimeError(f"Mismatch in shape: {what}[{i}] has a shape of {tuple(shape)} and output[{i}] has a "
+                               f"shape of {o.shape}.")
+        if g.dtype != o.dtype:
+            g = g.to(o.dtype) if create_graph else tensor_type._wrap(g._data.astype(o.dtype))
+        out.append(g if create_graph else g._data)
+    return out
+
+
+def _check_outputs(outputs: list) -> None:
+    for i, o in enumerate(outputs):
+        if not isinstance(o, _tensor_type()):
+            raise TypeError(f"outputs: element {i} is a {type(o).__name__}, expected a Tensor")
+        if not o.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+
+
+def _pair_grads(outputs: list, grad_outputs, name: str) -> list:
+    if grad_outputs is None:
+        grads = [None] * len(outputs)
+    elif isinstance(grad_outputs, (_tensor_type(), np.ndarray, int, float)):  # one gradient (arrays accepted too)
+        grads = [grad_outputs]
+    else:
+        grads = _seq(grad_outputs, name)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"{name} should be a sequence of length {len(outputs)} (one per output), got {len(grads)}")
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,
+             grad_variables=None, inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves (``torch.autograd.backward``).
+
+    Args:
+        tensors: a Tensor or a sequence of them; each one's gradient is ``grad_tensors``' entry (None for a
+            one-element tensor: 1).
+        retain_graph: keep the graph for another backward (default: ``create_graph``).
+        create_graph: record the backward, so the gradients (graph-connected ``.grad``) can be
+            differentiated again.
+        inputs: if given, only these tensors (leaves or not) get their ``.grad`` accumulated.
+    """
+    if grad_variables is not None:
+        warnings.warn("'grad_variables' is deprecated. Use 'grad_tensors' instead.", FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("'grad_tensors' and 'grad_variables' (deprecated) arguments both passed to "
+                               "backward(). Please only use 'grad_tensors'.")
+        grad_tensors = grad_variables
+    if inputs is not None:
+        inputs = _seq(inputs, "inputs")
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:
+            if not t.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    outputs = _seq(tensors, "tensors")
+    _check_outputs(outputs)
+    grads = _make_grads(outputs, _pair_grads(outputs, grad_tensors, "grad_tensors"), create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+    engine.run(outputs, grads, retain_graph=retain, create_graph=create_graph, inputs=inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` w.r.t. ``inputs`` (``torch.autograd.grad``); no ``.grad`` is changed.
+
+    Args:
+        outputs: a Tensor or a sequence of them.
+        inputs: the Tensors (leaves or not) to differentiate with respect to.
+        grad_outputs: the vector of the vector-Jacobian product, one per output (None: 1 for a
+            one-element output).
+        retain_graph: keep the graph for another pass (default: ``create_graph``).
+        create_graph: record the backward, so the gradients can be differentiated again (double
+            backward: gradient penalties, Hessian-vector products).
+        allow_unused: an input the outputs do not depend on gets None instead of an error.
+        is_grads_batched: the first dimension of each grad_output is a batch: one vector-Jacobian
+            product per row, stacked (PyTorch vectorises this with vmap; eigengrad runs the rows in turn).
+        materialize_grads: zeros instead of None for unused inputs (implies ``allow_unused``).
+
+    Returns a tuple with one gradient per input.
+    """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
+                      stacklevel=2)
+    outputs = _seq(outputs, "outputs")
+    inputs_ = _seq(inputs, "inputs")
+    if not inputs_:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    for t in inputs_:
+        if not isinstance(t, _tensor_type()):
+            raise TypeError(f"inputs: expected Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    _check_outputs(outputs)
+    grad_list = _pair_grads(outputs, grad_outputs, "grad_outputs")
+    retain = create_graph if retain_graph is None else retain_graph
+    if is_grads_batched:
+        return _batched(outputs, inputs_, grad_list, retain, create_graph, allow_unused, materialize_grads)
+    grads = _make_grads(outputs, grad_list, create_graph)
+    found = engine.run(outputs, grads, retain_graph=retain, create_graph=create_graph, inputs=inputs_,
+                       accumulate=False)
+    return _results(found, inputs_, allow_unused, materialize_grads)
+
+
+def _results(found: list, inputs: Sequence, allow_unused: bool, materialize: bool) -> tuple:
+    tensor_type = _tensor_type()
+    out = []
+    for i, (g, t) in enumerate(zip(found, inputs)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
+            out.append(tensor_type._wrap(np.zeros(t.shape, t.dtype)) if materialize else None)
+        elif isinstance(g, tensor_type):
+            out.append(g)
+        else:  # an array from the fast path may be a view of another gradient, or read-only: give the user a copy
+            out.append(tensor_type._wrap(np.array(g, dtype=t.dtype, order="C", copy=True)))
+    return tuple(out)
+
+
+def _batched(outputs, inputs, grad_list, retain, create_graph, allow_unused, materialize) -> tuple:
+    """is_grads_batched: one pass per row of the grad_outputs, results stacked along a new first dim."""
+    from eigengrad.functions import stack
+
+    tensor_type = _tensor_type()
+    if any(g is None for g in grad_list):
+        raise RuntimeError("is_grads_batched=True needs a grad_output for every output")
+    rows = [g if isinstance(g, tensor_type) else tensor_type._wrap(np.asarray(g)) for g in grad_list]
+    _make_grads(outputs, rows, create_graph, batched=True)  # the shape checks
+    batch = rows[0].shape[0]
+    per_row = []
+    for b in range(batch):
+        grads = _make_grads(outputs, [g[b] for g in rows], create_graph)
+        found = engine.run(outputs, grads, retain_graph=True if b < batch - 1 else retain,
+                           create_graph=create_graph, inputs=inputs, accumulate=False)
+        per_row.append(_results(found, inputs, allow_unused, materialize))
+    out = []
+    for i, t in enumerate(inputs):
+        column = [r[i] for r in per_row]
+        if any(c is None for c in column):
+            out.append(None)
+        else:
+            out.append(stack(column) if batch else tensor_type._wrap(np.zeros((0,) + t.shape, t.dtype)))
+    return tuple(out)

@@ -1,0 +1,218 @@
+"""Reduction primitives: mean, variance and standard deviation, vector norms (C++ kernels for float input:
+double accumulation, fixed chunking, thread-count independent), product and cumulative sum (NumPy).
+``Sum`` and ``Amax`` live in ``ops.py``. Backward formulas are PyTorch's (``var_backward``,
+``std_backward``, ``norm_backward``, ``prod_backward``, ``cumsum_backward``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad import _kernels as K
+from eigengrad.autograd.function import Primitive
+from eigengrad.autograd.ops import _expand_back, _expand_back_graph, where
+
+
+def _count(shape: tuple, axes: tuple) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _keep(out: np.ndarray, shape: tuple, axes: tuple, keepdim: bool) -> np.ndarray:
+    """A kernel's result (the kept dims) with the reduced dims as size 1 when keepdim."""
+    return out.reshape(tuple(1 if d in axes else s for d, s in enumerate(shape))) if keepdim else out
+
+
+class Mean(Primitive):
+    """mean over ``axes`` (one pass: the double sum times 1/n; NaN for an empty reduction)."""
+
+    @staticmethod
+    def forward(ctx, x, axes=(), keepdim=False):
+        ctx.axes, ctx.keepdim, ctx.shape = axes, keepdim, np.shape(x)
+        n = _count(ctx.shape, axes)
+        ctx.n = n
+        return _keep(K.reduce_sum(x, axes, 1.0 / n if n else float("nan")), ctx.shape, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_expand_back(g / ctx.n if ctx.n else g * np.nan, ctx.axes, ctx.keepdim, ctx.shape),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (_expand_back_graph(g / ctx.n if ctx.n else g * np.nan, ctx.axes, ctx.keepdim, ctx.shape),)
+
+
+class Var(Primitive):
+    """var (or std with ``take_sqrt``) over ``axes`` with ``correction`` (two-pass, in double).
+
+    d var / dx = 2 (x - mean) / (n - correction);  d std / dx = (x - mean) / ((n - correction) std), 0 where
+    std = 0 (PyTorch's std_backward)."""
+
+    @staticmethod
+    def forward(ctx, x, axes=(), correction=1.0, keepdim=False, take_sqrt=False):
+        out, mean = K.reduce_var(x, axes, correction, take_sqrt, with_mean=True)
+        shape = np.shape(x)
+        ctx.axes, ctx.keepdim, ctx.shape, ctx.take_sqrt = axes, keepdim, shape, take_sqrt
+        ctx.denom = max(0.0, _count(shape, axes) - correction)
+        out = _keep(out, shape, axes, keepdim)
+        ctx.save_for_backward(x, _keep(mean, shape, axes, True), out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, mean, out = ctx.saved
+        if ctx.take_sqrt:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = np.where(out == 0, 0, g / (2 * out)).astype(g.dtype)
+        return (_scale(ctx.denom) * (x - mean) * _expand_back(g, ctx.axes, ctx.keepdim, ctx.shape),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        """The same with x - mean(x) recorded (the mean depends on x: the second derivative needs it)."""
+        x, _, out = ctx.saved
+        if ctx.take_sqrt:
+            g = where(out == 0, 0.0, g / (2 * ctx.output_tensor(out)))
+        xt = ctx.input_tensor(0, x)
+        centred = xt - Mean.apply(xt, axes=ctx.axes, keepdim=True)
+        return (centred * _scale(ctx.denom) * _expand_back_graph(g, ctx.axes, ctx.keepdim, ctx.shape),)
+
+
+def _scale(denom: float) -> float:
+    """2 / (n - correction): inf when n - correction <= 0, as PyTorch's (0 / 0 = NaN gradients)."""
+    return 2.0 / denom if denom else float("inf")
+
+
+class Norm(Primitive):
+    """The p-norm over ``axes`` (``torch.linalg.vector_norm``); PyTorch's gradients: p = 0: 0; p = 1: sign(x);
+    p = 2: x / norm; p = +-inf: sign(x) shared evenly among the elements where |x| = norm; other p:
+    sign(x) |x|^(p-1) / norm^(p-1). Zero where the norm is 0."""
+
+    @staticmethod
+    def forward(ctx, x, axes=(), p=2.0, keepdim=False):
+        out = _keep(K.reduce_norm(x, axes, p), np.shape(x), axes, keepdim)
+        ctx.axes, ctx.keepdim, ctx.shape, ctx.p = axes, keepdim, np.shape(x), p
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved
+        norm = _expand_back(out, ctx.axes, ctx.keepdim, ctx.shape)
+        g = _expand_back(g, ctx.axes, ctx.keepdim, ctx.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.p == 2:
+                return (np.where(norm == 0, 0, x / norm * g).astype(x.dtype),)
+            if ctx.p in (0, 1) or np.isinf(ctx.p):
+                return (np.asarray(_norm_weight(ctx, x, out) * g, dtype=x.dtype),)
+            gx = np.where(norm == 0, 0, np.sign(x) * np.abs(x) ** (ctx.p - 1) / norm ** (ctx.p - 1) * g)
+        return (np.asarray(gx, dtype=x.dtype),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        """p = 0, 1, +-inf are piecewise linear (constant weights); p = 2 and other p through the recorded x
+        and norm."""
+        x, out = ctx.saved
+        g = _expand_back_graph(g, ctx.axes, ctx.keepdim, ctx.shape)
+        if ctx.p in (0, 1) or np.isinf(ctx.p):
+            return (g * _norm_weight(ctx, x, out),)
+        xt = ctx.input_tensor(0, x)
+        norm = _expand_back_graph(ctx.output_tensor(out), ctx.axes, ctx.keepdim, ctx.shape)
+        zero = _expand_back(out, ctx.axes, ctx.keepdim, ctx.shape) == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.p == 2:
+                return (where(zero, 0.0, xt / norm * g),)
+            p = ctx.p
+            return (where(zero, 0.0, xt.abs() ** (p - 1) * np.sign(x) / norm ** (p - 1) * g),)
+
+
+def _norm_weight(ctx, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """d norm / dx for p = 0 (zero), 1 (sign x) and +-inf (sign x shared evenly among the extremes)."""
+    if ctx.p == 0:
+        return np.zeros(x.shape, dtype=x.dtype)
+    if ctx.p == 1:
+        return np.sign(x)
+    mask = np.abs(x) == _expand_back(out, ctx.axes, ctx.keepdim, ctx.shape)
+    count = mask.sum(axis=ctx.axes, keepdims=True)
+    return (np.sign(x) * mask / count).astype(x.dtype)
+
+
+class Prod(Primitive):
+    """The product over one dim (or all elements, dim None); the gradient of each element is the product of
+    the others (exclusive products from both sides, exact with zeros)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False, dtype=None):
+        ctx.dim, ctx.keepdim, ctx.shape = dim, keepdim, np.shape(x)
+        ctx.save_for_backward(x)
+        return np.asarray(np.prod(x, axis=dim, keepdims=keepdim, dtype=dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        others = _exclusive_products(x.reshape(-1) if ctx.dim is None else x, 0 if ctx.dim is None else ctx.dim)
+        return (others.reshape(ctx.shape) * _expand_back(g, *_prod_axes(ctx)),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        """g prod / x as Tensor operations where x has no zero; with zeros, the products of the others from
+        exclusive running products on both sides (one node per position: rare, and only under create_graph).
+        Either way the gradient is differentiable again."""
+        (x,) = ctx.saved
+        xt = ctx.input_tensor(0, x)
+        axes, keepdim, shape = _prod_axes(ctx)
+        if not np.any(x == 0):
+            out = Prod.apply(xt, dim=ctx.dim, keepdim=ctx.keepdim)
+            return (_expand_back_graph(g * out, axes, keepdim, shape) / xt,)
+        flat = xt.reshape(-1) if ctx.dim is None else xt
+        d = 0 if ctx.dim is None else ctx.dim
+        others = (_exclusive_running(flat, d) * _exclusive_running(flat.flip(d), d).flip(d)).reshape(shape)
+        return (others * _expand_back_graph(g, axes, keepdim, shape),)
+
+
+def _prod_axes(ctx) -> tuple:
+    dim = ctx.dim
+    axes = tuple(range(len(ctx.shape))) if dim is None else (dim,)
+    return axes, ctx.keepdim and dim is not None, ctx.shape
+
+
+def _exclusive_running(x, d: int):
+    """prod of the elements before each one along ``d``, as Tensor operations (a running product of slices)."""
+    from eigengrad.tensor_ops.shape import cat
+
+    running = x.narrow(d, 0, 1) * 0 + 1
+    pieces = [running]
+    for k in range(x.shape[d] - 1):
+        running = running * x.narrow(d, k, 1)
+        pieces.append(running)
+    return cat(pieces, d)
+
+
+def _exclusive_products(x: np.ndarray, axis: int) -> np.ndarray:
+    """prod of all elements but i along ``axis``, for every i (left and right exclusive cumulative products)."""
+    ones = np.ones_like(np.take(x, [0], axis=axis)) if x.shape[axis] else None
+    if ones is None:
+        return np.ones_like(x)
+    left = np.concatenate([ones, np.cumprod(np.take(x, range(x.shape[axis] - 1), axis=axis), axis=axis)], axis=axis)
+    rev = np.flip(x, axis)
+    right = np.flip(np.concatenate([ones, np.cumprod(np.take(rev, range(x.shape[axis] - 1), axis=axis), axis=axis)],
+                                   axis=axis), axis)
+    return left * right
+
+
+class Cumsum(Primitive):
+    """Running sum along ``dim``; the gradient is the running sum of g from the end."""
+
+    @staticmethod
+    def forward(ctx, x, dim=0, dtype=None):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.flip(np.cumsum(np.flip(g, ctx.dim), axis=ctx.dim), ctx.dim),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        from eigengrad.autograd.ops_shape import Flip
+
+        return (Flip.apply(Cumsum.apply(Flip.apply(g, dims=(ctx.dim,)), dim=ctx.dim), dims=(ctx.dim,)),)

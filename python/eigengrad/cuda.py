@@ -1,0 +1,78 @@
+"""``torch.cuda``'s probes as scripts call them: eigengrad runs on the CPU, so no CUDA device exists.
+
+``is_available()`` is False and ``device_count()`` 0 (so ``device = 'cuda' if eg.cuda.is_available() else
+'cpu'`` picks the CPU); seeding, synchronising and emptying the cache are harmless no-ops; asking for a
+CUDA device (``current_device``, ``get_device_name``, ``set_device``) raises the CPU-only RuntimeError.
+"""
+from __future__ import annotations
+
+from eigengrad._device import cpu_only_error
+
+
+def is_available() -> bool:
+    return False
+
+
+def device_count() -> int:
+    return 0
+
+
+def is_initialized() -> bool:
+    return False
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    return False
+
+
+def manual_seed(seed: int) -> None:
+    """No-op: there is no CUDA generator (``eg.manual_seed`` seeds eigengrad's)."""
+
+
+def manual_seed_all(seed: int) -> None:
+    """No-op: there is no CUDA generator."""
+
+
+def seed() -> None:
+    """No-op: there is no CUDA generator."""
+
+
+def seed_all() -> None:
+    """No-op: there is no CUDA generator."""
+
+
+def synchronize(device=None) -> None:
+    """No-op: CPU work is done when a call returns."""
+
+
+def empty_cache() -> None:
+    """No-op: there is no device memory."""
+
+
+def memory_allocated(device=None) -> int:
+    return 0
+
+
+def max_memory_allocated(device=None) -> int:
+    return 0
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    """No-op: there is no device memory."""
+
+
+def current_device() -> int:
+    raise cpu_only_error("cuda")
+
+
+def set_device(device) -> None:
+    raise cpu_only_error(device)
+
+
+def get_device_name(device=None) -> str:
+    raise cpu_only_error("cuda" if device is None else device)
+
+
+__all__ = ["is_available", "device_count", "is_initialized", "is_bf16_supported", "manual_seed",
+           "manual_seed_all", "seed", "seed_all", "synchronize", "empty_cache", "memory_allocated",
+           "max_memory_allocated", "reset_peak_memory_stats", "current_device", "set_device", "get_device_name"]

@@ -1,0 +1,190 @@
+"""Arithmetic with PyTorch's type promotion: ``add``/``sub`` (``alpha``), ``mul``, ``div`` (``rounding_mode``),
+``floor_divide``, ``remainder``, ``fmod``, ``pow``, ``neg``, ``maximum``/``minimum``, ``square``.
+
+Operands are tensors or Python numbers. The result dtype is ``torch.result_type``'s (``_dtype.result_type``):
+int64 * float32 is float32 (NumPy would give float64), a float32 tensor with a 0-d float64 tensor stays
+float32, an integer tensor with a Python float gives the default float dtype; true division of integers
+gives the default float dtype. Operands are cast to it (differentiably) before the primitive runs.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError
+from eigengrad import _dtype
+from eigengrad.autograd import inplace, ops, ops_pointwise
+from eigengrad.tensor_ops import _out
+
+_SCALARS = (int, float, bool)
+
+
+def _tensor_cls():
+    from eigengrad.tensor import Tensor
+
+    return Tensor
+
+
+def operand(o):
+    """Tensors, arrays and Python numbers pass (NumPy scalars become Python numbers, which are weak in the
+    promotion, as in PyTorch); a sequence becomes an array constant."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, (int, float, bool, complex, np.ndarray)) or hasattr(o, "_data"):
+        return o
+    if isinstance(o, Sequence) and not isinstance(o, (str, bytes)):
+        from eigengrad.tensor import _to_array
+
+        return _to_array(o)
+    raise TypeError(f"unsupported operand type: {type(o).__name__}")
+
+
+def _array(o):
+    return o._data if hasattr(o, "_data") else o
+
+
+def result_dtype(*operands) -> np.dtype:
+    """``torch.result_type`` of tensors and numbers (as NumPy dtype)."""
+    from eigengrad.tensor import default_float
+
+    return _dtype.result_type(*(_array(o) for o in operands), default_float=default_float())
+
+
+def cast(o, dt: np.dtype):
+    """``o`` in dtype ``dt``: a tensor through ``to`` (differentiable), an array by astype; numbers stay."""
+    if hasattr(o, "_data"):
+        return o if o._data.dtype == dt else o.to(dt)
+    if isinstance(o, np.ndarray):
+        return o if o.dtype == dt else o.astype(dt)
+    return o
+
+
+def binary(op, a, b, true_div: bool = False, **options):
+    """Apply a broadcasting binary primitive after PyTorch's promotion of both operands."""
+    a, b = operand(a), operand(b)
+    da, db = getattr(a, "_data", None), getattr(b, "_data", None)
+    # the common cases first: two tensors of one float dtype, a float tensor and a Python number
+    if da is not None and da.dtype.kind == "f" and (
+            (db is not None and db.dtype == da.dtype) or (db is None and type(b) in _SCALARS)):
+        return op.apply(a, b, **options)
+    if db is not None and db.dtype.kind == "f" and da is None and type(a) in _SCALARS:
+        return op.apply(a, b, **options)
+    dt = result_dtype(a, b)
+    if true_div and dt.kind in "iub":
+        from eigengrad.tensor import default_float
+
+        dt = default_float()
+    return op.apply(cast(a, dt), cast(b, dt), **options)
+
+
+def as_operand_tensor(o, like):
+    """A number or array as a tensor for a reflected operator (``2 // t``), typed as PyTorch would wrap it."""
+    o = operand(o)
+    if hasattr(o, "_data"):
+        return o
+    Tensor = _tensor_cls()
+    return Tensor._wrap(np.asarray(o, dtype=result_dtype(like, o) if not isinstance(o, np.ndarray) else None))
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other."""
+    return _out.write(binary(ops.Add, input, other if alpha == 1 else _scaled(other, alpha)), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other."""
+    return _out.write(binary(ops.Sub, input, other if alpha == 1 else _scaled(other, alpha)), out)
+
+
+def _scaled(other, alpha):
+    other = operand(other)
+    return other * alpha if hasattr(other, "_data") else np.multiply(other, alpha)
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input."""
+    return sub(other if hasattr(other, "_data") else as_operand_tensor(other, input), input, alpha=alpha)
+
+
+def mul(input, other, *, out=None):
+    return _out.write(binary(ops.Mul, input, other), out)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """input / other; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient (no gradient, as PyTorch)."""
+    if rounding_mode is None:
+        return _out.write(binary(ops.Div, input, other, true_div=True), out)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+    return _out.write(binary(ops_pointwise.DivRounded, input, other, mode=rounding_mode), out)
+
+
+def floor_divide(input, other, *, out=None):
+    return div(input, other, rounding_mode="floor", out=out)
+
+
+def remainder(input, other, *, out=None):
+    """Python's modulo (the sign of the divisor): input - floor(input / other) * other."""
+    return _out.write(binary(ops_pointwise.Remainder, input, other), out)
+
+
+def fmod(input, other, *, out=None):
+    """C's fmod (the sign of the dividend): input - trunc(input / other) * other."""
+    return _out.write(binary(ops_pointwise.Fmod, input, other), out)
+
+
+def pow(input, exponent, *, out=None):
+    """input ** exponent; either may be a number (``pow(2, t)``). Integers to negative integer powers raise."""
+    a, b = operand(input), operand(exponent)
+    dt = result_dtype(a, b)
+    if dt.kind in "iu" and np.any(np.asarray(_array(b)) < 0):
+        raise ArgumentError("Integers to negative integer powers are not allowed.")
+    return _out.write(binary(ops.Pow, a, b), out)
+
+
+def float_power(input, exponent):
+    """input ** exponent in float64 (``torch.float_power``)."""
+    a, b = operand(input), operand(exponent)
+    return binary(ops.Pow, cast(a, np.dtype(np.float64)), cast(b, np.dtype(np.float64)))
+
+
+def neg(input, *, out=None):
+    if input._data.dtype.kind == "b":
+        raise ArgumentError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+    return _out.write(ops.Neg.apply(input), out)
+
+
+def square(input, *, out=None):
+    return _out.write(binary(ops.Mul, input, input), out)
+
+
+def maximum(input, other, *, out=None):
+    """Elementwise maximum (NaN propagates; a tie sends half the gradient to each side, as PyTorch)."""
+    return _out.write(binary(ops.Maximum, input, other), out)
+
+
+def minimum(input, other, *, out=None):
+    """Elementwise minimum: -maximum(-input, -other) for floats (the same tie and NaN rules); integers and
+    bools directly (no gradient)."""
+    other = operand(other)
+    dt = result_dtype(input, other)
+    if dt.kind != "f":
+        return _out.write(_tensor_cls()._wrap(np.minimum(_array(cast(input, dt)), _array(cast(other, dt)))), out)
+    neg_other = -other if not hasattr(other, "_data") else neg(cast(other, dt))
+    return _out.write(neg(binary(ops.Maximum, neg(cast(input, dt)), neg_other)), out)
+
+
+negative, multiply, divide, subtract, true_divide = neg, mul, div, sub, div
+
+# In-place forms (autograd.inplace: PyTorch's cast rule, version counter, recorded through views); add_,
+# sub_, mul_ and div_ are the Tensor's own (the operators +=, -=, *=, /=).
+INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in (
+    "pow", "neg", "square", "remainder", "fmod", "floor_divide")}
+globals().update(INPLACE)
+
+FUNCTIONS = ("add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "float_power", "neg",
+             "negative", "square", "maximum", "minimum", "multiply", "divide", "subtract", "true_divide", "rsub")
+METHODS = FUNCTIONS[:-1] + tuple(INPLACE)

@@ -1,0 +1,157 @@
+"""Comparisons (``eq``, ``ne``, ``lt``, ``le``, ``gt``, ``ge`` and their operators), logic (``logical_and``/
+``or``/``xor``/``not``, the bitwise ``& | ^ ~`` of bool and integer tensors), ``all``/``any``, ``isnan``/
+``isinf``/``isfinite``, ``isclose``/``allclose``/``equal``. Results are bool tensors without gradient;
+operands are promoted as PyTorch does first (a float32 tensor compared with a 0-d float64 tensor is
+compared in float32)."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad._errors import ArgumentTypeError
+from eigengrad.tensor_ops import _dims, _out
+from eigengrad.tensor_ops.arithmetic import operand, result_dtype
+
+
+def _wrap(arr):
+    from eigengrad.tensor import Tensor
+
+    return Tensor._wrap(np.asarray(arr))
+
+
+def _arr(o, dt):
+    a = o._data if hasattr(o, "_data") else o
+    if isinstance(a, np.ndarray) and a.dtype != dt:
+        return a.astype(dt)
+    return a
+
+
+def _compare(ufunc, name: str):
+    def f(input, other, *, out=None):
+        other = operand(other)
+        dt = result_dtype(input, other)
+        return _out.write(_wrap(ufunc(_arr(input, dt), _arr(other, dt))), out)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise ``{ufunc.__name__}`` with broadcasting: a bool tensor."
+    return f
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _logical(ufunc, name: str):
+    def f(input, other, *, out=None):
+        other = operand(other)
+        return _out.write(_wrap(ufunc(input._data, getattr(other, "_data", other))), out)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise ``{name}`` of the truth values (nonzero is true): a bool tensor."
+    return f
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def logical_not(input, *, out=None):
+    return _out.write(_wrap(np.logical_not(input._data)), out)
+
+
+def _bitwise(ufunc, name: str):
+    def f(input, other):
+        other = operand(other)
+        dt = result_dtype(input, other)
+        if dt.kind not in "iub":
+            raise ArgumentTypeError(f"\"{name}_cpu\" not implemented for '{_torch_name(dt)}'")
+        return _wrap(ufunc(_arr(input, dt), _arr(other, dt)))
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise ``{name}`` of bool or integer tensors (the ``{ufunc.__name__}`` operator)."
+    return f
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input):
+    if input._data.dtype.kind not in "iub":
+        raise ArgumentTypeError(f"\"bitwise_not_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
+    return _wrap(np.invert(input._data))
+
+
+def _torch_name(dt) -> str:
+    from eigengrad.autograd.inplace import _torch_name as name
+
+    return name(dt)
+
+
+def _truth(name: str, ufunc):
+    def f(input, dim=None, keepdim: bool = False, *, out=None):
+        axes = _dims.dims(dim, input.ndim)
+        res = ufunc(input._data, axis=axes, keepdims=keepdim)
+        # uint8 input gives uint8, anything else bool (PyTorch's rule)
+        return _out.write(_wrap(np.asarray(res, dtype=np.uint8 if input._data.dtype == np.uint8 else np.bool_)), out)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = (f"Whether {'every' if name == 'all' else 'some'} element is nonzero, over ``dim`` (an int, a tuple "
+                 "or None for all).")
+    return f
+
+
+all = _truth("all", np.all)
+any = _truth("any", np.any)
+
+
+def isnan(input):
+    return _wrap(np.isnan(input._data))
+
+
+def isinf(input):
+    return _wrap(np.isinf(input._data))
+
+
+def isfinite(input):
+    return _wrap(np.isfinite(input._data))
+
+
+def isposinf(input):
+    return _wrap(np.isposinf(input._data))
+
+
+def isneginf(input):
+    return _wrap(np.isneginf(input._data))
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """|input - other| <= atol + rtol |other| elementwise."""
+    other = operand(other)
+    return _wrap(np.isclose(input._data, getattr(other, "_data", other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return builtins_all(isclose(input, other, rtol, atol, equal_nan)._data.ravel().tolist())
+
+
+def equal(input, other) -> bool:
+    """True when both have the same shape and elements (``torch.equal``)."""
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+import builtins  # noqa: E402
+
+builtins_all = builtins.all
+
+METHODS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+           "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+           "bitwise_not", "all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
+           "equal")
+FUNCTIONS = METHODS

@@ -1,0 +1,481 @@
+"""Factories with PyTorch's signatures: ``tensor``, ``as_tensor``, ``asarray``, ``from_numpy``, ``zeros``, ``ones``,
+``empty``, ``full``, the ``*_like`` forms, ``arange``, ``linspace``, ``logspace``, ``eye``, the random ones
+(``rand``, ``randn``, ``randint``, ``randperm``, ``multinomial``, ``bernoulli``, ``normal`` and their ``*_like``
+and in-place forms, all drawn from eigengrad's counter-based generators), the ``new_*`` methods and the
+legacy constructors (``FloatTensor``, ``LongTensor``, ...). Every factory takes ``dtype``, ``device`` (the
+CPU), ``requires_grad``; ``layout``, ``pin_memory`` and ``memory_format`` are accepted."""
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad import _dtype
+from eigengrad import random as _random
+from eigengrad._device import check_device
+from eigengrad.tensor_ops.conversion import LEGACY_TYPES
+from eigengrad.tensor_ops import _dims, _out
+
+
+def _tensor():
+    """The module eigengrad.tensor (the attribute ``eigengrad.tensor`` is the factory function)."""
+    return sys.modules["eigengrad.tensor"]
+
+
+def _new(arr: np.ndarray, requires_grad: bool = False, device=None, out=None):
+    check_device(device)
+    t = _tensor().Tensor._wrap(arr, requires_grad)
+    return _out.write(t, out) if out is not None else t
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return _dtype.to_numpy(dtype) if dtype is not None else _tensor().default_float()
+
+
+def _size(size: tuple) -> tuple:
+    return _dims.check_sizes(_dims.sizes(size))
+
+
+def _layout(layout=None, pin_memory=None, memory_format=None) -> None:
+    """Accepted for PyTorch's signatures; only the strided layout exists."""
+    if layout is not None and layout is not strided:
+        raise ArgumentError(f"layout: eigengrad tensors are strided (dense), got {layout!r}")
+
+
+class _Layout:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"eigengrad.{self.name}"
+
+
+strided = _Layout("strided")
+contiguous_format = _Layout("contiguous_format")
+preserve_format = _Layout("preserve_format")
+channels_last = _Layout("channels_last")
+
+
+# --- from data ---------------------------------------------------------------------------------------
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False):
+    """A new tensor holding a copy of ``data`` (Python floats give the default float dtype, ints int64, bools
+    bool; NumPy arrays keep their dtype)."""
+    from eigengrad.tensor import _to_array
+
+    return _new(_to_array(data, dtype=dtype, copy=True), requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing memory when it already is a tensor or array of the right dtype."""
+    from eigengrad.tensor import Tensor, _to_array
+
+    check_device(device)
+    if isinstance(data, Tensor) and (dtype is None or _dtype.to_numpy(dtype) == data._data.dtype):
+        return data
+    return Tensor._wrap(_to_array(data, dtype=dtype, copy=False))
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False):
+    t = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype=dtype, device=device)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def from_numpy(array: np.ndarray):
+    """A tensor sharing ``array``'s memory (no copy): writes to one show in the other."""
+    from eigengrad.tensor import Tensor, _check_numeric
+
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array: expected a numpy.ndarray, got {type(array).__name__}")
+    _check_numeric(array.dtype, "array")
+    return Tensor._wrap(array)
+
+
+# --- filled ----------------------------------------------------------------------------------------------
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
+    _layout(layout)
+    return _new(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad, device, out)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
+    _layout(layout)
+    return _new(np.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad, device, out)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False,
+          memory_format=None):
+    """A tensor of ``size`` (zero-filled: eigengrad never hands out uninitialised memory)."""
+    return zeros(*size, out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False):
+    """``size`` filled with ``fill_value``; the dtype follows the value (bool, int64, default float) unless given."""
+    _layout(layout)
+    if dtype is None:
+        dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else np.int64 if isinstance(
+            fill_value, (numbers.Integral,)) else _tensor().default_float()
+    value = fill_value.item() if hasattr(fill_value, "item") and not isinstance(fill_value, np.ndarray) else fill_value
+    dtype = _dtype.to_numpy(dtype)
+    try:
+        data = np.full(_size((size,)), value, dtype=dtype)
+    except OverflowError:  # PyTorch: "value cannot be converted to type int64_t without overflow"
+        raise ArgumentError(f"fill_value: {fill_value} does not fit in dtype {dtype}") from None
+    return _new(data, requires_grad, device, out)
+
+
+def _like_shape(input) -> tuple:
+    """The shape of a ``*_like`` factory's model (which must be a Tensor)."""
+    if not isinstance(input, _tensor().Tensor):
+        raise ArgumentTypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
+    return input.shape
+
+
+def _like_dtype(input, dtype) -> np.dtype:
+    return input._data.dtype if dtype is None else _dtype.to_numpy(dtype)
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
+    return _new(np.zeros(_like_shape(input), dtype=_like_dtype(input, dtype)), requires_grad, device)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
+    return _new(np.ones(_like_shape(input), dtype=_like_dtype(input, dtype)), requires_grad, device)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
+    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None):
+    return _new(np.full(_like_shape(input), fill_value, dtype=_like_dtype(input, dtype)), requires_grad, device)
+
+
+# --- ranges ------------------------------------------------------------------------------------------------
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False):
+    """start, start + step, ... below end (values computed in double, then cast); int64 when every bound is an
+    integer, else the default float dtype."""
+    if end is None:
+        start, end = 0, start
+    bounds = [b.item() if hasattr(b, "item") else b for b in (start, end, step)]
+    if bounds[2] == 0:
+        raise ArgumentTypeError("step must be nonzero")
+    if dtype is None:
+        dtype = np.int64 if all(isinstance(b, numbers.Integral) for b in bounds) else _tensor().default_float()
+    dt = _dtype.to_numpy(dtype)
+    n = max(0, math.ceil((bounds[1] - bounds[0]) / bounds[2]))
+    if (bounds[1] - bounds[0]) * bounds[2] < 0:
+        raise ArgumentError("upper bound and larger bound inconsistent with step sign")
+    if dt.kind in "iu" and all(isinstance(b, numbers.Integral) for b in bounds):
+        arr = np.arange(bounds[0], bounds[1], bounds[2], dtype=dt)
+    else:
+        arr = (bounds[0] + np.arange(n, dtype=np.float64) * bounds[2]).astype(dt)
+    return _new(arr, requires_grad, device, out)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False):
+    """Deprecated in PyTorch: start .. end inclusive."""
+    if end is None:
+        start, end = 0, start
+    return arange(start, end + (step if step > 0 else -step) * 0.5, step, dtype=dtype or _tensor().default_float(),
+                  device=device, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False):
+    """``steps`` evenly spaced values from start to end, computed as PyTorch does (from the start for the first
+    half, from the end for the second)."""
+    start, end = (b.item() if hasattr(b, "item") else b for b in (start, end))
+    if steps < 0:
+        raise ArgumentTypeError("number of steps must be non-negative")
+    dt = _float_dtype(dtype)
+    i = np.arange(steps, dtype=np.float64)
+    if steps == 1:
+        arr = np.array([start], dtype=np.float64)
+    else:
+        step = (end - start) / max(steps - 1, 1)
+        arr = np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+    if dt.kind in "iu":
+        arr = np.trunc(arr)
+    return _new(arr.astype(dt), requires_grad, device, out)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False):
+    dt = _float_dtype(dtype)
+    exps = linspace(start, end, steps, dtype=np.float64)._data
+    return _new(np.power(base, exps).astype(dt), requires_grad, device, out)
+
+
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False):
+    """The n x m identity (ones on the main diagonal)."""
+    if n < 0 or (m is not None and m < 0):
+        raise ArgumentError(f"n must be greater or equal to 0, got {n}" if n < 0 else
+                           f"m must be greater or equal to 0, got {m}")
+    return _new(np.eye(n, n if m is None else m, dtype=_float_dtype(dtype)), requires_grad, device, out)
+
+
+# --- random ---------------------------------------------------------------------------------------------------
+
+def _uniform(shape: tuple, dtype: np.dtype, generator, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    draw_dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    arr = np.empty(shape, dtype=draw_dtype)
+    _random.uniform_(arr, low, high, generator)
+    return arr
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory=False):
+    """U[0, 1) draws from eigengrad's generator (``generator`` or the default one)."""
+    return _new(_uniform(_size(size), _float_dtype(dtype), generator), requires_grad, device, out)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory=False):
+    """N(0, 1) draws from eigengrad's generator."""
+    arr = np.empty(_size(size), dtype=_float_dtype(dtype))
+    _random.normal_(arr, 0.0, 1.0, generator)
+    return _new(arr, requires_grad, device, out)
+
+
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None):
+    return rand(*_like_shape(input), generator=generator, dtype=_like_dtype(input, dtype), device=device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None):
+    return randn(*_like_shape(input), generator=generator, dtype=_like_dtype(input, dtype), device=device,
+                 requires_grad=requires_grad)
+
+
+def _randint_array(low: int, high: int, shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
+    if high <= low:
+        raise ArgumentTypeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    u = _uniform(shape, np.dtype(np.float64), generator)
+    return np.minimum(low + np.floor(u * (high - low)), high - 1).astype(dtype)
+
+
+def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad: bool = False):
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)`` (int64 unless
+    ``dtype``)."""
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if len(args) == 1:
+        low, high = 0, args[0]
+    elif len(args) == 2:
+        low, high = args
+    else:
+        raise TypeError(f"randint() expects (high, size) or (low, high, size), got {len(args)} bounds")
+    dt = np.dtype(np.int64) if dtype is None else _dtype.to_numpy(dtype)
+    return _new(_randint_array(int(low), int(high), _size((size,)), dt, generator), requires_grad, device, out)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                 memory_format=None, generator=None):
+    if high is None:
+        low, high = 0, low
+    return _new(_randint_array(int(low), int(high), input.shape, _like_dtype(input, dtype), generator),
+                requires_grad, device)
+
+
+def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+             pin_memory=False):
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype``)."""
+    if n < 0:
+        raise ArgumentError(f"n must be non-negative, got{n}")
+    perm = _random.permutation(n, generator)
+    return _new(perm if dtype is None else perm.astype(_dtype.to_numpy(dtype)), requires_grad, device, out)
+
+
+def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None, out=None):
+    """Indices drawn from the categories of each row of ``input`` (1-D or 2-D non-negative weights):
+    with replacement by inverse CDF, without by the Gumbel-top-k trick (each draw proportional to the remaining
+    weights, as sequential sampling; once the categories of nonzero weight are used up, the zero-weight ones
+    follow in index order, as PyTorch 2.13 returns them)."""
+    w = input._data
+    if w.ndim not in (1, 2):
+        raise ArgumentError("prob_dist must be 1 or 2 dim")
+    rows = w.reshape(1, -1) if w.ndim == 1 else w
+    rows = rows.astype(np.float64)
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise ArgumentError("probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(rows.sum(axis=1) <= 0):
+        raise ArgumentError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if num_samples <= 0:
+        raise ArgumentError("cannot sample n_sample <= 0 samples")
+    n_cat = rows.shape[1]
+    if not replacement:
+        if num_samples > n_cat:
+            raise ArgumentError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        u = _uniform(rows.shape, np.dtype(np.float64), generator)
+        with np.errstate(divide="ignore"):
+            keys = np.where(rows > 0, np.log(u) / rows, -np.inf)  # = log(u^(1/w)): the top-k are the draws
+        picks = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    else:
+        cdf = np.cumsum(rows, axis=1)
+        cdf /= cdf[:, -1:]
+        u = _uniform((rows.shape[0], num_samples), np.dtype(np.float64), generator)
+        picks = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cdf, u)])
+        picks = np.minimum(picks, n_cat - 1)
+    picks = picks.astype(np.int64)
+    return _new(picks[0] if w.ndim == 1 else picks, out=out)
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """1 with probability ``input`` (or ``p``), else 0, elementwise, in input's dtype."""
+    probs = input._data if p is None else np.full(input.shape, p, dtype=np.float64)
+    if np.any((probs < 0) | (probs > 1)):
+        raise ArgumentTypeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    u = _uniform(input.shape, np.dtype(np.float64), generator)
+    dt = input._data.dtype if input._data.dtype.kind == "f" else _tensor().default_float()
+    return _new((u < probs).astype(dt), out=out)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+           requires_grad: bool = False):
+    """N(mean, std^2) draws: mean and std tensors (broadcast) or numbers with ``size``."""
+    m, s = (x._data if hasattr(x, "_data") else x for x in (mean, std))
+    if size is not None:
+        shape = _size((size,))
+    else:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    dt = next((x.dtype for x in (m, s) if isinstance(x, np.ndarray) and x.dtype.kind == "f"), None)
+    dt = _float_dtype(dtype) if dt is None or dtype is not None else dt
+    if np.any(np.asarray(s) < 0):
+        raise ArgumentTypeError("normal expects all elements of std >= 0.0")
+    z = np.empty(shape, dtype=dt)
+    _random.normal_(z, 0.0, 1.0, generator)
+    return _new((z * s + m).astype(dt, copy=False), requires_grad, device, out)
+
+
+# --- the new_* methods ---------------------------------------------------------------------------------------
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory=False):
+    """A new tensor with a copy of ``data``, of this tensor's dtype unless ``dtype``."""
+    from eigengrad.tensor import _to_array
+
+    return _new(_to_array(data, dtype=self._data.dtype if dtype is None else dtype, copy=True), requires_grad, device)
+
+
+def _new_filled(fill):
+    def method(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory=False):
+        dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
+        return _new(np.full(_size(size), fill, dtype=dt), requires_grad, device)
+
+    return method
+
+
+new_zeros = _new_filled(0)
+new_ones = _new_filled(1)
+new_empty = _new_filled(0)
+new_zeros.__name__, new_ones.__name__, new_empty.__name__ = "new_zeros", "new_ones", "new_empty"
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
+             pin_memory=False):
+    dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
+    return _new(np.full(_size((size,)), fill_value, dtype=dt), requires_grad, device)
+
+
+# --- in-place random fills (under no_grad, as nn.init uses them; recorded fills have zero gradient) ----------
+
+def _random_fill(self, name: str, draw):
+    from eigengrad.autograd import inplace
+    from eigengrad.autograd.ops_inplace import Fill
+
+    values = draw()
+
+    def direct():
+        self._data[...] = values
+
+    return inplace.run(self, name, direct, lambda src: Fill.apply(src, values.astype(self._data.dtype)))
+
+
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
+    return _random_fill(self, "uniform_", lambda: _uniform(self.shape, self._data.dtype, generator, a, b))
+
+
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+    def draw():
+        z = np.empty(self.shape, dtype=self._data.dtype if self._data.dtype.kind == "f" else np.float64)
+        _random.normal_(z, mean, std, generator)
+        return z
+
+    return _random_fill(self, "normal_", draw)
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    probs = p._data if hasattr(p, "_data") else p
+    return _random_fill(self, "bernoulli_", lambda: _uniform(self.shape, np.dtype(np.float64), generator) < probs)
+
+
+def random_(self, from_=0, to=None, *, generator=None):
+    if to is None:
+        from_, to = 0, from_ if from_ else (2 ** 24 if self._data.dtype == np.float32 else 2 ** 53
+                                            if self._data.dtype.kind == "f" else np.iinfo(self._data.dtype).max)
+    return _random_fill(self, "random_", lambda: _randint_array(int(from_), int(to), self.shape, np.dtype(np.float64),
+                                                                generator))
+
+
+def exponential_(self, lambd: float = 1.0, *, generator=None):
+    return _random_fill(self, "exponential_", lambda: -np.log1p(-_uniform(self.shape, np.dtype(np.float64),
+                                                                          generator)) / lambd)
+
+
+# --- legacy constructors -------------------------------------------------------------------------------------
+
+class _LegacyType(type):
+    """``isinstance(t, eigengrad.LongTensor)`` is true for an int64 tensor, as in PyTorch."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return hasattr(obj, "_data") and obj._data.dtype == cls._legacy_dtype
+
+    def __repr__(cls) -> str:
+        return f"<class 'eigengrad.{cls.__name__}'>"
+
+
+def legacy_data(args: tuple, dtype: np.dtype):
+    """``FloatTensor(2, 3)`` is a zero tensor of that size; ``FloatTensor([1, 2])`` holds the data."""
+    from eigengrad.tensor import _to_array
+
+    if not args:
+        return np.zeros(0, dtype=dtype)
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args) or (
+            len(args) == 1 and type(args[0]).__name__ == "Size"):
+        return np.zeros(_size(args), dtype=dtype)
+    if len(args) != 1:
+        raise TypeError(f"new(): expected a size (ints) or one sequence of data, got {args!r}")
+    return _to_array(args[0], dtype=dtype, copy=True)
+
+
+def _legacy(name: str, dt):
+    def __new__(cls, *args, device=None):
+        check_device(device)
+        from eigengrad.tensor import Tensor
+
+        return Tensor._wrap(legacy_data(args, cls._legacy_dtype))
+
+    return _LegacyType(name, (), {"_legacy_dtype": np.dtype(dt), "__new__": __new__,
+                                  "__doc__": f"A {np.dtype(dt).name} tensor: from a size or from data (PyTorch's "
+                                             "legacy constructor)."})
+
+
+_LEGACY = {name: _legacy(name, dt) for name, dt in LEGACY_TYPES.items() if name != "HalfTensor"}
+globals().update(_LEGACY)
+
+METHODS = ("new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "uniform_", "normal_", "bernoulli_",
+           "random_", "exponential_", "bernoulli", "multinomial")
+FUNCTIONS = ("tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+             "ones_like", "empty_like", "full_like", "arange", "range", "linspace", "logspace", "eye", "rand", "randn",
+             "rand_like", "randn_like", "randint", "randint_like", "randperm", "multinomial", "bernoulli", "normal",
+             "strided", "contiguous_format", "preserve_format", "channels_last") + tuple(_LEGACY)

@@ -1,0 +1,279 @@
+"""Indexing along a dim and by masks: ``gather``, ``scatter`` (``reduce``), ``scatter_add``, ``scatter_reduce``,
+``index_select``, ``index_add``, ``index_fill``, ``masked_fill``, ``masked_select``, ``where``, ``nonzero``,
+``take``, and the in-place forms (``scatter_``, ``scatter_add_``, ``masked_fill_``, ``index_add_``, ...).
+gather/scatter/index_select/index_add run in C++ (deterministic: the same bits on any thread count)."""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad.autograd import inplace, ops, ops_combine, ops_index
+from eigengrad.tensor_ops import _dims, _out
+from eigengrad.tensor_ops.arithmetic import cast, operand, result_dtype
+
+
+def _wrap(arr):
+    from eigengrad.tensor import Tensor
+
+    return Tensor._wrap(np.asarray(arr))
+
+
+def _index_array(index, name: str, ints=("int64",)) -> np.ndarray:
+    arr = index._data if hasattr(index, "_data") else np.asarray(index)
+    if arr.dtype.name not in ints:
+        raise ArgumentTypeError(f"{name}(): Expected dtype {' or '.join(ints)} for index")
+    return arr
+
+
+def _check_gather_shapes(input, dim: int, index: np.ndarray, name: str, src=None) -> int:
+    d = _dims.wrap(dim, input.ndim)
+    if index.ndim != max(input.ndim, 0) and not (input.ndim == 0 and index.ndim <= 1):
+        raise ArgumentError("Index tensor must have the same number of dimensions as input tensor")
+    for k in range(index.ndim):
+        if k != d and index.shape[k] > input.shape[k]:
+            raise ArgumentError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be no "
+                               f"larger than self {list(input.shape)} apart from dimension {d}")
+        if src is not None and index.shape[k] > src.shape[k]:
+            raise ArgumentError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} apart "
+                               f"from dimension {d} and to be no larger size than src {list(src.shape)}")
+    return d
+
+
+def _bounds(call, dim: int):
+    """Run a kernel call, turning an out-of-range index into PyTorch's message."""
+    try:
+        return call()
+    except IndexError as e:
+        text = str(e).replace("index: ", "").replace("for size", f"for dimension {dim} with size")
+        raise ArgumentError(text) from None
+
+
+def gather(input, dim: int, index, *, sparse_grad: bool = False, out=None):
+    """out[i][j][k] = input[index[i][j][k]][j][k] along ``dim`` (index int64, of input's ndim, no larger than
+    input outside ``dim``); the gradient scatters back (adds where indices repeat)."""
+    idx = _index_array(index, "gather")
+    d = _check_gather_shapes(input, dim, idx, "gather")
+    if input.ndim == 0:
+        return _out.write(input.reshape(1).gather(0, _wrap(idx.reshape(-1)))[0] if idx.ndim == 0 else
+                          input.reshape(1).gather(0, _wrap(idx)), out)
+    return _out.write(_bounds(lambda: ops.Gather.apply(input, idx, dim=d), d), out)
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    d = _dims.wrap(dim, input.ndim)
+    shape = list(np.broadcast_shapes(tuple(s if k != d else 1 for k, s in enumerate(input.shape)),
+                                     tuple(s if k != d else 1 for k, s in enumerate(indices.shape))))
+    xs, isz = list(shape), list(shape)
+    xs[d], isz[d] = input.shape[d], indices.shape[d]
+    return gather(input.expand(*xs), d, indices.expand(*isz).contiguous())
+
+
+def _src(input, src, name: str):
+    """The src of a scatter: a tensor of input's dtype (PyTorch requires equal dtypes) or a number."""
+    if hasattr(src, "_data"):
+        if src._data.dtype != input._data.dtype:
+            raise ArgumentTypeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+        return src
+    if isinstance(src, (numbers.Number, np.generic)):
+        return np.asarray(src).astype(input._data.dtype)
+    raise TypeError(f"src: expected a Tensor or a number, got {type(src).__name__}")
+
+
+def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
+    """input with src (a tensor, or a number ``value``) written at ``index`` along ``dim``; ``reduce`` 'add' or
+    'multiply' accumulates instead (as scatter_reduce with include_self)."""
+    src = value if src is None else src
+    src = _src(input, src, "scatter")
+    idx = _index_array(index, "scatter")
+    src_arr = getattr(src, "_data", None)
+    d = _check_gather_shapes(input, dim, idx, "scatter", src=src_arr if src_arr is not None and src_arr.ndim else None)
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise ArgumentError("reduce argument must be either add or multiply.")
+        if src_arr is not None:
+            warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a "
+                          "future PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
+                          UserWarning, stacklevel=2)
+        full = src if src_arr is not None else _wrap(np.broadcast_to(src, idx.shape).copy())
+        return scatter_reduce(input, d, index, full, "sum" if reduce == "add" else "prod")
+    return _bounds(lambda: ops_index.Scatter.apply(input, src, index=idx, dim=d), d)
+
+
+def scatter_add(input, dim: int, index, src):
+    """input with src's values added at ``index`` along ``dim`` (in index order: deterministic)."""
+    src = _src(input, src, "scatter_add")
+    idx = _index_array(index, "scatter_add")
+    d = _check_gather_shapes(input, dim, idx, "scatter_add", src=src._data)
+    if input._data.dtype.kind == "b":  # bool addition is a logical or
+        return scatter_add(input.to(np.int64), d, index, src.to(np.int64)) != 0
+    return _bounds(lambda: ops_index.ScatterAdd.apply(input, src, index=idx, dim=d), d)
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """input with src reduced into it at ``index`` along ``dim``: 'sum', 'prod', 'mean', 'amax' or 'amin';
+    ``include_self=False`` leaves input's values at the written positions out of the reduction."""
+    if reduce not in _REDUCES:
+        raise ArgumentError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    src = _src(input, src, "scatter_reduce")
+    idx = _index_array(index, "scatter_reduce")
+    d = _check_gather_shapes(input, dim, idx, "scatter_reduce", src=src._data)
+    return _bounds(lambda: ops_index.ScatterReduce.apply(input, src, index=idx, dim=d, reduce=reduce,
+                                                         include_self=bool(include_self)), d)
+
+
+def index_select(input, dim: int, index, *, out=None):
+    """input's slices at ``index`` (1-D int64/int32) along ``dim``."""
+    idx = _index_array(index, "index_select", ("int64", "int32"))
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    d = _dims.wrap(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    res = ops_index.IndexSelect.apply(input, index=idx.reshape(-1).astype(np.int64), dim=d, shape=input.shape)
+    return _out.write(res.reshape(()) if input.ndim == 0 else res, out)
+
+
+def index_add(input, dim: int, index, source, *, alpha=1):
+    """input with alpha * source's slices added at ``index`` (1-D) along ``dim``, in order."""
+    idx = _index_array(index, "index_add", ("int64", "int32")).reshape(-1).astype(np.int64)
+    d = _dims.wrap(dim, input.ndim)
+    source = cast(source, input._data.dtype)
+    n = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"index_add_(): index out of range for self of size {n} at dimension {d}")
+    if input._data.dtype.kind == "b" or input._data.dtype.itemsize < 4:
+        res = index_add(input.to(np.int64), d, _wrap(idx), source.to(np.int64), alpha=alpha)
+        return res.to(input._data.dtype) if input._data.dtype.kind != "b" else res != 0
+    return ops_index.IndexAdd.apply(input, source, index=idx, dim=d, alpha=alpha)
+
+
+def index_fill(input, dim: int, index, value):
+    """input with the slices at ``index`` along ``dim`` set to ``value``."""
+    idx = _index_array(index, "index_fill", ("int64", "int32")).reshape(-1).astype(np.int64)
+    d = _dims.wrap(dim, input.ndim)
+    mask = np.zeros(input.shape[d] if input.ndim else 1, dtype=bool)
+    mask[idx] = True
+    shape = [1] * input.ndim
+    if input.ndim:
+        shape[d] = mask.size
+    return masked_fill(input, _wrap(mask.reshape(shape)), value)
+
+
+def masked_fill(input, mask, value):
+    """input with ``value`` (a number or a 0-d tensor, differentiable) where the bool ``mask`` is true."""
+    m = mask._data if hasattr(mask, "_data") else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise ArgumentTypeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {_c_name(m.dtype)}")
+    if hasattr(value, "_data"):
+        if value.ndim != 0:
+            raise ArgumentError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
+        value = cast(value, input._data.dtype)
+    elif not isinstance(value, (numbers.Number, np.generic)):
+        raise TypeError(f"value: expected a number or a 0-d Tensor, got {type(value).__name__}")
+    return ops_index.MaskedFill.apply(input, value, mask=m)
+
+
+def _c_name(dt) -> str:
+    return {"int64": "long int", "int32": "int", "float32": "float", "float64": "double", "uint8": "unsigned char"}.get(
+        np.dtype(dt).name, np.dtype(dt).name)
+
+
+def masked_select(input, mask, *, out=None):
+    """The elements where ``mask`` is true (broadcast together), as a 1-D tensor."""
+    m = mask._data if hasattr(mask, "_data") else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise ArgumentTypeError(f"masked_select: expected BoolTensor for mask, got {_c_name(m.dtype)}")
+    return _out.write(ops_index.MaskedSelect.apply(input, mask=m, x_shape=input.shape), out)
+
+
+def masked_scatter(input, mask, source):
+    """input with the elements where ``mask`` is true replaced, in order, by the first elements of ``source``."""
+    m = mask._data if hasattr(mask, "_data") else np.asarray(mask)
+    shape = np.broadcast_shapes(input.shape, m.shape)
+    full = np.broadcast_to(m, shape)
+    k = int(full.sum())
+    flat_src = source.reshape(-1)
+    if flat_src.shape[0] < k:
+        raise ArgumentError("masked_scatter: expected source to have at least as many elements as ones in mask")
+    result = (input.expand(*shape) if tuple(shape) != input.shape else input).clone()
+    result[_wrap(np.ascontiguousarray(full))] = flat_src[:k]
+    return result
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """``input`` where the bool ``condition`` is true, else ``other`` (broadcast; numbers allowed, promoted as
+    PyTorch); ``where(condition)`` is ``nonzero(condition, as_tuple=True)``."""
+    cond = condition._data if hasattr(condition, "_data") else np.asarray(condition)
+    if input is None and other is None:
+        return nonzero(_wrap(cond), as_tuple=True)
+    if cond.dtype != np.bool_:
+        raise ArgumentTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{_torch_name(cond.dtype)}")
+    a, b = operand(input), operand(other)
+    dt = result_dtype(a, b)
+    return _out.write(ops_combine.Where.apply(_as_arg(a, dt), _as_arg(b, dt), condition=cond), out)
+
+
+def _where_method(self, condition, other):
+    """``x.where(condition, other)``: ``where(condition, x, other)``."""
+    return where(condition, self, other)
+
+
+def _as_arg(o, dt):
+    o = cast(o, dt)
+    return np.asarray(o, dtype=dt) if not hasattr(o, "_data") else o
+
+
+def _torch_name(dt) -> str:
+    from eigengrad.autograd.inplace import _torch_name as name
+
+    return name(dt)
+
+
+def nonzero(input, *, as_tuple: bool = False, out=None):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    data = input._data
+    if as_tuple:
+        if data.ndim == 0:
+            return (_wrap(np.flatnonzero(data.reshape(1)).astype(np.int64)),)
+        return tuple(_wrap(i.astype(np.int64)) for i in np.nonzero(data))
+    if data.ndim == 0:
+        return _out.write(_wrap(np.zeros((int(bool(data)), 0), dtype=np.int64)), out)
+    return _out.write(_wrap(np.argwhere(data).astype(np.int64)), out)
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def take(input, index):
+    """The elements of the flattened input at ``index`` (any shape)."""
+    idx = _index_array(index, "take")
+    n = input._data.size
+    flat = input.reshape(-1)
+    wrapped = np.where(idx < 0, idx + n, idx)
+    if wrapped.size and (wrapped.min() < 0 or wrapped.max() >= n):
+        raise IndexError(f"out of range: tried to access index {int(idx.flat[np.argmax((wrapped < 0) | (wrapped >= n))])}"
+                         f" on a tensor of {n} elements.")
+    return ops_index.IndexSelect.apply(flat, index=wrapped.reshape(-1), dim=0, shape=flat.shape).reshape(*idx.shape)
+
+
+INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in (
+    "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill", "masked_fill", "masked_scatter")}
+globals().update(INPLACE)
+
+METHODS = ("gather", "take_along_dim", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+           "index_fill", "masked_fill", "masked_select", "masked_scatter", "where", "nonzero", "argwhere",
+           "take") + tuple(INPLACE)
+FUNCTIONS = tuple(n for n in METHODS if not n.endswith("_"))
+METHOD_FORMS = {"where": _where_method}

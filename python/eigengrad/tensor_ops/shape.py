@@ -1,0 +1,454 @@
+"""Shape operations: ``view``/``reshape`` and friends, ``squeeze``/``unsqueeze``, ``expand``, ``repeat``,
+``permute``/``transpose``/``t``, ``contiguous``, ``narrow``/``split``/``chunk``/``unbind``, ``cat``/``stack``,
+``flip``, ``movedim``, ``tril``/``triu``/``diag``/``diagonal``. Views share memory with their input as in
+PyTorch (``view``, ``expand``, ``narrow``, ``split``... return views; ``reshape`` copies only when it must)."""
+from __future__ import annotations
+
+import builtins
+import operator
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad.autograd import ops, ops_combine, ops_shape
+from eigengrad.tensor_ops import _dims, _out
+from eigengrad.tensor_ops.arithmetic import cast, result_dtype
+
+
+def _infer(shape: tuple, numel: int) -> tuple:
+    """``shape`` with its -1 resolved, or PyTorch's error."""
+    if builtins.sum(1 for s in shape if s == -1) > 1:
+        raise ArgumentError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise ArgumentTypeError(f"invalid shape dimension {s}")
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    if -1 in shape:
+        if known == 0:
+            raise ArgumentError(f"cannot reshape tensor of 0 elements into shape {list(shape)} because the unspecified "
+                               "dimension size -1 can be any value and is ambiguous")
+        if numel % known:
+            raise ArgumentError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        return tuple(numel // known if s == -1 else s for s in shape)
+    if known != numel:
+        raise ArgumentError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def reshape(input, *shape):
+    """The same elements in ``shape`` (one entry may be -1); a view when the strides allow, else a copy."""
+    return ops.Reshape.apply(input, shape=_infer(_dims.sizes(shape, "shape"), input._data.size))
+
+
+def view(input, *shape):
+    """A view with ``shape`` (one entry may be -1); PyTorch's error when the strides do not allow one.
+    ``view(dtype)`` reinterprets the bytes as another dtype of the same size."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)) and not hasattr(shape[0], "_data"):
+        return _view_dtype(input, shape[0])
+    new = _infer(_dims.sizes(shape, "shape"), input._data.size)
+    try:
+        np.reshape(input._data, new, copy=False)
+    except ValueError:
+        raise ArgumentError("view size is not compatible with input tensor's size and stride (at least one dimension "
+                           "spans across two contiguous subspaces). Use .reshape(...) instead.") from None
+    return ops.Reshape.apply(input, shape=new)
+
+
+def _view_dtype(input, dtype):
+    from eigengrad import _dtype
+    from eigengrad.tensor import Tensor
+
+    dt = _dtype.to_numpy(dtype)
+    if dt.itemsize != input._data.dtype.itemsize:
+        raise ArgumentTypeError("view(dtype): only dtypes of the same element size are supported here, got "
+                           f"{input.dtype} -> {_dtype.of(dt)}")
+    return Tensor._wrap(input._data.view(dt))
+
+
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    """Dims start_dim..end_dim merged into one (a 0-d tensor becomes 1-d)."""
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s, e = _dims.wrap(start_dim, input.ndim), _dims.wrap(end_dim, input.ndim)
+    if s > e:
+        raise ArgumentError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    shape = input.shape
+    return reshape(input, *shape[:s], -1 if input._data.size else int(np.prod(shape[s:e + 1])), *shape[e + 1:])
+
+
+def unflatten(input, dim: int, sizes):
+    """Dim ``dim`` split into ``sizes`` (one may be -1)."""
+    d = _dims.wrap(dim, input.ndim)
+    sizes = tuple(operator.index(s) for s in sizes)
+    n = input.shape[d]
+    known = int(np.prod([s for s in sizes if s != -1], dtype=np.int64))
+    if -1 in sizes:
+        if builtins.sum(1 for s in sizes if s == -1) > 1:
+            raise ArgumentError("only one dimension can be inferred")
+        sizes = tuple(n // known if s == -1 and known else s for s in sizes)
+    if int(np.prod(sizes, dtype=np.int64)) != n:
+        raise ArgumentError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({n}) "
+                           "in the input tensor")
+    return reshape(input, *input.shape[:d], *sizes, *input.shape[d + 1:])
+
+
+def squeeze(input, dim=None):
+    """Drop dims of size 1 (all, or those of ``dim``, an int or tuple; a dim of another size stays)."""
+    shape = input.shape
+    if dim is None:
+        drop = {i for i, n in enumerate(shape) if n == 1}
+    else:
+        drop = {d for d in _dims.dims(dim if isinstance(dim, (tuple, list)) else (dim,), input.ndim) if shape[d] == 1}
+    if not drop:
+        return ops.Reshape.apply(input, shape=shape)
+    return ops.Reshape.apply(input, shape=tuple(n for i, n in enumerate(shape) if i not in drop))
+
+
+def unsqueeze(input, dim: int):
+    """A dim of size 1 inserted at ``dim`` (in [-ndim-1, ndim])."""
+    d = _dims.wrap(dim, input.ndim + 1)
+    shape = input.shape
+    return ops.Reshape.apply(input, shape=(*shape[:d], 1, *shape[d:]))
+
+
+def expand(input, *sizes):
+    """A broadcast view with ``sizes`` (-1 keeps a dim; new dims go in front); no copy."""
+    sizes = _dims.sizes(sizes)
+    shape = input.shape
+    if len(sizes) < len(shape):
+        raise ArgumentError(f"expand({input.type()}{{{list(shape)}}}, size={list(sizes)}): the number of sizes provided "
+                           f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
+                           f"({len(shape)})")
+    lead = len(sizes) - len(shape)
+    out = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise ArgumentError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing "
+                                   f"dimension {i}")
+            out.append(s)
+            continue
+        n = shape[i - lead]
+        if s == -1:
+            s = n
+        if s != n and n != 1:
+            raise ArgumentError(f"The expanded size of the tensor ({s}) must match the existing size ({n}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(shape)}")
+        out.append(s)
+    return ops.Expand.apply(input, shape=tuple(out))
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, size)
+
+
+def repeat(input, *sizes):
+    """Tiled ``sizes`` times along each dim (len(sizes) >= ndim; extra sizes add leading dims)."""
+    reps = _dims.sizes(sizes)
+    if len(reps) < input.ndim:
+        raise ArgumentError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    if builtins.any(r < 0 for r in reps):
+        raise ArgumentError(f"Trying to create tensor with negative dimension: {list(reps)}")
+    return ops_shape.Repeat.apply(input, reps=reps)
+
+
+def permute(input, *dims):
+    """The dims reordered (a view)."""
+    order = _dims.sizes(dims, "dims")
+    if len(order) != input.ndim:
+        raise ArgumentError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
+                           f"of the desired ordering of dimensions i.e. input.dim() = {input.ndim} is not equal to "
+                           f"len(dims) = {len(order)}")
+    wrapped = tuple(_dims.wrap(d, input.ndim) for d in order)
+    if len(set(wrapped)) != len(wrapped):
+        raise ArgumentError("permute(): duplicate dims are not allowed.")
+    return ops.Permute.apply(input, dims=wrapped)
+
+
+def transpose(input, dim0: int, dim1: int):
+    """Dims dim0 and dim1 swapped (a view)."""
+    order = list(range(input.ndim))
+    a, b = _dims.wrap(dim0, input.ndim), _dims.wrap(dim1, input.ndim)
+    if input.ndim == 0:
+        return input
+    order[a], order[b] = order[b], order[a]
+    return ops.Permute.apply(input, dims=tuple(order))
+
+
+def t(input):
+    """The transpose of a 2-D tensor (0-d and 1-d tensors are returned as they are)."""
+    if input.ndim > 2:
+        raise ArgumentError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return input if input.ndim < 2 else transpose(input, 0, 1)
+
+
+def _T(self):
+    """All dims reversed (``x.T``)."""
+    return ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
+
+
+def _mT(self):
+    """The last two dims swapped (``x.mT``)."""
+    if self.ndim < 2:
+        raise ArgumentError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def movedim(input, source, destination):
+    """Dims at ``source`` moved to ``destination`` (ints or sequences); the other dims keep their order."""
+    n = input.ndim
+    src = [_dims.wrap(d, n) for d in ((source,) if isinstance(source, int) else source)]
+    dst = [_dims.wrap(d, n) for d in ((destination,) if isinstance(destination, int) else destination)]
+    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ArgumentError(f"movedim: Invalid source or destination dims: source ({list(src)}) and destination "
+                           f"({list(dst)}) must be lists of distinct dims of the same length")
+    perm = [None] * n
+    for s_, d_ in zip(src, dst):
+        perm[d_] = s_
+    rest = iter(d for d in range(n) if d not in src)
+    return ops.Permute.apply(input, dims=tuple(p if p is not None else next(rest) for p in perm))
+
+
+def contiguous(input, memory_format=None):
+    """``input`` when it is C-contiguous, else a C-contiguous copy (differentiable)."""
+    if input._data.flags.c_contiguous:
+        return input
+    return ops_shape.Contiguous.apply(input)
+
+
+def is_contiguous(input, memory_format=None) -> bool:
+    return bool(input._data.flags.c_contiguous)
+
+
+def narrow(input, dim: int, start, length: int):
+    """Elements start..start+length-1 of ``dim`` (a view); ``start`` may be negative or a 0-d tensor."""
+    d = _dims.wrap(dim, input.ndim)
+    n = input.shape[d]
+    start = operator.index(start)
+    if start < 0:
+        start += n
+    if not 0 <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    if length < 0:
+        raise ArgumentError("narrow(): length must be non-negative.")
+    if start + length > n:
+        raise ArgumentError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return _slice(input, d, start, start + length)
+
+
+def _slice(input, d: int, start: int, stop: int):
+    return ops.GetItem.apply(input, index=(slice(None),) * d + (slice(start, stop),))
+
+
+def select(input, dim: int, index: int):
+    """The slice at ``index`` of ``dim``, without that dim (a view)."""
+    d = _dims.wrap(dim, input.ndim)
+    n = input.shape[d]
+    i = operator.index(index)
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(input.shape)} at dimension {dim}")
+    return ops.GetItem.apply(input, index=(slice(None),) * d + (i % n,))
+
+
+def split(input, split_size_or_sections, dim: int = 0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes (views)."""
+    d = _dims.wrap(dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [operator.index(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n or builtins.any(s < 0 for s in sizes):
+            raise ArgumentError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                               f"dimension {dim}), but got split_sizes={sizes}")
+    else:
+        size = operator.index(split_size_or_sections)
+        if size < 0 or (size == 0 and n != 0):
+            raise ArgumentError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = ([size] * (n // size) + ([n % size] if n % size else [])) if size and n else [0]
+    out, start = [], 0
+    for s in sizes:
+        out.append(_slice(input, d, start, start + s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks: int, dim: int = 0):
+    """``chunks`` pieces along ``dim`` of ceil(n / chunks) elements each (so perhaps fewer pieces)."""
+    if chunks <= 0:
+        raise ArgumentError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = input.shape[_dims.wrap(dim, input.ndim)]
+    return split(input, max(-(-n // chunks), 1) if n else 0, dim) if n else split(input, [0] * chunks, dim)
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0):
+    """Split at the given indices, or into ``sections`` pieces whose sizes differ by at most one."""
+    d = _dims.wrap(dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
+        return split(input, sizes, d)
+    bounds = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections] + [n]
+    return tuple(_slice(input, d, a, builtins.max(a, b)) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def unbind(input, dim: int = 0):
+    """The slices along ``dim``, without it (views)."""
+    d = _dims.wrap(dim, input.ndim)
+    return tuple(select(input, d, i) for i in range(input.shape[d]))
+
+
+def _tensor_list(tensors, name: str) -> list:
+    from eigengrad.tensor import Tensor
+
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    dt = result_dtype(*tensors) if len({t._data.dtype for t in tensors}) > 1 else None
+    return [cast(t, dt) for t in tensors] if dt is not None else list(tensors)
+
+
+def cat(tensors, dim: int = 0, *, out=None):
+    """Concatenation along an existing dim (dtypes promoted; legacy empty 1-d tensors are skipped, as PyTorch)."""
+    ts = _tensor_list(tensors, "cat")
+    kept = [t for t in ts if not (t.ndim == 1 and t._data.size == 0)] or ts[:1]
+    ref = kept[0]
+    if ref.ndim == 0:
+        raise ArgumentError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _dims.wrap(dim, ref.ndim)
+    for i, t in enumerate(kept):
+        if t.ndim != ref.ndim:
+            raise ArgumentError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise ArgumentError(f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} "
+                                   f"but got size {t.shape[k]} for tensor number {i} in the list.")
+    return _out.write(ops_combine.Cat.apply(*kept, dim=d), out)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0, *, out=None):
+    """Tensors of one shape stacked along a new dim ``dim``."""
+    ts = _tensor_list(tensors, "stack")
+    for i, t in enumerate(ts):
+        if t.shape != ts[0].shape:
+            raise ArgumentError(f"stack expects each tensor to be equal size, but got {list(ts[0].shape)} at entry 0 and "
+                               f"{list(t.shape)} at entry {i}")
+    d = _dims.wrap(dim, ts[0].ndim + 1)
+    return _out.write(ops_combine.Stack.apply(*ts, dim=d), out)
+
+
+def hstack(tensors, *, out=None):
+    ts = [t if t.ndim else reshape(t, 1) for t in tensors]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1, out=out)
+
+
+def vstack(tensors, *, out=None):
+    ts = [t if t.ndim >= 2 else reshape(t, 1, -1) for t in tensors]
+    return cat(ts, 0, out=out)
+
+
+def flip(input, *dims):
+    """Elements reversed along ``dims``."""
+    order = _dims.sizes(dims, "dims")
+    return ops_shape.Flip.apply(input, dims=tuple(_dims.wrap(d, input.ndim) for d in order))
+
+
+def fliplr(input):
+    return flip(input, 1)
+
+
+def flipud(input):
+    return flip(input, 0)
+
+
+def roll(input, shifts, dims=None):
+    """Elements shifted cyclically along ``dims`` (the flattened tensor when None)."""
+    if dims is None:
+        return reshape(roll(flatten(input), shifts, 0), input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = input
+    for s, d in zip(shifts, dims):
+        d = _dims.wrap(d, input.ndim)
+        n = input.shape[d]
+        if n == 0:
+            continue
+        s %= n
+        if s:
+            out = cat([_slice(out, d, n - s, n), _slice(out, d, 0, n - s)], d)
+    return out
+
+
+def tril(input, diagonal: int = 0, *, out=None):
+    """The lower triangle of the last two dims from ``diagonal`` down; the rest zero."""
+    if input.ndim < 2:
+        raise ArgumentError("tril: input tensor must have at least 2 dimensions")
+    return _out.write(ops_shape.Triangle.apply(input, diagonal=int(diagonal), upper=False), out)
+
+
+def triu(input, diagonal: int = 0, *, out=None):
+    """The upper triangle of the last two dims from ``diagonal`` up; the rest zero."""
+    if input.ndim < 2:
+        raise ArgumentError("triu: input tensor must have at least 2 dimensions")
+    return _out.write(ops_shape.Triangle.apply(input, diagonal=int(diagonal), upper=True), out)
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The diagonal ``offset`` of the planes (dim1, dim2), as the last dim (a view)."""
+    a, b = _dims.wrap(dim1, input.ndim), _dims.wrap(dim2, input.ndim)
+    if a == b:
+        raise ArgumentError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return ops_shape.Diagonal.apply(input, offset=int(offset), dim1=a, dim2=b)
+
+
+def diag(input, diagonal: int = 0):
+    """A 1-D tensor placed on a diagonal of a square matrix, or the diagonal of a 2-D tensor."""
+    if input.ndim == 1:
+        n = input.shape[0] + abs(int(diagonal))
+        return ops_shape.DiagonalAdjoint.apply(input, offset=int(diagonal), dim1=0, dim2=1, shape=(n, n))
+    if input.ndim == 2:
+        out = globals()["diagonal"](input, diagonal)
+        return contiguous(out) if not out._data.flags.c_contiguous else out
+    raise ArgumentError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def trace(input):
+    """The sum of the main diagonal of a 2-D tensor."""
+    if input.ndim != 2:
+        raise ArgumentError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return diagonal(input).sum()
+
+
+swapaxes = swapdims = transpose
+moveaxis = movedim
+
+METHODS = ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze", "expand",
+           "expand_as", "broadcast_to", "repeat", "permute", "transpose", "t", "movedim", "moveaxis", "contiguous",
+           "is_contiguous", "narrow", "select", "split", "chunk", "tensor_split", "unbind", "flip", "fliplr", "flipud",
+           "roll", "tril", "triu", "diagonal", "diag", "trace", "swapaxes", "swapdims")
+FUNCTIONS = tuple(n for n in METHODS if n not in ("view", "view_as", "reshape_as", "expand", "expand_as",
+                                                   "contiguous", "is_contiguous")) + (
+    "cat", "concat", "concatenate", "stack", "hstack", "vstack")
+PROPERTIES = {"T": _T, "mT": _mT}

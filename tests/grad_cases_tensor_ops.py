@@ -1,0 +1,128 @@
+"""Cases of ``grad_cases.py``'s table for the primitives of the tensor operations (``ops_pointwise``,
+``ops_index``, ``ops_reduce``, ``ops_shape``): gradcheck, gradgradcheck and PyTorch parity to second order."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad.autograd import ops, ops_index as X, ops_pointwise as P, ops_reduce as R, ops_shape as S
+from grad_cases import Case, away, distinct, inputs, normal, positive
+
+IDX_ROWS = np.array([[2, 0], [1, 3], [0, 2]])  # distinct within each row (scatter writes no position twice)
+IDX_REPEAT_ROWS = np.array([[1, 1, 0], [2, 0, 2], [3, 3, 3]])
+IDX_LIST = np.array([2, 0, 2, 1])
+MASK = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
+MASK_ROW = np.array([True, False, True, True])
+
+
+def _t(a):
+    import torch
+
+    return torch.from_numpy(np.asarray(a))
+
+
+def between(*shape, low=-0.9, high=0.9):
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+def _no_ties(*shape):
+    return distinct(*shape)
+
+
+def unary(cls, name: str, method: str, make=None):
+    """A case of a unary function: y = f(a) * a (so the piecewise-constant ones still have a gradient)."""
+    return Case(cls, name, lambda a: getattr(a, method)() * a, inputs(make or normal(2, 3)),
+                lambda a: getattr(a, method)() * a)
+
+
+TENSOR_OP_CASES = [
+    unary(P.Sin, "plain", "sin"),
+    unary(P.Cos, "plain", "cos"),
+    unary(P.Tan, "plain", "tan", between(2, 3)),
+    unary(P.Asin, "plain", "asin", between(2, 3)),
+    unary(P.Acos, "plain", "acos", between(2, 3)),
+    unary(P.Atan, "plain", "atan"),
+    unary(P.Sinh, "plain", "sinh"),
+    unary(P.Cosh, "plain", "cosh"),
+    unary(P.Log1p, "plain", "log1p", positive(2, 3)),
+    unary(P.Expm1, "plain", "expm1"),
+    unary(P.Log2, "plain", "log2", positive(2, 3)),
+    unary(P.Log10, "plain", "log10", positive(2, 3)),
+    unary(P.Exp2, "plain", "exp2"),
+    unary(P.Rsqrt, "plain", "rsqrt", positive(2, 3)),
+    unary(P.Reciprocal, "plain", "reciprocal", away(2, 3)),
+    unary(P.Sign, "plain", "sign", away(2, 3)),
+    unary(P.Floor, "plain", "floor", away(2, 3)),
+    unary(P.Ceil, "plain", "ceil", away(2, 3)),
+    unary(P.Round, "plain", "round", away(2, 3)),
+    unary(P.Trunc, "plain", "trunc", away(2, 3)),
+    Case(P.RoundDecimals, "decimals", lambda a: a.round(decimals=1) * a, inputs(away(2, 3)),
+         lambda a: a.round(decimals=1) * a),
+    Case(P.Remainder, "broadcast", lambda a, b: a.remainder(b) * a, inputs(normal(2, 3), positive(3)),
+         lambda a, b: a.remainder(b) * a),
+    Case(P.Fmod, "broadcast", lambda a, b: a.fmod(b) * b, inputs(normal(2, 3), positive(3)),
+         lambda a, b: a.fmod(b) * b),
+    Case(P.DivRounded, "floor", lambda a, b: a.div(b, rounding_mode="floor") * a, inputs(normal(2, 3), positive(3)),
+         lambda a, b: a.div(b, rounding_mode="floor") * a),
+    Case(ops.Gather, "gather", lambda a: a.gather(1, _eg(IDX_REPEAT_ROWS)) ** 2, inputs(normal(3, 4)),
+         lambda a: a.gather(1, _t(IDX_REPEAT_ROWS)) ** 2),
+    Case(X.Scatter, "src", lambda x, s: x.scatter(1, _eg(IDX_ROWS), s) ** 2, inputs(normal(3, 4), normal(3, 2)),
+         lambda x, s: x.scatter(1, _t(IDX_ROWS), s) ** 2),
+    Case(X.Scatter, "value", lambda x: x.scatter(1, _eg(IDX_ROWS), 1.5) * x, inputs(normal(3, 4)),
+         lambda x: x.scatter(1, _t(IDX_ROWS), 1.5) * x),
+    Case(X.ScatterAdd, "repeated", lambda x, s: x.scatter_add(1, _eg(IDX_REPEAT_ROWS), s) ** 2,
+         inputs(normal(3, 4), normal(3, 3)), lambda x, s: x.scatter_add(1, _t(IDX_REPEAT_ROWS), s) ** 2),
+    *[Case(X.ScatterReduce, f"{r}-{'self' if inc else 'noself'}",
+           lambda x, s, r=r, inc=inc: x.scatter_reduce(1, _eg(IDX_REPEAT_ROWS), s, r, include_self=inc) ** 2,
+           inputs(distinct(3, 4) if r in ("amax", "amin") else normal(3, 4),
+                  (lambda rng: distinct(3, 3)(rng) + 0.11) if r in ("amax", "amin") else normal(3, 3)),
+           lambda x, s, r=r, inc=inc: x.scatter_reduce(1, _t(IDX_REPEAT_ROWS), s, r, include_self=inc) ** 2)
+      for r in ("sum", "mean", "amax", "amin", "prod") for inc in (True, False)],
+    Case(X.IndexSelect, "repeated", lambda x: x.index_select(1, _eg(IDX_LIST)) ** 2, inputs(normal(3, 3)),
+         lambda x: x.index_select(1, _t(IDX_LIST)) ** 2),
+    Case(X.IndexSelectAdjoint, "direct",
+         lambda g: X.IndexSelectAdjoint.apply(g, index=IDX_LIST, dim=1, shape=(3, 3)) ** 2, inputs(normal(3, 4))),
+    Case(X.IndexAdd, "alpha", lambda x, s: x.index_add(0, _eg(IDX_LIST), s, alpha=2.0) ** 2,
+         inputs(normal(3, 2), normal(4, 2)), lambda x, s: x.index_add(0, _t(IDX_LIST), s, alpha=2.0) ** 2),
+    Case(X.MaskedFill, "tensor-value", lambda x, v: x.masked_fill(_eg(MASK_ROW), v) * x,
+         inputs(normal(3, 4), normal()), lambda x, v: x.masked_fill(_t(MASK_ROW), v) * x),
+    Case(X.MaskedSelect, "broadcast", lambda x: x.masked_select(_eg(MASK)) ** 2, inputs(normal(4)),
+         lambda x: x.masked_select(_t(MASK)) ** 2),
+    Case(X.MaskedSelectAdjoint, "direct",
+         lambda g: X.MaskedSelectAdjoint.apply(g, mask=MASK, x_shape=(4,)) ** 2, inputs(normal(6))),
+    Case(R.Mean, "dims", lambda a: a.mean((0, 2)) ** 2, inputs(normal(2, 3, 2)), lambda a: a.mean((0, 2)) ** 2),
+    Case(R.Mean, "all", lambda a: a.mean() * a, inputs(normal(2, 3)), lambda a: a.mean() * a),
+    Case(R.Var, "dim", lambda a: a.var(1), inputs(normal(3, 4)), lambda a: a.var(1)),
+    Case(R.Var, "std-keepdim-correction0", lambda a: a.std(0, keepdim=True, correction=0) * a,
+         inputs(normal(3, 4)), lambda a: a.std(0, keepdim=True, correction=0) * a),
+    Case(R.Norm, "p2-dim", lambda a: a.norm(dim=1), inputs(normal(3, 4)), lambda a: a.norm(dim=1)),
+    Case(R.Norm, "p1", lambda a: a.norm(p=1) * a, inputs(away(3, 4)), lambda a: a.norm(p=1) * a),
+    Case(R.Norm, "inf", lambda a: a.norm(p=float("inf"), dim=0) ** 2, inputs(distinct(3, 4)),
+         lambda a: a.norm(p=float("inf"), dim=0) ** 2),
+    Case(R.Norm, "p3-keepdim", lambda a: a.norm(p=3, dim=1, keepdim=True) * a, inputs(away(3, 4)),
+         lambda a: a.norm(p=3, dim=1, keepdim=True) * a),
+    Case(R.Prod, "dim", lambda a: a.prod(1), inputs(away(3, 4)), lambda a: a.prod(1)),
+    Case(R.Prod, "all", lambda a: a.prod() * a, inputs(away(2, 3)), lambda a: a.prod() * a),
+    Case(R.Prod, "zeros", lambda a: a.prod(1), inputs(lambda rng: np.array([[1.5, 0.0, 2.0], [0.0, 0.0, 1.0],
+                                                                          [1.0, -2.0, 0.5]])),
+         lambda a: a.prod(1)),
+    Case(R.Cumsum, "dim", lambda a: a.cumsum(1) ** 2, inputs(normal(3, 4)), lambda a: a.cumsum(1) ** 2),
+    Case(S.Repeat, "lead", lambda a: a.repeat(2, 1, 3) ** 2, inputs(normal(2, 3)), lambda a: a.repeat(2, 1, 3) ** 2),
+    Case(S.Contiguous, "transposed", lambda a: a.t().contiguous() ** 2, inputs(normal(2, 3)),
+         lambda a: a.t().contiguous() ** 2),
+    Case(S.Flip, "dims", lambda a: a.flip(0, 2) * a, inputs(normal(2, 3, 2)), lambda a: a.flip(0, 2) * a),
+    Case(S.Diagonal, "offset", lambda a: a.diagonal(1) ** 2, inputs(normal(3, 4)), lambda a: a.diagonal(1) ** 2),
+    Case(S.DiagonalAdjoint, "diag-vector", lambda v: v.diag(-1) ** 2, inputs(normal(3)), lambda v: v.diag(-1) ** 2),
+    Case(S.Triangle, "tril", lambda a: a.tril(-1) ** 2, inputs(normal(3, 4)), lambda a: a.tril(-1) ** 2),
+    Case(S.Triangle, "triu-batched", lambda a: a.triu(1) * a, inputs(normal(2, 3, 3)), lambda a: a.triu(1) * a),
+]
+
+EXEMPT = {
+    "UnaryMath": "the base of the unary math primitives (each subclass has its case)",
+    "_Modulo": "the base of Remainder and Fmod (each has its case)",
+}
+
+
+def _eg(a):
+    import eigengrad as eg
+
+    return eg.tensor(np.asarray(a))
