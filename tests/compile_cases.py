@@ -71,3 +71,10 @@ def state_arrays(model, opt) -> list:
         for k, v in sorted(opt.state[p].items()):
             out.append(np.array(v).copy())
     return out
+
+
+def same(a: list, b: list) -> None:
+    """The arrays of ``a`` and ``b`` are equal bit for bit (dtype, shape and bytes)."""
+    assert len(a) == len(b)
+    for i, (u, v) in enumerate(zip(a, b)):
+        assert u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes(), f"array {i} differs"

@@ -5,13 +5,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-from compile_cases import batches, make_step, mlp, state_arrays, step_of, train
-
-
-def _same(a: list, b: list) -> None:
-    assert len(a) == len(b)
-    for i, (u, v) in enumerate(zip(a, b)):
-        assert u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes(), f"array {i} differs"
+from compile_cases import batches, make_step, mlp, same, state_arrays, step_of, train
 
 
 def _run(compiled: bool, steps: int = 50, **kw):
@@ -32,8 +26,8 @@ def test_fifty_compiled_steps_equal_eager(kw):
     # call 1 traces (no gradients yet: a signature of its own), calls 2-3 trace the steady signature twice,
     # call 4 replays and checks against eager mode, calls 5-50 replay
     assert fn.replays == 46
-    _same(losses, eager_losses)
-    _same(state, eager_state)
+    same(losses, eager_losses)
+    same(state, eager_state)
     assert gen.tolist() == eager_gen.tolist()  # dropout advanced the generator exactly as eager mode
     assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in eager_opt.param_groups]
 
@@ -45,7 +39,7 @@ def test_results_do_not_depend_on_threads(restore_threads):
         losses, state, _, fn, _ = _run(True, steps=12)
         assert fn.replays > 0
         runs.append(losses + state)
-    _same(runs[0], runs[1])
+    same(runs[0], runs[1])
 
 
 def test_returned_tensors_keep_their_step_values():
@@ -56,7 +50,7 @@ def test_returned_tensors_keep_their_step_values():
     step2, model2, opt2, _ = make_step()
     expected = [step2(x, y).numpy().copy() for x, y in data]
     assert fn.replays == 4
-    _same([t.numpy() for t in kept], expected)
+    same([t.numpy() for t in kept], expected)
     assert not kept[-1].requires_grad  # a replay's result is this step's value, not a graph
 
 
@@ -67,8 +61,8 @@ def test_new_shapes_trace_again_and_the_cache_is_bounded():
     got = [fn(x, y).numpy().copy() for x, y in data]
     step2, model2, opt2, _ = make_step()  # (after: it reseeds the generator dropout draws from)
     want = [step2(x, y).numpy().copy() for x, y in data]
-    _same(got, want)
-    _same(state_arrays(model, opt), state_arrays(model2, opt2))
+    same(got, want)
+    same(state_arrays(model, opt), state_arrays(model2, opt2))
     assert len(fn._plans) <= 2 and fn.replays > 0
 
 
@@ -96,7 +90,7 @@ def test_compiled_module_inference_forward():
         got = [fwd(x) for x, _ in data]
         want = [model(x).numpy().copy() for x, _ in data]
     assert fwd.fallback_reason is None and fwd.replays == 3
-    _same([g.numpy() for g in got], want)
+    same([g.numpy() for g in got], want)
 
 
 def _plain(x) -> bool:
@@ -115,6 +109,9 @@ def test_plan_records_are_plain_data():
     assert _plain(buffers) and _plain(ops)  # what a native executor can take as it is
     kinds = [op[0] for op in ops]
     assert kinds.count("python") == 1 and kinds.count("draw") == 2  # the optimizer's update; two dropouts
+    # each of the 10 parameters' gradients is written by its kernel straight into its optimizer slot
+    # (compile/rewrite.py): no copy is left to replay
+    assert kinds.count("elided") == 10 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
     gemms = [op for op in ops if op[:2] == ("kernel", "C:gemm")]
     assert len(gemms) == 3 + 5  # forward 3 Linear; backward dW x3 and dx x2 (the input needs no gradient)
     dropouts = [op for op in ops if op[1] == "C:dropout_forward"]
@@ -141,4 +138,4 @@ def test_layer_norm_and_gelu_steps_equal_eager():
         if compiled:
             assert fn.fallback_reason is None and fn.replays == 16
         runs.append(losses + state_arrays(model, opt))
-    _same(runs[0], runs[1])
+    same(runs[0], runs[1])

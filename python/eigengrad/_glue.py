@@ -36,6 +36,15 @@ def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
     np.sum(x, axis=0, out=out)
 
 
+def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool, out: np.ndarray) -> None:
+    """out (0-d) = the total norm of ``grads``, each scaled in place by min(max_norm / (norm + 1e-6), 1)
+    (the compiled kernel; the norm lands in an array so that a compiled step can return it)."""
+    from eigengrad import _kernels  # (at call time: the module imports this one)
+
+    out[()] = _kernels._C.clip_grad_norm(grads, max_norm=max_norm, norm_type=norm_type,
+                                         scale_if_nonfinite=scale_if_nonfinite)
+
+
 def increment(count: np.ndarray) -> None:
     """count += 1 in place (BatchNorm's ``num_batches_tracked``)."""
     count[()] = int(count) + 1

@@ -33,8 +33,13 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def contiguous(a: np.ndarray) -> np.ndarray:
-    """``a`` itself when it is C-contiguous, else a C-contiguous copy."""
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    """``a`` itself when it is C-contiguous, else a C-contiguous copy (made through ``_G.copy``, so that
+    ``eg.compile`` records it as a plan step)."""
+    if a.flags.c_contiguous:
+        return a
+    out = np.empty(a.shape, dtype=a.dtype)
+    _G.copy(a, out)
+    return out
 
 
 def is_float(a: np.ndarray) -> bool:
@@ -163,6 +168,35 @@ def maxout_backward(grad_out: np.ndarray, idx: np.ndarray, pieces: int) -> np.nd
 
 def fill_(out: np.ndarray, value: float) -> None:
     _G.fill(out, value)
+
+
+def zeros(shape: tuple, dtype) -> np.ndarray:
+    """A new array of zeros (an RNN's default initial state), filled by a glue call that eg.compile records."""
+    out = np.empty(shape, dtype=dtype)
+    _G.fill(out, 0)
+    return out
+
+
+def concatenate(arrays, axis: int) -> np.ndarray:
+    """np.concatenate(arrays, axis), each piece copied into its slice by a glue call (recorded by eg.compile)."""
+    shape = list(arrays[0].shape)
+    shape[axis] = sum(a.shape[axis] for a in arrays)
+    out = np.empty(shape, dtype=np.result_type(*arrays))
+    lead, start = (slice(None),) * axis, 0
+    for a in arrays:
+        _G.copy(a, out[lead + (slice(start, start + a.shape[axis]),)])
+        start += a.shape[axis]
+    return out
+
+
+def stack(arrays, axis: int) -> np.ndarray:
+    """np.stack(arrays, axis) (arrays of one shape), each copied into its slice by a glue call."""
+    shape = arrays[0].shape
+    out = np.empty(shape[:axis] + (len(arrays),) + shape[axis:], dtype=np.result_type(*arrays))
+    lead = (slice(None),) * axis
+    for i, a in enumerate(arrays):
+        _G.copy(a, out[lead + (i,)])
+    return out
 
 
 def ones_like(x: np.ndarray) -> np.ndarray:
@@ -348,10 +382,12 @@ def grad_norm(grads: list, norm_type: float) -> float:
     return _C.grad_norm(grads, float(norm_type))
 
 
-def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool = True) -> float:
-    """Total norm n of the arrays, and every array scaled in place by min(max_norm / (n + 1e-6), 1)."""
-    return _C.clip_grad_norm(grads, max_norm=float(max_norm), norm_type=float(norm_type),
-                             scale_if_nonfinite=scale_if_nonfinite)
+def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool = True) -> np.ndarray:
+    """Total norm n of the arrays (a 0-d float64 array), and every array scaled in place by
+    min(max_norm / (n + 1e-6), 1)."""
+    out = np.empty((), dtype=np.float64)
+    _G.clip_grad_norm(grads, float(max_norm), float(norm_type), bool(scale_if_nonfinite), out)
+    return out
 
 
 def scale_grads(grads: list, coef: float) -> None:

@@ -578,11 +578,13 @@ class GetItemBackward(Primitive):
 
 def _index_add(g: np.ndarray, index, shape: tuple) -> np.ndarray:
     """Zeros of ``shape`` with ``g`` added at ``index`` (GetItem's backward)."""
+    if _is_basic_index(index):  # basic indexing never repeats an element: g copied into a view
+        gx = K.zeros(shape, g.dtype)  # (kernel calls, so that eg.compile records them)
+        idx = index if isinstance(index, tuple) else (index,)
+        K.copy_into(gx[idx if any(i is Ellipsis for i in idx) else idx + (Ellipsis,)], g)
+        return gx
     gx = np.zeros(shape, dtype=g.dtype)
-    if _is_basic_index(index):
-        gx[index] = g  # basic indexing never repeats an element
-    else:
-        np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
+    np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
     return gx
 
 

@@ -19,6 +19,7 @@ import functools
 import numpy as np
 
 from eigengrad.compile.recorder import Buffer, Op, Ref
+from eigengrad.compile.rewrite import write_into_slots
 from eigengrad.tensor import Tensor
 
 ALIGN = 64  # bytes: a cache line (and an AVX-512 vector) for every temporary
@@ -57,6 +58,7 @@ class Plan:
 
     def __init__(self, ops: list[Op], buffers: list[Buffer], outputs: list[Ref], grads: list) -> None:
         self.ops, self.buffers, self.grads = ops, buffers, grads
+        self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
         self.arena_bytes = place_temporaries(buffers)
         self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
         self.inputs = [b.root for b in buffers if b.kind == "input"]
@@ -97,7 +99,7 @@ class Plan:
                 else:
                     roles = self.ops[consumer].roles
                     steps[i] = (_draw, [generator, n, steps[consumer][1], roles.index("seed"), roles.index("offset")])
-        return steps
+        return [s for s in steps if s is not None]  # (elided ops run nothing)
 
     def run(self, arrays: list) -> list:
         """One replay: copy ``arrays`` into the inputs, run every step, restore the ``.grad`` attributes the
@@ -129,6 +131,8 @@ class Plan:
         for op in self.ops:
             if op.kind == "draw":
                 ops.append(("draw", gens.setdefault(id(op.draw[0]), len(gens)), op.draw[1]))
+            elif op.kind == "elided":
+                ops.append(("elided", op.name))
             elif op.kind == "python":
                 ops.append(("python", op.name))
             else:
@@ -157,7 +161,8 @@ class Plan:
     def explain(self) -> str:
         lines = [f"plan: {len(self.ops)} ops ({sum(o.kind == 'kernel' for o in self.ops)} kernel calls, "
                  f"{sum(o.kind == 'draw' for o in self.ops)} random draws, "
-                 f"{sum(o.kind == 'python' for o in self.ops)} python steps)"]
+                 f"{sum(o.kind == 'python' for o in self.ops)} python steps, "
+                 f"{self.elided} gradient copies elided: written straight into their slots)"]
         for i, op in enumerate(self.ops):
             lines.append(f"  {i:3d} {_describe(op, self.buffers)}")
         m = self.memory()
@@ -186,6 +191,8 @@ def _describe(op: Op, buffers: list[Buffer]) -> str:
         return f"python {op.name}()"
     if op.kind == "draw":
         return f"draw {op.draw[1]} counters from generator {id(op.draw[0]):#x} (its seed and next offset)"
+    if op.kind == "elided":
+        return f"(elided {op.name}: its source kernel writes the slot itself)"
     parts = []
     for a, role in zip(op.args, op.roles):
         if isinstance(a, Ref):
@@ -212,6 +219,8 @@ def _op_key(op: Op, buffers: list[Buffer], ordinal: dict) -> tuple:
         return ("draw", id(op.draw[0]), op.draw[1])
     if op.kind == "python":
         return ("python", op.name, id(getattr(op.fn, "__self__", None)))
+    if op.kind == "elided":
+        return ("elided", op.name)
     args = tuple("seed/offset" if r in ("seed", "offset") else key(a) for a, r in zip(op.args, op.roles))
     return (op.kind, op.table, op.name, args, tuple(sorted((k, repr(v)) for k, v in op.kwargs.items())))
 

@@ -130,7 +130,7 @@ class Tracer:
 
     # --- kernel calls -----------------------------------------------------------------------------
     def record(self, table: str, name: str, fn, args: tuple, kwargs: dict) -> None:
-        if not self.active():
+        if not self.active() or (table == "C" and name in _roles.PURE):
             return
         roles = _roles.roles_of(_roles.COMPILED if table == "C" else _roles.GLUE, name, args)
         if roles is None:
@@ -233,7 +233,11 @@ class _Proxy:
 
         def call(*args, **kwargs):
             tracer.record(table, name, fn, args, kwargs)
-            return fn(*args, **kwargs)
+            tracer._paused += 1  # the kernels a glue step calls are part of it: replayed by replaying it
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                tracer._paused -= 1
 
         return call
 

@@ -36,10 +36,27 @@ COMPILED = {
     "grad_norm": ("R", "s"),
     "scale_grads": ("RW", "s"),
     "clip_grad_value": ("RW",),
+    # convolution and pooling (pooling over (planes, h, w) views); geometry tuples are scalars
+    "conv2d_forward": ("r", "r", "r", "w", "s", "s", "s", "s"),
+    "conv2d_backward": ("r", "r", "r", "w", "w", "w", "s", "s", "s", "s"),
+    "max_pool2d_forward": ("r", "w", "w", "s", "s", "s", "s", "s"),
+    "max_pool2d_backward": ("r", "r", "w"),
+    "avg_pool2d_forward": ("r", "w", "s", "s", "s", "s", "s", "s"),
+    "avg_pool2d_backward": ("r", "w", "s", "s", "s", "s", "s", "s"),
+    "adaptive_avg_pool2d_forward": ("r", "w"), "adaptive_avg_pool2d_backward": ("r", "w"),
+    "adaptive_max_pool2d_forward": ("r", "w", "w"),
+    # one layer-direction of an RNN/LSTM/GRU and its backward through time (None for absent arrays)
+    "rnn_forward": ("s", "r", "r", "r", "r", "r", "r", "r", "w", "w", "w", "w", "w", "s"),
+    "rnn_backward": ("s", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r",
+                     "w", "w", "w", "w", "w", "w", "w", "w", "s"),
     # the tensor operations' reductions (x as (outer, n, inner), out (outer, inner))
     "reduce_sum": ("r", "w", "s"),
     "reduce_var": ("r", "w", "w", "s", "s"),
 }
+
+# functions of scalars only (geometry checks): run at trace time, nothing to replay
+PURE = frozenset({"conv2d_output_size", "pool2d_options", "pool2d_output_size", "conv_transpose2d_output_size",
+                  "get_num_threads"})
 
 GLUE = {
     "fill": ("w", "s"),
@@ -48,6 +65,7 @@ GLUE = {
     "add": ("r", "r", "w"),
     "sum_rows": ("r", "w"),
     "increment": ("rw",),
+    "clip_grad_norm": ("RW", "s", "s", "s", "w"),
     "loss_reduce": ("r", "r", "r", "s", "s", "w"),
     "loss_upstream": ("r", "r", "r", "s", "s", "w"),
     "mean_upstream": ("r", "r", "s", "w"),

@@ -60,10 +60,13 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if not groups:
         return Tensor._wrap(np.zeros((), dtype=get_default_dtype()))
     if len(groups) == 1:  # the usual case: measure and scale in one kernel call
-        arrays = groups[0]
-        total = arrays[0].dtype.type(_kernels.clip_grad_norm(arrays, max_norm, norm_type,
-                                                             scale_if_nonfinite=not error_if_nonfinite))
+        norm = _kernels.clip_grad_norm(groups[0], max_norm, norm_type, scale_if_nonfinite=not error_if_nonfinite)
+        total = np.empty((), dtype=groups[0][0].dtype)
+        _kernels.copy_into(total, norm)  # rounded to the gradients' dtype (a kernel call: eg.compile records it)
+        _check_finite(total[()], norm_type, error_if_nonfinite)  # (a replay logs no warning for a non-finite norm)
+        return Tensor._wrap(total)
     else:
+        _trace.reject("clip_grad_norm_ over gradients of several dtypes combines their norms in Python")
         total = np.float64(_combine([_kernels.grad_norm(a, norm_type) for a in groups], norm_type))
         if math.isfinite(total) or not error_if_nonfinite:
             coef = _clip_coef(max_norm, total)
