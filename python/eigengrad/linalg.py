@@ -1,7 +1,8 @@
 """``torch.linalg``'s norms: ``vector_norm``, ``norm`` (vector norms and the Frobenius norm) and ``matrix_norm``
-('fro'), over the C++ reduction kernel (double accumulation, thread-count independent)."""
+('fro'), and ``cross``, over the C++ reduction kernel (double accumulation, thread-count independent)."""
 from __future__ import annotations
 
+from eigengrad.tensor_ops.composite import cross as _cross
 from eigengrad.tensor_ops.reduce import vector_norm
 
 
@@ -22,4 +23,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     return vector_norm(A, 2, dim, keepdim, dtype=dtype)
 
 
-__all__ = ["norm", "vector_norm", "matrix_norm"]
+def cross(input, other, *, dim: int = -1):
+    """The cross product of 3-vectors along ``dim`` (default the last), broadcasting."""
+    return _cross(input, other, dim)
+
+
+__all__ = ["norm", "vector_norm", "matrix_norm", "cross"]

@@ -5,10 +5,11 @@ self): each area module lists its ``METHODS`` (installed on Tensor), its ``FUNCT
 from __future__ import annotations
 
 from eigengrad.tensor_ops import (
-    arithmetic, comparison, conversion, creation, index, pointwise, products, reduce, shape, sort,
+    arithmetic, comparison, composite, conversion, counting, creation, index, pointwise, products, reduce, shape, sort,
 )
 
-AREAS = (arithmetic, pointwise, comparison, shape, index, reduce, sort, products, conversion, creation)
+AREAS = (arithmetic, pointwise, comparison, shape, index, reduce, sort, products, conversion, creation, composite,
+         counting)
 
 
 def install(cls) -> None:

@@ -74,5 +74,44 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     return return_types.kthvalue(v, i)
 
 
-METHODS = ("sort", "argsort", "msort", "topk", "kthvalue")
+def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
+    """The lower median ((n - 1) // 2-th smallest) along ``dim``, or of all elements when ``dim`` is None.
+    NaN: ``median`` gives NaN (the index of the first NaN) where a row has one; ``nanmedian`` the median of
+    the row's numbers (NaN where it has none). The value is a gather, so its gradient goes to that element."""
+    whole = dim is None
+    x = input.reshape(-1) if whole else (input if input.ndim else input.reshape(1))
+    d = 0 if whole else _dims.wrap(dim, x.ndim)
+    n = x.shape[d]
+    if n == 0:
+        if whole:
+            return x.new_full((), float("nan"))
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    order = K.sort(x._data, d, False, values=False)[1]  # NaN sorts last
+    nans = np.isnan(x._data).sum(axis=d, keepdims=True) if x._data.dtype.kind == "f" else np.zeros(1, np.int64)
+    if ignore_nan:
+        k = np.where(nans == n, (n - 1) // 2, np.maximum(n - nans - 1, 0) // 2)  # all NaN: PyTorch's index
+    else:
+        k = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN in sorted order
+    idx = np.take_along_axis(order, np.broadcast_to(k, order.shape[:d] + (1,) + order.shape[d + 1:]), axis=d)
+    values = ops.Gather.apply(x, idx, dim=d) if x.requires_grad else _wrap(np.take_along_axis(x._data, idx, axis=d))
+    if whole:
+        return values.reshape(())
+    idx_t = _wrap(idx)
+    if not keepdim or input.ndim == 0:
+        values, idx_t = values.squeeze(d), idx_t.squeeze(d)
+    return return_types.median(values, idx_t)
+
+
+def median(input, dim=None, keepdim: bool = False):
+    """The lower of the two middle values (PyTorch's median; NaN if the row has a NaN): a tensor without
+    ``dim``, else (values, indices)."""
+    return _median(input, dim, keepdim, False, "median")
+
+
+def nanmedian(input, dim=None, keepdim: bool = False):
+    """median ignoring NaN (NaN only where a row has nothing else)."""
+    return _median(input, dim, keepdim, True, "nanmedian")
+
+
+METHODS = ("sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian")
 FUNCTIONS = METHODS

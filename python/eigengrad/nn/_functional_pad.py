@@ -1,0 +1,101 @@
+"""``F.pad``: constant padding of any dims (negative amounts crop), and 'reflect', 'replicate' and 'circular'
+padding of the last 1-3 dims. Built from ``cat``/``narrow`` (constant) and ``index_select`` with a
+per-dim source index (the other modes: padding is separable by dim), so it is differentiable twice."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError
+from eigengrad.tensor import Tensor
+
+MODES = ("constant", "reflect", "replicate", "circular")
+_SUPPORTED = ("Supported combinations for non-constant padding:\n"
+              "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+              "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+              "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pads ``input``: ``pad`` = (left, right) for the last dim, then (top, bottom) for the one before, ...
+    'constant' fills with ``value`` (default 0); 'reflect' mirrors without repeating the edge, 'replicate'
+    repeats the edge, 'circular' wraps around."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
+    pad = _amounts(pad)
+    if len(pad) % 2:
+        raise ArgumentError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise ArgumentError(f"Padding length should be less than or equal to two times the input dimension but got "
+                            f"padding length {len(pad)} and input of dimension {input.ndim}")
+    if mode not in MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    pairs = [(input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    if mode == "constant":
+        return _constant(input, pairs, 0 if value is None else value)
+    if value is not None and value != 0:
+        raise ArgumentError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    k = len(pairs)
+    if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+                                  + _SUPPORTED)
+    from eigengrad.tensor_ops.index import index_select
+
+    x = _crop(input, pairs)  # negative amounts crop first; the padding wraps/reflects what is left
+    for d, left, right in pairs:
+        left, right = max(left, 0), max(right, 0)
+        if left or right:
+            x = index_select(x, d, Tensor._wrap(_source_index(mode, x.shape[d], left, right, d, input)))
+    return x
+
+
+def _crop(x: Tensor, pairs: list) -> Tensor:
+    for d, left, right in pairs:
+        if left < 0:
+            x = x.narrow(d, -left, max(x.shape[d] + left, 0))
+        if right < 0:
+            x = x.narrow(d, 0, max(x.shape[d] + right, 0))
+    return x
+
+
+def _amounts(pad) -> list:
+    if isinstance(pad, Tensor):
+        pad = pad.tolist()
+    if not isinstance(pad, (tuple, list)) or not all(isinstance(p, numbers.Integral) for p in pad):
+        raise TypeError(f"pad: expected a tuple of ints, got {pad!r}")
+    return [int(p) for p in pad]
+
+
+def _source_index(mode: str, n: int, left: int, right: int, d: int, input: Tensor) -> np.ndarray:
+    """For each output position along the dim, the input position it copies."""
+    j = np.arange(-left, n + right, dtype=np.int64)
+    if mode == "reflect":
+        if left >= n or right >= n:
+            raise ArgumentError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
+                                f"got: padding ({left}, {right}) at dimension {d} of input {list(input.shape)}")
+        j = np.abs(j)
+        return np.where(j >= n, 2 * (n - 1) - j, j)
+    if n == 0:
+        raise ArgumentError(f"padding: {mode} padding needs a non-empty dimension {d}, got input {list(input.shape)}")
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    if left > n or right > n:
+        raise ArgumentError("Padding value causes wrapping around more than once.")
+    return np.mod(j, n)
+
+
+def _constant(x: Tensor, pairs: list, value) -> Tensor:
+    from eigengrad.tensor_ops.shape import cat
+
+    x = _crop(x, pairs)
+    for d, left, right in pairs:
+        if left > 0 or right > 0:
+            x = cat([_block(x, d, max(left, 0), value), x, _block(x, d, max(right, 0), value)], dim=d)
+    return x
+
+
+def _block(x: Tensor, d: int, width: int, value) -> Tensor:
+    shape = list(x.shape)
+    shape[d] = width
+    return Tensor._wrap(np.full(shape, value, dtype=x._data.dtype))
