@@ -195,7 +195,7 @@ def stack(arrays, axis: int) -> np.ndarray:
     out = np.empty(shape[:axis] + (len(arrays),) + shape[axis:], dtype=np.result_type(*arrays))
     lead = (slice(None),) * axis
     for i, a in enumerate(arrays):
-        _G.copy(a, out[lead + (i,)])
+        _G.copy(a, out[lead + (i, Ellipsis)])  # (Ellipsis: a 0-d view, not a scalar, when the arrays are 0-d)
     return out
 
 

@@ -43,7 +43,7 @@ class Stack(Primitive):
     @staticmethod
     def backward(ctx, g):
         lead = (slice(None),) * ctx.dim
-        return tuple(g[lead + (i,)] for i in range(g.shape[ctx.dim]))  # views (not fresh: copied when kept)
+        return tuple(g[lead + (i, Ellipsis)] for i in range(g.shape[ctx.dim]))  # views (not fresh: copied when kept)
 
     @staticmethod
     def backward_graph(ctx, g):
