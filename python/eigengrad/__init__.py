@@ -23,6 +23,9 @@ from eigengrad import functions as _functions
 from eigengrad import accelerator, cuda, linalg, return_types
 from eigengrad import autograd, backends, data, nn, optim
 from eigengrad.serialization import load, save
+# eg.compile, the function (its package is eigengrad.compile.*); left out of __all__ so that a star import
+# does not hide the builtin compile()
+from eigengrad.compile import compile  # noqa: E402,A004
 from eigengrad._flags import (
     are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_interop_threads,
     is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision, set_num_interop_threads,

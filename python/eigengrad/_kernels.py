@@ -4,6 +4,10 @@ Each function takes NumPy arrays, makes strided inputs contiguous (an input copy
 correctness; in-place buffers are passed as they are and the binding refuses them if they are not
 contiguous), allocates the outputs, calls one kernel and returns the outputs. The autograd, the
 modules and the optimizers call these functions, never ``_C`` directly.
+
+Functions reach the bindings as ``_C.name`` (and the NumPy glue as ``_G.name``) at call time, never
+through a reference taken at import: ``eg.compile`` swaps both modules for recording proxies while it
+traces a step (``eigengrad.compile.recorder``).
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ import math  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from eigengrad import _glue as _G  # noqa: E402  (the NumPy steps between kernels, called like kernels)
+
 
 def cpu_capability() -> str:
     """The instruction-set level of the kernels in use ("baseline", "avx2", "avx512"; "native"/"generic")."""
@@ -27,8 +33,13 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def contiguous(a: np.ndarray) -> np.ndarray:
-    """``a`` itself when it is C-contiguous, else a C-contiguous copy."""
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    """``a`` itself when it is C-contiguous, else a C-contiguous copy (made through ``_G.copy``, so that
+    ``eg.compile`` records it as a plan step)."""
+    if a.flags.c_contiguous:
+        return a
+    out = np.empty(a.shape, dtype=a.dtype)
+    _G.copy(a, out)
+    return out
 
 
 def is_float(a: np.ndarray) -> bool:
@@ -77,18 +88,14 @@ def gemm(a, b, bias=None, trans_a=False, trans_b=False, out=None, accumulate=Fal
 
 # --- activations ----------------------------------------------------------------------------------
 
-_ACTIVATIONS = {
-    "relu": (_C.relu_forward, _C.relu_backward),
-    "sigmoid": (_C.sigmoid_forward, _C.sigmoid_backward),
-    "tanh": (_C.tanh_forward, _C.tanh_backward),
-}
+_ACTIVATIONS = {kind: (kind + "_forward", kind + "_backward") for kind in ("relu", "sigmoid", "tanh")}
 
 
 def activation_forward(kind: str, x: np.ndarray) -> np.ndarray:
     check_float(x, "input")
     x = contiguous(x)
     out = np.empty_like(x)
-    _ACTIVATIONS[kind][0](x, out)
+    getattr(_C, _ACTIVATIONS[kind][0])(x, out)
     return out
 
 
@@ -96,18 +103,13 @@ def activation_backward(kind: str, grad_out: np.ndarray, y: np.ndarray) -> np.nd
     y = contiguous(y)  # before empty_like, which would copy a Fortran order into grad_in
     grad_out = contiguous(grad_out.astype(y.dtype, copy=False))
     grad_in = np.empty_like(y)
-    _ACTIVATIONS[kind][1](grad_out, y, grad_in)
+    getattr(_C, _ACTIVATIONS[kind][1])(grad_out, y, grad_in)
     return grad_in
 
 
 # --- more activations (fused forward/backward kernels; backward from the saved input x) -----------
 
-_UNARY_EXT = {
-    "leaky_relu": (_C.leaky_relu_forward, _C.leaky_relu_backward),
-    "elu": (_C.elu_forward, _C.elu_backward),
-    "gelu": (_C.gelu_forward, _C.gelu_backward),
-    "softplus": (_C.softplus_forward, _C.softplus_backward),
-}
+_UNARY_EXT = {kind: (kind + "_forward", kind + "_backward") for kind in ("leaky_relu", "elu", "gelu", "softplus")}
 
 
 def unary_forward(kind: str, x: np.ndarray, *params) -> np.ndarray:
@@ -116,7 +118,7 @@ def unary_forward(kind: str, x: np.ndarray, *params) -> np.ndarray:
     check_float(x, "input")
     x = contiguous(x)
     out = np.empty_like(x)
-    _UNARY_EXT[kind][0](x, out, *params)
+    getattr(_C, _UNARY_EXT[kind][0])(x, out, *params)
     return out
 
 
@@ -124,7 +126,7 @@ def unary_backward(kind: str, grad_out: np.ndarray, x: np.ndarray, *params) -> n
     x = contiguous(x)
     grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
     grad_in = np.empty_like(x)
-    _UNARY_EXT[kind][1](grad_out, x, grad_in, *params)
+    getattr(_C, _UNARY_EXT[kind][1])(grad_out, x, grad_in, *params)
     return grad_in
 
 
@@ -160,6 +162,92 @@ def maxout_backward(grad_out: np.ndarray, idx: np.ndarray, pieces: int) -> np.nd
     grad_in = np.empty((grad_out.shape[0], pieces), dtype=grad_out.dtype)
     _C.maxout_backward(grad_out, idx, grad_in)
     return grad_in
+
+
+# --- the glue between kernels (NumPy, eigengrad._glue; recorded by eg.compile like kernels) ---------
+
+def fill_(out: np.ndarray, value: float) -> None:
+    _G.fill(out, value)
+
+
+def zeros(shape: tuple, dtype) -> np.ndarray:
+    """A new array of zeros (an RNN's default initial state), filled by a glue call that eg.compile records."""
+    out = np.empty(shape, dtype=dtype)
+    _G.fill(out, 0)
+    return out
+
+
+def concatenate(arrays, axis: int) -> np.ndarray:
+    """np.concatenate(arrays, axis), each piece copied into its slice by a glue call (recorded by eg.compile)."""
+    shape = list(arrays[0].shape)
+    shape[axis] = sum(a.shape[axis] for a in arrays)
+    out = np.empty(shape, dtype=np.result_type(*arrays))
+    lead, start = (slice(None),) * axis, 0
+    for a in arrays:
+        _G.copy(a, out[lead + (slice(start, start + a.shape[axis]),)])
+        start += a.shape[axis]
+    return out
+
+
+def stack(arrays, axis: int) -> np.ndarray:
+    """np.stack(arrays, axis) (arrays of one shape), each copied into its slice by a glue call."""
+    shape = arrays[0].shape
+    out = np.empty(shape[:axis] + (len(arrays),) + shape[axis:], dtype=np.result_type(*arrays))
+    lead = (slice(None),) * axis
+    for i, a in enumerate(arrays):
+        _G.copy(a, out[lead + (i, Ellipsis)])  # (Ellipsis: a 0-d view, not a scalar, when the arrays are 0-d)
+    return out
+
+
+def ones_like(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    _G.fill(out, 1)
+    return out
+
+
+def copy_into(out: np.ndarray, src: np.ndarray) -> None:
+    _G.copy(src, out)
+
+
+def add_into(out: np.ndarray, src: np.ndarray) -> None:
+    _G.add_into(out, src)
+
+
+def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b of two arrays of one shape and dtype (gradients summed by backward)."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
+    _G.add(a, b, out)
+    return out
+
+
+def sum_rows(x: np.ndarray) -> np.ndarray:
+    """The sum over axis 0 of x (the bias gradient of Linear), in x's dtype."""
+    out = np.empty(x.shape[1:], dtype=x.dtype)
+    _G.sum_rows(x, out)
+    return out
+
+
+def increment_(count: np.ndarray) -> None:
+    _G.increment(count)
+
+
+def loss_reduce(rows: np.ndarray, target: np.ndarray, weight, ignore_index: int, mean: bool) -> np.ndarray:
+    """The 0-d sum ('sum') or weighted mean ('mean') of per-row cross-entropies, see ``_glue.loss_reduce``."""
+    out = np.empty((), dtype=rows.dtype)
+    _G.loss_reduce(rows, target, weight, ignore_index, mean, out)
+    return out
+
+
+def loss_upstream(g, target: np.ndarray, weight, ignore_index: int, mean: bool, n: int, dtype) -> np.ndarray:
+    out = np.empty(n, dtype=dtype)
+    _G.loss_upstream(np.asarray(g), target, weight, ignore_index, mean, out)
+    return out
+
+
+def mean_upstream(g, target: np.ndarray, ignore_index: int, n: int, dtype) -> np.ndarray:
+    out = np.empty(n, dtype=dtype)
+    _G.mean_upstream(np.asarray(g), target, ignore_index, out)
+    return out
 
 
 # --- losses ---------------------------------------------------------------------------------------
@@ -294,10 +382,12 @@ def grad_norm(grads: list, norm_type: float) -> float:
     return _C.grad_norm(grads, float(norm_type))
 
 
-def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool = True) -> float:
-    """Total norm n of the arrays, and every array scaled in place by min(max_norm / (n + 1e-6), 1)."""
-    return _C.clip_grad_norm(grads, max_norm=float(max_norm), norm_type=float(norm_type),
-                             scale_if_nonfinite=scale_if_nonfinite)
+def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool = True) -> np.ndarray:
+    """Total norm n of the arrays (a 0-d float64 array), and every array scaled in place by
+    min(max_norm / (n + 1e-6), 1)."""
+    out = np.empty((), dtype=np.float64)
+    _G.clip_grad_norm(grads, float(max_norm), float(norm_type), bool(scale_if_nonfinite), out)
+    return out
 
 
 def scale_grads(grads: list, coef: float) -> None:

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from eigengrad import _kernels
+from eigengrad import _kernels, _trace
 
 _MASK64 = (1 << 64) - 1
 # torch.manual_seed's range: a seed is read as an unsigned 64-bit int, or failing that as a signed one
@@ -68,6 +68,8 @@ class Generator:
         """Reserve ``n`` blocks of the stream; returns the first block's offset."""
         start = self._offset
         self._offset = (self._offset + n) & _MASK64
+        if _trace.ACTIVE[0] is not None:
+            _trace.draw(self, n, start)
         return start
 
     def __repr__(self) -> str:

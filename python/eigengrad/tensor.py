@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from eigengrad import _dtype, _printing
+from eigengrad import _dtype, _kernels, _printing, _trace
 from eigengrad._device import CPU, check_device
 from eigengrad._dims import wrap_dim
 from eigengrad._errors import ArgumentError
@@ -166,9 +166,13 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array (no copy: writes to it change the tensor)."""
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject(".numpy() inside the step (its values leave the recorded kernels)")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject("a tensor converted to a NumPy array (np.asarray(tensor)) inside the step")
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -177,9 +181,13 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ArgumentError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject(".item() (or float()/int()) inside the step: a Python value read from a tensor")
         return self._data.item()
 
     def tolist(self):
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject(".tolist() inside the step: Python values read from a tensor")
         return self._data.tolist()
 
     @property
@@ -290,7 +298,7 @@ class Tensor:
         """
         if gradient is None and inputs is None and not create_graph and self.requires_grad and self._data.size == 1 \
                 and self._data.dtype.kind == "f":  # loss.backward(): the checks below have nothing to say
-            engine.run([self], [np.ones_like(self._data)], retain_graph=bool(retain_graph))
+            engine.run([self], [_kernels.ones_like(self._data)], retain_graph=bool(retain_graph))
             return
         differentiate.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -413,6 +421,8 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous (the tensor has "
                                f"{self._data.size} elements)")
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject("Python control flow on a tensor's value (bool(tensor), if tensor: ...) inside the step")
         return bool(self._data)
 
     def __float__(self): return builtins_float(self.item())

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from eigengrad import _kernels as K
 from eigengrad.autograd import engine
 from eigengrad.autograd.function import _tensor_type
 
@@ -38,7 +39,7 @@ def _make_grads(outputs: list, grad_outputs: list, create_graph: bool, batched: 
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if o.dtype.kind != "f":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {o.dtype}")
-            arr = np.ones_like(o._data)
+            arr = K.ones_like(o._data)  # a kernel call: eg.compile records it
             out.append(tensor_type._wrap(arr) if create_graph else arr)
             continue
         if not isinstance(g, tensor_type):

@@ -27,6 +27,7 @@ import weakref
 
 import numpy as np
 
+from eigengrad import _kernels as K, _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.function import _tensor_type
 from eigengrad.autograd.grad_mode import _state as _grad_state
@@ -42,6 +43,9 @@ def queue_callback(callback) -> None:
     backward it is a RuntimeError."""
     if _final_callbacks is None:
         raise RuntimeError("queue_callback: no backward is running; callbacks can only be queued during one")
+    if _trace.ACTIVE[0] is not None:
+        _trace.reject("a callback queued on the backward (queue_callback, e.g. a data-parallel allreduce) runs "
+                      "Python at every call")
     _final_callbacks.append(callback)
 
 
@@ -114,14 +118,16 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
     if tensor.grad is None:
         slot = arena.grad_slot(tensor) if arena is not None else None
         if slot is not None and slot.shape == grad.shape and slot.dtype == grad.dtype:
-            np.copyto(slot, grad)
+            K.copy_into(slot, grad)
             tensor.grad = wrap(slot)
         elif owned and grad.dtype == tensor.dtype and grad.flags.c_contiguous and grad.flags.writeable:
             tensor.grad = wrap(grad)
         else:
-            tensor.grad = wrap(np.array(grad, dtype=tensor.dtype, order="C", copy=True))
+            own = np.empty(grad.shape, dtype=tensor.dtype)  # a copy in the tensor's dtype, made by a kernel call
+            K.copy_into(own, grad)
+            tensor.grad = wrap(own)
     else:
-        tensor.grad._data += grad
+        K.add_into(tensor.grad._data, grad)
     if arena is not None and arena.hooks:
         arena.grad_ready(tensor)
 
@@ -130,6 +136,14 @@ def _accumulate_recorded(tensor, grad) -> None:
     """A recorded gradient (create_graph) kept as a graph-connected ``.grad``: the first one cloned, later
     ones added out of place (PyTorch's AccumulateGrad in grad mode)."""
     tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
+
+
+def _sum(a, b):
+    """Two gradients of one node or leaf summed: arrays through a kernel call (``_kernels.add``, so that
+    ``eg.compile`` records it), recorded Tensors under create_graph (and NumPy scalars) with ``+``."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape:
+        return K.add(a, b)
+    return a + b
 
 
 def _checked(ctx, index: int, parent, grad) -> np.ndarray:
@@ -185,6 +199,8 @@ def _node_hooks(ctx, g):
 
 def _call_hooks(hooks: dict, g):
     """``hook(grad)`` for each hook in order; a hook returning a tensor replaces the gradient."""
+    if hooks and _trace.ACTIVE[0] is not None:
+        _trace.reject("a tensor's gradient hook ran during backward (hooks run Python at every call)")
     tensor_type = _tensor_type()
     as_tensor = isinstance(g, tensor_type)
     gt = g if as_tensor else tensor_type._wrap(g)
@@ -210,6 +226,8 @@ def _deliver(leaf, g, owned: bool):
         new = _call_hooks(hooks.pre, g)
         owned, g = owned and new is g, new
     accumulate_grad(leaf, g, owned)
+    if hooks.post and _trace.ACTIVE[0] is not None:
+        _trace.reject("a post-accumulate-grad hook ran during backward (hooks run Python at every call)")
     for hook in list(hooks.post.values()):
         hook(leaf)
     return g
@@ -229,6 +247,8 @@ def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool
     Then the callbacks queued meanwhile run (:func:`queue_callback`); a pass that raises drops them.
     """
     global _final_callbacks
+    if create_graph and _trace.ACTIVE[0] is not None:
+        _trace.reject("a backward with create_graph=True (gradients recorded to differentiate again) inside the step")
     prev, outer = _grad_state.enabled, _final_callbacks
     _grad_state.enabled = create_graph  # PyTorch runs backward with grad mode = create_graph
     _final_callbacks = []
@@ -252,7 +272,7 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
             continue
         key = id(t._ctx)
         if key in grad_of:
-            grad_of[key] = grad_of[key] + g
+            grad_of[key] = _sum(grad_of[key], g)
         else:
             grad_of[key] = g
             nodes.append(t._ctx)
@@ -308,7 +328,7 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
             if node is not None:
                 if pg is not None:
                     key = id(node)
-                    grad_of[key] = pg if key not in grad_of else grad_of[key] + pg
+                    grad_of[key] = pg if key not in grad_of else _sum(grad_of[key], pg)
             elif parent.requires_grad:
                 if id(parent) in shared:
                     _leaf(parent, pg, owned, pending, shared)
@@ -331,7 +351,7 @@ def _leaf(leaf, pg, owned: bool, pending: dict, shared: dict) -> None:
         return
     if pg is not None:
         prev = pending.get(key)
-        pending[key] = (pg, owned) if prev is None else (prev[0] + pg, True)
+        pending[key] = (pg, owned) if prev is None else (_sum(prev[0], pg), True)
     shared[key] -= 1
     if shared[key] == 0 and key in pending:
         _deliver(leaf, *pending.pop(key))
@@ -346,7 +366,7 @@ def _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph
 
     def add(key, g, owned):
         prev = captured.get(key)
-        captured[key] = (g, owned) if prev is None else (prev[0] + g, True)
+        captured[key] = (g, owned) if prev is None else (_sum(prev[0], g), True)
 
     check = _checked_graph if create_graph else _checked
     for t, g in leaf_roots:
@@ -377,7 +397,7 @@ def _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph
             pg = check(ctx, i, parent, pg)
             if node is not None:
                 k = id(node)
-                grad_of[k] = pg if k not in grad_of else grad_of[k] + pg
+                grad_of[k] = pg if k not in grad_of else _sum(grad_of[k], pg)
             elif id(parent) in target_leaves:
                 add(id(parent), pg, owned)
         if not retain_graph:

@@ -23,6 +23,7 @@ import sys
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad.autograd import engine, ops, views
 from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.ops_inplace import Clamp, CopyFrom, Fill, SetItem
@@ -66,6 +67,9 @@ def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF):
     if grad_mode:
         _check_rules(t, records, leaf_message)
     if not records:
+        if _trace.ACTIVE[0] is not None:
+            _trace.reject(f"{name} changes a tensor in place without autograd (under no_grad, or on a tensor that "
+                          "needs no gradient) inside the step")
         direct()
         bump(t)
         return t

@@ -578,11 +578,13 @@ class GetItemBackward(Primitive):
 
 def _index_add(g: np.ndarray, index, shape: tuple) -> np.ndarray:
     """Zeros of ``shape`` with ``g`` added at ``index`` (GetItem's backward)."""
+    if _is_basic_index(index):  # basic indexing never repeats an element: g copied into a view
+        gx = K.zeros(shape, g.dtype)  # (kernel calls, so that eg.compile records them)
+        idx = index if isinstance(index, tuple) else (index,)
+        K.copy_into(gx[idx if any(i is Ellipsis for i in idx) else idx + (Ellipsis,)], g)
+        return gx
     gx = np.zeros(shape, dtype=g.dtype)
-    if _is_basic_index(index):
-        gx[index] = g  # basic indexing never repeats an element
-    else:
-        np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
+    np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
     return gx
 
 
@@ -679,7 +681,7 @@ class Linear(Primitive):
         need = ctx.needs_input_grad
         gx = K.gemm(g, weight) if need[0] else None
         gw = K.gemm(g, x, trans_a=True) if need[1] else None
-        gb = g.sum(axis=0) if len(need) > 2 and need[2] else None
+        gb = K.sum_rows(g) if len(need) > 2 and need[2] else None
         return gx, gw, gb
 
     @staticmethod
@@ -716,11 +718,8 @@ class SoftmaxCrossEntropy(Primitive):
         ctx.save_for_backward(logits, np.ascontiguousarray(target, dtype=np.int64), lse)
         if reduction == "none":
             return rows
-        total = rows.sum(dtype=np.float64)
-        if reduction == "sum":
-            return np.asarray(total, dtype=logits.dtype)
-        ctx.count = int(np.count_nonzero(target != ignore_index))
-        return np.asarray(total / ctx.count if ctx.count else np.nan, dtype=logits.dtype)
+        # the reduction is a plan step of its own: 'mean' counts the rows kept from the targets every call
+        return K.loss_reduce(rows, ctx.saved[1], None, ignore_index, reduction == "mean")
 
     @staticmethod
     def backward(ctx, g):
@@ -729,9 +728,9 @@ class SoftmaxCrossEntropy(Primitive):
         if ctx.reduction == "none":
             scale = g
         elif ctx.reduction == "sum":
-            scale = np.full(n, g, dtype=logits.dtype)
+            scale = K.loss_upstream(g, target, None, ctx.ignore_index, False, n, logits.dtype)
         else:
-            scale = np.full(n, g / ctx.count if ctx.count else np.nan, dtype=logits.dtype)
+            scale = K.mean_upstream(g, target, ctx.ignore_index, n, logits.dtype)
         return K.softmax_cross_entropy_backward(logits, target, lse, scale, ctx.ignore_index), None
 
     @staticmethod
@@ -744,7 +743,8 @@ class SoftmaxCrossEntropy(Primitive):
         onehot[np.arange(n)[keep], target[keep]] = 1
         scale = g * keep.astype(logits.dtype)
         if ctx.reduction == "mean":
-            scale = scale / ctx.count if ctx.count else scale * np.nan
+            count = int(np.count_nonzero(keep))  # the rows kept, counted from the targets (as K.loss_reduce)
+            scale = scale / count if count else scale * np.nan
         p = ctx.input_tensor(0, logits).softmax(1)
         return (p - onehot) * scale.reshape(n, 1), None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad import _kernels as K
 from eigengrad.autograd.function import Primitive
 from eigengrad.autograd.ops import GetItem, sum_to, unbroadcast
 
@@ -15,7 +16,7 @@ class Cat(Primitive):
     def forward(ctx, *arrays, dim=0):
         ctx.dim = dim
         ctx.sizes = [a.shape[dim] for a in arrays]
-        return np.concatenate(arrays, axis=dim)
+        return K.concatenate(arrays, dim)  # kernel calls: eg.compile records them
 
     @staticmethod
     def backward(ctx, g):
@@ -35,13 +36,14 @@ class Stack(Primitive):
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
-        out = np.stack(arrays, axis=dim)
-        ctx.dim = dim % out.ndim
+        ctx.dim = dim % (arrays[0].ndim + 1)
+        out = K.stack(arrays, ctx.dim)  # kernel calls: eg.compile records them
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return tuple(np.take(g, i, axis=ctx.dim) for i in range(g.shape[ctx.dim]))
+        lead = (slice(None),) * ctx.dim
+        return tuple(g[lead + (i, Ellipsis)] for i in range(g.shape[ctx.dim]))  # views (not fresh: copied when kept)
 
     @staticmethod
     def backward_graph(ctx, g):

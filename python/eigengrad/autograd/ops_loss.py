@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
+from eigengrad._glue import class_denominator
 from eigengrad.autograd.function import Primitive
 from eigengrad.autograd.ops import Sigmoid, Log, Maximum, where
 from eigengrad.autograd.ops_inplace import Clamp
@@ -58,17 +59,21 @@ class WeightedSoftmaxCrossEntropy(Primitive):
         target = np.ascontiguousarray(target, dtype=np.int64)
         rows, lse = K.weighted_softmax_cross_entropy(logits, target, weight, label_smoothing, ignore_index)
         ctx.options = (weight, float(label_smoothing), reduction, ignore_index)
-        keep = target != ignore_index
-        ctx.denom = float(np.sum(weight[target[keep]], dtype=np.float64)) if weight is not None else \
-            float(np.count_nonzero(keep))
         ctx.save_for_backward(logits, target, lse)
-        return _reduce(rows, reduction, ctx.denom, logits.dtype)
+        if reduction == "none":
+            return rows
+        # a plan step of its own: the divisor is read from the targets (and weights) at every call
+        return K.loss_reduce(rows, target, weight, ignore_index, reduction == "mean")
 
     @staticmethod
     def backward(ctx, g):
         logits, target, lse = ctx.saved
         weight, eps, reduction, ignore_index = ctx.options
-        scale = _upstream(g, reduction, ctx.denom, (logits.shape[0],), logits.dtype)
+        if reduction == "none":
+            scale = np.asarray(g, dtype=logits.dtype)
+        else:
+            scale = K.loss_upstream(g, target, weight, ignore_index, reduction == "mean", logits.shape[0],
+                                    logits.dtype)
         return K.weighted_softmax_cross_entropy_backward(logits, target, weight, eps, lse, scale, ignore_index), None
 
     @staticmethod
@@ -83,7 +88,7 @@ class WeightedSoftmaxCrossEntropy(Primitive):
         a = (1 - eps) * wt + eps * w.sum() / c * keep
         b = np.outer(keep, eps * w / c)
         b[np.arange(n)[keep], target[keep]] += (1 - eps) * wt[keep]
-        s = _upstream_graph(g, reduction, ctx.denom)
+        s = _upstream_graph(g, reduction, class_denominator(target, weight, ignore_index))
         p = ctx.input_tensor(0, logits).softmax(1)
         grad = p * a.astype(logits.dtype).reshape(n, 1) - b.astype(logits.dtype)
         return grad * (s.reshape(n, 1) if s.ndim else s), None

@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="data parallel over the ranks of an MPI launch (mpiexec -n N python -m eigengrad train "
                           "--distributed); --batch-size stays the global batch, split over the ranks")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    run.add_argument("--compile", action="store_true",
+                     help="run each training step as one eg.compile'd plan (same numbers; see docs/compile.md)")
 
 
 def run(args: argparse.Namespace) -> float:
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> float:
     trainer = Trainer(model, nn.CrossEntropyLoss(label_smoothing=args.label_smoothing), optimizer,
                       scheduler=build_scheduler(args, optimizer, len(loader)),
                       callbacks=[*_callbacks(args, val), _EpochPrinter(say)], grad_clip=args.grad_clip,
-                      progress=False if args.quiet or not main else None)
+                      progress=False if args.quiet or not main else None, compile=args.compile)
     say(f"{args.dataset}: {len(Xtr)} train / {len(val[0]) if val else 0} val / {len(Xte)} test, MLP {sizes} "
         f"{args.activation}, {args.optimizer} lr={args.lr} schedule={args.schedule}, {eg.get_num_threads()} threads"
         + (f" x {ranks} ranks (batch {args.batch_size // ranks} each)" if args.distributed else ""))

@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from eigengrad import _kernels, _trace
 from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.autograd.version import bump, bump_all
 from eigengrad.optim.arena import ParamArena, build_arenas
@@ -98,7 +99,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad._data[...] = 0
+                    _kernels.fill_(p.grad._data, 0)
 
     # --- the step ---------------------------------------------------------------------------------
     def _state_names(self, group: dict) -> tuple:
@@ -117,8 +118,15 @@ class Optimizer:
         """One update of every parameter that has a gradient; returns ``closure()``'s loss if given."""
         loss = None
         if closure is not None:
+            _trace.reject("optimizer.step(closure) inside the step")
             with enable_grad():
                 loss = closure()
+        # eg.compile replays the update as one plan step: it reads lr, betas, weight decay and the step
+        # counts from Python at every replay, as this method does
+        _trace.python_op(self._step_groups)
+        return loss
+
+    def _step_groups(self) -> None:
         for group, arenas in zip(self.param_groups, self._arenas):
             names = self._state_names(group)
             for arena in arenas:
@@ -126,7 +134,6 @@ class Optimizer:
                 if why is not None:
                     arena.warn_once(why)
                     self._step_each(group, arena, names)
-        return loss
 
     def _step_fused(self, group: dict, arena: ParamArena, names: tuple) -> str | None:
         """One kernel call over the arena's buffers; else (nothing done) the reason it cannot be used."""

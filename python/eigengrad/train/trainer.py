@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from typing import Any, Iterable
 
 import numpy as np
@@ -38,7 +39,7 @@ class Trainer:
     def __init__(self, model, loss_fn, optimizer, *, scheduler=None, scheduler_interval: str = "auto",
                  scheduler_monitor: str | None = None, metrics: Iterable = ("accuracy",),
                  callbacks: Iterable[Callback] = (), grad_clip=None, progress: bool | None = None,
-                 on_nonfinite: str = "raise") -> None:
+                 on_nonfinite: str = "raise", compile: bool = False) -> None:
         if on_nonfinite not in ON_NONFINITE:
             raise ValueError(f"on_nonfinite: expected one of {ON_NONFINITE}, got {on_nonfinite!r}")
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
@@ -58,6 +59,8 @@ class Trainer:
         self._nonfinite_epoch = 0  # the last epoch that warned about a non-finite loss
         self._net = model   # what the training forward calls (a DistributedDataParallel wrapper on a process group)
         self._dist = None   # train.distributed.DistributedRun while fit runs on a process group
+        self.compile = bool(compile)
+        self._compiled = None  # the eg.compile'd batch step while fit runs with compile=True
 
     # --- the loop ---------------------------------------------------------------------------------
     def fit(self, train_loader, *, epochs: int, val_loader=None, resume_from: str | os.PathLike | None = None
@@ -78,6 +81,7 @@ class Trainer:
                 self.load_checkpoint(resume_from)
             self.stop_training = False
             params = [p for p in self.model.parameters() if p.requires_grad]
+            self._compiled = self._compiled_step(params) if self.compile else None
             try:
                 self.callbacks.call("on_train_begin", self)
                 while self.epoch < epochs and not self.stop_training:
@@ -129,17 +133,23 @@ class Trainer:
         cbs = self.callbacks
         inputs, target = _split(batch)
         cbs.call("on_batch_begin", self, index)
-        self.optimizer.zero_grad()
-        output = self._net(*inputs)
-        loss = self.loss_fn(output, target)
-        value = loss.item()
-        if not math.isfinite(value) and self.on_nonfinite != "ignore":
-            self._nonfinite_loss(value, index)
-        loss.backward()
-        cbs.call("on_after_backward", self)
-        if self.grad_clip is not None:
-            self.grad_clip(params)
-        self.optimizer.step()
+        if self._compiled is not None:  # the whole step in one compiled call; the loss is read after it
+            loss, output = self._compiled(*inputs, target)
+            value = loss.item()
+            if not math.isfinite(value) and self.on_nonfinite != "ignore":
+                self._nonfinite_loss(value, index, stepped=True)
+        else:
+            self.optimizer.zero_grad()
+            output = self._net(*inputs)
+            loss = self.loss_fn(output, target)
+            value = loss.item()
+            if not math.isfinite(value) and self.on_nonfinite != "ignore":
+                self._nonfinite_loss(value, index)
+            loss.backward()
+            cbs.call("on_after_backward", self)
+            if self.grad_clip is not None:
+                self.grad_clip(params)
+            self.optimizer.step()
         self.global_step += 1
         cbs.call("on_after_step", self)
         if self.scheduler_interval == "batch":
@@ -153,9 +163,19 @@ class Trainer:
             cbs.call("on_batch_end", self, index, {"loss": value, "size": size})
         return value, size
 
-    def _nonfinite_loss(self, value: float, index: int) -> None:
+    def _compiled_step(self, params: list):
+        """The eg.compile'd batch step, or None (with a warning naming the reason) when it cannot apply."""
+        from eigengrad.train import compiled_step
+
+        why = compiled_step.why_not(self)
+        if why is not None:
+            warnings.warn(f"fit(compile=True) trains eagerly: {why}", UserWarning, stacklevel=4)
+            return None
+        return compiled_step.make_step(self, params)
+
+    def _nonfinite_loss(self, value: float, index: int, stepped: bool = False) -> None:
         """A NaN/Inf loss: raise before backward (the weights stay those before this batch), or warn once an
-        epoch (``on_nonfinite``)."""
+        epoch (``on_nonfinite``). ``stepped``: the loss was read after the optimizer step (compile=True)."""
         epoch = self.epoch + 1
         of = f" of {len(self.train_loader)}" if hasattr(self.train_loader, "__len__") else ""
         where = f"epoch {epoch}, batch {index} (counted from 0{of})"
@@ -164,6 +184,12 @@ class Trainer:
                 self._nonfinite_epoch = epoch
                 logger.warning("the loss is %s at %s; training continues (on_nonfinite='warn')", value, where)
             return
+        if stepped:
+            raise RuntimeError(f"fit: the loss is {value} at {where}; training stopped after this batch's step (with "
+                               "compile=True the loss is read after the compiled step, so the parameters include "
+                               "this batch's update). Train without compile=True to stop before the step. Look for "
+                               "NaN/Inf in this batch's data, or run the batch under "
+                               "eigengrad.autograd.detect_anomaly() to find the op where the non-finite values start.")
         raise RuntimeError(f"fit: the loss is {value} at {where}; training stopped before this batch's backward and "
                            "step, so the parameters are those after the previous batch. Look for NaN/Inf in this batch's "
                            "data, or run the batch under eigengrad.autograd.detect_anomaly() to find the op where the "
@@ -253,7 +279,7 @@ class Trainer:
 def fit(model, loss_fn, optimizer, train_loader, *, epochs: int, val_loader=None, scheduler=None,
         metrics: Iterable = ("accuracy",), callbacks: Iterable[Callback] = (), grad_clip=None,
         scheduler_interval: str = "auto", scheduler_monitor: str | None = None, progress: bool | None = None,
-        resume_from: str | os.PathLike | None = None, on_nonfinite: str = "raise") -> History:
+        resume_from: str | os.PathLike | None = None, on_nonfinite: str = "raise", compile: bool = False) -> History:
     """Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
 
     Args:
@@ -279,12 +305,17 @@ def fit(model, loss_fn, optimizer, train_loader, *, epochs: int, val_loader=None
             and the batch, before that batch's backward and step (the parameters are those after the previous
             batch; batch-norm statistics have seen the batch); ``"warn"`` logs a warning (once an epoch) and
             trains on; ``"ignore"`` trains on silently. ``eigengrad.autograd.detect_anomaly()`` finds the op.
+        compile: run each batch's step (zero_grad, forward, loss, backward, clipping, optimizer step) as one
+            ``eg.compile``'d function (docs/compile.md): the same numbers bit for bit where the step can be
+            replayed; otherwise one warning naming the reason and eager steps. The loss is read after the
+            step, so ``on_nonfinite="raise"`` stops after the batch's update rather than before it; a callback's
+            ``on_after_backward`` or data-parallel training makes fit train eagerly.
 
     An empty ``train_loader`` or ``val_loader`` is a ValueError.
     """
     trainer = Trainer(model, loss_fn, optimizer, scheduler=scheduler, scheduler_interval=scheduler_interval,
                       scheduler_monitor=scheduler_monitor, metrics=metrics, callbacks=callbacks, grad_clip=grad_clip,
-                      progress=progress, on_nonfinite=on_nonfinite)
+                      progress=progress, on_nonfinite=on_nonfinite, compile=compile)
     return trainer.fit(train_loader, epochs=epochs, val_loader=val_loader, resume_from=resume_from)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad import _kernels as K, _trace
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
@@ -100,10 +101,12 @@ class _BatchNorm(Module):
                 running_mean = running_var = None  # batch statistics, never stored
             else:
                 count = b["num_batches_tracked"]
-                if count is not None:
+                if count is not None and momentum is not None:
+                    K.increment_(count._data)  # a kernel call, so that eg.compile replays it
+                elif count is not None:  # cumulative moving average: the momentum is read in Python
+                    _trace.reject("BatchNorm with momentum=None reads num_batches_tracked in Python")
                     count._data[()] = tracked = int(count._data) + 1
-                    if momentum is None:  # cumulative moving average
-                        momentum = 1.0 / tracked
+                    momentum = 1.0 / tracked
         return running_mean, running_var, 0.0 if momentum is None else momentum
 
     def extra_repr(self) -> str:

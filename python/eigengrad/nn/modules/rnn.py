@@ -129,7 +129,7 @@ class RNNBase(Module):
         """hx as a (layers * directions, batch, hidden) tensor; zeros when None."""
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         if hx is None:
-            return Tensor(np.zeros(shape, dtype=self._dtype()))
+            return Tensor(K.zeros(shape, self._dtype()))
         if not isinstance(hx, Tensor):
             raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(hx).__name__}")
         want = shape if batched else (shape[0], shape[2])

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from eigengrad import _kernels as K
 from eigengrad.autograd.ops_rnn import RecurrentLayer
 from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
@@ -55,7 +56,7 @@ class RNNCellBase(Module):
 
     def _state(self, h, name: str, batch: int, batched: bool) -> Tensor:
         if h is None:
-            return Tensor(np.zeros((batch, self.hidden_size), dtype=self.weight_ih.dtype))
+            return Tensor(K.zeros((batch, self.hidden_size), self.weight_ih.dtype))
         if not isinstance(h, Tensor):
             raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(h).__name__}")
         want = (batch, self.hidden_size) if batched else (self.hidden_size,)

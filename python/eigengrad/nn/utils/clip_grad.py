@@ -18,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
-from eigengrad import _kernels
+from eigengrad import _kernels, _trace
 from eigengrad.nn.utils._grad_lists import by_dtype, tensor_list, writable_grads
 from eigengrad.tensor import Tensor, get_default_dtype
 
@@ -55,13 +55,18 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     norm_type = _norm_type(norm_type)
     _check_foreach(foreach)
     groups = by_dtype(writable_grads(params, "parameters"))
+    if error_if_nonfinite:
+        _trace.reject("clip_grad_norm_(error_if_nonfinite=True) decides in Python from the norm's value")
     if not groups:
         return Tensor._wrap(np.zeros((), dtype=get_default_dtype()))
     if len(groups) == 1:  # the usual case: measure and scale in one kernel call
-        arrays = groups[0]
-        total = arrays[0].dtype.type(_kernels.clip_grad_norm(arrays, max_norm, norm_type,
-                                                             scale_if_nonfinite=not error_if_nonfinite))
+        norm = _kernels.clip_grad_norm(groups[0], max_norm, norm_type, scale_if_nonfinite=not error_if_nonfinite)
+        total = np.empty((), dtype=groups[0][0].dtype)
+        _kernels.copy_into(total, norm)  # rounded to the gradients' dtype (a kernel call: eg.compile records it)
+        _check_finite(total[()], norm_type, error_if_nonfinite)  # (a replay logs no warning for a non-finite norm)
+        return Tensor._wrap(total)
     else:
+        _trace.reject("clip_grad_norm_ over gradients of several dtypes combines their norms in Python")
         total = np.float64(_combine([_kernels.grad_norm(a, norm_type) for a in groups], norm_type))
         if math.isfinite(total) or not error_if_nonfinite:
             coef = _clip_coef(max_norm, total)

@@ -1,0 +1,84 @@
+"""The NumPy work between kernels, written as kernels: outputs are passed in, nothing is returned.
+
+The autograd, the losses and the optimizer call these through ``eigengrad._kernels`` exactly as they
+call the compiled bindings, so that ``eg.compile`` records them as plan steps like any kernel (their
+names and argument roles are in ``eigengrad.compile.roles``). Each is the NumPy expression eager mode
+used before, so results are unchanged bit for bit. A later increment gives them C++ bodies with the
+same signatures, which the C++ executor then runs without Python.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def fill(out: np.ndarray, value: float) -> None:
+    """out[...] = value."""
+    out[...] = value
+
+
+def copy(src: np.ndarray, out: np.ndarray) -> None:
+    """out[...] = src, cast to out's dtype (a gradient written into its slot of an optimizer's buffer)."""
+    np.copyto(out, src, casting="unsafe")
+
+
+def add_into(out: np.ndarray, src: np.ndarray) -> None:
+    """out += src (gradient accumulation into ``.grad``)."""
+    out += src
+
+
+def add(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a + b (two gradients of one node summed by backward)."""
+    np.add(a, b, out=out)
+
+
+def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """out = sum of the rows of x (the bias gradient of Linear)."""
+    np.sum(x, axis=0, out=out)
+
+
+def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool, out: np.ndarray) -> None:
+    """out (0-d) = the total norm of ``grads``, each scaled in place by min(max_norm / (norm + 1e-6), 1)
+    (the compiled kernel; the norm lands in an array so that a compiled step can return it)."""
+    from eigengrad import _kernels  # (at call time: the module imports this one)
+
+    out[()] = _kernels._C.clip_grad_norm(grads, max_norm=max_norm, norm_type=norm_type,
+                                         scale_if_nonfinite=scale_if_nonfinite)
+
+
+def increment(count: np.ndarray) -> None:
+    """count += 1 in place (BatchNorm's ``num_batches_tracked``)."""
+    count[()] = int(count) + 1
+
+
+def class_denominator(target: np.ndarray, weight, ignore_index: int) -> float:
+    """The divisor of a cross-entropy 'mean': the summed weights of the rows whose target is not
+    ``ignore_index`` (their number without weights). Read from the targets at every call."""
+    keep = target != ignore_index
+    if weight is None:
+        return float(np.count_nonzero(keep))
+    return float(np.sum(weight[target[keep]], dtype=np.float64))
+
+
+def loss_reduce(rows: np.ndarray, target: np.ndarray, weight, ignore_index: int, mean: bool, out: np.ndarray) -> None:
+    """out (0-d) = sum of the per-row losses, accumulated in float64, divided for 'mean' by
+    ``class_denominator`` (nan when it is 0, as PyTorch)."""
+    total = np.sum(rows, dtype=np.float64)
+    if mean:
+        denom = class_denominator(target, weight, ignore_index)
+        total = total / denom if denom else np.nan
+    out[()] = total
+
+
+def loss_upstream(g: np.ndarray, target: np.ndarray, weight, ignore_index: int, mean: bool, out: np.ndarray) -> None:
+    """out[:] = the gradient of each row's loss: g ('sum') or g / ``class_denominator`` ('mean')."""
+    if mean:
+        denom = class_denominator(target, weight, ignore_index)
+        out[...] = float(g) / denom if denom else np.nan
+    else:
+        out[...] = float(g)
+
+
+def mean_upstream(g: np.ndarray, target: np.ndarray, ignore_index: int, out: np.ndarray) -> None:
+    """out[:] = g / (number of rows not ignored), in g's dtype (the unweighted cross-entropy's 'mean')."""
+    count = int(np.count_nonzero(target != ignore_index))
+    out[...] = g / count if count else np.nan

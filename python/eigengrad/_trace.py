@@ -1,0 +1,38 @@
+"""The slot through which eager code tells an active ``eg.compile`` trace what it cannot see in kernel calls.
+
+Imports nothing, so the lowest layers (tensor, random, the engine, the optimizer) can use it. Outside a
+trace ``ACTIVE[0]`` is None and every hook costs one list read and a comparison.
+
+- ``reject(reason)``: the step did something a plan cannot replay (a value read into Python such as
+  ``.item()``, an in-place NumPy change the kernels do not see, ...): the trace is abandoned, the call
+  still finishes eagerly and the compiled function falls back to eager mode naming ``reason``.
+- ``draw(generator, n, start)``: a random draw of ``n`` numbers advanced ``generator`` from ``start``;
+  the replay draws again (so the generator advances exactly as in eager mode) and feeds the new
+  (seed, offset) to the kernel that consumed this draw.
+- ``python_op(fn, args)``: ``fn(*args)`` runs as one plan step (the optimizer's step, which reads its
+  hyperparameters and step counts from Python at every replay); returns True when the caller must run
+  it now without its kernel calls being recorded (the tracer records the step instead).
+"""
+from __future__ import annotations
+
+ACTIVE: list = [None]  # the eigengrad.compile.recorder.Tracer of the call being traced, or None
+
+
+def reject(reason: str) -> None:
+    tracer = ACTIVE[0]
+    if tracer is not None:
+        tracer.fail(reason)
+
+
+def draw(generator, n: int, start: int) -> None:
+    tracer = ACTIVE[0]
+    if tracer is not None:
+        tracer.on_draw(generator, n, start)
+
+
+def python_op(fn, *args):
+    """``fn(*args)``, recorded by an active trace as one plan step (see the module's docstring)."""
+    tracer = ACTIVE[0]
+    if tracer is None:
+        return fn(*args)
+    return tracer.python_op(fn, args)

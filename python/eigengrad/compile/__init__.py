@@ -1,0 +1,41 @@
+"""``eg.compile``: a training step (or a module's forward) traced once and replayed as a plan of kernel
+calls over one arena. See docs/compile.md.
+
+Files: ``recorder`` (the tracer: kernel calls by role), ``roles`` (what each supported kernel reads and
+writes), ``plan`` (liveness, arena, the bound replay, ``explain``), ``state`` (the modules and
+optimizers a step uses, its signature, snapshots), ``api`` (``compile``, the cache, checks, fallbacks).
+"""
+from __future__ import annotations
+
+from eigengrad.compile.api import CompiledFunction
+
+
+def compile(fn=None, *, verify: bool = True, max_plans: int = 8, modules=(), optimizers=()):
+    """Compile a training step (a function) or the forward of a Module.
+
+    ``@eg.compile`` over ``def step(x, y): opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward();
+    opt.step(); return loss``: the first call for a signature traces the step while running it eagerly,
+    a second call traces again and must record the same operations, a third replays the plan and checks
+    it against eager mode bit for bit (``verify``), later calls replay it. The signature is the
+    arguments' shapes and dtypes (and hashable Python arguments' values), grad mode, every module's
+    training flag, the optimizers' structure and which parameters have a gradient; up to ``max_plans``
+    signatures are kept. Optimizer hyperparameters (schedulers), step counts, the random generators and
+    BatchNorm's running statistics are read at every replay. What cannot be replayed (``.item()``,
+    ``.numpy()``, control flow on values, hooks, a replaced parameter, a kernel not supported yet) makes
+    the function run eagerly from then on, with one warning naming the reason.
+
+    The modules and optimizers the step uses are found in its closure and globals; pass others as
+    ``modules``/``optimizers``. ``eg.compile(model)`` compiles ``model(x)``; its results are not
+    differentiable (use it for inference).
+    """
+    if fn is None:
+        return lambda f: compile(f, verify=verify, max_plans=max_plans, modules=modules, optimizers=optimizers)
+    from eigengrad.nn.modules.module import Module
+
+    if isinstance(fn, Module):
+        return CompiledFunction(fn.__call__, modules=(fn, *modules), optimizers=optimizers, verify=verify,
+                                max_plans=max_plans)
+    return CompiledFunction(fn, modules=modules, optimizers=optimizers, verify=verify, max_plans=max_plans)
+
+
+__all__ = ["compile", "CompiledFunction"]

@@ -1,0 +1,210 @@
+"""``eg.compile``: trace a step once, check the trace, replay its plan at the next calls.
+
+The life of one signature (argument shapes, dtypes and flags, see ``CompiledFunction``):
+
+1. The first call runs the step eagerly while the tracer records it (``recorder``): a plan.
+2. The second call traces again; the two plans must have the same structure (else Python decides
+   something from values or state the tracer cannot see: the function falls back to eager mode).
+3. The third call replays the plan and then, from the same starting state, runs the step eagerly and
+   compares every buffer, step count, generator and output bit for bit (``verify=True``, the default):
+   eager's results are kept; a difference makes the function fall back to eager mode.
+4. Later calls replay the plan.
+
+Any fallback warns once, naming the reason, and the function runs eagerly from then on.
+"""
+from __future__ import annotations
+
+import functools
+import gc
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from eigengrad import _trace
+from eigengrad.autograd import anomaly as _anomaly
+from eigengrad.compile.plan import Plan
+from eigengrad.compile.recorder import Tracer, recording
+from eigengrad.compile.state import Reach, StepState, same_bits
+from eigengrad.tensor import Tensor
+
+
+class _Entry:
+    """The plan of one signature, how the step's result is built from its outputs, and how far it got."""
+    __slots__ = ("plan", "layout", "fingerprint", "traces", "verified")
+
+    def __init__(self, plan: Plan, layout: tuple) -> None:
+        self.plan, self.layout, self.traces, self.verified = plan, layout, 1, False
+        self.fingerprint = (layout, plan.fingerprint())
+
+
+class CompiledFunction:
+    """A step compiled by :func:`compile`. Calls take tensors (and hashable Python values, which are
+    part of the signature) and return what the step returns, as tensors holding this call's values
+    (replays return detached tensors)."""
+
+    def __init__(self, fn, *, modules=(), optimizers=(), verify: bool = True, max_plans: int = 8) -> None:
+        if not callable(fn):
+            raise TypeError(f"fn: expected a function or a Module, got {type(fn).__name__}")
+        if int(max_plans) < 1:
+            raise ValueError(f"max_plans: expected a positive integer, got {max_plans!r}")
+        functools.update_wrapper(self, fn, updated=())
+        self._fn = fn
+        self._extra = (list(modules), list(optimizers))
+        self._reach = Reach(fn)
+        self._reached: tuple = ()
+        self._state: StepState | None = None
+        self._identities = None
+        self.verify = bool(verify)
+        self.max_plans = int(max_plans)
+        self._plans: OrderedDict = OrderedDict()
+        self.fallback_reason: str | None = None
+        self.replays = 0
+
+    # --- calls ----------------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if self.fallback_reason is not None or _trace.ACTIVE[0] is not None:  # (inside another trace: its kernels)
+            return self._fn(*args, **kwargs)
+        objects = self._reach.objects()
+        reached = tuple(map(id, objects))
+        if reached != self._reached:  # first call, or a name now stands for another model or optimizer
+            self._state, self._reached = StepState(objects, *self._extra), reached
+            self._identities = self._state.identities()
+            self._plans.clear()
+        why = self._why_not(args, kwargs)
+        if why is not None:
+            return self._fall_back(why, args, kwargs)
+        key = (_arg_signature(args, kwargs), self._state.signature())
+        entry = self._plans.get(key)
+        if entry is None or entry.traces < 2:
+            return self._trace(key, entry, args, kwargs)
+        self._plans.move_to_end(key)
+        if not entry.verified and self.verify:
+            return self._verify(entry, args, kwargs)
+        return self._replay(entry, args, kwargs)
+
+    def _why_not(self, args, kwargs) -> str | None:
+        if _anomaly._state.enabled:
+            return "anomaly detection is on (it checks every op in Python)"
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, Tensor) and a.requires_grad:
+                return "an argument requires grad (a plan's results are not differentiable)"
+            if isinstance(a, Tensor) and a.dtype.kind not in "fiub":
+                return f"an argument has dtype {a.dtype}"
+            if not isinstance(a, Tensor):
+                try:
+                    hash(a)
+                except TypeError:
+                    return f"an argument of type {type(a).__name__} is neither a tensor nor hashable"
+        if self._state.identities() != self._identities:
+            return "a parameter was replaced after the step was compiled (module.weight = ..., or p.data = ...)"
+        return self._state.hooks()
+
+    def _fall_back(self, reason: str, args, kwargs, result=None, ran: bool = False):
+        self.fallback_reason = reason
+        self._plans.clear()
+        warnings.warn(f"eg.compile: {getattr(self._fn, '__qualname__', 'the step')} runs eagerly from now on: "
+                      f"{reason}", UserWarning, stacklevel=3)
+        return result if ran else self._fn(*args, **kwargs)
+
+    def _trace(self, key, entry: _Entry | None, args, kwargs):
+        state = self._state
+        inputs = [np.array(a._data, order="C", copy=True) for a in _tensors(args, kwargs)]
+        it = iter(inputs)
+        targs, tkwargs = _map_tensors(args, kwargs, lambda t: Tensor._wrap(next(it)))
+        tracer = Tracer(state.persistent(), inputs)
+        with recording(tracer):
+            result = self._fn(*targs, **tkwargs)
+        layout, leaves = _layout(result)
+        outs = []
+        for leaf in leaves:
+            if isinstance(leaf, Tensor):
+                outs.append(tracer.resolve_output(leaf._data))
+            elif leaf is not None:
+                tracer.fail(f"the step returns a Python {type(leaf).__name__} (only tensors and None)")
+        if tracer.failed is not None:
+            return self._fall_back(tracer.failed, args, kwargs, result, ran=True)
+        del targs, tkwargs
+        gc.collect()  # temporaries caught in reference cycles die now, so that the arena can reuse them
+        tracer.finish()
+        plan = Plan(tracer.ops, tracer.buffers, outs, [(p, None if p.grad is None else p.grad._data)
+                                                        for p in state.params])
+        if entry is None:
+            self._plans[key] = entry = _Entry(plan, layout)
+            while len(self._plans) > self.max_plans:
+                self._plans.popitem(last=False)
+        elif (layout, plan.fingerprint()) != entry.fingerprint:
+            return self._fall_back("the step recorded different operations at two calls with the same signature "
+                                   "(Python control flow that depends on values or on Python state)", args, kwargs,
+                                   result, ran=True)
+        else:
+            entry.plan, entry.traces = plan, entry.traces + 1
+        return _rebuild(entry.layout, [o.copy() for o in plan.outputs])
+
+    def _replay(self, entry: _Entry, args, kwargs):
+        outs = entry.plan.run([t._data for t in _tensors(args, kwargs)])
+        self.replays += 1
+        return _rebuild(entry.layout, outs)
+
+    def _verify(self, entry: _Entry, args, kwargs):
+        """Replay, then rerun eagerly from the same state: the plan is kept only when both agree bit for bit."""
+        gens = [op.draw[0] for op in entry.plan.ops if op.kind == "draw"]
+        before = self._state.snapshot(gens)
+        outs = entry.plan.run([t._data for t in _tensors(args, kwargs)])
+        replayed = self._state.snapshot(gens)
+        before.restore()
+        result = self._fn(*args, **kwargs)
+        eager = self._state.snapshot(gens)
+        _, leaves = _layout(result)
+        eager_outs = [x._data for x in leaves if isinstance(x, Tensor)]
+        if not (replayed.same(eager) and len(outs) == len(eager_outs)
+                and all(same_bits(a, b) for a, b in zip(outs, eager_outs))):
+            return self._fall_back("the replayed plan did not reproduce eager mode bit for bit (the step does "
+                                   "something the tracer does not see)", args, kwargs, result, ran=True)
+        entry.verified = True
+        return result
+
+    # --- inspection -------------------------------------------------------------------------------
+    def explain(self, file=None) -> str:
+        """Print (to ``file``, default stdout) and return the plans: their ops, buffers and memory."""
+        if self.fallback_reason is not None:
+            text = f"eager mode: {self.fallback_reason}"
+        elif not self._plans:
+            text = "no plan yet: the first call traces the step"
+        else:
+            text = "\n\n".join(f"signature {i} ({'replaying' if e.traces >= 2 else 'traced once'}):\n"
+                               f"{e.plan.explain()}" for i, e in enumerate(self._plans.values()))
+        print(text, file=file)
+        return text
+
+
+def _tensors(args, kwargs) -> list:
+    return [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+
+
+def _map_tensors(args, kwargs, fn):
+    return ([fn(a) if isinstance(a, Tensor) else a for a in args],
+            {k: fn(v) if isinstance(v, Tensor) else v for k, v in kwargs.items()})
+
+
+def _arg_signature(args, kwargs) -> tuple:
+    def sig(a):
+        if isinstance(a, Tensor):
+            return ("T", a.shape, a.dtype.str)
+        return ("v", type(a), a)
+    return tuple(sig(a) for a in args), tuple((k, sig(v)) for k, v in sorted(kwargs.items()))
+
+
+def _layout(result) -> tuple:
+    """((container type or None, which leaves are tensors), the leaves) of a step's result: a tensor,
+    None, or a tuple/list of them."""
+    leaves = list(result) if isinstance(result, (tuple, list)) else [result]
+    kind = type(result) if isinstance(result, (tuple, list)) else None
+    return (kind, tuple(isinstance(x, Tensor) for x in leaves)), leaves
+
+
+def _rebuild(layout: tuple, arrays: list):
+    kind, mask = layout
+    it = iter(arrays)
+    leaves = [Tensor._wrap(next(it)) if m else None for m in mask]
+    return leaves[0] if kind is None else kind(leaves)

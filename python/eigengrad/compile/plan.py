@@ -1,0 +1,235 @@
+"""The plan: the recorded ops over buffers, with the temporaries placed in one arena by liveness.
+
+A plan is plain records (``recorder.Op``: kernel name, argument roles, buffer references with byte
+offsets, frozen scalars; draw ops; python ops), so that it can be handed to a native executor as it
+is. This increment runs it with a Python loop over prebound calls of the raw bindings: every check
+was made once, when the step was traced and the kernels ran eagerly.
+
+Memory. Persistent buffers (parameters, gradients, optimizer state, module buffers) stay where they
+live; inputs are the plan's own arrays, into which each call copies its arguments; temporaries that
+died during the traced call get an offset in one arena (first fit over their live ranges, from the op
+that writes them first to the last op that uses them), so buffers whose lives do not overlap share
+memory. Temporaries still referenced after the step (returned tensors, a ``.grad`` that is not an
+optimizer slot) keep the arrays of the trace.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from eigengrad.compile.recorder import Buffer, Op, Ref
+from eigengrad.compile.rewrite import write_into_slots
+from eigengrad.tensor import Tensor
+
+ALIGN = 64  # bytes: a cache line (and an AVX-512 vector) for every temporary
+
+
+def place_temporaries(buffers: list[Buffer]) -> int:
+    """Give every non-escaped temporary an arena offset (first fit by live range); returns the arena size."""
+    temps = sorted((b for b in buffers if b.kind == "temp" and not b.escaped), key=lambda b: (b.first, -b.nbytes))
+    live: list[Buffer] = []
+    size = 0
+    for b in temps:
+        live = [x for x in live if x.last >= b.first]  # those still needed when b is first written
+        need = max(ALIGN, -(-b.nbytes // ALIGN) * ALIGN)
+        offset = 0
+        for x in sorted(live, key=lambda x: x.offset):
+            if offset + need <= x.offset:
+                break
+            offset = max(offset, x.offset + max(ALIGN, -(-x.nbytes // ALIGN) * ALIGN))
+        b.offset = offset
+        live.append(b)
+        size = max(size, offset + need)
+    return size
+
+
+def _draw(generator, n: int, args, i_seed: int, i_offset: int) -> None:
+    """A replayed random draw: the generator advances as in eager mode; its consumer gets the new numbers."""
+    seed = generator._seed
+    start = generator._advance(n)
+    if args is not None:
+        args[i_seed], args[i_offset] = seed, start
+
+
+class Plan:
+    """The bound, runnable form of a trace. ``outputs``: Refs of the returned arrays; ``grads``:
+    (parameter, its ``.grad`` array or None after the step)."""
+
+    def __init__(self, ops: list[Op], buffers: list[Buffer], outputs: list[Ref], grads: list) -> None:
+        self.ops, self.buffers, self.grads = ops, buffers, grads
+        self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
+        self.arena_bytes = place_temporaries(buffers)
+        self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
+        self.inputs = [b.root for b in buffers if b.kind == "input"]
+        self.outputs = [self.array(r) for r in outputs]
+        self.steps = self._bind()
+
+    def array(self, ref: Ref) -> np.ndarray:
+        """The array a reference stands for in this plan's memory."""
+        if ref.array is not None:
+            return ref.array
+        b = self.buffers[ref.buf]
+        if b.escaped:  # a fresh allocation, contiguous in C or Fortran order: its bytes as one flat view
+            flat = b.root.reshape(-1, order="A").view(np.uint8)
+            return np.ndarray(ref.shape, ref.dtype, buffer=flat, offset=ref.offset, strides=ref.strides)
+        return np.ndarray(ref.shape, ref.dtype, buffer=self.arena, offset=b.offset + ref.offset, strides=ref.strides)
+
+    def _arg(self, a):
+        if isinstance(a, Ref):
+            return self.array(a)
+        if isinstance(a, list):
+            return [self._arg(x) for x in a]
+        return a
+
+    def _bind(self) -> list:
+        steps = [None] * len(self.ops)
+        for i, op in enumerate(self.ops):
+            if op.kind == "kernel":
+                fn = functools.partial(op.fn, **op.kwargs) if op.kwargs else op.fn
+                steps[i] = (fn, [self._arg(a) for a in op.args])
+        for i, op in enumerate(self.ops):
+            if op.kind == "python":
+                steps[i] = (op.fn, list(op.args))
+            elif op.kind == "draw":
+                generator, n = op.draw[0], op.draw[1]
+                consumer = next((k for k, o in enumerate(self.ops) if o.kind == "kernel" and o.draw == (i,)), None)
+                if consumer is None:
+                    steps[i] = (_draw, [generator, n, None, 0, 0])
+                else:
+                    roles = self.ops[consumer].roles
+                    steps[i] = (_draw, [generator, n, steps[consumer][1], roles.index("seed"), roles.index("offset")])
+        return [s for s in steps if s is not None]  # (elided ops run nothing)
+
+    def run(self, arrays: list) -> list:
+        """One replay: copy ``arrays`` into the inputs, run every step, restore the ``.grad`` attributes the
+        step leaves (as eager mode would); returns copies of the outputs (this step's values)."""
+        for dst, src in zip(self.inputs, arrays):
+            np.copyto(dst, src)
+        for fn, args in self.steps:
+            fn(*args)
+        self.restore_grads()
+        return [o.copy() for o in self.outputs]
+
+    def restore_grads(self) -> None:
+        for p, arr in self.grads:
+            if arr is None:
+                p.grad = None
+            elif p.grad is None or p.grad._data is not arr:
+                p.grad = Tensor._wrap(arr)
+
+    # --- inspection ---------------------------------------------------------------------------------
+    def records(self) -> tuple[list, list]:
+        """The plan as plain data, the form a native executor takes: (buffers, ops).
+
+        A buffer is (kind, bytes, arena offset or -1). An op is ("kernel", "C:name" or "G:name", args,
+        keyword scalars), ("draw", generator slot, count) or ("python", name); an argument is
+        ("buffer", buffer, byte offset, shape, strides, dtype), ("list", [arguments]), ("scalar", value)
+        or ("slot", draw op, "seed" or "offset"): a value the draw op writes before the kernel runs."""
+        gens: dict = {}
+        ops = []
+        for op in self.ops:
+            if op.kind == "draw":
+                ops.append(("draw", gens.setdefault(id(op.draw[0]), len(gens)), op.draw[1]))
+            elif op.kind == "elided":
+                ops.append(("elided", op.name))
+            elif op.kind == "python":
+                ops.append(("python", op.name))
+            else:
+                args = [("slot", op.draw[0], r) if r in ("seed", "offset") else _record(a)
+                        for a, r in zip(op.args, op.roles)]
+                ops.append(("kernel", f"{op.table}:{op.name}", args, sorted(op.kwargs.items())))
+        buffers = [(b.kind, b.nbytes, b.offset if b.kind == "temp" and not b.escaped else -1) for b in self.buffers]
+        return buffers, ops
+
+    def fingerprint(self) -> tuple:
+        """What two traces of the same step must share (their structure), to the buffers' roles."""
+        ordinal = _ordinals(self.buffers)
+        return tuple(_op_key(op, self.buffers, ordinal) for op in self.ops)
+
+    def memory(self) -> dict:
+        temps = [b for b in self.buffers if b.kind == "temp"]
+        return {
+            "arena_bytes": self.arena_bytes,
+            "temporaries": len(temps),
+            "temporary_bytes_unshared": sum(b.nbytes for b in temps if not b.escaped),
+            "escaped_bytes": sum(b.nbytes for b in temps if b.escaped),
+            "persistent_bytes": sum(b.nbytes for b in self.buffers if b.kind == "persistent"),
+            "input_bytes": sum(b.nbytes for b in self.buffers if b.kind == "input"),
+        }
+
+    def explain(self) -> str:
+        lines = [f"plan: {len(self.ops)} ops ({sum(o.kind == 'kernel' for o in self.ops)} kernel calls, "
+                 f"{sum(o.kind == 'draw' for o in self.ops)} random draws, "
+                 f"{sum(o.kind == 'python' for o in self.ops)} python steps, "
+                 f"{self.elided} gradient copies elided: written straight into their slots)"]
+        for i, op in enumerate(self.ops):
+            lines.append(f"  {i:3d} {_describe(op, self.buffers)}")
+        m = self.memory()
+        lines.append(f"memory: arena {m['arena_bytes']} bytes for {m['temporaries']} temporaries "
+                     f"({m['temporary_bytes_unshared']} bytes without reuse; {m['escaped_bytes']} bytes kept "
+                     f"outside it); persistent {m['persistent_bytes']} bytes; inputs {m['input_bytes']} bytes")
+        return "\n".join(lines)
+
+
+def _record(a):
+    if isinstance(a, Ref):
+        return ("buffer", a.buf, a.offset, tuple(a.shape), tuple(a.strides), a.dtype.str)
+    if isinstance(a, list):
+        return ("list", [_record(x) for x in a])
+    return ("scalar", a)
+
+
+def _buf_name(ref: Ref, buffers: list[Buffer]) -> str:
+    b = buffers[ref.buf]
+    where = f"t{ref.buf}" if b.kind == "temp" else f"{b.kind[0]}{ref.buf}"
+    return f"{where}{'+' + str(ref.offset) if ref.offset else ''}{list(ref.shape)}"
+
+
+def _describe(op: Op, buffers: list[Buffer]) -> str:
+    if op.kind == "python":
+        return f"python {op.name}()"
+    if op.kind == "draw":
+        return f"draw {op.draw[1]} counters from generator {id(op.draw[0]):#x} (its seed and next offset)"
+    if op.kind == "elided":
+        return f"(elided {op.name}: its source kernel writes the slot itself)"
+    parts = []
+    for a, role in zip(op.args, op.roles):
+        if isinstance(a, Ref):
+            parts.append(f"{role}:{_buf_name(a, buffers)}")
+        elif isinstance(a, list):
+            parts.append(f"{role}:[{len(a)} arrays]")
+        elif a is not None:
+            parts.append(f"{role}:{a!r}" if role != "s" else repr(a))
+    table = "glue" if op.table == "G" else "kernel"
+    return f"{table} {op.name}({', '.join(parts)}{', ' if op.kwargs and parts else ''}" \
+           f"{', '.join(f'{k}={v!r}' for k, v in op.kwargs.items())})"
+
+
+def _op_key(op: Op, buffers: list[Buffer], ordinal: dict) -> tuple:
+    def key(a):
+        if isinstance(a, Ref):
+            b = buffers[a.buf]
+            who = id(b.root) if b.kind == "persistent" else ordinal[a.buf]
+            return (b.kind, who, a.offset, a.shape, a.strides, a.dtype.str)
+        if isinstance(a, list):
+            return tuple(key(x) for x in a)
+        return ("const", repr(a))
+    if op.kind == "draw":
+        return ("draw", id(op.draw[0]), op.draw[1])
+    if op.kind == "python":
+        return ("python", op.name, id(getattr(op.fn, "__self__", None)))
+    if op.kind == "elided":
+        return ("elided", op.name)
+    args = tuple("seed/offset" if r in ("seed", "offset") else key(a) for a, r in zip(op.args, op.roles))
+    return (op.kind, op.table, op.name, args, tuple(sorted((k, repr(v)) for k, v in op.kwargs.items())))
+
+
+def _ordinals(buffers: list[Buffer]) -> dict:
+    """Each input and temporary's number among the buffers of its kind (stable between two traces)."""
+    count: dict = {}
+    out = {}
+    for i, b in enumerate(buffers):
+        out[i] = count.get(b.kind, 0)
+        count[b.kind] = out[i] + 1
+    return out

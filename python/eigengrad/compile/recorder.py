@@ -1,0 +1,262 @@
+"""The tracer: runs a step eagerly once while recording every kernel call into plain records.
+
+While a step is traced, ``_kernels._C`` (the compiled bindings) and ``_kernels._G`` (the NumPy glue)
+are replaced by proxies that record each call (kernel name, arguments by role, see ``roles``) before
+making it. Every array argument is identified by the memory it lies in (its root array, and the byte
+offset, shape and strides of the view):
+
+- a *persistent* buffer: a parameter, gradient, optimizer state array or module buffer that existed
+  before the call (the caller lists them);
+- an *input* buffer: the array of a tensor argument of the step (the plan copies new inputs into it);
+- a *temporary*: an array a recorded kernel wrote first during this call.
+
+An array that a kernel reads but that is none of these was computed by something the tracer did not
+see (NumPy glue, an unsupported kernel): the trace fails rather than replay a stale value. So does a
+kernel missing from ``roles``, and anything eager code reports through ``eigengrad._trace``.
+Only calls from the tracing thread are recorded (a loader's prefetch thread keeps running eagerly).
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+
+import numpy as np
+
+from eigengrad import _kernels, _trace
+from eigengrad.compile import roles as _roles
+
+
+class Buffer:
+    """One memory block the plan uses: ``kind`` is "persistent", "input" or "temp". ``root``: the array
+    (a weak reference while a temporary is traced); ``first``/``last``: the ops that use a temporary
+    first and last; ``escaped``: a temporary still referenced after the step (a returned tensor, a
+    ``.grad``); ``offset``: a temporary's place in the arena."""
+
+    __slots__ = ("kind", "nbytes", "desc", "root", "first", "last", "escaped", "offset")
+
+    def __init__(self, kind: str, nbytes: int, desc: str, root=None, first: int = -1) -> None:
+        self.kind, self.nbytes, self.desc, self.root = kind, nbytes, desc, root
+        self.first, self.last, self.escaped, self.offset = first, first, False, -1
+
+
+class Ref:
+    """An array argument: ``shape``/``strides``/``dtype`` at byte ``offset`` of buffer ``buf``; ``array``
+    is the traced array itself, kept for persistent and input buffers."""
+
+    __slots__ = ("buf", "offset", "shape", "strides", "dtype", "array")
+
+    def __init__(self, buf: int, offset: int, shape: tuple, strides: tuple, dtype, array=None) -> None:
+        self.buf, self.offset, self.shape, self.strides, self.dtype, self.array = buf, offset, shape, strides, dtype, array
+
+
+class Op:
+    """One plan step. ``kind``: "kernel" (``table`` "C": a compiled binding, "G": glue), "draw" or
+    "python". ``args``: Ref, list of Ref, or a constant per positional argument; ``kwargs``: frozen
+    scalars. ``draw``: for a draw op (generator, n, start, seed), for a kernel (index of its draw op,)."""
+
+    __slots__ = ("kind", "name", "fn", "args", "kwargs", "roles", "table", "draw")
+
+    def __init__(self, kind: str, name: str, fn, args=None, kwargs=None, roles: tuple = (), table: str = "",
+                 draw: tuple = ()) -> None:
+        self.kind, self.name, self.fn = kind, name, fn
+        self.args, self.kwargs = list(args or ()), dict(kwargs or {})
+        self.roles, self.table, self.draw = roles, table, draw
+
+
+def array_root(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (through views and as_strided's wrapper)."""
+    r = a
+    while True:
+        b = r.base
+        if isinstance(b, np.ndarray):
+            r = b
+        elif b is not None and isinstance(getattr(b, "base", None), np.ndarray):
+            r = b.base
+        else:
+            return r
+
+
+def address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+class Tracer:
+    """Records one call of a step. ``persistent``: (array, description) pairs; ``inputs``: the step's
+    input arrays (already the plan's own copies)."""
+
+    def __init__(self, persistent: list, inputs: list) -> None:
+        self.failed: str | None = None
+        self.ops: list[Op] = []
+        self.buffers: list[Buffer] = []
+        self._known: dict[int, int] = {}  # id(root) -> buffer (persistent and inputs: held, so ids are stable)
+        self._temps: dict[int, tuple] = {}  # id(root) -> (weakref, buffer)
+        self._draws: list[int] = []  # draw ops not yet consumed by a kernel
+        self._paused = 0
+        self._thread = threading.get_ident()
+        for arr, desc in persistent:
+            self._add_known(arr, "persistent", desc)
+        for i, arr in enumerate(inputs):
+            self._add_known(arr, "input", f"input {i}")
+
+    def _add_known(self, arr, kind: str, desc: str) -> None:
+        root = array_root(arr)
+        if id(root) not in self._known:
+            self._known[id(root)] = len(self.buffers)
+            self.buffers.append(Buffer(kind, root.nbytes, desc, root=root))
+
+    # --- the hooks eager code calls ---------------------------------------------------------------
+    def active(self) -> bool:
+        return self.failed is None and self._paused == 0 and threading.get_ident() == self._thread
+
+    def fail(self, reason: str) -> None:
+        if self.failed is None and threading.get_ident() == self._thread:
+            self.failed = reason
+
+    def on_draw(self, generator, n: int, start: int) -> None:
+        if self.active():
+            self._draws.append(len(self.ops))
+            self.ops.append(Op("draw", "draw", None, draw=(generator, int(n), int(start), generator._seed)))
+
+    def python_op(self, fn, args: tuple):
+        if threading.get_ident() != self._thread:
+            return fn(*args)
+        if self.active():
+            self.ops.append(Op("python", getattr(fn, "__qualname__", repr(fn)), fn, list(args)))
+        self._paused += 1
+        try:
+            return fn(*args)
+        finally:
+            self._paused -= 1
+
+    # --- kernel calls -----------------------------------------------------------------------------
+    def record(self, table: str, name: str, fn, args: tuple, kwargs: dict) -> None:
+        if not self.active() or (table == "C" and name in _roles.PURE):
+            return
+        roles = _roles.roles_of(_roles.COMPILED if table == "C" else _roles.GLUE, name, args)
+        if roles is None:
+            self.fail(f"the kernel {name!r} is not supported by eg.compile yet")
+            return
+        index = len(self.ops)
+        op = Op("kernel", name, fn, [], dict(kwargs), roles, table)
+        for i, (a, role) in enumerate(zip(args, roles)):
+            ref = self._arg(a, role, index, f"argument {i} of kernel {name!r}")
+            if self.failed is not None:
+                return
+            op.args.append(ref)
+        if "offset" in roles and not self._link_draw(op, roles):
+            return
+        self.ops.append(op)
+
+    def _arg(self, a, role: str, index: int, what: str):
+        if role in ("R", "RW"):
+            if not isinstance(a, (list, tuple)):
+                self.fail(f"{what}: expected a list of arrays")
+                return None
+            return [self._array(x, role.lower(), index, what) for x in a]
+        if isinstance(a, np.ndarray) and role in ("r", "w", "rw"):
+            return self._array(a, role, index, what)
+        if isinstance(a, np.ndarray):
+            self.fail(f"{what}: an array where a scalar was expected")
+        return a
+
+    def _array(self, a: np.ndarray, role: str, index: int, what: str):
+        root = array_root(a)
+        buf = self._known.get(id(root))
+        if buf is None:
+            entry = self._temps.get(id(root))
+            if entry is not None and entry[0]() is root:
+                buf = entry[1]
+        if buf is None:
+            if role != "w":
+                self.fail(f"{what} was computed outside the recorded kernels (NumPy or Python code the tracer "
+                          "does not see)")
+                return None
+            buf = len(self.buffers)
+            self.buffers.append(Buffer("temp", root.nbytes, f"temporary of {what}", root=weakref.ref(root), first=index))
+            self._temps[id(root)] = (weakref.ref(root), buf)
+        b = self.buffers[buf]
+        offset = address(a) - address(root)
+        if any(st < 0 for st in a.strides):
+            self.fail(f"{what} has negative strides (a reversed view)")
+            return None
+        if offset < 0 or offset + _extent(a) > root.nbytes:
+            self.fail(f"{what} is not inside the memory of its base array")
+            return None
+        if b.kind == "temp":
+            b.last = index
+        keep = a if b.kind != "temp" else None
+        return Ref(buf, offset, a.shape, a.strides, a.dtype, keep)
+
+    def _link_draw(self, op: Op, roles: tuple) -> bool:
+        seed, offset = op.args[roles.index("seed")], op.args[roles.index("offset")]
+        for j in self._draws:
+            gen, n, start, gen_seed = self.ops[j].draw
+            if start == offset and gen_seed == seed:
+                self._draws.remove(j)
+                op.draw = (j,)
+                return True
+        self.fail(f"the random seed and offset of kernel {op.name!r} do not come from a Generator draw")
+        return False
+
+    # --- the end of the call ------------------------------------------------------------------------
+    def resolve_output(self, a: np.ndarray) -> Ref | None:
+        """The Ref of an array the step returns (it must be a buffer of the plan)."""
+        return self._array(a, "r", len(self.ops), "a tensor the step returns")
+
+    def finish(self) -> None:
+        """Mark the temporaries still alive (referenced after the step) as escaped, holding them."""
+        for b in self.buffers:
+            if b.kind == "temp":
+                root = b.root()
+                b.escaped = root is not None
+                b.root = root
+
+
+def _extent(a: np.ndarray) -> int:
+    """The bytes from a's first element to one past its last (a's strides are >= 0 here)."""
+    if a.size == 0:
+        return 0
+    return sum((n - 1) * s for n, s in zip(a.shape, a.strides)) + a.itemsize
+
+
+class _Proxy:
+    """Stands for ``_kernels._C`` or ``_kernels._G`` during a trace: every call is recorded, then made."""
+
+    def __init__(self, real, table: str, tracer: Tracer) -> None:
+        self._real, self._table, self._tracer = real, table, tracer
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._real, name)
+        if not callable(fn) or isinstance(fn, type):
+            return fn
+        tracer, table = self._tracer, self._table
+
+        def call(*args, **kwargs):
+            tracer.record(table, name, fn, args, kwargs)
+            tracer._paused += 1  # the kernels a glue step calls are part of it: replayed by replaying it
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                tracer._paused -= 1
+
+        return call
+
+
+class recording:
+    """Context manager: ``tracer`` records the kernel calls and the ``_trace`` hooks of this thread."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    def __enter__(self) -> Tracer:
+        if _trace.ACTIVE[0] is not None:
+            raise RuntimeError("eg.compile: a compiled function cannot be traced inside another one's trace")
+        self._saved = (_kernels._C, _kernels._G)
+        _kernels._C = _Proxy(self._saved[0], "C", self.tracer)
+        _kernels._G = _Proxy(self._saved[1], "G", self.tracer)
+        _trace.ACTIVE[0] = self.tracer
+        return self.tracer
+
+    def __exit__(self, *exc) -> None:
+        _kernels._C, _kernels._G = self._saved
+        _trace.ACTIVE[0] = None

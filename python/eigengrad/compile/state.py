@@ -1,0 +1,170 @@
+"""What a compiled step touches besides its arguments: the modules and optimizers it uses (found in
+the function's closure and globals), the signature a plan is valid for, the buffers a trace may read
+or write, and snapshots of all of it (to check a plan's first replay against eager mode).
+"""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from eigengrad import random as _random
+from eigengrad.autograd.grad_mode import is_grad_enabled
+from eigengrad.nn.modules.module import Module
+from eigengrad.optim.optimizer import Optimizer
+from eigengrad.tensor import Tensor
+
+
+def _names(code: types.CodeType) -> set:
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _names(c)
+    return names
+
+
+class Reach:
+    """The objects ``fn`` reaches by name: closure cells, the globals its code (and nested code) names,
+    the instance of a bound method and that instance's attributes. ``objects()`` looks them up again (a
+    global rebound to another model is seen at the next call)."""
+
+    def __init__(self, fn) -> None:
+        self.owner = getattr(fn, "__self__", None)
+        fn = getattr(fn, "__func__", fn)
+        code = getattr(fn, "__code__", None)
+        self.cells = tuple(fn.__closure__ or ()) if code is not None else ()
+        self.globals = getattr(fn, "__globals__", {}) if code is not None else {}
+        self.names = tuple(sorted(_names(code))) if code is not None else ()
+
+    def objects(self) -> list:
+        objs = []
+        if self.owner is not None:
+            objs.append(self.owner)
+            objs += list(getattr(self.owner, "__dict__", {}).values())
+        objs += [c.cell_contents for c in self.cells if _filled(c)]
+        g = self.globals
+        objs += [g[n] for n in self.names if n in g]
+        return objs
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+class StepState:
+    """The modules, optimizers and parameters a step uses."""
+
+    def __init__(self, objects: list, modules=(), optimizers=()) -> None:
+        mods, opts = list(modules), list(optimizers)
+        for obj in objects:
+            items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else (obj,)
+            for o in items:
+                if isinstance(o, Module):
+                    mods.append(o)
+                elif isinstance(o, Optimizer):
+                    opts.append(o)
+                elif isinstance(getattr(o, "optimizer", None), Optimizer):  # a scheduler
+                    opts.append(o.optimizer)
+        self.roots = _unique(mods)
+        self.modules = _unique(m for root in mods for m in root.modules())
+        self.optimizers = _unique(opts)
+        self.params = _unique([p for m in self.modules for p in m.parameters(recurse=False)] +
+                              [p for o in self.optimizers for g in o.param_groups for p in g["params"]])
+
+    def signature(self) -> tuple:
+        """What a plan is specific to besides the arguments: grad mode, every module's training flag,
+        the optimizers' structure and which parameters have a gradient."""
+        return (is_grad_enabled(), tuple(m.training for m in self.modules),
+                tuple(tuple(len(g["params"]) for g in o.param_groups) for o in self.optimizers),
+                tuple(bool(o.state) for o in self.optimizers),
+                tuple(p.grad is None for p in self.params))
+
+    def identities(self) -> tuple:
+        """The modules, parameters and their arrays (a replaced layer or parameter, or ``p.data = ...``,
+        changes this)."""
+        return (tuple(id(m) for root in self.roots for m in root.modules()),
+                tuple((id(p), id(p._data)) for m in self.modules for p in m.parameters(recurse=False)),
+                tuple((id(p), id(p._data)) for o in self.optimizers for g in o.param_groups for p in g["params"]))
+
+    def hooks(self) -> str | None:
+        for m in self.modules:
+            if m._forward_pre_hooks or m._forward_hooks:
+                return f"{type(m).__name__} has forward hooks (hooks run Python at every call)"
+        for o in self.optimizers:
+            for arena in o.arenas:
+                if arena.hooks:
+                    return "an optimizer's gradient buffer has grad-ready hooks (hooks run Python at every call)"
+        return None
+
+    def persistent(self) -> list:
+        """(array, description) of every buffer that lives across steps."""
+        out = []
+        for i, p in enumerate(self.params):
+            out.append((p._data, f"parameter {i} {tuple(p.shape)}"))
+            if p.grad is not None:
+                out.append((p.grad._data, f"gradient {i}"))
+        for m in self.modules:
+            for name, b in m.named_buffers(recurse=False):
+                if b is not None:
+                    out.append((b._data, f"{type(m).__name__}.{name}"))
+        for o in self.optimizers:
+            for arena in o.arenas:
+                out.append((arena.grad, f"{arena.label} gradient buffer"))
+                if arena.data is not None:
+                    out.append((arena.data, f"{arena.label} parameter buffer"))
+                for name, (flat, _) in arena._state.items():
+                    out.append((flat, f"{arena.label} {name}"))
+        return out
+
+    def snapshot(self, generators) -> "Snapshot":
+        return Snapshot(self, generators)
+
+
+def _unique(items) -> list:
+    seen, out = set(), []
+    for x in items:
+        if id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+    return out
+
+
+class Snapshot:
+    """Copies of everything a step changes: buffers, optimizer scalars (step counts), generators, and
+    the ``.grad`` attributes; ``restore()`` puts them back, ``==`` compares bit for bit."""
+
+    def __init__(self, state: StepState, generators) -> None:
+        self.arrays = [(a, a.copy()) for a, _ in state.persistent()]
+        self.scalars = [(s, {k: v for k, v in s.items() if not isinstance(v, np.ndarray)})
+                        for o in state.optimizers for s in o.state.values()]
+        self.gens = [(g, g._seed, g._offset) for g in _unique([_random.default_generator, *generators])]
+        self.grads = [(p, p.grad) for p in state.params]
+
+    def restore(self) -> None:
+        for a, saved in self.arrays:
+            np.copyto(a, saved)
+        for s, scalars in self.scalars:
+            s.update(scalars)
+        for g, seed, offset in self.gens:
+            g._seed, g._offset = seed, offset
+        for p, grad in self.grads:
+            p.grad = grad
+
+    def same(self, other: "Snapshot") -> bool:
+        return (len(self.arrays) == len(other.arrays)
+                and all(same_bits(a, b) for (_, a), (_, b) in zip(self.arrays, other.arrays))
+                and [s for _, s in self.scalars] == [s for _, s in other.scalars]
+                and [g[1:] for g in self.gens] == [g[1:] for g in other.gens])
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and np.ascontiguousarray(a).tobytes() == \
+        np.ascontiguousarray(b).tobytes()
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, Tensor)

@@ -1,0 +1,138 @@
+"""Each reason eg.compile cannot replay a step: one warning naming it, and eager mode's numbers."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad import nn
+from compile_cases import batches, mlp, state_arrays
+
+
+def _setup():
+    model = mlp(0)
+    opt = eg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    return model, opt, nn.CrossEntropyLoss(label_smoothing=0.1)
+
+
+def _step_fn(kind: str, model, opt, loss_fn, calls: list):
+    """A step that does one thing eg.compile cannot replay, chosen by ``kind``."""
+    prelu_weight = eg.full((1,), 0.25)
+
+    def step(x, y):
+        calls.append(1)
+        opt.zero_grad()
+        out = model(x)
+        if kind == "numpy_glue":
+            out = out * 2.0  # NumPy arithmetic outside the recorded kernels
+        if kind == "unsupported_kernel":
+            out = nn.functional.prelu(out, prelu_weight)
+        loss = loss_fn(out, y)
+        if kind == "tensor_ops_penalty":  # main's tensor operations (pow, sum) inside the step
+            loss = loss + model[0].weight.pow(2).sum() * 1e-4
+        if kind == "create_graph_penalty":  # a gradient penalty: autograd.grad with create_graph
+            (g,) = eg.autograd.grad(loss, out, create_graph=True)
+            loss = loss + (g * g).sum()
+        if kind == "item" and loss.item() > 100.0:
+            return None
+        if kind == "numpy":
+            loss.numpy()
+        if kind == "value_control_flow" and loss > 100.0:
+            loss = loss * 0.5
+        loss.backward()
+        if kind == "python_state" and len(calls) % 2:
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        if kind == "hidden_write":
+            model[0].weight._data[0, 0] += 1.0  # private memory written behind the tracer's back
+        opt.step()
+        return loss
+
+    return step
+
+
+REASONS = {
+    "item": ".item()",
+    "numpy": ".numpy()",
+    "value_control_flow": "control flow on a tensor's value",
+    "python_state": "different operations at two calls",
+    "numpy_glue": "computed outside the recorded kernels",
+    "unsupported_kernel": "'prelu_forward' is not supported",
+    "hidden_write": "did not reproduce eager mode",
+    "tensor_ops_penalty": "argument 0 of kernel 'reduce_sum' was computed outside the recorded kernels",
+    "create_graph_penalty": "create_graph=True",
+}
+
+
+def _compare(kind: str, steps: int = 7, mutate=None):
+    """Run ``kind``'s step compiled and eagerly; returns the warnings the compiled run raised."""
+    data = batches(steps)
+    results = []
+    caught = []
+    for compiled in (True, False):
+        model, opt, loss_fn = _setup()
+        calls = []
+        fn = _step_fn(kind, model, opt, loss_fn, calls)
+        fn = eg.compile(fn) if compiled else fn
+        losses = []
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            for i, (x, y) in enumerate(data):
+                if mutate is not None:
+                    mutate(i, model)
+                out = fn(x, y)
+                losses.append(None if out is None else out.numpy().copy())
+        if compiled:
+            caught = [str(m.message) for m in w if "eg.compile" in str(m.message)]
+            assert fn.fallback_reason is not None
+        results.append((losses, state_arrays(model, opt)))
+    (l1, s1), (l2, s2) = results
+    assert [None if a is None else a.tobytes() for a in l1] == [None if a is None else a.tobytes() for a in l2]
+    assert [a.tobytes() for a in s1] == [a.tobytes() for a in s2]
+    return caught
+
+
+@pytest.mark.parametrize("kind", sorted(REASONS))
+def test_fallback_warns_once_and_gives_eager_numbers(kind):
+    caught = _compare(kind)
+    assert len(caught) == 1, caught
+    assert REASONS[kind] in caught[0], caught[0]
+
+
+def test_hooks_fall_back():
+    def mutate(i, model):
+        if i == 0:
+            model[0].register_forward_hook(lambda m, inp, out: None)
+    caught = _compare("plain", mutate=mutate)
+    assert len(caught) == 1 and "hooks" in caught[0]
+
+
+@pytest.mark.parametrize("hook", ["tensor", "post_accumulate"])
+def test_gradient_hooks_fall_back(hook):
+    def mutate(i, model):
+        if i == 0 and hook == "tensor":
+            model[0].weight.register_hook(lambda g: None)
+        elif i == 0:
+            model[0].weight.register_post_accumulate_grad_hook(lambda p: None)
+    caught = _compare("plain", mutate=mutate)
+    want = "gradient hook ran" if hook == "tensor" else "post-accumulate-grad hook ran"
+    assert len(caught) == 1 and want in caught[0], caught
+
+
+def test_replaced_parameter_falls_back():
+    def mutate(i, model):
+        if i == 5:  # after the plan replays
+            model[0].weight.data = eg.from_numpy(np.full(model[0].weight.shape, 0.01, np.float32))
+    caught = _compare("plain", steps=8, mutate=mutate)
+    assert len(caught) == 1 and "parameter was replaced" in caught[0]
+
+
+def test_plain_step_does_not_fall_back():
+    model, opt, loss_fn = _setup()
+    fn = eg.compile(_step_fn("plain", model, opt, loss_fn, []))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x, y in batches(6):
+            fn(x, y)
+    assert fn.fallback_reason is None and fn.replays == 2
