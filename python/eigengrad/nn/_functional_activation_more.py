@@ -198,7 +198,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     x = _tensor(input)
     lambd = _real(lambd, "lambd")
     if lambd < 0:
-        raise ArgumentError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+        top, name = (3.40282e38, "Float") if x.dtype == np.float32 else (1.79769e308, "Double")
+        raise ArgumentError(f"lambda must be in range [0, {top:g}] for input dtype {name}, but found {lambd:g}")
     a = x._data
     return _where_tensor(a > lambd, x - lambd, _where_tensor(a < -lambd, x + lambd, 0.0))
 

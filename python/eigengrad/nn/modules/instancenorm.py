@@ -41,10 +41,6 @@ class _InstanceNorm(_BatchNorm):
                             self.momentum if self.momentum is not None else 0.0, self.eps)
         return y if batched else y.squeeze(0)
 
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
-
 
 class InstanceNorm1d(_InstanceNorm):
     """Instance norm of input (N, C, L) or (C, L)."""

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from eigengrad._errors import ArgumentError
 from eigengrad.tensor import Tensor
 
 
@@ -69,7 +70,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     from eigengrad import functions
 
     if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
+        raise ArgumentError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     seqs = _check_tensors(sequences)
     if not seqs:
         raise ValueError("pad_sequence: received an empty list of sequences")
@@ -122,7 +123,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False, enfo
                          f"{input.shape[batch_dim] if input.ndim >= 2 else None})")
     if enforce_sorted:
         if np.any(np.diff(lens) > 0):
-            raise ValueError("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. "
+            raise ArgumentError("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. "
                              "You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to "
                              "sidestep this requirement if you do not need ONNX exportability.")
         sorted_indices = None
@@ -131,7 +132,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False, enfo
         lens = lens[sorted_indices]
         input = input.index_select(batch_dim, _long(sorted_indices))
     if lens.size == 0 or lens.min() <= 0:
-        raise ValueError("Length of all samples has to be greater than 0, but found an element in 'lengths' that "
+        raise ArgumentError("Length of all samples has to be greater than 0, but found an element in 'lengths' that "
                          "is <= 0")
     time_major = input.transpose(0, 1) if batch_first else input
     if lens[0] > time_major.shape[0]:
