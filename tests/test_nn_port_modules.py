@@ -432,3 +432,43 @@ def test_parameters_to_vector_and_back():
     _same_state(e, t)
     with pytest.raises(TypeError, match="expected torch.Tensor"):
         nn.utils.vector_to_parameters(np.zeros(8), e.parameters())
+
+
+# --- packed sequences through the recurrent layers ---------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("sort", [True, False])
+def test_recurrent_layers_take_packed_sequences(kind, sort):
+    rng = np.random.default_rng(10)
+    lengths = [5, 3, 3, 1] if sort else [2, 5, 1, 3]
+    seqs = [rng.standard_normal((n, 3)) for n in lengths]
+    t_mod = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+    e_mod = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, batch_first=True, dtype=eg.float64)
+    _load_torch_into_eg(t_mod, e_mod)
+    e_seqs, t_seqs = zip(*[_pair(a) for a in seqs])
+    e_packed = nn.utils.rnn.pack_sequence(list(e_seqs), enforce_sorted=sort)
+    t_packed = torch.nn.utils.rnn.pack_sequence(list(t_seqs), enforce_sorted=sort)
+    np.testing.assert_array_equal(e_packed.batch_sizes.numpy(), t_packed.batch_sizes.numpy())
+    h0 = rng.standard_normal((4, 4, 4))
+    e_h0, t_h0 = _pair(h0)
+    e_hx, t_hx = ((e_h0, e_h0 * 0.5), (t_h0, t_h0 * 0.5)) if kind == "LSTM" else (e_h0, t_h0)
+    e_out, e_state = e_mod(e_packed, e_hx)
+    t_out, t_state = t_mod(t_packed, t_hx)
+    assert isinstance(e_out, nn.utils.rnn.PackedSequence)
+    assert_rel(e_out.data, t_out.data, np.float64, f"{kind} packed output")
+    e_states = e_state if kind == "LSTM" else (e_state,)
+    t_states = t_state if kind == "LSTM" else (t_state,)
+    for e, t in zip(e_states, t_states):
+        assert_rel(e, t, np.float64, f"{kind} final state")
+    e_pad, e_len = nn.utils.rnn.pad_packed_sequence(e_out, batch_first=True)
+    t_pad, t_len = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=True)
+    assert_rel(e_pad, t_pad, np.float64, f"{kind} padded output")
+    np.testing.assert_array_equal(e_len.numpy(), t_len.numpy())
+    w = rng.standard_normal(tuple(t_pad.shape))
+    ((e_pad * eg.tensor(w)).sum() + e_states[0].sum()).backward()
+    ((t_pad * torch.tensor(w)).sum() + t_states[0].sum()).backward()
+    for k, (e, t) in enumerate(zip(e_seqs, t_seqs)):
+        assert_rel(e.grad, t.grad, np.float64, f"{kind} sequence {k} gradient")
+    assert_rel(e_h0.grad, t_h0.grad, np.float64, f"{kind} h0 gradient")
+    for (n, ep), tp in zip(e_mod.named_parameters(), t_mod.parameters()):
+        assert_rel(ep.grad, tp.grad, np.float64, f"{kind} {n} gradient")
