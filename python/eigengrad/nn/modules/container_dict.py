@@ -155,7 +155,9 @@ class ParameterDict(Module):
     def __getitem__(self, key: str):
         if key not in self._keys:
             raise KeyError(key)
-        return getattr(self, key)
+        if key in self._parameters:  # before getattr: a key may be a method's name ("items", "update", ...)
+            return self._parameters[key]
+        return self.__dict__[key]
 
     def __setitem__(self, key: str, value) -> None:
         if not isinstance(key, str):
