@@ -83,6 +83,9 @@ Exp2 = _unary("Exp2", np.exp2, "y", lambda m, g, y: g * y * _LN2, "y = 2^x; dy/d
 Rsqrt = _unary("Rsqrt", lambda x: 1 / np.sqrt(x), "y", lambda m, g, y: -0.5 * g * (y * y * y),
                "y = 1 / sqrt(x); dy/dx = -y^3 / 2")
 Reciprocal = _unary("Reciprocal", np.reciprocal, "y", lambda m, g, y: -(g * (y * y)), "y = 1 / x; dy/dx = -y^2")
+Asinh = _unary("Asinh", np.arcsinh, "x", lambda m, g, x: g / m.sqrt(x * x + 1), "dy/dx = 1 / sqrt(x^2 + 1)")
+Acosh = _unary("Acosh", np.arccosh, "x", lambda m, g, x: g / m.sqrt(x * x - 1), "dy/dx = 1 / sqrt(x^2 - 1)")
+Atanh = _unary("Atanh", np.arctanh, "x", lambda m, g, x: g / (1 - x * x), "dy/dx = 1 / (1 - x^2)")
 Sign = _unary("Sign", np.sign, None, doc="sign(x) (0 at 0, NaN at NaN); zero gradient")
 Floor = _unary("Floor", np.floor, None, doc="zero gradient")
 Ceil = _unary("Ceil", np.ceil, None, doc="zero gradient")

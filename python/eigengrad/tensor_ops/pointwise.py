@@ -3,12 +3,11 @@ forms (``exp_``, ...). Integer and bool inputs of the floating functions give th
 in PyTorch; ``abs``, ``sign``, ``relu``, rounding and ``clamp`` with integer bounds keep integer dtypes."""
 from __future__ import annotations
 
-import builtins
 import numbers
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentTypeError
 from eigengrad.autograd import inplace, ops, ops_inplace, ops_pointwise
 from eigengrad.tensor_ops import _out
 from eigengrad.tensor_ops.arithmetic import binary, cast, result_dtype
@@ -57,40 +56,14 @@ erf = _floating_op("erf", ops_pointwise.Erf, "The error function, 2/sqrt(pi) int
 erfc = _floating_op("erfc", ops_pointwise.Erfc, "1 - erf(x), accurate where erf(x) is near 1.")
 erfinv = _floating_op("erfinv", ops_pointwise.Erfinv, "The inverse of erf on [-1, 1] (+-inf at +-1).")
 
+asinh = _floating_op("asinh", ops_pointwise.Asinh, "Inverse hyperbolic sine.")
+acosh = _floating_op("acosh", ops_pointwise.Acosh, "Inverse hyperbolic cosine (NaN below 1).")
+atanh = _floating_op("atanh", ops_pointwise.Atanh, "Inverse hyperbolic tangent (+-inf at +-1).")
+
 
 def atan2(input, other, *, out=None):
     """The angle of the point (other, input) in (-pi, pi]; integer inputs give the default float."""
     return _out.write(binary(ops_pointwise.Atan2, input, other, true_div=True), out)
-
-
-def lerp(input, end, weight, *, out=None):
-    """input + weight (end - input), as PyTorch computes it: end - (end - input)(1 - weight) when
-    |weight| >= 0.5, so weight 1 gives ``end`` exactly."""
-    diff = end - input
-    if isinstance(weight, numbers.Number):
-        result = input + weight * diff if builtins.abs(weight) < 0.5 else end - diff * (1 - weight)
-    else:
-        from eigengrad.tensor_ops.index import where
-
-        result = where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
-    return _out.write(result, out)
-
-
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 * tensor2."""
-    return _out.write(input + value * tensor1 * tensor2, out)
-
-
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused, as PyTorch)."""
-    if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
-        raise ArgumentError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
-                            "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be "
-                            "implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
-                            "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
-                            "addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), "
-                            "for all dtypes.")
-    return _out.write(input + value * tensor1 / tensor2, out)
 
 
 def _keep_dtype_op(name: str, primitive, doc: str):
@@ -204,13 +177,14 @@ def log_softmax(input, dim: int, dtype=None):
 
 _UNARY = ("exp", "log", "sqrt", "sigmoid", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
           "log1p", "expm1", "log2", "log10", "exp2", "rsqrt", "reciprocal", "abs", "sign", "floor", "ceil",
-          "trunc", "round", "relu", "nan_to_num", "fix", "erf", "erfc", "erfinv")
+          "trunc", "round", "relu", "nan_to_num", "fix", "erf", "erfc", "erfinv", "asinh", "acosh", "atanh")
 INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in _UNARY + (
-    "clamp_min", "clamp_max", "atan2", "lerp", "addcmul", "addcdiv")}
+    "clamp_min", "clamp_max", "atan2")}
 for _name, _fn in INPLACE.items():
     globals()[_name] = _fn
 arcsin, arccos, arctan, absolute, arctan2 = asin, acos, atan, abs, atan2
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
 _OTHERS = ("clamp", "clip", "clamp_min", "clamp_max", "softmax", "log_softmax", "arcsin", "arccos", "arctan", "absolute",
-           "atan2", "arctan2", "lerp", "addcmul", "addcdiv")
+           "atan2", "arctan2", "arcsinh", "arccosh", "arctanh")
 METHODS = _UNARY + _OTHERS + tuple(INPLACE)
 FUNCTIONS = _UNARY + _OTHERS + ("relu_", "sigmoid_", "exp_", "sqrt_")

@@ -7,7 +7,63 @@ from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
 
 
-class Sequential(Module):
+class _Indexed(Module):
+    """List operations over the registered modules (``Sequential`` and ``ModuleList``): keys are positions
+    ("0", "1", ...) renumbered after an insert or a delete, as PyTorch's."""
+
+    def _items(self) -> list:
+        return list(self._modules.items())
+
+    def _reset(self, modules) -> None:
+        for name in list(self._modules):
+            self._forget(name)
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def _index(self, idx: int) -> int:
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % n
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"module: expected a Module, got {type(module).__name__}")
+        self._modules[self._items()[self._index(idx)][0]] = module  # in place: the order is kept
+
+    def __delitem__(self, idx) -> None:
+        values = list(self._modules.values())
+        del values[idx if isinstance(idx, slice) else self._index(idx)]
+        self._reset(values)
+
+    def append(self, module: Module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        values = list(self._modules.values())
+        values.insert(index, module)
+        self._reset(values)
+
+    def pop(self, idx: int = -1) -> Module:
+        module = list(self._modules.values())[self._index(idx)]
+        del self[idx]
+        return module
+
+
+class Sequential(_Indexed):
     """Modules applied in order; built from arguments or from an OrderedDict of named modules."""
 
     def __init__(self, *args) -> None:
@@ -25,23 +81,16 @@ class Sequential(Module):
         return input
 
     def __getitem__(self, idx):
-        mods = list(self._modules.items())
+        mods = self._items()
         if isinstance(idx, slice):
             return Sequential(OrderedDict(mods[idx]))
-        return mods[idx][1]
+        return mods[self._index(idx)][1]
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
+    def __add__(self, other: "Sequential") -> "Sequential":
+        return Sequential(*self, *other)
 
 
-class ModuleList(Module):
+class ModuleList(_Indexed):
     """A list of modules whose parameters are registered."""
 
     def __init__(self, modules=None) -> None:
@@ -49,18 +98,15 @@ class ModuleList(Module):
         for m in modules or ():
             self.append(m)
 
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self._modules)), module)
-        return self
-
     def __getitem__(self, idx):
-        return list(self._modules.values())[idx]
+        values = list(self._modules.values())
+        return ModuleList(values[idx]) if isinstance(idx, slice) else values[self._index(idx)]
 
-    def __len__(self) -> int:
-        return len(self._modules)
+    def __add__(self, other) -> "ModuleList":
+        return ModuleList([*self, *other])
 
-    def __iter__(self):
-        return iter(self._modules.values())
+    def __iadd__(self, other) -> "ModuleList":
+        return self.extend(other)
 
 
 class Flatten(Module):
