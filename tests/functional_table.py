@@ -396,6 +396,63 @@ op("eg.manual_seed", eg.manual_seed, lambda c: ([int(c.rng.integers(0, 2**62))],
 op("eg.zeros_like", eg.zeros_like, lambda c: ([_x(c, *_shape(c))], {}), lambda a, k: np.zeros_like(a[0]))
 
 
+# --- the activations, distances, losses and layers added for porting (NumPy references) ----------------
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _softplus_ref(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+_PORTED_UNARY = {
+    "silu": lambda x: x * _sig(x),
+    "mish": lambda x: x * np.tanh(_softplus_ref(x)),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "hardswish": lambda x: x * np.clip(x + 3, 0, 6) / 6,
+    "hardsigmoid": lambda x: np.clip(x + 3, 0, 6) / 6,
+    "logsigmoid": lambda x: -_softplus_ref(-x),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "tanhshrink": lambda x: x - np.tanh(x),
+    "hardshrink": lambda x: np.where(np.abs(x) > 0.5, x, 0),
+    "softshrink": lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0)),
+}
+for _name, _ref in _PORTED_UNARY.items():
+    op(f"F.{_name}", getattr(F, _name), lambda c: ([_x(c, *_shape(c, 3), scale=3.0)], {}),
+       lambda a, k, _r=_ref: _r(a[0]), rtol=10.0)
+op("F.hardtanh", F.hardtanh, lambda c: ([_x(c, *_shape(c))], {"min_val": -0.5, "max_val": c.pick([0.5, 2.0])}),
+   lambda a, k: np.clip(a[0], k["min_val"], k["max_val"]))
+op("F.threshold", F.threshold, lambda c: ([_x(c, *_shape(c)), c.pick([0.0, 0.5]), -1.0], {}),
+   lambda a, k: np.where(a[0] > a[1], a[0], a[2]))
+op("F.celu", F.celu, lambda c: ([_x(c, *_shape(c))], {"alpha": c.pick([1.0, 0.5])}),
+   lambda a, k: np.where(a[0] > 0, a[0], k["alpha"] * np.expm1(a[0] / k["alpha"])), rtol=10.0)
+op("F.glu", F.glu, lambda c: ([_x(c, c.dim(0), 2 * c.dim(1))], {"dim": -1}),
+   lambda a, k: np.split(a[0], 2, -1)[0] * _sig(np.split(a[0], 2, -1)[1]), rtol=10.0)
+op("F.softmin", F.softmin, lambda c: ([_x(c, *_shape(c, 3))], {"dim": c.pick([0, -1])}),
+   lambda a, k: _softmax_ref(-a[0], k["dim"]), rtol=10.0)
+op("F.normalize", F.normalize, lambda c: ([_x(c, *_shape(c, 2, 1))], {"dim": c.pick([0, 1])}),
+   lambda a, k: a[0] / np.maximum(np.linalg.norm(a[0], axis=k["dim"], keepdims=True), 1e-12), rtol=10.0)
+op("F.pairwise_distance", F.pairwise_distance, lambda c: ([_x(c, c.dim(0), 4), _x(c, c.dim(0), 4)], {}),
+   lambda a, k: np.linalg.norm(a[0] - a[1] + 1e-6, axis=-1), rtol=10.0)
+op("F.pdist", F.pdist, lambda c: ([_x(c, c.dim(0, 1), c.dim(1, 1))], {}),
+   lambda a, k: np.array([np.linalg.norm(a[0][i] - a[0][j]) for i in range(len(a[0]))
+                          for j in range(i + 1, len(a[0]))], dtype=a[0].dtype).reshape(-1), rtol=10.0)
+op("F.rms_norm", F.rms_norm, lambda c: ([_x(c, c.dim(0), 5), (5,)], {"eps": 1e-5}),
+   lambda a, k: a[0] / np.sqrt((a[0] ** 2).mean(-1, keepdims=True) + 1e-5), rtol=10.0)
+op("F.unfold", F.unfold, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), 4, 5), 2], {"stride": c.pick([1, 2])}))
+
+
+def _soft_margin(c):
+    shp = _shape(c)
+    return [_x(c, *shp), tensor(np.where(c.normal(*shp) > 0, 1.0, -1.0).astype(c.normal(1).dtype))], {
+        "reduction": c.pick(["mean", "sum", "none"])}
+
+
+op("F.soft_margin_loss", F.soft_margin_loss, _soft_margin,
+   lambda a, k: _reduce(np.log1p(np.exp(-a[0] * a[1])), k["reduction"]), rtol=10.0)
+
+
 def unwrap(value: Any) -> Any:
     """Tensors (also inside lists and tuples) as NumPy copies of their values; everything else as it is."""
     if isinstance(value, eg.Tensor):

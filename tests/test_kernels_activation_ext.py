@@ -250,8 +250,8 @@ def test_modules_and_defaults():
         (nn.Softplus(), ref.softplus_forward(x.numpy())),
         (nn.Softplus(beta=2, threshold=3), ref.softplus_forward(x.numpy(), 2.0, 3.0)),
     ]
-    for m, expected in cases:
-        assert_close(m(x).numpy(), expected, np.float64)
+    for m, expected in cases:  # a copy each: inplace=True writes into its input, as PyTorch's
+        assert_close(m(x.clone()).numpy(), expected, np.float64)
     assert repr(nn.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
     assert repr(nn.GELU("tanh")) == "GELU(approximate='tanh')"
     with pytest.raises(ValueError, match=r"^approximate: expected 'none' or 'tanh', got 'erf'"):

@@ -101,7 +101,8 @@ def activation_forward(kind: str, x: np.ndarray) -> np.ndarray:
 
 def activation_backward(kind: str, grad_out: np.ndarray, y: np.ndarray) -> np.ndarray:
     y = contiguous(y)  # before empty_like, which would copy a Fortran order into grad_in
-    grad_out = contiguous(grad_out.astype(y.dtype, copy=False))
+    # np.asarray: a 0-d gradient can arrive as a NumPy scalar (second order through a 0-d tensor)
+    grad_out = contiguous(np.asarray(grad_out, dtype=y.dtype))
     grad_in = np.empty_like(y)
     getattr(_C, _ACTIVATIONS[kind][1])(grad_out, y, grad_in)
     return grad_in

@@ -1,10 +1,11 @@
 """LeakyReLU, ELU, SELU, GELU, Softplus, PReLU and Maxout in functional form (re-exported by
-``eigengrad.nn.functional``). ``inplace`` arguments are accepted for PyTorch compatibility; the result
-is always a new tensor with the same values."""
+``eigengrad.nn.functional``). ``inplace=True`` writes the result into the input, as PyTorch does
+(``autograd.inplace``: PyTorch's rules and version counter)."""
 from __future__ import annotations
 
 import numbers
 
+from eigengrad.autograd import inplace as _inplace
 from eigengrad.autograd.ops_activation import MaxPieces, PReLU, Unary
 from eigengrad.tensor import Tensor
 
@@ -18,6 +19,14 @@ def _tensor(x, name: str = "input") -> Tensor:
     return x
 
 
+def _apply(input: Tensor, inplace: bool, name: str, fn, *args) -> Tensor:
+    """``fn(input, *args)``, written into ``input`` when ``inplace`` (the in-place form ``name``_)."""
+    _tensor(input)
+    if inplace:
+        return _inplace.functional(input, name + "_", fn, *args)
+    return fn(input, *args)
+
+
 def _real(v, name: str) -> float:
     if not isinstance(v, numbers.Real) or isinstance(v, bool):
         raise TypeError(f"{name}: expected a real number, got {type(v).__name__}")
@@ -26,18 +35,20 @@ def _real(v, name: str) -> float:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """Leaky ReLU (Maas et al. 2013): x for x > 0, negative_slope * x otherwise."""
-    return Unary.apply(_tensor(input), kind="leaky_relu", params=(_real(negative_slope, "negative_slope"),))
+    slope = _real(negative_slope, "negative_slope")
+    return _apply(input, inplace, "leaky_relu", lambda x: Unary.apply(x, kind="leaky_relu", params=(slope,)))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """ELU (Clevert et al., ICLR 2016): x for x > 0, alpha (exp(x) - 1) otherwise."""
-    return Unary.apply(_tensor(input), kind="elu", params=(_real(alpha, "alpha"), 1.0, 1.0))
+    alpha = _real(alpha, "alpha")
+    return _apply(input, inplace, "elu", lambda x: Unary.apply(x, kind="elu", params=(alpha, 1.0, 1.0)))
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """SELU (Klambauer et al., NeurIPS 2017): scale * elu(x, alpha) with alpha = 1.6732632423543772848,
     scale = 1.0507009873554804934 (the self-normalising fixed point)."""
-    return Unary.apply(_tensor(input), kind="elu", params=(SELU_ALPHA, SELU_SCALE, 1.0))
+    return _apply(input, inplace, "selu", lambda x: Unary.apply(x, kind="elu", params=(SELU_ALPHA, SELU_SCALE, 1.0)))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:

@@ -33,11 +33,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(input.reshape(-1, input.shape[-1]), weight, bias).reshape(*lead, weight.shape[0])
 
 
-def relu(input: Tensor) -> Tensor:
-    """max(x, 0)."""
-    return ops.ReLU.apply(_tensor(input, "input"))
-
-
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-x))."""
     return ops.Sigmoid.apply(_tensor(input, "input"))
@@ -46,16 +41,6 @@ def sigmoid(input: Tensor) -> Tensor:
 def tanh(input: Tensor) -> Tensor:
     """tanh(x)."""
     return ops.Tanh.apply(_tensor(input, "input"))
-
-
-def softmax(input: Tensor, dim: int) -> Tensor:
-    """exp(x_i) / sum_j exp(x_j) along ``dim`` (max-shifted, so it never overflows)."""
-    return _tensor(input, "input").softmax(dim)
-
-
-def log_softmax(input: Tensor, dim: int) -> Tensor:
-    """x_i - logsumexp(x) along ``dim``."""
-    return _tensor(input, "input").log_softmax(dim)
 
 
 def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
@@ -151,6 +136,11 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 from eigengrad.nn._functional_activation import elu, gelu, leaky_relu, maxout, prelu, selu, softplus  # noqa: E402,F401
+from eigengrad.nn._functional_activation_more import (  # noqa: E402,F401
+    celu, celu_, elu_, glu, gumbel_softmax, hardshrink, hardsigmoid, hardswish, hardtanh, hardtanh_, leaky_relu_,
+    log_softmax, logsigmoid, mish, relu, relu6, relu_, rrelu, rrelu_, selu_, silu, softmax, softmin, softshrink,
+    softsign, tanhshrink, threshold, threshold_,
+)
 from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout1d, dropout2d  # noqa: E402,F401
 
 
@@ -271,3 +261,13 @@ from eigengrad.nn._functional_upsample import (  # noqa: E402,F401
 
 from eigengrad.nn._functional_attention import scaled_dot_product_attention  # noqa: E402,F401
 from eigengrad.nn._functional_mha import multi_head_attention_forward  # noqa: E402,F401
+
+# --- the rest of PyTorch's functional API (distances, margin losses, bilinear, instance/RMS norm, im2col) ---
+
+from eigengrad.nn._functional_distance import cosine_similarity, normalize, pairwise_distance, pdist  # noqa: E402,F401
+from eigengrad.nn._functional_loss_margin import (  # noqa: E402,F401
+    cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
+    multilabel_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss, soft_margin_loss, triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from eigengrad.nn._functional_layers import bilinear, fold, instance_norm, rms_norm, unfold  # noqa: E402,F401

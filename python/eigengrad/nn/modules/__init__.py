@@ -53,3 +53,37 @@ __all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "Transfor
 from eigengrad.nn.modules.sync_batchnorm import SyncBatchNorm  # noqa: E402
 
 __all__ += ["SyncBatchNorm"]
+from eigengrad.nn.modules.activation_more import (  # noqa: E402
+    CELU, GLU, RReLU, SiLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6, Softmax2d, Softmin,
+    Softshrink, Softsign, Tanhshrink, Threshold,
+)
+
+__all__ += ["SiLU", "Mish", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softmin", "Softsign",
+            "Tanhshrink", "Threshold", "GLU", "CELU", "Hardshrink", "Softshrink", "RReLU", "Softmax2d"]
+from eigengrad.nn.modules.distance import CosineSimilarity, PairwiseDistance  # noqa: E402
+from eigengrad.nn.modules.loss_margin import (  # noqa: E402
+    CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
+
+__all__ += ["CosineSimilarity", "PairwiseDistance", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
+            "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "PoissonNLLLoss",
+            "GaussianNLLLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss"]
+from eigengrad.nn.modules.linear import Bilinear, LazyLinear  # noqa: E402
+from eigengrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d  # noqa: E402
+from eigengrad.nn.modules.normalization import RMSNorm  # noqa: E402
+from eigengrad.nn.modules.container import Unflatten  # noqa: E402
+from eigengrad.nn.modules.fold import Fold, Unfold  # noqa: E402
+from eigengrad.nn.modules.padding import (  # noqa: E402
+    CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d,
+    ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d,
+    ZeroPad3d,
+)
+from eigengrad.nn.modules.container_dict import ModuleDict, ParameterDict, ParameterList  # noqa: E402
+
+__all__ += ["Bilinear", "LazyLinear", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm", "Unflatten", "Fold", "Unfold",
+            "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
+            "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+            "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ModuleDict", "ParameterList",
+            "ParameterDict"]

@@ -7,14 +7,14 @@ from eigengrad.tensor import Tensor
 
 
 class ReLU(Module):
-    """max(x, 0). ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor."""
+    """max(x, 0); ``inplace=True`` writes the result into the input, as PyTorch does."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -52,6 +52,10 @@ class LogSoftmax(Softmax):
 
 
 from eigengrad.nn.modules.activation_ext import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus  # noqa: E402,F401
+from eigengrad.nn.modules.activation_more import (  # noqa: E402,F401
+    CELU, GLU, RReLU, SiLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6, Softmax2d, Softmin,
+    Softshrink, Softsign, Tanhshrink, Threshold,
+)
 
 
 def __getattr__(name: str):

@@ -121,3 +121,33 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Expands dim ``dim`` into ``unflattened_size`` (the inverse of ``Flatten``)."""
+
+    def __init__(self, dim, unflattened_size) -> None:
+        super().__init__()
+        if isinstance(dim, str):
+            raise TypeError("dim: named dims are not supported (eigengrad has no named tensors); pass an int")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"unflattened_size must be tuple of ints, but found type {type(unflattened_size).__name__}")
+        for idx, elem in enumerate(unflattened_size):
+            if not isinstance(elem, int):
+                raise TypeError(f"unflattened_size must be tuple of ints, but found element of type "
+                                f"{type(elem).__name__} at pos {idx}")
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+def __getattr__(name: str):
+    """``ModuleDict``, ``ParameterList`` and ``ParameterDict`` at PyTorch's path (``torch.nn.modules.container``)."""
+    if name in ("ModuleDict", "ParameterList", "ParameterDict"):
+        from eigengrad.nn.modules import container_dict
+        return getattr(container_dict, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

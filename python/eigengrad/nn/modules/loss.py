@@ -177,3 +177,11 @@ class DistillationLoss(Module):
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, alpha={self.alpha}"
+
+
+# PyTorch's module path torch.nn.modules.loss also holds the margin and likelihood losses
+from eigengrad.nn.modules.loss_margin import (  # noqa: E402,F401
+    CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)

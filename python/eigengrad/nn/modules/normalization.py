@@ -105,3 +105,32 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class RMSNorm(Module):
+    """RMS normalisation over the trailing dims ``normalized_shape`` (Zhang & Sennrich, 2019):
+    y = x / sqrt(mean(x^2) + eps) * weight, ``weight`` (ones) of shape ``normalized_shape`` when
+    ``elementwise_affine``; eps None: the input dtype's machine epsilon (PyTorch)."""
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        check_device(device)
+        shape = F._normalized_shape(normalized_shape)
+        if not shape or any(s < 0 for s in shape):
+            raise ValueError(f"normalized_shape: expected a non-empty shape of non-negative sizes, got {normalized_shape!r}")
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, bool(elementwise_affine)
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(shape, dtype=factory_dtype(dtype)))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            self.weight._data[...] = 1
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

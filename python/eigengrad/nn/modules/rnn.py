@@ -153,12 +153,27 @@ class RNNBase(Module):
     # --- forward -------------------------------------------------------------------------------------
 
     def forward(self, input: Tensor, hx=None):
+        from eigengrad.nn.utils.rnn import PackedSequence
+
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         batched = self._check_input(input)
         x = input if batched else input.unsqueeze(1)
         if self.batch_first and batched:
             x = x.transpose(0, 1)  # (N, T, I) -> (T, N, I): a view; the kernel makes it contiguous
-        steps, batch = x.shape[0], x.shape[1]
-        h0, c0 = self._initial_states(hx, batch, batched)
+        h0, c0 = self._initial_states(hx, x.shape[1], batched)
+        output, h, c = self._run(x, h0, c0)
+        lstm = self.mode == "LSTM"
+        if self.batch_first and batched:
+            output = output.transpose(0, 1)
+        if not batched:
+            output, h = output.squeeze(1), h.squeeze(1)
+            c = c.squeeze(1) if lstm else None
+        return (output, (h, c)) if lstm else (output, h)
+
+    def _run(self, x: Tensor, h0: Tensor, c0):
+        """All layers over the time-major input x (T, N, I): (output (T, N, D H), h_n, c_n or None)."""
+        steps = x.shape[0]
         lstm = self.mode == "LSTM"
         h_n, c_n = [], []
         for layer in range(self.num_layers):
@@ -176,15 +191,38 @@ class RNNBase(Module):
                 if lstm:
                     c_n.append(stacked[steps + 1])
             x = outputs[0] if len(outputs) == 1 else functions.cat(outputs, dim=2)
-        output = x
-        if self.batch_first and batched:
-            output = output.transpose(0, 1)
-        h = functions.stack(h_n, dim=0)
-        c = functions.stack(c_n, dim=0) if lstm else None
-        if not batched:
-            output, h = output.squeeze(1), h.squeeze(1)
-            c = c.squeeze(1) if lstm else None
-        return (output, (h, c)) if lstm else (output, h)
+        return x, functions.stack(h_n, dim=0), (functions.stack(c_n, dim=0) if lstm else None)
+
+    def _forward_packed(self, packed, hx):
+        """A PackedSequence input: the sequences of each length run as one batch of exactly that length
+        (so a reverse direction starts at each sequence's own end, as PyTorch's), the outputs are packed
+        like the input; h_0/h_n are in the original batch order (PyTorch's rule)."""
+        from eigengrad.nn.utils.rnn import _pack, pad_packed_sequence
+
+        padded, lengths = pad_packed_sequence(packed)  # (T, B, I), original order
+        self._check_input(padded)
+        batch, lens = padded.shape[1], lengths._data
+        h0, c0 = self._initial_states(hx, batch, True)
+        lstm = self.mode == "LSTM"
+        order, outs, hs, cs = [], [], [], []
+        for n in sorted(set(lens.tolist()), reverse=True):
+            idx = np.flatnonzero(lens == n)
+            pick = Tensor._wrap(idx.astype(np.int64))
+            out, h, c = self._run(padded[:n].index_select(1, pick), h0.index_select(1, pick),
+                                  c0.index_select(1, pick) if lstm else None)
+            gap = padded.shape[0] - n
+            if gap:
+                out = functions.cat([out, out.new_zeros((gap,) + tuple(out.shape[1:]))])
+            order.append(idx), outs.append(out), hs.append(h), cs.append(c)
+        back = Tensor._wrap(np.argsort(np.concatenate(order), kind="stable").astype(np.int64))
+        output = functions.cat(outs, dim=1).index_select(1, back)  # (T, B, D H), original order
+        h = functions.cat(hs, dim=1).index_select(1, back)
+        c = functions.cat(cs, dim=1).index_select(1, back) if lstm else None
+        if packed.sorted_indices is not None:
+            output = output.index_select(1, packed.sorted_indices)
+        data, _ = _pack(output, np.sort(lens)[::-1])
+        result = packed._replace(data=data)
+        return (result, (h, c)) if lstm else (result, h)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
