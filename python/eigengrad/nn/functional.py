@@ -259,7 +259,9 @@ from eigengrad.nn._functional_conv_transpose import conv_transpose1d, conv_trans
 
 # --- embeddings ---------------------------------------------------------------------------------------
 
-from eigengrad.nn._functional_embedding import embedding, embedding_bag  # noqa: E402,F401
+from eigengrad.nn._functional_embedding import embedding, embedding_bag, one_hot  # noqa: E402,F401
+
+from eigengrad.nn._functional_pad import pad  # noqa: E402,F401
 
 
 # --- upsampling ---------------------------------------------------------------------------------------

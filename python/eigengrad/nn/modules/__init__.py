@@ -53,3 +53,7 @@ __all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "Transfor
 from eigengrad.nn.modules.sync_batchnorm import SyncBatchNorm  # noqa: E402
 
 __all__ += ["SyncBatchNorm"]
+from eigengrad.nn.modules import padding as _padding  # noqa: E402
+from eigengrad.nn.modules.padding import *  # noqa: E402,F401,F403
+
+__all__ += _padding.__all__
