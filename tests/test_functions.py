@@ -89,3 +89,17 @@ def test_broadcast_tensors_and_shapes():
     assert eg.broadcast_shapes((2, 1), (3,), 1) == (2, 3)
     with pytest.raises(RuntimeError, match="Shape mismatch"):
         eg.broadcast_shapes((2,), (3,))
+
+
+def test_unique_matches_torch():
+    torch = pytest.importorskip("torch", reason="PyTorch's unique is the reference")
+    a = np.array([[3, 1, 2], [3, 1, 2], [0, 5, 5]])
+    for kw in [{}, {"return_inverse": True, "return_counts": True}, {"dim": 0, "return_inverse": True},
+               {"dim": 1, "return_counts": True}, {"sorted": False}]:
+        ours, theirs = eg.tensor(a).unique(**kw), torch.tensor(a).unique(**kw)
+        ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
+        assert len(ours) == len(theirs)
+        for x, y in zip(ours, theirs):
+            assert x.dtype == eg.int64
+            np.testing.assert_array_equal(x.numpy(), y.numpy())
+    np.testing.assert_array_equal(eg.unique(eg.tensor([2.0, 1.0, 2.0])).numpy(), [1.0, 2.0])

@@ -79,6 +79,9 @@ PROGRAMS = {
     "github_idioms": Program(["nn.functional.pad", "nn.functional.one_hot", "optim.lr_scheduler.OneCycleLR",
                               "optim.lr_scheduler.ReduceLROnPlateau", "inference_mode", "data.Subset"],
                              fall=0.5, outcome={"accuracy": 0.8}),
+    "fast_neural_style": Program(["nn.InstanceNorm2d", "nn.ReflectionPad2d", "Tensor.new_tensor"], fall=0.6),
+    "lstm_packed_classifier": Program(["nn.utils.rnn.pack_padded_sequence", "nn.utils.rnn.pad_sequence", "unique"],
+                                      fall=0.2, outcome={"accuracy": 0.9}),
     "reinforce_policy": Program(["distributions.Categorical"], final="missed", fall=0.6, outcome={"accuracy": 0.7}),
 }
 # who builds what is missing (issue 17's helpers and the branches that own the layers)

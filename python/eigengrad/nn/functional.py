@@ -232,6 +232,32 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     return ops_norm.GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=eps)
 
 
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Instance normalisation (Ulyanov, Vedaldi & Lempitsky, 2016): each (sample, channel) of ``input``
+    (N, C, *) normalised by its own mean and biased variance, then weight and bias per channel: group norm
+    with one channel per group. ``use_input_stats=False`` normalises with the running statistics instead.
+    Given running statistics are updated (in place) with the batch's average of the per-instance means and
+    unbiased variances, r = (1 - momentum) r + momentum * stat, as PyTorch."""
+    shape = _tensor(input, "input").shape
+    if len(shape) < 3:
+        raise ValueError(f"instance_norm: expected input of shape (N, C, *) with at least 3 dimensions, got {shape}")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: running_mean and running_var are required when use_input_stats=False")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
+    if _values_per_channel((1,) + tuple(shape[1:])) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(shape)}")
+    if running_mean is not None or running_var is not None:
+        x = input.detach()._data.reshape(shape[0], shape[1], -1)
+        if running_mean is not None:
+            running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * x.mean(axis=(0, 2))
+        if running_var is not None:
+            running_var._data[...] = (1 - momentum) * running_var._data + momentum * x.var(axis=2, ddof=1).mean(axis=0)
+    return group_norm(input, shape[1], weight, bias, eps)
+
+
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
     """Local response normalisation across channels (Krizhevsky et al., 2012), PyTorch's definition:
     y = x / (k + alpha / size * sum of x^2 over the channels [c - size//2, c + (size-1)//2])^beta,

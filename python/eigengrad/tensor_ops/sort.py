@@ -74,5 +74,25 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     return return_types.kthvalue(v, i)
 
 
-METHODS = ("sort", "argsort", "msort", "topk", "kthvalue")
+def unique(input, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    """The distinct values of ``input`` (flattened; or the distinct slices along ``dim``), in ascending order
+    (also when ``sorted=False``, which PyTorch's CPU kernel treats alike), with the inverse indices (input
+    positions -> output positions, int64, input's shape) and the counts when asked. Not differentiable."""
+    arr = input._data
+    if dim is None:
+        values, inverse, counts = np.unique(arr.reshape(-1), return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(arr.shape)
+    else:
+        values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True,
+                                            axis=_dims.wrap(dim, arr.ndim))
+        inverse = inverse.reshape(-1)
+    out = [_wrap(np.ascontiguousarray(values))]
+    if return_inverse:
+        out.append(_wrap(inverse.astype(np.int64)))
+    if return_counts:
+        out.append(_wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+METHODS = ("sort", "argsort", "msort", "topk", "kthvalue", "unique")
 FUNCTIONS = METHODS

@@ -57,3 +57,6 @@ from eigengrad.nn.modules import padding as _padding  # noqa: E402
 from eigengrad.nn.modules.padding import *  # noqa: E402,F401,F403
 
 __all__ += _padding.__all__
+from eigengrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: E402
+
+__all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]

@@ -153,6 +153,10 @@ class RNNBase(Module):
     # --- forward -------------------------------------------------------------------------------------
 
     def forward(self, input: Tensor, hx=None):
+        from eigengrad.nn.utils.rnn import PackedSequence, run_packed
+
+        if isinstance(input, PackedSequence):  # each sequence for its own length (nn.utils.rnn)
+            return run_packed(self, input, hx)
         batched = self._check_input(input)
         x = input if batched else input.unsqueeze(1)
         if self.batch_first and batched:

@@ -9,3 +9,6 @@ from eigengrad.nn.utils.regularization import (  # noqa: E402
 )
 
 __all__ += ["l1_penalty", "l2_penalty", "decay_parameters", "freeze", "unfreeze", "is_batchnorm"]
+from eigengrad.nn.utils import rnn  # noqa: E402
+
+__all__ += ["rnn"]
