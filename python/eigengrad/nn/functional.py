@@ -288,6 +288,13 @@ from eigengrad.nn._functional_conv_transpose import conv_transpose1d, conv_trans
 from eigengrad.nn._functional_embedding import embedding, embedding_bag, one_hot  # noqa: E402,F401
 
 from eigengrad.nn._functional_pad import pad  # noqa: E402,F401
+from eigengrad.nn._functional_activation_composite import (  # noqa: E402,F401
+    celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, silu, softmin, softshrink, softsign,
+    tanhshrink, threshold,
+)
+from eigengrad.nn._functional_distance import (  # noqa: E402,F401
+    cosine_similarity, margin_ranking_loss, normalize, pairwise_distance, triplet_margin_loss,
+)
 
 
 # --- upsampling ---------------------------------------------------------------------------------------

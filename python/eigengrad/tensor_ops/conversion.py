@@ -208,8 +208,13 @@ METHODS = ("to", "cpu", "cuda", "mps", "type", "type_as", "float", "double", "ha
            "short", "char", "byte", "bool", "element_size", "is_floating_point", "is_complex", "is_signed", "stride",
            "storage_offset", "data_ptr", "nelement", "ndimension", "get_device", "pin_memory", "is_pinned",
            "share_memory_", "is_shared")
-FUNCTIONS = ("is_floating_point", "is_complex", "numel")
+FUNCTIONS = ("is_floating_point", "is_complex", "numel", "clone")
 PROPERTIES = {"nbytes": _nbytes, "itemsize": _itemsize}
+
+
+def clone(input, *, memory_format=None):
+    """``torch.clone(x)``: ``x.clone()``, a copy that keeps the graph (its gradient flows back to x)."""
+    return input.clone()
 
 
 def numel(input):

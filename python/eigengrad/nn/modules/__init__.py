@@ -60,3 +60,10 @@ __all__ += _padding.__all__
 from eigengrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: E402
 
 __all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+from eigengrad.nn.modules import activation_composite as _activation_composite  # noqa: E402
+from eigengrad.nn.modules.activation_composite import *  # noqa: E402,F401,F403
+
+__all__ += _activation_composite.__all__
+from eigengrad.nn.modules.container import ModuleDict, ParameterDict, ParameterList  # noqa: E402
+
+__all__ += ["ModuleDict", "ParameterList", "ParameterDict"]

@@ -52,6 +52,10 @@ class LogSoftmax(Softmax):
 
 
 from eigengrad.nn.modules.activation_ext import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus  # noqa: E402,F401
+from eigengrad.nn.modules.activation_composite import (  # noqa: E402,F401
+    CELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6, SiLU, Softmin, Softshrink,
+    Softsign, Tanhshrink, Threshold,
+)
 
 
 def __getattr__(name: str):

@@ -177,3 +177,5 @@ class DistillationLoss(Module):
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, alpha={self.alpha}"
+
+from eigengrad.nn.modules.activation_composite import MarginRankingLoss, TripletMarginLoss  # noqa: E402,F401
