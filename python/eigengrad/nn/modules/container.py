@@ -110,50 +110,59 @@ def _renumber(container: Module) -> None:
         container.add_module(str(i), m)
 
 
-class ModuleDict(Module):
+class _NamedEntries:
+    """The dict interface of ModuleDict / ParameterDict over one of the module's own dicts (``_store``)."""
+
+    _store = "_modules"
+
+    def _entries(self) -> dict:
+        return self.__dict__[self._store]
+
+    def __getitem__(self, key: str):
+        return self._entries()[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._entries()[key]
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self):
+        return iter(self._entries())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries()
+
+    def keys(self):
+        return self._entries().keys()
+
+    def items(self):
+        return self._entries().items()
+
+    def values(self):
+        return self._entries().values()
+
+    def pop(self, key: str):
+        return self._entries().pop(key)
+
+    def clear(self) -> None:
+        self._entries().clear()
+
+    def update(self, entries) -> None:
+        for key, value in (entries.items() if hasattr(entries, "items") else entries):
+            self[key] = value
+
+
+class ModuleDict(_NamedEntries, Module):
     """A dict of named modules whose parameters are registered (insertion order kept)."""
 
     def __init__(self, modules=None) -> None:
-        super().__init__()
+        Module.__init__(self)
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def pop(self, key: str) -> Module:
-        return self._modules.pop(key)
-
-    def clear(self) -> None:
-        self._modules.clear()
-
-    def update(self, modules) -> None:
-        for key, module in (modules.items() if hasattr(modules, "items") else modules):
-            self[key] = module
 
 
 class ParameterList(Module):
@@ -186,44 +195,18 @@ class ParameterList(Module):
         return iter(self._parameters.values())
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedEntries, Module):
     """A dict of named parameters (tensors given are made Parameters)."""
 
+    _store = "_parameters"
+
     def __init__(self, parameters=None) -> None:
-        super().__init__()
+        Module.__init__(self)
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str):
-        return self._parameters[key]
-
     def __setitem__(self, key: str, value) -> None:
         self.register_parameter(key, _as_parameter(value))
-
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
-    def update(self, parameters) -> None:
-        for key, value in (parameters.items() if hasattr(parameters, "items") else parameters):
-            self[key] = value
 
 
 def _as_parameter(value):
