@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.autograd import ops, ops_index as X, ops_pointwise as P, ops_reduce as R, ops_shape as S
+from eigengrad.autograd import ops, ops_index as X, ops_linalg as LA, ops_pointwise as P, ops_reduce as R, ops_shape as S
 from grad_cases import Case, away, distinct, inputs, normal, positive
 
 IDX_ROWS = np.array([[2, 0], [1, 3], [0, 2]])  # distinct within each row (scatter writes no position twice)
@@ -24,6 +24,22 @@ def between(*shape, low=-0.9, high=0.9):
     return lambda rng: rng.uniform(low, high, shape)
 
 
+def _matrices(rng):
+    """A batch of two well-conditioned 3 x 3 matrices."""
+    return rng.standard_normal((2, 3, 3)) * 0.3 + 2.0 * np.eye(3)
+
+
+def _linalg(t):
+    """eigengrad.linalg or torch.linalg, whichever library t belongs to."""
+    import eigengrad as eg
+
+    if isinstance(t, eg.Tensor):
+        return eg.linalg
+    import torch
+
+    return torch.linalg
+
+
 def _no_ties(*shape):
     return distinct(*shape)
 
@@ -41,6 +57,20 @@ TENSOR_OP_CASES = [
     unary(P.Asin, "plain", "asin", between(2, 3)),
     unary(P.Acos, "plain", "acos", between(2, 3)),
     unary(P.Atan, "plain", "atan"),
+    unary(P.Asinh, "plain", "asinh"),
+    unary(P.Acosh, "plain", "acosh", positive(2, 3, low=1.2, high=3.0)),
+    unary(P.Atanh, "plain", "atanh", between(2, 3)),
+    unary(P.Erf, "plain", "erf"),
+    unary(P.Erfc, "plain", "erfc"),
+    unary(P.Erfinv, "plain", "erfinv", between(2, 3)),
+    Case(P.Atan2, "broadcast", lambda a, b: a.atan2(b), inputs(away(2, 3), away(3)), lambda a, b: a.atan2(b)),
+    Case(LA.Inverse, "batch", lambda a: a.inverse(), inputs(_matrices), lambda a: a.inverse()),
+    Case(LA.Det, "batch", lambda a: a.det(), inputs(_matrices), lambda a: a.det()),
+    Case(LA.LogAbsDet, "batch", lambda a: a.slogdet()[1], inputs(_matrices), lambda a: a.slogdet()[1]),
+    Case(LA.Solve, "matrix", lambda a, b: _linalg(a).solve(a, b), inputs(_matrices, normal(2, 3, 2)),
+         lambda a, b: _linalg(a).solve(a, b)),
+    Case(LA.Cholesky, "spd", lambda a: _linalg(a).cholesky(a @ a.mT), inputs(_matrices),
+         lambda a: _linalg(a).cholesky(a @ a.mT)),
     unary(P.Sinh, "plain", "sinh"),
     unary(P.Cosh, "plain", "cosh"),
     unary(P.Log1p, "plain", "log1p", positive(2, 3)),
@@ -119,6 +149,7 @@ TENSOR_OP_CASES = [
 EXEMPT = {
     "UnaryMath": "the base of the unary math primitives (each subclass has its case)",
     "_Modulo": "the base of Remainder and Fmod (each has its case)",
+    "_Linalg": "the base of the linear-algebra primitives (each subclass has its case)",
 }
 
 

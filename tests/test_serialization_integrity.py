@@ -75,6 +75,13 @@ def _save_forever(path, big):
         eg.save(big, path)
 
 
+def _wait_for_a_write(folder, timeout: float) -> None:
+    """Until a temporary file shows that the writer is saving (or ``timeout`` seconds)."""
+    end = time.monotonic() + timeout
+    while len(os.listdir(folder)) < 2 and time.monotonic() < end:
+        time.sleep(0.0005)
+
+
 @needs_fork
 def test_saves_killed_at_random_moments_leave_a_loadable_file_and_no_leftovers(tmp_path):
     """SIGKILL of a process that keeps saving a 16 MB checkpoint, 30 times at random moments: the file always
@@ -90,7 +97,8 @@ def test_saves_killed_at_random_moments_leave_a_loadable_file_and_no_leftovers(t
                 _save_forever(path, big)
             finally:
                 os._exit(1)
-        time.sleep(float(rng.uniform(0.0, 0.08)))
+        _wait_for_a_write(tmp_path, timeout=5.0)  # a loaded machine may start the child late
+        time.sleep(float(rng.uniform(0.0, 0.04)))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         midway += len(os.listdir(tmp_path)) > 1  # killed while a temporary file existed

@@ -12,8 +12,8 @@ from eigengrad.tensor import (
     MaxResult, Size, Tensor, bool_, default_float, get_default_dtype, set_default_dtype,
 )
 from eigengrad._dtype import (
-    bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float, float16, float32, float64, half, iinfo,
-    int, int8, int16, int32, int64, long, short, uint8,
+    bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float, float16, float32, float64, half,
+    iinfo, int, int8, int16, int32, int64, long, short, uint8,
 )
 from eigengrad._device import device, get_default_device, set_default_device
 from eigengrad.autograd import enable_grad, no_grad, set_grad_enabled, is_grad_enabled
@@ -55,7 +55,7 @@ def result_type(tensor1, tensor2):
 __all__ = [
     "__version__", "Tensor", "Size", "dtype", "device", "finfo", "iinfo", "float16", "half", "float32", "float",
     "float64", "double", "int8", "int16", "short", "int32", "int", "int64", "long", "uint8", "bool", "bool_",
-    "complex64", "complex128", "cfloat", "cdouble", "get_default_dtype", "set_default_dtype", "get_default_device",
+    "complex64", "complex128", "cfloat", "cdouble", "bfloat16", "get_default_dtype", "set_default_dtype", "get_default_device",
     "set_default_device", "is_tensor", "promote_types", "result_type", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled", "manual_seed", "seed", "initial_seed",
@@ -70,7 +70,8 @@ __all__ = [
 # Subpackages imported on first access (``eg.tune``, ``eg.sklearn``, ...), so that ``import eigengrad``
 # stays fast and imports no optional dependency (scikit-learn, Optuna, Ray, matplotlib) until used.
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
-_LAZY_SUBPACKAGES = ("compat", "datasets", "diagnostics", "distributed", "distributions", "preprocessing", "sklearn", "train", "tune")
+_LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "jit", "onnx", "preprocessing", "sklearn",
+                     "profiler", "testing", "train", "tune")
 
 
 def __getattr__(name: str):
@@ -78,6 +79,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "autocast":  # torch.autocast (eigengrad.amp, imported on first use)
+        from eigengrad.amp import autocast
+
+        return autocast
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

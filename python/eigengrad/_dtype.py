@@ -130,6 +130,25 @@ complex64 = cfloat = of(np.complex64)
 complex128 = cdouble = of(np.complex128)
 
 
+class _NamedOnly:
+    """A PyTorch dtype eigengrad has no tensors of (NumPy has no bfloat16): it can be named and compared (as
+    ``autocast(dtype=torch.bfloat16)`` does); making a tensor of it raises the dtype TypeError."""
+
+    def __init__(self, name: str, itemsize: int) -> None:
+        self._name, self.itemsize = name, itemsize
+
+    is_floating_point, is_complex, is_signed = True, False, True
+
+    def __repr__(self) -> str:
+        return f"eigengrad.{self._name}"
+
+    def __str__(self) -> str:
+        return self._name
+
+
+bfloat16 = _NamedOnly("bfloat16", 2)
+
+
 class finfo:
     """Machine limits of a floating point dtype (``torch.finfo``): bits, eps, max, min, tiny,
     smallest_normal, resolution (Python floats) and dtype (its name)."""

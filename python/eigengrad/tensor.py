@@ -314,7 +314,9 @@ class Tensor:
     def mul_(self, other) -> "Tensor":
         return inplace.arithmetic(self, "mul_", other)
 
-    def div_(self, other) -> "Tensor":
+    def div_(self, other, *, rounding_mode=None) -> "Tensor":
+        if rounding_mode is not None:
+            return inplace.functional(self, "div_", _arith.div, other, rounding_mode=rounding_mode)
         return inplace.arithmetic(self, "div_", other)
 
     def zero_(self) -> "Tensor":

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from eigengrad import _kernels as K
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import grad_mode
 from eigengrad.autograd import ops_embedding as E
 from eigengrad.tensor import Tensor
@@ -165,29 +166,21 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 indices (any shape) -> int64 one-hot vectors along a new last dim of size ``num_classes`` (-1: the
-    largest index + 1), as ``torch.nn.functional.one_hot``. Not differentiable (an integer result)."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"one_hot(): argument 'tensor' (position 1) must be Tensor, not {type(tensor).__name__}")
-    idx = tensor._data
-    if idx.dtype != np.int64:
-        from eigengrad._errors import ArgumentTypeError
-
+    """int64 one-hot rows: out[..., c] = 1 where tensor[...] == c, shape tensor.shape + (num_classes,) (-1:
+    the largest value + 1). An embedding lookup in the identity matrix, without the matrix."""
+    if not isinstance(tensor, Tensor) or tensor._data.dtype != np.int64:
         raise ArgumentTypeError("one_hot is only applicable to index tensor of type LongTensor.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
-        raise TypeError(f"one_hot(): argument 'num_classes' must be int, not {type(num_classes).__name__}")
-    from eigengrad._errors import ArgumentError
-
-    if idx.size and idx.min() < 0:
-        raise ArgumentError("Class values must be non-negative.")
+    idx = tensor._data
+    if not isinstance(num_classes, numbers.Integral) or num_classes < -1:
+        raise ValueError(f"num_classes: expected an int >= -1, got {num_classes!r}")
     if num_classes == -1:
         if idx.size == 0:
-            raise ArgumentError("Can not infer total number of classes from empty tensor.")
+            raise ArgumentError("Can not infer total number of classes from empty tensor.")  # PyTorch's RuntimeError
         num_classes = int(idx.max()) + 1
-    elif num_classes < -1:
-        raise ArgumentError(f"num_classes: expected -1 or a number >= 0, got {num_classes}")
-    elif idx.size and idx.max() >= num_classes:
-        raise ArgumentError("Class values must be smaller than num_classes.")
+    if idx.size and idx.min() < 0:
+        raise ArgumentError("Class values must be non-negative.")  # PyTorch's RuntimeError
+    if idx.size and idx.max() >= num_classes:
+        raise ArgumentError("Class values must be smaller than num_classes.")  # PyTorch's RuntimeError
     out = np.zeros(idx.shape + (int(num_classes),), dtype=np.int64)
     np.put_along_axis(out, idx[..., None], 1, axis=-1)
     return Tensor._wrap(out)

@@ -1,18 +1,6 @@
-"""``F.pad`` (re-exported by ``eigengrad.nn.functional``): PyTorch's four padding modes over the last
-``len(pad) // 2`` dims, with PyTorch's argument order (``pad`` lists the last dim's (left, right) first),
-defaults, checks and messages.
-
-Every mode is a gather along each padded dim: output position ``j`` of a dim of size ``n`` padded by
-``(l, r)`` reads input position ``i = j - l`` mapped back into ``[0, n)``:
-
-- constant: ``i`` itself, or the fill ``value`` when ``i`` is outside (negative pads crop);
-- reflect: ``|i|`` folded at ``n - 1`` (the edge is not repeated: ``[2, 1, 0, 1, 2]``);
-- replicate: ``i`` clamped to ``[0, n - 1]``;
-- circular: ``i mod n``.
-
-The gathers are ``index_select`` and the fill is ``where``, so the result is differentiable to every order
-through those ops' own backwards (a gather's adjoint adds the gradient of each repeated read back).
-"""
+"""``F.pad``: constant padding of any dims (negative amounts crop), and 'reflect', 'replicate' and 'circular'
+padding of the last 1-3 dims. Built from ``cat``/``narrow`` (constant) and ``index_select`` with a
+per-dim source index (the other modes: padding is separable by dim), so it is differentiable twice."""
 from __future__ import annotations
 
 import numbers
@@ -23,97 +11,96 @@ from eigengrad._errors import ArgumentError
 from eigengrad.tensor import Tensor
 
 MODES = ("constant", "reflect", "replicate", "circular")
+_SUPPORTED = ("Supported combinations for non-constant padding:\n"
+              "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+              "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+              "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
-    """``input`` padded by ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)``."""
+    """Pads ``input``: ``pad`` = (left, right) for the last dim, then (top, bottom) for the one before, ...
+    'constant' fills with ``value`` (default 0); 'reflect' mirrors without repeating the edge, 'replicate'
+    repeats the edge, 'circular' wraps around."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"pad(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
-    widths = _widths(pad)
-    if mode not in MODES:
-        raise NotImplementedError(f"Unrecognised padding mode {mode}")
-    if len(widths) * 2 > 2 * input.ndim:
-        raise ArgumentError(f"Padding length should be less than or equal to two times the input dimension but got "
-                            f"padding length {2 * len(widths)} and input of dimension {input.ndim}")
-    if mode != "constant":
-        _check_non_constant(input, widths, mode, value)
-    out = input
-    for k, (left, right) in enumerate(widths):
-        dim = input.ndim - 1 - k
-        index = _source_index(input.shape[dim], left, right, mode, dim, input.shape)
-        if mode == "constant":
-            out = _constant(out, dim, index, 0.0 if value is None else value)
-        elif not np.array_equal(index, np.arange(input.shape[dim])):
-            out = out.index_select(dim, Tensor._wrap(index))
-    return out
-
-
-def _widths(pad) -> list[tuple[int, int]]:
-    if isinstance(pad, Tensor) or not isinstance(pad, (tuple, list)):
-        raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, not {type(pad).__name__}")
-    for p in pad:
-        if isinstance(p, bool) or not isinstance(p, numbers.Integral):
-            raise TypeError(f"pad(): argument 'pad' must be tuple of ints, but found element of type "
-                            f"{type(p).__name__}")
+        raise TypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
+    pad = _amounts(pad)
     if len(pad) % 2:
         raise ArgumentError("Padding length must be divisible by 2")
-    return [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
-
-
-def _check_non_constant(input: Tensor, widths: list, mode: str, value) -> None:
-    if value is not None and value != 0:
-        raise ArgumentError(f'Padding mode "{mode}" doesn\'t take in value argument')
-    n = len(widths)
-    if input.ndim not in (n + 1, n + 2) or n > 3:
-        raise NotImplementedError(
-            f"Padding size {2 * n} is not supported for {input.ndim}D input tensor.\n"
-            "Supported combinations for non-constant padding:\n"
-            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
-            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
-            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
-    for k, (left, right) in enumerate(widths):
-        dim = input.ndim - 1 - k
-        size = input.shape[dim]
-        if mode == "reflect" and (left >= size or right >= size):
-            raise ArgumentError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
-                                f"but got: padding ({left}, {right}) at dimension {dim} of input {list(input.shape)}")
-        if mode == "circular" and (left > size or right > size):
-            raise ArgumentError("Padding value causes wrapping around more than once.")
-        if mode == "replicate" and size == 0 and (left > 0 or right > 0):
-            raise ArgumentError(f"padding: cannot replicate the edge of dimension {dim} of size 0 "
-                                f"(input {list(input.shape)})")
-
-
-def _source_index(n: int, left: int, right: int, mode: str, dim: int, shape) -> np.ndarray:
-    """For each output position along the dim, the input position it reads (-1: the constant fill)."""
-    size = n + left + right
-    if size < 0:
-        raise ArgumentError(f"The input size {n}, plus negative padding {left} and {right} resulted in a negative "
-                            f"output size, which is invalid. Check dimension {dim} of your input.")
-    i = np.arange(size, dtype=np.int64) - left
+    if len(pad) // 2 > input.ndim:
+        raise ArgumentError(f"Padding length should be less than or equal to two times the input dimension but got "
+                            f"padding length {len(pad)} and input of dimension {input.ndim}")
+    if mode not in MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    pairs = [(input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
     if mode == "constant":
-        return np.where((i >= 0) & (i < n), i, -1)
+        return _constant(input, pairs, 0 if value is None else value)
+    if value is not None and value != 0:
+        raise ArgumentError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    k = len(pairs)
+    if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+                                  + _SUPPORTED)
+    from eigengrad.tensor_ops.index import index_select
+
+    x = _crop(input, pairs)  # negative amounts crop first; the padding wraps/reflects what is left
+    for d, left, right in pairs:
+        left, right = max(left, 0), max(right, 0)
+        if left or right:
+            x = index_select(x, d, Tensor._wrap(_source_index(mode, x.shape[d], left, right, d, input)))
+    return x
+
+
+def _crop(x: Tensor, pairs: list) -> Tensor:
+    for d, left, right in pairs:
+        if x.shape[d] + min(left, 0) + min(right, 0) < 0:
+            raise ArgumentError("narrow(): length must be non-negative.")  # PyTorch's message for such a crop
+        if left < 0:
+            x = x.narrow(d, -left, max(x.shape[d] + left, 0))
+        if right < 0:
+            x = x.narrow(d, 0, max(x.shape[d] + right, 0))
+    return x
+
+
+def _amounts(pad) -> list:
+    if isinstance(pad, Tensor):
+        pad = pad.tolist()
+    if not isinstance(pad, (tuple, list)) or not all(isinstance(p, numbers.Integral) for p in pad):
+        bad = next((p for p in pad if not isinstance(p, numbers.Integral)), pad) if isinstance(pad, (tuple, list)) \
+            else pad
+        raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of type "
+                        f"{type(bad).__name__} (got {pad!r})")
+    return [int(p) for p in pad]
+
+
+def _source_index(mode: str, n: int, left: int, right: int, d: int, input: Tensor) -> np.ndarray:
+    """For each output position along the dim, the input position it copies."""
+    j = np.arange(-left, n + right, dtype=np.int64)
+    if mode == "reflect":
+        if left >= n or right >= n:
+            raise ArgumentError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
+                                f"got: padding ({left}, {right}) at dimension {d} of input {list(input.shape)}")
+        j = np.abs(j)
+        return np.where(j >= n, 2 * (n - 1) - j, j)
+    if n == 0:
+        raise ArgumentError(f"padding: {mode} padding needs a non-empty dimension {d}, got input {list(input.shape)}")
     if mode == "replicate":
-        return np.clip(i, 0, n - 1)
-    if mode == "circular":
-        return np.mod(i, n)
-    i = np.abs(i)  # reflect: fold at 0, then at n - 1
-    return np.where(i > n - 1, 2 * (n - 1) - i, i)
+        return np.clip(j, 0, n - 1)
+    if left > n or right > n:
+        raise ArgumentError("Padding value causes wrapping around more than once.")
+    return np.mod(j, n)
 
 
-def _constant(x: Tensor, dim: int, index: np.ndarray, value) -> Tensor:
-    inside = index >= 0
-    if inside.all() and len(index) == x.shape[dim]:
-        return x
-    fill = np.asarray(value).astype(x._data.dtype)[()] if x._data.dtype.kind in "iub" else value
-    if not inside.any():  # all fill (an empty dim padded): cat keeps the graph to x
-        from eigengrad.tensor_ops.shape import cat
+def _constant(x: Tensor, pairs: list, value) -> Tensor:
+    from eigengrad.tensor_ops.shape import cat
 
-        filled = x.new_full(x.shape[:dim] + (len(index),) + x.shape[dim + 1:], fill)
-        return cat([filled, x.narrow(dim, 0, 0)], dim)
-    taken = x.index_select(dim, Tensor._wrap(np.where(inside, index, 0)))
-    if inside.all():
-        return taken
-    shape = [1] * x.ndim
-    shape[dim] = len(index)
-    return taken.masked_fill(Tensor._wrap(np.ascontiguousarray(~inside).reshape(shape)), fill)
+    x = _crop(x, pairs)
+    for d, left, right in pairs:
+        if left > 0 or right > 0:
+            x = cat([_block(x, d, max(left, 0), value), x, _block(x, d, max(right, 0), value)], dim=d)
+    return x
+
+
+def _block(x: Tensor, d: int, width: int, value) -> Tensor:
+    shape = list(x.shape)
+    shape[d] = width
+    return Tensor._wrap(np.full(shape, value, dtype=x._data.dtype))

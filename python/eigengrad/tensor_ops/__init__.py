@@ -5,10 +5,12 @@ self): each area module lists its ``METHODS`` (installed on Tensor), its ``FUNCT
 from __future__ import annotations
 
 from eigengrad.tensor_ops import (
-    arithmetic, comparison, conversion, creation, index, pointwise, products, reduce, shape, sort,
+    arithmetic, arrange, comparison, composite, conversion, counting, creation, index, index_put, matrices, pointwise,
+    pointwise_composite, products, reduce, reshape_inplace, shape, sort, statistics,
 )
 
-AREAS = (arithmetic, pointwise, comparison, shape, index, reduce, sort, products, conversion, creation)
+AREAS = (arithmetic, pointwise, pointwise_composite, comparison, shape, arrange, reshape_inplace, index, index_put,
+         reduce, statistics, sort, products, matrices, conversion, creation, composite, counting)
 
 
 def install(cls) -> None:

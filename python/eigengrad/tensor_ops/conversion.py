@@ -8,6 +8,7 @@ import builtins
 import numpy as np
 
 from eigengrad import _dtype
+from eigengrad._errors import ArgumentError
 from eigengrad._device import as_device, cpu_only_error, is_device_like
 from eigengrad._kernels import FLOAT_DTYPES
 
@@ -204,17 +205,60 @@ def is_shared(input):
     return False
 
 
-METHODS = ("to", "cpu", "cuda", "mps", "type", "type_as", "float", "double", "half", "bfloat16", "long", "int",
-           "short", "char", "byte", "bool", "element_size", "is_floating_point", "is_complex", "is_signed", "stride",
-           "storage_offset", "data_ptr", "nelement", "ndimension", "get_device", "pin_memory", "is_pinned",
-           "share_memory_", "is_shared")
-FUNCTIONS = ("is_floating_point", "is_complex", "numel", "clone")
-PROPERTIES = {"nbytes": _nbytes, "itemsize": _itemsize}
+def _layout(input):
+    from eigengrad.tensor_ops.creation import strided
+
+    return strided
+
+
+def isreal(input):
+    """True everywhere: eigengrad tensors are real."""
+    return input.new_ones(input.shape, dtype=np.bool_)
 
 
 def clone(input, *, memory_format=None):
-    """``torch.clone(x)``: ``x.clone()``, a copy that keeps the graph (its gradient flows back to x)."""
     return input.clone()
+
+
+def detach(input):
+    return input.detach()
+
+
+def is_nonzero(input):
+    """The truth of a one-element tensor (PyTorch's error for any other)."""
+    if input._data.size == 0:
+        raise ArgumentError("Boolean value of Tensor with no values is ambiguous")
+    if input._data.size > 1:
+        raise ArgumentError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins.bool(input._data.reshape(-1)[0])
+
+
+def is_same_size(input, other):
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=None, requires_grad: bool = False):
+    """A 0-D tensor of ``s`` in the default float dtype (or ``dtype``)."""
+    from eigengrad.tensor import Tensor, default_float
+
+    arr = np.asarray(s, dtype=_dtype.to_numpy(dtype) if dtype is not None else default_float())
+    return Tensor._wrap(arr, requires_grad)
+
+
+def can_cast(from_, to) -> bool:
+    """Whether PyTorch's type promotion allows casting ``from_`` to ``to`` (no float to int, no number to bool)."""
+    a, b = np.dtype(_dtype.to_numpy(from_)), np.dtype(_dtype.to_numpy(to))
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+    return rank[a.kind] <= rank[b.kind]
+
+
+METHODS = ("to", "cpu", "cuda", "mps", "type", "type_as", "float", "double", "half", "bfloat16", "long", "int",
+           "short", "char", "byte", "bool", "element_size", "is_floating_point", "is_complex", "is_signed", "stride",
+           "storage_offset", "data_ptr", "nelement", "ndimension", "get_device", "pin_memory", "is_pinned",
+           "share_memory_", "is_shared", "isreal", "is_nonzero", "is_same_size")
+FUNCTIONS = ("is_floating_point", "is_complex", "numel", "isreal", "clone", "detach", "is_nonzero", "is_same_size",
+             "scalar_tensor", "can_cast")
+PROPERTIES = {"nbytes": _nbytes, "itemsize": _itemsize, "layout": _layout}
 
 
 def numel(input):

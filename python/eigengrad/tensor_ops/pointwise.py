@@ -10,7 +10,7 @@ import numpy as np
 from eigengrad._errors import ArgumentTypeError
 from eigengrad.autograd import inplace, ops, ops_inplace, ops_pointwise
 from eigengrad.tensor_ops import _out
-from eigengrad.tensor_ops.arithmetic import cast, result_dtype
+from eigengrad.tensor_ops.arithmetic import binary, cast, result_dtype
 
 
 def _floating(x):
@@ -51,6 +51,19 @@ log10 = _floating_op("log10", ops_pointwise.Log10, "Base-10 logarithm.")
 exp2 = _floating_op("exp2", ops_pointwise.Exp2, "2^x.")
 rsqrt = _floating_op("rsqrt", ops_pointwise.Rsqrt, "1 / sqrt(x).")
 reciprocal = _floating_op("reciprocal", ops_pointwise.Reciprocal, "1 / x.")
+
+erf = _floating_op("erf", ops_pointwise.Erf, "The error function, 2/sqrt(pi) int_0^x e^(-t^2) dt.")
+erfc = _floating_op("erfc", ops_pointwise.Erfc, "1 - erf(x), accurate where erf(x) is near 1.")
+erfinv = _floating_op("erfinv", ops_pointwise.Erfinv, "The inverse of erf on [-1, 1] (+-inf at +-1).")
+
+asinh = _floating_op("asinh", ops_pointwise.Asinh, "Inverse hyperbolic sine.")
+acosh = _floating_op("acosh", ops_pointwise.Acosh, "Inverse hyperbolic cosine (NaN below 1).")
+atanh = _floating_op("atanh", ops_pointwise.Atanh, "Inverse hyperbolic tangent (+-inf at +-1).")
+
+
+def atan2(input, other, *, out=None):
+    """The angle of the point (other, input) in (-pi, pi]; integer inputs give the default float."""
+    return _out.write(binary(ops_pointwise.Atan2, input, other, true_div=True), out)
 
 
 def _keep_dtype_op(name: str, primitive, doc: str):
@@ -136,42 +149,42 @@ def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None):
     return fn.where(out == -np.inf, lo, out)
 
 
-def _check_float(x, name: str) -> None:
-    """Softmax needs floats (of ints, the max shift and the division would be done in ints)."""
+def _shifted(input, dim: int, dtype, name: str):
+    """``x - max(x)`` over ``dim`` (the max a constant: softmax is shift-invariant); an empty x, copied, has
+    nothing to normalise. Softmax needs floats: of ints, the shift and the division would be done in ints."""
+    x = input if dtype is None else input.to(dtype)
     if x._data.dtype.kind != "f":
         raise ArgumentTypeError(f"{name}: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
+    return x * 1.0 if x._data.size == 0 else x - x.amax(dim, keepdim=True).detach()
 
 
 def softmax(input, dim: int, dtype=None):
-    """exp(x - max) / sum over ``dim`` (the max is a constant shift)."""
-    x = input if dtype is None else input.to(dtype)
-    _check_float(x, "softmax")
-    if x._data.size == 0:
-        return x * 1.0
-    shifted = x - x.amax(dim, keepdim=True).detach()
+    """exp(x - max) / sum over ``dim``."""
+    shifted = _shifted(input, dim, dtype, "softmax")
+    if shifted.numel() == 0:
+        return shifted
     e = shifted.exp()
     return e / e.sum(dim, keepdim=True)
 
 
 def log_softmax(input, dim: int, dtype=None):
     """x - max - log(sum exp(x - max)) over ``dim``."""
-    x = input if dtype is None else input.to(dtype)
-    _check_float(x, "log_softmax")
-    if x._data.size == 0:
-        return x * 1.0
-    shifted = x - x.amax(dim, keepdim=True).detach()
+    shifted = _shifted(input, dim, dtype, "log_softmax")
+    if shifted.numel() == 0:
+        return shifted
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 
 _UNARY = ("exp", "log", "sqrt", "sigmoid", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
           "log1p", "expm1", "log2", "log10", "exp2", "rsqrt", "reciprocal", "abs", "sign", "floor", "ceil",
-          "trunc", "round", "relu", "nan_to_num", "fix")
-INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in _UNARY + ("clamp_min", "clamp_max")}
+          "trunc", "round", "relu", "nan_to_num", "fix", "erf", "erfc", "erfinv", "asinh", "acosh", "atanh")
+INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in _UNARY + (
+    "clamp_min", "clamp_max", "atan2")}
 for _name, _fn in INPLACE.items():
     globals()[_name] = _fn
-arcsin, arccos, arctan, absolute = asin, acos, atan, abs
-METHODS = _UNARY + ("clamp", "clip", "clamp_min", "clamp_max", "softmax", "log_softmax", "arcsin", "arccos",
-                    "arctan", "absolute") + tuple(INPLACE)
-FUNCTIONS = _UNARY + ("clamp", "clip", "clamp_min", "clamp_max", "softmax", "log_softmax", "arcsin", "arccos",
-                      "arctan", "absolute") + ("relu_", "sigmoid_", "exp_", "sqrt_")
-del numbers
+arcsin, arccos, arctan, absolute, arctan2 = asin, acos, atan, abs, atan2
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+_OTHERS = ("clamp", "clip", "clamp_min", "clamp_max", "softmax", "log_softmax", "arcsin", "arccos", "arctan", "absolute",
+           "atan2", "arctan2", "arcsinh", "arccosh", "arctanh")
+METHODS = _UNARY + _OTHERS + tuple(INPLACE)
+FUNCTIONS = _UNARY + _OTHERS + ("relu_", "sigmoid_", "exp_", "sqrt_")

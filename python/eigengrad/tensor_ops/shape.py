@@ -359,51 +359,6 @@ def stack(tensors, dim: int = 0, *, out=None):
     return _out.write(ops_combine.Stack.apply(*ts, dim=d), out)
 
 
-def broadcast_shapes(*shapes):
-    """The shape the given shapes broadcast to (``torch.broadcast_shapes``; an int is a 1-d shape)."""
-    from eigengrad.tensor import Size
-
-    try:
-        return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
-    except ValueError:
-        raise ArgumentError(f"Shape mismatch: objects cannot be broadcast to a single shape: "
-                            f"{', '.join(str(list(s)) for s in shapes)}") from None
-
-
-def broadcast_tensors(*tensors):
-    """The tensors expanded to their common broadcast shape (views, differentiable)."""
-    ts = _tensor_list(list(tensors), "broadcast_tensors") if tensors else []
-    shape = broadcast_shapes(*[t.shape for t in tensors])
-    return tuple(t if t.shape == shape else t.expand(*shape) for t in tensors)
-
-
-def meshgrid(*tensors, indexing: str | None = None):
-    """Coordinate grids of 1-D (or 0-D) tensors: output k is tensors[k] expanded along every other tensor's dim
-    (views, differentiable). ``indexing="ij"`` (PyTorch's default) puts tensor k on dim k; ``"xy"`` swaps the
-    first two dims, as NumPy's meshgrid."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    ts = _tensor_list(list(tensors), "meshgrid")
-    if len({t.dtype for t in tensors}) > 1:
-        raise ArgumentError("meshgrid expects all tensors to have the same dtype")
-    if indexing is None:
-        indexing = "ij"
-    if indexing not in ("ij", "xy"):
-        raise ArgumentError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
-    for t in ts:
-        if t.ndim > 1:
-            raise ArgumentError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D")
-    swap = indexing == "xy" and len(ts) >= 2
-    order = [1, 0, *range(2, len(ts))] if swap else list(range(len(ts)))
-    sizes = [ts[k].reshape(-1).shape[0] for k in order]
-    out = []
-    for k, t in enumerate(ts):
-        shape = [1] * len(ts)
-        shape[order.index(k)] = -1
-        out.append(t.reshape(*shape).expand(*sizes))
-    return tuple(out)
-
-
 def hstack(tensors, *, out=None):
     ts = [t if t.ndim else reshape(t, 1) for t in tensors]
     return cat(ts, 0 if ts[0].ndim == 1 else 1, out=out)
@@ -495,5 +450,5 @@ METHODS = ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "
            "roll", "tril", "triu", "diagonal", "diag", "trace", "swapaxes", "swapdims")
 FUNCTIONS = tuple(n for n in METHODS if n not in ("view", "view_as", "reshape_as", "expand", "expand_as",
                                                    "contiguous", "is_contiguous")) + (
-    "cat", "concat", "concatenate", "stack", "hstack", "vstack", "meshgrid", "broadcast_tensors", "broadcast_shapes")
+    "cat", "concat", "concatenate", "stack", "hstack", "vstack")
 PROPERTIES = {"T": _T, "mT": _mT}

@@ -74,25 +74,44 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     return return_types.kthvalue(v, i)
 
 
-def unique(input, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
-    """The distinct values of ``input`` (flattened; or the distinct slices along ``dim``), in ascending order
-    (also when ``sorted=False``, which PyTorch's CPU kernel treats alike), with the inverse indices (input
-    positions -> output positions, int64, input's shape) and the counts when asked. Not differentiable."""
-    arr = input._data
-    if dim is None:
-        values, inverse, counts = np.unique(arr.reshape(-1), return_inverse=True, return_counts=True)
-        inverse = inverse.reshape(arr.shape)
+def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
+    """The lower median ((n - 1) // 2-th smallest) along ``dim``, or of all elements when ``dim`` is None.
+    NaN: ``median`` gives NaN (the index of the first NaN) where a row has one; ``nanmedian`` the median of
+    the row's numbers (NaN where it has none). The value is a gather, so its gradient goes to that element."""
+    whole = dim is None
+    x = input.reshape(-1) if whole else (input if input.ndim else input.reshape(1))
+    d = 0 if whole else _dims.wrap(dim, x.ndim)
+    n = x.shape[d]
+    if n == 0:
+        if whole:
+            return x.new_full((), float("nan"))
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    order = K.sort(x._data, d, False, values=False)[1]  # NaN sorts last
+    nans = np.isnan(x._data).sum(axis=d, keepdims=True) if x._data.dtype.kind == "f" else np.zeros(1, np.int64)
+    if ignore_nan:
+        k = np.where(nans == n, (n - 1) // 2, np.maximum(n - nans - 1, 0) // 2)  # all NaN: PyTorch's index
     else:
-        values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True,
-                                            axis=_dims.wrap(dim, arr.ndim))
-        inverse = inverse.reshape(-1)
-    out = [_wrap(np.ascontiguousarray(values))]
-    if return_inverse:
-        out.append(_wrap(inverse.astype(np.int64)))
-    if return_counts:
-        out.append(_wrap(counts.astype(np.int64)))
-    return out[0] if len(out) == 1 else tuple(out)
+        k = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN in sorted order
+    idx = np.take_along_axis(order, np.broadcast_to(k, order.shape[:d] + (1,) + order.shape[d + 1:]), axis=d)
+    values = ops.Gather.apply(x, idx, dim=d) if x.requires_grad else _wrap(np.take_along_axis(x._data, idx, axis=d))
+    if whole:
+        return values.reshape(())
+    idx_t = _wrap(idx)
+    if not keepdim or input.ndim == 0:
+        values, idx_t = values.squeeze(d), idx_t.squeeze(d)
+    return return_types.median(values, idx_t)
 
 
-METHODS = ("sort", "argsort", "msort", "topk", "kthvalue", "unique")
+def median(input, dim=None, keepdim: bool = False):
+    """The lower of the two middle values (PyTorch's median; NaN if the row has a NaN): a tensor without
+    ``dim``, else (values, indices)."""
+    return _median(input, dim, keepdim, False, "median")
+
+
+def nanmedian(input, dim=None, keepdim: bool = False):
+    """median ignoring NaN (NaN only where a row has nothing else)."""
+    return _median(input, dim, keepdim, True, "nanmedian")
+
+
+METHODS = ("sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian")
 FUNCTIONS = METHODS

@@ -1,0 +1,149 @@
+"""Linear-algebra primitives over batches of square matrices (NumPy's LAPACK forward): inverse, determinant,
+log|determinant|, solve and the Cholesky factor. Each derivative is written once as ``grad(m, ...)`` over a
+namespace ``m`` of matrix functions: NumPy's for the ordinary backward, these primitives' for a backward that
+is itself differentiable (second order). The formulas are the standard ones (Giles 2008, "Collected matrix
+derivative results"; Murray 2016 for Cholesky); at a singular matrix the inverse-based ones are inf/NaN."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from eigengrad.autograd.function import Primitive
+
+
+def _mT(x):
+    return np.swapaxes(x, -1, -2)
+
+
+_NUMPY = SimpleNamespace(matmul=np.matmul, mT=_mT, inv=np.linalg.inv, solve=np.linalg.solve,
+                         tril=np.tril, diag_half=lambda x: x - 0.5 * np.eye(x.shape[-1], dtype=x.dtype) * x,
+                         expand=lambda s: s[..., None, None])
+
+
+def _tensor_math():
+    from eigengrad.tensor_ops import products, shape
+
+    return SimpleNamespace(matmul=products.matmul, mT=lambda x: x.mT, inv=lambda x: Inverse.apply(x),
+                           solve=lambda a, b: Solve.apply(a, b), tril=lambda x: shape.tril(x),
+                           diag_half=lambda x: x - 0.5 * x * _eye_like(x), expand=lambda s: s.unsqueeze(-1).unsqueeze(-1))
+
+
+def _eye_like(x):
+    from eigengrad.tensor import Tensor
+
+    return Tensor._wrap(np.eye(x.shape[-1], dtype=x._data.dtype))
+
+
+class _Linalg(Primitive):
+    """Backward through ``grad`` with NumPy, backward_graph with the tensor namespace."""
+
+    @classmethod
+    def backward(cls, ctx, g):
+        return cls.grad(_NUMPY, ctx, g, *ctx.saved)
+
+    @classmethod
+    def backward_graph(cls, ctx, g):
+        return cls.grad(_tensor_math(), ctx, g, *cls.graph_saved(ctx))
+
+
+class Inverse(_Linalg):
+    """Y = A^-1; dA = -Y^T g Y^T."""
+
+    @staticmethod
+    def forward(ctx, a):
+        y = np.linalg.inv(a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def graph_saved(ctx):
+        return (ctx.output_tensor(ctx.saved[0]),)
+
+    @staticmethod
+    def grad(m, ctx, g, y):
+        yt = m.mT(y)
+        return (-m.matmul(m.matmul(yt, g), yt),)
+
+
+class Det(_Linalg):
+    """d = det A; dA = g d A^-T."""
+
+    @staticmethod
+    def forward(ctx, a):
+        d = np.linalg.det(a)
+        ctx.save_for_backward(a, d)
+        return d
+
+    @staticmethod
+    def graph_saved(ctx):
+        a, d = ctx.saved
+        return ctx.input_tensor(0, a), ctx.output_tensor(d)
+
+    @staticmethod
+    def grad(m, ctx, g, a, d):
+        return (m.expand(g * d) * m.mT(m.inv(a)),)
+
+
+class LogAbsDet(_Linalg):
+    """log|det A| (slogdet's second output); d/dA = A^-T."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.linalg.slogdet(a)[1]
+
+    @staticmethod
+    def graph_saved(ctx):
+        return (ctx.input_tensor(0, ctx.saved[0]),)
+
+    @staticmethod
+    def grad(m, ctx, g, a):
+        return (m.expand(g) * m.mT(m.inv(a)),)
+
+
+class Solve(_Linalg):
+    """X = A^-1 B (B a batch of matrices); dB = A^-T g, dA = -dB X^T."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x = np.linalg.solve(a, b)
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def graph_saved(ctx):
+        a, x = ctx.saved
+        return ctx.input_tensor(0, a), ctx.output_tensor(x)
+
+    @staticmethod
+    def grad(m, ctx, g, a, x):
+        gb = m.solve(m.mT(a), g)
+        ga = -m.matmul(gb, m.mT(x)) if ctx.needs_input_grad[0] else None
+        return ga, (gb if ctx.needs_input_grad[1] else None)
+
+
+class Cholesky(_Linalg):
+    """L with A = L L^T (lower). With Phi(X) the lower triangle of X, diagonal halved:
+    S = L^-T Phi(L^T gL) L^-1, dA = (S + S^T) / 2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            low = np.linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            raise ValueError("linalg.cholesky: The factorization could not be completed because the input is not "
+                             "positive-definite.") from None
+        ctx.save_for_backward(low)
+        return low
+
+    @staticmethod
+    def graph_saved(ctx):
+        return (ctx.output_tensor(ctx.saved[0]),)
+
+    @staticmethod
+    def grad(m, ctx, g, low):
+        phi = m.diag_half(m.tril(m.matmul(m.mT(low), g)))
+        inv = m.inv(low)
+        s = m.matmul(m.matmul(m.mT(inv), phi), inv)
+        return ((s + m.mT(s)) * 0.5,)

@@ -1,0 +1,138 @@
+"""Counting and searching (integer results, no gradient): ``unique``, ``unique_consecutive``, ``bincount``,
+``histc``, ``searchsorted``, ``bucketize``."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad.tensor_ops import _dims
+
+
+def _wrap(arr):
+    from eigengrad.tensor import Tensor
+
+    return Tensor._wrap(np.asarray(arr))
+
+
+def _results(values, inverse, counts, return_inverse: bool, return_counts: bool):
+    out = (_wrap(values),) + ((_wrap(inverse.astype(np.int64)),) if return_inverse else ()) + (
+        (_wrap(counts.astype(np.int64)),) if return_counts else ())
+    return out[0] if len(out) == 1 else out
+
+
+def unique(input, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    """The distinct elements (or distinct slices along ``dim``), sorted; with ``return_inverse`` where each
+    element went, with ``return_counts`` how many of each. (PyTorch's order for sorted=False is unspecified;
+    here it is sorted too.)"""
+    data = input._data
+    if dim is None:
+        values, inverse, counts = np.unique(data.reshape(-1), return_inverse=True, return_counts=True)
+        return _results(values, inverse.reshape(data.shape), counts, return_inverse, return_counts)
+    d = _dims.wrap(dim, input.ndim)
+    values, inverse, counts = np.unique(data, return_inverse=True, return_counts=True, axis=d)
+    return _results(values, inverse.reshape(-1), counts, return_inverse, return_counts)
+
+
+def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    """Collapses each run of equal consecutive elements (slices along ``dim``) to one."""
+    data = input._data
+    if dim is None:
+        flat = data.reshape(-1)
+        new = np.ones(flat.size, dtype=bool)
+        new[1:] = flat[1:] != flat[:-1]
+        values = flat[new]
+    else:
+        d = _dims.wrap(dim, input.ndim)
+        moved = np.moveaxis(data, d, 0).reshape(data.shape[d], -1)
+        new = np.ones(moved.shape[0], dtype=bool)
+        new[1:] = np.any(moved[1:] != moved[:-1], axis=1)
+        values = np.compress(new, data, axis=d)
+    inverse = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, new.size))
+    if dim is None:
+        inverse = inverse.reshape(data.shape)
+    return _results(values, inverse, counts, return_inverse, return_counts)
+
+
+def bincount(input, weights=None, minlength: int = 0):
+    """How often each value 0..max occurs in a 1-D tensor of non-negative integers (at least ``minlength``
+    bins); with ``weights`` the sum of their weights instead (float weights keep their dtype, integer ones
+    give float64, as PyTorch)."""
+    data = input._data
+    if data.ndim != 1 or data.dtype.kind not in "iu" or (data.size and data.min() < 0):
+        raise ArgumentError("bincount only supports 1-d non-negative integral inputs.")
+    if not isinstance(minlength, numbers.Integral) or minlength < 0:
+        raise ArgumentError(f"minlength should be >= 0")
+    if weights is None or data.size == 0:  # PyTorch: an empty input counts in int64 even with weights
+        return _wrap(np.bincount(data, minlength=int(minlength)).astype(np.int64))
+    w = weights._data
+    if w.shape != data.shape:
+        raise ArgumentError("weights should be 1-d and have the same length as input")
+    dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+    return _wrap(np.bincount(data, weights=w, minlength=int(minlength)).astype(dtype))
+
+
+def histc(input, bins: int = 100, min: float = 0, max: float = 0):
+    """A histogram of ``bins`` equal bins over [min, max] (the data's own range when min == max; values
+    outside are not counted), in the input's float dtype."""
+    data = input._data
+    if data.dtype.kind != "f":
+        raise ArgumentTypeError(f"\"histogram_cpu\" not implemented for '{_torch_name(data.dtype)}'")
+    if not isinstance(bins, numbers.Integral) or bins <= 0:
+        raise ArgumentError("torch.histc(): bins must be > 0")
+    lo, hi = float(min), float(max)
+    if lo == hi and data.size:
+        lo, hi = float(data.min()), float(data.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise ArgumentError("torch.histc(): max must be larger than min")
+    counts, _ = np.histogram(data[np.isfinite(data)], bins=int(bins), range=(lo, hi))
+    return _wrap(counts.astype(data.dtype))
+
+
+def _torch_name(dt) -> str:
+    return {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte", "int16": "Short", "int8": "Char"}.get(
+        np.dtype(dt).name, np.dtype(dt).name)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False, side=None, sorter=None):
+    """For each value, the index where it would be inserted into ``sorted_sequence`` (its innermost dim) to
+    keep it sorted: the first such index, or the last with ``right=True`` / ``side='right'``."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ArgumentError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise ArgumentError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                                "while right was True")
+        right = side == "right"
+    seq = sorted_sequence._data
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter._data, axis=-1)
+    scalar = not hasattr(input, "_data")
+    values = np.asarray(input if scalar else input._data)
+    how = "right" if right else "left"
+    if seq.ndim <= 1:
+        out = np.searchsorted(seq, values, side=how)
+    else:
+        if values.shape[:-1] != seq.shape[:-1]:
+            raise ArgumentError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                                f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                                f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
+        rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
+        out = np.stack([np.searchsorted(r, v, side=how) for r, v in zip(rows, vals)]).reshape(values.shape)
+    return _wrap(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False):
+    """The bucket of each value between the 1-D sorted ``boundaries`` (searchsorted with the roles swapped)."""
+    if boundaries.ndim != 1:
+        raise ArgumentError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+METHODS = ("unique", "unique_consecutive", "bincount", "histc")
+FUNCTIONS = METHODS + ("searchsorted", "bucketize")

@@ -1,0 +1,186 @@
+"""Elementwise functions composed from the primitives (so their first- and second-order gradients come with
+them): ``lerp``, ``addcmul``, ``addcdiv``, ``logaddexp``/``logaddexp2``, ``xlogy``, ``hypot``, ``copysign``,
+``sinc``, ``frac``, ``deg2rad``/``rad2deg``, ``heaviside``, ``logit``, ``sgn``, ``signbit``, ``positive``,
+``fmax``/``fmin``, and their in-place forms."""
+from __future__ import annotations
+
+import builtins
+import numbers
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad.autograd import inplace
+from eigengrad.tensor_ops import _out
+from eigengrad.tensor_ops.pointwise import _floating, clamp, exp, log, log1p, sign, sin, sqrt, trunc
+
+
+def lerp(input, end, weight, *, out=None):
+    """input + weight (end - input), as PyTorch computes it: end - (end - input)(1 - weight) when
+    |weight| >= 0.5, so weight 1 gives ``end`` exactly."""
+    diff = end - input
+    if isinstance(weight, numbers.Number):
+        result = input + weight * diff if builtins.abs(weight) < 0.5 else end - diff * (1 - weight)
+    else:
+        result = _where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
+    return _out.write(result, out)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2."""
+    return _out.write(input + value * tensor1 * tensor2, out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused, as PyTorch)."""
+    if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
+        raise ArgumentError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
+                            "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be "
+                            "implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                            "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+                            "addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), "
+                            "for all dtypes.")
+    return _out.write(input + value * tensor1 / tensor2, out)
+
+
+def _where(cond, a, b):
+    from eigengrad.tensor_ops.index import where
+
+    return where(cond, a, b)
+
+
+def logaddexp(input, other, *, out=None):
+    """log(e^a + e^b) without overflow: max(a, b) + log1p(e^-|a - b|) (equal infinities give that infinity)."""
+    a, b = _floating(input), _floating(other) if hasattr(other, "_data") else other
+    hi = _maximum(a, b)
+    diff = (a - b).abs()
+    same_inf = (a == b) & hi.isinf()
+    return _out.write(_where(same_inf, hi, hi + log1p(exp(-_where(same_inf, 0.0, diff)))), out)
+
+
+def logaddexp2(input, other, *, out=None):
+    """log2(2^a + 2^b), as logaddexp in base 2."""
+    ln2 = float(np.log(2.0))
+    return _out.write(logaddexp(_floating(input) * ln2, _floating(other) * ln2) / ln2, out)
+
+
+def _maximum(a, b):
+    from eigengrad.tensor_ops.arithmetic import maximum
+
+    return maximum(a, b)
+
+
+def xlogy(input, other, *, out=None):
+    """x * log(y), 0 where x is 0 (unless y is NaN), as PyTorch."""
+    x = _floating(input) if hasattr(input, "_data") else input
+    y = _floating(other) if hasattr(other, "_data") else other
+    from eigengrad.tensor_ops.arithmetic import as_operand_tensor
+
+    y = y if hasattr(y, "_data") else as_operand_tensor(float(y), x)
+    x = x if hasattr(x, "_data") else as_operand_tensor(float(x), y)
+    zero = (x == 0) & ~y.isnan()
+    safe_y = _where(zero, 1.0, y)
+    return _out.write(_where(zero, 0.0, x * log(safe_y)), out)
+
+
+def hypot(input, other, *, out=None):
+    """sqrt(a^2 + b^2)."""
+    return _out.write(sqrt(input * input + other * other), out)
+
+
+def copysign(input, other, *, out=None):
+    """|a| with the sign of b (its sign bit: -0.0 counts as negative)."""
+    a = _floating(input)
+    b = other._data if hasattr(other, "_data") else np.asarray(other)
+    sign = np.where(np.signbit(b), -1.0, 1.0).astype(a._data.dtype)
+    return _out.write(a.abs() * _tensor_of(sign), out)
+
+
+def _tensor_of(arr):
+    from eigengrad.tensor import Tensor
+
+    return Tensor._wrap(np.asarray(arr))
+
+
+def sinc(input, *, out=None):
+    """sin(pi x) / (pi x), 1 at 0 (where its gradient is 0)."""
+    x = _floating(input)
+    zero = x == 0
+    safe = _where(zero, 1.0, x) * float(np.pi)
+    return _out.write(_where(zero, 1.0, sin(safe) / safe), out)
+
+
+def frac(input, *, out=None):
+    """x - trunc(x): the fractional part, with x's sign."""
+    return _out.write(input - trunc(input), out)
+
+
+def deg2rad(input, *, out=None):
+    return _out.write(_floating(input) * float(np.pi / 180.0), out)
+
+
+def rad2deg(input, *, out=None):
+    return _out.write(_floating(input) * float(180.0 / np.pi), out)
+
+
+def heaviside(input, values, *, out=None):
+    """0 where x < 0, 1 where x > 0, ``values`` where x == 0 (no gradient, as PyTorch)."""
+    v = values._data if hasattr(values, "_data") else np.asarray(values)
+    x = input._data
+    if x.dtype != v.dtype:
+        raise ArgumentTypeError(f"heaviside is not yet implemented for tensors with different dtypes")
+    return _out.write(_tensor_of(np.where(x == 0, v, (x > 0).astype(x.dtype)).astype(x.dtype)), out)
+
+
+def logit(input, eps=None, *, out=None):
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when ``eps`` is given."""
+    p = _floating(input)
+    if eps is not None:
+        p = clamp(p, float(eps), 1.0 - float(eps))
+    return _out.write(log(p / (1 - p)), out)
+
+
+def sgn(input, *, out=None):
+    """sign(x) (the same for real tensors)."""
+    return sign(input, out=out)
+
+
+def signbit(input, *, out=None):
+    """Whether the sign bit is set (True for -0.0 and negative NaN)."""
+    return _out.write(_tensor_of(np.signbit(input._data)), out)
+
+
+def positive(input):
+    """The input itself (unary +)."""
+    if input._data.dtype.kind == "b":
+        raise ArgumentError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def fmax(input, other, *, out=None):
+    """Elementwise maximum that ignores a NaN (NaN only where both are)."""
+    return _out.write(_fmaxmin(input, other, True), out)
+
+
+def fmin(input, other, *, out=None):
+    """Elementwise minimum that ignores a NaN (NaN only where both are)."""
+    return _out.write(_fmaxmin(input, other, False), out)
+
+
+def _fmaxmin(a, b, take_max: bool):
+    from eigengrad.tensor_ops.arithmetic import as_operand_tensor, maximum, minimum
+
+    b = b if hasattr(b, "_data") else as_operand_tensor(b, a)
+    both = (maximum if take_max else minimum)(a, b)
+    if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
+        return both
+    return _where(b.isnan(), a, _where(a.isnan(), b, both))
+
+
+_COMPOSED_UNARY = ("sinc", "frac", "deg2rad", "rad2deg", "logit", "sgn")
+INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in _COMPOSED_UNARY + (
+    "lerp", "addcmul", "addcdiv", "xlogy", "hypot", "copysign", "heaviside")}
+globals().update(INPLACE)
+FUNCTIONS = _COMPOSED_UNARY + ("lerp", "addcmul", "addcdiv", "logaddexp", "logaddexp2", "xlogy", "hypot", "copysign",
+                               "heaviside", "signbit", "positive", "fmax", "fmin")
+METHODS = FUNCTIONS + tuple(INPLACE)

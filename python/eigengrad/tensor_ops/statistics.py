@@ -1,0 +1,233 @@
+"""Statistics and small products composed from the differentiable operations: ``nanmean``, ``cummax``/
+``cummin`` (values carry the gradient to the positions they came from), ``quantile``/``nanquantile``,
+``trapezoid``/``cumulative_trapezoid``, ``dist``, ``inner``, ``addr``, ``cov``, ``corrcoef``, ``isin``."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad import return_types
+from eigengrad.autograd import ops
+from eigengrad.tensor_ops import _dims
+
+
+def _wrap(arr):
+    from eigengrad.tensor import Tensor
+
+    return Tensor._wrap(np.asarray(arr))
+
+
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """The mean of the non-NaN elements (NaN where there are none)."""
+    x = input if dtype is None else input.to(dtype)
+    if x._data.dtype.kind != "f":
+        raise ArgumentTypeError(f"nanmean(): expected input to have floating point dtype but got {x.dtype}")
+    keep = ~x.isnan()
+    return x.nansum(dim, keepdim) / keep.sum(dim, keepdim)
+
+
+def _cumulative_extremum(input, dim: int, take_max: bool, name: str):
+    """(values, indices) of the running max (min) along ``dim``: on ties the later index, a NaN stays (as
+    PyTorch's kernel)."""
+    x = input if input.ndim else input.reshape(1)
+    d = _dims.wrap(dim, x.ndim)
+    data = np.moveaxis(x._data, d, 0)
+    idx = np.zeros(data.shape, dtype=np.int64)
+    best = data[0].copy() if data.shape[0] else data[:0]
+    best_i = np.zeros(data.shape[1:], dtype=np.int64)
+    for i in range(data.shape[0]):
+        v = data[i]
+        better = (v >= best) if take_max else (v <= best)
+        if data.dtype.kind == "f":
+            better = better | np.isnan(v)
+            better &= ~(np.isnan(best) & ~np.isnan(v))
+        take = better | (i == 0)
+        best = np.where(take, v, best)
+        best_i = np.where(take, i, best_i)
+        idx[i] = best_i
+    indices = np.moveaxis(idx, 0, d)
+    values = ops.Gather.apply(x, indices, dim=d) if x.requires_grad else _wrap(np.take_along_axis(x._data, indices, d))
+    if input.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return getattr(return_types, name)(values, _wrap(indices))
+
+
+def cummax(input, dim: int):
+    return _cumulative_extremum(input, dim, True, "cummax")
+
+
+def cummin(input, dim: int):
+    return _cumulative_extremum(input, dim, False, "cummin")
+
+
+def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
+    if input._data.dtype.kind != "f":
+        raise ArgumentTypeError(f"quantile() input tensor must be either float or double dtype")
+    if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+        raise ArgumentError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+                            f"Got {interpolation}")
+    scalar_q = isinstance(q, numbers.Real)
+    qs = np.atleast_1d(np.asarray(q._data if hasattr(q, "_data") else q, dtype=np.float64))
+    if qs.ndim > 1:
+        raise ArgumentError("quantile() q must be a scalar or 1D tensor")
+    if np.any((qs < 0) | (qs > 1)):
+        raise ArgumentError("quantile() q values must be in the range [0, 1]")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else _dims.wrap(dim, x.ndim)
+    from eigengrad.tensor_ops.sort import sort
+
+    s = sort(x, d).values  # NaN last
+    n = x.shape[d]
+    nans = np.isnan(x._data).sum(axis=d, keepdims=True)
+    valid = (n - nans) if ignore_nan else np.where(nans > 0, 0, n)
+    outs = []
+    for qv in qs:
+        pos = qv * np.maximum(valid - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
+        frac = pos - lo
+        if interpolation == "lower":
+            hi, frac = lo, frac * 0
+        elif interpolation == "higher":
+            lo, frac = np.ceil(pos).astype(np.int64), frac * 0
+        elif interpolation == "nearest":
+            lo = np.round(pos).astype(np.int64)  # half to even, as PyTorch
+            frac = frac * 0
+        elif interpolation == "midpoint":
+            frac = np.where(hi > lo, 0.5, 0.0)
+        lo_v = s.gather(d, _wrap(np.minimum(lo, n - 1)))
+        hi_v = s.gather(d, _wrap(np.minimum(hi, n - 1)))
+        weight = _wrap(frac.astype(x._data.dtype))
+        if interpolation == "linear" and getattr(q, "requires_grad", False):  # the weight depends on q
+            qi = q.reshape(-1)[len(outs)].to(x.dtype)
+            weight = qi * _wrap(np.maximum(valid - 1, 0).astype(x._data.dtype)) - _wrap(lo.astype(x._data.dtype))
+        val = lo_v + (hi_v - lo_v) * weight
+        nan_rows = _wrap(valid == 0)
+        val = val.masked_fill(nan_rows, float("nan"))
+        outs.append(val if keepdim or dim is None else val.squeeze(d))
+    from eigengrad.tensor_ops.shape import stack
+
+    out = stack(outs, 0)
+    if dim is None:
+        out = out.reshape(len(qs), *([1] * input.ndim if keepdim else []))
+    return out[0] if scalar_q else out
+
+
+def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """The q-th quantiles along ``dim`` (all elements when None), interpolated between the sorted values;
+    NaN where the row has a NaN."""
+    return _quantile(input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """quantile ignoring NaN (NaN only where a row has nothing else)."""
+    return _quantile(input, q, dim, keepdim, interpolation, True)
+
+
+def _areas(y, x, dx, dim: int):
+    """The trapezoids' areas between neighbouring samples along ``dim`` (sample points ``x``, 1-D or shaped as
+    ``y``, or the spacing ``dx``, default 1)."""
+    d = _dims.wrap(dim, y.ndim)
+    n = y.shape[d]
+    lo, hi = y.narrow(d, 0, max(n - 1, 0)), y.narrow(d, min(1, n), max(n - 1, 0))
+    if x is None:
+        return (lo + hi) * ((1.0 if dx is None else dx) / 2), d
+    if x.ndim == 1:
+        spacing = (x[1:] - x[:-1]).reshape(*([max(n - 1, 0)] + [1] * (y.ndim - d - 1)))
+    else:
+        spacing = x.narrow(d, 1, n - 1) - x.narrow(d, 0, n - 1)
+    return (lo + hi) * spacing / 2, d
+
+
+def trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """The integral of ``y`` along ``dim`` by the trapezoid rule."""
+    areas, d = _areas(y, x, dx, dim)
+    if y.shape[d] == 0:  # nothing to integrate: zeros, as PyTorch (outside the graph)
+        return areas.detach().sum(d)
+    return areas.sum(d)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """The running trapezoid integral along ``dim`` (one element fewer than ``y``)."""
+    areas, d = _areas(y, x, dx, dim)
+    return areas.cumsum(d)
+
+
+def dist(input, other, p: float = 2):
+    """The p-norm of input - other."""
+    from eigengrad.tensor_ops.reduce import vector_norm
+
+    return vector_norm(input - other, float(p))
+
+
+def inner(input, other, *, out=None):
+    """Sum of products over the last dims (a scalar times a tensor for 0-D)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    from eigengrad.tensor_ops.composite import tensordot
+
+    return tensordot(input, other, dims=([-1], [-1]), out=out)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * outer(vec1, vec2)."""
+    from eigengrad.tensor_ops.products import _scaled_sum, outer
+
+    result = _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+    if out is not None:
+        from eigengrad.tensor_ops import _out
+
+        return _out.write(result, out)
+    return result
+
+
+def cov(input, *, correction: int = 1, fweights=None, aweights=None):
+    """The covariance of the rows (variables) of a 2-D tensor, columns as observations."""
+    if input.ndim > 2:
+        raise ArgumentError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                            f"{input.ndim} dimensions")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if x._data.dtype.kind != "f":
+        from eigengrad.tensor import default_float
+
+        x = x.to(default_float())
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    n = x.shape[1]
+    if w is None:
+        mean = x.mean(1, keepdim=True)
+        norm = n - correction
+    else:
+        wsum = w.sum()
+        mean = (x * w).sum(1, keepdim=True) / wsum
+        norm = wsum - (correction * (w * aweights.to(x.dtype)).sum() / wsum if aweights is not None else correction)
+    c = x - mean
+    cw = c * w if w is not None else c
+    out = cw.matmul(c.t()) / norm
+    return out.reshape(()) if x.shape[0] == 1 else out  # one variable: its variance, as PyTorch
+
+
+def corrcoef(input):
+    """Pearson's correlation coefficients of the rows, clipped to [-1, 1]."""
+    c = cov(input)
+    if c.ndim == 0:  # one variable: c / c, whose gradient is exactly 0
+        return c * 0.0 + _wrap(np.where(c._data == 0, np.nan, 1.0).astype(c._data.dtype))
+    d = c.diagonal().sqrt()
+    return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """Whether each element of ``elements`` occurs in ``test_elements`` (bool, no gradient)."""
+    e = elements._data if hasattr(elements, "_data") else np.asarray(elements)
+    t = test_elements._data if hasattr(test_elements, "_data") else np.asarray(test_elements)
+    return _wrap(np.isin(e, t, invert=invert))
+
+
+METHODS = ("nanmean", "cummax", "cummin", "quantile", "nanquantile", "dist", "inner", "addr", "cov", "corrcoef")
+FUNCTIONS = METHODS + ("trapezoid", "trapz", "cumulative_trapezoid", "isin")
+trapz = trapezoid

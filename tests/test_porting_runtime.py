@@ -1,0 +1,123 @@
+"""The runtime modules PyTorch scripts touch beyond the tensors: ``torch.jit`` (script/trace run the Python
+object), ``torch.onnx`` (importable; export says it is not built), ``torch.amp`` (autocast runs the block in
+the tensors' dtypes; GradScaler is PyTorch's algorithm, checked step by step against PyTorch's),
+``torch.cuda.amp`` (disabled without CUDA, as PyTorch), ``torch.testing.assert_close``, ``torch.profiler``
+and the ``bfloat16`` name."""
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+
+
+def test_jit_script_and_trace_give_back_what_runs():
+    m = eg.nn.Linear(3, 2)
+    x = eg.randn(4, 3)
+    assert eg.jit.script(m) is m and eg.jit.trace(m, x) is m
+    np.testing.assert_array_equal(eg.jit.trace(m, x)(x).detach().numpy(), m(x).detach().numpy())
+
+    @eg.jit.ignore
+    def f(a):
+        return a + 1
+
+    assert f(1) == 2 and not eg.jit.is_scripting() and not isinstance(m, eg.jit.ScriptModule)
+    with pytest.raises(NotImplementedError, match="eigengrad.save"):
+        eg.jit.save(m, "model.pt")
+
+
+def test_onnx_imports_and_export_says_it_is_not_built():
+    import eigengrad.onnx as onnx
+
+    assert onnx.is_in_onnx_export() is False
+    with pytest.raises(NotImplementedError, match="cannot export ONNX"):
+        onnx.export(eg.nn.Linear(2, 2), (eg.zeros(1, 2),), "m.onnx")
+
+
+def test_autocast_runs_the_block_in_the_tensors_dtype_and_says_so_once(caplog):
+    x = eg.ones(2, 2)
+    with caplog.at_level(logging.WARNING, logger="eigengrad.amp"):
+        with eg.autocast("cpu", dtype=eg.bfloat16):
+            y = x @ x
+        with eg.autocast("cpu", dtype=eg.bfloat16):
+            pass
+    assert y.dtype == eg.float32 and y.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    assert sum("autocast" in r.getMessage() for r in caplog.records) <= 1
+    with pytest.raises(RuntimeError, match="CPU"):
+        eg.autocast("cuda")
+
+
+def _scaler_run(lib, steps):
+    """A linear model trained with GradScaler; some steps get an inf in the loss. Returns (scales, weights)."""
+    lib.manual_seed(0)
+    w = lib.nn.Parameter(lib.tensor([[0.5, -0.25]], dtype=lib.float64))
+    opt = lib.optim.SGD([w], lr=0.1)
+    scaler = lib.amp.GradScaler("cpu", init_scale=8.0, growth_interval=2)
+    x = lib.tensor([[1.0], [2.0]], dtype=lib.float64)
+    scales = []
+    for blow_up in steps:
+        opt.zero_grad()
+        loss = (w @ x).sum() * (float("inf") if blow_up else 1.0)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        scales.append(scaler.get_scale())
+    return scales, w.detach().numpy().copy()
+
+
+def test_grad_scaler_skips_the_steps_pytorch_skips_and_moves_the_scale_alike():
+    torch = pytest.importorskip("torch", reason="PyTorch's GradScaler is the reference")
+    steps = [False, False, True, False, False, False, True]
+    ours, theirs = _scaler_run(eg, steps), _scaler_run(torch, steps)
+    assert ours[0] == theirs[0]
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)
+
+
+def test_grad_scaler_disabled_passes_through_and_state_round_trips():
+    s = eg.amp.GradScaler(enabled=False)
+    loss = eg.tensor(2.0)
+    assert s.scale(loss) is loss and s.get_scale() == 1.0 and s.state_dict() == {}
+    t = eg.amp.GradScaler(init_scale=4.0)
+    u = eg.amp.GradScaler()
+    u.load_state_dict(t.state_dict())
+    assert u.get_scale() == 4.0
+
+
+def test_cuda_amp_is_disabled_with_pytorchs_warning():
+    with pytest.warns(UserWarning, match="CUDA is not available"):
+        s = eg.cuda.amp.GradScaler()
+    assert not s.is_enabled()
+    with pytest.warns(UserWarning, match="CUDA is not available"):
+        with eg.cuda.amp.autocast():
+            pass
+
+
+def test_assert_close_uses_pytorchs_tolerances():
+    eg.testing.assert_close(eg.tensor([1.0]), eg.tensor([1.0 + 1e-7]))
+    with pytest.raises(AssertionError, match="Mismatched elements: 1 / 2"):
+        eg.testing.assert_close(eg.tensor([1.0, 2.0]), eg.tensor([1.0, 2.1]))
+    with pytest.raises(AssertionError, match="dtype"):
+        eg.testing.assert_close(eg.tensor([1.0]), eg.tensor([1.0], dtype=eg.float64))
+    eg.testing.assert_close({"a": [eg.tensor(1)]}, {"a": [eg.tensor(1)]})
+
+
+def test_profiler_times_the_named_regions(tmp_path):
+    with eg.profiler.profile(activities=[eg.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(3):
+            with eg.profiler.record_function("step"):
+                eg.ones(10) * 2
+    rows = prof.key_averages()
+    assert [(r["name"], r["count"]) for r in rows] == [("step", 3)]
+    assert "step" in rows.table(sort_by="cpu_time_total", row_limit=5)
+    prof.export_chrome_trace(str(tmp_path / "trace.json"))
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    assert len(events) == 3 and all(e["dur"] >= 0 for e in events)
+
+
+def test_bfloat16_can_be_named_but_holds_no_tensors():
+    assert repr(eg.bfloat16) == "eigengrad.bfloat16" and eg.bfloat16.is_floating_point
+    with pytest.raises(TypeError, match="bfloat16"):
+        eg.zeros(2, dtype=eg.bfloat16)
