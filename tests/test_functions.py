@@ -103,3 +103,14 @@ def test_unique_matches_torch():
             assert x.dtype == eg.int64
             np.testing.assert_array_equal(x.numpy(), y.numpy())
     np.testing.assert_array_equal(eg.unique(eg.tensor([2.0, 1.0, 2.0])).numpy(), [1.0, 2.0])
+
+
+def test_numpy_keyword_aliases_as_pytorch():
+    """PyTorch takes NumPy's ``axis``/``keepdims`` for ``dim``/``keepdim`` (D2L writes y_hat.argmax(axis=1))."""
+    x = eg.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(x.argmax(axis=1).numpy(), [2, 2])
+    np.testing.assert_array_equal(eg.sum(x, axis=0, keepdims=True).numpy(), [[3.0, 5.0, 7.0]])
+    np.testing.assert_array_equal(x.max(axis=1).values.numpy(), [2.0, 5.0])
+    assert eg.cat([x, x], axis=0).shape == (4, 3)
+    with pytest.raises(TypeError, match="got both 'dim' and its alias 'axis'"):
+        x.argmax(dim=0, axis=1)

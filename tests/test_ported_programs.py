@@ -82,6 +82,7 @@ PROGRAMS = {
     "fast_neural_style": Program(["nn.InstanceNorm2d", "nn.ReflectionPad2d", "Tensor.new_tensor"], fall=0.6),
     "lstm_packed_classifier": Program(["nn.utils.rnn.pack_padded_sequence", "nn.utils.rnn.pad_sequence", "unique"],
                                       fall=0.2, outcome={"accuracy": 0.9}),
+    "d2l_linear_regression": Program(["normal", "Tensor.argmax(axis=)"], fall=0.01, outcome={"accuracy": 0.8}),
     "reinforce_policy": Program(["distributions.Categorical"], final="missed", fall=0.6, outcome={"accuracy": 0.7}),
 }
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
@@ -97,6 +98,8 @@ def _has(name: str) -> bool:
         return _has("device") and _accepts(lambda: eg.zeros(1).to("cpu"))
     if name == "full(device=)":
         return _accepts(lambda: eg.full((1,), 0.0, device="cpu"))
+    if name == "Tensor.argmax(axis=)":
+        return _accepts(lambda: eg.zeros(2, 2).argmax(axis=1))
     if name == "format(0-d tensor)":
         return _accepts(lambda: f"{eg.tensor(1.0):.2f}")
     if name == "Linear(in, out, bias, device, dtype)":
