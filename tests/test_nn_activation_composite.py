@@ -101,3 +101,21 @@ def test_containers_register_as_torchs():
     y = eg.clone(x)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.ones(3))
+
+
+def test_unflatten_batchnorm3d_and_parameter_vectors_match_torch():
+    torch = pytest.importorskip("torch", reason="PyTorch's layers are the reference")
+    x = np.random.default_rng(3).standard_normal((2, 3, 4, 2, 3))
+    np.testing.assert_array_equal(eg.nn.Unflatten(1, (2, 6))(eg.tensor(x.reshape(2, 12, 6))).numpy(),
+                                  torch.nn.Unflatten(1, (2, 6))(torch.tensor(x.reshape(2, 12, 6))).numpy())
+    ours, theirs = eg.nn.BatchNorm3d(3).double(), torch.nn.BatchNorm3d(3).double()
+    np.testing.assert_allclose(ours(eg.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-9)
+    np.testing.assert_allclose(ours.running_var.numpy(), theirs.running_var.numpy(), rtol=1e-12)
+    net = eg.nn.Sequential(eg.nn.Linear(3, 2), eg.nn.Linear(2, 1))
+    vec = eg.nn.utils.parameters_to_vector(net.parameters())
+    assert vec.shape == (11,)
+    eg.nn.utils.vector_to_parameters(vec * 2, net.parameters())
+    np.testing.assert_allclose(eg.nn.utils.parameters_to_vector(net.parameters()).detach().numpy(),
+                               2 * vec.detach().numpy())
+    with pytest.raises(ValueError, match="11 elements"):
+        eg.nn.utils.vector_to_parameters(eg.zeros(3), net.parameters())

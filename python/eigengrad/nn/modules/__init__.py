@@ -67,3 +67,7 @@ __all__ += _activation_composite.__all__
 from eigengrad.nn.modules.container import ModuleDict, ParameterDict, ParameterList  # noqa: E402
 
 __all__ += ["ModuleDict", "ParameterList", "ParameterDict"]
+from eigengrad.nn.modules.batchnorm import BatchNorm3d  # noqa: E402
+from eigengrad.nn.modules.container import Unflatten  # noqa: E402
+
+__all__ += ["BatchNorm3d", "Unflatten"]

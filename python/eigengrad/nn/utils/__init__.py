@@ -12,3 +12,6 @@ __all__ += ["l1_penalty", "l2_penalty", "decay_parameters", "freeze", "unfreeze"
 from eigengrad.nn.utils import rnn  # noqa: E402
 
 __all__ += ["rnn"]
+from eigengrad.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402
+
+__all__ += ["parameters_to_vector", "vector_to_parameters"]
