@@ -1,7 +1,7 @@
 """The activations composed of tensor ops (SiLU, Mish, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Softsign,
 LogSigmoid, Softmin, Tanhshrink, Threshold, GLU, CELU, Softshrink, Hardshrink), the distances (normalize,
 cosine_similarity, pairwise_distance, triplet and margin-ranking losses) and the containers (ModuleDict,
-ParameterList, ParameterDict, ModuleList.extend/insert/del), side by side with torch 2.13; float64
+ParameterList, ParameterDict), side by side with torch 2.13; float64
 gradcheck to second order for the smooth activations."""
 import numpy as np
 import pytest

@@ -181,3 +181,36 @@ def test_unpickled_modules_and_memory_mapped_inputs_run(tmp_path):
     np.save(path, x)
     mapped = np.load(path, mmap_mode="r")
     np.testing.assert_array_equal(model(eg.from_numpy(np.array(mapped, copy=False))).numpy(), expected)
+
+
+def test_submodules_parameters_and_buffers_by_dotted_path():
+    net = eg.nn.Sequential(eg.nn.Linear(2, 3), eg.nn.Sequential(eg.nn.BatchNorm1d(3), eg.nn.Linear(3, 1)))
+    assert net.get_submodule("1.1") is net[1][1] and net.get_submodule("") is net
+    assert net.get_parameter("1.1.bias") is net[1][1].bias
+    assert net.get_buffer("1.0.running_mean") is net[1][0].running_mean
+    with pytest.raises(AttributeError, match="has no attribute `9`"):
+        net.get_submodule("1.9")
+    with pytest.raises(AttributeError, match="`weight` is not a buffer"):
+        net.get_buffer("0.weight")
+    net.set_submodule("1.1", eg.nn.Identity())
+    assert isinstance(net[1][1], eg.nn.Identity)
+    net.register_module("extra", eg.nn.ReLU())
+    assert "extra" in dict(net.named_children())
+
+
+def test_sequential_and_module_list_edit_like_lists_and_renumber():
+    seq = eg.nn.Sequential(eg.nn.ReLU(), eg.nn.Tanh(), eg.nn.Sigmoid())
+    seq.insert(1, eg.nn.Identity())
+    assert [type(m).__name__ for m in seq] == ["ReLU", "Identity", "Tanh", "Sigmoid"]
+    assert [n for n, _ in seq.named_children()] == ["0", "1", "2", "3"]
+    assert type(seq.pop(0)).__name__ == "ReLU" and [n for n, _ in seq.named_children()] == ["0", "1", "2"]
+    del seq[-1]
+    seq[0] = eg.nn.ELU()
+    seq.extend([eg.nn.ReLU()])
+    assert [type(m).__name__ for m in seq] == ["ELU", "Tanh", "ReLU"] and len(seq + seq) == 6
+    layers = eg.nn.ModuleList([eg.nn.Linear(2, 2) for _ in range(3)])
+    assert isinstance(layers[1:], eg.nn.ModuleList) and len(layers[1:]) == 2
+    layers += [eg.nn.Linear(2, 2)]
+    assert len(list(layers.parameters())) == 8
+    with pytest.raises(IndexError):
+        layers[4]

@@ -1,4 +1,4 @@
-"""``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict`` and ``Flatten``."""
+"""``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``, ``Flatten`` and ``Unflatten``."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -7,7 +7,63 @@ from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
 
 
-class Sequential(Module):
+class _Indexed(Module):
+    """List operations over the registered modules (``Sequential`` and ``ModuleList``): keys are positions
+    ("0", "1", ...) renumbered after an insert or a delete, as PyTorch's."""
+
+    def _items(self) -> list:
+        return list(self._modules.items())
+
+    def _reset(self, modules) -> None:
+        for name in list(self._modules):
+            self._forget(name)
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def _index(self, idx: int) -> int:
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % n
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"module: expected a Module, got {type(module).__name__}")
+        self._modules[self._items()[self._index(idx)][0]] = module  # in place: the order is kept
+
+    def __delitem__(self, idx) -> None:
+        values = list(self._modules.values())
+        del values[idx if isinstance(idx, slice) else self._index(idx)]
+        self._reset(values)
+
+    def append(self, module: Module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        values = list(self._modules.values())
+        values.insert(index, module)
+        self._reset(values)
+
+    def pop(self, idx: int = -1) -> Module:
+        module = list(self._modules.values())[self._index(idx)]
+        del self[idx]
+        return module
+
+
+class Sequential(_Indexed):
     """Modules applied in order; built from arguments or from an OrderedDict of named modules."""
 
     def __init__(self, *args) -> None:
@@ -25,37 +81,16 @@ class Sequential(Module):
         return input
 
     def __getitem__(self, idx):
-        mods = list(self._modules.items())
+        mods = self._items()
         if isinstance(idx, slice):
             return Sequential(OrderedDict(mods[idx]))
-        return mods[idx][1]
+        return mods[self._index(idx)][1]
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules) -> "Sequential":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules)[idx]
-        self.add_module(key, module)
-
-    def __delitem__(self, idx) -> None:
-        for key in list(self._modules)[idx] if isinstance(idx, slice) else [list(self._modules)[idx]]:
-            del self._modules[key]
-        _renumber(self)
+    def __add__(self, other: "Sequential") -> "Sequential":
+        return Sequential(*self, *other)
 
 
-class ModuleList(Module):
+class ModuleList(_Indexed):
     """A list of modules whose parameters are registered."""
 
     def __init__(self, modules=None) -> None:
@@ -63,51 +98,29 @@ class ModuleList(Module):
         for m in modules or ():
             self.append(m)
 
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for m in mods:
-            self.append(m)
-
     def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)(list(self._modules.values())[idx])
-        return list(self._modules.values())[idx]
+        values = list(self._modules.values())
+        return ModuleList(values[idx]) if isinstance(idx, slice) else values[self._index(idx)]
 
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(list(self._modules)[idx], module)
+    def __add__(self, other) -> "ModuleList":
+        return ModuleList([*self, *other])
 
-    def __delitem__(self, idx) -> None:
-        for key in list(self._modules)[idx] if isinstance(idx, slice) else [list(self._modules)[idx]]:
-            del self._modules[key]
-        _renumber(self)
-
-    def __iadd__(self, modules) -> "ModuleList":
-        return self.extend(modules)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def __iadd__(self, other) -> "ModuleList":
+        return self.extend(other)
 
 
-def _renumber(container: Module) -> None:
-    """Keys "0".."n-1" again after a deletion (PyTorch keeps a ModuleList's / Sequential's indices dense)."""
-    mods = list(container._modules.values())
-    container._modules.clear()
-    for i, m in enumerate(mods):
-        container.add_module(str(i), m)
+class Flatten(Module):
+    """Flattens dims ``start_dim..end_dim`` (default: all but the batch dim)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class _NamedEntries:
@@ -217,20 +230,6 @@ def _as_parameter(value):
     if isinstance(value, Tensor):
         return Parameter(value)
     raise TypeError(f"expected a Parameter or a Tensor, got {type(value).__name__}")
-
-
-class Flatten(Module):
-    """Flattens dims ``start_dim..end_dim`` (default: all but the batch dim)."""
-
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return input.flatten(self.start_dim, self.end_dim)
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Unflatten(Module):

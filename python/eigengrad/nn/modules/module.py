@@ -118,6 +118,40 @@ class Module:
         self._forget(name)
         self._modules[name] = module
 
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The module at the dotted path ``target`` ("" is this module), or AttributeError naming the part."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part) if isinstance(module, Module) else None
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = child
+        return module
+
+    def set_submodule(self, target: str, module: "Module") -> None:
+        parent, _, name = target.rpartition(".")
+        self.get_submodule(parent).add_module(name, module)
+
+    def _get_member(self, target: str, store: str, what: str):
+        parent, _, name = target.rpartition(".")
+        owner = self.get_submodule(parent)
+        members = getattr(owner, store)
+        if name not in members:
+            raise AttributeError(f"`{name}` is not {what}")
+        return members[name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        return self._get_member(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        return self._get_member(target, "_buffers", "a buffer")
+
+    def compile(self, *args, **kwargs) -> None:
+        """PyTorch's in-place ``Module.compile``: the module keeps running eagerly here (``eigengrad.compile``
+        is eigengrad's compiler for whole training steps)."""
+
     # --- calling ----------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
