@@ -374,3 +374,21 @@ def test_constructing_with_last_epoch_matches_torch(name, kwargs):
 def test_resuming_without_initial_lr_raises_like_torch():
     with pytest.raises(KeyError, match="initial_lr"):
         egs.StepLR(eg_sgd([0.1]), step_size=3, last_epoch=4)
+
+
+def test_steplr_takes_a_whole_float_step_size_as_the_text_tutorial_writes():
+    """``StepLR(optimizer, 1.0, gamma=0.1)`` (PyTorch's text classification tutorial) decays as step_size=1."""
+    lrs = {}
+    for lib, sched in (("eg", egs), ("torch", torch.optim.lr_scheduler)):
+        mod = eg if lib == "eg" else torch
+        opt = mod.optim.SGD([mod.zeros(1, requires_grad=True)], lr=5.0)
+        s = sched.StepLR(opt, 1.0, gamma=0.1)
+        out = []
+        for _ in range(3):
+            opt.step()
+            s.step()
+            out.append(opt.param_groups[0]["lr"])
+        lrs[lib] = out
+    np.testing.assert_allclose(lrs["eg"], lrs["torch"])
+    with pytest.raises(TypeError, match="step_size"):
+        egs.StepLR(eg.optim.SGD([eg.zeros(1, requires_grad=True)], lr=1.0), 1.5)

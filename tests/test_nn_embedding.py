@@ -186,3 +186,23 @@ def test_reprs_are_pytorchs():
         "Embedding(5, 3, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True)"
     assert repr(nn.EmbeddingBag(5, 3, mode="max", include_last_offset=True, padding_idx=1)) == \
         "EmbeddingBag(5, 3, mode='max', padding_idx=1)"
+
+
+def test_one_hot_matches_torch_and_its_errors():
+    torch = pytest.importorskip("torch", reason="PyTorch's one_hot is the reference")
+    idx = np.array([[0, 3], [2, 1], [3, 3]], dtype=np.int64)
+    for n in (-1, 4, 6):
+        ours = F.one_hot(eg.tensor(idx), n)
+        theirs = torch.nn.functional.one_hot(torch.tensor(idx), n)
+        assert ours.dtype == eg.int64
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert F.one_hot(eg.tensor(np.zeros(0, np.int64)), 3).shape == (0, 3)
+    for bad, n, msg in [(idx, 3, "Class values must be smaller than num_classes."),
+                        (-idx - 1, 4, "Class values must be non-negative."),
+                        (np.zeros(0, np.int64), -1, "Can not infer total number of classes from empty tensor.")]:
+        with pytest.raises(RuntimeError, match=msg):
+            F.one_hot(eg.tensor(bad), n)
+        with pytest.raises(RuntimeError, match=msg):
+            torch.nn.functional.one_hot(torch.tensor(bad), n)
+    with pytest.raises(TypeError, match="LongTensor"):
+        F.one_hot(eg.tensor(idx.astype(np.int32)))

@@ -185,3 +185,18 @@ def test_mixed_dtypes_in_one_group_split_into_buffers():
     opt.step()
     np.testing.assert_allclose(a.numpy(), a0 - 1)
     np.testing.assert_allclose(b.numpy(), b0 - 1)
+
+
+def test_momentum_on_a_0d_parameter_that_first_had_no_gradient():
+    """A 0-d parameter without a gradient at the first step (the tutorial's DynamicNet) is then updated
+    parameter by parameter: its gradient stays 0-d (np.ascontiguousarray made it shape (1,))."""
+    a, e = nn.Parameter(eg.tensor(1.0)), nn.Parameter(eg.tensor(2.0))
+    opt = eg.optim.SGD([a, e], lr=0.1, momentum=0.9)
+    (a * a).backward()
+    opt.step()
+    opt.zero_grad()
+    (a * e).backward()
+    opt.step()
+    # a: 1 - 0.1*2 = 0.8, then buffer 0.9*2 + 2 = 3.8 -> 0.8 - 0.38; e: first step with grad 0.8 -> 2 - 0.08
+    np.testing.assert_allclose([a.item(), e.item()], [0.42, 1.92], rtol=1e-6)
+    assert a.shape == () and e.shape == ()

@@ -446,3 +446,12 @@ def test_repr():
     r = repr(eg.tensor([1.0], requires_grad=True) * 2)
     assert r.startswith("tensor([2.]") and "grad_fn=<MulBackward>" in r
     assert "..." in repr(eg.zeros(5000))
+
+
+def test_format_of_a_0d_tensor_is_its_numbers():
+    """'{:+.2f}'.format(w) and f'{loss:.4f}' on 0-d tensors, as pytorch/examples' regression prints."""
+    assert "{:+.2f}".format(eg.tensor(2.5)) == "+2.50"
+    assert f"{eg.tensor(3, dtype=eg.int64):>4d}" == "   3"
+    assert f"{eg.tensor([1.0, 2.0])}" == repr(eg.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError):
+        f"{eg.tensor([1.0, 2.0]):.2f}"  # as PyTorch: only a 0-d tensor takes a format spec

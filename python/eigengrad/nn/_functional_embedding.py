@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from eigengrad import _kernels as K
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import grad_mode
 from eigengrad.autograd import ops_embedding as E
 from eigengrad.tensor import Tensor
@@ -168,18 +169,18 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot rows: out[..., c] = 1 where tensor[...] == c, shape tensor.shape + (num_classes,) (-1:
     the largest value + 1). An embedding lookup in the identity matrix, without the matrix."""
     if not isinstance(tensor, Tensor) or tensor._data.dtype != np.int64:
-        raise TypeError("one_hot is only applicable to index tensor of type LongTensor.")
+        raise ArgumentTypeError("one_hot is only applicable to index tensor of type LongTensor.")
     idx = tensor._data
     if not isinstance(num_classes, numbers.Integral) or num_classes < -1:
         raise ValueError(f"num_classes: expected an int >= -1, got {num_classes!r}")
     if num_classes == -1:
         if idx.size == 0:
-            raise ValueError("Can not infer total number of classes from empty tensor.")
+            raise ArgumentError("Can not infer total number of classes from empty tensor.")  # PyTorch's RuntimeError
         num_classes = int(idx.max()) + 1
     if idx.size and idx.min() < 0:
-        raise ValueError("Class values must be non-negative.")
+        raise ArgumentError("Class values must be non-negative.")  # PyTorch's RuntimeError
     if idx.size and idx.max() >= num_classes:
-        raise ValueError("Class values must be smaller than num_classes.")
+        raise ArgumentError("Class values must be smaller than num_classes.")  # PyTorch's RuntimeError
     out = np.zeros(idx.shape + (int(num_classes),), dtype=np.int64)
     np.put_along_axis(out, idx[..., None], 1, axis=-1)
     return Tensor._wrap(out)

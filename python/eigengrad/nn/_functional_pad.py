@@ -52,6 +52,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 
 def _crop(x: Tensor, pairs: list) -> Tensor:
     for d, left, right in pairs:
+        if x.shape[d] + min(left, 0) + min(right, 0) < 0:
+            raise ArgumentError("narrow(): length must be non-negative.")  # PyTorch's message for such a crop
         if left < 0:
             x = x.narrow(d, -left, max(x.shape[d] + left, 0))
         if right < 0:
@@ -63,7 +65,10 @@ def _amounts(pad) -> list:
     if isinstance(pad, Tensor):
         pad = pad.tolist()
     if not isinstance(pad, (tuple, list)) or not all(isinstance(p, numbers.Integral) for p in pad):
-        raise TypeError(f"pad: expected a tuple of ints, got {pad!r}")
+        bad = next((p for p in pad if not isinstance(p, numbers.Integral)), pad) if isinstance(pad, (tuple, list)) \
+            else pad
+        raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of type "
+                        f"{type(bad).__name__} (got {pad!r})")
     return [int(p) for p in pad]
 
 

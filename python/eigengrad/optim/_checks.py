@@ -18,6 +18,14 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def positive_whole(name: str, value: Any) -> int:
+    """A positive integer, also given as a whole float (PyTorch's tutorials write ``StepLR(opt, 1.0)``)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) \
+            and float(value).is_integer():
+        value = int(value)
+    return positive_int(name, value)
+
+
 def nonneg_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer >= 0, got {value!r} ({type(value).__name__})")

@@ -179,7 +179,8 @@ class Optimizer:
                 state.setdefault(k, v)
             param = p._data  # a strided parameter (shared with the user) is updated through a contiguous copy
             work = param if param.flags.c_contiguous else np.ascontiguousarray(param)
-            self._update(group, work, np.ascontiguousarray(p.grad._data), state, first)
+            # _kernels.contiguous keeps a 0-d gradient 0-d (np.ascontiguousarray makes it shape (1,))
+            self._update(group, work, _kernels.contiguous(p.grad._data), state, first)
             if work is not param:
                 param[...] = work
             bump(p)

@@ -4,6 +4,8 @@ self): each area module lists its ``METHODS`` (installed on Tensor), its ``FUNCT
 ``eigengrad``) and its ``PROPERTIES`` (``x.T``, ``x.mT``, ``x.nbytes``)."""
 from __future__ import annotations
 
+import functools
+
 from eigengrad.tensor_ops import (
     arithmetic, arrange, comparison, composite, conversion, counting, creation, index, index_put, matrices, pointwise,
     pointwise_composite, products, reduce, reshape_inplace, shape, sort, statistics,
@@ -13,17 +15,43 @@ AREAS = (arithmetic, pointwise, pointwise_composite, comparison, shape, arrange,
          reduce, statistics, sort, products, matrices, conversion, creation, composite, counting)
 
 
+# NumPy's keyword names that PyTorch accepts for its own (``x.argmax(axis=1)``, ``x.sum(axis=0, keepdims=True)``
+# in D2L-style code): a function taking ``dim``/``keepdim`` takes them too.
+_ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def _with_aliases(fn):
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return fn
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    aliases = {a: n for a, n in _ALIASES.items() if n in params and a not in params}
+    if not aliases:
+        return fn
+
+    @functools.wraps(fn)
+    def f(*args, **kwargs):
+        for alias, name in aliases.items():
+            if alias in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{fn.__name__}(): got both {name!r} and its alias {alias!r}")
+                kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+
+    return f
+
+
 def install(cls) -> None:
     """Put every area's methods and properties on the Tensor class (``METHOD_FORMS``: a method whose arguments
     differ from the function's, as ``x.where(condition, other)``)."""
     for area in AREAS:
         forms = getattr(area, "METHOD_FORMS", {})
         for name in area.METHODS:
-            setattr(cls, name, forms.get(name) or getattr(area, name))
+            setattr(cls, name, _with_aliases(forms.get(name) or getattr(area, name)))
         for name, getter in getattr(area, "PROPERTIES", {}).items():
             setattr(cls, name, property(getter, doc=getter.__doc__))
 
 
 def functions() -> dict:
     """name -> function for every area's FUNCTIONS (``eigengrad.<name>``)."""
-    return {name: getattr(area, name) for area in AREAS for name in area.FUNCTIONS}
+    return {name: _with_aliases(getattr(area, name)) for area in AREAS for name in area.FUNCTIONS}

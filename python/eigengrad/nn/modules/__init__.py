@@ -71,7 +71,7 @@ __all__ += ["CosineSimilarity", "PairwiseDistance", "MarginRankingLoss", "HingeE
             "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "PoissonNLLLoss",
             "GaussianNLLLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss"]
 from eigengrad.nn.modules.linear import Bilinear, LazyLinear  # noqa: E402
-from eigengrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d  # noqa: E402
+from eigengrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: E402
 from eigengrad.nn.modules.normalization import RMSNorm  # noqa: E402
 from eigengrad.nn.modules.container import Unflatten  # noqa: E402
 from eigengrad.nn.modules.fold import Fold, Unfold  # noqa: E402
@@ -81,9 +81,10 @@ from eigengrad.nn.modules.padding import (  # noqa: E402
     ZeroPad3d,
 )
 from eigengrad.nn.modules.container_dict import ModuleDict, ParameterDict, ParameterList  # noqa: E402
+from eigengrad.nn.modules.batchnorm import BatchNorm3d  # noqa: E402
 
-__all__ += ["Bilinear", "LazyLinear", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm", "Unflatten", "Fold", "Unfold",
+__all__ += ["Bilinear", "LazyLinear", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "Unflatten", "Fold", "Unfold",
             "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
             "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
             "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ModuleDict", "ParameterList",
-            "ParameterDict"]
+            "ParameterDict", "BatchNorm3d"]

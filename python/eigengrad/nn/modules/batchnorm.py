@@ -126,6 +126,12 @@ class BatchNorm2d(_BatchNorm):
     _ndims, _layouts = (4,), "(N, {c}, H, W)"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch norm of input (N, C, D, H, W), statistics per channel C over N, D, H and W."""
+
+    _ndims, _layouts = (5,), "(N, {c}, D, H, W)"
+
+
 def __getattr__(name: str):
     """``SyncBatchNorm`` at PyTorch's path (``torch.nn.modules.batchnorm``), imported on first use
     (sync_batchnorm.py builds on this module's ``_BatchNorm``)."""

@@ -1,4 +1,4 @@
-"""``InstanceNorm1d`` and ``InstanceNorm2d`` (Ulyanov et al., 2016) with PyTorch's arguments, defaults
+"""``InstanceNorm1d``, ``InstanceNorm2d`` and ``InstanceNorm3d`` (Ulyanov et al., 2016) with PyTorch's arguments, defaults
 (affine=False, track_running_stats=False), buffers and state_dict keys, over ``F.instance_norm``."""
 from __future__ import annotations
 
@@ -52,3 +52,9 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance norm of input (N, C, H, W) or (C, H, W)."""
 
     _no_batch_dim = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm of input (N, C, D, H, W) or (C, D, H, W)."""
+
+    _no_batch_dim = 4

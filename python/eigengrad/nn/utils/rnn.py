@@ -119,7 +119,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False, enfo
     lens = _lengths(lengths)
     batch_dim = 0 if batch_first else 1
     if input.ndim < 2 or lens.size != input.shape[batch_dim]:
-        raise ValueError(f"Expected `len(lengths)` to be equal to batch_size, but got {lens.size} (batch_size="
+        raise ArgumentError(f"Expected `len(lengths)` to be equal to batch_size, but got {lens.size} (batch_size="
                          f"{input.shape[batch_dim] if input.ndim >= 2 else None})")
     if enforce_sorted:
         if np.any(np.diff(lens) > 0):
@@ -161,7 +161,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     steps, batch = batch_sizes.size, lens.size
     if total_length is not None:
         if total_length < steps:
-            raise ValueError(f"Expected total_length to be at least the length of the longest sequence in input, "
+            raise ArgumentError(f"Expected total_length to be at least the length of the longest sequence in input, "
                              f"but got total_length={total_length} and max sequence length being {steps}")
         steps = int(total_length)
     rows = np.concatenate([t * batch + np.arange(n) for t, n in enumerate(batch_sizes)]) if batch_sizes.size \

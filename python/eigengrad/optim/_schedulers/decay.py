@@ -42,7 +42,7 @@ class StepLR(_Chainable):
     r"""Multiply the rate by ``gamma`` every ``step_size`` epochs: :math:`\eta_t = \eta_0 \gamma^{\lfloor t/s \rfloor}`."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        self.step_size = _checks.positive_int("step_size", step_size)
+        self.step_size = _checks.positive_whole("step_size", step_size)
         self.gamma = _checks.positive("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 

@@ -1,0 +1,69 @@
+"""Categorical over ``K`` categories given by ``probs`` (normalised along the last dim) or ``logits``
+(log-probabilities up to a constant): P(X = k) = p_k."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad.distributions.distribution import Distribution, as_param
+from eigengrad.tensor import Tensor
+
+
+class Categorical(Distribution):
+    """``Categorical(probs=None, logits=None)``; samples are int64 indices in [0, K)."""
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            probs = as_param(probs, "probs")
+            if probs.ndim < 1:
+                raise ValueError("`probs` parameter must be at least one-dimensional.")
+            self.probs = probs / probs.sum(-1, keepdim=True)
+            eps = float(np.finfo(self.probs._data.dtype).eps)
+            self.logits = self.probs.clamp(min=eps, max=1 - eps).log()
+        else:
+            logits = as_param(logits, "logits")
+            if logits.ndim < 1:
+                raise ValueError("`logits` parameter must be at least one-dimensional.")
+            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+            self.probs = self.logits.softmax(-1)
+        self._num_events = self.probs.shape[-1]
+        super().__init__(self.probs.shape[:-1], (), validate_args)
+
+    @property
+    def param_shape(self):
+        return self.probs.shape
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs.new_full(tuple(self.batch_shape), float("nan"))
+
+    @property
+    def mode(self) -> Tensor:
+        return self.probs.argmax(-1)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs.new_full(tuple(self.batch_shape), float("nan"))
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        n = int(np.prod(sample_shape, dtype=np.int64)) if len(tuple(sample_shape)) else 1
+        flat = self.probs.detach().reshape(-1, self._num_events)
+        draws = flat.multinomial(n, replacement=True).t()  # (n, batch)
+        return draws.reshape(*shape) if shape else draws.reshape(())
+
+    def log_prob(self, value) -> Tensor:
+        value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=np.int64))
+        value = value.long()
+        shape = np.broadcast_shapes(tuple(value.shape), tuple(self.batch_shape))
+        logits = self.logits.expand(*shape, self._num_events)
+        index = value.expand(*shape).unsqueeze(-1)
+        return logits.gather(-1, index).squeeze(-1)
+
+    def entropy(self) -> Tensor:
+        min_real = float(np.finfo(self.logits._data.dtype).min)
+        return -(self.probs * self.logits.clamp(min=min_real)).sum(-1)
+
+    def __repr__(self) -> str:
+        return f"Categorical(probs: {self.probs.shape})"

@@ -1,0 +1,99 @@
+"""Normal(loc, scale) (density exp(-(x - loc)^2 / (2 scale^2)) / (scale sqrt(2 pi))) and Bernoulli(probs or
+logits) (P(1) = p)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from eigengrad.distributions.distribution import Distribution, as_param
+from eigengrad.tensor import Tensor
+
+
+class Normal(Distribution):
+    """A Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together)."""
+
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None) -> None:
+        loc, scale = as_param(loc, "loc"), as_param(scale, "scale")
+        shape = np.broadcast_shapes(tuple(loc.shape), tuple(scale.shape))
+        self.loc, self.scale = loc.expand(*shape), scale.expand(*shape)
+        if validate_args is not False and bool((scale.detach() <= 0).any()):
+            raise ValueError(f"Expected parameter scale of shape {tuple(scale.shape)} to satisfy the constraint "
+                             "GreaterThan(lower_bound=0.0), but found invalid values")
+        super().__init__(shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.scale
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale ** 2
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        from eigengrad import randn
+
+        eps = randn(*self._extended_shape(sample_shape), dtype=self.loc.dtype)
+        return self.loc + eps * self.scale
+
+    def log_prob(self, value) -> Tensor:
+        value = as_param(value, "value")
+        return -((value - self.loc) ** 2) / (2 * self.variance) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
+
+    def entropy(self) -> Tensor:
+        return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    def __repr__(self) -> str:
+        return f"Normal(loc: {self.loc.shape}, scale: {self.scale.shape})"
+
+
+class Bernoulli(Distribution):
+    """P(X = 1) = probs (or sigmoid(logits)); samples are 0./1. in the parameter's dtype."""
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.probs = as_param(probs, "probs")
+            eps = float(np.finfo(self.probs._data.dtype).eps)
+            p = self.probs.clamp(min=eps, max=1 - eps)
+            self.logits = p.log() - (1 - p).log()
+        else:
+            self.logits = as_param(logits, "logits")
+            self.probs = self.logits.sigmoid()
+        super().__init__(self.probs.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        from eigengrad import bernoulli
+
+        return bernoulli(self.probs.detach().expand(*self._extended_shape(sample_shape)))
+
+    def log_prob(self, value) -> Tensor:
+        from eigengrad.nn.functional import binary_cross_entropy_with_logits
+
+        value = as_param(value, "value")
+        shape = np.broadcast_shapes(tuple(value.shape), tuple(self.logits.shape))
+        return -binary_cross_entropy_with_logits(self.logits.expand(*shape), value.expand(*shape), reduction="none")
+
+    def entropy(self) -> Tensor:
+        from eigengrad.nn.functional import binary_cross_entropy_with_logits
+
+        return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
