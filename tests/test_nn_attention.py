@@ -388,3 +388,19 @@ def test_mha_packed_self_attention_gradcheck(rng):
     mask = eg.tensor(rng.random((5, 5)) < 0.3)
     assert gradcheck(lambda x, *ps: m(x, x, x, key_padding_mask=pad, attn_mask=mask, need_weights=False)[0],
                      (x, *m.parameters()))
+
+
+def test_sdpa_keeps_weights_only_when_recorded(rng, monkeypatch):
+    # the weights buffer is taken only when a backward can follow (not under no_grad, not without grads)
+    from eigengrad import _kernels as K
+    taken = []
+    buffer = K.attention_weights_buffer
+    monkeypatch.setattr(K, "attention_weights_buffer", lambda *a: taken.append(1) or buffer(*a))
+    q, k, v = t(rng, 1, 2, 5, 4), t(rng, 1, 2, 6, 4), t(rng, 1, 2, 6, 3)
+    with eg.no_grad():
+        plain = F.scaled_dot_product_attention(q, k, v)
+    assert taken == []
+    F.scaled_dot_product_attention(*(a.detach() for a in (q, k, v)))
+    assert taken == []
+    out = F.scaled_dot_product_attention(q, k, v)
+    assert taken == [1] and np.array_equal(out.numpy(), plain.numpy())

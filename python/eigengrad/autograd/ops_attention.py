@@ -78,6 +78,12 @@ def mask_view(mask: np.ndarray, layout: Layout, lq: int, lk: int) -> np.ndarray:
                                            (stride, head_stride) + full.strides[-2:], writeable=False)
 
 
+def _weights_buffer(ctx, q4, k4, causal: bool):
+    """Where the forward keeps the weights for the backward (``K.attention_weights_buffer``): only when the
+    call is recorded for one (``ctx.inputs`` holds the input tensors then), so inference pays nothing."""
+    return K.attention_weights_buffer(q4, k4, causal) if ctx.inputs else None
+
+
 class ScaledDotProductAttention(Function):
     """out = softmax(scale q k^T + mask) v (dropout on the weights), PyTorch's shapes and broadcasting.
 
@@ -97,7 +103,7 @@ class ScaledDotProductAttention(Function):
         q4 = K.contiguous(layout.kernel_array(q, layout.heads))
         k4, v4 = (K.contiguous(layout.kernel_array(a, layout.kv_heads)) for a in (k, v))
         mask4 = None if mask is None else mask_view(mask, layout, lq, lk)
-        weights = K.attention_weights_buffer(q4, k4, causal)
+        weights = _weights_buffer(ctx, q4, k4, causal)
         out, lse = K.attention_forward(q4, k4, v4, mask4, scale, causal, dropout, weights)
         ctx.save_for_backward(q4, k4, v4, out, lse, mask4, weights)
         ctx.layout, ctx.options = layout, (scale, causal, dropout)
@@ -141,7 +147,7 @@ class PackedSelfAttention(Function):
         q4, k4, v4 = packed
         length = q4.shape[2]
         mask4 = None if mask is None else mask_view(mask, Layout(q4.shape, k4.shape, v4.shape, False), length, length)
-        weights = K.attention_weights_buffer(q4, k4, causal)
+        weights = _weights_buffer(ctx, q4, k4, causal)
         out, lse = K.attention_forward(q4, k4, v4, mask4, scale, causal, dropout, weights)
         ctx.save_for_backward(packed, out, lse, mask4, weights)
         ctx.options, ctx.order = (scale, causal, dropout), order
