@@ -222,11 +222,17 @@ op("F.distillation_loss", F.distillation_loss,
 
 # --- tensor functions -------------------------------------------------------------------------------
 
-for _name, _ref in (("abs", np.abs), ("exp", np.exp), ("neg", np.negative), ("relu", R.relu_forward),
-                    ("sigmoid", R.sigmoid_forward), ("tanh", R.tanh_forward)):
+def _floating(fn):
+    """The reference of a floating function: an integer or bool input is computed in float32, as PyTorch
+    (NumPy's own exp of int8 computes in float16)."""
+    return lambda x: fn(x if x.dtype.kind == "f" else x.astype(np.float32))
+
+
+for _name, _ref in (("abs", np.abs), ("exp", _floating(np.exp)), ("neg", np.negative), ("relu", R.relu_forward),
+                    ("sigmoid", _floating(R.sigmoid_forward)), ("tanh", _floating(R.tanh_forward))):
     op(f"eg.{_name}", getattr(eg, _name), lambda c: ([_x(c, *_shape(c, 3))], {}), lambda a, k, _r=_ref: _r(a[0]))
-op("eg.log", eg.log, lambda c: ([tensor(c.uniform(*_shape(c), low=0.1, high=3.0))], {}), lambda a, k: np.log(a[0]))
-op("eg.sqrt", eg.sqrt, lambda c: ([tensor(c.uniform(*_shape(c), low=0.0, high=3.0))], {}), lambda a, k: np.sqrt(a[0]))
+op("eg.log", eg.log, lambda c: ([tensor(c.uniform(*_shape(c), low=0.1, high=3.0))], {}), lambda a, k: _floating(np.log)(a[0]))
+op("eg.sqrt", eg.sqrt, lambda c: ([tensor(c.uniform(*_shape(c), low=0.0, high=3.0))], {}), lambda a, k: _floating(np.sqrt)(a[0]))
 for _name, _ref in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("maximum", np.maximum)):
     op(f"eg.{_name}", getattr(eg, _name), lambda c: ([_x(c, *_shape(c)), _x(c, c.dim(1))], {}),
        lambda a, k, _r=_ref: _r(a[0], a[1]))
@@ -439,7 +445,7 @@ op("F.pdist", F.pdist, lambda c: ([_x(c, c.dim(0, 1), c.dim(1, 1))], {}),
    lambda a, k: np.array([np.linalg.norm(a[0][i] - a[0][j]) for i in range(len(a[0]))
                           for j in range(i + 1, len(a[0]))], dtype=a[0].dtype).reshape(-1), rtol=10.0)
 op("F.rms_norm", F.rms_norm, lambda c: ([_x(c, c.dim(0), 5), (5,)], {"eps": 1e-5}),
-   lambda a, k: a[0] / np.sqrt((a[0] ** 2).mean(-1, keepdims=True) + 1e-5), rtol=10.0)
+   lambda a, k: a[0] / np.sqrt((a[0] ** 2).mean(-1, keepdims=True) + k["eps"]), rtol=10.0)
 op("F.unfold", F.unfold, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), 4, 5), 2], {"stride": c.pick([1, 2])}))
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from eigengrad import _dtype
 from eigengrad import random as _random
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.nn._functional_activation import _apply, _real, _tensor, elu, leaky_relu, selu
 from eigengrad.tensor import Tensor
 
@@ -143,7 +143,11 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def _celu(x: Tensor, alpha: float) -> Tensor:
-    return x.clamp(min=0) + ((x.clamp(max=0) / alpha).exp() - 1) * alpha
+    """x where x > 0, else alpha (exp(x / alpha) - 1), as PyTorch's kernel selects (a NaN alpha leaves the
+    positive side alone); the exp sees only the clamped negative side, so it never overflows."""
+    from eigengrad.tensor_ops.index import where
+
+    return where(x > 0, x, ((x.clamp(max=0) / alpha).exp() - 1) * alpha)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -208,6 +212,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """GLU (Dauphin et al., "Language Modeling with Gated Convolutional Networks", 2017): the input split
     in halves a, b along ``dim``; a sigmoid(b)."""
     x = _tensor(input)
+    if x._data.dtype.kind != "f":  # PyTorch: "glu" is not implemented for integer or bool tensors
+        raise ArgumentTypeError(f"glu: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
     if x.ndim == 0:
         raise ArgumentError("glu does not support scalars because halving size must be even")
     d = _dim(dim, x.ndim)

@@ -140,8 +140,9 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
 
 
 def _factor(value, name: str) -> int:
-    if not FC._is_int(value) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    """A shuffle factor; at most 2**31, so that sizes times it (and its square) stay int64."""
+    if not FC._is_int(value) or value < 1 or value > 2**31:
+        raise ValueError(f"{name}: expected a positive int of at most 2**31, got {value!r}")
     return int(value)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentTypeError
 from eigengrad.autograd import inplace, ops, ops_inplace, ops_pointwise
-from eigengrad.tensor_ops import _out
+from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import binary, cast, result_dtype
 
 
@@ -155,6 +155,7 @@ def _shifted(input, dim: int, dtype, name: str):
     x = input if dtype is None else input.to(dtype)
     if x._data.dtype.kind != "f":
         raise ArgumentTypeError(f"{name}: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
+    _dims.wrap(dim, max(x.ndim, 1))  # PyTorch's IndexError for a dim out of range, also on an empty tensor
     return x * 1.0 if x._data.size == 0 else x - x.amax(dim, keepdim=True).detach()
 
 
