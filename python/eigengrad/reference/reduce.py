@@ -33,6 +33,10 @@ def reduce_var(x: np.ndarray, axes: tuple, correction: float, take_sqrt: bool):
 def reduce_norm(x: np.ndarray, axes: tuple, p: float) -> np.ndarray:
     """The p-norm over ``axes``: 2, 1, inf, -inf, 0 (count of nonzeros) or any p, in double."""
     a = np.abs(_as3d(x, axes)[0])
+    if np.isinf(p) and a.shape[-1] == 0:  # no output elements: nothing to compute; else undefined, as the kernel
+        if a.size == 0 and int(np.prod(a.shape[:-1])) == 0:
+            return np.zeros(a.shape[:-1], dtype=x.dtype)
+        raise ValueError("x: the max/min norm (p = +-inf) of an empty axis is undefined (the reduced size is 0)")
     if np.isinf(p):
         out = a.max(axis=-1) if p > 0 else a.min(axis=-1)
     elif p == 0:
