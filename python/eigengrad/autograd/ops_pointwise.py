@@ -56,7 +56,7 @@ class UnaryMath(Primitive):
 
     @staticmethod
     def grad(m, g, s):
-        raise NotImplementedError
+        raise NotImplementedError("a UnaryMath subclass with saved values defines grad(m, g, saved) (see _unary)")
 
 
 def _unary(name: str, ufunc, saves: str | None, grad=None, doc: str = ""):

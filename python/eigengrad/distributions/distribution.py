@@ -41,10 +41,10 @@ class Distribution:
         raise NotImplementedError(f"{type(self).__name__} has no reparameterized sampler (rsample)")
 
     def log_prob(self, value) -> Tensor:
-        raise NotImplementedError
+        raise NotImplementedError(f"a Distribution subclass defines log_prob(value); {type(self).__name__} does not")
 
     def entropy(self) -> Tensor:
-        raise NotImplementedError
+        raise NotImplementedError(f"a Distribution subclass defines entropy(); {type(self).__name__} does not")
 
     @property
     def stddev(self) -> Tensor:

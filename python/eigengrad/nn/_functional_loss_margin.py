@@ -53,9 +53,8 @@ def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") 
     """log(1 + exp(-y x)), computed without overflow."""
     _tensor(input), _tensor(target, "target")
     ops.check_reduction(reduction)
-    if input._data.dtype.kind == "b":  # PyTorch negates the input first: a bool input is refused
-        -input
-    return _reduce(-logsigmoid(input * target), reduction)
+    neg_margin = -input * target  # PyTorch negates the input first: a bool input is refused here
+    return _reduce(-logsigmoid(-neg_margin), reduction)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *,
