@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad.autograd import ops, ops_index as X, ops_linalg as LA, ops_pointwise as P, ops_reduce as R, ops_shape as S
+from eigengrad.autograd import ops_special as SP
 from grad_cases import Case, away, distinct, inputs, normal, positive
 
 IDX_ROWS = np.array([[2, 0], [1, 3], [0, 2]])  # distinct within each row (scatter writes no position twice)
@@ -146,8 +147,49 @@ TENSOR_OP_CASES = [
     Case(S.Triangle, "triu-batched", lambda a: a.triu(1) * a, inputs(normal(2, 3, 3)), lambda a: a.triu(1) * a),
 ]
 
+
+def _special(t):
+    """eigengrad.special or torch.special, whichever library t belongs to."""
+    import eigengrad as eg
+
+    if isinstance(t, eg.Tensor):
+        return eg.special
+    import torch
+
+    return torch.special
+
+
+def special(cls, name: str, fn: str, make=None, *args):
+    """A case of a torch.special function: y = f(a, *args) * a."""
+    return Case(cls, name, lambda a: getattr(_special(a), fn)(a, *args) * a, inputs(make or normal(2, 3)),
+                lambda a: getattr(_special(a), fn)(a, *args) * a)
+
+
+# torch's trigamma (the derivative of digamma) is a short asymptotic series, ~1e-9 relative below x = 5:
+# the lgamma/digamma cases compare with it at x >= 6, where it is within 1e-11 (values near 1 are checked
+# against mpmath in tests/test_special.py)
+SPECIAL_CASES = [
+    special(SP.Lgamma, "plain", "gammaln", positive(2, 3, low=6.0, high=9.0)),
+    Case(SP.Lgamma, "small", lambda a: a.lgamma() * a, inputs(positive(2, 3, low=0.2, high=3.0))),  # not torch's trigamma
+    special(SP.Digamma, "plain", "digamma", positive(2, 3, low=6.0, high=9.0)),
+    Case(SP.Polygamma, "n2", lambda a: a.polygamma(2) * a, inputs(positive(2, 3)), lambda a: a.polygamma(2) * a),
+    Case(SP.Polygamma, "n1-negative", lambda a: a.polygamma(1) * a, inputs(positive(2, 3, low=-2.9, high=-2.1))),
+    special(SP.I0, "plain", "i0"),
+    special(SP.I1, "plain", "i1"),
+    special(SP.I0e, "plain", "i0e", away(2, 3)),
+    special(SP.I1e, "plain", "i1e", away(2, 3)),
+    special(SP.Erfcx, "plain", "erfcx", normal(2, 3)),
+    special(SP.Erfcx, "tail", "erfcx", positive(2, 3, low=2.5, high=6.0)),
+    special(SP.Ndtri, "plain", "ndtri", positive(2, 3, low=0.05, high=0.95)),
+    special(SP.LogNdtr, "plain", "log_ndtr", normal(2, 3)),
+    special(SP.LogNdtr, "tail", "log_ndtr", positive(2, 3, low=-12.0, high=-6.0)),
+    special(SP.Entr, "plain", "entr", positive(2, 3)),
+]
+TENSOR_OP_CASES += SPECIAL_CASES
+
 EXEMPT = {
     "UnaryMath": "the base of the unary math primitives (each subclass has its case)",
+    "_Special": "the base of the special-function primitives of ops_special (each subclass has its case)",
     "_Modulo": "the base of Remainder and Fmod (each has its case)",
     "_Linalg": "the base of the linear-algebra primitives (each subclass has its case)",
 }

@@ -8,10 +8,10 @@ import functools
 
 from eigengrad.tensor_ops import (
     arithmetic, arrange, comparison, composite, conversion, counting, creation, index, index_put, matrices, pointwise,
-    pointwise_composite, products, reduce, reshape_inplace, shape, sort, statistics,
+    pointwise_composite, products, reduce, reshape_inplace, shape, sort, special, statistics,
 )
 
-AREAS = (arithmetic, pointwise, pointwise_composite, comparison, shape, arrange, reshape_inplace, index, index_put,
+AREAS = (arithmetic, pointwise, pointwise_composite, special, comparison, shape, arrange, reshape_inplace, index, index_put,
          reduce, statistics, sort, products, matrices, conversion, creation, composite, counting)
 
 
