@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.autograd import ops, ops_index as X, ops_linalg as LA, ops_pointwise as P, ops_reduce as R, ops_shape as S
+from eigengrad.autograd import ops, ops_decomp as DC, ops_index as X, ops_linalg as LA, ops_pointwise as P, ops_reduce as R, ops_shape as S
 from eigengrad.autograd import ops_special as SP
 from grad_cases import Case, away, distinct, inputs, normal, positive
 
@@ -28,6 +28,24 @@ def between(*shape, low=-0.9, high=0.9):
 def _matrices(rng):
     """A batch of two well-conditioned 3 x 3 matrices."""
     return rng.standard_normal((2, 3, 3)) * 0.3 + 2.0 * np.eye(3)
+
+
+def _eigh_parts(a):
+    """Of the eigenvalues and Q o Q of the symmetrised input: what does not depend on the eigenvectors' signs
+    (the sum of Q o Q times the values would be the trace: linear; its square is not)."""
+    l, q = _linalg(a).eigh((a + a.mT) * 0.5)
+    return (l * l).sum() + ((q * q) ** 2 * l.unsqueeze(-2)).sum()
+
+
+def _qr_parts(a):
+    q, r = _linalg(a).qr(a)
+    sign = r.diagonal(dim1=-2, dim2=-1).sign()
+    return (q * sign.unsqueeze(-2)).sum() + (r * sign.unsqueeze(-1) * r).sum()
+
+
+def _svd_parts(a):
+    u, s, vh = _linalg(a).svd(a, full_matrices=False)
+    return ((u * u) ** 2 * s).sum() + ((vh * vh) ** 2 * s.unsqueeze(-1)).sum() + (s * s).sum()
 
 
 def _linalg(t):
@@ -72,6 +90,12 @@ TENSOR_OP_CASES = [
          lambda a, b: _linalg(a).solve(a, b)),
     Case(LA.Cholesky, "spd", lambda a: _linalg(a).cholesky(a @ a.mT), inputs(_matrices),
          lambda a: _linalg(a).cholesky(a @ a.mT)),
+    Case(DC.Eigh, "invariant", lambda a: _eigh_parts(a), inputs(_matrices), lambda a: _eigh_parts(a)),
+    Case(DC.QR, "sign-fixed", lambda a: _qr_parts(a), inputs(normal(2, 4, 3)), lambda a: _qr_parts(a)),
+    Case(DC.SVD, "invariant", lambda a: _svd_parts(a), inputs(normal(3, 5)), lambda a: _svd_parts(a)),
+    Case(DC.Pinv, "tall", lambda a: _linalg(a).pinv(a), inputs(normal(4, 3)), lambda a: _linalg(a).pinv(a)),
+    Case(DC.SolveTriangular, "lower", lambda a, b: _linalg(a).solve_triangular(a, b, upper=False),
+         inputs(_matrices, normal(2, 3, 2)), lambda a, b: _linalg(a).solve_triangular(a, b, upper=False)),
     unary(P.Sinh, "plain", "sinh"),
     unary(P.Cosh, "plain", "cosh"),
     unary(P.Log1p, "plain", "log1p", positive(2, 3)),
@@ -192,6 +216,8 @@ EXEMPT = {
     "_Special": "the base of the special-function primitives of ops_special (each subclass has its case)",
     "_Modulo": "the base of Remainder and Fmod (each has its case)",
     "_Linalg": "the base of the linear-algebra primitives (each subclass has its case)",
+    "_Matrix": "the base of Pinv and SolveTriangular (each has its case)",
+    "_Decomp": "the base of the decompositions Eigh, QR, SVD (each has its case)",
 }
 
 
