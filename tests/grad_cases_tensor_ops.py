@@ -96,6 +96,7 @@ TENSOR_OP_CASES = [
     Case(DC.Pinv, "tall", lambda a: _linalg(a).pinv(a), inputs(normal(4, 3)), lambda a: _linalg(a).pinv(a)),
     Case(DC.SolveTriangular, "lower", lambda a, b: _linalg(a).solve_triangular(a, b, upper=False),
          inputs(_matrices, normal(2, 3, 2)), lambda a, b: _linalg(a).solve_triangular(a, b, upper=False)),
+    Case(R.LogCumSumExp, "dim1", lambda a: a.logcumsumexp(1), inputs(normal(2, 4)), lambda a: a.logcumsumexp(1)),
     unary(P.Sinh, "plain", "sinh"),
     unary(P.Cosh, "plain", "cosh"),
     unary(P.Log1p, "plain", "log1p", positive(2, 3)),
