@@ -77,7 +77,7 @@ def check_conv(input: Tensor, weight, bias, groups, dims: int, transposed: bool 
     if not isinstance(weight, Tensor):
         raise TypeError(f"weight: expected an eigengrad Tensor, got {type(weight).__name__}")
     if weight.ndim != dims + 2:
-        kernel = "kL" if dims == 1 else "kH, kW"
+        kernel = {1: "kL", 2: "kH, kW"}.get(dims, "kD, kH, kW")
         raise ValueError(f"weight: expected a {dims + 2}-D tensor ({_WEIGHT_LAYOUT[transposed]}, {kernel}), "
                          f"got shape {weight.shape}")
     if weight.dtype != input.dtype:

@@ -80,16 +80,30 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _channel_dropout(input, _feature_rows(input, "dropout2d"), p, training, generator)
 
 
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: _random.Generator | None = None) -> Tensor:
+    """Channel dropout of 3-D feature maps (PyTorch's dropout3d): each channel of (N, C, D, H, W) or
+    (C, D, H, W) is zeroed as a whole with probability p and the kept channels are scaled by 1 / (1 - p)."""
+    return _spatial_dropout(input, p, training, generator, "dropout3d", 3, "(C, D, H, W)", "(N, C, D, H, W)")
+
+
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
               generator: _random.Generator | None = None) -> Tensor:
     """Channel dropout of 1-D feature maps (PyTorch's dropout1d): each channel of (N, C, L) or (C, L) is
     zeroed as a whole with probability p and the kept channels are scaled by 1 / (1 - p); one draw per
     channel from eigengrad's generator (as dropout2d)."""
+    return _spatial_dropout(input, p, training, generator, "dropout1d", 1, "(C, L)", "(N, C, L)")
+
+
+def _spatial_dropout(input: Tensor, p, training: bool, generator, name: str, spatial: int, unbatched: str,
+                     batched: str) -> Tensor:
+    """Channel dropout of an input with exactly ``spatial`` spatial dims, batched or not."""
     p = _check(input, p)
-    if input.ndim not in (2, 3):
-        raise ValueError(f"input: dropout1d expects a 2-D (C, L) or 3-D (N, C, L) tensor (channel-wise dropout of "
-                         f"inputs with one spatial dimension), got shape {input.shape}")
-    rows = input.shape[0] * input.shape[1] if input.ndim == 3 else input.shape[0]
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"input: {name} expects a {spatial + 1}-D {unbatched} or {spatial + 2}-D {batched} tensor "
+                         f"(channel-wise dropout of inputs with {spatial} spatial dimension{'s' * (spatial > 1)}), "
+                         f"got shape {input.shape}")
+    rows = input.shape[0] * input.shape[1] if input.ndim == spatial + 2 else input.shape[0]
     return _channel_dropout(input, rows, p, training, generator)
 
 

@@ -141,7 +141,7 @@ from eigengrad.nn._functional_activation_more import (  # noqa: E402,F401
     log_softmax, logsigmoid, mish, relu, relu6, relu_, rrelu, rrelu_, selu_, silu, softmax, softmin, softshrink,
     softsign, tanhshrink, threshold, threshold_,
 )
-from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout1d, dropout2d  # noqa: E402,F401
+from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 
 
 # --- normalisation ----------------------------------------------------------------------------------
@@ -245,6 +245,9 @@ from eigengrad.nn._functional_conv1d import (  # noqa: E402,F401
     adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, conv1d, max_pool1d,
 )
 from eigengrad.nn._functional_conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from eigengrad.nn._functional_conv3d import (  # noqa: E402,F401
+    adaptive_avg_pool3d, avg_pool3d, conv3d, max_pool3d,
+)
 
 
 # --- embeddings ---------------------------------------------------------------------------------------

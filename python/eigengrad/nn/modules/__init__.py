@@ -3,7 +3,7 @@ from eigengrad.nn.modules.activation import ELU, GELU, SELU, LeakyReLU, Maxout, 
 from eigengrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
-from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
+from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
 from eigengrad.nn.modules.loss import (
     BCELoss, BCEWithLogitsLoss, DistillationLoss, HuberLoss, KLDivLoss, L1Loss, NLLLoss, SmoothL1Loss,
@@ -88,3 +88,7 @@ __all__ += ["Bilinear", "LazyLinear", "InstanceNorm1d", "InstanceNorm2d", "Insta
             "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
             "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ModuleDict", "ParameterList",
             "ParameterDict", "BatchNorm3d"]
+from eigengrad.nn.modules.conv import Conv3d  # noqa: E402
+from eigengrad.nn.modules.pooling import AdaptiveAvgPool3d, AvgPool3d, MaxPool3d  # noqa: E402
+
+__all__ += ["Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "Dropout3d"]

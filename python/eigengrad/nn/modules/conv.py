@@ -1,5 +1,5 @@
 """Convolution layers with PyTorch's arguments, weight layouts and initialisation: ``Conv1d``, ``Conv2d``,
-``ConvTranspose1d``, ``ConvTranspose2d``."""
+``Conv3d``, ``ConvTranspose1d``, ``ConvTranspose2d``."""
 from __future__ import annotations
 
 import math
@@ -8,6 +8,7 @@ import numpy as np
 
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
+from eigengrad.nn import _functional_conv3d as FC3
 from eigengrad.nn import _functional_conv_transpose as FT
 from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
@@ -119,6 +120,24 @@ class Conv2d(_ConvNd):
     def _pad_input(self, input: Tensor) -> Tensor:
         FC._input(input)
         return FC.pad2d(input, self._pad, self.padding_mode)
+
+
+class Conv3d(_ConvNd):
+    """y = conv3d(x, weight, bias) (see ``nn.functional.conv3d``), weight (out, in / groups, kD, kH, kW).
+
+    ``padding``: int, triple, 'valid' or 'same'; ``padding_mode``: 'zeros' or 'reflect', 'replicate',
+    'circular' (the input is padded first, as PyTorch). Input (N, C, D, H, W) or (C, D, H, W).
+    """
+
+    _dims = 3
+    _conv = staticmethod(FC3.conv3d)
+
+    def _pad_input(self, input: Tensor) -> Tensor:
+        FC3._input(input)
+        from eigengrad.nn._functional_pad import pad
+
+        p = self._pad  # (front, back, top, bottom, left, right): F.pad takes the last dim first
+        return pad(input, (p[4], p[5], p[2], p[3], p[0], p[1]), mode=self.padding_mode)
 
 
 class _ConvTransposeNd(_ConvNd):
