@@ -1,0 +1,103 @@
+"""Spatial transformers (Jaderberg et al., "Spatial transformer networks", NeurIPS 2015): ``affine_grid`` and
+``grid_sample`` for 4-D inputs, with PyTorch's coordinate conventions (re-exported by nn.functional).
+
+Composed of differentiable operations: the sampling positions' integer parts are constants, the bilinear
+weights are functions of the grid, and each corner is a gather from the input (whose backward is a
+scatter-add), so both the input and the grid get gradients, to second order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad._errors import ArgumentError
+from eigengrad.nn._functional_loss import _input as _float_tensor
+from eigengrad.tensor import Tensor
+
+
+def _base_coords(n: int, align_corners: bool, dtype) -> np.ndarray:
+    """The normalised coordinates of n pixel centres (corners when align_corners) in [-1, 1]."""
+    if align_corners:
+        return np.linspace(-1.0, 1.0, n, dtype=np.float64).astype(dtype) if n > 1 else np.zeros(n, dtype)
+    return ((np.arange(n, dtype=np.float64) * 2 + 1) / n - 1).astype(dtype)
+
+
+def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid (N, H, W, 2) of the 2-D affine maps theta (N, 2, 3) for an output of ``size`` (N, C,
+    H, W): grid[n, i, j] = theta[n] @ (x_j, y_i, 1), (x, y) the output pixels' normalised coordinates."""
+    _float_tensor(theta, "theta")
+    size = tuple(int(s) for s in size)
+    if len(size) != 4:
+        raise ArgumentError(f"affine_grid only supports 4D sizes, for 2D affine transformations; got size {size}")
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3):
+        raise ArgumentError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
+                            f"{list(theta.shape)}.")
+    if theta.shape[0] != size[0]:
+        raise ArgumentError(f"Expected theta to have the same batch size as size: {theta.shape[0]} vs {size[0]}")
+    if min(size[2:]) <= 0:
+        raise ArgumentError(f"Expected non-zero, positive output size. Got {list(size)}")
+    h, w = size[2:]
+    dt = theta._data.dtype
+    xs, ys = _base_coords(w, bool(align_corners), dt), _base_coords(h, bool(align_corners), dt)
+    base = np.stack([np.broadcast_to(xs, (h, w)), np.broadcast_to(ys[:, None], (h, w)), np.ones((h, w), dt)], -1)
+    grid = Tensor._wrap(base.reshape(1, h * w, 3)) @ theta.mT  # (N, H W, 2)
+    return grid.reshape(size[0], h, w, 2)
+
+
+def _unnormalise(coord: Tensor, size: int, align_corners: bool) -> Tensor:
+    if align_corners:
+        return (coord + 1.0) * (0.5 * (size - 1))
+    return ((coord + 1.0) * size - 1.0) * 0.5
+
+
+def _gather(flat: Tensor, iy: np.ndarray, ix: np.ndarray, h: int, w: int) -> Tensor:
+    """input[n, c, iy, ix] for (N, P) positions, zero outside the image: (N, C, P)."""
+    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+    index = np.where(inside, iy * w + ix, 0).astype(np.int64)
+    n, c = flat.shape[:2]
+    picked = flat.gather(2, Tensor._wrap(np.broadcast_to(index[:, None, :], (n, c, index.shape[1])).copy()))
+    return picked * Tensor._wrap(inside[:, None, :].astype(flat._data.dtype))
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: bool | None = None) -> Tensor:
+    """out[n, c, i, j] = input[n, c] sampled at grid[n, i, j] = (x, y) in [-1, 1] (x along the width):
+    bilinear or nearest, 'zeros' (outside reads 0) or 'border' (positions clamped to the image) padding.
+    input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo)."""
+    _float_tensor(input, "input")
+    _float_tensor(grid, "grid")
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ArgumentError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                            f"but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ArgumentError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                            f"'reflection', but got: '{padding_mode}'")
+    if mode == "bicubic" or padding_mode == "reflection":
+        raise NotImplementedError(f"grid_sample: mode={mode!r} with padding_mode={padding_mode!r} is not built in "
+                                  "eigengrad (bilinear and nearest, with zeros or border padding, are)")
+    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+        raise ArgumentError(f"grid_sample(): expected a 4-D input (N, C, H, W) and a grid (N, H_out, W_out, 2) of the "
+                            f"same batch, but got input of shape {list(input.shape)} and grid of shape "
+                            f"{list(grid.shape)}")
+    if grid._data.dtype != input._data.dtype:
+        raise ArgumentError(f"grid_sample(): expected input and grid to have the same dtype, but input has "
+                            f"{input._data.dtype} and grid has {grid._data.dtype}")
+    n, c, h, w = input.shape
+    ho, wo = grid.shape[1:3]
+    corners = bool(align_corners)
+    ix = _unnormalise(grid[..., 0].reshape(n, ho * wo), w, corners)
+    iy = _unnormalise(grid[..., 1].reshape(n, ho * wo), h, corners)
+    if padding_mode == "border":
+        ix, iy = ix.clamp(0, w - 1), iy.clamp(0, h - 1)
+    flat = input.reshape(n, c, h * w)
+    if mode == "nearest":  # round half to even, as PyTorch's nearbyint
+        out = _gather(flat, np.rint(iy._data).astype(np.int64), np.rint(ix._data).astype(np.int64), h, w)
+        return out.reshape(n, c, ho, wo)
+    x0, y0 = np.floor(ix._data).astype(np.int64), np.floor(iy._data).astype(np.int64)
+    fx = ix - Tensor._wrap(x0.astype(ix._data.dtype))  # weight of the right neighbour
+    fy = iy - Tensor._wrap(y0.astype(iy._data.dtype))
+    out = None
+    for dy, wy in ((0, 1.0 - fy), (1, fy)):
+        for dx, wx in ((0, 1.0 - fx), (1, fx)):
+            term = _gather(flat, y0 + dy, x0 + dx, h, w) * (wy * wx).unsqueeze(1)
+            out = term if out is None else out + term
+    return out.reshape(n, c, ho, wo)
