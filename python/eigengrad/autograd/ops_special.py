@@ -154,3 +154,24 @@ _TENSOR = SimpleNamespace(digamma=lambda x: Digamma.apply(x), polygamma=lambda n
                           log_ndtr=lambda x: LogNdtr.apply(x), exp=lambda x: ops.Exp.apply(x),
                           log=lambda x: ops.Log.apply(x), abs=lambda x: ops.Abs.apply(x),
                           sign=lambda x: x.sign(), where=_where)
+
+
+class StandardGamma(Primitive):
+    """A Gamma(alpha, 1) sample ``sample`` (drawn by the caller, alpha broadcast to its shape), differentiable
+    in alpha by implicit reparameterisation: dx/dalpha = -(dP(alpha, x)/dalpha) / p(x; alpha) (see
+    ``special_math.standard_gamma_grad``). First order only, as PyTorch's ``_standard_gamma`` (whose
+    ``_standard_gamma_grad`` has no derivative): a second derivative raises."""
+
+    @staticmethod
+    def forward(ctx, alpha, sample=None):
+        ctx.save_for_backward(alpha)
+        ctx.sample = sample
+        return sample
+
+    @staticmethod
+    def backward(ctx, g):
+        from eigengrad.autograd.ops import unbroadcast
+
+        alpha = ctx.saved[0]
+        dx = S.standard_gamma_grad(ctx.sample, alpha).astype(g.dtype, copy=False)
+        return (unbroadcast(g * dx, np.shape(alpha)),)
