@@ -183,6 +183,18 @@ def _special(t):
     return torch.special
 
 
+GAMMAINC_A = np.array([[0.6, 1.5, 3.0], [2.2, 0.9, 5.0]])  # the shape parameter: no gradient (as PyTorch)
+
+
+def _like(t, arr):
+    """arr as a constant tensor of t's library."""
+    import eigengrad as eg
+
+    if isinstance(t, eg.Tensor):
+        return eg.tensor(arr)
+    return _t(arr)
+
+
 def special(cls, name: str, fn: str, make=None, *args):
     """A case of a torch.special function: y = f(a, *args) * a."""
     return Case(cls, name, lambda a: getattr(_special(a), fn)(a, *args) * a, inputs(make or normal(2, 3)),
@@ -208,6 +220,10 @@ SPECIAL_CASES = [
     special(SP.LogNdtr, "plain", "log_ndtr", normal(2, 3)),
     special(SP.LogNdtr, "tail", "log_ndtr", positive(2, 3, low=-12.0, high=-6.0)),
     special(SP.Entr, "plain", "entr", positive(2, 3)),
+    Case(SP.Gammainc, "lower", lambda x: _special(x).gammainc(_like(x, GAMMAINC_A), x) * x, inputs(positive(2, 3)),
+         lambda x: _special(x).gammainc(_like(x, GAMMAINC_A), x) * x),
+    Case(SP.Gammainc, "upper", lambda x: _special(x).gammaincc(_like(x, GAMMAINC_A), x) * x,
+         inputs(positive(2, 3, low=2.0, high=6.0)), lambda x: _special(x).gammaincc(_like(x, GAMMAINC_A), x) * x),
 ]
 TENSOR_OP_CASES += SPECIAL_CASES
 

@@ -66,8 +66,11 @@ class Gamma(ScalarEvents):
         return xlogy(a, b) + xlogy(a - 1, value) - b * value - a.lgamma()
 
     def cdf(self, value) -> Tensor:
-        raise NotImplementedError("Gamma.cdf needs the regularized incomplete gamma function (torch.special.gammainc), "
-                                  "which eigengrad does not have yet")
+        from eigengrad.special import gammainc
+
+        value = as_value(value, self.rate)
+        self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self) -> Tensor:
         a = self.concentration
