@@ -22,8 +22,8 @@ Algorithms (each accurate to a few ulp in float64 over its whole range, poles gi
 """
 from __future__ import annotations
 
+import functools
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -43,11 +43,11 @@ def erfc64(x: np.ndarray) -> np.ndarray:
 
 
 # --- Bernoulli numbers and the Euler-Maclaurin constants ------------------------------------------------
-_B2K = [Fraction(1, 6), Fraction(-1, 30), Fraction(1, 42), Fraction(-1, 30), Fraction(5, 66), Fraction(-691, 2730),
-        Fraction(7, 6), Fraction(-3617, 510), Fraction(43867, 798), Fraction(-174611, 330), Fraction(854513, 138),
-        Fraction(-236364091, 2730)]
-# (2k)! / B_2k: Cephes' table A[] in zeta.c, k = 1..12
-_ZETA_A = [float(Fraction(math.factorial(2 * k)) / b) for k, b in zip(range(1, 13), _B2K)]
+# B_2k as (numerator, denominator), k = 1..12
+_B2K = [(1, 6), (-1, 30), (1, 42), (-1, 30), (5, 66), (-691, 2730), (7, 6), (-3617, 510), (43867, 798),
+        (-174611, 330), (854513, 138), (-236364091, 2730)]
+# (2k)! / B_2k: Cephes' table A[] in zeta.c (exact integers divided once)
+_ZETA_A = [math.factorial(2 * k) * den / num for k, (num, den) in zip(range(1, 13), _B2K)]
 _MACHEP = 1.11022302462515654042e-16
 
 
@@ -143,6 +143,7 @@ _EULER = 0.57721566490153286061
 _LG_TERMS = 60  # |z| <= 1/2: 2^-60 / 60 is below an ulp
 
 
+@functools.lru_cache(maxsize=None)
 def _lgamma_series_coefs() -> np.ndarray:
     """(-1)^k zeta(k) / k for k = 2.._LG_TERMS, highest power first (for np.polyval), then -gamma z."""
     ks = np.arange(2, _LG_TERMS + 1, dtype=np.float64)
@@ -150,9 +151,8 @@ def _lgamma_series_coefs() -> np.ndarray:
     return np.concatenate([c[::-1], [-_EULER, 0.0]])
 
 
-_LG_COEFS = _lgamma_series_coefs()
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-_STIRLING = [float(b / (2 * k * (2 * k - 1))) for k, b in zip(range(1, 9), _B2K)]  # B_2k / (2k (2k-1))
+_STIRLING = [num / (den * 2 * k * (2 * k - 1)) for k, (num, den) in zip(range(1, 9), _B2K)]  # B_2k / (2k (2k-1))
 
 
 def _lgamma_positive(x: np.ndarray) -> np.ndarray:
@@ -180,7 +180,7 @@ def _lgamma_positive(x: np.ndarray) -> np.ndarray:
     t = np.where(tiny, t + 1.0, t)  # log Gamma(x) = log Gamma(x + 1) - log x
     near2 = t >= 1.5
     z = np.where(near2, t - 2.0, t - 1.0)
-    base = np.polyval(_LG_COEFS, z) + np.where(near2, np.log1p(z), 0.0)
+    base = np.polyval(_lgamma_series_coefs(), z) + np.where(near2, np.log1p(z), 0.0)
     out[small] = base + np.log(prod) - np.where(tiny, np.log(xs), 0.0)
     return out
 
