@@ -376,3 +376,14 @@ def test_torch_distributions_under_compat():
         d = Gamma(T.tensor([2.0]), T.tensor([1.0]))
         assert isinstance(d, ed.Gamma)
         assert float(kl_divergence(d, d)) == 0.0
+
+
+@pytest.mark.parametrize("name", ["Uniform", "Exponential", "Laplace", "Gamma", "Poisson", "LogNormal"])  # torch fails on an empty Beta or Dirichlet
+def test_zero_size_batch(name):
+    make, params, _, _ = SPECS[name]
+    empty = {k: eg.tensor(np.zeros((0,) + np.shape(v)[1:]) + 1.0) for k, v in params.items()}
+    tempty = {k: torch.tensor(e.numpy()) for k, e in empty.items()}
+    d, t = make(eg)(**empty), make(torch)(**tempty)
+    assert tuple(d.batch_shape) == tuple(t.batch_shape) == (0,)
+    assert tuple(d.sample((3,)).shape) == tuple(t.sample((3,)).shape) == (3, 0)
+    assert tuple(d.log_prob(eg.tensor(np.ones((2, 0)) * 0.5)).shape) == (2, 0)
