@@ -27,19 +27,18 @@ import math
 
 import numpy as np
 
-_erfc = np.frompyfunc(math.erfc, 1, 1)
-_erf = np.frompyfunc(math.erf, 1, 1)
-
-
 def erf64(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return np.asarray(_erf(x), dtype=np.float64).reshape(x.shape)
+    """The C library's erf in float64 (NumPy has none: the kernel of cpp/src/erf.cpp)."""
+    from eigengrad import _kernels
+
+    return _kernels.erf_forward("erf", np.asarray(x, dtype=np.float64))
 
 
 def erfc64(x: np.ndarray) -> np.ndarray:
-    """The C library's erfc, element by element, in float64 (NumPy has no erfc)."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.asarray(_erfc(x), dtype=np.float64).reshape(x.shape)
+    """The C library's erfc in float64."""
+    from eigengrad import _kernels
+
+    return _kernels.erf_forward("erfc", np.asarray(x, dtype=np.float64))
 
 
 # --- Bernoulli numbers and the Euler-Maclaurin constants ------------------------------------------------
