@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+
 def erf64(x: np.ndarray) -> np.ndarray:
     """The C library's erf in float64 (NumPy has none: the kernel of cpp/src/erf.cpp)."""
     from eigengrad import _kernels
