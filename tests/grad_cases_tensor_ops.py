@@ -184,6 +184,18 @@ def _special(t):
     return torch.special
 
 
+GAMMAINC_A = np.array([[0.6, 1.5, 3.0], [2.2, 0.9, 5.0]])  # the shape parameter: no gradient (as PyTorch)
+
+
+def _like(t, arr):
+    """arr as a constant tensor of t's library."""
+    import eigengrad as eg
+
+    if isinstance(t, eg.Tensor):
+        return eg.tensor(arr)
+    return _t(arr)
+
+
 def special(cls, name: str, fn: str, make=None, *args):
     """A case of a torch.special function: y = f(a, *args) * a."""
     return Case(cls, name, lambda a: getattr(_special(a), fn)(a, *args) * a, inputs(make or normal(2, 3)),
@@ -209,12 +221,18 @@ SPECIAL_CASES = [
     special(SP.LogNdtr, "plain", "log_ndtr", normal(2, 3)),
     special(SP.LogNdtr, "tail", "log_ndtr", positive(2, 3, low=-12.0, high=-6.0)),
     special(SP.Entr, "plain", "entr", positive(2, 3)),
+    Case(SP.Gammainc, "lower", lambda x: _special(x).gammainc(_like(x, GAMMAINC_A), x) * x, inputs(positive(2, 3)),
+         lambda x: _special(x).gammainc(_like(x, GAMMAINC_A), x) * x),
+    Case(SP.Gammainc, "upper", lambda x: _special(x).gammaincc(_like(x, GAMMAINC_A), x) * x,
+         inputs(positive(2, 3, low=2.0, high=6.0)), lambda x: _special(x).gammaincc(_like(x, GAMMAINC_A), x) * x),
 ]
 TENSOR_OP_CASES += SPECIAL_CASES
 
 EXEMPT = {
     "UnaryMath": "the base of the unary math primitives (each subclass has its case)",
     "_Special": "the base of the special-function primitives of ops_special (each subclass has its case)",
+    "StandardGamma": "first order only, as PyTorch's _standard_gamma; its output is a random draw (no gradcheck): "
+                     "dx/dalpha is checked against mpmath in tests/test_distributions_more.py",
     "_Modulo": "the base of Remainder and Fmod (each has its case)",
     "_Linalg": "the base of the linear-algebra primitives (each subclass has its case)",
     "_Matrix": "the base of Pinv and SolveTriangular (each has its case)",

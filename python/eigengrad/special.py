@@ -14,7 +14,9 @@ from eigengrad.functions import (  # noqa: F401 (the names of torch.special)
     digamma, erf, erfc, erfinv, exp2, expm1, i0, lgamma as gammaln, log1p, logit, logsumexp, mvlgamma as
     multigammaln, polygamma, round, sigmoid as expit, sinc, xlogy,
 )
-from eigengrad.tensor_ops.special import entr, erfcx, i0e, i1, i1e, log_ndtr, ndtr, ndtri, xlog1py  # noqa: F401
+from eigengrad.tensor_ops.special import (  # noqa: F401
+    entr, erfcx, gammainc, gammaincc, i0e, i1, i1e, log_ndtr, ndtr, ndtri, xlog1py,
+)
 
 psi = digamma
 
@@ -35,4 +37,4 @@ def log_softmax(input, dim: int, *, dtype=None):
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfinv", "erfcx", "expit", "logit",
            "xlogy", "xlog1py", "i0", "i0e", "i1", "i1e", "ndtr", "ndtri", "log_ndtr", "log1p", "expm1", "exp2", "sinc",
-           "round", "entr", "logsumexp", "softmax", "log_softmax"]
+           "round", "entr", "logsumexp", "softmax", "log_softmax", "gammainc", "gammaincc"]

@@ -154,3 +154,58 @@ _TENSOR = SimpleNamespace(digamma=lambda x: Digamma.apply(x), polygamma=lambda n
                           log_ndtr=lambda x: LogNdtr.apply(x), exp=lambda x: ops.Exp.apply(x),
                           log=lambda x: ops.Log.apply(x), abs=lambda x: ops.Abs.apply(x),
                           sign=lambda x: x.sign(), where=_where)
+
+
+class StandardGamma(Primitive):
+    """A Gamma(alpha, 1) sample ``sample`` (drawn by the caller, alpha broadcast to its shape), differentiable
+    in alpha by implicit reparameterisation: dx/dalpha = -(dP(alpha, x)/dalpha) / p(x; alpha) (see
+    ``special_math.standard_gamma_grad``). First order only, as PyTorch's ``_standard_gamma`` (whose
+    ``_standard_gamma_grad`` has no derivative): a second derivative raises."""
+
+    @staticmethod
+    def forward(ctx, alpha, sample=None):
+        ctx.save_for_backward(alpha)
+        ctx.sample = sample
+        return sample
+
+    @staticmethod
+    def backward(ctx, g):
+        from eigengrad.autograd.ops import unbroadcast
+
+        alpha = ctx.saved[0]
+        dx = S.standard_gamma_grad(ctx.sample, alpha).astype(g.dtype, copy=False)
+        return (unbroadcast(g * dx, np.shape(alpha)),)
+
+
+class Gammainc(Primitive):
+    """P(a, x) (``upper``: Q(a, x) = 1 - P), the regularised incomplete gamma functions; d/dx = +-x^(a-1) e^-x /
+    Gamma(a). The derivative in a is not implemented, as PyTorch ("igamma: input")."""
+
+    @staticmethod
+    def forward(ctx, a, x, upper=False):
+        ctx.upper = upper
+        ctx.save_for_backward(a, x)
+        dtype = np.result_type(a, x)
+        return np.asarray(S.gammainc(a, x, upper), dtype=np.float64).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        from eigengrad.autograd.ops import sum_to, unbroadcast
+
+        a, x = ctx.saved
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError(f"the derivative for '{'igammac' if ctx.upper else 'igamma'}: input' is not implemented.")
+        if not ctx.needs_input_grad[1]:
+            return None, None
+        graph = hasattr(g, "_data")
+        if graph:
+            a_t, x_t = ctx.input_tensor(0, a), ctx.input_tensor(1, x)
+            density = ops.Exp.apply((a_t - 1.0) * ops.Log.apply(x_t) - x_t - Lgamma.apply(a_t))
+            gx = sum_to(-(g * density) if ctx.upper else g * density, np.shape(x))
+        else:
+            with np.errstate(all="ignore"):
+                density = np.exp((a - 1.0) * np.log(x) - x - S.lgamma(a)).astype(g.dtype, copy=False)
+            gx = unbroadcast(-(g * density) if ctx.upper else g * density, np.shape(x))
+        return None, gx
+
+    backward_graph = backward

@@ -7,7 +7,7 @@ Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsam
 ``kl_divergence`` are differentiable through eigengrad's tensor ops, ``sample`` is not (as PyTorch). Shapes
 follow PyTorch: ``batch_shape`` is the parameters' broadcast shape, ``sample(sample_shape)`` prepends
 ``sample_shape``. ``validate_args`` (on by default) raises PyTorch's ValueErrors for bad parameters and values.
-Gamma, Beta and Dirichlet have no ``rsample`` (PyTorch's uses implicit reparameterisation gradients).
+Gamma, Beta and Dirichlet ``rsample`` by implicit reparameterisation (first order, as PyTorch's).
 """
 from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import Distribution

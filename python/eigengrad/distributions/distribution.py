@@ -197,4 +197,4 @@ def numpy_rng() -> np.random.Generator:
 
 def sum_rightmost(value: Tensor, dims: int) -> Tensor:
     """value summed over its ``dims`` rightmost dims."""
-    return value.reshape(*value.shape[:value.ndim - dims], -1).sum(-1) if dims > 0 else value
+    return value.sum(tuple(range(-dims, 0))) if dims > 0 else value

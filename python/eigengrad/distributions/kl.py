@@ -126,10 +126,10 @@ def _kl_mvn_mvn(p, q):
         raise ValueError("KL-divergence between two Multivariate Normals with different event shapes cannot be "
                          "computed")
     half_term1 = q._half_log_det() - p._half_log_det()
-    Lq, Lp = q._scale_tril, p.scale_tril  # p's as given: PyTorch's solve reads its upper triangle (zeros) too
+    Lq, Lp = q._scale_tril, p._scale_tril
     shape = tuple(Lq.shape[:-2]) if len(Lq.shape) >= len(Lp.shape) else tuple(Lp.shape[:-2])
     k = p.event_shape[0]
-    term2 = linalg.solve(Lq.expand(*shape, k, k), Lp.expand(*shape, k, k)).pow(2).sum((-2, -1))
+    term2 = linalg.solve_triangular(Lq.expand(*shape, k, k), Lp.expand(*shape, k, k), upper=False).pow(2).sum((-2, -1))
     term3 = _mahalanobis(Lq, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - k)
 

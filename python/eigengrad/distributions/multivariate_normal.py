@@ -19,7 +19,8 @@ def _mahalanobis(L: Tensor, diff: Tensor) -> Tensor:
 
     shape = np.broadcast_shapes(tuple(L.shape[:-2]), tuple(diff.shape[:-1]))
     k = diff.shape[-1]
-    z = linalg.solve(L.expand(*shape, k, k), diff.expand(*shape, k).unsqueeze(-1)).squeeze(-1)
+    z = linalg.solve_triangular(L.expand(*shape, k, k), diff.expand(*shape, k).unsqueeze(-1), upper=False)
+    z = z.squeeze(-1)
     return (z * z).sum(-1)
 
 
@@ -54,8 +55,8 @@ class MultivariateNormal(LocatedAtLoc, Distribution):
         self.__dict__[name] = matrix.expand(*batch_shape, *matrix.shape[-2:])  # over the cached property
         self.arg_constraints = {"loc": constraints.real_vector, name: type(self).arg_constraints[name]}
         super().__init__(batch_shape, (k,), validate_args)
-        if name == "scale_tril":  # its upper triangle is not read (PyTorch's triangular solve): no gradient there
-            self._scale_tril = self.scale_tril.tril()
+        if name == "scale_tril":  # its upper triangle is not read (triangular solves): no gradient there
+            self._scale_tril = self.scale_tril
         elif name == "covariance_matrix":
             self._scale_tril = linalg.cholesky(self.covariance_matrix)
         else:  # the Cholesky factor of the covariance, the inverse of the precision

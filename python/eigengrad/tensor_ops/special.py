@@ -10,6 +10,7 @@ import numbers
 from eigengrad._errors import ArgumentError
 from eigengrad.autograd import inplace, ops_special as SP
 from eigengrad.tensor_ops import _out
+from eigengrad.tensor_ops.arithmetic import binary
 from eigengrad.tensor_ops.pointwise import _floating, _floating_op, erfc, log1p
 from eigengrad.tensor_ops.pointwise_composite import x_times
 
@@ -71,6 +72,17 @@ def xlog1py(input, other, *, out=None):
     return _out.write(x_times(log1p, input, other), out)
 
 
+def gammainc(input, other, *, out=None):
+    """The regularised lower incomplete gamma function P(a, x) = (1 / Gamma(a)) int_0^x t^(a-1) e^-t dt, a =
+    ``input``, x = ``other`` (broadcast); differentiable in x only, as PyTorch."""
+    return _out.write(binary(SP.Gammainc, input, other, true_div=True), out)
+
+
+def gammaincc(input, other, *, out=None):
+    """The regularised upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
+    return _out.write(binary(SP.Gammainc, input, other, true_div=True, upper=True), out)
+
+
 INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in ("lgamma", "digamma", "i0", "mvlgamma")}
 INPLACE["polygamma_"] = inplace.method("polygamma", _polygamma_method)
 globals().update(INPLACE)
@@ -78,4 +90,4 @@ METHOD_FORMS = {"polygamma": _polygamma_method}
 FUNCTIONS = ("lgamma", "digamma", "polygamma", "mvlgamma", "i0", "i0_")
 METHODS = ("lgamma", "digamma", "polygamma", "mvlgamma", "i0") + tuple(INPLACE)
 SPECIAL = ("lgamma", "digamma", "polygamma", "mvlgamma", "i0", "i0e", "i1", "i1e", "erfcx", "ndtr", "ndtri",
-           "log_ndtr", "entr", "xlog1py")
+           "log_ndtr", "entr", "xlog1py", "gammainc", "gammaincc")
