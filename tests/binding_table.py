@@ -1156,6 +1156,21 @@ entry("topk", make=lambda c: _sort(c, topk=True), outputs=("values", "indices"),
 entry("all_finite", make=lambda c: dict(x=c.normal(c.dim(0), c.dim(1), c.dim(2))),
       expect=lambda kw: {"return": R.all_finite(kw["x"])})
 
+# --- the error function -------------------------------------------------------------------------------
+
+
+def _erf_entry(kind):
+    def make(c):
+        x = c.normal(c.dim(0), c.dim(1), scale=0.4 if kind == "erfinv" else 3.0)
+        return dict(x=x, out=c.empty(*x.shape))
+
+    entry(kind, make=make, outputs=("out",), in_place=(("out", "x"),),
+          expect=lambda kw: {"out": R.erf_forward(kind, kw["x"])})
+
+
+for _kind in ("erf", "erfc", "erfinv"):
+    _erf_entry(_kind)
+
 # --- threads (global state: the table test runs them in forked children) ------------------------------
 
 entry("get_num_threads", make=lambda c: {}, expect=None)
