@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include <stdexcept>
@@ -90,6 +91,26 @@ inline void store_transposed(const __m256d (&acc)[6], const TileOut<double>& out
 }
 
 #ifdef EIGENGRAD_AVX512
+// d[i] (+)= v[i] for i < count <= 8: whole vectors of 8, 4, 2 and 1 floats (a partial tile's scratch
+// copy was a tenth of a 10-row tile's store).
+inline void store_first(float* d, __m256 v, index_t count, bool accumulate) {
+  if (count == 8) {
+    _mm256_storeu_ps(d, accumulate ? _mm256_add_ps(_mm256_loadu_ps(d), v) : v);
+    return;
+  }
+  __m128 h = _mm256_castps256_ps128(v);
+  if (count >= 4) {
+    _mm_storeu_ps(d, accumulate ? _mm_add_ps(_mm_loadu_ps(d), h) : h);
+    h = _mm256_extractf128_ps(v, 1), d += 4, count -= 4;
+  }
+  if (count >= 2) {  // __m64 may alias floats; a double* would not
+    if (accumulate) h = _mm_add_ps(_mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(d)), h);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d), h);
+    h = _mm_movehl_ps(h, h), d += 2, count -= 2;
+  }
+  if (count == 1) _mm_store_ss(d, accumulate ? _mm_add_ss(_mm_load_ss(d), h) : h);
+}
+
 // Writes the MR x 16 float sums acc[i] (position i, 16 channels) transposed: each 8 positions x 8
 // channels quarter through one 8 x 8 register transpose, then 8 (or the rest of the) positions per channel.
 template <int MR>
@@ -105,17 +126,9 @@ inline void store_transposed(const __m512 (&acc)[MR], const TileOut<float>& out,
       simd::transpose8(r);
       for (index_t j = 0; j < std::min<index_t>(8, chans - 8 * half); ++j) {
         const index_t ch = ch0 + 8 * half + j;
-        float* d = out.y + ch * out.stride + i0;
         __m256 v = r[j];
         if (out.bias) v = _mm256_add_ps(_mm256_set1_ps(out.bias[ch]), v);
-        if (count == 8) {
-          if (out.accumulate) v = _mm256_add_ps(_mm256_loadu_ps(d), v);
-          _mm256_storeu_ps(d, v);
-          continue;
-        }
-        alignas(32) float t[8];
-        _mm256_store_ps(t, v);
-        for (index_t i = 0; i < count; ++i) d[i] = out.accumulate ? d[i] + t[i] : t[i];
+        store_first(out.y + ch * out.stride + i0, v, count, out.accumulate);
       }
     }
   }
@@ -188,6 +201,13 @@ struct Pass {
 // The forward of g as a pass.
 Pass forward_pass(const Conv2dGeometry& g) {
   return Pass{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.groups, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow};
+}
+
+// Scratch that is written whole before it is read (a std::vector would zero it first: 5% of a
+// ConvTranspose2d call went to memset).
+template <class T>
+std::unique_ptr<T[]> uninitialized(index_t count) {
+  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<index_t>(count, 1))]);
 }
 
 // Copies image planes [cin) of src into the padded planes dst (hp x wp each), zeros around them.
@@ -289,13 +309,13 @@ void run_pass(const T* src, const std::vector<T>& packed, const T* bias, T* y, c
   const index_t items = s.n * split;
   const std::vector<index_t> off = depth_offsets(s), base = position_bases(s);
   parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
-    std::vector<T> xpad(static_cast<std::size_t>(s.cin * s.hp() * s.wp()));
+    const auto xpad = uninitialized<T>(s.cin * s.hp() * s.wp());
     for (index_t t = t0; t < t1; ++t) {
       const index_t i = t / split;
-      if (t == t0 || t % split == 0) pad_image(src + i * s.cin * s.h * s.w, xpad.data(), s);
+      if (t == t0 || t % split == 0) pad_image(src + i * s.cin * s.h * s.w, xpad.get(), s);
       index_t q0, q1;
       split_units(tiles, split, t % split, MR, plane, q0, q1);
-      image_tiles<K>(xpad.data(), packed.data(), bias, y + i * s.cout * plane, q0, q1, s, off, base);
+      image_tiles<K>(xpad.get(), packed.data(), bias, y + i * s.cout * plane, q0, q1, s, off, base);
     }
   });
 }
@@ -363,19 +383,18 @@ void run_weight_grad(const T* dy, const T* x, T* dwt, const Pass& s) {
   for (index_t t = 0; t < size * plane; ++t) chain[t] = (t / plane) * padded + base[t % plane];
   std::vector<T> sums(static_cast<std::size_t>(slots * wsize), T(0));
   struct Scratch {
-    std::vector<T> xpad, dyt;
+    std::unique_ptr<T[]> xpad, dyt;
   };
   conv_slots::run(
       chunks,
       [&] {
-        return Scratch{std::vector<T>(static_cast<std::size_t>(size * padded)),
-                       std::vector<T>(static_cast<std::size_t>(size * plane * panel_cols))};
+        return Scratch{uninitialized<T>(size * padded), uninitialized<T>(size * plane * panel_cols)};
       },
       [&](index_t j, index_t slot, Scratch& sc, bool inner_parallel) {
         const index_t i0 = j * size, images = std::min(size, s.n - i0);
-        for (index_t i = 0; i < images; ++i) pad_image(x + (i0 + i) * s.cin * s.h * s.w, sc.xpad.data() + i * padded, s);
-        pack_grad_panels<K>(dy + i0 * s.cout * plane, images, sc.dyt.data(), s);
-        grad_chunk<K>(sc.xpad.data(), sc.dyt.data(), images, sums.data() + slot * wsize, s, off, chain, inner_parallel);
+        for (index_t i = 0; i < images; ++i) pad_image(x + (i0 + i) * s.cin * s.h * s.w, sc.xpad.get() + i * padded, s);
+        pack_grad_panels<K>(dy + i0 * s.cout * plane, images, sc.dyt.get(), s);
+        grad_chunk<K>(sc.xpad.get(), sc.dyt.get(), images, sums.data() + slot * wsize, s, off, chain, inner_parallel);
       });
   std::fill(dwt, dwt + wsize, T(0));
   conv_slots::add_in_order(sums.data(), slots, wsize, dwt);
@@ -446,10 +465,16 @@ std::vector<Phase<T>> make_phases(const T* wt, const Conv2dGeometry& g) {
   const index_t cg = g.c / g.groups, og = g.o / g.groups;
   for (Phase<T>& f : phases) {
     if (!f.reads()) continue;
-    const index_t kh = f.pass.kh, kw = f.pass.kw;
+    // weight (ci, p = (q, a, e)) of the pass is wt[gi og + q, ci % cg, taps a, e]: an offset by ci plus one
+    // by p, the latter tabulated (the divisions per element took 2% of a ConvTranspose2d call)
+    const index_t kh = f.pass.kh, kw = f.pass.kw, khw = g.kh * g.kw;
+    std::vector<index_t> by_depth;
+    by_depth.reserve(static_cast<std::size_t>(f.pass.depth()));
+    for (index_t q = 0; q < og; ++q)
+      for (index_t a = 0; a < kh; ++a)
+        for (index_t e = 0; e < kw; ++e) by_depth.push_back(q * cg * khw + f.rows.taps[a] * g.kw + f.cols.taps[e]);
     f.packed = pack_weights<K>(f.pass, [&](index_t ci, index_t p) {
-      const index_t q = (ci / cg) * og + p / (kh * kw), tap = p % (kh * kw);
-      return wt[((q * cg + ci % cg) * g.kh + f.rows.taps[tap / kw]) * g.kw + f.cols.taps[tap % kw]];
+      return wt[(ci / cg) * og * cg * khw + (ci % cg) * khw + by_depth[p]];
     });
     const index_t shift = (top - f.rows.top) * (left + right) + (left - f.cols.top);  // this phase's origin
     f.pass.rows = top + below, f.pass.cols = left + right, f.pass.top = top, f.pass.left = left;
@@ -484,16 +509,16 @@ void run_phases(const T* dy, T* dx, const Conv2dGeometry& g, const std::vector<P
   }
   const index_t count = index_t(phases.size()), items = g.n * count;
   parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
-    std::vector<T> xpad(reader ? static_cast<std::size_t>(g.o * reader->pass.hp() * reader->pass.wp()) : 0);
-    std::vector<T> out(static_cast<std::size_t>(g.c * plane));
+    const auto xpad = uninitialized<T>(reader ? g.o * reader->pass.hp() * reader->pass.wp() : 0);
+    const auto out = uninitialized<T>(g.c * plane);
     for (index_t t = t0; t < t1; ++t) {
       const index_t i = t / count;
       const Phase<T>& f = phases[t % count];
-      if (reader && (t == t0 || t % count == 0)) pad_image(dy + i * g.o * g.oh * g.ow, xpad.data(), reader->pass);
+      if (reader && (t == t0 || t % count == 0)) pad_image(dy + i * g.o * g.oh * g.ow, xpad.get(), reader->pass);
       if (f.reads())
-        image_tiles<K>(xpad.data(), f.packed.data(), static_cast<const T*>(nullptr), out.data(), 0, f.rows.out * f.cols.out,
+        image_tiles<K>(xpad.get(), f.packed.data(), static_cast<const T*>(nullptr), out.get(), 0, f.rows.out * f.cols.out,
                     f.pass, f.off, f.base);
-      scatter_phase(out.data(), dx + i * g.c * g.h * g.w, g, f);
+      scatter_phase(out.get(), dx + i * g.c * g.h * g.w, g, f);
     }
   });
 }
