@@ -42,6 +42,12 @@ CONV_CASES = [
     (2, 16, 13, 11, 8, 4, 4, (2, 2), (1, 1, 1, 1), (1, 1), 1),     # odd sizes: phases of 7 and 6 rows
     (3, 32, 9, 10, 16, 4, 3, (2, 1), (2, 1, 0, 1), (1, 2), 2),     # stride along one axis, dilation along the other
     (1, 16, 17, 14, 12, 6, 6, (3, 3), (2, 2, 2, 2), (1, 1), 1),    # stride 3: three phases per axis
+    # the AVX-512 tiles (float32, output channels per group a multiple of 32): 10 x 32 where it leaves fewer
+    # rows of the last tile empty than 8 x 32 (49 and 30 positions), 8 x 32 else (88 positions, 72 depths)
+    (2, 8, 7, 7, 64, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),       # 49 positions: a last tile of 9 rows
+    (3, 24, 9, 11, 96, 2, 3, (1, 1), (0, 1, 1, 0), (1, 1), 3),     # groups of 32 out, 8 in: depth 48
+    (2, 64, 5, 6, 32, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),      # dx with 64 channels: 30 positions
+    (2, 32, 14, 13, 64, 4, 4, (2, 2), (1, 1, 1, 1), (1, 1), 1),    # strided dx on 64 channels: phases of 7 x 7, 7 x 6
 ]
 
 

@@ -270,7 +270,8 @@ def test_embedding_bag_deterministic(restore_threads, rng, dtype, mode):
 @pytest.mark.parametrize("case", [
     (16, 64, 14, 14, 32, 4, (2, 2), (1, 1), (0, 0), 1),   # the DCGAN-like layer (direct dx, lowering y)
     (9, 6, 7, 5, 10, 3, (3, 2), (1, 0), (2, 1), 2),       # the lowering for everything
-], ids=["dcgan", "lowering"])
+    (5, 64, 7, 7, 32, 4, (2, 2), (1, 1), (0, 0), 1),      # 7 -> 14: the AVX-512 10-row tiles (float32)
+], ids=["dcgan", "lowering", "7to14"])
 def test_conv_transpose2d_deterministic(restore_threads, rng, dtype, case):
     n, ci, h, w, co, k, s, p, op, g = case
     x = rng.standard_normal((n, ci, h, w)).astype(dtype)

@@ -110,18 +110,12 @@ void keep_row(const T* row, index_t n, T l, T* kept) {
   for (index_t c = 0; c < n; ++c) kept[c] = row[c] * f;
 }
 
-// row[c] *= a[c]: rescales a row of out^T (one output feature of every query row of the block).
+// x (rows x cols) row r times a[r]: rescales the output rows of a query block.
 template <class T>
-void scale_by(T* row, const T* a, index_t n) {
-  for (index_t c = 0; c < n; ++c) row[c] *= a[c];
-}
-
-// dst (cols, rows) = src^T, src (rows, cols); each dst row r times a[r] when a is given.
-template <class T>
-void transpose_into(const T* src, index_t rows, index_t cols, const T* a, T* dst) {
-  for (index_t r = 0; r < cols; ++r) {
-    const T f = a ? a[r] : T(1);
-    for (index_t c = 0; c < rows; ++c) dst[r * rows + c] = src[c * cols + r] * f;
+void scale_rows(T* x, index_t rows, index_t cols, const T* a) {
+  for (index_t r = 0; r < rows; ++r) {
+    const T f = a[r];
+    for (index_t c = 0; c < cols; ++c) x[r * cols + c] *= f;
   }
 }
 

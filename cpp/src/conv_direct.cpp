@@ -18,6 +18,9 @@
 // The weight gradient turns the tile around: MR depths x NR output channels, its loop running over the
 // output positions of a chunk of images (see run_weight_grad).
 //
+// The tile is 6 positions x 16 channels of ymm registers (AVX2), or with AVX-512 (float32, 32k channels
+// per group) 8 or 10 positions x 32 channels of zmm registers (see with_tile).
+//
 // Every output of the forward and the input gradient is one FMA chain over the whole depth, in depth
 // order; every weight-gradient entry is one chain per chunk, the chunks summed through conv_slots.hpp.
 // So the bits do not depend on the threads or the tiling.
@@ -26,9 +29,11 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include <stdexcept>
+#include <type_traits>
 
 #include "conv_slots.hpp"
 #include "simd.hpp"
@@ -85,47 +90,101 @@ inline void store_transposed(const __m256d (&acc)[6], const TileOut<double>& out
   }
 }
 
-template <class T>
+#ifdef EIGENGRAD_AVX512
+// d[i] (+)= v[i] for i < count <= 8: whole vectors of 8, 4, 2 and 1 floats (a partial tile's scratch
+// copy was a tenth of a 10-row tile's store).
+inline void store_first(float* d, __m256 v, index_t count, bool accumulate) {
+  if (count == 8) {
+    _mm256_storeu_ps(d, accumulate ? _mm256_add_ps(_mm256_loadu_ps(d), v) : v);
+    return;
+  }
+  __m128 h = _mm256_castps256_ps128(v);
+  if (count >= 4) {
+    _mm_storeu_ps(d, accumulate ? _mm_add_ps(_mm_loadu_ps(d), h) : h);
+    h = _mm256_extractf128_ps(v, 1), d += 4, count -= 4;
+  }
+  if (count >= 2) {  // __m64 may alias floats; a double* would not
+    if (accumulate) h = _mm_add_ps(_mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(d)), h);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d), h);
+    h = _mm_movehl_ps(h, h), d += 2, count -= 2;
+  }
+  if (count == 1) _mm_store_ss(d, accumulate ? _mm_add_ss(_mm_load_ss(d), h) : h);
+}
+
+// Writes the MR x 16 float sums acc[i] (position i, 16 channels) transposed: each 8 positions x 8
+// channels quarter through one 8 x 8 register transpose, then 8 (or the rest of the) positions per channel.
+template <int MR>
+inline void store_transposed(const __m512 (&acc)[MR], const TileOut<float>& out, index_t ch0) {
+  const index_t chans = std::min<index_t>(16, out.chans - ch0);
+  for (index_t i0 = 0; i0 < out.rows; i0 += 8) {
+    const index_t count = std::min<index_t>(8, out.rows - i0);
+    for (int half = 0; half < 2 && 8 * half < chans; ++half) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i)
+        r[i] = i0 + i < MR ? (half ? _mm512_extractf32x8_ps(acc[i0 + i], 1) : _mm512_castps512_ps256(acc[i0 + i]))
+                           : _mm256_setzero_ps();
+      simd::transpose8(r);
+      for (index_t j = 0; j < std::min<index_t>(8, chans - 8 * half); ++j) {
+        const index_t ch = ch0 + 8 * half + j;
+        __m256 v = r[j];
+        if (out.bias) v = _mm256_add_ps(_mm256_set1_ps(out.bias[ch]), v);
+        store_first(out.y + ch * out.stride + i0, v, count, out.accumulate);
+      }
+    }
+  }
+}
+#endif
+
+// The register tile: MR output positions (or depths, in the weight gradient) x NR = NV vectors of
+// output channels, MR NV accumulators + NV weight vectors + 1 broadcast in registers.
+template <class S, int MR_, int NV>
 struct Tile {
-  using S = typename simd::Of<T>::type;
+  using T = typename S::T;
   using V = typename S::V;
-  static constexpr int MR = 6;          // output positions: 12 accumulators + 2 weight vectors + 1 broadcast
-  static constexpr int NR = 2 * S::W;   // output channels
+  static constexpr int MR = MR_;
+  static constexpr int NR = NV * S::W;
 
   // sum (i, j) = sum over p < k of xs[i][off[p]] * w[p * NR + j], written to out.
   static void run(index_t k, const T* const* xs, const index_t* off, const T* w, const TileOut<T>& out) {
-    V lo[MR], hi[MR];  // channels [0, W) and [W, NR) of each position
-    sums(k, xs, off, w, lo, hi);
-    store_transposed(lo, out, 0);
-    if (out.chans > S::W) store_transposed(hi, out, S::W);
+    V acc[NV][MR];  // acc[v][i]: channels [v W, (v + 1) W) of position i
+    sums(k, xs, off, w, acc);
+    for (int v = 0; v < NV && v * S::W < out.chans; ++v) store_transposed(acc[v], out, v * S::W);
   }
 
-  // Not inlined: inside a caller's loops GCC spilled accumulators and base pointers to the stack.
-  __attribute__((noinline)) static void sums(index_t k, const T* const* xs, const index_t* off, const T* w, V* lo,
-                                             V* hi) {
-    const T *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3], *x4 = xs[4], *x5 = xs[5];
-    V a00 = S::zero(), a01 = S::zero(), a10 = S::zero(), a11 = S::zero(), a20 = S::zero(), a21 = S::zero();
-    V a30 = S::zero(), a31 = S::zero(), a40 = S::zero(), a41 = S::zero(), a50 = S::zero(), a51 = S::zero();
-    for (index_t p = 0; p < k; ++p, w += NR) {
-      const V w0 = S::load(w), w1 = S::load(w + S::W);
-      const index_t o = off[p];
-      V b = S::set1(x0[o]);
-      a00 = S::fma(b, w0, a00), a01 = S::fma(b, w1, a01);
-      b = S::set1(x1[o]);
-      a10 = S::fma(b, w0, a10), a11 = S::fma(b, w1, a11);
-      b = S::set1(x2[o]);
-      a20 = S::fma(b, w0, a20), a21 = S::fma(b, w1, a21);
-      b = S::set1(x3[o]);
-      a30 = S::fma(b, w0, a30), a31 = S::fma(b, w1, a31);
-      b = S::set1(x4[o]);
-      a40 = S::fma(b, w0, a40), a41 = S::fma(b, w1, a41);
-      b = S::set1(x5[o]);
-      a50 = S::fma(b, w0, a50), a51 = S::fma(b, w1, a51);
+  // Not inlined: inside a caller's loops GCC spilled accumulators and base pointers to the stack. The
+  // loops over i and v are unrolled whole, so the arrays live in registers.
+  __attribute__((noinline)) static void sums(index_t k, const T* const* xs, const index_t* off, const T* w,
+                                             V (&out)[NV][MR]) {
+    const T* x[MR];
+    V a[NV][MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      x[i] = xs[i];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[v][i] = S::zero();
     }
-    lo[0] = a00, lo[1] = a10, lo[2] = a20, lo[3] = a30, lo[4] = a40, lo[5] = a50;
-    hi[0] = a01, hi[1] = a11, hi[2] = a21, hi[3] = a31, hi[4] = a41, hi[5] = a51;
+    for (index_t p = 0; p < k; ++p, w += NR) {
+      V wv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) wv[v] = S::load(w + v * S::W);
+      const index_t o = off[p];
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const V b = S::set1(x[i][o]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) a[v][i] = S::fma(b, wv[v], a[v][i]);
+      }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) out[v][i] = a[v][i];
   }
 };
+
+// The AVX2 tile (6 positions x 2 vectors: 12 accumulators + 2 weight vectors + 1 broadcast of 16 ymm).
+template <class T>
+using NarrowTile = Tile<typename simd::Of<T>::type, 6, 2>;
 
 // The shape of one direct pass: source planes (n, cin, h, w) read through a padded copy with `top`
 // rows and `left` columns of zeros before them (negative: rows / columns dropped), into (n, cout, oh, ow).
@@ -142,6 +201,13 @@ struct Pass {
 // The forward of g as a pass.
 Pass forward_pass(const Conv2dGeometry& g) {
   return Pass{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.groups, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow};
+}
+
+// Scratch that is written whole before it is read (a std::vector would zero it first: 5% of a
+// ConvTranspose2d call went to memset).
+template <class T>
+std::unique_ptr<T[]> uninitialized(index_t count) {
+  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<index_t>(count, 1))]);
 }
 
 // Copies image planes [cin) of src into the padded planes dst (hp x wp each), zeros around them.
@@ -167,9 +233,9 @@ void pad_image(const T* src, T* dst, const Pass& s) {
 }
 
 // Weight panels: panel (gi, pn) is [depth][NR], entry (p, j) = weight(gi og + pn NR + j, p), 0 past og.
-template <class T, class Weight>
+template <class K, class T = typename K::T, class Weight>
 std::vector<T> pack_weights(const Pass& s, Weight&& weight) {
-  constexpr index_t NR = Tile<T>::NR;
+  constexpr index_t NR = K::NR;
   const index_t og = s.og(), k = s.depth(), panels = ceil_div(og, NR);
   std::vector<T> packed(static_cast<std::size_t>(s.groups * panels * k * NR), T(0));
   for (index_t gi = 0; gi < s.groups; ++gi)
@@ -203,10 +269,9 @@ std::vector<index_t> position_bases(const Pass& s) {
 // depth loop takes `len` steps of offsets `steps`, and panel (gi, pn) of the vector operand is the
 // len x NR block `panels` + (gi * panels + pn) len NR. out(first channel, channels, r, rows) says where
 // the sums go.
-template <class T, class Out>
+template <class K, class T, class Out>
 void tiles(const T* xpad, const T* panels, index_t len, const index_t* steps, const index_t* starts, index_t r0,
            index_t r1, const Pass& s, Out&& out) {
-  using K = Tile<T>;
   const index_t og = s.og(), count = ceil_div(og, index_t(K::NR));
   const T* xs[K::MR];
   for (index_t gi = 0; gi < s.groups; ++gi) {
@@ -224,11 +289,11 @@ void tiles(const T* xpad, const T* panels, index_t len, const index_t* steps, co
 }
 
 // Output positions [q0, q1) of one image: rows are positions (starts base), steps the depths (off).
-template <class T>
+template <class K, class T>
 void image_tiles(const T* xpad, const T* packed, const T* bias, T* y, index_t q0, index_t q1, const Pass& s,
                  const std::vector<index_t>& off, const std::vector<index_t>& base) {
   const index_t plane = s.oh * s.ow;
-  tiles(xpad, packed, s.depth(), off.data(), base.data(), q0, q1, s,
+  tiles<K>(xpad, packed, s.depth(), off.data(), base.data(), q0, q1, s,
         [&](index_t ch0, index_t chans, index_t q, index_t rows) {
           return TileOut<T>{y + ch0 * plane + q, plane, rows, chans, bias ? bias + ch0 : nullptr, false};
         });
@@ -236,21 +301,21 @@ void image_tiles(const T* xpad, const T* packed, const T* bias, T* y, index_t q0
 
 // Runs the pass: the images (and, with fewer images than twice the threads, ranges of their positions)
 // in one contiguous run per thread, which pads each of its images once into its own scratch.
-template <class T>
+template <class K, class T>
 void run_pass(const T* src, const std::vector<T>& packed, const T* bias, T* y, const Pass& s) {
-  constexpr index_t MR = Tile<T>::MR;
+  constexpr index_t MR = K::MR;
   const index_t plane = s.oh * s.ow, tiles = ceil_div(plane, MR);
   const index_t split = std::min<index_t>(tiles, ceil_div(2 * available_threads(), std::max<index_t>(s.n, 1)));
   const index_t items = s.n * split;
   const std::vector<index_t> off = depth_offsets(s), base = position_bases(s);
   parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
-    std::vector<T> xpad(static_cast<std::size_t>(s.cin * s.hp() * s.wp()));
+    const auto xpad = uninitialized<T>(s.cin * s.hp() * s.wp());
     for (index_t t = t0; t < t1; ++t) {
       const index_t i = t / split;
-      if (t == t0 || t % split == 0) pad_image(src + i * s.cin * s.h * s.w, xpad.data(), s);
+      if (t == t0 || t % split == 0) pad_image(src + i * s.cin * s.h * s.w, xpad.get(), s);
       index_t q0, q1;
       split_units(tiles, split, t % split, MR, plane, q0, q1);
-      image_tiles(xpad.data(), packed.data(), bias, y + i * s.cout * plane, q0, q1, s, off, base);
+      image_tiles<K>(xpad.get(), packed.data(), bias, y + i * s.cout * plane, q0, q1, s, off, base);
     }
   });
 }
@@ -270,9 +335,9 @@ index_t grad_chunk_images(const Pass& s) {
 }
 
 // dyt panel (gi, pn) = [t][NR]: dy[image t / plane, gi og + pn NR + j, t % plane], zero past og.
-template <class T>
+template <class K, class T>
 void pack_grad_panels(const T* dy, index_t images, T* dyt, const Pass& s) {
-  constexpr index_t NR = Tile<T>::NR;
+  constexpr index_t NR = K::NR;
   const index_t og = s.og(), panels = ceil_div(og, NR), plane = s.oh * s.ow, cols = images * plane;
   for (index_t gi = 0; gi < s.groups; ++gi)
     for (index_t pn = 0; pn < panels; ++pn) {
@@ -293,44 +358,43 @@ void pack_grad_panels(const T* dy, index_t images, T* dyt, const Pass& s) {
 
 // dw_sum (cout x depth) += the weight gradient of `images` images: rows are depths (starts off), steps
 // the chunk's positions (chain), panels the packed dyt. With split_depths the threads share the depths.
-template <class T>
+template <class K, class T>
 void grad_chunk(const T* xpad, const T* dyt, index_t images, T* dw_sum, const Pass& s, const std::vector<index_t>& off,
                 const std::vector<index_t>& chain, bool split_depths) {
-  constexpr index_t MR = Tile<T>::MR;
+  constexpr index_t MR = K::MR;
   const index_t k = s.depth(), runs = ceil_div(k, MR), parts = split_depths ? std::min<index_t>(runs, available_threads()) : 1;
   parallel_for(parts, 1, [&](index_t part, index_t) {
     index_t p0, p1;
     split_units(runs, parts, part, MR, k, p0, p1);
-    tiles(xpad, dyt, images * s.oh * s.ow, chain.data(), off.data(), p0, p1, s,
+    tiles<K>(xpad, dyt, images * s.oh * s.ow, chain.data(), off.data(), p0, p1, s,
           [&](index_t ch0, index_t chans, index_t p, index_t rows) {
             return TileOut<T>{dw_sum + ch0 * k + p, k, rows, chans, nullptr, true};
           });
   });
 }
 
-template <class T>
+template <class K, class T>
 void run_weight_grad(const T* dy, const T* x, T* dwt, const Pass& s) {
   const index_t k = s.depth(), plane = s.oh * s.ow, padded = s.cin * s.hp() * s.wp(), wsize = s.cout * k;
   const index_t size = grad_chunk_images(s), chunks = ceil_div(s.n, size), slots = conv_slots::count(chunks);
-  const index_t panel_cols = s.groups * ceil_div(s.og(), index_t(Tile<T>::NR)) * Tile<T>::NR;
+  const index_t panel_cols = s.groups * ceil_div(s.og(), index_t(K::NR)) * K::NR;
   const std::vector<index_t> off = depth_offsets(s), base = position_bases(s);
   std::vector<index_t> chain(static_cast<std::size_t>(size * plane));
   for (index_t t = 0; t < size * plane; ++t) chain[t] = (t / plane) * padded + base[t % plane];
   std::vector<T> sums(static_cast<std::size_t>(slots * wsize), T(0));
   struct Scratch {
-    std::vector<T> xpad, dyt;
+    std::unique_ptr<T[]> xpad, dyt;
   };
   conv_slots::run(
       chunks,
       [&] {
-        return Scratch{std::vector<T>(static_cast<std::size_t>(size * padded)),
-                       std::vector<T>(static_cast<std::size_t>(size * plane * panel_cols))};
+        return Scratch{uninitialized<T>(size * padded), uninitialized<T>(size * plane * panel_cols)};
       },
       [&](index_t j, index_t slot, Scratch& sc, bool inner_parallel) {
         const index_t i0 = j * size, images = std::min(size, s.n - i0);
-        for (index_t i = 0; i < images; ++i) pad_image(x + (i0 + i) * s.cin * s.h * s.w, sc.xpad.data() + i * padded, s);
-        pack_grad_panels(dy + i0 * s.cout * plane, images, sc.dyt.data(), s);
-        grad_chunk(sc.xpad.data(), sc.dyt.data(), images, sums.data() + slot * wsize, s, off, chain, inner_parallel);
+        for (index_t i = 0; i < images; ++i) pad_image(x + (i0 + i) * s.cin * s.h * s.w, sc.xpad.get() + i * padded, s);
+        pack_grad_panels<K>(dy + i0 * s.cout * plane, images, sc.dyt.get(), s);
+        grad_chunk<K>(sc.xpad.get(), sc.dyt.get(), images, sums.data() + slot * wsize, s, off, chain, inner_parallel);
       });
   std::fill(dwt, dwt + wsize, T(0));
   conv_slots::add_in_order(sums.data(), slots, wsize, dwt);
@@ -379,7 +443,7 @@ struct Phase {
   bool reads() const { return !rows.taps.empty() && !cols.taps.empty(); }
 };
 
-template <class T>
+template <class K, class T>
 std::vector<Phase<T>> make_phases(const T* wt, const Conv2dGeometry& g) {
   std::vector<Phase<T>> phases;
   // the shared buffer's extent before (top, left; negative: rows dropped) and from (below, right) dy's origin
@@ -401,10 +465,16 @@ std::vector<Phase<T>> make_phases(const T* wt, const Conv2dGeometry& g) {
   const index_t cg = g.c / g.groups, og = g.o / g.groups;
   for (Phase<T>& f : phases) {
     if (!f.reads()) continue;
-    const index_t kh = f.pass.kh, kw = f.pass.kw;
-    f.packed = pack_weights<T>(f.pass, [&](index_t ci, index_t p) {
-      const index_t q = (ci / cg) * og + p / (kh * kw), tap = p % (kh * kw);
-      return wt[((q * cg + ci % cg) * g.kh + f.rows.taps[tap / kw]) * g.kw + f.cols.taps[tap % kw]];
+    // weight (ci, p = (q, a, e)) of the pass is wt[gi og + q, ci % cg, taps a, e]: an offset by ci plus one
+    // by p, the latter tabulated (the divisions per element took 2% of a ConvTranspose2d call)
+    const index_t kh = f.pass.kh, kw = f.pass.kw, khw = g.kh * g.kw;
+    std::vector<index_t> by_depth;
+    by_depth.reserve(static_cast<std::size_t>(f.pass.depth()));
+    for (index_t q = 0; q < og; ++q)
+      for (index_t a = 0; a < kh; ++a)
+        for (index_t e = 0; e < kw; ++e) by_depth.push_back(q * cg * khw + f.rows.taps[a] * g.kw + f.cols.taps[e]);
+    f.packed = pack_weights<K>(f.pass, [&](index_t ci, index_t p) {
+      return wt[(ci / cg) * og * cg * khw + (ci % cg) * khw + by_depth[p]];
     });
     const index_t shift = (top - f.rows.top) * (left + right) + (left - f.cols.top);  // this phase's origin
     f.pass.rows = top + below, f.pass.cols = left + right, f.pass.top = top, f.pass.left = left;
@@ -429,7 +499,7 @@ void scatter_phase(const T* out, T* dxi, const Conv2dGeometry& g, const Phase<T>
 
 // The phases of every image: (image, phase) items in one contiguous run per thread, which pads each of
 // its images once and scatters each phase's output while it is in cache.
-template <class T>
+template <class K, class T>
 void run_phases(const T* dy, T* dx, const Conv2dGeometry& g, const std::vector<Phase<T>>& phases) {
   const Phase<T>* reader = nullptr;
   index_t plane = 0;
@@ -439,18 +509,41 @@ void run_phases(const T* dy, T* dx, const Conv2dGeometry& g, const std::vector<P
   }
   const index_t count = index_t(phases.size()), items = g.n * count;
   parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
-    std::vector<T> xpad(reader ? static_cast<std::size_t>(g.o * reader->pass.hp() * reader->pass.wp()) : 0);
-    std::vector<T> out(static_cast<std::size_t>(g.c * plane));
+    const auto xpad = uninitialized<T>(reader ? g.o * reader->pass.hp() * reader->pass.wp() : 0);
+    const auto out = uninitialized<T>(g.c * plane);
     for (index_t t = t0; t < t1; ++t) {
       const index_t i = t / count;
       const Phase<T>& f = phases[t % count];
-      if (reader && (t == t0 || t % count == 0)) pad_image(dy + i * g.o * g.oh * g.ow, xpad.data(), reader->pass);
+      if (reader && (t == t0 || t % count == 0)) pad_image(dy + i * g.o * g.oh * g.ow, xpad.get(), reader->pass);
       if (f.reads())
-        image_tiles(xpad.data(), f.packed.data(), static_cast<const T*>(nullptr), out.data(), 0, f.rows.out * f.cols.out,
+        image_tiles<K>(xpad.get(), f.packed.data(), static_cast<const T*>(nullptr), out.get(), 0, f.rows.out * f.cols.out,
                     f.pass, f.off, f.base);
-      scatter_phase(out.data(), dx + i * g.c * g.h * g.w, g, f);
+      scatter_phase(out.get(), dx + i * g.c * g.h * g.w, g, f);
     }
   });
+}
+
+// Calls f(tile) with the tile for a pass with `chans` output channels per group and `rows` tile rows
+// (output positions, or depths in the weight gradient) per run. On AVX-512 (float), when the channels
+// fill 32-wide panels: 8 or 10 rows x 32 channels in zmm registers (16 or 20 accumulators), whichever
+// leaves fewer rows of its last tile empty, 8 on a tie. Measured in one process against the 6 x 16 AVX2
+// tile on the ConvTranspose2d benchmark's passes: 1.1-1.3x; 12 and 14 rows (whose base pointers no
+// longer fit the general registers) and 6 x 64 were slower, and so were FMAs with a broadcast memory
+// operand instead of the broadcasts. Else the AVX2 tile. Each output is the same FMA chain in every
+// tile, so the choice does not change a bit.
+template <class T, class F>
+void with_tile(index_t chans, index_t rows, F&& f) {
+#ifdef EIGENGRAD_AVX512
+  if constexpr (std::is_same_v<T, float>) {
+    using Tile8 = Tile<simd::F32x16, 8, 2>;
+    using Tile10 = Tile<simd::F32x16, 10, 2>;
+    if (chans % Tile8::NR == 0)
+      return ceil_div(rows, index_t(10)) * 10 < ceil_div(rows, index_t(8)) * 8 ? f(Tile10{}) : f(Tile8{});
+  }
+#else
+  (void)rows;
+#endif
+  f(NarrowTile<T>{});
 }
 
 #else
@@ -469,7 +562,7 @@ void run_phases(const T* dy, T* dx, const Conv2dGeometry& g, const std::vector<P
 // - a 1 x 1 stride-1 convolution without padding is a plain GEMM already.
 template <class T>
 bool pays(index_t chans, index_t depth, const Conv2dGeometry& g, double fill) {
-  constexpr index_t NR = Tile<T>::NR;
+  constexpr index_t NR = NarrowTile<T>::NR;
   const bool plain_gemm = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
                           g.oh == g.h && g.ow == g.w;
   return chans > 0 && double(chans) >= fill * double(NR * ceil_div(chans, NR)) && depth >= 16 && !plain_gemm;
@@ -506,8 +599,11 @@ void forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g)
 #ifdef EIGENGRAD_AVX2
   const Pass s = forward_pass(g);
   const index_t k = s.depth();
-  const std::vector<T> packed = pack_weights<T>(s, [&](index_t q, index_t p) { return wt[q * k + p]; });
-  run_pass(x, packed, b, y, s);
+  with_tile<T>(s.og(), s.oh * s.ow, [&](auto tile) {
+    using K = decltype(tile);
+    const std::vector<T> packed = pack_weights<K>(s, [&](index_t q, index_t p) { return wt[q * k + p]; });
+    run_pass<K>(x, packed, b, y, s);
+  });
 #else
   (void)x, (void)wt, (void)b, (void)y, (void)g;
   not_built();
@@ -520,11 +616,16 @@ void input_grad(const T* dy, const T* wt, T* dx, const Conv2dGeometry& g) {
   // dx[ci, r, t] = sum_{q, a, e} dy[q, (r + ph - a dh) / sh, (t + pw - e dw) / sw] wt[q, ci, a, e] over the
   // taps that divide: with stride 1 one convolution of dy padded by (k - 1) d - p with the weight flipped
   // in both axes, channels (ci of the group) x (q of it); with a stride, one such pass per phase of dx.
-  const std::vector<Phase<T>> phases = make_phases(wt, g);
-  if (phases.empty()) return;  // dx has no position
-  if (g.sh == 1 && g.sw == 1)  // one phase, written in place (run_pass also splits a small batch's positions)
-    return run_pass(dy, phases[0].packed, static_cast<const T*>(nullptr), dx, phases[0].pass);
-  run_phases(dy, dx, g, phases);
+  // the rows of the phases' planes (the first phase has the most)
+  const index_t rows = g.sh == 1 && g.sw == 1 ? g.h * g.w : ceil_div(g.h, g.sh) * ceil_div(g.w, g.sw);
+  with_tile<T>(g.c / g.groups, rows, [&](auto tile) {
+    using K = decltype(tile);
+    const std::vector<Phase<T>> phases = make_phases<K>(wt, g);
+    if (phases.empty()) return;  // dx has no position
+    if (g.sh == 1 && g.sw == 1)  // one phase, written in place (run_pass also splits a small batch's positions)
+      return run_pass<K>(dy, phases[0].packed, static_cast<const T*>(nullptr), dx, phases[0].pass);
+    run_phases<K>(dy, dx, g, phases);
+  });
 #else
   (void)dy, (void)wt, (void)dx, (void)g;
   not_built();
@@ -534,7 +635,8 @@ void input_grad(const T* dy, const T* wt, T* dx, const Conv2dGeometry& g) {
 template <class T>
 void weight_grad(const T* dy, const T* x, T* dwt, const Conv2dGeometry& g) {
 #ifdef EIGENGRAD_AVX2
-  run_weight_grad(dy, x, dwt, forward_pass(g));
+  const Pass s = forward_pass(g);
+  with_tile<T>(s.og(), s.depth(), [&](auto tile) { run_weight_grad<decltype(tile)>(dy, x, dwt, s); });
 #else
   (void)dy, (void)x, (void)dwt, (void)g;
   not_built();

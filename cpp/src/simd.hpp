@@ -5,7 +5,7 @@
 //   F32x8 / F64x4    AVX2 + FMA
 //   F32x16 / F64x8   AVX-512 F
 // Widest<T> is the widest of them (what the GEMM uses); Of<T> stays the AVX2 type (the direct convolution's
-// 8 x 8 transposes are written for it).
+// 6 x 16 tile; its AVX-512 tiles name F32x16 themselves).
 #pragma once
 
 #include <cstddef>
