@@ -11,8 +11,8 @@ overhead it removes.
 
 JAX is optional (its columns show "-" with the reason printed when it is not importable; --no-jax
 leaves it out). Before timing, a check runs one step of eigengrad and of the JAX step from the same
-weights with dropout off and prints both losses and the largest relative difference of the updated
-parameters (it stops the run when they disagree).
+weights with dropout off and prints both losses, how far the gradients and running statistics differ
+and how many updated parameters agree (bench_compile_jax.check); it stops the run when they disagree.
 
     python bench/bench_compile.py [--threads 1] [--quick] [--rounds N] [--clock cpu] [--no-jax]
 """

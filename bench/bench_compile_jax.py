@@ -18,6 +18,7 @@ compute the same thing.
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -27,7 +28,7 @@ ADAMW = dict(learning_rate=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01)
 
 def load(threads: int | None = None):
     """``(jax, optax)``, or ``(None, reason)`` when they cannot be imported."""
-    if threads == 1 and "jax" not in __import__("sys").modules:
+    if threads == 1 and "jax" not in sys.modules:  # (XLA reads its flags once, at import)
         flags = os.environ.get("XLA_FLAGS", "")
         if "xla_cpu_multi_thread_eigen" not in flags:
             os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
@@ -56,7 +57,8 @@ def params_from(model) -> tuple[dict, dict]:
 
 
 def make_step(jax, optax, p_drop: float = P_DROP):
-    """``(init(params, state, seed) -> carry, step(carry, x, y) -> (carry, loss))``: the jitted step."""
+    """``(init(params, state, seed) -> carry, step(carry, x, y) -> (carry, loss))``: the jitted step;
+    ``step.grads(carry, x, y)`` gives the gradients alone (for :func:`check`; jit keeps the attribute)."""
     jnp = jax.numpy
     opt = optax.adamw(**ADAMW)
 
