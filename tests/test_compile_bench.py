@@ -13,7 +13,7 @@ def bench_path(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
 
 
-def test_jax_step_computes_eigengrad_step(bench_path, restore_threads):
+def test_jax_step_computes_eigengrad_step(bench_path):
     pytest.importorskip("jax", reason="JAX is optional for the benchmarks (pip install jax jaxlib optax)")
     pytest.importorskip("optax", reason="Optax is optional for the benchmarks (pip install optax)")
     import bench_compile_jax
@@ -41,11 +41,12 @@ def test_jax_step_without_the_check_would_be_caught(bench_path):
     assert c["running statistics"] > 1e-2
 
 
-def test_compile_benchmark_runs_quick(bench_path, capsys, restore_threads):
+def test_compile_benchmark_runs_quick(bench_path, capsys):
     pytest.importorskip("torch", reason="the benchmark compares with PyTorch (pip install torch==2.13.0)")
     import bench_compile
 
-    assert bench_compile.main(["--quick", "--threads", "1", "--rounds", "1", "--no-jax"]) == 0
+    # (no --threads: it would set torch's and OpenBLAS's thread counts for the rest of the session)
+    assert bench_compile.main(["--quick", "--rounds", "1", "--no-jax"]) == 0
     out = capsys.readouterr().out
     assert "jax: left out (--no-jax)" in out
     assert [line.split("|")[0].strip() for line in out.splitlines() if "|" in line][1:] == ["32", "128", "1024"]
