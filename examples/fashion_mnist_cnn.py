@@ -3,7 +3,10 @@ linear layers; AdamW with a one-cycle schedule and label smoothing, optional aug
 accuracy after every epoch. ``--compare-torch`` trains the same model in PyTorch in the same run, its
 epochs alternating with eigengrad's (so a busy machine slows both alike), and prints both epoch times.
 
-    python examples/fashion_mnist_cnn.py [--epochs 5] [--augment] [--threads 1] [--compare-torch]
+    python examples/fashion_mnist_cnn.py [--epochs 5] [--augment] [--threads 1] [--compare-torch] [--compile]
+
+``--compile`` runs eigengrad's training step (zero_grad, forward, loss, backward, AdamW step) as one
+``eg.compile``'d function (docs/compile.md): the same numbers, without the modules' and autograd's Python.
 
 Needs the Fashion-MNIST IDX files (Debian: apt-get install dataset-fashion-mnist; or set
 EIGENGRAD_DATA, see eg.datasets.fashion_mnist).
@@ -35,6 +38,7 @@ def parse_args(argv=None):
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test images only")
     p.add_argument("--threads", type=int, default=None, help="threads for eigengrad (and torch with --compare-torch)")
     p.add_argument("--compare-torch", action="store_true", help="also train the same model in PyTorch, timing both")
+    p.add_argument("--compile", action="store_true", help="run eigengrad's training step compiled by eg.compile")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -79,6 +83,15 @@ class Trainer:
             self.sched = lib.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=args.lr, epochs=args.epochs,
                                                            steps_per_epoch=steps_per_epoch)
         self.loss_fn = lib.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+        self.step = eg.compile(self._step) if lib is eg and getattr(args, "compile", False) else self._step
+
+    def _step(self, x, y):
+        """One training step on a batch (tensors); returns the loss."""
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(x), y)
+        loss.backward()
+        self.opt.step()
+        return loss
 
     def _tensor(self, a):
         return eg.from_numpy(a) if self.lib is eg else self.lib.from_numpy(a)
@@ -88,10 +101,7 @@ class Trainer:
         self.model.train()
         start, total, count = time.perf_counter(), 0.0, 0
         for xb, yb in batches:
-            self.opt.zero_grad()
-            loss = self.loss_fn(self.model(self._tensor(xb)), self._tensor(yb))
-            loss.backward()
-            self.opt.step()
+            loss = self.step(self._tensor(xb), self._tensor(yb))
             self.sched.step()
             total, count = total + loss.item(), count + 1
         return total / max(count, 1), time.perf_counter() - start
@@ -139,6 +149,7 @@ def main(argv=None) -> float:
     print(f"Fashion-MNIST: {len(x_train)} train / {len(x_test)} test; CNN 2 x (Conv3x3-BN-ReLU-MaxPool), "
           f"dropout {args.dropout}, Linear 3136-128-10; AdamW + one-cycle (max lr {args.lr}), label smoothing "
           f"{args.label_smoothing}{', augmentation' if augment else ''}; {eg.get_num_threads()} threads"
+          + (", compiled step" if args.compile else "")
           + (f", torch {torch.__version__} on {torch.get_num_threads()} threads" if torch is not None else ""))
     acc, times = 0.0, {k: [] for k in trainers}
     for epoch in range(1, args.epochs + 1):

@@ -65,10 +65,10 @@ def state_arrays(model, opt) -> list:
     """Every number training changes: parameters, gradients, BatchNorm statistics and counters,
     optimizer state."""
     out = [p._data.copy() for p in model.parameters()]
-    out += [p.grad._data.copy() for p in model.parameters()]
+    out += [p.grad._data.copy() for p in model.parameters() if p.grad is not None]
     out += [b._data.copy() for _, b in model.named_buffers()]
-    for p in model.parameters():
-        for k, v in sorted(opt.state[p].items()):
+    for p in model.parameters():  # (a parameter replaced mid-run is not the optimizer's: no state)
+        for k, v in sorted(opt.state.get(p, {}).items()):
             out.append(np.array(v).copy())
     return out
 

@@ -39,6 +39,14 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
             return None
         if kind == "numpy":
             loss.numpy()
+        if kind == "float" and float(loss) > 100.0:
+            return None
+        if kind == "tolist":
+            out.tolist()
+        if kind == "asarray":
+            np.asarray(out)
+        if kind == "value_control_flow_rows" and bool((out > 50.0).any()):
+            out = out * 0.5
         if kind == "value_control_flow" and loss > 100.0:
             loss = loss * 0.5
         loss.backward()
@@ -55,6 +63,10 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
 REASONS = {
     "item": ".item()",
     "numpy": ".numpy()",
+    "float": "float()",
+    "tolist": ".tolist()",
+    "asarray": "np.asarray(tensor)",
+    "value_control_flow_rows": "control flow on a tensor's value",
     "value_control_flow": "control flow on a tensor's value",
     "python_state": "different operations at two calls",
     "numpy_glue": "computed outside the recorded kernels",
@@ -136,3 +148,67 @@ def test_plain_step_does_not_fall_back():
         for x, y in batches(6):
             fn(x, y)
     assert fn.fallback_reason is None and fn.replays == 2
+
+
+# --- the reasons once more, where they start after the plan replays -------------------------
+# (calls 1-2 trace, 3 verifies, 4 on replay: a change at call 6 meets a replaying plan)
+
+def _scale_output(module, inputs, output):
+    return output * 0.5  # a hook that changes the numbers: eager mode's result differs from the plan's
+
+
+def _halve_input(module, inputs):
+    return tuple(x * 0.5 for x in inputs)
+
+
+@pytest.mark.parametrize("kind", ["forward", "forward_pre"])
+def test_hook_added_mid_run_falls_back(kind):
+    def mutate(i, model):
+        if i == 5:
+            if kind == "forward":
+                model[4].register_forward_hook(_scale_output)
+            else:
+                model[0].register_forward_pre_hook(_halve_input)
+    caught = _compare("plain", steps=8, mutate=mutate)
+    assert len(caught) == 1 and "has forward hooks" in caught[0], caught
+
+
+def test_grad_ready_hook_falls_back():
+    seen = []
+
+    def run(compiled: bool):
+        model, opt, loss_fn = _setup()
+        fn = _step_fn("plain", model, opt, loss_fn, [])
+        fn = eg.compile(fn) if compiled else fn
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            losses = []
+            for i, (x, y) in enumerate(batches(8)):
+                if i == 5:
+                    opt.arenas[0].register_grad_ready_hook(lambda arena, j: seen.append(j))
+                losses.append(fn(x, y).numpy().copy())
+        return losses, state_arrays(model, opt), [str(m.message) for m in w if "eg.compile" in str(m.message)]
+
+    l1, s1, caught = run(True)
+    calls_compiled = len(seen)
+    l2, s2, _ = run(False)
+    assert [a.tobytes() for a in l1 + s1] == [a.tobytes() for a in l2 + s2]
+    assert len(caught) == 1 and "grad-ready hooks" in caught[0], caught
+    assert calls_compiled == len(seen) - calls_compiled > 0  # the hook ran at every step after it was added
+
+
+@pytest.mark.parametrize("when", [1, 5])  # while tracing; after the plan replays
+@pytest.mark.parametrize("how", ["data", "attribute", "layer"])
+def test_parameter_replaced_falls_back(how, when):
+    def mutate(i, model):
+        if i != when:
+            return
+        if how == "data":
+            model[0].weight.data = eg.from_numpy(np.full(model[0].weight.shape, 0.01, np.float32))
+        elif how == "attribute":  # a new Parameter object (the optimizer still holds the old one, as in eager)
+            model[4].weight = nn.Parameter(eg.from_numpy(np.full(model[4].weight.shape, 0.02, np.float32)))
+        else:
+            eg.manual_seed(3)
+            model[4] = nn.Linear(64, 32)
+    caught = _compare("plain", steps=8, mutate=mutate)
+    assert len(caught) == 1 and "parameter was replaced" in caught[0], caught

@@ -59,7 +59,7 @@ class _AfterBackward(Callback):
 def test_fit_compile_with_on_after_backward_trains_eagerly_with_a_warning():
     eager_hist, eager_state, _ = _fit(False, epochs=1)
     cb = _AfterBackward()
-    with pytest.warns(UserWarning, match="trains eagerly: a callback runs on_after_backward"):
+    with pytest.warns(UserWarning, match=r"trains eagerly: a callback \(_AfterBackward\) runs on_after_backward"):
         hist, state, trainer = _fit(True, callbacks=[cb], epochs=1)
     assert trainer._compiled is None and cb.calls == 5
     assert hist.history == eager_hist.history

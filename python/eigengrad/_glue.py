@@ -45,6 +45,20 @@ def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonf
                                          scale_if_nonfinite=scale_if_nonfinite)
 
 
+def add_l2_penalty(weights: list, alpha: float, batch_size: int, loss: np.ndarray) -> None:
+    """loss (0-d) += alpha / 2 * sum_l ||W_l||^2 / batch_size (scikit-learn's L2 term, added to a loss's
+    value: its gradient is added by ``add_l2_penalty_grad``)."""
+    squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in weights)
+    np.add(loss, 0.5 * alpha * squares / batch_size, out=loss)
+
+
+def add_l2_penalty_grad(grads: list, weights: list, alpha: float, batch_size: int) -> None:
+    """grads[l] += weights[l] * (alpha / batch_size): the gradient of ``add_l2_penalty``."""
+    c = alpha / batch_size
+    for g, w in zip(grads, weights):
+        g += np.multiply(w, c)
+
+
 def increment(count: np.ndarray) -> None:
     """count += 1 in place (BatchNorm's ``num_batches_tracked``)."""
     count[()] = int(count) + 1

@@ -242,6 +242,16 @@ def sum_rows(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def add_l2_penalty_(weights: list, alpha: float, batch_size: int, loss: np.ndarray) -> None:
+    """loss (0-d, in place) += alpha / 2 * sum ||w||^2 / batch_size, see ``_glue.add_l2_penalty``."""
+    _G.add_l2_penalty(weights, alpha, batch_size, loss)
+
+
+def add_l2_penalty_grad_(grads: list, weights: list, alpha: float, batch_size: int) -> None:
+    """grads[i] += weights[i] * (alpha / batch_size) in place, see ``_glue.add_l2_penalty_grad``."""
+    _G.add_l2_penalty_grad(grads, weights, alpha, batch_size)
+
+
 def increment_(count: np.ndarray) -> None:
     _G.increment(count)
 

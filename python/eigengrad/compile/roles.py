@@ -65,6 +65,8 @@ GLUE = {
     "add": ("r", "r", "w"),
     "sum_rows": ("r", "w"),
     "increment": ("rw",),
+    "add_l2_penalty": ("R", "s", "s", "rw"),
+    "add_l2_penalty_grad": ("RW", "R", "s", "s"),
     "clip_grad_norm": ("RW", "s", "s", "s", "w"),
     "loss_reduce": ("r", "r", "r", "s", "s", "w"),
     "loss_upstream": ("r", "r", "r", "s", "s", "w"),

@@ -83,12 +83,24 @@ class StepState:
                 tuple(bool(o.state) for o in self.optimizers),
                 tuple(p.grad is None for p in self.params))
 
-    def identities(self) -> tuple:
-        """The modules, parameters and their arrays (a replaced layer or parameter, or ``p.data = ...``,
-        changes this)."""
-        return (tuple(id(m) for root in self.roots for m in root.modules()),
-                tuple((id(p), id(p._data)) for m in self.modules for p in m.parameters(recurse=False)),
-                tuple((id(p), id(p._data)) for o in self.optimizers for g in o.param_groups for p in g["params"]))
+    def identities(self) -> list:
+        """The submodules and parameters of every module and the parameters' arrays, then the optimizers'
+        parameters and arrays, as ids (a replaced layer or parameter, or ``p.data = ...``, changes this).
+        Read from the modules' registries directly: it runs at every call (about 4x cheaper than
+        walking ``modules()``/``parameters()``)."""
+        out: list = []
+        for m in self.modules:
+            out += map(id, m._modules.values())
+            for p in m._parameters.values():
+                out.append(id(p))
+                if p is not None:
+                    out.append(id(p._data))
+        for o in self.optimizers:
+            for g in o.param_groups:
+                for p in g["params"]:
+                    out.append(id(p))
+                    out.append(id(p._data))
+        return out
 
     def hooks(self) -> str | None:
         for m in self.modules:

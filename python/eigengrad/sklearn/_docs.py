@@ -62,6 +62,13 @@ PARAMETERS = """
         Arguments of the 'cosine', 'onecycle', 'step' or 'exponential' scheduler.
     dtype : {'float32', 'float64'}, default='float32'
         Precision of the network (scikit-learn computes in the input's float64 or float32).
+    compile : bool or 'auto', default='auto'
+        Run each batch's step (forward, loss, backward, L2 penalty, optimizer step) compiled by
+        ``eg.compile`` (``fit(compile=True)``, docs/compile.md): the same numbers bit for bit, less
+        Python per batch. 'auto' compiles in ``fit`` when the step is one a plan holds (single-label
+        classification with an activation that has a kernel: not 'selu', not multi-label, not the
+        regressor's squared error) and trains eagerly otherwise, without a warning. True compiles
+        wherever it can and warns once, naming the reason, where it cannot.
 """
 
 ATTRIBUTES = """

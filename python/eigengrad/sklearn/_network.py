@@ -4,9 +4,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import numpy as np
-
-from eigengrad import nn
+from eigengrad import _kernels, nn
 from eigengrad.random import Generator
 from eigengrad.tensor import Tensor
 from eigengrad.train import Callback, presets
@@ -51,33 +49,29 @@ class PenalizedLoss(Callback):
     squared error).
 
     The term never enters the autograd graph (its elementwise ops cost about a sixth of a
-    Fashion-MNIST epoch): its value is added to the loss as a constant, and as a callback this object
-    adds its gradient to the weights' gradients after ``backward`` (``on_after_backward``).
+    Fashion-MNIST epoch): its value is added to the loss's value in place (``_kernels.add_l2_penalty_``),
+    and as a callback this object adds its gradient to the weights' gradients after ``backward``
+    (``on_after_backward``, ``_kernels.add_l2_penalty_grad_``). Both are kernel calls that ``eg.compile``
+    records, so the step stays compilable (``compiles_after_backward``: ``fit(compile=True)`` runs this
+    callback's ``on_after_backward`` inside the compiled step).
     """
+
+    compiles_after_backward = True
 
     def __init__(self, loss_fn, weights: list, alpha: float, scale: float = 1.0) -> None:
         self.loss_fn, self.weights, self.alpha, self.scale = loss_fn, weights, float(alpha), float(scale)
         self.batch_size = 0
-        self._scratch: list = []
 
     def __call__(self, output: Tensor, target: Tensor) -> Tensor:
         loss = self.loss_fn(output, target)
         if self.scale != 1.0:
             loss = loss * self.scale
         self.batch_size = len(target)
-        if self.alpha > 0:
-            loss = loss + self.penalty()
+        if self.alpha > 0:  # loss + constant: the gradient is unchanged, the value is written in place
+            _kernels.add_l2_penalty_([w._data for w in self.weights], self.alpha, self.batch_size, loss._data)
         return loss
-
-    def penalty(self) -> float:
-        squares = sum(float(np.dot(w.numpy().ravel(), w.numpy().ravel())) for w in self.weights)
-        return 0.5 * self.alpha * squares / self.batch_size
 
     def on_after_backward(self, trainer) -> None:
         if self.alpha > 0:
-            c = self.alpha / self.batch_size
-            if len(self._scratch) != len(self.weights):
-                self._scratch = [np.empty_like(w.numpy()) for w in self.weights]
-            for w, tmp in zip(self.weights, self._scratch):
-                grad = w.grad.numpy()
-                grad += np.multiply(w.numpy(), c, out=tmp)  # no temporary per step
+            _kernels.add_l2_penalty_grad_([w.grad._data for w in self.weights], [w._data for w in self.weights],
+                                          self.alpha, self.batch_size)

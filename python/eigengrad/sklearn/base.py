@@ -31,6 +31,7 @@ from eigengrad.train import Trainer
 from eigengrad.train import predict as eg_predict
 
 logger = logging.getLogger("eigengrad.sklearn")
+_COMPILED_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")  # (roles.py)
 _PREDICT_BATCH = 4096  # rows per forward pass in predict: large enough to amortise the per-call cost
 
 
@@ -44,7 +45,7 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, dropout=0.0, batch_norm=False, weight_decay=0.0,
-                 optimizer_kwargs=None, scheduler_kwargs=None, dtype="float32"):
+                 optimizer_kwargs=None, scheduler_kwargs=None, dtype="float32", compile="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -73,6 +74,7 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
         self.optimizer_kwargs = optimizer_kwargs
         self.scheduler_kwargs = scheduler_kwargs
         self.dtype = dtype
+        self.compile = compile
 
     # --- to be given by subclasses ------------------------------------------------------------------
     @abc.abstractmethod
@@ -150,7 +152,7 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
         loss_fn, scale = self._loss()
         loss = PenalizedLoss(loss_fn, decay_parameters(self.model_), self.alpha, scale)  # the layers' weights
         trainer = Trainer(self.model_, loss, self._optimizer, scheduler=scheduler, metrics=(),
-                          callbacks=[loss, stopping], progress=False)
+                          callbacks=[loss, stopping], progress=False, compile=self._use_compile(incremental))
         if not incremental:
             self.n_iter_ = 0
         trainer.fit(loader, epochs=1 if incremental else self.max_iter)
@@ -158,6 +160,22 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
         if not incremental and not stopping.converged and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
                           "hasn't converged yet.", ConvergenceWarning)
+
+    def _use_compile(self, incremental: bool) -> bool:
+        """Whether this fit runs its batch step compiled (``compile``: True, False or 'auto')."""
+        if self.compile == "auto":
+            return not incremental and self._compile_blocker() is None
+        if not isinstance(self.compile, (bool, np.bool_)):
+            raise ValueError(f"compile: expected True, False or 'auto', got {self.compile!r}")
+        return bool(self.compile)
+
+    def _compile_blocker(self) -> str | None:
+        """Why 'auto' trains eagerly, or None: a loss or activation a plan cannot hold yet."""
+        if self._loss()[1] != 1.0:
+            return "the loss is scaled by NumPy arithmetic"
+        if self.activation not in _COMPILED_ACTIVATIONS:
+            return f"activation {self.activation!r} has no kernel eg.compile records"
+        return None
 
     def _split(self, X: np.ndarray, target: np.ndarray, seed: int):
         """``(X_train, target_train, val_score)``: the early-stopping split (stratified for single-output

@@ -27,7 +27,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, dropout=0.0, batch_norm=False, weight_decay=0.0,
-                 optimizer_kwargs=None, scheduler_kwargs=None, dtype="float32", label_smoothing=0.0):
+                 optimizer_kwargs=None, scheduler_kwargs=None, dtype="float32", label_smoothing=0.0,
+                 compile="auto"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
@@ -35,7 +36,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
             n_iter_no_change=n_iter_no_change, dropout=dropout, batch_norm=batch_norm, weight_decay=weight_decay,
-            optimizer_kwargs=optimizer_kwargs, scheduler_kwargs=scheduler_kwargs, dtype=dtype)
+            optimizer_kwargs=optimizer_kwargs, scheduler_kwargs=scheduler_kwargs, dtype=dtype, compile=compile)
         self.label_smoothing = label_smoothing
 
     # --- targets and loss ---------------------------------------------------------------------------
