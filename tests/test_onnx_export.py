@@ -230,6 +230,74 @@ def test_embedding_flatten_linear(tmp_path):
     check_export(model, make, tmp_path=tmp_path)
 
 
+# --- attention and Transformer layers ---------------------------------------------------------------------
+
+class Attend(nn.Module):
+    def __init__(self, batch_first: bool, need_weights: bool, average: bool, cross: bool):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+        self.kw = {"need_weights": need_weights, "average_attn_weights": average}
+        self.cross = cross
+
+    def forward(self, x, mem):
+        out = self.mha(x, mem, mem, **self.kw) if self.cross else self.mha(x, x, x, **self.kw)
+        return out if self.kw["need_weights"] else out[0]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("need_weights,average,cross", [(True, True, False), (False, True, False),
+                                                        (True, False, True)])
+def test_multihead_attention(batch_first, need_weights, average, cross, tmp_path):
+    eg.manual_seed(9)
+    model = Attend(batch_first, need_weights, average, cross)
+    b_axis = 0 if batch_first else 1
+
+    def make(b):
+        rng = np.random.default_rng(b)
+        x, mem = (rng.standard_normal((b, n, 8)).astype(np.float32) for n in (5, 3))
+        return [x, mem] if batch_first else [np.ascontiguousarray(t.transpose(1, 0, 2)) for t in (x, mem)]
+
+    axes = {"input_0": {b_axis: "batch"}, "input_1": {b_axis: "batch"}}
+    check_export(model, make, tmp_path=tmp_path, dynamic_axes=axes, dynamic_batch=False)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_transformer_encoder(norm_first, activation, batch_first, tmp_path):
+    eg.manual_seed(10)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation=activation, batch_first=batch_first,
+                                       norm_first=norm_first)
+    model = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8))
+    model.train()  # dropout 0.1 in training: the export is of eval mode
+
+    def make(b):
+        x = np.random.default_rng(b).standard_normal((b, 4, 8)).astype(np.float32)
+        return [x if batch_first else np.ascontiguousarray(x.transpose(1, 0, 2))]
+
+    axes = {"input_0": {0 if batch_first else 1: "batch"}}
+    check_export(model, make, tmp_path=tmp_path, dynamic_axes=axes, dynamic_batch=False)
+
+
+def test_embedding_transformer_classifier(tmp_path):
+    eg.manual_seed(11)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 8)
+            self.enc = nn.TransformerEncoderLayer(8, 4, dim_feedforward=12, batch_first=True)
+            self.fc = nn.Linear(8 * 6, 3)
+
+        def forward(self, tokens):
+            return self.fc(self.enc(self.emb(tokens)).flatten(1))
+
+    def make(b):
+        return [np.random.default_rng(b).integers(0, 30, size=(b, 6)).astype(np.int64)]
+
+    check_export(Classifier(), make, tmp_path=tmp_path)
+
+
 # --- the file, names and shapes ---------------------------------------------------------------------------
 
 def test_static_export_fixes_the_batch_and_names(tmp_path):
@@ -283,17 +351,24 @@ def test_unsupported_operation_raises_and_writes_nothing(tmp_path):
     assert os.listdir(tmp_path) == ["m.onnx"]  # no temporary left behind
 
 
-def test_unsupported_module_is_named(tmp_path):
-    class Wrap(nn.Module):
+def test_unsupported_kernel_is_named(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ConvTranspose2d(2, 1, 3))
+    with pytest.raises(eg.onnx.ExportError, match="conv_transpose2d"):
+        eg.onnx.export(model, eg.randn(1, 1, 5, 5), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_attention_mask_is_refused(tmp_path):
+    class Masked(nn.Module):
         def __init__(self):
             super().__init__()
             self.mha = nn.MultiheadAttention(4, 2, batch_first=True)
 
-        def forward(self, x):
-            return self.mha(x, x, x)[0]
+        def forward(self, x, mask):
+            return self.mha(x, x, x, attn_mask=mask)[0]
 
-    with pytest.raises(eg.onnx.ExportError, match="MultiheadAttention"):
-        eg.onnx.export(Wrap(), eg.randn(2, 3, 4), tmp_path / "m.onnx")
+    with pytest.raises(eg.onnx.ExportError, match="attn_mask"):
+        eg.onnx.export(Masked(), (eg.randn(2, 3, 4), eg.zeros(3, 3)), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -301,6 +376,57 @@ def test_batch_norm_without_running_stats_is_refused(tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, track_running_stats=False))
     with pytest.raises(eg.onnx.ExportError, match="BatchNorm"):
         eg.onnx.export(model, eg.randn(2, 3), tmp_path / "m.onnx")
+
+
+class PrivateWrite(nn.Module):
+    """Writes into a tensor's private array: invisible to the trace, caught by the verification run."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(3, 4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        y = self.fc1(x)
+        y._data *= 2.0
+        return self.fc2(y)
+
+
+def test_a_graph_that_differs_from_eager_mode_is_never_written(tmp_path):
+    path = tmp_path / "m.onnx"
+    with pytest.raises(eg.onnx.ExportError, match="does not reproduce output 0"):
+        eg.onnx.export(PrivateWrite(), eg.randn(2, 3), path)
+    assert not os.listdir(tmp_path)
+
+
+class ByBatch(nn.Module):
+    """Python control flow on the batch size: another layer runs at another size."""
+
+    def __init__(self):
+        super().__init__()
+        self.small, self.large = nn.Linear(3, 2), nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.small(x) if x.shape[0] < 3 else self.large(x)
+
+
+def test_shape_dependent_forward_cannot_have_a_dynamic_batch(tmp_path):
+    eg.manual_seed(13)
+    model = ByBatch()
+    with pytest.raises(eg.onnx.ExportError, match="different operations"):
+        eg.onnx.export(model, eg.randn(2, 3), tmp_path / "m.onnx", dynamic_batch=True)
+    assert not os.listdir(tmp_path)
+    eg.onnx.export(model, eg.randn(2, 3), tmp_path / "m.onnx")  # a static batch is fine
+    x = np.ones((2, 3), np.float32)
+    got = _session(tmp_path / "m.onnx").run(None, {"input_0": x})[0]
+    np.testing.assert_allclose(got, _eager(model, [x])[0], rtol=TOL, atol=TOL)
+
+
+def test_inplace_activations(tmp_path):
+    eg.manual_seed(12)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(inplace=True), nn.Linear(6, 6), nn.LeakyReLU(0.1, inplace=True),
+                          nn.Linear(6, 3), nn.Hardtanh(-0.2, 0.3, inplace=True))
+    check_export(model, _floats(4), tmp_path=tmp_path)
+    assert model[1].inplace and model[3].inplace and model[5].inplace  # restored
 
 
 def test_bad_arguments(tmp_path):

@@ -50,7 +50,7 @@ def _import_onnx():
 
 def export(model, args=(), f=None, *, input_names=None, output_names=None, dynamic_axes=None,
            opset_version: int | None = None, dynamic_batch: bool = False, training=TrainingMode.EVAL,
-           export_params: bool = True, verbose: bool | None = None, kwargs=None, **ignored):
+           export_params: bool = True, verify: bool = True, verbose: bool | None = None, kwargs=None, **ignored):
     """Write ``model``'s eval forward on ``args`` as an ONNX model to ``f`` (a path or a binary file
     object; None: only return it). Returns the ``onnx.ModelProto``.
 
@@ -61,6 +61,8 @@ def export(model, args=(), f=None, *, input_names=None, output_names=None, dynam
     ``{name: {axis: dim_name}}`` or ``{name: [axes]}``; ``dynamic_batch=True`` makes dim 0 of every input
     and output dynamic (named "batch"). ``opset_version``: at least 17 (the default). The model runs in
     eval mode (its training flags are restored after); ``training=TrainingMode.TRAINING`` is refused.
+    ``verify`` (default True, unlike PyTorch's): the graph is run on the example inputs (onnxruntime, else
+    onnx's reference evaluator) and must give the model's outputs, else ExportError and nothing is written.
     PyTorch's other options (``do_constant_folding``, ``dynamo``, ...) are accepted and have no effect.
     """
     onnx = _import_onnx()
@@ -82,9 +84,12 @@ def export(model, args=(), f=None, *, input_names=None, output_names=None, dynam
 
     _EXPORTING[0] = True
     try:
-        proto = _build.build(onnx, model, inputs, in_names, output_names, dyn_in, dynamic_axes, dynamic_batch, opset)
+        proto, traced, expected = _build.build(onnx, model, inputs, in_names, output_names, dyn_in, dynamic_axes,
+                                               dynamic_batch, opset)
     finally:
         _EXPORTING[0] = False
+    if verify:
+        _build.verify(onnx, proto, in_names, traced, expected)
     if verbose:
         logger.info("eigengrad.onnx.export:\n%s", onnx.helper.printable_graph(proto.graph))
     if f is not None:

@@ -42,9 +42,22 @@ def _flags(ref, other) -> tuple:
     return tuple(a != b for a, b in zip(ref.shape, other.shape))
 
 
+def _signature(op) -> tuple:
+    """What must be equal in both traces: the op, its module, each array's buffer, dtype and rank, the
+    scalars (the sizes of dynamic dimensions may differ)."""
+    def arg(a):
+        if isinstance(a, Ref):
+            return ("ref", a.buf, a.dtype.str, len(a.shape))
+        if isinstance(a, list):
+            return tuple(arg(x) for x in a)
+        return ("value", repr(a))
+    module = id(op.fn) if op.kind == "module" else None
+    return (op.kind, op.name, module, tuple(arg(a) for a in op.args), repr(op.kwargs))
+
+
 def _pair(ops1: list, ops2) -> list:
     """Per op of the first trace, the dynamic flags of each argument (from the second trace's shapes)."""
-    if ops2 is not None and [(o.kind, o.name) for o in ops1] != [(o.kind, o.name) for o in ops2]:
+    if ops2 is not None and [_signature(o) for o in ops1] != [_signature(o) for o in ops2]:
         raise ExportError("the model ran different operations for another size of a dynamic dimension: "
                           "its forward depends on that size, which a static ONNX graph cannot express")
     out = []
@@ -101,7 +114,30 @@ def build(onnx, model, inputs, in_names, output_names, dyn_in, dynamic_axes, dyn
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="eigengrad",
                               ir_version=helper.find_min_ir_version_for(opsets))
     onnx.checker.check_model(proto, full_check=True)
-    return proto
+    return proto, inputs, arrays
+
+
+def verify(onnx, proto, in_names: list, inputs: list, expected: list) -> None:
+    """Run ``proto`` on the traced inputs (onnxruntime when installed, else onnx's reference evaluator) and
+    raise ExportError when an output differs from eager mode's beyond float rounding: a graph that does not
+    compute what the model computes is never written."""
+    feeds = dict(zip(in_names, inputs))
+    try:
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        got = session.run(None, feeds)
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator
+
+        got = ReferenceEvaluator(proto).run(None, feeds)
+    for j, (g, w) in enumerate(zip(got, expected)):
+        tol = (1e-3 if w.dtype.itemsize <= 4 else 1e-9) * max(1.0, float(np.max(np.abs(w), initial=0.0)))
+        if g.shape != w.shape or not np.allclose(g, w, rtol=0.0, atol=tol, equal_nan=True):
+            worst = float(np.max(np.abs(g - w), initial=0.0)) if g.shape == w.shape else float("nan")
+            raise ExportError(f"the exported graph does not reproduce output {j} of the model (shape {g.shape} vs "
+                              f"{w.shape}, largest difference {worst:.3g}): an operation of the forward escaped the "
+                              "trace; nothing was written (verify=False skips this check)")
 
 
 def _out_names(names, n: int) -> list:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad.onnx import _attention
 from eigengrad.onnx._ops import Args
 from eigengrad.onnx._trace import ExportError
 
@@ -137,6 +138,7 @@ MODULES = {
     "Softsign": lambda a: a.out(0, a.g.node("Softsign", [a.x(0)])),
     "ReLU6": _clip, "Hardtanh": _clip, "PReLU": _prelu, "Embedding": _embedding,
     "RNN": _rnn, "LSTM": _rnn, "GRU": _rnn,
+    "MultiheadAttention": _attention.multihead_attention, "TransformerEncoderLayer": _attention.encoder_layer,
 }
 
 

@@ -16,7 +16,7 @@ from eigengrad.compile.recorder import Op, Tracer, recording
 # modules exported as one op each (their ONNX form is in ``_modules``); kernel-only modules (Linear, Conv2d,
 # pooling, norms, activations with a kernel) need no entry: their kernel calls are recorded
 MODULE_OPS = ("Softmax", "LogSoftmax", "Softmin", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "ReLU6", "Hardtanh",
-              "Softsign", "Embedding", "RNN", "LSTM", "GRU", "PReLU", "MultiheadAttention")
+              "Softsign", "Embedding", "RNN", "LSTM", "GRU", "PReLU", "MultiheadAttention", "TransformerEncoderLayer")
 
 
 class ExportError(ValueError):
@@ -93,12 +93,16 @@ class _module_ops:
     def __init__(self, model, tracer: ExportTracer) -> None:
         self.model, self.tracer = model, tracer
         self.patched: list = []
+        self.inplace: list = []
 
     def __enter__(self):
         for m in self.model.modules():
             if type(m).__name__ in MODULE_OPS and type(m).__module__.startswith("eigengrad."):
                 object.__setattr__(m, "forward", self._wrap(m, m.forward))
                 self.patched.append(m)
+            if getattr(m, "inplace", False) is True:  # ReLU(inplace=True): the same values out of place (an
+                m.inplace = False                      # in-place write under no_grad is invisible to the trace)
+                self.inplace.append(m)
         return self
 
     def _wrap(self, module, forward):
@@ -121,6 +125,8 @@ class _module_ops:
     def __exit__(self, *exc) -> None:
         for m in self.patched:
             m.__dict__.pop("forward", None)
+        for m in self.inplace:
+            m.inplace = True
 
 
 def trace(model, inputs: list[np.ndarray]):
