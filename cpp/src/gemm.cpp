@@ -59,8 +59,8 @@ inline T combine(T c_old, T acc, const T* bias, bool load_c) {
 //
 // `a` is a packed micro-panel (a[p*MR + i]); b(p, j) is b[p*ldb + j]: a packed micro-panel (ldb = NR) or
 // B itself when it is row-major (ldb = its row length; see gemm_block). Only rows x cols of the tile are
-// stored. A tile of fewer rows runs a kernel of fewer rows (M, a multiple of MR/3), so an edge does not pay
-// for the rows it does not have.
+// stored. A tile of fewer rows runs the kernel of exactly that many rows, so an edge does not pay for the
+// rows it does not have (a 10-unit layer's products are all edge: 12-row tiles wasted 1/6 of their FMAs).
 template <class S, int MR_>
 struct SimdKernel {
   using T = typename S::T;
@@ -70,13 +70,20 @@ struct SimdKernel {
 
   static void run(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
                   int cols) {
-    constexpr int third = MR / 3;
-    if (rows > 2 * third) return run_rows<MR>(kc, a, b, ldb, c, ldc, st, rows, cols);
-    if (rows > third) return run_rows<2 * third>(kc, a, b, ldb, c, ldc, st, rows, cols);
-    run_rows<third>(kc, a, b, ldb, c, ldc, st, rows, cols);
+    dispatch<MR>(kc, a, b, ldb, c, ldc, st, rows, cols);
   }
 
  private:
+  // run_rows<rows>: one instantiation per row count, found by recursion from MR down.
+  template <int M>
+  static void dispatch(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
+                       int cols) {
+    if constexpr (M > 1) {
+      if (rows < M) return dispatch<M - 1>(kc, a, b, ldb, c, ldc, st, rows, cols);
+    }
+    run_rows<M>(kc, a, b, ldb, c, ldc, st, rows, cols);
+  }
+
   template <int M>
   static void run_rows(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
                        int cols) {
@@ -236,7 +243,7 @@ void tile(index_t kc, const T* a, const T* b, index_t ldb, const Output<T>& out,
     return;
   }
   alignas(64) T buf[K::MR * K::NR];
-  K::run(kc, a, b, ldb, buf, K::NR, Store<T>{nullptr, false}, K::MR, K::NR);
+  K::run(kc, a, b, ldb, buf, K::NR, Store<T>{nullptr, false}, int(rows), K::NR);  // buf rows past `rows` stay unwritten, unread
   for (index_t r = 0; r < rows; ++r)
     for (index_t s = 0; s < cols; ++s) {
       T& dst = c[r * out.rs + s * out.cs];
