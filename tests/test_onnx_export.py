@@ -157,6 +157,45 @@ def test_conv1d_same_padding_and_batch_norm_over_length(tmp_path):
     check_export(model, _floats(3, 9), tmp_path=tmp_path)
 
 
+def test_group_and_instance_norms(tmp_path):
+    eg.manual_seed(14)
+    stats = nn.InstanceNorm2d(6, affine=True, track_running_stats=True)
+    stats.running_mean._data[...] = np.linspace(-1, 1, 6)
+    stats.running_var._data[...] = np.linspace(0.5, 2, 6)
+    model = nn.Sequential(nn.Conv2d(2, 6, 3), nn.GroupNorm(3, 6), nn.ReLU(), nn.InstanceNorm2d(6, affine=True),
+                          nn.Conv2d(6, 6, 1), stats, nn.GroupNorm(2, 6, affine=False))
+    for m in (model[1], model[3]):
+        m.weight._data[...] = np.random.default_rng(0).normal(size=6)
+        m.bias._data[...] = np.random.default_rng(1).normal(size=6)
+    check_export(model, _floats(2, 6, 5), tmp_path=tmp_path)
+
+
+def test_conv1d_group_norm_instance_norm1d(tmp_path):
+    eg.manual_seed(15)
+    model = nn.Sequential(nn.Conv1d(2, 4, 3), nn.GroupNorm(2, 4), nn.InstanceNorm1d(4), nn.Flatten(), nn.Linear(20, 2))
+    check_export(model, _floats(2, 7), tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("mode,align_corners", [("nearest", None), ("nearest-exact", None), ("bilinear", False),
+                                                ("bilinear", True)])
+@pytest.mark.parametrize("how", [{"scale_factor": 2}, {"scale_factor": 1.7}, {"size": (7, 9)}],
+                         ids=["x2", "x1.7", "size"])
+def test_conv_transpose_and_upsample(mode, align_corners, how, tmp_path):
+    eg.manual_seed(16)
+    model = nn.Sequential(nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2),
+                          nn.Upsample(mode=mode, align_corners=align_corners, **how),
+                          nn.ConvTranspose2d(4, 3, (3, 2), stride=(2, 1), padding=(1, 0), dilation=2))
+    check_export(model, _floats(2, 4, 5), tmp_path=tmp_path)
+
+
+def test_conv_transpose1d_and_linear_upsample(tmp_path):
+    eg.manual_seed(17)
+    model = nn.Sequential(nn.ConvTranspose1d(2, 3, 4, stride=3, padding=1), nn.Upsample(scale_factor=3, mode="linear"))
+    check_export(model, _floats(2, 6), tmp_path=tmp_path)
+    check_export(nn.UpsamplingBilinear2d(size=(6, 7)), _floats(3, 4, 5), tmp_path=tmp_path, name="b.onnx")
+    check_export(nn.UpsamplingNearest2d(scale_factor=2), _floats(3, 4, 5), tmp_path=tmp_path, name="c.onnx")
+
+
 def test_adaptive_max_pool(tmp_path):
     eg.manual_seed(4)
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AdaptiveMaxPool2d((2, 3)), nn.Flatten())
@@ -360,9 +399,9 @@ def test_unsupported_operation_raises_and_writes_nothing(tmp_path):
 
 
 def test_unsupported_kernel_is_named(tmp_path):
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ConvTranspose2d(2, 1, 3))
-    with pytest.raises(eg.onnx.ExportError, match="conv_transpose2d"):
-        eg.onnx.export(model, eg.randn(1, 1, 5, 5), tmp_path / "m.onnx")
+    model = nn.Sequential(nn.Conv2d(4, 4, 3), nn.LocalResponseNorm(2))
+    with pytest.raises(eg.onnx.ExportError, match="'local_response_norm_forward' has no ONNX export"):
+        eg.onnx.export(model, eg.randn(1, 4, 5, 5), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
 
 

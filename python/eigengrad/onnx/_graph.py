@@ -16,7 +16,6 @@ import numpy as np
 
 from eigengrad.onnx._trace import ExportError
 
-_BIG = np.iinfo(np.int64).max
 
 
 class Graph:
@@ -63,6 +62,9 @@ class Graph:
     # --- values held by buffers ---------------------------------------------------------------------
     def hold(self, ref, value: str, dyn: tuple) -> None:
         """Record that ``value`` now holds the bytes ``ref`` covers (replacing what overlapped them)."""
+        if self.buffers[ref.buf].kind == "persistent":  # parameters are initializers: constants of the file
+            raise ExportError(f"the forward writes into {self.buffers[ref.buf].desc} (a parameter or buffer): "
+                              "not exportable")
         lo, hi = _extent(ref)
         held = [h for h in self._held.get(ref.buf, []) if _extent(h[0])[1] <= lo or _extent(h[0])[0] >= hi]
         self._held[ref.buf] = held + [(ref, value, tuple(dyn))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.onnx import _attention
+from eigengrad.onnx import _attention, _layers
 from eigengrad.onnx._ops import Args
 from eigengrad.onnx._trace import ExportError
 
@@ -139,6 +139,9 @@ MODULES = {
     "ReLU6": _clip, "Hardtanh": _clip, "PReLU": _prelu, "Embedding": _embedding,
     "RNN": _rnn, "LSTM": _rnn, "GRU": _rnn,
     "MultiheadAttention": _attention.multihead_attention, "TransformerEncoderLayer": _attention.encoder_layer,
+    "GroupNorm": _layers.group_norm, "InstanceNorm1d": _layers.instance_norm, "InstanceNorm2d": _layers.instance_norm,
+    "ConvTranspose1d": _layers.conv_transpose, "ConvTranspose2d": _layers.conv_transpose, "Upsample": _layers.upsample,
+    "UpsamplingNearest2d": _layers.upsample, "UpsamplingBilinear2d": _layers.upsample,
 }
 
 

@@ -16,7 +16,9 @@ from eigengrad.compile.recorder import Op, Tracer, recording
 # modules exported as one op each (their ONNX form is in ``_modules``); kernel-only modules (Linear, Conv2d,
 # pooling, norms, activations with a kernel) need no entry: their kernel calls are recorded
 MODULE_OPS = ("Softmax", "LogSoftmax", "Softmin", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "ReLU6", "Hardtanh",
-              "Softsign", "Embedding", "RNN", "LSTM", "GRU", "PReLU", "MultiheadAttention", "TransformerEncoderLayer")
+              "Softsign", "Embedding", "RNN", "LSTM", "GRU", "PReLU", "MultiheadAttention", "TransformerEncoderLayer",
+              "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d", "Upsample",
+              "UpsamplingNearest2d", "UpsamplingBilinear2d")
 
 
 class ExportError(ValueError):
