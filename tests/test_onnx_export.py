@@ -131,6 +131,37 @@ class SmallCNN(nn.Module):
         return self.fc(x.view(x.size(0), -1))
 
 
+class MnistNet(nn.Module):
+    """pytorch/examples' MNIST network shape: functional activations and log_softmax in forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 4, 3, 1), nn.Conv2d(4, 8, 3, 1)
+        self.dropout1, self.fc1, self.fc2 = nn.Dropout(0.25), nn.Linear(8 * 4 * 4, 16), nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = eg.flatten(self.dropout1(x), 1)
+        x = F.silu(self.fc1(x))
+        return F.log_softmax(self.fc2(x), dim=1), self.fc2(x).softmax(-1), eg.softmax(x, 1)
+
+
+def test_functional_softmax_log_softmax_silu(tmp_path):
+    eg.manual_seed(3)
+    model = MnistNet()
+    check_export(model, _floats(1, 12, 12), tmp_path=tmp_path)
+    assert F.softmax is not None and "call" not in F.log_softmax.__qualname__  # the functions are restored
+    assert "call" not in eg.Tensor.softmax.__qualname__ and "call" not in eg.softmax.__qualname__
+    with pytest.raises(eg.onnx.ExportError, match="dtype"):
+        eg.onnx.export(_SoftmaxDtype(), eg.randn(2, 3), tmp_path / "d.onnx")
+
+
+class _SoftmaxDtype(nn.Module):
+    def forward(self, x):
+        return F.softmax(x, dim=1, dtype=eg.float64)
+
+
 def test_cnn_custom_forward(tmp_path):
     eg.manual_seed(3)
     model = SmallCNN()

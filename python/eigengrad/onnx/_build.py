@@ -2,6 +2,8 @@
 op, name the inputs and outputs, check the model."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from eigengrad.compile.recorder import Ref
@@ -51,7 +53,9 @@ def _signature(op) -> tuple:
         if isinstance(a, list):
             return tuple(arg(x) for x in a)
         return ("value", repr(a))
-    module = id(op.fn) if op.kind == "module" else None
+    module = None
+    if op.kind == "module":  # the same module object; a function's options by value
+        module = repr(sorted(vars(op.fn).items())) if isinstance(op.fn, types.SimpleNamespace) else id(op.fn)
     return (op.kind, op.name, module, tuple(arg(a) for a in op.args), repr(op.kwargs))
 
 

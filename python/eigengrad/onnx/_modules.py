@@ -36,9 +36,13 @@ def _softmax_dim(m, ndim: int) -> int:
 
 
 def _softmax(a: ModuleArgs) -> None:
+    """The module or the function (``F.softmax``, ``Tensor.softmax``, ...: the options object has ``dim``
+    and ``dtype``)."""
     m, x = a.op.fn, a.x(0)
+    if getattr(m, "dtype", None) is not None:
+        raise ExportError(f"{a.op.name} with dtype= has no ONNX export yet (cast the input first)")
     axis = _softmax_dim(m, len(a.ref(0).shape))
-    kind = type(m).__name__
+    kind = a.op.name
     if kind == "Softmin":
         x, kind = a.g.node("Neg", [x]), "Softmax"
     a.out(0, a.g.node(kind, [x], axis=axis))

@@ -8,6 +8,11 @@ call as one op (its input and output arrays, the module itself) and does not rec
 """
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
+import types
+
 import numpy as np
 
 from eigengrad.compile import roles as _roles
@@ -35,19 +40,19 @@ class ExportTracer(Tracer):
             return
         super().record(table, name, fn, args, kwargs)
 
-    def module_op(self, module, args: tuple, kwargs: dict, output) -> None:
-        """Record ``output = module(*args)`` as one op: inputs read, outputs written (tensors flattened)."""
+    def module_op(self, module, args: tuple, kwargs: dict, name: str, output) -> None:
+        """Record ``output = module(*args)`` as the op ``name``: inputs read, outputs written (tensors flattened)."""
         if not self.active():
             return
         index = len(self.ops)
-        what = f"an input of {type(module).__name__}"
+        what = f"an input of {name}"
         ins = [self._array(t._data, "r", index, what) for t in _tensors((args, kwargs))]
         if self.failed is not None:
             return
-        outs = [self._array(t._data, "w", index, f"an output of {type(module).__name__}") for t in _tensors(output)]
+        outs = [self._array(t._data, "w", index, f"an output of {name}") for t in _tensors(output)]
         if self.failed is not None:
             return
-        op = Op("module", type(module).__name__, module, ins + outs)
+        op = Op("module", name, module, ins + outs)
         op.kwargs = {"n_in": len(ins), "structure": _structure((args, kwargs))}
         self.ops.append(op)
 
@@ -89,25 +94,44 @@ def _structure(obj):
     return obj
 
 
+# functional forms of module ops, recorded the same way: (where the function lives, its name, the op)
+FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax"), ("eigengrad.nn.functional", "log_softmax", "LogSoftmax"),
+                ("eigengrad.nn.functional", "softmin", "Softmin"), ("eigengrad.nn.functional", "silu", "SiLU"),
+                ("eigengrad", "softmax", "Softmax"), ("eigengrad", "log_softmax", "LogSoftmax"),
+                ("eigengrad.tensor:Tensor", "softmax", "Softmax"), ("eigengrad.tensor:Tensor", "log_softmax", "LogSoftmax"))
+_MISSING = object()
+
+
 class _module_ops:
-    """Context manager: every submodule of a ``MODULE_OPS`` type runs paused and is recorded as one op."""
+    """Context manager: every submodule of a ``MODULE_OPS`` type, and every call of a ``FUNCTION_OPS``
+    function, runs with the recorder paused and is recorded as one op."""
 
     def __init__(self, model, tracer: ExportTracer) -> None:
         self.model, self.tracer = model, tracer
         self.patched: list = []
         self.inplace: list = []
+        self.functions: list = []
 
     def __enter__(self):
         for m in self.model.modules():
             if type(m).__name__ in MODULE_OPS and type(m).__module__.startswith("eigengrad."):
-                object.__setattr__(m, "forward", self._wrap(m, m.forward))
+                object.__setattr__(m, "forward", self._wrap(m.forward, lambda a, k, m=m: (m, a, k, type(m).__name__)))
                 self.patched.append(m)
             if getattr(m, "inplace", False) is True:  # ReLU(inplace=True): the same values out of place (an
                 m.inplace = False                      # in-place write under no_grad is invisible to the trace)
                 self.inplace.append(m)
+        for where, attr, name in FUNCTION_OPS:
+            module, _, cls = where.partition(":")
+            owner = importlib.import_module(module)
+            owner = getattr(owner, cls) if cls else owner
+            fn = getattr(owner, attr)
+            self.functions.append((owner, attr, vars(owner).get(attr, _MISSING)))
+            setattr(owner, attr, self._wrap(fn, functools.partial(_function_call, inspect.signature(fn), name)))
         return self
 
-    def _wrap(self, module, forward):
+    def _wrap(self, forward, describe):
+        """``forward`` run paused; when the trace is active, recorded as the op ``describe(args, kwargs)``
+        gives: (options object, tensor arguments, keyword arguments, op name)."""
         tracer = self.tracer
 
         def call(*args, **kwargs):
@@ -119,7 +143,7 @@ class _module_ops:
                 tracer._paused -= 1
             if was_active:
                 out = _contiguous(out)  # fresh arrays (same values): later layers read them as plain arrays
-                tracer.module_op(module, args, kwargs, out)
+                tracer.module_op(*describe(args, kwargs), out)
             return out
 
         return call
@@ -129,6 +153,22 @@ class _module_ops:
             m.__dict__.pop("forward", None)
         for m in self.inplace:
             m.inplace = True
+        for owner, attr, saved in reversed(self.functions):
+            if saved is _MISSING:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, saved)
+
+
+def _function_call(signature, name: str, args: tuple, kwargs: dict) -> tuple:
+    """A functional call as a module op: its non-tensor arguments as the options object."""
+    from eigengrad.tensor import Tensor
+
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    tensors = tuple(v for v in bound.arguments.values() if isinstance(v, Tensor))
+    options = types.SimpleNamespace(**{k: v for k, v in bound.arguments.items() if not isinstance(v, Tensor)})
+    return options, tensors, {}, name
 
 
 def trace(model, inputs: list[np.ndarray]):
