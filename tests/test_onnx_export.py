@@ -169,6 +169,54 @@ def test_cnn_custom_forward(tmp_path):
     check_export(model, _floats(3, 9, 9), tmp_path=tmp_path)
 
 
+class BasicBlock(nn.Module):
+    """torchvision's ResNet block: ``out += identity`` and an in-place ReLU."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
+
+
+class TinyResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, stride=2)
+        self.layer = nn.Sequential(BasicBlock(4), BasicBlock(4))
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.layer(self.stem(x)), 1).flatten(1)
+        return self.fc(eg.cat([x, x * 2.0 - 1], dim=1)) / 4 + 0.5, 1 - x, 2 / (x * x + 1), x - x * 3
+
+
+def test_resnet_blocks_with_residual_arithmetic(tmp_path):
+    eg.manual_seed(18)
+    model = TinyResNet()
+    _randomise_stats(model)
+    originals = {n: vars(eg.Tensor)[n] for n in ("__add__", "__iadd__", "__rtruediv__", "softmax")}
+    check_export(model, _floats(3, 9, 9), tmp_path=tmp_path)
+    assert all(vars(eg.Tensor)[n] is f for n, f in originals.items())  # restored after the export
+
+
+class Promote(nn.Module):
+    def forward(self, x, i):
+        return x + i  # float32 + int64: NumPy's promotion
+
+
+def test_arithmetic_with_type_promotion_is_refused(tmp_path):
+    with pytest.raises(eg.onnx.ExportError, match="type promotion"):
+        eg.onnx.export(Promote(), (eg.randn(2, 3), eg.tensor(np.ones((2, 3), np.int64))), tmp_path / "m.onnx")
+
+
 def test_cnn_pooling_kinds(tmp_path):
     eg.manual_seed(4)
     model = nn.Sequential(nn.Conv2d(2, 4, (3, 2), padding=(1, 0)), nn.BatchNorm2d(4), nn.ReLU(),
@@ -411,20 +459,20 @@ def test_file_object_and_no_file(tmp_path):
     assert eg.onnx.export(model, eg.randn(2, 3)).graph.node  # f=None: only returned
 
 
-class Doubler(nn.Module):
+class Powered(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(3, 3)
 
     def forward(self, x):
-        return self.fc(x * 2.0)  # NumPy arithmetic the trace does not see
+        return self.fc(x ** 2)  # NumPy arithmetic the trace does not see
 
 
 def test_unsupported_operation_raises_and_writes_nothing(tmp_path):
     path = tmp_path / "m.onnx"
     path.write_bytes(b"old")
     with pytest.raises(eg.onnx.ExportError, match="computed outside the recorded kernels"):
-        eg.onnx.export(Doubler(), eg.randn(2, 3), path)
+        eg.onnx.export(Powered(), eg.randn(2, 3), path)
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["m.onnx"]  # no temporary left behind
 

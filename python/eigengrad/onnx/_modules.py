@@ -135,7 +135,35 @@ def _layer_weights(a: ModuleArgs, m, layer: int) -> list:
     return [a.g.const(np.stack(w), "W"), a.g.const(np.stack(r), "R"), a.g.const(np.stack(b), "B")]
 
 
+_ARITH = {"Add": ("Add", False), "Sub": ("Sub", False), "RSub": ("Sub", True), "Mul": ("Mul", False),
+          "Div": ("Div", False), "RDiv": ("Div", True)}  # op -> (ONNX op, operands swapped)
+
+
+def _arith(a: ModuleArgs) -> None:
+    """tensor (op) tensor or tensor (op) number, one dtype in and out (no type promotion)."""
+    op_type, swapped = _ARITH[a.op.name]
+    x, dt = a.x(0), a.dtype(0)
+    if a.n_in == 2:
+        y, ydt = a.x(1), a.dtype(1)
+    else:
+        (other,) = vars(a.op.fn).values()
+        if isinstance(other, (bool, np.bool_)) or not isinstance(other, (int, float, np.integer, np.floating)):
+            raise ExportError(f"{a.op.name} of a tensor and a {type(other).__name__} has no ONNX export (a number or "
+                              "a tensor does)")
+        y, ydt = a.g.const(np.asarray(other, dtype=dt), "k"), dt
+    if ydt != dt or a.dtype(a.n_in) != dt:
+        raise ExportError(f"{a.op.name} of {dt} and {ydt} giving {a.dtype(a.n_in)}: type promotion has no ONNX "
+                          "export yet")
+    a.out(0, a.g.node(op_type, [y, x] if swapped else [x, y]))
+
+
+def _concat(a: ModuleArgs) -> None:
+    ndim = len(a.ref(0).shape)
+    a.out(0, a.g.node("Concat", [a.x(i) for i in range(a.n_in)], axis=int(a.op.fn.dim) % ndim))
+
+
 MODULES = {
+    **{name: _arith for name in _ARITH}, "Concat": _concat,
     "Softmax": _softmax, "LogSoftmax": _softmax, "Softmin": _softmax, "SiLU": _silu, "Mish": _mish,
     "Hardswish": lambda a: a.out(0, a.g.node("HardSwish", [a.x(0)])),
     "Hardsigmoid": lambda a: a.out(0, a.g.node("HardSigmoid", [a.x(0)], alpha=1.0 / 6.0, beta=0.5)),

@@ -94,11 +94,21 @@ def _structure(obj):
     return obj
 
 
-# functional forms of module ops, recorded the same way: (where the function lives, its name, the op)
-FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax"), ("eigengrad.nn.functional", "log_softmax", "LogSoftmax"),
-                ("eigengrad.nn.functional", "softmin", "Softmin"), ("eigengrad.nn.functional", "silu", "SiLU"),
-                ("eigengrad", "softmax", "Softmax"), ("eigengrad", "log_softmax", "LogSoftmax"),
-                ("eigengrad.tensor:Tensor", "softmax", "Softmax"), ("eigengrad.tensor:Tensor", "log_softmax", "LogSoftmax"))
+# functional forms of module ops and the tensor arithmetic a forward uses, recorded the same way as module ops:
+# (where the function lives, its name, the op, the function that runs instead or None)
+_T = "eigengrad.tensor:Tensor"
+FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
+                ("eigengrad.nn.functional", "log_softmax", "LogSoftmax", None),
+                ("eigengrad.nn.functional", "softmin", "Softmin", None), ("eigengrad.nn.functional", "silu", "SiLU", None),
+                ("eigengrad", "softmax", "Softmax", None), ("eigengrad", "log_softmax", "LogSoftmax", None),
+                (_T, "softmax", "Softmax", None), (_T, "log_softmax", "LogSoftmax", None),
+                ("eigengrad", "cat", "Concat", None), ("eigengrad", "concat", "Concat", None),
+                (_T, "__add__", "Add", None), (_T, "__radd__", "Add", None), (_T, "__sub__", "Sub", None),
+                (_T, "__rsub__", "RSub", None), (_T, "__mul__", "Mul", None), (_T, "__rmul__", "Mul", None),
+                (_T, "__truediv__", "Div", None), (_T, "__rtruediv__", "RDiv", None),
+                # x += y (a ResNet block's residual): out of place during the export, as ``x = x + y``
+                (_T, "__iadd__", "Add", "__add__"), (_T, "__isub__", "Sub", "__sub__"),
+                (_T, "__imul__", "Mul", "__mul__"), (_T, "__itruediv__", "Div", "__truediv__"))
 _MISSING = object()
 
 
@@ -120,11 +130,13 @@ class _module_ops:
             if getattr(m, "inplace", False) is True:  # ReLU(inplace=True): the same values out of place (an
                 m.inplace = False                      # in-place write under no_grad is invisible to the trace)
                 self.inplace.append(m)
-        for where, attr, name in FUNCTION_OPS:
+        for where, attr, name, instead in FUNCTION_OPS:
             module, _, cls = where.partition(":")
             owner = importlib.import_module(module)
             owner = getattr(owner, cls) if cls else owner
-            fn = getattr(owner, attr)
+            if not hasattr(owner, attr):
+                continue
+            fn = getattr(owner, instead or attr)
             self.functions.append((owner, attr, vars(owner).get(attr, _MISSING)))
             setattr(owner, attr, self._wrap(fn, functools.partial(_function_call, inspect.signature(fn), name)))
         return self
@@ -162,12 +174,10 @@ class _module_ops:
 
 def _function_call(signature, name: str, args: tuple, kwargs: dict) -> tuple:
     """A functional call as a module op: its non-tensor arguments as the options object."""
-    from eigengrad.tensor import Tensor
-
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
-    tensors = tuple(v for v in bound.arguments.values() if isinstance(v, Tensor))
-    options = types.SimpleNamespace(**{k: v for k, v in bound.arguments.items() if not isinstance(v, Tensor)})
+    tensors = tuple(_tensors(list(bound.arguments.values())))
+    options = types.SimpleNamespace(**{k: v for k, v in bound.arguments.items() if not _tensors(v)})
     return options, tensors, {}, name
 
 
