@@ -447,6 +447,9 @@ def test_dynamic_axes_are_named(tmp_path):
     assert m.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "n"
     x = np.ones((9, 3), np.float32)
     np.testing.assert_allclose(_session(path).run(None, {"x": x})[0], _eager(model, [x])[0], rtol=TOL, atol=TOL)
+    m = eg.onnx.export(model, eg.randn(2, 3), None, input_names=["x"], dynamic_axes={"x": [0]})  # PyTorch's list form
+    assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "x_dynamic_axes_0"
+    assert m.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "output_0_dim0"  # found by the second trace
 
 
 def test_file_object_and_no_file(tmp_path):

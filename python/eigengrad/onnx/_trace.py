@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import threading
 import types
 
 import numpy as np
@@ -147,6 +148,8 @@ class _module_ops:
         tracer = self.tracer
 
         def call(*args, **kwargs):
+            if threading.get_ident() != tracer._thread:  # another thread's call: not part of the export
+                return forward(*args, **kwargs)
             was_active = tracer.active()
             tracer._paused += 1
             try:
