@@ -106,6 +106,26 @@ def test_flatten_of_3d_input_and_layer_norm_over_two_dims(tmp_path):
     check_export(model, _floats(3, 4), tmp_path=tmp_path)
 
 
+class Pooled(nn.Module):
+    """A text-classifier head: the mean and the sum over time of a projection."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 6)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return h.mean(1), h.sum(-1, keepdim=True), eg.mean(h, (1, 2)), h.sum()
+
+
+def test_mean_and_sum_reductions(tmp_path):
+    eg.manual_seed(2)
+    model = Pooled()
+    check_export(model, _floats(5, 4), tmp_path=tmp_path, dynamic_batch=False, batches=(3,))
+    check_export(model, _floats(5, 4), tmp_path=tmp_path, name="d.onnx",
+                 dynamic_axes={"input_0": {0: "batch"}}, dynamic_batch=False, batches=(1, 5))
+
+
 def test_linear_on_3d_input(tmp_path):
     eg.manual_seed(2)
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.LayerNorm(6, elementwise_affine=False), nn.Linear(6, 2))

@@ -173,8 +173,10 @@ def _adaptive(kind: str):
 
 
 def _reduce_sum(a: Args) -> None:
-    """x (outer, n, inner) summed over n into out (outer, inner)."""
-    a.put(1, a.g.node("ReduceSum", [a.x(0), a.g.ints([1])], keepdims=0))
+    """scale * (x (outer, n, inner) summed over n) into out (outer, inner) (``mean`` is scale 1/n)."""
+    y = a.g.node("ReduceSum", [a.x(0), a.g.ints([1])], keepdims=0)
+    scale = float(a.s(2, 1.0))
+    a.put(1, y if scale == 1.0 else a.g.node("Mul", [y, a.scalar(scale)]))
 
 
 def _copy(a: Args) -> None:
