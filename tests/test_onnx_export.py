@@ -177,6 +177,21 @@ def test_functional_softmax_log_softmax_silu(tmp_path):
         eg.onnx.export(_SoftmaxDtype(), eg.randn(2, 3), tmp_path / "d.onnx")
 
 
+class Clips(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 6)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return F.hardtanh(h, -0.3, 0.4), F.relu6(h * 5), h.clamp(min=0.1), eg.clamp(h, -0.2, 0.2), h.clip(max=0.0)
+
+
+def test_functional_clips(tmp_path):
+    eg.manual_seed(4)
+    check_export(Clips(), _floats(4), tmp_path=tmp_path)
+
+
 class _SoftmaxDtype(nn.Module):
     def forward(self, x):
         return F.softmax(x, dim=1, dtype=eg.float64)

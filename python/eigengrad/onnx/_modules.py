@@ -59,9 +59,18 @@ def _mish(a: ModuleArgs) -> None:
 
 
 def _clip(a: ModuleArgs) -> None:
+    """ReLU6, Hardtanh (modules and functions), clamp/clip with number bounds (None: unbounded)."""
     m = a.op.fn
-    lo, hi = (0.0, 6.0) if type(m).__name__ == "ReLU6" else (float(m.min_val), float(m.max_val))
-    a.out(0, a.g.node("Clip", [a.x(0), a.scalar(lo), a.scalar(hi)]))
+    if a.n_in != 1:
+        raise ExportError(f"{a.op.name} with tensor bounds has no ONNX export yet (number bounds do)")
+    if a.op.name == "ReLU6":
+        lo, hi = 0.0, 6.0
+    elif a.op.name == "Clamp":
+        lo, hi = m.min, m.max
+    else:
+        lo, hi = m.min_val, m.max_val
+    bounds = ["" if v is None else a.scalar(float(v)) for v in (lo, hi)]
+    a.out(0, a.g.node("Clip", [a.x(0)] + bounds))
 
 
 def _prelu(a: ModuleArgs) -> None:
@@ -168,7 +177,7 @@ MODULES = {
     "Hardswish": lambda a: a.out(0, a.g.node("HardSwish", [a.x(0)])),
     "Hardsigmoid": lambda a: a.out(0, a.g.node("HardSigmoid", [a.x(0)], alpha=1.0 / 6.0, beta=0.5)),
     "Softsign": lambda a: a.out(0, a.g.node("Softsign", [a.x(0)])),
-    "ReLU6": _clip, "Hardtanh": _clip, "PReLU": _prelu, "Embedding": _embedding,
+    "ReLU6": _clip, "Hardtanh": _clip, "Clamp": _clip, "PReLU": _prelu, "Embedding": _embedding,
     "RNN": _rnn, "LSTM": _rnn, "GRU": _rnn,
     "MultiheadAttention": _attention.multihead_attention, "TransformerEncoderLayer": _attention.encoder_layer,
     "GroupNorm": _layers.group_norm, "InstanceNorm1d": _layers.instance_norm, "InstanceNorm2d": _layers.instance_norm,

@@ -104,6 +104,9 @@ FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
                 ("eigengrad", "softmax", "Softmax", None), ("eigengrad", "log_softmax", "LogSoftmax", None),
                 (_T, "softmax", "Softmax", None), (_T, "log_softmax", "LogSoftmax", None),
                 ("eigengrad", "cat", "Concat", None), ("eigengrad", "concat", "Concat", None),
+                ("eigengrad.nn.functional", "hardtanh", "Hardtanh", None), ("eigengrad.nn.functional", "relu6", "ReLU6", None),
+                (_T, "clamp", "Clamp", None), (_T, "clip", "Clamp", None), ("eigengrad", "clamp", "Clamp", None),
+                ("eigengrad", "clip", "Clamp", None),
                 (_T, "__add__", "Add", None), (_T, "__radd__", "Add", None), (_T, "__sub__", "Sub", None),
                 (_T, "__rsub__", "RSub", None), (_T, "__mul__", "Mul", None), (_T, "__rmul__", "Mul", None),
                 (_T, "__truediv__", "Div", None), (_T, "__rtruediv__", "RDiv", None),
@@ -201,6 +204,7 @@ def trace(model, inputs: list[np.ndarray]):
         raise ExportError(f"the model returned no tensor (got {type(out).__name__})")
     refs = [tracer.resolve_output(t._data) for t in outputs] if tracer.failed is None else []
     if tracer.failed is not None:
-        raise ExportError(f"cannot export {type(model).__name__}: {tracer.failed}")
+        reason = tracer.failed.replace("the step returns", "the model returns").replace("inside the step", "in the forward")
+        raise ExportError(f"cannot export {type(model).__name__}: {reason}")
     tracer.finish()
     return tracer, refs, [t._data for t in outputs]
