@@ -660,3 +660,60 @@ def test_torch_onnx_export_under_compat(tmp_path):
     x = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32)
     got = _session(path).run(["logits"], {"input": x})[0]
     np.testing.assert_allclose(got, _eager(net, [x])[0], rtol=TOL, atol=TOL)
+
+
+SCRIPT = """
+import sys
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.onnx
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, 1)
+        self.fc = nn.Linear(4 * 6 * 6, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        return F.log_softmax(self.fc(torch.flatten(x, 1)), dim=1)
+
+
+torch.manual_seed(0)
+model = Net()
+model.eval()
+dummy = torch.randn(1, 1, 14, 14)
+torch.onnx.export(model, dummy, sys.argv[1], export_params=True, opset_version=17, do_constant_folding=True,
+                  input_names=["input"], output_names=["output"],
+                  dynamic_axes={"input": {0: "batch_size"}, "output": {0: "batch_size"}})
+torch.save(model.state_dict(), sys.argv[2])
+"""
+
+
+def test_pytorch_script_run_by_eigengrad_compat(tmp_path):
+    """A PyTorch export script, unchanged, under ``python -m eigengrad.compat``."""
+    import subprocess
+    import sys
+
+    script, path, weights = tmp_path / "export.py", tmp_path / "net.onnx", tmp_path / "net.pt"
+    script.write_text(SCRIPT)
+    subprocess.run([sys.executable, "-m", "eigengrad.compat", str(script), str(path), str(weights)], check=True,
+                   cwd=tmp_path, timeout=300)
+    net = _CompatNet()
+    net.load_state_dict(eg.load(weights))
+    x = np.random.default_rng(0).standard_normal((3, 1, 14, 14)).astype(np.float32)
+    got = _session(path).run(["output"], {"input": x})[0]
+    np.testing.assert_allclose(got, _eager(net, [x])[0], rtol=TOL, atol=TOL)
+
+
+class _CompatNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, 1)
+        self.fc = nn.Linear(4 * 6 * 6, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        return F.log_softmax(self.fc(eg.flatten(x, 1)), dim=1)
