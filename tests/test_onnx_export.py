@@ -611,6 +611,8 @@ def test_bad_arguments(tmp_path):
         eg.onnx.export(lambda x: x, eg.randn(1, 2), tmp_path / "a.onnx")
     with pytest.raises(TypeError, match="args"):
         eg.onnx.export(model, np.ones((1, 2), np.float32), tmp_path / "a.onnx")
+    with pytest.raises(TypeError, match="dynamic_axis"):
+        eg.onnx.export(model, eg.randn(1, 2), tmp_path / "a.onnx", dynamic_axis={"input_0": [0]})
     with pytest.raises(ValueError, match="axis 2"):
         eg.onnx.export(model, eg.randn(1, 2), tmp_path / "a.onnx", dynamic_axes={"input_0": {2: "b"}})
     assert not os.listdir(tmp_path)

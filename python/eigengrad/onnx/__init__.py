@@ -34,6 +34,13 @@ class TrainingMode:
     TRAINING = 2
 
 
+# PyTorch's other export options: accepted, without effect here (its exporter's tuning, reports, dynamo)
+_TORCH_OPTIONS = frozenset({"dynamo", "external_data", "dynamic_shapes", "custom_translation_table", "report", "optimize",
+                            "profile", "dump_exported_program", "artifacts_dir", "keep_initializers_as_inputs",
+                            "operator_export_type", "do_constant_folding", "custom_opsets",
+                            "export_modules_as_functions", "autograd_inlining"})
+
+
 def is_in_onnx_export() -> bool:
     """True while ``export`` traces a model (PyTorch's name)."""
     return _EXPORTING[0]
@@ -63,8 +70,14 @@ def export(model, args=(), f=None, *, input_names=None, output_names=None, dynam
     eval mode (its training flags are restored after); ``training=TrainingMode.TRAINING`` is refused.
     ``verify`` (default True, unlike PyTorch's): the graph is run on the example inputs (onnxruntime, else
     onnx's reference evaluator) and must give the model's outputs, else ExportError and nothing is written.
-    PyTorch's other options (``do_constant_folding``, ``dynamo``, ...) are accepted and have no effect.
+    PyTorch's other options (``do_constant_folding``, ``dynamo``, ...) are accepted and have no effect;
+    an unknown keyword is a TypeError.
     """
+    unknown = sorted(set(ignored) - _TORCH_OPTIONS)
+    if unknown:
+        raise TypeError(f"export() got unexpected keyword arguments {unknown}")
+    if ignored.get("dynamic_shapes") is not None:
+        raise ValueError("dynamic_shapes: not supported by eigengrad's exporter; give dynamic_axes (or dynamic_batch=True)")
     onnx = _import_onnx()
     from eigengrad.nn.modules.module import Module
 
