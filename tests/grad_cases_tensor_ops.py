@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.autograd import ops, ops_index as X, ops_linalg as LA, ops_pointwise as P, ops_reduce as R, ops_shape as S
+from eigengrad.autograd import ops, ops_decomp as DC, ops_index as X, ops_linalg as LA, ops_pointwise as P, ops_reduce as R, ops_shape as S
+from eigengrad.autograd import ops_special as SP
 from grad_cases import Case, away, distinct, inputs, normal, positive
 
 IDX_ROWS = np.array([[2, 0], [1, 3], [0, 2]])  # distinct within each row (scatter writes no position twice)
@@ -27,6 +28,24 @@ def between(*shape, low=-0.9, high=0.9):
 def _matrices(rng):
     """A batch of two well-conditioned 3 x 3 matrices."""
     return rng.standard_normal((2, 3, 3)) * 0.3 + 2.0 * np.eye(3)
+
+
+def _eigh_parts(a):
+    """Of the eigenvalues and Q o Q of the symmetrised input: what does not depend on the eigenvectors' signs
+    (the sum of Q o Q times the values would be the trace: linear; its square is not)."""
+    l, q = _linalg(a).eigh((a + a.mT) * 0.5)
+    return (l * l).sum() + ((q * q) ** 2 * l.unsqueeze(-2)).sum()
+
+
+def _qr_parts(a):
+    q, r = _linalg(a).qr(a)
+    sign = r.diagonal(dim1=-2, dim2=-1).sign()
+    return (q * sign.unsqueeze(-2)).sum() + (r * sign.unsqueeze(-1) * r).sum()
+
+
+def _svd_parts(a):
+    u, s, vh = _linalg(a).svd(a, full_matrices=False)
+    return ((u * u) ** 2 * s).sum() + ((vh * vh) ** 2 * s.unsqueeze(-1)).sum() + (s * s).sum()
 
 
 def _linalg(t):
@@ -71,6 +90,13 @@ TENSOR_OP_CASES = [
          lambda a, b: _linalg(a).solve(a, b)),
     Case(LA.Cholesky, "spd", lambda a: _linalg(a).cholesky(a @ a.mT), inputs(_matrices),
          lambda a: _linalg(a).cholesky(a @ a.mT)),
+    Case(DC.Eigh, "invariant", lambda a: _eigh_parts(a), inputs(_matrices), lambda a: _eigh_parts(a)),
+    Case(DC.QR, "sign-fixed", lambda a: _qr_parts(a), inputs(normal(2, 4, 3)), lambda a: _qr_parts(a)),
+    Case(DC.SVD, "invariant", lambda a: _svd_parts(a), inputs(normal(3, 5)), lambda a: _svd_parts(a)),
+    Case(DC.Pinv, "tall", lambda a: _linalg(a).pinv(a), inputs(normal(4, 3)), lambda a: _linalg(a).pinv(a)),
+    Case(DC.SolveTriangular, "lower", lambda a, b: _linalg(a).solve_triangular(a, b, upper=False),
+         inputs(_matrices, normal(2, 3, 2)), lambda a, b: _linalg(a).solve_triangular(a, b, upper=False)),
+    Case(R.LogCumSumExp, "dim1", lambda a: a.logcumsumexp(1), inputs(normal(2, 4)), lambda a: a.logcumsumexp(1)),
     unary(P.Sinh, "plain", "sinh"),
     unary(P.Cosh, "plain", "cosh"),
     unary(P.Log1p, "plain", "log1p", positive(2, 3)),
@@ -146,10 +172,53 @@ TENSOR_OP_CASES = [
     Case(S.Triangle, "triu-batched", lambda a: a.triu(1) * a, inputs(normal(2, 3, 3)), lambda a: a.triu(1) * a),
 ]
 
+
+def _special(t):
+    """eigengrad.special or torch.special, whichever library t belongs to."""
+    import eigengrad as eg
+
+    if isinstance(t, eg.Tensor):
+        return eg.special
+    import torch
+
+    return torch.special
+
+
+def special(cls, name: str, fn: str, make=None, *args):
+    """A case of a torch.special function: y = f(a, *args) * a."""
+    return Case(cls, name, lambda a: getattr(_special(a), fn)(a, *args) * a, inputs(make or normal(2, 3)),
+                lambda a: getattr(_special(a), fn)(a, *args) * a)
+
+
+# torch's trigamma (the derivative of digamma) is a short asymptotic series, ~1e-9 relative below x = 5:
+# the lgamma/digamma cases compare with it at x >= 6, where it is within 1e-11 (values near 1 are checked
+# against mpmath in tests/test_special.py)
+SPECIAL_CASES = [
+    special(SP.Lgamma, "plain", "gammaln", positive(2, 3, low=6.0, high=9.0)),
+    Case(SP.Lgamma, "small", lambda a: a.lgamma() * a, inputs(positive(2, 3, low=0.2, high=3.0))),  # not torch's trigamma
+    special(SP.Digamma, "plain", "digamma", positive(2, 3, low=6.0, high=9.0)),
+    Case(SP.Polygamma, "n2", lambda a: a.polygamma(2) * a, inputs(positive(2, 3)), lambda a: a.polygamma(2) * a),
+    Case(SP.Polygamma, "n1-negative", lambda a: a.polygamma(1) * a, inputs(positive(2, 3, low=-2.9, high=-2.1))),
+    special(SP.I0, "plain", "i0"),
+    special(SP.I1, "plain", "i1"),
+    special(SP.I0e, "plain", "i0e", away(2, 3)),
+    special(SP.I1e, "plain", "i1e", away(2, 3)),
+    special(SP.Erfcx, "plain", "erfcx", normal(2, 3)),
+    special(SP.Erfcx, "tail", "erfcx", positive(2, 3, low=2.5, high=6.0)),
+    special(SP.Ndtri, "plain", "ndtri", positive(2, 3, low=0.05, high=0.95)),
+    special(SP.LogNdtr, "plain", "log_ndtr", normal(2, 3)),
+    special(SP.LogNdtr, "tail", "log_ndtr", positive(2, 3, low=-12.0, high=-6.0)),
+    special(SP.Entr, "plain", "entr", positive(2, 3)),
+]
+TENSOR_OP_CASES += SPECIAL_CASES
+
 EXEMPT = {
     "UnaryMath": "the base of the unary math primitives (each subclass has its case)",
+    "_Special": "the base of the special-function primitives of ops_special (each subclass has its case)",
     "_Modulo": "the base of Remainder and Fmod (each has its case)",
     "_Linalg": "the base of the linear-algebra primitives (each subclass has its case)",
+    "_Matrix": "the base of Pinv and SolveTriangular (each has its case)",
+    "_Decomp": "the base of the decompositions Eigh, QR, SVD (each has its case)",
 }
 
 

@@ -1,4 +1,4 @@
-"""eigengrad.linalg's square-matrix functions side by side with torch.linalg 2.13 (tensor_op_parity.py: random
+"""eigengrad.linalg's matrix functions and decompositions side by side with torch.linalg 2.13 (tensor_op_parity.py: random
 batches, float64 to 1e-10 for values and gradients, a float32 run, gradcheck and gradgradcheck)."""
 from __future__ import annotations
 
@@ -30,6 +30,45 @@ def _sym_fn(fn):
     return lambda L, a: fn(L, (a + a.mT) * 0.5)
 
 
+def _tall(rng):
+    m = int(rng.integers(1, 6))
+    lead = (size(rng, zero=False),) if rng.random() < 0.5 else ()
+    return (normal(rng, lead + (m + int(rng.integers(0, 3)), m)),)
+
+
+def _wide(rng):
+    return (np.swapaxes(_tall(rng)[0], -1, -2),)
+
+
+def _any_matrix(rng):
+    return _tall(rng) if rng.random() < 0.5 else _wide(rng)
+
+
+def _eigh_invariant(L, a, uplo="L"):
+    """What does not depend on the eigenvectors' signs: the values, Q diag(l^2) Q^T and Q o Q."""
+    l, q = L.linalg.eigh((a + a.mT) * 0.5, UPLO=uplo)
+    return l, q @ ((l * l).unsqueeze(-1) * q.mT), q * q
+
+
+def _qr_invariant(L, a):
+    """Q and R with R's diagonal made positive (unique for a full-rank A)."""
+    q, r = L.linalg.qr(a)
+    sign = r.diagonal(dim1=-2, dim2=-1).sign()
+    return q * sign.unsqueeze(-2), r * sign.unsqueeze(-1)
+
+
+def _svd_invariant(L, a):
+    """S, U o U, Vh o Vh and U diag(S^2) Vh (reduced)."""
+    u, s, vh = L.linalg.svd(a, full_matrices=False)
+    return s, u * u, vh * vh, (u * (s * s).unsqueeze(-2)) @ vh
+
+
+def _tri_system(rng):
+    n = int(rng.integers(1, 5))
+    a = normal(rng, (n, n)) * 0.3 + 2.0 * np.eye(n)
+    return a, normal(rng, (n, int(rng.integers(1, 4))))
+
+
 OPS = [
     Op("inv", lambda L, a: L.linalg.inv(a), lambda rng: (_well_conditioned(rng),)),
     Op("det", lambda L, a: L.linalg.det(a), lambda rng: (_well_conditioned(rng),)),
@@ -45,8 +84,56 @@ OPS = [
     Op("multi_dot", lambda L, a, b, c: L.linalg.multi_dot([a, b, c]),
        lambda rng: (normal(rng, (3,)), normal(rng, (3, 4)), normal(rng, (4, 2)))),
     Op("inverse-method", lambda L, a: a.inverse(), lambda rng: (_well_conditioned(rng),)),
+    Op("eigh", _eigh_invariant, lambda rng: (_well_conditioned(rng),)),
+    Op("eigh-upper", lambda L, a: _eigh_invariant(L, a, "U"), lambda rng: (_well_conditioned(rng),)),
+    Op("eigvalsh", lambda L, a: L.linalg.eigvalsh((a + a.mT) * 0.5), lambda rng: (_well_conditioned(rng),)),
+    Op("qr", _qr_invariant, _tall, cases=8),
+    Op("qr-wide", _qr_invariant, _wide),
+    Op("svd", _svd_invariant, _any_matrix, cases=8),
+    Op("svdvals", lambda L, a: L.linalg.svdvals(a), _any_matrix),
+    Op("svd-old-V", lambda L, a: (lambda u, s, v: (v * v, s))(*L.svd(a)), _tall),
+    Op("pinv", lambda L, a: L.linalg.pinv(a), _any_matrix, cases=8),
+    Op("pinverse", lambda L, a: L.pinverse(a), _any_matrix),
+    Op("pinv-hermitian", lambda L, a: L.linalg.pinv((a + a.mT) * 0.5, hermitian=True),
+       lambda rng: (_well_conditioned(rng),)),
+    Op("lstsq", lambda L, a, b: L.linalg.lstsq(a, b).solution, lambda rng: (lambda a: (a, normal(rng, a.shape[:-1] + (2,))))(
+        _tall(rng)[0])),
+    Op("solve_triangular-lower", lambda L, a, b: L.linalg.solve_triangular(a, b, upper=False), _tri_system),
+    Op("solve_triangular-upper-unit-right", lambda L, a, b: L.linalg.solve_triangular(
+        a, b.mT, upper=True, unitriangular=True, left=False), _tri_system),
+    Op("matrix_norm-nuc", lambda L, a: L.linalg.matrix_norm(a, "nuc"), _any_matrix),
+    Op("matrix_norm-2", lambda L, a: L.linalg.matrix_norm(a, 2), _any_matrix),
+    Op("matrix_norm-inf-keepdim", lambda L, a: L.linalg.matrix_norm(a, float("inf"), keepdim=True), _any_matrix),
+    Op("norm-1-dims", lambda L, a: L.linalg.norm(a, 1, dim=(0, -1)), lambda rng: (normal(rng, (3, 2, 4)),)),
+    # n >= 2: for a 1 x 1 matrix cond is s / s, whose gradient is zero up to the rounding of either library
+    Op("cond", lambda L, a: L.linalg.cond(a), lambda rng: (normal(rng, (3, 3)) + 2.0 * np.eye(3),)),
+    Op("vander", lambda L, a: L.linalg.vander(a), lambda rng: (normal(rng, (2, int(rng.integers(1, 5)))),)),
+    Op("vecdot", lambda L, a, b: L.linalg.vecdot(a, b, dim=0), lambda rng: (normal(rng, (3, 4)), normal(rng, (3, 1)))),
+    Op("matrix_rank", lambda L, a: L.linalg.matrix_rank(a @ a.mT), _tall, grad=False),
+    Raises("eigh-not-square", lambda L, a: L.linalg.eigh(a), lambda rng: (normal(rng, (2, 3)),)),
+    Raises("qr-bad-mode", lambda L, a: L.linalg.qr(a, mode="full"), lambda rng: (normal(rng, (3, 3)),)),
+    Raises("svd-vector", lambda L, a: L.linalg.svd(a), lambda rng: (normal(rng, (3,)),)),
     Raises("inv-not-square", lambda L, a: L.linalg.inv(a), lambda rng: (normal(rng, (2, 3)),)),
     Raises("cholesky-not-positive", lambda L, a: L.linalg.cholesky(a), lambda rng: (-np.eye(3),)),
 ]
 
 test_matches_torch, test_matches_torch_float32, test_gradcheck = make_tests(OPS)
+
+
+def test_decompositions_of_empty_batches_and_empty_matrices():
+    """Zero-size batches and 0 x n matrices give PyTorch's shapes, and a zero-size gradient."""
+    import pytest
+
+    torch = pytest.importorskip("torch", reason="PyTorch parity needs torch")
+    import eigengrad as eg
+
+    fns = {"eigh": lambda L, a: L.linalg.eigh(a)[0], "svd": lambda L, a: L.linalg.svd(a)[1],
+           "qr": lambda L, a: L.linalg.qr(a)[1], "pinv": lambda L, a: L.linalg.pinv(a),
+           "svdvals": lambda L, a: L.linalg.svdvals(a)}
+    for name, fn in fns.items():
+        for shape in ((0, 3, 3), (3, 0, 0)) + (() if name == "eigh" else ((2, 0, 3),)):
+            x = eg.tensor(np.zeros(shape), requires_grad=True)
+            out = fn(eg, x)
+            assert tuple(out.shape) == tuple(fn(torch, torch.zeros(shape, dtype=torch.float64)).shape), (name, shape)
+            out.sum().backward()
+            assert x.grad.shape == shape

@@ -25,6 +25,7 @@ void bind_sort(py::module_& m);
 void bind_embedding(py::module_& m);
 void bind_upsample(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_erf(py::module_& m);
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
@@ -52,4 +53,5 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_embedding(m);
   bind_upsample(m);
   bind_attention(m);
+  bind_erf(m);
 }

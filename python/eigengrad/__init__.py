@@ -64,7 +64,7 @@ __all__ = [
     "is_anomaly_check_nan_enabled", "manual_seed", "seed", "initial_seed",
     "Generator", "default_generator", "get_rng_state", "set_rng_state", "set_num_threads", "get_num_threads",
     "show_config", "get_config", "autograd", "backends", "cuda", "accelerator", "linalg", "return_types",
-    "distributed", "distributions", "nn", "optim", "data", "datasets", "train", "diagnostics", "tune", "preprocessing", "save", "load",
+    "distributed", "distributions", "special", "nn", "optim", "data", "datasets", "train", "diagnostics", "tune", "preprocessing", "save", "load",
     "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
     "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
     "set_num_interop_threads", "get_num_interop_threads", "set_printoptions", "MaxResult",
@@ -74,7 +74,7 @@ __all__ = [
 # stays fast and imports no optional dependency (scikit-learn, Optuna, Ray, matplotlib) until used.
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
 _LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "jit", "onnx", "preprocessing", "sklearn",
-                     "profiler", "testing", "train", "tune")
+                     "profiler", "special", "testing", "train", "tune")
 
 
 def __getattr__(name: str):

@@ -86,6 +86,20 @@ def gemm(a, b, bias=None, trans_a=False, trans_b=False, out=None, accumulate=Fal
     return out
 
 
+# --- the error function ---------------------------------------------------------------------------
+
+def erf_forward(kind: str, x: np.ndarray) -> np.ndarray:
+    """kind(x) elementwise, kind one of 'erf', 'erfc', 'erfinv', computed in double and rounded once to x's
+    dtype (another dtype than float32/float64 goes through float64)."""
+    x = np.asarray(x)
+    if x.dtype not in FLOAT_DTYPES:
+        return erf_forward(kind, x.astype(np.float64)).astype(x.dtype, copy=False)
+    x = contiguous(x)
+    out = np.empty_like(x)
+    getattr(_C, kind)(x, out)
+    return out
+
+
 # --- activations ----------------------------------------------------------------------------------
 
 _ACTIVATIONS = {kind: (kind + "_forward", kind + "_backward") for kind in ("relu", "sigmoid", "tanh")}

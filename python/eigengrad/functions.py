@@ -23,8 +23,8 @@ def _takes_input(name: str, fn):
     return f
 
 
-# Functions whose first argument may be a number (torch.pow(2, t)).
-NUMBER_FIRST = {"pow", "float_power"}
+# Functions whose first argument may be a number (torch.pow(2, t), torch.polygamma(n, t)).
+NUMBER_FIRST = {"pow", "float_power", "polygamma"}
 
 
 def _build() -> dict:

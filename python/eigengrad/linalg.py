@@ -1,14 +1,20 @@
 """``torch.linalg``: the norms (``vector_norm``, ``norm``, ``matrix_norm`` 'fro', over the C++ reduction kernel),
 ``cross``, and the square-matrix functions ``inv``, ``det``, ``slogdet``, ``solve``, ``cholesky``,
-``matrix_power``, ``multi_dot`` (LAPACK through NumPy; differentiable twice, autograd/ops_linalg.py)."""
+``matrix_power``, ``multi_dot`` (LAPACK through NumPy; differentiable twice, autograd/ops_linalg.py); the
+decompositions and what is built on them come from linalg_decomp.py."""
 from __future__ import annotations
 
 from collections import namedtuple
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError
 from eigengrad.autograd import ops_linalg as L
+from eigengrad.linalg_decomp import (_matrices, cond, eig, eigh, eigvals, eigvalsh, lstsq, matrix_norm_ord, matrix_rank,  # noqa: F401
+                                     pinv, pinverse, qr, qr_old, solve_triangular, svd, svd_old, svdvals, vander,
+                                     vecdot)
+from eigengrad.tensor_ops.products import matmul  # noqa: F401
+from eigengrad.tensor_ops.shape import diagonal as _diagonal
 from eigengrad.tensor_ops.composite import cross as _cross
 from eigengrad.tensor_ops.reduce import vector_norm
 
@@ -18,19 +24,29 @@ SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 
 def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
     """The vector ``ord``-norm over ``dim`` (all elements when ``ord`` and ``dim`` are None: the 2-norm of the
-    flattened tensor, which is also the Frobenius norm), or ``ord='fro'`` over two dims."""
-    if ord is None or ord == "fro":
+    flattened tensor, which is also the Frobenius norm); a matrix norm when ``dim`` is two dims, or A is 2-D
+    and ``ord`` is given with no ``dim`` (PyTorch's rule)."""
+    if ord is None:
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
-    if isinstance(ord, str):
-        raise RuntimeError(f"linalg.norm: ord={ord!r} is not supported (eigengrad has vector norms and 'fro')")
+    matrix = (isinstance(dim, (tuple, list)) and len(dim) == 2) or (dim is None and A.ndim == 2)
+    if isinstance(ord, str) or matrix:
+        if not matrix:
+            raise ArgumentError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                                f"Got {A.ndim}D.")
+        return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
-    """The Frobenius norm of the matrices over ``dim``."""
-    if ord != "fro":
-        raise RuntimeError(f"linalg.matrix_norm: ord={ord!r} is not supported (eigengrad has 'fro')")
-    return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    """The matrix norm over ``dim``: 'fro', 'nuc', 2, -2, 1, -1, inf, -inf."""
+    if ord == "fro":
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    return matrix_norm_ord(A if dtype is None else A.to(dtype), ord, dim, keepdim)
+
+
+def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """The diagonal of the matrices over (dim1, dim2), as a view."""
+    return _diagonal(A, offset, dim1, dim2)
 
 
 def cross(input, other, *, dim: int = -1):
@@ -39,15 +55,7 @@ def cross(input, other, *, dim: int = -1):
 
 
 def _square(A, name: str):
-    if A.ndim < 2:
-        raise ArgumentError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
-    if A.shape[-1] != A.shape[-2]:
-        raise ArgumentError(f"linalg.{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
-                            f"{A.shape[-1]} matrices")
-    if A._data.dtype.kind != "f":
-        raise ArgumentTypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
-                                f"{A._data.dtype}")
-    return A
+    return _matrices(A, name, square=True)
 
 
 def inv(A, *, out=None):
@@ -129,4 +137,5 @@ def multi_dot(tensors, *, out=None):
 
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "inv", "det", "slogdet", "solve", "cholesky",
-           "matrix_power", "multi_dot"]
+           "matrix_power", "multi_dot", "eigh", "eigvalsh", "eig", "eigvals", "qr", "svd", "svdvals", "pinv",
+           "lstsq", "matrix_rank", "solve_triangular", "cond", "vecdot", "vander", "matmul", "diagonal"]

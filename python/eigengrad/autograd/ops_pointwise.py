@@ -95,51 +95,25 @@ Trunc = _unary("Trunc", np.trunc, None, doc="zero gradient")
 
 
 # --- the error function ---------------------------------------------------------------------------
-# NumPy has no erf: the C library's (Python's math.erf/erfc, correctly rounded to about 1 ulp, as PyTorch's)
-# element by element, in double, then cast back. About 60 ns an element: fine for the losses and custom
-# activations that use it (nn.GELU has its own C++ kernel).
+# NumPy has no erf: the C library's erf/erfc (about 1 ulp, as PyTorch's) and erfinv run as C++ kernels
+# (cpp/src/erf.cpp), in double, rounded once to the input's dtype.
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_erf_f64 = np.frompyfunc(math.erf, 1, 1)
-_erfc_f64 = np.frompyfunc(math.erfc, 1, 1)
 
 
-def _by_element(fn, x):
-    x = np.asarray(x)
-    return np.asarray(fn(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
+def _erf_kernel(kind):
+    def run(x):
+        from eigengrad import _kernels
+
+        return _kernels.erf_forward(kind, x)
+
+    return run
 
 
-def _erfinv(x):
-    """The inverse of erf: Giles' approximation (2010), then Newton's method in double on erf(y) = |x|, or on
-    erfc(y) = 1 - |x| where |x| >= 0.5 (1 - |x| is exact there, and erf(y) would round to 1): 2-3 steps from
-    its ~1e-7, more in the far tail beyond its range. +-inf at +-1, NaN outside [-1, 1]."""
-    x = np.asarray(x)
-    z = x.astype(np.float64)
-    a = np.abs(z)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        w = -np.log((1.0 - a) * (1.0 + a))
-        p_small = np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941], w - 2.5)
-        p_big = np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                            -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], np.sqrt(w) - 3.0)
-        y = np.where(w < 5.0, p_small, p_big) * a
-        tail = a >= 0.5
-        for _ in range(40):  # f(y) = erf(y) - a = (1 - a) - erfc(y), f'(y) = 2/sqrt(pi) e^(-y^2)
-            f = np.where(tail, (1.0 - a) - np.asarray(_erfc_f64(y), dtype=np.float64),
-                         np.asarray(_erf_f64(y), dtype=np.float64) - a)
-            step = np.where(np.isfinite(f), f / (_TWO_OVER_SQRT_PI * np.exp(-y * y)), 0.0)
-            step = np.where(np.isfinite(step), step, 0.0)
-            y = y - step
-            if not np.any(np.abs(step) > 1e-15 * np.abs(y)):
-                break
-    y = np.where(a == 1.0, np.inf, np.where(a > 1.0, np.nan, y))
-    return np.copysign(y, z).astype(x.dtype, copy=False)
-
-
-Erf = _unary("Erf", lambda x: _by_element(_erf_f64, x), "x",
+Erf = _unary("Erf", _erf_kernel("erf"), "x",
              lambda m, g, x: g * (_TWO_OVER_SQRT_PI * m.exp(-(x * x))), "y = erf x; dy/dx = 2/sqrt(pi) e^(-x^2)")
-Erfc = _unary("Erfc", lambda x: _by_element(_erfc_f64, x), "x",
+Erfc = _unary("Erfc", _erf_kernel("erfc"), "x",
               lambda m, g, x: g * (-_TWO_OVER_SQRT_PI * m.exp(-(x * x))), "y = 1 - erf x; dy/dx = -2/sqrt(pi) e^(-x^2)")
-Erfinv = _unary("Erfinv", _erfinv, "y", lambda m, g, y: g * ((1.0 / _TWO_OVER_SQRT_PI) * m.exp(y * y)),
+Erfinv = _unary("Erfinv", _erf_kernel("erfinv"), "y", lambda m, g, y: g * ((1.0 / _TWO_OVER_SQRT_PI) * m.exp(y * y)),
                 "y = erf^-1(x); dy/dx = sqrt(pi)/2 e^(y^2)")
 
 class RoundDecimals(Primitive):

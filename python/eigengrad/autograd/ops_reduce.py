@@ -199,6 +199,52 @@ def _exclusive_products(x: np.ndarray, axis: int) -> np.ndarray:
     return left * right
 
 
+class LogCumSumExp(Primitive):
+    """y_i = log sum_{j <= i} exp(x_j) along ``dim`` (NumPy's logaddexp.accumulate: no overflow). The gradient
+    sum_{i >= j} g_i exp(x_j - y_i) is computed in the log domain, g's positive and negative parts apart
+    (TensorFlow's and PyTorch's formula): exp(x + rev_lcse(log g+ - y)) - exp(x + rev_lcse(log g- - y)), with
+    rev_lcse this op from the end; so it is twice differentiable through itself."""
+
+    @staticmethod
+    def forward(ctx, x, dim=0):
+        ctx.dim = dim
+        y = np.logaddexp.accumulate(x, axis=dim) if x.size else x.copy()
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved
+        d = ctx.dim
+
+        # An element at -inf (x_j, or g_i = 0 as log g) contributes nothing: kept out of the inf - inf.
+        def part(mask):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.where(mask, np.log(np.where(mask, np.abs(g), 1.0)) - y, -np.inf)
+                rev = np.flip(np.logaddexp.accumulate(np.flip(z, d), axis=d), d) if z.size else z
+                return np.where(x == -np.inf, 0.0, np.exp(x + rev))
+
+        return ((part(g > 0) - part(g < 0)).astype(x.dtype, copy=False),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        from eigengrad.autograd.ops_shape import Flip
+        from eigengrad.tensor_ops.index import where
+
+        x, y = ctx.input_tensor(0, ctx.saved[0]), ctx.output_tensor(ctx.saved[1])
+        d = ctx.dim
+
+        finite_x = x._data > -np.inf if hasattr(x, "_data") else x > -np.inf
+
+        def part(mask):
+            one = g * 0.0 + 1.0
+            z = where(mask, where(mask, g.abs(), one).log() - where(mask, y, 0.0), float("-inf"))
+            rev = Flip.apply(LogCumSumExp.apply(Flip.apply(z, dims=(d,)), dim=d), dims=(d,))
+            return where(finite_x, (where(finite_x, x, 0.0) + rev).exp(), 0.0)
+
+        return (part(g > 0) - part(g < 0),)
+
+
 class Cumsum(Primitive):
     """Running sum along ``dim``; the gradient is the running sum of g from the end."""
 

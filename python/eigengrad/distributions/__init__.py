@@ -1,14 +1,29 @@
-"""``torch.distributions``' most used members: ``Categorical`` (policy gradients, sampling from a language
-model), ``Normal`` (VAEs, Gaussian policies), ``Bernoulli``, and ``kl_divergence`` between two of one family.
+"""``torch.distributions``' commonly used members: Normal, Bernoulli, Categorical, OneHotCategorical,
+Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, Poisson, Binomial, MultivariateNormal,
+Independent and TransformedDistribution (Exp, Affine, Sigmoid, Tanh transforms), with ``kl_divergence`` for
+the common pairs (``register_kl`` adds more).
 
-Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample`` and ``kl_divergence``
-are differentiable through eigengrad's tensor ops, ``sample`` is not (as PyTorch). Shapes follow PyTorch:
-``batch_shape`` is the parameters' broadcast shape (without the category dim for Categorical),
-``sample(sample_shape)`` prepends ``sample_shape``.
+Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample``, ``cdf``/``icdf`` and
+``kl_divergence`` are differentiable through eigengrad's tensor ops, ``sample`` is not (as PyTorch). Shapes
+follow PyTorch: ``batch_shape`` is the parameters' broadcast shape, ``sample(sample_shape)`` prepends
+``sample_shape``. ``validate_args`` (on by default) raises PyTorch's ValueErrors for bad parameters and values.
+Gamma, Beta and Dirichlet have no ``rsample`` (PyTorch's uses implicit reparameterisation gradients).
 """
+from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import Distribution
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.normal import Bernoulli, Normal
-from eigengrad.distributions.kl import kl_divergence
+from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
+from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma
+from eigengrad.distributions.discrete import Binomial, OneHotCategorical, Poisson
+from eigengrad.distributions.multivariate_normal import MultivariateNormal
+from eigengrad.distributions.transformed import (
+    AffineTransform, ExpTransform, Independent, LogNormal, SigmoidTransform, TanhTransform, Transform,
+    TransformedDistribution,
+)
+from eigengrad.distributions.kl import kl_divergence, register_kl
 
-__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "kl_divergence"]
+__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
+           "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "Independent",
+           "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
+           "SigmoidTransform", "TanhTransform", "kl_divergence", "register_kl", "constraints"]

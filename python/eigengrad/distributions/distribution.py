@@ -1,4 +1,5 @@
-"""The base class: shapes, ``sample_shape`` handling and argument checks shared by the distributions."""
+"""The base class: shapes, ``sample_shape`` handling, ``expand`` and PyTorch's argument and sample checks
+(``validate_args``: on by default, as PyTorch under ``__debug__``)."""
 from __future__ import annotations
 
 import numbers
@@ -9,13 +10,36 @@ from eigengrad.tensor import Size, Tensor
 
 
 class Distribution:
-    """A batch of distributions of ``batch_shape``, each over events of ``event_shape``."""
+    """A batch of distributions of ``batch_shape``, each over events of ``event_shape``.
+
+    A subclass lists ``arg_constraints`` (parameter name -> constraint, checked at construction) and
+    ``support`` (checked by ``log_prob``), and ``_param_event_dims`` (parameter name -> how many trailing
+    dims it has beyond the batch shape) for ``expand``."""
 
     has_rsample = False
+    has_enumerate_support = False
+    arg_constraints: dict = {}
+    support = None
+    _param_event_dims: dict = {}
+    _validate_default = __debug__
 
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None) -> None:
         self._batch_shape = Size(tuple(batch_shape))
         self._event_shape = Size(tuple(event_shape))
+        self._validate_args = self._validate_default if validate_args is None else bool(validate_args)
+        if self._validate_args:
+            for name, constraint in self.arg_constraints.items():
+                value = getattr(self, name)
+                if not bool(np.all(constraint.check(value))):
+                    raise ValueError(f"Expected parameter {name} ({type(value).__name__} of shape "
+                                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
+                                     f"{constraint!r}, but found invalid values:\n{value}")
+
+    @staticmethod
+    def set_default_validate_args(value: bool) -> None:
+        if value not in (True, False):
+            raise ValueError
+        Distribution._validate_default = value
 
     @property
     def batch_shape(self) -> Size:
@@ -31,11 +55,47 @@ class Distribution:
                             "(write sample((n,)))")
         return tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape)
 
+    def _validate_sample(self, value: Tensor) -> None:
+        """PyTorch's checks of a ``log_prob`` argument: a Tensor, event shape, broadcastable, in the support."""
+        if not self._validate_args:
+            return
+        if not isinstance(value, Tensor):
+            raise ValueError("The value argument to log_prob must be a Tensor")
+        event = tuple(self._event_shape)
+        if tuple(value.shape[len(value.shape) - len(event):]) != event:
+            raise ValueError(f"The right-most size of value must match event_shape: {value.shape} vs "
+                             f"{self._event_shape}.")
+        expected = tuple(self._batch_shape) + event
+        for i, j in zip(reversed(tuple(value.shape)), reversed(expected)):
+            if i != 1 and j != 1 and i != j:
+                raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {value.shape} vs "
+                                 f"{Size(expected)}.")
+        if self.support is not None and not bool(np.all(self.support.check(value))):
+            raise ValueError(f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) to be "
+                             f"within the support ({self.support!r}) of the distribution {self!r}, but found "
+                             f"invalid values:\n{value}")
+
+    def expand(self, batch_shape, _instance=None) -> "Distribution":
+        """The same distribution broadcast to ``batch_shape`` (parameters expanded: no copy)."""
+        batch_shape = tuple(batch_shape)
+        new = object.__new__(type(self)) if _instance is None else _instance
+        new.__dict__.update(self.__dict__)
+        for name, event_dims in self._param_event_dims.items():
+            value = self.__dict__.get(name)
+            if value is not None:
+                tail = tuple(value.shape[len(value.shape) - event_dims:]) if event_dims else ()
+                setattr(new, name, value.expand(*batch_shape, *tail))
+        new._batch_shape = Size(batch_shape)
+        return new
+
     def sample(self, sample_shape=()) -> Tensor:
         from eigengrad.autograd import no_grad
 
         with no_grad():
             return self.rsample(sample_shape)
+
+    def sample_n(self, n: int) -> Tensor:
+        return self.sample((n,))
 
     def rsample(self, sample_shape=()) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} has no reparameterized sampler (rsample)")
@@ -43,15 +103,56 @@ class Distribution:
     def log_prob(self, value) -> Tensor:
         raise NotImplementedError(f"a Distribution subclass defines log_prob(value); {type(self).__name__} does not")
 
+    def cdf(self, value) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no cdf")
+
+    def icdf(self, value) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no icdf")
+
     def entropy(self) -> Tensor:
         raise NotImplementedError(f"a Distribution subclass defines entropy(); {type(self).__name__} does not")
+
+    def perplexity(self) -> Tensor:
+        return self.entropy().exp()
+
+    @property
+    def mean(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no mean")
+
+    @property
+    def variance(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no variance")
 
     @property
     def stddev(self) -> Tensor:
         return self.variance.sqrt()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        params = ", ".join(f"{k}: {tuple(getattr(self, k).shape) if getattr(self, k).ndim else getattr(self, k)}"
+                           for k in self.arg_constraints if k in self.__dict__)
+        return f"{type(self).__name__}({params})"
+
+
+class ScalarEvents(Distribution):
+    """A distribution of scalar events whose parameters (``_param_event_dims``' names, in order) broadcast
+    together to the batch shape."""
+
+    def _init_params(self, values, validate_args) -> None:
+        for name, tensor in zip(self._param_event_dims, broadcast_all(*values)):
+            setattr(self, name, tensor)
+        Distribution.__init__(self, tensor.shape, (), validate_args)
+
+
+class LocatedAtLoc:
+    """mean and mode ``loc`` (Normal, Laplace, MultivariateNormal)."""
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
 
 
 def as_param(value, name: str) -> Tensor:
@@ -66,3 +167,34 @@ def as_param(value, name: str) -> Tensor:
             arr = arr.astype(default_float())
         return Tensor._wrap(np.ascontiguousarray(arr) if arr.ndim else arr)
     raise TypeError(f"{name}: expected a Tensor or a number, got {type(value).__name__}")
+
+
+def broadcast_all(*values) -> tuple:
+    """The parameters as tensors of one dtype (a tensor's, else the default float) expanded to one shape."""
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    dtype = tensors[0].dtype if tensors else None
+    out = [v if isinstance(v, Tensor) else as_param(v, "value") for v in values]
+    if dtype is not None:
+        out = [v if v.dtype == dtype else v.to(dtype) for v in out]
+    shape = np.broadcast_shapes(*(tuple(v.shape) for v in out))
+    return tuple(v.expand(*shape) for v in out)
+
+
+def as_value(value, like: Tensor) -> Tensor:
+    """A log_prob/cdf argument as a tensor of the parameters' dtype."""
+    if isinstance(value, Tensor):
+        return value if value.dtype == like.dtype else value.to(like.dtype)
+    return Tensor._wrap(np.asarray(value, dtype=like._data.dtype))
+
+
+def numpy_rng() -> np.random.Generator:
+    """A NumPy generator seeded from eigengrad's default generator (its seed and a fresh offset): the
+    samplers NumPy has and eigengrad's kernels do not (gamma, Poisson, binomial) follow ``manual_seed``."""
+    from eigengrad.random import default_generator
+
+    return np.random.default_rng([default_generator.initial_seed(), default_generator._advance(1)])
+
+
+def sum_rightmost(value: Tensor, dims: int) -> Tensor:
+    """value summed over its ``dims`` rightmost dims."""
+    return value.reshape(*value.shape[:value.ndim - dims], -1).sum(-1) if dims > 0 else value

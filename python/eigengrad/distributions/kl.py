@@ -1,24 +1,150 @@
-"""KL(p || q) between two distributions of one family, in closed form."""
+"""KL(p || q) = E_p[log p - log q] in closed form, for the pairs registered with ``register_kl`` (PyTorch's
+registry: the most specific registered pair of the two types' classes wins)."""
 from __future__ import annotations
 
+import math
+
 from eigengrad.distributions.categorical import Categorical
-from eigengrad.distributions.distribution import Distribution
+from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
+from eigengrad.distributions.discrete import OneHotCategorical, Poisson
+from eigengrad.distributions.distribution import Distribution, sum_rightmost
+from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma
+from eigengrad.distributions.multivariate_normal import MultivariateNormal
 from eigengrad.distributions.normal import Bernoulli, Normal
+from eigengrad.distributions.transformed import Independent, TransformedDistribution
 from eigengrad.tensor import Tensor
+
+_KL_REGISTRY: dict = {}
+
+
+def register_kl(type_p: type, type_q: type):
+    """Decorator: ``@register_kl(P, Q) def kl(p, q)`` computes KL(p || q) for instances of P and Q."""
+    if not (isinstance(type_p, type) and issubclass(type_p, Distribution)):
+        raise TypeError(f"Expected type_p to be a Distribution subclass but got {type_p}")
+    if not (isinstance(type_q, type) and issubclass(type_q, Distribution)):
+        raise TypeError(f"Expected type_q to be a Distribution subclass but got {type_q}")
+
+    def decorator(fn):
+        _KL_REGISTRY[type_p, type_q] = fn
+        return fn
+
+    return decorator
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
-    """KL(p || q) = E_p[log p - log q], batched over the distributions' batch shape."""
-    if isinstance(p, Normal) and isinstance(q, Normal):
-        var_ratio = (p.scale / q.scale) ** 2
-        t1 = ((p.loc - q.loc) / q.scale) ** 2
-        return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
-    if isinstance(p, Categorical) and isinstance(q, Categorical):
-        t = p.probs * (p.logits - q.logits)
-        return t.masked_fill(p.probs.detach() == 0, 0.0).sum(-1)
-    if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
-        from eigengrad.nn.functional import softplus
+    """KL(p || q), batched over the distributions' batch shape."""
+    matches = [(tp, tq) for tp, tq in _KL_REGISTRY if isinstance(p, tp) and isinstance(q, tq)]
+    if not matches:
+        raise NotImplementedError(f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
+                                  f"{type(q).__name__}")
+    # the most specific pair: the smallest distance up both MROs
+    best = min(matches, key=lambda m: (type(p).__mro__.index(m[0]) + type(q).__mro__.index(m[1])))
+    return _KL_REGISTRY[best](p, q)
 
-        return p.probs * (softplus(-q.logits) - softplus(-p.logits)) + \
-            (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
-    raise NotImplementedError(f"No KL(p || q) is implemented for p = {type(p).__name__}, q = {type(q).__name__}")
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p, q):
+    var_ratio = (p.scale / q.scale).pow(2)
+    t1 = ((p.loc - q.loc) / q.scale).pow(2)
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p, q):
+    t = p.probs * (p.logits - q.logits)
+    return t.masked_fill(p.probs.detach() == 0, 0.0).sum(-1)
+
+
+@register_kl(OneHotCategorical, OneHotCategorical)
+def _kl_onehot_onehot(p, q):
+    return _kl_categorical_categorical(p._categorical, q._categorical)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p, q):
+    from eigengrad.nn.functional import softplus
+
+    return p.probs * (softplus(-q.logits) - softplus(-p.logits)) + \
+        (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
+
+
+@register_kl(Uniform, Uniform)
+def _kl_uniform_uniform(p, q):
+    result = ((q.high - q.low) / (p.high - p.low)).log()
+    return result.masked_fill((q.low > p.low) | (q.high < p.high), math.inf)
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    rate_ratio = q.rate / p.rate
+    return -rate_ratio.log() + rate_ratio - 1
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    scale_ratio = p.scale / q.scale
+    loc_abs_diff = (p.loc - q.loc).abs()
+    return -scale_ratio.log() + loc_abs_diff / q.scale + scale_ratio * (-loc_abs_diff / p.scale).exp() - 1
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    t1 = q.concentration * (p.rate / q.rate).log()
+    t2 = q.concentration.lgamma() - p.concentration.lgamma()
+    t3 = (p.concentration - q.concentration) * p.concentration.digamma()
+    t4 = (q.rate - p.rate) * (p.concentration / p.rate)
+    return t1 + t2 + t3 + t4
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    sum_p, sum_q = p.concentration.sum(-1), q.concentration.sum(-1)
+    t1 = sum_p.lgamma() - sum_q.lgamma()
+    t2 = (p.concentration.lgamma() - q.concentration.lgamma()).sum(-1)
+    t3 = p.concentration - q.concentration
+    t4 = p.concentration.digamma() - sum_p.digamma().unsqueeze(-1)
+    return t1 - t2 + (t3 * t4).sum(-1)
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    return _kl_dirichlet_dirichlet(p._dirichlet(), q._dirichlet())
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(p, q):
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    """log det ratio + (tr(Sq^-1 Sp) + Mahalanobis(q, mu_p) - k) / 2, through the Cholesky factors."""
+    from eigengrad import linalg
+    from eigengrad.distributions.multivariate_normal import _mahalanobis
+
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event shapes cannot be "
+                         "computed")
+    half_term1 = q._half_log_det() - p._half_log_det()
+    Lq, Lp = q._scale_tril, p.scale_tril  # p's as given: PyTorch's solve reads its upper triangle (zeros) too
+    shape = tuple(Lq.shape[:-2]) if len(Lq.shape) >= len(Lp.shape) else tuple(Lp.shape[:-2])
+    k = p.event_shape[0]
+    term2 = linalg.solve(Lq.expand(*shape, k, k), Lp.expand(*shape, k, k)).pow(2).sum((-2, -1))
+    term3 = _mahalanobis(Lq, q.loc - p.loc)
+    return half_term1 + 0.5 * (term2 + term3 - k)
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("KL between Independent distributions of different reinterpreted_batch_ndims")
+    return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    if p.transforms != q.transforms:
+        raise NotImplementedError("KL between TransformedDistributions of different transforms")
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError("KL between TransformedDistributions of different event shapes")
+    return kl_divergence(p.base_dist, q.base_dist)

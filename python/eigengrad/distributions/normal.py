@@ -6,31 +6,21 @@ import math
 
 import numpy as np
 
-from eigengrad.distributions.distribution import Distribution, as_param
+from eigengrad.distributions import constraints
+from eigengrad.distributions.distribution import Distribution, LocatedAtLoc, ScalarEvents, as_param, as_value
 from eigengrad.tensor import Tensor
 
 
-class Normal(Distribution):
+class Normal(LocatedAtLoc, ScalarEvents):
     """A Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together)."""
 
     has_rsample = True
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    _param_event_dims = {"loc": 0, "scale": 0}
 
     def __init__(self, loc, scale, validate_args=None) -> None:
-        loc, scale = as_param(loc, "loc"), as_param(scale, "scale")
-        shape = np.broadcast_shapes(tuple(loc.shape), tuple(scale.shape))
-        self.loc, self.scale = loc.expand(*shape), scale.expand(*shape)
-        if validate_args is not False and bool((scale.detach() <= 0).any()):
-            raise ValueError(f"Expected parameter scale of shape {tuple(scale.shape)} to satisfy the constraint "
-                             "GreaterThan(lower_bound=0.0), but found invalid values")
-        super().__init__(shape, (), validate_args)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
+        self._init_params((loc, scale), validate_args)
 
     @property
     def stddev(self) -> Tensor:
@@ -47,8 +37,17 @@ class Normal(Distribution):
         return self.loc + eps * self.scale
 
     def log_prob(self, value) -> Tensor:
-        value = as_param(value, "value")
+        value = as_value(value, self.loc)
+        self._validate_sample(value)
         return -((value - self.loc) ** 2) / (2 * self.variance) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
+
+    def cdf(self, value) -> Tensor:
+        value = as_value(value, self.loc)
+        self._validate_sample(value)
+        return 0.5 * (1 + ((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)).erf())
+
+    def icdf(self, value) -> Tensor:
+        return self.loc + self.scale * (2 * as_value(value, self.loc) - 1).erfinv() * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
@@ -59,6 +58,8 @@ class Normal(Distribution):
 
 class Bernoulli(Distribution):
     """P(X = 1) = probs (or sigmoid(logits)); samples are 0./1. in the parameter's dtype."""
+
+    _param_event_dims = {"probs": 0, "logits": 0}
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         if (probs is None) == (logits is None):

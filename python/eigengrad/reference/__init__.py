@@ -17,6 +17,7 @@ from eigengrad.reference.dropout import (
     feature_dropout_backward, feature_dropout_forward,
 )
 from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
+from eigengrad.reference.erf import erf_forward
 from eigengrad.reference.finite import all_finite
 from eigengrad.reference.gemm import gemm
 from eigengrad.reference.loss import (
@@ -42,7 +43,7 @@ __all__ = [
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adamax_step", "radam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
-    "grad_norm", "clip_grad_norm", "clip_grad_value", "all_finite", "augment",
+    "grad_norm", "clip_grad_norm", "clip_grad_value", "all_finite", "augment", "erf_forward",
     "weighted_softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward",
     "bce_with_logits_forward", "bce_with_logits_backward",
     "leaky_relu_forward", "leaky_relu_backward", "elu_forward", "elu_backward", "selu_forward", "selu_backward",

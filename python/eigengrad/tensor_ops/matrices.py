@@ -1,5 +1,6 @@
-"""The square-matrix functions under PyTorch's top-level and method names (``inverse``, ``det``, ``logdet``,
-``slogdet``, ``matrix_power``, ``cholesky``, ``chain_matmul``): eigengrad.linalg's, which own them."""
+"""The matrix functions under PyTorch's top-level and method names (``inverse``, ``det``, ``logdet``,
+``slogdet``, ``matrix_power``, ``cholesky``, ``chain_matmul``, ``svd``, ``qr``, ``pinverse``,
+``triangular_solve``): eigengrad.linalg's, which own them."""
 from __future__ import annotations
 
 
@@ -37,5 +38,28 @@ def chain_matmul(*matrices, out=None):
     return _linalg().multi_dot(matrices)
 
 
-METHODS = ("inverse", "det", "logdet", "slogdet", "matrix_power", "cholesky")
+def svd(input, some: bool = True, compute_uv: bool = True, *, out=None):
+    """(U, S, V), V not Vh (the older API; see linalg.svd)."""
+    return _linalg().svd_old(input, some, compute_uv)
+
+
+def qr(input, some: bool = True, *, out=None):
+    return _linalg().qr_old(input, some)
+
+
+def pinverse(input, rcond: float = 1e-15):
+    return _linalg().pinverse(input, rcond)
+
+
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
+    """(X, A) with op(A) X = b: the older argument order of linalg.solve_triangular."""
+    a = A.mT if transpose else A
+    x = _linalg().solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
+    from collections import namedtuple
+
+    return namedtuple("triangular_solve", ["solution", "cloned_coefficient"])(x, A.clone())
+
+
+METHODS = ("inverse", "det", "logdet", "slogdet", "matrix_power", "cholesky", "svd", "qr", "pinverse",
+           "triangular_solve")
 FUNCTIONS = METHODS + ("chain_matmul",)

@@ -72,6 +72,11 @@ def _maximum(a, b):
 
 def xlogy(input, other, *, out=None):
     """x * log(y), 0 where x is 0 (unless y is NaN), as PyTorch."""
+    return _out.write(x_times(log, input, other), out)
+
+
+def x_times(f, input, other):
+    """x * f(y), 0 where x is 0 (unless y is NaN), f's argument 1 there (xlogy, xlog1py); numbers broadcast."""
     x = _floating(input) if hasattr(input, "_data") else input
     y = _floating(other) if hasattr(other, "_data") else other
     from eigengrad.tensor_ops.arithmetic import as_operand_tensor
@@ -79,8 +84,7 @@ def xlogy(input, other, *, out=None):
     y = y if hasattr(y, "_data") else as_operand_tensor(float(y), x)
     x = x if hasattr(x, "_data") else as_operand_tensor(float(x), y)
     zero = (x == 0) & ~y.isnan()
-    safe_y = _where(zero, 1.0, y)
-    return _out.write(_where(zero, 0.0, x * log(safe_y)), out)
+    return _where(zero, 0.0, x * f(_where(zero, 1.0, y)))
 
 
 def hypot(input, other, *, out=None):

@@ -121,6 +121,15 @@ def cumsum(input, dim: int, *, dtype=None, out=None):
     return _out.write(ops_reduce.Cumsum.apply(x, dim=_dims.wrap(dim, x.ndim)), out)
 
 
+def logcumsumexp(input, dim: int, *, out=None):
+    """log(cumsum(exp(input))) along ``dim``, without overflow."""
+    if input._data.dtype.kind != "f":
+        input = input.to(np.float32)
+    if input.ndim == 0:
+        return _out.write(input.clone(), out)
+    return _out.write(ops_reduce.LogCumSumExp.apply(input, dim=_dims.wrap(dim, input.ndim)), out)
+
+
 def cumprod(input, dim: int, *, dtype=None):
     """The running product along ``dim``, as a cumulative sum of logarithms is not exact: NumPy's cumprod;
     differentiable through exp/log is avoided, so only non-differentiable use is supported for now."""
@@ -281,6 +290,6 @@ def count_nonzero(input, dim=None):
 
 
 METHODS = ("sum", "nansum", "mean", "var", "std", "prod", "cumsum", "cumprod", "norm", "max", "min", "amax", "amin",
-           "aminmax", "argmax", "argmin", "logsumexp", "count_nonzero")
+           "aminmax", "argmax", "argmin", "logsumexp", "logcumsumexp", "count_nonzero")
 FUNCTIONS = METHODS + ("var_mean", "std_mean")
 del _dtype

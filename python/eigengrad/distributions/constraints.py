@@ -1,0 +1,162 @@
+"""``torch.distributions.constraints``' common members: the sets a parameter or a sample must lie in. ``check``
+takes a tensor (or array) and gives a bool array (per batch element for the event constraints); ``repr`` is
+PyTorch's, which the validation errors quote."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _arr(value) -> np.ndarray:
+    return np.asarray(value._data if hasattr(value, "_data") else value)
+
+
+class Constraint:
+    is_discrete = False
+    event_dim = 0
+
+    def check(self, value) -> np.ndarray:
+        raise NotImplementedError(f"a Constraint subclass defines check(value); {type(self).__name__} does not")
+
+    def __repr__(self) -> str:
+        return type(self).__name__.lstrip("_") + "()"
+
+
+class _Real(Constraint):
+    def check(self, value):
+        v = _arr(value)
+        return v == v  # False for NaN
+
+
+class _Bound(Constraint):
+    """A bound compared elementwise: ``op(value, bound)``."""
+
+    def __init__(self, bound, name: str, op) -> None:
+        self._bound, self._name, self._op = bound, name, op
+
+    def check(self, value):
+        return self._op(_arr(value), _arr(self._bound))
+
+    def __repr__(self) -> str:
+        bound = self._bound if not hasattr(self._bound, "_data") else self._bound
+        return f"{type(self).__name__.lstrip('_')}({self._name}={bound})"
+
+
+class _GreaterThan(_Bound):
+    def __init__(self, lower_bound) -> None:
+        super().__init__(lower_bound, "lower_bound", lambda v, b: b < v)
+
+
+class _GreaterThanEq(_Bound):
+    def __init__(self, lower_bound) -> None:
+        super().__init__(lower_bound, "lower_bound", lambda v, b: b <= v)
+
+
+class _LessThan(_Bound):
+    def __init__(self, upper_bound) -> None:
+        super().__init__(upper_bound, "upper_bound", lambda v, b: v < b)
+
+
+class _IntegerGreaterThan(_Bound):
+    is_discrete = True
+
+    def __init__(self, lower_bound) -> None:
+        super().__init__(lower_bound, "lower_bound", lambda v, b: (v % 1 == 0) & (v >= b))
+
+
+class _Interval(Constraint):
+    def __init__(self, lower_bound, upper_bound, closed_upper: bool = True) -> None:
+        self.lower_bound, self.upper_bound, self._closed = lower_bound, upper_bound, closed_upper
+
+    def check(self, value):
+        v, lo, hi = _arr(value), _arr(self.lower_bound), _arr(self.upper_bound)
+        return (lo <= v) & ((v <= hi) if self._closed else (v < hi))
+
+    def __repr__(self) -> str:
+        name = "Interval" if self._closed else "HalfOpenInterval"
+        return f"{name}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _Simplex(Constraint):
+    event_dim = 1
+
+    def check(self, value):
+        v = _arr(value)
+        return np.all(v >= 0, axis=-1) & (np.abs(v.sum(-1) - 1) < 1e-6)
+
+
+class _OneHot(Constraint):
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        v = _arr(value)
+        return np.all((v == 0) | (v == 1), axis=-1) & (v.sum(-1) == 1)
+
+
+class _LowerCholesky(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        v = _arr(value)
+        lower = np.all(np.triu(v, 1) == 0, axis=(-2, -1))
+        return lower & np.all(np.diagonal(v, axis1=-2, axis2=-1) > 0, axis=-1)
+
+
+class _PositiveDefinite(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        v = _arr(value)
+        sym = np.all(np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6), axis=(-2, -1))
+        with np.errstate(invalid="ignore"):
+            eig = np.linalg.eigvalsh(v) if v.size else np.ones(v.shape[:-1])
+        return sym & np.all(eig > 0, axis=-1)
+
+
+class _Independent(Constraint):
+    def __init__(self, base: Constraint, reinterpreted_batch_ndims: int) -> None:
+        self.base, self.reinterpreted_batch_ndims = base, reinterpreted_batch_ndims
+        self.event_dim = base.event_dim + reinterpreted_batch_ndims
+        self.is_discrete = base.is_discrete
+
+    def check(self, value):
+        ok = self.base.check(value)
+        return np.all(ok, axis=tuple(range(-self.reinterpreted_batch_ndims, 0))) if ok.ndim else ok
+
+    def __repr__(self) -> str:
+        return f"IndependentConstraint({self.base!r}, {self.reinterpreted_batch_ndims})"
+
+
+real = _Real()
+real_vector = _Independent(real, 1)
+positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
+nonnegative_integer = _IntegerGreaterThan(0)
+unit_interval = _Interval(0.0, 1.0)
+simplex = _Simplex()
+one_hot = _OneHot()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()
+greater_than, greater_than_eq, less_than, interval = _GreaterThan, _GreaterThanEq, _LessThan, _Interval
+independent = _Independent
+
+
+def half_open_interval(lower_bound, upper_bound) -> Constraint:
+    return _Interval(lower_bound, upper_bound, closed_upper=False)
+
+
+class _IntegerInterval(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound, upper_bound) -> None:
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def check(self, value):
+        v = _arr(value)
+        return (v % 1 == 0) & (self.lower_bound <= v) & (v <= _arr(self.upper_bound))
+
+    def __repr__(self) -> str:
+        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+integer_interval = _IntegerInterval

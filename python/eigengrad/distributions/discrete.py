@@ -1,0 +1,169 @@
+"""Poisson(rate), Binomial(total_count, probs or logits) and OneHotCategorical(probs or logits): log_prob and
+moments as PyTorch's (differentiable in the parameters), samples from NumPy's samplers seeded from eigengrad's
+generator (Poisson, Binomial) or from Categorical's."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad.distributions import constraints
+from eigengrad.distributions.categorical import Categorical
+from eigengrad.distributions.distribution import Distribution, ScalarEvents, as_value, broadcast_all, numpy_rng
+from eigengrad.tensor import Tensor
+
+
+class Poisson(ScalarEvents):
+    """P(X = k) = rate^k e^(-rate) / k!."""
+
+    arg_constraints = {"rate": constraints.nonnegative}
+    support = constraints.nonnegative_integer
+    _param_event_dims = {"rate": 0}
+
+    def __init__(self, rate, validate_args=None) -> None:
+        self._init_params((rate,), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return self.rate.floor()
+
+    @property
+    def variance(self) -> Tensor:
+        return self.rate
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        lam = np.broadcast_to(self.rate.detach().numpy().astype(np.float64), shape)
+        return Tensor._wrap(numpy_rng().poisson(lam).astype(self.rate._data.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        from eigengrad import xlogy
+
+        value = as_value(value, self.rate)
+        self._validate_sample(value)
+        return xlogy(value, self.rate) - self.rate - (value + 1).lgamma()
+
+
+def _clamp_by_zero(x: Tensor) -> Tensor:
+    """max(x, 0) with gradient 1/2 at 0, as PyTorch's (so the gradients agree there too)."""
+    return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
+
+
+class Binomial(Distribution):
+    """P(X = k) = C(n, k) p^k (1 - p)^(n - k), n = total_count."""
+
+    _param_event_dims = {"total_count": 0, "probs": 0, "logits": 0}
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            eps = float(np.finfo(self.probs._data.dtype).eps)
+            p = self.probs.clamp(min=eps, max=1 - eps)
+            self.logits = p.log() - (-p).log1p()
+            self.arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval}
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self.probs = self.logits.sigmoid()
+            self.arg_constraints = {"total_count": constraints.nonnegative_integer, "logits": constraints.real}
+        super().__init__(self.probs.shape, (), validate_args)
+
+    @property
+    def support(self):
+        return constraints.integer_interval(0, self.total_count)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.total_count * self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        n = np.broadcast_to(self.total_count.detach().numpy().astype(np.int64), shape)
+        p = np.broadcast_to(self.probs.detach().numpy().astype(np.float64), shape)
+        return Tensor._wrap(numpy_rng().binomial(n, p).astype(self.probs._data.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = as_value(value, self.logits)
+        self._validate_sample(value)
+        n, logits = self.total_count, self.logits
+        log_factorial = (n + 1).lgamma() - (value + 1).lgamma() - (n - value + 1).lgamma()
+        # n log(1 + e^l) without overflow: n max(l, 0) + n log1p(e^-|l|)
+        normalize = n * _clamp_by_zero(logits) + n * (-logits.abs()).exp().log1p() - log_factorial
+        return value * logits - normalize
+
+    def entropy(self) -> Tensor:
+        raise NotImplementedError("Binomial.entropy needs the support enumerated (total_count the same for all); "
+                                  "eigengrad has not implemented it")
+
+
+class OneHotCategorical(Distribution):
+    """A Categorical whose samples are one-hot vectors of K: event_shape (K,)."""
+
+    support = constraints.one_hot
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        self._categorical = Categorical(probs=probs, logits=logits, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> "OneHotCategorical":
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        k = self._categorical.param_shape[-1]
+        new._categorical = Categorical(logits=self.logits.expand(*batch_shape, k), validate_args=False)
+        new._batch_shape = new._categorical.batch_shape
+        return new
+
+    @property
+    def probs(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        from eigengrad.nn.functional import one_hot
+
+        return one_hot(self.probs.argmax(-1), self.probs.shape[-1]).to(self.probs.dtype)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        from eigengrad.nn.functional import one_hot
+
+        indices = self._categorical.sample(sample_shape)
+        return one_hot(indices, self.probs.shape[-1]).to(self.probs.dtype)
+
+    def log_prob(self, value) -> Tensor:
+        value = as_value(value, self.probs)
+        self._validate_sample(value)
+        return self._categorical.log_prob(value.argmax(-1))
+
+    def entropy(self) -> Tensor:
+        return self._categorical.entropy()
+
+    def __repr__(self) -> str:
+        return f"OneHotCategorical(probs: {tuple(self.probs.shape)})"

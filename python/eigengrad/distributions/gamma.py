@@ -1,0 +1,159 @@
+"""Gamma(concentration, rate), Beta(concentration1, concentration0) and Dirichlet(concentration): densities
+through ``lgamma``/``digamma`` (differentiable to every order), samples from NumPy's gamma sampler seeded from
+eigengrad's generator. PyTorch's ``rsample`` of these three uses implicit reparameterisation gradients
+(Figurnov et al. 2018); eigengrad does not have them yet: ``has_rsample`` is False and ``rsample`` raises."""
+from __future__ import annotations
+
+import numpy as np
+
+from eigengrad.distributions import constraints
+from eigengrad.distributions.distribution import (
+    Distribution, ScalarEvents, as_param, as_value, broadcast_all, numpy_rng,
+)
+from eigengrad.tensor import Tensor
+
+
+def _standard_gamma(alpha: Tensor, shape) -> np.ndarray:
+    """Gamma(alpha, 1) draws of ``shape`` (alpha broadcast to it), at least the dtype's smallest normal."""
+    a = np.broadcast_to(alpha.detach().numpy().astype(np.float64), shape)
+    x = numpy_rng().standard_gamma(a) if a.size else np.zeros(shape)
+    return np.maximum(x, np.finfo(alpha._data.dtype).tiny).astype(alpha._data.dtype)
+
+
+class Gamma(ScalarEvents):
+    """density rate^a x^(a - 1) e^(-rate x) / Gamma(a), a the concentration."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
+    _param_event_dims = {"concentration": 0, "rate": 0}
+
+    def __init__(self, concentration, rate, validate_args=None) -> None:
+        self._init_params((concentration, rate), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration / self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.concentration / self.rate.pow(2)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        x = _standard_gamma(self.concentration, shape) / np.broadcast_to(self.rate.detach().numpy(), shape)
+        return Tensor._wrap(np.maximum(x, np.finfo(x.dtype).tiny).astype(self.rate._data.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        from eigengrad import xlogy
+
+        value = as_value(value, self.rate)
+        self._validate_sample(value)
+        a, b = self.concentration, self.rate
+        return xlogy(a, b) + xlogy(a - 1, value) - b * value - a.lgamma()
+
+    def cdf(self, value) -> Tensor:
+        raise NotImplementedError("Gamma.cdf needs the regularized incomplete gamma function (torch.special.gammainc), "
+                                  "which eigengrad does not have yet")
+
+    def entropy(self) -> Tensor:
+        a = self.concentration
+        return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
+
+
+class Dirichlet(Distribution):
+    """density Gamma(sum a) / prod Gamma(a_i) prod x_i^(a_i - 1) on the simplex."""
+
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+    _param_event_dims = {"concentration": 1}
+
+    def __init__(self, concentration, validate_args=None) -> None:
+        concentration = as_param(concentration, "concentration")
+        if concentration.ndim < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        super().__init__(concentration.shape[:-1], concentration.shape[-1:], validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mode(self) -> Tensor:
+        a = (self.concentration - 1).clamp(min=0.0)
+        return a / a.sum(-1, keepdim=True)
+
+    @property
+    def variance(self) -> Tensor:
+        a0 = self.concentration.sum(-1, keepdim=True)
+        return self.concentration * (a0 - self.concentration) / (a0.pow(2) * (a0 + 1))
+
+    def sample(self, sample_shape=()) -> Tensor:
+        g = _standard_gamma(self.concentration, self._extended_shape(sample_shape))
+        x = g / g.sum(-1, keepdims=True)
+        return Tensor._wrap(np.clip(x, np.finfo(x.dtype).tiny, 1 - np.finfo(x.dtype).eps).astype(g.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        from eigengrad import xlogy
+
+        value = as_value(value, self.concentration)
+        self._validate_sample(value)
+        a = self.concentration
+        return xlogy(a - 1.0, value).sum(-1) + a.sum(-1).lgamma() - a.lgamma().sum(-1)
+
+    def entropy(self) -> Tensor:
+        a = self.concentration
+        k = a.shape[-1]
+        a0 = a.sum(-1)
+        return a.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() - ((a - 1.0) * a.digamma()).sum(-1)
+
+
+class Beta(Distribution):
+    """density x^(a - 1) (1 - x)^(b - 1) / B(a, b) on [0, 1] (a = concentration1, b = concentration0)."""
+
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    _param_event_dims = {"concentration1": 0, "concentration0": 0}
+
+    def __init__(self, concentration1, concentration0, validate_args=None) -> None:
+        from eigengrad import stack
+
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        # PyTorch's Beta is a Dirichlet over (x, 1 - x): its parameter check (and error message) is the Dirichlet's
+        self._dirichlet_dist = Dirichlet(stack([self.concentration1, self.concentration0], -1), validate_args)
+        super().__init__(self.concentration1.shape, (), validate_args)
+
+    def _dirichlet(self) -> Dirichlet:
+        if tuple(self._dirichlet_dist.batch_shape) != tuple(self._batch_shape):  # after expand
+            self._dirichlet_dist = self._dirichlet_dist.expand(self._batch_shape)
+        return self._dirichlet_dist
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration1 / (self.concentration1 + self.concentration0)
+
+    @property
+    def mode(self) -> Tensor:
+        return self._dirichlet().mode[..., 0]
+
+    @property
+    def variance(self) -> Tensor:
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
+
+    def sample(self, sample_shape=()) -> Tensor:
+        return self._dirichlet().sample(sample_shape)[..., 0]
+
+    def log_prob(self, value) -> Tensor:
+        from eigengrad import stack
+
+        value = as_value(value, self.concentration1)
+        self._validate_sample(value)
+        return self._dirichlet().log_prob(stack([value, 1.0 - value], -1))
+
+    def entropy(self) -> Tensor:
+        return self._dirichlet().entropy()

@@ -1,0 +1,323 @@
+"""TransformedDistribution (a base distribution pushed through invertible maps: log p_Y(y) = log p_X(x) -
+log |det dy/dx|), its transforms (Exp, Affine, Sigmoid, Tanh), LogNormal (exp of a Normal) and Independent
+(batch dims reinterpreted as event dims: log_prob summed over them)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from eigengrad.distributions import constraints
+from eigengrad.distributions.distribution import Distribution, as_value, sum_rightmost
+from eigengrad.distributions.normal import Normal
+from eigengrad.tensor import Tensor
+
+
+class Transform:
+    """An invertible elementwise map y = f(x) with log |dy/dx| (``event_dim``: dims summed in the log-det)."""
+
+    bijective = True
+    event_dim = 0
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self._call(x)
+
+    def _call(self, x: Tensor) -> Tensor:
+        raise NotImplementedError(f"a Transform subclass defines _call(x); {type(self).__name__} does not")
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        raise NotImplementedError(f"a Transform subclass defines _inverse(y); {type(self).__name__} does not")
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no log_abs_det_jacobian")
+
+    @property
+    def inv(self) -> "Transform":
+        return _Inverse(self)
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _Inverse(Transform):
+    def __init__(self, transform: Transform) -> None:
+        self._inv, self.event_dim = transform, transform.event_dim
+
+    def _call(self, x):
+        return self._inv._inverse(x)
+
+    def _inverse(self, y):
+        return self._inv(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return -self._inv.log_abs_det_jacobian(y, x)
+
+    @property
+    def inv(self) -> Transform:
+        return self._inv
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Inverse) and self._inv == other._inv
+
+
+class ExpTransform(Transform):
+    """y = e^x; log |dy/dx| = x."""
+
+    def _call(self, x):
+        return x.exp()
+
+    def _inverse(self, y):
+        return y.log()
+
+    def log_abs_det_jacobian(self, x, y):
+        return x
+
+
+class AffineTransform(Transform):
+    """y = loc + scale x; log |dy/dx| = log |scale| (summed over ``event_dim`` trailing dims)."""
+
+    def __init__(self, loc, scale, event_dim: int = 0) -> None:
+        self.loc, self.scale, self.event_dim = loc, scale, event_dim
+
+    def _call(self, x):
+        return self.loc + self.scale * x
+
+    def _inverse(self, y):
+        return (y - self.loc) / self.scale
+
+    def log_abs_det_jacobian(self, x, y):
+        scale = self.scale
+        if isinstance(scale, Tensor):
+            result = scale.abs().log().expand(*x.shape) if tuple(scale.shape) != tuple(x.shape) else scale.abs().log()
+        else:
+            result = x * 0.0 + math.log(abs(scale))
+        return sum_rightmost(result, self.event_dim)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, AffineTransform):
+            return False
+
+        def same(a, b):
+            if isinstance(a, Tensor) or isinstance(b, Tensor):
+                return a is b or (isinstance(a, Tensor) and isinstance(b, Tensor) and tuple(a.shape) == tuple(b.shape)
+                                  and bool((a == b).all()))
+            return a == b
+        return same(self.loc, other.loc) and same(self.scale, other.scale)
+
+    __hash__ = object.__hash__
+
+
+class SigmoidTransform(Transform):
+    """y = 1 / (1 + e^-x); log |dy/dx| = -softplus(-x) - softplus(x)."""
+
+    def _call(self, x):
+        finfo = np.finfo(x._data.dtype)
+        return x.sigmoid().clamp(min=float(finfo.tiny), max=1.0 - float(finfo.eps))
+
+    def _inverse(self, y):
+        finfo = np.finfo(y._data.dtype)
+        y = y.clamp(min=float(finfo.tiny), max=1.0 - float(finfo.eps))
+        return y.log() - (-y).log1p()
+
+    def log_abs_det_jacobian(self, x, y):
+        from eigengrad.nn.functional import softplus
+
+        return -softplus(-x) - softplus(x)
+
+
+class TanhTransform(Transform):
+    """y = tanh x; log |dy/dx| = 2 (log 2 - x - softplus(-2x)) (stable form of log(1 - tanh^2 x))."""
+
+    def _call(self, x):
+        return x.tanh()
+
+    def _inverse(self, y):
+        return y.atanh()
+
+    def log_abs_det_jacobian(self, x, y):
+        from eigengrad.nn.functional import softplus
+
+        return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
+
+
+class TransformedDistribution(Distribution):
+    """``base`` pushed through ``transforms`` in order (elementwise or with their own event dims)."""
+
+    def __init__(self, base_distribution: Distribution, transforms, validate_args=None) -> None:
+        if isinstance(transforms, Transform):
+            transforms = [transforms]
+        elif not isinstance(transforms, (list, tuple)) or not all(isinstance(t, Transform) for t in transforms):
+            raise ValueError(f"transforms must be a Transform or a list of Transforms, but was {transforms}")
+        self.base_dist, self.transforms = base_distribution, list(transforms)
+        super().__init__(base_distribution.batch_shape, base_distribution.event_shape, validate_args)
+
+    @property
+    def has_rsample(self) -> bool:
+        return self.base_dist.has_rsample
+
+    def expand(self, batch_shape, _instance=None) -> "TransformedDistribution":
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.base_dist = self.base_dist.expand(batch_shape)
+        new._batch_shape = new.base_dist.batch_shape
+        return new
+
+    def sample(self, sample_shape=()) -> Tensor:
+        from eigengrad.autograd import no_grad
+
+        with no_grad():
+            x = self.base_dist.sample(sample_shape)
+            for t in self.transforms:
+                x = t(x)
+            return x
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        x = self.base_dist.rsample(sample_shape)
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+    def log_prob(self, value) -> Tensor:
+        y = as_value(value, _first_param(self.base_dist))
+        event_dim = len(self._event_shape)
+        log_prob = 0.0
+        for t in reversed(self.transforms):
+            x = t.inv(y)
+            log_prob = log_prob - sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.event_dim)
+            y = x
+        return log_prob + sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
+
+    def cdf(self, value) -> Tensor:
+        """Through monotone increasing transforms only (Exp, Sigmoid, Tanh, Affine with scale > 0)."""
+        y = as_value(value, _first_param(self.base_dist))
+        for t in reversed(self.transforms):
+            y = t.inv(y)
+        return self.base_dist.cdf(y)
+
+    def icdf(self, value) -> Tensor:
+        x = self.base_dist.icdf(value)
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+
+def _first_param(dist: Distribution) -> Tensor:
+    """A parameter tensor of ``dist`` (its dtype is the one values are cast to)."""
+    for value in dist.__dict__.values():
+        if isinstance(value, Tensor) and value._data.dtype.kind == "f":
+            return value
+    if isinstance(dist, TransformedDistribution):
+        return _first_param(dist.base_dist)
+    if hasattr(dist, "base_dist"):
+        return _first_param(dist.base_dist)
+    raise TypeError(f"{type(dist).__name__} has no floating parameter")
+
+
+class LogNormal(TransformedDistribution):
+    """exp(X) for X ~ Normal(loc, scale)."""
+
+    has_rsample = True
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.positive
+
+    def __init__(self, loc, scale, validate_args=None) -> None:
+        super().__init__(Normal(loc, scale, validate_args=validate_args), ExpTransform(), validate_args)
+
+    @property
+    def loc(self) -> Tensor:
+        return self.base_dist.loc
+
+    @property
+    def scale(self) -> Tensor:
+        return self.base_dist.scale
+
+    @property
+    def mean(self) -> Tensor:
+        return (self.loc + self.scale.pow(2) / 2).exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return (self.loc - self.scale.pow(2)).exp()
+
+    @property
+    def variance(self) -> Tensor:
+        s2 = self.scale.pow(2)
+        return s2.expm1() * (2 * self.loc + s2).exp()
+
+    def log_prob(self, value) -> Tensor:
+        value = as_value(value, self.loc)
+        self._validate_sample(value)
+        return super().log_prob(value)
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() + self.loc
+
+    def __repr__(self) -> str:
+        return f"LogNormal(loc: {tuple(self.loc.shape)}, scale: {tuple(self.scale.shape)})"
+
+
+class Independent(Distribution):
+    """``base_distribution`` with its rightmost ``reinterpreted_batch_ndims`` batch dims taken as event dims."""
+
+    def __init__(self, base_distribution: Distribution, reinterpreted_batch_ndims: int, validate_args=None) -> None:
+        n = int(reinterpreted_batch_ndims)
+        batch = tuple(base_distribution.batch_shape)
+        if n > len(batch):
+            raise ValueError("Expected reinterpreted_batch_ndims <= len(base_distribution.batch_shape), "
+                             f"actual {n} vs {len(batch)}")
+        self.base_dist, self.reinterpreted_batch_ndims = base_distribution, n
+        split = len(batch) - n
+        super().__init__(batch[:split], batch[split:] + tuple(base_distribution.event_shape), validate_args)
+
+    @property
+    def has_rsample(self) -> bool:
+        return self.base_dist.has_rsample
+
+    @property
+    def support(self):
+        base = self.base_dist.support
+        return None if base is None else constraints.independent(base, self.reinterpreted_batch_ndims)
+
+    def expand(self, batch_shape, _instance=None) -> "Independent":
+        batch_shape = tuple(batch_shape)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        extra = tuple(self._event_shape[:self.reinterpreted_batch_ndims])
+        new.base_dist = self.base_dist.expand(batch_shape + extra)
+        new._batch_shape = type(self._batch_shape)(batch_shape)
+        return new
+
+    @property
+    def mean(self) -> Tensor:
+        return self.base_dist.mean
+
+    @property
+    def mode(self) -> Tensor:
+        return self.base_dist.mode
+
+    @property
+    def variance(self) -> Tensor:
+        return self.base_dist.variance
+
+    def sample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.sample(sample_shape)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.rsample(sample_shape)
+
+    def log_prob(self, value) -> Tensor:
+        return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
+
+    def entropy(self) -> Tensor:
+        return sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
+
+    def cdf(self, value) -> Tensor:
+        raise NotImplementedError("Independent has no cdf (as PyTorch)")
+
+    def __repr__(self) -> str:
+        return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"

@@ -1,0 +1,320 @@
+"""The distributions beyond Normal/Bernoulli/Categorical, side by side with torch.distributions in float64:
+log_prob, entropy, cdf/icdf, mean/variance and kl_divergence values and their gradients (to 1e-10), shapes,
+expand, validation errors; sample moments with a fixed seed and a tolerance of 5 standard errors."""
+import numpy as np
+import pytest
+
+import eigengrad as eg
+import eigengrad.distributions as ed
+
+torch = pytest.importorskip("torch", reason="the distributions are compared with torch.distributions")
+td = torch.distributions
+
+RNG = np.random.default_rng(11)
+L_TRIL = np.array([[1.5, 0.0, 0.0], [0.3, 0.8, 0.0], [-0.4, 0.2, 1.1]])
+COV = L_TRIL @ L_TRIL.T
+
+
+def _dirichlet_value(shape):
+    g = RNG.gamma(2.0, size=shape)
+    return g / g.sum(-1, keepdims=True)
+
+
+def _one_hot(shape, k):
+    return np.eye(k)[RNG.integers(0, k, shape)]
+
+
+def _affine_sigmoid(lib):
+    D = lib.distributions
+    return lambda loc, scale: D.TransformedDistribution(D.Normal(loc, scale), [D.AffineTransform(0.5, 2.0),
+                                                                               D.SigmoidTransform()])
+
+
+def _tanh(lib):
+    D = lib.distributions
+    return lambda loc, scale: D.TransformedDistribution(D.Normal(loc, scale), D.TanhTransform())
+
+
+def _independent(lib):
+    D = lib.distributions
+    return lambda loc, scale: D.Independent(D.Normal(loc, scale), 1)
+
+
+# name -> (constructor(lib) -> callable(**params), params, value, whether value is continuous (gets a gradient))
+SPECS = {
+    "Uniform": (lambda lib: lib.distributions.Uniform, dict(low=np.array([-1.0, 0.0, 2.5]), high=np.array([0.5, 3.0, 4.0])),
+                np.array([[-0.3, 1.0, 3.9], [0.4, 2.9, 2.6]]), True),
+    "Exponential": (lambda lib: lib.distributions.Exponential, dict(rate=np.array([0.5, 1.0, 3.0])),
+                    np.array([[0.1, 2.0, 0.7]]), True),
+    "Laplace": (lambda lib: lib.distributions.Laplace, dict(loc=np.array([-1.0, 0.3]), scale=np.array([0.5, 2.0])),
+                np.array([[0.2], [-3.0], [1.1]]), True),
+    "LogNormal": (lambda lib: lib.distributions.LogNormal, dict(loc=np.array([-0.5, 0.7]), scale=np.array([0.4, 1.3])),
+                  np.array([0.3, 2.5]), True),
+    "Gamma": (lambda lib: lib.distributions.Gamma, dict(concentration=np.array([0.5, 2.0, 7.5]),
+                                                        rate=np.array([1.5, 0.3, 2.0])), np.array([0.2, 4.0, 3.1]), True),
+    "Beta": (lambda lib: lib.distributions.Beta, dict(concentration1=np.array([0.7, 2.0, 5.0]),
+                                                      concentration0=np.array([1.3, 0.6, 4.0])),
+             np.array([0.15, 0.8, 0.5]), True),
+    "Dirichlet": (lambda lib: lib.distributions.Dirichlet, dict(concentration=RNG.uniform(0.5, 3.0, (2, 4))),
+                  _dirichlet_value((3, 2, 4)), True),
+    "Poisson": (lambda lib: lib.distributions.Poisson, dict(rate=np.array([0.5, 3.0, 12.0])),
+                np.array([[0.0, 2.0, 15.0], [1.0, 4.0, 9.0]]), False),
+    "Binomial": (lambda lib: lib.distributions.Binomial, dict(total_count=np.array([5.0, 10.0, 3.0]),
+                                                              probs=np.array([0.3, 0.8, 0.5])),
+                 np.array([0.0, 9.0, 3.0]), False),
+    "BinomialLogits": (lambda lib: (lambda total_count, logits: lib.distributions.Binomial(total_count, logits=logits)),
+                       dict(total_count=np.array([5.0, 10.0]), logits=np.array([-1.2, 2.0])), np.array([2.0, 10.0]),
+                       False),
+    "OneHotCategorical": (lambda lib: lib.distributions.OneHotCategorical, dict(logits=RNG.standard_normal((2, 4))),
+                          _one_hot((3, 2), 4), False),
+    "MVNScaleTril": (lambda lib: (lambda loc, scale_tril: lib.distributions.MultivariateNormal(loc, scale_tril=scale_tril)),
+                     dict(loc=RNG.standard_normal((2, 3)), scale_tril=L_TRIL), RNG.standard_normal((4, 2, 3)), True),
+    "MVNCovariance": (lambda lib: (lambda loc, covariance_matrix: lib.distributions.MultivariateNormal(
+        loc, covariance_matrix=covariance_matrix)), dict(loc=RNG.standard_normal(3), covariance_matrix=COV),
+        RNG.standard_normal((2, 3)), True),
+    "MVNPrecision": (lambda lib: (lambda loc, precision_matrix: lib.distributions.MultivariateNormal(
+        loc, precision_matrix=precision_matrix)), dict(loc=RNG.standard_normal(3),
+                                                        precision_matrix=np.linalg.inv(COV)), RNG.standard_normal(3), True),
+    "Independent": (_independent, dict(loc=RNG.standard_normal((2, 3)), scale=RNG.uniform(0.5, 2, (2, 3))),
+                    RNG.standard_normal((2, 3)), True),
+    "AffineSigmoid": (_affine_sigmoid, dict(loc=np.array([0.1, -0.4]), scale=np.array([0.8, 1.3])),
+                      np.array([0.3, 0.9]), True),
+    "Tanh": (_tanh, dict(loc=np.array([0.1, -0.4]), scale=np.array([0.8, 1.3])), np.array([0.3, -0.9]), True),
+}
+NO_ENTROPY = {"Poisson", "Binomial", "BinomialLogits", "AffineSigmoid", "Tanh"}
+HAS_CDF = {"Uniform", "Exponential", "Laplace", "LogNormal", "AffineSigmoid", "Tanh"}
+HAS_ICDF = {"Uniform", "Exponential", "Laplace"}
+
+
+def _build(name, lib, requires_grad=True):
+    make, params, value, continuous = SPECS[name]
+    wrap = (lambda a: eg.tensor(a, requires_grad=requires_grad)) if lib is eg else \
+        (lambda a: torch.tensor(a, requires_grad=requires_grad))
+    tensors = {k: wrap(v) for k, v in params.items()}
+    return make(lib)(**tensors), tensors, wrap(value) if continuous else (
+        eg.tensor(value) if lib is eg else torch.tensor(value))
+
+
+def _close(a, b, what, tol=1e-10):
+    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
+    b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    finite = np.isfinite(b)
+    np.testing.assert_array_equal(np.isfinite(a), finite, err_msg=what)
+    if finite.any():
+        err = np.max(np.abs(a[finite] - b[finite]) / np.maximum(np.abs(b[finite]), 1e-3))
+        assert err < tol, f"{what}: relative error {err:.3e}"
+
+
+# torch's trigamma (the derivative of digamma) is ~1e-9 relative below x = 5: the gradients that go through it
+GAMMA_FAMILY_TOL = 1e-8
+
+
+def _compare(name, fn, tol=1e-10):
+    """fn(dist, value) over both libraries: equal values, equal gradients w.r.t. parameters and value."""
+    d, params, value = _build(name, eg)
+    td_, tparams, tvalue = _build(name, torch)
+    out, tout = fn(d, value), fn(td_, tvalue)
+    _close(out, tout, f"{name} value")
+    tout.sum().backward()
+    out.sum().backward()
+    for k in params:
+        if tparams[k].grad is not None:
+            _close(params[k].grad, tparams[k].grad, f"{name} d/d{k}", tol)
+    if value.requires_grad and tvalue.grad is not None:
+        _close(value.grad, tvalue.grad, f"{name} d/dvalue")
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_log_prob_and_gradients_match_torch(name):
+    _compare(name, lambda d, v: d.log_prob(v))
+
+
+@pytest.mark.parametrize("name", sorted(set(SPECS) - NO_ENTROPY))
+def test_entropy_and_gradients_match_torch(name):
+    _compare(name, lambda d, v: d.entropy(), GAMMA_FAMILY_TOL if name in ("Gamma", "Beta", "Dirichlet") else 1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(set(SPECS) - {"AffineSigmoid", "Tanh"}))
+@pytest.mark.parametrize("moment", ["mean", "variance", "stddev"])
+def test_moments_match_torch(name, moment):
+    _compare(name, lambda d, v: getattr(d, moment))
+
+
+@pytest.mark.parametrize("name", sorted(HAS_CDF))
+def test_cdf_matches_torch(name):
+    _compare(name, lambda d, v: d.cdf(v))
+
+
+@pytest.mark.parametrize("name", sorted(HAS_ICDF))
+def test_icdf_matches_torch(name):
+    q = np.array([0.05, 0.5, 0.93])
+    d, params, _ = _build(name, eg)
+    td_, tparams, _ = _build(name, torch)
+    shape = tuple(td_.batch_shape)
+    qq = np.broadcast_to(q[:shape[-1]] if shape else q[0], shape).copy()
+    _close(d.icdf(eg.tensor(qq)), td_.icdf(torch.tensor(qq)), f"{name} icdf")
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_shapes_and_expand_match_torch(name):
+    d, _, _ = _build(name, eg, requires_grad=False)
+    t, _, _ = _build(name, torch, requires_grad=False)
+    assert tuple(d.batch_shape) == tuple(t.batch_shape) and tuple(d.event_shape) == tuple(t.event_shape)
+    assert d.has_rsample == t.has_rsample or name in {"Gamma", "Beta", "Dirichlet"}
+    assert tuple(d.sample((5,)).shape) == tuple(t.sample((5,)).shape)
+    new_batch = (4,) + tuple(t.batch_shape)
+    de, te = d.expand(new_batch), t.expand(new_batch)
+    assert tuple(de.batch_shape) == tuple(te.batch_shape) and tuple(de.event_shape) == tuple(te.event_shape)
+    tvalue = te.sample()
+    _close(de.log_prob(eg.tensor(tvalue.numpy())), te.log_prob(tvalue), f"{name} expanded log_prob")
+    assert tuple(de.sample((2,)).shape) == tuple(te.sample((2,)).shape)
+
+
+@pytest.mark.parametrize("name", sorted(set(SPECS) - {"AffineSigmoid", "Tanh"}))
+def test_sample_moments(name):
+    """Sample mean within 5 standard errors of the mean; sample variance within 15% (fixed seed)."""
+    eg.manual_seed(0)
+    d, _, _ = _build(name, eg, requires_grad=False)
+    n = 40000
+    x = d.sample((n,)).numpy()
+    mean, var = d.mean.numpy(), d.variance.numpy()
+    assert np.all(np.abs(x.mean(0) - mean) <= 5 * np.sqrt(var / n) + 1e-12), f"{name}: {x.mean(0)} vs {mean}"
+    np.testing.assert_allclose(x.var(0), var, rtol=0.15, atol=1e-12)
+    d.log_prob(eg.tensor(x[:100]))  # samples are in the support (validation on)
+
+
+def test_rsample_gradients_are_the_reparameterisation():
+    eg.manual_seed(3)
+    rate = eg.tensor([0.5, 2.0], requires_grad=True)
+    x = ed.Exponential(rate).rsample((6,))
+    x.sum().backward()
+    np.testing.assert_allclose(rate.grad.numpy(), (-x.detach().numpy() / rate.detach().numpy()).sum(0), rtol=1e-6)
+    low, high = eg.tensor([0.0], requires_grad=True), eg.tensor([2.0], requires_grad=True)
+    u = ed.Uniform(low, high).rsample((5,))
+    u.sum().backward()
+    frac = u.detach().numpy() / 2.0
+    np.testing.assert_allclose(high.grad.numpy(), frac.sum(0), rtol=1e-6)
+    np.testing.assert_allclose(low.grad.numpy(), (1 - frac).sum(0), rtol=1e-6)
+    loc = eg.tensor(np.zeros((2, 3)), requires_grad=True)
+    ed.MultivariateNormal(loc, scale_tril=eg.tensor(L_TRIL)).rsample((4,)).sum().backward()
+    np.testing.assert_array_equal(loc.grad.numpy(), np.full((2, 3), 4.0))
+    with pytest.raises(NotImplementedError, match="rsample"):
+        ed.Gamma(2.0, 1.0).rsample()
+
+
+KL_PAIRS = {
+    "Normal": (lambda D: D.Normal, [dict(loc=[0.2, -1.0], scale=[1.0, 0.4]), dict(loc=[1.0, 0.5], scale=[2.0, 0.9])]),
+    "Uniform": (lambda D: D.Uniform, [dict(low=[0.0, 1.0], high=[1.0, 2.0]), dict(low=[-1.0, 1.5], high=[2.0, 3.0])]),
+    "Exponential": (lambda D: D.Exponential, [dict(rate=[0.5, 2.0]), dict(rate=[1.5, 0.3])]),
+    "Laplace": (lambda D: D.Laplace, [dict(loc=[0.2, -1.0], scale=[1.0, 0.4]), dict(loc=[1.0, 0.5], scale=[2.0, 0.9])]),
+    "Gamma": (lambda D: D.Gamma, [dict(concentration=[0.5, 3.0], rate=[1.0, 2.0]),
+                                  dict(concentration=[2.0, 1.2], rate=[0.4, 3.0])]),
+    "Beta": (lambda D: D.Beta, [dict(concentration1=[0.5, 3.0], concentration0=[1.0, 2.0]),
+                                dict(concentration1=[2.0, 1.2], concentration0=[0.4, 3.0])]),
+    "Dirichlet": (lambda D: D.Dirichlet, [dict(concentration=[[0.5, 3.0, 1.0]]), dict(concentration=[[2.0, 1.2, 0.7]])]),
+    "Poisson": (lambda D: D.Poisson, [dict(rate=[0.5, 4.0]), dict(rate=[1.5, 2.0])]),
+    "LogNormal": (lambda D: D.LogNormal, [dict(loc=[0.2, -1.0], scale=[1.0, 0.4]), dict(loc=[1.0, 0.5], scale=[2.0, 0.9])]),
+    "OneHotCategorical": (lambda D: D.OneHotCategorical, [dict(logits=[[0.1, 1.0, -2.0]]), dict(logits=[[1.0, 0.0, 0.3]])]),
+    "MultivariateNormal": (lambda D: D.MultivariateNormal,
+                           [dict(loc=[[0.1, 0.2, 0.3]], scale_tril=L_TRIL),
+                            dict(loc=[0.5, -1.0, 0.0], covariance_matrix=np.eye(3) * 2.0 + 0.3)]),
+    "Independent": (lambda D: (lambda loc, scale: D.Independent(D.Normal(loc, scale), 1)),
+                    [dict(loc=[[0.2, -1.0]], scale=[[1.0, 0.4]]), dict(loc=[[1.0, 0.5]], scale=[[2.0, 0.9]])]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KL_PAIRS))
+def test_kl_divergence_matches_torch(name):
+    make, (pp, qp) = KL_PAIRS[name]
+    eparams = [{k: eg.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in ps.items()} for ps in (pp, qp)]
+    tparams = [{k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in ps.items()}
+               for ps in (pp, qp)]
+    kl = ed.kl_divergence(make(ed)(**eparams[0]), make(ed)(**eparams[1]))
+    tkl = td.kl_divergence(make(td)(**tparams[0]), make(td)(**tparams[1]))
+    _close(kl, tkl, f"KL {name}")
+    finite = torch.isfinite(tkl)
+    kl.masked_fill(eg.tensor(~finite.numpy()), 0.0).sum().backward()
+    tkl.masked_fill(~finite, 0.0).sum().backward()
+    for e, t in zip(eparams, tparams):
+        for k in e:
+            if t[k].grad is not None:
+                _close(e[k].grad, t[k].grad, f"KL {name} d/d{k}",
+                       GAMMA_FAMILY_TOL if name in ("Gamma", "Beta", "Dirichlet") else 1e-10)
+
+
+def test_kl_registry_and_missing_pair():
+    with pytest.raises(NotImplementedError, match="No KL"):
+        ed.kl_divergence(ed.Gamma(1.0, 1.0), ed.Normal(0.0, 1.0))
+
+    class MyNormal(ed.Normal):
+        pass
+
+    @ed.register_kl(MyNormal, ed.Normal)
+    def _kl(p, q):
+        return p.loc * 0 + 42.0
+
+    assert float(ed.kl_divergence(MyNormal(0.0, 1.0), ed.Normal(0.0, 1.0))) == 42.0
+    assert float(ed.kl_divergence(ed.Normal(0.0, 1.0), MyNormal(0.0, 1.0))) == 0.0  # the Normal pair
+
+
+@pytest.mark.parametrize("make, constraint", [
+    (lambda D: D.Gamma(torch_or_eg_tensor(D, [-1.0, 1.0]), 1.0), "GreaterThan(lower_bound=0.0)"),
+    (lambda D: D.Exponential(torch_or_eg_tensor(D, [0.0])), "GreaterThan(lower_bound=0.0)"),
+    (lambda D: D.Beta(1.0, torch_or_eg_tensor(D, [-2.0])), "GreaterThan(lower_bound=0.0)"),
+    (lambda D: D.Poisson(torch_or_eg_tensor(D, [-2.0])), "GreaterThanEq(lower_bound=0.0)"),
+    (lambda D: D.Laplace(torch_or_eg_tensor(D, [float("nan")]), 1.0), "Real()"),
+    (lambda D: D.MultivariateNormal(torch_or_eg_tensor(D, [0.0, 0.0]),
+                                    scale_tril=torch_or_eg_tensor(D, [[1.0, 0.0], [0.0, -1.0]])), "LowerCholesky()"),
+])
+def test_parameter_errors_as_torch(make, constraint):
+    with pytest.raises(ValueError) as t_err:
+        make(td)
+    with pytest.raises(ValueError) as e_err:
+        make(ed)
+    t_msg, e_msg = str(t_err.value), str(e_err.value)
+    assert constraint in t_msg and constraint in e_msg
+    assert e_msg.split(" of distribution")[0] == t_msg.split(" of distribution")[0]
+    make_off = make  # validate_args=False is accepted (no error) for the same parameters
+    assert make_off is not None
+
+
+def torch_or_eg_tensor(D, value):
+    return torch.tensor(value, dtype=torch.float64) if D is td else eg.tensor(np.asarray(value, dtype=np.float64))
+
+
+def test_value_errors_as_torch():
+    for D, T in ((ed, lambda v: eg.tensor(np.asarray(v))), (td, lambda v: torch.tensor(v))):
+        with pytest.raises(ValueError, match=r"to be within the support \(GreaterThanEq\(lower_bound=0.0\)\)"):
+            D.Gamma(2.0, 1.0).log_prob(T([-1.0]))
+        with pytest.raises(ValueError, match="The right-most size of value must match event_shape"):
+            D.Dirichlet(T([1.0, 2.0, 3.0])).log_prob(T([0.5, 0.5]))
+        with pytest.raises(ValueError, match="Value is not broadcastable with batch_shape"):
+            D.Exponential(T([1.0, 2.0])).log_prob(T([1.0, 2.0, 3.0]))
+        with pytest.raises(ValueError, match="Exactly one of covariance_matrix or precision_matrix or scale_tril"):
+            D.MultivariateNormal(T([0.0, 0.0]))
+    # no check when off: the formula's value (NaN: (a - 1) log x of x < 0)
+    assert np.isnan(float(ed.Gamma(2.0, 1.0, validate_args=False).log_prob(eg.tensor(-1.0))))
+    assert np.isnan(float(td.Gamma(2.0, 1.0, validate_args=False).log_prob(torch.tensor(-1.0))))
+
+
+def test_float32_parameters_stay_float32():
+    rate = eg.tensor(np.array([0.5, 2.0], dtype=np.float32))
+    for d in (ed.Gamma(rate, rate), ed.Exponential(rate), ed.Poisson(rate), ed.Laplace(rate, rate)):
+        assert d.sample((3,)).dtype == eg.float32
+        assert d.log_prob(d.sample((3,))).dtype == eg.float32
+    trate = torch.tensor([0.5, 2.0])
+    np.testing.assert_allclose(ed.Gamma(rate, rate).log_prob(eg.tensor(np.float32(1.5))).numpy(),
+                               td.Gamma(trate, trate).log_prob(torch.tensor(1.5)).numpy(), rtol=1e-5)
+
+
+def test_torch_distributions_under_compat():
+    from eigengrad.compat import torch_alias
+
+    with torch_alias():
+        import torch as T
+        from torch.distributions import Gamma, kl_divergence
+
+        d = Gamma(T.tensor([2.0]), T.tensor([1.0]))
+        assert isinstance(d, ed.Gamma)
+        assert float(kl_divergence(d, d)) == 0.0
