@@ -62,7 +62,7 @@ def _as_gemm_operand(a: np.ndarray, trans: bool) -> tuple[np.ndarray, bool]:
         return a, trans
     if a.flags.f_contiguous:
         return a.T, not trans
-    return np.ascontiguousarray(a), trans
+    return contiguous(a), trans  # through _G.copy, so that a trace (eg.compile, ONNX export) records the copy
 
 
 # --- GEMM -----------------------------------------------------------------------------------------
