@@ -49,7 +49,7 @@ def _x(shape=(2, 4, 5, 6, 7)):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("opts", CONV, ids=str)
 def test_conv3d_matches_torch(opts, dtype):
-    import torch.nn.functional as TF
+    TF = _torch().nn.functional
 
     groups = opts.get("groups", 1)
     w, b = np.random.default_rng(1).standard_normal((6, 4 // groups, 3, 2, 3)), np.random.default_rng(2).standard_normal(6)
@@ -57,7 +57,7 @@ def test_conv3d_matches_torch(opts, dtype):
 
 
 def test_conv3d_unbatched_matches_torch():
-    import torch.nn.functional as TF
+    TF = _torch().nn.functional
 
     w = np.random.default_rng(1).standard_normal((3, 4, 1, 2, 2))
     _compare(lambda x, w: F.conv3d(x, w), lambda x, w: TF.conv3d(x, w), [_x((4, 3, 5, 5)), w])
@@ -65,7 +65,7 @@ def test_conv3d_unbatched_matches_torch():
 
 @pytest.mark.parametrize("opts", MAX, ids=str)
 def test_max_pool3d_matches_torch_with_indices(opts):
-    import torch.nn.functional as TF
+    TF = _torch().nn.functional
 
     _compare(lambda x: F.max_pool3d(x, return_indices=True, **opts),
              lambda x: TF.max_pool3d(x, return_indices=True, **opts), [_x()], indices=True)
@@ -73,14 +73,14 @@ def test_max_pool3d_matches_torch_with_indices(opts):
 
 @pytest.mark.parametrize("opts", AVG, ids=str)
 def test_avg_pool3d_matches_torch(opts):
-    import torch.nn.functional as TF
+    TF = _torch().nn.functional
 
     _compare(lambda x: F.avg_pool3d(x, **opts), lambda x: TF.avg_pool3d(x, **opts), [_x()])
 
 
 @pytest.mark.parametrize("size", ADAPTIVE, ids=str)
 def test_adaptive_avg_pool3d_matches_torch(size):
-    import torch.nn.functional as TF
+    TF = _torch().nn.functional
 
     _compare(lambda x: F.adaptive_avg_pool3d(x, size), lambda x: TF.adaptive_avg_pool3d(x, size), [_x()])
 
