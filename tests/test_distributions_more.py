@@ -387,3 +387,26 @@ def test_zero_size_batch(name):
     assert tuple(d.batch_shape) == tuple(t.batch_shape) == (0,)
     assert tuple(d.sample((3,)).shape) == tuple(t.sample((3,)).shape) == (3, 0)
     assert tuple(d.log_prob(eg.tensor(np.ones((2, 0)) * 0.5)).shape) == (2, 0)
+
+
+@pytest.mark.parametrize("n,probs", [(5, [[0.2, 0.5]]), (0, [0.3]), (3, [0.0, 1.0, 0.4])])
+def test_binomial_entropy_and_support_of_a_homogeneous_count_match_torch(n, probs):
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference")
+    p = np.array(probs)
+    ep, tp = eg.tensor(p, requires_grad=True), torch.tensor(p, requires_grad=True)
+    e, t = eg.distributions.Binomial(n, probs=ep), torch.distributions.Binomial(n, probs=tp)
+    np.testing.assert_array_equal(e.enumerate_support().numpy(), t.enumerate_support().numpy())
+    np.testing.assert_array_equal(e.enumerate_support(False).numpy(), t.enumerate_support(False).numpy())
+    he, ht = e.entropy(), t.entropy()
+    np.testing.assert_allclose(he.detach().numpy(), ht.detach().numpy(), rtol=1e-10, atol=1e-14)
+    he.sum().backward()
+    ht.sum().backward()
+    np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_binomial_entropy_of_an_inhomogeneous_count_raises_as_torch():
+    d = eg.distributions.Binomial(eg.tensor([3.0, 4.0]), probs=eg.tensor([0.2, 0.5]))
+    with pytest.raises(NotImplementedError, match="Inhomogeneous total count not supported by `entropy`"):
+        d.entropy()
+    with pytest.raises(NotImplementedError, match="`enumerate_support`"):
+        d.enumerate_support()

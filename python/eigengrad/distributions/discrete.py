@@ -102,9 +102,26 @@ class Binomial(Distribution):
         normalize = n * _clamp_by_zero(logits) + n * (-logits.abs()).exp().log1p() - log_factorial
         return value * logits - normalize
 
+    has_enumerate_support = True
+
+    def _homogeneous_count(self, what: str) -> int:
+        counts = self.total_count._data
+        top = int(counts.max()) if counts.size else 0
+        if counts.size and int(counts.min()) != top:
+            raise NotImplementedError(f"Inhomogeneous total count not supported by `{what}`.")
+        return top
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """0, 1, ..., n along a new first dim (n the total count, the same for every batch element)."""
+        n = self._homogeneous_count("enumerate_support")
+        values = Tensor._wrap(np.arange(n + 1, dtype=self.probs._data.dtype).reshape((-1,) + (1,) * len(self.batch_shape)))
+        return values.expand((-1,) + tuple(self.batch_shape)) if expand else values
+
     def entropy(self) -> Tensor:
-        raise NotImplementedError("Binomial.entropy needs the support enumerated (total_count the same for all); "
-                                  "eigengrad has not implemented it")
+        """-sum_k P(k) log P(k) over the enumerated support (PyTorch's: a homogeneous total count)."""
+        self._homogeneous_count("entropy")
+        log_prob = self.log_prob(self.enumerate_support(False))
+        return -(log_prob.exp() * log_prob).sum(0)
 
 
 class OneHotCategorical(Distribution):
