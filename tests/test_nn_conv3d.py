@@ -131,3 +131,9 @@ def test_bad_arguments():
         F.conv3d(x, eg.ones(2, 4, 9, 1, 1, dtype=eg.float64))
     with pytest.raises(ValueError, match="dropout3d"):
         F.dropout3d(eg.ones(2, 3, 4))
+
+
+@pytest.mark.parametrize("opts", MAX, ids=str)
+def test_max_pool3d_without_indices_matches_torch(opts):
+    TF = _torch().nn.functional
+    _compare(lambda x: F.max_pool3d(x, **opts), lambda x: TF.max_pool3d(x, **opts), [_x()])

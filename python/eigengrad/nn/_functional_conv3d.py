@@ -18,6 +18,8 @@ from eigengrad.autograd import ops_conv as C
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
+from eigengrad.tensor_ops.index import take_along_dim
+from eigengrad.tensor_ops.shape import stack
 
 
 def _input(input, name: str = "input") -> Tensor:
@@ -127,15 +129,15 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
         xp = _pad_depth(x, p[0], back, float("-inf"))
         values, where = [], []
         for a, planes in enumerate(_depth_taps(xp, k[0], s[0], d[0], out_depth)):
-            v, idx = FC.max_pool2d(planes, k[1:], s[1:], p[1:], d[1:], ceil_mode, return_indices=True)
-            values.append(v)
+            pooled = FC.max_pool2d(planes, k[1:], s[1:], p[1:], d[1:], ceil_mode, return_indices=return_indices)
+            if not return_indices:
+                values.append(pooled)
+                continue
+            values.append(pooled[0])
             plane = np.arange(out_depth) * s[0] + a * d[0] - p[0]  # the input depth of each output depth
-            where.append(idx._data + np.tile(plane, x.shape[0])[:, None, None, None] * (x.shape[3] * x.shape[4]))
-        from eigengrad.tensor_ops.shape import stack
-
+            where.append(pooled[1]._data + np.tile(plane, x.shape[0])[:, None, None, None] * (x.shape[3] * x.shape[4]))
         stacked = stack(values, 0)
         best = np.argmax(stacked._data, axis=0)[None]  # the first maximum over the taps
-        from eigengrad.tensor_ops.index import take_along_dim
 
         out = _unfold_batch(take_along_dim(stacked, Tensor._wrap(best), 0).squeeze(0), x.shape[0], out_depth)
         if not return_indices:
@@ -197,8 +199,6 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
 
     def run(x: Tensor) -> Tensor:
         depth = x.shape[2]
-        from eigengrad.tensor_ops.shape import stack
-
         planes = []
         for t in range(size[0]):
             lo, hi = (t * depth) // size[0], -((-(t + 1) * depth) // size[0])
