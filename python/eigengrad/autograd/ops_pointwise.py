@@ -101,12 +101,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _erf_kernel(kind):
-    def run(x):
-        from eigengrad import _kernels
-
-        return _kernels.erf_forward(kind, x)
-
-    return run
+    return lambda x: ops.K.erf_forward(kind, x)
 
 
 Erf = _unary("Erf", _erf_kernel("erf"), "x",

@@ -27,19 +27,17 @@ import math
 
 import numpy as np
 
+from eigengrad import _kernels as _K
+
 
 def erf64(x: np.ndarray) -> np.ndarray:
     """The C library's erf in float64 (NumPy has none: the kernel of cpp/src/erf.cpp)."""
-    from eigengrad import _kernels
-
-    return _kernels.erf_forward("erf", np.asarray(x, dtype=np.float64))
+    return _K.erf_forward("erf", np.asarray(x, dtype=np.float64))
 
 
 def erfc64(x: np.ndarray) -> np.ndarray:
     """The C library's erfc in float64."""
-    from eigengrad import _kernels
-
-    return _kernels.erf_forward("erfc", np.asarray(x, dtype=np.float64))
+    return _K.erf_forward("erfc", np.asarray(x, dtype=np.float64))
 
 
 # --- Bernoulli numbers and the Euler-Maclaurin constants ------------------------------------------------
