@@ -109,11 +109,15 @@ def test_plan_records_are_plain_data():
     assert _plain(buffers) and _plain(ops)  # what a native executor can take as it is
     kinds = [op[0] for op in ops]
     assert kinds.count("python") == 1 and kinds.count("draw") == 2  # the optimizer's update; two dropouts
-    # each of the 10 parameters' gradients is written by its kernel straight into its optimizer slot
-    # (compile/rewrite.py): no copy is left to replay
-    assert kinds.count("elided") == 10 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
+    # each of the 10 parameters' gradients is written by its kernel straight into its optimizer slot, no
+    # copy is left to replay: the 3 Linear layers' dW and db by eager backward itself (engine._slots_to_write),
+    # the 4 norm parameters' copies elided by compile/rewrite.py
+    assert kinds.count("elided") == 4 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
     gemms = [op for op in ops if op[:2] == ("kernel", "C:gemm")]
     assert len(gemms) == 3 + 5  # forward 3 Linear; backward dW x3 and dx x2 (the input needs no gradient)
+    into_slots = [op for op in ops if op[1] in ("C:gemm", "G:sum_rows")
+                  and buffers[op[2][1 if op[1] == "G:sum_rows" else 2][1]][0] == "persistent"]
+    assert len(into_slots) == 6
     dropouts = [op for op in ops if op[1] == "C:dropout_forward"]
     assert [a[0] for a in dropouts[0][2][3:5]] == ["slot", "slot"]  # seed and offset come from the draw
     temps = [b for b in buffers if b[0] == "temp" and b[2] >= 0]

@@ -235,9 +235,10 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def sum_rows(x: np.ndarray) -> np.ndarray:
-    """The sum over axis 0 of x (the bias gradient of Linear), in x's dtype."""
-    out = np.empty(x.shape[1:], dtype=x.dtype)
+def sum_rows(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The sum over axis 0 of x (the bias gradient of Linear), in x's dtype; into ``out`` when given."""
+    if out is None:
+        out = np.empty(x.shape[1:], dtype=x.dtype)
     _G.sum_rows(x, out)
     return out
 
@@ -704,14 +705,27 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int) -> n
     return out
 
 
-def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int, grads=(True, True, True)):
-    """(grad_in, grad_weight, grad_bias), None where ``grads`` (input, weight, bias) is False."""
+def _grad_out(need: bool, into, like: np.ndarray, shape=None) -> np.ndarray | None:
+    """Where a backward writes one gradient: ``into`` (an optimizer slot, ``Primitive.grad_into``) when
+    given, else a new array of ``like``'s dtype and ``shape`` (default: like's shape)."""
+    if not need:
+        return None
+    if into is not None:
+        return into
+    return np.empty(like.shape if shape is None else shape, like.dtype)
+
+
+def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int, grads=(True, True, True),
+                    into=None):
+    """(grad_in, grad_weight, grad_bias), None where ``grads`` (input, weight, bias) is False; ``into``:
+    {1: array for grad_weight, 2: array for grad_bias} to write instead of new arrays."""
     x, weight = contiguous(x), contiguous(weight)
     grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
     need_in, need_w, need_b = grads
+    into = into or {}
     gin = np.empty_like(x) if need_in else None
-    gw = np.empty_like(weight) if need_w else None
-    gb = np.empty(weight.shape[0], x.dtype) if need_b else None
+    gw = _grad_out(need_w, into.get(1), weight)
+    gb = _grad_out(need_b, into.get(2), x, (weight.shape[0],))
     _C.conv2d_backward(grad_out, x, weight, gin, gw, gb, tuple(stride), tuple(padding), tuple(dilation), int(groups))
     return gin, gw, gb
 
@@ -977,14 +991,16 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, d
 
 
 def conv_transpose2d_backward(grad_out, x, weight, stride, padding, output_padding, dilation, groups: int,
-                              grads=(True, True, True)):
-    """(grad_in, grad_weight, grad_bias), None where ``grads`` (input, weight, bias) is False."""
+                              grads=(True, True, True), into=None):
+    """(grad_in, grad_weight, grad_bias), None where ``grads`` (input, weight, bias) is False; ``into`` as
+    for ``conv2d_backward``."""
     x, weight = contiguous(x), contiguous(weight)
     grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
     need_in, need_w, need_b = grads
+    into = into or {}
     gin = np.empty_like(x) if need_in else None
-    gw = np.empty_like(weight) if need_w else None
-    gb = np.empty(weight.shape[1] * int(groups), x.dtype) if need_b else None
+    gw = _grad_out(need_w, into.get(1), weight)
+    gb = _grad_out(need_b, into.get(2), x, (weight.shape[1] * int(groups),))
     _C.conv_transpose2d_backward(grad_out, x, weight, gin, gw, gb, tuple(stride), tuple(padding),
                                  tuple(output_padding), tuple(dilation), int(groups))
     return gin, gw, gb

@@ -118,7 +118,8 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
     if tensor.grad is None:
         slot = arena.grad_slot(tensor) if arena is not None else None
         if slot is not None and slot.shape == grad.shape and slot.dtype == grad.dtype:
-            K.copy_into(slot, grad)
+            if grad is not slot:  # (else backward wrote it there itself: _slots_to_write)
+                K.copy_into(slot, grad)
             tensor.grad = wrap(slot)
         elif owned and grad.dtype == tensor.dtype and grad.flags.c_contiguous and grad.flags.writeable:
             tensor.grad = wrap(grad)
@@ -314,6 +315,8 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
         if g is not None:
             if ctx.hooks is not None or ctx.retained is not None:
                 g = _node_hooks(ctx, g)
+            if ctx.writes_grads_into and not create_graph:
+                ctx.grad_into = _slots_to_write(ctx, g, shared)
             input_grads = _run_node(ctx, g, create_graph)
         else:
             input_grads = ()
@@ -339,6 +342,28 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
                         _deliver(parent, pg, owned)
         if not retain_graph:
             ctx.release()
+
+
+def _slots_to_write(ctx, g, shared: dict) -> dict | None:
+    """{input index: the leaf's optimizer slot} for the inputs of ``ctx`` (among its ``writes_grads_into``)
+    whose gradient ``accumulate_grad`` would copy into that slot unchanged: a leaf used once in this graph,
+    without hooks, whose ``.grad`` is None, in ``g``'s dtype. Its backward writes the gradient there
+    itself, and ``accumulate_grad`` adopts the slot without a copy."""
+    into = None
+    for i in ctx.writes_grads_into:
+        if i >= len(ctx.inputs) or not ctx.needs_input_grad[i]:
+            continue
+        leaf = ctx.inputs[i]
+        if (leaf is None or ctx.edges[i][0] is not None or leaf._arena is None or leaf.grad is not None
+                or leaf._hooks is not None or id(leaf) in shared or leaf.dtype != g.dtype):
+            continue
+        arena = leaf._arena()
+        slot = arena.grad_slot(leaf) if arena is not None else None
+        if slot is not None and slot.shape == leaf.shape:
+            if into is None:
+                into = {}
+            into[i] = slot
+    return into
 
 
 def _leaf(leaf, pg, owned: bool, pending: dict, shared: dict) -> None:

@@ -57,6 +57,11 @@ class Primitive:
     # True when every array backward returns is newly allocated, returned once and referenced nowhere
     # else: the engine then keeps such an array as a leaf's first ``grad`` instead of copying it.
     fresh_grads = False
+    # Input indices whose gradient backward can write into a given array (``ctx.grad_into``, filled by the
+    # engine with a leaf's optimizer slot when that gradient would be copied there unchanged) instead of a
+    # new one: the copy of every weight gradient into the optimizer's flat buffer is then not made.
+    writes_grads_into = ()
+    grad_into = None  # {input index: array} for this call, set by the engine on the instance
     # Set on an instance only when needed (class defaults cost nothing per call): (the output's counter,
     # its version then, the output) when forward saved its output, the forward stack in anomaly mode, the
     # tensor that retains this node's gradient, the hooks registered on that tensor (Tensor.register_hook).

@@ -655,6 +655,9 @@ class MatMul(Primitive):
         return ga, gb
 
 
+_NOWHERE: dict = {}
+
+
 class Linear(Primitive):
     """y = x W^T + b, fused: one GEMM with the bias added in the same pass.
 
@@ -675,13 +678,17 @@ class Linear(Primitive):
         ctx.save_for_backward(x, weight)
         return K.gemm(x, weight, bias=bias, trans_b=True)
 
+    fresh_grads = True  # each gradient is a new array, or the slot it was asked to write (engine._slots_to_write)
+    writes_grads_into = (1, 2)  # dW and db straight into the optimizer's slots (Primitive.writes_grads_into)
+
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved
         need = ctx.needs_input_grad
+        into = ctx.grad_into or _NOWHERE
         gx = K.gemm(g, weight) if need[0] else None
-        gw = K.gemm(g, x, trans_a=True) if need[1] else None
-        gb = K.sum_rows(g) if len(need) > 2 and need[2] else None
+        gw = K.gemm(g, x, trans_a=True, out=into.get(1)) if need[1] else None
+        gb = K.sum_rows(g, out=into.get(2)) if len(need) > 2 and need[2] else None
         return gx, gw, gb
 
     @staticmethod

@@ -27,6 +27,7 @@ class Conv2d(Primitive):
     """
 
     fresh_grads = True
+    writes_grads_into = (1, 2)  # dW and db straight into the optimizer's slots (Primitive.writes_grads_into)
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
@@ -35,7 +36,7 @@ class Conv2d(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return K.conv2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx))
+        return K.conv2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx), into=ctx.grad_into)
 
     @staticmethod
     def backward_graph(ctx, g):
@@ -68,6 +69,7 @@ class ConvTranspose2d(Primitive):
     dy swapped (one C++ call each way through the convolution's kernels)."""
 
     fresh_grads = True
+    writes_grads_into = (1, 2)  # as Conv2d
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
@@ -77,7 +79,7 @@ class ConvTranspose2d(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return K.conv_transpose2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx))
+        return K.conv_transpose2d_backward(g, *ctx.saved, *ctx.options, grads=_wanted(ctx), into=ctx.grad_into)
 
     @staticmethod
     def backward_graph(ctx, g):
