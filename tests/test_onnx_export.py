@@ -708,3 +708,54 @@ def test_pytorch_script_run_by_eigengrad_compat(tmp_path):
     xy = eg.load(saved)
     got = _session(path).run(["output"], {"input": xy["x"].numpy()})[0]
     np.testing.assert_allclose(got, xy["y"].numpy(), rtol=TOL, atol=TOL)
+
+
+def test_concurrent_exports_from_threads_equal_sequential_ones_and_restore_everything(tmp_path):
+    """Exports patch module functions while they trace: from several threads at once they take turns, each
+    file equals the one a lone export writes, and every patched function is the original afterwards."""
+    import sys
+    import threading
+
+    from eigengrad.onnx import _trace
+    from eigengrad.tensor import Tensor
+
+    originals = {name: vars(Tensor)[name] for name in ("__add__", "softmax", "clamp")}
+    f_softmax = F.softmax
+
+    def build(seed):
+        eg.manual_seed(seed)
+        return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 4), nn.Softmax(dim=1)).eval()
+
+    x = np.random.default_rng(0).standard_normal((3, 6)).astype(np.float32)
+    models = [build(seed) for seed in range(4)]  # here: the default generator is the process's
+    lone = []
+    for seed, model in enumerate(models):
+        path = tmp_path / f"lone{seed}.onnx"
+        eg.onnx.export(model, (eg.tensor(x),), str(path))
+        lone.append(path.read_bytes())
+    errors = []
+
+    def work(seed):
+        try:
+            for k in range(3):
+                path = tmp_path / f"t{seed}_{k}.onnx"
+                eg.onnx.export(models[seed], (eg.tensor(x),), str(path))
+                assert path.read_bytes() == lone[seed]
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads interleave inside each other's exports (else they rarely do)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not errors, errors
+    assert {name: vars(Tensor)[name] for name in originals} == originals
+    assert F.softmax is f_softmax
+    assert _trace._EXPORTING.acquire(blocking=False)  # released by every export
+    _trace._EXPORTING.release()
