@@ -143,3 +143,57 @@ def test_layer_norm_and_gelu_steps_equal_eager():
             assert fn.fallback_reason is None and fn.replays == 16
         runs.append(losses + state_arrays(model, opt))
     same(runs[0], runs[1])
+
+
+def test_steps_compiled_in_several_threads_at_once_equal_sequential_ones():
+    """Each thread traces and replays its own compiled step while the others do: a trace waits for another
+    thread's (the kernel tables' recording is the process's) and none is refused, falls back or records another
+    thread's kernels. The models have no dropout: the default generator is the process's."""
+    import sys
+    import threading
+
+    from eigengrad import nn
+    from eigengrad.compile import recorder
+
+    def build(seed):
+        eg.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(20, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
+        opt = eg.optim.AdamW(model.parameters(), lr=1e-3)
+        return step_of(model, opt, nn.CrossEntropyLoss()), model, opt
+
+    data = batches(8)
+    expected = []
+    for seed in range(3):
+        step, model, opt = build(seed)
+        losses, fn = train(step, None, data, compiled=True)
+        expected.append((losses, state_arrays(model, opt)))
+    replays = fn.replays  # (the calls after the two traces and the verified one)
+    assert replays > 0
+    runs = [build(seed) for seed in range(3)]
+    results, errors = [None] * 3, []
+
+    def work(i):
+        try:
+            step, model, opt = runs[i]
+            losses, fn = train(step, None, data, compiled=True)
+            assert fn.fallback_reason is None and fn.replays == replays
+            results[i] = (losses, state_arrays(model, opt))
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads interleave inside each other's traces
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not errors, errors
+    for (losses, state), (want_losses, want_state) in zip(results, expected):
+        same(losses, want_losses)
+        same(state, want_state)
+    assert recorder._TRACING.acquire(blocking=False)  # released by every trace
+    recorder._TRACING.release()

@@ -716,7 +716,7 @@ def test_concurrent_exports_from_threads_equal_sequential_ones_and_restore_every
     import sys
     import threading
 
-    from eigengrad.onnx import _trace
+    from eigengrad.compile import recorder
     from eigengrad.tensor import Tensor
 
     originals = {name: vars(Tensor)[name] for name in ("__add__", "softmax", "clamp")}
@@ -757,5 +757,5 @@ def test_concurrent_exports_from_threads_equal_sequential_ones_and_restore_every
     assert not errors, errors
     assert {name: vars(Tensor)[name] for name in originals} == originals
     assert F.softmax is f_softmax
-    assert _trace._EXPORTING.acquire(blocking=False)  # released by every export
-    _trace._EXPORTING.release()
+    assert recorder._TRACING.acquire(blocking=False)  # released by every export
+    recorder._TRACING.release()

@@ -24,7 +24,7 @@ import numpy as np
 from eigengrad import _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.compile.plan import Plan
-from eigengrad.compile.recorder import Tracer, recording
+from eigengrad.compile.recorder import Tracer, recording, tracing_here
 from eigengrad.compile.state import Reach, StepState, same_bits
 from eigengrad.tensor import Tensor
 
@@ -63,7 +63,7 @@ class CompiledFunction:
 
     # --- calls ----------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.fallback_reason is not None or _trace.ACTIVE[0] is not None:  # (inside another trace: its kernels)
+        if self.fallback_reason is not None or tracing_here():  # (inside another trace: its kernels)
             return self._fn(*args, **kwargs)
         objects = self._reach.objects()
         reached = tuple(map(id, objects))

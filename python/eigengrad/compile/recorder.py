@@ -242,6 +242,19 @@ class _Proxy:
         return call
 
 
+# One trace at a time in the process: the kernel tables' proxies and ``_trace.ACTIVE`` are the process's.
+# A trace in another thread waits for this one (tracing is one eager step); the proxies and the hooks let
+# other threads' calls through unrecorded meanwhile. Re-entrant, so that a trace started inside a trace
+# in the same thread reaches the error below instead of a deadlock.
+_TRACING = threading.RLock()
+
+
+def tracing_here() -> bool:
+    """Whether this thread is being traced now (by eg.compile or an ONNX export)."""
+    tracer = _trace.ACTIVE[0]
+    return tracer is not None and tracer._thread == threading.get_ident()
+
+
 class recording:
     """Context manager: ``tracer`` records the kernel calls and the ``_trace`` hooks of this thread."""
 
@@ -249,7 +262,9 @@ class recording:
         self.tracer = tracer
 
     def __enter__(self) -> Tracer:
-        if _trace.ACTIVE[0] is not None:
+        _TRACING.acquire()
+        if _trace.ACTIVE[0] is not None:  # (held by this thread: another thread's trace ended before)
+            _TRACING.release()
             raise RuntimeError("eg.compile: a compiled function cannot be traced inside another one's trace")
         self._saved = (_kernels._C, _kernels._G)
         _kernels._C = _Proxy(self._saved[0], "C", self.tracer)
@@ -258,5 +273,8 @@ class recording:
         return self.tracer
 
     def __exit__(self, *exc) -> None:
-        _kernels._C, _kernels._G = self._saved
-        _trace.ACTIVE[0] = None
+        try:
+            _kernels._C, _kernels._G = self._saved
+            _trace.ACTIVE[0] = None
+        finally:
+            _TRACING.release()

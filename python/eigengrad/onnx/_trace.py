@@ -114,11 +114,6 @@ FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
                 (_T, "__iadd__", "Add", "__add__"), (_T, "__isub__", "Sub", "__sub__"),
                 (_T, "__imul__", "Mul", "__mul__"), (_T, "__itruediv__", "Div", "__truediv__"))
 _MISSING = object()
-# One export traces at a time: the recorder's slot is the process's (a second trace would refuse to start),
-# and two exports patching the functions below at once would save each other's wrappers and restore them
-# in the wrong order, leaving one installed for good. Other threads' exports wait for this one. (Re-entrant:
-# an export nested in a model's forward fails with the recorder's error instead of a deadlock.)
-_EXPORTING = threading.RLock()
 
 
 class _module_ops:
@@ -202,7 +197,9 @@ def trace(model, inputs: list[np.ndarray]):
     persistent += [(b._data, name) for name, b in model.named_buffers()]
     own = [np.array(a, copy=True, order="C") for a in inputs]
     tracer = ExportTracer(persistent, own)
-    with _EXPORTING, eg.no_grad(), recording(tracer), _module_ops(model, tracer):
+    # (inside ``recording``, which holds the process's trace lock: two exports patching the functions below at
+    # once would save each other's wrappers and restore them in the wrong order, leaving one installed)
+    with eg.no_grad(), recording(tracer), _module_ops(model, tracer):
         out = model(*[Tensor._wrap(a) for a in own])
     outputs = _tensors(out)
     if not outputs:
