@@ -149,11 +149,9 @@ def test_steps_compiled_in_several_threads_at_once_equal_sequential_ones():
     """Each thread traces and replays its own compiled step while the others do: a trace waits for another
     thread's (the kernel tables' recording is the process's) and none is refused, falls back or records another
     thread's kernels. The models have no dropout: the default generator is the process's."""
-    import sys
-    import threading
-
     from eigengrad import nn
     from eigengrad.compile import recorder
+    from interleaved import run_interleaved
 
     def build(seed):
         eg.manual_seed(seed)
@@ -170,27 +168,15 @@ def test_steps_compiled_in_several_threads_at_once_equal_sequential_ones():
     replays = fn.replays  # (the calls after the two traces and the verified one)
     assert replays > 0
     runs = [build(seed) for seed in range(3)]
-    results, errors = [None] * 3, []
+    results = [None] * 3
 
     def work(i):
-        try:
-            step, model, opt = runs[i]
-            losses, fn = train(step, None, data, compiled=True)
-            assert fn.fallback_reason is None and fn.replays == replays
-            results[i] = (losses, state_arrays(model, opt))
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
+        step, model, opt = runs[i]
+        losses, fn = train(step, None, data, compiled=True)
+        assert fn.fallback_reason is None and fn.replays == replays
+        results[i] = (losses, state_arrays(model, opt))
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # the threads interleave inside each other's traces
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(switch)
+    errors = run_interleaved(work, 3)
     assert not errors, errors
     for (losses, state), (want_losses, want_state) in zip(results, expected):
         same(losses, want_losses)

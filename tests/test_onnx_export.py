@@ -713,11 +713,9 @@ def test_pytorch_script_run_by_eigengrad_compat(tmp_path):
 def test_concurrent_exports_from_threads_equal_sequential_ones_and_restore_everything(tmp_path):
     """Exports patch module functions while they trace: from several threads at once they take turns, each
     file equals the one a lone export writes, and every patched function is the original afterwards."""
-    import sys
-    import threading
-
     from eigengrad.compile import recorder
     from eigengrad.tensor import Tensor
+    from interleaved import run_interleaved
 
     originals = {name: vars(Tensor)[name] for name in ("__add__", "softmax", "clamp")}
     f_softmax = F.softmax
@@ -733,27 +731,14 @@ def test_concurrent_exports_from_threads_equal_sequential_ones_and_restore_every
         path = tmp_path / f"lone{seed}.onnx"
         eg.onnx.export(model, (eg.tensor(x),), str(path))
         lone.append(path.read_bytes())
-    errors = []
 
     def work(seed):
-        try:
-            for k in range(3):
-                path = tmp_path / f"t{seed}_{k}.onnx"
-                eg.onnx.export(models[seed], (eg.tensor(x),), str(path))
-                assert path.read_bytes() == lone[seed]
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
+        for k in range(3):
+            path = tmp_path / f"t{seed}_{k}.onnx"
+            eg.onnx.export(models[seed], (eg.tensor(x),), str(path))
+            assert path.read_bytes() == lone[seed]
 
-    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # the threads interleave inside each other's exports (else they rarely do)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(switch)
+    errors = run_interleaved(work, 4)
     assert not errors, errors
     assert {name: vars(Tensor)[name] for name in originals} == originals
     assert F.softmax is f_softmax
