@@ -95,6 +95,35 @@ def test_engine_runs_queued_callbacks_when_backward_ends():
         queue_callback(lambda: None)
 
 
+def test_backwards_in_several_threads_run_their_own_callbacks():
+    """The queue is per thread (PyTorch's engine): a backward's callbacks run once, in its own thread, after
+    its own last node, however the threads interleave; none runs in another thread's backward."""
+    import threading
+
+    from interleaved import run_interleaved
+
+    ran = []
+
+    class Probe(eg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            me = threading.get_ident()
+            queue_callback(lambda: ran.append((me, threading.get_ident())))
+            return g * 3
+
+    def work(i):
+        for _ in range(200):
+            x = eg.tensor([1.0, 2.0], requires_grad=True)
+            (Probe.apply(x) * x).sum().backward()
+
+    assert run_interleaved(work, 4) == []
+    assert len(ran) == 4 * 200 and all(queued == called for queued, called in ran)
+
+
 def test_a_backward_that_raises_drops_its_callbacks():
     calls = []
 

@@ -23,6 +23,7 @@ One pass (:func:`run`) serves ``Tensor.backward``, ``autograd.backward`` and ``a
 """
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -34,19 +35,26 @@ from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.version import check_saved, clock
 
 _anomaly_state = _anomaly._state
-_final_callbacks: list | None = None  # while a backward runs: what to call when it is done
+
+
+class _Backward(threading.local):
+    """Per thread, as PyTorch's engine: two threads' backwards queue and run their own callbacks."""
+    callbacks: list | None = None  # while a backward runs in this thread: what to call when it is done
+
+
+_backward = _Backward()
 
 
 def queue_callback(callback) -> None:
     """Call ``callback()`` when the backward now running has finished its last node (PyTorch's
     ``Variable._execution_engine.queue_callback``); callbacks run in the order queued. Outside a
     backward it is a RuntimeError."""
-    if _final_callbacks is None:
+    if _backward.callbacks is None:
         raise RuntimeError("queue_callback: no backward is running; callbacks can only be queued during one")
     if _trace.ACTIVE[0] is not None:
         _trace.reject("a callback queued on the backward (queue_callback, e.g. a data-parallel allreduce) runs "
                       "Python at every call")
-    _final_callbacks.append(callback)
+    _backward.callbacks.append(callback)
 
 
 def _graph(roots: list, leaf_roots: list, stop=()) -> tuple[list, dict]:
@@ -247,21 +255,20 @@ def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool
     that another input depends on otherwise).
     Then the callbacks queued meanwhile run (:func:`queue_callback`); a pass that raises drops them.
     """
-    global _final_callbacks
     if create_graph and _trace.ACTIVE[0] is not None:
         _trace.reject("a backward with create_graph=True (gradients recorded to differentiate again) inside the step")
-    prev, outer = _grad_state.enabled, _final_callbacks
+    prev, outer = _grad_state.enabled, _backward.callbacks
     _grad_state.enabled = create_graph  # PyTorch runs backward with grad mode = create_graph
-    _final_callbacks = []
+    _backward.callbacks = []
     try:
         result = _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut)
-        callbacks = _final_callbacks
-        _final_callbacks = outer  # a callback's own backward (if any) queues into a new list
+        callbacks = _backward.callbacks
+        _backward.callbacks = outer  # a callback's own backward (if any) queues into a new list
         for callback in callbacks:
             callback()
         return result
     finally:
-        _grad_state.enabled, _final_callbacks = prev, outer
+        _grad_state.enabled, _backward.callbacks = prev, outer
 
 
 def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
