@@ -74,10 +74,8 @@ def test_threads_from_the_cores_a_rank_owns(mine, others, expected):
     assert threads_for(mine, others) == expected
 
 
-def test_engine_runs_queued_callbacks_when_backward_ends():
-    x = eg.tensor([1.0, 2.0], requires_grad=True)
-    order = []
-
+def _probe(on_backward):
+    """An autograd Function a -> 3 a whose backward first calls ``on_backward()``."""
     class Probe(eg.autograd.Function):
         @staticmethod
         def forward(ctx, a):
@@ -85,10 +83,17 @@ def test_engine_runs_queued_callbacks_when_backward_ends():
 
         @staticmethod
         def backward(ctx, g):
-            queue_callback(lambda: order.append(("callback", x.grad is not None)))
-            order.append("node")
+            on_backward()
             return g * 3
 
+    return Probe
+
+
+def test_engine_runs_queued_callbacks_when_backward_ends():
+    x = eg.tensor([1.0, 2.0], requires_grad=True)
+    order = []
+    Probe = _probe(lambda: (queue_callback(lambda: order.append(("callback", x.grad is not None))),
+                            order.append("node")))
     (Probe.apply(x) * x).sum().backward()
     assert order == ["node", ("callback", True)]  # after the last node, with the gradients in place
     with pytest.raises(RuntimeError, match="queue_callback: no backward is running"):
@@ -104,16 +109,11 @@ def test_backwards_in_several_threads_run_their_own_callbacks():
 
     ran = []
 
-    class Probe(eg.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            return a * 3
+    def queue_mine():
+        me = threading.get_ident()
+        queue_callback(lambda: ran.append((me, threading.get_ident())))
 
-        @staticmethod
-        def backward(ctx, g):
-            me = threading.get_ident()
-            queue_callback(lambda: ran.append((me, threading.get_ident())))
-            return g * 3
+    Probe = _probe(queue_mine)
 
     def work(i):
         for _ in range(200):
