@@ -183,3 +183,40 @@ def test_steps_compiled_in_several_threads_at_once_equal_sequential_ones():
         same(state, want_state)
     assert recorder._TRACING.acquire(blocking=False)  # released by every trace
     recorder._TRACING.release()
+
+
+def test_a_trace_records_all_of_its_kernels_while_another_thread_runs_kernels_eagerly():
+    """Another thread's kernel calls pass the recording proxies unrecorded, and must not pause the recording
+    of the traced thread's own calls (they once did, through the tracer's shared pause count: the trace then
+    missed kernels and the function fell back to eager mode)."""
+    import threading
+
+    from eigengrad import nn
+    from interleaved import run_interleaved
+
+    busy = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 10))  # (its forward draws nothing)
+    data = batches(6)
+    step, *_ = make_step(optimizer="sgd")
+    want, fn = train(step, None, data, compiled=True)  # alone: the losses (eager's, bit for bit) and replays
+    replays = fn.replays
+    x = data[0][0]
+    done = threading.Event()
+    got = []
+
+    def work(i):
+        if i == 1:
+            with eg.no_grad():
+                while not done.is_set():
+                    busy(x)
+            return
+        try:
+            for _ in range(4):  # four functions, each traced twice while the other thread runs
+                step, *_ = make_step(optimizer="sgd")  # (seeds the default generator again, as the first)
+                got.append(train(step, None, data, compiled=True))
+        finally:
+            done.set()
+
+    assert run_interleaved(work, 2) == []
+    for losses, fn in got:
+        assert fn.fallback_reason is None and fn.replays == replays
+        same(losses, want)

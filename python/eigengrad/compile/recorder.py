@@ -232,6 +232,8 @@ class _Proxy:
         tracer, table = self._tracer, self._table
 
         def call(*args, **kwargs):
+            if threading.get_ident() != tracer._thread:  # another thread's call: not the trace's, and it must
+                return fn(*args, **kwargs)  # not pause the recording of the traced thread's calls meanwhile
             tracer.record(table, name, fn, args, kwargs)
             tracer._paused += 1  # the kernels a glue step calls are part of it: replayed by replaying it
             try:
