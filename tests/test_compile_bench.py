@@ -33,7 +33,8 @@ def _check_in_child(momentum: float) -> dict:
 
     for name in ("jax", "optax"):
         if importlib.util.find_spec(name) is None:
-            pytest.skip(f"{name} is optional for the benchmarks (pip install jax jaxlib optax)")
+            pytest.skip(f"{name} is not installed: it is needed only for the optional JAX column of "
+                        "bench/bench_compile.py, which this checks (pip install jax jaxlib optax)")
     out = subprocess.run([sys.executable, "-c", _CHECK, str(ROOT / "bench"), str(momentum)], capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

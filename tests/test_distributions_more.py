@@ -404,9 +404,23 @@ def test_binomial_entropy_and_support_of_a_homogeneous_count_match_torch(n, prob
     np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
-def test_binomial_entropy_of_an_inhomogeneous_count_raises_as_torch():
-    d = eg.distributions.Binomial(eg.tensor([3.0, 4.0]), probs=eg.tensor([0.2, 0.5]))
-    with pytest.raises(NotImplementedError, match="Inhomogeneous total count not supported by `entropy`"):
-        d.entropy()
-    with pytest.raises(NotImplementedError, match="`enumerate_support`"):
+def test_binomial_entropy_of_unequal_counts_is_each_elements_own():
+    """PyTorch raises for unequal total counts; eigengrad sums each element's terms up to its own count: the
+    values and gradients equal PyTorch's entropy of each element alone. enumerate_support, one range for the
+    whole batch, still refuses them with PyTorch's error."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference")
+    counts, p = np.array([[3.0, 0.0], [7.0, 1.0]]), np.array([[0.2, 0.6], [0.55, 0.9]])
+    ep = eg.tensor(p, requires_grad=True)
+    d = eg.distributions.Binomial(eg.tensor(counts), probs=ep)
+    h = d.entropy()
+    h.sum().backward()
+    for i in np.ndindex(p.shape):
+        tp = torch.tensor(p[i], requires_grad=True)
+        ht = torch.distributions.Binomial(int(counts[i]), probs=tp).entropy()
+        ht.backward()
+        np.testing.assert_allclose(h.detach().numpy()[i], ht.item(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(ep.grad.numpy()[i], tp.grad.item(), rtol=1e-10, atol=1e-14)
+    assert eg.autograd.gradcheck(lambda q: eg.distributions.Binomial(eg.tensor(counts), probs=q).entropy(),
+                                 (eg.tensor(p, requires_grad=True),))
+    with pytest.raises(NotImplementedError, match="Inhomogeneous total count not supported by `enumerate_support`"):
         d.enumerate_support()

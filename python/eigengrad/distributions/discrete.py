@@ -9,6 +9,7 @@ from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.distribution import Distribution, ScalarEvents, as_value, broadcast_all, numpy_rng
 from eigengrad.tensor import Tensor
+from eigengrad.tensor_ops.index import where
 
 
 class Poisson(ScalarEvents):
@@ -96,6 +97,9 @@ class Binomial(Distribution):
     def log_prob(self, value) -> Tensor:
         value = as_value(value, self.logits)
         self._validate_sample(value)
+        return self._log_pmf(value)
+
+    def _log_pmf(self, value: Tensor) -> Tensor:
         n, logits = self.total_count, self.logits
         log_factorial = (n + 1).lgamma() - (value + 1).lgamma() - (n - value + 1).lgamma()
         # n log(1 + e^l) without overflow: n max(l, 0) + n log1p(e^-|l|)
@@ -104,24 +108,32 @@ class Binomial(Distribution):
 
     has_enumerate_support = True
 
-    def _homogeneous_count(self, what: str) -> int:
+    def _counts_up_to(self) -> Tensor:
+        """0, 1, ..., max(total_count) along a new first dim, broadcasting against the batch."""
         counts = self.total_count._data
         top = int(counts.max()) if counts.size else 0
-        if counts.size and int(counts.min()) != top:
-            raise NotImplementedError(f"Inhomogeneous total count not supported by `{what}`.")
-        return top
+        ks = np.arange(top + 1, dtype=self.probs._data.dtype)
+        return Tensor._wrap(ks.reshape((-1,) + (1,) * len(self.batch_shape)))
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
-        """0, 1, ..., n along a new first dim (n the total count, the same for every batch element)."""
-        n = self._homogeneous_count("enumerate_support")
-        values = Tensor._wrap(np.arange(n + 1, dtype=self.probs._data.dtype).reshape((-1,) + (1,) * len(self.batch_shape)))
+        """0, 1, ..., n along a new first dim: one range for the whole batch, so every element's total count
+        n must be the same (PyTorch's rule and error)."""
+        counts = self.total_count._data
+        if counts.size and counts.min() != counts.max():
+            raise NotImplementedError(
+                "Inhomogeneous total count not supported by `enumerate_support`. (total_count ranges from "
+                f"{counts.min():g} to {counts.max():g} over the batch; the support is one range 0..n for all)")
+        values = self._counts_up_to()
         return values.expand((-1,) + tuple(self.batch_shape)) if expand else values
 
     def entropy(self) -> Tensor:
-        """-sum_k P(k) log P(k) over the enumerated support (PyTorch's: a homogeneous total count)."""
-        self._homogeneous_count("entropy")
-        log_prob = self.log_prob(self.enumerate_support(False))
-        return -(log_prob.exp() * log_prob).sum(0)
+        """H = -sum_{k=0}^{n} P(k) log P(k) per batch element, summed over k = 0..max(total_count) with the
+        terms past an element's own n (P(k) = 0 there) left out: unequal counts work too (PyTorch raises),
+        and with equal ones this is PyTorch's sum over the enumerated support."""
+        k = self._counts_up_to()
+        inside = k <= self.total_count
+        log_pmf = self._log_pmf(where(inside, k, 0.0))  # (k = 0 where k > n: finite, then masked out)
+        return -where(inside, log_pmf.exp() * log_pmf, 0.0).sum(0)
 
 
 class OneHotCategorical(Distribution):
