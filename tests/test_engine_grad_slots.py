@@ -150,3 +150,20 @@ def test_autograd_grad_leaves_the_slots_and_grads_alone():
     assert m[0].weight.grad is None
     np.testing.assert_array_equal(opt.arenas[0].grad, before)
     np.testing.assert_allclose(gw.numpy(), _reference_grads(_model, _loss(x, y))[0], rtol=1e-15)
+
+
+def test_a_retained_graph_run_again_does_not_write_into_the_slots():
+    """The slots a backward handed to a node are for that pass only: autograd.grad (or a second backward)
+    through a retained graph must neither write into .grad nor return the slot."""
+    x, y = _data()
+    m = _model()
+    opt = eg.optim.SGD(m.parameters(), lr=0.1)
+    loss = _loss(x, y)(m)
+    loss.backward(retain_graph=True)
+    first = [p.grad.numpy().copy() for p in m.parameters()]
+    twice = eg.autograd.grad(loss, list(m.parameters()), grad_outputs=eg.tensor(2.0, dtype=loss.dtype))
+    for p, g, r in zip(m.parameters(), twice, first):
+        np.testing.assert_array_equal(p.grad.numpy(), r)  # .grad untouched
+        np.testing.assert_allclose(g.numpy(), 2 * r, rtol=1e-15, atol=0)
+        assert not np.shares_memory(g.numpy(), p.grad.numpy())
+    assert opt.arenas[0].grads_in_slots()

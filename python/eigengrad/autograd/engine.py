@@ -179,8 +179,9 @@ def _checked_graph(ctx, index: int, parent, grad):
     return grad if grad.dtype == parent.dtype else grad.to(parent.dtype)
 
 
-def _run_node(ctx, g, create_graph: bool) -> tuple:
-    """The gradients of ``ctx``'s inputs, after the checks that its saved arrays are intact."""
+def _run_node(ctx, g, create_graph: bool, into: dict | None = None) -> tuple:
+    """The gradients of ``ctx``'s inputs, after the checks that its saved arrays are intact. ``into``: the
+    arrays its backward writes some of them into (``_slots_to_write``), for this call only."""
     if ctx.released:
         raise RuntimeError(
             f"Trying to backward through the graph a second time (through {ctx.name}): its saved arrays "
@@ -188,7 +189,16 @@ def _run_node(ctx, g, create_graph: bool) -> tuple:
         )
     if ctx.clock != clock.ticks:  # something was changed in place since ctx was recorded
         check_saved(ctx)
-    grads = ctx.backward_graph(ctx, g) if create_graph else ctx.backward(ctx, g)
+    if create_graph:
+        grads = ctx.backward_graph(ctx, g)
+    elif into is None:
+        grads = ctx.backward(ctx, g)
+    else:
+        ctx.grad_into = into
+        try:
+            grads = ctx.backward(ctx, g)
+        finally:  # (a retained graph run again, by autograd.grad say, writes into new arrays)
+            ctx.grad_into = None
     grads = grads if isinstance(grads, tuple) else (grads,)
     if _anomaly_state.enabled and _anomaly_state.check_nan:
         _anomaly.check_backward(ctx, tuple(getattr(a, "_data", a) for a in grads))
@@ -322,9 +332,8 @@ def _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_gr
         if g is not None:
             if ctx.hooks is not None or ctx.retained is not None:
                 g = _node_hooks(ctx, g)
-            if ctx.writes_grads_into and not create_graph:
-                ctx.grad_into = _slots_to_write(ctx, g, shared)
-            input_grads = _run_node(ctx, g, create_graph)
+            into = _slots_to_write(ctx, g, shared) if ctx.writes_grads_into and not create_graph else None
+            input_grads = _run_node(ctx, g, create_graph, into)
         else:
             input_grads = ()
         count, owned, inputs = len(input_grads), ctx.fresh_grads, ctx.inputs
@@ -362,11 +371,11 @@ def _slots_to_write(ctx, g, shared: dict) -> dict | None:
             continue
         leaf = ctx.inputs[i]
         if (leaf is None or ctx.edges[i][0] is not None or leaf._arena is None or leaf.grad is not None
-                or leaf._hooks is not None or id(leaf) in shared or leaf.dtype != g.dtype):
+                or leaf._hooks is not None or id(leaf) in shared):
             continue
         arena = leaf._arena()
         slot = arena.grad_slot(leaf) if arena is not None else None
-        if slot is not None and slot.shape == leaf.shape:
+        if slot is not None and slot.shape == leaf.shape and slot.dtype == g.dtype:
             if into is None:
                 into = {}
             into[i] = slot

@@ -265,7 +265,7 @@ class recording:
 
     def __enter__(self) -> Tracer:
         _TRACING.acquire()
-        if _trace.ACTIVE[0] is not None:  # (held by this thread: another thread's trace ended before)
+        if _trace.ACTIVE[0] is not None:  # set while this thread holds the lock: it is tracing already
             _TRACING.release()
             raise RuntimeError("eg.compile: a compiled function cannot be traced inside another one's trace")
         self._saved = (_kernels._C, _kernels._G)
