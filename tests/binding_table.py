@@ -1099,6 +1099,38 @@ entry("reduce_norm", make=lambda c: {**_reduce(c), "p": c.pick([2.0, 1.0, 3.0, m
       expect=lambda kw: {"out": R.reduce_norm(kw["x"], (1,), kw["p"])})
 
 
+entry("sum_rows", make=lambda c: dict(x=c.normal(c.dim(0), c.dim(1), c.dim(2)), out=c.empty(c.dim(1), c.dim(2))),
+      outputs=("out",), expect=lambda kw: {"out": R.sum_rows(kw["x"])})
+
+
+def _loss_rows(c, upstream=False, weighted=True):
+    n, classes = c.dim(1), c.dim(3, low=1)
+    target = c.rng.integers(0, classes, n).astype(np.int64)
+    if n and c.flag():
+        target[0] = -100
+    kw = dict(target=target)
+    if weighted:
+        kw["weight"] = c.uniform(classes, low=0.5, high=2.0) if c.flag() else None
+    kw["ignore_index"] = -100
+    if upstream:
+        kw["g"] = np.asarray(c.normal(1)[0] if c.flag() else 0.5, dtype=c.dtype)
+    else:
+        kw["rows"] = c.normal(n)
+    if weighted:
+        kw["mean"] = c.flag()
+    kw["out"] = c.empty(n) if upstream else c.empty()
+    return kw
+
+
+entry("loss_reduce", make=_loss_rows, outputs=("out",), rtol=4.0,
+      expect=lambda kw: {"out": R.loss_reduce(kw["rows"], kw["target"], kw["weight"], kw["ignore_index"], kw["mean"])})
+entry("loss_upstream", make=lambda c: _loss_rows(c, upstream=True), outputs=("out",),
+      expect=lambda kw: {"out": R.loss_upstream(kw["g"], kw["target"], kw["weight"], kw["ignore_index"], kw["mean"],
+                                                kw["out"].dtype)})
+entry("mean_upstream", make=lambda c: _loss_rows(c, upstream=True, weighted=False), outputs=("out",),
+      expect=lambda kw: {"out": R.mean_upstream(kw["g"], kw["target"], kw["ignore_index"], kw["out"].dtype)})
+
+
 def _gather(c):
     outer, n, inner, m = c.dim(0), c.dim(1, low=1), c.dim(2), c.dim(3)
     return dict(x=c.normal(outer, n, inner), index=c.rng.integers(0, n, (outer, m, inner)).astype(np.int64),

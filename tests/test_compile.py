@@ -73,8 +73,8 @@ def test_explain_prints_the_ops_and_memory(capsys):
         fn(x, y)
     text = fn.explain()
     assert capsys.readouterr().out.strip() == text.strip()
-    for needle in ("kernel gemm(", "kernel batch_norm_forward(", "kernel dropout_forward(", "glue sum_rows(",
-                   "glue loss_reduce(", "python ", "draw ", "memory: arena"):
+    for needle in ("kernel gemm(", "kernel batch_norm_forward(", "kernel dropout_forward(", "kernel sum_rows(",
+                   "kernel loss_reduce(", "glue fill(", "python ", "draw ", "memory: arena"):
         assert needle in text, needle
     plan = next(iter(fn._plans.values())).plan
     mem = plan.memory()
@@ -115,8 +115,8 @@ def test_plan_records_are_plain_data():
     assert kinds.count("elided") == 4 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
     gemms = [op for op in ops if op[:2] == ("kernel", "C:gemm")]
     assert len(gemms) == 3 + 5  # forward 3 Linear; backward dW x3 and dx x2 (the input needs no gradient)
-    into_slots = [op for op in ops if op[1] in ("C:gemm", "G:sum_rows")
-                  and buffers[op[2][1 if op[1] == "G:sum_rows" else 2][1]][0] == "persistent"]
+    into_slots = [op for op in ops if op[1] in ("C:gemm", "C:sum_rows")
+                  and buffers[op[2][1 if op[1] == "C:sum_rows" else 2][1]][0] == "persistent"]
     assert len(into_slots) == 6
     dropouts = [op for op in ops if op[1] == "C:dropout_forward"]
     assert [a[0] for a in dropouts[0][2][3:5]] == ["slot", "slot"]  # seed and offset come from the draw

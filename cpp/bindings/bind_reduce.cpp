@@ -1,6 +1,7 @@
 // Bindings of the reductions along one axis: x (outer, n, inner) float, C-contiguous; out (outer, inner) of
 // x's dtype, writeable, not overlapping x. Check, release the GIL, run one kernel.
 #include <cmath>
+#include <vector>
 
 #include "checks.hpp"
 #include "eigengrad/reduce.hpp"
@@ -65,6 +66,19 @@ void reduce_norm_binding(const py::array& x, py::array out, double p) {
   }
 }
 
+// x (n, ...) float, C-contiguous; out of shape x.shape[1:] and x's dtype.
+void sum_rows_binding(const py::array& x, py::array out) {
+  check_input(x, "x");
+  if (x.ndim() < 1) throw py::value_error("x: expected an array of at least 1 dimension (rows first), got a 0-d array");
+  std::vector<index_t> rest(x.shape() + 1, x.shape() + x.ndim());
+  index_t m = 1;
+  for (index_t d : rest) m *= d;
+  check_like(out, "out", x, "x", rest, true);
+  check_overlaps({{&out, "out"}}, {{&x, "x"}});
+  const index_t n = index_t(x.shape(0));
+  run_in_out(x, out, [&](auto* xp, auto* op) { sum_rows(xp, n, m, op); });
+}
+
 }  // namespace
 
 void bind_reduce(py::module_& m) {
@@ -77,6 +91,9 @@ void bind_reduce(py::module_& m) {
         "take_sqrt; mean_out (or None) receives the mean.");
   m.def("reduce_norm", &reduce_norm_binding, py::arg("x"), py::arg("out"), py::arg("p"),
         "out[o, i] = the p-norm of x[o, :, i] (p = 2, 1, inf, -inf, 0 or any other number), in double.");
+  m.def("sum_rows", &sum_rows_binding, py::arg("x"), py::arg("out"),
+        "out = x.sum(axis=0) (x (n, ...) float, out x.shape[1:]): summed in x's dtype row after row, as NumPy "
+        "does for m >= 2 columns (the bias gradient of Linear); thread-count independent.");
 }
 
 }  // namespace eigengrad::bindings

@@ -8,6 +8,7 @@ void bind_config(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_loss(py::module_& m);
+void bind_loss_reduce(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_random(py::module_& m);
 void bind_augment(py::module_& m);
@@ -36,6 +37,7 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_gemm(m);
   bind_activation(m);
   bind_loss(m);
+  bind_loss_reduce(m);
   bind_optim(m);
   bind_random(m);
   bind_augment(m);

@@ -3,8 +3,9 @@
 The autograd, the losses and the optimizer call these through ``eigengrad._kernels`` exactly as they
 call the compiled bindings, so that ``eg.compile`` records them as plan steps like any kernel (their
 names and argument roles are in ``eigengrad.compile.roles``). Each is the NumPy expression eager mode
-used before, so results are unchanged bit for bit. A later increment gives them C++ bodies with the
-same signatures, which the C++ executor then runs without Python.
+used before. ``sum_rows`` and the loss reductions have C++ bodies under the same names (``_C``), which
+``_kernels`` calls for C-contiguous float arrays; these NumPy versions remain for the other layouts and
+dtypes (and the copies and fills stay here: NumPy's own are as fast).
 """
 from __future__ import annotations
 

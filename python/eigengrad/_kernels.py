@@ -236,11 +236,27 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sum_rows(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """The sum over axis 0 of x (the bias gradient of Linear), in x's dtype; into ``out`` when given."""
+    """The sum over axis 0 of x (the bias gradient of Linear), in x's dtype; into ``out`` when given.
+
+    The kernel sums row after row, NumPy's order for two or more columns; a single column (where NumPy
+    sums pairwise) and other layouts or dtypes keep the NumPy glue, so the bits are NumPy's either way."""
     if out is None:
         out = np.empty(x.shape[1:], dtype=x.dtype)
-    _G.sum_rows(x, out)
+    if x.ndim >= 2 and out.size >= 2 and _floats_alike(x, out) and out.flags.writeable:
+        _C.sum_rows(x, out)
+    else:
+        _G.sum_rows(x, out)
     return out
+
+
+def _floats_alike(a: np.ndarray, *others) -> bool:
+    """a is a C-contiguous float32/float64 array, and so is every other (None skipped), of a's dtype."""
+    return a.dtype in FLOAT_DTYPES and a.flags.c_contiguous and all(
+        o is None or (isinstance(o, np.ndarray) and o.dtype == a.dtype and o.flags.c_contiguous) for o in others)
+
+
+def _int64_targets(target) -> bool:
+    return isinstance(target, np.ndarray) and target.dtype == np.int64 and target.flags.c_contiguous
 
 
 def add_l2_penalty_(weights: list, alpha: float, batch_size: int, loss: np.ndarray) -> None:
@@ -258,21 +274,35 @@ def increment_(count: np.ndarray) -> None:
 
 
 def loss_reduce(rows: np.ndarray, target: np.ndarray, weight, ignore_index: int, mean: bool) -> np.ndarray:
-    """The 0-d sum ('sum') or weighted mean ('mean') of per-row cross-entropies, see ``_glue.loss_reduce``."""
+    """The 0-d sum ('sum') or weighted mean ('mean') of per-row cross-entropies (the kernel ``loss_reduce``;
+    the NumPy glue for other layouts and dtypes)."""
     out = np.empty((), dtype=rows.dtype)
-    _G.loss_reduce(rows, target, weight, ignore_index, mean, out)
+    if rows.ndim == 1 and _floats_alike(rows, weight) and _int64_targets(target):
+        _C.loss_reduce(rows, target, weight, int(ignore_index), bool(mean), out)
+    else:
+        _G.loss_reduce(rows, target, weight, ignore_index, mean, out)
     return out
 
 
 def loss_upstream(g, target: np.ndarray, weight, ignore_index: int, mean: bool, n: int, dtype) -> np.ndarray:
+    """Each row's upstream gradient of a 'sum' or 'mean' cross-entropy: g, or g / the 'mean' divisor."""
     out = np.empty(n, dtype=dtype)
-    _G.loss_upstream(np.asarray(g), target, weight, ignore_index, mean, out)
+    g = np.asarray(g)
+    if g.ndim == 0 and g.dtype in FLOAT_DTYPES and _floats_alike(out, weight) and _int64_targets(target):
+        _C.loss_upstream(g, target, weight, int(ignore_index), bool(mean), out)
+    else:
+        _G.loss_upstream(g, target, weight, ignore_index, mean, out)
     return out
 
 
 def mean_upstream(g, target: np.ndarray, ignore_index: int, n: int, dtype) -> np.ndarray:
+    """Each row's upstream gradient of the unweighted 'mean' cross-entropy: g / the rows not ignored."""
     out = np.empty(n, dtype=dtype)
-    _G.mean_upstream(np.asarray(g), target, ignore_index, out)
+    g = np.asarray(g)
+    if g.ndim == 0 and g.dtype in FLOAT_DTYPES and _floats_alike(out) and _int64_targets(target):
+        _C.mean_upstream(g, target, int(ignore_index), out)
+    else:
+        _G.mean_upstream(g, target, ignore_index, out)
     return out
 
 

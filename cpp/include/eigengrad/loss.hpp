@@ -64,4 +64,19 @@ template <class T>
 void bce_with_logits_backward(const T* x, const T* y, const T* w, index_t w_len, const T* pw, index_t pw_len,
                               const T* gy, T coef, T* gx, index_t n);
 
+// The reduction of a cross-entropy's per-row losses (rows, n) and the upstream gradient of each row, with
+// PyTorch's divisor for 'mean': the number of rows whose target t[i] is not ignore_index, or, with class
+// weights w (nullptr: none), the sum of w[t[i]] over those rows (every kept target in [0, classes): the
+// caller checks). Sums are taken in double over 8 lanes in a fixed order; a divisor of 0 gives NaN.
+//   loss_reduce:   returns T(sum_i rows[i]), divided by the divisor for 'mean';
+//   loss_upstream: out[i] = T(g), or T(g / divisor) for 'mean';
+//   mean_upstream: out[i] = T(g / G(count)), the division in g's type G (the unweighted 'mean').
+template <class T>
+T loss_reduce(const T* rows, const std::int64_t* t, index_t n, const T* w, std::int64_t ignore_index, bool mean);
+template <class T>
+void loss_upstream(double g, const std::int64_t* t, index_t n, const T* w, std::int64_t ignore_index, bool mean,
+                   T* out);
+template <class T, class G>
+void mean_upstream(G g, const std::int64_t* t, index_t n, std::int64_t ignore_index, T* out);
+
 }  // namespace eigengrad

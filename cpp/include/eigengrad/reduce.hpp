@@ -33,4 +33,11 @@ void reduce_var(const T* x, index_t outer, index_t n, index_t inner, double corr
 template <class T>
 void reduce_norm(const T* x, index_t outer, index_t n, index_t inner, double p, T* out);
 
+// out[j] = sum_i x[i, j] over the n rows of x (n x m): the bias gradient of Linear. Accumulated in T, row
+// after row from out = x[0] (the order of NumPy's sum over the leading axis of a C-contiguous array with
+// m >= 2, so eager results did not change when this replaced it); n = 0 gives zeros. Threads take whole
+// column blocks, so the bits do not depend on their number. Reads x, writes out (m).
+template <class T>
+void sum_rows(const T* x, index_t n, index_t m, T* out);
+
 }  // namespace eigengrad

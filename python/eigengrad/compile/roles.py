@@ -9,7 +9,8 @@ A role per positional argument (keyword arguments are always frozen scalars):
 
 A kernel missing here is not yet supported by ``eg.compile``: a step that calls it falls back to eager
 mode, naming it. ``C`` kernels are the compiled bindings (``_kernels._C``), ``G`` ones the NumPy glue
-(``eigengrad._glue``) that a later increment moves to C++ under the same names.
+(``eigengrad._glue``): what ``_kernels`` still runs in NumPy (generic copies and fills, and the
+layouts and dtypes the C++ bodies of ``sum_rows`` and the loss reductions do not take).
 """
 from __future__ import annotations
 
@@ -52,6 +53,11 @@ COMPILED = {
     # the tensor operations' reductions (x as (outer, n, inner), out (outer, inner))
     "reduce_sum": ("r", "w", "s"),
     "reduce_var": ("r", "w", "w", "s", "s"),
+    "sum_rows": ("r", "w"),
+    # a cross-entropy's reduction and upstream gradient (g, target, weight or None, ignore_index, mean, out)
+    "loss_reduce": ("r", "r", "r", "s", "s", "w"),
+    "loss_upstream": ("r", "r", "r", "s", "s", "w"),
+    "mean_upstream": ("r", "r", "s", "w"),
 }
 
 # functions of scalars only (geometry checks): run at trace time, nothing to replay

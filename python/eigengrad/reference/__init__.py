@@ -66,9 +66,11 @@ __all__ += [
     "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
     "avg_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
 ]
-from eigengrad.reference.reduce import reduce_norm, reduce_sum, reduce_var  # noqa: E402
+from eigengrad.reference.reduce import reduce_norm, reduce_sum, reduce_var, sum_rows  # noqa: E402
+from eigengrad.reference.loss import loss_reduce, loss_upstream, mean_upstream  # noqa: E402
 from eigengrad.reference.index import gather, index_add_, index_select, scatter_  # noqa: E402
 from eigengrad.reference.sort import sort, topk  # noqa: E402
+__all__ += ["sum_rows", "loss_reduce", "loss_upstream", "mean_upstream"]
 __all__ += ["reduce_sum", "reduce_var", "reduce_norm", "gather", "scatter_", "index_select", "index_add_", "sort",
             "topk"]
 from eigengrad.reference.conv import conv_transpose2d_backward, conv_transpose2d_forward  # noqa: E402

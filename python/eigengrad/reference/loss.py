@@ -89,3 +89,31 @@ def bce_with_logits_backward(x, y, weight, pos_weight, grad_out, coef):
     if grad_out is not None:
         g = g * grad_out
     return g.astype(x.dtype)
+
+
+def _mean_divisor(target, weight, ignore_index):
+    keep = target != ignore_index
+    return float(np.count_nonzero(keep)) if weight is None else float(np.sum(weight[target[keep]], dtype=np.float64))
+
+
+def loss_reduce(rows, target, weight, ignore_index, mean):
+    """The 0-d sum of the per-row losses in double; for 'mean' divided by the rows kept (or their targets'
+    summed weights), NaN when that is 0 (PyTorch's CrossEntropyLoss reductions)."""
+    total = np.sum(rows, dtype=np.float64)
+    if mean:
+        d = _mean_divisor(target, weight, ignore_index)
+        total = total / d if d else np.nan
+    return np.asarray(total, dtype=rows.dtype)
+
+
+def loss_upstream(g, target, weight, ignore_index, mean, dtype):
+    """Each row's upstream gradient: g ('sum') or g / the 'mean' divisor, in double, cast to ``dtype``."""
+    d = _mean_divisor(target, weight, ignore_index) if mean else 1.0
+    return np.full(len(target), float(g) / d if d else np.nan, dtype=dtype)
+
+
+def mean_upstream(g, target, ignore_index, dtype):
+    """Each row's upstream gradient of the unweighted 'mean': g / (rows kept), divided in g's dtype."""
+    g = np.asarray(g)
+    count = int(np.count_nonzero(target != ignore_index))
+    return np.full(len(target), g / g.dtype.type(count) if count else np.nan, dtype=dtype)

@@ -48,3 +48,8 @@ def reduce_norm(x: np.ndarray, axes: tuple, p: float) -> np.ndarray:
     else:
         out = (a ** p).sum(axis=-1) ** (1.0 / p)
     return out.astype(x.dtype)
+
+
+def sum_rows(x: np.ndarray) -> np.ndarray:
+    """The sum over the leading axis (``_kernels.sum_rows``, the bias gradient), in double, cast to x's dtype."""
+    return np.asarray(x, dtype=np.float64).sum(axis=0).astype(x.dtype)
