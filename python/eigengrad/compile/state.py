@@ -102,6 +102,35 @@ class StepState:
                     out.append(id(p._data))
         return out
 
+    def guard(self, out: list) -> list:
+        """Appends to ``out`` everything ``identities``, ``hooks`` and ``signature`` read, in one pass over
+        the modules, parameters and optimizers: a call whose guard equals the last replayed call's can
+        replay the same plan without the separate checks (``CompiledFunction.__call__``). Any change those
+        checks see changes this list (ids stay unique while this state holds the objects)."""
+        out.append(is_grad_enabled())
+        for m in self.modules:
+            out.append(m.training)
+            out += map(id, m._modules.values())
+            for p in m._parameters.values():
+                out.append(id(p))
+                if p is not None:
+                    out.append(id(p._data))
+            if m._forward_pre_hooks or m._forward_hooks:
+                out.append("hooks")
+        for o in self.optimizers:
+            out.append(bool(o.state))
+            for g in o.param_groups:
+                params = g["params"]
+                out.append(len(params))
+                for p in params:
+                    out.append(id(p))
+                    out.append(id(p._data))
+            for arena in o.arenas:
+                if arena.hooks:
+                    out.append("arena hooks")
+        out += [p.grad is None for p in self.params]
+        return out
+
     def hooks(self) -> str | None:
         for m in self.modules:
             if m._forward_pre_hooks or m._forward_hooks:
