@@ -251,8 +251,12 @@ def sum_rows(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 def _floats_alike(a: np.ndarray, *others) -> bool:
     """a is a C-contiguous float32/float64 array, and so is every other (None skipped), of a's dtype."""
-    return a.dtype in FLOAT_DTYPES and a.flags.c_contiguous and all(
-        o is None or (isinstance(o, np.ndarray) and o.dtype == a.dtype and o.flags.c_contiguous) for o in others)
+    if a.dtype not in FLOAT_DTYPES or not a.flags.c_contiguous:
+        return False
+    for o in others:  # (a loop, not all() over a generator: this runs several times a training step)
+        if o is not None and not (isinstance(o, np.ndarray) and o.dtype == a.dtype and o.flags.c_contiguous):
+            return False
+    return True
 
 
 def _int64_targets(target) -> bool:

@@ -129,7 +129,7 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
             if grad is not slot:  # (else backward wrote it there itself: _slots_to_write)
                 K.copy_into(slot, grad)
             tensor.grad = wrap(slot)
-        elif owned and grad.dtype == tensor.dtype and grad.flags.c_contiguous and grad.flags.writeable:
+        elif owned and grad.dtype == tensor._data.dtype and grad.flags.c_contiguous and grad.flags.writeable:
             tensor.grad = wrap(grad)
         else:
             own = np.empty(grad.shape, dtype=tensor.dtype)  # a copy in the tensor's dtype, made by a kernel call
@@ -156,15 +156,18 @@ def _sum(a, b):
 
 
 def _checked(ctx, index: int, parent, grad) -> np.ndarray:
-    """``grad`` (an array) checked against ``parent``'s shape, cast to its dtype (the fast path)."""
-    grad = np.asarray(grad)
-    if grad.shape != parent.shape:
+    """``grad`` (an array) checked against ``parent``'s shape, cast to its dtype (the fast path: it runs for
+    every edge of every backward, so it reads the parent's array, not the Tensor's Size and dtype objects)."""
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
+    data = parent._data
+    if grad.shape != data.shape:
         raise RuntimeError(
             f"{ctx.name}.backward returned a gradient of shape {grad.shape} for input {index}, "
             f"which has shape {parent.shape}"
         )
-    if grad.dtype != parent.dtype:
-        grad = grad.astype(parent.dtype)
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
     return grad
 
 
@@ -375,7 +378,7 @@ def _slots_to_write(ctx, g, shared: dict) -> dict | None:
             continue
         arena = leaf._arena()
         slot = arena.grad_slot(leaf) if arena is not None else None
-        if slot is not None and slot.shape == leaf.shape and slot.dtype == g.dtype:
+        if slot is not None and slot.shape == leaf._data.shape and slot.dtype == g.dtype:
             if into is None:
                 into = {}
             into[i] = slot

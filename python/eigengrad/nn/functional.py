@@ -67,9 +67,10 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
     ops.check_reduction(reduction)
     label_smoothing = _check_smoothing(label_smoothing)
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
-    c = input.shape[1] if input.ndim > 1 else (input.shape[0] if input.ndim == 1 else 0)
+    shape = input._data.shape  # (the array's tuple: Tensor.shape makes a Size at every read)
+    c = shape[1] if len(shape) > 1 else (shape[0] if len(shape) == 1 else 0)
     w = _class_weight(weight, input, c)
-    if t.dtype.kind == "f" and t.shape == input.shape:
+    if t.dtype.kind == "f" and t.shape == shape:
         return _cross_entropy_probabilities(input, target, reduction, w, label_smoothing)
     if t.dtype.kind not in "iu":
         raise TypeError(f"target: expected integer class indices, or class probabilities of the input's shape "
@@ -89,7 +90,7 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
         moved = input.permute(0, *range(2, input.ndim), 1).reshape(-1, c)
         out = cross_entropy(moved, t.reshape(-1), **options)
         return out.reshape(*expected) if reduction == "none" else out
-    if t.shape != (input.shape[0],):
+    if t.shape != (shape[0],):
         raise ValueError(f"target: expected shape ({input.shape[0]},) for input of shape {input.shape}, got {t.shape}")
     if w is None and label_smoothing == 0.0:
         return ops.SoftmaxCrossEntropy.apply(input, t, reduction=reduction, ignore_index=ignore_index)
