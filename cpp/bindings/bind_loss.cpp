@@ -4,18 +4,6 @@
 namespace eigengrad::bindings {
 namespace {
 
-void check_targets(const py::array& target, index_t n, index_t c, std::int64_t ignore_index) {
-  check_int64(target, "target");
-  check_shape(target, "target", {n});
-  const std::int64_t* t = cptr<std::int64_t>(target);
-  for (index_t i = 0; i < n; ++i) {
-    if (t[i] != ignore_index && (t[i] < 0 || t[i] >= c))
-      throw py::value_error("target: class index " + std::to_string(t[i]) + " at position " + std::to_string(i) +
-                            " is out of range; expected 0 <= target < " + std::to_string(c) +
-                            " or ignore_index (" + std::to_string(ignore_index) + ")");
-  }
-}
-
 template <class T>
 void ce_forward(const py::array& x, const py::array& t, py::array& loss, py::array& lse, std::int64_t ignore) {
   const T* xp = cptr<T>(x);

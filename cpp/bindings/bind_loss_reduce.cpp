@@ -1,7 +1,6 @@
 // Bindings of a cross-entropy's reduction and upstream gradient (loss_reduce.cpp): targets int64 (n,),
 // class weights None or (c,) of the loss's dtype, every kept target in [0, c) when weights are given.
 #include <optional>
-#include <string>
 
 #include "checks.hpp"
 #include "eigengrad/loss.hpp"
@@ -12,19 +11,16 @@ namespace {
 // target (n,) int64; weight, when given, a (c,) array like `like`, indexed by every kept target.
 std::optional<py::array> checked_targets(const py::array& target, index_t n, const py::object& weight_,
                                          const py::array& like, const char* like_name, std::int64_t ignore_index) {
-  check_int64(target, "target");
-  check_shape(target, "target", {n});
   auto weight = optional_array(weight_, "weight");
-  if (!weight) return weight;
+  if (!weight) {
+    check_int64(target, "target");
+    check_shape(target, "target", {n});
+    return weight;
+  }
   check_ndim(*weight, "weight", 1);
   const index_t c = index_t(weight->shape(0));
   check_like(*weight, "weight", like, like_name, {c});
-  const std::int64_t* t = cptr<std::int64_t>(target);
-  for (index_t i = 0; i < n; ++i)
-    if (t[i] != ignore_index && (t[i] < 0 || t[i] >= c))
-      throw py::value_error("target: class index " + std::to_string(t[i]) + " at position " + std::to_string(i) +
-                            " is out of range; expected 0 <= target < " + std::to_string(c) +
-                            " (the length of weight) or ignore_index (" + std::to_string(ignore_index) + ")");
+  check_targets(target, n, c, ignore_index);
   return weight;
 }
 
@@ -78,8 +74,7 @@ void mean_upstream_binding(const py::array& g, const py::array& target, std::int
   check_output(out, "out");
   check_ndim(out, "out", 1);
   const index_t n = index_t(out.shape(0));
-  check_int64(target, "target");
-  check_shape(target, "target", {n});
+  checked_targets(target, n, py::none(), out, "out", ignore_index);
   check_overlaps({{&out, "out"}}, {{&g, "g"}, {&target, "target"}});
   const std::int64_t* t = cptr<std::int64_t>(target);
   dispatch_float(out, [&](auto tag) {

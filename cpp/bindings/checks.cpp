@@ -193,4 +193,16 @@ std::optional<py::array> optional_array(const py::object& o, const char* name) {
   return o.cast<py::array>();
 }
 
+void check_targets(const py::array& target, index_t n, index_t c, std::int64_t ignore_index) {
+  check_int64(target, "target");
+  check_shape(target, "target", {n});
+  const std::int64_t* t = cptr<std::int64_t>(target);
+  for (index_t i = 0; i < n; ++i) {
+    if (t[i] != ignore_index && (t[i] < 0 || t[i] >= c))
+      throw py::value_error("target: class index " + std::to_string(t[i]) + " at position " + std::to_string(i) +
+                            " is out of range; expected 0 <= target < " + std::to_string(c) +
+                            " or ignore_index (" + std::to_string(ignore_index) + ")");
+  }
+}
+
 }  // namespace eigengrad::bindings

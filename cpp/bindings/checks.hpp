@@ -75,6 +75,9 @@ const T* cptr(const py::array& a) { return static_cast<const T*>(a.data()); }
 template <class T>
 T* mptr(py::array& a) { return static_cast<T*>(a.mutable_data()); }
 
+// Class indices of a loss: target int64 (n,), C-contiguous, each in [0, c) or equal to ignore_index.
+void check_targets(const py::array& target, index_t n, index_t c, std::int64_t ignore_index);
+
 // An optional array argument: None, or an array (checked by the caller).
 std::optional<py::array> optional_array(const py::object& o, const char* name);
 template <class T>

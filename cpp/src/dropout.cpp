@@ -12,69 +12,107 @@ constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
 constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
 
 // Lanes of Philox blocks computed together: structure-of-arrays so GCC vectorises the 32x32->64 bit
-// products (vpmuludq). Bitwise the same as philox4x32(ctr, 0, seed) of random.cpp for each lane. Four
-// independent registers of lanes per batch (16 lanes each with AVX-512, 8 with AVX2).
+// products (vpmuludq). Bitwise the same as philox4x32(ctr, 0, seed) of random.cpp for each lane. A batch
+// is four independent registers of lanes per Philox word (16 lanes each with AVX-512, 8 with AVX2): the
+// rounds of one register form a dependency chain (the multiply's latency), four keep the multiplier busy.
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define EIGENGRAD_PHILOX_AVX512 1
 constexpr int kLanes = 64;
 #else
 constexpr int kLanes = 32;
 #endif
 constexpr int kWords = 4 * kLanes;  // elements per batch of blocks
 
-// words[4 l + k] = word k of block (first + l), l < kLanes: element order of the draw.
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-// As the AVX2 version below, sixteen lanes per register: 1.9-2.1x its rate on the Xeon host.
-inline void mulhilo16(__m512i a, __m512i k, __m512i& hi, __m512i& lo) {
-  const __m512i even = _mm512_mul_epu32(a, k);
-  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), k);
-  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-  lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-}
+#if defined(EIGENGRAD_PHILOX_AVX512) || defined(__AVX2__)
+// The operations the rounds need on one register of W 32-bit lanes. mul_epu32 multiplies the even lanes
+// into 64-bit products; the odd lanes are shifted down and multiplied the same way (mulhilo).
+#if defined(EIGENGRAD_PHILOX_AVX512)
+struct Lanes {
+  using V = __m512i;
+  static constexpr int W = 16;
+  static V set1(std::uint32_t x) { return _mm512_set1_epi32(int(x)); }
+  static V iota() { return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+  static V add(V a, V b) { return _mm512_add_epi32(a, b); }
+  static V bxor(V a, V b) { return _mm512_xor_si512(a, b); }
+  static V load(const std::uint32_t* p) { return _mm512_loadu_si512(p); }
+  static void mulhilo(V a, V k, V& hi, V& lo) {
+    const V even = _mm512_mul_epu32(a, k), odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), k);
+    hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+    lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  }
+};
+#else
+struct Lanes {
+  using V = __m256i;
+  static constexpr int W = 8;
+  static V set1(std::uint32_t x) { return _mm256_set1_epi32(int(x)); }
+  static V iota() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+  static V add(V a, V b) { return _mm256_add_epi32(a, b); }
+  static V bxor(V a, V b) { return _mm256_xor_si256(a, b); }
+  static V load(const std::uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static void mulhilo(V a, V k, V& hi, V& lo) {
+    const V even = _mm256_mul_epu32(a, k), odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), k);
+    hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  }
+};
+#endif
 
-inline void philox_batch(std::uint64_t first, std::uint64_t seed, std::uint32_t* words) {
-  constexpr int G = kLanes / 16;
-  __m512i c0[G], c1[G], c2[G], c3[G];
-  const __m512i step = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  for (int g = 0; g < G; ++g) {
-    const std::uint64_t base = first + std::uint64_t(16 * g);
-    alignas(64) std::uint32_t lo[16], hi[16];
-    if (std::uint32_t(base) <= 0xFFFFFFFFu - 15u) {  // no carry into the high word within the set
-      c0[g] = _mm512_add_epi32(_mm512_set1_epi32(int(std::uint32_t(base))), step);
-      c1[g] = _mm512_set1_epi32(int(std::uint32_t(base >> 32)));
+constexpr int kGroups = kLanes / Lanes::W;  // registers per Philox word
+
+// The ten rounds for blocks first .. first + kLanes - 1: c0..c3[g] receive words 0..3 of blocks
+// first + g W .. first + g W + W - 1, lane by lane.
+inline void philox_rounds(std::uint64_t first, std::uint64_t seed, Lanes::V* c0, Lanes::V* c1, Lanes::V* c2,
+                          Lanes::V* c3) {
+  using L = Lanes;
+  constexpr int W = L::W;
+  for (int g = 0; g < kGroups; ++g) {
+    const std::uint64_t base = first + std::uint64_t(W * g);
+    if (std::uint32_t(base) <= 0xFFFFFFFFu - std::uint32_t(W - 1)) {  // no carry into the high word within the set
+      c0[g] = L::add(L::set1(std::uint32_t(base)), L::iota());
+      c1[g] = L::set1(std::uint32_t(base >> 32));
     } else {
-      for (int l = 0; l < 16; ++l) {
+      std::uint32_t lo[W], hi[W];
+      for (int l = 0; l < W; ++l) {
         lo[l] = std::uint32_t(base + std::uint64_t(l));
         hi[l] = std::uint32_t((base + std::uint64_t(l)) >> 32);
       }
-      c0[g] = _mm512_load_si512(lo);
-      c1[g] = _mm512_load_si512(hi);
+      c0[g] = L::load(lo);
+      c1[g] = L::load(hi);
     }
-    c2[g] = _mm512_setzero_si512();
-    c3[g] = _mm512_setzero_si512();
+    c2[g] = c3[g] = L::set1(0);
   }
-  const __m512i m0 = _mm512_set1_epi32(int(kMul0)), m1 = _mm512_set1_epi32(int(kMul1));
+  const L::V m0 = L::set1(kMul0), m1 = L::set1(kMul1);
   std::uint32_t k0 = std::uint32_t(seed), k1 = std::uint32_t(seed >> 32);
   for (int round = 0; round < 10; ++round) {
-    const __m512i key0 = _mm512_set1_epi32(int(k0)), key1 = _mm512_set1_epi32(int(k1));
-    for (int g = 0; g < G; ++g) {
-      __m512i hi0, lo0, hi1, lo1;
-      mulhilo16(c0[g], m0, hi0, lo0);
-      mulhilo16(c2[g], m1, hi1, lo1);
-      c0[g] = _mm512_xor_si512(_mm512_xor_si512(hi1, c1[g]), key0);
-      c2[g] = _mm512_xor_si512(_mm512_xor_si512(hi0, c3[g]), key1);
+    const L::V key0 = L::set1(k0), key1 = L::set1(k1);
+    for (int g = 0; g < kGroups; ++g) {
+      L::V hi0, lo0, hi1, lo1;
+      L::mulhilo(c0[g], m0, hi0, lo0);
+      L::mulhilo(c2[g], m1, hi1, lo1);
+      c0[g] = L::bxor(L::bxor(hi1, c1[g]), key0);
+      c2[g] = L::bxor(L::bxor(hi0, c3[g]), key1);
       c1[g] = lo1;
       c3[g] = lo0;
     }
     k0 += kWeyl0;
     k1 += kWeyl1;
   }
-  for (int g = 0; g < G; ++g) {
-    // per 128-bit lane i (blocks 4i .. 4i+3), as AVX2: l0 = block 4i's four words, l1 = 4i+1, ...
+}
+
+// words[4 l + k] = word k of block (first + l), l < kLanes: element order of the draw. Per 128-bit lane i
+// (blocks 4i .. 4i+3) the unpacks give l0 = block 4i's four words, l1 = 4i+1, l2 = 4i+2, l3 = 4i+3; the
+// 128-bit lanes are then put in element order (AVX-512: 1.9-2.1x the AVX2 rate on the Xeon host).
+inline void philox_batch(std::uint64_t first, std::uint64_t seed, std::uint32_t* words) {
+  Lanes::V c0[kGroups], c1[kGroups], c2[kGroups], c3[kGroups];
+  philox_rounds(first, seed, c0, c1, c2, c3);
+  for (int g = 0; g < kGroups; ++g) {
+#if defined(EIGENGRAD_PHILOX_AVX512)
     const __m512i a = _mm512_unpacklo_epi32(c0[g], c1[g]), b = _mm512_unpackhi_epi32(c0[g], c1[g]);
     const __m512i c = _mm512_unpacklo_epi32(c2[g], c3[g]), d = _mm512_unpackhi_epi32(c2[g], c3[g]);
     const __m512i l0 = _mm512_unpacklo_epi64(a, c), l1 = _mm512_unpackhi_epi64(a, c);
     const __m512i l2 = _mm512_unpacklo_epi64(b, d), l3 = _mm512_unpackhi_epi64(b, d);
-    // then a 4 x 4 transpose of 128-bit lanes: output vector i = (l0, l1, l2, l3) of lane i
+    // a 4 x 4 transpose of 128-bit lanes: output vector i = (l0, l1, l2, l3) of lane i
     const __m512i t0 = _mm512_shuffle_i32x4(l0, l1, 0x44), t1 = _mm512_shuffle_i32x4(l2, l3, 0x44);
     const __m512i t2 = _mm512_shuffle_i32x4(l0, l1, 0xEE), t3 = _mm512_shuffle_i32x4(l2, l3, 0xEE);
     std::uint32_t* out = words + 64 * g;
@@ -82,69 +120,18 @@ inline void philox_batch(std::uint64_t first, std::uint64_t seed, std::uint32_t*
     _mm512_storeu_si512(out + 16, _mm512_shuffle_i32x4(t0, t1, 0xDD));
     _mm512_storeu_si512(out + 32, _mm512_shuffle_i32x4(t2, t3, 0x88));
     _mm512_storeu_si512(out + 48, _mm512_shuffle_i32x4(t2, t3, 0xDD));
-  }
-}
-#elif defined(__AVX2__)
-// The eight lanes in one AVX2 register per Philox word. _mm256_mul_epu32 multiplies the even 32-bit
-// lanes into 64-bit products; the odd lanes are shifted down and multiplied the same way.
-inline void mulhilo8(__m256i a, __m256i k, __m256i& hi, __m256i& lo) {
-  const __m256i even = _mm256_mul_epu32(a, k);
-  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), k);
-  hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-  lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-}
-
-// kGroups independent sets of eight lanes per batch: the rounds of one set form a dependency chain (the
-// multiply's latency); interleaving four sets keeps the multiplier busy.
-inline void philox_batch(std::uint64_t first, std::uint64_t seed, std::uint32_t* words) {
-  constexpr int G = kLanes / 8;
-  __m256i c0[G], c1[G], c2[G], c3[G];
-  const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  for (int g = 0; g < G; ++g) {
-    const std::uint64_t base = first + std::uint64_t(8 * g);
-    alignas(32) std::uint32_t lo[8], hi[8];
-    if (std::uint32_t(base) <= 0xFFFFFFFFu - 7u) {  // no carry into the high word within the set
-      c0[g] = _mm256_add_epi32(_mm256_set1_epi32(int(std::uint32_t(base))), step);
-      c1[g] = _mm256_set1_epi32(int(std::uint32_t(base >> 32)));
-    } else {
-      for (int l = 0; l < 8; ++l) {
-        lo[l] = std::uint32_t(base + std::uint64_t(l));
-        hi[l] = std::uint32_t((base + std::uint64_t(l)) >> 32);
-      }
-      c0[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
-      c1[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
-    }
-    c2[g] = _mm256_setzero_si256();
-    c3[g] = _mm256_setzero_si256();
-  }
-  const __m256i m0 = _mm256_set1_epi32(int(kMul0)), m1 = _mm256_set1_epi32(int(kMul1));
-  std::uint32_t k0 = std::uint32_t(seed), k1 = std::uint32_t(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const __m256i key0 = _mm256_set1_epi32(int(k0)), key1 = _mm256_set1_epi32(int(k1));
-    for (int g = 0; g < G; ++g) {
-      __m256i hi0, lo0, hi1, lo1;
-      mulhilo8(c0[g], m0, hi0, lo0);
-      mulhilo8(c2[g], m1, hi1, lo1);
-      c0[g] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[g]), key0);
-      c2[g] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[g]), key1);
-      c1[g] = lo1;
-      c3[g] = lo0;
-    }
-    k0 += kWeyl0;
-    k1 += kWeyl1;
-  }
-  for (int g = 0; g < G; ++g) {
-    // transpose the four words of eight blocks into element order: (c0 c1 c2 c3) per lane
+#else
     const __m256i a = _mm256_unpacklo_epi32(c0[g], c1[g]), b = _mm256_unpackhi_epi32(c0[g], c1[g]);
     const __m256i c = _mm256_unpacklo_epi32(c2[g], c3[g]), d = _mm256_unpackhi_epi32(c2[g], c3[g]);
     const __m256i l0 = _mm256_unpacklo_epi64(a, c), l1 = _mm256_unpackhi_epi64(a, c);
     const __m256i l2 = _mm256_unpacklo_epi64(b, d), l3 = _mm256_unpackhi_epi64(b, d);
-    // l0 = lanes (0, 4), l1 = (1, 5), l2 = (2, 6), l3 = (3, 7): 128-bit halves
+    // the two 128-bit halves: (l0, l1) then (l2, l3) of the low half, then of the high half
     __m256i* out = reinterpret_cast<__m256i*>(words + 32 * g);
     _mm256_storeu_si256(out + 0, _mm256_permute2x128_si256(l0, l1, 0x20));
     _mm256_storeu_si256(out + 1, _mm256_permute2x128_si256(l2, l3, 0x20));
     _mm256_storeu_si256(out + 2, _mm256_permute2x128_si256(l0, l1, 0x31));
     _mm256_storeu_si256(out + 3, _mm256_permute2x128_si256(l2, l3, 0x31));
+#endif
   }
 }
 #else
@@ -194,7 +181,7 @@ void bernoulli_mask_span(std::uint8_t* mask, index_t first, index_t n, std::uint
     philox_batch(offset + std::uint64_t(i / 4), seed, words);
     const index_t lo = std::max(i, first), hi = std::min(i + kWords, end);
     std::uint8_t* out = mask - first;
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#if defined(EIGENGRAD_PHILOX_AVX512)
     if (lo == i && hi == i + kWords) {  // a whole batch: sixteen unsigned compares at a time, to 0/1 bytes
       const __m512i t = _mm512_set1_epi32(int(thr));
       const __m128i one = _mm_set1_epi8(1), fill = _mm_set1_epi8(char(all));

@@ -159,26 +159,19 @@ namespace {
 // Columns summed in registers at a time (four 64-byte vectors), and columns per unit of parallel work.
 template <class T>
 constexpr index_t kRowSumTile = 4 * 64 / index_t(sizeof(T));
-constexpr index_t kRowSumBlock = 1024;
+constexpr index_t kRowSumBlock = 256;
 
-// out[c] = sum_i x[i * m + c] for the W columns of one tile, in a fixed-size local the compiler keeps in
-// registers (W a constant: the loop over c vectorises and unrolls whole).
+// out[c] = sum_i x[i * m + c] for the `width` <= W columns of one tile, in a fixed-size local the compiler
+// keeps in registers (a whole tile, width = W, is unrolled whole once inlined).
 template <class T, index_t W>
-void sum_rows_tile(const T* x, index_t n, index_t m, T* out) {
+void sum_rows_tile(const T* x, index_t n, index_t m, index_t width, T* out) {
   T acc[W];
-  for (index_t c = 0; c < W; ++c) acc[c] = x[c];
+  for (index_t c = 0; c < width; ++c) acc[c] = x[c];
   for (index_t i = 1; i < n; ++i) {
     const T* row = x + i * m;
-    for (index_t c = 0; c < W; ++c) acc[c] += row[c];
+    for (index_t c = 0; c < width; ++c) acc[c] += row[c];
   }
-  for (index_t c = 0; c < W; ++c) out[c] = acc[c];
-}
-
-template <class T>
-void sum_rows_narrow(const T* x, index_t n, index_t m, index_t width, T* out) {
-  for (index_t c = 0; c < width; ++c) out[c] = x[c];
-  for (index_t i = 1; i < n; ++i)
-    for (index_t c = 0; c < width; ++c) out[c] += x[i * m + c];
+  for (index_t c = 0; c < width; ++c) out[c] = acc[c];
 }
 }  // namespace
 
@@ -193,12 +186,8 @@ void sum_rows(const T* x, index_t n, index_t m, T* out) {
   const index_t blocks = ceil_div(m, kRowSumBlock);
   const index_t grain = std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(1, n * std::min(m, kRowSumBlock)));
   parallel_for(blocks, grain, [&](index_t b0, index_t b1) {
-    for (index_t b = b0; b < b1; ++b) {
-      const index_t c1 = std::min(m, (b + 1) * kRowSumBlock);
-      index_t c = b * kRowSumBlock;
-      for (; c + W <= c1; c += W) sum_rows_tile<T, W>(x + c, n, m, out + c);
-      if (c < c1) sum_rows_narrow(x + c, n, m, c1 - c, out + c);
-    }
+    for (index_t c = b0 * kRowSumBlock, end = std::min(m, b1 * kRowSumBlock); c < end; c += W)
+      sum_rows_tile<T, W>(x + c, n, m, std::min(W, end - c), out + c);
   });
 }
 

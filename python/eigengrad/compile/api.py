@@ -55,7 +55,6 @@ class CompiledFunction:
         self._reached: tuple = ()
         self._state: StepState | None = None
         self._identities = None
-        self._last: tuple | None = None  # (guard, entry) of the last call that replayed a checked plan
         self.verify = bool(verify)
         self.max_plans = int(max_plans)
         self._plans: OrderedDict = OrderedDict()
@@ -70,31 +69,22 @@ class CompiledFunction:
         reached = tuple(map(id, objects))
         if reached != self._reached:  # first call, or a name now stands for another model or optimizer
             self._state, self._reached = StepState(objects, *self._extra), reached
-            self._identities = self._state.identities()
+            self._identities = self._state.observe()[0]
             self._plans.clear()
-            self._last = None
-        # the common case, a step called again as the last time: one pass over the state and the arguments
-        # (each check below reads the same objects again, and after a step's kernels evicted them from the
-        # caches that costs ~60 us at batch 128)
-        guard = self._state.guard(_arg_guard(args, kwargs))
-        last = self._last
-        if last is not None and guard == last[0]:
-            return self._replay(last[1], args, kwargs)
-        self._last = None
-        why = self._why_not(args, kwargs)
+        identities, signature, hooks = self._state.observe()
+        why = self._why_not(args, kwargs, identities, hooks)
         if why is not None:
             return self._fall_back(why, args, kwargs)
-        key = (_arg_signature(args, kwargs), self._state.signature())
+        key = (_arg_signature(args, kwargs), signature)
         entry = self._plans.get(key)
         if entry is None or entry.traces < 2:
             return self._trace(key, entry, args, kwargs)
         self._plans.move_to_end(key)
         if not entry.verified and self.verify:
             return self._verify(entry, args, kwargs)
-        self._last = (guard, entry)
         return self._replay(entry, args, kwargs)
 
-    def _why_not(self, args, kwargs) -> str | None:
+    def _why_not(self, args, kwargs, identities: list, hooks: str | None) -> str | None:
         if _anomaly._state.enabled:
             return "anomaly detection is on (it checks every op in Python)"
         for a in (*args, *kwargs.values()):
@@ -107,9 +97,9 @@ class CompiledFunction:
                     hash(a)
                 except TypeError:
                     return f"an argument of type {type(a).__name__} is neither a tensor nor hashable"
-        if self._state.identities() != self._identities:
+        if identities != self._identities:
             return "a parameter was replaced after the step was compiled (module.weight = ..., or p.data = ...)"
-        return self._state.hooks()
+        return hooks
 
     def _fall_back(self, reason: str, args, kwargs, result=None, ran: bool = False):
         self.fallback_reason = reason
@@ -206,22 +196,6 @@ def _arg_signature(args, kwargs) -> tuple:
             return ("T", a.shape, a.dtype.str)
         return ("v", type(a), a)
     return tuple(sig(a) for a in args), tuple((k, sig(v)) for k, v in sorted(kwargs.items()))
-
-
-def _arg_guard(args, kwargs) -> list:
-    """What ``_why_not`` and ``_arg_signature`` read from the arguments (and the anomaly mode), as a list
-    that ``StepState.guard`` extends."""
-    out = [_anomaly._state.enabled, len(args), tuple(kwargs)]
-    for a in (*args, *kwargs.values()):
-        if isinstance(a, Tensor):
-            out += (a.shape, a.dtype.str, a.requires_grad)
-        else:
-            try:
-                hash(a)
-            except TypeError:  # never equal to the last guard: the full checks say why it cannot be compiled
-                a = object()
-            out += (type(a), a)
-    return out
 
 
 def _layout(result) -> tuple:

@@ -20,7 +20,7 @@ import functools
 import numpy as np
 
 from eigengrad.compile.recorder import Buffer, Op, Ref, array_root
-from eigengrad.compile.rewrite import write_into_slots
+from eigengrad.compile.rewrite import array_refs, write_into_slots
 from eigengrad.tensor import Tensor
 
 ALIGN = 64  # bytes: a cache line (and an AVX-512 vector) for every temporary
@@ -64,8 +64,9 @@ class Plan:
         self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
         self.inputs = [b.root for b in buffers if b.kind == "input"]
         self.outputs = [self.array(r) for r in outputs]
-        self.steps = self._bind()
-        self.input_slots = InputSlots(self)
+        bound = self._bind()
+        self.steps = [s for s in bound if s is not None]  # (elided ops run nothing)
+        self.input_slots = InputSlots(self, bound)
 
     def array(self, ref: Ref) -> np.ndarray:
         """The array a reference stands for in this plan's memory."""
@@ -85,6 +86,7 @@ class Plan:
         return a
 
     def _bind(self) -> list:
+        """(function, argument list) per op, None for an op that runs nothing (an elided copy)."""
         steps = [None] * len(self.ops)
         for i, op in enumerate(self.ops):
             if op.kind == "kernel":
@@ -101,7 +103,7 @@ class Plan:
                 else:
                     roles = self.ops[consumer].roles
                     steps[i] = (_draw, [generator, n, steps[consumer][1], roles.index("seed"), roles.index("offset")])
-        return [s for s in steps if s is not None]  # (elided ops run nothing)
+        return steps
 
     def run(self, arrays: list) -> list:
         """One replay: hand ``arrays`` to the kernels that read them (or copy them into the plan's inputs),
@@ -186,27 +188,23 @@ class InputSlots:
     not share memory with the plan's persistent buffers or the arrays it keeps (a parameter passed as
     an argument is read as the snapshot eager mode's copy took). Otherwise it is copied, as before."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, bound: list) -> None:
+        """``bound``: the plan's (function, argument list) per op, None for an op that runs nothing."""
         index = {b: k for k, b in enumerate(i for i, x in enumerate(plan.buffers) if x.kind == "input")}
         self.slots: list = [[] for _ in plan.inputs]  # per input: (args list, position, shape, strides, offset, own)
         self.passable = [True] * len(plan.inputs)
-        bound = iter(plan.steps)
-        for op in plan.ops:
-            if op.kind == "elided":
-                continue
-            args = next(bound)[1]
+        for op, step in zip(plan.ops, bound):
             if op.kind != "kernel":
                 continue
-            for pos, (a, role) in enumerate(zip(op.args, op.roles)):
-                for ref, nested in ([(a, False)] if isinstance(a, Ref) else
-                                    [(x, True) for x in a if isinstance(x, Ref)] if isinstance(a, list) else []):
-                    k = index.get(ref.buf)
-                    if k is None:
-                        continue
-                    if nested or role != "r":
-                        self.passable[k] = False
-                    else:
-                        self.slots[k].append((args, pos, ref.shape, ref.strides, ref.offset, args[pos]))
+            args = step[1]
+            for pos, ref in array_refs(op):  # (pos None: a member of a list argument)
+                k = index.get(ref.buf)
+                if k is None:
+                    continue
+                if pos is None or op.roles[pos] != "r":
+                    self.passable[k] = False
+                else:
+                    self.slots[k].append((args, pos, ref.shape, ref.strides, ref.offset, args[pos]))
         self.kept = {id(b.root) for b in plan.buffers if b.kind == "persistent" or (b.kind == "temp" and b.escaped)}
         self.kept.add(id(plan.arena))
         self.own = plan.inputs

@@ -28,7 +28,7 @@ def _c_strides(ref: Ref) -> tuple:
     return tuple(reversed(strides))
 
 
-def _refs(op: Op):
+def array_refs(op: Op):
     """(argument index, Ref) of every array argument of ``op`` (the members of lists with index None)."""
     for i, a in enumerate(op.args):
         if isinstance(a, Ref):
@@ -41,7 +41,7 @@ def _refs(op: Op):
 
 def _overlaps(op: Op, target: Ref, skip: int | None = None) -> bool:
     lo, hi = _extent(target)
-    for i, r in _refs(op):
+    for i, r in array_refs(op):
         if r.buf == target.buf and i != skip:
             a, b = _extent(r)
             if a < hi and lo < b:
@@ -54,7 +54,7 @@ def write_into_slots(ops: list[Op], buffers: list[Buffer]) -> int:
     mark the copy ``elided``; returns how many copies went."""
     uses: dict[int, list[int]] = {}
     for k, op in enumerate(ops):
-        for _, r in _refs(op):
+        for _, r in array_refs(op):
             if buffers[r.buf].kind == "temp":
                 uses.setdefault(r.buf, []).append(k)
     elided = 0
@@ -74,7 +74,7 @@ def write_into_slots(ops: list[Op], buffers: list[Buffer]) -> int:
             continue
         w = users[0]
         writer = ops[w]
-        slots = [i for i, r in _refs(writer) if r.buf == src.buf]
+        slots = [i for i, r in array_refs(writer) if r.buf == src.buf]
         if writer.kind != "kernel" or len(slots) != 1 or slots[0] is None or writer.roles[slots[0]] != "w":
             continue
         i = slots[0]

@@ -1,6 +1,8 @@
 """Loss references."""
 import numpy as np
 
+from eigengrad import _glue
+
 
 def softmax_cross_entropy_forward(logits, target, ignore_index=-100):
     """Per-row loss logsumexp(x_i) - x_i[t_i] (0 where ignored) and the row log-sum-exps."""
@@ -91,29 +93,27 @@ def bce_with_logits_backward(x, y, weight, pos_weight, grad_out, coef):
     return g.astype(x.dtype)
 
 
-def _mean_divisor(target, weight, ignore_index):
-    keep = target != ignore_index
-    return float(np.count_nonzero(keep)) if weight is None else float(np.sum(weight[target[keep]], dtype=np.float64))
 
+# The cross-entropy's reductions: the NumPy expressions eager mode ran before they became kernels
+# (eigengrad._glue, sums and divisions in double), returning their result instead of writing it.
 
 def loss_reduce(rows, target, weight, ignore_index, mean):
     """The 0-d sum of the per-row losses in double; for 'mean' divided by the rows kept (or their targets'
     summed weights), NaN when that is 0 (PyTorch's CrossEntropyLoss reductions)."""
-    total = np.sum(rows, dtype=np.float64)
-    if mean:
-        d = _mean_divisor(target, weight, ignore_index)
-        total = total / d if d else np.nan
-    return np.asarray(total, dtype=rows.dtype)
+    out = np.empty((), dtype=rows.dtype)
+    _glue.loss_reduce(rows, target, weight, ignore_index, mean, out)
+    return out
 
 
 def loss_upstream(g, target, weight, ignore_index, mean, dtype):
     """Each row's upstream gradient: g ('sum') or g / the 'mean' divisor, in double, cast to ``dtype``."""
-    d = _mean_divisor(target, weight, ignore_index) if mean else 1.0
-    return np.full(len(target), float(g) / d if d else np.nan, dtype=dtype)
+    out = np.empty(len(target), dtype=dtype)
+    _glue.loss_upstream(np.asarray(g), target, weight, ignore_index, mean, out)
+    return out
 
 
 def mean_upstream(g, target, ignore_index, dtype):
     """Each row's upstream gradient of the unweighted 'mean': g / (rows kept), divided in g's dtype."""
-    g = np.asarray(g)
-    count = int(np.count_nonzero(target != ignore_index))
-    return np.full(len(target), g / g.dtype.type(count) if count else np.nan, dtype=dtype)
+    out = np.empty(len(target), dtype=dtype)
+    _glue.mean_upstream(np.asarray(g), target, ignore_index, out)
+    return out
