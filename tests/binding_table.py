@@ -431,6 +431,12 @@ entry("masked_scale", make=lambda c: dict(grad_out=c.normal(c.dim(0), c.dim(1)),
       outputs=("grad_in",), in_place=(("grad_in", "grad_out"),),
       expect=lambda kw: {"grad_in": R.feature_dropout_backward(kw["grad_out"], kw["mask"], kw["scale"])})
 
+entry("relu_dropout_backward", make=lambda c: dict(grad_out=c.normal(c.dim(0), c.dim(1)),
+                                                   mask=c.rng.integers(0, 4, c.dim(0) * c.dim(1)).astype(np.uint8),
+                                                   grad_in=c.empty(c.dim(0), c.dim(1)), scale=1 / 0.7),
+      outputs=("grad_in",), in_place=(("grad_in", "grad_out"),),
+      expect=lambda kw: {"grad_in": R.relu_dropout_backward(kw["grad_out"], kw["mask"], kw["scale"])})
+
 # --- normalisation ----------------------------------------------------------------------------------
 
 
@@ -479,6 +485,32 @@ def _bn_bwd(c):
 
 entry("batch_norm_forward", make=_bn_fwd, outputs=("out", "save_mean", "save_invstd", "running_mean", "running_var"),
       expect=_bn_fwd_expect, rtol=10.0)
+def _bn_relu_dropout(c):
+    kw = _bn_fwd(c)
+    kw.update(training=True, mask=np.full(kw["input"].size, 9, np.uint8), **_seed(c), threshold=_THRESHOLD,
+              scale=1 / 0.7)
+    if kw["input"].shape[0] * kw["input"].shape[2] == 1:
+        kw["input"], kw["out"] = np.concatenate([kw["input"]] * 2), np.concatenate([kw["out"]] * 2)
+        kw["mask"] = np.full(kw["input"].size, 9, np.uint8)
+    del kw["training"]
+    return kw
+
+
+def _bn_relu_dropout_expect(kw):
+    rm = None if kw["running_mean"] is None else kw["running_mean"].copy()
+    rv = None if kw["running_var"] is None else kw["running_var"].copy()
+    y, mean, invstd, mask = R.batch_norm_relu_dropout_forward(
+        kw["input"], kw["weight"], kw["bias"], rm, rv, kw["momentum"], kw["eps"], kw["seed"], kw["offset"],
+        kw["threshold"], kw["scale"])
+    out = {"out": y, "save_mean": mean, "save_invstd": invstd, "mask": mask}
+    if rm is not None:
+        out.update(running_mean=rm, running_var=rv)
+    return out
+
+
+entry("batch_norm_relu_dropout_forward", make=_bn_relu_dropout,
+      outputs=("out", "save_mean", "save_invstd", "running_mean", "running_var", "mask"),
+      expect=_bn_relu_dropout_expect, rtol=10.0)
 entry("batch_norm_backward", make=_bn_bwd, outputs=("grad_in", "grad_weight", "grad_bias"), rtol=10.0,
       expect=lambda kw: _named(R.batch_norm_backward(kw["grad_out"], kw["input"], kw["save_mean"], kw["save_invstd"],
                                                      kw["weight"], kw["training"], _grads_of(kw))))

@@ -73,8 +73,9 @@ def test_explain_prints_the_ops_and_memory(capsys):
         fn(x, y)
     text = fn.explain()
     assert capsys.readouterr().out.strip() == text.strip()
-    for needle in ("kernel gemm(", "kernel batch_norm_forward(", "kernel dropout_forward(", "kernel sum_rows(",
-                   "kernel loss_reduce(", "glue fill(", "python ", "draw ", "memory: arena"):
+    for needle in ("kernel gemm(", "kernel batch_norm_relu_dropout_forward(", "kernel relu_dropout_backward(",
+                   "(elided batch_norm_forward: done by a fused kernel)", "2 BatchNorm -> ReLU -> Dropout blocks fused",
+                   "kernel sum_rows(", "kernel loss_reduce(", "glue fill(", "python ", "draw ", "memory: arena"):
         assert needle in text, needle
     plan = next(iter(fn._plans.values())).plan
     mem = plan.memory()
@@ -111,15 +112,19 @@ def test_plan_records_are_plain_data():
     assert kinds.count("python") == 1 and kinds.count("draw") == 2  # the optimizer's update; two dropouts
     # each of the 10 parameters' gradients is written by its kernel straight into its optimizer slot, no
     # copy is left to replay: the 3 Linear layers' dW and db by eager backward itself (engine._slots_to_write),
-    # the 4 norm parameters' copies elided by compile/rewrite.py
-    assert kinds.count("elided") == 4 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
+    # the 4 norm parameters' copies elided by compile/rewrite.py; and per BatchNorm -> ReLU -> Dropout block,
+    # batch_norm_forward, relu_forward and relu_backward done by the fused kernels (compile/fuse.py)
+    assert kinds.count("elided") == 4 + 2 * 3 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
+    elided = sorted(op[1] for op in ops if op[0] == "elided")
+    assert elided == ["batch_norm_forward"] * 2 + ["copy"] * 4 + ["relu_backward"] * 2 + ["relu_forward"] * 2
     gemms = [op for op in ops if op[:2] == ("kernel", "C:gemm")]
     assert len(gemms) == 3 + 5  # forward 3 Linear; backward dW x3 and dx x2 (the input needs no gradient)
     into_slots = [op for op in ops if op[1] in ("C:gemm", "C:sum_rows")
                   and buffers[op[2][1 if op[1] == "C:sum_rows" else 2][1]][0] == "persistent"]
     assert len(into_slots) == 6
-    dropouts = [op for op in ops if op[1] == "C:dropout_forward"]
-    assert [a[0] for a in dropouts[0][2][3:5]] == ["slot", "slot"]  # seed and offset come from the draw
+    dropouts = [op for op in ops if op[1] == "C:batch_norm_relu_dropout_forward"]
+    assert len(dropouts) == 2 and not [op for op in ops if op[1] in ("C:dropout_forward", "C:masked_scale")]
+    assert [a[0] for a in dropouts[0][2][9:11]] == ["slot", "slot"]  # seed and offset come from the draw
     temps = [b for b in buffers if b[0] == "temp" and b[2] >= 0]
     assert temps and all(off % 64 == 0 for _, _, off in temps)
 

@@ -115,6 +115,30 @@ void masked_scale_binding(const py::array& grad_out, const py::array& mask, py::
   }
 }
 
+// eg.compile's fused backward of ReLU then Dropout (mask from batch_norm_relu_dropout_forward).
+void relu_dropout_backward_binding(const py::array& grad_out, const py::array& mask, py::array grad_in, double scale) {
+  check_input(grad_out, "grad_out");
+  check_output(grad_in, "grad_in");
+  check_dtype_as(grad_in, "grad_in", grad_out, "grad_out");
+  check_same_shape(grad_in, "grad_in", grad_out, "grad_out");
+  check_mask(mask, "mask", false);
+  check_shape(mask, "mask", {index_t(grad_out.size())});
+  check_overlaps({{&grad_in, "grad_in"}}, {{&grad_out, "grad_out"}, {&mask, "mask"}}, {{"grad_in", "grad_out"}});
+  const index_t n = grad_out.size();
+  const std::uint8_t* mp = static_cast<const std::uint8_t*>(mask.data());
+  if (is_float32(grad_out)) {
+    const float* gp = cptr<float>(grad_out);
+    float* gx = mptr<float>(grad_in);
+    py::gil_scoped_release release;
+    relu_dropout_backward<float>(gp, mp, gx, n, float(scale));
+  } else {
+    const double* gp = cptr<double>(grad_out);
+    double* gx = mptr<double>(grad_in);
+    py::gil_scoped_release release;
+    relu_dropout_backward<double>(gp, mp, gx, n, scale);
+  }
+}
+
 void bernoulli_mask_binding(py::array mask, std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold) {
   check_mask(mask, "mask", true);
   check_threshold(threshold);
@@ -139,6 +163,10 @@ void bind_dropout(py::module_& m) {
         "x (rows, inner), mask (rows,) drawn as dropout_forward's; out[r] = x[r] * (mask[r] ? scale : 0).");
   m.def("masked_scale", &masked_scale_binding, py::arg("grad_out"), py::arg("mask"), py::arg("grad_in"),
         py::arg("scale"), "grad_out (rows, inner), mask (rows,): grad_in[r] = grad_out[r] * (mask[r] ? scale : 0).");
+  m.def("relu_dropout_backward", &relu_dropout_backward_binding, py::arg("grad_out"), py::arg("mask"),
+        py::arg("grad_in"), py::arg("scale"),
+        "mask from batch_norm_relu_dropout_forward: grad_in = (mask & 2) ? grad_out * ((mask & 1) ? scale : 0) : 0 "
+        "(masked_scale then relu_backward, the same bits). grad_in may be grad_out.");
   m.def("bernoulli_mask", &bernoulli_mask_binding, py::arg("mask"), py::arg("seed"), py::arg("offset"),
         py::arg("threshold"), "mask[i] = word(i) < threshold, the draw of the dropout kernels.");
 }

@@ -53,9 +53,16 @@ void bn_forward(const py::array& x, const std::optional<py::array>& w, const std
   }
 }
 
-void bn_forward_binding(const py::array& x, const py::object& weight, const py::object& bias,
-                        const py::object& running_mean, const py::object& running_var, py::array y,
-                        py::array save_mean, py::array save_invstd, bool training, double momentum, double eps) {
+// The arrays of a batch norm forward, checked (check_bn_forward).
+struct BnForwardArgs {
+  std::optional<py::array> w, b, rm, rv;
+};
+
+// The checks of a batch norm forward; `extra` outputs (the fused kernel's mask) join the overlap rule.
+BnForwardArgs check_bn_forward(const py::array& x, const py::object& weight, const py::object& bias,
+                               const py::object& running_mean, const py::object& running_var, py::array& y,
+                               py::array& save_mean, py::array& save_invstd, bool training,
+                               const std::vector<Named>& extra = {}) {
   check_input(x, "input");
   check_ndim(x, "input", 3);
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
@@ -79,11 +86,53 @@ void bn_forward_binding(const py::array& x, const py::object& weight, const py::
   // Training updates the running statistics in place (outputs); evaluation only reads them.
   const Named rmn{opt_addr(rm), "running_mean"}, rvn{opt_addr(rv), "running_var"};
   std::vector<Named> outputs{{&y, "out"}, {&save_mean, "save_mean"}, {&save_invstd, "save_invstd"}};
+  outputs.insert(outputs.end(), extra.begin(), extra.end());
   std::vector<Named> inputs{{&x, "input"}, {opt_addr(w), "weight"}, {opt_addr(b), "bias"}};
   for (const Named& stat : {rmn, rvn}) (training ? outputs : inputs).push_back(stat);
   check_overlaps(outputs, inputs);
-  if (is_float32(x)) bn_forward<float>(x, w, b, rm, rv, y, save_mean, save_invstd, training, momentum, eps);
-  else bn_forward<double>(x, w, b, rm, rv, y, save_mean, save_invstd, training, momentum, eps);
+  return {std::move(w), std::move(b), std::move(rm), std::move(rv)};
+}
+
+void bn_forward_binding(const py::array& x, const py::object& weight, const py::object& bias,
+                        const py::object& running_mean, const py::object& running_var, py::array y,
+                        py::array save_mean, py::array save_invstd, bool training, double momentum, double eps) {
+  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, training);
+  if (is_float32(x)) bn_forward<float>(x, a.w, a.b, a.rm, a.rv, y, save_mean, save_invstd, training, momentum, eps);
+  else bn_forward<double>(x, a.w, a.b, a.rm, a.rv, y, save_mean, save_invstd, training, momentum, eps);
+}
+
+template <class T>
+void bn_relu_dropout(const py::array& x, BnForwardArgs& a, py::array& y, py::array& sm, py::array& si,
+                     py::array& mask, double momentum, double eps, std::uint64_t seed, std::uint64_t offset,
+                     std::uint64_t threshold, double scale) {
+  const T *xp = cptr<T>(x), *wp = opt_cptr<T>(a.w), *bp = opt_cptr<T>(a.b);
+  T *yp = mptr<T>(y), *rmp = opt_mptr<T>(a.rm), *rvp = opt_mptr<T>(a.rv);
+  double *smp = mptr<double>(sm), *sip = mptr<double>(si);
+  std::uint8_t* mp = mptr<std::uint8_t>(mask);
+  const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
+  py::gil_scoped_release release;
+  batch_norm_relu_dropout_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s, mp, seed, offset,
+                                     threshold, T(scale));
+}
+
+// eg.compile's fused BatchNorm (training) -> ReLU -> Dropout: batch_norm_forward's checks, and a uint8 mask
+// of input.size bytes.
+void bn_relu_dropout_binding(const py::array& x, const py::object& weight, const py::object& bias,
+                             const py::object& running_mean, const py::object& running_var, py::array y,
+                             py::array save_mean, py::array save_invstd, py::array mask, std::uint64_t seed,
+                             std::uint64_t offset, std::uint64_t threshold, double scale, double momentum,
+                             double eps) {
+  if (!mask.dtype().equal(py::dtype::of<std::uint8_t>()))
+    throw py::type_error("mask: expected a uint8 array, got dtype " + dtype_str(mask));
+  check_contiguous(mask, "mask");
+  check_writeable(mask, "mask");
+  check_shape(mask, "mask", {index_t(x.size())});
+  if (threshold > (std::uint64_t(1) << 32))
+    throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
+  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, true,
+                            {{&mask, "mask"}});
+  if (is_float32(x)) bn_relu_dropout<float>(x, a, y, save_mean, save_invstd, mask, momentum, eps, seed, offset, threshold, scale);
+  else bn_relu_dropout<double>(x, a, y, save_mean, save_invstd, mask, momentum, eps, seed, offset, threshold, scale);
 }
 
 // Checks shared by the backward bindings: grad_out like x, optional outputs of the right shapes, and
@@ -282,6 +331,12 @@ void bind_norm(py::module_& m) {
         py::arg("training"), py::arg("momentum"), py::arg("eps"),
         "Batch norm of input (n, c, s) per channel: batch statistics (training; running statistics updated in "
         "place when given) or the running ones (eval). Writes out and the float64 save_mean, save_invstd (c,).");
+  m.def("batch_norm_relu_dropout_forward", &bn_relu_dropout_binding, py::arg("input"), py::arg("weight"),
+        py::arg("bias"), py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"),
+        py::arg("save_invstd"), py::arg("mask"), py::arg("seed"), py::arg("offset"), py::arg("threshold"),
+        py::arg("scale"), py::arg("momentum"), py::arg("eps"),
+        "eg.compile's fusion of batch_norm_forward (training), relu_forward and dropout_forward: out = "
+        "relu(bn(input)) * (keep ? scale : 0), mask = keep | (relu(bn(input)) > 0) << 1; the same bits.");
   m.def("batch_norm_backward", &bn_backward_binding, py::arg("grad_out"), py::arg("input"), py::arg("save_mean"),
         py::arg("save_invstd"), py::arg("weight"), py::arg("grad_in"), py::arg("grad_weight"), py::arg("grad_bias"),
         py::arg("training"), "Closed-form batch norm backward; grad_in, grad_weight, grad_bias may be None.");

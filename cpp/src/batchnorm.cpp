@@ -11,6 +11,7 @@
 #include <cmath>
 #include <vector>
 
+#include "eigengrad/dropout.hpp"
 #include "eigengrad/norm.hpp"
 #include "norm_common.hpp"
 
@@ -216,9 +217,10 @@ struct Coefs {
   }
 };
 
-// Elementwise over x (n, c, s): out = a_j * (x - hi_j) + b_j, plus g_j * dy when dy is given.
-template <class T>
-void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, index_t c, index_t s) {
+// Elementwise over x (n, c, s): out = a_j * (x - hi_j) + b_j, plus g_j * dy when dy is given. Then
+// done(begin, end) on the flat element range each chunk wrote, while it is in cache (a fused epilogue).
+template <class T, class Done>
+void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, index_t c, index_t s, Done&& done) {
   const T *hi = k.hi.data(), *a = k.a.data(), *b = k.b.data(), *g = k.g.data();
   if (s == 1) {
     parallel_for(n, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(c, 1)), [&](index_t r0, index_t r1) {
@@ -232,6 +234,7 @@ void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, 
           for (index_t j = 0; j < c; ++j) o[j] = a[j] * (xr[j] - hi[j]) + b[j];
         }
       }
+      done(r0 * c, r1 * c);
     });
     return;
   }
@@ -248,7 +251,13 @@ void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, 
         for (index_t i = 0; i < s; ++i) o[i] = aj * (xr[i] - h) + bj;
       }
     }
+    done(q0 * s, q1 * s);
   });
+}
+
+template <class T>
+void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, index_t c, index_t s) {
+  apply_coefs(x, dy, out, k, n, c, s, [](index_t, index_t) {});
 }
 
 // dx = a_j * dy (eval-mode backward).
@@ -283,12 +292,10 @@ Coefs<T> forward_coefs(const T* weight, const T* bias, const double* mean, const
   return k;
 }
 
-}  // namespace
-
+// The training statistics: save_mean, save_invstd and the running statistics' update.
 template <class T>
-void batch_norm_forward_train(const T* x, const T* weight, const T* bias, T* y, double* save_mean,
-                              double* save_invstd, T* running_mean, T* running_var, double momentum, double eps,
-                              index_t n, index_t c, index_t s) {
+void train_statistics(const T* x, double* save_mean, double* save_invstd, T* running_mean, T* running_var,
+                      double momentum, double eps, index_t n, index_t c, index_t s) {
   const index_t m = n * s;
   const std::vector<Moments> mom = channel_moments(x, n, c, s);
   // Separate loops over the channels, so that the divisions and square roots vectorise.
@@ -307,7 +314,25 @@ void batch_norm_forward_train(const T* x, const T* weight, const T* bias, T* y, 
     for (index_t j = 0; j < c; ++j)
       running_var[j] = T(momentum * (m2[std::size_t(j)] / m1) + (1.0 - momentum) * double(running_var[j]));
   }
+}
+}  // namespace
+
+template <class T>
+void batch_norm_forward_train(const T* x, const T* weight, const T* bias, T* y, double* save_mean,
+                              double* save_invstd, T* running_mean, T* running_var, double momentum, double eps,
+                              index_t n, index_t c, index_t s) {
+  train_statistics(x, save_mean, save_invstd, running_mean, running_var, momentum, eps, n, c, s);
   apply_coefs(x, static_cast<const T*>(nullptr), y, forward_coefs(weight, bias, save_mean, save_invstd, c), n, c, s);
+}
+
+template <class T>
+void batch_norm_relu_dropout_forward(const T* x, const T* weight, const T* bias, T* y, double* save_mean,
+                                     double* save_invstd, T* running_mean, T* running_var, double momentum,
+                                     double eps, index_t n, index_t c, index_t s, std::uint8_t* mask,
+                                     std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold, T scale) {
+  train_statistics(x, save_mean, save_invstd, running_mean, running_var, momentum, eps, n, c, s);
+  apply_coefs(x, static_cast<const T*>(nullptr), y, forward_coefs(weight, bias, save_mean, save_invstd, c), n, c, s,
+              [&](index_t b, index_t e) { relu_dropout_span(y + b, mask + b, b, e - b, seed, offset, threshold, scale); });
 }
 
 template <class T>
@@ -354,6 +379,9 @@ void batch_norm_backward(const T* dy, const T* x, const double* mean, const doub
 #define EIGENGRAD_INSTANTIATE_BATCH_NORM(T)                                                                   \
   template void batch_norm_forward_train<T>(const T*, const T*, const T*, T*, double*, double*, T*, T*, double, \
                                             double, index_t, index_t, index_t);                                \
+  template void batch_norm_relu_dropout_forward<T>(const T*, const T*, const T*, T*, double*, double*, T*, T*,   \
+                                                   double, double, index_t, index_t, index_t, std::uint8_t*,      \
+                                                   std::uint64_t, std::uint64_t, std::uint64_t, T);               \
   template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, double*,       \
                                            double*, double, index_t, index_t, index_t);                        \
   template void batch_norm_backward<T>(const T*, const T*, const double*, const double*, const T*, T*, T*, T*,  \

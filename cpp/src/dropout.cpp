@@ -261,6 +261,30 @@ void feature_dropout_forward(const T* x, T* y, std::uint8_t* mask, index_t rows,
   masked_scale(x, mask, y, rows, inner, scale);
 }
 
+template <class T>
+void relu_dropout_span(T* y, std::uint8_t* mask, index_t first, index_t n, std::uint64_t seed, std::uint64_t offset,
+                       std::uint64_t threshold, T scale) {
+  bernoulli_mask_span(mask, first, n, seed, offset, threshold);
+  for (index_t i = 0; i < n; ++i) {
+    const T v = y[i];
+    const T r = v < T(0) ? T(0) : v;  // std::max(v, 0), which Eigen's max in relu_forward computes
+    const std::uint8_t keep = mask[i];
+    y[i] = r * (T(keep) * scale);  // dropout_forward's arithmetic
+    mask[i] = std::uint8_t(keep | (r > T(0) ? 2 : 0));
+  }
+}
+
+template <class T>
+void relu_dropout_backward(const T* gy, const std::uint8_t* mask, T* gx, index_t n, T scale) {
+  parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
+    for (index_t i = b; i < e; ++i) {
+      const std::uint8_t m = mask[i];
+      const T g = gy[i] * (T(m & 1) * scale);  // masked_scale
+      gx[i] = (m & 2) ? g : T(0);              // relu_backward's select
+    }
+  });
+}
+
 #define EIGENGRAD_DROPOUT(T)                                                                                         \
   template void dropout_forward<T>(const T*, T*, std::uint8_t*, index_t, std::uint64_t, std::uint64_t,               \
                                    std::uint64_t, T);                                                                \
@@ -268,7 +292,10 @@ void feature_dropout_forward(const T* x, T* y, std::uint8_t* mask, index_t rows,
                                          std::uint64_t, T, T, T);                                                    \
   template void feature_dropout_forward<T>(const T*, T*, std::uint8_t*, index_t, index_t, std::uint64_t,             \
                                            std::uint64_t, std::uint64_t, T);                                         \
-  template void masked_scale<T>(const T*, const std::uint8_t*, T*, index_t, index_t, T);
+  template void masked_scale<T>(const T*, const std::uint8_t*, T*, index_t, index_t, T);                        \
+  template void relu_dropout_span<T>(T*, std::uint8_t*, index_t, index_t, std::uint64_t, std::uint64_t,          \
+                                     std::uint64_t, T);                                                          \
+  template void relu_dropout_backward<T>(const T*, const std::uint8_t*, T*, index_t, T);
 EIGENGRAD_DROPOUT(float)
 EIGENGRAD_DROPOUT(double)
 #undef EIGENGRAD_DROPOUT

@@ -15,6 +15,14 @@
 //                           y[r, j] = x[r, j] * (mask[r] ? scale : 0)  writes y and mask (rows)
 // masked_scale:             gx[r, j] = gy[r, j] * (mask[r] ? scale : 0), the backward of all three
 //                           (inner = 1 for the elementwise ones; scale = a for alpha dropout); gx may be gy.
+//
+// eg.compile's fusion of ReLU then dropout (see batch_norm_relu_dropout_forward in norm.hpp), with a mask
+// that keeps both decisions: bit 0 = kept by the draw, bit 1 = the ReLU's output > 0.
+// relu_dropout_span:        over y[0, n) holding elements first .. first + n of the draw, in place, on the
+//                           calling thread: r = max(y, 0) (relu_forward's max: NaN and -0 kept);
+//                           y = r * (keep ? scale : 0); mask = keep | (r > 0) << 1
+// relu_dropout_backward:    gx = (mask & 2) ? gy * ((mask & 1) ? scale : 0) : 0: masked_scale then
+//                           relu_backward, the same bits in one pass; gx may be gy.
 #pragma once
 #include <cstdint>
 
@@ -41,6 +49,13 @@ void alpha_dropout_forward(const T* x, T* y, std::uint8_t* mask, index_t n, std:
 template <class T>
 void feature_dropout_forward(const T* x, T* y, std::uint8_t* mask, index_t rows, index_t inner, std::uint64_t seed,
                              std::uint64_t offset, std::uint64_t threshold, T scale);
+
+template <class T>
+void relu_dropout_span(T* y, std::uint8_t* mask, index_t first, index_t n, std::uint64_t seed, std::uint64_t offset,
+                       std::uint64_t threshold, T scale);
+
+template <class T>
+void relu_dropout_backward(const T* gy, const std::uint8_t* mask, T* gx, index_t n, T scale);
 
 template <class T>
 void masked_scale(const T* gy, const std::uint8_t* mask, T* gx, index_t rows, index_t inner, T scale);

@@ -35,6 +35,16 @@ void batch_norm_forward_train(const T* x, const T* weight, const T* bias, T* y, 
                               double* save_invstd, T* running_mean, T* running_var, double momentum, double eps,
                               index_t n, index_t c, index_t s);
 
+// eg.compile's fusion of batch_norm_forward_train, ReLU and dropout (a plan's BatchNorm -> ReLU -> Dropout):
+// the same statistics and running-statistics update, then each chunk of the normalised output goes through
+// relu_dropout_span (dropout.hpp) while it is still in cache: y = relu(bn(x)) * (keep ? scale : 0) and
+// mask[i] = keep | (relu(bn(x)) > 0) << 1 (x.size() bytes). The same bits as the three kernels in turn.
+template <class T>
+void batch_norm_relu_dropout_forward(const T* x, const T* weight, const T* bias, T* y, double* save_mean,
+                                     double* save_invstd, T* running_mean, T* running_var, double momentum,
+                                     double eps, index_t n, index_t c, index_t s, std::uint8_t* mask,
+                                     std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold, T scale);
+
 // Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias; save_mean and
 // save_invstd receive the statistics used (for the backward).
 template <class T>

@@ -19,6 +19,7 @@ import functools
 
 import numpy as np
 
+from eigengrad.compile.fuse import fuse_norm_relu_dropout
 from eigengrad.compile.recorder import Buffer, Op, Ref, array_root
 from eigengrad.compile.rewrite import array_refs, write_into_slots
 from eigengrad.tensor import Tensor
@@ -60,6 +61,7 @@ class Plan:
     def __init__(self, ops: list[Op], buffers: list[Buffer], outputs: list[Ref], grads: list) -> None:
         self.ops, self.buffers, self.grads = ops, buffers, grads
         self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
+        self.fused = fuse_norm_relu_dropout(ops, buffers)  # BatchNorm -> ReLU -> Dropout blocks, one pass each way
         self.arena_bytes = place_temporaries(buffers)
         self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
         self.inputs = [b.root for b in buffers if b.kind == "input"]
@@ -169,7 +171,8 @@ class Plan:
         lines = [f"plan: {len(self.ops)} ops ({sum(o.kind == 'kernel' for o in self.ops)} kernel calls, "
                  f"{sum(o.kind == 'draw' for o in self.ops)} random draws, "
                  f"{sum(o.kind == 'python' for o in self.ops)} python steps, "
-                 f"{self.elided} gradient copies elided: written straight into their slots)"]
+                 f"{self.elided} gradient copies elided: written straight into their slots; "
+                 f"{self.fused} BatchNorm -> ReLU -> Dropout blocks fused)"]
         for i, op in enumerate(self.ops):
             lines.append(f"  {i:3d} {_describe(op, self.buffers)}")
         m = self.memory()
@@ -250,7 +253,8 @@ def _describe(op: Op, buffers: list[Buffer]) -> str:
     if op.kind == "draw":
         return f"draw {op.draw[1]} counters from generator {id(op.draw[0]):#x} (its seed and next offset)"
     if op.kind == "elided":
-        return f"(elided {op.name}: its source kernel writes the slot itself)"
+        why = "its source kernel writes the slot itself" if op.name == "copy" else "done by a fused kernel"
+        return f"(elided {op.name}: {why})"
     parts = []
     for a, role in zip(op.args, op.roles):
         if isinstance(a, Ref):

@@ -14,7 +14,7 @@ from eigengrad.reference.activation import (
 )
 from eigengrad.reference.dropout import (
     alpha_dropout_backward, alpha_dropout_forward, bernoulli_mask, dropout_backward, dropout_forward,
-    feature_dropout_backward, feature_dropout_forward,
+    feature_dropout_backward, feature_dropout_forward, relu_dropout_backward, relu_dropout_forward,
 )
 from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
 from eigengrad.reference.erf import erf_forward
@@ -29,7 +29,7 @@ from eigengrad.reference.loss import (
     weighted_softmax_cross_entropy_forward,
 )
 from eigengrad.reference.norm import (
-    batch_norm_backward, batch_norm_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
+    batch_norm_backward, batch_norm_forward, batch_norm_relu_dropout_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
     layer_norm_forward, local_response_norm_backward, local_response_norm_forward,
 )
 from eigengrad.reference.optim import (

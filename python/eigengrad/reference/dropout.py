@@ -51,3 +51,18 @@ def feature_dropout_forward(x, seed, offset, threshold, scale):
 
 def feature_dropout_backward(grad_out, mask, scale):
     return grad_out * _factor(mask, scale, grad_out.dtype)[:, None]
+
+
+def relu_dropout_forward(x, seed, offset, threshold, scale):
+    """eg.compile's fused ReLU then dropout: (y, mask) with y = relu(x) * (keep * scale) and one mask byte per
+    element, keep | (relu(x) > 0) << 1."""
+    r = np.where(x < 0, x.dtype.type(0), x)  # max(x, 0) as std::max: NaN and -0 kept
+    keep = bernoulli_mask(x.size, seed, offset, threshold)
+    y = r * _factor(keep, scale, x.dtype).reshape(x.shape)
+    return y, keep | ((r.reshape(-1) > 0).astype(np.uint8) << 1)
+
+
+def relu_dropout_backward(grad_out, mask, scale):
+    """dropout_backward then relu_backward, from relu_dropout_forward's mask."""
+    g = dropout_backward(grad_out, (mask & 1).reshape(grad_out.shape), scale)
+    return np.where((mask & 2).reshape(grad_out.shape) != 0, g, grad_out.dtype.type(0))

@@ -51,6 +51,17 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training, mom
     return y.reshape(x.shape), mean, invstd
 
 
+def batch_norm_relu_dropout_forward(x, weight, bias, running_mean, running_var, momentum, eps, seed, offset,
+                                    threshold, scale):
+    """eg.compile's fused BatchNorm (training) -> ReLU -> Dropout: (y, mean, invstd, mask) as
+    batch_norm_forward then relu_dropout_forward (the running statistics updated in place)."""
+    from eigengrad.reference.dropout import relu_dropout_forward
+
+    bn, mean, invstd = batch_norm_forward(x, weight, bias, running_mean, running_var, True, momentum, eps)
+    y, mask = relu_dropout_forward(bn, seed, offset, threshold, scale)
+    return y, mean, invstd, mask
+
+
 def batch_norm_backward(grad_out, x, save_mean, save_invstd, weight, training, grads=(True, True, True)):
     """(grad_in, grad_weight, grad_bias) of batch norm, None where ``grads`` says it is not wanted.
 

@@ -1,0 +1,210 @@
+"""eg.compile's BatchNorm -> ReLU -> Dropout fusion (compile/fuse.py): the fused kernels against the NumPy
+reference and, bit for bit, against the three kernels they replace; where the plan rewrite applies and
+where it must not."""
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad import _kernels, nn, reference as R
+from compile_cases import batches, make_step, step_of
+
+C = _kernels._C
+THRESHOLD = int(round(0.8 * 2**32))
+SCALE = 1 / 0.8
+
+
+def _bn_args(rng, n, c, s, dtype):
+    x = rng.standard_normal((n, c, s)).astype(dtype) * 3 + 0.5
+    w = rng.uniform(0.5, 2.0, c).astype(dtype)
+    b = rng.standard_normal(c).astype(dtype)
+    return x, w, b, rng.standard_normal(c).astype(dtype), rng.uniform(0.5, 2.0, c).astype(dtype)
+
+
+def _unfused(x, w, b, rm, rv, seed, offset):
+    """batch_norm_forward, relu_forward, dropout_forward in turn (what eager mode runs)."""
+    y = np.empty_like(x)
+    sm, si = np.empty(x.shape[1]), np.empty(x.shape[1])
+    C.batch_norm_forward(x, w, b, rm, rv, y, sm, si, True, 0.1, 1e-5)
+    r = np.empty_like(y)
+    C.relu_forward(y.reshape(-1), r.reshape(-1))
+    out, mask = np.empty_like(r), np.empty(r.size, np.uint8)
+    C.dropout_forward(r.reshape(-1), out.reshape(-1), mask, seed, offset, THRESHOLD, SCALE)
+    return out, sm, si, rm, rv, r, mask
+
+
+def _fused(x, w, b, rm, rv, seed, offset):
+    out, mask = np.full_like(x, np.nan), np.full(x.size, 9, np.uint8)
+    sm, si = np.empty(x.shape[1]), np.empty(x.shape[1])
+    C.batch_norm_relu_dropout_forward(x, w, b, rm, rv, out, sm, si, mask, seed, offset, THRESHOLD, SCALE, 0.1, 1e-5)
+    return out, sm, si, rm, rv, mask
+
+
+SHAPES = [(1, 1, 2), (2, 1, 1), (7, 13, 1), (32, 512, 1), (3, 5, 17), (4, 3, 1000), (131, 257, 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_fused_forward_and_backward_are_the_three_kernels_bit_for_bit(shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    x, w, b, rm, rv = _bn_args(rng, *shape, dtype)
+    seed, offset = int(rng.integers(2**62)), int(rng.integers(2**40))
+    out, sm, si, rm1, rv1, relu_out, keep = _unfused(x, w, b, rm.copy(), rv.copy(), seed, offset)
+    fout, fsm, fsi, rm2, rv2, mask = _fused(x, w, b, rm.copy(), rv.copy(), seed, offset)
+    for u, v in [(out, fout), (sm, fsm), (si, fsi), (rm1, rm2), (rv1, rv2)]:
+        assert u.tobytes() == v.tobytes()
+    assert np.array_equal(mask & 1, keep) and np.array_equal(mask >> 1, (relu_out.reshape(-1) > 0).astype(np.uint8))
+    assert 0 < (mask & 1).mean() <= 1 and set(np.unique(mask)) <= {0, 1, 2, 3}
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    g1, g2 = np.empty_like(gy), np.empty_like(gy)
+    C.masked_scale(gy.reshape(-1, 1), keep, g1.reshape(-1, 1), SCALE)
+    C.relu_backward(g1.reshape(-1), relu_out.reshape(-1), g1.reshape(-1))
+    C.relu_dropout_backward(gy, mask, g2, SCALE)
+    assert g1.tobytes() == g2.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(5, 3, 1), (64, 129, 1), (2, 7, 31)], ids=str)
+def test_fused_kernels_match_the_reference(shape, dtype):
+    rng = np.random.default_rng(7)
+    x, w, b, rm, rv = _bn_args(rng, *shape, dtype)
+    seed, offset = 12345, 678
+    out, sm, si, rm2, rv2, mask = _fused(x, w, b, rm.copy(), rv.copy(), seed, offset)
+    ref_rm, ref_rv = rm.astype(np.float64), rv.astype(np.float64)
+    y, mean, invstd, ref_mask = R.batch_norm_relu_dropout_forward(x.astype(np.float64), w.astype(np.float64),
+                                                                  b.astype(np.float64), ref_rm, ref_rv, 0.1, 1e-5,
+                                                                  seed, offset, THRESHOLD, SCALE)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, y, rtol=tol, atol=tol)
+    np.testing.assert_allclose(sm, mean, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(si, invstd, rtol=1e-10)
+    np.testing.assert_allclose(rm2, ref_rm, rtol=tol, atol=tol)
+    np.testing.assert_allclose(rv2, ref_rv, rtol=tol, atol=tol)
+    assert np.array_equal(mask, ref_mask)
+    gy = rng.standard_normal(shape).astype(dtype)
+    gx = np.empty_like(gy)
+    C.relu_dropout_backward(gy, mask, gx, SCALE)
+    np.testing.assert_array_equal(gx, R.relu_dropout_backward(gy, mask, SCALE))
+
+
+def test_special_values_follow_relu_and_dropout():
+    """NaN stays NaN through ReLU; -0 stays -0 and counts as not positive; the backward of a dropped or
+    clipped element is 0 where relu_backward's select gives 0 (not NaN for an infinite gradient)."""
+    y = np.array([np.nan, -0.0, 0.0, -np.inf, np.inf, 2.0, -3.0, 1e-30], np.float32)
+    mask = np.zeros(y.size, np.uint8)
+    C.bernoulli_mask(mask, 5, 9, THRESHOLD)
+    relu = np.empty_like(y)
+    C.relu_forward(y, relu)
+    expect, expect_mask = np.empty_like(y), np.empty_like(mask)
+    C.dropout_forward(relu, expect, expect_mask, 5, 9, THRESHOLD, SCALE)
+    # the span routine through a one-channel BatchNorm would renormalise: check it through the reference
+    r, m = R.relu_dropout_forward(y, 5, 9, THRESHOLD, SCALE)
+    assert r.tobytes() == expect.tobytes() and np.array_equal(m & 1, expect_mask)
+    gy = np.array([np.inf, 1.0, -1.0, np.nan, 2.0, -2.0, np.inf, 3.0], np.float32)
+    g_ref = np.empty_like(gy)
+    C.masked_scale(gy.reshape(-1, 1), expect_mask, g_ref.reshape(-1, 1), SCALE)
+    C.relu_backward(g_ref, relu, g_ref)
+    g = np.empty_like(gy)
+    C.relu_dropout_backward(gy, m, g, SCALE)
+    assert g.tobytes() == g_ref.tobytes()
+
+
+def test_zero_size_batch():
+    x = np.zeros((0, 4, 1), np.float32)
+    out, mask = np.zeros_like(x), np.zeros(0, np.uint8)
+    sm, si = np.empty(4), np.empty(4)
+    rm, rv = np.zeros(4, np.float32), np.ones(4, np.float32)
+    C.batch_norm_relu_dropout_forward(x, None, None, rm, rv, out, sm, si, mask, 1, 2, THRESHOLD, SCALE, 0.1, 1e-5)
+    assert np.array_equal(rm, np.zeros(4)) and np.array_equal(rv, np.ones(4))  # left alone, as PyTorch
+    g = np.zeros((0, 4), np.float32)
+    C.relu_dropout_backward(g, mask, g, SCALE)
+
+
+def test_bad_arguments_name_the_argument():
+    x, w, b, rm, rv = _bn_args(np.random.default_rng(0), 4, 3, 1, np.float32)
+    out, sm, si = np.empty_like(x), np.empty(3), np.empty(3)
+    with pytest.raises(TypeError, match="mask: expected a uint8 array"):
+        C.batch_norm_relu_dropout_forward(x, w, b, rm, rv, out, sm, si, np.zeros(12, np.float32), 1, 2, THRESHOLD,
+                                          SCALE, 0.1, 1e-5)
+    with pytest.raises(ValueError, match="mask"):
+        C.batch_norm_relu_dropout_forward(x, w, b, rm, rv, out, sm, si, np.zeros(11, np.uint8), 1, 2, THRESHOLD,
+                                          SCALE, 0.1, 1e-5)
+    with pytest.raises(ValueError, match="threshold"):
+        C.batch_norm_relu_dropout_forward(x, w, b, rm, rv, out, sm, si, np.zeros(12, np.uint8), 1, 2, 2**32 + 1,
+                                          SCALE, 0.1, 1e-5)
+    with pytest.raises(ValueError, match="mask"):
+        C.relu_dropout_backward(x, np.zeros(5, np.uint8), out, SCALE)
+
+
+def test_fused_results_do_not_depend_on_threads(restore_threads):
+    rng = np.random.default_rng(3)
+    x, w, b, rm, rv = _bn_args(rng, 300, 257, 1, np.float32)
+    results = []
+    for t in (1, 2):
+        eg.set_num_threads(t)
+        out, *_, mask = _fused(x, w, b, rm.copy(), rv.copy(), 11, 22)
+        g = np.empty_like(out)
+        C.relu_dropout_backward(out, mask, g, SCALE)
+        results.append((out.tobytes(), mask.tobytes(), g.tobytes()))
+    assert results[0] == results[1]
+
+
+def _plan(step, data):
+    fn = eg.compile(step)
+    for x, y in data:
+        fn(x, y)
+    return fn, next(iter(fn._plans.values())).plan
+
+
+def test_the_issue_mlp_fuses_both_blocks_and_trains_as_eager():
+    """(test_compile's fifty-step comparisons run the same MLP; here the rewrite's count and one run.)"""
+    step, *_ = make_step()
+    fn, plan = _plan(step, batches(4))
+    assert plan.fused == 2
+
+
+def _model_step(blocks, seed=0):
+    eg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, 16), *blocks, nn.Linear(16, 10))
+    opt = eg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return step_of(model, opt, nn.CrossEntropyLoss()), model
+
+
+@pytest.mark.parametrize("blocks, fused", [
+    (lambda: [nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3)], 1),
+    (lambda: [nn.BatchNorm1d(16), nn.ReLU()], 0),                      # no dropout: nothing to fuse
+    (lambda: [nn.BatchNorm1d(16), nn.Dropout(0.3), nn.ReLU()], 0),     # another order
+    (lambda: [nn.BatchNorm1d(16, affine=False), nn.ReLU(), nn.Dropout(0.5)], 1),
+    (lambda: [nn.BatchNorm1d(16, track_running_stats=False), nn.ReLU(), nn.Dropout(0.1)], 1),
+], ids=["bn-relu-dropout", "bn-relu", "bn-dropout-relu", "no-affine", "no-running-stats"])
+def test_rewrite_applies_exactly_to_the_pattern_and_keeps_eager_numbers(blocks, fused):
+    data = batches(6, n=16, n_in=20)
+    results = []
+    for compiled in (False, True):
+        step, model = _model_step(blocks())
+        fn = eg.compile(step) if compiled else step
+        losses = [float(fn(x, y)) for x, y in data]
+        results.append((losses, [p._data.tobytes() for p in model.parameters()],
+                        [b._data.tobytes() for _, b in model.named_buffers()]))
+        if compiled:
+            assert fn.fallback_reason is None and next(iter(fn._plans.values())).plan.fused == fused
+    assert results[0] == results[1]
+
+
+def test_a_block_whose_activations_are_returned_is_not_fused():
+    """The ReLU's output is read after the step: the fused kernel, which never stores it, must not run."""
+    eg.manual_seed(0)
+    bn, drop, head = nn.BatchNorm1d(16), nn.Dropout(0.2), nn.Linear(16, 10)
+    lin = nn.Linear(20, 16)
+    params = list(lin.parameters()) + list(bn.parameters()) + list(head.parameters())
+    opt = eg.optim.SGD(params, lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        h = eg.nn.functional.relu(bn(lin(x)))
+        loss = nn.functional.cross_entropy(head(drop(h)), y)
+        loss.backward()
+        opt.step()
+        return loss, h
+
+    fn, plan = _plan(step, batches(4, n=16, n_in=20))
+    assert plan.fused == 0
