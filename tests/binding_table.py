@@ -508,6 +508,25 @@ def _bn_relu_dropout_expect(kw):
     return out
 
 
+def _bn_relu(c):
+    kw = _bn_relu_dropout(c)
+    for k in ("mask", "seed", "offset", "threshold", "scale"):
+        del kw[k]
+    return kw
+
+
+def _bn_relu_expect(kw):
+    rm = None if kw["running_mean"] is None else kw["running_mean"].copy()
+    rv = None if kw["running_var"] is None else kw["running_var"].copy()
+    y, mean, invstd = R.batch_norm_relu_forward(kw["input"], kw["weight"], kw["bias"], rm, rv, kw["momentum"], kw["eps"])
+    out = {"out": y, "save_mean": mean, "save_invstd": invstd}
+    if rm is not None:
+        out.update(running_mean=rm, running_var=rv)
+    return out
+
+
+entry("batch_norm_relu_forward", make=_bn_relu, outputs=("out", "save_mean", "save_invstd", "running_mean", "running_var"),
+      expect=_bn_relu_expect, rtol=10.0)
 entry("batch_norm_relu_dropout_forward", make=_bn_relu_dropout,
       outputs=("out", "save_mean", "save_invstd", "running_mean", "running_var", "mask"),
       expect=_bn_relu_dropout_expect, rtol=10.0)

@@ -1,4 +1,4 @@
-"""eg.compile's BatchNorm -> ReLU -> Dropout fusion (compile/fuse.py): the fused kernels against the NumPy
+"""eg.compile's BatchNorm -> ReLU [-> Dropout] fusions (compile/fuse.py): the fused kernels against the NumPy
 reference and, bit for bit, against the three kernels they replace; where the plan rewrite applies and
 where it must not."""
 import numpy as np
@@ -54,6 +54,11 @@ def test_fused_forward_and_backward_are_the_three_kernels_bit_for_bit(shape, dty
         assert u.tobytes() == v.tobytes()
     assert np.array_equal(mask & 1, keep) and np.array_equal(mask >> 1, (relu_out.reshape(-1) > 0).astype(np.uint8))
     assert 0 < (mask & 1).mean() <= 1 and set(np.unique(mask)) <= {0, 1, 2, 3}
+    relu_fused, rsm, rsi = np.full_like(x, np.nan), np.empty(shape[1]), np.empty(shape[1])
+    rm3, rv3 = rm.copy(), rv.copy()
+    C.batch_norm_relu_forward(x, w, b, rm3, rv3, relu_fused, rsm, rsi, 0.1, 1e-5)
+    for u, v in [(relu_out, relu_fused), (sm, rsm), (si, rsi), (rm1, rm3), (rv1, rv3)]:
+        assert u.tobytes() == v.tobytes()
     gy = rng.standard_normal(x.shape).astype(dtype)
     g1, g2 = np.empty_like(gy), np.empty_like(gy)
     C.masked_scale(gy.reshape(-1, 1), keep, g1.reshape(-1, 1), SCALE)
@@ -80,6 +85,11 @@ def test_fused_kernels_match_the_reference(shape, dtype):
     np.testing.assert_allclose(rm2, ref_rm, rtol=tol, atol=tol)
     np.testing.assert_allclose(rv2, ref_rv, rtol=tol, atol=tol)
     assert np.array_equal(mask, ref_mask)
+    r, rsm, rsi = np.empty_like(x), np.empty(shape[1]), np.empty(shape[1])
+    C.batch_norm_relu_forward(x, w, b, rm.copy(), rv.copy(), r, rsm, rsi, 0.1, 1e-5)
+    ref_r, _, _ = R.batch_norm_relu_forward(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                                            None, None, 0.1, 1e-5)
+    np.testing.assert_allclose(r, ref_r, rtol=tol, atol=tol)
     gy = rng.standard_normal(shape).astype(dtype)
     gx = np.empty_like(gy)
     C.relu_dropout_backward(gy, mask, gx, SCALE)
@@ -171,7 +181,7 @@ def _model_step(blocks, seed=0):
 
 @pytest.mark.parametrize("blocks, fused", [
     (lambda: [nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3)], 1),
-    (lambda: [nn.BatchNorm1d(16), nn.ReLU()], 0),                      # no dropout: nothing to fuse
+    (lambda: [nn.BatchNorm1d(16), nn.ReLU()], 1),                      # no dropout: batch_norm_relu_forward
     (lambda: [nn.BatchNorm1d(16), nn.Dropout(0.3), nn.ReLU()], 0),     # another order
     (lambda: [nn.BatchNorm1d(16, affine=False), nn.ReLU(), nn.Dropout(0.5)], 1),
     (lambda: [nn.BatchNorm1d(16, track_running_stats=False), nn.ReLU(), nn.Dropout(0.1)], 1),
@@ -190,21 +200,53 @@ def test_rewrite_applies_exactly_to_the_pattern_and_keeps_eager_numbers(blocks, 
     assert results[0] == results[1]
 
 
-def test_a_block_whose_activations_are_returned_is_not_fused():
-    """The ReLU's output is read after the step: the fused kernel, which never stores it, must not run."""
+def _returning_step():
     eg.manual_seed(0)
     bn, drop, head = nn.BatchNorm1d(16), nn.Dropout(0.2), nn.Linear(16, 10)
     lin = nn.Linear(20, 16)
-    params = list(lin.parameters()) + list(bn.parameters()) + list(head.parameters())
-    opt = eg.optim.SGD(params, lr=0.1)
+    opt = eg.optim.SGD(list(lin.parameters()) + list(bn.parameters()) + list(head.parameters()), lr=0.1)
 
     def step(x, y):
         opt.zero_grad()
-        h = eg.nn.functional.relu(bn(lin(x)))
+        h = nn.functional.relu(bn(lin(x)))
         loss = nn.functional.cross_entropy(head(drop(h)), y)
         loss.backward()
         opt.step()
         return loss, h
 
-    fn, plan = _plan(step, batches(4, n=16, n_in=20))
-    assert plan.fused == 0
+    return step
+
+
+def test_a_block_whose_activations_are_returned_is_not_fused():
+    """The ReLU's output is read after the step: the BatchNorm -> ReLU -> Dropout kernel, which never stores it,
+    must not run (the BatchNorm -> ReLU one, which writes it, may)."""
+    data = batches(6, n=16, n_in=20)
+    runs = []
+    for fn in (_returning_step(), None):  # one after the other: each from the same seed
+        fn = fn or eg.compile(_returning_step())
+        runs.append([(loss.numpy().tobytes(), h.numpy().tobytes()) for loss, h in (fn(x, y) for x, y in data)])
+    assert runs[0] == runs[1]
+    compiled = fn
+    plan = next(iter(compiled._plans.values())).plan
+    names = [op.name for op in plan.ops if op.kind == "kernel"]
+    assert plan.fused == 1 and "batch_norm_relu_forward" in names and "dropout_forward" in names
+    assert "batch_norm_relu_dropout_forward" not in names and "relu_backward" in names
+
+
+def test_the_cnn_blocks_fuse_batchnorm_and_relu():
+    """Conv -> BatchNorm2d -> ReLU -> MaxPool (the CNN example's block): the pair fuses, the numbers stay."""
+    data = [(eg.randn(4, 1, 8, 8), eg.randint(0, 3, (4,))) for _ in range(4)]
+    results = []
+    for compiled in (False, True):
+        eg.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(64, 3))
+        opt = eg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        step = step_of(model, opt, nn.CrossEntropyLoss())
+        fn = eg.compile(step) if compiled else step
+        losses = [float(fn(x, y)) for x, y in data]
+        results.append((losses, [p._data.tobytes() for p in model.parameters()],
+                        [b._data.tobytes() for _, b in model.named_buffers()]))
+        if compiled:
+            assert fn.fallback_reason is None and next(iter(fn._plans.values())).plan.fused == 1
+    assert results[0] == results[1]

@@ -102,6 +102,26 @@ void bn_forward_binding(const py::array& x, const py::object& weight, const py::
 }
 
 template <class T>
+void bn_relu(const py::array& x, BnForwardArgs& a, py::array& y, py::array& sm, py::array& si, double momentum,
+             double eps) {
+  const T *xp = cptr<T>(x), *wp = opt_cptr<T>(a.w), *bp = opt_cptr<T>(a.b);
+  T *yp = mptr<T>(y), *rmp = opt_mptr<T>(a.rm), *rvp = opt_mptr<T>(a.rv);
+  double *smp = mptr<double>(sm), *sip = mptr<double>(si);
+  const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
+  py::gil_scoped_release release;
+  batch_norm_relu_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s);
+}
+
+// eg.compile's fused BatchNorm (training) -> ReLU: batch_norm_forward's checks.
+void bn_relu_binding(const py::array& x, const py::object& weight, const py::object& bias,
+                     const py::object& running_mean, const py::object& running_var, py::array y, py::array save_mean,
+                     py::array save_invstd, double momentum, double eps) {
+  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, true);
+  if (is_float32(x)) bn_relu<float>(x, a, y, save_mean, save_invstd, momentum, eps);
+  else bn_relu<double>(x, a, y, save_mean, save_invstd, momentum, eps);
+}
+
+template <class T>
 void bn_relu_dropout(const py::array& x, BnForwardArgs& a, py::array& y, py::array& sm, py::array& si,
                      py::array& mask, double momentum, double eps, std::uint64_t seed, std::uint64_t offset,
                      std::uint64_t threshold, double scale) {
@@ -331,6 +351,10 @@ void bind_norm(py::module_& m) {
         py::arg("training"), py::arg("momentum"), py::arg("eps"),
         "Batch norm of input (n, c, s) per channel: batch statistics (training; running statistics updated in "
         "place when given) or the running ones (eval). Writes out and the float64 save_mean, save_invstd (c,).");
+  m.def("batch_norm_relu_forward", &bn_relu_binding, py::arg("input"), py::arg("weight"), py::arg("bias"),
+        py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"), py::arg("save_invstd"),
+        py::arg("momentum"), py::arg("eps"),
+        "eg.compile's fusion of batch_norm_forward (training) and relu_forward: out = relu(bn(input)); the same bits.");
   m.def("batch_norm_relu_dropout_forward", &bn_relu_dropout_binding, py::arg("input"), py::arg("weight"),
         py::arg("bias"), py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"),
         py::arg("save_invstd"), py::arg("mask"), py::arg("seed"), py::arg("offset"), py::arg("threshold"),

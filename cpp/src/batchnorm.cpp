@@ -336,6 +336,17 @@ void batch_norm_relu_dropout_forward(const T* x, const T* weight, const T* bias,
 }
 
 template <class T>
+void batch_norm_relu_forward(const T* x, const T* weight, const T* bias, T* y, double* save_mean, double* save_invstd,
+                             T* running_mean, T* running_var, double momentum, double eps, index_t n, index_t c,
+                             index_t s) {
+  train_statistics(x, save_mean, save_invstd, running_mean, running_var, momentum, eps, n, c, s);
+  apply_coefs(x, static_cast<const T*>(nullptr), y, forward_coefs(weight, bias, save_mean, save_invstd, c), n, c, s,
+              [&](index_t b, index_t e) {
+                for (index_t i = b; i < e; ++i) y[i] = y[i] < T(0) ? T(0) : y[i];  // std::max(y, 0) as relu_forward
+              });
+}
+
+template <class T>
 void batch_norm_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean,
                              const T* running_var, T* y, double* save_mean, double* save_invstd, double eps,
                              index_t n, index_t c, index_t s) {
@@ -382,6 +393,8 @@ void batch_norm_backward(const T* dy, const T* x, const double* mean, const doub
   template void batch_norm_relu_dropout_forward<T>(const T*, const T*, const T*, T*, double*, double*, T*, T*,   \
                                                    double, double, index_t, index_t, index_t, std::uint8_t*,      \
                                                    std::uint64_t, std::uint64_t, std::uint64_t, T);               \
+  template void batch_norm_relu_forward<T>(const T*, const T*, const T*, T*, double*, double*, T*, T*, double,     \
+                                           double, index_t, index_t, index_t);                                     \
   template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, double*,       \
                                            double*, double, index_t, index_t, index_t);                        \
   template void batch_norm_backward<T>(const T*, const T*, const double*, const double*, const T*, T*, T*, T*,  \

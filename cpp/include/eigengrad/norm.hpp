@@ -45,6 +45,13 @@ void batch_norm_relu_dropout_forward(const T* x, const T* weight, const T* bias,
                                      double eps, index_t n, index_t c, index_t s, std::uint8_t* mask,
                                      std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold, T scale);
 
+// The same for BatchNorm (training) -> ReLU without the dropout: y = relu(bn(x)), ReLU applied to each chunk
+// as it is normalised (relu_forward's max: NaN and -0 kept). The same bits as the two kernels.
+template <class T>
+void batch_norm_relu_forward(const T* x, const T* weight, const T* bias, T* y, double* save_mean, double* save_invstd,
+                             T* running_mean, T* running_var, double momentum, double eps, index_t n, index_t c,
+                             index_t s);
+
 // Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias; save_mean and
 // save_invstd receive the statistics used (for the backward).
 template <class T>

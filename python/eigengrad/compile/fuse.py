@@ -1,4 +1,5 @@
-"""Plan fusions that keep every result bit for bit: BatchNorm -> ReLU -> Dropout as one pass each way.
+"""Plan fusions that keep every result bit for bit: BatchNorm -> ReLU -> Dropout as one pass each way, and
+BatchNorm -> ReLU as one pass forward.
 
 A training MLP's hidden block ``BatchNorm1d -> ReLU -> Dropout`` records three elementwise kernels
 forward (``batch_norm_forward``, ``relu_forward``, ``dropout_forward``) and two backward
@@ -12,7 +13,9 @@ kernels do the same arithmetic on each chunk while it is in cache:
 - ``relu_dropout_backward`` is ``masked_scale`` then ``relu_backward`` from that mask, in one pass.
 
 Each element goes through the same operations in the same order as in the three kernels, so the
-results are the same bits (cpp/include/eigengrad/dropout.hpp). The rewrite applies only where the
+results are the same bits (cpp/include/eigengrad/dropout.hpp). A BatchNorm -> ReLU pair without the
+dropout (a CNN's Conv -> BatchNorm2d -> ReLU) becomes ``batch_norm_relu_forward``: the ReLU applied to each
+chunk as it is normalised; only the ReLU's output is stored (its backward reads it, as before). The rewrite applies only where the
 intermediate arrays have no other reader, and the draw op that feeds the dropout stays where it was:
 the fused forward takes the dropout's place after it.
 """
@@ -68,6 +71,37 @@ def _backward_pair(ops: list[Op], uses: dict, buffers: list[Buffer], mask: Ref, 
             and g3.strides == _c_strides(g3)):
         return None
     return m, m + 1
+
+
+def fuse_norm_activation(ops: list[Op], buffers: list[Buffer]) -> int:
+    """Both rewrites below, the longer pattern first; returns how many blocks were fused."""
+    return fuse_norm_relu_dropout(ops, buffers) + fuse_norm_relu(ops, buffers)
+
+
+def fuse_norm_relu(ops: list[Op], buffers: list[Buffer]) -> int:
+    """Rewrite each BatchNorm (training) -> ReLU pair (a CNN's block) into ``batch_norm_relu_forward``, which
+    writes the ReLU's output (its backward and the next layer read it) and never the BatchNorm's."""
+    uses = _users(ops)
+    fused = 0
+    for i in range(len(ops) - 1):
+        bn, relu = ops[i], ops[i + 1]
+        if not (_is(bn, "batch_norm_forward") and len(bn.args) == 11 and bn.args[8] is True
+                and _is(relu, "relu_forward") and len(relu.args) == 2):
+            continue
+        y, relu_in, out = bn.args[5], relu.args[0], relu.args[1]
+        if not (isinstance(y, Ref) and isinstance(relu_in, Ref) and isinstance(out, Ref) and _whole(y, buffers)
+                and relu_in.buf == y.buf and _whole(relu_in, buffers) and uses[y.buf] == [i, i + 1]
+                and buffers[out.buf].kind == "temp" and out.offset == 0 and out.strides == _c_strides(out)
+                and _extent(out)[1] == _extent(y)[1] and out.dtype == y.dtype):
+            continue
+        x, w, b, rm, rv, _, save_mean, save_invstd, _, momentum, eps = bn.args
+        ops[i + 1] = Op("kernel", "batch_norm_relu_forward", _kernels._C.batch_norm_relu_forward,
+                        [x, w, b, rm, rv, _as(out, y), save_mean, save_invstd, momentum, eps],
+                        roles=("r", "r", "r", "rw", "rw", "w", "w", "w", "s", "s"), table="C")
+        bn.kind = "elided"
+        buffers[y.buf].kind = "elided"
+        fused += 1
+    return fused
 
 
 def fuse_norm_relu_dropout(ops: list[Op], buffers: list[Buffer]) -> int:

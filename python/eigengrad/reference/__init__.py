@@ -29,7 +29,7 @@ from eigengrad.reference.loss import (
     weighted_softmax_cross_entropy_forward,
 )
 from eigengrad.reference.norm import (
-    batch_norm_backward, batch_norm_forward, batch_norm_relu_dropout_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
+    batch_norm_backward, batch_norm_forward, batch_norm_relu_dropout_forward, batch_norm_relu_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
     layer_norm_forward, local_response_norm_backward, local_response_norm_forward,
 )
 from eigengrad.reference.optim import (

@@ -51,6 +51,14 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training, mom
     return y.reshape(x.shape), mean, invstd
 
 
+def batch_norm_relu_forward(x, weight, bias, running_mean, running_var, momentum, eps):
+    """eg.compile's fused BatchNorm (training) -> ReLU: (relu(y), mean, invstd) of batch_norm_forward."""
+    from eigengrad.reference.activation import relu_forward
+
+    y, mean, invstd = batch_norm_forward(x, weight, bias, running_mean, running_var, True, momentum, eps)
+    return relu_forward(y), mean, invstd
+
+
 def batch_norm_relu_dropout_forward(x, weight, bias, running_mean, running_var, momentum, eps, seed, offset,
                                     threshold, scale):
     """eg.compile's fused BatchNorm (training) -> ReLU -> Dropout: (y, mean, invstd, mask) as
