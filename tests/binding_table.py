@@ -431,6 +431,25 @@ entry("masked_scale", make=lambda c: dict(grad_out=c.normal(c.dim(0), c.dim(1)),
       outputs=("grad_in",), in_place=(("grad_in", "grad_out"),),
       expect=lambda kw: {"grad_in": R.feature_dropout_backward(kw["grad_out"], kw["mask"], kw["scale"])})
 
+def _gemm_epilogue(c):
+    kw = _gemm(c)
+    del kw["accumulate"]
+    return kw
+
+
+def _gemm_relu_dropout(c):
+    kw = _gemm_epilogue(c)
+    return dict(kw, mask=np.full(kw["out"].size, 9, np.uint8), **_seed(c), threshold=_THRESHOLD, scale=1 / 0.7)
+
+
+def _gemm_relu_dropout_expect(kw):
+    out, mask = R.gemm_relu_dropout(kw["a"], kw["b"], kw["bias"], kw["trans_a"], kw["trans_b"], kw["seed"], kw["offset"],
+                                    kw["threshold"], kw["scale"])
+    return {"out": out, "mask": mask}
+
+
+entry("gemm_relu_dropout", make=_gemm_relu_dropout, outputs=("out", "mask"), expect=_gemm_relu_dropout_expect)
+
 entry("relu_dropout_backward", make=lambda c: dict(grad_out=c.normal(c.dim(0), c.dim(1)),
                                                    mask=c.rng.integers(0, 4, c.dim(0) * c.dim(1)).astype(np.uint8),
                                                    grad_in=c.empty(c.dim(0), c.dim(1)), scale=1 / 0.7),

@@ -185,7 +185,12 @@ def _model_step(blocks, seed=0):
     (lambda: [nn.BatchNorm1d(16), nn.Dropout(0.3), nn.ReLU()], 0),     # another order
     (lambda: [nn.BatchNorm1d(16, affine=False), nn.ReLU(), nn.Dropout(0.5)], 1),
     (lambda: [nn.BatchNorm1d(16, track_running_stats=False), nn.ReLU(), nn.Dropout(0.1)], 1),
-], ids=["bn-relu-dropout", "bn-relu", "bn-dropout-relu", "no-affine", "no-running-stats"])
+    (lambda: [nn.ReLU(), nn.Dropout(0.3)], 1),                        # Linear -> ReLU -> Dropout: the GEMM's epilogue
+    (lambda: [nn.ReLU()], 0),                                          # Linear -> ReLU: left as two kernels
+    (lambda: [nn.Dropout(0.3), nn.ReLU()], 0),
+    (lambda: [nn.Tanh(), nn.Dropout(0.3)], 0),                        # another activation: not fused
+], ids=["bn-relu-dropout", "bn-relu", "bn-dropout-relu", "no-affine", "no-running-stats", "linear-relu-dropout",
+        "linear-relu", "linear-dropout-relu", "linear-tanh-dropout"])
 def test_rewrite_applies_exactly_to_the_pattern_and_keeps_eager_numbers(blocks, fused):
     data = batches(6, n=16, n_in=20)
     results = []
@@ -250,3 +255,69 @@ def test_the_cnn_blocks_fuse_batchnorm_and_relu():
         if compiled:
             assert fn.fallback_reason is None and next(iter(fn._plans.values())).plan.fused == 1
     assert results[0] == results[1]
+
+
+# --- Linear -> ReLU [-> Dropout]: the GEMM's epilogue ------------------------------------------------
+
+GEMM_SHAPES = [(1, 1, 1, False, False), (5, 7, 3, False, True), (32, 784, 512, False, True),
+               (128, 600, 257, False, True),   # two k-blocks: the epilogue only after the last
+               (400, 64, 300, True, False),    # several row blocks, transposed a
+               (200, 256, 10, False, True),    # a narrow product: computed as C^T (swapped operands)
+               (3, 0, 6, False, False)]        # k = 0: the bias alone
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n, ta, tb", GEMM_SHAPES, ids=str)
+def test_gemm_epilogues_are_the_separate_kernels_bit_for_bit(m, k, n, ta, tb, dtype, restore_threads):
+    rng = np.random.default_rng(m * 31 + n)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    for threads in (1, 2):
+        eg.set_num_threads(threads)
+        t = np.empty((m, n), dtype)
+        C.gemm(a, b, t, bias, ta, tb, False)
+        relu = np.empty_like(t)
+        C.relu_forward(t.reshape(-1), relu.reshape(-1))
+        drop, keep = np.empty_like(t), np.empty(t.size, np.uint8)
+        C.dropout_forward(relu.reshape(-1), drop.reshape(-1), keep, 17, 99, THRESHOLD, SCALE)
+        got, mask = np.full_like(t, np.nan), np.full(t.size, 9, np.uint8)
+        C.gemm_relu_dropout(a, b, got, bias, ta, tb, mask, 17, 99, THRESHOLD, SCALE)
+        assert got.tobytes() == drop.tobytes()
+        assert np.array_equal(mask & 1, keep) and np.array_equal(mask >> 1, (relu.reshape(-1) > 0).astype(np.uint8))
+
+
+def test_gemm_epilogue_bad_arguments():
+    a, b = np.ones((4, 3), np.float32), np.ones((3, 5), np.float32)
+    out = np.empty((4, 5), np.float32)
+    with pytest.raises(ValueError, match="mask"):
+        C.gemm_relu_dropout(a, b, out, None, False, False, np.zeros(19, np.uint8), 1, 2, THRESHOLD, SCALE)
+    with pytest.raises(TypeError, match="mask: expected a uint8"):
+        C.gemm_relu_dropout(a, b, out, None, False, False, np.zeros(20, np.float32), 1, 2, THRESHOLD, SCALE)
+    mask = np.zeros(20, np.uint8)
+    with pytest.raises(ValueError, match="inner dimensions"):
+        C.gemm_relu_dropout(a, np.ones((4, 5), np.float32), out, None, False, False, mask, 1, 2, THRESHOLD, SCALE)
+    with pytest.raises(ValueError, match="out"):
+        C.gemm_relu_dropout(a, b, a, None, False, False, mask, 1, 2, THRESHOLD, SCALE)
+
+
+def test_the_linear_blocks_of_a_plain_mlp_use_the_gemm_epilogue():
+    """The eager benchmark's MLP (Linear -> ReLU twice, no BatchNorm) with dropout, compiled: both hidden
+    Linear layers fuse, forward and backward, and fifty steps equal eager ones bit for bit."""
+    data = batches(50, n=8, n_in=20)
+    runs = []
+    for compiled in (False, True):
+        eg.manual_seed(3)
+        model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Dropout(0.25), nn.Linear(32, 16), nn.ReLU(),
+                              nn.Dropout(0.25), nn.Linear(16, 10))
+        opt = eg.optim.AdamW(model.parameters(), lr=1e-2)
+        step = step_of(model, opt, nn.CrossEntropyLoss(label_smoothing=0.1))
+        fn = eg.compile(step) if compiled else step
+        losses = [fn(x, y).numpy().tobytes() for x, y in data]
+        runs.append((losses, [p._data.tobytes() for p in model.parameters()]))
+        if compiled:
+            plan = next(iter(fn._plans.values())).plan
+            names = [op.name for op in plan.ops if op.kind == "kernel"]
+            assert plan.fused == 2 and names.count("gemm_relu_dropout") == 2
+            assert names.count("relu_dropout_backward") == 2 and "relu_forward" not in names
+    assert runs[0] == runs[1]

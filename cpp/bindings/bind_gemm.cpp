@@ -1,3 +1,5 @@
+#include <vector>
+
 #include "checks.hpp"
 #include "eigengrad/gemm.hpp"
 
@@ -15,8 +17,14 @@ void call_gemm(const py::array& a, const py::array& b, const py::object& bias, p
   gemm<T>(ap, bp, bias_ptr, cp, m, n, k, trans_a, trans_b, accumulate);
 }
 
-void gemm_binding(const py::array& a, const py::array& b, py::array out, const py::object& bias, bool trans_a,
-                  bool trans_b, bool accumulate) {
+// The product's sizes, checked (dtypes, shapes, the inner dimension, out, bias, overlaps); `extra` outputs
+// (a fused kernel's mask) join the overlap rule.
+struct Sizes {
+  index_t m, n, k;
+};
+
+Sizes check_gemm(const py::array& a, const py::array& b, py::array& out, const py::object& bias, bool trans_a,
+                 bool trans_b, const std::vector<Named>& extra = {}) {
   check_input(a, "a");
   check_ndim(a, "a", 2);
   check_input(b, "b");
@@ -36,9 +44,44 @@ void gemm_binding(const py::array& a, const py::array& b, py::array out, const p
     check_dtype_as(*bias_arr, "bias", a, "a");
     check_shape(*bias_arr, "bias", {n});
   }
-  check_overlaps({{&out, "out"}}, {{&a, "a"}, {&b, "b"}, {opt_addr(bias_arr), "bias"}});
-  if (is_float32(a)) call_gemm<float>(a, b, bias, out, m, n, k, trans_a, trans_b, accumulate);
-  else call_gemm<double>(a, b, bias, out, m, n, k, trans_a, trans_b, accumulate);
+  std::vector<Named> outputs{{&out, "out"}};
+  outputs.insert(outputs.end(), extra.begin(), extra.end());
+  check_overlaps(outputs, {{&a, "a"}, {&b, "b"}, {opt_addr(bias_arr), "bias"}});
+  return {m, n, k};
+}
+
+void gemm_binding(const py::array& a, const py::array& b, py::array out, const py::object& bias, bool trans_a,
+                  bool trans_b, bool accumulate) {
+  const Sizes z = check_gemm(a, b, out, bias, trans_a, trans_b);
+  if (is_float32(a)) call_gemm<float>(a, b, bias, out, z.m, z.n, z.k, trans_a, trans_b, accumulate);
+  else call_gemm<double>(a, b, bias, out, z.m, z.n, z.k, trans_a, trans_b, accumulate);
+}
+
+template <class T>
+void call_gemm_relu_dropout(const py::array& a, const py::array& b, const py::object& bias, py::array& out,
+                            const Sizes& z, bool trans_a, bool trans_b, py::array& mask, std::uint64_t seed,
+                            std::uint64_t offset, std::uint64_t threshold, double scale) {
+  const T* bias_ptr = bias.is_none() ? nullptr : cptr<T>(bias.cast<py::array>());
+  const T *ap = cptr<T>(a), *bp = cptr<T>(b);
+  T* cp = mptr<T>(out);
+  std::uint8_t* mp = mptr<std::uint8_t>(mask);
+  py::gil_scoped_release release;
+  gemm_relu_dropout<T>(ap, bp, bias_ptr, cp, z.m, z.n, z.k, trans_a, trans_b, mp, seed, offset, threshold, T(scale));
+}
+
+void gemm_relu_dropout_binding(const py::array& a, const py::array& b, py::array out, const py::object& bias,
+                               bool trans_a, bool trans_b, py::array mask, std::uint64_t seed, std::uint64_t offset,
+                               std::uint64_t threshold, double scale) {
+  if (!mask.dtype().equal(py::dtype::of<std::uint8_t>()))
+    throw py::type_error("mask: expected a uint8 array, got dtype " + dtype_str(mask));
+  check_contiguous(mask, "mask");
+  check_writeable(mask, "mask");
+  if (threshold > (std::uint64_t(1) << 32))
+    throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
+  const Sizes z = check_gemm(a, b, out, bias, trans_a, trans_b, {{&mask, "mask"}});
+  check_shape(mask, "mask", {z.m * z.n});
+  if (is_float32(a)) call_gemm_relu_dropout<float>(a, b, bias, out, z, trans_a, trans_b, mask, seed, offset, threshold, scale);
+  else call_gemm_relu_dropout<double>(a, b, bias, out, z, trans_a, trans_b, mask, seed, offset, threshold, scale);
 }
 
 }  // namespace
@@ -48,6 +91,11 @@ void bind_gemm(py::module_& m) {
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("accumulate") = false,
         "out (m, n) = op(a) @ op(b) [+ bias (n,) on every row]; accumulate adds into out. "
         "a is (m, k) or (k, m) with trans_a; b is (k, n) or (n, k) with trans_b.");
+  m.def("gemm_relu_dropout", &gemm_relu_dropout_binding, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("bias"),
+        py::arg("trans_a"), py::arg("trans_b"), py::arg("mask"), py::arg("seed"), py::arg("offset"),
+        py::arg("threshold"), py::arg("scale"),
+        "eg.compile's fused Linear -> ReLU -> Dropout: out = relu(op(a) @ op(b) [+ bias]) * (keep ? scale : 0), "
+        "mask (m * n,) = keep | (relu > 0) << 1 (dropout_forward's draw); the same bits as the three kernels.");
 }
 
 }  // namespace eigengrad::bindings

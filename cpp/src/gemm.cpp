@@ -369,6 +369,8 @@ struct Problem {
   Operand<T> A, B;
   index_t m, n, k;
   Output<T> out;
+  const GemmEpilogue* epilogue;  // null: none; else called per finished block, in the user's coordinates
+  bool swapped;                  // the problem is C^T: its rows are the user's columns
 };
 
 // Equal k-blocks of at most KC: the block boundaries (hence the summation order) depend on k only.
@@ -418,6 +420,10 @@ void gemm_block(const Problem<T>& pr, index_t r0, index_t r1, index_t c0, index_
           }
           for (index_t ir = 0; ir < mc; ir += MR)
             tile<T>(kc, ap + ir * kc, b, ldb, pr.out, pc == 0, ic + ir, jc + jr, std::min(MR, mc - ir), cols);
+        }
+        if (pr.epilogue != nullptr && pc + kc == pr.k) {  // this mc x nc block of C is final
+          if (pr.swapped) (*pr.epilogue)(jc, jc + nc, ic, ic + mc);
+          else (*pr.epilogue)(ic, ic + mc, jc, jc + nc);
         }
       }
     }
@@ -488,20 +494,35 @@ bool swap_operands(index_t m, index_t n) {
 
 template <class T>
 void gemm(const T* a, const T* b, const T* bias, T* c, index_t m, index_t n, index_t k, bool trans_a,
-          bool trans_b, bool accumulate) {
+          bool trans_b, bool accumulate, const GemmEpilogue& epilogue) {
   if (m == 0 || n == 0) return;
-  if (k == 0) return gemm_empty_k(bias, c, m, n, accumulate);
+  const GemmEpilogue* epi = epilogue ? &epilogue : nullptr;
+  if (k == 0) {
+    gemm_empty_k(bias, c, m, n, accumulate);
+    if (epi != nullptr) (*epi)(0, m, 0, n);
+    return;
+  }
   // Panels of op(A) are its rows; panels of op(B) are its columns.
   const Operand<T> A{a, trans_a ? m : k, !trans_a};
   const Operand<T> B{b, trans_b ? k : n, trans_b};
   if (swap_operands<T>(m, n))
-    gemm_packed<T>(Problem<T>{B, A, n, m, k, Output<T>{c, 1, n, bias, true, accumulate}});
+    gemm_packed<T>(Problem<T>{B, A, n, m, k, Output<T>{c, 1, n, bias, true, accumulate}, epi, true});
   else
-    gemm_packed<T>(Problem<T>{A, B, m, n, k, Output<T>{c, n, 1, bias, false, accumulate}});
+    gemm_packed<T>(Problem<T>{A, B, m, n, k, Output<T>{c, n, 1, bias, false, accumulate}, epi, false});
+}
+
+template <class T>
+void gemm(const T* a, const T* b, const T* bias, T* c, index_t m, index_t n, index_t k, bool trans_a,
+          bool trans_b, bool accumulate) {
+  gemm<T>(a, b, bias, c, m, n, k, trans_a, trans_b, accumulate, GemmEpilogue{});
 }
 
 template void gemm<float>(const float*, const float*, const float*, float*, index_t, index_t, index_t, bool,
                           bool, bool);
+template void gemm<float>(const float*, const float*, const float*, float*, index_t, index_t, index_t, bool,
+                          bool, bool, const GemmEpilogue&);
+template void gemm<double>(const double*, const double*, const double*, double*, index_t, index_t, index_t,
+                           bool, bool, bool, const GemmEpilogue&);
 template void gemm<double>(const double*, const double*, const double*, double*, index_t, index_t, index_t,
                            bool, bool, bool);
 

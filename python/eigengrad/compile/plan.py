@@ -19,7 +19,7 @@ import functools
 
 import numpy as np
 
-from eigengrad.compile.fuse import fuse_norm_activation
+from eigengrad.compile.fuse import fuse_activations
 from eigengrad.compile.recorder import Buffer, Op, Ref, array_root
 from eigengrad.compile.rewrite import array_refs, write_into_slots
 from eigengrad.tensor import Tensor
@@ -61,7 +61,7 @@ class Plan:
     def __init__(self, ops: list[Op], buffers: list[Buffer], outputs: list[Ref], grads: list) -> None:
         self.ops, self.buffers, self.grads = ops, buffers, grads
         self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
-        self.fused = fuse_norm_activation(ops, buffers)  # BatchNorm -> ReLU [-> Dropout] blocks (compile/fuse.py)
+        self.fused = fuse_activations(ops, buffers)  # BatchNorm or Linear -> ReLU [-> Dropout] (compile/fuse.py)
         self.arena_bytes = place_temporaries(buffers)
         self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
         self.inputs = [b.root for b in buffers if b.kind == "input"]
@@ -172,7 +172,7 @@ class Plan:
                  f"{sum(o.kind == 'draw' for o in self.ops)} random draws, "
                  f"{sum(o.kind == 'python' for o in self.ops)} python steps, "
                  f"{self.elided} gradient copies elided: written straight into their slots; "
-                 f"{self.fused} BatchNorm -> ReLU [-> Dropout] blocks fused)"]
+                 f"{self.fused} ReLU [-> Dropout] blocks fused into their BatchNorm or Linear)"]
         for i, op in enumerate(self.ops):
             lines.append(f"  {i:3d} {_describe(op, self.buffers)}")
         m = self.memory()

@@ -19,7 +19,7 @@ from eigengrad.reference.dropout import (
 from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
 from eigengrad.reference.erf import erf_forward
 from eigengrad.reference.finite import all_finite
-from eigengrad.reference.gemm import gemm
+from eigengrad.reference.gemm import gemm, gemm_relu_dropout
 from eigengrad.reference.loss import (
     softmax_cross_entropy_backward, softmax_cross_entropy_forward, squared_error, squared_error_backward,
     squared_error_sum,

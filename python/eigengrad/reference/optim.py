@@ -1,4 +1,6 @@
 """Update-rule references, in place on param and state arrays (the kernels' contract)."""
+import math
+
 import numpy as np
 
 
@@ -37,6 +39,12 @@ def _decayed(param, grad, *, lr, weight_decay, decoupled, maximize):
     return g
 
 
+def _sqrt(x: float) -> float:
+    """The square root of a Python float, NaN below 0 as in the kernels (``x ** 0.5`` would be complex: a beta
+    above 1, which torch.optim refuses and a kernel called directly takes)."""
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay=0.0,
               decoupled_weight_decay=False, amsgrad=False, maximize=False, step):
     """Adam / AdamW as torch.optim.Adam(W) (single-tensor form), step = t >= 1."""
@@ -46,7 +54,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, be
     exp_avg_sq *= t(beta2)
     exp_avg_sq += t(1 - beta2) * g * g
     bias_correction1 = 1 - beta1 ** step
-    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    bias_correction2_sqrt = _sqrt(1 - beta2 ** step)
     v = exp_avg_sq
     if amsgrad:
         np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
@@ -93,8 +101,8 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weigh
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
     if rho_t > 5.0:
-        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-        adaptive = (t(1) / (np.sqrt(exp_avg_sq) + t(eps))) * t(bias_correction2 ** 0.5)
+        rect = _sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        adaptive = (t(1) / (np.sqrt(exp_avg_sq) + t(eps))) * t(_sqrt(bias_correction2))
         update = update * adaptive * t(rect)
     param -= update
 
