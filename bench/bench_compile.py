@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 import eigengrad as eg
-from cases import randn, torch
+from cases import randn, torch, training_step
 
 BATCHES = (32, 128, 1024)
 
@@ -49,16 +49,8 @@ def _step(lib, x: np.ndarray, y: np.ndarray, compiled: bool = False, init=None):
             opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     else:
         opt = lib.optim.AdamW(model.parameters(), lr=1e-3)
-    loss_fn = lib.nn.CrossEntropyLoss(label_smoothing=0.1)
+    step = training_step(model, opt, lib.nn.CrossEntropyLoss(label_smoothing=0.1))
     x, y = lib.from_numpy(x), lib.from_numpy(y)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
     fn = eg.compile(step) if compiled else step
     return lambda: fn(x, y), fn, model
 

@@ -278,15 +278,9 @@ def optim_case(rule: str, layout: str, rng=None) -> dict:
 
 # --- whole training step --------------------------------------------------------------------------
 
-def _train_step(lib, n: int, rng):
-    """zero_grad, forward, cross-entropy, backward, SGD momentum step; ``lib`` is eigengrad or torch."""
-    model = mlp(lib.nn)
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = lib.nn.CrossEntropyLoss()
-    x = lib.from_numpy(randn(rng, n, 784))
-    y = lib.from_numpy(rng.integers(0, 10, n, dtype=np.int64))
-
-    def step():
+def training_step(model, opt, loss_fn):
+    """step(x, y): zero_grad, forward, loss, backward, optimizer step; returns the loss (eigengrad or torch)."""
+    def step(x, y):
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -294,6 +288,15 @@ def _train_step(lib, n: int, rng):
         return loss
 
     return step
+
+
+def _train_step(lib, n: int, rng):
+    """zero_grad, forward, cross-entropy, backward, SGD momentum step; ``lib`` is eigengrad or torch."""
+    model = mlp(lib.nn)
+    step = training_step(model, lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), lib.nn.CrossEntropyLoss())
+    x = lib.from_numpy(randn(rng, n, 784))
+    y = lib.from_numpy(rng.integers(0, 10, n, dtype=np.int64))
+    return lambda: step(x, y)
 
 
 def train_case(n: int, rng=None) -> dict:

@@ -66,3 +66,14 @@ def test_compile_benchmark_runs_quick(bench_path, capsys):
     assert "jax: left out (--no-jax)" in out
     assert [line.split("|")[0].strip() for line in out.splitlines() if "|" in line][1:] == ["32", "128", "1024"]
 
+
+
+def test_fusion_benchmark_runs_quick(bench_path, capsys):
+    """Both steps trace with two fused blocks and with none, and the table prints a ratio per row."""
+    import bench_compile_fusion
+
+    bench_compile_fusion.main(["--quick", "--rounds", "1", "--steps", "1"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if "unfused / fused" in line]
+    assert [r.split(":")[0].split() for r in rows] == [["bn", "batch", "32"], ["bn", "batch", "128"],
+                                                       ["linear", "batch", "32"], ["linear", "batch", "128"]]
+    assert all(float(r.rsplit(" ", 1)[1].rstrip("x")) > 0 for r in rows)
