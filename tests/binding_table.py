@@ -1165,8 +1165,15 @@ def _var_expect(kw):
 entry("reduce_sum", make=lambda c: {**_reduce(c), "scale": c.pick([1.0, 0.5])}, outputs=("out",),
       expect=lambda kw: {"out": R.reduce_sum(kw["x"], (1,), kw["scale"])})
 entry("reduce_var", make=lambda c: _reduce(c, var=True), outputs=("out", "mean_out"), expect=_var_expect)
-entry("reduce_norm", make=lambda c: {**_reduce(c), "p": c.pick([2.0, 1.0, 3.0, math.inf])}, outputs=("out",),
-      expect=lambda kw: {"out": R.reduce_norm(kw["x"], (1,), kw["p"])})
+def _reduce_norm(c):
+    kw = _reduce(c)
+    # the max norm of an empty axis is undefined (the binding refuses it, as torch.linalg.vector_norm does):
+    # a valid call with an empty reduced axis takes a finite p
+    p = c.pick([2.0, 1.0, 3.0, math.inf])
+    return {**kw, "p": 2.0 if math.isinf(p) and kw["x"].shape[1] == 0 else p}
+
+
+entry("reduce_norm", make=_reduce_norm, outputs=("out",), expect=lambda kw: {"out": R.reduce_norm(kw["x"], (1,), kw["p"])})
 
 
 entry("sum_rows", make=lambda c: dict(x=c.normal(c.dim(0), c.dim(1), c.dim(2)), out=c.empty(c.dim(1), c.dim(2))),
