@@ -4,18 +4,6 @@
 namespace eigengrad::bindings {
 namespace {
 
-void check_mask(const py::array& mask, const char* name, bool writeable) {
-  if (!mask.dtype().equal(py::dtype::of<std::uint8_t>()))
-    throw py::type_error(std::string(name) + ": expected a uint8 array, got dtype " + dtype_str(mask));
-  check_contiguous(mask, name);
-  if (writeable) check_writeable(mask, name);
-}
-
-void check_threshold(std::uint64_t threshold) {
-  if (threshold > (std::uint64_t(1) << 32))
-    throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
-}
-
 // x of any shape, out like x (may be x), mask (x.size,) uint8.
 void check_elementwise(const py::array& x, const py::array& out, const py::array& mask) {
   check_input(x, "x");

@@ -72,12 +72,8 @@ void call_gemm_relu_dropout(const py::array& a, const py::array& b, const py::ob
 void gemm_relu_dropout_binding(const py::array& a, const py::array& b, py::array out, const py::object& bias,
                                bool trans_a, bool trans_b, py::array mask, std::uint64_t seed, std::uint64_t offset,
                                std::uint64_t threshold, double scale) {
-  if (!mask.dtype().equal(py::dtype::of<std::uint8_t>()))
-    throw py::type_error("mask: expected a uint8 array, got dtype " + dtype_str(mask));
-  check_contiguous(mask, "mask");
-  check_writeable(mask, "mask");
-  if (threshold > (std::uint64_t(1) << 32))
-    throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
+  check_mask(mask, "mask", true);
+  check_threshold(threshold);
   const Sizes z = check_gemm(a, b, out, bias, trans_a, trans_b, {{&mask, "mask"}});
   check_shape(mask, "mask", {z.m * z.n});
   if (is_float32(a)) call_gemm_relu_dropout<float>(a, b, bias, out, z, trans_a, trans_b, mask, seed, offset, threshold, scale);

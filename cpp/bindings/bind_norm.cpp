@@ -142,13 +142,9 @@ void bn_relu_dropout_binding(const py::array& x, const py::object& weight, const
                              py::array save_mean, py::array save_invstd, py::array mask, std::uint64_t seed,
                              std::uint64_t offset, std::uint64_t threshold, double scale, double momentum,
                              double eps) {
-  if (!mask.dtype().equal(py::dtype::of<std::uint8_t>()))
-    throw py::type_error("mask: expected a uint8 array, got dtype " + dtype_str(mask));
-  check_contiguous(mask, "mask");
-  check_writeable(mask, "mask");
+  check_mask(mask, "mask", true);
   check_shape(mask, "mask", {index_t(x.size())});
-  if (threshold > (std::uint64_t(1) << 32))
-    throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
+  check_threshold(threshold);
   auto a = check_bn_forward(x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, true,
                             {{&mask, "mask"}});
   if (is_float32(x)) bn_relu_dropout<float>(x, a, y, save_mean, save_invstd, mask, momentum, eps, seed, offset, threshold, scale);

@@ -36,6 +36,18 @@ void check_int64(const py::array& a, const char* name) {
   check_contiguous(a, name);
 }
 
+void check_mask(const py::array& mask, const char* name, bool writeable) {
+  if (!mask.dtype().equal(py::dtype::of<std::uint8_t>()))
+    throw py::type_error(std::string(name) + ": expected a uint8 array, got dtype " + dtype_str(mask));
+  check_contiguous(mask, name);
+  if (writeable) check_writeable(mask, name);
+}
+
+void check_threshold(std::uint64_t threshold) {
+  if (threshold > (std::uint64_t(1) << 32))
+    throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
+}
+
 void check_contiguous(const py::array& a, const char* name) {
   if (!(a.flags() & py::array::c_style))
     throw py::value_error(std::string(name) + ": expected a C-contiguous array, got strides that are not; "

@@ -25,6 +25,10 @@ void check_dtype_as(const py::array& a, const char* name, const py::array& like,
 void check_int64(const py::array& a, const char* name);
 // C-contiguous and aligned (every element at a multiple of its size).
 void check_contiguous(const py::array& a, const char* name);
+// A dropout mask: uint8, C-contiguous (writeable when the kernel writes it).
+void check_mask(const py::array& mask, const char* name, bool writeable);
+// A Bernoulli draw's keep threshold: 0 <= threshold <= 2^32.
+void check_threshold(std::uint64_t threshold);
 void check_writeable(const py::array& a, const char* name);
 void check_ndim(const py::array& a, const char* name, int ndim);
 void check_shape(const py::array& a, const char* name, const std::vector<index_t>& shape);
