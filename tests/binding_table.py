@@ -1283,6 +1283,8 @@ for _kind in ("erf", "erfc", "erfinv"):
 # --- threads (global state: the table test runs them in forked children) ------------------------------
 
 entry("get_num_threads", make=lambda c: {}, expect=None)
+entry("capturable_kernels", make=lambda c: {}, expect=None)
+entry("PlanExecutor", make=lambda c: dict(n=c.dim(0)), expect=None)  # (its calls: test_compile_native.py)
 entry("requested_num_threads", make=lambda c: {}, expect=None)
 entry("set_num_threads", make=lambda c: dict(n=c.pick([1, 2, 0])), expect=lambda kw: {"return": None})
 entry("backing_off", make=lambda c: {}, expect=None)

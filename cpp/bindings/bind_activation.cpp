@@ -1,4 +1,5 @@
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "eigengrad/activation.hpp"
 
 namespace eigengrad::bindings {
@@ -10,13 +11,11 @@ void forward(Activation kind, const py::array& x, py::array out) {
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float* yp = mptr<float>(out);
-    py::gil_scoped_release release;
-    activation_forward<float>(kind, xp, yp, n);
+    launch([=] { activation_forward<float>(kind, xp, yp, n); });
   } else {
     const double* xp = cptr<double>(x);
     double* yp = mptr<double>(out);
-    py::gil_scoped_release release;
-    activation_forward<double>(kind, xp, yp, n);
+    launch([=] { activation_forward<double>(kind, xp, yp, n); });
   }
 }
 
@@ -26,21 +25,19 @@ void backward(Activation kind, const py::array& grad_out, const py::array& y, py
   if (is_float32(y)) {
     const float *gp = cptr<float>(grad_out), *yp = cptr<float>(y);
     float* gx = mptr<float>(grad_in);
-    py::gil_scoped_release release;
-    activation_backward<float>(kind, gp, yp, gx, n);
+    launch([=] { activation_backward<float>(kind, gp, yp, gx, n); });
   } else {
     const double *gp = cptr<double>(grad_out), *yp = cptr<double>(y);
     double* gx = mptr<double>(grad_in);
-    py::gil_scoped_release release;
-    activation_backward<double>(kind, gp, yp, gx, n);
+    launch([=] { activation_backward<double>(kind, gp, yp, gx, n); });
   }
 }
 
 void def_activation(py::module_& m, const char* name, Activation kind) {
   const std::string base(name);
-  m.def((base + "_forward").c_str(), [kind](const py::array& x, py::array out) { forward(kind, x, out); },
+  def_capturable(m, (base + "_forward").c_str(), [kind](const py::array& x, py::array out) { forward(kind, x, out); },
         py::arg("x"), py::arg("out"), ("out = " + base + "(x), elementwise; out may be x").c_str());
-  m.def((base + "_backward").c_str(),
+  def_capturable(m, (base + "_backward").c_str(),
         [kind](const py::array& grad_out, const py::array& y, py::array grad_in) { backward(kind, grad_out, y, grad_in); },
         py::arg("grad_out"), py::arg("y"), py::arg("grad_in"),
         ("grad_in = grad_out * " + base + "'(x), from the saved output y").c_str());

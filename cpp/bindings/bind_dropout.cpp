@@ -1,4 +1,5 @@
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "eigengrad/dropout.hpp"
 
 namespace eigengrad::bindings {
@@ -24,13 +25,11 @@ void dropout_binding(const py::array& x, py::array out, py::array mask, std::uin
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float* yp = mptr<float>(out);
-    py::gil_scoped_release release;
-    dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(scale));
+    launch([=] { dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(scale)); });
   } else {
     const double* xp = cptr<double>(x);
     double* yp = mptr<double>(out);
-    py::gil_scoped_release release;
-    dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, scale);
+    launch([=] { dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, scale); });
   }
 }
 
@@ -43,13 +42,11 @@ void alpha_dropout_binding(const py::array& x, py::array out, py::array mask, st
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float* yp = mptr<float>(out);
-    py::gil_scoped_release release;
-    alpha_dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(a), float(b_keep), float(b_drop));
+    launch([=] { alpha_dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(a), float(b_keep), float(b_drop)); });
   } else {
     const double* xp = cptr<double>(x);
     double* yp = mptr<double>(out);
-    py::gil_scoped_release release;
-    alpha_dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, a, b_keep, b_drop);
+    launch([=] { alpha_dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, a, b_keep, b_drop); });
   }
 }
 
@@ -76,13 +73,11 @@ void feature_dropout_binding(const py::array& x, py::array out, py::array mask, 
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float* yp = mptr<float>(out);
-    py::gil_scoped_release release;
-    feature_dropout_forward<float>(xp, yp, mp, rows, inner, seed, offset, threshold, float(scale));
+    launch([=] { feature_dropout_forward<float>(xp, yp, mp, rows, inner, seed, offset, threshold, float(scale)); });
   } else {
     const double* xp = cptr<double>(x);
     double* yp = mptr<double>(out);
-    py::gil_scoped_release release;
-    feature_dropout_forward<double>(xp, yp, mp, rows, inner, seed, offset, threshold, scale);
+    launch([=] { feature_dropout_forward<double>(xp, yp, mp, rows, inner, seed, offset, threshold, scale); });
   }
 }
 
@@ -93,13 +88,11 @@ void masked_scale_binding(const py::array& grad_out, const py::array& mask, py::
   if (is_float32(grad_out)) {
     const float* gp = cptr<float>(grad_out);
     float* gx = mptr<float>(grad_in);
-    py::gil_scoped_release release;
-    masked_scale<float>(gp, mp, gx, rows, inner, float(scale));
+    launch([=] { masked_scale<float>(gp, mp, gx, rows, inner, float(scale)); });
   } else {
     const double* gp = cptr<double>(grad_out);
     double* gx = mptr<double>(grad_in);
-    py::gil_scoped_release release;
-    masked_scale<double>(gp, mp, gx, rows, inner, scale);
+    launch([=] { masked_scale<double>(gp, mp, gx, rows, inner, scale); });
   }
 }
 
@@ -117,13 +110,11 @@ void relu_dropout_backward_binding(const py::array& grad_out, const py::array& m
   if (is_float32(grad_out)) {
     const float* gp = cptr<float>(grad_out);
     float* gx = mptr<float>(grad_in);
-    py::gil_scoped_release release;
-    relu_dropout_backward<float>(gp, mp, gx, n, float(scale));
+    launch([=] { relu_dropout_backward<float>(gp, mp, gx, n, float(scale)); });
   } else {
     const double* gp = cptr<double>(grad_out);
     double* gx = mptr<double>(grad_in);
-    py::gil_scoped_release release;
-    relu_dropout_backward<double>(gp, mp, gx, n, scale);
+    launch([=] { relu_dropout_backward<double>(gp, mp, gx, n, scale); });
   }
 }
 
@@ -132,30 +123,29 @@ void bernoulli_mask_binding(py::array mask, std::uint64_t seed, std::uint64_t of
   check_threshold(threshold);
   std::uint8_t* mp = static_cast<std::uint8_t*>(mask.mutable_data());
   const index_t n = mask.size();
-  py::gil_scoped_release release;
-  bernoulli_mask(mp, n, seed, offset, threshold);
+  launch([=] { bernoulli_mask(mp, n, seed, offset, threshold); });
 }
 
 }  // namespace
 
 void bind_dropout(py::module_& m) {
-  m.def("dropout_forward", &dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"), py::arg("seed"),
+  def_capturable(m, "dropout_forward", &dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"), py::arg("seed"),
         py::arg("offset"), py::arg("threshold"), py::arg("scale"),
         "mask[i] = word(i) < threshold (word i % 4 of Philox block offset + i / 4 under seed); "
         "out = x * (mask ? scale : 0). out may be x.");
-  m.def("alpha_dropout_forward", &alpha_dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"),
+  def_capturable(m, "alpha_dropout_forward", &alpha_dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"),
         py::arg("seed"), py::arg("offset"), py::arg("threshold"), py::arg("a"), py::arg("b_keep"), py::arg("b_drop"),
         "mask as dropout_forward; out = x * (mask ? a : 0) + (mask ? b_keep : b_drop).");
-  m.def("feature_dropout_forward", &feature_dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"),
+  def_capturable(m, "feature_dropout_forward", &feature_dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"),
         py::arg("seed"), py::arg("offset"), py::arg("threshold"), py::arg("scale"),
         "x (rows, inner), mask (rows,) drawn as dropout_forward's; out[r] = x[r] * (mask[r] ? scale : 0).");
-  m.def("masked_scale", &masked_scale_binding, py::arg("grad_out"), py::arg("mask"), py::arg("grad_in"),
+  def_capturable(m, "masked_scale", &masked_scale_binding, py::arg("grad_out"), py::arg("mask"), py::arg("grad_in"),
         py::arg("scale"), "grad_out (rows, inner), mask (rows,): grad_in[r] = grad_out[r] * (mask[r] ? scale : 0).");
-  m.def("relu_dropout_backward", &relu_dropout_backward_binding, py::arg("grad_out"), py::arg("mask"),
+  def_capturable(m, "relu_dropout_backward", &relu_dropout_backward_binding, py::arg("grad_out"), py::arg("mask"),
         py::arg("grad_in"), py::arg("scale"),
         "mask from batch_norm_relu_dropout_forward: grad_in = (mask & 2) ? grad_out * ((mask & 1) ? scale : 0) : 0 "
         "(masked_scale then relu_backward, the same bits). grad_in may be grad_out.");
-  m.def("bernoulli_mask", &bernoulli_mask_binding, py::arg("mask"), py::arg("seed"), py::arg("offset"),
+  def_capturable(m, "bernoulli_mask", &bernoulli_mask_binding, py::arg("mask"), py::arg("seed"), py::arg("offset"),
         py::arg("threshold"), "mask[i] = word(i) < threshold, the draw of the dropout kernels.");
 }
 

@@ -1,6 +1,7 @@
 #include <vector>
 
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "eigengrad/gemm.hpp"
 
 namespace eigengrad::bindings {
@@ -13,8 +14,7 @@ void call_gemm(const py::array& a, const py::array& b, const py::object& bias, p
   const T* ap = cptr<T>(a);
   const T* bp = cptr<T>(b);
   T* cp = mptr<T>(out);
-  py::gil_scoped_release release;
-  gemm<T>(ap, bp, bias_ptr, cp, m, n, k, trans_a, trans_b, accumulate);
+  launch([=] { gemm<T>(ap, bp, bias_ptr, cp, m, n, k, trans_a, trans_b, accumulate); });
 }
 
 // The product's sizes, checked (dtypes, shapes, the inner dimension, out, bias, overlaps); `extra` outputs
@@ -65,8 +65,8 @@ void call_gemm_relu_dropout(const py::array& a, const py::array& b, const py::ob
   const T *ap = cptr<T>(a), *bp = cptr<T>(b);
   T* cp = mptr<T>(out);
   std::uint8_t* mp = mptr<std::uint8_t>(mask);
-  py::gil_scoped_release release;
-  gemm_relu_dropout<T>(ap, bp, bias_ptr, cp, z.m, z.n, z.k, trans_a, trans_b, mp, seed, offset, threshold, T(scale));
+  const index_t m = z.m, n = z.n, k = z.k;
+  launch([=] { gemm_relu_dropout<T>(ap, bp, bias_ptr, cp, m, n, k, trans_a, trans_b, mp, seed, offset, threshold, T(scale)); });
 }
 
 void gemm_relu_dropout_binding(const py::array& a, const py::array& b, py::array out, const py::object& bias,
@@ -83,11 +83,11 @@ void gemm_relu_dropout_binding(const py::array& a, const py::array& b, py::array
 }  // namespace
 
 void bind_gemm(py::module_& m) {
-  m.def("gemm", &gemm_binding, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("bias") = py::none(),
+  def_capturable(m, "gemm", &gemm_binding, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("bias") = py::none(),
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("accumulate") = false,
         "out (m, n) = op(a) @ op(b) [+ bias (n,) on every row]; accumulate adds into out. "
         "a is (m, k) or (k, m) with trans_a; b is (k, n) or (n, k) with trans_b.");
-  m.def("gemm_relu_dropout", &gemm_relu_dropout_binding, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("bias"),
+  def_capturable(m, "gemm_relu_dropout", &gemm_relu_dropout_binding, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("bias"),
         py::arg("trans_a"), py::arg("trans_b"), py::arg("mask"), py::arg("seed"), py::arg("offset"),
         py::arg("threshold"), py::arg("scale"),
         "eg.compile's fused Linear -> ReLU -> Dropout: out = relu(op(a) @ op(b) [+ bias]) * (keep ? scale : 0), "

@@ -1,4 +1,5 @@
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "eigengrad/loss.hpp"
 
 namespace eigengrad::bindings {
@@ -10,8 +11,7 @@ void ce_forward(const py::array& x, const py::array& t, py::array& loss, py::arr
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T *lp = mptr<T>(loss), *sp = mptr<T>(lse);
   const index_t n = x.shape(0), c = x.shape(1);
-  py::gil_scoped_release release;
-  softmax_cross_entropy_forward<T>(xp, tp, lp, sp, n, c, ignore);
+  launch([=] { softmax_cross_entropy_forward<T>(xp, tp, lp, sp, n, c, ignore); });
 }
 
 void ce_forward_binding(const py::array& logits, const py::array& target, py::array loss, py::array lse,
@@ -38,8 +38,7 @@ void ce_backward(const py::array& x, const py::array& t, const py::array& lse, c
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T* gp = mptr<T>(gx);
   const index_t n = x.shape(0), c = x.shape(1);
-  py::gil_scoped_release release;
-  softmax_cross_entropy_backward<T>(xp, tp, sp, cp, gp, n, c, ignore);
+  launch([=] { softmax_cross_entropy_backward<T>(xp, tp, sp, cp, gp, n, c, ignore); });
 }
 
 void ce_backward_binding(const py::array& logits, const py::array& target, const py::array& lse,
@@ -92,13 +91,11 @@ void se_binding(const py::array& x, const py::array& y, py::array out) {
   if (is_float32(x)) {
     const float *xp = cptr<float>(x), *yp = cptr<float>(y);
     float* op = mptr<float>(out);
-    py::gil_scoped_release release;
-    squared_error<float>(xp, yp, op, n);
+    launch([=] { squared_error<float>(xp, yp, op, n); });
   } else {
     const double *xp = cptr<double>(x), *yp = cptr<double>(y);
     double* op = mptr<double>(out);
-    py::gil_scoped_release release;
-    squared_error<double>(xp, yp, op, n);
+    launch([=] { squared_error<double>(xp, yp, op, n); });
   }
 }
 
@@ -124,8 +121,7 @@ void se_backward(const py::array& x, const py::array& y, const py::object& gy, d
   const T* gp = gy.is_none() ? nullptr : cptr<T>(gy.cast<py::array>());
   T* op = mptr<T>(gx);
   const index_t n = x.size();
-  py::gil_scoped_release release;
-  squared_error_backward<T>(xp, yp, gp, T(coef), op, n);
+  launch([=] { squared_error_backward<T>(xp, yp, gp, T(coef), op, n); });
 }
 
 void se_backward_binding(const py::array& x, const py::array& y, const py::object& grad_out, double coef,
@@ -170,8 +166,7 @@ void wce_forward(const py::array& x, const py::array& t, const py::object& w, do
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T *lp = mptr<T>(loss), *sp = mptr<T>(lse);
   const index_t n = x.shape(0), c = x.shape(1);
-  py::gil_scoped_release release;
-  weighted_softmax_cross_entropy_forward<T>(xp, tp, wp, T(eps), lp, sp, n, c, ignore);
+  launch([=] { weighted_softmax_cross_entropy_forward<T>(xp, tp, wp, T(eps), lp, sp, n, c, ignore); });
 }
 
 void wce_forward_binding(const py::array& logits, const py::array& target, const py::object& weight,
@@ -202,8 +197,7 @@ void wce_backward(const py::array& x, const py::array& t, const py::object& w, d
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T* gp = mptr<T>(gx);
   const index_t n = x.shape(0), c = x.shape(1);
-  py::gil_scoped_release release;
-  weighted_softmax_cross_entropy_backward<T>(xp, tp, wp, T(eps), sp, cp, gp, n, c, ignore);
+  launch([=] { weighted_softmax_cross_entropy_backward<T>(xp, tp, wp, T(eps), sp, cp, gp, n, c, ignore); });
 }
 
 void wce_backward_binding(const py::array& logits, const py::array& target, const py::object& weight,
@@ -288,8 +282,7 @@ void bcel_backward(const py::array& x, const py::array& y, const py::object& w, 
   const T* gp = optional_ptr<T>(gy);
   T* op = mptr<T>(gx);
   const index_t n = x.size();
-  py::gil_scoped_release release;
-  bce_with_logits_backward<T>(xp, yp, wp, wl, pp, pwl, gp, T(coef), op, n);
+  launch([=] { bce_with_logits_backward<T>(xp, yp, wp, wl, pp, pwl, gp, T(coef), op, n); });
 }
 
 void bcel_backward_binding(const py::array& input, const py::array& target, const py::object& weight,
@@ -311,28 +304,28 @@ void bcel_backward_binding(const py::array& input, const py::array& target, cons
 }  // namespace
 
 void bind_loss(py::module_& m) {
-  m.def("softmax_cross_entropy_forward", &ce_forward_binding, py::arg("logits"), py::arg("target"), py::arg("loss"),
+  def_value_checked(m, "softmax_cross_entropy_forward", &ce_forward_binding, py::arg("logits"), py::arg("target"), py::arg("loss"),
         py::arg("lse"), py::arg("ignore_index") = -100,
         "Per-row loss[i] = logsumexp(logits[i]) - logits[i, target[i]] (0 where ignored) and lse[i].");
-  m.def("softmax_cross_entropy_backward", &ce_backward_binding, py::arg("logits"), py::arg("target"), py::arg("lse"),
+  def_value_checked(m, "softmax_cross_entropy_backward", &ce_backward_binding, py::arg("logits"), py::arg("target"), py::arg("lse"),
         py::arg("scale"), py::arg("grad_logits"), py::arg("ignore_index") = -100,
         "grad_logits[i] = scale[i] * (softmax(logits[i]) - onehot(target[i])), 0 for ignored rows.");
   m.def("squared_error_sum", &sse_binding, py::arg("input"), py::arg("target"),
         "sum((input - target)**2), accumulated in float64 with a fixed chunking.");
-  m.def("squared_error", &se_binding, py::arg("input"), py::arg("target"), py::arg("out"),
+  def_capturable(m, "squared_error", &se_binding, py::arg("input"), py::arg("target"), py::arg("out"),
         "out = (input - target)**2, elementwise.");
-  m.def("squared_error_backward", &se_backward_binding, py::arg("input"), py::arg("target"), py::arg("grad_out"),
+  def_capturable(m, "squared_error_backward", &se_backward_binding, py::arg("input"), py::arg("target"), py::arg("grad_out"),
         py::arg("coef"), py::arg("grad_in"), "grad_in = coef * (input - target) [* grad_out].");
-  m.def("weighted_softmax_cross_entropy_forward", &wce_forward_binding, py::arg("logits"), py::arg("target"),
+  def_value_checked(m, "weighted_softmax_cross_entropy_forward", &wce_forward_binding, py::arg("logits"), py::arg("target"),
         py::arg("weight"), py::arg("label_smoothing"), py::arg("loss"), py::arg("lse"), py::arg("ignore_index") = -100,
         "Per-row CrossEntropyLoss with class weights (or None) and label smoothing, and the row log-sum-exps.");
-  m.def("weighted_softmax_cross_entropy_backward", &wce_backward_binding, py::arg("logits"), py::arg("target"),
+  def_value_checked(m, "weighted_softmax_cross_entropy_backward", &wce_backward_binding, py::arg("logits"), py::arg("target"),
         py::arg("weight"), py::arg("label_smoothing"), py::arg("lse"), py::arg("scale"), py::arg("grad_logits"),
         py::arg("ignore_index") = -100, "Gradient of the per-row weighted / label-smoothed loss, times scale[i].");
   m.def("bce_with_logits_forward", &bcel_forward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
         py::arg("pos_weight"), py::arg("loss"),
         "Elementwise stable BCE with logits into loss (or None); returns the sum in float64 (fixed chunking).");
-  m.def("bce_with_logits_backward", &bcel_backward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
+  def_capturable(m, "bce_with_logits_backward", &bcel_backward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
         py::arg("pos_weight"), py::arg("grad_out"), py::arg("coef"), py::arg("grad_in"),
         "grad_in = coef * w * ((1 + (pw - 1) y) sigmoid(x) - pw y) [* grad_out].");
 }

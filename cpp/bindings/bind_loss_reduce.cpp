@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "eigengrad/loss.hpp"
 
 namespace eigengrad::bindings {
@@ -30,7 +31,12 @@ void check_scalar_grad(const py::array& g) {
   check_shape(g, "g", {});
 }
 
-double value_of(const py::array& g) { return is_float32(g) ? double(*cptr<float>(g)) : *cptr<double>(g); }
+// The upstream gradient's value, read when the kernel runs (in a plan, an earlier op writes g).
+struct Upstream {
+  const void* p;
+  bool f32;
+  double value() const { return f32 ? double(*static_cast<const float*>(p)) : *static_cast<const double*>(p); }
+};
 
 void loss_reduce_binding(const py::array& rows, const py::array& target, const py::object& weight_,
                          std::int64_t ignore_index, bool mean, py::array out) {
@@ -45,8 +51,7 @@ void loss_reduce_binding(const py::array& rows, const py::array& target, const p
     using T = decltype(tag);
     const T *r = cptr<T>(rows), *w = opt_cptr<T>(weight);
     T* o = mptr<T>(out);
-    py::gil_scoped_release release;
-    *o = loss_reduce<T>(r, t, n, w, ignore_index, mean);
+    launch([=] { *o = loss_reduce<T>(r, t, n, w, ignore_index, mean); });
   });
 }
 
@@ -58,14 +63,13 @@ void loss_upstream_binding(const py::array& g, const py::array& target, const py
   const index_t n = index_t(out.shape(0));
   auto weight = checked_targets(target, n, weight_, out, "out", ignore_index);
   check_overlaps({{&out, "out"}}, {{&g, "g"}, {&target, "target"}, {opt_addr(weight), "weight"}});
-  const double gv = value_of(g);
+  const Upstream up{g.data(), is_float32(g)};
   const std::int64_t* t = cptr<std::int64_t>(target);
   dispatch_float(out, [&](auto tag) {
     using T = decltype(tag);
     const T* w = opt_cptr<T>(weight);
     T* o = mptr<T>(out);
-    py::gil_scoped_release release;
-    loss_upstream<T>(gv, t, n, w, ignore_index, mean, o);
+    launch([=] { loss_upstream<T>(up.value(), t, n, w, ignore_index, mean, o); });
   });
 }
 
@@ -81,13 +85,11 @@ void mean_upstream_binding(const py::array& g, const py::array& target, std::int
     using T = decltype(tag);
     T* o = mptr<T>(out);
     if (is_float32(g)) {
-      const float gv = *cptr<float>(g);
-      py::gil_scoped_release release;
-      mean_upstream<T, float>(gv, t, n, ignore_index, o);
+      const float* gp = cptr<float>(g);
+      launch([=] { mean_upstream<T, float>(*gp, t, n, ignore_index, o); });
     } else {
-      const double gv = *cptr<double>(g);
-      py::gil_scoped_release release;
-      mean_upstream<T, double>(gv, t, n, ignore_index, o);
+      const double* gp = cptr<double>(g);
+      launch([=] { mean_upstream<T, double>(*gp, t, n, ignore_index, o); });
     }
   });
 }
@@ -95,14 +97,14 @@ void mean_upstream_binding(const py::array& g, const py::array& target, std::int
 }  // namespace
 
 void bind_loss_reduce(py::module_& m) {
-  m.def("loss_reduce", &loss_reduce_binding, py::arg("rows"), py::arg("target"), py::arg("weight"),
+  def_value_checked(m, "loss_reduce", &loss_reduce_binding, py::arg("rows"), py::arg("target"), py::arg("weight"),
         py::arg("ignore_index"), py::arg("mean"), py::arg("out"),
         "out (0-d) = the sum of the per-row losses (in float64, fixed order), for 'mean' divided by the number of "
         "rows not ignored or, with class weights, the sum of their targets' weights (NaN when 0), as PyTorch.");
-  m.def("loss_upstream", &loss_upstream_binding, py::arg("g"), py::arg("target"), py::arg("weight"),
+  def_value_checked(m, "loss_upstream", &loss_upstream_binding, py::arg("g"), py::arg("target"), py::arg("weight"),
         py::arg("ignore_index"), py::arg("mean"), py::arg("out"),
         "out[:] = g ('sum') or g / the 'mean' divisor of loss_reduce (computed in float64): each row's gradient.");
-  m.def("mean_upstream", &mean_upstream_binding, py::arg("g"), py::arg("target"), py::arg("ignore_index"),
+  def_value_checked(m, "mean_upstream", &mean_upstream_binding, py::arg("g"), py::arg("target"), py::arg("ignore_index"),
         py::arg("out"), "out[:] = g / (the number of rows not ignored), divided in g's dtype (NaN when 0).");
 }
 

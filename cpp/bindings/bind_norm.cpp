@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "eigengrad/norm.hpp"
 
 namespace eigengrad::bindings {
@@ -44,12 +45,10 @@ void bn_forward(const py::array& x, const std::optional<py::array>& w, const std
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
   if (training) {
     T *rmp = opt_mptr<T>(rm), *rvp = opt_mptr<T>(rv);  // updated in place: checked writeable
-    py::gil_scoped_release release;
-    batch_norm_forward_train<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s);
+    launch([=] { batch_norm_forward_train<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s); });
   } else {
     const T *rmp = opt_cptr<T>(rm), *rvp = opt_cptr<T>(rv);  // only read: may be read-only
-    py::gil_scoped_release release;
-    batch_norm_forward_eval<T>(xp, wp, bp, rmp, rvp, yp, smp, sip, eps, n, c, s);
+    launch([=] { batch_norm_forward_eval<T>(xp, wp, bp, rmp, rvp, yp, smp, sip, eps, n, c, s); });
   }
 }
 
@@ -108,8 +107,7 @@ void bn_relu(const py::array& x, BnForwardArgs& a, py::array& y, py::array& sm, 
   T *yp = mptr<T>(y), *rmp = opt_mptr<T>(a.rm), *rvp = opt_mptr<T>(a.rv);
   double *smp = mptr<double>(sm), *sip = mptr<double>(si);
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
-  py::gil_scoped_release release;
-  batch_norm_relu_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s);
+  launch([=] { batch_norm_relu_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s); });
 }
 
 // eg.compile's fused BatchNorm (training) -> ReLU: batch_norm_forward's checks.
@@ -130,9 +128,8 @@ void bn_relu_dropout(const py::array& x, BnForwardArgs& a, py::array& y, py::arr
   double *smp = mptr<double>(sm), *sip = mptr<double>(si);
   std::uint8_t* mp = mptr<std::uint8_t>(mask);
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
-  py::gil_scoped_release release;
-  batch_norm_relu_dropout_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s, mp, seed, offset,
-                                     threshold, T(scale));
+  launch([=] { batch_norm_relu_dropout_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s, mp, seed, offset,
+                                     threshold, T(scale)); });
 }
 
 // eg.compile's fused BatchNorm (training) -> ReLU -> Dropout: batch_norm_forward's checks, and a uint8 mask
@@ -179,8 +176,7 @@ void bn_backward(const py::array& dy, const py::array& x, const py::array& sm, c
   const double *smp = cptr<double>(sm), *sip = cptr<double>(si);
   T *dxp = opt_mptr<T>(dx), *dwp = opt_mptr<T>(dw), *dbp = opt_mptr<T>(db);
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
-  py::gil_scoped_release release;
-  batch_norm_backward<T>(dyp, xp, smp, sip, wp, dxp, dwp, dbp, training, n, c, s);
+  launch([=] { batch_norm_backward<T>(dyp, xp, smp, sip, wp, dxp, dwp, dbp, training, n, c, s); });
 }
 
 void bn_backward_binding(const py::array& grad_out, const py::array& x, const py::array& save_mean,
@@ -212,12 +208,10 @@ void ln_forward(const py::array& x, const std::optional<py::array>& w, const std
   double *mp = mptr<double>(mean), *rp = mptr<double>(rstd);
   if (groups == 0) {
     const index_t m = x.shape(0), d = x.shape(1);
-    py::gil_scoped_release release;
-    layer_norm_forward<T>(xp, wp, bp, yp, mp, rp, eps, m, d);
+    launch([=] { layer_norm_forward<T>(xp, wp, bp, yp, mp, rp, eps, m, d); });
   } else {
     const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
-    py::gil_scoped_release release;
-    group_norm_forward<T>(xp, wp, bp, yp, mp, rp, eps, n, c, s, groups);
+    launch([=] { group_norm_forward<T>(xp, wp, bp, yp, mp, rp, eps, n, c, s, groups); });
   }
 }
 
@@ -262,12 +256,10 @@ void ln_backward(const py::array& dy, const py::array& x, const py::array& mean,
   T *dxp = opt_mptr<T>(dx), *dwp = opt_mptr<T>(dw), *dbp = opt_mptr<T>(db);
   if (groups == 0) {
     const index_t m = x.shape(0), d = x.shape(1);
-    py::gil_scoped_release release;
-    layer_norm_backward<T>(dyp, xp, mp, rp, wp, dxp, dwp, dbp, m, d);
+    launch([=] { layer_norm_backward<T>(dyp, xp, mp, rp, wp, dxp, dwp, dbp, m, d); });
   } else {
     const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
-    py::gil_scoped_release release;
-    group_norm_backward<T>(dyp, xp, mp, rp, wp, dxp, dwp, dbp, n, c, s, groups);
+    launch([=] { group_norm_backward<T>(dyp, xp, mp, rp, wp, dxp, dwp, dbp, n, c, s, groups); });
   }
 }
 
@@ -305,13 +297,11 @@ void lrn_forward_binding(const py::array& x, py::array y, py::array div, index_t
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float *yp = mptr<float>(y), *dp = mptr<float>(div);
-    py::gil_scoped_release release;
-    local_response_norm_forward<float>(xp, yp, dp, n, c, s, size, alpha, beta, k);
+    launch([=] { local_response_norm_forward<float>(xp, yp, dp, n, c, s, size, alpha, beta, k); });
   } else {
     const double* xp = cptr<double>(x);
     double *yp = mptr<double>(y), *dp = mptr<double>(div);
-    py::gil_scoped_release release;
-    local_response_norm_forward<double>(xp, yp, dp, n, c, s, size, alpha, beta, k);
+    launch([=] { local_response_norm_forward<double>(xp, yp, dp, n, c, s, size, alpha, beta, k); });
   }
 }
 
@@ -329,38 +319,37 @@ void lrn_backward_binding(const py::array& grad_out, const py::array& x, const p
   if (is_float32(x)) {
     const float *gp = cptr<float>(grad_out), *xp = cptr<float>(x), *dp = cptr<float>(div);
     float* op = mptr<float>(grad_in);
-    py::gil_scoped_release release;
-    local_response_norm_backward<float>(gp, xp, dp, op, n, c, s, size, alpha, beta);
+    launch([=] { local_response_norm_backward<float>(gp, xp, dp, op, n, c, s, size, alpha, beta); });
   } else {
     const double *gp = cptr<double>(grad_out), *xp = cptr<double>(x), *dp = cptr<double>(div);
     double* op = mptr<double>(grad_in);
-    py::gil_scoped_release release;
-    local_response_norm_backward<double>(gp, xp, dp, op, n, c, s, size, alpha, beta);
+    launch([=] { local_response_norm_backward<double>(gp, xp, dp, op, n, c, s, size, alpha, beta); });
   }
 }
 
 }  // namespace
 
 void bind_norm(py::module_& m) {
-  m.def("batch_norm_forward", &bn_forward_binding, py::arg("input"), py::arg("weight"), py::arg("bias"),
+  def_capturable(m, "batch_norm_forward", &bn_forward_binding, py::arg("input"), py::arg("weight"), py::arg("bias"),
         py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"), py::arg("save_invstd"),
         py::arg("training"), py::arg("momentum"), py::arg("eps"),
         "Batch norm of input (n, c, s) per channel: batch statistics (training; running statistics updated in "
         "place when given) or the running ones (eval). Writes out and the float64 save_mean, save_invstd (c,).");
-  m.def("batch_norm_relu_forward", &bn_relu_binding, py::arg("input"), py::arg("weight"), py::arg("bias"),
+  def_capturable(m, "batch_norm_relu_forward", &bn_relu_binding, py::arg("input"), py::arg("weight"), py::arg("bias"),
         py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"), py::arg("save_invstd"),
         py::arg("momentum"), py::arg("eps"),
         "eg.compile's fusion of batch_norm_forward (training) and relu_forward: out = relu(bn(input)); the same bits.");
-  m.def("batch_norm_relu_dropout_forward", &bn_relu_dropout_binding, py::arg("input"), py::arg("weight"),
+  def_capturable(m, "batch_norm_relu_dropout_forward", &bn_relu_dropout_binding, py::arg("input"), py::arg("weight"),
         py::arg("bias"), py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"),
         py::arg("save_invstd"), py::arg("mask"), py::arg("seed"), py::arg("offset"), py::arg("threshold"),
         py::arg("scale"), py::arg("momentum"), py::arg("eps"),
         "eg.compile's fusion of batch_norm_forward (training), relu_forward and dropout_forward: out = "
         "relu(bn(input)) * (keep ? scale : 0), mask = keep | (relu(bn(input)) > 0) << 1; the same bits.");
-  m.def("batch_norm_backward", &bn_backward_binding, py::arg("grad_out"), py::arg("input"), py::arg("save_mean"),
+  def_capturable(m, "batch_norm_backward", &bn_backward_binding, py::arg("grad_out"), py::arg("input"), py::arg("save_mean"),
         py::arg("save_invstd"), py::arg("weight"), py::arg("grad_in"), py::arg("grad_weight"), py::arg("grad_bias"),
         py::arg("training"), "Closed-form batch norm backward; grad_in, grad_weight, grad_bias may be None.");
-  m.def(
+  def_capturable(
+      m,
       "layer_norm_forward",
       [](const py::array& x, const py::object& w, const py::object& b, py::array y, py::array mean, py::array rstd,
          double eps) { ln_forward_binding(x, w, b, y, mean, rstd, eps, 0); },
@@ -368,7 +357,8 @@ void bind_norm(py::module_& m) {
       py::arg("eps"),
       "Layer norm over the rows of input (m, d), weight/bias (d,) or None. Writes out and the float64 mean, "
       "rstd (m,).");
-  m.def(
+  def_capturable(
+      m,
       "layer_norm_backward",
       [](const py::array& dy, const py::array& x, const py::array& mean, const py::array& rstd, const py::object& w,
          const py::object& dx, const py::object& dw, const py::object& db) {
@@ -376,7 +366,8 @@ void bind_norm(py::module_& m) {
       },
       py::arg("grad_out"), py::arg("input"), py::arg("mean"), py::arg("rstd"), py::arg("weight"), py::arg("grad_in"),
       py::arg("grad_weight"), py::arg("grad_bias"), "Closed-form layer norm backward; the outputs may be None.");
-  m.def(
+  def_capturable(
+      m,
       "group_norm_forward",
       [](const py::array& x, const py::object& w, const py::object& b, py::array y, py::array mean, py::array rstd,
          double eps, index_t groups) {
@@ -387,7 +378,8 @@ void bind_norm(py::module_& m) {
       py::arg("eps"), py::arg("num_groups"),
       "Group norm of input (n, c, s), weight/bias (c,) or None. Writes out and the float64 mean, rstd "
       "(n * num_groups,).");
-  m.def(
+  def_capturable(
+      m,
       "group_norm_backward",
       [](const py::array& dy, const py::array& x, const py::array& mean, const py::array& rstd, const py::object& w,
          const py::object& dx, const py::object& dw, const py::object& db, index_t groups) {
@@ -397,11 +389,11 @@ void bind_norm(py::module_& m) {
       py::arg("grad_out"), py::arg("input"), py::arg("mean"), py::arg("rstd"), py::arg("weight"), py::arg("grad_in"),
       py::arg("grad_weight"), py::arg("grad_bias"), py::arg("num_groups"),
       "Closed-form group norm backward; the outputs may be None.");
-  m.def("local_response_norm_forward", &lrn_forward_binding, py::arg("input"), py::arg("out"), py::arg("div"),
+  def_capturable(m, "local_response_norm_forward", &lrn_forward_binding, py::arg("input"), py::arg("out"), py::arg("div"),
         py::arg("size"), py::arg("alpha"), py::arg("beta"), py::arg("k"),
         "Local response norm across the channels of input (n, c, s): div = k + alpha * avg of squares over the "
         "window, out = input / div**beta.");
-  m.def("local_response_norm_backward", &lrn_backward_binding, py::arg("grad_out"), py::arg("input"), py::arg("div"),
+  def_capturable(m, "local_response_norm_backward", &lrn_backward_binding, py::arg("grad_out"), py::arg("input"), py::arg("div"),
         py::arg("grad_in"), py::arg("size"), py::arg("alpha"), py::arg("beta"),
         "Local response norm backward from the saved div.");
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "eigengrad/reduce.hpp"
 
 namespace eigengrad::bindings {
@@ -76,7 +77,12 @@ void sum_rows_binding(const py::array& x, py::array out) {
   check_like(out, "out", x, "x", rest, true);
   check_overlaps({{&out, "out"}}, {{&x, "x"}});
   const index_t n = index_t(x.shape(0));
-  run_in_out(x, out, [&](auto* xp, auto* op) { sum_rows(xp, n, m, op); });
+  dispatch_float(x, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = cptr<T>(x);
+    T* op = mptr<T>(out);
+    launch([=] { sum_rows(xp, n, m, op); });
+  });
 }
 
 }  // namespace
@@ -91,7 +97,7 @@ void bind_reduce(py::module_& m) {
         "take_sqrt; mean_out (or None) receives the mean.");
   m.def("reduce_norm", &reduce_norm_binding, py::arg("x"), py::arg("out"), py::arg("p"),
         "out[o, i] = the p-norm of x[o, :, i] (p = 2, 1, inf, -inf, 0 or any other number), in double.");
-  m.def("sum_rows", &sum_rows_binding, py::arg("x"), py::arg("out"),
+  def_capturable(m, "sum_rows", &sum_rows_binding, py::arg("x"), py::arg("out"),
         "out = x.sum(axis=0) (x (n, ...) float, out x.shape[1:]): summed in x's dtype row after row, as NumPy "
         "does for m >= 2 columns (the bias gradient of Linear); thread-count independent.");
 }

@@ -27,6 +27,7 @@ void bind_embedding(py::module_& m);
 void bind_upsample(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_erf(py::module_& m);
+void bind_plan(py::module_& m);
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
@@ -56,4 +57,5 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_upsample(m);
   bind_attention(m);
   bind_erf(m);
+  bind_plan(m);  // last: the capturable set is complete
 }

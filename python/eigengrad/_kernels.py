@@ -24,6 +24,13 @@ import numpy as np  # noqa: E402
 from eigengrad import _glue as _G  # noqa: E402  (the NumPy steps between kernels, called like kernels)
 
 
+def compiled_module():
+    """The kernel module itself, never a trace's recording proxy (for code that builds plans, which may run
+    while another thread traces a step)."""
+    c = _C
+    return getattr(c, "_real", c)
+
+
 def cpu_capability() -> str:
     """The instruction-set level of the kernels in use ("baseline", "avx2", "avx512"; "native"/"generic")."""
     return isa_choice.level

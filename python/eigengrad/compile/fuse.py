@@ -90,14 +90,14 @@ class _Producer:
 
 def _bn_relu(bn: Op, out: Ref) -> Op:
     x, w, b, rm, rv, _, save_mean, save_invstd, _, momentum, eps = bn.args
-    return Op("kernel", "batch_norm_relu_forward", _kernels._C.batch_norm_relu_forward,
+    return Op("kernel", "batch_norm_relu_forward", _kernels.compiled_module().batch_norm_relu_forward,
               [x, w, b, rm, rv, out, save_mean, save_invstd, momentum, eps],
               roles=("r", "r", "r", "rw", "rw", "w", "w", "w", "s", "s"), table="C")
 
 
 def _bn_relu_dropout(bn: Op, out: Ref, mask: Ref, draw: tuple, seed, offset, threshold, scale) -> Op:
     x, w, b, rm, rv, _, save_mean, save_invstd, _, momentum, eps = bn.args
-    return Op("kernel", "batch_norm_relu_dropout_forward", _kernels._C.batch_norm_relu_dropout_forward,
+    return Op("kernel", "batch_norm_relu_dropout_forward", _kernels.compiled_module().batch_norm_relu_dropout_forward,
               [x, w, b, rm, rv, out, save_mean, save_invstd, mask, seed, offset, threshold, scale, momentum, eps],
               roles=("r", "r", "r", "rw", "rw", "w", "w", "w", "w", "seed", "offset", "s", "s", "s", "s"),
               table="C", draw=draw)
@@ -105,7 +105,7 @@ def _bn_relu_dropout(bn: Op, out: Ref, mask: Ref, draw: tuple, seed, offset, thr
 
 def _gemm_relu_dropout(g: Op, out: Ref, mask: Ref, draw: tuple, seed, offset, threshold, scale) -> Op:
     a, b, _, bias, ta, tb, _ = g.args
-    return Op("kernel", "gemm_relu_dropout", _kernels._C.gemm_relu_dropout,
+    return Op("kernel", "gemm_relu_dropout", _kernels.compiled_module().gemm_relu_dropout,
               [a, b, out, bias, ta, tb, mask, seed, offset, threshold, scale],
               roles=("r", "r", "w", "r", "s", "s", "w", "seed", "offset", "s", "s"), table="C", draw=draw)
 
@@ -187,7 +187,7 @@ def fuse_relu_dropout(ops: list[Op], buffers: list[Buffer]) -> int:
         if pair is not None:
             m, r = pair
             g, g2, g3 = ops[m].args[0], ops[m].args[2], ops[r].args[2]
-            ops[m] = Op("kernel", "relu_dropout_backward", _kernels._C.relu_dropout_backward,
+            ops[m] = Op("kernel", "relu_dropout_backward", _kernels.compiled_module().relu_dropout_backward,
                         [_as(g, g3), mask, g3, scale], roles=("r", "r", "w", "s"), table="C")
             ops[r].kind = "elided"
             buffers[g2.buf].kind = "elided"

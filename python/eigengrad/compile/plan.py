@@ -2,8 +2,10 @@
 
 A plan is plain records (``recorder.Op``: kernel name, argument roles, buffer references with byte
 offsets, frozen scalars; draw ops; python ops), so that it can be handed to a native executor as it
-is. This increment runs it with a Python loop over prebound calls of the raw bindings: every check
-was made once, when the step was traced and the kernels ran eagerly.
+is. The compiled kernels that can be captured run on the native executor (``compile/native.py``: their
+checks run once, when the plan is bound; a run of consecutive ones is one native call without the GIL);
+the rest (Python ops, glue, random draws, value-checked kernels) run from a Python loop over prebound
+calls, in the plan's order.
 
 Memory. Persistent buffers (parameters, gradients, optimizer state, module buffers) stay where they
 live; the kernels read each call's input arrays where they are (``InputSlots``), or, for an input that
@@ -20,6 +22,7 @@ import functools
 import numpy as np
 
 from eigengrad.compile.fuse import fuse_activations
+from eigengrad.compile.native import NativeSteps
 from eigengrad.compile.recorder import Buffer, Op, Ref, array_root
 from eigengrad.compile.rewrite import array_refs, write_into_slots
 from eigengrad.tensor import Tensor
@@ -67,8 +70,9 @@ class Plan:
         self.inputs = [b.root for b in buffers if b.kind == "input"]
         self.outputs = [self.array(r) for r in outputs]
         bound = self._bind()
-        self.steps = [s for s in bound if s is not None]  # (elided ops run nothing)
         self.input_slots = InputSlots(self, bound)
+        self.native = NativeSteps(self.ops, bound, self._input_ops())
+        self.steps = self.native.steps
 
     def array(self, ref: Ref) -> np.ndarray:
         """The array a reference stands for in this plan's memory."""
@@ -107,12 +111,18 @@ class Plan:
                     steps[i] = (_draw, [generator, n, steps[consumer][1], roles.index("seed"), roles.index("offset")])
         return steps
 
+    def _input_ops(self) -> set:
+        """The kernel ops that read a step argument."""
+        return {i for i, op in enumerate(self.ops) if op.kind == "kernel"
+                and any(self.buffers[r.buf].kind == "input" for _, r in array_refs(op))}
+
     def run(self, arrays: list) -> list:
         """One replay: hand ``arrays`` to the kernels that read them (or copy them into the plan's inputs),
         run every step, restore the ``.grad`` attributes the step leaves (as eager mode would); returns
         copies of the outputs (this step's values)."""
         placed = self.input_slots.place(arrays)
         try:
+            self.native.bind_inputs()
             for fn, args in self.steps:
                 fn(*args)
         finally:
@@ -172,7 +182,8 @@ class Plan:
                  f"{sum(o.kind == 'draw' for o in self.ops)} random draws, "
                  f"{sum(o.kind == 'python' for o in self.ops)} python steps, "
                  f"{self.elided} gradient copies elided: written straight into their slots; "
-                 f"{self.fused} ReLU [-> Dropout] blocks fused into their BatchNorm or Linear)"]
+                 f"{self.fused} ReLU [-> Dropout] blocks fused into their BatchNorm or Linear; "
+                 f"{self.native.captured} kernel calls run natively in {self.native.runs} executor runs)"]
         for i, op in enumerate(self.ops):
             lines.append(f"  {i:3d} {_describe(op, self.buffers)}")
         m = self.memory()
