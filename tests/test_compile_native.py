@@ -13,15 +13,15 @@ C = _kernels.compiled_module()
 native = importlib.import_module("eigengrad.compile.native")
 
 
-def test_the_capturable_kernels_name_the_value_checked_ones():
-    table = C.capturable_kernels()
+def test_the_capturable_kernels():
+    names = C.capturable_kernels()
+    assert names == sorted(names)
     for name in ("gemm", "gemm_relu_dropout", "batch_norm_relu_dropout_forward", "batch_norm_backward", "sum_rows",
-                 "relu_forward", "relu_dropout_backward", "dropout_forward", "layer_norm_forward"):
-        assert table[name] is False, name
-    for name in ("softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward", "loss_reduce",
+                 "relu_forward", "relu_dropout_backward", "dropout_forward", "layer_norm_forward",
+                 "softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward", "loss_reduce",
                  "loss_upstream"):
-        assert table[name] is True, name  # their checks read class indices
-    assert "reduce_sum" not in table and "adamw_step" not in table
+        assert name in names, name
+    assert "reduce_sum" not in names and "adamw_step" not in names
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -53,6 +53,44 @@ def test_loss_upstream_reads_its_upstream_gradient_when_it_runs():
     g[()] = 6.0  # written by an earlier op of a plan, after the bind
     ex.run(0, 1)
     np.testing.assert_array_equal(out, np.full(3, 2.0, np.float32))
+
+
+def test_class_indices_are_checked_when_the_bound_call_runs():
+    """A plan binds the cross-entropy once; the targets it reads may change at every replay: the check of
+    their values is part of the call, so a replay refuses an index out of range as eager mode does."""
+    logits = np.zeros((3, 4), np.float32)
+    t = np.array([0, 3, 1], np.int64)
+    loss, lse = np.empty(3, np.float32), np.empty(3, np.float32)
+    ex = C.PlanExecutor(1)
+    ex.bind(0, C.softmax_cross_entropy_forward, logits, t, loss, lse, -100)
+    ex.run(0, 1)
+    np.testing.assert_allclose(loss, np.log(4.0), rtol=1e-6)
+    t[1] = 4
+    with pytest.raises(ValueError, match="target: class index 4 at position 1 is out of range"):
+        ex.run(0, 1)
+    t[1] = -100  # ignore_index
+    ex.run(0, 1)
+    assert loss[1] == 0
+
+
+def test_a_drawn_kernel_reads_its_draw_register():
+    x = np.ones(1000, np.float32)
+    out, mask = np.empty_like(x), np.empty(1000, np.uint8)
+    ex = C.PlanExecutor(1)
+    assert ex.bind(0, C.dropout_forward, x, out, mask, 11, 0, 2**31, 2.0) is True
+    assert ex.bind(0, C.dropout_forward, x, out, mask, 11, 0, 2**31, 2.0) is True
+    want_out, want_mask = np.empty_like(x), np.empty_like(mask)
+    for seed, offset in ((11, 0), (11, 1000), (12, 0)):
+        ex.set_draw(0, seed, offset)
+        ex.run(0, 1)
+        C.dropout_forward(x, want_out, want_mask, seed, offset, 2**31, 2.0)
+        np.testing.assert_array_equal(out, want_out)
+        np.testing.assert_array_equal(mask, want_mask)
+    assert 0 < mask.sum() < 1000
+    a = np.ones((2, 2), np.float32)
+    assert ex.bind(0, C.gemm, a, a, np.empty_like(a)) is False
+    with pytest.raises(IndexError, match="i: expected a slot below 1, got 1"):
+        ex.set_draw(1, 0, 0)
 
 
 def test_bind_checks_the_arguments_and_refuses_other_kernels():
@@ -102,10 +140,12 @@ def test_the_issue_mlp_runs_its_kernels_natively_and_trains_as_eager():
     same(losses, eager_losses)
     same(state_arrays(model, opt), state_arrays(model_e, opt_e))
     plan = list(fn._plans.values())[-1].plan
-    # forward: 2 x (gemm, BatchNorm->ReLU->dropout), the head gemm; backward: 3 x (dx gemm, dw gemm, sum_rows)
-    # less the first dx (not needed), 2 x (mask, BatchNorm)
-    assert plan.native.captured == 17, plan.explain()
-    assert "17 kernel calls run natively" in plan.explain()
+    # forward: 2 x (gemm, BatchNorm->ReLU->dropout), the head gemm; the loss: cross-entropy forward, its
+    # reduction, upstream gradient and backward; backward: 3 x (dx gemm, dw gemm, sum_rows) less the first dx
+    # (not needed), 2 x (mask, BatchNorm). The glue (counters, the loss's seed) and the optimizer stay Python.
+    assert plan.native.captured == 21, plan.explain()
+    assert "21 kernel calls run natively in 4 executor runs" in plan.explain()
+    assert plan.native.drawn == {i for i, op in enumerate(plan.ops) if op.name == "batch_norm_relu_dropout_forward"}
 
 
 def test_the_same_plan_without_the_executor_gives_the_same_bits(monkeypatch):
@@ -113,7 +153,7 @@ def test_the_same_plan_without_the_executor_gives_the_same_bits(monkeypatch):
     runs = []
     for capture in (True, False):
         if not capture:
-            monkeypatch.setattr(native, "_capturable", lambda: {})
+            monkeypatch.setattr(native, "_capturable", lambda: set())
         step, model, opt, _ = make_step(seed=3)
         eg.manual_seed(9)
         losses, fn = train(step, None, data, compiled=True)
@@ -156,6 +196,30 @@ def test_a_class_index_out_of_range_at_a_replay_is_refused_as_in_eager():
     bad[3] = 10
     with pytest.raises(ValueError, match="target: class index 10 at position 3 is out of range"):
         fn(x, eg.from_numpy(bad))
+
+
+def test_an_argument_array_refilled_in_place_is_read_again_and_checked_again():
+    """The same arrays at every call (a preallocated batch buffer): the bound calls read their new values,
+    and the class indices are checked at every replay."""
+    data = batches(8, seed=6)
+    step_e, *_ = make_step(seed=4)
+    eg.manual_seed(1)
+    want, _ = train(step_e, None, data, compiled=False)
+    step, *_ = make_step(seed=4)
+    eg.manual_seed(1)
+    fn = eg.compile(step)
+    xb = eg.from_numpy(np.empty_like(data[0][0].numpy()))
+    yb = eg.from_numpy(np.empty_like(data[0][1].numpy()))
+    got = []
+    for x, y in data:
+        xb.numpy()[...] = x.numpy()
+        yb.numpy()[...] = y.numpy()
+        got.append(fn(xb, yb).numpy().copy())
+    same(got, want)
+    assert fn.replays > 0 and fn.fallback_reason is None
+    yb.numpy()[0] = -3
+    with pytest.raises(ValueError, match="target: class index -3 at position 0 is out of range"):
+        fn(xb, yb)
 
 
 def test_a_draw_rebinds_its_kernel_with_the_new_numbers():

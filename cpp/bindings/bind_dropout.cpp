@@ -25,11 +25,15 @@ void dropout_binding(const py::array& x, py::array out, py::array mask, std::uin
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float* yp = mptr<float>(out);
-    launch([=] { dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(scale)); });
+    launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+      dropout_forward<float>(xp, yp, mp, n, s0, o0, threshold, float(scale));
+    });
   } else {
     const double* xp = cptr<double>(x);
     double* yp = mptr<double>(out);
-    launch([=] { dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, scale); });
+    launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+      dropout_forward<double>(xp, yp, mp, n, s0, o0, threshold, scale);
+    });
   }
 }
 
@@ -42,11 +46,15 @@ void alpha_dropout_binding(const py::array& x, py::array out, py::array mask, st
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float* yp = mptr<float>(out);
-    launch([=] { alpha_dropout_forward<float>(xp, yp, mp, n, seed, offset, threshold, float(a), float(b_keep), float(b_drop)); });
+    launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+      alpha_dropout_forward<float>(xp, yp, mp, n, s0, o0, threshold, float(a), float(b_keep), float(b_drop));
+    });
   } else {
     const double* xp = cptr<double>(x);
     double* yp = mptr<double>(out);
-    launch([=] { alpha_dropout_forward<double>(xp, yp, mp, n, seed, offset, threshold, a, b_keep, b_drop); });
+    launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+      alpha_dropout_forward<double>(xp, yp, mp, n, s0, o0, threshold, a, b_keep, b_drop);
+    });
   }
 }
 
@@ -73,11 +81,15 @@ void feature_dropout_binding(const py::array& x, py::array out, py::array mask, 
   if (is_float32(x)) {
     const float* xp = cptr<float>(x);
     float* yp = mptr<float>(out);
-    launch([=] { feature_dropout_forward<float>(xp, yp, mp, rows, inner, seed, offset, threshold, float(scale)); });
+    launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+      feature_dropout_forward<float>(xp, yp, mp, rows, inner, s0, o0, threshold, float(scale));
+    });
   } else {
     const double* xp = cptr<double>(x);
     double* yp = mptr<double>(out);
-    launch([=] { feature_dropout_forward<double>(xp, yp, mp, rows, inner, seed, offset, threshold, scale); });
+    launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+      feature_dropout_forward<double>(xp, yp, mp, rows, inner, s0, o0, threshold, scale);
+    });
   }
 }
 
@@ -123,7 +135,7 @@ void bernoulli_mask_binding(py::array mask, std::uint64_t seed, std::uint64_t of
   check_threshold(threshold);
   std::uint8_t* mp = static_cast<std::uint8_t*>(mask.mutable_data());
   const index_t n = mask.size();
-  launch([=] { bernoulli_mask(mp, n, seed, offset, threshold); });
+  launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) { bernoulli_mask(mp, n, s0, o0, threshold); });
 }
 
 }  // namespace

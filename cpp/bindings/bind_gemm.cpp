@@ -66,7 +66,9 @@ void call_gemm_relu_dropout(const py::array& a, const py::array& b, const py::ob
   T* cp = mptr<T>(out);
   std::uint8_t* mp = mptr<std::uint8_t>(mask);
   const index_t m = z.m, n = z.n, k = z.k;
-  launch([=] { gemm_relu_dropout<T>(ap, bp, bias_ptr, cp, m, n, k, trans_a, trans_b, mp, seed, offset, threshold, T(scale)); });
+  launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+    gemm_relu_dropout<T>(ap, bp, bias_ptr, cp, m, n, k, trans_a, trans_b, mp, s0, o0, threshold, T(scale));
+  });
 }
 
 void gemm_relu_dropout_binding(const py::array& a, const py::array& b, py::array out, const py::object& bias,
@@ -87,7 +89,8 @@ void bind_gemm(py::module_& m) {
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("accumulate") = false,
         "out (m, n) = op(a) @ op(b) [+ bias (n,) on every row]; accumulate adds into out. "
         "a is (m, k) or (k, m) with trans_a; b is (k, n) or (n, k) with trans_b.");
-  def_capturable(m, "gemm_relu_dropout", &gemm_relu_dropout_binding, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("bias"),
+  def_capturable(m, "gemm_relu_dropout", &gemm_relu_dropout_binding, py::arg("a"), py::arg("b"), py::arg("out"),
+        py::arg("bias"),
         py::arg("trans_a"), py::arg("trans_b"), py::arg("mask"), py::arg("seed"), py::arg("offset"),
         py::arg("threshold"), py::arg("scale"),
         "eg.compile's fused Linear -> ReLU -> Dropout: out = relu(op(a) @ op(b) [+ bias]) * (keep ? scale : 0), "

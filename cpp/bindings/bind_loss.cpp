@@ -6,12 +6,15 @@ namespace eigengrad::bindings {
 namespace {
 
 template <class T>
-void ce_forward(const py::array& x, const py::array& t, py::array& loss, py::array& lse, std::int64_t ignore) {
+void ce_forward(const py::array& x, const py::array& t, const TargetCheck& targets, py::array& loss, py::array& lse,
+                std::int64_t ignore) {
   const T* xp = cptr<T>(x);
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T *lp = mptr<T>(loss), *sp = mptr<T>(lse);
   const index_t n = x.shape(0), c = x.shape(1);
-  launch([=] { softmax_cross_entropy_forward<T>(xp, tp, lp, sp, n, c, ignore); });
+  launch([=] {
+    targets();
+    softmax_cross_entropy_forward<T>(xp, tp, lp, sp, n, c, ignore); });
 }
 
 void ce_forward_binding(const py::array& logits, const py::array& target, py::array loss, py::array lse,
@@ -20,25 +23,27 @@ void ce_forward_binding(const py::array& logits, const py::array& target, py::ar
   check_ndim(logits, "logits", 2);
   const index_t n = logits.shape(0), c = logits.shape(1);
   if (c == 0 && n > 0) throw py::value_error("logits: expected at least one class, got shape " + shape_str(logits));
-  check_targets(target, n, c, ignore_index);
+  const TargetCheck targets = check_targets(target, n, c, ignore_index);
   for (auto [arr, name] : {std::pair<py::array*, const char*>{&loss, "loss"}, {&lse, "lse"}}) {
     check_output(*arr, name);
     check_dtype_as(*arr, name, logits, "logits");
     check_shape(*arr, name, {n});
   }
   check_overlaps({{&loss, "loss"}, {&lse, "lse"}}, {{&logits, "logits"}, {&target, "target"}});
-  if (is_float32(logits)) ce_forward<float>(logits, target, loss, lse, ignore_index);
-  else ce_forward<double>(logits, target, loss, lse, ignore_index);
+  if (is_float32(logits)) ce_forward<float>(logits, target, targets, loss, lse, ignore_index);
+  else ce_forward<double>(logits, target, targets, loss, lse, ignore_index);
 }
 
 template <class T>
-void ce_backward(const py::array& x, const py::array& t, const py::array& lse, const py::array& scale, py::array& gx,
-                 std::int64_t ignore) {
+void ce_backward(const py::array& x, const py::array& t, const TargetCheck& targets, const py::array& lse,
+                 const py::array& scale, py::array& gx, std::int64_t ignore) {
   const T *xp = cptr<T>(x), *sp = cptr<T>(lse), *cp = cptr<T>(scale);
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T* gp = mptr<T>(gx);
   const index_t n = x.shape(0), c = x.shape(1);
-  launch([=] { softmax_cross_entropy_backward<T>(xp, tp, sp, cp, gp, n, c, ignore); });
+  launch([=] {
+    targets();
+    softmax_cross_entropy_backward<T>(xp, tp, sp, cp, gp, n, c, ignore); });
 }
 
 void ce_backward_binding(const py::array& logits, const py::array& target, const py::array& lse,
@@ -46,7 +51,7 @@ void ce_backward_binding(const py::array& logits, const py::array& target, const
   check_input(logits, "logits");
   check_ndim(logits, "logits", 2);
   const index_t n = logits.shape(0), c = logits.shape(1);
-  check_targets(target, n, c, ignore_index);
+  const TargetCheck targets = check_targets(target, n, c, ignore_index);
   for (auto [arr, name] : {std::pair<const py::array*, const char*>{&lse, "lse"}, {&scale, "scale"}}) {
     check_input(*arr, name);
     check_dtype_as(*arr, name, logits, "logits");
@@ -57,8 +62,8 @@ void ce_backward_binding(const py::array& logits, const py::array& target, const
   check_same_shape(grad_logits, "grad_logits", logits, "logits");
   check_overlaps({{&grad_logits, "grad_logits"}},
                  {{&logits, "logits"}, {&target, "target"}, {&lse, "lse"}, {&scale, "scale"}});
-  if (is_float32(logits)) ce_backward<float>(logits, target, lse, scale, grad_logits, ignore_index);
-  else ce_backward<double>(logits, target, lse, scale, grad_logits, ignore_index);
+  if (is_float32(logits)) ce_backward<float>(logits, target, targets, lse, scale, grad_logits, ignore_index);
+  else ce_backward<double>(logits, target, targets, lse, scale, grad_logits, ignore_index);
 }
 
 void check_pair(const py::array& x, const py::array& y) {
@@ -159,14 +164,17 @@ const T* optional_ptr(const py::object& obj) {
 }
 
 template <class T>
-void wce_forward(const py::array& x, const py::array& t, const py::object& w, double eps, py::array& loss,
+void wce_forward(const py::array& x, const py::array& t, const TargetCheck& targets, const py::object& w, double eps,
+                 py::array& loss,
                  py::array& lse, std::int64_t ignore) {
   const T* xp = cptr<T>(x);
   const T* wp = optional_ptr<T>(w);
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T *lp = mptr<T>(loss), *sp = mptr<T>(lse);
   const index_t n = x.shape(0), c = x.shape(1);
-  launch([=] { weighted_softmax_cross_entropy_forward<T>(xp, tp, wp, T(eps), lp, sp, n, c, ignore); });
+  launch([=] {
+    targets();
+    weighted_softmax_cross_entropy_forward<T>(xp, tp, wp, T(eps), lp, sp, n, c, ignore); });
 }
 
 void wce_forward_binding(const py::array& logits, const py::array& target, const py::object& weight,
@@ -175,7 +183,7 @@ void wce_forward_binding(const py::array& logits, const py::array& target, const
   check_ndim(logits, "logits", 2);
   const index_t n = logits.shape(0), c = logits.shape(1);
   if (c == 0 && n > 0) throw py::value_error("logits: expected at least one class, got shape " + shape_str(logits));
-  check_targets(target, n, c, ignore_index);
+  const TargetCheck targets = check_targets(target, n, c, ignore_index);
   check_weight(weight, logits, c);
   check_smoothing(label_smoothing);
   for (auto [arr, name] : {std::pair<py::array*, const char*>{&loss, "loss"}, {&lse, "lse"}}) {
@@ -185,19 +193,22 @@ void wce_forward_binding(const py::array& logits, const py::array& target, const
   }
   const std::optional<py::array> w = optional_array(weight, "weight");
   check_overlaps({{&loss, "loss"}, {&lse, "lse"}}, {{&logits, "logits"}, {&target, "target"}, {opt_addr(w), "weight"}});
-  if (is_float32(logits)) wce_forward<float>(logits, target, weight, label_smoothing, loss, lse, ignore_index);
-  else wce_forward<double>(logits, target, weight, label_smoothing, loss, lse, ignore_index);
+  if (is_float32(logits)) wce_forward<float>(logits, target, targets, weight, label_smoothing, loss, lse, ignore_index);
+  else wce_forward<double>(logits, target, targets, weight, label_smoothing, loss, lse, ignore_index);
 }
 
 template <class T>
-void wce_backward(const py::array& x, const py::array& t, const py::object& w, double eps, const py::array& lse,
+void wce_backward(const py::array& x, const py::array& t, const TargetCheck& targets, const py::object& w,
+                  double eps, const py::array& lse,
                   const py::array& scale, py::array& gx, std::int64_t ignore) {
   const T *xp = cptr<T>(x), *sp = cptr<T>(lse), *cp = cptr<T>(scale);
   const T* wp = optional_ptr<T>(w);
   const std::int64_t* tp = cptr<std::int64_t>(t);
   T* gp = mptr<T>(gx);
   const index_t n = x.shape(0), c = x.shape(1);
-  launch([=] { weighted_softmax_cross_entropy_backward<T>(xp, tp, wp, T(eps), sp, cp, gp, n, c, ignore); });
+  launch([=] {
+    targets();
+    weighted_softmax_cross_entropy_backward<T>(xp, tp, wp, T(eps), sp, cp, gp, n, c, ignore); });
 }
 
 void wce_backward_binding(const py::array& logits, const py::array& target, const py::object& weight,
@@ -206,7 +217,7 @@ void wce_backward_binding(const py::array& logits, const py::array& target, cons
   check_input(logits, "logits");
   check_ndim(logits, "logits", 2);
   const index_t n = logits.shape(0), c = logits.shape(1);
-  check_targets(target, n, c, ignore_index);
+  const TargetCheck targets = check_targets(target, n, c, ignore_index);
   check_weight(weight, logits, c);
   check_smoothing(label_smoothing);
   for (auto [arr, name] : {std::pair<const py::array*, const char*>{&lse, "lse"}, {&scale, "scale"}}) {
@@ -221,9 +232,9 @@ void wce_backward_binding(const py::array& logits, const py::array& target, cons
   check_overlaps({{&grad_logits, "grad_logits"}}, {{&logits, "logits"}, {&target, "target"}, {opt_addr(w), "weight"},
                                                    {&lse, "lse"}, {&scale, "scale"}});
   if (is_float32(logits))
-    wce_backward<float>(logits, target, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
+    wce_backward<float>(logits, target, targets, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
   else
-    wce_backward<double>(logits, target, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
+    wce_backward<double>(logits, target, targets, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
 }
 
 // --- binary cross-entropy with logits ---------------------------------------------------------------
@@ -304,28 +315,34 @@ void bcel_backward_binding(const py::array& input, const py::array& target, cons
 }  // namespace
 
 void bind_loss(py::module_& m) {
-  def_value_checked(m, "softmax_cross_entropy_forward", &ce_forward_binding, py::arg("logits"), py::arg("target"), py::arg("loss"),
+  def_capturable(m, "softmax_cross_entropy_forward", &ce_forward_binding, py::arg("logits"), py::arg("target"),
+        py::arg("loss"),
         py::arg("lse"), py::arg("ignore_index") = -100,
         "Per-row loss[i] = logsumexp(logits[i]) - logits[i, target[i]] (0 where ignored) and lse[i].");
-  def_value_checked(m, "softmax_cross_entropy_backward", &ce_backward_binding, py::arg("logits"), py::arg("target"), py::arg("lse"),
+  def_capturable(m, "softmax_cross_entropy_backward", &ce_backward_binding, py::arg("logits"), py::arg("target"),
+        py::arg("lse"),
         py::arg("scale"), py::arg("grad_logits"), py::arg("ignore_index") = -100,
         "grad_logits[i] = scale[i] * (softmax(logits[i]) - onehot(target[i])), 0 for ignored rows.");
   m.def("squared_error_sum", &sse_binding, py::arg("input"), py::arg("target"),
         "sum((input - target)**2), accumulated in float64 with a fixed chunking.");
   def_capturable(m, "squared_error", &se_binding, py::arg("input"), py::arg("target"), py::arg("out"),
         "out = (input - target)**2, elementwise.");
-  def_capturable(m, "squared_error_backward", &se_backward_binding, py::arg("input"), py::arg("target"), py::arg("grad_out"),
+  def_capturable(m, "squared_error_backward", &se_backward_binding, py::arg("input"), py::arg("target"),
+        py::arg("grad_out"),
         py::arg("coef"), py::arg("grad_in"), "grad_in = coef * (input - target) [* grad_out].");
-  def_value_checked(m, "weighted_softmax_cross_entropy_forward", &wce_forward_binding, py::arg("logits"), py::arg("target"),
+  def_capturable(m, "weighted_softmax_cross_entropy_forward", &wce_forward_binding, py::arg("logits"),
+        py::arg("target"),
         py::arg("weight"), py::arg("label_smoothing"), py::arg("loss"), py::arg("lse"), py::arg("ignore_index") = -100,
         "Per-row CrossEntropyLoss with class weights (or None) and label smoothing, and the row log-sum-exps.");
-  def_value_checked(m, "weighted_softmax_cross_entropy_backward", &wce_backward_binding, py::arg("logits"), py::arg("target"),
+  def_capturable(m, "weighted_softmax_cross_entropy_backward", &wce_backward_binding, py::arg("logits"),
+        py::arg("target"),
         py::arg("weight"), py::arg("label_smoothing"), py::arg("lse"), py::arg("scale"), py::arg("grad_logits"),
         py::arg("ignore_index") = -100, "Gradient of the per-row weighted / label-smoothed loss, times scale[i].");
   m.def("bce_with_logits_forward", &bcel_forward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
         py::arg("pos_weight"), py::arg("loss"),
         "Elementwise stable BCE with logits into loss (or None); returns the sum in float64 (fixed chunking).");
-  def_capturable(m, "bce_with_logits_backward", &bcel_backward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
+  def_capturable(m, "bce_with_logits_backward", &bcel_backward_binding, py::arg("input"), py::arg("target"),
+        py::arg("weight"),
         py::arg("pos_weight"), py::arg("grad_out"), py::arg("coef"), py::arg("grad_in"),
         "grad_in = coef * w * ((1 + (pw - 1) y) sigmoid(x) - pw y) [* grad_out].");
 }

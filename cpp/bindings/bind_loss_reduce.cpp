@@ -9,9 +9,11 @@
 namespace eigengrad::bindings {
 namespace {
 
-// target (n,) int64; weight, when given, a (c,) array like `like`, indexed by every kept target.
+// target (n,) int64; weight, when given, a (c,) array like `like`, indexed by every kept target: `values`
+// then checks them in [0, c) when the kernel runs (without weights the kernel only compares them).
 std::optional<py::array> checked_targets(const py::array& target, index_t n, const py::object& weight_,
-                                         const py::array& like, const char* like_name, std::int64_t ignore_index) {
+                                         const py::array& like, const char* like_name, std::int64_t ignore_index,
+                                         TargetCheck& values) {
   auto weight = optional_array(weight_, "weight");
   if (!weight) {
     check_int64(target, "target");
@@ -21,7 +23,7 @@ std::optional<py::array> checked_targets(const py::array& target, index_t n, con
   check_ndim(*weight, "weight", 1);
   const index_t c = index_t(weight->shape(0));
   check_like(*weight, "weight", like, like_name, {c});
-  check_targets(target, n, c, ignore_index);
+  values = check_targets(target, n, c, ignore_index);
   return weight;
 }
 
@@ -43,7 +45,8 @@ void loss_reduce_binding(const py::array& rows, const py::array& target, const p
   check_input(rows, "rows");
   check_ndim(rows, "rows", 1);
   const index_t n = index_t(rows.shape(0));
-  auto weight = checked_targets(target, n, weight_, rows, "rows", ignore_index);
+  TargetCheck values;
+  auto weight = checked_targets(target, n, weight_, rows, "rows", ignore_index, values);
   check_like(out, "out", rows, "rows", {}, true);
   check_overlaps({{&out, "out"}}, {{&rows, "rows"}, {&target, "target"}, {opt_addr(weight), "weight"}});
   const std::int64_t* t = cptr<std::int64_t>(target);
@@ -51,7 +54,10 @@ void loss_reduce_binding(const py::array& rows, const py::array& target, const p
     using T = decltype(tag);
     const T *r = cptr<T>(rows), *w = opt_cptr<T>(weight);
     T* o = mptr<T>(out);
-    launch([=] { *o = loss_reduce<T>(r, t, n, w, ignore_index, mean); });
+    launch([=] {
+      values();
+      *o = loss_reduce<T>(r, t, n, w, ignore_index, mean);
+    });
   });
 }
 
@@ -61,7 +67,8 @@ void loss_upstream_binding(const py::array& g, const py::array& target, const py
   check_output(out, "out");
   check_ndim(out, "out", 1);
   const index_t n = index_t(out.shape(0));
-  auto weight = checked_targets(target, n, weight_, out, "out", ignore_index);
+  TargetCheck values;
+  auto weight = checked_targets(target, n, weight_, out, "out", ignore_index, values);
   check_overlaps({{&out, "out"}}, {{&g, "g"}, {&target, "target"}, {opt_addr(weight), "weight"}});
   const Upstream up{g.data(), is_float32(g)};
   const std::int64_t* t = cptr<std::int64_t>(target);
@@ -69,7 +76,10 @@ void loss_upstream_binding(const py::array& g, const py::array& target, const py
     using T = decltype(tag);
     const T* w = opt_cptr<T>(weight);
     T* o = mptr<T>(out);
-    launch([=] { loss_upstream<T>(up.value(), t, n, w, ignore_index, mean, o); });
+    launch([=] {
+      values();
+      loss_upstream<T>(up.value(), t, n, w, ignore_index, mean, o);
+    });
   });
 }
 
@@ -78,7 +88,8 @@ void mean_upstream_binding(const py::array& g, const py::array& target, std::int
   check_output(out, "out");
   check_ndim(out, "out", 1);
   const index_t n = index_t(out.shape(0));
-  checked_targets(target, n, py::none(), out, "out", ignore_index);
+  TargetCheck unused;  // (no weights: nothing indexed by the targets)
+  checked_targets(target, n, py::none(), out, "out", ignore_index, unused);
   check_overlaps({{&out, "out"}}, {{&g, "g"}, {&target, "target"}});
   const std::int64_t* t = cptr<std::int64_t>(target);
   dispatch_float(out, [&](auto tag) {
@@ -97,14 +108,14 @@ void mean_upstream_binding(const py::array& g, const py::array& target, std::int
 }  // namespace
 
 void bind_loss_reduce(py::module_& m) {
-  def_value_checked(m, "loss_reduce", &loss_reduce_binding, py::arg("rows"), py::arg("target"), py::arg("weight"),
+  def_capturable(m, "loss_reduce", &loss_reduce_binding, py::arg("rows"), py::arg("target"), py::arg("weight"),
         py::arg("ignore_index"), py::arg("mean"), py::arg("out"),
         "out (0-d) = the sum of the per-row losses (in float64, fixed order), for 'mean' divided by the number of "
         "rows not ignored or, with class weights, the sum of their targets' weights (NaN when 0), as PyTorch.");
-  def_value_checked(m, "loss_upstream", &loss_upstream_binding, py::arg("g"), py::arg("target"), py::arg("weight"),
+  def_capturable(m, "loss_upstream", &loss_upstream_binding, py::arg("g"), py::arg("target"), py::arg("weight"),
         py::arg("ignore_index"), py::arg("mean"), py::arg("out"),
         "out[:] = g ('sum') or g / the 'mean' divisor of loss_reduce (computed in float64): each row's gradient.");
-  def_value_checked(m, "mean_upstream", &mean_upstream_binding, py::arg("g"), py::arg("target"), py::arg("ignore_index"),
+  def_capturable(m, "mean_upstream", &mean_upstream_binding, py::arg("g"), py::arg("target"), py::arg("ignore_index"),
         py::arg("out"), "out[:] = g / (the number of rows not ignored), divided in g's dtype (NaN when 0).");
 }
 

@@ -128,8 +128,10 @@ void bn_relu_dropout(const py::array& x, BnForwardArgs& a, py::array& y, py::arr
   double *smp = mptr<double>(sm), *sip = mptr<double>(si);
   std::uint8_t* mp = mptr<std::uint8_t>(mask);
   const index_t n = x.shape(0), c = x.shape(1), s = x.shape(2);
-  launch([=] { batch_norm_relu_dropout_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s, mp, seed, offset,
-                                     threshold, T(scale)); });
+  launch_drawn(seed, offset, [=](std::uint64_t s0, std::uint64_t o0) {
+    batch_norm_relu_dropout_forward<T>(xp, wp, bp, yp, smp, sip, rmp, rvp, momentum, eps, n, c, s, mp, s0, o0,
+                                       threshold, T(scale));
+  });
 }
 
 // eg.compile's fused BatchNorm (training) -> ReLU -> Dropout: batch_norm_forward's checks, and a uint8 mask
@@ -345,7 +347,8 @@ void bind_norm(py::module_& m) {
         py::arg("scale"), py::arg("momentum"), py::arg("eps"),
         "eg.compile's fusion of batch_norm_forward (training), relu_forward and dropout_forward: out = "
         "relu(bn(input)) * (keep ? scale : 0), mask = keep | (relu(bn(input)) > 0) << 1; the same bits.");
-  def_capturable(m, "batch_norm_backward", &bn_backward_binding, py::arg("grad_out"), py::arg("input"), py::arg("save_mean"),
+  def_capturable(m, "batch_norm_backward", &bn_backward_binding, py::arg("grad_out"), py::arg("input"),
+        py::arg("save_mean"),
         py::arg("save_invstd"), py::arg("weight"), py::arg("grad_in"), py::arg("grad_weight"), py::arg("grad_bias"),
         py::arg("training"), "Closed-form batch norm backward; grad_in, grad_weight, grad_bias may be None.");
   def_capturable(
@@ -389,11 +392,13 @@ void bind_norm(py::module_& m) {
       py::arg("grad_out"), py::arg("input"), py::arg("mean"), py::arg("rstd"), py::arg("weight"), py::arg("grad_in"),
       py::arg("grad_weight"), py::arg("grad_bias"), py::arg("num_groups"),
       "Closed-form group norm backward; the outputs may be None.");
-  def_capturable(m, "local_response_norm_forward", &lrn_forward_binding, py::arg("input"), py::arg("out"), py::arg("div"),
+  def_capturable(m, "local_response_norm_forward", &lrn_forward_binding, py::arg("input"), py::arg("out"),
+        py::arg("div"),
         py::arg("size"), py::arg("alpha"), py::arg("beta"), py::arg("k"),
         "Local response norm across the channels of input (n, c, s): div = k + alpha * avg of squares over the "
         "window, out = input / div**beta.");
-  def_capturable(m, "local_response_norm_backward", &lrn_backward_binding, py::arg("grad_out"), py::arg("input"), py::arg("div"),
+  def_capturable(m, "local_response_norm_backward", &lrn_backward_binding, py::arg("grad_out"), py::arg("input"),
+        py::arg("div"),
         py::arg("grad_in"), py::arg("size"), py::arg("alpha"), py::arg("beta"),
         "Local response norm backward from the saved div.");
 }

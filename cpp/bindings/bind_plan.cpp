@@ -5,7 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -13,9 +13,9 @@
 
 namespace eigengrad::bindings {
 
-std::vector<KernelCall>*& capture_slot() {
-  thread_local std::vector<KernelCall>* slot = nullptr;
-  return slot;
+Capture& capture() {
+  thread_local Capture c;
+  return c;
 }
 
 std::unordered_set<std::string>& capturable_names() {
@@ -23,32 +23,42 @@ std::unordered_set<std::string>& capturable_names() {
   return names;
 }
 
-std::unordered_set<std::string>& value_checked_names() {
-  static std::unordered_set<std::string> names;
-  return names;
-}
 
 namespace {
 
 class PlanExecutor {
  public:
-  explicit PlanExecutor(std::int64_t n) : slots_(checked_size(n)) {}
+  explicit PlanExecutor(std::int64_t n) : slots_(checked_size(n)), draws_(slots_.size()) {}
 
   // Bind slot i: call fn(*args, **kwargs), a capturable binding of this module, with its kernel calls
-  // captured into the slot (replacing what the slot held). The binding's checks run now.
-  void bind(std::size_t i, const py::object& fn, const py::args& args, const py::kwargs& kwargs) {
+  // captured into the slot (replacing what the slot held). The binding's checks run now. Returns whether
+  // the calls read the slot's draw register (set_draw).
+  bool bind(std::size_t i, const py::object& fn, const py::args& args, const py::kwargs& kwargs) {
     check_index(i);
     const std::string name = py::str(fn.attr("__name__"));
     if (!capturable_names().count(name))
       throw py::value_error("fn: " + name + " is not a capturable kernel (see capturable_kernels())");
     std::vector<KernelCall> calls;
+    DrawRegister draw = draws_[i];
     struct Guard {  // the capture ends however fn returns
-      std::vector<KernelCall>*& slot;
-      ~Guard() { slot = nullptr; }
-    } guard{capture_slot()};
-    guard.slot = &calls;
-    fn(*args, **kwargs);
+      Capture& c;
+      ~Guard() { c = Capture{}; }
+    } guard{capture()};
+    guard.c = Capture{&calls, &draws_[i], false};
+    try {
+      fn(*args, **kwargs);
+    } catch (...) {
+      draws_[i] = draw;  // a failed bind leaves the slot as it was
+      throw;
+    }
     slots_[i] = std::move(calls);
+    return guard.c.drawn;
+  }
+
+  // The draw the next run of slot i uses (its kernel's seed and first counter).
+  void set_draw(std::size_t i, std::uint64_t seed, std::uint64_t offset) {
+    check_index(i);
+    draws_[i] = {seed, offset};
   }
 
   // Run slots [start, stop) in order, without the GIL.
@@ -77,6 +87,7 @@ class PlanExecutor {
                             std::to_string(i));
   }
   std::vector<std::vector<KernelCall>> slots_;
+  std::vector<DrawRegister> draws_;  // one per slot, never resized: the captured calls hold their addresses
 };
 
 }  // namespace
@@ -87,19 +98,21 @@ void bind_plan(py::module_& m) {
                            "without the GIL (compile/plan.py binds and drives it).")
       .def(py::init<std::int64_t>(), py::arg("n"))
       .def("bind", &PlanExecutor::bind, py::arg("i"), py::arg("fn"),
-           "Bind slot i to fn(*args, **kwargs), a capturable kernel: its checks run now, its kernel calls at run().")
+           "Bind slot i to fn(*args, **kwargs), a capturable kernel: its checks run now, its kernel calls at run(). "
+           "Returns whether they read the slot's draw register.")
+      .def("set_draw", &PlanExecutor::set_draw, py::arg("i"), py::arg("seed"), py::arg("offset"),
+           "The random draw (seed, first counter) the kernel of slot i uses at the next runs.")
       .def("run", &PlanExecutor::run, py::arg("start"), py::arg("stop"),
            "Run the kernel calls of slots [start, stop) in order, the GIL released.")
       .def("__len__", &PlanExecutor::size);
   m.def(
       "capturable_kernels",
       [] {
-        std::map<std::string, bool> out;
-        for (const std::string& name : capturable_names()) out[name] = value_checked_names().count(name) > 0;
+        std::vector<std::string> out(capturable_names().begin(), capturable_names().end());
+        std::sort(out.begin(), out.end());
         return out;
       },
-      "{name: rebind at every replay} of the bindings PlanExecutor.bind can capture (True: its checks read "
-      "array contents).");
+      "The names of the bindings PlanExecutor.bind can capture, sorted.");
 }
 
 }  // namespace eigengrad::bindings

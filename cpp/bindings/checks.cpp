@@ -205,11 +205,14 @@ std::optional<py::array> optional_array(const py::object& o, const char* name) {
   return o.cast<py::array>();
 }
 
-void check_targets(const py::array& target, index_t n, index_t c, std::int64_t ignore_index) {
+TargetCheck check_targets(const py::array& target, index_t n, index_t c, std::int64_t ignore_index) {
   check_int64(target, "target");
   check_shape(target, "target", {n});
-  const std::int64_t* t = cptr<std::int64_t>(target);
-  for (index_t i = 0; i < n; ++i) {
+  return {cptr<std::int64_t>(target), n, c, ignore_index};
+}
+
+void TargetCheck::operator()() const {
+  for (index_t i = 0; t && i < n; ++i) {
     if (t[i] != ignore_index && (t[i] < 0 || t[i] >= c))
       throw py::value_error("target: class index " + std::to_string(t[i]) + " at position " + std::to_string(i) +
                             " is out of range; expected 0 <= target < " + std::to_string(c) +

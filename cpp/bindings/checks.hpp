@@ -79,8 +79,17 @@ const T* cptr(const py::array& a) { return static_cast<const T*>(a.data()); }
 template <class T>
 T* mptr(py::array& a) { return static_cast<T*>(a.mutable_data()); }
 
-// Class indices of a loss: target int64 (n,), C-contiguous, each in [0, c) or equal to ignore_index.
-void check_targets(const py::array& target, index_t n, index_t c, std::int64_t ignore_index);
+// The class indices of a loss, checked when its kernel runs (eg.compile's executor binds the kernel once and
+// runs it at every replay, after the plan wrote or the caller passed new targets): each in [0, c) or equal
+// to ignore_index, else ValueError naming the first one out of range. t null: nothing to check.
+struct TargetCheck {
+  const std::int64_t* t = nullptr;
+  index_t n = 0, c = 0;
+  std::int64_t ignore_index = 0;
+  void operator()() const;
+};
+// target: int64 (n,), C-contiguous; returns the check of its values, for the launched call to run first.
+TargetCheck check_targets(const py::array& target, index_t n, index_t c, std::int64_t ignore_index);
 
 // An optional array argument: None, or an array (checked by the caller).
 std::optional<py::array> optional_array(const py::object& o, const char* name);

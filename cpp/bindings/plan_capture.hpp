@@ -4,10 +4,12 @@
 // that the checks run once, when the plan is bound, and a replay runs the stored calls without Python.
 //
 // A launched call captures raw pointers, sizes and scalars by value, never Python objects or a value read
-// from an array at check time (an earlier op of the plan may write that array).
+// from an array at check time (an earlier op of the plan may write that array): checks of array contents
+// (class indices in range) run inside the launched call, before the kernel.
 #pragma once
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <unordered_set>
@@ -20,26 +22,48 @@ namespace py = pybind11;
 
 using KernelCall = std::function<void()>;
 
-// The slot a capture on this thread fills, or null outside a capture.
-std::vector<KernelCall>*& capture_slot();
+// A random draw's Philox key and first counter, as a plan slot holds them between replays.
+struct DrawRegister {
+  std::uint64_t seed, offset;
+};
+
+// What a capture on this thread fills: the slot's calls (null outside a capture) and its draw register.
+struct Capture {
+  std::vector<KernelCall>* calls = nullptr;
+  DrawRegister* draw = nullptr;
+  bool drawn = false;  // a launch_drawn() call was captured
+};
+Capture& capture();
 
 template <class F>
 void launch(F&& call) {
-  if (std::vector<KernelCall>* slot = capture_slot()) {
-    slot->emplace_back(std::forward<F>(call));
+  if (std::vector<KernelCall>* calls = capture().calls) {
+    calls->emplace_back(std::forward<F>(call));
     return;
   }
   pybind11::gil_scoped_release release;
   call();
 }
 
+// A kernel that uses a random draw: call(seed, offset). A captured one reads the slot's draw register when it
+// runs (the executor sets it at every replay, as the generator advances; it starts at this seed and offset).
+template <class F>
+void launch_drawn(std::uint64_t seed, std::uint64_t offset, F&& call) {
+  Capture& c = capture();
+  if (c.calls) {
+    DrawRegister* d = c.draw;
+    *d = {seed, offset};
+    c.drawn = true;
+    c.calls->emplace_back([d, call = std::forward<F>(call)] { call(d->seed, d->offset); });
+    return;
+  }
+  pybind11::gil_scoped_release release;
+  call(seed, offset);
+}
+
 // The bindings whose every kernel call goes through launch() and whose work is only that call: the ones the
 // executor may capture (a binding outside this set would run its kernel at bind time).
 std::unordered_set<std::string>& capturable_names();
-
-// Of those, the ones whose checks read the contents of an array (class indices in range): the executor binds
-// them again at every replay, so that the checks see that replay's values, as in eager mode.
-std::unordered_set<std::string>& value_checked_names();
 
 // m.def, and the name joins capturable_names().
 template <class F, class... Extra>
@@ -48,11 +72,5 @@ void def_capturable(pybind11::module_& m, const char* name, F&& f, const Extra&.
   capturable_names().insert(name);
 }
 
-// def_capturable, and the name joins value_checked_names().
-template <class F, class... Extra>
-void def_value_checked(pybind11::module_& m, const char* name, F&& f, const Extra&... extra) {
-  def_capturable(m, name, std::forward<F>(f), extra...);
-  value_checked_names().insert(name);
-}
 
 }  // namespace eigengrad::bindings

@@ -6,21 +6,26 @@ stored calls, in order and without the GIL, as one native call per run of consec
 stays in Python, in the plan's order:
 
 - the Python ops (an optimizer's step, which reads its hyperparameters at every call) and the glue;
-- bindings that are not capturable, and the value-checked ones (their checks read array contents, such as
-  class indices in range, which can change at every replay): they are called as before;
-- random draws: the generator advances in Python as in eager mode, and the kernel that uses the numbers is
-  bound again with them;
-- the kernels that read a step argument are bound again at every replay, to the arrays of that call (the
-  plan keeps no reference to the caller's arrays between calls, and the checks see each call's arrays).
+- bindings that are not capturable: they are called as before;
+- random draws: the generator advances in Python as in eager mode and sets the draw register of the kernel
+  that uses the numbers (``PlanExecutor.set_draw``), or binds that kernel again with them;
+- the kernels that read a step argument are bound again when a call passes other arrays than the last one
+  did (another object, or other memory: a weak reference and the data address tell; no reference to the
+  caller's arrays is kept, and the captured calls never run on a freed array: they are bound again first).
+
+Checks of array contents (class indices in range) are part of the captured call: they run at every replay,
+on that replay's values, as in eager mode.
 """
 from __future__ import annotations
+
+import weakref
 
 from eigengrad import _kernels
 from eigengrad.compile.recorder import Op
 
 
-def _capturable() -> dict:
-    return _kernels.compiled_module().capturable_kernels()
+def _capturable() -> set:
+    return set(_kernels.compiled_module().capturable_kernels())
 
 
 class NativeSteps:
@@ -34,23 +39,34 @@ class NativeSteps:
         table, module = _capturable(), _kernels.compiled_module()
         self.ops = ops
         self.executor = module.PlanExecutor(len(ops))
-        native = [op.kind == "kernel" and op.table == "C" and table.get(op.name) is False
-                  and op.fn is getattr(module, op.name) for op in ops]
-        for i in range(len(ops)):
-            if native[i]:  # (a draw's consumer is bound again by its draw step, with the new numbers)
-                self.bind(i, bound[i][1])
+        native = [op.kind == "kernel" and op.table == "C" and op.name in table and op.fn is getattr(module, op.name)
+                  for op in ops]
+        self.last_inputs: list | None = None  # (weak reference, data address) of the arrays bound last
+        self.drawn = {i for i in range(len(ops)) if native[i] and self.bind(i, bound[i][1])}
         self.rebind = [(i, bound[i][1]) for i in sorted(input_ops) if native[i]]
         self.captured = sum(native)
         self.steps = self._steps(bound, native)
         self.runs = sum(fn == self.executor.run for fn, _ in self.steps)
 
-    def bind(self, i: int, args: list) -> None:
-        self.executor.bind(i, self.ops[i].fn, *args, **self.ops[i].kwargs)
+    def bind(self, i: int, args: list) -> bool:
+        """Bind slot i to its op's kernel over ``args``; whether the kernel reads the slot's draw register."""
+        return self.executor.bind(i, self.ops[i].fn, *args, **self.ops[i].kwargs)
 
-    def bind_inputs(self) -> None:
-        """Bind the kernels that read step arguments to this call's arrays (after ``InputSlots.place``)."""
+    def bind_inputs(self, arrays: list, placed: list) -> None:
+        """Bind the kernels that read step arguments to this call's arrays (after ``InputSlots.place``, which
+        passed the inputs ``placed`` as they are and copied the others), unless the last call bound them to
+        the same arrays at the same addresses."""
+        if not self.rebind:
+            return
+        now = [(a, a.__array_interface__["data"][0]) for a in arrays]
+        last = self.last_inputs
+        if last is not None and last[0] == placed and all(
+                r() is a and p == q for (r, p), (a, q) in zip(last[1], now)):
+            return
+        self.last_inputs = None  # (a bind that raises leaves nothing to trust)
         for i, args in self.rebind:
             self.bind(i, args)
+        self.last_inputs = (list(placed), [(weakref.ref(a), q) for a, q in now])
 
     def _steps(self, bound: list, native: list) -> list:
         steps, start = [], None
@@ -66,6 +82,9 @@ class NativeSteps:
             fn, args = step
             if self.ops[i].kind == "draw" and args[2] is not None:
                 consumer = next(k for k, o in enumerate(self.ops) if o.kind == "kernel" and o.draw == (i,))
+                if consumer in self.drawn:
+                    steps.append((self._draw_to_register, [fn, args, consumer]))
+                    continue
                 if native[consumer]:
                     steps.append((self._draw_and_bind, [fn, args, consumer]))
                     continue
@@ -73,6 +92,9 @@ class NativeSteps:
         if start is not None:
             steps.append((self.executor.run, [start, len(bound)]))
         return steps
+
+    def _draw_to_register(self, draw, args: list, consumer: int) -> None:
+        self.executor.set_draw(consumer, *draw(*args))
 
     def _draw_and_bind(self, draw, args: list, consumer: int) -> None:
         draw(*args)  # writes the seed and offset into the consumer's arguments

@@ -49,12 +49,14 @@ def place_temporaries(buffers: list[Buffer]) -> int:
     return size
 
 
-def _draw(generator, n: int, args, i_seed: int, i_offset: int) -> None:
-    """A replayed random draw: the generator advances as in eager mode; its consumer gets the new numbers."""
+def _draw(generator, n: int, args, i_seed: int, i_offset: int) -> tuple[int, int]:
+    """A replayed random draw: the generator advances as in eager mode; its consumer gets the new numbers
+    (in its argument list; returned too: (seed, first counter))."""
     seed = generator._seed
     start = generator._advance(n)
     if args is not None:
         args[i_seed], args[i_offset] = seed, start
+    return seed, start
 
 
 class Plan:
@@ -122,7 +124,7 @@ class Plan:
         copies of the outputs (this step's values)."""
         placed = self.input_slots.place(arrays)
         try:
-            self.native.bind_inputs()
+            self.native.bind_inputs(arrays, placed)
             for fn, args in self.steps:
                 fn(*args)
         finally:
