@@ -1,14 +1,17 @@
-"""What eg.compile's fusions gain: the same step compiled with and without compile/fuse.py's rewrites.
+"""What eg.compile's fusions and native executor gain: the same step compiled with and without them.
 
-Two MLP steps (784-512-256-10), each compiled twice from the same weights and batch, one plan with the
-fusions and one with them switched off (the rewrite replaced by a no-op while that plan is traced):
+Two MLP steps (784-512-256-10), each compiled three times from the same weights and batch: the plan as
+eg.compile makes it; one with the fusions switched off (compile/fuse.py's rewrite replaced by a no-op
+while that plan is traced); one with the fusions but without the native executor (no kernel captured:
+compile/native.py's table emptied while it is traced, so every kernel is a Python call, as before it):
 - ``bn``: issue 19's step: BatchNorm1d, ReLU, Dropout 0.2 per hidden layer, label smoothing 0.1, AdamW
   (``batch_norm_relu_dropout_forward`` and ``relu_dropout_backward``);
 - ``linear``: ReLU and Dropout 0.2 without BatchNorm, SGD momentum (``gemm_relu_dropout``: the GEMM's
   epilogue).
-Both plans give the same bits (tests/test_compile_fusion.py); here only their times. Each round times
-``--steps`` replays of each plan in turn (rotating order); the ratio is the median over rounds of
-unfused / fused (> 1: the fusion is faster).
+The plans give the same bits (tests/test_compile_fusion.py, tests/test_compile_native.py); here only
+their times. Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
+medians over rounds of unfused / fused and of Python loop / native (> 1: the fusion, or the executor, is
+faster).
 
     python bench/bench_compile_fusion.py [--threads N] [--rounds 15] [--quick]
 """
@@ -24,6 +27,7 @@ from eigengrad import nn
 from cases import paired_parser, paired_rounds, randn, training_step, use_threads
 
 PLAN = importlib.import_module("eigengrad.compile.plan")  # (eigengrad.compile is also the function's name)
+NATIVE = importlib.import_module("eigengrad.compile.native")
 BATCHES = (32, 128, 1024)
 
 
@@ -35,8 +39,8 @@ def _model(kind: str):
     return nn.Sequential(nn.Linear(784, 512), *block(512), nn.Linear(512, 256), *block(256), nn.Linear(256, 10))
 
 
-def compiled_step(kind: str, n: int, fused: bool):
-    """(one replay, the plan's fused block count): the model from seed 0, one fixed batch, traced and verified."""
+def compiled_step(kind: str, n: int, fused: bool, native: bool = True):
+    """(one replay, the plan): the model from seed 0, one fixed batch, traced and verified."""
     eg.manual_seed(0)
     model = _model(kind)
     if kind == "bn":
@@ -46,17 +50,19 @@ def compiled_step(kind: str, n: int, fused: bool):
     step = training_step(model, opt, loss_fn)
     rng = np.random.default_rng(0)
     x, y = eg.from_numpy(randn(rng, n, 784)), eg.from_numpy(rng.integers(0, 10, n))
-    real = PLAN.fuse_activations
+    real, capturable = PLAN.fuse_activations, NATIVE._capturable
     fn = eg.compile(step)
     try:
         if not fused:
             PLAN.fuse_activations = lambda ops, buffers: 0
+        if not native:
+            NATIVE._capturable = set
         for _ in range(5):  # trace, trace again, verify, replay
             fn(x, y)
     finally:
-        PLAN.fuse_activations = real
+        PLAN.fuse_activations, NATIVE._capturable = real, capturable
     assert fn.fallback_reason is None
-    return (lambda: fn(x, y)), next(iter(fn._plans.values())).plan.fused
+    return (lambda: fn(x, y)), list(fn._plans.values())[-1].plan
 
 
 def main(argv=None) -> None:
@@ -68,8 +74,10 @@ def main(argv=None) -> None:
     print(f"CPU {eg.get_config()['cpu']}, level {eg.backends.cpu.get_cpu_capability()}, {rounds} paired rounds")
     for kind in ("bn", "linear"):
         for n in BATCHES[:2] if args.quick else BATCHES:
-            (fused, blocks), (plain, none) = compiled_step(kind, n, True), compiled_step(kind, n, False)
-            assert blocks == 2 and none == 0, (blocks, none)
+            (fused, plan), (plain, unfused_plan) = compiled_step(kind, n, True), compiled_step(kind, n, False)
+            loop, loop_plan = compiled_step(kind, n, True, native=False)
+            assert plan.fused == loop_plan.fused == 2 and unfused_plan.fused == 0
+            assert plan.native.captured > 0 and loop_plan.native.captured == 0
             t0 = time.perf_counter()
             fused()
             steps = args.steps or max(2, int(0.1 / max(time.perf_counter() - t0, 1e-4)))
@@ -80,9 +88,11 @@ def main(argv=None) -> None:
                     fn()
                 return (time.perf_counter() - t) / steps
 
-            med, ratio = paired_rounds({"eigengrad": fused, "unfused": plain}, rounds, sample, settle_s=0.05)
-            print(f"{kind:6s} batch {n:5d}: fused {med['eigengrad'] * 1e3:7.3f} ms | unfused {med['unfused'] * 1e3:7.3f} ms"
-                  f" | unfused / fused, median of rounds: {ratio['unfused']:.3f}x", flush=True)
+            med, ratio = paired_rounds({"eigengrad": fused, "unfused": plain, "loop": loop}, rounds, sample,
+                                       settle_s=0.05)
+            print(f"{kind:6s} batch {n:5d}: compiled {med['eigengrad'] * 1e3:7.3f} ms | unfused "
+                  f"{med['unfused'] * 1e3:7.3f} ms | Python loop {med['loop'] * 1e3:7.3f} ms | medians of rounds: "
+                  f"unfused / fused {ratio['unfused']:.3f}x, Python loop / native {ratio['loop']:.3f}x", flush=True)
 
 
 if __name__ == "__main__":

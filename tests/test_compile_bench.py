@@ -69,11 +69,14 @@ def test_compile_benchmark_runs_quick(bench_path, capsys):
 
 
 def test_fusion_benchmark_runs_quick(bench_path, capsys):
-    """Both steps trace with two fused blocks and with none, and the table prints a ratio per row."""
+    """Both steps trace with two fused blocks and with none, with and without the native executor, and the
+    table prints both ratios per row."""
     import bench_compile_fusion
 
     bench_compile_fusion.main(["--quick", "--rounds", "1", "--steps", "1"])
     rows = [line for line in capsys.readouterr().out.splitlines() if "unfused / fused" in line]
     assert [r.split(":")[0].split() for r in rows] == [["bn", "batch", "32"], ["bn", "batch", "128"],
                                                        ["linear", "batch", "32"], ["linear", "batch", "128"]]
-    assert all(float(r.rsplit(" ", 1)[1].rstrip("x")) > 0 for r in rows)
+    for r in rows:
+        fused, native = r.split("unfused / fused ")[1].split(", Python loop / native ")
+        assert float(fused.rstrip("x")) > 0 and float(native.rstrip("x")) > 0

@@ -164,16 +164,21 @@ def test_the_same_plan_without_the_executor_gives_the_same_bits(monkeypatch):
     same(runs[0][1], runs[1][1])
 
 
-def test_new_input_arrays_at_every_call_are_read_not_the_first_ones():
-    """The kernels that read a step argument are bound again at every replay: fresh arrays each call (and
-    the old ones freed) give eager's results."""
-    data = batches(8, seed=4)
-    step_e, *_ = make_step(seed=1)
-    eg.manual_seed(3)
+def _eager_and_compiled(data, seed: int, draws: int):
+    """(eager losses over ``data``, a compiled step from the same weights and generator state)."""
+    step_e, *_ = make_step(seed=seed)
+    eg.manual_seed(draws)
     want, _ = train(step_e, None, data, compiled=False)
-    step, *_ = make_step(seed=1)
-    eg.manual_seed(3)
-    fn = eg.compile(step)
+    step, *_ = make_step(seed=seed)
+    eg.manual_seed(draws)
+    return want, eg.compile(step)
+
+
+def test_new_input_arrays_at_every_call_are_read_not_the_first_ones():
+    """The kernels that read a step argument are bound again when a call passes other arrays: fresh arrays
+    each call (and the old ones freed) give eager's results."""
+    data = batches(8, seed=4)
+    want, fn = _eager_and_compiled(data, seed=1, draws=3)
     got = []
     for x, y in data:
         xc = eg.from_numpy(np.array(x.numpy(), copy=True))
@@ -202,12 +207,7 @@ def test_an_argument_array_refilled_in_place_is_read_again_and_checked_again():
     """The same arrays at every call (a preallocated batch buffer): the bound calls read their new values,
     and the class indices are checked at every replay."""
     data = batches(8, seed=6)
-    step_e, *_ = make_step(seed=4)
-    eg.manual_seed(1)
-    want, _ = train(step_e, None, data, compiled=False)
-    step, *_ = make_step(seed=4)
-    eg.manual_seed(1)
-    fn = eg.compile(step)
+    want, fn = _eager_and_compiled(data, seed=4, draws=1)
     xb = eg.from_numpy(np.empty_like(data[0][0].numpy()))
     yb = eg.from_numpy(np.empty_like(data[0][1].numpy()))
     got = []
