@@ -222,6 +222,46 @@ def test_an_argument_array_refilled_in_place_is_read_again_and_checked_again():
         fn(xb, yb)
 
 
+def test_a_cnn_runs_its_convolutions_and_pooling_natively():
+    """Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d and a Linear head: compiled equals eager bit for bit,
+    and every kernel of the plan but the optimizer's runs on the executor."""
+    def build():
+        eg.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(4, 6, 3), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6, 5))
+        opt = eg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        return step_of(model, opt, nn.CrossEntropyLoss()), model, opt
+
+    rng = np.random.default_rng(2)
+    data = [(eg.from_numpy(rng.standard_normal((3, 1, 10, 10)).astype(np.float32)),
+             eg.from_numpy(rng.integers(0, 5, 3).astype(np.int64))) for _ in range(12)]
+    step_e, model_e, opt_e = build()
+    want, _ = train(step_e, None, data, compiled=False)
+    step, model, opt = build()
+    got, fn = train(step, None, data, compiled=True)
+    assert fn.fallback_reason is None and fn.replays > 0
+    same(got, want)
+    same(state_arrays(model, opt), state_arrays(model_e, opt_e))
+    plan = list(fn._plans.values())[-1].plan
+    names = {plan.ops[i].name for i in plan.native.captured_ops}
+    for name in ("conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
+                 "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_relu_forward", "gemm"):
+        assert name in names, (name, plan.explain())
+
+
+def test_max_pool_indices_are_checked_when_the_bound_call_runs():
+    dy = np.ones((1, 2, 2), np.float32)
+    idx = np.zeros((1, 2, 2), np.int64)
+    dx = np.empty((1, 4, 4), np.float32)
+    ex = C.PlanExecutor(1)
+    ex.bind(0, C.max_pool2d_backward, dy, idx, dx)
+    ex.run(0, 1)
+    assert dx[0, 0, 0] == 4 and dx.sum() == 4
+    idx[0, 1, 1] = 16
+    with pytest.raises(ValueError, match=r"indices: expected values in \[-1, 16\), got 16"):
+        ex.run(0, 1)
+
+
 def test_a_draw_rebinds_its_kernel_with_the_new_numbers():
     """Dropout without BatchNorm (the GEMM epilogue consumes the draw): each replay draws new masks, as eager."""
     eg.manual_seed(0)

@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "geometry.hpp"
 
 namespace eigengrad::bindings {
@@ -42,11 +43,11 @@ Shapes transposed_shapes(const Conv2dGeometry& g) {
   return {{g.n, g.o, g.oh, g.ow}, {g.n, g.c, g.h, g.w}, {g.o, g.c / g.groups, g.kh, g.kw}, g.c};
 }
 
-// Checks bias (None or (shapes.bias,)) and the output y, then kernel(x, w, bias, y) as T pointers with the
-// GIL released.
+// Checks bias (None or (shapes.bias,)) and the output y, then launches kernel(x, w, bias, y) on T pointers
+// (plan_capture.hpp: the kernel captures what it needs by value).
 template <class Kernel>
 void run_forward(const py::array& x, const py::array& w, const py::object& bias, py::array& y, const Shapes& shapes,
-                 Kernel&& kernel) {
+                 Kernel kernel) {
   auto b = optional_array(bias, "bias");
   if (b) {
     check_input(*b, "bias");
@@ -60,16 +61,15 @@ void run_forward(const py::array& x, const py::array& w, const py::object& bias,
     using T = decltype(tag);
     const T *xp = cptr<T>(x), *wp = cptr<T>(w), *bp = opt_cptr<T>(b);
     T* yp = mptr<T>(y);
-    py::gil_scoped_release release;
-    kernel(xp, wp, bp, yp);
+    launch([=] { kernel(xp, wp, bp, yp); });
   });
 }
 
 // Checks grad_out (like y) and the optional gradients (like x, w and the bias; apart from the inputs and
-// each other), then kernel(dy, x, w, dx, dw, db) as T pointers (null: not wanted) with the GIL released.
+// each other), then launches kernel(dy, x, w, dx, dw, db) on T pointers (null: not wanted).
 template <class Kernel>
 void run_backward(const py::array& dy, const py::array& x, const py::array& w, const py::object& grad_in,
-                  const py::object& grad_weight, const py::object& grad_bias, const Shapes& shapes, Kernel&& kernel) {
+                  const py::object& grad_weight, const py::object& grad_bias, const Shapes& shapes, Kernel kernel) {
   check_input(dy, "grad_out");
   check_dtype_as(dy, "grad_out", x, "input");
   check_shape(dy, "grad_out", shapes.y);
@@ -85,12 +85,15 @@ void run_backward(const py::array& dy, const py::array& x, const py::array& w, c
     const T *dyp = cptr<T>(dy), *xp = cptr<T>(x), *wp = cptr<T>(w);
     T *dxp = opt_mptr<T>(dx), *dwp = opt_mptr<T>(dw), *dbp = opt_mptr<T>(db);
     if (dy.size() == 0) {  // every gradient is zero (and the kernel's scratch would follow the empty sizes)
-      for (auto [p, a] : {std::pair{dxp, &dx}, {dwp, &dw}, {dbp, &db}})
-        if (p != nullptr) std::fill(p, p + (*a)->size(), T(0));
+      const index_t nx = dx ? index_t(dx->size()) : 0, nw = dw ? index_t(dw->size()) : 0;
+      const index_t nb = db ? index_t(db->size()) : 0;
+      launch([=] {
+        for (auto [p, count] : {std::pair{dxp, nx}, {dwp, nw}, {dbp, nb}})
+          if (p != nullptr) std::fill(p, p + count, T(0));
+      });
       return;
     }
-    py::gil_scoped_release release;
-    kernel(dyp, xp, wp, dxp, dwp, dbp);
+    launch([=] { kernel(dyp, xp, wp, dxp, dwp, dbp); });
   });
 }
 
@@ -98,7 +101,8 @@ void forward_binding(const py::array& x, const py::array& w, const py::object& b
                      const py::object& stride, const py::object& padding, const py::object& dilation, index_t groups) {
   const Options o(stride, padding, dilation, groups);
   const Conv2dGeometry g = conv2d_geometry(x, w, o.stride, o.padding, o.dilation, o.groups);
-  run_forward(x, w, bias, y, conv_shapes(g), [&](auto xp, auto wp, auto bp, auto yp) { conv2d_forward(xp, wp, bp, yp, g); });
+  run_forward(x, w, bias, y, conv_shapes(g),
+              [g](auto xp, auto wp, auto bp, auto yp) { conv2d_forward(xp, wp, bp, yp, g); });
 }
 
 void backward_binding(const py::array& dy, const py::array& x, const py::array& w, const py::object& grad_in,
@@ -107,7 +111,9 @@ void backward_binding(const py::array& dy, const py::array& x, const py::array& 
   const Options o(stride, padding, dilation, groups);
   const Conv2dGeometry g = conv2d_geometry(x, w, o.stride, o.padding, o.dilation, o.groups);
   run_backward(dy, x, w, grad_in, grad_weight, grad_bias, conv_shapes(g),
-               [&](auto dyp, auto xp, auto wp, auto dxp, auto dwp, auto dbp) { conv2d_backward(dyp, xp, wp, dxp, dwp, dbp, g); });
+               [g](auto dyp, auto xp, auto wp, auto dxp, auto dwp, auto dbp) {
+                 conv2d_backward(dyp, xp, wp, dxp, dwp, dbp, g);
+               });
 }
 
 Pair output_size_binding(index_t h, index_t w, index_t kh, index_t kw, const py::object& stride,
@@ -131,7 +137,7 @@ void transpose_forward_binding(const py::array& x, const py::array& w, const py:
   const TransposedOptions o(stride, padding, output_padding, dilation);
   const Conv2dGeometry g = conv_transpose2d_geometry(x, w, o.stride, o.padding, o.output_padding, o.dilation, groups);
   run_forward(x, w, bias, y, transposed_shapes(g),
-              [&](auto xp, auto wp, auto bp, auto yp) { conv_transpose2d_forward(xp, wp, bp, yp, g); });
+              [g](auto xp, auto wp, auto bp, auto yp) { conv_transpose2d_forward(xp, wp, bp, yp, g); });
 }
 
 void transpose_backward_binding(const py::array& dy, const py::array& x, const py::array& w,
@@ -141,7 +147,7 @@ void transpose_backward_binding(const py::array& dy, const py::array& x, const p
   const TransposedOptions o(stride, padding, output_padding, dilation);
   const Conv2dGeometry g = conv_transpose2d_geometry(x, w, o.stride, o.padding, o.output_padding, o.dilation, groups);
   run_backward(dy, x, w, grad_in, grad_weight, grad_bias, transposed_shapes(g),
-               [&](auto dyp, auto xp, auto wp, auto dxp, auto dwp, auto dbp) {
+               [g](auto dyp, auto xp, auto wp, auto dxp, auto dwp, auto dbp) {
                  conv_transpose2d_backward(dyp, xp, wp, dxp, dwp, dbp, g);
                });
 }
@@ -158,23 +164,26 @@ Pair transpose_output_size_binding(index_t h, index_t w, index_t kh, index_t kw,
 
 void bind_conv(py::module_& m) {
   using py::arg;
-  m.def("conv2d_forward", &forward_binding, arg("input"), arg("weight"), arg("bias"), arg("out"), arg("stride"),
+  def_capturable(m, "conv2d_forward", &forward_binding, arg("input"), arg("weight"), arg("bias"), arg("out"),
+        arg("stride"),
         arg("padding"), arg("dilation"), arg("groups"),
         "2-D convolution of input (n, c, h, w) with weight (o, c / groups, kh, kw) [+ bias (o,)] into out "
         "(n, o, oh, ow); stride, dilation (rows, cols), zero padding (top, bottom, left, right).");
-  m.def("conv2d_backward", &backward_binding, arg("grad_out"), arg("input"), arg("weight"), arg("grad_in"),
+  def_capturable(m, "conv2d_backward", &backward_binding, arg("grad_out"), arg("input"), arg("weight"), arg("grad_in"),
         arg("grad_weight"), arg("grad_bias"), arg("stride"), arg("padding"), arg("dilation"), arg("groups"),
         "Gradients of conv2d_forward: grad_in, grad_weight, grad_bias (each an output array or None).");
   m.def("conv2d_output_size", &output_size_binding, arg("h"), arg("w"), arg("kh"), arg("kw"), arg("stride"),
         arg("padding"), arg("dilation"),
         "(oh, ow) of a convolution of an (h, w) plane by a (kh, kw) kernel; padding (top, bottom, left, right). "
         "Checks the options (the same checks as conv2d_forward).");
-  m.def("conv_transpose2d_forward", &transpose_forward_binding, arg("input"), arg("weight"), arg("bias"), arg("out"),
+  def_capturable(m, "conv_transpose2d_forward", &transpose_forward_binding, arg("input"), arg("weight"), arg("bias"),
+        arg("out"),
         arg("stride"), arg("padding"), arg("output_padding"), arg("dilation"), arg("groups"),
         "Transposed 2-D convolution of input (n, ci, h, w) with weight (ci, co / groups, kh, kw) [+ bias (co,)] into "
         "out (n, co, oh, ow), oh = (h - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1; stride, "
         "padding, output_padding, dilation are (rows, cols).");
-  m.def("conv_transpose2d_backward", &transpose_backward_binding, arg("grad_out"), arg("input"), arg("weight"),
+  def_capturable(m, "conv_transpose2d_backward", &transpose_backward_binding, arg("grad_out"), arg("input"),
+        arg("weight"),
         arg("grad_in"), arg("grad_weight"), arg("grad_bias"), arg("stride"), arg("padding"), arg("output_padding"),
         arg("dilation"), arg("groups"),
         "Gradients of conv_transpose2d_forward: grad_in, grad_weight, grad_bias (each an output array or None).");

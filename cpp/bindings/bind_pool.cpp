@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include "checks.hpp"
+#include "plan_capture.hpp"
 #include "geometry.hpp"
 
 namespace eigengrad::bindings {
@@ -33,22 +34,22 @@ void check_out(py::array& out, const char* name, const py::array& like, const ch
   check_shape(out, name, shape);
 }
 
-// kernel(in, out) on the arrays' data as T (in's dtype, which out shares), with the GIL released. An
-// empty `in` leaves nothing to read: out is zero-filled without calling the kernel (whose per-call
-// tables follow the output's sizes, which an empty array does not bound).
+// kernel(in, out) on the arrays' data as T (in's dtype, which out shares), launched (plan_capture.hpp: the
+// kernel captures what it needs by value). An empty `in` leaves nothing to read: out is zero-filled without
+// calling the kernel (whose per-call tables follow the output's sizes, which an empty array does not bound).
 template <class Kernel>
-void run_planes(const py::array& in, py::array& out, Kernel&& kernel) {
+void run_planes(const py::array& in, py::array& out, Kernel kernel) {
   if (out.size() == 0) return;
   dispatch_float(in, [&](auto tag) {
     using T = decltype(tag);
     const T* ip = cptr<T>(in);
     T* op = mptr<T>(out);
     if (in.size() == 0) {
-      std::fill(op, op + out.size(), T(0));
+      const index_t n = index_t(out.size());
+      launch([op, n] { std::fill(op, op + n, T(0)); });
       return;
     }
-    py::gil_scoped_release release;
-    kernel(ip, op);
+    launch([ip, op, kernel] { kernel(ip, op); });
   });
 }
 
@@ -79,7 +80,7 @@ void max_forward(const py::array& x, py::array y, py::array idx, const py::objec
   check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
   check_indices_out(idx, g, x, y);
   auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
-  run_planes(x, y, [&](auto xp, auto yp) { max_pool2d_forward(xp, yp, ip, g); });
+  run_planes(x, y, [ip, g](auto xp, auto yp) { max_pool2d_forward(xp, yp, ip, g); });
 }
 
 void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
@@ -97,17 +98,19 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
   const Pool2dGeometry g{dx.shape(0), dx.shape(1), dx.shape(2), dy.shape(1), dy.shape(2), 1, 1, 1, 1, 0, 0, 1, 1};
   const auto* ip = static_cast<const std::int64_t*>(idx.data());
   const index_t hw = g.h * g.w, n = idx.size();
-  const std::int64_t* bad = nullptr;  // an index out of the plane would write out of bounds
   dispatch_float(dy, [&](auto tag) {
     using T = decltype(tag);
     const T* dyp = cptr<T>(dy);
     T* dxp = mptr<T>(dx);
-    py::gil_scoped_release release;  // the scan too: it reads every index
-    bad = std::find_if(ip, ip + n, [hw](std::int64_t v) { return v < -1 || v >= hw; });
-    if (bad == ip + n) max_pool2d_backward<T>(dyp, ip, dxp, g);
+    launch([=] {  // the scan of the indices too (an index out of the plane would write out of bounds): a plan
+                  // runs it at every replay, on that replay's indices
+      const std::int64_t* bad = std::find_if(ip, ip + n, [hw](std::int64_t v) { return v < -1 || v >= hw; });
+      if (bad != ip + n)
+        throw py::value_error("indices: expected values in [-1, " + std::to_string(hw) + "), got " +
+                              std::to_string(*bad));
+      max_pool2d_backward<T>(dyp, ip, dxp, g);
+    });
   });
-  if (bad != ip + n)
-    throw py::value_error("indices: expected values in [-1, " + std::to_string(hw) + "), got " + std::to_string(*bad));
 }
 
 index_t check_divisor(index_t divisor_override) {
@@ -126,7 +129,9 @@ void avg_forward(const py::array& x, py::array y, const py::object& kernel_size,
   check_out(y, "out", x, "input", {g.planes, g.oh, g.ow});
   check_overlaps({{&y, "out"}}, {{&x, "input"}});
   check_divisor(divisor_override);
-  run_planes(x, y, [&](auto xp, auto yp) { avg_pool2d_forward(xp, yp, g, count_include_pad, divisor_override); });
+  run_planes(x, y, [g, count_include_pad, divisor_override](auto xp, auto yp) {
+    avg_pool2d_forward(xp, yp, g, count_include_pad, divisor_override);
+  });
 }
 
 void avg_backward(const py::array& dy, py::array dx, const py::object& kernel_size, const py::object& stride,
@@ -137,7 +142,9 @@ void avg_backward(const py::array& dy, py::array dx, const py::object& kernel_si
       pool2d_geometry(dx.shape(0), dx.shape(1), dx.shape(2), o.kernel, o.stride, o.padding, o.dilation, ceil_mode);
   check_shape(dy, "grad_out", {g.planes, g.oh, g.ow});
   check_divisor(divisor_override);
-  run_planes(dy, dx, [&](auto dyp, auto dxp) { avg_pool2d_backward(dyp, dxp, g, count_include_pad, divisor_override); });
+  run_planes(dy, dx, [g, count_include_pad, divisor_override](auto dyp, auto dxp) {
+    avg_pool2d_backward(dyp, dxp, g, count_include_pad, divisor_override);
+  });
 }
 
 Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
@@ -154,13 +161,13 @@ Pool2dGeometry adaptive_geometry(const py::array& in, const py::array& out) {
 void adaptive_forward(const py::array& x, py::array y) {
   check_plane_pair(x, "input", y, "out");
   const Pool2dGeometry g = adaptive_geometry(x, y);
-  run_planes(x, y, [&](auto xp, auto yp) { adaptive_avg_pool2d_forward(xp, yp, g); });
+  run_planes(x, y, [g](auto xp, auto yp) { adaptive_avg_pool2d_forward(xp, yp, g); });
 }
 
 void adaptive_backward(const py::array& dy, py::array dx) {
   check_plane_pair(dy, "grad_out", dx, "grad_in");
   const Pool2dGeometry g = adaptive_geometry(dx, dy);
-  run_planes(dy, dx, [&](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
+  run_planes(dy, dx, [g](auto dyp, auto dxp) { adaptive_avg_pool2d_backward(dyp, dxp, g); });
 }
 
 void adaptive_max_forward(const py::array& x, py::array y, py::array idx) {
@@ -168,7 +175,7 @@ void adaptive_max_forward(const py::array& x, py::array y, py::array idx) {
   const Pool2dGeometry g = adaptive_geometry(x, y);
   check_indices_out(idx, g, x, y);
   auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
-  run_planes(x, y, [&](auto xp, auto yp) { adaptive_max_pool2d_forward(xp, yp, ip, g); });
+  run_planes(x, y, [ip, g](auto xp, auto yp) { adaptive_max_pool2d_forward(xp, yp, ip, g); });
 }
 
 py::tuple options_binding(const py::object& kernel_size, const py::object& stride, const py::object& padding,
@@ -196,22 +203,23 @@ void bind_pool(py::module_& m) {
   m.def("pool2d_options", &options_binding, arg("kernel_size"), arg("stride"), arg("padding"), arg("dilation"),
         "The window options as checked (kernel_size, stride, padding, dilation) pairs: the checks every pooling "
         "binding makes before it looks at the input.");
-  m.def("max_pool2d_forward", &max_forward, arg("input"), arg("out"), arg("indices"), arg("kernel_size"),
+  def_capturable(m, "max_pool2d_forward", &max_forward, arg("input"), arg("out"), arg("indices"), arg("kernel_size"),
         arg("stride"), arg("padding"), arg("dilation"), arg("ceil_mode"),
         "Max pooling of input (planes, h, w) with -inf padding; writes out and the int64 flat indices of the maxima.");
-  m.def("max_pool2d_backward", &max_backward, arg("grad_out"), arg("indices"), arg("grad_in"),
+  def_capturable(m, "max_pool2d_backward", &max_backward, arg("grad_out"), arg("indices"), arg("grad_in"),
         "grad_in (planes, h, w) = 0, then grad_out added at the saved indices.");
-  m.def("avg_pool2d_forward", &avg_forward, arg("input"), arg("out"), arg("kernel_size"), arg("stride"),
+  def_capturable(m, "avg_pool2d_forward", &avg_forward, arg("input"), arg("out"), arg("kernel_size"), arg("stride"),
         arg("padding"), arg("ceil_mode"), arg("count_include_pad"), arg("divisor_override"),
         "Average pooling of input (planes, h, w), PyTorch's divisor rule (divisor_override 0: none).");
-  m.def("avg_pool2d_backward", &avg_backward, arg("grad_out"), arg("grad_in"), arg("kernel_size"), arg("stride"),
+  def_capturable(m, "avg_pool2d_backward", &avg_backward, arg("grad_out"), arg("grad_in"), arg("kernel_size"),
+        arg("stride"),
         arg("padding"), arg("ceil_mode"), arg("count_include_pad"), arg("divisor_override"),
         "Gradient of avg_pool2d_forward into grad_in (planes, h, w).");
-  m.def("adaptive_avg_pool2d_forward", &adaptive_forward, arg("input"), arg("out"),
+  def_capturable(m, "adaptive_avg_pool2d_forward", &adaptive_forward, arg("input"), arg("out"),
         "Adaptive average pooling of input (planes, h, w) to out's (oh, ow).");
-  m.def("adaptive_avg_pool2d_backward", &adaptive_backward, arg("grad_out"), arg("grad_in"),
+  def_capturable(m, "adaptive_avg_pool2d_backward", &adaptive_backward, arg("grad_out"), arg("grad_in"),
         "Gradient of adaptive_avg_pool2d_forward into grad_in (planes, h, w).");
-  m.def("adaptive_max_pool2d_forward", &adaptive_max_forward, arg("input"), arg("out"), arg("indices"),
+  def_capturable(m, "adaptive_max_pool2d_forward", &adaptive_max_forward, arg("input"), arg("out"), arg("indices"),
         "Adaptive max pooling of input (planes, h, w) to out's (oh, ow); writes the int64 flat indices of the "
         "maxima (the backward is max_pool2d_backward).");
 }

@@ -44,7 +44,8 @@ class NativeSteps:
         self.last_inputs: list | None = None  # (weak reference, data address) of the arrays bound last
         self.drawn = {i for i in range(len(ops)) if native[i] and self.bind(i, bound[i][1])}
         self.rebind = [(i, bound[i][1]) for i in sorted(input_ops) if native[i]]
-        self.captured = sum(native)
+        self.captured_ops = {i for i, yes in enumerate(native) if yes}
+        self.captured = len(self.captured_ops)
         self.steps = self._steps(bound, native)
         self.runs = sum(fn == self.executor.run for fn, _ in self.steps)
 
