@@ -101,7 +101,7 @@ def test_errors_name_the_argument(rng):
         F.interpolate(x, scale_factor=2, mode="bilinear", antialias=True)
     with pytest.raises(NotImplementedError, match=r"input: eigengrad's interpolate takes 3-D .* got shape \(1, 1, 2, 2, 2\)"):
         F.interpolate(t(rng, 1, 1, 2, 2, 2), scale_factor=2)
-    with pytest.raises(ValueError, match="upscale_factor: expected a positive int of at most 2\*\*31, got 0"):
+    with pytest.raises(ValueError, match=r"upscale_factor: expected a positive int of at most 2\*\*31, got 0"):
         nn.PixelShuffle(0)
     with pytest.raises(ValueError, match="input: pixel_shuffle expects its channel dimension to be divisible"):
         F.pixel_shuffle(x, 2)
