@@ -8,7 +8,8 @@ stays in Python, in the plan's order:
 - the Python ops (an optimizer's step, which reads its hyperparameters at every call) and the glue;
 - bindings that are not capturable: they are called as before;
 - random draws: the generator advances in Python as in eager mode and sets the draw register of the kernel
-  that uses the numbers (``PlanExecutor.set_draw``), or binds that kernel again with them;
+  that uses the numbers (``PlanExecutor.set_draw``; a kernel that takes a draw but does not read the
+  register stays a Python call);
 - the kernels that read a step argument are bound again when a call passes other arrays than the last one
   did (another object, or other memory: a weak reference and the data address tell; no reference to the
   caller's arrays is kept, and the captured calls never run on a freed array: they are bound again first).
@@ -43,6 +44,8 @@ class NativeSteps:
                   for op in ops]
         self.last_inputs: list | None = None  # (weak reference, data address) of the arrays bound last
         self.drawn = {i for i in range(len(ops)) if native[i] and self.bind(i, bound[i][1])}
+        # (a kernel that takes a draw but does not read its register would replay the trace's numbers)
+        native = [yes and (not op.draw or i in self.drawn) for i, (yes, op) in enumerate(zip(native, ops))]
         self.rebind = [(i, bound[i][1]) for i in sorted(input_ops) if native[i]]
         self.captured_ops = {i for i, yes in enumerate(native) if yes}
         self.captured = len(self.captured_ops)
@@ -86,9 +89,6 @@ class NativeSteps:
                 if consumer in self.drawn:
                     steps.append((self._draw_to_register, [fn, args, consumer]))
                     continue
-                if native[consumer]:
-                    steps.append((self._draw_and_bind, [fn, args, consumer]))
-                    continue
             steps.append(step)
         if start is not None:
             steps.append((self.executor.run, [start, len(bound)]))
@@ -96,7 +96,3 @@ class NativeSteps:
 
     def _draw_to_register(self, draw, args: list, consumer: int) -> None:
         self.executor.set_draw(consumer, *draw(*args))
-
-    def _draw_and_bind(self, draw, args: list, consumer: int) -> None:
-        draw(*args)  # writes the seed and offset into the consumer's arguments
-        self.bind(consumer, args[2])

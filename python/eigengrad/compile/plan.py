@@ -4,8 +4,8 @@ A plan is plain records (``recorder.Op``: kernel name, argument roles, buffer re
 offsets, frozen scalars; draw ops; python ops), so that it can be handed to a native executor as it
 is. The compiled kernels that can be captured run on the native executor (``compile/native.py``: their
 checks run once, when the plan is bound; a run of consecutive ones is one native call without the GIL);
-the rest (Python ops, glue, random draws, value-checked kernels) run from a Python loop over prebound
-calls, in the plan's order.
+the rest (Python ops, glue, random draws, bindings that cannot be captured) run from a Python loop over
+prebound calls, in the plan's order.
 
 Memory. Persistent buffers (parameters, gradients, optimizer state, module buffers) stay where they
 live; the kernels read each call's input arrays where they are (``InputSlots``), or, for an input that
