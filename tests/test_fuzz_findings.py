@@ -136,3 +136,26 @@ def test_upsample_with_a_tiny_scale_factor_reads_the_last_index(mode, legacy):
         expected = R.upsample_forward(x[None], (5, 6), mode, (1e-300, 5e-324), False, legacy)[0]
     np.testing.assert_array_equal(outcome.value, expected)
     np.testing.assert_array_equal(outcome.value[:, 1:, 1:], np.broadcast_to(x[:, 2:, 3:], (2, 4, 5)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nan_in", ["exp_avg_sq", "max_exp_avg_sq"])
+def test_amsgrad_max_propagates_a_nan_as_torch_maximum(dtype, nan_in):
+    """Adam's AMSGrad max kept the old max when this step's second moment was NaN (a NaN beta2 or gradient);
+    torch.maximum, and so torch.optim.Adam(amsgrad=True), gives NaN from either side."""
+    state = {"exp_avg_sq": np.array([0.5, 0.25], dtype), "max_exp_avg_sq": np.array([0.75, 0.125], dtype)}
+    state[nan_in][0] = np.nan
+    args = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False,
+                amsgrad=True, maximize=False, step=3)
+    ours = {k: v.copy() for k, v in state.items()}
+    ref = {k: v.copy() for k, v in state.items()}
+    p, g = np.array([1.0, -2.0], dtype), np.array([0.5, 0.25], dtype)
+    p_ref = p.copy()
+    _C.adam_step(p, g, np.zeros(2, dtype), ours["exp_avg_sq"], ours["max_exp_avg_sq"], **args)
+    R.adam_step(p_ref, g, np.zeros(2, dtype), ref["exp_avg_sq"], ref["max_exp_avg_sq"], **args)
+    assert np.isnan(ours["max_exp_avg_sq"][0]) and np.isnan(p[0]) and np.isfinite(p[1])
+    np.testing.assert_array_equal(ours["max_exp_avg_sq"], ref["max_exp_avg_sq"])
+    np.testing.assert_array_equal(p, p_ref)
+    torch = _torch()
+    assert torch.isnan(torch.maximum(torch.tensor([np.nan]), torch.tensor([1.0])))
+    assert torch.isnan(torch.maximum(torch.tensor([1.0]), torch.tensor([np.nan])))

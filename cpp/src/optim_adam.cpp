@@ -24,7 +24,8 @@ void adam_chunk(T* __restrict p, const T* __restrict gr, T* __restrict m, T* __r
     v[i] = vi;
     T vhat = vi;
     if constexpr (kAmsgrad) {
-      vhat = vi > vmax[i] ? vi : vmax[i];
+      // NaN propagates from either side, as torch.maximum does (a plain > would drop a NaN v)
+      vhat = (vi != vi || vi > vmax[i]) ? vi : vmax[i];
       vmax[i] = vhat;
     }
     // times the reciprocal (PyTorch divides): one division per element instead of two, <= 1 ulp apart
