@@ -9,7 +9,9 @@ compile/native.py's table emptied while it is traced, so every kernel is a Pytho
 - ``linear``: ReLU and Dropout 0.2 without BatchNorm, SGD momentum (``gemm_relu_dropout``: the GEMM's
   epilogue).
 The plans give the same bits (tests/test_compile_fusion.py, tests/test_compile_native.py); here only
-their times. Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
+their times. Then the cross-entropy fusion (compile/fuse_loss.py) at the kernel level: the weighted,
+label-smoothed loss's forward and backward as two calls against ``..._forward_backward`` (the same bits,
+tests/test_compile_fuse_loss.py), logits (batch, classes) float32. Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
 medians over rounds of unfused / fused and of Python loop / native (> 1: the fusion, or the executor, is
 faster).
 
@@ -93,6 +95,36 @@ def main(argv=None) -> None:
             print(f"{kind:6s} batch {n:5d}: compiled {med['eigengrad'] * 1e3:7.3f} ms | unfused "
                   f"{med['unfused'] * 1e3:7.3f} ms | Python loop {med['loop'] * 1e3:7.3f} ms | medians of rounds: "
                   f"unfused / fused {ratio['unfused']:.3f}x, Python loop / native {ratio['loop']:.3f}x", flush=True)
+    loss_kernels(rounds)
+
+
+LOSS_SHAPES = ((32, 10), (1024, 10), (256, 1000), (1024, 1000))
+
+
+def loss_kernels(rounds: int) -> None:
+    C = eg._kernels._C
+    for n, c in LOSS_SHAPES:
+        rng = np.random.default_rng(0)
+        x, t = randn(rng, n, c), rng.integers(0, c, n).astype(np.int64)
+        w, scale = rng.uniform(0.5, 2.0, c).astype(np.float32), np.full(n, 1.0 / n, np.float32)
+        loss, lse, grad = np.empty(n, np.float32), np.empty(n, np.float32), np.empty_like(x)
+
+        def two():
+            C.weighted_softmax_cross_entropy_forward(x, t, w, 0.1, loss, lse)
+            C.weighted_softmax_cross_entropy_backward(x, t, w, 0.1, lse, scale, grad)
+
+        def fused():
+            C.weighted_softmax_cross_entropy_forward_backward(x, t, w, 0.1, loss, lse, scale, grad)
+
+        def sample(fn, calls=max(20, 2_000_000 // (n * c))):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            return (time.perf_counter() - t0) / calls
+
+        med, ratio = paired_rounds({"eigengrad": fused, "two": two}, rounds, sample, settle_s=0.02)
+        print(f"cross-entropy fwd+bwd ({n:4d}, {c:4d}): fused {med['eigengrad'] * 1e6:8.1f} us | two calls "
+              f"{med['two'] * 1e6:8.1f} us | two / fused {ratio['two']:.3f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -208,6 +208,22 @@ entry("softmax_cross_entropy_backward", make=_ce_bwd, outputs=("grad_logits",),
                                                                          kw["scale"], kw["ignore_index"])})
 
 
+def _ce_fwd_bwd(c):
+    kw = _ce_fwd(c)
+    n, k = kw["logits"].shape
+    return dict(logits=kw["logits"], target=kw["target"], loss=kw["loss"], lse=kw["lse"], scale=c.uniform(n),
+                grad_logits=c.empty(n, k), ignore_index=-100)
+
+
+def _fwd_bwd_expect(loss, lse, grad):
+    return {"loss": loss, "lse": lse, "grad_logits": grad}
+
+
+entry("softmax_cross_entropy_forward_backward", make=_ce_fwd_bwd, outputs=("loss", "lse", "grad_logits"),
+      expect=lambda kw: _fwd_bwd_expect(*R.softmax_cross_entropy_forward_backward(
+          kw["logits"], kw["target"], kw["scale"], kw["ignore_index"])))
+
+
 def _wce(c, backward):
     kw = _ce_fwd(c)
     k = kw["logits"].shape[1]
@@ -231,6 +247,17 @@ entry("weighted_softmax_cross_entropy_backward", make=lambda c: _wce(c, True), o
       expect=lambda kw: {"grad_logits": R.weighted_softmax_cross_entropy_backward(
           kw["logits"], kw["target"], kw["weight"], kw["label_smoothing"], kw["lse"], kw["scale"],
           kw["ignore_index"])})
+
+
+def _wce_fwd_bwd(c):
+    kw = _wce(c, False)
+    n, k = kw["logits"].shape
+    return dict(kw, scale=c.uniform(n), grad_logits=c.empty(n, k))
+
+
+entry("weighted_softmax_cross_entropy_forward_backward", make=_wce_fwd_bwd, outputs=("loss", "lse", "grad_logits"),
+      expect=lambda kw: _fwd_bwd_expect(*R.weighted_softmax_cross_entropy_forward_backward(
+          kw["logits"], kw["target"], kw["weight"], kw["label_smoothing"], kw["scale"], kw["ignore_index"])))
 
 
 def _pair(c):

@@ -113,10 +113,14 @@ def test_plan_records_are_plain_data():
     # each of the 10 parameters' gradients is written by its kernel straight into its optimizer slot, no
     # copy is left to replay: the 3 Linear layers' dW and db by eager backward itself (engine._slots_to_write),
     # the 4 norm parameters' copies elided by compile/rewrite.py; and per BatchNorm -> ReLU -> Dropout block,
-    # batch_norm_forward, relu_forward and relu_backward done by the fused kernels (compile/fuse.py)
-    assert kinds.count("elided") == 4 + 2 * 3 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
+    # batch_norm_forward, relu_forward and relu_backward done by the fused kernels (compile/fuse.py); the
+    # loss's backward done by its forward (compile/fuse_loss.py)
+    assert kinds.count("elided") == 4 + 2 * 3 + 1 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
     elided = sorted(op[1] for op in ops if op[0] == "elided")
-    assert elided == ["batch_norm_forward"] * 2 + ["copy"] * 4 + ["relu_backward"] * 2 + ["relu_forward"] * 2
+    assert elided == (["batch_norm_forward"] * 2 + ["copy"] * 4 + ["relu_backward"] * 2 + ["relu_forward"] * 2
+                      + ["weighted_softmax_cross_entropy_backward"])  # label smoothing: the weighted kernels
+    losses = [op[1] for op in ops if op[0] == "kernel" and "cross_entropy" in op[1]]
+    assert losses == ["C:weighted_softmax_cross_entropy_forward_backward"]
     gemms = [op for op in ops if op[:2] == ("kernel", "C:gemm")]
     assert len(gemms) == 3 + 5  # forward 3 Linear; backward dW x3 and dx x2 (the input needs no gradient)
     into_slots = [op for op in ops if op[1] in ("C:gemm", "C:sum_rows")

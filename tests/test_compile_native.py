@@ -140,11 +140,12 @@ def test_the_issue_mlp_runs_its_kernels_natively_and_trains_as_eager():
     same(losses, eager_losses)
     same(state_arrays(model, opt), state_arrays(model_e, opt_e))
     plan = list(fn._plans.values())[-1].plan
-    # forward: 2 x (gemm, BatchNorm->ReLU->dropout), the head gemm; the loss: cross-entropy forward, its
-    # reduction, upstream gradient and backward; backward: 3 x (dx gemm, dw gemm, sum_rows) less the first dx
-    # (not needed), 2 x (mask, BatchNorm). The glue (counters, the loss's seed) and the optimizer stay Python.
-    assert plan.native.captured == 21, plan.explain()
-    assert "21 kernel calls run natively in 4 executor runs" in plan.explain()
+    # forward: 2 x (gemm, BatchNorm->ReLU->dropout), the head gemm; the loss: upstream gradient, cross-entropy
+    # forward and backward (one fused kernel), reduction; backward: 3 x (dx gemm, dw gemm, sum_rows) less the
+    # first dx (not needed), 2 x (mask, BatchNorm). The glue (counters, the loss's seed) and the optimizer
+    # stay Python.
+    assert plan.native.captured == 20, plan.explain()
+    assert "20 kernel calls run natively in 4 executor runs" in plan.explain()
     assert plan.native.drawn == {i for i, op in enumerate(plan.ops) if op.name == "batch_norm_relu_dropout_forward"}
 
 

@@ -5,6 +5,37 @@
 namespace eigengrad::bindings {
 namespace {
 
+// --- softmax cross-entropy: the checks every variant shares ------------------------------------------
+
+// logits: a float (n x c) input; the forward (and the fused call) also needs a class when rows exist.
+std::pair<index_t, index_t> check_logits(const py::array& logits, bool forward) {
+  check_input(logits, "logits");
+  check_ndim(logits, "logits", 2);
+  const index_t n = logits.shape(0), c = logits.shape(1);
+  if (forward && c == 0 && n > 0)
+    throw py::value_error("logits: expected at least one class, got shape " + shape_str(logits));
+  return {n, c};
+}
+
+// The per-row arrays (loss and lse written by the forward; lse and scale read by the backward).
+void check_rows(std::initializer_list<std::pair<const py::array*, const char*>> rows, const py::array& logits,
+                index_t n, bool written) {
+  for (auto [arr, name] : rows) {
+    if (written) check_output(*arr, name);
+    else check_input(*arr, name);
+    check_dtype_as(*arr, name, logits, "logits");
+    check_shape(*arr, name, {n});
+  }
+}
+
+void check_grad_logits(const py::array& grad_logits, const py::array& logits) {
+  check_output(grad_logits, "grad_logits");
+  check_dtype_as(grad_logits, "grad_logits", logits, "logits");
+  check_same_shape(grad_logits, "grad_logits", logits, "logits");
+}
+
+// --- plain softmax cross-entropy --------------------------------------------------------------------
+
 template <class T>
 void ce_forward(const py::array& x, const py::array& t, const TargetCheck& targets, py::array& loss, py::array& lse,
                 std::int64_t ignore) {
@@ -14,21 +45,15 @@ void ce_forward(const py::array& x, const py::array& t, const TargetCheck& targe
   const index_t n = x.shape(0), c = x.shape(1);
   launch([=] {
     targets();
-    softmax_cross_entropy_forward<T>(xp, tp, lp, sp, n, c, ignore); });
+    softmax_cross_entropy_forward<T>(xp, tp, lp, sp, n, c, ignore);
+  });
 }
 
 void ce_forward_binding(const py::array& logits, const py::array& target, py::array loss, py::array lse,
                         std::int64_t ignore_index) {
-  check_input(logits, "logits");
-  check_ndim(logits, "logits", 2);
-  const index_t n = logits.shape(0), c = logits.shape(1);
-  if (c == 0 && n > 0) throw py::value_error("logits: expected at least one class, got shape " + shape_str(logits));
+  const auto [n, c] = check_logits(logits, true);
   const TargetCheck targets = check_targets(target, n, c, ignore_index);
-  for (auto [arr, name] : {std::pair<py::array*, const char*>{&loss, "loss"}, {&lse, "lse"}}) {
-    check_output(*arr, name);
-    check_dtype_as(*arr, name, logits, "logits");
-    check_shape(*arr, name, {n});
-  }
+  check_rows({{&loss, "loss"}, {&lse, "lse"}}, logits, n, true);
   check_overlaps({{&loss, "loss"}, {&lse, "lse"}}, {{&logits, "logits"}, {&target, "target"}});
   if (is_float32(logits)) ce_forward<float>(logits, target, targets, loss, lse, ignore_index);
   else ce_forward<double>(logits, target, targets, loss, lse, ignore_index);
@@ -43,27 +68,48 @@ void ce_backward(const py::array& x, const py::array& t, const TargetCheck& targ
   const index_t n = x.shape(0), c = x.shape(1);
   launch([=] {
     targets();
-    softmax_cross_entropy_backward<T>(xp, tp, sp, cp, gp, n, c, ignore); });
+    softmax_cross_entropy_backward<T>(xp, tp, sp, cp, gp, n, c, ignore);
+  });
 }
 
 void ce_backward_binding(const py::array& logits, const py::array& target, const py::array& lse,
                          const py::array& scale, py::array grad_logits, std::int64_t ignore_index) {
-  check_input(logits, "logits");
-  check_ndim(logits, "logits", 2);
-  const index_t n = logits.shape(0), c = logits.shape(1);
+  const auto [n, c] = check_logits(logits, false);
   const TargetCheck targets = check_targets(target, n, c, ignore_index);
-  for (auto [arr, name] : {std::pair<const py::array*, const char*>{&lse, "lse"}, {&scale, "scale"}}) {
-    check_input(*arr, name);
-    check_dtype_as(*arr, name, logits, "logits");
-    check_shape(*arr, name, {n});
-  }
-  check_output(grad_logits, "grad_logits");
-  check_dtype_as(grad_logits, "grad_logits", logits, "logits");
-  check_same_shape(grad_logits, "grad_logits", logits, "logits");
+  check_rows({{&lse, "lse"}, {&scale, "scale"}}, logits, n, false);
+  check_grad_logits(grad_logits, logits);
   check_overlaps({{&grad_logits, "grad_logits"}},
                  {{&logits, "logits"}, {&target, "target"}, {&lse, "lse"}, {&scale, "scale"}});
   if (is_float32(logits)) ce_backward<float>(logits, target, targets, lse, scale, grad_logits, ignore_index);
   else ce_backward<double>(logits, target, targets, lse, scale, grad_logits, ignore_index);
+}
+
+template <class T>
+void ce_forward_backward(const py::array& x, const py::array& t, const TargetCheck& targets, py::array& loss,
+                         py::array& lse, const py::array& scale, py::array& gx, std::int64_t ignore) {
+  const T *xp = cptr<T>(x), *cp = cptr<T>(scale);
+  const std::int64_t* tp = cptr<std::int64_t>(t);
+  T *lp = mptr<T>(loss), *sp = mptr<T>(lse), *gp = mptr<T>(gx);
+  const index_t n = x.shape(0), c = x.shape(1);
+  launch([=] {
+    targets();
+    softmax_cross_entropy_forward_backward<T>(xp, tp, lp, sp, cp, gp, n, c, ignore);
+  });
+}
+
+void ce_forward_backward_binding(const py::array& logits, const py::array& target, py::array loss, py::array lse,
+                                 const py::array& scale, py::array grad_logits, std::int64_t ignore_index) {
+  const auto [n, c] = check_logits(logits, true);
+  const TargetCheck targets = check_targets(target, n, c, ignore_index);
+  check_rows({{&loss, "loss"}, {&lse, "lse"}}, logits, n, true);
+  check_rows({{&scale, "scale"}}, logits, n, false);
+  check_grad_logits(grad_logits, logits);
+  check_overlaps({{&loss, "loss"}, {&lse, "lse"}, {&grad_logits, "grad_logits"}},
+                 {{&logits, "logits"}, {&target, "target"}, {&scale, "scale"}});
+  if (is_float32(logits))
+    ce_forward_backward<float>(logits, target, targets, loss, lse, scale, grad_logits, ignore_index);
+  else
+    ce_forward_backward<double>(logits, target, targets, loss, lse, scale, grad_logits, ignore_index);
 }
 
 void check_pair(const py::array& x, const py::array& y) {
@@ -165,8 +211,7 @@ const T* optional_ptr(const py::object& obj) {
 
 template <class T>
 void wce_forward(const py::array& x, const py::array& t, const TargetCheck& targets, const py::object& w, double eps,
-                 py::array& loss,
-                 py::array& lse, std::int64_t ignore) {
+                 py::array& loss, py::array& lse, std::int64_t ignore) {
   const T* xp = cptr<T>(x);
   const T* wp = optional_ptr<T>(w);
   const std::int64_t* tp = cptr<std::int64_t>(t);
@@ -174,23 +219,17 @@ void wce_forward(const py::array& x, const py::array& t, const TargetCheck& targ
   const index_t n = x.shape(0), c = x.shape(1);
   launch([=] {
     targets();
-    weighted_softmax_cross_entropy_forward<T>(xp, tp, wp, T(eps), lp, sp, n, c, ignore); });
+    weighted_softmax_cross_entropy_forward<T>(xp, tp, wp, T(eps), lp, sp, n, c, ignore);
+  });
 }
 
 void wce_forward_binding(const py::array& logits, const py::array& target, const py::object& weight,
                          double label_smoothing, py::array loss, py::array lse, std::int64_t ignore_index) {
-  check_input(logits, "logits");
-  check_ndim(logits, "logits", 2);
-  const index_t n = logits.shape(0), c = logits.shape(1);
-  if (c == 0 && n > 0) throw py::value_error("logits: expected at least one class, got shape " + shape_str(logits));
+  const auto [n, c] = check_logits(logits, true);
   const TargetCheck targets = check_targets(target, n, c, ignore_index);
   check_weight(weight, logits, c);
   check_smoothing(label_smoothing);
-  for (auto [arr, name] : {std::pair<py::array*, const char*>{&loss, "loss"}, {&lse, "lse"}}) {
-    check_output(*arr, name);
-    check_dtype_as(*arr, name, logits, "logits");
-    check_shape(*arr, name, {n});
-  }
+  check_rows({{&loss, "loss"}, {&lse, "lse"}}, logits, n, true);
   const std::optional<py::array> w = optional_array(weight, "weight");
   check_overlaps({{&loss, "loss"}, {&lse, "lse"}}, {{&logits, "logits"}, {&target, "target"}, {opt_addr(w), "weight"}});
   if (is_float32(logits)) wce_forward<float>(logits, target, targets, weight, label_smoothing, loss, lse, ignore_index);
@@ -199,8 +238,7 @@ void wce_forward_binding(const py::array& logits, const py::array& target, const
 
 template <class T>
 void wce_backward(const py::array& x, const py::array& t, const TargetCheck& targets, const py::object& w,
-                  double eps, const py::array& lse,
-                  const py::array& scale, py::array& gx, std::int64_t ignore) {
+                  double eps, const py::array& lse, const py::array& scale, py::array& gx, std::int64_t ignore) {
   const T *xp = cptr<T>(x), *sp = cptr<T>(lse), *cp = cptr<T>(scale);
   const T* wp = optional_ptr<T>(w);
   const std::int64_t* tp = cptr<std::int64_t>(t);
@@ -208,26 +246,19 @@ void wce_backward(const py::array& x, const py::array& t, const TargetCheck& tar
   const index_t n = x.shape(0), c = x.shape(1);
   launch([=] {
     targets();
-    weighted_softmax_cross_entropy_backward<T>(xp, tp, wp, T(eps), sp, cp, gp, n, c, ignore); });
+    weighted_softmax_cross_entropy_backward<T>(xp, tp, wp, T(eps), sp, cp, gp, n, c, ignore);
+  });
 }
 
 void wce_backward_binding(const py::array& logits, const py::array& target, const py::object& weight,
                           double label_smoothing, const py::array& lse, const py::array& scale,
                           py::array grad_logits, std::int64_t ignore_index) {
-  check_input(logits, "logits");
-  check_ndim(logits, "logits", 2);
-  const index_t n = logits.shape(0), c = logits.shape(1);
+  const auto [n, c] = check_logits(logits, false);
   const TargetCheck targets = check_targets(target, n, c, ignore_index);
   check_weight(weight, logits, c);
   check_smoothing(label_smoothing);
-  for (auto [arr, name] : {std::pair<const py::array*, const char*>{&lse, "lse"}, {&scale, "scale"}}) {
-    check_input(*arr, name);
-    check_dtype_as(*arr, name, logits, "logits");
-    check_shape(*arr, name, {n});
-  }
-  check_output(grad_logits, "grad_logits");
-  check_dtype_as(grad_logits, "grad_logits", logits, "logits");
-  check_same_shape(grad_logits, "grad_logits", logits, "logits");
+  check_rows({{&lse, "lse"}, {&scale, "scale"}}, logits, n, false);
+  check_grad_logits(grad_logits, logits);
   const std::optional<py::array> w = optional_array(weight, "weight");
   check_overlaps({{&grad_logits, "grad_logits"}}, {{&logits, "logits"}, {&target, "target"}, {opt_addr(w), "weight"},
                                                    {&lse, "lse"}, {&scale, "scale"}});
@@ -235,6 +266,42 @@ void wce_backward_binding(const py::array& logits, const py::array& target, cons
     wce_backward<float>(logits, target, targets, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
   else
     wce_backward<double>(logits, target, targets, weight, label_smoothing, lse, scale, grad_logits, ignore_index);
+}
+
+template <class T>
+void wce_forward_backward(const py::array& x, const py::array& t, const TargetCheck& targets, const py::object& w,
+                          double eps, py::array& loss, py::array& lse, const py::array& scale, py::array& gx,
+                          std::int64_t ignore) {
+  const T *xp = cptr<T>(x), *cp = cptr<T>(scale);
+  const T* wp = optional_ptr<T>(w);
+  const std::int64_t* tp = cptr<std::int64_t>(t);
+  T *lp = mptr<T>(loss), *sp = mptr<T>(lse), *gp = mptr<T>(gx);
+  const index_t n = x.shape(0), c = x.shape(1);
+  launch([=] {
+    targets();
+    weighted_softmax_cross_entropy_forward_backward<T>(xp, tp, wp, T(eps), lp, sp, cp, gp, n, c, ignore);
+  });
+}
+
+void wce_forward_backward_binding(const py::array& logits, const py::array& target, const py::object& weight,
+                                  double label_smoothing, py::array loss, py::array lse, const py::array& scale,
+                                  py::array grad_logits, std::int64_t ignore_index) {
+  const auto [n, c] = check_logits(logits, true);
+  const TargetCheck targets = check_targets(target, n, c, ignore_index);
+  check_weight(weight, logits, c);
+  check_smoothing(label_smoothing);
+  check_rows({{&loss, "loss"}, {&lse, "lse"}}, logits, n, true);
+  check_rows({{&scale, "scale"}}, logits, n, false);
+  check_grad_logits(grad_logits, logits);
+  const std::optional<py::array> w = optional_array(weight, "weight");
+  check_overlaps({{&loss, "loss"}, {&lse, "lse"}, {&grad_logits, "grad_logits"}},
+                 {{&logits, "logits"}, {&target, "target"}, {opt_addr(w), "weight"}, {&scale, "scale"}});
+  if (is_float32(logits))
+    wce_forward_backward<float>(logits, target, targets, weight, label_smoothing, loss, lse, scale, grad_logits,
+                                ignore_index);
+  else
+    wce_forward_backward<double>(logits, target, targets, weight, label_smoothing, loss, lse, scale, grad_logits,
+                                 ignore_index);
 }
 
 // --- binary cross-entropy with logits ---------------------------------------------------------------
@@ -323,6 +390,10 @@ void bind_loss(py::module_& m) {
         py::arg("lse"),
         py::arg("scale"), py::arg("grad_logits"), py::arg("ignore_index") = -100,
         "grad_logits[i] = scale[i] * (softmax(logits[i]) - onehot(target[i])), 0 for ignored rows.");
+  def_capturable(m, "softmax_cross_entropy_forward_backward", &ce_forward_backward_binding, py::arg("logits"),
+        py::arg("target"), py::arg("loss"), py::arg("lse"), py::arg("scale"), py::arg("grad_logits"),
+        py::arg("ignore_index") = -100,
+        "The forward and then the backward with the given scale, chunk by chunk of rows: the two calls' bits.");
   m.def("squared_error_sum", &sse_binding, py::arg("input"), py::arg("target"),
         "sum((input - target)**2), accumulated in float64 with a fixed chunking.");
   def_capturable(m, "squared_error", &se_binding, py::arg("input"), py::arg("target"), py::arg("out"),
@@ -338,6 +409,10 @@ void bind_loss(py::module_& m) {
         py::arg("target"),
         py::arg("weight"), py::arg("label_smoothing"), py::arg("lse"), py::arg("scale"), py::arg("grad_logits"),
         py::arg("ignore_index") = -100, "Gradient of the per-row weighted / label-smoothed loss, times scale[i].");
+  def_capturable(m, "weighted_softmax_cross_entropy_forward_backward", &wce_forward_backward_binding,
+        py::arg("logits"), py::arg("target"), py::arg("weight"), py::arg("label_smoothing"), py::arg("loss"),
+        py::arg("lse"), py::arg("scale"), py::arg("grad_logits"), py::arg("ignore_index") = -100,
+        "The weighted forward and then its backward with the given scale, chunk by chunk: the two calls' bits.");
   m.def("bce_with_logits_forward", &bcel_forward_binding, py::arg("input"), py::arg("target"), py::arg("weight"),
         py::arg("pos_weight"), py::arg("loss"),
         "Elementwise stable BCE with logits into loss (or None); returns the sum in float64 (fixed chunking).");

@@ -35,33 +35,56 @@ T row_logsumexp(const T* row, index_t c, T* scratch) {
   return mx + T(std::log(fixed_order_sum(c, [&](index_t j) { return double(scratch[j]); })));
 }
 
+// The plain cross-entropy's rows [b, e): each public kernel below runs these over chunks of rows, so the
+// fused forward-backward computes every row with the same code, in the same order, as the two calls.
+template <class T>
+void ce_forward_rows(const T* x, const std::int64_t* t, T* loss, T* lse, index_t c, std::int64_t ignore_index,
+                     index_t b, index_t e, T* scratch) {
+  for (index_t i = b; i < e; ++i) {
+    const T l = row_logsumexp(x + i * c, c, scratch);
+    lse[i] = l;
+    loss[i] = t[i] == ignore_index ? T(0) : l - x[i * c + t[i]];
+  }
+}
+
+template <class T>
+void ce_backward_rows(const T* x, const std::int64_t* t, const T* lse, const T* scale, T* gx, index_t c,
+                      std::int64_t ignore_index, index_t b, index_t e) {
+  for (index_t i = b; i < e; ++i) {
+    T* g = gx + i * c;
+    if (t[i] == ignore_index) {
+      std::fill(g, g + c, T(0));
+      continue;
+    }
+    const T s = scale[i], l = lse[i];
+    map_blocks<T, kRowBlock>(x + i * c, g, c, [s, l](const auto& v) { return (v - l).exp() * s; });
+    g[t[i]] -= s;
+  }
+}
+
 template <class T>
 void softmax_cross_entropy_forward(const T* x, const std::int64_t* t, T* loss, T* lse, index_t n, index_t c,
                                    std::int64_t ignore_index) {
   parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
     std::vector<T> scratch(static_cast<std::size_t>(c));
-    for (index_t i = b; i < e; ++i) {
-      const T l = row_logsumexp(x + i * c, c, scratch.data());
-      lse[i] = l;
-      loss[i] = t[i] == ignore_index ? T(0) : l - x[i * c + t[i]];
-    }
+    ce_forward_rows(x, t, loss, lse, c, ignore_index, b, e, scratch.data());
   });
 }
 
 template <class T>
 void softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* lse, const T* scale, T* gx,
                                     index_t n, index_t c, std::int64_t ignore_index) {
+  parallel_for(n, row_grain(c),
+               [&](index_t b, index_t e) { ce_backward_rows(x, t, lse, scale, gx, c, ignore_index, b, e); });
+}
+
+template <class T>
+void softmax_cross_entropy_forward_backward(const T* x, const std::int64_t* t, T* loss, T* lse, const T* scale, T* gx,
+                                            index_t n, index_t c, std::int64_t ignore_index) {
   parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) {
-      T* g = gx + i * c;
-      if (t[i] == ignore_index) {
-        std::fill(g, g + c, T(0));
-        continue;
-      }
-      const T s = scale[i], l = lse[i];
-      map_blocks<T, kRowBlock>(x + i * c, g, c, [s, l](const auto& v) { return (v - l).exp() * s; });
-      g[t[i]] -= s;
-    }
+    std::vector<T> scratch(static_cast<std::size_t>(c));
+    ce_forward_rows(x, t, loss, lse, c, ignore_index, b, e, scratch.data());
+    ce_backward_rows(x, t, lse, scale, gx, c, ignore_index, b, e);  // the chunk's logits still in cache
   });
 }
 
@@ -98,61 +121,94 @@ void squared_error_backward(const T* x, const T* y, const T* gy, T coef, T* gx, 
                                                  std::int64_t);                                                \
   template void softmax_cross_entropy_backward<T>(const T*, const std::int64_t*, const T*, const T*, T*,       \
                                                   index_t, index_t, std::int64_t);                             \
+  template void softmax_cross_entropy_forward_backward<T>(const T*, const std::int64_t*, T*, T*, const T*, T*, \
+                                                          index_t, index_t, std::int64_t);                     \
   template double squared_error_sum<T>(const T*, const T*, index_t);                                           \
   template void squared_error<T>(const T*, const T*, T*, index_t);                                             \
   template void squared_error_backward<T>(const T*, const T*, const T*, T, T*, index_t);
 EIGENGRAD_INSTANTIATE_LOSS(float)
 EIGENGRAD_INSTANTIATE_LOSS(double)
 
+// The weighted cross-entropy's rows [b, e), shared by the kernels below as the plain one's are.
+// W: sum_j w[j] in double (c without weights).
+template <class T>
+void wce_forward_rows(const T* x, const std::int64_t* t, const T* w, T eps, double W, T* loss, T* lse, index_t c,
+                      std::int64_t ignore_index, index_t b, index_t e, T* scratch) {
+  for (index_t i = b; i < e; ++i) {
+    const T* row = x + i * c;
+    const T l = row_logsumexp(row, c, scratch);
+    lse[i] = l;
+    if (t[i] == ignore_index) {
+      loss[i] = T(0);
+      continue;
+    }
+    const double wt = w ? double(w[t[i]]) : 1.0;
+    double out = (1.0 - double(eps)) * wt * (double(l) - double(row[t[i]]));
+    if (eps != T(0)) {
+      const double wx = w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]) * double(row[j]); })
+                          : fixed_order_sum(c, [&](index_t j) { return double(row[j]); });
+      out += double(eps) / double(c) * (W * double(l) - wx);
+    }
+    loss[i] = T(out);
+  }
+}
+
+template <class T>
+void wce_backward_rows(const T* x, const std::int64_t* t, const T* w, T eps, T W, const T* lse, const T* scale,
+                       T* gx, index_t c, std::int64_t ignore_index, index_t b, index_t e) {
+  const T ec = eps / T(c);
+  for (index_t i = b; i < e; ++i) {
+    T* g = gx + i * c;
+    if (t[i] == ignore_index) {
+      std::fill(g, g + c, T(0));
+      continue;
+    }
+    const T wt = w ? w[t[i]] : T(1);
+    const T s = scale[i], l = lse[i];
+    // without smoothing only w[t] is read, as in the forward (ec * W would be NaN for a NaN weight elsewhere)
+    const T a = s * ((T(1) - eps) * wt + (ec != T(0) ? ec * W : T(0)));
+    map_blocks<T, kRowBlock>(x + i * c, g, c, [a, l](const auto& v) { return (v - l).exp() * a; });
+    if (ec != T(0)) {
+      if (w) for (index_t j = 0; j < c; ++j) g[j] -= s * ec * w[j];
+      else for (index_t j = 0; j < c; ++j) g[j] -= s * ec;
+    }
+    g[t[i]] -= s * (T(1) - eps) * wt;
+  }
+}
+
+template <class T>
+double weight_sum(const T* w, index_t c) {
+  return w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]); }) : double(c);
+}
+
 template <class T>
 void weighted_softmax_cross_entropy_forward(const T* x, const std::int64_t* t, const T* w, T eps, T* loss, T* lse,
                                             index_t n, index_t c, std::int64_t ignore_index) {
-  const double W = w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]); }) : double(c);
+  const double W = weight_sum(w, c);
   parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
     std::vector<T> scratch(static_cast<std::size_t>(c));
-    for (index_t i = b; i < e; ++i) {
-      const T* row = x + i * c;
-      const T l = row_logsumexp(row, c, scratch.data());
-      lse[i] = l;
-      if (t[i] == ignore_index) {
-        loss[i] = T(0);
-        continue;
-      }
-      const double wt = w ? double(w[t[i]]) : 1.0;
-      double out = (1.0 - double(eps)) * wt * (double(l) - double(row[t[i]]));
-      if (eps != T(0)) {
-        const double wx = w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]) * double(row[j]); })
-                            : fixed_order_sum(c, [&](index_t j) { return double(row[j]); });
-        out += double(eps) / double(c) * (W * double(l) - wx);
-      }
-      loss[i] = T(out);
-    }
+    wce_forward_rows(x, t, w, eps, W, loss, lse, c, ignore_index, b, e, scratch.data());
   });
 }
 
 template <class T>
 void weighted_softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* w, T eps, const T* lse,
                                              const T* scale, T* gx, index_t n, index_t c, std::int64_t ignore_index) {
-  const T W = w ? T(fixed_order_sum(c, [&](index_t j) { return double(w[j]); })) : T(c);
-  const T ec = eps / T(c);
+  const T W = T(weight_sum(w, c));
   parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) {
-      T* g = gx + i * c;
-      if (t[i] == ignore_index) {
-        std::fill(g, g + c, T(0));
-        continue;
-      }
-      const T wt = w ? w[t[i]] : T(1);
-      const T s = scale[i], l = lse[i];
-      // without smoothing only w[t] is read, as in the forward (ec * W would be NaN for a NaN weight elsewhere)
-      const T a = s * ((T(1) - eps) * wt + (ec != T(0) ? ec * W : T(0)));
-      map_blocks<T, kRowBlock>(x + i * c, g, c, [a, l](const auto& v) { return (v - l).exp() * a; });
-      if (ec != T(0)) {
-        if (w) for (index_t j = 0; j < c; ++j) g[j] -= s * ec * w[j];
-        else for (index_t j = 0; j < c; ++j) g[j] -= s * ec;
-      }
-      g[t[i]] -= s * (T(1) - eps) * wt;
-    }
+    wce_backward_rows(x, t, w, eps, W, lse, scale, gx, c, ignore_index, b, e);
+  });
+}
+
+template <class T>
+void weighted_softmax_cross_entropy_forward_backward(const T* x, const std::int64_t* t, const T* w, T eps, T* loss,
+                                                     T* lse, const T* scale, T* gx, index_t n, index_t c,
+                                                     std::int64_t ignore_index) {
+  const double W = weight_sum(w, c);
+  parallel_for(n, row_grain(c), [&](index_t b, index_t e) {
+    std::vector<T> scratch(static_cast<std::size_t>(c));
+    wce_forward_rows(x, t, w, eps, W, loss, lse, c, ignore_index, b, e, scratch.data());
+    wce_backward_rows(x, t, w, eps, T(W), lse, scale, gx, c, ignore_index, b, e);  // the chunk still in cache
   });
 }
 
@@ -235,6 +291,9 @@ void bce_with_logits_backward(const T* x, const T* y, const T* w, index_t w_len,
   template void weighted_softmax_cross_entropy_backward<T>(const T*, const std::int64_t*, const T*, T,         \
                                                            const T*, const T*, T*, index_t, index_t,           \
                                                            std::int64_t);                                      \
+  template void weighted_softmax_cross_entropy_forward_backward<T>(const T*, const std::int64_t*, const T*, T,  \
+                                                                   T*, T*, const T*, T*, index_t, index_t,      \
+                                                                   std::int64_t);                               \
   template double bce_with_logits_forward<T>(const T*, const T*, const T*, index_t, const T*, index_t, T*,     \
                                              index_t);                                                         \
   template void bce_with_logits_backward<T>(const T*, const T*, const T*, index_t, const T*, index_t,          \

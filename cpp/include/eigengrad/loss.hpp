@@ -21,6 +21,12 @@ void softmax_cross_entropy_forward(const T* x, const std::int64_t* t, T* loss, T
 template <class T>
 void softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* lse, const T* scale, T* gx,
                                     index_t n, index_t c, std::int64_t ignore_index);
+// forward_backward: the forward, then the backward with the given scale, over each chunk of rows while its
+//   logits are in cache; the same bits as the two calls (eg.compile fuses them when the loss's upstream
+//   gradient is known before the forward runs: the seed of loss.backward()).
+template <class T>
+void softmax_cross_entropy_forward_backward(const T* x, const std::int64_t* t, T* loss, T* lse, const T* scale, T* gx,
+                                            index_t n, index_t c, std::int64_t ignore_index);
 
 // Mean-squared error pieces over n elements.
 // squared_error_sum: returns sum_i (x[i] - y[i])^2, summed in double with a fixed chunking.
@@ -49,6 +55,11 @@ void weighted_softmax_cross_entropy_forward(const T* x, const std::int64_t* t, c
 template <class T>
 void weighted_softmax_cross_entropy_backward(const T* x, const std::int64_t* t, const T* w, T eps, const T* lse,
                                              const T* scale, T* gx, index_t n, index_t c, std::int64_t ignore_index);
+// forward_backward: both, chunk by chunk of rows, the same bits as the two calls (as above).
+template <class T>
+void weighted_softmax_cross_entropy_forward_backward(const T* x, const std::int64_t* t, const T* w, T eps, T* loss,
+                                                     T* lse, const T* scale, T* gx, index_t n, index_t c,
+                                                     std::int64_t ignore_index);
 
 // Binary cross-entropy with logits (PyTorch's BCEWithLogitsLoss), numerically stable, over n elements.
 // With lw = 1 + (pw - 1) y and softplus(-x) = max(-x, 0) + log1p(exp(-|x|)):

@@ -21,12 +21,12 @@ from eigengrad.reference.erf import erf_forward
 from eigengrad.reference.finite import all_finite
 from eigengrad.reference.gemm import gemm, gemm_relu_dropout
 from eigengrad.reference.loss import (
-    softmax_cross_entropy_backward, softmax_cross_entropy_forward, squared_error, squared_error_backward,
-    squared_error_sum,
+    softmax_cross_entropy_backward, softmax_cross_entropy_forward, softmax_cross_entropy_forward_backward,
+    squared_error, squared_error_backward, squared_error_sum,
 )
 from eigengrad.reference.loss import (
     bce_with_logits_backward, bce_with_logits_forward, weighted_softmax_cross_entropy_backward,
-    weighted_softmax_cross_entropy_forward,
+    weighted_softmax_cross_entropy_forward, weighted_softmax_cross_entropy_forward_backward,
 )
 from eigengrad.reference.norm import (
     batch_norm_backward, batch_norm_forward, batch_norm_relu_dropout_forward, batch_norm_relu_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
@@ -40,11 +40,13 @@ from eigengrad.reference.random import normal_fill, philox4x32, randperm, unifor
 
 __all__ = [
     "gemm", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
-    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "squared_error_sum", "squared_error",
+    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "softmax_cross_entropy_forward_backward",
+    "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adamax_step", "radam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
     "grad_norm", "clip_grad_norm", "clip_grad_value", "all_finite", "augment", "erf_forward",
     "weighted_softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward",
+    "weighted_softmax_cross_entropy_forward_backward",
     "bce_with_logits_forward", "bce_with_logits_backward",
     "leaky_relu_forward", "leaky_relu_backward", "elu_forward", "elu_backward", "selu_forward", "selu_backward",
     "gelu_forward", "gelu_backward", "softplus_forward", "softplus_backward", "prelu_forward", "prelu_backward",

@@ -23,6 +23,12 @@ def softmax_cross_entropy_backward(logits, target, lse, scale, ignore_index=-100
     return grad.astype(logits.dtype)
 
 
+def softmax_cross_entropy_forward_backward(logits, target, scale, ignore_index=-100):
+    """The forward, then the backward with ``scale``: (loss, lse, grad_logits)."""
+    loss, lse = softmax_cross_entropy_forward(logits, target, ignore_index)
+    return loss, lse, softmax_cross_entropy_backward(logits, target, lse, scale, ignore_index)
+
+
 def squared_error_sum(x, y):
     d = x.astype(np.float64) - y.astype(np.float64)
     return float(np.sum(d * d))
@@ -68,6 +74,13 @@ def weighted_softmax_cross_entropy_backward(logits, target, weight, label_smooth
         grad = grad + eps / c * (w.sum() * p - w[None, :])
     grad = np.where(keep[:, None], grad * scale[:, None], 0)  # ignored rows are 0, even for non-finite logits
     return grad.astype(logits.dtype)
+
+
+def weighted_softmax_cross_entropy_forward_backward(logits, target, weight, label_smoothing, scale, ignore_index=-100):
+    """The weighted forward, then its backward with ``scale``: (loss, lse, grad_logits)."""
+    loss, lse = weighted_softmax_cross_entropy_forward(logits, target, weight, label_smoothing, ignore_index)
+    grad = weighted_softmax_cross_entropy_backward(logits, target, weight, label_smoothing, lse, scale, ignore_index)
+    return loss, lse, grad
 
 
 def bce_with_logits_forward(x, y, weight=None, pos_weight=None):
