@@ -750,6 +750,47 @@ entry("max_pool2d_backward", make=_maxpool_bwd, outputs=("grad_in",),
                                                           (1, *kw["grad_in"].shape))[0]})
 
 
+def _maxpool_relu_bwd(c):
+    kw = _maxpool_fwd(c)
+    kw["input"] = np.maximum(kw["input"], 0)  # the pool of a ReLU's output
+    out, idx = _maxpool_ref(kw)
+    return dict(grad_out=c.normal(*kw["out"].shape), indices=idx[0], out=out[0], grad_in=c.empty(*kw["input"].shape))
+
+
+entry("max_pool2d_relu_backward", make=_maxpool_relu_bwd, outputs=("grad_in",),
+      expect=lambda kw: {"grad_in": R.max_pool2d_relu_backward(kw["grad_out"][None], kw["indices"][None],
+                                                               kw["out"][None], (1, *kw["grad_in"].shape))[0]})
+
+
+def _bn_relu_pool(c):
+    opts = _pool_options(c)
+    h, w = _pool_plane(c, opts).shape[1:]
+    kw = _bn_relu(c)
+    n, ch = kw["input"].shape[:2]
+    n = n if n * h * w > 1 else 2
+    oh, ow, _ = RP._geometry((n, ch, h, w), opts["kernel_size"], opts["stride"], opts["padding"], opts["dilation"],
+                             opts["ceil_mode"])
+    del kw["out"]
+    return dict(kw, input=c.normal(n, ch, h * w, scale=2.0), out=c.empty(n * ch, oh, ow),
+                indices=np.full((n * ch, oh, ow), -7, np.int64), input_size=(h, w), **opts)
+
+
+def _bn_relu_pool_expect(kw):
+    rm = None if kw["running_mean"] is None else kw["running_mean"].copy()
+    rv = None if kw["running_var"] is None else kw["running_var"].copy()
+    out, idx, mean, invstd = R.batch_norm_relu_max_pool2d_forward(
+        kw["input"], kw["weight"], kw["bias"], rm, rv, kw["momentum"], kw["eps"], kw["input_size"],
+        kw["kernel_size"], kw["stride"], kw["padding"], kw["dilation"], kw["ceil_mode"])
+    res = {"out": out, "indices": idx, "save_mean": mean, "save_invstd": invstd}
+    if rm is not None:
+        res.update(running_mean=rm, running_var=rv)
+    return res
+
+
+entry("batch_norm_relu_max_pool2d_forward", make=_bn_relu_pool, expect=_bn_relu_pool_expect, rtol=10.0,
+      outputs=("out", "indices", "save_mean", "save_invstd", "running_mean", "running_var"))
+
+
 def _avg_options(c):
     opts = _pool_options(c, dilation=False)
     return dict(opts, count_include_pad=c.flag(), divisor_override=c.pick([0, 0, 3]))

@@ -253,7 +253,127 @@ def test_the_cnn_blocks_fuse_batchnorm_and_relu():
         results.append((losses, [p._data.tobytes() for p in model.parameters()],
                         [b._data.tobytes() for _, b in model.named_buffers()]))
         if compiled:
-            assert fn.fallback_reason is None and next(iter(fn._plans.values())).plan.fused == 1
+            plan = next(iter(fn._plans.values())).plan
+            assert fn.fallback_reason is None and plan.fused == 1 and plan.fused_pools == 2  # pool: both ways
+            names = [op.name for op in plan.ops if op.kind == "kernel"]
+            assert "batch_norm_relu_max_pool2d_forward" in names and "max_pool2d_forward" not in names
+    assert results[0] == results[1]
+
+
+# --- ReLU -> MaxPool backward: the ReLU's mask in the pool's backward -------------------------------------
+
+POOLS = [((2, 2), (2, 2), (0, 0), (1, 1), False), ((3, 3), (1, 1), (1, 1), (1, 1), False),
+         ((3, 2), (2, 1), (1, 0), (1, 2), True), ((1, 1), (1, 1), (0, 0), (1, 1), False)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool", POOLS, ids=str)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (6, 7, 9), (64, 28, 28), (0, 4, 4)], ids=str)
+def test_pool_relu_backward_is_the_two_kernels_bit_for_bit(shape, pool, dtype, restore_threads):
+    kernel, stride, padding, dilation, ceil = pool
+    rng = np.random.default_rng(sum(shape))
+    planes, h, w = shape
+    h, w = max(h, dilation[0] * (kernel[0] - 1) + 1), max(w, dilation[1] * (kernel[1] - 1) + 1)
+    x = rng.standard_normal((planes, h, w)).astype(dtype)
+    x[x < -1.5] = np.nan  # NaN wins a window: its pooled value is NaN, not > 0
+    relu = np.empty_like(x)
+    C.relu_forward(x.reshape(-1), relu.reshape(-1))
+    oh, ow = (C.pool2d_output_size(n, k, p, s, d, ceil) for n, k, p, s, d in
+              zip((h, w), kernel, padding, stride, dilation))
+    y, idx = np.empty((planes, oh, ow), dtype), np.empty((planes, oh, ow), np.int64)
+    C.max_pool2d_forward(relu, y, idx, kernel, stride, padding, dilation, ceil)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    g.reshape(-1)[:3] = np.nan  # a NaN gradient where the ReLU is off must stay 0
+    d, expected = np.empty_like(x), np.empty_like(x)
+    C.max_pool2d_backward(g, idx, d)
+    C.relu_backward(d.reshape(-1), relu.reshape(-1), expected.reshape(-1))
+    for threads in (1, 2):
+        eg.set_num_threads(threads)
+        got = np.full_like(x, 7.0)
+        C.max_pool2d_relu_backward(g, idx, y, got)
+        assert got.tobytes() == expected.tobytes()
+    np.testing.assert_array_equal(got, R.max_pool2d_relu_backward(g[None], idx[None], y[None], (1, *x.shape))[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool", POOLS, ids=str)
+@pytest.mark.parametrize("shape", [(2, 1, 1, 1), (3, 5, 7, 9), (16, 32, 28, 28), (0, 3, 4, 4), (1, 2, 1, 3)],
+                         ids=str)
+def test_bn_relu_pool_forward_is_the_two_kernels_bit_for_bit(shape, pool, dtype, restore_threads):
+    kernel, stride, padding, dilation, ceil = pool
+    n, c, h, w = shape
+    h, w = max(h, dilation[0] * (kernel[0] - 1) + 1), max(w, dilation[1] * (kernel[1] - 1) + 1)
+    if n * h * w == 1:
+        n = 2
+    rng = np.random.default_rng(n + c + h + w)
+    x, wt, b, rm, rv = _bn_args(rng, n, c, h * w, dtype)
+    x.reshape(-1)[::97] = np.nan  # a NaN propagates through BatchNorm and wins its windows
+    oh, ow = (C.pool2d_output_size(m, k, p, s_, d, ceil) for m, k, p, s_, d in
+              zip((h, w), kernel, padding, stride, dilation))
+    relu = np.empty_like(x)
+    sm, si, rm1, rv1 = np.empty(c), np.empty(c), rm.copy(), rv.copy()
+    C.batch_norm_relu_forward(x, wt, b, rm1, rv1, relu, sm, si, 0.1, 1e-5)
+    y, idx = np.empty((n * c, oh, ow), dtype), np.empty((n * c, oh, ow), np.int64)
+    C.max_pool2d_forward(relu.reshape(n * c, h, w), y, idx, kernel, stride, padding, dilation, ceil)
+    for threads in (1, 2):
+        eg.set_num_threads(threads)
+        fy, fidx = np.full_like(y, 5.0), np.full_like(idx, -9)
+        fsm, fsi, rm2, rv2 = np.empty(c), np.empty(c), rm.copy(), rv.copy()
+        C.batch_norm_relu_max_pool2d_forward(x, wt, b, rm2, rv2, fy, fidx, fsm, fsi, 0.1, 1e-5, (h, w), kernel,
+                                             stride, padding, dilation, ceil)
+        for u, v in [(y, fy), (idx, fidx), (sm, fsm), (si, fsi), (rm1, rm2), (rv1, rv2)]:
+            assert u.tobytes() == v.tobytes()
+    if y.size:
+        assert (fy[np.isfinite(fy)] >= 0).all() and np.isnan(fy).any() == np.isnan(x).any()
+
+
+def test_bn_relu_pool_forward_bad_arguments_name_the_argument():
+    x, wt, b, rm, rv = _bn_args(np.random.default_rng(0), 2, 3, 16, np.float32)
+    y, idx, sm, si = np.empty((6, 2, 2), np.float32), np.empty((6, 2, 2), np.int64), np.empty(3), np.empty(3)
+    args = dict(input=x, weight=wt, bias=b, running_mean=rm, running_var=rv, out=y, indices=idx, save_mean=sm,
+                save_invstd=si, momentum=0.1, eps=1e-5, input_size=(4, 4), kernel_size=2, stride=2, padding=0,
+                dilation=1, ceil_mode=False)
+    C.batch_norm_relu_max_pool2d_forward(**args)
+    for bad, error, match in [
+            (dict(input_size=(4, 5)), ValueError, "input_size"),
+            (dict(out=np.empty((6, 3, 2), np.float32)), ValueError, "out"),
+            (dict(indices=np.empty((6, 2, 2), np.int32)), TypeError, "indices"),
+            (dict(kernel_size=5), ValueError, "kernel_size"), (dict(padding=2), ValueError, "padding"),
+            (dict(out=x.reshape(-1)[:24].reshape(6, 2, 2)), ValueError, "out.*input"),
+            (dict(running_mean=rm[:2]), ValueError, "running_mean")]:
+        with pytest.raises(error, match=match):
+            C.batch_norm_relu_max_pool2d_forward(**{**args, **bad})
+
+
+@pytest.mark.parametrize("blocks, fused", [
+    (lambda: [nn.ReLU(), nn.MaxPool2d(2)], 1),
+    (lambda: [nn.ReLU(), nn.MaxPool2d(3, stride=1, padding=1)], 1),  # overlapping windows: sums in order
+    (lambda: [nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)], 2),  # and the forward
+    (lambda: [nn.BatchNorm2d(4, affine=False, track_running_stats=False), nn.ReLU(),
+              nn.MaxPool2d(3, stride=2, padding=1, dilation=1)], 2),
+    (lambda: [nn.Tanh(), nn.MaxPool2d(2)], 0),
+    (lambda: [nn.ReLU(), nn.AvgPool2d(2)], 0),
+    (lambda: [nn.MaxPool2d(2), nn.ReLU()], 0),
+], ids=["relu-pool", "relu-overlapping", "bn-relu-pool-ceil", "bn-plain-relu-pool", "tanh-pool", "relu-avgpool",
+        "pool-relu"])
+def test_pool_relu_rewrite_applies_to_the_pattern_and_keeps_eager_numbers(blocks, fused):
+    data = [(eg.randn(4, 1, 9, 9), eg.randint(0, 3, (4,))) for _ in range(5)]
+    results = []
+    for compiled in (False, True):
+        eg.manual_seed(0)
+        body = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), *blocks())
+        width = int(np.prod(body(eg.zeros(1, 1, 9, 9)).shape))
+        model = nn.Sequential(body, nn.Flatten(), nn.Linear(width, 3))
+        opt = eg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        fn = eg.compile(step_of(model, opt, nn.CrossEntropyLoss())) if compiled else \
+            step_of(model, opt, nn.CrossEntropyLoss())
+        losses = [float(fn(x, y)) for x, y in data]
+        results.append((losses, [p._data.tobytes() for p in model.parameters()]))
+        if compiled:
+            plan = next(iter(fn._plans.values())).plan
+            assert fn.fallback_reason is None and plan.fused_pools == fused
+            relu_backward = [op for op in plan.ops if op.kind == "kernel" and op.name == "relu_backward"]
+            assert not relu_backward if fused else fn.replays >= 1
     assert results[0] == results[1]
 
 

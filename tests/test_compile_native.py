@@ -245,8 +245,8 @@ def test_a_cnn_runs_its_convolutions_and_pooling_natively():
     same(state_arrays(model, opt), state_arrays(model_e, opt_e))
     plan = list(fn._plans.values())[-1].plan
     names = {plan.ops[i].name for i in plan.native.captured_ops}
-    for name in ("conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
-                 "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_relu_forward", "gemm"):
+    for name in ("conv2d_forward", "conv2d_backward", "batch_norm_relu_max_pool2d_forward", "max_pool2d_relu_backward",
+                 "avg_pool2d_forward", "avg_pool2d_backward", "gemm"):
         assert name in names, (name, plan.explain())
 
 

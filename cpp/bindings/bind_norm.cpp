@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "checks.hpp"
+#include "geometry.hpp"
 #include "plan_capture.hpp"
 #include "eigengrad/norm.hpp"
 
@@ -59,7 +60,7 @@ struct BnForwardArgs {
 
 // The checks of a batch norm forward; `extra` outputs (the fused kernel's mask) join the overlap rule.
 BnForwardArgs check_bn_forward(const py::array& x, const py::object& weight, const py::object& bias,
-                               const py::object& running_mean, const py::object& running_var, py::array& y,
+                               const py::object& running_mean, const py::object& running_var, py::array* y,
                                py::array& save_mean, py::array& save_invstd, bool training,
                                const std::vector<Named>& extra = {}) {
   check_input(x, "input");
@@ -79,12 +80,12 @@ BnForwardArgs check_bn_forward(const py::array& x, const py::object& weight, con
   if (training && rm && n * s == 1)
     throw py::value_error("input: expected more than 1 value per channel when training with running statistics, got " +
                           shape_str(x));
-  check_out(y, "out", x, "input");
+  if (y != nullptr) check_out(*y, "out", x, "input");  // (none: a fused kernel's own outputs come in `extra`)
   check_stats(save_mean, "save_mean", {c}, true);
   check_stats(save_invstd, "save_invstd", {c}, true);
   // Training updates the running statistics in place (outputs); evaluation only reads them.
   const Named rmn{opt_addr(rm), "running_mean"}, rvn{opt_addr(rv), "running_var"};
-  std::vector<Named> outputs{{&y, "out"}, {&save_mean, "save_mean"}, {&save_invstd, "save_invstd"}};
+  std::vector<Named> outputs{{y, "out"}, {&save_mean, "save_mean"}, {&save_invstd, "save_invstd"}};
   outputs.insert(outputs.end(), extra.begin(), extra.end());
   std::vector<Named> inputs{{&x, "input"}, {opt_addr(w), "weight"}, {opt_addr(b), "bias"}};
   for (const Named& stat : {rmn, rvn}) (training ? outputs : inputs).push_back(stat);
@@ -95,7 +96,7 @@ BnForwardArgs check_bn_forward(const py::array& x, const py::object& weight, con
 void bn_forward_binding(const py::array& x, const py::object& weight, const py::object& bias,
                         const py::object& running_mean, const py::object& running_var, py::array y,
                         py::array save_mean, py::array save_invstd, bool training, double momentum, double eps) {
-  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, training);
+  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, &y, save_mean, save_invstd, training);
   if (is_float32(x)) bn_forward<float>(x, a.w, a.b, a.rm, a.rv, y, save_mean, save_invstd, training, momentum, eps);
   else bn_forward<double>(x, a.w, a.b, a.rm, a.rv, y, save_mean, save_invstd, training, momentum, eps);
 }
@@ -114,9 +115,52 @@ void bn_relu(const py::array& x, BnForwardArgs& a, py::array& y, py::array& sm, 
 void bn_relu_binding(const py::array& x, const py::object& weight, const py::object& bias,
                      const py::object& running_mean, const py::object& running_var, py::array y, py::array save_mean,
                      py::array save_invstd, double momentum, double eps) {
-  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, true);
+  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, &y, save_mean, save_invstd, true);
   if (is_float32(x)) bn_relu<float>(x, a, y, save_mean, save_invstd, momentum, eps);
   else bn_relu<double>(x, a, y, save_mean, save_invstd, momentum, eps);
+}
+
+template <class T>
+void bn_relu_pool(const py::array& x, BnForwardArgs& a, py::array& y, py::array& idx, py::array& sm, py::array& si,
+                  double momentum, double eps, const Pool2dGeometry& g) {
+  const T *xp = cptr<T>(x), *wp = opt_cptr<T>(a.w), *bp = opt_cptr<T>(a.b);
+  T *yp = mptr<T>(y), *rmp = opt_mptr<T>(a.rm), *rvp = opt_mptr<T>(a.rv);
+  auto* ip = static_cast<std::int64_t*>(idx.mutable_data());
+  double *smp = mptr<double>(sm), *sip = mptr<double>(si);
+  const index_t n = x.shape(0), c = x.shape(1);
+  launch([=] {
+    batch_norm_relu_max_pool2d_forward<T>(xp, wp, bp, yp, ip, smp, sip, rmp, rvp, momentum, eps, n, c, g);
+  });
+}
+
+// eg.compile's fused BatchNorm (training) -> ReLU -> MaxPool2d: batch_norm_forward's checks on input (n, c, s)
+// with s = h * w of input_size, and max_pool2d_forward's on the options and on out / indices (n * c, oh, ow).
+void bn_relu_pool_binding(const py::array& x, const py::object& weight, const py::object& bias,
+                          const py::object& running_mean, const py::object& running_var, py::array y, py::array idx,
+                          py::array save_mean, py::array save_invstd, double momentum, double eps,
+                          const py::object& input_size, const py::object& kernel_size, const py::object& stride,
+                          const py::object& padding, const py::object& dilation, bool ceil_mode) {
+  check_input(x, "input");
+  check_ndim(x, "input", 3);
+  const Pair hw = window_option<2>(input_size, "input_size", 0);
+  if (hw[0] * hw[1] != x.shape(2))
+    throw py::value_error("input_size: expected two sizes whose product is input's last dimension " +
+                          std::to_string(x.shape(2)) + ", got (" + std::to_string(hw[0]) + ", " +
+                          std::to_string(hw[1]) + ")");
+  const Pool2dGeometry g =
+      pool2d_geometry(x.shape(0) * x.shape(1), hw[0], hw[1], window_option<2>(kernel_size, "kernel_size", 1),
+                      window_option<2>(stride, "stride", 1), window_option<2>(padding, "padding", 0),
+                      window_option<2>(dilation, "dilation", 1), ceil_mode);
+  check_output(y, "out");
+  check_dtype_as(y, "out", x, "input");
+  check_shape(y, "out", {g.planes, g.oh, g.ow});
+  check_int64(idx, "indices");
+  check_writeable(idx, "indices");
+  check_shape(idx, "indices", {g.planes, g.oh, g.ow});
+  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, nullptr, save_mean, save_invstd, true,
+                            {{&y, "out"}, {&idx, "indices"}});
+  if (is_float32(x)) bn_relu_pool<float>(x, a, y, idx, save_mean, save_invstd, momentum, eps, g);
+  else bn_relu_pool<double>(x, a, y, idx, save_mean, save_invstd, momentum, eps, g);
 }
 
 template <class T>
@@ -144,7 +188,7 @@ void bn_relu_dropout_binding(const py::array& x, const py::object& weight, const
   check_mask(mask, "mask", true);
   check_shape(mask, "mask", {index_t(x.size())});
   check_threshold(threshold);
-  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, true,
+  auto a = check_bn_forward(x, weight, bias, running_mean, running_var, &y, save_mean, save_invstd, true,
                             {{&mask, "mask"}});
   if (is_float32(x)) bn_relu_dropout<float>(x, a, y, save_mean, save_invstd, mask, momentum, eps, seed, offset, threshold, scale);
   else bn_relu_dropout<double>(x, a, y, save_mean, save_invstd, mask, momentum, eps, seed, offset, threshold, scale);
@@ -341,6 +385,13 @@ void bind_norm(py::module_& m) {
         py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"), py::arg("save_invstd"),
         py::arg("momentum"), py::arg("eps"),
         "eg.compile's fusion of batch_norm_forward (training) and relu_forward: out = relu(bn(input)); the same bits.");
+  def_capturable(m, "batch_norm_relu_max_pool2d_forward", &bn_relu_pool_binding, py::arg("input"), py::arg("weight"),
+        py::arg("bias"), py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("indices"),
+        py::arg("save_mean"), py::arg("save_invstd"), py::arg("momentum"), py::arg("eps"), py::arg("input_size"),
+        py::arg("kernel_size"), py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"),
+        "eg.compile's fusion of batch_norm_forward (training), relu_forward and max_pool2d_forward: each plane of "
+        "relu(bn(input)) (input (n, c, h * w)) pooled while in cache into out and indices (n * c, oh, ow); the "
+        "same bits, without the BatchNorm -> ReLU output.");
   def_capturable(m, "batch_norm_relu_dropout_forward", &bn_relu_dropout_binding, py::arg("input"), py::arg("weight"),
         py::arg("bias"), py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"),
         py::arg("save_invstd"), py::arg("mask"), py::arg("seed"), py::arg("offset"), py::arg("threshold"),

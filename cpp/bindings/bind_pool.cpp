@@ -83,17 +83,23 @@ void max_forward(const py::array& x, py::array y, py::array idx, const py::objec
   run_planes(x, y, [ip, g](auto xp, auto yp) { max_pool2d_forward(xp, yp, ip, g); });
 }
 
-void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
+// max_pool2d_backward, or with the pool's output y (not None) max_pool2d_relu_backward: the ReLU's mask folded in.
+void max_backward_impl(const py::array& dy, const py::array& idx, const py::array* y, py::array& dx) {
   check_planes(dy, "grad_out");
   check_int64(idx, "indices");
   check_shape(idx, "indices", {dy.shape(0), dy.shape(1), dy.shape(2)});
+  if (y != nullptr) {
+    check_planes(*y, "out");
+    check_dtype_as(*y, "out", dy, "grad_out");
+    check_same_shape(*y, "out", dy, "grad_out");
+  }
   check_output(dx, "grad_in");
   check_dtype_as(dx, "grad_in", dy, "grad_out");
   check_ndim(dx, "grad_in", 3);
   if (dx.shape(0) != dy.shape(0))
     throw py::value_error("grad_in: expected " + std::to_string(dy.shape(0)) + " planes (as grad_out), got " +
                           shape_str(dx));
-  check_overlaps({{&dx, "grad_in"}}, {{&dy, "grad_out"}, {&idx, "indices"}});
+  check_overlaps({{&dx, "grad_in"}}, {{&dy, "grad_out"}, {&idx, "indices"}, {y, "out"}});
   if (dx.size() == 0) return;
   const Pool2dGeometry g{dx.shape(0), dx.shape(1), dx.shape(2), dy.shape(1), dy.shape(2), 1, 1, 1, 1, 0, 0, 1, 1};
   const auto* ip = static_cast<const std::int64_t*>(idx.data());
@@ -101,6 +107,7 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
   dispatch_float(dy, [&](auto tag) {
     using T = decltype(tag);
     const T* dyp = cptr<T>(dy);
+    const T* yp = y != nullptr ? cptr<T>(*y) : nullptr;
     T* dxp = mptr<T>(dx);
     launch([=] {  // the scan of the indices too (an index out of the plane would write out of bounds): a plan
                   // runs it at every replay, on that replay's indices
@@ -108,9 +115,16 @@ void max_backward(const py::array& dy, const py::array& idx, py::array dx) {
       if (bad != ip + n)
         throw py::value_error("indices: expected values in [-1, " + std::to_string(hw) + "), got " +
                               std::to_string(*bad));
-      max_pool2d_backward<T>(dyp, ip, dxp, g);
+      if (yp != nullptr) max_pool2d_relu_backward<T>(dyp, ip, yp, dxp, g);
+      else max_pool2d_backward<T>(dyp, ip, dxp, g);
     });
   });
+}
+
+void max_backward(const py::array& dy, const py::array& idx, py::array dx) { max_backward_impl(dy, idx, nullptr, dx); }
+
+void max_relu_backward(const py::array& dy, const py::array& idx, const py::array& y, py::array dx) {
+  max_backward_impl(dy, idx, &y, dx);
 }
 
 index_t check_divisor(index_t divisor_override) {
@@ -208,6 +222,10 @@ void bind_pool(py::module_& m) {
         "Max pooling of input (planes, h, w) with -inf padding; writes out and the int64 flat indices of the maxima.");
   def_capturable(m, "max_pool2d_backward", &max_backward, arg("grad_out"), arg("indices"), arg("grad_in"),
         "grad_in (planes, h, w) = 0, then grad_out added at the saved indices.");
+  def_capturable(m, "max_pool2d_relu_backward", &max_relu_backward, arg("grad_out"), arg("indices"), arg("out"),
+        arg("grad_in"),
+        "max_pool2d_backward then relu_backward for a max pool over a ReLU's output, in one pass: grad_out is added "
+        "at the saved indices where the pool's output out is > 0 (the same bits as the two kernels).");
   def_capturable(m, "avg_pool2d_forward", &avg_forward, arg("input"), arg("out"), arg("kernel_size"), arg("stride"),
         arg("padding"), arg("ceil_mode"), arg("count_include_pad"), arg("divisor_override"),
         "Average pooling of input (planes, h, w), PyTorch's divisor rule (divisor_override 0: none).");

@@ -13,6 +13,7 @@
 
 #include "eigengrad/dropout.hpp"
 #include "eigengrad/norm.hpp"
+#include "eigengrad/pool.hpp"
 #include "norm_common.hpp"
 
 namespace eigengrad {
@@ -217,6 +218,19 @@ struct Coefs {
   }
 };
 
+// One plane of the forward: o = aj * (x - h) + bj (shared by apply_coefs and the fused BatchNorm -> ReLU ->
+// MaxPool, so both compute the same bits).
+template <class T>
+inline void affine_plane(const T* xr, T* o, index_t s, T h, T aj, T bj) {
+  for (index_t i = 0; i < s; ++i) o[i] = aj * (xr[i] - h) + bj;
+}
+
+// relu_forward's max(y, 0) in place over [b, e) (NaN and -0 kept, as Eigen's max does there).
+template <class T>
+inline void relu_span(T* y, index_t b, index_t e) {
+  for (index_t i = b; i < e; ++i) y[i] = y[i] < T(0) ? T(0) : y[i];
+}
+
 // Elementwise over x (n, c, s): out = a_j * (x - hi_j) + b_j, plus g_j * dy when dy is given. Then
 // done(begin, end) on the flat element range each chunk wrote, while it is in cache (a fused epilogue).
 template <class T, class Done>
@@ -248,7 +262,7 @@ void apply_coefs(const T* x, const T* dy, T* out, const Coefs<T>& k, index_t n, 
         const T* d = dy + q * s;
         for (index_t i = 0; i < s; ++i) o[i] = gj * d[i] + aj * (xr[i] - h) + bj;
       } else {
-        for (index_t i = 0; i < s; ++i) o[i] = aj * (xr[i] - h) + bj;
+        affine_plane(xr, o, s, h, aj, bj);
       }
     }
     done(q0 * s, q1 * s);
@@ -341,9 +355,32 @@ void batch_norm_relu_forward(const T* x, const T* weight, const T* bias, T* y, d
                              index_t s) {
   train_statistics(x, save_mean, save_invstd, running_mean, running_var, momentum, eps, n, c, s);
   apply_coefs(x, static_cast<const T*>(nullptr), y, forward_coefs(weight, bias, save_mean, save_invstd, c), n, c, s,
-              [&](index_t b, index_t e) {
-                for (index_t i = b; i < e; ++i) y[i] = y[i] < T(0) ? T(0) : y[i];  // std::max(y, 0) as relu_forward
-              });
+              [&](index_t b, index_t e) { relu_span(y, b, e); });
+}
+
+template <class T>
+void batch_norm_relu_max_pool2d_forward(const T* x, const T* weight, const T* bias, T* y, std::int64_t* idx,
+                                        double* save_mean, double* save_invstd, T* running_mean, T* running_var,
+                                        double momentum, double eps, index_t n, index_t c, const Pool2dGeometry& g) {
+  const index_t s = g.h * g.w, out = g.oh * g.ow;
+  train_statistics(x, save_mean, save_invstd, running_mean, running_var, momentum, eps, n, c, s);
+  if (s == 0) {  // no input position: max_pool2d_forward's zero output (as its binding gives for an empty input)
+    std::fill(y, y + n * c * out, T(0));
+    return;
+  }
+  const Coefs<T> k = forward_coefs(weight, bias, save_mean, save_invstd, c);
+  const MaxPool2dPlanes<T> pool(g);
+  // planes as apply_coefs would split them; each normalised and ReLU'd into a buffer that stays in cache,
+  // then pooled: the BatchNorm -> ReLU output is never written to memory
+  parallel_for(n * c, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(s, 1)), [&](index_t q0, index_t q1) {
+    std::vector<T> plane(static_cast<std::size_t>(s));
+    for (index_t q = q0; q < q1; ++q) {
+      const std::size_t ch = std::size_t(q % c);
+      affine_plane(x + q * s, plane.data(), s, k.hi[ch], k.a[ch], k.b[ch]);
+      relu_span(plane.data(), 0, s);
+      pool(plane.data(), y + q * out, idx + q * out);
+    }
+  });
 }
 
 template <class T>
@@ -395,6 +432,9 @@ void batch_norm_backward(const T* dy, const T* x, const double* mean, const doub
                                                    std::uint64_t, std::uint64_t, std::uint64_t, T);               \
   template void batch_norm_relu_forward<T>(const T*, const T*, const T*, T*, double*, double*, T*, T*, double,     \
                                            double, index_t, index_t, index_t);                                     \
+  template void batch_norm_relu_max_pool2d_forward<T>(const T*, const T*, const T*, T*, std::int64_t*, double*,   \
+                                                      double*, T*, T*, double, double, index_t, index_t,          \
+                                                      const Pool2dGeometry&);                                     \
   template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*, double*,       \
                                            double*, double, index_t, index_t, index_t);                        \
   template void batch_norm_backward<T>(const T*, const T*, const double*, const double*, const T*, T*, T*, T*,  \

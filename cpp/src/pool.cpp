@@ -178,34 +178,54 @@ bool max_inner8<float>(const float* xp, const MaxPlan& p, std::size_t i, float* 
 }  // namespace
 
 template <class T>
-void max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g) {
-  const std::vector<Taps> rt = axis_taps(g.oh, g.sh, g.ph, g.kh, g.dh, g.h);
-  const std::vector<Taps> ct = axis_taps(g.ow, g.sw, g.pw, g.kw, g.dw, g.w);
-  const bool fits_int32 = g.h * g.w < (index_t(1) << 31) && g.oh * g.ow < (index_t(1) << 31);
-  const MaxPlan plan = fits_int32 ? max_plan(g, rt, ct) : MaxPlan{};
-  const Taps full_r{0, g.kh}, full_c{0, g.kw};
-  for_planes(g, [&](index_t xo, index_t yo) {
-    const T* xp = x + xo;
-    T* yp = y + yo;
-    std::int64_t* ip = idx + yo;
-    if (!fits_int32) {  // every window through the general path
-      for (index_t o = 0; o < g.oh * g.ow; ++o) {
-        const index_t u = o / g.ow, v = o % g.ow;
-        max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, rt[u], ct[v], g, yp[o], ip[o]);
-      }
-      return;
-    }
-    std::size_t i = 0;
-    while (i + 8 <= plan.inner_out.size() && max_inner8<T>(xp, plan, i, yp, ip)) i += 8;
-    for (; i < plan.inner_out.size(); ++i) {
-      const index_t o = plan.inner_out[i], u = o / g.ow, v = o % g.ow;
-      max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, full_r, full_c, g, yp[o], ip[o]);
-    }
-    for (index_t o : plan.edge_out) {
+struct MaxPool2dPlanes<T>::Tables {
+  std::vector<Taps> rt, ct;
+  bool fits_int32;
+  MaxPlan plan;
+};
+
+template <class T>
+MaxPool2dPlanes<T>::MaxPool2dPlanes(const Pool2dGeometry& g) : g_(g) {
+  auto t = std::make_unique<Tables>();
+  t->rt = axis_taps(g.oh, g.sh, g.ph, g.kh, g.dh, g.h);
+  t->ct = axis_taps(g.ow, g.sw, g.pw, g.kw, g.dw, g.w);
+  t->fits_int32 = g.h * g.w < (index_t(1) << 31) && g.oh * g.ow < (index_t(1) << 31);
+  if (t->fits_int32) t->plan = max_plan(g, t->rt, t->ct);
+  tables_ = std::move(t);
+}
+
+template <class T>
+MaxPool2dPlanes<T>::~MaxPool2dPlanes() = default;
+
+template <class T>
+void MaxPool2dPlanes<T>::operator()(const T* xp, T* yp, std::int64_t* ip) const {
+  const Pool2dGeometry& g = g_;
+  const Tables& t = *tables_;
+  if (!t.fits_int32) {  // every window through the general path
+    for (index_t o = 0; o < g.oh * g.ow; ++o) {
       const index_t u = o / g.ow, v = o % g.ow;
-      max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, rt[u], ct[v], g, yp[o], ip[o]);
+      max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, t.rt[u], t.ct[v], g, yp[o], ip[o]);
     }
-  });
+    return;
+  }
+  const MaxPlan& plan = t.plan;
+  const Taps full_r{0, g.kh}, full_c{0, g.kw};
+  std::size_t i = 0;
+  while (i + 8 <= plan.inner_out.size() && max_inner8<T>(xp, plan, i, yp, ip)) i += 8;
+  for (; i < plan.inner_out.size(); ++i) {
+    const index_t o = plan.inner_out[i], u = o / g.ow, v = o % g.ow;
+    max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, full_r, full_c, g, yp[o], ip[o]);
+  }
+  for (index_t o : plan.edge_out) {
+    const index_t u = o / g.ow, v = o % g.ow;
+    max_window(xp, u * g.sh - g.ph, v * g.sw - g.pw, t.rt[u], t.ct[v], g, yp[o], ip[o]);
+  }
+}
+
+template <class T>
+void max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g) {
+  const MaxPool2dPlanes<T> pool(g);
+  for_planes(g, [&](index_t xo, index_t yo) { pool(x + xo, y + yo, idx + yo); });
 }
 
 template <class T>
@@ -216,6 +236,17 @@ void max_pool2d_backward(const T* dy, const std::int64_t* idx, T* dx, const Pool
     std::fill(d, d + g.h * g.w, T(0));
     for (index_t s = 0; s < out; ++s)
       if (idx[yo + s] >= 0) d[idx[yo + s]] += dy[yo + s];
+  });
+}
+
+template <class T>
+void max_pool2d_relu_backward(const T* dy, const std::int64_t* idx, const T* y, T* dx, const Pool2dGeometry& g) {
+  const index_t out = g.oh * g.ow;
+  for_planes(g, [&](index_t xo, index_t yo) {
+    T* d = dx + xo;
+    std::fill(d, d + g.h * g.w, T(0));
+    for (index_t s = 0; s < out; ++s)
+      if (idx[yo + s] >= 0 && y[yo + s] > T(0)) d[idx[yo + s]] += dy[yo + s];
   });
 }
 
@@ -335,8 +366,10 @@ void adaptive_max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool
 }
 
 #define EIGENGRAD_POOL_INSTANTIATE(T)                                                                       \
+  template class MaxPool2dPlanes<T>;                                                                        \
   template void max_pool2d_forward<T>(const T*, T*, std::int64_t*, const Pool2dGeometry&);                 \
   template void max_pool2d_backward<T>(const T*, const std::int64_t*, T*, const Pool2dGeometry&);           \
+  template void max_pool2d_relu_backward<T>(const T*, const std::int64_t*, const T*, T*, const Pool2dGeometry&); \
   template void avg_pool2d_forward<T>(const T*, T*, const Pool2dGeometry&, bool, index_t);                 \
   template void avg_pool2d_backward<T>(const T*, T*, const Pool2dGeometry&, bool, index_t);                \
   template void adaptive_avg_pool2d_forward<T>(const T*, T*, const Pool2dGeometry&);                       \

@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "eigengrad/parallel.hpp"
+#include "eigengrad/pool.hpp"
 
 namespace eigengrad {
 
@@ -51,6 +52,15 @@ template <class T>
 void batch_norm_relu_forward(const T* x, const T* weight, const T* bias, T* y, double* save_mean, double* save_invstd,
                              T* running_mean, T* running_var, double momentum, double eps, index_t n, index_t c,
                              index_t s);
+
+// BatchNorm (training) -> ReLU -> MaxPool2d of a CNN block: the same statistics, then each (sample, channel)
+// plane (g.h x g.w, n * c = g.planes) normalised and ReLU'd into a buffer and max-pooled from it while it is
+// in cache (pool.hpp: MaxPool2dPlanes), writing only the pooled output y and its indices idx (planes, oh, ow):
+// the same bits as batch_norm_relu_forward then max_pool2d_forward, without the BatchNorm -> ReLU output.
+template <class T>
+void batch_norm_relu_max_pool2d_forward(const T* x, const T* weight, const T* bias, T* y, std::int64_t* idx,
+                                        double* save_mean, double* save_invstd, T* running_mean, T* running_var,
+                                        double momentum, double eps, index_t n, index_t c, const Pool2dGeometry& g);
 
 // Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias; save_mean and
 // save_invstd receive the statistics used (for the backward).

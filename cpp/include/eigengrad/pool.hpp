@@ -7,6 +7,7 @@
 // bit of the result.
 #pragma once
 #include <cstdint>
+#include <memory>
 
 #include "eigengrad/parallel.hpp"
 
@@ -29,9 +30,35 @@ struct Pool2dGeometry {
 template <class T>
 void max_pool2d_forward(const T* x, T* y, std::int64_t* idx, const Pool2dGeometry& g);
 
+// max_pool2d_forward one plane at a time: the windows' tables are built once, then each call pools one
+// input plane (h x w) into one output plane and its indices (oh x ow). max_pool2d_forward runs it over
+// every plane; a kernel that makes its planes itself (BatchNorm -> ReLU -> MaxPool fused) pools each one
+// while it is in cache, with the same bits.
+template <class T>
+class MaxPool2dPlanes {
+ public:
+  explicit MaxPool2dPlanes(const Pool2dGeometry& g);
+  ~MaxPool2dPlanes();
+  MaxPool2dPlanes(const MaxPool2dPlanes&) = delete;
+  MaxPool2dPlanes& operator=(const MaxPool2dPlanes&) = delete;
+  void operator()(const T* x_plane, T* y_plane, std::int64_t* idx_plane) const;
+
+ private:
+  struct Tables;
+  std::unique_ptr<const Tables> tables_;
+  Pool2dGeometry g_;
+};
+
 // dx = 0, then dx[plane, idx] += dy for every output (idx < 0 skipped). Overwrites dx.
 template <class T>
 void max_pool2d_backward(const T* dy, const std::int64_t* idx, T* dx, const Pool2dGeometry& g);
+
+// max_pool2d_backward and then relu_backward on the pool's input, in one pass, for a max pool over a ReLU's
+// output: dx = 0, then dx[plane, idx] += dy for every output whose value y (the pool's forward output: the
+// ReLU's output at idx) is > 0. The same bits as the two kernels (the ReLU's mask at a chosen index is its
+// window's y > 0; an index no window chose is 0 either way). Overwrites dx.
+template <class T>
+void max_pool2d_relu_backward(const T* dy, const std::int64_t* idx, const T* y, T* dx, const Pool2dGeometry& g);
 
 // Average pooling (no dilation), PyTorch's divisor: the window clipped to the padded input
 // [-ph, h + ph) x [-pw, w + pw) has pool_size positions, the window clipped to the input has `inside`;

@@ -22,6 +22,7 @@ import functools
 import numpy as np
 
 from eigengrad.compile.fuse import fuse_activations
+from eigengrad.compile.fuse_pool import fuse_pools
 from eigengrad.compile.fuse_loss import fuse_cross_entropy
 from eigengrad.compile.native import NativeSteps
 from eigengrad.compile.recorder import Buffer, Op, Ref, array_root
@@ -68,6 +69,7 @@ class Plan:
         self.ops, self.buffers, self.grads = ops, buffers, grads
         self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
         self.fused = fuse_activations(ops, buffers)  # BatchNorm or Linear -> ReLU [-> Dropout] (compile/fuse.py)
+        self.fused_pools = fuse_pools(ops, buffers)  # a CNN's [BatchNorm ->] ReLU -> MaxPool each way (fuse_pool.py)
         self.fused_losses = fuse_cross_entropy(ops, buffers)  # the loss's forward with its backward (fuse_loss.py)
         self.arena_bytes = place_temporaries(buffers)
         self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
@@ -187,6 +189,7 @@ class Plan:
                  f"{sum(o.kind == 'python' for o in self.ops)} python steps, "
                  f"{self.elided} gradient copies elided: written straight into their slots; "
                  f"{self.fused} ReLU [-> Dropout] blocks fused into their BatchNorm or Linear; "
+                 f"{self.fused_pools} ReLU -> MaxPool blocks fused (backward; forward with their BatchNorm); "
                  f"{self.fused_losses} cross-entropy forward and backward fused; "
                  f"{self.native.captured} kernel calls run natively in {self.native.runs} executor runs)"]
         for i, op in enumerate(self.ops):

@@ -29,7 +29,8 @@ from eigengrad.reference.loss import (
     weighted_softmax_cross_entropy_forward, weighted_softmax_cross_entropy_forward_backward,
 )
 from eigengrad.reference.norm import (
-    batch_norm_backward, batch_norm_forward, batch_norm_relu_dropout_forward, batch_norm_relu_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
+    batch_norm_backward, batch_norm_forward, batch_norm_relu_dropout_forward, batch_norm_relu_forward,
+    batch_norm_relu_max_pool2d_forward, group_norm_backward, group_norm_forward, layer_norm_backward,
     layer_norm_forward, local_response_norm_backward, local_response_norm_forward,
 )
 from eigengrad.reference.optim import (
@@ -61,11 +62,12 @@ __all__ += ["rnn_forward", "rnn_backward"]
 from eigengrad.reference.conv import conv2d_backward, conv2d_forward  # noqa: E402
 from eigengrad.reference.pool import (  # noqa: E402
     adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
-    max_pool2d_backward, max_pool2d_forward,
+    max_pool2d_backward, max_pool2d_forward, max_pool2d_relu_backward,
 )
 
 __all__ += [
-    "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+    "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward", "max_pool2d_relu_backward",
+    "avg_pool2d_forward",
     "avg_pool2d_backward", "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
 ]
 from eigengrad.reference.reduce import reduce_norm, reduce_sum, reduce_var, sum_rows  # noqa: E402

@@ -59,6 +59,18 @@ def batch_norm_relu_forward(x, weight, bias, running_mean, running_var, momentum
     return relu_forward(y), mean, invstd
 
 
+def batch_norm_relu_max_pool2d_forward(x, weight, bias, running_mean, running_var, momentum, eps, input_size,
+                                       kernel_size, stride, padding, dilation, ceil_mode):
+    """eg.compile's fused BatchNorm (training) -> ReLU -> MaxPool2d over x (n, c, h * w): (out, indices, mean,
+    invstd), out and indices (n * c, oh, ow), as batch_norm_relu_forward then max_pool2d_forward."""
+    from eigengrad.reference.pool import max_pool2d_forward
+
+    y, mean, invstd = batch_norm_relu_forward(x, weight, bias, running_mean, running_var, momentum, eps)
+    n, c = x.shape[:2]
+    out, idx = max_pool2d_forward(y.reshape(n, c, *input_size), kernel_size, stride, padding, dilation, ceil_mode)
+    return out.reshape(n * c, *out.shape[2:]), idx.reshape(n * c, *idx.shape[2:]), mean, invstd
+
+
 def batch_norm_relu_dropout_forward(x, weight, bias, running_mean, running_var, momentum, eps, seed, offset,
                                     threshold, scale):
     """eg.compile's fused BatchNorm (training) -> ReLU -> Dropout: (y, mean, invstd, mask) as
