@@ -11,7 +11,9 @@ compile/native.py's table emptied while it is traced, so every kernel is a Pytho
 The plans give the same bits (tests/test_compile_fusion.py, tests/test_compile_native.py); here only
 their times. Then the cross-entropy fusion (compile/fuse_loss.py) at the kernel level: the weighted,
 label-smoothed loss's forward and backward as two calls against ``..._forward_backward`` (the same bits,
-tests/test_compile_fuse_loss.py), logits (batch, classes) float32. Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
+tests/test_compile_fuse_loss.py), logits (batch, classes) float32; and a CNN block's [BatchNorm ->] ReLU ->
+MaxPool 2 (compile/fuse_pool.py) each way against the kernels it replaces, at the CNN example's two blocks
+(batch 128: 32 x 28 x 28 and 64 x 14 x 14), float32. Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
 medians over rounds of unfused / fused and of Python loop / native (> 1: the fusion, or the executor, is
 faster).
 
@@ -96,6 +98,7 @@ def main(argv=None) -> None:
                   f"{med['unfused'] * 1e3:7.3f} ms | Python loop {med['loop'] * 1e3:7.3f} ms | medians of rounds: "
                   f"unfused / fused {ratio['unfused']:.3f}x, Python loop / native {ratio['loop']:.3f}x", flush=True)
     loss_kernels(rounds)
+    pool_kernels(rounds)
 
 
 LOSS_SHAPES = ((32, 10), (1024, 10), (256, 1000), (1024, 1000))
@@ -116,15 +119,53 @@ def loss_kernels(rounds: int) -> None:
         def fused():
             C.weighted_softmax_cross_entropy_forward_backward(x, t, w, 0.1, loss, lse, scale, grad)
 
-        def sample(fn, calls=max(20, 2_000_000 // (n * c))):
-            t0 = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            return (time.perf_counter() - t0) / calls
-
-        med, ratio = paired_rounds({"eigengrad": fused, "two": two}, rounds, sample, settle_s=0.02)
+        med, ratio = paired_rounds({"eigengrad": fused, "two": two}, rounds, _sample(max(20, 2_000_000 // (n * c))),
+                                   settle_s=0.02)
         print(f"cross-entropy fwd+bwd ({n:4d}, {c:4d}): fused {med['eigengrad'] * 1e6:8.1f} us | two calls "
               f"{med['two'] * 1e6:8.1f} us | two / fused {ratio['two']:.3f}x", flush=True)
+
+
+POOL_BLOCKS = ((128, 32, 28, 28), (128, 64, 14, 14))
+
+
+def _sample(calls: int):
+    def sample(fn):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return (time.perf_counter() - t0) / calls
+    return sample
+
+
+def pool_kernels(rounds: int) -> None:
+    C = eg._kernels._C
+    for n, c, h, w in POOL_BLOCKS:
+        rng = np.random.default_rng(0)
+        x = randn(rng, n, c, h * w)
+        wt, b = np.ones(c, np.float32), np.zeros(c, np.float32)
+        relu, sm, si = np.empty_like(x), np.empty(c), np.empty(c)
+        y, idx = np.empty((n * c, h // 2, w // 2), np.float32), np.empty((n * c, h // 2, w // 2), np.int64)
+        g, d, out = randn(rng, *y.shape), np.empty((n * c, h, w), np.float32), np.empty((n * c, h, w), np.float32)
+
+        def forward_two():
+            C.batch_norm_relu_forward(x, wt, b, None, None, relu, sm, si, 0.1, 1e-5)
+            C.max_pool2d_forward(relu.reshape(n * c, h, w), y, idx, 2, 2, 0, 1, False)
+
+        def forward_fused():
+            C.batch_norm_relu_max_pool2d_forward(x, wt, b, None, None, y, idx, sm, si, 0.1, 1e-5, (h, w), 2, 2, 0, 1,
+                                                 False)
+
+        def backward_two():
+            C.max_pool2d_backward(g, idx, d)
+            C.relu_backward(d.reshape(-1), relu.reshape(-1), out.reshape(-1))
+
+        def backward_fused():
+            C.max_pool2d_relu_backward(g, idx, y, out)
+
+        for way, fused, two in (("forward", forward_fused, forward_two), ("backward", backward_fused, backward_two)):
+            med, ratio = paired_rounds({"eigengrad": fused, "two": two}, rounds, _sample(5), settle_s=0.02)
+            print(f"[BatchNorm ->] ReLU -> MaxPool {way:8s} {n} x {c} x {h} x {w}: fused {med['eigengrad'] * 1e3:6.2f} ms "
+                  f"| separate {med['two'] * 1e3:6.2f} ms | separate / fused {ratio['two']:.3f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -245,8 +245,14 @@ void max_pool2d_relu_backward(const T* dy, const std::int64_t* idx, const T* y, 
   for_planes(g, [&](index_t xo, index_t yo) {
     T* d = dx + xo;
     std::fill(d, d + g.h * g.w, T(0));
-    for (index_t s = 0; s < out; ++s)
-      if (idx[yo + s] >= 0 && y[yo + s] > T(0)) d[idx[yo + s]] += dy[yo + s];
+    // The ReLU's mask as a select, not a branch (mispredicted where the ReLU's zeros are scattered): a masked
+    // window adds +0 to its position, which holds +0 (every window choosing a position sees the same y
+    // there), as relu_backward would leave it.
+    for (index_t s = 0; s < out; ++s) {
+      const std::int64_t i = idx[yo + s];
+      const T gs = dy[yo + s];
+      if (i >= 0) d[i] += y[yo + s] > T(0) ? gs : T(0);
+    }
   });
 }
 
