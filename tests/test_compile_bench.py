@@ -74,9 +74,26 @@ def test_fusion_benchmark_runs_quick(bench_path, capsys):
     import bench_compile_fusion
 
     bench_compile_fusion.main(["--quick", "--rounds", "1", "--steps", "1"])
-    rows = [line for line in capsys.readouterr().out.splitlines() if "unfused / fused" in line]
+    out = capsys.readouterr().out.splitlines()
+    rows = [line for line in out if "unfused / fused" in line]
+    assert len([line for line in out if "cross-entropy fwd+bwd" in line and "two / fused" in line]) == 4
+    assert len([line for line in out if "ReLU -> MaxPool" in line and "separate / fused" in line]) == 4
     assert [r.split(":")[0].split() for r in rows] == [["bn", "batch", "32"], ["bn", "batch", "128"],
                                                        ["linear", "batch", "32"], ["linear", "batch", "128"]]
     for r in rows:
         fused, native = r.split("unfused / fused ")[1].split(", Python loop / native ")
         assert float(fused.rstrip("x")) > 0 and float(native.rstrip("x")) > 0
+
+
+def test_ops_benchmark_sums_the_plans_kernels(bench_path, capsys):
+    """The per-op table of the CNN's compiled step names its fused kernels and sums to 100%."""
+    import bench_compile_ops
+
+    bench_compile_ops.main(["--model", "cnn", "--batch", "4", "--rounds", "1"])
+    out = capsys.readouterr().out
+    assert "cnn batch 4: compiled step" in out
+    for name in ("conv2d_backward", "batch_norm_relu_max_pool2d_forward", "max_pool2d_relu_backward",
+                 "weighted_softmax_cross_entropy_forward_backward"):
+        assert name in out
+    shares = [float(line.split()[-1].rstrip("%")) for line in out.splitlines() if line.strip().endswith("%")]
+    assert abs(sum(shares) - 100) < 1
