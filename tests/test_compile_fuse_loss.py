@@ -151,16 +151,24 @@ def test_the_rewrite_moves_the_upstream_gradient_ahead_and_elides_the_backward()
     assert [op.name for op in ops] == ["fill", "mean_upstream", "softmax_cross_entropy_forward_backward",
                                        "loss_reduce", "softmax_cross_entropy_backward"]
     assert ops[-1].kind == "elided" and ops[2].fn is C.softmax_cross_entropy_forward_backward
-    assert buffers[7].first <= 2 and buffers[6].last >= 2  # the gradient is live from the fused kernel on
+    # live ranges follow the new places: the seed and scale from ops 0 and 1, the gradient from the fused kernel
+    assert buffers[5].first == 0 and buffers[6].first == 1 and buffers[7].first == 2
 
 
-@pytest.mark.parametrize("case", ["scale-from-the-loss", "logits-rewritten", "grad-used-between", "draw-between"])
+CASES = {
+    "logits-rewritten": lambda logits, grad: _k("relu_forward", [_ref(2), logits], ("r", "w")),
+    "logits-rewritten-in-a-list": lambda logits, grad: _k("scale_grads", [[logits], 0.5], ("RW", "s")),
+    "lse-rewritten": lambda logits, grad: _k("relu_forward", [_ref(2), _ref(3)], ("r", "w")),
+    "grad-used-between": lambda logits, grad: _k("relu_forward", [grad, _ref(2)], ("r", "w")),
+    "moved-op-writes-the-logits": lambda logits, grad: _k("two_outputs", [_ref(6), logits], ("w", "w")),
+    "draw-between": lambda logits, grad: Op("draw", "draw", None, []),
+    "python-between": lambda logits, grad: Op("python", "step", None, []),
+}
+
+
+@pytest.mark.parametrize("case", ["scale-from-the-loss", *CASES])
 def test_the_rewrite_refuses_what_would_change_a_result(case):
-    between = {
-        "logits-rewritten": lambda logits, grad: _k("relu_forward", [_ref(6), logits], ("r", "w")),
-        "grad-used-between": lambda logits, grad: _k("relu_forward", [grad, _ref(2)], ("r", "w")),
-        "draw-between": lambda logits, grad: Op("draw", "draw", None, []),
-    }.get(case)
+    between = CASES.get(case)
     ops = _plan_ops(upstream_reads_the_loss=case == "scale-from-the-loss", between=between)
     names = [op.name for op in ops]
     assert fuse_cross_entropy(ops, _buffers(8)) == 0

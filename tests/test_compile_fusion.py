@@ -345,6 +345,24 @@ def test_bn_relu_pool_forward_bad_arguments_name_the_argument():
             C.batch_norm_relu_max_pool2d_forward(**{**args, **bad})
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pool_relu_backward_skips_windows_without_input(dtype):
+    """A window lying wholly in the padding has index -1: skipped by both ways (no write out of the plane)."""
+    relu = np.abs(np.random.default_rng(0).standard_normal((3, 4, 4))).astype(dtype)
+    relu[1] = 0  # a plane the ReLU zeroed: every mask off
+    y, idx = np.empty((3, 2, 2), dtype), np.empty((3, 2, 2), np.int64)
+    C.max_pool2d_forward(relu, y, idx, 2, 2, 0, 1, False)
+    idx[0, 0, 0] = idx[2, 1, 1] = -1  # as max_pool2d_forward gives a window without input position
+    g = np.arange(1, 13, dtype=dtype).reshape(y.shape)
+    d, want, got = np.empty_like(relu), np.empty_like(relu), np.full_like(relu, 7.0)
+    C.max_pool2d_backward(g, idx, d)
+    C.relu_backward(d.reshape(-1), relu.reshape(-1), want.reshape(-1))
+    C.max_pool2d_relu_backward(g, idx, y, got)
+    assert got.tobytes() == want.tobytes() and not got[1].any()
+    assert np.count_nonzero(got[0]) == 3 and np.count_nonzero(got[2]) == 3
+    assert got.sum() == want.sum() == 2 + 3 + 4 + 9 + 10 + 11
+
+
 @pytest.mark.parametrize("blocks, fused", [
     (lambda: [nn.ReLU(), nn.MaxPool2d(2)], 1),
     (lambda: [nn.ReLU(), nn.MaxPool2d(3, stride=1, padding=1)], 1),  # overlapping windows: sums in order

@@ -364,6 +364,7 @@ void batch_norm_relu_max_pool2d_forward(const T* x, const T* weight, const T* bi
                                         double momentum, double eps, index_t n, index_t c, const Pool2dGeometry& g) {
   const index_t s = g.h * g.w, out = g.oh * g.ow;
   train_statistics(x, save_mean, save_invstd, running_mean, running_var, momentum, eps, n, c, s);
+  if (n * c == 0 || out == 0) return;  // nothing to pool (and no window tables to build: their size follows g)
   if (s == 0) {  // no input position: max_pool2d_forward's zero output (as its binding gives for an empty input)
     std::fill(y, y + n * c * out, T(0));
     return;

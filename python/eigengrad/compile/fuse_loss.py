@@ -34,7 +34,7 @@ PAIRS = {
 def _refs(op: Op):
     """(Ref, writes?) for every array argument of ``op`` (members of a list argument share its role)."""
     for i, a in enumerate(op.args):
-        role = op.roles[i] if i < len(op.roles) else "r"
+        role = (op.roles[i] if i < len(op.roles) else "r").lower()  # (a list's roles are upper case)
         for r in (a if isinstance(a, list) else [a]):
             if isinstance(r, Ref):
                 yield r, role in ("w", "rw")
@@ -98,7 +98,7 @@ def _reorder(ops: list[Op], f: int, b: int, fw: dict, bw: dict) -> list[int] | N
     moved_all = set().union(*(_bufs(ops[k]) for k in moved)) if moved else set()
     moved_writes = set().union(*(_bufs(ops[k], True) for k in moved)) if moved else set()
     forward_writes = {fw["loss"].buf, fw["lse"].buf}
-    read_by_fused = {r.buf for r in (fw["logits"], fw["target"], fw.get("weight")) if isinstance(r, Ref)}
+    read_by_fused = {r.buf for r in (fw["logits"], fw["target"], fw.get("weight"), fw["lse"]) if isinstance(r, Ref)}
     if moved_all & forward_writes or moved_writes & _bufs(ops[f]) or bw["grad"].buf in moved_all:
         return None
     for k in stay:

@@ -29,7 +29,7 @@ def _writes(op: Op, buf: int) -> bool:
     if op.kind == "python":
         return True
     for i, a in enumerate(op.args):
-        if op.kind != "elided" and i < len(op.roles) and op.roles[i] in ("w", "rw"):
+        if op.kind != "elided" and i < len(op.roles) and op.roles[i].lower() in ("w", "rw"):  # (lists: "RW")
             if any(isinstance(r, Ref) and r.buf == buf for r in (a if isinstance(a, list) else [a])):
                 return True
     return False
@@ -60,12 +60,12 @@ def fuse_pool_relu_backward(ops: list[Op], buffers: list[Buffer]) -> int:
         if not (fwd.args[2].offset == idx.offset and gy.buf == d.buf and _whole(d, buffers) and _whole(gy, buffers)
                 and relu_out.buf == x.buf and relu_out.offset == x.offset and _extent(relu_out) == _extent(x)
                 and relu_out.strides == _c_strides(relu_out) and x.strides == _c_strides(x)
-                and out.buf != d.buf and out.offset == 0 and out.strides == _c_strides(out)
-                and _extent(out)[1] == _extent(d)[1]
+                and out.buf != d.buf and _whole(out, buffers) and _extent(out)[1] == _extent(d)[1]
                 and out.dtype == d.dtype and y.shape == g.shape and y.dtype == g.dtype):
             continue
         if (f > k or any(_writes(ops[m], x.buf) for m in range(f + 1, j))
-                or any(_writes(ops[m], y.buf) for m in range(f + 1, k))):
+                or any(_writes(ops[m], y.buf) for m in range(f + 1, k))
+                or uses.get(out.buf, [j])[0] != j):  # the gradient, written at k now: nothing used it before j
             continue
         ops[k] = Op("kernel", "max_pool2d_relu_backward", _kernels.compiled_module().max_pool2d_relu_backward,
                     [g, idx, y, _as(out, d)], roles=("r", "r", "r", "w"), table="C")
