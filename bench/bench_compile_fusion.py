@@ -13,7 +13,9 @@ their times. Then the cross-entropy fusion (compile/fuse_loss.py) at the kernel 
 label-smoothed loss's forward and backward as two calls against ``..._forward_backward`` (the same bits,
 tests/test_compile_fuse_loss.py), logits (batch, classes) float32; and a CNN block's [BatchNorm ->] ReLU ->
 MaxPool 2 (compile/fuse_pool.py) each way against the kernels it replaces, at the CNN example's two blocks
-(batch 128: 32 x 28 x 28 and 64 x 14 x 14), float32. Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
+(batch 128: 32 x 28 x 28 and 64 x 14 x 14), float32.
+
+Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
 medians over rounds of unfused / fused and of Python loop / native (> 1: the fusion, or the executor, is
 faster).
 
@@ -86,13 +88,7 @@ def main(argv=None) -> None:
             fused()
             steps = args.steps or max(2, int(0.1 / max(time.perf_counter() - t0, 1e-4)))
 
-            def sample(fn):
-                t = time.perf_counter()
-                for _ in range(steps):
-                    fn()
-                return (time.perf_counter() - t) / steps
-
-            med, ratio = paired_rounds({"eigengrad": fused, "unfused": plain, "loop": loop}, rounds, sample,
+            med, ratio = paired_rounds({"eigengrad": fused, "unfused": plain, "loop": loop}, rounds, _sample(steps),
                                        settle_s=0.05)
             print(f"{kind:6s} batch {n:5d}: compiled {med['eigengrad'] * 1e3:7.3f} ms | unfused "
                   f"{med['unfused'] * 1e3:7.3f} ms | Python loop {med['loop'] * 1e3:7.3f} ms | medians of rounds: "
@@ -164,7 +160,8 @@ def pool_kernels(rounds: int) -> None:
 
         for way, fused, two in (("forward", forward_fused, forward_two), ("backward", backward_fused, backward_two)):
             med, ratio = paired_rounds({"eigengrad": fused, "two": two}, rounds, _sample(5), settle_s=0.02)
-            print(f"[BatchNorm ->] ReLU -> MaxPool {way:8s} {n} x {c} x {h} x {w}: fused {med['eigengrad'] * 1e3:6.2f} ms "
+            print(f"[BatchNorm ->] ReLU -> MaxPool {way:8s} {n} x {c} x {h} x {w}: "
+                  f"fused {med['eigengrad'] * 1e3:6.2f} ms "
                   f"| separate {med['two'] * 1e3:6.2f} ms | separate / fused {ratio['two']:.3f}x", flush=True)
 
 

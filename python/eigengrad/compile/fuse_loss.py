@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from eigengrad import _kernels
 from eigengrad.compile.recorder import Buffer, Op, Ref
+from eigengrad.compile.rewrite import role_refs
 
 # forward name -> (backward name, fused name, the fused op's roles); the argument layouts are
 #   plain:    forward (logits, target, loss, lse, ignore), backward (logits, target, lse, scale, grad, ignore)
@@ -31,20 +32,9 @@ PAIRS = {
 }
 
 
-def _refs(op: Op):
-    """(Ref, writes?) for every array argument of ``op`` (members of a list argument share its role)."""
-    for i, a in enumerate(op.args):
-        role = (op.roles[i] if i < len(op.roles) else "r").lower()  # (a list's roles are upper case)
-        for r in (a if isinstance(a, list) else [a]):
-            if isinstance(r, Ref):
-                yield r, role in ("w", "rw")
-
-
 def _bufs(op: Op, written: bool | None = None) -> set:
     """The buffers ``op`` uses (``written``: only those it writes, or only those it reads)."""
-    if op.kind == "elided":
-        return set()
-    return {r.buf for r, w in _refs(op) if written is None or w == written}
+    return {r.buf for r, w in role_refs(op) if written is None or w == written}
 
 
 def _same(a, b) -> bool:
@@ -135,7 +125,7 @@ def fuse_cross_entropy(ops: list[Op], buffers: list[Buffer]) -> int:
         ops[f:b] = new
         ops[b].kind = "elided"
         for p in range(f, b + 1):  # the temporaries' live ranges cover their ops' new places
-            for r, _ in _refs(ops[p]):
+            for r, _ in role_refs(ops[p]):
                 buf = buffers[r.buf]
                 if buf.kind == "temp":
                     buf.first, buf.last = min(buf.first, p), max(buf.last, p)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from eigengrad import _kernels
 from eigengrad.compile.fuse import _as, _is, _users, _whole
 from eigengrad.compile.recorder import Buffer, Op, Ref
-from eigengrad.compile.rewrite import _c_strides, _extent
+from eigengrad.compile.rewrite import _c_strides, _extent, written_bufs
 
 
 def fuse_pools(ops: list[Op], buffers: list[Buffer]) -> int:
@@ -26,13 +26,8 @@ def fuse_pools(ops: list[Op], buffers: list[Buffer]) -> int:
 
 def _writes(op: Op, buf: int) -> bool:
     """Whether ``op`` may write ``buf`` (a Python op may write anything)."""
-    if op.kind == "python":
-        return True
-    for i, a in enumerate(op.args):
-        if op.kind != "elided" and i < len(op.roles) and op.roles[i].lower() in ("w", "rw"):  # (lists: "RW")
-            if any(isinstance(r, Ref) and r.buf == buf for r in (a if isinstance(a, list) else [a])):
-                return True
-    return False
+    written = written_bufs(op)
+    return written is None or buf in written
 
 
 def fuse_pool_relu_backward(ops: list[Op], buffers: list[Buffer]) -> int:

@@ -39,6 +39,25 @@ def array_refs(op: Op):
                     yield None, x
 
 
+def role_refs(op: Op):
+    """(Ref, written?) for every array argument of ``op``, by its role (a list's members share the list's
+    upper-case role); nothing for an elided op."""
+    if op.kind == "elided":
+        return
+    for i, a in enumerate(op.args):
+        role = (op.roles[i] if i < len(op.roles) else "r").lower()
+        for r in (a if isinstance(a, list) else [a]):
+            if isinstance(r, Ref):
+                yield r, role in ("w", "rw")
+
+
+def written_bufs(op: Op) -> set | None:
+    """The buffers ``op`` may write; None for a Python op (it may write anything)."""
+    if op.kind == "python":
+        return None
+    return {r.buf for r, w in role_refs(op) if w}
+
+
 def _overlaps(op: Op, target: Ref, skip: int | None = None) -> bool:
     lo, hi = _extent(target)
     for i, r in array_refs(op):
