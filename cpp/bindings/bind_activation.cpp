@@ -3,6 +3,8 @@
 #include "eigengrad/activation.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace activation_helpers {
 namespace {
 
 void forward(Activation kind, const py::array& x, py::array out) {
@@ -44,8 +46,10 @@ void def_activation(py::module_& m, const char* name, Activation kind) {
 }
 
 }  // namespace
+}  // namespace activation_helpers
 
 void bind_activation(py::module_& m) {
+  using namespace activation_helpers;
   def_activation(m, "relu", Activation::relu);
   def_activation(m, "sigmoid", Activation::sigmoid);
   def_activation(m, "tanh", Activation::tanh);

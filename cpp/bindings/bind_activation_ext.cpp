@@ -5,6 +5,8 @@
 #include <pybind11/stl.h>
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace activation_ext_helpers {
 namespace {
 
 // out = f(x): call(ptr_x, ptr_out, n) with T deduced from x's dtype.
@@ -166,8 +168,10 @@ void maxout_backward_binding(const py::array& grad_out, const py::array& idx, py
 }
 
 }  // namespace
+}  // namespace activation_ext_helpers
 
 void bind_activation_ext(py::module_& m) {
+  using namespace activation_ext_helpers;
   m.def("leaky_relu_forward", [](const py::array& x, py::array out, double slope) {
     unary(x, out, [&](auto xp, auto yp, index_t n) { leaky_relu_forward(xp, yp, n, slope); });
   }, py::arg("x"), py::arg("out"), py::arg("negative_slope"), "out = x > 0 ? x : negative_slope x");

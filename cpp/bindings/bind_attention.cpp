@@ -8,6 +8,8 @@
 #include "eigengrad/attention.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace attention_helpers {
 namespace {
 
 std::string dims(index_t a, index_t b, index_t c, index_t d) {
@@ -144,8 +146,10 @@ void backward_binding(const py::array& q, const py::array& k, const py::array& v
 }
 
 }  // namespace
+}  // namespace attention_helpers
 
 void bind_attention(py::module_& m) {
+  using namespace attention_helpers;
   m.def("attention_forward", &forward_binding, py::arg("query"), py::arg("key"), py::arg("value"),
         py::arg("attn_mask"), py::arg("out"), py::arg("lse"), py::arg("weights"), py::arg("scale"), py::arg("causal"),
         py::arg("seed"), py::arg("offset"), py::arg("threshold"), py::arg("keep_scale"),

@@ -6,6 +6,8 @@
 #include "eigengrad/augment.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace augment_helpers {
 namespace {
 
 struct Dims {
@@ -106,8 +108,10 @@ void normalize(const py::array& images, py::array out, const py::array& mean, co
 }
 
 }  // namespace
+}  // namespace augment_helpers
 
 void bind_augment(py::module_& m) {
+  using namespace augment_helpers;
   using py::arg;
   m.def("flip_images", &flip, arg("images"), arg("out"), arg("flip"), arg("horizontal"),
         "out[n] = images[n] mirrored (horizontally or vertically) where flip[n], else copied.");

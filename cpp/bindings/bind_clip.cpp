@@ -7,6 +7,8 @@
 #include "eigengrad/clip.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace clip_helpers {
 namespace {
 
 // A checked list of gradient arrays: float, all of one dtype, C-contiguous; for in-place use also
@@ -133,8 +135,10 @@ void clip_grad_value_binding(const py::object& grads, double clip_value) {
 }
 
 }  // namespace
+}  // namespace clip_helpers
 
 void bind_clip(py::module_& m) {
+  using namespace clip_helpers;
   m.def("grad_norm", &grad_norm_binding, py::arg("grads"), py::arg("norm_type"),
         "The norm of a list of arrays (one dtype) viewed as one vector, summed in double; reads only.");
   m.def("clip_grad_norm", &clip_grad_norm_binding, py::arg("grads"), py::kw_only(), py::arg("max_norm"),

@@ -4,6 +4,8 @@
 #include "eigengrad/parallel.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace config_helpers {
 namespace {
 
 std::string simd_level() {
@@ -27,8 +29,10 @@ std::string simd_level() {
 }
 
 }  // namespace
+}  // namespace config_helpers
 
 void bind_config(py::module_& m) {
+  using namespace config_helpers;
   m.attr("__version__") = EIGENGRAD_VERSION;
   py::dict info;
   info["version"] = EIGENGRAD_VERSION;

@@ -13,6 +13,8 @@
 #include "geometry.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace conv_helpers {
 namespace {
 
 // The options of a call, through the one geometry helper (geometry.hpp).
@@ -161,8 +163,10 @@ Pair transpose_output_size_binding(index_t h, index_t w, index_t kh, index_t kw,
 }
 
 }  // namespace
+}  // namespace conv_helpers
 
 void bind_conv(py::module_& m) {
+  using namespace conv_helpers;
   using py::arg;
   def_capturable(m, "conv2d_forward", &forward_binding, arg("input"), arg("weight"), arg("bias"), arg("out"),
         arg("stride"),

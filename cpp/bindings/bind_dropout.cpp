@@ -3,6 +3,8 @@
 #include "eigengrad/dropout.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace dropout_helpers {
 namespace {
 
 // x of any shape, out like x (may be x), mask (x.size,) uint8.
@@ -139,8 +141,10 @@ void bernoulli_mask_binding(py::array mask, std::uint64_t seed, std::uint64_t of
 }
 
 }  // namespace
+}  // namespace dropout_helpers
 
 void bind_dropout(py::module_& m) {
+  using namespace dropout_helpers;
   def_capturable(m, "dropout_forward", &dropout_binding, py::arg("x"), py::arg("out"), py::arg("mask"), py::arg("seed"),
         py::arg("offset"), py::arg("threshold"), py::arg("scale"),
         "mask[i] = word(i) < threshold (word i % 4 of Philox block offset + i / 4 under seed); "

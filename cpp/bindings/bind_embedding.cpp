@@ -8,6 +8,8 @@
 #include "eigengrad/embedding.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace embedding_helpers {
 namespace {
 
 template <class I>
@@ -232,8 +234,10 @@ void bag_psw_backward_binding(const py::array& dy, const py::array& weight, cons
 }
 
 }  // namespace
+}  // namespace embedding_helpers
 
 void bind_embedding(py::module_& m) {
+  using namespace embedding_helpers;
   using py::arg;
   m.def("embedding_forward", &forward_binding, arg("weight"), arg("indices"), arg("out"),
         "out (n, dim) = the rows indices (n,) of weight (num, dim); IndexError for an index outside [0, num).");

@@ -4,6 +4,8 @@
 #include "eigengrad/erf.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace erf_helpers {
 namespace {
 
 void def_erf(py::module_& m, const char* name, ErfKind kind, const char* doc) {
@@ -15,8 +17,10 @@ void def_erf(py::module_& m, const char* name, ErfKind kind, const char* doc) {
 }
 
 }  // namespace
+}  // namespace erf_helpers
 
 void bind_erf(py::module_& m) {
+  using namespace erf_helpers;
   def_erf(m, "erf", ErfKind::erf, "out = erf(x), elementwise (computed in double); out may be x");
   def_erf(m, "erfc", ErfKind::erfc, "out = 1 - erf(x), elementwise (computed in double); out may be x");
   def_erf(m, "erfinv", ErfKind::erfinv, "out = erf^-1(x), elementwise (NaN outside [-1, 1]); out may be x");

@@ -4,6 +4,8 @@
 #include "eigengrad/finite.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace finite_helpers {
 namespace {
 
 bool all_finite(const py::array& x) {
@@ -15,8 +17,10 @@ bool all_finite(const py::array& x) {
 }
 
 }  // namespace
+}  // namespace finite_helpers
 
 void bind_finite(py::module_& m) {
+  using namespace finite_helpers;
   m.def("all_finite", &all_finite, py::arg("x"),
         "True when every element of x (float32/float64, C-contiguous) is finite: no NaN, no +-inf.");
 }

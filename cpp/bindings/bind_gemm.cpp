@@ -5,6 +5,8 @@
 #include "eigengrad/gemm.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace gemm_helpers {
 namespace {
 
 template <class T>
@@ -83,8 +85,10 @@ void gemm_relu_dropout_binding(const py::array& a, const py::array& b, py::array
 }
 
 }  // namespace
+}  // namespace gemm_helpers
 
 void bind_gemm(py::module_& m) {
+  using namespace gemm_helpers;
   def_capturable(m, "gemm", &gemm_binding, py::arg("a"), py::arg("b"), py::arg("out"), py::arg("bias") = py::none(),
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("accumulate") = false,
         "out (m, n) = op(a) @ op(b) [+ bias (n,) on every row]; accumulate adds into out. "

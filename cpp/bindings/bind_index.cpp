@@ -9,6 +9,8 @@
 #include "eigengrad/index.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace index_helpers {
 namespace {
 
 struct Geometry {
@@ -162,8 +164,10 @@ void index_add_binding(py::array out, const py::array& index, const py::array& s
 }
 
 }  // namespace
+}  // namespace index_helpers
 
 void bind_index(py::module_& m) {
+  using namespace index_helpers;
   m.def("gather", &gather_binding, py::arg("x"), py::arg("index"), py::arg("out"),
         "out[o, j, i] = x[o, index[o, j, i], i]; x (outer, n, inner), index and out (outer, m, inner).");
   m.def("index_select", &index_select_binding, py::arg("x"), py::arg("index"), py::arg("out"),

@@ -3,6 +3,8 @@
 #include "eigengrad/loss.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace loss_helpers {
 namespace {
 
 // --- softmax cross-entropy: the checks every variant shares ------------------------------------------
@@ -380,8 +382,10 @@ void bcel_backward_binding(const py::array& input, const py::array& target, cons
 }
 
 }  // namespace
+}  // namespace loss_helpers
 
 void bind_loss(py::module_& m) {
+  using namespace loss_helpers;
   def_capturable(m, "softmax_cross_entropy_forward", &ce_forward_binding, py::arg("logits"), py::arg("target"),
         py::arg("loss"),
         py::arg("lse"), py::arg("ignore_index") = -100,

@@ -7,6 +7,8 @@
 #include "eigengrad/loss.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace loss_reduce_helpers {
 namespace {
 
 // target (n,) int64; weight, when given, a (c,) array like `like`, indexed by every kept target: `values`
@@ -106,8 +108,10 @@ void mean_upstream_binding(const py::array& g, const py::array& target, std::int
 }
 
 }  // namespace
+}  // namespace loss_reduce_helpers
 
 void bind_loss_reduce(py::module_& m) {
+  using namespace loss_reduce_helpers;
   def_capturable(m, "loss_reduce", &loss_reduce_binding, py::arg("rows"), py::arg("target"), py::arg("weight"),
         py::arg("ignore_index"), py::arg("mean"), py::arg("out"),
         "out (0-d) = the sum of the per-row losses (in float64, fixed order), for 'mean' divided by the number of "

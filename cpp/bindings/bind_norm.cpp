@@ -11,6 +11,8 @@
 #include "eigengrad/norm.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace norm_helpers {
 namespace {
 
 // A float input of x's dtype and the given shape.
@@ -374,8 +376,10 @@ void lrn_backward_binding(const py::array& grad_out, const py::array& x, const p
 }
 
 }  // namespace
+}  // namespace norm_helpers
 
 void bind_norm(py::module_& m) {
+  using namespace norm_helpers;
   def_capturable(m, "batch_norm_forward", &bn_forward_binding, py::arg("input"), py::arg("weight"), py::arg("bias"),
         py::arg("running_mean"), py::arg("running_var"), py::arg("out"), py::arg("save_mean"), py::arg("save_invstd"),
         py::arg("training"), py::arg("momentum"), py::arg("eps"),

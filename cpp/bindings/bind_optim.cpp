@@ -8,6 +8,8 @@
 #include "eigengrad/optim.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace optim_helpers {
 namespace {
 
 // param, grad and the state buffers of one call, checked together.
@@ -171,8 +173,10 @@ void adadelta(py::array param, py::array grad, py::object square_avg, py::object
 }
 
 }  // namespace
+}  // namespace optim_helpers
 
 void bind_optim(py::module_& m) {
+  using namespace optim_helpers;
   using py::arg;
   m.def("sgd_step", &sgd, arg("param"), arg("grad"), arg("momentum_buffer"), py::kw_only(), arg("lr"),
         arg("momentum") = 0.0, arg("dampening") = 0.0, arg("weight_decay") = 0.0, arg("nesterov") = false,

@@ -24,6 +24,8 @@ std::unordered_set<std::string>& capturable_names() {
 }
 
 
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace plan_helpers {
 namespace {
 
 class PlanExecutor {
@@ -91,8 +93,10 @@ class PlanExecutor {
 };
 
 }  // namespace
+}  // namespace plan_helpers
 
 void bind_plan(py::module_& m) {
+  using namespace plan_helpers;
   py::class_<PlanExecutor>(m, "PlanExecutor",
                            "eg.compile's native executor: n slots of captured kernel calls, run in order "
                            "without the GIL (compile/plan.py binds and drives it).")

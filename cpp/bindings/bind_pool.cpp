@@ -11,6 +11,8 @@
 #include "geometry.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace pool_helpers {
 namespace {
 
 // The window options of a call, through the one geometry helper (geometry.hpp).
@@ -208,8 +210,10 @@ index_t output_size_binding(index_t size, const py::object& kernel_size, const p
 }
 
 }  // namespace
+}  // namespace pool_helpers
 
 void bind_pool(py::module_& m) {
+  using namespace pool_helpers;
   using py::arg;
   m.def("pool2d_output_size", &output_size_binding, arg("size"), arg("kernel_size"), arg("padding"), arg("stride"),
         arg("dilation"), arg("ceil_mode"), "PyTorch's pooling output size along one dimension (may be < 1); checks the options as the pooling "

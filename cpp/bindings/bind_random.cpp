@@ -2,6 +2,8 @@
 #include "eigengrad/random.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace random_helpers {
 namespace {
 
 void uniform_binding(py::array out, std::uint64_t seed, std::uint64_t offset, double low, double high) {
@@ -45,8 +47,10 @@ void randperm_binding(py::array out, std::uint64_t seed, std::uint64_t offset) {
 }
 
 }  // namespace
+}  // namespace random_helpers
 
 void bind_random(py::module_& m) {
+  using namespace random_helpers;
   m.def("uniform_fill", &uniform_binding, py::arg("out"), py::arg("seed"), py::arg("offset"), py::arg("low") = 0.0,
         py::arg("high") = 1.0, "out[i] ~ U[low, high) from Philox block (offset + i) under key seed.");
   m.def("normal_fill", &normal_binding, py::arg("out"), py::arg("seed"), py::arg("offset"), py::arg("mean") = 0.0,

@@ -8,6 +8,8 @@
 #include "eigengrad/reduce.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace reduce_helpers {
 namespace {
 
 struct Geometry {
@@ -86,8 +88,10 @@ void sum_rows_binding(const py::array& x, py::array out) {
 }
 
 }  // namespace
+}  // namespace reduce_helpers
 
 void bind_reduce(py::module_& m) {
+  using namespace reduce_helpers;
   m.def("reduce_sum", &reduce_sum_binding, py::arg("x"), py::arg("out"), py::arg("scale"),
         "out[o, i] = scale * sum_j x[o, j, i] (x (outer, n, inner) float, out (outer, inner)); double accumulation "
         "with fixed chunking (thread-count independent).");

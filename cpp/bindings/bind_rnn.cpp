@@ -10,6 +10,8 @@
 #include "eigengrad/rnn.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace rnn_helpers {
 namespace {
 
 using Opt = std::optional<py::array>;
@@ -179,8 +181,10 @@ void backward_binding(const std::string& mode, const py::array& x, const py::arr
 }
 
 }  // namespace
+}  // namespace rnn_helpers
 
 void bind_rnn(py::module_& m) {
+  using namespace rnn_helpers;
   m.def("rnn_forward", &forward_binding, py::arg("mode"), py::arg("input"), py::arg("h0"), py::arg("c0"),
         py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"), py::arg("out"), py::arg("h_n"),
         py::arg("c_n"), py::arg("gates"), py::arg("aux"), py::arg("reverse"),

@@ -4,6 +4,8 @@
 #include "eigengrad/sort.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace sort_helpers {
 namespace {
 
 template <class F>
@@ -70,8 +72,10 @@ void topk_binding(const py::array& x, index_t k, bool largest, py::array values,
 }
 
 }  // namespace
+}  // namespace sort_helpers
 
 void bind_sort(py::module_& m) {
+  using namespace sort_helpers;
   m.def("sort", &sort_binding, py::arg("x"), py::arg("values"), py::arg("indices"), py::arg("descending"),
         "Stable sort of x (outer, n, inner) along n (NaN largest): values (or None) and indices (outer, n, inner).");
   m.def("topk", &topk_binding, py::arg("x"), py::arg("k"), py::arg("largest"), py::arg("values"), py::arg("indices"),

@@ -8,6 +8,8 @@
 #include "eigengrad/upsample.hpp"
 
 namespace eigengrad::bindings {
+// This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
+namespace upsample_helpers {
 namespace {
 
 UpsampleMode upsample_mode(const std::string& mode) {
@@ -69,8 +71,10 @@ void backward_binding(const py::array& dy, py::array dx, const std::string& mode
 }
 
 }  // namespace
+}  // namespace upsample_helpers
 
 void bind_upsample(py::module_& m) {
+  using namespace upsample_helpers;
   using py::arg;
   m.def("upsample_forward", &forward_binding, arg("input"), arg("out"), arg("mode"), arg("scale_h"), arg("scale_w"),
         arg("align_corners"), arg("legacy_nearest"),
