@@ -1,6 +1,12 @@
 """The benchmarks of eg.compile compare like with like: bench/bench_compile_jax.py's JAX step computes
 eigengrad's MLP step (same loss, gradients and running statistics from the same weights), and the
 benchmark scripts run end to end in their --quick form."""
+import functools
+import importlib.util
+import json
+import subprocess
+import sys
+
 import pytest
 
 from source_tree import ROOT, needs_source_file
@@ -14,31 +20,40 @@ def bench_path(monkeypatch):
 
 
 # JAX runs in a child process: once imported, its threads make every later fork in this process (the fuzz
-# suite's children, Ray's workers) liable to deadlock.
+# suite's children, Ray's workers) liable to deadlock. One child checks every momentum the tests ask for
+# (importing JAX and eigengrad's model once: two children took a minute of the suite).
 _CHECK = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import bench_compile_jax
 jax, optax = bench_compile_jax.load()
-bench_compile_jax.MOMENTUM = float(sys.argv[2])
-print(json.dumps(bench_compile_jax.check(jax, optax, n=16)))
+results = {}
+for momentum in sys.argv[2:]:
+    bench_compile_jax.MOMENTUM = float(momentum)
+    results[momentum] = bench_compile_jax.check(jax, optax, n=16)
+print(json.dumps(results))
 """
+_WRONG_MOMENTUM = 0.2  # a JAX step whose BatchNorm momentum is not eigengrad's
+
+
+@functools.lru_cache(maxsize=None)
+def _checks_in_child() -> dict:
+    """check() at the benchmark's momentum and at _WRONG_MOMENTUM, by momentum (as str(float))."""
+    import bench_compile_jax  # noqa: F401  (the default momentum, without importing JAX here)
+
+    momenta = [str(float(bench_compile_jax.MOMENTUM)), str(_WRONG_MOMENTUM)]
+    out = subprocess.run([sys.executable, "-c", _CHECK, str(ROOT / "bench"), *momenta], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _check_in_child(momentum: float) -> dict:
-    import importlib.util
-    import json
-    import subprocess
-    import sys
-
     for name in ("jax", "optax"):
         if importlib.util.find_spec(name) is None:
             pytest.skip(f"{name} is not installed: it is needed only for the optional JAX column of "
                         "bench/bench_compile.py, which this checks (pip install jax jaxlib optax)")
-    out = subprocess.run([sys.executable, "-c", _CHECK, str(ROOT / "bench"), str(momentum)], capture_output=True,
-                         text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _checks_in_child()[str(float(momentum))]
 
 
 def test_jax_step_computes_eigengrad_step(bench_path):
@@ -50,9 +65,9 @@ def test_jax_step_computes_eigengrad_step(bench_path):
     assert c["parameters"] > 0.999
 
 
-def test_jax_step_without_the_check_would_be_caught():
+def test_jax_step_without_the_check_would_be_caught(bench_path):
     """check() is not vacuous: a JAX step whose BatchNorm momentum differs from eigengrad's is caught."""
-    c = _check_in_child(0.2)
+    c = _check_in_child(_WRONG_MOMENTUM)
     assert c["running statistics"] > 1e-2
 
 
