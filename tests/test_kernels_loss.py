@@ -69,6 +69,43 @@ def test_softmax_ce_matches_reference(rng, dtype, n, c):
     assert_close(lse, r_lse, dtype)
 
 
+
+# Rows of up to 64 classes are computed in groups of 256 // c rows (cpp/src/loss.cpp, group_rows); 65 and
+# more one at a time. A row alone is a group of one (whose backward is the one-row code).
+GROUP_SHAPES = [(61, 1), (61, 3), (61, 10), (61, 64), (61, 65), (300, 10)]
+
+
+@pytest.mark.parametrize("n,c", GROUP_SHAPES, ids=[f"{n}x{c}" for n, c in GROUP_SHAPES])
+@pytest.mark.parametrize("weighted", [False, True], ids=["plain", "weighted-smoothed"])
+def test_softmax_ce_rows_do_not_depend_on_the_rows_beside_them(rng, dtype, n, c, weighted):
+    """Each row's loss, log-sum-exp and gradient have the bits the row gives alone, whatever group it
+    falls in; ignored rows (every 7th) give zeros even with a NaN scale."""
+    logits, target = ce_case(rng, n, c, dtype)
+    target[::7] = -100
+    scale = rng.uniform(0.1, 2.0, n).astype(dtype)
+    scale[::7] = np.nan
+    w = rng.uniform(0.5, 2.0, c).astype(dtype)
+    if weighted:
+        def fwd(x, t):
+            return _kernels.weighted_softmax_cross_entropy(x, t, w, 0.1, -100)
+
+        def bwd(x, t, lse, s):
+            return _kernels.weighted_softmax_cross_entropy_backward(x, t, w, 0.1, lse, s, -100)
+    else:
+        def fwd(x, t):
+            return _kernels.softmax_cross_entropy(x, t, -100)
+
+        def bwd(x, t, lse, s):
+            return _kernels.softmax_cross_entropy_backward(x, t, lse, s, -100)
+    loss, lse = fwd(logits, target)
+    grad = bwd(logits, target, lse, scale)
+    assert np.all(grad[::7] == 0) and np.all(np.isfinite(grad))
+    for i in range(n):
+        row = slice(i, i + 1)
+        loss_i, lse_i = fwd(logits[row], target[row])
+        assert loss_i.tobytes() == loss[row].tobytes() and lse_i.tobytes() == lse[row].tobytes(), i
+        assert bwd(logits[row], target[row], lse[row], scale[row]).tobytes() == grad[row].tobytes(), i
+
 def test_softmax_ce_single_class(dtype, rng):
     logits = (rng.standard_normal((9, 1)) * 100).astype(dtype)
     target = np.zeros(9, np.int64)
