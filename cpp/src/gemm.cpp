@@ -52,6 +52,13 @@ inline T combine(T c_old, T acc, const T* bias, bool load_c) {
 #define EIGENGRAD_UNROLL
 #endif
 
+// The tile's store path inlined into the kernel (out of line, GCC made it a call per stored vector).
+#if defined(__GNUC__)
+#define EIGENGRAD_INLINE inline __attribute__((always_inline))
+#else
+#define EIGENGRAD_INLINE inline
+#endif
+
 #ifdef EIGENGRAD_SSE2
 // MR x (2 vectors) tile. AVX2 and SSE: MR = 6, so 12 accumulators + 2 B vectors + 1 broadcast fit the 16
 // registers, and 12 independent FMA chains cover the FMA latency on two FMA pipes. AVX-512: MR = 12, 24
@@ -89,25 +96,22 @@ struct SimdKernel {
                        int cols) {
     // The loops over i are unrolled so that acc[i] stays in registers (a loop left rolled makes GCC keep the
     // accumulators in memory and copy them around after the k loop).
-    // C is needed only after the k loop: start fetching it now (it is usually out of L1/L2).
-    EIGENGRAD_UNROLL
-    for (int i = 0; i < M; ++i) {
-      if (i >= rows) continue;
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
-    }
     V acc[M][2];
     EIGENGRAD_UNROLL
     for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = S::zero();
-    for (index_t p = 0; p < kc; ++p, a += MR, b += ldb) {
-      const V b0 = S::load(b), b1 = S::load(b + S::W);
-      EIGENGRAD_UNROLL
-      for (int i = 0; i < M; ++i) {
-        const V ai = S::set1(a[i]);
-        acc[i][0] = S::fma(ai, b0, acc[i][0]);
-        acc[i][1] = S::fma(ai, b1, acc[i][1]);
-      }
+    // C is needed after the k loop (it is usually out of L1/L2): row p of it is fetched during k step p
+    // (all rows at once stalled the core on its line-fill buffers when k is short).
+    index_t p = 0;
+    for (; p < kc && p < rows; ++p, a += MR, b += ldb) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + p * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + p * ldc + NR - 1), _MM_HINT_T0);
+      k_step<M>(acc, a, b);
     }
+    for (index_t i = p; i < rows; ++i) {  // k shorter than the tile
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+    }
+    for (; p < kc; ++p, a += MR, b += ldb) k_step<M>(acc, a, b);
     if (cols == NR) {
       store_rows<M, S::W, S::W>(acc, c, ldc, st, rows);
     } else if (cols > S::W) {
@@ -117,9 +121,21 @@ struct SimdKernel {
     }
   }
 
+  // One k step: acc[i][*] += a[i] * b[0 .. NR).
+  template <int M>
+  static EIGENGRAD_INLINE void k_step(V (&acc)[M][2], const T* a, const T* b) {
+    const V b0 = S::load(b), b1 = S::load(b + S::W);
+    EIGENGRAD_UNROLL
+    for (int i = 0; i < M; ++i) {
+      const V ai = S::set1(a[i]);
+      acc[i][0] = S::fma(ai, b0, acc[i][0]);
+      acc[i][1] = S::fma(ai, b1, acc[i][1]);
+    }
+  }
+
   // Combines a vector of sums with C (see the formula at the top of the file): n = W stores a whole vector,
   // 0 < n < W the first n lanes, n = 0 nothing. `bias` points at this vector's columns.
-  static void put(T* c, V acc, const T* bias, bool load_c, int n) {
+  static EIGENGRAD_INLINE void put(T* c, V acc, const T* bias, bool load_c, int n) {
     if (n <= 0) return;
     if (!load_c && bias == nullptr) {
       if (n == S::W) S::store(c, acc);
@@ -135,7 +151,7 @@ struct SimdKernel {
 
   // N0, N1: lanes of the two vectors stored (W, or -1: `n` of them at run time).
   template <int M, int N0, int N1>
-  static void store_rows(const V (&acc)[M][2], T* c, index_t ldc, Store<T> st, int rows, int n = 0) {
+  static EIGENGRAD_INLINE void store_rows(const V (&acc)[M][2], T* c, index_t ldc, Store<T> st, int rows, int n = 0) {
     const int n0 = N0 < 0 ? n : N0, n1 = N1 < 0 ? n : N1;
     EIGENGRAD_UNROLL
     for (int i = 0; i < M; ++i) {
