@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 
 import eigengrad as eg
@@ -124,3 +126,39 @@ def test_clipping_compiled_equals_eager(clip):
         runs.append(losses + state_arrays(model, opt))
     same(runs[0], runs[1])
     assert runs[0][0] != runs[0][49]  # (training moved the loss)
+
+
+@pytest.mark.parametrize("where", ["outside", "outside_zeros", "end", "none"])
+def test_zero_grad_anywhere_compiled_equals_eager(where):
+    # The optimizer's step is a Python op of the plan: at a replay it must find the .grad attributes that
+    # eager mode's backward set, also when the caller cleared them before the call (opt.zero_grad() outside
+    # the step, a common loop) or the step clears them after its update (found by the replay's bitwise
+    # check, which made the step run eagerly from then on)
+    runs = []
+    for compiled in (False, True):
+        model = mlp(0)
+        opt = eg.optim.Adam(model.parameters(), lr=1e-2)
+        loss_fn = nn.CrossEntropyLoss()
+
+        def step(x, y):
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            if where == "end":
+                opt.zero_grad()
+            return loss
+
+        fn = eg.compile(step) if compiled else step
+        losses = []
+        for x, y in batches(20):
+            if where == "outside":
+                opt.zero_grad()
+            elif where == "outside_zeros":
+                opt.zero_grad(set_to_none=False)
+            losses.append(fn(x, y).numpy().copy())
+        if compiled:
+            assert fn.fallback_reason is None
+            assert fn.replays >= 16
+        runs.append(losses + state_arrays(model, opt) + [np.array([p.grad is None for p in model.parameters()])])
+    same(runs[0], runs[1])
+    assert runs[0][0] != runs[0][19]

@@ -113,7 +113,7 @@ class CompiledFunction:
         inputs = [np.array(a._data, order="C", copy=True) for a in _tensors(args, kwargs)]
         it = iter(inputs)
         targs, tkwargs = _map_tensors(args, kwargs, lambda t: Tensor._wrap(next(it)))
-        tracer = Tracer(state.persistent(), inputs)
+        tracer = Tracer(state.persistent(), inputs, state.params)
         with recording(tracer):
             result = self._fn(*targs, **tkwargs)
         layout, leaves = _layout(result)

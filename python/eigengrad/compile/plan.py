@@ -61,6 +61,22 @@ def _draw(generator, n: int, args, i_seed: int, i_offset: int) -> tuple[int, int
     return seed, start
 
 
+def _set_grads(grads: list) -> None:
+    """``p.grad`` of each (parameter, array or None), where it is not that array already."""
+    for p, arr in grads:
+        if arr is None:
+            p.grad = None
+        elif p.grad is None or p.grad._data is not arr:
+            p.grad = Tensor._wrap(arr)
+
+
+def _python_step(fn, args: list, grads: list) -> None:
+    """A replayed Python op (an optimizer's step): it finds the ``.grad`` attributes as eager mode left them
+    at that point of the step, then runs."""
+    _set_grads(grads)
+    fn(*args)
+
+
 class Plan:
     """The bound, runnable form of a trace. ``outputs``: Refs of the returned arrays; ``grads``:
     (parameter, its ``.grad`` array or None after the step)."""
@@ -106,7 +122,8 @@ class Plan:
                 steps[i] = (fn, [self._arg(a) for a in op.args])
         for i, op in enumerate(self.ops):
             if op.kind == "python":
-                steps[i] = (op.fn, list(op.args))
+                steps[i] = (_python_step, [op.fn, list(op.args), [(p, None if r is None else self.array(r))
+                                                                   for p, r in op.grads]])
             elif op.kind == "draw":
                 generator, n = op.draw[0], op.draw[1]
                 consumer = next((k for k, o in enumerate(self.ops) if o.kind == "kernel" and o.draw == (i,)), None)
@@ -137,11 +154,7 @@ class Plan:
         return [o.copy() for o in self.outputs]
 
     def restore_grads(self) -> None:
-        for p, arr in self.grads:
-            if arr is None:
-                p.grad = None
-            elif p.grad is None or p.grad._data is not arr:
-                p.grad = Tensor._wrap(arr)
+        _set_grads(self.grads)
 
     # --- inspection ---------------------------------------------------------------------------------
     def records(self) -> tuple[list, list]:

@@ -52,15 +52,17 @@ class Ref:
 class Op:
     """One plan step. ``kind``: "kernel" (``table`` "C": a compiled binding, "G": glue), "draw" or
     "python". ``args``: Ref, list of Ref, or a constant per positional argument; ``kwargs``: frozen
-    scalars. ``draw``: for a draw op (generator, n, start, seed), for a kernel (index of its draw op,)."""
+    scalars. ``draw``: for a draw op (generator, n, start, seed), for a kernel (index of its draw op,).
+    ``grads``: for a Python op, (parameter, Ref of its ``.grad`` or None) as the op found them."""
 
-    __slots__ = ("kind", "name", "fn", "args", "kwargs", "roles", "table", "draw")
+    __slots__ = ("kind", "name", "fn", "args", "kwargs", "roles", "table", "draw", "grads")
 
     def __init__(self, kind: str, name: str, fn, args=None, kwargs=None, roles: tuple = (), table: str = "",
                  draw: tuple = ()) -> None:
         self.kind, self.name, self.fn = kind, name, fn
         self.args, self.kwargs = list(args or ()), dict(kwargs or {})
         self.roles, self.table, self.draw = roles, table, draw
+        self.grads: list = []
 
 
 def array_root(a: np.ndarray) -> np.ndarray:
@@ -82,10 +84,12 @@ def address(a: np.ndarray) -> int:
 
 class Tracer:
     """Records one call of a step. ``persistent``: (array, description) pairs; ``inputs``: the step's
-    input arrays (already the plan's own copies)."""
+    input arrays (already the plan's own copies); ``params``: the parameters whose ``.grad`` a Python op
+    reads (an optimizer's step)."""
 
-    def __init__(self, persistent: list, inputs: list) -> None:
+    def __init__(self, persistent: list, inputs: list, params: list = ()) -> None:
         self.failed: str | None = None
+        self._params = list(params)
         self.ops: list[Op] = []
         self.buffers: list[Buffer] = []
         self._known: dict[int, int] = {}  # id(root) -> buffer (persistent and inputs: held, so ids are stable)
@@ -121,7 +125,13 @@ class Tracer:
         if threading.get_ident() != self._thread:
             return fn(*args)
         if self.active():
-            self.ops.append(Op("python", getattr(fn, "__qualname__", repr(fn)), fn, list(args)))
+            op = Op("python", getattr(fn, "__qualname__", repr(fn)), fn, list(args))
+            self.ops.append(op)
+            # A replay sets the .grad attributes before the op runs (the backward that set them is not run
+            # in Python): eager mode's, even when they were None when the call began
+            op.grads = [(p, None if p.grad is None else
+                         self._array(p.grad._data, "r", len(self.ops) - 1, f"the gradient of parameter {i}"))
+                        for i, p in enumerate(self._params)]
         self._paused += 1
         try:
             return fn(*args)
