@@ -4,9 +4,9 @@ between calls (they change lr, and CyclicLR/OneCycleLR momentum or betas, which 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
-
 import pytest
 
 import eigengrad as eg
@@ -162,3 +162,47 @@ def test_zero_grad_anywhere_compiled_equals_eager(where):
         runs.append(losses + state_arrays(model, opt) + [np.array([p.grad is None for p in model.parameters()])])
     same(runs[0], runs[1])
     assert runs[0][0] != runs[0][19]
+
+
+def _train_sched_inside(make_sched, compiled: bool, steps: int = 30):
+    model = mlp(0)
+    opt = eg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    sched = make_sched(opt)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        if isinstance(sched, S.ReduceLROnPlateau):
+            sched.step(loss)  # a tensor: read into Python
+        else:
+            sched.step()
+        return loss
+
+    fn = eg.compile(step) if compiled else step
+    assert type(sched).__name__ in repr(sched)  # (ChainedScheduler's repr raised: it has no last_epoch)
+    losses, lrs = [], []
+    for x, y in batches(steps):
+        losses.append(fn(x, y).numpy().copy())
+        lrs.append([(g["lr"], g.get("momentum")) for g in opt.param_groups])
+    return losses + state_arrays(model, opt), lrs, (getattr(sched, "last_epoch", None), sched.get_last_lr()), fn
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_scheduler_stepped_inside_the_step_compiled_equals_eager(name):
+    # scheduler.step() inside the compiled function is a plan step, as the optimizer's: it advances at every
+    # replay (it was frozen at the trace: every replay kept the last traced rate, silently)
+    want, want_lrs, want_epoch, _ = _train_sched_inside(SCHEDULERS[name], False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got, got_lrs, got_epoch, fn = _train_sched_inside(SCHEDULERS[name], True)
+    if name == "plateau":
+        assert fn.fallback_reason == "ReduceLROnPlateau.step() got a tensor (its value is read into Python)"
+        assert len([w for w in caught if "eg.compile" in str(w.message)]) == 1
+    else:
+        assert fn.fallback_reason is None and fn.replays == 26
+    assert got_lrs == want_lrs and got_epoch == want_epoch
+    same(got, want)
+    assert len({lr for row in want_lrs for lr, _ in row}) > 1  # (the schedule moved the rate)

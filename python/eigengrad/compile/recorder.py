@@ -125,7 +125,7 @@ class Tracer:
         if threading.get_ident() != self._thread:
             return fn(*args)
         if self.active():
-            op = Op("python", getattr(fn, "__qualname__", repr(fn)), fn, list(args))
+            op = Op("python", getattr(fn, "__qualname__", None) or repr(fn), fn, list(args))
             self.ops.append(op)
             # A replay sets the .grad attributes before the op runs (the backward that set them is not run
             # in Python): eager mode's, even when they were None when the call began

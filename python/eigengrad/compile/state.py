@@ -4,6 +4,7 @@ or write, and snapshots of all of it (to check a plan's first replay against eag
 """
 from __future__ import annotations
 
+import sys
 import types
 
 import numpy as np
@@ -47,6 +48,13 @@ class Reach:
         return objs
 
 
+def _is_scheduler(o) -> bool:
+    """Whether ``o`` is an ``LRScheduler`` (whose module is loaded only when one is built: import eigengrad
+    stays light)."""
+    base = sys.modules.get("eigengrad.optim._schedulers.base")
+    return base is not None and isinstance(o, base.LRScheduler)
+
+
 def _filled(cell) -> bool:
     try:
         cell.cell_contents
@@ -59,7 +67,7 @@ class StepState:
     """The modules, optimizers and parameters a step uses."""
 
     def __init__(self, objects: list, modules=(), optimizers=()) -> None:
-        mods, opts = list(modules), list(optimizers)
+        mods, opts, scheds = list(modules), list(optimizers), []
         for obj in objects:
             items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else (obj,)
             for o in items:
@@ -69,7 +77,10 @@ class StepState:
                     opts.append(o)
                 elif isinstance(getattr(o, "optimizer", None), Optimizer):  # a scheduler
                     opts.append(o.optimizer)
+                    if _is_scheduler(o):  # its step() is a plan step: replays change its state
+                        scheds.append(o)
         self.roots = _unique(mods)
+        self.schedulers = _unique(scheds)
         self.modules = _unique(m for root in mods for m in root.modules())
         self.optimizers = _unique(opts)
         self.params = _unique([p for m in self.modules for p in m.parameters(recurse=False)] +
@@ -145,13 +156,17 @@ def _unique(items) -> list:
 
 
 class Snapshot:
-    """Copies of everything a step changes: buffers, optimizer scalars (step counts), generators, and
-    the ``.grad`` attributes; ``restore()`` puts them back, ``==`` compares bit for bit."""
+    """Copies of everything a step changes: buffers, optimizer scalars (step counts) and hyperparameters,
+    schedulers, generators, and the ``.grad`` attributes; ``restore()`` puts them back, ``==`` compares
+    bit for bit."""
 
     def __init__(self, state: StepState, generators) -> None:
         self.arrays = [(a, a.copy()) for a, _ in state.persistent()]
         self.scalars = [(s, {k: v for k, v in s.items() if not isinstance(v, np.ndarray)})
                         for o in state.optimizers for s in o.state.values()]
+        self.groups = [(g, {k: v for k, v in g.items() if k != "params"})
+                       for o in state.optimizers for g in o.param_groups]
+        self.schedulers = [(s, s.state_dict()) for s in state.schedulers]
         self.gens = [(g, g._seed, g._offset) for g in _unique([_random.default_generator, *generators])]
         self.grads = [(p, p.grad) for p in state.params]
 
@@ -160,6 +175,10 @@ class Snapshot:
             np.copyto(a, saved)
         for s, scalars in self.scalars:
             s.update(scalars)
+        for g, values in self.groups:
+            g.update(values)
+        for s, saved in self.schedulers:
+            s.load_state_dict(saved)
         for g, seed, offset in self.gens:
             g._seed, g._offset = seed, offset
         for p, grad in self.grads:
@@ -169,7 +188,13 @@ class Snapshot:
         return (len(self.arrays) == len(other.arrays)
                 and all(same_bits(a, b) for (_, a), (_, b) in zip(self.arrays, other.arrays))
                 and [s for _, s in self.scalars] == [s for _, s in other.scalars]
+                and [g for _, g in self.groups] == [g for _, g in other.groups]
+                and _epochs(self.schedulers) == _epochs(other.schedulers)
                 and [g[1:] for g in self.gens] == [g[1:] for g in other.gens])
+
+
+def _epochs(schedulers: list) -> list:
+    return [saved.get("last_epoch") for _, saved in schedulers]
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:

@@ -12,10 +12,13 @@ schedulers stepping one optimizer multiply their effects). Those that have a clo
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from typing import Any
 
+from eigengrad import _trace
 from eigengrad.optim.optimizer import Optimizer
+from eigengrad.tensor import Tensor
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible "
@@ -35,6 +38,25 @@ def check_optimizer(optimizer: Any) -> Optimizer:
     return optimizer
 
 
+def _replayed(step):
+    """``step`` as one plan step of an ``eg.compile`` trace, as the optimizer's step is: a scheduler stepped
+    inside a compiled step then advances at every replay, as in eager mode (without this its Python ran
+    only while tracing, and every replay kept the rate of the last traced call). A tensor argument (a
+    metric for ReduceLROnPlateau) is a value read into Python: the step falls back to eager mode."""
+    @functools.wraps(step)
+    def replayed(self, *args, **kwargs):
+        if _trace.ACTIVE[0] is None:
+            return step(self, *args, **kwargs)
+        if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            _trace.reject(f"{type(self).__name__}.step() got a tensor (its value is read into Python)")
+            return step(self, *args, **kwargs)
+        if kwargs:
+            return _trace.python_op(functools.partial(step, self, *args, **kwargs))
+        return _trace.python_op(step.__get__(self), *args)
+
+    return replayed
+
+
 class LRScheduler:
     """Base class of learning-rate schedulers.
 
@@ -45,6 +67,11 @@ class LRScheduler:
     """
 
     steps_per_batch = False  # True for schedules whose step is a batch (OneCycle, Cyclic): fit steps them so
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:  # every step() an eg.compile trace meets is one plan step
+            cls.step = _replayed(cls.__dict__["step"])
 
     _is_initial: bool = False
 
@@ -120,4 +147,9 @@ class LRScheduler:
         self.__dict__.update(copy.deepcopy(state_dict))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={getattr(self, '_last_lr', None)})"
+        # (ChainedScheduler has no epoch of its own)
+        return (f"{type(self).__name__}(last_epoch={getattr(self, 'last_epoch', None)}, "
+                f"last_lr={getattr(self, '_last_lr', None)})")
+
+
+LRScheduler.step = _replayed(LRScheduler.step)  # (__init_subclass__ wraps the subclasses' own)
