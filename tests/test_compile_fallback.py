@@ -26,7 +26,7 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
         opt.zero_grad()
         out = model(x)
         if kind == "numpy_glue":
-            out = out * 2.0  # NumPy arithmetic outside the recorded kernels
+            out = out.abs()  # a NumPy primitive outside the recorded kernels (arithmetic is recorded: below)
         if kind == "unsupported_kernel":
             out = nn.functional.prelu(out, prelu_weight)
         loss = loss_fn(out, y)
@@ -212,3 +212,31 @@ def test_parameter_replaced_falls_back(how, when):
             model[4] = nn.Linear(64, 32)
     caught = _compare("plain", steps=8, mutate=mutate)
     assert len(caught) == 1 and "parameter was replaced" in caught[0], caught
+
+
+def test_arithmetic_on_tensors_compiles():
+    # +, -, *, / of tensors and Python numbers, and negation, are plan steps (the same NumPy calls, replayed):
+    # a loss scaled for gradient accumulation, two losses summed, a scaled output
+    runs = []
+    for compiled in (True, False):
+        model, opt, loss_fn = _setup()
+        head = mlp(1)
+        opt2 = eg.optim.Adam(head.parameters(), lr=1e-2)
+
+        def step(x, y):
+            opt.zero_grad()
+            opt2.zero_grad()
+            for xs, ys in ((x[:8], y[:8]), (x[8:], y[8:])):  # two micro-batches
+                out = 1.5 * model(xs) - 0.25
+                loss = loss_fn(-(-out) / 2.0, ys) / 2 + 0.5 * loss_fn(head(xs), ys) - 1.0 * 0
+                loss.backward()
+            opt.step()
+            opt2.step()
+            return loss
+
+        fn = eg.compile(step) if compiled else step
+        losses = [fn(x, y).numpy().copy() for x, y in batches(8)]
+        if compiled:
+            assert fn.fallback_reason is None and fn.replays == 4
+        runs.append(losses + state_arrays(model, opt) + state_arrays(head, opt2))
+    assert [a.tobytes() for a in runs[0]] == [a.tobytes() for a in runs[1]]

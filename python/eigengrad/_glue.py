@@ -32,6 +32,26 @@ def add(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     np.add(a, b, out=out)
 
 
+def unary(name: str, x: np.ndarray, out: np.ndarray) -> None:
+    """out = np.<name>(x) (an elementwise NumPy function: negative, ...)."""
+    getattr(np, name)(x, out=out)
+
+
+def binary(name: str, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = np.<name>(a, b) (broadcasting arithmetic of two arrays: add, subtract, multiply, divide)."""
+    getattr(np, name)(a, b, out=out)
+
+
+def binary_scalar(name: str, a: np.ndarray, b: float, out: np.ndarray) -> None:
+    """out = np.<name>(a, b) of an array and a Python number (loss / 2)."""
+    getattr(np, name)(a, b, out=out)
+
+
+def scalar_binary(name: str, a: float, b: np.ndarray, out: np.ndarray) -> None:
+    """out = np.<name>(a, b) of a Python number and an array (1 - p, 0 + loss in Python's sum())."""
+    getattr(np, name)(a, b, out=out)
+
+
 def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
     """out = sum of the rows of x (the bias gradient of Linear)."""
     np.sum(x, axis=0, out=out)

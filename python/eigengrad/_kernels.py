@@ -11,7 +11,7 @@ traces a step (``eigengrad.compile.recorder``).
 """
 from __future__ import annotations
 
-from eigengrad import _isa
+from eigengrad import _isa, _trace
 
 # The kernel module of the level this CPU runs (eigengrad._C_baseline, _C_avx2, _C_avx512, ...), chosen once.
 # Before NumPy is imported: on a CPU below the baseline, the user reads eigengrad's ImportError, not a crash.
@@ -239,6 +239,27 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a + b of two arrays of one shape and dtype (gradients summed by backward)."""
     out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
     _G.add(a, b, out)
+    return out
+
+
+_NUMBERS = (int, float, bool)
+
+
+def ufunc(name: str, *args):
+    """np.<name>(*args): one elementwise NumPy function over arrays and Python numbers (the autograd's
+    arithmetic). While eg.compile traces, through the glue, so that the plan replays the same NumPy call
+    into its arena (the same bits) instead of falling back to eager mode; NumPy scalar operands (a value
+    computed outside the recorded kernels) keep the direct call, which the tracer then refuses."""
+    fn = getattr(np, name)
+    if _trace.ACTIVE[0] is None:
+        return fn(*args)
+    kinds = "".join("a" if isinstance(a, np.ndarray) else "s" if type(a) in _NUMBERS else "?" for a in args)
+    glue = {"a": "unary", "aa": "binary", "as": "binary_scalar", "sa": "scalar_binary"}.get(kinds)
+    if glue is None:
+        return fn(*args)
+    res = fn(*args)
+    out = np.empty(np.shape(res), dtype=np.result_type(res))
+    getattr(_G, glue)(name, *args, out)
     return out
 
 

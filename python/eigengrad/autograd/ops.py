@@ -66,7 +66,7 @@ class Add(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return np.add(a, b)
+        return K.ufunc("add", a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -84,12 +84,12 @@ class Sub(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return np.subtract(a, b)
+        return K.ufunc("subtract", a, b)
 
     @staticmethod
     def backward(ctx, g):
         sa, sb = ctx.shapes
-        return unbroadcast(g, sa), (unbroadcast(-g, sb) if ctx.needs_input_grad[1] else None)
+        return unbroadcast(g, sa), (unbroadcast(K.ufunc("negative", g), sb) if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def backward_graph(ctx, g):
@@ -106,14 +106,14 @@ class Mul(Primitive):
         ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         if not (need[0] and need[1]):
             ctx.shapes = (_shape(a), _shape(b))
-        return np.multiply(a, b)
+        return K.ufunc("multiply", a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         sa, sb = ctx.shapes if a is None or b is None else (a.shape, _shape(b))
-        ga = unbroadcast(g * b, sa) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(g * a, sb) if ctx.needs_input_grad[1] else None
+        ga = unbroadcast(K.ufunc("multiply", g, b), sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(K.ufunc("multiply", g, a), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
     @staticmethod
@@ -133,14 +133,17 @@ class Div(Primitive):
         ctx.save_for_backward(a if need[1] else None, b)
         if not need[1]:
             ctx.shape_a = _shape(a)
-        return np.divide(a, b)
+        return K.ufunc("divide", a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         sa, sb = (ctx.shape_a if a is None else _shape(a)), _shape(b)
-        ga = unbroadcast(g / b, sa) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), sb) if ctx.needs_input_grad[1] else None
+        ga = unbroadcast(K.ufunc("divide", g, b), sa) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:  # -g * a / (b * b), in that order
+            minus_ga = K.ufunc("multiply", K.ufunc("negative", g), a)
+            gb = unbroadcast(K.ufunc("divide", minus_ga, K.ufunc("multiply", b, b)), sb)
         return ga, gb
 
     @staticmethod
@@ -225,13 +228,15 @@ def _maximum_grads(ctx, g, reduce_to):
 class Neg(Primitive):
     @staticmethod
     def forward(ctx, x):
-        return np.negative(x)
+        return K.ufunc("negative", x)
 
     @staticmethod
     def backward(ctx, g):
-        return (-g,)
+        return (K.ufunc("negative", g),)
 
-    backward_graph = backward
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (-g,)
 
 
 class Cast(Primitive):

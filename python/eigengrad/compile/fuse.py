@@ -191,5 +191,8 @@ def fuse_relu_dropout(ops: list[Op], buffers: list[Buffer]) -> int:
                         [_as(g, g3), mask, g3, scale], roles=("r", "r", "w", "s"), table="C")
             ops[r].kind = "elided"
             buffers[g2.buf].kind = "elided"
+            # g3 is now written at m, before r: live from there (else the arena may give its bytes to a
+            # buffer used in between, such as the mask this kernel reads)
+            buffers[g3.buf].first = min(buffers[g3.buf].first, m)
         fused += 1
     return fused

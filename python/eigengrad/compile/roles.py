@@ -69,6 +69,11 @@ GLUE = {
     "copy": ("r", "w"),
     "add_into": ("rw", "r"),
     "add": ("r", "r", "w"),
+    # elementwise NumPy functions by name (the autograd's arithmetic: _kernels.ufunc)
+    "unary": ("s", "r", "w"),
+    "binary": ("s", "r", "r", "w"),
+    "binary_scalar": ("s", "r", "s", "w"),
+    "scalar_binary": ("s", "s", "r", "w"),
     "sum_rows": ("r", "w"),
     "increment": ("rw",),
     "add_l2_penalty": ("R", "s", "s", "rw"),
