@@ -26,7 +26,7 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
         opt.zero_grad()
         out = model(x)
         if kind == "numpy_glue":
-            out = out.abs()  # a NumPy primitive outside the recorded kernels (arithmetic is recorded: below)
+            out = out.sin()  # a NumPy primitive outside the recorded kernels (arithmetic is recorded: below)
         if kind == "unsupported_kernel":
             out = nn.functional.prelu(out, prelu_weight)
         loss = loss_fn(out, y)
@@ -240,3 +240,31 @@ def test_arithmetic_on_tensors_compiles():
             assert fn.fallback_reason is None and fn.replays == 4
         runs.append(losses + state_arrays(model, opt) + state_arrays(head, opt2))
     assert [a.tobytes() for a in runs[0]] == [a.tobytes() for a in runs[1]]
+
+
+def test_accuracy_and_an_l1_penalty_compile():
+    # comparisons, argmax, casts and abs are plan steps too: an accuracy computed inside the step (under
+    # no_grad) and an L1 penalty over the weights replay and equal eager mode
+    runs = []
+    for compiled in (True, False):
+        model, opt, loss_fn = _setup()
+
+        def step(x, y):
+            opt.zero_grad()
+            logits = model(x)
+            penalty = sum(p.abs().sum() for p in model.parameters() if p.ndim == 2)
+            loss = loss_fn(logits, y) + 1e-3 * penalty
+            loss.backward()
+            opt.step()
+            with eg.no_grad():
+                acc = (logits.argmax(dim=1) == y).float().mean()
+                wrong = (logits.argmin(1, keepdim=True) != y[:, None]).double()
+            return loss, acc, wrong
+
+        fn = eg.compile(step) if compiled else step
+        outs = [t.numpy().copy() for x, y in batches(8) for t in fn(x, y)]
+        if compiled:
+            assert fn.fallback_reason is None and fn.replays == 4
+        runs.append(outs + state_arrays(model, opt))
+    assert [(a.dtype, a.tobytes()) for a in runs[0]] == [(a.dtype, a.tobytes()) for a in runs[1]]
+    assert len({a.tobytes() for a in runs[0][1:24:3]}) > 1  # (the accuracy changes between batches)

@@ -52,6 +52,11 @@ def scalar_binary(name: str, a: float, b: np.ndarray, out: np.ndarray) -> None:
     getattr(np, name)(a, b, out=out)
 
 
+def arg_reduce(name: str, x: np.ndarray, axis: int, keepdims: bool, out: np.ndarray) -> None:
+    """out = np.argmax / np.argmin (``name``) of x along ``axis`` (the predicted class of each row)."""
+    getattr(np, name)(x, axis=axis, keepdims=keepdims, out=out)
+
+
 def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
     """out = sum of the rows of x (the bias gradient of Linear)."""
     np.sum(x, axis=0, out=out)

@@ -263,6 +263,29 @@ def ufunc(name: str, *args):
     return out
 
 
+def cast(x: np.ndarray, dtype) -> np.ndarray:
+    """x.astype(dtype); while eg.compile traces, a glue copy into a new array (the same conversion)."""
+    if _trace.ACTIVE[0] is None:
+        return x.astype(dtype)
+    out = np.empty(x.shape, dtype=dtype)
+    _G.copy(x, out)
+    return out
+
+
+def arg_reduce(name: str, x: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
+    """np.argmax / np.argmin (``name``) of x along ``axis``; while eg.compile traces, a glue call."""
+    if _trace.ACTIVE[0] is None:
+        return getattr(np, name)(x, axis=axis, keepdims=keepdims)
+    shape = list(x.shape)
+    if keepdims:
+        shape[axis] = 1
+    else:
+        del shape[axis]
+    out = np.empty(shape, dtype=np.intp)
+    _G.arg_reduce(name, x, axis, keepdims, out)
+    return out
+
+
 def sum_rows(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """The sum over axis 0 of x (the bias gradient of Linear), in x's dtype; into ``out`` when given.
 

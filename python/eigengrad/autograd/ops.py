@@ -243,11 +243,11 @@ class Cast(Primitive):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype
-        return x.astype(dtype)
+        return K.cast(x, dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return (g.astype(ctx.in_dtype),)
+        return (K.cast(g, ctx.in_dtype),)
 
     @staticmethod
     def backward_graph(ctx, g):
@@ -305,11 +305,11 @@ class Abs(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.abs(x)
+        return K.ufunc("absolute", x)
 
     @staticmethod
     def backward(ctx, g):
-        return (g * np.sign(ctx.saved[0]),)
+        return (K.ufunc("multiply", g, K.ufunc("sign", ctx.saved[0])),)
 
     @staticmethod
     def backward_graph(ctx, g):  # sign(x) is piecewise constant: no second-order term

@@ -74,6 +74,7 @@ GLUE = {
     "binary": ("s", "r", "r", "w"),
     "binary_scalar": ("s", "r", "s", "w"),
     "scalar_binary": ("s", "s", "r", "w"),
+    "arg_reduce": ("s", "r", "s", "s", "w"),
     "sum_rows": ("r", "w"),
     "increment": ("rw",),
     "add_l2_penalty": ("R", "s", "s", "rw"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad import _kernels as K
 from eigengrad._errors import ArgumentTypeError
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import operand, result_dtype
@@ -29,7 +30,7 @@ def _compare(ufunc, name: str):
     def f(input, other, *, out=None):
         other = operand(other)
         dt = result_dtype(input, other)
-        return _out.write(_wrap(ufunc(_arr(input, dt), _arr(other, dt))), out)
+        return _out.write(_wrap(K.ufunc(ufunc.__name__, _arr(input, dt), _arr(other, dt))), out)
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise ``{ufunc.__name__}`` with broadcasting: a bool tensor."

@@ -7,7 +7,7 @@ import builtins
 
 import numpy as np
 
-from eigengrad import _dtype
+from eigengrad import _dtype, _kernels as K
 from eigengrad._errors import ArgumentError
 from eigengrad._device import as_device, cpu_only_error, is_device_like
 from eigengrad._kernels import FLOAT_DTYPES
@@ -29,7 +29,7 @@ def cast(input, dtype: np.dtype, copy: bool = False):
 
     if input.requires_grad and dtype in FLOAT_DTYPES:
         return ops.Cast.apply(input, dtype=dtype)
-    return builtins.type(input)._wrap(input._data.astype(dtype))
+    return builtins.type(input)._wrap(K.cast(input._data, dtype))
 
 
 def _is_dtype(arg) -> bool:

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
-from eigengrad import _dtype, return_types
+from eigengrad import _dtype, _kernels as K, return_types
 from eigengrad.autograd import ops, ops_reduce
 from eigengrad.tensor_ops import _dims, _out
 
@@ -251,7 +251,7 @@ def _arg(input, dim, keepdim, fn, name):
     data = input._data if input.ndim else input._data.reshape(1)
     if data.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    out = fn(data, axis=d, keepdims=keepdim)
+    out = K.arg_reduce(fn.__name__, data, d, keepdim)
     return _wrap(np.asarray(out, dtype=np.int64).reshape(() if input.ndim == 0 else out.shape))
 
 
