@@ -83,3 +83,78 @@ def test_example_models_compiled_equal_eager(name, restore_threads):
         same(got, want)
         runs.append(got)
     same(runs[0], runs[1])
+
+
+class BagOfEmbeddings(nn.Module):
+    """Token ids (N, L) embedded (padding_idx 0), averaged over the sequence and classified."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(30, 12, padding_idx=0)
+        self.head = nn.Linear(12, 5)
+
+    def forward(self, ids):
+        return self.head(self.emb(ids).mean(1))
+
+
+def _embedding_run(compiled: bool, data: list):
+    eg.manual_seed(3)
+    model = BagOfEmbeddings()
+    opt = eg.optim.Adam(model.parameters(), lr=1e-2)
+
+    def step(ids, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(ids), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = eg.compile(step) if compiled else step
+    losses = [fn(ids, y).numpy().copy() for ids, y in data]
+    return fn, losses + [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_embedding_compiled_equals_eager_and_checks_each_replays_indices():
+    rng = np.random.default_rng(5)
+    data = [(eg.from_numpy(rng.integers(0, 30, (8, 7))), eg.from_numpy(rng.integers(0, 5, 8))) for _ in range(12)]
+    fn, got = _embedding_run(True, data)
+    _, want = _embedding_run(False, data)
+    assert fn.fallback_reason is None and fn.replays == 8
+    same(got, want)
+    bad = eg.from_numpy(np.full((8, 7), 30))  # out of range: the binding's check runs at every replay
+    with pytest.raises(IndexError, match="30"):
+        fn(bad, data[0][1])
+    assert fn.fallback_reason is None and fn.replays == 8  # (raised by the replay, as eager mode raises)
+
+
+@pytest.mark.parametrize("loss", ["mse_mean", "mse_sum", "bce_mean_pos_weight", "bce_sum_weight"])
+def test_reduced_mse_and_bce_compiled_equal_eager_with_an_upstream_read_at_each_replay(loss):
+    # the loss times a weight passed in at every call: the backward reads its upstream gradient when the step
+    # runs (a value frozen at the trace would give the traced call's gradients at every replay)
+    rng = np.random.default_rng(6)
+    data = [(eg.from_numpy(rng.standard_normal((8, 5)).astype(np.float32)),
+             eg.from_numpy(rng.integers(0, 2, (8, 3)).astype(np.float32)),
+             eg.from_numpy(np.array(rng.uniform(0.5, 2.0), np.float32))) for _ in range(10)]
+    fn_of = {"mse_mean": lambda: nn.MSELoss(), "mse_sum": lambda: nn.MSELoss(reduction="sum"),
+             "bce_mean_pos_weight": lambda: nn.BCEWithLogitsLoss(pos_weight=eg.full((3,), 2.0)),
+             "bce_sum_weight": lambda: nn.BCEWithLogitsLoss(weight=eg.full((3,), 0.5), reduction="sum")}
+    runs = []
+    for compiled in (True, False):
+        eg.manual_seed(2)
+        model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 3))
+        opt = eg.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
+        loss_fn = fn_of[loss]()
+
+        def step(x, y, w):
+            opt.zero_grad()
+            out = loss_fn(model(x), y) * w
+            out.backward()
+            opt.step()
+            return out
+
+        fn = eg.compile(step) if compiled else step
+        losses = [fn(x, y, w).numpy().copy() for x, y, w in data]
+        if compiled:
+            assert fn.fallback_reason is None and fn.replays == 6
+        runs.append(losses + [p.detach().numpy().copy() for p in model.parameters()])
+    same(runs[0], runs[1])

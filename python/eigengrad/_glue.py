@@ -71,6 +71,45 @@ def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonf
                                          scale_if_nonfinite=scale_if_nonfinite)
 
 
+def squared_error_reduce(x: np.ndarray, y: np.ndarray, mean: bool, out: np.ndarray) -> None:
+    """out (0-d) = sum((x - y)^2), over x.size when ``mean`` (NaN for an empty mean): MSELoss's forward (the
+    compiled kernel's double sum, in an array so that a compiled step replays it)."""
+    from eigengrad import _kernels  # (at call time: the module imports this one)
+
+    total = _kernels._C.squared_error_sum(x, y)
+    if mean:
+        total = total / x.size if x.size else np.nan
+    out[()] = total
+
+
+def squared_error_backward_reduced(x: np.ndarray, y: np.ndarray, g: np.ndarray, mean: bool,
+                                   out: np.ndarray) -> None:
+    """out = d loss / dx of a reduced MSELoss: 2 (x - y) g (/ x.size when ``mean``), g read now (0-d)."""
+    from eigengrad import _kernels
+
+    coef = 2.0 * float(g) / (x.size if mean else 1) if x.size else 0.0
+    _kernels._C.squared_error_backward(x, y, None, coef, out)
+
+
+def bce_with_logits_reduce(x: np.ndarray, y: np.ndarray, weight, pos_weight, mean: bool, out: np.ndarray) -> None:
+    """out (0-d) = the sum of BCEWithLogits' elementwise losses, over x.size when ``mean`` (the kernel)."""
+    from eigengrad import _kernels
+
+    total = _kernels._C.bce_with_logits_forward(x, y, weight, pos_weight, None)
+    if mean:
+        total = total / x.size if x.size else np.nan
+    out[()] = total
+
+
+def bce_with_logits_backward_reduced(x: np.ndarray, y: np.ndarray, weight, pos_weight, g: np.ndarray, mean: bool,
+                                     out: np.ndarray) -> None:
+    """out = d loss / dx of a reduced BCEWithLogitsLoss, the upstream g (0-d) read now."""
+    from eigengrad import _kernels
+
+    coef = float(g) / (x.size if mean else 1) if x.size else 0.0
+    _kernels._C.bce_with_logits_backward(x, y, weight, pos_weight, None, float(coef), out)
+
+
 def add_l2_penalty(weights: list, alpha: float, batch_size: int, loss: np.ndarray) -> None:
     """loss (0-d) += alpha / 2 * sum_l ||W_l||^2 / batch_size (scikit-learn's L2 term, added to a loss's
     value: its gradient is added by ``add_l2_penalty_grad``)."""

@@ -386,6 +386,22 @@ def squared_error_sum(x: np.ndarray, y: np.ndarray) -> float:
     return _C.squared_error_sum(contiguous(x), contiguous(y))
 
 
+def squared_error_reduce(x: np.ndarray, y: np.ndarray, mean: bool) -> np.ndarray:
+    """A 0-d array: sum((x - y)^2) in x's dtype, over x.size when ``mean`` (a glue step: eg.compile replays it)."""
+    x = contiguous(x)
+    out = np.empty((), dtype=x.dtype)
+    _G.squared_error_reduce(x, contiguous(y), bool(mean), out)
+    return out
+
+
+def squared_error_backward_reduced(x, y, g: np.ndarray, mean: bool) -> np.ndarray:
+    """d loss / dx of a reduced MSELoss with the upstream gradient g (0-d, read when the step runs)."""
+    x = contiguous(x)
+    grad_in = np.empty_like(x)
+    _G.squared_error_backward_reduced(x, contiguous(y), contiguous(np.asarray(g)), bool(mean), grad_in)
+    return grad_in
+
+
 def squared_error(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x = contiguous(x)
     out = np.empty_like(x)
@@ -434,6 +450,22 @@ def bce_with_logits(x, y, weight, pos_weight, elementwise: bool):
     loss = np.empty_like(x) if elementwise else None
     total = _C.bce_with_logits_forward(x, contiguous(y), _opt(weight), _opt(pos_weight), loss)
     return total, loss
+
+
+def bce_with_logits_reduce(x, y, weight, pos_weight, mean: bool) -> np.ndarray:
+    """A 0-d array: the sum of the elementwise losses in x's dtype, over x.size when ``mean`` (a glue step)."""
+    x = contiguous(x)
+    out = np.empty((), dtype=x.dtype)
+    _G.bce_with_logits_reduce(x, contiguous(y), _opt(weight), _opt(pos_weight), bool(mean), out)
+    return out
+
+
+def bce_with_logits_backward_reduced(x, y, weight, pos_weight, g: np.ndarray, mean: bool) -> np.ndarray:
+    x = contiguous(x)
+    grad_in = np.empty_like(x)
+    _G.bce_with_logits_backward_reduced(x, contiguous(y), _opt(weight), _opt(pos_weight), contiguous(np.asarray(g)),
+                                        bool(mean), grad_in)
+    return grad_in
 
 
 def bce_with_logits_backward(x, y, weight, pos_weight, grad_out, coef: float) -> np.ndarray:

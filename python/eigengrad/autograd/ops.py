@@ -770,10 +770,7 @@ class MSE(Primitive):
         ctx.save_for_backward(x, y)
         if reduction == "none":
             return K.squared_error(x, y)
-        total = K.squared_error_sum(x, y)
-        if reduction == "mean":
-            total = total / x.size if x.size else np.nan
-        return np.asarray(total, dtype=x.dtype)
+        return K.squared_error_reduce(x, y, reduction == "mean")
 
     @staticmethod
     def backward(ctx, g):
@@ -781,9 +778,8 @@ class MSE(Primitive):
         if ctx.reduction == "none":
             gx = K.squared_error_backward(x, y, g, 2.0)
         else:
-            coef = 2.0 * float(g) / (x.size if ctx.reduction == "mean" else 1) if x.size else 0.0
-            gx = K.squared_error_backward(x, y, None, coef)
-        return (gx if ctx.needs_input_grad[0] else None), (-gx if ctx.needs_input_grad[1] else None)
+            gx = K.squared_error_backward_reduced(x, y, g, ctx.reduction == "mean")
+        return (gx if ctx.needs_input_grad[0] else None), (K.ufunc("negative", gx) if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def backward_graph(ctx, g):

@@ -147,14 +147,11 @@ class BCEWithLogits(Primitive):
 
     @staticmethod
     def forward(ctx, x, y, weight=None, pos_weight=None, reduction="mean"):
-        total, rows = K.bce_with_logits(x, y, weight, pos_weight, reduction == "none")
         ctx.options = (weight, pos_weight, reduction)
         ctx.save_for_backward(x, y)
         if reduction == "none":
-            return rows
-        if reduction == "mean":
-            total = total / x.size if x.size else np.nan
-        return np.asarray(total, dtype=x.dtype)
+            return K.bce_with_logits(x, y, weight, pos_weight, True)[1]
+        return K.bce_with_logits_reduce(x, y, weight, pos_weight, reduction == "mean")
 
     @staticmethod
     def backward(ctx, g):
@@ -164,7 +161,10 @@ class BCEWithLogits(Primitive):
             gy, coef = g, 1.0
         else:
             gy, coef = None, (float(g) / (x.size if reduction == "mean" else 1) if x.size else 0.0)
-        gx = K.bce_with_logits_backward(x, y, weight, pos_weight, gy, coef) if ctx.needs_input_grad[0] else None
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = (K.bce_with_logits_backward(x, y, weight, pos_weight, gy, coef) if reduction == "none" else
+                  K.bce_with_logits_backward_reduced(x, y, weight, pos_weight, g, reduction == "mean"))
         gt = None
         if ctx.needs_input_grad[1]:
             softplus = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))

@@ -35,7 +35,8 @@ class Mean(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return (_expand_back(g / ctx.n if ctx.n else g * np.nan, ctx.axes, ctx.keepdim, ctx.shape),)
+        scaled = K.ufunc("divide", g, ctx.n) if ctx.n else K.ufunc("multiply", g, float("nan"))
+        return (_expand_back(scaled, ctx.axes, ctx.keepdim, ctx.shape),)
 
     @staticmethod
     def backward_graph(ctx, g):

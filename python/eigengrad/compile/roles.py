@@ -50,6 +50,11 @@ COMPILED = {
     "rnn_forward": ("s", "r", "r", "r", "r", "r", "r", "r", "w", "w", "w", "w", "w", "s"),
     "rnn_backward": ("s", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r",
                      "w", "w", "w", "w", "w", "w", "w", "w", "s"),
+    # Embedding: (weight, flat indices, out) and (grad_out, flat indices, grad_weight, padding_idx,
+    # scale_grad_by_freq). Not capturable: a replay calls the binding, whose index checks then run on that
+    # call's indices
+    "embedding_forward": ("r", "r", "w"),
+    "embedding_backward": ("r", "r", "w", "s", "s"),
     # the tensor operations' reductions (x as (outer, n, inner), out (outer, inner))
     "reduce_sum": ("r", "w", "s"),
     "reduce_var": ("r", "w", "w", "s", "s"),
@@ -83,6 +88,12 @@ GLUE = {
     "loss_reduce": ("r", "r", "r", "s", "s", "w"),
     "loss_upstream": ("r", "r", "r", "s", "s", "w"),
     "mean_upstream": ("r", "r", "s", "w"),
+    # reduced MSELoss / BCEWithLogitsLoss: the compiled kernel's sum into a 0-d array, and the backward with
+    # the upstream gradient read when the step runs (weight / pos_weight: arrays or None)
+    "squared_error_reduce": ("r", "r", "s", "w"),
+    "squared_error_backward_reduced": ("r", "r", "r", "s", "w"),
+    "bce_with_logits_reduce": ("r", "r", "r", "r", "s", "w"),
+    "bce_with_logits_backward_reduced": ("r", "r", "r", "r", "r", "s", "w"),
 }
 
 

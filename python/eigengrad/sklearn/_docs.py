@@ -65,9 +65,8 @@ PARAMETERS = """
     compile : bool or 'auto', default='auto'
         Run each batch's step (forward, loss, backward, L2 penalty, optimizer step) compiled by
         ``eg.compile`` (``fit(compile=True)``, docs/compile.md): the same numbers bit for bit, less
-        Python per batch. 'auto' compiles in ``fit`` when the step is one a plan holds (single-label
-        classification with an activation that has a kernel: not 'selu', not multi-label, not the
-        regressor's squared error) and trains eagerly otherwise, without a warning. True compiles
+        Python per batch. 'auto' compiles in ``fit`` (every loss and activation of the estimators is
+        one a plan holds) and runs ``partial_fit`` eagerly. True compiles
         wherever it can and warns once, naming the reason, where it cannot.
 """
 

@@ -31,7 +31,6 @@ from eigengrad.train import Trainer
 from eigengrad.train import predict as eg_predict
 
 logger = logging.getLogger("eigengrad.sklearn")
-_COMPILED_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")  # (roles.py)
 _PREDICT_BATCH = 4096  # rows per forward pass in predict: large enough to amortise the per-call cost
 
 
@@ -163,19 +162,11 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
 
     def _use_compile(self, incremental: bool) -> bool:
         """Whether this fit runs its batch step compiled (``compile``: True, False or 'auto')."""
-        if self.compile == "auto":
-            return not incremental and self._compile_blocker() is None
+        if self.compile == "auto":  # every loss and activation of the estimators is a plan step
+            return not incremental
         if not isinstance(self.compile, (bool, np.bool_)):
             raise ValueError(f"compile: expected True, False or 'auto', got {self.compile!r}")
         return bool(self.compile)
-
-    def _compile_blocker(self) -> str | None:
-        """Why 'auto' trains eagerly, or None: a loss or activation a plan cannot hold yet."""
-        if self._loss()[1] != 1.0:
-            return "the loss is scaled by NumPy arithmetic"
-        if self.activation not in _COMPILED_ACTIVATIONS:
-            return f"activation {self.activation!r} has no kernel eg.compile records"
-        return None
 
     def _split(self, X: np.ndarray, target: np.ndarray, seed: int):
         """``(X_train, target_train, val_score)``: the early-stopping split (stratified for single-output
