@@ -263,6 +263,15 @@ def ufunc(name: str, *args):
     return out
 
 
+def reshape(x, shape):
+    """np.reshape(x, shape); while eg.compile traces, a reshape that must copy (a permuted array's dims merged)
+    copies through the glue first, so that the plan holds the copy (the same values, the same order)."""
+    out = np.reshape(x, shape)
+    if _trace.ACTIVE[0] is not None and isinstance(x, np.ndarray) and x.size and not np.may_share_memory(out, x):
+        out = contiguous(x).reshape(shape)
+    return out
+
+
 def cast(x: np.ndarray, dtype) -> np.ndarray:
     """x.astype(dtype); while eg.compile traces, a glue copy into a new array (the same conversion)."""
     if _trace.ACTIVE[0] is None:

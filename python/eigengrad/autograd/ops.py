@@ -474,11 +474,11 @@ class Reshape(ViewPrimitive):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = np.shape(x)
-        return np.reshape(x, shape)
+        return K.reshape(x, shape)
 
     @staticmethod
     def backward(ctx, g):
-        return (np.reshape(g, ctx.in_shape),)
+        return (K.reshape(g, ctx.in_shape),)
 
     @staticmethod
     def backward_graph(ctx, g):

@@ -52,7 +52,7 @@ class Layout:
         """a as (B, heads, rows, cols) for the kernel: a view, or a copy when it is broadcast or strided."""
         full = self.shape(heads, *a.shape[-2:])
         a = np.broadcast_to(a, full) if a.shape != full else a
-        return a.reshape((self.size(), heads) + a.shape[-2:])
+        return K.reshape(a, (self.size(), heads) + a.shape[-2:])  # (a copy where NumPy must: recorded)
 
 
 def _merged_stride(shape: tuple, strides: tuple):
@@ -143,7 +143,7 @@ class PackedSelfAttention(Function):
     def forward(ctx, qkv, mask=None, heads=1, batch_first=True, scale=1.0, causal=False, dropout=K.NO_DROPOUT):
         a, c, e3 = qkv.shape
         order = (2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)  # -> (3, N, heads, L, d)
-        packed = np.ascontiguousarray(qkv.reshape(a, c, 3, heads, e3 // (3 * heads)).transpose(order))
+        packed = K.contiguous(qkv.reshape(a, c, 3, heads, e3 // (3 * heads)).transpose(order))
         q4, k4, v4 = packed
         length = q4.shape[2]
         mask4 = None if mask is None else mask_view(mask, Layout(q4.shape, k4.shape, v4.shape, False), length, length)
@@ -158,5 +158,5 @@ class PackedSelfAttention(Function):
         packed, out, lse, mask4, weights = ctx.saved
         grads = np.empty_like(packed)
         K.attention_backward(*packed, out, lse, g, mask4, *ctx.options, weights=weights, grads_out=tuple(grads))
-        back = grads.transpose(np.argsort(ctx.order))  # (A, C, 3, heads, d)
+        back = K.contiguous(grads.transpose(np.argsort(ctx.order)))  # (A, C, 3, heads, d), through the glue
         return back.reshape(back.shape[:2] + (-1,)), None

@@ -22,7 +22,7 @@ class Dropout(Primitive):
     @staticmethod
     def backward(ctx, g):
         mask = ctx.saved[0]
-        gx = K.masked_scale(g.reshape(mask.size, 1), mask, ctx.scale, ctx.dtype)
+        gx = K.masked_scale(K.reshape(g, (mask.size, 1)), mask, ctx.scale, ctx.dtype)  # (g may be broadcast)
         return (gx.reshape(g.shape),)
 
     @staticmethod

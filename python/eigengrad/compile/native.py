@@ -84,15 +84,18 @@ class NativeSteps:
                 steps.append((self.executor.run, [start, i]))
                 start = None
             fn, args = step
-            if self.ops[i].kind == "draw" and args[2] is not None:
-                consumer = next(k for k, o in enumerate(self.ops) if o.kind == "kernel" and o.draw == (i,))
-                if consumer in self.drawn:
-                    steps.append((self._draw_to_register, [fn, args, consumer]))
+            if self.ops[i].kind == "draw":
+                registers = [k for k, o in enumerate(self.ops) if o.kind == "kernel" and o.draw == (i,)
+                             and k in self.drawn]
+                if registers:
+                    steps.append((self._draw_to_register, [fn, args, registers]))
                     continue
             steps.append(step)
         if start is not None:
             steps.append((self.executor.run, [start, len(bound)]))
         return steps
 
-    def _draw_to_register(self, draw, args: list, consumer: int) -> None:
-        self.executor.set_draw(consumer, *draw(*args))
+    def _draw_to_register(self, draw, args: list, consumers: list) -> None:
+        numbers = draw(*args)  # (the Python-called consumers get them in their argument lists)
+        for k in consumers:
+            self.executor.set_draw(k, *numbers)

@@ -51,12 +51,13 @@ def place_temporaries(buffers: list[Buffer]) -> int:
     return size
 
 
-def _draw(generator, n: int, args, i_seed: int, i_offset: int) -> tuple[int, int]:
-    """A replayed random draw: the generator advances as in eager mode; its consumer gets the new numbers
-    (in its argument list; returned too: (seed, first counter))."""
+def _draw(generator, n: int, consumers: list) -> tuple[int, int]:
+    """A replayed random draw: the generator advances as in eager mode; its consumers get the new numbers
+    (in their argument lists: (args, index of the seed, index of the offset) each; returned too: (seed,
+    first counter)). Several consumers read one draw when a backward regenerates its forward's mask."""
     seed = generator._seed
     start = generator._advance(n)
-    if args is not None:
+    for args, i_seed, i_offset in consumers:
         args[i_seed], args[i_offset] = seed, start
     return seed, start
 
@@ -126,12 +127,9 @@ class Plan:
                                                                    for p, r in op.grads]])
             elif op.kind == "draw":
                 generator, n = op.draw[0], op.draw[1]
-                consumer = next((k for k, o in enumerate(self.ops) if o.kind == "kernel" and o.draw == (i,)), None)
-                if consumer is None:
-                    steps[i] = (_draw, [generator, n, None, 0, 0])
-                else:
-                    roles = self.ops[consumer].roles
-                    steps[i] = (_draw, [generator, n, steps[consumer][1], roles.index("seed"), roles.index("offset")])
+                consumers = [(steps[k][1], o.roles.index("seed"), o.roles.index("offset")) for k, o in
+                             enumerate(self.ops) if o.kind == "kernel" and o.draw == (i,)]
+                steps[i] = (_draw, [generator, n, consumers])
         return steps
 
     def _input_ops(self) -> set:

@@ -205,6 +205,13 @@ class Tracer:
                 self._draws.remove(j)
                 op.draw = (j,)
                 return True
+        # the numbers of a draw an earlier kernel consumed: a backward that regenerates its forward's dropout
+        # mask (attention); the replay gives both the same new numbers
+        for j in reversed(range(len(self.ops))):
+            d = self.ops[j]
+            if d.kind == "draw" and d.draw[2] == offset and d.draw[3] == seed:
+                op.draw = (j,)
+                return True
         self.fail(f"the random seed and offset of kernel {op.name!r} do not come from a Generator draw")
         return False
 

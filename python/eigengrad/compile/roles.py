@@ -50,6 +50,14 @@ COMPILED = {
     "rnn_forward": ("s", "r", "r", "r", "r", "r", "r", "r", "w", "w", "w", "w", "w", "s"),
     "rnn_backward": ("s", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r",
                      "w", "w", "w", "w", "w", "w", "w", "w", "s"),
+    # scaled dot-product attention (q, k, v, mask or None, out, lse, kept weights or None, scale, causal, seed,
+    # offset, threshold, keep_scale) and its backward (q, k, v, out, lse, weights, grad_out, mask, dq, dk, dv,
+    # dmask or None, scale, causal, seed, offset, threshold, keep_scale). Without dropout the seed and offset
+    # are unused (roles_of); with it, the backward's come from the forward's draw, which a plan does not link
+    # twice: such a step falls back to eager mode
+    "attention_forward": ("r", "r", "r", "r", "w", "w", "w", "s", "s", "seed", "offset", "s", "s"),
+    "attention_backward": ("r", "r", "r", "r", "r", "r", "r", "r", "w", "w", "w", "w", "s", "s", "seed", "offset",
+                           "s", "s"),
     # Embedding: (weight, flat indices, out) and (grad_out, flat indices, grad_weight, padding_idx,
     # scale_grad_by_freq). Not capturable: a replay calls the binding, whose index checks then run on that
     # call's indices
@@ -67,7 +75,7 @@ COMPILED = {
 
 # functions of scalars only (geometry checks): run at trace time, nothing to replay
 PURE = frozenset({"conv2d_output_size", "pool2d_options", "pool2d_output_size", "conv_transpose2d_output_size",
-                  "get_num_threads"})
+                  "get_num_threads", "attention_keeps_weights"})
 
 GLUE = {
     "fill": ("w", "s"),
@@ -97,6 +105,9 @@ GLUE = {
 }
 
 
+_NO_DROPOUT = 1 << 32  # a dropout threshold that keeps every element
+
+
 def roles_of(table: dict, name: str, args: tuple) -> tuple | None:
     """The roles of ``args`` in a call of kernel ``name``, or None when the kernel is not supported."""
     roles = table.get(name)
@@ -104,4 +115,8 @@ def roles_of(table: dict, name: str, args: tuple) -> tuple | None:
         return None
     if name == "gemm" and table is COMPILED and len(args) > 6 and args[6]:
         roles = ("r", "r", "rw") + roles[3:]
+    if name.startswith("attention_") and table is COMPILED and "seed" in roles:
+        i = roles.index("seed")
+        if len(args) > i + 2 and args[i + 2] >= _NO_DROPOUT:  # keeps every weight: no draw to replay
+            roles = roles[:i] + ("s", "s") + roles[i + 2:]
     return roles[:len(args)]
