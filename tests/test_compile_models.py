@@ -97,34 +97,59 @@ class BagOfEmbeddings(nn.Module):
         return self.head(self.emb(ids).mean(1))
 
 
-def _embedding_run(compiled: bool, data: list):
-    eg.manual_seed(3)
-    model = BagOfEmbeddings()
-    opt = eg.optim.Adam(model.parameters(), lr=1e-2)
+def _compiled_equals_eager(build, data: list, replays: int):
+    """``build()`` -> (model, optimizer, loss(model, *batch)): the steps over ``data`` compiled and eagerly give
+    the same losses and parameters bit for bit; returns the compiled function."""
+    runs, compiled_fn = [], None
+    for compiled in (True, False):
+        model, opt, loss_of = build()
 
-    def step(ids, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(ids), y)
-        loss.backward()
-        opt.step()
-        return loss
+        def step(*batch):
+            opt.zero_grad()
+            loss = loss_of(model, *batch)
+            loss.backward()
+            opt.step()
+            return loss
 
-    fn = eg.compile(step) if compiled else step
-    losses = [fn(ids, y).numpy().copy() for ids, y in data]
-    return fn, losses + [p.detach().numpy().copy() for p in model.parameters()]
+        fn = eg.compile(step) if compiled else step
+        losses = [fn(*batch).numpy().copy() for batch in data]
+        if compiled:
+            assert fn.fallback_reason is None and fn.replays == replays
+            compiled_fn = fn
+        runs.append(losses + [p.detach().numpy().copy() for p in model.parameters()])
+    same(runs[0], runs[1])
+    return compiled_fn
+
+
+def _cross_entropy(model, x, y):
+    return nn.functional.cross_entropy(model(x), y)
 
 
 def test_embedding_compiled_equals_eager_and_checks_each_replays_indices():
     rng = np.random.default_rng(5)
     data = [(eg.from_numpy(rng.integers(0, 30, (8, 7))), eg.from_numpy(rng.integers(0, 5, 8))) for _ in range(12)]
-    fn, got = _embedding_run(True, data)
-    _, want = _embedding_run(False, data)
-    assert fn.fallback_reason is None and fn.replays == 8
-    same(got, want)
+
+    def build():
+        eg.manual_seed(3)
+        model = BagOfEmbeddings()
+        return model, eg.optim.Adam(model.parameters(), lr=1e-2), _cross_entropy
+
+    fn = _compiled_equals_eager(build, data, replays=8)
     bad = eg.from_numpy(np.full((8, 7), 30))  # out of range: the binding's check runs at every replay
     with pytest.raises(IndexError, match="30"):
         fn(bad, data[0][1])
     assert fn.fallback_reason is None and fn.replays == 8  # (raised by the replay, as eager mode raises)
+
+
+class _Weighted(nn.Module):
+    """loss(model(x), y) * w: a module, so that eg.compile finds the loss's buffers (pos_weight, weight)."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, model, x, y, w):
+        return self.loss(model(x), y) * w
 
 
 @pytest.mark.parametrize("loss", ["mse_mean", "mse_sum", "bce_mean_pos_weight", "bce_sum_weight"])
@@ -138,26 +163,13 @@ def test_reduced_mse_and_bce_compiled_equal_eager_with_an_upstream_read_at_each_
     fn_of = {"mse_mean": lambda: nn.MSELoss(), "mse_sum": lambda: nn.MSELoss(reduction="sum"),
              "bce_mean_pos_weight": lambda: nn.BCEWithLogitsLoss(pos_weight=eg.full((3,), 2.0)),
              "bce_sum_weight": lambda: nn.BCEWithLogitsLoss(weight=eg.full((3,), 0.5), reduction="sum")}
-    runs = []
-    for compiled in (True, False):
+
+    def build():
         eg.manual_seed(2)
         model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 3))
-        opt = eg.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
-        loss_fn = fn_of[loss]()
+        return model, eg.optim.SGD(model.parameters(), lr=0.05, momentum=0.5), _Weighted(fn_of[loss]())
 
-        def step(x, y, w):
-            opt.zero_grad()
-            out = loss_fn(model(x), y) * w
-            out.backward()
-            opt.step()
-            return out
-
-        fn = eg.compile(step) if compiled else step
-        losses = [fn(x, y, w).numpy().copy() for x, y, w in data]
-        if compiled:
-            assert fn.fallback_reason is None and fn.replays == 6
-        runs.append(losses + [p.detach().numpy().copy() for p in model.parameters()])
-    same(runs[0], runs[1])
+    _compiled_equals_eager(build, data, replays=6)
 
 
 class TinyEncoder(nn.Module):
@@ -181,22 +193,10 @@ def test_transformer_encoder_compiled_equals_eager(dropout, norm_first):
     rng = np.random.default_rng(7)
     data = [(eg.from_numpy(rng.standard_normal((6, 9, 16)).astype(np.float32)),
              eg.from_numpy(rng.integers(0, 5, 6))) for _ in range(10)]
-    runs = []
-    for compiled in (True, False):
+
+    def build():
         eg.manual_seed(8)
         model = TinyEncoder(dropout, norm_first)
-        opt = eg.optim.AdamW(model.parameters(), lr=1e-3)
+        return model, eg.optim.AdamW(model.parameters(), lr=1e-3), _cross_entropy
 
-        def step(x, y):
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        fn = eg.compile(step) if compiled else step
-        losses = [fn(x, y).numpy().copy() for x, y in data]
-        if compiled:
-            assert fn.fallback_reason is None and fn.replays == 6
-        runs.append(losses + [p.detach().numpy().copy() for p in model.parameters()])
-    same(runs[0], runs[1])
+    _compiled_equals_eager(build, data, replays=6)
