@@ -1,0 +1,122 @@
+"""eg.compile on the training-step patterns PyTorch scripts use: each replays and equals eager mode bit for
+bit, or falls back to eager mode naming why; never a silent difference (a scheduler stepped inside the step,
+zero_grad outside it and tensor arithmetic on the loss each once made one of these fail)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+import eigengrad.nn.functional as F
+from eigengrad import nn
+
+_RNG = np.random.default_rng(0)
+DATA = [(eg.from_numpy(_RNG.standard_normal((8, 6)).astype(np.float32)), eg.from_numpy(_RNG.integers(0, 3, 8)))
+        for _ in range(12)]
+
+
+def _model(seed: int = 0):
+    eg.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
+
+
+def _pattern(name: str, m, opt, m2, opt2, ema: list, calls: list):
+    """The step of pattern ``name`` (returns a tensor, a tuple of tensors or None)."""
+    def step(x, y):
+        if name == "two_micro_batches":
+            opt.zero_grad()
+            for xs, ys in ((x[:4], y[:4]), (x[4:], y[4:])):
+                (F.cross_entropy(m(xs), ys) / 2).backward()
+            opt.step()
+            return None
+        if name == "python_counter_accumulation":  # steps every other call: two signatures, two plans
+            calls.append(1)
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            if len(calls) % 2 == 0:
+                opt.step()
+                opt.zero_grad()
+            return loss
+        if name in ("ema", "manual_weight_decay", "manual_sgd"):
+            return _in_place(name, m, opt, ema, x, y)
+        opt.zero_grad()
+        logits = m(x)
+        loss = F.cross_entropy(logits, y)
+        if name == "l1_penalty":
+            loss = loss + 1e-3 * sum(p.abs().sum() for p in m.parameters())
+        if name == "two_models":
+            opt2.zero_grad()
+            loss = loss + F.cross_entropy(m2(x), y)
+        loss.backward()
+        clipped = nn.utils.clip_grad_norm_(m.parameters(), 0.5)
+        opt.step()
+        if name == "two_models":
+            opt2.step()
+        if name == "train_eval_inside":
+            m.eval()
+        if name == "accuracy":
+            with eg.no_grad():
+                return loss.detach(), (logits.argmax(1) == y).float().mean(), clipped
+        return loss
+
+    return step
+
+
+def _in_place(name, m, opt, ema, x, y):
+    """Patterns that change tensors in place outside autograd: eager mode only (the step falls back)."""
+    opt.zero_grad()
+    loss = F.cross_entropy(m(x), y)
+    loss.backward()
+    if name == "manual_weight_decay":
+        for p in m.parameters():
+            p.grad.add_(p.detach(), alpha=1e-2)
+    if name == "manual_sgd":
+        with eg.no_grad():
+            for p in m.parameters():
+                p -= 0.1 * p.grad
+        return loss
+    opt.step()
+    if name == "ema":
+        with eg.no_grad():
+            for e, p in zip(ema, m.parameters()):
+                e.mul_(0.9).add_(p, alpha=0.1)
+    return loss
+
+
+def _run(name: str, compiled: bool):
+    m, m2 = _model(0), _model(1)
+    opt, opt2 = eg.optim.AdamW(m.parameters(), lr=1e-2), eg.optim.SGD(m2.parameters(), lr=0.1, momentum=0.9)
+    ema = [p.detach().clone() for p in m.parameters()]
+    fn = _pattern(name, m, opt, m2, opt2, ema, [])
+    fn = eg.compile(fn) if compiled else fn
+    outs = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for x, y in DATA:
+            if name == "train_eval_inside":
+                m.train()
+            r = fn(x, y)
+            outs += [t.numpy().copy() for t in (r if isinstance(r, tuple) else (r,)) if t is not None]
+    state = [p.detach().numpy().copy() for p in [*m.parameters(), *m2.parameters()]] + [e.numpy().copy() for e in ema]
+    state += [b.numpy().copy() for _, b in m.named_buffers()]
+    return outs + state, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+
+
+COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
+            "two_models", "plain"]
+FALLS_BACK = {"ema": "mul_ changes a tensor in place", "manual_weight_decay": "add_ changes a tensor in place",
+              "manual_sgd": "sub_ changes a tensor in place"}
+
+
+@pytest.mark.parametrize("name", COMPILES + sorted(FALLS_BACK))
+def test_pattern_replays_or_falls_back_never_differs(name):
+    want, _, _ = _run(name, False)
+    got, fn, caught = _run(name, True)
+    assert len(got) == len(want)
+    assert all(a.dtype == b.dtype and a.tobytes() == b.tobytes() for a, b in zip(got, want))
+    if name in FALLS_BACK:
+        assert fn.fallback_reason is not None and FALLS_BACK[name] in fn.fallback_reason and len(caught) == 1
+    else:
+        assert fn.fallback_reason is None and caught == [] and fn.replays >= 4
