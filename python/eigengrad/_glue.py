@@ -37,19 +37,14 @@ def unary(name: str, x: np.ndarray, out: np.ndarray) -> None:
     getattr(np, name)(x, out=out)
 
 
-def binary(name: str, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """out = np.<name>(a, b) (broadcasting arithmetic of two arrays: add, subtract, multiply, divide)."""
+def binary(name: str, a, b, out: np.ndarray) -> None:
+    """out = np.<name>(a, b): broadcasting arithmetic of two arrays, or of an array and a Python number."""
     getattr(np, name)(a, b, out=out)
 
 
-def binary_scalar(name: str, a: np.ndarray, b: float, out: np.ndarray) -> None:
-    """out = np.<name>(a, b) of an array and a Python number (loss / 2)."""
-    getattr(np, name)(a, b, out=out)
-
-
-def scalar_binary(name: str, a: float, b: np.ndarray, out: np.ndarray) -> None:
-    """out = np.<name>(a, b) of a Python number and an array (1 - p, 0 + loss in Python's sum())."""
-    getattr(np, name)(a, b, out=out)
+# The same call under the names whose roles (compile/roles.py) say which operand is a frozen number:
+binary_scalar = binary  # array op number (loss / 2)
+scalar_binary = binary  # number op array (1 - p, 0 + loss in Python's sum())
 
 
 def arg_reduce(name: str, x: np.ndarray, axis: int, keepdims: bool, out: np.ndarray) -> None:
@@ -71,15 +66,24 @@ def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonf
                                          scale_if_nonfinite=scale_if_nonfinite)
 
 
+def _reduced(total: float, size: int, mean: bool) -> float:
+    """A loss's sum, or its mean over ``size`` elements (NaN for an empty mean), as the eager losses did."""
+    if not mean:
+        return total
+    return total / size if size else np.nan
+
+
+def _upstream_coef(g: np.ndarray, size: int, mean: bool) -> float:
+    """The upstream gradient g (0-d, read now) over ``size`` for a mean (0 for no elements)."""
+    return float(g) / (size if mean else 1) if size else 0.0
+
+
 def squared_error_reduce(x: np.ndarray, y: np.ndarray, mean: bool, out: np.ndarray) -> None:
     """out (0-d) = sum((x - y)^2), over x.size when ``mean`` (NaN for an empty mean): MSELoss's forward (the
     compiled kernel's double sum, in an array so that a compiled step replays it)."""
     from eigengrad import _kernels  # (at call time: the module imports this one)
 
-    total = _kernels._C.squared_error_sum(x, y)
-    if mean:
-        total = total / x.size if x.size else np.nan
-    out[()] = total
+    out[()] = _reduced(_kernels._C.squared_error_sum(x, y), x.size, mean)
 
 
 def squared_error_backward_reduced(x: np.ndarray, y: np.ndarray, g: np.ndarray, mean: bool,
@@ -87,18 +91,14 @@ def squared_error_backward_reduced(x: np.ndarray, y: np.ndarray, g: np.ndarray, 
     """out = d loss / dx of a reduced MSELoss: 2 (x - y) g (/ x.size when ``mean``), g read now (0-d)."""
     from eigengrad import _kernels
 
-    coef = 2.0 * float(g) / (x.size if mean else 1) if x.size else 0.0
-    _kernels._C.squared_error_backward(x, y, None, coef, out)
+    _kernels._C.squared_error_backward(x, y, None, 2.0 * _upstream_coef(g, x.size, mean), out)
 
 
 def bce_with_logits_reduce(x: np.ndarray, y: np.ndarray, weight, pos_weight, mean: bool, out: np.ndarray) -> None:
     """out (0-d) = the sum of BCEWithLogits' elementwise losses, over x.size when ``mean`` (the kernel)."""
     from eigengrad import _kernels
 
-    total = _kernels._C.bce_with_logits_forward(x, y, weight, pos_weight, None)
-    if mean:
-        total = total / x.size if x.size else np.nan
-    out[()] = total
+    out[()] = _reduced(_kernels._C.bce_with_logits_forward(x, y, weight, pos_weight, None), x.size, mean)
 
 
 def bce_with_logits_backward_reduced(x: np.ndarray, y: np.ndarray, weight, pos_weight, g: np.ndarray, mean: bool,
@@ -106,8 +106,7 @@ def bce_with_logits_backward_reduced(x: np.ndarray, y: np.ndarray, weight, pos_w
     """out = d loss / dx of a reduced BCEWithLogitsLoss, the upstream g (0-d) read now."""
     from eigengrad import _kernels
 
-    coef = float(g) / (x.size if mean else 1) if x.size else 0.0
-    _kernels._C.bce_with_logits_backward(x, y, weight, pos_weight, None, float(coef), out)
+    _kernels._C.bce_with_logits_backward(x, y, weight, pos_weight, None, _upstream_coef(g, x.size, mean), out)
 
 
 def add_l2_penalty(weights: list, alpha: float, batch_size: int, loss: np.ndarray) -> None:

@@ -142,8 +142,8 @@ class Div(Primitive):
         ga = unbroadcast(K.ufunc("divide", g, b), sa) if ctx.needs_input_grad[0] else None
         gb = None
         if ctx.needs_input_grad[1]:  # -g * a / (b * b), in that order
-            minus_ga = K.ufunc("multiply", K.ufunc("negative", g), a)
-            gb = unbroadcast(K.ufunc("divide", minus_ga, K.ufunc("multiply", b, b)), sb)
+            neg_g_a = K.ufunc("multiply", K.ufunc("negative", g), a)
+            gb = unbroadcast(K.ufunc("divide", neg_g_a, K.ufunc("multiply", b, b)), sb)
         return ga, gb
 
     @staticmethod
