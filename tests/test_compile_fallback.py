@@ -25,13 +25,13 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
         calls.append(1)
         opt.zero_grad()
         out = model(x)
-        if kind == "numpy_glue":
-            out = out.sin()  # a NumPy primitive outside the recorded kernels (arithmetic is recorded: below)
-        if kind == "unsupported_kernel":
+        if kind == "numpy_array":  # a tensor made from a NumPy array inside the step: its values are Python's
+            out = out + eg.from_numpy(np.full(out.shape[1], 0.5, dtype=np.float32))
+        if kind == "closure_tensor":  # a tensor the step's closure holds, neither a parameter nor a buffer
             out = nn.functional.prelu(out, prelu_weight)
         loss = loss_fn(out, y)
-        if kind == "tensor_ops_penalty":  # main's tensor operations (pow, sum) inside the step
-            loss = loss + model[0].weight.pow(2).sum() * 1e-4
+        if kind == "value_shaped":  # a boolean mask selects elements: the shape depends on the values
+            loss = loss + out[out > 1.0].sum() * 1e-3
         if kind == "create_graph_penalty":  # a gradient penalty: autograd.grad with create_graph
             (g,) = eg.autograd.grad(loss, out, create_graph=True)
             loss = loss + (g * g).sum()
@@ -69,10 +69,10 @@ REASONS = {
     "value_control_flow_rows": "control flow on a tensor's value",
     "value_control_flow": "control flow on a tensor's value",
     "python_state": "different operations at two calls",
-    "numpy_glue": "computed outside the recorded kernels",
-    "unsupported_kernel": "'prelu_forward' is not supported",
+    "numpy_array": "was computed outside the recorded kernels",
+    "closure_tensor": "input 1 of primitive PReLU was computed outside the recorded kernels",
     "hidden_write": "did not reproduce eager mode",
-    "tensor_ops_penalty": "argument 0 of kernel 'reduce_sum' was computed outside the recorded kernels",
+    "value_shaped": "output shape depends on the values of its inputs",
     "create_graph_penalty": "create_graph=True",
 }
 

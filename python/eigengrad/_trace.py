@@ -12,6 +12,9 @@ trace ``ACTIVE[0]`` is None and every hook costs one list read and a comparison.
 - ``python_op(fn, args)``: ``fn(*args)`` runs as one plan step (the optimizer's step, which reads its
   hyperparameters and step counts from Python at every replay); returns True when the caller must run
   it now without its kernel calls being recorded (the tracer records the step instead).
+- ``forward(cls, ctx, arrays, options, keep)`` / ``backward(ctx, g)``: a primitive's forward (and later
+  the backward of its node) run while a trace is active, so that a primitive computed in NumPy, which no
+  recorded kernel computes, becomes one plan step of its own (``compile/opaque.py``).
 """
 from __future__ import annotations
 
@@ -36,3 +39,19 @@ def python_op(fn, *args):
     if tracer is None:
         return fn(*args)
     return tracer.python_op(fn, args)
+
+
+def forward(cls, ctx, arrays: list, options: dict, keep: bool):
+    """``cls.forward(ctx, *arrays, **options)``, seen by an active trace; ``keep``: a node is recorded."""
+    tracer = ACTIVE[0]
+    if tracer is None:
+        return cls.forward(ctx, *arrays, **options)
+    return tracer.primitive_forward(cls, ctx, arrays, options, keep)
+
+
+def backward(ctx, g):
+    """``ctx.backward(ctx, g)``, seen by an active trace (a backward computed in NumPy is one step)."""
+    tracer = ACTIVE[0]
+    if tracer is None:
+        return ctx.backward(ctx, g)
+    return tracer.primitive_backward(ctx, g)

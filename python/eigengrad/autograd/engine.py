@@ -195,7 +195,7 @@ def _run_node(ctx, g, create_graph: bool, into: dict | None = None) -> tuple:
     if create_graph:
         grads = ctx.backward_graph(ctx, g)
     elif into is None:
-        grads = ctx.backward(ctx, g)
+        grads = ctx.backward(ctx, g) if _trace.ACTIVE[0] is None else _trace.backward(ctx, g)
     else:
         ctx.grad_into = into
         try:

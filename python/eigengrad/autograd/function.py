@@ -35,6 +35,7 @@ and its output is marked as a view of that input (see ``autograd.views``).
 """
 from __future__ import annotations
 
+from eigengrad import _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.version import clock, version_of
@@ -69,6 +70,12 @@ class Primitive:
     stack = None
     retained = None
     hooks = None
+
+    @staticmethod
+    def shape_depends_on_values(arrays: list, options: dict) -> bool:
+        """Whether the output's shape depends on the values of the inputs (a mask selecting elements):
+        eg.compile cannot replay such a primitive (its buffers are sized once)."""
+        return False
 
     def __init__(self, inputs: tuple, needs_input_grad: tuple) -> None:
         self.inputs = inputs  # the input Tensors, None where an input was a constant
@@ -114,7 +121,10 @@ class Primitive:
                 edges.append(_CONSTANT)
         record = any_needs and grad_mode
         ctx = cls(tuple(tensors) if record else (), tuple(needs))
-        out = cls.forward(ctx, *arrays, **options)
+        if _trace.ACTIVE[0] is None:
+            out = cls.forward(ctx, *arrays, **options)
+        else:  # eg.compile records a forward that NumPy computes as one plan step
+            out = _trace.forward(cls, ctx, arrays, options, record)
         result = tensor_type._wrap(out)
         if record and result._data.dtype.kind == "f":  # an op's integer output (argmax...) is a constant
             result.requires_grad = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad import _kernels as K
+from eigengrad import _kernels as K, _trace
 from eigengrad._dims import wrap_dims
 from eigengrad.autograd.function import Primitive, ViewPrimitive
 
@@ -221,6 +221,27 @@ def _maximum_grads(ctx, g, reduce_to):
     ga = reduce_to(g * share, _shape(a)) if ctx.needs_input_grad[0] else None
     gb = reduce_to(g * (1 - share), _shape(b)) if ctx.needs_input_grad[1] else None
     return ga, gb
+
+
+# --- NumPy code that computes a constant ----------------------------------------------------------
+
+class NumpyCall(Primitive):
+    """``fn(*arrays, **options)``: NumPy code whose result is a constant (not differentiable): a factory's
+    array, an index, a mask, a shift. A primitive, so that eg.compile replays it as one step at every call
+    (the same NumPy call; a factory's random draws advance the generator as in eager mode) instead of
+    freezing its value or falling back. Its inputs are arrays, never tensors: nothing is recorded."""
+
+    @staticmethod
+    def forward(ctx, *arrays, fn=None, **options):
+        return fn(*arrays, **options)
+
+
+def numpy_call(fn, *arrays, **options) -> np.ndarray:
+    """``fn(*arrays, **options)``; while eg.compile traces, through ``NumpyCall`` (``fn``: a module-level
+    function or a partial of one, so that two traces record the same step)."""
+    if _trace.ACTIVE[0] is None:
+        return fn(*arrays, **options)
+    return NumpyCall.apply(*arrays, fn=fn, **options)._data
 
 
 # --- unary math -----------------------------------------------------------------------------------
@@ -548,6 +569,11 @@ class GetItem(ViewPrimitive):
     @staticmethod
     def view_of(x, index):
         return x[index]
+
+    @staticmethod
+    def shape_depends_on_values(arrays, options) -> bool:  # a boolean mask selects elements
+        index = arrays[1] if len(arrays) > 1 else options.get("index")
+        return any(getattr(i, "dtype", None) == np.bool_ for i in (index if isinstance(index, tuple) else (index,)))
 
     @staticmethod
     def forward(ctx, x, index):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function, LinearMap
+from eigengrad._errors import ArgumentError
+from eigengrad.autograd.function import Function, LinearMap, Primitive
 
 
 class Embedding(Function):
@@ -97,3 +98,18 @@ class EmbeddingBag(Function):
         gp = (K.embedding_bag_per_sample_weights_backward(g, weight, indices, starts, padding_idx)
               if psw is not None and need[1] else None)
         return gw, gp
+
+
+class OneHot(Primitive):
+    """int64 one-hot rows of int64 indices: out[..., c] = 1 where idx[...] == c (not differentiable). The
+    values are checked here, so that a replayed step checks each call's indices as eager mode does."""
+
+    @staticmethod
+    def forward(ctx, idx, num_classes=0):
+        if idx.size and idx.min() < 0:
+            raise ArgumentError("Class values must be non-negative.")  # PyTorch's RuntimeError
+        if idx.size and idx.max() >= num_classes:
+            raise ArgumentError("Class values must be smaller than num_classes.")  # PyTorch's RuntimeError
+        out = np.zeros(idx.shape + (num_classes,), dtype=np.int64)
+        np.put_along_axis(out, idx[..., None], 1, axis=-1)
+        return out

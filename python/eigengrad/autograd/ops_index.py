@@ -288,6 +288,10 @@ class MaskedSelect(LinearMap):
     those places and sums over the broadcast."""
 
     @staticmethod
+    def shape_depends_on_values(arrays, options) -> bool:
+        return True
+
+    @staticmethod
     def map(x, mask=None, x_shape=()):
         return np.broadcast_to(x, np.broadcast_shapes(np.shape(x), mask.shape))[np.broadcast_to(
             mask, np.broadcast_shapes(np.shape(x), mask.shape))]

@@ -132,6 +132,7 @@ class CompiledFunction:
         tracer.finish()
         plan = Plan(tracer.ops, tracer.buffers, outs, [(p, None if p.grad is None else p.grad._data)
                                                         for p in state.params])
+        plan.step_generators = tracer.step_generators
         if entry is None:
             self._plans[key] = entry = _Entry(plan, layout)
             while len(self._plans) > self.max_plans:
@@ -151,7 +152,7 @@ class CompiledFunction:
 
     def _verify(self, entry: _Entry, args, kwargs):
         """Replay, then rerun eagerly from the same state: the plan is kept only when both agree bit for bit."""
-        gens = [op.draw[0] for op in entry.plan.ops if op.kind == "draw"]
+        gens = [op.draw[0] for op in entry.plan.ops if op.kind == "draw"] + entry.plan.step_generators
         before = self._state.snapshot(gens)
         outs = entry.plan.run([t._data for t in _tensors(args, kwargs)])
         replayed = self._state.snapshot(gens)

@@ -76,7 +76,7 @@ def _reorder(ops: list[Op], f: int, b: int, fw: dict, bw: dict) -> list[int] | N
     """The ops between ``f`` and ``b`` that compute the backward's scale (to run before the forward), or None
     when moving them, or fusing at all, could change a result."""
     region = range(f + 1, b)
-    if any(ops[k].kind in ("draw", "python") or ops[k].draw for k in region) or ops[f].draw or ops[b].draw:
+    if any(ops[k].kind in ("draw", "python") or ops[k].table == "P" or ops[k].draw for k in region) or ops[f].draw or ops[b].draw:
         return None
     moved, needed = [], {bw["scale"].buf}
     for k in reversed(region):

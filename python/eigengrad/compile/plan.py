@@ -84,6 +84,7 @@ class Plan:
 
     def __init__(self, ops: list[Op], buffers: list[Buffer], outputs: list[Ref], grads: list) -> None:
         self.ops, self.buffers, self.grads = ops, buffers, grads
+        self.step_generators: list = []  # the generators that primitives replayed as one step draw from
         self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
         self.fused = fuse_activations(ops, buffers)  # BatchNorm or Linear -> ReLU [-> Dropout] (compile/fuse.py)
         self.fused_pools = fuse_pools(ops, buffers)  # a CNN's [BatchNorm ->] ReLU -> MaxPool each way (fuse_pool.py)
@@ -195,7 +196,8 @@ class Plan:
         }
 
     def explain(self) -> str:
-        lines = [f"plan: {len(self.ops)} ops ({sum(o.kind == 'kernel' for o in self.ops)} kernel calls, "
+        lines = [f"plan: {len(self.ops)} ops ({sum(o.kind == 'kernel' and o.table != 'P' for o in self.ops)} kernel "
+                 f"calls, {sum(o.table == 'P' for o in self.ops)} primitives computed in NumPy, "
                  f"{sum(o.kind == 'draw' for o in self.ops)} random draws, "
                  f"{sum(o.kind == 'python' for o in self.ops)} python steps, "
                  f"{self.elided} gradient copies elided: written straight into their slots; "
@@ -293,7 +295,7 @@ def _describe(op: Op, buffers: list[Buffer]) -> str:
             parts.append(f"{role}:[{len(a)} arrays]")
         elif a is not None:
             parts.append(f"{role}:{a!r}" if role != "s" else repr(a))
-    table = "glue" if op.table == "G" else "kernel"
+    table = {"G": "glue", "P": "primitive"}.get(op.table, "kernel")
     return f"{table} {op.name}({', '.join(parts)}{', ' if op.kwargs and parts else ''}" \
            f"{', '.join(f'{k}={v!r}' for k, v in op.kwargs.items())})"
 
@@ -306,7 +308,7 @@ def _op_key(op: Op, buffers: list[Buffer], ordinal: dict) -> tuple:
             return (b.kind, who, a.offset, a.shape, a.strides, a.dtype.str)
         if isinstance(a, list):
             return tuple(key(x) for x in a)
-        return ("const", repr(a))
+        return ("const", _const_key(a))
     if op.kind == "draw":
         return ("draw", id(op.draw[0]), op.draw[1])
     if op.kind == "python":
@@ -314,7 +316,20 @@ def _op_key(op: Op, buffers: list[Buffer], ordinal: dict) -> tuple:
     if op.kind == "elided":
         return ("elided", op.name)
     args = tuple("seed/offset" if r in ("seed", "offset") else key(a) for a, r in zip(op.args, op.roles))
-    return (op.kind, op.table, op.name, args, tuple(sorted((k, repr(v)) for k, v in op.kwargs.items())))
+    return (op.kind, op.table, op.name, args, tuple(sorted((k, _const_key(v)) for k, v in op.kwargs.items())))
+
+
+def _const_key(v):
+    """What two traces' constants must share: their repr, except a generator (the object, not its state,
+    which a step advances) and a partial (over a factory's shape, dtype and generator)."""
+    if isinstance(v, functools.partial):
+        return ("partial", v.func, tuple(_const_key(a) for a in v.args),
+                tuple(sorted((k, _const_key(x)) for k, x in v.keywords.items())))
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__, tuple(_const_key(x) for x in v))
+    if hasattr(v, "_advance") and hasattr(v, "_seed"):  # an eigengrad.random.Generator
+        return ("generator", id(v))
+    return repr(v)
 
 
 def _ordinals(buffers: list[Buffer]) -> dict:

@@ -17,13 +17,14 @@ Only calls from the tracing thread are recorded (a loader's prefetch thread keep
 """
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 
 import numpy as np
 
 from eigengrad import _kernels, _trace
-from eigengrad.compile import roles as _roles
+from eigengrad.compile import opaque as _opaque, roles as _roles
 
 
 class Buffer:
@@ -87,8 +88,12 @@ class Tracer:
     input arrays (already the plan's own copies); ``params``: the parameters whose ``.grad`` a Python op
     reads (an optimizer's step)."""
 
+    opaque = True  # record a primitive computed in NumPy as one step (ONNX export's tracer does not)
+
     def __init__(self, persistent: list, inputs: list, params: list = ()) -> None:
         self.failed: str | None = None
+        self._recoverable = False  # the failure is NumPy code feeding a kernel (a primitive may absorb it)
+        self.step_generators: list = []  # generators that primitives replayed as one step draw from
         self._params = list(params)
         self.ops: list[Op] = []
         self.buffers: list[Buffer] = []
@@ -112,9 +117,9 @@ class Tracer:
     def active(self) -> bool:
         return self.failed is None and self._paused == 0 and threading.get_ident() == self._thread
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str, recoverable: bool = False) -> None:
         if self.failed is None and threading.get_ident() == self._thread:
-            self.failed = reason
+            self.failed, self._recoverable = reason, recoverable
 
     def on_draw(self, generator, n: int, start: int) -> None:
         if self.active():
@@ -144,7 +149,7 @@ class Tracer:
             return
         roles = _roles.roles_of(_roles.COMPILED if table == "C" else _roles.GLUE, name, args)
         if roles is None:
-            self.fail(f"the kernel {name!r} is not supported by eg.compile yet")
+            self.fail(f"the kernel {name!r} is not supported by eg.compile yet", recoverable=True)
             return
         index = len(self.ops)
         op = Op("kernel", name, fn, [], dict(kwargs), roles, table)
@@ -179,7 +184,7 @@ class Tracer:
         if buf is None:
             if role != "w":
                 self.fail(f"{what} was computed outside the recorded kernels (NumPy or Python code the tracer "
-                          "does not see)")
+                          "does not see)", recoverable=True)
                 return None
             buf = len(self.buffers)
             self.buffers.append(Buffer("temp", root.nbytes, f"temporary of {what}", root=weakref.ref(root), first=index))
@@ -215,6 +220,141 @@ class Tracer:
         self.fail(f"the random seed and offset of kernel {op.name!r} do not come from a Generator draw")
         return False
 
+    # --- primitives computed in NumPy (compile/opaque.py) ---------------------------------------------
+    def primitive_forward(self, cls, ctx, arrays: list, options: dict, keep: bool):
+        """Run a primitive's forward; when no recorded kernel produced its output (NumPy code, or a kernel
+        the plan cannot hold), drop what it recorded and record the whole forward as one step."""
+        if not (self.active() and self.opaque) or cls.writes_grads_into:
+            return cls.forward(ctx, *arrays, **options)
+        n_ops, n_bufs = len(self.ops), len(self.buffers)
+        out = cls.forward(ctx, *arrays, **options)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if self.failed is None and self._produced(out) or self.failed is not None and not self._recoverable:
+            return out
+        if not self._rollback(n_ops, n_bufs):
+            return out
+        index, what = len(self.ops), f"primitive {cls.__name__}"
+        slot = _opaque.Slot([], ctx.needs_input_grad, keep)
+        args, roles = [], []
+        for i, a in enumerate(arrays):
+            if isinstance(a, np.ndarray):
+                slot.refs.append(self._array(a, "r", index, f"input {i} of {what}"))
+                args.append(slot.refs[-1])
+            elif _holds_array(a):
+                self.fail(f"input {i} of {what} holds an array computed outside the recorded kernels")
+            else:
+                args.append(a)
+            roles.append("r" if isinstance(a, np.ndarray) else "s")
+        consts, names = {}, []
+        for key, v in options.items():
+            # (a mask or an index, alone or in an index tuple: read at every replay like an input)
+            items = (v,) if isinstance(v, np.ndarray) else v if type(v) is tuple and _holds_array(v) else None
+            if items is None:
+                if _holds_array(v):
+                    self.fail(f"the option {key!r} of {what} holds arrays in a container (the plan would freeze them)")
+                consts[key] = v
+                continue
+            pattern = []
+            for x in items:
+                if isinstance(x, np.ndarray):
+                    slot.refs.append(self._array(x, "r", index, f"the option {key!r} of {what}"))
+                    args.append(slot.refs[-1])
+                    roles.append("r")
+                elif _holds_array(x):
+                    self.fail(f"the option {key!r} of {what} holds arrays in a container (the plan would freeze them)")
+                pattern.append(None if isinstance(x, np.ndarray) else (x,))
+            names.append((key, None if isinstance(v, np.ndarray) else tuple(pattern)))
+        if cls.shape_depends_on_values(arrays, options):
+            self.fail(f"{what}'s output shape depends on the values of its inputs (a mask selects elements)")
+        args.append(self._array(out, "w", index, f"the output of {what}"))
+        if self.failed is None:
+            step = _opaque.Forward(cls, slot, len(arrays), names)
+            self.ops.append(Op("kernel", f"{cls.__name__}.forward", step, args, consts, tuple(roles) + ("w",), "P"))
+            ctx.opaque = slot
+        return out
+
+    def primitive_backward(self, ctx, g):
+        """A node's backward. Recorded as one step when its forward is one (``ctx.opaque``), or when no
+        recorded kernel produced its gradients (NumPy code): then the step rebuilds the context from the
+        arrays it saved (the plan's buffers) and its other attributes (frozen, like an op's options)."""
+        slot = getattr(ctx, "opaque", None)
+        if not self.active() or slot is None and not self.opaque:
+            return ctx.backward(ctx, g)
+        n_ops, n_bufs = len(self.ops), len(self.buffers)
+        if slot is not None:
+            self._paused += 1
+        try:
+            grads = ctx.backward(ctx, g)
+        finally:
+            if slot is not None:
+                self._paused -= 1
+        many = grads if isinstance(grads, tuple) else (grads,)
+        if slot is None and (self.failed is None and all(x is None or self._produced(x) for x in many)
+                             or self.failed is not None and not self._recoverable or not self._rollback(n_ops, n_bufs)):
+            return grads
+        index, what = len(self.ops), f"the backward of primitive {ctx.name}"
+        if slot is not None and slot.refs is None:
+            self.fail(f"{what} reads a forward that another step's replay computes")
+        args = [self._array(g, "r", index, f"the gradient {what} reads")]
+        template = {}
+        if slot is None:
+            template = self._context_template(ctx, args, index, what)
+        else:
+            args += slot.refs
+            for r in slot.refs:  # the forward's context may hold its inputs: alive until this step
+                if self.buffers[r.buf].kind == "temp":
+                    self.buffers[r.buf].last = index
+        new = [i for i, x in enumerate(many) if isinstance(x, np.ndarray) and not self._produced(x)]
+        args += [self._array(many[i], "w", index, f"gradient {i} of {what}") for i in new]
+        if any(x is not None and not isinstance(x, np.ndarray) for x in many):
+            self.fail(f"{what} returned a gradient that is not an array")
+        if self.failed is None:
+            roles = ("r",) * (len(args) - len(new)) + ("w",) * len(new)
+            step = _opaque.Backward(type(ctx), slot, new)
+            self.ops.append(Op("kernel", f"{ctx.name}.backward", step, args, template, roles, "P"))
+        return grads
+
+    def _context_template(self, ctx, args: list, index: int, what: str) -> dict:
+        """``needs``, ``saved`` and ``attrs`` of ``ctx`` with each array replaced by its position in ``args``
+        (its Ref appended there): what a replayed backward rebuilds the context from."""
+        def entry(v, name):
+            if isinstance(v, np.ndarray):
+                args.append(self._array(v, "r", index, f"{name} of {what}"))
+                return (True, len(args) - 1)
+            if _holds_array(v):
+                self.fail(f"{name} of {what} holds arrays in a container (the plan cannot rebuild it)")
+            return (False, v)
+        saved = [entry(v, f"saved array {i}") for i, v in enumerate(ctx.saved)]
+        attrs = [(k, entry(v, f"the attribute {k!r}")) for k, v in vars(ctx).items() if k not in _ENGINE_ATTRIBUTES]
+        return {"needs": ctx.needs_input_grad, "saved": tuple(saved), "attrs": tuple(attrs)}
+
+    def _produced(self, a: np.ndarray) -> bool:
+        """Whether ``a`` lies in a buffer of the plan (a known array, or a recorded kernel's output)."""
+        root = array_root(a)
+        if id(root) in self._known:
+            return True
+        entry = self._temps.get(id(root))
+        return entry is not None and entry[0]() is root
+
+    def _rollback(self, n_ops: int, n_bufs: int) -> bool:
+        """Forget the ops and temporaries recorded since (n_ops, n_bufs), and a recoverable failure."""
+        dropped = self.ops[n_ops:]
+        if any(op.kind == "kernel" and op.draw and op.draw[0] < n_ops for op in dropped):
+            self.fail("a primitive computed in NumPy consumes random numbers drawn before it")
+            return False
+        for op in dropped:
+            if op.table == "P" and isinstance(op.fn, _opaque.Forward):
+                op.fn.slot.refs = None  # (its node's backward cannot be a step of its own now)
+        self.step_generators += [op.draw[0] for op in dropped if op.kind == "draw"]
+        del self.ops[n_ops:]
+        self._draws = [j for j in self._draws if j < n_ops]
+        for key in [k for k, (_, buf) in self._temps.items() if buf >= n_bufs]:
+            del self._temps[key]
+        del self.buffers[n_bufs:]
+        self.failed, self._recoverable = None, False
+        return True
+
     # --- the end of the call ------------------------------------------------------------------------
     def resolve_output(self, a: np.ndarray) -> Ref | None:
         """The Ref of an array the step returns (it must be a buffer of the plan)."""
@@ -227,6 +367,23 @@ class Tracer:
                 root = b.root()
                 b.escaped = root is not None
                 b.root = root
+
+
+# what the engine sets on a context (not part of what its backward computes from)
+_ENGINE_ATTRIBUTES = frozenset({"out_watch", "stack", "retained", "hooks", "grad_into", "opaque"})
+
+
+def _holds_array(v) -> bool:
+    """Whether a constant argument holds a NumPy array or scalar (a value the plan would freeze)."""
+    if isinstance(v, (np.ndarray, np.generic)) or isinstance(getattr(v, "_data", None), np.ndarray):
+        return True  # (an array, a NumPy scalar or a Tensor)
+    if isinstance(v, functools.partial):  # (a factory's partial: its arguments are constants too)
+        return _holds_array(v.args) or _holds_array(v.keywords)
+    if isinstance(v, (list, tuple)):
+        return any(_holds_array(x) for x in v)
+    if isinstance(v, dict):
+        return any(_holds_array(x) for x in v.values())
+    return False
 
 
 def _extent(a: np.ndarray) -> int:

@@ -53,7 +53,7 @@ def role_refs(op: Op):
 
 def written_bufs(op: Op) -> set | None:
     """The buffers ``op`` may write; None for a Python op (it may write anything)."""
-    if op.kind == "python":
+    if op.kind == "python" or op.table == "P":  # (a primitive's forward may update a module's buffers)
         return None
     return {r.buf for r, w in role_refs(op) if w}
 
@@ -100,7 +100,7 @@ def write_into_slots(ops: list[Op], buffers: list[Buffer]) -> int:
         mine = writer.args[i]
         if mine.offset != 0 or mine.shape != src.shape or mine.strides != src.strides or mine.dtype != src.dtype:
             continue
-        if _overlaps(writer, dst, skip=i) or any(ops[k].kind == "python" or _overlaps(ops[k], dst)
+        if _overlaps(writer, dst, skip=i) or any(written_bufs(ops[k]) is None or _overlaps(ops[k], dst)
                                                  for k in range(w + 1, c)):
             continue
         writer.args[i] = dst

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from eigengrad import _kernels as K
+from eigengrad import _kernels as K, _trace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import grad_mode
 from eigengrad.autograd import ops_embedding as E
@@ -176,11 +176,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if num_classes == -1:
         if idx.size == 0:
             raise ArgumentError("Can not infer total number of classes from empty tensor.")  # PyTorch's RuntimeError
+        _trace.reject("one_hot without num_classes inside the step (its shape depends on the values)")
         num_classes = int(idx.max()) + 1
-    if idx.size and idx.min() < 0:
-        raise ArgumentError("Class values must be non-negative.")  # PyTorch's RuntimeError
-    if idx.size and idx.max() >= num_classes:
-        raise ArgumentError("Class values must be smaller than num_classes.")  # PyTorch's RuntimeError
-    out = np.zeros(idx.shape + (int(num_classes),), dtype=np.int64)
-    np.put_along_axis(out, idx[..., None], 1, axis=-1)
-    return Tensor._wrap(out)
+    return E.OneHot.apply(tensor, num_classes=int(num_classes))

@@ -34,6 +34,8 @@ class ExportError(ValueError):
 class ExportTracer(Tracer):
     """A Tracer whose unsupported kernels name ONNX export, with ``module_op`` for ``MODULE_OPS``."""
 
+    opaque = False  # a primitive computed in NumPy has no ONNX form
+
     def record(self, table: str, name: str, fn, args: tuple, kwargs: dict) -> None:
         if self.active() and (_roles.roles_of(_roles.COMPILED if table == "C" else _roles.GLUE, name, args) is None
                               and not (table == "C" and name in _roles.PURE)):

@@ -6,6 +6,7 @@ legacy constructors (``FloatTensor``, ``LongTensor``, ...). Every factory takes 
 CPU), ``requires_grad``; ``layout``, ``pin_memory`` and ``memory_format`` are accepted."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import sys
@@ -13,7 +14,8 @@ import sys
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
-from eigengrad import _dtype
+from eigengrad import _dtype, _trace
+from eigengrad.autograd.ops import numpy_call
 from eigengrad import random as _random
 from eigengrad._device import check_device
 from eigengrad.tensor_ops.conversion import LEGACY_TYPES
@@ -29,6 +31,14 @@ def _new(arr: np.ndarray, requires_grad: bool = False, device=None, out=None):
     check_device(device)
     t = _tensor().Tensor._wrap(arr, requires_grad)
     return _out.write(t, out) if out is not None else t
+
+
+def _made(fn, *args) -> np.ndarray:
+    """``fn(*args)``: a factory's new array (one step of its own in an eg.compile plan: a new tensor, or new
+    random draws that advance the generator as eager mode does, at every call)."""
+    if _trace.ACTIVE[0] is None:
+        return fn(*args)
+    return numpy_call(functools.partial(fn, *args))
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -98,12 +108,12 @@ def from_numpy(array: np.ndarray):
 
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
     _layout(layout)
-    return _new(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad, device, out)
+    return _new(_made(np.zeros, _size(size), _float_dtype(dtype)), requires_grad, device, out)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
     _layout(layout)
-    return _new(np.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad, device, out)
+    return _new(_made(np.ones, _size(size), _float_dtype(dtype)), requires_grad, device, out)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False,
@@ -121,7 +131,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     value = fill_value.item() if hasattr(fill_value, "item") and not isinstance(fill_value, np.ndarray) else fill_value
     dtype = _dtype.to_numpy(dtype)
     try:
-        data = np.full(_size((size,)), value, dtype=dtype)
+        data = _made(np.full, _size((size,)), value, dtype)
     except OverflowError:  # PyTorch: "value cannot be converted to type int64_t without overflow"
         raise ArgumentError(f"fill_value: {fill_value} does not fit in dtype {dtype}") from None
     return _new(data, requires_grad, device, out)
@@ -139,11 +149,11 @@ def _like_dtype(input, dtype) -> np.dtype:
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
-    return _new(np.zeros(_like_shape(input), dtype=_like_dtype(input, dtype)), requires_grad, device)
+    return _new(_made(np.zeros, _like_shape(input), _like_dtype(input, dtype)), requires_grad, device)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
-    return _new(np.ones(_like_shape(input), dtype=_like_dtype(input, dtype)), requires_grad, device)
+    return _new(_made(np.ones, _like_shape(input), _like_dtype(input, dtype)), requires_grad, device)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
@@ -152,7 +162,7 @@ def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bo
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None):
-    return _new(np.full(_like_shape(input), fill_value, dtype=_like_dtype(input, dtype)), requires_grad, device)
+    return _new(_made(np.full, _like_shape(input), fill_value, _like_dtype(input, dtype)), requires_grad, device)
 
 
 # --- ranges ------------------------------------------------------------------------------------------------
@@ -171,11 +181,13 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     n = max(0, math.ceil((bounds[1] - bounds[0]) / bounds[2]))
     if (bounds[1] - bounds[0]) * bounds[2] < 0:
         raise ArgumentError("upper bound and larger bound inconsistent with step sign")
+    return _new(_made(_arange, bounds, n, dt), requires_grad, device, out)
+
+
+def _arange(bounds: list, n: int, dt: np.dtype) -> np.ndarray:
     if dt.kind in "iu" and all(isinstance(b, numbers.Integral) for b in bounds):
-        arr = np.arange(bounds[0], bounds[1], bounds[2], dtype=dt)
-    else:
-        arr = (bounds[0] + np.arange(n, dtype=np.float64) * bounds[2]).astype(dt)
-    return _new(arr, requires_grad, device, out)
+        return np.arange(bounds[0], bounds[1], bounds[2], dtype=dt)
+    return (bounds[0] + np.arange(n, dtype=np.float64) * bounds[2]).astype(dt)
 
 
 def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False):
@@ -192,7 +204,10 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     start, end = (b.item() if hasattr(b, "item") else b for b in (start, end))
     if steps < 0:
         raise ArgumentTypeError("number of steps must be non-negative")
-    dt = _float_dtype(dtype)
+    return _new(_made(_linspace, start, end, steps, _float_dtype(dtype)), requires_grad, device, out)
+
+
+def _linspace(start, end, steps: int, dt: np.dtype) -> np.ndarray:
     i = np.arange(steps, dtype=np.float64)
     if steps == 1:
         arr = np.array([start], dtype=np.float64)
@@ -201,7 +216,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
         arr = np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
     if dt.kind in "iu":
         arr = np.trunc(arr)
-    return _new(arr.astype(dt), requires_grad, device, out)
+    return arr.astype(dt)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None, device=None,
@@ -216,7 +231,7 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
     if n < 0 or (m is not None and m < 0):
         raise ArgumentError(f"n must be greater or equal to 0, got {n}" if n < 0 else
                            f"m must be greater or equal to 0, got {m}")
-    return _new(np.eye(n, n if m is None else m, dtype=_float_dtype(dtype)), requires_grad, device, out)
+    return _new(_made(np.eye, n, n if m is None else m, 0, _float_dtype(dtype)), requires_grad, device, out)
 
 
 # --- random ---------------------------------------------------------------------------------------------------
@@ -231,15 +246,19 @@ def _uniform(shape: tuple, dtype: np.dtype, generator, low: float = 0.0, high: f
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
          pin_memory=False):
     """U[0, 1) draws from eigengrad's generator (``generator`` or the default one)."""
-    return _new(_uniform(_size(size), _float_dtype(dtype), generator), requires_grad, device, out)
+    return _new(_made(_uniform, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
           pin_memory=False):
     """N(0, 1) draws from eigengrad's generator."""
-    arr = np.empty(_size(size), dtype=_float_dtype(dtype))
+    return _new(_made(_normal, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
+
+
+def _normal(shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
+    arr = np.empty(shape, dtype=dtype)
     _random.normal_(arr, 0.0, 1.0, generator)
-    return _new(arr, requires_grad, device, out)
+    return arr
 
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -277,14 +296,14 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None,
     else:
         raise TypeError(f"randint() expects (high, size) or (low, high, size), got {len(args)} bounds")
     dt = np.dtype(np.int64) if dtype is None else _dtype.to_numpy(dtype)
-    return _new(_randint_array(int(low), int(high), _size((size,)), dt, generator), requires_grad, device, out)
+    return _new(_made(_randint_array, int(low), int(high), _size((size,)), dt, generator), requires_grad, device, out)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                  memory_format=None, generator=None):
     if high is None:
         low, high = 0, low
-    return _new(_randint_array(int(low), int(high), input.shape, _like_dtype(input, dtype), generator),
+    return _new(_made(_randint_array, int(low), int(high), input.shape, _like_dtype(input, dtype), generator),
                 requires_grad, device)
 
 
@@ -370,7 +389,7 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = Fal
 def _new_filled(fill):
     def method(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory=False):
         dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
-        return _new(np.full(_size(size), fill, dtype=dt), requires_grad, device)
+        return _new(_made(np.full, _size(size), fill, dt), requires_grad, device)
 
     return method
 
@@ -384,7 +403,7 @@ new_zeros.__name__, new_ones.__name__, new_empty.__name__ = "new_zeros", "new_on
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
              pin_memory=False):
     dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
-    return _new(np.full(_size((size,)), fill_value, dtype=dt), requires_grad, device)
+    return _new(_made(np.full, _size((size,)), fill_value, dt), requires_grad, device)
 
 
 # --- in-place random fills (under no_grad, as nn.init uses them; recorded fills have zero gradient) ----------

@@ -188,14 +188,13 @@ def _extremum(input, dim, keepdim, name: str):
     d = _dims.wrap(dim, input.ndim)
     if input.ndim and input.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    arg = np.argmax if name == "max" else np.argmin
     data = input._data if input.ndim else input._data.reshape(1)
-    idx = np.expand_dims(arg(data, axis=d), d)
+    idx = K.arg_reduce("argmax" if name == "max" else "argmin", data, d, True)
     values = ops.Gather.apply(input if input.ndim else input.reshape(1), idx, dim=d)
     if not keepdim or input.ndim == 0:
         values = values.squeeze(d) if input.ndim else values.reshape(())
         idx = np.squeeze(idx, d) if input.ndim else idx.reshape(())
-    return getattr(return_types, name)(values, _wrap(idx.astype(np.int64)))
+    return getattr(return_types, name)(values, _wrap(K.cast(idx, np.int64)))
 
 
 def max(input, dim=None, keepdim: bool = False, *, out=None):
@@ -273,9 +272,14 @@ def logsumexp(input, dim, keepdim: bool = False):
     if x._data.size == 0:
         return sum(x, axes, keepdim).log()
     m = ops.Amax.apply(x, dim=axes, keepdim=True).detach()
-    m = _wrap(np.where(np.isfinite(m._data), m._data, 0).astype(m._data.dtype))
+    m = _wrap(ops.numpy_call(_finite_or_zero, m._data))
     s = pointwise.log(sum(pointwise.exp(x - m), axes, True)) + m
     return s if keepdim else s.squeeze(axes) if axes else s
+
+
+def _finite_or_zero(m: np.ndarray) -> np.ndarray:
+    """logsumexp's shift: the max where finite, else 0 (all -inf, or inf, rows)."""
+    return np.where(np.isfinite(m), m, 0).astype(m.dtype)
 
 
 def _default_float():
