@@ -12,6 +12,8 @@ trace ``ACTIVE[0]`` is None and every hook costs one list read and a comparison.
 - ``python_op(fn, args)``: ``fn(*args)`` runs as one plan step (the optimizer's step, which reads its
   hyperparameters and step counts from Python at every replay); returns True when the caller must run
   it now without its kernel calls being recorded (the tracer records the step instead).
+- ``inplace(name, fn, target, *args)``: ``fn(target, *args)``, an in-place change of ``target`` outside
+  autograd (``p.mul_(0.99)`` under no_grad), recorded as one step that makes it again at every replay.
 - ``forward(cls, ctx, arrays, options, keep)`` / ``backward(ctx, g)``: a primitive's forward (and later
   the backward of its node) run while a trace is active, so that a primitive computed in NumPy, which no
   recorded kernel computes, becomes one plan step of its own (``compile/opaque.py``).
@@ -55,3 +57,12 @@ def backward(ctx, g):
     if tracer is None:
         return ctx.backward(ctx, g)
     return tracer.primitive_backward(ctx, g)
+
+
+def inplace(name: str, fn, target, *args) -> None:
+    """``fn(target, *args)`` (an in-place change outside autograd), seen by an active trace."""
+    tracer = ACTIVE[0]
+    if tracer is None:
+        fn(target, *args)
+    else:
+        tracer.inplace_op(name, fn, target, args)

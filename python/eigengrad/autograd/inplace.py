@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from eigengrad import _trace
+from eigengrad import _kernels as K, _trace
 from eigengrad.autograd import engine, ops, views
 from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.ops_inplace import Clamp, CopyFrom, Fill, SetItem
@@ -49,9 +49,11 @@ def _tensor_module():
 
 # --- the driver ---------------------------------------------------------------------------------------
 
-def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF):
+def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF, step=None):
     """Change ``t`` in place: ``direct()`` updates ``t._data`` without recording; ``recorded(t)`` returns
-    the new value as a recorded tensor computed from ``t``. Returns ``t``."""
+    the new value as a recorded tensor computed from ``t``. ``step``: (fn, *args) with ``fn(t._data, *args)``
+    doing what ``direct()`` does (a module-level function over arrays and constants), so that eg.compile
+    replays the change as one step; without it a trace falls back. Returns ``t``."""
     if not t._data.flags.writeable:
         raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
                          "cannot be changed in place")
@@ -67,10 +69,14 @@ def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF):
     if grad_mode:
         _check_rules(t, records, leaf_message)
     if not records:
-        if _trace.ACTIVE[0] is not None:
+        if _trace.ACTIVE[0] is None:
+            direct()
+        elif step is not None:
+            _trace.inplace(name, step[0], t._data, *step[1:])
+        else:
             _trace.reject(f"{name} changes a tensor in place without autograd (under no_grad, or on a tensor that "
                           "needs no gradient) inside the step")
-        direct()
+            direct()
         bump(t)
         return t
     _write_back(t, recorded(t))
@@ -93,9 +99,9 @@ def _write_back(t, result) -> None:
     """Write the recorded ``result`` into ``t``'s memory and make its node ``t``'s history."""
     ctx, arr, old_ctx = result._ctx, t._data, t._ctx
     if any(s is arr for s in ctx.saved):  # the node needs t's old value, which is about to be overwritten
-        kept = arr.copy()
+        kept = K.cast(arr, arr.dtype)  # (a copy; recorded while eg.compile traces, as the write below)
         ctx.saved = tuple(kept if s is arr else s for s in ctx.saved)
-    np.copyto(arr, result._data, casting="unsafe")
+    K.copy_into(arr, result._data)
     bump(t)
     if t._view is not None:
         views.rebase_through_view(t, result)
@@ -125,12 +131,16 @@ def arithmetic(t, name: str, other, alpha=1):
     _check_broadcast(t.shape, np.shape(arr))
 
     def direct():
-        ufunc(t._data, arr if alpha == 1 else np.multiply(arr, alpha), out=t._data, casting="unsafe")
+        _arithmetic_step(t._data, arr, ufunc, alpha)
 
     def recorded(src):
         return arithmetic.binary(op, src, other if alpha == 1 else other * alpha, true_div=name == "div_")
 
-    return run(t, name, direct, recorded, (other,))
+    return run(t, name, direct, recorded, (other,), step=(_arithmetic_step, arr, ufunc, alpha))
+
+
+def _arithmetic_step(target: np.ndarray, arr, ufunc, alpha) -> None:
+    ufunc(target, arr if alpha == 1 else np.multiply(arr, alpha), out=target, casting="unsafe")
 
 
 def fill(t, value, name: str = "fill_"):
@@ -147,9 +157,13 @@ def fill(t, value, name: str = "fill_"):
         raise TypeError(f"value: expected a number or a 0-d Tensor, got {type(value).__name__}")
 
     def direct():
-        t._data[...] = arr
+        _fill_step(t._data, arr)
 
-    return run(t, name, direct, lambda src: Fill.apply(src, value), (value,))
+    return run(t, name, direct, lambda src: Fill.apply(src, value), (value,), step=(_fill_step, arr))
+
+
+def _fill_step(target: np.ndarray, value) -> None:
+    target[...] = value
 
 
 def copy(t, src):
@@ -160,9 +174,13 @@ def copy(t, src):
     _check_broadcast(t.shape, src.shape)
 
     def direct():
-        np.copyto(t._data, src._data, casting="unsafe")
+        _copy_step(t._data, src._data)
 
-    return run(t, "copy_", direct, lambda s: CopyFrom.apply(s, src), (src,))
+    return run(t, "copy_", direct, lambda s: CopyFrom.apply(s, src), (src,), step=(_copy_step, src._data))
+
+
+def _copy_step(target: np.ndarray, src: np.ndarray) -> None:
+    np.copyto(target, src, casting="unsafe")
 
 
 def clamp(t, lo, hi):
@@ -175,12 +193,17 @@ def clamp(t, lo, hi):
             _check_broadcast(t.shape, np.shape(b))
 
     def direct():
-        if lo_arr is not None:
-            np.maximum(t._data, lo_arr, out=t._data, casting="unsafe")
-        if hi_arr is not None:
-            np.minimum(t._data, hi_arr, out=t._data, casting="unsafe")
+        _clamp_step(t._data, lo_arr, hi_arr)
 
-    return run(t, "clamp_", direct, lambda src: Clamp.apply(src, lo, hi), (lo, hi))
+    return run(t, "clamp_", direct, lambda src: Clamp.apply(src, lo, hi), (lo, hi),
+               step=(_clamp_step, lo_arr, hi_arr))
+
+
+def _clamp_step(target: np.ndarray, lo, hi) -> None:
+    if lo is not None:
+        np.maximum(target, lo, out=target, casting="unsafe")
+    if hi is not None:
+        np.minimum(target, hi, out=target, casting="unsafe")
 
 
 def clamp_bounds(lo, hi) -> tuple:

@@ -329,6 +329,26 @@ class Tracer:
         attrs = [(k, entry(v, f"the attribute {k!r}")) for k, v in vars(ctx).items() if k not in _ENGINE_ATTRIBUTES]
         return {"needs": ctx.needs_input_grad, "saved": tuple(saved), "attrs": tuple(attrs)}
 
+    def inplace_op(self, name: str, fn, target: np.ndarray, args: tuple) -> None:
+        """Run ``fn(target, *args)``, an in-place change outside autograd, recorded as one step: ``target``
+        updated in place, array arguments read, the others frozen (fn is a module-level function)."""
+        if self.active():
+            if not self.opaque:
+                self.fail(f"{name} changes a tensor in place without autograd (no ONNX form)")
+            index, what = len(self.ops), f"the in-place {name}"
+            refs, roles = [self._array(target, "rw", index, f"the tensor {what} changes")], ["rw"]
+            for i, a in enumerate(args):
+                if isinstance(a, np.ndarray):
+                    refs.append(self._array(a, "r", index, f"operand {i} of {what}"))
+                elif _holds_array(a):
+                    self.fail(f"operand {i} of {what} holds arrays in a container (the plan would freeze them)")
+                else:
+                    refs.append(a)
+                roles.append("r" if isinstance(a, np.ndarray) else "s")
+            if self.failed is None:
+                self.ops.append(Op("kernel", name, fn, refs, {}, tuple(roles), "P"))
+        fn(target, *args)
+
     def _produced(self, a: np.ndarray) -> bool:
         """Whether ``a`` lies in a buffer of the plan (a known array, or a recorded kernel's output)."""
         root = array_root(a)
