@@ -53,7 +53,8 @@ def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF, s
     """Change ``t`` in place: ``direct()`` updates ``t._data`` without recording; ``recorded(t)`` returns
     the new value as a recorded tensor computed from ``t``. ``step``: (fn, *args) with ``fn(t._data, *args)``
     doing what ``direct()`` does (a module-level function over arrays and constants), so that eg.compile
-    replays the change as one step; without it a trace falls back. Returns ``t``."""
+    replays the change as one step, or "direct" when ``direct()`` computes through recorded operations
+    itself; without it a trace falls back. Returns ``t``."""
     if not t._data.flags.writeable:
         raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
                          "cannot be changed in place")
@@ -69,7 +70,7 @@ def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF, s
     if grad_mode:
         _check_rules(t, records, leaf_message)
     if not records:
-        if _trace.ACTIVE[0] is None:
+        if _trace.ACTIVE[0] is None or step == "direct":
             direct()
         elif step is not None:
             _trace.inplace(name, step[0], t._data, *step[1:])
@@ -305,17 +306,17 @@ def functional(t, name: str, fn, *args, **kwargs):
     operands = [a for a in args if isinstance(a, tensor.Tensor)] + [
         a for a in kwargs.values() if isinstance(a, tensor.Tensor)]
 
-    def direct():
+    def direct():  # (the operation's primitives and the copy are recorded while eg.compile traces)
         result = fn(tensor.Tensor._wrap(t._data), *args, **kwargs)
         _check_cast(result._data.dtype, t._data.dtype)
-        np.copyto(t._data, result._data, casting="unsafe")
+        K.copy_into(t._data, result._data)
 
     def recorded(src):
         result = fn(src, *args, **kwargs)
         _check_cast(result._data.dtype, t._data.dtype)
         return result
 
-    return run(t, name, direct, recorded, operands)
+    return run(t, name, direct, recorded, operands, step="direct")
 
 
 def method(name: str, fn):
