@@ -44,8 +44,17 @@ LOSSES = {
     "norm_normalize": lambda m, x, y: m(x).norm(dim=1).mean() + F.normalize(m(x)).sum(),
     "zeros_like_full_eye": lambda m, x, y: ((m(x) - eg.zeros_like(m(x)) + eg.full((3,), 0.5)) @ eg.eye(3)).pow(2).mean(),
     "linspace_weights": lambda m, x, y: (F.cross_entropy(m(x), y, reduction="none") * eg.linspace(0.5, 1.5, x.shape[0])).mean(),
+    "cumsum_sort_topk": lambda m, x, y: (m(x).cumsum(1).mean() + m(x).sort(1).values[:, -1].mean()
+                                         + m(x).topk(2, 1).values.sum() + m(x).kthvalue(2, 1).values.mean()),
+    "mixup_randperm": lambda m, x, y: _mixup(m, x, y, eg.randperm(x.shape[0])),
+    "argsort_gather": lambda m, x, y: m(x).gather(1, m(x).argsort(1, descending=True)[:, :1]).mean(),
 }
 _GEN = [None]
+
+
+def _mixup(m, x, y, perm, lam=0.7):
+    out = m(lam * x + (1 - lam) * x[perm])
+    return lam * F.cross_entropy(out, y) + (1 - lam) * F.cross_entropy(out, y[perm])
 
 
 def _mlp(prelu: bool = False):
@@ -187,3 +196,18 @@ def test_a_backward_attribute_read_from_values_is_not_frozen():
             fn(eg.tensor([1.0 + k, 2.0]))
     reasons = [str(m.message) for m in caught if "eg.compile" in str(m.message)]
     assert len(reasons) == 1 and "different operations" in reasons[0]
+
+
+def _grad_and_retain(m, x, y):
+    """autograd.grad (no create_graph) of the loss w.r.t. the logits, and a second backward over a retained graph."""
+    out = m(x)
+    loss = F.cross_entropy(out, y)
+    (g,) = eg.autograd.grad(loss, out, retain_graph=True)
+    loss.backward(retain_graph=True)
+    return loss + g.abs().sum().detach() * 0.0 + out.exp().mean().detach()
+
+
+def test_autograd_grad_and_a_retained_graph():
+    eager, compiled = _run(_grad_and_retain, False), _run(_grad_and_retain, True)
+    assert compiled[3] == [] and compiled[4].replays >= 2
+    _assert_same(eager, compiled)

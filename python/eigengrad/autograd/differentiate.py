@@ -164,11 +164,13 @@ def _results(found: list, inputs: Sequence, allow_unused: bool, materialize: boo
             if not allow_unused:
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")
-            out.append(tensor_type._wrap(np.zeros(t.shape, t.dtype)) if materialize else None)
+            out.append(tensor_type._wrap(K.zeros(t.shape, t.dtype)) if materialize else None)
         elif isinstance(g, tensor_type):
             out.append(g)
         else:  # an array from the fast path may be a view of another gradient, or read-only: give the user a copy
-            out.append(tensor_type._wrap(np.array(g, dtype=t.dtype, order="C", copy=True)))
+            copy = np.empty(np.shape(g), dtype=t.dtype)  # (through _kernels: eg.compile records it)
+            K.copy_into(copy, g)
+            out.append(tensor_type._wrap(copy))
     return tuple(out)
 
 

@@ -234,6 +234,7 @@ class Tracer:
             return out
         if not self._rollback(n_ops, n_bufs):
             return out
+        out = _forward_strides(out)
         index, what = len(self.ops), f"primitive {cls.__name__}"
         slot = _opaque.Slot([], ctx.needs_input_grad, keep)
         args, roles = [], []
@@ -306,6 +307,9 @@ class Tracer:
                 if self.buffers[r.buf].kind == "temp":
                     self.buffers[r.buf].last = index
         new = [i for i, x in enumerate(many) if isinstance(x, np.ndarray) and not self._produced(x)]
+        if new:
+            many = tuple(_forward_strides(x) if i in new else x for i, x in enumerate(many))
+            grads = many if isinstance(grads, tuple) else many[0]
         args += [self._array(many[i], "w", index, f"gradient {i} of {what}") for i in new]
         if any(x is not None and not isinstance(x, np.ndarray) for x in many):
             self.fail(f"{what} returned a gradient that is not an array")
@@ -391,6 +395,12 @@ class Tracer:
 
 # what the engine sets on a context (not part of what its backward computes from)
 _ENGINE_ATTRIBUTES = frozenset({"out_watch", "stack", "retained", "hooks", "grad_into", "opaque"})
+
+
+def _forward_strides(a: np.ndarray) -> np.ndarray:
+    """A new array NumPy code returned as a reversed view (``x[::-1]``): a forward-strided copy of the same
+    values (the plan's buffers have no negative strides; a replay copies its result into one anyway)."""
+    return np.ascontiguousarray(a) if any(st < 0 for st in a.strides) else a
 
 
 def _holds_array(v) -> bool:

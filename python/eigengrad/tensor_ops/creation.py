@@ -312,8 +312,13 @@ def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, devic
     """A random permutation of 0 .. n-1 (int64 unless ``dtype``)."""
     if n < 0:
         raise ArgumentError(f"n must be non-negative, got{n}")
+    return _new(_made(_randperm, n, generator, None if dtype is None else _dtype.to_numpy(dtype)), requires_grad,
+                device, out)
+
+
+def _randperm(n: int, generator, dtype) -> np.ndarray:
     perm = _random.permutation(n, generator)
-    return _new(perm if dtype is None else perm.astype(_dtype.to_numpy(dtype)), requires_grad, device, out)
+    return perm if dtype is None else perm.astype(dtype)
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None, out=None):

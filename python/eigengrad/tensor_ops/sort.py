@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad._errors import ArgumentError
-from eigengrad import _kernels as K
+from eigengrad import _kernels as K, _trace
 from eigengrad import return_types
 from eigengrad.autograd import ops
 from eigengrad.tensor_ops import _dims
@@ -16,6 +16,21 @@ def _wrap(arr):
     from eigengrad.tensor import Tensor
 
     return Tensor._wrap(np.asarray(arr))
+
+
+def _sort_indices(x: np.ndarray, d: int, descending: bool) -> np.ndarray:
+    return K.sort(x, d, descending, values=False)[1]
+
+
+def _topk_indices(x: np.ndarray, d: int, k: int, largest: bool) -> np.ndarray:
+    return K.topk(x, d, k, largest)[1]
+
+
+def _traced(indices_fn, input, d: int, *args):
+    """(values, indices) while eg.compile traces: the indices one plan step (``ops.numpy_call``), the values
+    gathered from them (the same elements as the kernel's values, recorded)."""
+    indices = ops.numpy_call(indices_fn, input._data, d, *args)
+    return ops.Gather.apply(input, indices, dim=d), indices
 
 
 def _values(input, d: int, values: np.ndarray, indices: np.ndarray):
@@ -30,6 +45,9 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *
     if input.ndim == 0:
         return return_types.sort(input.clone(), _wrap(np.zeros((), dtype=np.int64)))
     d = _dims.wrap(dim, input.ndim)
+    if _trace.ACTIVE[0] is not None:
+        values, indices = _traced(_sort_indices, input, d, bool(descending))
+        return return_types.sort(values, _wrap(indices))
     values, indices = K.sort(input._data, d, bool(descending))
     return return_types.sort(_values(input, d, values, indices), _wrap(indices))
 
@@ -39,7 +57,7 @@ def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False
     if input.ndim == 0:
         return _wrap(np.zeros((), dtype=np.int64))
     d = _dims.wrap(dim, input.ndim)
-    return _wrap(K.sort(input._data, d, bool(descending), values=False)[1])
+    return _wrap(ops.numpy_call(_sort_indices, input._data, d, bool(descending)))
 
 
 def msort(input):
@@ -54,6 +72,9 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     n = x.shape[d]
     if not 0 <= k <= n:
         raise ArgumentError(f"selected index k out of range" if input.ndim else "selected index k out of range")
+    if _trace.ACTIVE[0] is not None and input.ndim:
+        values, indices = _traced(_topk_indices, x, d, int(k), bool(largest))
+        return return_types.topk(values, _wrap(indices))
     values, indices = K.topk(x._data, d, int(k), bool(largest))
     if input.ndim == 0:
         return return_types.topk(input.clone() if k else input.reshape(0)[:0], _wrap(indices.reshape(()) if k
