@@ -10,7 +10,8 @@ from __future__ import annotations
 from eigengrad.compile.api import CompiledFunction
 
 
-def compile(fn=None, *, verify: bool = True, max_plans: int = 8, modules=(), optimizers=()):
+def compile(fn=None, *, verify: bool = True, max_plans: int = 8, modules=(), optimizers=(), fullgraph: bool = False,
+            dynamic=None, backend="inductor", mode=None, options=None, disable: bool = False):
     """Compile a training step (a function) or the forward of a Module.
 
     ``@eg.compile`` over ``def step(x, y): opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward();
@@ -21,20 +22,32 @@ def compile(fn=None, *, verify: bool = True, max_plans: int = 8, modules=(), opt
     training flag, the optimizers' structure and which parameters have a gradient; up to ``max_plans``
     signatures are kept. Optimizer hyperparameters (schedulers), step counts, the random generators and
     BatchNorm's running statistics are read at every replay. What cannot be replayed (``.item()``,
-    ``.numpy()``, control flow on values, hooks, a replaced parameter, a kernel not supported yet) makes
-    the function run eagerly from then on, with one warning naming the reason.
+    ``.numpy()``, control flow on values, hooks, a replaced parameter, a shape that depends on values)
+    makes the function run eagerly from then on, with one warning naming the reason.
 
     The modules and optimizers the step uses are found in its closure and globals; pass others as
-    ``modules``/``optimizers``. ``eg.compile(model)`` compiles ``model(x)``; its results are not
-    differentiable (use it for inference).
+    ``modules``/``optimizers``. ``eg.compile(model)`` returns an ``OptimizedModule`` (PyTorch's
+    ``torch.compile(model)``): the model as ``_orig_mod``, trained and saved through it as in PyTorch; a call
+    that records gradients runs the model eagerly, one that does not (``no_grad``, inference) the compiled
+    forward.
+
+    PyTorch's ``torch.compile`` arguments are accepted, so that its scripts run unchanged: ``disable=True``
+    returns ``fn`` itself; ``fullgraph``, ``dynamic``, ``backend``, ``mode`` and ``options`` choose among
+    PyTorch's compilers and have no effect here (eigengrad has one).
     """
+    if disable:
+        return fn if fn is not None else (lambda f: f)
     if fn is None:
         return lambda f: compile(f, verify=verify, max_plans=max_plans, modules=modules, optimizers=optimizers)
     from eigengrad.nn.modules.module import Module
 
     if isinstance(fn, Module):
-        return CompiledFunction(fn.__call__, modules=(fn, *modules), optimizers=optimizers, verify=verify,
-                                max_plans=max_plans)
+        from eigengrad.compile.module import OptimizedModule
+
+        return OptimizedModule(fn, CompiledFunction(fn.__call__, modules=(fn, *modules), optimizers=optimizers,
+                                                    verify=verify, max_plans=max_plans))
+    if not callable(fn):
+        raise TypeError(f"fn: expected a function or a Module, got {type(fn).__name__}")
     return CompiledFunction(fn, modules=modules, optimizers=optimizers, verify=verify, max_plans=max_plans)
 
 

@@ -51,6 +51,21 @@ def place_temporaries(buffers: list[Buffer]) -> int:
     return size
 
 
+def cover_uses(ops: list[Op], buffers: list[Buffer]) -> None:
+    """Widen each temporary's live range to every op that uses it after the rewrites and fusions (a fused
+    kernel may read a buffer later than the kernels it replaced: BatchNorm -> ReLU -> Dropout's forward
+    reads the GEMM's output at the dropout's place, which under no_grad nothing read after the BatchNorm).
+    Only widens, so nothing the trace knew is lost."""
+    for i, op in enumerate(ops):
+        if op.kind == "elided":
+            continue
+        refs = [r for _, r in array_refs(op)] + [r for _, r in op.grads if r is not None]
+        for r in refs:
+            b = buffers[r.buf]
+            if b.kind == "temp":
+                b.first, b.last = min(b.first, i), max(b.last, i)
+
+
 def _draw(generator, n: int, consumers: list) -> tuple[int, int]:
     """A replayed random draw: the generator advances as in eager mode; its consumers get the new numbers
     (in their argument lists: (args, index of the seed, index of the offset) each; returned too: (seed,
@@ -89,6 +104,7 @@ class Plan:
         self.fused = fuse_activations(ops, buffers)  # BatchNorm or Linear -> ReLU [-> Dropout] (compile/fuse.py)
         self.fused_pools = fuse_pools(ops, buffers)  # a CNN's [BatchNorm ->] ReLU -> MaxPool each way (fuse_pool.py)
         self.fused_losses = fuse_cross_entropy(ops, buffers)  # the loss's forward with its backward (fuse_loss.py)
+        cover_uses(ops, buffers)
         self.arena_bytes = place_temporaries(buffers)
         self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
         self.inputs = [b.root for b in buffers if b.kind == "input"]

@@ -1,0 +1,41 @@
+"""What ``eg.compile(module)`` returns: PyTorch's ``OptimizedModule`` (``torch.compile(model)``), a Module.
+
+A PyTorch script compiles its model once (``model = torch.compile(model)``) and then trains it, evaluates it
+and saves it through the result. So the result is a Module whose submodule ``_orig_mod`` is the model (its
+``state_dict`` keys start with ``_orig_mod.``, as PyTorch's do), whose other attributes read through to the
+model, and whose call records the autograd graph when a gradient is wanted: then it runs the model itself
+(eager mode; a training step is compiled whole with ``eg.compile(step)``); otherwise (``no_grad``,
+inference, frozen weights) it runs the compiled inference forward, a replayed plan.
+"""
+from __future__ import annotations
+
+from eigengrad.autograd.grad_mode import is_grad_enabled
+from eigengrad.nn.modules.module import Module
+
+
+class OptimizedModule(Module):
+    """``module`` (``_orig_mod``) with its inference forward compiled (``compiled``, a CompiledFunction over
+    its call); ``explain()``, ``replays`` and ``fallback_reason`` are the compiled forward's."""
+
+    def __init__(self, module: Module, compiled) -> None:
+        super().__init__()
+        self._orig_mod = module
+        self._compiled = compiled
+
+    def forward(self, *args, **kwargs):
+        if is_grad_enabled() and (any(p.requires_grad for p in self._orig_mod.parameters())
+                                  or any(getattr(a, "requires_grad", False) for a in (*args, *kwargs.values()))):
+            return self._orig_mod(*args, **kwargs)  # a gradient is wanted: the graph is recorded eagerly
+        return self._compiled(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            pass
+        d = self.__dict__
+        if "_modules" in d and "_orig_mod" in d["_modules"] and hasattr(d["_modules"]["_orig_mod"], name):
+            return getattr(d["_modules"]["_orig_mod"], name)
+        if "_compiled" in d and name in ("explain", "replays", "fallback_reason", "traces"):
+            return getattr(d["_compiled"], name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
