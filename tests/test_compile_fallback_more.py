@@ -32,8 +32,8 @@ def _run(kind: str, compiled: bool, steps: int = 6):
         if kind == "clip_mixed_dtypes":
             nn.utils.clip_grad_norm_([*model.parameters(), side], 0.5)  # gradients of two dtypes
         if kind == "inplace_no_grad":
-            with eg.no_grad():  # (add_, mul_, copy_, clamp_, fill_, exp_... replay: test_compile_patterns.py)
-                extra[0] = 1.0
+            with eg.no_grad():  # (add_, mul_, copy_, clamp_, fill_, exp_, x[i] = v replay: test_compile_patterns.py)
+                extra[eg.tensor([0, 2])] = 1.0
         if kind == "closure":
             opt.step(lambda: loss)
         else:

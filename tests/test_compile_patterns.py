@@ -85,6 +85,7 @@ def _in_place(name, m, opt, ema, x, y):
             m[-1].bias.fill_(0.0)
             m[0].bias.sigmoid_()  # (an in-place method of an out-of-place operation: its primitives are recorded)
             m[0].weight.masked_fill_(m[0].weight.abs() < 1e-3, 0.0)
+            m[-1].weight[0, :2] = 0.5  # (item assignment, basic index)
     if name == "ema":  # a list of tensors in the closure: not a module's, so not a buffer of the plan
         with eg.no_grad():
             for e, p in zip(ema, m.parameters()):

@@ -229,16 +229,20 @@ def setitem(t, index, value) -> None:
     basic = ops._is_basic_index(index)
 
     def direct():
-        try:
-            t._data[index] = arr
-        except ValueError as e:
-            message = _expand_message(np.shape(t._data[index]), np.shape(arr))
-            if message is None:  # not a shape problem
-                raise
-            raise RuntimeError(message) from e
+        _setitem_step(t._data, arr, index)
 
     run(t, "__setitem__", direct, lambda src: SetItem.apply(src, value, index=index), (value,),
-        leaf_message=VIEW_OF_LEAF if basic else LEAF)
+        leaf_message=VIEW_OF_LEAF if basic else LEAF, step=(_setitem_step, arr, index) if basic else None)
+
+
+def _setitem_step(target: np.ndarray, arr, index) -> None:
+    try:
+        target[index] = arr
+    except ValueError as e:
+        message = _expand_message(np.shape(target[index]), np.shape(arr))
+        if message is None:  # not a shape problem
+            raise
+        raise RuntimeError(message) from e
 
 
 # --- dtype and shape rules (PyTorch's messages) -------------------------------------------------------
