@@ -66,6 +66,11 @@ SHAPES = [  # (m, n, k)
     (9, 33, 260),
     (45, 77, 300),
     (48, 100, 520),
+    # few columns (at most two panels): with trans_a, A is read in place, not packed (attention's dv, dk),
+    # with partial last tiles of A's rows and several k-blocks
+    (257, 64, 300),
+    (13, 64, 257),
+    (300, 33, 520),
 ]
 
 

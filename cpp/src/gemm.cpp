@@ -75,25 +75,25 @@ struct SimdKernel {
   static constexpr int MR = MR_;
   static constexpr int NR = 2 * S::W;
 
-  static void run(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
-                  int cols) {
-    dispatch<MR>(kc, a, b, ldb, c, ldc, st, rows, cols);
+  static void run(index_t kc, const T* a, index_t lda, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st,
+                  int rows, int cols) {
+    dispatch<MR>(kc, a, lda, b, ldb, c, ldc, st, rows, cols);
   }
 
  private:
   // run_rows<rows>: one instantiation per row count, found by recursion from MR down.
   template <int M>
-  static void dispatch(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
-                       int cols) {
+  static void dispatch(index_t kc, const T* a, index_t lda, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st,
+                       int rows, int cols) {
     if constexpr (M > 1) {
-      if (rows < M) return dispatch<M - 1>(kc, a, b, ldb, c, ldc, st, rows, cols);
+      if (rows < M) return dispatch<M - 1>(kc, a, lda, b, ldb, c, ldc, st, rows, cols);
     }
-    run_rows<M>(kc, a, b, ldb, c, ldc, st, rows, cols);
+    run_rows<M>(kc, a, lda, b, ldb, c, ldc, st, rows, cols);
   }
 
   template <int M>
-  static void run_rows(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
-                       int cols) {
+  static void run_rows(index_t kc, const T* a, index_t lda, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st,
+                       int rows, int cols) {
     // The loops over i are unrolled so that acc[i] stays in registers (a loop left rolled makes GCC keep the
     // accumulators in memory and copy them around after the k loop).
     V acc[M][2];
@@ -110,13 +110,13 @@ struct SimdKernel {
         if (i < rows) prefetch_row(c + i * ldc);
       }
     } else {
-      for (; p < kc && p < rows; ++p, a += MR, b += ldb) {
+      for (; p < kc && p < rows; ++p, a += lda, b += ldb) {
         prefetch_row(c + p * ldc);
         k_step<M>(acc, a, b);
       }
       for (index_t i = p; i < rows; ++i) prefetch_row(c + i * ldc);  // k shorter than the tile
     }
-    for (; p < kc; ++p, a += MR, b += ldb) k_step<M>(acc, a, b);
+    for (; p < kc; ++p, a += lda, b += ldb) k_step<M>(acc, a, b);
     if (cols == NR) {
       store_rows<M, S::W, S::W>(acc, c, ldc, st, rows);
     } else if (cols > S::W) {
@@ -183,12 +183,12 @@ struct ScalarKernel {
   static constexpr int MR = 4;
   static constexpr int NR = 8;
 
-  static void run(index_t kc, const T* a, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st, int rows,
-                  int cols) {
+  static void run(index_t kc, const T* a, index_t lda, const T* b, index_t ldb, T* c, index_t ldc, Store<T> st,
+                  int rows, int cols) {
     T acc[MR][NR] = {};
-    for (index_t p = 0; p < kc; ++p, a += MR, b += ldb)
+    for (index_t p = 0; p < kc; ++p, a += lda, b += ldb)
       for (int i = 0; i < MR; ++i)
-        for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+        for (int j = 0; j < NR; ++j) acc[i][j] += (i < rows ? a[i] : T(0)) * b[j];
     for (int i = 0; i < rows; ++i)
       for (int j = 0; j < cols; ++j)
         c[i * ldc + j] = combine(c[i * ldc + j], acc[i][j], st.bias ? st.bias + j : nullptr, st.load_c);
@@ -261,18 +261,18 @@ struct Output {
 // A row-major C gets the kernel's registers directly (only the valid part); a transposed C (the swapped
 // case) goes through a scratch tile and is combined element by element, in the same order.
 template <class T>
-void tile(index_t kc, const T* a, const T* b, index_t ldb, const Output<T>& out, bool first, index_t i, index_t j,
-          index_t rows, index_t cols) {
+void tile(index_t kc, const T* a, index_t lda, const T* b, index_t ldb, const Output<T>& out, bool first, index_t i,
+          index_t j, index_t rows, index_t cols) {
   using K = typename Config<T>::Kernel;
   T* c = out.c + i * out.rs + j * out.cs;
   const bool load_c = !first || out.accumulate;
   const T* bias = first ? out.bias : nullptr;
   if (out.cs == 1 && !out.bias_by_row) {
-    K::run(kc, a, b, ldb, c, out.rs, Store<T>{bias ? bias + j : nullptr, load_c}, int(rows), int(cols));
+    K::run(kc, a, lda, b, ldb, c, out.rs, Store<T>{bias ? bias + j : nullptr, load_c}, int(rows), int(cols));
     return;
   }
   alignas(64) T buf[K::MR * K::NR];
-  K::run(kc, a, b, ldb, buf, K::NR, Store<T>{nullptr, false}, int(rows), K::NR);  // buf rows past `rows` stay unwritten, unread
+  K::run(kc, a, lda, b, ldb, buf, K::NR, Store<T>{nullptr, false}, int(rows), K::NR);  // buf rows past `rows` stay unwritten, unread
   for (index_t r = 0; r < rows; ++r)
     for (index_t s = 0; s < cols; ++s) {
       T& dst = c[r * out.rs + s * out.cs];
@@ -417,6 +417,15 @@ bool b_in_place(const Operand<T>& B, index_t rows) {
   return !B.q_is_row && rows <= Config<T>::kInPlaceRows;
 }
 
+// Whether the kernel reads A in place instead of packing it: A stored depth-major (the MR values of one depth
+// are contiguous, as in a packed micro-panel: op(A) = X^T of a row-major X) and so few columns of the product
+// that each packed value would be used by at most two tiles (attention's backward: dv += p^T dout and
+// dk += ds^T q, 64 columns). The kernel reads exactly its tile's rows, so nothing past A is read.
+template <class T>
+bool a_in_place(const Operand<T>& A, index_t cols) {
+  return !A.q_is_row && cols <= 2 * Config<T>::Kernel::NR;
+}
+
 // Product rows [r0, r1) x columns [c0, c1), all of k, with this thread's packing buffers (Goto's loop
 // nest: B's KC x NC block stays in L3, A's MC x KC block in L2, a KC x NR micro-panel of B in L1).
 template <class T>
@@ -425,6 +434,7 @@ void gemm_block(const Problem<T>& pr, index_t r0, index_t r1, index_t c0, index_
   constexpr index_t MR = Cfg::Kernel::MR, NR = Cfg::Kernel::NR;
   const index_t kb = k_block<T>(pr.k);
   const bool direct = b_in_place(pr.B, r1 - r0);
+  const bool a_direct = a_in_place(pr.A, c1 - c0);
   const index_t nc_max = direct ? NR : std::min(Cfg::NC, ceil_div(c1 - c0, NR) * NR);
   const index_t mc_max = std::min(Cfg::MC, ceil_div(r1 - r0, MR) * MR);
   T* bp = scratch<T>(0, static_cast<std::size_t>(kb * nc_max));
@@ -436,7 +446,7 @@ void gemm_block(const Problem<T>& pr, index_t r0, index_t r1, index_t c0, index_
       if (!direct) pack<NR>(pr.B, jc, nc, c1, pc, kc, bp);
       for (index_t ic = r0; ic < r1; ic += Cfg::MC) {
         const index_t mc = std::min(Cfg::MC, r1 - ic);
-        pack<MR>(pr.A, ic, mc, r1, pc, kc, ap);
+        if (!a_direct) pack<MR>(pr.A, ic, mc, r1, pc, kc, ap);
         for (index_t jr = 0; jr < nc; jr += NR) {
           const index_t cols = std::min(NR, nc - jr);
           const T* b = bp + jr * kc;
@@ -447,8 +457,11 @@ void gemm_block(const Problem<T>& pr, index_t r0, index_t r1, index_t c0, index_
             pack<NR>(pr.B, jc + jr, cols, c1, pc, kc, bp);
             b = bp;
           }
-          for (index_t ir = 0; ir < mc; ir += MR)
-            tile<T>(kc, ap + ir * kc, b, ldb, pr.out, pc == 0, ic + ir, jc + jr, std::min(MR, mc - ir), cols);
+          for (index_t ir = 0; ir < mc; ir += MR) {
+            const T* a = a_direct ? pr.A.data + pc * pr.A.ld + ic + ir : ap + ir * kc;
+            tile<T>(kc, a, a_direct ? pr.A.ld : MR, b, ldb, pr.out, pc == 0, ic + ir, jc + jr, std::min(MR, mc - ir),
+                    cols);
+          }
         }
         if (pr.epilogue != nullptr && pc + kc == pr.k) {  // this mc x nc block of C is final
           if (pr.swapped) (*pr.epilogue)(jc, jc + nc, ic, ic + mc);
