@@ -64,8 +64,9 @@ inline T combine(T c_old, T acc, const T* bias, bool load_c) {
 // registers, and 12 independent FMA chains cover the FMA latency on two FMA pipes. AVX-512: MR = 12, 24
 // accumulators of the 32 registers (each k step loads 2 vectors of B for 24 FMAs).
 //
-// `a` is a packed micro-panel (a[p*MR + i]); b(p, j) is b[p*ldb + j]: a packed micro-panel (ldb = NR) or
-// B itself when it is row-major (ldb = its row length; see gemm_block). Only rows x cols of the tile are
+// a(i, p) is a[p*lda + i]: a packed micro-panel (lda = MR) or A itself when it is depth-major (lda = its
+// row length; see a_in_place); b(p, j) is b[p*ldb + j]: a packed micro-panel (ldb = NR) or B itself when
+// it is row-major (ldb = its row length; see gemm_block). Only rows x cols of the tile are
 // stored. A tile of fewer rows runs the kernel of exactly that many rows, so an edge does not pay for the
 // rows it does not have (a 10-unit layer's products are all edge: 12-row tiles wasted 1/6 of their FMAs).
 template <class S, int MR_>
