@@ -34,6 +34,8 @@ def _run(kind: str, compiled: bool, steps: int = 6):
         if kind == "inplace_no_grad":
             with eg.no_grad():  # (add_, mul_, copy_, clamp_, fill_, exp_, x[i] = v replay: test_compile_patterns.py)
                 extra[eg.tensor([0, 2])] = 1.0
+        if kind == "print":  # (it would print only while tracing)
+            print("loss", loss)
         if kind == "closure":
             opt.step(lambda: loss)
         else:
@@ -72,6 +74,7 @@ REASONS = {
     "clip_mixed_dtypes": "gradients of several dtypes",
     "inplace_no_grad": "changes a tensor in place without autograd",
     "closure": "optimizer.step(closure)",
+    "print": "a tensor printed (repr/str) inside the step",
     "python_value": "the step returns a Python int",
 }
 

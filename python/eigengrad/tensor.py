@@ -448,6 +448,8 @@ class Tensor:
         return object.__format__(self, format_spec)
 
     def __repr__(self) -> str:
+        if _trace.ACTIVE[0] is not None:  # (a print inside a compiled step would print only while tracing)
+            _trace.reject("a tensor printed (repr/str) inside the step: its values are read into Python")
         body = _printing.format_array(self._data, prefix="tensor(")
         extras = []
         if self.dtype not in (float32, int64, bool_):
