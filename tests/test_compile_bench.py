@@ -112,3 +112,14 @@ def test_ops_benchmark_sums_the_plans_kernels(bench_path, capsys):
         assert name in out
     shares = [float(line.split()[-1].rstrip("%")) for line in out.splitlines() if line.strip().endswith("%")]
     assert abs(sum(shares) - 100) < 1
+
+
+def test_numpy_primitives_benchmark_runs_compiled(bench_path, capsys):
+    """The steps with NumPy primitives replay (the script asserts no fallback) and hold such plan steps."""
+    import bench_compile_numpy
+
+    bench_compile_numpy.main(["--quick", "--rounds", "1", "--batch", "8"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.count("|") == 6 and "ms)" not in line
+            and not line.startswith("-")]
+    assert [r.split("|")[0].strip() for r in rows] == list(bench_compile_numpy.LOSSES)
+    assert all(int(r.split("|")[-1]) >= 5 for r in rows)
