@@ -87,3 +87,45 @@ def test_each_reason_warns_once_and_gives_eager_numbers(kind):
     assert len(messages) == 1 and REASONS[kind] in messages[0], messages
     same(got, want)
     assert not np.array_equal(got[0], got[5])  # (the steps trained)
+
+
+_COUNT = [0]
+_CALLS = 0
+
+
+def test_a_step_that_assigns_a_global_or_nonlocal_falls_back_once_with_eager_numbers():
+    """``global n; n += 1`` inside the step: a replay would not count (and the changed global made every call
+    trace again, silently). Falls back at the first call, naming the variable; the counter counts every call."""
+    model = nn.Linear(3, 2)
+    opt = eg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        global _CALLS
+        _CALLS += 1
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def outer():
+        calls = 0
+
+        def inner(x, y):
+            nonlocal calls
+            calls += 1
+            return step(x, y)
+        return inner, lambda: calls
+
+    x, y = eg.randn(4, 3), eg.tensor([0, 1, 0, 1])
+    inner, count = outer()
+    for fn, name in ((step, "'_CALLS'"), (inner, "'calls'")):
+        compiled = eg.compile(fn)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(6):
+                compiled(x, y)
+        messages = [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+        assert len(messages) == 1 and f"the step assigns {name} (global or nonlocal)" in messages[0]
+        assert compiled.replays == 0
+    assert _CALLS == 12 and count() == 6

@@ -85,6 +85,10 @@ class CompiledFunction:
         return self._replay(entry, args, kwargs)
 
     def _why_not(self, args, kwargs, identities: list, hooks: str | None) -> str | None:
+        if self._reach.assigned:
+            names = ", ".join(repr(n) for n in self._reach.assigned)
+            return (f"the step assigns {names} (global or nonlocal): a Python side effect that a replay would "
+                    "not make")
         if _anomaly._state.enabled:
             return "anomaly detection is on (it checks every op in Python)"
         for a in (*args, *kwargs.values()):

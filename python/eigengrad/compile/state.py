@@ -4,6 +4,7 @@ or write, and snapshots of all of it (to check a plan's first replay against eag
 """
 from __future__ import annotations
 
+import dis
 import sys
 import types
 
@@ -24,10 +25,19 @@ def _names(code: types.CodeType) -> set:
     return names
 
 
+def _assigned(code: types.CodeType) -> list:
+    """The globals and the enclosing function's variables that ``code`` assigns (``global n; n += 1``,
+    ``nonlocal``): Python side effects a replay would not make."""
+    found = [i.argval for i in dis.get_instructions(code) if i.opname in ("STORE_GLOBAL", "DELETE_GLOBAL")
+             or i.opname in ("STORE_DEREF", "DELETE_DEREF") and i.argval in code.co_freevars]
+    return sorted(set(found))
+
+
 class Reach:
     """The objects ``fn`` reaches by name: closure cells, the globals its code (and nested code) names,
     the instance of a bound method and that instance's attributes. ``objects()`` looks them up again (a
-    global rebound to another model is seen at the next call)."""
+    global rebound to another model is seen at the next call). ``assigned``: the globals and outer
+    variables ``fn`` itself assigns."""
 
     def __init__(self, fn) -> None:
         self.owner = getattr(fn, "__self__", None)
@@ -36,6 +46,7 @@ class Reach:
         self.cells = tuple(fn.__closure__ or ()) if code is not None else ()
         self.globals = getattr(fn, "__globals__", {}) if code is not None else {}
         self.names = tuple(sorted(_names(code))) if code is not None else ()
+        self.assigned = _assigned(code) if code is not None else []
 
     def objects(self) -> list:
         objs = []
