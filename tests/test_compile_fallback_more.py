@@ -129,3 +129,39 @@ def test_a_step_that_assigns_a_global_or_nonlocal_falls_back_once_with_eager_num
         assert len(messages) == 1 and f"the step assigns {name} (global or nonlocal)" in messages[0]
         assert compiled.replays == 0
     assert _CALLS == 12 and count() == 6
+
+
+_WEIGHT = 1.0
+
+
+def test_a_global_number_rebound_at_every_call_is_traced_again_then_falls_back():
+    """A global the step reads (not assigns) that the loop rebinds: each call traces again with its value (never
+    a stale one); after max_plans such calls in a row, eager mode with one warning. A value that settles
+    replays."""
+    global _WEIGHT
+    model = nn.Linear(3, 2)
+    opt = eg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y) * _WEIGHT
+        loss.backward()
+        opt.step()
+        return loss
+
+    x, y = eg.randn(4, 3), eg.tensor([0, 1, 0, 1])
+    compiled = eg.compile(step, max_plans=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        losses = []
+        for i in range(8):
+            _WEIGHT = 1.0 + i
+            losses.append(compiled(x, y).item() / _WEIGHT)
+    messages = [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+    assert len(messages) == 1 and "bound to another object at 4 calls in a row" in messages[0]
+    assert compiled.replays == 0
+    settled = eg.compile(step)
+    _WEIGHT = 2.0
+    for _ in range(6):
+        settled(x, y)
+    assert settled.replays >= 2 and settled.fallback_reason is None

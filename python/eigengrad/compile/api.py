@@ -53,6 +53,7 @@ class CompiledFunction:
         self._extra = (list(modules), list(optimizers))
         self._reach = Reach(fn)
         self._reached: tuple = ()
+        self._rebound = 0  # calls in a row that found a name the step reads bound to another object
         self._state: StepState | None = None
         self._identities = None
         self.verify = bool(verify)
@@ -68,9 +69,16 @@ class CompiledFunction:
         objects = self._reach.objects()
         reached = tuple(map(id, objects))
         if reached != self._reached:  # first call, or a name now stands for another model or optimizer
+            self._rebound = self._rebound + 1 if self._reached else 0
+            if self._rebound >= self.max_plans:  # (as PyTorch's recompile limit: eager from then on)
+                return self._fall_back(f"a name the step reads was bound to another object at {self._rebound} calls "
+                                       "in a row (a global or closure variable the loop changes, such as a number): "
+                                       "each call was traced again", args, kwargs)
             self._state, self._reached = StepState(objects, *self._extra), reached
             self._identities = self._state.observe()[0]
             self._plans.clear()
+        else:
+            self._rebound = 0
         identities, signature, hooks = self._state.observe()
         why = self._why_not(args, kwargs, identities, hooks)
         if why is not None:
