@@ -133,3 +133,56 @@ def test_pattern_replays_or_falls_back_never_differs(name):
         assert fn.fallback_reason is not None and FALLS_BACK[name] in fn.fallback_reason and len(caught) == 1
     else:
         assert fn.fallback_reason is None and caught == [] and fn.replays >= 4
+
+
+class _Trainer:
+    """A user's object holding the model and the optimizer (and a counter that changes at every call)."""
+
+    def __init__(self, m, opt):
+        self.model, self.opt, self.seen = m, opt, 0
+
+
+def _loss_of(x, y):  # a helper that names the global model: the step itself does not
+    return F.cross_entropy(_HELPER_MODEL[0](x), y)
+
+
+_HELPER_MODEL: list = []
+
+
+@pytest.mark.parametrize("how", ["helper_function", "users_object"])
+def test_models_one_step_further_than_the_step_are_found(how):
+    """The model reached through a helper function's globals or a user's object's attribute is the plan's:
+    the step replays (before: its parameters were unknown and the step fell back) and equals eager mode."""
+    results = []
+    for compiled in (False, True):
+        m = _model(0)
+        opt = eg.optim.AdamW(m.parameters(), lr=1e-2)
+        _HELPER_MODEL[:] = [m]
+        trainer = _Trainer(m, opt)
+
+        def helper_step(x, y):
+            opt.zero_grad()
+            loss = _loss_of(x, y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        def object_step(x, y):
+            trainer.opt.zero_grad()
+            loss = F.cross_entropy(trainer.model(x), y)
+            loss.backward()
+            trainer.opt.step()
+            return loss
+
+        fn = helper_step if how == "helper_function" else object_step
+        fn = eg.compile(fn) if compiled else fn
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outs = []
+            for x, y in DATA:
+                outs.append(fn(x, y).numpy().copy())
+                trainer.seen += 1
+        results.append((outs + [p.numpy().copy() for p in m.parameters()], fn, caught))
+    (want, _, _), (got, fn, caught) = results
+    assert [str(w.message) for w in caught if "eg.compile" in str(w.message)] == []
+    assert fn.replays >= 4 and all(a.tobytes() == b.tobytes() for a, b in zip(got, want))

@@ -56,7 +56,46 @@ class Reach:
         objs += [c.cell_contents for c in self.cells if _filled(c)]
         g = self.globals
         objs += [g[n] for n in self.names if n in g]
-        return objs
+        return objs + _one_level_further(objs)
+
+
+def _one_level_further(objs: list) -> list:
+    """The models and optimizers one step further than the names the step reads: those a helper function of
+    the user's names (``def loss_of(x, y): return crit(model(x), y)``) and the attributes of a user's object
+    (``trainer.model``). Only models, optimizers and schedulers: a changing attribute of another kind (a
+    counter) must not look like a rebinding."""
+    found = []
+    for o in objs:
+        if isinstance(o, types.FunctionType) and not _library(o):
+            cells = [c.cell_contents for c in (o.__closure__ or ()) if _filled(c)]
+            found += [v for v in cells + [o.__globals__[n] for n in _names(o.__code__) if n in o.__globals__]
+                      if _trainable(v)]
+        elif _users_object(o):
+            found += [v for v in vars(o).values() if _trainable(v)]
+    return found
+
+
+def _library(fn) -> bool:
+    """A function of eigengrad, NumPy, PyTorch or the standard library (not a helper of the user's)."""
+    module = getattr(fn, "__module__", None) or ""
+    return module.split(".")[0] in ("eigengrad", "numpy", "torch", "jax") or module in sys.stdlib_module_names
+
+
+def _users_object(o) -> bool:
+    return (hasattr(o, "__dict__") and not isinstance(o, (type, types.ModuleType, types.FunctionType, types.MethodType,
+                                                           Module, Optimizer, Tensor, np.ndarray))
+            and not _library(type(o)))
+
+
+def _trainable(v) -> bool:
+    """A model, an optimizer or a scheduler, or a list, tuple or dict holding one (as StepState reads them)."""
+    if isinstance(v, (list, tuple, dict)):
+        return any(_trainable_item(x) for x in (v.values() if isinstance(v, dict) else v))
+    return _trainable_item(v)
+
+
+def _trainable_item(v) -> bool:
+    return isinstance(v, (Module, Optimizer)) or isinstance(getattr(v, "optimizer", None), Optimizer)
 
 
 def _is_scheduler(o) -> bool:
