@@ -110,7 +110,8 @@ class CompiledFunction:
                 except TypeError:
                     return f"an argument of type {type(a).__name__} is neither a tensor nor hashable"
         if identities != self._identities:
-            return "a parameter was replaced after the step was compiled (module.weight = ..., or p.data = ...)"
+            return ("a parameter was replaced after the step was compiled (module.weight = ..., or p.data = ...), or a "
+                    "tensor the step reaches by name (a list's element replaced or added)")
         return hooks
 
     def _fall_back(self, reason: str, args, kwargs, result=None, ran: bool = False):

@@ -118,9 +118,12 @@ class StepState:
 
     def __init__(self, objects: list, modules=(), optimizers=()) -> None:
         mods, opts, scheds = list(modules), list(optimizers), []
+        # tensors the step reaches by name, alone or in a list, tuple or dict (an EMA's shadow weights): buffers
+        # of the plan; ``observe`` reads the containers again at every call
+        self._tensor_sources = [obj for obj in objects if isinstance(obj, Tensor) or isinstance(
+            obj, (list, tuple, dict)) and any(isinstance(o, Tensor) for o in _items(obj))]
         for obj in objects:
-            items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else (obj,)
-            for o in items:
+            for o in _items(obj):
                 if isinstance(o, Module):
                     mods.append(o)
                 elif isinstance(o, Optimizer):
@@ -135,6 +138,10 @@ class StepState:
         self.optimizers = _unique(opts)
         self.params = _unique([p for m in self.modules for p in m.parameters(recurse=False)] +
                               [p for o in self.optimizers for g in o.param_groups for p in g["params"]])
+        self.tensors = self._reached_tensors()
+
+    def _reached_tensors(self) -> list:
+        return _unique(t for src in self._tensor_sources for t in _items(src) if isinstance(t, Tensor))
 
     def observe(self) -> tuple:
         """(identities, signature, hooks), read in one pass over the modules, parameters and optimizers: it
@@ -166,6 +173,9 @@ class StepState:
                     ids.append(id(p._data))
             if hooks is None and any(arena.hooks for arena in o.arenas):
                 hooks = "an optimizer's gradient buffer has grad-ready hooks (hooks run Python at every call)"
+        for t in self._reached_tensors():  # (an element replaced, added or removed, or t.data = ...)
+            ids.append(id(t))
+            ids.append(id(t._data))
         signature = (is_grad_enabled(), tuple(training),
                      tuple(tuple(len(g["params"]) for g in o.param_groups) for o in self.optimizers),
                      tuple(bool(o.state) for o in self.optimizers),
@@ -183,6 +193,8 @@ class StepState:
             for name, b in m.named_buffers(recurse=False):
                 if b is not None:
                     out.append((b._data, f"{type(m).__name__}.{name}"))
+        for i, t in enumerate(self.tensors):
+            out.append((t._data, f"tensor {i} the step reaches by name {tuple(t.shape)}"))
         for o in self.optimizers:
             for arena in o.arenas:
                 out.append((arena.grad, f"{arena.label} gradient buffer"))
@@ -194,6 +206,11 @@ class StepState:
 
     def snapshot(self, generators) -> "Snapshot":
         return Snapshot(self, generators)
+
+
+def _items(obj):
+    """A container's elements (a dict's values), or the object itself."""
+    return obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else (obj,)
 
 
 def _unique(items) -> list:
