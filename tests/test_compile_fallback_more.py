@@ -31,9 +31,6 @@ def _run(kind: str, compiled: bool, steps: int = 6):
             nn.utils.clip_grad_norm_(model.parameters(), 0.5, error_if_nonfinite=True)
         if kind == "clip_mixed_dtypes":
             nn.utils.clip_grad_norm_([*model.parameters(), side], 0.5)  # gradients of two dtypes
-        if kind == "inplace_no_grad":
-            with eg.no_grad():  # (add_, mul_, copy_, clamp_, fill_, exp_, x[i] = v replay: test_compile_patterns.py)
-                extra[eg.tensor([0, 2])] = 1.0
         if kind == "print":  # (it would print only while tracing)
             print("loss", loss)
         if kind == "closure":
@@ -72,7 +69,6 @@ REASONS = {
     "bn_cumulative": "BatchNorm with momentum=None",
     "clip_nonfinite_check": "error_if_nonfinite=True",
     "clip_mixed_dtypes": "gradients of several dtypes",
-    "inplace_no_grad": "changes a tensor in place without autograd",
     "closure": "optimizer.step(closure)",
     "print": "a tensor printed (repr/str) inside the step",
     "python_value": "the step returns a Python int",

@@ -86,6 +86,8 @@ def _in_place(name, m, opt, ema, x, y):
             m[0].bias.sigmoid_()  # (an in-place method of an out-of-place operation: its primitives are recorded)
             m[0].weight.masked_fill_(m[0].weight.abs() < 1e-3, 0.0)
             m[-1].weight[0, :2] = 0.5  # (item assignment, basic index)
+            m[0].weight[m[0].weight.abs() < 1e-2] = 0.0  # (by a mask: pruning)
+            m[0].bias[eg.arange(2)] = 0.1  # (by an index tensor)
     if name == "ema":  # a list of tensors in the closure (buffers of the plan: the step reaches them by name)
         with eg.no_grad():
             for e, p in zip(ema, m.parameters()):

@@ -210,25 +210,8 @@ def test_every_program_is_listed():
     assert len(PROGRAMS) >= 10
 
 
-def _third_party_imports(name: str) -> list:
-    """The modules a program imports that are neither the standard library, NumPy nor torch (tqdm...)."""
-    import ast
-
-    tree = ast.parse((HERE / f"{name}.py").read_text())
-    found = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    found |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    return sorted(m for m in found if m not in sys.stdlib_module_names and m not in ("torch", "numpy"))
-
-
-def _skip_without_imports(name: str) -> None:
-    missing = [m for m in _third_party_imports(name) if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"{name}.py imports {', '.join(missing)}, which is not installed (pip install {' '.join(missing)})")
-
-
 @pytest.mark.parametrize("name", _params())
 def test_program_runs_unchanged_and_learns(name):
-    _skip_without_imports(name)
     program = PROGRAMS[name]
     result = run_ours(name)
     assert result.returncode == 0, f"{name}.py failed under eigengrad:\n{result.stderr[-3000:]}"
@@ -243,7 +226,6 @@ def test_program_runs_unchanged_and_learns(name):
 @pytest.mark.parametrize("name", _params())
 def test_program_behaves_as_under_torch(name):
     pytest.importorskip("torch", reason="PyTorch is not installed: the programs' behaviour under it is the yardstick")
-    _skip_without_imports(name)
     program = PROGRAMS[name]
     ours = run_ours(name)
     assert ours.returncode == 0, f"{name}.py failed under eigengrad:\n{ours.stderr[-3000:]}"

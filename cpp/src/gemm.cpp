@@ -188,8 +188,10 @@ struct ScalarKernel {
                   int rows, int cols) {
     T acc[MR][NR] = {};
     for (index_t p = 0; p < kc; ++p, a += lda, b += ldb)
-      for (int i = 0; i < MR; ++i)
-        for (int j = 0; j < NR; ++j) acc[i][j] += (i < rows ? a[i] : T(0)) * b[j];
+      for (int i = 0; i < MR; ++i) {
+        const T ai = i < rows ? a[i] : T(0);  // (A read in place has no rows past its tile's)
+        for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+      }
     for (int i = 0; i < rows; ++i)
       for (int j = 0; j < cols; ++j)
         c[i * ldc + j] = combine(c[i * ldc + j], acc[i][j], st.bias ? st.bias + j : nullptr, st.load_c);

@@ -49,12 +49,11 @@ def _tensor_module():
 
 # --- the driver ---------------------------------------------------------------------------------------
 
-def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF, step=None):
-    """Change ``t`` in place: ``direct()`` updates ``t._data`` without recording; ``recorded(t)`` returns
-    the new value as a recorded tensor computed from ``t``. ``step``: (fn, *args) with ``fn(t._data, *args)``
-    doing what ``direct()`` does (a module-level function over arrays and constants), so that eg.compile
-    replays the change as one step, or "direct" when ``direct()`` computes through recorded operations
-    itself; without it a trace falls back. Returns ``t``."""
+def run(t, name: str, update, recorded, operands=(), leaf_message: str = LEAF):
+    """Change ``t`` in place. Without autograd, ``update``: (fn, *args), ``fn(t._data, *args)`` a module-level
+    function over arrays and constants (eg.compile replays it as one step), or a callable whose operations
+    record themselves (an out-of-place operation and a copy back). With autograd, ``recorded(t)`` returns the
+    new value as a recorded tensor computed from ``t``. Returns ``t``."""
     if not t._data.flags.writeable:
         raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
                          "cannot be changed in place")
@@ -70,14 +69,10 @@ def run(t, name: str, direct, recorded, operands=(), leaf_message: str = LEAF, s
     if grad_mode:
         _check_rules(t, records, leaf_message)
     if not records:
-        if _trace.ACTIVE[0] is None or step == "direct":
-            direct()
-        elif step is not None:
-            _trace.inplace(name, step[0], t._data, *step[1:])
+        if callable(update):
+            update()
         else:
-            _trace.reject(f"{name} changes a tensor in place without autograd (under no_grad, or on a tensor that "
-                          "needs no gradient) inside the step")
-            direct()
+            _trace.inplace(name, update[0], t._data, *update[1:])
         bump(t)
         return t
     _write_back(t, recorded(t))
@@ -131,13 +126,10 @@ def arithmetic(t, name: str, other, alpha=1):
     _check_cast(_result_dtype(t._data, arr, name), t._data.dtype)
     _check_broadcast(t.shape, np.shape(arr))
 
-    def direct():
-        _arithmetic_step(t._data, arr, ufunc, alpha)
-
     def recorded(src):
         return arithmetic.binary(op, src, other if alpha == 1 else other * alpha, true_div=name == "div_")
 
-    return run(t, name, direct, recorded, (other,), step=(_arithmetic_step, arr, ufunc, alpha))
+    return run(t, name, (_arithmetic_step, arr, ufunc, alpha), recorded, (other,))
 
 
 def _arithmetic_step(target: np.ndarray, arr, ufunc, alpha) -> None:
@@ -157,10 +149,7 @@ def fill(t, value, name: str = "fill_"):
     else:
         raise TypeError(f"value: expected a number or a 0-d Tensor, got {type(value).__name__}")
 
-    def direct():
-        _fill_step(t._data, arr)
-
-    return run(t, name, direct, lambda src: Fill.apply(src, value), (value,), step=(_fill_step, arr))
+    return run(t, name, (_fill_step, arr), lambda src: Fill.apply(src, value), (value,))
 
 
 def _fill_step(target: np.ndarray, value) -> None:
@@ -174,10 +163,7 @@ def copy(t, src):
         src = tensor.Tensor._wrap(tensor._to_array(src, copy=False))
     _check_broadcast(t.shape, src.shape)
 
-    def direct():
-        _copy_step(t._data, src._data)
-
-    return run(t, "copy_", direct, lambda s: CopyFrom.apply(s, src), (src,), step=(_copy_step, src._data))
+    return run(t, "copy_", (_copy_step, src._data), lambda s: CopyFrom.apply(s, src), (src,))
 
 
 def _copy_step(target: np.ndarray, src: np.ndarray) -> None:
@@ -193,11 +179,7 @@ def clamp(t, lo, hi):
             _check_cast(_result_dtype(t._data, b, "clamp_"), t._data.dtype)
             _check_broadcast(t.shape, np.shape(b))
 
-    def direct():
-        _clamp_step(t._data, lo_arr, hi_arr)
-
-    return run(t, "clamp_", direct, lambda src: Clamp.apply(src, lo, hi), (lo, hi),
-               step=(_clamp_step, lo_arr, hi_arr))
+    return run(t, "clamp_", (_clamp_step, lo_arr, hi_arr), lambda src: Clamp.apply(src, lo, hi), (lo, hi))
 
 
 def _clamp_step(target: np.ndarray, lo, hi) -> None:
@@ -228,11 +210,8 @@ def setitem(t, index, value) -> None:
     arr = value._data if isinstance(value, tensor.Tensor) else value
     basic = ops._is_basic_index(index)
 
-    def direct():
-        _setitem_step(t._data, arr, index)
-
-    run(t, "__setitem__", direct, lambda src: SetItem.apply(src, value, index=index), (value,),
-        leaf_message=VIEW_OF_LEAF if basic else LEAF, step=(_setitem_step, arr, index) if basic else None)
+    run(t, "__setitem__", (_setitem_step, arr, index), lambda src: SetItem.apply(src, value, index=index), (value,),
+        leaf_message=VIEW_OF_LEAF if basic else LEAF)
 
 
 def _setitem_step(target: np.ndarray, arr, index) -> None:
@@ -320,7 +299,7 @@ def functional(t, name: str, fn, *args, **kwargs):
         _check_cast(result._data.dtype, t._data.dtype)
         return result
 
-    return run(t, name, direct, recorded, operands, step="direct")
+    return run(t, name, direct, recorded, operands)
 
 
 def method(name: str, fn):

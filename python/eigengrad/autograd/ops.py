@@ -238,7 +238,8 @@ class NumpyCall(Primitive):
 
 def numpy_call(fn, *arrays, **options) -> np.ndarray:
     """``fn(*arrays, **options)``; while eg.compile traces, through ``NumpyCall`` (``fn``: a module-level
-    function or a partial of one, so that two traces record the same step)."""
+    function, so that two traces record the same step; arrays among the arguments are read at every replay,
+    the other arguments frozen)."""
     if _trace.ACTIVE[0] is None:
         return fn(*arrays, **options)
     return NumpyCall.apply(*arrays, fn=fn, **options)._data

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from eigengrad import _kernels
 from eigengrad.compile.recorder import Buffer, Op, Ref
-from eigengrad.compile.rewrite import role_refs
+from eigengrad.compile.rewrite import role_refs, written_bufs
 
 # forward name -> (backward name, fused name, the fused op's roles); the argument layouts are
 #   plain:    forward (logits, target, loss, lse, ignore), backward (logits, target, lse, scale, grad, ignore)
@@ -76,7 +76,8 @@ def _reorder(ops: list[Op], f: int, b: int, fw: dict, bw: dict) -> list[int] | N
     """The ops between ``f`` and ``b`` that compute the backward's scale (to run before the forward), or None
     when moving them, or fusing at all, could change a result."""
     region = range(f + 1, b)
-    if any(ops[k].kind in ("draw", "python") or ops[k].table == "P" or ops[k].draw for k in region) or ops[f].draw or ops[b].draw:
+    if any(ops[k].kind == "draw" or written_bufs(ops[k]) is None or ops[k].draw for k in region) or ops[f].draw \
+            or ops[b].draw:
         return None
     moved, needed = [], {bw["scale"].buf}
     for k in reversed(region):

@@ -337,10 +337,7 @@ def _op_key(op: Op, buffers: list[Buffer], ordinal: dict) -> tuple:
 
 def _const_key(v):
     """What two traces' constants must share: their repr, except a generator (the object, not its state,
-    which a step advances) and a partial (over a factory's shape, dtype and generator)."""
-    if isinstance(v, functools.partial):
-        return ("partial", v.func, tuple(_const_key(a) for a in v.args),
-                tuple(sorted((k, _const_key(x)) for k, x in v.keywords.items())))
+    which a step advances: a factory's random draws)."""
     if isinstance(v, (tuple, list)):
         return (type(v).__name__, tuple(_const_key(x) for x in v))
     if hasattr(v, "_advance") and hasattr(v, "_seed"):  # an eigengrad.random.Generator

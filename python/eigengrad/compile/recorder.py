@@ -17,7 +17,6 @@ Only calls from the tracing thread are recorded (a loader's prefetch thread keep
 """
 from __future__ import annotations
 
-import functools
 import threading
 import weakref
 
@@ -239,31 +238,20 @@ class Tracer:
         slot = _opaque.Slot([], ctx.needs_input_grad, keep)
         args, roles = [], []
         for i, a in enumerate(arrays):
-            if isinstance(a, np.ndarray):
-                slot.refs.append(self._array(a, "r", index, f"input {i} of {what}"))
-                args.append(slot.refs[-1])
-            elif _holds_array(a):
-                self.fail(f"input {i} of {what} holds an array computed outside the recorded kernels")
-            else:
-                args.append(a)
-            roles.append("r" if isinstance(a, np.ndarray) else "s")
+            self._operand(a, index, f"input {i} of {what}", args, roles)
+        slot.refs += [a for a in args if isinstance(a, Ref)]
         consts, names = {}, []
         for key, v in options.items():
             # (a mask or an index, alone or in an index tuple: read at every replay like an input)
             items = (v,) if isinstance(v, np.ndarray) else v if type(v) is tuple and _holds_array(v) else None
             if items is None:
-                if _holds_array(v):
-                    self.fail(f"the option {key!r} of {what} holds arrays in a container (the plan would freeze them)")
+                self._operand(v, index, f"the option {key!r} of {what}", [], [])  # (refuses arrays in containers)
                 consts[key] = v
                 continue
             pattern = []
             for x in items:
-                if isinstance(x, np.ndarray):
-                    slot.refs.append(self._array(x, "r", index, f"the option {key!r} of {what}"))
-                    args.append(slot.refs[-1])
-                    roles.append("r")
-                elif _holds_array(x):
-                    self.fail(f"the option {key!r} of {what} holds arrays in a container (the plan would freeze them)")
+                if self._operand(x, index, f"the option {key!r} of {what}", args, roles):
+                    slot.refs.append(args[-1])
                 pattern.append(None if isinstance(x, np.ndarray) else (x,))
             names.append((key, None if isinstance(v, np.ndarray) else tuple(pattern)))
         if cls.shape_depends_on_values(arrays, options):
@@ -342,16 +330,24 @@ class Tracer:
             index, what = len(self.ops), f"the in-place {name}"
             refs, roles = [self._array(target, "rw", index, f"the tensor {what} changes")], ["rw"]
             for i, a in enumerate(args):
-                if isinstance(a, np.ndarray):
-                    refs.append(self._array(a, "r", index, f"operand {i} of {what}"))
-                elif _holds_array(a):
-                    self.fail(f"operand {i} of {what} holds arrays in a container (the plan would freeze them)")
-                else:
-                    refs.append(a)
-                roles.append("r" if isinstance(a, np.ndarray) else "s")
+                self._operand(a, index, f"operand {i} of {what}", refs, roles)
             if self.failed is None:
                 self.ops.append(Op("kernel", name, fn, refs, {}, tuple(roles), "P"))
         fn(target, *args)
+
+    def _operand(self, a, index: int, what: str, args: list, roles: list) -> bool:
+        """Append an argument of a step recorded whole to ``args``: an array as a Ref the step reads (True
+        returned), anything else as a constant frozen into the plan; an array inside a container fails the
+        trace (the plan would freeze its values)."""
+        if isinstance(a, np.ndarray):
+            args.append(self._array(a, "r", index, what))
+            roles.append("r")
+            return True
+        if _holds_array(a):
+            self.fail(f"{what} holds arrays in a container (the plan would freeze them)")
+        args.append(a)
+        roles.append("s")
+        return False
 
     def _produced(self, a: np.ndarray) -> bool:
         """Whether ``a`` lies in a buffer of the plan (a known array, or a recorded kernel's output)."""
@@ -407,8 +403,6 @@ def _holds_array(v) -> bool:
     """Whether a constant argument holds a NumPy array or scalar (a value the plan would freeze)."""
     if isinstance(v, (np.ndarray, np.generic)) or isinstance(getattr(v, "_data", None), np.ndarray):
         return True  # (an array, a NumPy scalar or a Tensor)
-    if isinstance(v, functools.partial):  # (a factory's partial: its arguments are constants too)
-        return _holds_array(v.args) or _holds_array(v.keywords)
     if isinstance(v, (list, tuple)):
         return any(_holds_array(x) for x in v)
     if isinstance(v, dict):

@@ -6,7 +6,6 @@ legacy constructors (``FloatTensor``, ``LongTensor``, ...). Every factory takes 
 CPU), ``requires_grad``; ``layout``, ``pin_memory`` and ``memory_format`` are accepted."""
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import sys
@@ -14,7 +13,7 @@ import sys
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
-from eigengrad import _dtype, _trace
+from eigengrad import _dtype
 from eigengrad.autograd.ops import numpy_call
 from eigengrad import random as _random
 from eigengrad._device import check_device
@@ -31,14 +30,6 @@ def _new(arr: np.ndarray, requires_grad: bool = False, device=None, out=None):
     check_device(device)
     t = _tensor().Tensor._wrap(arr, requires_grad)
     return _out.write(t, out) if out is not None else t
-
-
-def _made(fn, *args) -> np.ndarray:
-    """``fn(*args)``: a factory's new array (one step of its own in an eg.compile plan: a new tensor, or new
-    random draws that advance the generator as eager mode does, at every call)."""
-    if _trace.ACTIVE[0] is None:
-        return fn(*args)
-    return numpy_call(functools.partial(fn, *args))
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -108,12 +99,12 @@ def from_numpy(array: np.ndarray):
 
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
     _layout(layout)
-    return _new(_made(np.zeros, _size(size), _float_dtype(dtype)), requires_grad, device, out)
+    return _new(numpy_call(np.zeros, _size(size), _float_dtype(dtype)), requires_grad, device, out)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
     _layout(layout)
-    return _new(_made(np.ones, _size(size), _float_dtype(dtype)), requires_grad, device, out)
+    return _new(numpy_call(np.ones, _size(size), _float_dtype(dtype)), requires_grad, device, out)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False,
@@ -131,7 +122,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     value = fill_value.item() if hasattr(fill_value, "item") and not isinstance(fill_value, np.ndarray) else fill_value
     dtype = _dtype.to_numpy(dtype)
     try:
-        data = _made(np.full, _size((size,)), value, dtype)
+        data = numpy_call(np.full, _size((size,)), value, dtype)
     except OverflowError:  # PyTorch: "value cannot be converted to type int64_t without overflow"
         raise ArgumentError(f"fill_value: {fill_value} does not fit in dtype {dtype}") from None
     return _new(data, requires_grad, device, out)
@@ -149,11 +140,11 @@ def _like_dtype(input, dtype) -> np.dtype:
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
-    return _new(_made(np.zeros, _like_shape(input), _like_dtype(input, dtype)), requires_grad, device)
+    return _new(numpy_call(np.zeros, _like_shape(input), _like_dtype(input, dtype)), requires_grad, device)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
-    return _new(_made(np.ones, _like_shape(input), _like_dtype(input, dtype)), requires_grad, device)
+    return _new(numpy_call(np.ones, _like_shape(input), _like_dtype(input, dtype)), requires_grad, device)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None):
@@ -162,7 +153,7 @@ def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bo
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None):
-    return _new(_made(np.full, _like_shape(input), fill_value, _like_dtype(input, dtype)), requires_grad, device)
+    return _new(numpy_call(np.full, _like_shape(input), fill_value, _like_dtype(input, dtype)), requires_grad, device)
 
 
 # --- ranges ------------------------------------------------------------------------------------------------
@@ -181,7 +172,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     n = max(0, math.ceil((bounds[1] - bounds[0]) / bounds[2]))
     if (bounds[1] - bounds[0]) * bounds[2] < 0:
         raise ArgumentError("upper bound and larger bound inconsistent with step sign")
-    return _new(_made(_arange, bounds, n, dt), requires_grad, device, out)
+    return _new(numpy_call(_arange, bounds, n, dt), requires_grad, device, out)
 
 
 def _arange(bounds: list, n: int, dt: np.dtype) -> np.ndarray:
@@ -204,7 +195,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     start, end = (b.item() if hasattr(b, "item") else b for b in (start, end))
     if steps < 0:
         raise ArgumentTypeError("number of steps must be non-negative")
-    return _new(_made(_linspace, start, end, steps, _float_dtype(dtype)), requires_grad, device, out)
+    return _new(numpy_call(_linspace, start, end, steps, _float_dtype(dtype)), requires_grad, device, out)
 
 
 def _linspace(start, end, steps: int, dt: np.dtype) -> np.ndarray:
@@ -231,7 +222,7 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
     if n < 0 or (m is not None and m < 0):
         raise ArgumentError(f"n must be greater or equal to 0, got {n}" if n < 0 else
                            f"m must be greater or equal to 0, got {m}")
-    return _new(_made(np.eye, n, n if m is None else m, 0, _float_dtype(dtype)), requires_grad, device, out)
+    return _new(numpy_call(np.eye, n, n if m is None else m, 0, _float_dtype(dtype)), requires_grad, device, out)
 
 
 # --- random ---------------------------------------------------------------------------------------------------
@@ -246,13 +237,13 @@ def _uniform(shape: tuple, dtype: np.dtype, generator, low: float = 0.0, high: f
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
          pin_memory=False):
     """U[0, 1) draws from eigengrad's generator (``generator`` or the default one)."""
-    return _new(_made(_uniform, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
+    return _new(numpy_call(_uniform, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
           pin_memory=False):
     """N(0, 1) draws from eigengrad's generator."""
-    return _new(_made(_normal, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
+    return _new(numpy_call(_normal, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
 
 
 def _normal(shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
@@ -296,14 +287,15 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None,
     else:
         raise TypeError(f"randint() expects (high, size) or (low, high, size), got {len(args)} bounds")
     dt = np.dtype(np.int64) if dtype is None else _dtype.to_numpy(dtype)
-    return _new(_made(_randint_array, int(low), int(high), _size((size,)), dt, generator), requires_grad, device, out)
+    return _new(numpy_call(_randint_array, int(low), int(high), _size((size,)), dt, generator), requires_grad, device,
+                out)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                  memory_format=None, generator=None):
     if high is None:
         low, high = 0, low
-    return _new(_made(_randint_array, int(low), int(high), input.shape, _like_dtype(input, dtype), generator),
+    return _new(numpy_call(_randint_array, int(low), int(high), input.shape, _like_dtype(input, dtype), generator),
                 requires_grad, device)
 
 
@@ -312,7 +304,7 @@ def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, devic
     """A random permutation of 0 .. n-1 (int64 unless ``dtype``)."""
     if n < 0:
         raise ArgumentError(f"n must be non-negative, got{n}")
-    return _new(_made(_randperm, n, generator, None if dtype is None else _dtype.to_numpy(dtype)), requires_grad,
+    return _new(numpy_call(_randperm, n, generator, None if dtype is None else _dtype.to_numpy(dtype)), requires_grad,
                 device, out)
 
 
@@ -394,7 +386,7 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = Fal
 def _new_filled(fill):
     def method(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory=False):
         dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
-        return _new(_made(np.full, _size(size), fill, dt), requires_grad, device)
+        return _new(numpy_call(np.full, _size(size), fill, dt), requires_grad, device)
 
     return method
 
@@ -408,7 +400,7 @@ new_zeros.__name__, new_ones.__name__, new_empty.__name__ = "new_zeros", "new_on
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
              pin_memory=False):
     dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
-    return _new(_made(np.full, _size((size,)), fill_value, dt), requires_grad, device)
+    return _new(numpy_call(np.full, _size((size,)), fill_value, dt), requires_grad, device)
 
 
 # --- in-place random fills (under no_grad, as nn.init uses them; recorded fills have zero gradient) ----------
@@ -418,11 +410,8 @@ def _random_fill(self, name: str, draw):
     from eigengrad.autograd.ops_inplace import Fill
 
     values = draw()
-
-    def direct():
-        self._data[...] = values
-
-    return inplace.run(self, name, direct, lambda src: Fill.apply(src, values.astype(self._data.dtype)))
+    return inplace.run(self, name, (inplace._fill_step, values),
+                       lambda src: Fill.apply(src, values.astype(self._data.dtype)))
 
 
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
