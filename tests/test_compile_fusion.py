@@ -400,7 +400,9 @@ def test_pool_relu_rewrite_applies_to_the_pattern_and_keeps_eager_numbers(blocks
 GEMM_SHAPES = [(1, 1, 1, False, False), (5, 7, 3, False, True), (32, 784, 512, False, True),
                (128, 600, 257, False, True),   # two k-blocks: the epilogue only after the last
                (400, 64, 300, True, False),    # several row blocks, transposed a
-               (200, 256, 10, False, True),    # a narrow product: computed as C^T (swapped operands)
+               (200, 256, 10, False, True),    # a narrow product with W^T: computed in dot form
+               (200, 256, 10, False, False),   # a narrow product: computed as C^T (swapped operands)
+               (1030, 300, 12, False, True),   # dot form on two threads: the epilogue per chunk of rows
                (3, 0, 6, False, False)]        # k = 0: the bias alone
 
 

@@ -214,7 +214,8 @@ def test_a_cpu_below_the_baseline_gets_an_import_error_under_qemu():
 @pytest.mark.skipif(not {"avx2", "avx512"} <= set(usable_here()),
                     reason="needs a CPU with both the avx2 and avx512 levels and a build of both")
 def test_the_gemm_gives_the_same_bits_at_avx2_and_avx512():
-    """Each element is one FMA chain per k-block of 256 at both levels (docs/architecture.md, issue 15)."""
+    """Each element is one FMA chain per k-block of 256 at both levels (docs/architecture.md, issue 15).
+    (Not x @ W^T with at most 16 columns: its dot form sums lanes of the level's vector width.)"""
     import importlib
 
     mods = [importlib.import_module(f"eigengrad._C_{level}") for level in ("avx2", "avx512")]

@@ -71,6 +71,15 @@ SHAPES = [  # (m, n, k)
     (257, 64, 300),
     (13, 64, 257),
     (300, 33, 520),
+    # at most 16 columns and k >= 16 n: NT is computed in dot form (lanes along k): k at that bound and one
+    # below it (packed), k one past a multiple of the vector; rows not a multiple of the register block;
+    # 16 columns, the widest it takes; several threads' chunks of rows (2mnk above the threads' threshold)
+    (5, 3, 48),
+    (5, 3, 47),
+    (6, 1, 17),
+    (37, 16, 300),
+    (53, 11, 1041),
+    (1000, 10, 257),
 ]
 
 

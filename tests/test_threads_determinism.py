@@ -43,10 +43,12 @@ def assert_bitwise_equal(results):
             assert a.tobytes() == b.tobytes(), f"{t} threads differ from 1 thread"
 
 
-@pytest.mark.parametrize("m,k,n", [(1024, 784, 512), (1031, 300, 64)], ids=["large", "narrow"])
+@pytest.mark.parametrize("m,k,n", [(1024, 784, 512), (1031, 300, 64), (1031, 257, 10)],
+                         ids=["large", "narrow", "ten"])
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)], ids=["NN", "TN", "NT"])
 def test_gemm_deterministic(restore_threads, rng, dtype, trans_a, trans_b, m, k, n):
-    """(narrow: two column panels, where a transposed A is read in place instead of packed)"""
+    """(narrow: two column panels, where a transposed A is read in place instead of packed; ten: NT in dot
+    form, split by rows between the threads, the others computed as C^T)"""
     a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
     b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
     bias = rng.standard_normal(n).astype(dtype)

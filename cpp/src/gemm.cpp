@@ -18,10 +18,13 @@
 #include <memory>
 #include <new>
 
+#include "gemm_internal.hpp"
 #include "simd.hpp"
 
 namespace eigengrad {
 namespace {
+
+using gemm_detail::combine;
 
 // ------------------------------------------------------------------------------------------------
 // Micro-kernels: acc (MR x NR) = sum over p < kc of a[p*MR + i] * b[p*NR + j], then stored to C.
@@ -34,30 +37,6 @@ struct Store {
   const T* bias;  // NR values for this tile's columns, or nullptr
   bool load_c;    // add to what is in C (accumulate, or a later k-block)
 };
-
-// Combines one accumulator value with C, in the same order as the vector code.
-template <class T>
-inline T combine(T c_old, T acc, const T* bias, bool load_c) {
-  if (!load_c && bias == nullptr) return acc;
-  T t = load_c ? c_old : T(0);
-  if (bias != nullptr) t = t + *bias;
-  return t + acc;
-}
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define EIGENGRAD_UNROLL _Pragma("GCC unroll 16")
-#elif defined(__clang__)
-#define EIGENGRAD_UNROLL _Pragma("unroll")
-#else
-#define EIGENGRAD_UNROLL
-#endif
-
-// The micro-kernel's k step and row fetch, inlined into its loops whatever GCC's size heuristics say.
-#if defined(__GNUC__)
-#define EIGENGRAD_INLINE inline __attribute__((always_inline))
-#else
-#define EIGENGRAD_INLINE inline
-#endif
 
 #ifdef EIGENGRAD_SSE2
 // MR x (2 vectors) tile. AVX2 and SSE: MR = 6, so 12 accumulators + 2 B vectors + 1 broadcast fit the 16
@@ -500,11 +479,14 @@ Grid choose_grid(index_t m, index_t n, index_t k, int threads) {
 
 constexpr double kParallelFlops = 2.0e6;  // below this (~20 us on one core), threads cost more than they save
 
+bool worth_threads(index_t m, index_t n, index_t k) {
+  return 2.0 * double(m) * double(n) * double(k) >= kParallelFlops;
+}
+
 template <class T>
 void gemm_packed(const Problem<T>& pr) {
   constexpr index_t MR = Config<T>::Kernel::MR, NR = Config<T>::Kernel::NR;
-  const bool small = 2.0 * double(pr.m) * double(pr.n) * double(pr.k) < kParallelFlops;
-  const Grid g = small ? Grid{1, 1} : choose_grid<T>(pr.m, pr.n, pr.k, available_threads());
+  const Grid g = worth_threads(pr.m, pr.n, pr.k) ? choose_grid<T>(pr.m, pr.n, pr.k, available_threads()) : Grid{1, 1};
   const index_t pm = ceil_div(pr.m, MR), pn = ceil_div(pr.n, NR);
   parallel_for(g.tm * g.tn, 1, [&](index_t b, index_t e) {
     for (index_t t = b; t < e; ++t) {
@@ -545,6 +527,10 @@ void gemm(const T* a, const T* b, const T* bias, T* c, index_t m, index_t n, ind
   if (k == 0) {
     gemm_empty_k(bias, c, m, n, accumulate);
     if (epi != nullptr) (*epi)(0, m, 0, n);
+    return;
+  }
+  if (!trans_a && trans_b && gemm_detail::dot_form(n, k)) {
+    gemm_detail::gemm_dot<T>(a, b, bias, c, m, n, k, accumulate, epi, worth_threads(m, n, k));
     return;
   }
   // Panels of op(A) are its rows; panels of op(B) are its columns.

@@ -56,6 +56,11 @@ struct F32x4 : ScratchPartial<F32x4, float, 4> {
 #else
   static V fma(V x, V y, V z) { return _mm_add_ps(_mm_mul_ps(x, y), z); }
 #endif
+  // The sum of the lanes by halving, in every type: lane l += lane l + W/2, then l + W/4, ..., then l + 1.
+  static T hsum(V v) {
+    const V d = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_add_ss(d, _mm_shuffle_ps(d, d, 1)));
+  }
 };
 
 struct F64x2 : ScratchPartial<F64x2, double, 2> {
@@ -72,6 +77,7 @@ struct F64x2 : ScratchPartial<F64x2, double, 2> {
 #else
   static V fma(V x, V y, V z) { return _mm_add_pd(_mm_mul_pd(x, y), z); }
 #endif
+  static T hsum(V v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); }
 };
 #endif
 
@@ -86,6 +92,7 @@ struct F32x8 : ScratchPartial<F32x8, float, 8> {
   static V set1(T x) { return _mm256_set1_ps(x); }
   static V add(V x, V y) { return _mm256_add_ps(x, y); }
   static V fma(V x, V y, V z) { return _mm256_fmadd_ps(x, y, z); }
+  static T hsum(V v) { return F32x4::hsum(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1))); }
 };
 
 struct F64x4 : ScratchPartial<F64x4, double, 4> {
@@ -98,6 +105,7 @@ struct F64x4 : ScratchPartial<F64x4, double, 4> {
   static V set1(T x) { return _mm256_set1_pd(x); }
   static V add(V x, V y) { return _mm256_add_pd(x, y); }
   static V fma(V x, V y, V z) { return _mm256_fmadd_pd(x, y, z); }
+  static T hsum(V v) { return F64x2::hsum(_mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1))); }
 };
 
 // Transposes an 8 x 8 float block held in 8 registers (row i of the input becomes column i).
@@ -146,6 +154,7 @@ struct F32x16 {
   static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static V load_partial(const T* p, int n) { return _mm512_maskz_loadu_ps(first(n), p); }
   static void store_partial(T* p, V v, int n) { _mm512_mask_storeu_ps(p, first(n), v); }
+  static T hsum(V v) { return F32x8::hsum(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1))); }
 };
 
 struct F64x8 {
@@ -162,6 +171,7 @@ struct F64x8 {
   static __mmask8 first(int n) { return static_cast<__mmask8>((1u << n) - 1u); }
   static V load_partial(const T* p, int n) { return _mm512_maskz_loadu_pd(first(n), p); }
   static void store_partial(T* p, V v, int n) { _mm512_mask_storeu_pd(p, first(n), v); }
+  static T hsum(V v) { return F64x4::hsum(_mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1))); }
 };
 #endif
 
