@@ -20,10 +20,12 @@ def _model():
     return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 3))
 
 
-def _train(compiled: bool, steps: int = 5):
+def _train(compiled: bool, steps: int = 5, in_place: bool = False):
     model = _model()
     net = eg.compile(model, mode="max-autotune", fullgraph=False, dynamic=None, backend="inductor") if compiled \
         else model
+    if in_place:
+        model.compile(mode="max-autotune", fullgraph=False)
     opt = eg.optim.Adam(net.parameters(), lr=1e-2)
     rng = np.random.default_rng(0)
     losses = []
@@ -50,6 +52,31 @@ def test_training_through_the_compiled_module_equals_the_model():
     assert all(np.array_equal(p.numpy(), q.numpy()) for p, q in zip(model.parameters(), ref_model.parameters()))
     assert net.fallback_reason is None and net.replays >= 1  # the no_grad calls replayed the compiled forward
     assert not net.training and not model.training  # eval() reached the model
+
+
+def test_module_compile_in_place():
+    """model.compile() (PyTorch's nn.Module.compile): the module itself replays its inference forward, its
+    state_dict keys stay; training through it equals eager; a copy or a pickle leaves the plan behind."""
+    import copy
+    import pickle
+
+    net, model, losses, outs = _train(False, in_place=True)
+    _, ref_model, ref_losses, ref_outs = _train(False)
+    assert net is model and losses == ref_losses
+    assert all(np.array_equal(a, b) for a, b in zip(outs, ref_outs))
+    compiled = model.__dict__["_compiled_call"]
+    assert compiled.fallback_reason is None and compiled.replays >= 1
+    assert list(model.state_dict()) == list(ref_model.state_dict())
+    x = eg.randn(6, 4)
+    with eg.no_grad():
+        want = model(x).numpy()
+    for other in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert "_compiled_call" not in other.__dict__
+        with eg.no_grad():
+            assert np.array_equal(other(x).numpy(), want)
+    fresh = _model()
+    fresh.compile(disable=True)
+    assert "_compiled_call" not in fresh.__dict__
 
 
 def test_state_dict_keys_and_attributes_are_pytorchs():

@@ -13,6 +13,12 @@ from eigengrad.autograd.grad_mode import is_grad_enabled
 from eigengrad.nn.modules.module import Module
 
 
+def records_gradient(module: Module, args: tuple, kwargs: dict) -> bool:
+    """Whether calling ``module`` on these arguments records the autograd graph (then it runs eagerly)."""
+    return is_grad_enabled() and (any(p.requires_grad for p in module.parameters())
+                                  or any(getattr(a, "requires_grad", False) for a in (*args, *kwargs.values())))
+
+
 class OptimizedModule(Module):
     """``module`` (``_orig_mod``) with its inference forward compiled (``compiled``, a CompiledFunction over
     its call); ``explain()``, ``replays`` and ``fallback_reason`` are the compiled forward's."""
@@ -23,8 +29,7 @@ class OptimizedModule(Module):
         self._compiled = compiled
 
     def forward(self, *args, **kwargs):
-        if is_grad_enabled() and (any(p.requires_grad for p in self._orig_mod.parameters())
-                                  or any(getattr(a, "requires_grad", False) for a in (*args, *kwargs.values()))):
+        if records_gradient(self._orig_mod, args, kwargs):
             return self._orig_mod(*args, **kwargs)  # a gradient is wanted: the graph is recorded eagerly
         return self._compiled(*args, **kwargs)
 

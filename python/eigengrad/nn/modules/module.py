@@ -149,17 +149,47 @@ class Module:
         return self._get_member(target, "_buffers", "a buffer")
 
     def compile(self, *args, **kwargs) -> None:
-        """PyTorch's in-place ``Module.compile``: the module keeps running eagerly here (``eigengrad.compile``
-        is eigengrad's compiler for whole training steps)."""
+        """PyTorch's in-place ``Module.compile``: from now on a call that records no gradient (``no_grad``,
+        inference, frozen weights) replays the compiled inference forward, as ``eg.compile(module)``'s
+        result does (a call that records gradients runs eagerly; a training step is compiled whole with
+        ``eg.compile(step)``). Unlike ``eg.compile(module)``, the module itself changes, so its
+        ``state_dict`` keys stay as they are. ``torch.compile``'s arguments are accepted (``disable=True``:
+        nothing changes)."""
+        from eigengrad.compile import compile as compile_fn
+
+        if kwargs.get("disable", False):
+            return
+        compiled = compile_fn(self._call_impl, *args, modules=(self,), **kwargs)
+        object.__setattr__(self, "_compiled_call", compiled)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_compiled_call", None)  # a replay plan is not saved (Module.compile() again after loading)
+        return state
 
     # --- calling ----------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if "_compiled_call" in self.__dict__:  # Module.compile() (one test here: this runs at every call)
+            return self._call_compiled(args, kwargs)
         if self._forward_pre_hooks or self._forward_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_impl(self, *args, **kwargs):
+        """The eager call: forward with the hooks around it (what Module.compile() compiles)."""
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_compiled(self, args: tuple, kwargs: dict):
+        from eigengrad.compile.module import records_gradient
+
+        if records_gradient(self, args, kwargs):
+            return self._call_impl(*args, **kwargs)
+        return self.__dict__["_compiled_call"](*args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         for hook in list(self._forward_pre_hooks.values()):
