@@ -42,6 +42,12 @@ def _pattern(name: str, m, opt, m2, opt2, ema: list, calls: list):
         if name in ("ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping"):
             return _in_place(name, m, opt, m2 if name == "ema_module" else ema, x, y)
         opt.zero_grad()
+        if name == "random_fills":  # in-place random fills: redrawn at every replay, as in eager mode
+            with eg.no_grad():
+                x = x + eg.empty_like(x).uniform_(-0.1, 0.1)  # input noise
+                x = x * eg.empty_like(x).bernoulli_(0.9)  # feature dropout by hand
+            x = x + 0.01 * eg.empty_like(x).normal_() * m[0].bias[:6]  # reparameterised noise (records a graph)
+            x = x + 1e-3 * eg.empty_like(x).exponential_(2.0) + 1e-4 * eg.zeros_like(x).random_(0, 5)
         logits = m(x)
         loss = F.cross_entropy(logits, y)
         if name == "l1_penalty":
@@ -116,12 +122,13 @@ def _run(name: str, compiled: bool):
             r = fn(x, y)
             outs += [t.numpy().copy() for t in (r if isinstance(r, tuple) else (r,)) if t is not None]
     state = [p.detach().numpy().copy() for p in [*m.parameters(), *m2.parameters()]] + [e.numpy().copy() for e in ema]
-    state += [b.numpy().copy() for _, b in m.named_buffers()]
+    state += [b.numpy().copy() for _, b in m.named_buffers()] + [eg.default_generator.get_state()]
     return outs + state, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
 
 
 COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
-            "two_models", "plain", "ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping"]
+            "two_models", "plain", "ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping",
+            "random_fills"]
 FALLS_BACK: dict = {}
 
 

@@ -404,45 +404,60 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: 
 
 
 # --- in-place random fills (under no_grad, as nn.init uses them; recorded fills have zero gradient) ----------
+# The draw goes through numpy_call (a module-level function of the shape, dtype and options), so that a
+# compiled step replays it: the generator advances at every replay as in eager mode.
 
-def _random_fill(self, name: str, draw):
+def _random_fill(self, name: str, fn, *args):
     from eigengrad.autograd import inplace
     from eigengrad.autograd.ops_inplace import Fill
 
-    values = draw()
+    values = numpy_call(fn, *args)
     return inplace.run(self, name, (inplace._fill_step, values),
                        lambda src: Fill.apply(src, values.astype(self._data.dtype)))
 
 
+def _draw_dtype(t) -> np.dtype:
+    """Draws in the tensor's float dtype; an integer tensor gets float64 draws, cast by the fill."""
+    return t._data.dtype if t._data.dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _normal_draw(shape: tuple, dtype: np.dtype, generator, mean: float, std: float) -> np.ndarray:
+    z = np.empty(shape, dtype=dtype)
+    _random.normal_(z, mean, std, generator)
+    return z
+
+
+def _bernoulli_draw(probs, shape: tuple, generator) -> np.ndarray:
+    return _uniform(shape, np.dtype(np.float64), generator) < probs
+
+
+def _exponential_draw(shape: tuple, generator, lambd: float) -> np.ndarray:
+    return -np.log1p(-_uniform(shape, np.dtype(np.float64), generator)) / lambd
+
+
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
-    return _random_fill(self, "uniform_", lambda: _uniform(self.shape, self._data.dtype, generator, a, b))
+    return _random_fill(self, "uniform_", _uniform, self.shape, self._data.dtype, generator, float(a), float(b))
 
 
 def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
-    def draw():
-        z = np.empty(self.shape, dtype=self._data.dtype if self._data.dtype.kind == "f" else np.float64)
-        _random.normal_(z, mean, std, generator)
-        return z
-
-    return _random_fill(self, "normal_", draw)
+    return _random_fill(self, "normal_", _normal_draw, self.shape, _draw_dtype(self), generator, float(mean), float(std))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     probs = p._data if hasattr(p, "_data") else p
-    return _random_fill(self, "bernoulli_", lambda: _uniform(self.shape, np.dtype(np.float64), generator) < probs)
+    return _random_fill(self, "bernoulli_", _bernoulli_draw, probs, self.shape, generator)
 
 
 def random_(self, from_=0, to=None, *, generator=None):
     if to is None:
         from_, to = 0, from_ if from_ else (2 ** 24 if self._data.dtype == np.float32 else 2 ** 53
                                             if self._data.dtype.kind == "f" else np.iinfo(self._data.dtype).max)
-    return _random_fill(self, "random_", lambda: _randint_array(int(from_), int(to), self.shape, np.dtype(np.float64),
-                                                                generator))
+    return _random_fill(self, "random_", _randint_array, int(from_), int(to), self.shape, np.dtype(np.float64),
+                        generator)
 
 
 def exponential_(self, lambd: float = 1.0, *, generator=None):
-    return _random_fill(self, "exponential_", lambda: -np.log1p(-_uniform(self.shape, np.dtype(np.float64),
-                                                                          generator)) / lambd)
+    return _random_fill(self, "exponential_", _exponential_draw, self.shape, generator, float(lambd))
 
 
 # --- legacy constructors -------------------------------------------------------------------------------------
