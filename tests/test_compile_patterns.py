@@ -50,6 +50,9 @@ def _pattern(name: str, m, opt, m2, opt2, ema: list, calls: list):
             x = x + 1e-3 * eg.empty_like(x).exponential_(2.0) + 1e-4 * eg.zeros_like(x).random_(0, 5)
         logits = m(x)
         loss = F.cross_entropy(logits, y)
+        if name == "manual_nll":  # indexing by a tuple holding index tensors (and a slice), with autograd
+            logp = F.log_softmax(logits[:, eg.arange(2, -1, -1)], dim=1)  # (columns reversed: same shape)
+            loss = -logp[eg.arange(x.shape[0]), y].mean()
         if name == "l1_penalty":
             loss = loss + 1e-3 * sum(p.abs().sum() for p in m.parameters())
         if name == "two_models":
@@ -94,6 +97,8 @@ def _in_place(name, m, opt, ema, x, y):
             m[-1].weight[0, :2] = 0.5  # (item assignment, basic index)
             m[0].weight[m[0].weight.abs() < 1e-2] = 0.0  # (by a mask: pruning)
             m[0].bias[eg.arange(2)] = 0.1  # (by an index tensor)
+            m[0].weight[eg.arange(3), eg.arange(3) + 1] = 0.2  # (by a tuple of index tensors)
+            m[-1].weight[:, eg.arange(0, 4, 2)] = m[-1].weight[:, eg.arange(1, 4, 2)] * 0.5  # (a slice and a tensor)
     if name == "ema":  # a list of tensors in the closure (buffers of the plan: the step reaches them by name)
         with eg.no_grad():
             for e, p in zip(ema, m.parameters()):
@@ -128,7 +133,7 @@ def _run(name: str, compiled: bool):
 
 COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
             "two_models", "plain", "ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping",
-            "random_fills"]
+            "random_fills", "manual_nll"]
 FALLS_BACK: dict = {}
 
 

@@ -210,8 +210,35 @@ def setitem(t, index, value) -> None:
     arr = value._data if isinstance(value, tensor.Tensor) else value
     basic = ops._is_basic_index(index)
 
-    run(t, "__setitem__", (_setitem_step, arr, index), lambda src: SetItem.apply(src, value, index=index), (value,),
-        leaf_message=VIEW_OF_LEAF if basic else LEAF)
+    run(t, "__setitem__", (_setitem_parts_step, arr, *_index_parts(index)),
+        lambda src: SetItem.apply(src, value, index=index), (value,), leaf_message=VIEW_OF_LEAF if basic else LEAF)
+
+
+class _Slot:
+    """Where an array stood in a tuple or list index (the array itself is a separate operand of the step)."""
+
+    def __repr__(self) -> str:
+        return "<array>"
+
+
+_SLOT = _Slot()
+
+
+def _index_parts(index) -> tuple:
+    """(spec, *arrays): a tuple or list index with its arrays taken out (eg.compile reads arrays that are
+    operands of a step at every replay, but would freeze arrays inside a container), else (index,)."""
+    if isinstance(index, (tuple, list)) and any(isinstance(i, np.ndarray) for i in index):
+        spec = tuple(_SLOT if isinstance(i, np.ndarray) else i for i in index)
+        return (spec if isinstance(index, tuple) else list(spec), *(i for i in index if isinstance(i, np.ndarray)))
+    return (index,)
+
+
+def _setitem_parts_step(target: np.ndarray, arr, index, *arrays) -> None:
+    if arrays:
+        it = iter(arrays)
+        parts = [next(it) if i is _SLOT else i for i in index]
+        index = tuple(parts) if isinstance(index, tuple) else parts
+    _setitem_step(target, arr, index)
 
 
 def _setitem_step(target: np.ndarray, arr, index) -> None:

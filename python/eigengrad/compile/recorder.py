@@ -249,10 +249,13 @@ class Tracer:
                 consts[key] = v
                 continue
             pattern = []
-            for x in items:
-                if self._operand(x, index, f"the option {key!r} of {what}", args, roles):
+            for x in items:  # (only the arrays become operands: the constants stay in the pattern)
+                if not isinstance(x, np.ndarray):
+                    self._operand(x, index, f"the option {key!r} of {what}", [], [])
+                    pattern.append((x,))
+                elif self._operand(x, index, f"the option {key!r} of {what}", args, roles):
                     slot.refs.append(args[-1])
-                pattern.append(None if isinstance(x, np.ndarray) else (x,))
+                    pattern.append(None)
             names.append((key, None if isinstance(v, np.ndarray) else tuple(pattern)))
         if cls.shape_depends_on_values(arrays, options):
             self.fail(f"{what}'s output shape depends on the values of its inputs (a mask selects elements)")
