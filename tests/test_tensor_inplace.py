@@ -366,3 +366,17 @@ def test_deepcopy_gives_independent_memory_and_version():
     y = copy.deepcopy(x)
     assert y.requires_grad and y._version == 0 and not np.shares_memory(y.numpy(), x.numpy())
     np.testing.assert_array_equal(y.numpy(), x.numpy())
+
+
+def test_flip_returns_a_copy_as_pytorchs():
+    """torch.flip makes a new tensor (NumPy's flip is a view): writing into the result leaves the input as it
+    was, also where the flip is a no-op (one element, no dims)."""
+    x = eg.arange(4.0)
+    y = x.flip(0)
+    y[0] = 100.0
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0] and y.tolist() == [100.0, 2.0, 1.0, 0.0]
+    for t, dims in ((eg.ones(1), (0,)), (eg.ones(2, 3), ())):
+        f = t.flip(*dims) if dims else eg.flip(t, ())
+        f.fill_(7.0)
+        assert float(t.sum()) == t.numel()
+    assert y._data.flags.c_contiguous

@@ -53,21 +53,18 @@ class Contiguous(Primitive):
     backward_graph = backward
 
 
-class Flip(ViewPrimitive):
-    """x reversed along ``dims`` (a view with negative strides); backward flips the gradient back."""
-
-    @staticmethod
-    def view_of(x, dims):
-        return np.flip(x, dims)
+class Flip(Primitive):
+    """x reversed along ``dims``: a new array, as PyTorch's flip (NumPy's np.flip is a view, which a write
+    into the result would change the input through); backward flips the gradient back."""
 
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return np.flip(x, dims)
+        return np.flip(x, dims).copy()  # (C order; a copy even where the flip is a no-op view)
 
     @staticmethod
     def backward(ctx, g):
-        return (np.flip(g, ctx.dims),)
+        return (np.flip(g, ctx.dims).copy(),)
 
     @staticmethod
     def backward_graph(ctx, g):
