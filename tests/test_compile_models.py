@@ -4,6 +4,8 @@ examples/fashion_mnist_gru.py (2-layer GRU, batch_first, dropout between layers;
 norm of clip_grad_norm_): 50 compiled steps equal 50 eager ones bit for bit, on 1 and 2 threads."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -200,3 +202,41 @@ def test_transformer_encoder_compiled_equals_eager(dropout, norm_first):
         return model, eg.optim.AdamW(model.parameters(), lr=1e-3), _cross_entropy
 
     _compiled_equals_eager(build, data, replays=6)
+
+
+class TinyLanguageModel(nn.Module):
+    """A causal language model the way PyTorch scripts write one: the causal mask made inside the step by
+    generate_square_subsequent_mask, a key padding mask from the tokens, padding ignored by the loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(20, 16, padding_idx=0)
+        layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1, batch_first=True)
+        self.encoder, self.head = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False), nn.Linear(16, 20)
+
+    def forward(self, tok):
+        mask = nn.Transformer.generate_square_subsequent_mask(tok.shape[1])
+        return self.head(self.encoder(self.emb(tok), mask=mask, src_key_padding_mask=(tok == 0)))
+
+
+def test_language_model_with_masks_made_inside_the_step_compiled_equals_eager():
+    """The masks are made at every replay (they once fell back: made in NumPy, outside the recorded steps)."""
+    rng = np.random.default_rng(9)
+    data = []
+    for _ in range(8):
+        tok = rng.integers(1, 20, (4, 9))
+        tok[:, -2:] = 0  # padding at the end of every sequence
+        data.append((eg.from_numpy(tok),))
+
+    def lm_loss(model, tok):
+        logits = model(tok[:, :-1])
+        return nn.functional.cross_entropy(logits.reshape(-1, 20), tok[:, 1:].reshape(-1), ignore_index=0)
+
+    def build():
+        eg.manual_seed(10)
+        model = TinyLanguageModel()
+        return model, eg.optim.Adam(model.parameters(), lr=1e-3), lm_loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's warning on a bool padding mask with a float mask
+        _compiled_equals_eager(build, data, replays=4)

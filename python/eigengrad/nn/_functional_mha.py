@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from eigengrad.functions import cat
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.autograd.ops_attention import PackedSelfAttention
 from eigengrad.nn._functional_attention import _attn_mask, _check_dropout, attention_dropout, scaled_dot_product_attention
 from eigengrad.nn._functional_dropout import dropout
@@ -32,9 +33,13 @@ def canonical_mask(mask, mask_name: str, other_type, other_name: str, target_typ
     if check_other and other_type is not None and mask.dtype != other_type:
         warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
                       "instead.", UserWarning, stacklevel=3)
-    if mask.dtype == np.bool_:
-        return as_tensor(np.where(mask._data, -np.inf, 0.0).astype(target_type))
+    if mask.dtype == np.bool_:  # (through numpy_call: a compiled step computes it again at every call)
+        return as_tensor(numpy_call(_bool_to_additive, mask._data, np.dtype(target_type)))
     return mask.to(target_type)
+
+
+def _bool_to_additive(mask: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return np.where(mask, -np.inf, 0.0).astype(dtype)
 
 
 def dtype_or_none(t):
@@ -114,7 +119,7 @@ def _projections(query, key, value, in_proj_weight, in_proj_bias, separate):
 
 def _pad_last(mask: Tensor) -> Tensor:
     """PyTorch's pad(mask, (0, 1)): one zero column after the last."""
-    return cat([mask, as_tensor(np.zeros(mask.shape[:-1] + (1,), dtype=mask.dtype))], dim=-1)
+    return cat([mask, as_tensor(numpy_call(np.zeros, mask.shape[:-1] + (1,), mask.dtype))], dim=-1)
 
 
 def _attn_mask_4d(attn_mask, tgt_len: int, src_len: int, bsz: int, num_heads: int):
@@ -214,7 +219,7 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
     v = _static(layout.heads(v, num_heads) if static_v is None else None, static_v, bsz, num_heads, head_dim,
                 "static_v")
     if add_zero_attn:
-        zeros = as_tensor(np.zeros((bsz, num_heads, 1, head_dim), dtype=query.dtype))
+        zeros = as_tensor(numpy_call(np.zeros, (bsz, num_heads, 1, head_dim), query.dtype))
         k, v = cat([k, zeros], dim=2), cat([v, zeros], dim=2)
         attn_mask = None if attn_mask is None else _pad_last(attn_mask)
         key_padding_mask = None if key_padding_mask is None else _pad_last(key_padding_mask)

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
 from eigengrad.nn._functional_mha import canonical_mask, dtype_or_none
@@ -32,7 +33,11 @@ def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     if not isinstance(sz, (int, np.integer)) or isinstance(sz, bool) or sz < 0:
         raise ValueError(f"sz: expected a non-negative int, got {sz!r}")
     dtype = factory_dtype(dtype)
-    return as_tensor(np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1))
+    return as_tensor(numpy_call(_causal_mask, int(sz), np.dtype(dtype)))  # (a compiled step makes it at every call)
+
+
+def _causal_mask(sz: int, dtype: np.dtype) -> np.ndarray:
+    return np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
 
 
 def _activation(activation) -> Callable:
