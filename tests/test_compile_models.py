@@ -240,3 +240,31 @@ def test_language_model_with_masks_made_inside_the_step_compiled_equals_eager():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # PyTorch's warning on a bool padding mask with a float mask
         _compiled_equals_eager(build, data, replays=4)
+
+
+def test_a_mask_argument_that_stops_being_causal_raises_instead_of_replaying_the_causal_path():
+    """The encoder picks the attention's causal path when the mask holds the causal pattern (PyTorch's rule,
+    by the values): a replay checks that the mask it is given still does, and raises if not, where it once
+    replayed causal attention for another mask, silently."""
+    eg.manual_seed(0)
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 1,
+                                enable_nested_tensor=False)
+
+    def step(x, mask):
+        with eg.no_grad():
+            return enc(x, mask=mask)
+
+    fn = eg.compile(step)
+    x, causal = eg.randn(2, 5, 8), nn.Transformer.generate_square_subsequent_mask(5)
+    other = eg.zeros(5, 5)
+    other[0, 1:] = float("-inf")
+    for _ in range(4):
+        assert np.array_equal(fn(x, causal).numpy(), step(x, causal).numpy())
+    assert fn.replays >= 1
+    with pytest.raises(RuntimeError, match="the attention mask was the causal mask when the step was traced"):
+        fn(x, other)
+    fresh = eg.compile(step)  # traced with the other mask: the causal one later raises too
+    for _ in range(4):
+        assert np.array_equal(fresh(x, other).numpy(), step(x, other).numpy())
+    with pytest.raises(RuntimeError, match="was not the causal mask when the step was traced, and now it is "):
+        fresh(x, causal)
