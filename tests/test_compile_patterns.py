@@ -240,3 +240,26 @@ def test_tensors_the_step_reaches_by_name_are_read_live_and_their_replacement_fa
         fn(*DATA[8])
     messages = [str(w.message) for w in caught if "eg.compile" in str(w.message)]
     assert len(messages) == 1 and "a tensor the step reaches by name" in messages[0]
+
+
+def test_a_check_of_the_values_runs_at_every_replay():
+    """gaussian_nll_loss refuses a negative variance, in eager mode by reading the values: a compiled step runs
+    that check at every replay too (it once ran only while tracing, and a replay computed with it silently)."""
+    eg.manual_seed(0)
+    m = nn.Linear(3, 2)
+    opt = eg.optim.SGD(m.parameters(), lr=0.01)
+
+    def step(x, y, var):
+        opt.zero_grad()
+        loss = F.gaussian_nll_loss(m(x), y, var)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = eg.compile(step)
+    x, y = eg.randn(4, 3), eg.randn(4, 2)
+    for _ in range(6):
+        fn(x, y, eg.ones(4, 2))
+    assert fn.replays >= 2 and fn.fallback_reason is None
+    with pytest.raises(ValueError, match="var has negative entry/entries"):
+        fn(x, y, -eg.ones(4, 2))

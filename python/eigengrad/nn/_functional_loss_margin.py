@@ -137,14 +137,19 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     return _reduce(loss, reduction)
 
 
+def _check_var(var: np.ndarray) -> np.ndarray:
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    return np.empty(0, dtype=np.bool_)
+
+
 def _gaussian_var(var, input: Tensor) -> Tensor:
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         if var < 0:
             raise ValueError("var has negative entry/entries")
         return input.new_full(input.shape, float(var))
     _tensor(var, "var")
-    if bool((var._data < 0).any()):
-        raise ValueError("var has negative entry/entries")
+    ops.numpy_call(_check_var, var._data)  # (a compiled step checks each replay's var too)
     if var.shape != input.shape:
         if input.shape[:-1] == var.shape:
             return var.unsqueeze(-1)
