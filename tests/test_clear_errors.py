@@ -101,3 +101,19 @@ def test_other_clear_errors_found_by_the_fuzz():
         eg.full((2,), 2**64 + 1)
     with pytest.raises(IndexError, match=r"^amax\(\): Expected reduction dim 1 to have non-zero size\.$"):
         eg.amax(eg.zeros(3, 0), 1)
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: eg.zeros(8, 6).index_add(0, eg.tensor([0, 1, 2]), eg.ones(8, 6)), RuntimeError,
+     r"^index_add_\(\): Number of indices \(3\) should be equal to source.size\(dim\): \(8\), for dim: 0$"),
+    (lambda: eg.zeros(8, 6).index_select(0, eg.tensor([0, 9])), IndexError, r"^index out of range in self$"),
+    (lambda: eg.take(eg.zeros(8, 6), eg.tensor([0, 99])), IndexError,
+     r"^out of range: tried to access index 99 on a tensor of 48 elements\.$"),
+    (lambda: eg.zeros(8, 6).index_fill(1, eg.tensor([0, 9]), 0.0), IndexError,
+     r"^index 9 is out of bounds for dimension 1 with size 6$"),
+])
+def test_index_ops_errors_are_pytorchs(call, error, match):
+    """(index_add with too few indices said "cannot reshape array of size 48 into shape (1,3,6)"; index_fill
+    named NumPy's axis 0 for dimension 1.) The same calls in PyTorch 2.13 raise these messages."""
+    with pytest.raises(error, match=match):
+        call()

@@ -50,6 +50,11 @@ def _pattern(name: str, m, opt, m2, opt2, ema: list, calls: list):
             x = x + 1e-3 * eg.empty_like(x).exponential_(2.0) + 1e-4 * eg.zeros_like(x).random_(0, 5)
         logits = m(x)
         loss = F.cross_entropy(logits, y)
+        if name == "index_ops":  # index tensors made in the step; their range checks run at every replay
+            cols = eg.randperm(3)
+            logits = logits.index_select(1, cols) + eg.take(logits, cols).sum() * 1e-3
+            logits = logits.index_fill(1, cols[:1], 0.0) + eg.zeros(8, 3).index_add(0, cols, logits[:3])
+            loss = F.cross_entropy(logits, y)
         if name == "manual_nll":  # indexing by a tuple holding index tensors (and a slice), with autograd
             logp = F.log_softmax(logits[:, eg.arange(2, -1, -1)], dim=1)  # (columns reversed: same shape)
             loss = -logp[eg.arange(x.shape[0]), y].mean()
@@ -133,7 +138,7 @@ def _run(name: str, compiled: bool):
 
 COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
             "two_models", "plain", "ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping",
-            "random_fills", "manual_nll"]
+            "random_fills", "manual_nll", "index_ops"]
 FALLS_BACK: dict = {}
 
 

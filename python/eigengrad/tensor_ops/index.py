@@ -136,20 +136,51 @@ def index_select(input, dim: int, index, *, out=None):
         raise IndexError("index_select(): Index is supposed to be a vector")
     d = _dims.wrap(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError("index out of range in self")
-    res = ops_index.IndexSelect.apply(input, index=idx.reshape(-1).astype(np.int64), dim=d, shape=input.shape)
+    flat = ops.numpy_call(_checked_index, idx, n, "index out of range in self")
+    res = ops_index.IndexSelect.apply(input, index=flat, dim=d, shape=input.shape)
     return _out.write(res.reshape(()) if input.ndim == 0 else res, out)
+
+
+# The index arrays the primitives take, made and range-checked through numpy_call: a compiled step makes
+# and checks them again at every replay (they are values, not constants).
+
+def _checked_index(idx: np.ndarray, n: int, message: str) -> np.ndarray:
+    """idx flattened to int64, every entry in [0, n) or IndexError(message)."""
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(message)
+    return idx.reshape(-1).astype(np.int64)
+
+
+def _wrapped_index(idx: np.ndarray, n: int) -> np.ndarray:
+    """take's index: negative entries count from the end; flattened to int64."""
+    wrapped = np.where(idx < 0, idx + n, idx)
+    if wrapped.size and (wrapped.min() < 0 or wrapped.max() >= n):
+        raise IndexError(f"out of range: tried to access index {int(idx.flat[np.argmax((wrapped < 0) | (wrapped >= n))])}"
+                         f" on a tensor of {n} elements.")
+    return wrapped.reshape(-1).astype(np.int64)
+
+
+def _fill_mask(idx: np.ndarray, d: int, n: int, shape: tuple) -> np.ndarray:
+    """index_fill's mask: True at the slices ``idx`` (negative ones from the end) of dim ``d`` (n long)."""
+    flat = idx.reshape(-1)
+    bad = (flat < -n) | (flat >= n)
+    if bad.any():
+        raise IndexError(f"index {int(flat[np.argmax(bad)])} is out of bounds for dimension {d} with size {n}")
+    mask = np.zeros(n, dtype=bool)
+    mask[flat] = True
+    return mask.reshape(shape)
 
 
 def index_add(input, dim: int, index, source, *, alpha=1):
     """input with alpha * source's slices added at ``index`` (1-D) along ``dim``, in order."""
-    idx = _index_array(index, "index_add", ("int64", "int32")).reshape(-1).astype(np.int64)
+    raw = _index_array(index, "index_add", ("int64", "int32"))
     d = _dims.wrap(dim, input.ndim)
     source = cast(source, input._data.dtype)
     n = input.shape[d] if input.ndim else 1
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"index_add_(): index out of range for self of size {n} at dimension {d}")
+    if input.ndim and source.ndim == input.ndim and raw.size != source.shape[d]:
+        raise RuntimeError(f"index_add_(): Number of indices ({raw.size}) should be equal to source.size(dim): "
+                           f"({source.shape[d]}), for dim: {d}")
+    idx = ops.numpy_call(_checked_index, raw, n, f"index_add_(): index out of range for self of size {n} at dimension {d}")
     if input._data.dtype.kind == "b" or input._data.dtype.itemsize < 4:
         res = index_add(input.to(np.int64), d, _wrap(idx), source.to(np.int64), alpha=alpha)
         return res.to(input._data.dtype) if input._data.dtype.kind != "b" else res != 0
@@ -158,14 +189,13 @@ def index_add(input, dim: int, index, source, *, alpha=1):
 
 def index_fill(input, dim: int, index, value):
     """input with the slices at ``index`` along ``dim`` set to ``value``."""
-    idx = _index_array(index, "index_fill", ("int64", "int32")).reshape(-1).astype(np.int64)
+    idx = _index_array(index, "index_fill", ("int64", "int32"))
     d = _dims.wrap(dim, input.ndim)
-    mask = np.zeros(input.shape[d] if input.ndim else 1, dtype=bool)
-    mask[idx] = True
+    n = input.shape[d] if input.ndim else 1
     shape = [1] * input.ndim
     if input.ndim:
-        shape[d] = mask.size
-    return masked_fill(input, _wrap(mask.reshape(shape)), value)
+        shape[d] = n
+    return masked_fill(input, _wrap(ops.numpy_call(_fill_mask, idx, d, n, tuple(shape))), value)
 
 
 def masked_fill(input, mask, value):
@@ -261,11 +291,8 @@ def take(input, index):
     idx = _index_array(index, "take")
     n = input._data.size
     flat = input.reshape(-1)
-    wrapped = np.where(idx < 0, idx + n, idx)
-    if wrapped.size and (wrapped.min() < 0 or wrapped.max() >= n):
-        raise IndexError(f"out of range: tried to access index {int(idx.flat[np.argmax((wrapped < 0) | (wrapped >= n))])}"
-                         f" on a tensor of {n} elements.")
-    return ops_index.IndexSelect.apply(flat, index=wrapped.reshape(-1), dim=0, shape=flat.shape).reshape(*idx.shape)
+    wrapped = ops.numpy_call(_wrapped_index, idx, n)
+    return ops_index.IndexSelect.apply(flat, index=wrapped, dim=0, shape=flat.shape).reshape(*idx.shape)
 
 
 INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in (
