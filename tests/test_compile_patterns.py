@@ -55,6 +55,15 @@ def _pattern(name: str, m, opt, m2, opt2, ema: list, calls: list):
             logits = logits.index_select(1, cols) + eg.take(logits, cols).sum() * 1e-3
             logits = logits.index_fill(1, cols[:1], 0.0) + eg.zeros(8, 3).index_add(0, cols, logits[:3])
             loss = F.cross_entropy(logits, y)
+        if name == "elementwise_masks":  # masks and constants made from values and shapes inside the step
+            h = logits
+            h = F.relu6(h) + F.hardswish(h) + F.hardtanh(h) + F.threshold(h, 0.1, 0.0) + F.hardshrink(h) \
+                + F.softshrink(h)
+            h = h + eg.where(eg.isfinite(h.log()), h, 0.0) + eg.nan_to_num(h.log(), nan=0.0, posinf=0.0, neginf=0.0)
+            h = h * (((h > 0) & (h < 1)) | ~(h > 0.5)).float()
+            h = F.pad(h, (1, 1), value=0.5)[:, 1:-1] + F.pad(h.unsqueeze(0), (2, 2), mode="reflect")[0, :, 2:-2]
+            h = h.repeat_interleave(2, dim=1)[:, ::2]
+            loss = F.cross_entropy(h, y) + F.hinge_embedding_loss(h[:, 0], (y > 0).float() * 2 - 1)
         if name == "manual_nll":  # indexing by a tuple holding index tensors (and a slice), with autograd
             logp = F.log_softmax(logits[:, eg.arange(2, -1, -1)], dim=1)  # (columns reversed: same shape)
             loss = -logp[eg.arange(x.shape[0]), y].mean()
@@ -138,7 +147,7 @@ def _run(name: str, compiled: bool):
 
 COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
             "two_models", "plain", "ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping",
-            "random_fills", "manual_nll", "index_ops"]
+            "random_fills", "manual_nll", "index_ops", "elementwise_masks"]
 FALLS_BACK: dict = {}
 
 

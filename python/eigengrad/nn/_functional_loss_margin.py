@@ -13,7 +13,7 @@ import numpy as np
 from eigengrad._errors import ArgumentError
 from eigengrad.autograd import ops
 from eigengrad.nn._functional_activation import _tensor
-from eigengrad.nn._functional_activation_more import _where_tensor, logsigmoid, relu
+from eigengrad.nn._functional_activation_more import _where_tensor, logsigmoid, mask_of, relu
 from eigengrad.nn._functional_distance import pairwise_distance
 from eigengrad.tensor import Tensor
 
@@ -43,9 +43,9 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, *, 
     """x where y = 1, max(0, margin - x) where y = -1 (PyTorch: both terms where y is neither)."""
     _tensor(input), _tensor(target, "target")
     ops.check_reduction(reduction)
-    y = np.broadcast_to(target._data, np.broadcast_shapes(input.shape, target.shape))
-    margin_part = _where_tensor(y != 1, (margin - input).clamp(min=0), 0.0)
-    self_part = _where_tensor(y != -1, input, 0.0)
+    shape = np.broadcast_shapes(input.shape, target.shape)
+    margin_part = _where_tensor(mask_of(_target_is_not, target._data, 1, shape), (margin - input).clamp(min=0), 0.0)
+    self_part = _where_tensor(mask_of(_target_is_not, target._data, -1, shape), input, 0.0)
     return _reduce(margin_part + self_part, reduction)
 
 
@@ -75,8 +75,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     prod = (input1 * input2).sum(d)
     denom = (((input1 * input1).sum(d) + 1e-12) * ((input2 * input2).sum(d) + 1e-12)).sqrt()
     cos = prod / denom
-    y = np.broadcast_to(target._data, cos.shape)
-    loss = _where_tensor(y == 1, 1 - cos, 0.0) + _where_tensor(y == -1, (cos - margin).clamp(min=0), 0.0)
+    loss = (_where_tensor(mask_of(_target_is, target._data, 1, cos.shape), 1 - cos, 0.0)
+            + _where_tensor(mask_of(_target_is, target._data, -1, cos.shape), (cos - margin).clamp(min=0), 0.0))
     return _reduce(loss, reduction)
 
 
@@ -130,11 +130,19 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
         y = target.detach()
-        big = y._data > 1
+        big = mask_of(np.greater, y._data, 1)
         safe = _where_tensor(big, y, 2.0)
         stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
         loss = loss + _where_tensor(big, stirling, 0.0)
     return _reduce(loss, reduction)
+
+
+def _target_is(y: np.ndarray, value: int, shape: tuple) -> np.ndarray:
+    return np.broadcast_to(y == value, shape).copy()
+
+
+def _target_is_not(y: np.ndarray, value: int, shape: tuple) -> np.ndarray:
+    return np.broadcast_to(y != value, shape).copy()
 
 
 def _check_var(var: np.ndarray) -> np.ndarray:

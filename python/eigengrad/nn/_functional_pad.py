@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from eigengrad._errors import ArgumentError
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor import Tensor
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -46,7 +47,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     for d, left, right in pairs:
         left, right = max(left, 0), max(right, 0)
         if left or right:
-            x = index_select(x, d, Tensor._wrap(_source_index(mode, x.shape[d], left, right, d, input)))
+            index = numpy_call(_source_index, mode, x.shape[d], left, right, d, list(input.shape))
+            x = index_select(x, d, Tensor._wrap(index))
     return x
 
 
@@ -72,17 +74,18 @@ def _amounts(pad) -> list:
     return [int(p) for p in pad]
 
 
-def _source_index(mode: str, n: int, left: int, right: int, d: int, input: Tensor) -> np.ndarray:
-    """For each output position along the dim, the input position it copies."""
+def _source_index(mode: str, n: int, left: int, right: int, d: int, input_shape: list) -> np.ndarray:
+    """For each output position along the dim, the input position it copies (made through numpy_call: a
+    compiled step makes it at every call)."""
     j = np.arange(-left, n + right, dtype=np.int64)
     if mode == "reflect":
         if left >= n or right >= n:
             raise ArgumentError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
-                                f"got: padding ({left}, {right}) at dimension {d} of input {list(input.shape)}")
+                                f"got: padding ({left}, {right}) at dimension {d} of input {input_shape}")
         j = np.abs(j)
         return np.where(j >= n, 2 * (n - 1) - j, j)
     if n == 0:
-        raise ArgumentError(f"padding: {mode} padding needs a non-empty dimension {d}, got input {list(input.shape)}")
+        raise ArgumentError(f"padding: {mode} padding needs a non-empty dimension {d}, got input {input_shape}")
     if mode == "replicate":
         return np.clip(j, 0, n - 1)
     if left > n or right > n:
@@ -103,4 +106,4 @@ def _constant(x: Tensor, pairs: list, value) -> Tensor:
 def _block(x: Tensor, d: int, width: int, value) -> Tensor:
     shape = list(x.shape)
     shape[d] = width
-    return Tensor._wrap(np.full(shape, value, dtype=x._data.dtype))
+    return Tensor._wrap(numpy_call(np.full, tuple(shape), value, x._data.dtype))

@@ -49,7 +49,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 def _logical(ufunc, name: str):
     def f(input, other, *, out=None):
         other = operand(other)
-        return _out.write(_wrap(ufunc(input._data, getattr(other, "_data", other))), out)
+        return _out.write(_wrap(K.ufunc(ufunc.__name__, input._data, getattr(other, "_data", other))), out)
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise ``{name}`` of the truth values (nonzero is true): a bool tensor."
@@ -62,7 +62,7 @@ logical_xor = _logical(np.logical_xor, "logical_xor")
 
 
 def logical_not(input, *, out=None):
-    return _out.write(_wrap(np.logical_not(input._data)), out)
+    return _out.write(_wrap(K.ufunc("logical_not", input._data)), out)
 
 
 def _bitwise(ufunc, name: str):
@@ -71,7 +71,7 @@ def _bitwise(ufunc, name: str):
         dt = result_dtype(input, other)
         if dt.kind not in "iub":
             raise ArgumentTypeError(f"\"{name}_cpu\" not implemented for '{_torch_name(dt)}'")
-        return _wrap(ufunc(_arr(input, dt), _arr(other, dt)))
+        return _wrap(K.ufunc(ufunc.__name__, _arr(input, dt), _arr(other, dt)))
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise ``{name}`` of bool or integer tensors (the ``{ufunc.__name__}`` operator)."
@@ -86,7 +86,7 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 def bitwise_not(input):
     if input._data.dtype.kind not in "iub":
         raise ArgumentTypeError(f"\"bitwise_not_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
-    return _wrap(np.invert(input._data))
+    return _wrap(K.ufunc("invert", input._data))
 
 
 def _torch_name(dt) -> str:
@@ -113,23 +113,23 @@ any = _truth("any", np.any)
 
 
 def isnan(input):
-    return _wrap(np.isnan(input._data))
+    return _wrap(K.ufunc("isnan", input._data))
 
 
 def isinf(input):
-    return _wrap(np.isinf(input._data))
+    return _wrap(K.ufunc("isinf", input._data))
 
 
 def isfinite(input):
-    return _wrap(np.isfinite(input._data))
+    return _wrap(K.ufunc("isfinite", input._data))
 
 
 def isposinf(input):
-    return _wrap(np.isposinf(input._data))
+    return _wrap(K.ufunc("isposinf", input._data))
 
 
 def isneginf(input):
-    return _wrap(np.isneginf(input._data))
+    return _wrap(K.ufunc("isneginf", input._data))
 
 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _dims
 from eigengrad.tensor_ops.arithmetic import cast, result_dtype
 
@@ -43,7 +44,10 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     d = 0 if dim is None else _dims.wrap(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if isinstance(repeats, numbers.Integral):
-        counts = np.full(n, int(repeats), dtype=np.int64)
+        if int(repeats) < 0:
+            raise ArgumentError("repeats can not be negative")
+        # the index depends on the shape only: through numpy_call, a compiled step makes it at every call
+        index = numpy_call(_repeat_index, n, int(repeats))
     else:
         counts = np.asarray(getattr(repeats, "_data", repeats))
         if counts.ndim == 0 or counts.size == 1:
@@ -53,12 +57,16 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         elif counts.size != n:
             raise ArgumentError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
                                 f"{counts.size} and input.size({d}) = {n}")
-    index = np.repeat(np.arange(n, dtype=np.int64), _counts(counts))
+        index = np.repeat(np.arange(n, dtype=np.int64), _counts(counts))
     if output_size is not None and int(output_size) != index.size:
         raise ArgumentError(f"output_size: expected {index.size} (the sum of repeats), got {output_size}")
     from eigengrad.tensor_ops.index import index_select
 
     return index_select(x if x.ndim else x.reshape(1), d, _tensor_cls()._wrap(index))
+
+
+def _repeat_index(n: int, repeats: int) -> np.ndarray:
+    return np.repeat(np.arange(n, dtype=np.int64), repeats)
 
 
 def _counts(counts: np.ndarray) -> np.ndarray:

@@ -261,7 +261,11 @@ def _where_method(self, condition, other):
 
 def _as_arg(o, dt):
     o = cast(o, dt)
-    return np.asarray(o, dtype=dt) if not hasattr(o, "_data") else o
+    if hasattr(o, "_data"):
+        return o
+    if isinstance(o, (numbers.Number, np.generic)):  # (through numpy_call: a compiled step makes it at every call)
+        return ops.numpy_call(np.asarray, o, dt)
+    return np.asarray(o, dtype=dt)
 
 
 def _torch_name(dt) -> str:
