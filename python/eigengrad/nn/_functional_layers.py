@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from eigengrad._errors import ArgumentError
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn._functional_activation import _tensor
 from eigengrad.tensor import Tensor
 
@@ -159,7 +160,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
 
     padded = pad(batched, (p[1], p[1], p[0], p[0])) if max(p) else batched
     hp, wp = h + 2 * p[0], w + 2 * p[1]
-    index = _column_index((hp, wp), k, d, s, blocks)
+    index = numpy_call(_column_index, (hp, wp), k, d, s, blocks)  # (a compiled step makes it at every call)
     cols = padded.reshape(n, c, hp * wp).index_select(2, Tensor._wrap(index))
     out = cols.reshape(n, c * k[0] * k[1], blocks[0] * blocks[1])
     return out if x.ndim == 4 else out.squeeze(0)
@@ -187,7 +188,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                             f"{blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)={length}.")
     c = ckk // (k[0] * k[1])
     hp, wp = size[0] + 2 * p[0], size[1] + 2 * p[1]
-    index = _column_index((hp, wp), k, d, s, blocks)
+    index = numpy_call(_column_index, (hp, wp), k, d, s, blocks)  # (a compiled step makes it at every call)
     plane = batched.new_zeros((n, c, hp * wp)).index_add(2, Tensor._wrap(index), batched.reshape(n, c, -1))
     out = plane.reshape(n, c, hp, wp)[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
     return out if x.ndim == 3 else out.squeeze(0)

@@ -107,20 +107,27 @@ def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
         if whole:
             return x.new_full((), float("nan"))
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    order = K.sort(x._data, d, False, values=False)[1]  # NaN sorts last
-    nans = np.isnan(x._data).sum(axis=d, keepdims=True) if x._data.dtype.kind == "f" else np.zeros(1, np.int64)
-    if ignore_nan:
-        k = np.where(nans == n, (n - 1) // 2, np.maximum(n - nans - 1, 0) // 2)  # all NaN: PyTorch's index
-    else:
-        k = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN in sorted order
-    idx = np.take_along_axis(order, np.broadcast_to(k, order.shape[:d] + (1,) + order.shape[d + 1:]), axis=d)
-    values = ops.Gather.apply(x, idx, dim=d) if x.requires_grad else _wrap(np.take_along_axis(x._data, idx, axis=d))
+    idx = ops.numpy_call(_median_index, x._data, d, bool(ignore_nan))  # (a compiled step: one step per call)
+    values = ops.Gather.apply(x, idx, dim=d) if x.requires_grad else \
+        _wrap(ops.numpy_call(np.take_along_axis, x._data, idx, d))
     if whole:
         return values.reshape(())
     idx_t = _wrap(idx)
     if not keepdim or input.ndim == 0:
         values, idx_t = values.squeeze(d), idx_t.squeeze(d)
     return return_types.median(values, idx_t)
+
+
+def _median_index(x: np.ndarray, d: int, ignore_nan: bool) -> np.ndarray:
+    """The index along ``d`` (kept as a dim of 1) of each row's lower median, NaN as _median says."""
+    n = x.shape[d]
+    order = K.sort(x, d, False, values=False)[1]  # NaN sorts last
+    nans = np.isnan(x).sum(axis=d, keepdims=True) if x.dtype.kind == "f" else np.zeros(1, np.int64)
+    if ignore_nan:
+        k = np.where(nans == n, (n - 1) // 2, np.maximum(n - nans - 1, 0) // 2)  # all NaN: PyTorch's index
+    else:
+        k = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN in sorted order
+    return np.take_along_axis(order, np.broadcast_to(k, order.shape[:d] + (1,) + order.shape[d + 1:]), axis=d)
 
 
 def median(input, dim=None, keepdim: bool = False):
