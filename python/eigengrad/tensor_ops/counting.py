@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _dims
 
 
@@ -110,21 +111,28 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
                                 "while right was True")
         right = side == "right"
     seq = sorted_sequence._data
+    values = input._data if hasattr(input, "_data") else input
+    if seq.ndim > 1 and np.shape(values)[:-1] != seq.shape[:-1]:
+        raise ArgumentError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                            f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                            f"boundaries tensor {list(seq.shape)} and input value tensor {list(np.shape(values))}")
+    how, dtype = "right" if right else "left", np.dtype(np.int32 if out_int32 else np.int64)
+    # (through numpy_call: a compiled step searches again at every call)
     if sorter is not None:
-        seq = np.take_along_axis(seq, sorter._data, axis=-1)
-    scalar = not hasattr(input, "_data")
-    values = np.asarray(input if scalar else input._data)
-    how = "right" if right else "left"
+        return _wrap(numpy_call(_search_sorted, seq, values, how, dtype, sorter._data))
+    return _wrap(numpy_call(_search_sorted, seq, values, how, dtype))
+
+
+def _search_sorted(seq: np.ndarray, values, how: str, dtype: np.dtype, sorter=None) -> np.ndarray:
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter, axis=-1)
+    values = np.asarray(values)
     if seq.ndim <= 1:
         out = np.searchsorted(seq, values, side=how)
     else:
-        if values.shape[:-1] != seq.shape[:-1]:
-            raise ArgumentError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
-                                f"dimensions of boundaries tensor and input value tensor must match, but we got "
-                                f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
         rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
         out = np.stack([np.searchsorted(r, v, side=how) for r, v in zip(rows, vals)]).reshape(values.shape)
-    return _wrap(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+    return np.asarray(out, dtype=dtype)
 
 
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False):
