@@ -455,3 +455,18 @@ def test_format_of_a_0d_tensor_is_its_numbers():
     assert f"{eg.tensor([1.0, 2.0])}" == repr(eg.tensor([1.0, 2.0]))
     with pytest.raises(TypeError):
         f"{eg.tensor([1.0, 2.0]):.2f}"  # as PyTorch: only a 0-d tensor takes a format spec
+
+
+def test_adjoint_and_mH_are_the_last_two_dims_swapped_as_views():
+    """For real tensors PyTorch's adjoint()/mH are mT (a view); below 2-D its messages (PyTorch 2.13's)."""
+    x = eg.arange(24.0).reshape(2, 3, 4)
+    for y in (x.adjoint(), eg.adjoint(x), x.mH):
+        assert y.shape == (2, 4, 3) and np.array_equal(y.numpy(), np.swapaxes(x.numpy(), -1, -2))
+    x.adjoint()[0, 1, 2] = -1.0  # a view: the write reaches x
+    assert float(x[0, 2, 1]) == -1.0
+    with pytest.raises(RuntimeError, match=r"^tensor.adjoint\(\) is only supported on matrices or batches of "
+                                           r"matrices. Got 1-D tensor.$"):
+        eg.ones(3).adjoint()
+    with pytest.raises(RuntimeError, match=r"^tensor.mH is only supported on matrices or batches of matrices. "
+                                           r"Got 1-D tensor.$"):
+        eg.ones(3).mH

@@ -209,6 +209,21 @@ def _mT(self):
     return transpose(self, -2, -1)
 
 
+def _mH(self):
+    """The conjugate transpose of the last two dims (``x.mH``): ``x.mT`` for real tensors (a view)."""
+    if self.ndim < 2:
+        raise ArgumentError(f"tensor.mH is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def adjoint(input):
+    """The conjugate transpose of the last two dims: ``input.mT`` for real tensors (a view)."""
+    if input.ndim < 2:
+        raise ArgumentError(f"tensor.adjoint() is only supported on matrices or batches of matrices. Got "
+                            f"{input.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
 def movedim(input, source, destination):
     """Dims at ``source`` moved to ``destination`` (ints or sequences); the other dims keep their order."""
     n = input.ndim
@@ -447,8 +462,8 @@ moveaxis = movedim
 METHODS = ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze", "expand",
            "expand_as", "broadcast_to", "repeat", "permute", "transpose", "t", "movedim", "moveaxis", "contiguous",
            "is_contiguous", "narrow", "select", "split", "chunk", "tensor_split", "unbind", "flip", "fliplr", "flipud",
-           "roll", "tril", "triu", "diagonal", "diag", "trace", "swapaxes", "swapdims")
+           "roll", "tril", "triu", "diagonal", "diag", "trace", "swapaxes", "swapdims", "adjoint")
 FUNCTIONS = tuple(n for n in METHODS if n not in ("view", "view_as", "reshape_as", "expand", "expand_as",
                                                    "contiguous", "is_contiguous")) + (
     "cat", "concat", "concatenate", "stack", "hstack", "vstack")
-PROPERTIES = {"T": _T, "mT": _mT}
+PROPERTIES = {"T": _T, "mT": _mT, "mH": _mH}
