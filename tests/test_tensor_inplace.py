@@ -380,3 +380,18 @@ def test_flip_returns_a_copy_as_pytorchs():
         f.fill_(7.0)
         assert float(t.sum()) == t.numel()
     assert y._data.flags.c_contiguous
+
+
+def test_expand_views_are_written_as_pytorchs():
+    """expand to the same shape is a writeable view (a write reaches the base, as PyTorch's); an in-place op on
+    a view whose elements share memory (a broadcast dim) raises PyTorch's error, not 'read-only'."""
+    x = eg.ones(3, 4)
+    y = x.expand(3, 4)
+    y[0, 0] = 5.0
+    y.mul_(2.0)
+    assert x.tolist()[0][:2] == [10.0, 2.0]
+    for shared in (eg.ones(3, 1).expand(3, 4), eg.broadcast_to(eg.ones(4), (3, 4))):
+        with pytest.raises(RuntimeError, match=r"^unsupported operation: more than one element of the written-to "
+                                               r"tensor refers to a single memory location. Please clone\(\) the "
+                                               r"tensor before performing the operation.$"):
+            shared.add_(1.0)

@@ -55,6 +55,9 @@ def run(t, name: str, update, recorded, operands=(), leaf_message: str = LEAF):
     record themselves (an out-of-place operation and a copy back). With autograd, ``recorded(t)`` returns the
     new value as a recorded tensor computed from ``t``. Returns ``t``."""
     if not t._data.flags.writeable:
+        if any(st == 0 and n > 1 for st, n in zip(t._data.strides, t._data.shape)):  # an expanded (broadcast) view
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the operation.")
         raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
                          "cannot be changed in place")
     if t._inference and not _grad_state.inference:

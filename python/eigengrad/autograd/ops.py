@@ -529,17 +529,17 @@ class Permute(ViewPrimitive):
 
 
 class Expand(ViewPrimitive):
-    """x broadcast to ``shape`` (a read-only NumPy view, as ``torch.expand``); the gradient sums over the
-    broadcast axes."""
+    """x broadcast to ``shape`` (a read-only NumPy view where a dim is broadcast, its elements sharing memory;
+    to the same shape a plain, writeable view, as PyTorch's); the gradient sums over the broadcast axes."""
 
     @staticmethod
     def view_of(x, shape):
-        return np.broadcast_to(x, shape)
+        return x.view() if np.shape(x) == tuple(shape) else np.broadcast_to(x, shape)
 
     @staticmethod
     def forward(ctx, x, shape=()):
         ctx.in_shape = np.shape(x)
-        return np.broadcast_to(x, shape)
+        return Expand.view_of(x, shape)
 
     @staticmethod
     def backward(ctx, g):
