@@ -87,7 +87,12 @@ def _cummax(rng):
 
 def _quantile(rng):
     x = distinct(rng, shape(rng, ndim(rng, 1, 3), zero=False))
-    q = float(rng.uniform()) if rng.random() < 0.5 else np.sort(rng.uniform(size=3))
+    # (a number q on a grid half the time: whole positions, where midpoint once averaged two neighbours; a
+    # tensor q off it, as the gradient with respect to q has a kink there)
+    if rng.random() < 0.5:
+        q = float(rng.choice([0.0, 0.25, 0.5, 1.0])) if rng.random() < 0.5 else float(rng.uniform())
+    else:
+        q = np.sort(rng.uniform(size=3))
     dim = None if rng.random() < 0.3 else int(rng.integers(-x.ndim, x.ndim))
     interp = ("linear", "lower", "higher", "midpoint", "nearest")[int(rng.integers(0, 5))]
     return x, q, dim, bool(rng.random() < 0.5), interp
@@ -167,7 +172,7 @@ OPS = [
     Op("nanmean", lambda L, x, d: L.nanmean(x, d), _nan_rows),
     Op("cummax", lambda L, x, d: L.cummax(x, d), _cummax),
     Op("cummin", lambda L, x, d: L.cummin(x, d), _cummax),
-    Op("quantile", _quantile_fn, _quantile, cases=12),
+    Op("quantile", _quantile_fn, _quantile, cases=24),
     Op("trapezoid", lambda L, y, x, dx, d: L.trapezoid(y, L.tensor(x), dim=d) if x is not None else
        (L.trapezoid(y, dx=dx, dim=d) if dx else L.trapezoid(y, dim=d)), _trapz, cases=8),
     Op("cumulative_trapezoid", lambda L, y, x, dx, d: L.cumulative_trapezoid(y, L.tensor(x), dim=d) if x is not None
@@ -234,3 +239,15 @@ def test_small_conversions():
     with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
         eg.tensor([1, 2]).is_nonzero()
     assert eg.clone(eg.ones(2)).tolist() == [1.0, 1.0]
+
+
+def test_quantile_midpoint_at_whole_positions():
+    """midpoint is halfway between the values at floor(pos) and ceil(pos): at a whole position, the value itself
+    (it once averaged the value and its right neighbour: q = 0 gave more than the minimum)."""
+    x = eg.tensor([[3.0, 1.0, 2.0, 5.0, 4.0], [9.0, 7.0, 8.0, 6.0, 10.0]], dtype=eg.float64)
+    got = eg.quantile(x, eg.tensor([0.0, 0.25, 0.5, 0.6, 1.0], dtype=eg.float64), dim=1, interpolation="midpoint")
+    np.testing.assert_array_equal(got.numpy(), [[1.0, 6.0], [2.0, 7.0], [3.0, 8.0], [3.5, 8.5], [5.0, 10.0]])
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: its quantile is the yardstick")
+    want = torch.quantile(torch.from_numpy(x.numpy()), torch.tensor([0.0, 0.25, 0.5, 0.6, 1.0], dtype=torch.float64),
+                          dim=1, interpolation="midpoint")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -79,33 +79,20 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
     from eigengrad.tensor_ops.sort import sort
 
     s = sort(x, d).values  # NaN last
-    n = x.shape[d]
-    nans = np.isnan(x._data).sum(axis=d, keepdims=True)
-    valid = (n - nans) if ignore_nan else np.where(nans > 0, 0, n)
+    # q's values: a tensor's array (read at every replay of a compiled step), else the numbers (constants)
+    q_values = q._data if hasattr(q, "_data") else tuple(float(v) for v in qs)
     outs = []
-    for qv in qs:
-        pos = qv * np.maximum(valid - 1, 0)
-        lo = np.floor(pos).astype(np.int64)
-        hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
-        frac = pos - lo
-        if interpolation == "lower":
-            hi, frac = lo, frac * 0
-        elif interpolation == "higher":
-            lo, frac = np.ceil(pos).astype(np.int64), frac * 0
-        elif interpolation == "nearest":
-            lo = np.round(pos).astype(np.int64)  # half to even, as PyTorch
-            frac = frac * 0
-        elif interpolation == "midpoint":
-            frac = np.where(hi > lo, 0.5, 0.0)
-        lo_v = s.gather(d, _wrap(np.minimum(lo, n - 1)))
-        hi_v = s.gather(d, _wrap(np.minimum(hi, n - 1)))
-        weight = _wrap(frac.astype(x._data.dtype))
+    for k in range(len(qs)):
+        def part(name, k=k):  # (through numpy_call: a compiled step computes the positions at every call)
+            return _wrap(ops.numpy_call(_quantile_part, x._data, q_values, d, k, interpolation, ignore_nan, name))
+
+        lo_v, hi_v = s.gather(d, part("lo")), s.gather(d, part("hi"))
+        weight = part("frac")
         if interpolation == "linear" and getattr(q, "requires_grad", False):  # the weight depends on q
-            qi = q.reshape(-1)[len(outs)].to(x.dtype)
-            weight = qi * _wrap(np.maximum(valid - 1, 0).astype(x._data.dtype)) - _wrap(lo.astype(x._data.dtype))
+            qi = q.reshape(-1)[k].to(x.dtype)
+            weight = qi * part("span") - part("floor")
         val = lo_v + (hi_v - lo_v) * weight
-        nan_rows = _wrap(valid == 0)
-        val = val.masked_fill(nan_rows, float("nan"))
+        val = val.masked_fill(part("empty"), float("nan"))
         outs.append(val if keepdim or dim is None else val.squeeze(d))
     from eigengrad.tensor_ops.shape import stack
 
@@ -113,6 +100,37 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
     if dim is None:
         out = out.reshape(len(qs), *([1] * input.ndim if keepdim else []))
     return out[0] if scalar_q else out
+
+
+def _quantile_part(x: np.ndarray, q_values, d: int, k: int, interpolation: str, ignore_nan: bool,
+                   name: str) -> np.ndarray:
+    """One array of the k-th quantile's positions along ``d`` (kept as a dim of 1): "lo"/"hi" the indices of
+    the two sorted values, "frac" the weight between them, "span" valid - 1, "floor" the lower position,
+    "empty" the rows with no value (NaN)."""
+    qv = float(np.asarray(q_values, dtype=np.float64).reshape(-1)[k])
+    if not 0.0 <= qv <= 1.0:
+        raise ArgumentError("quantile() q values must be in the range [0, 1]")
+    n = x.shape[d]
+    nans = np.isnan(x).sum(axis=d, keepdims=True)
+    valid = (n - nans) if ignore_nan else np.where(nans > 0, 0, n)
+    span = np.maximum(valid - 1, 0)
+    pos = qv * span
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, span)
+    frac = pos - lo
+    if interpolation == "lower":
+        hi, frac = lo, frac * 0
+    elif interpolation == "higher":
+        lo, frac = np.ceil(pos).astype(np.int64), frac * 0
+    elif interpolation == "nearest":
+        lo = np.round(pos).astype(np.int64)  # half to even, as PyTorch
+        frac = frac * 0
+    elif interpolation == "midpoint":  # halfway between floor and ceil: the value itself at a whole position
+        frac = np.where(np.ceil(pos) > lo, 0.5, 0.0)
+    parts = {"lo": lambda: np.minimum(lo, n - 1), "hi": lambda: np.minimum(hi, n - 1),
+             "frac": lambda: frac.astype(x.dtype), "span": lambda: span.astype(x.dtype),
+             "floor": lambda: np.floor(pos).astype(np.int64).astype(x.dtype), "empty": lambda: valid == 0}
+    return parts[name]()
 
 
 def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
