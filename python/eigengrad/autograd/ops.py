@@ -245,6 +245,17 @@ def numpy_call(fn, *arrays, **options) -> np.ndarray:
     return NumpyCall.apply(*arrays, fn=fn, **options)._data
 
 
+def numpy_check(fn, *arrays) -> None:
+    """``fn(*arrays)``, a check of values that raises on bad ones (a module-level function); while eg.compile
+    traces, a plan step, so that every replay checks its own values as eager mode does."""
+    numpy_call(_checked, fn, *arrays)
+
+
+def _checked(fn, *arrays) -> np.ndarray:
+    fn(*arrays)
+    return np.empty(0, dtype=np.bool_)
+
+
 # --- unary math -----------------------------------------------------------------------------------
 
 class Neg(Primitive):

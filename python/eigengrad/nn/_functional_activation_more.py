@@ -22,17 +22,12 @@ from eigengrad.tensor import Tensor
 
 
 def _where_tensor(mask: np.ndarray, a, b):
-    """``a`` where ``mask`` (a NumPy bool array, no gradient: made by ``mask_of``), else ``b``."""
+    """``a`` where ``mask`` (a NumPy bool array, no gradient), else ``b``. Masks of values go through
+    numpy_call, so that a compiled step computes them again at every call rather than freezing the trace's."""
     from eigengrad.tensor_ops.index import where
 
     return where(Tensor._wrap(mask if isinstance(mask, np.ndarray) and mask.dtype == np.bool_ else
                               np.array(mask, dtype=bool)), a, b)
-
-
-def mask_of(fn, *args) -> np.ndarray:
-    """``fn(*args)``, a bool mask of arrays' values, through numpy_call (``fn`` a NumPy ufunc or a module-level
-    function): a compiled step computes it again at every call rather than freezing the trace's."""
-    return numpy_call(fn, *args)
 
 
 def _strictly_inside(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -53,7 +48,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
-    inside = mask_of(_strictly_inside, x._data, min_val, max_val)  # PyTorch's gradient: 1 strictly inside
+    inside = numpy_call(_strictly_inside, x._data, min_val, max_val)  # PyTorch's gradient: 1 strictly inside
     return _where_tensor(inside, x, x.detach().clamp(min_val, max_val))
 
 
@@ -90,7 +85,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _threshold(x: Tensor, threshold: float, value: float) -> Tensor:
-    return _where_tensor(mask_of(np.greater, x._data, threshold), x, value)
+    return _where_tensor(numpy_call(np.greater, x._data, threshold), x, value)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -210,7 +205,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
     x = _tensor(input)
     lambd = _real(lambd, "lambd")
-    return _where_tensor(mask_of(_abs_above, x._data, lambd), x, 0.0)
+    return _where_tensor(numpy_call(_abs_above, x._data, lambd), x, 0.0)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -221,8 +216,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
         top, name = (3.40282e38, "Float") if x.dtype == np.float32 else (1.79769e308, "Double")
         raise ArgumentError(f"lambda must be in range [0, {top:g}] for input dtype {name}, but found {lambd:g}")
     a = x._data
-    return _where_tensor(mask_of(np.greater, a, lambd), x - lambd,
-                         _where_tensor(mask_of(np.less, a, -lambd), x + lambd, 0.0))
+    return _where_tensor(numpy_call(np.greater, a, lambd), x - lambd,
+                         _where_tensor(numpy_call(np.less, a, -lambd), x + lambd, 0.0))
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 from eigengrad._errors import ArgumentError
 from eigengrad.autograd import ops
 from eigengrad.nn._functional_activation import _tensor
-from eigengrad.nn._functional_activation_more import _where_tensor, logsigmoid, mask_of, relu
+from eigengrad.nn._functional_activation_more import _where_tensor, logsigmoid, relu
 from eigengrad.nn._functional_distance import pairwise_distance
 from eigengrad.tensor import Tensor
 
@@ -44,8 +44,8 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, *, 
     _tensor(input), _tensor(target, "target")
     ops.check_reduction(reduction)
     shape = np.broadcast_shapes(input.shape, target.shape)
-    margin_part = _where_tensor(mask_of(_target_is_not, target._data, 1, shape), (margin - input).clamp(min=0), 0.0)
-    self_part = _where_tensor(mask_of(_target_is_not, target._data, -1, shape), input, 0.0)
+    margin_part = _where_tensor(ops.numpy_call(_target_mask, np.not_equal, target._data, 1, shape), (margin - input).clamp(min=0), 0.0)
+    self_part = _where_tensor(ops.numpy_call(_target_mask, np.not_equal, target._data, -1, shape), input, 0.0)
     return _reduce(margin_part + self_part, reduction)
 
 
@@ -75,8 +75,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     prod = (input1 * input2).sum(d)
     denom = (((input1 * input1).sum(d) + 1e-12) * ((input2 * input2).sum(d) + 1e-12)).sqrt()
     cos = prod / denom
-    loss = (_where_tensor(mask_of(_target_is, target._data, 1, cos.shape), 1 - cos, 0.0)
-            + _where_tensor(mask_of(_target_is, target._data, -1, cos.shape), (cos - margin).clamp(min=0), 0.0))
+    loss = (_where_tensor(ops.numpy_call(_target_mask, np.equal, target._data, 1, cos.shape), 1 - cos, 0.0)
+            + _where_tensor(ops.numpy_call(_target_mask, np.equal, target._data, -1, cos.shape), (cos - margin).clamp(min=0), 0.0))
     return _reduce(loss, reduction)
 
 
@@ -130,25 +130,21 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
         y = target.detach()
-        big = mask_of(np.greater, y._data, 1)
+        big = ops.numpy_call(np.greater, y._data, 1)
         safe = _where_tensor(big, y, 2.0)
         stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
         loss = loss + _where_tensor(big, stirling, 0.0)
     return _reduce(loss, reduction)
 
 
-def _target_is(y: np.ndarray, value: int, shape: tuple) -> np.ndarray:
-    return np.broadcast_to(y == value, shape).copy()
+def _target_mask(compare, y: np.ndarray, value: int, shape: tuple) -> np.ndarray:
+    """compare(y, value) (np.equal or np.not_equal) broadcast to ``shape``: a mask of the targets."""
+    return np.broadcast_to(compare(y, value), shape).copy()
 
 
-def _target_is_not(y: np.ndarray, value: int, shape: tuple) -> np.ndarray:
-    return np.broadcast_to(y != value, shape).copy()
-
-
-def _check_var(var: np.ndarray) -> np.ndarray:
+def _check_var(var: np.ndarray) -> None:
     if bool((var < 0).any()):
         raise ValueError("var has negative entry/entries")
-    return np.empty(0, dtype=np.bool_)
 
 
 def _gaussian_var(var, input: Tensor) -> Tensor:
@@ -157,7 +153,7 @@ def _gaussian_var(var, input: Tensor) -> Tensor:
             raise ValueError("var has negative entry/entries")
         return input.new_full(input.shape, float(var))
     _tensor(var, "var")
-    ops.numpy_call(_check_var, var._data)  # (a compiled step checks each replay's var too)
+    ops.numpy_check(_check_var, var._data)  # (a compiled step checks each replay's var too)
     if var.shape != input.shape:
         if input.shape[:-1] == var.shape:
             return var.unsqueeze(-1)

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from eigengrad import _trace
-from eigengrad.autograd.ops import numpy_call
+from eigengrad.autograd.ops import numpy_call, numpy_check
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
 from eigengrad.nn._functional_mha import canonical_mask, dtype_or_none
@@ -61,7 +61,7 @@ def _detect_is_causal_mask(mask, is_causal: bool | None, size: int) -> bool:
     data = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     found = _is_causal(data, size)
     if _trace.ACTIVE[0] is not None:  # eg.compile traces: the path chosen by the values is checked at each replay
-        numpy_call(_same_causality, data, size, found)
+        numpy_check(_same_causality, data, size, found)
     return found
 
 
@@ -71,13 +71,12 @@ def _is_causal(data: np.ndarray, size: int) -> bool:
     return data.shape == causal.shape and bool(np.array_equal(data, causal))
 
 
-def _same_causality(mask: np.ndarray, size: int, found: bool) -> np.ndarray:
+def _same_causality(mask: np.ndarray, size: int, found: bool) -> None:
     """A compiled step's guard: the trace chose the attention's causal path (or not) by the mask's values."""
     if _is_causal(mask, size) != found:
         raise RuntimeError(f"eg.compile: the attention mask was {'' if found else 'not '}the causal mask when the "
                            f"step was traced, and now it {'is not' if found else 'is'} (the trace chose the attention's "
                            "path by its values); pass is_causal, or run the function without eg.compile")
-    return np.empty(0, dtype=np.bool_)
 
 
 def _seq_len(src: Tensor, batch_first: bool) -> int:
