@@ -112,6 +112,24 @@ def test_missing_output_gradients_are_zero(rng, mode):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_relu_rnn_inf_gradient_at_an_inactive_unit_is_zero(rng, reverse):
+    """ReLU's backward selects, as PyTorch's threshold_backward: an inf output gradient where the unit is off
+    adds 0, not NaN (the reference multiplied by the 0/1 mask: inf * 0 = NaN; found by the binding fuzz)."""
+    x, h0, _, params, (dy, dh_n, _) = layer_case(rng, "RNN_RELU", (1, 4, 3, 6), np.float64)
+    y, _, _, gates, aux = K.rnn_forward("RNN_RELU", x, h0, None, *params, reverse=reverse)
+    off = np.argwhere(y[0] <= 0)
+    assert len(off) and len(np.argwhere(y[0] > 0))
+    dh_n = dh_n.copy()
+    dh_n[tuple(off[0])] = np.inf
+    got = K.rnn_backward("RNN_RELU", x, h0, None, *params, y, gates, aux, dy, dh_n, reverse=reverse)
+    want = ref.rnn_backward("RNN_RELU", x, h0, None, *params, y, gates, aux, dy, dh_n, reverse=reverse)
+    for a, b in zip(got, want):
+        if b is not None:
+            assert np.isfinite(b).all()
+            assert_close(a, b, np.float64)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_strided_input(rng, dtype, mode):
     x, h0, c0, params, grads = layer_case(rng, mode, (5, 4, 6, 9), dtype)
