@@ -208,6 +208,15 @@ POOL_CASES = [
     ((3, 1, 13, 11), (5, 3), (3, 2), (2, 1), (1, 2), True),
     ((1, 1, 1, 1), (1, 1), (1, 1), (0, 0), (1, 1), False),
     ((4, 5, 1, 17), (1, 3), (1, 3), (0, 1), (1, 1), True),
+    # rows of 8+ inner windows with a column stride of 1 or 2 read with contiguous loads (pool.cpp max_run8):
+    # runs of 17 (two groups, the last overlapping), 18 (stride 1), 6 and 4 (one masked run), the plane's last
+    # run past its end (gathered), and next to edge windows
+    ((2, 3, 37, 35), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((2, 2, 20, 20), (3, 3), (1, 1), (1, 1), (1, 1), False),
+    ((3, 2, 13, 13), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((2, 3, 9, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((2, 2, 21, 30), (3, 2), (2, 2), (1, 0), (1, 1), True),
+    ((64, 32, 28, 28), (2, 2), (2, 2), (0, 0), (1, 1), False),  # the CNN example's first pool
 ]
 
 
@@ -220,6 +229,9 @@ def pool_ids(case):
 def test_max_pool2d_matches_reference(rng, dtype, case):
     shape, k, s, p, d, cm = case
     x = rng.standard_normal(shape).astype(dtype)
+    x = np.round(x * 2) / 2  # ties: the first tap keeps its index
+    x.reshape(-1)[::31] = np.nan  # a NaN takes its window (the last one's index)
+    x.reshape(-1)[5::53] = -np.inf
     y, idx = K.max_pool2d_forward(x, k, s, p, d, cm)
     y_r, idx_r = ref.max_pool2d_forward(x.astype(np.float64), k, s, p, d, cm)
     np.testing.assert_array_equal(y, y_r.astype(dtype))
