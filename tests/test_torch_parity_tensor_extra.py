@@ -3,7 +3,7 @@ tensor_op_parity.py: random shapes with size-1 and zero-size dims, non-contiguou
 for values and gradients, a float32 run, gradcheck and gradgradcheck of the differentiable ones):
 ``F.pad``, ``F.one_hot``, ``repeat_interleave``, ``meshgrid``, ``cartesian_prod``, ``block_diag``, ``kron``,
 ``tensordot``, ``cross``, ``cdist``, ``diff``, ``lerp``, ``addcmul``, ``addcdiv``, ``atan2``, ``erf``,
-``erfc``, ``erfinv``, ``median``/``nanmedian``, ``unique``, ``unique_consecutive``, ``bincount``, ``histc``,
+``erfc``, ``erfinv``, ``median``/``nanmedian``, ``mode``, ``unique``, ``unique_consecutive``, ``bincount``, ``histc``,
 ``searchsorted``, ``bucketize``."""
 from __future__ import annotations
 
@@ -114,6 +114,13 @@ def _median_case(rng):
     return x, int(rng.integers(-x.ndim, x.ndim)), bool(rng.random() < 0.5)
 
 
+def _mode_case(rng):
+    """Many ties (values in steps of 0.5): the mode is the smallest of the most frequent values, its index the
+    last occurrence (PyTorch's for rows of up to 16; beyond, its unstable sort picks any occurrence)."""
+    x = np.round(normal(rng, shape(rng, ndim(rng, 1, 3), zero=False)) * 2) / 2
+    return x, int(rng.integers(-x.ndim, x.ndim)), bool(rng.random() < 0.5)
+
+
 def _unique(rng):
     return (ints(rng, shape(rng, ndim(rng, 1, 3)), -2, 3),)
 
@@ -154,6 +161,10 @@ OPS = [
     Op("median", lambda L, x: L.median(x), lambda rng: (distinct(rng, shape(rng, ndim(rng), zero=False)),)),
     Op("median-dim", lambda L, x, d, k: L.median(x, d, k), _median_case),
     Op("nanmedian-dim", lambda L, x, d, k: L.nanmedian(x, d, k), _median_case),
+    Op("mode-ties", lambda L, x, d, k: L.mode(x, d, k), _mode_case, grad=False),
+    Op("mode-ints", lambda L, x: L.mode(x), lambda rng: (ints(rng, shape(rng, ndim(rng, 1, 3), zero=False), -2, 3),),
+       grad=False),
+    Op("mode-distinct", lambda L, x, d, k: L.mode(x, d, k), _median_case),  # its gradient: a gather
     Op("unique", lambda L, x: L.unique(x, return_inverse=True, return_counts=True), _unique, grad=False),
     Op("unique-dim", lambda L, x: L.unique(x, dim=0, return_inverse=True, return_counts=True), _unique, grad=False),
     Op("unique_consecutive", lambda L, x: L.unique_consecutive(x, return_inverse=True, return_counts=True), _unique,
@@ -195,6 +206,22 @@ def test_pad_and_one_hot_errors_name_the_problem():
         F.one_hot(eg.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match="Can not infer total number of classes from empty tensor"):
         F.one_hot(eg.tensor(np.zeros(0, np.int64)))
+
+
+def test_mode_of_long_rows_is_a_last_occurrence_of_the_smallest_most_frequent_value():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 5, (4, 1000)).astype(np.float32)
+    values, indices = eg.mode(eg.tensor(x), 1)
+    for row, v, i in zip(x, values.numpy(), indices.numpy()):
+        counts = {float(u): int((row == u).sum()) for u in np.unique(row)}
+        top = max(counts.values())
+        assert v == min(u for u, c in counts.items() if c == top)
+        assert i == np.flatnonzero(row == v)[-1]
+    torch = pytest.importorskip("torch", reason="PyTorch's values for the same rows")
+    np.testing.assert_array_equal(torch.mode(torch.from_numpy(x), 1).values.numpy(), values.numpy())
+    with pytest.raises(IndexError, match=r"mode\(\): Expected reduction dim 1 to have non-zero size"):
+        eg.mode(eg.zeros(3, 0), 1)
+    assert eg.mode(eg.tensor(5.0)) == (5.0, 0) and eg.zeros(0, 3).mode(1).indices.dtype == eg.int64
 
 
 def test_erfinv_is_exact_to_double_in_the_tails():

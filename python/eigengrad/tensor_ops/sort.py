@@ -141,5 +141,41 @@ def nanmedian(input, dim=None, keepdim: bool = False):
     return _median(input, dim, keepdim, True, "nanmedian")
 
 
-METHODS = ("sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian")
+def _mode_index(x: np.ndarray, d: int) -> np.ndarray:
+    """The index along ``d`` (kept as a dim of 1) of each row's mode: in a stable ascending sort, the longest
+    run of equal values, the first such run (the smallest value) on a tie, and its last element (the value's
+    last position in the row)."""
+    n = x.shape[d]
+    order = np.moveaxis(K.sort(x, d, False, values=False)[1], d, -1)
+    s = np.take_along_axis(np.moveaxis(x, d, -1), order, -1)
+    end = np.ones(s.shape, bool)
+    end[..., :-1] = s[..., :-1] != s[..., 1:]  # (NaN != NaN: each NaN a run of its own)
+    start = np.ones(s.shape, bool)
+    start[..., 1:] = end[..., :-1]
+    pos = np.arange(n)
+    length = pos - np.maximum.accumulate(np.where(start, pos, 0), axis=-1) + 1
+    best = np.argmax(np.where(end, length, 0), axis=-1)[..., None]
+    return np.moveaxis(np.take_along_axis(order, best, -1), -1, d)
+
+
+def mode(input, dim: int = -1, keepdim: bool = False):
+    """(values, indices): the most frequent value of each row along ``dim`` (PyTorch's ``mode``): the smallest
+    of the values that appear most often, and the index of its last occurrence. The value is a gather, so its
+    gradient goes to that element. (NaN: PyTorch's CPU kernel sorts NaN with ``<``, so its answer on a row
+    holding NaN depends on the order; here each NaN counts once, so a row's NaNs are never its mode unless the
+    row is all NaN.)"""
+    x = input if input.ndim else input.reshape(1)
+    d = _dims.wrap(dim, x.ndim)
+    if x.shape[d] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    idx = ops.numpy_call(_mode_index, x._data, d)  # (a compiled step: one step per call)
+    values = ops.Gather.apply(x, idx, dim=d) if x.requires_grad else \
+        _wrap(ops.numpy_call(np.take_along_axis, x._data, idx, d))
+    idx_t = _wrap(idx)
+    if not keepdim or input.ndim == 0:
+        values, idx_t = values.squeeze(d), idx_t.squeeze(d)
+    return return_types.mode(values, idx_t)
+
+
+METHODS = ("sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode")
 FUNCTIONS = METHODS
