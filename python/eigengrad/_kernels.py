@@ -77,8 +77,22 @@ def _as_gemm_operand(a: np.ndarray, trans: bool) -> tuple[np.ndarray, bool]:
 def gemm(a, b, bias=None, trans_a=False, trans_b=False, out=None, accumulate=False) -> np.ndarray:
     """op(a) @ op(b) [+ bias], op = transpose when the flag is set. 2-D float arrays of one dtype.
 
-    Called for every Linear layer, forward and backward: the common case (C-contiguous float operands)
-    costs two attribute reads here; the binding checks dtypes, shapes and overlap."""
+    Called for every Linear layer, forward and backward, so the common case (C-contiguous float operands)
+    goes straight to the binding, which checks dtypes, layouts, shapes and overlap before anything is
+    written; what it refuses comes back here (an F-ordered operand as its transpose, a strided one copied,
+    a wrong dtype named as the caller's argument). The checks below cost a third of a small product's call.
+    While eg.compile traces, every call goes through them: the tracer records a call before it is made."""
+    if _trace.ACTIVE[0] is None:
+        try:
+            o = np.empty((a.shape[trans_a], b.shape[not trans_b]), a.dtype) if out is None else out
+            _C.gemm(a, b, o, bias, trans_a, trans_b, accumulate)
+            return o
+        except (TypeError, ValueError, IndexError, AttributeError):
+            pass
+    return _gemm_checked(a, b, bias, trans_a, trans_b, out, accumulate)
+
+
+def _gemm_checked(a, b, bias, trans_a, trans_b, out, accumulate) -> np.ndarray:
     if a.dtype not in FLOAT_DTYPES:  # else `out` below would get a's dtype and the binding would blame it
         raise TypeError(f"a: expected a float32 or float64 tensor, got dtype {a.dtype}")
     if not a.flags.c_contiguous:
