@@ -280,3 +280,36 @@ def test_a_check_of_the_values_runs_at_every_replay():
     assert fn.replays >= 2 and fn.fallback_reason is None
     with pytest.raises(ValueError, match="var has negative entry/entries"):
         fn(x, y, -eg.ones(4, 2))
+
+
+def test_decoder_layers_replay_with_new_draws():
+    """A decoder's ConvTranspose2d, Dropout2d's channel draws and SELU's AlphaDropout inside a compiled step:
+    replayed natively (each once fell back: the transposed convolution's kernels and the two dropouts' draws
+    were not in the recorder's table), bit for bit eager mode's, the generator advanced alike."""
+    def run(compiled: bool):
+        eg.manual_seed(3)
+        m = nn.Sequential(nn.Linear(6, 12), nn.Unflatten(1, (3, 2, 2)),
+                          nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), nn.BatchNorm2d(4),
+                          nn.ReLU(), nn.Dropout2d(0.3), nn.Flatten(), nn.Linear(64, 16), nn.SELU(),
+                          nn.AlphaDropout(0.2), nn.Linear(16, 3))
+        opt = eg.optim.AdamW(m.parameters(), lr=1e-2)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            losses = [fn(x, y).numpy().copy() for x, y in DATA]
+        state = [p.detach().numpy().copy() for p in m.parameters()] + [eg.default_generator.get_state()]
+        return losses + state, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+    want, _, _ = run(False)
+    got, fn, caught = run(True)
+    assert fn.fallback_reason is None and caught == [] and fn.replays >= 4
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+    names = {op.name for op in next(iter(fn._plans.values())).plan.ops}
+    assert {"conv_transpose2d_forward", "conv_transpose2d_backward", "alpha_dropout_forward",
+            "feature_dropout_forward"} <= names

@@ -26,6 +26,10 @@ COMPILED = {
     "layer_norm_forward": ("r", "r", "r", "w", "w", "w", "s"),
     "layer_norm_backward": ("r", "r", "r", "r", "r", "w", "w", "w"),
     "dropout_forward": ("r", "w", "w", "seed", "offset", "s", "s"),
+    # AlphaDropout (x, out, mask, seed, offset, threshold, a, b_keep, b_drop); Dropout1d/2d/3d: one draw per
+    # row of x (rows, inner). Their backward is masked_scale
+    "alpha_dropout_forward": ("r", "w", "w", "seed", "offset", "s", "s", "s", "s"),
+    "feature_dropout_forward": ("r", "w", "w", "seed", "offset", "s", "s"),
     "masked_scale": ("r", "r", "w", "s"),
     "softmax_cross_entropy_forward": ("r", "r", "w", "w", "s"),
     "softmax_cross_entropy_backward": ("r", "r", "r", "r", "w", "s"),
@@ -40,6 +44,10 @@ COMPILED = {
     # convolution and pooling (pooling over (planes, h, w) views); geometry tuples are scalars
     "conv2d_forward": ("r", "r", "r", "w", "s", "s", "s", "s"),
     "conv2d_backward": ("r", "r", "r", "w", "w", "w", "s", "s", "s", "s"),
+    # ConvTranspose2d: (x, weight, bias, out, stride, padding, output_padding, dilation, groups) and
+    # (grad_out, x, weight, grad_in, grad_weight, grad_bias, the same options)
+    "conv_transpose2d_forward": ("r", "r", "r", "w", "s", "s", "s", "s", "s"),
+    "conv_transpose2d_backward": ("r", "r", "r", "w", "w", "w", "s", "s", "s", "s", "s"),
     "max_pool2d_forward": ("r", "w", "w", "s", "s", "s", "s", "s"),
     "max_pool2d_backward": ("r", "r", "w"),
     "avg_pool2d_forward": ("r", "w", "s", "s", "s", "s", "s", "s"),
