@@ -219,6 +219,42 @@ def test_models_one_step_further_than_the_step_are_found(how):
     assert fn.replays >= 4 and all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
 
 
+_CLASS_WEIGHTS = eg.tensor([1.0, 2.0, 0.5])
+_PICK = [eg.tensor([2, 0])]
+
+
+def _weighted_loss(logits, y):  # a helper naming global tensors: class weights, a list holding an index
+    return F.cross_entropy(logits, y, weight=_CLASS_WEIGHTS) + logits.index_select(1, _PICK[0]).mean() * 0.1
+
+
+def test_tensors_a_helper_function_reaches_are_read_live():
+    """Tensors named by a helper the step calls (not by the step itself) are the plan's, read at every
+    replay (before: 'computed outside the recorded kernels', and the step fell back)."""
+    results = []
+    for compiled in (False, True):
+        _CLASS_WEIGHTS.fill_(1.0)
+        m = _model(0)
+        opt = eg.optim.AdamW(m.parameters(), lr=1e-2)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = _weighted_loss(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outs = []
+            for i, (x, y) in enumerate(DATA):
+                _CLASS_WEIGHTS[i % 3] = 0.5 + i * 0.1  # changed in place between calls: read live
+                outs.append(fn(x, y).numpy().copy())
+        results.append((outs + [p.numpy().copy() for p in m.parameters()], fn, caught))
+    (want, _, _), (got, fn, caught) = results
+    assert [str(w.message) for w in caught if "eg.compile" in str(w.message)] == []
+    assert fn.replays >= 4 and all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+
+
 def test_tensors_the_step_reaches_by_name_are_read_live_and_their_replacement_falls_back():
     """A closure tensor (PReLU's weight held outside any module) and a list of them: the plan reads them at
     every call (changed in place between calls: the replay sees it); a list element replaced falls back."""

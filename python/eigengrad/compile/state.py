@@ -63,13 +63,14 @@ def _one_level_further(objs: list) -> list:
     """The models and optimizers one step further than the names the step reads: those a helper function of
     the user's names (``def loss_of(x, y): return crit(model(x), y)``) and the attributes of a user's object
     (``trainer.model``). Only models, optimizers and schedulers: a changing attribute of another kind (a
-    counter) must not look like a rebinding."""
+    counter) must not look like a rebinding. A helper's tensors too (``F.cross_entropy(out, y,
+    weight=class_weights)`` with a global ``class_weights``), as the step's own: read live at every replay."""
     found = []
     for o in objs:
         if isinstance(o, types.FunctionType) and not _library(o):
             cells = [c.cell_contents for c in (o.__closure__ or ()) if _filled(c)]
             found += [v for v in cells + [o.__globals__[n] for n in _names(o.__code__) if n in o.__globals__]
-                      if _trainable(v)]
+                      if _trainable(v) or _holds_tensor(v)]
         elif _users_object(o):
             found += [v for v in vars(o).values() if _trainable(v)]
     return found
@@ -85,6 +86,11 @@ def _users_object(o) -> bool:
     return (hasattr(o, "__dict__") and not isinstance(o, (type, types.ModuleType, types.FunctionType, types.MethodType,
                                                            Module, Optimizer, Tensor, np.ndarray))
             and not _library(type(o)))
+
+
+def _holds_tensor(v) -> bool:
+    """A tensor, or a list, tuple or dict holding one (as StepState's tensor sources)."""
+    return isinstance(v, Tensor) or isinstance(v, (list, tuple, dict)) and any(isinstance(o, Tensor) for o in _items(v))
 
 
 def _trainable(v) -> bool:
@@ -120,8 +126,7 @@ class StepState:
         mods, opts, scheds = list(modules), list(optimizers), []
         # tensors the step reaches by name, alone or in a list, tuple or dict (an EMA's shadow weights): buffers
         # of the plan; ``observe`` reads the containers again at every call
-        self._tensor_sources = [obj for obj in objects if isinstance(obj, Tensor) or isinstance(
-            obj, (list, tuple, dict)) and any(isinstance(o, Tensor) for o in _items(obj))]
+        self._tensor_sources = [obj for obj in objects if _holds_tensor(obj)]
         for obj in objects:
             for o in _items(obj):
                 if isinstance(o, Module):
