@@ -67,6 +67,11 @@ def _pattern(name: str, m, opt, m2, opt2, ema: list, calls: list):
             h = h + eg.bucketize(h.detach(), eg.linspace(-1, 1, 5)).float() * 1e-2 \
                 + eg.heaviside(h.detach(), eg.zeros_like(h)) * 1e-2 + eg.quantile(h, 0.3, dim=1, keepdim=True) * 0.1
             loss = F.cross_entropy(h, y) + F.hinge_embedding_loss(h[:, 0], (y > 0).float() * 2 - 1)
+        if name == "sampling":  # multinomial and bernoulli draws inside the step: anew at every replay
+            probs = F.softmax(logits.detach(), 1)
+            loss = loss + logits.gather(1, eg.multinomial(probs, 2)).mean() * 0.1 \
+                + logits.gather(1, eg.multinomial(probs, 3, replacement=True)).mean() * 0.01 \
+                + (logits * eg.bernoulli(probs)).mean() * 0.1 + (logits * eg.bernoulli(probs, 0.3)).mean() * 0.1
         if name == "manual_nll":  # indexing by a tuple holding index tensors (and a slice), with autograd
             logp = F.log_softmax(logits[:, eg.arange(2, -1, -1)], dim=1)  # (columns reversed: same shape)
             loss = -logp[eg.arange(x.shape[0]), y].mean()
@@ -150,7 +155,7 @@ def _run(name: str, compiled: bool):
 
 COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
             "two_models", "plain", "ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping",
-            "random_fills", "manual_nll", "index_ops", "elementwise_masks"]
+            "random_fills", "manual_nll", "index_ops", "elementwise_masks", "sampling"]
 FALLS_BACK: dict = {}
 
 

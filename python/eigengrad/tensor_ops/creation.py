@@ -7,6 +7,7 @@ CPU), ``requires_grad``; ``layout``, ``pin_memory`` and ``memory_format`` are ac
 from __future__ import annotations
 
 import math
+from operator import index as operator_index
 import numbers
 import sys
 
@@ -317,10 +318,15 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
     """Indices drawn from the categories of each row of ``input`` (1-D or 2-D non-negative weights):
     with replacement by inverse CDF, without by the Gumbel-top-k trick (each draw proportional to the remaining
     weights, as sequential sampling; once the categories of nonzero weight are used up, the zero-weight ones
-    follow in index order, as PyTorch 2.13 returns them)."""
-    w = input._data
-    if w.ndim not in (1, 2):
+    follow in index order, as PyTorch 2.13 returns them). One NumPy step (its checks included), so that a
+    compiled step draws anew at every replay."""
+    if input._data.ndim not in (1, 2):
         raise ArgumentError("prob_dist must be 1 or 2 dim")
+    return _new(numpy_call(_multinomial, input._data, operator_index(num_samples), bool(replacement), generator),
+                out=out)
+
+
+def _multinomial(w: np.ndarray, num_samples: int, replacement: bool, generator) -> np.ndarray:
     rows = w.reshape(1, -1) if w.ndim == 1 else w
     rows = rows.astype(np.float64)
     if not np.all(np.isfinite(rows)) or np.any(rows < 0):
@@ -344,17 +350,22 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
         picks = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cdf, u)])
         picks = np.minimum(picks, n_cat - 1)
     picks = picks.astype(np.int64)
-    return _new(picks[0] if w.ndim == 1 else picks, out=out)
+    return picks[0] if w.ndim == 1 else picks
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
-    """1 with probability ``input`` (or ``p``), else 0, elementwise, in input's dtype."""
-    probs = input._data if p is None else np.full(input.shape, p, dtype=np.float64)
+    """1 with probability ``input`` (or ``p``), else 0, elementwise, in input's dtype. One NumPy step (its
+    check included), so that a compiled step draws anew at every replay."""
+    dt = input._data.dtype if input._data.dtype.kind == "f" else _tensor().default_float()
+    return _new(numpy_call(_bernoulli, input._data, p, dt, generator), out=out)
+
+
+def _bernoulli(probs: np.ndarray, p, dtype: np.dtype, generator) -> np.ndarray:
+    probs = probs if p is None else np.full(probs.shape, p, dtype=np.float64)
     if np.any((probs < 0) | (probs > 1)):
         raise ArgumentTypeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    u = _uniform(input.shape, np.dtype(np.float64), generator)
-    dt = input._data.dtype if input._data.dtype.kind == "f" else _tensor().default_float()
-    return _new((u < probs).astype(dt), out=out)
+    u = _uniform(probs.shape, np.dtype(np.float64), generator)
+    return (u < probs).astype(dtype)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
