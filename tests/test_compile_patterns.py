@@ -354,3 +354,42 @@ def test_decoder_layers_replay_with_new_draws():
     names = {op.name for op in next(iter(fn._plans.values())).plan.ops}
     assert {"conv_transpose2d_forward", "conv_transpose2d_backward", "alpha_dropout_forward",
             "feature_dropout_forward"} <= names
+
+
+@pytest.mark.parametrize("form", ["rows", "offsets"])
+def test_embedding_bag_steps_replay_with_each_calls_bags(form):
+    """EmbeddingBag in a compiled step: the bags' starts are a plan step (from the rows, or from this call's
+    offsets, checked at every replay); before, the step fell back ('computed outside the recorded kernels')."""
+    rng = np.random.default_rng(5)
+    batches = []
+    for _ in range(8):
+        if form == "rows":
+            batches.append((eg.from_numpy(rng.integers(0, 20, (4, 5))), None, eg.from_numpy(rng.integers(0, 3, 4))))
+        else:
+            cuts = np.sort(rng.choice(np.arange(1, 12), 3, replace=False))
+            batches.append((eg.from_numpy(rng.integers(0, 20, 12)), eg.from_numpy(np.concatenate([[0], cuts])),
+                            eg.from_numpy(rng.integers(0, 3, 4))))
+
+    def run(compiled: bool):
+        eg.manual_seed(1)
+        bag, head = nn.EmbeddingBag(20, 6, mode="mean"), nn.Linear(6, 3)
+        opt = eg.optim.SGD([*bag.parameters(), *head.parameters()], lr=0.1)
+
+        def step(idx, offsets, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(head(bag(idx, offsets)), y)
+            loss.backward()
+            opt.step()
+            return loss
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = [fn(*b).numpy().copy() for b in batches]
+        return out + [bag.weight.numpy().copy()], fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+    want, _, _ = run(False)
+    got, fn, caught = run(True)
+    assert fn.fallback_reason is None and caught == [] and fn.replays >= 4
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+    if form == "offsets":  # a bad offsets array at a replay raises as in eager mode
+        with pytest.raises(ValueError, match="offsets"):
+            fn(batches[0][0], eg.tensor([0, 5, 3, 8]), batches[0][2])

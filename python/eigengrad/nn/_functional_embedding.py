@@ -14,7 +14,7 @@ import numpy as np
 
 from eigengrad import _kernels as K, _trace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
-from eigengrad.autograd import grad_mode
+from eigengrad.autograd import grad_mode, ops
 from eigengrad.autograd import ops_embedding as E
 from eigengrad.tensor import Tensor
 
@@ -91,13 +91,13 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
 
 
 def _bag_starts(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(1-D indices, starts (bags + 1) int64) of 2-D input (a bag per row) or 1-D input with offsets."""
+    """(1-D indices, starts (bags + 1) int64) of 2-D input (a bag per row) or 1-D input with offsets. The
+    starts are one NumPy step (the offsets' checks inside): a compiled step reads each call's offsets."""
     if idx.ndim == 2:
         if offsets is not None:
             raise ValueError("offsets: if input is 2D, then offsets has to be None, as input is treated as a "
                              f"mini-batch of fixed length sequences; got {type(offsets).__name__}")
-        n, length = idx.shape
-        return idx.reshape(-1), np.arange(n + 1, dtype=np.int64) * length
+        return idx.reshape(-1), ops.numpy_call(_row_starts, idx)
     if idx.ndim != 1:
         raise ValueError(f"input: expected a 1-D or 2-D tensor of indices, got shape {idx.shape}")
     if offsets is None:
@@ -105,6 +105,15 @@ def _bag_starts(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np
     off = _indices(offsets, "offsets")
     if off.ndim != 1:
         raise ValueError(f"offsets: expected a 1-D tensor, got shape {off.shape}")
+    return idx, ops.numpy_call(_offset_starts, idx, off, include_last_offset)
+
+
+def _row_starts(idx: np.ndarray) -> np.ndarray:
+    n, length = idx.shape
+    return np.arange(n + 1, dtype=np.int64) * length
+
+
+def _offset_starts(idx: np.ndarray, off: np.ndarray, include_last_offset: bool) -> np.ndarray:
     off = off.astype(np.int64)
     if off.size and off[0] != 0:
         raise ValueError(f"offsets: offsets[0] has to be 0, i.e. the first bag starts at position 0, got {off[0]}")
@@ -113,8 +122,8 @@ def _bag_starts(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np
     if np.any(np.diff(off) < 0):
         raise ValueError(f"offsets: expected a non-decreasing sequence, got {off.tolist()}")
     if include_last_offset:
-        return idx, off if off.size else np.zeros(1, np.int64)
-    return idx, np.append(off, np.int64(idx.size))
+        return off if off.size else np.zeros(1, np.int64)
+    return np.append(off, np.int64(idx.size))
 
 
 def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = None, norm_type: float = 2,
