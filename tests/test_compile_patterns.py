@@ -393,3 +393,38 @@ def test_embedding_bag_steps_replay_with_each_calls_bags(form):
     if form == "offsets":  # a bad offsets array at a replay raises as in eager mode
         with pytest.raises(ValueError, match="offsets"):
             fn(batches[0][0], eg.tensor([0, 5, 3, 8]), batches[0][2])
+
+
+@pytest.mark.parametrize("mode, padding", [("bilinear", "zeros"), ("nearest", "border")])
+def test_spatial_transformer_steps_replay(mode, padding):
+    """affine_grid + grid_sample (a spatial transformer) in a compiled step: the base grid, the sampling
+    positions' integer parts and masks are plan steps computed from each call's grid (they were NumPy on the
+    values: the step fell back); bit for bit eager mode."""
+    rng = np.random.default_rng(2)
+    data = [(eg.from_numpy(rng.standard_normal((3, 2, 5, 6)).astype(np.float32)), eg.from_numpy(rng.integers(0, 3, 3)))
+            for _ in range(6)]
+
+    def run(compiled: bool):
+        eg.manual_seed(4)
+        loc, head = nn.Linear(60, 6), nn.Linear(60, 3)
+        opt = eg.optim.SGD([*loc.parameters(), *head.parameters()], lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad()
+            theta = loc(x.flatten(1)).reshape(-1, 2, 3) * 0.1 + eg.eye(2, 3)
+            grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+            z = F.grid_sample(x, grid, mode=mode, padding_mode=padding, align_corners=False)
+            loss = F.cross_entropy(head(z.flatten(1)), y)
+            loss.backward()
+            opt.step()
+            return loss
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = [fn(x, y).numpy().copy() for x, y in data]
+        return out + [p.numpy().copy() for p in loc.parameters()], fn, \
+            [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+    want, _, _ = run(False)
+    got, fn, caught = run(True)
+    assert fn.fallback_reason is None and caught == [] and fn.replays >= 2
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))

@@ -10,8 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad._errors import ArgumentError
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
+
+# The integer positions and masks below come from values (the grid's): each is one NumPy step (numpy_call),
+# so that a compiled step computes them from each call's grid.
 
 
 def _base_coords(n: int, align_corners: bool, dtype) -> np.ndarray:
@@ -36,10 +40,8 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     if min(size[2:]) <= 0:
         raise ArgumentError(f"Expected non-zero, positive output size. Got {list(size)}")
     h, w = size[2:]
-    dt = theta._data.dtype
-    xs, ys = _base_coords(w, bool(align_corners), dt), _base_coords(h, bool(align_corners), dt)
-    base = np.stack([np.broadcast_to(xs, (h, w)), np.broadcast_to(ys[:, None], (h, w)), np.ones((h, w), dt)], -1)
-    grid = Tensor._wrap(base.reshape(1, h * w, 3)) @ theta.mT  # (N, H W, 2)
+    base = numpy_call(_base_grid, h, w, bool(align_corners), theta._data.dtype)
+    grid = Tensor._wrap(base) @ theta.mT  # (N, H W, 2)
     return grid.reshape(size[0], h, w, 2)
 
 
@@ -49,13 +51,38 @@ def _unnormalise(coord: Tensor, size: int, align_corners: bool) -> Tensor:
     return ((coord + 1.0) * size - 1.0) * 0.5
 
 
-def _gather(flat: Tensor, iy: np.ndarray, ix: np.ndarray, h: int, w: int) -> Tensor:
-    """input[n, c, iy, ix] for (N, P) positions, zero outside the image: (N, C, P)."""
-    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-    index = np.where(inside, iy * w + ix, 0).astype(np.int64)
-    n, c = flat.shape[:2]
-    picked = flat.gather(2, Tensor._wrap(np.broadcast_to(index[:, None, :], (n, c, index.shape[1])).copy()))
-    return picked * Tensor._wrap(inside[:, None, :].astype(flat._data.dtype))
+def _base_grid(h: int, w: int, align_corners: bool, dtype) -> np.ndarray:
+    xs, ys = _base_coords(w, align_corners, dtype), _base_coords(h, align_corners, dtype)
+    base = np.stack([np.broadcast_to(xs, (h, w)), np.broadcast_to(ys[:, None], (h, w)), np.ones((h, w), dtype)], -1)
+    return base.reshape(1, h * w, 3)
+
+
+def _corner_index(iy: np.ndarray, ix: np.ndarray, dy: int, dx: int, h: int, w: int, c: int) -> np.ndarray:
+    """The flat index (N, C, P) of corner (iy + dy, ix + dx) of each position (0 outside the image)."""
+    iy, ix = iy + dy, ix + dx
+    index = np.where((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w), iy * w + ix, 0).astype(np.int64)
+    return np.broadcast_to(index[:, None, :], (index.shape[0], c, index.shape[1])).copy()
+
+
+def _corner_inside(iy: np.ndarray, ix: np.ndarray, dy: int, dx: int, h: int, w: int, dtype) -> np.ndarray:
+    iy, ix = iy + dy, ix + dx
+    return ((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w))[:, None, :].astype(dtype)
+
+
+def _rounded(a: np.ndarray, how: str) -> np.ndarray:
+    """np.floor or np.rint (round half to even, as PyTorch's nearbyint) of a, as int64."""
+    return getattr(np, how)(a).astype(np.int64)
+
+
+def _as_dtype(a: np.ndarray, dtype) -> np.ndarray:
+    return a.astype(dtype)
+
+
+def _gather(flat: Tensor, iy: np.ndarray, ix: np.ndarray, h: int, w: int, dy: int = 0, dx: int = 0) -> Tensor:
+    """input[n, c, iy + dy, ix + dx] for (N, P) positions, zero outside the image: (N, C, P)."""
+    c = flat.shape[1]
+    picked = flat.gather(2, Tensor._wrap(numpy_call(_corner_index, iy, ix, dy, dx, h, w, c)))
+    return picked * Tensor._wrap(numpy_call(_corner_inside, iy, ix, dy, dx, h, w, flat._data.dtype))
 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
@@ -90,14 +117,14 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         ix, iy = ix.clamp(0, w - 1), iy.clamp(0, h - 1)
     flat = input.reshape(n, c, h * w)
     if mode == "nearest":  # round half to even, as PyTorch's nearbyint
-        out = _gather(flat, np.rint(iy._data).astype(np.int64), np.rint(ix._data).astype(np.int64), h, w)
+        out = _gather(flat, numpy_call(_rounded, iy._data, "rint"), numpy_call(_rounded, ix._data, "rint"), h, w)
         return out.reshape(n, c, ho, wo)
-    x0, y0 = np.floor(ix._data).astype(np.int64), np.floor(iy._data).astype(np.int64)
-    fx = ix - Tensor._wrap(x0.astype(ix._data.dtype))  # weight of the right neighbour
-    fy = iy - Tensor._wrap(y0.astype(iy._data.dtype))
+    x0, y0 = numpy_call(_rounded, ix._data, "floor"), numpy_call(_rounded, iy._data, "floor")
+    fx = ix - Tensor._wrap(numpy_call(_as_dtype, x0, ix._data.dtype))  # weight of the right neighbour
+    fy = iy - Tensor._wrap(numpy_call(_as_dtype, y0, iy._data.dtype))
     out = None
     for dy, wy in ((0, 1.0 - fy), (1, fy)):
         for dx, wx in ((0, 1.0 - fx), (1, fx)):
-            term = _gather(flat, y0 + dy, x0 + dx, h, w) * (wy * wx).unsqueeze(1)
+            term = _gather(flat, y0, x0, h, w, dy, dx) * (wy * wx).unsqueeze(1)
             out = term if out is None else out + term
     return out.reshape(n, c, ho, wo)
