@@ -1,8 +1,8 @@
 """The runtime modules PyTorch scripts touch beyond the tensors: ``torch.jit`` (script/trace run the Python
 object), ``torch.onnx`` (importable; export is tested in test_onnx_export.py), ``torch.amp`` (autocast runs the block in
 the tensors' dtypes; GradScaler is PyTorch's algorithm, checked step by step against PyTorch's),
-``torch.cuda.amp`` (disabled without CUDA, as PyTorch), ``torch.testing.assert_close``, ``torch.profiler``
-and the ``bfloat16`` name."""
+``torch.cuda.amp`` (disabled without CUDA, as PyTorch), ``torch.testing.assert_close``, ``torch.profiler``,
+the ``bfloat16`` name, ``torch.backends.cuda``/``mkldnn``, ``Optimizer.state`` and ``detach_``."""
 from __future__ import annotations
 
 import json
@@ -120,3 +120,41 @@ def test_bfloat16_can_be_named_but_holds_no_tensors():
     assert repr(eg.bfloat16) == "eigengrad.bfloat16" and eg.bfloat16.is_floating_point
     with pytest.raises(TypeError, match="bfloat16"):
         eg.zeros(2, dtype=eg.bfloat16)
+    x = eg.ones(2)
+    # every spelling of the conversion raises (x.to(bfloat16) took the name for non_blocking and returned x)
+    for convert in (lambda: x.to(eg.bfloat16), lambda: x.to("cpu", eg.bfloat16), lambda: x.to(dtype=eg.bfloat16),
+                    lambda: x.bfloat16()):
+        with pytest.raises(TypeError, match="bfloat16"):
+            convert()
+    info = eg.finfo(eg.bfloat16)  # PyTorch's limits (a mask value such as finfo(dtype).min)
+    assert (info.bits, info.eps, info.max, info.min, info.tiny, info.resolution, info.dtype) == \
+        (16, 0.0078125, 3.3895313892515355e38, -3.3895313892515355e38, 2.0 ** -126, 0.01, "bfloat16")
+
+
+def test_cuda_and_mkldnn_backend_flags_can_be_set_and_read():
+    """``torch.backends.cuda.matmul.allow_tf32 = True`` (a common first line) and ``torch.backends.mkldnn``."""
+    cuda, mkldnn = eg.backends.cuda, eg.backends.mkldnn
+    before = cuda.matmul.allow_tf32
+    try:
+        cuda.matmul.allow_tf32 = True
+        assert cuda.matmul.allow_tf32 is True and not cuda.is_built() and cuda.math_sdp_enabled()
+    finally:
+        cuda.matmul.allow_tf32 = before
+    assert mkldnn.is_available() is False and mkldnn.enabled is True
+    cuda.enable_flash_sdp(False)  # accepted, inert
+
+
+def test_optimizer_state_is_a_defaultdict_and_detach_in_place():
+    """A hand-written optimizer reads ``self.state[p]`` before filling it (PyTorch's defaultdict(dict)); the
+    optimizer's own state and state_dict are unchanged by an empty entry. ``detach_()`` cuts a tensor from the
+    graph in place (a truncated backpropagation's hidden state)."""
+    p = eg.nn.Parameter(eg.ones(3))
+    opt = eg.optim.Adam([p], lr=0.1)
+    assert opt.state[p] == {} and opt.state_dict()["state"] == {}
+    p.grad = eg.ones(3)
+    opt.step()
+    assert set(opt.state[p]) >= {"step", "exp_avg", "exp_avg_sq"}
+    h = eg.ones(2, requires_grad=True) * 2
+    assert h.grad_fn is not None
+    assert h.detach_() is h and h.grad_fn is None and not h.requires_grad and h.is_leaf
+    (h * eg.ones(2, requires_grad=True)).sum().backward()  # the graph starts at h now

@@ -156,6 +156,11 @@ class finfo:
     def __init__(self, type=None) -> None:
         from eigengrad.tensor import get_default_dtype
 
+        if type is bfloat16:  # named only (no tensors of it): its limits, as PyTorch gives them
+            self.bits, self.eps, self.max, self.min = 16, 2.0 ** -7, 3.3895313892515355e38, -3.3895313892515355e38
+            self.tiny = self.smallest_normal = 2.0 ** -126
+            self.resolution, self.dtype = 0.01, "bfloat16"
+            return
         d = to_numpy(get_default_dtype() if type is None else type, "type")
         if d.kind not in "fc":
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "

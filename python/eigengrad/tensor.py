@@ -282,6 +282,13 @@ class Tensor:
         t._counter = counter_of(self)
         return t
 
+    def detach_(self) -> "Tensor":
+        """Detach this tensor from the graph in place (PyTorch's): it becomes a leaf that needs no gradient
+        (a truncated backpropagation's carried hidden state); returns it."""
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
     def clone(self) -> "Tensor":
         return ops.Add.apply(self, 0) if self.requires_grad else Tensor._wrap(self._data.copy())
 

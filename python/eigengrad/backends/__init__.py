@@ -1,6 +1,6 @@
 """Backend queries, as ``torch.backends``: ``eigengrad.backends.cpu.get_cpu_capability()``,
-``eigengrad.backends.openmp.is_available()``; ``mps`` and ``cudnn`` answer as on a machine without them
-(eigengrad runs on the CPU)."""
-from eigengrad.backends import cpu, cudnn, mps, openmp
+``eigengrad.backends.openmp.is_available()``; ``mps``, ``cuda``, ``cudnn`` and ``mkldnn`` answer as on a machine
+without them (eigengrad runs on the CPU with its own kernels), their flags settable and inert."""
+from eigengrad.backends import cpu, cuda, cudnn, mkldnn, mps, openmp
 
-__all__ = ["cpu", "cudnn", "mps", "openmp"]
+__all__ = ["cpu", "cuda", "cudnn", "mkldnn", "mps", "openmp"]

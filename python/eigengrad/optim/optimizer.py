@@ -20,6 +20,7 @@ Every parameter the step changes gets a new version (as PyTorch's in-place updat
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from typing import Callable, Iterable
 
 import numpy as np
@@ -44,7 +45,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable, defaults: dict) -> None:
         self.defaults = defaults
-        self.state: dict = {}
+        self.state: dict = defaultdict(dict)  # PyTorch's: a hand-written step reads self.state[p] before it fills it
         self.param_groups: list[dict] = []
         self._arenas: list[list[ParamArena]] = []  # per param group, one arena per dtype
         if isinstance(params, Tensor):

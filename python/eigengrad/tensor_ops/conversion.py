@@ -33,7 +33,8 @@ def cast(input, dtype: np.dtype, copy: bool = False):
 
 
 def _is_dtype(arg) -> bool:
-    return isinstance(arg, (_dtype.dtype, np.dtype)) or (isinstance(arg, builtins.type) and (
+    # (bfloat16 too: named only, so that to(bfloat16) raises as bfloat16() does instead of passing as non_blocking)
+    return isinstance(arg, (_dtype.dtype, np.dtype, _dtype._NamedOnly)) or (isinstance(arg, builtins.type) and (
         issubclass(arg, np.generic) or arg in (builtins.float, builtins.int, builtins.bool)))
 
 

@@ -1,0 +1,53 @@
+"""``torch.backends.cuda``'s flags, which scripts set for speed (``torch.backends.cuda.matmul.allow_tf32 =
+True``). eigengrad has no CUDA: they can be read back and set, as in PyTorch, and change nothing (its float32
+products are float32 throughout)."""
+from __future__ import annotations
+
+
+class _MatmulFlags:
+    """``torch.backends.cuda.matmul``: TF32 and reduced-precision reductions of CUDA matrix products."""
+
+    def __init__(self) -> None:
+        self.allow_tf32 = False
+        self.allow_fp16_reduced_precision_reduction = True
+        self.allow_bf16_reduced_precision_reduction = True
+
+
+matmul = _MatmulFlags()
+
+
+def is_built() -> bool:
+    return False
+
+
+def preferred_linalg_library(backend=None):
+    """The linear algebra library CUDA would use: none here (PyTorch returns the current choice)."""
+    return None
+
+
+def flash_sdp_enabled() -> bool:
+    return False
+
+
+def mem_efficient_sdp_enabled() -> bool:
+    return False
+
+
+def math_sdp_enabled() -> bool:
+    return True
+
+
+def enable_flash_sdp(enabled: bool) -> None:
+    """A no-op: eigengrad's scaled_dot_product_attention is its own fused CPU kernel."""
+
+
+def enable_mem_efficient_sdp(enabled: bool) -> None:
+    """A no-op (see enable_flash_sdp)."""
+
+
+def enable_math_sdp(enabled: bool) -> None:
+    """A no-op (see enable_flash_sdp)."""
+
+
+__all__ = ["matmul", "is_built", "preferred_linalg_library", "flash_sdp_enabled", "mem_efficient_sdp_enabled",
+           "math_sdp_enabled", "enable_flash_sdp", "enable_mem_efficient_sdp", "enable_math_sdp"]
