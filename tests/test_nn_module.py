@@ -214,3 +214,42 @@ def test_sequential_and_module_list_edit_like_lists_and_renumber():
     assert len(list(layers.parameters())) == 8
     with pytest.raises(IndexError):
         layers[4]
+
+
+class _Positional(nn.Module):
+    """A positional table kept out of the state_dict (persistent=False), next to a persistent counter."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(3, 3)
+        self.register_buffer("table", eg.arange(6.0).reshape(2, 3), persistent=False)
+        self.register_buffer("seen", eg.zeros(1))
+
+    def forward(self, x):
+        return self.proj(x) + self.table[: x.shape[0]]
+
+
+def test_non_persistent_buffers_stay_out_of_the_state_dict():
+    m = _Positional()
+    assert list(m.state_dict()) == ["seen", "proj.weight", "proj.bias"]  # (own entries first, as PyTorch)
+    assert [n for n, _ in m.named_buffers()] == ["table", "seen"]  # still a buffer: moved and cast with the module
+    sd = {k: v.clone() for k, v in m.state_dict().items()}
+    other = _Positional()
+    other.table.fill_(7.0)
+    assert other.load_state_dict(sd) == ([], [])  # strict: the table is neither missing nor expected
+    assert (other.table.numpy() == 7.0).all()
+    assert other.double().table.dtype == eg.float64
+    m.register_buffer("table", eg.zeros(2, 3))  # registered again as persistent: back in the state_dict
+    assert "table" in m.state_dict()
+    del m.table
+    m.register_buffer("table", eg.zeros(1), persistent=False)
+    assert "table" not in m.state_dict()
+    torch = pytest.importorskip("torch", reason="PyTorch's keys for the same module")
+
+    class TorchPositional(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(3, 3)
+            self.register_buffer("table", torch.zeros(2, 3), persistent=False)
+            self.register_buffer("seen", torch.zeros(1))
+    assert list(TorchPositional().state_dict()) == list(_Positional().state_dict())

@@ -85,6 +85,7 @@ class Module:
     def _forget(self, name: str) -> None:
         for d in (self.__dict__, self._parameters, self._buffers, self._modules):
             d.pop(name, None)
+        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
 
     def __getattr__(self, name: str):
         d = self.__dict__
@@ -97,6 +98,7 @@ class Module:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
+                self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
                 return
         object.__delattr__(self, name)
 
@@ -106,11 +108,18 @@ class Module:
         self._forget(name)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor of the module's state that is no parameter (BatchNorm's running statistics); with
+        ``persistent=False`` it is left out of ``state_dict()`` (a positional encoding's table, recomputed
+        at construction), as PyTorch's."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"tensor: expected a Tensor or None, got {type(tensor).__name__}")
         self._forget(name)
         self._buffers[name] = tensor
+        if not persistent:
+            if "_non_persistent_buffers_set" not in self.__dict__:
+                object.__setattr__(self, "_non_persistent_buffers_set", set())
+            self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name: str, module: "Module | None") -> None:
         if module is not None and not isinstance(module, Module):
@@ -365,9 +374,10 @@ class Module:
         """Parameters and buffers by PyTorch's dotted names; values share memory with the module."""
         out = OrderedDict()
         for mod_name, module in self.named_modules(prefix.rstrip(".")):
+            skip = module.__dict__.get("_non_persistent_buffers_set", ())
             for store in (module._parameters, module._buffers):
                 for name, value in store.items():
-                    if value is not None:
+                    if value is not None and not (store is module._buffers and name in skip):
                         key = f"{mod_name}.{name}" if mod_name else name
                         out[key] = value if keep_vars else value.detach()
         return out
