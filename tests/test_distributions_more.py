@@ -424,3 +424,28 @@ def test_binomial_entropy_of_unequal_counts_is_each_elements_own():
                                  (eg.tensor(p, requires_grad=True),))
     with pytest.raises(NotImplementedError, match="Inhomogeneous total count not supported by `enumerate_support`"):
         d.enumerate_support()
+
+
+def test_tanh_transform_cache_gives_back_the_sample_it_squashed():
+    """TanhTransform(cache_size=1) (a SAC policy's squashed Gaussian): the log-probability of its own sample
+    inverts through the cache, finite where tanh rounded to 1; without the cache atanh(1) is inf and the
+    log-probability NaN, as PyTorch's. ``torch.distributions.transforms`` is importable."""
+    from eigengrad.distributions.transforms import TanhTransform
+
+    d = eg.distributions
+    base = d.Normal(eg.tensor([0.0, 30.0]), eg.tensor([1.0, 1.0]))
+    cached = d.TransformedDistribution(base, [TanhTransform(cache_size=1)])
+    a = cached.rsample()
+    assert a.numpy()[1] == 1.0 and np.isfinite(cached.log_prob(a).numpy()).all()
+    with np.errstate(all="ignore"):
+        assert np.isnan(d.TransformedDistribution(base, [TanhTransform()]).log_prob(a).numpy()[1])
+    with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+        TanhTransform(cache_size=2)
+    torch = pytest.importorskip("torch", reason="PyTorch's log-probability of the same pre-tanh sample")
+    x = eg.tensor([0.3, -1.2, 4.0])
+    y = TanhTransform(cache_size=1)(x)
+    want = torch.distributions.TransformedDistribution(
+        torch.distributions.Normal(torch.zeros(3), torch.ones(3)),
+        [torch.distributions.transforms.TanhTransform()]).log_prob(torch.from_numpy(y.numpy().copy()))
+    got = d.TransformedDistribution(d.Normal(eg.zeros(3), eg.ones(3)), [TanhTransform()]).log_prob(y)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4)

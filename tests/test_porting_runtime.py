@@ -158,3 +158,29 @@ def test_optimizer_state_is_a_defaultdict_and_detach_in_place():
     assert h.grad_fn is not None
     assert h.detach_() is h and h.grad_fn is None and not h.requires_grad and h.is_leaf
     (h * eg.ones(2, requires_grad=True)).sum().backward()  # the graph starts at h now
+
+
+def test_checkpoint_runs_the_segment_with_its_gradients_and_fork_rng_restores_draws():
+    """``torch.utils.checkpoint`` (activations kept: the same values and gradients as without it, PyTorch's
+    warning when use_reentrant is not given) and ``torch.random.fork_rng`` (draws inside do not move the ones
+    after it)."""
+    from eigengrad.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    eg.manual_seed(0)
+    seq = eg.nn.Sequential(eg.nn.Linear(3, 4), eg.nn.ReLU(), eg.nn.Linear(4, 2))
+    x = eg.randn(5, 3, requires_grad=True)
+    plain = seq(x).sum()
+    plain.backward()
+    want = x.grad.numpy().copy()
+    x.grad = None
+    checkpoint_sequential(seq, 2, x, use_reentrant=False).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+    with pytest.warns(UserWarning, match="use_reentrant parameter should be passed explicitly"):
+        out = checkpoint(seq, x)
+    np.testing.assert_array_equal(out.detach().numpy(), seq(x).detach().numpy())
+    eg.manual_seed(1)
+    with eg.random.fork_rng():
+        eg.rand(3)
+    after = eg.rand(2).numpy()
+    eg.manual_seed(1)
+    np.testing.assert_array_equal(eg.rand(2).numpy(), after)

@@ -6,6 +6,7 @@ draw depends only on ``(seed, offset + i)``, so results never depend on the numb
 """
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 
@@ -99,6 +100,22 @@ def get_rng_state() -> np.ndarray:
 
 def set_rng_state(state) -> None:
     default_generator.set_state(state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _devices_kw: str = "devices",
+             device_type: str = "cuda"):
+    """Within the block, draws from the default generator do not change what is drawn after it
+    (``torch.random.fork_rng``): its state is saved on entry and restored on exit (eigengrad has only the
+    CPU generator, so ``devices`` and ``device_type`` are accepted and unused)."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def _generator(generator: Generator | None) -> Generator:

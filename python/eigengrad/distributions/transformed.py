@@ -14,13 +14,41 @@ from eigengrad.tensor import Tensor
 
 
 class Transform:
-    """An invertible elementwise map y = f(x) with log |dy/dx| (``event_dim``: dims summed in the log-det)."""
+    """An invertible elementwise map y = f(x) with log |dy/dx| (``event_dim``: dims summed in the log-det).
+
+    ``cache_size=1`` (PyTorch's): the last (x, y) pair is kept, so that inverting the y just computed gives
+    back its x exactly (a squashed Gaussian policy's log-probability of its own tanh'd sample: atanh of a
+    y rounded to 1 would be inf)."""
 
     bijective = True
     event_dim = 0
+    _cache_size = 0
+
+    def __init__(self, cache_size: int = 0) -> None:
+        if cache_size not in (0, 1):
+            raise ValueError(f"cache_size must be 0 or 1, got {cache_size}")
+        self._cache_size = cache_size
+        self._cached_x_y = (None, None)
 
     def __call__(self, x: Tensor) -> Tensor:
+        if self._cache_size:
+            cx, cy = self._cached_x_y
+            if x is cx:
+                return cy
+            y = self._call(x)
+            self._cached_x_y = (x, y)
+            return y
         return self._call(x)
+
+    def _inv_call(self, y: Tensor) -> Tensor:
+        if self._cache_size:
+            cx, cy = self._cached_x_y
+            if y is cy:
+                return cx
+            x = self._inverse(y)
+            self._cached_x_y = (x, y)
+            return x
+        return self._inverse(y)
 
     def _call(self, x: Tensor) -> Tensor:
         raise NotImplementedError(f"a Transform subclass defines _call(x); {type(self).__name__} does not")
@@ -49,7 +77,7 @@ class _Inverse(Transform):
         self._inv, self.event_dim = transform, transform.event_dim
 
     def _call(self, x):
-        return self._inv._inverse(x)
+        return self._inv._inv_call(x)
 
     def _inverse(self, y):
         return self._inv(y)
@@ -81,7 +109,8 @@ class ExpTransform(Transform):
 class AffineTransform(Transform):
     """y = loc + scale x; log |dy/dx| = log |scale| (summed over ``event_dim`` trailing dims)."""
 
-    def __init__(self, loc, scale, event_dim: int = 0) -> None:
+    def __init__(self, loc, scale, event_dim: int = 0, cache_size: int = 0) -> None:
+        super().__init__(cache_size)
         self.loc, self.scale, self.event_dim = loc, scale, event_dim
 
     def _call(self, x):
