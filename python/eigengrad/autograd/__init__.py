@@ -18,3 +18,11 @@ __all__ = [
     "gradient_relative_error", "GradcheckError", "GradientCheckResult", "backward", "grad", "detect_anomaly",
     "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Variable",
 ]
+
+
+def __getattr__(name: str):
+    if name == "functional":  # torch.autograd.functional (jacobian, hessian, ...), imported when first used
+        import importlib
+
+        return importlib.import_module("eigengrad.autograd.functional")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
