@@ -20,8 +20,8 @@ from eigengrad.optim.sgd import SGD
 
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adamax", "RAdam", "Adagrad", "RMSprop", "Adadelta")
 __all__ = ["Optimizer", *OPTIMIZERS, "LBFGS", "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
-           "lr_scheduler", "schedules"]
-_LAZY = ("lr_scheduler", "schedules")  # imported on first use, to keep `import eigengrad` fast
+           "lr_scheduler", "schedules", "swa_utils"]
+_LAZY = ("lr_scheduler", "schedules", "swa_utils")  # imported on first use, to keep `import eigengrad` fast
 
 
 def __getattr__(name: str):
