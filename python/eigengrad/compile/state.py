@@ -171,6 +171,8 @@ class StepState:
                     ids.append(id(p._data))
             if hooks is None and (m._forward_pre_hooks or m._forward_hooks):
                 hooks = f"{type(m).__name__} has forward hooks (hooks run Python at every call)"
+            if hooks is None and (m._backward_pre_hooks or m._backward_hooks):
+                hooks = f"{type(m).__name__} has backward hooks (hooks run Python at every call)"
         for o in self.optimizers:
             for g in o.param_groups:
                 for p in g["params"]:

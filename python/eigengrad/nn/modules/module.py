@@ -49,6 +49,9 @@ class Module:
     # has none).
     _forward_pre_hooks = _NO_HOOKS
     _forward_hooks = _NO_HOOKS
+    _backward_pre_hooks = _NO_HOOKS
+    _backward_hooks = _NO_HOOKS
+    _hooks_with_kwargs = frozenset()  # ids of the forward (pre-)hooks registered with_kwargs=True
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -183,13 +186,13 @@ class Module:
     def __call__(self, *args, **kwargs):
         if "_compiled_call" in self.__dict__:  # Module.compile() (one test here: this runs at every call)
             return self._call_compiled(args, kwargs)
-        if self._forward_pre_hooks or self._forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_impl(self, *args, **kwargs):
         """The eager call: forward with the hooks around it (what Module.compile() compiles)."""
-        if self._forward_pre_hooks or self._forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -201,15 +204,32 @@ class Module:
         return self.__dict__["_compiled_call"](*args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
-        for hook in list(self._forward_pre_hooks.values()):
+        with_kwargs = self._hooks_with_kwargs
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in with_kwargs:  # hook(module, args, kwargs) -> None or (args, kwargs)
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {result}.")
+                    args, kwargs = result
+                    args = args if isinstance(args, tuple) else (args,)
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        call = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            from eigengrad.nn.modules import backward_hooks
+
+            args, call = backward_hooks.wrap_inputs(self, args)
         output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for key, hook in list(self._forward_hooks.items()):
+            result = hook(self, args, kwargs, output) if key in with_kwargs else hook(self, args, output)
             if result is not None:
                 output = result
+        if call is not None:
+            output = backward_hooks.wrap_outputs(call, output)
         return output
 
     def _hook_dict(self, store: str) -> OrderedDict:
@@ -229,15 +249,40 @@ class Module:
             hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """Call ``hook(module, args)`` before every ``forward``; a non-None result replaces the positional
-        arguments (a tuple, or a single value). Returns a handle whose ``remove()`` unregisters it."""
-        return self._add_hook("_forward_pre_hooks", hook, prepend)
+        arguments (a tuple, or a single value). ``with_kwargs``: ``hook(module, args, kwargs)``, returning
+        None or ``(args, kwargs)``. Returns a handle whose ``remove()`` unregisters it."""
+        return self._kwargs_flag(self._add_hook("_forward_pre_hooks", hook, prepend), with_kwargs)
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False) -> RemovableHandle:
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after every ``forward``; a non-None result replaces the
-        output. Returns a handle whose ``remove()`` unregisters it."""
-        return self._add_hook("_forward_hooks", hook, prepend)
+        output. ``with_kwargs``: ``hook(module, args, kwargs, output)``. Returns a handle whose ``remove()``
+        unregisters it. (``always_call``: accepted; a forward that raises runs no hook here.)"""
+        return self._kwargs_flag(self._add_hook("_forward_hooks", hook, prepend), with_kwargs)
+
+    def _kwargs_flag(self, handle: RemovableHandle, with_kwargs: bool) -> RemovableHandle:
+        if with_kwargs:
+            object.__setattr__(self, "_hooks_with_kwargs", self._hooks_with_kwargs | {handle.id})
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the module's
+        inputs are computed (tuples: one entry per positional tensor input, per tensor output); a non-None
+        result replaces ``grad_input``. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are known, before
+        the module's own backward; a non-None result replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """PyTorch's deprecated form: here as :meth:`register_full_backward_hook` (PyTorch's own gives the
+        gradients of the last operation's inputs, which only equal these for a single-operation module)."""
+        return self.register_full_backward_hook(hook)
 
     # --- traversal --------------------------------------------------------------------------------
     def named_modules(self, prefix: str = "", memo: set | None = None) -> Iterator[tuple[str, "Module"]]:

@@ -1,0 +1,102 @@
+"""Module backward hooks (``register_full_backward_hook``, ``register_full_backward_pre_hook``), as PyTorch's
+``BackwardHook``: a call of a module that has them passes its tensor inputs and its outputs through two
+identity autograd Functions. When the outputs' gradients arrive, the pre-hooks see (and may replace)
+``grad_output``; when the inputs' gradients are computed, the hooks see ``(grad_input, grad_output)`` and
+may replace ``grad_input``. ``grad_input`` has one entry per positional tensor input (None where it needs no
+gradient); when no input needs one, the hooks run with all-None ``grad_input`` as soon as ``grad_output``
+is known (Grad-CAM on a first layer)."""
+from __future__ import annotations
+
+import warnings
+
+from eigengrad.autograd.custom_function import Function
+from eigengrad.autograd.grad_mode import is_grad_enabled
+from eigengrad.tensor import Tensor
+
+
+class _Call:
+    """One module call's hooks and the gradient of its outputs, shared by its two identity Functions."""
+
+    def __init__(self, module, n_inputs: int, inputs_need_grad: bool) -> None:
+        self.module, self.n_inputs, self.inputs_need_grad = module, n_inputs, inputs_need_grad
+        self.grad_output: tuple | None = None
+
+    def outputs_backward(self, grads: tuple) -> tuple:
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grads)
+            if result is not None:
+                grads = _as_grads(result, len(grads), "backward pre hook")
+        self.grad_output = grads
+        if not self.inputs_need_grad and self.module._backward_hooks:
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
+                          "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.",
+                          UserWarning, stacklevel=2)
+            self._run_hooks((None,) * self.n_inputs)
+        return grads
+
+    def inputs_backward(self, grads: tuple) -> tuple:
+        return self._run_hooks(grads)
+
+    def _run_hooks(self, grad_input: tuple) -> tuple:
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                grad_input = _as_grads(result, len(grad_input), "backward hook")
+        return grad_input
+
+
+def _as_grads(result, n: int, what: str) -> tuple:
+    grads = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+    if len(grads) != n:
+        raise RuntimeError(f"{what} returned an invalid number of gradients - got {len(grads)}, but expected {n}")
+    return grads
+
+
+class _Identity(Function):
+    """The tensors unchanged; backward hands their gradients to ``call`` (``side``: inputs or outputs)."""
+
+    @staticmethod
+    def forward(ctx, call, side, *tensors):
+        ctx.call, ctx.side = call, side
+        outs = tuple(t.view_as(t) for t in tensors)
+        return outs if len(outs) != 1 else outs[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        handled = ctx.call.outputs_backward(grads) if ctx.side == "out" else ctx.call.inputs_backward(grads)
+        return (None, None, *handled)
+
+
+def wrap_inputs(module, args: tuple) -> tuple[tuple, _Call | None]:
+    """(args with their tensors passed through the inputs' identity, the call's record) when grad mode is on."""
+    if not is_grad_enabled():
+        return args, None
+    positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    need = any(args[i].requires_grad for i in positions)
+    call = _Call(module, len(positions), need)
+    if not need:
+        return args, call
+    wrapped = _Identity.apply(call, "in", *(args[i] for i in positions))
+    wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+    args = list(args)
+    for i, t in zip(positions, wrapped):
+        args[i] = t
+    return tuple(args), call
+
+
+def wrap_outputs(call: _Call | None, output):
+    """The module's output (a tensor, or a tuple/list of them) with its tensors through the outputs' identity."""
+    if call is None:
+        return output
+    items = list(output) if isinstance(output, (tuple, list)) else [output]
+    positions = [i for i, o in enumerate(items) if isinstance(o, Tensor) and o.requires_grad]
+    if not positions:
+        return output
+    wrapped = _Identity.apply(call, "out", *(items[i] for i in positions))
+    wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+    for i, t in zip(positions, wrapped):
+        items[i] = t
+    if isinstance(output, tuple):
+        return tuple(items) if type(output) is tuple else type(output)(*items)  # (a named tuple)
+    return items if isinstance(output, list) else items[0]
