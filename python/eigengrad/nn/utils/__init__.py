@@ -13,3 +13,15 @@ from eigengrad.nn.utils import rnn  # noqa: E402
 from eigengrad.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402
 
 __all__ += ["rnn", "parameters_to_vector", "vector_to_parameters"]
+
+
+def __getattr__(name: str):
+    if name in ("parametrize", "parametrizations"):  # torch.nn.utils.parametrize(ations), imported when first used
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "spectral_norm":  # the legacy torch.nn.utils.spectral_norm: here the parametrization's
+        from eigengrad.nn.utils.parametrizations import spectral_norm
+
+        return spectral_norm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
