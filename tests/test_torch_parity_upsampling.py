@@ -33,10 +33,11 @@ def choice(r, options):
 def draw(r, seed):
     """(input shape, interpolate's keyword arguments) for seed."""
     dims = 1 + seed % 2
-    mode = choice(r, ["nearest", "nearest-exact", "linear" if dims == 1 else "bilinear", "area"])
+    mode = choice(r, ["nearest", "nearest-exact", "linear" if dims == 1 else "bilinear", "area"]
+                  + ([] if dims == 1 else ["bicubic"]))
     spatial = tuple(int(r.integers(1, 14)) for _ in range(dims))
     kw = dict(mode=mode)
-    if mode in ("linear", "bilinear"):
+    if mode in ("linear", "bilinear", "bicubic"):
         kw["align_corners"] = choice(r, [None, False, True])
     big = r.random() < 0.25  # PyTorch's general nearest path (oh + ow > 128)
     if r.random() < 0.5:
@@ -68,7 +69,7 @@ def nearest_adjoint(x_shape, dt, kw, dy):
 
 
 @DTYPES
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(80))
 def test_interpolate_random_options_match_torch(dt, seed):
     r = np.random.default_rng(seed)
     shape, kw = draw(r, seed)

@@ -2,8 +2,8 @@
 deprecated upsample, upsample_nearest, upsample_bilinear), pixel_shuffle and pixel_unshuffle, with
 PyTorch's arguments, output sizes, source coordinates and checks.
 
-interpolate's modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear' (4-D input) and 'area'
-(adaptive average pooling). 'bicubic', 'trilinear', 'lanczos', 5-D input and antialias are PyTorch modes
+interpolate's modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear' and 'bicubic' (4-D input)
+and 'area' (adaptive average pooling). 'trilinear', 'lanczos', 5-D input and antialias are PyTorch modes
 eigengrad does not have (NotImplementedError).
 """
 from __future__ import annotations
@@ -12,15 +12,55 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.autograd.ops_upsample import Upsample
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
-_UNSUPPORTED = ("bicubic", "trilinear", "lanczos")
-_NEEDS_DIMS = {"linear": 3, "bilinear": 4}
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
+_UNSUPPORTED = ("trilinear", "lanczos")
+_NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4}
+_CUBIC_A = -0.75  # PyTorch's (Keys' cubic convolution with a = -0.75)
+
+
+def _cubic_matrix(n_in: int, n_out: int, scale: float, align_corners: bool, dtype) -> np.ndarray:
+    """(n_out, n_in): row o holds PyTorch's four cubic-convolution weights of output o at the source indices
+    floor(x) - 1 .. floor(x) + 2 (clamped to the input: weights of a repeated border index add up), with
+    x = s o (align_corners) or s (o + 0.5) - 0.5 (not clamped at 0, as PyTorch's cubic)."""
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale > 0 else n_in / n_out
+    dst = np.arange(n_out)
+    real = s * dst if align_corners else s * (dst + 0.5) - 0.5
+    base = np.floor(real).astype(np.int64)
+    t = real - base
+    a = _CUBIC_A
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    m = np.zeros((n_out, n_in))
+    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
+        np.add.at(m, (dst, np.clip(base - 1 + k, 0, n_in - 1)), w)
+    return m.astype(dtype)
+
+
+def _bicubic(input: Tensor, sizes: tuple, scales: tuple, align_corners: bool) -> Tensor:
+    """Separable: out = Wy x Wx^T per plane, two products whose gradients are autograd's (the weights are one
+    NumPy step each: a compiled step builds them once per replay)."""
+    h, w = input.shape[2:]
+    dt = input._data.dtype
+    wy = Tensor._wrap(numpy_call(_cubic_matrix, h, sizes[0], scales[0], align_corners, dt))
+    wx = Tensor._wrap(numpy_call(_cubic_matrix, w, sizes[1], scales[1], align_corners, dt))
+    return wy @ input @ wx.mT
 _LEGACY_NEAREST_MAX = 128  # PyTorch's _use_vectorized_kernel_cond_2d threshold on oh + ow
 
 
@@ -98,6 +138,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
       differ in the last bit, its gradient is not that of its output);
     - linear / bilinear: x = s dst (align_corners) or max(s (dst + 0.5) - 0.5, 0), interpolated between
       floor(x) and the next index (separably in H and W);
+    - bicubic: PyTorch's cubic convolution (a = -0.75) over the 4 x 4 sources around x = s dst
+      (align_corners) or s (dst + 0.5) - 0.5, border indices clamped, as two products with weight matrices;
     - area: adaptive average pooling to the output size.
 
     One C++ kernel forward and one backward (a scatter in a fixed order per plane).
@@ -109,6 +151,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     sizes, scales = _output_size(input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
         return FC1.adaptive_avg_pool1d(input, sizes) if input.ndim == 3 else FC.adaptive_avg_pool2d(input, sizes)
+    if mode == "bicubic":
+        return _bicubic(input, sizes, scales, bool(align_corners))
     kernel_mode = "linear" if mode in _NEEDS_DIMS else mode
     ac = bool(align_corners)
     if input.ndim == 3:
