@@ -73,8 +73,8 @@ __all__ = [
 # Subpackages imported on first access (``eg.tune``, ``eg.sklearn``, ...), so that ``import eigengrad``
 # stays fast and imports no optional dependency (scikit-learn, Optuna, Ray, matplotlib) until used.
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
-_LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "jit", "onnx", "preprocessing", "sklearn",
-                     "profiler", "special", "testing", "train", "tune")
+_LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "func", "jit", "onnx",
+                     "preprocessing", "sklearn", "profiler", "special", "testing", "train", "tune")
 
 
 def __getattr__(name: str):
@@ -86,6 +86,10 @@ def __getattr__(name: str):
         from eigengrad.amp import autocast
 
         return autocast
+    if name == "vmap":  # torch.vmap (eigengrad.func)
+        from eigengrad.func import vmap
+
+        return vmap
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

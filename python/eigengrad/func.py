@@ -1,0 +1,228 @@
+"""``torch.func``: function transforms over eigengrad's autograd, for the scripts that compute per-sample
+gradients, Jacobians and ensembles functionally: ``functional_call``, ``grad``/``grad_and_value``,
+``vmap``, ``jacrev``/``jacfwd``, ``hessian``, ``vjp``.
+
+``vmap`` runs the function once per index of the mapped dims and stacks the results (the numbers are those
+of the batched computation; it is a loop, not a batching compiler). ``grad`` differentiates with
+``autograd.grad`` and records its own backward, so transforms nest (``grad(grad(f))``, ``vmap(grad(f))``).
+Arguments and results may be tensors or dicts, lists and tuples of them (pytrees).
+"""
+from __future__ import annotations
+
+import contextlib
+
+from eigengrad.autograd.differentiate import grad as _autograd_grad
+from eigengrad.autograd.grad_mode import enable_grad
+from eigengrad.tensor import Tensor
+
+__all__ = ["functional_call", "grad", "grad_and_value", "vmap", "jacrev", "jacfwd", "hessian", "vjp"]
+
+
+# --- pytrees --------------------------------------------------------------------------------------
+
+def _leaves(tree) -> list:
+    if isinstance(tree, Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        return [x for v in tree.values() for x in _leaves(v)]
+    if isinstance(tree, (list, tuple)):
+        return [x for v in tree for x in _leaves(v)]
+    return []
+
+
+def _rebuild(tree, leaves):
+    """``tree`` with its tensors replaced, in order, by ``leaves`` (an iterator)."""
+    if isinstance(tree, Tensor):
+        return next(leaves)
+    if isinstance(tree, dict):
+        return {k: _rebuild(v, leaves) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        items = [_rebuild(v, leaves) for v in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    if isinstance(tree, list):
+        return [_rebuild(v, leaves) for v in tree]
+    return tree
+
+
+def _map(fn, tree):
+    return _rebuild(tree, iter([fn(x) for x in _leaves(tree)]))
+
+
+# --- functional_call --------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _swapped(module, tensors: dict):
+    """The module's parameters and buffers named in ``tensors`` replaced by them inside the block."""
+    saved = []
+    try:
+        for name, value in tensors.items():
+            owner, _, leaf = name.rpartition(".")
+            sub = module.get_submodule(owner)
+            store = sub._parameters if leaf in sub._parameters else sub._buffers if leaf in sub._buffers else None
+            if store is None:
+                raise AttributeError(f"{type(sub).__name__} has no parameter or buffer named {leaf!r} (from {name!r})")
+            saved.append((store, leaf, store[leaf]))
+            store[leaf] = value
+        yield
+    finally:
+        for store, leaf, old in reversed(saved):
+            store[leaf] = old
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights: bool = True,
+                    strict: bool = False):
+    """``module(*args, **kwargs)`` with its parameters and buffers taken from the given dict(s) by name
+    (those not given stay the module's own)."""
+    dicts = parameter_and_buffer_dicts if isinstance(parameter_and_buffer_dicts, (list, tuple)) \
+        else [parameter_and_buffer_dicts]
+    tensors: dict = {}
+    for d in dicts:
+        for k, v in d.items():
+            if k in tensors:
+                raise ValueError(f"{k} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+            tensors[k] = v
+    if strict:
+        own = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+        missing, unexpected = sorted(own - set(tensors)), sorted(set(tensors) - own)
+        if missing or unexpected:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}: missing keys {missing}, "
+                               f"unexpected keys {unexpected}")
+    args = () if args is None else args if isinstance(args, tuple) else (args,)
+    with _swapped(module, tensors):
+        return module(*args, **(kwargs or {}))
+
+
+# --- grad -----------------------------------------------------------------------------------------
+
+def _differentiable(t: Tensor) -> Tensor:
+    """A tensor to differentiate with respect to: connected to t's graph when t has one (nesting), else a
+    fresh leaf."""
+    return t.view_as(t) if t.requires_grad else t.detach().requires_grad_(True)
+
+
+def grad_and_value(func, argnums=0, has_aux: bool = False):
+    """``(gradient of func's scalar output with respect to the argnums argument(s), output)``."""
+    def wrapper(*args, **kwargs):
+        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        args = list(args)
+        outer_graph = any(t.requires_grad for i in nums for t in _leaves(args[i]))
+        for i in nums:
+            args[i] = _map(_differentiable, args[i])
+        with enable_grad():
+            out = func(*args, **kwargs)
+        aux = None
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: (output, aux) "
+                                   "if has_aux is True")
+            out, aux = out
+        if not isinstance(out, Tensor) or out.numel() != 1:
+            dims = out.ndim if isinstance(out, Tensor) else "no"
+            raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor "
+                               f"with {dims} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
+        leaves = [t for i in nums for t in _leaves(args[i])]
+        gs = _autograd_grad(out, leaves, retain_graph=True, create_graph=True, allow_unused=True) if out.requires_grad \
+            else (None,) * len(leaves)
+        gs = [t.new_zeros(t.shape) if g is None else (g if outer_graph else g.detach()) for g, t in zip(gs, leaves)]
+        it = iter(gs)
+        grads = tuple(_rebuild(args[i], it) for i in nums)
+        grads = grads[0] if isinstance(argnums, int) else grads
+        value = out if outer_graph else out.detach()
+        return (grads, (value, aux)) if has_aux else (grads, value)
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux: bool = False):
+    """The gradient of func's scalar output with respect to its argnums argument(s) (a function)."""
+    inner = grad_and_value(func, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        grads, value = inner(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+    return wrapper
+
+
+# --- vmap -----------------------------------------------------------------------------------------
+
+def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
+    """``func`` mapped over dim ``in_dims`` of its arguments (None: not mapped; a tuple: one per argument),
+    its results stacked along ``out_dims``."""
+    from eigengrad.tensor_ops.shape import stack
+
+    def wrapper(*args, **kwargs):
+        dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
+        if len(dims) != len(args):
+            raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the structure "
+                             f"of `inputs`. in_dims has structure of length {len(dims)} but inputs has {len(args)}")
+        sizes = {t.shape[d] for a, d in zip(args, dims) if d is not None for t in _leaves(a)}
+        if not sizes:
+            raise ValueError("vmap(f, in_dims, ...)(<inputs>): at least one input must be mapped over (got in_dims "
+                             "all None or no Tensor inputs)")
+        if len(sizes) != 1:
+            raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
+                             f"{sorted(sizes)} for the mapped dimension")
+        n = sizes.pop()
+        outs = []
+        for i in range(n):
+            sliced = [a if d is None else _map(lambda t, d=d: t.select(d, i), a) for a, d in zip(args, dims)]
+            outs.append(func(*sliced, **kwargs))
+        if not outs:
+            raise ValueError("vmap: the mapped dimension has size 0")
+        per_leaf = list(zip(*[_leaves(o) for o in outs]))
+        stacked = [stack(list(group), dim=out_dims) for group in per_leaf]
+        return _rebuild(outs[0], iter(stacked))
+    return wrapper
+
+
+# --- Jacobians --------------------------------------------------------------------------------------
+
+def _jacobian(func, argnums):
+    from eigengrad.autograd import functional as AF
+
+    def wrapper(*args):
+        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+        def of_selected(*selected):
+            full = list(args)
+            for i, v in zip(nums, selected):
+                full[i] = v
+            return func(*full)
+        jac = AF.jacobian(of_selected, tuple(args[i] for i in nums), create_graph=True)
+        if isinstance(argnums, int):  # one input: its block of each output (a tuple of outputs: of tuples)
+            jac = tuple(j[0] for j in jac) if isinstance(jac[0], tuple) else jac[0]
+        return jac
+    return wrapper
+
+
+def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
+    """The Jacobian of func with respect to its argnums argument(s), by reverse mode."""
+    return _jacobian(func, argnums)
+
+
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
+    """The Jacobian of func (here by reverse mode too: the same numbers)."""
+    return _jacobian(func, argnums)
+
+
+def hessian(func, argnums=0):
+    """The Hessian of func's scalar output (the Jacobian of its gradient)."""
+    return jacrev(grad(func, argnums), argnums)
+
+
+def vjp(func, *primals, has_aux: bool = False):
+    """``(func(*primals), vjp_fn)``: ``vjp_fn(v)`` gives v^T J for each primal, as a tuple."""
+    xs = [_map(_differentiable, p) for p in primals]
+    with enable_grad():
+        out = func(*xs)
+    aux = None
+    if has_aux:
+        out, aux = out
+    leaves = [t for p in xs for t in _leaves(p)]
+
+    def vjp_fn(*cotangents):
+        outs, cts = _leaves(out), [t for c in cotangents for t in _leaves(c)]
+        gs = _autograd_grad(outs, leaves, grad_outputs=cts, retain_graph=True, create_graph=True, allow_unused=True)
+        it = iter([t.new_zeros(t.shape) if g is None else g for g, t in zip(gs, leaves)])
+        return tuple(_rebuild(p, it) for p in xs)
+    detached = _map(lambda t: t.detach(), out)
+    return (detached, vjp_fn, aux) if has_aux else (detached, vjp_fn)
