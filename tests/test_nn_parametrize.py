@@ -72,6 +72,11 @@ def test_register_assign_cache_and_remove():
     loss.backward()
     opt.step()  # the optimizer built before holds the same original parameter
     assert m.parametrizations.weight.original.grad is not None
+    import copy
+
+    twin = copy.deepcopy(m)  # (AveragedModel deep-copies its model) a parametrized copy with its own original
+    assert type(twin) is type(m) and twin.parametrizations.weight.original is not m.parametrizations.weight.original
+    np.testing.assert_array_equal(twin.weight.detach().numpy(), m.weight.detach().numpy())
     P.remove_parametrizations(m, "weight")
     assert type(m) is eg.nn.Linear and list(m.state_dict()) == ["bias", "weight"]  # (re-registered last, as PyTorch)
     np.testing.assert_array_equal(m.weight.numpy(), m.weight.numpy().T)

@@ -10,6 +10,7 @@ Assigning ``module.weight = w`` stores ``right_inverse(w)``. The state_dict keys
 from __future__ import annotations
 
 import contextlib
+import copy
 
 from eigengrad.autograd.grad_mode import no_grad
 from eigengrad.nn.modules.container import ModuleList
@@ -112,8 +113,16 @@ def _parametrized_class(module: Module) -> None:
                            "https://pytorch.org/tutorials/beginner/saving_loading_models.html"
                            "#saving-loading-a-general-checkpoint-for-inference-and-or-resuming-training")
 
+    def __deepcopy__(self, memo):  # (PyTorch's: a copy of the module, sharing the parametrized class)
+        replica = memo.get(id(self))
+        if replica is None:
+            replica = self.__class__.__new__(self.__class__)
+            memo[id(self)] = replica
+            object.__setattr__(replica, "__dict__", copy.deepcopy(self.__dict__, memo))
+        return replica
+
     param_cls = type(f"Parametrized{cls.__name__}", (cls,), {"__setattr__": __setattr__, "__getstate__": __getstate__,
-                                                              "_original_class": cls})
+                                                              "__deepcopy__": __deepcopy__, "_original_class": cls})
     object.__setattr__(module, "__class__", param_cls)
     object.__setattr__(module, "_parametrized_names", set())
 
