@@ -11,6 +11,7 @@ import pytest
 import eigengrad as eg
 import eigengrad.nn.functional as F
 from eigengrad import nn
+from compile_cases import step_of
 
 _RNG = np.random.default_rng(0)
 DATA = [(eg.from_numpy(_RNG.standard_normal((8, 6)).astype(np.float32)), eg.from_numpy(_RNG.integers(0, 3, 8)))
@@ -151,6 +152,25 @@ def _run(name: str, compiled: bool):
     state = [p.detach().numpy().copy() for p in [*m.parameters(), *m2.parameters()]] + [e.numpy().copy() for e in ema]
     state += [b.numpy().copy() for _, b in m.named_buffers()] + [eg.default_generator.get_state()]
     return outs + state, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+
+
+def _replays_as_eager(build, batches, min_replays: int = 4):
+    """``build()`` -> (step, tensors to compare), called from the same state for an eager and a compiled run:
+    the compiled one replays (no fallback, no warning) and equals eager mode bit for bit (its results, the
+    tensors, the default generator's state). Returns the compiled function."""
+    results = []
+    for compiled in (False, True):
+        step, tensors = build()
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = [fn(*b).numpy().copy() for b in batches]
+        out += [t.detach().numpy().copy() for t in tensors] + [eg.default_generator.get_state()]
+        results.append((out, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]))
+    (want, _, _), (got, fn, caught) = results
+    assert fn.fallback_reason is None and caught == [] and fn.replays >= min_replays
+    assert len(got) == len(want) and all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+    return fn
 
 
 COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
@@ -327,30 +347,14 @@ def test_decoder_layers_replay_with_new_draws():
     """A decoder's ConvTranspose2d, Dropout2d's channel draws and SELU's AlphaDropout inside a compiled step:
     replayed natively (each once fell back: the transposed convolution's kernels and the two dropouts' draws
     were not in the recorder's table), bit for bit eager mode's, the generator advanced alike."""
-    def run(compiled: bool):
+    def build():
         eg.manual_seed(3)
         m = nn.Sequential(nn.Linear(6, 12), nn.Unflatten(1, (3, 2, 2)),
                           nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), nn.BatchNorm2d(4),
                           nn.ReLU(), nn.Dropout2d(0.3), nn.Flatten(), nn.Linear(64, 16), nn.SELU(),
                           nn.AlphaDropout(0.2), nn.Linear(16, 3))
-        opt = eg.optim.AdamW(m.parameters(), lr=1e-2)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(m(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        fn = eg.compile(step) if compiled else step
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            losses = [fn(x, y).numpy().copy() for x, y in DATA]
-        state = [p.detach().numpy().copy() for p in m.parameters()] + [eg.default_generator.get_state()]
-        return losses + state, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
-    want, _, _ = run(False)
-    got, fn, caught = run(True)
-    assert fn.fallback_reason is None and caught == [] and fn.replays >= 4
-    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+        return step_of(m, eg.optim.AdamW(m.parameters(), lr=1e-2), nn.CrossEntropyLoss()), list(m.parameters())
+    fn = _replays_as_eager(build, DATA)
     names = {op.name for op in next(iter(fn._plans.values())).plan.ops}
     assert {"conv_transpose2d_forward", "conv_transpose2d_backward", "alpha_dropout_forward",
             "feature_dropout_forward"} <= names
@@ -370,7 +374,7 @@ def test_embedding_bag_steps_replay_with_each_calls_bags(form):
             batches.append((eg.from_numpy(rng.integers(0, 20, 12)), eg.from_numpy(np.concatenate([[0], cuts])),
                             eg.from_numpy(rng.integers(0, 3, 4))))
 
-    def run(compiled: bool):
+    def build():
         eg.manual_seed(1)
         bag, head = nn.EmbeddingBag(20, 6, mode="mean"), nn.Linear(6, 3)
         opt = eg.optim.SGD([*bag.parameters(), *head.parameters()], lr=0.1)
@@ -381,15 +385,8 @@ def test_embedding_bag_steps_replay_with_each_calls_bags(form):
             loss.backward()
             opt.step()
             return loss
-        fn = eg.compile(step) if compiled else step
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out = [fn(*b).numpy().copy() for b in batches]
-        return out + [bag.weight.numpy().copy()], fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
-    want, _, _ = run(False)
-    got, fn, caught = run(True)
-    assert fn.fallback_reason is None and caught == [] and fn.replays >= 4
-    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+        return step, [bag.weight]
+    fn = _replays_as_eager(build, batches)
     if form == "offsets":  # a bad offsets array at a replay raises as in eager mode
         with pytest.raises(ValueError, match="offsets"):
             fn(batches[0][0], eg.tensor([0, 5, 3, 8]), batches[0][2])
@@ -404,7 +401,7 @@ def test_spatial_transformer_steps_replay(mode, padding):
     data = [(eg.from_numpy(rng.standard_normal((3, 2, 5, 6)).astype(np.float32)), eg.from_numpy(rng.integers(0, 3, 3)))
             for _ in range(6)]
 
-    def run(compiled: bool):
+    def build():
         eg.manual_seed(4)
         loc, head = nn.Linear(60, 6), nn.Linear(60, 3)
         opt = eg.optim.SGD([*loc.parameters(), *head.parameters()], lr=0.05)
@@ -418,13 +415,5 @@ def test_spatial_transformer_steps_replay(mode, padding):
             loss.backward()
             opt.step()
             return loss
-        fn = eg.compile(step) if compiled else step
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out = [fn(x, y).numpy().copy() for x, y in data]
-        return out + [p.numpy().copy() for p in loc.parameters()], fn, \
-            [str(w.message) for w in caught if "eg.compile" in str(w.message)]
-    want, _, _ = run(False)
-    got, fn, caught = run(True)
-    assert fn.fallback_reason is None and caught == [] and fn.replays >= 2
-    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+        return step, list(loc.parameters())
+    _replays_as_eager(build, data, min_replays=2)

@@ -67,6 +67,20 @@ def _grads(outs: tuple, inputs: tuple, vs: tuple, create_graph: bool, strict: bo
     return tuple(result)
 
 
+def _vector(v, like: tuple, fn_name: str, single: str, what: str) -> tuple:
+    """The product's vector as a tuple shaped as ``like`` (the outputs for vjp, the inputs for jvp and the
+    Hessian products); None only where ``like`` is a single one-element tensor (then 1)."""
+    if v is None:
+        if len(like) != 1 or like[0].numel() != 1:
+            raise RuntimeError(f"The vector v can only be None if {single} a single Tensor with a single element.")
+        return (like[0].new_ones(like[0].shape),)
+    _, vs = _as_tuple(v, "v", fn_name)
+    if len(vs) != len(like) or any(tuple(a.shape) != tuple(t.shape) for a, t in zip(vs, like)):
+        raise RuntimeError(f"v has invalid size: it should have the shape of {what} "
+                           f"{[tuple(t.shape) for t in like]}, got {[tuple(a.shape) for a in vs]}")
+    return vs
+
+
 def _detach(ts: tuple, create_graph: bool) -> tuple:
     return ts if create_graph else tuple(t.detach() for t in ts)
 
@@ -80,16 +94,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     in_tuple, xs = _as_tuple(inputs, "inputs", "vjp")
     xs = _prepare(xs, create_graph)
     out_tuple, outs = _outputs(func, xs, "vjp", strict)
-    if v is None:
-        if len(outs) != 1 or outs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the user-provided function returns a single Tensor "
-                               "with a single element.")
-        vs = (outs[0].new_ones(outs[0].shape),)
-    else:
-        _, vs = _as_tuple(v, "v", "vjp")
-        if len(vs) != len(outs) or any(tuple(a.shape) != tuple(o.shape) for a, o in zip(vs, outs)):
-            raise RuntimeError("v has invalid size: it should have the shape of the function's outputs "
-                               f"{[tuple(o.shape) for o in outs]}, got {[tuple(a.shape) for a in vs]}")
+    vs = _vector(v, outs, "vjp", "the user-provided function returns", "the function's outputs")
     g = _grads(outs, xs, vs, create_graph, strict)
     return _unpack(_detach(outs, create_graph), out_tuple), _unpack(g, in_tuple)
 
@@ -98,16 +103,7 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), J v): ``v`` like the inputs (None only for a single-element input)."""
     in_tuple, xs = _as_tuple(inputs, "inputs", "jvp")
     xs = _prepare(xs, create_graph)
-    if v is None:
-        if len(xs) != 1 or xs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the input to the user-provided function is a single "
-                               "Tensor with a single element.")
-        vs = (xs[0].new_ones(xs[0].shape),)
-    else:
-        _, vs = _as_tuple(v, "v", "jvp")
-        if len(vs) != len(xs) or any(tuple(a.shape) != tuple(x.shape) for a, x in zip(vs, xs)):
-            raise RuntimeError("v has invalid size: it should have the shape of the inputs "
-                               f"{[tuple(x.shape) for x in xs]}, got {[tuple(a.shape) for a in vs]}")
+    vs = _vector(v, xs, "jvp", "the input to the user-provided function is", "the inputs")
     out_tuple, outs = _outputs(func, xs, "jvp", strict)
     us = tuple(o.new_zeros(o.shape).requires_grad_(True) for o in outs)  # the vjp's vector, differentiated
     with enable_grad():
@@ -187,13 +183,7 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 def _hessian_product(func, inputs, v, create_graph: bool, strict: bool, name: str):
     in_tuple, xs = _as_tuple(inputs, "inputs", name)
     xs = _prepare(xs, create_graph)
-    if v is None:
-        if len(xs) != 1 or xs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the input to the user-provided function is a single "
-                               "Tensor with a single element.")
-        vs = (xs[0].new_ones(xs[0].shape),)
-    else:
-        _, vs = _as_tuple(v, "v", name)
+    vs = _vector(v, xs, name, "the input to the user-provided function is", "the inputs")
     out_tuple, outs = _outputs(func, xs, name, strict)
     if out_tuple or outs[0].numel() != 1:
         raise RuntimeError(f"The function given to {name} should return a single Tensor with a single element")
