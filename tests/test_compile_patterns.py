@@ -259,14 +259,7 @@ def test_tensors_a_helper_function_reaches_are_read_live():
     for compiled in (False, True):
         _CLASS_WEIGHTS.fill_(1.0)
         m = _model(0)
-        opt = eg.optim.AdamW(m.parameters(), lr=1e-2)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = _weighted_loss(m(x), y)
-            loss.backward()
-            opt.step()
-            return loss
+        step = step_of(m, eg.optim.AdamW(m.parameters(), lr=1e-2), _weighted_loss)
         fn = eg.compile(step) if compiled else step
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

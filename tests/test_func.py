@@ -46,6 +46,8 @@ def test_transforms_match_torch():
         out.append(F.grad(lambda v: F.grad(f)(v).sum())(xx))  # nested
         out.append(F.hessian(f)(xx))
         out.append(F.jacrev(lambda v: v.sin() * v[0])(xx))
+        jac, aux = F.jacrev(lambda v: (v.exp(), v.sum()), has_aux=True)(xx)
+        out += [jac, aux]
         g, value = F.grad_and_value(f)(xx)
         out += [g, value]
         _, vjp_fn = F.vjp(lambda v: v ** 2, xx)

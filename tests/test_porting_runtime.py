@@ -141,7 +141,12 @@ def test_cuda_and_mkldnn_backend_flags_can_be_set_and_read():
     finally:
         cuda.matmul.allow_tf32 = before
     assert mkldnn.is_available() is False and mkldnn.enabled is True
-    cuda.enable_flash_sdp(False)  # accepted, inert
+    assert cuda.flash_sdp_enabled() and cuda.mem_efficient_sdp_enabled()  # PyTorch's defaults
+    try:
+        cuda.enable_flash_sdp(False)  # read back as set (CUDA's switch: eigengrad's attention is unchanged)
+        assert not cuda.flash_sdp_enabled()
+    finally:
+        cuda.enable_flash_sdp(True)
 
 
 def test_optimizer_state_is_a_defaultdict_and_detach_in_place():

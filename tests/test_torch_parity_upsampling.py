@@ -91,6 +91,41 @@ def test_interpolate_random_options_match_torch(dt, seed):
         assert_rel(ex.grad, tx.grad, dt, "input grad " + what)
 
 
+@DTYPES
+@pytest.mark.parametrize("seed", range(24))
+def test_trilinear_random_options_match_torch(dt, seed):
+    """mode='trilinear' on 5-D input (sizes or scale factors, align_corners None/False/True, recomputed scales):
+    outputs and input gradients against PyTorch's."""
+    r = np.random.default_rng(1000 + seed)
+    shape = (int(r.integers(1, 3)), int(r.integers(1, 3))) + tuple(int(r.integers(1, 7)) for _ in range(3))
+    kw = dict(mode="trilinear", align_corners=choice(r, [None, False, True]))
+    if seed % 2:
+        kw["size"] = tuple(int(r.integers(1, 10)) for _ in range(3))
+    else:
+        kw["scale_factor"] = tuple(choice(r, [0.7, 1.0, 1.5, 2.0, 2.6]) for _ in range(3))
+        kw["recompute_scale_factor"] = choice(r, [None, False, True])
+        shape = shape[:2] + tuple(max(n, 2) for n in shape[2:])  # a non-empty output at the scale 0.7
+    x = r.standard_normal(shape).astype(dt)
+    ex, tx = eg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ty, ey = TF.interpolate(tx, **kw), F.interpolate(ex, **kw)
+    what = f"{shape} {kw}"
+    assert_rel(ey, ty, dt, "output " + what)
+    dy = r.standard_normal(tuple(ty.shape)).astype(dt)
+    ey.backward(eg.from_numpy(dy))
+    ty.backward(torch.from_numpy(dy))
+    assert_rel(ex.grad, tx.grad, dt, "input grad " + what)
+
+
+@pytest.mark.parametrize("mode, ndim", [("bicubic", 3), ("trilinear", 4), ("bilinear", 5)])
+def test_modes_on_the_wrong_rank_raise_as_torch(mode, ndim):
+    """A mode given input of another rank: NotImplementedError in both (PyTorch's type)."""
+    x = np.ones((1, 1) + (3,) * (ndim - 2))
+    with pytest.raises(NotImplementedError):
+        TF.interpolate(torch.tensor(x), scale_factor=2, mode=mode)
+    with pytest.raises(NotImplementedError, match=f"{mode}|5-D"):
+        F.interpolate(eg.tensor(x), scale_factor=2, mode=mode)
+
+
 def test_torch_nearest_backward_is_not_always_its_forwards_adjoint():
     # why the test above compares with the adjoint: PyTorch's general forward rule reads input 30 for output
     # 69 of 31 -> 71 at scale 2.3 in float64, its backward sends that output's gradient to input 29

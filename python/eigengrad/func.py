@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 
 from eigengrad.autograd.differentiate import grad as _autograd_grad
+from eigengrad.autograd.functional import differentiable_input
 from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.tensor import Tensor
 
@@ -95,9 +96,8 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
 # --- grad -----------------------------------------------------------------------------------------
 
 def _differentiable(t: Tensor) -> Tensor:
-    """A tensor to differentiate with respect to: connected to t's graph when t has one (nesting), else a
-    fresh leaf."""
-    return t.view_as(t) if t.requires_grad else t.detach().requires_grad_(True)
+    """A tensor to differentiate with respect to, connected to t's graph when t has one (nesting)."""
+    return differentiable_input(t, connected=True)
 
 
 def grad_and_value(func, argnums=0, has_aux: bool = False):
@@ -146,7 +146,8 @@ def grad(func, argnums=0, has_aux: bool = False):
 
 def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
     """``func`` mapped over dim ``in_dims`` of its arguments (None: not mapped; a tuple: one per argument),
-    its results stacked along ``out_dims``."""
+    its results stacked along ``out_dims``. A random draw inside runs once per index, so each gets its own
+    numbers (PyTorch's ``randomness='different'``); ``chunk_size`` changes nothing in a loop."""
     from eigengrad.tensor_ops.shape import stack
 
     def wrapper(*args, **kwargs):
@@ -176,32 +177,41 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
 # --- Jacobians --------------------------------------------------------------------------------------
 
-def _jacobian(func, argnums):
+def _jacobian(func, argnums, has_aux: bool):
     from eigengrad.autograd import functional as AF
 
     def wrapper(*args):
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        aux = []
 
         def of_selected(*selected):
             full = list(args)
             for i, v in zip(nums, selected):
                 full[i] = v
-            return func(*full)
+            out = func(*full)
+            if has_aux:  # (output, aux): the Jacobian of the output, aux returned beside it
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError("jacrev(f, ...)(*args): output of function f should be a tuple: (output, aux) "
+                                       "if has_aux is True")
+                out, extra = out
+                aux.append(extra)
+            return out
         jac = AF.jacobian(of_selected, tuple(args[i] for i in nums), create_graph=True)
         if isinstance(argnums, int):  # one input: its block of each output (a tuple of outputs: of tuples)
             jac = tuple(j[0] for j in jac) if isinstance(jac[0], tuple) else jac[0]
-        return jac
+        return (jac, aux[0]) if has_aux else jac
     return wrapper
 
 
 def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
-    """The Jacobian of func with respect to its argnums argument(s), by reverse mode."""
-    return _jacobian(func, argnums)
+    """The Jacobian of func with respect to its argnums argument(s), by reverse mode (``chunk_size``: how
+    PyTorch batches its passes; one pass per output element here)."""
+    return _jacobian(func, argnums, has_aux)
 
 
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """The Jacobian of func (here by reverse mode too: the same numbers)."""
-    return _jacobian(func, argnums)
+    return _jacobian(func, argnums, has_aux)
 
 
 def hessian(func, argnums=0):

@@ -28,11 +28,18 @@ def _as_tuple(x, what: str, fn_name: str) -> tuple[bool, tuple]:
     return is_tuple, items
 
 
+def differentiable_input(t: Tensor, connected: bool) -> Tensor:
+    """The tensor a function is differentiated at: when ``connected`` and t requires grad, a view of t, so
+    the results can be differentiated back to it (nested transforms, create_graph); else a detached copy
+    that requires grad (float) or not (integer: an index)."""
+    if connected and t.requires_grad:
+        return t.view_as(t)
+    return t.detach().requires_grad_(True) if t._data.dtype.kind == "f" else t.detach()
+
+
 def _prepare(inputs: tuple, create_graph: bool) -> tuple:
-    """The tensors func is called on: with create_graph, an input that requires grad stays connected to its
-    graph (a view of it: the results can be differentiated back to it), else detached copies (PyTorch's)."""
-    return tuple(t.view_as(t) if create_graph and t.requires_grad else
-                 t.detach().requires_grad_(True) if t._data.dtype.kind == "f" else t.detach() for t in inputs)
+    """The tensors func is called on (PyTorch's: connected to their graph only with create_graph)."""
+    return tuple(differentiable_input(t, create_graph) for t in inputs)
 
 
 def _outputs(func, inputs: tuple, fn_name: str, strict: bool) -> tuple[bool, tuple]:

@@ -25,28 +25,33 @@ def preferred_linalg_library(backend=None):
     return None
 
 
+# The scaled-dot-product-attention backends' switches (CUDA's; eigengrad's attention is its own CPU kernel,
+# which none of them changes): set and read back as in PyTorch.
+_sdp = {"flash": True, "mem_efficient": True, "math": True}
+
+
 def flash_sdp_enabled() -> bool:
-    return False
+    return _sdp["flash"]
 
 
 def mem_efficient_sdp_enabled() -> bool:
-    return False
+    return _sdp["mem_efficient"]
 
 
 def math_sdp_enabled() -> bool:
-    return True
+    return _sdp["math"]
 
 
 def enable_flash_sdp(enabled: bool) -> None:
-    """A no-op: eigengrad's scaled_dot_product_attention is its own fused CPU kernel."""
+    _sdp["flash"] = bool(enabled)
 
 
 def enable_mem_efficient_sdp(enabled: bool) -> None:
-    """A no-op (see enable_flash_sdp)."""
+    _sdp["mem_efficient"] = bool(enabled)
 
 
 def enable_math_sdp(enabled: bool) -> None:
-    """A no-op (see enable_flash_sdp)."""
+    _sdp["math"] = bool(enabled)
 
 
 __all__ = ["matmul", "is_built", "preferred_linalg_library", "flash_sdp_enabled", "mem_efficient_sdp_enabled",

@@ -31,24 +31,21 @@ class Transform:
         self._cached_x_y = (None, None)
 
     def __call__(self, x: Tensor) -> Tensor:
-        if self._cache_size:
-            cx, cy = self._cached_x_y
-            if x is cx:
-                return cy
-            y = self._call(x)
-            self._cached_x_y = (x, y)
-            return y
-        return self._call(x)
+        return self._through_cache(x, 0, self._call)
 
     def _inv_call(self, y: Tensor) -> Tensor:
-        if self._cache_size:
-            cx, cy = self._cached_x_y
-            if y is cy:
-                return cx
-            x = self._inverse(y)
-            self._cached_x_y = (x, y)
-            return x
-        return self._inverse(y)
+        return self._through_cache(y, 1, self._inverse)
+
+    def _through_cache(self, given: Tensor, side: int, compute) -> Tensor:
+        """compute(given), or the other member of the cached (x, y) pair when ``given`` is its member ``side``
+        (0: x, 1: y); with a cache, the new pair is kept."""
+        if not self._cache_size:
+            return compute(given)
+        if given is self._cached_x_y[side]:
+            return self._cached_x_y[1 - side]
+        result = compute(given)
+        self._cached_x_y = (given, result) if side == 0 else (result, given)
+        return result
 
     def _call(self, x: Tensor) -> Tensor:
         raise NotImplementedError(f"a Transform subclass defines _call(x); {type(self).__name__} does not")

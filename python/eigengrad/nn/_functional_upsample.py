@@ -2,9 +2,9 @@
 deprecated upsample, upsample_nearest, upsample_bilinear), pixel_shuffle and pixel_unshuffle, with
 PyTorch's arguments, output sizes, source coordinates and checks.
 
-interpolate's modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear' and 'bicubic' (4-D input)
-and 'area' (adaptive average pooling). 'trilinear', 'lanczos', 5-D input and antialias are PyTorch modes
-eigengrad does not have (NotImplementedError).
+interpolate's modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear' and 'bicubic' (4-D input),
+'trilinear' (5-D input) and 'area' (adaptive average pooling). 'lanczos', the other modes on 5-D input and
+antialias are PyTorch options eigengrad does not have (NotImplementedError).
 """
 from __future__ import annotations
 
@@ -21,24 +21,35 @@ from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
-_UNSUPPORTED = ("trilinear", "lanczos")
-_NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4}
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+_UNSUPPORTED = ("lanczos",)
+_NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _CUBIC_A = -0.75  # PyTorch's (Keys' cubic convolution with a = -0.75)
 
 
-def _cubic_matrix(n_in: int, n_out: int, scale: float, align_corners: bool, dtype) -> np.ndarray:
-    """(n_out, n_in): row o holds PyTorch's four cubic-convolution weights of output o at the source indices
-    floor(x) - 1 .. floor(x) + 2 (clamped to the input: weights of a repeated border index add up), with
-    x = s o (align_corners) or s (o + 0.5) - 0.5 (not clamped at 0, as PyTorch's cubic)."""
+def _weight_matrix(kind: str, n_in: int, n_out: int, scale: float, align_corners: bool, dtype) -> np.ndarray:
+    """(n_out, n_in): row o holds PyTorch's interpolation weights of output o along one axis, at source
+    coordinate x = s o (align_corners) or s (o + 0.5) - 0.5, s as ``interpolate``'s doc says:
+
+    - linear: 1 - t at floor(x) and t at the next index (the last index alone at the border), x clamped at 0;
+    - cubic: the four cubic-convolution weights at floor(x) - 1 .. floor(x) + 2, indices clamped to the input
+      (the weights of a repeated border index add up), x not clamped (PyTorch's cubic)."""
     if align_corners:
         s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
     else:
         s = 1.0 / scale if scale > 0 else n_in / n_out
     dst = np.arange(n_out)
     real = s * dst if align_corners else s * (dst + 0.5) - 0.5
+    if kind == "linear":
+        real = np.maximum(real, 0.0)
     base = np.floor(real).astype(np.int64)
     t = real - base
+    m = np.zeros((n_out, n_in))
+    if kind == "linear":
+        t = np.clip(t, 0.0, 1.0)
+        np.add.at(m, (dst, base), 1.0 - t)
+        np.add.at(m, (dst, np.minimum(base + 1, n_in - 1)), t)
+        return m.astype(dtype)
     a = _CUBIC_A
 
     def near(x):  # |x| <= 1
@@ -47,20 +58,22 @@ def _cubic_matrix(n_in: int, n_out: int, scale: float, align_corners: bool, dtyp
     def far(x):  # 1 < |x| < 2
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
-    m = np.zeros((n_out, n_in))
     for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
         np.add.at(m, (dst, np.clip(base - 1 + k, 0, n_in - 1)), w)
     return m.astype(dtype)
 
 
-def _bicubic(input: Tensor, sizes: tuple, scales: tuple, align_corners: bool) -> Tensor:
-    """Separable: out = Wy x Wx^T per plane, two products whose gradients are autograd's (the weights are one
-    NumPy step each: a compiled step builds them once per replay)."""
-    h, w = input.shape[2:]
+def _separable(input: Tensor, kind: str, sizes: tuple, scales: tuple, align_corners: bool) -> Tensor:
+    """Bicubic (4-D) or trilinear (5-D) as products with one weight matrix per spatial axis (their gradients
+    are autograd's; each matrix is one NumPy step: a compiled step builds them once per replay)."""
     dt = input._data.dtype
-    wy = Tensor._wrap(numpy_call(_cubic_matrix, h, sizes[0], scales[0], align_corners, dt))
-    wx = Tensor._wrap(numpy_call(_cubic_matrix, w, sizes[1], scales[1], align_corners, dt))
-    return wy @ input @ wx.mT
+    ws = [Tensor._wrap(numpy_call(_weight_matrix, kind, n, o, sc, align_corners, dt))
+          for n, o, sc in zip(input.shape[2:], sizes, scales)]
+    out = ws[-2] @ input @ ws[-1].mT  # the last two axes
+    if input.ndim == 5:  # depth: the product over the flattened planes
+        n, c, d = input.shape[:3]
+        out = (ws[0] @ out.reshape(n, c, d, sizes[1] * sizes[2])).reshape(n, c, *sizes)
+    return out
 _LEGACY_NEAREST_MAX = 128  # PyTorch's _use_vectorized_kernel_cond_2d threshold on oh + ow
 
 
@@ -111,9 +124,9 @@ def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> Non
         raise NotImplementedError(f"mode: eigengrad's interpolate has no {mode!r} mode (it has {MODES})")
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
-    if input.ndim not in (3, 4):
-        raise NotImplementedError(f"input: eigengrad's interpolate takes 3-D (N, C, L) or 4-D (N, C, H, W) input, "
-                                  f"got shape {input.shape}")
+    if input.ndim not in (3, 4) and not (input.ndim == 5 and mode == "trilinear"):
+        raise NotImplementedError(f"input: eigengrad's interpolate takes 3-D (N, C, L) or 4-D (N, C, H, W) input "
+                                  f"(5-D with mode='trilinear'), got shape {input.shape}")
     if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
     if align_corners is not None and mode not in _NEEDS_DIMS:
@@ -140,6 +153,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
       floor(x) and the next index (separably in H and W);
     - bicubic: PyTorch's cubic convolution (a = -0.75) over the 4 x 4 sources around x = s dst
       (align_corners) or s (dst + 0.5) - 0.5, border indices clamped, as two products with weight matrices;
+    - trilinear (5-D input): linear along each of D, H and W, as three products with weight matrices;
     - area: adaptive average pooling to the output size.
 
     One C++ kernel forward and one backward (a scatter in a fixed order per plane).
@@ -151,8 +165,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     sizes, scales = _output_size(input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
         return FC1.adaptive_avg_pool1d(input, sizes) if input.ndim == 3 else FC.adaptive_avg_pool2d(input, sizes)
-    if mode == "bicubic":
-        return _bicubic(input, sizes, scales, bool(align_corners))
+    if mode in ("bicubic", "trilinear"):
+        return _separable(input, "cubic" if mode == "bicubic" else "linear", sizes, scales, bool(align_corners))
     kernel_mode = "linear" if mode in _NEEDS_DIMS else mode
     ac = bool(align_corners)
     if input.ndim == 3:

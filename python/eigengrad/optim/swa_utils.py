@@ -11,12 +11,14 @@ from __future__ import annotations
 import copy
 import math
 
+from eigengrad import _dtype
 from eigengrad.autograd.grad_mode import no_grad
 from eigengrad.nn.modules.batchnorm import _BatchNorm
 from eigengrad.nn.modules.module import Module
 from eigengrad.optim._schedulers.base import LRScheduler
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
+from eigengrad.tensor_ops.creation import tensor
 
 __all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",
            "get_ema_avg_fn", "get_swa_avg_fn"]
@@ -69,9 +71,7 @@ class AveragedModel(Module):
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
         self.module = copy.deepcopy(model)
-        from eigengrad.tensor_ops.creation import tensor
-
-        self.register_buffer("n_averaged", tensor(0, dtype=_long()))
+        self.register_buffer("n_averaged", tensor(0, dtype=_dtype.int64))
         self.avg_fn, self.multi_avg_fn, self.use_buffers = avg_fn, multi_avg_fn, use_buffers
 
     def forward(self, *args, **kwargs):
@@ -104,12 +104,6 @@ class AveragedModel(Module):
                 if not self.use_buffers or a._data.dtype.kind != "f":
                     a.copy_(b.detach())
             self.n_averaged.add_(1)
-
-
-def _long():
-    from eigengrad import _dtype
-
-    return _dtype.int64
 
 
 def update_bn(loader, model: Module, device=None) -> None:
