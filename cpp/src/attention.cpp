@@ -72,18 +72,51 @@ inline bool causal_skip(const AttentionOptions& opt, index_t i0, index_t bm, ind
 
 // --- forward ------------------------------------------------------------------------------------
 
-// The query block [i0, i0 + bm) of one head: out rows (bm, Ev) and their lse.
-// kept: the block's rows of the kept weights (row stride S), or null; only with one key block, whose
-// row sums are final once its exp is taken.
+// The log-sum-exp of a row with running max m and sum l; a fully masked row (l = 0) gets +inf, so
+// that the backward's p = exp(x - lse) is 0.
+template <class T>
+T row_lse(T m, T l) {
+  return l == T(0) ? std::numeric_limits<T>::infinity() : m + std::log(l);
+}
+
+// The query block [i0, i0 + bm) against keys that fit one key block (S <= BN): every row's softmax is
+// final after its one exp, so the probabilities are normalised before the product, out = p v, with no
+// running rescale. The scores go straight into the kept weights when there is no dropout (they are
+// the weights once normalised), else into scratch, copied to kept before the dropout draw.
+template <class T>
+void forward_one_block(const Head<T>& hd, const AttentionMask<T>& mask, const AttentionOptions& opt, index_t i0,
+                       index_t bm, T* out, T* lse, T* kept, const AttentionShape& s) {
+  const index_t n = s.lk;
+  std::uint8_t* bits = opt.dropout() ? bits_scratch(n) : nullptr;
+  T* p = kept && !bits ? kept : scratch<T>(0, bm * n);
+  gemm<T>(hd.q + i0 * s.dk, hd.k, nullptr, p, bm, n, s.dk, false, true, false);
+  for (index_t r = 0; r < bm; ++r) {
+    T* row = p + r * n;
+    const index_t i = i0 + r;
+    T m = kNegInf<T>, l = T(0);
+    online_softmax_row(row, n, scores(row, n, hd.b, hd.h, i, 0, mask, opt), m, l);
+    normalize_row(row, n, l);
+    lse[r] = row_lse(m, l);
+    if (kept && kept != p) std::copy(row, row + n, kept + r * n);
+    if (bits) {
+      bernoulli_mask_span(bits, element_index(hd.b, hd.h, i, 0, s), n, opt.seed, opt.offset, opt.threshold);
+      apply_dropout(row, bits, n, T(opt.keep_scale));
+    }
+  }
+  gemm<T>(p, hd.v, nullptr, out, bm, s.dv, n, false, false, false);  // out = p v
+}
+
+// The query block [i0, i0 + bm) of one head: out rows (bm, Ev) and their lse, by the online softmax
+// over key blocks (out is rescaled by alpha whenever a row's max grows, and divided by l at the end).
 template <class T>
 void forward_block(const Head<T>& hd, const AttentionMask<T>& mask, const AttentionOptions& opt, index_t i0,
-                   index_t bm, T* out, T* lse, T* kept, const AttentionShape& s) {
+                   index_t bm, T* out, T* lse, const AttentionShape& s) {
   const index_t BN = Blocks<T>::key_block(opt);
   T* sc = scratch<T>(0, bm * BN);
   T* m = scratch<T>(2, 3 * bm);      // running max, running sum, rescale factor
   T *l = m + bm, *alpha = l + bm;
   std::uint8_t* bits = opt.dropout() ? bits_scratch(BN) : nullptr;
-  std::fill(m, m + bm, -std::numeric_limits<T>::infinity());
+  std::fill(m, m + bm, kNegInf<T>);
   std::fill(l, l + bm, T(0));
   const T* qi = hd.q + i0 * s.dk;
   bool first = true;
@@ -94,9 +127,7 @@ void forward_block(const Head<T>& hd, const AttentionMask<T>& mask, const Attent
     for (index_t r = 0; r < bm; ++r) {
       T* row = sc + r * bn;
       const index_t i = i0 + r;
-      scores(row, bn, hd.b, hd.h, i, j0, mask, opt);
-      alpha[r] = online_softmax_row(row, bn, m[r], l[r]);
-      if (kept) keep_row(row, bn, l[r], kept + r * s.lk);
+      alpha[r] = online_softmax_row(row, bn, scores(row, bn, hd.b, hd.h, i, j0, mask, opt), m[r], l[r]);
       if (bits) {
         bernoulli_mask_span(bits, element_index(hd.b, hd.h, i, j0, s), bn, opt.seed, opt.offset, opt.threshold);
         apply_dropout(row, bits, bn, T(opt.keep_scale));
@@ -106,11 +137,9 @@ void forward_block(const Head<T>& hd, const AttentionMask<T>& mask, const Attent
     gemm<T>(sc, hd.v + j0 * s.dv, nullptr, out, bm, s.dv, bn, false, false, !first);  // out += p v_j
     first = false;
   }
-  // a fully masked row has l = 0: output 0 and lse = +inf, so that the backward's p = exp(x - lse) is 0
   for (index_t r = 0; r < bm; ++r) {
-    const bool empty = l[r] == T(0);
-    alpha[r] = empty ? T(0) : T(1) / l[r];
-    lse[r] = empty ? std::numeric_limits<T>::infinity() : m[r] + std::log(l[r]);
+    alpha[r] = l[r] == T(0) ? T(0) : T(1) / l[r];
+    lse[r] = row_lse(m[r], l[r]);
   }
   if (first) std::fill(out, out + bm * s.dv, T(0));  // no keys at all
   scale_rows(out, bm, s.dv, alpha);
@@ -138,11 +167,12 @@ void recompute_probabilities(const Head<T>& hd, const T* lse, const AttentionMas
 }
 
 // One (query block, key block) pair of one head: dq_i += scale ds k_j (dqi, (bm, E)); dk_j and
-// dv_j accumulate in dk, dv; dmask is written. kept: the pair's kept weights (bm x bn), or null.
+// dv_j accumulate in dk, dv (or are written, kv_first: the first pair of the task that reaches key block
+// j, so they need no zero fill); dmask is written. kept: the pair's kept weights (bm x bn), or null.
 template <class T>
 void backward_pair(const Head<T>& hd, const Grads<T>& gr, const T* delta, const AttentionMask<T>& mask,
                    const AttentionOptions& opt, index_t i0, index_t bm, index_t j0, index_t bn, T* dqi,
-                   bool first, const T* kept, const AttentionShape& s) {
+                   bool first, bool kv_first, const T* kept, const AttentionShape& s) {
   constexpr index_t BM = Blocks<T>::BM, BN = Blocks<T>::BN;
   const index_t bh = hd.b * s.heads + hd.h, bg = hd.b * s.kv_heads + hd.h / (s.heads / s.kv_heads);
   const T* p = kept ? kept : scratch<T>(0, BM * BN);
@@ -164,21 +194,23 @@ void backward_pair(const Head<T>& hd, const Grads<T>& gr, const T* delta, const 
     }
     pd = dropped;
   }
-  gemm<T>(pd, doi, nullptr, dvj, bn, s.dv, bm, true, false, true);  // dv_j += pd^T dout_i
+  gemm<T>(pd, doi, nullptr, dvj, bn, s.dv, bm, true, false, !kv_first);  // dv_j += pd^T dout_i
   gemm<T>(doi, vj, nullptr, dp, bm, bn, s.dv, false, true, false);  // dp = dout_i v_j^T
   for (index_t r = 0; r < bm; ++r) {
     T* dmask = gr.dmask ? gr.dmask + (bh * s.lq + i0 + r) * s.lk + j0 : nullptr;
     score_grad_row(p + r * bn, dp + r * bn, bits ? bits + r * bn : nullptr, bn, delta[r], T(opt.keep_scale),
                    T(opt.scale), dmask);
   }
-  gemm<T>(dp, qi, nullptr, dkj, bn, s.dk, bm, true, false, true);        // dk_j += scale ds^T q_i
+  gemm<T>(dp, qi, nullptr, dkj, bn, s.dk, bm, true, false, !kv_first);  // dk_j += scale ds^T q_i
   gemm<T>(dp, kj, nullptr, dqi, bm, s.dk, bn, false, false, !first);     // dq_i += scale ds k_j
 }
 
 // The query block [i0, i0 + bm) of one head: dq_i, and its share of dk and dv of the head's key/value head.
+// reached[j]: whether the task has written key block j's dk and dv yet.
 template <class T>
 void backward_block(const Head<T>& hd, const Grads<T>& gr, const AttentionMask<T>& mask,
-                    const AttentionOptions& opt, index_t i0, index_t bm, const AttentionShape& s) {
+                    const AttentionOptions& opt, index_t i0, index_t bm, std::vector<char>& reached,
+                    const AttentionShape& s) {
   const T* kept = gr.weights ? gr.weights + (hd.b * s.heads + hd.h) * s.lq * s.lk + i0 * s.lk : nullptr;
   const index_t BN = Blocks<T>::key_block(opt);
   const index_t bh = hd.b * s.heads + hd.h;
@@ -191,8 +223,10 @@ void backward_block(const Head<T>& hd, const Grads<T>& gr, const AttentionMask<T
   bool first = true;
   for (index_t j0 = 0; j0 < s.lk; j0 += BN) {
     if (causal_skip(opt, i0, bm, j0)) break;
-    backward_pair(hd, gr, delta, mask, opt, i0, bm, j0, std::min(BN, s.lk - j0), dqi, first, kept, s);
+    char& kv_reached = reached[std::size_t(j0 / BN)];
+    backward_pair(hd, gr, delta, mask, opt, i0, bm, j0, std::min(BN, s.lk - j0), dqi, first, !kv_reached, kept, s);
     first = false;
+    kv_reached = 1;
   }
   if (first) std::fill(dqi, dqi + bm * s.dk, T(0));
 }
@@ -213,8 +247,11 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
     for (index_t t = t0; t < t1; ++t) {
       const index_t bh = t / blocks, i0 = (t % blocks) * BM, bm = std::min(BM, s.lq - i0);
       const Head<T> hd = head(q, k, v, bh / s.heads, bh % s.heads, s);
-      T* kept = weights ? weights + (bh * s.lq + i0) * s.lk : nullptr;
-      forward_block(hd, mask, opt, i0, bm, out + (bh * s.lq + i0) * s.dv, lse + bh * s.lq + i0, kept, s);
+      T *o = out + (bh * s.lq + i0) * s.dv, *l = lse + bh * s.lq + i0;
+      if (s.lk > 0 && s.lk <= Blocks<T>::key_block(opt))
+        forward_one_block(hd, mask, opt, i0, bm, o, l, weights ? weights + (bh * s.lq + i0) * s.lk : nullptr, s);
+      else
+        forward_block(hd, mask, opt, i0, bm, o, l, s);
     }
   });
 }
@@ -224,6 +261,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
                         const T* dout, const AttentionMask<T>& mask, const AttentionOptions& opt, T* dq, T* dk, T* dv,
                         T* dmask, const AttentionShape& s) {
   constexpr index_t BM = Blocks<T>::BM;
+  const index_t BN = Blocks<T>::key_block(opt);
   const index_t rep = s.heads / std::max<index_t>(s.kv_heads, 1);
   if (!attention_keeps_weights(s, opt)) weights = nullptr;
   const Grads<T> gr{out, lse, weights, dout, dq, dk, dv, dmask};
@@ -231,13 +269,19 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   parallel_for(s.batch * s.kv_heads, 1, [&](index_t t0, index_t t1) {
     for (index_t t = t0; t < t1; ++t) {
       const index_t b = t / s.kv_heads, g = t % s.kv_heads;
-      std::fill(dk + t * s.lk * s.dk, dk + (t + 1) * s.lk * s.dk, T(0));
-      std::fill(dv + t * s.lk * s.dv, dv + (t + 1) * s.lk * s.dv, T(0));
+      std::vector<char> reached(std::size_t(ceil_div(s.lk, BN)), 0);
       for (index_t h = g * rep; h < (g + 1) * rep; ++h) {
         const index_t bh = b * s.heads + h;
         if (dmask) std::fill(dmask + bh * s.lq * s.lk, dmask + (bh + 1) * s.lq * s.lk, T(0));
         const Head<T> hd = head(q, k, v, b, h, s);
-        for (index_t i0 = 0; i0 < s.lq; i0 += BM) backward_block(hd, gr, mask, opt, i0, std::min(BM, s.lq - i0), s);
+        for (index_t i0 = 0; i0 < s.lq; i0 += BM)
+          backward_block(hd, gr, mask, opt, i0, std::min(BM, s.lq - i0), reached, s);
+      }
+      for (index_t j0 = 0; j0 < s.lk; j0 += BN) {  // key blocks no query reached (causal, or no queries)
+        if (reached[std::size_t(j0 / BN)]) continue;
+        const index_t bn = std::min(BN, s.lk - j0);
+        std::fill_n(dk + (t * s.lk + j0) * s.dk, bn * s.dk, T(0));
+        std::fill_n(dv + (t * s.lk + j0) * s.dv, bn * s.dv, T(0));
       }
     }
   });

@@ -22,10 +22,41 @@ inline index_t element_index(index_t b, index_t h, index_t i, index_t j, const A
   return ((b * s.heads + h) * s.lq + i) * s.lk + j;
 }
 
-// row[c] = x_c = scale * row[c] + mask(b, h, i, j0 + c), -inf where masked (keep mask 0, or causal).
+// max_c row[c] (-inf for n = 0), over fixed-size blocks (a scalar max loop does not vectorise).
 template <class T>
-void scores(T* row, index_t n, index_t b, index_t h, index_t i, index_t j0, const AttentionMask<T>& mask,
-            const AttentionOptions& opt) {
+T row_max(const T* row, index_t n) {
+  constexpr int W = 64 / sizeof(T);
+  using V = Eigen::Array<T, W, 1>;
+  V acc = V::Constant(kNegInf<T>);
+  index_t c = 0;
+  for (; c + W <= n; c += W) acc = acc.max(Eigen::Map<const V>(row + c));
+  T mx = acc.maxCoeff();
+  for (; c < n; ++c) mx = std::max(mx, row[c]);
+  return mx;
+}
+
+// row[c] *= scale; returns the new row's max: one pass (the unmasked scores' common case).
+template <class T>
+T scale_row_max(T* row, index_t n, T scale) {
+  constexpr int W = 64 / sizeof(T);
+  using V = Eigen::Array<T, W, 1>;
+  V acc = V::Constant(kNegInf<T>);
+  index_t c = 0;
+  for (; c + W <= n; c += W) {
+    Eigen::Map<V> x(row + c);
+    x *= scale;
+    acc = acc.max(x);
+  }
+  T mx = acc.maxCoeff();
+  for (; c < n; ++c) mx = std::max(mx, row[c] *= scale);
+  return mx;
+}
+
+// row[c] = x_c = scale * row[c] + mask(b, h, i, j0 + c), -inf where masked (keep mask 0, or causal).
+// Returns max_c x_c (a NaN score may or may not reach it: the row is NaN either way).
+template <class T>
+T scores(T* row, index_t n, index_t b, index_t h, index_t i, index_t j0, const AttentionMask<T>& mask,
+         const AttentionOptions& opt) {
   const T sc = T(opt.scale);
   const index_t at = b * mask.sb + h * mask.sh + i * mask.si + j0 * mask.sj, sj = mask.sj;
   if (mask.bias) {
@@ -34,11 +65,14 @@ void scores(T* row, index_t n, index_t b, index_t h, index_t i, index_t j0, cons
   } else if (mask.keep) {
     const std::uint8_t* mk = mask.keep + at;
     for (index_t c = 0; c < n; ++c) row[c] = mk[c * sj] ? row[c] * sc : kNegInf<T>;
+  } else if (!opt.causal) {
+    return scale_row_max(row, n, sc);
   } else {
     for (index_t c = 0; c < n; ++c) row[c] *= sc;
   }
   if (opt.causal)
     for (index_t c = std::max<index_t>(0, i + 1 - j0); c < n; ++c) row[c] = kNegInf<T>;
+  return row_max(row, n);
 }
 
 // row[c] = exp(row[c] - shift); returns the sum of the new row. Fixed-size blocks of 64 bytes (the
@@ -69,26 +103,14 @@ T exp_shifted(T* row, index_t n, T shift) {
   return acc.sum();
 }
 
-// max_c row[c] (-inf for n = 0), over fixed-size blocks (a scalar max loop does not vectorise).
-template <class T>
-T row_max(const T* row, index_t n) {
-  constexpr int W = 64 / sizeof(T);
-  using V = Eigen::Array<T, W, 1>;
-  V acc = V::Constant(kNegInf<T>);
-  index_t c = 0;
-  for (; c + W <= n; c += W) acc = acc.max(Eigen::Map<const V>(row + c));
-  T mx = acc.maxCoeff();
-  for (; c < n; ++c) mx = std::max(mx, row[c]);
-  return mx;
-}
-
 // One key block of the online softmax for a row of scores x (in place: becomes exp(x - m_new)).
 // Updates the row's running max m and sum l; returns alpha = exp(m_old - m_new), the factor that
 // rescales what the row has summed so far (0 while the row has seen only masked keys). A max of -inf
 // (every key so far masked) shifts by 0 instead, so exp(-inf - shift) stays 0 rather than NaN.
+// row_mx: the row's max (from scores()).
 template <class T>
-T online_softmax_row(T* row, index_t n, T& m, T& l) {
-  const T mx = std::max(m, row_max(row, n));  // a NaN score may or may not reach mx: the row is NaN either way
+T online_softmax_row(T* row, index_t n, T row_mx, T& m, T& l) {
+  const T mx = std::max(m, row_mx);
   const T shift = mx == kNegInf<T> ? T(0) : mx;
   const T sum = exp_shifted(row, n, shift);
   const T alpha = m == kNegInf<T> ? T(0) : std::exp(m - shift);
@@ -103,11 +125,12 @@ void probabilities_row(T* row, index_t n, T lse) {
   exp_shifted(row, n, lse);
 }
 
-// kept[c] = row[c] / l: the weights of a row whose exp(x - m) and sum l are final (0 when l = 0).
+// row[c] /= l: the weights of a row whose exp(x - m) and sum l are final (0 when l = 0, a fully masked
+// row). Multiplies by 1 / l, as PyTorch's softmax does.
 template <class T>
-void keep_row(const T* row, index_t n, T l, T* kept) {
+void normalize_row(T* row, index_t n, T l) {
   const T f = l == T(0) ? T(0) : T(1) / l;
-  for (index_t c = 0; c < n; ++c) kept[c] = row[c] * f;
+  for (index_t c = 0; c < n; ++c) row[c] *= f;
 }
 
 // x (rows x cols) row r times a[r]: rescales the output rows of a query block.
