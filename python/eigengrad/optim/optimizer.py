@@ -133,7 +133,7 @@ class Optimizer:
             for arena in arenas:
                 why = self._step_fused(group, arena, names)
                 if why is not None:
-                    arena.warn_once(why)
+                    arena.note_once(why)
                     self._step_each(group, arena, names)
 
     def _step_fused(self, group: dict, arena: ParamArena, names: tuple) -> str | None:
