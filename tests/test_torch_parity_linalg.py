@@ -69,7 +69,47 @@ def _tri_system(rng):
     return a, normal(rng, (n, int(rng.integers(1, 4))))
 
 
+def _exp_input(rng):
+    """A square matrix (or batch) at a random scale: 1-norms from ~0.01 (no squaring) to ~40 (several)."""
+    n = int(rng.integers(1, 7))
+    lead = (size(rng),) if rng.random() < 0.5 else ()
+    return (normal(rng, lead + (n, n)) * float(rng.choice([0.01, 0.3, 1.0, 4.0, 12.0])),)
+
+
+def _reflectors(rng):
+    """(A (..., m, n), tau (..., k)), k <= n <= m: any values (householder_product takes any reflectors)."""
+    n = int(rng.integers(1, 5))
+    m, k = n + int(rng.integers(0, 3)), int(rng.integers(0, n + 1))
+    lead = (size(rng, zero=False),) if rng.random() < 0.5 else ()
+    return normal(rng, lead + (m, n)), normal(rng, lead + (k,))
+
+
+def _geqrf_invariant(L, a):
+    """geqrf's packed R and reflectors, and the Q householder_product builds from them (A = QR)."""
+    packed, tau = L.geqrf(a)
+    return packed, tau, L.linalg.householder_product(packed, tau)
+
+
 OPS = [
+    Op("matrix_exp", lambda L, a: L.linalg.matrix_exp(a), _exp_input, cases=10),
+    Op("matrix_exp-top-level-and-method", lambda L, a: (L.matrix_exp(a), a.matrix_exp()), _exp_input),
+    Op("matrix_exp-skew-symmetric", lambda L, a: L.matrix_exp(a - a.mT), _exp_input),  # orthogonal's map
+    Op("householder_product", lambda L, a, t: L.linalg.householder_product(a, t), _reflectors, cases=10),
+    Op("orgqr", lambda L, a, t: (L.orgqr(a, t), a.orgqr(t)), _reflectors),
+    Op("geqrf", _geqrf_invariant, _tall, grad=False, cases=8),
+    Op("geqrf-wide-method", lambda L, a: a.geqrf(), _wide, grad=False),
+    Raises("matrix_exp-not-square", lambda L, a: L.matrix_exp(a), lambda rng: (normal(rng, (2, 3)),)),
+    Raises("matrix_exp-vector", lambda L, a: L.matrix_exp(a), lambda rng: (normal(rng, (3,)),)),
+    Raises("matrix_exp-integer", lambda L, a: L.matrix_exp(a), lambda rng: (np.ones((2, 2), np.int64),)),
+    Raises("householder_product-wide", lambda L, a, t: L.linalg.householder_product(a, t),
+           lambda rng: (normal(rng, (2, 3)), normal(rng, (2,)))),
+    Raises("householder_product-long-tau", lambda L, a, t: L.linalg.householder_product(a, t),
+           lambda rng: (normal(rng, (3, 2)), normal(rng, (3,)))),
+    Raises("householder_product-tau-batch", lambda L, a, t: L.linalg.householder_product(a, t),
+           lambda rng: (normal(rng, (2, 3, 2)), normal(rng, (3, 1)))),
+    Raises("householder_product-tau-ndim", lambda L, a, t: L.linalg.householder_product(a, t),
+           lambda rng: (normal(rng, (3, 2)), normal(rng, (2, 1)))),
+    Raises("geqrf-vector", lambda L, a: L.geqrf(a), lambda rng: (normal(rng, (3,)),)),
     Op("inv", lambda L, a: L.linalg.inv(a), lambda rng: (_well_conditioned(rng),)),
     Op("det", lambda L, a: L.linalg.det(a), lambda rng: (_well_conditioned(rng),)),
     Op("slogdet", lambda L, a: L.linalg.slogdet(a), lambda rng: (_well_conditioned(rng) * rng.choice([-1, 1]),)),
@@ -129,9 +169,11 @@ def test_decompositions_of_empty_batches_and_empty_matrices():
 
     fns = {"eigh": lambda L, a: L.linalg.eigh(a)[0], "svd": lambda L, a: L.linalg.svd(a)[1],
            "qr": lambda L, a: L.linalg.qr(a)[1], "pinv": lambda L, a: L.linalg.pinv(a),
-           "svdvals": lambda L, a: L.linalg.svdvals(a)}
+           "svdvals": lambda L, a: L.linalg.svdvals(a), "matrix_exp": lambda L, a: L.matrix_exp(a),
+           "householder_product": lambda L, a: L.linalg.householder_product(a, a.sum(-2))}
     for name, fn in fns.items():
-        for shape in ((0, 3, 3), (3, 0, 0)) + (() if name == "eigh" else ((2, 0, 3),)):
+        square = name in ("eigh", "matrix_exp")
+        for shape in ((0, 3, 3), (3, 0, 0)) + (() if square else ((2, 0, 3),) if name != "householder_product" else ()):
             x = eg.tensor(np.zeros(shape), requires_grad=True)
             out = fn(eg, x)
             assert tuple(out.shape) == tuple(fn(torch, torch.zeros(shape, dtype=torch.float64)).shape), (name, shape)

@@ -1,7 +1,8 @@
 """``torch.linalg``: the norms (``vector_norm``, ``norm``, ``matrix_norm`` 'fro', over the C++ reduction kernel),
 ``cross``, and the square-matrix functions ``inv``, ``det``, ``slogdet``, ``solve``, ``cholesky``,
 ``matrix_power``, ``multi_dot`` (LAPACK through NumPy; differentiable twice, autograd/ops_linalg.py); the
-decompositions and what is built on them come from linalg_decomp.py."""
+decompositions and what is built on them come from linalg_decomp.py; ``matrix_exp`` and
+``householder_product`` (and ``geqrf``, which eigengrad.geqrf serves) from linalg_matrix_functions.py."""
 from __future__ import annotations
 
 from collections import namedtuple
@@ -13,6 +14,7 @@ from eigengrad.autograd import ops_linalg as L
 from eigengrad.linalg_decomp import (_matrices, cond, eig, eigh, eigvals, eigvalsh, lstsq, matrix_norm_ord, matrix_rank,  # noqa: F401
                                      pinv, pinverse, qr, qr_old, solve_triangular, svd, svd_old, svdvals, vander,
                                      vecdot)
+from eigengrad.linalg_matrix_functions import geqrf, householder_product, matrix_exp  # noqa: F401
 from eigengrad.tensor_ops.products import matmul  # noqa: F401
 from eigengrad.tensor_ops.shape import diagonal as _diagonal
 from eigengrad.tensor_ops.composite import cross as _cross

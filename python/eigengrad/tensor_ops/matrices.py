@@ -1,6 +1,6 @@
 """The matrix functions under PyTorch's top-level and method names (``inverse``, ``det``, ``logdet``,
 ``slogdet``, ``matrix_power``, ``cholesky``, ``chain_matmul``, ``svd``, ``qr``, ``pinverse``,
-``triangular_solve``): eigengrad.linalg's, which own them."""
+``triangular_solve``, ``matrix_exp``, ``orgqr``, ``geqrf``): eigengrad.linalg's, which own them."""
 from __future__ import annotations
 
 
@@ -60,6 +60,18 @@ def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitrian
     return namedtuple("triangular_solve", ["solution", "cloned_coefficient"])(x, A.clone())
 
 
+def matrix_exp(input):
+    return _linalg().matrix_exp(input)
+
+
+def orgqr(input, tau):
+    return _linalg().householder_product(input, tau)
+
+
+def geqrf(input, *, out=None):
+    return _linalg().geqrf(input)
+
+
 METHODS = ("inverse", "det", "logdet", "slogdet", "matrix_power", "cholesky", "svd", "qr", "pinverse",
-           "triangular_solve")
+           "triangular_solve", "matrix_exp", "orgqr", "geqrf")
 FUNCTIONS = METHODS + ("chain_matmul",)

@@ -58,7 +58,10 @@ class ParametrizationList(ModuleList):
             new = original
             for m in reversed(list(self)):
                 if hasattr(m, "right_inverse"):
-                    new = m.right_inverse(new)
+                    try:
+                        new = m.right_inverse(new)
+                    except NotImplementedError:  # PyTorch: registration then keeps the tensor as it is
+                        pass
         if isinstance(new, Tensor):
             self.is_tensor, self.ntensors = True, 1
             with no_grad():
