@@ -28,7 +28,7 @@ import weakref
 
 import numpy as np
 
-from eigengrad import _kernels as K, _trace
+from eigengrad import _fp_quiet, _kernels as K, _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.function import _tensor_type
 from eigengrad.autograd.grad_mode import _state as _grad_state
@@ -274,7 +274,13 @@ def run(roots: list, grads: list, retain_graph: bool = False, create_graph: bool
     _grad_state.enabled = create_graph  # PyTorch runs backward with grad mode = create_graph
     _backward.callbacks = []
     try:
-        result = _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut)
+        # IEEE results without NumPy's warnings (log's 1/x at 0, inf + -inf when gradients accumulate), as
+        # PyTorch's backward; the user's state is back for the callbacks (_fp_quiet.py). Hooks run inside.
+        quiet = _fp_quiet.enter()
+        try:
+            result = _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut)
+        finally:
+            _fp_quiet.leave(quiet)
         callbacks = _backward.callbacks
         _backward.callbacks = outer  # a callback's own backward (if any) queues into a new list
         for callback in callbacks:

@@ -35,7 +35,7 @@ and its output is marked as a view of that input (see ``autograd.views``).
 """
 from __future__ import annotations
 
-from eigengrad import _trace
+from eigengrad import _fp_quiet, _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.version import clock, version_of
@@ -121,10 +121,14 @@ class Primitive:
                 edges.append(_CONSTANT)
         record = any_needs and grad_mode
         ctx = cls(tuple(tensors) if record else (), tuple(needs))
-        if _trace.ACTIVE[0] is None:
-            out = cls.forward(ctx, *arrays, **options)
-        else:  # eg.compile records a forward that NumPy computes as one plan step
-            out = _trace.forward(cls, ctx, arrays, options, record)
+        quiet = _fp_quiet.enter()  # IEEE results without NumPy's warnings, as PyTorch's (_fp_quiet.py)
+        try:
+            if _trace.ACTIVE[0] is None:
+                out = cls.forward(ctx, *arrays, **options)
+            else:  # eg.compile records a forward that NumPy computes as one plan step
+                out = _trace.forward(cls, ctx, arrays, options, record)
+        finally:
+            _fp_quiet.leave(quiet)
         result = tensor_type._wrap(out)
         if record and result._data.dtype.kind == "f":  # an op's integer output (argmax...) is a constant
             result.requires_grad = True

@@ -21,6 +21,7 @@ import functools
 
 import numpy as np
 
+from eigengrad import _fp_quiet
 from eigengrad.compile.fuse import fuse_activations
 from eigengrad.compile.fuse_pool import fuse_pools
 from eigengrad.compile.fuse_loss import fuse_cross_entropy
@@ -159,11 +160,13 @@ class Plan:
         run every step, restore the ``.grad`` attributes the step leaves (as eager mode would); returns
         copies of the outputs (this step's values)."""
         placed = self.input_slots.place(arrays)
+        quiet = _fp_quiet.enter()  # the glue's NumPy calls silent on IEEE exceptions, as in eager mode
         try:
             self.native.bind_inputs(arrays, placed)
             for fn, args in self.steps:
                 fn(*args)
         finally:
+            _fp_quiet.leave(quiet)
             self.input_slots.reset(placed)
         self.restore_grads()
         return [o.copy() for o in self.outputs]

@@ -144,7 +144,8 @@ def cumprod(input, dim: int, *, dtype=None):
         for k in range(1, x.shape[d]):
             pieces.append(pieces[-1] * x.narrow(d, k, 1))
         return fn.cat(pieces, d) if pieces[0].shape[d] else x.clone()
-    return _wrap(np.cumprod(x._data, axis=_dims.wrap(dim, x.ndim)))
+    with np.errstate(all="ignore"):  # 0 * inf is NaN without a warning, as PyTorch's
+        return _wrap(np.cumprod(x._data, axis=_dims.wrap(dim, x.ndim)))
 
 
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
