@@ -55,20 +55,21 @@ def test_set_printoptions_as_torch():
     values = [1.0 / 3, 2.5, -1234.5678]
     default = repr(eg.tensor(values))
     try:
-        for opts in [dict(precision=2), dict(precision=6), dict(profile="short"), dict(sci_mode=True, precision=3)]:
+        for opts in [dict(precision=2), dict(precision=6), dict(profile="short"), dict(sci_mode=True, precision=3),
+                     dict(sci_mode=False), dict(linewidth=30), dict(threshold=2, edgeitems=1)]:
             torch.set_printoptions(**opts)
             eg.set_printoptions(**opts)
-            theirs = [float(s) for s in repr(torch.tensor(values))[7:-1].strip("[]").split(",")]
-            ours = [float(s) for s in repr(eg.tensor(values))[7:-1].strip("[]").split(",")]
-            assert ours == theirs, (opts, repr(eg.tensor(values)), repr(torch.tensor(values)))
+            for t in (values, [[1e-6, 3.0], [2.0, 5.0]], list(range(12))):
+                theirs = repr(torch.tensor(t)).replace("torch.", "eigengrad.")
+                assert repr(eg.tensor(t)) == theirs, (opts, repr(eg.tensor(t)), theirs)
         eg.set_printoptions(threshold=5, edgeitems=2)
         assert "..." in repr(eg.arange(100))
         eg.set_printoptions(profile="full")
         assert "..." not in repr(eg.arange(5000))
     finally:
-        torch.set_printoptions(profile="default")
-    _printing._options.update(precision=None, threshold=1000, edgeitems=None, linewidth=None, sci_mode=None)
-    assert repr(eg.tensor(values)) == default
+        torch.set_printoptions(profile="default", sci_mode=None)
+        eg.set_printoptions(profile="default", sci_mode=None)
+    assert repr(eg.tensor(values)) == default == "tensor([ 3.3333e-01,  2.5000e+00, -1.2346e+03])"
     with pytest.raises(ValueError, match="^profile: expected one of"):
         eg.set_printoptions(profile="long")
     with pytest.raises(ValueError, match="^precision: expected an int >= 0, got -1"):

@@ -1,16 +1,21 @@
-"""How tensors print: PyTorch's ``set_printoptions`` over NumPy's array formatting (for eigengrad's
-tensors only: NumPy's own print options are left alone)."""
+"""How tensors print: PyTorch's format (``torch/_tensor_str.py``'s rules) and ``set_printoptions``.
+
+A float tensor's values share one format, chosen from its nonzero finite values: whole numbers print as
+``1.`` (or in scientific notation), others with ``precision`` digits after the point, and scientific
+notation (``1.0000e-05``) is used when the largest is over 1e8, the smallest under 1e-4, or their ratio over
+1000 (unless ``sci_mode`` says otherwise). Every value is right-aligned to the widest; a row wraps at
+``linewidth``; a tensor of more than ``threshold`` elements shows ``edgeitems`` at each end of every
+dimension around ``...``. NumPy's own print options are left alone.
+"""
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
 # PyTorch's profiles: precision, threshold, edgeitems, linewidth
 _PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3, 80)}
-# NumPy's formatting until set_printoptions is called (eigengrad's repr before it existed)
-_options: dict = {"precision": None, "threshold": 1000, "edgeitems": None, "linewidth": None, "sci_mode": None}
+_options: dict = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
 
 
 def set_printoptions(precision: int | None = None, threshold: float | None = None, edgeitems: int | None = None,
@@ -18,7 +23,7 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     """Set how tensors print, as ``torch.set_printoptions``: digits after the point (``precision``), the
     element count above which the middle is elided (``threshold``) and the items kept at each edge
     (``edgeitems``), the line width, a ``profile`` ('default', 'short', 'full') and ``sci_mode``
-    (True: always scientific notation, False: never, None: NumPy's choice)."""
+    (True: always scientific notation, False: never, None: chosen from the values, PyTorch's rule)."""
     if profile is not None:
         if profile not in _PROFILES:
             raise ValueError(f"profile: expected one of {', '.join(map(repr, _PROFILES))}, got {profile!r}")
@@ -35,22 +40,100 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     _options["sci_mode"] = sci_mode
 
 
-def format_array(data: np.ndarray, prefix: str) -> str:
-    """``data`` as a tensor repr's body, with the options above."""
-    o = _options
-    threshold = o["threshold"]
-    kwargs = dict(separator=", ", prefix=prefix,
-                  threshold=sys.maxsize if threshold == math.inf else int(threshold))
-    if o["precision"] is not None:
-        kwargs["precision"] = o["precision"]
-    if o["edgeitems"] is not None:
-        kwargs["edgeitems"] = o["edgeitems"]
-    if o["linewidth"] is not None:
-        kwargs["max_line_width"] = o["linewidth"]
-    if o["sci_mode"] is False:
-        kwargs["suppress_small"] = True
-    elif o["sci_mode"] is True and data.dtype.kind == "f":
-        digits = 4 if o["precision"] is None else o["precision"]
-        kwargs["formatter"] = {"float_kind": lambda x: f"{x:.{digits}e}"}
-    return np.array2string(data, **kwargs)
+class _Formatter:
+    """One format for every value of a tensor (from its summarized values), as PyTorch's."""
 
+    def __init__(self, values: np.ndarray) -> None:
+        self.floating = values.dtype.kind == "f"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        p = _options["precision"]
+        if not self.floating:
+            for v in values.reshape(-1).tolist():
+                self.width = max(self.width, len(f"{v}"))
+            return
+        finite = values[np.isfinite(values) & (values != 0)].astype(np.float64).reshape(-1)
+        if finite.size == 0:
+            return
+        magnitude = np.abs(finite)
+        lo, hi = float(magnitude.min()), float(magnitude.max())
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        sci = _options["sci_mode"]
+        self.sci_mode = (hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4) if sci is None else sci
+        for v in finite.tolist():
+            if self.sci_mode:
+                text = f"{v:.{p}e}"
+            elif self.int_mode:
+                text = f"{v:.0f}" + "."
+            else:
+                text = f"{v:.{p}f}"
+            self.width = max(self.width, len(text))
+
+    def format(self, v) -> str:
+        p = _options["precision"]
+        if not self.floating:
+            text = f"{v}"
+        elif self.sci_mode:
+            text = f"{v:{self.width}.{p}e}"
+        elif self.int_mode:
+            text = f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
+        else:
+            text = f"{v:.{p}f}"
+        return " " * (self.width - len(text)) + text
+
+
+def _summarized(data: np.ndarray, edge: int) -> np.ndarray:
+    """The values a summarized print shows: ``edge`` items at each end of every dimension."""
+    for axis, n in enumerate(data.shape):
+        if n > 2 * edge:
+            data = np.concatenate([np.take(data, range(edge), axis), np.take(data, range(n - edge, n), axis)], axis)
+    return data
+
+
+def _vector(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    edge = _options["edgeitems"]
+    per_line = max(1, math.floor((_options["linewidth"] - indent) / (fmt.width + 2)))
+    if summarize and not edge:
+        items = ["..."]
+    elif summarize and data.shape[0] > 2 * edge:
+        items = [fmt.format(v) for v in data[:edge].tolist()] + [" ..."] + [fmt.format(v) for v in data[-edge:].tolist()]
+    else:
+        items = [fmt.format(v) for v in data.tolist()]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _nested(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    if data.ndim == 0:
+        return fmt.format(data.item())
+    if data.ndim == 1:
+        return _vector(data, indent, summarize, fmt)
+    edge, n = _options["edgeitems"], data.shape[0]
+    if summarize and n > 2 * edge:
+        rows = ([_nested(data[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."]
+                + [_nested(data[i], indent + 1, summarize, fmt) for i in range(n - edge, n)])
+    else:
+        rows = [_nested(data[i], indent + 1, summarize, fmt) for i in range(n)]
+    return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
+
+
+def format_array(data: np.ndarray, indent: int) -> str:
+    """``data`` as a tensor repr's body (after a prefix of ``indent`` characters), PyTorch's format."""
+    if data.size == 0:
+        return "[]"
+    summarize = data.size > _options["threshold"]
+    fmt = _Formatter(_summarized(data, _options["edgeitems"]) if summarize else data)
+    return _nested(data, indent, summarize, fmt)
+
+
+def with_suffixes(body: str, suffixes: list, indent: int) -> str:
+    """``body`` and its ``dtype=``, ``grad_fn=`` ... suffixes, wrapped at the line width as PyTorch's."""
+    parts = [body]
+    last = len(body) - body.rfind("\n") + 1
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > _options["linewidth"]:
+            parts.append(",\n" + " " * indent + suffix)
+            last = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last += len(suffix) + 2
+    return "".join(parts) + ")"

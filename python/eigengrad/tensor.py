@@ -457,15 +457,18 @@ class Tensor:
     def __repr__(self) -> str:
         if _trace.ACTIVE[0] is not None:  # (a print inside a compiled step would print only while tracing)
             _trace.reject("a tensor printed (repr/str) inside the step: its values are read into Python")
-        body = _printing.format_array(self._data, prefix="tensor(")
+        prefix = "tensor("
+        body = _printing.format_array(self._data, indent=len(prefix))
         extras = []
-        if self.dtype not in (float32, int64, bool_):
+        if self._data.size == 0 and self.ndim != 1:
+            extras.append(f"size={tuple(self.shape)}")
+        if self.dtype not in ((float32,) if self._data.size == 0 else (float32, int64, bool_)):
             extras.append(f"dtype={self.dtype!r}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name}Backward>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return _printing.with_suffixes(prefix + body, extras, len(prefix))
 
 
 builtins_float = builtins.float
