@@ -96,6 +96,10 @@ OPS = [
     Op("matrix_exp-skew-symmetric", lambda L, a: L.matrix_exp(a - a.mT), _exp_input),  # orthogonal's map
     Op("householder_product", lambda L, a, t: L.linalg.householder_product(a, t), _reflectors, cases=10),
     Op("orgqr", lambda L, a, t: (L.orgqr(a, t), a.orgqr(t)), _reflectors),
+    # a reflector with tau = 0 (the identity: LAPACK's for a zero column) takes the one-by-one path
+    Op("householder_product-zero-tau", lambda L, a, t: L.linalg.householder_product(a, t * (t > 0)), _reflectors),
+    Op("geqrf-zero-column", _geqrf_invariant,
+       lambda rng: (np.concatenate([normal(rng, (5, 1)), np.zeros((5, 1)), normal(rng, (5, 2))], axis=1),), grad=False),
     Op("geqrf", _geqrf_invariant, _tall, grad=False, cases=8),
     Op("geqrf-wide-method", lambda L, a: a.geqrf(), _wide, grad=False),
     Raises("matrix_exp-not-square", lambda L, a: L.matrix_exp(a), lambda rng: (normal(rng, (2, 3)),)),
