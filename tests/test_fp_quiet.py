@@ -85,3 +85,23 @@ def test_a_compiled_step_replays_silently(warnings_are_errors):
     for _ in range(4):  # trace, verify, replays
         step(x)
     assert step.fallback_reason is None
+
+
+def test_the_public_fallback_when_numpys_internals_move():
+    """Without NumPy 2's private context variable (and NumPy 1's errobj), the switch is np.errstate."""
+    import types
+
+    import eigengrad._fp_quiet as fq
+
+    source = open(fq.__file__).read()
+    private = "from numpy._core._ufunc_config import _extobj_contextvar as _STATE"
+    assert private in source
+    module = types.ModuleType("fp_quiet_fallback")
+    exec(source.replace(private, "raise ImportError").replace('hasattr(np, "geterrobj")', "False"), module.__dict__)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        token = module.enter()
+        np.testing.assert_array_equal(np.log(np.zeros(1)), [-np.inf])
+        module.leave(token)
+        with pytest.raises(RuntimeWarning):
+            np.log(np.zeros(1))

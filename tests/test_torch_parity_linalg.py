@@ -183,3 +183,22 @@ def test_decompositions_of_empty_batches_and_empty_matrices():
             assert tuple(out.shape) == tuple(fn(torch, torch.zeros(shape, dtype=torch.float64)).shape), (name, shape)
             out.sum().backward()
             assert x.grad.shape == shape
+
+
+def test_householder_product_and_geqrf_write_out():
+    import eigengrad as eg
+
+    a = eg.tensor(np.random.default_rng(0).standard_normal((5, 3)))
+    packed, tau = eg.geqrf(a)
+    outs = (eg.empty(1, dtype=eg.float64), eg.empty(1, dtype=eg.float64))
+    result = eg.geqrf(a, out=outs)
+    assert result.a is outs[0] and result.tau is outs[1]
+    np.testing.assert_array_equal(outs[0].numpy(), packed.numpy())
+    np.testing.assert_array_equal(outs[1].numpy(), tau.numpy())
+    q = eg.empty(5, 3, dtype=eg.float64)
+    assert eg.linalg.householder_product(packed, tau, out=q) is q
+    np.testing.assert_allclose(q.numpy().T @ q.numpy(), np.eye(3), atol=1e-14)
+    import pytest
+
+    with pytest.raises(TypeError, match="out: expected a pair of tensors"):
+        eg.geqrf(a, out=q)

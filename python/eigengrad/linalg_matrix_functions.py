@@ -14,6 +14,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError
 from eigengrad.linalg_decomp import _matrices
+from eigengrad.tensor_ops import _out
 
 GeqrfResult = namedtuple("geqrf", ["a", "tau"])
 
@@ -72,6 +73,11 @@ def matrix_exp(A):
 
 
 def householder_product(A, tau, *, out=None):
+    """The first n columns of H_1 ... H_k (see _householder_product); ``out`` receives them."""
+    return _out.write(_householder_product(A, tau), out)
+
+
+def _householder_product(A, tau):
     r"""The first n columns of H_1 H_2 ... H_k for A (..., m, n) and tau (..., k), k <= n <= m:
     H_i = I - tau_i v_i v_i^T with v_i = (0, ..., 0, 1, A[i+1:, i]) (LAPACK's ``orgqr``; with ``geqrf``'s
     output, the Q of the QR decomposition). Differentiable in A and tau.
@@ -101,16 +107,19 @@ def householder_product(A, tau, *, out=None):
         raise ArgumentError(f"{name}: Expected input and tau to be floating point tensors of one dtype, got "
                             f"{A._data.dtype} and {tau._data.dtype}")
     dtype = A._data.dtype
+    eye = _wrap(np.eye(m, n, dtype=dtype))
     if k == 0:  # no reflector: the identity's columns, still a function of A and tau (gradient zero)
-        return _wrap(np.ascontiguousarray(np.broadcast_to(np.eye(m, n, dtype=dtype), A.shape))) + A * 0.0 + tau.sum() * 0.0
+        return eye + A * 0.0 + tau.sum() * 0.0
+    # (a branch on tau's values: eg.compile replays the traced one; tau = 0 comes from LAPACK's geqrf of a
+    # zero column, never from orthogonal's 2 / (1 + |v|^2))
     if np.all(tau._data != 0):
         from eigengrad import diag_embed
         from eigengrad.linalg_decomp import solve_triangular
 
         V = A[..., :, :k].tril(-1) + _wrap(np.eye(m, k, dtype=dtype))
         t_inv = (V.mT @ V).triu(1) + diag_embed(1.0 / tau)
-        return _wrap(np.eye(m, n, dtype=dtype)) - V @ solve_triangular(t_inv, V[..., :n, :].mT, upper=True)
-    Q = _wrap(np.ascontiguousarray(np.broadcast_to(np.eye(m, n, dtype=dtype), A.shape)))
+        return eye - V @ solve_triangular(t_inv, V[..., :n, :].mT, upper=True)
+    Q = eye + A * 0.0  # (batched as A)
     rows = np.arange(m)
     for i in reversed(range(k)):
         below = _wrap((rows > i).astype(dtype))
@@ -125,7 +134,17 @@ orgqr = householder_product
 
 def geqrf(input, *, out=None):
     """(a, tau): the QR decomposition in LAPACK's ``geqrf`` form (R on and above a's diagonal, the
-    Householder vectors below it, their scalars in tau). Not differentiable, as in PyTorch."""
+    Householder vectors below it, their scalars in tau). Not differentiable, as in PyTorch. ``out``: a
+    pair of tensors that receive a and tau."""
+    result = _geqrf(input)
+    if out is None:
+        return result
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"out: expected a pair of tensors (a, tau), got {type(out).__name__}")
+    return GeqrfResult(_out.write(result.a, out[0]), _out.write(result.tau, out[1]))
+
+
+def _geqrf(input):
     if input.ndim < 2:
         raise ArgumentError("torch.geqrf: input must have at least 2 dimensions.")
     _matrices(input, "geqrf")

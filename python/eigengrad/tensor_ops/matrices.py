@@ -69,7 +69,7 @@ def orgqr(input, tau):
 
 
 def geqrf(input, *, out=None):
-    return _linalg().geqrf(input)
+    return _linalg().geqrf(input, out=out)
 
 
 METHODS = ("inverse", "det", "logdet", "slogdet", "matrix_power", "cholesky", "svd", "qr", "pinverse",
