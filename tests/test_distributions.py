@@ -78,3 +78,20 @@ def test_argument_errors():
         kl_divergence(Normal(0.0, 1.0), Bernoulli(probs=0.5))
     with pytest.raises(TypeError, match="sample_shape"):
         Categorical(probs=eg.tensor([0.5, 0.5])).sample(3)
+
+
+def test_categorical_support_and_its_check_as_pytorch():
+    c = Categorical(logits=eg.zeros(2, 3))
+    assert repr(c.support) == "IntegerInterval(lower_bound=0, upper_bound=2)"
+    np.testing.assert_allclose(c.log_prob(eg.tensor([2, 0])).numpy(), np.log([1 / 3, 1 / 3]), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"within the support \(IntegerInterval\(lower_bound=0, upper_bound=2\)\)"):
+        c.log_prob(eg.tensor([3, 0]))
+    with pytest.raises(ValueError, match="within the support"):
+        c.log_prob(eg.tensor([-1, 0]))
+
+
+def test_transforms_is_an_attribute_of_distributions():
+    import eigengrad.distributions as D
+
+    t = D.transforms.AffineTransform(1.0, 2.0)
+    np.testing.assert_allclose(t(eg.tensor([1.0])).numpy(), [3.0])

@@ -395,3 +395,14 @@ def test_expand_views_are_written_as_pytorchs():
                                                r"tensor refers to a single memory location. Please clone\(\) the "
                                                r"tensor before performing the operation.$"):
             shared.add_(1.0)
+
+
+def test_flip_takes_dims_by_keyword_as_pytorch():
+    r = eg.arange(10).view(2, 5)
+    want = np.arange(10).reshape(2, 5)[::-1, ::-1]
+    for got in (eg.flip(r, dims=[0, 1]), r.flip(dims=(0, 1)), eg.flip(r, [0, 1]), r.flip(0, 1), r.flip([0, 1])):
+        np.testing.assert_array_equal(got.numpy(), want)
+    with pytest.raises(TypeError, match="multiple values for argument 'dims'"):
+        eg.flip(r, 0, dims=[1])
+    with pytest.raises(TypeError, match='missing 1 required positional arguments: "dims"'):
+        eg.flip(r)

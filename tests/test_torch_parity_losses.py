@@ -175,6 +175,18 @@ def test_bce_with_logits(reduction, shape, weight_kind, pos_weighted):
             {"x": x, "y": y}, {"w": w, "pw": pw})
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("pos_weight,weight", [((1,), None), ((), (1,)), ((1, 1, 1), ()), ((1,), (1, 1))], ids=str)
+def test_bce_with_logits_one_value_weights_broadcast(reduction, pos_weight, weight):
+    # a U-Net's BCEWithLogitsLoss(pos_weight=torch.tensor([3.0])) on (N, 1, H, W) logits: one value for all
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((2, 1, 4, 5)) * 3, (rng.uniform(0, 1, (2, 1, 4, 5)) > 0.5).astype(np.float64)
+    compare(lambda x, y, w, pw: nn.BCEWithLogitsLoss(w, reduction=reduction, pos_weight=pw)(x, y),
+            lambda x, y, w, pw: torch.nn.BCEWithLogitsLoss(w, reduction=reduction, pos_weight=pw)(x, y),
+            {"x": x, "y": y}, {"w": None if weight is None else np.full(weight, 0.7),
+                               "pw": np.full(pos_weight, 3.0)})
+
+
 def test_bce_with_logits_extreme_logits_finite():
     x = np.array([-800.0, -40.0, 0.0, 40.0, 800.0])
     y = np.array([1.0, 0.0, 0.5, 1.0, 0.0])

@@ -22,8 +22,9 @@ from eigengrad.distributions.transformed import (
     TransformedDistribution,
 )
 from eigengrad.distributions.kl import kl_divergence, register_kl
+from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "Independent",
            "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
-           "SigmoidTransform", "TanhTransform", "kl_divergence", "register_kl", "constraints"]
+           "SigmoidTransform", "TanhTransform", "kl_divergence", "register_kl", "constraints", "transforms"]

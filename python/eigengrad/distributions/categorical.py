@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import Distribution, as_param
 from eigengrad.tensor import Tensor
 
@@ -31,6 +32,10 @@ class Categorical(Distribution):
         super().__init__(self.probs.shape[:-1], (), validate_args)
 
     @property
+    def support(self):
+        return constraints.integer_interval(0, self._num_events - 1)
+
+    @property
     def param_shape(self):
         return self.probs.shape
 
@@ -55,6 +60,7 @@ class Categorical(Distribution):
 
     def log_prob(self, value) -> Tensor:
         value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=np.int64))
+        self._validate_sample(value)  # in the support: 0 <= value < K
         value = value.long()
         shape = np.broadcast_shapes(tuple(value.shape), tuple(self.batch_shape))
         logits = self.logits.expand(*shape, self._num_events)

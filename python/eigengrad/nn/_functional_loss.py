@@ -87,6 +87,8 @@ def _trailing(w: np.ndarray | None, shape: tuple, name: str) -> np.ndarray | Non
     if full != shape:
         raise ValueError(f"{name}: shape {w.shape} would broadcast input of shape {shape} to {full}")
     squeezed = w.reshape(w.shape[next((i for i, n in enumerate(w.shape) if n != 1), w.ndim):])
+    if squeezed.ndim == 0:  # one value for all: repeated along the last dimension (not np.ascontiguousarray's (1,))
+        return np.full(shape[-1:], squeezed, dtype=w.dtype)
     if squeezed.shape == shape[len(shape) - squeezed.ndim:]:
         return np.ascontiguousarray(squeezed)
     return np.ascontiguousarray(np.broadcast_to(w, shape))

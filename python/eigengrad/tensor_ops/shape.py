@@ -384,9 +384,13 @@ def vstack(tensors, *, out=None):
     return cat(ts, 0, out=out)
 
 
-def flip(input, *dims):
-    """Elements reversed along ``dims``."""
-    order = _dims.sizes(dims, "dims")
+def flip(input, *args, dims=None):
+    """Elements reversed along ``dims`` (``flip(x, [0, 1])``, ``flip(x, dims=(0, 1))`` or ``x.flip(0, 1)``)."""
+    if dims is not None and args:
+        raise TypeError("flip() got multiple values for argument 'dims'")
+    if dims is None and not args:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    order = _dims.sizes(args if dims is None else (dims,), "dims")
     return ops_shape.Flip.apply(input, dims=tuple(_dims.wrap(d, input.ndim) for d in order))
 
 
