@@ -200,3 +200,23 @@ def test_momentum_on_a_0d_parameter_that_first_had_no_gradient():
     # a: 1 - 0.1*2 = 0.8, then buffer 0.9*2 + 2 = 3.8 -> 0.8 - 0.38; e: first step with grad 0.8 -> 2 - 0.08
     np.testing.assert_allclose([a.item(), e.item()], [0.42, 1.92], rtol=1e-6)
     assert a.shape == () and e.shape == ()
+
+
+def test_state_dict_holds_tensors_and_a_float32_step_as_pytorch():
+    """PyTorch's optimizer state_dict: state arrays as tensors, the step count a 0-d float32 tensor (scripts
+    read ``state_dict()["state"][0]["step"].item()``); loading turns the step back into an int."""
+    p = eg.nn.Parameter(eg.ones(2))
+    opt = eg.optim.Adam([p], lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (p * p).sum().backward()
+        opt.step()
+    saved = opt.state_dict()["state"][0]
+    assert isinstance(saved["exp_avg"], eg.Tensor) and saved["exp_avg"].shape == (2,)
+    assert isinstance(saved["step"], eg.Tensor) and saved["step"].dtype == eg.float32 and saved["step"].ndim == 0
+    assert saved["step"].item() == 3.0
+    saved["exp_avg"].zero_()  # a copy: the optimizer's state is untouched
+    assert float(opt.state[p]["exp_avg"].sum()) != 0.0
+    resumed = eg.optim.Adam([p], lr=0.1)
+    resumed.load_state_dict(opt.state_dict())
+    assert resumed.state[p]["step"] == 3 and isinstance(resumed.state[p]["step"], int)

@@ -6,7 +6,7 @@ import numpy as np
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_betas, check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
-from eigengrad.tensor import get_default_dtype
+from eigengrad.tensor import Tensor, get_default_dtype
 
 
 class NAdam(Optimizer):
@@ -65,9 +65,10 @@ class NAdam(Optimizer):
                             maximize=bool(group["maximize"]), step=step, mu_product=float(state["mu_product"]))
 
     def state_dict(self) -> dict:
-        """As :meth:`Optimizer.state_dict`, with ``mu_product`` a 0-d array of the default dtype (PyTorch's)."""
+        """As :meth:`Optimizer.state_dict`, with ``mu_product`` a 0-d tensor of the default dtype (PyTorch's)."""
         packed = super().state_dict()
-        for state in packed["state"].values():
-            if "mu_product" in state:
-                state["mu_product"] = np.array(state["mu_product"], dtype=self._mu_dtype)
+        params = list({id(p): p for g in self.param_groups for p in g["params"]}.values())  # state_dict's order
+        for i, saved in packed["state"].items():
+            if "mu_product" in saved:  # from the float itself (the base's tensor is float32)
+                saved["mu_product"] = Tensor._wrap(np.array(self.state[params[i]]["mu_product"], dtype=self._mu_dtype))
         return packed

@@ -188,7 +188,8 @@ class Optimizer:
 
     # --- state_dict -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """``{'state': {index: {name: array}}, 'param_groups': [{..., 'params': [indices]}]}`` as PyTorch."""
+        """``{'state': {index: {name: tensor}}, 'param_groups': [{..., 'params': [indices]}]}`` as PyTorch:
+        state arrays as tensors (copies), a step count as a 0-d float32 tensor (``state['step'].item()``)."""
         index = {}
         groups = []
         for group in self.param_groups:
@@ -202,8 +203,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state and self.state[p]:
-                    state[index[id(p)]] = {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
-                                           for k, v in self.state[p].items()}
+                    state[index[id(p)]] = {k: _saved_state_value(v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -238,8 +238,9 @@ class Optimizer:
             state[name] = value
             return
         arr = value._data if isinstance(value, Tensor) else value
-        if arr.ndim == 0:  # a scalar state such as the step count
-            state[name] = arr.item()
+        if arr.ndim == 0:  # a scalar state such as the step count (PyTorch's state_dict: a float32 tensor)
+            v = arr.item()
+            state[name] = int(v) if name == "step" and float(v).is_integer() else v
             return
         if arr.shape != p.shape:
             raise ValueError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
@@ -253,6 +254,16 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _saved_state_value(v):
+    """One state value as PyTorch's state_dict holds it: an array as a tensor (a copy), a number (the step
+    count, NAdam's mu_product) as a 0-d float32 tensor; anything else as it is."""
+    if isinstance(v, np.ndarray):
+        return Tensor._wrap(np.array(v, copy=True))
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return Tensor._wrap(np.array(v, dtype=np.float32))
+    return v
 
 
 def _split_named(params) -> tuple[list, list | None]:
