@@ -449,3 +449,48 @@ def test_tanh_transform_cache_gives_back_the_sample_it_squashed():
         [torch.distributions.transforms.TanhTransform()]).log_prob(torch.from_numpy(y.numpy().copy()))
     got = d.TransformedDistribution(d.Normal(eg.zeros(3), eg.ones(3)), [TanhTransform()]).log_prob(y)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4)
+
+
+@pytest.mark.parametrize("event", [False, True], ids=["normal", "independent-normal"])
+def test_mixture_same_family_matches_torch(event):
+    rng = np.random.default_rng(3)
+    logits, loc, scale = rng.standard_normal((4, 3)), rng.standard_normal((4, 3, 2)), rng.uniform(0.5, 2, (4, 3, 2))
+    if not event:
+        loc, scale = loc[..., 0], scale[..., 0]
+    x = rng.standard_normal((5, 4, 2) if event else (5, 4))
+
+    def build(lib, L, args):
+        comp = lib.Normal(args[1], args[2])
+        return lib.MixtureSameFamily(lib.Categorical(logits=args[0]), lib.Independent(comp, 1) if event else comp)
+
+    e_args = [eg.tensor(a, requires_grad=True) for a in (logits, loc, scale)]
+    t_args = [torch.tensor(a, requires_grad=True) for a in (logits, loc, scale)]
+    e, t = build(ed, eg, e_args), build(td, torch, t_args)
+    assert tuple(e.batch_shape) == tuple(t.batch_shape) and tuple(e.event_shape) == tuple(t.event_shape)
+    for name in ("mean", "variance"):
+        np.testing.assert_allclose(getattr(e, name).detach().numpy(), getattr(t, name).detach().numpy(), rtol=1e-12)
+    lp_e, lp_t = e.log_prob(eg.tensor(x)), t.log_prob(torch.tensor(x))
+    np.testing.assert_allclose(lp_e.detach().numpy(), lp_t.detach().numpy(), rtol=1e-12)
+    lp_e.sum().backward()
+    lp_t.sum().backward()
+    for a, b in zip(e_args, t_args):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if not event:
+        np.testing.assert_allclose(e.cdf(eg.tensor(x)).detach().numpy(), t.cdf(torch.tensor(x)).detach().numpy(),
+                                   rtol=1e-12)
+    draws = e.sample((4000,))
+    assert tuple(draws.shape) == tuple(t.sample((4000,)).shape) and not draws.requires_grad
+    sd = np.sqrt(e.variance.detach().numpy())
+    assert np.all(np.abs(draws.numpy().mean(0) - e.mean.detach().numpy()) < 5 * sd / np.sqrt(4000))
+    wide = e.expand((2, 4))
+    assert tuple(wide.batch_shape) == (2, 4) and tuple(wide.sample((3,)).shape) == (3, 2, 4) + ((2,) if event else ())
+
+
+def test_mixture_same_family_errors_and_categorical_expand():
+    with pytest.raises(ValueError, match="needs to be an  instance of torch.distributions.Categorical"):
+        ed.MixtureSameFamily(ed.Normal(0.0, 1.0), ed.Normal(eg.zeros(3), eg.ones(3)))
+    with pytest.raises(ValueError, match=r"`mixture_distribution component` \(4\) does not equal"):
+        ed.MixtureSameFamily(ed.Categorical(logits=eg.zeros(4)), ed.Normal(eg.zeros(3), eg.ones(3)))
+    c = ed.Categorical(logits=eg.zeros(3)).expand((2, 4))  # the categories' dimension is kept
+    assert tuple(c.batch_shape) == (2, 4) and tuple(c.sample((5,)).shape) == (5, 2, 4)
+    assert tuple(c.probs.shape) == (2, 4, 3)

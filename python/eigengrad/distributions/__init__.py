@@ -1,6 +1,6 @@
 """``torch.distributions``' commonly used members: Normal, Bernoulli, Categorical, OneHotCategorical,
 Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, Poisson, Binomial, MultivariateNormal,
-Independent and TransformedDistribution (Exp, Affine, Sigmoid, Tanh transforms), with ``kl_divergence`` for
+Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh transforms), with ``kl_divergence`` for
 the common pairs (``register_kl`` adds more).
 
 Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample``, ``cdf``/``icdf`` and
@@ -22,9 +22,10 @@ from eigengrad.distributions.transformed import (
     TransformedDistribution,
 )
 from eigengrad.distributions.kl import kl_divergence, register_kl
+from eigengrad.distributions.mixture import MixtureSameFamily
 from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "Independent",
            "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
-           "SigmoidTransform", "TanhTransform", "kl_divergence", "register_kl", "constraints", "transforms"]
+           "SigmoidTransform", "TanhTransform", "kl_divergence", "register_kl", "constraints", "transforms", "MixtureSameFamily"]

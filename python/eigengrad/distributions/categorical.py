@@ -12,6 +12,8 @@ from eigengrad.tensor import Tensor
 class Categorical(Distribution):
     """``Categorical(probs=None, logits=None)``; samples are int64 indices in [0, K)."""
 
+    _param_event_dims = {"probs": 1, "logits": 1}  # expand() keeps the categories' dimension
+
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
