@@ -494,3 +494,27 @@ def test_mixture_same_family_errors_and_categorical_expand():
     c = ed.Categorical(logits=eg.zeros(3)).expand((2, 4))  # the categories' dimension is kept
     assert tuple(c.batch_shape) == (2, 4) and tuple(c.sample((5,)).shape) == (5, 2, 4)
     assert tuple(c.probs.shape) == (2, 4, 3)
+
+
+def test_compose_transform_matches_torch():
+    x = np.random.default_rng(4).standard_normal(5)
+
+    def build(lib):
+        T = lib.transforms
+        return T.ComposeTransform([T.AffineTransform(loc=1.0, scale=2.0), T.SigmoidTransform(), T.ExpTransform()])
+
+    e, t = build(ed), build(td)
+    ex, tx = eg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ey, ty = e(ex), t(tx)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(e.inv(ey).detach().numpy(), x, rtol=1e-10)
+    el, tl = e.log_abs_det_jacobian(ex, ey), t.log_abs_det_jacobian(tx, ty)
+    np.testing.assert_allclose(el.detach().numpy(), tl.detach().numpy(), rtol=1e-12)
+    el.sum().backward()
+    tl.sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
+    base = [d.Normal(lib.zeros(5, dtype=dt), lib.ones(5, dtype=dt))
+            for d, lib, dt in ((ed, eg, eg.float64), (td, torch, torch.float64))]
+    v = np.exp(np.array([0.3, 0.5, 0.7, 0.9, 0.1]))
+    np.testing.assert_allclose(ed.TransformedDistribution(base[0], [e]).log_prob(eg.tensor(v)).numpy(),
+                               td.TransformedDistribution(base[1], [t]).log_prob(torch.tensor(v)).numpy(), rtol=1e-12)

@@ -27,13 +27,15 @@ def test_scalars_empties_and_suffixes():
     assert str(eg.zeros(0, 3)) == "tensor([], size=(0, 3))"
     assert str(eg.zeros(0, dtype=eg.int64)) == "tensor([], dtype=eigengrad.int64)"
     assert str(eg.ones(2, requires_grad=True) * 2) == "tensor([2., 2.], grad_fn=<MulBackward>)"
-    assert repr(eg.arange(2000.0)) == "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])"
+    assert repr(eg.arange(2000.0)) == ("tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
+                                       "        1.9990e+03])")
 
 
 def _cases():
     rng = np.random.default_rng(0)
-    return [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(30), rng.standard_normal((2, 3, 4)) * 1e-6,
-            rng.standard_normal(2000).astype(np.float32), rng.standard_normal((50, 50)), np.arange(1500).reshape(30, 50),
+    return [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(30),
+            rng.standard_normal((2, 3, 4)) * 1e-6, rng.standard_normal(2000).astype(np.float32),
+            rng.standard_normal((50, 50)), np.arange(1500).reshape(30, 50),
             np.zeros((2, 0)), rng.integers(-100, 100, (5, 7)), np.ones((3, 3)), np.array([1e9, 1.0]),
             rng.standard_normal((4, 5, 6, 7)).astype(np.float32), np.array([0.1, 200.0]), np.array([-0.0, 0.0]),
             rng.standard_normal(40).astype(np.float32) * 1e4, np.array([[True, False], [False, True]])]

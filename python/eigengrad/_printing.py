@@ -95,7 +95,8 @@ def _vector(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> 
     if summarize and not edge:
         items = ["..."]
     elif summarize and data.shape[0] > 2 * edge:
-        items = [fmt.format(v) for v in data[:edge].tolist()] + [" ..."] + [fmt.format(v) for v in data[-edge:].tolist()]
+        items = ([fmt.format(v) for v in data[:edge].tolist()] + [" ..."]
+                 + [fmt.format(v) for v in data[-edge:].tolist()])
     else:
         items = [fmt.format(v) for v in data.tolist()]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]

@@ -1,7 +1,7 @@
 """``torch.distributions``' commonly used members: Normal, Bernoulli, Categorical, OneHotCategorical,
 Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, Poisson, Binomial, MultivariateNormal,
-Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh transforms), with ``kl_divergence`` for
-the common pairs (``register_kl`` adds more).
+Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh, Compose transforms),
+with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
 
 Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample``, ``cdf``/``icdf`` and
 ``kl_divergence`` are differentiable through eigengrad's tensor ops, ``sample`` is not (as PyTorch). Shapes
@@ -18,7 +18,8 @@ from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma
 from eigengrad.distributions.discrete import Binomial, OneHotCategorical, Poisson
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
 from eigengrad.distributions.transformed import (
-    AffineTransform, ExpTransform, Independent, LogNormal, SigmoidTransform, TanhTransform, Transform,
+    AffineTransform, ComposeTransform, ExpTransform, Independent, LogNormal, SigmoidTransform, TanhTransform,
+    Transform,
     TransformedDistribution,
 )
 from eigengrad.distributions.kl import kl_divergence, register_kl
@@ -28,4 +29,5 @@ from eigengrad.distributions import transforms  # torch.distributions.transforms
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "Independent",
            "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
-           "SigmoidTransform", "TanhTransform", "kl_divergence", "register_kl", "constraints", "transforms", "MixtureSameFamily"]
+           "SigmoidTransform", "TanhTransform", "ComposeTransform", "kl_divergence", "register_kl", "constraints",
+           "transforms", "MixtureSameFamily"]

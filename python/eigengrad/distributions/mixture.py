@@ -102,7 +102,8 @@ class MixtureSameFamily(Distribution):
             mix_sample = self._mixture_distribution.sample(sample_shape)
             comp_samples = self._component_distribution.sample(sample_shape)
             mix_shape = tuple(mix_sample.shape)
-            index = mix_sample.reshape(mix_shape + (1,) * (len(event) + 1)).repeat(*((1,) * len(mix_shape) + (1,) + event))
+            index = mix_sample.reshape(mix_shape + (1,) * (len(event) + 1))
+            index = index.repeat(*((1,) * len(mix_shape) + (1,) + event))
             return comp_samples.gather(gather_dim, index).squeeze(gather_dim)
 
     def __repr__(self) -> str:

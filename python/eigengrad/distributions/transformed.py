@@ -171,6 +171,51 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
 
 
+class ComposeTransform(Transform):
+    """``parts`` applied in order, y = f_n(...f_1(x)); log |dy/dx| the sum of the parts' (each summed over
+    the dims of this transform's ``event_dim`` beyond its own), the inverse the parts' inverses in reverse."""
+
+    def __init__(self, parts, cache_size: int = 0) -> None:
+        super().__init__(cache_size)
+        self.parts = list(parts)
+        if not all(isinstance(t, Transform) for t in self.parts):
+            raise ValueError(f"parts: expected a list of Transforms, got {parts!r}")
+        self.event_dim = max((t.event_dim for t in self.parts), default=0)
+
+    def _call(self, x):
+        for part in self.parts:
+            x = part(x)
+        return x
+
+    def _inverse(self, y):
+        for part in reversed(self.parts):
+            y = part.inv(y)
+        return y
+
+    def log_abs_det_jacobian(self, x, y):
+        if not self.parts:
+            return x * 0.0
+        result = 0.0
+        for part in self.parts[:-1]:
+            y_part = part(x)
+            result = result + sum_rightmost(part.log_abs_det_jacobian(x, y_part), self.event_dim - part.event_dim)
+            x = y_part
+        last = self.parts[-1]
+        return result + sum_rightmost(last.log_abs_det_jacobian(x, y), self.event_dim - last.event_dim)
+
+    @property
+    def inv(self) -> Transform:
+        return ComposeTransform([p.inv for p in reversed(self.parts)])
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "ComposeTransform(\n    " + ",\n    ".join(repr(p) for p in self.parts) + "\n)"
+
+
 class TransformedDistribution(Distribution):
     """``base`` pushed through ``transforms`` in order (elementwise or with their own event dims)."""
 

@@ -1,6 +1,6 @@
 """``torch.distributions.transforms``: the transforms of ``TransformedDistribution`` (transformed.py)."""
 from eigengrad.distributions.transformed import (
-    AffineTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform,
+    AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform,
 )
 
-__all__ = ["Transform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform"]
+__all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform"]
