@@ -1,5 +1,5 @@
 """``torch.distributions``' commonly used members: Normal, Bernoulli, Categorical, OneHotCategorical,
-Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, Poisson, Binomial, MultivariateNormal,
+Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial, MultivariateNormal,
 Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh, Compose transforms),
 with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
 
@@ -14,7 +14,7 @@ from eigengrad.distributions.distribution import Distribution
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.normal import Bernoulli, Normal
 from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
-from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma
+from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma, StudentT
 from eigengrad.distributions.discrete import Binomial, OneHotCategorical, Poisson
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
 from eigengrad.distributions.transformed import (
@@ -30,4 +30,4 @@ __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", 
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "Independent",
            "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
            "SigmoidTransform", "TanhTransform", "ComposeTransform", "kl_divergence", "register_kl", "constraints",
-           "transforms", "MixtureSameFamily"]
+           "transforms", "MixtureSameFamily", "StudentT"]

@@ -3,8 +3,11 @@ through ``lgamma``/``digamma`` (differentiable to every order), samples from Num
 eigengrad's generator. ``rsample`` is differentiable in the concentration by implicit reparameterisation
 (Figurnov, Mohamed & Mnih 2018, "Implicit Reparameterization Gradients"): the Gamma(a, 1) draw x moves with a
 as its quantile does, dx/da = -(dP(a, x)/da) / p(x; a), computed exactly (PyTorch's is an approximation,
-~1e-5 relative); Dirichlet and Beta normalise such draws (the gradient flows through the normalisation)."""
+~1e-5 relative); Dirichlet and Beta normalise such draws (the gradient flows through the normalisation);
+StudentT divides a normal draw by the root of a chi-square (a gamma) one."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -174,3 +177,59 @@ class Beta(Distribution):
 
     def entropy(self) -> Tensor:
         return self._dirichlet().entropy()
+
+
+class StudentT(ScalarEvents):
+    r"""Student's t with ``df`` degrees of freedom, location ``loc`` and scale ``scale``: density
+    Gamma((df + 1) / 2) / (Gamma(df / 2) sqrt(pi df) scale) (1 + z^2 / df)^(-(df + 1) / 2), z = (x - loc) /
+    scale. ``rsample`` as PyTorch's: loc + scale X / sqrt(Z / df), X ~ N(0, 1), Z ~ Chi2(df) = Gamma(df / 2,
+    1 / 2) (reparameterised in df through the gamma draw)."""
+
+    has_rsample = True
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    _param_event_dims = {"df": 0, "loc": 0, "scale": 0}
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None) -> None:
+        self._init_params((df, loc, scale), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        from eigengrad import where
+
+        return where(self.df > 1, self.loc, self.loc * float("nan"))
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        from eigengrad import where
+
+        df = self.df
+        finite = self.scale.pow(2) * df / (df - 2).clamp(min=1e-300 if df._data.dtype == np.float64 else 1e-30)
+        return where(df > 2, finite, where(df > 1, finite * 0.0 + float("inf"), finite * float("nan")))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        from eigengrad import randn
+
+        shape = self._extended_shape(sample_shape)
+        x = randn(*shape, dtype=self.df.dtype)
+        z = _rsample_standard_gamma(self.df * 0.5, shape) * 2.0  # Chi2(df)
+        return self.loc + self.scale * x * (z / self.df).rsqrt()
+
+    def log_prob(self, value) -> Tensor:
+        value = as_value(value, self.loc)
+        self._validate_sample(value)
+        y = (value - self.loc) / self.scale
+        df = self.df
+        z = (self.scale.log() + 0.5 * df.log() + 0.5 * math.log(math.pi) + (0.5 * df).lgamma()
+             - (0.5 * (df + 1.0)).lgamma())
+        return -0.5 * (df + 1.0) * (y.pow(2) / df).log1p() - z
+
+    def entropy(self) -> Tensor:
+        df = self.df
+        lbeta = (0.5 * df).lgamma() + math.lgamma(0.5) - (0.5 * (df + 1)).lgamma()
+        return (self.scale.log() + 0.5 * (df + 1) * ((0.5 * (df + 1)).digamma() - (0.5 * df).digamma())
+                + 0.5 * df.log() + lbeta)
