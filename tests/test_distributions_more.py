@@ -543,3 +543,25 @@ def test_student_t_matches_torch():
     assert tuple(r.shape) == (3, 1) and r.requires_grad
     with pytest.raises(ValueError, match="Expected parameter df"):
         ed.StudentT(eg.tensor(-1.0))
+
+
+def test_relaxed_one_hot_categorical_matches_torch():
+    rng = np.random.default_rng(8)
+    logits, temperature = rng.standard_normal((2, 4)), np.array(0.7)
+    v = np.exp(rng.standard_normal((3, 2, 4)))
+    v /= v.sum(-1, keepdims=True)
+    e_args = [eg.tensor(a, requires_grad=True) for a in (temperature, logits)]
+    t_args = [torch.tensor(a, requires_grad=True) for a in (temperature, logits)]
+    e = ed.RelaxedOneHotCategorical(e_args[0], logits=e_args[1])
+    t = td.RelaxedOneHotCategorical(t_args[0], logits=t_args[1])
+    el, tl = e.log_prob(eg.tensor(v)), t.log_prob(torch.tensor(v))
+    np.testing.assert_allclose(el.detach().numpy(), tl.detach().numpy(), rtol=1e-12)
+    el.sum().backward()
+    tl.sum().backward()
+    for a, b in zip(e_args, t_args):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+    draws = e.rsample((5,))
+    assert tuple(draws.shape) == (5, 2, 4) and draws.requires_grad
+    np.testing.assert_allclose(draws.detach().numpy().sum(-1), 1.0, rtol=1e-12)
+    x = ed.ExpRelaxedCategorical(e_args[0], logits=e_args[1])
+    assert tuple(x.event_shape) == (4,) and tuple(x.expand((3, 2)).rsample().shape) == (3, 2, 4)

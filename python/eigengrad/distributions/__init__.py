@@ -24,10 +24,11 @@ from eigengrad.distributions.transformed import (
 )
 from eigengrad.distributions.kl import kl_divergence, register_kl
 from eigengrad.distributions.mixture import MixtureSameFamily
+from eigengrad.distributions.relaxed import ExpRelaxedCategorical, RelaxedOneHotCategorical
 from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "Independent",
            "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
            "SigmoidTransform", "TanhTransform", "ComposeTransform", "kl_divergence", "register_kl", "constraints",
-           "transforms", "MixtureSameFamily", "StudentT"]
+           "transforms", "MixtureSameFamily", "StudentT", "ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
