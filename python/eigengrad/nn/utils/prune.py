@@ -191,8 +191,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries chosen at random."""
+class _ByScore(BasePruningMethod):
+    """Unstructured pruning of the ``amount`` entries of lowest score (``_scores``)."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -200,36 +200,35 @@ class RandomUnstructured(BasePruningMethod):
         _validate_amount(amount)
         self.amount = amount
 
+    def _scores(self, t: Tensor) -> np.ndarray:
+        raise NotImplementedError
+
     def compute_mask(self, t, default_mask):
         k = _count(self.amount, t.numel())
         mask = default_mask._data.copy()
         if k:
-            from eigengrad import rand
-
-            draws = rand(*t.shape, dtype=t.dtype if t.is_floating_point() else None)._data
-            mask.reshape(-1)[np.argsort(draws.reshape(-1), kind="stable")[-k:]] = 0
+            mask.reshape(-1)[_smallest(self._scores(t), k)] = 0
         return Tensor._wrap(mask)
+
+
+class RandomUnstructured(_ByScore):
+    """Prunes ``amount`` entries chosen at random (the lowest of uniform draws from eigengrad's generator)."""
+
+    def _scores(self, t):
+        from eigengrad import rand
+
+        return rand(*t.shape)._data
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_ByScore):
     """Prunes the ``amount`` entries of smallest absolute value."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount) -> None:
-        _validate_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _count(self.amount, t.numel())
-        mask = default_mask._data.copy()
-        if k:
-            mask.reshape(-1)[_smallest(np.abs(t._data), k)] = 0
-        return Tensor._wrap(mask)
+    def _scores(self, t):
+        return np.abs(t._data)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
@@ -245,8 +244,8 @@ def _structured_mask(t, default_mask, dim: int, keep: np.ndarray) -> Tensor:
     return Tensor._wrap(mask * default_mask._data)
 
 
-class RandomStructured(BasePruningMethod):
-    """Prunes ``amount`` whole slices along ``dim`` chosen at random."""
+class _SlicesByScore(BasePruningMethod):
+    """Structured pruning of the ``amount`` slices along ``dim`` of lowest score (``_scores``: one per slice)."""
 
     PRUNING_TYPE = "structured"
 
@@ -254,33 +253,8 @@ class RandomStructured(BasePruningMethod):
         _validate_amount(amount)
         self.amount, self.dim = amount, dim
 
-    def compute_mask(self, t, default_mask):
-        if t.ndim < 1:
-            raise ValueError("Structured pruning can only be applied to multidimensional tensors. "
-                             f"Found tensor of shape {tuple(t.shape)} with {t.ndim} dims")
-        dim = self.dim if self.dim >= 0 else t.ndim + self.dim
-        n = t.shape[dim]
-        k = _count(self.amount, n)
-        if k == 0:
-            return default_mask
-        from eigengrad import rand
-
-        order = np.argsort(rand(n)._data, kind="stable")
-        return _structured_mask(t, default_mask, dim, np.sort(order[k:]))
-
-    @classmethod
-    def apply(cls, module, name, amount, dim=-1):
-        return super().apply(module, name, amount=amount, dim=dim)
-
-
-class LnStructured(BasePruningMethod):
-    """Prunes the ``amount`` slices along ``dim`` of smallest Ln norm (``n`` as ``torch.norm``'s ``p``)."""
-
-    PRUNING_TYPE = "structured"
-
-    def __init__(self, amount, n, dim: int = -1) -> None:
-        _validate_amount(amount)
-        self.amount, self.n, self.dim = amount, n, dim
+    def _scores(self, t: Tensor, dim: int) -> np.ndarray:
+        raise NotImplementedError
 
     def compute_mask(self, t, default_mask):
         if t.ndim < 1:
@@ -291,18 +265,40 @@ class LnStructured(BasePruningMethod):
         k = _count(self.amount, n_slices)
         if k == 0:
             return default_mask
+        keep = np.sort(np.argsort(-self._scores(t, dim), kind="stable")[:n_slices - k])  # the highest stay
+        return _structured_mask(t, default_mask, dim, keep)
+
+
+class RandomStructured(_SlicesByScore):
+    """Prunes ``amount`` whole slices along ``dim`` chosen at random."""
+
+    def _scores(self, t, dim):
+        from eigengrad import rand
+
+        return rand(t.shape[dim])._data
+
+    @classmethod
+    def apply(cls, module, name, amount, dim=-1):
+        return super().apply(module, name, amount=amount, dim=dim)
+
+
+class LnStructured(_SlicesByScore):
+    """Prunes the ``amount`` slices along ``dim`` of smallest Ln norm (``n`` as ``torch.norm``'s ``p``)."""
+
+    def __init__(self, amount, n, dim: int = -1) -> None:
+        super().__init__(amount, dim)
+        self.n = n
+
+    def _scores(self, t, dim):
         axes = tuple(d for d in range(t.ndim) if d != dim)
         a = np.abs(t._data.astype(np.float64))
         if self.n in (float("inf"), "inf"):
-            norms = a.max(axis=axes) if axes else a
-        elif self.n in ("fro", 2):
-            norms = np.sqrt((a * a).sum(axis=axes))
-        elif self.n == 1:
-            norms = a.sum(axis=axes)
-        else:
-            norms = (a ** float(self.n)).sum(axis=axes) ** (1.0 / float(self.n))
-        keep = np.sort(np.argsort(-norms, kind="stable")[:n_slices - k])  # the largest norms stay
-        return _structured_mask(t, default_mask, dim, keep)
+            return a.max(axis=axes) if axes else a
+        if self.n in ("fro", 2):
+            return np.sqrt((a * a).sum(axis=axes))
+        if self.n == 1:
+            return a.sum(axis=axes)
+        return (a ** float(self.n)).sum(axis=axes) ** (1.0 / float(self.n))
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
