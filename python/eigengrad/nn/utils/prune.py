@@ -200,8 +200,9 @@ class _ByScore(BasePruningMethod):
         _validate_amount(amount)
         self.amount = amount
 
+    @abstractmethod
     def _scores(self, t: Tensor) -> np.ndarray:
-        raise NotImplementedError
+        """One score per entry of t (the lowest are pruned)."""
 
     def compute_mask(self, t, default_mask):
         k = _count(self.amount, t.numel())
@@ -253,8 +254,9 @@ class _SlicesByScore(BasePruningMethod):
         _validate_amount(amount)
         self.amount, self.dim = amount, dim
 
+    @abstractmethod
     def _scores(self, t: Tensor, dim: int) -> np.ndarray:
-        raise NotImplementedError
+        """One score per slice of t along dim (the highest are kept)."""
 
     def compute_mask(self, t, default_mask):
         if t.ndim < 1:
