@@ -49,6 +49,78 @@ def test_interpolate_gradcheck_1d(rng, kw):
     assert gradcheck(lambda x: F.interpolate(x, **kw), (t(rng, 2, 2, 5),))
 
 
+@pytest.mark.parametrize("kw", [dict(size=(2, 3), mode="bilinear", antialias=True),
+                                dict(scale_factor=(0.5, 1.5), mode="bicubic", antialias=True),
+                                dict(size=(3, 2), mode="lanczos", antialias=True),
+                                dict(size=(2, 2), mode="bilinear", antialias=True, align_corners=True)])
+def test_interpolate_antialias_gradcheck_and_gradgradcheck(rng, kw):
+    from eigengrad.autograd.gradcheck import gradgradcheck
+    x = t(rng, 1, 2, 5, 4)
+    assert gradcheck(lambda x: F.interpolate(x, **kw), (x,))
+    assert gradgradcheck(lambda x: F.interpolate(x, **kw), (x,))
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=(2, 1.5, 0.7), mode="nearest"),
+                                dict(size=(3, 2, 5), mode="nearest-exact"), dict(size=(2, 3, 1), mode="area")])
+def test_interpolate_gradcheck_3d(rng, kw):
+    assert gradcheck(lambda x: F.interpolate(x, **kw), (t(rng, 1, 2, 3, 4, 3),))
+
+
+def aa_reference(x, out, kind):
+    """Anti-aliased resampling of the last axis by its definition (Pillow's resample, PyTorch's antialias):
+    output i centres at c = s (i + 0.5), s = in / out; the filter stretched by max(s, 1) covers the inputs j
+    with |j + 0.5 - c| < support, its weights normalised. One output at a time, in plain Python."""
+    n = x.shape[-1]
+    s = n / out
+    stretch = max(s, 1.0)
+    taps = {"linear": 1.0, "cubic": 2.0}[kind] * stretch
+
+    def f(v):
+        v = abs(v)
+        if kind == "linear":
+            return max(0.0, 1.0 - v)
+        a = -0.5
+        return ((a + 2) * v - (a + 3)) * v * v + 1 if v < 1 else (((a * v - 5 * a) * v + 8 * a) * v - 4 * a if v < 2 else 0.0)
+
+    y = np.zeros(x.shape[:-1] + (out,))
+    for i in range(out):
+        c = s * (i + 0.5)
+        lo, hi = max(int(c - taps + 0.5), 0), min(int(c + taps + 0.5), n)
+        w = np.array([f((j + 0.5 - c) / stretch) for j in range(lo, hi)])
+        y[..., i] = x[..., lo:hi] @ (w / w.sum())
+    return y
+
+
+@pytest.mark.parametrize("mode,kind", [("bilinear", "linear"), ("bicubic", "cubic")])
+@pytest.mark.parametrize("hw,size", [((9, 17), (4, 5)), ((6, 5), (13, 2)), ((1, 7), (1, 3)), ((31, 3), (7, 3))])
+def test_interpolate_antialias_matches_its_definition(rng, dtype, mode, kind, hw, size):
+    x = rng.standard_normal((2, 3) + hw)
+    y = F.interpolate(eg.tensor(x.astype(dtype)), size=size, mode=mode, antialias=True)
+    want = aa_reference(aa_reference(x, size[1], kind).swapaxes(-1, -2), size[0], kind).swapaxes(-1, -2)
+    assert y.dtype == eg.tensor(x.astype(dtype)).dtype
+    assert_close(y.numpy(), want, dtype)
+
+
+def test_antialias_halving_is_the_1_3_3_1_triangle(rng):
+    x = rng.standard_normal((1, 1, 1, 16))
+    y = F.interpolate(eg.tensor(x), size=(1, 8), mode="bilinear", antialias=True).numpy()[0, 0, 0]
+    v = x[0, 0, 0]
+    np.testing.assert_allclose(y[1:-1], [(v[2 * i - 1] + 3 * v[2 * i] + 3 * v[2 * i + 1] + v[2 * i + 2]) / 8
+                                         for i in range(1, 7)], rtol=1e-13)
+    np.testing.assert_allclose(y[0], (3 * v[0] + 3 * v[1] + v[2]) / 7, rtol=1e-13)  # renormalised at the border
+
+
+def test_nearest_on_5d_repeats_each_voxel(rng):
+    x = t(rng, 2, 3, 2, 3, 4)
+    y = F.interpolate(x, scale_factor=2)
+    want = np.repeat(np.repeat(np.repeat(x.numpy(), 2, axis=2), 2, axis=3), 2, axis=4)
+    np.testing.assert_array_equal(y.numpy(), want)
+    y.backward(eg.ones(y.shape))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(x.shape, 8.0))
+    np.testing.assert_allclose(F.interpolate(x, size=(1, 1, 1), mode="area").numpy()[..., 0, 0, 0],
+                               x.numpy().mean((2, 3, 4)), rtol=1e-13)
+
+
 def test_upsampling_layers(rng):
     x = t(rng, 1, 2, 3, 3)
     np.testing.assert_array_equal(nn.UpsamplingNearest2d(scale_factor=2)(x).numpy(),
@@ -93,15 +165,17 @@ def test_errors_name_the_argument(rng):
         F.interpolate(x, size=3, recompute_scale_factor=True)
     with pytest.raises(ValueError, match="mode: expected one of"):
         F.interpolate(x, scale_factor=2, mode="cubic")
-    # PyTorch takes lanczos only with antialias=True (a ValueError otherwise); eigengrad has neither: it says so
-    with pytest.raises(NotImplementedError, match="lanczos"):
+    # PyTorch's rules: lanczos only with antialias=True, antialias only for bilinear/bicubic/lanczos on 4-D input
+    with pytest.raises(ValueError, match="mode: Lanczos mode requires antialias=True"):
         F.interpolate(x, scale_factor=2, mode="lanczos")
     with pytest.raises(NotImplementedError, match="Got 4D input, but linear mode needs 3D input"):
         F.interpolate(x, scale_factor=2, mode="linear")
-    with pytest.raises(NotImplementedError, match="antialias"):
-        F.interpolate(x, scale_factor=2, mode="bilinear", antialias=True)
-    with pytest.raises(NotImplementedError, match=r"input: eigengrad's interpolate takes 3-D .* got shape \(1, 1, 2, 2, 2\)"):
-        F.interpolate(t(rng, 1, 1, 2, 2, 2), scale_factor=2)
+    with pytest.raises(ValueError, match=r"antialias: Anti-alias option is restricted .* \(got mode 'nearest', 4-D"):
+        F.interpolate(x, scale_factor=2, mode="nearest", antialias=True)
+    with pytest.raises(ValueError, match=r"antialias: .* requires a 4-D tensor as input \(got mode 'trilinear', 5-D"):
+        F.interpolate(t(rng, 1, 1, 2, 2, 2), scale_factor=2, mode="trilinear", antialias=True)
+    with pytest.raises(NotImplementedError, match=r"input: interpolate takes 3-D .* got shape \(1, 1, 2, 2, 2, 2\)"):
+        F.interpolate(t(rng, 1, 1, 2, 2, 2, 2), scale_factor=2)
     with pytest.raises(ValueError, match=r"upscale_factor: expected a positive int of at most 2\*\*31, got 0"):
         nn.PixelShuffle(0)
     with pytest.raises(ValueError, match="input: pixel_shuffle expects its channel dimension to be divisible"):
@@ -122,3 +196,28 @@ def test_deprecated_forms_warn_and_interpolate(rng):
     np.testing.assert_array_equal(z.numpy(), F.interpolate(x, size=3, mode="bilinear", align_corners=True).numpy())
     with pytest.warns(UserWarning, match="upsample_nearest is deprecated"):
         F.upsample_nearest(x, size=3)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2, mode="nearest"), dict(size=(4, 9, 7), mode="nearest-exact"),
+                                dict(size=(2, 2, 3), mode="area")])
+def test_5d_interpolate_compiles_and_replays_eagers_bits(kw):
+    import warnings
+    runs = []
+    for compiled in (False, True):
+        eg.manual_seed(0)
+        conv = nn.Conv3d(2, 2, 3, padding=1)
+        opt = eg.optim.SGD(conv.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = conv(F.interpolate(x, **kw)).square().mean()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = eg.compile(step) if compiled else step
+        x = eg.tensor(np.random.default_rng(1).standard_normal((2, 2, 3, 4, 5)).astype(np.float32))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a fallback to eager mode warns
+            runs.append([fn(x).item() for _ in range(4)] + [conv.weight.numpy().copy()])
+    assert runs[0][:4] == runs[1][:4] and runs[0][3] < runs[0][0]
+    np.testing.assert_array_equal(runs[0][4], runs[1][4])

@@ -116,6 +116,84 @@ def test_trilinear_random_options_match_torch(dt, seed):
     assert_rel(ex.grad, tx.grad, dt, "input grad " + what)
 
 
+def interpolate_both(x, dt, kw, r):
+    """(eigengrad input, its output, torch input, torch output) of interpolate, and backward of one random dy."""
+    ex, tx = eg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ty, ey = TF.interpolate(tx, **kw), F.interpolate(ex, **kw)
+    dy = r.standard_normal(tuple(ty.shape)).astype(dt)
+    ey.backward(eg.from_numpy(dy))
+    ty.backward(torch.from_numpy(dy))
+    return ex, ey, tx, ty, dy
+
+
+@DTYPES
+@pytest.mark.parametrize("seed", range(60))
+def test_antialias_random_options_match_torch(dt, seed):
+    """antialias=True (bilinear, bicubic, lanczos on 4-D input; up and down, sizes or scale factors,
+    align_corners): outputs and input gradients against PyTorch's.
+
+    PyTorch's anti-aliased forward is wrong when the output width is 1 (every output row repeats the first:
+    its gradient, the same weights' adjoint, is right); there the output is compared with PyTorch's on the
+    transposed input."""
+    r = np.random.default_rng(2000 + seed)
+    mode = ("bilinear", "bicubic", "lanczos")[seed % 3]
+    shape = (int(r.integers(1, 3)), int(r.integers(1, 3)), int(r.integers(1, 40)), int(r.integers(1, 40)))
+    kw = dict(mode=mode, antialias=True)
+    if mode != "lanczos" and r.random() < 0.3:
+        kw["align_corners"] = bool(r.integers(2))
+    if seed % 2:
+        kw["size"] = (int(r.integers(1, 50)), int(r.integers(1, 50)))
+    else:
+        kw["scale_factor"] = tuple(choice(r, [0.13, 0.3, 0.37, 0.5, 0.7, 1.0, 1.3, 2.0, 2.7]) for _ in range(2))
+        kw["recompute_scale_factor"] = choice(r, [None, False, True])
+        shape = shape[:2] + tuple(max(n, math.ceil(1 / s)) for n, s in zip(shape[2:], kw["scale_factor"]))
+    x = r.standard_normal(shape).astype(dt)
+    ex, ey, tx, ty, dy = interpolate_both(x, dt, kw, r)
+    what = f"{shape} {kw}"
+    want = ty.detach().numpy()
+    if ey.shape[-1] == 1 and ey.shape[-2] > 1:
+        tkw = {k: (v[::-1] if isinstance(v, tuple) else v) for k, v in kw.items()}
+        want = TF.interpolate(torch.tensor(x).mT, **tkw).mT.numpy()
+    elif ey.shape[-1] == 1:  # a 1 x 1 output: the input weighted by PyTorch's gradient's weights (dx = dy w)
+        want = (x * tx.grad.numpy()).sum((2, 3), keepdims=True) / dy
+    assert_rel(ey, want, dt, "output " + what)
+    assert_rel(ex.grad, tx.grad, dt, "input grad " + what)
+
+
+def test_torch_antialias_forward_is_wrong_for_width_one_outputs():
+    # why the test above compares width-1 outputs with the transposed call: PyTorch repeats its first row
+    x = torch.arange(25.0, dtype=torch.float64).view(1, 1, 25, 1)
+    y = TF.interpolate(x, size=(9, 1), mode="bilinear", antialias=True)
+    assert torch.all(y == y[0, 0, 0, 0])
+    want = TF.interpolate(x.mT, size=(1, 9), mode="bilinear", antialias=True).mT
+    assert want[0, 0, -1, 0] > 20  # the last rows average the last inputs
+    np.testing.assert_allclose(F.interpolate(eg.tensor(x.numpy()), size=(9, 1), mode="bilinear",
+                                             antialias=True).numpy(), want.numpy(), rtol=1e-12)
+
+
+@DTYPES
+@pytest.mark.parametrize("seed", range(30))
+def test_nearest_and_area_on_5d_match_torch(dt, seed):
+    """nearest, nearest-exact and area on (N, C, D, H, W): outputs against PyTorch's, gradients against the
+    adjoint of its forward (nearest: PyTorch's backward takes its legacy indices, see above) or its own (area)."""
+    r = np.random.default_rng(3000 + seed)
+    mode = ("nearest", "nearest-exact", "area")[seed % 3]
+    shape = (int(r.integers(1, 3)), int(r.integers(1, 3))) + tuple(int(r.integers(1, 12)) for _ in range(3))
+    kw = dict(mode=mode)
+    if seed % 2 or mode == "area":
+        kw["size"] = tuple(int(r.integers(1, 30)) for _ in range(3))
+    else:
+        kw["scale_factor"] = tuple(choice(r, [0.37, 0.5, 0.7, 1.0, 1.3, 2.0, 2.7, 3.0]) for _ in range(3))
+        kw["recompute_scale_factor"] = choice(r, [None, False, True])
+        shape = shape[:2] + tuple(max(n, math.ceil(1 / s)) for n, s in zip(shape[2:], kw["scale_factor"]))
+    x = r.standard_normal(shape).astype(dt)
+    ex, ey, tx, ty, dy = interpolate_both(x, dt, kw, r)
+    what = f"{shape} {kw}"
+    assert_rel(ey, ty, dt, "output " + what)
+    want = nearest_adjoint(shape, dt, kw, dy) if mode != "area" else tx.grad
+    assert_rel(ex.grad, want, dt, "input grad " + what)
+
+
 @pytest.mark.parametrize("mode, ndim", [("bicubic", 3), ("trilinear", 4), ("bilinear", 5)])
 def test_modes_on_the_wrong_rank_raise_as_torch(mode, ndim):
     """A mode given input of another rank: NotImplementedError in both (PyTorch's type)."""

@@ -2,9 +2,9 @@
 deprecated upsample, upsample_nearest, upsample_bilinear), pixel_shuffle and pixel_unshuffle, with
 PyTorch's arguments, output sizes, source coordinates and checks.
 
-interpolate's modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear' and 'bicubic' (4-D input),
-'trilinear' (5-D input) and 'area' (adaptive average pooling). 'lanczos', the other modes on 5-D input and
-antialias are PyTorch options eigengrad does not have (NotImplementedError).
+interpolate's modes: 'nearest', 'nearest-exact' and 'area' (adaptive average pooling) on 3-D, 4-D and 5-D input,
+'linear' (3-D input), 'bilinear' and 'bicubic' (4-D input), 'trilinear' (5-D input), and with antialias=True
+(4-D input) 'bilinear', 'bicubic' and 'lanczos'.
 """
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from eigengrad.autograd.ops import numpy_call
 from eigengrad.autograd.ops_upsample import Upsample
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
+from eigengrad.nn import _functional_conv3d as FC3
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
-_UNSUPPORTED = ("lanczos",)
-_NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area", "lanczos")
+_NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5, "lanczos": 4}
+_ANTIALIAS_MODES = ("bilinear", "bicubic", "lanczos")
 _CUBIC_A = -0.75  # PyTorch's (Keys' cubic convolution with a = -0.75)
 
 
@@ -63,17 +64,88 @@ def _weight_matrix(kind: str, n_in: int, n_out: int, scale: float, align_corners
     return m.astype(dtype)
 
 
-def _separable(input: Tensor, kind: str, sizes: tuple, scales: tuple, align_corners: bool) -> Tensor:
-    """Bicubic (4-D) or trilinear (5-D) as products with one weight matrix per spatial axis (their gradients
-    are autograd's; each matrix is one NumPy step: a compiled step builds them once per replay)."""
+def _aa_filter(kind: str, x: np.ndarray) -> np.ndarray:
+    """PyTorch's (and Pillow's) anti-aliasing filters of |x|: the triangle 1 - |x| (linear), Keys' cubic with
+    a = -0.5 (cubic; Pillow's constant, not the -0.75 of plain bicubic), Lanczos-3 sinc(x) sinc(x / 3) (lanczos)."""
+    x = np.abs(x)
+    if kind == "linear":
+        return np.where(x < 1.0, 1.0 - x, 0.0)
+    if kind == "lanczos":
+        return np.where(x < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
+    a = -0.5
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
+
+
+_AA_TAPS = {"linear": 2, "cubic": 4, "lanczos": 6}  # PyTorch's interp_size
+
+
+def _aa_weight_matrix(kind: str, n_in: int, n_out: int, scale: float, align_corners: bool, dtype) -> np.ndarray:
+    """(n_out, n_in): PyTorch's anti-aliased weights (``_compute_indices_min_size_weights_aa``, after Pillow's
+    resampling). With s the source step as in ``_weight_matrix``, output o centres at c = s (o + 0.5); when
+    downsampling (s >= 1) the filter is stretched by s, so each output averages every input it covers:
+    w_j = f((j - c + 0.5) / max(s, 1)) for j in [trunc(c - r + 0.5), trunc(c + r + 0.5)) within the input,
+    r = taps / 2 * max(s, 1), normalised to sum 1."""
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale > 0 else n_in / n_out
+    support = _AA_TAPS[kind] * 0.5 * max(s, 1.0)
+    max_taps = int(math.ceil(support)) * 2 + 1
+    center = s * (np.arange(n_out) + 0.5)
+    xmin = np.maximum((center - support + 0.5).astype(np.int64), 0)  # astype truncates toward zero, as C++
+    xsize = np.clip(np.minimum((center + support + 0.5).astype(np.int64), n_in) - xmin, 0, max_taps)
+    j = np.arange(max_taps)
+    w = _aa_filter(kind, (j + xmin[:, None] - center[:, None] + 0.5) / max(s, 1.0))
+    w = np.where(j < xsize[:, None], w, 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total != 0)
+    m = np.zeros((n_out, n_in))
+    rows = np.repeat(np.arange(n_out), max_taps)
+    cols = np.minimum(xmin[:, None] + j, n_in - 1).ravel()  # taps past xsize weigh 0
+    np.add.at(m, (rows, cols), w.ravel())
+    return m.astype(dtype)
+
+
+def _separable(input: Tensor, kind: str, sizes: tuple, scales: tuple, align_corners: bool,
+               antialias: bool = False) -> Tensor:
+    """Bicubic or anti-aliased (4-D) or trilinear (5-D) as products with one weight matrix per spatial axis
+    (their gradients are autograd's; each matrix is one NumPy step: a compiled step builds them once per
+    replay)."""
     dt = input._data.dtype
-    ws = [Tensor._wrap(numpy_call(_weight_matrix, kind, n, o, sc, align_corners, dt))
+    build = _aa_weight_matrix if antialias else _weight_matrix
+    ws = [Tensor._wrap(numpy_call(build, kind, n, o, sc, align_corners, dt))
           for n, o, sc in zip(input.shape[2:], sizes, scales)]
     out = ws[-2] @ input @ ws[-1].mT  # the last two axes
     if input.ndim == 5:  # depth: the product over the flattened planes
         n, c, d = input.shape[:3]
         out = (ws[0] @ out.reshape(n, c, d, sizes[1] * sizes[2])).reshape(n, c, *sizes)
     return out
+
+
+def _nearest_source(n_in: int, n_out: int, scale: float, exact: bool, dtype) -> np.ndarray:
+    """PyTorch's general nearest rule along one axis (upsample.cpp's general_source): the coordinate
+    s dst (nearest) or max(s (dst + 0.5) - 0.5, 0) + 0.5 (nearest-exact, the + 0.5 in double) in the input's
+    dtype, floored in float32, clamped to the last index."""
+    t = np.dtype(dtype).type
+    s = t(1.0 / scale) if scale > 0 else t(n_in) / t(n_out)
+    dst = np.arange(n_out).astype(t)
+    x = np.maximum(s * (dst + t(0.5)) - t(0.5), t(0)).astype(np.float64) + 0.5 if exact else s * dst
+    x = x.astype(np.float32).astype(np.float64)
+    return np.where(x < n_in - 1, np.floor(np.minimum(x, n_in - 1)), n_in - 1).astype(np.int64)
+
+
+def _nearest_3d(input: Tensor, mode: str, sizes: tuple, scales: tuple) -> Tensor:
+    """Nearest / nearest-exact on (N, C, D, H, W): PyTorch's 3-D kernel takes its general rule on every axis.
+    H and W by the 2-D kernel over the (N, C D) planes, then the depth sources picked by index_select."""
+    n, c, d, h, w = input.shape
+    planes = Upsample.apply(input.reshape(n, c * d, h, w), size=sizes[1:], mode=mode, scales=scales[1:],
+                            align_corners=False, legacy_nearest=False)
+    src = numpy_call(_nearest_source, d, sizes[0], scales[0], mode == "nearest-exact", input._data.dtype)
+    return planes.reshape(n, c, d, *sizes[1:]).index_select(2, Tensor._wrap(src))
+
+
 _LEGACY_NEAREST_MAX = 128  # PyTorch's _use_vectorized_kernel_cond_2d threshold on oh + ow
 
 
@@ -120,25 +192,26 @@ def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor) -> t
 
 
 def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> None:
-    if mode in _UNSUPPORTED:
-        raise NotImplementedError(f"mode: eigengrad's interpolate has no {mode!r} mode (it has {MODES})")
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
-    if input.ndim not in (3, 4) and not (input.ndim == 5 and mode == "trilinear"):
-        raise NotImplementedError(f"input: eigengrad's interpolate takes 3-D (N, C, L) or 4-D (N, C, H, W) input "
-                                  f"(5-D with mode='trilinear'), got shape {input.shape}")
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
+                                  f"input, got shape {input.shape}")
+    if antialias and not (mode in _ANTIALIAS_MODES and input.ndim == 4):
+        raise ValueError("antialias: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+                         f"requires a 4-D tensor as input (got mode {mode!r}, {input.ndim}-D input)")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("mode: Lanczos mode requires antialias=True")
     if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
     if align_corners is not None and mode not in _NEEDS_DIMS:
         raise ValueError("align_corners: option can only be set with the interpolating modes: linear | bilinear "
                          "| bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("antialias: eigengrad's interpolate has no anti-aliasing")
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
-    """Resizes (N, C, L) or (N, C, H, W) input to ``size``, or by ``scale_factor`` (output size
+    """Resizes (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to ``size``, or by ``scale_factor`` (output size
     floor(in * scale)), per spatial axis with PyTorch's source coordinates (s = 1 / scale_factor when a
     scale factor is given and recompute_scale_factor is not set, else in / out; align_corners:
     s = (in - 1) / (out - 1)):
@@ -154,7 +227,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     - bicubic: PyTorch's cubic convolution (a = -0.75) over the 4 x 4 sources around x = s dst
       (align_corners) or s (dst + 0.5) - 0.5, border indices clamped, as two products with weight matrices;
     - trilinear (5-D input): linear along each of D, H and W, as three products with weight matrices;
-    - area: adaptive average pooling to the output size.
+    - area: adaptive average pooling to the output size;
+    - nearest and nearest-exact on 5-D input: PyTorch's general rule on every axis;
+    - antialias=True (4-D input; bilinear, bicubic, lanczos): Pillow's resampling filters (triangle, Keys'
+      cubic with a = -0.5, Lanczos-3), stretched by the downsampling factor so that each output averages every
+      input it covers, as products with weight matrices (``_aa_weight_matrix``).
 
     One C++ kernel forward and one backward (a scatter in a fixed order per plane).
     """
@@ -164,11 +241,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         recompute_scale_factor = True  # PyTorch: area always pools to an explicit size
     sizes, scales = _output_size(input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
-        return FC1.adaptive_avg_pool1d(input, sizes) if input.ndim == 3 else FC.adaptive_avg_pool2d(input, sizes)
-    if mode in ("bicubic", "trilinear"):
-        return _separable(input, "cubic" if mode == "bicubic" else "linear", sizes, scales, bool(align_corners))
+        pool = {3: FC1.adaptive_avg_pool1d, 4: FC.adaptive_avg_pool2d, 5: FC3.adaptive_avg_pool3d}[input.ndim]
+        return pool(input, sizes)
+    if antialias or mode in ("bicubic", "trilinear"):
+        kind = {"bicubic": "cubic", "lanczos": "lanczos"}.get(mode, "linear")
+        return _separable(input, kind, sizes, scales, bool(align_corners), antialias)
     kernel_mode = "linear" if mode in _NEEDS_DIMS else mode
     ac = bool(align_corners)
+    if input.ndim == 5:
+        return _nearest_3d(input, kernel_mode, sizes, scales)
     if input.ndim == 3:
         return FC1.height_one(lambda x: Upsample.apply(x, size=(1,) + sizes, mode=kernel_mode, scales=(0.0,) + scales,
                                                        align_corners=ac), input)
