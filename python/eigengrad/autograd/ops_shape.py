@@ -150,3 +150,91 @@ def _triangle(x, diagonal: int, upper: bool):
     rows, cols = np.shape(x)[-2:]
     keep = ~np.tri(rows, cols, diagonal - 1, dtype=bool) if upper else np.tri(rows, cols, diagonal, dtype=bool)
     return np.where(keep, x, np.zeros((), dtype=x.dtype))
+
+
+class AsStrided(ViewPrimitive):
+    """PyTorch's ``as_strided``: x's storage (the memory of its root array) read with ``size`` and ``stride``
+    (in elements) from ``storage_offset``; a view, sharing x's memory. Output element i is storage element
+    storage_offset + sum_k i_k stride_k.
+
+    Backward (``AsStridedAdjoint``): every output's gradient is added at its storage position, and x's
+    gradient read at x's own positions; outputs that share an element add up there."""
+
+    @staticmethod
+    def view_of(x, size, stride, storage_offset):
+        return _as_strided(x, size, stride, storage_offset)
+
+    @staticmethod
+    def forward(ctx, x, size=(), stride=(), storage_offset=0):
+        ctx.out_geometry, ctx.in_geometry = (tuple(size), tuple(stride), storage_offset), _geometry(x)
+        return _as_strided(x, size, stride, storage_offset)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_strided_adjoint(g, ctx.out_geometry, ctx.in_geometry),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (AsStridedAdjoint.apply(g, src=ctx.out_geometry, dst=ctx.in_geometry),)
+
+
+class AsStridedAdjoint(Primitive):
+    """g laid out by geometry ``src`` added into a storage, read out by geometry ``dst`` (each a (size,
+    stride, offset) in elements): AsStrided's backward, and with the two swapped its own."""
+
+    @staticmethod
+    def forward(ctx, g, src=(), dst=()):
+        ctx.src, ctx.dst = src, dst
+        return _strided_adjoint(g, src, dst)
+
+    @staticmethod
+    def backward(ctx, h):
+        return (_strided_adjoint(h, ctx.dst, ctx.src),)
+
+    @staticmethod
+    def backward_graph(ctx, h):
+        return (AsStridedAdjoint.apply(h, src=ctx.dst, dst=ctx.src),)
+
+
+def _root(x: np.ndarray) -> np.ndarray:
+    """The array that owns x's memory (NumPy's base chain to its end)."""
+    while isinstance(x.base, np.ndarray):
+        x = x.base
+    return x
+
+
+def _geometry(x: np.ndarray) -> tuple:
+    """(size, stride, offset) of x in its root's storage, in elements."""
+    item = x.itemsize
+    offset = (x.__array_interface__["data"][0] - _root(x).__array_interface__["data"][0]) // item
+    return x.shape, tuple(s // item for s in x.strides), offset
+
+
+def _positions(geometry: tuple) -> np.ndarray:
+    """The storage position of every element of a (size, stride, offset) geometry, in C order."""
+    size, stride, offset = geometry
+    pos = np.full(size, offset, dtype=np.int64)
+    for d, (n, s) in enumerate(zip(size, stride)):
+        pos += (np.arange(n, dtype=np.int64) * s).reshape((n,) + (1,) * (len(size) - d - 1))
+    return pos
+
+
+def _strided_adjoint(g: np.ndarray, src: tuple, dst: tuple) -> np.ndarray:
+    p_src, p_dst = _positions(src), _positions(dst)
+    length = int(max(p_src.max(initial=-1), p_dst.max(initial=-1))) + 1
+    storage = np.bincount(p_src.ravel(), weights=np.asarray(g, np.float64).ravel(), minlength=length)
+    return storage[p_dst].astype(g.dtype, copy=False)
+
+
+def _as_strided(x: np.ndarray, size: tuple, stride: tuple, storage_offset: int) -> np.ndarray:
+    root = _root(x)
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        raise ValueError("input: as_strided needs a tensor whose storage is one contiguous block, got one made "
+                         "from an array with gaps; call .contiguous() first")
+    # an ndarray over the root's memory, so that its base chain leads to the root (storage_offset, a second
+    # as_strided); NumPy checks the bounds again
+    flat = root.reshape(-1, order="A")
+    if 0 in size:
+        return flat[:0].reshape(size)
+    return np.ndarray(size, x.dtype, buffer=flat, offset=storage_offset * x.itemsize,
+                      strides=tuple(s * x.itemsize for s in stride))

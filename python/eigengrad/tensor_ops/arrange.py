@@ -200,7 +200,33 @@ def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 
 row_stack = _shape.vstack
 
-METHODS = ("tile", "ravel", "rot90", "hsplit", "vsplit", "dsplit", "unfold", "split_with_sizes", "sum_to_size")
+METHODS = ("tile", "ravel", "rot90", "hsplit", "vsplit", "dsplit", "unfold", "split_with_sizes", "sum_to_size", "as_strided")
 FUNCTIONS = ("tile", "ravel", "rot90", "hsplit", "vsplit", "dsplit", "split_with_sizes", "atleast_1d", "atleast_2d",
              "atleast_3d", "column_stack", "row_stack", "dstack", "broadcast_shapes", "broadcast_tensors",
-             "combinations", "triu_indices", "tril_indices")
+             "combinations", "triu_indices", "tril_indices", "as_strided")
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of ``input``'s storage with the given ``size``, ``stride`` (in elements) and ``storage_offset``
+    (default: input's own): element i is storage[storage_offset + sum_k i_k stride_k] (PyTorch's
+    ``as_strided``; the storage is the memory of input's root tensor, not input's own view of it).
+    Overlapping windows (``x.as_strided((n - w + 1, w), (1, 1))``) share elements, and their gradients add up."""
+    from eigengrad.autograd import ops_shape
+    from eigengrad.tensor_ops import conversion
+
+    size, stride = _dims.check_sizes(_dims.sizes((size,), "size")), _dims.sizes((stride,), "stride")
+    if len(size) != len(stride):
+        raise ArgumentError(f"stride: mismatch in length of strides and shape, got size {list(size)} and stride "
+                            f"{list(stride)}")
+    if builtins.any(s < 0 for s in stride):
+        raise ArgumentError(f"stride: as_strided: Negative strides are not supported at the moment, got strides: "
+                            f"{list(stride)}")
+    offset = conversion.storage_offset(input) if storage_offset is None else storage_offset
+    if not isinstance(offset, numbers.Integral) or isinstance(offset, bool) or offset < 0:
+        raise ArgumentError(f"storage_offset: expected a non-negative int, got {storage_offset!r}")
+    storage = ops_shape._root(input._data).size
+    needed = 0 if 0 in size else int(offset) + 1 + builtins.sum((n - 1) * s for n, s in zip(size, stride))
+    if needed > storage:
+        raise ArgumentError(f"size: as_strided: sizes {list(size)}, strides {list(stride)} and storage offset "
+                            f"{offset} need a storage of {needed} elements, but input's storage has {storage}")
+    return ops_shape.AsStrided.apply(input, size=tuple(size), stride=tuple(stride), storage_offset=int(offset))
