@@ -75,6 +75,12 @@ SPECS = {
     "MVNPrecision": (lambda lib: (lambda loc, precision_matrix: lib.distributions.MultivariateNormal(
         loc, precision_matrix=precision_matrix)), dict(loc=RNG.standard_normal(3),
                                                         precision_matrix=np.linalg.inv(COV)), RNG.standard_normal(3), True),
+    "LowRankMVN": (lambda lib: lib.distributions.LowRankMultivariateNormal,
+                   dict(loc=RNG.standard_normal((2, 4)), cov_factor=RNG.standard_normal((4, 2)),
+                        cov_diag=RNG.uniform(0.3, 2.0, 4)), RNG.standard_normal((3, 2, 4)), True),
+    "LowRankMVNBatched": (lambda lib: lib.distributions.LowRankMultivariateNormal,
+                          dict(loc=RNG.standard_normal(5), cov_factor=RNG.standard_normal((3, 5, 1)),
+                               cov_diag=RNG.uniform(0.3, 2.0, (3, 5))), RNG.standard_normal((3, 5)), True),
     "Independent": (_independent, dict(loc=RNG.standard_normal((2, 3)), scale=RNG.uniform(0.5, 2, (2, 3))),
                     RNG.standard_normal((2, 3)), True),
     "AffineSigmoid": (_affine_sigmoid, dict(loc=np.array([0.1, -0.4]), scale=np.array([0.8, 1.3])),
@@ -279,6 +285,10 @@ KL_PAIRS = {
     "MultivariateNormal": (lambda D: D.MultivariateNormal,
                            [dict(loc=[[0.1, 0.2, 0.3]], scale_tril=L_TRIL),
                             dict(loc=[0.5, -1.0, 0.0], covariance_matrix=np.eye(3) * 2.0 + 0.3)]),
+    "LowRankMultivariateNormal": (lambda D: D.LowRankMultivariateNormal,
+                                  [dict(loc=[[0.1, 0.2, 0.3]], cov_factor=[[1.0], [0.5], [-0.3]], cov_diag=[0.5, 1.0, 2.0]),
+                                   dict(loc=[0.5, -1.0, 0.0], cov_factor=[[0.2, 0.1], [0.0, 1.0], [0.7, -0.4]],
+                                        cov_diag=[1.5, 0.4, 0.9])]),
     "Independent": (lambda D: (lambda loc, scale: D.Independent(D.Normal(loc, scale), 1)),
                     [dict(loc=[[0.2, -1.0]], scale=[[1.0, 0.4]]), dict(loc=[[1.0, 0.5]], scale=[[2.0, 0.9]])]),
 }
@@ -565,3 +575,39 @@ def test_relaxed_one_hot_categorical_matches_torch():
     np.testing.assert_allclose(draws.detach().numpy().sum(-1), 1.0, rtol=1e-12)
     x = ed.ExpRelaxedCategorical(e_args[0], logits=e_args[1])
     assert tuple(x.event_shape) == (4,) and tuple(x.expand((3, 2)).rsample().shape) == (3, 2, 4)
+
+
+@pytest.mark.parametrize("order", ["lowrank-full", "full-lowrank"])
+def test_kl_between_low_rank_and_full_gaussians_matches_torch(order):
+    loc, W, D, L = RNG.standard_normal(3), RNG.standard_normal((3, 2)), RNG.uniform(0.5, 1.5, 3), L_TRIL
+    out = []
+    for lib, dist, T in ((eg, ed, eg.tensor), (torch, td, torch.tensor)):
+        ps = [T(a, requires_grad=True) for a in (loc, W, D, L)]
+        low = dist.LowRankMultivariateNormal(ps[0], ps[1], ps[2])
+        full = dist.MultivariateNormal(ps[0] * 0.5, scale_tril=ps[3])
+        kl = dist.kl_divergence(low, full) if order == "lowrank-full" else dist.kl_divergence(full, low)
+        kl.backward()
+        out.append((kl, [p.grad for p in ps]))
+    _close(out[0][0], out[1][0], f"KL {order}")
+    for i, (a, b) in enumerate(zip(out[0][1], out[1][1])):
+        _close(a, b, f"KL {order} gradient {i}")
+
+
+def test_low_rank_covariance_precision_and_errors_match_torch():
+    loc, W, D = RNG.standard_normal((2, 4)), RNG.standard_normal((4, 3)), RNG.uniform(0.5, 1.5, 4)
+    e = ed.LowRankMultivariateNormal(eg.tensor(loc), eg.tensor(W), eg.tensor(D))
+    t = td.LowRankMultivariateNormal(torch.tensor(loc), torch.tensor(W), torch.tensor(D))
+    for name in ("covariance_matrix", "precision_matrix", "scale_tril", "variance", "mean", "mode"):
+        _close(getattr(e, name), getattr(t, name), name)
+    np.testing.assert_allclose(e.precision_matrix.numpy() @ e.covariance_matrix.numpy(), np.broadcast_to(np.eye(4), (2, 4, 4)),
+                               atol=1e-12)
+    bad = [dict(loc=np.zeros(3), cov_factor=np.zeros(3), cov_diag=np.ones(3)),
+           dict(loc=np.zeros(3), cov_factor=np.zeros((4, 1)), cov_diag=np.ones(3)),
+           dict(loc=np.zeros(3), cov_factor=np.zeros((3, 1)), cov_diag=np.ones(4)),
+           dict(loc=np.zeros(3), cov_factor=np.zeros((3, 1)), cov_diag=-np.ones(3))]
+    for kw in bad:
+        with pytest.raises(ValueError) as te:
+            td.LowRankMultivariateNormal(**{k: torch.tensor(v) for k, v in kw.items()})
+        with pytest.raises(ValueError) as ee:
+            ed.LowRankMultivariateNormal(**{k: eg.tensor(v) for k, v in kw.items()})
+        assert str(te.value).split("(")[0][:40] == str(ee.value).split("(")[0][:40], (te.value, ee.value)

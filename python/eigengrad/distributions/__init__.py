@@ -1,6 +1,6 @@
 """``torch.distributions``' commonly used members: Normal, Bernoulli, Categorical, OneHotCategorical,
 Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial, MultivariateNormal,
-Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh, Compose transforms),
+LowRankMultivariateNormal, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh, Compose transforms),
 with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
 
 Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample``, ``cdf``/``icdf`` and
@@ -17,6 +17,7 @@ from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
 from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma, StudentT
 from eigengrad.distributions.discrete import Binomial, OneHotCategorical, Poisson
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
+from eigengrad.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
 from eigengrad.distributions.transformed import (
     AffineTransform, ComposeTransform, ExpTransform, Independent, LogNormal, SigmoidTransform, TanhTransform,
     Transform,
@@ -28,7 +29,7 @@ from eigengrad.distributions.relaxed import ExpRelaxedCategorical, RelaxedOneHot
 from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
-           "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "Independent",
+           "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "LowRankMultivariateNormal", "Independent",
            "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
            "SigmoidTransform", "TanhTransform", "ComposeTransform", "kl_divergence", "register_kl", "constraints",
            "transforms", "MixtureSameFamily", "StudentT", "ExpRelaxedCategorical", "RelaxedOneHotCategorical"]

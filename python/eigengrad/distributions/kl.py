@@ -10,6 +10,7 @@ from eigengrad.distributions.discrete import OneHotCategorical, Poisson
 from eigengrad.distributions.distribution import Distribution, sum_rightmost
 from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
+from eigengrad.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
 from eigengrad.distributions.normal import Bernoulli, Normal
 from eigengrad.distributions.transformed import Independent, TransformedDistribution
 from eigengrad.tensor import Tensor
@@ -117,6 +118,9 @@ def _kl_poisson_poisson(p, q):
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
 def _kl_mvn_mvn(p, q):
     """log det ratio + (tr(Sq^-1 Sp) + Mahalanobis(q, mu_p) - k) / 2, through the Cholesky factors."""
     from eigengrad import linalg
