@@ -95,3 +95,12 @@ def test_transforms_is_an_attribute_of_distributions():
 
     t = D.transforms.AffineTransform(1.0, 2.0)
     np.testing.assert_allclose(t(eg.tensor([1.0])).numpy(), [3.0])
+
+
+def test_python_number_parameters_take_the_default_dtype():
+    """Normal(0., 1.) is float32, as PyTorch's (NumPy arrays keep theirs, and numbers follow them)."""
+    D = eg.distributions
+    for d in (D.Normal(0.0, 1.0), D.Gumbel(0.0, 1.0), D.Exponential(2.0), D.Cauchy(0.0, [1.0, 2.0])):
+        assert d.sample().dtype == eg.float32 and d.entropy().dtype == eg.float32, type(d).__name__
+    d = D.Normal(np.zeros(2), 1.0)
+    assert d.sample().dtype == eg.float64 and d.entropy().dtype == eg.float64

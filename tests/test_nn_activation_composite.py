@@ -119,3 +119,27 @@ def test_unflatten_batchnorm3d_and_parameter_vectors_match_torch():
                                2 * vec.detach().numpy())
     with pytest.raises(ValueError, match="11 elements"):
         eg.nn.utils.vector_to_parameters(eg.zeros(3), net.parameters())
+
+
+KINK_POINTS = np.array([0.0, -0.0, 1.0, -1.0, 3.0, -3.0, 6.0, 0.5, -0.5, 0.8, -0.8, 2.0, -2.0, 20.0, -20.0, 1e-300])
+KINKED = [("relu", {}), ("relu6", {}), ("leaky_relu", {"negative_slope": 0.1}), ("elu", {}), ("selu", {}),
+          ("celu", {"alpha": 0.7}), ("gelu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}), ("mish", {}),
+          ("softplus", {}), ("softplus", {"beta": 2.0, "threshold": 1.0}), ("logsigmoid", {}), ("hardtanh", {}),
+          ("hardtanh", {"min_val": -2.0, "max_val": 3.0}), ("hardsigmoid", {}), ("hardswish", {}),
+          ("softsign", {}), ("tanhshrink", {}), ("softshrink", {"lambd": 0.5}), ("hardshrink", {"lambd": 0.5}),
+          ("threshold", {"threshold": 0.5, "value": -2.0})]
+
+
+@pytest.mark.parametrize("name, kw", KINKED, ids=[f"{n}-{i}" for i, (n, _) in enumerate(KINKED)])
+def test_activation_gradients_at_kinks_and_thresholds_match_torch(name, kw):
+    """At 0 and at each threshold (where a composite of clamp, abs or where can pick the wrong one-sided
+    derivative, as logsigmoid's min(x, 0) - log1p(exp(-|x|)) once gave 1 at 0 for sigmoid(0) = 1/2)."""
+    torch = pytest.importorskip("torch", reason="PyTorch's functions are the reference")
+    t, e = torch.tensor(KINK_POINTS, requires_grad=True), eg.tensor(KINK_POINTS, requires_grad=True)
+    yt, ye = getattr(torch.nn.functional, name)(t, **kw), getattr(F, name)(e, **kw)
+    yt.sum().backward()
+    ye.sum().backward()
+    # torch's own rounding: 1/6 and CELU's alpha in float (~3e-8; 5e-7 at exp(-20 / 0.7)), GELU's far tail flushed to 0
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-60)
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-60,
+                               err_msg=f"{name} gradient at {KINK_POINTS}")

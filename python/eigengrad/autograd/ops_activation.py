@@ -179,3 +179,25 @@ class MaxPiecesBackward(Primitive):
     def backward_graph(ctx, h):
         (idx,) = ctx.saved
         return (Gather.apply(h.reshape(-1, ctx.pieces), idx[:, None], dim=1).reshape(ctx.out_shape),)
+
+
+class LogSigmoid(Primitive):
+    """y = log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)) (no overflow either way); dy/dx = sigmoid(-x), taken
+    as PyTorch's log_sigmoid_backward does (z = exp(-|x|): 1 - z / (1 + z) below 0, z / (1 + z) above), 1/2 at
+    0 (a composite of min and |x| would give 1 there: the kink of each is not one of the sum)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.saved = (x,)
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.saved[0]
+        z = np.exp(-np.abs(x))
+        ratio = z / (1 + z)
+        return (g * np.where(x < 0, 1 - ratio, ratio).astype(x.dtype, copy=False),)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        return (g * Sigmoid.apply(-ctx.input_tensor(0, ctx.saved[0])),)

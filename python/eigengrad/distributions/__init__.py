@@ -1,7 +1,8 @@
 """``torch.distributions``' commonly used members: Normal, Bernoulli, Categorical, OneHotCategorical,
 Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial, MultivariateNormal,
-LowRankMultivariateNormal, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh, Compose transforms),
-with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
+LowRankMultivariateNormal, Cauchy, HalfCauchy, HalfNormal, Gumbel, Weibull, Pareto, Chi2, Geometric,
+NegativeBinomial, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh,
+Compose transforms), with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
 
 Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample``, ``cdf``/``icdf`` and
 ``kl_divergence`` are differentiable through eigengrad's tensor ops, ``sample`` is not (as PyTorch). Shapes
@@ -14,8 +15,9 @@ from eigengrad.distributions.distribution import Distribution
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.normal import Bernoulli, Normal
 from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
-from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma, StudentT
-from eigengrad.distributions.discrete import Binomial, OneHotCategorical, Poisson
+from eigengrad.distributions.gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
+from eigengrad.distributions.discrete import Binomial, Geometric, NegativeBinomial, OneHotCategorical, Poisson
+from eigengrad.distributions.heavy_tailed import Cauchy, Gumbel, HalfCauchy, HalfNormal, Pareto, Weibull
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
 from eigengrad.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
 from eigengrad.distributions.transformed import (
@@ -32,4 +34,5 @@ __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", 
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "LowRankMultivariateNormal", "Independent",
            "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
            "SigmoidTransform", "TanhTransform", "ComposeTransform", "kl_divergence", "register_kl", "constraints",
-           "transforms", "MixtureSameFamily", "StudentT", "ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
+           "transforms", "MixtureSameFamily", "StudentT", "ExpRelaxedCategorical", "RelaxedOneHotCategorical",
+           "Chi2", "Geometric", "NegativeBinomial", "Cauchy", "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull"]

@@ -196,3 +196,117 @@ class OneHotCategorical(Distribution):
 
     def __repr__(self) -> str:
         return f"OneHotCategorical(probs: {tuple(self.probs.shape)})"
+
+
+def _probs_and_logits(probs, logits, like=None) -> tuple:
+    """(probs, logits) from the one given: logits = log p - log(1 - p), p clamped to [eps, 1 - eps] (PyTorch's
+    probs_to_logits), or probs = sigmoid(logits)."""
+    if probs is not None:
+        eps = float(np.finfo(probs._data.dtype).eps)
+        p = probs.clamp(min=eps, max=1 - eps)
+        return probs, p.log() - (-p).log1p()
+    return logits.sigmoid(), logits
+
+
+class Geometric(Distribution):
+    """The number of failures before the first success in Bernoulli(probs) trials: P(X = k) = (1 - p)^k p."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.nonnegative_integer
+    _param_event_dims = {"probs": 0, "logits": 0}
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        (given,) = broadcast_all(probs if probs is not None else logits)
+        self.probs, self.logits = _probs_and_logits(given if probs is not None else None,
+                                                    given if logits is not None else None)
+        self.arg_constraints = {"probs": constraints.unit_interval} if probs is not None else {"logits": constraints.real}
+        super().__init__(given.shape, (), validate_args)
+        if self._validate_args and probs is not None and not bool((self.probs._data > 0).all()):
+            raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape {tuple(self.probs.shape)}) "
+                             f"of distribution {self!r} to be positive but found invalid values:\n"
+                             f"{self.probs.detach()[~(self.probs > 0)]}")
+
+    @property
+    def mean(self) -> Tensor:
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def mode(self) -> Tensor:
+        return self.probs * 0.0
+
+    @property
+    def variance(self) -> Tensor:
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    def sample(self, sample_shape=()) -> Tensor:
+        from eigengrad import no_grad, rand
+
+        shape = self._extended_shape(sample_shape)
+        with no_grad():
+            tiny = float(np.finfo(self.probs._data.dtype).tiny)
+            u = rand(*shape, dtype=self.probs.dtype).clamp(min=tiny)
+            return (u.log() / (-self.probs).log1p()).floor()
+
+    def log_prob(self, value) -> Tensor:
+        value = as_value(value, self.probs)
+        self._validate_sample(value)
+        value, probs = broadcast_all(value, self.probs)
+        probs = where((probs == 1) & (value == 0), probs * 0.0, probs)  # 0 log(0) = 0 at p = 1
+        return value * (-probs).log1p() + self.probs.log()
+
+    def entropy(self) -> Tensor:
+        from eigengrad.nn.functional import binary_cross_entropy_with_logits
+
+        return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
+
+
+class NegativeBinomial(Distribution):
+    """The number of successes before ``total_count`` failures in Bernoulli(probs) trials:
+    P(X = k) = Gamma(r + k) / (k! Gamma(r)) p^k (1 - p)^r, r = total_count (a positive real)."""
+
+    support = constraints.nonnegative_integer
+    _param_event_dims = {"total_count": 0, "probs": 0, "logits": 0}
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self.total_count, given = broadcast_all(total_count, probs if probs is not None else logits)
+        self.total_count = self.total_count.to(given.dtype)
+        self.probs, self.logits = _probs_and_logits(given if probs is not None else None,
+                                                    given if logits is not None else None)
+        self.arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                                **({"probs": constraints.half_open_interval(0.0, 1.0)} if probs is not None
+                                   else {"logits": constraints.real})}
+        super().__init__(given.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.total_count * self.logits.exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.mean / (-self.logits).sigmoid()
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """Poisson draws at Gamma(total_count, rate e^-logits) rates (the gamma-Poisson mixture)."""
+        from eigengrad.distributions.gamma import Gamma
+
+        rate = Gamma(self.total_count.detach(), (-self.logits.detach()).exp(), validate_args=False).sample(sample_shape)
+        return Poisson(rate, validate_args=False).sample()
+
+    def log_prob(self, value) -> Tensor:
+        from eigengrad.nn.functional import logsigmoid
+
+        value = as_value(value, self.logits)
+        self._validate_sample(value)
+        unnormalised = self.total_count * logsigmoid(-self.logits) + value * logsigmoid(self.logits)
+        normalisation = -(self.total_count + value).lgamma() + (1.0 + value).lgamma() + self.total_count.lgamma()
+        # total_count = value = 0 has probability 1, but lgamma(0) is infinite
+        normalisation = normalisation.masked_fill(self.total_count + value == 0.0, 0.0)
+        return unnormalised - normalisation

@@ -163,7 +163,7 @@ def as_param(value, name: str) -> Tensor:
         return value if value._data.dtype.kind == "f" else value.to(default_float())
     if isinstance(value, (numbers.Real, np.ndarray, list, tuple)) and not isinstance(value, bool):
         arr = np.asarray(value)
-        if arr.dtype.kind != "f":
+        if arr.dtype.kind != "f" or not isinstance(value, np.ndarray):  # Python numbers: the default dtype
             arr = arr.astype(default_float())
         return Tensor._wrap(np.ascontiguousarray(arr) if arr.ndim else arr)
     raise TypeError(f"{name}: expected a Tensor or a number, got {type(value).__name__}")
@@ -171,9 +171,9 @@ def as_param(value, name: str) -> Tensor:
 
 def broadcast_all(*values) -> tuple:
     """The parameters as tensors of one dtype (a tensor's, else the default float) expanded to one shape."""
-    tensors = [v for v in values if isinstance(v, Tensor)]
-    dtype = tensors[0].dtype if tensors else None
     out = [v if isinstance(v, Tensor) else as_param(v, "value") for v in values]
+    typed = [t for v, t in zip(values, out) if isinstance(v, (Tensor, np.ndarray))]  # numbers take their dtype
+    dtype = typed[0].dtype if typed else None
     if dtype is not None:
         out = [v if v.dtype == dtype else v.to(dtype) for v in out]
     shape = np.broadcast_shapes(*(tuple(v.shape) for v in out))

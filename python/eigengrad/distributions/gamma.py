@@ -130,6 +130,19 @@ class Dirichlet(Distribution):
         return a.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() - ((a - 1.0) * a.digamma()).sum(-1)
 
 
+class Chi2(Gamma):
+    """The chi-squared distribution with ``df`` degrees of freedom: Gamma(df / 2, 1 / 2)."""
+
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df, validate_args=None) -> None:
+        super().__init__(0.5 * as_param(df, "df"), 0.5, validate_args)
+
+    @property
+    def df(self) -> Tensor:
+        return self.concentration * 2
+
+
 class Beta(Distribution):
     """density x^(a - 1) (1 - x)^(b - 1) / B(a, b) on [0, 1] (a = concentration1, b = concentration0)."""
 

@@ -174,8 +174,9 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
-    return x.clamp(min=0) + (-x.abs()).exp().log1p()
+    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)), max(x, 0) as (x + |x|) / 2 (the same
+    value, and the derivative 1/2 at 0, as the sum's; clamp's would be 1)."""
+    return (x + x.abs()) / 2 + (-x.abs()).exp().log1p()
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -185,8 +186,9 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(1 / (1 + exp(-x))) = min(x, 0) - log1p(exp(-|x|)) (no overflow either way)."""
-    x = _tensor(input)
-    return x.clamp(max=0) - (-x.abs()).exp().log1p()
+    from eigengrad.autograd.ops_activation import LogSigmoid
+
+    return LogSigmoid.apply(_tensor(input))
 
 
 def softsign(input: Tensor) -> Tensor:
