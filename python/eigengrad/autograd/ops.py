@@ -455,6 +455,31 @@ class Amax(Primitive):
         return (_expand_back_graph(g, ctx.axes, ctx.keepdim, x.shape) * share,)
 
 
+class EvenlyDistributed(Primitive):
+    """A reduction to one ``value`` already found in x (the median of all elements): its gradient is shared
+    evenly by the elements equal to it (NaN: by the NaNs), PyTorch's evenly_distribute_backward."""
+
+    @staticmethod
+    def forward(ctx, x, value):
+        ctx.save_for_backward(x, value)
+        return np.array(value, dtype=np.asarray(x).dtype)
+
+    @staticmethod
+    def _share(x, value):
+        mask = (x == value) | (np.isnan(x) & np.isnan(value)) if x.dtype.kind == "f" else x == value
+        return (mask / max(int(mask.sum()), 1)).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, value = ctx.saved
+        return g * EvenlyDistributed._share(x, value), None
+
+    @staticmethod
+    def backward_graph(ctx, g):  # the shares are constants
+        x, value = ctx.saved
+        return g * EvenlyDistributed._share(x, value), None
+
+
 class Gather(Primitive):
     """out = x gathered at ``index`` along ``dim`` (``torch.gather``: index int64 of x's ndim, no larger than x
     outside ``dim``; C++ kernel); the values of max(dim)/min(dim), sort and topk at their indices."""

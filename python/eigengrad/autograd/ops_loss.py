@@ -120,8 +120,10 @@ class NLL(Primitive):
     def backward(ctx, g):
         safe, w = ctx.saved
         n = ctx.shape[0]
-        scale = _upstream(g, ctx.reduction, ctx.denom, (n,), w.dtype)
         gx = np.zeros(ctx.shape, dtype=w.dtype)
+        if ctx.reduction == "mean" and ctx.denom == 0:  # every row ignored: a NaN loss, zero gradient (PyTorch's)
+            return gx, None
+        scale = _upstream(g, ctx.reduction, ctx.denom, (n,), w.dtype)
         gx[np.arange(n), safe] = -w * scale
         return gx, None
 
@@ -131,6 +133,8 @@ class NLL(Primitive):
         n = ctx.shape[0]
         pick = np.zeros(ctx.shape, dtype=w.dtype)
         pick[np.arange(n), safe] = -w
+        if ctx.reduction == "mean" and ctx.denom == 0:
+            return g * pick, None  # zeros (pick is), still a function of g
         s = _upstream_graph(g, ctx.reduction, ctx.denom)
         return (s.reshape(n, 1) if s.ndim else s) * pick, None
 

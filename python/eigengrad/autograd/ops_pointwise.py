@@ -217,8 +217,12 @@ class Atan2(Primitive):
             a, b = ctx.input_tensor(0, a), ctx.input_tensor(1, b)
         fold = sum_to if graph else unbroadcast
         r2 = a * a + b * b
-        ga = fold(g * b / r2, np.shape(ctx.saved[0])) if ctx.needs_input_grad[0] else None
-        gb = fold(-(g * a) / r2, np.shape(ctx.saved[1])) if ctx.needs_input_grad[1] else None
+        # 1 / r2, 0 at the origin (PyTorch's: both gradients 0 at (0, 0), not NaN)
+        r2_values = r2._data if graph else r2
+        origin = (r2_values == 0).astype(r2_values.dtype)
+        recip = 1.0 / (r2 + origin) * (1 - origin)
+        ga = fold(g * b * recip, np.shape(ctx.saved[0])) if ctx.needs_input_grad[0] else None
+        gb = fold(-(g * a) * recip, np.shape(ctx.saved[1])) if ctx.needs_input_grad[1] else None
         return ga, gb
 
     backward_graph = backward

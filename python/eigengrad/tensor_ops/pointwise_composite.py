@@ -180,10 +180,10 @@ def _fmaxmin(a, b, take_max: bool):
     from eigengrad.tensor_ops.arithmetic import as_operand_tensor, maximum, minimum
 
     b = b if hasattr(b, "_data") else as_operand_tensor(b, a)
-    both = (maximum if take_max else minimum)(a, b)
     if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
-        return both
-    return _where(b.isnan(), a, _where(a.isnan(), b, both))
+        return (maximum if take_max else minimum)(a, b)
+    # a where it wins or ties, or where b is NaN (so a tie's gradient goes to a, as PyTorch's)
+    return _where(((a >= b) if take_max else (a <= b)) | b.isnan(), a, b)
 
 
 _COMPOSED_UNARY = ("sinc", "frac", "deg2rad", "rad2deg", "logit", "sgn")

@@ -98,7 +98,8 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
 def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
     """The lower median ((n - 1) // 2-th smallest) along ``dim``, or of all elements when ``dim`` is None.
     NaN: ``median`` gives NaN (the index of the first NaN) where a row has one; ``nanmedian`` the median of
-    the row's numbers (NaN where it has none). The value is a gather, so its gradient goes to that element."""
+    the row's numbers (NaN where it has none). Along ``dim`` the value is a gather, so its gradient goes to
+    that element; of all elements, it is shared by the elements equal to it (PyTorch's rule for each)."""
     whole = dim is None
     x = input.reshape(-1) if whole else (input if input.ndim else input.reshape(1))
     d = 0 if whole else _dims.wrap(dim, x.ndim)
@@ -108,10 +109,11 @@ def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
             return x.new_full((), float("nan"))
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     idx = ops.numpy_call(_median_index, x._data, d, bool(ignore_nan))  # (a compiled step: one step per call)
+    if whole:  # PyTorch shares the gradient of median() evenly among the elements equal to it
+        value = ops.numpy_call(np.take_along_axis, x._data, idx, d).reshape(())
+        return ops.EvenlyDistributed.apply(x, value) if x.requires_grad else _wrap(value)
     values = ops.Gather.apply(x, idx, dim=d) if x.requires_grad else \
         _wrap(ops.numpy_call(np.take_along_axis, x._data, idx, d))
-    if whole:
-        return values.reshape(())
     idx_t = _wrap(idx)
     if not keepdim or input.ndim == 0:
         values, idx_t = values.squeeze(d), idx_t.squeeze(d)
