@@ -276,3 +276,4 @@ from eigengrad.nn._functional_loss_margin import (  # noqa: E402,F401
     triplet_margin_with_distance_loss,
 )
 from eigengrad.nn._functional_layers import bilinear, fold, instance_norm, rms_norm, unfold  # noqa: E402,F401
+from eigengrad.nn._functional_ctc import ctc_loss  # noqa: E402,F401

@@ -62,14 +62,14 @@ __all__ += ["SiLU", "Mish", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Lo
             "Tanhshrink", "Threshold", "GLU", "CELU", "Hardshrink", "Softshrink", "RReLU", "Softmax2d"]
 from eigengrad.nn.modules.distance import CosineSimilarity, PairwiseDistance  # noqa: E402
 from eigengrad.nn.modules.loss_margin import (  # noqa: E402
-    CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
+    CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
 
 __all__ += ["CosineSimilarity", "PairwiseDistance", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
             "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "PoissonNLLLoss",
-            "GaussianNLLLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss"]
+            "GaussianNLLLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "CTCLoss"]
 from eigengrad.nn.modules.linear import Bilinear, LazyLinear  # noqa: E402
 from eigengrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: E402
 from eigengrad.nn.modules.normalization import RMSNorm  # noqa: E402
