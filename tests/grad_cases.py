@@ -18,7 +18,7 @@ import eigengrad.nn.functional as F
 from eigengrad import _kernels as K
 from eigengrad.autograd import custom_function, ops, ops_activation as A, ops_combine as C, ops_conv as V
 from eigengrad.autograd import ops_dropout as D, ops_embedding as E, ops_inplace as I, ops_loss as L, ops_norm as N
-from eigengrad.autograd import ops_rnn as R, ops_upsample as U, views
+from eigengrad.autograd import ops_rnn as R, ops_shape as S, ops_upsample as U, views
 
 
 @dataclass
@@ -440,6 +440,16 @@ CASES = [
          inputs(normal(4, 3))),
     Case(custom_function.CustomFunctionNode, "cube", lambda x: Cube.apply(x, scale=0.5), inputs(normal(2, 3))),
     Case(custom_function.OutputOf, "two-outputs", two_outputs, inputs(normal(3), normal(3))),
+    Case(A.LogSigmoid, "plain", lambda x: F.logsigmoid(x) * x, inputs(normal(2, 3)),
+         lambda x: _tf().logsigmoid(x) * x),
+    Case(ops.EvenlyDistributed, "median", lambda a: a.median() * a.sum(), inputs(distinct(5)),
+         lambda a: a.median() * a.sum()),
+    # (contiguous first: as_strided reads the storage, which a strided input lays out otherwise)
+    Case(S.AsStrided, "windows", lambda a: a.contiguous().as_strided((3, 3), (1, 2), 1) ** 2, inputs(normal(3, 4)),
+         lambda a: a.contiguous().as_strided((3, 3), (1, 2), 1) ** 2),
+    Case(S.AsStridedAdjoint, "direct",
+         lambda g: S.AsStridedAdjoint.apply(g, src=((3, 3), (1, 2), 1), dst=((3, 4), (4, 1), 0)) ** 2,
+         inputs(normal(3, 3))),
 ]
 
 # Not in the table, with the reason.
@@ -456,6 +466,8 @@ EXEMPT = {
     # constants: their inputs are arrays (never tensors), their outputs need no gradient
     "NumpyCall": "not differentiable: a factory's array or a constant for eg.compile (tests/test_compile_numpy_primitives.py)",
     "OneHot": "not differentiable: int64 output (one_hot in tests/test_nn_embedding.py)",
+    "CTCLoss": "first order only, as PyTorch's ctc_loss (its double backward is not implemented either); its "
+               "gradient is PyTorch's eq. 16 form, checked by gradcheck through log_softmax in tests/test_ctc_loss.py",
 }
 
 # The tensor operations' primitives (tests/grad_cases_tensor_ops.py).

@@ -277,3 +277,8 @@ from eigengrad.nn._functional_loss_margin import (  # noqa: E402,F401
 )
 from eigengrad.nn._functional_layers import bilinear, fold, instance_norm, rms_norm, unfold  # noqa: E402,F401
 from eigengrad.nn._functional_ctc import ctc_loss  # noqa: E402,F401
+from eigengrad.nn._functional_pool_extra import (  # noqa: E402,F401
+    adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices, channel_shuffle, lp_pool1d, lp_pool2d,
+    lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices, max_unpool1d,
+    max_unpool2d, max_unpool3d, native_channel_shuffle,
+)

@@ -21,7 +21,11 @@ kaiming_normal_(a, mode)    N(0, g^2 / fan)                          g^2 / fan
 lecun_uniform_              U[-sqrt(3 / fan_in), sqrt(3 / fan_in)]   1 / fan_in
 lecun_normal_               N(0, 1 / fan_in)                         1 / fan_in
 orthogonal_(gain)           gain * (semi-)orthogonal matrix          W W^T = gain^2 I (rows <= cols)
+sparse_(sparsity, std)      N(0, std^2), ceil(sparsity rows) zeros   per column
 ==========================  =======================================  ===============================
+
+``eye_`` and ``dirac_`` (a convolution that passes its input through) are deterministic. PyTorch's deprecated
+names without the underscore (``nn.init.xavier_uniform``, ...) call these with its FutureWarning.
 
 g = calculate_gain(nonlinearity, a). Papers: Glorot & Bengio 2010 (Xavier); He et al. 2015 (Kaiming);
 LeCun et al. 1998, "Efficient BackProp" and Klambauer et al. 2017 (SELU) (LeCun); Saxe et al. 2014
@@ -39,8 +43,8 @@ from eigengrad.autograd.grad_mode import no_grad
 from eigengrad.tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "lecun_uniform_",
-           "lecun_normal_", "orthogonal_"]
+           "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "lecun_uniform_",
+           "lecun_normal_", "orthogonal_", "sparse_"]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "sigmoid")
@@ -265,3 +269,65 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     with no_grad():
         arr[...] = (gain * q).reshape(arr.shape).astype(arr.dtype)
     return tensor
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """A 3-, 4- or 5-D convolution weight (out, in, *kernel) that passes its input through: 1 at the kernel's
+    centre for output channel d of each group and its input channel d, 0 elsewhere (PyTorch's, with
+    ``groups``; the channels beyond min(out / groups, in) stay 0)."""
+    arr = _check(tensor)
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"tensor: Only tensors with 3, 4, or 5 dimensions are supported, got shape {tensor.shape}")
+    out = tensor.shape[0]
+    if groups < 1 or out % groups:
+        raise ValueError(f"groups: dim 0 must be divisible by groups, got {out} output channels and groups={groups}")
+    per_group = out // groups
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+
+    def draw(a):
+        a.fill(0)
+        for g in range(groups):
+            for d in range(min(per_group, tensor.shape[1])):
+                a[(g * per_group + d, d) + centre] = 1
+
+    return _fill(tensor, draw)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Martens (2010), "Deep learning via Hessian-free optimization": a 2-D tensor drawn from N(0, std^2),
+    then ceil(sparsity * rows) entries of each column, at random rows, set to 0."""
+    arr = _check(tensor)
+    if tensor.ndim != 2:
+        raise ValueError(f"tensor: Only tensors with 2 dimensions are supported, got shape {tensor.shape}")
+    rows, cols = tensor.shape
+    zeros = int(math.ceil(sparsity * rows))
+    normal_(tensor, 0.0, std, generator)
+    from eigengrad import randperm
+
+    with no_grad():
+        for col in range(cols):
+            arr[randperm(rows, generator=generator)._data[:zeros], col] = 0
+    return tensor
+
+
+def _deprecated(new):
+    """PyTorch's deprecated name without the trailing underscore, with its FutureWarning."""
+    import functools
+    import warnings
+
+    old = new.__name__[:-1]
+
+    @functools.wraps(new)
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.", FutureWarning,
+                      stacklevel=2)
+        return new(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old
+    return deprecated_init
+
+
+uniform, normal, constant = _deprecated(uniform_), _deprecated(normal_), _deprecated(constant_)
+xavier_uniform, xavier_normal = _deprecated(xavier_uniform_), _deprecated(xavier_normal_)
+kaiming_uniform, kaiming_normal = _deprecated(kaiming_uniform_), _deprecated(kaiming_normal_)
+orthogonal, sparse = _deprecated(orthogonal_), _deprecated(sparse_)

@@ -183,6 +183,20 @@ negative, multiply, divide, subtract, true_divide = neg, mul, div, sub, div
 # sub_, mul_ and div_ are the Tensor's own (the operators +=, -=, *=, /=).
 INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in (
     "pow", "neg", "square", "remainder", "fmod", "floor_divide")}
+
+
+def _alias_of(method: str):
+    """``Tensor.<alias>_`` calling the Tensor's own in-place ``method`` (multiply_ is mul_, ...)."""
+    def in_place(self, *args, **kwargs):
+        return getattr(self, method)(*args, **kwargs)
+
+    in_place.__name__ = in_place.__qualname__ = method
+    in_place.__doc__ = f"``{method}`` under PyTorch's other name."
+    return in_place
+
+
+INPLACE.update({"negative_": INPLACE["neg_"], "multiply_": _alias_of("mul_"), "divide_": _alias_of("div_"),
+                "true_divide_": _alias_of("div_"), "subtract_": _alias_of("sub_")})
 globals().update(INPLACE)
 
 FUNCTIONS = ("add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "float_power", "neg",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad.autograd import inplace
 from eigengrad import _kernels as K
 from eigengrad._errors import ArgumentTypeError
 from eigengrad.tensor_ops import _dims, _out
@@ -151,8 +152,14 @@ import builtins  # noqa: E402
 
 builtins_all = builtins.all
 
-METHODS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
-           "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-           "bitwise_not", "all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
-           "equal")
-FUNCTIONS = METHODS
+FUNCTIONS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+             "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+             "bitwise_not", "all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
+             "equal")
+
+# In-place forms (autograd.inplace): x.lt_(y) writes the 0/1 result in x's dtype, as PyTorch's
+INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in (
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_and",
+    "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not")}
+globals().update(INPLACE)
+METHODS = FUNCTIONS + tuple(INPLACE)

@@ -408,6 +408,17 @@ new_empty = _new_filled(0)
 new_zeros.__name__, new_ones.__name__, new_empty.__name__ = "new_zeros", "new_ones", "new_empty"
 
 
+def new(self, *args, device=None):
+    """PyTorch's legacy constructor of this tensor's dtype: ``x.new(2, 3)`` or ``x.new(torch.Size(...))``
+    (uninitialised there, zeros here), ``x.new(data)`` (a copy of a list, tuple, array or tensor), ``x.new()``
+    (empty)."""
+    from eigengrad.tensor import Size
+
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+        return new_tensor(self, args[0])  # data: a list or plain tuple too (x.new((2, 3)) is [2., 3.], as PyTorch's)
+    return new_empty(self, *(args if args else (0,)))
+
+
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
              pin_memory=False):
     dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
@@ -512,7 +523,7 @@ def _legacy(name: str, dt):
 _LEGACY = {name: _legacy(name, dt) for name, dt in LEGACY_TYPES.items() if name != "HalfTensor"}
 globals().update(_LEGACY)
 
-METHODS = ("new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "uniform_", "normal_", "bernoulli_",
+METHODS = ("new", "new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "uniform_", "normal_", "bernoulli_",
            "random_", "exponential_", "bernoulli", "multinomial")
 FUNCTIONS = ("tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
              "ones_like", "empty_like", "full_like", "arange", "range", "linspace", "logspace", "eye", "rand", "randn",

@@ -187,5 +187,9 @@ arcsin, arccos, arctan, absolute, arctan2 = asin, acos, atan, abs, atan2
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 _OTHERS = ("clamp", "clip", "clamp_min", "clamp_max", "softmax", "log_softmax", "arcsin", "arccos", "arctan", "absolute",
            "atan2", "arctan2", "arcsinh", "arccosh", "arctanh")
+INPLACE.update({alias + "_": INPLACE[name + "_"] for alias, name in (
+    ("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"), ("absolute", "abs"), ("arctan2", "atan2"),
+    ("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh"))})
+globals().update(INPLACE)
 METHODS = _UNARY + _OTHERS + tuple(INPLACE)
 FUNCTIONS = _UNARY + _OTHERS + ("relu_", "sigmoid_", "exp_", "sqrt_")

@@ -8,6 +8,7 @@ import string
 
 import numpy as np
 
+from eigengrad.autograd import inplace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops
 from eigengrad.tensor_ops import _out
@@ -282,3 +283,9 @@ def _prod(values) -> int:
 
 METHODS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm")
 FUNCTIONS = METHODS + ("einsum",)
+
+
+# In-place forms (autograd.inplace)
+INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in ("addmm", "addmv", "baddbmm", "addbmm")}
+globals().update(INPLACE)
+METHODS = METHODS + tuple(INPLACE)

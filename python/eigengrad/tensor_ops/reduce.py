@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from eigengrad.autograd import inplace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad import _dtype, _kernels as K, return_types
 from eigengrad.autograd import ops, ops_reduce
@@ -298,3 +299,9 @@ METHODS = ("sum", "nansum", "mean", "var", "std", "prod", "cumsum", "cumprod", "
            "aminmax", "argmax", "argmin", "logsumexp", "logcumsumexp", "count_nonzero")
 FUNCTIONS = METHODS + ("var_mean", "std_mean")
 del _dtype
+
+
+# In-place forms (autograd.inplace)
+INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in ("cumsum", "cumprod")}
+globals().update(INPLACE)
+METHODS = METHODS + tuple(INPLACE)

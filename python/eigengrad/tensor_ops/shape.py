@@ -9,6 +9,7 @@ import operator
 
 import numpy as np
 
+from eigengrad.autograd import inplace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops, ops_combine, ops_shape
 from eigengrad.tensor_ops import _dims, _out
@@ -471,3 +472,9 @@ FUNCTIONS = tuple(n for n in METHODS if n not in ("view", "view_as", "reshape_as
                                                    "contiguous", "is_contiguous")) + (
     "cat", "concat", "concatenate", "stack", "hstack", "vstack")
 PROPERTIES = {"T": _T, "mT": _mT, "mH": _mH}
+
+
+# In-place forms (autograd.inplace)
+INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in ("tril", "triu")}
+globals().update(INPLACE)
+METHODS = METHODS + tuple(INPLACE)

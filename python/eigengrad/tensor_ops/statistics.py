@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from eigengrad.autograd import inplace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad import return_types
 from eigengrad.autograd import ops
@@ -249,3 +250,9 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
 METHODS = ("nanmean", "cummax", "cummin", "quantile", "nanquantile", "dist", "inner", "addr", "cov", "corrcoef")
 FUNCTIONS = METHODS + ("trapezoid", "trapz", "cumulative_trapezoid", "isin")
 trapz = trapezoid
+
+
+# In-place forms (autograd.inplace)
+INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in ("addr",)}
+globals().update(INPLACE)
+METHODS = METHODS + tuple(INPLACE)

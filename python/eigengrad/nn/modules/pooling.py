@@ -198,3 +198,82 @@ class AdaptiveAvgPool3d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _MaxUnpoolNd(Module):
+    """The inverse of max pooling (see ``nn.functional.max_unpool2d``); stride defaults to kernel_size."""
+
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        n = self._dims
+        self.kernel_size = FC._ntuple(kernel_size, "kernel_size", n)
+        self.stride = self.kernel_size if stride is None else FC._ntuple(stride, "stride", n)
+        self.padding = FC._ntuple(padding, "padding", n, minimum=0)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        from eigengrad.nn import _functional_pool_extra as FP
+
+        return FP._max_unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size, self._dims)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    _dims = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    _dims = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    _dims = 3
+
+
+class _LPPoolNd(Module):
+    """Power-average pooling (sum x^p)^(1/p) over windows (see ``nn.functional.lp_pool2d``)."""
+
+    _dims = 2
+
+    def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        from eigengrad.nn import _functional_pool_extra as FP
+
+        return FP._lp_pool(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode, self._dims)
+
+    def extra_repr(self) -> str:
+        return f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode}"
+
+
+class LPPool1d(_LPPoolNd):
+    _dims = 1
+
+
+class LPPool2d(_LPPoolNd):
+    _dims = 2
+
+
+class LPPool3d(_LPPoolNd):
+    _dims = 3
+
+
+class ChannelShuffle(Module):
+    """ShuffleNet's channel shuffle into ``groups`` (see ``nn.functional.channel_shuffle``)."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        from eigengrad.nn import _functional_pool_extra as FP
+
+        return FP.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"

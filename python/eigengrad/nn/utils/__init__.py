@@ -1,9 +1,11 @@
 """Utilities over modules' parameters (``torch.nn.utils``): gradient clipping, weight normalisation."""
-from eigengrad.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
+from eigengrad.nn.utils.clip_grad import (
+    clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
+)
 from eigengrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from eigengrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "weight_norm",
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "weight_norm",
            "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
 from eigengrad.nn.utils.regularization import (  # noqa: E402
     decay_parameters, freeze, is_batchnorm, l1_penalty, l2_penalty, unfreeze,

@@ -182,3 +182,13 @@ def _check_finite(total, norm_type: float, error_if_nonfinite: bool, warn: bool 
         logger.warning("clip_grad_norm_: the total norm of order %s of the gradients is non-finite (%s); the "
                        "gradients were scaled by it anyway (as PyTorch does), leaving zeros or NaN",
                        norm_type, total)
+
+
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
+    """PyTorch's deprecated name of :func:`clip_grad_norm_` (with its FutureWarning)."""
+    import warnings
+
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
