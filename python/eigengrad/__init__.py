@@ -74,7 +74,8 @@ __all__ = [
 # stays fast and imports no optional dependency (scikit-learn, Optuna, Ray, matplotlib) until used.
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
 _LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "func", "jit", "onnx",
-                     "preprocessing", "sklearn", "profiler", "special", "testing", "train", "tune")
+                     "preprocessing", "sklearn", "profiler", "special", "testing", "train", "tune", "version",
+                     "multiprocessing")
 
 
 def __getattr__(name: str):

@@ -63,12 +63,26 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
         data = [d._data if isinstance(d, Tensor) else d for d in data]  # a list of 0-d tensors, as torch takes
     arr = np.array(data, dtype=dtype)
-    if dtype is None and arr.dtype == np.float64:
-        arr = arr.astype(_DEFAULT_FLOAT)
+    if dtype is None and arr.dtype == np.float64 and not _holds_float64_arrays(data):
+        arr = arr.astype(_DEFAULT_FLOAT)  # Python floats: the default dtype; float64 arrays in a list keep theirs
     if arr.dtype == object:
         raise TypeError(f"data: could not build a numeric tensor from {type(data).__name__}")
     _check_numeric(arr.dtype, "data")
     return arr
+
+
+def _holds_float64_arrays(data) -> bool:
+    """Whether a nested list holds a float64 NumPy array or scalar (then torch.tensor gives float64, as for
+    ``torch.tensor([np.ones(2), np.zeros(2)])``); Python floats alone give the default dtype."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (np.ndarray, np.generic)):
+            if item.dtype == np.float64:
+                return True
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
 
 
 class Size(tuple):

@@ -26,6 +26,8 @@ def _seq(x, name: str) -> list:
         return list(x)
     if x is None:
         return []
+    if hasattr(x, "__iter__") and not isinstance(x, (str, bytes, dict)):  # model.parameters(), a generator
+        return list(x)
     raise TypeError(f"{name}: expected a Tensor or a sequence of Tensors, got {type(x).__name__}")
 
 

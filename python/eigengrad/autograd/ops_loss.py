@@ -312,9 +312,9 @@ class KLDiv(Primitive):
             loss = et * (t - x)
             ctx.save_for_backward(x, t, et)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                logt = np.where(t > 0, np.log(np.where(t > 0, t, 1)), 0)
-            loss = np.where(t > 0, t * logt, 0) - t * x
+            # xlogy(t, t) - t x, PyTorch's: 0 where t = 0, NaN where t < 0 (log of a negative "probability")
+            logt = np.where(t > 0, np.log(np.where(t > 0, t, 1)), np.where(t == 0, 0, np.nan))
+            loss = np.where(t == 0, 0, t * logt) - t * x
             ctx.save_for_backward(x, t, logt)
         if reduction == "batchmean":
             denom = x.shape[0] if x.ndim else 1

@@ -41,6 +41,43 @@ def _like(target, input: Tensor, name: str = "target") -> Tensor:
     return target
 
 
+def _paired(input: Tensor, target, broadcast: str = "warn", name: str = "target") -> tuple[Tensor, Tensor]:
+    """(input, target) of one shape and dtype for an elementwise loss, with PyTorch's rules: a float64 target
+    makes the loss float64 (the input is cast, differentiably), an integer or bool target takes input's
+    dtype; a target of another shape broadcasts against input, with PyTorch's warning (``broadcast='warn'``,
+    the regression losses), silently (``'silent'``, kl_div) or not at all (``'error'``, the BCE losses)."""
+    import warnings
+
+    if not isinstance(target, Tensor):
+        arr = np.asarray(target)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
+        target = as_tensor(arr.astype(input.dtype, copy=False))
+    if target._data.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected a float tensor, got dtype {target.dtype}")
+    if target._data.dtype.kind != "f":
+        target = target.to(input.dtype)
+    elif target.dtype != input.dtype:  # float32 with float64: float64, as PyTorch's type promotion
+        if target._data.dtype.itemsize > input._data.dtype.itemsize:
+            input = input.to(target.dtype)
+        else:
+            target = target.to(input.dtype)
+    if target.shape != input.shape:
+        if broadcast == "error":
+            raise ValueError(f"{name}: Target size ({target.shape}) must be the same as input size ({input.shape})")
+        try:
+            shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise ValueError(f"{name}: the shape of target {target.shape} does not broadcast against the shape of "
+                             f"input {input.shape}") from None
+        if broadcast == "warn":
+            warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                          "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                          "the same size.", stacklevel=3)
+        input, target = input.expand(*shape), target.expand(*shape)
+    return input, target
+
+
 def _const(value, input: Tensor, name: str) -> np.ndarray | None:
     """A constant weight as an array of input's dtype (Tensor or array-like), or None."""
     if value is None:
@@ -161,7 +198,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *, redu
     """
     _input(input)
     _check_reduction(reduction)
-    target = _like(target, input)
+    input, target = _paired(input, target, broadcast="error")
     w = _trailing(_const(weight, input, "weight"), input.shape, "weight")
     pw = _trailing(_const(pos_weight, input, "pos_weight"), input.shape, "pos_weight")
     return L.BCEWithLogits.apply(input, target, weight=w, pos_weight=pw, reduction=reduction)
@@ -171,7 +208,7 @@ def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
     """Mean absolute error |x - y| (gradient sign(x - y), 0 where x == y, as PyTorch)."""
     _input(input)
     _check_reduction(reduction)
-    return L.Regression.apply(input, _like(target, input), kind="l1", param=0.0, reduction=reduction)
+    return L.Regression.apply(*_paired(input, target), kind="l1", param=0.0, reduction=reduction)
 
 
 def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -180,7 +217,7 @@ def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float =
     _check_reduction(reduction)
     if not delta > 0:
         raise ValueError(f"delta: expected a value > 0, got {delta}")
-    return L.Regression.apply(input, _like(target, input), kind="huber", param=float(delta), reduction=reduction)
+    return L.Regression.apply(*_paired(input, target), kind="huber", param=float(delta), reduction=reduction)
 
 
 def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
@@ -190,7 +227,7 @@ def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: floa
     _check_reduction(reduction)
     if not beta >= 0:
         raise ValueError(f"beta: expected a value >= 0, got {beta}")
-    return L.Regression.apply(input, _like(target, input), kind="smooth_l1", param=float(beta), reduction=reduction)
+    return L.Regression.apply(*_paired(input, target), kind="smooth_l1", param=float(beta), reduction=reduction)
 
 
 def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
@@ -204,7 +241,7 @@ def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool =
     """
     _input(input)
     _check_reduction(reduction, ("mean", "batchmean", "sum", "none"))
-    return L.KLDiv.apply(input, _like(target, input), log_target=bool(log_target), reduction=reduction)
+    return L.KLDiv.apply(*_paired(input, target, broadcast="silent"), log_target=bool(log_target), reduction=reduction)
 
 
 def distillation_loss(student_logits: Tensor, teacher_logits, target, *, temperature: float = 4.0,

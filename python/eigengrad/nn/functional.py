@@ -123,17 +123,15 @@ def _cross_entropy_probabilities(input: Tensor, target, reduction: str, weight=N
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean-squared error mean((x - y)^2); 'sum' sums, 'none' keeps the elementwise errors."""
+    """Mean-squared error mean((x - y)^2); 'sum' sums, 'none' keeps the elementwise errors. A float64
+    target gives a float64 loss, a target of another shape broadcasts (with PyTorch's warning)."""
+    from eigengrad.nn._functional_loss import _paired
+
     _tensor(input, "input")
     ops.check_reduction(reduction)
-    target = target if isinstance(target, Tensor) else as_tensor(np.asarray(target, dtype=input.dtype))
-    if target.shape != input.shape:
-        raise ValueError(f"target: expected the shape of input {input.shape}, got {target.shape}")
-    if target.dtype != input.dtype:
-        raise TypeError(f"target: expected dtype {input.dtype} (the dtype of input), got {target.dtype}")
     if input.dtype not in (np.float32, np.float64):
         raise TypeError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
-    return ops.MSE.apply(input, target, reduction=reduction)
+    return ops.MSE.apply(*_paired(input, target), reduction=reduction)
 
 
 from eigengrad.nn._functional_activation import elu, gelu, leaky_relu, maxout, prelu, selu, softplus  # noqa: E402,F401

@@ -40,6 +40,20 @@ def sizes(args: tuple, name: str = "size") -> tuple:
     return out
 
 
+def keyword_sizes(args: tuple, kw: dict, names: tuple, fn: str) -> tuple:
+    """``args``, or the one sequence given by keyword (``x.view(size=(2, 3))``, ``x.permute(dims=...)``,
+    ``torch.reshape(x, shape=...)``; PyTorch takes these names)."""
+    given = [name for name in names if name in kw]
+    extra = [name for name in kw if name not in names]
+    if extra:
+        raise TypeError(f"{fn}() got an unexpected keyword argument {extra[0]!r}")
+    if not given:
+        return args
+    if args or len(given) > 1:
+        raise TypeError(f"{fn}() got multiple values for {given[0]!r}")
+    return (kw[given[0]],)
+
+
 def check_sizes(shape: tuple, name: str = "size") -> tuple:
     """Factory sizes: non-negative ints (PyTorch's message for a negative one)."""
     for s in shape:

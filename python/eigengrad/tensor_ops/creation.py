@@ -37,8 +37,21 @@ def _float_dtype(dtype) -> np.dtype:
     return _dtype.to_numpy(dtype) if dtype is not None else _tensor().default_float()
 
 
-def _size(size: tuple) -> tuple:
+def _size(size: tuple, keyword=None) -> tuple:
+    """The size given as ints, one sequence, or PyTorch's ``size=`` keyword (``zeros(size=(2, 3))``)."""
+    if keyword is not None:
+        if size:
+            raise TypeError(f"size: given both as arguments {size} and as the keyword size={keyword!r}")
+        size = (keyword,)
     return _dims.check_sizes(_dims.sizes(size))
+
+
+def _size_keyword(kw: dict, fn: str):
+    """``size=`` from a factory's extra keywords (any other keyword is an error, named as Python names it)."""
+    size = kw.pop("size", None)
+    if kw:
+        raise TypeError(f"{fn}() got an unexpected keyword argument {next(iter(kw))!r}")
+    return size
 
 
 def _layout(layout=None, pin_memory=None, memory_format=None) -> None:
@@ -98,20 +111,25 @@ def from_numpy(array: np.ndarray):
 
 # --- filled ----------------------------------------------------------------------------------------------
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False,
+          **kw):
     _layout(layout)
-    return _new(numpy_call(np.zeros, _size(size), _float_dtype(dtype)), requires_grad, device, out)
+    return _new(numpy_call(np.zeros, _size(size, _size_keyword(kw, "zeros")), _float_dtype(dtype)), requires_grad,
+                device, out)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False):
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False,
+          **kw):
     _layout(layout)
-    return _new(numpy_call(np.ones, _size(size), _float_dtype(dtype)), requires_grad, device, out)
+    return _new(numpy_call(np.ones, _size(size, _size_keyword(kw, "ones")), _float_dtype(dtype)), requires_grad,
+                device, out)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory=False,
-          memory_format=None):
+          memory_format=None, **kw):
     """A tensor of ``size`` (zero-filled: eigengrad never hands out uninitialised memory)."""
-    return zeros(*size, out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad)
+    return zeros(*_size(size, _size_keyword(kw, "empty")), out=out, dtype=dtype, layout=layout, device=device,
+                 requires_grad=requires_grad)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False):
@@ -236,15 +254,17 @@ def _uniform(shape: tuple, dtype: np.dtype, generator, low: float = 0.0, high: f
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
-         pin_memory=False):
+         pin_memory=False, **kw):
     """U[0, 1) draws from eigengrad's generator (``generator`` or the default one)."""
-    return _new(numpy_call(_uniform, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
+    shape = _size(size, _size_keyword(kw, "rand"))
+    return _new(numpy_call(_uniform, shape, _float_dtype(dtype), generator), requires_grad, device, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
-          pin_memory=False):
+          pin_memory=False, **kw):
     """N(0, 1) draws from eigengrad's generator."""
-    return _new(numpy_call(_normal, _size(size), _float_dtype(dtype), generator), requires_grad, device, out)
+    shape = _size(size, _size_keyword(kw, "randn"))
+    return _new(numpy_call(_normal, shape, _float_dtype(dtype), generator), requires_grad, device, out)
 
 
 def _normal(shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
@@ -395,9 +415,9 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = Fal
 
 
 def _new_filled(fill):
-    def method(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory=False):
+    def method(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory=False, **kw):
         dt = self._data.dtype if dtype is None else _dtype.to_numpy(dtype)
-        return _new(numpy_call(np.full, _size(size), fill, dt), requires_grad, device)
+        return _new(numpy_call(np.full, _size(size, _size_keyword(kw, "new")), fill, dt), requires_grad, device)
 
     return method
 

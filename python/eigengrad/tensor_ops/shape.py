@@ -36,14 +36,16 @@ def _infer(shape: tuple, numel: int) -> tuple:
     return shape
 
 
-def reshape(input, *shape):
+def reshape(input, *shape, **kw):
     """The same elements in ``shape`` (one entry may be -1); a view when the strides allow, else a copy."""
+    shape = _dims.keyword_sizes(shape, kw, ("shape",), "reshape")
     return ops.Reshape.apply(input, shape=_infer(_dims.sizes(shape, "shape"), input._data.size))
 
 
-def view(input, *shape):
+def view(input, *shape, **kw):
     """A view with ``shape`` (one entry may be -1); PyTorch's error when the strides do not allow one.
     ``view(dtype)`` reinterprets the bytes as another dtype of the same size."""
+    shape = _dims.keyword_sizes(shape, kw, ("size", "dtype"), "view")
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)) and not hasattr(shape[0], "_data"):
         return _view_dtype(input, shape[0])
     new = _infer(_dims.sizes(shape, "shape"), input._data.size)
@@ -122,9 +124,10 @@ def unsqueeze(input, dim: int):
     return ops.Reshape.apply(input, shape=(*shape[:d], 1, *shape[d:]))
 
 
-def expand(input, *sizes):
+def expand(input, *sizes, **kw):
     """A broadcast view with ``sizes`` (-1 keeps a dim; new dims go in front); no copy."""
-    sizes = _dims.sizes(sizes)
+    sizes = _dims.sizes(_dims.keyword_sizes(sizes, {k: v for k, v in kw.items() if k != "implicit"}, ("size",),
+                                            "expand"))
     shape = input.shape
     if len(sizes) < len(shape):
         raise ArgumentError(f"expand({input.type()}{{{list(shape)}}}, size={list(sizes)}): the number of sizes provided "
@@ -168,9 +171,9 @@ def repeat(input, *sizes):
     return ops_shape.Repeat.apply(input, reps=reps)
 
 
-def permute(input, *dims):
+def permute(input, *dims, **kw):
     """The dims reordered (a view)."""
-    order = _dims.sizes(dims, "dims")
+    order = _dims.sizes(_dims.keyword_sizes(dims, kw, ("dims",), "permute"), "dims")
     if len(order) != input.ndim:
         raise ArgumentError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
                            f"of the desired ordering of dimensions i.e. input.dim() = {input.ndim} is not equal to "

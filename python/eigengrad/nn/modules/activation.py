@@ -35,12 +35,14 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    def __init__(self, dim: int) -> None:
+    """softmax along ``dim`` (None: PyTorch's implicit choice, with its deprecation warning)."""
+
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.softmax(input, self.dim)
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -48,7 +50,7 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, input: Tensor) -> Tensor:
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 from eigengrad.nn.modules.activation_ext import ELU, GELU, SELU, LeakyReLU, Maxout, PReLU, Softplus  # noqa: E402,F401

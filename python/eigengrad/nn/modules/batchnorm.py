@@ -114,6 +114,9 @@ class _BatchNorm(Module):
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
+_NormBase = _BatchNorm  # PyTorch's base of the batch and instance norms (for subclasses that name it)
+
+
 class BatchNorm1d(_BatchNorm):
     """Batch norm of input (N, C) or (N, C, L), statistics per channel C over N (and L)."""
 
@@ -133,9 +136,15 @@ class BatchNorm3d(_BatchNorm):
 
 
 def __getattr__(name: str):
-    """``SyncBatchNorm`` at PyTorch's path (``torch.nn.modules.batchnorm``), imported on first use
-    (sync_batchnorm.py builds on this module's ``_BatchNorm``)."""
+    """``SyncBatchNorm`` and the lazy forms (``LazyBatchNorm1d/2d/3d``) at PyTorch's path
+    (``torch.nn.modules.batchnorm``), imported on first use (sync_batchnorm.py and lazy.py build on this
+    module)."""
     if name == "SyncBatchNorm":
         from eigengrad.nn.modules.sync_batchnorm import SyncBatchNorm
         return SyncBatchNorm
+    if name.startswith("Lazy"):
+        from eigengrad.nn.modules import lazy
+
+        if name in lazy.__all__:
+            return getattr(lazy, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -181,3 +181,14 @@ class ConvTranspose2d(_ConvTransposeNd):
         op = self._output_padding(input, output_size)
         return FT.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
                                    self.dilation)
+
+
+def __getattr__(name: str):
+    """The lazy forms at PyTorch's module path (``LazyConv1d/2d/3d``, ``LazyConvTranspose1d/2d``), defined in
+    ``lazy.py`` (which imports this one)."""
+    if name.startswith("Lazy"):
+        from eigengrad.nn.modules import lazy
+
+        if name in lazy.__all__:
+            return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

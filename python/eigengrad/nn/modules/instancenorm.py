@@ -58,3 +58,14 @@ class InstanceNorm3d(_InstanceNorm):
     """Instance norm of input (N, C, D, H, W) or (C, D, H, W)."""
 
     _no_batch_dim = 4
+
+
+def __getattr__(name: str):
+    """The lazy forms at PyTorch's module path (``LazyInstanceNorm1d/2d/3d``), defined in ``lazy.py`` (which
+    imports this one)."""
+    if name.startswith("Lazy"):
+        from eigengrad.nn.modules import lazy
+
+        if name in lazy.__all__:
+            return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

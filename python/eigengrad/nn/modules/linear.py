@@ -45,6 +45,12 @@ class Linear(Module):
 
 
 class Identity(Module):
+    """The input itself. Takes and ignores any arguments, as PyTorch's (so that ``norm_layer(dim, eps=1e-6)``
+    works with ``norm_layer=nn.Identity``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
     def forward(self, input: Tensor) -> Tensor:
         return input
 

@@ -181,7 +181,7 @@ class DistillationLoss(Module):
 
 # PyTorch's module path torch.nn.modules.loss also holds the margin and likelihood losses
 from eigengrad.nn.modules.loss_margin import (  # noqa: E402,F401
-    CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
+    CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )

@@ -10,6 +10,20 @@ from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
 
 
+class _MaxPoolNd(Module):
+    """PyTorch's base of the max-pooling layers, for user subclasses: it keeps the options and prints them."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.dilation, self.return_indices, self.ceil_mode = padding, dilation, return_indices, ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
 class MaxPool2d(Module):
     """Max over windows (see ``nn.functional.max_pool2d``); stride defaults to kernel_size."""
 
