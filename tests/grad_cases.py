@@ -440,6 +440,7 @@ CASES = [
          inputs(normal(4, 3))),
     Case(custom_function.CustomFunctionNode, "cube", lambda x: Cube.apply(x, scale=0.5), inputs(normal(2, 3))),
     Case(custom_function.OutputOf, "two-outputs", two_outputs, inputs(normal(3), normal(3))),
+    Case(ops.ReLUBackward, "direct", lambda g, y: ops.ReLUBackward.apply(g, y) ** 2, inputs(normal(3, 4), away(3, 4))),
     Case(A.LogSigmoid, "plain", lambda x: F.logsigmoid(x) * x, inputs(normal(2, 3)),
          lambda x: _tf().logsigmoid(x) * x),
     Case(ops.EvenlyDistributed, "median", lambda a: a.median() * a.sum(), inputs(distinct(5)),

@@ -12,7 +12,7 @@ import numpy as np
 
 from eigengrad import _kernels as K, _trace
 from eigengrad._dims import wrap_dims
-from eigengrad.autograd.function import Primitive, ViewPrimitive
+from eigengrad.autograd.function import Primitive, ViewPrimitive, _tensor_type
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -368,14 +368,33 @@ class _Activation(Primitive):
     def backward_graph(cls, ctx, g):
         """relu: g [y > 0]; sigmoid: g y (1 - y); tanh: g (1 - y^2), y the saved output as a tensor."""
         y = ctx.saved[0]
-        if cls.kind == "relu":
-            return (g * (y > 0).astype(y.dtype),)
         yt = ctx.output_tensor(y)
+        if cls.kind == "relu":
+            return (ReLUBackward.apply(g, yt),)
         return (g * yt * (1 - yt),) if cls.kind == "sigmoid" else (g * (1 - yt * yt),)
 
 
 class ReLU(_Activation):
     kind = "relu"
+
+
+class ReLUBackward(Primitive):
+    """ReLU's gradient g [y > 0] as a node of the graph: its own gradient is h [y > 0] for g and zero for y,
+    so a second derivative through a ReLU is zero rather than missing (as PyTorch's threshold_backward:
+    the input Hessian of a ReLU network is 0, not an unused-input error)."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.mask = (np.asarray(y) > 0).astype(np.asarray(g).dtype)
+        return g * ctx.mask
+
+    @staticmethod
+    def backward(ctx, h):
+        return h * ctx.mask, np.zeros_like(ctx.mask)
+
+    @staticmethod
+    def backward_graph(ctx, h):
+        return h * ctx.mask, _tensor_type()._wrap(np.zeros_like(ctx.mask))
 
 
 class Sigmoid(_Activation):

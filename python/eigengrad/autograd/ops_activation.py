@@ -79,9 +79,9 @@ class UnaryBackward(Primitive):
         need = ctx.needs_input_grad
         gg = K.unary_backward(ctx.kind, h, x, *ctx.params) if need[0] else None
         gx = None
-        if need[1]:
+        if need[1]:  # (piecewise linear, leaky_relu: f'' = 0, a zero gradient rather than none, as PyTorch's)
             f2 = second_derivative(ctx.kind, ctx.params, _tensor_type()._wrap(x))
-            gx = None if f2 is None else h * g * f2._data
+            gx = np.zeros_like(x) if f2 is None else h * g * f2._data
         return gg, gx
 
     @staticmethod
@@ -92,7 +92,7 @@ class UnaryBackward(Primitive):
         gx = None
         if ctx.needs_input_grad[1]:
             f2 = second_derivative(ctx.kind, ctx.params, xt)
-            gx = None if f2 is None else h * ctx.input_tensor(0, g) * f2
+            gx = _tensor_type()._wrap(np.zeros_like(x)) if f2 is None else h * ctx.input_tensor(0, g) * f2
         return gg, gx
 
 

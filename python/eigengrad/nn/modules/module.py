@@ -415,49 +415,67 @@ class Module:
         return self
 
     # --- state ------------------------------------------------------------------------------------
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
-        """Parameters and buffers by PyTorch's dotted names; values share memory with the module."""
-        out = OrderedDict()
-        for mod_name, module in self.named_modules(prefix.rstrip(".")):
-            skip = module.__dict__.get("_non_persistent_buffers_set", ())
-            for store in (module._parameters, module._buffers):
-                for name, value in store.items():
-                    if value is not None and not (store is module._buffers and name in skip):
-                        key = f"{mod_name}.{name}" if mod_name else name
-                        out[key] = value if keep_vars else value.detach()
-        return out
+    _version: int = 1  # the state_dict format of the module's class (its _metadata "version")
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters and buffers in place (views into optimizer buffers stay valid).
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
+        """Parameters and persistent buffers by PyTorch's dotted names (values share memory with the module,
+        detached unless ``keep_vars``), with ``_metadata``; see ``state.py`` for the protocol and hooks."""
+        from eigengrad.nn.modules import state
+
+        if args:  # PyTorch's deprecated positional form state_dict(destination, prefix, keep_vars)
+            destination, prefix, keep_vars = (tuple(args) + (destination, prefix, keep_vars)[len(args):])[:3]
+        return state.state_dict(self, destination, prefix, keep_vars)
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        from eigengrad.nn.modules import state
+
+        state.save_to_state_dict(self, destination, prefix, keep_vars)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
+        """Copy values into the parameters and buffers in place (views into optimizer buffers stay valid), or
+        with ``assign`` put the given tensors in their place.
 
         Returns ``IncompatibleKeys(missing_keys, unexpected_keys)`` (PyTorch's ``_IncompatibleKeys``). Raises
         RuntimeError listing the missing and unexpected keys when ``strict``, and naming every key whose
-        shape differs (also when not ``strict``, as PyTorch); nothing is copied when it raises.
+        shape differs (also when not ``strict``, as PyTorch); nothing is copied when it raises. Each module's
+        ``_load_from_state_dict`` runs (overrides included), then its children's.
         """
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            arr = value._data if isinstance(value, Tensor) else np.asarray(value)
-            if arr.shape != target.shape:
-                errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape}, "
-                              f"the shape in current model is {target.shape}")
-        if strict and (missing or unexpected):
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for key, target in own.items():
-            if key in state_dict:
-                value = state_dict[key]
-                np.copyto(target._data, value._data if isinstance(value, Tensor) else np.asarray(value), casting="same_kind")
-        return IncompatibleKeys(missing, unexpected)
+        from eigengrad.nn.modules import state
+
+        return state.load_state_dict(self, state_dict, strict, assign)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        from eigengrad.nn.modules import state
+
+        state.load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                   error_msgs)
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, prefix, keep_vars)`` before the module saves its state."""
+        return self._add_hook("_state_dict_pre_hooks", hook, False)
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata)`` after the module and its children saved theirs
+        (a returned dict replaces it, as PyTorch's private form allows)."""
+        return self._add_hook("_state_dict_hooks", hook, False)
+
+    _register_state_dict_hook = register_state_dict_post_hook
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` before the module loads its keys (it may edit ``state_dict``)."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook, False)
+
+    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
+        """PyTorch's private form: ``hook(state_dict, prefix, ...)``, with the module first if ``with_module``."""
+        if with_module:
+            return self.register_load_state_dict_pre_hook(hook)
+        return self.register_load_state_dict_pre_hook(lambda module, *args: hook(*args))
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, incompatible_keys)`` after a successful load (it may edit the key lists)."""
+        return self._add_hook("_load_state_dict_post_hooks", hook, False)
 
     # --- printing ---------------------------------------------------------------------------------
     def extra_repr(self) -> str:
