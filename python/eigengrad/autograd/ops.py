@@ -12,7 +12,7 @@ import numpy as np
 
 from eigengrad import _kernels as K, _trace
 from eigengrad._dims import wrap_dims
-from eigengrad.autograd.function import Primitive, ViewPrimitive, _tensor_type
+from eigengrad.autograd.function import Primitive, ViewPrimitive
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -394,7 +394,7 @@ class ReLUBackward(Primitive):
 
     @staticmethod
     def backward_graph(ctx, h):
-        return h * ctx.mask, _tensor_type()._wrap(np.zeros_like(ctx.mask))
+        return h * ctx.mask, h * np.zeros_like(ctx.mask)  # (zero, recorded: differentiable again, as every gradient)
 
 
 class Sigmoid(_Activation):
