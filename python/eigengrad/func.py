@@ -1,6 +1,6 @@
 """``torch.func``: function transforms over eigengrad's autograd, for the scripts that compute per-sample
 gradients, Jacobians and ensembles functionally: ``functional_call``, ``grad``/``grad_and_value``,
-``vmap``, ``jacrev``/``jacfwd``, ``hessian``, ``vjp``.
+``vmap``, ``jacrev``/``jacfwd``, ``hessian``, ``vjp``, ``jvp``/``linearize``, ``stack_module_state``.
 
 ``vmap`` runs the function once per index of the mapped dims and stacks the results (the numbers are those
 of the batched computation; it is a loop, not a batching compiler). ``grad`` differentiates with
@@ -16,7 +16,8 @@ from eigengrad.autograd.functional import differentiable_input
 from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.tensor import Tensor
 
-__all__ = ["functional_call", "grad", "grad_and_value", "vmap", "jacrev", "jacfwd", "hessian", "vjp"]
+__all__ = ["functional_call", "grad", "grad_and_value", "vmap", "jacrev", "jacfwd", "hessian", "vjp", "jvp",
+           "linearize", "stack_module_state"]
 
 
 # --- pytrees --------------------------------------------------------------------------------------
@@ -128,6 +129,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         grads = tuple(_rebuild(args[i], it) for i in nums)
         grads = grads[0] if isinstance(argnums, int) else grads
         value = out if outer_graph else out.detach()
+        aux = aux if outer_graph else _map(lambda t: t.detach(), aux)  # (functorch returns aux unwrapped)
         return (grads, (value, aux)) if has_aux else (grads, value)
     return wrapper
 
@@ -236,3 +238,56 @@ def vjp(func, *primals, has_aux: bool = False):
         return tuple(_rebuild(p, it) for p in xs)
     detached = _map(lambda t: t.detach(), out)
     return (detached, vjp_fn, aux) if has_aux else (detached, vjp_fn)
+
+
+def jvp(func, primals: tuple, tangents: tuple, *, strict: bool = False, has_aux: bool = False):
+    """``(func(*primals), J t)``: the Jacobian-vector product, as the transpose of a vector-Jacobian product
+    (the double-vjp trick: J t = d/du <u^T J, t> at any u), so it costs two backward passes."""
+    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to be tuples")
+    if len(primals) != len(tangents):
+        raise RuntimeError(f"jvp(f, primals, tangents): Expected primals and tangents to have the same length, got "
+                           f"{len(primals)} and {len(tangents)}")
+    xs = [_map(_differentiable, p) for p in primals]
+    with enable_grad():
+        out = func(*xs)
+    aux = None
+    if has_aux:
+        out, aux = out
+    leaves, ts = [t for p in xs for t in _leaves(p)], [t for p in tangents for t in _leaves(p)]
+    outs = _leaves(out)
+    us = [differentiable_input(o.new_zeros(o.shape), connected=False) for o in outs]
+    with enable_grad():
+        vj = _autograd_grad(outs, leaves, grad_outputs=us, retain_graph=True, create_graph=True, allow_unused=True)
+        pairs = [(g, t) for g, t in zip(vj, ts) if g is not None and g.requires_grad]
+        jt = _autograd_grad([g for g, _ in pairs], us, grad_outputs=[t for _, t in pairs], allow_unused=True) \
+            if pairs else [None] * len(us)
+    jt = [o.new_zeros(o.shape) if g is None else g.detach() for g, o in zip(jt, outs)]
+    primal_out = _map(lambda t: t.detach(), out)
+    tangent_out = _rebuild(out, iter(jt))
+    return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)
+
+
+def linearize(func, *primals):
+    """``(func(*primals), jvp_fn)`` with ``jvp_fn(*tangents)`` the Jacobian-vector product at ``primals``."""
+    out = _map(lambda t: t.detach(), func(*primals))
+    return out, lambda *tangents: jvp(func, tuple(primals), tuple(tangents))[1]
+
+
+def stack_module_state(models) -> tuple[dict, dict]:
+    """``(params, buffers)``: each parameter and buffer name mapped to the models' tensors stacked along a new
+    first dim (the ensembling recipe: vmap a functional_call over them). The stacked parameters are new
+    leaves that require grad; the models must share one structure."""
+    from eigengrad.tensor_ops.shape import stack
+
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if any(m.training != models[0].training for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    names = [n for n, _ in models[0].named_parameters()]
+    if any([n for n, _ in m.named_parameters()] != names for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to have the same parameters.")
+    params = {n: stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_() for n in names}
+    buffers = {n: stack([dict(m.named_buffers())[n] for m in models]) for n, _ in models[0].named_buffers()}
+    return params, buffers

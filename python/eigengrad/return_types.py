@@ -24,4 +24,8 @@ aminmax = _pair("aminmax", "min", "max")
 cummax = _pair("cummax")
 cummin = _pair("cummin")
 
-__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "mode", "aminmax", "cummax", "cummin"]
+histogram = _pair("histogram", "hist", "bin_edges")
+frexp = _pair("frexp", "mantissa", "exponent")
+
+__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "mode", "aminmax", "cummax", "cummin", "histogram",
+           "frexp"]

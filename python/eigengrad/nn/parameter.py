@@ -18,5 +18,12 @@ class Parameter(Tensor):
         arr = data._data if isinstance(data, Tensor) else data
         super().__init__(arr, requires_grad=requires_grad)
 
+    def __deepcopy__(self, memo) -> "Parameter":
+        """A copy of the data with the same requires_grad and no gradient (PyTorch's Parameter copy: a
+        deep-copied model, an EMA or a target network, starts without its source's .grad)."""
+        t = super().__deepcopy__(memo)
+        t.grad = None
+        return t
+
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

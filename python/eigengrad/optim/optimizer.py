@@ -26,9 +26,11 @@ from typing import Callable, Iterable
 import numpy as np
 
 from eigengrad import _kernels, _trace
+from eigengrad.optim import step_hooks
 from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.autograd.version import bump, bump_all
 from eigengrad.optim.arena import ParamArena, build_arenas
+from eigengrad.optim.step_hooks import register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: F401
 from eigengrad.tensor import Tensor
 
 
@@ -44,6 +46,7 @@ class Optimizer:
     """Base class of optimizers (``torch.optim.Optimizer``)."""
 
     def __init__(self, params: Iterable, defaults: dict) -> None:
+        step_hooks.patch_step(type(self))
         self.defaults = defaults
         self.state: dict = defaultdict(dict)  # PyTorch's: a hand-written step reads self.state[p] before it fills it
         self.param_groups: list[dict] = []
@@ -84,6 +87,14 @@ class Optimizer:
         self.param_groups.append(group)
         label = f"{type(self).__name__} param group {len(self.param_groups) - 1}"
         self._arenas.append(build_arenas(params, label) if params else [])
+
+    def register_step_pre_hook(self, hook: Callable):
+        """``hook(optimizer, args, kwargs)`` before each ``step``; it may return ``(new_args, new_kwargs)``."""
+        return step_hooks.add(self, "_optimizer_step_pre_hooks", hook)
+
+    def register_step_post_hook(self, hook: Callable):
+        """``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return step_hooks.add(self, "_optimizer_step_post_hooks", hook)
 
     @property
     def arenas(self) -> list[ParamArena]:

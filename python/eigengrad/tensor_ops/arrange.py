@@ -203,7 +203,7 @@ row_stack = _shape.vstack
 METHODS = ("tile", "ravel", "rot90", "hsplit", "vsplit", "dsplit", "unfold", "split_with_sizes", "sum_to_size", "as_strided")
 FUNCTIONS = ("tile", "ravel", "rot90", "hsplit", "vsplit", "dsplit", "split_with_sizes", "atleast_1d", "atleast_2d",
              "atleast_3d", "column_stack", "row_stack", "dstack", "broadcast_shapes", "broadcast_tensors",
-             "combinations", "triu_indices", "tril_indices", "as_strided")
+             "combinations", "triu_indices", "tril_indices", "as_strided", "vander")
 
 
 def as_strided(input, size, stride, storage_offset=None):
@@ -230,3 +230,19 @@ def as_strided(input, size, stride, storage_offset=None):
         raise ArgumentError(f"size: as_strided: sizes {list(size)}, strides {list(stride)} and storage offset "
                             f"{offset} need a storage of {needed} elements, but input's storage has {storage}")
     return ops_shape.AsStrided.apply(input, size=tuple(size), stride=tuple(stride), storage_offset=int(offset))
+
+
+def vander(x, N: int | None = None, increasing: bool = False):
+    """The Vandermonde matrix of a 1-D ``x``: columns x^(N-1), ..., x^0 (x^0 ... x^(N-1) when ``increasing``),
+    N = len(x) by default; differentiable in x (powers of x)."""
+    if x.ndim != 1:
+        raise ArgumentError(f"x must be a one-dimensional tensor, got shape {list(x.shape)}")
+    n = x.shape[0] if N is None else N
+    if not isinstance(n, numbers.Integral) or n < 0:
+        raise ArgumentError(f"N must be non-negative, got {N!r}")
+    powers = range(n) if increasing else range(n - 1, -1, -1)
+    if n == 0:
+        return x.new_zeros(x.shape[0], 0)
+    from eigengrad.tensor_ops.shape import stack
+
+    return stack([x ** p if p else x.new_ones(x.shape[0]) for p in powers], 1)

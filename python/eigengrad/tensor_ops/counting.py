@@ -1,5 +1,5 @@
 """Counting and searching (integer results, no gradient): ``unique``, ``unique_consecutive``, ``bincount``,
-``histc``, ``searchsorted``, ``bucketize``."""
+``histc``, ``histogram``, ``searchsorted``, ``bucketize``, ``unravel_index``."""
 from __future__ import annotations
 
 import numbers
@@ -95,6 +95,39 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):
     return _wrap(counts.astype(data.dtype))
 
 
+def histogram(input, bins=100, *, range=None, weight=None, density: bool = False, out=None):
+    """(hist, bin_edges): counts (or ``weight`` sums) of ``bins`` equal bins over ``range`` (the data's range by
+    default), or over the given bin edges (a 1-D tensor); the last bin includes its right edge; ``density``
+    divides by the total and the bin widths. NumPy's histogram, in the input's float dtype."""
+    from eigengrad import return_types
+
+    data = input._data
+    if data.dtype.kind != "f":
+        raise ArgumentTypeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but "
+                                f"got input {_torch_name(data.dtype)}")
+    edges = bins._data if hasattr(bins, "_data") else bins
+    if isinstance(edges, numbers.Integral) and edges <= 0:
+        raise ArgumentError(f"torch.histogram(): bins must be > 0, but got {edges} for dimension 0")
+    w = None if weight is None else (weight._data if hasattr(weight, "_data") else np.asarray(weight))
+    if w is not None and w.shape != data.shape:
+        raise ArgumentError(f"weight: expected the shape of input {data.shape}, got {w.shape}")
+    hist, edges = np.histogram(data.ravel(), bins=edges, range=range, weights=None if w is None else w.ravel(),
+                               density=density)
+    return return_types.histogram(_wrap(hist.astype(data.dtype)), _wrap(edges.astype(data.dtype)))
+
+
+def unravel_index(indices, shape):
+    """The coordinates of flat ``indices`` in a tensor of ``shape``: a tuple of int64 tensors, one per dim."""
+    idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"indices: expected integer indices, got dtype {idx.dtype}")
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(int(s) for s in shape)
+    total = int(np.prod(shape))
+    if idx.size and (idx.min() < -total or idx.max() >= total):
+        raise ArgumentError(f"indices: index out of bounds for shape {shape}")
+    return tuple(_wrap(c.astype(np.int64)) for c in np.unravel_index(np.where(idx < 0, idx + total, idx), shape))
+
+
 def _torch_name(dt) -> str:
     return {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte", "int16": "Short", "int8": "Char"}.get(
         np.dtype(dt).name, np.dtype(dt).name)
@@ -142,5 +175,5 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
-METHODS = ("unique", "unique_consecutive", "bincount", "histc")
-FUNCTIONS = METHODS + ("searchsorted", "bucketize")
+METHODS = ("unique", "unique_consecutive", "bincount", "histc", "histogram")
+FUNCTIONS = METHODS + ("searchsorted", "bucketize", "unravel_index")

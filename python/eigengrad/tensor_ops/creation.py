@@ -273,16 +273,41 @@ def _normal(shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
     return arr
 
 
+def _float_like(input, dtype, fn: str) -> None:
+    """rand_like/randn_like draw floats: an integer or bool input needs a float ``dtype`` (PyTorch raises)."""
+    dt = _like_dtype(input, dtype)
+    if np.dtype(dt).kind != "f":
+        raise TypeError(f"{fn}: draws floating-point numbers, got an input of dtype {input.dtype} and no float dtype= "
+                        f"(PyTorch's 'not implemented for' error)")
+
+
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None):
+    _float_like(input, dtype, "rand_like")
     return rand(*_like_shape(input), generator=generator, dtype=_like_dtype(input, dtype), device=device,
                 requires_grad=requires_grad)
 
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None):
+    _float_like(input, dtype, "randn_like")
     return randn(*_like_shape(input), generator=generator, dtype=_like_dtype(input, dtype), device=device,
                  requires_grad=requires_grad)
+
+
+def poisson(input, generator=None):
+    """Poisson draws with the rates in ``input`` (>= 0), in its dtype; NumPy's sampler seeded from eigengrad's
+    generator (``generator`` or the default one), so ``manual_seed`` repeats them. No gradient."""
+    from eigengrad.random import default_generator
+
+    rates = input._data
+    if rates.dtype.kind != "f":
+        raise ArgumentTypeError(f"poisson: expected a float tensor of rates, got dtype {rates.dtype}")
+    if np.any(rates < 0) or np.any(np.isnan(rates)):
+        raise ArgumentError("poisson: invalid Poisson rate, expected rate to be non-negative")
+    gen = default_generator if generator is None else generator
+    rng = np.random.default_rng([gen.initial_seed(), gen._advance(1)])
+    return _new(rng.poisson(rates.astype(np.float64)).astype(rates.dtype), False, None)
 
 
 def _randint_array(low: int, high: int, shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
@@ -548,4 +573,5 @@ METHODS = ("new", "new_tensor", "new_zeros", "new_ones", "new_empty", "new_full"
 FUNCTIONS = ("tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
              "ones_like", "empty_like", "full_like", "arange", "range", "linspace", "logspace", "eye", "rand", "randn",
              "rand_like", "randn_like", "randint", "randint_like", "randperm", "multinomial", "bernoulli", "normal",
+             "poisson",
              "strided", "contiguous_format", "preserve_format", "channels_last") + tuple(_LEGACY)

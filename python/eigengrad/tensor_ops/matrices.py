@@ -1,6 +1,7 @@
 """The matrix functions under PyTorch's top-level and method names (``inverse``, ``det``, ``logdet``,
 ``slogdet``, ``matrix_power``, ``cholesky``, ``chain_matmul``, ``svd``, ``qr``, ``pinverse``,
-``triangular_solve``, ``matrix_exp``, ``orgqr``, ``geqrf``): eigengrad.linalg's, which own them."""
+``triangular_solve``, ``matrix_exp``, ``orgqr``, ``geqrf``, ``cholesky_solve``, ``cholesky_inverse``):
+eigengrad.linalg's, which own them."""
 from __future__ import annotations
 
 
@@ -72,6 +73,23 @@ def geqrf(input, *, out=None):
     return _linalg().geqrf(input, out=out)
 
 
+def cholesky_solve(B, L, upper: bool = False, *, out=None):
+    """X with A X = B, A = L L^T (or U^T U with ``upper``) given its Cholesky factor: two triangular solves
+    (batch dims broadcast; differentiable in B and L)."""
+    la = _linalg()
+    if upper:
+        return la.solve_triangular(L, la.solve_triangular(L.mT, B, upper=False), upper=True)
+    return la.solve_triangular(L.mT, la.solve_triangular(L, B, upper=False), upper=True)
+
+
+def cholesky_inverse(L, upper: bool = False, *, out=None):
+    """A^-1 from A's Cholesky factor (``cholesky_solve`` of the identity)."""
+    from eigengrad import eye
+
+    n = L.shape[-1]
+    return cholesky_solve(eye(n, dtype=L.dtype).expand(*L.shape[:-2], n, n), L, upper)
+
+
 METHODS = ("inverse", "det", "logdet", "slogdet", "matrix_power", "cholesky", "svd", "qr", "pinverse",
-           "triangular_solve", "matrix_exp", "orgqr", "geqrf")
+           "triangular_solve", "matrix_exp", "orgqr", "geqrf", "cholesky_solve", "cholesky_inverse")
 FUNCTIONS = METHODS + ("chain_matmul",)

@@ -186,10 +186,42 @@ def _fmaxmin(a, b, take_max: bool):
     return _where(((a >= b) if take_max else (a <= b)) | b.isnan(), a, b)
 
 
+def ldexp(input, other, *, out=None):
+    """input * 2^other (differentiable in input)."""
+    return _out.write(_floating(input) * (2.0 ** _floating(other) if hasattr(other, "_data") else 2.0 ** other), out)
+
+
+def frexp(input, *, out=None):
+    """(mantissa, exponent) with input = mantissa * 2^exponent, |mantissa| in [0.5, 1) (int32 exponents)."""
+    from eigengrad import return_types
+
+    m, e = np.frexp(_floating(input)._data)
+    return return_types.frexp(_tensor_of(m), _tensor_of(e.astype(np.int32)))
+
+
+def _integers(a, b, name: str):
+    a = a._data if hasattr(a, "_data") else np.asarray(a)
+    b = b._data if hasattr(b, "_data") else np.asarray(b)
+    if a.dtype.kind not in "iub" or b.dtype.kind not in "iub":
+        raise ArgumentTypeError(f"\"{name}_cpu\" not implemented for floating-point tensors: expected integer tensors, "
+                                f"got {a.dtype} and {b.dtype}")
+    return a, b
+
+
+def gcd(input, other, *, out=None):
+    """The elementwise greatest common divisor of two integer tensors (non-negative)."""
+    return _out.write(_tensor_of(np.gcd(*_integers(input, other, "gcd"))), out)
+
+
+def lcm(input, other, *, out=None):
+    """The elementwise least common multiple of two integer tensors (non-negative)."""
+    return _out.write(_tensor_of(np.lcm(*_integers(input, other, "lcm"))), out)
+
+
 _COMPOSED_UNARY = ("sinc", "frac", "deg2rad", "rad2deg", "logit", "sgn")
 INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in _COMPOSED_UNARY + (
-    "lerp", "addcmul", "addcdiv", "xlogy", "hypot", "copysign", "heaviside")}
+    "lerp", "addcmul", "addcdiv", "xlogy", "hypot", "copysign", "heaviside", "ldexp", "gcd", "lcm")}
 globals().update(INPLACE)
 FUNCTIONS = _COMPOSED_UNARY + ("lerp", "addcmul", "addcdiv", "logaddexp", "logaddexp2", "xlogy", "hypot", "copysign",
-                               "heaviside", "signbit", "positive", "fmax", "fmin")
+                               "heaviside", "signbit", "positive", "fmax", "fmin", "ldexp", "frexp", "gcd", "lcm")
 METHODS = FUNCTIONS + tuple(INPLACE)

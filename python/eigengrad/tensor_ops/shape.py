@@ -474,7 +474,14 @@ METHODS = ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "
 FUNCTIONS = tuple(n for n in METHODS if n not in ("view", "view_as", "reshape_as", "expand", "expand_as",
                                                    "contiguous", "is_contiguous")) + (
     "cat", "concat", "concatenate", "stack", "hstack", "vstack")
-PROPERTIES = {"T": _T, "mT": _mT, "mH": _mH}
+def _H(self):
+    """The conjugate transpose of a matrix (``x.H``): its transpose for real tensors (a view)."""
+    if self.ndim != 2:
+        raise ArgumentError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
+    return transpose(self, 0, 1)
+
+
+PROPERTIES = {"T": _T, "mT": _mT, "mH": _mH, "H": _H}
 
 
 # In-place forms (autograd.inplace)

@@ -247,12 +247,25 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     return _wrap(np.isin(e, t, invert=invert))
 
 
-METHODS = ("nanmean", "cummax", "cummin", "quantile", "nanquantile", "dist", "inner", "addr", "cov", "corrcoef")
+def renorm(input, p: float, dim: int, maxnorm: float):
+    """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to it (PyTorch's factor
+    maxnorm / (norm + 1e-7)); the others unchanged."""
+    from eigengrad.tensor_ops import _dims as dims_
+
+    d = dims_.wrap(dim, input.ndim)
+    others = tuple(i for i in range(input.ndim) if i != d)
+    norms = input.abs().pow(p).sum(others, keepdim=True).pow(1.0 / p) if others else input.abs()
+    scale = (maxnorm / (norms + 1e-7)).where(norms > maxnorm, norms.new_ones(()))
+    return input * scale
+
+
+METHODS = ("nanmean", "cummax", "cummin", "quantile", "nanquantile", "dist", "inner", "addr", "cov", "corrcoef",
+           "renorm")
 FUNCTIONS = METHODS + ("trapezoid", "trapz", "cumulative_trapezoid", "isin")
 trapz = trapezoid
 
 
 # In-place forms (autograd.inplace)
-INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in ("addr",)}
+INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in ("addr", "renorm")}
 globals().update(INPLACE)
 METHODS = METHODS + tuple(INPLACE)

@@ -24,7 +24,8 @@ import numpy as np
 
 _ARRAY, _TUPLE, _ITEMS = "__array__", "__tuple__", "__items__"
 _ODICT, _DTYPE, _OBJECT = "__odict__", "__dtype__", "__object__"  # typed trees only (eigengrad.save)
-_MARKERS = (_ARRAY, _TUPLE, _ITEMS, _ODICT, _DTYPE, _OBJECT)
+_SIZE = "__size__"  # a tensor shape (eigengrad.Size, torch.Size), safe as PyTorch's weights_only load allows it
+_MARKERS = (_ARRAY, _TUPLE, _ITEMS, _ODICT, _DTYPE, _OBJECT, _SIZE)
 
 
 class NotStorable(TypeError):
@@ -171,6 +172,8 @@ class _Typed:
             return {_ITEMS: self._items(obj, path)}
         if type(obj) is OrderedDict:
             return {_ODICT: self._items(obj, path)}
+        if _is_size(obj):
+            return {_SIZE: [int(v) for v in obj]}
         if type(obj) in (list, tuple):
             items = [self.encode(v, _join(path, str(i))) for i, v in enumerate(obj)]
             return {_TUPLE: items} if isinstance(obj, tuple) else items
@@ -215,6 +218,10 @@ class _Typed:
         _not_storable(obj, path)
 
 
+def _is_size(obj: Any) -> bool:
+    return type(obj).__name__ == "Size" and type(obj).__module__ in ("eigengrad.tensor", "torch")
+
+
 def _is_eigengrad_dtype(obj: Any) -> bool:
     return type(obj).__name__ == "dtype" and type(obj).__module__ == "eigengrad._dtype"
 
@@ -246,6 +253,13 @@ class _TypedDecoder:
             return OrderedDict(pairs) if _ODICT in obj else dict(pairs)
         if _DTYPE in obj:
             return self._dtype(obj[_DTYPE], at)
+        if _SIZE in obj:
+            from eigengrad.tensor import Size
+
+            dims = obj[_SIZE]
+            if not isinstance(dims, list) or not all(type(v) is int and v >= 0 for v in dims):
+                raise ValueError(f"tree[{at!r}]: a size marker must hold a list of non-negative ints")
+            return Size(dims)
         if _OBJECT in obj:
             return self._object(obj, at)
         return {k: self.decode(v, _join(at, k)) for k, v in obj.items()}
