@@ -221,14 +221,20 @@ def hessian(func, argnums=0):
     return jacrev(grad(func, argnums), argnums)
 
 
-def vjp(func, *primals, has_aux: bool = False):
-    """``(func(*primals), vjp_fn)``: ``vjp_fn(v)`` gives v^T J for each primal, as a tuple."""
+def _traced_call(func, primals, has_aux: bool) -> tuple:
+    """(the primals as tensors to differentiate with respect to, func's output, its aux or None)."""
     xs = [_map(_differentiable, p) for p in primals]
     with enable_grad():
         out = func(*xs)
     aux = None
     if has_aux:
         out, aux = out
+    return xs, out, aux
+
+
+def vjp(func, *primals, has_aux: bool = False):
+    """``(func(*primals), vjp_fn)``: ``vjp_fn(v)`` gives v^T J for each primal, as a tuple."""
+    xs, out, aux = _traced_call(func, primals, has_aux)
     leaves = [t for p in xs for t in _leaves(p)]
 
     def vjp_fn(*cotangents):
@@ -248,12 +254,7 @@ def jvp(func, primals: tuple, tangents: tuple, *, strict: bool = False, has_aux:
     if len(primals) != len(tangents):
         raise RuntimeError(f"jvp(f, primals, tangents): Expected primals and tangents to have the same length, got "
                            f"{len(primals)} and {len(tangents)}")
-    xs = [_map(_differentiable, p) for p in primals]
-    with enable_grad():
-        out = func(*xs)
-    aux = None
-    if has_aux:
-        out, aux = out
+    xs, out, aux = _traced_call(func, primals, has_aux)
     leaves, ts = [t for p in xs for t in _leaves(p)], [t for p in tangents for t in _leaves(p)]
     outs = _leaves(out)
     us = [differentiable_input(o.new_zeros(o.shape), connected=False) for o in outs]

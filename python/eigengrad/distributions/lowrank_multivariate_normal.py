@@ -15,11 +15,12 @@ import math
 import numpy as np
 
 from eigengrad.distributions import constraints
-from eigengrad.distributions.distribution import Distribution, LocatedAtLoc, as_param, as_value
+from eigengrad.distributions.distribution import Distribution, LocatedAtLoc, as_param
+from eigengrad.distributions.multivariate_normal import GaussianDensity
 from eigengrad.tensor import Tensor
 
 
-class LowRankMultivariateNormal(LocatedAtLoc, Distribution):
+class LowRankMultivariateNormal(GaussianDensity, LocatedAtLoc, Distribution):
     """A batch of k-dimensional Gaussians with covariance cov_factor cov_factor^T + diag(cov_diag)."""
 
     has_rsample = True
@@ -110,17 +111,6 @@ class LowRankMultivariateNormal(LocatedAtLoc, Distribution):
         z = linalg.solve_triangular(self._capacitance_tril.expand(*shape, r, r),
                                     Wt_Dinv_diff.expand(*shape, r, 1), upper=False).squeeze(-1)
         return (diff.pow(2) / self.cov_diag).sum(-1) - z.pow(2).sum(-1)
-
-    def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
-        self._validate_sample(value)
-        M = self._mahalanobis(value - self.loc)
-        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + M) - self._half_log_det()
-
-    def entropy(self) -> Tensor:
-        k = self._event_shape[0]
-        h = 0.5 * k * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
-        return h.expand(*self._batch_shape) if len(self._batch_shape) else h
 
     def __repr__(self) -> str:
         return (f"LowRankMultivariateNormal(loc: {tuple(self.loc.shape)}, cov_factor: {tuple(self.cov_factor.shape)}, "

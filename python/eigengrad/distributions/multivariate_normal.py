@@ -24,7 +24,24 @@ def _mahalanobis(L: Tensor, diff: Tensor) -> Tensor:
     return (z * z).sum(-1)
 
 
-class MultivariateNormal(LocatedAtLoc, Distribution):
+class GaussianDensity:
+    """log_prob and entropy of a k-dimensional Gaussian from its ``_mahalanobis(x - loc)`` and
+    ``_half_log_det()`` (log det(Sigma) / 2), which each parametrisation computes its own way:
+    log_prob = -(k log 2 pi + M) / 2 - log det(Sigma) / 2, entropy = k (1 + log 2 pi) / 2 + log det(Sigma) / 2."""
+
+    def log_prob(self, value) -> Tensor:
+        value = as_value(value, self.loc)
+        self._validate_sample(value)
+        M = self._mahalanobis(value - self.loc)
+        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + M) - self._half_log_det()
+
+    def entropy(self) -> Tensor:
+        k = self._event_shape[0]
+        h = 0.5 * k * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
+        return h.expand(*self._batch_shape) if len(self._batch_shape) else h
+
+
+class MultivariateNormal(GaussianDensity, LocatedAtLoc, Distribution):
     """A batch of k-dimensional Gaussians: batch_shape the broadcast of loc's and the matrix's leading dims."""
 
     has_rsample = True
@@ -91,16 +108,8 @@ class MultivariateNormal(LocatedAtLoc, Distribution):
     def _half_log_det(self) -> Tensor:
         return self._scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
-    def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
-        self._validate_sample(value)
-        M = _mahalanobis(self._scale_tril, value - self.loc)
-        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + M) - self._half_log_det()
-
-    def entropy(self) -> Tensor:
-        k = self._event_shape[0]
-        h = 0.5 * k * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
-        return h.expand(*self._batch_shape) if len(self._batch_shape) else h
+    def _mahalanobis(self, diff: Tensor) -> Tensor:
+        return _mahalanobis(self._scale_tril, diff)
 
     def __repr__(self) -> str:
         return f"MultivariateNormal(loc: {tuple(self.loc.shape)})"

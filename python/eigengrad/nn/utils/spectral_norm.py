@@ -112,9 +112,6 @@ def spectral_norm(module: M, name: str = "weight", n_power_iterations: int = 1, 
 
 def remove_spectral_norm(module: M, name: str = "weight") -> M:
     """Undo :func:`spectral_norm`: ``<name>`` becomes a plain parameter holding the normalised weight."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    from eigengrad.nn.utils.weight_norm import remove_reparametrization
+
+    return remove_reparametrization(module, SpectralNorm, name, "spectral_norm")

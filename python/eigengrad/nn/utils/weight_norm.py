@@ -92,11 +92,17 @@ def weight_norm(module: M, name: str = "weight", dim: int | None = 0) -> M:
     return module
 
 
-def remove_weight_norm(module: M, name: str = "weight") -> M:
-    """Undo :func:`weight_norm`: ``<name>`` becomes a plain parameter again with the current value."""
+def remove_reparametrization(module: M, kind: type, name: str, what: str) -> M:
+    """Undo a hook-based reparametrization (``kind``: WeightNorm, SpectralNorm) of ``module.<name>``: its
+    ``remove`` makes ``<name>`` a plain parameter again, and the hook goes."""
     for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[key]
             return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    raise ValueError(f"{what} of '{name}' not found in {module}")
+
+
+def remove_weight_norm(module: M, name: str = "weight") -> M:
+    """Undo :func:`weight_norm`: ``<name>`` becomes a plain parameter again with the current value."""
+    return remove_reparametrization(module, WeightNorm, name, "weight_norm")
