@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
-import eigengrad.nn.functional as F
 
 CASES = {
     "median ties": (lambda m, a: a.median(), [np.array([1.0, 1.0, 2.0, 0.0])], [[0.5, 0.5, 0.0, 0.0]]),

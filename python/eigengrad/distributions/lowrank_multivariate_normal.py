@@ -10,7 +10,6 @@ With the capacitance C = I_r + W^T D^-1 W = L_C L_C^T (Woodbury and the matrix d
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 

@@ -275,7 +275,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """A 3-, 4- or 5-D convolution weight (out, in, *kernel) that passes its input through: 1 at the kernel's
     centre for output channel d of each group and its input channel d, 0 elsewhere (PyTorch's, with
     ``groups``; the channels beyond min(out / groups, in) stay 0)."""
-    arr = _check(tensor)
+    _check(tensor)
     if tensor.ndim not in (3, 4, 5):
         raise ValueError(f"tensor: Only tensors with 3, 4, or 5 dimensions are supported, got shape {tensor.shape}")
     out = tensor.shape[0]
