@@ -154,8 +154,10 @@ def test_bad_arguments():
     assert eg.optim.SGD(params).param_groups[0]["lr"] == 1e-3  # PyTorch 2.x's default
     with pytest.raises(TypeError, match="Tensor"):
         eg.optim.SGD([np.zeros(3)], lr=0.1)
-    with pytest.raises(ValueError, match="more than once"):
-        eg.optim.SGD(params + params[:1], lr=0.1)
+    with pytest.warns(UserWarning, match="duplicate parameters"):  # PyTorch warns (tied weights); one update
+        assert len(eg.optim.SGD(params + params[:1], lr=0.1).param_groups[0]["params"]) == len(params)
+    with pytest.raises(ValueError, match="appear in more than one parameter group"):
+        eg.optim.SGD([{"params": params}, {"params": params[:1]}], lr=0.1)
     x = eg.randn(3, requires_grad=True)
     with pytest.raises(ValueError, match="non-leaf"):
         eg.optim.SGD([x * 2], lr=0.1)

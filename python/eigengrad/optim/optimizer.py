@@ -77,8 +77,21 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError("params: can't optimize a non-leaf Tensor")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
-        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
-            raise ValueError("params: some parameters appear more than once (in this group or in another)")
+        if any(id(p) in seen for p in params):
+            raise ValueError("params: some parameters appear in more than one parameter group")
+        if len({id(p) for p in params}) != len(params):  # tied weights listed twice: PyTorch warns
+            import warnings
+
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information "
+                          "(eigengrad updates each parameter once)", stacklevel=3)
+            first: dict = {}
+            for i, p in enumerate(params):
+                first.setdefault(id(p), i)
+            keep = sorted(first.values())
+            params = [params[i] for i in keep]
+            if names is not None:
+                group["param_names"] = [names[i] for i in keep]
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required optimization parameter {name}")
