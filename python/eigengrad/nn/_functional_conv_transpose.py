@@ -87,3 +87,56 @@ def output_padding_for(input: Tensor, output_size, stride: tuple, padding: tuple
         raise ValueError(f"output_size: requested an output size of {size}, but valid sizes range from {mins} to "
                          f"{maxs} (for an input of {tuple(input.shape[-dims:])})")
     return tuple(v - m for v, m in zip(size, mins))
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution (PyTorch's conv_transpose3d): input (N, Ci, D, H, W) or (Ci, D, H, W),
+    weight (Ci, Co / groups, kD, kH, kW), output sizes (L - 1) s - 2 p + d (k - 1) + op + 1 per axis.
+
+    As conv3d, per kernel depth a: the 2-D transposed convolution of every input plane with weight[:, :, a]
+    (the planes folded into the batch) lands at output depth t sD + a dD - pD; the taps' planes are spread
+    sD apart (zeros between) and summed, then the depth padding is cropped (output_padding adds zero planes
+    at the back before the crop)."""
+    from eigengrad.nn import _functional_conv3d as FC3
+
+    FC3._input(input)
+    groups = FC.check_conv(input, weight, bias, groups, 3, transposed=True)
+    s, p, op, d = _options(input, weight, stride, padding, output_padding, dilation, 3)
+
+    def run(x: Tensor) -> Tensor:
+        n, _, depth, h, w = x.shape
+        kd = weight.shape[2]
+        planes = x.movedim(2, 1).reshape(n * depth, x.shape[1], h, w)
+        full = (depth - 1) * s[0] + d[0] * (kd - 1) + 1  # the depth before cropping the padding
+        total = None
+        for a in range(kd):
+            y = C.ConvTranspose2d.apply(planes, weight[:, :, a], None, stride=s[1:], padding=p[1:],
+                                        output_padding=op[1:], dilation=d[1:], groups=groups)
+            y = y.reshape((n, depth) + tuple(y.shape[1:])).movedim(1, 2)  # (N, Co, D, H', W')
+            placed = _spread_depth(y, s[0], a * d[0], full)
+            total = placed if total is None else total + placed
+        out_depth = full - 2 * p[0] + op[0]
+        if p[0] + out_depth > full:  # output_padding beyond the last tap: zero planes at the back
+            total = _pad_depth(total, 0, p[0] + out_depth - full)
+        out = total[:, :, p[0]:p[0] + out_depth]
+        return out if bias is None else out + bias.reshape(1, -1, 1, 1, 1)
+
+    return FC3._batched(run, input)
+
+
+def _pad_depth(x: Tensor, front: int, back: int) -> Tensor:
+    from eigengrad.nn._functional_pad import pad
+
+    return pad(x, (0, 0, 0, 0, front, back)) if front or back else x
+
+
+def _spread_depth(y: Tensor, stride: int, offset: int, length: int) -> Tensor:
+    """(N, C, D, H, W) planes put at depths offset, offset + stride, ... of a zero tensor of depth ``length``."""
+    n, c, depth, h, w = y.shape
+    if stride > 1:  # stride - 1 zero planes after each plane, the trailing ones dropped
+        zeros = y.new_zeros(n, c, depth, stride - 1, h, w)
+        from eigengrad.tensor_ops.shape import cat
+
+        y = cat([y.unsqueeze(3), zeros], 3).reshape(n, c, depth * stride, h, w)[:, :, :(depth - 1) * stride + 1]
+    return _pad_depth(y, offset, length - offset - y.shape[2])

@@ -1,5 +1,5 @@
 """Convolution layers with PyTorch's arguments, weight layouts and initialisation: ``Conv1d``, ``Conv2d``,
-``Conv3d``, ``ConvTranspose1d``, ``ConvTranspose2d``."""
+``Conv3d``, ``ConvTranspose1d``, ``ConvTranspose2d``, ``ConvTranspose3d``."""
 from __future__ import annotations
 
 import math
@@ -180,6 +180,19 @@ class ConvTranspose2d(_ConvTransposeNd):
         FC._input(input)
         op = self._output_padding(input, output_size)
         return FT.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
+                                   self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """y = conv_transpose3d(x, weight, bias) (see ``nn.functional.conv_transpose3d``), weight
+    (in, out / groups, kD, kH, kW); input (N, C, D, H, W) or (C, D, H, W)."""
+
+    _dims = 3
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        FC3._input(input)
+        op = self._output_padding(input, output_size)
+        return FT.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
                                    self.dilation)
 
 

@@ -1,4 +1,4 @@
-"""PyTorch's lazy layers: ``LazyConv1d/2d/3d``, ``LazyConvTranspose1d/2d``, ``LazyBatchNorm1d/2d/3d`` and
+"""PyTorch's lazy layers: ``LazyConv1d/2d/3d``, ``LazyConvTranspose1d/2d/3d``, ``LazyBatchNorm1d/2d/3d`` and
 ``LazyInstanceNorm1d/2d/3d`` (PyTorch's lazy defaults: affine and tracked statistics, for the instance norms
 too) infer their input channels from the first input, then become the layer itself
 (PyTorch's ``cls_to_become``), initialised as that layer. Until then their parameters (and a norm's running
@@ -113,6 +113,7 @@ LazyConv2d = _lazy_conv(conv.Conv2d, 2, False)
 LazyConv3d = _lazy_conv(conv.Conv3d, 3, False)
 LazyConvTranspose1d = _lazy_conv(conv.ConvTranspose1d, 1, True)
 LazyConvTranspose2d = _lazy_conv(conv.ConvTranspose2d, 2, True)
+LazyConvTranspose3d = _lazy_conv(conv.ConvTranspose3d, 3, True)
 LazyBatchNorm1d = _lazy_norm(batchnorm.BatchNorm1d, 1)
 LazyBatchNorm2d = _lazy_norm(batchnorm.BatchNorm2d, 2)
 LazyBatchNorm3d = _lazy_norm(batchnorm.BatchNorm3d, 3)
@@ -122,6 +123,6 @@ LazyInstanceNorm1d = _lazy_norm(instancenorm.InstanceNorm1d, 1)
 LazyInstanceNorm2d = _lazy_norm(instancenorm.InstanceNorm2d, 2)
 LazyInstanceNorm3d = _lazy_norm(instancenorm.InstanceNorm3d, 3)
 
-__all__ = ["LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+__all__ = ["LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
            "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
            "LazyInstanceNorm3d"]
