@@ -68,7 +68,7 @@ class CompiledFunction:
             return self._fn(*args, **kwargs)
         objects = self._reach.objects()
         reached = tuple(map(id, objects))
-        if reached != self._reached:  # first call, or a name now stands for another model or optimizer
+        if self._state is None or reached != self._reached:  # first call, or a name now stands for another object
             self._rebound = self._rebound + 1 if self._reached else 0
             if self._rebound >= self.max_plans:  # (as PyTorch's recompile limit: eager from then on)
                 return self._fall_back(f"a name the step reads was bound to another object at {self._rebound} calls "
