@@ -36,3 +36,21 @@ def test_compiler_helpers():
     np.testing.assert_array_equal(step(eg.ones(2)).numpy(), [6.0, 6.0])
     assert seen[0] is True and not eg.compiler.is_compiling()
     assert eg.compiler.disable(recursive=False)(helper) is helper and eg.compiler.reset() is None
+
+
+def test_attention_backend_switches():
+    import warnings
+
+    from eigengrad.nn.attention import SDPBackend, sdpa_kernel
+
+    q = eg.randn(1, 2, 3, 4)
+    want = eg.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True).numpy()
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]):
+        got = eg.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True).numpy()
+    np.testing.assert_array_equal(got, want)
+    assert int(SDPBackend.FLASH_ATTENTION) == 1 and eg.nn.attention is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with eg.backends.cuda.sdp_kernel(enable_flash=False):
+            assert not eg.backends.cuda.flash_sdp_enabled()
+    assert eg.backends.cuda.flash_sdp_enabled()

@@ -54,5 +54,33 @@ def enable_math_sdp(enabled: bool) -> None:
     _sdp["math"] = bool(enabled)
 
 
+def cudnn_sdp_enabled() -> bool:
+    return False
+
+
+def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_efficient: bool = True,
+               enable_cudnn: bool = True):
+    """PyTorch's deprecated context manager (``torch.nn.attention.sdpa_kernel`` replaces it): the switches
+    are set inside the block and put back after it; eigengrad's attention kernel is the same either way."""
+    import contextlib
+    import warnings
+
+    warnings.warn("`torch.backends.cuda.sdp_kernel()` is deprecated. In the future, this context manager will be "
+                  "removed. Please see `torch.nn.attention.sdpa_kernel()` for the new context manager, with updated "
+                  "signature.", FutureWarning, stacklevel=2)
+
+    @contextlib.contextmanager
+    def block():
+        before = dict(_sdp)
+        _sdp.update(flash=bool(enable_flash), math=bool(enable_math), mem_efficient=bool(enable_mem_efficient))
+        try:
+            yield
+        finally:
+            _sdp.update(before)
+
+    return block()
+
+
 __all__ = ["matmul", "is_built", "preferred_linalg_library", "flash_sdp_enabled", "mem_efficient_sdp_enabled",
-           "math_sdp_enabled", "enable_flash_sdp", "enable_mem_efficient_sdp", "enable_math_sdp"]
+           "math_sdp_enabled", "enable_flash_sdp", "enable_mem_efficient_sdp", "enable_math_sdp", "cudnn_sdp_enabled",
+           "sdp_kernel"]
