@@ -232,7 +232,8 @@ def test_dropout_with_one_layer_warns():
     (lambda: nn.GRU(3, 4, num_layers=0), ValueError, "num_layers"),
     (lambda: nn.RNN(-1, 4), ValueError, "input_size"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), ValueError, "nonlinearity"),
-    (lambda: nn.LSTM(3, 4, proj_size=2), ValueError, "proj_size: expected 0"),
+    (lambda: nn.LSTM(3, 4, proj_size=4), ValueError, "proj_size has to be smaller than hidden_size"),
+    (lambda: nn.GRU(3, 4, proj_size=2), ValueError, "proj_size argument is only supported for LSTM"),
 ])
 def test_constructor_errors(make, error, match):
     with pytest.raises(error, match=match):
@@ -332,3 +333,40 @@ def test_cell_errors():
         nn.GRUCell(3, 4)(eg.tensor(np.zeros((2, 3), np.float32)), eg.tensor(np.zeros((4,), np.float32)))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNNCell(3, 4, nonlinearity="gelu")
+
+
+@pytest.mark.parametrize("kw", [dict(num_layers=1), dict(num_layers=2, bidirectional=True),
+                                dict(num_layers=2, bias=False, batch_first=True)])
+def test_lstm_proj_size_matches_torch(kw):
+    """proj_size (Sak et al. 2014): h = W_hr (o tanh(c)), weight_hr_l{k} after the biases, h of size proj_size;
+    outputs, states and every gradient equal PyTorch's (float64), state_dict keys and repr too."""
+    torch = pytest.importorskip("torch", reason="PyTorch's LSTM is the reference")
+    torch.manual_seed(0)
+    tm = torch.nn.LSTM(5, 8, proj_size=3, **kw).double()
+    em = nn.LSTM(5, 8, proj_size=3, **kw).double()
+    assert list(tm.state_dict()) == list(em.state_dict()) and repr(em) == repr(tm)
+    em.load_state_dict({k: eg.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    d = 2 if kw.get("bidirectional") else 1
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 4, 5) if kw.get("batch_first") else (4, 2, 5))
+    h0, c0 = rng.standard_normal((kw["num_layers"] * d, 2, 3)), rng.standard_normal((kw["num_layers"] * d, 2, 8))
+    res = []
+    for m, lib in ((tm, torch), (em, eg)):
+        xt = lib.tensor(x, requires_grad=True)
+        out, (h, c) = m(xt, (lib.tensor(h0), lib.tensor(c0)))
+        (out.sum() + h.sum() * 2 + c.sum() * 3).backward()
+        res.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xt.grad.numpy()]
+                   + [p.grad.numpy() for p in m.parameters()])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_proj_size_shapes_packed_and_unbatched():
+    m = nn.LSTM(3, 6, proj_size=2)
+    out, (h, c) = m(eg.randn(5, 4, 3))
+    assert out.shape == (5, 4, 2) and h.shape == (1, 4, 2) and c.shape == (1, 4, 6)
+    assert m.weight_hr_l0.shape == (2, 6) and m.weight_hh_l0.shape == (24, 2)
+    assert m(eg.randn(5, 3))[0].shape == (5, 2)
+    packed = nn.utils.rnn.pack_padded_sequence(eg.randn(5, 3, 3), eg.tensor([5, 2, 4]), enforce_sorted=False)
+    out, (h, c) = m(packed)
+    assert nn.utils.rnn.pad_packed_sequence(out)[0].shape == (5, 3, 2) and h.shape == (1, 3, 2)

@@ -62,26 +62,38 @@ class RNNBase(Module):
         if dropout > 0 and self.num_layers == 1:
             warnings.warn(f"dropout={dropout} and num_layers=1: dropout is applied between layers, so it has no "
                           "effect with a single layer", stacklevel=2)
-        if proj_size != 0:
-            raise ValueError(f"proj_size: expected 0 (eigengrad's LSTM has no output projection), got {proj_size!r}")
+        proj_size = _positive_int(proj_size, "proj_size", 0)
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= self.hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         check_device(device)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), proj_size
         dtype = factory_dtype(dtype)
         gh = gate_count(mode) * self.hidden_size
+        out = self._out_size
         self._flat_names = []
         for layer in range(self.num_layers):
-            fan_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            fan_in = self.input_size if layer == 0 else out * self.num_directions
             for suffix in self._suffixes():
                 names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
-                shapes = [(gh, fan_in), (gh, self.hidden_size)]
+                shapes = [(gh, fan_in), (gh, out)]
                 if self.bias:
                     names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
                     shapes += [(gh,), (gh,)]
+                if proj_size:  # the LSTM's output projection h = W_hr (o * tanh(c)) (Sak et al. 2014)
+                    names.append(f"weight_hr_l{layer}{suffix}")
+                    shapes.append((proj_size, self.hidden_size))
                 for name, shape in zip(names, shapes):
                     self.register_parameter(name, Parameter(np.empty(shape, dtype=dtype)))
                 self._flat_names.append(names)
         self.reset_parameters()
+
+    @property
+    def _out_size(self) -> int:
+        """The size of h (and of each direction's output): proj_size when the LSTM projects, else hidden_size."""
+        return self.proj_size or self.hidden_size
 
     @property
     def num_directions(self) -> int:
@@ -125,9 +137,9 @@ class RNNBase(Module):
             raise TypeError(f"input: expected dtype {self._dtype()} (the parameters' dtype), got {input.dtype}")
         return input.ndim == 3
 
-    def _state(self, hx, name: str, batch: int, batched: bool):
-        """hx as a (layers * directions, batch, hidden) tensor; zeros when None."""
-        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+    def _state(self, hx, name: str, batch: int, batched: bool, size: int | None = None):
+        """hx as a (layers * directions, batch, size) tensor (size: hidden_size); zeros when None."""
+        shape = (self.num_layers * self.num_directions, batch, size or self.hidden_size)
         if hx is None:
             return Tensor(K.zeros(shape, self._dtype()))
         if not isinstance(hx, Tensor):
@@ -145,7 +157,7 @@ class RNNBase(Module):
             if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise TypeError(f"hx: LSTM expects a tuple (h_0, c_0) or None, got {type(hx).__name__}")
             h0, c0 = (None, None) if hx is None else hx
-            return self._state(h0, "h_0", batch, batched), self._state(c0, "c_0", batch, batched)
+            return self._state(h0, "h_0", batch, batched, self._out_size), self._state(c0, "c_0", batch, batched)
         if isinstance(hx, (tuple, list)):
             raise TypeError(f"hx: {type(self).__name__} expects a tensor h_0 or None, got a {type(hx).__name__}")
         return self._state(hx, "hx", batch, batched), None
@@ -184,8 +196,11 @@ class RNNBase(Module):
                 k = layer * self.num_directions + d
                 w = [getattr(self, n) for n in self._flat_names[k]]
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
-                stacked = RecurrentLayer.apply(x, h0[k], c0[k] if lstm else None, w[0], w[1], b_ih, b_hh,
-                                               mode=self.mode, reverse=d == 1)
+                if self.proj_size:
+                    stacked = _projected_lstm(x, h0[k], c0[k], w[0], w[1], b_ih, b_hh, w[-1], reverse=d == 1)
+                else:
+                    stacked = RecurrentLayer.apply(x, h0[k], c0[k] if lstm else None, w[0], w[1], b_ih, b_hh,
+                                                   mode=self.mode, reverse=d == 1)
                 outputs.append(stacked[:steps])
                 h_n.append(stacked[steps])
                 if lstm:
@@ -226,6 +241,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.mode == "RNN_RELU":
@@ -234,6 +251,40 @@ class RNNBase(Module):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+def _projected_lstm(x: Tensor, h0: Tensor, c0: Tensor, w_ih, w_hh, b_ih, b_hh, w_hr, reverse: bool) -> Tensor:
+    """One direction of an LSTM with an output projection (PyTorch's proj_size), as tensor operations over
+    the time steps: gates = x_t W_ih^T + b_ih + h W_hh^T + b_hh (i, f, g, o), c = f c + i g,
+    h = (o tanh(c)) W_hr^T (the C++ layer has no projection). Returns (outputs (T, N, P), h_n, c_n), indexed
+    as the C++ layer's stacked result (h and c differ in size here, so they cannot be stacked)."""
+    steps = x.shape[0]
+    xw = x @ w_ih.mT  # every step's input part in one product
+    if b_ih is not None:
+        xw = xw + (b_ih + b_hh)
+    h, c = h0, c0
+    outputs = [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        i, f, g, o = (xw[t] + h @ w_hh.mT).chunk(4, dim=-1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = (o.sigmoid() * c.tanh()) @ w_hr.mT
+        outputs[t] = h
+    return _Projected(functions.stack(outputs, dim=0), h, c)
+
+
+class _Projected(tuple):
+    """(outputs, h_n, c_n) of a projected LSTM direction, indexed as the C++ layer's stacked result:
+    ``[:steps]`` the outputs, ``[steps]`` h_n, ``[steps + 1]`` c_n."""
+
+    def __new__(cls, outputs, h, c):
+        return super().__new__(cls, (outputs, h, c))
+
+    def __getitem__(self, key):
+        outputs, h, c = tuple.__getitem__(self, 0), tuple.__getitem__(self, 1), tuple.__getitem__(self, 2)
+        steps = outputs.shape[0]
+        if isinstance(key, slice):
+            return outputs[key]
+        return h if key == steps else c
 
 
 class RNN(RNNBase):
