@@ -42,6 +42,9 @@ OPTIONS = {
                + [dict(lr=0.01, alpha=0.3, eps=1e-4, centered=True)],
     "Adadelta": [dict(lr=1.0, **o) for o in _grid(weight_decay=[0.0, 0.01], maximize=[False, True])]
                 + [dict(lr=0.5, rho=0.3, eps=1e-4)],
+    "Rprop": [dict(lr=0.01, maximize=m) for m in (False, True)] + [dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1))],
+    "ASGD": [dict(lr=0.01, **o) for o in _grid(weight_decay=[0.0, 0.01], maximize=[False, True])]
+            + [dict(lr=0.05, lambd=1e-2, alpha=0.5, t0=20)],
 }
 CASES = [(name, opt) for name, opts in OPTIONS.items() for opt in opts]
 

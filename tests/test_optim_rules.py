@@ -45,8 +45,9 @@ def test_flat_buffer_step_is_one_call_per_group(monkeypatch):
 
 # --- PyTorch's optimizer invariants ------------------------------------------------------------------------
 
+# (ASGD shrinks every parameter by 1 - lambd eta at each step, gradient or not, as PyTorch's)
 NO_DECAY_NO_MOMENTUM = [(n, o) for n, o in CASES
-                        if o.get("weight_decay", 0) == 0 and o.get("momentum", 0) == 0 and n != "AdamW"]
+                        if o.get("weight_decay", 0) == 0 and o.get("momentum", 0) == 0 and n not in ("AdamW", "ASGD")]
 
 
 @pytest.mark.parametrize("case", NO_DECAY_NO_MOMENTUM, ids=[case_id(c) for c in NO_DECAY_NO_MOMENTUM])
@@ -81,7 +82,8 @@ def test_parameters_without_gradient_are_skipped(name):
         assert _relative_error(p.numpy(), q) <= 1e-10
 
 
-@pytest.mark.parametrize("name", list(OPTIONS))
+# (Rprop's step sizes start at lr and are clamped to at least step_sizes[0], so lr = 0 still moves, as PyTorch's)
+@pytest.mark.parametrize("name", [n for n in OPTIONS if n != "Rprop"])
 def test_group_with_zero_lr_is_untouched(name):
     params = make_params(np.float64)
     opt = {k: v for k, v in OPTIONS[name][0].items() if k != "lr"}
@@ -160,10 +162,11 @@ def test_state_dict_resume_is_bitwise_identical(case):
 # settles in Rosenbrock's valley with a small lr). Gradients are analytic: this is about the rules.
 
 QUADRATIC = {"SGD": dict(lr=1e-2, momentum=0.9), "Adam": dict(lr=0.1), "AdamW": dict(lr=0.1, weight_decay=0.0),
-             "NAdam": dict(lr=0.1), "Adamax": dict(lr=0.1), "RAdam": dict(lr=0.1), "Adagrad": dict(lr=1.0), "RMSprop": dict(lr=1e-2), "Adadelta": dict(lr=1.0)}
+             "NAdam": dict(lr=0.1), "Adamax": dict(lr=0.1), "RAdam": dict(lr=0.1), "Adagrad": dict(lr=1.0), "RMSprop": dict(lr=1e-2), "Adadelta": dict(lr=1.0),
+             "Rprop": dict(lr=1e-2), "ASGD": dict(lr=0.1, lambd=0.0)}
 ROSENBROCK = {"SGD": dict(lr=1e-3, momentum=0.9), "Adam": dict(lr=1e-2), "AdamW": dict(lr=1e-2, weight_decay=0.0),
               "NAdam": dict(lr=3e-3), "Adamax": dict(lr=1e-2), "RAdam": dict(lr=3e-3), "Adagrad": dict(lr=1.0), "RMSprop": dict(lr=1e-3, alpha=0.9),
-              "Adadelta": dict(lr=1e-2)}
+              "Adadelta": dict(lr=1e-2), "Rprop": dict(lr=1e-3, step_sizes=(1e-9, 0.1)), "ASGD": dict(lr=1e-3, lambd=0.0)}
 SCALES, TARGET = np.array([1.0, 4.0, 0.25]), np.array([1.0, -2.0, 3.0])
 
 

@@ -16,9 +16,10 @@ from eigengrad.optim.optimizer import Optimizer
 from eigengrad.optim.param_groups import param_groups_weight_decay
 from eigengrad.optim.radam import RAdam
 from eigengrad.optim.rmsprop import RMSprop
+from eigengrad.optim.rprop import ASGD, Rprop
 from eigengrad.optim.sgd import SGD
 
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adamax", "RAdam", "Adagrad", "RMSprop", "Adadelta")
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adamax", "RAdam", "Adagrad", "RMSprop", "Adadelta", "Rprop", "ASGD")
 __all__ = ["Optimizer", *OPTIMIZERS, "LBFGS", "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
            "lr_scheduler", "schedules", "swa_utils"]
 _LAZY = ("lr_scheduler", "schedules", "swa_utils")  # imported on first use, to keep `import eigengrad` fast

@@ -146,3 +146,40 @@ def adadelta_step(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_de
     acc_delta *= t(rho)
     acc_delta += t(1 - rho) * delta * delta
     param += t(-lr) * delta
+
+
+def rprop_step(param, grad, prev, step_size, *, etaminus, etaplus, step_size_min, step_size_max, maximize=False):
+    """Rprop as torch.optim.Rprop: per element, the step size grows by etaplus where the gradient kept its
+    sign, shrinks by etaminus where it flipped (and that gradient is then taken as 0), and the parameter moves
+    by the step size against the gradient's sign. (An element loop, the plainest form of the rule.)"""
+    g = (-grad if maximize else grad).copy()
+    for i in np.ndindex(g.shape):
+        product = g[i] * prev[i]
+        if product > 0:
+            step_size[i] = min(step_size[i] * etaplus, step_size_max)
+        elif product < 0:
+            step_size[i] = max(step_size[i] * etaminus, step_size_min)
+            g[i] = 0
+        else:
+            step_size[i] = min(max(step_size[i], step_size_min), step_size_max)
+        param[i] -= np.sign(g[i]) * step_size[i]
+    prev[...] = g
+
+
+def asgd_step(param, grad, ax, scalars: dict, *, lr, lambd, alpha, t0, weight_decay=0.0, maximize=False,
+              scalar_dtype=np.float32):
+    """ASGD as torch.optim.ASGD; ``scalars`` holds the parameter's step, eta (lr at first) and mu (1 at first),
+    kept in PyTorch's scalar dtype (float32 unless the default dtype is float64)."""
+    scalars["step"] += 1
+    step, eta, mu = scalars["step"], scalars["eta"], scalars["mu"]
+    g = -grad if maximize else grad
+    if weight_decay:
+        g = g + weight_decay * param
+    param *= 1 - lambd * eta
+    param -= eta * g
+    if mu != 1:
+        ax += (param - ax) * mu
+    else:
+        ax[...] = param
+    scalars["eta"] = float(scalar_dtype(lr / (1 + lambd * lr * step) ** alpha))
+    scalars["mu"] = float(scalar_dtype(1 / max(1, step - t0)))

@@ -22,6 +22,8 @@ DEFAULTS = {
     "Adagrad": dict(lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, maximize=False),
     "RMSprop": dict(alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, maximize=False),
     "Adadelta": dict(rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False),
+    "Rprop": dict(etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False),
+    "ASGD": dict(lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=False),
 }
 
 
@@ -36,13 +38,16 @@ class ReferenceOptimizer:
         self.step_count = 0
         self.mu_product = 1.0
         fill = self.o.get("initial_accumulator_value", 0.0)
-        self.state = [{k: np.full_like(a, fill if k == "sum" else 0.0) for k in self._names()} for a in arrays]
+        self.state = [{k: np.full_like(a, fill if k == "sum" else self.o["lr"] if k == "step_size" else 0.0)
+                       for k in self._names()} for a in arrays]
+        self.scalars = [{"step": 0, "eta": float(np.float32(self.o["lr"])), "mu": 1.0} for _ in arrays]  # ASGD
 
     def _names(self):
         o = self.o
         return {"SGD": ["buf"], "Adam": ["m", "v", "vmax"], "AdamW": ["m", "v", "vmax"], "NAdam": ["m", "v"],
                 "Adamax": ["m", "u"], "RAdam": ["m", "v"],
-                "Adagrad": ["sum"], "RMSprop": ["v", "ga", "buf"], "Adadelta": ["v", "u"]}[self.name]
+                "Adagrad": ["sum"], "RMSprop": ["v", "ga", "buf"], "Adadelta": ["v", "u"], "Rprop": ["prev", "step_size"],
+                "ASGD": ["ax"]}[self.name]
 
     def step(self, grads):
         self.step_count += 1
@@ -51,9 +56,14 @@ class ReferenceOptimizer:
             # PyTorch keeps the product in the default dtype (float32), even for float64 parameters
             mu = o["betas"][0] * (1.0 - 0.5 * 0.96 ** (t * o["momentum_decay"]))
             self.mu_product = float(np.float32(self.mu_product) * np.float32(mu))
-        for p, g, s in zip(self.arrays, grads, self.state):
+        for i, (p, g, s) in enumerate(zip(self.arrays, grads, self.state)):
             if g is not None:
-                self._one(p, g, s, t)
+                if self.name == "ASGD":
+                    o = self.o
+                    ref.asgd_step(p, g, s["ax"], self.scalars[i], lr=o["lr"], lambd=o["lambd"], alpha=o["alpha"],
+                                  t0=o["t0"], weight_decay=o["weight_decay"], maximize=o["maximize"])
+                else:
+                    self._one(p, g, s, t)
 
     def _one(self, p, g, s, t):
         o, n = self.o, self.name
@@ -84,6 +94,9 @@ class ReferenceOptimizer:
             ref.rmsprop_step(p, g, s["v"], s["ga"], s["buf"], lr=o["lr"], alpha=o["alpha"], eps=o["eps"],
                              weight_decay=o["weight_decay"], momentum=o["momentum"], centered=o["centered"],
                              maximize=o["maximize"])
+        elif n == "Rprop":
+            ref.rprop_step(p, g, s["prev"], s["step_size"], etaminus=o["etas"][0], etaplus=o["etas"][1],
+                           step_size_min=o["step_sizes"][0], step_size_max=o["step_sizes"][1], maximize=o["maximize"])
         else:
             ref.adadelta_step(p, g, s["v"], s["u"], lr=o["lr"], rho=o["rho"], eps=o["eps"],
                               weight_decay=o["weight_decay"], maximize=o["maximize"])
