@@ -67,10 +67,10 @@ class Module:
         if params is None:
             raise AttributeError("cannot assign attributes before Module.__init__() is called")
         if isinstance(value, Parameter):
-            self._forget(name)
-            params[name] = value
+            self._forget(name, keep=params)
+            params[name] = value  # (a name already there keeps its place, as PyTorch's dict assignment)
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif name in params:
             if value is not None:
@@ -85,10 +85,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: dict | None = None) -> None:
+        """Remove ``name`` from every store but ``keep`` (where it is about to be assigned: an entry that stays
+        keeps its position, so re-assigning a layer or a weight does not move it to the end)."""
         for d in (self.__dict__, self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
-        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
+            if d is not keep:
+                d.pop(name, None)
+        if keep is not self._buffers:
+            self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
 
     def __getattr__(self, name: str):
         d = self.__dict__
@@ -108,7 +112,7 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"param: expected a Parameter or None, got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -117,8 +121,9 @@ class Module:
         at construction), as PyTorch's."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"tensor: expected a Tensor or None, got {type(tensor).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
+        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
         if not persistent:
             if "_non_persistent_buffers_set" not in self.__dict__:
                 object.__setattr__(self, "_non_persistent_buffers_set", set())
