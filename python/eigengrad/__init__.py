@@ -75,7 +75,7 @@ __all__ = [
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
 _LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "func", "jit", "onnx",
                      "preprocessing", "sklearn", "profiler", "special", "testing", "train", "tune", "version",
-                     "multiprocessing", "compiler")
+                     "multiprocessing", "compiler", "_dynamo")
 
 
 def __getattr__(name: str):

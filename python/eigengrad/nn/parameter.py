@@ -27,3 +27,15 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """PyTorch's ``nn.Buffer`` (2.5+): a tensor that a Module registers as a buffer when it is assigned as an
+    attribute (``self.table = nn.Buffer(t, persistent=False)`` is ``register_buffer``). The module keeps a plain
+    tensor sharing its memory."""
+
+    def __init__(self, data=None, *, persistent: bool = True) -> None:
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        super().__init__(data._data if isinstance(data, Tensor) else data)
+        self.persistent = bool(persistent)

@@ -129,6 +129,25 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
                                                          include_self=bool(include_self)), d)
 
 
+def index_reduce(input, dim: int, index, source, reduce: str, *, include_self: bool = True):
+    """input with source's slices reduced into it at the positions ``index`` (1-D) names along ``dim``:
+    'prod', 'mean', 'amax' or 'amin' (PyTorch's index_reduce; a scatter_reduce with the index spread over
+    source's other dims)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise ArgumentError(f"reduce argument must be either prod, mean, amax or amin, got {reduce}")
+    idx = _index_array(index, "index_reduce", ("int64", "int32"))
+    if idx.ndim != 1:
+        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    d = _dims.wrap(dim, input.ndim)
+    if source.ndim != input.ndim or source.shape[d] != idx.size:
+        raise ArgumentError(f"index_reduce_(): source of shape {tuple(source.shape)} does not match index of size "
+                            f"{idx.size} along dim {d} of input of shape {tuple(input.shape)}")
+    shape = [1] * source.ndim
+    shape[d] = idx.size
+    spread = np.broadcast_to(idx.reshape(shape), source.shape).astype(np.int64)
+    return scatter_reduce(input, d, _wrap(spread), source, reduce, include_self=include_self)
+
+
 def index_select(input, dim: int, index, *, out=None):
     """input's slices at ``index`` (1-D int64/int32) along ``dim``."""
     idx = _index_array(index, "index_select", ("int64", "int32"))
@@ -300,11 +319,12 @@ def take(input, index):
 
 
 INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in (
-    "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill", "masked_fill", "masked_scatter")}
+    "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill", "masked_fill", "masked_scatter",
+    "index_reduce")}
 globals().update(INPLACE)
 
 METHODS = ("gather", "take_along_dim", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_fill", "masked_fill", "masked_select", "masked_scatter", "where", "nonzero", "argwhere",
-           "take") + tuple(INPLACE)
+           "take", "index_reduce") + tuple(INPLACE)
 FUNCTIONS = tuple(n for n in METHODS if not n.endswith("_"))
 METHOD_FORMS = {"where": _where_method}

@@ -7,4 +7,8 @@ def __getattr__(name: str):
         import eigengrad.data
 
         return eigengrad.data
+    if name in ("checkpoint", "hooks"):  # torch.utils.checkpoint after a bare `import torch`, as PyTorch's
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

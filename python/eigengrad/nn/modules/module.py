@@ -10,7 +10,7 @@ import numpy as np
 from eigengrad import _dtype
 from eigengrad._device import check_device  # noqa: F401 (the layers' device= check)
 from eigengrad.nn.modules import casting
-from eigengrad.nn.parameter import Parameter
+from eigengrad.nn.parameter import Buffer, Parameter
 from eigengrad.tensor import Tensor, get_default_dtype
 from eigengrad.utils.hooks import RemovableHandle
 
@@ -72,6 +72,8 @@ class Module:
         elif isinstance(value, Module):
             self._forget(name, keep=self._modules)
             self._modules[name] = value
+        elif isinstance(value, Buffer):  # nn.Buffer: register_buffer, with its persistence
+            self.register_buffer(name, Tensor._wrap(value._data), persistent=value.persistent)
         elif name in params:
             if value is not None:
                 raise TypeError(f"{name}: cannot assign {type(value).__name__} to a parameter (expected Parameter or None)")
