@@ -98,6 +98,15 @@ PROGRAMS = {
     "neural_ode_flow": Program(["Tensor.masked_fill"], final="nll", fall=0.7),
     "pointnet_deepsets": Program(["Tensor.amax"], fall=0.7),
     "capsnet_routing": Program(["Tensor.norm"], final="margin", fall=0.3, outcome={"acc": 0.7}),
+    # and 5 modern ones: a DDPM, a GPT with RoPE/RMSNorm/SwiGLU and KV-cache sampling, a U-Net, a tabular model
+    # with embeddings and a weighted sampler, a seq2seq with beam search
+    "ddpm_small": Program(["Tensor.lerp_", "inference_mode"], fall=0.6),
+    "gpt_rope": Program(["nn.functional.scaled_dot_product_attention", "optim.lr_scheduler.LambdaLR"], fall=0.2),
+    "unet_segmentation": Program(["nn.functional.interpolate", "nn.ConvTranspose2d"], fall=0.3,
+                                 outcome={"IoU": 0.7}),
+    "tabular_embeddings": Program(["data.WeightedRandomSampler", "load(weights_only=True)"], fall=0.6,
+                                  outcome={"auc": 0.9}, same_steps=False),  # (early stopping)
+    "seq2seq_beam_search": Program(["nn.GRU", "Tensor.masked_fill"], fall=0.4, outcome={"acc": 0.7}),
 }
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",
