@@ -72,8 +72,9 @@ class Cauchy(ScalarEvents):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class HalfCauchy(ScalarEvents):
-    """|X|, X ~ Cauchy(0, scale): density 2 / (pi scale (1 + (x / scale)^2)) on x >= 0."""
+class _HalfOfSymmetric(ScalarEvents):
+    """|X| for X symmetric about 0 with ``scale``: the shared parameter, support x >= 0 and mode 0 (a
+    constant, as PyTorch's zeros_like) of HalfCauchy and HalfNormal."""
 
     has_rsample = True
     arg_constraints = {"scale": constraints.positive}
@@ -84,12 +85,16 @@ class HalfCauchy(ScalarEvents):
         self._init_params((scale,), validate_args)
 
     @property
-    def mean(self) -> Tensor:
-        return _constant(self, math.inf)
-
-    @property
     def mode(self) -> Tensor:
         return _constant(self, 0.0)
+
+
+class HalfCauchy(_HalfOfSymmetric):
+    """|X|, X ~ Cauchy(0, scale): density 2 / (pi scale (1 + (x / scale)^2)) on x >= 0."""
+
+    @property
+    def mean(self) -> Tensor:
+        return _constant(self, math.inf)
 
     @property
     def variance(self) -> Tensor:
@@ -117,24 +122,12 @@ class HalfCauchy(ScalarEvents):
         return math.log(2 * math.pi) + self.scale.log()
 
 
-class HalfNormal(ScalarEvents):
+class HalfNormal(_HalfOfSymmetric):
     """|X|, X ~ Normal(0, scale): density sqrt(2 / pi) / scale exp(-x^2 / (2 scale^2)) on x >= 0."""
-
-    has_rsample = True
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    _param_event_dims = {"scale": 0}
-
-    def __init__(self, scale, validate_args=None) -> None:
-        self._init_params((scale,), validate_args)
 
     @property
     def mean(self) -> Tensor:
         return self.scale * math.sqrt(2 / math.pi)
-
-    @property
-    def mode(self) -> Tensor:
-        return self.scale * 0.0
 
     @property
     def variance(self) -> Tensor:
