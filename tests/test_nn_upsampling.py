@@ -1,6 +1,7 @@
 """Upsample / interpolate, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle:
 values against the NumPy reference, gradcheck in float64 for every mode, the output-size rules, and the
-errors that name the argument (NotImplementedError for PyTorch modes eigengrad does not have)."""
+errors that name the argument (ValueError for a bad input; NotImplementedError, PyTorch's type, for a mode
+given input of the wrong rank)."""
 import numpy as np
 import pytest
 
@@ -174,7 +175,7 @@ def test_errors_name_the_argument(rng):
         F.interpolate(x, scale_factor=2, mode="nearest", antialias=True)
     with pytest.raises(ValueError, match=r"antialias: .* requires a 4-D tensor as input \(got mode 'trilinear', 5-D"):
         F.interpolate(t(rng, 1, 1, 2, 2, 2), scale_factor=2, mode="trilinear", antialias=True)
-    with pytest.raises(NotImplementedError, match=r"input: interpolate takes 3-D .* got shape \(1, 1, 2, 2, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"input: interpolate takes 3-D .* got shape \(1, 1, 2, 2, 2, 2\)"):
         F.interpolate(t(rng, 1, 1, 2, 2, 2, 2), scale_factor=2)
     with pytest.raises(ValueError, match=r"upscale_factor: expected a positive int of at most 2\*\*31, got 0"):
         nn.PixelShuffle(0)

@@ -289,6 +289,8 @@ def stack_module_state(models) -> tuple[dict, dict]:
     names = [n for n, _ in models[0].named_parameters()]
     if any([n for n, _ in m.named_parameters()] != names for m in models):
         raise RuntimeError("stack_module_state: Expected all models to have the same parameters.")
-    params = {n: stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_() for n in names}
-    buffers = {n: stack([dict(m.named_buffers())[n] for m in models]) for n, _ in models[0].named_buffers()}
+    each_params = [dict(m.named_parameters()) for m in models]
+    each_buffers = [dict(m.named_buffers()) for m in models]
+    params = {n: stack([p[n].detach() for p in each_params]).requires_grad_() for n in names}
+    buffers = {n: stack([b[n] for b in each_buffers]) for n in each_buffers[0]}
     return params, buffers

@@ -72,17 +72,13 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
 
 
 def _holds_float64_arrays(data) -> bool:
-    """Whether a nested list holds a float64 NumPy array or scalar (then torch.tensor gives float64, as for
-    ``torch.tensor([np.ones(2), np.zeros(2)])``); Python floats alone give the default dtype."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (np.ndarray, np.generic)):
-            if item.dtype == np.float64:
-                return True
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-    return False
+    """Whether a nested list is one of float64 NumPy arrays or scalars (then torch.tensor gives float64, as for
+    ``torch.tensor([np.ones(2), np.zeros(2)])``); Python floats give the default dtype. The first element at
+    each level decides (a list is one kind of thing), so this costs the nesting depth, not the element count."""
+    item = data
+    while isinstance(item, (list, tuple)) and len(item):
+        item = item[0]
+    return isinstance(item, (np.ndarray, np.generic)) and item.dtype == np.float64
 
 
 class Size(tuple):

@@ -31,8 +31,9 @@ from eigengrad.distributions.relaxed import ExpRelaxedCategorical, RelaxedOneHot
 from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
-           "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal", "LowRankMultivariateNormal", "Independent",
-           "LogNormal", "TransformedDistribution", "Transform", "ExpTransform", "AffineTransform",
-           "SigmoidTransform", "TanhTransform", "ComposeTransform", "kl_divergence", "register_kl", "constraints",
-           "transforms", "MixtureSameFamily", "StudentT", "ExpRelaxedCategorical", "RelaxedOneHotCategorical",
-           "Chi2", "Geometric", "NegativeBinomial", "Cauchy", "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull"]
+           "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal",
+           "LowRankMultivariateNormal", "Independent", "LogNormal", "TransformedDistribution", "Transform",
+           "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "ComposeTransform",
+           "kl_divergence", "register_kl", "constraints", "transforms", "MixtureSameFamily", "StudentT",
+           "ExpRelaxedCategorical", "RelaxedOneHotCategorical", "Chi2", "Geometric", "NegativeBinomial", "Cauchy",
+           "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull"]

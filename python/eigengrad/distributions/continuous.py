@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad.distributions import constraints
-from eigengrad.distributions.distribution import Distribution, LocatedAtLoc, ScalarEvents, as_value, broadcast_all
+from eigengrad.distributions.distribution import (
+    Distribution, LocatedAtLoc, LocScale, ScalarEvents, as_value, broadcast_all,
+)
 from eigengrad.tensor import Tensor
 
 
@@ -119,16 +121,8 @@ class Exponential(ScalarEvents):
         return 1.0 - self.rate.log()
 
 
-class Laplace(LocatedAtLoc, ScalarEvents):
+class Laplace(LocatedAtLoc, LocScale):
     """density exp(-|x - loc| / scale) / (2 scale)."""
-
-    has_rsample = True
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    _param_event_dims = {"loc": 0, "scale": 0}
-
-    def __init__(self, loc, scale, validate_args=None) -> None:
-        self._init_params((loc, scale), validate_args)
 
     @property
     def variance(self) -> Tensor:

@@ -221,11 +221,13 @@ class Geometric(Distribution):
         (given,) = broadcast_all(probs if probs is not None else logits)
         self.probs, self.logits = _probs_and_logits(given if probs is not None else None,
                                                     given if logits is not None else None)
-        self.arg_constraints = {"probs": constraints.unit_interval} if probs is not None else {"logits": constraints.real}
+        self.arg_constraints = ({"probs": constraints.unit_interval} if probs is not None
+                                else {"logits": constraints.real})
         super().__init__(given.shape, (), validate_args)
         if self._validate_args and probs is not None and not bool((self.probs._data > 0).all()):
-            raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape {tuple(self.probs.shape)}) "
-                             f"of distribution {self!r} to be positive but found invalid values:\n"
+            raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
+                             f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found invalid "
+                             "values:\n"
                              f"{self.probs.detach()[~(self.probs > 0)]}")
 
     @property

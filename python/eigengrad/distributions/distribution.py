@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from eigengrad.distributions import constraints
 from eigengrad.tensor import Size, Tensor
 
 
@@ -141,6 +142,19 @@ class ScalarEvents(Distribution):
         for name, tensor in zip(self._param_event_dims, broadcast_all(*values)):
             setattr(self, name, tensor)
         Distribution.__init__(self, tensor.shape, (), validate_args)
+
+
+class LocScale(ScalarEvents):
+    """A location-scale family on the real line: ``loc`` (real) and ``scale`` (> 0) broadcast together,
+    reparameterised samples (Normal, Laplace, Cauchy, Gumbel)."""
+
+    has_rsample = True
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    _param_event_dims = {"loc": 0, "scale": 0}
+
+    def __init__(self, loc, scale, validate_args=None) -> None:
+        self._init_params((loc, scale), validate_args)
 
 
 class LocatedAtLoc:

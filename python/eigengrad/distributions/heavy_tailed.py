@@ -7,7 +7,7 @@ import math
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.continuous import _uniform
-from eigengrad.distributions.distribution import ScalarEvents, as_value
+from eigengrad.distributions.distribution import LocScale, ScalarEvents, as_value
 from eigengrad.tensor import Tensor
 
 _EULER = 0.57721566490153286061  # the Euler-Mascheroni constant
@@ -28,16 +28,8 @@ def _where_nonnegative(value: Tensor, log_prob: Tensor) -> Tensor:
     return where(value >= 0, log_prob, log_prob.new_full((), -math.inf))
 
 
-class Cauchy(ScalarEvents):
+class Cauchy(LocScale):
     """density 1 / (pi scale (1 + ((x - loc) / scale)^2)); no mean or variance (nan and inf, as PyTorch)."""
-
-    has_rsample = True
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    _param_event_dims = {"loc": 0, "scale": 0}
-
-    def __init__(self, loc, scale, validate_args=None) -> None:
-        self._init_params((loc, scale), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -156,16 +148,8 @@ class HalfNormal(_HalfOfSymmetric):
         return 0.5 * math.log(math.pi / 2) + 0.5 + self.scale.log()
 
 
-class Gumbel(ScalarEvents):
+class Gumbel(LocScale):
     """The type-I extreme value distribution: cdf exp(-exp(-(x - loc) / scale))."""
-
-    has_rsample = True
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    _param_event_dims = {"loc": 0, "scale": 0}
-
-    def __init__(self, loc, scale, validate_args=None) -> None:
-        self._init_params((loc, scale), validate_args)
 
     @property
     def mean(self) -> Tensor:

@@ -32,7 +32,8 @@ class LowRankMultivariateNormal(GaussianDensity, LocatedAtLoc, Distribution):
     def __init__(self, loc, cov_factor, cov_diag, validate_args=None) -> None:
         from eigengrad import eye, linalg
 
-        loc, cov_factor, cov_diag = as_param(loc, "loc"), as_param(cov_factor, "cov_factor"), as_param(cov_diag, "cov_diag")
+        loc, cov_factor = as_param(loc, "loc"), as_param(cov_factor, "cov_factor")
+        cov_diag = as_param(cov_diag, "cov_diag")
         if loc.ndim < 1:
             raise ValueError("loc must be at least one-dimensional.")
         k = loc.shape[-1]
@@ -46,8 +47,8 @@ class LowRankMultivariateNormal(GaussianDensity, LocatedAtLoc, Distribution):
             batch_shape = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(cov_factor.shape[:-2]),
                                               tuple(cov_diag.shape[:-1]))
         except ValueError:
-            raise ValueError(f"Incompatible batch shapes: loc {tuple(loc.shape)}, cov_factor {tuple(cov_factor.shape)}, "
-                             f"cov_diag {tuple(cov_diag.shape)}") from None
+            raise ValueError(f"Incompatible batch shapes: loc {tuple(loc.shape)}, cov_factor "
+                             f"{tuple(cov_factor.shape)}, cov_diag {tuple(cov_diag.shape)}") from None
         r = cov_factor.shape[-1]
         self.loc = loc.expand(*batch_shape, k)
         self.cov_factor = cov_factor.expand(*batch_shape, k, r)
@@ -73,8 +74,8 @@ class LowRankMultivariateNormal(GaussianDensity, LocatedAtLoc, Distribution):
         from eigengrad import linalg
 
         Wt_Dinv = (self.cov_factor / self.cov_diag.unsqueeze(-1)).mT
-        A = linalg.solve_triangular(self._capacitance_tril.expand(*self._batch_shape, *self._capacitance_tril.shape[-2:]),
-                                    Wt_Dinv, upper=False)
+        L_C = self._capacitance_tril
+        A = linalg.solve_triangular(L_C.expand(*self._batch_shape, *L_C.shape[-2:]), Wt_Dinv, upper=False)
         return (1.0 / self.cov_diag).diag_embed() - A.mT @ A
 
     @functools.cached_property

@@ -6,21 +6,14 @@ import math
 
 import numpy as np
 
-from eigengrad.distributions import constraints
-from eigengrad.distributions.distribution import Distribution, LocatedAtLoc, ScalarEvents, as_param, as_value
+from eigengrad.distributions.distribution import (
+    Distribution, LocatedAtLoc, LocScale, as_param, as_value,
+)
 from eigengrad.tensor import Tensor
 
 
-class Normal(LocatedAtLoc, ScalarEvents):
+class Normal(LocatedAtLoc, LocScale):
     """A Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together)."""
-
-    has_rsample = True
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    _param_event_dims = {"loc": 0, "scale": 0}
-
-    def __init__(self, loc, scale, validate_args=None) -> None:
-        self._init_params((loc, scale), validate_args)
 
     @property
     def stddev(self) -> Tensor:

@@ -195,8 +195,8 @@ def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> Non
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
     if input.ndim not in (3, 4, 5):
-        raise NotImplementedError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
-                                  f"input, got shape {input.shape}")
+        raise ValueError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
+                         f"input, got shape {input.shape}")
     if antialias and not (mode in _ANTIALIAS_MODES and input.ndim == 4):
         raise ValueError("antialias: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
                          f"requires a 4-D tensor as input (got mode {mode!r}, {input.ndim}-D input)")

@@ -47,10 +47,13 @@ def patch_step(cls) -> None:
 
     @functools.wraps(step)
     def step_with_hooks(self, *args, **kwargs):
-        pre = [*_GLOBAL_PRE.values(), *self.__dict__.get("_optimizer_step_pre_hooks", {}).values()]
-        post = [*_GLOBAL_POST.values(), *self.__dict__.get("_optimizer_step_post_hooks", {}).values()]
-        if pre or post:
-            _trace.reject("optimizer step hooks (Python that runs at every step)")
+        own_pre = self.__dict__.get("_optimizer_step_pre_hooks")
+        own_post = self.__dict__.get("_optimizer_step_post_hooks")
+        if not (_GLOBAL_PRE or _GLOBAL_POST or own_pre or own_post):  # the usual step: no hooks, no lists
+            return step(self, *args, **kwargs)
+        pre = [*_GLOBAL_PRE.values(), *(own_pre or {}).values()]
+        post = [*_GLOBAL_POST.values(), *(own_post or {}).values()]
+        _trace.reject("optimizer step hooks (Python that runs at every step)")
         for hook in pre:
             result = hook(self, args, kwargs)
             if result is not None:
