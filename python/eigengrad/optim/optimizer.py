@@ -94,7 +94,8 @@ class Optimizer:
                 group["param_names"] = [names[i] for i in keep]
         for name, default in self.defaults.items():
             if default is required and name not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization parameter {name}")
+                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization "
+                                 f"parameter {name}")
             group.setdefault(name, default)
         group["params"] = params
         self.param_groups.append(group)
@@ -223,12 +224,19 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 packed["params"].append(index[id(p)])
             groups.append(packed)
+        save = _copied if self._hand_written else _saved_state_value
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state and self.state[p]:
-                    state[index[id(p)]] = {k: _saved_state_value(v) for k, v in self.state[p].items()}
+                    state[index[id(p)]] = {k: save(v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
+
+    @property
+    def _hand_written(self) -> bool:
+        """True for a subclass with its own ``step`` over ``self.state`` (a PyTorch-style optimizer a script
+        defines, or LBFGS): its state holds whatever its step put there, and is saved and loaded as such."""
+        return type(self)._update is Optimizer._update
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and state; arrays are copied into the existing (flat) layout."""
@@ -248,7 +256,10 @@ class Optimizer:
         arena_of = {id(p): arena for arena in self.arenas for p in arena.params}
         for i, p in index.items():
             for name, value in saved_state.get(i, {}).items():
-                self._load_state_value(p, name, value, arena_of[id(p)])
+                if self._hand_written:
+                    self.state[p][name] = _cast_to_param(p, name, value)
+                else:
+                    self._load_state_value(p, name, value, arena_of[id(p)])
         for mine, saved in zip(self.param_groups, groups):
             for k, v in saved.items():
                 if k != "params":
@@ -288,6 +299,29 @@ def _saved_state_value(v):
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return Tensor._wrap(np.array(v, dtype=np.float32))
     return v
+
+
+def _copied(v):
+    """A hand-written optimizer's state value as saved: tensors as detached copies, the rest deep-copied."""
+    if isinstance(v, Tensor):
+        return Tensor._wrap(np.array(v._data, copy=True))
+    return copy.deepcopy(v)
+
+
+def _cast_to_param(p: Tensor, name: str, value):
+    """A saved state value loaded for ``p`` as PyTorch's ``Optimizer.load_state_dict`` casts it: floating
+    tensors take the parameter's dtype (the step count keeps its own), containers are walked; always copies,
+    so that later steps never write into the dict the user loaded."""
+    if isinstance(value, Tensor):
+        arr = value._data
+        if name != "step" and np.issubdtype(arr.dtype, np.floating) and np.issubdtype(p._data.dtype, np.floating):
+            return Tensor._wrap(arr.astype(p._data.dtype, copy=True))
+        return Tensor._wrap(np.array(arr, copy=True))
+    if isinstance(value, dict):
+        return {k: _cast_to_param(p, k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_to_param(p, name, v) for v in value)
+    return copy.deepcopy(value)
 
 
 def _split_named(params) -> tuple[list, list | None]:
