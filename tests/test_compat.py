@@ -69,6 +69,45 @@ def test_command_line_runs_a_script_as_main_with_its_arguments(tmp_path):
     assert r.stdout.strip() == "__main__ eigengrad ['--epochs', '3'] 7 (1, 1)"
 
 
+def test_children_started_by_spawn_and_forkserver_get_the_alias(tmp_path):
+    # a spawned child imports the script afresh: without the alias its `import torch` is a real PyTorch
+    # (when installed) or an ImportError; a grandchild must get it too
+    script = tmp_path / "procs.py"
+    script.write_text(
+        "import multiprocessing as mp\n"
+        "import torch\n"
+        "import torch.multiprocessing as tmp\n"
+        "def where(q):\n"
+        "    q.put(torch.__name__ + ':' + type(torch.ones(1)).__module__)\n"
+        "def parent(q):\n"
+        "    ctx = mp.get_context('spawn')\n"
+        "    p = ctx.Process(target=where, args=(q,)); p.start(); p.join()\n"
+        "def rank(i, q):\n"
+        "    where(q)\n"
+        "if __name__ == '__main__':\n"
+        "    for method in ('spawn', 'forkserver', 'fork'):\n"
+        "        ctx = mp.get_context(method); q = ctx.Queue()\n"
+        "        p = ctx.Process(target=where, args=(q,)); p.start(); print(method, q.get()); p.join()\n"
+        "    ctx = mp.get_context('spawn'); q = ctx.Queue()\n"
+        "    p = ctx.Process(target=parent, args=(q,)); p.start(); print('grandchild', q.get()); p.join()\n"
+        "    q = mp.get_context('spawn').SimpleQueue()\n"
+        "    tmp.spawn(rank, args=(q,), nprocs=1); print('torch.multiprocessing.spawn', q.get())\n")
+    r = subprocess.run([sys.executable, "-m", "eigengrad.compat", str(script)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    ours = "eigengrad:eigengrad.tensor"
+    assert r.stdout.split("\n")[:5] == [f"spawn {ours}", f"forkserver {ours}", f"fork {ours}", f"grandchild {ours}",
+                                        f"torch.multiprocessing.spawn {ours}"]
+
+
+def test_the_alias_leaves_multiprocessing_as_it_was():
+    from multiprocessing import forkserver, spawn
+    before = spawn.get_command_line, list(forkserver._forkserver._preload_modules)
+    with torch_alias():
+        assert spawn.get_command_line(pipe_handle=3)[-2].startswith("import eigengrad.compat._child; ")
+    assert (spawn.get_command_line, list(forkserver._forkserver._preload_modules)) == before
+
+
 def test_command_line_usage_and_errors(tmp_path):
     r = subprocess.run([sys.executable, "-m", "eigengrad.compat"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "usage: python -m eigengrad.compat SCRIPT.py" in r.stdout

@@ -72,15 +72,57 @@ class _TorchFinder(importlib.abc.MetaPathFinder):
 
 @contextlib.contextmanager
 def torch_alias() -> Iterator[None]:
-    """Within the block, ``import torch`` (and every ``torch.X``) imports eigengrad's module of that name."""
+    """Within the block, ``import torch`` (and every ``torch.X``) imports eigengrad's module of that name;
+    processes started in it by ``spawn`` or ``forkserver`` get the alias too (see ``_child``)."""
     saved = {k: sys.modules.pop(k) for k in [k for k in sys.modules if _is_torch(k)]}
     finder = _TorchFinder()
     sys.meta_path.insert(0, finder)
     try:
         importlib.import_module("torch")
-        yield
+        with _children_aliased():
+            yield
     finally:
         sys.meta_path.remove(finder)
         for k in [k for k in sys.modules if _is_torch(k)]:
             del sys.modules[k]
         sys.modules.update(saved)
+
+
+def install_for_child() -> None:
+    """The alias for the rest of this process (a child of a compat run), its own children included."""
+    if not any(isinstance(f, _TorchFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _TorchFinder())
+        importlib.import_module("torch")
+        global _FOR_LIFE
+        _FOR_LIFE = _children_aliased()  # held: a collected generator would run its finally and undo it
+        _FOR_LIFE.__enter__()
+
+
+_CHILD = "eigengrad.compat._child"
+_FOR_LIFE = None
+
+
+@contextlib.contextmanager
+def _children_aliased() -> Iterator[None]:
+    """A spawned child runs ``python -c 'from multiprocessing.spawn import spawn_main; ...'``: its program
+    imports ``_child`` first. A forkserver imports ``_child`` among its preloads, so the children it forks
+    have the alias. Both are put back as they were when the block ends."""
+    from multiprocessing import forkserver, spawn
+
+    command_line = spawn.get_command_line
+
+    def aliased_command_line(**kwds):
+        cmd = command_line(**kwds)
+        i = cmd.index("-c") + 1
+        cmd[i] = f"import {_CHILD}; " + cmd[i]
+        return cmd
+
+    server = forkserver._forkserver
+    preload = list(server._preload_modules)
+    spawn.get_command_line = aliased_command_line
+    server._preload_modules = [_CHILD] + [m for m in preload if m != _CHILD]
+    try:
+        yield
+    finally:
+        spawn.get_command_line = command_line
+        server._preload_modules = preload
