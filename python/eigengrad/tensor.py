@@ -327,6 +327,12 @@ class Tensor:
     def __ipow__(self, o): return self.pow_(o)
     def __imod__(self, o): return self.remainder_(o)
     def __ifloordiv__(self, o): return self.floor_divide_(o)
+    # mask &= other writes into the mask (views of it and other names see it), as PyTorch's
+    def __iand__(self, o): return self.bitwise_and_(o)
+    def __ior__(self, o): return self.bitwise_or_(o)
+    def __ixor__(self, o): return self.bitwise_xor_(o)
+    def __ilshift__(self, o): return self.bitwise_left_shift_(o)
+    def __irshift__(self, o): return self.bitwise_right_shift_(o)
 
     def add_(self, other, *, alpha=1) -> "Tensor":
         """self += alpha * other, in place."""
@@ -432,6 +438,10 @@ class Tensor:
     def __xor__(self, o): return _comparison.bitwise_xor(self, o)
     def __rxor__(self, o): return _comparison.bitwise_xor(self, o)
     def __invert__(self): return _comparison.bitwise_not(self)
+    def __lshift__(self, o): return _comparison.bitwise_left_shift(self, o)
+    def __rlshift__(self, o): return _comparison.bitwise_left_shift(_comparison.operand(o), self)
+    def __rshift__(self, o): return _comparison.bitwise_right_shift(self, o)
+    def __rrshift__(self, o): return _comparison.bitwise_right_shift(_comparison.operand(o), self)
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:

@@ -84,6 +84,34 @@ bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 
+def _shift(name: str, kernel: str, left: bool):
+    def f(input, other):
+        other = operand(other)
+        dt = result_dtype(input, other)
+        if dt.kind not in "iu":
+            raise ArgumentTypeError(f"\"{kernel}_cpu\" not implemented for '{_torch_name(dt)}'")
+        a, b = np.asarray(_arr(input, dt), dtype=dt), np.asarray(_arr(other, dt), dtype=dt)
+        # a count below 0 or at least the width shifts every bit out, as PyTorch's: 0 to the left, the sign
+        # to the right (C leaves those shifts undefined, and NumPy's answer depends on the CPU)
+        out_of_range = (b < 0) | (b >= dt.itemsize * 8)
+        count = np.where(out_of_range, 0, b).astype(dt)
+        if left:
+            res = np.where(out_of_range, dt.type(0), np.left_shift(a, count))
+        else:
+            res = np.where(out_of_range, np.where(a < 0, dt.type(-1) if dt.kind == "i" else 0, dt.type(0)),
+                           np.right_shift(a, count))
+        return _wrap(np.asarray(res, dtype=dt))
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = (f"Elementwise ``input {'<<' if left else '>>'} other`` of integer tensors (arithmetic shift; "
+                 "a count outside [0, bits) shifts every bit out, as PyTorch's).")
+    return f
+
+
+bitwise_left_shift = _shift("bitwise_left_shift", "lshift", True)
+bitwise_right_shift = _shift("bitwise_right_shift", "rshift", False)
+
+
 def bitwise_not(input):
     if input._data.dtype.kind not in "iub":
         raise ArgumentTypeError(f"\"bitwise_not_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
@@ -154,12 +182,13 @@ builtins_all = builtins.all
 
 FUNCTIONS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
              "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-             "bitwise_not", "all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
+             "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
              "equal")
 
 # In-place forms (autograd.inplace): x.lt_(y) writes the 0/1 result in x's dtype, as PyTorch's
 INPLACE = {n + "_": inplace.method(n, globals()[n]) for n in (
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_and",
-    "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not")}
+    "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_left_shift", "bitwise_right_shift")}
 globals().update(INPLACE)
 METHODS = FUNCTIONS + tuple(INPLACE)
