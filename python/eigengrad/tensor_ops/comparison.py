@@ -182,7 +182,8 @@ builtins_all = builtins.all
 
 FUNCTIONS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
              "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-             "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
+             "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "all", "any", "isnan", "isinf", "isfinite",
+             "isposinf", "isneginf", "isclose", "allclose",
              "equal")
 
 # In-place forms (autograd.inplace): x.lt_(y) writes the 0/1 result in x's dtype, as PyTorch's
