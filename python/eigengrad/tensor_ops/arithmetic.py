@@ -136,12 +136,22 @@ def fmod(input, other, *, out=None):
 
 
 def pow(input, exponent, *, out=None):
-    """input ** exponent; either may be a number (``pow(2, t)``). Integers to negative integer powers raise."""
+    """input ** exponent; either may be a number (``pow(2, t)``). Integers to a negative integer number raise;
+    to a tensor's negative elements they give PyTorch's 1 / input rounded toward zero (0 but for +-1)."""
     a, b = operand(input), operand(exponent)
     dt = result_dtype(a, b)
     if dt.kind in "iu" and np.any(np.asarray(_array(b)) < 0):
-        raise ArgumentError("Integers to negative integer powers are not allowed.")
+        if not isinstance(b, (np.ndarray, _tensor_cls())):
+            raise ArgumentError("Integers to negative integer powers are not allowed.")
+        return _out.write(_tensor_cls()._wrap(_int_pow(_array(cast(a, dt)), _array(cast(b, dt)))), out)
     return _out.write(binary(ops.Pow, a, b), out)
+
+
+def _int_pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    negative = b < 0
+    res = np.power(a, np.where(negative, 0, b))
+    inverse = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0)).astype(res.dtype)
+    return np.where(negative, inverse, res)
 
 
 def float_power(input, exponent):

@@ -1,6 +1,7 @@
-"""Integer shifts (``<<``, ``>>``, ``bitwise_left_shift``/``bitwise_right_shift``) and the in-place bitwise
-operators (``&=``, ``|=``, ``^=``, ``<<=``, ``>>=``), which write into the tensor as PyTorch's do. Values are
-checked against Python's own integer arithmetic; torch side by side where installed."""
+"""Integer arithmetic where fixed widths and negative counts meet: shifts (``<<``, ``>>``,
+``bitwise_left_shift``/``bitwise_right_shift``), the in-place bitwise operators (``&=``, ``|=``, ``^=``,
+``<<=``, ``>>=``, which write into the tensor as PyTorch's do) and integer powers with negative exponents.
+Values are checked against Python's own integer arithmetic; torch side by side where installed."""
 import numpy as np
 import pytest
 
@@ -76,3 +77,19 @@ def test_against_torch():
             theirs = getattr(torch, name)(torch.from_numpy(a), torch.from_numpy(b))
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
             assert str(theirs.dtype) == "torch." + str(ours.dtype).split(".")[-1]
+
+
+def test_integer_power_with_negative_exponent_elements():
+    a = eg.tensor([-2, -1, 0, 1, 2, 3])
+    for e in (-1, -2, -3):  # PyTorch's: 1 / a rounded toward zero, so 0 but for 1 and -1
+        expect = [0, (-1) ** (-e % 2), 0, 1, 0, 0]
+        assert (a ** eg.full((6,), e)).tolist() == expect
+    assert eg.pow(2, eg.tensor([-1, 2])).tolist() == [0, 4]
+    x = eg.tensor([2, 3])
+    y = x
+    x **= eg.tensor([-1, 2])
+    assert y.tolist() == [0, 9]
+    with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed."):
+        eg.tensor([2]) ** -1
+    f = eg.tensor([2.0]) ** eg.tensor([-1])  # floats are not affected
+    assert f.tolist() == [0.5]
