@@ -6,6 +6,7 @@ import numpy as np
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
+from eigengrad.tensor import Tensor
 
 
 class Adagrad(Optimizer):
@@ -41,7 +42,7 @@ class Adagrad(Optimizer):
             for arena in arenas:
                 _, views = arena.new_state("sum", self._state_fill(group, "sum"))
                 for p, v in zip(arena.params, views):
-                    self.state.setdefault(p, {}).update(step=0, sum=v)
+                    self.state.setdefault(p, {}).update(step=0, sum=Tensor._wrap(v))
 
     def _state_names(self, group: dict) -> tuple:
         return ("sum",)

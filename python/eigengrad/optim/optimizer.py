@@ -16,6 +16,10 @@ arena). The base calls ``_update`` once per arena (one dtype: usually one call p
 the single pass cannot be used (a parameter without a gradient, parameters that keep their own
 memory, states that differ), once per parameter with the same semantics, warning once per arena.
 Every parameter the step changes gets a new version (as PyTorch's in-place update).
+
+``self.state[p]`` holds each state array as a tensor over the parameter's view of the arena (no copy; as
+PyTorch's, ``state['exp_avg'].norm()`` works and a write into it is what the next step reads); scalar states
+such as ``step`` stay Python numbers (PyTorch's are 0-d tensors; ``state_dict()`` gives those).
 """
 from __future__ import annotations
 
@@ -173,7 +177,7 @@ class Optimizer:
             if not any(present):
                 missing.append(n)
                 continue
-            flat = arena.state_buffer(n, [s[n] for s in states]) if all(present) else None
+            flat = arena.state_buffer(n, [_raw(s[n]) for s in states]) if all(present) else None
             if flat is None:
                 return (f"the parameters' {n!r} states are not all in the arena (a parameter had no gradient at "
                         "an earlier step, or a state was replaced)")
@@ -184,7 +188,7 @@ class Optimizer:
         for n in missing:  # created only now, so that a fallback never leaves half-made state behind
             arrays[n], views = arena.new_state(n, self._state_fill(group, n))
             for p, v in zip(arena.params, views):
-                self.state.setdefault(p, {})[n] = v
+                self.state.setdefault(p, {})[n] = Tensor._wrap(v)
         state = {**scalars, **arrays}
         self._update(group, arena.data, arena.grad, state, bool(missing))
         for p in arena.params:
@@ -200,13 +204,15 @@ class Optimizer:
             first = not all(n in state for n in names)
             for n in names:
                 if n not in state:
-                    state[n] = arena.state_view(n, i, self._state_fill(group, n))
+                    state[n] = Tensor._wrap(arena.state_view(n, i, self._state_fill(group, n)))
             for k, v in self._scalar_state(group).items():
                 state.setdefault(k, v)
+            raw = {k: _raw(v) for k, v in state.items()}
             param = p._data  # a strided parameter (shared with the user) is updated through a contiguous copy
             work = param if param.flags.c_contiguous else np.ascontiguousarray(param)
             # _kernels.contiguous keeps a 0-d gradient 0-d (np.ascontiguousarray makes it shape (1,))
-            self._update(group, work, _kernels.contiguous(p.grad._data), state, first)
+            self._update(group, work, _kernels.contiguous(p.grad._data), raw, first)
+            state.update({k: v for k, v in raw.items() if not isinstance(v, np.ndarray)})  # the scalars it replaced
             if work is not param:
                 param[...] = work
             bump(p)
@@ -280,8 +286,8 @@ class Optimizer:
         if arr.shape != p.shape:
             raise ValueError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
         if name not in state:
-            state[name] = arena.state_view(name, arena.index(p), 0.0)
-        np.copyto(state[name], arr.astype(p.dtype, copy=False))
+            state[name] = Tensor._wrap(arena.state_view(name, arena.index(p), 0.0))
+        np.copyto(_raw(state[name]), arr.astype(p.dtype, copy=False))
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -291,9 +297,15 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def _raw(v):
+    """A state value as the update kernels take it: a state tensor's array (a view into the arena)."""
+    return v._data if isinstance(v, Tensor) else v
+
+
 def _saved_state_value(v):
     """One state value as PyTorch's state_dict holds it: an array as a tensor (a copy), a number (the step
     count, NAdam's mu_product) as a 0-d float32 tensor; anything else as it is."""
+    v = _raw(v)
     if isinstance(v, np.ndarray):
         return Tensor._wrap(np.array(v, copy=True))
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
