@@ -76,7 +76,7 @@ def test_a_replaced_state_tensor_is_used_by_the_next_step(caplog):
     opt = eg.optim.SGD([w], lr=0.1, momentum=0.9)
     (w * w).sum().backward()
     opt.step()
-    opt.state[w]["momentum_buffer"] = eg.zeros(3, dtype=eg.float64)  # not the arena's: that parameter's update runs alone
+    opt.state[w]["momentum_buffer"] = eg.zeros(3, dtype=eg.float64)  # not the arena's: updated alone
     before = w.detach().numpy().copy()
     opt.zero_grad()
     (w * w).sum().backward()
