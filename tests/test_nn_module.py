@@ -253,3 +253,15 @@ def test_non_persistent_buffers_stay_out_of_the_state_dict():
             self.register_buffer("table", torch.zeros(2, 3), persistent=False)
             self.register_buffer("seen", torch.zeros(1))
     assert list(TorchPositional().state_dict()) == list(_Positional().state_dict())
+
+
+def test_apply_visits_children_before_parents_as_pytorch():
+    # PyTorch's post-order (a shared module once per parent that holds it): an init function that draws
+    # random numbers draws them in PyTorch's order
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(nn.Sequential(nn.Linear(1, 1), nn.ReLU()), shared, nn.Sequential(shared, nn.Tanh()),
+                          nn.Linear(3, 3))
+    seen = []
+    assert model.apply(lambda m: seen.append((type(m).__name__, m is shared))) is model
+    assert seen == [("Linear", False), ("ReLU", False), ("Sequential", False), ("Linear", True), ("Linear", True),
+                    ("Tanh", False), ("Sequential", False), ("Linear", False), ("Sequential", False)]

@@ -378,8 +378,11 @@ class Module:
                 p.grad._data[...] = 0
 
     def apply(self, fn) -> "Module":
-        for m in list(self.modules())[::-1]:
-            fn(m)
+        """``fn(m)`` for every submodule, children before their parent (PyTorch's post-order: an init
+        function that draws random numbers draws them in PyTorch's order); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
         return self
 
     # --- device and dtype (modules/casting.py): PyTorch's signatures, eigengrad runs on the CPU --------
