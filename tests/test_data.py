@@ -18,8 +18,10 @@ def test_tensor_dataset_items_and_batches():
     x3, y3 = ds[3]
     np.testing.assert_array_equal(x3.numpy(), X[3])
     assert y3.item() == 3
-    xb, yb = ds.__getitems__([4, 1, 4])
+    xb, yb = ds[[4, 1, 4]]
     np.testing.assert_array_equal(xb.numpy(), X[[4, 1, 4]])
+    xb, yb = ds._batch(slice(2, 5))  # the loader's one-copy batch (a view for a run of indices)
+    np.testing.assert_array_equal(xb.numpy(), X[2:5])
     with pytest.raises(ValueError, match="size mismatch"):
         TensorDataset(X, y[:5])
     with pytest.raises(TypeError, match="tensors"):

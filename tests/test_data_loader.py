@@ -6,7 +6,7 @@ import pytest
 
 import eigengrad as eg
 from eigengrad.data import (
-    BatchSampler, DataLoader, RandomSampler, SequentialSampler, SubsetRandomSampler, TensorDataset,
+    BatchSampler, DataLoader, RandomSampler, SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
     WeightedRandomSampler,
 )
 
@@ -45,11 +45,12 @@ def test_prefetch_runs_in_a_background_thread_and_propagates_errors():
     seen = []
 
     class Slow(TensorDataset):
-        def __getitems__(self, idx):
+        def __getitems__(self, idx):  # PyTorch's protocol: a list of ints -> a list of samples
             seen.append(threading.current_thread().name)
-            if isinstance(idx, slice) and idx.start >= 40:
+            assert isinstance(idx, list)
+            if idx[0] >= 40:
                 raise RuntimeError("bad sample")
-            return super().__getitems__(idx)
+            return [self[i] for i in idx]
 
     ds = Slow(np.zeros((60, 2)), np.arange(60))
     loader = DataLoader(ds, batch_size=10, num_workers=1, prefetch_factor=3)
@@ -134,3 +135,54 @@ def test_bad_arguments():
         DataLoader(ds, prefetch_factor=2)
     with pytest.raises(ValueError, match=r"^batch_size: "):
         DataLoader(ds, batch_size=0)
+
+
+def test_a_subclass_that_reads_samples_its_own_way_sees_every_sample():
+    # an augmenting TensorDataset subclass: the one-copy batch would skip its __getitem__ (PyTorch calls it)
+    class Shifted(TensorDataset):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return x + 100, y
+
+    ds = Shifted(np.arange(6.0).reshape(6, 1), np.arange(6))
+    xb, yb = next(iter(DataLoader(ds, batch_size=3)))
+    assert xb.numpy().ravel().tolist() == [100.0, 101.0, 102.0] and yb.tolist() == [0, 1, 2]
+    xb, _ = next(iter(DataLoader(Subset(ds, [5, 4, 3]), batch_size=3)))
+    assert xb.numpy().ravel().tolist() == [105.0, 104.0, 103.0]
+    plain = TensorDataset(np.arange(6.0).reshape(6, 1), np.arange(6))
+    xb, _ = next(iter(DataLoader(Subset(plain, [5, 4, 3]), batch_size=3)))
+    assert xb.numpy().ravel().tolist() == [5.0, 4.0, 3.0]
+
+
+def test_getitems_protocol_gets_a_list_and_its_samples_are_collated():
+    calls = []
+
+    class Tens(eg.data.Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            raise AssertionError("__getitems__ is preferred")
+
+        def __getitems__(self, idx):
+            calls.append(idx)
+            return [(i * 10, eg.tensor([float(i)])) for i in idx]
+
+    batches = list(DataLoader(Tens(), batch_size=4))
+    assert calls == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]] and all(type(i) is int for c in calls for i in c)
+    assert batches[1][0].tolist() == [40, 50, 60, 70] and batches[2][1].shape == (2, 1)
+    sub = Subset(Tens(), [9, 2])  # Subset passes the mapped indices to the dataset's own __getitems__
+    assert [s[0] for s in sub.__getitems__([0, 1])] == [90, 20]
+
+
+def test_a_batch_sampler_as_the_sampler_without_automatic_batching():
+    ds = TensorDataset(np.arange(10.0).reshape(10, 1), np.arange(10))
+    loader = DataLoader(ds, sampler=eg.data.BatchSampler(eg.data.SequentialSampler(ds), 4, False), batch_size=None)
+    assert [y.tolist() for _, y in loader] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_random_split_subsets_keep_list_indices():
+    a, b = eg.data.random_split(range(10), [7, 3], generator=eg.Generator().manual_seed(0))
+    assert type(a.indices) is list and sorted(a.indices + b.indices) == list(range(10))
+    a.indices = [0, 1]  # reassigned as PyTorch scripts do
+    assert len(a) == 2 and a[1] == 1

@@ -3,8 +3,9 @@
 PyTorch's arguments: ``batch_size``, ``shuffle``, ``sampler``, ``batch_sampler``, ``collate_fn``,
 ``drop_last``, ``generator``, ``num_workers``/``prefetch_factor`` (here a background *thread*
 prepares ``num_workers * prefetch_factor`` batches ahead: eigengrad's kernels release the GIL, so no
-processes are needed). A dataset with ``__getitems__`` (TensorDataset, Subset) is batched with one
-fancy-index copy per batch, or a view when the order is sequential: never a per-sample Python loop.
+processes are needed). TensorDataset and its Subsets are batched with one fancy-index copy per batch, or
+a view when the order is sequential: never a per-sample Python loop (``fast_batch``). Any other dataset's
+``__getitems__`` (PyTorch's protocol) gets each batch's indices as a list, and its samples are collated.
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import numpy as np
 
 from eigengrad import random as _random
 from eigengrad.data.collate import default_collate, default_convert
-from eigengrad.data.dataset import IterableDataset
+from eigengrad.data.dataset import IterableDataset, fast_batch
 from eigengrad.data.prefetch import prefetched
 from eigengrad.data.sampler import (
-    BatchSampler, RandomSampler, SequentialSampler, epoch_indices, non_negative_int, positive_int,
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, epoch_indices, non_negative_int, positive_int,
 )
 
 
@@ -38,8 +39,8 @@ class DataLoader:
         sampler: the indices of an epoch (a Sampler or any iterable of ints).
         batch_sampler: yields whole batches of indices; exclusive with batch_size, shuffle, sampler, drop_last.
         num_workers: 0 loads in the calling thread; > 0 prefetches in one background thread.
-        collate_fn: makes a batch from a list of samples (default: stack into tensors; with a dataset
-            that has ``__getitems__`` and no ``collate_fn``, the dataset builds the batch itself).
+        collate_fn: makes a batch from a list of samples (default: stack into tensors; a TensorDataset
+            or a Subset of one, without ``collate_fn``, gives its batch in one copy instead).
         drop_last: drop the last batch when it is smaller than ``batch_size``.
         generator: an ``eigengrad.Generator`` for the shuffling.
         prefetch_factor: batches prepared ahead per worker (default 2 when num_workers > 0).
@@ -87,9 +88,12 @@ class DataLoader:
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def _batches(self) -> list:
-        """The epoch's batches of indices (arrays; ints when unbatched), drawn now, in the calling thread."""
+        """The epoch's batches of indices (arrays; when unbatched, the sampler's elements as they are),
+        drawn now, in the calling thread."""
         if self.batch_sampler is None:
-            return epoch_indices(self.sampler).tolist()
+            if isinstance(self.sampler, Sampler) and not isinstance(self.sampler, BatchSampler):
+                return epoch_indices(self.sampler).tolist()
+            return list(self.sampler)  # e.g. a BatchSampler as the sampler: dataset[list] per step, as PyTorch
         if isinstance(self.batch_sampler, BatchSampler):
             return self.batch_sampler.batches()
         return [np.asarray(b, dtype=np.int64) for b in self.batch_sampler]
@@ -97,10 +101,13 @@ class DataLoader:
     def _fetch(self, idx):
         if self.batch_sampler is None:  # unbatched: one sample, its arrays as tensors
             return (self.collate_fn or default_convert)(self.dataset[idx])
-        if self.collate_fn is None and hasattr(self.dataset, "__getitems__"):
-            return self.dataset.__getitems__(_as_slice(idx))
-        collate = self.collate_fn or default_collate
-        return collate([self.dataset[int(i)] for i in idx])
+        fast = fast_batch(self.dataset) if self.collate_fn is None else None
+        if fast is not None:
+            return fast(_as_slice(idx))
+        collate, idx = self.collate_fn or default_collate, [int(i) for i in idx]
+        if callable(getattr(self.dataset, "__getitems__", None)):  # PyTorch's protocol: samples, then collated
+            return collate(self.dataset.__getitems__(idx))
+        return collate([self.dataset[i] for i in idx])
 
     def _stream(self):
         """The batches of an IterableDataset: ``batch_size`` samples at a time, collated."""

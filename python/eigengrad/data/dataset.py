@@ -17,8 +17,10 @@ from eigengrad.tensor import Tensor
 
 
 class Dataset(abc.ABC):
-    """A map-style dataset: ``__getitem__(i)`` and ``__len__``. A dataset that can fetch a whole batch
-    at once defines ``__getitems__(indices)`` (as PyTorch's protocol), which the DataLoader prefers."""
+    """A map-style dataset: ``__getitem__(i)`` and ``__len__``. As PyTorch's, a dataset may define
+    ``__getitems__(indices)`` (a list of ints -> a list of samples), which the DataLoader then calls once per
+    batch before collating. eigengrad's TensorDataset and Subset fetch a whole batch in one copy instead
+    (``fast_batch``), unless a subclass reads its samples its own way."""
 
     @abc.abstractmethod
     def __getitem__(self, index):
@@ -123,7 +125,7 @@ class TensorDataset(Dataset):
     def __getitem__(self, index):
         return tuple(Tensor._wrap(a[index]) for a in self.arrays)
 
-    def __getitems__(self, indices) -> tuple:
+    def _batch(self, indices) -> tuple:
         """The batch at ``indices``: a view for a slice, else one fancy-index copy per tensor."""
         idx = indices if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64)
         return tuple(Tensor._wrap(a[idx]) for a in self.arrays)
@@ -133,25 +135,54 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``."""
+    """The samples of ``dataset`` at ``indices`` (kept as given, as PyTorch's: ``random_split`` gives lists)."""
 
     def __init__(self, dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64)
+        self.indices = indices
+
+    @property
+    def indices(self):
+        return self._indices
+
+    @indices.setter
+    def indices(self, indices) -> None:
+        self._indices, self._index = indices, np.asarray(indices, dtype=np.int64)
 
     def __getitem__(self, index):
-        if isinstance(index, (list, np.ndarray)):
-            return self.__getitems__(index)
-        return self.dataset[int(self.indices[index])]
+        if isinstance(index, list):
+            return self.dataset[[int(self._index[i]) for i in index]]
+        return self.dataset[int(self._index[index])]
 
-    def __getitems__(self, indices):
-        picked = self.indices[indices if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64)]
-        if hasattr(self.dataset, "__getitems__"):
+    def __getitems__(self, indices: list) -> list:
+        """PyTorch's: the samples at ``indices``, through the dataset's own ``__getitems__`` when it has one."""
+        picked = [int(self._index[i]) for i in indices]
+        if callable(getattr(self.dataset, "__getitems__", None)):
             return self.dataset.__getitems__(picked)
-        return default_collate([self.dataset[int(i)] for i in picked])  # a batch, as __getitems__ gives
+        return [self.dataset[i] for i in picked]
+
+    def _batch(self, indices):
+        """The batch at ``indices`` in one copy when the dataset has a fast batch (``fast_batch``)."""
+        return fast_batch(self.dataset)(self._index[indices])
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return len(self._index)
+
+
+def fast_batch(dataset):
+    """``dataset``'s one-copy batch fetch (a view for a slice of indices) when it is eigengrad's TensorDataset,
+    or a Subset of one, whose ``__getitem__``/``__getitems__`` a subclass has not replaced (an augmenting
+    subclass must see every sample); None otherwise."""
+    for base in (TensorDataset, Subset):
+        if isinstance(dataset, base):
+            cls = type(dataset)
+            if cls.__getitem__ is not base.__getitem__ or getattr(cls, "__getitems__", None) is not getattr(
+                    base, "__getitems__", None):
+                return None
+            if base is Subset and fast_batch(dataset.dataset) is None:
+                return None
+            return dataset._batch
+    return None
 
 
 def random_split(dataset, lengths: Sequence, generator=None) -> list[Subset]:
@@ -185,4 +216,4 @@ def random_split(dataset, lengths: Sequence, generator=None) -> list[Subset]:
         raise ValueError(f"lengths: expected non-negative lengths summing to the dataset size {n}, got {lengths}")
     perm = _random.permutation(n, generator)
     offsets = np.cumsum([0] + lengths)
-    return [Subset(dataset, perm[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+    return [Subset(dataset, perm[a:b].tolist()) for a, b in zip(offsets[:-1], offsets[1:])]
