@@ -186,3 +186,45 @@ def test_random_split_subsets_keep_list_indices():
     assert type(a.indices) is list and sorted(a.indices + b.indices) == list(range(10))
     a.indices = [0, 1]  # reassigned as PyTorch scripts do
     assert len(a) == 2 and a[1] == 1
+
+
+def test_samplers_a_script_writes_are_iterated():
+    # PyTorch's Sampler protocol is __iter__ (+ __len__); a subclass of a built-in sampler that replaces
+    # __iter__ is followed too (not bypassed by the built-in's one-draw epoch)
+    ds = TensorDataset(np.arange(8.0), np.arange(8))
+
+    class Reverse(eg.data.Sampler):
+        def __init__(self, data_source):
+            self.n = len(data_source)
+
+        def __iter__(self):
+            return iter(range(self.n - 1, -1, -1))
+
+        def __len__(self):
+            return self.n
+
+    class Evens(RandomSampler):
+        def __iter__(self):
+            return iter(range(0, len(self.data_source), 2))
+
+        def __len__(self):
+            return 4
+
+    class Pairs(BatchSampler):
+        def __iter__(self):
+            return iter([[0, 7], [1, 6]])
+
+    class NoLength(eg.data.Sampler):
+        def __iter__(self):
+            return iter([3, 2])
+
+    loader = DataLoader(ds, sampler=Reverse(ds), batch_size=3)
+    assert [y.tolist() for _, y in loader] == [[7, 6, 5], [4, 3, 2], [1, 0]] and len(loader) == 3
+    assert [y.tolist() for _, y in DataLoader(ds, sampler=Evens(ds), batch_size=3)] == [[0, 2, 4], [6]]
+    pairs = DataLoader(ds, batch_sampler=Pairs(SequentialSampler(ds), 2, False))
+    assert [y.tolist() for _, y in pairs] == [[0, 7], [1, 6]]
+    assert [y.tolist() for _, y in DataLoader(ds, sampler=NoLength(), batch_size=3)] == [[3, 2]]
+    with pytest.raises(TypeError, match="has no len"):
+        len(DataLoader(ds, sampler=NoLength(), batch_size=3))
+    with pytest.raises(NotImplementedError, match="must define __iter__"):
+        iter(eg.data.Sampler())

@@ -16,7 +16,7 @@ from eigengrad.data.collate import default_collate, default_convert
 from eigengrad.data.dataset import IterableDataset, fast_batch
 from eigengrad.data.prefetch import prefetched
 from eigengrad.data.sampler import (
-    BatchSampler, RandomSampler, Sampler, SequentialSampler, epoch_indices, non_negative_int, positive_int,
+    BatchSampler, RandomSampler, SequentialSampler, draws_indices, epoch_indices, non_negative_int, positive_int,
 )
 
 
@@ -91,7 +91,7 @@ class DataLoader:
         """The epoch's batches of indices (arrays; when unbatched, the sampler's elements as they are),
         drawn now, in the calling thread."""
         if self.batch_sampler is None:
-            if isinstance(self.sampler, Sampler) and not isinstance(self.sampler, BatchSampler):
+            if draws_indices(self.sampler):
                 return epoch_indices(self.sampler).tolist()
             return list(self.sampler)  # e.g. a BatchSampler as the sampler: dataset[list] per step, as PyTorch
         if isinstance(self.batch_sampler, BatchSampler):

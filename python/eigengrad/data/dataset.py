@@ -12,7 +12,6 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from eigengrad import random as _random
-from eigengrad.data.collate import default_collate
 from eigengrad.tensor import Tensor
 
 

@@ -7,7 +7,6 @@ generator: a seed fixes every epoch's order.
 """
 from __future__ import annotations
 
-import abc
 import operator
 from typing import Iterator, Sequence
 
@@ -31,19 +30,21 @@ def positive_int(name: str, value) -> int:
     return non_negative_int(name, value, low=1)
 
 
-class Sampler(abc.ABC):
-    """Base class: subclasses define :meth:`indices` (one epoch) and ``__len__``."""
+class Sampler:
+    """Base class. A sampler a script writes defines ``__iter__`` (and ``__len__`` for ``len(loader)``), as
+    PyTorch's; eigengrad's own define :meth:`indices` (one epoch at once) and iterate through it."""
 
-    @abc.abstractmethod
+    def __init__(self, data_source=None) -> None:
+        pass  # PyTorch's signature: older subclasses call super().__init__(data_source)
+
     def indices(self) -> np.ndarray:
         """One epoch's dataset indices, in visiting order, as an int64 array (one generator draw)."""
+        if type(self).__iter__ is Sampler.__iter__:
+            raise NotImplementedError(f"{type(self).__name__} must define __iter__ (or indices)")
+        return np.fromiter((operator.index(i) for i in self), dtype=np.int64)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices().tolist())
-
-    @abc.abstractmethod
-    def __len__(self) -> int:
-        """The number of items an epoch yields."""
 
 
 class SequentialSampler(Sampler):
@@ -138,7 +139,9 @@ class BatchSampler(Sampler):
         return np.concatenate(batches) if batches else np.empty(0, dtype=np.int64)
 
     def batches(self) -> list[np.ndarray]:
-        """The epoch's batches as index arrays."""
+        """The epoch's batches as index arrays (a subclass's own ``__iter__`` is followed)."""
+        if type(self).__iter__ is not BatchSampler.__iter__:
+            return [np.asarray(b, dtype=np.int64) for b in self]
         idx = epoch_indices(self.sampler)
         stop = len(idx) - len(idx) % self.batch_size if self.drop_last else len(idx)
         return [idx[b:b + self.batch_size] for b in range(0, stop, self.batch_size)]
@@ -153,9 +156,16 @@ class BatchSampler(Sampler):
 
 def epoch_indices(sampler) -> np.ndarray:
     """One epoch of ``sampler`` as an int64 array (any iterable of ints works, eigengrad's samplers fast)."""
-    if isinstance(sampler, Sampler):
+    if draws_indices(sampler):
         return sampler.indices()
     return np.fromiter((operator.index(i) for i in sampler), dtype=np.int64)
+
+
+def draws_indices(sampler) -> bool:
+    """True when iterating ``sampler`` is its :meth:`Sampler.indices` (one draw, one array): eigengrad's
+    index samplers, and subclasses that did not replace ``__iter__`` (one that did is iterated, so that
+    its own order is the one used)."""
+    return isinstance(sampler, Sampler) and type(sampler).__iter__ is Sampler.__iter__
 
 
 def _uniforms(k: int, generator) -> np.ndarray:
