@@ -12,7 +12,7 @@ def _run(compiled: bool, steps: int = 50, **kw):
     step, model, opt, sched = make_step(**kw)
     data = batches(steps)
     losses, fn = train(step, sched, data, compiled)
-    return losses, state_arrays(model, opt), eg.default_generator.get_state(), fn, opt
+    return losses, state_arrays(model, opt), eg.default_generator.get_state().numpy(), fn, opt
 
 
 @pytest.mark.parametrize("kw", [dict(optimizer="adamw"), dict(optimizer="sgd"),

@@ -150,7 +150,7 @@ def _run(name: str, compiled: bool):
             r = fn(x, y)
             outs += [t.numpy().copy() for t in (r if isinstance(r, tuple) else (r,)) if t is not None]
     state = [p.detach().numpy().copy() for p in [*m.parameters(), *m2.parameters()]] + [e.numpy().copy() for e in ema]
-    state += [b.numpy().copy() for _, b in m.named_buffers()] + [eg.default_generator.get_state()]
+    state += [b.numpy().copy() for _, b in m.named_buffers()] + [eg.default_generator.get_state().numpy()]
     return outs + state, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
 
 
@@ -165,7 +165,7 @@ def _replays_as_eager(build, batches, min_replays: int = 4):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = [fn(*b).numpy().copy() for b in batches]
-        out += [t.detach().numpy().copy() for t in tensors] + [eg.default_generator.get_state()]
+        out += [t.detach().numpy().copy() for t in tensors] + [eg.default_generator.get_state().numpy()]
         results.append((out, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]))
     (want, _, _), (got, fn, caught) = results
     assert fn.fallback_reason is None and caught == [] and fn.replays >= min_replays

@@ -202,9 +202,9 @@ def test_seed_repeats_and_the_generator_advances():
     x = eg.ones(1001)
     g = eg.Generator(3)
     a = F.dropout(x, 0.5, generator=g).numpy()
-    assert g.get_state()[1] == 1001
+    assert g._offset == 1001
     b = F.dropout(x, 0.5, generator=g).numpy()
-    assert g.get_state()[1] == 2002
+    assert g._offset == 2002
     assert not np.array_equal(a, b)
     np.testing.assert_array_equal(F.dropout(x, 0.5, generator=eg.Generator(3)).numpy(), a)
     eg.manual_seed(11)

@@ -28,12 +28,21 @@ def test_consecutive_draws_differ_and_generators_are_independent():
 def test_state_round_trip():
     g = eg.Generator(9)
     eg.rand(7, generator=g)
-    state = g.get_state()
-    assert state.dtype == np.uint64 and state.tolist() == [9, 7]
+    state = g.get_state()  # PyTorch's ByteTensor: seed and offset, 8 little-endian bytes each
+    assert isinstance(state, eg.Tensor) and state.dtype == eg.uint8 and state.shape == (16,)
+    assert state.numpy().view("<u8").tolist() == [9, 7]
+    saved = state.clone()
     x = eg.randn(5, generator=g).numpy()
-    g.set_state(state)
+    g.set_state(saved)
     np.testing.assert_array_equal(eg.randn(5, generator=g).numpy(), x)
-    with pytest.raises(ValueError, match="state"):
+    g.set_state(np.array([9, 7], dtype=np.uint64))  # an older checkpoint's [seed, offset]
+    np.testing.assert_array_equal(eg.randn(5, generator=g).numpy(), x)
+    eg.rand(3)
+    default = eg.get_rng_state()
+    y = eg.rand(4).numpy()
+    eg.set_rng_state(default)
+    np.testing.assert_array_equal(eg.rand(4).numpy(), y)
+    with pytest.raises(ValueError, match="new_state: expected a uint8 tensor of 16 bytes"):
         g.set_state([1, 2, 3])
 
 

@@ -54,14 +54,22 @@ class Generator:
     def initial_seed(self) -> int:
         return self._seed
 
-    def get_state(self) -> np.ndarray:
-        """The state as a uint64 array ``[seed, offset]`` (safe to store with safetensors)."""
-        return np.array([self._seed, self._offset], dtype=np.uint64)
+    def get_state(self):
+        """The state as a uint8 tensor (PyTorch's ByteTensor; ``.clone()``, ``torch.save`` and safetensors
+        work): the seed and the stream offset, 8 little-endian bytes each."""
+        from eigengrad.tensor import Tensor
 
-    def set_state(self, state) -> "Generator":
-        state = np.asarray(state)
-        if state.shape != (2,) or state.dtype.kind not in "ui":
-            raise ValueError(f"state: expected an integer array [seed, offset], got {state.dtype} {state.shape}")
+        return Tensor._wrap(np.array([self._seed, self._offset], dtype="<u8").view(np.uint8))
+
+    def set_state(self, new_state) -> "Generator":
+        """Restore a state from :meth:`get_state` (or the ``[seed, offset]`` integer array of older
+        checkpoints)."""
+        state = np.asarray(getattr(new_state, "_data", new_state))
+        if state.dtype == np.uint8 and state.shape == (16,):
+            state = np.ascontiguousarray(state).view("<u8")
+        elif state.shape != (2,) or state.dtype.kind not in "ui":
+            raise ValueError(f"new_state: expected a uint8 tensor of 16 bytes from get_state() (or an integer array "
+                             f"[seed, offset]), got {state.dtype} {state.shape}")
         self._seed, self._offset = int(state[0]) & _MASK64, int(state[1]) & _MASK64
         return self
 
@@ -94,7 +102,8 @@ def initial_seed() -> int:
     return default_generator.initial_seed()
 
 
-def get_rng_state() -> np.ndarray:
+def get_rng_state():
+    """The default generator's state as a uint8 tensor (``torch.get_rng_state``)."""
     return default_generator.get_state()
 
 
