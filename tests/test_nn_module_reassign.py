@@ -66,3 +66,14 @@ def test_same_as_torch():
         if lib is torch:
             want = names
     assert names == want
+
+
+def test_set_submodule_and_add_module_keep_the_place():
+    m = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+    m.set_submodule("1", nn.GELU())
+    assert [type(c).__name__ for c in m] == ["Linear", "GELU", "Linear"]
+    m.add_module("0", nn.Tanh())
+    m.register_module("2", nn.Identity())
+    assert [type(c).__name__ for c in m] == ["Tanh", "GELU", "Identity"]
+    x = eg.tensor([[-1.0, 2.0]])
+    np.testing.assert_allclose(m(x).numpy(), nn.GELU()(eg.tanh(x)).numpy())

@@ -134,7 +134,7 @@ class Module:
     def add_module(self, name: str, module: "Module | None") -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"module: expected a Module or None, got {type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._modules)  # a replaced child keeps its place (set_submodule, swaps)
         self._modules[name] = module
 
     register_module = add_module
