@@ -62,3 +62,16 @@ def test_buffer_checkpoint_and_dynamo():
     eg._dynamo.config.cache_size_limit = 64
     assert eg._dynamo.config.cache_size_limit == 64
     eg._dynamo.reset()
+
+
+def test_foreach_operand_by_pytorchs_keyword_names():
+    ts = [eg.ones(2), eg.ones(3)]
+    eg._foreach_mul_(ts, scalar=0.5)  # timm's ModelEmaV3
+    eg._foreach_add_(ts, [eg.ones(2), eg.ones(3)], alpha=2)
+    eg._foreach_mul_(ts, scalars=[2.0, 3.0])
+    assert [t.tolist() for t in ts] == [[5.0, 5.0], [7.5, 7.5, 7.5]]
+    assert [t.tolist() for t in eg._foreach_pow(ts, exponent=2)] == [[25.0, 25.0], [56.25, 56.25, 56.25]]
+    with pytest.raises(TypeError, match="_foreach_mul: expected one operand .* got none"):
+        eg._foreach_mul_(ts)
+    with pytest.raises(TypeError, match="got two"):
+        eg._foreach_mul_(ts, 2.0, scalar=3.0)

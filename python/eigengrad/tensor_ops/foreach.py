@@ -19,11 +19,28 @@ def _per_tensor(tensors, other, name: str) -> list:
     return [other] * len(tensors)
 
 
+_MISSING = object()
+_OPERAND_NAMES = ("scalar", "scalars", "other", "exponent")  # PyTorch's overloads name the operand these ways
+
+
+def _operand(other, kwargs: dict, method: str):
+    """The second operand, given by position or by one of PyTorch's keyword names (``scalar=`` in timm's EMA)."""
+    named = [k for k in _OPERAND_NAMES if k in kwargs]
+    if other is _MISSING and len(named) == 1:
+        return kwargs.pop(named[0])
+    if other is _MISSING or named:
+        raise TypeError(f"_foreach_{method}: expected one operand (by position or as one of "
+                        f"{', '.join(_OPERAND_NAMES)}), got {'none' if other is _MISSING and not named else 'two'}")
+    return other
+
+
 def _binary(method: str):
-    def out_of_place(self, other, **kwargs):
+    def out_of_place(self, other=_MISSING, **kwargs):
+        other = _operand(other, kwargs, method)
         return [getattr(t, method)(o, **kwargs) for t, o in zip(self, _per_tensor(self, other, method))]
 
-    def in_place(self, other, **kwargs):
+    def in_place(self, other=_MISSING, **kwargs):
+        other = _operand(other, kwargs, method)
         for t, o in zip(self, _per_tensor(self, other, method)):
             getattr(t, method + "_")(o, **kwargs)
 
