@@ -75,7 +75,17 @@ __all__ = [
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
 _LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "func", "jit", "onnx",
                      "preprocessing", "sklearn", "profiler", "special", "testing", "train", "tune", "version",
-                     "multiprocessing", "compiler", "_dynamo")
+                     "multiprocessing", "compiler", "_dynamo", "cpu")
+
+
+_AMP_NAMES = ("autocast", "is_autocast_enabled", "get_autocast_dtype", "is_autocast_cpu_enabled",
+              "get_autocast_cpu_dtype", "is_autocast_available")
+
+
+def get_device_module(device=None):
+    from eigengrad._device import get_device_module as get
+
+    return get(device)
 
 
 def __getattr__(name: str):
@@ -83,10 +93,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
-    if name == "autocast":  # torch.autocast (eigengrad.amp, imported on first use)
-        from eigengrad.amp import autocast
+    if name in _AMP_NAMES:  # torch.autocast and its queries (eigengrad.amp, imported on first use)
+        from eigengrad import amp
 
-        return autocast
+        return getattr(amp, name)
     if name == "vmap":  # torch.vmap (eigengrad.func)
         from eigengrad.func import vmap
 

@@ -146,3 +146,17 @@ def set_default_device(dev) -> None:
     """``torch.set_default_device``: None or the CPU is accepted (nothing changes); any other device raises,
     as eigengrad runs on the CPU."""
     as_device(dev)
+
+
+def get_device_module(device=None):
+    """``torch.get_device_module``: the module of a device type (``eigengrad.cpu``, or ``eigengrad.cuda`` whose
+    probes say there is no GPU); None means the CPU here."""
+    import importlib
+
+    kind = "cpu" if device is None else getattr(device, "type", device)
+    if not isinstance(kind, str):
+        raise TypeError(f"device: expected a device or a string, got {type(device).__name__}")
+    kind = kind.split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as 'torch.{kind}'.")
+    return importlib.import_module(f"eigengrad.{kind}")

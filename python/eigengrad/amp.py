@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 
@@ -18,23 +19,40 @@ _log = logging.getLogger(__name__)
 _warned = [False]
 
 
+# The CPU autocast state a script can query (torch.is_autocast_enabled("cpu"), get_autocast_dtype): per
+# thread and per context, as PyTorch's thread-local state; (enabled, dtype).
+_STATE: contextvars.ContextVar = contextvars.ContextVar("eigengrad_autocast", default=(False, None))
+
+
+def _default_dtype():
+    import eigengrad
+
+    return eigengrad.bfloat16  # PyTorch's CPU autocast default
+
+
 class autocast:  # noqa: N801  (PyTorch's name; also a decorator)
-    """``with autocast(device_type, dtype=None, enabled=True, cache_enabled=None):`` runs the block unchanged."""
+    """``with autocast(device_type, dtype=None, enabled=True, cache_enabled=None):`` runs the block unchanged,
+    and the autocast queries (``is_autocast_enabled("cpu")``, ``get_autocast_dtype("cpu")``) report it."""
 
     def __init__(self, device_type: str = "cpu", dtype=None, enabled: bool = True, cache_enabled=None) -> None:
         from eigengrad._device import check_device
 
         check_device(device_type)
+        self.device = "cpu"
         self.enabled = bool(enabled)
+        self.fast_dtype = _default_dtype() if dtype is None else dtype
+        self._tokens: list = []
 
     def __enter__(self):
         if self.enabled and not _warned[0]:
             _warned[0] = True
             _log.warning("autocast: eigengrad has no float16/bfloat16 kernels; the block runs in the tensors' own "
                          "dtypes (float32 stays float32)")
+        self._tokens.append(_STATE.set((self.enabled, self.fast_dtype)))
         return self
 
     def __exit__(self, *exc) -> bool:
+        _STATE.reset(self._tokens.pop())
         return False
 
     def __call__(self, fn):
@@ -47,6 +65,28 @@ class autocast:  # noqa: N801  (PyTorch's name; also a decorator)
 
 def is_autocast_available(device_type: str) -> bool:
     return device_type == "cpu"
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """``torch.is_autocast_enabled``: without a device PyTorch asks about CUDA (never here); "cpu" is True
+    inside an enabled ``autocast("cpu")`` block."""
+    return device_type == "cpu" and _STATE.get()[0]
+
+
+def get_autocast_dtype(device_type: str):
+    """The dtype of the innermost ``autocast(device_type)`` block (PyTorch's default: bfloat16 on the CPU)."""
+    from eigengrad._device import check_device
+
+    check_device(device_type)
+    return _STATE.get()[1] or _default_dtype()
+
+
+def is_autocast_cpu_enabled() -> bool:
+    return is_autocast_enabled("cpu")
+
+
+def get_autocast_cpu_dtype():
+    return get_autocast_dtype("cpu")
 
 
 class GradScaler:
