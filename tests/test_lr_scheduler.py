@@ -304,7 +304,7 @@ BAD = [
     (lambda o: S.MultiStepLR(o, [3, -1]), ValueError, "milestones.*got -1"),
     (lambda o: S.ConstantLR(o, factor=1.5), ValueError, r"factor.*\[0.0, 1.0\].*got 1.5"),
     (lambda o: S.LinearLR(o, start_factor=0), ValueError, "start_factor.*got 0"),
-    (lambda o: S.LinearLR(o, total_iters=0), ValueError, "total_iters.*got 0"),
+    (lambda o: S.LinearLR(o, total_iters=-1), ValueError, "total_iters.*got -1"),  # 0 is allowed, as PyTorch
     (lambda o: S.InverseTimeLR(o, gamma=-1), ValueError, "gamma.*got -1"),
     (lambda o: S.NaturalExpLR(o, k="fast"), TypeError, "k.*'fast'"),
     (lambda o: S.PolynomialLR(o, total_iters=-2), ValueError, "total_iters.*got -2"),

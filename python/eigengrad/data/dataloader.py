@@ -9,6 +9,8 @@ a view when the order is sequential: never a per-sample Python loop (``fast_batc
 """
 from __future__ import annotations
 
+from types import GenericAlias
+
 import numpy as np
 
 from eigengrad import random as _random
@@ -44,12 +46,19 @@ class DataLoader:
         drop_last: drop the last batch when it is smaller than ``batch_size``.
         generator: an ``eigengrad.Generator`` for the shuffling.
         prefetch_factor: batches prepared ahead per worker (default 2 when num_workers > 0).
+        pin_memory, timeout, worker_init_fn, multiprocessing_context, persistent_workers, pin_memory_device,
+            in_order: PyTorch's, accepted: there are no worker processes or device memory, and batches always
+            come in order.
     """
+
+    # Dataset[Tuple[Tensor, int]], Sampler[int] in annotated code (PyTorch's are typing.Generic)
+    __class_getitem__ = classmethod(GenericAlias)
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
                  batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
-                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, *, generator=None,
-                 prefetch_factor: int | None = None, persistent_workers: bool = False) -> None:
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True) -> None:
         if generator is not None and not isinstance(generator, _random.Generator):
             raise TypeError(f"generator: expected an eigengrad.Generator or None, got {type(generator).__name__}")
         if sampler is not None and shuffle:

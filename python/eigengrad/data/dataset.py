@@ -8,6 +8,7 @@ import math
 import operator
 import warnings
 from typing import Iterable, Iterator, Sequence
+from types import GenericAlias
 
 import numpy as np
 
@@ -20,6 +21,9 @@ class Dataset(abc.ABC):
     ``__getitems__(indices)`` (a list of ints -> a list of samples), which the DataLoader then calls once per
     batch before collating. eigengrad's TensorDataset and Subset fetch a whole batch in one copy instead
     (``fast_batch``), unless a subclass reads its samples its own way."""
+
+    # Dataset[Tuple[Tensor, int]], Sampler[int] in annotated code (PyTorch's are typing.Generic)
+    __class_getitem__ = classmethod(GenericAlias)
 
     @abc.abstractmethod
     def __getitem__(self, index):

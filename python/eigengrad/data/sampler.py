@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from typing import Iterator, Sequence
+from types import GenericAlias
 
 import numpy as np
 
@@ -33,6 +34,9 @@ def positive_int(name: str, value) -> int:
 class Sampler:
     """Base class. A sampler a script writes defines ``__iter__`` (and ``__len__`` for ``len(loader)``), as
     PyTorch's; eigengrad's own define :meth:`indices` (one epoch at once) and iterate through it."""
+
+    # Dataset[Tuple[Tensor, int]], Sampler[int] in annotated code (PyTorch's are typing.Generic)
+    __class_getitem__ = classmethod(GenericAlias)
 
     def __init__(self, data_source=None) -> None:
         pass  # PyTorch's signature: older subclasses call super().__init__(data_source)

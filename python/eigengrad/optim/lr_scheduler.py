@@ -21,6 +21,8 @@ from eigengrad.optim._schedulers.decay import (
 from eigengrad.optim._schedulers.lambdas import LambdaLR, MultiplicativeLR
 from eigengrad.optim._schedulers.plateau import ReduceLROnPlateau
 
+_LRScheduler = LRScheduler  # PyTorch's older name, which custom schedulers in many repositories subclass
+
 __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
     "ExponentialLR", "InverseTimeLR", "NaturalExpLR", "PolynomialLR", "CosineAnnealingLR",

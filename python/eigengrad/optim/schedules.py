@@ -74,7 +74,8 @@ def linear_lr(step: int, base_lr: float, start_factor: float = 1.0 / 3, end_fact
     """
     _checks.in_interval("start_factor", start_factor, 0.0, 1.0, lo_open=True)
     _checks.in_interval("end_factor", end_factor, 0.0, 1.0)
-    _checks.positive_int("total_iters", total_iters)
+    if _checks.nonneg_int("total_iters", total_iters) == 0:  # no ramp: the start factor, as PyTorch's recursion
+        return base_lr * start_factor
     return base_lr * (start_factor + (end_factor - start_factor) * min(total_iters, _step(step)) / total_iters)
 
 

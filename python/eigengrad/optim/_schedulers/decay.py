@@ -102,7 +102,7 @@ class LinearLR(_Chainable):
                  total_iters: int = 5, last_epoch: int = -1) -> None:
         self.start_factor = _checks.in_interval("start_factor", start_factor, 0.0, 1.0, lo_open=True)
         self.end_factor = _checks.in_interval("end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = _checks.positive_int("total_iters", total_iters)
+        self.total_iters = _checks.nonneg_int("total_iters", total_iters)  # 0: start_factor throughout
         super().__init__(optimizer, last_epoch)
 
     def _factor(self) -> float | None:

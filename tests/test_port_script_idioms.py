@@ -1,0 +1,82 @@
+"""Idioms of real training scripts found by porting them (each failed or differed before): generic dataset
+annotations, DataLoader's full keyword set, a warm-up switched off (LinearLR total_iters=0), tied weights
+listed with remove_duplicate=False, the DataParallel prefix stripped, the old _LRScheduler base."""
+from typing import Iterator, Tuple
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad import nn
+from eigengrad.data import DataLoader, Dataset, IterableDataset, Sampler
+
+
+def test_generic_annotations_of_data_classes():
+    class Pairs(Dataset[Tuple[eg.Tensor, int]]):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return eg.tensor([float(i)]), i
+
+    class Backwards(Sampler[int]):
+        def __iter__(self) -> Iterator[int]:
+            return iter([3, 1])
+
+        def __len__(self):
+            return 2
+
+    class Stream(IterableDataset[int]):
+        def __iter__(self):
+            return iter(range(3))
+
+    def labels(loader: DataLoader[Tuple[eg.Tensor, int]]):
+        return [b[1].tolist() for b in loader]
+
+    assert labels(DataLoader(Pairs(), sampler=Backwards(), batch_size=2)) == [[3, 1]]
+    assert [b.tolist() for b in DataLoader(Stream(), batch_size=2)] == [[0, 1], [2]]
+
+
+def test_dataloader_takes_pytorchs_whole_signature():
+    ds = eg.data.TensorDataset(eg.arange(6.0))
+    loader = DataLoader(ds, 4, False, None, None, 0, None, False, False, 0, None, "spawn", eg.Generator(),
+                        prefetch_factor=None, persistent_workers=False, pin_memory_device="", in_order=True)
+    assert [b[0].tolist() for b in loader] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
+
+
+def test_linear_warmup_switched_off():
+    opt = eg.optim.SGD([eg.zeros(1, requires_grad=True)], lr=0.1)
+    sched = eg.optim.lr_scheduler.LinearLR(opt, start_factor=1e-3, total_iters=0)
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(3):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+    np.testing.assert_allclose(lrs, [1e-4] * 4)  # PyTorch's: the start factor throughout
+    assert eg.optim.schedules.linear_lr(5, 0.1, 1e-3, 1.0, 0) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="total_iters"):
+        eg.optim.lr_scheduler.LinearLR(opt, total_iters=-1)
+
+
+def test_remove_duplicate_false_lists_tied_members_under_each_path():
+    lin = nn.Linear(2, 2)
+    seq = nn.Sequential(lin, nn.Sequential(lin, nn.ReLU()))
+    assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias"]
+    assert [n for n, _ in seq.named_parameters(remove_duplicate=False)] == ["0.weight", "0.bias", "1.0.weight",
+                                                                            "1.0.bias"]
+    assert [n for n, _ in seq.named_modules()] == ["", "0", "1", "1.1"]
+    assert [n for n, _ in seq.named_modules(remove_duplicate=False)] == ["", "0", "1", "1.0", "1.1"]
+
+
+def test_consume_prefix_and_old_scheduler_base():
+    from eigengrad.nn.modules.utils import consume_prefix_in_state_dict_if_present
+    from eigengrad.optim.lr_scheduler import LRScheduler, _LRScheduler
+
+    wrapped = nn.DataParallel(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))
+    sd = wrapped.state_dict()
+    consume_prefix_in_state_dict_if_present(sd, "module.")
+    assert list(sd) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                        "1.num_batches_tracked"]
+    assert dict(sd._metadata) == {"": {"version": 1}, "0": {"version": 1}, "1": {"version": 2}}
+    nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).load_state_dict(sd)
+    assert _LRScheduler is LRScheduler
