@@ -80,3 +80,25 @@ def test_consume_prefix_and_old_scheduler_base():
     assert dict(sd._metadata) == {"": {"version": 1}, "0": {"version": 1}, "1": {"version": 2}}
     nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).load_state_dict(sd)
     assert _LRScheduler is LRScheduler
+
+
+def test_scheduler_stepped_before_the_optimizer_warns_once_at_the_callers_line():
+    import warnings
+
+    for order in ("optimizer first", "scheduler first"):
+        opt = eg.optim.SGD([eg.zeros(1, requires_grad=True)], lr=0.1)
+        sched = eg.optim.lr_scheduler.StepLR(opt, 2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                if order == "optimizer first":
+                    opt.step()
+                sched.step()
+                if order == "scheduler first":
+                    opt.step()
+        messages = [(str(w.message), w.filename) for w in caught]
+        if order == "optimizer first":
+            assert messages == []
+        else:
+            assert len(messages) == 1 and "before `optimizer.step()`" in messages[0][0]
+            assert messages[0][1] == __file__

@@ -47,6 +47,7 @@ def patch_step(cls) -> None:
 
     @functools.wraps(step)
     def step_with_hooks(self, *args, **kwargs):
+        self._opt_called = True  # PyTorch's flag: a scheduler stepped before any optimizer step warns
         own_pre = self.__dict__.get("_optimizer_step_pre_hooks")
         own_post = self.__dict__.get("_optimizer_step_post_hooks")
         if not (_GLOBAL_PRE or _GLOBAL_POST or own_pre or own_post):  # the usual step: no hooks, no lists
