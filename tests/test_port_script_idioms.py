@@ -102,3 +102,53 @@ def test_scheduler_stepped_before_the_optimizer_warns_once_at_the_callers_line()
         else:
             assert len(messages) == 1 and "before `optimizer.step()`" in messages[0][0]
             assert messages[0][1] == __file__
+
+
+def test_fuse_batchnorm_into_the_layer_before_it():
+    from eigengrad.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+    rs = np.random.RandomState(0)
+    cases = [(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), (2, 3, 5, 5)),
+             (nn.ConvTranspose2d(3, 4, 3), nn.BatchNorm2d(4), (2, 3, 5, 5)),
+             (nn.Linear(3, 4), nn.BatchNorm1d(4), (2, 3))]
+    for layer, bn, shape in cases:
+        layer, bn = layer.double(), bn.double()
+        with eg.no_grad():
+            for p in [*layer.parameters(), *bn.parameters(), bn.running_mean]:
+                p.copy_(eg.from_numpy(rs.randn(*p.shape)))
+            bn.running_var.copy_(eg.from_numpy(rs.rand(4) + 0.5))
+        layer.eval()
+        bn.eval()
+        x = eg.from_numpy(rs.randn(*shape))
+        fused = (fuse_linear_bn_eval(layer, bn) if isinstance(layer, nn.Linear)
+                 else fuse_conv_bn_eval(layer, bn, transpose=isinstance(layer, nn.ConvTranspose2d)))
+        np.testing.assert_allclose(fused(x).detach().numpy(), bn(layer(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+        assert isinstance(fused.bias, nn.Parameter) and fused is not layer
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
+        fuse_conv_bn_eval(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1))
+
+
+def test_stack_dataset_and_older_import_paths():
+    from eigengrad.data import StackDataset, TensorDataset
+    from eigengrad.data._utils.collate import default_collate
+    from eigengrad.nn.common_types import _size_2_t  # noqa: F401
+    from eigengrad.nn.parameter import UninitializedParameter, is_lazy
+    from eigengrad.nn.utils.stateless import functional_call
+
+    s = StackDataset(TensorDataset(eg.arange(4.0)), eg.arange(4) * 10)
+    assert len(s) == 4 and s[1][1].item() == 10
+    batches = list(DataLoader(s, batch_size=2))
+    assert batches[1][0][0].tolist() == [2.0, 3.0] and batches[1][1].tolist() == [20, 30]
+    d = StackDataset(a=eg.arange(3), b=[5, 6, 7])
+    batch = next(iter(DataLoader(d, batch_size=3)))
+    assert batch["a"].tolist() == [0, 1, 2] and batch["b"].tolist() == [5, 6, 7]
+    with pytest.raises(ValueError, match="Size mismatch"):
+        StackDataset(eg.arange(3), eg.arange(4))
+    assert [t.tolist() for t in default_collate([(1, 2.0), (3, 4.0)])] == [[1, 3], [2.0, 4.0]]
+    m = nn.Linear(2, 1)
+    out = functional_call(m, {"weight": eg.ones(1, 2), "bias": eg.zeros(1)}, (eg.ones(3, 2),))
+    assert out.tolist() == [[2.0]] * 3
+    lazy = nn.LazyLinear(3)
+    assert all(isinstance(p, UninitializedParameter) and is_lazy(p) for p in lazy.parameters())
+    lazy(eg.ones(2, 5))
+    assert not any(isinstance(p, UninitializedParameter) for p in lazy.parameters()) and lazy.weight.shape == (3, 5)

@@ -104,6 +104,42 @@ class ConcatDataset(Dataset):
         return self.datasets[k][index - (self.cumulative_sizes[k - 1] if k > 0 else 0)]
 
 
+class StackDataset(Dataset):
+    """Several datasets of one length side by side (``torch.utils.data.StackDataset``): sample ``i`` is the
+    tuple (positional datasets) or the dict (keyword datasets) of each one's sample ``i``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like input/"
+                             "output, but both types are given.")
+        datasets = list(args) or list(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        self._length = len(datasets[0])
+        if any(len(d) != self._length for d in datasets):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """PyTorch's: the samples at ``indices``, each dataset read through its own ``__getitems__`` if any."""
+        def column(d):
+            getitems = getattr(d, "__getitems__", None)
+            return getitems(indices) if callable(getitems) else [d[i] for i in indices]
+        if isinstance(self.datasets, dict):
+            cols = {k: column(d) for k, d in self.datasets.items()}
+            return [{k: c[j] for k, c in cols.items()} for j in range(len(indices))]
+        cols = [column(d) for d in self.datasets]
+        return [tuple(c[j] for c in cols) for j in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
+
+
 def _as_array(t, i: int) -> np.ndarray:
     if isinstance(t, Tensor):
         return t._data

@@ -39,3 +39,33 @@ class Buffer(Tensor):
             data = np.empty(0, dtype=np.float32)
         super().__init__(data._data if isinstance(data, Tensor) else data)
         self.persistent = bool(persistent)
+
+
+class UninitializedParameter(Parameter):
+    """A lazy layer's parameter before its first forward (``torch.nn.parameter.UninitializedParameter``): empty,
+    so that ``isinstance(p, UninitializedParameter)`` tells a script to skip it (counting parameters,
+    initialising weights). The first forward puts a real ``Parameter`` in its place."""
+
+    def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
+        super().__init__(_empty(device, dtype), requires_grad)
+
+
+class UninitializedBuffer(Tensor):
+    """A lazy layer's buffer before its first forward (``torch.nn.parameter.UninitializedBuffer``): empty."""
+
+    def __init__(self, requires_grad: bool = False, device=None, dtype=None) -> None:
+        super().__init__(_empty(device, dtype), requires_grad=requires_grad)
+
+
+def _empty(device, dtype) -> np.ndarray:
+    from eigengrad import _dtype
+    from eigengrad._device import check_device
+    from eigengrad.tensor import get_default_dtype
+
+    check_device(device)
+    return np.empty((0,), dtype=_dtype.to_numpy(dtype) or get_default_dtype().dtype)
+
+
+def is_lazy(param) -> bool:
+    """True for a lazy layer's parameter or buffer that its first forward has not made yet."""
+    return isinstance(param, (UninitializedParameter, UninitializedBuffer))

@@ -6,11 +6,9 @@ statistics) are empty: create the optimizer after the first call, as PyTorch war
 ``linear.py``."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad.nn.modules import batchnorm, conv, instancenorm
 from eigengrad.nn.modules.module import Module
-from eigengrad.nn.parameter import Parameter
+from eigengrad.nn.parameter import UninitializedBuffer, UninitializedParameter
 from eigengrad.tensor import Tensor
 
 
@@ -26,10 +24,10 @@ class _Lazy:
     def _empty_state(self) -> None:
         for name, p in list(self._parameters.items()):
             if p is not None:
-                self._parameters[name] = Parameter(np.empty((0,), dtype=p._data.dtype))
+                self._parameters[name] = UninitializedParameter(dtype=p._data.dtype)
         for name, b in list(self._buffers.items()):
             if b is not None and name != "num_batches_tracked":
-                self._buffers[name] = Tensor(np.empty((0,), dtype=b._data.dtype))
+                self._buffers[name] = UninitializedBuffer(dtype=b._data.dtype)
         setattr(self, self._channel_attr, 0)
 
     def has_uninitialized_params(self) -> bool:

@@ -8,7 +8,7 @@ import numpy as np
 from eigengrad.nn import functional as F
 from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
-from eigengrad.nn.parameter import Parameter
+from eigengrad.nn.parameter import Parameter, UninitializedParameter
 from eigengrad.tensor import Tensor
 
 
@@ -97,9 +97,9 @@ class LazyLinear(Linear):
 
     def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(0, out_features, bias, device, dtype)
-        self.weight = Parameter(np.empty((0,), dtype=self.weight.dtype))
+        self.weight = UninitializedParameter(dtype=self.weight.dtype)
         if self.bias is not None:
-            self.bias = Parameter(np.empty((0,), dtype=self.bias.dtype))
+            self.bias = UninitializedParameter(dtype=self.bias.dtype)
 
     def reset_parameters(self) -> None:
         if self.in_features > 0:

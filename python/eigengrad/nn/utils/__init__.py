@@ -19,7 +19,7 @@ __all__ += ["rnn", "parameters_to_vector", "vector_to_parameters"]
 
 
 def __getattr__(name: str):
-    if name in ("parametrize", "parametrizations"):  # torch.nn.utils.parametrize(ations), imported when first used
+    if name in ("parametrize", "parametrizations", "stateless", "fusion"):  # imported when first used
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
