@@ -8,6 +8,7 @@ the user's array as it is, and the kernels copy a strided input once (never an o
 from __future__ import annotations
 
 import builtins
+import operator
 
 import numpy as np
 
@@ -368,6 +369,10 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         """``self[index] = value`` (basic or advanced indexing; value a Tensor, array or number, broadcast
         and cast); differentiable w.r.t. this tensor's earlier value and ``value``."""
+        split = _ints_first(index)
+        if split is not None:  # into the view the integers select (see __getitem__)
+            self[split[0]][split[1]] = value
+            return
         inplace.setitem(self, _index(index), value)
 
     def __getstate__(self):
@@ -461,6 +466,9 @@ class Tensor:
         return int(self.item())
 
     def __getitem__(self, index):
+        split = _ints_first(index)
+        if split is not None:  # PyTorch's order: the integers select first, then the advanced indices apply
+            return self[split[0]][split[1]]
         return ops.GetItem.apply(self, index=_index(index))
 
     def __iter__(self):
@@ -496,12 +504,70 @@ builtins_float = builtins.float
 
 def _index(index):
     if isinstance(index, Tensor):
-        return index._data
+        return _index_array(index)
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_index_array(i) if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list) and any(isinstance(i, Tensor) for i in index):
-        return [i._data if isinstance(i, Tensor) else i for i in index]
+        return [_index_array(i) if isinstance(i, Tensor) else i for i in index]
     return index
+
+
+def _index_array(t: "Tensor") -> np.ndarray:
+    """A tensor used as an index: a uint8 one is a mask, as PyTorch's legacy ``mask.byte()`` idiom."""
+    if t._data.dtype == np.uint8:
+        import warnings
+
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
+                      UserWarning, stacklevel=3)
+        return t._data.astype(bool)
+    return t._data
+
+
+def _is_int_index(k) -> bool:
+    if isinstance(k, (Tensor, np.ndarray)):
+        arr = k._data if isinstance(k, Tensor) else k
+        return arr.ndim == 0 and arr.dtype.kind in "iu"
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def _advanced_dims(k) -> int:
+    """The dims an advanced index (a list, an array or a tensor) consumes, else 0: a mask its own ndim."""
+    if isinstance(k, (Tensor, np.ndarray)):
+        arr = k._data if isinstance(k, Tensor) else k
+        return (arr.ndim if arr.dtype.kind == "b" or arr.dtype == np.uint8 else 1) if arr.ndim else 0
+    if isinstance(k, (list, tuple)):
+        arr = np.asarray(_index(list(k)))
+        return arr.ndim if arr.dtype.kind == "b" else 1
+    return 0
+
+
+def _ints_first(index):
+    """For an index that mixes integers with advanced indices, PyTorch's two steps: ``(basic, advanced)``, the
+    first selecting with the integers (and the slices, None and Ellipsis), the second applying the advanced
+    indices to that view. NumPy instead counts an integer as an advanced index, so that ``x[0, :, [1, 2]]``
+    would put the list's dim first. None when the index is not such a mix."""
+    if not isinstance(index, tuple) or not any(_is_int_index(k) for k in index):
+        return None
+    if not any(_advanced_dims(k) for k in index):
+        return None
+    first, second = [], []
+    for k in index:
+        n = 0 if _is_int_index(k) else _advanced_dims(k)
+        if _is_int_index(k):
+            first.append(operator.index(k))  # a Python int: a 0-d array would index (and copy) as an advanced one
+        elif n:
+            first += [slice(None)] * n
+            second.append(k)
+        elif k is None:
+            first.append(None)
+            second.append(slice(None))
+        elif k is Ellipsis:
+            first.append(Ellipsis)
+            second.append(Ellipsis)
+        else:
+            first.append(k)
+            second.append(slice(None))
+    return tuple(first), tuple(second)
 
 
 # Imported last: the primitives, the engine and the operations refer back to Tensor.
