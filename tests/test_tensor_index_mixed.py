@@ -96,3 +96,22 @@ def test_random_indices_side_by_side_with_torch():
         a[key(torch)] = torch.tensor(value)
         b[key(eg)] = eg.tensor(value)
         np.testing.assert_array_equal(b.numpy(), a.numpy(), err_msg=str(idx))
+
+
+def test_a_value_with_leading_ones_fits_a_smaller_target():
+    # PyTorch drops the value's leading size-1 dims before broadcasting: the RL rollout idiom
+    # values[t] = critic(obs) writes a (1,) output into one element
+    v = eg.zeros(3)
+    v[0] = eg.ones(1)
+    p = eg.nn.Parameter(eg.ones(1))
+    v[1] = p * 2
+    assert v.tolist() == [1.0, 2.0, 0.0] and v.requires_grad
+    v.sum().backward()
+    assert p.grad.tolist() == [2.0]
+    b = eg.zeros(2, 3)
+    b[1, 2] = eg.ones(1, 1)
+    b[0] = eg.ones(1, 1, 3) * 5
+    b[:, 0] = eg.tensor([[7.0, 8.0]])
+    assert b.tolist() == [[7.0, 5.0, 5.0], [8.0, 0.0, 1.0]]
+    with pytest.raises(RuntimeError, match="expand"):
+        b[0] = eg.ones(2, 3)

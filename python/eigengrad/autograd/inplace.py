@@ -210,11 +210,25 @@ def setitem(t, index, value) -> None:
     tensor = _tensor_module()
     if isinstance(value, (list, tuple)):
         value = tensor._to_array(value)
+    value = _without_leading_ones(value, tensor.Tensor)
     arr = value._data if isinstance(value, tensor.Tensor) else value
     basic = ops._is_basic_index(index)
 
     run(t, "__setitem__", (_setitem_parts_step, arr, *_index_parts(index)),
         lambda src: SetItem.apply(src, value, index=index), (value,), leaf_message=VIEW_OF_LEAF if basic else LEAF)
+
+
+def _without_leading_ones(value, tensor_type):
+    """``value`` with its leading size-1 dims dropped, as PyTorch's setitem does before broadcasting: a (1,)
+    output written into one element (``values[t] = critic(obs)``) is then a scalar; broadcasting adds them
+    back where the target has them."""
+    shape = np.shape(value)
+    k = 0
+    while k < len(shape) and shape[k] == 1:
+        k += 1
+    if k == 0:
+        return value
+    return value.reshape(shape[k:]) if isinstance(value, (tensor_type, np.ndarray)) else value
 
 
 class _Slot:
