@@ -77,3 +77,26 @@ def test_set_submodule_and_add_module_keep_the_place():
     assert [type(c).__name__ for c in m] == ["Tanh", "GELU", "Identity"]
     x = eg.tensor([[-1.0, 2.0]])
     np.testing.assert_allclose(m(x).numpy(), nn.GELU()(eg.tanh(x)).numpy())
+
+
+def test_register_checks_names_as_pytorch():
+    import pytest
+
+    m = nn.Linear(2, 2)
+    with pytest.raises(KeyError, match="attribute 'weight' already exists"):
+        m.register_buffer("weight", eg.ones(1))  # it silently replaced the trainable weight
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    m.register_parameter("bias", nn.Parameter(eg.ones(2)))  # re-registering its own kind is allowed
+    with pytest.raises(KeyError, match="buffer name can't contain"):
+        m.register_buffer("a.b", eg.ones(1))
+    with pytest.raises(KeyError, match="empty string"):
+        m.register_buffer("", eg.ones(1))
+    with pytest.raises(KeyError, match="attribute 'forward' already exists"):
+        m.register_parameter("forward", None)
+    with pytest.raises(KeyError, match="module name can't contain \".\", got: a.b"):
+        nn.ModuleDict({"a.b": nn.ReLU()})
+    with pytest.raises(TypeError, match="buffer name should be a string. Got int"):
+        m.register_buffer(3, None)
+    m.register_buffer("stat", eg.ones(1))
+    m.register_buffer("stat", eg.zeros(1))
+    assert m.stat.tolist() == [0.0]

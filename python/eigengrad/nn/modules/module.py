@@ -111,7 +111,22 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_new_name(self, name, kind: str, store: dict) -> None:
+        """PyTorch's checks of a name registered by ``register_parameter/buffer/add_module``: a non-empty
+        string without dots that is not already another attribute (a buffer registered over a parameter's
+        name would silently drop the parameter)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}' if kind == "module"
+                           else f'{kind} name can\'t contain "."')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if name not in store and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        self._check_new_name(name, "parameter", self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"param: expected a Parameter or None, got {type(param).__name__}")
         self._forget(name, keep=self._parameters)
@@ -121,6 +136,7 @@ class Module:
         """A tensor of the module's state that is no parameter (BatchNorm's running statistics); with
         ``persistent=False`` it is left out of ``state_dict()`` (a positional encoding's table, recomputed
         at construction), as PyTorch's."""
+        self._check_new_name(name, "buffer", self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"tensor: expected a Tensor or None, got {type(tensor).__name__}")
         self._forget(name, keep=self._buffers)
@@ -132,6 +148,7 @@ class Module:
             self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name: str, module: "Module | None") -> None:
+        self._check_new_name(name, "module", self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"module: expected a Module or None, got {type(module).__name__}")
         self._forget(name, keep=self._modules)  # a replaced child keeps its place (set_submodule, swaps)
