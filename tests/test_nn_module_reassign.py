@@ -87,13 +87,13 @@ def test_register_checks_names_as_pytorch():
         m.register_buffer("weight", eg.ones(1))  # it silently replaced the trainable weight
     assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
     m.register_parameter("bias", nn.Parameter(eg.ones(2)))  # re-registering its own kind is allowed
-    with pytest.raises(KeyError, match="buffer name can't contain"):
+    with pytest.raises(KeyError, match="buffer name can.*t contain"):
         m.register_buffer("a.b", eg.ones(1))
     with pytest.raises(KeyError, match="empty string"):
         m.register_buffer("", eg.ones(1))
     with pytest.raises(KeyError, match="attribute 'forward' already exists"):
         m.register_parameter("forward", None)
-    with pytest.raises(KeyError, match="module name can't contain \".\", got: a.b"):
+    with pytest.raises(KeyError, match="module name can.*t contain .*got: a.b"):
         nn.ModuleDict({"a.b": nn.ReLU()})
     with pytest.raises(TypeError, match="buffer name should be a string. Got int"):
         m.register_buffer(3, None)
