@@ -152,3 +152,26 @@ def test_stack_dataset_and_older_import_paths():
     assert all(isinstance(p, UninitializedParameter) and is_lazy(p) for p in lazy.parameters())
     lazy(eg.ones(2, 5))
     assert not any(isinstance(p, UninitializedParameter) for p in lazy.parameters()) and lazy.weight.shape == (3, 5)
+
+
+def test_keyword_forms_of_split_repeat_and_where():
+    x = eg.arange(12.0).view(2, 6)
+    assert [tuple(t.shape) for t in x.split(split_size=[2, 4], dim=-1)] == [(2, 2), (2, 4)]  # mamba-minimal
+    assert [tuple(t.shape) for t in x.tensor_split(sections=3, dim=1)] == [(2, 2)] * 3
+    assert [tuple(t.shape) for t in x.tensor_split(indices=[1, 4], dim=1)] == [(2, 1), (2, 3), (2, 2)]
+    assert x.repeat(repeats=(2, 1)).shape == (4, 6) and x.repeat(1, 2).shape == (2, 12)
+    c = x > 5
+    assert eg.where(condition=c, input=x, other=-x).sum().item() == 36.0
+    assert eg.exp(input=x).shape == (2, 6)
+    with pytest.raises(TypeError, match="tensor_split\\(\\): expected one of"):
+        x.tensor_split(2, sections=3)
+    with pytest.raises(TypeError, match="argument 'input' \\(position 1\\) must be Tensor, not list"):
+        eg.exp(input=[1.0])
+
+
+def test_nan_to_integer_cast_is_quiet():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert eg.tensor([float("nan"), 1.5]).long()[1].item() == 1

@@ -287,8 +287,12 @@ def reshape(x, shape):
 
 
 def cast(x: np.ndarray, dtype) -> np.ndarray:
-    """x.astype(dtype); while eg.compile traces, a glue copy into a new array (the same conversion)."""
+    """x.astype(dtype); while eg.compile traces, a glue copy into a new array (the same conversion). NaN or an
+    out-of-range float cast to an integer is quiet, as PyTorch's (NumPy warns)."""
     if _trace.ACTIVE[0] is None:
+        if x.dtype.kind == "f" and np.dtype(dtype).kind in "iu":
+            with np.errstate(invalid="ignore"):
+                return x.astype(dtype)
         return x.astype(dtype)
     out = np.empty(x.shape, dtype=dtype)
     _G.copy(x, out)

@@ -12,11 +12,20 @@ from eigengrad.tensor import Tensor
 
 
 def _takes_input(name: str, fn):
+    code = getattr(fn, "__code__", None)
+    first = code.co_varnames[0] if code is not None and code.co_argcount else "input"  # where's is `condition`
+
     @functools.wraps(fn)
-    def f(input, *args, **kwargs):
+    def f(*args, **kwargs):
+        if args:
+            input, args = args[0], args[1:]
+        elif first in kwargs:  # given by name: torch.where(condition=c, input=a, other=b)
+            input = kwargs.pop(first)
+        else:
+            return fn(*args, **kwargs)  # its own missing-argument TypeError
         if not isinstance(input, Tensor):
             if not isinstance(input, np.ndarray):
-                raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+                raise TypeError(f"{name}(): argument '{first}' (position 1) must be Tensor, not {type(input).__name__}")
             input = Tensor._wrap(input)
         return fn(input, *args, **kwargs)
 

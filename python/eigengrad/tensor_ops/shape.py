@@ -161,8 +161,13 @@ def broadcast_to(input, size):
     return expand(input, size)
 
 
-def repeat(input, *sizes):
-    """Tiled ``sizes`` times along each dim (len(sizes) >= ndim; extra sizes add leading dims)."""
+def repeat(input, *sizes, repeats=None):
+    """Tiled ``sizes`` times along each dim (len(sizes) >= ndim; extra sizes add leading dims); ``repeats=``
+    is PyTorch's keyword."""
+    if repeats is not None:
+        if sizes:
+            raise TypeError("repeat(): expected the sizes either by position or as repeats=, got both")
+        sizes = (repeats,)
     reps = _dims.sizes(sizes)
     if len(reps) < input.ndim:
         raise ArgumentError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
@@ -284,8 +289,10 @@ def select(input, dim: int, index: int):
     return ops.GetItem.apply(input, index=(slice(None),) * d + (i % n,))
 
 
-def split(input, split_size_or_sections, dim: int = 0):
-    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes (views)."""
+def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes (views).
+    ``split_size=`` is the method's keyword in PyTorch (``x.split(split_size=[2, 4], dim=-1)``)."""
+    split_size_or_sections = _one_of("split", split_size_or_sections=split_size_or_sections, split_size=split_size)
     d = _dims.wrap(dim, input.ndim)
     n = input.shape[d]
     if isinstance(split_size_or_sections, (list, tuple)):
@@ -305,6 +312,15 @@ def split(input, split_size_or_sections, dim: int = 0):
     return tuple(out)
 
 
+def _one_of(fn: str, **given):
+    """The one argument of ``given`` that is not None (PyTorch's overloads name it differently)."""
+    present = [k for k, v in given.items() if v is not None]
+    if len(present) != 1:
+        raise TypeError(f"{fn}(): expected one of the arguments {', '.join(given)}, got "
+                        f"{'none' if not present else ' and '.join(present)}")
+    return given[present[0]]
+
+
 def chunk(input, chunks: int, dim: int = 0):
     """``chunks`` pieces along ``dim`` of ceil(n / chunks) elements each (so perhaps fewer pieces)."""
     if chunks <= 0:
@@ -313,8 +329,11 @@ def chunk(input, chunks: int, dim: int = 0):
     return split(input, max(-(-n // chunks), 1) if n else 0, dim) if n else split(input, [0] * chunks, dim)
 
 
-def tensor_split(input, indices_or_sections, dim: int = 0):
-    """Split at the given indices, or into ``sections`` pieces whose sizes differ by at most one."""
+def tensor_split(input, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None):
+    """Split at the given indices, or into ``sections`` pieces whose sizes differ by at most one (PyTorch's
+    keyword forms ``sections=`` and ``indices=`` too)."""
+    indices_or_sections = _one_of("tensor_split", indices_or_sections=indices_or_sections, sections=sections,
+                                  indices=indices)
     d = _dims.wrap(dim, input.ndim)
     n = input.shape[d]
     if isinstance(indices_or_sections, int):
