@@ -175,3 +175,18 @@ def test_nan_to_integer_cast_is_quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert eg.tensor([float("nan"), 1.5]).long()[1].item() == 1
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda x, s, i: x.index_add_(0, i, s), r"index_add_\(\): self \(Float\) and source \(Double\) must have the same"),
+    (lambda x, s, i: x.index_copy(0, i, s), r"index_copy_\(\): self and source expected to have the same dtype"),
+    (lambda x, s, i: x.index_put_((i,), s), "Index put requires the source and destination dtypes match"),
+    (lambda x, s, i: x.masked_scatter_(eg.ones(3, 2, dtype=eg.bool), s.reshape(-1)),
+     "masked_scatter: expected self and source to have same dtypes"),
+])
+def test_index_writes_refuse_another_dtype_as_pytorch(call, message):
+    x, i = eg.zeros(3, 2), eg.tensor([0, 2])
+    with pytest.raises(RuntimeError, match=message):  # a float64 source was cast silently
+        call(x, eg.ones(2, 2, dtype=eg.float64), i)
+    call(x, eg.ones(2, 2), i)  # the same dtype works
+    assert x.sum().item() > 0

@@ -194,6 +194,9 @@ def index_add(input, dim: int, index, source, *, alpha=1):
     """input with alpha * source's slices added at ``index`` (1-D) along ``dim``, in order."""
     raw = _index_array(index, "index_add", ("int64", "int32"))
     d = _dims.wrap(dim, input.ndim)
+    if hasattr(source, "_data") and source._data.dtype != input._data.dtype:  # PyTorch refuses a silent cast
+        raise ArgumentTypeError(f"index_add_(): self ({_scalar_name(input._data.dtype)}) and source "
+                                f"({_scalar_name(source._data.dtype)}) must have the same scalar type")
     source = cast(source, input._data.dtype)
     n = input.shape[d] if input.ndim else 1
     if input.ndim and source.ndim == input.ndim and raw.size != source.shape[d]:
@@ -232,6 +235,13 @@ def masked_fill(input, mask, value):
     return ops_index.MaskedFill.apply(input, value, mask=m)
 
 
+def _scalar_name(dt) -> str:
+    """PyTorch's ScalarType name (Float, Double, Long...) as its dtype messages print it."""
+    from eigengrad.autograd.inplace import _torch_name
+
+    return _torch_name(dt)
+
+
 def _c_name(dt) -> str:
     return {"int64": "long int", "int32": "int", "float32": "float", "float64": "double", "uint8": "unsigned char"}.get(
         np.dtype(dt).name, np.dtype(dt).name)
@@ -248,6 +258,9 @@ def masked_select(input, mask, *, out=None):
 def masked_scatter(input, mask, source):
     """input with the elements where ``mask`` is true replaced, in order, by the first elements of ``source``."""
     m = mask._data if hasattr(mask, "_data") else np.asarray(mask)
+    if hasattr(source, "_data") and source._data.dtype != input._data.dtype:
+        raise ArgumentTypeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                                f"{_scalar_name(input._data.dtype)} and {_scalar_name(source._data.dtype)}")
     shape = np.broadcast_shapes(input.shape, m.shape)
     full = np.broadcast_to(m, shape)
     k = int(full.sum())

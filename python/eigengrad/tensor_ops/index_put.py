@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import inplace
 from eigengrad.tensor_ops import _dims
 
@@ -47,6 +47,12 @@ def index_put(input, indices, values, accumulate: bool = False):
     """A copy of ``input`` with ``values`` at ``indices`` (a tuple of index tensors over the leading dims);
     ``accumulate`` adds them instead, repeated positions adding up."""
     Tensor = _tensor_cls()
+    if isinstance(values, Tensor) and values._data.dtype != input._data.dtype:
+        from eigengrad.tensor_ops.index import _scalar_name
+
+        raise ArgumentTypeError(f"Index put requires the source and destination dtypes match, got "
+                                f"{_scalar_name(input._data.dtype)} for the destination and "
+                                f"{_scalar_name(values._data.dtype)} for the source.")
     values = values if isinstance(values, Tensor) else Tensor._wrap(np.asarray(values, dtype=input._data.dtype))
     pos = _positions(input, tuple(indices))
     if not accumulate:
@@ -75,6 +81,11 @@ def index_copy(input, dim: int, index, source):
     d = _dims.wrap(dim, input.ndim) if input.ndim else 0
     if index.ndim > 1:
         raise ArgumentError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+    if hasattr(source, "_data") and source._data.dtype != input._data.dtype:
+        from eigengrad.tensor_ops.index import _scalar_name
+
+        raise ArgumentTypeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                                f"{_scalar_name(input._data.dtype)} and (source) {_scalar_name(source._data.dtype)}")
     out = input.clone()
     out[(slice(None),) * d + (index.reshape(-1),)] = source
     return out
