@@ -178,15 +178,18 @@ def test_nan_to_integer_cast_is_quiet():
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda x, s, i: x.index_add_(0, i, s), r"index_add_\(\): self \(Float\) and source \(Double\) must have the same"),
-    (lambda x, s, i: x.index_copy(0, i, s), r"index_copy_\(\): self and source expected to have the same dtype"),
-    (lambda x, s, i: x.index_put_((i,), s), "Index put requires the source and destination dtypes match"),
-    (lambda x, s, i: x.masked_scatter_(eg.ones(3, 2, dtype=eg.bool), s.reshape(-1)),
+    (lambda x, i, dt: x.index_add_(0, i, eg.ones(2, 2, dtype=dt)),
+     r"index_add_\(\): self \(Float\) and source \(Double\) must have the same"),
+    (lambda x, i, dt: x.index_copy_(0, i, eg.ones(2, 2, dtype=dt)),
+     r"index_copy_\(\): self and source expected to have the same dtype"),
+    (lambda x, i, dt: x.index_put_((i,), eg.ones(2, 2, dtype=dt)),
+     "Index put requires the source and destination dtypes match"),
+    (lambda x, i, dt: x.masked_scatter_(eg.ones(3, 2, dtype=eg.bool), eg.ones(6, dtype=dt)),
      "masked_scatter: expected self and source to have same dtypes"),
 ])
 def test_index_writes_refuse_another_dtype_as_pytorch(call, message):
     x, i = eg.zeros(3, 2), eg.tensor([0, 2])
     with pytest.raises(RuntimeError, match=message):  # a float64 source was cast silently
-        call(x, eg.ones(2, 2, dtype=eg.float64), i)
-    call(x, eg.ones(2, 2), i)  # the same dtype works
+        call(x, i, eg.float64)
+    call(x, i, eg.float32)  # the same dtype works
     assert x.sum().item() > 0

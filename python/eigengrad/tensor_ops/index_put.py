@@ -27,7 +27,7 @@ def _positions(input, indices) -> tuple:
             dim += a.ndim
             continue
         if a.dtype.kind not in "iu":
-            raise ArgumentError(f"tensors used as indices must be long, int, byte or bool tensors")
+            raise ArgumentError("tensors used as indices must be long, int, byte or bool tensors")
         arrays.append(a.astype(np.int64))
         dim += 1
     if dim > input.ndim:
