@@ -619,6 +619,23 @@ class Identity(Primitive):
     backward_graph = backward
 
 
+class ZeroGradTo(Primitive):
+    """y = x, and ``other`` gets a zero gradient: an output that is piecewise constant in ``other`` (grid_sample's
+    nearest mode in its grid) stays in the graph, as PyTorch's gives the grid a zero gradient."""
+
+    @staticmethod
+    def forward(ctx, x, other):
+        ctx.other = (np.shape(other), np.asarray(other).dtype)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype = ctx.other
+        return g, np.zeros(shape, dtype=dtype)
+
+    backward_graph = backward
+
+
 class GetItem(ViewPrimitive):
     """x[index]: basic indexing gives a view, advanced indexing a copy (then the output is no view)."""
 

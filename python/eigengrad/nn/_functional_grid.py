@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad._errors import ArgumentError
-from eigengrad.autograd.ops import numpy_call
+from eigengrad.autograd.ops import ZeroGradTo, numpy_call
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
 
@@ -69,6 +69,85 @@ def _corner_inside(iy: np.ndarray, ix: np.ndarray, dy: int, dx: int, h: int, w: 
     return ((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w))[:, None, :].astype(dtype)
 
 
+def _padded(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """PyTorch's source index after padding: 'border' clamps into the image, 'reflection' reflects about its
+    edges (pixel edges, or centres with align_corners) and then clamps; 'zeros' leaves it (outside reads 0)."""
+    if padding_mode == "zeros":
+        return coord
+    if padding_mode == "reflection":
+        coord = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
+    return coord.clamp(0, size - 1)
+
+
+def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
+    """``coord`` reflected into [low, high] as often as needed (bounds given doubled, so they stay integers)."""
+    if twice_low == twice_high:
+        return coord * 0.0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    distance = (coord - low).abs()
+    extra = distance.fmod(span)
+    even = Tensor._wrap(numpy_call(_even_flips, distance._data, span))
+    return _where(even, extra + low, span - extra + low)
+
+
+def _even_flips(distance: np.ndarray, span: float) -> np.ndarray:
+    return np.floor(distance / span) % 2 == 0
+
+
+def _where(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    from eigengrad.tensor_ops.index import where
+
+    return where(mask, a, b)
+
+
+def _tap(coord: np.ndarray, size: int, padding_mode: str, align_corners: bool) -> np.ndarray:
+    """An integer tap position of the bicubic kernel, padded as PyTorch's get_value_bounded pads it (int64)."""
+    c = coord.astype(np.float64)
+    if padding_mode == "border":
+        c = np.clip(c, 0, size - 1)
+    elif padding_mode == "reflection":
+        low2, high2 = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        if low2 == high2:
+            c = np.zeros_like(c)
+        else:
+            low, span = low2 / 2, (high2 - low2) / 2
+            d = np.abs(c - low)
+            c = np.where(np.floor(d / span) % 2 == 0, np.fmod(d, span) + low, span - np.fmod(d, span) + low)
+        c = np.clip(c, 0, size - 1)
+    return np.trunc(c).astype(np.int64)
+
+
+def _cubic_weights(t: Tensor) -> list:
+    """The four weights of Keys' cubic convolution kernel (a = -0.75, PyTorch's) at the taps -1, 0, 1, 2 from
+    the floor, for the fractional position t."""
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
+
+
+def _bicubic(flat: Tensor, ix: Tensor, iy: Tensor, h: int, w: int, padding_mode: str, corners: bool) -> Tensor:
+    x0, y0 = numpy_call(_rounded, ix._data, "floor"), numpy_call(_rounded, iy._data, "floor")
+    wx = _cubic_weights(ix - Tensor._wrap(numpy_call(_as_dtype, x0, ix._data.dtype)))
+    wy = _cubic_weights(iy - Tensor._wrap(numpy_call(_as_dtype, y0, iy._data.dtype)))
+    out = None
+    for j in range(4):
+        ty = numpy_call(_tap, y0 + (j - 1), h, padding_mode, corners)
+        row = None
+        for i in range(4):
+            tx = numpy_call(_tap, x0 + (i - 1), w, padding_mode, corners)
+            term = _gather(flat, ty, tx, h, w) * wx[i].unsqueeze(1)
+            row = term if row is None else row + term
+        term = row * wy[j].unsqueeze(1)
+        out = term if out is None else out + term
+    return out
+
+
 def _rounded(a: np.ndarray, how: str) -> np.ndarray:
     """np.floor or np.rint (round half to even, as PyTorch's nearbyint) of a, as int64."""
     return getattr(np, how)(a).astype(np.int64)
@@ -88,7 +167,8 @@ def _gather(flat: Tensor, iy: np.ndarray, ix: np.ndarray, h: int, w: int, dy: in
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Tensor:
     """out[n, c, i, j] = input[n, c] sampled at grid[n, i, j] = (x, y) in [-1, 1] (x along the width):
-    bilinear or nearest, 'zeros' (outside reads 0) or 'border' (positions clamped to the image) padding.
+    bilinear, nearest or bicubic (Keys' kernel, a = -0.75), 'zeros' (outside reads 0), 'border' (positions
+    clamped to the image) or 'reflection' (positions reflected about the image's edges) padding.
     input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo)."""
     _float_tensor(input, "input")
     _float_tensor(grid, "grid")
@@ -98,9 +178,6 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ArgumentError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                             f"'reflection', but got: '{padding_mode}'")
-    if mode == "bicubic" or padding_mode == "reflection":
-        raise NotImplementedError(f"grid_sample: mode={mode!r} with padding_mode={padding_mode!r} is not built in "
-                                  "eigengrad (bilinear and nearest, with zeros or border padding, are)")
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
         raise ArgumentError(f"grid_sample(): expected a 4-D input (N, C, H, W) and a grid (N, H_out, W_out, 2) of the "
                             f"same batch, but got input of shape {list(input.shape)} and grid of shape "
@@ -113,12 +190,13 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     corners = bool(align_corners)
     ix = _unnormalise(grid[..., 0].reshape(n, ho * wo), w, corners)
     iy = _unnormalise(grid[..., 1].reshape(n, ho * wo), h, corners)
-    if padding_mode == "border":
-        ix, iy = ix.clamp(0, w - 1), iy.clamp(0, h - 1)
     flat = input.reshape(n, c, h * w)
-    if mode == "nearest":  # round half to even, as PyTorch's nearbyint
+    if mode == "bicubic":  # the taps are padded one by one; the position itself is not
+        return _bicubic(flat, ix, iy, h, w, padding_mode, corners).reshape(n, c, ho, wo)
+    ix, iy = _padded(ix, w, padding_mode, corners), _padded(iy, h, padding_mode, corners)
+    if mode == "nearest":  # round half to even, as PyTorch's nearbyint; the grid's gradient is zero
         out = _gather(flat, numpy_call(_rounded, iy._data, "rint"), numpy_call(_rounded, ix._data, "rint"), h, w)
-        return out.reshape(n, c, ho, wo)
+        return ZeroGradTo.apply(out, grid).reshape(n, c, ho, wo) if grid.requires_grad else out.reshape(n, c, ho, wo)
     x0, y0 = numpy_call(_rounded, ix._data, "floor"), numpy_call(_rounded, iy._data, "floor")
     fx = ix - Tensor._wrap(numpy_call(_as_dtype, x0, ix._data.dtype))  # weight of the right neighbour
     fy = iy - Tensor._wrap(numpy_call(_as_dtype, y0, iy._data.dtype))
