@@ -8,8 +8,8 @@ import pytest
 import eigengrad as eg
 
 F = eg.nn.functional
-CASES = [(mode, pad, corners) for mode in ("bilinear", "nearest", "bicubic") for pad in ("zeros", "border", "reflection")
-         for corners in (False, True)]
+CASES = [(mode, pad, corners) for mode in ("bilinear", "nearest", "bicubic")
+         for pad in ("zeros", "border", "reflection") for corners in (False, True)]
 
 
 def _inputs(seed=0, n=2, c=3, h=5, w=7, ho=4, wo=6):
