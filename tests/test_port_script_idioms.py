@@ -193,3 +193,26 @@ def test_index_writes_refuse_another_dtype_as_pytorch(call, message):
         call(x, i, eg.float64)
     call(x, i, eg.float32)  # the same dtype works
     assert x.sum().item() > 0
+
+
+def test_meta_device_builds_real_cpu_tensors():
+    # torchtitan/litgpt build on 'meta', then to_empty and their own init; the ensembling tutorial uses a
+    # 'meta' copy as functional_call's skeleton: eigengrad makes CPU tensors there
+    import copy
+
+    with eg.device("meta"):
+        m = nn.Linear(2, 3)
+    m = nn.Linear(2, 3, device="meta").to_empty(device="cpu")
+    with eg.no_grad():
+        m.weight.fill_(1.0)
+        m.bias.zero_()
+    assert m(eg.ones(1, 2)).tolist() == [[2.0, 2.0, 2.0]]
+    models = [nn.Linear(2, 1) for _ in range(3)]
+    params, buffers = eg.func.stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")
+    out = eg.vmap(lambda p, b, x: eg.func.functional_call(base, (p, b), (x,)), in_dims=(0, 0, None))(
+        params, buffers, eg.ones(4, 2))
+    np.testing.assert_allclose(out.detach().numpy()[1], models[1](eg.ones(4, 2)).detach().numpy(), rtol=1e-6)
+    assert eg.empty(2, device="meta").device == eg.device("cpu")
+    with pytest.raises(RuntimeError, match="eigengrad runs on the CPU only"):
+        eg.empty(2, device="cuda")

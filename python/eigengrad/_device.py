@@ -109,8 +109,8 @@ def cpu_only_error(dev) -> ArgumentError:
 
 
 def as_device(dev) -> device:
-    """The CPU device for any spelling of it (None, 'cpu', 'cpu:0', device('cpu')); a RuntimeError saying that
-    eigengrad runs on the CPU for any other device; a TypeError for what is not a device."""
+    """The CPU device for any spelling of it (None, 'cpu', 'cpu:0', device('cpu'); 'meta' too, see _note_meta); a
+    RuntimeError saying that eigengrad runs on the CPU for any other device; a TypeError for what is not a device."""
     if dev is None:
         return CPU
     if isinstance(dev, device):
@@ -121,9 +121,27 @@ def as_device(dev) -> device:
         raise cpu_only_error(f"cuda:{dev}" if dev >= 0 else dev)
     else:
         raise TypeError(f"device: expected a device such as 'cpu' or eigengrad.device('cpu'), got {dev!r}")
+    if d._type == "meta":
+        _note_meta()
+        return CPU
     if d._type != "cpu":
         raise cpu_only_error(d)
     return CPU if d._index is None else d
+
+
+_META_NOTED = [False]
+
+
+def _note_meta() -> None:
+    """'meta' (PyTorch's shape-only tensors, used to build a model before ``to_empty`` and its own init, or as
+    the skeleton of ``torch.func.functional_call``) is taken as the CPU: the tensors are real and initialised,
+    so those scripts run; said once in the log, since a very large model then really takes its memory."""
+    if not _META_NOTED[0]:
+        import logging
+
+        _META_NOTED[0] = True
+        logging.getLogger("eigengrad").info("device 'meta': eigengrad has no meta tensors; the tensors are made in "
+                                            "CPU memory, initialised (to_empty keeps them)")
 
 
 def check_device(dev) -> None:
