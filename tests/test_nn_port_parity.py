@@ -117,6 +117,9 @@ LOSSES = [
           lambda r: (normal(r, (4, 3)), r.integers(0, 5, (4, 3)).astype(np.float64), _reduction(r))),
     _loss("poisson_nll_loss_full", lambda L, x, y: F(L).poisson_nll_loss(x, _t(L, y, x), log_input=False, full=True),
           lambda r: (positive(r, (4, 3)), Fixed(r.integers(0, 5, (4, 3)).astype(np.float64)))),
+    _loss("poisson_nll_loss_full_target_grad",  # the Stirling term is differentiable in the target too
+          lambda L, x, y: F(L).poisson_nll_loss(x, y, log_input=True, full=True, reduction="sum"),
+          lambda r: (normal(r, (4, 3)), positive(r, (4, 3), 0.2, 3.0))),
     _loss("gaussian_nll_loss", lambda L, x, y, v, red: F(L).gaussian_nll_loss(x, y, v, reduction=red),
           lambda r: (normal(r, (4, 3)), normal(r, (4, 3)), positive(r, (4, 3)), _reduction(r))),
     _loss("gaussian_nll_loss_homoscedastic", lambda L, x, y, v: F(L).gaussian_nll_loss(x, y, v, full=True, eps=0.05),

@@ -128,8 +128,8 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
-    if full:
-        y = target.detach()
+    if full:  # differentiable in the target too, as PyTorch's
+        y = target
         big = ops.numpy_call(np.greater, y._data, 1)
         safe = _where_tensor(big, y, 2.0)
         stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
