@@ -411,3 +411,24 @@ def test_counter_carry_across_32_bits(offset):
     n = 1203
     np.testing.assert_array_equal(K.bernoulli_mask(n, 9, offset, 2**31),
                                   ref.bernoulli_mask(n, 9, offset, 2**31))
+
+
+def test_feature_alpha_dropout_keeps_or_saturates_whole_channels():
+    rs = np.random.RandomState(0)
+    x = eg.tensor(rs.randn(400, 6, 5), requires_grad=True)
+    layer = eg.nn.FeatureAlphaDropout(0.3)
+    y = layer(x)
+    y.sum().backward()
+    p, alpha = 0.3, 1.7580993408473766
+    a = 1.0 / np.sqrt((alpha * alpha * p + 1) * (1 - p))
+    keep = (x.grad.numpy() != 0)
+    assert np.all(keep == keep[:, :, :1])  # one draw per channel
+    assert abs(1 - keep[:, :, 0].mean() - p) < 0.03
+    expect = np.where(keep, x.detach().numpy() * a + alpha * a * p, -alpha * a + alpha * a * p)
+    np.testing.assert_allclose(y.detach().numpy(), expect, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), np.where(keep, a, 0.0), rtol=1e-12)
+    layer.eval()
+    assert layer(x) is x
+    assert F.feature_alpha_dropout(x, 1.0, True).abs().sum().item() == 0.0
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        F.feature_alpha_dropout(eg.ones(3), 0.5, True)

@@ -140,3 +140,28 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     b_drop = -(alpha * a) + alpha * a * p
     return AlphaDropout.apply(input, seed=g._seed, offset=g._advance(n), threshold=K.keep_threshold(p),
                               a=a, b_keep=b_keep, b_drop=b_drop)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False,
+                          generator: _random.Generator | None = None) -> Tensor:
+    """Alpha dropout of whole channels (``torch.nn.functional.feature_alpha_dropout``): each channel of
+    (N, C, *) is kept or set to SELU's saturation as a whole (one draw per channel, as dropout2d), then the
+    affine map of :func:`alpha_dropout` restores zero mean and unit variance. p = 1 gives zeros, as PyTorch."""
+    p = _check(input, p)
+    if input.ndim < 2:
+        raise ValueError(f"input: feature dropout requires at least 2 dimensions in the input, got shape "
+                         f"{input.shape}")
+    if not training or p == 0.0 or input._data.size == 0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    rows = input.shape[0] * input.shape[1]
+    g = _random.default_generator if generator is None else _random._generator(generator)
+    ones = Tensor._wrap(K.ones_like(K.zeros((rows, 1), input._data.dtype)))
+    keep = FeatureDropout.apply(ones, rows=rows, seed=g._seed, offset=g._advance(rows),
+                                threshold=K.keep_threshold(p), scale=1.0)  # 1 kept, 0 dropped
+    alpha = SELU_ALPHA_PRIME
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    b_keep, b_drop = alpha * a * p, -(alpha * a) + alpha * a * p
+    out = input.reshape(rows, -1) * (keep * a) + (keep * (b_keep - b_drop) + b_drop)
+    return out.reshape(*input.shape)

@@ -140,7 +140,9 @@ from eigengrad.nn._functional_activation_more import (  # noqa: E402,F401
     log_softmax, logsigmoid, mish, relu, relu6, relu_, rrelu, rrelu_, selu_, silu, softmax, softmin, softshrink,
     softsign, tanhshrink, threshold, threshold_,
 )
-from eigengrad.nn._functional_dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
+from eigengrad.nn._functional_dropout import (  # noqa: E402,F401
+    alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout,
+)
 
 
 # --- normalisation ----------------------------------------------------------------------------------

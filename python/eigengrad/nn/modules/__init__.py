@@ -3,7 +3,7 @@ from eigengrad.nn.modules.activation import ELU, GELU, SELU, LeakyReLU, Maxout, 
 from eigengrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from eigengrad.nn.modules.container import Flatten, ModuleList, Sequential
 from eigengrad.nn.modules.linear import Identity, Linear
-from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
+from eigengrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from eigengrad.nn.modules.loss import CrossEntropyLoss, MSELoss
 from eigengrad.nn.modules.loss import (
     BCELoss, BCEWithLogitsLoss, DistillationLoss, HuberLoss, KLDivLoss, L1Loss, NLLLoss, SmoothL1Loss,
@@ -17,7 +17,7 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "Flatten"
 __all__ += ["NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
             "DistillationLoss"]
 __all__ += ["LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Softplus", "Maxout", "Dropout", "Dropout1d", "Dropout2d",
-            "AlphaDropout"]
+            "AlphaDropout", "FeatureAlphaDropout"]
 from eigengrad.nn.modules.rnn import GRU, LSTM, RNN, RNNBase
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU"]
 from eigengrad.nn.modules.rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase

@@ -1,4 +1,5 @@
-"""Dropout layers: ``Dropout``, ``Dropout1d``, ``Dropout2d``, ``Dropout3d``, ``AlphaDropout`` (PyTorch's names and defaults)."""
+"""Dropout layers: ``Dropout``, ``Dropout1d``, ``Dropout2d``, ``Dropout3d``, ``AlphaDropout``,
+``FeatureAlphaDropout`` (PyTorch's names and defaults)."""
 from __future__ import annotations
 
 from eigengrad.nn import functional as F
@@ -57,4 +58,11 @@ class AlphaDropout(_DropoutNd):
         return F.alpha_dropout(input, self.p, self.training)
 
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout"]
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels of (N, C, *) (``torch.nn.FeatureAlphaDropout``), for SELU networks."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(input, self.p, self.training)
+
+
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout"]
