@@ -43,6 +43,11 @@ def _qr_parts(a):
     return (q * sign.unsqueeze(-2)).sum() + (r * sign.unsqueeze(-1) * r).sum()
 
 
+def _lu_parts(a):
+    p, low, up = _linalg(a).lu(a)
+    return (low * low.sin()).sum() + (up ** 2).sum()
+
+
 def _svd_parts(a):
     u, s, vh = _linalg(a).svd(a, full_matrices=False)
     return ((u * u) ** 2 * s).sum() + ((vh * vh) ** 2 * s.unsqueeze(-1)).sum() + (s * s).sum()
@@ -92,6 +97,7 @@ TENSOR_OP_CASES = [
          lambda a: _linalg(a).cholesky(a @ a.mT)),
     Case(DC.Eigh, "invariant", lambda a: _eigh_parts(a), inputs(_matrices), lambda a: _eigh_parts(a)),
     Case(DC.QR, "sign-fixed", lambda a: _qr_parts(a), inputs(normal(2, 4, 3)), lambda a: _qr_parts(a)),
+    Case(DC.LU, "pivoted", lambda a: _lu_parts(a), inputs(_matrices), lambda a: _lu_parts(a)),
     Case(DC.SVD, "invariant", lambda a: _svd_parts(a), inputs(normal(3, 5)), lambda a: _svd_parts(a)),
     Case(DC.Pinv, "tall", lambda a: _linalg(a).pinv(a), inputs(normal(4, 3)), lambda a: _linalg(a).pinv(a)),
     Case(DC.SolveTriangular, "lower", lambda a, b: _linalg(a).solve_triangular(a, b, upper=False),
@@ -236,7 +242,7 @@ EXEMPT = {
     "_Modulo": "the base of Remainder and Fmod (each has its case)",
     "_Linalg": "the base of the linear-algebra primitives (each subclass has its case)",
     "_Matrix": "the base of Pinv and SolveTriangular (each has its case)",
-    "_Decomp": "the base of the decompositions Eigh, QR, SVD (each has its case)",
+    "_Decomp": "the base of the decompositions Eigh, QR, SVD, LU (each has its case)",
 }
 
 

@@ -15,6 +15,7 @@ from eigengrad.linalg_decomp import (_matrices, cond, eig, eigh, eigvals, eigval
                                      pinv, pinverse, qr, qr_old, solve_triangular, svd, svd_old, svdvals, vander,
                                      vecdot)
 from eigengrad.linalg_matrix_functions import geqrf, householder_product, matrix_exp  # noqa: F401
+from eigengrad.linalg_lu import lu, lu_factor, lu_factor_ex, lu_solve  # noqa: F401
 from eigengrad.tensor_ops.products import matmul  # noqa: F401
 from eigengrad.tensor_ops.shape import diagonal as _diagonal
 from eigengrad.tensor_ops.composite import cross as _cross
@@ -140,4 +141,5 @@ def multi_dot(tensors, *, out=None):
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "inv", "det", "slogdet", "solve", "cholesky",
            "matrix_power", "multi_dot", "eigh", "eigvalsh", "eig", "eigvals", "qr", "svd", "svdvals", "pinv",
-           "lstsq", "matrix_rank", "solve_triangular", "cond", "vecdot", "vander", "matmul", "diagonal"]
+           "lstsq", "matrix_rank", "solve_triangular", "cond", "vecdot", "vander", "matmul", "diagonal",
+           "lu", "lu_factor", "lu_factor_ex", "lu_solve"]

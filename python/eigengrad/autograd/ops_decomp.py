@@ -17,6 +17,8 @@ the tensor operations' for a backward that is itself differentiable), as PyTorch
   + (I - U U^T) gU diag(1/s) Vh + U diag(1/s) gVh (I - Vh^T Vh), skew(X) = X - X^T, E_jk = s_k^2 - s_j^2
   (Townsend 2016, "Differentiating the singular value decomposition").
 - pinv, P = A^+: gA = -P^T gP P^T + (I - A P) gP^T P P^T + P^T P gP^T (I - P A) (Golub & Pereyra 1973).
+- LU with partial pivoting, A = P L U (square): gA = P L^-T (tril_-1(L^T gL) + triu(gU U^T)) U^-T (PyTorch's
+  linalg_lu_backward for square matrices).
 - solve_triangular, X = A^-1 B: gB = A^-T g, gA = -tri(gB X^T), tri the triangle A is read from (its
   strict part when A is unitriangular).
 """
@@ -265,3 +267,59 @@ class SolveTriangular(_Matrix):
         gb = m.solve(m.mT(tri), g)
         ga = -_triangle(m, m.matmul(gb, m.mT(x)), ctx.upper, ctx.unit) if ctx.needs_input_grad[0] else None
         return ga, (gb if ctx.needs_input_grad[1] else None)
+
+
+def lu_factor_numpy(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Doolittle LU with partial pivoting of (..., m, n) (LAPACK getrf's choices: the largest magnitude in the
+    column, the first on a tie): (LU compact, pivots (..., k) 1-based as LAPACK's, perm (..., m) with
+    A[perm] = L U). A zero pivot leaves its column of L zero, as LAPACK does for a singular matrix."""
+    lu = np.array(a, dtype=a.dtype, copy=True)
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    lead = lu.shape[:-2]
+    lu = lu.reshape((-1, m, n))
+    rows = np.arange(lu.shape[0])
+    perm = np.broadcast_to(np.arange(m), (lu.shape[0], m)).copy()
+    pivots = np.zeros((lu.shape[0], k), dtype=np.int32)
+    for j in range(k):
+        p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)
+        pivots[:, j] = p + 1
+        row, at = lu[rows, j, :].copy(), perm[rows, j].copy()
+        lu[rows, j, :], perm[rows, j] = lu[rows, p, :], perm[rows, p]
+        lu[rows, p, :], perm[rows, p] = row, at
+        d = lu[:, j, j]
+        safe = np.where(d == 0, 1, d)
+        lu[:, j + 1:, j] = np.where(d[:, None] == 0, 0, lu[:, j + 1:, j] / safe[:, None])
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+    return lu.reshape(lead + (m, n)), pivots.reshape(lead + (k,)), perm.reshape(lead + (m,))
+
+
+def lu_unpack_numpy(lu: np.ndarray, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P, L, U) of a compact LU and its row permutation: P[perm[i], i] = 1, L unit lower (m x k), U (k x n)."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    low = np.tril(lu[..., :, :k], -1) + np.eye(m, k, dtype=lu.dtype)
+    up = np.triu(lu[..., :k, :])
+    pt = np.zeros(lu.shape[:-2] + (m, m), dtype=lu.dtype)
+    np.put_along_axis(pt, perm[..., :, None], 1, axis=-1)  # P^T[i, perm[i]] = 1: P^T A = A[perm] = L U
+    return np.swapaxes(pt, -1, -2), low, up
+
+
+class LU(_Decomp):
+    """(P, L, U) of the square A = P L U, partial pivoting; P is a constant of the pivots."""
+
+    @staticmethod
+    def forward(ctx, a):
+        lu, _, perm = lu_factor_numpy(a)
+        p, low, up = lu_unpack_numpy(lu, perm)
+        n = a.shape[-1]
+        ctx.shapes = ((n, n), (n, n), (n, n))
+        out = _pack(ctx.shapes, p, low, up)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def grad(m, ctx, gp, gl, gu, p, low, up):
+        phi = m.tril(m.matmul(m.mT(low), gl), -1) + m.triu(m.matmul(gu, m.mT(up)))
+        left = m.solve(m.mT(low), phi)  # L^-T phi
+        return (m.matmul(p, m.mT(m.solve(up, m.mT(left)))),)  # P (L^-T phi) U^-T

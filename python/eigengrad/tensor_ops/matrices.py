@@ -1,6 +1,7 @@
 """The matrix functions under PyTorch's top-level and method names (``inverse``, ``det``, ``logdet``,
 ``slogdet``, ``matrix_power``, ``cholesky``, ``chain_matmul``, ``svd``, ``qr``, ``pinverse``,
-``triangular_solve``, ``matrix_exp``, ``orgqr``, ``geqrf``, ``cholesky_solve``, ``cholesky_inverse``):
+``triangular_solve``, ``matrix_exp``, ``orgqr``, ``geqrf``, ``cholesky_solve``, ``cholesky_inverse``, ``lu``,
+``lu_solve``, ``lu_unpack``):
 eigengrad.linalg's, which own them."""
 from __future__ import annotations
 
@@ -90,6 +91,27 @@ def cholesky_inverse(L, upper: bool = False, *, out=None):
     return cholesky_solve(eye(n, dtype=L.dtype).expand(*L.shape[:-2], n, n), L, upper)
 
 
+def lu(input, pivot: bool = True, get_infos: bool = False):
+    """``torch.lu`` / ``Tensor.lu`` (deprecated): (A_LU, pivots[, infos]) of ``linalg.lu_factor_ex``."""
+    from eigengrad.linalg_lu import lu_old
+
+    return lu_old(input, pivot, get_infos)
+
+
+def lu_solve(input, LU_data, LU_pivots, *, out=None):
+    """``torch.lu_solve(b, LU_data, LU_pivots)`` (deprecated): ``linalg.lu_solve(LU_data, LU_pivots, b)``."""
+    from eigengrad.linalg_lu import lu_solve_old
+
+    return lu_solve_old(input, LU_data, LU_pivots)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True):
+    """(P, L, U) of a compact LU factorisation (``torch.lu_unpack``)."""
+    from eigengrad.linalg_lu import lu_unpack as unpack
+
+    return unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+
+
 METHODS = ("inverse", "det", "logdet", "slogdet", "matrix_power", "cholesky", "svd", "qr", "pinverse",
-           "triangular_solve", "matrix_exp", "orgqr", "geqrf", "cholesky_solve", "cholesky_inverse")
-FUNCTIONS = METHODS + ("chain_matmul",)
+           "triangular_solve", "matrix_exp", "orgqr", "geqrf", "cholesky_solve", "cholesky_inverse", "lu", "lu_solve")
+FUNCTIONS = METHODS + ("chain_matmul", "lu_unpack")
