@@ -216,3 +216,37 @@ def test_meta_device_builds_real_cpu_tensors():
     assert eg.empty(2, device="meta").device == eg.device("cpu")
     with pytest.raises(RuntimeError, match="eigengrad runs on the CPU only"):
         eg.empty(2, device="cuda")
+
+
+def test_global_module_forward_hooks():
+    from eigengrad.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
+
+    seen = []
+    pre = register_module_forward_pre_hook(lambda m, a: seen.append(("pre", type(m).__name__)))
+    post = register_module_forward_hook(lambda m, a, o: seen.append(("post", type(m).__name__, tuple(o.shape))))
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    m.register_forward_hook(lambda mod, a, o: seen.append(("own", type(mod).__name__)))
+    try:
+        m(eg.ones(1, 2))
+    finally:
+        pre.remove()
+        post.remove()
+    m(eg.ones(1, 2))
+    assert seen == [("pre", "Sequential"), ("pre", "Linear"), ("post", "Linear", (1, 3)), ("pre", "ReLU"),
+                    ("post", "ReLU", (1, 3)), ("post", "Sequential", (1, 3)), ("own", "Sequential"),
+                    ("own", "Sequential")]
+    zero = register_module_forward_hook(lambda mod, a, k, o: o * 0 if isinstance(mod, nn.ReLU) else None,
+                                        with_kwargs=True)
+    try:
+        assert m(eg.ones(1, 2)).sum().item() == 0.0
+        step = eg.compile(lambda x: m(x).sum())
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                assert step(eg.ones(1, 2)).item() == 0.0
+        assert any("hooks" in str(w.message) for w in caught)  # compile falls back, naming the hooks
+    finally:
+        zero.remove()
+    assert m(eg.ones(1, 2)).shape == (1, 3)

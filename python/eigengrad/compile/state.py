@@ -12,6 +12,7 @@ import numpy as np
 
 from eigengrad import random as _random
 from eigengrad.autograd.grad_mode import is_grad_enabled
+from eigengrad.nn.modules import global_hooks
 from eigengrad.nn.modules.module import Module
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
@@ -169,7 +170,8 @@ class StepState:
                 ids.append(id(p))
                 if p is not None:
                     ids.append(id(p._data))
-            if hooks is None and (m._forward_pre_hooks or m._forward_hooks):
+            if hooks is None and (m._forward_pre_hooks or m._forward_hooks or global_hooks.FORWARD_PRE
+                                  or global_hooks.FORWARD):
                 hooks = f"{type(m).__name__} has forward hooks (hooks run Python at every call)"
             if hooks is None and (m._backward_pre_hooks or m._backward_hooks):
                 hooks = f"{type(m).__name__} has backward hooks (hooks run Python at every call)"

@@ -9,7 +9,8 @@ import numpy as np
 
 from eigengrad import _dtype
 from eigengrad._device import check_device  # noqa: F401 (the layers' device= check)
-from eigengrad.nn.modules import casting
+from eigengrad.nn.modules import casting, global_hooks
+from eigengrad.nn.modules.global_hooks import register_module_forward_hook, register_module_forward_pre_hook  # noqa: F401
 from eigengrad.nn.parameter import Buffer, Parameter
 from eigengrad.tensor import Tensor, get_default_dtype
 from eigengrad.utils.hooks import RemovableHandle
@@ -210,13 +211,15 @@ class Module:
     def __call__(self, *args, **kwargs):
         if "_compiled_call" in self.__dict__:  # Module.compile() (one test here: this runs at every call)
             return self._call_compiled(args, kwargs)
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or global_hooks.FORWARD_PRE or global_hooks.FORWARD):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_impl(self, *args, **kwargs):
         """The eager call: forward with the hooks around it (what Module.compile() compiles)."""
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or global_hooks.FORWARD_PRE or global_hooks.FORWARD):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -229,6 +232,10 @@ class Module:
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         with_kwargs = self._hooks_with_kwargs
+        for hook in list(global_hooks.FORWARD_PRE.values()):  # everyone's first, as PyTorch's
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         for key, hook in list(self._forward_pre_hooks.items()):
             if key in with_kwargs:  # hook(module, args, kwargs) -> None or (args, kwargs)
                 result = hook(self, args, kwargs)
@@ -248,6 +255,10 @@ class Module:
 
             args, call = backward_hooks.wrap_inputs(self, args)
         output = self.forward(*args, **kwargs)
+        for key, hook in list(global_hooks.FORWARD.items()):
+            result = hook(self, args, kwargs, output) if key in global_hooks.WITH_KWARGS else hook(self, args, output)
+            if result is not None:
+                output = result
         for key, hook in list(self._forward_hooks.items()):
             result = hook(self, args, kwargs, output) if key in with_kwargs else hook(self, args, output)
             if result is not None:
