@@ -250,3 +250,17 @@ def test_global_module_forward_hooks():
     finally:
         zero.remove()
     assert m(eg.ones(1, 2)).shape == (1, 3)
+
+
+def test_tensor_learning_rate():
+    w = nn.Parameter(eg.tensor([1.0, -2.0], dtype=eg.float64))
+    opt = eg.optim.Adam([w], lr=eg.tensor(0.5, dtype=eg.float64))
+    sched = eg.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+    opt.zero_grad()
+    (w ** 2).sum().backward()
+    opt.step()
+    sched.step()
+    np.testing.assert_allclose(w.detach().numpy(), [0.5, -1.5])  # Adam's first step moves each weight by lr
+    assert float(opt.param_groups[0]["lr"]) == 0.25
+    with pytest.raises(TypeError, match="lr"):
+        eg.optim.Adam([w], lr=eg.tensor([0.1, 0.2]))

@@ -35,6 +35,8 @@ def nonneg_int(name: str, value: Any) -> int:
 
 
 def real(name: str, value: Any) -> float:
+    if getattr(value, "_data", None) is not None and value._data.size == 1 and value._data.dtype.kind == "f":
+        return value  # a 1-element float tensor (PyTorch accepts a Tensor lr); the update reads float(lr)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a float (a real number), got {value!r} ({type(value).__name__})")
     return value
