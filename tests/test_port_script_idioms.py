@@ -264,3 +264,15 @@ def test_tensor_learning_rate():
     assert float(opt.param_groups[0]["lr"]) == 0.25
     with pytest.raises(TypeError, match="lr"):
         eg.optim.Adam([w], lr=eg.tensor([0.1, 0.2]))
+
+
+def test_backend_switches_scripts_set():
+    eg.backends.mha.set_fastpath_enabled(False)
+    try:
+        assert eg.backends.mha.get_fastpath_enabled() is False
+    finally:
+        eg.backends.mha.set_fastpath_enabled(True)
+    import importlib.util
+
+    assert eg.backends.opt_einsum.is_available() == (importlib.util.find_spec("opt_einsum") is not None)
+    assert eg.backends.opt_einsum.enabled is True and eg.backends.opt_einsum.strategy == "auto"
