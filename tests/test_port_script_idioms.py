@@ -276,3 +276,10 @@ def test_backend_switches_scripts_set():
 
     assert eg.backends.opt_einsum.is_available() == (importlib.util.find_spec("opt_einsum") is not None)
     assert eg.backends.opt_einsum.enabled is True and eg.backends.opt_einsum.strategy == "auto"
+
+
+def test_bfloat16_is_refused_with_the_same_clear_message_everywhere():
+    for make in (lambda: eg.ones(2).to(eg.bfloat16), lambda: eg.ones(2, dtype=eg.bfloat16),
+                 lambda: nn.Linear(2, 2).to(eg.bfloat16), lambda: eg.ones(2).bfloat16()):
+        with pytest.raises(TypeError, match="computes in float32 and float64; bfloat16 tensors are not supported"):
+            make()

@@ -111,6 +111,8 @@ def to_numpy(d, name: str = "dtype") -> np.dtype | None:
         return d.dtype
     if isinstance(d, str) and d.startswith(("torch.", "eigengrad.")):
         d = d.split(".", 1)[1]
+    if isinstance(d, _NamedOnly) or d == "bfloat16":
+        raise TypeError(f"{name}: eigengrad computes in float32 and float64; bfloat16 tensors are not supported")
     try:
         return np.dtype(d)
     except TypeError:
