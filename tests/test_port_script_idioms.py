@@ -283,3 +283,14 @@ def test_bfloat16_is_refused_with_the_same_clear_message_everywhere():
                  lambda: nn.Linear(2, 2).to(eg.bfloat16), lambda: eg.ones(2).bfloat16()):
         with pytest.raises(TypeError, match="computes in float32 and float64; bfloat16 tensors are not supported"):
             make()
+
+
+def test_warnings_from_inside_backward_point_at_the_script():
+    import warnings
+
+    m = nn.Linear(2, 2)
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m(eg.ones(1, 2)).sum().backward()  # no input requires grad: PyTorch's warning
+    assert [w.filename for w in caught if "Full backward hook" in str(w.message)] == [__file__]

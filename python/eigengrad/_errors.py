@@ -11,3 +11,16 @@ class ArgumentError(RuntimeError, ValueError):
 
 class ArgumentTypeError(RuntimeError, TypeError):
     """A bad dtype or type of an argument (PyTorch's RuntimeError, and a TypeError)."""
+
+
+def user_stacklevel() -> int:
+    """The ``warnings.warn`` stacklevel of the first caller outside eigengrad (for the function that calls
+    this one), so that a warning raised deep in a backward pass or a scheduler points at the script's line."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 
+from eigengrad._errors import user_stacklevel
+
 from eigengrad.autograd.custom_function import Function
 from eigengrad.autograd.grad_mode import is_grad_enabled
 from eigengrad.tensor import Tensor
@@ -31,7 +33,7 @@ class _Call:
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
                           "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
                           "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=user_stacklevel())
             self._run_hooks((None,) * self.n_inputs)
         return grads
 

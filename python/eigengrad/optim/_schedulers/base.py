@@ -17,6 +17,7 @@ import warnings
 from typing import Any
 
 from eigengrad import _trace
+from eigengrad._errors import user_stacklevel
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
 
@@ -32,18 +33,6 @@ STEP_ORDER_WARNING = (
     "call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`. Failure to do this will "
     "skip the first value of the learning rate schedule (as in PyTorch)."
 )
-
-
-def _caller_level() -> int:
-    """The warnings stacklevel of the first frame outside the schedulers (subclasses' steps and the
-    compile wrapper add frames between the user's call and the base step)."""
-    import os
-    import sys
-
-    here, level, frame = os.path.dirname(__file__), 1, sys._getframe(1)
-    while frame is not None and os.path.dirname(frame.f_code.co_filename) == here:
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def group_values(optimizer: Optimizer, key: str) -> list:
@@ -132,7 +121,7 @@ class LRScheduler:
         ``epoch`` (deprecated, as in PyTorch) jumps to that epoch using the closed form where there is one.
         """
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(STEP_ORDER_WARNING, UserWarning, stacklevel=_caller_level())
+            warnings.warn(STEP_ORDER_WARNING, UserWarning, stacklevel=user_stacklevel())
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
