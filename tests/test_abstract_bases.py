@@ -1,6 +1,7 @@
-"""The extension points (Dataset, Sampler, Transform, the chainable schedulers, Metric, search Dimension
-and Strategy) are abstract: a subclass that leaves out a required method is refused when built, naming
-the method, rather than failing later mid-training."""
+"""The extension points (Dataset, Transform, the chainable schedulers, Metric, search Dimension and Strategy)
+are abstract: a subclass that leaves out a required method is refused when built, naming the method, rather
+than failing later mid-training. A Sampler is PyTorch's protocol (``__iter__``; not abstract, so that a
+script's sampler with ``__iter__`` alone works): one without it fails when iterated, naming it."""
 import numpy as np
 import pytest
 
@@ -13,7 +14,7 @@ from eigengrad.train.metrics import Metric
 
 
 @pytest.mark.parametrize("base,missing", [
-    (eg.data.Dataset, "__len__"), (Sampler, "indices"),
+    (eg.data.Dataset, "__len__"),
     (T.Transform, "_apply"), (_Chainable, "_closed_form"), (Metric, "batch_sum"), (tune.Dimension, "grid"),
     (tune.Strategy, "ask"),
 ])
@@ -21,6 +22,12 @@ def test_incomplete_subclasses_are_refused_naming_the_method(base, missing):
     incomplete = type("Incomplete", (base,), {})
     with pytest.raises(TypeError, match=missing):
         incomplete()
+
+
+def test_a_sampler_without_iter_fails_when_iterated_naming_it():
+    incomplete = type("Incomplete", (Sampler,), {})()
+    with pytest.raises(NotImplementedError, match="must define __iter__"):
+        list(incomplete)
 
 
 def test_batch_sampler_indices_are_its_batches_in_order():

@@ -106,6 +106,11 @@ def test_the_alias_leaves_multiprocessing_as_it_was():
     with torch_alias():
         assert spawn.get_command_line(pipe_handle=3)[-2].startswith("import eigengrad.compat._child; ")
     assert (spawn.get_command_line, list(forkserver._forkserver._preload_modules)) == before
+    import os
+
+    import eigengrad.compat._child  # noqa: F401 (imported outside a child: e.g. a tool importing every module)
+    assert not any(type(f).__name__ == "_TorchFinder" for f in sys.meta_path)
+    assert "EIGENGRAD_COMPAT_CHILD" not in os.environ
 
 
 def test_command_line_usage_and_errors(tmp_path):

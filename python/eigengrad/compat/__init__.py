@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import importlib.abc
 import importlib.machinery
 import sys
@@ -99,6 +100,7 @@ def install_for_child() -> None:
 
 
 _CHILD = "eigengrad.compat._child"
+CHILD_ENV = "EIGENGRAD_COMPAT_CHILD"  # set while the alias is active: what a child inherits says it is one
 _FOR_LIFE = None
 
 
@@ -106,7 +108,8 @@ _FOR_LIFE = None
 def _children_aliased() -> Iterator[None]:
     """A spawned child runs ``python -c 'from multiprocessing.spawn import spawn_main; ...'``: its program
     imports ``_child`` first. A forkserver imports ``_child`` among its preloads, so the children it forks
-    have the alias. Both are put back as they were when the block ends."""
+    have the alias. The environment variable CHILD_ENV, which children inherit, lets ``_child`` act only
+    there. All are put back as they were when the block ends."""
     from multiprocessing import forkserver, spawn
 
     command_line = spawn.get_command_line
@@ -119,10 +122,16 @@ def _children_aliased() -> Iterator[None]:
 
     server = forkserver._forkserver
     preload = list(server._preload_modules)
+    env = os.environ.get(CHILD_ENV)
     spawn.get_command_line = aliased_command_line
     server._preload_modules = [_CHILD] + [m for m in preload if m != _CHILD]
+    os.environ[CHILD_ENV] = "1"
     try:
         yield
     finally:
         spawn.get_command_line = command_line
         server._preload_modules = preload
+        if env is None:
+            os.environ.pop(CHILD_ENV, None)
+        else:
+            os.environ[CHILD_ENV] = env
