@@ -126,6 +126,9 @@ def _torch_name(dt) -> str:
 
 def _truth(name: str, ufunc):
     def f(input, dim=None, keepdim: bool = False, *, out=None):
+        if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=(): no dim reduced, as PyTorch's
+            return _out.write(_wrap((input._data != 0).astype(np.uint8 if input._data.dtype == np.uint8 else bool)),
+                              out)
         axes = _dims.dims(dim, input.ndim)
         res = ufunc(input._data, axis=axes, keepdims=keepdim)
         # uint8 input gives uint8, anything else bool (PyTorch's rule)

@@ -237,6 +237,8 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
 
     if input.ndim == 0:
         raise ArgumentError("diff expects input to be at least one-dimensional")
+    if int(n) == 0:  # PyTorch returns the input itself, prepend and append ignored
+        return input
     d = _dims.wrap(dim, input.ndim)
     x = cat([t for t in (prepend, input, append) if t is not None], dim=d) if (prepend is not None or
                                                                                append is not None) else input

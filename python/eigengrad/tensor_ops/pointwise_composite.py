@@ -73,19 +73,21 @@ def _maximum(a, b):
 
 def xlogy(input, other, *, out=None):
     """x * log(y), 0 where x is 0 (unless y is NaN), as PyTorch."""
-    return _out.write(x_times(log, input, other), out)
+    return _out.write(x_times(log, input, other, 0.0), out)
 
 
-def x_times(f, input, other):
-    """x * f(y), 0 where x is 0 (unless y is NaN), f's argument 1 there (xlogy, xlog1py); numbers broadcast."""
+def x_times(f, input, other, low: float):
+    """x * f(y), 0 where x is 0 (unless y is NaN) (xlogy, xlog1py; numbers broadcast). Where f(y) is finite
+    the product itself is kept, so that d/dx = f(y) at x = 0 too, as PyTorch's; only where y <= ``low`` (f
+    infinite or undefined) is f's argument replaced, and the gradients there are 0."""
     x = _floating(input) if hasattr(input, "_data") else input
     y = _floating(other) if hasattr(other, "_data") else other
     from eigengrad.tensor_ops.arithmetic import as_operand_tensor
 
     y = y if hasattr(y, "_data") else as_operand_tensor(float(y), x)
     x = x if hasattr(x, "_data") else as_operand_tensor(float(x), y)
-    zero = (x == 0) & ~y.isnan()
-    return _where(zero, 0.0, x * f(_where(zero, 1.0, y)))
+    outside = (x == 0) & (y <= low)
+    return _where(outside, 0.0, x * f(_where(outside, 1.0, y)))
 
 
 def hypot(input, other, *, out=None):

@@ -32,10 +32,20 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=No
     dim = axis if dim is None else dim
     if x._data.dtype.kind in "iub" and dtype is None:
         x = x.to(np.int64)
-    return _out.write(ops.Sum.apply(x, dim=_dims.dims(dim, x.ndim), keepdim=keepdim), out)
+    return _out.write(_as_dtype(ops.Sum.apply(x, dim=_dims.dims(dim, x.ndim), keepdim=keepdim), dtype), out)
+
+
+def _as_dtype(result, dtype):
+    """The result in the asked ``dtype``: an integer sum or product accumulates in int64 and wraps to a
+    narrower integer as PyTorch's does in it; a bool result is whether it is nonzero."""
+    from eigengrad._dtype import to_numpy
+
+    return result if dtype is None or result._data.dtype == to_numpy(dtype) else result.to(dtype)
 
 
 def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):
+    if input._data.dtype.kind != "f":  # no NaN in an integer or bool tensor: its sum (int64), as PyTorch
+        return sum(input, dim, keepdim, dtype=dtype)
     from eigengrad import functions as fn
 
     return sum(fn.where(input.isnan(), 0.0, input), dim, keepdim, dtype=dtype)
@@ -109,7 +119,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
     d = None if dim is None else _dims.wrap(dim, x.ndim)
     if x.ndim == 0:
         d = None
-    return ops_reduce.Prod.apply(x, dim=d, keepdim=keepdim)
+    return _as_dtype(ops_reduce.Prod.apply(x, dim=d, keepdim=keepdim), dtype)
 
 
 def cumsum(input, dim: int, *, dtype=None, out=None):
@@ -119,7 +129,7 @@ def cumsum(input, dim: int, *, dtype=None, out=None):
         x = x.to(np.int64)
     if x.ndim == 0:
         return _out.write(x.clone(), out)
-    return _out.write(ops_reduce.Cumsum.apply(x, dim=_dims.wrap(dim, x.ndim)), out)
+    return _out.write(_as_dtype(ops_reduce.Cumsum.apply(x, dim=_dims.wrap(dim, x.ndim)), dtype), out)
 
 
 def logcumsumexp(input, dim: int, *, out=None):
@@ -137,16 +147,18 @@ def cumprod(input, dim: int, *, dtype=None):
     x = _with_dtype(input, dtype)
     if x._data.dtype.kind in "iub" and dtype is None:
         x = x.to(np.int64)
+    d = _dims.wrap(dim, x.ndim)
+    if x.ndim == 0:  # a 0-d tensor stays 0-d
+        return x.clone()
     if x.requires_grad:
         from eigengrad import functions as fn
 
-        d = _dims.wrap(dim, x.ndim)
         pieces = [x.narrow(d, 0, 1)]
         for k in range(1, x.shape[d]):
             pieces.append(pieces[-1] * x.narrow(d, k, 1))
         return fn.cat(pieces, d) if pieces[0].shape[d] else x.clone()
     with np.errstate(all="ignore"):  # 0 * inf is NaN without a warning, as PyTorch's
-        return _wrap(np.cumprod(x._data, axis=_dims.wrap(dim, x.ndim)))
+        return _as_dtype(_wrap(np.cumprod(x._data, axis=d)), dtype)
 
 
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):

@@ -334,13 +334,19 @@ def tensor_split(input, indices_or_sections=None, dim: int = 0, *, sections=None
     keyword forms ``sections=`` and ``indices=`` too)."""
     indices_or_sections = _one_of("tensor_split", indices_or_sections=indices_or_sections, sections=sections,
                                   indices=indices)
+    if getattr(indices_or_sections, "ndim", None) == 0:  # a 0-d tensor is a number of sections
+        indices_or_sections = operator.index(indices_or_sections)
     d = _dims.wrap(dim, input.ndim)
     n = input.shape[d]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
+        if k <= 0:
+            raise ArgumentError(f"number of sections must be larger than 0, got {k}")
         sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
         return split(input, sizes, d)
-    bounds = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections] + [n]
+    # each piece is the Python slice input[i_{k-1}:i_k]: a negative index counts from the end
+    bounds = [0] + [builtins.min(builtins.max(int(i) + n if int(i) < 0 else int(i), 0), n)
+                    for i in indices_or_sections] + [n]
     return tuple(_slice(input, d, a, builtins.max(a, b)) for a, b in zip(bounds[:-1], bounds[1:]))
 
 

@@ -69,7 +69,7 @@ def ndtr(input, *, out=None):
 
 def xlog1py(input, other, *, out=None):
     """x * log1p(y), 0 where x is 0 (unless y is NaN), as PyTorch."""
-    return _out.write(x_times(log1p, input, other), out)
+    return _out.write(x_times(log1p, input, other, -1.0), out)
 
 
 def gammainc(input, other, *, out=None):

@@ -69,7 +69,7 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
     if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
         raise ArgumentError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest. "
                             f"Got {interpolation}")
-    scalar_q = isinstance(q, numbers.Real)
+    scalar_q = isinstance(q, numbers.Real) or getattr(q, "ndim", None) == 0  # a 0-d q gives no q dim
     qs = np.atleast_1d(np.asarray(q._data if hasattr(q, "_data") else q, dtype=np.float64))
     if qs.ndim > 1:
         raise ArgumentError("quantile() q must be a scalar or 1D tensor")
@@ -92,7 +92,11 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
         if interpolation == "linear" and getattr(q, "requires_grad", False):  # the weight depends on q
             qi = q.reshape(-1)[k].to(x.dtype)
             weight = qi * part("span") - part("floor")
-        val = lo_v + (hi_v - lo_v) * weight
+        if interpolation in ("lower", "higher", "nearest"):  # a value picked, not interpolated
+            val = lo_v
+        else:  # PyTorch's lerp, exact at both ends: an inf neighbour is not read at weight 0
+            diff = hi_v - lo_v
+            val = _where(weight < 0.5, lo_v + diff * weight, hi_v - diff * (1 - weight))
         val = val.masked_fill(part("empty"), float("nan"))
         outs.append(val if keepdim or dim is None else val.squeeze(d))
     from eigengrad.tensor_ops.shape import stack
@@ -101,6 +105,12 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
     if dim is None:
         out = out.reshape(len(qs), *([1] * input.ndim if keepdim else []))
     return out[0] if scalar_q else out
+
+
+def _where(mask, a, b):
+    from eigengrad.tensor_ops.index import where
+
+    return where(mask, a, b)
 
 
 def _quantile_part(x: np.ndarray, q_values, d: int, k: int, interpolation: str, ignore_nan: bool,
@@ -117,7 +127,7 @@ def _quantile_part(x: np.ndarray, q_values, d: int, k: int, interpolation: str, 
     span = np.maximum(valid - 1, 0)
     pos = qv * span
     lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, span)
+    hi = np.ceil(pos).astype(np.int64)  # = lo at a whole position (PyTorch's): an inf neighbour is not read
     frac = pos - lo
     if interpolation == "lower":
         hi, frac = lo, frac * 0
