@@ -80,3 +80,22 @@ def test_random_side_by_side_with_torch():
             ours = getattr(eg, name)(eg.tensor(x), eg.tensor(q), dim=1, interpolation=how).numpy()
             theirs = getattr(torch, name)(torch.tensor(x), torch.tensor(q), dim=1, interpolation=how).numpy()
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True, err_msg=f"{name} {how} {x} {q}")
+
+
+def test_promotion_before_scaling_and_in_float_composites():
+    f64 = eg.float64
+    # alpha * other is computed in the promoted dtype: a float32 0-d other of a float64 difference
+    r = eg.sub(eg.tensor([1.21827161], dtype=f64), eg.tensor(0.7452099), alpha=3)
+    assert r.dtype == f64 and r.item() == 1.21827161 - 3 * float(np.float32(0.7452099))
+    assert eg.add(eg.tensor(0.5, dtype=f64), eg.tensor([1, 2]), alpha=0.5).dtype == f64
+    assert eg.add(eg.tensor([1], dtype=eg.int32), eg.tensor([True]), alpha=3).dtype == eg.int32
+    assert eg.add(eg.tensor([True]), eg.tensor([True]), alpha=3).tolist() == [True]
+    with pytest.raises(RuntimeError, match="argument alpha must not be a floating point number"):
+        eg.add(eg.tensor([1, 2]), eg.tensor([1, 1]), alpha=0.5)
+    # float composites promote both operands first (PyTorch's result_type), integers to the default float
+    assert eg.copysign(eg.tensor([2], dtype=eg.int32), eg.tensor([-1.0], dtype=f64)).dtype == f64
+    assert eg.logaddexp(eg.tensor(0.5, dtype=f64), eg.tensor([[1, 2]], dtype=eg.int32)).dtype == f64
+    assert eg.xlogy(eg.tensor([2.0]), eg.tensor(3.0, dtype=f64)).dtype == eg.float32
+    assert eg.hypot(eg.tensor([0.0, 3.0]), eg.tensor([19, 4], dtype=eg.uint8)).tolist() == [19.0, 5.0]
+    assert eg.logaddexp2(eg.tensor([2], dtype=eg.int32), eg.tensor([0.0], dtype=f64)).item() == np.log2(5.0)
+    np.testing.assert_allclose(eg.xlogy(2.0, eg.tensor([3.0])).numpy(), [2 * np.log(3.0)], rtol=1e-6)

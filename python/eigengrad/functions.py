@@ -33,7 +33,7 @@ def _takes_input(name: str, fn):
 
 
 # Functions whose first argument may be a number (torch.pow(2, t), torch.polygamma(n, t)).
-NUMBER_FIRST = {"pow", "float_power", "polygamma"}
+NUMBER_FIRST = {"pow", "float_power", "polygamma", "xlogy"}
 
 
 def _build() -> dict:

@@ -89,17 +89,26 @@ def as_operand_tensor(o, like):
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other."""
-    return _out.write(binary(ops.Add, input, other if alpha == 1 else _scaled(other, alpha)), out)
+    return _out.write(binary(ops.Add, input, other if alpha == 1 else _scaled(input, other, alpha)), out)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
-    return _out.write(binary(ops.Sub, input, other if alpha == 1 else _scaled(other, alpha)), out)
+    return _out.write(binary(ops.Sub, input, other if alpha == 1 else _scaled(input, other, alpha)), out)
 
 
-def _scaled(other, alpha):
-    other = operand(other)
-    return other * alpha if hasattr(other, "_data") else np.multiply(other, alpha)
+def _scaled(input, other, alpha):
+    """alpha * other in the dtype of ``input + other`` (PyTorch scales after promoting, so a float32 0-d
+    ``other`` of a float64 sum is scaled in float64, and a bool sum stays bool); a float alpha with integer
+    tensors is refused, as PyTorch's."""
+    a, b = operand(input), operand(other)
+    dt = result_dtype(a, b)
+    if dt.kind in "iub" and isinstance(alpha, (float, np.floating)) and not float(alpha).is_integer():
+        raise ArgumentError("For integral input tensors, argument alpha must not be a floating point number.")
+    b = cast(b, dt)
+    if hasattr(b, "_data"):
+        return cast(b * alpha, dt)
+    return np.asarray(np.multiply(b, alpha)).astype(dt) if isinstance(b, np.ndarray) else b * alpha
 
 
 def rsub(input, other, *, alpha=1):

@@ -50,9 +50,22 @@ def _where(cond, a, b):
     return where(cond, a, b)
 
 
+def _float_pair(input, other):
+    """Both operands in their promoted dtype (PyTorch's result_type: a 0-d float64 tensor with an int32 tensor
+    is float64, a float32 tensor with a 0-d float64 one float32), the default float for integers; numbers
+    stay numbers."""
+    from eigengrad.tensor_ops.arithmetic import cast, operand, result_dtype
+    from eigengrad.tensor import default_float
+
+    a, b = operand(input), operand(other)
+    dt = result_dtype(a, b)
+    dt = dt if dt.kind == "f" else default_float()
+    return cast(a, dt), cast(b, dt)
+
+
 def logaddexp(input, other, *, out=None):
     """log(e^a + e^b) without overflow: max(a, b) + log1p(e^-|a - b|) (equal infinities give that infinity)."""
-    a, b = _floating(input), _floating(other) if hasattr(other, "_data") else other
+    a, b = _float_pair(input, other)
     hi = _maximum(a, b)
     diff = (a - b).abs()
     same_inf = (a == b) & hi.isinf()
@@ -62,7 +75,8 @@ def logaddexp(input, other, *, out=None):
 def logaddexp2(input, other, *, out=None):
     """log2(2^a + 2^b), as logaddexp in base 2."""
     ln2 = float(np.log(2.0))
-    return _out.write(logaddexp(_floating(input) * ln2, _floating(other) * ln2) / ln2, out)
+    a, b = _float_pair(input, other)
+    return _out.write(logaddexp(a * ln2, b * ln2) / ln2, out)
 
 
 def _maximum(a, b):
@@ -80,8 +94,7 @@ def x_times(f, input, other, low: float):
     """x * f(y), 0 where x is 0 (unless y is NaN) (xlogy, xlog1py; numbers broadcast). Where f(y) is finite
     the product itself is kept, so that d/dx = f(y) at x = 0 too, as PyTorch's; only where y <= ``low`` (f
     infinite or undefined) is f's argument replaced, and the gradients there are 0."""
-    x = _floating(input) if hasattr(input, "_data") else input
-    y = _floating(other) if hasattr(other, "_data") else other
+    x, y = _float_pair(input, other)
     from eigengrad.tensor_ops.arithmetic import as_operand_tensor
 
     y = y if hasattr(y, "_data") else as_operand_tensor(float(y), x)
@@ -91,14 +104,16 @@ def x_times(f, input, other, low: float):
 
 
 def hypot(input, other, *, out=None):
-    """sqrt(a^2 + b^2)."""
-    return _out.write(sqrt(input * input + other * other), out)
+    """sqrt(a^2 + b^2), in the operands' promoted float dtype (a uint8 operand is not squared in uint8)."""
+    a, b = _float_pair(input, other)
+    return _out.write(sqrt(a * a + b * b), out)
 
 
 def copysign(input, other, *, out=None):
     """|a| with the sign of b (its sign bit: -0.0 counts as negative)."""
-    a = _floating(input)
-    b = other._data if hasattr(other, "_data") else np.asarray(other)
+    a, b = _float_pair(input, other)
+    a = a if hasattr(a, "_data") else _tensor_of(np.asarray(a, dtype=b._data.dtype))
+    b = b._data if hasattr(b, "_data") else np.asarray(b)
     sign = np.where(np.signbit(b), -1.0, 1.0).astype(a._data.dtype)
     return _out.write(a.abs() * _tensor_of(sign), out)
 
