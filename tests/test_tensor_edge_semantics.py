@@ -99,3 +99,16 @@ def test_promotion_before_scaling_and_in_float_composites():
     assert eg.hypot(eg.tensor([0.0, 3.0]), eg.tensor([19, 4], dtype=eg.uint8)).tolist() == [19.0, 5.0]
     assert eg.logaddexp2(eg.tensor([2], dtype=eg.int32), eg.tensor([0.0], dtype=f64)).item() == np.log2(5.0)
     np.testing.assert_allclose(eg.xlogy(2.0, eg.tensor([3.0])).numpy(), [2 * np.log(3.0)], rtol=1e-6)
+
+
+def test_int32_indices_uint8_condition_and_nextafter():
+    x = eg.arange(6.0).view(2, 3)
+    i = eg.tensor([[0, 2], [1, 0]], dtype=eg.int32)  # PyTorch 2.x takes int32 indices
+    assert x.gather(1, i).tolist() == [[0.0, 2.0], [4.0, 3.0]]
+    assert eg.zeros(2, 3).scatter_add(1, i, eg.ones(2, 2)).tolist() == [[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]]
+    with pytest.raises(TypeError, match="Expected dtype int64 for index"):
+        x.gather(1, i.float())
+    with pytest.warns(UserWarning, match="uint8 condition tensor"):
+        picked = eg.where(eg.tensor([1, 0], dtype=eg.uint8), eg.ones(2), eg.zeros(2))
+    assert picked.tolist() == [1.0, 0.0]
+    assert (eg.nextafter(eg.tensor([1.0]), eg.tensor([2.0])) - 1).item() == float(np.finfo(np.float32).eps)

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, user_stacklevel
 from eigengrad.autograd import inplace, ops, ops_combine, ops_index
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import cast, operand, result_dtype
@@ -22,10 +22,11 @@ def _wrap(arr):
 
 
 def _index_array(index, name: str, ints=("int64",)) -> np.ndarray:
+    """The index's array, int64 (PyTorch 2.x takes int32 indices for gather and scatter too)."""
     arr = index._data if hasattr(index, "_data") else np.asarray(index)
-    if arr.dtype.name not in ints:
+    if arr.dtype.name not in ints and arr.dtype != np.int32:
         raise ArgumentTypeError(f"{name}(): Expected dtype {' or '.join(ints)} for index")
-    return arr
+    return arr.astype(np.int64) if arr.dtype == np.int32 and "int32" not in ints else arr
 
 
 def _check_gather_shapes(input, dim: int, index: np.ndarray, name: str, src=None) -> int:
@@ -278,6 +279,10 @@ def where(condition, input=None, other=None, *, out=None):
     cond = condition._data if hasattr(condition, "_data") else np.asarray(condition)
     if input is None and other is None:
         return nonzero(_wrap(cond), as_tuple=True)
+    if cond.dtype == np.uint8:  # PyTorch's deprecated uint8 condition: nonzero is true
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed in a "
+                      "future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=user_stacklevel())
+        cond = cond != 0
     if cond.dtype != np.bool_:
         raise ArgumentTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{_torch_name(cond.dtype)}")

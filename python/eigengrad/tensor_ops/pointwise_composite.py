@@ -236,9 +236,19 @@ def lcm(input, other, *, out=None):
 
 
 _COMPOSED_UNARY = ("sinc", "frac", "deg2rad", "rad2deg", "logit", "sgn")
+def nextafter(input, other, *, out=None):
+    """The next float after ``input`` towards ``other`` (no gradient, as PyTorch's); both of one float dtype."""
+    a, b = input._data, other._data if hasattr(other, "_data") else np.asarray(other, dtype=input._data.dtype)
+    if a.dtype.kind != "f" or a.dtype != b.dtype:
+        raise ArgumentTypeError(f"nextafter: expected self and other to be float tensors of one dtype, got {a.dtype} "
+                                f"and {b.dtype}")
+    return _out.write(_tensor_of(numpy_call(np.nextafter, a, b)), out)
+
+
 INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in _COMPOSED_UNARY + (
-    "lerp", "addcmul", "addcdiv", "xlogy", "hypot", "copysign", "heaviside", "ldexp", "gcd", "lcm")}
+    "lerp", "addcmul", "addcdiv", "xlogy", "hypot", "copysign", "heaviside", "ldexp", "gcd", "lcm", "nextafter")}
 globals().update(INPLACE)
 FUNCTIONS = _COMPOSED_UNARY + ("lerp", "addcmul", "addcdiv", "logaddexp", "logaddexp2", "xlogy", "hypot", "copysign",
-                               "heaviside", "signbit", "positive", "fmax", "fmin", "ldexp", "frexp", "gcd", "lcm")
+                               "heaviside", "signbit", "positive", "fmax", "fmin", "ldexp", "frexp", "gcd", "lcm",
+                               "nextafter")
 METHODS = FUNCTIONS + tuple(INPLACE)
