@@ -222,3 +222,15 @@ def test_5d_interpolate_compiles_and_replays_eagers_bits(kw):
             runs.append([fn(x).item() for _ in range(4)] + [conv.weight.numpy().copy()])
     assert runs[0][:4] == runs[1][:4] and runs[0][3] < runs[0][0]
     np.testing.assert_array_equal(runs[0][4], runs[1][4])
+
+
+def test_separable_modes_copy_an_axis_whose_size_is_kept():
+    # PyTorch's trilinear and anti-aliased kernels leave an axis alone when its output size equals its input
+    # size, whatever the scale factor (bicubic without antialias resamples it)
+    x = eg.tensor(np.arange(3.0).reshape(1, 1, 3, 1, 1))
+    out = eg.nn.functional.interpolate(x, scale_factor=(1.3, 1, 1), mode="trilinear")
+    np.testing.assert_array_equal(out.numpy().ravel(), [0.0, 1.0, 2.0])
+    img = eg.tensor(np.repeat(np.arange(3.0).reshape(1, 1, 3, 1), 2, axis=3))
+    out = eg.nn.functional.interpolate(img, scale_factor=(1.3, 2), mode="bilinear", antialias=True)
+    assert out.shape == (1, 1, 3, 4)
+    np.testing.assert_allclose(out.numpy()[0, 0, :, 0], [0.0, 1.0, 2.0], atol=1e-6)

@@ -8,6 +8,7 @@ import pytest
 
 import eigengrad as eg
 from eigengrad import nn
+from eigengrad.nn import functional as F
 from eigengrad.data import DataLoader, Dataset, IterableDataset, Sampler
 
 
@@ -294,3 +295,13 @@ def test_warnings_from_inside_backward_point_at_the_script():
         warnings.simplefilter("always")
         m(eg.ones(1, 2)).sum().backward()  # no input requires grad: PyTorch's warning
     assert [w.filename for w in caught if "Full backward hook" in str(w.message)] == [__file__]
+
+
+def test_lp_pool_infinite_norms_are_max_pooling_of_magnitudes():
+    x = eg.tensor([[[1.5, -2.0, 0.5, 3.0, -0.25]]], dtype=eg.float64, requires_grad=True)
+    y = F.lp_pool1d(x, float("inf"), 2)
+    y.sum().backward()
+    assert y.tolist() == [[[2.0, 3.0]]] and x.grad.tolist() == [[[0.0, -1.0, 0.0, 1.0, 0.0]]]
+    assert F.lp_pool1d(x, float("-inf"), 2).tolist() == [[[1.5, 0.5]]]
+    assert F.lp_pool1d(x.detach(), float("inf"), 2, ceil_mode=True).tolist() == [[[2.0, 3.0, 0.25]]]
+    assert nn.LPPool2d(float("inf"), 2)(eg.arange(16.0).reshape(1, 1, 4, 4)).tolist() == [[[[5.0, 7.0], [13.0, 15.0]]]]

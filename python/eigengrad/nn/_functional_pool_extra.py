@@ -76,6 +76,10 @@ def max_unpool3d(input: Tensor, indices, kernel_size, stride=None, padding=0, ou
 def _lp_pool(input: Tensor, norm_type: float, kernel_size, stride, ceil_mode: bool, n: int) -> Tensor:
     """PyTorch's lp_pool: (sign(a) relu(|a|) * prod(kernel))^(1/p), a the average of x^p over each window."""
     kernel = FC._ntuple(kernel_size, "kernel_size", n)
+    if norm_type in (math.inf, -math.inf):  # the limits: the largest |x| of each window (-inf: the smallest)
+        pool = {1: FC1.max_pool1d, 2: FC.max_pool2d, 3: FC3.max_pool3d}[n]
+        sign = 1.0 if norm_type > 0 else -1.0
+        return pool(input.abs() * sign, kernel_size, stride, 0, 1, ceil_mode) * sign
     avg = {1: FC1.avg_pool1d, 2: FC.avg_pool2d, 3: FC3.avg_pool3d}[n]
     mean = avg(input.pow(norm_type), kernel_size, stride if stride is not None else kernel_size, 0, ceil_mode)
     return (mean.sign() * mean.abs().relu()).mul(math.prod(kernel)).pow(1.0 / norm_type)

@@ -115,7 +115,10 @@ def _separable(input: Tensor, kind: str, sizes: tuple, scales: tuple, align_corn
     replay)."""
     dt = input._data.dtype
     build = _aa_weight_matrix if antialias else _weight_matrix
-    ws = [Tensor._wrap(numpy_call(build, kind, n, o, sc, align_corners, dt))
+    # PyTorch's separable kernels (trilinear, anti-aliased) copy an axis whose output size is its input size,
+    # whatever the scale factor; its plain bicubic kernel resamples it with the scale
+    keep = antialias or kind == "linear"
+    ws = [Tensor._wrap(np.eye(n, dtype=dt) if keep and n == o else numpy_call(build, kind, n, o, sc, align_corners, dt))
           for n, o, sc in zip(input.shape[2:], sizes, scales)]
     out = ws[-2] @ input @ ws[-1].mT  # the last two axes
     if input.ndim == 5:  # depth: the product over the flattened planes
