@@ -305,3 +305,14 @@ def test_lp_pool_infinite_norms_are_max_pooling_of_magnitudes():
     assert F.lp_pool1d(x, float("-inf"), 2).tolist() == [[[1.5, 0.5]]]
     assert F.lp_pool1d(x.detach(), float("inf"), 2, ceil_mode=True).tolist() == [[[2.0, 3.0, 0.25]]]
     assert nn.LPPool2d(float("inf"), 2)(eg.arange(16.0).reshape(1, 1, 4, 4)).tolist() == [[[[5.0, 7.0], [13.0, 15.0]]]]
+
+
+def test_pad_with_mixed_signs_and_instance_norm_channel_checks():
+    x = eg.arange(4.0).reshape(1, 1, 4)
+    # reflect and replicate read the whole input, then a negative amount crops (PyTorch's order)
+    assert F.pad(x, (2, -2), mode="reflect").tolist() == [[[2.0, 1.0, 0.0, 1.0]]]
+    assert F.pad(eg.arange(3.0).reshape(1, 1, 3), (-1, 2), mode="reflect").tolist() == [[[1.0, 2.0, 1.0, 0.0]]]
+    assert F.pad(eg.zeros(1, 1, 1), (2, -2), mode="replicate").tolist() == [[[0.0]]]
+    assert F.pad(x, (1, -1), mode="circular").tolist() == [[[2.0, 0.0, 1.0, 2.0]]]  # wraps what is left
+    with pytest.raises(RuntimeError, match="running_mean should contain 1 elements not 2"):
+        nn.InstanceNorm2d(2, track_running_stats=True)(eg.arange(9.0).reshape(1, 1, 3, 3))

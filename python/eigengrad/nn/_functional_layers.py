@@ -54,6 +54,10 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     spatial = tuple(range(2, x.ndim))
     count = int(np.prod(x.shape[2:]))
     c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t._data.size != c:  # PyTorch's numbers: the statistics repeated over the batch
+            raise ArgumentError(f"{name} should contain {x.shape[0] * c} elements not {x.shape[0] * t._data.size}")
     if use_input_stats:
         if count <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")

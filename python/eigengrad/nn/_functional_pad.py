@@ -43,11 +43,18 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                                   + _SUPPORTED)
     from eigengrad.tensor_ops.index import index_select
 
-    x = _crop(input, pairs)  # negative amounts crop first; the padding wraps/reflects what is left
+    # PyTorch's order: circular padding wraps what the negative amounts leave; reflect and replicate read
+    # the whole input, a negative amount cropping their output
+    x = _crop(input, pairs) if mode == "circular" else input
     for d, left, right in pairs:
-        left, right = max(left, 0), max(right, 0)
+        if mode == "circular":
+            left, right = max(left, 0), max(right, 0)
         if left or right:
-            index = numpy_call(_source_index, mode, x.shape[d], left, right, d, list(input.shape))
+            n = x.shape[d]
+            if n + left + right < 0:
+                raise ArgumentError(f"input (dim {d}: {n}) is too small for padding ({left}, {right}): calculated "
+                                    f"output size {n + left + right}")
+            index = numpy_call(_source_index, mode, n, left, right, d, list(input.shape))
             x = index_select(x, d, Tensor._wrap(index))
     return x
 
@@ -77,7 +84,7 @@ def _amounts(pad) -> list:
 def _source_index(mode: str, n: int, left: int, right: int, d: int, input_shape: list) -> np.ndarray:
     """For each output position along the dim, the input position it copies (made through numpy_call: a
     compiled step makes it at every call)."""
-    j = np.arange(-left, n + right, dtype=np.int64)
+    j = np.arange(-left, n + right, dtype=np.int64)  # (a negative left or right starts or ends inside)
     if mode == "reflect":
         if left >= n or right >= n:
             raise ArgumentError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
