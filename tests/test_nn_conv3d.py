@@ -137,3 +137,29 @@ def test_bad_arguments():
 def test_max_pool3d_without_indices_matches_torch(opts):
     TF = _torch().nn.functional
     _compare(lambda x: F.max_pool3d(x, **opts), lambda x: TF.max_pool3d(x, **opts), [_x()])
+
+
+def test_adaptive_max_pool3d_against_a_loop_and_torch():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 5, 4, 6))
+    out, idx = F.adaptive_max_pool3d(eg.tensor(x), (2, 3, 4), return_indices=True)
+    d, h, w = x.shape[2:]
+    for t in range(2):
+        for i in range(3):
+            for j in range(4):
+                win = x[:, :, t * d // 2:-(-(t + 1) * d // 2), i * h // 3:-(-(i + 1) * h // 3),
+                        j * w // 4:-(-(j + 1) * w // 4)]
+                np.testing.assert_array_equal(out.numpy()[:, :, t, i, j], win.max(axis=(2, 3, 4)))
+    flat = x.reshape(2, 3, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx.numpy().reshape(2, 3, -1), 2).reshape(out.shape),
+                                  out.numpy())
+    assert eg.nn.AdaptiveMaxPool3d((2, None, 1))(eg.ones(1, 1, 4, 3, 2)).shape == (1, 1, 2, 3, 1)
+    torch = pytest.importorskip("torch", reason="torch is the reference for the gradients")
+    xt, xe = torch.tensor(x, requires_grad=True), eg.tensor(x, requires_grad=True)
+    theirs, their_idx = torch.nn.functional.adaptive_max_pool3d(xt, (2, 3, 4), return_indices=True)
+    ours = F.adaptive_max_pool3d(xe, (2, 3, 4))
+    g = rng.standard_normal(tuple(theirs.shape))
+    theirs.backward(torch.tensor(g))
+    ours.backward(eg.tensor(g))
+    np.testing.assert_array_equal(their_idx.numpy(), idx.numpy())
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-12)

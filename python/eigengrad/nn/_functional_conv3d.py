@@ -206,3 +206,37 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
         return stack(planes, 2)
 
     return _batched(run, input)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over adaptive_avg_pool3d's windows: the max over each depth window, then adaptive_max_pool2d's
+    (the max of a 3-D window is either order's); ``return_indices``: also the int64 flat index
+    (depth * H * W + row * W + col) of each maximum."""
+    _input(input)
+    size = (output_size,) * 3 if FC._is_int(output_size) or output_size is None else tuple(output_size)
+    if len(size) != 3:
+        raise TypeError(f"output_size: expected an int or a triple of ints (or None), got {output_size!r}")
+    size = tuple(int(input.shape[-3 + i]) if v is None else int(v) for i, v in enumerate(size))
+    if min(size) < 1:
+        raise ValueError(f"output_size: expected positive sizes, got {output_size!r}")
+    found = []
+
+    def run(x: Tensor) -> Tensor:
+        depth, h, w = x.shape[2:]
+        planes, indices = [], []
+        for t in range(size[0]):
+            lo, hi = (t * depth) // size[0], -((-(t + 1) * depth) // size[0])
+            best, at = x[:, :, lo:hi].max(2)  # the depth window's max and where (PyTorch's single index)
+            plane, flat = FC.adaptive_max_pool2d(best, size[1:], True)
+            planes.append(plane)
+            if return_indices:
+                d = at.reshape(*at.shape[:2], h * w).gather(2, flat.reshape(*flat.shape[:2], -1))
+                indices.append(((d + lo) * (h * w) + flat.reshape(d.shape)).reshape(flat.shape))
+        if return_indices:
+            found.append(stack(indices, 2))
+        return stack(planes, 2)
+
+    out = _batched(run, input)
+    if not return_indices:
+        return out
+    return out, (found[0] if input.ndim == 5 else found[0][0])

@@ -89,9 +89,9 @@ __all__ += ["Bilinear", "LazyLinear", "InstanceNorm1d", "InstanceNorm2d", "Insta
             "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ModuleDict", "ParameterList",
             "ParameterDict", "BatchNorm3d"]
 from eigengrad.nn.modules.conv import Conv3d  # noqa: E402
-from eigengrad.nn.modules.pooling import AdaptiveAvgPool3d, AvgPool3d, MaxPool3d  # noqa: E402
+from eigengrad.nn.modules.pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d  # noqa: E402
 
-__all__ += ["Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "Dropout3d"]
+__all__ += ["Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "Dropout3d"]
 from eigengrad.nn.modules.pooling import (  # noqa: E402
     ChannelShuffle, LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
 )

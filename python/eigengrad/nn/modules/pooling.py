@@ -200,6 +200,21 @@ class AvgPool3d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class AdaptiveMaxPool3d(Module):
+    """Max pooling to a fixed output size (an int or a triple; None keeps the input's size); with
+    ``return_indices`` also the flat index (depth * H * W + row * W + col) of each maximum."""
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input: Tensor):
+        return FC3.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
 class AdaptiveAvgPool3d(Module):
     """Average pooling to a fixed output size (an int or a triple; None keeps the input's size)."""
 
