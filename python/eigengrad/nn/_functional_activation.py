@@ -8,6 +8,7 @@ import numbers
 from eigengrad.autograd import inplace as _inplace
 from eigengrad.autograd.ops_activation import MaxPieces, PReLU, Unary
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -55,7 +56,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """GELU (Hendrycks & Gimpel 2016): x Phi(x) = x/2 (1 + erf(x / sqrt 2)); with approximate='tanh',
     x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
+        raise ArgumentError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
     return Unary.apply(_tensor(input), kind="gelu", params=(approximate == "tanh",))
 
 
@@ -75,7 +76,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if n != 1:
         channels = input.shape[1] if input.ndim >= 2 else 1
         if weight.ndim != 1 or n != channels:
-            raise ValueError(f"weight: expected 1 element or one per channel ({channels}, dim 1 of input of shape "
+            raise ArgumentError(f"weight: expected 1 element or one per channel ({channels}, dim 1 of input of shape "
                              f"{input.shape}), got shape {weight.shape}")
     return PReLU.apply(input, weight)
 
@@ -85,7 +86,7 @@ def maxout(input: Tensor, pieces: int) -> Tensor:
     Maxout): (..., units * pieces) -> (..., units). The gradient goes to the first maximum of each group."""
     _tensor(input)
     if not isinstance(pieces, numbers.Integral) or isinstance(pieces, bool) or pieces < 1:
-        raise ValueError(f"pieces: expected a positive int, got {pieces!r}")
+        raise ArgumentError(f"pieces: expected a positive int, got {pieces!r}")
     if input.ndim == 0 or input.shape[-1] % pieces:
-        raise ValueError(f"input: the last dim must be a multiple of pieces={pieces}, got shape {input.shape}")
+        raise ArgumentError(f"input: the last dim must be a multiple of pieces={pieces}, got shape {input.shape}")
     return MaxPieces.apply(input, pieces=int(pieces))

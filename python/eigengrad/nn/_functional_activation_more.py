@@ -56,7 +56,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """min(max(x, min_val), max_val); the gradient is 1 strictly between the bounds, else 0."""
     min_val, max_val = _real(min_val, "min_val"), _real(max_val, "max_val")
     if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
+        raise ArgumentError("min_val cannot be greater than max_val")
     return _apply(input, inplace, "hardtanh", _hardtanh, min_val, max_val)
 
 

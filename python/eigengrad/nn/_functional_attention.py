@@ -12,11 +12,12 @@ from eigengrad import random as _random
 from eigengrad.autograd.ops_attention import Layout, ScaledDotProductAttention
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor, as_tensor
+from eigengrad._errors import ArgumentError
 
 
 def _check_dropout(p) -> float:
     if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout_p: dropout probability has to be between 0 and 1, but got {p!r}")
+        raise ArgumentError(f"dropout_p: dropout probability has to be between 0 and 1, but got {p!r}")
     return float(p)
 
 
@@ -24,26 +25,26 @@ def _qkv(query, key, value, enable_gqa: bool) -> None:
     for t, name in ((query, "query"), (key, "key"), (value, "value")):
         _float_tensor(t, name)
         if t.ndim < (3 if enable_gqa else 2):
-            raise ValueError(f"{name}: expected a tensor of at least {3 if enable_gqa else 2} dimensions "
+            raise ArgumentError(f"{name}: expected a tensor of at least {3 if enable_gqa else 2} dimensions "
                              f"(..., {'heads, ' if enable_gqa else ''}length, features), got shape {t.shape}")
     for t, name in ((key, "key"), (value, "value")):
         if t.dtype != query.dtype:
             raise TypeError(f"{name}: expected dtype {query.dtype} (the dtype of query), got {t.dtype}")
     if key.shape[-1] != query.shape[-1]:
-        raise ValueError(f"key: expected {query.shape[-1]} features in the last dimension (query's), got shape "
+        raise ArgumentError(f"key: expected {query.shape[-1]} features in the last dimension (query's), got shape "
                          f"{key.shape}")
     if value.shape[-2] != key.shape[-2]:
-        raise ValueError(f"value: expected length {key.shape[-2]} in dimension -2 (key's), got shape {value.shape}")
+        raise ArgumentError(f"value: expected length {key.shape[-2]} in dimension -2 (key's), got shape {value.shape}")
     lead = 3 if enable_gqa else 2
     if enable_gqa:
         hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
         if hk != hv or (hq % hk if hk else hq):
-            raise ValueError(f"key, value: the number of heads in key ({hk}) and value ({hv}) must be equal and "
+            raise ArgumentError(f"key, value: the number of heads in key ({hk}) and value ({hv}) must be equal and "
                              f"divide the number of heads in query ({hq}) with enable_gqa=True")
     try:
         np.broadcast_shapes(query.shape[:-lead], key.shape[:-lead], value.shape[:-lead])
     except ValueError:
-        raise ValueError(f"query, key, value: leading dimensions {query.shape[:-lead]}, {key.shape[:-lead]} and "
+        raise ArgumentError(f"query, key, value: leading dimensions {query.shape[:-lead]}, {key.shape[:-lead]} and "
                          f"{value.shape[:-lead]} do not broadcast") from None
 
 
@@ -60,7 +61,7 @@ def _attn_mask(attn_mask, query: Tensor, weights_shape: tuple):
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"attn_mask: expected a shape that broadcasts to the attention weights' shape "
+        raise ArgumentError(f"attn_mask: expected a shape that broadcasts to the attention weights' shape "
                          f"{weights_shape}, got {mask.shape}")
     return mask
 
@@ -104,7 +105,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     mask = None
     if attn_mask is not None:
         if is_causal:
-            raise ValueError("attn_mask: an explicit attn_mask should not be set when is_causal=True")
+            raise ArgumentError("attn_mask: an explicit attn_mask should not be set when is_causal=True")
         mask = _attn_mask(attn_mask, query, weights_shape)
     if scale is None:
         scale = 1.0 / math.sqrt(e) if e > 0 else 1.0

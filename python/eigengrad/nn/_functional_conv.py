@@ -12,6 +12,7 @@ from eigengrad import _kernels as K
 from eigengrad.autograd import ops_conv as C
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -27,7 +28,7 @@ def _ntuple(value, name: str, n: int, minimum: int = 1) -> tuple:
         what = "an int or a 1-tuple of ints" if n == 1 else "an int or a pair of ints"
         raise TypeError(f"{name}: expected {what}, got {value!r}")
     if min(t) < minimum:
-        raise ValueError(f"{name}: expected values >= {minimum}, got {value!r}")
+        raise ArgumentError(f"{name}: expected values >= {minimum}, got {value!r}")
     return tuple(int(v) for v in t)
 
 
@@ -39,7 +40,7 @@ def _pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
 def _input(input, name: str = "input") -> Tensor:
     _float_tensor(input, name)
     if input.ndim not in (3, 4):
-        raise ValueError(f"{name}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) tensor, got shape {input.shape}")
+        raise ArgumentError(f"{name}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) tensor, got shape {input.shape}")
     return input
 
 
@@ -59,9 +60,9 @@ def conv_padding(padding, kernel: tuple, stride: tuple, dilation: tuple) -> tupl
         if padding == "valid":
             return (0,) * 2 * n
         if padding != "same":
-            raise ValueError(f"padding: expected 'same', 'valid', an int or a tuple of ints, got {padding!r}")
+            raise ArgumentError(f"padding: expected 'same', 'valid', an int or a tuple of ints, got {padding!r}")
         if any(s != 1 for s in stride):
-            raise ValueError(f"padding: padding='same' is not supported for strided convolutions (stride {stride})")
+            raise ArgumentError(f"padding: padding='same' is not supported for strided convolutions (stride {stride})")
         totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple(v for t in totals for v in (t // 2, t - t // 2))
     return tuple(v for p in _ntuple(padding, "padding", n, minimum=0) for v in (p, p))
@@ -78,25 +79,26 @@ def check_conv(input: Tensor, weight, bias, groups, dims: int, transposed: bool 
         raise TypeError(f"weight: expected an eigengrad Tensor, got {type(weight).__name__}")
     if weight.ndim != dims + 2:
         kernel = {1: "kL", 2: "kH, kW"}.get(dims, "kD, kH, kW")
-        raise ValueError(f"weight: expected a {dims + 2}-D tensor ({_WEIGHT_LAYOUT[transposed]}, {kernel}), "
+        raise ArgumentError(f"weight: expected a {dims + 2}-D tensor ({_WEIGHT_LAYOUT[transposed]}, {kernel}), "
                          f"got shape {weight.shape}")
     if weight.dtype != input.dtype:
         raise TypeError(f"weight: expected dtype {input.dtype} (the dtype of input), got {weight.dtype}")
     if not _is_int(groups) or groups < 1:
-        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+        raise ArgumentError(f"groups: expected a positive int, got {groups!r}")
     if weight.shape[0] % groups:
         what = "in_channels" if transposed else "out_channels"
-        raise ValueError(f"groups: expected a divisor of {what} {weight.shape[0]} (weight {weight.shape}), got {groups}")
+        raise ArgumentError(f"groups: expected a divisor of {what} {weight.shape[0]} (weight {weight.shape}), got "
+                            f"{groups}")
     expected = weight.shape[0] if transposed else weight.shape[1] * groups
     if input.shape[-1 - dims] != expected:
-        raise ValueError(f"input: expected {expected} channels (weight {weight.shape} with groups={groups}), "
+        raise ArgumentError(f"input: expected {expected} channels (weight {weight.shape} with groups={groups}), "
                          f"got input of shape {input.shape}")
     out = weight.shape[1] * groups if transposed else weight.shape[0]
     if bias is not None:
         if not isinstance(bias, Tensor):
             raise TypeError(f"bias: expected an eigengrad Tensor or None, got {type(bias).__name__}")
         if bias.shape != (out,):
-            raise ValueError(f"bias: expected shape ({out},) (out_channels), got {bias.shape}")
+            raise ArgumentError(f"bias: expected shape ({out},) (out_channels), got {bias.shape}")
         if bias.dtype != input.dtype:
             raise TypeError(f"bias: expected dtype {input.dtype} (the dtype of input), got {bias.dtype}")
     return int(groups)
@@ -124,12 +126,12 @@ def pad2d(input: Tensor, padding: tuple, mode: str) -> Tensor:
     """Pads the last two dims by (top, bottom, left, right) with 'reflect', 'replicate' or 'circular'
     values (a Conv2d's padding_mode); 'zeros' is left to the convolution kernel."""
     if mode not in PADDING_MODES[1:]:
-        raise ValueError(f"mode: expected one of {PADDING_MODES[1:]}, got {mode!r}")
+        raise ArgumentError(f"mode: expected one of {PADDING_MODES[1:]}, got {mode!r}")
     h, w = input.shape[-2:]
     if mode == "reflect" and (max(padding[:2]) >= max(h, 1) or max(padding[2:]) >= max(w, 1)):
-        raise ValueError(f"padding: reflect padding {padding} must be smaller than the input's size ({h}, {w})")
+        raise ArgumentError(f"padding: reflect padding {padding} must be smaller than the input's size ({h}, {w})")
     if mode == "circular" and (max(padding[:2]) > h or max(padding[2:]) > w):
-        raise ValueError(f"padding: circular padding {padding} must be at most the input's size ({h}, {w})")
+        raise ArgumentError(f"padding: circular padding {padding} must be at most the input's size ({h}, {w})")
     return C.Pad2d.apply(input, padding=tuple(padding), mode=mode)
 
 
@@ -164,7 +166,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     _input(input)
     k, s, p, _ = _pool_args(kernel_size, stride, padding)
     if divisor_override is not None and (not _is_int(divisor_override) or divisor_override == 0):
-        raise ValueError(f"divisor_override: expected a non-zero int or None, got {divisor_override!r}")
+        raise ArgumentError(f"divisor_override: expected a non-zero int or None, got {divisor_override!r}")
     return _batched(lambda x: C.AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
                                                 count_include_pad=bool(count_include_pad),
                                                 divisor_override=divisor_override), input)
@@ -177,7 +179,7 @@ def adaptive_output_size(output_size, input_shape: tuple) -> tuple[int, int]:
         raise TypeError(f"output_size: expected an int or a pair of ints (or None), got {output_size!r}")
     pair = tuple(int(input_shape[-2 + i]) if v is None else int(v) for i, v in enumerate(pair))
     if min(pair) < 1:
-        raise ValueError(f"output_size: expected positive sizes, got {output_size!r}")
+        raise ArgumentError(f"output_size: expected positive sizes, got {output_size!r}")
     return pair
 
 
@@ -185,7 +187,7 @@ def _adaptive_size(input: Tensor, output_size) -> tuple[int, int]:
     _input(input)
     size = adaptive_output_size(output_size, input.shape)
     if min(input.shape[-2:]) < 1 and input.numel() > 0:
-        raise ValueError(f"input: expected non-empty planes, got shape {input.shape}")
+        raise ArgumentError(f"input: expected non-empty planes, got shape {input.shape}")
     return size
 
 

@@ -12,12 +12,13 @@ from eigengrad.autograd import ops_conv as C
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _input(input, name: str = "input") -> Tensor:
     _float_tensor(input, name)
     if input.ndim not in (2, 3):
-        raise ValueError(f"{name}: expected a 2-D (C, L) or 3-D (N, C, L) tensor, got shape {input.shape}")
+        raise ArgumentError(f"{name}: expected a 2-D (C, L) or 3-D (N, C, L) tensor, got shape {input.shape}")
     return input
 
 
@@ -61,7 +62,7 @@ def _pool_args(kernel_size, stride, padding, dilation=1) -> tuple:
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _single(stride, "stride")
     p = _single(padding, "padding", minimum=0)
     if p > k // 2:
-        raise ValueError(f"padding: expected at most half the kernel size {k}, got {padding!r}")
+        raise ArgumentError(f"padding: expected at most half the kernel size {k}, got {padding!r}")
     return (1, k), (1, s), (0, p), (1, _single(dilation, "dilation"))
 
 

@@ -25,7 +25,7 @@ from eigengrad.tensor_ops.shape import stack
 def _input(input, name: str = "input") -> Tensor:
     _float_tensor(input, name)
     if input.ndim not in (4, 5):
-        raise ValueError(f"{name}: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) tensor, got shape "
+        raise ArgumentError(f"{name}: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) tensor, got shape "
                          f"{input.shape}")
     return input
 
@@ -164,7 +164,7 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     _input(input)
     k, s, p, _ = _pool3d_args(kernel_size, stride, padding)
     if divisor_override is not None and (not FC._is_int(divisor_override) or divisor_override == 0):
-        raise ValueError(f"divisor_override: expected a non-zero int or None, got {divisor_override!r}")
+        raise ArgumentError(f"divisor_override: expected a non-zero int or None, got {divisor_override!r}")
 
     def run(x: Tensor) -> Tensor:
         depth = x.shape[2]
@@ -195,7 +195,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
         raise TypeError(f"output_size: expected an int or a triple of ints (or None), got {output_size!r}")
     size = tuple(int(input.shape[-3 + i]) if v is None else int(v) for i, v in enumerate(size))
     if min(size) < 1:
-        raise ValueError(f"output_size: expected positive sizes, got {output_size!r}")
+        raise ArgumentError(f"output_size: expected positive sizes, got {output_size!r}")
 
     def run(x: Tensor) -> Tensor:
         depth = x.shape[2]
@@ -218,7 +218,7 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
         raise TypeError(f"output_size: expected an int or a triple of ints (or None), got {output_size!r}")
     size = tuple(int(input.shape[-3 + i]) if v is None else int(v) for i, v in enumerate(size))
     if min(size) < 1:
-        raise ValueError(f"output_size: expected positive sizes, got {output_size!r}")
+        raise ArgumentError(f"output_size: expected positive sizes, got {output_size!r}")
     found = []
 
     def run(x: Tensor) -> Tensor:

@@ -17,6 +17,7 @@ from eigengrad.autograd import ops_conv as C
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def output_sizes(spatial: tuple, kernel: tuple, stride: tuple, padding: tuple, output_padding: tuple,
@@ -29,16 +30,16 @@ def output_sizes(spatial: tuple, kernel: tuple, stride: tuple, padding: tuple, o
 def _options(input: Tensor, weight: Tensor, stride, padding, output_padding, dilation, dims: int) -> tuple:
     """(stride, padding, output_padding, dilation) as dims-tuples, checked as PyTorch does."""
     if isinstance(padding, str):
-        raise ValueError(f"padding: a transposed convolution takes an int or a tuple of ints, got {padding!r}")
+        raise ArgumentError(f"padding: a transposed convolution takes an int or a tuple of ints, got {padding!r}")
     s, d = FC._ntuple(stride, "stride", dims), FC._ntuple(dilation, "dilation", dims)
     p = FC._ntuple(padding, "padding", dims, minimum=0)
     op = FC._ntuple(output_padding, "output_padding", dims, minimum=0)
     if any(o >= si and o >= di for o, si, di in zip(op, s, d)):
-        raise ValueError(f"output_padding: must be smaller than either stride or dilation, got output_padding {op}, "
+        raise ArgumentError(f"output_padding: must be smaller than either stride or dilation, got output_padding {op}, "
                          f"stride {s}, dilation {d}")
     sizes = output_sizes(input.shape[-dims:], weight.shape[2:], s, p, op, d)
     if min(sizes) < 1:
-        raise ValueError(f"input: the output size {sizes} of the transposed convolution of an input of spatial size "
+        raise ArgumentError(f"input: the output size {sizes} of the transposed convolution of an input of spatial size "
                          f"{input.shape[-dims:]} is too small")
     return s, p, op, d
 
@@ -79,12 +80,12 @@ def output_padding_for(input: Tensor, output_size, stride: tuple, padding: tuple
     if len(size) == lead + dims:
         size = size[lead:]
     if len(size) != dims:
-        raise ValueError(f"output_size: for {input.ndim}D input, output_size must have {dims} or {lead + dims} "
+        raise ArgumentError(f"output_size: for {input.ndim}D input, output_size must have {dims} or {lead + dims} "
                          f"elements (got {len(size)})")
     mins = output_sizes(input.shape[-dims:], kernel, stride, padding, (0,) * dims, dilation)
     maxs = tuple(m + s - 1 for m, s in zip(mins, stride))
     if any(not lo <= v <= hi for v, lo, hi in zip(size, mins, maxs)):
-        raise ValueError(f"output_size: requested an output size of {size}, but valid sizes range from {mins} to "
+        raise ArgumentError(f"output_size: requested an output size of {size}, but valid sizes range from {mins} to "
                          f"{maxs} (for an input of {tuple(input.shape[-dims:])})")
     return tuple(v - m for v, m in zip(size, mins))
 

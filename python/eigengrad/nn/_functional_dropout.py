@@ -19,7 +19,7 @@ def _check(input, p) -> float:
     if not isinstance(input, Tensor):
         raise TypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
     if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"p: dropout probability has to be between 0 and 1, but got {p!r}")
+        raise ArgumentError(f"p: dropout probability has to be between 0 and 1, but got {p!r}")
     return float(p)
 
 
@@ -100,7 +100,7 @@ def _spatial_dropout(input: Tensor, p, training: bool, generator, name: str, spa
     """Channel dropout of an input with exactly ``spatial`` spatial dims, batched or not."""
     p = _check(input, p)
     if input.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(f"input: {name} expects a {spatial + 1}-D {unbatched} or {spatial + 2}-D {batched} tensor "
+        raise ArgumentError(f"input: {name} expects a {spatial + 1}-D {unbatched} or {spatial + 2}-D {batched} tensor "
                          f"(channel-wise dropout of inputs with {spatial} spatial dimension{'s' * (spatial > 1)}), "
                          f"got shape {input.shape}")
     rows = input.shape[0] * input.shape[1] if input.ndim == spatial + 2 else input.shape[0]
@@ -149,7 +149,7 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     affine map of :func:`alpha_dropout` restores zero mean and unit variance. p = 1 gives zeros, as PyTorch."""
     p = _check(input, p)
     if input.ndim < 2:
-        raise ValueError(f"input: feature dropout requires at least 2 dimensions in the input, got shape "
+        raise ArgumentError(f"input: feature dropout requires at least 2 dimensions in the input, got shape "
                          f"{input.shape}")
     if not training or p == 0.0 or input._data.size == 0:
         return input

@@ -37,7 +37,7 @@ def _table(weight) -> Tensor:
         raise TypeError(f"weight: expected an eigengrad Tensor, got {type(weight).__name__}")
     K.check_float(weight._data, "weight")
     if weight.ndim != 2:
-        raise ValueError(f"weight: expected a 2-D tensor (num_embeddings, embedding_dim), got shape {weight.shape}")
+        raise ArgumentError(f"weight: expected a 2-D tensor (num_embeddings, embedding_dim), got shape {weight.shape}")
     return weight
 
 
@@ -48,7 +48,7 @@ def padding_index(padding_idx, num: int) -> int:
     if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool):
         raise TypeError(f"padding_idx: expected an int or None, got {padding_idx!r}")
     if not -num <= padding_idx < num:
-        raise ValueError(f"padding_idx: must be within num_embeddings: expected {-num} <= padding_idx < {num}, "
+        raise ArgumentError(f"padding_idx: must be within num_embeddings: expected {-num} <= padding_idx < {num}, "
                          f"got {padding_idx}")
     return int(padding_idx) % num
 
@@ -56,7 +56,7 @@ def padding_index(padding_idx, num: int) -> int:
 def _renorm(weight: Tensor, idx: np.ndarray, max_norm, norm_type) -> None:
     """PyTorch's no-grad embedding_renorm_: the looked-up rows of weight are rescaled in place."""
     if not isinstance(max_norm, numbers.Real) or isinstance(max_norm, bool) or not max_norm >= 0:
-        raise ValueError(f"max_norm: expected a non-negative number, got {max_norm!r}")
+        raise ArgumentError(f"max_norm: expected a non-negative number, got {max_norm!r}")
     if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool):
         raise TypeError(f"norm_type: expected a number, got {norm_type!r}")
     with grad_mode.no_grad():
@@ -95,16 +95,16 @@ def _bag_starts(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np
     starts are one NumPy step (the offsets' checks inside): a compiled step reads each call's offsets."""
     if idx.ndim == 2:
         if offsets is not None:
-            raise ValueError("offsets: if input is 2D, then offsets has to be None, as input is treated as a "
+            raise ArgumentError("offsets: if input is 2D, then offsets has to be None, as input is treated as a "
                              f"mini-batch of fixed length sequences; got {type(offsets).__name__}")
         return idx.reshape(-1), ops.numpy_call(_row_starts, idx)
     if idx.ndim != 1:
-        raise ValueError(f"input: expected a 1-D or 2-D tensor of indices, got shape {idx.shape}")
+        raise ArgumentError(f"input: expected a 1-D or 2-D tensor of indices, got shape {idx.shape}")
     if offsets is None:
-        raise ValueError("offsets: has to be a 1-D tensor with 1-D input, got None")
+        raise ArgumentError("offsets: has to be a 1-D tensor with 1-D input, got None")
     off = _indices(offsets, "offsets")
     if off.ndim != 1:
-        raise ValueError(f"offsets: expected a 1-D tensor, got shape {off.shape}")
+        raise ArgumentError(f"offsets: expected a 1-D tensor, got shape {off.shape}")
     return idx, ops.numpy_call(_offset_starts, idx, off, include_last_offset)
 
 
@@ -116,11 +116,11 @@ def _row_starts(idx: np.ndarray) -> np.ndarray:
 def _offset_starts(idx: np.ndarray, off: np.ndarray, include_last_offset: bool) -> np.ndarray:
     off = off.astype(np.int64)
     if off.size and off[0] != 0:
-        raise ValueError(f"offsets: offsets[0] has to be 0, i.e. the first bag starts at position 0, got {off[0]}")
+        raise ArgumentError(f"offsets: offsets[0] has to be 0, i.e. the first bag starts at position 0, got {off[0]}")
     if off.size and off[-1] > idx.size:
-        raise ValueError(f"offsets: offsets[-1] can not be greater than input's length {idx.size}, got {off[-1]}")
+        raise ArgumentError(f"offsets: offsets[-1] can not be greater than input's length {idx.size}, got {off[-1]}")
     if np.any(np.diff(off) < 0):
-        raise ValueError(f"offsets: expected a non-decreasing sequence, got {off.tolist()}")
+        raise ArgumentError(f"offsets: expected a non-decreasing sequence, got {off.tolist()}")
     if include_last_offset:
         return off if off.size else np.zeros(1, np.int64)
     return np.append(off, np.int64(idx.size))
@@ -147,17 +147,17 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
     weight = _table(weight)
     idx = _indices(input)
     if mode not in K.BAG_MODES:
-        raise ValueError(f"mode: has to be one of sum, mean or max, got {mode!r}")
+        raise ArgumentError(f"mode: has to be one of sum, mean or max, got {mode!r}")
     if mode == "max" and scale_grad_by_freq:
-        raise ValueError("scale_grad_by_freq: max mode does not support scaling the gradient by the frequency")
+        raise ArgumentError("scale_grad_by_freq: max mode does not support scaling the gradient by the frequency")
     if mode == "max" and sparse:
-        raise ValueError("sparse: max mode does not support sparse weights")
+        raise ArgumentError("sparse: max mode does not support sparse weights")
     psw = per_sample_weights
     if psw is not None:
         if not isinstance(psw, Tensor):
             raise TypeError(f"per_sample_weights: expected an eigengrad Tensor or None, got {type(psw).__name__}")
         if psw.shape != idx.shape:
-            raise ValueError(f"per_sample_weights: expected the shape of input {idx.shape}, got {psw.shape}")
+            raise ArgumentError(f"per_sample_weights: expected the shape of input {idx.shape}, got {psw.shape}")
         if psw.dtype != weight.dtype:
             raise TypeError(f"per_sample_weights: expected dtype {weight.dtype} (the dtype of weight), got {psw.dtype}")
         if mode != "sum":
@@ -181,7 +181,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise ArgumentTypeError("one_hot is only applicable to index tensor of type LongTensor.")
     idx = tensor._data
     if not isinstance(num_classes, numbers.Integral) or num_classes < -1:
-        raise ValueError(f"num_classes: expected an int >= -1, got {num_classes!r}")
+        raise ArgumentError(f"num_classes: expected an int >= -1, got {num_classes!r}")
     if num_classes == -1:
         if idx.size == 0:
             raise ArgumentError("Can not infer total number of classes from empty tensor.")  # PyTorch's RuntimeError

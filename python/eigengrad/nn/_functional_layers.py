@@ -22,7 +22,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         raise ArgumentError(f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
                             f"{list(input2.shape[:-1])}")
     if input1.ndim == 0 or input1.shape[-1] != weight.shape[1]:
-        raise ArgumentError(f"bilinear(): input1 size does not match weight size: got {input1.shape[-1] if input1.ndim else 0} but "
+        raise ArgumentError("bilinear(): input1 size does not match weight size: got "
+                            f"{input1.shape[-1] if input1.ndim else 0} but "
                             f"expected {weight.shape[1]}")
     if input2.shape[-1] != weight.shape[2]:
         raise ArgumentError(f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but "
@@ -48,9 +49,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     the running statistics normalise."""
     x = _tensor(input)
     if x.ndim < 3 and use_input_stats:
-        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
+        raise ArgumentError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
     if x.ndim < 2:
-        raise ValueError(f"instance_norm: expected input of shape (N, C, *), got {list(x.shape)}")
+        raise ArgumentError(f"instance_norm: expected input of shape (N, C, *), got {list(x.shape)}")
     spatial = tuple(range(2, x.ndim))
     count = int(np.prod(x.shape[2:]))
     c = x.shape[1]
@@ -60,13 +61,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
             raise ArgumentError(f"{name} should contain {x.shape[0] * c} elements not {x.shape[0] * t._data.size}")
     if use_input_stats:
         if count <= 1:
-            raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
+            raise ArgumentError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
         mean = x.mean(spatial, keepdim=True)
         var = ((x - mean) ** 2).mean(spatial, keepdim=True)
         _update_running(running_mean, running_var, mean._data, var._data, count, momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError("Expected running_mean and running_var to be defined when use_input_stats is false")
+            raise ArgumentError("Expected running_mean and running_var to be defined when use_input_stats is false")
         shape = (1, c) + (1,) * len(spatial)
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
     y = (x - mean) / (var + eps).sqrt()
@@ -119,9 +120,11 @@ def _geometry(kernel_size, dilation, padding, stride) -> tuple:
     k, d, p, s = (_pair(kernel_size, "kernel_size"), _pair(dilation, "dilation"), _pair(padding, "padding"),
                   _pair(stride, "stride"))
     if min(k) <= 0:
-        raise ArgumentError(f"kernel size should be greater than zero, but got kernel_height: {k[0]} kernel_width: {k[1]}")
+        raise ArgumentError(f"kernel size should be greater than zero, but got kernel_height: {k[0]} kernel_width: "
+                            f"{k[1]}")
     if min(d) <= 0:
-        raise ArgumentError(f"dilation should be greater than zero, but got dilation_height: {d[0]} dilation_width: {d[1]}")
+        raise ArgumentError(f"dilation should be greater than zero, but got dilation_height: {d[0]} dilation_width: "
+                            f"{d[1]}")
     if min(p) < 0:
         raise ArgumentError(f"padding should be non-negative, but got pad_height: {p[0]} pad_width: {p[1]}")
     if min(s) <= 0:

@@ -15,6 +15,7 @@ import numpy as np
 
 from eigengrad.autograd import ops_loss as L
 from eigengrad.tensor import Tensor, as_tensor
+from eigengrad._errors import ArgumentError
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -35,7 +36,7 @@ def _like(target, input: Tensor, name: str = "target") -> Tensor:
             raise TypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
         target = as_tensor(arr.astype(input.dtype, copy=False))
     if target.shape != input.shape:
-        raise ValueError(f"{name}: expected the shape of input {input.shape}, got {target.shape}")
+        raise ArgumentError(f"{name}: expected the shape of input {input.shape}, got {target.shape}")
     if target.dtype != input.dtype:
         raise TypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {target.dtype}")
     return target
@@ -64,11 +65,11 @@ def _paired(input: Tensor, target, broadcast: str = "warn", name: str = "target"
             target = target.to(input.dtype)
     if target.shape != input.shape:
         if broadcast == "error":
-            raise ValueError(f"{name}: Target size ({target.shape}) must be the same as input size ({input.shape})")
+            raise ArgumentError(f"{name}: Target size ({target.shape}) must be the same as input size ({input.shape})")
         try:
             shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
         except ValueError:
-            raise ValueError(f"{name}: the shape of target {target.shape} does not broadcast against the shape of "
+            raise ArgumentError(f"{name}: the shape of target {target.shape} does not broadcast against the shape of "
                              f"input {input.shape}") from None
         if broadcast == "warn":
             warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
@@ -94,7 +95,7 @@ def _class_weight(weight, input: Tensor, c: int) -> np.ndarray | None:
     """Class weights: a 1-D tensor of C entries (PyTorch's rule), or None."""
     w = _const(weight, input, "weight")
     if w is not None and w.shape != (c,):
-        raise ValueError(f"weight: expected a 1-D tensor of {c} class weights for input of shape {input.shape}, "
+        raise ArgumentError(f"weight: expected a 1-D tensor of {c} class weights for input of shape {input.shape}, "
                          f"got shape {w.shape}")
     return w
 
@@ -103,13 +104,13 @@ def _check_smoothing(label_smoothing) -> float:
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
         raise TypeError(f"label_smoothing: expected a float, got {type(label_smoothing).__name__}")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing: expected a value in [0.0, 1.0], got {label_smoothing}")
+        raise ArgumentError(f"label_smoothing: expected a value in [0.0, 1.0], got {label_smoothing}")
     return float(label_smoothing)
 
 
 def _check_reduction(reduction: str, allowed=("mean", "sum", "none")) -> None:
     if reduction not in allowed:
-        raise ValueError(f"reduction: expected one of {allowed}, got {reduction!r}")
+        raise ArgumentError(f"reduction: expected one of {allowed}, got {reduction!r}")
 
 
 def _trailing(w: np.ndarray | None, shape: tuple, name: str) -> np.ndarray | None:
@@ -120,9 +121,9 @@ def _trailing(w: np.ndarray | None, shape: tuple, name: str) -> np.ndarray | Non
     try:
         full = np.broadcast_shapes(w.shape, shape)
     except ValueError:
-        raise ValueError(f"{name}: shape {w.shape} does not broadcast against input of shape {shape}") from None
+        raise ArgumentError(f"{name}: shape {w.shape} does not broadcast against input of shape {shape}") from None
     if full != shape:
-        raise ValueError(f"{name}: shape {w.shape} would broadcast input of shape {shape} to {full}")
+        raise ArgumentError(f"{name}: shape {w.shape} would broadcast input of shape {shape} to {full}")
     squeezed = w.reshape(w.shape[next((i for i, n in enumerate(w.shape) if n != 1), w.ndim):])
     if squeezed.ndim == 0:  # one value for all: repeated along the last dimension (not np.ascontiguousarray's (1,))
         return np.full(shape[-1:], squeezed, dtype=w.dtype)
@@ -135,13 +136,14 @@ def _class_rows(input: Tensor, t: np.ndarray, c: int):
     """(rows, targets, output shape): (N, C, d1, ...) input moved to rows of C, targets flattened."""
     if input.ndim == 1:
         if t.ndim != 0:
-            raise ValueError(f"target: expected a scalar class index for input of shape {input.shape}, got shape {t.shape}")
+            raise ArgumentError(f"target: expected a scalar class index for input of shape {input.shape}, got shape "
+                                f"{t.shape}")
         return input.reshape(1, -1), t.reshape(1), ()
     if input.ndim == 0:
-        raise ValueError("input: expected a tensor of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
+        raise ArgumentError("input: expected a tensor of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
     expected = (input.shape[0],) + input.shape[2:]
     if t.shape != expected:
-        raise ValueError(f"target: expected shape {expected} for input of shape {input.shape}, got {t.shape}")
+        raise ArgumentError(f"target: expected shape {expected} for input of shape {input.shape}, got {t.shape}")
     if input.ndim == 2:
         return input, t, expected
     return input.permute(0, *range(2, input.ndim), 1).reshape(-1, c), t.reshape(-1), expected
@@ -216,7 +218,7 @@ def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float =
     _input(input)
     _check_reduction(reduction)
     if not delta > 0:
-        raise ValueError(f"delta: expected a value > 0, got {delta}")
+        raise ArgumentError(f"delta: expected a value > 0, got {delta}")
     return L.Regression.apply(*_paired(input, target), kind="huber", param=float(delta), reduction=reduction)
 
 
@@ -226,7 +228,7 @@ def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: floa
     _input(input)
     _check_reduction(reduction)
     if not beta >= 0:
-        raise ValueError(f"beta: expected a value >= 0, got {beta}")
+        raise ArgumentError(f"beta: expected a value >= 0, got {beta}")
     return L.Regression.apply(*_paired(input, target), kind="smooth_l1", param=float(beta), reduction=reduction)
 
 
@@ -262,16 +264,16 @@ def distillation_loss(student_logits: Tensor, teacher_logits, target, *, tempera
 
     _input(student_logits, "student_logits")
     if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
+        raise ArgumentError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
     if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not temperature > 0 \
             or not math.isfinite(temperature):
-        raise ValueError(f"temperature: expected a finite number > 0, got {temperature!r}")
+        raise ArgumentError(f"temperature: expected a finite number > 0, got {temperature!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
+        raise ArgumentError(f"alpha: expected a number in [0, 1], got {alpha!r}")
     teacher = _like(teacher_logits.detach() if isinstance(teacher_logits, Tensor) else teacher_logits,
                     student_logits, "teacher_logits").detach()
     if student_logits.ndim < 2:
-        raise ValueError(f"student_logits: expected shape (N, C) or (N, C, d1, ...), got {student_logits.shape}")
+        raise ArgumentError(f"student_logits: expected shape (N, C) or (N, C, d1, ...), got {student_logits.shape}")
     T = float(temperature)
     log_p_student = (student_logits / T).log_softmax(1)
     log_p_teacher = (teacher / T).log_softmax(1).detach()

@@ -94,7 +94,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     _tensor(anchor, "anchor"), _tensor(positive, "positive"), _tensor(negative, "negative")
     ops.check_reduction(reduction)
     if margin <= 0:
-        raise ValueError(f"margin must be greater than 0, got {margin}")
+        raise ArgumentError(f"margin must be greater than 0, got {margin}")
     _same_ndim(anchor, positive, negative)
     dist_pos = pairwise_distance(anchor, positive, p, eps)
     dist_neg = pairwise_distance(anchor, negative, p, eps)
@@ -107,7 +107,8 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
                                       margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
     """:func:`triplet_margin_loss` with any ``distance_function`` (default :func:`pairwise_distance`)."""
     if margin <= 0:
-        raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead")
+        raise ArgumentError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
+                            "instead")
     ops.check_reduction(reduction)
     _tensor(anchor, "anchor"), _tensor(positive, "positive"), _tensor(negative, "negative")
     _same_ndim(anchor, positive, negative)
@@ -126,7 +127,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     if size_average is not None or reduce is not None:  # positional in PyTorch's signature, before eps
         raise TypeError("size_average and reduce are deprecated in PyTorch and not supported: use reduction")
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+        raise ArgumentError(f"{reduction} is not a valid value for reduction")
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:  # differentiable in the target too, as PyTorch's
         y = target
@@ -144,13 +145,13 @@ def _target_mask(compare, y: np.ndarray, value: int, shape: tuple) -> np.ndarray
 
 def _check_var(var: np.ndarray) -> None:
     if bool((var < 0).any()):
-        raise ValueError("var has negative entry/entries")
+        raise ArgumentError("var has negative entry/entries")
 
 
 def _gaussian_var(var, input: Tensor) -> Tensor:
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         if var < 0:
-            raise ValueError("var has negative entry/entries")
+            raise ArgumentError("var has negative entry/entries")
         return input.new_full(input.shape, float(var))
     _tensor(var, "var")
     ops.numpy_check(_check_var, var._data)  # (a compiled step checks each replay's var too)
@@ -158,7 +159,7 @@ def _gaussian_var(var, input: Tensor) -> Tensor:
         if input.shape[:-1] == var.shape:
             return var.unsqueeze(-1)
         if not (input.ndim == var.ndim and sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1):
-            raise ValueError("var is of incorrect size")
+            raise ArgumentError("var is of incorrect size")
     return var
 
 
@@ -170,7 +171,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
     _tensor(input), _tensor(target, "target")
     var = _gaussian_var(var, input)
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(reduction + " is not valid")
+        raise ArgumentError(reduction + " is not valid")
     d = var.detach()
     var = var + (d.clamp(min=eps) - d)
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)
@@ -199,9 +200,9 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
     sum over i != y of w[y] max(0, margin - x[y] + x[i])^p / C."""
     _tensor(input)
     if p != 1 and p != 2:
-        raise ValueError("only p == 1 and p == 2 supported")
+        raise ArgumentError("only p == 1 and p == 2 supported")
     if weight is not None and _tensor(weight, "weight").ndim != 1:
-        raise ValueError("weight must be one-dimensional")
+        raise ArgumentError("weight must be one-dimensional")
     ops.check_reduction(reduction)
     x, t, unbatched = _class_targets(input, target, "multi_margin_loss")
     c = x.shape[1]

@@ -20,6 +20,7 @@ from eigengrad.autograd.ops_attention import PackedSelfAttention
 from eigengrad.nn._functional_attention import _attn_mask, _check_dropout, attention_dropout, scaled_dot_product_attention
 from eigengrad.nn._functional_dropout import dropout
 from eigengrad.tensor import Tensor, as_tensor
+from eigengrad._errors import ArgumentError
 
 
 def canonical_mask(mask, mask_name: str, other_type, other_name: str, target_type, check_other: bool = True):
@@ -49,21 +50,22 @@ def dtype_or_none(t):
 def _shape_check(query, key, value, key_padding_mask, attn_mask, num_heads: int) -> bool:
     """PyTorch's checks of the input ranks; True when the input is batched (3-D)."""
     if query.ndim not in (2, 3):
-        raise ValueError(f"query: should be unbatched 2D or batched 3D tensor but received {query.ndim}-D query tensor")
+        raise ArgumentError(f"query: should be unbatched 2D or batched 3D tensor but received {query.ndim}-D query "
+                            "tensor")
     batched = query.ndim == 3
     rank = 3 if batched else 2
     if key.ndim != rank or value.ndim != rank:
-        raise ValueError(f"key, value: for {'batched (3-D)' if batched else 'unbatched (2-D)'} `query`, expected "
+        raise ArgumentError(f"key, value: for {'batched (3-D)' if batched else 'unbatched (2-D)'} `query`, expected "
                          f"`key` and `value` to be {rank}-D but found {key.ndim}-D and {value.ndim}-D tensors")
     if key_padding_mask is not None and key_padding_mask.ndim != rank - 1:
-        raise ValueError(f"key_padding_mask: for {rank}-D `query`, expected `key_padding_mask` to be `None` or "
+        raise ArgumentError(f"key_padding_mask: for {rank}-D `query`, expected `key_padding_mask` to be `None` or "
                          f"{rank - 1}-D but found {key_padding_mask.ndim}-D tensor instead")
     if attn_mask is not None:
         if attn_mask.ndim not in (2, 3):
-            raise ValueError(f"attn_mask: expected `attn_mask` to be `None`, 2-D or 3-D but found "
+            raise ArgumentError(f"attn_mask: expected `attn_mask` to be `None`, 2-D or 3-D but found "
                              f"{attn_mask.ndim}-D tensor instead")
         if not batched and attn_mask.ndim == 3 and attn_mask.shape != (num_heads, query.shape[0], key.shape[0]):
-            raise ValueError(f"attn_mask: expected shape {(num_heads, query.shape[0], key.shape[0])}, got "
+            raise ArgumentError(f"attn_mask: expected shape {(num_heads, query.shape[0], key.shape[0])}, got "
                              f"{attn_mask.shape}")
     return batched
 
@@ -106,12 +108,12 @@ def _projections(query, key, value, in_proj_weight, in_proj_bias, separate):
         weights = separate
         for t, w, name in zip((query, key, value), weights, ("q_proj_weight", "k_proj_weight", "v_proj_weight")):
             if w is None:
-                raise ValueError(f"{name}: required with use_separate_proj_weight=True")
+                raise ArgumentError(f"{name}: required with use_separate_proj_weight=True")
             if w.shape != (e, t.shape[-1]):
-                raise ValueError(f"{name}: expected shape {(e, t.shape[-1])}, got {w.shape}")
+                raise ArgumentError(f"{name}: expected shape {(e, t.shape[-1])}, got {w.shape}")
     else:
         if in_proj_weight is None:
-            raise ValueError("in_proj_weight: required when use_separate_proj_weight is False")
+            raise ArgumentError("in_proj_weight: required when use_separate_proj_weight is False")
         weights = (in_proj_weight[:e], in_proj_weight[e:2 * e], in_proj_weight[2 * e:])
     biases = (None,) * 3 if in_proj_bias is None else (in_proj_bias[:e], in_proj_bias[e:2 * e], in_proj_bias[2 * e:])
     return tuple(linear(t, w, b) for t, w, b in zip((query, key, value), weights, biases))
@@ -126,11 +128,11 @@ def _attn_mask_4d(attn_mask, tgt_len: int, src_len: int, bsz: int, num_heads: in
     """(L, S) -> (1, 1, L, S); (N * heads, L, S) -> (N, heads, L, S), with PyTorch's shape checks."""
     if attn_mask.ndim == 2:
         if attn_mask.shape != (tgt_len, src_len):
-            raise ValueError(f"attn_mask: the shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+            raise ArgumentError(f"attn_mask: the shape of the 2D attn_mask is {attn_mask.shape}, but should be "
                              f"{(tgt_len, src_len)}.")
         return attn_mask.reshape(1, 1, tgt_len, src_len)
     if attn_mask.shape != (bsz * num_heads, tgt_len, src_len):
-        raise ValueError(f"attn_mask: the shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+        raise ArgumentError(f"attn_mask: the shape of the 3D attn_mask is {attn_mask.shape}, but should be "
                          f"{(bsz * num_heads, tgt_len, src_len)}.")
     return attn_mask.reshape(bsz, num_heads, tgt_len, src_len)
 
@@ -139,7 +141,7 @@ def _static(x, static, bsz: int, num_heads: int, head_dim: int, name: str):
     if static is None:
         return x
     if static.ndim != 3 or static.shape[0] != bsz * num_heads or static.shape[2] != head_dim:
-        raise ValueError(f"{name}: expected shape ({bsz * num_heads}, S, {head_dim}), got {static.shape}")
+        raise ArgumentError(f"{name}: expected shape ({bsz * num_heads}, S, {head_dim}), got {static.shape}")
     return static.reshape(bsz, num_heads, static.shape[1], head_dim)
 
 
@@ -181,7 +183,7 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
     key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", dtype_or_none(attn_mask), "attn_mask",
                                       query.dtype)
     if is_causal and attn_mask is None:
-        raise ValueError("attn_mask: need attn_mask if specifying the is_causal hint. You may use the Transformer "
+        raise ArgumentError("attn_mask: need attn_mask if specifying the is_causal hint. You may use the Transformer "
                          "module method `generate_square_subsequent_mask` to create this mask.")
     if is_causal and key_padding_mask is None and not need_weights:
         attn_mask = None  # the hint alone: the fused kernel's causal mode
@@ -189,13 +191,13 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
         attn_mask = canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, check_other=False)
         is_causal = is_causal and key_padding_mask is None
     if embed_dim != embed_dim_to_check:
-        raise ValueError(f"query: was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
+        raise ArgumentError(f"query: was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
-        raise ValueError(f"num_heads: embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+        raise ArgumentError(f"num_heads: embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     kv_shape = key.shape[:2] if separate is not None else key.shape
     if kv_shape != (value.shape[:2] if separate is not None else value.shape):
-        raise ValueError(f"value: key's shape {key.shape} does not match value's {value.shape}")
+        raise ArgumentError(f"value: key's shape {key.shape} does not match value's {value.shape}")
     if in_proj_weight is not None and _packs(query, key, value, separate, bias_k, bias_v, add_zero_attn, static_k, static_v, need_weights,
               attn_mask, key_padding_mask):
         out = _packed_self_attention(query, in_proj_weight, in_proj_bias, num_heads, layout, attn_mask,
@@ -206,10 +208,10 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
     if attn_mask is not None:
         attn_mask = _attn_mask_4d(attn_mask, tgt_len, src_len, bsz, num_heads)
     if (bias_k is None) != (bias_v is None):
-        raise ValueError("bias_k, bias_v: expected both or neither")
+        raise ArgumentError("bias_k, bias_v: expected both or neither")
     if bias_k is not None:
         if static_k is not None or static_v is not None:
-            raise ValueError("bias_k: bias cannot be added to static key or value")
+            raise ArgumentError("bias_k: bias cannot be added to static key or value")
         k, v = layout.append_position(k, bias_k), layout.append_position(v, bias_v)
         attn_mask = None if attn_mask is None else _pad_last(attn_mask)
         key_padding_mask = None if key_padding_mask is None else _pad_last(key_padding_mask)
@@ -226,7 +228,7 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
     src_len = k.shape[2]
     if key_padding_mask is not None:
         if key_padding_mask.shape != (bsz, src_len):
-            raise ValueError(f"key_padding_mask: expected shape {(bsz, src_len)}, got {key_padding_mask.shape}")
+            raise ArgumentError(f"key_padding_mask: expected shape {(bsz, src_len)}, got {key_padding_mask.shape}")
         kpm = key_padding_mask.reshape(bsz, 1, 1, src_len)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
@@ -267,13 +269,13 @@ def _packed_self_attention(x, in_proj_weight, in_proj_bias, num_heads: int, layo
     the same masks, scale and dropout draw as ``scaled_dot_product_attention`` on the three projections."""
     length, bsz, embed_dim = x.shape[layout.seq], x.shape[layout.batch], x.shape[2]
     if in_proj_weight.shape != (3 * embed_dim, embed_dim):
-        raise ValueError(f"in_proj_weight: expected shape {(3 * embed_dim, embed_dim)}, got {in_proj_weight.shape}")
+        raise ArgumentError(f"in_proj_weight: expected shape {(3 * embed_dim, embed_dim)}, got {in_proj_weight.shape}")
     qkv = linear(x, in_proj_weight, in_proj_bias)
     if attn_mask is not None:
         attn_mask = _attn_mask_4d(attn_mask, length, length, bsz, num_heads)
     if key_padding_mask is not None:
         if key_padding_mask.shape != (bsz, length):
-            raise ValueError(f"key_padding_mask: expected shape {(bsz, length)}, got {key_padding_mask.shape}")
+            raise ArgumentError(f"key_padding_mask: expected shape {(bsz, length)}, got {key_padding_mask.shape}")
         kpm = key_padding_mask.reshape(bsz, 1, 1, length)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     head_dim = embed_dim // num_heads

@@ -26,12 +26,12 @@ def _unpool_output_size(input: Tensor, kernel: tuple, stride: tuple, padding: tu
     if len(size) == n + 2:
         size = size[2:]
     if len(size) != n:
-        raise ValueError(f"output_size: output_size should be a sequence containing {n} or {n + 2} elements, but it "
+        raise ArgumentError(f"output_size: output_size should be a sequence containing {n} or {n + 2} elements, but it "
                          f"has a length of '{len(size)}'")
     for d in range(n):
         low, high = default[d] - stride[d], default[d] + stride[d]
         if not low < size[d] < high:
-            raise ValueError(f'output_size: invalid output_size "{size}" (dim {d} must be between {low} and {high})')
+            raise ArgumentError(f'output_size: invalid output_size "{size}" (dim {d} must be between {low} and {high})')
     return size
 
 
@@ -104,7 +104,8 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     """ShuffleNet's channel shuffle (Zhang et al., CVPR 2018): (N, g * k, *) seen as (N, g, k, *), the two
     channel axes swapped, so that channel i * k + j moves to j * g + i."""
     if not FC._is_int(groups) or groups < 1:
-        raise ArgumentError(f"groups: Number of groups to divide channels in must be positive. Value of groups:{groups}")
+        raise ArgumentError("groups: Number of groups to divide channels in must be positive. Value of "
+                            f"groups:{groups}")
     if input.ndim < 3:
         raise ArgumentError(f"input: channel_shuffle expects input with > 2 dims, but got input with sizes "
                             f"{list(input.shape)}")

@@ -21,6 +21,7 @@ from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn import _functional_conv3d as FC3
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area", "lanczos")
 _NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5, "lanczos": 4}
@@ -156,7 +157,7 @@ def _per_dim(value, name: str, dims: int, kind) -> tuple:
     """An int/float or a sequence of ``dims`` of them, as a tuple."""
     if isinstance(value, (tuple, list)):
         if len(value) != dims:
-            raise ValueError(f"{name}: input and {name} must have the same number of spatial dimensions, got "
+            raise ArgumentError(f"{name}: input and {name} must have the same number of spatial dimensions, got "
                              f"{dims} spatial dimensions and {name} {tuple(value)}")
         values = tuple(value)
     else:
@@ -173,42 +174,42 @@ def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor) -> t
     unless recompute_scale_factor."""
     dims, spatial = input.ndim - 2, input.shape[2:]
     if size is not None and scale_factor is not None:
-        raise ValueError("size: only one of size or scale_factor should be defined")
+        raise ArgumentError("size: only one of size or scale_factor should be defined")
     if size is not None:
         if recompute_scale_factor:
-            raise ValueError("recompute_scale_factor: is not meaningful with an explicit size")
+            raise ArgumentError("recompute_scale_factor: is not meaningful with an explicit size")
         sizes = tuple(int(v) for v in _per_dim(size, "size", dims, numbers.Integral))
         scales = (0.0,) * dims
     elif scale_factor is not None:
         scales = tuple(float(v) for v in _per_dim(scale_factor, "scale_factor", dims, numbers.Real))
         if not all(math.isfinite(s) and s > 0 for s in scales):
-            raise ValueError(f"scale_factor: expected positive finite scale factors, got {scale_factor!r}")
+            raise ArgumentError(f"scale_factor: expected positive finite scale factors, got {scale_factor!r}")
         sizes = tuple(math.floor(n * s) for n, s in zip(spatial, scales))
         if recompute_scale_factor:
             scales = (0.0,) * dims
     else:
-        raise ValueError("size: either size or scale_factor should be defined")
+        raise ArgumentError("size: either size or scale_factor should be defined")
     if min(sizes) < 1 or min(spatial) < 1:
-        raise ValueError(f"size: input and output sizes should be greater than 0, got input {tuple(spatial)} and "
+        raise ArgumentError(f"size: input and output sizes should be greater than 0, got input {tuple(spatial)} and "
                          f"output {sizes}")
     return sizes, scales
 
 
 def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> None:
     if mode not in MODES:
-        raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+        raise ArgumentError(f"mode: expected one of {MODES}, got {mode!r}")
     if input.ndim not in (3, 4, 5):
-        raise ValueError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
+        raise ArgumentError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
                          f"input, got shape {input.shape}")
     if antialias and not (mode in _ANTIALIAS_MODES and input.ndim == 4):
-        raise ValueError("antialias: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+        raise ArgumentError("antialias: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
                          f"requires a 4-D tensor as input (got mode {mode!r}, {input.ndim}-D input)")
     if mode == "lanczos" and not antialias:
-        raise ValueError("mode: Lanczos mode requires antialias=True")
+        raise ArgumentError("mode: Lanczos mode requires antialias=True")
     if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
     if align_corners is not None and mode not in _NEEDS_DIMS:
-        raise ValueError("align_corners: option can only be set with the interpolating modes: linear | bilinear "
+        raise ArgumentError("align_corners: option can only be set with the interpolating modes: linear | bilinear "
                          "| bicubic | trilinear")
 
 
@@ -284,14 +285,14 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
 def _factor(value, name: str) -> int:
     """A shuffle factor; at most 2**31, so that sizes times it (and its square) stay int64."""
     if not FC._is_int(value) or value < 1 or value > 2**31:
-        raise ValueError(f"{name}: expected a positive int of at most 2**31, got {value!r}")
+        raise ArgumentError(f"{name}: expected a positive int of at most 2**31, got {value!r}")
     return int(value)
 
 
 def _shuffle_input(input, name: str) -> Tensor:
     _float_tensor(input, "input")
     if input.ndim < 3:
-        raise ValueError(f"input: {name} expects (*, C, H, W) input with at least 3 dimensions, got shape "
+        raise ArgumentError(f"input: {name} expects (*, C, H, W) input with at least 3 dimensions, got shape "
                          f"{input.shape}")
     return input
 
@@ -304,7 +305,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     r = _factor(upscale_factor, "upscale_factor")
     *lead, c, h, w = input.shape
     if c % (r * r):
-        raise ValueError(f"input: pixel_shuffle expects its channel dimension to be divisible by the square of "
+        raise ArgumentError(f"input: pixel_shuffle expects its channel dimension to be divisible by the square of "
                          f"upscale_factor {r}, got {c} channels (input of shape {input.shape})")
     n = len(lead)
     x = input.reshape(*lead, c // (r * r), r, r, h, w)
@@ -318,7 +319,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     r = _factor(downscale_factor, "downscale_factor")
     *lead, c, h, w = input.shape
     if h % r or w % r:
-        raise ValueError(f"input: pixel_unshuffle expects height and width divisible by downscale_factor {r}, got "
+        raise ArgumentError(f"input: pixel_unshuffle expects height and width divisible by downscale_factor {r}, got "
                          f"input of shape {input.shape}")
     n = len(lead)
     x = input.reshape(*lead, c, h // r, r, w // r, r)

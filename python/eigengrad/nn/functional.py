@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad._errors import ArgumentError
 from eigengrad.autograd import ops, ops_norm
 from eigengrad.tensor import Tensor, as_tensor
 from eigengrad.nn._functional_loss import (  # noqa: F401  (losses beyond cross_entropy and mse_loss)
@@ -78,20 +79,22 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
     options = dict(weight=weight, ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing)
     if input.ndim == 1:
         if t.ndim != 0:
-            raise ValueError(f"target: expected a scalar class index for input of shape {input.shape}, got shape {t.shape}")
+            raise ArgumentError(f"target: expected a scalar class index for input of shape {input.shape}, got shape "
+                                f"{t.shape}")
         return cross_entropy(input.reshape(1, -1), t.reshape(1), **options).reshape(())
     if input.ndim == 0:
-        raise ValueError("input: expected logits of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
+        raise ArgumentError("input: expected logits of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
     if input.ndim > 2:
         n = input.shape[0]
         expected = (n,) + input.shape[2:]
         if t.shape != expected:
-            raise ValueError(f"target: expected shape {expected} for input of shape {input.shape}, got {t.shape}")
+            raise ArgumentError(f"target: expected shape {expected} for input of shape {input.shape}, got {t.shape}")
         moved = input.permute(0, *range(2, input.ndim), 1).reshape(-1, c)
         out = cross_entropy(moved, t.reshape(-1), **options)
         return out.reshape(*expected) if reduction == "none" else out
     if t.shape != (shape[0],):
-        raise ValueError(f"target: expected shape ({input.shape[0]},) for input of shape {input.shape}, got {t.shape}")
+        raise ArgumentError(f"target: expected shape ({input.shape[0]},) for input of shape {input.shape}, got "
+                            f"{t.shape}")
     if w is None and label_smoothing == 0.0:
         return ops.SoftmaxCrossEntropy.apply(input, t, reduction=reduction, ignore_index=ignore_index)
     from eigengrad.autograd.ops_loss import WeightedSoftmaxCrossEntropy
@@ -174,13 +177,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     shape = _tensor(input, "input").shape
     if len(shape) < 2:
-        raise ValueError(f"batch_norm: expected input of shape (N, C, *) with at least 2 dimensions, got {shape}")
+        raise ArgumentError(f"batch_norm: expected input of shape (N, C, *) with at least 2 dimensions, got {shape}")
     if training and _values_per_channel(shape) == 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {shape}")
+        raise ArgumentError(f"Expected more than 1 value per channel when training, got input size {shape}")
     rm, rv = _array_or_none(running_mean, "running_mean"), _array_or_none(running_var, "running_var")
     _array_or_none(weight, "weight"), _array_or_none(bias, "bias")
     if not training and (rm is None or rv is None):
-        raise ValueError("batch_norm: running_mean and running_var are required when training=False")
+        raise ArgumentError("batch_norm: running_mean and running_var are required when training=False")
     if momentum is None:
         momentum = 0.0
     return ops_norm.BatchNorm.apply(input, weight, bias, running_mean=rm, running_var=rv, training=bool(training),
@@ -201,11 +204,11 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     ns = _normalized_shape(normalized_shape)
     k = len(ns)
     if k == 0 or len(shape) < k or tuple(shape[len(shape) - k:]) != ns:
-        raise ValueError(f"layer_norm: given normalized_shape={list(ns)}, expected input with shape "
+        raise ArgumentError(f"layer_norm: given normalized_shape={list(ns)}, expected input with shape "
                          f"[*, {', '.join(map(str, ns))}], got {shape}")
     for name, p in (("weight", weight), ("bias", bias)):
         if _array_or_none(p, name) is not None and tuple(p.shape) != ns:
-            raise ValueError(f"layer_norm: {name}: expected shape {ns} (normalized_shape), got {p.shape}")
+            raise ArgumentError(f"layer_norm: {name}: expected shape {ns} (normalized_shape), got {p.shape}")
     return ops_norm.LayerNorm.apply(input, weight, bias, normalized_ndim=k, eps=eps)
 
 
@@ -215,9 +218,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     groups of adjacent channels; statistics per (sample, group), then weight and bias per channel."""
     shape = _tensor(input, "input").shape
     if len(shape) < 2:
-        raise ValueError(f"group_norm: expected input of shape (N, C, *) with at least 2 dimensions, got {shape}")
+        raise ArgumentError(f"group_norm: expected input of shape (N, C, *) with at least 2 dimensions, got {shape}")
     if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or shape[1] % num_groups:
-        raise ValueError(f"group_norm: expected the number of channels in input to be divisible by num_groups, "
+        raise ArgumentError(f"group_norm: expected the number of channels in input to be divisible by num_groups, "
                          f"got input of shape {shape} and num_groups={num_groups}")
     _array_or_none(weight, "weight"), _array_or_none(bias, "bias")
     return ops_norm.GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=eps)
@@ -229,9 +232,9 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     zero outside the channels. ``input`` is (N, C, *) with at least 3 dimensions."""
     dim = _tensor(input, "input").ndim
     if dim < 3:
-        raise ValueError(f"local_response_norm: expected 3D or higher dimensionality input (got {dim} dimensions)")
+        raise ArgumentError(f"local_response_norm: expected 3D or higher dimensionality input (got {dim} dimensions)")
     if not isinstance(size, (int, np.integer)) or not 1 <= size < 2**63:
-        raise ValueError(f"local_response_norm: size: expected a positive int below 2**63, got {size!r}")
+        raise ArgumentError(f"local_response_norm: size: expected a positive int below 2**63, got {size!r}")
     if input.numel() == 0:
         return input
     return ops_norm.LocalResponseNorm.apply(input, size=int(size), alpha=alpha, beta=beta, k=k)

@@ -11,6 +11,7 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 class LeakyReLU(Module):
@@ -61,7 +62,7 @@ class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
+            raise ArgumentError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:
@@ -93,7 +94,7 @@ class PReLU(Module):
         super().__init__()
         check_device(device)
         if not isinstance(num_parameters, (int, np.integer)) or isinstance(num_parameters, bool) or num_parameters < 1:
-            raise ValueError(f"num_parameters: expected a positive int, got {num_parameters!r}")
+            raise ArgumentError(f"num_parameters: expected a positive int, got {num_parameters!r}")
         self.num_parameters, self.init = int(num_parameters), float(init)
         dtype = factory_dtype(dtype)
         self.weight = Parameter(np.full(self.num_parameters, self.init, dtype=dtype))
@@ -123,7 +124,7 @@ class Maxout(Module):
         check_device(device)
         for name, v, low in (("in_features", in_features, 0), ("out_features", out_features, 0), ("pieces", pieces, 1)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-                raise ValueError(f"{name}: expected an int >= {low}, got {v!r}")
+                raise ArgumentError(f"{name}: expected an int >= {low}, got {v!r}")
         self.in_features, self.out_features, self.pieces = int(in_features), int(out_features), int(pieces)
         dtype = factory_dtype(dtype)
         rows = self.out_features * self.pieces

@@ -9,11 +9,12 @@ from eigengrad.nn.modules.linear import Linear
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _positive(value, name: str) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        raise ArgumentError(f"{name}: expected a positive int, got {value!r}")
     return int(value)
 
 
@@ -43,9 +44,9 @@ class MultiheadAttention(Module):
         check_device(device)
         embed_dim, num_heads = _positive(embed_dim, "embed_dim"), _positive(num_heads, "num_heads")
         if embed_dim % num_heads:
-            raise ValueError(f"num_heads: embed_dim must be divisible by num_heads, got {embed_dim} and {num_heads}")
+            raise ArgumentError(f"num_heads: embed_dim must be divisible by num_heads, got {embed_dim} and {num_heads}")
         if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1], got {dropout!r}")
+            raise ArgumentError(f"dropout: expected a probability in [0, 1], got {dropout!r}")
         self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, float(dropout), batch_first
         self.kdim = embed_dim if kdim is None else _positive(kdim, "kdim")
         self.vdim = embed_dim if vdim is None else _positive(vdim, "vdim")

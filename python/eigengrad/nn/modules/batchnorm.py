@@ -8,11 +8,12 @@ from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _check_features(num_features) -> int:
     if not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool) or num_features < 1:
-        raise ValueError(f"num_features: expected a positive int, got {num_features!r}")
+        raise ArgumentError(f"num_features: expected a positive int, got {num_features!r}")
     return int(num_features)
 
 
@@ -37,9 +38,9 @@ class _BatchNorm(Module):
         check_device(device)
         self.num_features = _check_features(num_features)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum: expected a float in [0, 1] or None, got {momentum!r}")
+            raise ArgumentError(f"momentum: expected a float in [0, 1] or None, got {momentum!r}")
         if not eps > 0:
-            raise ValueError(f"eps: expected a positive float, got {eps!r}")
+            raise ArgumentError(f"eps: expected a positive float, got {eps!r}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         dtype = factory_dtype(dtype)
@@ -90,7 +91,7 @@ class _BatchNorm(Module):
         shape, c = input.shape, self.num_features
         if len(shape) not in self._ndims or shape[1] != c:
             dims = " or ".join(f"{d}D" for d in self._ndims)
-            raise ValueError(f"{type(self).__name__}: expected {dims} input of shape {self._layouts.format(c=c)}, "
+            raise ArgumentError(f"{type(self).__name__}: expected {dims} input of shape {self._layouts.format(c=c)}, "
                              f"got {len(shape)}D input of shape {shape}")
 
     def forward(self, input: Tensor) -> Tensor:
@@ -110,7 +111,8 @@ class _BatchNorm(Module):
         momentum = self.momentum
         if self.training:
             if check_values and F._values_per_channel(input.shape) == 1:  # before the batch is counted
-                raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+                raise ArgumentError("Expected more than 1 value per channel when training, got input size "
+                                    f"{input.shape}")
             if not self.track_running_stats:
                 running_mean = running_var = None  # batch statistics, never stored
             else:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from eigengrad.nn.modules.module import Module
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _pairs(values, what: str):
@@ -19,7 +20,7 @@ def _pairs(values, what: str):
     pairs = []
     for j, item in enumerate(values):
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise ValueError(f"{what} update sequence element #{j} should be a pair (key, value), got {item!r}")
+            raise ArgumentError(f"{what} update sequence element #{j} should be a pair (key, value), got {item!r}")
         pairs.append(tuple(item))
     return pairs
 

@@ -14,11 +14,12 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _channels(value, name: str) -> int:
     if not FC._is_int(value) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        raise ArgumentError(f"{name}: expected a positive int, got {value!r}")
     return int(value)
 
 
@@ -41,16 +42,16 @@ class _ConvNd(Module):
         self.out_channels = _channels(out_channels, "out_channels")
         self.groups = _channels(groups, "groups")
         if in_channels % groups:
-            raise ValueError(f"groups: in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise ArgumentError(f"groups: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
-            raise ValueError(f"groups: out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise ArgumentError(f"groups: out_channels ({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in FC.PADDING_MODES:
-            raise ValueError(f"padding_mode: expected one of {FC.PADDING_MODES}, got {padding_mode!r}")
+            raise ArgumentError(f"padding_mode: expected one of {FC.PADDING_MODES}, got {padding_mode!r}")
         if self._transposed and padding_mode != "zeros":
-            raise ValueError(f"padding_mode: only 'zeros' padding mode is supported for {type(self).__name__}, "
+            raise ArgumentError(f"padding_mode: only 'zeros' padding mode is supported for {type(self).__name__}, "
                              f"got {padding_mode!r}")
         if self._transposed and isinstance(padding, str):
-            raise ValueError(f"padding: {type(self).__name__} takes an int or a tuple of ints, got {padding!r}")
+            raise ArgumentError(f"padding: {type(self).__name__} takes an int or a tuple of ints, got {padding!r}")
         self.kernel_size = FC._ntuple(kernel_size, "kernel_size", n)
         self.stride, self.dilation = FC._ntuple(stride, "stride", n), FC._ntuple(dilation, "dilation", n)
         self._pad = FC.conv_padding(padding, self.kernel_size, self.stride, self.dilation)  # checks too

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 class _DropoutNd(Module):
@@ -13,7 +14,7 @@ class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"p: dropout probability has to be between 0 and 1, but got {p!r}")
+            raise ArgumentError(f"p: dropout probability has to be between 0 and 1, but got {p!r}")
         self.p = float(p)
         self.inplace = inplace
 

@@ -7,6 +7,7 @@ import warnings
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.batchnorm import _BatchNorm
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 class _InstanceNorm(_BatchNorm):
@@ -22,14 +23,14 @@ class _InstanceNorm(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         n = self._no_batch_dim
         if input.ndim not in (n, n + 1):
-            raise ValueError(f"expected {n}D or {n + 1}D input (got {input.ndim}D input)")
+            raise ArgumentError(f"expected {n}D or {n + 1}D input (got {input.ndim}D input)")
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         feature_dim = input.ndim - self._no_batch_dim
         if input.shape[feature_dim] != self.num_features:
             if self.affine:
-                raise ValueError(f"expected input's size at dim={feature_dim} to match num_features "
+                raise ArgumentError(f"expected input's size at dim={feature_dim} to match num_features "
                                  f"({self.num_features}), but got: {input.shape[feature_dim]}.")
             warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
                           "warning by not passing in num_features, which is not used because affine=False",

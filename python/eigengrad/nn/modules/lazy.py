@@ -10,6 +10,7 @@ from eigengrad.nn.modules import batchnorm, conv, instancenorm
 from eigengrad.nn.modules.module import Module
 from eigengrad.nn.parameter import UninitializedBuffer, UninitializedParameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 class _Lazy:
@@ -36,7 +37,8 @@ class _Lazy:
     def _channels_of(self, input: Tensor) -> int:
         n = self._spatial_dims
         if input.ndim not in (n + 1, n + 2):
-            raise ValueError(f"input: expected a {n + 1}-D (unbatched) or {n + 2}-D input for {type(self).__name__}, "
+            raise ArgumentError(f"input: expected a {n + 1}-D (unbatched) or {n + 2}-D input for "
+                                f"{type(self).__name__}, "
                              f"got shape {input.shape}")
         return int(input.shape[1] if input.ndim == n + 2 else input.shape[0])
 
@@ -97,7 +99,8 @@ def _lazy_norm(real: type, dims: int):
             real._check_input_dim(self, input)
             return int(input.shape[input.ndim - real._no_batch_dim])
         if input.ndim < 2:
-            raise ValueError(f"input: expected at least a 2-D input for {type(self).__name__}, got shape {input.shape}")
+            raise ArgumentError(f"input: expected at least a 2-D input for {type(self).__name__}, got shape "
+                                f"{input.shape}")
         return int(input.shape[1])
 
     LazyNorm._channels_of = _channels_of

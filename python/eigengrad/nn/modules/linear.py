@@ -10,6 +10,7 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter, UninitializedParameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 class Linear(Module):
@@ -24,7 +25,7 @@ class Linear(Module):
         check_device(device)
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{name}: expected a non-negative int, got {v!r}")
+                raise ArgumentError(f"{name}: expected a non-negative int, got {v!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         dtype = factory_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -68,7 +69,7 @@ class Bilinear(Module):
         for name, v in (("in1_features", in1_features), ("in2_features", in2_features),
                         ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{name}: expected a non-negative int, got {v!r}")
+                raise ArgumentError(f"{name}: expected a non-negative int, got {v!r}")
         self.in1_features, self.in2_features, self.out_features = int(in1_features), int(in2_features), int(out_features)
         dtype = factory_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dtype))
@@ -108,7 +109,7 @@ class LazyLinear(Linear):
     def initialize_parameters(self, input: Tensor) -> None:
         """Sets ``in_features`` from ``input`` and materialises the parameters (as PyTorch's)."""
         if input.ndim == 0:
-            raise ValueError("LazyLinear: expected an input with at least 1 dimension, got a scalar")
+            raise ArgumentError("LazyLinear: expected an input with at least 1 dimension, got a scalar")
         self.in_features = int(input.shape[-1])
         dtype = self.weight.dtype
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))

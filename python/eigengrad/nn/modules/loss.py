@@ -10,6 +10,7 @@ from eigengrad.autograd.ops import check_reduction
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor, as_tensor
+from eigengrad._errors import ArgumentError
 
 
 class _Loss(Module):
@@ -137,7 +138,7 @@ class KLDivLoss(Module):
     def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__()
         if reduction not in ("mean", "batchmean", "sum", "none"):
-            raise ValueError(f"reduction: expected one of ('mean', 'batchmean', 'sum', 'none'), got {reduction!r}")
+            raise ArgumentError(f"reduction: expected one of ('mean', 'batchmean', 'sum', 'none'), got {reduction!r}")
         self.reduction = reduction
         self.log_target = log_target
 
@@ -160,11 +161,11 @@ class DistillationLoss(Module):
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__()
         if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
+            raise ArgumentError(f"temperature: expected a number > 0, got {temperature!r}")
         if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
-            raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
+            raise ArgumentError(f"alpha: expected a number in [0, 1], got {alpha!r}")
         if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
+            raise ArgumentError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
         self.temperature, self.alpha = float(temperature), float(alpha)
         self.ignore_index, self.reduction = ignore_index, reduction
         self.label_smoothing = F._check_smoothing(label_smoothing)

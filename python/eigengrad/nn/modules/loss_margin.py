@@ -6,6 +6,7 @@ from __future__ import annotations
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.distance import PairwiseDistance
 from eigengrad.nn.modules.loss import _Loss, _WeightedLoss
+from eigengrad._errors import ArgumentError
 
 
 class MarginRankingLoss(_Loss):
@@ -58,7 +59,7 @@ class TripletMarginLoss(_Loss):
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
         if margin <= 0:
-            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
+            raise ArgumentError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
     def forward(self, anchor, positive, negative):
@@ -73,7 +74,7 @@ class TripletMarginWithDistanceLoss(_Loss):
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
         if margin <= 0:
-            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
+            raise ArgumentError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
                              "instead")
         self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
         self.margin, self.swap = margin, swap
@@ -114,9 +115,9 @@ class MultiMarginLoss(_WeightedLoss):
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, *, reduction: str = "mean") -> None:
         super().__init__(weight, reduction)
         if p != 1 and p != 2:
-            raise ValueError("only p == 1 and p == 2 supported")
+            raise ArgumentError("only p == 1 and p == 2 supported")
         if self.weight is not None and self.weight.ndim != 1:
-            raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got {self.weight.ndim}D "
+            raise ArgumentError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got {self.weight.ndim}D "
                              "instead")
         self.p, self.margin = p, margin
 

@@ -14,6 +14,7 @@ from eigengrad.nn.modules.global_hooks import register_module_forward_hook, regi
 from eigengrad.nn.parameter import Buffer, Parameter
 from eigengrad.tensor import Tensor, get_default_dtype
 from eigengrad.utils.hooks import RemovableHandle
+from eigengrad._errors import ArgumentError
 
 _NO_HOOKS = MappingProxyType({})
 
@@ -383,7 +384,7 @@ class Module:
         """Set training mode on this module and all submodules; a module pinned by ``keep_eval_(True)``
         (e.g. a frozen batch-norm layer, see ``eigengrad.nn.utils.freeze``) stays in eval."""
         if not isinstance(mode, bool):
-            raise ValueError(f"mode: expected a bool, got {type(mode).__name__}")
+            raise ArgumentError(f"mode: expected a bool, got {type(mode).__name__}")
         for m in self.modules():
             object.__setattr__(m, "training", mode and not m.__dict__.get("_keep_eval", False))
         return self

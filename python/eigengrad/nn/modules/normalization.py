@@ -7,11 +7,12 @@ from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _positive_int(value, name: str) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        raise ArgumentError(f"{name}: expected a positive int, got {value!r}")
     return int(value)
 
 
@@ -26,7 +27,8 @@ class LayerNorm(Module):
         check_device(device)
         shape = F._normalized_shape(normalized_shape)
         if not shape or any(s < 0 for s in shape):
-            raise ValueError(f"normalized_shape: expected a non-empty shape of non-negative sizes, got {normalized_shape!r}")
+            raise ArgumentError("normalized_shape: expected a non-empty shape of non-negative sizes, got "
+                                f"{normalized_shape!r}")
         self.normalized_shape = shape
         self.eps, self.elementwise_affine = eps, bool(elementwise_affine)
         dtype = factory_dtype(dtype)
@@ -63,7 +65,7 @@ class GroupNorm(Module):
         self.num_groups = _positive_int(num_groups, "num_groups")
         self.num_channels = _positive_int(num_channels, "num_channels")
         if self.num_channels % self.num_groups:
-            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+            raise ArgumentError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.eps, self.affine = eps, bool(affine)
         dtype = factory_dtype(dtype)
         if self.affine:
@@ -82,7 +84,7 @@ class GroupNorm(Module):
     def forward(self, input: Tensor) -> Tensor:
         shape = input.shape
         if len(shape) < 2 or shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm: expected input of shape (N, {self.num_channels}, *), got {shape}")
+            raise ArgumentError(f"GroupNorm: expected input of shape (N, {self.num_channels}, *), got {shape}")
         p = self._parameters
         return F.group_norm(input, self.num_groups, p["weight"], p["bias"], self.eps)
 
@@ -118,7 +120,8 @@ class RMSNorm(Module):
         check_device(device)
         shape = F._normalized_shape(normalized_shape)
         if not shape or any(s < 0 for s in shape):
-            raise ValueError(f"normalized_shape: expected a non-empty shape of non-negative sizes, got {normalized_shape!r}")
+            raise ArgumentError("normalized_shape: expected a non-empty shape of non-negative sizes, got "
+                                f"{normalized_shape!r}")
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, bool(elementwise_affine)
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(shape, dtype=factory_dtype(dtype)))

@@ -7,6 +7,7 @@ import numbers
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _padding(padding, n: int) -> tuple:
@@ -15,7 +16,7 @@ def _padding(padding, n: int) -> tuple:
         return (int(padding),) * (2 * n)
     pads = tuple(padding)
     if len(pads) != 2 * n:
-        raise ValueError(f"padding: expected an int or a tuple of {2 * n} ints, got {padding!r}")
+        raise ArgumentError(f"padding: expected an int or a tuple of {2 * n} ints, got {padding!r}")
     return pads
 
 

@@ -22,6 +22,7 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def gate_count(mode: str) -> int:
@@ -33,7 +34,7 @@ def _positive_int(value, name: str, minimum: int = 1) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
         raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+        raise ArgumentError(f"{name}: expected an int >= {minimum}, got {value}")
     return int(value)
 
 
@@ -51,22 +52,22 @@ class RNNBase(Module):
                  device=None, dtype=None) -> None:
         super().__init__()
         if mode not in K.RNN_MODES:
-            raise ValueError(f"mode: expected one of {sorted(K.RNN_MODES)}, got {mode!r}")
+            raise ArgumentError(f"mode: expected one of {sorted(K.RNN_MODES)}, got {mode!r}")
         self.mode = mode
         self.input_size = _positive_int(input_size, "input_size", 0)
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.num_layers = _positive_int(num_layers, "num_layers")
         if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(f"dropout: expected a number in [0, 1] (the probability of an element to be zeroed), "
+            raise ArgumentError(f"dropout: expected a number in [0, 1] (the probability of an element to be zeroed), "
                              f"got {dropout!r}")
         if dropout > 0 and self.num_layers == 1:
             warnings.warn(f"dropout={dropout} and num_layers=1: dropout is applied between layers, so it has no "
                           "effect with a single layer", stacklevel=2)
         proj_size = _positive_int(proj_size, "proj_size", 0)
         if proj_size and mode != "LSTM":
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+            raise ArgumentError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if proj_size >= self.hidden_size:
-            raise ValueError("proj_size has to be smaller than hidden_size")
+            raise ArgumentError("proj_size has to be smaller than hidden_size")
         check_device(device)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), proj_size
@@ -126,12 +127,12 @@ class RNNBase(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
-            raise ValueError(f"input: {type(self).__name__} expects a 3-D (batched) or 2-D (unbatched) input, "
+            raise ArgumentError(f"input: {type(self).__name__} expects a 3-D (batched) or 2-D (unbatched) input, "
                              f"got shape {input.shape}")
         if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:
-            raise ValueError(f"input: expected a sequence length > 0, got shape {input.shape}")
+            raise ArgumentError(f"input: expected a sequence length > 0, got shape {input.shape}")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"input: expected input_size={self.input_size} features in the last dimension, "
+            raise ArgumentError(f"input: expected input_size={self.input_size} features in the last dimension, "
                              f"got shape {input.shape}")
         if input.dtype != self._dtype():
             raise TypeError(f"input: expected dtype {self._dtype()} (the parameters' dtype), got {input.dtype}")
@@ -147,7 +148,7 @@ class RNNBase(Module):
         want = shape if batched else (shape[0], shape[2])
         if hx.shape != want:
             kind = "batched" if batched else "unbatched"
-            raise ValueError(f"{name}: expected hidden state of shape {want} for {kind} input, got {hx.shape}")
+            raise ArgumentError(f"{name}: expected hidden state of shape {want} for {kind} input, got {hx.shape}")
         if hx.dtype != self._dtype():
             raise TypeError(f"{name}: expected dtype {self._dtype()} (the parameters' dtype), got {hx.dtype}")
         return hx if batched else hx.unsqueeze(1)
@@ -299,7 +300,7 @@ class RNN(RNNBase):
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device=None, dtype=None) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ArgumentError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity

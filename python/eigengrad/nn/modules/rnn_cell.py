@@ -17,6 +17,7 @@ from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.modules.rnn import _positive_int, gate_count
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 class RNNCellBase(Module):
@@ -48,7 +49,7 @@ class RNNCellBase(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"input: expected an eigengrad Tensor, got {type(input).__name__}")
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"input: {type(self).__name__} expects a 2-D (batch, {self.input_size}) or 1-D "
+            raise ArgumentError(f"input: {type(self).__name__} expects a 2-D (batch, {self.input_size}) or 1-D "
                              f"({self.input_size},) input, got shape {input.shape}")
         if input.dtype != self.weight_ih.dtype:
             raise TypeError(f"input: expected dtype {self.weight_ih.dtype} (the parameters' dtype), got {input.dtype}")
@@ -61,7 +62,7 @@ class RNNCellBase(Module):
             raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(h).__name__}")
         want = (batch, self.hidden_size) if batched else (self.hidden_size,)
         if h.shape != want:
-            raise ValueError(f"{name}: expected shape {want}, got {h.shape}")
+            raise ArgumentError(f"{name}: expected shape {want}, got {h.shape}")
         if h.dtype != self.weight_ih.dtype:
             raise TypeError(f"{name}: expected dtype {self.weight_ih.dtype} (the parameters' dtype), got {h.dtype}")
         return h if batched else h.unsqueeze(0)
@@ -94,7 +95,7 @@ class RNNCell(_SingleStateCell):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  device=None, dtype=None) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ArgumentError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, bias,
                          device, dtype)
         self.nonlinearity = nonlinearity

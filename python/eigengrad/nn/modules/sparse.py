@@ -12,11 +12,12 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def _size(value, name: str) -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
+        raise ArgumentError(f"{name}: expected a non-negative int, got {value!r}")
     return int(value)
 
 
@@ -26,7 +27,7 @@ def _table(num: int, dim: int, _weight, dtype) -> Parameter:
         return Parameter(np.empty((num, dim), dtype=factory_dtype(dtype)))
     arr = _weight._data if isinstance(_weight, Tensor) else _weight
     if not isinstance(arr, np.ndarray) or arr.shape != (num, dim):
-        raise ValueError(f"_weight: shape of weight does not match num_embeddings and embedding_dim: expected "
+        raise ArgumentError(f"_weight: shape of weight does not match num_embeddings and embedding_dim: expected "
                          f"({num}, {dim}), got {getattr(arr, 'shape', type(_weight).__name__)}")
     return Parameter(arr)
 
@@ -34,7 +35,7 @@ def _table(num: int, dim: int, _weight, dtype) -> Parameter:
 def _pretrained(embeddings) -> tuple[int, int]:
     arr = embeddings._data if isinstance(embeddings, Tensor) else embeddings
     if not isinstance(arr, np.ndarray) or arr.ndim != 2:
-        raise ValueError(f"embeddings: expected a 2-dimensional tensor, got "
+        raise ArgumentError(f"embeddings: expected a 2-dimensional tensor, got "
                          f"{getattr(arr, 'shape', type(embeddings).__name__)}")
     return arr.shape
 
@@ -124,7 +125,7 @@ class EmbeddingBag(_EmbeddingBase):
                  dtype=None) -> None:
         super().__init__()
         if mode not in ("sum", "mean", "max"):
-            raise ValueError(f"mode: has to be one of sum, mean or max, got {mode!r}")
+            raise ArgumentError(f"mode: has to be one of sum, mean or max, got {mode!r}")
         self.mode, self.include_last_offset = mode, include_last_offset
         self._init_table(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
                          _weight, device, dtype)

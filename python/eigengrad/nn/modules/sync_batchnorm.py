@@ -24,6 +24,7 @@ from eigengrad.autograd.function import Function
 from eigengrad.nn.modules.batchnorm import _BatchNorm
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
+from eigengrad._errors import ArgumentError
 
 
 def merge_statistics(stats: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -61,7 +62,8 @@ class SyncBatchNormFunction(Function):
         C.all_gather(list(every), mine)
         total, mean, var = merge_statistics(every)
         if total <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got {int(total)} over all ranks "
+            raise ArgumentError(f"Expected more than 1 value per channel when training, got {int(total)} over all "
+                                "ranks "
                              f"(input size {x.shape} on rank {world.rank})")
         if running_mean is not None:
             running_mean[...] = (1 - momentum) * running_mean + momentum * mean
@@ -96,17 +98,18 @@ class SyncBatchNorm(_BatchNorm):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, process_group=None, device=None, dtype=None) -> None:
         if process_group is not None:
-            raise ValueError(f"process_group: only the default group exists; expected None, got {process_group!r}")
+            raise ArgumentError(f"process_group: only the default group exists; expected None, got {process_group!r}")
         if device not in (None, "cpu"):
-            raise ValueError(f"device: eigengrad runs on the CPU; expected None or 'cpu', got {device!r}")
+            raise ArgumentError(f"device: eigengrad runs on the CPU; expected None or 'cpu', got {device!r}")
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype)
         self.process_group = None
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim < 2:
-            raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
+            raise ArgumentError(f"expected at least 2D input (got {input.ndim}D input)")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"SyncBatchNorm: expected input of shape (N, {self.num_features}, *), got {input.shape}")
+            raise ArgumentError(f"SyncBatchNorm: expected input of shape (N, {self.num_features}, *), got "
+                                f"{input.shape}")
 
     def forward(self, input: Tensor) -> Tensor:
         from eigengrad.distributed.process_group import _world
@@ -126,7 +129,7 @@ class SyncBatchNorm(_BatchNorm):
         """``module`` with every BatchNorm*d layer replaced by a SyncBatchNorm sharing its parameters,
         buffers and mode (the module itself when it is one)."""
         if process_group is not None:
-            raise ValueError(f"process_group: only the default group exists; expected None, got {process_group!r}")
+            raise ArgumentError(f"process_group: only the default group exists; expected None, got {process_group!r}")
         if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
             out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
             for store in ("_parameters", "_buffers"):

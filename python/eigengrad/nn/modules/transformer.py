@@ -26,13 +26,14 @@ from eigengrad.nn.modules.linear import Linear
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.modules.normalization import LayerNorm
 from eigengrad.tensor import Tensor, as_tensor
+from eigengrad._errors import ArgumentError
 
 
 def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     """The causal mask of ``sz`` positions: 0 on and below the diagonal, -inf above (float)."""
     check_device(device)
     if not isinstance(sz, (int, np.integer)) or isinstance(sz, bool) or sz < 0:
-        raise ValueError(f"sz: expected a non-negative int, got {sz!r}")
+        raise ArgumentError(f"sz: expected a non-negative int, got {sz!r}")
     dtype = factory_dtype(dtype)
     return as_tensor(numpy_call(_causal_mask, int(sz), np.dtype(dtype)))  # (a compiled step makes it at every call)
 
@@ -47,7 +48,7 @@ def _activation(activation) -> Callable:
             return F.relu
         if activation == "gelu":
             return F.gelu
-        raise ValueError(f"activation: should be relu/gelu, not {activation!r}")
+        raise ArgumentError(f"activation: should be relu/gelu, not {activation!r}")
     if not callable(activation):
         raise TypeError(f"activation: expected 'relu', 'gelu' or a callable, got {type(activation).__name__}")
     return activation
@@ -164,7 +165,7 @@ class TransformerDecoderLayer(_TransformerLayer):
 
 def _clones(module: Module, n: int) -> ModuleList:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"num_layers: expected a positive int, got {n!r}")
+        raise ArgumentError(f"num_layers: expected a positive int, got {n!r}")
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
@@ -252,10 +253,10 @@ class Transformer(Module):
                 memory_is_causal: bool = False) -> Tensor:
         batched = src.ndim == 3
         if batched and src.shape[0 if self.batch_first else 1] != tgt.shape[0 if self.batch_first else 1]:
-            raise ValueError(f"tgt: the batch number of src and tgt must be equal, got shapes {src.shape} and "
+            raise ArgumentError(f"tgt: the batch number of src and tgt must be equal, got shapes {src.shape} and "
                              f"{tgt.shape} (batch_first={self.batch_first})")
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
-            raise ValueError(f"src, tgt: the feature number of src and tgt must be equal to d_model "
+            raise ArgumentError(f"src, tgt: the feature number of src and tgt must be equal to d_model "
                              f"{self.d_model}, got {src.shape[-1]} and {tgt.shape[-1]}")
         memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
         return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
