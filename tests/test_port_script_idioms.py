@@ -316,3 +316,15 @@ def test_pad_with_mixed_signs_and_instance_norm_channel_checks():
     assert F.pad(x, (1, -1), mode="circular").tolist() == [[[2.0, 0.0, 1.0, 2.0]]]  # wraps what is left
     with pytest.raises(RuntimeError, match="running_mean should contain 1 elements not 2"):
         nn.InstanceNorm2d(2, track_running_stats=True)(eg.arange(9.0).reshape(1, 1, 3, 3))
+
+
+def test_layer_argument_checks_as_pytorch():
+    with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point target"):
+        F.cross_entropy(eg.tensor([[1.0, 2.0]]), eg.tensor([[0.3, 0.7]]), ignore_index=0)
+    with pytest.raises(RuntimeError, match="Expected more than 1 value per channel"):
+        F.group_norm(eg.tensor([[1.0, 2.0, 3.0]]), 3)
+    assert F.group_norm(eg.zeros(0, 3), 3).shape == (0, 3)
+    with pytest.raises(ValueError, match="input_size"):
+        nn.LSTM(0, 3)
+    loss = F.binary_cross_entropy(eg.tensor(0.3), eg.tensor(1.0), weight=eg.tensor(2.0))  # all 0-d
+    np.testing.assert_allclose(loss.item(), -2 * np.log(0.3), rtol=1e-6)

@@ -88,7 +88,7 @@ def _const(value, input: Tensor, name: str) -> np.ndarray | None:
         raise TypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
     if isinstance(value, Tensor) and arr.dtype != input.dtype:
         raise TypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=input.dtype)
+    return np.array(arr, dtype=input.dtype, order="C", copy=False) if arr.ndim else np.asarray(arr, input.dtype)
 
 
 def _class_weight(weight, input: Tensor, c: int) -> np.ndarray | None:
@@ -126,7 +126,7 @@ def _trailing(w: np.ndarray | None, shape: tuple, name: str) -> np.ndarray | Non
         raise ArgumentError(f"{name}: shape {w.shape} would broadcast input of shape {shape} to {full}")
     squeezed = w.reshape(w.shape[next((i for i, n in enumerate(w.shape) if n != 1), w.ndim):])
     if squeezed.ndim == 0:  # one value for all: repeated along the last dimension (not np.ascontiguousarray's (1,))
-        return np.full(shape[-1:], squeezed, dtype=w.dtype)
+        return np.full(shape[-1:], squeezed, dtype=w.dtype) if shape else squeezed.copy()
     if squeezed.shape == shape[len(shape) - squeezed.ndim:]:
         return np.ascontiguousarray(squeezed)
     return np.ascontiguousarray(np.broadcast_to(w, shape))

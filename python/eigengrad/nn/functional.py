@@ -72,6 +72,8 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
     c = shape[1] if len(shape) > 1 else (shape[0] if len(shape) == 1 else 0)
     w = _class_weight(weight, input, c)
     if t.dtype.kind == "f" and t.shape == shape:
+        if ignore_index != -100:  # PyTorch refuses it: a probability target has no class to ignore
+            raise ArgumentError("ignore_index is not supported for floating point target")
         return _cross_entropy_probabilities(input, target, reduction, w, label_smoothing)
     if t.dtype.kind not in "iu":
         raise TypeError(f"target: expected integer class indices, or class probabilities of the input's shape "
@@ -223,6 +225,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         raise ArgumentError(f"group_norm: expected the number of channels in input to be divisible by num_groups, "
                          f"got input of shape {shape} and num_groups={num_groups}")
     _array_or_none(weight, "weight"), _array_or_none(bias, "bias")
+    if shape[0] and int(np.prod(shape[1:])) // num_groups <= 1:  # PyTorch's check: one value has no variance
+        raise ArgumentError(f"Expected more than 1 value per channel when training, got input size {list(shape)}")
     return ops_norm.GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=eps)
 
 

@@ -54,7 +54,7 @@ class RNNBase(Module):
         if mode not in K.RNN_MODES:
             raise ArgumentError(f"mode: expected one of {sorted(K.RNN_MODES)}, got {mode!r}")
         self.mode = mode
-        self.input_size = _positive_int(input_size, "input_size", 0)
+        self.input_size = _positive_int(input_size, "input_size")
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.num_layers = _positive_int(num_layers, "num_layers")
         if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
