@@ -112,3 +112,15 @@ def test_int32_indices_uint8_condition_and_nextafter():
         picked = eg.where(eg.tensor([1, 0], dtype=eg.uint8), eg.ones(2), eg.zeros(2))
     assert picked.tolist() == [1.0, 0.0]
     assert (eg.nextafter(eg.tensor([1.0]), eg.tensor([2.0])) - 1).item() == float(np.finfo(np.float32).eps)
+
+
+def test_nuclear_norm_negative_take_along_dim_and_degenerate_shapes():
+    m = eg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=eg.float64)
+    nuclear = np.linalg.norm(m.numpy(), "nuc")
+    assert eg.norm(m, p="nuc").item() == pytest.approx(nuclear)
+    np.testing.assert_allclose(eg.stack([m, m]).norm(p="nuc", dim=(1, 2)).numpy(), [nuclear, nuclear])
+    assert eg.take_along_dim(m, eg.tensor([[-1], [0]]), 1).tolist() == [[2.0], [3.0]]
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        eg.take_along_dim(m, eg.tensor([[-3], [0]]), 1)
+    assert eg.chain_matmul(m).tolist() == m.tolist()
+    assert eg.movedim(eg.tensor(1.0), 0, 0).shape == () and eg.movedim(eg.tensor(1.0), -1, 0).shape == ()

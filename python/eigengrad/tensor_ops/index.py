@@ -71,6 +71,12 @@ def take_along_dim(input, indices, dim=None):
                                      tuple(s if k != d else 1 for k, s in enumerate(indices.shape))))
     xs, isz = list(shape), list(shape)
     xs[d], isz[d] = input.shape[d], indices.shape[d]
+    idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
+    if idx.size and idx.min() < 0:  # PyTorch wraps negative indices here (unlike gather)
+        n = input.shape[d]
+        if idx.min() < -n:
+            raise ArgumentError(f"index {int(idx.min())} is out of bounds for dimension {d} with size {n}")
+        indices = _wrap(np.where(idx < 0, idx + n, idx))
     return gather(input.expand(*xs), d, indices.expand(*isz).contiguous())
 
 

@@ -37,6 +37,9 @@ def cholesky(input, upper: bool = False, *, out=None):
 
 
 def chain_matmul(*matrices, out=None):
+    """The product of the matrices (``torch.chain_matmul``, deprecated; one matrix is itself)."""
+    if len(matrices) == 1:
+        return matrices[0].clone()
     return _linalg().multi_dot(matrices)
 
 

@@ -162,10 +162,16 @@ def cumprod(input, dim: int, *, dtype=None):
 
 
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
-    """The vector p-norm over ``dim`` (all elements when None): p a number, inf, -inf, or 'fro' (2)."""
+    """The vector p-norm over ``dim`` (all elements when None): p a number, inf, -inf, or 'fro' (2); 'nuc' the
+    nuclear norm of the matrices over ``dim`` (the last two dims when None), as linalg.matrix_norm."""
     if isinstance(p, str):
+        if p == "nuc":
+            from eigengrad.linalg import matrix_norm
+
+            x = _with_dtype(input, dtype)
+            return matrix_norm(x, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
         if p != "fro":
-            raise ArgumentError(f"norm: p={p!r} is not supported (eigengrad has vector norms and 'fro')")
+            raise ArgumentError(f"norm: p={p!r} is not supported (eigengrad has vector norms, 'fro' and 'nuc')")
         p = 2
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 

@@ -236,6 +236,11 @@ def adjoint(input):
 def movedim(input, source, destination):
     """Dims at ``source`` moved to ``destination`` (ints or sequences); the other dims keep their order."""
     n = input.ndim
+    if n == 0:  # a 0-d tensor's one "dim" (0 or -1) moved to itself
+        for d in ((source,) if isinstance(source, int) else tuple(source)) + (
+                (destination,) if isinstance(destination, int) else tuple(destination)):
+            _dims.wrap(d, 1)
+        return ops.Permute.apply(input, dims=())
     src = [_dims.wrap(d, n) for d in ((source,) if isinstance(source, int) else source)]
     dst = [_dims.wrap(d, n) for d in ((destination,) if isinstance(destination, int) else destination)]
     if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
