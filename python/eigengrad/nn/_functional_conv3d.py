@@ -186,9 +186,8 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     return _batched(run, input)
 
 
-def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
-    """Average pooling to a fixed (D', H', W'): output depth t averages input depths [floor(t D / D'),
-    ceil((t + 1) D / D')), rows and columns likewise (PyTorch's windows)."""
+def _adaptive_size3(input: Tensor, output_size) -> tuple:
+    """(D', H', W') of an adaptive 3-D pooling: an int or a triple, None keeping the input's size."""
     _input(input)
     size = (output_size,) * 3 if FC._is_int(output_size) or output_size is None else tuple(output_size)
     if len(size) != 3:
@@ -196,6 +195,13 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     size = tuple(int(input.shape[-3 + i]) if v is None else int(v) for i, v in enumerate(size))
     if min(size) < 1:
         raise ArgumentError(f"output_size: expected positive sizes, got {output_size!r}")
+    return size
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed (D', H', W'): output depth t averages input depths [floor(t D / D'),
+    ceil((t + 1) D / D')), rows and columns likewise (PyTorch's windows)."""
+    size = _adaptive_size3(input, output_size)
 
     def run(x: Tensor) -> Tensor:
         depth = x.shape[2]
@@ -212,13 +218,7 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
     """Max over adaptive_avg_pool3d's windows: the max over each depth window, then adaptive_max_pool2d's
     (the max of a 3-D window is either order's); ``return_indices``: also the int64 flat index
     (depth * H * W + row * W + col) of each maximum."""
-    _input(input)
-    size = (output_size,) * 3 if FC._is_int(output_size) or output_size is None else tuple(output_size)
-    if len(size) != 3:
-        raise TypeError(f"output_size: expected an int or a triple of ints (or None), got {output_size!r}")
-    size = tuple(int(input.shape[-3 + i]) if v is None else int(v) for i, v in enumerate(size))
-    if min(size) < 1:
-        raise ArgumentError(f"output_size: expected positive sizes, got {output_size!r}")
+    size = _adaptive_size3(input, output_size)
     found = []
 
     def run(x: Tensor) -> Tensor:
