@@ -124,3 +124,10 @@ def test_nuclear_norm_negative_take_along_dim_and_degenerate_shapes():
         eg.take_along_dim(m, eg.tensor([[-3], [0]]), 1)
     assert eg.chain_matmul(m).tolist() == m.tolist()
     assert eg.movedim(eg.tensor(1.0), 0, 0).shape == () and eg.movedim(eg.tensor(1.0), -1, 0).shape == ()
+
+
+def test_unique_keeps_every_nan():
+    nan = float("nan")
+    values, inverse, counts = eg.unique(eg.tensor([nan, nan, 1.0]), return_inverse=True, return_counts=True)
+    assert values.numpy()[0] == 1.0 and np.isnan(values.numpy()[1:]).all() and values.shape == (3,)
+    assert inverse.tolist() == [1, 2, 0] and counts.tolist() == [1, 1, 1]

@@ -29,7 +29,9 @@ def unique(input, sorted: bool = True, return_inverse: bool = False, return_coun
     here it is sorted too.)"""
     data = input._data
     if dim is None:
-        values, inverse, counts = np.unique(data.reshape(-1), return_inverse=True, return_counts=True)
+        # every NaN is its own value, as PyTorch's (NumPy merges them by default)
+        values, inverse, counts = np.unique(data.reshape(-1), return_inverse=True, return_counts=True,
+                                            equal_nan=False)
         return _results(values, inverse.reshape(data.shape), counts, return_inverse, return_counts)
     d = _dims.wrap(dim, input.ndim)
     values, inverse, counts = np.unique(data, return_inverse=True, return_counts=True, axis=d)
