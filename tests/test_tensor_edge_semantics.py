@@ -131,3 +131,11 @@ def test_unique_keeps_every_nan():
     values, inverse, counts = eg.unique(eg.tensor([nan, nan, 1.0]), return_inverse=True, return_counts=True)
     assert values.numpy()[0] == 1.0 and np.isnan(values.numpy()[1:]).all() and values.shape == (3,)
     assert inverse.tolist() == [1, 2, 0] and counts.tolist() == [1, 1, 1]
+
+
+def test_operands_that_do_not_broadcast_raise_pytorchs_runtime_error():
+    with pytest.raises(RuntimeError, match=r"The size of tensor a \(3\) must match the size of tensor b \(4\) at "
+                                           r"non-singleton dimension 0"):
+        eg.ones(3) + eg.ones(4)
+    with pytest.raises(ValueError):  # also a ValueError naming the sizes (eigengrad's rule for bad input)
+        eg.ones(2, 3) * eg.ones(4, 3)

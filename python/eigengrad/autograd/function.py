@@ -127,6 +127,10 @@ class Primitive:
                 out = cls.forward(ctx, *arrays, **options)
             else:  # eg.compile records a forward that NumPy computes as one plan step
                 out = _trace.forward(cls, ctx, arrays, options, record)
+        except ValueError as e:
+            if "could not be broadcast" not in str(e) or isinstance(e, RuntimeError):
+                raise
+            raise _broadcast_error(arrays) from None  # PyTorch's RuntimeError (NumPy's is a plain ValueError)
         finally:
             _fp_quiet.leave(quiet)
         result = tensor_type._wrap(out)
@@ -287,3 +291,22 @@ def _views():
 
         _VIEWS.append(views)
     return _VIEWS[0]
+
+
+def _broadcast_error(arrays) -> Exception:
+    """PyTorch's message for operands that do not broadcast, naming the first mismatched dim (an
+    ArgumentError: both the RuntimeError PyTorch raises and a ValueError)."""
+    import numpy as np
+
+    from eigengrad._errors import ArgumentError
+
+    shapes = [np.shape(a) for a in arrays if isinstance(a, np.ndarray)]
+    for i in range(len(shapes)):
+        for j in range(i + 1, len(shapes)):
+            a, b = shapes[i], shapes[j]
+            for k in range(1, min(len(a), len(b)) + 1):
+                if a[-k] != b[-k] and a[-k] != 1 and b[-k] != 1:
+                    dim = max(len(a), len(b)) - k
+                    return ArgumentError(f"The size of tensor a ({a[-k]}) must match the size of tensor b ({b[-k]}) at "
+                                         f"non-singleton dimension {dim}")
+    return ArgumentError(f"operands could not be broadcast together with shapes {' '.join(map(str, shapes))}")
