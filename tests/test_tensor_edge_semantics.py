@@ -139,3 +139,11 @@ def test_operands_that_do_not_broadcast_raise_pytorchs_runtime_error():
         eg.ones(3) + eg.ones(4)
     with pytest.raises(ValueError):  # also a ValueError naming the sizes (eigengrad's rule for bad input)
         eg.ones(2, 3) * eg.ones(4, 3)
+
+
+def test_sign_of_nan_is_zero_as_pytorch():
+    nan = float("nan")
+    x = eg.tensor([nan, 1.0, -2.0, 0.0], dtype=eg.float64, requires_grad=True)
+    assert eg.sign(x).tolist() == [0.0, 1.0, -1.0, 0.0] and eg.sgn(eg.tensor([nan])).tolist() == [0.0]
+    x.abs().sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, -1.0, 0.0]  # PyTorch's abs gradient at NaN is 0 (its sign)

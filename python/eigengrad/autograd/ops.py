@@ -342,11 +342,15 @@ class Abs(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return (K.ufunc("multiply", g, K.ufunc("sign", ctx.saved[0])),)
+        x = ctx.saved[0]
+        sign = K.ufunc("sign", x)
+        if sign.dtype.kind == "f" and not np.isfinite(sign).all():  # NaN's sign is 0 (PyTorch's abs gradient)
+            sign = np.where(sign != sign, 0, sign).astype(sign.dtype)
+        return (K.ufunc("multiply", g, sign),)
 
     @staticmethod
     def backward_graph(ctx, g):  # sign(x) is piecewise constant: no second-order term
-        return (g * np.sign(ctx.saved[0]),)
+        return (g * np.nan_to_num(np.sign(ctx.saved[0]), nan=0.0),)
 
 
 # --- activations (C++ kernels; backward from the saved output) ------------------------------------

@@ -86,7 +86,15 @@ Reciprocal = _unary("Reciprocal", np.reciprocal, "y", lambda m, g, y: -(g * (y *
 Asinh = _unary("Asinh", np.arcsinh, "x", lambda m, g, x: g / m.sqrt(x * x + 1), "dy/dx = 1 / sqrt(x^2 + 1)")
 Acosh = _unary("Acosh", np.arccosh, "x", lambda m, g, x: g / m.sqrt(x * x - 1), "dy/dx = 1 / sqrt(x^2 - 1)")
 Atanh = _unary("Atanh", np.arctanh, "x", lambda m, g, x: g / (1 - x * x), "dy/dx = 1 / (1 - x^2)")
-Sign = _unary("Sign", np.sign, None, doc="sign(x) (0 at 0, NaN at NaN); zero gradient")
+def _sign(x):
+    """np.sign with PyTorch's 0 at NaN (its sign is (0 < x) - (x < 0))."""
+    s = np.sign(x)
+    if s.dtype.kind == "f":
+        np.copyto(s, 0, where=s != s)
+    return s
+
+
+Sign = _unary("Sign", _sign, None, doc="sign(x) (0 at 0 and at NaN, as PyTorch's); zero gradient")
 Floor = _unary("Floor", np.floor, None, doc="zero gradient")
 Ceil = _unary("Ceil", np.ceil, None, doc="zero gradient")
 Round = _unary("Round", np.round, None, doc="round half to even, as PyTorch; zero gradient")

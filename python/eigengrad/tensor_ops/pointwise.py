@@ -83,7 +83,7 @@ def abs(input, *, out=None):
 
 
 def sign(input, *, out=None):
-    """-1, 0 or 1 (NaN stays NaN; a bool tensor is its own sign); zero gradient."""
+    """-1, 0 or 1 (0 at NaN, as PyTorch's; a bool tensor is its own sign); zero gradient."""
     if input._data.dtype.kind == "b":
         return _out.write(type(input)._wrap(input._data.copy()), out)
     return _out.write(ops_pointwise.Sign.apply(input), out)
