@@ -147,3 +147,13 @@ def test_sign_of_nan_is_zero_as_pytorch():
     assert eg.sign(x).tolist() == [0.0, 1.0, -1.0, 0.0] and eg.sgn(eg.tensor([nan])).tolist() == [0.0]
     x.abs().sum().backward()
     assert x.grad.tolist() == [0.0, 1.0, -1.0, 0.0]  # PyTorch's abs gradient at NaN is 0 (its sign)
+
+
+def test_a_nan_maximum_takes_the_gradient():
+    nan = float("nan")
+    x = eg.tensor([nan, 1.0, nan], dtype=eg.float64, requires_grad=True)
+    x.max().backward()
+    assert x.grad.tolist() == [0.5, 0.0, 0.5]  # PyTorch's max(): shared by the NaNs (it was 0 everywhere)
+    y = eg.tensor([[nan, 1.0], [2.0, 3.0]], dtype=eg.float64, requires_grad=True)
+    eg.amax(y, 1).sum().backward()
+    assert y.grad.tolist() == [[1.0, 0.0], [0.0, 1.0]]

@@ -463,9 +463,18 @@ class Amax(Primitive):
         return out
 
     @staticmethod
+    def _picked(x, out, axes, keepdim):
+        """The elements equal to their group's max (a NaN max: the NaNs, as PyTorch's max() shares it)."""
+        full = _expand_back(out, axes, keepdim, x.shape)
+        mask = x == full
+        if x.dtype.kind == "f" and np.isnan(out).any():
+            mask |= np.isnan(x) & np.isnan(full)
+        return mask
+
+    @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved
-        mask = x == _expand_back(out, ctx.axes, ctx.keepdim, x.shape)
+        mask = Amax._picked(x, out, ctx.axes, ctx.keepdim)
         count = mask.sum(axis=ctx.axes, keepdims=True)
         g = _expand_back(g, ctx.axes, ctx.keepdim, x.shape)
         return (np.where(mask, g / np.broadcast_to(count, x.shape), 0).astype(x.dtype),)
@@ -473,7 +482,7 @@ class Amax(Primitive):
     @staticmethod
     def backward_graph(ctx, g):  # piecewise linear: the shares of the maxima are constants
         x, out = ctx.saved
-        mask = x == _expand_back(out, ctx.axes, ctx.keepdim, x.shape)
+        mask = Amax._picked(x, out, ctx.axes, ctx.keepdim)
         share = (mask / mask.sum(axis=ctx.axes, keepdims=True)).astype(x.dtype)
         return (_expand_back_graph(g, ctx.axes, ctx.keepdim, x.shape) * share,)
 
