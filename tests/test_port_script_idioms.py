@@ -328,3 +328,12 @@ def test_layer_argument_checks_as_pytorch():
         nn.LSTM(0, 3)
     loss = F.binary_cross_entropy(eg.tensor(0.3), eg.tensor(1.0), weight=eg.tensor(2.0))  # all 0-d
     np.testing.assert_allclose(loss.item(), -2 * np.log(0.3), rtol=1e-6)
+
+
+def test_constants_and_foreach_in_place_returns():
+    import math
+
+    assert (eg.pi, eg.e, eg.inf) == (math.pi, math.e, math.inf) and math.isnan(eg.nan) and eg.newaxis is None
+    a = [eg.zeros(2)]
+    assert eg._foreach_lerp_(a, [eg.ones(2)], 0.5) is a and eg._foreach_mul_(a, 2.0) is a  # PyTorch 2.x's lists
+    assert eg._foreach_zero_(a) is a and a[0].tolist() == [0.0, 0.0]

@@ -70,6 +70,12 @@ __all__ = [
     "set_num_interop_threads", "get_num_interop_threads", "set_printoptions", "MaxResult",
 ] + sorted(_functions.FUNCTIONS)
 
+# torch.pi, torch.e, torch.inf, torch.nan, torch.newaxis: the constants positional encodings and masks use
+import math as _math  # noqa: E402
+
+pi, e, inf, nan, newaxis = _math.pi, _math.e, _math.inf, _math.nan, None
+__all__ += ["pi", "e", "inf", "nan", "newaxis"]
+
 # Subpackages imported on first access (``eg.tune``, ``eg.sklearn``, ...), so that ``import eigengrad``
 # stays fast and imports no optional dependency (scikit-learn, Optuna, Ray, matplotlib) until used.
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.

@@ -43,6 +43,7 @@ def _binary(method: str):
         other = _operand(other, kwargs, method)
         for t, o in zip(self, _per_tensor(self, other, method)):
             getattr(t, method + "_")(o, **kwargs)
+        return self  # PyTorch 2.x returns the list it updated
 
     return out_of_place, in_place
 
@@ -54,6 +55,7 @@ def _unary(method: str):
     def in_place(self):
         for t in self:
             getattr(t, method + "_")()
+        return self
 
     return out_of_place, in_place
 
@@ -66,6 +68,7 @@ def _ternary(method: str):
     def in_place(self, tensor1, tensor2, value=1):
         for t, a, b, v in zip(self, tensor1, tensor2, _per_tensor(self, value, method)):
             getattr(t, method + "_")(a, b, value=v)
+        return self
 
     return out_of_place, in_place
 
@@ -74,19 +77,22 @@ def _foreach_lerp(self, tensors1, weight):
     return [t.lerp(e, w) for t, e, w in zip(self, tensors1, _per_tensor(self, weight, "lerp"))]
 
 
-def _foreach_lerp_(self, tensors1, weight) -> None:
+def _foreach_lerp_(self, tensors1, weight):
     for t, e, w in zip(self, tensors1, _per_tensor(self, weight, "lerp")):
         t.lerp_(e, w)
+    return self
 
 
-def _foreach_zero_(self) -> None:
+def _foreach_zero_(self):
     for t in self:
         t.zero_()
+    return self
 
 
-def _foreach_copy_(self, src, non_blocking: bool = False) -> None:
+def _foreach_copy_(self, src, non_blocking: bool = False):
     for t, s in zip(self, src):
         t.copy_(s)
+    return self
 
 
 def _foreach_norm(self, ord=2, dtype=None):
