@@ -546,9 +546,18 @@ def _ints_first(index):
     first selecting with the integers (and the slices, None and Ellipsis), the second applying the advanced
     indices to that view. NumPy instead counts an integer as an advanced index, so that ``x[0, :, [1, 2]]``
     would put the list's dim first. None when the index is not such a mix."""
-    if not isinstance(index, tuple) or not any(_is_int_index(k) for k in index):
+    if type(index) is not tuple:
         return None
-    if not any(_advanced_dims(k) for k in index):
+    has_int = has_advanced = False
+    for k in index:  # one pass with the common kinds first: this runs at every tuple index
+        kind = type(k)
+        if kind is slice or k is None or k is Ellipsis:
+            continue
+        if kind is int or _is_int_index(k):
+            has_int = True
+        elif _advanced_dims(k):
+            has_advanced = True
+    if not (has_int and has_advanced):
         return None
     first, second = [], []
     for k in index:
