@@ -157,3 +157,17 @@ def test_a_nan_maximum_takes_the_gradient():
     y = eg.tensor([[nan, 1.0], [2.0, 3.0]], dtype=eg.float64, requires_grad=True)
     eg.amax(y, 1).sum().backward()
     assert y.grad.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+def test_general_eigendecomposition_with_real_eigenvalues():
+    a = eg.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=eg.float64)
+    np.testing.assert_allclose(np.sort(eg.linalg.eigvals(a).real.numpy()), [2.0, 3.0])  # `.real` as PyTorch's
+    values, vectors = eg.linalg.eig(a)
+    np.testing.assert_allclose(a.numpy() @ vectors.numpy(), vectors.numpy() * values.numpy(), atol=1e-12)
+    with pytest.raises(RuntimeError, match="complex eigenvalues"):
+        eg.linalg.eigvals(eg.tensor([[-0.1, 2.0], [-2.0, -0.1]]))
+    with pytest.raises(RuntimeError, match="gradient of a general eigendecomposition"):
+        eg.linalg.eig(eg.ones(2, 2, requires_grad=True))
+    assert eg.real(eg.ones(2)).tolist() == [1.0, 1.0] and eg.ones(2).real.tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="imag is not implemented"):
+        eg.ones(2).imag

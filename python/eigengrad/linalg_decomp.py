@@ -11,8 +11,10 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops_decomp as D
+from eigengrad.autograd.grad_mode import is_grad_enabled
 
 EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+EigResult = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
 QRResult = namedtuple("linalg_qr", ["Q", "R"])
 SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
 OldSVDResult = namedtuple("svd", ["U", "S", "V"])
@@ -53,12 +55,28 @@ def eigvalsh(A, UPLO: str = "L", *, out=None):
 
 
 def eig(A, *, out=None):
-    raise NotImplementedError("linalg.eig: the eigenvalues of a general matrix are complex, and eigengrad has "
-                              "no complex tensors; linalg.eigh decomposes symmetric matrices")
+    """(eigenvalues, eigenvectors) of a general square matrix whose eigenvalues are all real, as real tensors
+    (PyTorch's are complex with zero imaginary parts; ``.real`` gives the same numbers). eigengrad has no
+    complex tensors: complex eigenvalues raise, naming linalg.eigh for symmetric matrices; no gradient."""
+    values, vectors = _real_eig(A, "eig")
+    return EigResult(_wrap(values), _wrap(vectors))
 
 
 def eigvals(A, *, out=None):
-    eig(A)
+    """The eigenvalues of a general square matrix, when all are real (see :func:`eig`)."""
+    return _wrap(_real_eig(A, "eigvals")[0])
+
+
+def _real_eig(A, name: str):
+    _matrices(A, name, square=True)
+    if A.requires_grad and is_grad_enabled():
+        raise ArgumentError(f"linalg.{name}: the gradient of a general eigendecomposition is not built in eigengrad; call it "
+                            "under no_grad(), or use linalg.eigh for a symmetric matrix")
+    values, vectors = np.linalg.eig(A._data)
+    if np.iscomplexobj(values) and np.any(values.imag != 0):
+        raise ArgumentError(f"linalg.{name}: the matrix has complex eigenvalues, and eigengrad has no complex tensors "
+                            "(linalg.eigh decomposes symmetric matrices, whose eigenvalues are real)")
+    return np.ascontiguousarray(values.real), np.ascontiguousarray(vectors.real)
 
 
 def qr(A, mode: str = "reduced", *, out=None):

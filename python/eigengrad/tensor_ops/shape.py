@@ -501,7 +501,7 @@ METHODS = ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "
            "expand_as", "broadcast_to", "repeat", "permute", "transpose", "t", "movedim", "moveaxis", "contiguous",
            "is_contiguous", "narrow", "select", "split", "chunk", "tensor_split", "unbind", "flip", "fliplr", "flipud",
            "roll", "tril", "triu", "diagonal", "diag", "trace", "swapaxes", "swapdims", "adjoint")
-FUNCTIONS = tuple(n for n in METHODS if n not in ("view", "view_as", "reshape_as", "expand", "expand_as",
+FUNCTIONS = ("real",) + tuple(n for n in METHODS if n not in ("view", "view_as", "reshape_as", "expand", "expand_as",
                                                    "contiguous", "is_contiguous")) + (
     "cat", "concat", "concatenate", "stack", "hstack", "vstack")
 def _H(self):
@@ -511,7 +511,21 @@ def _H(self):
     return transpose(self, 0, 1)
 
 
-PROPERTIES = {"T": _T, "mT": _mT, "mH": _mH, "H": _H}
+def _real(self):
+    """The real part: the tensor itself for real tensors (``x.real``, as PyTorch's; eigengrad has no complex)."""
+    return self
+
+
+def _imag(self):
+    raise ArgumentError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def real(input):
+    """``torch.real``: the tensor itself for real tensors."""
+    return input
+
+
+PROPERTIES = {"T": _T, "mT": _mT, "mH": _mH, "H": _H, "real": _real, "imag": _imag}
 
 
 # In-place forms (autograd.inplace)
