@@ -404,3 +404,24 @@ def test_sdpa_keeps_weights_only_when_recorded(rng, monkeypatch):
     assert taken == []
     out = F.scaled_dot_product_attention(q, k, v)
     assert taken == [1] and np.array_equal(out.numpy(), plain.numpy())
+
+
+def test_encoder_reproduces_pytorchs_nested_tensor_inference_path():
+    # eval, no gradient, a left-aligned key padding mask, a layer PyTorch's fast path takes: zeros at the pads
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    enc = nn.TransformerEncoder(layer, 2)
+    assert enc.use_nested_tensor
+    x = eg.tensor(np.random.default_rng(1).standard_normal((2, 4, 8)).astype(np.float32))
+    pad = eg.tensor([[False, False, True, True], [False, False, False, True]])
+    enc.eval()
+    with eg.no_grad():
+        fast = enc(x, src_key_padding_mask=pad)
+    slow = enc(x, src_key_padding_mask=pad)  # parameters require grad: PyTorch's regular path
+    assert np.all(fast.numpy()[0, 2:] == 0) and np.all(fast.numpy()[1, 3:] == 0)
+    assert np.abs(slow.detach().numpy()[0, 2:]).sum() > 0
+    np.testing.assert_allclose(fast.numpy()[0, :2], slow.detach().numpy()[0, :2], rtol=1e-6)
+    with pytest.warns(UserWarning, match="use_nested_tensor is False because encoder_layer.self_attn.batch_first"):
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 1)
+    right = eg.tensor([[True, False, False, False], [False, False, False, True]])  # not left-aligned: no fast path
+    with eg.no_grad():
+        assert np.abs(enc(x, src_key_padding_mask=right).numpy()[0, 0]).sum() > 0

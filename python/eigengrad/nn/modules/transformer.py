@@ -171,7 +171,11 @@ def _clones(module: Module, n: int) -> ModuleList:
 
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``, ...), then ``norm`` if given.
-    ``enable_nested_tensor`` and ``mask_check`` are accepted for PyTorch compatibility (no nested tensors)."""
+
+    PyTorch's nested-tensor inference path is reproduced in what it shows: with ``enable_nested_tensor`` and
+    a layer it accepts (``use_nested_tensor``, decided and warned about at construction as PyTorch does), an
+    eval-mode call without gradients, with a left-aligned ``src_key_padding_mask`` and no ``mask``, returns
+    zeros at the padded positions (the other positions are the same either way)."""
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
@@ -181,6 +185,13 @@ class TransformerEncoder(Module):
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why:
+            import warnings
+
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why}",
+                          UserWarning, stacklevel=2)
+        self.use_nested_tensor = bool(enable_nested_tensor) and not why
 
     def forward(self, src: Tensor, mask=None, src_key_padding_mask=None, is_causal: bool | None = None) -> Tensor:
         src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask", dtype_or_none(mask),
@@ -192,7 +203,53 @@ class TransformerEncoder(Module):
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
-        return output if self.norm is None else self.norm(output)
+        output = output if self.norm is None else self.norm(output)
+        if self._nested_path(src, mask, src_key_padding_mask):  # PyTorch pads its nested output with zeros
+            padded = src_key_padding_mask if src_key_padding_mask.dtype == np.bool_ else src_key_padding_mask != 0
+            output = output.masked_fill(padded.unsqueeze(-1), 0.0)
+        return output
+
+    def _nested_path(self, src: Tensor, mask, padding) -> bool:
+        """Whether PyTorch's encoder would take its nested-tensor path for this call (its conditions, in order)."""
+        from eigengrad import backends
+        from eigengrad.amp import is_autocast_enabled
+        from eigengrad.autograd.grad_mode import is_grad_enabled
+
+        first = self.layers[0]
+        if not (backends.mha.get_fastpath_enabled() and getattr(self, "use_nested_tensor", False)):
+            return False
+        if first.training or src.ndim != 3 or padding is None or mask is not None or is_autocast_enabled("cpu"):
+            return False
+        pad = np.asarray(padding._data, dtype=bool) if hasattr(padding, "_data") else np.asarray(padding, dtype=bool)
+        if pad.shape != tuple(src.shape[:2]):
+            return False
+        if self.mask_check and np.any(pad[:, :-1] & ~pad[:, 1:]):  # not left-aligned: a pad before a token
+            return False
+        if is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in first.parameters())):
+            return False
+        return True
+
+
+def _why_not_nested(layer) -> str:
+    """PyTorch's reasons (TransformerEncoder.__init__) why a layer cannot take the nested-tensor path."""
+    attn = getattr(layer, "self_attn", None)
+    if not isinstance(layer, TransformerEncoderLayer):
+        return "encoder_layer was not TransformerEncoderLayer"
+    if layer.norm_first:
+        return "encoder_layer.norm_first was True"
+    if not attn.batch_first:
+        return "encoder_layer.self_attn.batch_first was not True(use batch_first for better inference performance)"
+    if not attn._qkv_same_embed_dim:
+        return "encoder_layer.self_attn._qkv_same_embed_dim was not True"
+    if attn.in_proj_bias is None:
+        return "encoder_layer.self_attn was passed bias=False"
+    if layer.activation not in (F.relu, F.gelu):
+        return "encoder_layer.activation_relu_or_gelu was not True"
+    if layer.norm1.eps != layer.norm2.eps:
+        return "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"
+    if attn.num_heads % 2 == 1:
+        return "encoder_layer.self_attn.num_heads is odd"
+    return ""
 
 
 class TransformerDecoder(Module):
