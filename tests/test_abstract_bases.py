@@ -1,7 +1,7 @@
 """The extension points (Dataset, Transform, the chainable schedulers, Metric, search Dimension and Strategy)
 are abstract: a subclass that leaves out a required method is refused when built, naming the method, rather
 than failing later mid-training. A Sampler is PyTorch's protocol (``__iter__``; not abstract, so that a
-script's sampler with ``__iter__`` alone works): one without it fails when iterated, naming it."""
+script's sampler with ``__iter__`` alone works): one without it is a TypeError when iterated, naming it."""
 import numpy as np
 import pytest
 
@@ -26,7 +26,7 @@ def test_incomplete_subclasses_are_refused_naming_the_method(base, missing):
 
 def test_a_sampler_without_iter_fails_when_iterated_naming_it():
     incomplete = type("Incomplete", (Sampler,), {})()
-    with pytest.raises(NotImplementedError, match="must define __iter__"):
+    with pytest.raises(TypeError, match="a Sampler subclass must define __iter__"):
         list(incomplete)
 
 

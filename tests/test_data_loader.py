@@ -226,5 +226,5 @@ def test_samplers_a_script_writes_are_iterated():
     assert [y.tolist() for _, y in DataLoader(ds, sampler=NoLength(), batch_size=3)] == [[3, 2]]
     with pytest.raises(TypeError, match="has no len"):
         len(DataLoader(ds, sampler=NoLength(), batch_size=3))
-    with pytest.raises(NotImplementedError, match="must define __iter__"):
+    with pytest.raises(TypeError, match="a Sampler subclass must define __iter__"):
         iter(eg.data.Sampler())

@@ -38,7 +38,7 @@ def _input(A, name: str):
 def _factor(A, name: str):
     """(P, L, U) tensors and the pivots array of A; differentiable for a square A."""
     _input(A, name)
-    lu, pivots, perm = D.lu_factor_numpy(A._data)
+    lu, pivots = D.lu_factor_numpy(A._data)
     m, n = A.shape[-2:]
     if m == n and A.requires_grad and is_grad_enabled():
         p, low, up = D.unpack(D.LU.apply(A), ((n, n),) * 3)
@@ -46,7 +46,7 @@ def _factor(A, name: str):
     if A.requires_grad and is_grad_enabled():
         raise ArgumentError(f"{name}: the gradient of a rectangular ({m} x {n}) LU factorisation is not built in "
                             "eigengrad; factorise a square matrix, or under no_grad()")
-    p, low, up = D.lu_unpack_numpy(lu, perm)
+    p, low, up = D.lu_unpack_numpy(lu, D.permutation(pivots, m))
     return _wrap(p), _wrap(low), _wrap(up), pivots
 
 
@@ -92,19 +92,11 @@ def _compact(low, up, k: int):
 
 
 def _permutation(pivots: np.ndarray, m: int) -> np.ndarray:
-    """The row order ``perm`` (A[perm] = L U) of LAPACK's 1-based pivots."""
+    """``D.permutation`` of user-given pivots, checked (LAPACK's 1-based row numbers)."""
     if pivots.size and (pivots.min() < 1 or pivots.max() > m):
         raise ArgumentError(f"pivots: expected values in [1, {m}] (LAPACK's 1-based row swaps), got "
                             f"[{int(pivots.min())}, {int(pivots.max())}]")
-    flat = pivots.reshape((-1, pivots.shape[-1]))
-    perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
-    rows = np.arange(flat.shape[0])
-    for j in range(flat.shape[1]):
-        p = flat[:, j] - 1
-        at = perm[rows, j].copy()
-        perm[rows, j] = perm[rows, p]
-        perm[rows, p] = at
-    return perm.reshape(pivots.shape[:-1] + (m,))
+    return D.permutation(pivots, m)
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True) -> LUResult:
@@ -124,9 +116,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     else:
         low = up = empty
     if unpack_pivots:
-        perm = _permutation(pivots, m)
-        p, _, _ = D.lu_unpack_numpy(np.zeros(perm.shape[:-1] + (m, m), LU_data._data.dtype), perm)
-        p = _wrap(p)
+        p = _wrap(D.permutation_matrix(_permutation(pivots, m), LU_data._data.dtype))
     else:
         p = empty
     return LUResult(p, low, up)

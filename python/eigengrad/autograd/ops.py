@@ -342,15 +342,17 @@ class Abs(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        x = ctx.saved[0]
-        sign = K.ufunc("sign", x)
-        if sign.dtype.kind == "f" and not np.isfinite(sign).all():  # NaN's sign is 0 (PyTorch's abs gradient)
-            sign = np.where(sign != sign, 0, sign).astype(sign.dtype)
-        return (K.ufunc("multiply", g, sign),)
+        return (K.ufunc("multiply", g, _sign_or_zero(ctx.saved[0])),)
 
     @staticmethod
     def backward_graph(ctx, g):  # sign(x) is piecewise constant: no second-order term
-        return (g * np.nan_to_num(np.sign(ctx.saved[0]), nan=0.0),)
+        return (g * _sign_or_zero(ctx.saved[0]),)
+
+
+def _sign_or_zero(x):
+    """sign(x) with 0 at NaN, PyTorch's abs gradient: 1 where |x| > 0 (false for NaN) with x's sign bit, as
+    kernel calls (eg.compile records them)."""
+    return K.ufunc("copysign", K.ufunc("greater", K.ufunc("absolute", x), 0), x)
 
 
 # --- activations (C++ kernels; backward from the saved output) ------------------------------------

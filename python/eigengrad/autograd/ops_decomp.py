@@ -269,29 +269,41 @@ class SolveTriangular(_Matrix):
         return ga, (gb if ctx.needs_input_grad[1] else None)
 
 
-def lu_factor_numpy(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lu_factor_numpy(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Doolittle LU with partial pivoting of (..., m, n) (LAPACK getrf's choices: the largest magnitude in the
-    column, the first on a tie): (LU compact, pivots (..., k) 1-based as LAPACK's, perm (..., m) with
-    A[perm] = L U). A zero pivot leaves its column of L zero, as LAPACK does for a singular matrix."""
+    column, the first on a tie): (LU compact, pivots (..., k) 1-based as LAPACK's). A zero pivot leaves its
+    column of L zero, as LAPACK does for a singular matrix."""
     lu = np.array(a, dtype=a.dtype, copy=True)
     m, n = lu.shape[-2:]
     k = min(m, n)
     lead = lu.shape[:-2]
     lu = lu.reshape((-1, m, n))
     rows = np.arange(lu.shape[0])
-    perm = np.broadcast_to(np.arange(m), (lu.shape[0], m)).copy()
     pivots = np.zeros((lu.shape[0], k), dtype=np.int32)
     for j in range(k):
         p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)
         pivots[:, j] = p + 1
-        row, at = lu[rows, j, :].copy(), perm[rows, j].copy()
-        lu[rows, j, :], perm[rows, j] = lu[rows, p, :], perm[rows, p]
-        lu[rows, p, :], perm[rows, p] = row, at
+        row = lu[rows, j, :].copy()
+        lu[rows, j, :] = lu[rows, p, :]
+        lu[rows, p, :] = row
         d = lu[:, j, j]
         safe = np.where(d == 0, 1, d)
         lu[:, j + 1:, j] = np.where(d[:, None] == 0, 0, lu[:, j + 1:, j] / safe[:, None])
         lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
-    return lu.reshape(lead + (m, n)), pivots.reshape(lead + (k,)), perm.reshape(lead + (m,))
+    return lu.reshape(lead + (m, n)), pivots.reshape(lead + (k,))
+
+
+def permutation(pivots: np.ndarray, m: int) -> np.ndarray:
+    """The row order ``perm`` (A[perm] = L U) that LAPACK's 1-based row swaps ``pivots`` make of m rows."""
+    flat = pivots.reshape((-1, pivots.shape[-1]))
+    perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
+    rows = np.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        p = flat[:, j] - 1
+        at = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, p]
+        perm[rows, p] = at
+    return perm.reshape(pivots.shape[:-1] + (m,))
 
 
 def lu_unpack_numpy(lu: np.ndarray, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -300,9 +312,15 @@ def lu_unpack_numpy(lu: np.ndarray, perm: np.ndarray) -> tuple[np.ndarray, np.nd
     k = min(m, n)
     low = np.tril(lu[..., :, :k], -1) + np.eye(m, k, dtype=lu.dtype)
     up = np.triu(lu[..., :k, :])
-    pt = np.zeros(lu.shape[:-2] + (m, m), dtype=lu.dtype)
-    np.put_along_axis(pt, perm[..., :, None], 1, axis=-1)  # P^T[i, perm[i]] = 1: P^T A = A[perm] = L U
-    return np.swapaxes(pt, -1, -2), low, up
+    return permutation_matrix(perm, lu.dtype), low, up
+
+
+def permutation_matrix(perm: np.ndarray, dtype) -> np.ndarray:
+    """P with P[perm[i], i] = 1 (so P^T A = A[perm]), for a batch of row orders."""
+    m = perm.shape[-1]
+    pt = np.zeros(perm.shape[:-1] + (m, m), dtype=dtype)
+    np.put_along_axis(pt, perm[..., :, None], 1, axis=-1)
+    return np.swapaxes(pt, -1, -2)
 
 
 class LU(_Decomp):
@@ -310,8 +328,8 @@ class LU(_Decomp):
 
     @staticmethod
     def forward(ctx, a):
-        lu, _, perm = lu_factor_numpy(a)
-        p, low, up = lu_unpack_numpy(lu, perm)
+        lu, pivots = lu_factor_numpy(a)
+        p, low, up = lu_unpack_numpy(lu, permutation(pivots, a.shape[-2]))
         n = a.shape[-1]
         ctx.shapes = ((n, n), (n, n), (n, n))
         out = _pack(ctx.shapes, p, low, up)

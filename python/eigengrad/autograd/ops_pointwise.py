@@ -86,6 +86,8 @@ Reciprocal = _unary("Reciprocal", np.reciprocal, "y", lambda m, g, y: -(g * (y *
 Asinh = _unary("Asinh", np.arcsinh, "x", lambda m, g, x: g / m.sqrt(x * x + 1), "dy/dx = 1 / sqrt(x^2 + 1)")
 Acosh = _unary("Acosh", np.arccosh, "x", lambda m, g, x: g / m.sqrt(x * x - 1), "dy/dx = 1 / sqrt(x^2 - 1)")
 Atanh = _unary("Atanh", np.arctanh, "x", lambda m, g, x: g / (1 - x * x), "dy/dx = 1 / (1 - x^2)")
+
+
 def _sign(x):
     """np.sign with PyTorch's 0 at NaN (its sign is (0 < x) - (x < 0))."""
     s = np.sign(x)

@@ -44,7 +44,8 @@ class Sampler:
     def indices(self) -> np.ndarray:
         """One epoch's dataset indices, in visiting order, as an int64 array (one generator draw)."""
         if type(self).__iter__ is Sampler.__iter__:
-            raise NotImplementedError(f"{type(self).__name__} must define __iter__ (or indices)")
+            raise TypeError(f"{type(self).__name__}: a Sampler subclass must define __iter__ (or indices), as "
+                            "PyTorch's protocol says")
         return np.fromiter((operator.index(i) for i in self), dtype=np.int64)
 
     def __iter__(self) -> Iterator[int]:

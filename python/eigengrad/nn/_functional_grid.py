@@ -13,6 +13,7 @@ from eigengrad._errors import ArgumentError
 from eigengrad.autograd.ops import ZeroGradTo, numpy_call
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
+from eigengrad.tensor_ops.index import where
 
 # The integer positions and masks below come from values (the grid's): each is one NumPy step (numpy_call),
 # so that a compiled step computes them from each call's grid.
@@ -75,8 +76,13 @@ def _padded(coord: Tensor, size: int, padding_mode: str, align_corners: bool) ->
     if padding_mode == "zeros":
         return coord
     if padding_mode == "reflection":
-        coord = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
+        coord = _reflect(coord, *_reflect_bounds(size, align_corners))
     return coord.clamp(0, size - 1)
+
+
+def _reflect_bounds(size: int, align_corners: bool) -> tuple:
+    """The doubled edges positions reflect about: pixel centres 0 and size - 1, or pixel edges -1/2, size - 1/2."""
+    return (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
 
 
 def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
@@ -87,17 +93,11 @@ def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
     distance = (coord - low).abs()
     extra = distance.fmod(span)
     even = Tensor._wrap(numpy_call(_even_flips, distance._data, span))
-    return _where(even, extra + low, span - extra + low)
+    return where(even, extra + low, span - extra + low)
 
 
 def _even_flips(distance: np.ndarray, span: float) -> np.ndarray:
     return np.floor(distance / span) % 2 == 0
-
-
-def _where(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    from eigengrad.tensor_ops.index import where
-
-    return where(mask, a, b)
 
 
 def _tap(coord: np.ndarray, size: int, padding_mode: str, align_corners: bool) -> np.ndarray:
@@ -106,13 +106,13 @@ def _tap(coord: np.ndarray, size: int, padding_mode: str, align_corners: bool) -
     if padding_mode == "border":
         c = np.clip(c, 0, size - 1)
     elif padding_mode == "reflection":
-        low2, high2 = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        low2, high2 = _reflect_bounds(size, align_corners)
         if low2 == high2:
             c = np.zeros_like(c)
         else:
             low, span = low2 / 2, (high2 - low2) / 2
             d = np.abs(c - low)
-            c = np.where(np.floor(d / span) % 2 == 0, np.fmod(d, span) + low, span - np.fmod(d, span) + low)
+            c = np.where(_even_flips(d, span), np.fmod(d, span) + low, span - np.fmod(d, span) + low)
         c = np.clip(c, 0, size - 1)
     return np.trunc(c).astype(np.int64)
 

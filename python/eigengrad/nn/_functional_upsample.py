@@ -207,7 +207,7 @@ def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> Non
     if mode == "lanczos" and not antialias:
         raise ArgumentError("mode: Lanczos mode requires antialias=True")
     if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
-        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
+        raise ArgumentError(f"input: Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
     if align_corners is not None and mode not in _NEEDS_DIMS:
         raise ArgumentError("align_corners: option can only be set with the interpolating modes: linear | bilinear "
                          "| bicubic | trilinear")

@@ -12,6 +12,7 @@ from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad import return_types
 from eigengrad.autograd import ops
 from eigengrad.tensor_ops import _dims
+from eigengrad.tensor_ops.index import where
 
 
 def _wrap(arr):
@@ -96,7 +97,7 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
             val = lo_v
         else:  # PyTorch's lerp, exact at both ends: an inf neighbour is not read at weight 0
             diff = hi_v - lo_v
-            val = _where(weight < 0.5, lo_v + diff * weight, hi_v - diff * (1 - weight))
+            val = where(weight < 0.5, lo_v + diff * weight, hi_v - diff * (1 - weight))
         val = val.masked_fill(part("empty"), float("nan"))
         outs.append(val if keepdim or dim is None else val.squeeze(d))
     from eigengrad.tensor_ops.shape import stack
@@ -105,12 +106,6 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
     if dim is None:
         out = out.reshape(len(qs), *([1] * input.ndim if keepdim else []))
     return out[0] if scalar_q else out
-
-
-def _where(mask, a, b):
-    from eigengrad.tensor_ops.index import where
-
-    return where(mask, a, b)
 
 
 def _quantile_part(x: np.ndarray, q_values, d: int, k: int, interpolation: str, ignore_nan: bool,
