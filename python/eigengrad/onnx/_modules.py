@@ -180,6 +180,8 @@ MODULES = {
     "ReLU6": _clip, "Hardtanh": _clip, "Clamp": _clip, "PReLU": _prelu, "Embedding": _embedding,
     "RNN": _rnn, "LSTM": _rnn, "GRU": _rnn,
     "MultiheadAttention": _attention.multihead_attention, "TransformerEncoderLayer": _attention.encoder_layer,
+    "MaskToAdditive": _attention.mask_to_additive, "Constant": _attention.constant,
+    "ZeroPadded": _attention.zero_padded,
     "GroupNorm": _layers.group_norm, "InstanceNorm1d": _layers.instance_norm, "InstanceNorm2d": _layers.instance_norm,
     "ConvTranspose1d": _layers.conv_transpose, "ConvTranspose2d": _layers.conv_transpose, "Upsample": _layers.upsample,
     "UpsamplingNearest2d": _layers.upsample, "UpsamplingBilinear2d": _layers.upsample,

@@ -31,6 +31,26 @@ class ExportError(ValueError):
     """The model cannot be exported: names the operation, module or view that has no ONNX form."""
 
 
+@functools.lru_cache(maxsize=1)
+def _numpy_forms() -> dict:
+    """NumPy functions run through ``numpy_call`` that have an ONNX form -> the op recorded: "Constant" for a
+    value made from Python arguments alone (recorded only when no array goes in; the random factories are
+    not listed: their values are draws, not constants), None for a check of values (nothing to export)."""
+    from eigengrad.autograd.ops import _checked
+    from eigengrad.nn._functional_mha import _bool_to_additive
+    from eigengrad.nn.modules.transformer import _causal_mask
+    from eigengrad.tensor_ops.creation import _arange, _linspace
+
+    constants = (np.zeros, np.ones, np.full, np.eye, _arange, _linspace, _causal_mask)
+    return {**{fn: "Constant" for fn in constants}, _checked: None, _bool_to_additive: "MaskToAdditive"}
+
+
+def _wrap(a: np.ndarray):
+    from eigengrad.tensor import Tensor
+
+    return Tensor._wrap(a)
+
+
 class ExportTracer(Tracer):
     """A Tracer whose unsupported kernels name ONNX export, with ``module_op`` for ``MODULE_OPS``."""
 
@@ -42,6 +62,23 @@ class ExportTracer(Tracer):
             self.fail(f"the kernel {name!r} has no ONNX export yet")
             return
         super().record(table, name, fn, args, kwargs)
+
+    def primitive_forward(self, cls, ctx, arrays: list, options: dict, keep: bool):
+        """NumPy code behind ``numpy_call`` (``_numpy_forms``): a constant the forward makes from Python values
+        (a causal mask, ``zeros``), a value check (nothing to export) or a function with an ONNX form (a bool
+        mask made additive), each recorded as a module op; anything else is left to fail where it is read."""
+        from eigengrad.autograd.ops import NumpyCall
+
+        if cls is not NumpyCall or not self.active():
+            return super().primitive_forward(cls, ctx, arrays, options, keep)
+        out = cls.forward(ctx, *arrays, **options)
+        form = _numpy_forms().get(options.get("fn"))
+        given = [a for a in arrays if isinstance(a, np.ndarray)]
+        if form == "Constant" and not given:
+            self.module_op(types.SimpleNamespace(value=np.array(out, copy=True)), (), {}, form, _wrap(out))
+        elif form is not None and form != "Constant":
+            self.module_op(types.SimpleNamespace(), tuple(_wrap(a) for a in given), {}, form, _wrap(out))
+        return out
 
     def module_op(self, module, args: tuple, kwargs: dict, name: str, output) -> None:
         """Record ``output = module(*args)`` as the op ``name``: inputs read, outputs written (tensors flattened)."""
@@ -114,7 +151,9 @@ FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
                 (_T, "__truediv__", "Div", None), (_T, "__rtruediv__", "RDiv", None),
                 # x += y (a ResNet block's residual): out of place during the export, as ``x = x + y``
                 (_T, "__iadd__", "Add", "__add__"), (_T, "__isub__", "Sub", "__sub__"),
-                (_T, "__imul__", "Mul", "__mul__"), (_T, "__itruediv__", "Div", "__truediv__"))
+                (_T, "__imul__", "Mul", "__mul__"), (_T, "__itruediv__", "Div", "__truediv__"),
+                # TransformerEncoder's zeros at padded positions (PyTorch's nested-tensor path)
+                ("eigengrad.nn.modules.transformer", "_zero_padded", "ZeroPadded", None))
 _MISSING = object()
 
 

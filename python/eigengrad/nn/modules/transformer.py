@@ -205,8 +205,7 @@ class TransformerEncoder(Module):
             output = layer(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
         output = output if self.norm is None else self.norm(output)
         if self._nested_path(src, mask, src_key_padding_mask):  # PyTorch pads its nested output with zeros
-            padded = src_key_padding_mask if src_key_padding_mask.dtype == np.bool_ else src_key_padding_mask != 0
-            output = output.masked_fill(padded.unsqueeze(-1), 0.0)
+            output = _zero_padded(output, src_key_padding_mask)
         return output
 
     def _nested_path(self, src: Tensor, mask, padding) -> bool:
@@ -228,6 +227,13 @@ class TransformerEncoder(Module):
         if is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in first.parameters())):
             return False
         return True
+
+
+def _zero_padded(output: Tensor, padding: Tensor) -> Tensor:
+    """``output`` (N, L, E) with zeros at the positions ``padding`` (N, L) masks out (True, or a nonzero float:
+    canonical_mask's -inf); a function of its own so that ONNX export maps it (onnx/_trace.FUNCTION_OPS)."""
+    padded = padding if padding.dtype == np.bool_ else padding != 0
+    return output.masked_fill(padded.unsqueeze(-1), 0.0)
 
 
 def _why_not_nested(layer) -> str:
