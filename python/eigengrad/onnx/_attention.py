@@ -100,14 +100,10 @@ def _zero_masked_rows(a, mask: str, probs: str, source: int, dtype) -> str:
     """``probs`` with zeros in the rows where ``mask`` is -inf at every key (their softmax is NaN): the rows'
     count of keys not masked out, as a product with a column of ones (opset-independent), is 0 there."""
     kept = a.g.node("Cast", [a.g.node("Not", [a.g.node("IsInf", [mask], detect_positive=0)])],
-                    to=_float_type(a, dtype))
+                    to=a.g.elem_type(dtype))
     ones = a.g.const(np.ones((source, 1), dtype=dtype), "ones")
     empty = a.g.node("Equal", [a.g.node("MatMul", [kept, ones]), a.g.const(np.asarray(0, dtype=dtype), "k")])
     return a.g.node("Where", [empty, a.g.const(np.asarray(0, dtype=dtype), "k"), probs])
-
-
-def _float_type(a, dtype) -> int:
-    return a.g.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
 def _call(a, forward) -> tuple:

@@ -95,7 +95,7 @@ def build(onnx, model, inputs, in_names, output_names, dyn_in, dynamic_axes, dyn
         inputs_seen += 1
         ref = Ref(i, 0, arr.shape, arr.strides, arr.dtype, None)
         g.hold(ref, name, tuple(k in axes for k in range(arr.ndim)))
-        graph_inputs.append(helper.make_tensor_value_info(name, _elem(onnx, arr.dtype),
+        graph_inputs.append(helper.make_tensor_value_info(name, g.elem_type(arr.dtype),
                                                           [axes.get(k, n) for k, n in enumerate(arr.shape)]))
     if inputs_seen != len(inputs):
         raise ExportError("two inputs of the model are the same array: give distinct tensors")
@@ -114,7 +114,7 @@ def build(onnx, model, inputs, in_names, output_names, dyn_in, dynamic_axes, dyn
         value = g.read(ref, flags, f"output {j} of the model")
         g.nodes.append(helper.make_node("Identity", [value], [name]))
         axes = _out_axes(dynamic_axes, dynamic_batch, name, flags)
-        graph_outputs.append(helper.make_tensor_value_info(name, _elem(onnx, arr.dtype),
+        graph_outputs.append(helper.make_tensor_value_info(name, g.elem_type(arr.dtype),
                                                            [axes.get(k, n) for k, n in enumerate(arr.shape)]))
     graph = helper.make_graph(g.nodes, type(model).__name__, graph_inputs, graph_outputs, g.initializers)
     opsets = [helper.make_opsetid("", opset)]
@@ -173,5 +173,3 @@ def _out_axes(dynamic_axes, dynamic_batch: bool, name: str, flags: tuple) -> dic
     return axes
 
 
-def _elem(onnx, dtype) -> int:
-    return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))

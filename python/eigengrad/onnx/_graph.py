@@ -46,6 +46,10 @@ class Graph:
         self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
+    def elem_type(self, dtype) -> int:
+        """ONNX's element type of a NumPy dtype."""
+        return self.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
     def ints(self, values) -> str:
         return self.const(np.asarray(list(values), dtype=np.int64), "shape")
 
