@@ -110,7 +110,7 @@ class Tensor:
     # about its base (autograd.views); _arena: a weak reference to the optimizer arena that holds this
     # tensor's gradient slot (optim.arena); _hooks: a leaf's gradient hooks (autograd.hooks.LeafHooks, None
     # until one is registered; a non-leaf's hooks live on its node).
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
                  "_hooks", "_inference", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
@@ -131,7 +131,7 @@ class Tensor:
 
     def _init(self, arr: np.ndarray, requires_grad: bool) -> None:
         self._data = arr
-        self.grad = None
+        self._grad = None
         self._ctx = self._counter = self._view = self._arena = self._hooks = None
         self._retains_grad = self._inference = False
         self.requires_grad = False
@@ -143,7 +143,7 @@ class Tensor:
         """Fast internal constructor around an array the caller owns (the hot path of every op)."""
         t = object.__new__(cls)
         t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
-        t.grad = t._ctx = t._counter = t._view = t._arena = t._hooks = None
+        t._grad = t._ctx = t._counter = t._view = t._arena = t._hooks = None
         t._retains_grad = t._inference = False
         t.requires_grad = False
         if requires_grad:
@@ -251,6 +251,29 @@ class Tensor:
         return self._ctx
 
     # --- autograd ---------------------------------------------------------------------------------
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient accumulated by backward (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        # PyTorch's checks: a gradient of another shape or dtype would fail (or silently mix dtypes) later, in
+        # the optimizer's step
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor "
+                                   f"of size '{list(self._data.shape)}'. Please ensure that the gradient and the "
+                                   "tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with "
+                                   f"grad_dtype '{self.dtype}'. The gradient must match the tensor's grad_dtype "
+                                   "(defaults to the tensor's dtype)")
+        self._grad = value
+
     def is_inference(self) -> bool:
         """True for the output of an operation run in ``inference_mode`` (see ``autograd.grad_mode``)."""
         return self._inference

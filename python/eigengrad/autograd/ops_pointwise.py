@@ -90,7 +90,7 @@ Atanh = _unary("Atanh", np.arctanh, "x", lambda m, g, x: g / (1 - x * x), "dy/dx
 
 def _sign(x):
     """np.sign with PyTorch's 0 at NaN (its sign is (0 < x) - (x < 0))."""
-    s = np.sign(x)
+    s = np.asarray(np.sign(x))  # (a 0-d input gives a NumPy scalar, which copyto cannot write)
     if s.dtype.kind == "f":
         np.copyto(s, 0, where=s != s)
     return s

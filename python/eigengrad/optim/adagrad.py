@@ -48,7 +48,9 @@ class Adagrad(Optimizer):
         return ("sum",)
 
     def _state_fill(self, group: dict, name: str) -> float:
-        return float(group["initial_accumulator_value"])
+        # PyTorch fills every group's accumulators with the constructor's value (self.defaults), whatever a
+        # group's own initial_accumulator_value says
+        return float(self.defaults["initial_accumulator_value"])
 
     def _scalar_state(self, group: dict) -> dict:
         return {"step": 0}

@@ -260,26 +260,28 @@ class Optimizer:
                 index[i] = p
         saved_state = {int(k): v for k, v in state_dict.get("state", {}).items()}
         arena_of = {id(p): arena for arena in self.arenas for p in arena.params}
+        scalars_of = {id(p): self._scalar_state(g) for g in self.param_groups for p in g["params"]}
         for i, p in index.items():
             for name, value in saved_state.get(i, {}).items():
                 if self._hand_written:
                     self.state[p][name] = _cast_to_param(p, name, value)
                 else:
-                    self._load_state_value(p, name, value, arena_of[id(p)])
+                    self._load_state_value(p, name, value, arena_of[id(p)], name in scalars_of[id(p)])
         for mine, saved in zip(self.param_groups, groups):
             for k, v in saved.items():
                 if k != "params":
                     mine[k] = copy.deepcopy(v)
 
-    def _load_state_value(self, p: Tensor, name: str, value, arena: ParamArena) -> None:
-        """Store one saved state of ``p``: scalars as they are, arrays copied into p's slot of the arena's
-        flat state array, so that the next step is again one kernel call."""
+    def _load_state_value(self, p: Tensor, name: str, value, arena: ParamArena, scalar: bool) -> None:
+        """Store one saved state of ``p``: scalars (``scalar``: a name of ``_scalar_state``) as they are, arrays
+        copied into p's slot of the arena's flat state array, so that the next step is again one kernel call."""
         state = self.state.setdefault(p, {})
         if not isinstance(value, (np.ndarray, Tensor)):
             state[name] = value
             return
         arr = value._data if isinstance(value, Tensor) else value
-        if arr.ndim == 0:  # a scalar state such as the step count (PyTorch's state_dict: a float32 tensor)
+        if arr.ndim == 0 and (scalar or p.ndim != 0):  # the step count (PyTorch saves a 0-d float32 tensor); a
+            # 0-d parameter's array states (exp_avg, ...) are 0-d too
             v = arr.item()
             state[name] = int(v) if name == "step" and float(v).is_integer() else v
             return

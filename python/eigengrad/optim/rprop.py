@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad.autograd.ops_pointwise import _sign
 from eigengrad.optim._checks import check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
 
@@ -46,13 +47,15 @@ class Rprop(Optimizer):
         state["step"] += 1
         etaminus, etaplus = group["etas"]
         lo, hi = group["step_sizes"]
-        g = -grad if group["maximize"] else grad.copy()
+        g = np.array(grad, copy=True)  # (an array also for a 0-d parameter, so that g[mask] = 0 writes it)
+        if group["maximize"]:
+            np.negative(g, out=g)
         prev, step_size = state["prev"], state["step_size"]
-        s = np.sign(g * prev)
+        s = _sign(g * prev)  # PyTorch's sign: 0 at NaN, so a NaN gradient leaves its element alone
         factor = np.where(s > 0, etaplus, np.where(s < 0, etaminus, 1.0)).astype(param.dtype)
         np.clip(step_size * factor, lo, hi, out=step_size)
         g[s < 0] = 0
-        param -= np.sign(g) * step_size
+        param -= _sign(g) * step_size
         prev[...] = g
 
 
