@@ -18,3 +18,62 @@ def test_sign_of_a_zero_d_tensor(dtype):
     x = eg.tensor(-1.5, dtype=eg.float64, requires_grad=True)
     x.abs().backward()
     assert x.grad.item() == -1.0
+
+
+def test_an_element_picked_by_integers_is_a_view():
+    """x[0], x[1, 1], x[0][1], select: 0-d views, so in-place changes reach the base and autograd sees them
+    (NumPy's scalar copies lost them silently)."""
+    y = eg.tensor([1.0, 2.0, 3.0])
+    y[0].mul_(3)
+    y.select(0, 1).mul_(2)
+    assert y.tolist() == [3.0, 4.0, 3.0]
+    z = eg.arange(6.0).reshape(2, 3)
+    z[1, 1].add_(10)
+    z[0][1].fill_(-1)
+    assert z.tolist() == [[0.0, -1.0, 2.0], [3.0, 14.0, 5.0]]
+    x = eg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = x * 1
+    w[1].mul_(5)
+    w.sum().backward()
+    assert x.grad.tolist() == [1.0, 5.0, 1.0]  # PyTorch's
+    leaf = eg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        leaf[0].mul_(2)
+    assert float(y[1]) == 4.0 and y[2].item() == 3.0 and y[0].shape == ()
+
+
+def test_jacobian_and_hessian_under_no_grad():
+    """They computed zeros under no_grad (a reshape outside their enable_grad cut the graph)."""
+    from eigengrad.autograd.functional import hessian, jacobian
+
+    x = eg.tensor([1.0, 2.0, 3.0])
+    with eg.no_grad():
+        jac = jacobian(lambda t: t ** 2, x)
+        hes = hessian(lambda t: (t ** 3).sum(), x)
+    np.testing.assert_array_equal(jac.numpy(), np.diag([2.0, 4.0, 6.0]))
+    np.testing.assert_array_equal(hes.numpy(), np.diag([6.0, 12.0, 18.0]))
+
+
+def test_func_transforms_stay_differentiable_through_captured_parameters():
+    """torch.func.grad/jacrev of a function of the model's weights at plain data: the result depends on the
+    weights, so a penalty on it trains them (PyTorch: W.grad [[5, 9]]); a result that depends on nothing
+    that requires grad is returned detached, as PyTorch's."""
+    lin = eg.nn.Linear(2, 1, bias=False)
+    with eg.no_grad():
+        lin.weight.copy_(eg.tensor([[1.0, 2.0]]))
+    x = eg.tensor([1.0, 1.0])
+    jac = eg.func.jacrev(lin)(x)
+    g = eg.func.grad(lambda z: lin(z).sum())(x)
+    assert jac.requires_grad and g.requires_grad
+    (lin(x).sum() + jac.pow(2).sum() + g.pow(2).sum()).backward()
+    assert lin.weight.grad.tolist() == [[5.0, 9.0]]
+    lin2 = eg.nn.Linear(2, 2)
+    params = dict(lin2.named_parameters())
+    jacs = eg.func.vmap(eg.func.jacrev(lambda z: eg.func.functional_call(lin2, params, (z,))))(eg.ones(3, 2))
+    jacs.diagonal(dim1=-2, dim2=-1).sum().backward()
+    assert lin2.weight.grad.tolist() == [[3.0, 0.0], [0.0, 3.0]]
+    x = eg.tensor([1.0, 2.0])
+    assert not eg.func.jacrev(lambda t: t ** 2)(x).requires_grad
+    assert not eg.func.grad(lambda t: (t ** 2).sum())(x).requires_grad
+    hes = eg.func.hessian(lambda t: (t ** 3).sum())(x)
+    assert not hes.requires_grad and hes.tolist() == [[6.0, 0.0], [0.0, 12.0]]

@@ -50,6 +50,27 @@ def _map(fn, tree):
     return _rebuild(tree, iter([fn(x) for x in _leaves(tree)]))
 
 
+def _reaches_outer(results: list, own: list) -> bool:
+    """Whether the graph of ``results`` reaches a tensor that requires grad other than ``own`` (the inputs a
+    transform made to differentiate at): a parameter the function uses, or an outer transform's input. A
+    transform's results keep their graph then, as PyTorch's (a Jacobian penalty trains the weights through
+    them); otherwise they are returned detached, as plain values."""
+    own_ids = {id(t) for t in own}
+    stack = [t for t in results if isinstance(t, Tensor) and t.requires_grad]
+    seen: set = set()
+    while stack:
+        t = stack.pop()
+        if id(t) in own_ids:
+            continue
+        ctx = t._ctx
+        if ctx is None:
+            return True
+        if id(ctx) not in seen:
+            seen.add(id(ctx))
+            stack.extend(x for x in ctx.inputs if x is not None and x.requires_grad)
+    return False
+
+
 # --- functional_call --------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -124,6 +145,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         leaves = [t for i in nums for t in _leaves(args[i])]
         gs = _autograd_grad(out, leaves, retain_graph=True, create_graph=True, allow_unused=True) if out.requires_grad \
             else (None,) * len(leaves)
+        outer_graph = outer_graph or _reaches_outer([out, *gs], leaves)
         gs = [t.new_zeros(t.shape) if g is None else (g if outer_graph else g.detach()) for g, t in zip(gs, leaves)]
         it = iter(gs)
         grads = tuple(_rebuild(args[i], it) for i in nums)
@@ -198,9 +220,13 @@ def _jacobian(func, argnums, has_aux: bool):
                 out, extra = out
                 aux.append(extra)
             return out
-        jac = AF.jacobian(of_selected, tuple(args[i] for i in nums), create_graph=True)
+        outer_graph = any(args[i].requires_grad for i in nums)
+        selected = tuple(_differentiable(args[i]) for i in nums)
+        jac = AF.jacobian(of_selected, selected, create_graph=True)
         if isinstance(argnums, int):  # one input: its block of each output (a tuple of outputs: of tuples)
             jac = tuple(j[0] for j in jac) if isinstance(jac[0], tuple) else jac[0]
+        if not (outer_graph or _reaches_outer(_leaves(jac) + _leaves(aux), list(selected))):  # (as grad_and_value)
+            jac, aux[:] = _map(Tensor.detach, jac), [_map(Tensor.detach, a) for a in aux]
         return (jac, aux[0]) if has_aux else jac
     return wrapper
 

@@ -138,7 +138,8 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
     out_tuple, outs = _outputs(func, xs, "jacobian", strict)
     blocks = []
     for i, o in enumerate(outs):
-        flat = o.reshape(-1)
+        with enable_grad():  # (under no_grad a reshape outside it would cut the graph: zeros, not the jacobian)
+            flat = o.reshape(-1)
         rows: list[list] = [[] for _ in xs]
         for k in range(flat.numel()):
             unit = flat.new_zeros(flat.shape)

@@ -656,7 +656,7 @@ class GetItem(ViewPrimitive):
 
     @staticmethod
     def view_of(x, index):
-        return x[index]
+        return x[_as_view_index(index)]
 
     @staticmethod
     def shape_depends_on_values(arrays, options) -> bool:  # a boolean mask selects elements
@@ -666,7 +666,7 @@ class GetItem(ViewPrimitive):
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = np.shape(x), index
-        return x[index]
+        return x[_as_view_index(index)]
 
     @staticmethod
     def backward(ctx, g):
@@ -705,6 +705,15 @@ def _index_add(g: np.ndarray, index, shape: tuple) -> np.ndarray:
     gx = np.zeros(shape, dtype=g.dtype)
     np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
     return gx
+
+
+def _as_view_index(index):
+    """``index`` with an Ellipsis appended when it is basic and has none: x[0, 1] is then a 0-d view of the
+    element, as PyTorch's (NumPy returns a scalar copy, and in-place changes of it were lost)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if _is_basic_index(items) and not any(i is Ellipsis for i in items):
+        return items + (Ellipsis,)
+    return index
 
 
 def _is_basic_index(index) -> bool:
