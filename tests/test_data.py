@@ -127,3 +127,20 @@ def test_load_digits_is_the_uci_digits():
     assert d.target[0] == 0 and d.data[0, :8].tolist() == [0, 0, 5, 13, 9, 1, 0, 0]
     X, y = eg.datasets.load_digits(return_X_y=True)
     np.testing.assert_array_equal(X, d.data)
+
+
+def test_pytorch_import_path_of_the_data_tools():
+    """``from eigengrad.utils.data import DataLoader`` (and its submodules) give eigengrad.data's objects,
+    never a second copy of a module."""
+    import importlib
+
+    import eigengrad.data.sampler as sampler
+
+    ud = importlib.import_module("eigengrad.utils.data")
+    assert ud is eg.data and eg.utils.data is eg.data
+    assert importlib.import_module("eigengrad.utils.data.sampler") is sampler
+    from eigengrad.utils.data import DataLoader, TensorDataset
+    from eigengrad.utils.data._utils.collate import default_collate
+
+    assert DataLoader is eg.data.DataLoader and TensorDataset is eg.data.TensorDataset
+    assert default_collate([eg.tensor([1.0]), eg.tensor([2.0])]).tolist() == [[1.0], [2.0]]
