@@ -92,9 +92,16 @@ def test_loader_bad_arguments():
         DataLoader(ds, shuffle=True, generator=np.random.default_rng(0))
 
 
-def test_empty_dataset_gives_no_batches():
+def test_empty_dataset_gives_no_batches_in_order_and_refuses_to_shuffle():
+    """PyTorch's: a RandomSampler (shuffle=True) over nothing is a ValueError; in order, no batches."""
     ds = TensorDataset(np.zeros((0, 3), np.float32))
-    assert list(DataLoader(ds, batch_size=4, shuffle=True)) == []
+    assert list(DataLoader(ds, batch_size=4)) == []
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value, but got num_samples=0"):
+        DataLoader(ds, batch_size=4, shuffle=True)
+    with pytest.raises(ValueError, match="num_samples=0"):
+        eg.data.RandomSampler(ds, replacement=True)
+    with pytest.raises(TypeError, match="replacement should be a boolean value"):
+        eg.data.RandomSampler(TensorDataset(np.zeros((2, 3), np.float32)), replacement=1)
 
 
 def test_random_split_partitions_reproducibly():

@@ -28,6 +28,7 @@ void bind_upsample(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_erf(py::module_& m);
 void bind_plan(py::module_& m);
+void bind_copy(py::module_& m);
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
@@ -50,6 +51,7 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_conv(m);
   bind_pool(m);
   bind_finite(m);
+  bind_copy(m);
   bind_reduce(m);
   bind_index(m);
   bind_sort(m);

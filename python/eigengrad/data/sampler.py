@@ -72,8 +72,12 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
                  generator=None) -> None:
-        self.data_source, self.replacement, self.generator = data_source, bool(replacement), generator
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+        self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = None if num_samples is None else positive_int("num_samples", num_samples)
+        if self.num_samples <= 0:  # an empty dataset (PyTorch's check: no sampler drawing from nothing)
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
 
     @property
     def num_samples(self) -> int:
