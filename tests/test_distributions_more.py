@@ -668,3 +668,79 @@ def test_samples_follow_the_cdf(name):
         point = d.icdf(eg.tensor(np.full(tuple(d.batch_shape), q))).numpy()
         frac = (x <= point).mean(0)
         assert np.all(np.abs(frac - q) < 5 * np.sqrt(q * (1 - q) / n)), (name, q, frac)
+
+
+# --- found by a randomized comparison with PyTorch (its values written out) ------------------------------
+
+def test_transformed_distribution_through_a_decreasing_transform():
+    """Y = -X, X ~ N(0, 1): cdf(1) = Phi(1), icdf(0.9) = +1.2816 (the cdf was not flipped)."""
+    D = eg.distributions
+    y = D.TransformedDistribution(D.Normal(eg.tensor(0.0, dtype=eg.float64), eg.tensor(1.0, dtype=eg.float64)),
+                                  [D.AffineTransform(0.0, -1.0)])
+    assert y.cdf(eg.tensor(1.0, dtype=eg.float64)).item() == pytest.approx(0.8413447460685429, rel=1e-12)
+    assert y.icdf(eg.tensor(0.9, dtype=eg.float64)).item() == pytest.approx(1.2815515655446004, rel=1e-12)
+    assert D.AffineTransform(0.0, -2.0).sign == -1 and D.ExpTransform().sign == 1
+
+
+def test_transformed_distribution_shapes_follow_the_transforms():
+    """An event_dim=1 transform takes the base's batch dim as an event dim (batch (), event (3,), one
+    log-det); a transform's parameters broadcast the batch shape."""
+    D = eg.distributions
+    f64 = dict(dtype=eg.float64)
+    base = D.Normal(eg.zeros(3, **f64), eg.ones(3, **f64))
+    d = D.TransformedDistribution(base, [D.AffineTransform(eg.tensor([1.0, 2.0, 3.0], **f64),
+                                                           eg.tensor([2.0, 3.0, 4.0], **f64), event_dim=1)])
+    assert tuple(d.batch_shape) == () and tuple(d.event_shape) == (3,)
+    assert d.log_prob(eg.tensor([0.5, 1.0, 1.5], **f64)).item() == pytest.approx(-6.091987485517519, rel=1e-12)  # PyTorch's
+    wide = D.TransformedDistribution(D.Normal(eg.zeros(3, **f64), eg.ones(3, **f64)),
+                                     [D.AffineTransform(eg.zeros(2, 1, **f64), 2.0)])
+    assert tuple(wide.batch_shape) == (2, 3) and tuple(wide.sample().shape) == (2, 3)
+
+
+def test_student_t_mean_and_variance_gradients_are_finite():
+    """A where() with a NaN branch leaked 0 * NaN into every gradient (PyTorch's: finite)."""
+    f64 = dict(dtype=eg.float64, requires_grad=True)
+    df, loc, scale = eg.tensor([2.5, 3.0], **f64), eg.tensor([1.0, 2.0], **f64), eg.tensor([1.0, 2.0], **f64)
+    d = eg.distributions.StudentT(df, loc, scale)
+    (d.mean.sum() + d.variance.sum()).backward()
+    assert df.grad.tolist() == [-8.0, -8.0] and loc.grad.tolist() == [1.0, 1.0] and scale.grad.tolist() == [10.0, 12.0]
+    small = eg.distributions.StudentT(eg.tensor([0.5, 1.5, 3.0], dtype=eg.float64))
+    assert np.isnan(small.mean.numpy()[0]) and small.mean.numpy()[1:].tolist() == [0.0, 0.0]
+    v = small.variance.numpy()
+    assert np.isnan(v[0]) and v[1] == np.inf and v[2] == 3.0
+
+
+def test_modes_where_every_concentration_is_below_one():
+    """PyTorch's: the one-hot of the first component (it was NaN)."""
+    D = eg.distributions
+    assert D.Beta(eg.tensor([0.5]), eg.tensor([0.5])).mode.tolist() == [1.0]
+    mode = D.Dirichlet(eg.tensor([[0.5, 0.5, 0.7], [2.0, 3.0, 1.0]], dtype=eg.float64)).mode
+    np.testing.assert_allclose(mode.numpy(), [[1.0, 0.0, 0.0], [1 / 3, 2 / 3, 0.0]], rtol=1e-15)
+
+
+def test_zero_d_parameters_sample():
+    """NumPy returns a Python number for 0-d parameters: sample() raised (Poisson, Binomial, NegativeBinomial;
+    Laplace through Tensor.sign)."""
+    D = eg.distributions
+    f64 = dict(dtype=eg.float64)
+    for d in (D.Poisson(eg.tensor(2.0, **f64)), D.Binomial(eg.tensor(5.0, **f64), probs=eg.tensor(0.3, **f64)),
+              D.NegativeBinomial(eg.tensor(5.0, **f64), probs=eg.tensor(0.3, **f64)),
+              D.Laplace(eg.tensor(0.0, **f64), eg.tensor(1.0, **f64))):
+        s = d.sample()
+        assert s.shape == () and s.dtype == eg.float64 and tuple(d.sample((4,)).shape) == (4,)
+
+
+def test_bernoulli_and_categorical_validate_as_pytorch():
+    D = eg.distributions
+    with pytest.raises(ValueError, match="probs"):
+        D.Bernoulli(probs=eg.tensor(1.5))
+    with pytest.raises(ValueError, match="support"):
+        D.Bernoulli(probs=eg.tensor(0.3)).log_prob(eg.tensor(0.5))
+    assert D.Bernoulli(probs=eg.tensor(0.3)).log_prob(eg.tensor(1.0)).item() == pytest.approx(np.log(0.3), rel=1e-6)
+    assert D.Bernoulli(probs=eg.tensor([0.3, 0.7])).mode.tolist() == [0.0, 1.0]
+    assert np.isnan(D.Bernoulli(probs=eg.tensor(0.5)).mode.item())
+    with pytest.raises(ValueError, match="probs"):
+        D.Categorical(probs=eg.tensor([-0.5, 1.5]))
+    with pytest.raises(ValueError):
+        D.Categorical(logits=eg.tensor([0.0, float("inf")]))
+    assert D.Categorical(probs=eg.tensor([1.0, 3.0])).probs.tolist() == [0.25, 0.75]  # normalised first

@@ -13,6 +13,7 @@ class Categorical(Distribution):
     """``Categorical(probs=None, logits=None)``; samples are int64 indices in [0, K)."""
 
     _param_event_dims = {"probs": 1, "logits": 1}  # expand() keeps the categories' dimension
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}  # (after normalising)
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         if (probs is None) == (logits is None):

@@ -84,6 +84,14 @@ class _Simplex(Constraint):
         return np.all(v >= 0, axis=-1) & (np.abs(v.sum(-1) - 1) < 1e-6)
 
 
+class _Boolean(Constraint):
+    is_discrete = True
+
+    def check(self, value):
+        v = _arr(value)
+        return (v == 0) | (v == 1)
+
+
 class _OneHot(Constraint):
     is_discrete = True
     event_dim = 1
@@ -135,6 +143,7 @@ nonnegative_integer = _IntegerGreaterThan(0)
 unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 one_hot = _OneHot()
+boolean = _Boolean()
 lower_cholesky = _LowerCholesky()
 positive_definite = _PositiveDefinite()
 greater_than, greater_than_eq, less_than, interval = _GreaterThan, _GreaterThanEq, _LessThan, _Interval

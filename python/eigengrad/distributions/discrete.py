@@ -37,7 +37,7 @@ class Poisson(ScalarEvents):
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         lam = np.broadcast_to(self.rate.detach().numpy().astype(np.float64), shape)
-        return Tensor._wrap(numpy_rng().poisson(lam).astype(self.rate._data.dtype))
+        return Tensor._wrap(np.asarray(numpy_rng().poisson(lam)).astype(self.rate._data.dtype))  # (0-d: a scalar)
 
     def log_prob(self, value) -> Tensor:
         from eigengrad import xlogy
@@ -92,7 +92,7 @@ class Binomial(Distribution):
         shape = self._extended_shape(sample_shape)
         n = np.broadcast_to(self.total_count.detach().numpy().astype(np.int64), shape)
         p = np.broadcast_to(self.probs.detach().numpy().astype(np.float64), shape)
-        return Tensor._wrap(numpy_rng().binomial(n, p).astype(self.probs._data.dtype))
+        return Tensor._wrap(np.asarray(numpy_rng().binomial(n, p)).astype(self.probs._data.dtype))
 
     def log_prob(self, value) -> Tensor:
         value = as_value(value, self.logits)

@@ -21,7 +21,7 @@ from eigengrad.tensor import Tensor
 def _standard_gamma(alpha: Tensor, shape) -> np.ndarray:
     """Gamma(alpha, 1) draws of ``shape`` (alpha broadcast to it), at least the dtype's smallest normal."""
     a = np.broadcast_to(alpha.detach().numpy().astype(np.float64), shape)
-    x = numpy_rng().standard_gamma(a) if a.size else np.zeros(shape)
+    x = np.asarray(numpy_rng().standard_gamma(a)) if a.size else np.zeros(shape)
     return np.maximum(x, np.finfo(alpha._data.dtype).tiny).astype(alpha._data.dtype)
 
 
@@ -102,8 +102,14 @@ class Dirichlet(Distribution):
 
     @property
     def mode(self) -> Tensor:
+        """PyTorch's: the normalised (concentration - 1)^+, and where every concentration is below 1 (0/0) the
+        one-hot of the first component (its argmax over a row of NaN)."""
+        from eigengrad import where
+
         a = (self.concentration - 1).clamp(min=0.0)
-        return a / a.sum(-1, keepdim=True)
+        below = (self.concentration < 1).all(-1, keepdim=True)
+        first = (np.arange(self.concentration.shape[-1]) == 0).astype(self.concentration._data.dtype)
+        return where(below, Tensor._wrap(first), a / a.sum(-1, keepdim=True))
 
     @property
     def variance(self) -> Tensor:
@@ -210,7 +216,7 @@ class StudentT(ScalarEvents):
     def mean(self) -> Tensor:
         from eigengrad import where
 
-        return where(self.df > 1, self.loc, self.loc * float("nan"))
+        return where(self.df > 1, self.loc, float("nan"))  # (no NaN branch whose gradient 0 * NaN would leak)
 
     @property
     def mode(self) -> Tensor:
@@ -221,8 +227,8 @@ class StudentT(ScalarEvents):
         from eigengrad import where
 
         df = self.df
-        finite = self.scale.pow(2) * df / (df - 2).clamp(min=1e-300 if df._data.dtype == np.float64 else 1e-30)
-        return where(df > 2, finite, where(df > 1, finite * 0.0 + float("inf"), finite * float("nan")))
+        finite = self.scale.pow(2) * df / where(df > 2, df - 2, 1.0)  # (a safe denominator where it is unused)
+        return where(df > 2, finite, where(df > 1, float("inf"), float("nan")))
 
     def rsample(self, sample_shape=()) -> Tensor:
         from eigengrad import randn

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import (
     Distribution, LocatedAtLoc, LocScale, as_param, as_value,
 )
@@ -53,6 +54,8 @@ class Bernoulli(Distribution):
     """P(X = 1) = probs (or sigmoid(logits)); samples are 0./1. in the parameter's dtype."""
 
     _param_event_dims = {"probs": 0, "logits": 0}
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         if (probs is None) == (logits is None):
@@ -75,6 +78,13 @@ class Bernoulli(Distribution):
     def variance(self) -> Tensor:
         return self.probs * (1 - self.probs)
 
+    @property
+    def mode(self) -> Tensor:
+        """1 where probs > 1/2, 0 where below, NaN at 1/2 (PyTorch's)."""
+        from eigengrad import where
+
+        return where(self.probs == 0.5, float("nan"), (self.probs > 0.5).to(self.probs.dtype))
+
     def sample(self, sample_shape=()) -> Tensor:
         from eigengrad import bernoulli
 
@@ -84,6 +94,7 @@ class Bernoulli(Distribution):
         from eigengrad.nn.functional import binary_cross_entropy_with_logits
 
         value = as_param(value, "value")
+        self._validate_sample(value)  # 0 or 1
         shape = np.broadcast_shapes(tuple(value.shape), tuple(self.logits.shape))
         return -binary_cross_entropy_with_logits(self.logits.expand(*shape), value.expand(*shape), reduction="none")
 

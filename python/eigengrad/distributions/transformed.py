@@ -57,6 +57,15 @@ class Transform:
         raise NotImplementedError(f"{type(self).__name__} has no log_abs_det_jacobian")
 
     @property
+    def sign(self):
+        """+1 for a monotone increasing map, -1 for a decreasing one (a tensor when it varies by element)."""
+        return 1
+
+    def forward_shape(self, shape: tuple) -> tuple:
+        """The shape of f(x) for x of ``shape`` (a transform with parameters broadcasts them)."""
+        return tuple(shape)
+
+    @property
     def inv(self) -> "Transform":
         return _Inverse(self)
 
@@ -81,6 +90,13 @@ class _Inverse(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return -self._inv.log_abs_det_jacobian(y, x)
+
+    @property
+    def sign(self):
+        return self._inv.sign
+
+    def forward_shape(self, shape: tuple) -> tuple:
+        return self._inv.forward_shape(shape)
 
     @property
     def inv(self) -> Transform:
@@ -123,6 +139,16 @@ class AffineTransform(Transform):
         else:
             result = x * 0.0 + math.log(abs(scale))
         return sum_rightmost(result, self.event_dim)
+
+    @property
+    def sign(self):
+        if isinstance(self.scale, Tensor):
+            return self.scale.sign()
+        return 1 if self.scale > 0 else -1 if self.scale < 0 else 0
+
+    def forward_shape(self, shape: tuple) -> tuple:
+        return tuple(np.broadcast_shapes(tuple(shape), *(tuple(v.shape) for v in (self.loc, self.scale)
+                                                         if isinstance(v, Tensor))))
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, AffineTransform):
@@ -204,6 +230,18 @@ class ComposeTransform(Transform):
         return result + sum_rightmost(last.log_abs_det_jacobian(x, y), self.event_dim - last.event_dim)
 
     @property
+    def sign(self):
+        sign = 1
+        for part in self.parts:
+            sign = sign * part.sign
+        return sign
+
+    def forward_shape(self, shape: tuple) -> tuple:
+        for part in self.parts:
+            shape = part.forward_shape(shape)
+        return tuple(shape)
+
+    @property
     def inv(self) -> Transform:
         return ComposeTransform([p.inv for p in reversed(self.parts)])
 
@@ -224,8 +262,23 @@ class TransformedDistribution(Distribution):
             transforms = [transforms]
         elif not isinstance(transforms, (list, tuple)) or not all(isinstance(t, Transform) for t in transforms):
             raise ValueError(f"transforms must be a Transform or a list of Transforms, but was {transforms}")
-        self.base_dist, self.transforms = base_distribution, list(transforms)
-        super().__init__(base_distribution.batch_shape, base_distribution.event_shape, validate_args)
+        self.transforms = list(transforms)
+        # PyTorch's shapes: the base is expanded to the shape the transforms' parameters broadcast it to, and
+        # its batch dims that a transform takes as event dims (event_dim) are reinterpreted as event dims
+        base_event = len(base_distribution.event_shape)
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        compose = ComposeTransform(self.transforms)
+        if len(base_shape) < compose.event_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least {compose.event_dim}, but "
+                             f"got {base_shape}.")
+        shape = compose.forward_shape(base_shape)
+        if shape != base_shape:
+            base_distribution = base_distribution.expand(shape[:len(shape) - base_event])
+        if compose.event_dim > base_event:
+            base_distribution = Independent(base_distribution, compose.event_dim - base_event)
+        self.base_dist = base_distribution
+        cut = len(shape) - max(compose.event_dim, base_event)
+        super().__init__(shape[:cut], shape[cut:], validate_args)
 
     @property
     def has_rsample(self) -> bool:
@@ -263,15 +316,22 @@ class TransformedDistribution(Distribution):
             y = x
         return log_prob + sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
 
+    def _monotonize_cdf(self, value):
+        """A decreasing composition reverses the order: the cdf of y is 1 - the base's cdf (PyTorch's rule)."""
+        sign = ComposeTransform(self.transforms).sign
+        if isinstance(sign, int) and sign == 1:
+            return value
+        return sign * (value - 0.5) + 0.5
+
     def cdf(self, value) -> Tensor:
-        """Through monotone increasing transforms only (Exp, Sigmoid, Tanh, Affine with scale > 0)."""
+        """Through monotone transforms (Exp, Sigmoid, Tanh, Affine of either sign)."""
         y = as_value(value, _first_param(self.base_dist))
         for t in reversed(self.transforms):
             y = t.inv(y)
-        return self.base_dist.cdf(y)
+        return self._monotonize_cdf(self.base_dist.cdf(y))
 
     def icdf(self, value) -> Tensor:
-        x = self.base_dist.icdf(value)
+        x = self.base_dist.icdf(self._monotonize_cdf(as_value(value, _first_param(self.base_dist))))
         for t in self.transforms:
             x = t(x)
         return x
