@@ -77,3 +77,24 @@ def test_func_transforms_stay_differentiable_through_captured_parameters():
     assert not eg.func.grad(lambda t: (t ** 2).sum())(x).requires_grad
     hes = eg.func.hessian(lambda t: (t ** 3).sum())(x)
     assert not hes.requires_grad and hes.tolist() == [[6.0, 0.0], [0.0, 12.0]]
+
+
+def test_a_list_holding_sequences_indexes_as_a_tuple():
+    """PyTorch's rule (with its deprecation warning): x[[[0, 1], [2, 0]]] is x[[0, 1], [2, 0]]; a list of numbers
+    or bools stays one index. The list was one NumPy array index (shape (2, 2, 4, 5))."""
+    x = eg.arange(60).reshape(3, 4, 5)
+    cases = {((0, 1), (2, 0)): (2, 5), ((0, 1),): (2, 4, 5), ((0, 1), (2, 0), (1, 1)): (2,), (((0, 1),),): (1, 2, 4, 5)}
+    for index, shape in cases.items():
+        with pytest.warns(UserWarning, match="non-tuple sequence for multidimensional indexing"):
+            got = x[[list(i) if isinstance(i, tuple) else i for i in index]]
+        assert tuple(got.shape) == shape
+    with pytest.warns(UserWarning):
+        assert x[[[0, 1], [2, 0]]].tolist() == x[[0, 1], [2, 0]].tolist()
+        assert tuple(x[[slice(0, 2), [0, 1]]].shape) == (2, 2, 5)
+        assert tuple(x[[None, 0]].shape) == (1, 4, 5)
+        assert x[[eg.tensor([0, 1]), eg.tensor([1, 2])]].tolist() == x[eg.tensor([0, 1]), eg.tensor([1, 2])].tolist()
+        y = eg.zeros(3, 4)
+        y[[[0, 1], [2, 0]]] = 1
+    assert y.sum().item() == 2.0 and y[0, 2].item() == 1.0
+    assert tuple(x[[0, 1]].shape) == (2, 4, 5) and tuple(x[[True, False, True]].shape) == (2, 4, 5)
+    assert tuple(x[0, [[1, 2]]].shape) == (1, 2, 5)  # inside a tuple a nested list is one index

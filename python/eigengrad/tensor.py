@@ -528,11 +528,25 @@ builtins_float = builtins.float
 def _index(index):
     if isinstance(index, Tensor):
         return _index_array(index)
+    if isinstance(index, list) and _sequence_as_tuple(index):
+        import warnings
+
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in "
+                      "pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as "
+                      "tensor index, x[torch.tensor(seq)], which will result either in an error or a different result",
+                      UserWarning, stacklevel=3)
+        index = tuple(index)
     if isinstance(index, tuple):
         return tuple(_index_array(i) if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list) and any(isinstance(i, Tensor) for i in index):
-        return [_index_array(i) if isinstance(i, Tensor) else i for i in index]
     return index
+
+
+def _sequence_as_tuple(index: list) -> bool:
+    """PyTorch's rule (treatSequenceAsTuple, NumPy's old one): a list of fewer than 32 items holding a tensor, a
+    sequence, a slice, Ellipsis or None is a tuple of indices (``x[[[0, 1], [2, 0]]]`` is ``x[[0, 1], [2, 0]]``);
+    a list of numbers is one index."""
+    return len(index) < 32 and any(isinstance(i, (Tensor, np.ndarray, list, tuple, range, slice)) or i is None
+                                   or i is Ellipsis for i in index)
 
 
 def _index_array(t: "Tensor") -> np.ndarray:
@@ -559,7 +573,7 @@ def _advanced_dims(k) -> int:
         arr = k._data if isinstance(k, Tensor) else k
         return (arr.ndim if arr.dtype.kind == "b" or arr.dtype == np.uint8 else 1) if arr.ndim else 0
     if isinstance(k, (list, tuple)):
-        arr = np.asarray(_index(list(k)))
+        arr = np.asarray([_index_array(i) if isinstance(i, Tensor) else i for i in k])  # (inside a tuple: one index)
         return arr.ndim if arr.dtype.kind == "b" else 1
     return 0
 
