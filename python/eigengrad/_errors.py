@@ -13,6 +13,17 @@ class ArgumentTypeError(RuntimeError, TypeError):
     """A bad dtype or type of an argument (PyTorch's RuntimeError, and a TypeError)."""
 
 
+def _numpy_linalg_error() -> type:
+    import numpy as np
+
+    return np.linalg.LinAlgError
+
+
+class LinAlgError(RuntimeError, _numpy_linalg_error()):
+    """``torch.linalg.LinAlgError``: a singular or not positive-definite matrix (PyTorch's RuntimeError, and
+    NumPy's LinAlgError, a ValueError)."""
+
+
 def user_stacklevel() -> int:
     """The ``warnings.warn`` stacklevel of the first caller outside eigengrad (for the function that calls
     this one), so that a warning raised deep in a backward pass or a scheduler points at the script's line."""

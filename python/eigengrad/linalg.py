@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, LinAlgError
 from eigengrad.autograd import ops_linalg as L
 from eigengrad.linalg_decomp import (_matrices, cond, eig, eigh, eigvals, eigvalsh, lstsq, matrix_norm_ord, matrix_rank,  # noqa: F401
                                      pinv, pinverse, qr, qr_old, solve_triangular, svd, svd_old, svdvals, vander,
@@ -62,12 +62,8 @@ def _square(A, name: str):
 
 
 def inv(A, *, out=None):
-    """A^-1 (batched); a singular matrix raises, as PyTorch."""
-    _square(A, "inv")
-    if A._data.size and np.any(np.linalg.matrix_rank(A._data) < A.shape[-1]):
-        raise ArgumentError("linalg.inv: The diagonal element 1 is zero, the inversion could not be completed "
-                            "because the input matrix is singular.")
-    return L.Inverse.apply(A)
+    """A^-1 (batched); a singular matrix (a zero pivot, as LAPACK finds it) raises LinAlgError, as PyTorch."""
+    return L.Inverse.apply(_square(A, "inv"))
 
 
 def det(A, *, out=None):
@@ -139,7 +135,60 @@ def multi_dot(tensors, *, out=None):
     return result
 
 
+# --- the *_ex forms: (result, info) with LAPACK's info per matrix instead of an error -----------------------
+
+CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
+InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
+SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
+
+
+def _infos(A, test) -> "Tensor":
+    """The int32 info of each matrix of A (batch shape): ``test`` of the matrix (0 when it succeeds)."""
+    from eigengrad.tensor import Tensor
+
+    a = A._data.reshape((-1,) + tuple(A.shape[-2:]))
+    return Tensor._wrap(np.array([test(m[None]) for m in a], dtype=np.int32).reshape(tuple(A.shape[:-2])))
+
+
+def _ex(compute, A, test, check_errors: bool, result_type, core: int = 2):
+    """(``compute(A)``, info): info 0 per matrix; where a matrix fails (``check_errors`` off), its info
+    (``test``) and NaN in its place in the result (PyTorch leaves it unspecified), the others computed as
+    usual (the failing matrices replaced by the identity; ``core``: the result's non-batch dims)."""
+    from eigengrad import eye, where
+    from eigengrad.tensor import Tensor
+
+    try:
+        return result_type(compute(A), _infos(A, lambda m: 0))
+    except LinAlgError:
+        if check_errors:
+            raise
+    info = _infos(A, test)
+    bad = Tensor._wrap(info._data != 0)
+    out = compute(where(bad.reshape(*bad.shape, 1, 1), eye(A.shape[-1], dtype=A.dtype), A))
+    lead = out.ndim - core - bad.ndim  # (the result's batch dims that A's broadcasting added in front)
+    return result_type(where(bad.reshape(*(1,) * lead, *bad.shape, *(1,) * core), float("nan"), out), info)
+
+
+def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False, out=None):
+    """(L, info): ``info`` is 0, or the order of the leading minor that is not positive-definite (L is then NaN)."""
+    _square(A, "cholesky_ex")
+    return _ex(lambda M: cholesky(M, upper=upper), A, L.not_positive_definite, check_errors, CholeskyExResult)
+
+
+def inv_ex(A, *, check_errors: bool = False, out=None):
+    """(inverse, info): ``info`` is 0, or the 1-based index of the zero pivot of a singular matrix."""
+    _square(A, "inv_ex")
+    return _ex(inv, A, L.zero_pivot, check_errors, InvExResult)
+
+
+def solve_ex(A, B, *, left: bool = True, check_errors: bool = False, out=None):
+    """(result, info) of ``solve``: ``info`` is 0, or the 1-based index of the zero pivot of a singular A."""
+    _square(A, "solve_ex")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    return _ex(lambda M: solve(M, B, left=left), A, L.zero_pivot, check_errors, SolveExResult, 1 if vector else 2)
+
+
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "inv", "det", "slogdet", "solve", "cholesky",
            "matrix_power", "multi_dot", "eigh", "eigvalsh", "eig", "eigvals", "qr", "svd", "svdvals", "pinv",
            "lstsq", "matrix_rank", "solve_triangular", "cond", "vecdot", "vander", "matmul", "diagonal",
-           "lu", "lu_factor", "lu_factor_ex", "lu_solve"]
+           "lu", "lu_factor", "lu_factor_ex", "lu_solve", "cholesky_ex", "inv_ex", "solve_ex", "LinAlgError"]

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from eigengrad._errors import LinAlgError
 from eigengrad.autograd.function import Primitive
 
 
@@ -47,12 +48,38 @@ class _Linalg(Primitive):
         return cls.grad(_tensor_math(), ctx, g, *cls.graph_saved(ctx))
 
 
+def zero_pivot(a: np.ndarray) -> int:
+    """LAPACK getrf's info for the first singular matrix of a batch: the 1-based index of U's first zero
+    diagonal element (0: none)."""
+    from eigengrad.autograd.ops_decomp import lu_factor_numpy
+
+    diag = np.diagonal(lu_factor_numpy(a.reshape((-1,) + a.shape[-2:]))[0], axis1=-2, axis2=-1)
+    zeros = [int(np.flatnonzero(d == 0)[0]) + 1 for d in diag if np.any(d == 0)]
+    return zeros[0] if zeros else 0
+
+
+def not_positive_definite(a: np.ndarray) -> int:
+    """LAPACK potrf's info for a symmetric matrix (..., n, n): the order of the first leading minor that is not
+    positive-definite (0: none), for the first such matrix of a batch."""
+    for m in a.reshape((-1,) + a.shape[-2:]):
+        for k in range(1, m.shape[-1] + 1):
+            try:
+                np.linalg.cholesky(m[:k, :k])
+            except np.linalg.LinAlgError:
+                return k
+    return 0
+
+
 class Inverse(_Linalg):
     """Y = A^-1; dA = -Y^T g Y^T."""
 
     @staticmethod
     def forward(ctx, a):
-        y = np.linalg.inv(a)
+        try:
+            y = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise LinAlgError(f"linalg.inv: The diagonal element {zero_pivot(a)} is zero, the inversion could not be "
+                              "completed because the input matrix is singular.") from None
         ctx.save_for_backward(y)
         return y
 
@@ -107,7 +134,10 @@ class Solve(_Linalg):
 
     @staticmethod
     def forward(ctx, a, b):
-        x = np.linalg.solve(a, b)
+        try:
+            x = np.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
         ctx.save_for_backward(a, x)
         return x
 
@@ -132,8 +162,9 @@ class Cholesky(_Linalg):
         try:
             low = np.linalg.cholesky(a)
         except np.linalg.LinAlgError:
-            raise ValueError("linalg.cholesky: The factorization could not be completed because the input is not "
-                             "positive-definite.") from None
+            raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input is not "
+                              f"positive-definite (the leading minor of order {not_positive_definite(a)} is not "
+                              "positive-definite).") from None
         ctx.save_for_backward(low)
         return low
 
