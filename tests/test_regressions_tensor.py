@@ -98,3 +98,27 @@ def test_a_list_holding_sequences_indexes_as_a_tuple():
     assert y.sum().item() == 2.0 and y[0, 2].item() == 1.0
     assert tuple(x[[0, 1]].shape) == (2, 4, 5) and tuple(x[[True, False, True]].shape) == (2, 4, 5)
     assert tuple(x[0, [[1, 2]]].shape) == (1, 2, 5)  # inside a tuple a nested list is one index
+
+
+def test_pytorch_path_of_the_custom_function():
+    """``torch.autograd.function.Function`` / ``once_differentiable`` / ``FunctionCtx`` are PyTorch's custom
+    Function and its helpers (the module's Function was eigengrad's internal primitive: ctx.saved_tensors failed)."""
+    from eigengrad.autograd import function as module
+
+    assert module.Function is eg.autograd.Function and module.FunctionCtx is eg.autograd.FunctionCtx
+
+    class Square(module.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @module.once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = eg.tensor([1.0, 2.0], requires_grad=True)
+    Square.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]

@@ -2,8 +2,8 @@
 
 eigengrad's own operations subclass :class:`Primitive` (raw arrays in, raw arrays out). The user-facing
 ``eigengrad.autograd.Function`` (PyTorch's custom Function, over Tensors) is a different class, in
-``autograd.custom_function``; ``Function`` in this module is the primitive's former name, kept so code
-written before that split still imports.
+``autograd.custom_function``; this module also gives it (and ``once_differentiable``, ``FunctionCtx``) under
+PyTorch's path, ``torch.autograd.function``.
 
 A primitive defines three static methods::
 
@@ -192,7 +192,14 @@ class Primitive:
         return ctx
 
 
-Function = Primitive  # the former name (see the module's docstring)
+def __getattr__(name: str):
+    """PyTorch's ``torch.autograd.function`` names: the custom Function over Tensors and its helpers (from
+    ``autograd.custom_function``, imported when first asked for: that module builds on this one)."""
+    if name in ("Function", "FunctionCtx", "once_differentiable"):
+        from eigengrad.autograd import custom_function
+
+        return getattr(custom_function, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class LinearMap(Primitive):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import Primitive
 from eigengrad.autograd.ops import unbroadcast
 
 
@@ -84,7 +84,7 @@ def _weights_buffer(ctx, q4, k4, causal: bool):
     return K.attention_weights_buffer(q4, k4, causal) if ctx.inputs else None
 
 
-class ScaledDotProductAttention(Function):
+class ScaledDotProductAttention(Primitive):
     """out = softmax(scale q k^T + mask) v (dropout on the weights), PyTorch's shapes and broadcasting.
 
     Inputs (q, k, v, mask); mask may be None, a bool array (True takes part) or a float array (added to
@@ -125,7 +125,7 @@ class ScaledDotProductAttention(Function):
         return tuple(grads)
 
 
-class PackedSelfAttention(Function):
+class PackedSelfAttention(Primitive):
     """Self-attention over the heads of one packed projection qkv = x W_in^T + b_in (MultiheadAttention's
     fast path): qkv (A, C, 3E) holds q, k, v one after the other along its last dim, E = heads d; the
     sequences are (N, L) = (A, C) with ``batch_first``, else (L, N). Returns out (N, heads, L, d) =

@@ -11,10 +11,10 @@ import numpy as np
 
 from eigengrad import _kernels as K
 from eigengrad._errors import ArgumentError
-from eigengrad.autograd.function import Function, LinearMap, Primitive
+from eigengrad.autograd.function import LinearMap, Primitive
 
 
-class Embedding(Function):
+class Embedding(Primitive):
     """y = weight[indices], shape (*indices.shape, dim); dweight[r] = sum of dy over the positions holding
     r (times 1 / their count with scale_grad_by_freq), nothing for padding_idx."""
 
@@ -72,7 +72,7 @@ class EmbeddingGather(LinearMap):
 EmbeddingBackward.adjoint, EmbeddingGather.adjoint = EmbeddingGather, EmbeddingBackward
 
 
-class EmbeddingBag(Function):
+class EmbeddingBag(Primitive):
     """y[b] = the sum (times per_sample_weights), mean or max of the rows of bag b (positions
     [starts[b], starts[b + 1]) of the 1-D indices, padding_idx left out). Gradients for the table and,
     in 'sum' mode, for the per-sample weights (None: no weights)."""

@@ -6,10 +6,10 @@ index rules its forward takes (``legacy_nearest``)."""
 from __future__ import annotations
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function, LinearMap
+from eigengrad.autograd.function import LinearMap, Primitive
 
 
-class Upsample(Function):
+class Upsample(Primitive):
     """y = the interpolation of x to ``size``; dx scatters dy back to the sources with the same weights,
     in a fixed order per plane (deterministic on any number of threads)."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
-from eigengrad.autograd.function import Function
+from eigengrad.autograd.function import Primitive
 from eigengrad.nn.modules.batchnorm import _BatchNorm
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
@@ -45,7 +45,7 @@ def merge_statistics(stats: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return total, mean, m2 / max(total, 1.0)
 
 
-class SyncBatchNormFunction(Function):
+class SyncBatchNormFunction(Primitive):
     """Batch norm with the statistics of every rank's batch (see the module docstring)."""
 
     fresh_grads = True
