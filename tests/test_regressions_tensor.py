@@ -122,3 +122,28 @@ def test_pytorch_path_of_the_custom_function():
     x = eg.tensor([1.0, 2.0], requires_grad=True)
     Square.apply(x).sum().backward()
     assert x.grad.tolist() == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("name,want", [("remainder", [2, -1, 5]), ("sub", [2, 8, -2]), ("mul", [15, -15, 35]),
+                                       ("floor_divide", [1, -2, 0]), ("bitwise_and", [1, 5, 5])])
+def test_functions_that_take_a_number_first(name, want):
+    """PyTorch's Scalar-self overloads: torch.remainder(5, t), torch.sub(5, t), ... (a TypeError before)."""
+    assert getattr(eg, name)(5, eg.tensor([3, -3, 7])).tolist() == want
+
+
+def test_subtraction_with_a_bool_operand_is_refused_as_in_pytorch():
+    with pytest.raises(RuntimeError, match="two bool tensors is not supported"):
+        eg.tensor([True]) - eg.tensor([False])
+    for call in (lambda: eg.tensor([1.0]) - True, lambda: True - eg.tensor([1]), lambda: eg.tensor([True]) - 1):
+        with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
+            call()
+    assert (eg.tensor([2]) - 1).tolist() == [1]
+
+
+def test_einsum_sublist_form():
+    a, b = eg.arange(6.0).reshape(2, 3), eg.arange(12.0).reshape(3, 4)
+    assert eg.einsum(a, [0, 1], b, [1, 2], [0, 2]).tolist() == eg.einsum("ij,jk->ik", a, b).tolist()
+    assert tuple(eg.einsum(a, [0, 1], b, [1, 2]).shape) == (2, 4)
+    assert eg.einsum(a, [Ellipsis, 1], [Ellipsis]).tolist() == [3.0, 12.0]
+    with pytest.raises(RuntimeError, match=r"range \[0, 52\)"):
+        eg.einsum(a, [0, 60])

@@ -32,8 +32,11 @@ def _takes_input(name: str, fn):
     return f
 
 
-# Functions whose first argument may be a number (torch.pow(2, t), torch.polygamma(n, t)).
-NUMBER_FIRST = {"pow", "float_power", "polygamma", "xlogy"}
+# Functions whose first argument may be a number (torch.pow(2, t), torch.polygamma(n, t), torch.remainder(5, t):
+# PyTorch's Scalar-self overloads).
+NUMBER_FIRST = {"pow", "float_power", "polygamma", "xlogy", "add", "sub", "subtract", "mul", "multiply", "div",
+                "divide", "true_divide", "floor_divide", "remainder", "bitwise_and", "bitwise_or", "bitwise_xor",
+                "bitwise_left_shift", "bitwise_right_shift"}
 
 
 def _build() -> dict:

@@ -64,6 +64,8 @@ def binary(op, a, b, true_div: bool = False, **options):
     """Apply a broadcasting binary primitive after PyTorch's promotion of both operands."""
     a, b = operand(a), operand(b)
     da, db = getattr(a, "_data", None), getattr(b, "_data", None)
+    if op is ops.Sub:
+        _no_bool_subtraction(a, da, b, db)
     # the common cases first: two tensors of one float dtype, a float tensor and a Python number
     if da is not None and da.dtype.kind == "f" and (
             (db is not None and db.dtype == da.dtype) or (db is None and type(b) in _SCALARS)):
@@ -90,6 +92,17 @@ def as_operand_tensor(o, like):
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other."""
     return _out.write(binary(ops.Add, input, other if alpha == 1 else _scaled(input, other, alpha)), out)
+
+
+def _no_bool_subtraction(a, da, b, db) -> None:
+    """PyTorch refuses ``-`` with a bool operand (a tensor or a Python bool), naming what to use instead."""
+    bools = [x is not None and x.dtype == np.bool_ or type(o) is bool for o, x in ((a, da), (b, db))]
+    if all(bools):
+        raise ArgumentError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                            "`logical_xor()` operator instead.")
+    if any(bools):
+        raise ArgumentError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                            "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def sub(input, other, *, alpha=1, out=None):

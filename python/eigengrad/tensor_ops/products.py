@@ -143,11 +143,36 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 _LETTERS = set(string.ascii_letters)
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _sublist_equation(args: tuple) -> tuple[str, tuple]:
+    """(equation, operands) of PyTorch's sublist form: operand, its sublist (ints 0..51 as letters, Ellipsis as
+    '...'), ..., and an optional output sublist."""
+    def letters(sub) -> str:
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append("...")
+            elif isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 0 <= s < len(_LETTERS):
+                out.append(_LETTERS[s])
+            else:
+                raise ArgumentError(f"einsum(): expected subscript to be within the range [0, 52), got {s!r}")
+        return "".join(out)
+
+    operands = args[0::2][:len(args) // 2]
+    subs = [letters(s) for s in args[1::2][:len(args) // 2]]
+    equation = ",".join(subs) + ("->" + letters(args[-1]) if len(args) % 2 else "")
+    return equation, tuple(operands)
+
+
 def einsum(equation: str, *operands):
     """Einstein summation (``torch.einsum``): 'ij,jk->ik', 'bij,bjk->bik', 'i,j->ij', 'ii->i', 'ii', '...ij->...ji',
     implicit outputs ('ij,jk'), operands as arguments or one list. Repeated labels within an operand take the
     diagonal; labels absent from the output are summed; each pairwise contraction (left to right) is one
     matrix product (batched over shared output labels)."""
+    if not isinstance(equation, str):  # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
