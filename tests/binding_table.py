@@ -1244,6 +1244,16 @@ def _reduce_norm(c):
 entry("reduce_norm", make=_reduce_norm, outputs=("out",), expect=lambda kw: {"out": R.reduce_norm(kw["x"], (1,), kw["p"])})
 
 
+def _strided_copy(c):
+    x = c.normal(c.dim(0), c.dim(1), c.dim(2))
+    src = np.transpose(x, c.pick([(1, 0, 2), (2, 0, 1), (0, 2, 1)]))[:, ::c.pick([1, 2])]
+    return dict(src=src, out=c.empty(*src.shape))
+
+
+entry("strided_copy", make=_strided_copy, outputs=("out",), strided=("src",), any_dtype=("src",),
+      expect=lambda kw: {"out": R.strided_copy(kw["src"])})
+
+
 entry("sum_rows", make=lambda c: dict(x=c.normal(c.dim(0), c.dim(1), c.dim(2)), out=c.empty(c.dim(1), c.dim(2))),
       outputs=("out",), expect=lambda kw: {"out": R.sum_rows(kw["x"])})
 

@@ -205,7 +205,7 @@ COMPILED = {
     "layer_norm_forward": _layer_norm, "batch_norm_forward": _batch_norm, "conv2d_forward": _conv2d,
     "max_pool2d_forward": _max_pool2d, "avg_pool2d_forward": _avg_pool2d,
     "adaptive_avg_pool2d_forward": _adaptive("Average"), "adaptive_max_pool2d_forward": _adaptive("Max"),
-    "reduce_sum": _reduce_sum,
+    "reduce_sum": _reduce_sum, "strided_copy": _copy,
 }
 GLUE = {"copy": _copy, "add": _add, "add_into": _add_into, "fill": _fill}
 
