@@ -116,3 +116,28 @@ def test_grad_assignment_is_checked_as_in_pytorch():
     m.q = q
     m.float()
     assert q.dtype == eg.float32 and q.grad.dtype == eg.float32
+
+
+def test_pytorch_argument_rules_of_optimizers_and_helpers():
+    p = eg.nn.Parameter(eg.zeros(2))
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together"):
+        eg.optim.Adam([p], foreach=True, fused=True)
+    eg.optim.Adam([p], foreach=False, fused=True)  # (either alone is accepted)
+    for make in (eg.optim.swa_utils.get_ema_multi_avg_fn, eg.optim.swa_utils.get_ema_avg_fn):
+        with pytest.raises(ValueError, match=r"Invalid decay value 1.5 provided. Please provide a value in \[0,1\]"):
+            make(1.5)
+    q = eg.nn.Parameter(eg.tensor([0.5, -3.0, 2.0]))
+    q.grad = eg.tensor([0.5, -3.0, float("nan")])
+    eg.nn.utils.clip_grad_value_([q], -1.0)  # PyTorch's clamp(min=1, max=-1): every element -1 (NaN stays)
+    assert q.grad.tolist()[:2] == [-1.0, -1.0] and np.isnan(q.grad.tolist()[2])
+
+
+def test_init_and_packing_accept_what_pytorch_accepts():
+    empty = eg.empty(0)
+    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+        assert eg.nn.init.kaiming_uniform_(empty) is empty
+    with pytest.warns(UserWarning, match="no-op"):
+        eg.nn.init.kaiming_normal_(eg.empty(0, 3))
+    seqs = eg.arange(12.0).reshape(3, 4, 1)
+    packed = eg.nn.utils.rnn.pack_padded_sequence(seqs, eg.tensor([3.0, 2.0, 2.0]), batch_first=True)
+    assert packed.batch_sizes.tolist() == [3, 3, 1]  # float lengths truncated to int64, as PyTorch

@@ -128,7 +128,6 @@ void scale_binding(const py::object& grads, double coef) {
 
 void clip_grad_value_binding(const py::object& grads, double clip_value) {
   GradList g = checked_list(grads, true);
-  check_non_negative(clip_value, "clip_value");
   if (g.arrays.empty()) return;
   if (g.float32()) call_clip_value<float>(g, clip_value);
   else call_clip_value<double>(g, clip_value);
@@ -148,7 +147,8 @@ void bind_clip(py::module_& m) {
   m.def("scale_grads", &scale_binding, py::arg("grads"), py::arg("coef"),
         "Multiplies every array of the list by coef, in place.");
   m.def("clip_grad_value", &clip_grad_value_binding, py::arg("grads"), py::kw_only(), py::arg("clip_value"),
-        "Clamps every element of the arrays to [-clip_value, clip_value], in place.");
+        "Clamps every element of the arrays to [-clip_value, clip_value], in place (a negative clip_value: every "
+        "element becomes clip_value, as torch.clamp with min > max).");
 }
 
 }  // namespace eigengrad::bindings

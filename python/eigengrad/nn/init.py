@@ -212,10 +212,10 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
                      generator=None) -> Tensor:
     """He et al. (2015): U[-bound, bound], bound = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a),
     fan = fan_in ('fan_in': preserves the forward variance) or fan_out (preserves the backward one).
-    Variance gain^2 / fan. A tensor with a zero-size dimension is left as it is (PyTorch warns)."""
-    fan = _calculate_correct_fan(tensor, mode)
-    if 0 in tensor.shape:
+    Variance gain^2 / fan. A tensor with a zero-size dimension is left as it is, with PyTorch's warning."""
+    if _zero_element(tensor):
         return tensor
+    fan = _calculate_correct_fan(tensor, mode)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(tensor, -bound, bound, generator)
 
@@ -223,10 +223,20 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                     generator=None) -> Tensor:
     """He et al. (2015): N(0, std^2), std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
-    fan = _calculate_correct_fan(tensor, mode)
-    if 0 in tensor.shape:
+    if _zero_element(tensor):
         return tensor
+    fan = _calculate_correct_fan(tensor, mode)
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+
+
+def _zero_element(tensor: Tensor) -> bool:
+    """PyTorch's kaiming initialisers do nothing to a tensor without elements (whatever its rank), and warn."""
+    if 0 not in tuple(tensor.shape):
+        return False
+    import warnings
+
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+    return True
 
 
 def lecun_uniform_(tensor: Tensor, generator=None) -> Tensor:

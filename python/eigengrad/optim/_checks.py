@@ -94,8 +94,12 @@ def check_betas(betas) -> tuple[float, float]:
     return float(beta1), float(beta2)
 
 
-def check_torch_only_flags(*, capturable: bool = False, differentiable: bool = False) -> None:
-    """PyTorch's CUDA-graph and differentiable-optimizer modes, which have no meaning here."""
+def check_torch_only_flags(*, capturable: bool = False, differentiable: bool = False, foreach=None,
+                           fused=None) -> None:
+    """PyTorch's CUDA-graph and differentiable-optimizer modes, which have no meaning here; and its rule that
+    ``foreach`` and ``fused`` (both accepted: the step is one fused kernel either way) are not both True."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
     if capturable:
         raise ValueError("capturable: expected False (CUDA-graph capture has no meaning for eigengrad's CPU "
                          "kernels), got True")

@@ -29,7 +29,7 @@ class Adagrad(Optimizer):
         nonneg("weight_decay", weight_decay)
         nonneg("initial_accumulator_value", initial_accumulator_value)
         nonneg("eps", eps)
-        check_torch_only_flags(differentiable=differentiable)
+        check_torch_only_flags(differentiable=differentiable, foreach=foreach, fused=fused)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=False, fused=fused)

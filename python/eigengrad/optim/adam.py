@@ -35,7 +35,7 @@ class Adam(Optimizer):
         nonneg("eps", eps)
         betas = check_betas(betas)
         nonneg("weight_decay", weight_decay)
-        check_torch_only_flags(capturable=capturable, differentiable=differentiable)
+        check_torch_only_flags(capturable=capturable, differentiable=differentiable, foreach=foreach, fused=fused)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay, foreach=foreach, fused=fused,
                         capturable=False, differentiable=False)

@@ -27,7 +27,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
                  differentiable: bool = False, fused=None) -> None:
-        check_torch_only_flags(differentiable=differentiable)
+        check_torch_only_flags(differentiable=differentiable, foreach=foreach, fused=fused)
         if lr is not required:
             nonneg("lr", lr)
         nonneg("momentum", momentum)

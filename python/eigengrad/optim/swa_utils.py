@@ -24,8 +24,14 @@ __all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_multi_avg_fn", "get_s
            "get_ema_avg_fn", "get_swa_avg_fn"]
 
 
+def _check_decay(decay: float) -> None:
+    if not 0.0 <= decay <= 1.0:
+        raise ValueError(f"Invalid decay value {decay} provided. Please provide a value in [0,1] range.")
+
+
 def get_ema_multi_avg_fn(decay: float = 0.999):
     """ema <- decay ema + (1 - decay) current, over lists of tensors (in place: ``lerp``)."""
+    _check_decay(decay)
     def ema_update(ema_param_list, current_param_list, _):
         for ema, cur in zip(ema_param_list, current_param_list):
             ema.lerp_(cur, 1 - decay)
@@ -43,6 +49,7 @@ def get_swa_multi_avg_fn():
 
 def get_ema_avg_fn(decay: float = 0.999):
     """One tensor's EMA: ``decay * ema + (1 - decay) * current``."""
+    _check_decay(decay)
     def ema_update(ema_param, current_param, num_averaged):
         return decay * ema_param + (1 - decay) * current_param
     return ema_update

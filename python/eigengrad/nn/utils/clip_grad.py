@@ -80,11 +80,12 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
                      foreach: bool | None = None) -> None:
     """Clamp every gradient element of ``parameters`` to ``[-clip_value, clip_value]`` in place.
 
-    NaN gradients stay NaN (as ``torch.clamp``); ``clip_value`` must be >= 0. ``foreach`` is accepted
-    for PyTorch compatibility. One kernel call per dtype.
+    NaN gradients stay NaN (as ``torch.clamp``); a negative ``clip_value`` sets every element to it, as
+    PyTorch's clamp(min=-c, max=c) does. ``foreach`` is accepted for PyTorch compatibility. One kernel call
+    per dtype.
     """
     params = tensor_list(parameters, "parameters")
-    clip_value = _non_negative(clip_value, "clip_value")
+    clip_value = _number(clip_value, "clip_value")
     _check_foreach(foreach)
     for arrays in by_dtype(writable_grads(params, "parameters")):
         _kernels.clip_grad_value(arrays, clip_value)
@@ -146,11 +147,15 @@ def _combine(norms: list[float], p: float) -> float:
         return float(np.sum(a ** p) ** (1.0 / p))
 
 
-def _non_negative(value, name: str) -> float:
+def _number(value, name: str) -> float:
     try:
-        x = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name}: expected a number, got {type(value).__name__}") from None
+
+
+def _non_negative(value, name: str) -> float:
+    x = _number(value, name)
     if not x >= 0:  # also catches nan
         raise ValueError(f"{name}: expected a value >= 0, got {value}")
     return x

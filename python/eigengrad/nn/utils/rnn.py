@@ -91,9 +91,9 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
 
 def _lengths(lengths) -> np.ndarray:
     arr = lengths._data if isinstance(lengths, Tensor) else np.asarray(lengths)
-    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iuf"):
         raise ValueError(f"lengths: expected a 1-D list or int64 tensor of sequence lengths, got {arr!r}")
-    return arr.astype(np.int64)
+    return arr.astype(np.int64)  # (float lengths truncated, as PyTorch's as_tensor(lengths, dtype=int64))
 
 
 def _pack(time_major: Tensor, lengths_sorted: np.ndarray) -> tuple:
