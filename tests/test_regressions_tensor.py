@@ -147,3 +147,14 @@ def test_einsum_sublist_form():
     assert eg.einsum(a, [Ellipsis, 1], [Ellipsis]).tolist() == [3.0, 12.0]
     with pytest.raises(RuntimeError, match=r"range \[0, 52\)"):
         eg.einsum(a, [0, 60])
+
+
+def test_masked_scatter_of_a_zero_d_tensor_and_requires_grad_on_integers():
+    x = eg.tensor(1.5, dtype=eg.float64)
+    assert x.masked_scatter(eg.tensor(True), eg.tensor([7.0], dtype=eg.float64)).item() == 7.0  # PyTorch's
+    assert x.masked_scatter(eg.tensor(False), eg.tensor([7.0], dtype=eg.float64)).item() == 1.5
+    y = eg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    got = y.masked_scatter(eg.tensor([[True, False], [False, True]]), eg.tensor([9.0, 8.0, 7.0]))
+    assert got.tolist() == [[9.0, 2.0], [3.0, 8.0]]
+    with pytest.raises(RuntimeError, match="floating point"):  # PyTorch's RuntimeError (and a TypeError)
+        eg.tensor([1, 2]).requires_grad_()

@@ -15,7 +15,7 @@ import numpy as np
 from eigengrad import _dtype, _kernels, _printing, _trace
 from eigengrad._device import CPU, check_device
 from eigengrad._dims import wrap_dim
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad._dtype import float32, float64, int32, int64, uint8
 from eigengrad._kernels import FLOAT_DTYPES
 from eigengrad.return_types import max as MaxResult  # noqa: F401 (the name eigengrad exported before)
@@ -282,7 +282,8 @@ class Tensor:
         if requires_grad and self._inference and not is_inference_mode_enabled():
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if requires_grad and self._data.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"requires_grad: only float32/float64 tensors can require gradients, got {self.dtype}")
+            raise ArgumentTypeError(f"requires_grad: only Tensors of floating point dtype can require gradients (float32 "
+                                    f"or float64 here), got {self.dtype}")  # (PyTorch's RuntimeError, and a TypeError)
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
         self.requires_grad = bool(requires_grad)

@@ -275,7 +275,7 @@ def masked_scatter(input, mask, source):
     if flat_src.shape[0] < k:
         raise ArgumentError("masked_scatter: expected source to have at least as many elements as ones in mask")
     result = (input.expand(*shape) if tuple(shape) != input.shape else input).clone()
-    result[_wrap(np.ascontiguousarray(full))] = flat_src[:k]
+    result.view(-1)[_wrap(np.ascontiguousarray(full).reshape(-1))] = flat_src[:k]  # (flat: a 0-d input too)
     return result
 
 
