@@ -744,3 +744,28 @@ def test_bernoulli_and_categorical_validate_as_pytorch():
     with pytest.raises(ValueError):
         D.Categorical(logits=eg.tensor([0.0, float("inf")]))
     assert D.Categorical(probs=eg.tensor([1.0, 3.0])).probs.tolist() == [0.25, 0.75]  # normalised first
+
+
+@pytest.mark.parametrize("name,p,q,want", [
+    ("Cauchy", dict(loc=[0.5, -1.0], scale=[1.0, 2.0]), dict(loc=[0.0, 1.0], scale=[2.0, 0.5]),
+     [0.14518200984449825, 0.9409833444645266]),
+    ("Gumbel", dict(loc=[0.5, -1.0], scale=[1.0, 2.0]), dict(loc=[0.0, 1.0], scale=[2.0, 0.5]),
+     [0.34473357163075047, 1305.700953429046]),
+    ("HalfNormal", dict(scale=[1.0, 2.0]), dict(scale=[2.0, 0.5]), [0.3181471805599453, 6.113705638880109]),
+    ("Pareto", dict(scale=[1.0, 2.0], alpha=[1.5, 3.0]), dict(scale=[0.5, 2.5], alpha=[2.0, 1.0]),
+     [1.431945622001443, float("inf")]),
+    ("Geometric", dict(probs=[0.3, 0.6]), dict(probs=[0.5, 0.2]), [0.27427626168350594, 0.6365141682948129]),
+    ("Binomial", dict(total_count=[5.0, 7.0], probs=[0.3, 0.6]), dict(total_count=[5.0, 5.0], probs=[0.5, 0.2]),
+     [0.41141439252525946, float("inf")]),
+])
+def test_kl_divergence_within_more_families(name, p, q, want):
+    """PyTorch's closed forms (its values); a Binomial q with more trials than p is PyTorch's NotImplementedError."""
+    D = eg.distributions
+    make = getattr(D, name)
+    kl = D.kl_divergence(make(**{k: eg.tensor(v, dtype=eg.float64) for k, v in p.items()}),
+                         make(**{k: eg.tensor(v, dtype=eg.float64) for k, v in q.items()}))
+    np.testing.assert_allclose(kl.numpy(), want, rtol=1e-12)
+    if name == "Binomial":
+        with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
+            D.kl_divergence(make(**{k: eg.tensor(v, dtype=eg.float64) for k, v in q.items()}),
+                            make(**{k: eg.tensor(v, dtype=eg.float64) for k, v in p.items()}))

@@ -6,9 +6,10 @@ import math
 
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
-from eigengrad.distributions.discrete import OneHotCategorical, Poisson
+from eigengrad.distributions.discrete import Binomial, Geometric, OneHotCategorical, Poisson
 from eigengrad.distributions.distribution import Distribution, sum_rightmost
 from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma
+from eigengrad.distributions.heavy_tailed import Cauchy, Gumbel, HalfNormal, Pareto
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
 from eigengrad.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
 from eigengrad.distributions.normal import Bernoulli, Normal
@@ -115,6 +116,54 @@ def _kl_beta_beta(p, q):
 @register_kl(Poisson, Poisson)
 def _kl_poisson_poisson(p, q):
     return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(Binomial, Binomial)
+def _kl_binomial_binomial(p, q):
+    """n_p (p log(p / q) + (1 - p) log((1 - p) / (1 - q))) in PyTorch's form; inf where n_p > n_q (p puts mass
+    where q has none), and n_p < n_q is not implemented (as PyTorch)."""
+    from eigengrad import where
+
+    if bool((p.total_count < q.total_count).any()):
+        raise NotImplementedError("KL between Binomials where q.total_count > p.total_count is not implemented")
+    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
+    return where(p.total_count > q.total_count, float("inf"), kl)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    """log(((s_p + s_q)^2 + (m_p - m_q)^2) / (4 s_p s_q)) (Chyzak & Nielsen, 2019)."""
+    return ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log() - (4 * p.scale * q.scale).log()
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p, q):
+    euler_gamma = 0.57721566490153286060
+    ct1, ct2, ct3 = p.scale / q.scale, q.loc / q.scale, p.loc / q.scale
+    t3 = (ct2 + (1 + ct1).lgamma() - ct3).exp()
+    return -ct1.log() - ct2 + ct3 + ct1 * euler_gamma + t3 - (1 + euler_gamma)
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    """The KL of the normals they fold (the same for both halves)."""
+    var_ratio = (p.scale / q.scale).pow(2)
+    return 0.5 * (var_ratio - 1 - var_ratio.log())
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    """a_q log(s_p / s_q) - log(a_q / a_p) + a_q / a_p - 1; inf where p's support starts below q's."""
+    from eigengrad import where
+
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * (p.scale / q.scale).log() - alpha_ratio.log() + alpha_ratio - 1
+    return where(p.scale < q.scale, float("inf"), result)
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
