@@ -120,14 +120,33 @@ def _kl_poisson_poisson(p, q):
 
 @register_kl(Binomial, Binomial)
 def _kl_binomial_binomial(p, q):
-    """n_p (p log(p / q) + (1 - p) log((1 - p) / (1 - q))) in PyTorch's form; inf where n_p > n_q (p puts mass
-    where q has none), and n_p < n_q is not implemented (as PyTorch)."""
+    """n_p (p log(p / q) + (1 - p) log((1 - p) / (1 - q))) where the counts are equal (PyTorch's form); inf
+    where n_p > n_q (p puts mass where q has none); where n_p < n_q (PyTorch: NotImplementedError) the sum
+    over k <= n_p of p(k) (log p(k) - log q(k))."""
     from eigengrad import where
 
-    if bool((p.total_count < q.total_count).any()):
-        raise NotImplementedError("KL between Binomials where q.total_count > p.total_count is not implemented")
-    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
-    return where(p.total_count > q.total_count, float("inf"), kl)
+    same = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
+    kl = where(p.total_count > q.total_count, float("inf"), same)
+    if not bool((p.total_count < q.total_count).any()):
+        return kl
+    return where(p.total_count < q.total_count, _kl_binomial_sum(p, q), kl)
+
+
+def _kl_binomial_sum(p, q) -> Tensor:
+    """sum_{k=0}^{n_p} p(k) (log p(k) - log q(k)), the pmfs in closed form over k = 0 .. max n_p."""
+    from eigengrad import arange, where
+
+    def log_pmf(d, k):
+        n = d.total_count.unsqueeze(-1)
+        inside = k <= n
+        kk = where(inside, k, 0.0)
+        logs = (n + 1).lgamma() - (kk + 1).lgamma() - (n - kk + 1).lgamma()
+        return logs + kk * d.probs.unsqueeze(-1).log() + (n - kk) * (-d.probs.unsqueeze(-1)).log1p(), inside
+
+    k = arange(int(p.total_count.max().item()) + 1, dtype=p.probs.dtype)
+    lp, inside = log_pmf(p, k)
+    lq, _ = log_pmf(q, k)
+    return where(inside, lp.exp() * (lp - lq), 0.0).sum(-1)
 
 
 @register_kl(Geometric, Geometric)
