@@ -142,7 +142,7 @@ InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
 SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
 
 
-def _infos(A, test) -> "Tensor":
+def _infos(A, test):
     """The int32 info of each matrix of A (batch shape): ``test`` of the matrix (0 when it succeeds)."""
     from eigengrad.tensor import Tensor
 

@@ -282,8 +282,8 @@ class Tensor:
         if requires_grad and self._inference and not is_inference_mode_enabled():
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if requires_grad and self._data.dtype not in FLOAT_DTYPES:
-            raise ArgumentTypeError(f"requires_grad: only Tensors of floating point dtype can require gradients (float32 "
-                                    f"or float64 here), got {self.dtype}")  # (PyTorch's RuntimeError, and a TypeError)
+            raise ArgumentTypeError(f"requires_grad: only Tensors of floating point dtype can require gradients "
+                                    f"(float32 or float64 here), got {self.dtype}")  # (a RuntimeError and a TypeError)
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
         self.requires_grad = bool(requires_grad)
