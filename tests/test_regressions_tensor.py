@@ -158,3 +158,10 @@ def test_masked_scatter_of_a_zero_d_tensor_and_requires_grad_on_integers():
     assert got.tolist() == [[9.0, 2.0], [3.0, 8.0]]
     with pytest.raises(RuntimeError, match="floating point"):  # PyTorch's RuntimeError (and a TypeError)
         eg.tensor([1, 2]).requires_grad_()
+
+
+def test_attention_refuses_a_scale_that_is_not_finite():
+    """Every score would be inf or NaN: a ValueError naming scale (the kernel and its reference disagreed)."""
+    q = eg.randn(1, 2, 3, 4)
+    with pytest.raises(ValueError, match="scale: expected a finite number"):
+        eg.nn.functional.scaled_dot_product_attention(q, q, q, scale=float("inf"))

@@ -2,6 +2,7 @@
 // q (B, Hq, L, E), k (B, Hk, S, E), v (B, Hk, S, Ev), out (B, Hq, L, Ev), lse (B, Hq, L), C-contiguous.
 // The mask is None or a 4-D array of shape (B, Hq, L, S), bool or of q's dtype, read through its strides
 // (a broadcast view with zero strides is read in place, never copied).
+#include <cmath>
 #include <string>
 
 #include "checks.hpp"
@@ -66,6 +67,8 @@ AttentionOptions options_of(double scale, bool causal, std::uint64_t seed, std::
                             std::uint64_t threshold, double keep_scale) {
   if (threshold > (std::uint64_t(1) << 32))
     throw py::value_error("threshold: expected 0 <= threshold <= 2**32, got " + std::to_string(threshold));
+  // an infinite or NaN scale makes every score inf or NaN: no softmax to compute
+  if (!std::isfinite(scale)) throw py::value_error("scale: expected a finite number, got " + std::to_string(scale));
   AttentionOptions o;
   o.scale = scale, o.causal = causal, o.seed = seed, o.offset = offset, o.threshold = threshold;
   o.keep_scale = keep_scale;
