@@ -158,7 +158,7 @@ def _ex(compute, A, test, check_errors: bool, result_type, core: int = 2):
     from eigengrad.tensor import Tensor
 
     try:
-        return result_type(compute(A), _infos(A, lambda m: 0))
+        return result_type(compute(A), Tensor._wrap(np.zeros(tuple(A.shape[:-2]), dtype=np.int32)))
     except LinAlgError:
         if check_errors:
             raise
