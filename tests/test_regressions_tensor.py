@@ -165,3 +165,18 @@ def test_attention_refuses_a_scale_that_is_not_finite():
     q = eg.randn(1, 2, 3, 4)
     with pytest.raises(ValueError, match="scale: expected a finite number"):
         eg.nn.functional.scaled_dot_product_attention(q, q, q, scale=float("inf"))
+
+
+def test_grad_fn_graph_walk_as_pytorch():
+    """grad_fn.name() and next_functions (torchviz and debugging code walk the graph with them)."""
+    x = eg.randn(2, requires_grad=True)
+    y = ((x * 2) + eg.randn(2)).sum()
+    fn = y.grad_fn
+    assert fn.name() == "SumBackward0" and fn.name == "Sum"
+    (add, _), = fn.next_functions
+    assert add.name() == "AddBackward0"
+    (mul, _), (none, _) = add.next_functions
+    assert mul.name() == "MulBackward0" and none is None
+    (leaf, index), (constant, _) = mul.next_functions
+    assert leaf.variable is x and index == 0 and constant is None and leaf.next_functions == ()
+    assert leaf.name() == "torch::autograd::AccumulateGrad"

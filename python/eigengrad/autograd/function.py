@@ -95,8 +95,22 @@ class Primitive:
         self.released = True
 
     @property
-    def name(self) -> str:
-        return type(self).__name__
+    def name(self) -> "NodeName":
+        """The op's name (``"Mul"``); called, PyTorch's node name (``grad_fn.name()`` -> ``"MulBackward0"``)."""
+        return NodeName(type(self).__name__)
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's graph walk (torchviz, debugging): per input, (the node that made it, 0); a leaf that
+        requires grad gives (its AccumulateGrad, 0), a constant or a tensor without gradient (None, 0)."""
+        edges = self.edges or ((None, 0),) * len(self.inputs)
+        out = []
+        for t, (node, _) in zip(self.inputs, edges):
+            if node is not None:
+                out.append((node, 0))
+            else:
+                out.append((AccumulateGrad(t) if t is not None and t.requires_grad else None, 0))
+        return tuple(out)
 
     @classmethod
     def apply(cls, *args, **options):
@@ -200,6 +214,29 @@ def __getattr__(name: str):
 
         return getattr(custom_function, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class NodeName(str):
+    """A node's op name as a string (``"Mul"``, what eigengrad's messages print), and called, PyTorch's
+    ``grad_fn.name()`` (``"MulBackward0"``)."""
+
+    def __call__(self) -> str:
+        return f"{self}Backward0"
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf that requires grad in ``next_functions``: ``variable`` is the leaf."""
+
+    next_functions = ()
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 class LinearMap(Primitive):
