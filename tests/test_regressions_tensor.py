@@ -180,3 +180,27 @@ def test_grad_fn_graph_walk_as_pytorch():
     (leaf, index), (constant, _) = mul.next_functions
     assert leaf.variable is x and index == 0 and constant is None and leaf.next_functions == ()
     assert leaf.name() == "torch::autograd::AccumulateGrad"
+
+
+def test_views_that_repeat_base_elements_after_an_in_place_change_of_the_base():
+    """An expand or overlapping as_strided view of y, then y.mul_(2): the view's gradient is summed over the
+    base elements it repeats (PyTorch's values; the gradient was assigned, last window winning, or the
+    backward raised on the read-only expand)."""
+    x = eg.arange(1.0, 5.0, dtype=eg.float64, requires_grad=True)
+    y = x * 1
+    v = y.as_strided((3, 2), (1, 1))
+    y.mul_(2)
+    (v * eg.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], dtype=eg.float64)).sum().backward()
+    assert x.grad.tolist() == [0.0, 6.0, 14.0, 10.0]
+    x = eg.ones(3, dtype=eg.float64, requires_grad=True)
+    y = x * 1
+    e = y.expand(2, 3)
+    y.mul_(2)
+    (e * eg.arange(6.0, dtype=eg.float64).view(2, 3)).sum().backward()
+    assert x.grad.tolist() == [6.0, 10.0, 14.0]
+    x = eg.ones(4, dtype=eg.float32, requires_grad=True)  # float32: the index array's strides fit too
+    y = x * 1
+    w = y.as_strided((2, 3), (1, 1))
+    y.add_(1)
+    w.sum().backward()
+    assert x.grad.tolist() == [1.0, 2.0, 2.0, 1.0]

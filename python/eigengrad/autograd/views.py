@@ -111,10 +111,31 @@ class ViewOfBase(Primitive):
 
 
 def _into_region(g: np.ndarray, chain: tuple = (), layout: tuple = None) -> np.ndarray:
-    """Zeros laid out like the base with ``g`` in the region the chain selects."""
+    """Zeros laid out like the base with ``g`` in the region the chain selects; where the region refers to a
+    base element more than once (an expand, overlapping as_strided windows) the element gets the sum."""
     gb = _like(layout, g.dtype, fill=0)
-    _replay(gb, chain)[...] = g
+    region = _replay(gb, chain)
+    if region.flags.writeable and _no_self_overlap(region):
+        region[...] = g
+        return gb
+    index = _like(layout, np.dtype(f"i{gb.itemsize}"))  # (the element size of g: the chain's strides fit)
+    index[...] = np.arange(index.size).reshape(index.shape)
+    chosen = _replay(index, chain)
+    total = np.zeros(gb.size, dtype=g.dtype)
+    np.add.at(total, chosen.reshape(-1), np.broadcast_to(g, chosen.shape).reshape(-1))
+    gb[...] = total.reshape(gb.shape)
     return gb
+
+
+def _no_self_overlap(a: np.ndarray) -> bool:
+    """A sufficient test that no two elements of ``a`` share memory: its dims by increasing stride each step
+    past everything the smaller ones span."""
+    span = a.itemsize
+    for stride, n in sorted((abs(s), n) for s, n in zip(a.strides, a.shape) if n > 1):
+        if stride < span:
+            return False
+        span += stride * (n - 1)
+    return True
 
 
 def _region(x: np.ndarray, chain: tuple = (), layout: tuple = None) -> np.ndarray:
