@@ -204,3 +204,17 @@ def test_views_that_repeat_base_elements_after_an_in_place_change_of_the_base():
     y.add_(1)
     w.sum().backward()
     assert x.grad.tolist() == [1.0, 2.0, 2.0, 1.0]
+
+
+def test_a_parametrization_that_changes_the_shape_needs_unsafe():
+    """PyTorch's consistency check at registration (it was only made for a second parametrization)."""
+    from eigengrad.nn.utils import parametrize
+
+    class FirstRow(eg.nn.Module):
+        def forward(self, x):
+            return x[:1]
+
+    with pytest.raises(ValueError, match="may not change the shape of the tensor, unless `unsafe`"):
+        parametrize.register_parametrization(eg.nn.Linear(3, 2), "weight", FirstRow())
+    layer = parametrize.register_parametrization(eg.nn.Linear(3, 2), "weight", FirstRow(), unsafe=True)
+    assert tuple(layer.weight.shape) == (1, 3)

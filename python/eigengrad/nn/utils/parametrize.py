@@ -54,6 +54,7 @@ class ParametrizationList(ModuleList):
             raise ValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
         self.unsafe = unsafe
+        original_shape, original_dtype = tuple(original.shape), original.dtype
         with no_grad():
             new = original
             for m in reversed(list(self)):
@@ -78,6 +79,21 @@ class ParametrizationList(ModuleList):
                 if isinstance(original, Parameter):
                     value = Parameter(value, original.requires_grad)
                 _register(self, f"original{i}", value)
+        if not unsafe:
+            self._check_consistent(original_shape, original_dtype)
+
+    def _check_consistent(self, shape: tuple, dtype) -> None:
+        """PyTorch's checks: forward(right_inverse(original)) keeps the tensor's dtype and shape."""
+        with no_grad():
+            z = self()
+        if not isinstance(z, Tensor):
+            raise ValueError(f"A parametrization must return a tensor. Got {type(z).__name__}.")
+        if z.dtype != dtype:
+            raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless `unsafe` "
+                             f"flag is enabled.\nunparametrized dtype: {dtype}\nparametrized dtype: {z.dtype}")
+        if tuple(z.shape) != shape:
+            raise ValueError("Registering a parametrization may not change the shape of the tensor, unless `unsafe` "
+                             f"flag is enabled.\nunparametrized shape: {shape}\nparametrized shape: {tuple(z.shape)}")
 
     def right_inverse(self, value: Tensor) -> None:
         """Store ``value`` as the originals, through the parametrizations' right inverses."""
