@@ -759,8 +759,8 @@ def test_bernoulli_and_categorical_validate_as_pytorch():
      [0.41141439252525946, float("inf")]),
 ])
 def test_kl_divergence_within_more_families(name, p, q, want):
-    """PyTorch's closed forms (its values); a Binomial q with more trials than p (PyTorch: NotImplementedError)
-    is the sum over p's support, checked against the definition."""
+    """PyTorch's closed forms (its values); a Binomial q with more trials than p (which PyTorch refuses) is the
+    sum over p's support, checked against the definition."""
     D = eg.distributions
     make = getattr(D, name)
     kl = D.kl_divergence(make(**{k: eg.tensor(v, dtype=eg.float64) for k, v in p.items()}),

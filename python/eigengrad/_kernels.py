@@ -294,19 +294,19 @@ def reshape(x, shape):
 
 
 def _reshaped_view(x: np.ndarray, shape):
-    """x reshaped without a copy, or None when the reshape needs one (an impossible shape raises NumPy's error)."""
+    """x reshaped without a copy, or None when the reshape needs one (or is impossible: the caller's reshape of
+    the contiguous copy then raises NumPy's error)."""
     try:
         return np.reshape(x, shape, copy=False)  # NumPy >= 2.1
+    except ValueError:
+        return None
     except TypeError:  # an older NumPy: no copy argument
         view = x.view()
         try:
-            view.shape = np.reshape(np.empty(x.shape, dtype=np.bool_), shape).shape  # (resolves -1, checks the size)
+            view.shape = shape
         except AttributeError:
             return None
         return view
-    except ValueError:
-        np.reshape(np.empty(x.shape, dtype=np.bool_), shape)  # an impossible shape: NumPy's error
-        return None
 
 
 def cast(x: np.ndarray, dtype) -> np.ndarray:

@@ -121,8 +121,8 @@ def _kl_poisson_poisson(p, q):
 @register_kl(Binomial, Binomial)
 def _kl_binomial_binomial(p, q):
     """n_p (p log(p / q) + (1 - p) log((1 - p) / (1 - q))) where the counts are equal (PyTorch's form); inf
-    where n_p > n_q (p puts mass where q has none); where n_p < n_q (PyTorch: NotImplementedError) the sum
-    over k <= n_p of p(k) (log p(k) - log q(k))."""
+    where n_p > n_q (p puts mass where q has none); where n_p < n_q, which PyTorch refuses, the sum over
+    k <= n_p of p(k) (log p(k) - log q(k))."""
     from eigengrad import where
 
     same = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())

@@ -45,12 +45,6 @@ def _numpy_forms() -> dict:
     return {**{fn: "Constant" for fn in constants}, _checked: None, _bool_to_additive: "MaskToAdditive"}
 
 
-def _wrap(a: np.ndarray):
-    from eigengrad.tensor import Tensor
-
-    return Tensor._wrap(a)
-
-
 class ExportTracer(Tracer):
     """A Tracer whose unsupported kernels name ONNX export, with ``module_op`` for ``MODULE_OPS``."""
 
@@ -68,6 +62,7 @@ class ExportTracer(Tracer):
         (a causal mask, ``zeros``), a value check (nothing to export) or a function with an ONNX form (a bool
         mask made additive), each recorded as a module op; anything else is left to fail where it is read."""
         from eigengrad.autograd.ops import NumpyCall
+        from eigengrad.tensor import Tensor
 
         if cls is not NumpyCall or not self.active():
             return super().primitive_forward(cls, ctx, arrays, options, keep)
@@ -75,9 +70,9 @@ class ExportTracer(Tracer):
         form = _numpy_forms().get(options.get("fn"))
         given = [a for a in arrays if isinstance(a, np.ndarray)]
         if form == "Constant" and not given:
-            self.module_op(types.SimpleNamespace(value=np.array(out, copy=True)), (), {}, form, _wrap(out))
+            self.module_op(types.SimpleNamespace(value=np.array(out, copy=True)), (), {}, form, Tensor._wrap(out))
         elif form is not None and form != "Constant":
-            self.module_op(types.SimpleNamespace(), tuple(_wrap(a) for a in given), {}, form, _wrap(out))
+            self.module_op(types.SimpleNamespace(), tuple(Tensor._wrap(a) for a in given), {}, form, Tensor._wrap(out))
         return out
 
     def module_op(self, module, args: tuple, kwargs: dict, name: str, output) -> None:
