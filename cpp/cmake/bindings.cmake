@@ -2,6 +2,7 @@
 #   eigengrad._C_<level>  the kernels of one instruction-set level and their bindings, all compiled for it
 #   eigengrad._cpuinfo    the CPU probe and the build's list of levels, compiled for the compiler's default
 #                         target, so that it runs on any CPU of the architecture
+#   eigengrad._memory     the recycling of large array buffers (NumPy's C API), compiled the same way
 file(GLOB EIGENGRAD_BINDING_SOURCES CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/cpp/bindings/*.cpp")
 if(NOT DEFINED SKBUILD_PROJECT_VERSION)
   set(SKBUILD_PROJECT_VERSION "${PROJECT_VERSION}")
@@ -39,4 +40,11 @@ function(eigengrad_add_cpuinfo levels native_level)
     EIGENGRAD_BUILD_LEVELS="${levels_csv}"
     EIGENGRAD_NATIVE_LEVEL="${native_level}")
   install(TARGETS _cpuinfo LIBRARY DESTINATION eigengrad)
+endfunction()
+
+function(eigengrad_add_memory)
+  Python_add_library(_memory MODULE WITH_SOABI "${CMAKE_CURRENT_SOURCE_DIR}/cpp/probe/memory.cpp")
+  target_link_libraries(_memory PRIVATE Python::NumPy)
+  target_compile_options(_memory PRIVATE ${EIGENGRAD_CXX_FLAGS})
+  install(TARGETS _memory LIBRARY DESTINATION eigengrad)
 endfunction()

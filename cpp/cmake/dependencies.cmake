@@ -1,5 +1,6 @@
-# Python + pybind11 (scikit-build-core puts pybind11's CMake config on the prefix path).
-find_package(Python 3.9 REQUIRED COMPONENTS Interpreter Development.Module)
+# Python + pybind11 (scikit-build-core puts pybind11's CMake config on the prefix path); NumPy's headers
+# for eigengrad._memory alone (its NumPy memory handler has no pybind11 form).
+find_package(Python 3.9 REQUIRED COMPONENTS Interpreter Development.Module NumPy)
 find_package(pybind11 CONFIG REQUIRED)
 
 # Eigen 3.4: a system Eigen if one is installed, else the headers of the cmeel-eigen wheel that the

@@ -38,6 +38,16 @@ def cpu_capability() -> str:
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# The kernels' outputs: numpy.empty's, with large buffers recycled from array to array (eigengrad._memory: a
+# training step's activations and gradients reuse the pages of the previous step's instead of faulting in
+# fresh ones). Ordinary arrays: they own their memory; NumPy gives it back to the recycler when they die.
+from eigengrad._memory import empty  # noqa: E402
+
+
+def empty_like(a: np.ndarray) -> np.ndarray:
+    """``numpy.empty_like(a)``: a's shape, dtype and (for a non-C-contiguous ``a``) memory layout."""
+    return empty(a.shape, a.dtype) if a.flags.c_contiguous else np.empty_like(a)
+
 
 def contiguous(a: np.ndarray) -> np.ndarray:
     """``a`` itself when it is C-contiguous, else a C-contiguous copy (a kernel call, so that ``eg.compile``
@@ -47,7 +57,7 @@ def contiguous(a: np.ndarray) -> np.ndarray:
     dtypes (``_G.copy``)."""
     if a.flags.c_contiguous:
         return a
-    out = np.empty(a.shape, dtype=a.dtype)
+    out = empty(a.shape, dtype=a.dtype)
     if (a.size >= 1024 and a.itemsize in (1, 2, 4, 8) and a.dtype.kind in "biuf"
             and all(s % a.itemsize == 0 for s in a.strides)):
         _C.strided_copy(a, out)
@@ -91,7 +101,7 @@ def gemm(a, b, bias=None, trans_a=False, trans_b=False, out=None, accumulate=Fal
     While eg.compile traces, every call goes through them: the tracer records a call before it is made."""
     if _trace.ACTIVE[0] is None:
         try:
-            o = np.empty((a.shape[trans_a], b.shape[not trans_b]), a.dtype) if out is None else out
+            o = empty((a.shape[trans_a], b.shape[not trans_b]), a.dtype) if out is None else out
             _C.gemm(a, b, o, bias, trans_a, trans_b, accumulate)
             return o
         except (TypeError, ValueError, IndexError, AttributeError):
@@ -107,7 +117,7 @@ def _gemm_checked(a, b, bias, trans_a, trans_b, out, accumulate) -> np.ndarray:
     if not b.flags.c_contiguous:
         b, trans_b = _as_gemm_operand(b, trans_b)
     if out is None:
-        out = np.empty((a.shape[1] if trans_a else a.shape[0], b.shape[0] if trans_b else b.shape[1]), dtype=a.dtype)
+        out = empty((a.shape[1] if trans_a else a.shape[0], b.shape[0] if trans_b else b.shape[1]), dtype=a.dtype)
     if bias is not None and not bias.flags.c_contiguous:
         bias = np.ascontiguousarray(bias)
     _C.gemm(a, b, out, bias, trans_a, trans_b, accumulate)
@@ -123,7 +133,7 @@ def erf_forward(kind: str, x: np.ndarray) -> np.ndarray:
     if x.dtype not in FLOAT_DTYPES:
         return erf_forward(kind, x.astype(np.float64)).astype(x.dtype, copy=False)
     x = contiguous(x)
-    out = np.empty_like(x)
+    out = empty_like(x)
     getattr(_C, kind)(x, out)
     return out
 
@@ -136,7 +146,7 @@ _ACTIVATIONS = {kind: (kind + "_forward", kind + "_backward") for kind in ("relu
 def activation_forward(kind: str, x: np.ndarray) -> np.ndarray:
     check_float(x, "input")
     x = contiguous(x)
-    out = np.empty_like(x)
+    out = empty_like(x)
     getattr(_C, _ACTIVATIONS[kind][0])(x, out)
     return out
 
@@ -145,7 +155,7 @@ def activation_backward(kind: str, grad_out: np.ndarray, y: np.ndarray) -> np.nd
     y = contiguous(y)  # before empty_like, which would copy a Fortran order into grad_in
     # np.asarray: a 0-d gradient can arrive as a NumPy scalar (second order through a 0-d tensor)
     grad_out = contiguous(np.asarray(grad_out, dtype=y.dtype))
-    grad_in = np.empty_like(y)
+    grad_in = empty_like(y)
     getattr(_C, _ACTIVATIONS[kind][1])(grad_out, y, grad_in)
     return grad_in
 
@@ -160,7 +170,7 @@ def unary_forward(kind: str, x: np.ndarray, *params) -> np.ndarray:
     softplus (beta, threshold)."""
     check_float(x, "input")
     x = contiguous(x)
-    out = np.empty_like(x)
+    out = empty_like(x)
     getattr(_C, _UNARY_EXT[kind][0])(x, out, *params)
     return out
 
@@ -168,7 +178,7 @@ def unary_forward(kind: str, x: np.ndarray, *params) -> np.ndarray:
 def unary_backward(kind: str, grad_out: np.ndarray, x: np.ndarray, *params) -> np.ndarray:
     x = contiguous(x)
     grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
-    grad_in = np.empty_like(x)
+    grad_in = empty_like(x)
     getattr(_C, _UNARY_EXT[kind][1])(grad_out, x, grad_in, *params)
     return grad_in
 
@@ -176,7 +186,7 @@ def unary_backward(kind: str, grad_out: np.ndarray, x: np.ndarray, *params) -> n
 def prelu_forward(x3: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """x3 (outer, channels, inner), weight (channels,) or (1,)."""
     x3 = contiguous(x3)
-    out = np.empty_like(x3)
+    out = empty_like(x3)
     _C.prelu_forward(x3, contiguous(weight), out)
     return out
 
@@ -185,8 +195,8 @@ def prelu_backward(grad_out3: np.ndarray, x3: np.ndarray, weight: np.ndarray, ne
     """(grad_in, grad_weight or None) for x3 (outer, channels, inner)."""
     x3 = contiguous(x3)
     grad_out3 = contiguous(grad_out3.astype(x3.dtype, copy=False))
-    grad_in = np.empty_like(x3)
-    gw = np.empty(weight.shape, dtype=x3.dtype) if need_weight else None
+    grad_in = empty_like(x3)
+    gw = empty(weight.shape, dtype=x3.dtype) if need_weight else None
     _C.prelu_backward(grad_out3, x3, contiguous(weight), grad_in, gw)
     return grad_in, gw
 
@@ -194,15 +204,15 @@ def prelu_backward(grad_out3: np.ndarray, x3: np.ndarray, weight: np.ndarray, ne
 def maxout_forward(z2: np.ndarray):
     """z2 (groups, pieces) -> (max over pieces (groups,), index of the first max (groups,) int64)."""
     z2 = contiguous(z2)
-    out = np.empty(z2.shape[0], dtype=z2.dtype)
-    idx = np.empty(z2.shape[0], dtype=np.int64)
+    out = empty(z2.shape[0], dtype=z2.dtype)
+    idx = empty(z2.shape[0], dtype=np.int64)
     _C.maxout_forward(z2, out, idx)
     return out, idx
 
 
 def maxout_backward(grad_out: np.ndarray, idx: np.ndarray, pieces: int) -> np.ndarray:
     grad_out = contiguous(grad_out)
-    grad_in = np.empty((grad_out.shape[0], pieces), dtype=grad_out.dtype)
+    grad_in = empty((grad_out.shape[0], pieces), dtype=grad_out.dtype)
     _C.maxout_backward(grad_out, idx, grad_in)
     return grad_in
 
@@ -215,7 +225,7 @@ def fill_(out: np.ndarray, value: float) -> None:
 
 def zeros(shape: tuple, dtype) -> np.ndarray:
     """A new array of zeros (an RNN's default initial state), filled by a glue call that eg.compile records."""
-    out = np.empty(shape, dtype=dtype)
+    out = empty(shape, dtype=dtype)
     _G.fill(out, 0)
     return out
 
@@ -224,7 +234,7 @@ def concatenate(arrays, axis: int) -> np.ndarray:
     """np.concatenate(arrays, axis), each piece copied into its slice by a glue call (recorded by eg.compile)."""
     shape = list(arrays[0].shape)
     shape[axis] = sum(a.shape[axis] for a in arrays)
-    out = np.empty(shape, dtype=np.result_type(*arrays))
+    out = empty(shape, dtype=np.result_type(*arrays))
     lead, start = (slice(None),) * axis, 0
     for a in arrays:
         _G.copy(a, out[lead + (slice(start, start + a.shape[axis]),)])
@@ -235,7 +245,7 @@ def concatenate(arrays, axis: int) -> np.ndarray:
 def stack(arrays, axis: int) -> np.ndarray:
     """np.stack(arrays, axis) (arrays of one shape), each copied into its slice by a glue call."""
     shape = arrays[0].shape
-    out = np.empty(shape[:axis] + (len(arrays),) + shape[axis:], dtype=np.result_type(*arrays))
+    out = empty(shape[:axis] + (len(arrays),) + shape[axis:], dtype=np.result_type(*arrays))
     lead = (slice(None),) * axis
     for i, a in enumerate(arrays):
         _G.copy(a, out[lead + (i, Ellipsis)])  # (Ellipsis: a 0-d view, not a scalar, when the arrays are 0-d)
@@ -243,7 +253,7 @@ def stack(arrays, axis: int) -> np.ndarray:
 
 
 def ones_like(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x)
+    out = empty_like(x)
     _G.fill(out, 1)
     return out
 
@@ -258,7 +268,7 @@ def add_into(out: np.ndarray, src: np.ndarray) -> None:
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a + b of two arrays of one shape and dtype (gradients summed by backward)."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
+    out = empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
     _G.add(a, b, out)
     return out
 
@@ -279,7 +289,7 @@ def ufunc(name: str, *args):
     if glue is None:
         return fn(*args)
     res = fn(*args)
-    out = np.empty(np.shape(res), dtype=np.result_type(res))
+    out = empty(np.shape(res), dtype=np.result_type(res))
     getattr(_G, glue)(name, *args, out)
     return out
 
@@ -317,7 +327,7 @@ def cast(x: np.ndarray, dtype) -> np.ndarray:
             with np.errstate(invalid="ignore"):
                 return x.astype(dtype)
         return x.astype(dtype)
-    out = np.empty(x.shape, dtype=dtype)
+    out = empty(x.shape, dtype=dtype)
     _G.copy(x, out)
     return out
 
@@ -331,7 +341,7 @@ def arg_reduce(name: str, x: np.ndarray, axis: int, keepdims: bool) -> np.ndarra
         shape[axis] = 1
     else:
         del shape[axis]
-    out = np.empty(shape, dtype=np.intp)
+    out = empty(shape, dtype=np.intp)
     _G.arg_reduce(name, x, axis, keepdims, out)
     return out
 
@@ -342,7 +352,7 @@ def sum_rows(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     The kernel sums row after row, NumPy's order for two or more columns; a single column (where NumPy
     sums pairwise) and other layouts or dtypes keep the NumPy glue, so the bits are NumPy's either way."""
     if out is None:
-        out = np.empty(x.shape[1:], dtype=x.dtype)
+        out = empty(x.shape[1:], dtype=x.dtype)
     if x.ndim >= 2 and out.size >= 2 and _floats_alike(x, out) and out.flags.writeable:
         _C.sum_rows(x, out)
     else:
@@ -381,7 +391,7 @@ def increment_(count: np.ndarray) -> None:
 def loss_reduce(rows: np.ndarray, target: np.ndarray, weight, ignore_index: int, mean: bool) -> np.ndarray:
     """The 0-d sum ('sum') or weighted mean ('mean') of per-row cross-entropies (the kernel ``loss_reduce``;
     the NumPy glue for other layouts and dtypes)."""
-    out = np.empty((), dtype=rows.dtype)
+    out = empty((), dtype=rows.dtype)
     if rows.ndim == 1 and _floats_alike(rows, weight) and _int64_targets(target):
         _C.loss_reduce(rows, target, weight, int(ignore_index), bool(mean), out)
     else:
@@ -391,7 +401,7 @@ def loss_reduce(rows: np.ndarray, target: np.ndarray, weight, ignore_index: int,
 
 def loss_upstream(g, target: np.ndarray, weight, ignore_index: int, mean: bool, n: int, dtype) -> np.ndarray:
     """Each row's upstream gradient of a 'sum' or 'mean' cross-entropy: g, or g / the 'mean' divisor."""
-    out = np.empty(n, dtype=dtype)
+    out = empty(n, dtype=dtype)
     g = np.asarray(g)
     if g.ndim == 0 and g.dtype in FLOAT_DTYPES and _floats_alike(out, weight) and _int64_targets(target):
         _C.loss_upstream(g, target, weight, int(ignore_index), bool(mean), out)
@@ -402,7 +412,7 @@ def loss_upstream(g, target: np.ndarray, weight, ignore_index: int, mean: bool, 
 
 def mean_upstream(g, target: np.ndarray, ignore_index: int, n: int, dtype) -> np.ndarray:
     """Each row's upstream gradient of the unweighted 'mean' cross-entropy: g / the rows not ignored."""
-    out = np.empty(n, dtype=dtype)
+    out = empty(n, dtype=dtype)
     g = np.asarray(g)
     if g.ndim == 0 and g.dtype in FLOAT_DTYPES and _floats_alike(out) and _int64_targets(target):
         _C.mean_upstream(g, target, int(ignore_index), out)
@@ -418,15 +428,15 @@ def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, ignore_index: 
     logits = contiguous(logits)
     target = contiguous(target.astype(np.int64, copy=False))
     n = logits.shape[0]
-    loss = np.empty(n, dtype=logits.dtype)
-    lse = np.empty(n, dtype=logits.dtype)
+    loss = empty(n, dtype=logits.dtype)
+    lse = empty(n, dtype=logits.dtype)
     _C.softmax_cross_entropy_forward(logits, target, loss, lse, ignore_index)
     return loss, lse
 
 
 def softmax_cross_entropy_backward(logits, target, lse, scale, ignore_index: int) -> np.ndarray:
     logits = contiguous(logits)
-    grad = np.empty_like(logits)
+    grad = empty_like(logits)
     scale = contiguous(np.asarray(scale, dtype=logits.dtype))
     _C.softmax_cross_entropy_backward(logits, contiguous(target), lse, scale, grad, ignore_index)
     return grad
@@ -439,7 +449,7 @@ def squared_error_sum(x: np.ndarray, y: np.ndarray) -> float:
 def squared_error_reduce(x: np.ndarray, y: np.ndarray, mean: bool) -> np.ndarray:
     """A 0-d array: sum((x - y)^2) in x's dtype, over x.size when ``mean`` (a glue step: eg.compile replays it)."""
     x = contiguous(x)
-    out = np.empty((), dtype=x.dtype)
+    out = empty((), dtype=x.dtype)
     _G.squared_error_reduce(x, contiguous(y), bool(mean), out)
     return out
 
@@ -447,14 +457,14 @@ def squared_error_reduce(x: np.ndarray, y: np.ndarray, mean: bool) -> np.ndarray
 def squared_error_backward_reduced(x, y, g: np.ndarray, mean: bool) -> np.ndarray:
     """d loss / dx of a reduced MSELoss with the upstream gradient g (0-d, read when the step runs)."""
     x = contiguous(x)
-    grad_in = np.empty_like(x)
+    grad_in = empty_like(x)
     _G.squared_error_backward_reduced(x, contiguous(y), contiguous(np.asarray(g)), bool(mean), grad_in)
     return grad_in
 
 
 def squared_error(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x = contiguous(x)
-    out = np.empty_like(x)
+    out = empty_like(x)
     _C.squared_error(x, contiguous(y), out)
     return out
 
@@ -463,7 +473,7 @@ def squared_error_backward(x, y, grad_out, coef: float) -> np.ndarray:
     x = contiguous(x)
     if grad_out is not None:
         grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
-    grad_in = np.empty_like(x)
+    grad_in = empty_like(x)
     _C.squared_error_backward(x, contiguous(y), grad_out, coef, grad_in)
     return grad_in
 
@@ -475,8 +485,8 @@ def weighted_softmax_cross_entropy(logits, target, weight, label_smoothing: floa
     if weight is not None:
         weight = contiguous(weight)
     n = logits.shape[0]
-    loss = np.empty(n, dtype=logits.dtype)
-    lse = np.empty(n, dtype=logits.dtype)
+    loss = empty(n, dtype=logits.dtype)
+    lse = empty(n, dtype=logits.dtype)
     _C.weighted_softmax_cross_entropy_forward(logits, target, weight, float(label_smoothing), loss, lse, ignore_index)
     return loss, lse
 
@@ -484,7 +494,7 @@ def weighted_softmax_cross_entropy(logits, target, weight, label_smoothing: floa
 def weighted_softmax_cross_entropy_backward(logits, target, weight, label_smoothing: float, lse, scale,
                                             ignore_index: int) -> np.ndarray:
     logits = contiguous(logits)
-    grad = np.empty_like(logits)
+    grad = empty_like(logits)
     scale = contiguous(np.asarray(scale, dtype=logits.dtype))
     if weight is not None:
         weight = contiguous(weight)
@@ -497,7 +507,7 @@ def bce_with_logits(x, y, weight, pos_weight, elementwise: bool):
     """(sum of the elementwise losses, the losses or None); weight / pos_weight: None or arrays of the trailing
     dimensions of x."""
     x = contiguous(x)
-    loss = np.empty_like(x) if elementwise else None
+    loss = empty_like(x) if elementwise else None
     total = _C.bce_with_logits_forward(x, contiguous(y), _opt(weight), _opt(pos_weight), loss)
     return total, loss
 
@@ -505,14 +515,14 @@ def bce_with_logits(x, y, weight, pos_weight, elementwise: bool):
 def bce_with_logits_reduce(x, y, weight, pos_weight, mean: bool) -> np.ndarray:
     """A 0-d array: the sum of the elementwise losses in x's dtype, over x.size when ``mean`` (a glue step)."""
     x = contiguous(x)
-    out = np.empty((), dtype=x.dtype)
+    out = empty((), dtype=x.dtype)
     _G.bce_with_logits_reduce(x, contiguous(y), _opt(weight), _opt(pos_weight), bool(mean), out)
     return out
 
 
 def bce_with_logits_backward_reduced(x, y, weight, pos_weight, g: np.ndarray, mean: bool) -> np.ndarray:
     x = contiguous(x)
-    grad_in = np.empty_like(x)
+    grad_in = empty_like(x)
     _G.bce_with_logits_backward_reduced(x, contiguous(y), _opt(weight), _opt(pos_weight), contiguous(np.asarray(g)),
                                         bool(mean), grad_in)
     return grad_in
@@ -522,7 +532,7 @@ def bce_with_logits_backward(x, y, weight, pos_weight, grad_out, coef: float) ->
     x = contiguous(x)
     if grad_out is not None:
         grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
-    grad_in = np.empty_like(x)
+    grad_in = empty_like(x)
     _C.bce_with_logits_backward(x, contiguous(y), _opt(weight), _opt(pos_weight), grad_out, float(coef), grad_in)
     return grad_in
 
@@ -578,7 +588,7 @@ def grad_norm(grads: list, norm_type: float) -> float:
 def clip_grad_norm(grads: list, max_norm: float, norm_type: float, scale_if_nonfinite: bool = True) -> np.ndarray:
     """Total norm n of the arrays (a 0-d float64 array), and every array scaled in place by
     min(max_norm / (n + 1e-6), 1)."""
-    out = np.empty((), dtype=np.float64)
+    out = empty((), dtype=np.float64)
     _G.clip_grad_norm(grads, float(max_norm), float(norm_type), bool(scale_if_nonfinite), out)
     return out
 
@@ -614,8 +624,8 @@ def _opt(a):
 
 def _grad_outputs(x: np.ndarray, pshape: tuple, grads) -> tuple:
     need_in, need_w, need_b = grads
-    return (np.empty_like(x) if need_in else None, np.empty(pshape, x.dtype) if need_w else None,
-            np.empty(pshape, x.dtype) if need_b else None)
+    return (empty_like(x) if need_in else None, empty(pshape, x.dtype) if need_w else None,
+            empty(pshape, x.dtype) if need_b else None)
 
 
 def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
@@ -624,8 +634,8 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training: boo
     writeable); eval uses the running statistics."""
     x3 = _nc_s(contiguous(x))
     c = x3.shape[1]
-    y3 = np.empty_like(x3)
-    save_mean, save_invstd = np.empty(c), np.empty(c)
+    y3 = empty_like(x3)
+    save_mean, save_invstd = empty(c), empty(c)
     _C.batch_norm_forward(x3, _opt(weight), _opt(bias), running_mean, running_var, y3, save_mean, save_invstd,
                           training, momentum, eps)
     return y3.reshape(x.shape), save_mean, save_invstd
@@ -645,8 +655,8 @@ def layer_norm_forward(x, normalized_ndim: int, weight, bias, eps: float):
     x = contiguous(x)
     lead = x.ndim - normalized_ndim
     m, d = _lead(x, lead), _tail(x, lead)
-    y = np.empty_like(x)
-    mean, rstd = np.empty(m), np.empty(m)
+    y = empty_like(x)
+    mean, rstd = empty(m), empty(m)
     _C.layer_norm_forward(x.reshape(m, d), None if weight is None else contiguous(weight).reshape(d),
                           None if bias is None else contiguous(bias).reshape(d), y.reshape(m, d), mean, rstd,
                           float(eps))
@@ -669,9 +679,9 @@ def layer_norm_backward(grad_out, x, mean, rstd, normalized_ndim: int, weight, g
 def group_norm_forward(x, num_groups: int, weight, bias, eps: float):
     """Group norm of x (N, C, *): (y, mean, rstd), the statistics (N * num_groups,)."""
     x = contiguous(x)
-    y = np.empty_like(x)
+    y = empty_like(x)
     rows = x.shape[0] * num_groups
-    mean, rstd = np.empty(rows), np.empty(rows)
+    mean, rstd = empty(rows), empty(rows)
     _C.group_norm_forward(_nc_s(x), _opt(weight), _opt(bias), _nc_s(y), mean, rstd, float(eps), int(num_groups))
     return y, mean, rstd
 
@@ -688,7 +698,7 @@ def group_norm_backward(grad_out, x, mean, rstd, num_groups: int, weight, grads=
 def local_response_norm_forward(x, size: int, alpha: float, beta: float, k: float):
     """Local response norm across the channels of x (N, C, *): (y, div)."""
     x = contiguous(x)
-    y, div = np.empty_like(x), np.empty_like(x)
+    y, div = empty_like(x), empty_like(x)
     _C.local_response_norm_forward(_nc_s(x), _nc_s(y), _nc_s(div), int(size), float(alpha), float(beta), float(k))
     return y, div
 
@@ -696,7 +706,7 @@ def local_response_norm_forward(x, size: int, alpha: float, beta: float, k: floa
 def local_response_norm_backward(grad_out, x, div, size: int, alpha: float, beta: float):
     x = contiguous(x)
     grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
-    gin = np.empty_like(x)
+    gin = empty_like(x)
     _C.local_response_norm_backward(_nc_s(grad_out), _nc_s(x), _nc_s(contiguous(div)), _nc_s(gin), int(size),
                                     float(alpha), float(beta))
     return gin
@@ -713,7 +723,7 @@ def normal_fill(out: np.ndarray, seed: int, offset: int, mean: float, std: float
 
 
 def randperm(n: int, seed: int, offset: int) -> np.ndarray:
-    out = np.empty(n, dtype=np.int64)
+    out = empty(n, dtype=np.int64)
     _C.randperm(out, seed, offset)
     return out
 
@@ -729,8 +739,8 @@ def dropout(x: np.ndarray, seed: int, offset: int, threshold: int, scale: float)
     """(y = x * (mask ? scale : 0), mask (x.size,) uint8)."""
     check_float(x, "input")
     x = contiguous(x)
-    out = np.empty_like(x)
-    mask = np.empty(x.size, dtype=np.uint8)
+    out = empty_like(x)
+    mask = empty(x.size, dtype=np.uint8)
     _C.dropout_forward(x, out, mask, seed, offset, threshold, scale)
     return out, mask
 
@@ -738,8 +748,8 @@ def dropout(x: np.ndarray, seed: int, offset: int, threshold: int, scale: float)
 def alpha_dropout(x: np.ndarray, seed: int, offset: int, threshold: int, a: float, b_keep: float, b_drop: float):
     check_float(x, "input")
     x = contiguous(x)
-    out = np.empty_like(x)
-    mask = np.empty(x.size, dtype=np.uint8)
+    out = empty_like(x)
+    mask = empty(x.size, dtype=np.uint8)
     _C.alpha_dropout_forward(x, out, mask, seed, offset, threshold, a, b_keep, b_drop)
     return out, mask
 
@@ -748,8 +758,8 @@ def feature_dropout(x2: np.ndarray, seed: int, offset: int, threshold: int, scal
     """x2 (rows, inner): one draw per row; (y, mask (rows,) uint8)."""
     check_float(x2, "input")
     x2 = contiguous(x2)
-    out = np.empty_like(x2)
-    mask = np.empty(x2.shape[0], dtype=np.uint8)
+    out = empty_like(x2)
+    mask = empty(x2.shape[0], dtype=np.uint8)
     _C.feature_dropout_forward(x2, out, mask, seed, offset, threshold, scale)
     return out, mask
 
@@ -757,13 +767,13 @@ def feature_dropout(x2: np.ndarray, seed: int, offset: int, threshold: int, scal
 def masked_scale(grad_out2: np.ndarray, mask: np.ndarray, scale: float, dtype) -> np.ndarray:
     """grad_out2 (rows, inner), mask (rows,): grad_out * (mask ? scale : 0), the backward of every dropout."""
     grad_out2 = contiguous(grad_out2.astype(dtype, copy=False))
-    grad_in = np.empty_like(grad_out2)
+    grad_in = empty_like(grad_out2)
     _C.masked_scale(grad_out2, mask, grad_in, scale)
     return grad_in
 
 
 def bernoulli_mask(n: int, seed: int, offset: int, threshold: int) -> np.ndarray:
-    mask = np.empty(n, dtype=np.uint8)
+    mask = empty(n, dtype=np.uint8)
     _C.bernoulli_mask(mask, seed, offset, threshold)
     return mask
 
@@ -781,13 +791,13 @@ __version__ = _C.__version__
 # --- image augmentation (batches N x C x H x W, float32/float64, C-contiguous) ----------------------
 
 def flip_images(images: np.ndarray, flip: np.ndarray, horizontal: bool) -> np.ndarray:
-    out = np.empty_like(images)
+    out = empty_like(images)
     _C.flip_images(images, out, np.ascontiguousarray(flip, dtype=np.uint8), bool(horizontal))
     return out
 
 
 def affine_warp(images: np.ndarray, maps: np.ndarray, interpolation: str, fill: float) -> np.ndarray:
-    out = np.empty_like(images)
+    out = empty_like(images)
     _C.affine_warp(images, out, np.ascontiguousarray(maps, dtype=np.float64), interpolation, float(fill))
     return out
 
@@ -797,7 +807,7 @@ def erase_boxes(images: np.ndarray, boxes: np.ndarray, value: float) -> None:
 
 
 def normalize_channels(images: np.ndarray, mean: np.ndarray, std: np.ndarray, out: np.ndarray | None = None):
-    out = np.empty_like(images) if out is None else out
+    out = empty_like(images) if out is None else out
     _C.normalize_channels(images, out, np.ascontiguousarray(mean, dtype=np.float64),
                           np.ascontiguousarray(std, dtype=np.float64))
     return out
@@ -821,10 +831,10 @@ def rnn_forward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse: bool = Fa
     g, a = RNN_MODES[mode]
     lstm = mode == "LSTM"
     if out is None:
-        out = np.empty((steps + 1 + lstm, n, hid), x.dtype)
+        out = empty((steps + 1 + lstm, n, hid), x.dtype)
     y, h_n, c_n = out[:steps], out[steps], out[steps + 1] if lstm else None
-    gates = np.empty((steps, n, g * hid), x.dtype) if a else None
-    aux = np.empty((steps, n, a * hid), x.dtype) if a else None
+    gates = empty((steps, n, g * hid), x.dtype) if a else None
+    aux = empty((steps, n, a * hid), x.dtype) if a else None
     _C.rnn_forward(mode, x, contiguous(h0), _opt(c0), contiguous(w_ih), contiguous(w_hh), _opt(b_ih), _opt(b_hh),
                    y, h_n, c_n, gates, aux, bool(reverse))
     return y, h_n, c_n, gates, aux
@@ -840,9 +850,9 @@ def rnn_backward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, gr
     hid = w_hh.shape[1]
     shapes = (x.shape, (n, hid), (n, hid), w_ih.shape, w_hh.shape, (w_ih.shape[0],), (w_ih.shape[0],))
     present = (True, True, mode == "LSTM", True, True, b_ih is not None, b_hh is not None)
-    outs = [np.empty(s, dt) if want and ok else None for s, want, ok in zip(shapes, grads, present)]
+    outs = [empty(s, dt) if want and ok else None for s, want, ok in zip(shapes, grads, present)]
     # scratch: the gate gradients (twice for GRU), for RNN/LSTM also the rows [x_t, h_prev]
-    work = np.empty(steps * n * (2 * w_ih.shape[0] if mode == "GRU" else w_ih.shape[0] + x.shape[2] + hid), dt)
+    work = empty(steps * n * (2 * w_ih.shape[0] if mode == "GRU" else w_ih.shape[0] + x.shape[2] + hid), dt)
     _C.rnn_backward(mode, x, contiguous(h0), _opt(c0), contiguous(w_ih), contiguous(w_hh), _opt(b_ih), _opt(b_hh),
                     contiguous(y), _opt(gates), _opt(aux), contiguous(grad_out.astype(dt, copy=False)),
                     None if grad_h_n is None else contiguous(grad_h_n.astype(dt, copy=False)),
@@ -865,9 +875,9 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int) -> n
     x, weight = contiguous(x), contiguous(weight)
     if x.ndim == 4 and weight.ndim == 4:
         oh, ow = conv2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride, padding, dilation)
-        out = np.empty((x.shape[0], weight.shape[0], oh, ow), dtype=x.dtype)
+        out = empty((x.shape[0], weight.shape[0], oh, ow), dtype=x.dtype)
     else:  # let the binding name what is wrong
-        out = np.empty((0, 0, 0, 0), dtype=x.dtype)
+        out = empty((0, 0, 0, 0), dtype=x.dtype)
     _C.conv2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(dilation), int(groups))
     return out
 
@@ -879,7 +889,7 @@ def _grad_out(need: bool, into, like: np.ndarray, shape=None) -> np.ndarray | No
         return None
     if into is not None:
         return into
-    return np.empty(like.shape if shape is None else shape, like.dtype)
+    return empty(like.shape if shape is None else shape, like.dtype)
 
 
 def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int, grads=(True, True, True),
@@ -890,7 +900,7 @@ def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups: int,
     grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
     need_in, need_w, need_b = grads
     into = into or {}
-    gin = np.empty_like(x) if need_in else None
+    gin = empty_like(x) if need_in else None
     gw = _grad_out(need_w, into.get(1), weight)
     gb = _grad_out(need_b, into.get(2), x, (weight.shape[0],))
     _C.conv2d_backward(grad_out, x, weight, gin, gw, gb, tuple(stride), tuple(padding), tuple(dilation), int(groups))
@@ -916,7 +926,7 @@ def pool2d_output_size(size: int, kernel: int, padding: int, stride: int, dilati
 def _pool_out(x, kernel, stride, padding, dilation, ceil_mode) -> np.ndarray:
     oh = pool2d_output_size(x.shape[2], kernel[0], padding[0], stride[0], dilation[0], ceil_mode)
     ow = pool2d_output_size(x.shape[3], kernel[1], padding[1], stride[1], dilation[1], ceil_mode)
-    return np.empty((x.shape[0], x.shape[1], max(oh, 0), max(ow, 0)), dtype=x.dtype)
+    return empty((x.shape[0], x.shape[1], max(oh, 0), max(ow, 0)), dtype=x.dtype)
 
 
 def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool):
@@ -924,7 +934,7 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool):
     check_float(x, "input")
     x = contiguous(x)
     out = _pool_out(x, kernel, stride, padding, dilation, ceil_mode)
-    idx = np.empty(out.shape, dtype=np.int64)
+    idx = empty(out.shape, dtype=np.int64)
     _C.max_pool2d_forward(_planes(x), _planes(out), _planes(idx), tuple(kernel), tuple(stride), tuple(padding),
                           tuple(dilation), bool(ceil_mode))
     return out, idx
@@ -932,7 +942,7 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool):
 
 def max_pool2d_backward(grad_out, indices, input_shape, dtype) -> np.ndarray:
     grad_out = contiguous(grad_out.astype(dtype, copy=False))
-    gin = np.empty(input_shape, dtype=dtype)
+    gin = empty(input_shape, dtype=dtype)
     _C.max_pool2d_backward(_planes(grad_out), _planes(contiguous(indices)), _planes(gin))
     return gin
 
@@ -949,7 +959,7 @@ def avg_pool2d_forward(x, kernel, stride, padding, ceil_mode: bool, count_includ
 def avg_pool2d_backward(grad_out, input_shape, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool,
                         divisor_override=None) -> np.ndarray:
     grad_out = contiguous(grad_out)
-    gin = np.empty(input_shape, dtype=grad_out.dtype)
+    gin = empty(input_shape, dtype=grad_out.dtype)
     _C.avg_pool2d_backward(_planes(grad_out), _planes(gin), tuple(kernel), tuple(stride), tuple(padding),
                            bool(ceil_mode), bool(count_include_pad), int(divisor_override or 0))
     return gin
@@ -958,14 +968,14 @@ def avg_pool2d_backward(grad_out, input_shape, kernel, stride, padding, ceil_mod
 def adaptive_avg_pool2d_forward(x, output_size) -> np.ndarray:
     check_float(x, "input")
     x = contiguous(x)
-    out = np.empty((x.shape[0], x.shape[1], int(output_size[0]), int(output_size[1])), dtype=x.dtype)
+    out = empty((x.shape[0], x.shape[1], int(output_size[0]), int(output_size[1])), dtype=x.dtype)
     _C.adaptive_avg_pool2d_forward(_planes(x), _planes(out))
     return out
 
 
 def adaptive_avg_pool2d_backward(grad_out, input_shape) -> np.ndarray:
     grad_out = contiguous(grad_out)
-    gin = np.empty(input_shape, dtype=grad_out.dtype)
+    gin = empty(input_shape, dtype=grad_out.dtype)
     _C.adaptive_avg_pool2d_backward(_planes(grad_out), _planes(gin))
     return gin
 
@@ -1002,7 +1012,7 @@ def _reduction_view(x: np.ndarray, axes: tuple) -> tuple[np.ndarray, tuple]:
 def reduce_sum(x: np.ndarray, axes: tuple, scale: float = 1.0) -> np.ndarray:
     """scale * (sum of float x over ``axes``), the kept dims in order; double accumulation, fixed chunking."""
     x3, kept = _reduction_view(x, axes)
-    out = np.empty(kept, dtype=x.dtype)
+    out = empty(kept, dtype=x.dtype)
     _C.reduce_sum(x3, out.reshape(x3.shape[0], x3.shape[2]), scale)
     return out
 
@@ -1010,8 +1020,8 @@ def reduce_sum(x: np.ndarray, axes: tuple, scale: float = 1.0) -> np.ndarray:
 def reduce_var(x: np.ndarray, axes: tuple, correction: float, take_sqrt: bool, with_mean: bool = False):
     """(variance or standard deviation over ``axes`` with ``correction``, the mean or None); two-pass, double."""
     x3, kept = _reduction_view(x, axes)
-    out = np.empty(kept, dtype=x.dtype)
-    mean = np.empty(kept, dtype=x.dtype) if with_mean else None
+    out = empty(kept, dtype=x.dtype)
+    mean = empty(kept, dtype=x.dtype) if with_mean else None
     plane = (x3.shape[0], x3.shape[2])
     _C.reduce_var(x3, out.reshape(plane), None if mean is None else mean.reshape(plane), float(correction), take_sqrt)
     return out, mean
@@ -1020,7 +1030,7 @@ def reduce_var(x: np.ndarray, axes: tuple, correction: float, take_sqrt: bool, w
 def reduce_norm(x: np.ndarray, axes: tuple, p: float) -> np.ndarray:
     """The p-norm (2, 1, inf, -inf, 0 or any p) of float x over ``axes``, in double."""
     x3, kept = _reduction_view(x, axes)
-    out = np.empty(kept, dtype=x.dtype)
+    out = empty(kept, dtype=x.dtype)
     _C.reduce_norm(x3, out.reshape(x3.shape[0], x3.shape[2]), float(p))
     return out
 
@@ -1050,7 +1060,7 @@ def gather(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
     index.shape[d] <= x.shape[d] for d != dim; out has index's shape and x's dtype."""
     xr = contiguous(_region(x, index.shape, dim))
     index = np.ascontiguousarray(index, dtype=np.int64)
-    out = np.empty(index.shape, dtype=x.dtype)
+    out = empty(index.shape, dtype=x.dtype)
     if out.size:
         outer, m, inner = _dim3(index.shape, dim)
         _C.gather(xr.reshape(outer, xr.shape[dim] if xr.ndim else 1, inner), index.reshape(outer, m, inner),
@@ -1084,7 +1094,7 @@ def index_select(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
     shape = list(x.shape) or [1]
     outer, n, inner = _dim3(tuple(shape), dim)
     shape[dim] = index.size
-    out = np.empty(shape if x.ndim else (index.size,), dtype=x.dtype)
+    out = empty(shape if x.ndim else (index.size,), dtype=x.dtype)
     if out.size or index.size:
         _C.index_select(contiguous(x).reshape(outer, n, inner), index, out.reshape(outer, index.size, inner))
     return out
@@ -1105,8 +1115,8 @@ def index_add_(out: np.ndarray, dim: int, index: np.ndarray, src: np.ndarray, al
 def sort(x: np.ndarray, dim: int, descending: bool = False, values: bool = True):
     """(values or None, int64 indices): a stable sort along ``dim`` (NaN largest)."""
     outer, n, inner = _dim3(x.shape or (1,), dim)
-    indices = np.empty(x.shape, dtype=np.int64)
-    vals = np.empty(x.shape, dtype=x.dtype) if values else None
+    indices = empty(x.shape, dtype=np.int64)
+    vals = empty(x.shape, dtype=x.dtype) if values else None
     _C.sort(contiguous(x).reshape(outer, n, inner), None if vals is None else vals.reshape(outer, n, inner),
             indices.reshape(outer, n, inner), descending)
     return vals, indices
@@ -1117,7 +1127,7 @@ def topk(x: np.ndarray, dim: int, k: int, largest: bool = True):
     outer, n, inner = _dim3(x.shape or (1,), dim)
     shape = list(x.shape) or [1]
     shape[dim] = k
-    values, indices = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
+    values, indices = empty(shape, dtype=x.dtype), empty(shape, dtype=np.int64)
     _C.topk(contiguous(x).reshape(outer, n, inner), k, largest, values.reshape(outer, k, inner),
             indices.reshape(outer, k, inner))
     return values, indices
@@ -1126,8 +1136,8 @@ def adaptive_max_pool2d_forward(x, output_size):
     ``max_pool2d_backward``."""
     check_float(x, "input")
     x = contiguous(x)
-    out = np.empty((x.shape[0], x.shape[1], int(output_size[0]), int(output_size[1])), dtype=x.dtype)
-    idx = np.empty(out.shape, dtype=np.int64)
+    out = empty((x.shape[0], x.shape[1], int(output_size[0]), int(output_size[1])), dtype=x.dtype)
+    idx = empty(out.shape, dtype=np.int64)
     _C.adaptive_max_pool2d_forward(_planes(x), _planes(out), _planes(idx))
     return out, idx
 
@@ -1151,7 +1161,7 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding, d
         oh, ow = conv_transpose2d_output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3], stride,
                                               padding, output_padding, dilation)
         shape = (x.shape[0], weight.shape[1] * int(groups), oh, ow)
-    out = np.empty(shape, dtype=x.dtype)
+    out = empty(shape, dtype=x.dtype)
     _C.conv_transpose2d_forward(x, weight, _opt(bias), out, tuple(stride), tuple(padding), tuple(output_padding),
                                 tuple(dilation), int(groups))
     return out
@@ -1165,7 +1175,7 @@ def conv_transpose2d_backward(grad_out, x, weight, stride, padding, output_paddi
     grad_out = contiguous(grad_out.astype(x.dtype, copy=False))
     need_in, need_w, need_b = grads
     into = into or {}
-    gin = np.empty_like(x) if need_in else None
+    gin = empty_like(x) if need_in else None
     gw = _grad_out(need_w, into.get(1), weight)
     gb = _grad_out(need_b, into.get(2), x, (weight.shape[1] * int(groups),))
     _C.conv_transpose2d_backward(grad_out, x, weight, gin, gw, gb, tuple(stride), tuple(padding),
@@ -1187,7 +1197,7 @@ def embedding_forward(weight, indices) -> np.ndarray:
     check_float(weight, "weight")
     weight = contiguous(weight)
     dim = weight.shape[1] if weight.ndim == 2 else 0  # else the binding names what is wrong
-    out = np.empty((indices.size, dim), dtype=weight.dtype)
+    out = empty((indices.size, dim), dtype=weight.dtype)
     _C.embedding_forward(weight, _flat_indices(indices), out)
     return out.reshape(indices.shape + (dim,))
 
@@ -1197,7 +1207,7 @@ def embedding_backward(grad_out, indices, num: int, padding_idx: int, scale_grad
     none), deterministic on any number of threads."""
     grad_out = contiguous(grad_out)
     dim = grad_out.shape[-1]
-    gw = np.empty((num, dim), dtype=grad_out.dtype)
+    gw = empty((num, dim), dtype=grad_out.dtype)
     _C.embedding_backward(grad_out.reshape(indices.size, dim), _flat_indices(indices), gw, int(padding_idx),
                           bool(scale_grad_by_freq))
     return gw
@@ -1216,9 +1226,9 @@ def embedding_bag_forward(weight, indices, starts, per_sample_weights, mode: str
     weight = contiguous(weight)
     bags = max(len(starts) - 1, 0)
     dim = weight.shape[1] if weight.ndim == 2 else 0
-    out = np.empty((bags, dim), dtype=weight.dtype)
-    bag_size = np.empty(bags, dtype=np.int64)
-    max_indices = np.empty((bags, dim), dtype=np.int64) if mode == "max" else None
+    out = empty((bags, dim), dtype=weight.dtype)
+    bag_size = empty(bags, dtype=np.int64)
+    max_indices = empty((bags, dim), dtype=np.int64) if mode == "max" else None
     _C.embedding_bag_forward(weight, _flat_indices(indices), contiguous(starts), _opt(per_sample_weights), out,
                              bag_size, max_indices, BAG_MODES[mode], int(padding_idx))
     return out, bag_size, max_indices
@@ -1227,7 +1237,7 @@ def embedding_bag_forward(weight, indices, starts, per_sample_weights, mode: str
 def embedding_bag_backward(grad_out, indices, starts, per_sample_weights, bag_size, max_indices, num: int,
                            mode: str, padding_idx: int, scale_grad_by_freq: bool) -> np.ndarray:
     grad_out = contiguous(grad_out)
-    gw = np.empty((num, grad_out.shape[1]), dtype=grad_out.dtype)
+    gw = empty((num, grad_out.shape[1]), dtype=grad_out.dtype)
     _C.embedding_bag_backward(grad_out, _flat_indices(indices), contiguous(starts), _opt(per_sample_weights),
                               bag_size, max_indices, gw, BAG_MODES[mode], int(padding_idx), bool(scale_grad_by_freq))
     return gw
@@ -1235,7 +1245,7 @@ def embedding_bag_backward(grad_out, indices, starts, per_sample_weights, bag_si
 
 def embedding_bag_per_sample_weights_backward(grad_out, weight, indices, starts, padding_idx: int) -> np.ndarray:
     grad_out, weight = contiguous(grad_out), contiguous(weight)
-    gp = np.empty(indices.size, dtype=weight.dtype)
+    gp = empty(indices.size, dtype=weight.dtype)
     _C.embedding_bag_per_sample_weights_backward(grad_out, weight, _flat_indices(indices), contiguous(starts), gp,
                                                  int(padding_idx))
     return gp
@@ -1249,7 +1259,7 @@ def upsample_forward(x, size, mode: str, scales, align_corners: bool, legacy_nea
     cpp/include/eigengrad/upsample.hpp)."""
     check_float(x, "input")
     x = contiguous(x)
-    out = np.empty((x.shape[0], x.shape[1], int(size[0]), int(size[1])), dtype=x.dtype)
+    out = empty((x.shape[0], x.shape[1], int(size[0]), int(size[1])), dtype=x.dtype)
     _C.upsample_forward(_planes(x), _planes(out), mode, float(scales[0]), float(scales[1]), bool(align_corners),
                         bool(legacy_nearest))
     return out
@@ -1258,7 +1268,7 @@ def upsample_forward(x, size, mode: str, scales, align_corners: bool, legacy_nea
 def upsample_backward(grad_out, input_shape, mode: str, scales, align_corners: bool,
                       legacy_nearest: bool = False) -> np.ndarray:
     grad_out = contiguous(grad_out)
-    gin = np.empty(input_shape, dtype=grad_out.dtype)
+    gin = empty(input_shape, dtype=grad_out.dtype)
     _C.upsample_backward(_planes(grad_out), _planes(gin), mode, float(scales[0]), float(scales[1]),
                          bool(align_corners), bool(legacy_nearest))
     return gin
@@ -1279,7 +1289,7 @@ def attention_weights_buffer(q, k, causal: bool):
     if q.ndim != 4 or k.ndim != 4 or not _C.attention_keeps_weights(k.shape[2], bool(causal)):
         return None
     shape = q.shape[:3] + k.shape[2:3]
-    return np.empty(shape, q.dtype) if math.prod(shape) <= KEPT_WEIGHTS_LIMIT else None
+    return empty(shape, q.dtype) if math.prod(shape) <= KEPT_WEIGHTS_LIMIT else None
 
 
 def attention_forward(q, k, v, mask, scale: float, causal: bool, dropout=NO_DROPOUT, weights=None):
@@ -1290,8 +1300,8 @@ def attention_forward(q, k, v, mask, scale: float, causal: bool, dropout=NO_DROP
     ``weights``: None, or an ``attention_weights_buffer`` that receives the weights (before dropout)."""
     check_float(q, "query")
     q, k, v = contiguous(q), contiguous(k), contiguous(v)
-    out = np.empty(q.shape[:3] + v.shape[3:] if q.ndim == 4 and v.ndim == 4 else (0, 0, 0, 0), q.dtype)
-    lse = np.empty(q.shape[:3] if q.ndim == 4 else (0, 0, 0), q.dtype)
+    out = empty(q.shape[:3] + v.shape[3:] if q.ndim == 4 and v.ndim == 4 else (0, 0, 0, 0), q.dtype)
+    lse = empty(q.shape[:3] if q.ndim == 4 else (0, 0, 0), q.dtype)
     _C.attention_forward(q, k, v, mask, out, lse, weights, float(scale), bool(causal), *dropout)
     return out, lse
 
@@ -1303,8 +1313,8 @@ def attention_backward(q, k, v, out, lse, grad_out, mask, scale: float, causal: 
     not recomputed), or None. ``grads_out``: None, or (grad_q, grad_k, grad_v) arrays to write into."""
     q, k, v = contiguous(q), contiguous(k), contiguous(v)
     grad_out = contiguous(grad_out.astype(q.dtype, copy=False))
-    dq, dk, dv = (np.empty_like(q), np.empty_like(k), np.empty_like(v)) if grads_out is None else grads_out
-    dmask = np.empty(q.shape[:3] + k.shape[2:3], q.dtype) if mask_grad else None
+    dq, dk, dv = (empty_like(q), empty_like(k), empty_like(v)) if grads_out is None else grads_out
+    dmask = empty(q.shape[:3] + k.shape[2:3], q.dtype) if mask_grad else None
     _C.attention_backward(q, k, v, contiguous(out), contiguous(lse), weights, grad_out, mask, dq, dk, dv, dmask,
                           float(scale), bool(causal), *dropout)
     return dq, dk, dv, dmask

@@ -132,7 +132,7 @@ def accumulate_grad(tensor, grad, owned: bool = False) -> None:
         elif owned and grad.dtype == tensor._data.dtype and grad.flags.c_contiguous and grad.flags.writeable:
             tensor.grad = wrap(grad)
         else:
-            own = np.empty(grad.shape, dtype=tensor.dtype)  # a copy in the tensor's dtype, made by a kernel call
+            own = K.empty(grad.shape, dtype=tensor.dtype)  # a copy in the tensor's dtype, made by a kernel call
             K.copy_into(own, grad)
             tensor.grad = wrap(own)
     else:

@@ -1,0 +1,141 @@
+"""eigengrad._memory: the kernels' outputs recycle large buffers, and are ordinary NumPy arrays otherwise."""
+import threading
+
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad import _kernels as K
+from eigengrad import _memory
+from eigengrad.backends import cpu
+
+LARGE = (512, 256)  # 512 KiB of float32: recycled
+SMALL = (16, 16)
+
+
+def address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def handler(a: np.ndarray) -> str:
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray  # NumPy 2 / 1
+    return multiarray.get_handler_name(a)
+
+
+@pytest.fixture
+def fresh_cache():
+    cpu.empty_cache()
+    yield
+    cpu.set_cache_limit(512 << 20)
+
+
+@pytest.mark.parametrize("shape", [LARGE, SMALL, (), (0, 3), 7, (1, 1 << 17)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8, "float32", None])
+def test_empty_is_numpy_empty(shape, dtype):
+    a, b = _memory.empty(shape, dtype), np.empty(shape, dtype)
+    assert (a.shape, a.dtype, a.strides) == (b.shape, b.dtype, b.strides)
+    assert a.flags.c_contiguous and a.flags.owndata and a.flags.writeable and a.base is None
+    assert address(a) % 16 == 0 or a.size == 0
+    a[...] = 3
+    assert np.all(a == 3)
+
+
+def test_empty_keywords_and_errors_are_numpy_s():
+    assert _memory.empty(shape=(3, 2), dtype=np.float32).shape == (3, 2)
+    for bad, kind in (((-1,), ValueError), ((2, "x"), TypeError), ((2 ** 62, 2 ** 62), ValueError)):
+        with pytest.raises(kind):
+            np.empty(bad, np.float32)
+        with pytest.raises(kind):
+            _memory.empty(bad, np.float32)
+    with pytest.raises(TypeError, match="not understood"):
+        _memory.empty((3,), "no-such-dtype")
+    with pytest.raises(MemoryError):
+        _memory.empty((1 << 50,), np.float32)
+
+
+def test_a_freed_large_buffer_is_reused_and_a_live_one_never(fresh_cache):
+    a = _memory.empty(LARGE, np.float32)
+    where = address(a)
+    del a
+    hits = cpu.memory_stats()["hits"]
+    b = _memory.empty(LARGE, np.float32)
+    assert address(b) == where and cpu.memory_stats()["hits"] == hits + 1
+    b[...] = 1
+    view = b[::2]  # keeps b's buffer alive after b goes
+    del b
+    c = _memory.empty(LARGE, np.float32)
+    assert address(c) != where
+    c[...] = 2
+    assert np.all(view == 1)
+    assert handler(c) == "eigengrad_recycling"
+
+
+def test_small_arrays_and_the_users_arrays_use_numpys_allocator():
+    assert handler(_memory.empty(SMALL, np.float32)) == "default_allocator"
+    _memory.empty(LARGE, np.float32)
+    assert handler(np.empty(LARGE, np.float32)) == "default_allocator"  # the handler is set for one call only
+    assert handler(np.zeros(LARGE)) == "default_allocator"
+
+
+def test_limit_and_empty_cache(fresh_cache):
+    cpu.set_cache_limit(0)
+    a = _memory.empty(LARGE, np.float32)
+    del a
+    assert cpu.memory_stats()["cached_bytes"] == 0
+    cpu.set_cache_limit(1 << 20)  # room for two 512 KiB buffers: the oldest of three goes
+    arrays = [_memory.empty(LARGE, np.float32) for _ in range(3)]
+    del arrays
+    stats = cpu.memory_stats()
+    assert (stats["cached_bytes"], stats["cached_buffers"], stats["limit_bytes"]) == (1 << 20, 2, 1 << 20)
+    cpu.empty_cache()
+    assert cpu.memory_stats()["cached_bytes"] == 0
+
+
+@pytest.mark.parametrize("bad, kind", [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("1", TypeError)])
+def test_set_cache_limit_checks(bad, kind):
+    with pytest.raises(kind, match="nbytes"):
+        cpu.set_cache_limit(bad)
+
+
+def test_resize_keeps_the_values(fresh_cache):
+    a = _memory.empty(LARGE, np.float32)
+    a[...] = np.arange(a.size, dtype=np.float32).reshape(LARGE)
+    a.resize((2 * LARGE[0], LARGE[1]), refcheck=False)
+    np.testing.assert_array_equal(a[:LARGE[0]].ravel(), np.arange(LARGE[0] * LARGE[1], dtype=np.float32))
+    a.resize(SMALL, refcheck=False)
+    np.testing.assert_array_equal(a.ravel(), np.arange(SMALL[0] * SMALL[1], dtype=np.float32))
+
+
+def test_threads_never_share_a_buffer(fresh_cache):
+    errors = []
+
+    def work(k):
+        for i in range(200):
+            a = _memory.empty((LARGE[0] + (i % 3), LARGE[1]), np.float32)
+            a.fill(k)
+            if not np.all(a == k):
+                errors.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_kernel_outputs_recycle_across_training_steps(fresh_cache):
+    model = eg.nn.Sequential(eg.nn.Linear(64, 1024), eg.nn.ReLU(), eg.nn.Linear(1024, 10))
+    opt = eg.optim.SGD(model.parameters(), lr=0.1)
+    x, y = eg.randn(256, 64), eg.randint(0, 10, (256,))
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss = eg.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    stats = cpu.memory_stats()
+    assert stats["hits"] > stats["misses"]  # steps 2 and 3 took step 1's buffers
+    assert K.empty_like(np.empty((4, 5), order="F")).flags.f_contiguous  # empty_like keeps a layout
+    assert losses[2] < losses[0]
