@@ -33,6 +33,14 @@ from eigengrad.tensor import Tensor
 ALIGN = 64  # bytes: a cache line (and an AVX-512 vector) for every temporary
 
 
+def aligned_bytes(nbytes: int) -> np.ndarray:
+    """``nbytes`` uint8 starting at a multiple of ALIGN (malloc aligns to 16 only: every temporary of an
+    arena at 16 mod 64 made the kernels' vector loads straddle cache lines)."""
+    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    skip = -raw.__array_interface__["data"][0] % ALIGN
+    return raw[skip:skip + nbytes]
+
+
 def place_temporaries(buffers: list[Buffer]) -> int:
     """Give every non-escaped temporary an arena offset (first fit by live range); returns the arena size."""
     temps = sorted((b for b in buffers if b.kind == "temp" and not b.escaped), key=lambda b: (b.first, -b.nbytes))
@@ -107,7 +115,7 @@ class Plan:
         self.fused_losses = fuse_cross_entropy(ops, buffers)  # the loss's forward with its backward (fuse_loss.py)
         cover_uses(ops, buffers)
         self.arena_bytes = place_temporaries(buffers)
-        self.arena = np.empty(max(self.arena_bytes, 1), dtype=np.uint8)
+        self.arena = aligned_bytes(max(self.arena_bytes, 1))
         self.inputs = [b.root for b in buffers if b.kind == "input"]
         self.outputs = [self.array(r) for r in outputs]
         bound = self._bind()
@@ -260,7 +268,7 @@ class InputSlots:
                 else:
                     self.slots[k].append((args, pos, ref.shape, ref.strides, ref.offset, args[pos]))
         self.kept = {id(b.root) for b in plan.buffers if b.kind == "persistent" or (b.kind == "temp" and b.escaped)}
-        self.kept.add(id(plan.arena))
+        self.kept.add(id(array_root(plan.arena)))
         self.own = plan.inputs
 
     def place(self, arrays: list) -> list:
