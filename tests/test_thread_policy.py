@@ -1,5 +1,6 @@
 """The thread policy on a busy machine: a parallel region that waited for its threads longer than it
-worked puts the default thread count on one thread for a while; an explicit count is never changed.
+worked, while another process's task was runnable, puts the default thread count on one thread for a while;
+an explicit count is never changed.
 (The time it saves is measured by bench/bench_busy.py, not here.)"""
 import os
 import subprocess
@@ -81,6 +82,44 @@ def test_a_region_after_an_idle_spell_is_not_judged(restore_threads):
     _C.end_region(*STALL)  # right after the previous region: a stall
     assert _C.backing_off()
     wait_until_quiet()
+
+
+@needs_openmp
+def test_a_stall_with_nothing_else_runnable_is_not_a_busy_machine(restore_threads):
+    """A worker woken after an idle spell can share its master's core for a few milliseconds (the second
+    region after the spell stalls too): with no more tasks runnable than the region's threads, nothing is
+    contending, and backing off would only cost the next 50 ms their second core."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        pytest.skip("OMP_NUM_THREADS is set: the count is explicit and never adapts")
+    _C.set_num_threads(0)
+    wait_until_quiet()
+    assert _C.others_runnable(0)  # the caller itself is running
+    assert not _C.others_runnable(1 << 30)
+    _C.end_region(*QUIET)
+    _C.end_region(*STALL, team=1 << 30)  # back to back, stalled, but no other task runnable
+    assert not _C.backing_off()
+    _C.report_region(*STALL, contended=False)
+    assert not _C.backing_off()
+    _C.end_region(*STALL, team=0)  # the same region with a task of another process runnable
+    assert _C.backing_off()
+    wait_until_quiet()
+
+
+def test_the_runnable_count_reads_the_machine():
+    """/proc/loadavg's running count: with another process spinning, more tasks run than this one."""
+    if not os.path.exists("/proc/loadavg"):
+        pytest.skip("no /proc/loadavg (not Linux): every stall counts as contention")
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        end = time.monotonic() + 5
+        seen = False
+        while not seen and time.monotonic() < end:  # the spinner needs a moment to start
+            seen = _C.others_runnable(1)
+            time.sleep(0.01)
+        assert seen
+    finally:
+        spin.kill()
+        spin.wait()
 
 
 @needs_openmp

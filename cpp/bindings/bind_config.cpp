@@ -54,19 +54,23 @@ void bind_config(py::module_& m) {
   m.def("backing_off", &backing_off,
         "Whether the kernels run on one thread for now because parallel regions stalled on a busy machine.");
   m.def("report_region", &report_region, py::arg("region_seconds"), py::arg("mean_work_seconds"),
-        "What every parallel region reports to the thread policy (its length and its threads' mean work); "
-        "exposed so that tests can drive the policy.");
-  m.def("end_region", [](double region_seconds, double mean_work_seconds) {
+        py::arg("contended") = true,
+        "What every parallel region reports to the thread policy (its length, its threads' mean work, whether "
+        "another process wanted a core); exposed so that tests can drive the policy.");
+  m.def("others_runnable", &others_runnable, py::arg("team"),
+        "Whether more tasks are runnable on the machine than `team` (exposed for tests).");
+  m.def("end_region", [](double region_seconds, double mean_work_seconds, int team) {
     if (!(region_seconds >= 0.0 && region_seconds <= 3600.0))  // also NaN: the duration cast below needs a range
       throw py::value_error("region_seconds: expected a number of seconds in [0, 3600], got " +
                             py::repr(py::float_(region_seconds)).cast<std::string>());
     const auto start = std::chrono::steady_clock::now() -
                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(region_seconds));
-    end_region(start, mean_work_seconds);
-  }, py::arg("region_seconds"), py::arg("mean_work_seconds"),
-        "What parallel_for reports of a region that began region_seconds ago: judged as report_region does, "
-        "unless it began after an idle spell (exposed for tests).");
+    end_region(start, mean_work_seconds, team);
+  }, py::arg("region_seconds"), py::arg("mean_work_seconds"), py::arg("team") = 0,
+        "What parallel_for reports of a region of `team` threads that began region_seconds ago: judged as "
+        "report_region does, contended when more tasks are runnable than `team` (the default 0: when any "
+        "is), unless it began after an idle spell (exposed for tests).");
   m.def("requested_num_threads", &requested_num_threads,
         "The count set_num_threads() set, or 0 when the kernels follow OpenMP's default (to restore either).");
 }

@@ -9,10 +9,12 @@
 // A busy machine. Every parallel region ends when its slowest thread does; when another process holds
 // one of the cores, a worker thread waits for the scheduler (milliseconds) and the region takes that long,
 // however small its work. So each region is timed: when it spent more time waiting for its threads than
-// working (by at least kStall), the kernels run on one thread for a while (50 ms, doubling up to 2 s while
-// the stalls go on), then try again. A region that starts after an idle spell is not judged (its
-// workers were asleep; see parallel.cpp). Only the default thread count adapts: a count set with
-// set_num_threads() or OMP_NUM_THREADS is used as it is. Nothing of OpenMP's global state is changed.
+// working (by at least 200 us) while more tasks were runnable than its threads, the kernels run on
+// one thread for a while (50 ms, doubling up to 2 s while the stalls go on), then try again. A region that
+// starts after an idle spell is not judged (its workers were asleep; see parallel.cpp), and a slow region
+// with nothing else runnable is a worker slow to wake or placed beside its master, not a contested core.
+// Only the default thread count adapts: a count set with set_num_threads() or OMP_NUM_THREADS is used as it
+// is. Nothing of OpenMP's global state is changed.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -39,11 +41,15 @@ bool has_openmp();
 // Threads the next region may use: num_threads(), or 1 while the default count is backing off after
 // regions that stalled on a busy machine (see the top of this file).
 int available_threads();
-// Reports one parallel region: its length, and the mean time its threads spent working.
-void report_region(double region_seconds, double mean_work_seconds);
-// parallel_for's report of the region that began at `start`: judged by report_region unless it came after
-// an idle spell, when the workers slept (see parallel.cpp).
-void end_region(std::chrono::steady_clock::time_point start, double mean_work_seconds);
+// Reports one parallel region: its length, the mean time its threads spent working, and whether another
+// process wanted a core meanwhile (see parallel.cpp; the tests pass it).
+void report_region(double region_seconds, double mean_work_seconds, bool contended = true);
+// parallel_for's report of the region of `team` threads that began at `start`: judged by report_region
+// unless it came after an idle spell, when the workers slept (see parallel.cpp).
+void end_region(std::chrono::steady_clock::time_point start, double mean_work_seconds, int team);
+// Whether more tasks are runnable on the machine than the `team` threads of eigengrad's region (Linux:
+// /proc/loadavg's count of running tasks; elsewhere always true, so that every stall counts).
+bool others_runnable(int team);
 // Whether the kernels are on one thread because of stalls now (for tests and show_config).
 bool backing_off();
 
@@ -80,7 +86,7 @@ void parallel_for(index_t n, index_t grain, Body&& body) {
     work += seconds_since(t0);
     if (t == 0) team = static_cast<int>(nt);
   }
-  end_region(start, work / team);
+  end_region(start, work / team, team);
 #endif
 }
 
