@@ -11,7 +11,10 @@ preemptions on a loaded machine), of the mean time of a calibrated batch of call
 Each implementation runs its repeats as a block, after a pause: calls of NumPy (OpenBLAS's thread
 pool) interleaved with eigengrad or torch (OpenMP's pool) would time the idle workers of one pool
 spinning on the cores the other needs. The blocks come in two passes, so a slow spell of the machine
-hits every implementation. Ratios > 1 mean eigengrad is faster; "!" marks a ratio below the target of
+hits every implementation. The training steps (eigengrad and torch only) are timed in paired rounds
+instead: one block of ~20 ms of steps of each per round, after a pause, the ratio being the median of the
+rounds' ratios.
+Ratios > 1 mean eigengrad is faster; "!" marks a ratio below the target of
 the issues (GEMM >= 1.2x, activations and SGD >= 3x the NumPy reference; optimizer steps >= 5x, AdamW >= 8x).
 """
 from __future__ import annotations
@@ -72,6 +75,26 @@ def measure(fns: dict, repeats: int, target_s: float, passes: int = 2) -> dict:
             n = numbers[k]
             samples[k] += [timeit.timeit(fn, number=n) / n for _ in range(-(-repeats // passes))]
     return {k: statistics.median(v) for k, v in samples.items()}
+
+
+# A training-step sample is a block of steps this long: after a round's pause the first step or two run
+# slower (idle workers and vCPUs waking) in both libraries, and a loop of steps is what training is.
+TRAIN_BLOCK_S = 0.02
+
+
+def measure_paired(fns: dict, rounds: int, target_s: float) -> tuple:
+    """(median seconds per call, {other: median over rounds of other / eigengrad}) of eigengrad and torch's
+    training steps: a round times one calibrated repeat of each, in an order that rotates, after a pause
+    (cases.paired_rounds). Pairing cancels the drift of a shared machine, which moved a block's median by
+    up to 20% between runs (batch 128: torch 2.37-2.89 ms in three runs of the blocks)."""
+    numbers = {k: calibrate(fn, target_s) for k, fn in fns.items()}
+
+    def sample(fn):
+        n = numbers[next(k for k, f in fns.items() if f is fn)]
+        fn()  # warm-up after the pause
+        return timeit.timeit(fn, number=n) / n
+
+    return cases.paired_rounds(fns, rounds, sample, settle_s=SETTLE_S)
 
 
 # --- the rows -------------------------------------------------------------------------------------
@@ -179,11 +202,17 @@ def table(args) -> list:
     print("-+-".join("-" * w for w in WIDTHS[:len(cols)]))
     misses, gemm = [], {"numpy": [], "torch": []}
     for kernel, shape, target, build in rows(args.only or SECTIONS):
-        t = measure(build(), args.repeats, args.target_s, args.passes)
+        train = kernel.startswith("train step")
+        if train:  # no NumPy column: eigengrad and torch interleave, each round a pair
+            t, paired = measure_paired(build(), args.repeats, TRAIN_BLOCK_S)
+        else:
+            t, paired = measure(build(), args.repeats, args.target_s, args.passes), {}
         te, tn, tt = t["eigengrad"], t.get("numpy"), t.get("torch")
-        torch_target = TRAIN_TORCH_TARGETS.get(shape) if kernel.startswith("train step") else None
+        if "torch" in paired:
+            tt = paired["torch"] * te  # so that tt / te below is the paired ratio
+        torch_target = TRAIN_TORCH_TARGETS.get(shape) if train else None
         cells = [kernel, shape, us(te), us(tn), ratio(tn, te, target)]
-        cells += [us(tt), ratio(tt, te, torch_target)] if torch is not None else []
+        cells += [us(t.get("torch")), ratio(tt, te, torch_target)] if torch is not None else []
         print(line(cells), flush=True)
         if target is not None and tn is not None and tn / te < target:
             misses.append(f"{kernel} {shape}: {tn / te:.2f}x < {target}x")
