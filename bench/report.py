@@ -13,9 +13,8 @@ pool) interleaved with eigengrad or torch (OpenMP's pool) would time the idle wo
 spinning on the cores the other needs. The blocks come in two passes, so a slow spell of the machine
 hits every implementation. The training steps (eigengrad and torch only) are timed in paired rounds
 instead: one block of ~20 ms of steps of each per round, after a pause, the ratio being the median of the
-rounds' ratios.
-Ratios > 1 mean eigengrad is faster; "!" marks a ratio below the target of
-the issues (GEMM >= 1.2x, activations and SGD >= 3x the NumPy reference; optimizer steps >= 5x, AdamW >= 8x).
+rounds' ratios. Ratios > 1 mean eigengrad is faster; "!" marks a ratio below the target of the issues
+(GEMM >= 1.2x, activations and SGD >= 3x the NumPy reference; optimizer steps >= 5x, AdamW >= 8x).
 """
 from __future__ import annotations
 
@@ -84,13 +83,13 @@ TRAIN_BLOCK_S = 0.02
 
 def measure_paired(fns: dict, rounds: int, target_s: float) -> tuple:
     """(median seconds per call, {other: median over rounds of other / eigengrad}) of eigengrad and torch's
-    training steps: a round times one calibrated repeat of each, in an order that rotates, after a pause
+    training steps: a round times one calibrated block of each, in an order that rotates, after a pause
     (cases.paired_rounds). Pairing cancels the drift of a shared machine, which moved a block's median by
     up to 20% between runs (batch 128: torch 2.37-2.89 ms in three runs of the blocks)."""
-    numbers = {k: calibrate(fn, target_s) for k, fn in fns.items()}
+    numbers = {id(fn): calibrate(fn, target_s) for fn in fns.values()}
 
     def sample(fn):
-        n = numbers[next(k for k, f in fns.items() if f is fn)]
+        n = numbers[id(fn)]
         fn()  # warm-up after the pause
         return timeit.timeit(fn, number=n) / n
 

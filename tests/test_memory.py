@@ -78,7 +78,7 @@ def test_small_arrays_and_the_users_arrays_use_numpys_allocator():
 
 
 def test_limit_and_empty_cache(fresh_cache):
-    cpu.set_cache_limit(0)
+    cpu.set_cache_limit(np.int64(0))  # any integer
     a = _memory.empty(LARGE, np.float32)
     del a
     assert cpu.memory_stats()["cached_bytes"] == 0

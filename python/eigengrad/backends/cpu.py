@@ -2,6 +2,8 @@
 the cache of large buffers that the kernels' outputs recycle."""
 from __future__ import annotations
 
+import operator
+
 from eigengrad import _kernels, _memory
 
 
@@ -33,8 +35,9 @@ def empty_cache() -> None:
 def set_cache_limit(nbytes: int) -> None:
     """Keep at most ``nbytes`` bytes of free buffers (default 512 MiB); beyond it the least recently freed go
     back to the operating system. ``0`` turns the recycling off."""
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int):
+    if isinstance(nbytes, bool) or not hasattr(nbytes, "__index__"):
         raise TypeError(f"nbytes: expected an int, got {type(nbytes).__name__}")
+    nbytes = operator.index(nbytes)
     if nbytes < 0:
         raise ValueError(f"nbytes: expected a size >= 0, got {nbytes}")
     _memory.set_limit(min(nbytes, 2 ** 63 - 1))
