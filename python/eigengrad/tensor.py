@@ -103,6 +103,15 @@ def _check_numeric(dtype: np.dtype, name: str) -> None:
         raise TypeError(f"{name}: expected numbers or bools, got dtype {dtype}")
 
 
+def _requires_grad_leaf_error(requires_grad: bool) -> str:
+    """PyTorch's message (``requires_grad_leaf_error``) for changing the flag of a non-leaf tensor."""
+    message = "you can only change requires_grad flags of leaf variables."
+    if not requires_grad:
+        message += (" If you want to use a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach().")
+    return message
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it for backpropagation."""
 
@@ -110,7 +119,7 @@ class Tensor:
     # about its base (autograd.views); _arena: a weak reference to the optimizer arena that holds this
     # tensor's gradient slot (optim.arena); _hooks: a leaf's gradient hooks (autograd.hooks.LeafHooks, None
     # until one is registered; a non-leaf's hooks live on its node).
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
                  "_hooks", "_inference", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
@@ -134,7 +143,7 @@ class Tensor:
         self._grad = None
         self._ctx = self._counter = self._view = self._arena = self._hooks = None
         self._retains_grad = self._inference = False
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -145,7 +154,7 @@ class Tensor:
         t._data = arr if type(arr) is np.ndarray else np.asarray(arr)
         t._grad = t._ctx = t._counter = t._view = t._arena = t._hooks = None
         t._retains_grad = t._inference = False
-        t.requires_grad = False
+        t._requires_grad = False
         if requires_grad:
             t.requires_grad_(True)  # checks the dtype: only float tensors can require grad
         return t
@@ -278,15 +287,29 @@ class Tensor:
         """True for the output of an operation run in ``inference_mode`` (see ``autograd.grad_mode``)."""
         return self._inference
 
+    def _set_requires_grad(self, requires_grad) -> None:
+        # The ``requires_grad`` attribute's setter, with PyTorch's checks in its order: unlike requires_grad_, it
+        # refuses a non-leaf even for True (a computed tensor's flag follows from its inputs, not from the user)
+        if not isinstance(requires_grad, bool):
+            raise RuntimeError("requires_grad must be a bool")
+        if self._ctx is not None:
+            raise RuntimeError(_requires_grad_leaf_error(requires_grad))
+        self.requires_grad_(requires_grad)
+
+    # PyTorch's flag; its value lives in the _requires_grad slot, which eigengrad's own code writes directly
+    # (an op's output is a non-leaf that the setter would refuse); reading goes through C (attrgetter)
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+                             doc="Whether backward computes a gradient for this tensor (only a leaf's may be set).")
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self._inference and not is_inference_mode_enabled():
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if requires_grad and self._data.dtype not in FLOAT_DTYPES:
             raise ArgumentTypeError(f"requires_grad: only Tensors of floating point dtype can require gradients "
                                     f"(float32 or float64 here), got {self.dtype}")  # (a RuntimeError and a TypeError)
-        if not requires_grad and self._ctx is not None:
-            raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
-        self.requires_grad = bool(requires_grad)
+        if not requires_grad and self._ctx is not None:  # True on a non-leaf is accepted: it already requires grad
+            raise RuntimeError(_requires_grad_leaf_error(False))
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> None:
@@ -321,7 +344,7 @@ class Tensor:
         """Detach this tensor from the graph in place (PyTorch's): it becomes a leaf that needs no gradient
         (a truncated backpropagation's carried hidden state); returns it."""
         self._ctx = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     def clone(self) -> "Tensor":
@@ -408,8 +431,8 @@ class Tensor:
     def __setstate__(self, state) -> None:
         extra, slots = state
         self._hooks, self._inference = None, False  # pickles written before these slots existed lack them
-        for k, v in slots.items():
-            setattr(self, k, v)
+        for k, v in slots.items():  # (the flag into its slot: the setter would check a half-restored tensor)
+            setattr(self, "_requires_grad" if k == "requires_grad" else k, v)
         self._arena = None
         if extra:
             self.__dict__.update(extra)
@@ -422,7 +445,7 @@ class Tensor:
         memo[id(self)] = t
         t._data = copy.deepcopy(self._data, memo)
         t.grad = copy.deepcopy(self.grad, memo)
-        t.requires_grad = self.requires_grad
+        t._requires_grad = self._requires_grad
         t._ctx = copy.deepcopy(self._ctx, memo)
         t._retains_grad = self._retains_grad
         t._counter = t._view = t._arena = None

@@ -180,7 +180,7 @@ def _wrap_outputs(cls, ctx: FunctionCtx, args: tuple, output, record: bool):
     packed = None
     if len(outs) > 1:
         packed = tensor_type._wrap(np.zeros(0))
-        packed.requires_grad, packed._ctx = True, node
+        packed._requires_grad, packed._ctx = True, node
         node.buffer = [None] * len(outs)
     for i in differentiable:
         o = outs[i]
@@ -188,7 +188,7 @@ def _wrap_outputs(cls, ctx: FunctionCtx, args: tuple, output, record: bool):
         if id(o) in dirty:
             _rebase_dirty(o, out_node)
         else:
-            o.requires_grad, o._ctx = True, out_node
+            o._requires_grad, o._ctx = True, out_node
     _save(ctx)
     return tuple(outs) if is_tuple else outs[0]
 
@@ -199,10 +199,10 @@ def _rebase_dirty(t, out_node) -> None:
         raise RuntimeError(inplace.LEAF)
     if t._view is not None:
         result = _tensor_type()._wrap(t._data)
-        result.requires_grad, result._ctx = True, out_node
+        result._requires_grad, result._ctx = True, out_node
         views.rebase_through_view(t, result)
     else:
-        t.requires_grad, t._ctx = True, out_node
+        t._requires_grad, t._ctx = True, out_node
 
 
 def _save(ctx: FunctionCtx) -> None:
@@ -341,7 +341,7 @@ def once_differentiable(fn):
         for o in ((outputs,) if single else outputs):
             if isinstance(o, tensor_type):
                 o = tensor_type._wrap(o._data)
-                o.requires_grad = True
+                o._requires_grad = True
                 o._ctx = OnceDifferentiable.node(sources, op=getattr(fn, "__qualname__", "backward"),
                                                  message="trying to differentiate twice a function that was "
                                                          "marked with @once_differentiable")

@@ -124,8 +124,9 @@ class Primitive:
                     _views().refresh(a)  # its base changed in place since its history was recorded
                 arrays.append(a._data)
                 tensors.append(a)
-                needs.append(a.requires_grad)
-                any_needs = any_needs or a.requires_grad
+                need = a._requires_grad  # (the slot: the public property costs more on this hot path)
+                needs.append(need)
+                any_needs = any_needs or need
                 counter = a._counter
                 edges.append((a._ctx, 0 if counter is None else counter[0]))
             else:
@@ -149,7 +150,7 @@ class Primitive:
             _fp_quiet.leave(quiet)
         result = tensor_type._wrap(out)
         if record and result._data.dtype.kind == "f":  # an op's integer output (argmax...) is a constant
-            result.requires_grad = True
+            result._requires_grad = True
             result._ctx = ctx
             ctx.edges = tuple(edges)
             ctx.clock = clock.ticks
@@ -183,14 +184,14 @@ class Primitive:
         if node is None or (t._ctx is node and (data is None or data is t._data)):
             return t
         proxy = _tensor_type()._wrap(t._data if data is None else data)
-        proxy.requires_grad, proxy._ctx = True, node
+        proxy._requires_grad, proxy._ctx = True, node
         return proxy
 
     def output_tensor(self, out):
         """This node's output array ``out`` (saved by forward) as a tensor produced by this node, so that
         ``backward_graph`` can differentiate through it (PyTorch's saved output)."""
         t = _tensor_type()._wrap(out)
-        t.requires_grad, t._ctx = True, self
+        t._requires_grad, t._ctx = True, self
         return t
 
     @classmethod
@@ -285,7 +286,7 @@ def _once_differentiable(ctx, grad, g):
     t = _tensor_type()._wrap(g)
     sources = (grad,) + tuple(ctx.inputs)
     if any(s is not None and s.requires_grad for s in sources):
-        t.requires_grad, t._ctx = True, OnceDifferentiable.node(sources, op=ctx.name)
+        t._requires_grad, t._ctx = True, OnceDifferentiable.node(sources, op=ctx.name)
     return t
 
 

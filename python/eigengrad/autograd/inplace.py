@@ -105,7 +105,7 @@ def _write_back(t, result) -> None:
     if t._view is not None:
         views.rebase_through_view(t, result)
     else:
-        t._ctx, t.requires_grad = ctx, True
+        t._ctx, t._requires_grad = ctx, True
         if ctx.out_watch is not None:  # the node watches its output: now t's memory
             ctx.out_watch = (counter_of(t), version_of(t), t._data)
     if t._retains_grad:  # the gradient kept is the latest version's, as PyTorch's

@@ -54,7 +54,7 @@ def refresh(view) -> None:
     info.version = view._counter[0]
     if info.grad_mode and info.base.requires_grad:
         view._ctx = ViewOfBase.node((info.base,), chain=info.chain, layout=_layout(info.base._data))
-        view.requires_grad = True
+        view._requires_grad = True
 
 
 def rebase_through_view(view, result) -> None:
@@ -63,9 +63,9 @@ def rebase_through_view(view, result) -> None:
     info = view._view
     base, layout = info.base, _layout(info.base._data)
     base._ctx = CopySlices.node((base, result), chain=info.chain, layout=layout)
-    base.requires_grad = True
+    base._requires_grad = True
     view._ctx = ViewOfBase.node((base,), chain=info.chain, layout=layout)
-    view.requires_grad = True
+    view._requires_grad = True
     info.version = view._counter[0]
 
 

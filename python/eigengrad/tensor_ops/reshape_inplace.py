@@ -18,7 +18,7 @@ def _becomes(t, fn, *args):
     if _grad_state.enabled and t.requires_grad and t._ctx is None:
         raise RuntimeError(LEAF)
     old = type(t)._wrap(t._data)  # t as it was: the nodes that take it see its old shape
-    old.requires_grad, old._ctx, old._counter, old._view = t.requires_grad, t._ctx, t._counter, t._view
+    old._requires_grad, old._ctx, old._counter, old._view = t._requires_grad, t._ctx, t._counter, t._view
     view = fn(old, *args)
     t._data = view._data
     if view._ctx is not None:
