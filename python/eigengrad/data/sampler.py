@@ -14,6 +14,7 @@ from types import GenericAlias
 import numpy as np
 
 from eigengrad import random as _random
+from eigengrad._errors import ArgumentError
 
 
 def non_negative_int(name: str, value, low: int = 0) -> int:
@@ -109,30 +110,60 @@ class SubsetRandomSampler(Sampler):
 
 class WeightedRandomSampler(Sampler):
     """``num_samples`` indices drawn with probabilities proportional to ``weights``; without replacement by
-    the exponential-keys method (Efraimidis & Spirakis 2006: the k smallest -log(u)/w)."""
+    the exponential-keys method (Efraimidis & Spirakis 2006: the k smallest -log(u)/w). As PyTorch, the
+    arguments are checked at construction (ValueError) and the weights' values only when drawing (its
+    ``torch.multinomial`` errors, RuntimeError); without replacement, once the nonzero weights are used up
+    the zero-weight indices follow (in index order), as PyTorch returns them rather than raising."""
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True, generator=None) -> None:
+        # PyTorch's checks and messages: bools are rejected although they are ints
+        if isinstance(num_samples, bool) or not _is_int(num_samples) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
         w = np.asarray(weights, dtype=np.float64)
-        if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ValueError(f"weights: expected a non-empty 1-D sequence of finite values >= 0 with a positive sum, "
-                             f"got {weights!r:.80}")
-        self.weights, self.replacement, self.generator = w, bool(replacement), generator
-        self.num_samples = positive_int("num_samples", num_samples)
-        if not self.replacement and self.num_samples > np.count_nonzero(w):
-            raise ValueError(f"num_samples: expected at most {np.count_nonzero(w)} (the nonzero weights) without "
-                             f"replacement, got {self.num_samples}")
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {w.shape}")
+        self.weights, self.replacement, self.generator = w, replacement, generator
+        self.num_samples = operator.index(num_samples)
 
     def indices(self) -> np.ndarray:
+        _check_multinomial(self.weights, self.num_samples, self.replacement)
         u = _uniforms(self.num_samples if self.replacement else self.weights.size, self.generator)
         if self.replacement:
             cdf = np.cumsum(self.weights)
             return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), self.weights.size - 1).astype(np.int64)
         with np.errstate(divide="ignore"):
-            keys = -np.log1p(-u) / self.weights  # Exp(w) variates; zero weights give +inf (never drawn)
+            keys = -np.log1p(-u) / self.weights  # Exp(w) variates; zero weights give +inf (drawn last)
         return np.argsort(keys, kind="stable")[:self.num_samples].astype(np.int64)
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+def _is_int(value) -> bool:
+    """An int or a NumPy integer (PyTorch accepts only int; a NumPy count is common and harmless)."""
+    return isinstance(value, (int, np.integer))
+
+
+def _check_multinomial(w: np.ndarray, n: int, replacement: bool) -> None:
+    """``torch.multinomial``'s checks of 1-D weights, in its order and wording (ArgumentError: PyTorch's
+    RuntimeError, and a ValueError). PyTorch checks all at once on its fast path (no replacement, or one
+    draw) and entry by entry in its replacement kernel, hence the two sets of messages."""
+    if not replacement and n > w.size:
+        raise ArgumentError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if not replacement or n == 1:
+        if not np.all(np.isfinite(w) & (w >= 0)):
+            raise ArgumentError("probability tensor contains either `inf`, `nan` or element < 0")
+    else:
+        bad = ~(w >= 0) | ~np.isfinite(w)  # the first bad entry decides the message, as the kernel's loop
+        if bad.any():
+            first = w[np.argmax(bad)]
+            raise ArgumentError("invalid multinomial distribution (encountering probability entry < 0)"
+                                if not first >= 0 else
+                                "invalid multinomial distribution (encountering probability entry = infinity or NaN)")
+    if not w.sum() > 0:  # empty weights too (PyTorch's message for them varies by path)
+        raise ArgumentError("invalid multinomial distribution (sum of probabilities <= 0)")
 
 
 class BatchSampler(Sampler):

@@ -62,6 +62,7 @@ class Categorical(Distribution):
         return draws.reshape(*shape) if shape else draws.reshape(())
 
     def log_prob(self, value) -> Tensor:
+        self._require_tensor(value)  # before the conversion below, which would make any number a Tensor
         value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=np.int64))
         self._validate_sample(value)  # in the support: 0 <= value < K
         value = value.long()

@@ -55,14 +55,14 @@ class Uniform(Distribution):
         return constraints.interval(self.low, self.high)
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.low)
+        value = self._value(value, self.low)
         self._validate_sample(value)
         lb = (self.low <= value).to(self.low.dtype)
         ub = (self.high > value).to(self.low.dtype)
         return (lb * ub).log() - (self.high - self.low).log()
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.low)
+        value = self._value(value, self.low)
         self._validate_sample(value)
         return ((value - self.low) / (self.high - self.low)).clamp(min=0, max=1)
 
@@ -105,12 +105,12 @@ class Exponential(ScalarEvents):
         return -(-u).log1p() / self.rate  # -log(1 - u), u in [0, 1): finite
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.rate)
+        value = self._value(value, self.rate)
         self._validate_sample(value)
         return self.rate.log() - self.rate * value
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.rate)
+        value = self._value(value, self.rate)
         self._validate_sample(value)
         return 1 - (-self.rate * value).exp()
 
@@ -138,12 +138,12 @@ class Laplace(LocatedAtLoc, LocScale):
         return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return 0.5 - 0.5 * (value - self.loc).sign() * (-(value - self.loc).abs() / self.scale).expm1()
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
-from eigengrad.distributions.distribution import Distribution, ScalarEvents, as_value, broadcast_all, numpy_rng
+from eigengrad.distributions.distribution import Distribution, ScalarEvents, broadcast_all, numpy_rng
 from eigengrad.tensor import Tensor
 from eigengrad.tensor_ops.index import where
 
@@ -42,7 +42,7 @@ class Poisson(ScalarEvents):
     def log_prob(self, value) -> Tensor:
         from eigengrad import xlogy
 
-        value = as_value(value, self.rate)
+        value = self._value(value, self.rate)
         self._validate_sample(value)
         return xlogy(value, self.rate) - self.rate - (value + 1).lgamma()
 
@@ -95,7 +95,7 @@ class Binomial(Distribution):
         return Tensor._wrap(np.asarray(numpy_rng().binomial(n, p)).astype(self.probs._data.dtype))
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.logits)
+        value = self._value(value, self.logits)
         self._validate_sample(value)
         return self._log_pmf(value)
 
@@ -187,7 +187,7 @@ class OneHotCategorical(Distribution):
         return one_hot(indices, self.probs.shape[-1]).to(self.probs.dtype)
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.probs)
+        value = self._value(value, self.probs)
         self._validate_sample(value)
         return self._categorical.log_prob(value.argmax(-1))
 
@@ -252,7 +252,7 @@ class Geometric(Distribution):
             return (u.log() / (-self.probs).log1p()).floor()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.probs)
+        value = self._value(value, self.probs)
         self._validate_sample(value)
         value, probs = broadcast_all(value, self.probs)
         probs = where((probs == 1) & (value == 0), probs * 0.0, probs)  # 0 log(0) = 0 at p = 1
@@ -305,7 +305,7 @@ class NegativeBinomial(Distribution):
     def log_prob(self, value) -> Tensor:
         from eigengrad.nn.functional import logsigmoid
 
-        value = as_value(value, self.logits)
+        value = self._value(value, self.logits)
         self._validate_sample(value)
         unnormalised = self.total_count * logsigmoid(-self.logits) + value * logsigmoid(self.logits)
         normalisation = -(self.total_count + value).lgamma() + (1.0 + value).lgamma() + self.total_count.lgamma()

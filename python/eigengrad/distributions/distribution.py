@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from eigengrad import _dtype
 from eigengrad.distributions import constraints
 from eigengrad.tensor import Size, Tensor
 
@@ -55,6 +56,17 @@ class Distribution:
             raise TypeError(f"sample_shape: expected a tuple or torch.Size, got {type(sample_shape).__name__} "
                             "(write sample((n,)))")
         return tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape)
+
+    def _value(self, value, like: Tensor) -> Tensor:
+        """A log_prob/cdf argument as a tensor (:func:`as_value`). PyTorch's validation refuses a number or an
+        array before converting anything, so the Tensor check comes first; unvalidated, numbers are converted."""
+        self._require_tensor(value)
+        return as_value(value, like)
+
+    def _require_tensor(self, value) -> None:
+        """PyTorch's first ``log_prob``/``cdf`` check (its message names log_prob for both)."""
+        if self._validate_args and not isinstance(value, Tensor):
+            raise ValueError("The value argument to log_prob must be a Tensor")
 
     def _validate_sample(self, value: Tensor) -> None:
         """PyTorch's checks of a ``log_prob`` argument: a Tensor, event shape, broadcastable, in the support."""
@@ -195,9 +207,13 @@ def broadcast_all(*values) -> tuple:
 
 
 def as_value(value, like: Tensor) -> Tensor:
-    """A log_prob/cdf argument as a tensor of the parameters' dtype."""
+    """A log_prob/cdf argument as a tensor of the parameters' dtype, or of a wider float dtype the value has
+    (PyTorch's type promotion: float64 values against float32 parameters give float64 log-probs)."""
     if isinstance(value, Tensor):
-        return value if value.dtype == like.dtype else value.to(like.dtype)
+        dtype = like._data.dtype
+        if value._data.dtype.kind == "f":  # integer and bool values take the parameters' float dtype
+            dtype = np.promote_types(dtype, value._data.dtype)
+        return value if value._data.dtype == dtype else value.to(_dtype.of(dtype))
     return Tensor._wrap(np.asarray(value, dtype=like._data.dtype))
 
 

@@ -63,7 +63,8 @@ class Gamma(ScalarEvents):
     def log_prob(self, value) -> Tensor:
         from eigengrad import xlogy
 
-        value = as_value(value, self.rate)
+        # PyTorch's Gamma.log_prob casts the value to rate's dtype first: numbers pass, float64 does not promote
+        value = as_value(value, self.rate).to(self.rate.dtype)
         self._validate_sample(value)
         a, b = self.concentration, self.rate
         return xlogy(a, b) + xlogy(a - 1, value) - b * value - a.lgamma()
@@ -71,7 +72,7 @@ class Gamma(ScalarEvents):
     def cdf(self, value) -> Tensor:
         from eigengrad.special import gammainc
 
-        value = as_value(value, self.rate)
+        value = self._value(value, self.rate)
         self._validate_sample(value)
         return gammainc(self.concentration, self.rate * value)
 
@@ -124,7 +125,7 @@ class Dirichlet(Distribution):
     def log_prob(self, value) -> Tensor:
         from eigengrad import xlogy
 
-        value = as_value(value, self.concentration)
+        value = self._value(value, self.concentration)
         self._validate_sample(value)
         a = self.concentration
         return xlogy(a - 1.0, value).sum(-1) + a.sum(-1).lgamma() - a.lgamma().sum(-1)
@@ -190,7 +191,7 @@ class Beta(Distribution):
     def log_prob(self, value) -> Tensor:
         from eigengrad import stack
 
-        value = as_value(value, self.concentration1)
+        value = self._value(value, self.concentration1)
         self._validate_sample(value)
         return self._dirichlet().log_prob(stack([value, 1.0 - value], -1))
 
@@ -239,7 +240,7 @@ class StudentT(ScalarEvents):
         return self.loc + self.scale * x * (z / self.df).rsqrt()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         y = (value - self.loc) / self.scale
         df = self.df

@@ -48,12 +48,12 @@ class Cauchy(LocScale):
         return self.loc + self.scale * (math.pi * (u - 0.5)).tan()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return -math.log(math.pi) - self.scale.log() - ((value - self.loc) / self.scale).pow(2).log1p()
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
 
@@ -97,13 +97,13 @@ class HalfCauchy(_HalfOfSymmetric):
         return (self.scale * (math.pi * (u - 0.5)).tan()).abs()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         lp = math.log(2 / math.pi) - self.scale.log() - (value / self.scale).pow(2).log1p()
         return _where_nonnegative(value, lp)
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         return 2 * (value / self.scale).atan() / math.pi
 
@@ -131,13 +131,13 @@ class HalfNormal(_HalfOfSymmetric):
         return (self.scale * randn(*self._extended_shape(sample_shape), dtype=self.scale.dtype)).abs()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         lp = 0.5 * math.log(2 / math.pi) - self.scale.log() - (value / self.scale).pow(2) / 2
         return _where_nonnegative(value, lp)
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         return (value / (self.scale * math.sqrt(2))).erf()
 
@@ -175,13 +175,13 @@ class Gumbel(LocScale):
         return self.loc - self.scale * (-u.log()).log()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         y = (self.loc - value) / self.scale
         return (y - y.exp()) - self.scale.log()
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return (-((self.loc - value) / self.scale).exp()).exp()
 
@@ -222,14 +222,14 @@ class Weibull(ScalarEvents):
         return self.scale * (-(-u).log1p()).pow(self.concentration.reciprocal())
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         k = self.concentration
         z = value / self.scale
         return (k / self.scale).log() + (k - 1) * z.log() - z.pow(k)
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         return 1 - (-(value / self.scale).pow(self.concentration)).exp()
 
@@ -274,12 +274,12 @@ class Pareto(ScalarEvents):
         return self.scale * (-(-u).log1p() / self.alpha).exp()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         return self.alpha.log() + self.alpha * self.scale.log() - (self.alpha + 1) * value.log()
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.scale)
+        value = self._value(value, self.scale)
         self._validate_sample(value)
         return 1 - (self.scale / value).pow(self.alpha)
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from eigengrad.distributions import constraints
-from eigengrad.distributions.distribution import Distribution, LocatedAtLoc, as_param, as_value
+from eigengrad.distributions.distribution import Distribution, LocatedAtLoc, as_param
 from eigengrad.tensor import Tensor
 
 
@@ -30,7 +30,7 @@ class GaussianDensity:
     log_prob = -(k log 2 pi + M) / 2 - log det(Sigma) / 2, entropy = k (1 + log 2 pi) / 2 + log det(Sigma) / 2."""
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc).to(self.loc.dtype)  # PyTorch's result keeps loc's dtype
         self._validate_sample(value)
         M = self._mahalanobis(value - self.loc)
         return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + M) - self._half_log_det()

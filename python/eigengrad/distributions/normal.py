@@ -31,12 +31,12 @@ class Normal(LocatedAtLoc, LocScale):
         return self.loc + eps * self.scale
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return -((value - self.loc) ** 2) / (2 * self.variance) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
 
     def cdf(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return 0.5 * (1 + ((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)).erf())
 
@@ -93,6 +93,7 @@ class Bernoulli(Distribution):
     def log_prob(self, value) -> Tensor:
         from eigengrad.nn.functional import binary_cross_entropy_with_logits
 
+        self._require_tensor(value)  # before as_param, which would make any number a Tensor
         value = as_param(value, "value")
         self._validate_sample(value)  # 0 or 1
         shape = np.broadcast_shapes(tuple(value.shape), tuple(self.logits.shape))

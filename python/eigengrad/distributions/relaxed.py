@@ -9,7 +9,7 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
-from eigengrad.distributions.distribution import Distribution, as_param, as_value
+from eigengrad.distributions.distribution import Distribution, as_param
 from eigengrad.distributions.transformed import ExpTransform, TransformedDistribution
 from eigengrad.tensor import Tensor
 
@@ -57,7 +57,7 @@ class ExpRelaxedCategorical(Distribution):
         return scores - scores.logsumexp(dim=-1, keepdim=True)
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.logits)
+        value = self._value(value, self.logits)
         self._validate_sample(value)
         k = self._categorical._num_events
         log_scale = math.lgamma(float(k)) + self.temperature.log() * (k - 1)

@@ -307,7 +307,7 @@ class TransformedDistribution(Distribution):
         return x
 
     def log_prob(self, value) -> Tensor:
-        y = as_value(value, _first_param(self.base_dist))
+        y = self._value(value, _first_param(self.base_dist))
         event_dim = len(self._event_shape)
         log_prob = 0.0
         for t in reversed(self.transforms):
@@ -381,7 +381,7 @@ class LogNormal(TransformedDistribution):
         return s2.expm1() * (2 * self.loc + s2).exp()
 
     def log_prob(self, value) -> Tensor:
-        value = as_value(value, self.loc)
+        value = self._value(value, self.loc)
         self._validate_sample(value)
         return super().log_prob(value)
 
