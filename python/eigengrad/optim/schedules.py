@@ -167,10 +167,15 @@ def _cycle_position(step: float, step_size_up: float, step_size_down: float | No
     up = float(_checks.positive("step_size_up", step_size_up))
     down = float(_checks.positive("step_size_down", step_size_down)) if step_size_down is not None else up
     total = up + down
-    ratio = up / total
-    cycle = math.floor(1 + step / total)
-    x = 1.0 + step / total - cycle
-    return cycle, (x / ratio if x <= ratio else (x - 1) / (ratio - 1))
+    return _cycle_height(step, total, up / total)
+
+
+def _cycle_height(step: float, total_size: float, step_ratio: float) -> tuple[int, float]:
+    """:func:`_cycle_position` from a cycle's length and the fraction of it spent rising (the form
+    ``CyclicLR`` keeps, as PyTorch's ``total_size`` and ``step_ratio``)."""
+    cycle = math.floor(1 + step / total_size)
+    x = 1.0 + step / total_size - cycle
+    return cycle, (x / step_ratio if x <= step_ratio else (x - 1) / (step_ratio - 1))
 
 
 def _cyclic_scale(mode: str, gamma: float, scale_fn: Callable[[float], float] | None,
@@ -229,12 +234,22 @@ _ONE_CYCLE_MOMENTUM = {False: (("max", "base"), ("base", "max")),
                        True: (("max", "base"), ("base", "max"), ("max", "max"))}
 
 
-def _one_cycle_phase(step: float, total_steps: int, pct_start: float, three_phase: bool) -> tuple[int, float]:
-    """``(phase, pct)``: the phase of ``step`` and how far through it (PyTorch's phase boundaries)."""
+def _one_cycle_ends(total_steps: int, pct_start: float, three_phase: bool) -> list[float]:
+    """The last step of each phase (PyTorch's phase boundaries, with its types: the last is an int)."""
     ends = [float(pct_start * total_steps) - 1]
     if three_phase:
         ends.append(float(2 * pct_start * total_steps) - 2)
     ends.append(total_steps - 1)
+    return ends
+
+
+def _one_cycle_phase(step: float, total_steps: int, pct_start: float, three_phase: bool) -> tuple[int, float]:
+    """``(phase, pct)``: the phase of ``step`` and how far through it (PyTorch's phase boundaries)."""
+    return _phase_at(step, _one_cycle_ends(total_steps, pct_start, three_phase))
+
+
+def _phase_at(step: float, ends: list[float]) -> tuple[int, float]:
+    """``(phase, pct)`` of ``step`` given each phase's last step; the last phase takes any later step."""
     start = 0.0
     for i, end in enumerate(ends):
         if step <= end or i == len(ends) - 1:

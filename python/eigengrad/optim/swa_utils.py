@@ -15,7 +15,7 @@ from eigengrad import _dtype
 from eigengrad.autograd.grad_mode import no_grad
 from eigengrad.nn.modules.batchnorm import _BatchNorm
 from eigengrad.nn.modules.module import Module
-from eigengrad.optim._schedulers.base import LRScheduler
+from eigengrad.optim._schedulers.base import LRScheduler, warn_get_lr_called_within_step
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
 from eigengrad.tensor_ops.creation import tensor
@@ -174,6 +174,7 @@ class SWALR(LRScheduler):
         return (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_called_within_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)

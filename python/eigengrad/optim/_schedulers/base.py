@@ -11,6 +11,7 @@ schedulers stepping one optimizer multiply their effects). Those that have a clo
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import warnings
@@ -33,6 +34,26 @@ STEP_ORDER_WARNING = (
     "call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`. Failure to do this will "
     "skip the first value of the learning rate schedule (as in PyTorch)."
 )
+
+GET_LR_WARNING = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
+
+
+def warn_get_lr_called_within_step(scheduler: LRScheduler) -> None:
+    """PyTorch's warning when ``get_lr()`` is called from outside ``step()``: it computes the *next* rates
+    (and can move the momentum), so it is not the way to read the rate in use."""
+    if not scheduler._get_lr_called_within_step:
+        warnings.warn(GET_LR_WARNING, UserWarning, stacklevel=user_stacklevel())
+
+
+@contextlib.contextmanager
+def get_lr_within_step(scheduler: LRScheduler):
+    """Mark ``scheduler``'s ``get_lr()`` calls as made by its own step (no warning). Set on the instance as
+    PyTorch does, so ``state_dict()`` has PyTorch's ``_get_lr_called_within_step`` key."""
+    scheduler._get_lr_called_within_step = True
+    try:
+        yield
+    finally:
+        scheduler._get_lr_called_within_step = False
 
 
 def group_values(optimizer: Optimizer, key: str) -> list:
@@ -82,6 +103,7 @@ class LRScheduler:
             cls.step = _replayed(cls.__dict__["step"])
 
     _is_initial: bool = False
+    _get_lr_called_within_step: bool = False  # True while step() computes the rates (see get_lr_within_step)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         self.optimizer = check_optimizer(optimizer)
@@ -108,7 +130,8 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self) -> list[float]:
-        """The learning rates for epoch ``last_epoch`` (called by :meth:`step`)."""
+        """The learning rates for epoch ``last_epoch`` (called by :meth:`step`; to read the rates in use, call
+        :meth:`get_last_lr`: the built-in schedulers warn, as PyTorch's, when this is called directly)."""
         raise NotImplementedError(f"{type(self).__name__} must define get_lr()")
 
     def get_last_lr(self) -> list[float]:
@@ -128,13 +151,14 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed_form = getattr(self, "_get_closed_form_lr", None)
-            values = closed_form() if closed_form is not None else self.get_lr()
+        with get_lr_within_step(self):
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed_form = getattr(self, "_get_closed_form_lr", None)
+                values = closed_form() if closed_form is not None else self.get_lr()
         self._set_lrs(values)
 
     def _set_lrs(self, values: list[float]) -> None:

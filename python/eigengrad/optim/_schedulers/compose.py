@@ -102,6 +102,11 @@ class SequentialLR(_Composite):
 
     def step(self, metrics: SupportsFloat | None = None) -> None:  # type: ignore[override]
         """Advance one epoch in the active phase (``metrics`` feeds a ReduceLROnPlateau phase)."""
+        if metrics is not None and not _has_plateau(self):
+            # PyTorch's SequentialLR.step() takes no argument, not even the deprecated epoch: refuse it
+            # as PyTorch does, rather than take an epoch for a metric and ignore it.
+            raise TypeError("SequentialLR.step() takes 1 positional argument but 2 were given (only a sequence "
+                            "with a ReduceLROnPlateau phase takes one, its metric: step(metrics))")
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]

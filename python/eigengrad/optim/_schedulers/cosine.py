@@ -7,7 +7,9 @@ from __future__ import annotations
 import math
 
 from eigengrad.optim import _checks, schedules
-from eigengrad.optim._schedulers.base import LRScheduler, group_values
+from eigengrad.optim._schedulers.base import (
+    LRScheduler, get_lr_within_step, group_values, warn_get_lr_called_within_step,
+)
 from eigengrad.optim.optimizer import Optimizer
 
 
@@ -32,6 +34,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_called_within_step(self)
         groups, t, T, eta_min = self.optimizer.param_groups, self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return group_values(self.optimizer, "lr")
@@ -66,6 +69,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_called_within_step(self)
         return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for b in self.base_lrs]
 
@@ -86,4 +90,6 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             # Exact period search (PyTorch uses a floating-point log, which misplaces some restarts).
             self.T_cur, self.T_i = schedules._restart_position(epoch, self.T_0, self.T_mult)
         self.last_epoch = math.floor(epoch)
-        self._set_lrs(self.get_lr())
+        with get_lr_within_step(self):  # (this step() does not go through _update_lr)
+            values = self.get_lr()
+        self._set_lrs(values)

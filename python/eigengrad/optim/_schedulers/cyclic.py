@@ -11,7 +11,7 @@ import types
 from typing import Any, Callable
 
 from eigengrad.optim import _checks, schedules
-from eigengrad.optim._schedulers.base import LRScheduler, check_optimizer
+from eigengrad.optim._schedulers.base import LRScheduler, check_optimizer, warn_get_lr_called_within_step
 from eigengrad.optim.optimizer import Optimizer
 
 
@@ -64,9 +64,10 @@ class CyclicLR(LRScheduler):
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
         self.max_lrs = _checks.per_group("max_lr", max_lr, n)
-        self.step_size_up = float(_checks.positive("step_size_up", step_size_up))
-        self.step_size_down = (float(_checks.positive("step_size_down", step_size_down))
-                               if step_size_down is not None else self.step_size_up)
+        up = float(_checks.positive("step_size_up", step_size_up))
+        down = float(_checks.positive("step_size_down", step_size_down)) if step_size_down is not None else up
+        # Kept as PyTorch keeps them (state_dict keys, and the same rounding of the cycle position).
+        self.total_size, self.step_ratio = _cycle_shape(up, down)
         if scale_fn is not None and not callable(scale_fn):
             raise TypeError(f"scale_fn: expected a callable or None, got {type(scale_fn).__name__}")
         self.mode, self.gamma = mode, _checks.real("gamma", gamma)
@@ -80,16 +81,21 @@ class CyclicLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
-    def _shape(self) -> dict[str, Any]:
-        return dict(step_size_up=self.step_size_up, step_size_down=self.step_size_down, mode=self.mode,
-                    gamma=self.gamma, scale_fn=self._scale_fn_custom, scale_mode=self.scale_mode)
+    def _height_and_scale(self) -> tuple[float, float]:
+        """The triangle's height (0 to 1) at ``last_epoch`` and the mode's amplitude scale there."""
+        t = self.last_epoch
+        fn, by = schedules._cyclic_scale(self.mode, self.gamma, self._scale_fn_custom, self.scale_mode)
+        cycle, height = schedules._cycle_height(t, self.total_size, self.step_ratio)
+        return height, fn(cycle if by == "cycle" else t)
 
     def get_lr(self) -> list[float]:
-        t, shape = self.last_epoch, self._shape()
-        lrs = [schedules.cyclic_lr(t, b, m, **shape) for b, m in zip(self.base_lrs, self.max_lrs)]
+        warn_get_lr_called_within_step(self)
+        height, scale = self._height_and_scale()
+        # Operation for operation as schedules.cyclic_lr / cyclic_momentum (and PyTorch).
+        lrs = [b + (m - b) * height * scale for b, m in zip(self.base_lrs, self.max_lrs)]
         if self.cycle_momentum:
             for group, b, m in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
-                _set_momentum(group, schedules.cyclic_momentum(t, b, m, **shape), self.use_beta1)
+                _set_momentum(group, m - (m - b) * height * scale, self.use_beta1)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
@@ -105,11 +111,21 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Loads PyTorch's state_dict, and eigengrad's older ones (which kept the step sizes)."""
         state = dict(state_dict)
         fn_state = state.pop("_scale_fn_custom", None)
+        if "step_size_up" in state:
+            state["total_size"], state["step_ratio"] = _cycle_shape(state.pop("step_size_up"),
+                                                                    state.pop("step_size_down"))
         super().load_state_dict(state)
         if fn_state is not None and self._scale_fn_custom is not None:
             self._scale_fn_custom.__dict__.update(fn_state)
+
+
+def _cycle_shape(step_size_up: float, step_size_down: float) -> tuple[float, float]:
+    """PyTorch's ``(total_size, step_ratio)``: a cycle's length and the fraction of it spent rising."""
+    total_size = step_size_up + step_size_down
+    return total_size, step_size_up / total_size
 
 
 class OneCycleLR(LRScheduler):
@@ -131,7 +147,8 @@ class OneCycleLR(LRScheduler):
         n = len(check_optimizer(optimizer).param_groups)
         self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
         schedules._check_one_cycle(self.total_steps, pct_start, anneal_strategy)
-        self.pct_start, self.three_phase = pct_start, bool(three_phase)
+        # Kept as PyTorch keeps them (state_dict key), rather than pct_start and three_phase.
+        self._schedule_phases = _schedule_phases(self.total_steps, pct_start, bool(three_phase))
         self._anneal_func_type = anneal_strategy
         _checks.positive("div_factor", div_factor)
         _checks.positive("final_div_factor", final_div_factor)
@@ -147,20 +164,37 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_called_within_step(self)
         t = self.last_epoch
         if t > self.total_steps:
             raise ValueError(f"Tried to step {t} times. The specified number of total steps is {self.total_steps}")
-        phase, pct = schedules._one_cycle_phase(t, self.total_steps, self.pct_start, self.three_phase)
-        lr_from, lr_to = schedules._ONE_CYCLE_LR[self.three_phase][phase]
-        m_from, m_to = schedules._ONE_CYCLE_MOMENTUM[self.three_phase][phase]
+        i, pct = schedules._phase_at(t, [phase["end_step"] for phase in self._schedule_phases])
+        phase = self._schedule_phases[i]
         lrs = []
         for group in self.optimizer.param_groups:
-            lrs.append(schedules._anneal(self._anneal_func_type, group[lr_from + "_lr"], group[lr_to + "_lr"], pct))
+            lrs.append(schedules._anneal(self._anneal_func_type, group[phase["start_lr"]], group[phase["end_lr"]], pct))
             if self.cycle_momentum:
-                momentum = schedules._anneal(self._anneal_func_type, group[m_from + "_momentum"],
-                                             group[m_to + "_momentum"], pct)
+                momentum = schedules._anneal(self._anneal_func_type, group[phase["start_momentum"]],
+                                             group[phase["end_momentum"]], pct)
                 _set_momentum(group, momentum, self.use_beta1)
         return lrs
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Loads PyTorch's state_dict, and eigengrad's older ones (which kept pct_start and three_phase)."""
+        state = dict(state_dict)
+        if "pct_start" in state:
+            state["_schedule_phases"] = _schedule_phases(state["total_steps"], state.pop("pct_start"),
+                                                         bool(state.pop("three_phase")))
+        super().load_state_dict(state)
+
+
+def _schedule_phases(total_steps: int, pct_start: float, three_phase: bool) -> list[dict[str, Any]]:
+    """PyTorch's ``_schedule_phases``: each phase's last step and the group keys it anneals between."""
+    ends = schedules._one_cycle_ends(total_steps, pct_start, three_phase)
+    lr_keys, momentum_keys = schedules._ONE_CYCLE_LR[three_phase], schedules._ONE_CYCLE_MOMENTUM[three_phase]
+    return [{"end_step": end, "start_lr": f"{lr_from}_lr", "end_lr": f"{lr_to}_lr",
+             "start_momentum": f"{m_from}_momentum", "end_momentum": f"{m_to}_momentum"}
+            for end, (lr_from, lr_to), (m_from, m_to) in zip(ends, lr_keys, momentum_keys)]
 
 
 def _total_steps(total_steps: int | None, epochs: int | None, steps_per_epoch: int | None) -> int:

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Iterable
 
 from eigengrad.optim import _checks, schedules
-from eigengrad.optim._schedulers.base import LRScheduler, group_values
+from eigengrad.optim._schedulers.base import LRScheduler, group_values, warn_get_lr_called_within_step
 from eigengrad.optim.optimizer import Optimizer
 
 
@@ -29,6 +29,7 @@ class _Chainable(LRScheduler, metaclass=abc.ABCMeta):
         """The rate at ``last_epoch`` from ``base_lr`` in closed form (the pure schedule function)."""
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_called_within_step(self)
         factor = self._factor()
         if factor is None:
             return group_values(self.optimizer, "lr")

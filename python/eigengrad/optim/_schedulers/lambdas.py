@@ -4,7 +4,7 @@ from __future__ import annotations
 import types
 from typing import Any, Callable
 
-from eigengrad.optim._schedulers.base import LRScheduler, group_values
+from eigengrad.optim._schedulers.base import LRScheduler, group_values, warn_get_lr_called_within_step
 from eigengrad.optim.optimizer import Optimizer
 
 Lambda = Callable[[int], float]
@@ -56,6 +56,7 @@ class LambdaLR(_LambdaState):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_called_within_step(self)
         return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
@@ -67,6 +68,7 @@ class MultiplicativeLR(_LambdaState):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_called_within_step(self)
         if self._is_initial:
             return group_values(self.optimizer, "lr")
         return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
