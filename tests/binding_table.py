@@ -1372,7 +1372,8 @@ entry("report_region", make=lambda c: dict(region_seconds=c.pick([1e-4, 0.01]), 
 entry("end_region", make=lambda c: dict(region_seconds=c.pick([1e-4, 0.01]), mean_work_seconds=1e-4,
                                          team=c.pick([0, 2, 1 << 20])),
       expect=lambda kw: {"return": None})
-entry("others_runnable", make=lambda c: dict(team=c.pick([1 << 20])), expect=lambda kw: {"return": False})
+# (its value depends on the machine's load: tests/test_thread_policy.py checks it)
+entry("others_runnable", make=lambda c: dict(team=c.pick([0, 2, 1 << 20])), expect=None)
 
 
 def array_args(kw: dict) -> list[str]:

@@ -95,6 +95,8 @@ def test_a_stall_with_nothing_else_runnable_is_not_a_busy_machine(restore_thread
     wait_until_quiet()
     assert _C.others_runnable(0)  # the caller itself is running
     assert not _C.others_runnable(1 << 30)
+    with pytest.raises(ValueError, match="team: expected a thread count >= 0, got -1"):
+        _C.others_runnable(-1)
     _C.end_region(*QUIET)
     _C.end_region(*STALL, team=1 << 30)  # back to back, stalled, but no other task runnable
     assert not _C.backing_off()

@@ -28,6 +28,11 @@ std::string simd_level() {
 #endif
 }
 
+// A region's thread count, as the thread-policy test hooks take it.
+void check_team(int team) {
+  if (team < 0) throw py::value_error("team: expected a thread count >= 0, got " + std::to_string(team));
+}
+
 }  // namespace
 }  // namespace config_helpers
 
@@ -57,9 +62,13 @@ void bind_config(py::module_& m) {
         py::arg("contended") = true,
         "What every parallel region reports to the thread policy (its length, its threads' mean work, whether "
         "another process wanted a core); exposed so that tests can drive the policy.");
-  m.def("others_runnable", &others_runnable, py::arg("team"),
+  m.def("others_runnable", [](int team) {
+    check_team(team);
+    return others_runnable(team);
+  }, py::arg("team"),
         "Whether more tasks are runnable on the machine than `team` (exposed for tests).");
   m.def("end_region", [](double region_seconds, double mean_work_seconds, int team) {
+    check_team(team);
     if (!(region_seconds >= 0.0 && region_seconds <= 3600.0))  // also NaN: the duration cast below needs a range
       throw py::value_error("region_seconds: expected a number of seconds in [0, 3600], got " +
                             py::repr(py::float_(region_seconds)).cast<std::string>());
