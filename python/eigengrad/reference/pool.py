@@ -47,7 +47,12 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
     taps = kernel[0] * kernel[1]
     vals = _patches(xp, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(n, c, taps, oh, ow)
     where = _patches(flat, kernel[0], kernel[1], oh, ow, stride, dilation).reshape(1, 1, taps, oh, ow)
-    arg = _max_arg(vals)[:, :, None]
+    arg = _max_arg(vals)
+    # a window whose every value is -inf: PyTorch's index is its first tap inside the plane (its kernel starts
+    # there and takes only a greater value or a NaN), never a padding tap
+    first_inside = np.broadcast_to((where >= 0).argmax(axis=2), arg.shape)
+    arg = np.where(np.take_along_axis(vals, arg[:, :, None], axis=2)[:, :, 0] == -np.inf, first_inside, arg)
+    arg = arg[:, :, None]
     y = np.take_along_axis(vals, arg, axis=2)[:, :, 0]
     idx = np.take_along_axis(np.broadcast_to(where, vals.shape), arg, axis=2)[:, :, 0]
     return y, np.ascontiguousarray(idx)
