@@ -7,11 +7,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 import eigengrad as eg
-from eigengrad import _kernels
 from eigengrad._kernels import _C
 
 needs_openmp = pytest.mark.skipif(not eg.get_config()["openmp"], reason="a build without OpenMP has one thread")
@@ -85,32 +83,34 @@ def test_a_region_after_an_idle_spell_is_not_judged(restore_threads):
 
 
 @needs_openmp
-def test_a_stall_with_nothing_else_runnable_is_not_a_busy_machine(restore_threads):
+def test_a_stall_with_nothing_else_runnable_is_not_a_busy_machine():
     """A worker woken after an idle spell can share its master's core for a few milliseconds (the second
     region after the spell stalls too): with no more tasks runnable than the region's threads, nothing is
-    contending, and backing off would only cost the next 50 ms their second core."""
-    if os.environ.get("OMP_NUM_THREADS"):
-        pytest.skip("OMP_NUM_THREADS is set: the count is explicit and never adapts")
-    _C.set_num_threads(0)
-    wait_until_quiet()
-    assert _C.others_runnable(0)  # the caller itself is running
-    assert not _C.others_runnable(1 << 30)
-    with pytest.raises(ValueError, match="team: expected a thread count >= 0, got -1"):
-        _C.others_runnable(-1)
-    _C.end_region(*QUIET)
-    _C.end_region(*STALL, team=1 << 30)  # back to back, stalled, but no other task runnable
-    assert not _C.backing_off()
-    _C.report_region(*STALL, contended=False)
-    assert not _C.backing_off()
-    _C.end_region(*STALL, team=0)  # the same region with a task of another process runnable
-    assert _C.backing_off()
-    wait_until_quiet()
+    contending, and backing off would only cost the next 50 ms their second core. (In a child without
+    OMP_NUM_THREADS: only the default count adapts.)"""
+    code = ("from eigengrad._kernels import _C\n"
+            f"STALL, QUIET = {STALL}, {QUIET}\n"
+            "_C.set_num_threads(0)\n"
+            "_C.end_region(*QUIET)\n"
+            "_C.end_region(*STALL, team=1 << 30)\n"  # back to back, stalled, but no other task runnable
+            "a = _C.backing_off()\n"
+            "_C.report_region(*STALL, contended=False)\n"
+            "b = _C.backing_off()\n"
+            "_C.end_region(*STALL, team=0)\n"  # the same region with a task runnable (this one, at least)
+            "print(a, b, _C.backing_off())")
+    assert run_python(code, {"OMP_NUM_THREADS": None}) == "False False True"
 
 
 def test_the_runnable_count_reads_the_machine():
-    """/proc/loadavg's running count: with another process spinning, more tasks run than this one."""
+    """/proc/loadavg's running count: the caller itself runs, a huge team outnumbers every task, and with
+    another process spinning more tasks run than this one. Off Linux every stall counts as contention."""
+    with pytest.raises(ValueError, match="team: expected a thread count >= 0, got -1"):
+        _C.others_runnable(-1)
     if not os.path.exists("/proc/loadavg"):
-        pytest.skip("no /proc/loadavg (not Linux): every stall counts as contention")
+        assert _C.others_runnable(1 << 30)
+        return
+    assert _C.others_runnable(0)
+    assert not _C.others_runnable(1 << 30)
     spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         end = time.monotonic() + 5
@@ -136,12 +136,17 @@ def test_an_explicit_count_is_never_changed(restore_threads):
 
 
 @needs_openmp
-def test_results_do_not_change_while_backing_off(restore_threads):
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((300, 257)).astype(np.float32), rng.standard_normal((257, 190)).astype(np.float32)
-    _C.set_num_threads(0)
-    wait_until_quiet()
-    quiet = _kernels.gemm(a, b)
-    _C.report_region(*STALL)
-    assert _C.backing_off()
-    np.testing.assert_array_equal(_kernels.gemm(a, b), quiet)
+def test_results_do_not_change_while_backing_off():
+    """The same bits on one thread while backing off as at the default count (in a child without
+    OMP_NUM_THREADS, which would make the count explicit: it never backs off)."""
+    code = ("import numpy as np\n"
+            "from eigengrad import _kernels\n"
+            "from eigengrad._kernels import _C\n"
+            "rng = np.random.default_rng(0)\n"
+            "a = rng.standard_normal((300, 257)).astype(np.float32)\n"
+            "b = rng.standard_normal((257, 190)).astype(np.float32)\n"
+            "_C.set_num_threads(0)\n"
+            "quiet = _kernels.gemm(a, b)\n"
+            f"_C.report_region(*{STALL})\n"
+            "print(_C.backing_off(), np.array_equal(_kernels.gemm(a, b), quiet))")
+    assert run_python(code, {"OMP_NUM_THREADS": None}) == "True True"

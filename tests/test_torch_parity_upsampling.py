@@ -270,7 +270,7 @@ def test_errors_where_torch_errors(rng):
         (dict(size=(2, 3, 4)), ValueError, ValueError),
         (dict(scale_factor=2, mode="nearest", align_corners=True), ValueError, ValueError),
         (dict(size=4, recompute_scale_factor=True), ValueError, ValueError),
-        # a mode on input of the wrong rank: PyTorch raises its NotImplementedError; eigengrad a ValueError
+        # a mode on input of the wrong rank: PyTorch's own exception type for it; eigengrad's ValueError
         (dict(scale_factor=2, mode="linear"), NotImplementedError, ValueError),
     ]
     for kw, theirs, ours in cases:
