@@ -202,6 +202,7 @@ def table(args) -> list:
     misses, gemm = [], {"numpy": [], "torch": []}
     for kernel, shape, target, build in rows(args.only or SECTIONS):
         train = kernel.startswith("train step")
+        backoffs = eg.get_config()["threads_backoffs"]
         if train:  # no NumPy column: eigengrad and torch interleave, each round a pair
             t, paired = measure_paired(build(), args.repeats, TRAIN_BLOCK_S)
         else:
@@ -212,7 +213,8 @@ def table(args) -> list:
         torch_target = TRAIN_TORCH_TARGETS.get(shape) if train else None
         cells = [kernel, shape, us(te), us(tn), ratio(tn, te, target)]
         cells += [us(t.get("torch")), ratio(tt, te, torch_target)] if torch is not None else []
-        print(line(cells), flush=True)
+        backoffs = eg.get_config()["threads_backoffs"] - backoffs
+        print(line(cells) + (f"  ({backoffs} backoffs to one thread)" if backoffs else ""), flush=True)
         if target is not None and tn is not None and tn / te < target:
             misses.append(f"{kernel} {shape}: {tn / te:.2f}x < {target}x")
         if torch_target is not None and tt is not None and tt / te < torch_target:

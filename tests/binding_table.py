@@ -1366,6 +1366,7 @@ entry("PlanExecutor", make=lambda c: dict(n=c.dim(0)), expect=None)  # (its call
 entry("requested_num_threads", make=lambda c: {}, expect=None)
 entry("set_num_threads", make=lambda c: dict(n=c.pick([1, 2, 0])), expect=lambda kw: {"return": None})
 entry("backing_off", make=lambda c: {}, expect=None)
+entry("backoff_count", make=lambda c: {}, expect=None)
 entry("report_region", make=lambda c: dict(region_seconds=c.pick([1e-4, 0.01]), mean_work_seconds=1e-4,
                                             contended=c.pick([True, False])),
       expect=lambda kw: {"return": None})

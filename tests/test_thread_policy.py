@@ -40,8 +40,10 @@ def test_a_stall_puts_the_default_count_on_one_thread_for_a_while(restore_thread
     wait_until_quiet()
     _C.report_region(*QUIET)
     assert not _C.backing_off()
+    count = _C.backoff_count()
     _C.report_region(*STALL)
     assert _C.backing_off()
+    assert _C.backoff_count() == eg.get_config()["threads_backoffs"] == count + 1
     assert eg.get_num_threads() == _C.get_num_threads()  # the user's count is reported as it is
     time.sleep(0.06)  # the first backoff lasts 50 ms
     assert not _C.backing_off()
@@ -49,6 +51,7 @@ def test_a_stall_puts_the_default_count_on_one_thread_for_a_while(restore_thread
     _C.report_region(*STALL)  # stalls in a row double the backoff: 100 ms after the second
     time.sleep(0.06)
     assert _C.backing_off()
+    assert _C.backoff_count() == count + 3
     wait_until_quiet()
     assert not _C.backing_off()
 

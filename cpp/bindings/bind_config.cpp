@@ -58,6 +58,8 @@ void bind_config(py::module_& m) {
   }, py::arg("n"), "Sets the kernels' thread count; 0 returns to OpenMP's default.");
   m.def("backing_off", &backing_off,
         "Whether the kernels run on one thread for now because parallel regions stalled on a busy machine.");
+  m.def("backoff_count", &backoff_count,
+        "How many times the kernels went to one thread because of stalls since the module was loaded.");
   m.def("report_region", &report_region, py::arg("region_seconds"), py::arg("mean_work_seconds"),
         py::arg("contended") = true,
         "What every parallel region reports to the thread policy (its length, its threads' mean work, whether "

@@ -26,6 +26,7 @@ std::atomic<double> last_region_end{0.0};
 // Backoff state, in steady_clock seconds: one thread until `until`; the next backoff lasts `next`.
 std::atomic<double> backoff_until{0.0};
 std::atomic<double> next_backoff{kFirstBackoff};
+std::atomic<long long> backoffs{0};  // started since the module was loaded (show_config, bench/report.py)
 
 double seconds(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -68,6 +69,8 @@ bool has_openmp() {
 
 bool backing_off() { return adaptive() && now() < backoff_until.load(std::memory_order_relaxed); }
 
+long long backoff_count() { return backoffs.load(std::memory_order_relaxed); }
+
 int available_threads() { return backing_off() ? 1 : num_threads(); }
 
 bool stalled(double region_seconds, double mean_work_seconds) {
@@ -81,6 +84,7 @@ void report_region(double region_seconds, double mean_work_seconds, bool contend
     const double len = next_backoff.load(std::memory_order_relaxed);
     backoff_until.store(now() + len, std::memory_order_relaxed);
     next_backoff.store(std::min(2 * len, kMaxBackoff), std::memory_order_relaxed);
+    backoffs.fetch_add(1, std::memory_order_relaxed);
   } else {
     next_backoff.store(kFirstBackoff, std::memory_order_relaxed);
   }

@@ -35,7 +35,8 @@ def get_config() -> dict:
 
     choice = _kernels.isa_choice
     info = dict(_kernels.build_info)
-    info.update(threads=get_num_threads(), threads_backing_off=_kernels.threads_backing_off(), isa=choice.level, isa_reason=choice.reason,
+    info.update(threads=get_num_threads(), threads_backing_off=_kernels.threads_backing_off(),
+                threads_backoffs=_kernels.threads_backoffs(), isa=choice.level, isa_reason=choice.reason,
                 isa_levels=list(choice.built), isa_supported=list(choice.supported), cpu=_isa.cpu_model())
     return info
 
@@ -54,7 +55,8 @@ def show_config(file=None) -> None:
         f"  levels:    built {', '.join(c['isa_levels'])}; this CPU supports {', '.join(c['isa_supported']) or '-'}",
         f"  in use:    {c['isa']} ({c['isa_reason']})",
         f"  SIMD:      {c['simd']} (Eigen: {c['eigen_simd']})",
-        f"  threads:   {c['threads']}",
+        f"  threads:   {c['threads']}" + (f" (went to one thread {c['threads_backoffs']} times on stalls)"
+                                          if c['threads_backoffs'] else ""),
         f"  compiler:  {c['compiler']}",
         f"  dtypes:    {', '.join(c['dtypes'])}",
         f"  NumPy:     {np.__version__}",

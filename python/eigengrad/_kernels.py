@@ -784,6 +784,7 @@ get_num_threads = _C.get_num_threads
 set_num_threads = _C.set_num_threads
 requested_num_threads = _C.requested_num_threads
 threads_backing_off = _C.backing_off  # one thread for now: parallel regions stalled on a busy machine
+threads_backoffs = _C.backoff_count  # how many times that began since import
 build_info = _C.build_info
 __version__ = _C.__version__
 

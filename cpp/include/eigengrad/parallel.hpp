@@ -52,6 +52,8 @@ void end_region(std::chrono::steady_clock::time_point start, double mean_work_se
 bool others_runnable(int team);
 // Whether the kernels are on one thread because of stalls now (for tests and show_config).
 bool backing_off();
+// How many backoffs have started since the module was loaded (diagnostics: show_config, bench/report.py).
+long long backoff_count();
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
