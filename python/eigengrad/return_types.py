@@ -25,7 +25,8 @@ cummax = _pair("cummax")
 cummin = _pair("cummin")
 
 histogram = _pair("histogram", "hist", "bin_edges")
+histogramdd = _pair("histogramdd", "hist", "bin_edges")
 frexp = _pair("frexp", "mantissa", "exponent")
 
 __all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "mode", "aminmax", "cummax", "cummin", "histogram",
-           "frexp"]
+           "histogramdd", "frexp"]

@@ -35,11 +35,19 @@ class ViewInfo:
         self.base, self.chain, self.grad_mode, self.version = base, chain, grad_mode, version
 
 
+def _root_array(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (the end of its chain of NumPy bases)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def record_view(view, src, cls, options: dict) -> None:
     """Called by ``ViewFunction.apply`` after a view op: mark ``view`` as a view of ``src``'s base when its
     array shares ``src``'s memory (a reshape that had to copy, or advanced indexing, is not a view)."""
-    if not np.may_share_memory(view._data, src._data):
-        return
+    if not (np.may_share_memory(view._data, src._data)
+            or view._data.size == 0 and _root_array(view._data) is _root_array(src._data)):
+        return  # (an empty view shares no memory, but writes through it still join the base's history)
     info = src._view
     base, chain = (src, ()) if info is None else (info.base, info.chain)
     counter = counter_of(src)

@@ -118,6 +118,88 @@ def histogram(input, bins=100, *, range=None, weight=None, density: bool = False
     return return_types.histogram(_wrap(hist.astype(data.dtype)), _wrap(edges.astype(data.dtype)))
 
 
+def _histogramdd_bins(bins, d: int) -> list:
+    """Per dimension: a bin count or the edges (as a float64 array), from an int, a list of ints or of 1-D tensors."""
+    if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
+        bins = [bins] * d
+    bins = list(bins)
+    if len(bins) != d:
+        raise ArgumentError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
+    out = []
+    for i, b in enumerate(bins):
+        if hasattr(b, "_data"):
+            edges = b._data
+            if edges.ndim != 1 or edges.size < 1:
+                raise ArgumentError(f"torch.histogramdd(): bins[{i}]: expected a 1-D tensor of edges, got shape "
+                                    f"{tuple(edges.shape)}")
+            if np.any(np.diff(edges) < 0):
+                raise ArgumentError(f"torch.histogramdd(): bin edges for dimension {i} must be increasing")
+            out.append(edges.astype(np.float64))
+        elif isinstance(b, numbers.Integral) and not isinstance(b, bool):
+            if b <= 0:
+                raise ArgumentError(f"torch.histogram(): bins must be > 0, but got {b} for dimension {i}")
+            out.append(int(b))
+        else:
+            raise ArgumentTypeError(f"histogramdd(): bins: expected an int, a list of ints or of 1-D tensors, got "
+                                    f"{type(b).__name__} for dimension {i}")
+    return out
+
+
+def _histogramdd_range(data: np.ndarray, rng, d: int) -> list:
+    """(min, max) per dimension: the given ``range`` (2 d numbers) or the data's own, widened when empty."""
+    if rng is not None:
+        rng = [float(v) for v in rng]
+        if len(rng) != 2 * d:
+            raise ArgumentError(f"torch.histogramdd: for a {d}-dimensional histogram range should have {2 * d} "
+                                f"elements, but got {len(rng)}")
+        pairs = [(rng[2 * i], rng[2 * i + 1]) for i in range(d)]
+    elif data.shape[0] == 0:
+        pairs = [(0.0, 1.0)] * d
+    else:
+        pairs = [(float(data[:, i].min()), float(data[:, i].max())) for i in range(d)]
+    out = []
+    for i, (lo, hi) in enumerate(pairs):
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ArgumentError(f"torch.histogramdd: range of [{lo}, {hi}] is not finite for dimension {i}")
+        if lo > hi:
+            raise ArgumentError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max {hi:g} for "
+                                f"dimension {i}")
+        out.append((lo - 0.5, hi + 0.5) if lo == hi else (lo, hi))
+    return out
+
+
+def histogramdd(input, bins=10, *, range=None, weight=None, density: bool = False):
+    """(hist, bin_edges) of the points in the rows of ``input`` (*, D): a D-dimensional histogram whose bins per
+    dimension are a count of equal bins over ``range`` (min and max per dimension; the data's by default) or
+    the given edges (1-D tensors). ``weight`` (input's shape without its last dim) sums weights instead of
+    counting; ``density`` divides by the total and the bin volumes. NumPy's histogramdd, in the input's
+    float dtype; the last bin of each dimension includes its right edge."""
+    from eigengrad import return_types
+
+    data = input._data
+    if data.dtype.kind != "f":
+        raise ArgumentTypeError(f"\"histogramdd\" not implemented for '{_torch_name(data.dtype)}' (input: expected a "
+                                f"float tensor)")
+    if data.ndim == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    d = data.shape[-1]
+    points = data.reshape(-1, d)
+    edges = _histogramdd_bins(bins, d)
+    w = None
+    if weight is not None:
+        w = weight._data if hasattr(weight, "_data") else np.asarray(weight)
+        if w.shape != data.shape[:-1]:
+            raise ArgumentError(f"torch.histogramdd: if weight tensor is provided it should have the same shape as "
+                                f"the input tensor excluding its innermost dimension, but got input with shape "
+                                f"{list(data.shape)} and weight with shape {list(w.shape)}")
+        w = w.reshape(-1)
+    lims = _histogramdd_range(points, range, d)
+    edges = [e if isinstance(e, np.ndarray) else np.linspace(lo, hi, e + 1) for e, (lo, hi) in zip(edges, lims)]
+    hist, _ = np.histogramdd(points.astype(np.float64), bins=edges, weights=w, density=bool(density))
+    return return_types.histogramdd(_wrap(hist.astype(data.dtype)),
+                                    tuple(_wrap(e.astype(data.dtype)) for e in edges))
+
+
 def unravel_index(indices, shape):
     """The coordinates of flat ``indices`` in a tensor of ``shape``: a tuple of int64 tensors, one per dim."""
     idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
@@ -178,4 +260,4 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
 
 
 METHODS = ("unique", "unique_consecutive", "bincount", "histc", "histogram")
-FUNCTIONS = METHODS + ("searchsorted", "bucketize", "unravel_index")
+FUNCTIONS = METHODS + ("searchsorted", "bucketize", "unravel_index", "histogramdd")
