@@ -152,3 +152,12 @@ def test_numbers_pass_without_validation_and_in_gamma_log_prob():
     assert lp.dtype == eg.float32 and lp.item() == pytest.approx(-1.0439385332046727, abs=1e-6)
     assert D.Gamma(eg.tensor([2.]), eg.tensor([1.])).log_prob(0.5).tolist() == pytest.approx([-1.1931471805599454],
                                                                                              abs=1e-6)
+
+
+def test_sampler_weights_are_a_tensor_as_pytorch():
+    """torch 2.13: WeightedRandomSampler([0.1, 0.9], 3).weights is tensor([0.1000, 0.9000], dtype=torch.float64)."""
+    s = WeightedRandomSampler([0.1, 0.9], 3)
+    assert isinstance(s.weights, eg.Tensor) and s.weights.dtype == eg.float64
+    assert s.weights.tolist() == [0.1, 0.9]
+    s.weights = eg.tensor([0.0, 1.0])  # set afterwards, as a script may: the draws follow the new weights
+    assert list(s) == [1, 1, 1]

@@ -235,3 +235,25 @@ def test_sequential_with_a_plateau_phase_still_takes_its_metric():
         sched.step(metric)
         lrs.append(opt.param_groups[0]["lr"])
     assert lrs == pytest.approx([0.05, 0.1, 0.01, 0.01])
+
+
+def test_one_cycle_pct_start_must_be_a_float_as_pytorch():
+    """torch 2.13: pct_start=1 (an int) raises ValueError 'Expected float between 0 and 1 pct_start, but got 1'."""
+    for pct in (0, 1):
+        opt = eg.optim.SGD([eg.nn.Parameter(eg.zeros(2))], lr=0.1)
+        with pytest.raises(ValueError, match=f"^Expected float between 0 and 1 pct_start, but got {pct}$"):
+            eg.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=pct)
+    opt = eg.optim.SGD([eg.nn.Parameter(eg.zeros(2))], lr=0.1)
+    eg.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=1.0)  # the float is fine
+
+
+def test_chained_scheduler_step_takes_no_epoch_as_pytorch():
+    """torch 2.13: ChainedScheduler.step(3) is a TypeError (it takes no argument); eigengrad's takes a metric
+    only when the chain holds a ReduceLROnPlateau."""
+    opt = eg.optim.SGD([eg.nn.Parameter(eg.zeros(2))], lr=0.1)
+    S = eg.optim.lr_scheduler
+    chain = S.ChainedScheduler([S.StepLR(opt, 2), S.ExponentialLR(opt, 0.9)])
+    with pytest.raises(TypeError, match="takes 1 positional argument but 2 were given"):
+        chain.step(3)
+    chain.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.09)

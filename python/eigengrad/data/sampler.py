@@ -124,17 +124,32 @@ class WeightedRandomSampler(Sampler):
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {w.shape}")
-        self.weights, self.replacement, self.generator = w, replacement, generator
+        self._weights, self.replacement, self.generator = w, replacement, generator
         self.num_samples = operator.index(num_samples)
 
+    @property
+    def weights(self):
+        """The weights as a float64 tensor (PyTorch's attribute), sharing the sampler's array."""
+        from eigengrad.tensor import Tensor
+
+        return Tensor._wrap(self._weights)
+
+    @weights.setter
+    def weights(self, value) -> None:
+        w = np.asarray(getattr(value, "_data", value), dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {w.shape}")
+        self._weights = w
+
     def indices(self) -> np.ndarray:
-        _check_multinomial(self.weights, self.num_samples, self.replacement)
-        u = _uniforms(self.num_samples if self.replacement else self.weights.size, self.generator)
+        w = self._weights
+        _check_multinomial(w, self.num_samples, self.replacement)
+        u = _uniforms(self.num_samples if self.replacement else w.size, self.generator)
         if self.replacement:
-            cdf = np.cumsum(self.weights)
-            return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), self.weights.size - 1).astype(np.int64)
+            cdf = np.cumsum(w)
+            return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), w.size - 1).astype(np.int64)
         with np.errstate(divide="ignore"):
-            keys = -np.log1p(-u) / self.weights  # Exp(w) variates; zero weights give +inf (drawn last)
+            keys = -np.log1p(-u) / w  # Exp(w) variates; zero weights give +inf (drawn last)
         return np.argsort(keys, kind="stable")[:self.num_samples].astype(np.int64)
 
     def __len__(self) -> int:

@@ -144,6 +144,9 @@ class ChainedScheduler(_Composite):
         plateaus = [s for s in self._schedulers if isinstance(s, ReduceLROnPlateau)]
         if plateaus:
             metrics = _need_metrics("ChainedScheduler", metrics)
+        elif metrics is not None:  # PyTorch's step() takes no argument: an epoch passed here is a mistake
+            raise TypeError("ChainedScheduler.step() takes 1 positional argument but 2 were given (a metric is "
+                            "only for a chain with a ReduceLROnPlateau)")
         for p in reversed(plateaus):  # undo the factors, last applied first
             p._remove_factor()
         for s in self._schedulers:

@@ -146,6 +146,8 @@ class OneCycleLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         n = len(check_optimizer(optimizer).param_groups)
         self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
+        if isinstance(pct_start, int) and not isinstance(pct_start, bool):  # PyTorch wants a float, even 0 or 1
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         schedules._check_one_cycle(self.total_steps, pct_start, anneal_strategy)
         # Kept as PyTorch keeps them (state_dict key), rather than pct_start and three_phase.
         self._schedule_phases = _schedule_phases(self.total_steps, pct_start, bool(three_phase))
