@@ -92,14 +92,32 @@ class ConvTranspose2d(Primitive):
             sizes = K.conv2d_output_size(g.shape[2], g.shape[3], weight.shape[2], weight.shape[3], *conv[:3])
         except ValueError:  # options beyond the convolution's bounds
             sizes = None
-        if sizes != tuple(x.shape[2:]):  # e.g. output_padding >= stride (< dilation): the convolution of the
-            return Primitive.backward_graph(ctx, g)  # output overhangs x; first order only there
+        h, w = x.shape[2:]
+        if sizes is None or sizes[0] < h or sizes[1] < w:
+            return Primitive.backward_graph(ctx, g)  # first order only there
+        # output_padding >= stride (< dilation): the convolution of the output overhangs x by
+        # floor(output_padding / stride) at the bottom / right, where x is 0: crop dx there, pad x for dW
         need = ctx.needs_input_grad
-        gx = _conv(g, ctx.input_tensor(1, weight), conv) if need[0] else None
-        gw = Conv2dWeightGrad.apply(g, ctx.input_tensor(0, x), w_shape=weight.shape, options=conv) \
+        gx = None
+        if need[0]:
+            gx = _conv(g, ctx.input_tensor(1, weight), conv)
+            gx = gx[:, :, :h, :w] if sizes != (h, w) else gx
+        gw = Conv2dWeightGrad.apply(g, _pad_end(ctx.input_tensor(0, x), sizes), w_shape=weight.shape, options=conv) \
             if need[1] else None
         gb = g.sum((0, 2, 3)) if ctx.has_bias and len(need) > 2 and need[2] else None
         return gx, gw, gb
+
+
+def _pad_end(x, sizes: tuple):
+    """x (N, C, H, W), an array or a Tensor (recorded), with zero rows / columns appended up to ``sizes``."""
+    bottom, right = sizes[0] - x.shape[2], sizes[1] - x.shape[3]
+    if not bottom and not right:
+        return x
+    if hasattr(x, "_data"):
+        from eigengrad.nn._functional_pad import pad
+
+        return pad(x, (0, right, 0, bottom))
+    return np.pad(x, ((0, 0), (0, 0), (0, bottom), (0, right)))
 
 
 def _conv(x, weight, options):

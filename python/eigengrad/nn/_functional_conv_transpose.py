@@ -13,11 +13,13 @@ forward is conv2d's input gradient). 1-D is 2-D with a height of 1.
 """
 from __future__ import annotations
 
+import operator
+
 from eigengrad.autograd import ops_conv as C
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 
 
 def output_sizes(spatial: tuple, kernel: tuple, stride: tuple, padding: tuple, output_padding: tuple,
@@ -28,9 +30,19 @@ def output_sizes(spatial: tuple, kernel: tuple, stride: tuple, padding: tuple, o
 
 
 def _options(input: Tensor, weight: Tensor, stride, padding, output_padding, dilation, dims: int) -> tuple:
-    """(stride, padding, output_padding, dilation) as dims-tuples, checked as PyTorch does."""
+    """(stride, padding, output_padding, dilation) as dims-tuples, checked as PyTorch does: a tuple of the
+    wrong length is PyTorch's RuntimeError, a string padding its TypeError (ArgumentTypeError is both); an
+    empty weight (no input or output channels, a zero kernel size) its RuntimeError."""
     if isinstance(padding, str):
-        raise ArgumentError(f"padding: a transposed convolution takes an int or a tuple of ints, got {padding!r}")
+        raise ArgumentTypeError(f"padding: a transposed convolution takes an int or a tuple of ints, got {padding!r}")
+    for name, value in (("stride", stride), ("padding", padding), ("output_padding", output_padding),
+                        ("dilation", dilation)):
+        if isinstance(value, (tuple, list)) and len(value) != dims:
+            raise ArgumentTypeError(f"{name}: expected an int or a list of {dims} ints to match the convolution "
+                                    f"dimensions, got {value!r}")
+    if 0 in weight.shape:
+        raise ArgumentError(f"weight: expected a non-empty weight (in_channels, out_channels / groups and the kernel "
+                            f"sizes at least 1), got shape {weight.shape}")
     s, d = FC._ntuple(stride, "stride", dims), FC._ntuple(dilation, "dilation", dims)
     p = FC._ntuple(padding, "padding", dims, minimum=0)
     op = FC._ntuple(output_padding, "output_padding", dims, minimum=0)
@@ -76,7 +88,10 @@ def output_padding_for(input: Tensor, output_size, stride: tuple, padding: tuple
     per axis, min being the size without output_padding."""
     dims = len(kernel)
     lead = 2 if input.ndim == dims + 2 else 1
-    size = tuple(int(v) for v in output_size)
+    try:  # ints only (PyTorch: a TypeError for floats, never a truncated size)
+        size = tuple(operator.index(v) for v in output_size)
+    except TypeError:
+        raise ArgumentTypeError(f"output_size: expected a sequence of ints, got {output_size!r}") from None
     if len(size) == lead + dims:
         size = size[lead:]
     if len(size) != dims:

@@ -21,7 +21,13 @@ from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn import _functional_conv3d as FC3
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
+
+
+class _RankError(ArgumentError, NotImplementedError):
+    """An unknown mode, or a mode given input of a rank it does not take: PyTorch's NotImplementedError, and
+    eigengrad's ArgumentError (a ValueError: PyTorch's ValueError too where it checks the size first)."""
+
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area", "lanczos")
 _NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5, "lanczos": 4}
@@ -162,16 +168,19 @@ def _per_dim(value, name: str, dims: int, kind) -> tuple:
         values = tuple(value)
     else:
         values = (value,) * dims
-    if not all(isinstance(v, kind) and not isinstance(v, bool) for v in values):
+    # a bool is no size (PyTorch: a TypeError) but a scale factor of 1 or 0 (PyTorch takes it as a double)
+    if not all(isinstance(v, kind) and not (kind is numbers.Integral and isinstance(v, bool)) for v in values):
         raise TypeError(f"{name}: expected {'ints' if kind is numbers.Integral else 'numbers'} or a tuple of them, "
                         f"got {value!r}")
     return values
 
 
-def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor) -> tuple[tuple, tuple]:
+def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor,
+                 allow_empty: bool = False) -> tuple[tuple, tuple]:
     """(output sizes, the scale factors the kernel uses (0: none)) per spatial dim, PyTorch's rules: the
     size from floor(input size * scale_factor), and the scale factor itself for the source coordinates
-    unless recompute_scale_factor."""
+    unless recompute_scale_factor. ``allow_empty`` (mode 'area', PyTorch's adaptive pooling): output sizes
+    of 0 (and a scale factor of 0) are allowed."""
     dims, spatial = input.ndim - 2, input.shape[2:]
     if size is not None and scale_factor is not None:
         raise ArgumentError("size: only one of size or scale_factor should be defined")
@@ -182,14 +191,14 @@ def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor) -> t
         scales = (0.0,) * dims
     elif scale_factor is not None:
         scales = tuple(float(v) for v in _per_dim(scale_factor, "scale_factor", dims, numbers.Real))
-        if not all(math.isfinite(s) and s > 0 for s in scales):
+        if not all(math.isfinite(s) and (s > 0 or allow_empty and s == 0) for s in scales):
             raise ArgumentError(f"scale_factor: expected positive finite scale factors, got {scale_factor!r}")
         sizes = tuple(math.floor(n * s) for n, s in zip(spatial, scales))
         if recompute_scale_factor:
             scales = (0.0,) * dims
     else:
         raise ArgumentError("size: either size or scale_factor should be defined")
-    if min(sizes) < 1 or min(spatial) < 1:
+    if min(sizes) < (0 if allow_empty else 1) or min(spatial) < 1:
         raise ArgumentError(f"size: input and output sizes should be greater than 0, got input {tuple(spatial)} and "
                          f"output {sizes}")
     return sizes, scales
@@ -197,17 +206,19 @@ def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor) -> t
 
 def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> None:
     if mode not in MODES:
-        raise ArgumentError(f"mode: expected one of {MODES}, got {mode!r}")
+        raise _RankError(f"mode: expected one of {MODES}, got {mode!r}")
     if input.ndim not in (3, 4, 5):
-        raise ArgumentError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
+        raise _RankError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
                          f"input, got shape {input.shape}")
     if antialias and not (mode in _ANTIALIAS_MODES and input.ndim == 4):
         raise ArgumentError("antialias: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
                          f"requires a 4-D tensor as input (got mode {mode!r}, {input.ndim}-D input)")
+    if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
+        raise _RankError(f"input: Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
+    if mode == "lanczos" and align_corners:
+        raise ArgumentError("align_corners: Lanczos mode does not support align_corners=True")
     if mode == "lanczos" and not antialias:
         raise ArgumentError("mode: Lanczos mode requires antialias=True")
-    if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
-        raise ArgumentError(f"input: Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
     if align_corners is not None and mode not in _NEEDS_DIMS:
         raise ArgumentError("align_corners: option can only be set with the interpolating modes: linear | bilinear "
                          "| bicubic | trilinear")
@@ -231,7 +242,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     - bicubic: PyTorch's cubic convolution (a = -0.75) over the 4 x 4 sources around x = s dst
       (align_corners) or s (dst + 0.5) - 0.5, border indices clamped, as two products with weight matrices;
     - trilinear (5-D input): linear along each of D, H and W, as three products with weight matrices;
-    - area: adaptive average pooling to the output size;
+    - area: adaptive average pooling to the output size (an empty tensor for an output size of 0, as PyTorch);
     - nearest and nearest-exact on 5-D input: PyTorch's general rule on every axis;
     - antialias=True (4-D input; bilinear, bicubic, lanczos): Pillow's resampling filters (triangle, Keys'
       cubic with a = -0.5, Lanczos-3), stretched by the downsampling factor so that each output averages every
@@ -243,10 +254,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     _check_mode(input, mode, align_corners, antialias)
     if mode == "area" and size is None:
         recompute_scale_factor = True  # PyTorch: area always pools to an explicit size
-    sizes, scales = _output_size(input, size, scale_factor, recompute_scale_factor)
+    sizes, scales = _output_size(input, size, scale_factor, recompute_scale_factor, allow_empty=mode == "area")
     if mode == "area":
+        if 0 in sizes:  # PyTorch's adaptive pooling to an empty output: an empty tensor (its gradient zeros)
+            return input.reshape(-1)[:0].reshape(*input.shape[:2], *sizes)
         pool = {3: FC1.adaptive_avg_pool1d, 4: FC.adaptive_avg_pool2d, 5: FC3.adaptive_avg_pool3d}[input.ndim]
         return pool(input, sizes)
+    if input.shape[1] == 0:  # PyTorch's upsampling kernels refuse empty planes (adaptive pooling takes them)
+        raise ArgumentError(f"input: Non-empty {input.ndim}D data tensor expected (no channels for mode {mode!r}), "
+                            f"got shape {input.shape}")
     if antialias or mode in ("bicubic", "trilinear"):
         kind = {"bicubic": "cubic", "lanczos": "lanczos"}.get(mode, "linear")
         return _separable(input, kind, sizes, scales, bool(align_corners), antialias)
@@ -284,7 +300,9 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
 
 def _factor(value, name: str) -> int:
     """A shuffle factor; at most 2**31, so that sizes times it (and its square) stay int64."""
-    if not FC._is_int(value) or value < 1 or value > 2**31:
+    if not FC._is_int(value):  # PyTorch: a TypeError (ArgumentTypeError is one and a RuntimeError)
+        raise ArgumentTypeError(f"{name}: expected a positive int of at most 2**31, got {value!r}")
+    if value < 1 or value > 2**31:
         raise ArgumentError(f"{name}: expected a positive int of at most 2**31, got {value!r}")
     return int(value)
 
