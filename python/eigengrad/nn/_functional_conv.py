@@ -12,7 +12,7 @@ from eigengrad import _kernels as K
 from eigengrad.autograd import ops_conv as C
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -26,7 +26,8 @@ def _ntuple(value, name: str, n: int, minimum: int = 1) -> tuple:
     t = (value,) * n if _is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else None
     if t is None or len(t) != n or not all(_is_int(v) for v in t):
         what = "an int or a 1-tuple of ints" if n == 1 else "an int or a pair of ints"
-        raise TypeError(f"{name}: expected {what}, got {value!r}")
+        raise ArgumentTypeError(f"{name}: expected {what}, got {value!r}")  # a TypeError, and PyTorch's RuntimeError
+                                                                           # for a tuple of another length
     if min(t) < minimum:
         raise ArgumentError(f"{name}: expected values >= {minimum}, got {value!r}")
     return tuple(int(v) for v in t)
@@ -82,7 +83,7 @@ def check_conv(input: Tensor, weight, bias, groups, dims: int, transposed: bool 
         raise ArgumentError(f"weight: expected a {dims + 2}-D tensor ({_WEIGHT_LAYOUT[transposed]}, {kernel}), "
                          f"got shape {weight.shape}")
     if weight.dtype != input.dtype:
-        raise TypeError(f"weight: expected dtype {input.dtype} (the dtype of input), got {weight.dtype}")
+        raise ArgumentTypeError(f"weight: expected dtype {input.dtype} (the dtype of input), got {weight.dtype}")
     if not _is_int(groups) or groups < 1:
         raise ArgumentError(f"groups: expected a positive int, got {groups!r}")
     if weight.shape[0] % groups:
@@ -100,7 +101,7 @@ def check_conv(input: Tensor, weight, bias, groups, dims: int, transposed: bool 
         if bias.shape != (out,):
             raise ArgumentError(f"bias: expected shape ({out},) (out_channels), got {bias.shape}")
         if bias.dtype != input.dtype:
-            raise TypeError(f"bias: expected dtype {input.dtype} (the dtype of input), got {bias.dtype}")
+            raise ArgumentTypeError(f"bias: expected dtype {input.dtype} (the dtype of input), got {bias.dtype}")
     return int(groups)
 
 
@@ -130,6 +131,9 @@ def pad2d(input: Tensor, padding: tuple, mode: str) -> Tensor:
     h, w = input.shape[-2:]
     if mode == "reflect" and (max(padding[:2]) >= max(h, 1) or max(padding[2:]) >= max(w, 1)):
         raise ArgumentError(f"padding: reflect padding {padding} must be smaller than the input's size ({h}, {w})")
+    if (h == 0 and max(padding[:2]) > 0) or (w == 0 and max(padding[2:]) > 0):  # (NumPy's pad would raise)
+        raise ArgumentError(f"padding: {mode} padding {padding} of an empty dim: Expected a tensor with possibly 0 "
+                            f"batch size and other non-zero dimensions for input, but got: {list(input.shape)}")
     if mode == "circular" and (max(padding[:2]) > h or max(padding[2:]) > w):
         raise ArgumentError(f"padding: circular padding {padding} must be at most the input's size ({h}, {w})")
     return C.Pad2d.apply(input, padding=tuple(padding), mode=mode)
@@ -176,19 +180,25 @@ def adaptive_output_size(output_size, input_shape: tuple) -> tuple[int, int]:
     """An int, or a pair whose None entries keep the input's size."""
     pair = (output_size, output_size) if _is_int(output_size) or output_size is None else tuple(output_size)
     if len(pair) != 2 or not all(v is None or _is_int(v) for v in pair):
-        raise TypeError(f"output_size: expected an int or a pair of ints (or None), got {output_size!r}")
+        raise ArgumentTypeError(f"output_size: expected an int or a pair of ints (or None), got {output_size!r}")
     pair = tuple(int(input_shape[-2 + i]) if v is None else int(v) for i, v in enumerate(pair))
     if min(pair) < 1:
         raise ArgumentError(f"output_size: expected positive sizes, got {output_size!r}")
     return pair
 
 
-def _adaptive_size(input: Tensor, output_size) -> tuple[int, int]:
+def _adaptive_size(input: Tensor, output_size, fn: str = "adaptive_avg_pool2d") -> tuple[int, int]:
+    """The output size; an empty plane is PyTorch's RuntimeError even with no batch or no channels (the
+    kernels would give values and indices of no window), as are no channels for adaptive_max_pool2d, which
+    like PyTorch takes dim 0 as the batch (even of (C, H, W))."""
     _input(input)
-    size = adaptive_output_size(output_size, input.shape)
-    if min(input.shape[-2:]) < 1 and input.numel() > 0:
-        raise ArgumentError(f"input: expected non-empty planes, got shape {input.shape}")
-    return size
+    shape = tuple(input.shape)
+    empty = [i for i in range(1 if fn == "adaptive_max_pool2d" else input.ndim - 2, input.ndim) if shape[i] == 0]
+    if empty:
+        raise ArgumentError(f"input: expected non-empty planes: {fn}(): Expected input to have non-zero size for "
+                            f"non-batch dimensions, but input has sizes {list(shape)} with dimension {empty[0]} being "
+                            "empty")
+    return adaptive_output_size(output_size, input.shape)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
@@ -201,7 +211,11 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Max over adaptive_avg_pool2d's windows (PyTorch's NaN rule, as max_pool2d); ``return_indices``:
     also the int64 flat index (row * W + col) of each maximum."""
-    size = _adaptive_size(input, output_size)
+    return adaptive_max(input, _adaptive_size(input, output_size, "adaptive_max_pool2d"), return_indices)
+
+
+def adaptive_max(input: Tensor, size: tuple[int, int], return_indices: bool = False):
+    """adaptive_max_pool2d of a checked input and output size (adaptive_max_pool1d's own checks differ)."""
     sink = [] if return_indices else None
     out = _batched(lambda x: C.AdaptiveMaxPool2d.apply(x, output_size=size, indices_out=sink), input)
     if not return_indices:

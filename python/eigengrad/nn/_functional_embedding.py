@@ -27,8 +27,8 @@ def _indices(input, name: str = "input") -> np.ndarray:
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{name}: expected an eigengrad Tensor or NumPy array of int64 or int32 indices, "
                         f"got {type(input).__name__}")
-    if arr.dtype not in INDEX_DTYPES:
-        raise TypeError(f"{name}: expected int64 or int32 indices, got dtype {arr.dtype}")
+    if arr.dtype not in INDEX_DTYPES:  # PyTorch's RuntimeError (ArgumentTypeError is a TypeError too)
+        raise ArgumentTypeError(f"{name}: expected int64 or int32 indices, got dtype {arr.dtype}")
     return arr
 
 
@@ -122,7 +122,9 @@ def _offset_starts(idx: np.ndarray, off: np.ndarray, include_last_offset: bool) 
     if np.any(np.diff(off) < 0):
         raise ArgumentError(f"offsets: expected a non-decreasing sequence, got {off.tolist()}")
     if include_last_offset:
-        return off if off.size else np.zeros(1, np.int64)
+        if not off.size:  # PyTorch's RuntimeError: the last offset ends the last bag, so there must be one
+            raise ArgumentError("include_last_offset: number of offset should be at least 1")
+        return off
     return np.append(off, np.int64(idx.size))
 
 
@@ -168,10 +170,20 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
     pad = padding_index(padding_idx, weight.shape[0])
     if sparse:
         _warn_sparse()
-    if max_norm is not None:
-        _renorm(weight, flat, max_norm, norm_type)
-    return E.EmbeddingBag.apply(weight, psw, indices=flat, starts=starts, mode=mode, padding_idx=pad,
-                                scale_grad_by_freq=bool(scale_grad_by_freq))
+    try:
+        if max_norm is not None:
+            _renorm(weight, flat, max_norm, norm_type)
+        return E.EmbeddingBag.apply(weight, psw, indices=flat, starts=starts, mode=mode, padding_idx=pad,
+                                    scale_grad_by_freq=bool(scale_grad_by_freq))
+    except IndexError as e:
+        if isinstance(e, RuntimeError):
+            raise
+        raise BagIndexError(f"embedding_bag: {e}") from None
+
+
+class BagIndexError(IndexError, RuntimeError):
+    """An index of embedding_bag outside [0, num_embeddings): eigengrad's IndexError (as embedding's) and
+    the RuntimeError PyTorch's embedding_bag raises for it."""
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
