@@ -23,6 +23,7 @@ CASES = [
 
 @pytest.mark.parametrize("make,shape,name,weight", CASES, ids=[c[2] for c in CASES])
 def test_becomes_the_layer(make, shape, name, weight):
+    eg.manual_seed(0)  # the draw below is checked statistically: the same draw in any test order
     m = make(eg)
     assert type(m).__name__ == "Lazy" + name and repr(m).startswith(f"Lazy{name}(0,")
     assert all(p.numel() == 0 for p in m.parameters())
@@ -37,7 +38,8 @@ def test_becomes_the_layer(make, shape, name, weight):
         assert m.weight.shape == weight and np.all(np.isfinite(m.weight.numpy()))
     if name.startswith("Conv"):
         bound = 1 / np.sqrt(np.prod(m.weight.shape[1:]))  # kaiming_uniform(a=sqrt(5)) over the real fan_in
-        assert np.abs(m.weight.numpy()).max() <= bound and np.abs(m.weight.numpy()).std() > bound / 4
+        # uniform(-bound, bound): std bound / sqrt(3) = 0.58 bound (0.33 bound is > 3 sigma below it for 48 values)
+        assert np.abs(m.weight.numpy()).max() <= bound and m.weight.numpy().std() > bound / 3
 
 
 @pytest.mark.parametrize("make,shape,name,weight", CASES, ids=[c[2] for c in CASES])
