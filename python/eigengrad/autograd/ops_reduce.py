@@ -106,6 +106,8 @@ class Norm(Primitive):
             if ctx.p in (0, 1) or np.isinf(ctx.p):
                 return (np.asarray(_norm_weight(ctx, x, out) * g, dtype=x.dtype),)
             gx = np.where(norm == 0, 0, np.sign(x) * np.abs(x) ** (ctx.p - 1) / norm ** (ctx.p - 1) * g)
+            if ctx.p < 1:  # PyTorch: |x|^(p-1) is infinite at x = 0, whose gradient it sets to 0 (not 0 * inf)
+                gx = np.where(x == 0, 0, gx)
         return (np.asarray(gx, dtype=x.dtype),)
 
     @staticmethod
@@ -123,6 +125,10 @@ class Norm(Primitive):
             if ctx.p == 2:
                 return (where(zero, 0.0, xt / norm * g),)
             p = ctx.p
+            if p < 1:  # |x|^(p-1) is infinite at x = 0: PyTorch's gradient there is 0 (see backward)
+                at_zero = x == 0
+                magnitude = where(at_zero, 1.0, xt.abs())
+                return (where(zero | at_zero, 0.0, magnitude ** (p - 1) * np.sign(x) / norm ** (p - 1) * g),)
             return (where(zero, 0.0, xt.abs() ** (p - 1) * np.sign(x) / norm ** (p - 1) * g),)
 
 

@@ -7,14 +7,14 @@ import numbers
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.nn._functional_activation import _tensor
 from eigengrad.tensor import Tensor
 
 
 def _p(p, name: str = "p") -> float:
-    if not isinstance(p, numbers.Real) or isinstance(p, bool):
-        raise TypeError(f"{name}: expected a real number, got {type(p).__name__}")
+    if not isinstance(p, numbers.Real) or isinstance(p, bool):  # PyTorch: RuntimeError ("Order a not supported")
+        raise ArgumentTypeError(f"{name}: expected a real number, got {type(p).__name__}")
     return float(p)
 
 

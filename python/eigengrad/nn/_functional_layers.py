@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn._functional_activation import _tensor
 from eigengrad.tensor import Tensor
@@ -59,6 +59,10 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                     ("bias", bias)):
         if t is not None and t._data.size != c:  # PyTorch's numbers: the statistics repeated over the batch
             raise ArgumentError(f"{name} should contain {x.shape[0] * c} elements not {x.shape[0] * t._data.size}")
+    for name, t in (("weight", weight), ("bias", bias)):  # PyTorch: RuntimeError (the running stats may differ)
+        if t is not None and t.dtype != x.dtype:
+            raise ArgumentTypeError(f"{name}: expected dtype {x.dtype} (the dtype of input), got {t.dtype} "
+                                    "(PyTorch: mixed dtype (CPU): all inputs must share same datatype)")
     if use_input_stats:
         if count <= 1:
             raise ArgumentError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
@@ -98,6 +102,9 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
         raise ArgumentError(f"Given normalized_shape={list(ns)}, expected input with shape [*"
                             f"{', '.join(map(str, ns))}], but got input of size{list(x.shape)}")
+    if weight is not None and tuple(_tensor(weight, "weight").shape) != ns:
+        raise ArgumentError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                            f"{list(weight.shape)} and normalized_shape = {list(ns)}")
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
     dims = tuple(range(x.ndim - k, x.ndim))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops, ops_norm
 from eigengrad.tensor import Tensor, as_tensor
 from eigengrad.nn._functional_loss import (  # noqa: F401  (losses beyond cross_entropy and mse_loss)
@@ -160,6 +160,21 @@ def _array_or_none(t, name: str):
     raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(t).__name__}")
 
 
+def _check_per_channel(input: Tensor, channels: int | None, **tensors) -> None:
+    """PyTorch's RuntimeErrors for the per-channel tensors of a normalisation (weight, bias, running
+    statistics): each of ``input``'s dtype (``ArgumentTypeError``) and, when ``channels`` is given, with
+    one element per channel (``ArgumentError``): both RuntimeErrors, as PyTorch's, before the kernel."""
+    for name, t in tensors.items():
+        if t is None:
+            continue
+        if t.dtype != input.dtype:
+            raise ArgumentTypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {t.dtype} "
+                                    "(PyTorch: mixed dtype (CPU): all inputs must share same datatype)")
+        if channels is not None and (t.ndim != 1 or t.shape[0] != channels):
+            raise ArgumentError(f"{name} should contain {channels} elements not {t._data.size} (one per channel "
+                                f"of input; got shape {tuple(t.shape)})")
+
+
 def _values_per_channel(shape: tuple) -> int:
     n = shape[0]
     for s in shape[2:]:
@@ -184,6 +199,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ArgumentError(f"Expected more than 1 value per channel when training, got input size {shape}")
     rm, rv = _array_or_none(running_mean, "running_mean"), _array_or_none(running_var, "running_var")
     _array_or_none(weight, "weight"), _array_or_none(bias, "bias")
+    _check_per_channel(input, shape[1], weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
     if not training and (rm is None or rv is None):
         raise ArgumentError("batch_norm: running_mean and running_var are required when training=False")
     if momentum is None:
@@ -211,6 +227,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     for name, p in (("weight", weight), ("bias", bias)):
         if _array_or_none(p, name) is not None and tuple(p.shape) != ns:
             raise ArgumentError(f"layer_norm: {name}: expected shape {ns} (normalized_shape), got {p.shape}")
+    _check_per_channel(input, None, weight=weight, bias=bias)
     return ops_norm.LayerNorm.apply(input, weight, bias, normalized_ndim=k, eps=eps)
 
 
@@ -225,7 +242,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         raise ArgumentError(f"group_norm: expected the number of channels in input to be divisible by num_groups, "
                          f"got input of shape {shape} and num_groups={num_groups}")
     _array_or_none(weight, "weight"), _array_or_none(bias, "bias")
-    if shape[0] and int(np.prod(shape[1:])) // num_groups <= 1:  # PyTorch's check: one value has no variance
+    _check_per_channel(input, shape[1], weight=weight, bias=bias)
+    # PyTorch's check (F.group_norm's _verify_batch_size over the shape [N*C/G, G, *spatial]): it rejects
+    # only the input whose N*C/G * prod(spatial) is 1; a group of one value elsewhere normalizes to 0
+    if shape[0] * shape[1] // num_groups * int(np.prod(shape[2:])) == 1:
         raise ArgumentError(f"Expected more than 1 value per channel when training, got input size {list(shape)}")
     return ops_norm.GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=eps)
 

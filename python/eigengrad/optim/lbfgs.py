@@ -326,16 +326,26 @@ class LBFGS(Optimizer):
         packed["state"] = copy.deepcopy(packed["state"])
         return packed
 
-    def _load_state_value(self, p, name: str, value, arena) -> None:
-        from eigengrad.tensor import Tensor
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As :meth:`Optimizer.load_state_dict`, then each state value as ``_step`` keeps it: vectors as
+        arrays, the counts as ints, 0-d values (``H_diag``, ``ro``, ``al``) as numpy scalars. A state_dict of
+        ``torch.optim.LBFGS`` (tensors, 0-d tensors) so continues where PyTorch's run stopped."""
+        super().load_state_dict(state_dict)
+        for state in self.state.values():
+            for name, value in list(state.items()):
+                state[name] = _as_state_array(name, value)
 
-        def as_array(v):
-            if isinstance(v, Tensor):
-                v = v._data
-            if isinstance(v, np.ndarray):
-                return v.item() if v.ndim == 0 and name in ("func_evals", "n_iter") else np.array(v, copy=True)
-            if isinstance(v, list):
-                return [as_array(x) for x in v]
-            return v
 
-        self.state.setdefault(p, {})[name] = as_array(value)
+def _as_state_array(name: str, v):
+    """One loaded LBFGS state value in the form ``_step`` works with (see ``LBFGS.load_state_dict``)."""
+    from eigengrad.tensor import Tensor
+
+    if isinstance(v, Tensor):
+        v = v._data
+    if isinstance(v, np.ndarray):
+        if v.ndim == 0:
+            return int(v.item()) if name in ("func_evals", "n_iter") else v[()]
+        return np.array(v, copy=True)
+    if isinstance(v, list):
+        return [_as_state_array(name, x) for x in v]
+    return v

@@ -55,8 +55,11 @@ class NAdam(Optimizer):
         state["step"] += 1
         step, (beta1, beta2) = int(state["step"]), group["betas"]
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
-        scalar = self._mu_dtype.type  # PyTorch: a 0-d tensor of the default dtype, `mu_product *= mu`
-        state["mu_product"] = float(scalar(state["mu_product"]) * scalar(mu))
+        # PyTorch: a 0-d tensor of the default dtype, `mu_product *= mu`; after load_state_dict, of the
+        # parameter's dtype (a numpy scalar of that type, see Optimizer._load_state_value)
+        product = state["mu_product"]
+        scalar = type(product) if isinstance(product, np.floating) else self._mu_dtype.type
+        state["mu_product"] = scalar(scalar(product) * scalar(mu))
         _kernels.nadam_step(param, grad, state["exp_avg"], state["exp_avg_sq"], lr=float(group["lr"]),
                             beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
                             weight_decay=float(group["weight_decay"]),
@@ -69,6 +72,8 @@ class NAdam(Optimizer):
         packed = super().state_dict()
         params = list({id(p): p for g in self.param_groups for p in g["params"]}.values())  # state_dict's order
         for i, saved in packed["state"].items():
-            if "mu_product" in saved:  # from the float itself (the base's tensor is float32)
-                saved["mu_product"] = Tensor._wrap(np.array(self.state[params[i]]["mu_product"], dtype=self._mu_dtype))
+            if "mu_product" in saved:  # from the value itself, in the dtype it is kept in
+                product = self.state[params[i]]["mu_product"]
+                dtype = product.dtype if isinstance(product, np.floating) else self._mu_dtype
+                saved["mu_product"] = Tensor._wrap(np.array(product, dtype=dtype))
         return packed

@@ -30,6 +30,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from eigengrad import _kernels, _trace
+from eigengrad._errors import ArgumentError
 from eigengrad.optim import step_hooks
 from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.autograd.version import bump, bump_all
@@ -276,6 +277,10 @@ class Optimizer:
         """Store one saved state of ``p``: scalars (``scalar``: a name of ``_scalar_state``) as they are, arrays
         copied into p's slot of the arena's flat state array, so that the next step is again one kernel call."""
         state = self.state.setdefault(p, {})
+        value = _foreign_array(value)
+        if value is None and not scalar:  # PyTorch's "not made yet" (SGD saves momentum_buffer=None): the next
+            state.pop(name, None)         # step starts it afresh, as PyTorch's does
+            return
         if not isinstance(value, (np.ndarray, Tensor)):
             state[name] = value
             return
@@ -283,10 +288,18 @@ class Optimizer:
         if arr.ndim == 0 and (scalar or p.ndim != 0):  # the step count (PyTorch saves a 0-d float32 tensor); a
             # 0-d parameter's array states (exp_avg, ...) are 0-d too
             v = arr.item()
-            state[name] = int(v) if name == "step" and float(v).is_integer() else v
+            if name == "step":
+                state[name] = int(v) if float(v).is_integer() else v
+            elif np.issubdtype(arr.dtype, np.floating) and np.issubdtype(p._data.dtype, np.floating):
+                # as PyTorch's load_state_dict, a floating scalar state other than the step count (NAdam's
+                # mu_product, ASGD's eta and mu) takes the parameter's dtype, and the later steps compute it
+                # in that dtype: a numpy scalar of that type carries it
+                state[name] = p._data.dtype.type(v)
+            else:
+                state[name] = v
             return
-        if arr.shape != p.shape:
-            raise ValueError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
+        if arr.shape != p.shape:  # PyTorch: a RuntimeError at the next step
+            raise ArgumentError(f"state_dict: state {name!r} has shape {arr.shape}, its parameter has {p.shape}")
         if name not in state:
             state[name] = Tensor._wrap(arena.state_view(name, arena.index(p), 0.0))
         np.copyto(_raw(state[name]), arr.astype(p.dtype, copy=False))
@@ -306,13 +319,31 @@ def _raw(v):
 
 def _saved_state_value(v):
     """One state value as PyTorch's state_dict holds it: an array as a tensor (a copy), a number (the step
-    count, NAdam's mu_product) as a 0-d float32 tensor; anything else as it is."""
+    count, NAdam's mu_product) as a 0-d float32 tensor, a numpy floating scalar as a 0-d tensor of its dtype;
+    anything else as it is."""
     v = _raw(v)
     if isinstance(v, np.ndarray):
         return Tensor._wrap(np.array(v, copy=True))
+    if isinstance(v, np.floating):  # a scalar state kept in a given dtype (ASGD's eta, mu): saved in it
+        return Tensor._wrap(np.array(v, dtype=v.dtype))
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return Tensor._wrap(np.array(v, dtype=np.float32))
     return v
+
+
+def _foreign_array(value):
+    """A state value from another library's state_dict (a ``torch.Tensor`` in a dict that
+    ``torch.optim.Optimizer.state_dict()`` returned) as a numpy array; anything else as it is. Stored
+    as it came, such a value would only fail at the next step, with a message naming no cause."""
+    if isinstance(value, (np.ndarray, Tensor, np.generic)) or not hasattr(value, "__array__") \
+            or not hasattr(value, "shape") or not hasattr(value, "dtype"):
+        return value
+    detach, to_numpy = getattr(value, "detach", None), getattr(value, "numpy", None)
+    if callable(detach) and callable(getattr(detach(), "numpy", None)):  # torch: no __array__(copy=...) keyword
+        return np.array(detach().numpy(), copy=True)
+    if callable(to_numpy):
+        return np.array(to_numpy(), copy=True)
+    return np.array(np.asarray(value), copy=True)
 
 
 def _copied(v):
@@ -326,6 +357,9 @@ def _cast_to_param(p: Tensor, name: str, value):
     """A saved state value loaded for ``p`` as PyTorch's ``Optimizer.load_state_dict`` casts it: floating
     tensors take the parameter's dtype (the step count keeps its own), containers are walked; always copies,
     so that later steps never write into the dict the user loaded."""
+    foreign = _foreign_array(value)
+    if foreign is not value:  # another library's tensor: as an eigengrad tensor
+        value = Tensor._wrap(foreign)
     if isinstance(value, Tensor):
         arr = value._data
         if name != "step" and np.issubdtype(arr.dtype, np.floating) and np.issubdtype(p._data.dtype, np.floating):

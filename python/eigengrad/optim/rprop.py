@@ -103,13 +103,18 @@ class ASGD(Optimizer):
         else:
             ax[...] = param
         lr = float(group["lr"])
-        state["eta"] = _scalar(lr / ((1 + group["lambd"] * lr * step) ** group["alpha"]))
-        state["mu"] = _scalar(1 / max(1, step - group["t0"]))
+        # eta and mu keep their dtype (the default dtype; the parameter's after load_state_dict, as PyTorch)
+        kind = type(state["eta"]) if isinstance(state["eta"], np.floating) else None
+        state["eta"] = _scalar(lr / ((1 + group["lambd"] * lr * step) ** group["alpha"]), kind)
+        state["mu"] = _scalar(1 / max(1, step - group["t0"]), kind)
 
 
-def _scalar(value: float) -> float:
-    """A value of PyTorch's scalar-state dtype (eta and mu are float32 tensors unless the default dtype is
-    float64), so the trajectories equal PyTorch's."""
+def _scalar(value: float, kind=None) -> np.floating:
+    """A value as PyTorch keeps eta and mu: rounded to the default dtype (PyTorch computes each as
+    ``torch.as_tensor(float)``), held as a numpy scalar of the state's type ``kind`` (the default dtype;
+    the parameter's once loaded from a state_dict, as PyTorch's load casts it), so that the trajectories
+    and the saved state equal PyTorch's."""
     from eigengrad.tensor import get_default_dtype
 
-    return float(value) if get_default_dtype().dtype == np.float64 else float(np.float32(value))
+    default = get_default_dtype().type
+    return (kind or default)(default(value))
