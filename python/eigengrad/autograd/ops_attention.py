@@ -68,6 +68,8 @@ def mask_view(mask: np.ndarray, layout: Layout, lq: int, lk: int) -> np.ndarray:
     """``mask`` broadcast to the weights' shape as a (B, Hq, L, S) view (copied only when the batch dims of
     the broadcast view cannot be merged into one stride)."""
     full = np.broadcast_to(mask, layout.shape(layout.heads, lq, lk))
+    if full.size == 0:  # no weights (a length or a batch dim 0): an empty view has no stride to merge
+        return np.empty((layout.size(), layout.heads, lq, lk), mask.dtype)
     nb = len(layout.batch)
     stride = _merged_stride(full.shape[:nb], full.strides[:nb])
     if stride is None:

@@ -10,26 +10,43 @@ import numpy as np
 from eigengrad import _kernels as K
 from eigengrad import random as _random
 from eigengrad.autograd.ops_attention import Layout, ScaledDotProductAttention
-from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor, as_tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 
 
 def _check_dropout(p) -> float:
-    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+    if not isinstance(p, numbers.Real):  # PyTorch: "argument 'dropout_p' must be float" (TypeError)
+        raise TypeError(f"dropout_p: expected a float, got {type(p).__name__}")
+    if isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ArgumentError(f"dropout_p: dropout probability has to be between 0 and 1, but got {p!r}")
     return float(p)
 
 
+class _HeadsDimError(ArgumentError, IndexError):
+    """enable_gqa with a tensor of fewer than 3 dims: PyTorch's IndexError (dim -3 out of range), and
+    eigengrad's ArgumentError."""
+
+
+def _flag(value, name: str) -> bool:
+    """A bool argument (PyTorch's ``bool`` parameters raise TypeError for anything else)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def _qkv(query, key, value, enable_gqa: bool) -> None:
     for t, name in ((query, "query"), (key, "key"), (value, "value")):
-        _float_tensor(t, name)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: expected an eigengrad Tensor, got {type(t).__name__}")
+        if t.dtype not in (np.float32, np.float64):  # PyTorch: RuntimeError (ArgumentTypeError is both)
+            raise ArgumentTypeError(f"{name}: expected a float32 or float64 tensor, got dtype {t.dtype}")
         if t.ndim < (3 if enable_gqa else 2):
-            raise ArgumentError(f"{name}: expected a tensor of at least {3 if enable_gqa else 2} dimensions "
-                             f"(..., {'heads, ' if enable_gqa else ''}length, features), got shape {t.shape}")
+            raise (_HeadsDimError if enable_gqa and t.ndim == 2 else ArgumentError)(
+                f"{name}: expected a tensor of at least {3 if enable_gqa else 2} dimensions "
+                f"(..., {'heads, ' if enable_gqa else ''}length, features), got shape {t.shape}")
     for t, name in ((key, "key"), (value, "value")):
         if t.dtype != query.dtype:
-            raise TypeError(f"{name}: expected dtype {query.dtype} (the dtype of query), got {t.dtype}")
+            raise ArgumentTypeError(f"{name}: expected dtype {query.dtype} (the dtype of query), got {t.dtype}")
     if key.shape[-1] != query.shape[-1]:
         raise ArgumentError(f"key: expected {query.shape[-1]} features in the last dimension (query's), got shape "
                          f"{key.shape}")
@@ -38,9 +55,9 @@ def _qkv(query, key, value, enable_gqa: bool) -> None:
     lead = 3 if enable_gqa else 2
     if enable_gqa:
         hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
-        if hk != hv or (hq % hk if hk else hq):
-            raise ArgumentError(f"key, value: the number of heads in key ({hk}) and value ({hv}) must be equal and "
-                             f"divide the number of heads in query ({hq}) with enable_gqa=True")
+        if not hk or not hv or hq % hk or hq % hv:
+            raise ArgumentError(f"key, value: the number of heads in key ({hk}) and value ({hv}) must divide the "
+                                f"number of heads in query ({hq}) with enable_gqa=True")
     try:
         np.broadcast_shapes(query.shape[:-lead], key.shape[:-lead], value.shape[:-lead])
     except ValueError:
@@ -52,9 +69,10 @@ def _attn_mask(attn_mask, query: Tensor, weights_shape: tuple):
     """The mask as a Tensor (a float mask in query's dtype) broadcastable to the weights' shape."""
     mask = attn_mask if isinstance(attn_mask, Tensor) else as_tensor(np.asarray(attn_mask))
     if mask.dtype != np.bool_:
-        if mask.dtype.kind != "f":
-            raise TypeError(f"attn_mask: expected dtype to be bool or float or to match query dtype, but got "
-                            f"attn_mask.dtype: {mask.dtype} and query.dtype: {query.dtype} instead")
+        # PyTorch's rule: bool, float32 or query's dtype (a float64 mask with a float32 query raises)
+        if mask.dtype.kind != "f" or mask.dtype not in (np.float32, query.dtype):
+            raise ArgumentTypeError(f"attn_mask: expected dtype to be bool or float or to match query dtype, but "
+                                    f"got attn_mask.dtype: {mask.dtype} and query.dtype: {query.dtype} instead")
         mask = mask.to(query.dtype)
     try:
         ok = np.broadcast_shapes(mask.shape, weights_shape) == weights_shape
@@ -97,8 +115,17 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     it, and the result does not depend on the thread count). As in PyTorch, dropout applies whenever
     ``dropout_p > 0`` (this function has no training flag). The dropout stream is eigengrad's, not PyTorch's.
     """
-    _qkv(query, key, value, bool(enable_gqa))
+    enable_gqa, is_causal = _flag(enable_gqa, "enable_gqa"), _flag(is_causal, "is_causal")
+    if scale is not None and not isinstance(scale, numbers.Real):  # PyTorch: TypeError
+        raise TypeError(f"scale: expected a float or None, got {type(scale).__name__}")
+    _qkv(query, key, value, enable_gqa)
     p = _check_dropout(dropout_p)
+    if enable_gqa and key.shape[-3] != value.shape[-3]:
+        # as PyTorch: key's and value's heads each serve their share of the query heads; the kernel groups
+        # the same number of both, so both are repeated (interleaved) to lcm(Hk, Hv) heads, which divides Hq
+        heads = math.lcm(key.shape[-3], value.shape[-3])
+        key, value = (t if t.shape[-3] == heads else t.repeat_interleave(heads // t.shape[-3], dim=-3)
+                      for t in (key, value))
     lq, lk, e = query.shape[-2], key.shape[-2], query.shape[-1]
     layout = Layout(query.shape, key.shape, value.shape, bool(enable_gqa))
     weights_shape = layout.shape(layout.heads, lq, lk)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.nn._functional_mha import mha_forward
+from eigengrad.nn._functional_mha import (AssertionArgumentError, _as_tensor, canonical_mask, dtype_or_none,
+                                          mha_forward)
 from eigengrad.nn import init
 from eigengrad.nn.modules.linear import Linear
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
@@ -13,7 +14,9 @@ from eigengrad._errors import ArgumentError
 
 
 def _positive(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):  # PyTorch: TypeError (a size)
+        raise TypeError(f"{name}: expected a positive int, got {type(value).__name__} {value!r}")
+    if value <= 0:
         raise ArgumentError(f"{name}: expected a positive int, got {value!r}")
     return int(value)
 
@@ -44,7 +47,8 @@ class MultiheadAttention(Module):
         check_device(device)
         embed_dim, num_heads = _positive(embed_dim, "embed_dim"), _positive(num_heads, "num_heads")
         if embed_dim % num_heads:
-            raise ArgumentError(f"num_heads: embed_dim must be divisible by num_heads, got {embed_dim} and {num_heads}")
+            raise AssertionArgumentError(f"num_heads: embed_dim must be divisible by num_heads, got {embed_dim} and "
+                                         f"{num_heads}")
         if not 0.0 <= dropout <= 1.0:
             raise ArgumentError(f"dropout: expected a probability in [0, 1], got {dropout!r}")
         self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, float(dropout), batch_first
@@ -88,6 +92,13 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None, need_weights: bool = True,
                 attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
         # batch_first sequences are used as they are (no transposes; see nn/_functional_mha.py)
+        # as PyTorch's module: both masks are canonicalised first (a bool mask becomes -inf/0 in query's dtype,
+        # a mask of another dtype raises, even one the is_causal hint would drop later)
+        key_padding_mask, attn_mask = _as_tensor(key_padding_mask), _as_tensor(attn_mask)
+        if isinstance(query, Tensor):
+            key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", dtype_or_none(attn_mask),
+                                              "attn_mask", query.dtype)
+            attn_mask = canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, check_other=False)
         separate = None if self._qkv_same_embed_dim else (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
         return mha_forward(query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,
                            self.bias_k, self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight,

@@ -32,7 +32,9 @@ from eigengrad._errors import ArgumentError
 def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     """The causal mask of ``sz`` positions: 0 on and below the diagonal, -inf above (float)."""
     check_device(device)
-    if not isinstance(sz, (int, np.integer)) or isinstance(sz, bool) or sz < 0:
+    if not isinstance(sz, (int, np.integer)) or isinstance(sz, bool):  # PyTorch: TypeError (a size)
+        raise TypeError(f"sz: expected a non-negative int, got {type(sz).__name__} {sz!r}")
+    if sz < 0:
         raise ArgumentError(f"sz: expected a non-negative int, got {sz!r}")
     dtype = factory_dtype(dtype)
     return as_tensor(numpy_call(_causal_mask, int(sz), np.dtype(dtype)))  # (a compiled step makes it at every call)
@@ -164,7 +166,9 @@ class TransformerDecoderLayer(_TransformerLayer):
 
 
 def _clones(module: Module, n: int) -> ModuleList:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):  # PyTorch: TypeError (range(n))
+        raise TypeError(f"num_layers: expected a positive int, got {type(n).__name__} {n!r}")
+    if n < 1:
         raise ArgumentError(f"num_layers: expected a positive int, got {n!r}")
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
