@@ -19,6 +19,20 @@ from eigengrad.autograd.ops import Sigmoid, Log, Maximum, where
 from eigengrad.autograd.ops_inplace import Clamp
 
 
+class ClassIndexError(IndexError, ValueError):
+    """A class index outside [0, C) (PyTorch's IndexError "Target k is out of bounds", and a ValueError)."""
+
+
+def check_class_indices(target: np.ndarray, c: int, ignore_index: int) -> None:
+    """Raise ClassIndexError for the first target that is neither ignore_index nor in [0, c)."""
+    target = np.asarray(target).reshape(-1)
+    bad = (target != ignore_index) & ((target < 0) | (target >= c))
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ClassIndexError(f"target: class index {int(target[i])} at position {i} is out of range; expected "
+                              f"0 <= target < {c} or ignore_index ({ignore_index})")
+
+
 def _reduce(loss: np.ndarray, reduction: str, denom: float, dtype) -> np.ndarray:
     """'none' -> loss; 'sum' -> sum (accumulated in float64); 'mean' -> sum / denom (nan when denom is 0)."""
     if reduction == "none":
@@ -103,11 +117,7 @@ class NLL(Primitive):
         target = np.asarray(target, dtype=np.int64)
         n, c = x.shape
         keep = target != ignore_index
-        bad = keep & ((target < 0) | (target >= c))
-        if np.any(bad):
-            i = int(np.argmax(bad))
-            raise ValueError(f"target: class index {int(target[i])} at position {i} is out of range; expected "
-                             f"0 <= target < {c} or ignore_index ({ignore_index})")
+        check_class_indices(target, c, ignore_index)
         safe = np.where(keep, target, 0)
         w = np.where(keep, weight[safe] if weight is not None else 1, 0).astype(x.dtype)
         picked = x[np.arange(n), safe] if n else np.zeros(0, x.dtype)
@@ -209,8 +219,10 @@ class BCE(Primitive):
     @staticmethod
     def forward(ctx, x, y, weight=None, reduction="mean"):
         if x.size and not (np.all(x >= 0) and np.all(x <= 1)):
-            raise ValueError("input: all elements should be between 0 and 1 (probabilities); "
-                             f"got values in [{float(np.nanmin(x))}, {float(np.nanmax(x))}]")
+            from eigengrad._errors import ArgumentError
+
+            raise ArgumentError("input: all elements should be between 0 and 1 (probabilities); "
+                                f"got values in [{float(np.nanmin(x))}, {float(np.nanmax(x))}]")
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), -100)
             log_1mx = np.maximum(np.log1p(-x), -100)

@@ -15,7 +15,7 @@ import numpy as np
 
 from eigengrad.autograd import ops_loss as L
 from eigengrad.tensor import Tensor, as_tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -38,7 +38,7 @@ def _like(target, input: Tensor, name: str = "target") -> Tensor:
     if target.shape != input.shape:
         raise ArgumentError(f"{name}: expected the shape of input {input.shape}, got {target.shape}")
     if target.dtype != input.dtype:
-        raise TypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {target.dtype}")
+        raise ArgumentTypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {target.dtype}")
     return target
 
 
@@ -161,7 +161,7 @@ def nll_loss(input: Tensor, target, weight=None, *, ignore_index: int = -100, re
     _check_reduction(reduction)
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"target: expected integer class indices, got dtype {t.dtype}")
+        raise ArgumentTypeError(f"target: expected integer class indices, got dtype {t.dtype}")
     c = input.shape[1] if input.ndim > 1 else (input.shape[0] if input.ndim == 1 else 0)
     w = _class_weight(weight, input, c)
     rows, flat, shape = _class_rows(input, t, c)
@@ -183,7 +183,8 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str =
     w = _const(weight, input, "weight")
     if w is not None:
         w = _trailing(w, input.shape, "weight")
-        w = np.ascontiguousarray(np.broadcast_to(w, input.shape))
+        # a copy, not np.ascontiguousarray: that makes a 0-d weight (of a 0-d input) 1-d, and the loss with it
+        w = np.broadcast_to(w, input.shape).copy()
     return L.BCE.apply(input, target, weight=w, reduction=reduction)
 
 
@@ -243,6 +244,13 @@ def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool =
     """
     _input(input)
     _check_reduction(reduction, ("mean", "batchmean", "sum", "none"))
+    if reduction == "mean":  # PyTorch's warning, word for word
+        import warnings
+
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
     return L.KLDiv.apply(*_paired(input, target, broadcast="silent"), log_target=bool(log_target), reduction=reduction)
 
 

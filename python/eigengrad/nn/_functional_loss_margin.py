@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops
 from eigengrad.nn._functional_activation import _tensor
 from eigengrad.nn._functional_activation_more import _where_tensor, logsigmoid, relu
@@ -22,6 +22,15 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple:
+    """np.broadcast_shapes with PyTorch's error (a RuntimeError, and a ValueError), not NumPy's message."""
+    try:
+        return np.broadcast_shapes(tuple(a), tuple(b))
+    except ValueError:
+        raise ArgumentError(f"The size of tensor a {list(a)} must match the size of tensor b {list(b)} (they do not "
+                            "broadcast)") from None
 
 
 def _labels(t, name: str = "target") -> np.ndarray:
@@ -43,7 +52,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, *, 
     """x where y = 1, max(0, margin - x) where y = -1 (PyTorch: both terms where y is neither)."""
     _tensor(input), _tensor(target, "target")
     ops.check_reduction(reduction)
-    shape = np.broadcast_shapes(input.shape, target.shape)
+    shape = _broadcast(input.shape, target.shape)
     margin_part = _where_tensor(ops.numpy_call(_target_mask, np.not_equal, target._data, 1, shape), (margin - input).clamp(min=0), 0.0)
     self_part = _where_tensor(ops.numpy_call(_target_mask, np.not_equal, target._data, -1, shape), input, 0.0)
     return _reduce(margin_part + self_part, reduction)
@@ -72,6 +81,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     if target.ndim > 1:
         raise ArgumentError("0D or 1D target tensor expected, multi-target not supported")
     d = input1.ndim - 1
+    _broadcast(_broadcast(input1.shape, input2.shape)[:d], target.shape)
     prod = (input1 * input2).sum(d)
     denom = (((input1 * input1).sum(d) + 1e-12) * ((input2 * input2).sum(d) + 1e-12)).sqrt()
     cos = prod / denom
@@ -187,7 +197,7 @@ def _class_targets(input: Tensor, target, name: str) -> tuple:
         raise ArgumentError(f"{name}: expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                             f"{list(input.shape)}")
     if t.dtype.kind not in "iu":
-        raise TypeError(f"target: expected integer class indices, got dtype {t.dtype}")
+        raise ArgumentTypeError(f"target: expected integer class indices, got dtype {t.dtype}")
     n = input.shape[0] if input.ndim == 2 else 1
     if t.ndim > 1 or t.size != n:
         raise ArgumentError(f"inconsistent target size, expected {n} but got {list(t.shape)}")
@@ -206,6 +216,8 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
     ops.check_reduction(reduction)
     x, t, unbatched = _class_targets(input, target, "multi_margin_loss")
     c = x.shape[1]
+    if weight is not None and weight.shape[0] != c:  # PyTorch refuses it (the gather would read past the end)
+        raise ArgumentError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise ArgumentError("target out of range")
     index = Tensor._wrap(t.reshape(-1, 1))

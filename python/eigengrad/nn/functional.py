@@ -74,10 +74,14 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
     if t.dtype.kind == "f" and t.shape == shape:
         if ignore_index != -100:  # PyTorch refuses it: a probability target has no class to ignore
             raise ArgumentError("ignore_index is not supported for floating point target")
+        if isinstance(weight, Tensor) and weight.requires_grad:  # differentiable there, as in PyTorch
+            w = weight
         return _cross_entropy_probabilities(input, target, reduction, w, label_smoothing)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"target: expected integer class indices, or class probabilities of the input's shape "
-                        f"{input.shape}, got dtype {t.dtype} and shape {t.shape}")
+        from eigengrad._errors import ArgumentTypeError
+
+        raise ArgumentTypeError(f"target: expected integer class indices, or class probabilities of the input's "
+                                f"shape {input.shape}, got dtype {t.dtype} and shape {t.shape}")
     options = dict(weight=weight, ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing)
     if input.ndim == 1:
         if t.ndim != 0:
@@ -97,12 +101,16 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
     if t.shape != (shape[0],):
         raise ArgumentError(f"target: expected shape ({input.shape[0]},) for input of shape {input.shape}, got "
                             f"{t.shape}")
-    if w is None and label_smoothing == 0.0:
-        return ops.SoftmaxCrossEntropy.apply(input, t, reduction=reduction, ignore_index=ignore_index)
-    from eigengrad.autograd.ops_loss import WeightedSoftmaxCrossEntropy
+    from eigengrad.autograd.ops_loss import WeightedSoftmaxCrossEntropy, check_class_indices
 
-    return WeightedSoftmaxCrossEntropy.apply(input, t, weight=w, label_smoothing=label_smoothing,
-                                             reduction=reduction, ignore_index=ignore_index)
+    try:
+        if w is None and label_smoothing == 0.0:
+            return ops.SoftmaxCrossEntropy.apply(input, t, reduction=reduction, ignore_index=ignore_index)
+        return WeightedSoftmaxCrossEntropy.apply(input, t, weight=w, label_smoothing=label_smoothing,
+                                                 reduction=reduction, ignore_index=ignore_index)
+    except ValueError:  # the kernels check the indices; a bad one is PyTorch's IndexError (checked only here, so
+        check_class_indices(t, c, ignore_index)  # that a training step pays nothing for it)
+        raise
 
 
 def _cross_entropy_probabilities(input: Tensor, target, reduction: str, weight=None,
@@ -120,7 +128,7 @@ def _cross_entropy_probabilities(input: Tensor, target, reduction: str, weight=N
     if weight is not None:
         shape = [1] * input.ndim
         shape[dim] = -1
-        prod = prod * Tensor._wrap(weight.reshape(shape))
+        prod = prod * (weight.reshape(*shape) if isinstance(weight, Tensor) else Tensor._wrap(weight.reshape(shape)))
     losses = -prod.sum(dim)
     if reduction == "none":
         return losses
