@@ -41,20 +41,22 @@ _KAPPA = 0.044715
 def second_derivative(kind: str, params: tuple, x):
     """f''(x) of the ``Unary`` activation ``kind`` as Tensor operations on the Tensor ``x`` (None: zero).
 
-    elu: alpha scale s^2 exp(s x) for x <= 0 (s the input scale); gelu: phi(x) (2 - x^2), phi the normal
+    elu: alpha scale s^2 exp(s x) for x < 0 (s the input scale; 0 at x = 0, as PyTorch's elu_double_backward,
+    although the first derivative takes the x <= 0 branch there); gelu: phi(x) (2 - x^2), phi the normal
     density; gelu tanh (f = x sigmoid(v), v = 2 beta (x + kappa x^3)): 2 s' v' + x s' ((1 - 2 s) v'^2 + v'')
-    with s' = s (1 - s); softplus: beta sigmoid(beta x) (1 - sigmoid(beta x)) below the threshold.
+    with s' = s (1 - s); softplus: beta sigmoid(beta x) (1 - sigmoid(beta x)) for beta x strictly below the
+    threshold (PyTorch's softplus_double_backward; 0 at beta x = threshold).
     """
     dtype = x.dtype
     if kind == "leaky_relu":
         return None
     if kind == "elu":
         alpha, scale, s = params
-        return (Clamp.apply(x, None, 0.0) * s).exp() * ((x._data <= 0) * (alpha * scale * s * s)).astype(dtype)
+        return (Clamp.apply(x, None, 0.0) * s).exp() * ((x._data < 0) * (alpha * scale * s * s)).astype(dtype)
     if kind == "softplus":
         beta, threshold = params
         sig = Sigmoid.apply(x * beta)
-        return sig * (1 - sig) * ((x._data * beta <= threshold) * beta).astype(dtype)
+        return sig * (1 - sig) * ((x._data * beta < threshold) * beta).astype(dtype)
     if params[0]:  # gelu, tanh approximation
         sig = Sigmoid.apply((x + x * x * x * _KAPPA) * (2 * _BETA))
         ds = sig * (1 - sig)
@@ -123,17 +125,25 @@ class PReLU(Primitive):
 
     @staticmethod
     def backward_graph(ctx, g):
-        """dx = g (x > 0 ? 1 : w), dw = sum over x <= 0 of g x, per channel (bilinear: exact to every order)."""
+        """dx = g (x > 0 ? 1 : w), dw = sum over x <= 0 of g x, per channel (bilinear: exact to every order).
+
+        At x = 0 the value of dx takes the slope w, but its gradient w.r.t. w, and dw's w.r.t. x, are 0 there,
+        as in PyTorch's _prelu_kernel_backward double backward (``where(self >= 0, 0, ...)``): the w slope at
+        0 enters as a constant."""
         x, weight = ctx.saved
         shape3, need = ctx.shape3, ctx.needs_input_grad
-        pos = np.reshape(x > 0, shape3).astype(x.dtype)
+        x3 = np.reshape(x, shape3)
+        pos = (x3 > 0).astype(x.dtype)
+        neg = (x3 < 0).astype(x.dtype)
+        zero = (x3 == 0).astype(x.dtype)
         g3 = g.reshape(shape3)
         gx = gw = None
         if need[0]:
             w3 = _reshape(ctx.input_tensor(1, weight), (1, -1, 1))
-            gx = (g3 * (w3 * (1 - pos) + pos)).reshape(x.shape)
+            w3c = np.reshape(weight, (1, -1, 1))
+            gx = (g3 * (w3 * neg + pos + zero * w3c)).reshape(x.shape)
         if need[1]:
-            gw = (g3 * _reshape(ctx.input_tensor(0, x), shape3) * (1 - pos)).sum((0, 2)).reshape(weight.shape)
+            gw = (g3 * _reshape(ctx.input_tensor(0, x), shape3) * neg).sum((0, 2)).reshape(weight.shape)
         return gx, gw
 
 

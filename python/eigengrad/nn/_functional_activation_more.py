@@ -154,11 +154,16 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def _celu(x: Tensor, alpha: float) -> Tensor:
-    """x where x > 0, else alpha (exp(x / alpha) - 1), as PyTorch's kernel selects (a NaN alpha leaves the
-    positive side alone); the exp sees only the clamped negative side, so it never overflows."""
-    from eigengrad.tensor_ops.index import where
+    """x where x > 0, else alpha (exp(x / alpha) - 1): PyTorch's celu is elu(x, alpha, scale 1, input scale
+    1 / alpha), so the ELU primitive with those parameters, whose gradients are PyTorch's to every order
+    (the second derivative is 0 at x = 0; a where/clamp composite gave exp(0) / alpha there)."""
+    from eigengrad.autograd.ops_activation import Unary
 
-    return where(x > 0, x, ((x.clamp(max=0) / alpha).exp() - 1) * alpha)
+    if alpha != alpha:  # NaN: PyTorch's kernel still gives x for x > 0 and 0 at x = 0, NaN below
+        from eigengrad.tensor_ops.index import where
+
+        return where(x >= 0, x, x * alpha)
+    return Unary.apply(x, kind="elu", params=(alpha, 1.0, 1.0 / alpha))
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -181,7 +186,17 @@ def _softplus(x: Tensor) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)) (Misra, "Mish: A Self Regularized Non-Monotonic Activation Function", 2019)."""
-    return _apply(input, inplace, "mish", lambda x: x * _softplus(x).tanh())
+    return _apply(input, inplace, "mish", _mish_inplace if inplace else _mish)
+
+
+def _mish(x: Tensor) -> Tensor:
+    return x * _softplus(x).tanh()
+
+
+def _mish_inplace(x: Tensor) -> Tensor:
+    """In place, the composite's inner nodes (|x|, the sum) would save the input that the write overwrites
+    (autograd's version check then failed in backward): they see a copy of it instead."""
+    return _mish(x.clone())
 
 
 def logsigmoid(input: Tensor) -> Tensor:

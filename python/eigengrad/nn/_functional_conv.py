@@ -169,11 +169,19 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     else the window's size within the padded input (count_include_pad) or within the input."""
     _input(input)
     k, s, p, _ = _pool_args(kernel_size, stride, padding)
-    if divisor_override is not None and (not _is_int(divisor_override) or divisor_override == 0):
-        raise ArgumentError(f"divisor_override: expected a non-zero int or None, got {divisor_override!r}")
-    return _batched(lambda x: C.AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
-                                                count_include_pad=bool(count_include_pad),
-                                                divisor_override=divisor_override), input)
+    if divisor_override is not None and not _is_int(divisor_override):  # PyTorch: a TypeError
+        raise ArgumentTypeError(f"avg_pool2d(): argument 'divisor_override' must be int, not "
+                                f"{type(divisor_override).__name__}")
+    if divisor_override is not None and divisor_override == 0:
+        raise ArgumentError(f"divisor_override: expected a non-zero int or None, got {divisor_override!r} "
+                            "(divisor must be not zero)")
+    # PyTorch divides by a negative divisor too; the kernel takes positive ones: sum / |d|, negated
+    sign = -1 if divisor_override is not None and divisor_override < 0 else 1
+    out = _batched(lambda x: C.AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
+                                               count_include_pad=bool(count_include_pad),
+                                               divisor_override=None if divisor_override is None
+                                               else abs(int(divisor_override))), input)
+    return -out if sign < 0 else out
 
 
 def adaptive_output_size(output_size, input_shape: tuple) -> tuple[int, int]:

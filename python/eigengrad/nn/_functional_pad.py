@@ -46,6 +46,13 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     # PyTorch's order: circular padding wraps what the negative amounts leave; reflect and replicate read
     # the whole input, a negative amount cropping their output
     x = _crop(input, pairs) if mode == "circular" else input
+    if mode != "circular" and all(input.shape[d] + left + right < 1 for d, left, right in pairs):
+        # PyTorch's reflection/replication check: some padded dim's output must be non-empty
+        names = "DHW"[3 - k:]
+        raise ArgumentError("input (" + ", ".join(f"{c}: {input.shape[d]}" for c, (d, _, _) in
+                                                  zip(names, reversed(pairs))) + ") is too small. Calculated output "
+                            + " ".join(f"{c}: {input.shape[d] + lt + rt}" for c, (d, lt, rt) in
+                                       zip(names, reversed(pairs))))
     for d, left, right in pairs:
         if mode == "circular":
             left, right = max(left, 0), max(right, 0)
