@@ -22,12 +22,18 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 
 
 def gate_count(mode: str) -> int:
     """Gate blocks in a layer's weights: 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n)."""
     return K.RNN_MODES[mode][0]
+
+
+class InputDtypeError(ArgumentTypeError, ValueError):
+    """An input whose dtype is not the parameters': PyTorch's recurrent layers raise ValueError ('RNN input
+    dtype ... does not match weight dtype'), its cells and states RuntimeError; eigengrad's convention is
+    TypeError. This class is all three."""
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -135,7 +141,7 @@ class RNNBase(Module):
             raise ArgumentError(f"input: expected input_size={self.input_size} features in the last dimension, "
                              f"got shape {input.shape}")
         if input.dtype != self._dtype():
-            raise TypeError(f"input: expected dtype {self._dtype()} (the parameters' dtype), got {input.dtype}")
+            raise InputDtypeError(f"input: expected dtype {self._dtype()} (the parameters' dtype), got {input.dtype}")
         return input.ndim == 3
 
     def _state(self, hx, name: str, batch: int, batched: bool, size: int | None = None):
@@ -150,13 +156,14 @@ class RNNBase(Module):
             kind = "batched" if batched else "unbatched"
             raise ArgumentError(f"{name}: expected hidden state of shape {want} for {kind} input, got {hx.shape}")
         if hx.dtype != self._dtype():
-            raise TypeError(f"{name}: expected dtype {self._dtype()} (the parameters' dtype), got {hx.dtype}")
+            raise InputDtypeError(f"{name}: expected dtype {self._dtype()} (the parameters' dtype), got {hx.dtype}")
         return hx if batched else hx.unsqueeze(1)
 
     def _initial_states(self, hx, batch: int, batched: bool):
         if self.mode == "LSTM":
             if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-                raise TypeError(f"hx: LSTM expects a tuple (h_0, c_0) or None, got {type(hx).__name__}")
+                # PyTorch raises RuntimeError here (a lone tensor fails its 3-D check): both classes at once
+                raise ArgumentTypeError(f"hx: LSTM expects a tuple (h_0, c_0) or None, got {type(hx).__name__}")
             h0, c0 = (None, None) if hx is None else hx
             return self._state(h0, "h_0", batch, batched, self._out_size), self._state(c0, "c_0", batch, batched)
         if isinstance(hx, (tuple, list)):
@@ -298,11 +305,12 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None) -> None:
+                 device=None, dtype=None, proj_size: int = 0) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ArgumentError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+        # proj_size is accepted (as PyTorch's RNN, which passes it on to RNNBase) only to raise its ValueError
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
+                         bias, batch_first, dropout, bidirectional, proj_size, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 

@@ -73,26 +73,38 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         raise ArgumentError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     seqs = _check_tensors(sequences)
     if not seqs:
-        raise ValueError("pad_sequence: received an empty list of sequences")
+        raise ArgumentError("pad_sequence: received an empty list of sequences")
     longest = max(s.shape[0] for s in seqs)
     trailing = seqs[0].shape[1:]
-    padded = []
     for i, s in enumerate(seqs):
         if s.shape[1:] != trailing:
-            raise ValueError(f"The size of tensor a ({trailing}) must match the size of tensor b ({s.shape[1:]}) "
-                             f"at non-singleton dimension (sequence {i})")
+            dim = next(k for k, (a, b) in enumerate(zip(trailing, s.shape[1:])) if a != b) if s.ndim == len(
+                trailing) + 1 else None
+            if dim is None:
+                raise ArgumentError(f"pad_sequence: expected sequences of shape (L, {', '.join(map(str, trailing))}) "
+                                    f"as the first, got shape {tuple(s.shape)} at position {i}")
+            raise ArgumentError(f"The size of tensor a ({trailing[dim]}) must match the size of tensor b "
+                                f"({s.shape[1 + dim]}) at non-singleton dimension {dim + 1} (sequence {i})")
+    # 1-D sequences are padded as (L, 1) columns: cat leaves an empty 1-D tensor out (PyTorch's legacy rule),
+    # which would cut a length-0 sequence off the graph (PyTorch gives it a gradient, empty)
+    column = not trailing
+    padded = []
+    for s in seqs:
+        if column:
+            s = s.unsqueeze(1)
         gap = longest - s.shape[0]
         if gap:
-            fill = s.new_full((gap,) + trailing, padding_value)
+            fill = s.new_full((gap,) + tuple(s.shape[1:]), padding_value)
             s = functions.cat([s, fill] if padding_side == "right" else [fill, s])
         padded.append(s)
-    return functions.stack(padded, dim=0 if batch_first else 1)
+    out = functions.stack(padded, dim=0 if batch_first else 1)
+    return out.squeeze(-1) if column else out
 
 
 def _lengths(lengths) -> np.ndarray:
     arr = lengths._data if isinstance(lengths, Tensor) else np.asarray(lengths)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iuf"):
-        raise ValueError(f"lengths: expected a 1-D list or int64 tensor of sequence lengths, got {arr!r}")
+        raise ArgumentError(f"lengths: expected a 1-D list or int64 tensor of sequence lengths, got {arr!r}")
     return arr.astype(np.int64)  # (float lengths truncated, as PyTorch's as_tensor(lengths, dtype=int64))
 
 
