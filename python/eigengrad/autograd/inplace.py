@@ -124,6 +124,8 @@ def arithmetic(t, name: str, other, alpha=1):
     ufunc, op = _ARITHMETIC[name]
     other = arithmetic.operand(other)
     arr = other._data if isinstance(other, tensor.Tensor) else other
+    if name == "sub_":  # PyTorch refuses a bool operand of -, in place too
+        arithmetic._no_bool_subtraction(t, t._data, other, getattr(other, "_data", None))
     if alpha != 1 and t._data.dtype.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     _check_cast(_result_dtype(t._data, arr, name), t._data.dtype)
@@ -214,8 +216,16 @@ def setitem(t, index, value) -> None:
     arr = value._data if isinstance(value, tensor.Tensor) else value
     basic = ops._is_basic_index(index)
 
-    run(t, "__setitem__", (_setitem_parts_step, arr, *_index_parts(index)),
-        lambda src: SetItem.apply(src, value, index=index), (value,), leaf_message=VIEW_OF_LEAF if basic else LEAF)
+    try:
+        run(t, "__setitem__", (_setitem_parts_step, arr, *_index_parts(index)),
+            lambda src: SetItem.apply(src, value, index=index), (value,),
+            leaf_message=VIEW_OF_LEAF if basic else LEAF)
+    except ValueError as e:  # NumPy's "could not broadcast": PyTorch raises a RuntimeError (ArgumentError is both)
+        if isinstance(e, RuntimeError):
+            raise
+        from eigengrad._errors import ArgumentError
+
+        raise ArgumentError(str(e)) from e
 
 
 def _without_leading_ones(value, tensor_type):

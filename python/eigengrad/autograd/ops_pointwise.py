@@ -189,8 +189,8 @@ class DivRounded(Primitive):
         ctx.shapes = (np.shape(a), np.shape(b))
         a_arr = np.asarray(a)
         if a_arr.dtype.kind in "iu" and np.asarray(b).dtype.kind in "iu":
-            if np.any(np.asarray(b) == 0):
-                raise RuntimeError("ZeroDivisionError")
+            if np.any(np.asarray(b) == 0) and 0 not in np.broadcast_shapes(np.shape(a), np.shape(b)):
+                raise RuntimeError("ZeroDivisionError")  # (an empty result divides nothing: no error)
             q = np.floor_divide(a, b)
             if mode == "trunc":  # floor rounds toward -inf; trunc toward 0: add one where signs differ
                 q = q + ((np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0)))

@@ -107,6 +107,9 @@ def _no_bool_subtraction(a, da, b, db) -> None:
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
+    if alpha != 1:  # (refused before scaling: a scaled bool is no longer bool)
+        a, b = operand(input), operand(other)
+        _no_bool_subtraction(a, getattr(a, "_data", None), b, getattr(b, "_data", None))
     return _out.write(binary(ops.Sub, input, other if alpha == 1 else _scaled(input, other, alpha)), out)
 
 
@@ -140,7 +143,22 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")
+    _integer_division_checks(f"div_{rounding_mode}", input, other)
+    if type(other) is bool:  # a Python bool divisor is the integer 0 or 1 (an int tensor stays integer)
+        other = int(other)
     return _out.write(binary(ops_pointwise.DivRounded, input, other, mode=rounding_mode), out)
+
+
+def _integer_division_checks(name: str, input, other) -> None:
+    """PyTorch's refusals of an integer division (``name`` its kernel): bool operands have no kernel, and an
+    integer divisor of zero raises (NumPy would give 0 silently)."""
+    a, b = operand(input), operand(other)
+    dt = result_dtype(a, b)
+    if dt == np.bool_:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if dt.kind in "iu" and np.any(np.asarray(_array(b)) == 0) and \
+            0 not in np.broadcast_shapes(np.shape(_array(a)), np.shape(_array(b))):  # (nothing divided: no error)
+        raise ArgumentError("ZeroDivisionError")
 
 
 def floor_divide(input, other, *, out=None):
@@ -149,11 +167,13 @@ def floor_divide(input, other, *, out=None):
 
 def remainder(input, other, *, out=None):
     """Python's modulo (the sign of the divisor): input - floor(input / other) * other."""
+    _integer_division_checks("remainder", input, other)
     return _out.write(binary(ops_pointwise.Remainder, input, other), out)
 
 
 def fmod(input, other, *, out=None):
     """C's fmod (the sign of the dividend): input - trunc(input / other) * other."""
+    _integer_division_checks("fmod", input, other)
     return _out.write(binary(ops_pointwise.Fmod, input, other), out)
 
 
@@ -166,6 +186,10 @@ def pow(input, exponent, *, out=None):
         if not isinstance(b, (np.ndarray, _tensor_cls())):
             raise ArgumentError("Integers to negative integer powers are not allowed.")
         return _out.write(_tensor_cls()._wrap(_int_pow(_array(cast(a, dt)), _array(cast(b, dt)))), out)
+    if dt == np.bool_:  # bool ** bool stays bool (NumPy's power would give int8): a ** b is a or not b
+        if hasattr(b, "_data") or not hasattr(a, "_data"):  # PyTorch: only a bool tensor ** a Python bool
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        return _out.write(_tensor_cls()._wrap(np.asarray(np.logical_or(_array(a), np.logical_not(_array(b))))), out)
     return _out.write(binary(ops.Pow, a, b), out)
 
 
@@ -190,6 +214,8 @@ def neg(input, *, out=None):
 
 
 def square(input, *, out=None):
+    if input._data.dtype == np.bool_:  # PyTorch: pow(bool, 2) is int64
+        input = input.to(np.int64)
     return _out.write(binary(ops.Mul, input, input), out)
 
 

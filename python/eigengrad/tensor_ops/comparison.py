@@ -167,6 +167,8 @@ def isneginf(input):
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
     """|input - other| <= atol + rtol |other| elementwise."""
     other = operand(other)
+    if hasattr(other, "_data") and other._data.dtype != input._data.dtype:  # PyTorch wants one dtype
+        raise RuntimeError(f"{_torch_name(input._data.dtype)} did not match {_torch_name(other._data.dtype)}")
     return _wrap(np.isclose(input._data, getattr(other, "_data", other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

@@ -91,6 +91,8 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):
         lo, hi = float(data.min()), float(data.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # a NaN (or inf) in the data's range: PyTorch's RuntimeError
+        raise ArgumentError(f"torch.histc: range of [{lo}, {hi}] is not finite")
     if lo > hi:
         raise ArgumentError("torch.histc(): max must be larger than min")
     counts, _ = np.histogram(data[np.isfinite(data)], bins=int(bins), range=(lo, hi))

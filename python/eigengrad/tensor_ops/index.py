@@ -132,6 +132,12 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     src = _src(input, src, "scatter_reduce")
     idx = _index_array(index, "scatter_reduce")
     d = _check_gather_shapes(input, dim, idx, "scatter_reduce", src=src._data)
+    if input._data.dtype == np.bool_:  # bool: or (sum, amax) / and (prod, amin) through int64, as PyTorch
+        if reduce == "mean":
+            raise NotImplementedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
+        out = _bounds(lambda: ops_index.ScatterReduce.apply(input.to(np.int64), src.to(np.int64), index=idx, dim=d,
+                                                            reduce=reduce, include_self=bool(include_self)), d)
+        return out != 0
     return _bounds(lambda: ops_index.ScatterReduce.apply(input, src, index=idx, dim=d, reduce=reduce,
                                                          include_self=bool(include_self)), d)
 
@@ -236,10 +242,26 @@ def masked_fill(input, mask, value):
         if value.ndim != 0:
             raise ArgumentError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
+        _check_fits(value._data, input._data.dtype)
         value = cast(value, input._data.dtype)
     elif not isinstance(value, (numbers.Number, np.generic)):
         raise TypeError(f"value: expected a number or a 0-d Tensor, got {type(value).__name__}")
+    else:
+        _check_fits(value, input._data.dtype)
     return ops_index.MaskedFill.apply(input, value, mask=m)
+
+
+def _check_fits(value, dtype) -> None:
+    """PyTorch refuses to fill an integer tensor with NaN, an infinity or a number out of its range (NumPy's
+    cast would write INT64_MIN silently)."""
+    dtype = np.dtype(dtype)
+    v = np.asarray(value)
+    if dtype.kind not in "iu" or v.dtype.kind not in "fc" or isinstance(value, bool):
+        return
+    x = complex(v.item()).real
+    info = np.iinfo(dtype)
+    if not np.isfinite(x) or not info.min <= x <= info.max:
+        raise ArgumentError(f"value cannot be converted to type {dtype.name}_t without overflow")
 
 
 def _scalar_name(dt) -> str:
@@ -274,7 +296,7 @@ def masked_scatter(input, mask, source):
     flat_src = source.reshape(-1)
     if flat_src.shape[0] < k:
         raise ArgumentError("masked_scatter: expected source to have at least as many elements as ones in mask")
-    result = (input.expand(*shape) if tuple(shape) != input.shape else input).clone()
+    result = (input.expand(*shape) if tuple(shape) != input.shape else input).clone().contiguous()  # (view(-1))
     result.view(-1)[_wrap(np.ascontiguousarray(full).reshape(-1))] = flat_src[:k]  # (flat: a 0-d input too)
     return result
 

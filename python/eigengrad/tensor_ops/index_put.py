@@ -63,7 +63,7 @@ def index_put(input, indices, values, accumulate: bool = False):
     lead, rest = input.shape[:k], tuple(input.shape[k:])
     flat = np.ravel_multi_index(pos, lead).reshape(-1) if k else np.zeros(1, np.int64)
     shape = (pos[0].shape if k else ()) + rest
-    vals = values.to(input.dtype).expand(*shape).reshape(-1, *rest)
+    vals = values.to(input.dtype).expand(*shape).reshape(int(flat.size), *rest)  # (not -1: rest may hold a 0)
     from eigengrad.tensor_ops.index import index_add
 
     rows = input.reshape(int(np.prod(lead, dtype=np.int64)), *rest)

@@ -68,6 +68,8 @@ def atan2(input, other, *, out=None):
 
 def _keep_dtype_op(name: str, primitive, doc: str):
     def f(input, *, out=None):
+        if input._data.dtype.kind == "b":  # no bool kernel in PyTorch
+            raise NotImplementedError(f"\"{name}_vml_cpu\" not implemented for 'Bool'")
         return _out.write(primitive.apply(input), out)
 
     f.__name__ = f.__qualname__ = name
@@ -98,6 +100,8 @@ fix = trunc
 
 def round(input, *, decimals: int = 0, out=None):
     """Round half to even (with ``decimals``, at that many decimal places); zero gradient."""
+    if input._data.dtype.kind == "b":  # no bool kernel in PyTorch (NumPy would give float16)
+        raise NotImplementedError("\"round_vml_cpu\" not implemented for 'Bool'")
     if decimals == 0:
         return _out.write(ops_pointwise.Round.apply(input), out)
     return _out.write(ops_pointwise.RoundDecimals.apply(input, decimals=int(decimals)), out)

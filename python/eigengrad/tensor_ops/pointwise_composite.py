@@ -133,7 +133,11 @@ def sinc(input, *, out=None):
 
 
 def frac(input, *, out=None):
-    """x - trunc(x): the fractional part, with x's sign."""
+    """x - trunc(x): the fractional part, with x's sign (floating inputs only, as PyTorch)."""
+    if input._data.dtype.kind != "f":
+        from eigengrad.tensor_ops.comparison import _torch_name
+
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
     return _out.write(input - trunc(input), out)
 
 

@@ -133,9 +133,9 @@ def cumsum(input, dim: int, *, dtype=None, out=None):
 
 
 def logcumsumexp(input, dim: int, *, out=None):
-    """log(cumsum(exp(input))) along ``dim``, without overflow."""
+    """log(cumsum(exp(input))) along ``dim``, without overflow (floating inputs only, as PyTorch)."""
     if input._data.dtype.kind != "f":
-        input = input.to(np.float32)
+        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{_torch_name(input._data.dtype)}\'')
     if input.ndim == 0:
         return _out.write(input.clone(), out)
     return _out.write(ops_reduce.LogCumSumExp.apply(input, dim=_dims.wrap(dim, input.ndim)), out)
@@ -151,6 +151,8 @@ def cumprod(input, dim: int, *, dtype=None):
     if x.ndim == 0:  # a 0-d tensor stays 0-d
         return x.clone()
     if x.requires_grad:
+        if not x.shape[d]:  # an empty dim: nothing to multiply (narrow(d, 0, 1) would fail)
+            return x.clone()
         from eigengrad import functions as fn
 
         pieces = [x.narrow(d, 0, 1)]
@@ -184,7 +186,7 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
                            f"{_torch_name(x._data.dtype)}")
     axes = _dims.dims(dim, x.ndim)
     p = float(ord)
-    if np.isinf(p) and x._data.size == 0:
+    if np.isinf(p) and x._data.size == 0 and dim is None:
         raise ArgumentError("linalg.vector_norm cannot compute the inf norm on an empty tensor because the operation "
                            "does not have an identity")
     if np.isinf(p) and builtins.any(x.shape[a] == 0 for a in axes):
@@ -261,6 +263,8 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
 
 
 def _arg(input, dim, keepdim, fn, name):
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         if input._data.size == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")

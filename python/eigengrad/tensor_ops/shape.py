@@ -491,6 +491,8 @@ def trace(input):
     """The sum of the main diagonal of a 2-D tensor."""
     if input.ndim != 2:
         raise ArgumentError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    if input._data.dtype == np.bool_:  # no bool kernel in PyTorch (a sum would give int64)
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return diagonal(input).sum()
 
 

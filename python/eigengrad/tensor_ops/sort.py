@@ -67,7 +67,14 @@ def msort(input):
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out=None):
     """(values, indices) of the k largest (or smallest) along ``dim``, largest (smallest) first; equal values
     in index order."""
-    x = input if input.ndim else input.reshape(1)
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("topk does not support bool dtypes on CPU")
+    if input.ndim == 0:  # PyTorch: k 0 or 1 both give the value itself and index 0
+        _dims.wrap(dim, 0)
+        if k not in (0, 1):
+            raise ArgumentError("selected index k out of range")
+        return return_types.topk(input.clone(), _wrap(np.zeros((), np.int64)))
+    x = input
     d = _dims.wrap(dim, x.ndim)
     n = x.shape[d]
     if not 0 <= k <= n:
@@ -86,11 +93,17 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     """(value, index) of the k-th smallest element along ``dim`` (1-based k)."""
     x = input if input.ndim else input.reshape(1)
     d = _dims.wrap(dim, x.ndim)
+    if x.shape[d] == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= x.shape[d]:
         raise ArgumentError(f"kthvalue(): selected number k out of range for dimension {d}")
+    if input.ndim == 0:  # the value itself (any dtype, as PyTorch)
+        return return_types.kthvalue(input.clone(), _wrap(np.zeros((), np.int64)))
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     vals, idx = topk(x, k, d, largest=False)
     v, i = vals.narrow(d, k - 1, 1), idx.narrow(d, k - 1, 1)
-    if not keepdim:
+    if not keepdim or input.ndim == 0:  # a 0-d input gives 0-d results, keepdim or not
         v, i = v.squeeze(d), i.squeeze(d)
     return return_types.kthvalue(v, i)
 
@@ -100,6 +113,8 @@ def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
     NaN: ``median`` gives NaN (the index of the first NaN) where a row has one; ``nanmedian`` the median of
     the row's numbers (NaN where it has none). Along ``dim`` the value is a gather, so its gradient goes to
     that element; of all elements, it is shared by the elements equal to it (PyTorch's rule for each)."""
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError('"median_cpu" not implemented for \'Bool\'')
     whole = dim is None
     x = input.reshape(-1) if whole else (input if input.ndim else input.reshape(1))
     d = 0 if whole else _dims.wrap(dim, x.ndim)

@@ -70,12 +70,19 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
     if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
         raise ArgumentError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest. "
                             f"Got {interpolation}")
+    if input._data.size == 0:
+        raise ArgumentError("quantile() input tensor must be non-empty")
+    if hasattr(q, "_data") and q._data.dtype != input._data.dtype:
+        raise ArgumentError("quantile() q tensor must be same dtype as the input tensor")
     scalar_q = isinstance(q, numbers.Real) or getattr(q, "ndim", None) == 0  # a 0-d q gives no q dim
     qs = np.atleast_1d(np.asarray(q._data if hasattr(q, "_data") else q, dtype=np.float64))
     if qs.ndim > 1:
         raise ArgumentError("quantile() q must be a scalar or 1D tensor")
     if np.any((qs < 0) | (qs > 1)):
         raise ArgumentError("quantile() q values must be in the range [0, 1]")
+    if input.ndim == 0 and dim is not None:  # a 0-d input: dim 0 (or -1) is its one value, the result 0-d
+        _dims.wrap(dim, 0)
+        dim, keepdim = None, False
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else _dims.wrap(dim, x.ndim)
     from eigengrad.tensor_ops.sort import sort
