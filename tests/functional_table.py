@@ -301,12 +301,13 @@ op("F.conv1d", F.conv1d, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 5),
                                     dict(stride=c.pick([1, 2]), padding=c.pick([0, 1]), dilation=c.pick([1, 2]))),
    lambda a, k: R.conv2d_forward(a[0][:, :, None], a[1][:, :, None], None, (1, k["stride"]),
                                  (0, 0, k["padding"], k["padding"]), (1, k["dilation"]), 1)[:, :, 0], rtol=10.0)
-op("F.max_pool1d", F.max_pool1d, lambda c: ([_x(c, c.dim(0), c.dim(1), c.dim(2) + 3), c.pick([1, 2, 3])],
+# (no channels: PyTorch refuses the 1-D and the adaptive max pools, as eigengrad does)
+op("F.max_pool1d", F.max_pool1d, lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 3), c.pick([1, 2, 3])],
                                             dict(stride=c.pick([None, 1, 2]), ceil_mode=c.flag())),
    lambda a, k: R.max_pool2d_forward(a[0][:, :, None], (1, a[1]), (1, k["stride"] or a[1]), (0, 0), (1, 1),
                                      k["ceil_mode"])[0][:, :, 0])
 op("F.adaptive_max_pool2d", F.adaptive_max_pool2d,
-   lambda c: ([_x(c, c.dim(0), c.dim(1), c.dim(2) + 1, c.dim(3) + 1), (c.pick([1, 2, 3]), c.pick([1, 4]))], {}),
+   lambda c: ([_x(c, c.dim(0), c.dim(1, 1), c.dim(2) + 1, c.dim(3) + 1), (c.pick([1, 2, 3]), c.pick([1, 4]))], {}),
    lambda a, k: R.adaptive_max_pool2d_forward(a[0], a[1])[0])
 
 
@@ -351,7 +352,7 @@ def _interpolate(c):
     size = (c.pick([1, 3, 8]), c.pick([2, 5])) if c.flag() else None
     scale = None if size else c.pick([2, 0.5, 1.7])
     low = 2 if scale == 0.5 else 1  # a plane of 1 scaled by 0.5 is empty: PyTorch refuses it, as eigengrad does
-    x = _x(c, c.dim(0), c.dim(1), c.dim(2, low), c.dim(3, low))
+    x = _x(c, c.dim(0), c.dim(1, 1), c.dim(2, low), c.dim(3, low))  # (no channels: refused too, but for 'area')
     return [x], dict(size=size, scale_factor=scale, mode=mode,
                      align_corners=c.flag() if mode == "bilinear" else None)
 
