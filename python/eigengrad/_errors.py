@@ -13,6 +13,11 @@ class ArgumentTypeError(RuntimeError, TypeError):
     """A bad dtype or type of an argument (PyTorch's RuntimeError, and a TypeError)."""
 
 
+class DtypeNotSupportedError(ArgumentTypeError, NotImplementedError):
+    """A dtype an operation has no kernel for (PyTorch's NotImplementedError "... not implemented for 'Bool'",
+    and a TypeError)."""
+
+
 def _numpy_linalg_error() -> type:
     import numpy as np
 

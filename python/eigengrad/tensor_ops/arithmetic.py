@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, DtypeNotSupportedError
 from eigengrad import _dtype
 from eigengrad.autograd import inplace, ops, ops_pointwise
 from eigengrad.tensor_ops import _out
@@ -155,7 +155,7 @@ def _integer_division_checks(name: str, input, other) -> None:
     a, b = operand(input), operand(other)
     dt = result_dtype(a, b)
     if dt == np.bool_:
-        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+        raise DtypeNotSupportedError(f"\"{name}_cpu\" not implemented for 'Bool'")
     if dt.kind in "iu" and np.any(np.asarray(_array(b)) == 0) and \
             0 not in np.broadcast_shapes(np.shape(_array(a)), np.shape(_array(b))):  # (nothing divided: no error)
         raise ArgumentError("ZeroDivisionError")
@@ -188,7 +188,7 @@ def pow(input, exponent, *, out=None):
         return _out.write(_tensor_cls()._wrap(_int_pow(_array(cast(a, dt)), _array(cast(b, dt)))), out)
     if dt == np.bool_:  # bool ** bool stays bool (NumPy's power would give int8): a ** b is a or not b
         if hasattr(b, "_data") or not hasattr(a, "_data"):  # PyTorch: only a bool tensor ** a Python bool
-            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+            raise DtypeNotSupportedError("\"pow\" not implemented for 'Bool'")
         return _out.write(_tensor_cls()._wrap(np.asarray(np.logical_or(_array(a), np.logical_not(_array(b))))), out)
     return _out.write(binary(ops.Pow, a, b), out)
 

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError, user_stacklevel
+from eigengrad._errors import ArgumentError, ArgumentTypeError, user_stacklevel, DtypeNotSupportedError
 from eigengrad.autograd import inplace, ops, ops_combine, ops_index
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import cast, operand, result_dtype
@@ -134,7 +134,7 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     d = _check_gather_shapes(input, dim, idx, "scatter_reduce", src=src._data)
     if input._data.dtype == np.bool_:  # bool: or (sum, amax) / and (prod, amin) through int64, as PyTorch
         if reduce == "mean":
-            raise NotImplementedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
+            raise DtypeNotSupportedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
         out = _bounds(lambda: ops_index.ScatterReduce.apply(input.to(np.int64), src.to(np.int64), index=idx, dim=d,
                                                             reduce=reduce, include_self=bool(include_self)), d)
         return out != 0

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from eigengrad._errors import ArgumentTypeError
+from eigengrad._errors import ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd import inplace, ops, ops_inplace, ops_pointwise
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import binary, cast, result_dtype
@@ -69,7 +69,7 @@ def atan2(input, other, *, out=None):
 def _keep_dtype_op(name: str, primitive, doc: str):
     def f(input, *, out=None):
         if input._data.dtype.kind == "b":  # no bool kernel in PyTorch
-            raise NotImplementedError(f"\"{name}_vml_cpu\" not implemented for 'Bool'")
+            raise DtypeNotSupportedError(f"\"{name}_vml_cpu\" not implemented for 'Bool'")
         return _out.write(primitive.apply(input), out)
 
     f.__name__ = f.__qualname__ = name
@@ -101,7 +101,7 @@ fix = trunc
 def round(input, *, decimals: int = 0, out=None):
     """Round half to even (with ``decimals``, at that many decimal places); zero gradient."""
     if input._data.dtype.kind == "b":  # no bool kernel in PyTorch (NumPy would give float16)
-        raise NotImplementedError("\"round_vml_cpu\" not implemented for 'Bool'")
+        raise DtypeNotSupportedError("\"round_vml_cpu\" not implemented for 'Bool'")
     if decimals == 0:
         return _out.write(ops_pointwise.Round.apply(input), out)
     return _out.write(ops_pointwise.RoundDecimals.apply(input, decimals=int(decimals)), out)

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd import inplace
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _out
@@ -137,7 +137,7 @@ def frac(input, *, out=None):
     if input._data.dtype.kind != "f":
         from eigengrad.tensor_ops.comparison import _torch_name
 
-        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
+        raise DtypeNotSupportedError(f"\"frac_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
     return _out.write(input - trunc(input), out)
 
 

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from eigengrad.autograd import inplace
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad import _dtype, _kernels as K, return_types
 from eigengrad.autograd import ops, ops_reduce
 from eigengrad.tensor_ops import _dims, _out
@@ -135,7 +135,7 @@ def cumsum(input, dim: int, *, dtype=None, out=None):
 def logcumsumexp(input, dim: int, *, out=None):
     """log(cumsum(exp(input))) along ``dim``, without overflow (floating inputs only, as PyTorch)."""
     if input._data.dtype.kind != "f":
-        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{_torch_name(input._data.dtype)}\'')
+        raise DtypeNotSupportedError(f'"logcumsumexp_out_cpu" not implemented for \'{_torch_name(input._data.dtype)}\'')
     if input.ndim == 0:
         return _out.write(input.clone(), out)
     return _out.write(ops_reduce.LogCumSumExp.apply(input, dim=_dims.wrap(dim, input.ndim)), out)

@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from eigengrad.autograd import inplace
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd import ops, ops_combine, ops_shape
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import cast, result_dtype
@@ -492,7 +492,7 @@ def trace(input):
     if input.ndim != 2:
         raise ArgumentError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     if input._data.dtype == np.bool_:  # no bool kernel in PyTorch (a sum would give int64)
-        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
+        raise DtypeNotSupportedError("\"trace\" not implemented for 'Bool'")
     return diagonal(input).sum()
 
 

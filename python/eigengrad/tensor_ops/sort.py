@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, DtypeNotSupportedError
 from eigengrad import _kernels as K, _trace
 from eigengrad import return_types
 from eigengrad.autograd import ops
@@ -68,7 +68,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     """(values, indices) of the k largest (or smallest) along ``dim``, largest (smallest) first; equal values
     in index order."""
     if input._data.dtype == np.bool_:
-        raise NotImplementedError("topk does not support bool dtypes on CPU")
+        raise DtypeNotSupportedError("topk does not support bool dtypes on CPU")
     if input.ndim == 0:  # PyTorch: k 0 or 1 both give the value itself and index 0
         _dims.wrap(dim, 0)
         if k not in (0, 1):
@@ -100,7 +100,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     if input.ndim == 0:  # the value itself (any dtype, as PyTorch)
         return return_types.kthvalue(input.clone(), _wrap(np.zeros((), np.int64)))
     if input._data.dtype == np.bool_:
-        raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
+        raise DtypeNotSupportedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     vals, idx = topk(x, k, d, largest=False)
     v, i = vals.narrow(d, k - 1, 1), idx.narrow(d, k - 1, 1)
     if not keepdim or input.ndim == 0:  # a 0-d input gives 0-d results, keepdim or not
@@ -114,7 +114,7 @@ def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
     the row's numbers (NaN where it has none). Along ``dim`` the value is a gather, so its gradient goes to
     that element; of all elements, it is shared by the elements equal to it (PyTorch's rule for each)."""
     if input._data.dtype == np.bool_:
-        raise NotImplementedError('"median_cpu" not implemented for \'Bool\'')
+        raise DtypeNotSupportedError('"median_cpu" not implemented for \'Bool\'')
     whole = dim is None
     x = input.reshape(-1) if whole else (input if input.ndim else input.reshape(1))
     d = 0 if whole else _dims.wrap(dim, x.ndim)
