@@ -286,3 +286,14 @@ def test_trace_of_bool_is_not_implemented():
     # trace(bool matrix): PyTorch '"trace" not implemented for 'Bool'' (eigengrad summed to int64)
     _raises_like_torch(lambda L: L.trace(L.tensor([[True, False], [False, True]])), NotImplementedError)
     assert int(eg.trace(eg.tensor([[1, 2], [3, 4]]))) == 5
+
+
+def test_flatten_of_a_0d_tensor_checks_its_dims():
+    """torch 2.13: zeros(()).flatten() and .flatten(-1, 0) are shape (1,); .flatten(0, 1) raises IndexError
+    'Dimension out of range (expected to be in range of [-1, 0], but got 1)' (eigengrad returned shape (1,))."""
+    x = eg.tensor(3.0)
+    assert x.flatten().tolist() == [3.0] and x.flatten(-1, 0).tolist() == [3.0]
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\], but got 1"):
+        x.flatten(0, 1)
+    with pytest.raises(IndexError):
+        eg.nn.Flatten(0, 1)(x)

@@ -78,7 +78,8 @@ def reshape_as(input, other):
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Dims start_dim..end_dim merged into one (a 0-d tensor becomes 1-d)."""
-    if input.ndim == 0:
+    if input.ndim == 0:  # (its dims are checked as PyTorch's: -1 and 0 only)
+        _dims.wrap(start_dim, 1), _dims.wrap(end_dim, 1)
         return reshape(input, 1)
     s, e = _dims.wrap(start_dim, input.ndim), _dims.wrap(end_dim, input.ndim)
     if s > e:
