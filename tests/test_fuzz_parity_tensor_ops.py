@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import eigengrad as eg
+from eigengrad._errors import ArgumentTypeError, DtypeNotSupportedError
 
 
 def _torch():
@@ -18,17 +19,23 @@ def _np(t):
     return np.asarray(t.detach().numpy())
 
 
-def _raises_like_torch(fn, expected):
-    """fn(L) raises ``expected`` for eigengrad; with torch installed, torch raises a superclass of it too
-    (or the same RuntimeError family)."""
+def _raises_like_torch(fn, expected, torch_expected=None):
+    """fn(L) raises ``expected`` for eigengrad; with torch installed, torch raises ``torch_expected`` (by
+    default a superclass of ``expected``: the same RuntimeError family)."""
     with pytest.raises(expected):
         fn(eg)
     try:
         import torch
     except ImportError:
         return
-    with pytest.raises(RuntimeError if issubclass(expected, RuntimeError) else expected):
+    with pytest.raises(torch_expected or (RuntimeError if issubclass(expected, RuntimeError) else expected)):
         fn(torch)
+
+
+def _no_kernel_like_torch(fn):
+    """fn(L) has no kernel for its dtype: eigengrad's DtypeNotSupportedError (a TypeError, its convention for a
+    bad dtype, and a NotImplementedError), PyTorch's NotImplementedError."""
+    _raises_like_torch(fn, DtypeNotSupportedError, NotImplementedError)
 
 
 # --- reductions and selections ------------------------------------------------------------------------------
@@ -105,12 +112,17 @@ def test_argmax_argmin_refuse_bool(fn):
 
 
 @pytest.mark.parametrize("fn", [lambda L, x: L.median(x), lambda L, x: L.nanmedian(x, 0),
-                                lambda L, x: L.topk(x, 1), lambda L, x: L.kthvalue(x, 1),
+                                lambda L, x: L.kthvalue(x, 1),
                                 lambda L, x: L.logcumsumexp(x, 0),
                                 lambda L, x: L.logcumsumexp(x.long(), 0)])
 def test_selections_without_a_bool_kernel_refuse_bool(fn):
     # PyTorch has no bool (logcumsumexp: no integer) kernel: NotImplementedError (eigengrad returned values)
-    _raises_like_torch(lambda L: fn(L, L.tensor([True, False, True])), NotImplementedError)
+    _no_kernel_like_torch(lambda L: fn(L, L.tensor([True, False, True])))
+
+
+def test_topk_refuses_bool():
+    # PyTorch: RuntimeError "topk does not support bool dtypes on CPU" (eigengrad returned values)
+    _raises_like_torch(lambda L: L.topk(L.tensor([True, False, True]), 1), ArgumentTypeError, RuntimeError)
 
 
 # --- indexing -------------------------------------------------------------------------------------------------
@@ -151,8 +163,7 @@ def test_scatter_reduce_of_bool(reduce, include_self, expected):
 
 
 def test_scatter_reduce_mean_of_bool_is_refused():
-    _raises_like_torch(lambda L: L.scatter_reduce(L.tensor([True]), 0, L.tensor([0]), L.tensor([True]), "mean"),
-                       NotImplementedError)
+    _no_kernel_like_torch(lambda L: L.scatter_reduce(L.tensor([True]), 0, L.tensor([0]), L.tensor([True]), "mean"))
 
 
 # --- binary ops: promotion and refusals ------------------------------------------------------------------------
@@ -177,7 +188,7 @@ def test_integer_modulo_by_zero_of_nothing_is_empty():
                                 lambda L, b: b.div(b, rounding_mode="trunc")])
 def test_bool_integer_division_is_not_implemented(fn):
     # PyTorch: '"remainder_cpu" not implemented for 'Bool'' (eigengrad gave int8)
-    _raises_like_torch(lambda L: fn(L, L.tensor([True, False])), NotImplementedError)
+    _no_kernel_like_torch(lambda L: fn(L, L.tensor([True, False])))
 
 
 def test_rounded_division_by_a_python_bool_stays_integer():
@@ -209,19 +220,19 @@ def test_bool_power():
     assert out.dtype == eg.bool and _np(out).tolist() == [True, False]
     assert _np(b ** False).tolist() == [True, True]
     assert (b ** 2).dtype == eg.int64
-    _raises_like_torch(lambda L: L.tensor([True, False]) ** L.tensor([True, False]), NotImplementedError)
-    _raises_like_torch(lambda L: True ** L.tensor([True, False]), NotImplementedError)
+    _no_kernel_like_torch(lambda L: L.tensor([True, False]) ** L.tensor([True, False]))
+    _no_kernel_like_torch(lambda L: True ** L.tensor([True, False]))
 
 
 @pytest.mark.parametrize("name", ["floor", "ceil", "trunc", "round"])
 def test_rounding_bool_is_not_implemented(name):
     # PyTorch: '"floor_vml_cpu" not implemented for 'Bool'' (eigengrad: bool, or float16 for round)
-    _raises_like_torch(lambda L: getattr(L, name)(L.tensor([True, False])), NotImplementedError)
+    _no_kernel_like_torch(lambda L: getattr(L, name)(L.tensor([True, False])))
     assert getattr(eg, name)(eg.tensor([3, -2])).dtype == eg.int64
 
 
 def test_frac_of_integers_is_not_implemented():
-    _raises_like_torch(lambda L: L.frac(L.tensor([3, -2])), NotImplementedError)
+    _no_kernel_like_torch(lambda L: L.frac(L.tensor([3, -2])))
     assert _np(eg.frac(eg.tensor([1.25, -1.5]))).tolist() == [0.25, -0.5]
 
 
@@ -284,7 +295,7 @@ def test_histc_of_a_nonfinite_range_is_a_runtime_error():
 
 def test_trace_of_bool_is_not_implemented():
     # trace(bool matrix): PyTorch '"trace" not implemented for 'Bool'' (eigengrad summed to int64)
-    _raises_like_torch(lambda L: L.trace(L.tensor([[True, False], [False, True]])), NotImplementedError)
+    _no_kernel_like_torch(lambda L: L.trace(L.tensor([[True, False], [False, True]])))
     assert int(eg.trace(eg.tensor([[1, 2], [3, 4]]))) == 5
 
 

@@ -13,9 +13,48 @@ class ArgumentTypeError(RuntimeError, TypeError):
     """A bad dtype or type of an argument (PyTorch's RuntimeError, and a TypeError)."""
 
 
+# Where PyTorch raises another class than RuntimeError, the error is that class too:
+
+class ArgumentIndexError(ArgumentError, IndexError):
+    """An index out of range: PyTorch's IndexError (a class index, a dim), or its RuntimeError where a kernel
+    checks it (embedding_bag); and a ValueError."""
+
+
+class ArgumentAssertionError(ArgumentError, AssertionError):
+    """A bad shape or size where PyTorch's Python code asserts (multi-head attention)."""
+
+
+class ArgumentTypeAssertionError(ArgumentTypeError, AssertionError):
+    """A bad dtype where PyTorch's Python code asserts (an attention mask neither bool nor float)."""
+
+
+class ArgumentNotSupportedError(ArgumentError, NotImplementedError):
+    """A mode, or a rank for a mode, that the operation does not have (PyTorch's NotImplementedError)."""
+
+
 class DtypeNotSupportedError(ArgumentTypeError, NotImplementedError):
-    """A dtype an operation has no kernel for (PyTorch's NotImplementedError "... not implemented for 'Bool'",
-    and a TypeError)."""
+    """A dtype an operation has no kernel for (PyTorch's NotImplementedError "... not implemented for 'Bool'")."""
+
+
+class DtypeMismatchError(ArgumentTypeError, ValueError):
+    """An input whose dtype is not the parameters' (PyTorch's recurrent layers raise ValueError, its cells
+    RuntimeError)."""
+
+
+def argument_errors(fn):
+    """``fn`` with a plain ValueError (a binding's bound check, NumPy's broadcast) raised as ArgumentError:
+    PyTorch raises RuntimeError there, and ArgumentError is both."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as e:
+            if isinstance(e, RuntimeError):
+                raise
+            raise ArgumentError(str(e)) from e
+    return wrapped
 
 
 def _numpy_linalg_error() -> type:

@@ -41,6 +41,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The kernels' outputs: numpy.empty's, with large buffers recycled from array to array (eigengrad._memory: a
 # training step's activations and gradients reuse the pages of the previous step's instead of faulting in
 # fresh ones). Ordinary arrays: they own their memory; NumPy gives it back to the recycler when they die.
+from eigengrad._errors import argument_errors  # noqa: E402
 from eigengrad._memory import empty  # noqa: E402
 
 
@@ -864,31 +865,14 @@ def rnn_backward(mode: str, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, gr
 
 # --- convolution (x (N, C, H, W), weight (O, C / groups, kh, kw); padding (top, bottom, left, right)) ---
 
-def _argument_errors(fn):
-    """``fn`` with the bindings' ValueError (an option out of bounds, a kernel or window larger than the
-    padded input) raised as ArgumentError: PyTorch raises RuntimeError there, and ArgumentError is both."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValueError as e:
-            from eigengrad._errors import ArgumentError
-
-            if isinstance(e, ArgumentError):
-                raise
-            raise ArgumentError(str(e)) from e
-    return wrapped
-
-@_argument_errors
+@argument_errors
 def conv2d_output_size(h: int, w: int, kh: int, kw: int, stride, padding, dilation) -> tuple[int, int]:
     """(oh, ow), from the bindings' geometry helper: ValueError/TypeError naming the option that is out of
     bounds, or when the dilated kernel is larger than the padded input."""
     return tuple(_C.conv2d_output_size(h, w, kh, kw, tuple(stride), tuple(padding), tuple(dilation)))
 
 
-@_argument_errors
+@argument_errors
 def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int) -> np.ndarray:
     """y (N, O, oh, ow) = conv2d(x, weight) + bias (None: no bias); the binding checks every shape."""
     check_float(x, "input")
@@ -933,14 +917,14 @@ def _planes(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
 
 
-@_argument_errors
+@argument_errors
 def pool2d_options(kernel_size, stride, padding, dilation) -> tuple:
     """((kh, kw), (sh, sw), (ph, pw), (dh, dw)) checked by the bindings' geometry helper: ints (or pairs)
     within its bounds, padding at most half the kernel (TypeError/ValueError naming the option)."""
     return tuple(tuple(v) for v in _C.pool2d_options(kernel_size, stride, padding, dilation))
 
 
-@_argument_errors
+@argument_errors
 def pool2d_output_size(size: int, kernel: int, padding: int, stride: int, dilation: int, ceil_mode: bool) -> int:
     return _C.pool2d_output_size(size, kernel, padding, stride, dilation, bool(ceil_mode))
 
@@ -951,7 +935,7 @@ def _pool_out(x, kernel, stride, padding, dilation, ceil_mode) -> np.ndarray:
     return empty((x.shape[0], x.shape[1], max(oh, 0), max(ow, 0)), dtype=x.dtype)
 
 
-@_argument_errors
+@argument_errors
 def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool):
     """(y, indices): max of each window (-inf padding) and the int64 flat index (row * W + col) of it."""
     check_float(x, "input")
@@ -970,7 +954,7 @@ def max_pool2d_backward(grad_out, indices, input_shape, dtype) -> np.ndarray:
     return gin
 
 
-@_argument_errors
+@argument_errors
 def avg_pool2d_forward(x, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override=None):
     check_float(x, "input")
     x = contiguous(x)

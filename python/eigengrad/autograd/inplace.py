@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from eigengrad import _kernels as K, _trace
+from eigengrad._errors import argument_errors
 from eigengrad.autograd import engine, ops, views
 from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.ops_inplace import Clamp, CopyFrom, Fill, SetItem
@@ -207,6 +208,7 @@ def clamp_bounds(lo, hi) -> tuple:
     return tuple(out)
 
 
+@argument_errors  # NumPy's "could not broadcast": PyTorch raises a RuntimeError
 def setitem(t, index, value) -> None:
     """``t[index] = value``: basic or advanced indexing, a tensor, array or number, broadcast and cast."""
     tensor = _tensor_module()
@@ -216,16 +218,8 @@ def setitem(t, index, value) -> None:
     arr = value._data if isinstance(value, tensor.Tensor) else value
     basic = ops._is_basic_index(index)
 
-    try:
-        run(t, "__setitem__", (_setitem_parts_step, arr, *_index_parts(index)),
-            lambda src: SetItem.apply(src, value, index=index), (value,),
-            leaf_message=VIEW_OF_LEAF if basic else LEAF)
-    except ValueError as e:  # NumPy's "could not broadcast": PyTorch raises a RuntimeError (ArgumentError is both)
-        if isinstance(e, RuntimeError):
-            raise
-        from eigengrad._errors import ArgumentError
-
-        raise ArgumentError(str(e)) from e
+    run(t, "__setitem__", (_setitem_parts_step, arr, *_index_parts(index)),
+        lambda src: SetItem.apply(src, value, index=index), (value,), leaf_message=VIEW_OF_LEAF if basic else LEAF)
 
 
 def _without_leading_ones(value, tensor_type):

@@ -13,23 +13,20 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _kernels as K
+from eigengrad._errors import ArgumentIndexError
 from eigengrad._glue import class_denominator
 from eigengrad.autograd.function import Primitive
 from eigengrad.autograd.ops import Sigmoid, Log, Maximum, where
 from eigengrad.autograd.ops_inplace import Clamp
 
 
-class ClassIndexError(IndexError, ValueError):
-    """A class index outside [0, C) (PyTorch's IndexError "Target k is out of bounds", and a ValueError)."""
-
-
 def check_class_indices(target: np.ndarray, c: int, ignore_index: int) -> None:
-    """Raise ClassIndexError for the first target that is neither ignore_index nor in [0, c)."""
+    """Raise ArgumentIndexError for the first target that is neither ignore_index nor in [0, c)."""
     target = np.asarray(target).reshape(-1)
     bad = (target != ignore_index) & ((target < 0) | (target >= c))
     if np.any(bad):
         i = int(np.argmax(bad))
-        raise ClassIndexError(f"target: class index {int(target[i])} at position {i} is out of range; expected "
+        raise ArgumentIndexError(f"target: class index {int(target[i])} at position {i} is out of range; expected "
                               f"0 <= target < {c} or ignore_index ({ignore_index})")
 
 

@@ -11,7 +11,7 @@ from eigengrad import _kernels as K
 from eigengrad import random as _random
 from eigengrad.autograd.ops_attention import Layout, ScaledDotProductAttention
 from eigengrad.tensor import Tensor, as_tensor
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError
 
 
 def _check_dropout(p) -> float:
@@ -20,11 +20,6 @@ def _check_dropout(p) -> float:
     if isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ArgumentError(f"dropout_p: dropout probability has to be between 0 and 1, but got {p!r}")
     return float(p)
-
-
-class _HeadsDimError(ArgumentError, IndexError):
-    """enable_gqa with a tensor of fewer than 3 dims: PyTorch's IndexError (dim -3 out of range), and
-    eigengrad's ArgumentError."""
 
 
 def _flag(value, name: str) -> bool:
@@ -41,7 +36,7 @@ def _qkv(query, key, value, enable_gqa: bool) -> None:
         if t.dtype not in (np.float32, np.float64):  # PyTorch: RuntimeError (ArgumentTypeError is both)
             raise ArgumentTypeError(f"{name}: expected a float32 or float64 tensor, got dtype {t.dtype}")
         if t.ndim < (3 if enable_gqa else 2):
-            raise (_HeadsDimError if enable_gqa and t.ndim == 2 else ArgumentError)(
+            raise (ArgumentIndexError if enable_gqa and t.ndim == 2 else ArgumentError)(
                 f"{name}: expected a tensor of at least {3 if enable_gqa else 2} dimensions "
                 f"(..., {'heads, ' if enable_gqa else ''}length, features), got shape {t.shape}")
     for t, name in ((key, "key"), (value, "value")):

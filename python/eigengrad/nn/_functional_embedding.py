@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from eigengrad import _kernels as K, _trace
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError
 from eigengrad.autograd import grad_mode, ops
 from eigengrad.autograd import ops_embedding as E
 from eigengrad.tensor import Tensor
@@ -178,12 +178,7 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
     except IndexError as e:
         if isinstance(e, RuntimeError):
             raise
-        raise BagIndexError(f"embedding_bag: {e}") from None
-
-
-class BagIndexError(IndexError, RuntimeError):
-    """An index of embedding_bag outside [0, num_embeddings): eigengrad's IndexError (as embedding's) and
-    the RuntimeError PyTorch's embedding_bag raises for it."""
+        raise ArgumentIndexError(f"embedding_bag: {e}") from None
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -20,17 +20,10 @@ from eigengrad.autograd.ops_attention import PackedSelfAttention
 from eigengrad.nn._functional_attention import _attn_mask, _check_dropout, attention_dropout, scaled_dot_product_attention
 from eigengrad.nn._functional_dropout import dropout
 from eigengrad.tensor import Tensor, as_tensor
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import (ArgumentAssertionError, ArgumentError, ArgumentTypeAssertionError,
+                               ArgumentTypeError)
 
 
-class AssertionArgumentError(ArgumentError, AssertionError):
-    """A bad argument where PyTorch's multi-head attention raises AssertionError (its checks of shapes and
-    sizes): an AssertionError as in PyTorch, and eigengrad's ArgumentError (a ValueError)."""
-
-
-class AssertionTypeError(ArgumentTypeError, AssertionError):
-    """A mask of a dtype other than bool or float, where PyTorch's ``_canonical_mask`` raises AssertionError:
-    an AssertionError as in PyTorch, and a TypeError."""
 
 
 def canonical_mask(mask, mask_name: str, other_type, other_name: str, target_type, check_other: bool = True):
@@ -42,7 +35,7 @@ def canonical_mask(mask, mask_name: str, other_type, other_name: str, target_typ
         return None
     mask = mask if isinstance(mask, Tensor) else as_tensor(np.asarray(mask))
     if mask.dtype != np.bool_ and mask.dtype.kind != "f":
-        raise AssertionTypeError(f"{mask_name}: only bool and floating types of {mask_name} are supported, got "
+        raise ArgumentTypeAssertionError(f"{mask_name}: only bool and floating types of {mask_name} are supported, got "
                                  f"{mask.dtype}")
     if check_other and other_type is not None and mask.dtype != other_type:
         warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
@@ -63,23 +56,23 @@ def dtype_or_none(t):
 def _shape_check(query, key, value, key_padding_mask, attn_mask, num_heads: int) -> bool:
     """PyTorch's checks of the input ranks; True when the input is batched (3-D)."""
     if query.ndim not in (2, 3):
-        raise AssertionArgumentError(f"query: should be unbatched 2D or batched 3D tensor but received {query.ndim}-D "
+        raise ArgumentAssertionError(f"query: should be unbatched 2D or batched 3D tensor but received {query.ndim}-D "
                                      "query tensor")
     batched = query.ndim == 3
     rank = 3 if batched else 2
     if key.ndim != rank or value.ndim != rank:
-        raise AssertionArgumentError(f"key, value: for {'batched (3-D)' if batched else 'unbatched (2-D)'} `query`, "
+        raise ArgumentAssertionError(f"key, value: for {'batched (3-D)' if batched else 'unbatched (2-D)'} `query`, "
                                      f"expected `key` and `value` to be {rank}-D but found {key.ndim}-D and "
                                      f"{value.ndim}-D tensors")
     if key_padding_mask is not None and key_padding_mask.ndim != rank - 1:
-        raise AssertionArgumentError(f"key_padding_mask: for {rank}-D `query`, expected `key_padding_mask` to be "
+        raise ArgumentAssertionError(f"key_padding_mask: for {rank}-D `query`, expected `key_padding_mask` to be "
                                      f"`None` or {rank - 1}-D but found {key_padding_mask.ndim}-D tensor instead")
     if attn_mask is not None:
         if attn_mask.ndim not in (2, 3):
-            raise AssertionArgumentError(f"attn_mask: expected `attn_mask` to be `None`, 2-D or 3-D but found "
+            raise ArgumentAssertionError(f"attn_mask: expected `attn_mask` to be `None`, 2-D or 3-D but found "
                                          f"{attn_mask.ndim}-D tensor instead")
         if not batched and attn_mask.ndim == 3 and attn_mask.shape != (num_heads, query.shape[0], key.shape[0]):
-            raise AssertionArgumentError(f"attn_mask: expected shape {(num_heads, query.shape[0], key.shape[0])}, got "
+            raise ArgumentAssertionError(f"attn_mask: expected shape {(num_heads, query.shape[0], key.shape[0])}, got "
                                          f"{attn_mask.shape}")
     return batched
 
@@ -122,12 +115,12 @@ def _projections(query, key, value, in_proj_weight, in_proj_bias, separate):
         weights = separate
         for t, w, name in zip((query, key, value), weights, ("q_proj_weight", "k_proj_weight", "v_proj_weight")):
             if w is None:
-                raise AssertionArgumentError(f"{name}: required with use_separate_proj_weight=True")
+                raise ArgumentAssertionError(f"{name}: required with use_separate_proj_weight=True")
             if w.shape != (e, t.shape[-1]):
-                raise AssertionArgumentError(f"{name}: expected shape {(e, t.shape[-1])}, got {w.shape}")
+                raise ArgumentAssertionError(f"{name}: expected shape {(e, t.shape[-1])}, got {w.shape}")
     else:
         if in_proj_weight is None:
-            raise AssertionArgumentError("in_proj_weight: required when use_separate_proj_weight is False")
+            raise ArgumentAssertionError("in_proj_weight: required when use_separate_proj_weight is False")
         weights = (in_proj_weight[:e], in_proj_weight[e:2 * e], in_proj_weight[2 * e:])
     biases = (None,) * 3 if in_proj_bias is None else (in_proj_bias[:e], in_proj_bias[e:2 * e], in_proj_bias[2 * e:])
     return tuple(linear(t, w, b) for t, w, b in zip((query, key, value), weights, biases))
@@ -155,7 +148,7 @@ def _static(x, static, bsz: int, num_heads: int, head_dim: int, name: str):
     if static is None:
         return x
     if static.ndim != 3 or static.shape[0] != bsz * num_heads or static.shape[2] != head_dim:
-        raise AssertionArgumentError(f"{name}: expected shape ({bsz * num_heads}, S, {head_dim}), got {static.shape}")
+        raise ArgumentAssertionError(f"{name}: expected shape ({bsz * num_heads}, S, {head_dim}), got {static.shape}")
     return static.reshape(bsz, num_heads, static.shape[1], head_dim)
 
 
@@ -206,14 +199,14 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
         if key_padding_mask is not None:  # merged with the padding, the mask is no longer causal
             is_causal = False
     if embed_dim != embed_dim_to_check:
-        raise AssertionArgumentError(f"query: was expecting embedding dimension of {embed_dim_to_check}, but got "
+        raise ArgumentAssertionError(f"query: was expecting embedding dimension of {embed_dim_to_check}, but got "
                                      f"{embed_dim}")
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
-        raise AssertionArgumentError(f"num_heads: embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+        raise ArgumentAssertionError(f"num_heads: embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     kv_shape = key.shape[:2] if separate is not None else key.shape
     if kv_shape != (value.shape[:2] if separate is not None else value.shape):
-        raise AssertionArgumentError(f"value: key's shape {key.shape} does not match value's {value.shape}")
+        raise ArgumentAssertionError(f"value: key's shape {key.shape} does not match value's {value.shape}")
     if in_proj_weight is not None and _packs(query, key, value, separate, bias_k, bias_v, add_zero_attn, static_k, static_v, need_weights,
               attn_mask, key_padding_mask):
         out = _packed_self_attention(query, in_proj_weight, in_proj_bias, num_heads, layout, attn_mask,
@@ -224,10 +217,10 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
     if attn_mask is not None:
         attn_mask = _attn_mask_4d(attn_mask, tgt_len, src_len, bsz, num_heads)
     if (bias_k is None) != (bias_v is None):
-        raise AssertionArgumentError("bias_k, bias_v: expected both or neither")
+        raise ArgumentAssertionError("bias_k, bias_v: expected both or neither")
     if bias_k is not None:
         if static_k is not None or static_v is not None:
-            raise AssertionArgumentError("bias_k: bias cannot be added to static key or value")
+            raise ArgumentAssertionError("bias_k: bias cannot be added to static key or value")
         k, v = layout.append_position(k, bias_k), layout.append_position(v, bias_v)
         attn_mask = None if attn_mask is None else _pad_last(attn_mask)
         key_padding_mask = None if key_padding_mask is None else _pad_last(key_padding_mask)
@@ -244,7 +237,7 @@ def mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight
     src_len = k.shape[2]
     if key_padding_mask is not None:
         if key_padding_mask.shape != (bsz, src_len):
-            raise AssertionArgumentError(f"key_padding_mask: expected shape {(bsz, src_len)}, got "
+            raise ArgumentAssertionError(f"key_padding_mask: expected shape {(bsz, src_len)}, got "
                                          f"{key_padding_mask.shape}")
         kpm = key_padding_mask.reshape(bsz, 1, 1, src_len)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
@@ -302,7 +295,7 @@ def _packed_self_attention(x, in_proj_weight, in_proj_bias, num_heads: int, layo
         attn_mask = _attn_mask_4d(attn_mask, length, length, bsz, num_heads)
     if key_padding_mask is not None:
         if key_padding_mask.shape != (bsz, length):
-            raise AssertionArgumentError(f"key_padding_mask: expected shape {(bsz, length)}, got "
+            raise ArgumentAssertionError(f"key_padding_mask: expected shape {(bsz, length)}, got "
                                          f"{key_padding_mask.shape}")
         kpm = key_padding_mask.reshape(bsz, 1, 1, length)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm

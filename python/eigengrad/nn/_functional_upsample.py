@@ -21,12 +21,7 @@ from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn import _functional_conv3d as FC3
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError, ArgumentTypeError
-
-
-class _RankError(ArgumentError, NotImplementedError):
-    """An unknown mode, or a mode given input of a rank it does not take: PyTorch's NotImplementedError, and
-    eigengrad's ArgumentError (a ValueError: PyTorch's ValueError too where it checks the size first)."""
+from eigengrad._errors import ArgumentError, ArgumentNotSupportedError, ArgumentTypeError
 
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area", "lanczos")
@@ -206,15 +201,15 @@ def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor,
 
 def _check_mode(input: Tensor, mode: str, align_corners, antialias: bool) -> None:
     if mode not in MODES:
-        raise _RankError(f"mode: expected one of {MODES}, got {mode!r}")
+        raise ArgumentNotSupportedError(f"mode: expected one of {MODES}, got {mode!r}")
     if input.ndim not in (3, 4, 5):
-        raise _RankError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
+        raise ArgumentNotSupportedError(f"input: interpolate takes 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
                          f"input, got shape {input.shape}")
     if antialias and not (mode in _ANTIALIAS_MODES and input.ndim == 4):
         raise ArgumentError("antialias: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
                          f"requires a 4-D tensor as input (got mode {mode!r}, {input.ndim}-D input)")
     if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
-        raise _RankError(f"input: Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
+        raise ArgumentNotSupportedError(f"input: Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
     if mode == "lanczos" and align_corners:
         raise ArgumentError("align_corners: Lanczos mode does not support align_corners=True")
     if mode == "lanczos" and not antialias:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, DtypeNotSupportedError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad import _kernels as K, _trace
 from eigengrad import return_types
 from eigengrad.autograd import ops
@@ -68,7 +68,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     """(values, indices) of the k largest (or smallest) along ``dim``, largest (smallest) first; equal values
     in index order."""
     if input._data.dtype == np.bool_:
-        raise DtypeNotSupportedError("topk does not support bool dtypes on CPU")
+        raise ArgumentTypeError("topk does not support bool dtypes on CPU")  # (PyTorch: a RuntimeError)
     if input.ndim == 0:  # PyTorch: k 0 or 1 both give the value itself and index 0
         _dims.wrap(dim, 0)
         if k not in (0, 1):

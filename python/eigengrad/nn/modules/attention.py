@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.nn._functional_mha import (AssertionArgumentError, _as_tensor, canonical_mask, dtype_or_none,
+from eigengrad.nn._functional_mha import (ArgumentAssertionError, _as_tensor, canonical_mask, dtype_or_none,
                                           mha_forward)
 from eigengrad.nn import init
 from eigengrad.nn.modules.linear import Linear
@@ -47,7 +47,7 @@ class MultiheadAttention(Module):
         check_device(device)
         embed_dim, num_heads = _positive(embed_dim, "embed_dim"), _positive(num_heads, "num_heads")
         if embed_dim % num_heads:
-            raise AssertionArgumentError(f"num_heads: embed_dim must be divisible by num_heads, got {embed_dim} and "
+            raise ArgumentAssertionError(f"num_heads: embed_dim must be divisible by num_heads, got {embed_dim} and "
                                          f"{num_heads}")
         if not 0.0 <= dropout <= 1.0:
             raise ArgumentError(f"dropout: expected a probability in [0, 1], got {dropout!r}")

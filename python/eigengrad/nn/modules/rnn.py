@@ -22,18 +22,12 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeMismatchError
 
 
 def gate_count(mode: str) -> int:
     """Gate blocks in a layer's weights: 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n)."""
     return K.RNN_MODES[mode][0]
-
-
-class InputDtypeError(ArgumentTypeError, ValueError):
-    """An input whose dtype is not the parameters': PyTorch's recurrent layers raise ValueError ('RNN input
-    dtype ... does not match weight dtype'), its cells and states RuntimeError; eigengrad's convention is
-    TypeError. This class is all three."""
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -141,7 +135,7 @@ class RNNBase(Module):
             raise ArgumentError(f"input: expected input_size={self.input_size} features in the last dimension, "
                              f"got shape {input.shape}")
         if input.dtype != self._dtype():
-            raise InputDtypeError(f"input: expected dtype {self._dtype()} (the parameters' dtype), got {input.dtype}")
+            raise DtypeMismatchError(f"input: expected dtype {self._dtype()} (the parameters' dtype), got {input.dtype}")
         return input.ndim == 3
 
     def _state(self, hx, name: str, batch: int, batched: bool, size: int | None = None):
@@ -156,7 +150,7 @@ class RNNBase(Module):
             kind = "batched" if batched else "unbatched"
             raise ArgumentError(f"{name}: expected hidden state of shape {want} for {kind} input, got {hx.shape}")
         if hx.dtype != self._dtype():
-            raise InputDtypeError(f"{name}: expected dtype {self._dtype()} (the parameters' dtype), got {hx.dtype}")
+            raise DtypeMismatchError(f"{name}: expected dtype {self._dtype()} (the parameters' dtype), got {hx.dtype}")
         return hx if batched else hx.unsqueeze(1)
 
     def _initial_states(self, hx, batch: int, batched: bool):

@@ -14,7 +14,8 @@ from eigengrad import _kernels as K
 from eigengrad.autograd.ops_rnn import RecurrentLayer
 from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
-from eigengrad.nn.modules.rnn import InputDtypeError, _positive_int, gate_count
+from eigengrad._errors import DtypeMismatchError
+from eigengrad.nn.modules.rnn import _positive_int, gate_count
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
 from eigengrad._errors import ArgumentError
@@ -52,7 +53,7 @@ class RNNCellBase(Module):
             raise ArgumentError(f"input: {type(self).__name__} expects a 2-D (batch, {self.input_size}) or 1-D "
                              f"({self.input_size},) input, got shape {input.shape}")
         if input.dtype != self.weight_ih.dtype:
-            raise InputDtypeError(f"input: expected dtype {self.weight_ih.dtype} (the parameters' dtype), "
+            raise DtypeMismatchError(f"input: expected dtype {self.weight_ih.dtype} (the parameters' dtype), "
                                   f"got {input.dtype}")
         return input.ndim == 2
 
@@ -65,7 +66,7 @@ class RNNCellBase(Module):
         if h.shape != want:
             raise ArgumentError(f"{name}: expected shape {want}, got {h.shape}")
         if h.dtype != self.weight_ih.dtype:
-            raise InputDtypeError(f"{name}: expected dtype {self.weight_ih.dtype} (the parameters' dtype), "
+            raise DtypeMismatchError(f"{name}: expected dtype {self.weight_ih.dtype} (the parameters' dtype), "
                                   f"got {h.dtype}")
         return h if batched else h.unsqueeze(0)
 
