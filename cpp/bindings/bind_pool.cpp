@@ -9,6 +9,7 @@
 #include "checks.hpp"
 #include "plan_capture.hpp"
 #include "geometry.hpp"
+#include "eigengrad/index.hpp"
 
 namespace eigengrad::bindings {
 // This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
@@ -113,10 +114,10 @@ void max_backward_impl(const py::array& dy, const py::array& idx, const py::arra
     T* dxp = mptr<T>(dx);
     launch([=] {  // the scan of the indices too (an index out of the plane would write out of bounds): a plan
                   // runs it at every replay, on that replay's indices
-      const std::int64_t* bad = std::find_if(ip, ip + n, [hw](std::int64_t v) { return v < -1 || v >= hw; });
-      if (bad != ip + n)
+      const index_t bad = first_bad_index(ip, n, hw, -1);
+      if (bad >= 0)
         throw py::value_error("indices: expected values in [-1, " + std::to_string(hw) + "), got " +
-                              std::to_string(*bad));
+                              std::to_string(ip[bad]));
       if (yp != nullptr) max_pool2d_relu_backward<T>(dyp, ip, yp, dxp, g);
       else max_pool2d_backward<T>(dyp, ip, dxp, g);
     });

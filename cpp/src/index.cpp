@@ -50,11 +50,15 @@ void scatter_loop(T* out, index_t outer, index_t n, index_t inner, const std::in
 
 }  // namespace
 
-index_t first_bad_index(const std::int64_t* idx, index_t count, index_t n) {
+index_t first_bad_index(const std::int64_t* idx, index_t count, index_t n, index_t lo) {
   std::atomic<index_t> first{-1};
+  const std::uint64_t base = std::uint64_t(lo), width = std::uint64_t(n) - base;  // v in [lo, n): v - lo < width
   parallel_for(count, kElementwiseGrain, [&](index_t b, index_t e) {
+    std::uint64_t bad = 0;  // a branchless pass first (it vectorises), the search only in a chunk that failed
+    for (index_t k = b; k < e; ++k) bad |= std::uint64_t(std::uint64_t(idx[k]) - base >= width);
+    if (bad == 0) return;
     for (index_t k = b; k < e; ++k) {
-      if (idx[k] < 0 || idx[k] >= n) {
+      if (idx[k] < lo || idx[k] >= n) {
         index_t cur = first.load();
         while ((cur < 0 || k < cur) && !first.compare_exchange_weak(cur, k)) {
         }
