@@ -344,5 +344,6 @@ def test_loss_argument_errors():
         F.distillation_loss(x, x, np.array([0, 1, 2]), temperature=0.0)
     with pytest.raises(ValueError, match="alpha"):
         nn.DistillationLoss(alpha=1.5)
-    with pytest.raises(TypeError):
-        nn.CrossEntropyLoss(None, -100)  # options after weight are keyword-only (no size_average)
+    # PyTorch's positional order: the second parameter is the deprecated size_average (-100 is true: 'mean')
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        assert nn.CrossEntropyLoss(None, -100).reduction == "mean"

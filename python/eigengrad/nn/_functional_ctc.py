@@ -66,7 +66,7 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
     and averages over the batch, as PyTorch; ``zero_infinity`` zeroes impossible alignments (inf losses)
     and their gradients."""
     _input(log_probs, "log_probs")
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     unbatched = log_probs.ndim == 2
     if log_probs.ndim not in (2, 3):
         raise ArgumentError(f"log_probs: expected (T, N, C) or (T, C), got shape {log_probs.shape}")

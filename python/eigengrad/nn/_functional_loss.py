@@ -1,10 +1,9 @@
 """Functional losses (re-exported by ``eigengrad.nn.functional``): NLL, binary cross-entropy (on
 probabilities and on logits), L1, Huber, smooth L1, KL divergence and knowledge distillation.
 
-Semantics, defaults and reductions follow PyTorch (``torch.nn.functional``). The legacy arguments
-``size_average``/``reduce`` (deprecated in PyTorch) are not supported; options after the tensors and
-``weight`` are keyword-only, so a positional call ported from PyTorch fails loudly instead of binding
-the wrong option.
+Semantics, defaults, reductions and positional parameter order follow PyTorch 2.13
+(``torch.nn.functional``), including the deprecated ``size_average``/``reduce`` arguments: given, they
+set ``reduction`` with PyTorch's UserWarning (``eigengrad.nn._reduction.legacy_get_string``).
 """
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ import numbers
 import numpy as np
 
 from eigengrad.autograd import ops_loss as L
+from eigengrad.nn import _reduction as _R
 from eigengrad.tensor import Tensor, as_tensor
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 
@@ -108,9 +108,29 @@ def _check_smoothing(label_smoothing) -> float:
     return float(label_smoothing)
 
 
-def _check_reduction(reduction: str, allowed=("mean", "sum", "none")) -> None:
-    if reduction not in allowed:
-        raise ArgumentError(f"reduction: expected one of {allowed}, got {reduction!r}")
+def _check_reduction(reduction: str, allowed=("mean", "sum", "none")) -> str:
+    """``reduction`` checked ('elementwise_mean' gives 'mean' with PyTorch's warning): see ``_reduction.check``."""
+    if reduction in allowed:
+        return reduction
+    return _R.check(reduction, allowed)
+
+
+def _weighted(loss: Tensor, weight, input: Tensor, reduction: str, mean_by_weight: bool) -> Tensor:
+    """PyTorch 2.13's ``weight`` of mse_loss, l1_loss and huber_loss: the elementwise loss times ``weight``
+    (of input's size), then summed, or its mean ('mean': divided by sum(weight) for MSE and L1, by the
+    number of elements for Huber)."""
+    if not isinstance(weight, Tensor):
+        weight = as_tensor(np.asarray(weight, dtype=input.dtype))
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / weight.sum() if mean_by_weight else loss.mean()
 
 
 def _trailing(w: np.ndarray | None, shape: tuple, name: str) -> np.ndarray | None:
@@ -149,7 +169,8 @@ def _class_rows(input: Tensor, t: np.ndarray, c: int):
     return input.permute(0, *range(2, input.ndim), 1).reshape(-1, c), t.reshape(-1), expected
 
 
-def nll_loss(input: Tensor, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (e.g. from ``log_softmax``)::
 
         loss_i = -w[t_i] x_i[t_i]   (0 where t_i == ignore_index)
@@ -158,7 +179,8 @@ def nll_loss(input: Tensor, target, weight=None, *, ignore_index: int = -100, re
     as ``cross_entropy``: (N, C) with (N,), (C,) with a scalar, (N, C, d1, ...) with (N, d1, ...).
     """
     _input(input)
-    _check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _check_reduction(reduction)
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise ArgumentTypeError(f"target: expected integer class indices, got dtype {t.dtype}")
@@ -169,7 +191,8 @@ def nll_loss(input: Tensor, target, weight=None, *, ignore_index: int = -100, re
     return out.reshape(*shape) if reduction == "none" else out
 
 
-def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets y::
 
         loss = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100))
@@ -178,7 +201,8 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str =
     broadcasts against input. Prefer :func:`binary_cross_entropy_with_logits` (stable and fused).
     """
     _input(input)
-    _check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _check_reduction(reduction)
     target = _like(target, input)
     w = _const(weight, input, "weight")
     if w is not None:
@@ -188,8 +212,8 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str =
     return L.BCE.apply(input, target, weight=w, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *, reduction: str = "mean",
-                                     pos_weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None) -> Tensor:
     """Binary cross-entropy on logits x, numerically stable, fused in C++ (forward and backward)::
 
         loss = w * ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)))
@@ -200,50 +224,70 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *, redu
     dimension) broadcasts against target.
     """
     _input(input)
-    _check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _check_reduction(reduction)
     input, target = _paired(input, target, broadcast="error")
     w = _trailing(_const(weight, input, "weight"), input.shape, "weight")
     pw = _trailing(_const(pos_weight, input, "pos_weight"), input.shape, "pos_weight")
     return L.BCEWithLogits.apply(input, target, weight=w, pos_weight=pw, reduction=reduction)
 
 
-def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
-    """Mean absolute error |x - y| (gradient sign(x - y), 0 where x == y, as PyTorch)."""
+def l1_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> Tensor:
+    """Mean absolute error |x - y| (gradient sign(x - y), 0 where x == y, as PyTorch). ``weight`` (of input's
+    size) weighs each element; 'mean' then divides by sum(weight) (PyTorch 2.13)."""
     _input(input)
-    _check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted(L.Regression.apply(*_paired(input, target), kind="l1", param=0.0, reduction="none"),
+                         weight, input, reduction, True)
+    reduction = _check_reduction(reduction)
     return L.Regression.apply(*_paired(input, target), kind="l1", param=0.0, reduction=reduction)
 
 
-def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Huber loss (Huber 1964) of d = x - y: 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0, weight=None) -> Tensor:
+    """Huber loss (Huber 1964) of d = x - y: 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta).
+    ``weight`` (of input's size) weighs each element; 'mean' stays the mean over the elements (PyTorch 2.13)."""
     _input(input)
-    _check_reduction(reduction)
+    if weight is not None:
+        if not delta > 0:
+            raise ArgumentError(f"delta: expected a value > 0, got {delta}")
+        return _weighted(L.Regression.apply(*_paired(input, target), kind="huber", param=float(delta),
+                                            reduction="none"), weight, input, reduction, False)
+    reduction = _check_reduction(reduction)
     if not delta > 0:
         raise ArgumentError(f"delta: expected a value > 0, got {delta}")
     return L.Regression.apply(*_paired(input, target), kind="huber", param=float(delta), reduction=reduction)
 
 
-def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
     """Smooth L1 (Girshick 2015, Fast R-CNN) of d = x - y: 0.5 d^2 / beta where |d| < beta, else
     |d| - 0.5 beta; beta = 0 gives L1. Equals huber_loss(delta=beta) / beta."""
     _input(input)
-    _check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _check_reduction(reduction)
     if not beta >= 0:
         raise ArgumentError(f"beta: expected a value >= 0, got {beta}")
     return L.Regression.apply(*_paired(input, target), kind="smooth_l1", param=float(beta), reduction=reduction)
 
 
-def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
     """Kullback-Leibler divergence KL(P || Q) with ``input`` = log Q (log-probabilities) and ``target`` = P::
 
         pointwise: p (log p - x)   (0 where p = 0);  with log_target: exp(t) (t - x), t = log p
 
     Reductions as PyTorch: 'batchmean' = sum / input.shape[0] (the true KL divergence per sample),
     'mean' = the mean over ALL elements (PyTorch's default, which divides by the number of classes
-    too), 'sum', 'none'.
+    too), 'sum', 'none'. The legacy ``size_average``/``reduce`` set the reduction without that warning
+    (and, as PyTorch's, a ``reduction='batchmean'`` given with them still divides the result by input.shape[0]).
     """
     _input(input)
-    _check_reduction(reduction, ("mean", "batchmean", "sum", "none"))
+    if size_average is not None or reduce is not None:
+        legacy = _R.legacy_get_string(size_average, reduce)
+        out = L.KLDiv.apply(*_paired(input, target, broadcast="silent"), log_target=bool(log_target),
+                            reduction=legacy)
+        return out / input.shape[0] if reduction == "batchmean" and input.ndim != 0 else out
     if reduction == "mean":  # PyTorch's warning, word for word
         import warnings
 
@@ -251,6 +295,7 @@ def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool =
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       stacklevel=2)
+    reduction = _check_reduction(reduction, ("mean", "batchmean", "sum", "none"))
     return L.KLDiv.apply(*_paired(input, target, broadcast="silent"), log_target=bool(log_target), reduction=reduction)
 
 

@@ -1,9 +1,10 @@
 """Margin, embedding and likelihood losses in functional form (re-exported by ``eigengrad.nn.functional``):
 margin ranking, hinge embedding, soft margin, cosine embedding, triplet margin (with a distance function),
 Poisson and Gaussian negative log-likelihood, multi-class and multi-label margin, multi-label soft margin.
-PyTorch's formulas, validation and messages (the deprecated ``size_average``/``reduce`` are not supported:
-the options after them in PyTorch's signatures are keyword-only here, as in the other losses); composed of differentiable tensor operations, so first- and
-second-order gradients come with them."""
+PyTorch's formulas, validation, messages and positional parameter order, with the deprecated
+``size_average``/``reduce`` mapped to ``reduction`` as PyTorch 2.13 does (``eigengrad.nn._reduction``, with
+its warning); composed of differentiable tensor operations, so first- and second-order gradients come
+with them."""
 from __future__ import annotations
 
 import math
@@ -12,6 +13,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops
+from eigengrad.nn import _reduction as _R
 from eigengrad.nn._functional_activation import _tensor
 from eigengrad.nn._functional_activation_more import _where_tensor, logsigmoid, relu
 from eigengrad.nn._functional_distance import pairwise_distance
@@ -37,41 +39,46 @@ def _labels(t, name: str = "target") -> np.ndarray:
     return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
-def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *,
-                        reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -y (x1 - x2) + margin), y = 1 when x1 should rank higher, -1 when x2 should."""
     _tensor(input1, "input1"), _tensor(input2, "input2"), _tensor(target, "target")
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _R.check(reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise ArgumentError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                             f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, *, reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (PyTorch: both terms where y is neither)."""
     _tensor(input), _tensor(target, "target")
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _R.check(reduction)
     shape = _broadcast(input.shape, target.shape)
     margin_part = _where_tensor(ops.numpy_call(_target_mask, np.not_equal, target._data, 1, shape), (margin - input).clamp(min=0), 0.0)
     self_part = _where_tensor(ops.numpy_call(_target_mask, np.not_equal, target._data, -1, shape), input, 0.0)
     return _reduce(margin_part + self_part, reduction)
 
 
-def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)), computed without overflow."""
     _tensor(input), _tensor(target, "target")
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _R.check(reduction)
     neg_margin = -input * target  # PyTorch negates the input first: a bool input is refused here
     return _reduce(-logsigmoid(-neg_margin), reduction)
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *,
-                          reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,
+                          reduce=None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1; cos uses squared norms
     plus 1e-12 (PyTorch's EPSILON)."""
     _tensor(input1, "input1"), _tensor(input2, "input2"), _tensor(target, "target")
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _R.check(reduction)
     if target.ndim == 0 and input1.ndim != 1:
         raise ArgumentError(f"0D target tensor expects 1D input tensors, but found inputs with sizes "
                             f"{list(input1.shape)} and {list(input2.shape)}.")
@@ -98,11 +105,13 @@ def _same_ndim(anchor: Tensor, positive: Tensor, negative: Tensor) -> None:
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
-                        eps: float = 1e-6, swap: bool = False, *, reduction: str = "mean") -> Tensor:
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance (Balntas et al. 2016); ``swap``
     uses min(d(a, n), d(p, n))."""
     _tensor(anchor, "anchor"), _tensor(positive, "positive"), _tensor(negative, "negative")
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _R.check(reduction)
     if margin <= 0:
         raise ArgumentError(f"margin must be greater than 0, got {margin}")
     _same_ndim(anchor, positive, negative)
@@ -134,8 +143,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     """Poisson negative log-likelihood: exp(x) - y x (``log_input``) or x - y log(x + eps); ``full`` adds
     Stirling's approximation y log y - y + log(2 pi y) / 2 where y > 1."""
     _tensor(input), _tensor(target, "target")
-    if size_average is not None or reduce is not None:  # positional in PyTorch's signature, before eps
-        raise TypeError("size_average and reduce are deprecated in PyTorch and not supported: use reduction")
+    reduction = _R.resolve(size_average, reduce, reduction)
     if reduction not in ("none", "mean", "sum"):
         raise ArgumentError(f"{reduction} is not a valid value for reduction")
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
@@ -204,16 +212,17 @@ def _class_targets(input: Tensor, target, name: str) -> tuple:
     return (input if input.ndim == 2 else input.reshape(1, -1)), t.reshape(-1).astype(np.int64), input.ndim == 1
 
 
-def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, *,
-                      reduction: str = "mean") -> Tensor:
+def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss (Weston & Watkins 1999; Crammer & Singer 2001 without the max): per sample,
     sum over i != y of w[y] max(0, margin - x[y] + x[i])^p / C."""
     _tensor(input)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _R.check(reduction)
     if p != 1 and p != 2:
         raise ArgumentError("only p == 1 and p == 2 supported")
     if weight is not None and _tensor(weight, "weight").ndim != 1:
         raise ArgumentError("weight must be one-dimensional")
-    ops.check_reduction(reduction)
     x, t, unbatched = _class_targets(input, target, "multi_margin_loss")
     c = x.shape[1]
     if weight is not None and weight.shape[0] != c:  # PyTorch refuses it (the gather would read past the end)
@@ -232,11 +241,12 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
     return _reduce(loss.reshape(()) if unbatched else loss, reduction)
 
 
-def multilabel_margin_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
+def multilabel_margin_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-label hinge loss: per sample, the target classes are target's entries before the first -1;
     sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])) / C."""
     _tensor(input)
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    reduction = _R.check(reduction)
     t = _labels(target)
     if input.ndim not in (1, 2) or (input.ndim == 2 and input.shape[1] == 0 and input.shape[0] != 0):
         raise ArgumentError(f"multilabel_margin_loss: expected non-empty vector or matrix with optional 0-dim batch "
@@ -262,11 +272,12 @@ def multilabel_margin_loss(input: Tensor, target, *, reduction: str = "mean") ->
     return _reduce(loss.reshape(()) if input.ndim == 1 else loss, reduction)
 
 
-def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
-                                reduction: str = "mean") -> Tensor:
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
     """Per sample, the mean over classes of -(y log sigmoid(x) + (1 - y) log sigmoid(-x)), weighted by
-    ``weight`` per class."""
+    ``weight`` per class. 'elementwise_mean' is refused, as by PyTorch."""
     _tensor(input), _tensor(target, "target")
+    reduction = _R.resolve(size_average, reduce, reduction)
     ops.check_reduction(reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:

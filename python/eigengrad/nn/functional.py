@@ -5,6 +5,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops, ops_norm
+from eigengrad.nn import _reduction as _R
 from eigengrad.tensor import Tensor, as_tensor
 from eigengrad.nn._functional_loss import (  # noqa: F401  (losses beyond cross_entropy and mse_loss)
     _check_smoothing, _class_weight, binary_cross_entropy, binary_cross_entropy_with_logits, distillation_loss,
@@ -44,8 +45,8 @@ def tanh(input: Tensor) -> Tensor:
     return ops.Tanh.apply(_tensor(input, "input"))
 
 
-def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input: Tensor, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of logits ``input`` against class indices or class probabilities ``target``.
 
     Index targets, with class weights w (default 1) and label smoothing eps (default 0), C classes::
@@ -61,11 +62,13 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
 
     Shapes as in PyTorch: input (N, C) with target (N,), input (C,) with a scalar target, or input
     (N, C, d1, ...) with target (N, d1, ...). Label smoothing: Szegedy et al. 2016, "Rethinking the
-    Inception Architecture for Computer Vision". ``size_average``/``reduce`` (deprecated in PyTorch) are
-    not supported, so the options after ``weight`` are keyword-only.
+    Inception Architecture for Computer Vision". PyTorch's positional order; the deprecated
+    ``size_average``/``reduce`` set ``reduction`` with PyTorch's warning (``eigengrad.nn._reduction``).
     """
     _tensor(input, "input")
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    if reduction not in ops._REDUCTIONS:
+        reduction = _R.check(reduction)
     label_smoothing = _check_smoothing(label_smoothing)
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     shape = input._data.shape  # (the array's tuple: Tensor.shape makes a Size at every read)
@@ -135,13 +138,21 @@ def _cross_entropy_probabilities(input: Tensor, target, reduction: str, weight=N
     return losses.sum() if reduction == "sum" else losses.mean()
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> Tensor:
     """Mean-squared error mean((x - y)^2); 'sum' sums, 'none' keeps the elementwise errors. A float64
-    target gives a float64 loss, a target of another shape broadcasts (with PyTorch's warning)."""
-    from eigengrad.nn._functional_loss import _paired
+    target gives a float64 loss, a target of another shape broadcasts (with PyTorch's warning). ``weight``
+    (of input's size) weighs each element; 'mean' then divides by sum(weight) (PyTorch 2.13). The
+    deprecated ``size_average``/``reduce`` set ``reduction`` with PyTorch's warning."""
+    from eigengrad.nn._functional_loss import _paired, _weighted
 
     _tensor(input, "input")
-    ops.check_reduction(reduction)
+    reduction = _R.resolve(size_average, reduce, reduction)
+    if weight is not None:
+        if input.dtype not in (np.float32, np.float64):
+            raise TypeError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
+        return _weighted(ops.MSE.apply(*_paired(input, target), reduction="none"), weight, input, reduction, True)
+    if reduction not in ops._REDUCTIONS:
+        reduction = _R.check(reduction)
     if input.dtype not in (np.float32, np.float64):
         raise TypeError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
     return ops.MSE.apply(*_paired(input, target), reduction=reduction)

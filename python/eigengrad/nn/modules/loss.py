@@ -1,12 +1,13 @@
 """Loss modules with PyTorch's names, defaults and reductions (``torch.nn`` losses).
 
-The deprecated ``size_average``/``reduce`` arguments of PyTorch are not supported: the options after
-``weight`` are keyword-only, so a positional call ported from PyTorch fails loudly. Class weights and
+Constructors take PyTorch 2.13's parameters in PyTorch's positional order, including the deprecated
+``size_average``/``reduce``: given, they set ``reduction`` at construction, with PyTorch's UserWarning
+(``_Loss.__init__``, through ``eigengrad.nn._reduction.legacy_get_string``). Class weights and
 ``pos_weight`` are registered as buffers (in ``state_dict``, moved by ``.to(dtype)``), as in PyTorch.
 """
 from __future__ import annotations
 
-from eigengrad.autograd.ops import check_reduction
+from eigengrad.nn import _reduction as _R
 from eigengrad.nn import functional as F
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor, as_tensor
@@ -14,9 +15,15 @@ from eigengrad._errors import ArgumentError
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    # the reductions the constructor accepts; 'elementwise_mean' is kept as given (PyTorch's modules keep it)
+    # and the forward's functional maps it to 'mean' with PyTorch's warning, or refuses it, as PyTorch's does
+    _reductions = ("mean", "sum", "none", "elementwise_mean")
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        check_reduction(reduction)
+        reduction = _R.resolve(size_average, reduce, reduction)
+        if reduction not in self._reductions:
+            _R.check(reduction, self._reductions[:-1])
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -30,8 +37,8 @@ def _buffer(value) -> Tensor | None:
 
 
 class _WeightedLoss(_Loss):
-    def __init__(self, weight=None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", _buffer(weight))
 
 
@@ -45,9 +52,9 @@ class CrossEntropyLoss(_WeightedLoss):
     probability targets: (1 - eps) p + eps / C). Fused C++ kernels, forward and backward.
     """
 
-    def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = F._check_smoothing(label_smoothing)
 
@@ -59,8 +66,9 @@ class CrossEntropyLoss(_WeightedLoss):
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities: loss_i = -w[t_i] x_i[t_i]; weighted mean as PyTorch."""
 
-    def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
@@ -79,8 +87,9 @@ class BCEWithLogitsLoss(_Loss):
     w ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x))). ``pos_weight`` weighs the positive examples
     (e.g. n_negative / n_positive per class, shape (C,))."""
 
-    def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None) -> None:
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
+                 pos_weight=None) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", _buffer(weight))
         self.register_buffer("pos_weight", _buffer(pos_weight))
 
@@ -92,8 +101,8 @@ class BCEWithLogitsLoss(_Loss):
 class MSELoss(_Loss):
     """Mean-squared error (x - y)^2."""
 
-    def __init__(self, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
@@ -102,8 +111,8 @@ class MSELoss(_Loss):
 class L1Loss(_Loss):
     """Mean absolute error |x - y|."""
 
-    def __init__(self, *, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
@@ -112,8 +121,8 @@ class L1Loss(_Loss):
 class HuberLoss(_Loss):
     """Huber loss: 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta), d = x - y."""
 
-    def __init__(self, *, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input, target):
@@ -123,23 +132,22 @@ class HuberLoss(_Loss):
 class SmoothL1Loss(_Loss):
     """Smooth L1: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = x - y."""
 
-    def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
     def forward(self, input, target):
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
-class KLDivLoss(Module):
+class KLDivLoss(_Loss):
     """KL(P || Q) with input = log Q and target = P (or log P with ``log_target``): p (log p - x).
     'batchmean' gives the KL divergence per sample; 'mean' (PyTorch's default) averages over all elements."""
 
-    def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
-        super().__init__()
-        if reduction not in ("mean", "batchmean", "sum", "none"):
-            raise ArgumentError(f"reduction: expected one of ('mean', 'batchmean', 'sum', 'none'), got {reduction!r}")
-        self.reduction = reduction
+    _reductions = ("mean", "batchmean", "sum", "none", "elementwise_mean")
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
     def forward(self, input, target):
