@@ -95,6 +95,11 @@ TENSOR_OP_CASES = [
          lambda a, b: _linalg(a).solve(a, b)),
     Case(LA.Cholesky, "spd", lambda a: _linalg(a).cholesky(a @ a.mT), inputs(_matrices),
          lambda a: _linalg(a).cholesky(a @ a.mT)),
+    # (the factor's triangle taken first: the value reads only it, the gradient is of the whole factor)
+    Case(LA.CholeskySolve, "lower", lambda b, a: b.cholesky_solve(a.tril()), inputs(normal(2, 3, 2), _matrices),
+         lambda b, a: b.cholesky_solve(a.tril())),
+    Case(LA.CholeskySolve, "upper", lambda b, a: b.cholesky_solve(a.triu(), True),
+         inputs(normal(2, 3, 2), _matrices), lambda b, a: b.cholesky_solve(a.triu(), True)),
     Case(DC.Eigh, "invariant", lambda a: _eigh_parts(a), inputs(_matrices), lambda a: _eigh_parts(a)),
     Case(DC.QR, "sign-fixed", lambda a: _qr_parts(a), inputs(normal(2, 4, 3)), lambda a: _qr_parts(a)),
     Case(DC.LU, "pivoted", lambda a: _lu_parts(a), inputs(_matrices), lambda a: _lu_parts(a)),

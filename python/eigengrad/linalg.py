@@ -31,6 +31,9 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
     and ``ord`` is given with no ``dim`` (PyTorch's rule)."""
     if ord is None:
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None and A.ndim not in (1, 2):
+        raise ArgumentError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                            f"Got {A.ndim}D.")
     matrix = (isinstance(dim, (tuple, list)) and len(dim) == 2) or (dim is None and A.ndim == 2)
     if isinstance(ord, str) or matrix:
         if not matrix:
@@ -41,7 +44,19 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
-    """The matrix norm over ``dim``: 'fro', 'nuc', 2, -2, 1, -1, inf, -inf."""
+    """The matrix norm over ``dim``: 'fro', 'nuc', 2, -2, 1, -1, inf, -inf. A must be a floating (batch of)
+    matrix and ``dim`` two distinct dims, as PyTorch checks before it reduces."""
+    if isinstance(ord, str) and ord not in ("fro", "nuc") or not isinstance(ord, str) and abs(ord) not in (
+            1, 2, float("inf")):
+        raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
+    _matrices(A, "matrix_norm")
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise ArgumentError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                            f"{' '.join(str(d) for d in dim) if isinstance(dim, (tuple, list)) else dim}")
+    from eigengrad.tensor_ops import _dims
+
+    if _dims.wrap(dim[0], A.ndim) == _dims.wrap(dim[1], A.ndim):
+        raise ArgumentError(f"Expected dims to be different, got ({dim[0]}, {dim[1]}) instead")
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
     return matrix_norm_ord(A if dtype is None else A.to(dtype), ord, dim, keepdim)
@@ -94,9 +109,29 @@ def logdet(A):
 def solve(A, B, *, left: bool = True, out=None):
     """X with A X = B (B a matrix or batch of them, or a vector / batch of vectors); ``left=False``: X A = B."""
     _square(A, "solve")
+    if B.ndim == 0:
+        raise ArgumentError("linalg.solve: The input tensor B must have at least 1 dimensions.")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    bm = tuple(B.shape) + (1,) if vector else tuple(B.shape)
+    n = A.shape[-1]
+    if (bm[-2] if left else bm[-1]) != n:
+        raise ArgumentError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {bm[-2]}x{bm[-1]})")
+    if vector and not left:
+        raise ArgumentError("linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. "
+                            "In this case linalg.solve is equivalent to B / A.squeeze(-1)")
+    batch_a, batch_b = tuple(A.shape[:-2]), bm[:-2]
+    if batch_a != batch_b:  # broadcast the batches here, so that each gradient comes back in its input's shape
+        try:
+            batch = tuple(np.broadcast_shapes(batch_a, batch_b))
+        except ValueError:
+            raise ArgumentError(f"linalg.solve: the batch dimensions of A {list(batch_a)} and B {list(batch_b)} are "
+                                "not broadcastable") from None
+        A = A.expand(*batch, n, n)
+        if not vector:
+            B = B.expand(*batch, *bm[-2:])
     if not left:
         return solve(A.mT, B.mT).mT
-    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     x = L.Solve.apply(A, B.unsqueeze(-1) if vector else B)
     return x.squeeze(-1) if vector else x
 
@@ -108,12 +143,21 @@ def cholesky(A, *, upper: bool = False, out=None):
 
 
 def matrix_power(A, n: int):
-    """A^n by repeated squaring (n < 0: of the inverse; n = 0: the identity)."""
-    _square(A, "matrix_power")
+    """A^n by repeated squaring (n < 0: of the inverse; n = 0: the identity); integer matrices too for n >= 0,
+    as PyTorch."""
+    if n >= 0 and A._data.dtype.kind in "iu" and A.ndim >= 2 and A.shape[-1] == A.shape[-2]:
+        pass  # (integer matrix products; the inverse of n < 0 needs floats)
+    else:
+        _square(A, "matrix_power")
     if n == 0:
         from eigengrad.tensor import Tensor
 
-        return Tensor._wrap(np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())
+        eye = Tensor._wrap(np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())
+        if A.requires_grad:  # PyTorch's identity is in the graph: A's gradient is zeros, not None (I - 0 is I)
+            from eigengrad.tensor_ops.index import where
+
+            eye = eye - where(Tensor._wrap(np.zeros((), bool)), A, 0.0)
+        return eye
     base, result, k = (inv(A) if n < 0 else A), None, abs(int(n))
     while k:
         if k & 1:
@@ -121,7 +165,7 @@ def matrix_power(A, n: int):
         k >>= 1
         if k:
             base = base @ base
-    return result
+    return result.clone() if result is A else result  # n = 1: a new tensor, as PyTorch's (not A itself)
 
 
 def multi_dot(tensors, *, out=None):

@@ -42,6 +42,11 @@ def _wrap(array):
 def eigh(A, UPLO: str = "L", *, out=None):
     """(eigenvalues ascending, eigenvectors as columns) of the symmetric matrices whose ``UPLO`` triangle A
     holds. The eigenvectors' signs are LAPACK's: only what does not depend on them is unique."""
+    if A.ndim >= 2 and A.shape[-1] == A.shape[-2] and A._data.dtype.kind != "f":  # PyTorch: no kernel
+        from eigengrad._errors import DtypeNotSupportedError
+        from eigengrad.autograd.inplace import _torch_name
+
+        raise DtypeNotSupportedError(f"\"linalg_eigh_cpu\" not implemented for '{_torch_name(A._data.dtype)}'")
     _matrices(A, "eigh", square=True)
     if UPLO not in ("L", "U"):
         raise ArgumentError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
@@ -130,8 +135,13 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None):
     return D.Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian))
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, out=None):
-    """The number of singular values above max(atol, rtol s_max) (int64)."""
+def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None, out=None):
+    """The number of singular values above max(atol, rtol s_max) (int64); PyTorch's older ``tol`` (also
+    positional) is ``atol`` with rtol 0."""
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise ArgumentError("linalg.matrix_rank: tol cannot be given with atol or rtol")
+        atol, rtol = tol, 0.0
     _matrices(A, "matrix_rank", square=hermitian)
     atol, rtol = _tolerances(A, atol, rtol)
     a = A._data
@@ -187,7 +197,7 @@ def matrix_norm_ord(A, ord, dim=(-2, -1), keepdim: bool = False):
     d0, d1 = (d % A.ndim for d in dim)
     if ord in ("nuc", 2, -2):
         s = svdvals(movedim(A, (d0, d1), (-2, -1)))
-        r = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        r = s.sum(-1) if ord == "nuc" else _max_min(s, -1, ord, False)
         if keepdim:
             for d in sorted((d0, d1)):
                 r = r.unsqueeze(d)
@@ -195,9 +205,17 @@ def matrix_norm_ord(A, ord, dim=(-2, -1), keepdim: bool = False):
     if ord in (1, -1, math.inf, -math.inf):
         summed, other = (d0, d1) if ord in (1, -1) else (d1, d0)
         sums = A.abs().sum(summed, keepdim=True)
-        r = sums.amax(other, keepdim=True) if ord > 0 else sums.amin(other, keepdim=True)
+        r = _max_min(sums, other, ord, True)
         return r if keepdim else r.squeeze(max(d0, d1)).squeeze(min(d0, d1))
     raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def _max_min(t, dim: int, ord, keepdim: bool):
+    """The max (ord > 0) or min over ``dim`` of nonnegative values; PyTorch's max over an empty dim is 0, its
+    min raises amin's IndexError."""
+    if ord > 0:  # (PyTorch's 0 there is outside the graph for 1, 2 and inf; 'nuc' sums, in the graph)
+        return t.sum(dim, keepdim=keepdim).detach() if t.shape[dim] == 0 else t.amax(dim, keepdim=keepdim)
+    return t.amin(dim, keepdim=keepdim)
 
 
 def cond(A, p=None, *, out=None):
@@ -234,10 +252,13 @@ def vander(x, *, N=None):
 
 def svd_old(input, some: bool = True, compute_uv: bool = True, *, out=None):
     """``torch.svd``: (U, S, V) with V, not Vh; ``some=False`` gives the full U and V; without ``compute_uv``,
-    U and V are zero matrices (PyTorch's)."""
-    U, S, Vh = svd(input, full_matrices=not some)
+    U and V are square zero matrices (m x m and n x n, whatever ``some``: PyTorch's)."""
     if not compute_uv:
-        return OldSVDResult(U.detach() * 0.0, S, Vh.mT.detach() * 0.0)
+        S = svdvals(input)
+        *batch, m, n = input.shape
+        zeros = lambda k: _wrap(np.zeros((*batch, k, k), dtype=input._data.dtype))  # noqa: E731
+        return OldSVDResult(zeros(m), S, zeros(n))
+    U, S, Vh = svd(input, full_matrices=not some)
     return OldSVDResult(U, S, Vh.mT)
 
 

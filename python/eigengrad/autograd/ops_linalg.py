@@ -109,6 +109,13 @@ class Det(_Linalg):
 
     @staticmethod
     def grad(m, ctx, g, a, d):
+        if m is _NUMPY and not np.all(d != 0):
+            # An exactly singular matrix (LAPACK's zero pivot, which made det 0): PyTorch's first-order backward
+            # is g det A^-T through a perturbed LU, so 0 there (np.linalg.inv raised); the others as usual.
+            # A 1 x 1 matrix's gradient is g (its cofactor is 1), 0 or not, as PyTorch's.
+            if a.shape[-1] == 1:
+                return (np.broadcast_to(m.expand(g), a.shape).astype(a.dtype),)
+            a = np.where((d == 0)[..., None, None], np.eye(a.shape[-1], dtype=a.dtype), a)
         return (m.expand(g * d) * m.mT(m.inv(a)),)
 
 
@@ -151,6 +158,52 @@ class Solve(_Linalg):
         gb = m.solve(m.mT(a), g)
         ga = -m.matmul(gb, m.mT(x)) if ctx.needs_input_grad[0] else None
         return ga, (gb if ctx.needs_input_grad[1] else None)
+
+
+def _triangle(m, t, upper: bool):
+    return m.mT(m.tril(m.mT(t))) if upper else m.tril(t)
+
+
+def _cholesky_solve(m, b, factor, upper: bool):
+    """(L L^T)^-1 b (U^T U with ``upper``), the factor read from its triangle: two triangular solves."""
+    t = _triangle(m, factor, upper)
+    if upper:
+        return m.solve(t, m.solve(m.mT(t), b))
+    return m.solve(m.mT(t), m.solve(t, b))
+
+
+class CholeskySolve(_Linalg):
+    """X = A^-1 B given A's Cholesky factor (``torch.cholesky_solve``), batches already broadcast. PyTorch's
+    gradients: dB = cholesky_solve(g), dL = -(dB X^T + X dB^T) L (U (...) with ``upper``), over the whole
+    factor as given (not only its triangle)."""
+
+    @staticmethod
+    def forward(ctx, b, factor, upper=False):
+        ctx.upper = upper
+        with np.errstate(divide="ignore", invalid="ignore"):
+            try:
+                x = _cholesky_solve(_NUMPY, b, factor, upper)
+            except np.linalg.LinAlgError:  # a zero on the factor's diagonal: LAPACK's potrs divides by it
+                x = np.full(np.broadcast_shapes(b.shape, factor.shape[:-1] + b.shape[-1:]), np.nan, b.dtype)
+        ctx.save_for_backward(factor, x)
+        return x
+
+    @staticmethod
+    def graph_saved(ctx):
+        factor, x = ctx.saved
+        return ctx.input_tensor(1, factor), ctx.output_tensor(x)
+
+    @staticmethod
+    def grad(m, ctx, g, factor, x):
+        # (in a differentiable backward, through this primitive again: its own gradient is the whole factor's)
+        gb = _cholesky_solve(m, g, factor, ctx.upper) if m is _NUMPY else CholeskySolve.apply(g, factor,
+                                                                                              upper=ctx.upper)
+        if not ctx.needs_input_grad[1]:
+            return gb, None
+        common = m.matmul(gb, m.mT(x))
+        common = common + m.mT(common)
+        gl = -(m.matmul(factor, common) if ctx.upper else m.matmul(common, factor))
+        return (gb if ctx.needs_input_grad[0] else None), gl
 
 
 class Cholesky(_Linalg):

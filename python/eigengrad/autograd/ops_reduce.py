@@ -47,14 +47,19 @@ class Var(Primitive):
     """var (or std with ``take_sqrt``) over ``axes`` with ``correction`` (two-pass, in double).
 
     d var / dx = 2 (x - mean) / (n - correction);  d std / dx = (x - mean) / ((n - correction) std), 0 where
-    std = 0 (PyTorch's std_backward)."""
+    std = 0 (PyTorch's std_backward). Where n - correction <= 0, PyTorch's var_backward: over all elements
+    (``full``: no dim given) inf, NaN where x is the mean; over given dims 2 / (n - correction) as it is
+    (inf at 0, negative below)."""
 
     @staticmethod
-    def forward(ctx, x, axes=(), correction=1.0, keepdim=False, take_sqrt=False):
+    def forward(ctx, x, axes=(), correction=1.0, keepdim=False, take_sqrt=False, full=False):
         out, mean = K.reduce_var(x, axes, correction, take_sqrt, with_mean=True)
         shape = np.shape(x)
         ctx.axes, ctx.keepdim, ctx.shape, ctx.take_sqrt = axes, keepdim, shape, take_sqrt
-        ctx.denom = max(0.0, _count(shape, axes) - correction)
+        ctx.denom = _count(shape, axes) - correction
+        if full and ctx.denom < 0:
+            ctx.denom = 0.0  # (the backward graph's inf scale)
+        ctx.full = full
         out = _keep(out, shape, axes, keepdim)
         ctx.save_for_backward(x, _keep(mean, shape, axes, True), out)
         return out
@@ -65,7 +70,10 @@ class Var(Primitive):
         if ctx.take_sqrt:
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = np.where(out == 0, 0, g / (2 * out)).astype(g.dtype)
-        return (_scale(ctx.denom) * (x - mean) * _expand_back(g, ctx.axes, ctx.keepdim, ctx.shape),)
+        g = _expand_back(g, ctx.axes, ctx.keepdim, ctx.shape)
+        if ctx.full and ctx.denom <= 0:
+            return ((g * np.where(x == mean, np.nan, np.inf)).astype(x.dtype),)
+        return (_scale(ctx.denom) * (x - mean) * g,)
 
     @staticmethod
     def backward_graph(ctx, g):
@@ -79,7 +87,7 @@ class Var(Primitive):
 
 
 def _scale(denom: float) -> float:
-    """2 / (n - correction): inf when n - correction <= 0, as PyTorch's (0 / 0 = NaN gradients)."""
+    """2 / (n - correction): inf when n - correction is 0, as PyTorch's (0 / 0 = NaN gradients)."""
     return 2.0 / denom if denom else float("inf")
 
 

@@ -173,8 +173,9 @@ def tensordot(a, b, dims=2, out=None):
     free_a = [d for d in range(a.ndim) if d not in da]
     free_b = [d for d in range(b.ndim) if d not in db]
     k = int(np.prod([a.shape[d] for d in da], dtype=np.int64))
-    am = a.permute(*free_a, *da).reshape(-1, k)
-    bm = b.permute(*db, *free_b).reshape(k, -1)
+    # the free sizes explicitly, not -1: with k = 0 (an empty contracted dim) -1 is ambiguous
+    am = a.permute(*free_a, *da).reshape(int(np.prod([a.shape[d] for d in free_a], dtype=np.int64)), k)
+    bm = b.permute(*db, *free_b).reshape(k, int(np.prod([b.shape[d] for d in free_b], dtype=np.int64)))
     from eigengrad.tensor_ops.products import mm
 
     result = mm(am, bm).reshape(*[a.shape[d] for d in free_a], *[b.shape[d] for d in free_b])
@@ -237,6 +238,8 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
 
     if input.ndim == 0:
         raise ArgumentError("diff expects input to be at least one-dimensional")
+    if int(n) < 0:
+        raise ArgumentError(f"order must be non-negative but got {int(n)}")
     if int(n) == 0:  # PyTorch returns the input itself, prepend and append ignored
         return input
     d = _dims.wrap(dim, input.ndim)

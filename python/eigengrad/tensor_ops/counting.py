@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _dims
 
@@ -65,6 +65,8 @@ def bincount(input, weights=None, minlength: int = 0):
     bins); with ``weights`` the sum of their weights instead (float weights keep their dtype, integer ones
     give float64, as PyTorch)."""
     data = input._data
+    if data.dtype.kind not in "iu":  # PyTorch has no kernel for a float or bool input (NotImplementedError)
+        raise DtypeNotSupportedError(f"\"bincount_cpu\" not implemented for '{_torch_name(data.dtype)}'")
     if data.ndim != 1 or data.dtype.kind not in "iu" or (data.size and data.min() < 0):
         raise ArgumentError("bincount only supports 1-d non-negative integral inputs.")
     if not isinstance(minlength, numbers.Integral) or minlength < 0:
@@ -83,7 +85,7 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):
     outside are not counted), in the input's float dtype."""
     data = input._data
     if data.dtype.kind != "f":
-        raise ArgumentTypeError(f"\"histogram_cpu\" not implemented for '{_torch_name(data.dtype)}'")
+        raise DtypeNotSupportedError(f"\"histogram_cpu\" not implemented for '{_torch_name(data.dtype)}'")
     if not isinstance(bins, numbers.Integral) or bins <= 0:
         raise ArgumentError("torch.histc(): bins must be > 0")
     lo, hi = float(min), float(max)

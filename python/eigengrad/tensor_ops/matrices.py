@@ -79,11 +79,36 @@ def geqrf(input, *, out=None):
 
 def cholesky_solve(B, L, upper: bool = False, *, out=None):
     """X with A X = B, A = L L^T (or U^T U with ``upper``) given its Cholesky factor: two triangular solves
-    (batch dims broadcast; differentiable in B and L)."""
-    la = _linalg()
-    if upper:
-        return la.solve_triangular(L, la.solve_triangular(L.mT, B, upper=False), upper=True)
-    return la.solve_triangular(L.mT, la.solve_triangular(L, B, upper=False), upper=True)
+    (batch dims broadcast; differentiable in B and L, PyTorch's gradient of L over the whole matrix)."""
+    import numpy as np
+
+    from eigengrad._errors import ArgumentError, ArgumentTypeError
+    from eigengrad.autograd.ops_linalg import CholeskySolve
+
+    if B.ndim < 2 or L.ndim < 2:
+        raise ArgumentError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions instead"
+                            if B.ndim < 2 else f"u should have at least 2 dimensions, but has {L.ndim} dimensions "
+                            "instead")
+    if B._data.dtype != L._data.dtype:
+        raise ArgumentTypeError(f"Expected b and A to have the same dtype, but found b of type {B.dtype} and A of "
+                                f"type {L.dtype} instead.")
+    if L._data.dtype.kind != "f":
+        _linalg()._matrices(L, "cholesky_solve")
+    if L.shape[-1] != L.shape[-2]:
+        raise ArgumentError(f"A must be batches of square matrices, but they are {L.shape[-2]} by {L.shape[-1]} "
+                            "matrices")
+    if L.shape[-1] != B.shape[-2]:
+        raise ArgumentError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {L.shape[-1]} by "
+                            f"{L.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    batch_b, batch_l = tuple(B.shape[:-2]), tuple(L.shape[:-2])
+    if batch_b != batch_l:  # broadcast here, so that each gradient comes back in its input's shape
+        try:
+            batch = tuple(np.broadcast_shapes(batch_b, batch_l))
+        except ValueError:
+            raise ArgumentError(f"cholesky_solve: the batch dimensions of b {list(batch_b)} and A {list(batch_l)} "
+                                "are not broadcastable") from None
+        B, L = B.expand(*batch, *B.shape[-2:]), L.expand(*batch, *L.shape[-2:])
+    return CholeskySolve.apply(B, L, upper=bool(upper))
 
 
 def cholesky_inverse(L, upper: bool = False, *, out=None):

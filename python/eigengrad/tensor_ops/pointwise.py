@@ -157,8 +157,8 @@ def _shifted(input, dim: int, dtype, name: str):
     """``x - max(x)`` over ``dim`` (the max a constant: softmax is shift-invariant); an empty x, copied, has
     nothing to normalise. Softmax needs floats: of ints, the shift and the division would be done in ints."""
     x = input if dtype is None else input.to(dtype)
-    if x._data.dtype.kind != "f":
-        raise ArgumentTypeError(f"{name}: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
+    if x._data.dtype.kind != "f":  # PyTorch: no kernel for the dtype (NotImplementedError)
+        raise DtypeNotSupportedError(f"{name}: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
     _dims.wrap(dim, max(x.ndim, 1))  # PyTorch's IndexError for a dim out of range, also on an empty tensor
     return x * 1.0 if x._data.size == 0 else x - x.amax(dim, keepdim=True).detach()
 

@@ -93,13 +93,14 @@ def xlogy(input, other, *, out=None):
 def x_times(f, input, other, low: float):
     """x * f(y), 0 where x is 0 (unless y is NaN) (xlogy, xlog1py; numbers broadcast). Where f(y) is finite
     the product itself is kept, so that d/dx = f(y) at x = 0 too, as PyTorch's; only where y <= ``low`` (f
-    infinite or undefined) is f's argument replaced, and the gradients there are 0."""
+    infinite or undefined) is f's argument replaced, and the gradients there are 0; so is y = inf at x = 0
+    (0, not 0 * inf)."""
     x, y = _float_pair(input, other)
     from eigengrad.tensor_ops.arithmetic import as_operand_tensor
 
     y = y if hasattr(y, "_data") else as_operand_tensor(float(y), x)
     x = x if hasattr(x, "_data") else as_operand_tensor(float(x), y)
-    outside = (x == 0) & (y <= low)
+    outside = (x == 0) & ((y <= low) | (y == float("inf")))
     return _where(outside, 0.0, x * f(_where(outside, 1.0, y)))
 
 
@@ -163,10 +164,15 @@ def _heaviside(x: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def logit(input, eps=None, *, out=None):
-    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when ``eps`` is given."""
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when ``eps`` is given, as PyTorch's kernel clamps:
+    p < eps gives eps, else p > 1 - eps gives 1 - eps (so an eps above 1/2 maps p >= eps to 1 - eps), and the
+    gradient is 0 where p was clamped (NaN stays NaN, its gradient too)."""
     p = _floating(input)
     if eps is not None:
-        p = clamp(p, float(eps), 1.0 - float(eps))
+        from eigengrad.tensor_ops.index import where
+
+        lo, hi = float(eps), 1.0 - float(eps)
+        p = where(p < lo, lo, where(p > hi, hi, p))
     return _out.write(log(p / (1 - p)), out)
 
 

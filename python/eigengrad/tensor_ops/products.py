@@ -114,6 +114,10 @@ def _scaled_sum(input, product, beta, alpha):
     if alpha != 1:
         product = product * alpha
     if beta == 0:
+        if input.requires_grad:  # PyTorch's gradient of input is beta * grad: zeros, not None. (x - 0 is x, -0 too)
+            from eigengrad.tensor_ops.index import where
+
+            product = product - where(type(input)._wrap(np.zeros((), bool)), input, 0.0)
         return product
     return (input if beta == 1 else input * beta) + product
 

@@ -87,7 +87,8 @@ def _var(input, dim, unbiased, keepdim, correction, take_sqrt: bool, name: str):
     if n - corr <= 0:
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
                       "factor (input numel divided by output numel).", UserWarning, stacklevel=3)
-    return ops_reduce.Var.apply(input, axes=axes, correction=corr, keepdim=keepdim, take_sqrt=take_sqrt)
+    return ops_reduce.Var.apply(input, axes=axes, correction=corr, keepdim=keepdim, take_sqrt=take_sqrt,
+                                full=dim is None or input.ndim == 0)
 
 
 def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, out=None):
@@ -137,6 +138,7 @@ def logcumsumexp(input, dim: int, *, out=None):
     if input._data.dtype.kind != "f":
         raise DtypeNotSupportedError(f'"logcumsumexp_out_cpu" not implemented for \'{_torch_name(input._data.dtype)}\'')
     if input.ndim == 0:
+        _dims.wrap(dim, 0)  # (0 and -1 only: PyTorch's IndexError otherwise)
         return _out.write(input.clone(), out)
     return _out.write(ops_reduce.LogCumSumExp.apply(input, dim=_dims.wrap(dim, input.ndim)), out)
 
@@ -167,31 +169,36 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     """The vector p-norm over ``dim`` (all elements when None): p a number, inf, -inf, or 'fro' (2); 'nuc' the
     nuclear norm of the matrices over ``dim`` (the last two dims when None), as linalg.matrix_norm."""
     if isinstance(p, str):
-        if p == "nuc":
-            from eigengrad.linalg import matrix_norm
+        if p == "fro" and (dim is None or isinstance(dim, int) or len(dim) <= 2):
+            return vector_norm(input, 2, dim, keepdim, dtype=dtype)
+        from eigengrad.linalg import matrix_norm  # 'nuc' (or an error), over all dims when None, as torch.norm
 
-            x = _with_dtype(input, dtype)
-            return matrix_norm(x, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
-        if p != "fro":
-            raise ArgumentError(f"norm: p={p!r} is not supported (eigengrad has vector norms, 'fro' and 'nuc')")
-        p = 2
+        return matrix_norm(input, p, tuple(range(input.ndim)) if dim is None else dim, keepdim, dtype=dtype)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
     """``torch.linalg.vector_norm``: (sum |x|^ord)^(1/ord) over ``dim`` (C++ kernel, double accumulation)."""
-    x = _with_dtype(x, dtype)
     if x._data.dtype.kind != "f":
         raise ArgumentTypeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{_torch_name(x._data.dtype)}")
+    if dtype is not None:
+        from eigengrad._dtype import to_numpy
+
+        if np.dtype(to_numpy(dtype)).itemsize < x._data.dtype.itemsize or np.dtype(to_numpy(dtype)).kind != "f":
+            raise ArgumentTypeError(f"linalg.vector_norm: the dtype of the input ({_torch_name(x._data.dtype)}) "
+                                    f"should be convertible without narrowing to the specified dtype "
+                                    f"({_torch_name(to_numpy(dtype))})")
+        x = x.to(dtype)
     axes = _dims.dims(dim, x.ndim)
     p = float(ord)
-    if np.isinf(p) and x._data.size == 0 and dim is None:
-        raise ArgumentError("linalg.vector_norm cannot compute the inf norm on an empty tensor because the operation "
-                           "does not have an identity")
-    if np.isinf(p) and builtins.any(x.shape[a] == 0 for a in axes):
-        raise ArgumentError("linalg.vector_norm cannot compute the inf norm on the dimension because this dimension is "
-                           "empty and the operation does not have an identity")
+    no_identity = p < 0 or np.isinf(p)  # (the max, the min and the negative orders have no identity)
+    if no_identity and x._data.size == 0 and dim is None:
+        raise ArgumentError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
+                            "operation does not have an identity")
+    if no_identity and builtins.any(x.shape[a] == 0 for a in axes):
+        raise ArgumentError(f"linalg.vector_norm cannot compute the {ord} norm on the dimension because this "
+                            "dimension is empty and the operation does not have an identity")
     return ops_reduce.Norm.apply(x, axes=axes, p=p, keepdim=keepdim)
 
 

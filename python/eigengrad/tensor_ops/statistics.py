@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from eigengrad.autograd import inplace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
-from eigengrad import return_types
+from eigengrad import _dtype, return_types
 from eigengrad.autograd import ops
 from eigengrad.tensor_ops import _dims
 from eigengrad.tensor_ops.index import where
@@ -105,11 +106,15 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
         else:  # PyTorch's lerp, exact at both ends: an inf neighbour is not read at weight 0
             diff = hi_v - lo_v
             val = where(weight < 0.5, lo_v + diff * weight, hi_v - diff * (1 - weight))
-        val = val.masked_fill(part("empty"), float("nan"))
+        # (a row with no value reads a NaN: its last sorted value, or for nanquantile its first)
         outs.append(val if keepdim or dim is None else val.squeeze(d))
     from eigengrad.tensor_ops.shape import stack
 
-    out = stack(outs, 0)
+    if not outs:  # an empty q: no quantiles, in the shape they would have
+        rest = [] if dim is None else [1 if i == d else n for i, n in enumerate(x.shape) if keepdim or i != d]
+        out = _wrap(np.zeros((0, *rest), dtype=x._data.dtype))
+    else:
+        out = stack(outs, 0)
     if dim is None:
         out = out.reshape(len(qs), *([1] * input.ndim if keepdim else []))
     return out[0] if scalar_q else out
@@ -140,6 +145,8 @@ def _quantile_part(x: np.ndarray, q_values, d: int, k: int, interpolation: str, 
         frac = frac * 0
     elif interpolation == "midpoint":  # halfway between floor and ceil: the value itself at a whole position
         frac = np.where(np.ceil(pos) > lo, 0.5, 0.0)
+    if not ignore_nan:  # a row with a NaN: its last sorted value, a NaN (PyTorch's rank, where its gradient goes)
+        lo, hi = np.where(nans > 0, n - 1, lo), np.where(nans > 0, n - 1, hi)
     parts = {"lo": lambda: np.minimum(lo, n - 1), "hi": lambda: np.minimum(hi, n - 1),
              "frac": lambda: frac.astype(x.dtype), "span": lambda: span.astype(x.dtype),
              "floor": lambda: np.floor(pos).astype(np.int64).astype(x.dtype), "empty": lambda: valid == 0}
@@ -215,32 +222,71 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
 
 
 def cov(input, *, correction: int = 1, fweights=None, aweights=None):
-    """The covariance of the rows (variables) of a 2-D tensor, columns as observations."""
+    """The covariance of the rows (variables) of a 2-D tensor, columns as observations; PyTorch's checks of the
+    weights, its dtype (the input's promoted with aweights', the default float for integers) and its NaN / inf
+    where the degrees of freedom are <= 0 (with its warning)."""
     if input.ndim > 2:
         raise ArgumentError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                             f"{input.ndim} dimensions")
+    if input._data.dtype.kind == "b":
+        raise ArgumentTypeError("cov(): bool dtype is not supported for input")
     x = input.reshape(1, -1) if input.ndim < 2 else input
-    if x._data.dtype.kind != "f":
+    n = x.shape[1]
+    dt = x._data.dtype
+    for name, wt in (("fweights", fweights), ("aweights", aweights)):
+        if wt is None:
+            continue
+        if wt.ndim > 1:
+            raise ArgumentError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                                f"{wt.ndim} dimensions")
+        kind = wt._data.dtype.kind
+        if (name == "fweights" and kind not in "iu") or (name == "aweights" and kind != "f"):
+            raise ArgumentTypeError(f"cov(): expected {name} to have "
+                                    f"{'integral' if name == 'fweights' else 'floating point'} dtype but got {name} "
+                                    f"with {_torch_name(wt._data.dtype)} dtype")
+        if wt._data.size != n:
+            raise ArgumentError(f"cov(): expected {name} to have the same numel as there are observations in the "
+                                f"input but got {wt._data.size} != {n}")
+        if n and wt._data.min() < 0:
+            raise ArgumentError(f"cov(): {name} cannot be negative")
+    if aweights is not None:
+        dt = np.promote_types(dt, aweights._data.dtype)
+    if dt.kind != "f":
         from eigengrad.tensor import default_float
 
-        x = x.to(default_float())
+        dt = np.dtype(_dtype.to_numpy(default_float()))
+    if x._data.dtype != dt:
+        x = x.to(dt)
     w = None
     if fweights is not None:
-        w = fweights.to(x.dtype)
+        w = fweights.to(dt)
     if aweights is not None:
-        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
-    n = x.shape[1]
+        w = aweights.to(dt) if w is None else w * aweights.to(dt)
     if w is None:
         mean = x.mean(1, keepdim=True)
-        norm = n - correction
+        norm = float(n - correction)
     else:
         wsum = w.sum()
+        if float(wsum._data) == 0:
+            raise ArgumentError("cov(): weights sum to zero, can't be normalized")
         mean = (x * w).sum(1, keepdim=True) / wsum
-        norm = wsum - (correction * (w * aweights.to(x.dtype)).sum() / wsum if aweights is not None else correction)
+        norm = wsum - (correction * (w * aweights.to(dt)).sum() / wsum if aweights is not None else correction)
+    if float(getattr(norm, "_data", norm)) <= 0:
+        from eigengrad._errors import user_stacklevel
+
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.", UserWarning, stacklevel=user_stacklevel())
+        norm = norm - norm  # c / +0: NaN or +-inf, as PyTorch (norm * 0 could be -0)
     c = x - mean
     cw = c * w if w is not None else c
     out = cw.matmul(c.t()) / norm
     return out.reshape(()) if x.shape[0] == 1 else out  # one variable: its variance, as PyTorch
+
+
+def _torch_name(dt) -> str:
+    from eigengrad.autograd.inplace import _torch_name as name
+
+    return name(dt)
 
 
 def corrcoef(input):
