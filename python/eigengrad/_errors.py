@@ -36,6 +36,11 @@ class DtypeNotSupportedError(ArgumentTypeError, NotImplementedError):
     """A dtype an operation has no kernel for (PyTorch's NotImplementedError "... not implemented for 'Bool'")."""
 
 
+class TypeValueError(TypeError, ValueError):
+    """A bad type where PyTorch's Python code raises ValueError (a float ``T_0`` or ``total_steps``, a str
+    ``eta_min`` or ``pct_start`` of a scheduler): PyTorch's ValueError, and a TypeError."""
+
+
 class DtypeMismatchError(ArgumentTypeError, ValueError):
     """An input whose dtype is not the parameters' (PyTorch's recurrent layers raise ValueError, its cells
     RuntimeError)."""

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from eigengrad import _kernels, _trace
+from eigengrad._errors import argument_errors
 
 _MASK64 = (1 << 64) - 1
 # torch.manual_seed's range: a seed is read as an unsigned 64-bit int, or failing that as a signed one
@@ -26,11 +27,23 @@ class Generator:
 
     __slots__ = ("_seed", "_offset")
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, device=None) -> None:
+        from eigengrad._device import as_device, is_device_like
+
+        if isinstance(seed, str) or (seed is not None and is_device_like(seed) and not isinstance(seed, int)):
+            seed, device = None, seed  # torch.Generator('cpu'): PyTorch's one positional argument is the device
+        as_device(device)  # the CPU ('cpu', device('cpu'), None); another device raises eigengrad's CPU-only error
         self._seed = DEFAULT_SEED
         self._offset = 0
         if seed is not None:
             self.manual_seed(seed)
+
+    @property
+    def device(self):
+        """The generator's device (``torch.Generator().device``): the CPU."""
+        from eigengrad._device import as_device
+
+        return as_device("cpu")
 
     def manual_seed(self, seed: int) -> "Generator":
         """Restart the stream from ``seed``: an int in [-2**63, 2**64 - 1] (PyTorch's range; a negative seed
@@ -135,6 +148,7 @@ def _generator(generator: Generator | None) -> Generator:
     return generator
 
 
+@argument_errors  # low > high: PyTorch's RuntimeError (ArgumentError is also the kernel's ValueError)
 def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, generator: Generator | None = None) -> np.ndarray:
     """Fill the contiguous float array ``out`` in place with U[low, high) draws."""
     g = _generator(generator)
@@ -142,6 +156,7 @@ def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, generator: Ge
     return out
 
 
+@argument_errors  # std < 0: PyTorch's RuntimeError, as above
 def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None) -> np.ndarray:
     """Fill the contiguous float array ``out`` in place with N(mean, std^2) draws."""
     g = _generator(generator)

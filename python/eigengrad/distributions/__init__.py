@@ -27,7 +27,9 @@ from eigengrad.distributions.transformed import (
 )
 from eigengrad.distributions.kl import kl_divergence, register_kl
 from eigengrad.distributions.mixture import MixtureSameFamily
-from eigengrad.distributions.relaxed import ExpRelaxedCategorical, RelaxedOneHotCategorical
+from eigengrad.distributions.relaxed import (
+    ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical,
+)
 from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
@@ -36,4 +38,4 @@ __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", 
            "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "ComposeTransform",
            "kl_divergence", "register_kl", "constraints", "transforms", "MixtureSameFamily", "StudentT",
            "ExpRelaxedCategorical", "RelaxedOneHotCategorical", "Chi2", "Geometric", "NegativeBinomial", "Cauchy",
-           "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull"]
+           "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull", "RelaxedBernoulli", "LogitRelaxedBernoulli"]

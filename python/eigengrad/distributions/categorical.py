@@ -75,5 +75,12 @@ class Categorical(Distribution):
         min_real = float(np.finfo(self.logits._data.dtype).min)
         return -(self.probs * self.logits.clamp(min=min_real)).sum(-1)
 
+    has_enumerate_support = True
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """0, 1, ..., K - 1 (int64) along a new first dim, expanded over the batch (PyTorch's)."""
+        values = Tensor._wrap(np.arange(self._num_events, dtype=np.int64).reshape((-1,) + (1,) * len(self.batch_shape)))
+        return values.expand(-1, *self.batch_shape) if expand else values
+
     def __repr__(self) -> str:
         return f"Categorical(probs: {self.probs.shape})"

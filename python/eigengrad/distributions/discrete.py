@@ -194,6 +194,13 @@ class OneHotCategorical(Distribution):
     def entropy(self) -> Tensor:
         return self._categorical.entropy()
 
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The K one-hot vectors (the parameters' dtype) along a new first dim, expanded over the batch."""
+        k = self._categorical._num_events
+        eye = np.eye(k, dtype=self.probs._data.dtype)
+        values = Tensor._wrap(eye.reshape((k,) + (1,) * len(self.batch_shape) + (k,)))
+        return values.expand(k, *self.batch_shape, k) if expand else values
+
     def __repr__(self) -> str:
         return f"OneHotCategorical(probs: {tuple(self.probs.shape)})"
 

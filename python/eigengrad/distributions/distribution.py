@@ -137,12 +137,27 @@ class Distribution:
         raise NotImplementedError(f"{type(self).__name__} has no variance")
 
     @property
+    def mode(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement mode")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement enumerate_support")
+
+    @property
     def stddev(self) -> Tensor:
         return self.variance.sqrt()
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}: {tuple(getattr(self, k).shape) if getattr(self, k).ndim else getattr(self, k)}"
-                           for k in self.arg_constraints if k in self.__dict__)
+        return self._repr(self.arg_constraints)
+
+    def _repr(self, names) -> str:
+        """PyTorch's: the parameters of ``names`` set on the instance, a one-element one by its value (so a
+        validation error shows the bad value: ``Normal(loc: tensor([0.]), scale: tensor([-1.]))``), any other
+        by its shape."""
+        def shown(v):
+            return v if not isinstance(v, Tensor) or v.numel() == 1 else tuple(v.shape)
+
+        params = ", ".join(f"{k}: {shown(self.__dict__[k])}" for k in names if k in self.__dict__)
         return f"{type(self).__name__}({params})"
 
 

@@ -111,5 +111,5 @@ class MultivariateNormal(GaussianDensity, LocatedAtLoc, Distribution):
     def _mahalanobis(self, diff: Tensor) -> Tensor:
         return _mahalanobis(self._scale_tril, diff)
 
-    def __repr__(self) -> str:
-        return f"MultivariateNormal(loc: {tuple(self.loc.shape)})"
+    def __repr__(self) -> str:  # the matrix given and those computed so far, as PyTorch's lazy properties
+        return self._repr(type(self).arg_constraints)

@@ -46,9 +46,6 @@ class Normal(LocatedAtLoc, LocScale):
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
 
-    def __repr__(self) -> str:
-        return f"Normal(loc: {self.loc.shape}, scale: {self.scale.shape})"
-
 
 class Bernoulli(Distribution):
     """P(X = 1) = probs (or sigmoid(logits)); samples are 0./1. in the parameter's dtype."""
@@ -56,6 +53,7 @@ class Bernoulli(Distribution):
     _param_event_dims = {"probs": 0, "logits": 0}
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
+    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         if (probs is None) == (logits is None):
@@ -103,3 +101,8 @@ class Bernoulli(Distribution):
         from eigengrad.nn.functional import binary_cross_entropy_with_logits
 
         return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """0., 1. (the parameters' dtype) along a new first dim, expanded over the batch (PyTorch's)."""
+        values = Tensor._wrap(np.arange(2, dtype=self.probs._data.dtype).reshape((-1,) + (1,) * len(self.batch_shape)))
+        return values.expand(-1, *self.batch_shape) if expand else values

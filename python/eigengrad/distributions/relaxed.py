@@ -1,6 +1,7 @@
 """The concrete / Gumbel-softmax relaxation of a categorical (Maddison, Mnih & Teh 2017; Jang, Gu & Poole
 2017), as PyTorch's: ``ExpRelaxedCategorical`` over log-probability vectors and ``RelaxedOneHotCategorical``
-(its exp) over the simplex, reparameterised at temperature ``temperature``."""
+(its exp) over the simplex, and of a Bernoulli: ``LogitRelaxedBernoulli`` on the real line and
+``RelaxedBernoulli`` (its sigmoid) on (0, 1); all reparameterised at temperature ``temperature``."""
 from __future__ import annotations
 
 import math
@@ -10,7 +11,7 @@ import numpy as np
 from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.distribution import Distribution, as_param
-from eigengrad.distributions.transformed import ExpTransform, TransformedDistribution
+from eigengrad.distributions.transformed import ExpTransform, SigmoidTransform, TransformedDistribution
 from eigengrad.tensor import Tensor
 
 
@@ -75,6 +76,78 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
         super().__init__(ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args),
                          ExpTransform(), validate_args=validate_args)
+
+    @property
+    def temperature(self) -> Tensor:
+        return self.base_dist.temperature
+
+    @property
+    def logits(self) -> Tensor:
+        return self.base_dist.logits
+
+    @property
+    def probs(self) -> Tensor:
+        return self.base_dist.probs
+
+
+class LogitRelaxedBernoulli(Distribution):
+    r"""The logit of a relaxed Bernoulli (Maddison, Mnih & Teh 2017): x = (logit(u) + logits) / T, u uniform.
+    Its density: log p(x) = log T + (l - T x) - 2 log(1 + e^(l - T x)), with l the logits."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.real
+    has_rsample = True
+    _param_event_dims = {"probs": 0, "logits": 0}
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self.temperature = as_param(temperature, "temperature")
+        if probs is not None:
+            self.probs = as_param(probs, "probs")
+            p = _clamp_probs(self.probs)
+            self.logits = p.log() - (-p).log1p()
+        else:
+            self.logits = as_param(logits, "logits")
+            self.probs = self.logits.sigmoid()
+        super().__init__(self.probs.shape, (), validate_args)
+
+    @property
+    def param_shape(self):
+        return self.probs.shape
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        from eigengrad import rand
+
+        shape = self._extended_shape(sample_shape)
+        probs = _clamp_probs(self.probs.expand(*shape))
+        uniforms = _clamp_probs(rand(*shape, dtype=self.probs.dtype))
+        return (uniforms.log() - (-uniforms).log1p() + probs.log() - (-probs).log1p()) / self.temperature
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.logits)
+        self._validate_sample(value)
+        diff = self.logits - value * self.temperature
+        return self.temperature.log() + diff - 2 * diff.exp().log1p()
+
+
+def _clamp_probs(p: Tensor) -> Tensor:
+    """probs inside [eps, 1 - eps] of their dtype (PyTorch's clamp_probs)."""
+    eps = float(np.finfo(p._data.dtype).eps)
+    return p.clamp(min=eps, max=1 - eps)
+
+
+class RelaxedBernoulli(TransformedDistribution):
+    """A relaxed Bernoulli on (0, 1): sigmoid of a ``LogitRelaxedBernoulli`` (as PyTorch's), ``rsample``
+    differentiable in the probs/logits and the temperature."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
+        super().__init__(LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args),
+                         SigmoidTransform(), validate_args=validate_args)
 
     @property
     def temperature(self) -> Tensor:

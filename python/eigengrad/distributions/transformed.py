@@ -22,6 +22,7 @@ class Transform:
 
     bijective = True
     event_dim = 0
+    codomain = constraints.real  # where y lives (a TransformedDistribution's support, as PyTorch's)
     _cache_size = 0
 
     def __init__(self, cache_size: int = 0) -> None:
@@ -109,6 +110,8 @@ class _Inverse(Transform):
 class ExpTransform(Transform):
     """y = e^x; log |dy/dx| = x."""
 
+    codomain = constraints.positive
+
     def _call(self, x):
         return x.exp()
 
@@ -131,6 +134,10 @@ class AffineTransform(Transform):
 
     def _inverse(self, y):
         return (y - self.loc) / self.scale
+
+    @property
+    def codomain(self):
+        return constraints.independent(constraints.real, self.event_dim) if self.event_dim else constraints.real
 
     def log_abs_det_jacobian(self, x, y):
         scale = self.scale
@@ -167,6 +174,8 @@ class AffineTransform(Transform):
 class SigmoidTransform(Transform):
     """y = 1 / (1 + e^-x); log |dy/dx| = -softplus(-x) - softplus(x)."""
 
+    codomain = constraints.unit_interval
+
     def _call(self, x):
         finfo = np.finfo(x._data.dtype)
         return x.sigmoid().clamp(min=float(finfo.tiny), max=1.0 - float(finfo.eps))
@@ -184,6 +193,8 @@ class SigmoidTransform(Transform):
 
 class TanhTransform(Transform):
     """y = tanh x; log |dy/dx| = 2 (log 2 - x - softplus(-2x)) (stable form of log(1 - tanh^2 x))."""
+
+    codomain = constraints.interval(-1.0, 1.0)
 
     def _call(self, x):
         return x.tanh()
@@ -207,6 +218,10 @@ class ComposeTransform(Transform):
         if not all(isinstance(t, Transform) for t in self.parts):
             raise ValueError(f"parts: expected a list of Transforms, got {parts!r}")
         self.event_dim = max((t.event_dim for t in self.parts), default=0)
+
+    @property
+    def codomain(self):
+        return self.parts[-1].codomain if self.parts else constraints.real
 
     def _call(self, x):
         for part in self.parts:
@@ -284,6 +299,15 @@ class TransformedDistribution(Distribution):
     def has_rsample(self) -> bool:
         return self.base_dist.has_rsample
 
+    @property
+    def support(self):
+        """The last transform's codomain, over the event dims (PyTorch's): checked by a validating log_prob."""
+        if not self.transforms:
+            return self.base_dist.support
+        codomain = self.transforms[-1].codomain
+        extra = len(self._event_shape) - codomain.event_dim
+        return constraints.independent(codomain, extra) if extra > 0 else codomain
+
     def expand(self, batch_shape, _instance=None) -> "TransformedDistribution":
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
@@ -308,6 +332,7 @@ class TransformedDistribution(Distribution):
 
     def log_prob(self, value) -> Tensor:
         y = self._value(value, _first_param(self.base_dist))
+        self._validate_sample(y)
         event_dim = len(self._event_shape)
         log_prob = 0.0
         for t in reversed(self.transforms):

@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from eigengrad import random as _random
+from eigengrad._errors import ArgumentError, DtypeNotSupportedError
 from eigengrad.autograd.grad_mode import no_grad
 from eigengrad.tensor import Tensor
 
@@ -84,7 +86,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
-    _check(tensor)
+    _check(tensor, any_dtype=True)
     if tensor.ndim < 2:
         raise ValueError(f"tensor: fan in and fan out can not be computed for a tensor with fewer than 2 "
                          f"dimensions, got shape {tensor.shape}")
@@ -99,23 +101,27 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _check(tensor) -> np.ndarray:
+def _check(tensor, any_dtype: bool = False) -> np.ndarray:
+    """The tensor's array: any dtype for the deterministic fills (constant_, eye_, dirac_: PyTorch fills
+    integer and bool tensors too), a floating one for the random ones (PyTorch's NotImplementedError
+    '"normal_kernel_cpu" not implemented for 'Long'', which eigengrad's error also is as a TypeError)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"tensor: expected an eigengrad Tensor, got {type(tensor).__name__}")
     arr = tensor._data
-    if arr.dtype not in (np.float32, np.float64):
-        raise TypeError(f"tensor: expected a float32 or float64 tensor, got dtype {arr.dtype}")
+    if not any_dtype and arr.dtype.kind != "f":
+        raise DtypeNotSupportedError(f"tensor: a random initialisation needs a floating tensor, got dtype {arr.dtype}")
     return arr
 
 
-def _fill(tensor: Tensor, draw) -> Tensor:
-    """Run ``draw(array)`` on a contiguous float array and write it into ``tensor`` in place."""
-    arr = _check(tensor)
+def _fill(tensor: Tensor, draw, any_dtype: bool = False) -> Tensor:
+    """Run ``draw(array)`` on a contiguous array and write it into ``tensor`` in place. A random ``draw`` gets a
+    float32 or float64 array: a float16 tensor is drawn in float32 and rounded."""
+    arr = _check(tensor, any_dtype)
     with no_grad():
-        if arr.flags.c_contiguous and arr.flags.writeable:
+        if arr.flags.c_contiguous and arr.flags.writeable and (any_dtype or arr.dtype in (np.float32, np.float64)):
             draw(arr)
         else:
-            tmp = np.empty(arr.shape, dtype=arr.dtype)
+            tmp = np.empty(arr.shape, dtype=arr.dtype if any_dtype or arr.dtype == np.float64 else np.float32)
             draw(tmp)
             arr[...] = tmp
     return tensor
@@ -138,23 +144,46 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
-    """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch), by rejection: draws
-    outside [a, b] are redrawn (from the same generator) until all are inside.
+    """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch), by rejection: where [a, b]
+    holds more than 0.3 of the normal, draws outside [a, b] are redrawn (from the same generator) until all
+    are inside; else (a tail, a narrow interval, a == b) U[a, b] proposals are accepted with the density's
+    ratio to its peak on [a, b], as PyTorch does. Warns, as PyTorch, when mean is more than 2 std from [a, b].
 
     With alpha = (a - mean) / std, beta = (b - mean) / std, phi/Phi the standard normal density/CDF and
     Z = Phi(beta) - Phi(alpha): variance = std^2 (1 - (beta phi(beta) - alpha phi(alpha)) / Z
-    - ((phi(alpha) - phi(beta)) / Z)^2). PyTorch samples by inverse CDF instead: the distribution is
-    the same, the numbers are not.
+    - ((phi(alpha) - phi(beta)) / Z)^2). The distribution is PyTorch's, the numbers are not.
     """
-    if not a < b:
-        raise ValueError(f"a, b: expected a < b, got a={a}, b={b}")
+    if a > b:  # PyTorch's uniform_ raises RuntimeError "expects to return a [from, to) range"; a == b fills a
+        raise ArgumentError(f"a, b: expected a <= b, got a={a}, b={b}")
     if not std > 0:
         raise ValueError(f"std: expected a value > 0, got {std}")
     lo, hi = (a - mean) / std, (b - mean) / std
     mass = 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
-    if mass < 1e-3:
-        raise ValueError(f"a, b: [{a}, {b}] holds only {mass:.2e} of N({mean}, {std}^2); rejection sampling "
-                         "would not finish")
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
+                      "may be incorrect.", stacklevel=2)
+
+    def draw_by_density(arr: np.ndarray) -> None:
+        # [a, b] holds little of N(mean, std^2) (a tail, a narrow or empty interval), where redrawing normals
+        # would take too many rounds: as PyTorch, propose U[a, b] and accept with the density's ratio to its
+        # peak on [a, b] (exact for any interval; a == b fills a)
+        flat = arr.reshape(-1)
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+        pending = np.arange(flat.size)
+        while pending.size:
+            x = np.empty(pending.size, dtype=flat.dtype)
+            _random.uniform_(x, a, b, generator)
+            u = np.empty(pending.size, dtype=flat.dtype)
+            _random.uniform_(u, 0.0, 1.0, generator)
+            z = (x.astype(np.float64) - mean) / std
+            with np.errstate(divide="ignore"):
+                accept = np.log(u) <= -0.5 * z * z - log_peak
+            flat[pending[accept]] = x[accept]
+            pending = pending[~accept]
+
+    if mass <= 0.3:  # PyTorch's switch between the two methods
+        return _fill(tensor, draw_by_density)
 
     def draw(arr: np.ndarray) -> None:
         flat = arr.reshape(-1)
@@ -170,8 +199,15 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
-    return _fill(tensor, lambda arr: arr.fill(val))
+    """Fill with ``val``: a number or a 0-dimensional tensor (PyTorch's ``fill_``)."""
+    if isinstance(val, Tensor):
+        if val.ndim != 0:
+            raise ArgumentError(f"val: fill_ only supports 0-dimension value tensor but got tensor with "
+                                f"{val.ndim} dimensions.")
+        val = val.item()
+    elif not isinstance(val, numbers.Number):  # None would fill NaN, a str or list fail in NumPy's float()
+        raise TypeError(f"val: expected a number, got {val!r} ({type(val).__name__})")
+    return _fill(tensor, lambda arr: arr.fill(val), any_dtype=True)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
@@ -186,10 +222,10 @@ def ones_(tensor: Tensor) -> Tensor:
 
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity (ones on the main diagonal of a possibly non-square matrix)."""
-    _check(tensor)
+    _check(tensor, any_dtype=True)
     if tensor.ndim != 2:
         raise ValueError(f"tensor: expected a 2-dimensional tensor, got shape {tensor.shape}")
-    return _fill(tensor, lambda arr: arr.__setitem__(Ellipsis, np.eye(*arr.shape, dtype=arr.dtype)))
+    return _fill(tensor, lambda arr: arr.__setitem__(Ellipsis, np.eye(*arr.shape, dtype=arr.dtype)), any_dtype=True)
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
@@ -285,7 +321,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """A 3-, 4- or 5-D convolution weight (out, in, *kernel) that passes its input through: 1 at the kernel's
     centre for output channel d of each group and its input channel d, 0 elsewhere (PyTorch's, with
     ``groups``; the channels beyond min(out / groups, in) stay 0)."""
-    _check(tensor)
+    _check(tensor, any_dtype=True)
     if tensor.ndim not in (3, 4, 5):
         raise ValueError(f"tensor: Only tensors with 3, 4, or 5 dimensions are supported, got shape {tensor.shape}")
     out = tensor.shape[0]
@@ -300,7 +336,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
             for d in range(min(per_group, tensor.shape[1])):
                 a[(g * per_group + d, d) + centre] = 1
 
-    return _fill(tensor, draw)
+    return _fill(tensor, draw, any_dtype=True)
 
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:

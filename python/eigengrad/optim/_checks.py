@@ -10,9 +10,11 @@ import numbers
 from typing import Any, Sequence
 
 
-def positive_int(name: str, value: Any) -> int:
+def positive_int(name: str, value: Any, type_error: type = TypeError) -> int:
+    """``type_error`` is raised for a non-integer: TypeError, or ``_errors.TypeValueError`` where PyTorch
+    raises ValueError for one (its OneCycleLR's ``total_steps``, CosineAnnealingWarmRestarts' ``T_0``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected a positive integer, got {value!r} ({type(value).__name__})")
+        raise type_error(f"{name}: expected a positive integer, got {value!r} ({type(value).__name__})")
     if value <= 0:
         raise ValueError(f"{name}: expected a positive integer, got {value}")
     return int(value)
@@ -34,11 +36,11 @@ def nonneg_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def real(name: str, value: Any) -> float:
+def real(name: str, value: Any, type_error: type = TypeError) -> float:
     if getattr(value, "_data", None) is not None and value._data.size == 1 and value._data.dtype.kind == "f":
         return value  # a 1-element float tensor (PyTorch accepts a Tensor lr); the update reads float(lr)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a float (a real number), got {value!r} ({type(value).__name__})")
+        raise type_error(f"{name}: expected a float (a real number), got {value!r} ({type(value).__name__})")
     return value
 
 
@@ -55,9 +57,9 @@ def nonneg(name: str, value: Any) -> float:
 
 
 def in_interval(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
-                hi_open: bool = False) -> float:
+                hi_open: bool = False, type_error: type = TypeError) -> float:
     """``value`` in the interval from lo to hi, each end open or closed as asked."""
-    real(name, value)
+    real(name, value, type_error)
     ok_lo = value > lo if lo_open else value >= lo
     ok_hi = value < hi if hi_open else value <= hi
     if not (ok_lo and ok_hi):

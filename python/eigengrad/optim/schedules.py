@@ -21,6 +21,7 @@ import math
 from bisect import bisect_right
 from typing import Callable, Iterable
 
+from eigengrad._errors import TypeValueError
 from eigengrad.optim import _checks
 
 __all__ = [
@@ -267,7 +268,7 @@ def _anneal(strategy: str, start: float, end: float, pct: float) -> float:
 
 def _check_one_cycle(total_steps: int, pct_start: float, anneal_strategy: str) -> None:
     _checks.positive_int("total_steps", total_steps)
-    _checks.in_interval("pct_start", pct_start, 0.0, 1.0)
+    _checks.in_interval("pct_start", pct_start, 0.0, 1.0, type_error=TypeValueError)  # PyTorch: ValueError
     _checks.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
 
 

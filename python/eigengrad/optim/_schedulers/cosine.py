@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from eigengrad._errors import TypeValueError
 from eigengrad.optim import _checks, schedules
 from eigengrad.optim._schedulers.base import (
     LRScheduler, get_lr_within_step, group_values, warn_get_lr_called_within_step,
@@ -61,10 +62,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        self.T_0 = _checks.positive_int("T_0", T_0)
+        # PyTorch raises ValueError for a float T_0/T_mult or a str eta_min: TypeValueError is both
+        self.T_0 = _checks.positive_int("T_0", T_0, TypeValueError)
         self.T_i = T_0
-        self.T_mult = _checks.positive_int("T_mult", T_mult)
-        self.eta_min = _checks.real("eta_min", eta_min)
+        self.T_mult = _checks.positive_int("T_mult", T_mult, TypeValueError)
+        self.eta_min = _checks.real("eta_min", eta_min, TypeValueError)
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import types
 from typing import Any, Callable
 
+from eigengrad._errors import TypeValueError
 from eigengrad.optim import _checks, schedules
 from eigengrad.optim._schedulers.base import LRScheduler, check_optimizer, warn_get_lr_called_within_step
 from eigengrad.optim.optimizer import Optimizer
@@ -201,8 +202,9 @@ def _schedule_phases(total_steps: int, pct_start: float, three_phase: bool) -> l
 
 def _total_steps(total_steps: int | None, epochs: int | None, steps_per_epoch: int | None) -> int:
     if total_steps is not None:
-        return _checks.positive_int("total_steps", total_steps)
+        return _checks.positive_int("total_steps", total_steps, TypeValueError)  # PyTorch: ValueError
     if epochs is not None and steps_per_epoch is not None:
-        return _checks.positive_int("epochs", epochs) * _checks.positive_int("steps_per_epoch", steps_per_epoch)
+        return (_checks.positive_int("epochs", epochs, TypeValueError)
+                * _checks.positive_int("steps_per_epoch", steps_per_epoch, TypeValueError))
     raise ValueError(f"total_steps: expected total_steps, or both epochs and steps_per_epoch; got "
                      f"total_steps={total_steps}, epochs={epochs}, steps_per_epoch={steps_per_epoch}")
