@@ -107,6 +107,32 @@ PROGRAMS = {
     "tabular_embeddings": Program(["data.WeightedRandomSampler", "load(weights_only=True)"], fall=0.6,
                                   outcome={"auc": 0.9}, same_steps=False),  # (early stopping)
     "seq2seq_beam_search": Program(["nn.GRU", "Tensor.masked_fill"], fall=0.4, outcome={"acc": 0.7}),
+    # session 2026-12-06: a PyG-free GCN on a stochastic block model (index_add_ message passing, early stopping
+    # on validation accuracy) and a DQN on a hand-written gridworld (replay memory, target network, Huber loss)
+    "gcn_node_classification": Program(["Tensor.scatter_add_", "Tensor.index_add_", "bincount"], fall=0.6,
+                                       outcome={"accuracy": 0.7}, same_steps=False),  # (early stopping)
+    "dqn_gridworld": Program(["optim.RMSprop", "nn.functional.smooth_l1_loss", "nn.utils.clip_grad_value_",
+                              "Tensor.gather"], final="failure", fall=0.5, outcome={"success": 0.8}),
+    # session 2026-12-06 (h3): multi-step forecasting with a GRU encoder-decoder (unfold windows, teacher forcing,
+    # ReduceLROnPlateau, early stopping on a deepcopy'd state_dict; skill against a last-value forecast) and
+    # knowledge distillation (KL at temperature T, label smoothing, an AveragedModel EMA, OneCycleLR, resume)
+    "timeseries_forecast": Program(["nn.GRU", "Tensor.unfold", "nn.HuberLoss", "nn.utils.clip_grad_norm_",
+                                    "optim.lr_scheduler.ReduceLROnPlateau"], final="val_loss", fall=0.3,
+                                   outcome={"skill": 0.4}, same_steps=False),  # (early stopping)
+    "knowledge_distillation": Program(["nn.KLDivLoss", "optim.swa_utils.AveragedModel",
+                                       "optim.swa_utils.get_ema_multi_avg_fn", "optim.lr_scheduler.OneCycleLR",
+                                       "optim.lr_scheduler.CosineAnnealingWarmRestarts", "autocast",
+                                       "save(nested dict)"], fall=0.4, outcome={"accuracy": 0.8}),
+    # session 2026-12-06 (h2): a RealNVP flow on two moons (coupling masks as buffers, MultivariateNormal base,
+    # clip_grad_norm_, CosineAnnealingLR; samples scored by their distance to the data) and SimCLR (two augmented
+    # views per image, NT-Xent with a masked similarity matrix, nesterov SGD + warmup LambdaLR, kNN monitor and a
+    # linear probe on the frozen encoder)
+    "realnvp_moons": Program(["distributions.MultivariateNormal", "nn.utils.clip_grad_norm_", "cdist",
+                              "optim.lr_scheduler.CosineAnnealingLR"], final="nll", fall=0.6,
+                             outcome={"on_moons": 0.8}),
+    "simclr_ntxent": Program(["nn.functional.normalize", "Tensor.masked_fill", "roll", "flip", "nn.BatchNorm1d",
+                              "optim.lr_scheduler.LambdaLR", "Tensor.requires_grad_"], fall=0.8,
+                             outcome={"knn_top1": 0.9, "accuracy": 0.9}),
 }
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",

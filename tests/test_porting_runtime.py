@@ -45,8 +45,8 @@ def test_autocast_runs_the_block_in_the_tensors_dtype_and_says_so_once(caplog):
             pass
     assert y.dtype == eg.float32 and y.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     assert sum("autocast" in r.getMessage() for r in caplog.records) <= 1
-    with pytest.raises(RuntimeError, match="CPU"):
-        eg.autocast("cuda")
+    with pytest.warns(UserWarning, match="CUDA is not available"):  # PyTorch's, on a machine without CUDA
+        assert not eg.autocast("cuda").enabled
 
 
 def _scaler_run(lib, steps):

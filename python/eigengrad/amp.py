@@ -19,36 +19,71 @@ _log = logging.getLogger(__name__)
 _warned = [False]
 
 
-# The CPU autocast state a script can query (torch.is_autocast_enabled("cpu"), get_autocast_dtype): per
-# thread and per context, as PyTorch's thread-local state; (enabled, dtype).
-_STATE: contextvars.ContextVar = contextvars.ContextVar("eigengrad_autocast", default=(False, None))
+# The autocast state a script can query (torch.is_autocast_enabled(device_type), get_autocast_dtype): per thread
+# and per context, as PyTorch's thread-local state; a mapping device type -> (enabled, dtype), replaced (never
+# mutated) by each block.
+_STATE: contextvars.ContextVar = contextvars.ContextVar("eigengrad_autocast", default={})
+
+# The device types PyTorch's autocast knows (``torch.amp.is_autocast_available``): a block for one of them other
+# than the CPU changes nothing here (eigengrad computes on the CPU), as it changes nothing for CPU tensors there.
+_AUTOCAST_TYPES = ("cpu", "cuda", "xpu", "ipu", "hpu", "xla", "mps", "mtia", "maia", "privateuseone")
 
 
-def _default_dtype():
+def _default_dtype(kind: str = "cpu"):
     import eigengrad
 
-    return eigengrad.bfloat16  # PyTorch's CPU autocast default
+    return eigengrad.bfloat16 if kind == "cpu" else eigengrad.float16  # PyTorch's defaults
+
+
+def _autocast_type(device_type) -> str:
+    """The device type of ``device_type`` ('cuda:0' -> 'cuda'); PyTorch's RuntimeError for an unknown string, and
+    for a device type autocast does not know ('meta')."""
+    from eigengrad._device import device
+
+    kind = device(device_type).type
+    if kind not in _AUTOCAST_TYPES:
+        raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
+    return kind
 
 
 class autocast:  # noqa: N801  (PyTorch's name; also a decorator)
     """``with autocast(device_type, dtype=None, enabled=True, cache_enabled=None):`` runs the block unchanged,
-    and the autocast queries (``is_autocast_enabled("cpu")``, ``get_autocast_dtype("cpu")``) report it."""
+    and the autocast queries (``is_autocast_enabled("cpu")``, ``get_autocast_dtype("cpu")``) report it.
+
+    As PyTorch's: ``device_type`` is a string; "cuda" is disabled with PyTorch's warning (there is no CUDA, so
+    ``autocast("cuda", enabled=use_amp)`` runs as on a CPU-only PyTorch); another device type's block changes
+    nothing; a ``dtype`` other than float16/bfloat16 disables the block with PyTorch's warning."""
 
     def __init__(self, device_type: str = "cpu", dtype=None, enabled: bool = True, cache_enabled=None) -> None:
-        from eigengrad._device import check_device
+        import warnings
 
-        check_device(device_type)
-        self.device = "cpu"
-        self.enabled = bool(enabled)
-        self.fast_dtype = _default_dtype() if dtype is None else dtype
+        import eigengrad
+
+        if not isinstance(device_type, str):
+            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+        self._kind = _autocast_type(device_type)
+        self.device = device_type
+        self.fast_dtype = _STATE.get().get(self._kind, (False, None))[1] or _default_dtype(self._kind) \
+            if dtype is None else dtype
+        if enabled:
+            if self._kind == "cuda":
+                warnings.warn("CUDA is not available or torch_xla is imported. Disabling autocast.", stacklevel=2)
+                enabled = False
+            elif self.fast_dtype not in (eigengrad.bfloat16, eigengrad.float16):
+                name = device_type.upper()
+                warnings.warn(f"In {name} autocast, but the target dtype is not supported. Disabling autocast.\n"
+                              f"{name} Autocast only supports dtypes of torch.bfloat16, torch.float16 currently.",
+                              stacklevel=2)
+                enabled = False
+        self.enabled = self._enabled = bool(enabled)
         self._tokens: list = []
 
     def __enter__(self):
-        if self.enabled and not _warned[0]:
+        if self.enabled and self._kind == "cpu" and not _warned[0]:
             _warned[0] = True
             _log.warning("autocast: eigengrad has no float16/bfloat16 kernels; the block runs in the tensors' own "
                          "dtypes (float32 stays float32)")
-        self._tokens.append(_STATE.set((self.enabled, self.fast_dtype)))
+        self._tokens.append(_STATE.set({**_STATE.get(), self._kind: (self.enabled, self.fast_dtype)}))
         return self
 
     def __exit__(self, *exc) -> bool:
@@ -64,21 +99,24 @@ class autocast:  # noqa: N801  (PyTorch's name; also a decorator)
 
 
 def is_autocast_available(device_type: str) -> bool:
-    return device_type == "cpu"
+    """Whether autocast knows ``device_type`` (PyTorch's answer, which does not ask whether the device exists)."""
+    from eigengrad._device import device
+
+    return device(device_type).type in _AUTOCAST_TYPES
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
-    """``torch.is_autocast_enabled``: without a device PyTorch asks about CUDA (never here); "cpu" is True
-    inside an enabled ``autocast("cpu")`` block."""
-    return device_type == "cpu" and _STATE.get()[0]
+    """``torch.is_autocast_enabled``: without a device PyTorch asks about CUDA (never enabled here: its blocks
+    are disabled); with one, True inside an enabled ``autocast(device_type)`` block."""
+    kind = "cuda" if device_type is None else _autocast_type(device_type)
+    return _STATE.get().get(kind, (False, None))[0]
 
 
 def get_autocast_dtype(device_type: str):
-    """The dtype of the innermost ``autocast(device_type)`` block (PyTorch's default: bfloat16 on the CPU)."""
-    from eigengrad._device import check_device
-
-    check_device(device_type)
-    return _STATE.get()[1] or _default_dtype()
+    """The dtype of the innermost ``autocast(device_type)`` block (PyTorch's defaults: bfloat16 on the CPU,
+    float16 on the other devices)."""
+    kind = _autocast_type(device_type)
+    return _STATE.get().get(kind, (False, None))[1] or _default_dtype(kind)
 
 
 def is_autocast_cpu_enabled() -> bool:

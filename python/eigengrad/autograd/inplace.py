@@ -337,15 +337,18 @@ def functional(t, name: str, fn, *args, **kwargs):
     operands = [a for a in args if isinstance(a, tensor.Tensor)] + [
         a for a in kwargs.values() if isinstance(a, tensor.Tensor)]
 
-    def direct():  # (the operation's primitives and the copy are recorded while eg.compile traces)
-        result = fn(tensor.Tensor._wrap(t._data), *args, **kwargs)
+    def checked(result):  # PyTorch's dtype rule, and the result must fit t (x.masked_fill_(bigger_mask) raises)
         _check_cast(result._data.dtype, t._data.dtype)
+        if result._data.shape != t._data.shape:
+            _check_broadcast(tuple(t._data.shape), tuple(result._data.shape))
+        return result
+
+    def direct():  # (the operation's primitives and the copy are recorded while eg.compile traces)
+        result = checked(fn(tensor.Tensor._wrap(t._data), *args, **kwargs))
         K.copy_into(t._data, result._data)
 
     def recorded(src):
-        result = fn(src, *args, **kwargs)
-        _check_cast(result._data.dtype, t._data.dtype)
-        return result
+        return checked(fn(src, *args, **kwargs))
 
     return run(t, name, direct, recorded, operands)
 

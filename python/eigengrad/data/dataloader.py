@@ -134,6 +134,9 @@ class DataLoader:
             yield collate(batch)
 
     def __iter__(self):
+        return _LoaderIter(self._epoch(), self)
+
+    def _epoch(self):
         if self._iterable:
             if self.num_workers == 0:
                 return self._stream()
@@ -142,6 +145,28 @@ class DataLoader:
         if self.num_workers == 0:
             return (self._fetch(b) for b in batches)
         return prefetched(batches, self._fetch, self.num_workers * self.prefetch_factor)
+
+
+class _LoaderIter:
+    """``iter(loader)``: the epoch's batches, and its length as PyTorch's iterator has one (``it = iter(loader);
+    for _ in range(len(it)): x, y = next(it)``)."""
+
+    __slots__ = ("_batches", "_loader")
+
+    def __init__(self, batches, loader: DataLoader) -> None:
+        self._batches, self._loader = batches, loader
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+    def close(self) -> None:
+        self._batches.close()
 
 
 def _as_slice(idx: np.ndarray):

@@ -13,6 +13,7 @@ from types import GenericAlias
 import numpy as np
 
 from eigengrad import random as _random
+from eigengrad._errors import ArgumentAssertionError, ArgumentIndexError
 from eigengrad.tensor import Tensor
 
 
@@ -155,10 +156,14 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("tensors: expected at least one tensor")
         self.arrays = [_as_array(t, i) for i, t in enumerate(tensors)]
+        for i, a in enumerate(self.arrays):
+            if a.ndim == 0:  # PyTorch's tensor.size(0) raises IndexError
+                raise ArgumentIndexError(f"tensors[{i}]: dimension specified as 0 but tensor has no dimensions")
         n = len(self.arrays[0])
         for i, a in enumerate(self.arrays):
-            if a.ndim == 0 or len(a) != n:
-                raise ValueError(f"tensors[{i}]: size mismatch, expected first dimension {n}, got shape {a.shape}")
+            if len(a) != n:  # PyTorch asserts (AssertionError); this is a ValueError too
+                raise ArgumentAssertionError(f"Size mismatch between tensors: tensors[{i}] has shape {a.shape}, "
+                                             f"expected first dimension {n}")
         self.tensors = tuple(Tensor._wrap(a) for a in self.arrays)
 
     def __getitem__(self, index):

@@ -38,9 +38,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     _tensor(x1, "x1"), _tensor(x2, "x2")
     try:
         a, b = _broadcast(x1, x2)
-    except ValueError:
-        raise ArgumentError(f"The size of tensor a ({x1.shape}) must match the size of tensor b ({x2.shape}) at "
-                            "non-singleton dimension") from None
+    except ValueError:  # PyTorch's message, naming the first mismatched dim
+        from eigengrad.autograd.function import _broadcast_error
+        raise _broadcast_error([x1._data, x2._data]) from None
     na = a.norm(2, dim, keepdim=True).clamp(min=eps)
     nb = b.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((a / na) * (b / nb)).sum(dim)

@@ -78,11 +78,13 @@ def _each(tensors, fn):
 
 def column_stack(tensors, *, out=None):
     """1-D (and 0-D) tensors as columns, side by side with the 2-D ones."""
+    _shape._nonempty(tensors, "column_stack")
     ts = [t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors]
     return _shape.cat(ts, 1, out=out)
 
 
 def dstack(tensors, *, out=None):
+    _shape._nonempty(tensors, "dstack")
     return _shape.cat([atleast_3d(t) for t in tensors], 2, out=out)
 
 

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad import _dtype
 from eigengrad.autograd.ops import numpy_call
 from eigengrad import random as _random
@@ -246,39 +246,68 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
 
 # --- random ---------------------------------------------------------------------------------------------------
 
+def _random_dtype(dtype, kernel: str) -> np.dtype:
+    """rand's and randn's dtype: a floating or complex one (PyTorch has no integer or bool kernel for them, its
+    NotImplementedError "<kernel>" not implemented for 'Long')."""
+    dt = np.dtype(_float_dtype(dtype))
+    if dt.kind not in "fc":
+        from eigengrad.autograd.inplace import _torch_name
+
+        raise DtypeNotSupportedError(f"\"{kernel}\" not implemented for '{_torch_name(dt)}'")
+    return dt
+
+
 def _uniform(shape: tuple, dtype: np.dtype, generator, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """U[low, high) draws in ``dtype`` (float16 drawn in float64 and rounded; a complex dtype, as PyTorch, has
+    real and imaginary parts each uniform)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        parts = _uniform(tuple(shape) + (2,), np.finfo(dtype).dtype, generator, low, high)
+        return (parts[..., 0] + 1j * parts[..., 1]).astype(dtype)
     draw_dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
     arr = np.empty(shape, dtype=draw_dtype)
     _random.uniform_(arr, low, high, generator)
-    return arr
+    return arr if arr.dtype == dtype or dtype.kind != "f" else arr.astype(dtype)
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
          pin_memory=False, **kw):
     """U[0, 1) draws from eigengrad's generator (``generator`` or the default one)."""
     shape = _size(size, _size_keyword(kw, "rand"))
-    return _new(numpy_call(_uniform, shape, _float_dtype(dtype), generator), requires_grad, device, out)
+    return _new(numpy_call(_uniform, shape, _random_dtype(dtype, "check_uniform_bounds"), generator), requires_grad,
+                device, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
           pin_memory=False, **kw):
     """N(0, 1) draws from eigengrad's generator."""
     shape = _size(size, _size_keyword(kw, "randn"))
-    return _new(numpy_call(_normal, shape, _float_dtype(dtype), generator), requires_grad, device, out)
+    return _new(numpy_call(_normal, shape, _random_dtype(dtype, "normal_kernel_cpu"), generator), requires_grad,
+                device, out)
 
 
 def _normal(shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
-    arr = np.empty(shape, dtype=dtype)
+    """N(0, 1) draws in ``dtype`` (float16 drawn in float32 and rounded; a complex dtype, as PyTorch, has real and
+    imaginary parts each N(0, 1/2): variance 1)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        parts = _normal(tuple(shape) + (2,), np.finfo(dtype).dtype, generator) * np.sqrt(0.5)
+        return (parts[..., 0] + 1j * parts[..., 1]).astype(dtype)
+    arr = np.empty(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32))
     _random.normal_(arr, 0.0, 1.0, generator)
-    return arr
+    return arr if arr.dtype == dtype else arr.astype(dtype)
 
 
 def _float_like(input, dtype, fn: str) -> None:
     """rand_like/randn_like draw floats: an integer or bool input needs a float ``dtype`` (PyTorch raises)."""
-    dt = _like_dtype(input, dtype)
-    if np.dtype(dt).kind != "f":
-        raise TypeError(f"{fn}: draws floating-point numbers, got an input of dtype {input.dtype} and no float dtype= "
-                        f"(PyTorch's 'not implemented for' error)")
+    dt = np.dtype(_like_dtype(input, dtype))
+    if dt.kind not in "fc":
+        from eigengrad.autograd.inplace import _torch_name
+
+        kernel = "check_uniform_bounds" if fn == "rand_like" else "normal_kernel_cpu"
+        raise DtypeNotSupportedError(f"\"{kernel}\" not implemented for '{_torch_name(dt)}' ({fn}: draws "
+                                     f"floating-point numbers, got an input of dtype {input.dtype} and no float "
+                                     f"dtype=)")
 
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,

@@ -9,7 +9,8 @@ import warnings
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError, user_stacklevel, DtypeNotSupportedError
+from eigengrad._errors import (ArgumentError, ArgumentIndexError, ArgumentTypeError, DtypeNotSupportedError,
+                               user_stacklevel)
 from eigengrad.autograd import inplace, ops, ops_combine, ops_index
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import cast, operand, result_dtype
@@ -21,25 +22,37 @@ def _wrap(arr):
     return Tensor._wrap(np.asarray(arr))
 
 
+# PyTorch names the scatter family "scatter" in its index-dtype message (scatter_gather_dtype_check)
+_DTYPE_CHECK_NAME = {"gather": "gather", "scatter": "scatter", "scatter_add": "scatter", "scatter_reduce": "scatter"}
+
+
 def _index_array(index, name: str, ints=("int64",)) -> np.ndarray:
     """The index's array, int64 (PyTorch 2.x takes int32 indices for gather and scatter too)."""
     arr = index._data if hasattr(index, "_data") else np.asarray(index)
     if arr.dtype.name not in ints and arr.dtype != np.int32:
-        raise ArgumentTypeError(f"{name}(): Expected dtype {' or '.join(ints)} for index")
+        if name in _DTYPE_CHECK_NAME:
+            raise ArgumentTypeError(f"{_DTYPE_CHECK_NAME[name]}(): Expected dtype int32/int64 for index")
+        raise ArgumentTypeError(f"{name}(): Expected dtype {' or '.join(sorted(ints))} for index")
     return arr.astype(np.int64) if arr.dtype == np.int32 and "int32" not in ints else arr
 
 
 def _check_gather_shapes(input, dim: int, index: np.ndarray, name: str, src=None) -> int:
+    """PyTorch's gather_shape_check / scatter_shape_check, with their messages (the scatter family calls
+    input "self"; with a src tensor either excess is reported in the one message naming src)."""
     d = _dims.wrap(dim, input.ndim)
+    scatter = name.startswith("scatter")
     if index.ndim != max(input.ndim, 0) and not (input.ndim == 0 and index.ndim <= 1):
-        raise ArgumentError("Index tensor must have the same number of dimensions as input tensor")
+        raise ArgumentError(f"Index tensor must have the same number of dimensions as {'self' if scatter else 'input'}"
+                            f" tensor")
     for k in range(index.ndim):
-        if k != d and index.shape[k] > input.shape[k]:
-            raise ArgumentError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be no "
-                               f"larger than self {list(input.shape)} apart from dimension {d}")
-        if src is not None and index.shape[k] > src.shape[k]:
-            raise ArgumentError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} apart "
-                               f"from dimension {d} and to be no larger size than src {list(src.shape)}")
+        if k != d and index.shape[k] > input.shape[k] or src is not None and index.shape[k] > src.shape[k]:
+            if not scatter:
+                raise ArgumentError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
+                                    f"no larger than self {list(input.shape)} apart from dimension {d}")
+            message = (f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} apart from "
+                       f"dimension {d}")
+            raise ArgumentError(message if src is None else f"{message} and to be no larger size than src "
+                                                            f"{list(src.shape)}")
     return d
 
 
@@ -204,7 +217,16 @@ def _fill_mask(idx: np.ndarray, d: int, n: int, shape: tuple) -> np.ndarray:
 
 
 def index_add(input, dim: int, index, source, *, alpha=1):
-    """input with alpha * source's slices added at ``index`` (1-D) along ``dim``, in order."""
+    """input with alpha * source's slices added at ``index`` (1-D) along ``dim``, in order. PyTorch's checks,
+    in its order: a vector index of int64/int32, source of input's dtype, ``dim`` within source, one index
+    per slice of source, and source's shape input's outside ``dim`` (no broadcasting)."""
+    arr = index._data if hasattr(index, "_data") else np.asarray(index)
+    if arr.ndim > 1:
+        raise ArgumentIndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {arr.ndim} with type: "
+                                 f"{_scalar_name(arr.dtype)} and size: {list(arr.shape)}")
+    if arr.dtype not in (np.int64, np.int32):
+        raise ArgumentTypeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
+                                f"{_scalar_name(arr.dtype)}")
     raw = _index_array(index, "index_add", ("int64", "int32"))
     d = _dims.wrap(dim, input.ndim)
     if hasattr(source, "_data") and source._data.dtype != input._data.dtype:  # PyTorch refuses a silent cast
@@ -212,9 +234,16 @@ def index_add(input, dim: int, index, source, *, alpha=1):
                                 f"({_scalar_name(source._data.dtype)}) must have the same scalar type")
     source = cast(source, input._data.dtype)
     n = input.shape[d] if input.ndim else 1
-    if input.ndim and source.ndim == input.ndim and raw.size != source.shape[d]:
-        raise RuntimeError(f"index_add_(): Number of indices ({raw.size}) should be equal to source.size(dim): "
-                           f"({source.shape[d]}), for dim: {d}")
+    if d != 0 and d >= source.ndim:
+        raise ArgumentError(f"index_add_(): Indexing dim {d} is out of bounds of the source tensor with dim "
+                            f"{source.ndim}")
+    if raw.size != (source.shape[d] if source.ndim else 1):
+        raise ArgumentError(f"index_add_(): Number of indices ({raw.size}) should be equal to source.size(dim): "
+                            f"({source.shape[d] if source.ndim else 1}), for dim: {d}")
+    outside = [s for k, s in enumerate(input.shape) if k != d], [s for k, s in enumerate(source.shape) if k != d]
+    if source.ndim != input.ndim or outside[0] != outside[1]:
+        raise ArgumentError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
+                            f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
     idx = ops.numpy_call(_checked_index, raw, n, f"index_add_(): index out of range for self of size {n} at dimension {d}")
     if input._data.dtype.kind == "b" or input._data.dtype.itemsize < 4:
         res = index_add(input.to(np.int64), d, _wrap(idx), source.to(np.int64), alpha=alpha)
@@ -248,6 +277,11 @@ def masked_fill(input, mask, value):
         raise TypeError(f"value: expected a number or a 0-d Tensor, got {type(value).__name__}")
     else:
         _check_fits(value, input._data.dtype)
+    try:
+        np.broadcast_shapes(m.shape, input._data.shape)
+    except ValueError:  # PyTorch's message, the mask as tensor a (NumPy's is a plain ValueError)
+        from eigengrad.autograd.function import _broadcast_error
+        raise _broadcast_error([m, input._data]) from None
     return ops_index.MaskedFill.apply(input, value, mask=m)
 
 

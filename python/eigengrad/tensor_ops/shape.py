@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from eigengrad.autograd import inplace
-from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
+from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd import ops, ops_combine, ops_shape
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import cast, result_dtype
@@ -369,12 +369,20 @@ def _tensor_list(tensors, name: str) -> list:
         raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
                         f"{type(tensors).__name__}")
     if not tensors:
-        raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
+        if name == "cat":  # PyTorch's Python-level check, a ValueError
+            raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
+        _nonempty(tensors, name)
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
     dt = result_dtype(*tensors) if len({t._data.dtype for t in tensors}) > 1 else None
     return [cast(t, dt) for t in tensors] if dt is not None else list(tensors)
+
+
+def _nonempty(tensors, name: str) -> None:
+    """PyTorch's RuntimeError for stack/hstack/vstack/dstack/column_stack of no tensors."""
+    if isinstance(tensors, (list, tuple)) and not tensors:
+        raise ArgumentError(f"{name} expects a non-empty TensorList")
 
 
 def cat(tensors, dim: int = 0, *, out=None):
@@ -410,11 +418,13 @@ def stack(tensors, dim: int = 0, *, out=None):
 
 
 def hstack(tensors, *, out=None):
+    _nonempty(tensors, "hstack")
     ts = [t if t.ndim else reshape(t, 1) for t in tensors]
     return cat(ts, 0 if ts[0].ndim == 1 else 1, out=out)
 
 
 def vstack(tensors, *, out=None):
+    _nonempty(tensors, "vstack")
     ts = [t if t.ndim >= 2 else reshape(t, 1, -1) for t in tensors]
     return cat(ts, 0, out=out)
 
@@ -426,7 +436,13 @@ def flip(input, *args, dims=None):
     if dims is None and not args:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
     order = _dims.sizes(args if dims is None else (dims,), "dims")
-    return ops_shape.Flip.apply(input, dims=tuple(_dims.wrap(d, input.ndim) for d in order))
+    wrapped = tuple(_dims.wrap(d, input.ndim) for d in order)
+    for i, d in enumerate(wrapped):
+        if d in wrapped[:i]:
+            raise ArgumentError(f"dim {d} appears multiple times in the list of dims")
+    if not input.ndim:
+        return input.clone()  # (dims 0 and -1 name a 0-d tensor's only element)
+    return ops_shape.Flip.apply(input, dims=wrapped)
 
 
 def fliplr(input):
@@ -438,14 +454,20 @@ def flipud(input):
 
 
 def roll(input, shifts, dims=None):
-    """Elements shifted cyclically along ``dims`` (the flattened tensor when None)."""
-    if dims is None:
+    """Elements shifted cyclically along ``dims`` (the flattened tensor when None), one shift per dim."""
+    shifts = _roll_ints(shifts, "shifts")
+    dims = () if dims is None else _roll_ints(dims, "dims")
+    if not shifts:
+        raise ArgumentError("`shifts` required")
+    if not dims and len(shifts) == 1:
         return reshape(roll(flatten(input), shifts, 0), input.shape)
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ArgumentError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     out = input
     for s, d in zip(shifts, dims):
         d = _dims.wrap(d, input.ndim)
+        if not input.ndim:
+            raise ArgumentIndexError(f"Dimension specified as {d} but tensor has no dimensions")
         n = input.shape[d]
         if n == 0:
             continue
@@ -453,6 +475,18 @@ def roll(input, shifts, dims=None):
         if s:
             out = cat([_slice(out, d, n - s, n), _slice(out, d, 0, n - s)], d)
     return out
+
+
+def _roll_ints(value, name: str) -> tuple:
+    """roll's ``shifts`` or ``dims``: an int (a NumPy or 0-d integer tensor one too) or a sequence of them."""
+    try:
+        return (operator.index(value),)
+    except TypeError:
+        pass
+    try:
+        return tuple(operator.index(v) for v in value)
+    except TypeError:
+        raise TypeError(f"roll(): argument '{name}' must be tuple of ints, not {type(value).__name__}") from None
 
 
 def tril(input, diagonal: int = 0, *, out=None):
