@@ -66,16 +66,8 @@ class ExpRelaxedCategorical(Distribution):
         return (score - score.logsumexp(dim=-1, keepdim=True)).sum(-1) + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
-    """A relaxed one-hot vector on the simplex: softmax((logits + g) / T); ``rsample`` differentiable in the
-    logits and the temperature (as PyTorch's, an ``ExpRelaxedCategorical`` pushed through exp)."""
-
-    support = constraints.simplex
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
-        super().__init__(ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args),
-                         ExpTransform(), validate_args=validate_args)
+class _ParametersOfBase:
+    """The temperature, logits and probs of a relaxed distribution made as a transform of another: its base's."""
 
     @property
     def temperature(self) -> Tensor:
@@ -88,6 +80,18 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     @property
     def probs(self) -> Tensor:
         return self.base_dist.probs
+
+
+class RelaxedOneHotCategorical(_ParametersOfBase, TransformedDistribution):
+    """A relaxed one-hot vector on the simplex: softmax((logits + g) / T); ``rsample`` differentiable in the
+    logits and the temperature (as PyTorch's, an ``ExpRelaxedCategorical`` pushed through exp)."""
+
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
+        super().__init__(ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args),
+                         ExpTransform(), validate_args=validate_args)
 
 
 class LogitRelaxedBernoulli(Distribution):
@@ -137,7 +141,7 @@ def _clamp_probs(p: Tensor) -> Tensor:
     return p.clamp(min=eps, max=1 - eps)
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class RelaxedBernoulli(_ParametersOfBase, TransformedDistribution):
     """A relaxed Bernoulli on (0, 1): sigmoid of a ``LogitRelaxedBernoulli`` (as PyTorch's), ``rsample``
     differentiable in the probs/logits and the temperature."""
 
@@ -148,15 +152,3 @@ class RelaxedBernoulli(TransformedDistribution):
     def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
         super().__init__(LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args),
                          SigmoidTransform(), validate_args=validate_args)
-
-    @property
-    def temperature(self) -> Tensor:
-        return self.base_dist.temperature
-
-    @property
-    def logits(self) -> Tensor:
-        return self.base_dist.logits
-
-    @property
-    def probs(self) -> Tensor:
-        return self.base_dist.probs
