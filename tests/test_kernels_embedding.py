@@ -188,3 +188,16 @@ def test_binding_shape_and_mode_checks(rng):
     with pytest.raises(IndexError, match="max_indices: expected values in"):
         _C.embedding_bag_backward(np.ones((1, 4)), np.array([1]), np.array([0, 1]), None, np.ones(1, np.int64),
                                   np.full((1, 4), 6, np.int64), np.empty((6, 4)), 2, -1, False)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_the_first_index_out_of_range_is_named_over_a_large_array(dtype):
+    """The range check (index.hpp's first_bad_index, shared with gather, scatter and the max pool) scans in
+    chunks on the threads: the first bad position is named, whichever chunk a later bad one falls in."""
+    w = np.ones((5, 3), np.float32)
+    for bad in (5, -1, np.iinfo(dtype).max, np.iinfo(dtype).min):
+        idx = np.zeros(70000, dtype)
+        idx[40000], idx[60000] = bad, 7
+        with pytest.raises(IndexError, match=f"index {bad} at position 40000 is out of range"):
+            K.embedding_forward(w, idx)
+    assert K.embedding_forward(w, np.array([4, 0], dtype)).tolist() == [[1.0] * 3] * 2

@@ -6,6 +6,7 @@
 
 #include "checks.hpp"
 #include "eigengrad/embedding.hpp"
+#include "eigengrad/index.hpp"
 
 namespace eigengrad::bindings {
 // This file's own namespace (bindings.cmake: the unity build must not mix two files' helpers).
@@ -33,7 +34,7 @@ void check_range(const py::array& idx, index_t num) {
   index_t bad;
   {
     py::gil_scoped_release release;
-    bad = first_out_of_range(ip, n, num);
+    bad = first_bad_index(ip, n, num);
   }
   if (bad >= 0)
     throw py::index_error("indices: index " + std::to_string(ip[bad]) + " at position " + std::to_string(bad) +

@@ -11,13 +11,6 @@
 
 namespace eigengrad {
 
-template <class I>
-index_t first_out_of_range(const I* idx, index_t n, index_t num) {
-  for (index_t j = 0; j < n; ++j)
-    if (idx[j] < 0 || index_t(idx[j]) >= num) return j;
-  return -1;
-}
-
 template <class T, class I>
 void embedding_forward(const T* weight, const I* idx, index_t n, index_t dim, T* out) {
   parallel_for(n, embedding_rows::row_grain(dim), [&](index_t j0, index_t j1) {
@@ -96,7 +89,5 @@ EIGENGRAD_EMBEDDING_INSTANTIATE(float, std::int64_t)
 EIGENGRAD_EMBEDDING_INSTANTIATE(double, std::int32_t)
 EIGENGRAD_EMBEDDING_INSTANTIATE(double, std::int64_t)
 #undef EIGENGRAD_EMBEDDING_INSTANTIATE
-template index_t first_out_of_range<std::int32_t>(const std::int32_t*, index_t, index_t);
-template index_t first_out_of_range<std::int64_t>(const std::int64_t*, index_t, index_t);
 
 }  // namespace eigengrad

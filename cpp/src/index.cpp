@@ -50,12 +50,13 @@ void scatter_loop(T* out, index_t outer, index_t n, index_t inner, const std::in
 
 }  // namespace
 
-index_t first_bad_index(const std::int64_t* idx, index_t count, index_t n, index_t lo) {
+template <class I>
+index_t first_bad_index(const I* idx, index_t count, index_t n, index_t lo) {
   std::atomic<index_t> first{-1};
   const std::uint64_t base = std::uint64_t(lo), width = std::uint64_t(n) - base;  // v in [lo, n): v - lo < width
   parallel_for(count, kElementwiseGrain, [&](index_t b, index_t e) {
     std::uint64_t bad = 0;  // a branchless pass first (it vectorises), the search only in a chunk that failed
-    for (index_t k = b; k < e; ++k) bad |= std::uint64_t(std::uint64_t(idx[k]) - base >= width);
+    for (index_t k = b; k < e; ++k) bad |= std::uint64_t(std::uint64_t(std::int64_t(idx[k])) - base >= width);
     if (bad == 0) return;
     for (index_t k = b; k < e; ++k) {
       if (idx[k] < lo || idx[k] >= n) {
@@ -68,6 +69,9 @@ index_t first_bad_index(const std::int64_t* idx, index_t count, index_t n, index
   });
   return first.load();
 }
+
+template index_t first_bad_index<std::int32_t>(const std::int32_t*, index_t, index_t, index_t);
+template index_t first_bad_index<std::int64_t>(const std::int64_t*, index_t, index_t, index_t);
 
 // Rows r = o * m + j of an (outer, m, inner) array, in [b, e), as (o, j) without a division per row.
 template <class Body>

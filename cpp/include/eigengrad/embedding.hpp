@@ -4,7 +4,7 @@
 // Buffers are C-contiguous:
 //   weight (num, dim)   the table
 //   idx    (n)          row numbers, int64 or int32 (I), every one in [0, num): callers check with
-//                       first_out_of_range() before calling the other kernels
+//                       first_bad_index() (index.hpp) before calling the other kernels
 //   starts (bags + 1)   int64, bag b holds the positions [starts[b], starts[b + 1]) of idx; non-decreasing,
 //                       starts[bags] <= n (positions past it belong to no bag)
 //
@@ -17,10 +17,6 @@
 #include "eigengrad/parallel.hpp"
 
 namespace eigengrad {
-
-// The first position j with idx[j] outside [0, num), or -1 when every index is inside.
-template <class I>
-index_t first_out_of_range(const I* idx, index_t n, index_t num);
 
 // out[j] = weight[idx[j]] (rows of dim). out must not overlap weight.
 template <class T, class I>

@@ -22,7 +22,9 @@ enum class ScatterOp { Assign, Add, Multiply, Max, Min };
 // Position of the first index outside [lo, n) in idx[0 .. count), or -1. A compiled plan runs these checks at
 // every replay (a max pool's backward: 800 K indices at the CNN example's first block), so each chunk is
 // scanned without branches first.
-index_t first_bad_index(const std::int64_t* idx, index_t count, index_t n, index_t lo = 0);
+// I: int64 or int32 (embeddings take both).
+template <class I>
+index_t first_bad_index(const I* idx, index_t count, index_t n, index_t lo = 0);
 
 // out[o, j, i] = x[o, idx[o, j, i], i]. T is any type of its size (bits are copied).
 template <class T>
