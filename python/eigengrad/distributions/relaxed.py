@@ -10,6 +10,7 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
+from eigengrad.distributions.discrete import _probs_and_logits
 from eigengrad.distributions.distribution import Distribution, as_param
 from eigengrad.distributions.transformed import ExpTransform, SigmoidTransform, TransformedDistribution
 from eigengrad.tensor import Tensor
@@ -107,13 +108,8 @@ class LogitRelaxedBernoulli(Distribution):
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         self.temperature = as_param(temperature, "temperature")
-        if probs is not None:
-            self.probs = as_param(probs, "probs")
-            p = _clamp_probs(self.probs)
-            self.logits = p.log() - (-p).log1p()
-        else:
-            self.logits = as_param(logits, "logits")
-            self.probs = self.logits.sigmoid()
+        self.probs, self.logits = _probs_and_logits(None if probs is None else as_param(probs, "probs"),
+                                                    None if logits is None else as_param(logits, "logits"))
         super().__init__(self.probs.shape, (), validate_args)
 
     @property
