@@ -345,8 +345,8 @@ class Abs(Primitive):
         return (K.ufunc("multiply", g, _sign_or_zero(ctx.saved[0])),)
 
     @staticmethod
-    def backward_graph(ctx, g):  # sign(x) is piecewise constant: no second-order term
-        return (g * _sign_or_zero(ctx.saved[0]),)
+    def backward_graph(ctx, g):  # sign(x) is piecewise constant: x gets a zero second-order term, as PyTorch's
+        return (ZeroGradTo.apply(g * _sign_or_zero(ctx.saved[0]), ctx.input_tensor(0, ctx.saved[0])),)
 
 
 def _sign_or_zero(x):

@@ -400,7 +400,11 @@ def cat(tensors, dim: int = 0, *, out=None):
             if k != d and t.shape[k] != ref.shape[k]:
                 raise ArgumentError(f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} "
                                    f"but got size {t.shape[k]} for tensor number {i} in the list.")
-    return _out.write(ops_combine.Cat.apply(*kept, dim=d), out)
+    y = ops_combine.Cat.apply(*kept, dim=d)
+    for t in ts:  # a skipped tensor stays in the graph and gets its (empty) zero gradient, as PyTorch's
+        if t.requires_grad and not any(t is k for k in kept):
+            y = ops.ZeroGradTo.apply(y, t)
+    return _out.write(y, out)
 
 
 concat = concatenate = cat
