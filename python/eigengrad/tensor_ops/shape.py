@@ -401,9 +401,10 @@ def cat(tensors, dim: int = 0, *, out=None):
                 raise ArgumentError(f"Sizes of tensors must match except in dimension {d}. Expected size {ref.shape[k]} "
                                    f"but got size {t.shape[k]} for tensor number {i} in the list.")
     y = ops_combine.Cat.apply(*kept, dim=d)
-    for t in ts:  # a skipped tensor stays in the graph and gets its (empty) zero gradient, as PyTorch's
-        if t.requires_grad and not any(t is k for k in kept):
-            y = ops.ZeroGradTo.apply(y, t)
+    if len(kept) < len(ts):  # a skipped tensor stays in the graph and gets its (empty) zero gradient, as PyTorch's
+        for t in ts:
+            if t.requires_grad and t.ndim == 1 and t._data.size == 0 and t is not kept[0]:
+                y = ops.ZeroGradTo.apply(y, t)
     return _out.write(y, out)
 
 
