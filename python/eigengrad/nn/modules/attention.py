@@ -6,7 +6,7 @@ import numpy as np
 from eigengrad.nn._functional_mha import (ArgumentAssertionError, _as_tensor, canonical_mask, dtype_or_none,
                                           mha_forward)
 from eigengrad.nn import init
-from eigengrad.nn.modules.linear import Linear
+from eigengrad.nn.modules.linear import NonDynamicallyQuantizableLinear
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
@@ -67,7 +67,7 @@ class MultiheadAttention(Module):
             self.k_proj_weight = Parameter(np.empty((embed_dim, self.kdim), dtype=dtype))
             self.v_proj_weight = Parameter(np.empty((embed_dim, self.vdim), dtype=dtype))
         self.register_parameter("in_proj_bias", Parameter(np.empty(3 * embed_dim, dtype=dtype)) if bias else None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dtype)
         if add_bias_kv:
             self.bias_k = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
             self.bias_v = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
@@ -105,6 +105,3 @@ class MultiheadAttention(Module):
                            self.out_proj.bias, self.training, key_padding_mask, need_weights, attn_mask, separate, None,
                            None, average_attn_weights, is_causal, batch_first=self.batch_first)
 
-    def extra_repr(self) -> str:
-        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
-                f"batch_first={self.batch_first}")

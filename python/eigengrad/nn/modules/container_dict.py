@@ -138,9 +138,9 @@ class ParameterList(Module):
             if isinstance(p, Tensor):
                 size = "x".join(str(s) for s in p.shape)
                 kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-                lines.append(f"({i}): {kind} containing: [{p.dtype} of size {size}]")
+                lines.append(f"  ({i}): {kind} containing: [{p.dtype!r} of size {size}]")  # (PyTorch's indent)
             else:
-                lines.append(f"({i}): Object of type: {type(p).__name__}")
+                lines.append(f"  ({i}): Object of type: {type(p).__name__}")
         return "\n".join(lines)
 
 
@@ -243,7 +243,7 @@ class ParameterDict(Module):
             if isinstance(p, Tensor):
                 size = "x".join(str(s) for s in p.shape)
                 kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-                lines.append(f"({k}): {kind} containing: [{p.dtype} of size {size}]")
+                lines.append(f"  ({k}): {kind} containing: [{p.type()} of size {size}]")  # (PyTorch's type name)
             else:
-                lines.append(f"({k}): Object of type: {type(p).__name__}")
+                lines.append(f"  ({k}): Object of type: {type(p).__name__}")
         return "\n".join(lines)

@@ -45,6 +45,11 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under PyTorch's name for MultiheadAttention's ``out_proj`` (the name keeps it out of PyTorch's
+    dynamic quantization), so a printed model reads as PyTorch's."""
+
+
 class Identity(Module):
     """The input itself. Takes and ignores any arguments, as PyTorch's (so that ``norm_layer(dim, eps=1e-6)``
     works with ``norm_layer=nn.Identity``)."""

@@ -528,8 +528,14 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
-        head = type(self).__name__ + "(" + self.extra_repr()
+        """PyTorch's layout: a one-line extra_repr alone stays on the head line; otherwise its lines, then the
+        submodules', one per line, indented by two."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        lines = extra_lines + [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        head = type(self).__name__ + "("
+        if len(lines) == 1 and extra_lines:
+            return head + lines[0] + ")"
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
