@@ -55,3 +55,38 @@ def test_side_by_side_with_pytorch():
                              nn.ModuleDict({"a": nn.Linear(2, 2)}), nn.MultiheadAttention(8, 2))
 
     assert repr(build(eg)) == repr(build(torch))
+
+
+def test_module_list_prints_runs_of_alike_modules_on_one_line():
+    nn = eg.nn
+    ml = nn.ModuleList([nn.Linear(1, 1), nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 1)])
+    assert repr(ml) == ("ModuleList(\n  (0-1): 2 x Linear(in_features=1, out_features=1, bias=True)\n  (2): ReLU()\n"
+                        "  (3): Linear(in_features=1, out_features=1, bias=True)\n)")
+    assert repr(nn.ModuleList()) == "ModuleList()"
+    assert repr(nn.ModuleList([nn.ReLU()] * 3)) == "ModuleList(\n  (0-2): 3 x ReLU()\n)"
+    assert repr(nn.Sequential(nn.ReLU(), nn.ReLU())) == "Sequential(\n  (0): ReLU()\n  (1): ReLU()\n)"  # (not grouped)
+
+
+def test_losses_and_rnn_print_only_what_pytorchs_do():
+    assert repr(eg.nn.CrossEntropyLoss(reduction="sum", label_smoothing=0.1)) == "CrossEntropyLoss()"
+    assert repr(eg.nn.RNN(3, 4, nonlinearity="relu", num_layers=2)) == "RNN(3, 4, num_layers=2)"
+
+
+def test_every_layer_prints_as_pytorchs():
+    torch = pytest.importorskip("torch", reason="PyTorch is needed for the side-by-side check")
+    cases = [("Linear", (3, 4), {}), ("Conv2d", (2, 4, 3), dict(stride=2, padding=1, dilation=2, groups=2, bias=False,
+                                                              padding_mode="reflect")),
+             ("ConvTranspose2d", (2, 4, 3), dict(stride=2, output_padding=1, groups=2)),
+             ("BatchNorm1d", (4,), dict(momentum=None, affine=False, eps=1e-3)), ("LayerNorm", ((4, 5),), {}),
+             ("LSTM", (3, 4), dict(num_layers=2, batch_first=True, dropout=0.5, bidirectional=True, proj_size=2)),
+             ("RNN", (3, 4), dict(nonlinearity="relu")), ("GRUCell", (3, 4), {}), ("Embedding", (5, 3), dict(padding_idx=0)),
+             ("EmbeddingBag", (5, 3), dict(mode="sum")), ("MaxPool2d", (3,), dict(stride=1, ceil_mode=True)),
+             ("AvgPool2d", (3,), dict(count_include_pad=False)), ("Dropout", (0.3,), {}), ("GELU", (), dict(approximate="tanh")),
+             ("Softplus", (), dict(beta=2)), ("Upsample", (), dict(size=(4, 5), mode="bilinear", align_corners=True)),
+             ("CrossEntropyLoss", (), dict(reduction="none")), ("MSELoss", (), {}), ("PReLU", (3,), {}),
+             ("TransformerDecoderLayer", (8, 2, 16), dict(batch_first=True)), ("MultiheadAttention", (8, 2), dict(kdim=4, vdim=6)),
+             ("GroupNorm", (2, 4), {}), ("Unflatten", (1, (2, 3)), {}), ("Fold", ((4, 5), 2), {}), ("PixelShuffle", (2,), {})]
+    for name, args, kw in cases:
+        assert repr(getattr(eg.nn, name)(*args, **kw)) == repr(getattr(torch.nn, name)(*args, **kw)), name
+    enc = [lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(8, 2, 16), 2, enable_nested_tensor=False) for lib in (eg, torch)]
+    assert repr(enc[0]) == repr(enc[1])

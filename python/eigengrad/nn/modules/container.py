@@ -108,6 +108,20 @@ class ModuleList(_Indexed):
     def __iadd__(self, other) -> "ModuleList":
         return self.extend(other)
 
+    def __repr__(self) -> str:
+        """PyTorch's: a run of modules that print alike is one line, ``(0-2): 3 x Linear(...)``."""
+        runs: list = []  # [first index, last index, repr]
+        for i, m in enumerate(self._modules.values()):
+            r = repr(m)
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        if not runs:
+            return "ModuleList()"
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + r.replace("\n", "\n  ") for a, b, r in runs]
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class Flatten(Module):
     """Flattens dims ``start_dim..end_dim`` (default: all but the batch dim)."""

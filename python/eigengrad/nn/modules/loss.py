@@ -26,9 +26,6 @@ class _Loss(Module):
             _R.check(reduction, self._reductions[:-1])
         self.reduction = reduction
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
-
 
 def _buffer(value) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
