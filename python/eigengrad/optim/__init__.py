@@ -6,11 +6,13 @@ from __future__ import annotations
 import importlib
 
 from eigengrad.optim.adadelta import Adadelta
+from eigengrad.optim.adafactor import Adafactor
 from eigengrad.optim.adagrad import Adagrad
 from eigengrad.optim.adam import Adam, AdamW
 from eigengrad.optim.adamax import Adamax
 from eigengrad.optim.lbfgs import LBFGS
 from eigengrad.optim.lr_finder import LRRangeTestResult, lr_range_test
+from eigengrad.optim.muon import Muon
 from eigengrad.optim.nadam import NAdam
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.optim.param_groups import param_groups_weight_decay
@@ -20,7 +22,8 @@ from eigengrad.optim.rprop import ASGD, Rprop
 from eigengrad.optim.sgd import SGD
 
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adamax", "RAdam", "Adagrad", "RMSprop", "Adadelta", "Rprop", "ASGD")
-__all__ = ["Optimizer", *OPTIMIZERS, "LBFGS", "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
+# Adafactor and Muon (like LBFGS) step per parameter in Python, outside the fused kernels' table of rules
+__all__ = ["Optimizer", *OPTIMIZERS, "LBFGS", "Adafactor", "Muon", "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
            "lr_scheduler", "schedules", "swa_utils"]
 _LAZY = ("lr_scheduler", "schedules", "swa_utils")  # imported on first use, to keep `import eigengrad` fast
 
