@@ -188,10 +188,21 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if dtype is None:
         dtype = np.int64 if all(isinstance(b, numbers.Integral) for b in bounds) else _tensor().default_float()
     dt = _dtype.to_numpy(dtype)
-    n = max(0, math.ceil((bounds[1] - bounds[0]) / bounds[2]))
+    if all(isinstance(b, numbers.Integral) for b in bounds):  # exact (a float quotient rounds past 2**53)
+        n = max(0, -((bounds[0] - bounds[1]) // bounds[2]))
+    else:
+        n = max(0, math.ceil((bounds[1] - bounds[0]) / bounds[2]))
     if (bounds[1] - bounds[0]) * bounds[2] < 0:
         raise ArgumentError("upper bound and larger bound inconsistent with step sign")
+    _check_length(n, dt, "invalid size, possible overflow?")
     return _new(numpy_call(_arange, bounds, n, dt), requires_grad, device, out)
+
+
+def _check_length(n: int, dt: np.dtype, message: str) -> None:
+    """Refuse a 1-d range whose bytes overflow a signed 64-bit size (PyTorch's RuntimeError): NumPy's own
+    length arithmetic wraps there and silently returns an empty array (np.arange(2**63 - 1))."""
+    if n * dt.itemsize > sys.maxsize:
+        raise ArgumentError(message)
 
 
 def _arange(bounds: list, n: int, dt: np.dtype) -> np.ndarray:
@@ -214,7 +225,9 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     start, end = (b.item() if hasattr(b, "item") else b for b in (start, end))
     if steps < 0:
         raise ArgumentTypeError("number of steps must be non-negative")
-    return _new(numpy_call(_linspace, start, end, steps, _float_dtype(dtype)), requires_grad, device, out)
+    dt = _float_dtype(dtype)
+    _check_length(steps, np.dtype(np.float64), f"Storage size calculation overflowed with sizes=[{steps}]")
+    return _new(numpy_call(_linspace, start, end, steps, dt), requires_grad, device, out)
 
 
 def _linspace(start, end, steps: int, dt: np.dtype) -> np.ndarray:
@@ -339,9 +352,22 @@ def poisson(input, generator=None):
     return _new(rng.poisson(rates.astype(np.float64)).astype(rates.dtype), False, None)
 
 
+_C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short", "int32": "int",
+            "int64": "long"}
+
+
 def _randint_array(low: int, high: int, shape: tuple, dtype: np.dtype, generator) -> np.ndarray:
+    if not (-2**63 <= low < 2**63 and -2**63 <= high < 2**63):  # PyTorch's argument parser
+        raise ValueError("Overflow when unpacking long long")
     if high <= low:
         raise ArgumentTypeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if dtype.kind in "biu":  # bounds the dtype cannot hold would wrap silently in the cast below
+        lo, hi = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+        name = _C_NAMES.get(dtype.name, dtype.name)
+        if not lo <= low <= hi:
+            raise ArgumentError(f"from is out of bounds for {name}")
+        if not lo <= high - 1 <= hi:
+            raise ArgumentError(f"to - 1 is out of bounds for {name}")
     u = _uniform(shape, np.dtype(np.float64), generator)
     return np.minimum(low + np.floor(u * (high - low)), high - 1).astype(dtype)
 
