@@ -85,7 +85,7 @@ _LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", 
 
 
 _AMP_NAMES = ("autocast", "is_autocast_enabled", "get_autocast_dtype", "is_autocast_cpu_enabled",
-              "get_autocast_cpu_dtype", "is_autocast_available")
+              "get_autocast_cpu_dtype", "is_autocast_available", "GradScaler")
 
 
 def get_device_module(device=None):

@@ -5,6 +5,7 @@ decompositions and what is built on them come from linalg_decomp.py; ``matrix_ex
 ``householder_product`` (and ``geqrf``, which eigengrad.geqrf serves) from linalg_matrix_functions.py."""
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -232,7 +233,37 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False, out=None):
     return _ex(lambda M: solve(M, B, left=left), A, L.zero_pivot, check_errors, SolveExResult, 1 if vector else 2)
 
 
+def tensorinv(A, ind: int = 2, *, out=None):
+    """The inverse of A for ``tensordot(A, X, ind)``: A viewed as a square matrix (its first ``ind`` dims by the
+    rest) inverted, shaped A.shape[ind:] + A.shape[:ind]."""
+    if isinstance(ind, bool) or not isinstance(ind, int) or ind <= 0:
+        raise ArgumentError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    n_rows, n_cols = math.prod(rows), math.prod(cols)
+    if n_rows != n_cols:
+        raise ArgumentError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                            f"prod(self.shape[:ind]), but got {n_cols} != {n_rows}")
+    result = inv(A.reshape(n_rows, n_cols)).reshape(cols + rows)
+    return result if out is None else out.copy_(result)
+
+
+def tensorsolve(A, B, dims=None, *, out=None):
+    """X with ``tensordot(A, X, X.ndim) == B``: A (its ``dims`` moved last) viewed as a square matrix of B.numel()
+    rows, solved for B flattened, shaped A.shape[B.ndim:]."""
+    if dims is not None:
+        dims = tuple(dims)
+        A = A.movedim(dims, tuple(range(A.ndim - len(dims), A.ndim)))
+    shape = tuple(A.shape[B.ndim:])
+    n = math.prod(shape)
+    if B.numel() != n:
+        raise ArgumentError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                            f"prod(other.shape), but got {n} != {B.numel()}")
+    result = solve(A.reshape(B.numel(), n), B.reshape(-1)).reshape(shape)
+    return result if out is None else out.copy_(result)
+
+
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "inv", "det", "slogdet", "solve", "cholesky",
            "matrix_power", "multi_dot", "eigh", "eigvalsh", "eig", "eigvals", "qr", "svd", "svdvals", "pinv",
            "lstsq", "matrix_rank", "solve_triangular", "cond", "vecdot", "vander", "matmul", "diagonal",
-           "lu", "lu_factor", "lu_factor_ex", "lu_solve", "cholesky_ex", "inv_ex", "solve_ex", "LinAlgError"]
+           "lu", "lu_factor", "lu_factor_ex", "lu_solve", "cholesky_ex", "inv_ex", "solve_ex", "LinAlgError",
+           "tensorinv", "tensorsolve"]

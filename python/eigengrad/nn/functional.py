@@ -292,6 +292,7 @@ from eigengrad.nn._functional_conv1d import (  # noqa: E402,F401
     adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, conv1d, max_pool1d,
 )
 from eigengrad.nn._functional_conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402,F401
+from eigengrad.tensor_ops.ported_functional import conv_tbc, linear_cross_entropy  # noqa: E402,F401
 from eigengrad.nn._functional_grid import affine_grid, grid_sample  # noqa: E402,F401
 from eigengrad.nn._functional_conv3d import (  # noqa: E402,F401
     adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, max_pool3d,
