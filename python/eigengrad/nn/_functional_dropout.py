@@ -8,6 +8,7 @@ import warnings
 from eigengrad import _kernels as K
 from eigengrad._errors import ArgumentError
 from eigengrad import random as _random
+from eigengrad.autograd import inplace as _inplace
 from eigengrad.autograd.ops_dropout import AlphaDropout, Dropout, FeatureDropout
 from eigengrad.tensor import Tensor
 
@@ -34,9 +35,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     gives zeros. The mask is drawn in C++ from eigengrad's counter-based generator (``generator`` or
     the default one): a seed gives the same mask on any number of threads; the draw of n elements
     advances the generator's offset by n. The backward uses the same mask (kept as uint8).
-    ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor.
+    ``inplace=True`` writes the result into ``input`` and returns it, as PyTorch's (see :func:`_write_into`).
     """
     p = _check(input, p)
+    if inplace and training and p > 0.0:
+        return _write_into(input, "dropout", dropout, p, generator)
     if not training or p == 0.0 or input._data.size == 0:
         return input
     g = _random.default_generator if generator is None else _random._generator(generator)
@@ -77,6 +80,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     warning), a 2-D input (N, C) drops single elements, more dims are features of (N, C).
     """
     p = _check(input, p)
+    if inplace and training and p > 0.0:
+        return _write_into(input, "dropout2d", dropout2d, p, generator)
     return _channel_dropout(input, _feature_rows(input, "dropout2d"), p, training, generator)
 
 
@@ -84,6 +89,8 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
               generator: _random.Generator | None = None) -> Tensor:
     """Channel dropout of 3-D feature maps (PyTorch's dropout3d): each channel of (N, C, D, H, W) or
     (C, D, H, W) is zeroed as a whole with probability p and the kept channels are scaled by 1 / (1 - p)."""
+    if inplace and training and _check(input, p) > 0.0:
+        return _write_into(input, "dropout3d", dropout3d, p, generator)
     return _spatial_dropout(input, p, training, generator, "dropout3d", 3, "(C, D, H, W)", "(N, C, D, H, W)")
 
 
@@ -92,7 +99,16 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Channel dropout of 1-D feature maps (PyTorch's dropout1d): each channel of (N, C, L) or (C, L) is
     zeroed as a whole with probability p and the kept channels are scaled by 1 / (1 - p); one draw per
     channel from eigengrad's generator (as dropout2d)."""
+    if inplace and training and _check(input, p) > 0.0:
+        return _write_into(input, "dropout1d", dropout1d, p, generator)
     return _spatial_dropout(input, p, training, generator, "dropout1d", 1, "(C, L)", "(N, C, L)")
+
+
+def _write_into(input: Tensor, name: str, fn, p: float, generator) -> Tensor:
+    """PyTorch's ``inplace=True`` in training: ``fn``'s result written into ``input``, which is returned, by
+    autograd.inplace's rules (a leaf that requires grad refuses; the version counter moves; the graph goes
+    through the in-place node), so code that ignores the return value still sees the dropout."""
+    return _inplace.functional(input, name + "_", fn, p, True, False, generator)
 
 
 def _spatial_dropout(input: Tensor, p, training: bool, generator, name: str, spatial: int, unbatched: str,
@@ -128,6 +144,8 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     default is training=False here); p = 1 gives zeros, as PyTorch.
     """
     p = _check(input, p)
+    if inplace and training and p > 0.0:
+        return _write_into(input, "alpha_dropout", alpha_dropout, p, generator)
     if not training or p == 0.0 or input._data.size == 0:
         return input
     g = _random.default_generator if generator is None else _random._generator(generator)
@@ -151,6 +169,8 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     if input.ndim < 2:
         raise ArgumentError(f"input: feature dropout requires at least 2 dimensions in the input, got shape "
                          f"{input.shape}")
+    if inplace and training and p > 0.0:
+        return _write_into(input, "feature_alpha_dropout", feature_alpha_dropout, p, generator)
     if not training or p == 0.0 or input._data.size == 0:
         return input
     if p == 1.0:
