@@ -171,6 +171,24 @@ def _concat(a: ModuleArgs) -> None:
     a.out(0, a.g.node("Concat", [a.x(i) for i in range(a.n_in)], axis=int(a.op.fn.dim) % ndim))
 
 
+def _log_sigmoid(a: ModuleArgs) -> None:
+    """log(sigmoid(x)) = -softplus(-x), without the log of an underflowed sigmoid."""
+    a.out(0, a.g.node("Neg", [a.g.node("Softplus", [a.g.node("Neg", [a.x(0)])])]))
+
+
+def _shrink(a: ModuleArgs) -> None:
+    """Softshrink (x -+ lambd beyond +-lambd) and Hardshrink (x beyond +-lambd), else 0: ONNX's Shrink."""
+    lambd = float(a.op.fn.lambd)
+    a.out(0, a.g.node("Shrink", [a.x(0)], lambd=lambd, bias=lambd if a.op.name == "Softshrink" else 0.0))
+
+
+def _threshold(a: ModuleArgs) -> None:
+    """x where x > threshold, else value."""
+    m, x = a.op.fn, a.x(0)
+    keep = a.g.node("Greater", [x, a.scalar(float(m.threshold))])
+    a.out(0, a.g.node("Where", [keep, x, a.scalar(float(m.value))]))
+
+
 MODULES = {
     **{name: _arith for name in _ARITH}, "Concat": _concat,
     "Softmax": _softmax, "LogSoftmax": _softmax, "Softmin": _softmax, "SiLU": _silu, "Mish": _mish,
@@ -185,6 +203,8 @@ MODULES = {
     "GroupNorm": _layers.group_norm, "InstanceNorm1d": _layers.instance_norm, "InstanceNorm2d": _layers.instance_norm,
     "ConvTranspose1d": _layers.conv_transpose, "ConvTranspose2d": _layers.conv_transpose, "Upsample": _layers.upsample,
     "UpsamplingNearest2d": _layers.upsample, "UpsamplingBilinear2d": _layers.upsample,
+    "Pad": _layers.pad, "Pad2d": _layers.pad2d, "RMSNorm": _layers.rms_norm, "LocalResponseNorm": _layers.local_response_norm,
+    "LogSigmoid": _log_sigmoid, "Softshrink": _shrink, "Hardshrink": _shrink, "Threshold": _threshold,
 }
 
 

@@ -166,10 +166,23 @@ def _adaptive(kind: str):
         elif h % oh == 0 and w % ow == 0:
             k = [h // oh, w // ow]
             _planes_op(a, 1, f"{kind}Pool", kernel_shape=k, strides=k)
+        elif kind == "Average":  # overlapping or uneven windows: the means as two products with weight matrices
+            dt = a.dtype(0)
+            rows = a.g.node("MatMul", [a.g.const(_window_means(h, oh, dt), "rows"), a.x(0)])
+            a.put(1, a.g.node("MatMul", [rows, a.g.const(_window_means(w, ow, dt).T, "cols")]))
         else:
-            raise ExportError(f"{name} from {h}x{w} to {oh}x{ow}: ONNX has no adaptive "
-                              "pooling; only output sizes that divide the input (or 1x1) export")
+            raise ExportError(f"{name} from {h}x{w} to {oh}x{ow}: ONNX has no adaptive max pooling; only output "
+                              "sizes that divide the input (or 1x1) export")
     return emit
+
+
+def _window_means(n: int, out: int, dtype) -> np.ndarray:
+    """(out, n): row i averages PyTorch's adaptive window i, [floor(i n / out), ceil((i + 1) n / out))."""
+    m = np.zeros((out, n), dtype=dtype)
+    for i in range(out):
+        lo, hi = (i * n) // out, -((-(i + 1) * n) // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
 
 
 def _reduce_sum(a: Args) -> None:

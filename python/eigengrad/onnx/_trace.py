@@ -24,7 +24,8 @@ from eigengrad.compile.recorder import Op, Tracer, recording
 MODULE_OPS = ("Softmax", "LogSoftmax", "Softmin", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "ReLU6", "Hardtanh",
               "Softsign", "Embedding", "RNN", "LSTM", "GRU", "PReLU", "MultiheadAttention", "TransformerEncoderLayer",
               "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d", "Upsample",
-              "UpsamplingNearest2d", "UpsamplingBilinear2d")
+              "UpsamplingNearest2d", "UpsamplingBilinear2d", "RMSNorm", "LocalResponseNorm", "LogSigmoid", "Softshrink",
+              "Hardshrink", "Threshold")
 
 
 class ExportError(ValueError):
@@ -147,6 +148,8 @@ FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
                 # x += y (a ResNet block's residual): out of place during the export, as ``x = x + y``
                 (_T, "__iadd__", "Add", "__add__"), (_T, "__isub__", "Sub", "__sub__"),
                 (_T, "__imul__", "Mul", "__mul__"), (_T, "__itruediv__", "Div", "__truediv__"),
+                # padding: F.pad (the padding layers), a convolution's padding_mode
+                ("eigengrad.nn.functional", "pad", "Pad", None), ("eigengrad.nn._functional_conv", "pad2d", "Pad2d", None),
                 # TransformerEncoder's zeros at padded positions (PyTorch's nested-tensor path)
                 ("eigengrad.nn.modules.transformer", "_zero_padded", "ZeroPadded", None))
 _MISSING = object()

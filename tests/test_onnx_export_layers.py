@@ -1,0 +1,88 @@
+"""ONNX export of the layers a random-model sweep found unexportable (2026-12-06; 32 of 150 random MLP/CNN/
+RNN/Transformer models failed, 0 of 300 after): the padding layers and ``F.pad`` (every mode, negative
+amounts), a convolution's padding_mode, RMSNorm, LocalResponseNorm (odd sizes), LogSigmoid, Softshrink,
+Hardshrink, Threshold, and adaptive average pooling to sizes that do not divide the input. Each is run
+in onnxruntime at two batch sizes (the batch dynamic) and compared with eigengrad's eval output."""
+import numpy as np
+import pytest
+
+import eigengrad as eg
+from eigengrad import nn
+
+onnx = pytest.importorskip("onnx", reason="the onnx package is not installed (pip install onnx)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
+from test_onnx_export import check_export  # noqa: E402
+
+
+class FPad(nn.Module):
+    def __init__(self, amounts, mode, value=None):
+        super().__init__()
+        self.amounts, self.mode, self.value = amounts, mode, value
+
+    def forward(self, x):
+        return nn.functional.pad(x, self.amounts, self.mode, self.value) * 2.0
+
+
+def _floats(*shape):
+    return lambda b: [np.random.default_rng(b).standard_normal((b,) + shape).astype(np.float32)]
+
+
+CASES = {
+    "LogSigmoid": (lambda: nn.Sequential(nn.Linear(8, 8), nn.LogSigmoid()), (8,)),
+    "Softshrink": (lambda: nn.Sequential(nn.Linear(8, 8), nn.Softshrink(0.3)), (8,)),
+    "Hardshrink": (lambda: nn.Sequential(nn.Linear(8, 8), nn.Hardshrink(0.4)), (8,)),
+    "Threshold": (lambda: nn.Sequential(nn.Linear(8, 8), nn.Threshold(0.1, 2.0)), (8,)),
+    "RMSNorm": (lambda: nn.Sequential(nn.Linear(8, 8), nn.RMSNorm(8)), (8,)),
+    "RMSNorm 2 dims, eps": (lambda: nn.RMSNorm((4, 8), eps=1e-3), (4, 8)),
+    "RMSNorm no affine": (lambda: nn.RMSNorm(8, elementwise_affine=False), (5, 8)),
+    "LocalResponseNorm 4-D": (lambda: nn.Sequential(nn.Conv2d(3, 7, 3), nn.LocalResponseNorm(5)), (3, 6, 6)),
+    "LocalResponseNorm 3-D": (lambda: nn.LocalResponseNorm(3, alpha=0.1, beta=0.6, k=2.0), (6, 5)),
+    "Conv2d reflect": (lambda: nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), (2, 6, 6)),
+    "Conv2d replicate": (lambda: nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="replicate"), (2, 6, 7)),
+    "Conv2d circular": (lambda: nn.Conv2d(2, 3, 5, padding=2, padding_mode="circular"), (2, 6, 6)),
+    "Conv1d reflect": (lambda: nn.Conv1d(2, 3, 3, padding=1, padding_mode="reflect"), (2, 9)),
+    "Conv1d circular dilated": (lambda: nn.Conv1d(2, 3, 3, padding=2, padding_mode="circular", dilation=2), (2, 9)),
+    "ZeroPad2d": (lambda: nn.ZeroPad2d((1, 0, 2, 3)), (2, 4, 4)),
+    "ConstantPad1d": (lambda: nn.ConstantPad1d((2, 1), 3.5), (3, 5)),
+    "ReflectionPad2d": (lambda: nn.ReflectionPad2d(1), (2, 4, 4)),
+    "ReflectionPad3d": (lambda: nn.ReflectionPad3d(1), (2, 3, 4, 4)),
+    "ReplicationPad2d": (lambda: nn.ReplicationPad2d((1, 2, 0, 1)), (2, 4, 4)),
+    "CircularPad1d": (lambda: nn.CircularPad1d((2, 3)), (3, 5)),
+    "F.pad constant cropping": (lambda: FPad((-1, 2), "constant", 1.0), (5,)),
+    "F.pad reflect cropping": (lambda: FPad((2, -1, 1, 1), "reflect"), (2, 4, 5)),
+    "F.pad circular cropping": (lambda: FPad((-1, 2), "circular"), (2, 5)),
+    "F.pad constant 3 dims": (lambda: FPad((1, 1, 0, 2, 1, 0), "constant"), (3, 4)),
+    "AdaptiveAvgPool2d uneven": (lambda: nn.Sequential(nn.Conv2d(2, 3, 3), nn.AdaptiveAvgPool2d((2, 3))), (2, 9, 10)),
+    "AdaptiveAvgPool2d overlapping": (lambda: nn.AdaptiveAvgPool2d((4, 3)), (2, 5, 5)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_layer_exports_and_matches(name, tmp_path):
+    build, shape = CASES[name]
+    eg.manual_seed(0)
+    check_export(build(), _floats(*shape), batches=(1, 4), tmp_path=tmp_path)
+
+
+def test_even_local_response_norm_is_refused_with_the_reason(tmp_path):
+    with pytest.raises(eg.onnx.ExportError, match="even size 2"):
+        eg.onnx.export(nn.LocalResponseNorm(2), eg.randn(1, 4, 3, 3), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_adaptive_max_pool_to_an_uneven_size_is_refused(tmp_path):
+    with pytest.raises(eg.onnx.ExportError, match="no adaptive max pooling"):
+        eg.onnx.export(nn.AdaptiveMaxPool2d((2, 3)), eg.randn(1, 2, 7, 7), tmp_path / "m.onnx")
+
+
+def test_random_models_export(tmp_path):
+    """A bounded sweep of random CNNs mixing the layers above with the ones exported before."""
+    rng = np.random.default_rng(11)
+    for i in range(12):
+        eg.manual_seed(i)
+        mode = ["zeros", "reflect", "replicate", "circular"][i % 4]
+        layers = [nn.Conv2d(2, 4, 3, padding=1, padding_mode=mode), [nn.RMSNorm(9), nn.GroupNorm(2, 4), nn.BatchNorm2d(4)][i % 3],
+                  [nn.LogSigmoid(), nn.Softshrink(), nn.Threshold(0.0, -1.0), nn.Mish()][int(rng.integers(4))],
+                  nn.ReflectionPad2d(1), nn.AdaptiveAvgPool2d((int(rng.integers(2, 5)), 2)), nn.Flatten()]
+        check_export(nn.Sequential(*layers), _floats(2, 9, 9), batches=(2, 3), tmp_path=tmp_path, name=f"r{i}.onnx")
