@@ -86,3 +86,61 @@ def test_random_models_export(tmp_path):
                   [nn.LogSigmoid(), nn.Softshrink(), nn.Threshold(0.0, -1.0), nn.Mish()][int(rng.integers(4))],
                   nn.ReflectionPad2d(1), nn.AdaptiveAvgPool2d((int(rng.integers(2, 5)), 2)), nn.Flatten()]
         check_export(nn.Sequential(*layers), _floats(2, 9, 9), batches=(2, 3), tmp_path=tmp_path, name=f"r{i}.onnx")
+
+
+# --- a custom forward's tensor operations -----------------------------------------------------------------
+
+class CausalSelfAttention(nn.Module):
+    """minGPT's hand-written attention: split heads by view + transpose, q @ k^T, masked_fill with a
+    registered tril buffer, softmax, @ v, contiguous().view back."""
+
+    def __init__(self, d=16, heads=4, block=8):
+        super().__init__()
+        self.c_attn, self.c_proj, self.heads, self.d = nn.Linear(d, 3 * d), nn.Linear(d, d), heads, d
+        self.register_buffer("bias", eg.tril(eg.ones(block, block)).view(1, 1, block, block))
+
+    def forward(self, x):
+        b, t, c = x.size()
+        q, k, v = self.c_attn(x).split(self.d, dim=2)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / np.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
+        y = nn.functional.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+
+
+class HandWritten(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin, self.w = nn.Linear(6, 6), nn.Parameter(eg.randn(6, 6))
+
+    def forward(self, x):
+        h = self.lin(x)
+        h = h ** 2 + h.exp() * 0.1 - eg.sqrt(h.abs() + 1) + (-h).tanh() + h.sigmoid() * eg.rsqrt(h * h + 1.0)
+        h = h @ self.w + 2 ** (h * 0.1)
+        return eg.stack([h, h.neg(), eg.relu(h)], dim=1).sum(dim=1) + h.clone().masked_fill(h < 0, 0.0)
+
+
+class LlamaRMSNorm(nn.Module):
+    def __init__(self, d=6):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(eg.ones(d) * 1.5), 1e-6
+
+    def forward(self, x):
+        return x * eg.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+@pytest.mark.parametrize("build,shape", [(CausalSelfAttention, (8, 16)), (HandWritten, (6,)), (LlamaRMSNorm, (5, 6))],
+                         ids=["minGPT attention", "hand-written ops", "LLaMA RMSNorm"])
+def test_custom_forward_operations_export(build, shape, tmp_path):
+    eg.manual_seed(0)
+    check_export(build(), _floats(*shape), batches=(2, 3), tmp_path=tmp_path)
+
+
+def test_integer_comparison_and_pow_of_ints_are_refused(tmp_path):
+    class IntPow(nn.Module):
+        def forward(self, x):
+            return x ** 2
+
+    with pytest.raises(eg.onnx.ExportError, match="int64"):
+        eg.onnx.export(IntPow(), eg.arange(6).view(2, 3), tmp_path / "m.onnx")

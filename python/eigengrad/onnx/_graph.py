@@ -105,7 +105,10 @@ class Graph:
                 and int(np.prod(rshape)) == int(np.prod(qshape)):
             v = q if rshape == qshape else self.reshape(q, rshape, rdyn)  # a reshape of the memory order
         else:
-            v = self._select(q, qshape, qstrides, qdyn, src.offset, ref, order, dyn, what)
+            fshape, fstrides, fdyn = _refined(qshape, qstrides, qdyn, [ref.strides[i] for i in order])
+            if fshape != qshape:  # (a slice of a dim then split by a view: q's dim split the same way first)
+                q = self.reshape(q, fshape, fdyn)
+            v = self._select(q, fshape, fstrides, fdyn, src.offset, ref, order, dyn, what)
         v = self.transpose(v, [order.index(i) for i in keep])
         if tuple(ref.shape) != tuple(ref.shape[i] for i in keep):
             v = self.reshape(v, ref.shape, dyn)
@@ -158,6 +161,22 @@ class Graph:
             v = self.reshape(v, tuple(ref.shape[match[k]] for k in kept), tuple(dyn[match[k]] for k in kept))
         # dims now in q's order: put them in ``order`` (ref's dims sorted by stride, i.e. q's order too)
         return v
+
+
+def _refined(shape: tuple, strides: tuple, dyn: tuple, wanted: list) -> tuple:
+    """The contiguous (shape, strides, dyn) with dims split so that each stride in ``wanted`` that
+    falls inside a dim (a multiple of its stride dividing its extent) becomes a dim's stride: the heads of
+    ``x[..., :C].view(B, T, heads, C // heads)`` are a dim of the producer's (B, T, 3 C) split as (3 heads,
+    C // heads)."""
+    shape, strides, dyn = list(shape), list(strides), list(dyn)
+    for s in sorted(set(wanted), reverse=True):
+        if s in strides:
+            continue
+        for k, (n, st) in enumerate(zip(shape, strides)):
+            if st < s < st * n and s % st == 0 and (st * n) % s == 0:  # (a dynamic dim: its outer part varies)
+                shape[k:k + 1], strides[k:k + 1], dyn[k:k + 1] = [st * n // s, s // st], [s, st], [dyn[k], False]
+                break
+    return tuple(shape), tuple(strides), tuple(dyn)
 
 
 def _c_strides(shape: tuple, itemsize: int) -> tuple:

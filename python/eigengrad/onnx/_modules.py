@@ -10,7 +10,7 @@ import numpy as np
 
 from eigengrad.onnx import _attention, _layers
 from eigengrad.onnx._ops import Args
-from eigengrad.onnx._trace import ExportError
+from eigengrad.onnx._trace import UNARY, ExportError
 
 # PyTorch's gate order per block of ``hidden_size`` rows -> ONNX's: LSTM (i, f, g, o) -> (i, o, f, c),
 # GRU (r, z, n) -> (z, r, h)
@@ -171,6 +171,92 @@ def _concat(a: ModuleArgs) -> None:
     a.out(0, a.g.node("Concat", [a.x(i) for i in range(a.n_in)], axis=int(a.op.fn.dim) % ndim))
 
 
+# --- tensor operations of a custom forward (hand-written attention, x ** 2, x.exp(), ...) ------------------
+
+def _float_only(a: ModuleArgs) -> None:
+    for i in range(a.n_in + 1):
+        if np.dtype(a.dtype(i)).kind != "f":
+            raise ExportError(f"{a.op.name} of a {a.dtype(i)} tensor has no ONNX export here (float tensors do)")
+
+
+def _unary(a: ModuleArgs) -> None:
+    _float_only(a)
+    a.out(0, a.g.node(a.op.name, [a.x(0)]))
+
+
+def _rsqrt(a: ModuleArgs) -> None:
+    _float_only(a)
+    a.out(0, a.g.node("Reciprocal", [a.g.node("Sqrt", [a.x(0)])]))
+
+
+def _matmul(a: ModuleArgs) -> None:
+    """x @ y (NumPy's broadcasting and 1-D rules, as ONNX's MatMul)."""
+    _float_only(a)
+    if a.n_in != 2 or a.dtype(0) != a.dtype(1):
+        raise ExportError("matmul of two tensors of one dtype exports; got another form")
+    a.out(0, a.g.node("MatMul", [a.x(0), a.x(1)]))
+
+
+def _pow(a: ModuleArgs) -> None:
+    """x ** y, x a tensor and y a number or a tensor (``RPow``: a number ** a tensor), one float dtype."""
+    _float_only(a)
+    if a.n_in == 2:
+        a.out(0, a.g.node("Pow", [a.x(0), a.x(1)]))
+        return
+    (other,) = [v for k, v in vars(a.op.fn).items() if k != "out"]
+    if isinstance(other, (bool, np.bool_)) or not isinstance(other, (int, float, np.integer, np.floating)):
+        raise ExportError(f"a power of a tensor and a {type(other).__name__} has no ONNX export")
+    k = a.scalar(float(other))
+    a.out(0, a.g.node("Pow", [k, a.x(0)] if a.op.name == "RPow" else [a.x(0), k]))
+
+
+def _masked_fill(a: ModuleArgs) -> None:
+    """x with ``value`` where the bool mask (broadcast) is true: Where(mask, value, x)."""
+    _float_only_first(a)
+    if a.n_in != 2 or np.dtype(a.dtype(1)) != np.bool_:
+        raise ExportError("masked_fill with a bool mask tensor and a number exports; got another form")
+    value = float(vars(a.op.fn)["value"])
+    a.out(0, a.g.node("Where", [a.x(1), a.scalar(value), a.x(0)]))
+
+
+def _float_only_first(a: ModuleArgs) -> None:
+    if np.dtype(a.dtype(0)).kind != "f":
+        raise ExportError(f"{a.op.name} of a {a.dtype(0)} tensor has no ONNX export here (float tensors do)")
+
+
+def _stack(a: ModuleArgs) -> None:
+    ndim = len(a.ref(0).shape) + 1
+    dim = int(vars(a.op.fn).get("dim", 0)) % ndim
+    parts = [a.g.node("Unsqueeze", [a.x(i), a.g.ints([dim])]) for i in range(a.n_in)]
+    a.out(0, parts[0] if len(parts) == 1 else a.g.node("Concat", parts, axis=dim))
+
+
+def _same(a: ModuleArgs) -> None:
+    """``contiguous()`` / ``clone()``: the same values (a view read as its Transpose/Slice nodes)."""
+    a.out(0, a.g.node("Identity", [a.x(0)]))
+
+
+_COMPARE = {"Eq": ("Equal", False), "Ne": ("Equal", True), "Lt": ("Less", False), "Le": ("LessOrEqual", False),
+            "Gt": ("Greater", False), "Ge": ("GreaterOrEqual", False)}  # op -> (ONNX op, negated)
+
+
+def _compare(a: ModuleArgs) -> None:
+    """tensor (op) tensor or tensor (op) number, one dtype, a bool result."""
+    op_type, negated = _COMPARE[a.op.name]
+    x, dt = a.x(0), a.dtype(0)
+    if a.n_in == 2:
+        if a.dtype(1) != dt:
+            raise ExportError(f"a comparison of {dt} and {a.dtype(1)} has no ONNX export yet (one dtype does)")
+        y = a.x(1)
+    else:
+        (other,) = [v for k, v in vars(a.op.fn).items() if k != "out"]
+        if isinstance(other, (bool, np.bool_)) or not isinstance(other, (int, float, np.integer, np.floating)):
+            raise ExportError(f"a comparison of a tensor and a {type(other).__name__} has no ONNX export")
+        y = a.scalar(other)
+    out = a.g.node(op_type, [x, y])
+    a.out(0, a.g.node("Not", [out]) if negated else out)
+
+
 def _log_sigmoid(a: ModuleArgs) -> None:
     """log(sigmoid(x)) = -softplus(-x), without the log of an underflowed sigmoid."""
     a.out(0, a.g.node("Neg", [a.g.node("Softplus", [a.g.node("Neg", [a.x(0)])])]))
@@ -205,6 +291,8 @@ MODULES = {
     "UpsamplingNearest2d": _layers.upsample, "UpsamplingBilinear2d": _layers.upsample,
     "Pad": _layers.pad, "Pad2d": _layers.pad2d, "RMSNorm": _layers.rms_norm, "LocalResponseNorm": _layers.local_response_norm,
     "LogSigmoid": _log_sigmoid, "Softshrink": _shrink, "Hardshrink": _shrink, "Threshold": _threshold,
+    **{op: _unary for op in set(UNARY.values())}, "Rsqrt": _rsqrt, "MatMul": _matmul, "Pow": _pow, "RPow": _pow,
+    "MaskedFill": _masked_fill, "Stack": _stack, "Same": _same, **{op: _compare for op in _COMPARE},
 }
 
 

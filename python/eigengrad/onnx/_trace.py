@@ -133,6 +133,12 @@ def _structure(obj):
 # functional forms of module ops and the tensor arithmetic a forward uses, recorded the same way as module ops:
 # (where the function lives, its name, the op, the function that runs instead or None)
 _T = "eigengrad.tensor:Tensor"
+# elementwise tensor methods and eigengrad functions of a custom forward -> the ONNX op of each
+UNARY = {"exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "__abs__": "Abs", "neg": "Neg", "__neg__": "Neg",
+         "negative": "Neg", "tanh": "Tanh", "sigmoid": "Sigmoid", "reciprocal": "Reciprocal", "sin": "Sin",
+         "cos": "Cos", "erf": "Erf", "floor": "Floor", "ceil": "Ceil", "relu": "Relu"}
+
+
 FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
                 ("eigengrad.nn.functional", "log_softmax", "LogSoftmax", None),
                 ("eigengrad.nn.functional", "softmin", "Softmin", None), ("eigengrad.nn.functional", "silu", "SiLU", None),
@@ -150,6 +156,15 @@ FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
                 (_T, "__imul__", "Mul", "__mul__"), (_T, "__itruediv__", "Div", "__truediv__"),
                 # padding: F.pad (the padding layers), a convolution's padding_mode
                 ("eigengrad.nn.functional", "pad", "Pad", None), ("eigengrad.nn._functional_conv", "pad2d", "Pad2d", None),
+                # a custom forward's tensor operations (hand-written attention, x ** 2, x.exp(), ...)
+                *[(where, attr, op, None) for attr, op in UNARY.items() for where in (_T, "eigengrad")],
+                (_T, "rsqrt", "Rsqrt", None), ("eigengrad", "rsqrt", "Rsqrt", None),
+                (_T, "__matmul__", "MatMul", None), (_T, "matmul", "MatMul", None), ("eigengrad", "matmul", "MatMul", None),
+                (_T, "__pow__", "Pow", None), (_T, "pow", "Pow", None), ("eigengrad", "pow", "Pow", None),
+                (_T, "__rpow__", "RPow", None), (_T, "masked_fill", "MaskedFill", None),
+                ("eigengrad", "masked_fill", "MaskedFill", None), ("eigengrad", "stack", "Stack", None),
+                (_T, "contiguous", "Same", None), (_T, "clone", "Same", None),
+                *[(_T, f"__{op.lower()}__", op, None) for op in ("Eq", "Ne", "Lt", "Le", "Gt", "Ge")],
                 # TransformerEncoder's zeros at padded positions (PyTorch's nested-tensor path)
                 ("eigengrad.nn.modules.transformer", "_zero_padded", "ZeroPadded", None))
 _MISSING = object()
