@@ -174,6 +174,8 @@ def _concat(a: ModuleArgs) -> None:
 # --- tensor operations of a custom forward (hand-written attention, x ** 2, x.exp(), ...) ------------------
 
 def _float_only(a: ModuleArgs) -> None:
+    if a.n_in == 0:
+        raise ExportError(f"{a.op.name} of a value made in the forward from Python numbers has no ONNX export")
     for i in range(a.n_in + 1):
         if np.dtype(a.dtype(i)).kind != "f":
             raise ExportError(f"{a.op.name} of a {a.dtype(i)} tensor has no ONNX export here (float tensors do)")
