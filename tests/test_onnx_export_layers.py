@@ -144,3 +144,24 @@ def test_integer_comparison_and_pow_of_ints_are_refused(tmp_path):
 
     with pytest.raises(eg.onnx.ExportError, match="int64"):
         eg.onnx.export(IntPow(), eg.arange(6).view(2, 3), tmp_path / "m.onnx")
+
+
+class UNetUp(nn.Module):
+    """A decoder step written with F.interpolate (U-Net, FPN): by a scale factor, to a size, bilinear."""
+
+    def __init__(self, mode="nearest", align_corners=None, by_size=False):
+        super().__init__()
+        self.conv, self.mode, self.align, self.by_size = nn.Conv2d(3, 3, 3, padding=1), mode, align_corners, by_size
+
+    def forward(self, x):
+        h = self.conv(x)
+        if self.by_size:
+            return nn.functional.interpolate(h, size=(7, 9), mode=self.mode, align_corners=self.align)
+        return nn.functional.interpolate(h, scale_factor=[2, 2], mode=self.mode, align_corners=self.align) * 2.0
+
+
+@pytest.mark.parametrize("mode,align,by_size", [("nearest", None, False), ("bilinear", False, False),
+                                                ("bilinear", True, True), ("nearest", None, True)])
+def test_functional_interpolate_exports(mode, align, by_size, tmp_path):
+    eg.manual_seed(0)
+    check_export(UNetUp(mode, align, by_size), _floats(3, 5, 6), batches=(1, 3), tmp_path=tmp_path)

@@ -77,7 +77,8 @@ _RESIZE = {  # PyTorch's mode (and align_corners) -> Resize's attributes
 
 def upsample(a) -> None:
     """Resize: by the module's scale factors when given (PyTorch maps coordinates with 1/scale_factor), else
-    to its size (N and C taken from the input, so the batch may stay dynamic)."""
+    to its size (N and C taken from the input, so the batch may stay dynamic). Also ``F.interpolate`` /
+    ``F.upsample``, whose options have the module's names."""
     m = a.op.fn
     ndim = len(a.ref(0).shape)
     mode = {"bilinear": "linear"}.get(m.mode, m.mode)
@@ -85,9 +86,11 @@ def upsample(a) -> None:
     if key not in _RESIZE or ndim not in (3, 4):
         raise ExportError(f"{type(m).__name__}: mode {m.mode!r} on {ndim}-D input has no ONNX export "
                           "(nearest, nearest-exact, linear/bilinear do)")
+    if getattr(m, "antialias", False):
+        raise ExportError("interpolate with antialias=True has no ONNX Resize form")
     x, dt = a.x(0), np.float32
-    if m.scale_factor is not None and not m.recompute_scale_factor:
-        factors = m.scale_factor if isinstance(m.scale_factor, tuple) else (m.scale_factor,) * (ndim - 2)
+    if m.scale_factor is not None and not getattr(m, "recompute_scale_factor", None):
+        factors = tuple(m.scale_factor) if isinstance(m.scale_factor, (tuple, list)) else (m.scale_factor,) * (ndim - 2)
         scales = a.g.const(np.asarray((1.0, 1.0) + tuple(factors), dt), "scales")
         y = a.g.node("Resize", [x, "", scales], **_RESIZE[key])
     else:

@@ -154,6 +154,8 @@ FUNCTION_OPS = (("eigengrad.nn.functional", "softmax", "Softmax", None),
                 # x += y (a ResNet block's residual): out of place during the export, as ``x = x + y``
                 (_T, "__iadd__", "Add", "__add__"), (_T, "__isub__", "Sub", "__sub__"),
                 (_T, "__imul__", "Mul", "__mul__"), (_T, "__itruediv__", "Div", "__truediv__"),
+                ("eigengrad.nn.functional", "interpolate", "Upsample", None),
+                ("eigengrad.nn.functional", "upsample", "Upsample", None),
                 # padding: F.pad (the padding layers), a convolution's padding_mode
                 ("eigengrad.nn.functional", "pad", "Pad", None), ("eigengrad.nn._functional_conv", "pad2d", "Pad2d", None),
                 # a custom forward's tensor operations (hand-written attention, x ** 2, x.exp(), ...)
