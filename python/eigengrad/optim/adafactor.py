@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 from eigengrad import _trace
+from eigengrad._errors import TypeValueError
 from eigengrad.autograd.version import bump
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
@@ -59,7 +60,7 @@ class Adafactor(Optimizer):
         try:
             eps1, eps2 = eps
         except (TypeError, ValueError):
-            raise ValueError(f"eps: expected a pair (epsilon1 or None, epsilon2), got {eps!r}") from None
+            raise TypeValueError(f"eps: expected a pair (epsilon1 or None, epsilon2), got {eps!r}") from None
         if eps1 is not None and not 0.0 <= _real("eps[0]", eps1):
             raise ValueError(f"epsilon1 should be >= 0 but is: {eps1}")
         if not 0.0 <= _real("eps[1]", eps2):
