@@ -17,6 +17,7 @@ import numpy as np
 from eigengrad import _trace
 from eigengrad._errors import TypeValueError
 from eigengrad.autograd.version import bump
+from eigengrad.optim._lerp import lerp
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
 
@@ -117,15 +118,15 @@ class Adafactor(Optimizer):
         if wd != 0:
             param *= 1 - lr * wd
         if grad.ndim > 1:
-            row_var = _lerp(_array(state["row_var"]), np.square(_norm(grad, axis=-1)) / grad.shape[-1],
+            row_var = lerp(_array(state["row_var"]), np.square(_norm(grad, axis=-1)) / grad.shape[-1],
                             one_minus_beta2)
-            col_var = _lerp(_array(state["col_var"]), np.square(_norm(grad, axis=-2)) / grad.shape[-2],
+            col_var = lerp(_array(state["col_var"]), np.square(_norm(grad, axis=-2)) / grad.shape[-2],
                             one_minus_beta2)
             state["row_var"], state["col_var"] = Tensor._wrap(row_var), Tensor._wrap(col_var)
             var = row_var * col_var  # (..., m, 1) @ (..., 1, n): each element one product
             var /= np.maximum(np.mean(row_var, axis=-2, keepdims=True), _as(eps1, var))
         else:
-            variance = _lerp(_array(state["variance"]), grad * grad, one_minus_beta2)
+            variance = lerp(_array(state["variance"]), grad * grad, one_minus_beta2)
             state["variance"] = Tensor._wrap(variance)
             var = variance
         update = np.reciprocal(np.sqrt(np.maximum(var, _as(eps1 * eps1, var)))) * grad
@@ -177,12 +178,3 @@ def _norm(a: np.ndarray, axis=None):
     if axis is None:
         return float(np.sqrt(np.sum(np.square(a, dtype=a.dtype), dtype=a.dtype)))
     return np.sqrt(np.sum(np.square(a), axis=axis, keepdims=True))
-
-
-def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """``start.lerp(end, weight)`` in PyTorch's two forms (exact at both ends), as a new array."""
-    if weight < 0.5:
-        out = start + _as(weight, start) * (end - start)
-    else:
-        out = end - (end - start) * _as(1 - weight, start)
-    return np.array(out, dtype=start.dtype, ndmin=0)

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from eigengrad.optim._lerp import lerp
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
 
@@ -94,10 +95,9 @@ class Muon(Optimizer):
             raise ValueError("Coefficients must be a tuple of exactly 3 values")
         lr, wd, momentum = float(group["lr"]), float(group["weight_decay"]), float(group["momentum"])
         buf = state["momentum_buffer"]
-        _lerp_(buf, grad, 1 - momentum)
+        buf[...] = lerp(buf, grad, 1 - momentum)
         if group["nesterov"]:
-            update = np.array(grad, copy=True)
-            _lerp_(update, buf, momentum)
+            update = lerp(np.asarray(grad, dtype=buf.dtype), buf, momentum)
         else:
             update = buf
         ortho = zeropower_via_newtonschulz(update, coefficients, steps, float(group["eps"]))
@@ -154,12 +154,3 @@ def _bf16(a) -> np.ndarray:
     if nan.any():
         out = np.where(nan, f, out)
     return out.reshape(np.shape(a))
-
-
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start.lerp_(end, weight)`` in PyTorch's two forms (exact at both ends)."""
-    t = start.dtype.type
-    if weight < 0.5:
-        start += t(weight) * (end - start)
-    else:
-        start[...] = end - (end - start) * t(1 - weight)
