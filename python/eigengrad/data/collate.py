@@ -14,6 +14,8 @@ import copy
 
 import numpy as np
 
+from eigengrad._dtype import promote_types
+from eigengrad._errors import ArgumentIndexError
 from eigengrad.tensor import Tensor
 
 _ERROR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}")
@@ -24,19 +26,28 @@ def default_collate(batch: list):
     if not isinstance(batch, collections.abc.Sequence) or isinstance(batch, (str, bytes)):
         raise TypeError(f"batch: expected a list of samples, got {type(batch).__name__}")
     if len(batch) == 0:
-        raise ValueError("batch: expected at least one sample, got an empty list")
+        raise ArgumentIndexError("batch: expected at least one sample, got an empty list")  # torch: IndexError
     elem = batch[0]
     if isinstance(elem, Tensor):
+        if any(isinstance(b, Tensor) and b.requires_grad for b in batch):  # torch.stack keeps the graph
+            from eigengrad import stack
+
+            return stack(list(batch))
         return _stack([b._data if isinstance(b, Tensor) else np.asarray(b) for b in batch])
     if isinstance(elem, np.ndarray):
         _check_numeric(elem)
         return _stack([np.asarray(b) for b in batch])
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
         _check_numeric(np.asarray(elem))
-        return Tensor._wrap(np.array(batch))  # NumPy scalars keep their dtype (torch.as_tensor)
-    if isinstance(elem, bool):
-        return Tensor._wrap(np.array(batch, dtype=np.bool_))
-    if isinstance(elem, int):
+        # NumPy scalars keep their dtype (torch.as_tensor), mixed ones promoted by PyTorch's rule
+        return Tensor._wrap(np.array(batch, dtype=_promoted([np.asarray(b).dtype for b in batch])))
+    if isinstance(elem, int):  # bools too: the batch's values decide the dtype, as torch.tensor(batch)
+        if all(type(b) is bool or isinstance(b, np.bool_) for b in batch):
+            return Tensor._wrap(np.array(batch, dtype=np.bool_))
+        if any(isinstance(b, (float, complex, np.inexact)) for b in batch):  # [1, 2.5]: not truncated
+            from eigengrad.tensor import tensor
+
+            return tensor(batch)
         return Tensor._wrap(_int64(batch))
     if isinstance(elem, float):
         return Tensor._wrap(np.array(batch, dtype=np.float64))
@@ -79,11 +90,21 @@ def default_convert(data):
 
 
 def _stack(arrays: list) -> Tensor:
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        raise RuntimeError(f"stack expects each tensor to be equal size, but got {arrays[0].shape} at entry 0 and "
-                           f"{next(a.shape for a in arrays if a.shape != arrays[0].shape)} at another entry")
-    return Tensor._wrap(np.stack(arrays))
+    for i, a in enumerate(arrays):
+        if a.shape != arrays[0].shape:  # torch.stack's message
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(arrays[0].shape)} at "
+                               f"entry 0 and {list(a.shape)} at entry {i}")
+    return Tensor._wrap(np.stack(arrays, dtype=_promoted([a.dtype for a in arrays])))
+
+
+def _promoted(dtypes: list) -> np.dtype:
+    """The dtype torch.stack gives arrays of ``dtypes`` (PyTorch's promotion: int64 with float32 is float32,
+    where NumPy's is float64)."""
+    out = dtypes[0]
+    for d in dtypes[1:]:
+        if d != out:
+            out = promote_types(out, d)
+    return out
 
 
 def _check_numeric(arr: np.ndarray) -> None:

@@ -13,7 +13,7 @@ from types import GenericAlias
 import numpy as np
 
 from eigengrad import random as _random
-from eigengrad._errors import ArgumentAssertionError, ArgumentIndexError
+from eigengrad._errors import ArgumentAssertionError, ArgumentIndexError, ArgumentTypeAssertionError
 from eigengrad.tensor import Tensor
 
 
@@ -70,7 +70,8 @@ class ChainDataset(IterableDataset):
     def __iter__(self) -> Iterator:
         for i, d in enumerate(self.datasets):
             if not isinstance(d, IterableDataset):
-                raise TypeError(f"datasets[{i}]: ChainDataset only supports IterableDataset, got {type(d).__name__}")
+                raise ArgumentTypeAssertionError(  # PyTorch asserts (AssertionError); a TypeError too
+                    f"datasets[{i}]: ChainDataset only supports IterableDataset, got {type(d).__name__}")
             yield from d
 
     def __len__(self) -> int:
@@ -84,10 +85,11 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("datasets: expected at least one dataset, got an empty iterable")
+            raise ArgumentAssertionError("datasets should not be an empty iterable")  # PyTorch's assert
         for i, d in enumerate(self.datasets):
             if isinstance(d, IterableDataset):
-                raise TypeError(f"datasets[{i}]: ConcatDataset does not support IterableDataset (use ChainDataset)")
+                raise ArgumentTypeAssertionError(  # PyTorch asserts (AssertionError); a TypeError too
+                    f"datasets[{i}]: ConcatDataset does not support IterableDataset (use ChainDataset)")
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
 
     def __len__(self) -> int:
@@ -154,7 +156,7 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors) -> None:
         if not tensors:
-            raise ValueError("tensors: expected at least one tensor")
+            raise ArgumentIndexError("tensors: expected at least one tensor")  # PyTorch: IndexError (tensors[0])
         self.arrays = [_as_array(t, i) for i, t in enumerate(tensors)]
         for i, a in enumerate(self.arrays):
             if a.ndim == 0:  # PyTorch's tensor.size(0) raises IndexError
@@ -256,7 +258,7 @@ def random_split(dataset, lengths: Sequence, generator=None) -> list[Subset]:
         lengths = [operator.index(x) for x in lengths]
     except TypeError:
         raise ValueError(f"lengths: expected ints, or fractions summing to 1, got {lengths}") from None
-    if sum(lengths) != n or any(x < 0 for x in lengths):
+    if sum(lengths) != n or any(x < 0 for x in lengths):  # (PyTorch returns odd splits for negative lengths)
         raise ValueError(f"lengths: expected non-negative lengths summing to the dataset size {n}, got {lengths}")
     perm = _random.permutation(n, generator)
     offsets = np.cumsum([0] + lengths)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator
 
 _DONE = object()
 
@@ -18,8 +18,10 @@ class _Failure:
         self.error = error
 
 
-def prefetched(jobs: Sequence, fetch: Callable, depth: int) -> Iterator:
-    """``fetch(job)`` for every job in order, computed up to ``depth`` jobs ahead in a daemon thread."""
+def prefetched(jobs: Iterable, fetch: Callable, depth: int, timeout: float | None = None) -> Iterator:
+    """``fetch(job)`` for every job in order, computed up to ``depth`` jobs ahead in a daemon thread. With a
+    ``timeout``, waiting longer than that many seconds for the next result is a RuntimeError (the DataLoader's
+    ``timeout``, PyTorch's message)."""
     buffer: queue.Queue = queue.Queue(maxsize=max(depth, 1))
     stop = threading.Event()
 
@@ -46,7 +48,10 @@ def prefetched(jobs: Sequence, fetch: Callable, depth: int) -> Iterator:
     worker.start()
     try:
         while True:
-            item = buffer.get()
+            try:
+                item = buffer.get(timeout=timeout)
+            except queue.Empty:
+                raise RuntimeError(f"DataLoader timed out after {timeout} seconds") from None
             if item is _DONE:
                 return
             if isinstance(item, _Failure):

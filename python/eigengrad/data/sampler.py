@@ -14,7 +14,7 @@ from types import GenericAlias
 import numpy as np
 
 from eigengrad import random as _random
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, TypeValueError
 
 
 def non_negative_int(name: str, value, low: int = 0) -> int:
@@ -76,7 +76,10 @@ class RandomSampler(Sampler):
         if not isinstance(replacement, bool):
             raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
-        self._num_samples = None if num_samples is None else positive_int("num_samples", num_samples)
+        if num_samples is not None and (not _is_int(num_samples) or num_samples <= 0):  # PyTorch's check, a ValueError
+            raise (ValueError if _is_int(num_samples) else TypeValueError)(
+                f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        self._num_samples = None if num_samples is None else operator.index(num_samples)
         if self.num_samples <= 0:  # an empty dataset (PyTorch's check: no sampler drawing from nothing)
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
 
@@ -86,6 +89,8 @@ class RandomSampler(Sampler):
 
     def indices(self) -> np.ndarray:
         n, k = len(self.data_source), self.num_samples
+        if n == 0 and k > 0:  # PyTorch fails too (a RuntimeError or a ZeroDivisionError): no index to draw
+            raise ArgumentError(f"RandomSampler: cannot draw {k} samples from an empty data_source")
         if self.replacement:
             return _uniform_ints(n, k, self.generator)
         rounds = [_random.permutation(n, self.generator) for _ in range(-(-k // n) if n else 0)]
@@ -186,7 +191,13 @@ class BatchSampler(Sampler):
     ``drop_last``)."""
 
     def __init__(self, sampler, batch_size: int, drop_last: bool) -> None:
-        self.sampler, self.batch_size, self.drop_last = sampler, positive_int("batch_size", batch_size), bool(drop_last)
+        # PyTorch's checks and messages (ValueErrors; a bool is not a batch size)
+        if isinstance(batch_size, bool) or not _is_int(batch_size) or batch_size <= 0:
+            raise (ValueError if _is_int(batch_size) else TypeValueError)(
+                f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if not isinstance(drop_last, (bool, np.bool_)):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        self.sampler, self.batch_size, self.drop_last = sampler, operator.index(batch_size), bool(drop_last)
 
     def indices(self) -> np.ndarray:
         """The epoch's indices in batch order (without those ``drop_last`` drops)."""
