@@ -40,8 +40,12 @@ def test_generic_annotations_of_data_classes():
 
 def test_dataloader_takes_pytorchs_whole_signature():
     ds = eg.data.TensorDataset(eg.arange(6.0))
-    loader = DataLoader(ds, 4, False, None, None, 0, None, False, False, 0, None, "spawn", eg.Generator(),
+    loader = DataLoader(ds, 4, False, None, None, 0, None, False, False, 0, None, None, eg.Generator(),
                         prefetch_factor=None, persistent_workers=False, pin_memory_device="", in_order=True)
+    assert [b[0].tolist() for b in loader] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
+    with pytest.raises(ValueError, match="multiprocessing_context can only be used with multi-process loading"):
+        DataLoader(ds, 4, False, None, None, 0, None, False, False, 0, None, "spawn")  # as PyTorch's
+    loader = DataLoader(ds, 4, False, None, None, 1, None, False, False, 0, None, "spawn", eg.Generator())
     assert [b[0].tolist() for b in loader] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
 
 
