@@ -13,6 +13,11 @@ object), with a warning, as ``torch.save`` would pickle it. :func:`load` unpickl
 ``weights_only=False`` (never by default, unlike a ``weights_only`` unpickler that still runs allow-listed
 code): a pickle under ``weights_only=True`` is PyTorch's ``UnpicklingError``.
 
+**PyTorch's checkpoints** (``torch.save``'s zip format) are read as ``torch.load(weights_only=True)`` reads
+them, by a restricted unpickler that rebuilds tensors, containers, dtypes, ``torch.Size``, ``torch.device``
+and allow-listed classes only, every record and tensor checked against the file: see
+``eigengrad._torch_checkpoint``.
+
 The header's metadata (string -> string) holds eigengrad's fields:
 
 - ``eigengrad.keys``: a JSON list of the tensor names in the caller's order (safetensors sorts them);
@@ -302,6 +307,19 @@ def save(obj: Any, f, metadata: Any = None, *, pickle_module: Any = None, pickle
     _write(f, st_save(arrays, metadata=fields))
 
 
+def save_torch_checkpoint(obj: Any, f) -> None:
+    """Save ``obj`` in PyTorch's own checkpoint format (``torch.save``'s zip), which ``torch.load`` reads
+    with ``weights_only=True`` (its default) and :func:`load` reads back: for handing a state_dict or a
+    training state to a PyTorch program. Tensors keep their dtype, shape, strides, shared storage,
+    ``requires_grad`` and ``nn.Parameter``; numbers, strings, bytes, None, dtypes, ``Size``, devices, sets,
+    and lists, tuples, dicts and OrderedDicts of them are written as PyTorch pickles them. Anything else
+    (NumPy arrays, other objects) is a TypeError: :func:`save` writes those. A path is written atomically."""
+    from eigengrad import _torch_checkpoint
+
+    _check_destination(f)
+    _write(f, _torch_checkpoint.write(obj))
+
+
 def _check_destination(f) -> None:
     if not isinstance(f, (str, os.PathLike)) and not callable(getattr(f, "write", None)):
         raise TypeError(f"f: expected a path (str or os.PathLike) or a binary file object, got {type(f).__name__}")
@@ -453,6 +471,13 @@ def load(f, map_location=None, pickle_module: Any = None, *, weights_only: bool 
     (:func:`add_safe_globals`) unless ``weights_only=False``. Nothing is executed. A file of an older
     eigengrad (a flat dict) gives an ``OrderedDict`` name -> Tensor.
 
+    A PyTorch checkpoint (``torch.save``'s zip format) gives back its object as ``torch.load`` would, tensors
+    as eigengrad tensors (storages shared as saved, put on the CPU), read by a restricted unpickler
+    (``eigengrad._torch_checkpoint``): a global outside PyTorch's ``weights_only`` set and the allow-list
+    is PyTorch's ``UnpicklingError``. With ``weights_only=False`` globals outside ``torch`` are imported as
+    ``pickle`` would (with a warning); other ``torch`` objects cannot be rebuilt without PyTorch (an error).
+    Legacy (torch < 1.6) and TorchScript files are a ``ValueError`` saying so.
+
     ``weights_only`` (default True, PyTorch's default since 2.6): a pickle (what :func:`save` writes for a
     whole module or another object) is refused with PyTorch's ``UnpicklingError``; ``weights_only=False``
     unpickles it (with ``pickle_module`` and ``pickle_load_args``) after a warning: unpickling runs code
@@ -464,15 +489,26 @@ def load(f, map_location=None, pickle_module: Any = None, *, weights_only: bool 
     location = _check_map_location(map_location)
     label, data = _read_bytes(f)
     weights_only = True if weights_only is None else bool(weights_only)
-    if _header_length(data) is None and data[:4] == b"PK\x03\x04":
-        raise ValueError(f"path: {label!r} is a PyTorch zip checkpoint (torch.save's format), which eigengrad does "
-                         "not read (it is a pickle). Convert it once with PyTorch: "
-                         "safetensors.torch.save_file(torch.load(file), 'weights.safetensors'), then eigengrad.load")
-    if _header_length(data) is None and data[:1] == b"\x80":
+    if _header_length(data) is None and data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        from eigengrad import _torch_checkpoint
+
+        obj = _torch_checkpoint.load(label, data, weights_only)  # torch.save's zip format, restricted unpickling
+    elif _header_length(data) is None and _is_legacy_torch(data):
+        raise ValueError(f"path: {label!r} is a PyTorch checkpoint in the legacy format of torch < 1.6, which "
+                         "eigengrad does not read. Re-save it once with a recent PyTorch: "
+                         "torch.save(torch.load(file), file) writes the zip format that eigengrad.load reads")
+    elif _header_length(data) is None and data[:1] == b"\x80":
         obj = _unpickle(label, data, weights_only, pickle_module, pickle_load_args)
     else:
         obj = _load_safe(label, data, weights_only, verify)
     return _map_tensors(obj, location) if location is not None else obj
+
+
+def _is_legacy_torch(data: bytes) -> bool:
+    """A checkpoint of torch < 1.6: pickles starting with torch's magic number, or a tar archive."""
+    from eigengrad._torch_checkpoint import is_legacy
+
+    return is_legacy(data)
 
 
 def _load_safe(label: str, data: bytes, weights_only: bool, verify: bool) -> Any:
@@ -548,6 +584,8 @@ def _map_tensors(obj: Any, fn: Callable) -> Any:
         out = type(obj)() if type(obj) in (dict, OrderedDict) else {}
         for k, v in obj.items():
             out[k] = _map_tensors(v, fn)
+        if type(obj) is OrderedDict and hasattr(obj, "_metadata"):  # a state_dict's versions
+            out._metadata = obj._metadata
         return out
     if type(obj) in (list, tuple):
         return type(obj)(_map_tensors(v, fn) for v in obj)
