@@ -165,3 +165,83 @@ class UNetUp(nn.Module):
 def test_functional_interpolate_exports(mode, align, by_size, tmp_path):
     eg.manual_seed(0)
     check_export(UNetUp(mode, align, by_size), _floats(3, 5, 6), batches=(1, 3), tmp_path=tmp_path)
+
+
+# --- random models: MLPs, CNNs, RNNs, Transformer encoders ---------------------------------------------------
+
+import os  # noqa: E402
+import random  # noqa: E402
+
+_ACTS = [nn.ReLU, nn.GELU, lambda: nn.GELU(approximate="tanh"), nn.SiLU, nn.Tanh, nn.Sigmoid, lambda: nn.LeakyReLU(0.1),
+         nn.ELU, nn.Softplus, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.SELU, nn.CELU, nn.ReLU6, nn.Hardtanh,
+         nn.LogSigmoid, nn.Softsign, nn.Tanhshrink, lambda: nn.Softmax(dim=-1), lambda: nn.LogSoftmax(dim=-1), nn.PReLU]
+
+
+def _random_mlp(r):
+    d, layers = r.choice([3, 8, 17]), []
+    din = d
+    for _ in range(r.randint(1, 3)):
+        dout = r.choice([4, 9, 16])
+        layers.append(nn.Linear(din, dout, bias=r.random() < 0.8))
+        norm = r.choice([None, None, nn.BatchNorm1d, nn.LayerNorm, nn.RMSNorm])
+        if norm is not None:
+            layers.append(norm(dout))
+        layers.append(r.choice(_ACTS)())
+        if r.random() < 0.3:
+            layers.append(nn.Dropout(0.3))
+        din = dout
+    return nn.Sequential(*layers), (d,)
+
+
+def _random_cnn(r):
+    c, hw = r.choice([1, 3]), r.choice([9, 12, 16])
+    layers, cin = [], c
+    for _ in range(r.randint(1, 2)):
+        cout, k = r.choice([4, 6]), r.choice([1, 3])
+        stride = r.choice([1, 2])
+        pad = r.choice([0, 1, "same"]) if stride == 1 else r.choice([0, 1])
+        groups = r.choice([1, 2]) if cin % 2 == 0 else 1
+        mode = r.choice(["zeros", "reflect", "replicate", "circular"]) if pad not in (0, "same") else "zeros"
+        layers.append(nn.Conv2d(cin, cout, k, stride=stride, padding=pad, groups=groups, padding_mode=mode))
+        norms = [nn.BatchNorm2d(cout), nn.GroupNorm(2, cout), nn.Identity()]  # (InstanceNorm: first layer only, so
+        norms += [nn.InstanceNorm2d(cout, affine=True)] if not layers else []   # its planes have > 1 element)
+        layers.append(r.choice(norms))
+        layers.append(r.choice(_ACTS[:9])())
+        layers.append(r.choice([nn.MaxPool2d(2, ceil_mode=r.random() < 0.3), nn.AvgPool2d(3, 1, 1),
+                                nn.Upsample(scale_factor=2), nn.ReflectionPad2d(1), nn.Identity()]))
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(r.choice([1, 2, 3])), nn.Flatten()]
+    return nn.Sequential(*layers), (c, hw, hw)
+
+
+class _RecurrentHead(nn.Module):
+    def __init__(self, kind, batch_first, bidirectional, layers):
+        super().__init__()
+        self.rnn = kind(5, 7, num_layers=layers, batch_first=batch_first, bidirectional=bidirectional)
+        self.head = nn.Linear(7 * (2 if bidirectional else 1), 3)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0])
+
+
+def _random_rnn(r):
+    model = _RecurrentHead(r.choice([nn.RNN, nn.LSTM, nn.GRU]), True, r.random() < 0.5, r.choice([1, 2]))
+    return model, (r.choice([1, 4]), 5)
+
+
+def _random_transformer(r):
+    d, h = r.choice([(8, 2), (12, 3)])
+    layer = nn.TransformerEncoderLayer(d, h, 16, activation=r.choice(["relu", "gelu"]), batch_first=True,
+                                       norm_first=r.random() < 0.5)
+    return nn.TransformerEncoder(layer, r.choice([1, 2]), enable_nested_tensor=False), (5, d)
+
+
+SWEEP = int(os.environ.get("EIGENGRAD_ONNX_SWEEP", "24"))  # random models (300 ran clean on 2026-12-06)
+
+
+@pytest.mark.parametrize("seed", range(SWEEP))
+def test_random_model_exports_and_matches(seed, tmp_path):
+    r = random.Random(seed)
+    eg.manual_seed(seed)
+    model, shape = r.choice([_random_mlp, _random_cnn, _random_rnn, _random_transformer])(r)
+    check_export(model, _floats(*shape), batches=(2, 3), tmp_path=tmp_path)
