@@ -73,7 +73,7 @@ def test_backward_gradient_check_names_the_node_and_the_forward_line():
         with pytest.raises(RuntimeError) as info:
             y.sum().backward()
     message = str(info.value)
-    assert message.startswith("Function 'SqrtBackward' returned inf values in its 0th output")
+    assert message.startswith("Function 'SqrtBackward0' returned inf values in its 0th output")
     assert "(the gradient for its input 0: 1 +inf among 2 elements" in message
     assert f"line {line_of('marker: sqrt-line')}" in message
 

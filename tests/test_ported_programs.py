@@ -133,6 +133,24 @@ PROGRAMS = {
     "simclr_ntxent": Program(["nn.functional.normalize", "Tensor.masked_fill", "roll", "flip", "nn.BatchNorm1d",
                               "optim.lr_scheduler.LambdaLR", "Tensor.requires_grad_"], fall=0.8,
                              outcome={"knn_top1": 0.9, "accuracy": 0.9}),
+    # session 2026-12-06 (i1): pytorch/examples' siamese network (pair Dataset, BCELoss on a sigmoid head,
+    # Adadelta + StepLR), the Spatial Transformer tutorial (affine_grid + grid_sample, identity-initialised
+    # regressor), the FGSM tutorial plus adversarial training, neural style transfer with LBFGS closures
+    # optimising the image, pytorch/examples' GAT (masked attention softmax, ELU, attention dropout) and a
+    # physics-informed net (input derivatives with create_graph, Adam then strong-Wolfe LBFGS, torch.func checks)
+    "siamese_network": Program(["optim.Adadelta", "optim.lr_scheduler.StepLR", "nn.BCELoss", "where"], fall=0.7,
+                               outcome={"accuracy": 0.75}),
+    "spatial_transformer": Program(["nn.functional.affine_grid", "nn.functional.grid_sample", "nn.Dropout2d"],
+                                   final="test_loss", fall=0.5, outcome={"accuracy": 0.75}),
+    "fgsm_adversarial": Program(["Tensor.sign", "autograd.grad"], fall=0.7,
+                                outcome={"accuracy": 0.9, "robust_gain": 0.2}),
+    "neural_style_lbfgs": Program(["optim.LBFGS", "set_default_device", "Tensor.requires_grad_"], fall=0.1,
+                                  outcome={"style_gain": 0.9}),
+    "gat_node_classification": Program(["nn.init.xavier_normal_", "Tensor.mT", "nn.functional.elu"], fall=0.6,
+                                       outcome={"accuracy": 0.8}),
+    "pinn_oscillator": Program(["func.vmap", "func.jacrev", "func.functional_call", "autograd.functional.hessian",
+                                "optim.LBFGS"],
+                               fall=0.1, outcome={"accuracy": 0.85, "mu_fit": 0.6}),
 }
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",

@@ -26,7 +26,7 @@ def test_scalars_empties_and_suffixes():
     assert str(eg.tensor(3.5)) == "tensor(3.5000)"
     assert str(eg.zeros(0, 3)) == "tensor([], size=(0, 3))"
     assert str(eg.zeros(0, dtype=eg.int64)) == "tensor([], dtype=eigengrad.int64)"
-    assert str(eg.ones(2, requires_grad=True) * 2) == "tensor([2., 2.], grad_fn=<MulBackward>)"
+    assert str(eg.ones(2, requires_grad=True) * 2) == "tensor([2., 2.], grad_fn=<MulBackward0>)"
     assert repr(eg.arange(2000.0)) == ("tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
                                        "        1.9990e+03])")
 

@@ -171,8 +171,13 @@ def grad(func, argnums=0, has_aux: bool = False):
 def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
     """``func`` mapped over dim ``in_dims`` of its arguments (None: not mapped; a tuple: one per argument),
     its results stacked along ``out_dims``. A random draw inside runs once per index, so each gets its own
-    numbers (PyTorch's ``randomness='different'``); ``chunk_size`` changes nothing in a loop."""
+    numbers with ``randomness='different'``, the first index's numbers with 'same', and PyTorch's error with
+    'error' (the default); ``chunk_size`` changes nothing in a loop."""
+    from eigengrad import random as _random
     from eigengrad.tensor_ops.shape import stack
+
+    if randomness not in _random.VMAP_RANDOMNESS:
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}")
 
     def wrapper(*args, **kwargs):
         dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
@@ -188,9 +193,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
                              f"{sorted(sizes)} for the mapped dimension")
         n = sizes.pop()
         outs = []
-        for i in range(n):
-            sliced = [a if d is None else _map(lambda t, d=d: t.select(d, i), a) for a, d in zip(args, dims)]
-            outs.append(func(*sliced, **kwargs))
+        with _random.mapped_draws(randomness) as rewind:
+            for i in range(n):
+                rewind()
+                sliced = [a if d is None else _map(lambda t, d=d: t.select(d, i), a) for a, d in zip(args, dims)]
+                outs.append(func(*sliced, **kwargs))
         if not outs:
             raise ValueError("vmap: the mapped dimension has size 0")
         per_leaf = list(zip(*[_leaves(o) for o in outs]))
@@ -206,12 +213,16 @@ def _jacobian(func, argnums, has_aux: bool):
 
     def wrapper(*args):
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        aux = []
+        aux, outs = [], []
+        # the selected arguments may be pytrees (a dict of parameters): the Jacobian is taken with respect to
+        # their tensors, and each output tensor's block is that argument's tree of Jacobians
+        trees = [_map(_differentiable, args[i]) for i in nums]
+        flat = tuple(t for tree in trees for t in _leaves(tree))
 
-        def of_selected(*selected):
-            full = list(args)
-            for i, v in zip(nums, selected):
-                full[i] = v
+        def of_flat(*tensors):
+            it, full = iter(tensors), list(args)
+            for i, tree in zip(nums, trees):
+                full[i] = _rebuild(tree, it)
             out = func(*full)
             if has_aux:  # (output, aux): the Jacobian of the output, aux returned beside it
                 if not (isinstance(out, tuple) and len(out) == 2):
@@ -219,13 +230,17 @@ def _jacobian(func, argnums, has_aux: bool):
                                        "if has_aux is True")
                 out, extra = out
                 aux.append(extra)
-            return out
-        outer_graph = any(args[i].requires_grad for i in nums)
-        selected = tuple(_differentiable(args[i]) for i in nums)
-        jac = AF.jacobian(of_selected, selected, create_graph=True)
-        if isinstance(argnums, int):  # one input: its block of each output (a tuple of outputs: of tuples)
-            jac = tuple(j[0] for j in jac) if isinstance(jac[0], tuple) else jac[0]
-        if not (outer_graph or _reaches_outer(_leaves(jac) + _leaves(aux), list(selected))):  # (as grad_and_value)
+            outs.append(out)
+            return tuple(_leaves(out))
+        outer_graph = any(t.requires_grad for i in nums for t in _leaves(args[i]))
+        blocks = AF.jacobian(of_flat, flat, create_graph=True)  # per output tensor, per input tensor
+        per_output = []
+        for row in blocks:
+            it = iter(row)
+            per_arg = tuple(_rebuild(tree, it) for tree in trees)
+            per_output.append(per_arg[0] if isinstance(argnums, int) else per_arg)
+        jac = _rebuild(outs[0], iter(per_output))
+        if not (outer_graph or _reaches_outer(_leaves(jac) + _leaves(aux), list(flat))):  # (as grad_and_value)
             jac, aux[:] = _map(Tensor.detach, jac), [_map(Tensor.detach, a) for a in aux]
         return (jac, aux[0]) if has_aux else jac
     return wrapper

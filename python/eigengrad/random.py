@@ -20,6 +20,9 @@ _MASK64 = (1 << 64) - 1
 # (so -1 is 2**64 - 1); anything else is "Overflow when unpacking long long".
 SEED_MIN, SEED_MAX = -(1 << 63), (1 << 64) - 1
 DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed, so an unseeded run is still repeatable
+# the innermost func.vmap's watcher, called with the generator before each draw (see mapped_draws)
+_draw_watchers: list = []
+VMAP_RANDOMNESS = ("error", "different", "same")
 
 
 class Generator:
@@ -88,6 +91,8 @@ class Generator:
 
     def _advance(self, n: int) -> int:
         """Reserve ``n`` blocks of the stream; returns the first block's offset."""
+        if _draw_watchers:
+            _draw_watchers[-1](self)
         start = self._offset
         self._offset = (self._offset + n) & _MASK64
         if _trace.ACTIVE[0] is not None:
@@ -138,6 +143,33 @@ def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _dev
         yield
     finally:
         set_rng_state(state)
+
+
+@contextlib.contextmanager
+def mapped_draws(randomness: str):
+    """The random draws of func.vmap's loop over the mapped indices, under PyTorch's ``randomness`` modes:
+    'error' refuses any draw (PyTorch's error, raised at the draw), 'different' lets each index draw its own
+    numbers, 'same' gives every index the first index's numbers (each generator drawn from is rewound, before
+    each later index, to where it stood before the first draw). Yields ``rewind()``, called before each index."""
+    starts: dict = {}  # id(generator) -> (generator, its offset before its first draw)
+
+    def watch(gen: Generator) -> None:
+        if randomness == "error":
+            raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
+                               "'same' or 'different' randomness flags on vmap or perform the randomness operation "
+                               "out of vmap")
+        if randomness == "same":
+            starts.setdefault(id(gen), (gen, gen._offset))
+
+    def rewind() -> None:
+        for gen, offset in starts.values():
+            gen._offset = offset
+
+    _draw_watchers.append(watch)
+    try:
+        yield rewind
+    finally:
+        _draw_watchers.remove(watch)
 
 
 def _generator(generator: Generator | None) -> Generator:

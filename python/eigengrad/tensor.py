@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import warnings
 
 import numpy as np
 
@@ -78,6 +79,14 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
 
 
 _PY_NUMBERS = frozenset({float, int, bool, complex})
+# float() of a tensor that requires grad (with grad mode on) warns once per process, as PyTorch's
+_WARNED_FLOAT_OF_GRAD = [False]
+# PyTorch's words when ``.grad`` is read on a non-leaf tensor that does not retain its gradient
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
+    "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
 
 
 def _holds_tensors(data) -> bool:
@@ -245,8 +254,9 @@ class Tensor:
         """The tensor this one is a view of, or None (``torch.Tensor._base``)."""
         return None if self._view is None else self._view.base
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (no copy: writes to it change the tensor)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (no copy: writes to it change the tensor). ``force`` (PyTorch's: detach and
+        move to the CPU first) changes nothing here: the array is always the CPU's and shared."""
         if _trace.ACTIVE[0] is not None:
             _trace.reject(".numpy() inside the step (its values leave the recorded kernels)")
         return self._data
@@ -323,8 +333,12 @@ class Tensor:
     # --- autograd ---------------------------------------------------------------------------------
     @property
     def grad(self) -> "Tensor | None":
-        """The gradient accumulated by backward (None until then)."""
-        return self._grad
+        """The gradient accumulated by backward (None until then). Read on a non-leaf tensor that does not
+        retain its gradient, it is None, with PyTorch's warning (backward will not fill it)."""
+        grad = self._grad
+        if grad is None and self._ctx is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return grad
 
     @grad.setter
     def grad(self, value) -> None:
@@ -565,7 +579,13 @@ class Tensor:
             _trace.reject("Python control flow on a tensor's value (bool(tensor), if tensor: ...) inside the step")
         return bool(self._data)
 
-    def __float__(self): return builtins_float(self.item())
+    def __float__(self):
+        if self._requires_grad and not _WARNED_FLOAT_OF_GRAD[0] and _grad_mode.is_grad_enabled():
+            _WARNED_FLOAT_OF_GRAD[0] = True  # once per process, as PyTorch's TORCH_WARN_ONCE
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                          "Consider using tensor.detach() first.", UserWarning, stacklevel=2)
+        return builtins_float(self.item())
+
     def __int__(self): return int(self.item())
 
     def __index__(self):
@@ -601,7 +621,7 @@ class Tensor:
         if self.dtype not in ((float32,) if self._data.size == 0 else (float32, int64, bool_)):
             extras.append(f"dtype={self.dtype!r}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name}Backward>")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")  # PyTorch's node name: MulBackward0, MyFnBackward
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return _printing.with_suffixes(prefix + body, extras, len(prefix))
@@ -704,6 +724,7 @@ def _ints_first(index):
 # Imported last: the primitives, the engine and the operations refer back to Tensor.
 from eigengrad.autograd import differentiate, engine, hooks, inplace, ops  # noqa: E402
 from eigengrad.autograd.grad_mode import is_inference_mode_enabled  # noqa: E402
+from eigengrad.autograd import grad_mode as _grad_mode  # noqa: E402
 from eigengrad.autograd.version import counter_of, version_of  # noqa: E402
 from eigengrad import tensor_ops  # noqa: E402
 from eigengrad.tensor_ops import _dims  # noqa: E402

@@ -155,5 +155,5 @@ def check_backward(ctx, grads: tuple) -> None:
         kind = "nan" if np.isnan(g).any() else "inf"
         where = (f"The forward call that created {ctx.name} was:\n{format_stack(ctx.stack)}" if ctx.stack is not None
                  else f"({ctx.name} was recorded before anomaly detection was turned on: no forward stack.)\n")
-        raise RuntimeError(f"Function '{ctx.name}Backward' returned {kind} values in its {i}th output (the gradient "
+        raise RuntimeError(f"Function '{ctx.name()}' returned {kind} values in its {i}th output (the gradient "
                            f"for its input {i}: {describe(g)}).\n{where}")

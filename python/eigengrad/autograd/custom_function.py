@@ -19,7 +19,7 @@ import inspect
 import numpy as np
 
 from eigengrad.autograd import inplace, views
-from eigengrad.autograd.function import OnceDifferentiable, Primitive, _tensor_type
+from eigengrad.autograd.function import NodeName, OnceDifferentiable, Primitive, _tensor_type
 from eigengrad.autograd.grad_mode import _state as _grad_state, no_grad
 from eigengrad.autograd.ops import unbroadcast
 from eigengrad.autograd.version import counter_of, version_of
@@ -211,15 +211,23 @@ def _save(ctx: FunctionCtx) -> None:
         ctx._saved = tuple(None if t is None else (t, version_of(t)) for t in ctx._to_save)
 
 
+class FunctionName(NodeName):
+    """A custom Function's node name: called, PyTorch's ``grad_fn.name()`` for it, ``"<Name>Backward"`` (no
+    ``0``, unlike the built-in ops' nodes)."""
+
+    def __call__(self) -> str:
+        return f"{self}Backward"
+
+
 class OutputOf(Primitive):
     """The node of output ``index`` of a custom Function with several outputs: files the gradient in the
     Function's node and passes it an empty placeholder gradient. Named after the Function, as PyTorch
     names every output's grad_fn."""
 
     @property
-    def name(self) -> str:
+    def name(self) -> NodeName:
         packed = self.inputs[0] if self.inputs else None
-        return packed._ctx.name if packed is not None and packed._ctx is not None else "OutputOf"
+        return packed._ctx.name if packed is not None and packed._ctx is not None else FunctionName("OutputOf")
 
     @staticmethod
     def forward(ctx, packed, index=0):
@@ -241,8 +249,8 @@ class CustomFunctionNode(Primitive):
     backward with Tensors, in grad mode under create_graph."""
 
     @property
-    def name(self) -> str:
-        return self.fn.__name__ if "fn" in self.__dict__ else "CustomFunction"
+    def name(self) -> NodeName:
+        return FunctionName(self.fn.__name__ if "fn" in self.__dict__ else "CustomFunction")
 
     @staticmethod
     def forward(ctx, *arrays):

@@ -95,6 +95,8 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
             raise RuntimeError("'grad_tensors' and 'grad_variables' (deprecated) arguments both passed to "
                                "backward(). Please only use 'grad_tensors'.")
         grad_tensors = grad_variables
+    outputs = _seq(tensors, "tensors")
+    _check_outputs(outputs)  # (before the inputs' check: PyTorch's order, so its message when both fail)
     if inputs is not None:
         inputs = _seq(inputs, "inputs")
         if not inputs:
@@ -102,8 +104,6 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
         for t in inputs:
             if not t.requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
-    outputs = _seq(tensors, "tensors")
-    _check_outputs(outputs)
     grads = _make_grads(outputs, _pair_grads(outputs, grad_tensors, "grad_tensors"), create_graph)
     retain = create_graph if retain_graph is None else retain_graph
     engine.run(outputs, grads, retain_graph=retain, create_graph=create_graph, inputs=inputs)
@@ -145,9 +145,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     for t in inputs_:
         if not isinstance(t, _tensor_type()):
             raise TypeError(f"inputs: expected Tensors, got {type(t).__name__}")
+    _check_outputs(outputs)  # (before the inputs' requires_grad: PyTorch's order, so its message when both fail)
+    for t in inputs_:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    _check_outputs(outputs)
     grad_list = _pair_grads(outputs, grad_outputs, "grad_outputs")
     retain = create_graph if retain_graph is None else retain_graph
     if is_grads_batched:

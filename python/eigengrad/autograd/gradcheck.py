@@ -107,7 +107,7 @@ def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rt
             raise GradcheckError(message)
         return False
 
-    saved_grads = [t.grad for _, t in wrt]
+    saved_grads = [t._grad for _, t in wrt]
     analytical: dict = {}  # output index -> {input index: its Jacobian}, computed when first needed
     try:
         for i, t in wrt:
@@ -147,7 +147,7 @@ def _analytical(out, wrt: list, check_dtypes: bool) -> dict:
         onehot.reshape(-1)[j] = 1
         out.backward(onehot, retain_graph=True)
         for i, t in wrt:
-            if t.grad is None:
+            if t._grad is None:
                 continue
             if check_dtypes and t.grad.dtype != t.dtype:
                 raise GradcheckError(f"Gradient has dtype mismatch: input {i} has dtype {t.dtype}, its gradient "

@@ -199,7 +199,7 @@ def clamp_bounds(lo, hi) -> tuple:
     """The bounds of a clamp: numbers or Tensors, at least one given (PyTorch's check)."""
     tensor = _tensor_module()
     if lo is None and hi is None:
-        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     out = []
     for name, b in (("min", lo), ("max", hi)):
         if b is not None and not isinstance(b, (tensor.Tensor, numbers.Real, np.generic)):

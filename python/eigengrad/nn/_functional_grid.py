@@ -7,6 +7,8 @@ scatter-add), so both the input and the grid get gradients, to second order.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from eigengrad._errors import ArgumentError
@@ -17,6 +19,16 @@ from eigengrad.tensor_ops.index import where
 
 # The integer positions and masks below come from values (the grid's): each is one NumPy step (numpy_call),
 # so that a compiled step computes them from each call's grid.
+
+
+def _default_align_corners(align_corners: bool | None) -> bool:
+    """``align_corners`` left at None means False, with PyTorch's warning (the default changed in 1.3.0)."""
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                      "grid_sample for details.", UserWarning, stacklevel=3)
+        return False
+    return bool(align_corners)
 
 
 def _base_coords(n: int, align_corners: bool, dtype) -> np.ndarray:
@@ -30,6 +42,7 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     """The sampling grid (N, H, W, 2) of the 2-D affine maps theta (N, 2, 3) for an output of ``size`` (N, C,
     H, W): grid[n, i, j] = theta[n] @ (x_j, y_i, 1), (x, y) the output pixels' normalised coordinates."""
     _float_tensor(theta, "theta")
+    align_corners = _default_align_corners(align_corners)
     size = tuple(int(s) for s in size)
     if len(size) != 4:
         raise ArgumentError(f"affine_grid only supports 4D sizes, for 2D affine transformations; got size {size}")
@@ -187,7 +200,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                             f"{input._data.dtype} and grid has {grid._data.dtype}")
     n, c, h, w = input.shape
     ho, wo = grid.shape[1:3]
-    corners = bool(align_corners)
+    corners = _default_align_corners(align_corners)
     ix = _unnormalise(grid[..., 0].reshape(n, ho * wo), w, corners)
     iy = _unnormalise(grid[..., 1].reshape(n, ho * wo), h, corners)
     flat = input.reshape(n, c, h * w)

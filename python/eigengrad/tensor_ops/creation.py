@@ -10,6 +10,7 @@ import math
 from operator import index as operator_index
 import numbers
 import sys
+import warnings
 
 import numpy as np
 
@@ -78,7 +79,16 @@ channels_last = _Layout("channels_last")
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False):
     """A new tensor holding a copy of ``data`` (Python floats give the default float dtype, ints int64, bools
-    bool; NumPy arrays keep their dtype)."""
+    bool; NumPy arrays keep their dtype). A tensor as ``data`` is copied detached, with PyTorch's warning."""
+    if isinstance(data, _tensor().Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+                      "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
+    return _copied(data, dtype, device, requires_grad)
+
+
+def _copied(data, dtype=None, device=None, requires_grad: bool = False):
+    """``tensor`` without its warning: a copy of ``data`` (which may be a tensor) as a new leaf."""
     from eigengrad.tensor import _to_array
 
     return _new(_to_array(data, dtype=dtype, copy=True), requires_grad, device)
@@ -95,7 +105,7 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False):
-    t = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype=dtype, device=device)
+    t = _copied(obj, dtype, device) if copy else as_tensor(obj, dtype=dtype, device=device)
     return t.requires_grad_(True) if requires_grad else t
 
 

@@ -59,7 +59,7 @@ def _cast(t: Tensor, dt: np.dtype) -> None:
         return
     if dt == np.float16:
         raise TypeError("half: eigengrad computes in float32 and float64; float16 parameters are not supported")
-    grad = t.grad
+    grad = t._grad
     t._data = t._data.astype(dt)
     if grad is not None:
         t.grad = Tensor._wrap(grad._data.astype(dt))
