@@ -49,12 +49,33 @@ def test_log_of_zero_is_named_with_the_users_line():
         warnings.simplefilter("ignore")
         with detect_anomaly(), pytest.raises(RuntimeError) as info:
             (x.log() * 0).sum().backward()  # marker: log-line
-    message = str(info.value)
-    assert "Function 'Log' returned non-finite values in its forward output (1 -inf among 2 elements" in message
-    assert "Its inputs were finite: the non-finite values start at Log." in message
+    message = str(info.value)  # log(0) = -inf passes (as PyTorch's); -inf * 0 is the first NaN
+    assert message.startswith("Function 'Mul' returned NaN values in its forward output (1 nan among 2 elements")
+    assert "Its inputs held no NaN: the NaN starts at Mul." in message
     assert f'File "{HERE}", line {line_of("marker: log-line")}' in message
     assert "(x.log() * 0).sum().backward()" in message
     assert "eigengrad" not in message.split("was:")[1].split("(which called")[0]  # only the user's frames
+
+
+def test_nan_in_a_forward_output_is_named_where_it_starts():
+    x = eg.tensor([-1.0, 4.0], requires_grad=True)
+    with set_detect_anomaly(True), pytest.raises(RuntimeError) as info:
+        x.sqrt()  # marker: sqrt-nan-line
+    message = str(info.value)
+    assert "Function 'Sqrt' returned NaN values in its forward output (1 nan among 2 elements" in message
+    assert "Its inputs held no NaN: the NaN starts at Sqrt." in message
+    assert f"line {line_of('marker: sqrt-nan-line')}" in message
+
+
+def test_infinities_pass_as_in_pytorch():
+    """-inf attention masks, log(0), and sqrt's infinite gradient at 0 are not anomalies (PyTorch's rule)."""
+    x = eg.tensor([0.0, 4.0], requires_grad=True)
+    with set_detect_anomaly(True):
+        scores = eg.zeros(2, 2).masked_fill(eg.eye(2).bool(), float("-inf"))
+        assert scores.tolist() == [[float("-inf"), 0.0], [0.0, float("-inf")]]
+        assert eg.tensor([0.0]).log().tolist() == [float("-inf")]
+        x.sqrt().sum().backward()
+    assert x.grad.tolist() == [float("inf"), 0.25]
 
 
 def test_non_finite_input_is_named_as_coming_from_before_the_op():
@@ -62,19 +83,19 @@ def test_non_finite_input_is_named_as_coming_from_before_the_op():
     data[2, 1] = np.nan
     layer = eg.nn.Linear(3, 2)
     with set_detect_anomaly(True), pytest.raises(RuntimeError, match=r"Function 'Linear' .* Its input 0 already "
-                                                                     r"held non-finite values \(1 nan among 12"):
+                                                                     r"held NaN \(1 nan among 12"):
         layer(eg.from_numpy(data))
 
 
 def test_backward_gradient_check_names_the_node_and_the_forward_line():
     x = eg.tensor([0.0, 4.0], requires_grad=True)
     with set_detect_anomaly(True):
-        y = x.sqrt()  # marker: sqrt-line (finite forward: sqrt(0) = 0; backward 1 / (2 * 0) = inf)
+        y = x.sqrt() * 0  # marker: sqrt-line (finite forward; backward 0 / (2 sqrt(0)) = nan)
         with pytest.raises(RuntimeError) as info:
             y.sum().backward()
     message = str(info.value)
-    assert message.startswith("Function 'SqrtBackward0' returned inf values in its 0th output")
-    assert "(the gradient for its input 0: 1 +inf among 2 elements" in message
+    assert message.startswith("Function 'SqrtBackward0' returned nan values in its 0th output")
+    assert "(the gradient for its input 0: 1 nan among 2 elements" in message
     assert f"line {line_of('marker: sqrt-line')}" in message
 
 
@@ -99,7 +120,7 @@ def test_version_error_in_anomaly_mode_shows_the_forward_call():
 
 def test_nodes_recorded_before_the_mode_have_no_stack():
     x = eg.tensor([0.0, 1.0], requires_grad=True)
-    y = x.sqrt()
+    y = x.sqrt() * 0
     with set_detect_anomaly(True), pytest.raises(RuntimeError, match="recorded before anomaly detection"):
         y.sum().backward()
 

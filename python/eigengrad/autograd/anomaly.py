@@ -1,12 +1,13 @@
 """Anomaly detection (``torch.autograd.detect_anomaly`` / ``set_detect_anomaly``): find where NaN starts.
 
 In anomaly mode every recorded primitive keeps the stack of its forward call, and with ``check_nan``
-(the default) every forward output and every gradient a backward returns is tested for NaN/Inf with
-one vectorised C++ scan (``_kernels.all_finite``). The first non-finite array raises a RuntimeError
-that names the primitive, which of its inputs or gradients was not finite, and the user's line that
-called it (eigengrad's own frames are left out). PyTorch checks only the gradients; eigengrad also
-checks the forward outputs, so the error points at the op where the values stop being finite (an
-op whose *input* was already non-finite, e.g. a batch with a NaN pixel, says so).
+(the default) every gradient a backward returns and every forward output is tested for NaN (one
+vectorised C++ scan for finiteness, ``_kernels.all_finite``, then a NaN test of what is not finite). The
+first NaN raises a RuntimeError that names the primitive, which of its inputs or gradients held it, and
+the user's line that called it (eigengrad's own frames are left out). Infinities pass, as in PyTorch: a
+-inf attention mask, log(0) in a masked log-probability, a gradient of sqrt at 0. PyTorch checks only
+the gradients; eigengrad also checks the forward outputs for NaN, so the error points at the op where
+NaN starts (an op whose *input* already held NaN, e.g. a batch with a NaN pixel, says so).
 
 The mode is process-wide, as in PyTorch. Outside it the cost is one attribute test per primitive.
 """
@@ -53,7 +54,7 @@ def _warn_enabled() -> None:
 class detect_anomaly:
     """Context manager that turns anomaly detection on for its block and restores the previous mode.
 
-    ``check_nan``: test every forward output and every gradient for NaN/Inf and raise at the first one
+    ``check_nan``: test every forward output and every gradient for NaN and raise at the first one
     (naming the op, the input or gradient, and the line of the forward call); False only records the
     forward stacks (shown by the in-place version error).
     """
@@ -122,6 +123,13 @@ def _finite(a) -> bool:
     return True
 
 
+def _nan_free(a) -> bool:
+    """No NaN in ``a`` (infinities allowed, as PyTorch's anomaly mode allows them)."""
+    if _finite(a):
+        return True
+    return not bool(np.isnan(np.asarray(a)).any())
+
+
 def describe(a) -> str:
     """What is not finite in ``a``: counts of nan, +inf and -inf among its elements."""
     a = np.asarray(a)
@@ -132,27 +140,27 @@ def describe(a) -> str:
 
 
 def check_forward(name: str, out, inputs: list) -> None:
-    """Raise when the output of primitive ``name`` holds NaN/Inf, saying whether an input already did."""
-    if not isinstance(out, np.ndarray) or out.dtype.kind != "f" or _finite(out):
+    """Raise when the output of primitive ``name`` holds NaN, saying whether an input already did."""
+    if not isinstance(out, np.ndarray) or out.dtype.kind != "f" or _nan_free(out):
         return
-    bad = [i for i, a in enumerate(inputs) if not _finite(a)]
+    bad = [i for i, a in enumerate(inputs) if not _nan_free(a)]
     if bad:
-        cause = "; ".join(f"its input {i} already held non-finite values ({describe(inputs[i])})" for i in bad)
-        cause = cause[0].upper() + cause[1:] + ", so they come from before this op (the data, or a tensor made " \
+        cause = "; ".join(f"its input {i} already held NaN ({describe(inputs[i])})" for i in bad)
+        cause = cause[0].upper() + cause[1:] + ", so it comes from before this op (the data, or a tensor made " \
             "outside anomaly mode)."
     else:
-        cause = f"Its inputs were finite: the non-finite values start at {name}."
-    raise RuntimeError(f"Function '{name}' returned non-finite values in its forward output ({describe(out)}). "
+        cause = f"Its inputs held no NaN: the NaN starts at {name}."
+    raise RuntimeError(f"Function '{name}' returned NaN values in its forward output ({describe(out)}). "
                        f"{cause}\nThe forward call was:\n{format_stack(capture_stack())}")
 
 
 def check_backward(ctx, grads: tuple) -> None:
-    """Raise when a gradient returned by ``ctx``'s backward holds NaN/Inf (PyTorch's message, plus the
-    forward call that recorded ``ctx``)."""
+    """Raise when a gradient returned by ``ctx``'s backward holds NaN (PyTorch's message, plus the forward
+    call that recorded ``ctx``); infinities pass, as in PyTorch."""
     for i, g in enumerate(grads):
-        if g is None or _finite(g):
+        if g is None or _nan_free(g):
             continue
-        kind = "nan" if np.isnan(g).any() else "inf"
+        kind = "nan"
         where = (f"The forward call that created {ctx.name} was:\n{format_stack(ctx.stack)}" if ctx.stack is not None
                  else f"({ctx.name} was recorded before anomaly detection was turned on: no forward stack.)\n")
         raise RuntimeError(f"Function '{ctx.name()}' returned {kind} values in its {i}th output (the gradient "
