@@ -152,6 +152,26 @@ PROGRAMS = {
                                 "optim.LBFGS"],
                                fall=0.1, outcome={"accuracy": 0.85, "mu_fit": 0.6}),
 }
+# session 2026-12-06 (i2): a BERT-style masked LM (padding masks, 80/10/10 masking with bernoulli, tied embeddings,
+# warmup + linear decay), the translation tutorial's nn.Transformer (masks, greedy decoding with torch.cat), a 1-D
+# CNN on ECG-like signals (DFT-basis features), Mixup/CutMix with soft targets and warm restarts, a BPR recommender
+# (sparse embeddings under SparseAdam, HR@10 against a popularity baseline) and an IWAE with torch.distributions
+PROGRAMS.update({
+    "bert_mlm": Program(["nn.TransformerEncoder", "nn.utils.rnn.pad_sequence", "bernoulli",
+                         "optim.lr_scheduler.LambdaLR", "nn.utils.clip_grad_norm_"], fall=0.6,
+                        outcome={"masked_accuracy": 0.25}),
+    "transformer_translation": Program(["nn.Transformer", "nn.Transformer.generate_square_subsequent_mask", "triu"],
+                                       fall=0.6, outcome={"exact_match": 0.25}),
+    "ecg_cnn1d": Program(["nn.Conv1d", "nn.MaxPool1d", "nn.AdaptiveAvgPool1d", "roll", "bincount",
+                          "optim.lr_scheduler.CosineAnnealingLR"], fall=0.4, outcome={"accuracy": 0.8}),
+    "mixup_cutmix": Program(["distributions.Beta", "randperm", "nn.functional.one_hot", "amp.GradScaler",
+                             "optim.lr_scheduler.CosineAnnealingWarmRestarts"], final="test_loss", fall=0.75,
+                            outcome={"accuracy": 0.8}),
+    "bpr_recommender": Program(["optim.SparseAdam", "einsum", "nn.functional.logsigmoid", "multinomial",
+                                "Tensor.topk"], fall=0.3, outcome={"hit_rate": 0.25}),
+    "iwae_distributions": Program(["distributions.Independent", "distributions.kl_divergence", "logsumexp"],
+                                  fall=0.75, outcome={"tightening": 1}),
+})
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",
           "nn.TransformerEncoder": "branch attention", "nn.TransformerEncoderLayer": "branch attention",

@@ -1,4 +1,4 @@
-"""``torch.distributions``' commonly used members: Normal, Bernoulli, Categorical, OneHotCategorical,
+"""``torch.distributions``' commonly used members: Normal, Bernoulli, ContinuousBernoulli, Categorical, OneHotCategorical,
 Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial, MultivariateNormal,
 LowRankMultivariateNormal, Cauchy, HalfCauchy, HalfNormal, Gumbel, Weibull, Pareto, Chi2, Geometric,
 NegativeBinomial, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh,
@@ -15,6 +15,7 @@ from eigengrad.distributions.distribution import Distribution
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.normal import Bernoulli, Normal
 from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
+from eigengrad.distributions.continuous_bernoulli import ContinuousBernoulli
 from eigengrad.distributions.gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from eigengrad.distributions.discrete import Binomial, Geometric, NegativeBinomial, OneHotCategorical, Poisson
 from eigengrad.distributions.heavy_tailed import Cauchy, Gumbel, HalfCauchy, HalfNormal, Pareto, Weibull
@@ -32,7 +33,7 @@ from eigengrad.distributions.relaxed import (
 )
 from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
-__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Exponential", "Laplace", "Uniform", "Beta",
+__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "ContinuousBernoulli", "Exponential", "Laplace", "Uniform", "Beta",
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal",
            "LowRankMultivariateNormal", "Independent", "LogNormal", "TransformedDistribution", "Transform",
            "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "ComposeTransform",

@@ -20,10 +20,11 @@ from eigengrad.optim.radam import RAdam
 from eigengrad.optim.rmsprop import RMSprop
 from eigengrad.optim.rprop import ASGD, Rprop
 from eigengrad.optim.sgd import SGD
+from eigengrad.optim.sparse_adam import SparseAdam
 
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "NAdam", "Adamax", "RAdam", "Adagrad", "RMSprop", "Adadelta", "Rprop", "ASGD")
-# Adafactor and Muon (like LBFGS) step per parameter in Python, outside the fused kernels' table of rules
-__all__ = ["Optimizer", *OPTIMIZERS, "LBFGS", "Adafactor", "Muon", "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
+# Adafactor, Muon and SparseAdam (like LBFGS) step per parameter in Python, outside the fused kernels' table of rules
+__all__ = ["Optimizer", *OPTIMIZERS, "LBFGS", "Adafactor", "Muon", "SparseAdam", "param_groups_weight_decay", "lr_range_test", "LRRangeTestResult",
            "lr_scheduler", "schedules", "swa_utils"]
 _LAZY = ("lr_scheduler", "schedules", "swa_utils")  # imported on first use, to keep `import eigengrad` fast
 
