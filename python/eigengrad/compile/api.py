@@ -31,11 +31,11 @@ from eigengrad.tensor import Tensor
 
 class _Entry:
     """The plan of one signature, how the step's result is built from its outputs, and how far it got."""
-    __slots__ = ("plan", "layout", "fingerprint", "traces", "verified")
+    __slots__ = ("plan", "layout", "writes", "fingerprint", "traces", "verified")
 
-    def __init__(self, plan: Plan, layout: tuple) -> None:
-        self.plan, self.layout, self.traces, self.verified = plan, layout, 1, False
-        self.fingerprint = (layout, plan.fingerprint())
+    def __init__(self, plan: Plan, layout: tuple, writes: tuple) -> None:
+        self.plan, self.layout, self.writes, self.traces, self.verified = plan, layout, writes, 1, False
+        self.fingerprint = (layout, plan.fingerprint(), writes)
 
 
 class CompiledFunction:
@@ -54,6 +54,8 @@ class CompiledFunction:
         self._reach = Reach(fn)
         self._reached: tuple = ()
         self._rebound = 0  # calls in a row that found a name the step reads bound to another object
+        self._new_in_a_row = 0  # calls in a row whose signature had no plan (a value that changes at every call)
+        self._last_key = None
         self._state: StepState | None = None
         self._identities = None
         self.verify = bool(verify)
@@ -84,7 +86,21 @@ class CompiledFunction:
         if why is not None:
             return self._fall_back(why, args, kwargs)
         key = (_arg_signature(args, kwargs), signature)
-        entry = self._plans.get(key)
+        try:
+            entry = self._plans.get(key)
+        except TypeError:  # (a module attribute that held a number holds an unhashable value now)
+            self._state.forget_options()
+            key = (key[0], self._state.observe()[1])
+            entry = self._plans.get(key)
+        if entry is None:  # a new signature: after so many in a row, eager from then on (PyTorch's recompile limit)
+            self._new_in_a_row += 1
+            if self._new_in_a_row > max(_RETRACE_LIMIT, self.max_plans):
+                return self._fall_back(f"the signature changed at {self._new_in_a_row - 1} calls in a row "
+                                       f"({_changed(self._last_key, key)} at the last call): each call was traced "
+                                       "again", args, kwargs)
+        else:
+            self._new_in_a_row = 0
+        self._last_key = key
         if entry is None or entry.traces < 2:
             return self._trace(key, entry, args, kwargs)
         self._plans.move_to_end(key)
@@ -110,8 +126,9 @@ class CompiledFunction:
                 except TypeError:
                     return f"an argument of type {type(a).__name__} is neither a tensor nor hashable"
         if identities != self._identities:
-            return ("a parameter was replaced after the step was compiled (module.weight = ..., or p.data = ...), or a "
-                    "tensor the step reaches by name (a list's element replaced or added)")
+            return ("a parameter was replaced after the step was compiled (module.weight = ..., or p.data = ...), a "
+                    "module's buffer (bn.running_mean = ...), or a tensor the step reaches by name (a list's element "
+                    "replaced or added)")
         return hooks
 
     def _fall_back(self, reason: str, args, kwargs, result=None, ran: bool = False):
@@ -127,12 +144,22 @@ class CompiledFunction:
         it = iter(inputs)
         targs, tkwargs = _map_tensors(args, kwargs, lambda t: Tensor._wrap(next(it)))
         tracer = Tracer(state.persistent(), inputs, state.params)
+        before = state.python_state()
         with recording(tracer):
             result = self._fn(*targs, **tkwargs)
+        writes = state.python_writes(before)  # (model.eval() in the step: each replay sets them too)
+        for a, traced in zip(_tensors(args, kwargs), inputs):
+            if not same_bits(a._data, traced):  # (the step ran on copies: the caller's tensor gets eager's values)
+                np.copyto(a._data, traced)
+                tracer.fail("the step changes an argument in place (x.mul_(...), x[i] = ...): a replay would change "
+                            "its own copy of it")
         layout, leaves = _layout(result)
         outs = []
         for leaf in leaves:
             if isinstance(leaf, Tensor):
+                if not tracer.ran_backward and _differentiable(leaf):
+                    tracer.fail("the step returns a tensor whose graph the caller can still backpropagate through "
+                                "(no backward ran inside the step): a replay's results are detached")
                 outs.append(tracer.resolve_output(leaf._data))
             elif leaf is not None:
                 tracer.fail(f"the step returns a Python {type(leaf).__name__} (only tensors and None)")
@@ -147,10 +174,10 @@ class CompiledFunction:
                                                         for p in state.params])
         plan.step_generators = tracer.step_generators
         if entry is None:
-            self._plans[key] = entry = _Entry(plan, layout)
+            self._plans[key] = entry = _Entry(plan, layout, writes)
             while len(self._plans) > self.max_plans:
                 self._plans.popitem(last=False)
-        elif (layout, plan.fingerprint()) != entry.fingerprint:
+        elif (layout, plan.fingerprint(), writes) != entry.fingerprint:
             return self._fall_back("the step recorded different operations at two calls with the same signature "
                                    "(Python control flow that depends on values or on Python state)", args, kwargs,
                                    result, ran=True)
@@ -160,6 +187,7 @@ class CompiledFunction:
 
     def _replay(self, entry: _Entry, args, kwargs):
         outs = entry.plan.run([t._data for t in _tensors(args, kwargs)])
+        self._state.apply_writes(entry.writes)
         self.replays += 1
         return _rebuild(entry.layout, outs)
 
@@ -168,16 +196,21 @@ class CompiledFunction:
         gens = [op.draw[0] for op in entry.plan.ops if op.kind == "draw"] + entry.plan.step_generators
         before = self._state.snapshot(gens)
         outs = entry.plan.run([t._data for t in _tensors(args, kwargs)])
+        self._state.apply_writes(entry.writes)
         replayed = self._state.snapshot(gens)
         before.restore()
         result = self._fn(*args, **kwargs)
         eager = self._state.snapshot(gens)
         _, leaves = _layout(result)
         eager_outs = [x._data for x in leaves if isinstance(x, Tensor)]
-        if not (replayed.same(eager) and len(outs) == len(eager_outs)
-                and all(same_bits(a, b) for a, b in zip(outs, eager_outs))):
+        differs = replayed.difference(eager)
+        if differs is None and not (len(outs) == len(eager_outs)
+                                    and all(same_bits(a, b) for a, b in zip(outs, eager_outs))):
+            differs = "a returned tensor"
+        if differs is not None:
             return self._fall_back("the replayed plan did not reproduce eager mode bit for bit (the step does "
-                                   "something the tracer does not see)", args, kwargs, result, ran=True)
+                                   f"something the tracer does not see; {differs} differed)", args, kwargs, result,
+                                   ran=True)
         entry.verified = True
         return result
 
@@ -193,6 +226,45 @@ class CompiledFunction:
                                f"{e.plan.explain()}" for i, e in enumerate(self._plans.values()))
         print(text, file=file)
         return text
+
+
+_RETRACE_LIMIT = 8  # calls in a row with a new signature before the step runs eagerly (PyTorch's recompile_limit)
+
+_SIGNATURE_PARTS = ("grad mode", "a module's training flag or Python attribute (a counter the step increments?)",
+                    "the optimizers' param groups", "whether the optimizers have state",
+                    "which parameters have a gradient", "which parameters require grad or have gradient hooks")
+
+
+def _changed(last, key) -> str:
+    """What differs between two calls' signatures, in words."""
+    if last is None or last[0] != key[0]:
+        return "the arguments' shapes, dtypes or Python values"
+    for what, a, b in zip(_SIGNATURE_PARTS, last[1], key[1]):
+        if a != b:
+            return what
+    return "the signature"
+
+
+def _differentiable(t: Tensor) -> bool:
+    """Whether ``t``'s graph still leads to a leaf that requires grad through nodes no backward released:
+    ``fwd(x, y).backward()`` outside a compiled ``fwd`` that runs no backward would then work eagerly and
+    fail on a replay's detached result. (Asked only of steps that ran no backward: a training step's
+    results, even a loss kept by ``retain_graph=True``, are its outputs as before.)"""
+    stack, seen = [t._ctx], set()
+    while stack:
+        ctx = stack.pop()
+        if ctx is None or id(ctx) in seen or getattr(ctx, "released", False):
+            continue
+        seen.add(id(ctx))
+        for x in getattr(ctx, "inputs", ()):
+            if x is None:
+                continue
+            if x._ctx is None:
+                if x.requires_grad:
+                    return True
+            else:
+                stack.append(x._ctx)
+    return False
 
 
 def _tensors(args, kwargs) -> list:

@@ -118,6 +118,7 @@ class Plan:
         self.arena = aligned_bytes(max(self.arena_bytes, 1))
         self.inputs = [b.root for b in buffers if b.kind == "input"]
         self.outputs = [self.array(r) for r in outputs]
+        self.output_refs = outputs
         bound = self._bind()
         self.input_slots = InputSlots(self, bound)
         self.native = NativeSteps(self.ops, bound, self._input_ops())
@@ -248,7 +249,8 @@ class InputSlots:
     An input is passed as it is when it is C-contiguous and aligned (the traced copy's layout: the
     signature fixed its shape and dtype), no step writes it, it sits in no list argument, and it does
     not share memory with the plan's persistent buffers or the arrays it keeps (a parameter passed as
-    an argument is read as the snapshot eager mode's copy took). Otherwise it is copied, as before."""
+    an argument is read as the snapshot eager mode's copy took), and the step does not return it (the
+    outputs are read from the plan's arrays). Otherwise it is copied, as before."""
 
     def __init__(self, plan: Plan, bound: list) -> None:
         """``bound``: the plan's (function, argument list) per op, None for an op that runs nothing."""
@@ -267,6 +269,10 @@ class InputSlots:
                     self.passable[k] = False
                 else:
                     self.slots[k].append((args, pos, ref.shape, ref.strides, ref.offset, args[pos]))
+        for ref in plan.output_refs:  # (an argument the step returns is read from the plan's copy of it)
+            k = index.get(ref.buf)
+            if k is not None:
+                self.passable[k] = False
         self.kept = {id(b.root) for b in plan.buffers if b.kind == "persistent" or (b.kind == "temp" and b.escaped)}
         self.kept.add(id(array_root(plan.arena)))
         self.own = plan.inputs

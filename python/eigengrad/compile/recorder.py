@@ -100,6 +100,7 @@ class Tracer:
         self._temps: dict[int, tuple] = {}  # id(root) -> (weakref, buffer)
         self._draws: list[int] = []  # draw ops not yet consumed by a kernel
         self._paused = 0
+        self.ran_backward = False  # a backward ran inside the step (its results are a training step's)
         self._thread = threading.get_ident()
         for arr, desc in persistent:
             self._add_known(arr, "persistent", desc)
@@ -270,6 +271,8 @@ class Tracer:
         """A node's backward. Recorded as one step when its forward is one (``ctx.opaque``), or when no
         recorded kernel produced its gradients (NumPy code): then the step rebuilds the context from the
         arrays it saved (the plan's buffers) and its other attributes (frozen, like an op's options)."""
+        if threading.get_ident() == self._thread:
+            self.ran_backward = True
         slot = getattr(ctx, "opaque", None)
         if not self.active() or slot is None and not self.opaque:
             return ctx.backward(ctx, g)

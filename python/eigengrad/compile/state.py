@@ -5,6 +5,7 @@ or write, and snapshots of all of it (to check a plan's first replay against eag
 from __future__ import annotations
 
 import dis
+import operator
 import sys
 import types
 
@@ -16,6 +17,10 @@ from eigengrad.nn.modules import global_hooks
 from eigengrad.nn.modules.module import Module
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.tensor import Tensor
+
+
+# the types of a module's attributes that are part of a step's signature (options its forward reads)
+_PLAIN = frozenset((int, float, bool, str, type(None)))
 
 
 def _names(code: types.CodeType) -> set:
@@ -68,6 +73,9 @@ def _one_level_further(objs: list) -> list:
     weight=class_weights)`` with a global ``class_weights``), as the step's own: read live at every replay."""
     found = []
     for o in objs:
+        wrapped = getattr(o, "__wrapped__", None)  # (a compiled or decorated helper: the function it wraps)
+        if not isinstance(o, types.FunctionType) and isinstance(wrapped, types.FunctionType):
+            o = wrapped
         if isinstance(o, types.FunctionType) and not _library(o):
             cells = [c.cell_contents for c in (o.__closure__ or ()) if _filled(c)]
             found += [v for v in cells + [o.__globals__[n] for n in _names(o.__code__) if n in o.__globals__]
@@ -145,6 +153,7 @@ class StepState:
         self.params = _unique([p for m in self.modules for p in m.parameters(recurse=False)] +
                               [p for o in self.optimizers for g in o.param_groups for p in g["params"]])
         self.tensors = self._reached_tensors()
+        self._plain: list = [None] * len(self.modules)  # per module: (len of its __dict__, its plain values' getter)
 
     def _reached_tensors(self) -> list:
         return _unique(t for src in self._tensor_sources for t in _items(src) if isinstance(t, Tensor))
@@ -154,22 +163,31 @@ class StepState:
         runs at every call, after the step's kernels evicted these objects from the caches (inside the
         MLP step at batch 128 on the Intel host, three separate passes cost ~60 us, one ~30 us).
 
-        - identities: the ids of every module's submodules and parameters and of the parameters' arrays,
+        - identities: the ids of every module's submodules, parameters and buffers and of their arrays,
           then of the optimizers' parameters and arrays (a replaced layer or parameter, or ``p.data =
           ...``, changes them), read from the registries directly (4x cheaper than ``parameters()``);
         - signature: what a plan is specific to besides the arguments: grad mode, every module's training
-          flag, the optimizers' structure and whether they have state, which parameters have a gradient;
+          flag and other plain Python attributes (a dropout's ``p``, BatchNorm's ``momentum``, a loss's
+          ``label_smoothing``: the trace froze them into the plan, so a change traces again; ~1 us for the
+          issue's MLP), the optimizers' structure and whether they have state, which parameters have a gradient,
+          which require one (``requires_grad_(False)`` between calls: the plan computes and applies every
+          gradient its trace computed) and which have gradient hooks (added after the trace: the next trace
+          sees them run and falls back);
         - hooks: None, or why hooks keep the step from compiling (they run Python at every call)."""
         ids: list = []
-        training = []
+        options = []
         hooks = None
-        for m in self.modules:
-            training.append(m.training)
+        for i, m in enumerate(self.modules):
+            options.append(self._options(i, m.__dict__))
             ids += map(id, m._modules.values())
             for p in m._parameters.values():
                 ids.append(id(p))
                 if p is not None:
                     ids.append(id(p._data))
+            for b in m._buffers.values():  # (bn.running_mean = ...: the plan would update the old array)
+                ids.append(id(b))
+                if b is not None:
+                    ids.append(id(b._data))
             if hooks is None and (m._forward_pre_hooks or m._forward_hooks or global_hooks.FORWARD_PRE
                                   or global_hooks.FORWARD):
                 hooks = f"{type(m).__name__} has forward hooks (hooks run Python at every call)"
@@ -185,10 +203,12 @@ class StepState:
         for t in self._reached_tensors():  # (an element replaced, added or removed, or t.data = ...)
             ids.append(id(t))
             ids.append(id(t._data))
-        signature = (is_grad_enabled(), tuple(training),
+        signature = (is_grad_enabled(), tuple(options),
                      tuple(tuple(len(g["params"]) for g in o.param_groups) for o in self.optimizers),
                      tuple(bool(o.state) for o in self.optimizers),
-                     tuple(p.grad is None for p in self.params))
+                     tuple([p._grad is None for p in self.params]),
+                     # (a layer frozen or unfrozen between calls; a gradient hook added: the trace then sees it run)
+                     tuple([p._requires_grad + 2 * (p._hooks is None) for p in self.params]))
         return ids, signature, hooks
 
     def persistent(self) -> list:
@@ -212,6 +232,48 @@ class StepState:
                 for name, (flat, _) in arena._state.items():
                     out.append((flat, f"{arena.label} {name}"))
         return out
+
+    def _options(self, i: int, d: dict):
+        """The plain attributes' values of module ``i`` (``d``: its ``__dict__``), read by an itemgetter made
+        again when an attribute is added or removed (5x cheaper than filtering the dict at every call)."""
+        plain = self._plain[i]
+        if plain is not None and plain[0] == len(d):
+            try:
+                return plain[1](d)
+            except KeyError:  # (one attribute removed and another added since)
+                pass
+        keys = [k for k, v in d.items() if type(v) in _PLAIN]
+        get = operator.itemgetter(*keys) if keys else (lambda _: ())
+        self._plain[i] = (len(d), get)
+        return get(d)
+
+    def forget_options(self) -> None:
+        """Filter the modules' attributes again at the next ``observe`` (one that held a number now holds an
+        unhashable value, such as a list: it leaves the signature)."""
+        self._plain = [None] * len(self.modules)
+
+    def python_state(self) -> tuple:
+        """The Python state a step's own code may set besides tensors: every module's plain attributes
+        (``model.eval()`` at the end of the step, a dropout's ``p``) and the parameters' ``requires_grad``."""
+        return ([{k: v for k, v in m.__dict__.items() if type(v) in _PLAIN} for m in self.modules],
+                [p.requires_grad for p in self.params])
+
+    def python_writes(self, before: tuple) -> tuple:
+        """What changed in ``python_state()`` since ``before`` (taken at the start of a trace): ((module index,
+        ((name, value), ...)), ...), ((parameter index, requires_grad), ...). A replay sets them as the trace
+        did (the signature holds the state the trace started from, so the step's code sets the same)."""
+        options, flags = self.python_state()
+        modules = tuple((i, tuple((k, v) for k, v in now.items() if k not in then or then[k] is not v and then[k] != v))
+                        for i, (then, now) in enumerate(zip(before[0], options)) if now != then)
+        params = tuple((i, f) for i, (then, f) in enumerate(zip(before[1], flags)) if f != then)
+        return modules, params
+
+    def apply_writes(self, writes: tuple) -> None:
+        modules, params = writes
+        for i, items in modules:
+            self.modules[i].__dict__.update(items)
+        for i, flag in params:
+            self.params[i].requires_grad = flag
 
     def snapshot(self, generators) -> "Snapshot":
         return Snapshot(self, generators)
@@ -237,7 +299,9 @@ class Snapshot:
     bit for bit."""
 
     def __init__(self, state: StepState, generators) -> None:
-        self.arrays = [(a, a.copy()) for a, _ in state.persistent()]
+        persistent = state.persistent()
+        self.arrays = [(a, a.copy()) for a, _ in persistent]
+        self.names = [name for _, name in persistent]
         self.scalars = [(s, {k: v for k, v in s.items() if not isinstance(v, np.ndarray)})
                         for o in state.optimizers for s in o.state.values()]
         self.groups = [(g, {k: v for k, v in g.items() if k != "params"})
@@ -245,6 +309,10 @@ class Snapshot:
         self.schedulers = [(s, s.state_dict()) for s in state.schedulers]
         self.gens = [(g, g._seed, g._offset) for g in _unique([_random.default_generator, *generators])]
         self.grads = [(p, p.grad) for p in state.params]
+        # Python state a replay leaves as it was: a step that changes it (requires_grad_, a dropout's p, in the
+        # step's own code) does something the plan does not repeat
+        self.flags = [(p, p.requires_grad) for p in state.params]
+        self.options = [(m, {k: v for k, v in m.__dict__.items() if type(v) in _PLAIN}) for m in state.modules]
 
     def restore(self) -> None:
         for a, saved in self.arrays:
@@ -259,14 +327,32 @@ class Snapshot:
             g._seed, g._offset = seed, offset
         for p, grad in self.grads:
             p.grad = grad
+        for p, flag in self.flags:
+            p.requires_grad = flag
+        for m, options in self.options:
+            m.__dict__.update(options)
 
     def same(self, other: "Snapshot") -> bool:
-        return (len(self.arrays) == len(other.arrays)
-                and all(same_bits(a, b) for (_, a), (_, b) in zip(self.arrays, other.arrays))
-                and [s for _, s in self.scalars] == [s for _, s in other.scalars]
-                and [g for _, g in self.groups] == [g for _, g in other.groups]
-                and _epochs(self.schedulers) == _epochs(other.schedulers)
-                and [g[1:] for g in self.gens] == [g[1:] for g in other.gens])
+        return self.difference(other) is None
+
+    def difference(self, other: "Snapshot") -> str | None:
+        """None when both hold the same bits, else what differs first (the fallback's reason names it)."""
+        if [g[1:] for g in self.gens] != [g[1:] for g in other.gens]:  # (first: draws from it change the rest)
+            return "a generator's state (eg.manual_seed inside the step?)"
+        if len(self.arrays) != len(other.arrays):
+            return "the number of buffers"
+        for name, (_, u), (_, v) in zip(self.names, self.arrays, other.arrays):
+            if not same_bits(u, v):
+                return f"the {name}"
+        checks = (("an optimizer's step counts", [s for _, s in self.scalars], [s for _, s in other.scalars]),
+                  ("a param group's hyperparameters", [g for _, g in self.groups], [g for _, g in other.groups]),
+                  ("a scheduler's epoch", _epochs(self.schedulers), _epochs(other.schedulers)),
+                  ("a parameter's requires_grad", [f for _, f in self.flags], [f for _, f in other.flags]),
+                  ("a module's Python attributes", [o for _, o in self.options], [o for _, o in other.options]))
+        for what, mine, theirs in checks:
+            if mine != theirs:
+                return what
+        return None
 
 
 def _epochs(schedulers: list) -> list:

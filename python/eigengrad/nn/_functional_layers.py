@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad import _trace
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn._functional_activation import _tensor
 from eigengrad.tensor import Tensor
@@ -84,13 +85,20 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
 
 
 def _update_running(running_mean, running_var, mean: np.ndarray, var: np.ndarray, count: int, momentum) -> None:
+    """The running statistics' update, each an in-place step that eg.compile replays (``_trace.inplace``)."""
     m = 0.0 if momentum is None else float(momentum)
     if running_mean is not None:
-        rm = running_mean._data
-        rm[...] = (1 - m) * rm + m * mean.reshape(mean.shape[:2]).mean(0)
+        _trace.inplace("instance_norm_running_mean", _running_mean_update, running_mean._data, mean, m)
     if running_var is not None:
-        rv = running_var._data
-        rv[...] = (1 - m) * rv + m * (var.reshape(var.shape[:2]) * (count / (count - 1))).mean(0)
+        _trace.inplace("instance_norm_running_var", _running_var_update, running_var._data, var, m, count)
+
+
+def _running_mean_update(rm: np.ndarray, mean: np.ndarray, m: float) -> None:
+    rm[...] = (1 - m) * rm + m * mean.reshape(mean.shape[:2]).mean(0)
+
+
+def _running_var_update(rv: np.ndarray, var: np.ndarray, m: float, count: int) -> None:
+    rv[...] = (1 - m) * rv + m * (var.reshape(var.shape[:2]) * (count / (count - 1))).mean(0)
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
