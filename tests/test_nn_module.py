@@ -69,7 +69,7 @@ def test_load_state_dict_reports_bad_keys_and_shapes():
     keys = m.load_state_dict(missing, strict=False)
     assert keys.missing_keys == ["fc1.bias"]
     wrong = dict(sd, **{"fc1.weight": eg.zeros(4, 3)})
-    with pytest.raises(RuntimeError, match=r"size mismatch for fc1.weight.*\(4, 3\).*\(3, 4\)"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for fc1.weight.*\[4, 3\].*\[3, 4\]"):
         m.load_state_dict(wrong)
 
 

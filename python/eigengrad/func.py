@@ -82,14 +82,39 @@ def _swapped(module, tensors: dict):
             owner, _, leaf = name.rpartition(".")
             sub = module.get_submodule(owner)
             store = sub._parameters if leaf in sub._parameters else sub._buffers if leaf in sub._buffers else None
-            if store is None:
-                raise AttributeError(f"{type(sub).__name__} has no parameter or buffer named {leaf!r} (from {name!r})")
-            saved.append((store, leaf, store[leaf]))
+            if store is None:  # no such member: a plain attribute for the call, as PyTorch's (non-strict)
+                store = sub.__dict__
+            saved.append((store, leaf, store.get(leaf, _ABSENT)))
             store[leaf] = value
         yield
     finally:
         for store, leaf, old in reversed(saved):
-            store[leaf] = old
+            if old is _ABSENT:
+                store.pop(leaf, None)
+            else:
+                store[leaf] = old
+
+
+_ABSENT = object()
+
+
+def _tie(module, tensors: dict) -> dict:
+    """``tensors`` with each value also given to the names tied to its name (one parameter or buffer held
+    under several names); ValueError if tied names were given different values (PyTorch's tie_weights)."""
+    groups: dict = {}
+    for name, t in [*module.named_parameters(remove_duplicate=False), *module.named_buffers(remove_duplicate=False)]:
+        groups.setdefault(id(t), []).append(name)
+    out = dict(tensors)
+    for names in groups.values():
+        given = [n for n in names if n in tensors]
+        if len(names) < 2 or not given:
+            continue
+        if any(tensors[n] is not tensors[given[0]] for n in given[1:]):
+            raise ValueError(f"functional_call got multiple values for keys {sorted(given)}, which are tied. "
+                             "Consider using tie_weights=False")
+        for n in names:
+            out[n] = tensors[given[0]]
+    return out
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights: bool = True,
@@ -99,17 +124,24 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     dicts = parameter_and_buffer_dicts if isinstance(parameter_and_buffer_dicts, (list, tuple)) \
         else [parameter_and_buffer_dicts]
     tensors: dict = {}
+    repeated: list = []
     for d in dicts:
         for k, v in d.items():
-            if k in tensors:
-                raise ValueError(f"{k} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+            if k in tensors and k not in repeated:
+                repeated.append(k)
             tensors[k] = v
+    if repeated:
+        raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+    if tie_weights:
+        tensors = _tie(module, tensors)
     if strict:
-        own = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+        own = {n for n, _ in module.named_parameters(remove_duplicate=False)} | \
+            {n for n, _ in module.named_buffers(remove_duplicate=False)}
         missing, unexpected = sorted(own - set(tensors)), sorted(set(tensors) - own)
-        if missing or unexpected:
-            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}: missing keys {missing}, "
-                               f"unexpected keys {unexpected}")
+        errors = ([f"Unexpected key(s): {', '.join(map(repr, unexpected))}."] if unexpected else []) + \
+            ([f"Missing key(s): {', '.join(map(repr, missing))}."] if missing else [])
+        if errors:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\t" + "\n\t".join(errors))
     args = () if args is None else args if isinstance(args, tuple) else (args,)
     with _swapped(module, tensors):
         return module(*args, **(kwargs or {}))

@@ -194,14 +194,17 @@ class Tensor:
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, *args, requires_grad: bool = False, dtype=None, device=None) -> None:
-        """``Tensor(array)`` shares the array (an eigengrad convention; its dtype is kept); ``Tensor(2, 3)`` is a
-        zero tensor of that size and ``Tensor([1, 2])`` holds the data in the default float dtype, as
-        ``torch.Tensor`` (the FloatTensor constructor) does."""
+        """``torch.Tensor`` (the FloatTensor constructor): ``Tensor(2, 3)`` is a zero tensor of that size,
+        ``Tensor([1, 2])`` and ``Tensor(ndarray)`` hold the data in the default float dtype (an array already of
+        that dtype is shared, any other -- bool, int, float64 -- converted, as PyTorch does) and ``Tensor(tensor)``
+        shares the tensor's data and dtype. Subclasses (Parameter, Buffer) keep an array's dtype."""
         check_device(device)
         if len(args) == 1 and isinstance(args[0], (np.ndarray, Tensor)):
             arr = args[0]._data if isinstance(args[0], Tensor) else args[0]
             if dtype is not None:
                 arr = _to_array(arr, dtype=dtype, copy=False)
+            elif type(self) is Tensor and arr is args[0] and arr.dtype != _DEFAULT_FLOAT and arr.dtype.kind in "biuf":
+                arr = arr.astype(_DEFAULT_FLOAT)
         else:
             from eigengrad.tensor_ops.creation import legacy_data
 

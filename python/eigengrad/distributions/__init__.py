@@ -1,8 +1,8 @@
 """``torch.distributions``' commonly used members: Normal, Bernoulli, ContinuousBernoulli, Categorical, OneHotCategorical,
-Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial, MultivariateNormal,
-LowRankMultivariateNormal, Cauchy, HalfCauchy, HalfNormal, Gumbel, Weibull, Pareto, Chi2, Geometric,
-NegativeBinomial, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh,
-Compose transforms), with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
+Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial, Multinomial,
+MultivariateNormal, LowRankMultivariateNormal, Cauchy, HalfCauchy, HalfNormal, Gumbel, Weibull, Pareto, Chi2,
+Geometric, NegativeBinomial, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh,
+Softplus, Power, Abs, Compose transforms), with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
 
 Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample``, ``cdf``/``icdf`` and
 ``kl_divergence`` are differentiable through eigengrad's tensor ops, ``sample`` is not (as PyTorch). Shapes
@@ -17,14 +17,15 @@ from eigengrad.distributions.normal import Bernoulli, Normal
 from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
 from eigengrad.distributions.continuous_bernoulli import ContinuousBernoulli
 from eigengrad.distributions.gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
-from eigengrad.distributions.discrete import Binomial, Geometric, NegativeBinomial, OneHotCategorical, Poisson
+from eigengrad.distributions.discrete import (
+    Binomial, Geometric, Multinomial, NegativeBinomial, OneHotCategorical, Poisson,
+)
 from eigengrad.distributions.heavy_tailed import Cauchy, Gumbel, HalfCauchy, HalfNormal, Pareto, Weibull
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
 from eigengrad.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
 from eigengrad.distributions.transformed import (
-    AffineTransform, ComposeTransform, ExpTransform, Independent, LogNormal, SigmoidTransform, TanhTransform,
-    Transform,
-    TransformedDistribution,
+    AbsTransform, AffineTransform, ComposeTransform, ExpTransform, Independent, LogNormal, PowerTransform,
+    SigmoidTransform, SoftplusTransform, TanhTransform, Transform, TransformedDistribution,
 )
 from eigengrad.distributions.kl import kl_divergence, register_kl
 from eigengrad.distributions.mixture import MixtureSameFamily
@@ -39,4 +40,5 @@ __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "ContinuousBern
            "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "ComposeTransform",
            "kl_divergence", "register_kl", "constraints", "transforms", "MixtureSameFamily", "StudentT",
            "ExpRelaxedCategorical", "RelaxedOneHotCategorical", "Chi2", "Geometric", "NegativeBinomial", "Cauchy",
-           "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull", "RelaxedBernoulli", "LogitRelaxedBernoulli"]
+           "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull", "RelaxedBernoulli", "LogitRelaxedBernoulli",
+           "Multinomial", "SoftplusTransform", "PowerTransform", "AbsTransform"]

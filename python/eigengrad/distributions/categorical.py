@@ -23,6 +23,7 @@ class Categorical(Distribution):
             if probs.ndim < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = probs / probs.sum(-1, keepdim=True)
+            self._given = "probs"
             eps = float(np.finfo(self.probs._data.dtype).eps)
             self.logits = self.probs.clamp(min=eps, max=1 - eps).log()
         else:
@@ -30,6 +31,7 @@ class Categorical(Distribution):
             if logits.ndim < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
             self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+            self._given = "logits"
             self.probs = self.logits.softmax(-1)
         self._num_events = self.probs.shape[-1]
         super().__init__(self.probs.shape[:-1], (), validate_args)
@@ -83,4 +85,5 @@ class Categorical(Distribution):
         return values.expand(-1, *self.batch_shape) if expand else values
 
     def __repr__(self) -> str:
-        return f"Categorical(probs: {self.probs.shape})"
+        """PyTorch's: the parameter the distribution was built from (``Categorical(logits: ...)`` for logits)."""
+        return self._repr([getattr(self, "_given", "probs")])

@@ -169,3 +169,20 @@ class _IntegerInterval(Constraint):
 
 
 integer_interval = _IntegerInterval
+
+
+class _Multinomial(Constraint):
+    """Count vectors of a Multinomial: non-negative with a sum of at most ``upper_bound`` (PyTorch's check)."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound) -> None:
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        v = _arr(value)
+        return np.all(v >= 0, axis=-1) & (v.sum(-1) <= self.upper_bound)
+
+
+multinomial = _Multinomial

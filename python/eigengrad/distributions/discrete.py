@@ -205,6 +205,82 @@ class OneHotCategorical(Distribution):
         return f"OneHotCategorical(probs: {tuple(self.probs.shape)})"
 
 
+class Multinomial(Distribution):
+    """Counts of ``total_count`` draws from a Categorical over K: event_shape (K,),
+    P(x) = n! / prod(x_k!) prod(p_k^x_k). ``total_count`` is one int for the whole batch (PyTorch's)."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None) -> None:
+        if not isinstance(total_count, int):
+            raise NotImplementedError("inhomogeneous total_count is not supported")
+        self.total_count = total_count
+        self._categorical = Categorical(probs=probs, logits=logits)
+        self._binomial = Binomial(total_count=total_count, probs=self.probs)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> "Multinomial":
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        k = self._categorical.param_shape[-1]
+        new._categorical = Categorical(logits=self.logits.expand(*batch_shape, k), validate_args=False)
+        new._binomial = Binomial(total_count=self.total_count, probs=new.probs, validate_args=False)
+        new._batch_shape = new._categorical.batch_shape
+        return new
+
+    @property
+    def support(self):
+        return constraints.multinomial(self.total_count)
+
+    @property
+    def probs(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs * self.total_count
+
+    @property
+    def variance(self) -> Tensor:
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """Counts of total_count categorical draws per sample (the parameters' dtype)."""
+        shape = self._extended_shape(sample_shape)
+        draws = self._categorical.sample((self.total_count,) + tuple(sample_shape))._data  # (n, *sample, *batch)
+        k = self._categorical._num_events
+        counts = (draws[..., None] == np.arange(k)).sum(0)
+        return Tensor._wrap(counts.reshape(shape).astype(self.probs._data.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = self._value(value, self.probs)
+        self._validate_sample(value)
+        logits = self.logits
+        shape = np.broadcast_shapes(tuple(logits.shape), tuple(value.shape))
+        logits, value = logits.expand(*shape), value.expand(*shape)
+        # 0 * log(0) is 0: a category with probability 0 and no draws costs nothing
+        logits = where((value == 0) & (logits == float("-inf")), 0.0, logits)
+        log_factorials = (value.sum(-1) + 1).lgamma() - (value + 1).lgamma().sum(-1)
+        return log_factorials + (logits * value).sum(-1)
+
+    def entropy(self) -> Tensor:
+        """H = n H(Categorical) - log n! + sum_k E[log x_k!], x_k ~ Binomial(n, p_k)."""
+        n = float(self.total_count)
+        term1 = n * self._categorical.entropy() - float(np.log(np.arange(1, self.total_count + 1)).sum())
+        support = self._binomial.enumerate_support(expand=False)[1:]  # 1..n along a new first dim
+        weights = (support + 1).lgamma()
+        term2 = (self._binomial.log_prob(support).exp() * weights).sum([0, -1])
+        return term1 + term2
+
+
 def _probs_and_logits(probs, logits, like=None) -> tuple:
     """(probs, logits) from the one given: logits = log p - log(1 - p), p clamped to [eps, 1 - eps] (PyTorch's
     probs_to_logits), or probs = sigmoid(logits)."""

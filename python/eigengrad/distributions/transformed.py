@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from eigengrad.distributions import constraints
-from eigengrad.distributions.distribution import Distribution, as_value, sum_rightmost
+from eigengrad.distributions.distribution import Distribution, as_value, broadcast_all, sum_rightmost
 from eigengrad.distributions.normal import Normal
 from eigengrad.tensor import Tensor
 
@@ -206,6 +206,69 @@ class TanhTransform(Transform):
         from eigengrad.nn.functional import softplus
 
         return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
+
+
+class SoftplusTransform(Transform):
+    """y = log(1 + e^x); x = y + log(-expm1(-y)); log |dy/dx| = -softplus(-x)."""
+
+    codomain = constraints.positive
+
+    def _call(self, x):
+        from eigengrad.nn.functional import softplus
+
+        return softplus(x)
+
+    def _inverse(self, y):
+        return y + (-(-y).expm1()).log()
+
+    def log_abs_det_jacobian(self, x, y):
+        from eigengrad.nn.functional import softplus
+
+        return -softplus(-x)
+
+
+class PowerTransform(Transform):
+    """y = x^exponent on the positive reals; log |dy/dx| = log |exponent y / x|."""
+
+    codomain = constraints.positive
+
+    def __init__(self, exponent, cache_size: int = 0) -> None:
+        super().__init__(cache_size)
+        (self.exponent,) = broadcast_all(exponent)
+
+    def _call(self, x):
+        return x.pow(self.exponent)
+
+    def _inverse(self, y):
+        return y.pow(1 / self.exponent)
+
+    def log_abs_det_jacobian(self, x, y):
+        return (self.exponent * y / x).abs().log()
+
+    @property
+    def sign(self):
+        return self.exponent.sign()
+
+    def forward_shape(self, shape: tuple) -> tuple:
+        return tuple(np.broadcast_shapes(tuple(shape), tuple(self.exponent.shape)))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PowerTransform) and bool(self.exponent.eq(other.exponent).all())
+
+    __hash__ = object.__hash__
+
+
+class AbsTransform(Transform):
+    """y = |x| (not bijective: the inverse gives the non-negative preimage, y itself)."""
+
+    bijective = False
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return x.abs()
+
+    def _inverse(self, y):
+        return y
 
 
 class ComposeTransform(Transform):

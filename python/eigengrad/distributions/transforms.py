@@ -1,6 +1,8 @@
 """``torch.distributions.transforms``: the transforms of ``TransformedDistribution`` (transformed.py)."""
 from eigengrad.distributions.transformed import (
-    AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform,
+    AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform, SigmoidTransform, SoftplusTransform,
+    TanhTransform, Transform,
 )
 
-__all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform"]
+__all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
+           "SoftplusTransform", "PowerTransform", "AbsTransform"]

@@ -61,6 +61,7 @@ class _Identity(Function):
     @staticmethod
     def forward(ctx, call, side, *tensors):
         ctx.call, ctx.side = call, side
+        ctx.set_materialize_grads(False)  # an unused output's gradient reaches the hooks as None, as PyTorch's
         outs = tuple(t.view_as(t) for t in tensors)
         return outs if len(outs) != 1 else outs[0]
 

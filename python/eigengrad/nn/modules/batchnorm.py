@@ -52,9 +52,9 @@ class _BatchNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(c, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(np.ones(c, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+            self.register_buffer("running_mean", Tensor._wrap(np.zeros(c, dtype=dtype)))
+            self.register_buffer("running_var", Tensor._wrap(np.ones(c, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -70,7 +70,7 @@ class _BatchNorm(Module):
         key = prefix + "num_batches_tracked"
         if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
             state_dict[key] = (self.num_batches_tracked if self.num_batches_tracked is not None
-                               else Tensor(np.array(0, dtype=np.int64)))
+                               else Tensor._wrap(np.array(0, dtype=np.int64)))
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 

@@ -1,7 +1,9 @@
 """``Sequential``, ``ModuleList`` and ``Flatten``."""
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
@@ -22,6 +24,7 @@ class _Indexed(Module):
             self.add_module(str(i), m)
 
     def _index(self, idx: int) -> int:
+        idx = operator.index(idx)  # (TypeError "'str' object cannot be interpreted as an integer", as PyTorch's)
         n = len(self._modules)
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of range")
@@ -34,9 +37,7 @@ class _Indexed(Module):
         return iter(self._modules.values())
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        if not isinstance(module, Module):
-            raise TypeError(f"module: expected a Module, got {type(module).__name__}")
-        self._modules[self._items()[self._index(idx)][0]] = module  # in place: the order is kept
+        setattr(self, self._items()[self._index(idx)][0], module)  # in place: the order is kept
 
     def __delitem__(self, idx) -> None:
         values = list(self._modules.values())
@@ -48,17 +49,23 @@ class _Indexed(Module):
         return self
 
     def extend(self, modules):
+        if not isinstance(modules, Iterable):
+            raise TypeError(f"{type(self).__name__}.extend should be called with an iterable, but got "
+                            f"{type(modules).__name__}")
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        if not isinstance(module, Module):  # checked first: a failed insert leaves the container as it was
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
         values = list(self._modules.values())
         values.insert(index, module)
         self._reset(values)
 
-    def pop(self, idx: int = -1) -> Module:
-        module = list(self._modules.values())[self._index(idx)]
+    def pop(self, idx: int | slice = -1):
+        """The module at ``idx`` (a slice: a container of them), removed."""
+        module = self[idx]
         del self[idx]
         return module
 
@@ -86,8 +93,43 @@ class Sequential(_Indexed):
             return Sequential(OrderedDict(mods[idx]))
         return mods[self._index(idx)][1]
 
+    def insert(self, index: int, module: Module) -> "Sequential":
+        """PyTorch's Sequential.insert: ``index`` within ``[-len, len]``; returns self."""
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        super().insert(index, module)
+        return self
+
+    def _check_sequential(self, other) -> None:
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+
     def __add__(self, other: "Sequential") -> "Sequential":
+        self._check_sequential(other)
         return Sequential(*self, *other)
+
+    def __iadd__(self, other: "Sequential") -> "Sequential":
+        self._check_sequential(other)
+        return self.extend(list(other))
+
+    def _repeats(self, count) -> int:
+        if not isinstance(count, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(count)}")
+        if count <= 0:
+            raise ValueError(f"Non-positive multiplication factor {count} for {type(self)}")
+        return count
+
+    def __mul__(self, count: int) -> "Sequential":
+        """The same modules (not copies) ``count`` times over."""
+        return Sequential(*(list(self) * self._repeats(count)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, count: int) -> "Sequential":
+        return self.extend(list(self) * (self._repeats(count) - 1))
 
 
 class ModuleList(_Indexed):
@@ -117,10 +159,11 @@ class ModuleList(_Indexed):
                 runs[-1][1] = i
             else:
                 runs.append([i, i, r])
+        name = type(self).__name__  # a subclass prints its own name (ParametrizationList, user lists)
         if not runs:
-            return "ModuleList()"
+            return name + "()"
         lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + r.replace("\n", "\n  ") for a, b, r in runs]
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return name + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class Flatten(Module):

@@ -4,24 +4,30 @@ PyTorch's names (a ModuleDict's keys; "0", "1", ... for a ParameterList; a Param
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 
 from eigengrad.nn.modules.module import Module
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError
 
 
 def _pairs(values, what: str):
     """A mapping's (or a ModuleDict's/ParameterDict's) items in insertion order, as PyTorch, or an iterable
-    of (key, value) pairs."""
+    of (key, value) pairs (PyTorch's errors for anything else)."""
     if isinstance(values, (Mapping, ModuleDict, ParameterDict)):
         return list(values.items())
+    if not isinstance(values, Iterable):
+        raise TypeError(f"{what}.update should be called with an iterable of key/value pairs, but got "
+                        f"{type(values).__name__}")
     pairs = []
     for j, item in enumerate(values):
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise ArgumentError(f"{what} update sequence element #{j} should be a pair (key, value), got {item!r}")
-        pairs.append(tuple(item))
+        if not isinstance(item, Iterable):
+            raise TypeError(f"{what} update sequence element #{j} should be Iterable; is{type(item).__name__}")
+        item = tuple(item)
+        if len(item) != 2:
+            raise ValueError(f"{what} update sequence element #{j} has length {len(item)}; 2 is required")
+        pairs.append(item)
     return pairs
 
 
@@ -113,6 +119,9 @@ class ParameterList(Module):
 
     def __len__(self) -> int:
         return self._size
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
 
     def __iter__(self):
         return (self[i] for i in range(self._size))
@@ -226,11 +235,19 @@ class ParameterDict(Module):
         return [self[k] for k in self._keys]
 
     def update(self, parameters) -> None:
+        """PyTorch's order: an OrderedDict's, a ParameterDict's or a sequence's as given, a plain mapping's
+        (a dict) sorted by key."""
         if not isinstance(parameters, Mapping) and not hasattr(parameters, "__iter__"):
             raise TypeError(f"ParametersDict.update should be called with an iterable of key/value pairs, but got "
                             f"{type(parameters).__name__}")
-        for key, value in _pairs(parameters, "ParameterDict"):
+        pairs = _pairs(parameters, "ParameterDict")
+        if isinstance(parameters, Mapping) and not isinstance(parameters, OrderedDict):
+            pairs = sorted(pairs, key=lambda kv: kv[0])
+        for key, value in pairs:
             self[key] = value
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")
 
     def __or__(self, other: "ParameterDict") -> "ParameterDict":
         out = self.copy()

@@ -12,6 +12,7 @@ from eigengrad.utils.hooks import RemovableHandle
 FORWARD_PRE: OrderedDict = OrderedDict()
 FORWARD: OrderedDict = OrderedDict()
 WITH_KWARGS: set = set()  # handle ids of forward hooks registered with_kwargs=True
+ALWAYS_CALL: set = set()  # handle ids of forward hooks registered always_call=True (run when forward raises)
 
 
 def _add(store: OrderedDict, hook: Callable) -> RemovableHandle:
@@ -34,4 +35,6 @@ def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
     handle = _add(FORWARD, hook)
     if with_kwargs:
         WITH_KWARGS.add(handle.id)
+    if always_call:
+        ALWAYS_CALL.add(handle.id)
     return handle

@@ -14,9 +14,15 @@ from eigengrad.nn.modules.global_hooks import register_module_forward_hook, regi
 from eigengrad.nn.parameter import Buffer, Parameter
 from eigengrad.tensor import Tensor, get_default_dtype
 from eigengrad.utils.hooks import RemovableHandle
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError  # noqa: F401 (imported from here by other modules)
 
 _NO_HOOKS = MappingProxyType({})
+_MISSING = object()
+
+
+def _type_name(value) -> str:
+    """How PyTorch's assignment errors name a value's type: 'torch.FloatTensor' for a tensor, else the class."""
+    return value.type() if isinstance(value, Tensor) else type(value).__name__
 
 
 class IncompatibleKeys(NamedTuple):
@@ -54,6 +60,7 @@ class Module:
     _backward_pre_hooks = _NO_HOOKS
     _backward_hooks = _NO_HOOKS
     _hooks_with_kwargs = frozenset()  # ids of the forward (pre-)hooks registered with_kwargs=True
+    _hooks_always_call = frozenset()  # ids of the forward hooks registered always_call=True
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -66,8 +73,13 @@ class Module:
     # --- registration -----------------------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
         params = self.__dict__.get("_parameters")
-        if params is None:
-            raise AttributeError("cannot assign attributes before Module.__init__() is called")
+        if params is None:  # before Module.__init__: plain attributes only, as PyTorch's
+            if isinstance(value, (Parameter, Module, Buffer)):
+                what = "parameters" if isinstance(value, Parameter) else \
+                    "module" if isinstance(value, Module) else "buffer"
+                raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+            object.__setattr__(self, name, value)
+            return
         if isinstance(value, Parameter):
             self._forget(name, keep=params)
             params[name] = value  # (a name already there keeps its place, as PyTorch's dict assignment)
@@ -78,13 +90,18 @@ class Module:
             self.register_buffer(name, Tensor._wrap(value._data), persistent=value.persistent)
         elif name in params:
             if value is not None:
-                raise TypeError(f"{name}: cannot assign {type(value).__name__} to a parameter (expected Parameter or None)")
+                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
             params[name] = None
         elif name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"{name}: cannot assign {type(value).__name__} to a buffer (expected Tensor or None)")
+                raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                                "(torch.nn.Buffer, torch.Tensor or None expected)")
             self._buffers[name] = value
-        elif name in self._modules and value is None:
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                                "(torch.nn.Module or None expected)")
             self._modules[name] = None
         else:
             object.__setattr__(self, name, value)
@@ -113,6 +130,14 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def __dir__(self) -> list:
+        """PyTorch's: the class's and instance's attributes plus the registered parameters, buffers and
+        submodules (names that start with a digit, as a Sequential's, left out)."""
+        names = list(dir(type(self))) + list(self.__dict__)
+        for store in ("_parameters", "_buffers", "_modules"):
+            names += list(self.__dict__.get(store, ()))
+        return sorted(n for n in set(names) if not n[:1].isdigit())
+
     def _check_new_name(self, name, kind: str, store: dict) -> None:
         """PyTorch's checks of a name registered by ``register_parameter/buffer/add_module``: a non-empty
         string without dots that is not already another attribute (a buffer registered over a parameter's
@@ -130,7 +155,8 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._check_new_name(name, "parameter", self._parameters)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"param: expected a Parameter or None, got {type(param).__name__}")
+            raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
         self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
@@ -140,7 +166,8 @@ class Module:
         at construction), as PyTorch's."""
         self._check_new_name(name, "buffer", self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"tensor: expected a Tensor or None, got {type(tensor).__name__}")
+            raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
         self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
@@ -152,29 +179,48 @@ class Module:
     def add_module(self, name: str, module: "Module | None") -> None:
         self._check_new_name(name, "module", self._modules)
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"module: expected a Module or None, got {type(module).__name__}")
+            raise TypeError(f"{_type_name(module)} is not a Module subclass")
         self._forget(name, keep=self._modules)  # a replaced child keeps its place (set_submodule, swaps)
         self._modules[name] = module
 
     register_module = add_module
 
     def get_submodule(self, target: str) -> "Module":
-        """The module at the dotted path ``target`` ("" is this module), or AttributeError naming the part."""
+        """The module at the dotted path ``target`` ("" is this module); AttributeError, with PyTorch's
+        messages, naming a part that is missing or is no module."""
         module = self
         for part in target.split(".") if target else ():
-            child = module._modules.get(part) if isinstance(module, Module) else None
-            if child is None:
-                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            child = module._modules.get(part, _MISSING)
+            if child is _MISSING or child is None:
+                if not hasattr(module, part):
+                    raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+                child = getattr(module, part)
+            if not isinstance(child, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
             module = child
         return module
 
-    def set_submodule(self, target: str, module: "Module") -> None:
-        parent, _, name = target.rpartition(".")
-        self.get_submodule(parent).add_module(name, module)
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target`` (its parent must exist); with ``strict`` the name
+        must already be there. The name may hold only a module (or nothing)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if hasattr(parent, name):
+            if not isinstance(getattr(parent, name), Module):
+                raise AttributeError(f"`{name}` is not an nn.Module")
+        elif strict:
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        setattr(parent, name, module)
 
     def _get_member(self, target: str, store: str, what: str):
         parent, _, name = target.rpartition(".")
         owner = self.get_submodule(parent)
+        if not hasattr(owner, name):
+            raise AttributeError(f"{type(owner).__name__} has no attribute `{name}`")
         members = getattr(owner, store)
         if name not in members:
             raise AttributeError(f"`{name}` is not {what}")
@@ -207,7 +253,7 @@ class Module:
 
     # --- calling ----------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
         if "_compiled_call" in self.__dict__:  # Module.compile() (one test here: this runs at every call)
@@ -255,18 +301,41 @@ class Module:
             from eigengrad.nn.modules import backward_hooks
 
             args, call = backward_hooks.wrap_inputs(self, args)
-        output = self.forward(*args, **kwargs)
-        for key, hook in list(global_hooks.FORWARD.items()):
-            result = hook(self, args, kwargs, output) if key in global_hooks.WITH_KWARGS else hook(self, args, output)
-            if result is not None:
-                output = result
-        for key, hook in list(self._forward_hooks.items()):
-            result = hook(self, args, kwargs, output) if key in with_kwargs else hook(self, args, output)
-            if result is not None:
-                output = result
+        called = set()  # the forward hooks that ran (an always_call one runs once even if a later one raises)
+        try:
+            output = self.forward(*args, **kwargs)
+            for key, hook in list(global_hooks.FORWARD.items()):
+                called.add(key)
+                result = hook(self, args, kwargs, output) if key in global_hooks.WITH_KWARGS else hook(self, args, output)
+                if result is not None:
+                    output = result
+            for key, hook in list(self._forward_hooks.items()):
+                called.add(key)
+                result = hook(self, args, kwargs, output) if key in with_kwargs else hook(self, args, output)
+                if result is not None:
+                    output = result
+        except Exception:
+            if global_hooks.ALWAYS_CALL or self._hooks_always_call:
+                self._run_always_call_hooks(args, kwargs, called)
+            raise
         if call is not None:
             output = backward_hooks.wrap_outputs(call, output)
         return output
+
+    def _run_always_call_hooks(self, args: tuple, kwargs: dict, called: set) -> None:
+        """After forward (or a forward hook) raised: the ``always_call`` forward hooks not yet run, with
+        output None; an error of theirs is reported as a warning, the original error propagates."""
+        import warnings
+
+        for hooks, always, kw in ((global_hooks.FORWARD, global_hooks.ALWAYS_CALL, global_hooks.WITH_KWARGS),
+                                  (self._forward_hooks, self._hooks_always_call, self._hooks_with_kwargs)):
+            for key, hook in list(hooks.items()):
+                if key in always and key not in called:
+                    try:
+                        hook(self, args, kwargs, None) if key in kw else hook(self, args, None)
+                    except Exception as e:
+                        warnings.warn("forward hook with ``always_call=True`` raised an exception that was silenced "
+                                      f"as another error was raised in forward: {e}")
 
     def _hook_dict(self, store: str) -> OrderedDict:
         hooks = self.__dict__.get(store)
@@ -296,8 +365,11 @@ class Module:
                               always_call: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after every ``forward``; a non-None result replaces the
         output. ``with_kwargs``: ``hook(module, args, kwargs, output)``. Returns a handle whose ``remove()``
-        unregisters it. (``always_call``: accepted; a forward that raises runs no hook here.)"""
-        return self._kwargs_flag(self._add_hook("_forward_hooks", hook, prepend), with_kwargs)
+        unregisters it. ``always_call``: also run (with output None) when forward raises."""
+        handle = self._kwargs_flag(self._add_hook("_forward_hooks", hook, prepend), with_kwargs)
+        if always_call:
+            object.__setattr__(self, "_hooks_always_call", self._hooks_always_call | {handle.id})
+        return handle
 
     def _kwargs_flag(self, handle: RemovableHandle, with_kwargs: bool) -> RemovableHandle:
         if with_kwargs:
@@ -384,9 +456,10 @@ class Module:
         """Set training mode on this module and all submodules; a module pinned by ``keep_eval_(True)``
         (e.g. a frozen batch-norm layer, see ``eigengrad.nn.utils.freeze``) stays in eval."""
         if not isinstance(mode, bool):
-            raise ArgumentError(f"mode: expected a bool, got {type(mode).__name__}")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode and not m.__dict__.get("_keep_eval", False))
+            raise ValueError("training mode is expected to be boolean")
+        object.__setattr__(self, "training", mode and not self.__dict__.get("_keep_eval", False))
+        for child in self.children():  # each child's own train(), so an override (a frozen BN) runs, as PyTorch's
+            child.train(mode)
         return self
 
     def keep_eval_(self, keep: bool = True) -> "Module":
@@ -472,6 +545,17 @@ class Module:
             destination, prefix, keep_vars = (tuple(args) + (destination, prefix, keep_vars)[len(args):])[:3]
         return state.state_dict(self, destination, prefix, keep_vars)
 
+    def get_extra_state(self):
+        """Override (with :meth:`set_extra_state`) to save picklable non-tensor state as ``prefix + '_extra_state'``
+        in ``state_dict()``."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called. Please "
+                           "file an issue if you see this.")
+
+    def set_extra_state(self, state) -> None:
+        """Override (with :meth:`get_extra_state`) to restore the state it saved."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called. Please "
+                           "file an issue if you see this.")
+
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
         from eigengrad.nn.modules import state
 
@@ -483,7 +567,9 @@ class Module:
 
         Returns ``IncompatibleKeys(missing_keys, unexpected_keys)`` (PyTorch's ``_IncompatibleKeys``). Raises
         RuntimeError listing the missing and unexpected keys when ``strict``, and naming every key whose
-        shape differs (also when not ``strict``, as PyTorch); nothing is copied when it raises. Each module's
+        shape differs (also when not ``strict``, as PyTorch); nothing is copied when it raises (unless a
+        load post-hook is registered: then, as PyTorch's, the copies and hooks run before the strict check,
+        so a hook may drop keys from the lists). Each module's
         ``_load_from_state_dict`` runs (overrides included), then its children's.
         """
         from eigengrad.nn.modules import state
@@ -502,11 +588,19 @@ class Module:
         return self._add_hook("_state_dict_pre_hooks", hook, False)
 
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, state_dict, prefix, local_metadata)`` after the module and its children saved theirs
-        (a returned dict replaces it, as PyTorch's private form allows)."""
-        return self._add_hook("_state_dict_hooks", hook, False)
+        """``hook(module, state_dict, prefix, local_metadata)`` after the module and its children saved theirs;
+        it edits the dict in place (a returned value raises RuntimeError, as PyTorch's)."""
+        if not callable(hook):
+            raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
 
-    _register_state_dict_hook = register_state_dict_post_hook
+        def must_return_none(*args):
+            if hook(*args) is not None:
+                raise RuntimeError("state_dict post-hook must return None")
+        return self._add_hook("_state_dict_hooks", must_return_none, False)
+
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        """PyTorch's private form of :meth:`register_state_dict_post_hook`: a returned dict replaces it."""
+        return self._add_hook("_state_dict_hooks", hook, False)
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,

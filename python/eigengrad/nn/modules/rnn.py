@@ -142,7 +142,7 @@ class RNNBase(Module):
         """hx as a (layers * directions, batch, size) tensor (size: hidden_size); zeros when None."""
         shape = (self.num_layers * self.num_directions, batch, size or self.hidden_size)
         if hx is None:
-            return Tensor(K.zeros(shape, self._dtype()))
+            return Tensor._wrap(K.zeros(shape, self._dtype()))
         if not isinstance(hx, Tensor):
             raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(hx).__name__}")
         want = shape if batched else (shape[0], shape[2])

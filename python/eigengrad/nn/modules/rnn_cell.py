@@ -59,7 +59,7 @@ class RNNCellBase(Module):
 
     def _state(self, h, name: str, batch: int, batched: bool) -> Tensor:
         if h is None:
-            return Tensor(K.zeros((batch, self.hidden_size), self.weight_ih.dtype))
+            return Tensor._wrap(K.zeros((batch, self.hidden_size), self.weight_ih.dtype))
         if not isinstance(h, Tensor):
             raise TypeError(f"{name}: expected an eigengrad Tensor or None, got {type(h).__name__}")
         want = (batch, self.hidden_size) if batched else (self.hidden_size,)

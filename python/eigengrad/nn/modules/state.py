@@ -10,7 +10,9 @@ override its steps work unchanged:
   keys under its prefix; load pre- and post-hooks; ``assign=True`` takes the given tensors themselves.
 
 Unlike PyTorch, a load that raises changes nothing: the copies wait until every module has checked its
-keys and shapes (``_PENDING``), then run together.
+keys and shapes (``_PENDING``), then run together (with load post-hooks registered, the copies and hooks
+run before the strict missing/unexpected check, as PyTorch's, since a hook may edit those lists).
+``get_extra_state``/``set_extra_state`` overrides are saved and loaded under ``prefix + "_extra_state"``.
 """
 from __future__ import annotations
 
@@ -34,6 +36,17 @@ def save_to_state_dict(module, destination: dict, prefix: str, keep_vars: bool) 
     for name, value in module._buffers.items():
         if value is not None and name not in skip:
             destination[prefix + name] = value if keep_vars else value.detach()
+    if _has_extra_state(module):
+        destination[prefix + EXTRA_STATE_KEY] = module.get_extra_state()
+
+
+EXTRA_STATE_KEY = "_extra_state"
+
+
+def _has_extra_state(module) -> bool:
+    from eigengrad.nn.modules.module import Module
+
+    return type(module).get_extra_state is not Module.get_extra_state
 
 
 def state_dict(module, destination=None, prefix: str = "", keep_vars: bool = False):
@@ -79,12 +92,19 @@ def load_from_state_dict(module, state_dict: dict, prefix: str, local_metadata: 
             continue
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         if arr.shape != target.shape:
-            error_msgs.append(f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
-                              f"the shape in current model is {target.shape}.")
+            error_msgs.append(f"size mismatch for {key}: copying a param with shape torch.Size({list(arr.shape)}) from "
+                              f"checkpoint, the shape in current model is torch.Size({list(target.shape)}).")
             continue
         _queue(module, name, target, value, arr, is_param, assign)
+    extra = _has_extra_state(module)
+    if extra:
+        key = prefix + EXTRA_STATE_KEY
+        if key in state_dict:
+            _queue_call(lambda value=state_dict[key]: module.set_extra_state(value))
+        elif strict:
+            missing_keys.append(key)
     if strict:
-        names = {n for n, _, _ in local}
+        names = {n for n, _, _ in local} | ({EXTRA_STATE_KEY} if extra else set())
         for key in state_dict:
             if key.startswith(prefix):
                 head = key[len(prefix):].split(".", 1)
@@ -95,7 +115,7 @@ def load_from_state_dict(module, state_dict: dict, prefix: str, local_metadata: 
 def _queue(module, name: str, target: Tensor, value, arr: np.ndarray, is_param: bool, assign: bool) -> None:
     """Copy ``arr`` into ``target`` (or, with assign, put ``value`` in its place) now or at the load's end."""
     if assign:
-        new = value if isinstance(value, Tensor) else Tensor(np.array(arr))
+        new = value if isinstance(value, Tensor) else Tensor._wrap(np.array(arr))
         if is_param:
             new = new if isinstance(new, Parameter) else Parameter(new._data, requires_grad=target.requires_grad)
 
@@ -104,6 +124,10 @@ def _queue(module, name: str, target: Tensor, value, arr: np.ndarray, is_param: 
     else:
         def run():
             np.copyto(target._data, arr, casting="same_kind")
+    _queue_call(run)
+
+
+def _queue_call(run) -> None:
     pending = _PENDING.get()
     if pending is None:
         run()
@@ -115,7 +139,7 @@ def load_state_dict(module, state_dict, strict: bool = True, assign: bool = Fals
     from eigengrad.nn.modules.module import IncompatibleKeys
 
     if not isinstance(state_dict, dict) and not hasattr(state_dict, "keys"):
-        raise TypeError(f"state_dict: expected a dict-like object, got {type(state_dict).__name__}")
+        raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
     metadata = getattr(state_dict, "_metadata", None)
     state_dict = OrderedDict(state_dict)  # the overrides may rename keys: the caller's dict stays as it was
     missing, unexpected, errors = [], [], []
@@ -125,20 +149,33 @@ def load_state_dict(module, state_dict, strict: bool = True, assign: bool = Fals
         _load(module, state_dict, "", metadata, strict, assign, missing, unexpected, errors)
     finally:
         _PENDING.reset(token)
-    if strict:
-        if unexpected:
-            errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-        if missing:
-            errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
-    if errors:
-        raise RuntimeError(f"Error(s) in loading state_dict for {type(module).__name__}:\n\t" + "\n\t".join(errors))
+    hooked = [m for m in _modules_post_order(module) if m.__dict__.get("_load_state_dict_post_hooks")]
+    if errors or (strict and (missing or unexpected) and not hooked):
+        _raise_load_errors(module, strict, missing, unexpected, errors)
     for run in pending:
         run()
+    # Post-hooks run after the copies, children's before their parent's, and may edit the key lists in place
+    # (a hook that drops an expected missing key keeps a strict load from raising, as PyTorch's).
     result = IncompatibleKeys(missing, unexpected)
-    for mod in _modules_in_load_order(module):
-        for hook in mod.__dict__.get("_load_state_dict_post_hooks", {}).values():
-            hook(mod, result)
+    for mod in hooked:
+        for hook in list(mod.__dict__["_load_state_dict_post_hooks"].values()):
+            if hook(mod, result) is not None:
+                raise AssertionError("Hooks registered with ``register_load_state_dict_post_hook`` are not expected to "
+                                     "return new values, if incompatible_keys need to be modified, it should be done "
+                                     "inplace.")
+    if strict and (missing or unexpected):
+        _raise_load_errors(module, strict, missing, unexpected, errors)
     return result
+
+
+def _raise_load_errors(module, strict: bool, missing: list, unexpected: list, errors: list) -> None:
+    """PyTorch's message: missing keys, then unexpected keys (when strict), then the other errors."""
+    head = []
+    if strict and missing:
+        head.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+    if strict and unexpected:
+        head.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+    raise RuntimeError(f"Error(s) in loading state_dict for {type(module).__name__}:\n\t" + "\n\t".join(head + errors))
 
 
 def _load(module, local: dict, prefix: str, metadata, strict, assign, missing, unexpected, errors) -> None:
@@ -153,8 +190,8 @@ def _load(module, local: dict, prefix: str, metadata, strict, assign, missing, u
             _load(child, child_local, child_prefix, metadata, strict, assign, missing, unexpected, errors)
 
 
-def _modules_in_load_order(module):
-    yield module
+def _modules_post_order(module):
     for child in module._modules.values():
         if child is not None:
-            yield from _modules_in_load_order(child)
+            yield from _modules_post_order(child)
+    yield module
