@@ -172,6 +172,28 @@ PROGRAMS.update({
     "iwae_distributions": Program(["distributions.Independent", "distributions.kl_divergence", "logsumexp"],
                                   fall=0.75, outcome={"tightening": 1}),
 })
+# session 2026-12-06 (i3): CleanRL-style PPO on a hand-written vectorised corridor (Categorical, GAE in a reversed
+# loop, clipped surrogate and value losses, torch.Tensor on gym-like float64/bool arrays), a batched BiLSTM-CRF
+# tagger (forward algorithm with logsumexp, Viterbi back-pointers), CTC recognition of synthetic feature frames
+# (nn.CTCLoss, greedy decoding with unique_consecutive), an anchor-based detector head (IoU by broadcasting, hard
+# negative mining, smooth L1, a hand-written NMS), a PixelCNN (masks as buffers, multinomial sampling) and an exact
+# GP (cholesky / cholesky_solve / solve_triangular, a softplus parametrization, marginal likelihood with Adam)
+PROGRAMS.update({
+    "ppo_clip": Program(["distributions.Categorical", "nn.init.orthogonal_", "randperm", "nn.utils.clip_grad_norm_"],
+                        final="steps_per_success", fall=0.5, outcome={"accuracy": 0.9}),
+    "bilstm_crf_tagger": Program(["nn.LSTM", "logsumexp", "nn.utils.rnn.pad_sequence", "Tensor.gather", "where"],
+                                 fall=0.2, outcome={"f1": 0.8}),
+    "ctc_speech": Program(["nn.CTCLoss", "unique_consecutive", "nn.Conv1d", "optim.AdamW",
+                           "optim.lr_scheduler.StepLR"], fall=0.1, outcome={"accuracy": 0.8}),
+    "anchor_detector": Program(["meshgrid", "argsort", "nn.functional.smooth_l1_loss",
+                                "optim.lr_scheduler.MultiStepLR"], fall=0.2,
+                               outcome={"precision": 0.75, "recall": 0.75}),
+    "pixelcnn_masked": Program(["multinomial", "Tensor.fill_"], fall=0.3, outcome={"sample_vs_noise": 0.7}),
+    "gp_regression": Program(["linalg.cholesky", "cholesky_solve", "linalg.cholesky_ex", "linalg.solve_triangular",
+                              "nn.utils.parametrize.register_parametrization", "distributions.MultivariateNormal",
+                              "set_default_dtype", "cdist"], final="test_rmse", fall=0.5,
+                             outcome={"accuracy": 0.6, "coverage": 0.8}),
+})
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",
           "nn.TransformerEncoder": "branch attention", "nn.TransformerEncoderLayer": "branch attention",
