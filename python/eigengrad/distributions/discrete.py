@@ -136,23 +136,21 @@ class Binomial(Distribution):
         return -where(inside, log_pmf.exp() * log_pmf, 0.0).sum(0)
 
 
-class OneHotCategorical(Distribution):
-    """A Categorical whose samples are one-hot vectors of K: event_shape (K,)."""
+class _OverCategorical:
+    """A distribution built on a Categorical over K (``self._categorical``): its parameters are the
+    Categorical's, and ``expand`` expands that Categorical (``_expanded`` then rebuilds what depends on it)."""
 
-    support = constraints.one_hot
-    has_enumerate_support = True
-
-    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
-        self._categorical = Categorical(probs=probs, logits=logits, validate_args=validate_args)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
-
-    def expand(self, batch_shape, _instance=None) -> "OneHotCategorical":
+    def expand(self, batch_shape, _instance=None):
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         k = self._categorical.param_shape[-1]
         new._categorical = Categorical(logits=self.logits.expand(*batch_shape, k), validate_args=False)
         new._batch_shape = new._categorical.batch_shape
+        new._expanded()
         return new
+
+    def _expanded(self) -> None:
+        """What depends on the Categorical, rebuilt after ``expand`` (nothing by default)."""
 
     @property
     def probs(self) -> Tensor:
@@ -165,6 +163,17 @@ class OneHotCategorical(Distribution):
     @property
     def param_shape(self):
         return self._categorical.param_shape
+
+
+class OneHotCategorical(_OverCategorical, Distribution):
+    """A Categorical whose samples are one-hot vectors of K: event_shape (K,)."""
+
+    support = constraints.one_hot
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        self._categorical = Categorical(probs=probs, logits=logits, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -205,7 +214,7 @@ class OneHotCategorical(Distribution):
         return f"OneHotCategorical(probs: {tuple(self.probs.shape)})"
 
 
-class Multinomial(Distribution):
+class Multinomial(_OverCategorical, Distribution):
     """Counts of ``total_count`` draws from a Categorical over K: event_shape (K,),
     P(x) = n! / prod(x_k!) prod(p_k^x_k). ``total_count`` is one int for the whole batch (PyTorch's)."""
 
@@ -219,30 +228,12 @@ class Multinomial(Distribution):
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
 
-    def expand(self, batch_shape, _instance=None) -> "Multinomial":
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        k = self._categorical.param_shape[-1]
-        new._categorical = Categorical(logits=self.logits.expand(*batch_shape, k), validate_args=False)
-        new._binomial = Binomial(total_count=self.total_count, probs=new.probs, validate_args=False)
-        new._batch_shape = new._categorical.batch_shape
-        return new
+    def _expanded(self) -> None:
+        self._binomial = Binomial(total_count=self.total_count, probs=self.probs, validate_args=False)
 
     @property
     def support(self):
         return constraints.multinomial(self.total_count)
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self) -> Tensor:
