@@ -206,7 +206,8 @@ def test_pooling_unbatched_and_zero_batch(rng):
 
 
 @pytest.mark.parametrize("call,error,match", [
-    (lambda x: F.max_pool2d(x, 2, padding=2), ValueError, "padding: expected at most half the kernel size"),
+    (lambda x: F.max_pool2d(x, 2, padding=2), ValueError, "pad should be at most half of effective kernel size, but "
+                                                           "got pad=2, kernel_size=2 and dilation=1"),
     (lambda x: F.max_pool2d(x, 0), ValueError, "kernel_size: expected values in \\[1, 2147483647\\], got 0"),
     (lambda x: F.max_pool2d(x, 7), ValueError, "kernel_size: the window \\(7, 7\\)"),
     (lambda x: F.max_pool2d(x, 2, stride=0), ValueError, "stride: expected values in \\[1, 2147483647\\], got 0"),
@@ -215,7 +216,7 @@ def test_pooling_unbatched_and_zero_batch(rng):
     (lambda x: F.avg_pool2d(x, 2, divisor_override=0), ValueError, "divisor_override: expected a non-zero int"),
     (lambda x: F.adaptive_avg_pool2d(x, 0), ValueError, "output_size: expected positive sizes"),
     (lambda x: F.adaptive_avg_pool2d(x, (1, 2, 3)), TypeError, "output_size: expected an int or a pair"),
-    (lambda x: nn.MaxPool2d(3, padding=2), ValueError, "padding: expected at most half"),
+    (lambda x: nn.MaxPool2d(3, padding=2), ValueError, "pad should be at most half of effective kernel size"),
 ])
 def test_pooling_errors(rng, call, error, match):
     with pytest.raises(error, match=match):

@@ -84,7 +84,7 @@ def test_update_bn_recomputes_statistics_and_restores_the_model():
 
 def test_bad_arguments_are_pytorchs():
     opt = eg.optim.SGD([eg.nn.Parameter(eg.ones(2))], lr=0.1)
-    with pytest.raises(ValueError, match="anneal_strategy must by one of 'cos' or 'linear', instead got step"):
+    with pytest.raises(ValueError, match="anneal_strategy must be one of 'cos' or 'linear', instead got step"):
         eg.optim.swa_utils.SWALR(opt, 0.05, anneal_strategy="step")
     with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0"):
         eg.optim.swa_utils.SWALR(opt, 0.05, anneal_epochs=-1)

@@ -194,6 +194,28 @@ PROGRAMS.update({
                               "set_default_dtype", "cdist"], final="test_rmse", fall=0.5,
                              outcome={"accuracy": 0.6, "coverage": 0.8}),
 })
+# session 2026-12-06 (i4): a VQ-VAE (codebook nn.Embedding, argmin over expanded squared distances checked against
+# cdist, straight-through estimator, commitment loss, perplexity and bincount code usage), a NeRF-lite on a 2-D
+# flatland scene (positional encoding, stratified ray samples, exclusive cumprod transmittance), SIREN (the paper's
+# sine init, a Laplacian and a Poisson fit through autograd.grad with create_graph), growing neural cellular
+# automata (Sobel perception as a grouped conv, stochastic updates, max_pool2d alive masks, a sample pool,
+# per-parameter gradient normalisation), a mixture density network (MixtureSameFamily of Categorical +
+# Independent(Normal)) and SWA (AveragedModel, SWALR, update_bn) on a BatchNorm MLP
+PROGRAMS.update({
+    "vqvae_codebook": Program(["nn.Embedding", "nn.ConvTranspose2d", "argmin", "cdist", "bincount",
+                               "Tensor.scatter_"], final="recon", fall=0.5, outcome={"gain": 0.7}),
+    "nerf_lite": Program(["cumprod", "linspace", "log10", "nn.functional.softplus",
+                          "optim.lr_scheduler.ExponentialLR"], fall=0.1, outcome={"gain": 0.8}),
+    "siren_fit": Program(["autograd.grad", "nn.init.uniform_", "meshgrid", "Tensor.requires_grad_"], fall=0.1,
+                         outcome={"accuracy": 0.6}),
+    "neural_ca": Program(["nn.functional.max_pool2d", "nn.functional.pad", "optim.lr_scheduler.MultiStepLR",
+                          "argsort"], fall=0.5, outcome={"growth": 0.45}),
+    "mixture_density": Program(["distributions.MixtureSameFamily", "distributions.Independent"], final="miss",
+                               fall=0.5, outcome={"on_curve": 0.85}),
+    "swa_batchnorm": Program(["optim.swa_utils.AveragedModel", "optim.swa_utils.SWALR", "optim.swa_utils.update_bn",
+                              "nn.BatchNorm1d", "optim.lr_scheduler.CosineAnnealingLR"], fall=0.5,
+                             outcome={"swa_accuracy": 0.8}),
+})
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",
           "nn.TransformerEncoder": "branch attention", "nn.TransformerEncoderLayer": "branch attention",

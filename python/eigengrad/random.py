@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from eigengrad import _kernels, _trace
-from eigengrad._errors import argument_errors
+from eigengrad._errors import ArgumentError, argument_errors
 
 _MASK64 = (1 << 64) - 1
 # torch.manual_seed's range: a seed is read as an unsigned 64-bit int, or failing that as a signed one
@@ -183,6 +183,9 @@ def _generator(generator: Generator | None) -> Generator:
 @argument_errors  # low > high: PyTorch's RuntimeError (ArgumentError is also the kernel's ValueError)
 def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, generator: Generator | None = None) -> np.ndarray:
     """Fill the contiguous float array ``out`` in place with U[low, high) draws."""
+    if low > high:  # PyTorch's message (the kernel's own check also refuses NaN)
+        raise ArgumentError(f"uniform_ expects to return a [from, to) range, but found from={float(low):g} > "
+                            f"to={float(high):g}")
     g = _generator(generator)
     _kernels.uniform_fill(out, g.initial_seed(), g._advance(out.size), float(low), float(high))
     return out

@@ -3,6 +3,7 @@ density network's output distribution), as PyTorch's: the mixture weights a ``Ca
 B, the components one distribution of batch shape B + (K,)."""
 from __future__ import annotations
 
+from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.distribution import Distribution
 from eigengrad.tensor import Size, Tensor
@@ -48,7 +49,7 @@ class MixtureSameFamily(Distribution):
 
     @property
     def support(self):
-        return self._component_distribution.support
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     def expand(self, batch_shape, _instance=None) -> "MixtureSameFamily":
         batch_shape = tuple(batch_shape)

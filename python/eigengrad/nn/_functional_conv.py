@@ -144,7 +144,21 @@ def _pool_args(kernel_size, stride, padding, dilation=1) -> tuple:
     checks are the bindings' geometry helper's (types, bounds, padding at most half the kernel)."""
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
         stride = kernel_size
-    return K.pool2d_options(kernel_size, stride, padding, dilation)
+    try:
+        return K.pool2d_options(kernel_size, stride, padding, dilation)
+    except ArgumentError as e:
+        if not str(e).startswith("padding: expected at most half"):
+            raise
+        # PyTorch's messages (rows first): against the dilated kernel, then (max_pool2d) the kernel itself
+        k, _, _, d = K.pool2d_options(kernel_size, stride, 0, dilation)
+        p = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,)
+        p = p * 2 if len(p) == 1 else p
+        for ki, pi, di in zip(k, p, d):
+            if pi > ((ki - 1) * di + 1) // 2:
+                raise ArgumentError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                                    f"kernel_size={ki} and dilation={di}") from None
+        raise ArgumentError(f"pad should be smaller than or equal to half of kernel size, but got padW = {p[1]}, "
+                            f"padH = {p[0]}, kW = {k[1]}, kH = {k[0]}") from None
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,

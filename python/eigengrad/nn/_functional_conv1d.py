@@ -83,13 +83,18 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                                                dilation=(1, d), groups=groups), input)
 
 
-def _pool_args(kernel_size, stride, padding, dilation=1) -> tuple:
-    """The 2-D pooling options (kernel, stride, padding, dilation) of 1-D ones, checked with 1-D names."""
+def _pool_args(kernel_size, stride, padding, dilation=1, max_pool: bool = False) -> tuple:
+    """The 2-D pooling options (kernel, stride, padding, dilation) of 1-D ones, checked with 1-D names
+    (``max_pool``: max_pool1d's own padding message, as PyTorch)."""
     k = _single(kernel_size, "kernel_size")
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _single(stride, "stride")
     p = _single(padding, "padding", minimum=0)
     if p > k // 2:
-        raise ArgumentError(f"padding: expected at most half the kernel size {k}, got {padding!r}")
+        if max_pool:
+            raise ArgumentError(f"max_pool1d() padding should be at most half of kernel size, but got padding={p} "
+                                f"and kernel_size={k}")
+        raise ArgumentError(f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k} "
+                            f"and dilation=1")
     return (1, k), (1, s), (0, p), (1, _single(dilation, "dilation"))
 
 
@@ -99,7 +104,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     size and NaN rule. ``return_indices``: also the int64 position of each maximum along L (the 2-D flat
     index row * W + col with the row 0)."""
     _input(input)
-    k, s, p, d = _pool_args(kernel_size, stride, padding, dilation)
+    k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, max_pool=True)
     FC._pool_args(k, s, p, d)  # the bindings' bounds first, naming the option
     _nonempty(input, "max_pool1d", "2D or 3D (batch mode) tensor with optional 0 dim batch size")
     _check_length(input, "max_pool1d", k[1], s[1], p[1], d[1], ceil_mode)

@@ -66,7 +66,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     ==================  ===========================
     """
     if nonlinearity in _LINEAR:
-        return 1.0
+        return 1  # (an int, as PyTorch's)
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":

@@ -147,17 +147,23 @@ class SWALR(LRScheduler):
         groups = optimizer.param_groups
         lrs = list(swa_lr) if isinstance(swa_lr, (list, tuple)) else [swa_lr] * len(groups)
         if len(lrs) != len(groups):
-            raise ValueError(f"swa_lr must have the same length as optimizer.param_groups: swa_lr has {len(lrs)}, "
-                             f"optimizer.param_groups has {len(groups)}")
+            raise ValueError(f"swa_lr must have the same length as optimizer.param_groups. swa_lr has {len(lrs)} "
+                             f"values, param_groups has {len(groups)}.")
         for lr, group in zip(lrs, groups):
             group["swa_lr"] = lr
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy must by one of 'cos' or 'linear', instead got {anneal_strategy}")
-        self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" else self._linear_anneal
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+        self._anneal_strategy = anneal_strategy  # (saved by state_dict; anneal_func follows it)
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
+
+    @property
+    def anneal_func(self):
+        """The interpolation for ``anneal_strategy``: a property, so that a checkpoint holds the strategy's name
+        (as PyTorch's ``state_dict``) rather than a function ``load(weights_only=True)`` refuses."""
+        return self._cosine_anneal if self._anneal_strategy == "cos" else self._linear_anneal
 
     @staticmethod
     def _linear_anneal(t: float) -> float:

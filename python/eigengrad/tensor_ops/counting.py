@@ -217,8 +217,9 @@ def unravel_index(indices, shape):
 
 
 def _torch_name(dt) -> str:
-    return {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte", "int16": "Short", "int8": "Char"}.get(
-        np.dtype(dt).name, np.dtype(dt).name)
+    from eigengrad.autograd.inplace import _torch_name as name
+
+    return name(dt)
 
 
 def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False, side=None, sorter=None):

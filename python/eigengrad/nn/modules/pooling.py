@@ -100,7 +100,7 @@ class MaxPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
                  ceil_mode: bool = False) -> None:
         super().__init__()
-        FC1._pool_args(kernel_size, stride, padding, dilation)  # bad arguments fail here, not at the first call
+        FC1._pool_args(kernel_size, stride, padding, dilation, max_pool=True)  # bad arguments fail here, not later
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride or kernel_size, padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
