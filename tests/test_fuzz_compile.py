@@ -753,9 +753,11 @@ def _same(got: list, want: list) -> None:
         assert u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes(), f"array {i} differs"
 
 
-def _sgd_step(model_args: dict | None = None, momentum: float = 0.9):
+def _sgd_step(model_args: dict | None = None, momentum: float = 0.9, build=None):
+    """make() for _side_by_side: a cross-entropy SGD step over ``build()`` (default: the MLP of ``model_args``)."""
     def make():
-        model = _mlp(**(model_args or {}))
+        eg.manual_seed(0)
+        model = build() if build is not None else _mlp(**(model_args or {}))
         opt = eg.optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
         loss_fn = nn.CrossEntropyLoss()
 
@@ -948,19 +950,7 @@ def test_a_signature_that_changes_at_every_call_falls_back_naming_it():
             self.calls += 1
             return self.lin(x)
 
-    def make():
-        eg.manual_seed(0)
-        model = Counting()
-        opt = eg.optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step, model, opt
-    want, got, fn, warned = _side_by_side(make, n=12)
+    want, got, fn, warned = _side_by_side(_sgd_step(momentum=0.0, build=Counting), n=12)
     _same(got, want)
     assert len(warned) == 1 and "signature changed at 8 calls in a row" in fn.fallback_reason
     assert "Python attribute" in fn.fallback_reason
@@ -992,22 +982,9 @@ def test_a_module_attribute_that_stops_being_a_number_leaves_the_signature():
         def forward(self, x):
             return self.lin(x)
 
-    def make():
-        eg.manual_seed(0)
-        model = Caching()
-        opt = eg.optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step, model, opt
-
     def fill(i, model, opt):
         if i == 5:
             model.cache = [1, 2]
-    want, got, fn, warned = _side_by_side(make, fill, n=12)
+    want, got, fn, warned = _side_by_side(_sgd_step(momentum=0.0, build=Caching), fill, n=12)
     _same(got, want)
     assert fn.fallback_reason is None and not warned and fn.replays >= 5

@@ -195,6 +195,6 @@ def test_abs_transform():
     t = D.AbsTransform()
     assert t(eg.tensor([-2.0, 0.5])).tolist() == [2.0, 0.5] and t.inv(eg.tensor([1.0, 2.0])).tolist() == [1.0, 2.0]
     assert not t.bijective and t == D.AbsTransform()
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError):  # |x| is not bijective: no Jacobian, as PyTorch's AbsTransform
         t.log_abs_det_jacobian(eg.tensor([1.0]), eg.tensor([1.0]))
     assert D.TransformedDistribution(D.Normal(0.0, 1.0), [t]).sample((2,)).shape == (2,)

@@ -23,7 +23,9 @@ def _forward(name):
 
 SAME_AS_F = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pixel_shuffle", "pixel_unshuffle", "prelu",
              "selu", "celu", "rrelu", "threshold", "hardshrink", "cosine_similarity", "pairwise_distance", "pdist",
-             "bilinear", "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "rms_norm")
+             "bilinear", "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "rms_norm", "celu_", "selu_",
+             "rrelu_", "threshold_", "channel_shuffle", "native_channel_shuffle", "conv3d", "conv_transpose3d",
+             "max_pool3d")
 globals().update({name: _forward(name) for name in SAME_AS_F})
 
 

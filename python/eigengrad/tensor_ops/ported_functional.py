@@ -30,19 +30,15 @@ def _checked_p(input, p, name: str) -> None:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _feature_dropout(input, p, train):
-    from eigengrad.nn import _functional_dropout
-
-    if input.ndim < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    return _functional_dropout._channel_dropout(input, input.shape[0] * input.shape[1], float(p), bool(train), None)
-
-
 def feature_dropout(input, p: float, train: bool):
     """Dropout of whole features: each (sample, channel) slice of input (N, C, *) kept with probability 1 - p and
     scaled by 1 / (1 - p) (``torch.feature_dropout``; for 2-D input, single elements)."""
+    from eigengrad.nn import _functional_dropout
+
     _checked_p(input, p, "feature_dropout")
-    return _feature_dropout(input, p, train)
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _functional_dropout._channel_dropout(input, input.shape[0] * input.shape[1], float(p), bool(train), None)
 
 
 def feature_alpha_dropout(input, p: float, train: bool):
@@ -53,44 +49,30 @@ def feature_alpha_dropout(input, p: float, train: bool):
     return _F().feature_alpha_dropout(input, p, train)
 
 
-def _inplace_of(name: str, out_of_place):
-    def fn(input, *args, **kwargs):
-        _check_tensor(name, input)
-        return inplace.functional(input, name, out_of_place, *args, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"In-place ``torch.{name[:-1]}``: the result written into input (autograd.inplace's rules)."
-    return fn
-
-
-def _dropout(input, p, train):
+def dropout_(input, p: float, train: bool):
+    """In-place ``torch.dropout``: F.dropout's ``inplace=True`` (autograd.inplace's rules)."""
     _checked_p(input, p, "dropout_")
-    return _F().dropout(input, p, train)
+    return _F().dropout(input, p, train, inplace=True)
 
 
-def _alpha_dropout(input, p, train):
+def alpha_dropout_(input, p: float, train: bool):
+    """In-place ``torch.alpha_dropout``: F.alpha_dropout's ``inplace=True``."""
     _checked_p(input, p, "alpha_dropout_")
-    return _F().alpha_dropout(input, p, train)
+    return _F().alpha_dropout(input, p, train, inplace=True)
 
 
-dropout_ = _inplace_of("dropout_", _dropout)
-alpha_dropout_ = _inplace_of("alpha_dropout_", _alpha_dropout)
-feature_dropout_ = _inplace_of("feature_dropout_", feature_dropout)
-feature_alpha_dropout_ = _inplace_of("feature_alpha_dropout_", feature_alpha_dropout)
+def feature_alpha_dropout_(input, p: float, train: bool):
+    """In-place ``torch.feature_alpha_dropout``: F.feature_alpha_dropout's ``inplace=True``."""
+    _checked_p(input, p, "feature_alpha_dropout_")
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _F().feature_alpha_dropout(input, p, train, inplace=True)
 
 
-def _forward_F(name: str):
-    def fn(*args, **kwargs):
-        return getattr(_F(), name)(*args, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"``torch.{name}``: :func:`eigengrad.nn.functional.{name}`."
-    return fn
-
-
-_SAME_AS_F = ("celu_", "selu_", "rrelu_", "threshold_", "channel_shuffle", "native_channel_shuffle", "conv3d",
-              "conv_transpose3d", "max_pool3d")
-globals().update({name: _forward_F(name) for name in _SAME_AS_F})
+def feature_dropout_(input, p: float, train: bool):
+    """In-place ``torch.feature_dropout`` (autograd.inplace's rules, as F's in-place dropouts)."""
+    _check_tensor("feature_dropout_", input)
+    return inplace.functional(input, "feature_dropout_", feature_dropout, p, train)
 
 
 def affine_grid_generator(theta, size, align_corners: bool):
@@ -375,4 +357,4 @@ FUNCTIONS = (
     "rnn_relu_cell", "gru_cell", "lstm_cell", "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
     "hinge_embedding_loss", "margin_ranking_loss", "poisson_nll_loss", "triplet_margin_loss", "ctc_loss",
     "frobenius_norm", "nuclear_norm", "grid_sampler",
-) + _SAME_AS_F
+)
