@@ -124,6 +124,26 @@ def test_inference_mode_marks_outputs_and_refuses_later_inplace():
     assert z.requires_grad
 
 
+@pytest.mark.parametrize("make", [lambda: eg.zeros(2), lambda: eg.tensor([1.0]), lambda: eg.from_numpy(np.ones(2)),
+                                  lambda: eg.as_tensor([1.0, 2.0]), lambda: eg.arange(3), lambda: eg.randn(2),
+                                  lambda: eg.empty(2), lambda: eg.Tensor(2), lambda: eg.zeros_like(eg.ones(2)),
+                                  lambda: eg.ones(2, requires_grad=True)],
+                         ids=["zeros", "tensor", "from_numpy", "as_tensor", "arange", "randn", "empty", "Tensor",
+                              "zeros_like", "requires_grad"])
+def test_factories_inside_inference_mode_make_inference_tensors(make):
+    """PyTorch: every tensor made inside inference_mode is an inference tensor, factories' too."""
+    assert not make().is_inference()
+    with eg.inference_mode():
+        t = make()
+        assert t.is_inference()
+        t.add_(1)  # allowed inside the mode
+    with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside InferenceMode is not allowed"):
+        t.add_(1)
+    x = eg.ones(2)
+    with eg.inference_mode():
+        assert not eg.as_tensor(x).is_inference()  # the same tensor, not a new one
+
+
 def test_backward_runs_hooks_in_grad_mode_create_graph():
     x = leaf()
     modes = []

@@ -136,10 +136,10 @@ def test_conv2d_constructor_errors(make, error, match):
 
 
 @pytest.mark.parametrize("call,error,match", [
-    (lambda x, w: F.conv2d(x[:, :2], w), ValueError, "input: expected 3 channels"),
+    (lambda x, w: F.conv2d(x[:, :2], w), ValueError, "expected input\\[2, 2, 5, 5\\] to have 3 channels, but got 2"),
     (lambda x, w: F.conv2d(x.reshape(2, -1), w), ValueError, "input: expected a 3-D"),
     (lambda x, w: F.conv2d(x, w.reshape(4, 27)), ValueError, "weight: expected a 4-D"),
-    (lambda x, w: F.conv2d(x, w, groups=2), ValueError, "input: expected 6 channels"),
+    (lambda x, w: F.conv2d(x, w, groups=2), ValueError, "Given groups=2, .* to have 6 channels, but got 3"),
     (lambda x, w: F.conv2d(x, w[:3, :1], groups=2), ValueError, "groups: expected a divisor of out_channels 3"),
     (lambda x, w: F.conv2d(x.numpy(), w), TypeError, "input: expected an eigengrad Tensor"),
     (lambda x, w: F.conv2d(x, eg.tensor(w.numpy().astype(np.float32))), TypeError, "weight: expected dtype float64"),
@@ -240,3 +240,18 @@ def test_cnn_block_trains(rng):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.nn.functional.conv2d(lib.ones(3, 5, 5), lib.ones(4, 2, 3, 3)),
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 3, 5, 5), lib.ones(4, 2, 3, 3)),
+    lambda lib: lib.nn.functional.conv1d(lib.ones(2, 3, 5), lib.ones(4, 2, 3), groups=2),
+    lambda lib: lib.nn.functional.conv_transpose1d(lib.ones(3, 5), lib.ones(4, 2, 3)),
+], ids=["conv2d-unbatched", "conv_transpose2d", "conv1d-groups", "conv_transpose1d-unbatched"])
+def test_channel_mismatch_message_is_torch_s(call):
+    torch = pytest.importorskip("torch", reason="PyTorch's message is the reference")
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    with pytest.raises(RuntimeError) as ours:
+        call(eg)
+    assert str(ours.value) == str(theirs.value)

@@ -163,7 +163,7 @@ def test_errors_name_the_argument(rng):
     x = t(rng, 2, 4, 9)
     with pytest.raises(ValueError, match=r"weight: expected a 3-D tensor \(out_channels, in_channels / groups, kL\)"):
         F.conv1d(x, t(rng, 4, 4, 3, 3))
-    with pytest.raises(ValueError, match=r"input: expected 6 channels"):
+    with pytest.raises(ValueError, match=r"Given groups=2, .* to have 6 channels, but got 4 channels instead"):
         F.conv1d(x, t(rng, 6, 3, 3), groups=2)
     with pytest.raises(ValueError, match="padding: padding='same' is not supported for strided convolutions"):
         nn.Conv1d(4, 4, 3, stride=2, padding="same")

@@ -166,3 +166,17 @@ def test_matches_torch():
     L = np.linalg.cholesky(SPD)
     np.testing.assert_allclose(eg.cholesky_inverse(eg.tensor(L)).numpy(),
                                torch.cholesky_inverse(torch.tensor(L)).numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("make", [lambda lib: (lib.tensor([1, 2, 3]), 3), lambda lib: (lib.tensor([True]), 2),
+                                  lambda lib: (lib.tensor([1.0, 2.0]), lib.tensor([0, 1, 2])),
+                                  lambda lib: (lib.tensor([1.0, 2.0], dtype=lib.float64), lib.tensor([0.0, 1, 2]))],
+                         ids=["long", "bool", "float-long-bins", "double-float-bins"])
+def test_histogram_dtype_errors_as_torch(make):
+    """PyTorch's error types and messages: no integer kernel; bins of another dtype than the input."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference")
+    with pytest.raises(Exception) as theirs:
+        torch.histogram(*make(torch))
+    with pytest.raises(type(theirs.value)) as ours:
+        eg.histogram(*make(eg))
+    assert str(ours.value) == str(theirs.value)

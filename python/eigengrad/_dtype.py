@@ -88,6 +88,17 @@ class dtype:
 
 _BY_NUMPY: dict = {}
 
+# PyTorch's C++ names of the scalar types, as its kernels' messages print them ("... with dtype long int").
+_C_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
+            "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char", "bool": "bool",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def c_type_name(d) -> str:
+    """The C++ name PyTorch's messages give a dtype: ``c_type_name(np.int64) == "long int"``."""
+    name = np.dtype(d).name
+    return _C_NAMES.get(name, name)
+
 
 def of(np_dtype) -> dtype:
     """The :class:`dtype` of a NumPy dtype (or anything NumPy reads as one), one object per dtype."""

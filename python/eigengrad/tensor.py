@@ -215,7 +215,8 @@ class Tensor:
         self._data = arr
         self._grad = None
         self._ctx = self._counter = self._view = self._arena = self._hooks = None
-        self._retains_grad = self._inference = False
+        self._retains_grad = False
+        self._inference = _grad_mode._state.inference  # (made inside inference_mode: an inference tensor, as PyTorch)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)

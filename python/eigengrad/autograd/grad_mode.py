@@ -8,9 +8,9 @@ plain call.
 
 ``inference_mode`` is ``no_grad`` that also marks the outputs of operations run inside as inference
 tensors (``Tensor.is_inference()``); such a tensor cannot be changed in place, nor made to require
-grad, outside the mode (PyTorch's errors). What differs from PyTorch: tensors made by factories
-(``zeros``, ``tensor``, ...) inside the mode are not marked, an inference tensor keeps its version
-counter, and one used in an operation recorded later is accepted (PyTorch refuses it when the
+grad, outside the mode (PyTorch's errors); so are the tensors factories (``zeros``, ``tensor``,
+``from_numpy`` ...) make inside the mode, as in PyTorch. What differs from PyTorch: an inference tensor keeps
+its version counter, and one used in an operation recorded later is accepted (PyTorch refuses it when the
 operation saves it for backward). eigengrad has no dispatch or version-counter overhead to save, so the
 mode is as fast as ``no_grad``, not faster.
 """

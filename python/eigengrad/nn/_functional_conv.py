@@ -91,9 +91,11 @@ def check_conv(input: Tensor, weight, bias, groups, dims: int, transposed: bool 
         raise ArgumentError(f"groups: expected a divisor of {what} {weight.shape[0]} (weight {weight.shape}), got "
                             f"{groups}")
     expected = weight.shape[0] if transposed else weight.shape[1] * groups
-    if input.shape[-1 - dims] != expected:
-        raise ArgumentError(f"input: expected {expected} channels (weight {weight.shape} with groups={groups}), "
-                         f"got input of shape {input.shape}")
+    if input.shape[-1 - dims] != expected:  # (PyTorch's message; an unbatched input shown with its batch of 1)
+        given = "transposed=1" if transposed else f"groups={groups}"
+        batched = list(input.shape) if input.ndim == dims + 2 else [1, *input.shape]
+        raise ArgumentError(f"Given {given}, weight of size {list(weight.shape)}, expected input{batched} to have "
+                            f"{expected} channels, but got {input.shape[-1 - dims]} channels instead")
     out = weight.shape[1] * groups if transposed else weight.shape[0]
     if bias is not None:
         if not isinstance(bias, Tensor):

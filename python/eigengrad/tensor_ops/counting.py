@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from eigengrad._dtype import c_type_name
 from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _dims
@@ -108,10 +109,13 @@ def histogram(input, bins=100, *, range=None, weight=None, density: bool = False
     from eigengrad import return_types
 
     data = input._data
-    if data.dtype.kind != "f":
-        raise ArgumentTypeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but "
-                                f"got input {_torch_name(data.dtype)}")
+    if data.dtype.kind != "f":  # (PyTorch's kernel has no integer or bool version)
+        raise DtypeNotSupportedError(f"\"histogramdd\" not implemented for '{_torch_name(data.dtype)}'")
     edges = bins._data if hasattr(bins, "_data") else bins
+    if isinstance(edges, np.ndarray) and edges.dtype != data.dtype:
+        raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, but got "
+                           f"input with dtype {c_type_name(data.dtype)} and bins for dimension 0 with dtype "
+                           f"{c_type_name(edges.dtype)}")
     if isinstance(edges, numbers.Integral) and edges <= 0:
         raise ArgumentError(f"torch.histogram(): bins must be > 0, but got {edges} for dimension 0")
     w = None if weight is None else (weight._data if hasattr(weight, "_data") else np.asarray(weight))
@@ -182,8 +186,8 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density: bool = Fals
 
     data = input._data
     if data.dtype.kind != "f":
-        raise ArgumentTypeError(f"\"histogramdd\" not implemented for '{_torch_name(data.dtype)}' (input: expected a "
-                                f"float tensor)")
+        raise DtypeNotSupportedError(f"\"histogramdd\" not implemented for '{_torch_name(data.dtype)}' (input: "
+                                     "expected a float tensor)")
     if data.ndim == 0:
         raise IndexError("Dimension specified as -1 but tensor has no dimensions")
     d = data.shape[-1]

@@ -16,6 +16,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad import _dtype
+from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.ops import numpy_call
 from eigengrad import random as _random
 from eigengrad._device import check_device
@@ -30,8 +31,16 @@ def _tensor():
 
 def _new(arr: np.ndarray, requires_grad: bool = False, device=None, out=None):
     check_device(device)
-    t = _tensor().Tensor._wrap(arr, requires_grad)
+    t = _marked(_tensor().Tensor._wrap(arr, requires_grad))
     return _out.write(t, out) if out is not None else t
+
+
+def _marked(t):
+    """``t``, an inference tensor when made inside ``inference_mode`` (PyTorch: every tensor a factory makes
+    there is one, ``torch.zeros(2).is_inference()``)."""
+    if _grad_state.inference:
+        t._inference = True
+    return t
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -101,7 +110,7 @@ def as_tensor(data, dtype=None, device=None):
     check_device(device)
     if isinstance(data, Tensor) and (dtype is None or _dtype.to_numpy(dtype) == data._data.dtype):
         return data
-    return Tensor._wrap(_to_array(data, dtype=dtype, copy=False))
+    return _marked(Tensor._wrap(_to_array(data, dtype=dtype, copy=False)))
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False):
@@ -116,7 +125,7 @@ def from_numpy(array: np.ndarray):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"array: expected a numpy.ndarray, got {type(array).__name__}")
     _check_numeric(array.dtype, "array")
-    return Tensor._wrap(array)
+    return _marked(Tensor._wrap(array))
 
 
 # --- filled ----------------------------------------------------------------------------------------------

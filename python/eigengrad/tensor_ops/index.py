@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from eigengrad import _dtype
 from eigengrad._errors import (ArgumentError, ArgumentIndexError, ArgumentTypeError, DtypeNotSupportedError,
                                user_stacklevel)
 from eigengrad.autograd import inplace, ops, ops_combine, ops_index
@@ -305,9 +306,7 @@ def _scalar_name(dt) -> str:
     return _torch_name(dt)
 
 
-def _c_name(dt) -> str:
-    return {"int64": "long int", "int32": "int", "float32": "float", "float64": "double", "uint8": "unsigned char"}.get(
-        np.dtype(dt).name, np.dtype(dt).name)
+_c_name = _dtype.c_type_name  # PyTorch's C++ dtype names in messages
 
 
 def masked_select(input, mask, *, out=None):

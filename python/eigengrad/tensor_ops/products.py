@@ -9,15 +9,14 @@ import string
 import numpy as np
 
 from eigengrad.autograd import inplace
+from eigengrad import _dtype
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd import ops
 from eigengrad.tensor_ops import _out
 from eigengrad.tensor_ops.arithmetic import binary
 
 
-def _c_name(dt) -> str:
-    return {"int64": "long int", "int32": "int", "float32": "float", "float64": "double", "bool": "bool"}.get(
-        np.dtype(dt).name, np.dtype(dt).name)
+_c_name = _dtype.c_type_name  # PyTorch's C++ dtype names in messages
 
 
 def _same_dtype(a, b, what: str = "m1 and m2") -> None:
