@@ -478,6 +478,19 @@ from grad_cases_tensor_ops import EXEMPT as _TENSOR_OP_EXEMPT, TENSOR_OP_CASES  
 CASES += TENSOR_OP_CASES
 EXEMPT.update(_TENSOR_OP_EXEMPT)
 
+# The sparse COO product (eigengrad.sparse._ops.SparseMM): in the values of the sparse matrix (duplicate indices
+# included) and in the dense one; its backward_graph is the same primitive on the transposed plan.
+from eigengrad.sparse._ops import SparseMM  # noqa: E402
+
+_SPARSE_IDX = np.array([[0, 2, 2, 1, 0], [1, 0, 3, 3, 1]])
+CASES += [
+    Case(SparseMM, "values_and_dense",
+         lambda v, b: eg.sparse.mm(eg.sparse_coo_tensor(_SPARSE_IDX, v, (3, 4)), b) ** 2,
+         inputs(normal(5), normal(4, 2))),
+    Case(SparseMM, "dense_at_sparse",
+         lambda v, b: (b @ eg.sparse_coo_tensor(_SPARSE_IDX, v, (3, 4))).sin(), inputs(normal(5), normal(2, 3))),
+]
+
 
 def _tf():
     import torch.nn.functional as tf

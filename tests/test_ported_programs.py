@@ -216,6 +216,12 @@ PROGRAMS.update({
                               "nn.BatchNorm1d", "optim.lr_scheduler.CosineAnnealingLR"], fall=0.5,
                              outcome={"swa_accuracy": 0.8}),
 })
+# session 2026-12-06 (h_sparse): Kipf's pygcn as written (GraphConvolution with torch.spmm, the adjacency a torch
+# sparse tensor built with torch.sparse.FloatTensor, row-normalised with torch.sparse.sum) on a synthetic citation graph
+PROGRAMS.update({
+    "gcn_sparse": Program(["sparse_coo_tensor", "spmm", "sparse.FloatTensor", "sparse.sum", "Tensor.coalesce",
+                           "Tensor.to_dense"], fall=0.5, outcome={"accuracy": 0.75}),
+})
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",
           "nn.TransformerEncoder": "branch attention", "nn.TransformerEncoderLayer": "branch attention",

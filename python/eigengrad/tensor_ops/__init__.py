@@ -9,12 +9,12 @@ import functools
 from eigengrad.tensor_ops import (
     arithmetic, arrange, comparison, composite, conversion, counting, creation, diagonals, finite_differences, foreach,
     functional_aliases, index, index_put, matrices, pointwise, pointwise_composite, products, reduce, reshape_inplace,
-    ported_functional, ported_names, shape, sort, special, statistics, windows,
+    ported_functional, ported_names, shape, sort, sparse_methods, special, statistics, windows,
 )
 
 AREAS = (arithmetic, pointwise, pointwise_composite, special, comparison, shape, arrange, reshape_inplace, index, index_put,
          reduce, statistics, sort, products, matrices, conversion, creation, composite, counting, functional_aliases,
-         diagonals, windows, foreach, finite_differences, ported_names, ported_functional)
+         diagonals, windows, foreach, finite_differences, ported_names, ported_functional, sparse_methods)
 
 
 # NumPy's keyword names that PyTorch accepts for its own (``x.argmax(axis=1)``, ``x.sum(axis=0, keepdims=True)``

@@ -28,6 +28,10 @@ def _same_dtype(a, b, what: str = "m1 and m2") -> None:
 def matmul(input, other, *, out=None):
     """The matrix product with NumPy's (and PyTorch's) rules: 1-D @ 1-D is a dot product, a 1-D operand is a
     row or column vector, more dims are batches that broadcast."""
+    if input.is_sparse or getattr(other, "is_sparse", False):  # a sparse COO operand (eigengrad.sparse)
+        from eigengrad.sparse import _ops
+
+        return _ops.matmul(input, other)
     if not hasattr(other, "_data"):
         if not isinstance(other, np.ndarray):
             raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
@@ -51,6 +55,10 @@ def matmul(input, other, *, out=None):
 
 def mm(input, mat2, *, out=None):
     """The product of two matrices (2-D only)."""
+    if input.is_sparse or getattr(mat2, "is_sparse", False):  # a sparse COO operand (eigengrad.sparse)
+        from eigengrad.sparse import _ops
+
+        return _ops.mm(input, mat2)
     if input.ndim != 2:
         raise ArgumentError("self must be a matrix")
     if mat2.ndim != 2:
