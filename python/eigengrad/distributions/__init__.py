@@ -1,8 +1,12 @@
-"""``torch.distributions``' commonly used members: Normal, Bernoulli, ContinuousBernoulli, Categorical, OneHotCategorical,
-Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial, Multinomial,
-MultivariateNormal, LowRankMultivariateNormal, Cauchy, HalfCauchy, HalfNormal, Gumbel, Weibull, Pareto, Chi2,
-Geometric, NegativeBinomial, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid, Tanh,
-Softplus, Power, Abs, Compose transforms), with ``kl_divergence`` for the common pairs (``register_kl`` adds more).
+"""``torch.distributions``' commonly used members: Normal, Bernoulli, ContinuousBernoulli, Categorical,
+OneHotCategorical, Uniform, Exponential, Laplace, LogNormal, Gamma, Beta, Dirichlet, StudentT, Poisson, Binomial,
+Multinomial, MultivariateNormal, LowRankMultivariateNormal, Cauchy, HalfCauchy, HalfNormal, Gumbel, Weibull, Pareto,
+Chi2, Geometric, NegativeBinomial, Independent, MixtureSameFamily and TransformedDistribution (Exp, Affine, Sigmoid,
+Tanh, Softplus, Power, Abs, Compose transforms), with ``kl_divergence`` for the common pairs (``register_kl`` adds
+more); also VonMises, Wishart, LKJCholesky, InverseGamma, Kumaraswamy, FisherSnedecor, GeneralizedPareto,
+LogisticNormal, OneHotCategoricalStraightThrough, the ExponentialFamily base, the structured transforms (Cat,
+Stack, Reshape, Independent, Softmax, StickBreaking, LowerCholesky, PositiveDefinite, CorrCholesky,
+CumulativeDistribution, ``identity_transform``) and the constraint registries ``biject_to`` / ``transform_to``.
 
 Parameters are tensors (numbers are accepted); ``log_prob``, ``entropy``, ``rsample``, ``cdf``/``icdf`` and
 ``kl_divergence`` are differentiable through eigengrad's tensor ops, ``sample`` is not (as PyTorch). Shapes
@@ -32,13 +36,33 @@ from eigengrad.distributions.mixture import MixtureSameFamily
 from eigengrad.distributions.relaxed import (
     ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical,
 )
+from eigengrad.distributions.exp_family import ExponentialFamily
+from eigengrad.distributions.discrete import OneHotCategoricalStraightThrough
+from eigengrad.distributions.more_continuous import (
+    FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy, LogisticNormal,
+)
+from eigengrad.distributions.von_mises import VonMises
+from eigengrad.distributions.wishart import LKJCholesky, Wishart
+from eigengrad.distributions.structured_transforms import (
+    CatTransform, CorrCholeskyTransform, CumulativeDistributionTransform, IndependentTransform,
+    LowerCholeskyTransform, PositiveDefiniteTransform, ReshapeTransform, SoftmaxTransform, StackTransform,
+    StickBreakingTransform,
+)
+from eigengrad.distributions.transformed import identity_transform
+from eigengrad.distributions.constraint_registry import biject_to, transform_to
 from eigengrad.distributions import transforms  # torch.distributions.transforms, as an attribute too
 
-__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "ContinuousBernoulli", "Exponential", "Laplace", "Uniform", "Beta",
+__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "ContinuousBernoulli", "Exponential", "Laplace",
+           "Uniform", "Beta",
            "Dirichlet", "Gamma", "Binomial", "OneHotCategorical", "Poisson", "MultivariateNormal",
            "LowRankMultivariateNormal", "Independent", "LogNormal", "TransformedDistribution", "Transform",
            "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "ComposeTransform",
            "kl_divergence", "register_kl", "constraints", "transforms", "MixtureSameFamily", "StudentT",
            "ExpRelaxedCategorical", "RelaxedOneHotCategorical", "Chi2", "Geometric", "NegativeBinomial", "Cauchy",
            "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "Weibull", "RelaxedBernoulli", "LogitRelaxedBernoulli",
-           "Multinomial", "SoftplusTransform", "PowerTransform", "AbsTransform"]
+           "Multinomial", "SoftplusTransform", "PowerTransform", "AbsTransform", "ExponentialFamily",
+           "OneHotCategoricalStraightThrough", "FisherSnedecor", "GeneralizedPareto", "InverseGamma", "Kumaraswamy",
+           "LogisticNormal", "VonMises", "Wishart", "LKJCholesky", "CatTransform", "CorrCholeskyTransform",
+           "CumulativeDistributionTransform", "IndependentTransform", "LowerCholeskyTransform",
+           "PositiveDefiniteTransform", "ReshapeTransform", "SoftmaxTransform", "StackTransform",
+           "StickBreakingTransform", "identity_transform", "biject_to", "transform_to"]

@@ -41,12 +41,20 @@ class _Bound(Constraint):
         return f"{type(self).__name__.lstrip('_')}({self._name}={bound})"
 
 
-class _GreaterThan(_Bound):
+class _Lower(_Bound):
+    """A bound from below: ``lower_bound`` (PyTorch's attribute name, read by the transform registries)."""
+
+    @property
+    def lower_bound(self):
+        return self._bound
+
+
+class _GreaterThan(_Lower):
     def __init__(self, lower_bound) -> None:
         super().__init__(lower_bound, "lower_bound", lambda v, b: b < v)
 
 
-class _GreaterThanEq(_Bound):
+class _GreaterThanEq(_Lower):
     def __init__(self, lower_bound) -> None:
         super().__init__(lower_bound, "lower_bound", lambda v, b: b <= v)
 
@@ -55,8 +63,12 @@ class _LessThan(_Bound):
     def __init__(self, upper_bound) -> None:
         super().__init__(upper_bound, "upper_bound", lambda v, b: v < b)
 
+    @property
+    def upper_bound(self):
+        return self._bound
 
-class _IntegerGreaterThan(_Bound):
+
+class _IntegerGreaterThan(_Lower):
     is_discrete = True
 
     def __init__(self, lower_bound) -> None:
@@ -121,9 +133,81 @@ class _PositiveDefinite(Constraint):
         return sym & np.all(eig > 0, axis=-1)
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: lower triangular, positive diagonal, rows of unit norm
+    (to 10 eps n, PyTorch's tolerance)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        v = _arr(value)
+        tol = np.finfo(v.dtype if v.dtype.kind == "f" else np.float64).eps * v.shape[-1] * 10
+        unit_rows = np.all(np.abs(np.linalg.norm(v, axis=-1) - 1.0) <= tol, axis=-1)
+        return _LowerCholesky().check(v) & unit_rows
+
+
+class _PositiveSemidefinite(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        v = _arr(value)
+        sym = np.all(np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6), axis=(-2, -1))
+        with np.errstate(invalid="ignore"):
+            eig = np.linalg.eigvalsh(v) if v.size else np.ones(v.shape[:-1])
+        return sym & np.all(eig >= 0, axis=-1)
+
+
+class _Cat(Constraint):
+    """``cseq[i]`` on the i-th block (of ``lengths[i]`` entries) of dim ``dim`` (PyTorch's constraints.cat)."""
+
+    def __init__(self, cseq, dim: int = 0, lengths=None) -> None:
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        v = _arr(value)
+        bounds = np.cumsum([0] + self.lengths)
+        parts = [np.asarray(c.check(np.take(v, np.arange(a, b), axis=self.dim)))
+                 for c, a, b in zip(self.cseq, bounds[:-1], bounds[1:])]
+        return np.concatenate(parts, axis=self.dim)
+
+
+class _Stack(Constraint):
+    """``cseq[i]`` on the i-th slice along ``dim`` (PyTorch's constraints.stack)."""
+
+    def __init__(self, cseq, dim: int = 0) -> None:
+        self.cseq, self.dim = list(cseq), dim
+
+    @property
+    def is_discrete(self) -> bool:
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value):
+        v = _arr(value)
+        return np.stack([np.asarray(c.check(np.take(v, i, axis=self.dim))) for i, c in enumerate(self.cseq)],
+                        axis=self.dim)
+
+
 class _Independent(Constraint):
     def __init__(self, base: Constraint, reinterpreted_batch_ndims: int) -> None:
         self.base, self.reinterpreted_batch_ndims = base, reinterpreted_batch_ndims
+        self.base_constraint = base  # (PyTorch's name)
         self.event_dim = base.event_dim + reinterpreted_batch_ndims
         self.is_discrete = base.is_discrete
 
@@ -146,6 +230,9 @@ one_hot = _OneHot()
 boolean = _Boolean()
 lower_cholesky = _LowerCholesky()
 positive_definite = _PositiveDefinite()
+positive_semidefinite = _PositiveSemidefinite()
+corr_cholesky = _CorrCholesky()
+cat, stack = _Cat, _Stack
 greater_than, greater_than_eq, less_than, interval = _GreaterThan, _GreaterThanEq, _LessThan, _Interval
 independent = _Independent
 

@@ -8,6 +8,7 @@ from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import (
     Distribution, LocatedAtLoc, LocScale, ScalarEvents, as_value, broadcast_all,
 )
+from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.tensor import Tensor
 
 
@@ -73,8 +74,17 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Exponential(ScalarEvents):
-    """density rate e^(-rate x) on x >= 0."""
+class Exponential(ScalarEvents, ExponentialFamily):
+    """density rate e^(-rate x) on x >= 0; an exponential family with natural parameter -rate."""
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -(-x).log()
 
     has_rsample = True
     arg_constraints = {"rate": constraints.positive}

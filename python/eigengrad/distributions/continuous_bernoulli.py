@@ -13,17 +13,34 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.continuous import _uniform
-from eigengrad.distributions.distribution import Distribution, as_param
+from eigengrad.distributions.distribution import as_param
+from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.tensor import Tensor
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """The continuous Bernoulli on [0, 1] with shape parameter ``probs`` (or ``sigmoid(logits)``)."""
 
     _param_event_dims = {"probs": 0, "logits": 0}
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     has_rsample = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        """log C as a function of the natural parameter x (PyTorch's: log |expm1(x) / x|, its Taylor expansion
+        0.5 x + x^2 / 24 - x^4 / 2880 where x is within the ``lims`` of 0, the lims shifted by -1/2 as PyTorch's)."""
+        from eigengrad import where
+
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = where(outside, x, self._lims[0] - 0.5)
+        log_norm = cut.expm1().abs().log() - cut.abs().log()
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return where(outside, log_norm, taylor)
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None) -> None:
         if (probs is None) == (logits is None):

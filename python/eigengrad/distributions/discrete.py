@@ -8,12 +8,21 @@ import numpy as np
 from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.distribution import Distribution, ScalarEvents, broadcast_all, numpy_rng
+from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.tensor import Tensor
 from eigengrad.tensor_ops.index import where
 
 
-class Poisson(ScalarEvents):
-    """P(X = k) = rate^k e^(-rate) / k!."""
+class Poisson(ScalarEvents, ExponentialFamily):
+    """P(X = k) = rate^k e^(-rate) / k!; an exponential family with natural parameter log(rate) (no entropy:
+    its carrier measure's mean, E[-log X!], has no closed form; as PyTorch)."""
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x):
+        return x.exp()
 
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
@@ -168,6 +177,7 @@ class _OverCategorical:
 class OneHotCategorical(_OverCategorical, Distribution):
     """A Categorical whose samples are one-hot vectors of K: event_shape (K,)."""
 
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.one_hot
     has_enumerate_support = True
 
@@ -386,3 +396,17 @@ class NegativeBinomial(Distribution):
         # total_count = value = 0 has probability 1, but lgamma(0) is infinite
         normalisation = normalisation.masked_fill(self.total_count + value == 0.0, 0.0)
         return unnormalised - normalisation
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """A OneHotCategorical with the straight-through gradient estimator (Bengio, Leonard & Courville 2013,
+    "Estimating or propagating gradients through stochastic neurons for conditional computation",
+    arXiv:1308.3432): ``rsample`` is the one-hot draw plus probs - probs.detach(), the draw's value with the
+    gradient of the probabilities."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())

@@ -2,6 +2,7 @@
 (``validate_args``: on by default, as PyTorch under ``__debug__``)."""
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -31,6 +32,8 @@ class Distribution:
         self._validate_args = self._validate_default if validate_args is None else bool(validate_args)
         if self._validate_args:
             for name, constraint in self.arg_constraints.items():
+                if name not in self.__dict__ and isinstance(getattr(type(self), name, None), functools.cached_property):
+                    continue  # a parameter computed on first use from the one given (PyTorch's lazy_property)
                 value = getattr(self, name)
                 if not bool(np.all(constraint.check(value))):
                     raise ValueError(f"Expected parameter {name} ({type(value).__name__} of shape "

@@ -13,8 +13,9 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import (
-    Distribution, ScalarEvents, as_param, as_value, broadcast_all, numpy_rng,
+    ScalarEvents, as_param, as_value, broadcast_all, numpy_rng,
 )
+from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.tensor import Tensor
 
 
@@ -32,8 +33,18 @@ def _rsample_standard_gamma(alpha: Tensor, shape) -> Tensor:
     return StandardGamma.apply(alpha, sample=_standard_gamma(alpha, shape))
 
 
-class Gamma(ScalarEvents):
-    """density rate^a x^(a - 1) e^(-rate x) / Gamma(a), a the concentration."""
+class Gamma(ScalarEvents, ExponentialFamily):
+    """density rate^a x^(a - 1) e^(-rate x) / Gamma(a), a the concentration; an exponential family with natural
+    parameters (a - 1, -rate)."""
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
 
     has_rsample = True
 
@@ -81,8 +92,16 @@ class Gamma(ScalarEvents):
         return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
 
 
-class Dirichlet(Distribution):
-    """density Gamma(sum a) / prod Gamma(a_i) prod x_i^(a_i - 1) on the simplex."""
+class Dirichlet(ExponentialFamily):
+    """density Gamma(sum a) / prod Gamma(a_i) prod x_i^(a_i - 1) on the simplex; an exponential family with
+    natural parameter a."""
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
 
     has_rsample = True
 
@@ -150,8 +169,16 @@ class Chi2(Gamma):
         return self.concentration * 2
 
 
-class Beta(Distribution):
-    """density x^(a - 1) (1 - x)^(b - 1) / B(a, b) on [0, 1] (a = concentration1, b = concentration0)."""
+class Beta(ExponentialFamily):
+    """density x^(a - 1) (1 - x)^(b - 1) / B(a, b) on [0, 1] (a = concentration1, b = concentration0); an
+    exponential family with natural parameters (a, b)."""
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
 
     has_rsample = True
 

@@ -10,6 +10,7 @@ from eigengrad.distributions.categorical import Categorical
 from eigengrad.distributions.continuous import Exponential, Laplace, Uniform
 from eigengrad.distributions.discrete import Binomial, Geometric, OneHotCategorical, Poisson
 from eigengrad.distributions.distribution import Distribution, sum_rightmost
+from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.distributions.gamma import Beta, Dirichlet, Gamma
 from eigengrad.distributions.heavy_tailed import Cauchy, Gumbel, HalfCauchy, HalfNormal, Pareto
 from eigengrad.distributions.multivariate_normal import MultivariateNormal
@@ -44,6 +45,25 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     # the most specific pair: the smallest distance up both MROs
     best = min(matches, key=lambda m: (type(p).__mro__.index(m[0]) + type(q).__mro__.index(m[1])))
     return _KL_REGISTRY[best](p, q)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """The Bregman divergence of the log normalizer F (exp_family.py): F(theta_q) - F(theta_p) -
+    <theta_q - theta_p, grad F(theta_p)>, for two members of one family (PyTorch's)."""
+    if type(p) is not type(q):
+        raise NotImplementedError(f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
+                                  f"{type(q).__name__} (The cross KL-divergence between different exponential "
+                                  "families cannot be computed using Bregman divergences)")
+    p_nparams, lg_normal, gradients = p._normalizer_and_gradients()
+    result = q._log_normalizer(*q._natural_params) - lg_normal
+    batch = len(np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape)))
+    for pnp, qnp, g in zip(p_nparams, q._natural_params, gradients):
+        # each parameter's inner product over its own dims beyond the batch (PyTorch sums the event_shape's
+        # number of rightmost dims, which for a batched Wishart's scalar df term sums over the batch too)
+        term = (qnp - pnp) * g
+        result = result - term.reshape(*term.shape[:batch], -1).sum(-1)
+    return result
 
 
 @register_kl(Normal, Normal)

@@ -8,13 +8,24 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import (
-    Distribution, LocatedAtLoc, LocScale, as_param, as_value,
+    LocatedAtLoc, LocScale, as_param, as_value,
 )
+from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.tensor import Tensor
 
 
-class Normal(LocatedAtLoc, LocScale):
-    """A Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together)."""
+class Normal(LocatedAtLoc, LocScale, ExponentialFamily):
+    """A Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together); an exponential family
+    with natural parameters (loc / scale^2, -1 / (2 scale^2)) (PyTorch's)."""
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
     @property
     def stddev(self) -> Tensor:
@@ -47,8 +58,18 @@ class Normal(LocatedAtLoc, LocScale):
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
 
 
-class Bernoulli(Distribution):
-    """P(X = 1) = probs (or sigmoid(logits)); samples are 0./1. in the parameter's dtype."""
+class Bernoulli(ExponentialFamily):
+    """P(X = 1) = probs (or sigmoid(logits)); samples are 0./1. in the parameter's dtype; an exponential family
+    with natural parameter logit(probs)."""
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.probs.logit(),)
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()
 
     _param_event_dims = {"probs": 0, "logits": 0}
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}

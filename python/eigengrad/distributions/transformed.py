@@ -14,22 +14,29 @@ from eigengrad.tensor import Tensor
 
 
 class Transform:
-    """An invertible elementwise map y = f(x) with log |dy/dx| (``event_dim``: dims summed in the log-det).
+    """An invertible map y = f(x) with log |dy/dx| (``domain``/``codomain``: where x and y live; their
+    ``event_dim``s are the dims a log-det sums over, and ``event_dim`` is theirs when they agree, as PyTorch's).
 
     ``cache_size=1`` (PyTorch's): the last (x, y) pair is kept, so that inverting the y just computed gives
     back its x exactly (a squashed Gaussian policy's log-probability of its own tanh'd sample: atanh of a
     y rounded to 1 would be inf)."""
 
     bijective = True
-    event_dim = 0
+    domain = constraints.real
     codomain = constraints.real  # where y lives (a TransformedDistribution's support, as PyTorch's)
     _cache_size = 0
 
     def __init__(self, cache_size: int = 0) -> None:
         if cache_size not in (0, 1):
-            raise ValueError(f"cache_size must be 0 or 1, got {cache_size}")
+            raise ValueError("cache_size must be 0 or 1")
         self._cache_size = cache_size
         self._cached_x_y = (None, None)
+
+    @property
+    def event_dim(self) -> int:
+        if self.domain.event_dim == self.codomain.event_dim:
+            return self.domain.event_dim
+        raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
 
     def __call__(self, x: Tensor) -> Tensor:
         return self._through_cache(x, 0, self._call)
@@ -66,14 +73,36 @@ class Transform:
         """The shape of f(x) for x of ``shape`` (a transform with parameters broadcasts them)."""
         return tuple(shape)
 
+    def inverse_shape(self, shape: tuple) -> tuple:
+        """The shape of the preimage of y of ``shape``."""
+        return tuple(shape)
+
+    def with_cache(self, cache_size: int = 1) -> "Transform":
+        """This transform with a cache of ``cache_size`` (itself when it already has it)."""
+        if self._cache_size == cache_size:
+            return self
+        if type(self).__init__ is Transform.__init__:
+            return type(self)(cache_size=cache_size)
+        raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
+
     @property
     def inv(self) -> "Transform":
-        return _Inverse(self)
+        """The inverse transform (one object per transform: ``t.inv.inv is t``)."""
+        inv = self.__dict__.get("_inv")
+        if inv is None:
+            inv = _Inverse(self)
+            self._inv = inv
+        return inv
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other)
 
     __hash__ = object.__hash__
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_inv", None)  # (a cycle through the inverse, rebuilt on use)
+        return state
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -81,7 +110,23 @@ class Transform:
 
 class _Inverse(Transform):
     def __init__(self, transform: Transform) -> None:
-        self._inv, self.event_dim = transform, transform.event_dim
+        super().__init__(cache_size=transform._cache_size)
+        self._inv = transform
+
+    @property
+    def domain(self):
+        return self._inv.codomain
+
+    @property
+    def codomain(self):
+        return self._inv.domain
+
+    @property
+    def bijective(self) -> bool:
+        return self._inv.bijective
+
+    def __call__(self, x):
+        return self._inv._inv_call(x)
 
     def _call(self, x):
         return self._inv._inv_call(x)
@@ -97,14 +142,28 @@ class _Inverse(Transform):
         return self._inv.sign
 
     def forward_shape(self, shape: tuple) -> tuple:
+        return self._inv.inverse_shape(shape)
+
+    def inverse_shape(self, shape: tuple) -> tuple:
         return self._inv.forward_shape(shape)
 
     @property
     def inv(self) -> Transform:
         return self._inv
 
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self._inv.with_cache(cache_size).inv
+
+    def __getstate__(self):
+        return self.__dict__.copy()  # (here _inv is the transform inverted, not a cache)
+
     def __eq__(self, other) -> bool:
         return isinstance(other, _Inverse) and self._inv == other._inv
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"_InverseTransform({self._inv!r})"
 
 
 class ExpTransform(Transform):
@@ -127,7 +186,20 @@ class AffineTransform(Transform):
 
     def __init__(self, loc, scale, event_dim: int = 0, cache_size: int = 0) -> None:
         super().__init__(cache_size)
-        self.loc, self.scale, self.event_dim = loc, scale, event_dim
+        self.loc, self.scale, self._event_dim = loc, scale, event_dim
+
+    @property
+    def event_dim(self) -> int:
+        return self._event_dim
+
+    def with_cache(self, cache_size: int = 1) -> "AffineTransform":
+        if self._cache_size == cache_size:
+            return self
+        return AffineTransform(self.loc, self.scale, self._event_dim, cache_size=cache_size)
+
+    @property
+    def domain(self):
+        return constraints.independent(constraints.real, self.event_dim) if self.event_dim else constraints.real
 
     def _call(self, x):
         return self.loc + self.scale * x
@@ -156,6 +228,8 @@ class AffineTransform(Transform):
     def forward_shape(self, shape: tuple) -> tuple:
         return tuple(np.broadcast_shapes(tuple(shape), *(tuple(v.shape) for v in (self.loc, self.scale)
                                                          if isinstance(v, Tensor))))
+
+    inverse_shape = forward_shape
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, AffineTransform):
@@ -230,11 +304,17 @@ class SoftplusTransform(Transform):
 class PowerTransform(Transform):
     """y = x^exponent on the positive reals; log |dy/dx| = log |exponent y / x|."""
 
+    domain = constraints.positive
     codomain = constraints.positive
 
     def __init__(self, exponent, cache_size: int = 0) -> None:
         super().__init__(cache_size)
         (self.exponent,) = broadcast_all(exponent)
+
+    def with_cache(self, cache_size: int = 1) -> "PowerTransform":
+        if self._cache_size == cache_size:
+            return self
+        return PowerTransform(self.exponent, cache_size=cache_size)
 
     def _call(self, x):
         return x.pow(self.exponent)
@@ -251,6 +331,8 @@ class PowerTransform(Transform):
 
     def forward_shape(self, shape: tuple) -> tuple:
         return tuple(np.broadcast_shapes(tuple(shape), tuple(self.exponent.shape)))
+
+    inverse_shape = forward_shape
 
     def __eq__(self, other) -> bool:
         return isinstance(other, PowerTransform) and bool(self.exponent.eq(other.exponent).all())
@@ -273,23 +355,54 @@ class AbsTransform(Transform):
 
 class ComposeTransform(Transform):
     """``parts`` applied in order, y = f_n(...f_1(x)); log |dy/dx| the sum of the parts' (each summed over
-    the dims of this transform's ``event_dim`` beyond its own), the inverse the parts' inverses in reverse."""
+    the event dims of the composition beyond its own domain's), the inverse the parts' inverses in reverse.
+    With no parts it is the identity (PyTorch's ``identity_transform``)."""
 
     def __init__(self, parts, cache_size: int = 0) -> None:
-        super().__init__(cache_size)
-        self.parts = list(parts)
-        if not all(isinstance(t, Transform) for t in self.parts):
+        parts = list(parts)
+        if not all(isinstance(t, Transform) for t in parts):
             raise ValueError(f"parts: expected a list of Transforms, got {parts!r}")
-        self.event_dim = max((t.event_dim for t in self.parts), default=0)
+        if cache_size:
+            parts = [part.with_cache(cache_size) for part in parts]
+        super().__init__(cache_size)
+        self.parts = parts
+
+    @property
+    def domain(self):
+        """The first part's domain, over the most event dims any part needs (PyTorch's rule)."""
+        if not self.parts:
+            return constraints.real
+        domain = self.parts[0].domain
+        event_dim = self.parts[-1].codomain.event_dim
+        for part in reversed(self.parts):
+            event_dim += part.domain.event_dim - part.codomain.event_dim
+            event_dim = max(event_dim, part.domain.event_dim)
+        return constraints.independent(domain, event_dim - domain.event_dim) if event_dim > domain.event_dim \
+            else domain
 
     @property
     def codomain(self):
-        return self.parts[-1].codomain if self.parts else constraints.real
+        if not self.parts:
+            return constraints.real
+        codomain = self.parts[-1].codomain
+        event_dim = self.parts[0].domain.event_dim
+        for part in self.parts:
+            event_dim += part.codomain.event_dim - part.domain.event_dim
+            event_dim = max(event_dim, part.codomain.event_dim)
+        return constraints.independent(codomain, event_dim - codomain.event_dim) \
+            if event_dim > codomain.event_dim else codomain
 
-    def _call(self, x):
+    @property
+    def bijective(self) -> bool:
+        return all(p.bijective for p in self.parts)
+
+    def __call__(self, x):
         for part in self.parts:
             x = part(x)
         return x
+
+    def _call(self, x):
+        return self(x)
 
     def _inverse(self, y):
         for part in reversed(self.parts):
@@ -299,13 +412,16 @@ class ComposeTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         if not self.parts:
             return x * 0.0
-        result = 0.0
+        xs = [x]
         for part in self.parts[:-1]:
-            y_part = part(x)
-            result = result + sum_rightmost(part.log_abs_det_jacobian(x, y_part), self.event_dim - part.event_dim)
-            x = y_part
-        last = self.parts[-1]
-        return result + sum_rightmost(last.log_abs_det_jacobian(x, y), self.event_dim - last.event_dim)
+            xs.append(part(xs[-1]))
+        xs.append(y)
+        result = 0.0
+        event_dim = self.domain.event_dim
+        for part, xi, yi in zip(self.parts, xs[:-1], xs[1:]):
+            result = result + sum_rightmost(part.log_abs_det_jacobian(xi, yi), event_dim - part.domain.event_dim)
+            event_dim += part.codomain.event_dim - part.domain.event_dim
+        return result
 
     @property
     def sign(self):
@@ -319,9 +435,23 @@ class ComposeTransform(Transform):
             shape = part.forward_shape(shape)
         return tuple(shape)
 
+    def inverse_shape(self, shape: tuple) -> tuple:
+        for part in reversed(self.parts):
+            shape = part.inverse_shape(shape)
+        return tuple(shape)
+
     @property
     def inv(self) -> Transform:
-        return ComposeTransform([p.inv for p in reversed(self.parts)])
+        inv = self.__dict__.get("_inv")
+        if inv is None:
+            inv = ComposeTransform([p.inv for p in reversed(self.parts)])
+            self._inv, inv._inv = inv, self
+        return inv
+
+    def with_cache(self, cache_size: int = 1) -> "ComposeTransform":
+        if self._cache_size == cache_size:
+            return self
+        return ComposeTransform(self.parts, cache_size=cache_size)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, ComposeTransform) and self.parts == other.parts
@@ -330,6 +460,9 @@ class ComposeTransform(Transform):
 
     def __repr__(self) -> str:
         return "ComposeTransform(\n    " + ",\n    ".join(repr(p) for p in self.parts) + "\n)"
+
+
+identity_transform = ComposeTransform([])
 
 
 class TransformedDistribution(Distribution):
@@ -346,16 +479,18 @@ class TransformedDistribution(Distribution):
         base_event = len(base_distribution.event_shape)
         base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
         compose = ComposeTransform(self.transforms)
-        if len(base_shape) < compose.event_dim:
-            raise ValueError(f"base_distribution needs to have shape with size at least {compose.event_dim}, but "
+        domain_dim, codomain_dim = compose.domain.event_dim, compose.codomain.event_dim
+        if len(base_shape) < domain_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least {domain_dim}, but "
                              f"got {base_shape}.")
         shape = compose.forward_shape(base_shape)
-        if shape != base_shape:
-            base_distribution = base_distribution.expand(shape[:len(shape) - base_event])
-        if compose.event_dim > base_event:
-            base_distribution = Independent(base_distribution, compose.event_dim - base_event)
+        expanded_base_shape = compose.inverse_shape(shape)
+        if expanded_base_shape != base_shape:
+            base_distribution = base_distribution.expand(expanded_base_shape[:len(expanded_base_shape) - base_event])
+        if domain_dim > base_event:
+            base_distribution = Independent(base_distribution, domain_dim - base_event)
         self.base_dist = base_distribution
-        cut = len(shape) - max(compose.event_dim, base_event)
+        cut = len(shape) - max(codomain_dim, base_event + codomain_dim - domain_dim)
         super().__init__(shape[:cut], shape[cut:], validate_args)
 
     @property
@@ -400,7 +535,8 @@ class TransformedDistribution(Distribution):
         log_prob = 0.0
         for t in reversed(self.transforms):
             x = t.inv(y)
-            log_prob = log_prob - sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.event_dim)
+            event_dim += t.domain.event_dim - t.codomain.event_dim
+            log_prob = log_prob - sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.domain.event_dim)
             y = x
         return log_prob + sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
 
