@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad.autograd import ops, ops_decomp as DC, ops_index as X, ops_linalg as LA, ops_pointwise as P, ops_reduce as R, ops_shape as S
+from eigengrad import special_zeta as SPZ
 from eigengrad.autograd import ops_special as SP
 from grad_cases import Case, away, distinct, inputs, normal, positive
 
@@ -195,6 +196,7 @@ def _special(t):
     return torch.special
 
 
+ZETA_X = np.array([[1.5, 2.0, 3.5], [2.5, 4.0, 6.0]])
 GAMMAINC_A = np.array([[0.6, 1.5, 3.0], [2.2, 0.9, 5.0]])  # the shape parameter: no gradient (as PyTorch)
 
 
@@ -236,6 +238,9 @@ SPECIAL_CASES = [
          lambda x: _special(x).gammainc(_like(x, GAMMAINC_A), x) * x),
     Case(SP.Gammainc, "upper", lambda x: _special(x).gammaincc(_like(x, GAMMAINC_A), x) * x,
          inputs(positive(2, 3, low=2.0, high=6.0)), lambda x: _special(x).gammaincc(_like(x, GAMMAINC_A), x) * x),
+    # Hurwitz zeta(x, q): differentiable in q only (d/dq = -x zeta(x + 1, q); PyTorch has no derivative in x)
+    Case(SPZ.Zeta, "q", lambda q: _special(q).zeta(_like(q, ZETA_X), q) * q, inputs(positive(2, 3, low=0.5, high=3.0)),
+         lambda q: _special(q).zeta(_like(q, ZETA_X), q) * q),
 ]
 TENSOR_OP_CASES += SPECIAL_CASES
 

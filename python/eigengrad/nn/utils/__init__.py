@@ -16,6 +16,16 @@ from eigengrad.nn.utils import rnn  # noqa: E402
 from eigengrad.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402
 
 __all__ += ["rnn", "parameters_to_vector", "vector_to_parameters"]
+from eigengrad.nn.utils.fusion import (  # noqa: E402
+    fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights,
+)
+from eigengrad.nn.utils.init import skip_init  # noqa: E402
+from eigengrad.nn.utils.memory_format import (  # noqa: E402
+    convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format,
+)
+
+__all__ += ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights", "skip_init",
+            "convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
 
 
 def __getattr__(name: str):
