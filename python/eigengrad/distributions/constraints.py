@@ -122,15 +122,22 @@ class _LowerCholesky(Constraint):
         return lower & np.all(np.diagonal(v, axis1=-2, axis2=-1) > 0, axis=-1)
 
 
-class _PositiveDefinite(Constraint):
+class _SymmetricEigenvalues(Constraint):
+    """Symmetric matrices whose eigenvalues are > 0 (``_strict``) or >= 0."""
+
     event_dim = 2
+    _strict = True
 
     def check(self, value):
         v = _arr(value)
         sym = np.all(np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6), axis=(-2, -1))
         with np.errstate(invalid="ignore"):
             eig = np.linalg.eigvalsh(v) if v.size else np.ones(v.shape[:-1])
-        return sym & np.all(eig > 0, axis=-1)
+        return sym & np.all(eig > 0 if self._strict else eig >= 0, axis=-1)
+
+
+class _PositiveDefinite(_SymmetricEigenvalues):
+    pass
 
 
 class _CorrCholesky(Constraint):
@@ -146,15 +153,8 @@ class _CorrCholesky(Constraint):
         return _LowerCholesky().check(v) & unit_rows
 
 
-class _PositiveSemidefinite(Constraint):
-    event_dim = 2
-
-    def check(self, value):
-        v = _arr(value)
-        sym = np.all(np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6), axis=(-2, -1))
-        with np.errstate(invalid="ignore"):
-            eig = np.linalg.eigvalsh(v) if v.size else np.ones(v.shape[:-1])
-        return sym & np.all(eig >= 0, axis=-1)
+class _PositiveSemidefinite(_SymmetricEigenvalues):
+    _strict = False
 
 
 class _Cat(Constraint):
