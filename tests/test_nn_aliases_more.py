@@ -97,7 +97,7 @@ def test_cross_map_lrn2d_defaults_repr_errors_and_grad():
     g = rng.standard_normal(x.shape)
     xe = eg.tensor(x, requires_grad=True)
     eg.nn.CrossMapLRN2d(5, 0.5, 0.75, 1.5)(xe).backward(eg.tensor(g))
-    from eigengrad.nn.modules.legacy import _cross_map_window
+    from eigengrad.nn.modules.normalization import _cross_map_window
 
     xt = torch.tensor(x, requires_grad=True)
     sums = torch.einsum("cd,ndhw->nchw", torch.tensor(_cross_map_window(9, 5)), xt * xt)

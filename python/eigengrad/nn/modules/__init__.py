@@ -108,6 +108,8 @@ __all__ += ["LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "La
 from eigengrad.nn.modules.adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
 
 __all__ += ["AdaptiveLogSoftmaxWithLoss"]
-from eigengrad.nn.modules.legacy import Container, CrossMapLRN2d, NLLLoss2d  # noqa: E402
+from eigengrad.nn.modules.container import Container  # noqa: E402
+from eigengrad.nn.modules.loss import NLLLoss2d  # noqa: E402
+from eigengrad.nn.modules.normalization import CrossMapLRN2d  # noqa: E402
 
 __all__ += ["Container", "CrossMapLRN2d", "NLLLoss2d"]

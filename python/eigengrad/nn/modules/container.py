@@ -5,6 +5,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from eigengrad.nn.modules._deprecated import deprecated_class
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor
 
@@ -208,3 +209,14 @@ def __getattr__(name: str):
         from eigengrad.nn.modules import container_dict
         return getattr(container_dict, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@deprecated_class("`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+                   "Subclass that instead.")
+class Container(Module):
+    """Deprecated: a ``Module`` with the children given as keyword arguments (``Container(fc=Linear(2, 2))``)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)

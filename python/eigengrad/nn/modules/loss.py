@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from eigengrad.nn import _reduction as _R
 from eigengrad.nn import functional as F
+from eigengrad.nn.modules._deprecated import deprecated_class
 from eigengrad.nn.modules.module import Module
 from eigengrad.tensor import Tensor, as_tensor
 from eigengrad._errors import ArgumentError
@@ -183,6 +184,16 @@ class DistillationLoss(Module):
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, alpha={self.alpha}"
+
+
+@deprecated_class("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
+                   "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.")
+class NLLLoss2d(NLLLoss):
+    """Deprecated: ``NLLLoss`` (which takes (N, C, d1, ...) inputs) under its old name."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 # PyTorch's module path torch.nn.modules.loss also holds the margin and likelihood losses

@@ -137,3 +137,46 @@ class RMSNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+def _cross_map_window(channels: int, size: int) -> np.ndarray:
+    """The (C, C) 0/1 matrix of the channels whose squares PyTorch's ``CrossMapLRN2d`` sums for each channel.
+
+    Its running sum starts with channels [0, pre_pad) (pre_pad = int((size - 1) / 2 + 1)), then for each next
+    channel c adds channel c + pre_pad - 1 (while there is one) and, from c > pre_pad, removes channel c - pre_pad:
+    the window [c - pre_pad + 1, c + pre_pad - 1], except that channel 0, never removed, stays in every sum (Lua
+    Torch's recurrence, kept by PyTorch; for an even ``size`` the window has size - 1 channels)."""
+    pre_pad = int((size - 1) / 2 + 1)
+    c = np.arange(channels)[:, None]
+    j = np.arange(channels)[None, :]
+    m = (j >= c - pre_pad + 1) & (j <= c + pre_pad - 1)
+    m[:, 0] = True
+    return m.astype(np.float64)
+
+
+class CrossMapLRN2d(Module):
+    """Local response normalisation across the channels of a 4-D input, PyTorch's legacy module:
+    y = x * (k + alpha / size * s)^-beta, s the sum of the squares over the channel window of
+    :func:`_cross_map_window` (PyTorch's recurrence, including its quirks: channel 0 is in every channel's sum).
+    Differentiable (the gradient is that of this forward; PyTorch's hand-written legacy backward assumes a plain
+    window and differs from it)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        from eigengrad import tensor as _tensor
+
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        n, c, h, w = input.shape
+        window = _tensor(_cross_map_window(c, self.size), dtype=input.dtype)
+        sums = (window @ (input * input).reshape(n, c, h * w)).reshape(n, c, h, w)
+        return input * (sums * (self.alpha / self.size) + self.k).pow(-self.beta)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
