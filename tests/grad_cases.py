@@ -233,6 +233,7 @@ CASES = [
     Case(ops.Expand, "direct", lambda a: ops.Expand.apply(a, shape=(2, 3, 4)) ** 2, inputs(normal(3, 1)),
          lambda a: a.expand(2, 3, 4) ** 2),
     Case(ops.Identity, "direct", lambda a: ops.Identity.apply(a) ** 2, inputs(normal(3))),
+    Case(ops.Clone, "plain", lambda a: a.clone() * a, inputs(normal(2, 3)), lambda a: a.clone() * a),
     Case(ops.ZeroGradTo, "grid", lambda a, b: ops.ZeroGradTo.apply(a, b) ** 2 + b.sum(), inputs(normal(3), normal(2))),
     Case(ops.Reshape, "plain", lambda a: a.reshape(3, 2) ** 2, inputs(normal(2, 3)), lambda a: a.reshape(3, 2) ** 2),
     Case(ops.Permute, "plain", lambda a: a.permute(2, 0, 1) ** 2, inputs(normal(2, 3, 2)),

@@ -222,6 +222,35 @@ PROGRAMS.update({
     "gcn_sparse": Program(["sparse_coo_tensor", "spmm", "sparse.FloatTensor", "sparse.sum", "Tensor.coalesce",
                            "Tensor.to_dense"], fall=0.5, outcome={"accuracy": 0.75}),
 })
+# session 2026-12-06 (h_ported): a class-conditional DiT (adaLN-Zero modulation, sin-cos position buffer, label
+# dropout and classifier-free guidance, DDIM with an EMA copy, samples scored by a CNN judge), LoRA through
+# nn.utils.parametrize (frozen base, low-rank parametrizations, merged with remove_parametrizations and reloaded),
+# Glow (data-initialised ActNorm, an LU-parametrised invertible 1x1 convolution checked with slogdet, squeeze and
+# multi-scale split, exact inversion), an inductive GraphSAGE (max aggregation by scatter_reduce, mean by
+# index_add_, sampled 2-hop neighbourhoods), a Mamba-2-style selective SSM (segment sums by cumsum in log space,
+# one einsum, checked against the sequential scan) on associative recall, and BYOL (a momentum target updated
+# with torch._foreach_*, stop-gradient, cosine loss, kNN monitor and an LBFGS linear probe)
+PROGRAMS.update({
+    "dit_adaln": Program(["nn.functional.scaled_dot_product_attention", "einsum", "optim.lr_scheduler.OneCycleLR",
+                          "Tensor.repeat_interleave", "Tensor.unbind"], fall=0.3,
+                         outcome={"sample_accuracy": 0.55}),
+    "lora_parametrize": Program(["nn.utils.parametrize.register_parametrization",
+                                 "nn.utils.parametrize.remove_parametrizations", "nn.utils.parametrize.is_parametrized",
+                                 "linalg.matrix_exp", "linalg.qr", "load(weights_only=True)"], fall=0.1,
+                                outcome={"accuracy": 0.75, "merged_ok": 1}),
+    "glow_invconv": Program(["linalg.lu_factor", "lu_unpack", "linalg.slogdet", "linalg.lstsq", "Tensor.inverse",
+                             "optim.lr_scheduler.LambdaLR", "nn.utils.clip_grad_norm_"], final="nll", fall=0.75,
+                            outcome={"invertible": 1, "logdet_match": 1, "planar": 0.8}),
+    "graphsage_inductive": Program(["Tensor.scatter_reduce", "Tensor.scatter_reduce_", "Tensor.index_add_",
+                                    "bincount", "unique", "argsort", "optim.lr_scheduler.StepLR"], fall=0.5,
+                                   outcome={"accuracy": 0.7}),
+    "mamba_selective_scan": Program(["cumsum", "einsum", "nn.RMSNorm", "nn.Conv1d", "Tensor.masked_fill",
+                                     "optim.lr_scheduler.SequentialLR", "optim.lr_scheduler.LinearLR"], fall=0.1,
+                                    outcome={"recall_acc": 0.85}),
+    "byol_momentum": Program(["_foreach_mul_", "_foreach_add_", "nn.functional.cosine_similarity", "nn.ModuleDict",
+                              "nn.BatchNorm1d", "optim.LBFGS", "Tensor.scatter_add_"], fall=0.75,
+                             outcome={"knn_acc": 0.82, "accuracy": 0.85}),
+})
 # who builds what is missing (issue 17's helpers and the branches that own the layers)
 OWNERS = {"nn.Embedding": "branch layers (issue 18)", "nn.ConvTranspose2d": "branch layers (issue 18)",
           "nn.TransformerEncoder": "branch attention", "nn.TransformerEncoderLayer": "branch attention",

@@ -5,7 +5,9 @@ A float tensor's values share one format, chosen from its nonzero finite values:
 notation (``1.0000e-05``) is used when the largest is over 1e8, the smallest under 1e-4, or their ratio over
 1000 (unless ``sci_mode`` says otherwise). Every value is right-aligned to the widest; a row wraps at
 ``linewidth``; a tensor of more than ``threshold`` elements shows ``edgeitems`` at each end of every
-dimension around ``...``. NumPy's own print options are left alone.
+dimension around ``...``. A complex value prints as ``1.5000-2.0000j``: the real parts share one such format,
+the imaginary parts another. The suffixes (``size=``, ``dtype=``, ``grad_fn=``) follow PyTorch's rules and wrap
+where PyTorch's would, counting 'eigengrad.' as PyTorch's 'torch.'. NumPy's own print options are left alone.
 """
 from __future__ import annotations
 
@@ -51,12 +53,12 @@ class _Formatter:
             for v in values.reshape(-1).tolist():
                 self.width = max(self.width, len(f"{v}"))
             return
-        finite = values[np.isfinite(values) & (values != 0)].astype(np.float64).reshape(-1)
+        finite = values[np.isfinite(values) & (values != 0)].reshape(-1)
         if finite.size == 0:
             return
-        magnitude = np.abs(finite)
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))  # in the tensor's own dtype, as PyTorch
+        magnitude = np.abs(finite.astype(np.float64))
         lo, hi = float(magnitude.min()), float(magnitude.max())
-        self.int_mode = bool(np.all(finite == np.ceil(finite)))
         sci = _options["sci_mode"]
         self.sci_mode = (hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4) if sci is None else sci
         for v in finite.tolist():
@@ -79,6 +81,25 @@ class _Formatter:
         else:
             text = f"{v:.{p}f}"
         return " " * (self.width - len(text)) + text
+
+
+class _ComplexFormatter:
+    """PyTorch's complex format: the real parts share one format, the imaginary parts another, and a value
+    prints as ``real+imagj`` (``1.5000-2.0000j``); ``width`` (the two parts' widths and 1 for the ``j``) is what
+    PyTorch counts to fit the values on a line."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.real, self.imag = _Formatter(values.real), _Formatter(values.imag)
+        self.width = self.real.width + self.imag.width + 1
+
+    def format(self, v) -> str:
+        v = complex(v)
+        imag = (self.imag.format(v.imag) + "j").lstrip()
+        return self.real.format(v.real) + ("" if imag[0] in "+-" else "+") + imag
+
+
+def _formatter(values: np.ndarray):
+    return _ComplexFormatter(values) if values.dtype.kind == "c" else _Formatter(values)
 
 
 def _summarized(data: np.ndarray, edge: int) -> np.ndarray:
@@ -122,19 +143,61 @@ def format_array(data: np.ndarray, indent: int) -> str:
     if data.size == 0:
         return "[]"
     summarize = data.size > _options["threshold"]
-    fmt = _Formatter(_summarized(data, _options["edgeitems"]) if summarize else data)
+    fmt = _formatter(_summarized(data, _options["edgeitems"]) if summarize else data)
     return _nested(data, indent, summarize, fmt)
+
+
+def tensor_repr(data: np.ndarray, dtype, grad_fn: str | None, requires_grad: bool, prefix: str = "tensor(") -> str:
+    """A tensor's repr, PyTorch's: ``prefix``, the values, then the suffixes: ``size=`` (an empty tensor not
+    1-d, or any tensor while ``edgeitems`` is 0), ``dtype=`` (a dtype not the default: the default float
+    dtype, its complex dtype, int64 and bool; an empty tensor shows any dtype but the default float one),
+    ``grad_fn=<...>`` or ``requires_grad=True``."""
+    from eigengrad.tensor import get_default_dtype  # (tensor imports this module)
+
+    default = get_default_dtype()
+    suffixes = []
+    if data.size == 0:
+        if data.ndim != 1:
+            suffixes.append(f"size={tuple(data.shape)}")
+        shown = dtype != default
+    else:
+        if not _options["edgeitems"]:
+            suffixes.append(f"size={tuple(data.shape)}")
+        complex_default = np.complex128 if default == np.float64 else np.complex64
+        shown = not (dtype == default or dtype == complex_default or dtype == np.int64 or dtype == np.bool_)
+    if shown:
+        suffixes.append(f"dtype={dtype!r}")
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn}>")  # PyTorch's node name: MulBackward0, MyFnBackward
+    elif requires_grad:
+        suffixes.append("requires_grad=True")
+    return with_suffixes(prefix + format_array(data, indent=len(prefix)), suffixes, len(prefix))
+
+
+def prints_as_repr(tensor) -> bool:
+    """Whether a 0-d ``tensor`` formats (``f"{t}"``, ``format(t, spec)``) as its repr rather than as its number:
+    PyTorch formats only a plain tensor's number, so a Parameter shows ``Parameter containing:...``."""
+    from eigengrad.nn.parameter import Parameter
+
+    return isinstance(tensor, Parameter)
+
+
+def _torch_len(text: str) -> int:
+    """``text``'s length as PyTorch's would be ('torch.float64' for 'eigengrad.float64'): lines wrap where
+    PyTorch's wrap, so a print reads as PyTorch's with only the module's name changed."""
+    return len(text) - (len("eigengrad.") - len("torch.")) * text.count("eigengrad.")
 
 
 def with_suffixes(body: str, suffixes: list, indent: int) -> str:
     """``body`` and its ``dtype=``, ``grad_fn=`` ... suffixes, wrapped at the line width as PyTorch's."""
     parts = [body]
-    last = len(body) - body.rfind("\n") + 1
+    last = _torch_len(body[body.rfind("\n") + 1:]) + 2  # (PyTorch counts 2 more than the last line's length)
     for suffix in suffixes:
-        if last + len(suffix) + 2 > _options["linewidth"]:
+        n = _torch_len(suffix)
+        if last + n + 2 > _options["linewidth"]:
             parts.append(",\n" + " " * indent + suffix)
-            last = indent + len(suffix)
+            last = indent + n
         else:
             parts.append(", " + suffix)
-            last += len(suffix) + 2
+            last += n + 2
     return "".join(parts) + ")"

@@ -216,14 +216,14 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         if len(dims) != len(args):
             raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the structure "
                              f"of `inputs`. in_dims has structure of length {len(dims)} but inputs has {len(args)}")
-        sizes = {t.shape[d] for a, d in zip(args, dims) if d is not None for t in _leaves(a)}
+        sizes = [t.shape[d] for a, d in zip(args, dims) if d is not None for t in _leaves(a)]  # (argument order)
         if not sizes:
             raise ValueError("vmap(f, in_dims, ...)(<inputs>): at least one input must be mapped over (got in_dims "
                              "all None or no Tensor inputs)")
-        if len(sizes) != 1:
+        if len(set(sizes)) != 1:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
-                             f"{sorted(sizes)} for the mapped dimension")
-        n = sizes.pop()
+                             f"{sizes} for the mapped dimension")
+        n = sizes[0]
         outs = []
         with _random.mapped_draws(randomness) as rewind:
             for i in range(n):
@@ -233,9 +233,23 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         if not outs:
             raise ValueError("vmap: the mapped dimension has size 0")
         per_leaf = list(zip(*[_leaves(o) for o in outs]))
-        stacked = [stack(list(group), dim=out_dims) for group in per_leaf]
+        leaf_dims = _out_dims_per_leaf(outs[0], out_dims)
+        stacked = [group[0] if d is None else stack(list(group), dim=d) for group, d in zip(per_leaf, leaf_dims)]
         return _rebuild(outs[0], iter(stacked))
     return wrapper
+
+
+def _out_dims_per_leaf(out, out_dims) -> list:
+    """vmap's ``out_dims`` (an int or None for every output, or a tuple matching the output's structure)
+    expanded to one entry per tensor of ``out``."""
+    if isinstance(out_dims, (tuple, list)):
+        if not isinstance(out, (tuple, list)) or len(out) != len(out_dims):
+            n = len(out) if isinstance(out, (tuple, list)) else 1
+            raise ValueError(f"vmap(f, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with the "
+                             f"structure of `outputs`. out_dims has structure of length {len(out_dims)} but outputs "
+                             f"has structure of length {n}")
+        return [d for o, od in zip(out, out_dims) for d in _out_dims_per_leaf(o, od)]
+    return [out_dims] * len(_leaves(out))
 
 
 # --- Jacobians --------------------------------------------------------------------------------------
@@ -307,16 +321,18 @@ def _traced_call(func, primals, has_aux: bool) -> tuple:
 
 def vjp(func, *primals, has_aux: bool = False):
     """``(func(*primals), vjp_fn)``: ``vjp_fn(v)`` gives v^T J for each primal, as a tuple."""
+    outer_graph = any(t.requires_grad for p in primals for t in _leaves(p))
     xs, out, aux = _traced_call(func, primals, has_aux)
     leaves = [t for p in xs for t in _leaves(p)]
 
     def vjp_fn(*cotangents):
         outs, cts = _leaves(out), [t for c in cotangents for t in _leaves(c)]
         gs = _autograd_grad(outs, leaves, grad_outputs=cts, retain_graph=True, create_graph=True, allow_unused=True)
-        it = iter([t.new_zeros(t.shape) if g is None else g for g, t in zip(gs, leaves)])
+        keep = outer_graph or _reaches_outer(list(gs), leaves)  # (as grad_and_value: plain values otherwise)
+        it = iter([t.new_zeros(t.shape) if g is None else (g if keep else g.detach()) for g, t in zip(gs, leaves)])
         return tuple(_rebuild(p, it) for p in xs)
-    detached = _map(lambda t: t.detach(), out)
-    return (detached, vjp_fn, aux) if has_aux else (detached, vjp_fn)
+    primal = out if outer_graph or _reaches_outer(_leaves(out), leaves) else _map(lambda t: t.detach(), out)
+    return (primal, vjp_fn, aux) if has_aux else (primal, vjp_fn)  # (PyTorch's output keeps an outer graph)
 
 
 def jvp(func, primals: tuple, tangents: tuple, *, strict: bool = False, has_aux: bool = False):

@@ -15,9 +15,7 @@ import numpy as np
 
 from eigengrad import _dtype, _kernels, _printing, _trace
 from eigengrad._device import CPU, check_device
-from eigengrad._dims import wrap_dim
 from eigengrad._errors import ArgumentError, ArgumentTypeError
-from eigengrad._dtype import float32, float64, int32, int64, uint8
 from eigengrad._kernels import FLOAT_DTYPES
 from eigengrad.return_types import max as MaxResult  # noqa: F401 (the name eigengrad exported before)
 
@@ -356,10 +354,16 @@ class Tensor:
                 raise RuntimeError(f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor "
                                    f"of size '{list(self._data.shape)}'. Please ensure that the gradient and the "
                                    "tensor are the same size")
-            if value._data.dtype != self._data.dtype:
-                raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with "
-                                   f"grad_dtype '{self.dtype}'. The gradient must match the tensor's grad_dtype "
-                                   "(defaults to the tensor's dtype)")
+            if value._data.dtype != self._data.dtype:  # (PyTorch's C++ names: 'float', grad_dtype 'Double')
+                scalar = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                          "bool": "Bool"}.get(self._data.dtype.name, self._data.dtype.name)
+                given = _dtype.c_type_name(value._data.dtype)
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{given}' to a tensor with grad_dtype "
+                                   f"'{scalar}'. The gradient must match the tensor's "
+                                   "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                                   "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+                                   "caution. Diverging the dtypes of a tensor and its gradient may break downstream "
+                                   "systems that assume they match.")
         self._grad = value
 
     def is_inference(self) -> bool:
@@ -384,8 +388,7 @@ class Tensor:
         if requires_grad and self._inference and not is_inference_mode_enabled():
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         if requires_grad and self._data.dtype not in FLOAT_DTYPES:
-            raise ArgumentTypeError(f"requires_grad: only Tensors of floating point dtype can require gradients "
-                                    f"(float32 or float64 here), got {self.dtype}")  # (a RuntimeError and a TypeError)
+            raise ArgumentTypeError("only Tensors of floating point dtype can require gradients")  # (PyTorch's)
         if not requires_grad and self._ctx is not None:  # True on a non-leaf is accepted: it already requires grad
             raise RuntimeError(_requires_grad_leaf_error(False))
         self._requires_grad = bool(requires_grad)
@@ -422,12 +425,20 @@ class Tensor:
     def detach_(self) -> "Tensor":
         """Detach this tensor from the graph in place (PyTorch's): it becomes a leaf that needs no gradient
         (a truncated backpropagation's carried hidden state); returns it."""
+        if self._view is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are using "
+                               "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as "
+                               "True, gradients are views of DDP buckets, and hence detach_() cannot be called on "
+                               "these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in "
+                               "torch/optim/optimizer.py as the solution.")
         self._ctx = None
         self._requires_grad = False
         return self
 
-    def clone(self) -> "Tensor":
-        return ops.Add.apply(self, 0) if self.requires_grad else Tensor._wrap(self._data.copy())
+    def clone(self, *, memory_format=None) -> "Tensor":
+        """A copy with its own memory, in the graph (``CloneBackward0``); ``memory_format`` is accepted as
+        PyTorch's (eigengrad's tensors are strided: the copy is C-contiguous)."""
+        return ops.Clone.apply(self) if self.requires_grad else Tensor._wrap(self._data.copy())
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs=None) -> None:
@@ -495,9 +506,16 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         """``self[index] = value`` (basic or advanced indexing; value a Tensor, array or number, broadcast
         and cast); differentiable w.r.t. this tensor's earlier value and ``value``."""
+        if index is True or index is False:  # PyTorch's: x[True] = v copies into x.unsqueeze(0); False writes nothing
+            if index is False:
+                return
+            index = None
         split = _ints_first(index)
         if split is not None:  # into the view the integers select (see __getitem__)
-            self[split[0]][split[1]] = value
+            if split[1] is None:
+                self[split[0]] = value
+            else:
+                self[split[0]][split[1]] = value
             return
         inplace.setitem(self, _index(index), value)
 
@@ -600,7 +618,7 @@ class Tensor:
     def __getitem__(self, index):
         split = _ints_first(index)
         if split is not None:  # PyTorch's order: the integers select first, then the advanced indices apply
-            return self[split[0]][split[1]]
+            return self[split[0]] if split[1] is None else self[split[0]][split[1]]
         return ops.GetItem.apply(self, index=_index(index))
 
     def __iter__(self):
@@ -610,25 +628,15 @@ class Tensor:
 
     def __format__(self, format_spec: str) -> str:
         """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as PyTorch; others as their repr."""
-        if self.ndim == 0:
+        if self.ndim == 0 and not _printing.prints_as_repr(self):  # (a Parameter formats as its repr)
             return self.item().__format__(format_spec)
         return object.__format__(self, format_spec)
 
     def __repr__(self) -> str:
         if _trace.ACTIVE[0] is not None:  # (a print inside a compiled step would print only while tracing)
             _trace.reject("a tensor printed (repr/str) inside the step: its values are read into Python")
-        prefix = "tensor("
-        body = _printing.format_array(self._data, indent=len(prefix))
-        extras = []
-        if self._data.size == 0 and self.ndim != 1:
-            extras.append(f"size={tuple(self.shape)}")
-        if self.dtype not in ((float32,) if self._data.size == 0 else (float32, int64, bool_)):
-            extras.append(f"dtype={self.dtype!r}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name()}>")  # PyTorch's node name: MulBackward0, MyFnBackward
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return _printing.with_suffixes(prefix + body, extras, len(prefix))
+        grad_fn = None if self._ctx is None else self._ctx.name()  # PyTorch's node name: MulBackward0, ...
+        return _printing.tensor_repr(self._data, self.dtype, grad_fn, self.requires_grad)
 
 
 builtins_float = builtins.float
@@ -687,32 +695,57 @@ def _advanced_dims(k) -> int:
     return 0
 
 
+def _is_bool_scalar(k) -> bool:
+    """A bool used as one index: Python's, NumPy's or a 0-d bool (or uint8) tensor or array."""
+    if isinstance(k, (Tensor, np.ndarray)):
+        arr = k._data if isinstance(k, Tensor) else k
+        return arr.ndim == 0 and (arr.dtype.kind == "b" or arr.dtype == np.uint8)
+    return isinstance(k, (bool, np.bool_))
+
+
 def _ints_first(index):
     """For an index that mixes integers with advanced indices, PyTorch's two steps: ``(basic, advanced)``, the
     first selecting with the integers (and the slices, None and Ellipsis), the second applying the advanced
     indices to that view. NumPy instead counts an integer as an advanced index, so that ``x[0, :, [1, 2]]``
-    would put the list's dim first. None when the index is not such a mix."""
-    if type(index) is not tuple:
-        return None
-    has_int = has_advanced = False
+    would put the list's dim first. As PyTorch's, a 0-d integer tensor (or array) is an integer (the result a
+    view), and a bool scalar (Python's or a 0-d tensor) is a new dim indexed by ``[0]`` (True) or ``[]``
+    (False), an advanced index that broadcasts with the others. The second step is None when nothing advanced
+    is left. None when the index is none of these."""
+    kind = type(index)
+    if kind is not tuple:
+        if kind is int or kind is slice or index is None or not (kind is bool or _is_bool_scalar(index)
+                                                                  or _is_int_index(index) and kind is not int):
+            return None
+        index = (index,)
+    has_int = has_advanced = special = False
     for k in index:  # one pass with the common kinds first: this runs at every tuple index
         kind = type(k)
         if kind is slice or k is None or k is Ellipsis:
             continue
-        if kind is int or _is_int_index(k):
+        if kind is int:
             has_int = True
+        elif _is_int_index(k):
+            has_int = True
+            special = special or isinstance(k, (Tensor, np.ndarray))  # a 0-d tensor: PyTorch selects (a view)
+        elif _is_bool_scalar(k):
+            special = True
         elif _advanced_dims(k):
             has_advanced = True
-    if not (has_int and has_advanced):
+    if not (special or has_int and has_advanced):
         return None
-    first, second = [], []
+    first, second, advanced = [], [], False
     for k in index:
         n = 0 if _is_int_index(k) else _advanced_dims(k)
         if _is_int_index(k):
             first.append(operator.index(k))  # a Python int: a 0-d array would index (and copy) as an advanced one
+        elif _is_bool_scalar(k):
+            first.append(None)
+            second.append(np.zeros(1 if bool(k._data if isinstance(k, Tensor) else k) else 0, dtype=np.int64))
+            advanced = True
         elif n:
             first += [slice(None)] * n
             second.append(k)
+            advanced = True
         elif k is None:
             first.append(None)
             second.append(slice(None))
@@ -722,7 +755,7 @@ def _ints_first(index):
         else:
             first.append(k)
             second.append(slice(None))
-    return tuple(first), tuple(second)
+    return tuple(first), (tuple(second) if advanced else None)
 
 
 # Imported last: the primitives, the engine and the operations refer back to Tensor.

@@ -163,5 +163,9 @@ def check_backward(ctx, grads: tuple) -> None:
         kind = "nan"
         where = (f"The forward call that created {ctx.name} was:\n{format_stack(ctx.stack)}" if ctx.stack is not None
                  else f"({ctx.name} was recorded before anomaly detection was turned on: no forward stack.)\n")
+        # PyTorch's engine warns with the forward stack of the node whose backward failed, then raises
+        warnings.warn(f"Error detected in {ctx.name()}. Traceback of forward call that caused the error:\n"
+                      f"{format_stack(ctx.stack) if ctx.stack is not None else '  (recorded before anomaly mode)'}",
+                      UserWarning, stacklevel=2)
         raise RuntimeError(f"Function '{ctx.name()}' returned {kind} values in its {i}th output (the gradient "
                            f"for its input {i}: {describe(g)}).\n{where}")

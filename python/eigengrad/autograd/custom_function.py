@@ -18,7 +18,7 @@ import inspect
 
 import numpy as np
 
-from eigengrad.autograd import inplace, views
+from eigengrad.autograd import views
 from eigengrad.autograd.function import NodeName, OnceDifferentiable, Primitive, _tensor_type
 from eigengrad.autograd.grad_mode import _state as _grad_state, no_grad
 from eigengrad.autograd.ops import unbroadcast
@@ -195,8 +195,8 @@ def _wrap_outputs(cls, ctx: FunctionCtx, args: tuple, output, record: bool):
 
 def _rebase_dirty(t, out_node) -> None:
     """An input changed in place by forward: it takes ``out_node`` as its history (through its base if a view)."""
-    if t._ctx is None and t.requires_grad:
-        raise RuntimeError(inplace.LEAF)
+    if t._ctx is None and t.requires_grad:  # (PyTorch's message here is in the past tense)
+        raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
     if t._view is not None:
         result = _tensor_type()._wrap(t._data)
         result._requires_grad, result._ctx = True, out_node
@@ -345,14 +345,25 @@ def once_differentiable(fn):
         if not _grad_state.enabled or not sources:
             return outputs
         single = not isinstance(outputs, tuple)
+        outputs = (outputs,) if single else outputs
+        # PyTorch's DelayedError: one node whose inputs are detached copies of the outputs that require grad
+        # (fake leaves), so the node leads to no input: autograd.grad w.r.t. the Function's inputs prunes it
+        # (None with allow_unused), and only a backward() that runs it raises
+        fakes = []
+        for o in outputs:
+            if isinstance(o, tensor_type):
+                fake = tensor_type._wrap(o._data)
+                fake._requires_grad = True
+                fakes.append(fake)
+        node = OnceDifferentiable.node(tuple(fakes), op=getattr(fn, "__qualname__", "backward"),
+                                       message="trying to differentiate twice a function that was marked with "
+                                               "@once_differentiable")
         wrapped = []
-        for o in ((outputs,) if single else outputs):
+        for o in outputs:
             if isinstance(o, tensor_type):
                 o = tensor_type._wrap(o._data)
                 o._requires_grad = True
-                o._ctx = OnceDifferentiable.node(sources, op=getattr(fn, "__qualname__", "backward"),
-                                                 message="trying to differentiate twice a function that was "
-                                                         "marked with @once_differentiable")
+                o._ctx = node
             wrapped.append(o)
         return wrapped[0] if single else tuple(wrapped)
 

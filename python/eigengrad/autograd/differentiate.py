@@ -9,6 +9,7 @@ defaults and messages over one engine pass (``autograd.engine.run``).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Sequence
 
 import numpy as np
@@ -18,10 +19,15 @@ from eigengrad.autograd import engine
 from eigengrad.autograd.function import _tensor_type
 
 
-def _seq(x, name: str) -> list:
+def _seq(x, name: str, fn: str = "grad") -> list:
     tensor_type = _tensor_type()
     if isinstance(x, tensor_type):
         return [x]
+    if type(x) is dict and name == "inputs":  # dict(model.named_parameters()): its values (PyTorch 2.13)
+        return list(x.values())
+    if isinstance(x, Mapping) and name == "inputs":
+        raise TypeError(f"`inputs` argument to `{fn}()` must be a dict, not {type(x).__name__}. "
+                        "Other Mapping types are not supported.")
     if isinstance(x, (list, tuple)):
         return list(x)
     if x is None:
@@ -36,6 +42,9 @@ def _make_grads(outputs: list, grad_outputs: list, create_graph: bool, batched: 
     tensor_type = _tensor_type()
     out = []
     for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None and (not isinstance(o, tensor_type) or not o.requires_grad):
+            out.append(None)  # (PyTorch: None; its engine then says the output does not require grad)
+            continue
         if g is None:
             if o._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -45,12 +54,20 @@ def _make_grads(outputs: list, grad_outputs: list, create_graph: bool, batched: 
             out.append(tensor_type._wrap(arr) if create_graph else arr)
             continue
         if not isinstance(g, tensor_type):
-            g = tensor_type._wrap(np.asarray(g))
+            if not isinstance(g, np.ndarray):  # (an array is eigengrad's extension; a number is PyTorch's error)
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+            g = tensor_type._wrap(g)
         shape = g.shape[1:] if batched else g.shape
         if shape != o.shape:
-            what = "grad_output" if not batched else "grad_output (without its batch dimension)"
-            raise RuntimeError(f"Mismatch in shape: {what}[{i}] has a shape of {tuple(shape)} and output[{i}] has a "
-                               f"shape of {o.shape}.")
+            if batched:
+                raise RuntimeError(
+                    "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the batch "
+                    "dimension. The sizes of the remaining dimensions are expected to match the shape of "
+                    f"corresponding output, but a mismatch was detected: grad_output[{i}] has a shape of "
+                    f"{tuple(shape)} and output[{i}] has a shape of {o.shape}. If you only want some tensors in "
+                    "`grad_output` to be considered batched, consider using vmap.")
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(shape)} and output[{i}] "
+                               f"has a shape of {o.shape}.")
         if g.dtype != o.dtype:
             g = g.to(o.dtype) if create_graph else tensor_type._wrap(g._data.astype(o.dtype))
         out.append(g if create_graph else g._data)
@@ -67,14 +84,18 @@ def _check_outputs(outputs: list) -> None:
 
 def _pair_grads(outputs: list, grad_outputs, name: str) -> list:
     if grad_outputs is None:
-        grads = [None] * len(outputs)
-    elif isinstance(grad_outputs, (_tensor_type(), np.ndarray, int, float)):  # one gradient (arrays accepted too)
-        grads = [grad_outputs]
-    else:
-        grads = _seq(grad_outputs, name)
+        return [None] * len(outputs)
+    if isinstance(grad_outputs, (_tensor_type(), np.ndarray)):  # one gradient (an array: eigengrad's extension)
+        return [grad_outputs]
+    if not hasattr(grad_outputs, "__iter__"):
+        raise TypeError(f"'{type(grad_outputs).__name__}' object is not iterable")
+    return list(grad_outputs)
+
+
+def _check_count(outputs: list, grads: list) -> None:
+    """PyTorch pairs outputs and gradients with zip, makes the gradients, then its engine checks the counts."""
     if len(grads) != len(outputs):
-        raise RuntimeError(f"{name} should be a sequence of length {len(outputs)} (one per output), got {len(grads)}")
-    return grads
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -95,18 +116,33 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
             raise RuntimeError("'grad_tensors' and 'grad_variables' (deprecated) arguments both passed to "
                                "backward(). Please only use 'grad_tensors'.")
         grad_tensors = grad_variables
-    outputs = _seq(tensors, "tensors")
-    _check_outputs(outputs)  # (before the inputs' check: PyTorch's order, so its message when both fail)
     if inputs is not None:
-        inputs = _seq(inputs, "inputs")
+        inputs = _seq(inputs, "inputs", "backward")
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-        for t in inputs:
-            if not t.requires_grad:
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _make_grads(outputs, _pair_grads(outputs, grad_tensors, "grad_tensors"), create_graph)
+    outputs = _seq(tensors, "tensors")
+    grad_list = _pair_grads(outputs, grad_tensors, "grad_tensors")
+    grads = _make_grads(outputs, grad_list, create_graph)
+    _check_count(outputs, grad_list)
+    _check_outputs(outputs)  # (before the inputs' check: PyTorch's order, so its message when both fail)
+    if inputs is not None:
+        for t in inputs:  # PyTorch's engine calls retain_grad() on each input (its message; a non-leaf input
+            if not t.requires_grad:  # keeps retaining its gradient in later backwards)
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            if t._ctx is not None:
+                t.retain_grad()
     retain = create_graph if retain_graph is None else retain_graph
+    if create_graph and not _WARNED_CREATE_GRAPH:  # (PyTorch's engine: once per process)
+        _WARNED_CREATE_GRAPH.append(True)
+        warnings.warn("Using backward() with create_graph=True will create a reference cycle between the parameter "
+                      "and its gradient which can cause a memory leak. We recommend using autograd.grad when creating "
+                      "the graph to avoid this. If you have to use this function, make sure to reset the .grad fields "
+                      "of your parameters to None after use to break the cycle and avoid the leak.", UserWarning,
+                      stacklevel=3)
     engine.run(outputs, grads, retain_graph=retain, create_graph=create_graph, inputs=inputs)
+
+
+_WARNED_CREATE_GRAPH: list = []  # not empty once backward(create_graph=True) has warned
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -140,26 +176,34 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                       stacklevel=2)
     outputs = _seq(outputs, "outputs")
     inputs_ = _seq(inputs, "inputs")
+    if type(inputs) is dict:  # PyTorch 2.13: the gradients in a dict with the inputs' keys
+        grads = grad(outputs, inputs_, grad_outputs, retain_graph, create_graph, only_inputs, allow_unused,
+                     is_grads_batched, materialize_grads)
+        return dict(zip(inputs.keys(), grads))
     if not inputs_:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     for t in inputs_:
         if not isinstance(t, _tensor_type()):
             raise TypeError(f"inputs: expected Tensors, got {type(t).__name__}")
+    grad_list = _pair_grads(outputs, grad_outputs, "grad_outputs")
+    if not is_grads_batched:  # (PyTorch's order: the gradients are made, then its engine checks the rest)
+        grads = _make_grads(outputs, grad_list, create_graph)
+    elif all(isinstance(g, _tensor_type()) for g in grad_list):
+        _make_grads(outputs, grad_list, create_graph, batched=True)  # the shape checks
+    _check_count(outputs, grad_list)
     _check_outputs(outputs)  # (before the inputs' requires_grad: PyTorch's order, so its message when both fail)
     for t in inputs_:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grad_list = _pair_grads(outputs, grad_outputs, "grad_outputs")
     retain = create_graph if retain_graph is None else retain_graph
     if is_grads_batched:
         return _batched(outputs, inputs_, grad_list, retain, create_graph, allow_unused, materialize_grads)
-    grads = _make_grads(outputs, grad_list, create_graph)
     found = engine.run(outputs, grads, retain_graph=retain, create_graph=create_graph, inputs=inputs_,
                        accumulate=False)
-    return _results(found, inputs_, allow_unused, materialize_grads)
+    return _results(found, inputs_, allow_unused, materialize_grads, create_graph)
 
 
-def _results(found: list, inputs: Sequence, allow_unused: bool, materialize: bool) -> tuple:
+def _results(found: list, inputs: Sequence, allow_unused: bool, materialize: bool, create_graph: bool = False) -> tuple:
     tensor_type = _tensor_type()
     out = []
     for i, (g, t) in enumerate(zip(found, inputs)):
@@ -167,7 +211,11 @@ def _results(found: list, inputs: Sequence, allow_unused: bool, materialize: boo
             if not allow_unused:
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")
-            out.append(tensor_type._wrap(K.zeros(t.shape, t.dtype)) if materialize else None)
+            if materialize:  # (PyTorch: zeros_like(input, requires_grad=create_graph))
+                zero = tensor_type._wrap(K.zeros(t.shape, t.dtype))
+                out.append(zero.requires_grad_() if create_graph else zero)
+            else:
+                out.append(None)
         elif isinstance(g, tensor_type):
             out.append(g)
         else:  # an array from the fast path may be a view of another gradient, or read-only: give the user a copy
@@ -192,7 +240,7 @@ def _batched(outputs, inputs, grad_list, retain, create_graph, allow_unused, mat
         grads = _make_grads(outputs, [g[b] for g in rows], create_graph)
         found = engine.run(outputs, grads, retain_graph=True if b < batch - 1 else retain,
                            create_graph=create_graph, inputs=inputs, accumulate=False)
-        per_row.append(_results(found, inputs, allow_unused, materialize))
+        per_row.append(_results(found, inputs, allow_unused, materialize, create_graph))
     out = []
     for i, t in enumerate(inputs):
         column = [r[i] for r in per_row]

@@ -100,6 +100,10 @@ def _needed(order: list, target_nodes: set, target_leaves: set) -> set:
     a target leaf or to a node that is a target or must run (``order`` has producers first)."""
     run, reach = set(), set(target_nodes)
     for node in order:
+        if node.released:  # freed by an earlier pass: it may have led to a target; running it raises PyTorch's error
+            run.add(id(node))
+            reach.add(id(node))
+            continue
         for t, (parent, _), need in zip(node.inputs, node.edges, node.needs_input_grad):
             if need and t is not None and (id(parent) in reach if parent is not None else id(t) in target_leaves):
                 run.add(id(node))
@@ -215,7 +219,11 @@ def _node_hooks(ctx, g):
         g = _call_hooks(ctx.hooks, g)
     retained = ctx.retained
     if retained is not None and retained() is not None:
-        accumulate_grad(retained(), g)
+        t = retained()
+        if t._grad is None:
+            accumulate_grad(t, g)
+        else:  # PyTorch's retain_grad hook adds out of place: a reference to the earlier .grad keeps its value
+            t._grad = t._grad + g if type(g) is not np.ndarray else _tensor_type()._wrap(K.add(t._grad._data, g))
     return g
 
 
@@ -308,9 +316,13 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
     if inputs is None:
         _accumulate_pass(order, shared, grad_of, leaf_roots, retain_graph, create_graph)
         return None
+    retaining = {id(t) for t in inputs if _retains(t)} if accumulate else ()  # (before the pass frees the nodes)
     captured = _capture_pass(order, grad_of, leaf_roots, inputs, retain_graph, create_graph)
-    out = []
+    out, done = [], {}  # done: id(input) -> its result, for an input listed twice (delivered once, as PyTorch)
     for t in inputs:
+        if id(t) in done:
+            out.append(done[id(t)])
+            continue
         g, owned = captured.get(id(t), (None, False))
         if g is not None:
             if t._ctx is None:  # a leaf: its hooks run on its summed gradient (and it is accumulated)
@@ -318,9 +330,10 @@ def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, cut):
                     g = _deliver(t, g, owned)
                 elif t._hooks is not None and t._hooks.pre:
                     g = _call_hooks(t._hooks.pre, g)
-            elif accumulate and not _retains(t):  # a retained gradient was stored already, at the node
+            elif accumulate and id(t) not in retaining:  # a retained gradient was stored already, at the node
                 accumulate_grad(t, g, owned)
         out.append(g)
+        done[id(t)] = g
     return out
 
 

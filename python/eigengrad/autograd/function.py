@@ -35,6 +35,8 @@ and its output is marked as a view of that input (see ``autograd.views``).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from eigengrad import _fp_quiet, _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.grad_mode import _state as _grad_state
@@ -70,6 +72,12 @@ class Primitive:
     stack = None
     retained = None
     hooks = None
+    # True for a primitive whose backward and backward_graph read only what forward noted on ctx (shapes,
+    # axes, dtypes: no saved array, no input's value). Such a node, like PyTorch's nodes that saved no
+    # tensor, can run again after a backward freed the graph (``y = (x + 1).sum(); y.backward();
+    # y.backward()``): ``release`` keeps its edges and metadata and puts data-free stand-ins (the shape and
+    # dtype, zero strides) for its non-leaf inputs, so no activation stays alive.
+    saves_nothing = False
 
     @staticmethod
     def shape_depends_on_values(arrays: list, options: dict) -> bool:
@@ -88,6 +96,19 @@ class Primitive:
 
     def release(self) -> None:
         """Free what backward needed (the graph is freed after backward unless retain_graph)."""
+        if self.saves_nothing:  # (idempotent: a stand-in's stand-in is itself)
+            kept = []
+            for t, need, (node, _) in zip(self.inputs, self.needs_input_grad, self.edges):
+                if t is None or not need:
+                    kept.append(None)  # a constant: not needed to run again
+                elif node is None:
+                    kept.append(t)  # a leaf (PyTorch's AccumulateGrad holds it too)
+                else:
+                    data = t._data
+                    stand_in = _STAND_INS.get((data.shape, data.dtype))
+                    kept.append(_stand_in(data) if stand_in is None else stand_in)
+            self.inputs = tuple(kept)
+            return
         self.saved = ()
         self.__dict__.clear()
         self.inputs = (None,) * len(self.inputs)  # drop the graph behind this node too
@@ -263,6 +284,23 @@ class LinearMap(Primitive):
     @classmethod
     def backward_graph(cls, ctx, g):
         return (cls.adjoint.apply(g, **ctx.options),)
+
+
+def _stand_in(data):
+    """A tensor with ``data``'s shape and dtype and no data (a read-only zero-strided view of one element), what
+    a released ``saves_nothing`` node keeps of a non-leaf input; one per (shape, dtype), shared by every node
+    (nothing writes to it)."""
+    if len(_STAND_INS) > 4096:
+        _STAND_INS.clear()
+    zero = np.zeros(1, data.dtype)
+    stand_in = _tensor_type()._wrap(np.ndarray(data.shape, data.dtype, zero, 0, (0,) * data.ndim))
+    stand_in._data.flags.writeable = False
+    stand_in._requires_grad = True
+    _STAND_INS[(data.shape, data.dtype)] = stand_in
+    return stand_in
+
+
+_STAND_INS: dict = {}  # (shape, dtype) -> a stand-in: a read-only zero-strided array of that shape (no data)
 
 
 class OnceDifferentiable(Primitive):

@@ -126,11 +126,11 @@ def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rt
                     analytical[k] = _analytical(first[k], wrt, check_grad_dtypes)
                 ana = analytical[k][i]
                 bad = np.abs(ana - num) > atol + rtol * np.abs(num)
-                if bad.any():
-                    j, c = np.unravel_index(np.argmax(np.abs(ana - num)), num.shape)
-                    return fail(f"Jacobian mismatch for output {k} with respect to input {i}: at output element "
-                                f"{j}, input element {c}: numerical {num[j, c]!r}, analytical {ana[j, c]!r}"
-                                f" ({int(bad.sum())} of {bad.size} entries outside atol={atol}, rtol={rtol})")
+                if bad.any():  # PyTorch's message: the Jacobians as (input element, output element) tensors
+                    wrap = type(t)._wrap
+                    return fail(f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                                f"numerical:{wrap(np.ascontiguousarray(num.T))}\n"
+                                f"analytical:{wrap(np.ascontiguousarray(ana.T))}\n")
     finally:
         for (_, t), g in zip(wrt, saved_grads):
             t.grad = g

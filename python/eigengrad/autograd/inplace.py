@@ -27,7 +27,7 @@ from eigengrad import _kernels as K, _trace
 from eigengrad._errors import argument_errors
 from eigengrad.autograd import engine, ops, views
 from eigengrad.autograd.grad_mode import _state as _grad_state
-from eigengrad.autograd.ops_inplace import Clamp, CopyFrom, Fill, SetItem
+from eigengrad.autograd.ops_inplace import Clamp, CopyFrom, Fill, SetItem, set_index
 from eigengrad.autograd.version import bump, counter_of, version_of
 
 LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -50,17 +50,22 @@ def _tensor_module():
 
 # --- the driver ---------------------------------------------------------------------------------------
 
-def run(t, name: str, update, recorded, operands=(), leaf_message: str = LEAF):
+def run(t, name: str, update, recorded, operands=(), leaf_message: str = LEAF, region=None):
     """Change ``t`` in place. Without autograd, ``update``: (fn, *args), ``fn(t._data, *args)`` a module-level
     function over arrays and constants (eg.compile replays it as one step), or a callable whose operations
     record themselves (an out-of-place operation and a copy back). With autograd, ``recorded(t)`` returns the
     new value as a recorded tensor computed from ``t``. Returns ``t``."""
-    if not t._data.flags.writeable:
-        if any(st == 0 and n > 1 for st, n in zip(t._data.strides, t._data.shape)):  # an expanded (broadcast) view
+    arr = t._data
+    if not arr.flags.writeable or 0 in arr.strides:
+        written = arr if region is None else region()  # (what a basic x[index] = v writes: x[index])
+        if written.size and name not in ("fill_", "zero_") and any(
+                st == 0 and n > 1 for st, n in zip(written.strides, written.shape)):
+            # an expanded view: PyTorch refuses every in-place op but a fill (one value for all elements)
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                                "single memory location. Please clone() the tensor before performing the operation.")
-        raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
-                         "cannot be changed in place")
+        if not arr.flags.writeable and not _writeable_alias(t):
+            raise ValueError(f"{name}: the tensor's array is read-only (e.g. from_numpy of a read-only array), so it "
+                             "cannot be changed in place")
     if t._inference and not _grad_state.inference:
         raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
                            "clone to get a normal tensor before doing inplace update.See "
@@ -83,6 +88,22 @@ def run(t, name: str, update, recorded, operands=(), leaf_message: str = LEAF):
     return t
 
 
+def _writeable_alias(t) -> bool:
+    """A read-only view of an expand whose broadcast dims are all gone again (``x.expand(3, 2)[:1]``, or empty)
+    is written as PyTorch's: the view's array becomes a writeable one over the same elements of its base's memory.
+    False when that memory is read-only itself (``from_numpy`` of a read-only array)."""
+    arr = t._data
+    root = views._root_array(arr)
+    if root is arr or not root.flags.writeable or not root.flags.c_contiguous:
+        return False
+    offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    try:
+        t._data = np.ndarray(arr.shape, arr.dtype, buffer=root, offset=offset, strides=arr.strides)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _check_rules(t, records: bool, leaf_message: str) -> None:
     info = t._view
     if info is None:
@@ -91,6 +112,8 @@ def _check_rules(t, records: bool, leaf_message: str) -> None:
         return
     if records and not info.grad_mode:
         raise RuntimeError(NO_GRAD_VIEW)
+    if records and info.multi:
+        raise RuntimeError(views.MULTI_OUTPUT.format(*info.multi, "is being modified inplace"))
     if info.base._ctx is None and info.base.requires_grad:
         raise RuntimeError(VIEW_OF_LEAF)
 
@@ -214,12 +237,35 @@ def setitem(t, index, value) -> None:
     tensor = _tensor_module()
     if isinstance(value, (list, tuple)):
         value = tensor._to_array(value)
+    basic = ops._is_basic_index(index)
+    if basic and 0 in t._data.strides and index is not Ellipsis:  # an expanded tensor: write into the view index
+        setitem(t[index], Ellipsis, value)  # selects (PyTorch's copy_ into it), its elements each once
+        return
+    if not basic and isinstance(value, tensor.Tensor) and value._data.dtype != t._data.dtype and not (
+            value._data.size == 1 and _one_mask(index)):
+        # PyTorch's index_put_ (with one mask and one value it is masked_fill_, which casts); the index is checked
+        # first (positions broadcast, masks fit)
+        try:
+            set_index(np.empty_like(t._data), index, np.zeros(value._data.shape, t._data.dtype))
+        except IndexError as error:
+            if "out of bounds" not in str(error):  # (positions are checked later, as they are written)
+                raise
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_torch_name(t._data.dtype)} for the destination and {_torch_name(value._data.dtype)} "
+                           "for the source.")
     value = _without_leading_ones(value, tensor.Tensor)
     arr = value._data if isinstance(value, tensor.Tensor) else value
-    basic = ops._is_basic_index(index)
 
     run(t, "__setitem__", (_setitem_parts_step, arr, *_index_parts(index)),
-        lambda src: SetItem.apply(src, value, index=index), (value,), leaf_message=VIEW_OF_LEAF if basic else LEAF)
+        lambda src: SetItem.apply(src, value, index=index), (value,), leaf_message=VIEW_OF_LEAF if basic else LEAF,
+        region=(lambda: t._data[ops._as_view_index(index)]) if basic else None)
+
+
+def _one_mask(index) -> bool:
+    """Whether the advanced part of an index is one bool mask (the rest slices, None, Ellipsis)."""
+    items = index if isinstance(index, tuple) else (index,)
+    masks = [i for i in items if isinstance(i, np.ndarray) and i.dtype.kind == "b" and i.ndim]
+    return len(masks) == 1 and all(i is masks[0] or i is None or i is Ellipsis or isinstance(i, slice) for i in items)
 
 
 def _without_leading_ones(value, tensor_type):
@@ -263,13 +309,7 @@ def _setitem_parts_step(target: np.ndarray, arr, index, *arrays) -> None:
 
 
 def _setitem_step(target: np.ndarray, arr, index) -> None:
-    try:
-        target[index] = arr
-    except ValueError as e:
-        message = _expand_message(np.shape(target[index]), np.shape(arr))
-        if message is None:  # not a shape problem
-            raise
-        raise RuntimeError(message) from e
+    set_index(target, index, arr)
 
 
 # --- dtype and shape rules (PyTorch's messages) -------------------------------------------------------

@@ -63,6 +63,8 @@ def _reshape(x, shape: tuple):
 # --- broadcasting arithmetic ----------------------------------------------------------------------
 
 class Add(Primitive):
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
@@ -81,6 +83,8 @@ class Add(Primitive):
 
 
 class Sub(Primitive):
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
@@ -259,6 +263,8 @@ def _checked(fn, *arrays) -> np.ndarray:
 # --- unary math -----------------------------------------------------------------------------------
 
 class Neg(Primitive):
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, x):
         return K.ufunc("negative", x)
@@ -273,6 +279,8 @@ class Neg(Primitive):
 
 
 class Cast(Primitive):
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype
@@ -434,6 +442,8 @@ def _expand_back_graph(g, axes: tuple, keepdim: bool, shape: tuple):
 
 
 class Sum(Primitive):
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.axes, ctx.keepdim, ctx.shape = _axes(dim, np.ndim(x)), keepdim, np.shape(x)
@@ -559,6 +569,8 @@ class GatherBackward(Primitive):
 # --- shape ----------------------------------------------------------------------------------------
 
 class Reshape(ViewPrimitive):
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def view_of(x, shape):
         return np.reshape(x, shape)
@@ -578,6 +590,8 @@ class Reshape(ViewPrimitive):
 
 
 class Permute(ViewPrimitive):
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def view_of(x, dims):
         return np.transpose(x, tuple(d % np.ndim(x) for d in dims))
@@ -602,6 +616,9 @@ class Expand(ViewPrimitive):
     """x broadcast to ``shape`` (a read-only NumPy view where a dim is broadcast, its elements sharing memory;
     to the same shape a plain, writeable view, as PyTorch's); the gradient sums over the broadcast axes."""
 
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
+
     @staticmethod
     def view_of(x, shape):
         return x.view() if np.shape(x) == tuple(shape) else np.broadcast_to(x, shape)
@@ -618,6 +635,23 @@ class Expand(ViewPrimitive):
     @staticmethod
     def backward_graph(ctx, g):
         return (sum_to(g, ctx.in_shape),)
+
+
+class Clone(Primitive):
+    """y = a copy of x, every bit kept (-0.0, NaN payloads); the gradient passes unchanged (PyTorch's
+    CloneBackward0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = K.empty(np.shape(x), np.asarray(x).dtype)
+        K.copy_into(out, x)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+    backward_graph = backward
 
 
 class Identity(Primitive):
@@ -666,7 +700,14 @@ class GetItem(ViewPrimitive):
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = np.shape(x), index
-        return x[_as_view_index(index)]
+        view_index = _as_view_index(index)  # (not ``index`` itself: basic, without Ellipsis)
+        try:
+            out = x[view_index]
+        except IndexError as error:
+            out = _out_of_bounds(x, index, error)
+        if not out.flags.c_contiguous and view_index is index and not _is_basic_index(index):
+            out = np.ascontiguousarray(out)  # advanced: a copy, C-contiguous as PyTorch's (NumPy's may put the
+        return out  # indexed dims' layout first, and .view() failed)
 
     @staticmethod
     def backward(ctx, g):
@@ -703,8 +744,34 @@ def _index_add(g: np.ndarray, index, shape: tuple) -> np.ndarray:
         K.copy_into(gx[idx if any(i is Ellipsis for i in idx) else idx + (Ellipsis,)], g)
         return gx
     gx = np.zeros(shape, dtype=g.dtype)
-    np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
+    if g.size:  # (an empty selection may hold positions out of bounds, never read: see _out_of_bounds)
+        np.add.at(gx, index, g)  # fancy indices may repeat: accumulate
     return gx
+
+
+def _out_of_bounds(x: np.ndarray, index, error: IndexError, value_shape=None) -> np.ndarray:
+    """NumPy refused ``index``. PyTorch checks the positions of advanced indices as it reads them, so none
+    when the result is empty (``x[3:, [9]]`` of a tensor of 3 rows is empty, no error: that result is returned);
+    else its message ("index 9 is out of bounds for dimension 1 with size 4", "too many indices for tensor of
+    dimension 2"). For a write of a value of ``value_shape``, PyTorch checks first that it broadcasts."""
+    items = index if isinstance(index, tuple) else (index,)
+    arrays = [np.asarray(i) if isinstance(i, (list, np.ndarray)) else None for i in items]
+    if any(a is not None and a.dtype.kind in "iu" for a in arrays):
+        safe = tuple(np.zeros_like(a) if a is not None and a.dtype.kind in "iu" else i for a, i in zip(arrays, items))
+        try:
+            out = x[safe]
+        except IndexError:
+            out = None
+        if out is not None and value_shape is not None and (len(value_shape) > out.ndim or any(
+                s not in (1, t) for s, t in zip(value_shape[::-1], out.shape[::-1]))):
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(value_shape)} cannot be broadcast to "
+                               f"indexing result of shape {list(out.shape)}") from None
+        if out is not None and out.size == 0:
+            return out
+    message = str(error)
+    if message.startswith("too many indices for array"):
+        message = f"too many indices for tensor of dimension {x.ndim}"
+    raise IndexError(message.replace(" for axis ", " for dimension ")) from None
 
 
 def _as_view_index(index):

@@ -12,6 +12,8 @@ from eigengrad.autograd.ops import GetItem, sum_to, unbroadcast
 class Cat(Primitive):
     """Concatenate along ``dim``; backward splits the gradient back into the pieces."""
 
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.dim = dim
@@ -33,6 +35,8 @@ class Cat(Primitive):
 
 class Stack(Primitive):
     """Stack along a new axis ``dim``; backward takes the slices of the gradient."""
+
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):

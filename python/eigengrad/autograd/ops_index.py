@@ -253,6 +253,8 @@ class IndexAdd(Primitive):
                     K.index_select(g, ctx.dim, ctx.index))
             if ctx.alpha != 1:
                 gsrc = gsrc * ctx.alpha
+            if gsrc.shape != ctx.src_shape:  # a 0-d src (of a 0-d input) has one slice
+                gsrc = gsrc.reshape(ctx.src_shape)
         return (g if need[0] else None), gsrc
 
     backward_graph = backward

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad.autograd.function import Primitive
-from eigengrad.autograd.ops import GetItem, sum_to, unbroadcast, where
+from eigengrad.autograd.ops import GetItem, _out_of_bounds, sum_to, unbroadcast, where
 
 
 class Clamp(Primitive):
@@ -107,7 +107,7 @@ class SetItem(Primitive):
     @staticmethod
     def forward(ctx, x, value, index):
         out = np.array(x, order="C", copy=True)
-        out[index] = value
+        set_index(out, index, value)
         ctx.index, ctx.value_shape = index, np.shape(value)
         return out
 
@@ -116,9 +116,13 @@ class SetItem(Primitive):
         gx = gv = None
         if ctx.needs_input_grad[0]:
             gx = np.array(g, copy=True)
-            gx[ctx.index] = 0
+            set_index(gx, ctx.index, 0)
         if ctx.needs_input_grad[1]:
-            gv = unbroadcast(np.asarray(g[ctx.index]), ctx.value_shape)
+            try:
+                region = np.asarray(g[ctx.index])
+            except IndexError as error:  # an empty selection with positions out of bounds (see set_index)
+                region = _out_of_bounds(g, ctx.index, error)
+            gv = unbroadcast(region, ctx.value_shape)
         return gx, gv
 
     @staticmethod
@@ -131,3 +135,25 @@ class SetItem(Primitive):
         if ctx.needs_input_grad[1]:
             gv = sum_to(GetItem.apply(g, index=ctx.index), ctx.value_shape)
         return gx, gv
+
+
+def set_index(target: np.ndarray, index, value) -> None:
+    """``target[index] = value`` with PyTorch's checks: positions out of bounds are an error only where an
+    element is written (an empty selection writes nothing, so ``x[3:, [9]] = v`` of 3 rows is no error), and a
+    value that does not broadcast to the selection is a RuntimeError with PyTorch's message."""
+    try:
+        target[index] = value
+    except IndexError as error:
+        _out_of_bounds(target, index, error, np.shape(value))  # (raises unless the selection is empty)
+    except ValueError as error:
+        from eigengrad.autograd.inplace import _expand_message
+
+        try:
+            region = target[index]
+        except IndexError as bounds:  # PyTorch checks the value's shape first
+            _out_of_bounds(target, index, bounds, np.shape(value))
+            raise error from None
+        message = _expand_message(np.shape(region), np.shape(value))
+        if message is None:  # not a shape problem
+            raise
+        raise RuntimeError(message) from error

@@ -26,6 +26,8 @@ def _keep(out: np.ndarray, shape: tuple, axes: tuple, keepdim: bool) -> np.ndarr
 class Mean(Primitive):
     """mean over ``axes`` (one pass: the double sum times 1/n; NaN for an empty reduction)."""
 
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, x, axes=(), keepdim=False):
         ctx.axes, ctx.keepdim, ctx.shape = axes, keepdim, np.shape(x)
@@ -262,6 +264,8 @@ class LogCumSumExp(Primitive):
 
 class Cumsum(Primitive):
     """Running sum along ``dim``; the gradient is the running sum of g from the end."""
+
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
 
     @staticmethod
     def forward(ctx, x, dim=0, dtype=None):

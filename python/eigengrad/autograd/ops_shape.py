@@ -57,6 +57,8 @@ class Flip(Primitive):
     """x reversed along ``dims``: a new array, as PyTorch's flip (NumPy's np.flip is a view, which a write
     into the result would change the input through); backward flips the gradient back."""
 
+    saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims

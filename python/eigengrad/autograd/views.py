@@ -26,13 +26,38 @@ from eigengrad.autograd.version import counter_of
 
 class ViewInfo:
     """What a view tensor knows about its base: the root base tensor, the chain of (view op, options)
-    from the base's array to the view's, whether it was made with grad mode on, and the shared version
-    at which its history was last set."""
+    from the base's array to the view's, whether it was made with grad mode on, the shared version
+    at which its history was last set, and ``multi``: (output index, op name) when it is (a view of) an output
+    of an op that returns several views (split, chunk, unbind), which PyTorch does not let change in place."""
 
-    __slots__ = ("base", "chain", "grad_mode", "version")
+    __slots__ = ("base", "chain", "grad_mode", "version", "multi")
 
-    def __init__(self, base, chain: tuple, grad_mode: bool, version: int) -> None:
-        self.base, self.chain, self.grad_mode, self.version = base, chain, grad_mode, version
+    def __init__(self, base, chain: tuple, grad_mode: bool, version: int, multi=None) -> None:
+        self.base, self.chain, self.grad_mode, self.version, self.multi = base, chain, grad_mode, version, multi
+
+
+MULTI_OUTPUT = ("Output {} of {} is a view and {}. This view is the output of a function that returns multiple views. "
+                "Such functions do not allow the output views to be modified inplace. You should replace the inplace "
+                "operation by an out-of-place one.")
+NO_GRAD_REBASE = ("A view was created in no_grad mode and its base or another view of its base has been modified "
+                  "inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                  "forbidden. You can clarify your code by moving both the view and the inplace either both inside the "
+                  "no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the "
+                  "inplace to be tracked).")
+
+
+def multi_output(views: tuple, src, name: str) -> tuple:
+    """Mark the outputs of an op that returns several views of ``src`` (PyTorch's MULTI_OUTPUT_NODE): made with
+    grad mode on, none may be changed in place when ``src`` requires grad; when it does not, they count as
+    made without grad mode (an in-place op with an operand that requires grad is refused)."""
+    if _grad_state.enabled:
+        for i, v in enumerate(views):
+            if v._view is not None:
+                if src.requires_grad:
+                    v._view.multi = (i, name)
+                else:
+                    v._view.grad_mode = False
+    return views
 
 
 def _root_array(a: np.ndarray) -> np.ndarray:
@@ -52,13 +77,18 @@ def record_view(view, src, cls, options: dict) -> None:
     base, chain = (src, ()) if info is None else (info.base, info.chain)
     counter = counter_of(src)
     view._counter = counter
-    view._view = ViewInfo(base, chain + ((cls, options),), _grad_state.enabled, counter[0])
+    view._view = ViewInfo(base, chain + ((cls, options),), _grad_state.enabled and (info is None or info.grad_mode),
+                          counter[0], None if info is None else info.multi)
 
 
 def refresh(view) -> None:
     """Bring a view's history up to date after its base changed in place (``Function.apply`` calls this
     for a view input whose shared version moved on since its history was set)."""
     info = view._view
+    if (not info.grad_mode or info.multi) and (info.base.requires_grad or view._ctx is not None):
+        # PyTorch regenerates no history for these: the change is an error when the view is used
+        raise RuntimeError(NO_GRAD_REBASE if not info.grad_mode else MULTI_OUTPUT.format(
+            *info.multi, "its base or another view of its base has been modified inplace"))
     info.version = view._counter[0]
     if info.grad_mode and info.base.requires_grad:
         view._ctx = ViewOfBase.node((info.base,), chain=info.chain, layout=_layout(info.base._data))
@@ -185,6 +215,14 @@ class CopySlices(Primitive):
         gb = _like(ctx.layout, g.dtype)
         gb[...] = g
         region = _replay(gb, ctx.chain)
+        if not region.flags.writeable:  # (a chain through an expand, read-only in NumPy): by element positions
+            index = _like(ctx.layout, np.dtype(np.int64))
+            index[...] = np.arange(index.size).reshape(index.shape)
+            chosen = _replay(index, ctx.chain)
+            flat = np.array(g, order="C").reshape(-1)
+            g_value = flat[chosen].copy() if ctx.needs_input_grad[1] else None
+            flat[chosen.reshape(-1)] = 0
+            return flat.reshape(np.shape(g)), g_value
         g_value = region.copy() if ctx.needs_input_grad[1] else None
         region[...] = 0
         return gb, g_value

@@ -7,12 +7,13 @@ Bad arguments raise TypeError (wrong type) or ValueError (wrong value or shape) 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from eigengrad import _kernels as K
 from eigengrad.autograd import ops_conv as C
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, user_stacklevel
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -52,6 +53,9 @@ def _batched(fn, input: Tensor, *args, **kwargs):
     return fn(input.unsqueeze(0), *args, **kwargs).squeeze(0)
 
 
+_WARNED_ASYMMETRIC_SAME: list = []  # not empty once an asymmetric padding='same' has warned (once per process)
+
+
 def conv_padding(padding, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
     """(before, after) for each of the len(kernel) spatial dims ((top, bottom, left, right) in 2-D) of an
     int, a tuple, 'valid' (none) or 'same' (output size = input size, stride 1 only; an odd total
@@ -65,6 +69,10 @@ def conv_padding(padding, kernel: tuple, stride: tuple, dilation: tuple) -> tupl
         if any(s != 1 for s in stride):
             raise ArgumentError(f"padding: padding='same' is not supported for strided convolutions (stride {stride})")
         totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        if any(t % 2 for t in totals) and not _WARNED_ASYMMETRIC_SAME:  # (PyTorch: TORCH_WARN_ONCE)
+            _WARNED_ASYMMETRIC_SAME.append(True)
+            warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
+                          "copy of the input be created", UserWarning, stacklevel=user_stacklevel())
         return tuple(v for t in totals for v in (t // 2, t - t // 2))
     return tuple(v for p in _ntuple(padding, "padding", n, minimum=0) for v in (p, p))
 

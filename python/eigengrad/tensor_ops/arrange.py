@@ -132,8 +132,10 @@ def broadcast_tensors(*tensors):
 
 def unfold(input, dimension: int, size: int, step: int):
     """Every window of ``size`` elements along ``dimension``, ``step`` apart: that dim becomes the window
-    count and a new last dim of ``size`` holds each window (a copy here, a view in PyTorch; the same values
-    and gradient)."""
+    count and a new last dim of ``size`` holds each window. A view of ``input``'s memory (``as_strided``), as
+    PyTorch's: writes through it reach ``input``, overlapping windows share elements and their gradients add."""
+    from eigengrad.tensor_ops import conversion
+
     x = input if input.ndim else input.reshape(1)
     d = _dims.wrap(dimension, x.ndim)
     n = x.shape[d]
@@ -141,15 +143,11 @@ def unfold(input, dimension: int, size: int, step: int):
         raise ArgumentError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if step <= 0:
         raise ArgumentError(f"step is {step} but must be > 0")
-    starts = np.arange(0, n - size + 1, step, dtype=np.int64)
-    index = (starts[:, None] + np.arange(size, dtype=np.int64)[None, :]).reshape(-1)
-    from eigengrad.tensor_ops.index import index_select
-
-    windows = index_select(x, d, _wrap(index))
-    shape = list(x.shape)
-    shape[d:d + 1] = [starts.size, size]
-    out = windows.reshape(*shape).movedim(d + 1, -1)
-    return out.squeeze(0) if input.ndim == 0 else out
+    shape, stride = list(x.shape), list(conversion.stride(x))
+    inner = stride[d]
+    shape[d], stride[d] = (n - size) // step + 1, inner * step
+    out = as_strided(x, shape + [size], stride + [inner], conversion.storage_offset(x))
+    return out.select(0, 0) if input.ndim == 0 else out  # (a 0-d tensor has one window, of size 0 or 1)
 
 
 def split_with_sizes(input, split_sizes, dim: int = 0):

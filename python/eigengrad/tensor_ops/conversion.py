@@ -218,7 +218,7 @@ def isreal(input):
 
 
 def clone(input, *, memory_format=None):
-    return input.clone()
+    return input.clone(memory_format=memory_format)
 
 
 def detach(input):

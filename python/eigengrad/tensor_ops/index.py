@@ -45,7 +45,7 @@ def _check_gather_shapes(input, dim: int, index: np.ndarray, name: str, src=None
     if index.ndim != max(input.ndim, 0) and not (input.ndim == 0 and index.ndim <= 1):
         raise ArgumentError(f"Index tensor must have the same number of dimensions as {'self' if scatter else 'input'}"
                             f" tensor")
-    for k in range(index.ndim):
+    for k in range(index.ndim if index.size or scatter else 0):  # (PyTorch's gather checks no empty index)
         if k != d and index.shape[k] > input.shape[k] or src is not None and index.shape[k] > src.shape[k]:
             if not scatter:
                 raise ArgumentError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
@@ -81,8 +81,15 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     d = _dims.wrap(dim, input.ndim)
-    shape = list(np.broadcast_shapes(tuple(s if k != d else 1 for k, s in enumerate(input.shape)),
-                                     tuple(s if k != d else 1 for k, s in enumerate(indices.shape))))
+    outside = tuple(s if k != d else 1 for k, s in enumerate(input.shape)), \
+        tuple(s if k != d else 1 for k, s in enumerate(indices.shape))
+    try:
+        shape = list(np.broadcast_shapes(*outside))
+    except ValueError:  # PyTorch's broadcast message, a RuntimeError
+        k = next(k for k in range(1, min(map(len, outside)) + 1) if outside[0][-k] not in (1, outside[1][-k])
+                 and outside[1][-k] != 1)
+        raise ArgumentError(f"The size of tensor a ({outside[0][-k]}) must match the size of tensor b "
+                            f"({outside[1][-k]}) at non-singleton dimension {max(map(len, outside)) - k}") from None
     xs, isz = list(shape), list(shape)
     xs[d], isz[d] = input.shape[d], indices.shape[d]
     idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
@@ -92,6 +99,15 @@ def take_along_dim(input, indices, dim=None):
             raise ArgumentError(f"index {int(idx.min())} is out of bounds for dimension {d} with size {n}")
         indices = _wrap(np.where(idx < 0, idx + n, idx))
     return gather(input.expand(*xs), d, indices.expand(*isz).contiguous())
+
+
+def _of_0d(fn, input, dim, index, src, *args, **kwargs):
+    """A scatter into a 0-d tensor, as PyTorch's: on its one element as a 1-element tensor (dim 0 or -1), the
+    index and a tensor src of at most one dim flattened the same way; the result 0-d again."""
+    _dims.wrap(dim, 0)
+    flat = (lambda t: t.reshape(-1) if hasattr(t, "_data") else t)
+    one = input.reshape(1).clone()  # (a copy: the in-place forms write into input, which the scatter may save)
+    return fn(one, 0, flat(index), flat(src), *args, **kwargs).reshape(())
 
 
 def _src(input, src, name: str):
@@ -109,6 +125,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     """input with src (a tensor, or a number ``value``) written at ``index`` along ``dim``; ``reduce`` 'add' or
     'multiply' accumulates instead (as scatter_reduce with include_self)."""
     src = value if src is None else src
+    if input.ndim == 0:
+        return _of_0d(scatter, input, dim, index, src, reduce=reduce)
     src = _src(input, src, "scatter")
     idx = _index_array(index, "scatter")
     src_arr = getattr(src, "_data", None)
@@ -127,6 +145,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
 
 def scatter_add(input, dim: int, index, src):
     """input with src's values added at ``index`` along ``dim`` (in index order: deterministic)."""
+    if input.ndim == 0:
+        return _of_0d(scatter_add, input, dim, index, src)
     src = _src(input, src, "scatter_add")
     idx = _index_array(index, "scatter_add")
     d = _check_gather_shapes(input, dim, idx, "scatter_add", src=src._data)
@@ -143,6 +163,8 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     ``include_self=False`` leaves input's values at the written positions out of the reduction."""
     if reduce not in _REDUCES:
         raise ArgumentError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    if input.ndim == 0:
+        return _of_0d(scatter_reduce, input, dim, index, src, reduce, include_self=include_self)
     src = _src(input, src, "scatter_reduce")
     idx = _index_array(index, "scatter_reduce")
     d = _check_gather_shapes(input, dim, idx, "scatter_reduce", src=src._data)
@@ -156,16 +178,28 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
                                                          include_self=bool(include_self)), d)
 
 
+_WARNED_INDEX_REDUCE: list = []  # not empty once index_reduce has given PyTorch's beta warning
+
+
 def index_reduce(input, dim: int, index, source, reduce: str, *, include_self: bool = True):
     """input with source's slices reduced into it at the positions ``index`` (1-D) names along ``dim``:
     'prod', 'mean', 'amax' or 'amin' (PyTorch's index_reduce; a scatter_reduce with the index spread over
     source's other dims)."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise ArgumentError(f"reduce argument must be either prod, mean, amax or amin, got {reduce}")
+    if not _WARNED_INDEX_REDUCE:  # (PyTorch's TORCH_WARN_ONCE: once per process)
+        _WARNED_INDEX_REDUCE.append(True)
+        warnings.warn("index_reduce() is in beta and the API may change at any time.", UserWarning,
+                      stacklevel=user_stacklevel())
+    if input.ndim == 0:
+        return _of_0d(index_reduce, input, dim, index, source, reduce, include_self=include_self)
     idx = _index_array(index, "index_reduce", ("int64", "int32"))
-    if idx.ndim != 1:
+    if idx.ndim > 1:
         raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    idx = idx.reshape(-1)
     d = _dims.wrap(dim, input.ndim)
+    if idx.size and (idx.min() < 0 or idx.max() >= (input.shape[d] if input.ndim else 1)):
+        raise ArgumentIndexError("index out of range in self")  # (PyTorch's: no position from the end)
     if source.ndim != input.ndim or source.shape[d] != idx.size:
         raise ArgumentError(f"index_reduce_(): source of shape {tuple(source.shape)} does not match index of size "
                             f"{idx.size} along dim {d} of input of shape {tuple(input.shape)}")
@@ -194,6 +228,16 @@ def _checked_index(idx: np.ndarray, n: int, message: str) -> np.ndarray:
     """idx flattened to int64, every entry in [0, n) or IndexError(message)."""
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError(message)
+    return idx.reshape(-1).astype(np.int64)
+
+
+def _index_in_bounds(idx: np.ndarray, n: int, d: int) -> np.ndarray:
+    """index_add's index flattened to int64, every entry in [0, n) (PyTorch counts none from the end), else
+    PyTorch's error (a RuntimeError there; an IndexError too)."""
+    bad = (idx < 0) | (idx >= n)
+    if bad.any():
+        raise ArgumentIndexError(f"index {int(idx.reshape(-1)[np.argmax(bad.reshape(-1))])} is out of bounds for "
+                                 f"dimension {d} with size {n}")
     return idx.reshape(-1).astype(np.int64)
 
 
@@ -245,7 +289,7 @@ def index_add(input, dim: int, index, source, *, alpha=1):
     if source.ndim != input.ndim or outside[0] != outside[1]:
         raise ArgumentError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
                             f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
-    idx = ops.numpy_call(_checked_index, raw, n, f"index_add_(): index out of range for self of size {n} at dimension {d}")
+    idx = ops.numpy_call(_index_in_bounds, raw, n, d)
     if input._data.dtype.kind == "b" or input._data.dtype.itemsize < 4:
         res = index_add(input.to(np.int64), d, _wrap(idx), source.to(np.int64), alpha=alpha)
         return res.to(input._data.dtype) if input._data.dtype.kind != "b" else res != 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError
 from eigengrad.autograd import inplace
 from eigengrad.tensor_ops import _dims
 
@@ -31,8 +31,12 @@ def _positions(input, indices) -> tuple:
         arrays.append(a.astype(np.int64))
         dim += 1
     if dim > input.ndim:
-        raise ArgumentError(f"too many indices for tensor of dimension {input.ndim} (got {dim})")
-    arrays = np.broadcast_arrays(*arrays) if arrays else []
+        raise ArgumentIndexError(f"too many indices for tensor of dimension {input.ndim} (got {dim})")
+    try:
+        arrays = np.broadcast_arrays(*arrays) if arrays else []
+    except ValueError:
+        raise ArgumentIndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                                 + ", ".join(str(list(a.shape)) for a in arrays)) from None
     out = []
     for d, a in enumerate(arrays):
         n = input.shape[d]
@@ -86,6 +90,15 @@ def index_copy(input, dim: int, index, source):
 
         raise ArgumentTypeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
                                 f"{_scalar_name(input._data.dtype)} and (source) {_scalar_name(source._data.dtype)}")
+    n = input.shape[d] if input.ndim else 1
+    flat = np.asarray(index._data if hasattr(index, "_data") else index).reshape(-1)
+    bad = (flat < 0) | (flat >= n)
+    if bad.any():  # PyTorch's index_copy counts no position from the end
+        raise ArgumentIndexError(f"index_copy_(): index {int(flat[np.argmax(bad)])} is out of bounds for dimension {d} "
+                                 f"with size {n}")
+    if input.ndim == 0:  # one slice: the element, as a 1-element tensor
+        return index_copy(input.reshape(1), 0, index, source.reshape(-1) if hasattr(source, "_data") else source
+                          ).reshape(())
     out = input.clone()
     out[(slice(None),) * d + (index.reshape(-1),)] = source
     return out

@@ -11,7 +11,7 @@ import numpy as np
 
 from eigengrad.autograd import inplace
 from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError, DtypeNotSupportedError
-from eigengrad.autograd import ops, ops_combine, ops_shape
+from eigengrad.autograd import ops, ops_combine, ops_shape, views
 from eigengrad.tensor_ops import _dims, _out
 from eigengrad.tensor_ops.arithmetic import cast, result_dtype
 
@@ -311,6 +311,11 @@ def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None):
         if size < 0 or (size == 0 and n != 0):
             raise ArgumentError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = ([size] * (n // size) + ([n % size] if n % size else [])) if size and n else [0]
+    return views.multi_output(_pieces(input, d, sizes), input,
+                              "SplitWithSizes" if isinstance(split_size_or_sections, (list, tuple)) else "Split")
+
+
+def _pieces(input, d: int, sizes) -> tuple:
     out, start = [], 0
     for s in sizes:
         out.append(_slice(input, d, start, start + s))
@@ -349,7 +354,7 @@ def tensor_split(input, indices_or_sections=None, dim: int = 0, *, sections=None
         if k <= 0:
             raise ArgumentError(f"number of sections must be larger than 0, got {k}")
         sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
-        return split(input, sizes, d)
+        return _pieces(input, d, sizes)  # (views PyTorch lets change in place, unlike split's)
     # each piece is the Python slice input[i_{k-1}:i_k]: a negative index counts from the end
     bounds = [0] + [builtins.min(builtins.max(int(i) + n if int(i) < 0 else int(i), 0), n)
                     for i in indices_or_sections] + [n]
@@ -359,7 +364,7 @@ def tensor_split(input, indices_or_sections=None, dim: int = 0, *, sections=None
 def unbind(input, dim: int = 0):
     """The slices along ``dim``, without it (views)."""
     d = _dims.wrap(dim, input.ndim)
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    return views.multi_output(tuple(select(input, d, i) for i in range(input.shape[d])), input, "Unbind")
 
 
 def _tensor_list(tensors, name: str) -> list:

@@ -29,7 +29,7 @@ class _Call:
             if result is not None:
                 grads = _as_grads(result, len(grads), "backward pre hook")
         self.grad_output = grads
-        if not self.inputs_need_grad and self.module._backward_hooks:
+        if not self.inputs_need_grad:  # (PyTorch warns with backward pre-hooks alone too)
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
                           "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
                           "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.",

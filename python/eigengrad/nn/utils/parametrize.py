@@ -4,7 +4,8 @@
 ``module.parametrizations.weight.original`` (the same Parameter object, so an optimizer built before keeps
 it; ``original0``, ``original1``, ... when ``p.right_inverse`` splits it) and makes ``module.weight`` a
 property that returns ``p(original)`` through autograd at every access (once per ``cached()`` block).
-Assigning ``module.weight = w`` stores ``right_inverse(w)``. The state_dict keys, the class renaming
+Assigning ``module.weight = w`` stores ``right_inverse(w)`` (every parametrization of it must have one, or
+PyTorch's RuntimeError; registration takes a missing one as the identity). The state_dict keys, the class renaming
 (``ParametrizedLinear``) and the errors are PyTorch's.
 """
 from __future__ import annotations
@@ -96,16 +97,35 @@ class ParametrizationList(ModuleList):
                              f"flag is enabled.\nunparametrized shape: {shape}\nparametrized shape: {tuple(z.shape)}")
 
     def right_inverse(self, value: Tensor) -> None:
-        """Store ``value`` as the originals, through the parametrizations' right inverses."""
+        """Store ``value`` as the originals, through the parametrizations' right inverses (each must have one:
+        unlike registration, which takes a missing one as the identity, assignment raises PyTorch's error)."""
         with no_grad():
             for m in reversed(list(self)):
-                if hasattr(m, "right_inverse"):
-                    value = m.right_inverse(value)
+                if not hasattr(m, "right_inverse"):
+                    raise RuntimeError(f"parametrization {type(m).__name__} does not implement right_inverse.")
+                value = m.right_inverse(value)
             if self.is_tensor:
+                if not isinstance(value, Tensor):
+                    raise ValueError(f"`right_inverse` should return a tensor. Got {type(value).__name__}")
+                if value.dtype != self.original.dtype:
+                    raise ValueError(f"The tensor returned by `right_inverse` has dtype {value.dtype} "
+                                     f"while `original` has dtype {self.original.dtype}")
                 self.original.copy_(value)
             else:
+                if not isinstance(value, (list, tuple)):
+                    raise ValueError(f"'right_inverse' must return a sequence of tensors. Got {type(value).__name__}.")
+                if len(value) != self.ntensors:
+                    raise ValueError(f"'right_inverse' must return a sequence of tensors of length {self.ntensors}. "
+                                     f"Got a sequence of length {len(value)}.")
                 for i, v in enumerate(value):
-                    getattr(self, f"original{i}").copy_(v)
+                    original_i = getattr(self, f"original{i}")
+                    if not isinstance(v, Tensor):
+                        raise ValueError(f"'right_inverse' must return a sequence of tensors or reference-type "
+                                         f"opaques. Got element {i} of type {type(v).__name__}.")
+                    if v.dtype != original_i.dtype:
+                        raise ValueError(f"Tensor {i} returned by `right_inverse` has dtype {v.dtype} "
+                                         f"while `original{i}` has dtype {original_i.dtype}")
+                    original_i.copy_(v)
 
     def forward(self) -> Tensor:
         if self.is_tensor:
