@@ -218,3 +218,12 @@ def test_a_parametrization_that_changes_the_shape_needs_unsafe():
         parametrize.register_parametrization(eg.nn.Linear(3, 2), "weight", FirstRow())
     layer = parametrize.register_parametrization(eg.nn.Linear(3, 2), "weight", FirstRow(), unsafe=True)
     assert tuple(layer.weight.shape) == (1, 3)
+
+
+def test_grad_fn_names_are_pytorchs_where_the_class_name_differs():
+    """ReLU's node is PyTorch's ReluBackward0, a view or a viewable reshape ViewBackward0, clone CloneBackward0."""
+    x = eg.ones(2, 3, requires_grad=True)
+    names = [x.relu().grad_fn.name(), eg.nn.functional.relu(x).grad_fn.name(), x.view(6).grad_fn.name(),
+             x.reshape(3, 2).grad_fn.name(), x.clone().grad_fn.name()]
+    assert names == ["ReluBackward0", "ReluBackward0", "ViewBackward0", "ViewBackward0", "CloneBackward0"]
+    assert repr(x.relu()).endswith("grad_fn=<ReluBackward0>)")

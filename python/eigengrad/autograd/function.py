@@ -115,10 +115,13 @@ class Primitive:
         self.edges = ()
         self.released = True
 
+    # PyTorch's name for the op where the class's differs (``"Relu"`` for ReLU: ``ReluBackward0``)
+    torch_name: str | None = None
+
     @property
     def name(self) -> "NodeName":
         """The op's name (``"Mul"``); called, PyTorch's node name (``grad_fn.name()`` -> ``"MulBackward0"``)."""
-        return NodeName(type(self).__name__)
+        return NodeName(self.torch_name or type(self).__name__)
 
     @property
     def next_functions(self) -> tuple:

@@ -389,6 +389,7 @@ class _Activation(Primitive):
 
 
 class ReLU(_Activation):
+    torch_name = "Relu"  # (PyTorch's ReluBackward0)
     kind = "relu"
 
 
@@ -569,6 +570,7 @@ class GatherBackward(Primitive):
 # --- shape ----------------------------------------------------------------------------------------
 
 class Reshape(ViewPrimitive):
+    torch_name = "View"  # (PyTorch's ViewBackward0: view, and reshape of a tensor it can view)
     saves_nothing = True  # (backward reads only ctx's shapes: the node runs again after a free)
 
     @staticmethod
