@@ -19,16 +19,17 @@ from eigengrad.tensor import Tensor
 class ExponentialFamily(Distribution):
     """See the module's docstring."""
 
+    # What a subclass must give (an abstract base: PyTorch's raises NotImplementedError too).
     @property
     def _natural_params(self) -> tuple:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _natural_params (an ExponentialFamily)")
 
     def _log_normalizer(self, *natural_params) -> Tensor:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _log_normalizer (an ExponentialFamily)")
 
     @property
     def _mean_carrier_measure(self) -> float:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _mean_carrier_measure (an ExponentialFamily)")
 
     def _normalizer_and_gradients(self) -> tuple:
         """(the natural parameters as fresh leaves, F at them, grad F there with its graph)."""

@@ -27,7 +27,7 @@ class _NoSign:
 
     @property
     def sign(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no sign: it is not monotone elementwise")
 
 
 def _needs_dims(shape, n: int) -> None:

@@ -28,7 +28,7 @@ from eigengrad import _dtype
 from eigengrad._device import check_device
 from eigengrad._dims import wrap_dim
 from eigengrad.tensor import Size, Tensor
-from eigengrad.tensor_ops.sparse_methods import sparse_coo
+from eigengrad.tensor_ops.sparse_methods import check_coo_layout, sparse_coo
 
 _NO_STRIDED = ("this operation reads the strided (dense) data of its operand, and a sparse COO tensor has none: "
                "call .to_dense() first (eigengrad's sparse tensors support construction, coalesce, to_dense, "
@@ -197,8 +197,7 @@ class SparseTensor(Tensor):
         return scatter_dense(self._idx, self._vals, self._shape, self._coal)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None) -> "SparseTensor":
-        if layout is not None and layout is not sparse_coo:
-            raise NotImplementedError(f"to_sparse: eigengrad has only the sparse COO layout, got {layout!r}")
+        check_coo_layout(layout)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim argument "
                                "!=self.sparse_dim() is not supported")

@@ -8,7 +8,7 @@ from eigengrad import _dtype
 from eigengrad._device import check_device
 from eigengrad.sparse._coo import SparseTensor, groups
 from eigengrad.tensor import Tensor, default_float
-from eigengrad.tensor_ops.sparse_methods import sparse_coo
+from eigengrad.tensor_ops.sparse_methods import check_coo_layout
 
 
 def _indices_array(indices) -> np.ndarray:
@@ -113,11 +113,7 @@ def dense_to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dens
     ``sparse_dim`` dims are sparse: an index is kept when its dense slice has a nonzero."""
     if isinstance(input, SparseTensor):
         return input.to_sparse(sparse_dim, layout=layout)
-    if layout is not None and layout is not sparse_coo:
-        raise NotImplementedError(f"to_sparse: eigengrad has only the sparse COO layout, got {layout!r}")
-    if blocksize is not None or dense_dim is not None:
-        raise NotImplementedError("to_sparse: blocksize and dense_dim are for the compressed layouts, which eigengrad "
-                                  "does not have")
+    check_coo_layout(layout, blocksize, dense_dim)
     n = input.ndim
     sd = n if sparse_dim is None else int(sparse_dim)
     if not 0 <= sd <= n:

@@ -9,6 +9,7 @@ from eigengrad._dims import wrap_dim
 from eigengrad.autograd.function import Primitive
 from eigengrad.sparse._coo import SparseTensor, groups, segment_sum
 from eigengrad.tensor import Tensor
+from eigengrad.tensor_ops.sparse_methods import no_kernel
 
 
 class RowPlan:
@@ -219,9 +220,7 @@ def sparse_sum(input, dim=None, dtype=None, keepdim: bool = False):
 # --- softmax --------------------------------------------------------------------------------------------------------
 def _softmax(input, dim, dtype, log: bool):
     if not isinstance(input, SparseTensor):
-        name = "_sparse_log_softmax" if log else "_sparse_softmax"
-        raise NotImplementedError(f"Could not run 'aten::{name}' with arguments from the 'CPU' backend: it needs a "
-                                  "sparse COO tensor")
+        raise no_kernel("_sparse_log_softmax" if log else "_sparse_softmax")
     c = input.coalesce()
     vals = c._vals if dtype is None else c._vals.to(dtype)
     if vals._data.dtype.kind != "f":

@@ -23,9 +23,19 @@ def _strided(name: str, layout: str = "sparse coordinate tensor") -> RuntimeErro
     return RuntimeError(f"{name} expected {layout} layout but got Strided")
 
 
-def _no_kernel(name: str) -> NotImplementedError:
+def no_kernel(name: str) -> NotImplementedError:
+    """PyTorch's error for a sparse-only operator called on a strided (dense) tensor."""
     return NotImplementedError(f"Could not run 'aten::{name}' with arguments from the 'CPU' backend: it needs a "
                                "sparse tensor, this one is strided (dense)")
+
+
+def check_coo_layout(layout, blocksize=None, dense_dim=None) -> None:
+    """The options of ``to_sparse`` eigengrad can honour: the COO layout only (no compressed layouts)."""
+    if layout is not None and layout is not sparse_coo:
+        raise NotImplementedError(f"to_sparse: eigengrad has only the sparse COO layout, got {layout!r}")
+    if blocksize is not None or dense_dim is not None:
+        raise NotImplementedError("to_sparse: blocksize and dense_dim are for the compressed layouts, which eigengrad "
+                                  "does not have")
 
 
 def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=None, pin_memory=False,
@@ -74,15 +84,15 @@ def values(input):
 
 
 def _indices(input):
-    raise _no_kernel("_indices")
+    raise no_kernel("_indices")
 
 
 def _values(input):
-    raise _no_kernel("_values")
+    raise no_kernel("_values")
 
 
 def _nnz(input):
-    raise _no_kernel("_nnz")
+    raise no_kernel("_nnz")
 
 
 def sparse_dim(input) -> int:
