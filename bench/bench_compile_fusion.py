@@ -3,7 +3,9 @@
 Two MLP steps (784-512-256-10), each compiled three times from the same weights and batch: the plan as
 eg.compile makes it; one with the fusions switched off (compile/fuse.py's rewrite replaced by a no-op
 while that plan is traced); one with the fusions but without the native executor (no kernel captured:
-compile/native.py's table emptied while it is traced, so every kernel is a Python call, as before it):
+compile/native.py's table emptied while it is traced, so every kernel is a Python call, as before it); and
+one with the optimizer's step as one call per group at the end (compile/fuse_optim.py's per-parameter
+updates switched off):
 - ``bn``: issue 19's step: BatchNorm1d, ReLU, Dropout 0.2 per hidden layer, label smoothing 0.1, AdamW
   (``batch_norm_relu_dropout_forward`` and ``relu_dropout_backward``);
 - ``linear``: ReLU and Dropout 0.2 without BatchNorm, SGD momentum (``gemm_relu_dropout``: the GEMM's
@@ -16,8 +18,8 @@ MaxPool 2 (compile/fuse_pool.py) each way against the kernels it replaces, at th
 (batch 128: 32 x 28 x 28 and 64 x 14 x 14), float32.
 
 Each round times ``--steps`` replays of each plan in turn (rotating order); the ratios are
-medians over rounds of unfused / fused and of Python loop / native (> 1: the fusion, or the executor, is
-faster).
+medians over rounds of unfused / fused, of Python loop / native and of updates at the end / per parameter
+(> 1: the fusion, or the executor, is faster).
 
     python bench/bench_compile_fusion.py [--threads N] [--rounds 15] [--quick]
 """
@@ -45,8 +47,9 @@ def _model(kind: str):
     return nn.Sequential(nn.Linear(784, 512), *block(512), nn.Linear(512, 256), *block(256), nn.Linear(256, 10))
 
 
-def compiled_step(kind: str, n: int, fused: bool, native: bool = True):
-    """(one replay, the plan): the model from seed 0, one fixed batch, traced and verified."""
+def compiled_step(kind: str, n: int, fused: bool, native: bool = True, updates: bool = True):
+    """(one replay, the plan): the model from seed 0, one fixed batch, traced and verified. ``fused``: the
+    activation fusions; ``updates``: each parameter's update as soon as its gradient is final."""
     eg.manual_seed(0)
     model = _model(kind)
     if kind == "bn":
@@ -56,17 +59,19 @@ def compiled_step(kind: str, n: int, fused: bool, native: bool = True):
     step = training_step(model, opt, loss_fn)
     rng = np.random.default_rng(0)
     x, y = eg.from_numpy(randn(rng, n, 784)), eg.from_numpy(rng.integers(0, 10, n))
-    real, capturable = PLAN.fuse_activations, NATIVE._capturable
+    real, capturable, real_updates = PLAN.fuse_activations, NATIVE._capturable, PLAN.fuse_updates
     fn = eg.compile(step)
     try:
         if not fused:
             PLAN.fuse_activations = lambda ops, buffers: 0
         if not native:
             NATIVE._capturable = set
+        if not updates:
+            PLAN.fuse_updates = lambda ops, buffers: (ops, [])
         for _ in range(5):  # trace, trace again, verify, replay
             fn(x, y)
     finally:
-        PLAN.fuse_activations, NATIVE._capturable = real, capturable
+        PLAN.fuse_activations, NATIVE._capturable, PLAN.fuse_updates = real, capturable, real_updates
     assert fn.fallback_reason is None
     return (lambda: fn(x, y)), list(fn._plans.values())[-1].plan
 
@@ -82,17 +87,21 @@ def main(argv=None) -> None:
         for n in BATCHES[:2] if args.quick else BATCHES:
             (fused, plan), (plain, unfused_plan) = compiled_step(kind, n, True), compiled_step(kind, n, False)
             loop, loop_plan = compiled_step(kind, n, True, native=False)
+            at_end, end_plan = compiled_step(kind, n, True, updates=False)
             assert plan.fused == loop_plan.fused == 2 and unfused_plan.fused == 0
             assert plan.native.captured > 0 and loop_plan.native.captured == 0
+            assert len(plan.fused_updates) == 1 and not end_plan.fused_updates
             t0 = time.perf_counter()
             fused()
             steps = args.steps or max(2, int(0.1 / max(time.perf_counter() - t0, 1e-4)))
 
-            med, ratio = paired_rounds({"eigengrad": fused, "unfused": plain, "loop": loop}, rounds, _sample(steps),
-                                       settle_s=0.05)
+            med, ratio = paired_rounds({"eigengrad": fused, "unfused": plain, "loop": loop, "at_end": at_end}, rounds,
+                                       _sample(steps), settle_s=0.05)
             print(f"{kind:6s} batch {n:5d}: compiled {med['eigengrad'] * 1e3:7.3f} ms | unfused "
-                  f"{med['unfused'] * 1e3:7.3f} ms | Python loop {med['loop'] * 1e3:7.3f} ms | medians of rounds: "
-                  f"unfused / fused {ratio['unfused']:.3f}x, Python loop / native {ratio['loop']:.3f}x", flush=True)
+                  f"{med['unfused'] * 1e3:7.3f} ms | Python loop {med['loop'] * 1e3:7.3f} ms | updates at the end "
+                  f"{med['at_end'] * 1e3:7.3f} ms | medians of rounds: unfused / fused {ratio['unfused']:.3f}x, "
+                  f"Python loop / native {ratio['loop']:.3f}x, updates at the end / per parameter "
+                  f"{ratio['at_end']:.3f}x", flush=True)
     loss_kernels(rounds)
     pool_kernels(rounds)
 

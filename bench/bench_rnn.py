@@ -54,7 +54,7 @@ def case(cell: str, rng=None) -> dict:
 
     em = getattr(eg.nn, cell)(s["input"], s["hidden"])
     fns = {"eigengrad": module_step(eg, em, eg.tensor(x, requires_grad=True), eg.from_numpy(g))}
-    weights = [p.numpy() for p in em.parameters()]  # w_ih, w_hh, b_ih, b_hh
+    weights = [p.detach().numpy() for p in em.parameters()]  # w_ih, w_hh, b_ih, b_hh
     h0 = np.zeros((s["batch"], s["hidden"]), np.float32)
     c0 = h0 if cell == "LSTM" else None
 

@@ -55,7 +55,7 @@ def train(step, sched, data: list, compiled: bool) -> list:
     fn = eg.compile(step) if compiled else step
     losses = []
     for x, y in data:
-        losses.append(fn(x, y).numpy().copy())
+        losses.append(fn(x, y).detach().numpy().copy())
         if sched is not None:
             sched.step()
     return losses, fn

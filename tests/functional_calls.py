@@ -70,7 +70,7 @@ def apply(args: list, kwargs: dict, mutation: tuple, rng) -> bool:
         if path not in tensor_paths(args, kwargs):
             return False
         t = get(args, kwargs, path)
-        new = mutated_array(t.numpy(), mutation, rng)
+        new = mutated_array(t.detach().numpy(), mutation, rng)
         if new is not None:
             put(args, kwargs, path, _retensor(t, new))
         return new is not None
@@ -83,11 +83,11 @@ def apply(args: list, kwargs: dict, mutation: tuple, rng) -> bool:
         if how == "list":
             if not isinstance(value, eg.Tensor):
                 return False
-            replacement = value.numpy().tolist()
+            replacement = value.detach().numpy().tolist()
         elif how == "array":
             if not isinstance(value, eg.Tensor):
                 return False
-            replacement = value.numpy()
+            replacement = value.detach().numpy()
         put(args, kwargs, path, replacement)
         return True
     if kind == "int":
@@ -105,7 +105,7 @@ def apply(args: list, kwargs: dict, mutation: tuple, rng) -> bool:
 def _describe(args, kwargs) -> str:
     def one(v):
         if isinstance(v, eg.Tensor):
-            a = v.numpy()
+            a = v.detach().numpy()
             return f"Tensor({a.dtype}, {a.shape}, strides={a.strides}, grad={v.requires_grad}, " \
                    f"writeable={a.flags.writeable}, aligned={a.flags.aligned})"
         if isinstance(v, (list, tuple)) and any(isinstance(x, eg.Tensor) for x in v):
@@ -146,7 +146,7 @@ def run(recipe: Recipe) -> dict:
     expected, verdict["mismatch"] = call_reference(lambda: op.expect(before_args, before_kwargs))
     if expected is None:
         return verdict
-    got = out.numpy()
+    got = out.detach().numpy()
     if got.dtype.kind in "fc" and got.dtype not in (np.float32, np.float64):
         return verdict  # float16, complex, byte-swapped results: the reference's precision says nothing
     expected = np.asarray(expected)

@@ -463,7 +463,7 @@ op("F.soft_margin_loss", F.soft_margin_loss, _soft_margin,
 def unwrap(value: Any) -> Any:
     """Tensors (also inside lists and tuples) as NumPy copies of their values; everything else as it is."""
     if isinstance(value, eg.Tensor):
-        return np.array(value.numpy(), copy=True)
+        return np.array(value.detach().numpy(), copy=True)
     if isinstance(value, (list, tuple)) and any(isinstance(v, eg.Tensor) for v in value):
         return type(value)(unwrap(v) for v in value)
     return value

@@ -146,7 +146,7 @@ def compare_outputs(e_out, t_out, what: str, rtol32: float = RTOL_FLOAT32) -> li
             assert tuple(e.shape) == tuple(t.shape), f"{label}: shape {tuple(e.shape)} != {tuple(t.shape)}"
             assert _dtype_name(e) == _dtype_name(t), f"{label}: dtype {_dtype_name(e)} != {_dtype_name(t)}"
             if t.dtype.is_floating_point:
-                assert_rel(e.numpy(), t.detach().numpy(), label, RTOL if t.dtype == torch.float64 else rtol32)
+                assert_rel(e.detach().numpy(), t.detach().numpy(), label, RTOL if t.dtype == torch.float64 else rtol32)
                 if t.requires_grad and e.requires_grad:
                     pairs.append((e, t))
                 else:
@@ -225,7 +225,8 @@ def run_case(op: Op, case: int, float32: bool = False) -> None:
     e_grads = eg.autograd.grad(e_loss, e_in, allow_unused=True, materialize_grads=True)
     t_grads = torch.autograd.grad(t_loss, t_in, allow_unused=True, materialize_grads=True)
     for k, (g, tg) in enumerate(zip(e_grads, t_grads)):
-        assert_rel(g.numpy(), tg.detach().numpy(), f"{what} gradient of input {k}", rtol)  # materialized: may require grad
+        # (materialized: may require grad)
+        assert_rel(g.detach().numpy(), tg.detach().numpy(), f"{what} gradient of input {k}", rtol)
 
 
 def run_gradcheck(op: Op) -> None:

@@ -31,7 +31,7 @@ def test_forward_backward_with_non_tensor_arguments_and_saved_output():
     y = ScaledExp.apply(x, 1.5)
     assert y.requires_grad and y.grad_fn.name == "ScaledExp" and "ScaledExpBackward" in repr(y)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 1.5 * np.exp(1.5 * x.numpy()), rtol=1e-15)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 1.5 * np.exp(1.5 * x.detach().numpy()), rtol=1e-15)
     assert gradcheck(lambda t: ScaledExp.apply(t, 1.5), (f64([0.1, -0.4, 0.7]),))
     # a backward written with Tensor operations is differentiable again (saved output included)
     assert gradgradcheck(lambda t: ScaledExp.apply(t, 1.5), (f64([0.1, -0.4, 0.7]),))
@@ -195,15 +195,15 @@ def test_mark_dirty_in_place_and_its_errors():
     version = y._version
     out = AddOne.apply(y)
     assert out is y and y._version == version + 1 and y.grad_fn.name == "AddOne"
-    np.testing.assert_array_equal(y.numpy(), [4.0, 7.0])
+    np.testing.assert_array_equal(y.detach().numpy(), [4.0, 7.0])
     (y * y).sum().backward()
-    np.testing.assert_array_equal(leaf.grad.numpy(), 2 * y.numpy() * 3)
+    np.testing.assert_array_equal(leaf.grad.detach().numpy(), 2 * y.detach().numpy() * 3)
     # (PyTorch's message for a dirty leaf is in the past tense, unlike an in-place op's on a leaf)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad has been used in an in-place operation"):
         AddOne.apply(f64([1.0]))
     base = f64([1.0, 2.0, 3.0]) * 1.0  # through a view: the base's history records the change
     AddOne.apply(base[1:])
-    np.testing.assert_array_equal(base.numpy(), [1.0, 3.0, 4.0])
+    np.testing.assert_array_equal(base.detach().numpy(), [1.0, 3.0, 4.0])
 
 
 def test_saved_tensor_modified_in_place_and_freed_after_backward():

@@ -17,8 +17,8 @@ def test_grad_returns_gradients_and_leaves_grad_alone():
     x, w = f64([1.0, 2.0, 3.0]), f64([0.5, -1.0, 2.0])
     x.grad = eg.tensor(np.full(3, 7.0))
     gx, gw = eg.autograd.grad((x * w).sum(), [x, w])
-    np.testing.assert_array_equal(gx.numpy(), w.numpy())
-    np.testing.assert_array_equal(gw.numpy(), x.numpy())
+    np.testing.assert_array_equal(gx.detach().numpy(), w.detach().numpy())
+    np.testing.assert_array_equal(gw.detach().numpy(), x.detach().numpy())
     np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 7.0))  # untouched
     assert w.grad is None
     assert not gx.requires_grad and gx.grad_fn is None
@@ -90,7 +90,7 @@ def test_is_grads_batched_stacks_one_vjp_per_row():
     y = x * x
     v = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 1.0]])
     (g,) = eg.autograd.grad(y, x, eg.tensor(v), is_grads_batched=True)
-    np.testing.assert_array_equal(g.numpy(), v * 2 * x.numpy())
+    np.testing.assert_array_equal(g.detach().numpy(), v * 2 * x.detach().numpy())
 
 
 def test_grad_retain_graph_defaults_to_create_graph():
@@ -102,7 +102,7 @@ def test_grad_retain_graph_defaults_to_create_graph():
     y = (x.exp() * x).sum()
     eg.autograd.grad(y, x, create_graph=True)
     (g,) = eg.autograd.grad(y, x)  # create_graph kept the graph
-    np.testing.assert_allclose(g.numpy(), np.exp(x.numpy()) * (1 + x.numpy()), rtol=1e-15)
+    np.testing.assert_allclose(g.detach().numpy(), np.exp(x.detach().numpy()) * (1 + x.detach().numpy()), rtol=1e-15)
 
 
 def test_grad_prunes_the_graph_to_the_inputs():
@@ -121,9 +121,9 @@ def test_create_graph_gives_second_derivatives():
     y = (x ** 3).sum()
     (g,) = eg.autograd.grad(y, x, create_graph=True)
     assert g.requires_grad
-    np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2, rtol=1e-15)
+    np.testing.assert_allclose(g.detach().numpy(), 3 * x.detach().numpy() ** 2, rtol=1e-15)
     (h,) = eg.autograd.grad(g.sum(), x, retain_graph=True)
-    np.testing.assert_allclose(h.numpy(), 6 * x.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(h.detach().numpy(), 6 * x.detach().numpy(), rtol=1e-15)
     (t,) = eg.autograd.grad(eg.autograd.grad(g.sum(), x, create_graph=True)[0].sum(), x)
     np.testing.assert_allclose(t.numpy(), [6.0, 6.0, 6.0], rtol=1e-15)
 
@@ -135,7 +135,7 @@ def test_backward_create_graph_gives_a_differentiable_grad():
     (x ** 3).sum().backward(create_graph=True)
     assert x.grad.requires_grad and x.grad.grad_fn is not None
     first = x.grad
-    np.testing.assert_allclose(first.numpy(), [3.0, 12.0])
+    np.testing.assert_allclose(first.detach().numpy(), [3.0, 12.0])
     x.grad = None
     first.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0])
@@ -148,13 +148,13 @@ def test_backward_inputs_accumulates_only_into_them():
     y = (h * h).sum()
     y.backward(inputs=[w], retain_graph=True)
     assert x.grad is None
-    np.testing.assert_array_equal(w.grad.numpy(), 2 * h.numpy() * x.numpy())
-    np.testing.assert_array_equal(h.grad.numpy(), 2 * h.numpy())  # retained on the way
+    np.testing.assert_array_equal(w.grad.detach().numpy(), 2 * h.detach().numpy() * x.detach().numpy())
+    np.testing.assert_array_equal(h.grad.detach().numpy(), 2 * h.detach().numpy())  # retained on the way
     y.backward(inputs=[h])  # a non-leaf in inputs gets its .grad accumulated (once, with retain_grad: PyTorch's)
-    np.testing.assert_array_equal(h.grad.numpy(), 4 * h.numpy())
+    np.testing.assert_array_equal(h.grad.detach().numpy(), 4 * h.detach().numpy())
     z = x * 3
     (z * z).sum().backward(inputs=[z])
-    np.testing.assert_array_equal(z.grad.numpy(), 2 * z.numpy())
+    np.testing.assert_array_equal(z.grad.detach().numpy(), 2 * z.detach().numpy())
     with pytest.raises(RuntimeError, match="`inputs` argument to `backward\\(\\)` cannot be empty."):
         (x * 2).sum().backward(inputs=[])
 
@@ -245,7 +245,7 @@ def test_post_accumulate_hook_can_step_a_parameter_during_backward():
     """The optimizer-in-backward recipe: update each parameter as soon as its gradient is final."""
     model = eg.nn.Linear(3, 2).double()
     x = eg.tensor(np.ones((4, 3)))
-    before = {n: p.numpy().copy() for n, p in model.named_parameters()}
+    before = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
 
     def step(p):
         with eg.no_grad():
@@ -256,4 +256,4 @@ def test_post_accumulate_hook_can_step_a_parameter_during_backward():
         p.register_post_accumulate_grad_hook(step)
     model(x).sum().backward()
     assert all(p.grad is None for p in model.parameters())
-    np.testing.assert_allclose(model.bias.numpy(), before["bias"] - 0.1 * 4, rtol=1e-15)
+    np.testing.assert_allclose(model.bias.detach().numpy(), before["bias"] - 0.1 * 4, rtol=1e-15)

@@ -93,7 +93,7 @@ def test_once_differentiable_fallback_raises_at_second_order():
 
     x = eg.tensor(np.array([1.0, 2.0]), requires_grad=True)
     (g,) = eg.autograd.grad(Plain.apply(x).sum(), x, create_graph=True)
-    np.testing.assert_array_equal(g.numpy(), [2.0, 4.0])  # first order is right
+    np.testing.assert_array_equal(g.detach().numpy(), [2.0, 4.0])  # first order is right
     with pytest.raises(RuntimeError, match="the derivative of Plain's backward is not implemented"):
         g.sum().backward()
 
@@ -107,13 +107,13 @@ TORCH_CASES = [c for c in CASES if c.torch_fn is not None]
 def _torch_args(args):
     import torch
 
-    return [torch.tensor(a.numpy(), requires_grad=True) if isinstance(a, eg.Tensor) and a.requires_grad else a
+    return [torch.tensor(a.detach().numpy(), requires_grad=True) if isinstance(a, eg.Tensor) and a.requires_grad else a
             for a in args]
 
 
 def _strided(t):
     """The same values in a non-contiguous array (every other element of a wider one), requiring grad."""
-    arr = t.numpy()
+    arr = t.detach().numpy()
     if arr.ndim == 0:
         return t
     wide = np.zeros(arr.shape[:-1] + (2 * arr.shape[-1],))

@@ -48,9 +48,9 @@ def test_returned_tensors_keep_their_step_values():
     data = batches(8)
     kept = [fn(x, y) for x, y in data]
     step2, model2, opt2, _ = make_step()
-    expected = [step2(x, y).numpy().copy() for x, y in data]
+    expected = [step2(x, y).detach().numpy().copy() for x, y in data]
     assert fn.replays == 4
-    same([t.numpy() for t in kept], expected)
+    same([t.detach().numpy() for t in kept], expected)
     assert not kept[-1].requires_grad  # a replay's result is this step's value, not a graph
 
 
@@ -58,9 +58,9 @@ def test_new_shapes_trace_again_and_the_cache_is_bounded():
     step, model, opt, _ = make_step()
     fn = eg.compile(step, max_plans=2)
     data = [b for pair in zip(batches(10, n=16), batches(10, n=9, seed=3)) for b in pair]
-    got = [fn(x, y).numpy().copy() for x, y in data]
+    got = [fn(x, y).detach().numpy().copy() for x, y in data]
     step2, model2, opt2, _ = make_step()  # (after: it reseeds the generator dropout draws from)
-    want = [step2(x, y).numpy().copy() for x, y in data]
+    want = [step2(x, y).detach().numpy().copy() for x, y in data]
     same(got, want)
     same(state_arrays(model, opt), state_arrays(model2, opt2))
     assert len(fn._plans) <= 2 and fn.replays > 0
@@ -114,11 +114,14 @@ def test_plan_records_are_plain_data():
     # copy is left to replay: the 3 Linear layers' dW and db by eager backward itself (engine._slots_to_write),
     # the 4 norm parameters' copies elided by compile/rewrite.py; and per BatchNorm -> ReLU -> Dropout block,
     # batch_norm_forward, relu_forward and relu_backward done by the fused kernels (compile/fuse.py); the
-    # loss's backward done by its forward (compile/fuse_loss.py)
-    assert kinds.count("elided") == 4 + 2 * 3 + 1 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
+    # loss's backward done by its forward (compile/fuse_loss.py); the optimizer's step done by one update per
+    # parameter as soon as its gradient is final (compile/fuse_optim.py)
+    assert kinds.count("elided") == 4 + 2 * 3 + 1 + 1 and not [op for op in ops if op[:2] == ("kernel", "G:copy")]
     elided = sorted(op[1] for op in ops if op[0] == "elided")
-    assert elided == (["batch_norm_forward"] * 2 + ["copy"] * 4 + ["relu_backward"] * 2 + ["relu_forward"] * 2
+    assert elided == (["Optimizer._step_groups", "batch_norm_forward"] + ["batch_norm_forward"] + ["copy"] * 4
+                      + ["relu_backward"] * 2 + ["relu_forward"] * 2
                       + ["weighted_softmax_cross_entropy_backward"])  # label smoothing: the weighted kernels
+    assert len([op for op in ops if op[:2] == ("kernel", "C:adam_step")]) == 10
     losses = [op[1] for op in ops if op[0] == "kernel" and "cross_entropy" in op[1]]
     assert losses == ["C:weighted_softmax_cross_entropy_forward_backward"]
     gemms = [op for op in ops if op[:2] == ("kernel", "C:gemm")]
@@ -147,7 +150,7 @@ def test_layer_norm_and_gelu_steps_equal_eager():
     for compiled in (True, False):
         step, model, opt = build()
         fn = eg.compile(step) if compiled else step
-        losses = [fn(x, y).numpy().copy() for x, y in data]
+        losses = [fn(x, y).detach().numpy().copy() for x, y in data]
         if compiled:
             assert fn.fallback_reason is None and fn.replays == 16
         runs.append(losses + state_arrays(model, opt))

@@ -84,8 +84,8 @@ def test_compile_benchmark_runs_quick(bench_path, capsys):
 
 
 def test_fusion_benchmark_runs_quick(bench_path, capsys):
-    """Both steps trace with two fused blocks and with none, with and without the native executor, and the
-    table prints both ratios per row."""
+    """Both steps trace with two fused blocks and with none, with and without the native executor and the
+    per-parameter optimizer updates, and the table prints the three ratios per row."""
     import bench_compile_fusion
 
     bench_compile_fusion.main(["--quick", "--rounds", "1", "--steps", "1"])
@@ -96,8 +96,9 @@ def test_fusion_benchmark_runs_quick(bench_path, capsys):
     assert [r.split(":")[0].split() for r in rows] == [["bn", "batch", "32"], ["bn", "batch", "128"],
                                                        ["linear", "batch", "32"], ["linear", "batch", "128"]]
     for r in rows:
-        fused, native = r.split("unfused / fused ")[1].split(", Python loop / native ")
-        assert float(fused.rstrip("x")) > 0 and float(native.rstrip("x")) > 0
+        fused, rest = r.split("unfused / fused ")[1].split(", Python loop / native ")
+        native, at_end = rest.split(", updates at the end / per parameter ")
+        assert float(fused.rstrip("x")) > 0 and float(native.rstrip("x")) > 0 and float(at_end.rstrip("x")) > 0
 
 
 def test_ops_benchmark_sums_the_plans_kernels(bench_path, capsys):

@@ -28,7 +28,7 @@ def test_eval_train_switches_between_replays_are_seen():
             model.eval()  # another signature: traced, then replayed
         if i == 5:
             model.train()
-        got.append(fn(x, y).numpy().copy())
+        got.append(fn(x, y).detach().numpy().copy())
     step2, model2, opt2, _ = make_step()
     want = []
     for i, (x, y) in enumerate(data):
@@ -36,7 +36,7 @@ def test_eval_train_switches_between_replays_are_seen():
             model2.eval()
         if i == 11:
             model2.train()
-        want.append(step2(x, y).numpy().copy())
+        want.append(step2(x, y).detach().numpy().copy())
     same(got, want[6:])
     same(state_arrays(model, opt), state_arrays(model2, opt2))
     assert fn.fallback_reason is None and len(fn._plans) == 3  # (the first call's: no gradients yet), train, eval

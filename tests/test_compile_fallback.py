@@ -35,13 +35,13 @@ def _step_fn(kind: str, model, opt, loss_fn, calls: list):
         if kind == "item" and loss.item() > 100.0:
             return None
         if kind == "numpy":
-            loss.numpy()
+            loss.detach().numpy()
         if kind == "float" and float(loss) > 100.0:
             return None
         if kind == "tolist":
             out.tolist()
         if kind == "asarray":
-            np.asarray(out)
+            np.asarray(out.detach())
         if kind == "value_control_flow_rows" and bool((out > 50.0).any()):
             out = out * 0.5
         if kind == "value_control_flow" and loss > 100.0:
@@ -90,7 +90,7 @@ def _compare(kind: str, steps: int = 7, mutate=None):
                 if mutate is not None:
                     mutate(i, model)
                 out = fn(x, y)
-                losses.append(None if out is None else out.numpy().copy())
+                losses.append(None if out is None else out.detach().numpy().copy())
         if compiled:
             caught = [str(m.message) for m in w if "eg.compile" in str(m.message)]
             assert fn.fallback_reason is not None
@@ -182,7 +182,7 @@ def test_grad_ready_hook_falls_back():
             for i, (x, y) in enumerate(batches(8)):
                 if i == 5:
                     opt.arenas[0].register_grad_ready_hook(lambda arena, j: seen.append(j))
-                losses.append(fn(x, y).numpy().copy())
+                losses.append(fn(x, y).detach().numpy().copy())
         return losses, state_arrays(model, opt), [str(m.message) for m in w if "eg.compile" in str(m.message)]
 
     l1, s1, caught = run(True)
@@ -231,7 +231,7 @@ def test_arithmetic_on_tensors_compiles():
             return loss
 
         fn = eg.compile(step) if compiled else step
-        losses = [fn(x, y).numpy().copy() for x, y in batches(8)]
+        losses = [fn(x, y).detach().numpy().copy() for x, y in batches(8)]
         if compiled:
             assert fn.fallback_reason is None and fn.replays == 4
         runs.append(losses + state_arrays(model, opt) + state_arrays(head, opt2))
@@ -258,7 +258,7 @@ def test_accuracy_and_an_l1_penalty_compile():
             return loss, acc, wrong
 
         fn = eg.compile(step) if compiled else step
-        outs = [t.numpy().copy() for x, y in batches(8) for t in fn(x, y)]
+        outs = [t.detach().numpy().copy() for x, y in batches(8) for t in fn(x, y)]
         if compiled:
             assert fn.fallback_reason is None and fn.replays == 4
         runs.append(outs + state_arrays(model, opt))

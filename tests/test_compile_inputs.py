@@ -23,7 +23,7 @@ def _eager_after(n_warm: int, data: list):
     step, model, opt, _ = make_step()
     for x, y in batches(n_warm):
         step(x, y)
-    return [step(x, y).numpy().copy() for x, y in data], state_arrays(model, opt)
+    return [step(x, y).detach().numpy().copy() for x, y in data], state_arrays(model, opt)
 
 
 def test_contiguous_inputs_are_read_in_place():

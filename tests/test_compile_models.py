@@ -64,7 +64,7 @@ def _train(build, shape, compiled: bool, clip: float | None):
     out = []
     for x, y in _data(shape):
         loss, norm = fn(x, y)
-        out.append(loss.numpy().copy())
+        out.append(loss.detach().numpy().copy())
         if norm is not None:
             out.append(norm.numpy().copy())
         sched.step()
@@ -114,7 +114,7 @@ def _compiled_equals_eager(build, data: list, replays: int):
             return loss
 
         fn = eg.compile(step) if compiled else step
-        losses = [fn(*batch).numpy().copy() for batch in data]
+        losses = [fn(*batch).detach().numpy().copy() for batch in data]
         if compiled:
             assert fn.fallback_reason is None and fn.replays == replays
             compiled_fn = fn

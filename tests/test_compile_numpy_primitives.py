@@ -83,8 +83,8 @@ def _run(loss_fn, compiled: bool, steps: int = 6, dtype=np.float32, prelu: bool 
         for _ in range(steps):
             x = eg.from_numpy(rng.standard_normal((8, 5)).astype(dtype))
             y = eg.from_numpy(rng.integers(0, 3, 8))
-            losses.append(fn(x, y).numpy().copy())
-    params = [p.numpy().copy() for p in model.parameters()]
+            losses.append(fn(x, y).detach().numpy().copy())
+    params = [p.detach().numpy().copy() for p in model.parameters()]
     gens = tuple(np.asarray(g.get_state()).tobytes() for g in (eg.random.default_generator, _GEN[0]))
     return losses, params, gens, [str(w.message) for w in caught if "eg.compile" in str(w.message)], fn
 

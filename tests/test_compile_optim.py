@@ -57,7 +57,7 @@ def _train(make_opt, make_sched, compiled: bool, clip=None, steps: int = 50):
     fn = eg.compile(step) if compiled else step
     losses, lrs = [], []
     for x, y in batches(steps):
-        loss = fn(x, y).numpy().copy()
+        loss = fn(x, y).detach().numpy().copy()
         losses.append(loss)
         lrs.append([(g["lr"], g.get("momentum"), g.get("betas")) for g in opt.param_groups])
         if isinstance(sched, S.ReduceLROnPlateau):
@@ -120,7 +120,7 @@ def test_clipping_compiled_equals_eager(clip):
             return loss
 
         fn = eg.compile(step) if compiled else step
-        losses = [fn(x, y).numpy().copy() for x, y in batches(50)]
+        losses = [fn(x, y).detach().numpy().copy() for x, y in batches(50)]
         if compiled:
             assert fn.fallback_reason is None and fn.replays == 46
         runs.append(losses + state_arrays(model, opt))
@@ -155,7 +155,7 @@ def test_zero_grad_anywhere_compiled_equals_eager(where):
                 opt.zero_grad()
             elif where == "outside_zeros":
                 opt.zero_grad(set_to_none=False)
-            losses.append(fn(x, y).numpy().copy())
+            losses.append(fn(x, y).detach().numpy().copy())
         if compiled:
             assert fn.fallback_reason is None
             assert fn.replays >= 16
@@ -185,7 +185,7 @@ def _train_sched_inside(make_sched, compiled: bool, steps: int = 30):
     assert type(sched).__name__ in repr(sched)  # (ChainedScheduler's repr raised: it has no last_epoch)
     losses, lrs = [], []
     for x, y in batches(steps):
-        losses.append(fn(x, y).numpy().copy())
+        losses.append(fn(x, y).detach().numpy().copy())
         lrs.append([(g["lr"], g.get("momentum")) for g in opt.param_groups])
     return losses + state_arrays(model, opt), lrs, (getattr(sched, "last_epoch", None), sched.get_last_lr()), fn
 

@@ -148,7 +148,7 @@ def _run(name: str, compiled: bool):
             if name == "train_eval_inside":
                 m.train()
             r = fn(x, y)
-            outs += [t.numpy().copy() for t in (r if isinstance(r, tuple) else (r,)) if t is not None]
+            outs += [t.detach().numpy().copy() for t in (r if isinstance(r, tuple) else (r,)) if t is not None]
     state = [p.detach().numpy().copy() for p in [*m.parameters(), *m2.parameters()]] + [e.numpy().copy() for e in ema]
     state += [b.numpy().copy() for _, b in m.named_buffers()] + [eg.default_generator.get_state().numpy()]
     return outs + state, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
@@ -164,7 +164,7 @@ def _replays_as_eager(build, batches, min_replays: int = 4):
         fn = eg.compile(step) if compiled else step
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = [fn(*b).numpy().copy() for b in batches]
+            out = [fn(*b).detach().numpy().copy() for b in batches]
         out += [t.detach().numpy().copy() for t in tensors] + [eg.default_generator.get_state().numpy()]
         results.append((out, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]))
     (want, _, _), (got, fn, caught) = results
@@ -236,9 +236,9 @@ def test_models_one_step_further_than_the_step_are_found(how):
             warnings.simplefilter("always")
             outs = []
             for x, y in DATA:
-                outs.append(fn(x, y).numpy().copy())
+                outs.append(fn(x, y).detach().numpy().copy())
                 trainer.seen += 1
-        results.append((outs + [p.numpy().copy() for p in m.parameters()], fn, caught))
+        results.append((outs + [p.detach().numpy().copy() for p in m.parameters()], fn, caught))
     (want, _, _), (got, fn, caught) = results
     assert [str(w.message) for w in caught if "eg.compile" in str(w.message)] == []
     assert fn.replays >= 4 and all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
@@ -266,8 +266,8 @@ def test_tensors_a_helper_function_reaches_are_read_live():
             outs = []
             for i, (x, y) in enumerate(DATA):
                 _CLASS_WEIGHTS[i % 3] = 0.5 + i * 0.1  # changed in place between calls: read live
-                outs.append(fn(x, y).numpy().copy())
-        results.append((outs + [p.numpy().copy() for p in m.parameters()], fn, caught))
+                outs.append(fn(x, y).detach().numpy().copy())
+        results.append((outs + [p.detach().numpy().copy() for p in m.parameters()], fn, caught))
     (want, _, _), (got, fn, caught) = results
     assert [str(w.message) for w in caught if "eg.compile" in str(w.message)] == []
     assert fn.replays >= 4 and all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
@@ -305,7 +305,7 @@ def test_tensors_the_step_reaches_by_name_are_read_live_and_their_replacement_fa
             want = F.cross_entropy(F.prelu(eager_m(x), slope) + shift[0], y)
             want.backward()
             eager_opt.step()
-            assert got.numpy().tobytes() == want.detach().numpy().tobytes()
+            assert got.detach().numpy().tobytes() == want.detach().numpy().tobytes()
         assert fn.replays >= 4 and fn.fallback_reason is None
         shift[0] = eg.ones(3)  # a new tensor in the list: the plan would still read the old one
         fn(*DATA[8])

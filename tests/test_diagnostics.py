@@ -63,7 +63,7 @@ def test_update_to_weight_ratio_is_the_relative_change_of_each_weight():
     monitor = GradientMonitor(model, warn=False)
     x, y = eg.randn(8, 64), eg.tensor(np.arange(8) % 10)
     opt = eg.optim.SGD(model.parameters(), lr=0.1)
-    before = model[0].weight.numpy().copy()
+    before = model[0].weight.detach().numpy().copy()
     nn.CrossEntropyLoss()(model(x), y).backward()
     monitor.record_gradients()
     grad = model[0].weight.grad.numpy().copy()
@@ -116,7 +116,7 @@ def test_activation_stats_match_a_direct_forward_and_leave_no_hooks():
     model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
     x = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)
     stats = activation_stats(model, x)
-    hidden = np.maximum(x @ model[0].weight.numpy().T + model[0].bias.numpy(), 0)
+    hidden = np.maximum(x @ model[0].weight.detach().numpy().T + model[0].bias.detach().numpy(), 0)
     assert [s.name for s in stats] == ["0", "1", "2"] and stats[1].kind == "ReLU"
     assert stats[1].mean == pytest.approx(hidden.mean(), rel=1e-5) and stats[1].std == pytest.approx(hidden.std(), rel=1e-5)
     assert stats[2].shape == (7, 2)

@@ -559,12 +559,12 @@ def test_wishart_kl_batched_is_per_element():
     dfs, L2 = np.array([4.0, 6.5]), np.linalg.cholesky(_spd((2,), 3))
     p = ed.Wishart(eg.tensor(dfs), scale_tril=eg.tensor(L_TRIL))
     q = ed.Wishart(eg.tensor([3.5, 9.0]), scale_tril=eg.tensor(L2))
-    out = ed.kl_divergence(p, q).numpy()
+    out = ed.kl_divergence(p, q).detach().numpy()
     for i in range(2):
         want = td.kl_divergence(td.Wishart(torch.tensor(dfs[i]), scale_tril=torch.tensor(L_TRIL)),
                                 td.Wishart(torch.tensor([3.5, 9.0][i]), scale_tril=torch.tensor(L2[i])))
         _close(out[i], want, "batched Wishart KL", BREGMAN_TOL)
-    np.testing.assert_allclose(ed.kl_divergence(p, p).numpy(), 0.0, atol=1e-10)
+    np.testing.assert_allclose(ed.kl_divergence(p, p).detach().numpy(), 0.0, atol=1e-10)
 
     class Other(ed.ExponentialFamily):
         pass

@@ -93,7 +93,7 @@ def test_non_contiguous_input(rng, dtype):
         out = F.dropout(t, 0.3, generator=eg.Generator(4))
         out.backward(eg.ones_like(out))
         expect = ref.dropout_forward(np.ascontiguousarray(x), 4, 0, K.keep_threshold(0.3), 1 / 0.7)[0]
-        np.testing.assert_array_equal(out.numpy(), expect)
+        np.testing.assert_array_equal(out.detach().numpy(), expect)
         assert_close(t.grad.numpy(), np.where(expect != 0, 1 / 0.7, 0), dtype)
 
 
@@ -160,11 +160,11 @@ def test_eval_is_identity(p, dtype):
 def test_p_zero_is_identity_and_p_one_zeros():
     x = eg.tensor(np.random.default_rng(0).standard_normal((4, 3, 2, 2)), requires_grad=True)
     for fn in (F.dropout, F.dropout2d):
-        np.testing.assert_array_equal(fn(x, 0.0).numpy(), x.numpy())
-    np.testing.assert_array_equal(F.alpha_dropout(x, 0.0, training=True).numpy(), x.numpy())
+        np.testing.assert_array_equal(fn(x, 0.0).detach().numpy(), x.detach().numpy())
+    np.testing.assert_array_equal(F.alpha_dropout(x, 0.0, training=True).detach().numpy(), x.detach().numpy())
     for fn, kw in ((F.dropout, {}), (F.dropout2d, {}), (F.alpha_dropout, {"training": True})):
         y = fn(x, 1.0, **kw)
-        np.testing.assert_array_equal(y.numpy(), 0)
+        np.testing.assert_array_equal(y.detach().numpy(), 0)
         y.sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), 0)
         x.grad = None
@@ -220,16 +220,16 @@ def test_forward_mask_is_backward_mask(kind, dtype):
     p = 0.4
     if kind == "dropout":
         y = F.dropout(x, p)
-        kept = y.numpy() != 0
+        kept = y.detach().numpy() != 0
         coef = 1 / (1 - p)
     elif kind == "dropout2d":
         y = F.dropout2d(x, p)
-        kept = y.numpy() != 0
+        kept = y.detach().numpy() != 0
         coef = 1 / (1 - p)
     else:
         y = F.alpha_dropout(x, p, training=True)
         a, bk, bd = alpha_coefs(p)
-        kept = y.numpy() != np.asarray(bd, dtype)
+        kept = y.detach().numpy() != np.asarray(bd, dtype)
         coef = a
     eg.manual_seed(999)  # the backward must not draw again
     g = rng.standard_normal(x.shape).astype(dtype)
@@ -365,7 +365,7 @@ def test_mc_dropout_predict_variance_and_modes():
     eg.manual_seed(42)
     mean, var = nn.mc_dropout_predict(model, x, 30)
     eg.manual_seed(42)
-    samples = np.stack([m2(x).numpy().astype(np.float64) for _ in range(30)])
+    samples = np.stack([m2(x).detach().numpy().astype(np.float64) for _ in range(30)])
     np.testing.assert_allclose(mean.numpy(), samples.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(var.numpy(), samples.var(0), rtol=1e-4, atol=1e-6)
 
@@ -376,7 +376,7 @@ def test_mc_dropout_predict_without_dropout_has_zero_variance():
     mean, var = nn.mc_dropout_predict(model, x, 5)
     np.testing.assert_array_equal(var.numpy(), 0)
     model.eval()
-    np.testing.assert_array_equal(mean.numpy(), model(x).numpy())
+    np.testing.assert_array_equal(mean.detach().numpy(), model(x).detach().numpy())
     assert model.training is False
     with_p0 = nn.Sequential(nn.Linear(4, 5), nn.Dropout(0.0), nn.Linear(5, 2))
     np.testing.assert_array_equal(nn.mc_dropout_predict(with_p0, x, 4)[1].numpy(), 0)

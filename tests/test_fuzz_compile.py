@@ -667,10 +667,10 @@ def run(case: dict, compiled: bool):
                     result = fn(x, y)
                 for t in result if isinstance(result, tuple) else (result,):
                     if t is not None:
-                        outs.append(t.numpy().copy())
-                outs.append(x.numpy().copy())  # (the caller's tensor: a step may change it in place)
+                        outs.append(t.detach().numpy().copy())
+                outs.append(x.detach().numpy().copy())  # (the caller's tensor: a step may change it in place)
                 if case["sched"] == "plateau":
-                    sched.step(float((result[0] if isinstance(result, tuple) else result).numpy()))
+                    sched.step(float((result[0] if isinstance(result, tuple) else result).detach().numpy()))
                 elif sched is not None and case["sched"] != "inside":
                     sched.step()
         except Exception as e:  # noqa: BLE001 (compared with eager's)
@@ -740,7 +740,7 @@ def _side_by_side(make, between=None, n: int = 10):
                 if between is not None:
                     between(i, model, opt)
                 r = fn(x, y)
-                outs += [t.numpy().copy() for t in (r if isinstance(r, tuple) else (r,))] + [x.numpy().copy()]
+                outs += [t.detach().numpy().copy() for t in (r if isinstance(r, tuple) else (r,))] + [x.numpy().copy()]
         outs += state(model, opt)
         results.append((outs, fn, [str(w.message) for w in caught if "eg.compile" in str(w.message)]))
     (want, _, _), (got, fn, warned) = results

@@ -73,7 +73,7 @@ def test_sdpa_grouped_query_unequal_heads_gradients_match_torch():
     tts = [torch.tensor(a, requires_grad=True) for a in arrays]
     eo = F.scaled_dot_product_attention(*ets, enable_gqa=True)
     to = torch.nn.functional.scaled_dot_product_attention(*tts, enable_gqa=True)
-    np.testing.assert_allclose(eo.numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-12)
     eo.backward(eg.tensor(g))
     to.backward(torch.tensor(g))
     for a, b in zip(ets, tts):
@@ -243,10 +243,10 @@ def test_mha_need_weights_with_float32_masks_on_float64_query():
     out, w = call(e, "eg", x, x, x, key_padding_mask=kpm, need_weights=False)
     assert w is None and out.dtype == np.float64
     ref, _ = call(e, "eg", x, x, x, key_padding_mask=kpm.astype(np.float64), need_weights=True)
-    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-13)
     if t is not None:
         t_out, _ = call(t, "torch", x, x, x, key_padding_mask=kpm, need_weights=False)
-        np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_mha_is_causal_none():
@@ -262,10 +262,10 @@ def test_mha_is_causal_none():
     kpm = np.zeros((2, 3), bool)
     out, _ = call(e, "eg", x, x, x, attn_mask=mask, key_padding_mask=kpm, is_causal=None, need_weights=False)
     ref, _ = call(e, "eg", x, x, x, attn_mask=mask, need_weights=True)
-    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-13)
     if t is not None:
         t_out, _ = call(t, "torch", x, x, x, attn_mask=mask, key_padding_mask=kpm, is_causal=None, need_weights=False)
-        np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 # --- sizes of the wrong type --------------------------------------------------------------------------

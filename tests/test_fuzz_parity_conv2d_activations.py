@@ -24,7 +24,7 @@ def _second(fn, x, **kw):
     e = eg.tensor(x, requires_grad=True)
     g, = eg.autograd.grad(fn(e, **kw).sum(), e, create_graph=True)
     g2, = eg.autograd.grad(g.sum(), e)
-    return g.numpy(), g2.numpy()
+    return g.detach().numpy(), g2.detach().numpy()
 
 
 def _second_torch(fn, x, **kw):
@@ -103,17 +103,17 @@ def test_mish_inplace_backward():
     y.sum().backward()
     e2 = eg.tensor(x, requires_grad=True)
     F.mish(e2).sum().backward()
-    _close(y.numpy(), F.mish(eg.tensor(x)).numpy())
+    _close(y.detach().numpy(), F.mish(eg.tensor(x)).detach().numpy())
     _close(e.grad.numpy(), e2.grad.numpy())
     assert e.grad.numpy()[0] == pytest.approx(0.05921676, abs=1e-7)
     plain = eg.tensor(x.copy())
     F.mish(plain, inplace=True)  # no autograd: written in place
-    _close(plain.numpy(), y.numpy())
+    _close(plain.detach().numpy(), y.detach().numpy())
     if torch is not None:
         t = torch.tensor(x, requires_grad=True)
         ty = torch.nn.Mish(inplace=True)(t * 1.0)
         ty.sum().backward()
-        _close(y.numpy(), ty.detach().numpy())
+        _close(y.detach().numpy(), ty.detach().numpy())
         _close(e.grad.numpy()[:3], t.grad.numpy()[:3])
 
 
@@ -156,7 +156,7 @@ def test_avg_pool2d_negative_divisor_override():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     e = eg.tensor(x, requires_grad=True)
     y = nn.AvgPool2d(2, divisor_override=-2)(e)
-    _close(y.numpy(), [[[[-5.0, -9.0], [-21.0, -25.0]]]])
+    _close(y.detach().numpy(), [[[[-5.0, -9.0], [-21.0, -25.0]]]])
     y.backward(eg.tensor(np.array([[[[1.0, 2.0], [3.0, 4.0]]]])))
     _close(e.grad.numpy()[0, 0, :2, :2], [[-0.5, -0.5], [-0.5, -0.5]])
     _close(e.grad.numpy()[0, 0, 2:, 2:], [[-2.0, -2.0], [-2.0, -2.0]])
@@ -168,7 +168,7 @@ def test_avg_pool2d_negative_divisor_override():
         t = torch.tensor(x, requires_grad=True)
         ty = torch.nn.AvgPool2d(2, divisor_override=-2)(t)
         ty.backward(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=torch.float64))
-        _close(y.numpy(), ty.detach().numpy())
+        _close(y.detach().numpy(), ty.detach().numpy())
         _close(e.grad.numpy(), t.grad.numpy())
 
 
@@ -210,7 +210,7 @@ def test_random_conv2d_configs_match_torch():
         up = rng.standard_normal(tuple(ty.shape))
         ty.backward(torch.tensor(up))
         ey.backward(eg.tensor(up))
-        _close(ey.numpy(), ty.detach().numpy())
+        _close(ey.detach().numpy(), ty.detach().numpy())
         _close(e.grad.numpy(), t.grad.numpy())
         _close(em.weight.grad.numpy(), tm.weight.grad.numpy())
         if kw["bias"]:

@@ -323,7 +323,7 @@ def test_relaxed_bernoulli_log_prob_rsample_and_support():
     y = 0.6
     x = math.log(y / (1 - y))
     want = _logit_relaxed_log_prob(0.5, 0.3, x) - math.log(y * (1 - y))  # minus log |d sigmoid / dx|
-    assert np.allclose(d.log_prob(eg.tensor([y, y], dtype=eg.float64)).numpy()[0], want, rtol=1e-12)
+    assert np.allclose(d.log_prob(eg.tensor([y, y], dtype=eg.float64)).detach().numpy()[0], want, rtol=1e-12)
     s = d.rsample((1000,))
     assert tuple(s.shape) == (1000, 2) and s.requires_grad
     assert float(s.min()) > 0 and float(s.max()) < 1

@@ -62,7 +62,7 @@ def test_conv1d_kernel_larger_than_padded_input_is_pytorchs_runtime_error():
     b = nn.Conv1d(1, 1, 5, padding=1, bias=False, dtype=eg.float64)
     b.load_state_dict({"weight": eg.tensor(np.arange(1.0, 6.0).reshape(1, 1, 5))})
     y = b(eg.tensor(np.array([[[1.0, 2.0, 3.0]]])))
-    np.testing.assert_array_equal(y.numpy(), [[[0 * 1 + 1 * 2 + 2 * 3 + 3 * 4 + 0 * 5]]])
+    np.testing.assert_array_equal(y.detach().numpy(), [[[0 * 1 + 1 * 2 + 2 * 3 + 3 * 4 + 0 * 5]]])
 
 
 def test_conv1d_replicate_padding_of_an_empty_length_is_an_argument_error():
@@ -308,7 +308,7 @@ def test_random_1d_layers_match_torch_to_1e10():
             if isinstance(to, tuple):
                 np.testing.assert_array_equal(eo[1].numpy(), to[1].numpy())
                 eo, to = eo[0], to[0]
-            rel(eo.numpy(), to.detach().numpy())
+            rel(eo.detach().numpy(), to.detach().numpy())
             rel(eg_.numpy(), tg.numpy())
 
 

@@ -62,7 +62,7 @@ def test_nadam_mu_product_takes_the_parameter_dtype_after_load_state_dict():
     topt.load_state_dict(topt.state_dict())
     _steps(ts, topt, grads[3:], torch)
     for p, t in zip(ps, ts):
-        np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-13, atol=0)
     assert opt.state_dict()["state"][1]["mu_product"].item() == topt.state_dict()["state"][1]["mu_product"].item()
 
 
@@ -91,7 +91,7 @@ def test_asgd_eta_and_mu_take_the_parameter_dtype_after_load_state_dict():
     _steps([t], topt, grads[:2], torch)
     topt.load_state_dict(topt.state_dict())
     _steps([t], topt, grads[2:], torch)
-    np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-14, atol=0)
     theirs = topt.state_dict()["state"][0]
     for k in ("eta", "mu", "ax"):
         assert opt.state_dict()["state"][0][k].dtype == theirs[k].numpy().dtype
@@ -124,7 +124,7 @@ def test_load_state_dict_accepts_another_librarys_tensors():
     v = np.array([0.000999, 0.000999])
     vmax = np.maximum(v, [0.001, 0.002])
     expected = np.array([1.0, 2.0]) - 0.1 / (1 - 0.9 ** 2) * m / (np.sqrt(vmax) / np.sqrt(1 - 0.999 ** 2) + 1e-8)
-    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-14)
+    np.testing.assert_allclose(p.detach().numpy(), expected, rtol=1e-14)
     assert opt.state_dict()["state"][0]["step"].item() == 2
 
 
@@ -149,7 +149,7 @@ def test_torch_state_dict_loaded_as_it_is_continues_torchs_trajectory():
         _steps(ts, topt, grads[4:], torch)
         _steps(ps, opt, grads[4:])
         for p, t in zip(ps, ts):
-            np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-300, err_msg=name)
+            np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-300, err_msg=name)
 
 
 def test_eigengrad_state_dict_loaded_into_torch_matches_for_asgd_and_nadam():
@@ -171,7 +171,7 @@ def test_eigengrad_state_dict_loaded_into_torch_matches_for_asgd_and_nadam():
         _steps(ps, opt, grads[3:])
         _steps(ts, topt, grads[3:], torch)
         for p, t in zip(ps, ts):
-            np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-13, atol=0, err_msg=name)
+            np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-13, atol=0, err_msg=name)
 
 
 def test_a_none_state_loaded_starts_afresh_as_pytorch_does():
@@ -189,9 +189,9 @@ def test_a_none_state_loaded_starts_afresh_as_pytorch_does():
     opt.load_state_dict(sd)
     _steps([p, q], opt, grads)
     # p: 1 - 0.1 (1 + 1.9) after two steps; then a fresh buffer: - 0.1 (1 + 1.9) again
-    np.testing.assert_allclose(p.numpy(), np.full(3, 1 - 2 * 0.1 * 2.9), rtol=1e-14)
+    np.testing.assert_allclose(p.detach().numpy(), np.full(3, 1 - 2 * 0.1 * 2.9), rtol=1e-14)
     # q: buffers 2, 3.8, 5.42, 6.878 (untouched by the load)
-    np.testing.assert_allclose(q.numpy(), np.full(2, 1 - 0.1 * (2 + 3.8 + 5.42 + 6.878)), rtol=1e-14)
+    np.testing.assert_allclose(q.detach().numpy(), np.full(2, 1 - 0.1 * (2 + 3.8 + 5.42 + 6.878)), rtol=1e-14)
     np.testing.assert_allclose(opt.state_dict()["state"][0]["momentum_buffer"].numpy(), np.full(3, 1.9), rtol=1e-14)
 
 
@@ -242,12 +242,12 @@ def test_lbfgs_continues_from_a_state_dict_of_tensors():
     sd = opt.state_dict()
     sd = {"state": {k: {n: as_tensors(v) for n, v in st.items()} for k, st in sd["state"].items()},
           "param_groups": sd["param_groups"]}
-    y, resumed, resumed_closure = _lbfgs_problem(eg, x.numpy())
+    y, resumed, resumed_closure = _lbfgs_problem(eg, x.detach().numpy())
     resumed.load_state_dict(sd)
     for _ in range(2):
         opt.step(closure)
         resumed.step(resumed_closure)
-    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy())
     assert resumed.state_dict()["state"][0]["n_iter"] == opt.state_dict()["state"][0]["n_iter"] > 6
 
     torch = _torch()
@@ -259,7 +259,7 @@ def test_lbfgs_continues_from_a_state_dict_of_tensors():
     for _ in range(2):
         topt.step(tclosure)
         ours.step(our_closure)
-    np.testing.assert_allclose(z.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(z.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-15)
     assert ours.state_dict()["state"][0]["func_evals"] == topt.state_dict()["state"][0]["func_evals"]
 
 
@@ -275,7 +275,7 @@ def test_group_norm_one_value_per_group_is_refused_only_where_pytorch_refuses():
         m.weight.fill_(2.0)
     x = eg.tensor(np.array([[1.0], [2.0], [-3.0], [0.0], [4.0]]), requires_grad=True)
     y = m(x)
-    np.testing.assert_allclose(y.numpy(), np.full((5, 1), 0.5), atol=1e-12)
+    np.testing.assert_allclose(y.detach().numpy(), np.full((5, 1), 0.5), atol=1e-12)
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.zeros((5, 1)), atol=1e-12)
     np.testing.assert_allclose(m.bias.grad.numpy(), [5.0])
@@ -289,7 +289,7 @@ def test_group_norm_one_value_per_group_is_refused_only_where_pytorch_refuses():
     with torch.no_grad():
         tm.bias.fill_(0.5)
         tm.weight.fill_(2.0)
-    np.testing.assert_allclose(tm(torch.tensor(x.numpy())).detach().numpy(), y.numpy(), atol=1e-12)
+    np.testing.assert_allclose(tm(torch.tensor(x.detach().numpy())).detach().numpy(), y.detach().numpy(), atol=1e-12)
 
 
 def test_normalize_with_p_below_one_has_pytorchs_gradient_at_zero_elements():
@@ -305,11 +305,11 @@ def test_normalize_with_p_below_one_has_pytorchs_gradient_at_zero_elements():
     # under create_graph the first-order gradient is the same (and finite)
     x = eg.tensor(np.array([[0.0, 1.0, -2.0]]), requires_grad=True)
     (g,) = eg.autograd.grad(F.normalize(x, p=0.3, dim=1).sum(), x, create_graph=True)
-    assert np.all(np.isfinite(g.numpy()))
+    assert np.all(np.isfinite(g.detach().numpy()))
     torch = _torch()
     t = torch.tensor([[0.0, 1.0, -2.0]], dtype=torch.float64, requires_grad=True)
     (tg,) = torch.autograd.grad(torch.nn.functional.normalize(t, p=0.3, dim=1).sum(), t)
-    np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-12, atol=1e-15)
 
 
 def _raises_like_torch(fn, torch_fn, expected):

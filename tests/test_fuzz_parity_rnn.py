@@ -34,7 +34,7 @@ def test_pad_sequence_gives_a_length_0_sequence_its_empty_gradient(side, batch_f
     out = ernn.pad_sequence(seqs, batch_first=batch_first, padding_value=2.5, padding_side=side)
     rows = {"right": [[1, 2, 2.5], [2.5, 2.5, 2.5], [3, 4, 5]], "left": [[2.5, 1, 2], [2.5, 2.5, 2.5], [3, 4, 5]]}
     expected = np.array(rows[side])
-    np.testing.assert_array_equal(out.numpy(), expected if batch_first else expected.T)
+    np.testing.assert_array_equal(out.detach().numpy(), expected if batch_first else expected.T)
     weights = np.arange(9.0).reshape(out.shape)
     (out * eg.tensor(weights)).sum().backward()
     grads = [s.grad for s in seqs]
@@ -47,7 +47,7 @@ def test_pad_sequence_gives_a_length_0_sequence_its_empty_gradient(side, batch_f
     if torch is not None:
         ts = [torch.tensor(a, requires_grad=True) for a in arrays]
         tout = torch.nn.utils.rnn.pad_sequence(ts, batch_first=batch_first, padding_value=2.5, padding_side=side)
-        np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+        np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
         (tout * torch.tensor(weights)).sum().backward()
         for e, t in zip(grads, ts):
             np.testing.assert_array_equal(e.numpy(), t.grad.numpy())
@@ -152,7 +152,7 @@ def test_fuzzed_layer_configurations_match_torch(case):
     touts, eouts = [tout] + (list(tst) if lstm else [tst]), [eout] + (list(est) if lstm else [est])
     tloss = eloss = 0
     for t, e in zip(touts, eouts):
-        np.testing.assert_allclose(e.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
         g = rng.standard_normal(tuple(t.shape))
         tloss, eloss = tloss + (t * torch.tensor(g)).sum(), eloss + (e * eg.tensor(g)).sum()
     tloss.backward()

@@ -123,16 +123,16 @@ def test_list_of_tensors_gets_positional_names():
 def test_grads_and_values_are_restored():
     model, x, target = mlp()
     params = list(model.parameters())
-    before = [p.numpy().copy() for p in params]
-    arrays = [p.numpy() for p in params]
+    before = [p.detach().numpy().copy() for p in params]
+    arrays = [p.detach().numpy() for p in params]
     sentinel = eg.full(params[0].shape, 42.0, dtype=eg.float64)
     params[0].grad = sentinel
     gradient_relative_error(loss_fn(model, x, target), model, eps=1e-7)
     assert params[0].grad is sentinel and np.all(sentinel.numpy() == 42.0)
     assert all(p.grad is None for p in params[1:])
     for p, arr, b in zip(params, arrays, before):
-        assert p.numpy() is arr  # the same array, bitwise restored
-        np.testing.assert_array_equal(p.numpy(), b)
+        assert p.detach().numpy() is arr  # the same array, bitwise restored
+        np.testing.assert_array_equal(p.detach().numpy(), b)
     # and the model still trains normally afterwards
     loss = loss_fn(model, x, target)()
     loss.backward()
@@ -145,7 +145,7 @@ def test_non_contiguous_parameter_is_restored():
     x = eg.tensor(np.random.default_rng(10).standard_normal((5, 3)))
     err = gradient_relative_error(lambda: (x @ w.T).tanh().sum(), [w])
     assert err < 1e-7
-    assert np.shares_memory(w.numpy(), base)
+    assert np.shares_memory(w.detach().numpy(), base)
 
 
 def test_errors():

@@ -147,11 +147,11 @@ def test_prelu_weight_gradient_is_thread_independent(rng, restore_threads):
 def test_prelu_module():
     m = nn.PReLU(3)
     assert m.weight.shape == (3,) and m.weight.dtype == np.float32
-    np.testing.assert_array_equal(m.weight.numpy(), 0.25)
+    np.testing.assert_array_equal(m.weight.detach().numpy(), 0.25)
     assert [n for n, _ in m.named_parameters()] == ["weight"]
     x = eg.tensor(np.array([[[-2.0]], [[1.0]], [[-4.0]]]).reshape(1, 3, 1), dtype=eg.float32)
     y = m(x)
-    np.testing.assert_array_equal(y.numpy().ravel(), [-0.5, 1.0, -1.0])
+    np.testing.assert_array_equal(y.detach().numpy().ravel(), [-0.5, 1.0, -1.0])
     y.sum().backward()
     np.testing.assert_array_equal(m.weight.grad.numpy(), [-2.0, 0.0, -4.0])
     with pytest.raises(ValueError, match=r"^weight: expected 1 element or one per channel \(3"):
@@ -185,11 +185,11 @@ def test_maxout_module():
     m = nn.Maxout(10, 4, 3)
     assert m.weight.shape == (12, 10) and m.bias.shape == (12,)
     bound = 1 / math.sqrt(10)
-    assert np.abs(m.weight.numpy()).max() <= bound and np.abs(m.bias.numpy()).max() <= bound
-    assert m.weight.numpy().std() > 0.5 * bound / math.sqrt(3)
+    assert np.abs(m.weight.detach().numpy()).max() <= bound and np.abs(m.bias.detach().numpy()).max() <= bound
+    assert m.weight.detach().numpy().std() > 0.5 * bound / math.sqrt(3)
     x = eg.randn(6, 10)
-    z = (x.numpy() @ m.weight.numpy().T + m.bias.numpy()).reshape(6, 4, 3)
-    np.testing.assert_allclose(m(x).numpy(), z.max(-1), rtol=1e-6)
+    z = (x.detach().numpy() @ m.weight.detach().numpy().T + m.bias.detach().numpy()).reshape(6, 4, 3)
+    np.testing.assert_allclose(m(x).detach().numpy(), z.max(-1), rtol=1e-6)
     assert "pieces=3" in repr(m)
     with pytest.raises(ValueError, match=r"^pieces: expected an int >= 1"):
         nn.Maxout(3, 2, 0)

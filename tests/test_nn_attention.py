@@ -25,12 +25,12 @@ def t(rng, *shape, dtype=np.float64, grad=True):
 def test_sdpa_values_match_the_reference(rng, dtype):
     q, k, v = t(rng, 2, 3, 5, 4, dtype=dtype), t(rng, 2, 3, 7, 4, dtype=dtype), t(rng, 2, 3, 7, 6, dtype=dtype)
     out = F.scaled_dot_product_attention(q, k, v)
-    expected, _ = ref.attention_forward(*(a.numpy().astype(np.float64) for a in (q, k, v)), None, 0.5, False)
-    assert_close(out.numpy(), expected, dtype)
+    expected, _ = ref.attention_forward(*(a.detach().numpy().astype(np.float64) for a in (q, k, v)), None, 0.5, False)
+    assert_close(out.detach().numpy(), expected, dtype)
     # the definition, written out
-    s = q.numpy() @ np.swapaxes(k.numpy(), -1, -2) / 2
+    s = q.detach().numpy() @ np.swapaxes(k.detach().numpy(), -1, -2) / 2
     p = np.exp(s - s.max(-1, keepdims=True))
-    assert_close(out.numpy(), (p / p.sum(-1, keepdims=True)) @ v.numpy(), dtype)
+    assert_close(out.detach().numpy(), (p / p.sum(-1, keepdims=True)) @ v.detach().numpy(), dtype)
 
 
 @pytest.mark.parametrize("options", [
@@ -76,12 +76,12 @@ def test_sdpa_broadcast_heads(rng, dtype):
     # size 1 is repeated for every key/value head; both equal the explicitly repeated computation
     q, k, v = t(rng, 2, 4, 5, 3, dtype=dtype), t(rng, 2, 1, 6, 3, dtype=dtype), t(rng, 2, 1, 6, 2, dtype=dtype)
     out = F.scaled_dot_product_attention(q, k, v)
-    kr, vr = (eg.tensor(np.repeat(a.numpy(), 4, axis=1)) for a in (k, v))
-    assert_close(out.numpy(), F.scaled_dot_product_attention(q.detach(), kr, vr).numpy(), dtype)
+    kr, vr = (eg.tensor(np.repeat(a.detach().numpy(), 4, axis=1)) for a in (k, v))
+    assert_close(out.detach().numpy(), F.scaled_dot_product_attention(q.detach(), kr, vr).detach().numpy(), dtype)
     out1 = F.scaled_dot_product_attention(q[:, :1], kr, vr)
     assert out1.shape == (2, 4, 5, 2)
-    assert_close(out1.numpy(), F.scaled_dot_product_attention(eg.tensor(np.repeat(q.numpy()[:, :1], 4, axis=1)),
-                                                              kr, vr).numpy(), dtype)
+    q1 = eg.tensor(np.repeat(q.detach().numpy()[:, :1], 4, axis=1))
+    assert_close(out1.detach().numpy(), F.scaled_dot_product_attention(q1, kr, vr).detach().numpy(), dtype)
     if dtype == np.float64:
         assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=eg.tensor(
             np.tril(np.ones((5, 6), bool)))), (t(rng, 2, 3, 5, 3), t(rng, 1, 1, 6, 3), t(rng, 2, 1, 6, 2)))
@@ -92,8 +92,8 @@ def test_sdpa_broadcast_heads(rng, dtype):
 def test_sdpa_gqa_equals_repeated_heads(rng, dtype):
     q, k, v = t(rng, 2, 6, 5, 4, dtype=dtype), t(rng, 2, 2, 7, 4, dtype=dtype), t(rng, 2, 2, 7, 3, dtype=dtype)
     out = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
-    kr, vr = (eg.tensor(np.repeat(a.numpy(), 3, axis=1)) for a in (k, v))
-    assert_close(out.numpy(), F.scaled_dot_product_attention(q.detach(), kr, vr).numpy(), dtype)
+    kr, vr = (eg.tensor(np.repeat(a.detach().numpy(), 3, axis=1)) for a in (k, v))
+    assert_close(out.detach().numpy(), F.scaled_dot_product_attention(q.detach(), kr, vr).detach().numpy(), dtype)
 
 
 def test_sdpa_bool_and_float_masks_agree(rng, dtype):
@@ -102,11 +102,11 @@ def test_sdpa_bool_and_float_masks_agree(rng, dtype):
     keep[2] = False
     a = F.scaled_dot_product_attention(q, k, v, attn_mask=eg.tensor(keep))
     b = F.scaled_dot_product_attention(q, k, v, attn_mask=eg.tensor(np.where(keep, 0.0, -np.inf).astype(dtype)))
-    assert np.array_equal(a.numpy(), b.numpy())
-    assert not np.any(a.numpy()[:, 2])  # the fully masked row is zero, as in PyTorch
+    assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+    assert not np.any(a.detach().numpy()[:, 2])  # the fully masked row is zero, as in PyTorch
     causal = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     tril = F.scaled_dot_product_attention(q, k, v, attn_mask=eg.tensor(np.tril(np.ones((5, 6), bool))))
-    assert np.array_equal(causal.numpy(), tril.numpy())
+    assert np.array_equal(causal.detach().numpy(), tril.detach().numpy())
 
 
 def test_sdpa_dropout_uses_the_default_generator(rng):
@@ -116,18 +116,20 @@ def test_sdpa_dropout_uses_the_default_generator(rng):
     b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
     eg.manual_seed(5)
     c = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    a, b, c = a.detach(), b.detach(), c.detach()
     assert np.array_equal(a.numpy(), c.numpy()) and not np.array_equal(a.numpy(), b.numpy())
     assert eg.random.default_generator._offset == 2 * 8 * 8  # one draw of the weights' size
-    assert not np.any(F.scaled_dot_product_attention(q, k, v, dropout_p=1.0).numpy())
+    assert not np.any(F.scaled_dot_product_attention(q, k, v, dropout_p=1.0).detach().numpy())
 
 
 def test_sdpa_zero_sizes(rng):
     q, k, v = t(rng, 0, 2, 3, 4), t(rng, 0, 2, 5, 4), t(rng, 0, 2, 5, 6)
     assert F.scaled_dot_product_attention(q, k, v).shape == (0, 2, 3, 6)
     out = F.scaled_dot_product_attention(t(rng, 2, 3, 0), t(rng, 4, 0), t(rng, 4, 5))
+    out = out.detach()
     assert np.allclose(out.numpy(), t(rng, 4, 5, grad=False).numpy().mean(0) * 0 + out.numpy()[0, 0])  # uniform
     none = F.scaled_dot_product_attention(t(rng, 2, 3, 4), t(rng, 0, 4), t(rng, 0, 5))
-    assert none.shape == (2, 3, 5) and not np.any(none.numpy())
+    assert none.shape == (2, 3, 5) and not np.any(none.detach().numpy())
 
 
 def test_sdpa_errors(rng):
@@ -136,7 +138,7 @@ def test_sdpa_errors(rng):
     with pytest.raises(TypeError, match="key: expected dtype float64"):
         sdpa(q, k.float(), v)
     with pytest.raises(TypeError, match="query: expected an eigengrad Tensor"):
-        sdpa(q.numpy(), k, v)
+        sdpa(q.detach().numpy(), k, v)
     with pytest.raises(ValueError, match="query: expected a tensor of at least 2 dimensions"):
         sdpa(t(rng, 4), t(rng, 4), t(rng, 4))
     with pytest.raises(ValueError, match="key: expected 4 features"):
@@ -168,9 +170,9 @@ def test_mha_parameters_and_initialisation():
                                                     "out_proj.bias"]
     assert m.in_proj_weight.shape == (192, 64) and m.head_dim == 16 and m.in_proj_weight.dtype == np.float32
     bound = math.sqrt(6 / (64 + 192))  # xavier_uniform_ over the packed (3 E, E) weight, as PyTorch
-    w = m.in_proj_weight.numpy()
+    w = m.in_proj_weight.detach().numpy()
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
-    assert not np.any(m.in_proj_bias.numpy()) and not np.any(m.out_proj.bias.numpy())
+    assert not np.any(m.in_proj_bias.detach().numpy()) and not np.any(m.out_proj.bias.detach().numpy())
     s = nn.MultiheadAttention(6, 3, kdim=4, vdim=5, bias=False, add_bias_kv=True, dtype=np.float64)
     assert [n for n, _ in s.named_parameters()] == ["q_proj_weight", "k_proj_weight", "v_proj_weight", "bias_k",
                                                     "bias_v", "out_proj.weight"]
@@ -184,19 +186,20 @@ def test_mha_values_against_the_definition(rng):
         p._data[...] = rng.standard_normal(p.shape)
     x = t(rng, 4, 3, 6, grad=False)  # (L, N, E)
     out, weights = m(x, x, x, average_attn_weights=False)
-    w, b = m.in_proj_weight.numpy(), m.in_proj_bias.numpy()
+    w, b = m.in_proj_weight.detach().numpy(), m.in_proj_bias.detach().numpy()
     xs = x.numpy().transpose(1, 0, 2)  # (N, L, E)
     q, k, v = (xs @ w[i * 6:(i + 1) * 6].T + b[i * 6:(i + 1) * 6] for i in range(3))
     heads = [a.reshape(3, 4, 2, 3).transpose(0, 2, 1, 3) for a in (q, k, v)]  # (N, H, L, d)
     s = heads[0] @ heads[1].swapaxes(-1, -2) / math.sqrt(3)
     p = np.exp(s - s.max(-1, keepdims=True))
     p /= p.sum(-1, keepdims=True)
-    o = (p @ heads[2]).transpose(0, 2, 1, 3).reshape(3, 4, 6) @ m.out_proj.weight.numpy().T + m.out_proj.bias.numpy()
-    assert_close(out.numpy(), o.transpose(1, 0, 2), np.float64)
-    assert_close(weights.numpy(), p, np.float64)
+    o = ((p @ heads[2]).transpose(0, 2, 1, 3).reshape(3, 4, 6) @ m.out_proj.weight.detach().numpy().T
+         + m.out_proj.bias.detach().numpy())
+    assert_close(out.detach().numpy(), o.transpose(1, 0, 2), np.float64)
+    assert_close(weights.detach().numpy(), p, np.float64)
     fused, none = m(x, x, x, need_weights=False)
     assert none is None
-    assert_close(fused.numpy(), out.numpy(), np.float64)
+    assert_close(fused.detach().numpy(), out.detach().numpy(), np.float64)
 
 
 def test_mha_gradcheck(rng):
@@ -220,7 +223,7 @@ def test_mha_unbatched_and_errors(rng):
     out, w = m(x, x, x)
     assert out.shape == (3, 4) and w.shape == (3, 3)
     batched, wb = m(x.unsqueeze(1), x.unsqueeze(1), x.unsqueeze(1))
-    assert_close(out.numpy(), batched.numpy()[:, 0], np.float64)
+    assert_close(out.detach().numpy(), batched.detach().numpy()[:, 0], np.float64)
     with pytest.raises(ValueError, match="num_heads: embed_dim must be divisible by num_heads"):
         nn.MultiheadAttention(5, 2)
     with pytest.raises(ValueError, match="embed_dim: expected a positive int"):
@@ -242,10 +245,10 @@ def test_mha_dropout_only_in_training(rng):
     x = t(rng, 5, 2, 4, grad=False)
     m.eval()
     a, b = m(x, x, x)[0], m(x, x, x)[0]
-    assert np.array_equal(a.numpy(), b.numpy())
+    assert np.array_equal(a.detach().numpy(), b.detach().numpy())
     m.train()
     c = m(x, x, x, need_weights=False)[0]
-    assert not np.allclose(a.numpy(), c.numpy())
+    assert not np.allclose(a.detach().numpy(), c.detach().numpy())
 
 
 # --- the Transformer ---------------------------------------------------------------------------------
@@ -270,7 +273,7 @@ def test_transformer_submodule_names_and_clones():
     enc = nn.TransformerEncoder(layer, 3, norm=nn.LayerNorm(8), enable_nested_tensor=False)
     assert len(enc.layers) == 3 and enc.layers[0] is not enc.layers[1]
     enc.layers[0].linear1.weight._data[...] = 0  # the clones are independent copies
-    assert np.any(enc.layers[1].linear1.weight.numpy())
+    assert np.any(enc.layers[1].linear1.weight.detach().numpy())
     dec = nn.TransformerDecoderLayer(8, 2, 16, bias=False)
     assert {n for n, _ in dec.named_modules()} >= {"multihead_attn", "norm3", "dropout3"}
     assert dec.norm1.bias is None and dec.linear1.bias is None
@@ -301,7 +304,7 @@ def test_transformer_layer_activation_and_errors(rng):
     a = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, activation="gelu", dtype=np.float64)
     b = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, activation=F.gelu, dtype=np.float64)
     b.load_state_dict(a.state_dict())
-    assert np.array_equal(a(x).numpy(), b(x).numpy())
+    assert np.array_equal(a(x).detach().numpy(), b(x).detach().numpy())
     with pytest.raises(ValueError, match="activation: should be relu/gelu"):
         nn.TransformerEncoderLayer(4, 2, activation="tanh")
     with pytest.raises(ValueError, match="num_layers: expected a positive int"):
@@ -320,8 +323,8 @@ def test_encoder_detects_a_causal_mask(rng):
     mask = nn.Transformer.generate_square_subsequent_mask(5, dtype=np.float64)
     bool_mask = eg.tensor(np.triu(np.ones((5, 5), bool), 1))
     a, b, c = enc(x, mask=mask), enc(x, mask=mask, is_causal=True), enc(x, mask=bool_mask)
-    assert_close(a.numpy(), b.numpy(), np.float64)
-    assert_close(a.numpy(), c.numpy(), np.float64)
+    assert_close(a.detach().numpy(), b.detach().numpy(), np.float64)
+    assert_close(a.detach().numpy(), c.detach().numpy(), np.float64)
 
 
 def test_transformer_layer_is_thread_count_independent(restore_threads):
@@ -335,7 +338,8 @@ def test_transformer_layer_is_thread_count_independent(restore_threads):
         mask = eg.tensor(np.random.default_rng(1).random((3, 70)) < 0.2)
         out = layer(x, src_key_padding_mask=mask)
         out.sum().backward()
-        results.append([out.numpy().copy(), x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()])
+        results.append([out.detach().numpy().copy(), x.grad.detach().numpy().copy()]
+                       + [p.grad.detach().numpy().copy() for p in layer.parameters()])
     for other in results[1:]:
         assert all(a.tobytes() == b.tobytes() for a, b in zip(results[0], other))
 
@@ -375,7 +379,7 @@ def test_mha_packed_self_attention_matches_three_projections(rng, monkeypatch, b
         out = m(*inputs, **kw)[0]
         out.backward(eg.from_numpy(g))
         dx = sum(a.grad.numpy() for a in {id(a): a for a in inputs}.values())
-        results.append([out.numpy(), dx] + [p.grad.numpy().copy() for p in m.parameters()])
+        results.append([out.detach().numpy(), dx] + [p.grad.detach().numpy().copy() for p in m.parameters()])
     assert len(calls) == 1  # the packed path ran once, for m(x, x, x) only
     for a, b in zip(*results):
         assert np.max(np.abs(a - b)) <= 1e-12 * max(1.0, float(np.max(np.abs(b))))
@@ -403,7 +407,7 @@ def test_sdpa_keeps_weights_only_when_recorded(rng, monkeypatch):
     F.scaled_dot_product_attention(*(a.detach() for a in (q, k, v)))
     assert taken == []
     out = F.scaled_dot_product_attention(q, k, v)
-    assert taken == [1] and np.array_equal(out.numpy(), plain.numpy())
+    assert taken == [1] and np.array_equal(out.detach().numpy(), plain.detach().numpy())
 
 
 def test_encoder_reproduces_pytorchs_nested_tensor_inference_path():

@@ -32,8 +32,8 @@ def test_conv2d_layer_matches_reference(rng, dtype, stride, padding, dilation, g
     s = m.stride
     pad = conv_padding(padding, m.kernel_size, s, m.dilation)
     opts = (s, pad, m.dilation, groups)
-    x64, w64, b64 = (a.numpy().astype(np.float64) for a in (x, m.weight, m.bias))
-    assert_close(y.numpy(), ref.conv2d_forward(x64, w64, b64, *opts), dtype)
+    x64, w64, b64 = (a.detach().numpy().astype(np.float64) for a in (x, m.weight, m.bias))
+    assert_close(y.detach().numpy(), ref.conv2d_forward(x64, w64, b64, *opts), dtype)
     if padding == "same":
         assert y.shape[2:] == x.shape[2:]
     g = rng.standard_normal(y.shape).astype(dtype)
@@ -67,9 +67,10 @@ def test_conv2d_padding_modes(rng, mode):
     m = nn.Conv2d(2, 3, 3, padding=(2, 1), padding_mode=mode, dtype=np.float64)
     x = t(rng, 2, 2, 5, 4)
     numpy_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
-    xp = np.pad(x.numpy(), ((0, 0), (0, 0), (2, 2), (1, 1)), mode=numpy_mode)
-    expected = ref.conv2d_forward(xp, m.weight.numpy(), m.bias.numpy(), (1, 1), (0, 0, 0, 0), (1, 1), 1)
-    assert_close(m(x).numpy(), expected, np.float64)
+    xp = np.pad(x.detach().numpy(), ((0, 0), (0, 0), (2, 2), (1, 1)), mode=numpy_mode)
+    expected = ref.conv2d_forward(xp, m.weight.detach().numpy(), m.bias.detach().numpy(), (1, 1), (0, 0, 0, 0), (1, 1),
+                                  1)
+    assert_close(m(x).detach().numpy(), expected, np.float64)
     assert gradcheck(lambda x: m(x), (x,))
 
 
@@ -78,7 +79,7 @@ def test_conv2d_unbatched_input(rng):
     x = t(rng, 3, 6, 6)
     y = m(x)
     assert y.shape == (4, 6, 6)
-    np.testing.assert_array_equal(y.numpy(), m(x.unsqueeze(0)).numpy()[0])
+    np.testing.assert_array_equal(y.detach().numpy(), m(x.unsqueeze(0)).detach().numpy()[0])
 
 
 def test_conv2d_zero_batch(rng):
@@ -97,7 +98,7 @@ def test_conv2d_non_contiguous_input(rng):
     base = rng.standard_normal((2, 6, 7, 9))
     x = eg.from_numpy(base[:, ::2])
     assert not x.numpy().flags.c_contiguous
-    np.testing.assert_array_equal(m(x).numpy(), m(eg.from_numpy(base[:, ::2].copy())).numpy())
+    np.testing.assert_array_equal(m(x).detach().numpy(), m(eg.from_numpy(base[:, ::2].copy())).detach().numpy())
 
 
 def test_conv2d_initialisation_bounds(rng):
@@ -105,7 +106,7 @@ def test_conv2d_initialisation_bounds(rng):
     m = nn.Conv2d(8, 16, (3, 5), groups=2)
     fan_in = 4 * 3 * 5
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)): gain sqrt(2 / 6), bound gain sqrt(3 / fan_in)
-    w, b = m.weight.numpy(), m.bias.numpy()
+    w, b = m.weight.detach().numpy(), m.bias.detach().numpy()
     assert w.shape == (16, 4, 3, 5) and w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
     assert np.abs(b).max() <= bound and b.std() > 0.3 * bound
@@ -141,8 +142,9 @@ def test_conv2d_constructor_errors(make, error, match):
     (lambda x, w: F.conv2d(x, w.reshape(4, 27)), ValueError, "weight: expected a 4-D"),
     (lambda x, w: F.conv2d(x, w, groups=2), ValueError, "Given groups=2, .* to have 6 channels, but got 3"),
     (lambda x, w: F.conv2d(x, w[:3, :1], groups=2), ValueError, "groups: expected a divisor of out_channels 3"),
-    (lambda x, w: F.conv2d(x.numpy(), w), TypeError, "input: expected an eigengrad Tensor"),
-    (lambda x, w: F.conv2d(x, eg.tensor(w.numpy().astype(np.float32))), TypeError, "weight: expected dtype float64"),
+    (lambda x, w: F.conv2d(x.detach().numpy(), w), TypeError, "input: expected an eigengrad Tensor"),
+    (lambda x, w: F.conv2d(x, eg.tensor(w.detach().numpy().astype(np.float32))), TypeError,
+     "weight: expected dtype float64"),
     (lambda x, w: F.conv2d(x, w, eg.tensor(np.zeros(3))), ValueError, "bias: expected shape \\(4,\\)"),
     (lambda x, w: F.conv2d(x[..., :2, :2], w), ValueError, "weight: the \\(dilated\\) kernel \\(3, 3\\) is larger"),
     (lambda x, w: F.conv2d(x, w, dilation=4), ValueError, "weight: the \\(dilated\\) kernel \\(9, 9\\)"),
@@ -159,8 +161,8 @@ def test_conv2d_call_errors(rng, call, error, match):
 def test_max_pool2d_layer_matches_reference(rng, dtype):
     x = t(rng, 2, 3, 9, 8, dtype=dtype)
     y = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)(x)
-    y_r, idx_r = ref.max_pool2d_forward(x.numpy(), (3, 3), (2, 2), (1, 1), (1, 1), True)
-    np.testing.assert_array_equal(y.numpy(), y_r)
+    y_r, idx_r = ref.max_pool2d_forward(x.detach().numpy(), (3, 3), (2, 2), (1, 1), (1, 1), True)
+    np.testing.assert_array_equal(y.detach().numpy(), y_r)
     g = rng.standard_normal(y.shape).astype(dtype)
     y.backward(eg.from_numpy(g))
     assert_close(x.grad.numpy(), ref.max_pool2d_backward(g, idx_r, x.shape), dtype)
@@ -172,10 +174,11 @@ def test_max_pool2d_layer_matches_reference(rng, dtype):
 def test_avg_and_adaptive_pool_layers_match_reference(rng, dtype):
     x = t(rng, 2, 3, 9, 8, dtype=dtype)
     y = nn.AvgPool2d((3, 2), stride=(2, 1), padding=1, count_include_pad=False)(x)
-    assert_close(y.numpy(), ref.avg_pool2d_forward(x.numpy(), (3, 2), (2, 1), (1, 1), False, False), dtype)
+    assert_close(y.detach().numpy(), ref.avg_pool2d_forward(x.detach().numpy(), (3, 2), (2, 1), (1, 1), False, False),
+                 dtype)
     y = nn.AdaptiveAvgPool2d((4, None))(x)
     assert y.shape == (2, 3, 4, 8)
-    assert_close(y.numpy(), ref.adaptive_avg_pool2d_forward(x.numpy(), (4, 8)), dtype)
+    assert_close(y.detach().numpy(), ref.adaptive_avg_pool2d_forward(x.detach().numpy(), (4, 8)), dtype)
     assert nn.AdaptiveAvgPool2d(1)(x).shape == (2, 3, 1, 1)
 
 
@@ -195,7 +198,8 @@ def test_pooling_gradcheck(rng, fn):
 
 def test_pooling_unbatched_and_zero_batch(rng):
     x = t(rng, 3, 6, 6)
-    np.testing.assert_array_equal(F.max_pool2d(x, 2).numpy(), F.max_pool2d(x.unsqueeze(0), 2).numpy()[0])
+    np.testing.assert_array_equal(F.max_pool2d(x, 2).detach().numpy(),
+                                  F.max_pool2d(x.unsqueeze(0), 2).detach().numpy()[0])
     y, idx = F.max_pool2d(x, 2, return_indices=True)
     assert y.shape == idx.shape == (3, 3, 3)
     z = eg.tensor(np.zeros((0, 3, 6, 6)), requires_grad=True)

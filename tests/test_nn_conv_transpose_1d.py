@@ -40,9 +40,10 @@ def test_conv1d_layer_matches_reference(rng, dtype, stride, padding, dilation, g
     x = t(rng, 3, 4, 17, dtype=dtype)
     y = m(x)
     left, right = m._pad
-    expected = conv1d_reference(*(a.numpy().astype(np.float64) for a in (x, m.weight, m.bias)), stride, left, right,
+    expected = conv1d_reference(*(a.detach().numpy().astype(np.float64) for a in (x, m.weight, m.bias)), stride, left,
+                                right,
                                 dilation, groups)
-    assert_close(y.numpy(), expected, dtype)
+    assert_close(y.detach().numpy(), expected, dtype)
     if padding == "same":
         assert y.shape == (3, 8, 17)
     y.sum().backward()
@@ -66,10 +67,10 @@ def test_conv_transpose1d_matches_reference(rng, dtype, stride, padding, output_
     assert m.weight.shape == (6, 9 // groups, 4)
     x = t(rng, 2, 6, 7, dtype=dtype)
     y = m(x)
-    x64, w64, b64 = (a.numpy().astype(np.float64) for a in (x, m.weight, m.bias))
+    x64, w64, b64 = (a.detach().numpy().astype(np.float64) for a in (x, m.weight, m.bias))
     expected = ref.conv_transpose2d_forward(x64[:, :, None], w64[:, :, None], b64, (1, stride), (0, padding),
                                             (0, output_padding), (1, dilation), groups)[:, :, 0]
-    assert_close(y.numpy(), expected, dtype)
+    assert_close(y.detach().numpy(), expected, dtype)
     assert y.shape[2] == (7 - 1) * stride - 2 * padding + dilation * 3 + output_padding + 1
 
 
@@ -90,7 +91,8 @@ def test_conv_transpose_output_size_and_unbatched_input(rng):
     assert m(x).shape == (2, 7, 9)
     y = m(x, output_size=(8, 10))
     assert y.shape == (2, 8, 10)
-    assert_close(y.numpy()[:, :7, :9], m(x).numpy(), np.float64)  # the extra row and column: output_padding
+    # the extra row and column: output_padding
+    assert_close(y.detach().numpy()[:, :7, :9], m(x).detach().numpy(), np.float64)
     assert m(x, output_size=[2, 8, 9]).shape == (2, 8, 9)
     with pytest.raises(ValueError, match=r"output_size: requested an output size of \(9, 9\), but valid sizes range "
                                          r"from \(7, 9\) to \(8, 10\)"):
@@ -103,17 +105,18 @@ def test_conv_transpose_output_size_and_unbatched_input(rng):
 
 def test_one_dimensional_pools_match_their_two_dimensional_forms(rng, dtype):
     x = t(rng, 2, 3, 17, dtype=dtype)
-    x4 = x.numpy()[:, :, None, :]
+    x4 = x.detach().numpy()[:, :, None, :]
     y, idx = F.max_pool1d(x, 4, 3, 2, 2, ceil_mode=True, return_indices=True)
     ry, ridx = ref.max_pool2d_forward(x4, (1, 4), (1, 3), (0, 2), (1, 2), True)
-    np.testing.assert_array_equal(y.numpy(), ry[:, :, 0])
+    np.testing.assert_array_equal(y.detach().numpy(), ry[:, :, 0])
     np.testing.assert_array_equal(idx.numpy(), ridx[:, :, 0])
-    assert_close(F.avg_pool1d(x, 3, 2, 1, False, False).numpy(),
+    assert_close(F.avg_pool1d(x, 3, 2, 1, False, False).detach().numpy(),
                  ref.avg_pool2d_forward(x4, (1, 3), (1, 2), (0, 1), False, False)[:, :, 0], dtype)
-    assert_close(F.adaptive_avg_pool1d(x, 5).numpy(), ref.adaptive_avg_pool2d_forward(x4, (1, 5))[:, :, 0], dtype)
+    assert_close(F.adaptive_avg_pool1d(x, 5).detach().numpy(), ref.adaptive_avg_pool2d_forward(x4, (1, 5))[:, :, 0],
+                 dtype)
     ay, aidx = F.adaptive_max_pool1d(x, 6, return_indices=True)
     ry, ridx = ref.adaptive_max_pool2d_forward(x4, (1, 6))
-    np.testing.assert_array_equal(ay.numpy(), ry[:, :, 0])
+    np.testing.assert_array_equal(ay.detach().numpy(), ry[:, :, 0])
     np.testing.assert_array_equal(aidx.numpy(), ridx[:, :, 0])
 
 
@@ -138,21 +141,21 @@ def test_height_one_views_share_memory(rng, monkeypatch):
     monkeypatch.setattr(ops_conv.MaxPool2d, "forward", staticmethod(spy))
     x = t(rng, 2, 3, 8)
     F.max_pool1d(x, 2)
-    assert seen[0].shape == (2, 3, 1, 8) and np.shares_memory(seen[0], x.numpy())
+    assert seen[0].shape == (2, 3, 1, 8) and np.shares_memory(seen[0], x.detach().numpy())
 
 
 def test_dropout1d_drops_whole_channels(rng):
     x = eg.tensor(rng.standard_normal((4, 50, 9)) + 3.0, requires_grad=True)
     eg.manual_seed(7)
     y = F.dropout1d(x, 0.4)
-    kept = np.all(y.numpy() != 0, axis=2)
-    assert np.all(kept | np.all(y.numpy() == 0, axis=2))
-    np.testing.assert_allclose(y.numpy()[kept], x.numpy()[kept] / 0.6, rtol=1e-6)
+    kept = np.all(y.detach().numpy() != 0, axis=2)
+    assert np.all(kept | np.all(y.detach().numpy() == 0, axis=2))
+    np.testing.assert_allclose(y.detach().numpy()[kept], x.detach().numpy()[kept] / 0.6, rtol=1e-6)
     assert 0.4 < kept.mean() < 0.8
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.where(kept[..., None], 1 / 0.6, 0.0) * np.ones(9), rtol=1e-6)
     eg.manual_seed(7)
-    np.testing.assert_array_equal(nn.Dropout1d(0.4)(x).numpy(), y.numpy())  # the same draw
+    np.testing.assert_array_equal(nn.Dropout1d(0.4)(x).detach().numpy(), y.detach().numpy())  # the same draw
     assert nn.Dropout1d(0.4).eval()(x) is x
     assert F.dropout1d(t(rng, 3, 5), 0.5).shape == (3, 5)  # unbatched (C, L)
     with pytest.raises(ValueError, match="input: dropout1d expects a 2-D .* got shape"):
@@ -191,8 +194,8 @@ def test_errors_name_the_argument(rng):
     with pytest.raises(ValueError,
                        match=r"dilation: expected values in \[1, 2147483647\], got \(1, 4611686018427387904\)"):
         F.max_pool1d(x, 3, dilation=2**62)
-    np.testing.assert_array_equal(F.max_pool1d(x, 3, stride=2**31 - 1, ceil_mode=True).numpy(),
-                                  x.numpy()[:, :, :3].max(axis=2, keepdims=True))
+    np.testing.assert_array_equal(F.max_pool1d(x, 3, stride=2**31 - 1, ceil_mode=True).detach().numpy(),
+                                  x.detach().numpy()[:, :, :3].max(axis=2, keepdims=True))
 
 
 def test_reprs_are_pytorchs():

@@ -23,7 +23,7 @@ def test_embedding_layer_matches_reference(rng, dtype):
     x = rng.integers(0, 13, (4, 7))
     x[0, :3] = 10
     y = m(eg.from_numpy(x))
-    np.testing.assert_array_equal(y.numpy(), m.weight.numpy()[x])
+    np.testing.assert_array_equal(y.detach().numpy(), m.weight.detach().numpy()[x])
     g = rng.standard_normal(y.shape).astype(dtype)
     y.backward(eg.from_numpy(g))
     assert_close(m.weight.grad.numpy(), ref.embedding_backward(g.astype(np.float64), x, 13, 10, False), dtype)
@@ -33,12 +33,12 @@ def test_embedding_layer_matches_reference(rng, dtype):
 def test_embedding_initialisation_is_pytorchs():
     eg.manual_seed(3)
     m = nn.Embedding(2000, 50, padding_idx=7)
-    w = m.weight.numpy()
+    w = m.weight.detach().numpy()
     assert not np.any(w[7]) and m.weight.requires_grad
     rest = np.delete(w, 7, axis=0)
     assert abs(rest.mean()) < 0.01 and abs(rest.std() - 1.0) < 0.01  # N(0, 1)
     b = nn.EmbeddingBag(300, 40, padding_idx=-1)
-    assert not np.any(b.weight.numpy()[299]) and b.mode == "mean"
+    assert not np.any(b.weight.detach().numpy()[299]) and b.mode == "mean"
 
 
 def test_from_pretrained_shares_and_freezes(rng):
@@ -89,26 +89,28 @@ def test_embedding_bag_layer_matches_reference(rng, dtype):
     off = np.array([0, 4, 4, 12])
     psw = rng.standard_normal(15).astype(dtype)
     y = m(eg.from_numpy(x), eg.from_numpy(off), eg.from_numpy(psw))
-    r_out, _, _ = ref.embedding_bag_forward(m.weight.numpy().astype(np.float64), x, off, psw.astype(np.float64), "sum", -1)
-    assert_close(y.numpy(), r_out, dtype)
-    assert y.shape == (3, 6) and not np.any(y.numpy()[1])  # an empty bag is zero
+    weight = m.weight.detach().numpy().astype(np.float64)
+    r_out, _, _ = ref.embedding_bag_forward(weight, x, off, psw.astype(np.float64), "sum", -1)
+    assert_close(y.detach().numpy(), r_out, dtype)
+    assert y.shape == (3, 6) and not np.any(y.detach().numpy()[1])  # an empty bag is zero
     two_d = nn.EmbeddingBag(11, 6, mode="max", dtype=dtype)
     x2 = rng.integers(0, 11, (3, 4))
-    np.testing.assert_array_equal(two_d(eg.from_numpy(x2)).numpy(), two_d.weight.numpy()[x2].max(axis=1))
+    np.testing.assert_array_equal(two_d(eg.from_numpy(x2)).detach().numpy(),
+                                  two_d.weight.detach().numpy()[x2].max(axis=1))
 
 
 def test_max_norm_renormalises_looked_up_rows_in_place(rng):
     m = nn.Embedding(5, 4, max_norm=1.0, norm_type=1.0, dtype=np.float64)
-    before = m.weight.numpy().copy()
+    before = m.weight.detach().numpy().copy()
     y = m(idx(0, 2, 2))
-    w = m.weight.numpy()
+    w = m.weight.detach().numpy()
     for r in (0, 2):
         norm = np.abs(before[r]).sum()
         expected = before[r] * (1.0 / (norm + 1e-7)) if norm > 1.0 else before[r]
         np.testing.assert_allclose(w[r], expected, rtol=1e-14)
         assert np.abs(w[r]).sum() <= 1.0
     np.testing.assert_array_equal(w[[1, 3, 4]], before[[1, 3, 4]])
-    np.testing.assert_array_equal(y.numpy(), w[[0, 2, 2]])  # the lookup reads the renormalised rows
+    np.testing.assert_array_equal(y.detach().numpy(), w[[0, 2, 2]])  # the lookup reads the renormalised rows
 
 
 def test_sparse_is_a_dense_fallback_with_a_warning(rng):
@@ -126,7 +128,7 @@ def test_index_shapes_and_dtypes(rng):
     m = nn.Embedding(7, 3, dtype=np.float64)
     assert m(idx(4).reshape(())).shape == (3,)
     assert m(eg.tensor(np.zeros((2, 0), np.int64))).shape == (2, 0, 3)
-    np.testing.assert_array_equal(m(np.array([1, 2], np.int32)).numpy(), m.weight.numpy()[[1, 2]])
+    np.testing.assert_array_equal(m(np.array([1, 2], np.int32)).detach().numpy(), m.weight.detach().numpy()[[1, 2]])
     for bad in (np.array([1.0]), np.array([1], np.int16), np.array([True])):
         with pytest.raises(TypeError, match="input: expected int64 or int32 indices, got dtype"):
             m(bad)

@@ -35,11 +35,11 @@ def test_becomes_the_layer(make, shape, name, weight):
     if weight is None:
         assert m.weight is None
     else:
-        assert m.weight.shape == weight and np.all(np.isfinite(m.weight.numpy()))
+        assert m.weight.shape == weight and np.all(np.isfinite(m.weight.detach().numpy()))
     if name.startswith("Conv"):
         bound = 1 / np.sqrt(np.prod(m.weight.shape[1:]))  # kaiming_uniform(a=sqrt(5)) over the real fan_in
         # uniform(-bound, bound): std bound / sqrt(3) = 0.58 bound (0.33 bound is > 3 sigma below it for 48 values)
-        assert np.abs(m.weight.numpy()).max() <= bound and m.weight.numpy().std() > bound / 3
+        assert np.abs(m.weight.detach().numpy()).max() <= bound and m.weight.detach().numpy().std() > bound / 3
 
 
 @pytest.mark.parametrize("make,shape,name,weight", CASES, ids=[c[2] for c in CASES])

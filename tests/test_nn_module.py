@@ -49,12 +49,12 @@ def test_state_dict_round_trip_copies_in_place():
     eg.manual_seed(0)
     a, b = TwoLayer(), TwoLayer()
     x = eg.randn(5, 4)
-    assert not np.allclose(a(x).numpy(), b(x).numpy())
-    w_before = b.fc1.weight.numpy()
+    assert not np.allclose(a(x).detach().numpy(), b(x).detach().numpy())
+    w_before = b.fc1.weight.detach().numpy()
     result = b.load_state_dict(a.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
-    assert b.fc1.weight.numpy() is w_before  # copied into the existing array (optimizer views stay valid)
-    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+    assert b.fc1.weight.detach().numpy() is w_before  # copied into the existing array (optimizer views stay valid)
+    np.testing.assert_array_equal(a(x).detach().numpy(), b(x).detach().numpy())
 
 
 def test_load_state_dict_reports_bad_keys_and_shapes():
@@ -111,7 +111,7 @@ def test_assigning_non_parameter_to_parameter_slot_is_an_error():
     with pytest.raises(TypeError, match="weight"):
         m.weight = eg.zeros(2, 2)
     m.weight = nn.Parameter(eg.zeros(2, 2))
-    assert np.all(m.weight.numpy() == 0)
+    assert np.all(m.weight.detach().numpy() == 0)
 
 
 def test_double_converts_parameters_and_forward_runs_in_float64():
@@ -126,11 +126,11 @@ def test_linear_default_init_bounds_and_shape():
     eg.manual_seed(3)
     lin = nn.Linear(400, 300)
     bound = 1 / np.sqrt(400)
-    w = lin.weight.numpy()
+    w = lin.weight.detach().numpy()
     assert w.shape == (300, 400) and lin.bias.shape == (300,)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound  # U[-b, b] has std b / sqrt(3)
-    assert np.abs(lin.bias.numpy()).max() <= bound
+    assert np.abs(lin.bias.detach().numpy()).max() <= bound
 
 
 def test_linear_bad_arguments():
@@ -146,8 +146,8 @@ def test_linear_handles_leading_dims_and_zero_batch():
     lin = nn.Linear(3, 2)
     x = eg.randn(4, 5, 3)
     y = lin(x)
-    expected = x.numpy() @ lin.weight.numpy().T + lin.bias.numpy()
-    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-6)
+    expected = x.detach().numpy() @ lin.weight.detach().numpy().T + lin.bias.detach().numpy()
+    np.testing.assert_allclose(y.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
     empty = lin(eg.zeros(0, 3, requires_grad=True))
     assert empty.shape == (0, 2)
     empty.sum().backward()
@@ -174,13 +174,13 @@ def test_unpickled_modules_and_memory_mapped_inputs_run(tmp_path):
 
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
-    expected = model(eg.from_numpy(x)).numpy()
+    expected = model(eg.from_numpy(x)).detach().numpy()
     clone = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(clone(eg.from_numpy(x)).numpy(), expected)
+    np.testing.assert_array_equal(clone(eg.from_numpy(x)).detach().numpy(), expected)
     path = tmp_path / "x.npy"
     np.save(path, x)
     mapped = np.load(path, mmap_mode="r")
-    np.testing.assert_array_equal(model(eg.from_numpy(np.array(mapped, copy=False))).numpy(), expected)
+    np.testing.assert_array_equal(model(eg.from_numpy(np.array(mapped, copy=False))).detach().numpy(), expected)
 
 
 def test_submodules_parameters_and_buffers_by_dotted_path():

@@ -43,8 +43,8 @@ def test_parameter_path():
 def test_flatten_parameters_is_a_harmless_call(cls):
     rnn = cls(3, 4, num_layers=2)
     x = eg.randn(5, 2, 3)
-    before = rnn(x)[0].numpy().copy()
+    before = rnn(x)[0].detach().numpy().copy()
     names = [n for n, _ in rnn.named_parameters()]
     assert rnn.flatten_parameters() is None
     assert [n for n, _ in rnn.named_parameters()] == names
-    np.testing.assert_array_equal(rnn(x)[0].numpy(), before)
+    np.testing.assert_array_equal(rnn(x)[0].detach().numpy(), before)

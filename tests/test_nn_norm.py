@@ -84,8 +84,8 @@ def test_batch_norm_buffers_and_state_dict_keys():
     m = nn.BatchNorm1d(4)
     assert list(m.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
     assert m.num_batches_tracked.dtype == np.int64 and m.num_batches_tracked.shape == ()
-    np.testing.assert_array_equal(m.weight.numpy(), 1)
-    np.testing.assert_array_equal(m.bias.numpy(), 0)
+    np.testing.assert_array_equal(m.weight.detach().numpy(), 1)
+    np.testing.assert_array_equal(m.bias.detach().numpy(), 0)
     np.testing.assert_array_equal(m.running_var.numpy(), 1)
     assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
     assert list(nn.BatchNorm2d(3, affine=False).state_dict()) == ["running_mean", "running_var", "num_batches_tracked"]
@@ -127,7 +127,7 @@ def test_batch_norm_eval_uses_the_running_statistics(rng):
     m.eval()
     snapshot = m.running_mean.numpy().copy(), int(m.num_batches_tracked.item())
     x = rng.standard_normal((2, 3, 2, 2))
-    y = m(eg.tensor(x)).numpy()
+    y = m(eg.tensor(x)).detach().numpy()
     rm, rv = m.running_mean.numpy()[:, None, None], m.running_var.numpy()[:, None, None]
     np.testing.assert_allclose(y, (x - rm) / np.sqrt(rv + 1e-5), rtol=1e-13, atol=1e-14)
     np.testing.assert_array_equal(m.running_mean.numpy(), snapshot[0])  # eval does not update
@@ -138,7 +138,7 @@ def test_batch_norm_eval_uses_the_running_statistics(rng):
 def test_batch_norm_without_running_stats_always_uses_the_batch(rng):
     m = nn.BatchNorm1d(3, track_running_stats=False).double().eval()
     x = rng.standard_normal((6, 3)) + 4
-    y = m(eg.tensor(x)).numpy()
+    y = m(eg.tensor(x)).detach().numpy()
     np.testing.assert_allclose(y, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), rtol=1e-12)
     assert m.running_mean is None and m.num_batches_tracked is None
 
@@ -194,7 +194,7 @@ def test_batch_norm_float32_module_and_strided_input(rng):
     y = m(eg.from_numpy(x))
     assert y.dtype == np.float32
     expected = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(x.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
-    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y.detach().numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_batch_norm_trains_in_a_model(rng):
@@ -227,7 +227,7 @@ def test_layer_norm_module(rng):
     assert list(m.state_dict()) == ["weight", "bias"]
     assert repr(m) == "LayerNorm((3, 4), eps=1e-05, elementwise_affine=True, bias=True)"
     x = rng.standard_normal((2, 5, 3, 4))
-    y = m(eg.tensor(x)).numpy()
+    y = m(eg.tensor(x)).detach().numpy()
     xs = x.reshape(2, 5, 12)
     expected = (xs - xs.mean(-1, keepdims=True)) / np.sqrt(xs.var(-1, keepdims=True) + 1e-5)
     np.testing.assert_allclose(y, expected.reshape(x.shape), rtol=1e-12, atol=1e-13)
@@ -247,7 +247,7 @@ def test_group_norm_module(rng):
     assert repr(m) == "GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"
     assert list(m.state_dict()) == ["weight", "bias"]
     x = rng.standard_normal((3, 4, 5))
-    y = m(eg.tensor(x)).numpy()
+    y = m(eg.tensor(x)).detach().numpy()
     xg = x.reshape(3, 2, 10)
     expected = ((xg - xg.mean(-1, keepdims=True)) / np.sqrt(xg.var(-1, keepdims=True) + 1e-5)).reshape(x.shape)
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-13)
@@ -277,18 +277,19 @@ def test_local_response_norm_module(rng):
 
 def test_weight_norm_parameters_and_recompute(rng):
     lin = nn.Linear(5, 4).double()
-    w0 = lin.weight.numpy().copy()
+    w0 = lin.weight.detach().numpy().copy()
     m = nn.utils.weight_norm(lin)
     assert m is lin
     assert list(m.state_dict()) == ["bias", "weight_g", "weight_v"]
     assert m.weight_g.shape == (4, 1) and m.weight_v.shape == (4, 5)
-    np.testing.assert_allclose(m.weight_g.numpy(), np.linalg.norm(w0, axis=1, keepdims=True), rtol=1e-15)
-    np.testing.assert_array_equal(m.weight_v.numpy(), w0)
-    np.testing.assert_allclose(m.weight.numpy(), w0, rtol=1e-14)
+    np.testing.assert_allclose(m.weight_g.detach().numpy(), np.linalg.norm(w0, axis=1, keepdims=True), rtol=1e-15)
+    np.testing.assert_array_equal(m.weight_v.detach().numpy(), w0)
+    np.testing.assert_allclose(m.weight.detach().numpy(), w0, rtol=1e-14)
     # the weight follows g and v at every forward
     m.weight_g._data[...] *= 2
     x = eg.tensor(rng.standard_normal((3, 5)))
-    np.testing.assert_allclose(m(x).numpy(), x.numpy() @ (2 * w0).T + m.bias.numpy(), rtol=1e-13)
+    np.testing.assert_allclose(m(x).detach().numpy(), x.detach().numpy() @ (2 * w0).T + m.bias.detach().numpy(),
+                               rtol=1e-13)
 
 
 @pytest.mark.parametrize("dim,g_shape", [(0, (4, 1, 1)), (1, (1, 3, 1)), (2, (1, 1, 2)), (-1, ()), (None, ()),
@@ -300,8 +301,8 @@ def test_weight_norm_dims(rng, dim, g_shape):
     nn.utils.weight_norm(m, dim=dim)
     assert m.weight_g.shape == g_shape
     if g_shape == ():
-        np.testing.assert_allclose(m.weight_g.numpy(), np.linalg.norm(v))
-    np.testing.assert_allclose(m.weight.numpy(), v, rtol=1e-14)
+        np.testing.assert_allclose(m.weight_g.detach().numpy(), np.linalg.norm(v))
+    np.testing.assert_allclose(m.weight.detach().numpy(), v, rtol=1e-14)
 
 
 def test_weight_norm_gradients_reach_g_and_v(rng):
@@ -312,7 +313,7 @@ def test_weight_norm_gradients_reach_g_and_v(rng):
     loss.backward()
     assert m.weight_g.grad is not None and m.weight_v.grad is not None
     # g scales the rows: d loss / d g_i = (v_i / |v_i|) . d loss / d w_i
-    v = m.weight_v.numpy()
+    v = m.weight_v.detach().numpy()
     dw = np.ones((4, 2)).T @ x.numpy()
     np.testing.assert_allclose(m.weight_g.grad.numpy()[:, 0], (v / np.linalg.norm(v, axis=1, keepdims=True) * dw).sum(1),
                                rtol=1e-12)
@@ -322,13 +323,13 @@ def test_remove_weight_norm_and_errors(rng):
     lin = nn.Linear(3, 2).double()
     nn.utils.weight_norm(lin)
     lin.weight_g._data[...] = 3.0
-    w = lin.weight_v.numpy() / np.linalg.norm(lin.weight_v.numpy(), axis=1, keepdims=True) * 3
+    w = lin.weight_v.detach().numpy() / np.linalg.norm(lin.weight_v.detach().numpy(), axis=1, keepdims=True) * 3
     with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"):
         nn.utils.weight_norm(lin)
     nn.utils.remove_weight_norm(lin)
     assert list(lin.state_dict()) == ["bias", "weight"]
     assert isinstance(lin.weight, nn.Parameter)
-    np.testing.assert_allclose(lin.weight.numpy(), w, rtol=1e-14)
+    np.testing.assert_allclose(lin.weight.detach().numpy(), w, rtol=1e-14)
     assert not lin._forward_pre_hooks
     with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
         nn.utils.remove_weight_norm(lin)
@@ -348,7 +349,7 @@ def test_weight_norm_in_training_and_deepcopy(rng):
         opt.step()
     assert F.mse_loss(model(x), y).item() < first
     clone = copy.deepcopy(model)
-    np.testing.assert_allclose(clone(x).numpy(), model(x).numpy())
+    np.testing.assert_allclose(clone(x).detach().numpy(), model(x).detach().numpy())
 
 
 # --- forward hooks ----------------------------------------------------------------------------------
@@ -403,7 +404,7 @@ def test_other_norm_layers_gradcheck_in_eval_mode(rng, make, shape):
         p._data[...] = rng.uniform(0.5, 1.5, p.shape)
     x = t64(rng, *shape)
     m.eval()
-    y_eval = m(x).numpy()
+    y_eval = m(x).detach().numpy()
     assert gradcheck(lambda x, *ps: m(x), (x, *params))
     m.train()
-    np.testing.assert_array_equal(m(x).numpy(), y_eval)
+    np.testing.assert_array_equal(m(x).detach().numpy(), y_eval)

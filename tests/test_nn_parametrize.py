@@ -67,7 +67,7 @@ def test_register_assign_cache_and_remove():
         assert m.weight is m.weight  # computed once inside the block
     assert m.weight is not m.weight
     m.weight = eg.ones(3, 3) * 2  # stored through right_inverse: the upper triangle
-    np.testing.assert_array_equal(m.parametrizations.weight.original.numpy(), np.triu(np.full((3, 3), 2.0)))
+    np.testing.assert_array_equal(m.parametrizations.weight.original.detach().numpy(), np.triu(np.full((3, 3), 2.0)))
     loss = m(eg.ones(2, 3)).sum()
     loss.backward()
     opt.step()  # the optimizer built before holds the same original parameter
@@ -79,7 +79,7 @@ def test_register_assign_cache_and_remove():
     np.testing.assert_array_equal(twin.weight.detach().numpy(), m.weight.detach().numpy())
     P.remove_parametrizations(m, "weight")
     assert type(m) is eg.nn.Linear and list(m.state_dict()) == ["bias", "weight"]  # (re-registered last, as PyTorch)
-    np.testing.assert_array_equal(m.weight.numpy(), m.weight.numpy().T)
+    np.testing.assert_array_equal(m.weight.detach().numpy(), m.weight.detach().numpy().T)
     with pytest.raises(ValueError, match="does not have a parametrization on weight"):
         P.remove_parametrizations(m, "weight")
     with pytest.raises(ValueError, match="does not have a parameter, a buffer, or a parametrized element"):
@@ -124,7 +124,7 @@ def test_orthogonal_matches_torch(shape, orth_map, triv):
     if shape[-1] == shape[-2] or not triv:  # no random completion: registration is deterministic
         for k, v in tm.state_dict().items():
             np.testing.assert_allclose(em.state_dict()[k].numpy(), v.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
-        np.testing.assert_allclose(em.weight.numpy(), tm.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(em.weight.detach().numpy(), tm.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
     _same_state(em, tm)
     # move away from the identity point, then compare the weight and the gradient of a loss through it
     off_diagonal = 1.0 - np.eye(shape[-2], shape[-1])  # householder reads the diagonal's signs (kept at -1)
@@ -135,7 +135,8 @@ def test_orthogonal_matches_torch(shape, orth_map, triv):
     ew, tw = em.weight, tm.weight
     np.testing.assert_allclose(ew.detach().numpy(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
     n, k = shape[-2], shape[-1]
-    gram = ew.numpy() @ np.swapaxes(ew.numpy(), -1, -2) if n < k else np.swapaxes(ew.numpy(), -1, -2) @ ew.numpy()
+    e = ew.detach().numpy()
+    gram = e @ np.swapaxes(e, -1, -2) if n < k else np.swapaxes(e, -1, -2) @ e
     np.testing.assert_allclose(gram, np.broadcast_to(np.eye(min(n, k)), gram.shape), atol=1e-12)
     ((ew * eg.from_numpy(target)).sum() ** 2).backward()
     ((tw * torch.from_numpy(target)).sum() ** 2).backward()
@@ -148,9 +149,9 @@ def test_orthogonal_assignment_training_and_errors():
     eg.nn.utils.parametrizations.orthogonal(lin)
     q = np.linalg.qr(np.random.default_rng(1).standard_normal((4, 4)))[0]
     lin.weight = eg.from_numpy(q.copy())  # an orthogonal matrix: kept as it is (the new base)
-    np.testing.assert_allclose(lin.weight.numpy(), q, atol=1e-14)
+    np.testing.assert_allclose(lin.weight.detach().numpy(), q, atol=1e-14)
     lin.weight = eg.from_numpy(np.diag([2.0, 1.0, 1.0, 1.0]))  # not orthogonal: made so by QR, diag(R) > 0
-    np.testing.assert_allclose(lin.weight.numpy(), np.eye(4), atol=1e-14)
+    np.testing.assert_allclose(lin.weight.detach().numpy(), np.eye(4), atol=1e-14)
     opt = eg.optim.SGD(lin.parameters(), lr=0.1)
     x, y = (eg.from_numpy(np.random.default_rng(s).standard_normal((8, 4))) for s in (2, 3))
     for _ in range(5):

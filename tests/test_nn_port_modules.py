@@ -145,13 +145,13 @@ def test_rrelu_training_draws_slopes_from_eigengrads_generator():
     eg.manual_seed(7)
     x = eg.tensor(a, requires_grad=True)
     y = F.rrelu(x, 0.1, 0.3, training=True)
-    slopes = y.numpy()[a < 0] / a[a < 0]
+    slopes = y.detach().numpy()[a < 0] / a[a < 0]
     assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.04
-    np.testing.assert_array_equal(y.numpy()[a >= 0], a[a >= 0])
+    np.testing.assert_array_equal(y.detach().numpy()[a >= 0], a[a >= 0])
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy()[a < 0], slopes, rtol=1e-12)
     eg.manual_seed(7)
-    np.testing.assert_array_equal(F.rrelu(eg.tensor(a), 0.1, 0.3, training=True).numpy(), y.numpy())
+    np.testing.assert_array_equal(F.rrelu(eg.tensor(a), 0.1, 0.3, training=True).detach().numpy(), y.detach().numpy())
     m = nn.RReLU(0.1, 0.3)
     assert not np.array_equal(m(eg.tensor(a)).numpy(), m.eval()(eg.tensor(a)).numpy())
     np.testing.assert_allclose(m(eg.tensor(a)).numpy(), np.where(a >= 0, a, 0.2 * a), rtol=1e-15)
@@ -161,16 +161,16 @@ def test_gumbel_softmax_soft_hard_and_straight_through():
     logits = eg.tensor(np.random.default_rng(5).standard_normal((6, 5)), requires_grad=True)
     eg.manual_seed(11)
     soft = F.gumbel_softmax(logits, tau=0.5)
-    np.testing.assert_allclose(soft.numpy().sum(1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(soft.detach().numpy().sum(1), 1.0, rtol=1e-12)
     eg.manual_seed(11)
     hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
-    np.testing.assert_array_equal(hard.numpy(), np.eye(5)[soft.numpy().argmax(1)])
+    np.testing.assert_array_equal(hard.detach().numpy(), np.eye(5)[soft.detach().numpy().argmax(1)])
     w = eg.tensor(np.random.default_rng(6).standard_normal((6, 5)))
     (g_hard,) = eg.autograd.grad((hard * w).sum(), logits)
     (g_soft,) = eg.autograd.grad((soft * w).sum(), logits)
     np.testing.assert_allclose(g_hard.numpy(), g_soft.numpy(), rtol=1e-12)
     eg.manual_seed(12)
-    assert not np.array_equal(F.gumbel_softmax(logits, tau=0.5).numpy(), soft.numpy())
+    assert not np.array_equal(F.gumbel_softmax(logits, tau=0.5).detach().numpy(), soft.detach().numpy())
 
 
 def test_softmin_implicit_dim_warns_and_picks_pytorchs_dim():
@@ -306,7 +306,7 @@ def test_bilinear_initialisation_and_dtype():
     m = nn.Bilinear(16, 3, 200, dtype=eg.float32)
     bound = 1 / np.sqrt(16)
     for p in (m.weight, m.bias):
-        a = p.numpy()
+        a = p.detach().numpy()
         assert p.dtype == eg.float32 and a.min() >= -bound and a.max() <= bound and a.max() > 0.9 * bound
     assert tuple(m.weight.shape) == (200, 16, 3)
     out = m(eg.randn(4, 16), eg.randn(4, 3))
@@ -327,8 +327,9 @@ def test_lazy_linear_infers_in_features_and_becomes_linear():
     x = eg.randn(3, 7)
     y = m(x)
     assert type(m) is nn.Linear and m.in_features == 7 and tuple(m.weight.shape) == (4, 7)
-    np.testing.assert_allclose(y.numpy(), x.numpy() @ m.weight.numpy().T + m.bias.numpy(), rtol=1e-5)
-    assert np.abs(m.weight.numpy()).max() <= 1 / np.sqrt(7)
+    np.testing.assert_allclose(y.detach().numpy(),
+                               x.detach().numpy() @ m.weight.detach().numpy().T + m.bias.detach().numpy(), rtol=1e-5)
+    assert np.abs(m.weight.detach().numpy()).max() <= 1 / np.sqrt(7)
     t = torch.nn.Linear(7, 4)
     _load_eg_into_torch(m, t)
     assert_rel(t(torch.tensor(x.numpy())).detach().numpy(), y, np.float32)

@@ -53,8 +53,8 @@ def test_l1_l2_values_and_gradients():
     assert l1.item() == pytest.approx(1 + 2 + 0.5 + 0 + 3 + 4)
     assert l2.item() == pytest.approx(1 + 4 + 0.25 + 0 + 9 + 16)  # sum of squares, no 1/2
     (l1 + l2).backward()
-    np.testing.assert_allclose(a.grad.numpy(), np.sign(a.numpy()) + 2 * a.numpy())
-    np.testing.assert_allclose(b.grad.numpy(), np.sign(b.numpy()) + 2 * b.numpy())
+    np.testing.assert_allclose(a.grad.detach().numpy(), np.sign(a.detach().numpy()) + 2 * a.detach().numpy())
+    np.testing.assert_allclose(b.grad.detach().numpy(), np.sign(b.detach().numpy()) + 2 * b.detach().numpy())
 
 
 def test_penalties_gradcheck():
@@ -84,7 +84,7 @@ def test_l2_penalty_equals_sgd_weight_decay_of_twice_lambda():
     (m2(x).sum() * 0).backward()
     opt2.step()
     for p, q in zip(decay_parameters(m1), decay_parameters(m2)):
-        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6)
 
 
 def test_decay_parameters_selection_matches_param_groups():
@@ -173,7 +173,7 @@ def test_load_state_dict_non_strict_reports_keys():
     assert result.missing_keys == ["3.bias"] and result.unexpected_keys == ["extra.weight"]
     missing, unexpected = result  # a NamedTuple, as torch's _IncompatibleKeys
     assert missing == ["3.bias"]
-    np.testing.assert_array_equal(dst[0].weight.numpy(), src[0].weight.numpy())
+    np.testing.assert_array_equal(dst[0].weight.detach().numpy(), src[0].weight.detach().numpy())
     assert repr(dst.load_state_dict(src.state_dict())) == "<All keys matched successfully>"
 
 
@@ -184,13 +184,13 @@ def test_load_state_dict_strict_lists_keys_and_shape_mismatch_names_key():
     state["extra.weight"] = eg.zeros(2)
     with pytest.raises(RuntimeError, match=r'(?s)Missing key\(s\).*"3.bias".*Unexpected key\(s\).*"extra.weight"'):
         dst.load_state_dict(state)
-    before = dst[0].weight.numpy().copy()
+    before = dst[0].weight.detach().numpy().copy()
     bad = dict(model().state_dict())
     bad["0.weight"] = eg.zeros(5, 4)
     for strict in (True, False):
         with pytest.raises(RuntimeError, match=r"size mismatch for 0.weight.*\[5, 4\].*\[6, 4\]"):
             dst.load_state_dict(bad, strict=strict)
-    np.testing.assert_array_equal(dst[0].weight.numpy(), before)  # nothing copied
+    np.testing.assert_array_equal(dst[0].weight.detach().numpy(), before)  # nothing copied
 
 
 # --- saving and loading -----------------------------------------------------------------------------------
@@ -202,9 +202,9 @@ def test_model_saved_and_loaded_into_new_instance_gives_identical_outputs(tmp_pa
     eg.save(net.state_dict(), path)
     eg.manual_seed(123)
     fresh = nn.Sequential(nn.Linear(4, 6), LayerNorm(6), nn.ReLU(), nn.Linear(6, 3))
-    assert not np.array_equal(fresh(x).numpy(), net(x).numpy())
+    assert not np.array_equal(fresh(x).detach().numpy(), net(x).detach().numpy())
     fresh.load_state_dict(eg.load(path))
-    np.testing.assert_array_equal(fresh(x).numpy(), net(x).numpy())
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), net(x).detach().numpy())
 
 
 def test_interrupted_save_leaves_previous_file_and_no_temporary(tmp_path, monkeypatch):

@@ -35,7 +35,7 @@ def module_weights(m):
     """Per layer-direction (w_ih, w_hh, b_ih, b_hh) as float64 arrays (biases None without bias)."""
     out = []
     for ws in m.all_weights:
-        arrs = [w.numpy().astype(np.float64) for w in ws]
+        arrs = [w.detach().numpy().astype(np.float64) for w in ws]
         out.append(tuple(arrs) if len(arrs) == 4 else (arrs[0], arrs[1], None, None))
     return out
 
@@ -87,12 +87,12 @@ def test_module_matches_reference(rng, dtype, kind, config):
     out_r, hn_r, cn_r, dx_r, dh0_r, dc0_r, dw_r = want
     d = m.num_directions
     assert out.shape == (n, t, d * h) if options.get("batch_first") else (t, n, d * h)
-    assert_close(out.numpy(), out_r, dtype)
-    assert_close(hn.numpy(), hn_r, dtype)
+    assert_close(out.detach().numpy(), out_r, dtype)
+    assert_close(hn.detach().numpy(), hn_r, dtype)
     assert_close(ex.grad.numpy(), dx_r, dtype)
     assert_close(eh0.grad.numpy(), dh0_r, dtype)
     if mode == "LSTM":
-        assert_close(cn.numpy(), cn_r, dtype)
+        assert_close(cn.detach().numpy(), cn_r, dtype)
         assert_close(ec0.grad.numpy(), dc0_r, dtype)
     for ws, dws in zip(m.all_weights, dw_r):
         for w, dw in zip(ws, dws):
@@ -108,11 +108,11 @@ def test_strided_input_and_no_initial_state(rng, kind):
     x = base[:, ::2, ::2]  # (4, 3, 6), strided
     out, hn = m(eg.from_numpy(x))
     out_c, hn_c = m(eg.tensor(np.ascontiguousarray(x)), None)
-    np.testing.assert_array_equal(out.numpy(), out_c.numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), out_c.detach().numpy())
     zeros = np.zeros((2, 3, 5))
     out_z, _ = m(eg.tensor(np.ascontiguousarray(x)), (eg.tensor(zeros), eg.tensor(zeros)) if mode == "LSTM"
                  else eg.tensor(zeros))
-    np.testing.assert_array_equal(out.numpy(), out_z.numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), out_z.detach().numpy())
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -126,12 +126,12 @@ def test_unbatched_input_is_batch_of_one(rng, kind):
     hx1 = (eg.tensor(h0[:, None]), eg.tensor(h0[:, None] * 0.5)) if mode == "LSTM" else eg.tensor(h0[:, None])
     out1, hn1 = m(eg.tensor(x[:, None]), hx1)
     assert out.shape == (5, 8)
-    np.testing.assert_array_equal(out.numpy(), out1.numpy()[:, 0])
+    np.testing.assert_array_equal(out.detach().numpy(), out1.detach().numpy()[:, 0])
     if mode == "LSTM":
-        np.testing.assert_array_equal(hn[1].numpy(), hn1[1].numpy()[:, 0])
+        np.testing.assert_array_equal(hn[1].detach().numpy(), hn1[1].detach().numpy()[:, 0])
         hn, hn1 = hn[0], hn1[0]
     assert hn.shape == (4, 4)
-    np.testing.assert_array_equal(hn.numpy(), hn1.numpy()[:, 0])
+    np.testing.assert_array_equal(hn.detach().numpy(), hn1.detach().numpy()[:, 0])
 
 
 # --- gradcheck (float64) -----------------------------------------------------------------------------
@@ -181,8 +181,8 @@ def test_parameter_names_shapes_and_init(kind, gates):
     assert shapes["bias_hh_l0_reverse"] == (gates * 20,)
     bound = 1 / math.sqrt(20)
     for _, p in m.named_parameters():
-        assert p.dtype == np.float32 and np.all(np.abs(p.numpy()) <= bound)
-    values = np.concatenate([p.numpy().ravel() for p in m.parameters()])  # U(-b, b): std b / sqrt(3)
+        assert p.dtype == np.float32 and np.all(np.abs(p.detach().numpy()) <= bound)
+    values = np.concatenate([p.detach().numpy().ravel() for p in m.parameters()])  # U(-b, b): std b / sqrt(3)
     assert abs(values.std() - bound / math.sqrt(3)) < 0.05 * bound and abs(values.mean()) < 0.05 * bound
     assert [n for n, _ in factory(3, 4, bias=False).named_parameters()] == ["weight_ih_l0", "weight_hh_l0"]
 
@@ -191,7 +191,7 @@ def test_state_dict_round_trip(rng):
     a, b = nn.GRU(4, 3, num_layers=2), nn.GRU(4, 3, num_layers=2)
     b.load_state_dict(a.state_dict())
     x = eg.tensor(rng.standard_normal((3, 2, 4)).astype(np.float32))
-    np.testing.assert_array_equal(a(x)[0].numpy(), b(x)[0].numpy())
+    np.testing.assert_array_equal(a(x)[0].detach().numpy(), b(x)[0].detach().numpy())
 
 
 # --- dropout between layers ----------------------------------------------------------------------------
@@ -201,17 +201,17 @@ def test_dropout_between_layers_only_in_training(rng):
     m = nn.LSTM(4, 6, num_layers=2, dropout=0.5, dtype=np.float64)
     x = eg.tensor(rng.standard_normal((5, 3, 4)))
     m.eval()
-    e1, e2 = m(x)[0].numpy(), m(x)[0].numpy()
+    e1, e2 = m(x)[0].detach().numpy(), m(x)[0].detach().numpy()
     np.testing.assert_array_equal(e1, e2)
     m.train()
-    t1, t2 = m(x)[0].numpy(), m(x)[0].numpy()
+    t1, t2 = m(x)[0].detach().numpy(), m(x)[0].detach().numpy()
     assert not np.array_equal(t1, e1) and not np.array_equal(t1, t2)
     # the first layer never sees dropout: a 1-layer model with the same weights gives the same h_n[0]
     one = nn.LSTM(4, 6, dtype=np.float64)
     one.load_state_dict({k: v for k, v in m.state_dict().items() if k.endswith("l0")})
     _, (h_train, _) = m(x)
     _, (h_one, _) = one(x)
-    np.testing.assert_allclose(h_train.numpy()[0], h_one.numpy()[0], rtol=1e-14)
+    np.testing.assert_allclose(h_train.detach().numpy()[0], h_one.detach().numpy()[0], rtol=1e-14)
 
 
 def test_dropout_with_one_layer_warns():
@@ -286,7 +286,7 @@ def test_cell_steps_equal_the_layer(rng, kind):
     for t in range(5):
         state = cell(eg.tensor(x[t]), state)
         h = state[0] if kind == "lstm" else state
-        np.testing.assert_allclose(h.numpy(), out.numpy()[t], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(h.detach().numpy(), out.detach().numpy()[t], rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("kind", list(CELLS))
@@ -317,7 +317,7 @@ def test_cell_unbatched_and_names(rng, kind):
     if kind == "lstm":
         one, batch = one[1], batch[1]
     assert one.shape == (4,)
-    np.testing.assert_array_equal(one.numpy(), batch.numpy()[0])
+    np.testing.assert_array_equal(one.detach().numpy(), batch.detach().numpy()[0])
 
 
 def test_cell_errors():

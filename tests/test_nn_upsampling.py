@@ -27,8 +27,8 @@ def test_interpolate_matches_reference(rng, dtype, kw, size, scales, mode, ac):
     x = t(rng, 2, 3, 5, 7, dtype=dtype)
     y = F.interpolate(x, **kw)
     assert y.shape == (2, 3) + size
-    x_ref = x.numpy().astype(np.float64) if mode == "linear" else x.numpy()
-    assert_close(y.numpy(), ref.upsample_forward(x_ref, size, mode, scales, ac, legacy_nearest=True), dtype)
+    x_ref = x.detach().numpy().astype(np.float64) if mode == "linear" else x.detach().numpy()
+    assert_close(y.detach().numpy(), ref.upsample_forward(x_ref, size, mode, scales, ac, legacy_nearest=True), dtype)
     g = rng.standard_normal(y.shape).astype(dtype)
     y.backward(eg.from_numpy(g))
     assert_close(x.grad.numpy(), ref.upsample_backward(g, x.shape, mode, scales, ac, legacy_nearest=True), dtype)
@@ -113,20 +113,20 @@ def test_antialias_halving_is_the_1_3_3_1_triangle(rng):
 def test_nearest_on_5d_repeats_each_voxel(rng):
     x = t(rng, 2, 3, 2, 3, 4)
     y = F.interpolate(x, scale_factor=2)
-    want = np.repeat(np.repeat(np.repeat(x.numpy(), 2, axis=2), 2, axis=3), 2, axis=4)
-    np.testing.assert_array_equal(y.numpy(), want)
+    want = np.repeat(np.repeat(np.repeat(x.detach().numpy(), 2, axis=2), 2, axis=3), 2, axis=4)
+    np.testing.assert_array_equal(y.detach().numpy(), want)
     y.backward(eg.ones(y.shape))
     np.testing.assert_array_equal(x.grad.numpy(), np.full(x.shape, 8.0))
-    np.testing.assert_allclose(F.interpolate(x, size=(1, 1, 1), mode="area").numpy()[..., 0, 0, 0],
-                               x.numpy().mean((2, 3, 4)), rtol=1e-13)
+    np.testing.assert_allclose(F.interpolate(x, size=(1, 1, 1), mode="area").detach().numpy()[..., 0, 0, 0],
+                               x.detach().numpy().mean((2, 3, 4)), rtol=1e-13)
 
 
 def test_upsampling_layers(rng):
     x = t(rng, 1, 2, 3, 3)
-    np.testing.assert_array_equal(nn.UpsamplingNearest2d(scale_factor=2)(x).numpy(),
-                                  np.repeat(np.repeat(x.numpy(), 2, axis=2), 2, axis=3))
-    y = nn.UpsamplingBilinear2d(size=(5, 5))(x).numpy()
-    np.testing.assert_allclose(y[..., ::2, ::2], x.numpy(), rtol=1e-15)  # aligned corners: every other output
+    np.testing.assert_array_equal(nn.UpsamplingNearest2d(scale_factor=2)(x).detach().numpy(),
+                                  np.repeat(np.repeat(x.detach().numpy(), 2, axis=2), 2, axis=3))
+    y = nn.UpsamplingBilinear2d(size=(5, 5))(x).detach().numpy()
+    np.testing.assert_allclose(y[..., ::2, ::2], x.detach().numpy(), rtol=1e-15)  # aligned corners: every other output
     assert repr(nn.Upsample(scale_factor=2, mode="bilinear")) == "Upsample(scale_factor=2.0, mode='bilinear')"
     assert repr(nn.UpsamplingNearest2d(size=(4, 4))) == "UpsamplingNearest2d(size=(4, 4), mode='nearest')"
 
@@ -138,8 +138,8 @@ def test_pixel_shuffle_is_the_sub_pixel_rearrangement(rng):
     # y[n, c, h r + i, w r + j] = x[n, c r^2 + i r + j, h, w]
     for i in range(2):
         for j in range(2):
-            np.testing.assert_array_equal(y.numpy()[:, :, i::2, j::2], x.numpy()[:, i * 2 + j::4])
-    np.testing.assert_array_equal(F.pixel_unshuffle(y, 2).numpy(), x.numpy())
+            np.testing.assert_array_equal(y.detach().numpy()[:, :, i::2, j::2], x.detach().numpy()[:, i * 2 + j::4])
+    np.testing.assert_array_equal(F.pixel_unshuffle(y, 2).detach().numpy(), x.detach().numpy())
     assert gradcheck(lambda x: F.pixel_shuffle(x, 2), (t(rng, 1, 4, 2, 3),))
     assert gradcheck(lambda x: nn.PixelUnshuffle(3)(x), (t(rng, 2, 1, 3, 6),))
     assert repr(nn.PixelShuffle(2)) == "PixelShuffle(upscale_factor=2)"
@@ -190,10 +190,11 @@ def test_deprecated_forms_warn_and_interpolate(rng):
     x = t(rng, 1, 1, 2, 2)
     with pytest.warns(UserWarning, match="upsample is deprecated"):
         y = F.upsample(x, scale_factor=2)
-    np.testing.assert_array_equal(y.numpy(), F.interpolate(x, scale_factor=2).numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), F.interpolate(x, scale_factor=2).detach().numpy())
     with pytest.warns(UserWarning, match="upsample_bilinear is deprecated"):
         z = F.upsample_bilinear(x, size=3)
-    np.testing.assert_array_equal(z.numpy(), F.interpolate(x, size=3, mode="bilinear", align_corners=True).numpy())
+    np.testing.assert_array_equal(z.detach().numpy(),
+                                  F.interpolate(x, size=3, mode="bilinear", align_corners=True).detach().numpy())
     with pytest.warns(UserWarning, match="upsample_nearest is deprecated"):
         F.upsample_nearest(x, size=3)
 
@@ -218,7 +219,7 @@ def test_5d_interpolate_compiles_and_replays_eagers_bits(kw):
         x = eg.tensor(np.random.default_rng(1).standard_normal((2, 2, 3, 4, 5)).astype(np.float32))
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a fallback to eager mode warns
-            runs.append([fn(x).item() for _ in range(4)] + [conv.weight.numpy().copy()])
+            runs.append([fn(x).item() for _ in range(4)] + [conv.weight.detach().numpy().copy()])
     assert runs[0][:4] == runs[1][:4] and runs[0][3] < runs[0][0]
     np.testing.assert_array_equal(runs[0][4], runs[1][4])
 

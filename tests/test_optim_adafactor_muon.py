@@ -389,7 +389,7 @@ def _train_mlp(make, compiled, steps=25):
     fn = eg.compile(step) if compiled else step
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        losses = [fn(x, y).numpy().copy() for x, y in batches(steps)]
+        losses = [fn(x, y).detach().numpy().copy() for x, y in batches(steps)]
     return losses + state_arrays(model, opt), fn, [str(w.message) for w in caught]
 
 

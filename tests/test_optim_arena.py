@@ -69,26 +69,26 @@ def test_from_numpy_parameters_stay_their_arrays_through_ten_steps(rule, caplog)
         loss_of(w, b, x).backward()
         with arena_note(caplog, None):  # noted once, at construction
             opt.step()
-        assert w.numpy() is w_arr and b.numpy() is b_arr
-        np.testing.assert_array_equal(w.numpy(), w_arr)
+        assert w.detach().numpy() is w_arr and b.detach().numpy() is b_arr
+        np.testing.assert_array_equal(w.detach().numpy(), w_arr)
     assert not np.array_equal(w_arr, before)
     # the same steps on parameters the arena adopted (one fused call) give the same numbers
     a, c = fresh_arrays()
     adopted = [nn.Parameter(eg.tensor(a)), nn.Parameter(eg.tensor(c))]
     assert train(adopted, rule).arenas[0].placement == "adopted"
-    np.testing.assert_allclose(adopted[0].numpy(), w_arr, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(adopted[1].numpy(), b_arr, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(adopted[0].detach().numpy(), w_arr, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(adopted[1].detach().numpy(), b_arr, rtol=1e-6, atol=1e-7)
 
 
 def test_numpy_view_taken_before_the_optimizer_stays_live(caplog):
     layer = nn.Linear(3, 5)
-    w = layer.weight.numpy()  # held: the arena must not move the weight
+    w = layer.weight.detach().numpy()  # held: the arena must not move the weight
     with arena_note(caplog, "referenced outside the parameter"):
         opt = eg.optim.SGD(layer.parameters(), lr=0.1)
     before = w.copy()
     layer(eg.ones(2, 3)).sum().backward()
     opt.step()
-    assert layer.weight.numpy() is w
+    assert layer.weight.detach().numpy() is w
     np.testing.assert_allclose(w, before - 0.1 * layer.weight.grad.numpy())
 
 
@@ -101,7 +101,7 @@ def test_one_contiguous_user_array_is_used_in_place_without_warning():
         (p * p).sum().backward()
         opt.step()
     assert opt.arenas[0].placement == "in place" and np.shares_memory(opt.arenas[0].data, arr)
-    assert p.numpy() is arr and (arr < 1).all()
+    assert p.detach().numpy() is arr and (arr < 1).all()
 
 
 def test_views_of_one_user_array_in_order_are_used_in_place():
@@ -119,7 +119,7 @@ def test_module_parameters_are_adopted_and_a_step_is_one_call(monkeypatch):
     opt = eg.optim.Adam(model.parameters(), lr=0.01)
     arena = opt.arenas[0]
     assert arena.placement == "adopted"
-    assert all(np.shares_memory(p.numpy(), arena.data) for p in model.parameters())
+    assert all(np.shares_memory(p.detach().numpy(), arena.data) for p in model.parameters())
     calls = []
     real = eg._kernels.adam_step
     monkeypatch.setattr(eg._kernels, "adam_step", lambda *a, **k: (calls.append(a[0].size), real(*a, **k)))
@@ -188,7 +188,7 @@ def test_state_dict_round_trip_keeps_aliasing_and_the_numbers(caplog):
         o.step()
         results.append(w_arr.copy())
     np.testing.assert_array_equal(results[0], results[1])
-    assert w.numpy() is w_arr and not np.array_equal(results[0], snapshot[0])
+    assert w.detach().numpy() is w_arr and not np.array_equal(results[0], snapshot[0])
 
 
 def test_grad_ready_hook_fires_once_per_parameter_with_the_final_gradient():
@@ -257,7 +257,7 @@ def test_a_copy_of_model_and_optimizer_trains_like_the_original(how):
             o.zero_grad()
             m(x).sum().backward()
             o.step()  # the copy steps one parameter at a time, and logs why
-        results.append([p.numpy().copy() for p in m.parameters()])
+        results.append([p.detach().numpy().copy() for p in m.parameters()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
-    assert not np.shares_memory(model2[0].weight.numpy(), model[0].weight.numpy())
+    assert not np.shares_memory(model2[0].weight.detach().numpy(), model[0].weight.detach().numpy())

@@ -55,7 +55,7 @@ def run(lib, objective, x0, steps, **options):
     else:
         x = eg.tensor(x0, requires_grad=True)
         opt = eg.optim.LBFGS([x], **options)
-        get = lambda: x.numpy().copy()  # noqa: E731
+        get = lambda: x.detach().numpy().copy()  # noqa: E731
     wrap = torch.from_numpy if lib == "torch" else eg.tensor
 
     def closure():
@@ -156,7 +156,7 @@ def _quadratic_run(x, steps, opt=None):
 
     def closure():
         opt.zero_grad()
-        value, grad = f(x.numpy())
+        value, grad = f(x.detach().numpy())
         x.grad = eg.tensor(grad)
         return eg.tensor(np.array(value))
     for _ in range(steps):
@@ -169,14 +169,14 @@ def test_state_dict_resume_is_bitwise_identical():
     _quadratic_run(straight, 20)
     first = eg.tensor(np.zeros(40), requires_grad=True)
     opt = _quadratic_run(first, 10)
-    saved, saved_x = opt.state_dict(), first.numpy().copy()
+    saved, saved_x = opt.state_dict(), first.detach().numpy().copy()
     _quadratic_run(first, 3, opt)  # stepping on does not change what was saved
     resumed = eg.tensor(saved_x, requires_grad=True)
     opt2 = eg.optim.LBFGS([resumed], max_iter=2, history_size=4)
     opt2.load_state_dict(saved)
     _quadratic_run(resumed, 10, opt2)
-    np.testing.assert_array_equal(resumed.numpy(), straight.numpy())
-    assert not np.array_equal(saved_x, straight.numpy())
+    np.testing.assert_array_equal(resumed.detach().numpy(), straight.detach().numpy())
+    assert not np.array_equal(saved_x, straight.detach().numpy())
 
 
 def test_state_dict_keys_match_torch():
@@ -203,7 +203,7 @@ def test_stops_at_once_when_the_gradient_is_below_tolerance():
         return loss
     assert float(opt.step(closure)) == 0.0
     assert len(calls) == 1
-    np.testing.assert_array_equal(x.numpy(), 0.0)
+    np.testing.assert_array_equal(x.detach().numpy(), 0.0)
 
 
 def test_bad_arguments():
@@ -258,4 +258,4 @@ def test_closure_runs_with_gradients_enabled_inside_no_grad():
     with eg.no_grad():
         loss = opt.step(closure)
     assert float(loss) == 2.0
-    np.testing.assert_allclose(w.numpy(), 0.8)
+    np.testing.assert_allclose(w.detach().numpy(), 0.8)

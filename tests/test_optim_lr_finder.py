@@ -97,7 +97,7 @@ def test_user_model_optimizer_and_rng_untouched():
     model, loss_fn, loader = regression_setup()
     opt = eg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # parameters live in a flat buffer
     loss_fn(model(next(iter(loader))[0]), next(iter(loader))[1]).backward()
-    params = {n: p.numpy().copy() for n, p in model.named_parameters()}
+    params = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
     grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters()}
     flat = opt.arenas[0].data.copy()
     rng = eg.get_rng_state().clone()
@@ -105,9 +105,9 @@ def test_user_model_optimizer_and_rng_untouched():
     r = eg.optim.lr_range_test(model, loss_fn, loader, 1e-4, 10.0, 30)
     assert len(r.lrs) > 2
     for n, p in model.named_parameters():
-        np.testing.assert_array_equal(p.numpy(), params[n])
+        np.testing.assert_array_equal(p.detach().numpy(), params[n])
         np.testing.assert_array_equal(p.grad.numpy(), grads[n])
-        assert np.shares_memory(p.numpy(), opt.arenas[0].data)
+        assert np.shares_memory(p.detach().numpy(), opt.arenas[0].data)
     np.testing.assert_array_equal(opt.arenas[0].data, flat)
     np.testing.assert_array_equal(eg.get_rng_state().numpy(), rng.numpy())
     assert model.training is False

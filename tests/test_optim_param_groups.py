@@ -82,11 +82,11 @@ def test_usable_with_sgd_decay_applies_only_to_the_decayed_group():
     m = make_model()
     opt = eg.optim.SGD(eg.optim.param_groups_weight_decay(m, 0.5), lr=0.1)
     assert len(opt.param_groups) == 2
-    before = {n: p.numpy().copy() for n, p in m.named_parameters()}
+    before = {n: p.detach().numpy().copy() for n, p in m.named_parameters()}
     for p in m.parameters():  # zero gradients: only weight decay can move a parameter
         p.grad = eg.zeros_like(p)
     opt.step()
-    after = {n: p.numpy() for n, p in m.named_parameters()}
+    after = {n: p.detach().numpy() for n, p in m.named_parameters()}
     w = before["0.weight"]
     np.testing.assert_allclose(after["0.weight"], w - np.float32(0.1) * np.float32(0.5) * w, rtol=1e-6)
     assert not np.array_equal(after["0.weight"], w)

@@ -18,7 +18,7 @@ def _relative_error(a, b):
 def test_rule_matches_reference_over_200_steps(case, dtype):
     name, opt = case
     params = make_params(dtype)
-    oracle = ReferenceOptimizer(name, [p.numpy().copy() for p in params], **opt)
+    oracle = ReferenceOptimizer(name, [p.detach().numpy().copy() for p in params], **opt)
     optimizer = getattr(eg.optim, name)(params, **opt)
     for grads in gradient_sequence(200, dtype):
         set_grads(params, grads)
@@ -26,10 +26,10 @@ def test_rule_matches_reference_over_200_steps(case, dtype):
         oracle.step(grads)
     for p, q in zip(params, oracle.arrays):
         assert p.dtype == np.dtype(dtype)
-        err = _relative_error(p.numpy().astype(np.float64), q.astype(np.float64))
+        err = _relative_error(p.detach().numpy().astype(np.float64), q.astype(np.float64))
         assert err <= RTOL[dtype], f"relative error {err:.2e}"
     # the parameters moved: the check above compares something
-    assert not np.allclose(params[0].numpy(), make_params(dtype)[0].numpy())
+    assert not np.allclose(params[0].detach().numpy(), make_params(dtype)[0].detach().numpy())
 
 
 def test_flat_buffer_step_is_one_call_per_group(monkeypatch):
@@ -40,7 +40,7 @@ def test_flat_buffer_step_is_one_call_per_group(monkeypatch):
     optimizer = eg.optim.Adam(params, lr=0.1)
     set_grads(params, next(gradient_sequence(1, np.float32)))
     optimizer.step()
-    assert calls == [sum(p.numpy().size for p in params)]
+    assert calls == [sum(p.detach().numpy().size for p in params)]
 
 
 # --- PyTorch's optimizer invariants ------------------------------------------------------------------------
@@ -54,13 +54,13 @@ NO_DECAY_NO_MOMENTUM = [(n, o) for n, o in CASES
 def test_zero_gradients_leave_parameters_unchanged(case):
     name, opt = case
     params = make_params(np.float64)
-    before = [p.numpy().copy() for p in params]
+    before = [p.detach().numpy().copy() for p in params]
     optimizer = getattr(eg.optim, name)(params, **opt)
     for _ in range(3):
         set_grads(params, [np.zeros(p.shape) for p in params])
         optimizer.step()
     for p, b in zip(params, before):
-        np.testing.assert_array_equal(p.numpy(), b)
+        np.testing.assert_array_equal(p.detach().numpy(), b)
 
 
 @pytest.mark.parametrize("name", list(OPTIONS))
@@ -68,18 +68,18 @@ def test_parameters_without_gradient_are_skipped(name):
     params = make_params(np.float64)
     opt = OPTIONS[name][-1]
     optimizer = getattr(eg.optim, name)(params, **opt)
-    oracle = ReferenceOptimizer(name, [p.numpy().copy() for p in params], **opt)
-    frozen = params[1].numpy().copy()
+    oracle = ReferenceOptimizer(name, [p.detach().numpy().copy() for p in params], **opt)
+    frozen = params[1].detach().numpy().copy()
     for grads in gradient_sequence(5, np.float64):
         grads[1] = None
         set_grads(params, grads)
         optimizer.step()
         oracle.step(grads)
-    np.testing.assert_array_equal(params[1].numpy(), frozen)
+    np.testing.assert_array_equal(params[1].detach().numpy(), frozen)
     # no state, or (Adagrad, which makes its state at construction as PyTorch) a state never stepped
     assert optimizer.state.get(params[1], {}).get("step", 0) == 0
     for p, q in zip(params, oracle.arrays):
-        assert _relative_error(p.numpy(), q) <= 1e-10
+        assert _relative_error(p.detach().numpy(), q) <= 1e-10
 
 
 # (Rprop's step sizes start at lr and are clamped to at least step_sizes[0], so lr = 0 still moves, as PyTorch's)
@@ -89,14 +89,14 @@ def test_group_with_zero_lr_is_untouched(name):
     opt = {k: v for k, v in OPTIONS[name][0].items() if k != "lr"}
     optimizer = getattr(eg.optim, name)([{"params": params[:2], "lr": 0.0}, {"params": params[2:], "lr": 0.05}],
                                         **opt)
-    before = [p.numpy().copy() for p in params]
+    before = [p.detach().numpy().copy() for p in params]
     for grads in gradient_sequence(5, np.float64):
         set_grads(params, grads)
         optimizer.step()
     for p, b in zip(params[:2], before[:2]):
-        np.testing.assert_array_equal(p.numpy(), b)
+        np.testing.assert_array_equal(p.detach().numpy(), b)
     for p, b in zip(params[2:], before[2:]):
-        assert not np.array_equal(p.numpy(), b)
+        assert not np.array_equal(p.detach().numpy(), b)
 
 
 INVALID = [
@@ -136,14 +136,14 @@ def test_state_dict_resume_is_bitwise_identical(case):
     for g in grads[:50]:
         set_grads(a, g)
         opt_a.step()
-    saved_params = [p.numpy().copy() for p in a]
+    saved_params = [p.detach().numpy().copy() for p in a]
     saved = opt_a.state_dict()
     for g in grads[50:]:
         set_grads(a, g)
         opt_a.step()
     b = make_params(np.float32, seed=9)
     for p, s in zip(b, saved_params):
-        p.numpy()[...] = s
+        p.detach().numpy()[...] = s
     opt_b = cls(b, **{**opt, "lr": 123.0})  # the loaded state dict restores the group's lr
     opt_b.load_state_dict(saved)
     assert opt_b.param_groups[0]["lr"] == opt["lr"]
@@ -151,7 +151,7 @@ def test_state_dict_resume_is_bitwise_identical(case):
         set_grads(b, g)
         opt_b.step()
     for p, q in zip(a, b):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
     # the saved state was a copy: stepping on did not change it
     assert all(np.all(np.isfinite(v)) for s in saved["state"].values() for v in s.values()
                if isinstance(v, np.ndarray))
@@ -182,9 +182,9 @@ def _minimise(name, opt, grad_fn, x0, steps):
     x = eg.tensor(np.array(x0, dtype=np.float64), requires_grad=True)
     optimizer = getattr(eg.optim, name)([x], **opt)
     for _ in range(steps):
-        x.grad = eg.tensor(grad_fn(x.numpy()))
+        x.grad = eg.tensor(grad_fn(x.detach().numpy()))
         optimizer.step()
-    return x.numpy()
+    return x.detach().numpy()
 
 
 def test_convergence_tables_cover_every_rule():
@@ -231,19 +231,19 @@ def test_optimizer_and_scheduler_resume_bitwise(rule, opt, sched, sched_opt):
     a = make_params(np.float32)
     opt_a, sched_a = build(a)
     train(a, opt_a, sched_a, grads[:50])
-    saved = ([p.numpy().copy() for p in a], opt_a.state_dict(), sched_a.state_dict())
+    saved = ([p.detach().numpy().copy() for p in a], opt_a.state_dict(), sched_a.state_dict())
     train(a, opt_a, sched_a, grads[50:])
 
     b = make_params(np.float32, seed=3)
     for p, s in zip(b, saved[0]):
-        p.numpy()[...] = s
+        p.detach().numpy()[...] = s
     opt_b, sched_b = build(b)
     opt_b.load_state_dict(saved[1])
     sched_b.load_state_dict(saved[2])
     train(b, opt_b, sched_b, grads[50:])
     assert sched_b.get_last_lr() == sched_a.get_last_lr()
     for p, q in zip(a, b):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 # --- constructing optimizers as PyTorch users do -------------------------------------------------------------

@@ -23,13 +23,13 @@ def loss_of(model, seed=1):
 def reference_sgd(model, steps, **hyper):
     """The same training with eigengrad.reference.sgd_step applied per parameter."""
     params = list(model.parameters())
-    bufs = [np.zeros_like(p.numpy()) for p in params]
+    bufs = [np.zeros_like(p.detach().numpy()) for p in params]
     for step in range(steps):
         for p in params:
             p.grad = None
         loss_of(model, seed=step).backward()
         for p, b in zip(params, bufs):
-            R.sgd_step(p.numpy(), p.grad.numpy(), b, first_step=step == 0, **hyper)
+            R.sgd_step(p.detach().numpy(), p.grad.detach().numpy(), b, first_step=step == 0, **hyper)
 
 
 CASES = [
@@ -52,7 +52,7 @@ def test_sgd_matches_reference_over_steps(hyper, dtype):
     reference_sgd(ref, 4, **hyper)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for p, q in zip(model.parameters(), ref.parameters()):
-        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=tol, atol=tol)
 
 
 def test_parameters_live_in_one_flat_buffer_and_step_is_one_call(monkeypatch):
@@ -61,7 +61,7 @@ def test_parameters_live_in_one_flat_buffer_and_step_is_one_call(monkeypatch):
     flat = opt._arenas[0]
     assert len(flat) == 1
     buf = flat[0].data
-    assert all(np.shares_memory(p.numpy(), buf) for p in model.parameters())
+    assert all(np.shares_memory(p.detach().numpy(), buf) for p in model.parameters())
     calls = []
     real = eg._kernels.sgd_step
     monkeypatch.setattr(eg._kernels, "sgd_step", lambda *a, **k: (calls.append(a[0].size), real(*a, **k)))
@@ -75,13 +75,13 @@ def test_param_without_grad_is_skipped_like_pytorch():
     model = make_model()
     opt = eg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
     frozen = model[2].bias
-    before = frozen.numpy().copy()
+    before = frozen.detach().numpy().copy()
     loss_of(model).backward()
     frozen.grad = None
     opt.step()
-    np.testing.assert_array_equal(frozen.numpy(), before)  # no weight decay, no update
+    np.testing.assert_array_equal(frozen.detach().numpy(), before)  # no weight decay, no update
     assert "momentum_buffer" not in opt.state.get(frozen, {})
-    assert not np.array_equal(model[0].weight.numpy(), make_model()[0].weight.numpy())
+    assert not np.array_equal(model[0].weight.detach().numpy(), make_model()[0].weight.detach().numpy())
 
 
 def test_replaced_parameter_array_still_updated():
@@ -92,7 +92,7 @@ def test_replaced_parameter_array_still_updated():
     loss_of(model).backward()
     g = w.grad.numpy().copy()
     opt.step()
-    np.testing.assert_allclose(w.numpy(), 1 - 0.5 * g, rtol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), 1 - 0.5 * g, rtol=1e-6)
 
 
 def test_param_groups_have_their_own_hyperparameters():
@@ -101,11 +101,11 @@ def test_param_groups_have_their_own_hyperparameters():
                        lr=0.1, momentum=0.5)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.0]
     assert opt.param_groups[1]["momentum"] == 0.5
-    before = [p.numpy().copy() for p in model[2].parameters()]
+    before = [p.detach().numpy().copy() for p in model[2].parameters()]
     loss_of(model).backward()
     opt.step()
     for p, b in zip(model[2].parameters(), before):
-        np.testing.assert_array_equal(p.numpy(), b)
+        np.testing.assert_array_equal(p.detach().numpy(), b)
 
 
 def test_state_dict_round_trip_resumes_identically():
@@ -128,7 +128,7 @@ def test_state_dict_round_trip_resumes_identically():
         loss_of(m, 7).backward()
         o.step()
     for p, q in zip(a.parameters(), b.parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
     # the loaded momentum lives in one flat buffer again: the step stayed one kernel call
     bufs = [opt_b.state[p]["momentum_buffer"] for p in b.parameters()]
     assert all(isinstance(v, eg.Tensor) and v._data.base is bufs[0]._data.base for v in bufs)
@@ -183,10 +183,10 @@ def test_mixed_dtypes_in_one_group_split_into_buffers():
     opt = eg.optim.SGD([a, b], lr=1.0)
     assert len(opt._arenas[0]) == 2
     (a.sum() + b.sum()).backward()
-    a0, b0 = a.numpy().copy(), b.numpy().copy()
+    a0, b0 = a.detach().numpy().copy(), b.detach().numpy().copy()
     opt.step()
-    np.testing.assert_allclose(a.numpy(), a0 - 1)
-    np.testing.assert_allclose(b.numpy(), b0 - 1)
+    np.testing.assert_allclose(a.detach().numpy(), a0 - 1)
+    np.testing.assert_allclose(b.detach().numpy(), b0 - 1)
 
 
 def test_momentum_on_a_0d_parameter_that_first_had_no_gradient():

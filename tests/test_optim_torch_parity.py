@@ -18,7 +18,7 @@ def test_rule_matches_torch_over_200_steps(case, dtype):
     # parameters, and eigengrad keeps it the same way
     name, opt = case
     ours = make_params(dtype)
-    theirs = [torch.tensor(p.numpy().copy(), requires_grad=True) for p in ours]
+    theirs = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ours]
     opt_ours = getattr(eg.optim, name)(ours, **opt)
     opt_theirs = getattr(torch.optim, name)(theirs, **opt)
     for grads in gradient_sequence(200, dtype):
@@ -29,7 +29,7 @@ def test_rule_matches_torch_over_200_steps(case, dtype):
         opt_theirs.step()
     for p, t in zip(ours, theirs):
         expected = t.detach().numpy().astype(np.float64)
-        err = float(np.max(np.abs(p.numpy() - expected)) / np.max(np.abs(expected)))
+        err = float(np.max(np.abs(p.detach().numpy() - expected)) / np.max(np.abs(expected)))
         assert err <= RTOL[dtype], f"relative error {err:.2e}"
 
 
@@ -58,7 +58,7 @@ def test_nadam_mu_product_is_kept_as_pytorch_keeps_it():
     """PyTorch keeps NAdam's mu_product in the default dtype (float32) even for float64 parameters: the
     state_dict carries it as such, with PyTorch's value at every step."""
     ours = make_params(np.float64)
-    theirs = [torch.tensor(p.numpy().copy(), requires_grad=True) for p in ours]
+    theirs = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ours]
     opt_ours, opt_theirs = eg.optim.NAdam(ours, lr=0.01), torch.optim.NAdam(theirs, lr=0.01)
     for grads in gradient_sequence(30, np.float64):
         set_grads(ours, grads)

@@ -55,7 +55,7 @@ def assert_same(a, b):
     assert type(a) is type(b), (type(a), type(b))
     if isinstance(a, eg.Tensor):
         assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     elif isinstance(a, np.ndarray):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_array_equal(a, b)
@@ -107,7 +107,7 @@ def test_parameters_stay_parameters():
     p = nn.Parameter(eg.randn(3))
     back = round_trip({"p": p})["p"]
     assert isinstance(back, nn.Parameter) and back.requires_grad
-    np.testing.assert_array_equal(back.numpy(), p.numpy())
+    np.testing.assert_array_equal(back.detach().numpy(), p.detach().numpy())
 
 
 def test_a_state_dict_file_is_plain_safetensors(tmp_path):
@@ -122,7 +122,7 @@ def test_a_state_dict_file_is_plain_safetensors(tmp_path):
     fresh = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     fresh.load_state_dict(loaded)
     x = eg.randn(5, 3)
-    np.testing.assert_array_equal(fresh(x).numpy(), model(x).numpy())
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), model(x).detach().numpy())
 
 
 def _train(model, opt, sched, steps, seed):
@@ -164,7 +164,7 @@ def test_a_whole_training_state_resumes_bitwise(tmp_path, rule, kwargs):
     assert state["optimizer"]["param_groups"][1]["lr"] == first[1].param_groups[1]["lr"]
     _train(*resumed, 10, seed=2)
     for a, b in zip(straight[0].parameters(), resumed[0].parameters()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_lbfgs_state_round_trips():
@@ -205,7 +205,7 @@ def test_a_whole_module_is_pickled_with_a_warning_and_refused_by_default(tmp_pat
     with pytest.warns(FutureWarning, match="unpickles the file, which can run arbitrary code"):
         back = eg.load(tmp_path / "model.pt", weights_only=False)
     x = eg.randn(4, 3)
-    np.testing.assert_array_equal(back(x).numpy(), model(x).numpy())
+    np.testing.assert_array_equal(back(x).detach().numpy(), model(x).detach().numpy())
 
 
 def test_loading_never_runs_code_from_a_pickle_unless_asked(tmp_path):

@@ -197,10 +197,10 @@ def test_a_training_checkpoint_loads_and_resumes():
     opt.load_state_dict(ck["optimizer"])
     sched.load_state_dict(ck["scheduler"])
     assert opt.param_groups[0]["lr"] == 0.005
-    before = [p.numpy().copy() for p in model.parameters()]
+    before = [p.detach().numpy().copy() for p in model.parameters()]
     model(eg.randn(5, 4)).pow(2).mean().backward()
     opt.step()
-    assert all(not np.array_equal(b, p.numpy()) for b, p in zip(before, model.parameters()))
+    assert all(not np.array_equal(b, p.detach().numpy()) for b, p in zip(before, model.parameters()))
 
 
 def test_tensors_that_shared_a_storage_share_memory():
@@ -549,7 +549,7 @@ def assert_like_torch(ours, theirs):
         assert tuple(ours.shape) == tuple(theirs.shape)
         if theirs.numel():
             assert ours.stride() == theirs.stride() and ours.storage_offset() == theirs.storage_offset()
-        np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
     elif isinstance(theirs, dict):
         assert type(ours).__name__ == type(theirs).__name__ and list(ours) == list(theirs)
         for k in theirs:
@@ -715,7 +715,7 @@ def test_save_torch_checkpoint_reads_back_in_eigengrad(tmp_path):
     for k in ("base", "transposed", "strided", "ints", "u16", "bools", "half", "grad", "param"):
         assert type(back[k]) is type(state[k]) and back[k].dtype == state[k].dtype, k
         assert back[k].requires_grad == state[k].requires_grad
-        np.testing.assert_array_equal(back[k].numpy(), state[k].numpy())
+        np.testing.assert_array_equal(back[k].detach().numpy(), state[k].detach().numpy())
     assert back["strided"].stride() == (6, 2) and back["strided"].storage_offset() == 6
     assert np.shares_memory(back["transposed"].numpy(), back["base"].numpy())
     assert back["model"]._metadata == state["model"]._metadata

@@ -146,11 +146,11 @@ def test_leaf_that_requires_grad_cannot_change_in_place_outside_no_grad():
         w[0] = 2.0  # basic indexing writes through a view, as in PyTorch
     with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
         w[:2].mul_(2)
-    np.testing.assert_array_equal(w.numpy(), arr(1, 1, 1))
+    np.testing.assert_array_equal(w.detach().numpy(), arr(1, 1, 1))
     with eg.no_grad():
         w -= 0.5
         w[0] = 2.0
-    np.testing.assert_array_equal(w.numpy(), arr(2, 0.5, 0.5))
+    np.testing.assert_array_equal(w.detach().numpy(), arr(2, 0.5, 0.5))
     assert w.is_leaf and w.requires_grad and w._version == 2
 
 
@@ -163,7 +163,7 @@ def test_view_made_under_no_grad_cannot_be_recorded():
         v.mul_(2)
     with eg.no_grad():
         v.mul_(2)  # both in no_grad: allowed, not recorded
-    np.testing.assert_array_equal(a.numpy(), arr(4, 4, 2))
+    np.testing.assert_array_equal(a.detach().numpy(), arr(4, 4, 2))
 
 
 def test_inplace_on_non_leaf_records_a_node():
@@ -173,7 +173,7 @@ def test_inplace_on_non_leaf_records_a_node():
     y.mul_(x)  # y = (x + 2) x: the old value of y is needed and kept
     assert not y.is_leaf and y.requires_grad
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 2)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2 * x.detach().numpy() + 2)
 
 
 def test_inplace_with_an_operand_that_requires_grad_makes_the_tensor_require_grad():
@@ -312,11 +312,11 @@ def test_data_reads_and_writes_like_pytorch():
     p = nn.Parameter(eg.ones(3))
     g = eg.tensor([1.0, 2.0, 3.0])
     p.data -= 0.5 * g
-    np.testing.assert_array_equal(p.numpy(), arr(0.5, 0, -0.5))
+    np.testing.assert_array_equal(p.detach().numpy(), arr(0.5, 0, -0.5))
     other = eg.zeros(3)
     p.data = other  # p now uses other's memory
     other += 4
-    np.testing.assert_array_equal(p.numpy(), arr(4, 4, 4))
+    np.testing.assert_array_equal(p.detach().numpy(), arr(4, 4, 4))
     assert p.requires_grad and p.is_leaf
 
 
@@ -345,7 +345,7 @@ def _digits_mlp_by_hand(update, epochs=2, lr=0.05):
             else:
                 for p in model.parameters():
                     p.data -= lr * p.grad
-    return [p.numpy().copy() for p in model.parameters()]
+    return [p.detach().numpy().copy() for p in model.parameters()]
 
 
 @pytest.mark.parametrize("update", ["no_grad", "data"])
@@ -364,8 +364,8 @@ def test_deepcopy_gives_independent_memory_and_version():
     with eg.no_grad():
         x += 1
     y = copy.deepcopy(x)
-    assert y.requires_grad and y._version == 0 and not np.shares_memory(y.numpy(), x.numpy())
-    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    assert y.requires_grad and y._version == 0 and not np.shares_memory(y.detach().numpy(), x.detach().numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy())
 
 
 def test_flip_returns_a_copy_as_pytorchs():

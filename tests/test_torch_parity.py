@@ -92,7 +92,7 @@ def test_linear_default_init_matches_torch_distribution(fan_in, fan_out):
     bound = 1 / np.sqrt(fan_in)
     for p, tp in ((layer.weight, ref.weight), (layer.bias, ref.bias)):
         assert p.dtype == np.float32 and p.shape == tuple(tp.shape)
-        w, tw = p.numpy().ravel(), tp.detach().numpy().ravel()
+        w, tw = p.detach().numpy().ravel(), tp.detach().numpy().ravel()
         assert np.all(np.abs(w) <= bound) and np.all(np.abs(tw) <= bound)
         if w.size >= 1000:  # roughly uniform on [-bound, bound]: flat histogram, reaching both ends
             assert w.min() < -0.98 * bound and w.max() > 0.98 * bound
@@ -104,8 +104,8 @@ def test_linear_default_init_matches_torch_distribution(fan_in, fan_out):
     # different draws for different layers, reproducible under the same seed
     eg.manual_seed(123)
     again = nn.Linear(fan_in, fan_out)
-    np.testing.assert_array_equal(again.weight.numpy(), layer.weight.numpy())
-    assert not np.array_equal(nn.Linear(fan_in, fan_out).weight.numpy(), layer.weight.numpy())
+    np.testing.assert_array_equal(again.weight.detach().numpy(), layer.weight.detach().numpy())
+    assert not np.array_equal(nn.Linear(fan_in, fan_out).weight.detach().numpy(), layer.weight.detach().numpy())
 
 
 # --- state_dict -----------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_state_dict_keys_match_and_torch_weights_load(dt):
     assert list(esd) == list(tsd)
     assert all(esd[k].shape == tuple(tsd[k].shape) for k in tsd)
     x = np.random.default_rng(5).standard_normal((12, 6)).astype(dt)
-    assert not np.allclose(em(eg.tensor(x)).numpy(), tm(torch.from_numpy(x)).detach().numpy())
+    assert not np.allclose(em(eg.tensor(x)).detach().numpy(), tm(torch.from_numpy(x)).detach().numpy())
     result = em.load_state_dict({k: v.numpy() for k, v in tsd.items()})
     assert result.missing_keys == [] and result.unexpected_keys == []
     for k, v in em.state_dict().items():
@@ -172,7 +172,7 @@ def test_sgd_steps_match_torch(config):
     moved = False
     for (name, p), (_, tp) in zip(em.named_parameters(), tm.named_parameters()):
         assert_rel(p, tp, dtype, f"{name} after 5 steps")
-        moved |= not np.allclose(p.numpy(), initial[name], rtol=0, atol=1e-6)
+        moved |= not np.allclose(p.detach().numpy(), initial[name], rtol=0, atol=1e-6)
     assert moved
 
 
@@ -286,7 +286,7 @@ def test_max_min_dim_gradient_goes_to_returned_index_on_ties(which, dim):
     ex = eg.tensor(data, requires_grad=True)
     t_res = getattr(tx, which)(dim)
     e_res = getattr(ex, which)(dim)
-    np.testing.assert_array_equal(e_res.values.numpy(), t_res.values.detach().numpy())
+    np.testing.assert_array_equal(e_res.values.detach().numpy(), t_res.values.detach().numpy())
     np.testing.assert_array_equal(e_res.indices.numpy(), t_res.indices.numpy())
     up = np.arange(1.0, data.shape[1 - dim] + 1)
     (t_res.values * torch.from_numpy(up)).sum().backward()
@@ -316,7 +316,7 @@ def test_amax_amin_split_ties_evenly(dim, keepdim):
         ex = eg.tensor(data, requires_grad=True)
         t_out = getattr(tx, which)(dim=() if dim is None else dim, keepdim=keepdim)
         e_out = getattr(ex, which)(dim, keepdim)
-        np.testing.assert_array_equal(e_out.numpy(), t_out.detach().numpy())
+        np.testing.assert_array_equal(e_out.detach().numpy(), t_out.detach().numpy())
         g = np.arange(1.0, t_out.numel() + 1).reshape(tuple(t_out.shape))
         t_out.backward(torch.from_numpy(g))
         e_out.backward(g)
@@ -363,7 +363,7 @@ def test_cross_entropy_with_class_probabilities_matches_torch():
             out = eg.nn.functional.cross_entropy(xe, eg.tensor(p), reduction=reduction)
             xt = torch.tensor(x, requires_grad=True)
             ref = torch.nn.functional.cross_entropy(xt, torch.tensor(p), reduction=reduction)
-            np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12)
+            np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
             out.sum().backward()
             ref.sum().backward()
             np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-14)

@@ -59,7 +59,7 @@ def test_prelu_forward_input_and_weight_grad(shape, nw, dt):
     rng = np.random.default_rng(1)
     tm = torch.nn.PReLU(nw).to(TORCH_DTYPE[dt])
     em = nn.PReLU(nw, dtype=dt)
-    np.testing.assert_array_equal(em.weight.numpy(), tm.weight.detach().numpy())  # init=0.25
+    np.testing.assert_array_equal(em.weight.detach().numpy(), tm.weight.detach().numpy())  # init=0.25
     w = rng.uniform(-0.5, 0.5, nw).astype(dt)
     with torch.no_grad():
         tm.weight.copy_(torch.from_numpy(w))
@@ -80,8 +80,8 @@ def test_maxout_matches_torch_linear_and_max(dt):
     em = nn.Maxout(7, 5, 3, dtype=dt)
     tl = torch.nn.Linear(7, 15).to(TORCH_DTYPE[dt])
     with torch.no_grad():
-        tl.weight.copy_(torch.from_numpy(em.weight.numpy()))
-        tl.bias.copy_(torch.from_numpy(em.bias.numpy()))
+        tl.weight.copy_(torch.from_numpy(em.weight.detach().numpy()))
+        tl.bias.copy_(torch.from_numpy(em.bias.detach().numpy()))
     x = np.random.default_rng(2).standard_normal((11, 7)).astype(dt)
     g = np.random.default_rng(3).standard_normal((11, 5)).astype(dt)
     ex, tx = eg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -97,7 +97,8 @@ def test_maxout_matches_torch_linear_and_max(dt):
 
 def test_maxout_default_init_matches_torch_linear_distribution():
     em, tl = nn.Maxout(300, 100, 4), torch.nn.Linear(300, 400)
-    for e, t in ((em.weight.numpy(), tl.weight.detach().numpy()), (em.bias.numpy(), tl.bias.detach().numpy())):
+    for e, t in ((em.weight.detach().numpy(), tl.weight.detach().numpy()),
+                 (em.bias.detach().numpy(), tl.bias.detach().numpy())):
         assert e.shape == t.shape
         assert abs(np.abs(e).max() - np.abs(t).max()) < 1e-3
         assert abs(e.std() - t.std()) < 0.1 * t.std()  # 400 biases: a few % of sampling noise
@@ -172,7 +173,7 @@ def test_dropout_backward_matches_torch_given_the_same_mask():
     ex = eg.tensor(x, requires_grad=True)
     ey = F.dropout(ex, 0.3)
     ey.backward(eg.tensor(g))
-    mask = ey.numpy() != 0
+    mask = ey.detach().numpy() != 0
     tx = torch.tensor(x, requires_grad=True)
     ty = tx * torch.from_numpy(mask.astype(np.float64)) * (1 / 0.7)
     ty.backward(torch.from_numpy(g))

@@ -105,7 +105,7 @@ def test_training_step_with_clipping_matches_torch():
     tmodel = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
     with torch.no_grad():
         for p, t in zip(model.parameters(), tmodel.parameters()):
-            t.copy_(torch.from_numpy(p.numpy()))
+            t.copy_(torch.from_numpy(p.detach().numpy()))
     opt = eg.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
     topt = torch.optim.SGD(tmodel.parameters(), lr=0.5, momentum=0.9)
     x, y = eg.datasets.load_digits(return_X_y=True)
@@ -122,4 +122,4 @@ def test_training_step_with_clipping_matches_torch():
         opt.step()
         topt.step()
     for p, t in zip(model.parameters(), tmodel.parameters()):
-        assert rel_err(p.numpy(), t.detach().numpy()) < 1e-4
+        assert rel_err(p.detach().numpy(), t.detach().numpy()) < 1e-4

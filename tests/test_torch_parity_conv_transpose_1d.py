@@ -182,6 +182,6 @@ def test_initialisation_bounds_are_torchs(name, args):
     fan_in = tm.weight.shape[1] * math.prod(tm.weight.shape[2:])  # torch's fan: weight.size(1) * receptive field
     bound = 1 / math.sqrt(fan_in)
     for p, tp in ((em.weight, tm.weight), (em.bias, tm.bias)):
-        assert np.abs(p.numpy()).max() <= bound and np.abs(tp.detach().numpy()).max() <= bound
-    a = np.abs(em.weight.numpy())  # 3840 to 16384 values of U[-bound, bound]
+        assert np.abs(p.detach().numpy()).max() <= bound and np.abs(tp.detach().numpy()).max() <= bound
+    a = np.abs(em.weight.detach().numpy())  # 3840 to 16384 values of U[-bound, bound]
     assert a.max() > 0.99 * bound and abs(a.mean() - bound / 2) < 0.05 * bound

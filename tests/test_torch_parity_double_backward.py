@@ -16,7 +16,7 @@ def _copy_to_torch(model, tmodel) -> None:
     with torch.no_grad():
         for (name, p), (tname, tp) in zip(model.named_parameters(), tmodel.named_parameters()):
             assert name == tname and p.shape == tuple(tp.shape)
-            tp.copy_(torch.from_numpy(p.numpy()))
+            tp.copy_(torch.from_numpy(p.detach().numpy()))
 
 
 def _norm2(g, torch_side: bool):
@@ -114,5 +114,5 @@ def test_hessian_of_a_small_function_matches_finite_differences_of_the_gradient(
     v = rng.standard_normal(w.shape)
     (hv,) = eg.autograd.grad(g, w, eg.tensor(v))
     eps = 1e-6
-    numeric = (loss_grad(w.numpy() + eps * v) - loss_grad(w.numpy() - eps * v)) / (2 * eps)
+    numeric = (loss_grad(w.detach().numpy() + eps * v) - loss_grad(w.detach().numpy() - eps * v)) / (2 * eps)
     np.testing.assert_allclose(hv.numpy(), numeric, rtol=1e-7, atol=1e-8)

@@ -46,7 +46,7 @@ def test_embedding_random_options_match_torch(dt, seed):
     w0 = (r.standard_normal((num, dim)) * 1.5).astype(dt)
     em = nn.Embedding(num, dim, **opts, dtype=dt)
     tm = torch.nn.Embedding(num, dim, **opts, dtype=TORCH_DTYPE[dt])
-    em.weight.numpy()[...] = w0
+    em.weight.detach().numpy()[...] = w0
     with torch.no_grad():
         tm.weight.copy_(torch.from_numpy(w0))
     ey, ty = em(eg.from_numpy(idx)), tm(torch.from_numpy(idx).to(TORCH_INDEX[itype]))
@@ -94,7 +94,7 @@ def test_embedding_bag_random_options_match_torch(dt, seed):
     freq = opts["scale_grad_by_freq"]
     t_opts = dict(opts, scale_grad_by_freq=False)
     tm = torch.nn.EmbeddingBag(num, dim, mode=mode, include_last_offset=last, **t_opts, dtype=TORCH_DTYPE[dt])
-    em.weight.numpy()[...] = w0
+    em.weight.detach().numpy()[...] = w0
     with torch.no_grad():
         tm.weight.copy_(torch.from_numpy(w0))
     # Positions after the last offset (include_last_offset) are in no bag. PyTorch 2.13 on CPU leaves them

@@ -37,7 +37,7 @@ def compare(eg_fn, torch_fn, grads: dict, consts: dict, seed=0):
     e_c = {k: (v if v is None or isinstance(v, eg.Tensor) else v) for k, v in e_c.items()}
     t_c = {k: (None if v is None else torch.from_numpy(np.asarray(v))) for k, v in consts.items()}
     e_out, t_out = eg_fn(**e_in, **e_c), torch_fn(**t_in, **t_c)
-    assert rel_err(e_out.numpy(), t_out.detach().numpy()) <= TOL, "output"
+    assert rel_err(e_out.detach().numpy(), t_out.detach().numpy()) <= TOL, "output"
     up = rng.standard_normal(t_out.shape)
     e_out.backward(eg.tensor(up))
     t_out.backward(torch.from_numpy(up))

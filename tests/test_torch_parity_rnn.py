@@ -70,7 +70,7 @@ def test_forward_and_all_gradients_match_torch(dt, kind, config):
         pairs = [(eo, to, "output"), (eh, th, "h_n")]
     eloss, tloss = 0, 0
     for e, tt, what in pairs:
-        assert_rel(e.numpy(), tt, dt, what)
+        assert_rel(e.detach().numpy(), tt, dt, what)
         g = rng.standard_normal(tt.shape).astype(dt)
         eloss = eloss + (e * eg.tensor(g)).sum()
         tloss = tloss + (tt * torch.from_numpy(g)).sum()
@@ -100,7 +100,7 @@ def test_eval_mode_ignores_dropout_as_torch(kind):
     em = ecls(3, 4, num_layers=3, dropout=0.5, dtype=np.float64).eval()
     em.load_state_dict({k: v.detach().numpy().copy() for k, v in tm.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((5, 2, 3))
-    assert_rel(em(eg.tensor(x))[0].numpy(), tm(torch.from_numpy(x))[0], np.float64, "output")
+    assert_rel(em(eg.tensor(x))[0].detach().numpy(), tm(torch.from_numpy(x))[0], np.float64, "output")
 
 
 CELLS = {"rnn_tanh": (nn.RNNCell, torch.nn.RNNCell, {}), "rnn_relu": (nn.RNNCell, torch.nn.RNNCell,
@@ -130,7 +130,7 @@ def test_cells_match_torch(dt, kind, shape):
         e_in, t_in = e_in[:2], t_in[:2]
     eloss, tloss = 0, 0
     for e, tt in zip(eo, to):
-        assert_rel(e.numpy(), tt, dt, "output")
+        assert_rel(e.detach().numpy(), tt, dt, "output")
         g = rng.standard_normal(tt.shape).astype(dt)
         eloss = eloss + (e * eg.tensor(g)).sum()
         tloss = tloss + (tt * torch.from_numpy(g)).sum()

@@ -27,7 +27,7 @@ def test_one_nan_pixel_stops_fit_naming_the_batch():
     loader = nan_loader()
     with pytest.raises(RuntimeError, match=r"fit: the loss is nan at epoch 1, batch 7 \(counted from 0 of 19\)"):
         fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=3, progress=False)
-    assert all(np.isfinite(p.numpy()).all() for p in model.parameters())  # stopped before the bad step
+    assert all(np.isfinite(p.detach().numpy()).all() for p in model.parameters())  # stopped before the bad step
 
 
 def test_the_weights_are_those_after_the_previous_batch():
@@ -45,7 +45,7 @@ def test_the_weights_are_those_after_the_previous_batch():
         nn.functional.cross_entropy(by_hand(x), y).backward()
         opt.step()
     for p, q in zip(stopped.parameters(), by_hand.parameters()):  # (batch norm's statistics saw batch 7)
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 @pytest.mark.parametrize("mode", ["warn", "ignore"])

@@ -7,7 +7,7 @@ import eigengrad as eg
 def as_float64(x) -> np.ndarray:
     """An eigengrad Tensor, a torch tensor (detached) or an array, as a float64 NumPy array."""
     if isinstance(x, eg.Tensor):
-        x = x.numpy()
+        x = x.detach().numpy()
     elif hasattr(x, "detach"):
         x = x.detach().numpy()
     return np.asarray(x, dtype=np.float64)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plan_capture.hpp"
@@ -30,7 +31,7 @@ namespace {
 
 class PlanExecutor {
  public:
-  explicit PlanExecutor(std::int64_t n) : slots_(checked_size(n)), draws_(slots_.size()) {}
+  explicit PlanExecutor(std::int64_t n) : slots_(checked_size(n)), draws_(slots_.size()), scalars_(slots_.size()) {}
 
   // Bind slot i: call fn(*args, **kwargs), a capturable binding of this module, with its kernel calls
   // captured into the slot (replacing what the slot held). The binding's checks run now. Returns whether
@@ -42,15 +43,17 @@ class PlanExecutor {
       throw py::value_error("fn: " + name + " is not a capturable kernel (see capturable_kernels())");
     std::vector<KernelCall> calls;
     DrawRegister draw = draws_[i];
+    ScalarRegister scalars = scalars_[i];
     struct Guard {  // the capture ends however fn returns
       Capture& c;
       ~Guard() { c = Capture{}; }
     } guard{capture()};
-    guard.c = Capture{&calls, &draws_[i], false};
+    guard.c = Capture{&calls, &draws_[i], &scalars_[i], false};
     try {
       fn(*args, **kwargs);
     } catch (...) {
       draws_[i] = draw;  // a failed bind leaves the slot as it was
+      scalars_[i] = std::move(scalars);
       throw;
     }
     slots_[i] = std::move(calls);
@@ -61,6 +64,40 @@ class PlanExecutor {
   void set_draw(std::size_t i, std::uint64_t seed, std::uint64_t offset) {
     check_index(i);
     draws_[i] = {seed, offset};
+  }
+
+  // The scalar options (name=value) the kernels of slots `slots` use at the next runs; every slot's kernel
+  // must have each of them (launch_scalars), and a fixed one must keep its value. Nothing is set unless all are.
+  void set_scalars(const std::vector<std::size_t>& slots, const py::kwargs& kwargs) {
+    std::vector<std::pair<std::string, double>> given;
+    for (const auto& [k, v] : kwargs) given.emplace_back(py::cast<std::string>(k), py::cast<double>(v));
+    std::vector<std::pair<double*, double>> writes;
+    for (std::size_t i : slots) {
+      check_index(i);
+      ScalarRegister& r = scalars_[i];
+      for (const auto& [name, value] : given) {
+        const auto at = std::find(r.names.begin(), r.names.end(), name);
+        if (at == r.names.end())
+          throw py::value_error("set_scalars: the kernel of slot " + std::to_string(i) + " has no scalar option '" +
+                                name + "'");
+        const std::size_t k = std::size_t(at - r.names.begin());
+        if (r.fixed[k] && !(r.values[k] == value))
+          throw py::value_error("set_scalars: '" + name + "' of slot " + std::to_string(i) +
+                                " decides which buffers its kernel uses: it was bound as " +
+                                std::to_string(r.values[k]) + ", got " + std::to_string(value));
+        writes.emplace_back(&r.values[k], value);
+      }
+    }
+    for (auto& [where, value] : writes) *where = value;
+  }
+
+  // The scalar options of slot i's kernel as they stand: {name: value}.
+  py::dict scalars(std::size_t i) const {
+    check_index(i);
+    py::dict out;
+    const ScalarRegister& r = scalars_[i];
+    for (std::size_t k = 0; k < r.names.size(); ++k) out[py::str(r.names[k])] = r.values[k];
+    return out;
   }
 
   // Run slots [start, stop) in order, without the GIL.
@@ -90,6 +127,7 @@ class PlanExecutor {
   }
   std::vector<std::vector<KernelCall>> slots_;
   std::vector<DrawRegister> draws_;  // one per slot, never resized: the captured calls hold their addresses
+  std::vector<ScalarRegister> scalars_;  // likewise
 };
 
 }  // namespace
@@ -106,6 +144,10 @@ void bind_plan(py::module_& m) {
            "Returns whether they read the slot's draw register.")
       .def("set_draw", &PlanExecutor::set_draw, py::arg("i"), py::arg("seed"), py::arg("offset"),
            "The random draw (seed, first counter) the kernel of slot i uses at the next runs.")
+      .def("set_scalars", &PlanExecutor::set_scalars, py::arg("slots"),
+           "Set the scalar options (keyword arguments) the kernels of these slots use at the next runs (an "
+           "optimizer's hyperparameters and step count); all or nothing.")
+      .def("scalars", &PlanExecutor::scalars, py::arg("i"), "The scalar options of slot i's kernel: {name: value}.")
       .def("run", &PlanExecutor::run, py::arg("start"), py::arg("stop"),
            "Run the kernel calls of slots [start, stop) in order, the GIL released.")
       .def("__len__", &PlanExecutor::size);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -27,10 +28,29 @@ struct DrawRegister {
   std::uint64_t seed, offset;
 };
 
-// What a capture on this thread fills: the slot's calls (null outside a capture) and its draw register.
+// Scalar options a captured call reads when it runs (an optimizer's learning rate, betas and step count: a
+// scheduler or the user changes them between replays, and the executor sets them at every one,
+// PlanExecutor.set_scalars). A fixed scalar decides which buffers the call uses (AMSGrad's maximum, SGD's
+// momentum buffer when it has none): it can only be set to the value it was bound with.
+struct ScalarRegister {
+  std::vector<std::string> names;
+  std::vector<double> values;
+  std::vector<bool> fixed;
+};
+
+// One named scalar of launch_scalars().
+struct Scalar {
+  const char* name;
+  double value;
+  bool fixed = false;
+};
+
+// What a capture on this thread fills: the slot's calls (null outside a capture), its draw register and its
+// scalar register.
 struct Capture {
   std::vector<KernelCall>* calls = nullptr;
   DrawRegister* draw = nullptr;
+  ScalarRegister* scalars = nullptr;
   bool drawn = false;  // a launch_drawn() call was captured
 };
 Capture& capture();
@@ -59,6 +79,26 @@ void launch_drawn(std::uint64_t seed, std::uint64_t offset, F&& call) {
   }
   pybind11::gil_scoped_release release;
   call(seed, offset);
+}
+
+// A kernel whose scalar options may change between replays: call(s) with s[i] the value of scalars[i]. A
+// captured one reads the slot's scalar register when it runs (it starts at these values).
+template <class F>
+void launch_scalars(std::initializer_list<Scalar> scalars, F&& call) {
+  std::vector<double> values;
+  for (const Scalar& s : scalars) values.push_back(s.value);
+  Capture& c = capture();
+  if (c.calls) {
+    ScalarRegister* r = c.scalars;
+    r->names.clear();
+    r->fixed.clear();
+    for (const Scalar& s : scalars) r->names.emplace_back(s.name), r->fixed.push_back(s.fixed);
+    r->values = std::move(values);
+    c.calls->emplace_back([r, call = std::forward<F>(call)] { call(r->values.data()); });
+    return;
+  }
+  pybind11::gil_scoped_release release;
+  call(values.data());
 }
 
 // The bindings whose every kernel call goes through launch() and whose work is only that call: the ones the

@@ -258,14 +258,19 @@ class Tensor:
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The underlying array (no copy: writes to it change the tensor). ``force`` (PyTorch's: detach and
-        move to the CPU first) changes nothing here: the array is always the CPU's and shared."""
+        move to the CPU first) only lifts PyTorch's refusal of a tensor that requires grad (while grad mode is on):
+        the array is always the CPU's and shared."""
         if _trace.ACTIVE[0] is not None:
             _trace.reject(".numpy() inside the step (its values leave the recorded kernels)")
+        if self._requires_grad and not force and _grad_mode.is_grad_enabled():
+            raise RuntimeError(_NUMPY_OF_GRAD)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
         if _trace.ACTIVE[0] is not None:
             _trace.reject("a tensor converted to a NumPy array (np.asarray(tensor)) inside the step")
+        if self._requires_grad and _grad_mode.is_grad_enabled():  # (PyTorch's: __array__ calls numpy())
+            raise RuntimeError(_NUMPY_OF_GRAD)
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -640,9 +645,19 @@ class Tensor:
 
 
 builtins_float = builtins.float
+_NUMPY_OF_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 
 
 def _index(index):
+    kind = type(index)
+    if kind is slice:
+        if index.step is not None:
+            _check_step(index.step)
+        return index
+    if kind is tuple:
+        for i in index:
+            if type(i) is slice and i.step is not None:
+                _check_step(i.step)
     if isinstance(index, Tensor):
         return _index_array(index)
     if isinstance(index, list) and _sequence_as_tuple(index):
@@ -654,8 +669,24 @@ def _index(index):
                       UserWarning, stacklevel=3)
         index = tuple(index)
     if isinstance(index, tuple):
+        if kind is not tuple:  # (a list taken as a tuple, a tuple subclass: its slices are checked here)
+            for i in index:
+                if type(i) is slice and i.step is not None:
+                    _check_step(i.step)
         return tuple(_index_array(i) if isinstance(i, Tensor) else i for i in index)
     return index
+
+
+def _check_step(step) -> None:
+    """PyTorch's check of a slice's step: a negative one is refused (NumPy would reverse), zero as Python's."""
+    try:
+        step = operator.index(step)
+    except TypeError:
+        raise TypeError("slice indices must be integers or None or have an __index__ method") from None
+    if step < 0:
+        raise ValueError("step must be greater than zero")
+    if step == 0:
+        raise ValueError("slice step cannot be zero")
 
 
 def _sequence_as_tuple(index: list) -> bool:

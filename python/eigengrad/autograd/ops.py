@@ -719,6 +719,22 @@ class GetItem(ViewPrimitive):
     def backward_graph(ctx, g):
         return (GetItemBackward.apply(g, index=ctx.index, shape=ctx.shape),)
 
+    @property
+    def torch_name(self) -> str | None:
+        """PyTorch's node for this index (``SelectBackward0``, ``SliceBackward0``, ``IndexBackward0``, ...), found
+        from the index when first asked for; ``_name`` set on the node (narrow's ``"Slice"``) overrides it."""
+        d = self.__dict__
+        name = d.get("_name")
+        if name is None and "index" in d:
+            name = d["_name"] = _index_op_name(d["index"], d["shape"])
+        return name
+
+    def release(self) -> None:
+        name = self.torch_name  # (kept: the name is still PyTorch's once backward freed the graph)
+        super().release()
+        if name is not None:
+            self._name = name
+
 
 class GetItemBackward(Primitive):
     """GetItem's backward as a primitive: zeros of ``shape`` with ``g`` added at ``index``; its backward
@@ -774,6 +790,37 @@ def _out_of_bounds(x: np.ndarray, index, error: IndexError, value_shape=None) ->
     if message.startswith("too many indices for array"):
         message = f"too many indices for tensor of dimension {x.ndim}"
     raise IndexError(message.replace(" for axis ", " for dimension ")) from None
+
+
+def _index_op_name(index, shape: tuple) -> str:
+    """The op PyTorch's ``x[index]`` applies last, which names its node: an advanced index (a list, an array, a
+    mask) ``Index``; else, in order, an integer ``Select``, a slice ``Slice``, None ``Unsqueeze``; in a tuple a
+    slice over the whole dim (``:``, ``0:n``) is skipped, so that nothing applied (``x[...]``, ``x[:, :]``) is
+    ``Alias``."""
+    if type(index) is not tuple:
+        if index is None:
+            return "Unsqueeze"
+        if index is Ellipsis:
+            return "Alias"
+        if type(index) is slice:
+            return "Slice"
+        return "Select" if isinstance(index, (int, np.integer)) else "Index"
+    if not _is_basic_index(index):
+        return "Index"
+    name, dim = "Alias", 0
+    for i in index:
+        if i is None:
+            name = "Unsqueeze"
+        elif i is Ellipsis:
+            dim = len(shape) - sum(1 for j in index if j is not None and j is not Ellipsis) + dim
+        elif type(i) is slice:
+            n = shape[dim] if dim < len(shape) else 0
+            if not (i.start in (None, 0) and i.step in (None, 1) and (i.stop is None or i.stop >= n)):
+                name = "Slice"
+            dim += 1
+        else:
+            name, dim = "Select", dim + 1
+    return name
 
 
 def _as_view_index(index):

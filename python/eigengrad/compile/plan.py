@@ -25,6 +25,7 @@ from eigengrad import _fp_quiet
 from eigengrad.compile.fuse import fuse_activations
 from eigengrad.compile.fuse_pool import fuse_pools
 from eigengrad.compile.fuse_loss import fuse_cross_entropy
+from eigengrad.compile.fuse_optim import fuse_updates
 from eigengrad.compile.native import NativeSteps
 from eigengrad.compile.recorder import Buffer, Op, Ref, array_root
 from eigengrad.compile.rewrite import array_refs, write_into_slots
@@ -95,6 +96,11 @@ def _set_grads(grads: list) -> None:
             p.grad = Tensor._wrap(arr)
 
 
+def _live_call(op: Op, *args) -> None:
+    """A kernel op whose kwargs a replay sets (an optimizer update's scalars), called from Python."""
+    op.fn(*args, **op.kwargs)
+
+
 def _python_step(fn, args: list, grads: list) -> None:
     """A replayed Python op (an optimizer's step): it finds the ``.grad`` attributes as eager mode left them
     at that point of the step, then runs."""
@@ -113,6 +119,9 @@ class Plan:
         self.fused = fuse_activations(ops, buffers)  # BatchNorm or Linear -> ReLU [-> Dropout] (compile/fuse.py)
         self.fused_pools = fuse_pools(ops, buffers)  # a CNN's [BatchNorm ->] ReLU -> MaxPool each way (fuse_pool.py)
         self.fused_losses = fuse_cross_entropy(ops, buffers)  # the loss's forward with its backward (fuse_loss.py)
+        # each parameter's optimizer update as soon as its gradient is final (fuse_optim.py)
+        ops, self.fused_updates = fuse_updates(ops, buffers)
+        self.ops = ops
         cover_uses(ops, buffers)
         self.arena_bytes = place_temporaries(buffers)
         self.arena = aligned_bytes(max(self.arena_bytes, 1))
@@ -123,6 +132,8 @@ class Plan:
         self.input_slots = InputSlots(self, bound)
         self.native = NativeSteps(self.ops, bound, self._input_ops())
         self.steps = self.native.steps
+        for f in self.fused_updates:  # (else their Python calls read the kwargs f sets: _live_call)
+            f.executor = self.native.executor if set(f.slots) <= self.native.captured_ops else None
 
     def array(self, ref: Ref) -> np.ndarray:
         """The array a reference stands for in this plan's memory."""
@@ -146,7 +157,8 @@ class Plan:
         steps = [None] * len(self.ops)
         for i, op in enumerate(self.ops):
             if op.kind == "kernel":
-                fn = functools.partial(op.fn, **op.kwargs) if op.kwargs else op.fn
+                fn = functools.partial(_live_call, op) if op.live else \
+                    functools.partial(op.fn, **op.kwargs) if op.kwargs else op.fn
                 steps[i] = (fn, [self._arg(a) for a in op.args])
         for i, op in enumerate(self.ops):
             if op.kind == "python":
@@ -349,7 +361,8 @@ def _op_key(op: Op, buffers: list[Buffer], ordinal: dict) -> tuple:
     if op.kind == "elided":
         return ("elided", op.name)
     args = tuple("seed/offset" if r in ("seed", "offset") else key(a) for a, r in zip(op.args, op.roles))
-    return (op.kind, op.table, op.name, args, tuple(sorted((k, _const_key(v)) for k, v in op.kwargs.items())))
+    kwargs = sorted(op.kwargs) if op.live else sorted((k, _const_key(v)) for k, v in op.kwargs.items())
+    return (op.kind, op.table, op.name, args, tuple(kwargs))
 
 
 def _const_key(v):

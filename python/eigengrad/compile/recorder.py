@@ -53,9 +53,10 @@ class Op:
     """One plan step. ``kind``: "kernel" (``table`` "C": a compiled binding, "G": glue), "draw" or
     "python". ``args``: Ref, list of Ref, or a constant per positional argument; ``kwargs``: frozen
     scalars. ``draw``: for a draw op (generator, n, start, seed), for a kernel (index of its draw op,).
-    ``grads``: for a Python op, (parameter, Ref of its ``.grad`` or None) as the op found them."""
+    ``grads``: for a Python op, (parameter, Ref of its ``.grad`` or None) as the op found them. ``live``: the
+    kwargs are only the values the kernel is bound with; a replay sets them (an optimizer update's scalars)."""
 
-    __slots__ = ("kind", "name", "fn", "args", "kwargs", "roles", "table", "draw", "grads")
+    __slots__ = ("kind", "name", "fn", "args", "kwargs", "roles", "table", "draw", "grads", "live")
 
     def __init__(self, kind: str, name: str, fn, args=None, kwargs=None, roles: tuple = (), table: str = "",
                  draw: tuple = ()) -> None:
@@ -63,6 +64,7 @@ class Op:
         self.args, self.kwargs = list(args or ()), dict(kwargs or {})
         self.roles, self.table, self.draw = roles, table, draw
         self.grads: list = []
+        self.live = False
 
 
 def array_root(a: np.ndarray) -> np.ndarray:

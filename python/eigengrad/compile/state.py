@@ -206,6 +206,9 @@ class StepState:
         signature = (is_grad_enabled(), tuple(options),
                      tuple(tuple(len(g["params"]) for g in o.param_groups) for o in self.optimizers),
                      tuple(bool(o.state) for o in self.optimizers),
+                     # (which state arrays an update uses, and whether they exist yet: AMSGrad's or SGD's momentum
+                     # buffer switched on; fuse_optim.py binds them)
+                     tuple(_state_layout(o) for o in self.optimizers),
                      tuple([p._grad is None for p in self.params]),
                      # (a layer frozen or unfrozen between calls; a gradient hook added: the trace then sees it run)
                      tuple([p._requires_grad + 2 * (p._hooks is None) for p in self.params]))
@@ -366,3 +369,12 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 def is_tensor(x) -> bool:
     return isinstance(x, Tensor)
+
+
+def _state_layout(o: Optimizer) -> tuple:
+    """Per param group: the names of the state arrays its update uses and whether its arenas hold them all."""
+    out = []
+    for g, arenas in zip(o.param_groups, o._arenas):
+        names = o._state_names(g)
+        out.append((names, all(n in a._state for a in arenas for n in names)))
+    return tuple(out)

@@ -1,8 +1,6 @@
 """Adadelta: one fused C++ pass per parameter group."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_torch_only_flags, in_interval, nonneg
 from eigengrad.optim.optimizer import Optimizer
@@ -37,8 +35,10 @@ class Adadelta(Optimizer):
     def _scalar_state(self, group: dict) -> dict:
         return {"step": 0}
 
-    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+    def _kernel_call(self, group: dict, state: dict, first: bool) -> tuple:
         state["step"] += 1
-        _kernels.adadelta_step(param, grad, state["square_avg"], state["acc_delta"], lr=float(group["lr"]),
-                               rho=float(group["rho"]), eps=float(group["eps"]),
-                               weight_decay=float(group["weight_decay"]), maximize=bool(group["maximize"]))
+        return _kernels.adadelta_step, ("square_avg", "acc_delta"), dict(
+            lr=float(group["lr"]), rho=float(group["rho"]), eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), maximize=bool(group["maximize"]))
+
+    _update = Optimizer._run_kernel

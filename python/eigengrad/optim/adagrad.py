@@ -1,8 +1,6 @@
 """Adagrad: one fused C++ pass per parameter group."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
@@ -55,8 +53,10 @@ class Adagrad(Optimizer):
     def _scalar_state(self, group: dict) -> dict:
         return {"step": 0}
 
-    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+    def _kernel_call(self, group: dict, state: dict, first: bool) -> tuple:
         state["step"] += 1
-        _kernels.adagrad_step(param, grad, state["sum"], lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
-                              weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
-                              maximize=bool(group["maximize"]), step=int(state["step"]))
+        return _kernels.adagrad_step, ("sum",), dict(
+            lr=float(group["lr"]), lr_decay=float(group["lr_decay"]), weight_decay=float(group["weight_decay"]),
+            eps=float(group["eps"]), maximize=bool(group["maximize"]), step=int(state["step"]))
+
+    _update = Optimizer._run_kernel

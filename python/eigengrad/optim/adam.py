@@ -1,8 +1,6 @@
 """Adam and AdamW: one fused C++ pass per parameter group."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_betas, check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
@@ -47,14 +45,15 @@ class Adam(Optimizer):
     def _scalar_state(self, group: dict) -> dict:
         return {"step": 0}
 
-    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+    def _kernel_call(self, group: dict, state: dict, first: bool) -> tuple:
         state["step"] += 1
         beta1, beta2 = group["betas"]
-        _kernels.adam_step(param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
-                           lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
-                           weight_decay=float(group["weight_decay"]),
-                           decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
-                           amsgrad=bool(group["amsgrad"]), maximize=bool(group["maximize"]), step=int(state["step"]))
+        return _kernels.adam_step, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), dict(
+            lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
+            amsgrad=bool(group["amsgrad"]), maximize=bool(group["maximize"]), step=int(state["step"]))
+
+    _update = Optimizer._run_kernel
 
 
 class AdamW(Adam):

@@ -1,8 +1,6 @@
 """Adamax: Adam under the infinity norm, one fused C++ pass per parameter group."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_betas, check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
@@ -42,10 +40,11 @@ class Adamax(Optimizer):
     def _scalar_state(self, group: dict) -> dict:
         return {"step": 0}
 
-    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+    def _kernel_call(self, group: dict, state: dict, first: bool) -> tuple:
         state["step"] += 1
         beta1, beta2 = group["betas"]
-        _kernels.adamax_step(param, grad, state["exp_avg"], state["exp_inf"], lr=float(group["lr"]),
-                             beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
-                             weight_decay=float(group["weight_decay"]), maximize=bool(group["maximize"]),
-                             step=int(state["step"]))
+        return _kernels.adamax_step, ("exp_avg", "exp_inf"), dict(
+            lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), maximize=bool(group["maximize"]), step=int(state["step"]))
+
+    _update = Optimizer._run_kernel

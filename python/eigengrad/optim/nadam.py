@@ -51,7 +51,7 @@ class NAdam(Optimizer):
     def _scalar_state(self, group: dict) -> dict:
         return {"step": 0, "mu_product": 1.0}
 
-    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+    def _kernel_call(self, group: dict, state: dict, first: bool) -> tuple:
         state["step"] += 1
         step, (beta1, beta2) = int(state["step"]), group["betas"]
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
@@ -60,12 +60,13 @@ class NAdam(Optimizer):
         product = state["mu_product"]
         scalar = type(product) if isinstance(product, np.floating) else self._mu_dtype.type
         state["mu_product"] = scalar(scalar(product) * scalar(mu))
-        _kernels.nadam_step(param, grad, state["exp_avg"], state["exp_avg_sq"], lr=float(group["lr"]),
-                            beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
-                            weight_decay=float(group["weight_decay"]),
-                            momentum_decay=float(group["momentum_decay"]),
-                            decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
-                            maximize=bool(group["maximize"]), step=step, mu_product=float(state["mu_product"]))
+        return _kernels.nadam_step, ("exp_avg", "exp_avg_sq"), dict(
+            lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), momentum_decay=float(group["momentum_decay"]),
+            decoupled_weight_decay=bool(group["decoupled_weight_decay"]), maximize=bool(group["maximize"]),
+            step=step, mu_product=float(state["mu_product"]))
+
+    _update = Optimizer._run_kernel
 
     def state_dict(self) -> dict:
         """As :meth:`Optimizer.state_dict`, with ``mu_product`` a 0-d tensor of the default dtype (PyTorch's)."""

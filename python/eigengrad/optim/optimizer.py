@@ -145,6 +145,33 @@ class Optimizer:
     def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define _update()")
 
+    # An update rule that is one elementwise kernel call defines _kernel_call(group, state, first) ->
+    # (binding, state names, keyword scalars), advancing the scalar state (step counts) in ``state``; its
+    # _update is then _run_kernel. eg.compile uses it to run each parameter's update as soon as its gradient
+    # is final (compile/fuse_optim.py), with the scalars of each step.
+    _kernel_call = None
+
+    def _run_kernel(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+        fn, names, kw = self._kernel_call(group, state, first)
+        fn(param, grad, *[state.get(n) for n in names], **kw)
+
+    def _arena_kernel_call(self, group: dict, arena: ParamArena) -> tuple:
+        """What one fused step of ``arena`` would call, its scalar state advanced as that step does (for
+        eg.compile's per-parameter updates, whose arrays are bound once): (binding, keyword scalars)."""
+        scalars = _shared_scalars([self.state[p] for p in arena.params], self._scalar_state(group))
+        if scalars is None:
+            raise RuntimeError(f"{type(self).__name__}: the parameters' step counts differ (changed by hand since "
+                               "the step was compiled); a compiled step needs them equal within a group")
+        state = dict(scalars)
+        fn, _, kw = self._kernel_call(group, state, False)
+        self._commit_scalars(arena, state, scalars)
+        return fn, kw
+
+    def _commit_scalars(self, arena: ParamArena, state: dict, scalars: dict) -> None:
+        for p in arena.params:
+            self.state.setdefault(p, {}).update({k: state[k] for k in scalars})
+        bump_all(arena.params)
+
     def step(self, closure: Callable | None = None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss if given."""
         loss = None
@@ -192,9 +219,7 @@ class Optimizer:
                 self.state.setdefault(p, {})[n] = Tensor._wrap(v)
         state = {**scalars, **arrays}
         self._update(group, arena.data, arena.grad, state, bool(missing))
-        for p in arena.params:
-            self.state.setdefault(p, {}).update({k: state[k] for k in scalars})
-        bump_all(arena.params)
+        self._commit_scalars(arena, state, scalars)
         return None
 
     def _step_each(self, group: dict, arena: ParamArena, names: tuple) -> None:

@@ -1,8 +1,6 @@
 """RMSprop: one fused C++ pass per parameter group."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_torch_only_flags, nonneg
 from eigengrad.optim.optimizer import Optimizer
@@ -48,9 +46,11 @@ class RMSprop(Optimizer):
     def _scalar_state(self, group: dict) -> dict:
         return {"step": 0}
 
-    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
+    def _kernel_call(self, group: dict, state: dict, first: bool) -> tuple:
         state["step"] += 1
-        _kernels.rmsprop_step(param, grad, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
-                              lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
-                              weight_decay=float(group["weight_decay"]), momentum=float(group["momentum"]),
-                              centered=bool(group["centered"]), maximize=bool(group["maximize"]))
+        return _kernels.rmsprop_step, ("square_avg", "grad_avg", "momentum_buffer"), dict(
+            lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), momentum=float(group["momentum"]),
+            centered=bool(group["centered"]), maximize=bool(group["maximize"]))
+
+    _update = Optimizer._run_kernel

@@ -1,8 +1,6 @@
 """Stochastic gradient descent with momentum (PyTorch's semantics), one fused C++ pass per group."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad import _kernels
 from eigengrad.optim._checks import check_torch_only_flags, nonneg, real
 from eigengrad.optim.optimizer import Optimizer, required
@@ -42,8 +40,10 @@ class SGD(Optimizer):
     def _state_names(self, group: dict) -> tuple:
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
-    def _update(self, group: dict, param: np.ndarray, grad: np.ndarray, state: dict, first: bool) -> None:
-        _kernels.sgd_step(param, grad, state.get("momentum_buffer"), lr=float(group["lr"]),
-                          momentum=float(group["momentum"]), dampening=float(group["dampening"]),
-                          weight_decay=float(group["weight_decay"]), nesterov=bool(group["nesterov"]),
-                          maximize=bool(group["maximize"]), first_step=first)
+    def _kernel_call(self, group: dict, state: dict, first: bool) -> tuple:
+        return _kernels.sgd_step, ("momentum_buffer",), dict(
+            lr=float(group["lr"]), momentum=float(group["momentum"]), dampening=float(group["dampening"]),
+            weight_decay=float(group["weight_decay"]), nesterov=bool(group["nesterov"]),
+            maximize=bool(group["maximize"]), first_step=first)
+
+    _update = Optimizer._run_kernel

@@ -218,8 +218,8 @@ class BaseMLP(BaseEstimator, metaclass=abc.ABCMeta):
     def _sklearn_layers(self) -> tuple[list, list]:
         check_is_fitted(self, "model_")
         layers = [m for m in self.model_.modules() if isinstance(m, nn.Linear)]
-        coefs = [layer.weight.numpy().T for layer in layers]
-        intercepts = [layer.bias.numpy() for layer in layers]
+        coefs = [layer.weight.detach().numpy().T for layer in layers]
+        intercepts = [layer.bias.detach().numpy() for layer in layers]
         coefs[-1], intercepts[-1] = self._sklearn_output(coefs[-1], intercepts[-1])
         return coefs, intercepts
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import sys
 import warnings
 
@@ -295,6 +296,8 @@ def slice_copy(input, dim: int = 0, start=None, end=None, step: int = 1):
     from eigengrad.tensor_ops import _dims
 
     _check_tensor("slice_copy", input)
+    if step is not None and operator.index(step) <= 0:  # (PyTorch's message: indexing's is another)
+        raise RuntimeError("slice step must be positive")
     d = _dims.wrap(dim, input.ndim)
     return input[(slice(None),) * d + (slice(start, end, step),)].clone()
 

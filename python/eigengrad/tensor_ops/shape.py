@@ -194,17 +194,25 @@ def transpose(input, dim0: int, dim1: int):
     """Dims dim0 and dim1 swapped (a view)."""
     order = list(range(input.ndim))
     a, b = _dims.wrap(dim0, input.ndim), _dims.wrap(dim1, input.ndim)
-    if input.ndim == 0:
-        return input
-    order[a], order[b] = order[b], order[a]
-    return ops.Permute.apply(input, dims=tuple(order))
+    if input.ndim:  # (a 0-d tensor: a view of it as it is, as PyTorch's)
+        order[a], order[b] = order[b], order[a]
+    return _named(ops.Permute.apply(input, dims=tuple(order)), "Transpose")
 
 
 def t(input):
-    """The transpose of a 2-D tensor (0-d and 1-d tensors are returned as they are)."""
+    """The transpose of a 2-D tensor (of a 0-d or 1-d tensor, a view of it as it is)."""
     if input.ndim > 2:
         raise ArgumentError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return input if input.ndim < 2 else transpose(input, 0, 1)
+    return _named(ops.Permute.apply(input, dims=(1, 0) if input.ndim == 2 else tuple(range(input.ndim))), "T")
+
+
+def _named(out, name: str):
+    """``out`` with its node named as PyTorch's (``TBackward0`` for ``t()``, ``TransposeBackward0``): the node
+    is the one Permute ``out`` was just made by (none when nothing requires grad)."""
+    ctx = out._ctx
+    if ctx is not None and type(ctx) is ops.Permute:
+        ctx.torch_name = name
+    return out
 
 
 def _T(self):
@@ -278,7 +286,10 @@ def narrow(input, dim: int, start, length: int):
         raise ArgumentError("narrow(): length must be non-negative.")
     if start + length > n:
         raise ArgumentError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    return _slice(input, d, start, start + length)
+    out = _slice(input, d, start, start + length)
+    if out._ctx is not None and type(out._ctx) is ops.GetItem:
+        out._ctx._name = "Slice"  # (PyTorch's even over the whole dim, where x[:, 0:n] is an Alias)
+    return out
 
 
 def _slice(input, d: int, start: int, stop: int):
@@ -364,7 +375,11 @@ def tensor_split(input, indices_or_sections=None, dim: int = 0, *, sections=None
 def unbind(input, dim: int = 0):
     """The slices along ``dim``, without it (views)."""
     d = _dims.wrap(dim, input.ndim)
-    return views.multi_output(tuple(select(input, d, i) for i in range(input.shape[d])), input, "Unbind")
+    outs = tuple(select(input, d, i) for i in range(input.shape[d]))
+    for out in outs:
+        if out._ctx is not None and type(out._ctx) is ops.GetItem:
+            out._ctx._name = "Unbind"  # (PyTorch's node: UnbindBackward0)
+    return views.multi_output(outs, input, "Unbind")
 
 
 def _tensor_list(tensors, name: str) -> list:
