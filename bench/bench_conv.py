@@ -7,8 +7,9 @@ computes the gradients a network needs: the first layer of the CNN example (1 ->
 input gradient, every other row computes input, weight and bias gradients.
 
 Shapes: the Fashion-MNIST CNN's two blocks at batch 128 (Conv 1->32 and 32->64, 3x3, padding 1; MaxPool 2)
-and 3x3 / 5x5 filters on 32 x 32 inputs (16 -> 32 channels, batch 64). float32. Target: conv fwd+bwd
->= 1.0x PyTorch at the example's shapes.
+3x3 / 5x5 filters on 32 x 32 inputs (16 -> 32 channels, batch 64), and two wider 3x3 layers. Each row names
+the algorithm of forward / input gradient / weight gradient (``_C.conv2d_algorithms``: winograd, direct or
+lowering). float32. Target: conv fwd+bwd >= 1.0x PyTorch at the example's shapes.
 
 Time the rows in one process, as the table does: in a fresh process torch's block-2 buffers are mmapped
 on every call (about 7,000 page faults a call, 69 ms instead of 50 ms) until earlier large allocations
@@ -34,6 +35,9 @@ CONVS = {
     "CNN block 2": (128, 32, 14, 14, 64, 3, True),
     "3x3 on 32x32": (64, 16, 32, 32, 32, 3, True),
     "5x5 on 32x32": (64, 16, 32, 32, 32, 5, True),
+    # wider 3x3 layers (a VGG / ResNet stage), where the Winograd F(2x2, 3x3) kernel takes forward and dx
+    "3x3 64->128 on 14x14": (64, 64, 14, 14, 128, 3, True),
+    "3x3 64->64 on 56x56": (8, 64, 56, 56, 64, 3, True),
 }
 EXAMPLE = ("CNN block 1", "CNN block 2")  # the rows with the >= 1.0x torch target
 # name -> (kind, input shape, kernel)
@@ -136,7 +140,10 @@ def pool_case(name: str, rng=None, numpy: bool = True) -> dict:
 def label(name: str) -> str:
     if name in CONVS:
         n, c, h, w, o, k, need_x = CONVS[name]
-        return f"Conv2d {name}: {c}->{o} {k}x{k} on {n}x{h}x{w}" + ("" if need_x else " (no dx)")
+        x, wt = np.zeros((n, c, h, w), np.float32), np.zeros((o, c, k, k), np.float32)
+        a = K._C.conv2d_algorithms(x, wt, (1, 1), (k // 2,) * 4, (1, 1), 1)  # the algorithm each pass takes
+        how = f"[{a['forward']}/{a['input_grad'] if need_x else '-'}/{a['weight_grad']}]"
+        return f"{name}: {c}->{o} {k}x{k} on {n}x{h}x{w} {how}"
     kind, shape, k = POOLS[name]
     return f"{name} on {'x'.join(map(str, shape))}"
 
@@ -192,7 +199,7 @@ def main(argv=None) -> int:
     import cases
 
     args, rounds, block_s, clock = block_table("conv2d and pooling fwd+bwd: eigengrad vs NumPy reference vs torch", argv)
-    widths = (58, 10, 10, 7, 10, 8)
+    widths = (72, 10, 10, 7, 10, 8)
     row = cases.table_row(widths)
     cases.table_head(row, ["fwd+bwd, float32", "eg (ms)", "numpy (ms)", "np/eg", "torch (ms)", "torch/eg"], widths)
     misses = []

@@ -699,6 +699,8 @@ entry("conv2d_forward", make=_conv_fwd, outputs=("out",), rtol=10.0,
 entry("conv2d_backward", make=_conv_bwd, outputs=("grad_in", "grad_weight", "grad_bias"), rtol=10.0,
       expect=lambda kw: _named(R.conv2d_backward(kw["grad_out"], kw["input"], kw["weight"], *_conv_options_of(kw),
                                                  grads=_grads_of(kw))))
+entry("conv2d_algorithms", make=lambda c: {k: v for k, v in _conv_fwd(c).items() if k not in ("bias", "out")},
+      expect=None)  # (which algorithm: tests/test_kernels_conv_winograd.py)
 entry("conv2d_output_size", make=lambda c: dict(zip(("h", "w", "kh", "kw"), (c.dim(0) + 3, c.dim(1) + 3, 2, 3)),
                                                 stride=(1, 2), padding=(1, 0, 0, 1), dilation=(1, 1)),
       expect=lambda kw: {"return": list(RC.conv2d_output_size(kw["h"], kw["w"], kw["kh"], kw["kw"], kw["stride"],

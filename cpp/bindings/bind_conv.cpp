@@ -154,6 +154,17 @@ void transpose_backward_binding(const py::array& dy, const py::array& x, const p
                });
 }
 
+// Which algorithm each pass takes for input x and weight w with these options (diagnostics and tests).
+py::dict algorithms_binding(const py::array& x, const py::array& w, const py::object& stride,
+                            const py::object& padding, const py::object& dilation, index_t groups) {
+  const Options o(stride, padding, dilation, groups);
+  const Conv2dGeometry g = conv2d_geometry(x, w, o.stride, o.padding, o.dilation, groups);
+  const Conv2dAlgorithms a = is_float32(x) ? conv2d_algorithms<float>(g) : conv2d_algorithms<double>(g);
+  py::dict out;
+  out["forward"] = a.forward, out["input_grad"] = a.input_grad, out["weight_grad"] = a.weight_grad;
+  return out;
+}
+
 Pair transpose_output_size_binding(index_t h, index_t w, index_t kh, index_t kw, const py::object& stride,
                                    const py::object& padding, const py::object& output_padding,
                                    const py::object& dilation) {
@@ -180,6 +191,10 @@ void bind_conv(py::module_& m) {
         arg("padding"), arg("dilation"),
         "(oh, ow) of a convolution of an (h, w) plane by a (kh, kw) kernel; padding (top, bottom, left, right). "
         "Checks the options (the same checks as conv2d_forward).");
+  m.def("conv2d_algorithms", &algorithms_binding, arg("input"), arg("weight"), arg("stride"), arg("padding"),
+        arg("dilation"), arg("groups"),
+        "{'forward', 'input_grad', 'weight_grad'}: the algorithm each pass of conv2d_forward / conv2d_backward takes "
+        "for these arrays and options: 'winograd' (F(2x2, 3x3)), 'direct' or 'lowering' (im2col + GEMM).");
   def_capturable(m, "conv_transpose2d_forward", &transpose_forward_binding, arg("input"), arg("weight"), arg("bias"),
         arg("out"),
         arg("stride"), arg("padding"), arg("output_padding"), arg("dilation"), arg("groups"),

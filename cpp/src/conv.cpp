@@ -16,6 +16,7 @@
 
 #include "conv_direct.hpp"
 #include "conv_slots.hpp"
+#include "conv_winograd.hpp"
 
 #include "eigengrad/gemm.hpp"
 #include "eigengrad/simd_block.hpp"
@@ -231,10 +232,25 @@ void forward_chunk(const T* x, const T* wt, const T* b, T* y, index_t i0, index_
 }  // namespace
 
 template <class T>
+Conv2dAlgorithms conv2d_algorithms(const Conv2dGeometry& g) {
+  // Winograd where its shape fits and pays; else the direct kernel where it pays (both measured against the
+  // lowering, see their files); the lowering takes everything
+  return {winograd::applies<T>(g) ? "winograd" : direct::applies<T>(g) ? "direct" : "lowering",
+          winograd::input_grad_applies<T>(g) ? "winograd" : direct::input_grad_applies<T>(g) ? "direct" : "lowering",
+          winograd::applies<T>(g) ? "winograd" : direct::applies<T>(g) ? "direct" : "lowering"};
+}
+
+namespace {
+bool is(const char* algorithm, const char* name) { return std::strcmp(algorithm, name) == 0; }
+}  // namespace
+
+template <class T>
 void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g) {
   const index_t p = g.oh * g.ow, k = g.c * g.kh * g.kw;
   if (g.n == 0 || p == 0 || g.o == 0) return;
-  if (direct::applies<T>(g)) return direct::forward(x, wt, b, y, g);
+  const char* algorithm = conv2d_algorithms<T>(g).forward;
+  if (is(algorithm, "winograd")) return winograd::forward(x, wt, b, y, g);
+  if (is(algorithm, "direct")) return direct::forward(x, wt, b, y, g);
   const ChunkPlan plan = chunk_plan<T>(g);
   struct Scratch {
     std::unique_ptr<T[]> cols, prod;
@@ -297,12 +313,21 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
     if (dwt) std::fill(dwt, dwt + wsize, T(0));
     return;
   }
-  // The direct kernel takes what it pays for (conv_direct.cpp); the chunks below do the rest.
-  if (dx && direct::input_grad_applies<T>(g)) {
+  // Winograd (conv_winograd.cpp) and the direct kernel take what they pay for; the chunks below do the rest.
+  const Conv2dAlgorithms algorithms = conv2d_algorithms<T>(g);
+  if (dx && is(algorithms.input_grad, "winograd")) {
+    winograd::input_grad(dy, wt, dx, g);
+    dx = nullptr;
+  }
+  if (dx && is(algorithms.input_grad, "direct")) {
     direct::input_grad(dy, wt, dx, g);
     dx = nullptr;
   }
-  if (dwt && direct::applies<T>(g)) {
+  if (dwt && is(algorithms.weight_grad, "winograd")) {
+    winograd::weight_grad(dy, x, dwt, g);
+    dwt = nullptr;
+  }
+  if (dwt && is(algorithms.weight_grad, "direct")) {
     direct::weight_grad(dy, x, dwt, g);
     dwt = nullptr;
   }
@@ -327,6 +352,8 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
   }
 }
 
+template Conv2dAlgorithms conv2d_algorithms<float>(const Conv2dGeometry&);
+template Conv2dAlgorithms conv2d_algorithms<double>(const Conv2dGeometry&);
 template void conv2d_forward<float>(const float*, const float*, const float*, float*, const Conv2dGeometry&);
 template void conv2d_forward<double>(const double*, const double*, const double*, double*, const Conv2dGeometry&);
 template void conv2d_backward<float>(const float*, const float*, const float*, float*, float*, float*,

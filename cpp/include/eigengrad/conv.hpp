@@ -60,6 +60,16 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
 template <class T>
 void conv2d_bias_grad(const T* dy, T* db, index_t n, index_t o, index_t plane);
 
+// Which algorithm each pass of a convolution of geometry g takes: "winograd" (F(2x2, 3x3), conv_winograd.cpp),
+// "direct" (conv_direct.cpp) or "lowering" (im2col + GEMM). The passes consult this one choice.
+struct Conv2dAlgorithms {
+  const char* forward;
+  const char* input_grad;
+  const char* weight_grad;
+};
+template <class T>
+Conv2dAlgorithms conv2d_algorithms(const Conv2dGeometry& g);
+
 // Transposed convolution (PyTorch's conv_transpose2d), the adjoint of conv2d in its input:
 //   x (n, ci, h, w), wt (ci, co / groups, kh, kw), b (co) or null, y (n, co, oh, ow).
 // g is the geometry of the convolution that maps y-shaped planes to x-shaped ones: g.n = n, g.c = co,
