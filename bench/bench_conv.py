@@ -36,8 +36,8 @@ CONVS = {
     "3x3 on 32x32": (64, 16, 32, 32, 32, 3, True),
     "5x5 on 32x32": (64, 16, 32, 32, 32, 5, True),
     # wider 3x3 layers (a VGG / ResNet stage), where the Winograd F(2x2, 3x3) kernel takes forward and dx
-    "3x3 64->128 on 14x14": (64, 64, 14, 14, 128, 3, True),
-    "3x3 64->64 on 56x56": (8, 64, 56, 56, 64, 3, True),
+    "wide 3x3 (14x14)": (64, 64, 14, 14, 128, 3, True),
+    "wide 3x3 (56x56)": (8, 64, 56, 56, 64, 3, True),
 }
 EXAMPLE = ("CNN block 1", "CNN block 2")  # the rows with the >= 1.0x torch target
 # name -> (kind, input shape, kernel)

@@ -2,6 +2,8 @@
 soon as its gradient is final, with the step's hyperparameters read at every replay; training stays eager's
 bit for bit, for every rule with a fused kernel (SGD, Adam, AdamW, NAdam, RAdam, Adamax, Adagrad, RMSprop,
 Adadelta)."""
+import importlib
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,14 @@ from eigengrad import _kernels, nn
 from compile_cases import batches, mlp, same, state_arrays, step_of
 
 C = _kernels._C
+FUSE = importlib.import_module("eigengrad.compile.fuse_optim")
+
+
+@pytest.fixture(autouse=True)
+def every_parameter_its_own_call(monkeypatch):
+    """The test models are small: every parameter gets its own call here, so that each placement is exercised
+    (test_small_parameters_join_the_call_of_the_large_one_before_them keeps the real threshold)."""
+    monkeypatch.setattr(FUSE, "SPLIT_ELEMENTS", 1)
 
 OPTIMIZERS = {
     "adamw": lambda ps: eg.optim.AdamW(ps, lr=1e-2, weight_decay=1e-2),
@@ -230,3 +240,26 @@ def test_eager_calls_of_the_bindings_are_unchanged():
     huge = p.copy()
     C.adam_step(huge, g, m.copy(), v.copy(), None, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, step=2**63 - 1)
     assert np.all(np.isfinite(huge))
+
+
+def test_small_parameters_join_the_call_of_the_large_one_before_them(monkeypatch):
+    monkeypatch.setattr(FUSE, "SPLIT_ELEMENTS", 1 << 15)
+    data = batches(6, n=8, n_in=200)
+
+    def run(compiled):
+        eg.manual_seed(1)
+        model = nn.Sequential(nn.Linear(200, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 160), nn.ReLU(),
+                              nn.Linear(160, 10))
+        opt = eg.optim.AdamW(model.parameters(), lr=1e-3)
+        fn = step_of(model, opt, nn.CrossEntropyLoss())
+        fn = eg.compile(fn) if compiled else fn
+        losses = [fn(x, y).item() for x, y in data]
+        return losses, [p._data.tobytes() for p in model.parameters()], fn
+
+    eager, compiled = run(False), run(True)
+    assert eager[:2] == compiled[:2]
+    plan = _plan(compiled[2])
+    updates = [plan.ops[k] for k in _updates(plan)]
+    # (200 x 256 = 51,200 and 256 x 160 = 40,960 elements start calls; the 160 x 10 head joins the second)
+    sizes = sorted(op.args[0].shape[0] for op in updates)
+    assert sizes == sorted([200 * 256 + 256 + 256 + 256, 256 * 160 + 160 + 160 * 10 + 10])
