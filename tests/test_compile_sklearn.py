@@ -44,7 +44,7 @@ def _fit(est, X, y):
 
 
 def _numbers(est) -> list:
-    return ([np.asarray(est.loss_curve_)] + [p.numpy().copy() for p in est.model_.parameters()]
+    return ([np.asarray(est.loss_curve_)] + [p.detach().numpy().copy() for p in est.model_.parameters()]
             + [b.numpy().copy() for _, b in est.model_.named_buffers()])
 
 

@@ -180,10 +180,10 @@ def test_penalty_is_sklearns_alpha_over_batch_size():
     layer = nn.Linear(3, 2, dtype="float64")
     x = eg.from_numpy(np.arange(12.0).reshape(4, 3) / 10)
     target = eg.from_numpy(np.zeros((4, 2)))
-    w = layer.weight.numpy().copy()
+    w = layer.weight.detach().numpy().copy()
     penalized = PenalizedLoss(nn.MSELoss(), [layer.weight], alpha=0.3, scale=0.5)
     loss = penalized(layer(x), target)
-    out = layer(x).numpy()
+    out = layer(x).detach().numpy()
     assert loss.item() == pytest.approx(0.5 * np.mean(out ** 2) + 0.15 * np.sum(w ** 2) / 4, rel=1e-12)
     loss.backward()
     penalized.on_after_backward(None)  # the Trainer calls it between backward and the step

@@ -13,7 +13,7 @@ def gathered(x) -> list:
 
 
 def flat_parameters(model) -> np.ndarray:
-    return np.concatenate([p.numpy().ravel() for p in model.parameters()])
+    return np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
 
 
 def assert_same_on_every_rank(x, what: str) -> None:

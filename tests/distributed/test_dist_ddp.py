@@ -213,7 +213,8 @@ def test_batch_norm_keeps_per_rank_batch_statistics_and_rank_0s_running_ones():
         x = eg.from_numpy(np.random.default_rng(10 * step + dist.get_rank()).standard_normal((8, 3)))
         out = ddp(x)
         h = model[0](x)  # the batch statistics are this rank's: normalised per column
-        np.testing.assert_allclose(out.numpy(), (h.numpy() - h.numpy().mean(0)) / np.sqrt(h.numpy().var(0) + 1e-5),
+        hv = h.detach().numpy()
+        np.testing.assert_allclose(out.detach().numpy(), (hv - hv.mean(0)) / np.sqrt(hv.var(0) + 1e-5),
                                    rtol=1e-10, atol=1e-12)
         out.sum().backward()
         assert_same_on_every_rank(seen[-1], f"running_mean before forward {step}")

@@ -45,7 +45,7 @@ def test_fit_on_two_ranks_equals_the_hand_loop_of_one_process_on_the_global_batc
             opt.step()
             total += loss.item() * 64
         losses.append(total / 256)
-    val_accuracy = float(np.mean(ref(eg.from_numpy(Xv)).numpy().argmax(1) == yv))
+    val_accuracy = float(np.mean(ref(eg.from_numpy(Xv)).detach().numpy().argmax(1) == yv))
     ref_flat = flat_parameters(ref)
     assert np.max(np.abs(flat_parameters(model) - ref_flat)) <= 1e-12 * np.max(np.abs(ref_flat))
     np.testing.assert_allclose(history["loss"], losses, rtol=1e-12)

@@ -35,7 +35,7 @@ def test_forward_backward_and_running_statistics_equal_full_batch(shape, dtype):
     ys = sync(xs)
     (ys * eg.from_numpy(G[r])).sum().backward()
     mine, tol = slice(r * rows, (r + 1) * rows), TOL[dtype]
-    assert rel(ys.numpy(), yf.numpy()[mine]) <= tol
+    assert rel(ys.detach().numpy(), yf.detach().numpy()[mine]) <= tol
     # dx is a difference of terms of size |dy| w invstd (with 2 values a channel it is 0 but for eps):
     # its error is relative to them
     xc = np.moveaxis(X, 2, 0).reshape(shape[1], -1).astype(np.float64)  # (channel, every value of it)
@@ -53,11 +53,11 @@ def test_outputs_equal_the_full_batch_outputs():
     n, r = dist.get_world_size(), dist.get_rank()
     X = np.random.default_rng(1).standard_normal((n * 6, 4)) * 5 - 2
     full, sync = nn.BatchNorm1d(4).double(), nn.SyncBatchNorm(4).double()
-    expected = full(eg.from_numpy(X)).numpy()[r * 6:(r + 1) * 6]
-    assert rel(sync(eg.from_numpy(X[r * 6:(r + 1) * 6])).numpy(), expected) <= 1e-12
+    expected = full(eg.from_numpy(X)).detach().numpy()[r * 6:(r + 1) * 6]
+    assert rel(sync(eg.from_numpy(X[r * 6:(r + 1) * 6])).detach().numpy(), expected) <= 1e-12
     sync.eval()  # evaluation: the running statistics, no communication
     full.eval()
-    assert rel(sync(eg.from_numpy(X[:5])).numpy(), full(eg.from_numpy(X[:5])).numpy()) <= 1e-12
+    assert rel(sync(eg.from_numpy(X[:5])).detach().numpy(), full(eg.from_numpy(X[:5])).detach().numpy()) <= 1e-12
 
 
 def test_convert_sync_batchnorm_in_ddp_trains_like_one_process():
