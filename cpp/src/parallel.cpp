@@ -16,6 +16,13 @@ std::atomic<int> requested_threads{0};
 constexpr double kStall = 200e-6;
 constexpr double kFirstBackoff = 0.05, kMaxBackoff = 2.0;  // seconds on one thread after a stall
 
+// A stall backs off only when another stall came less than this long before it. A busy core stalls a region
+// in every scheduler period (a few milliseconds); a task that runs once for a moment (a daemon, a
+// hypervisor's hiccup on a VM) stalls one region, and 50 ms on one thread would cost more than that stall.
+// (On the 2-core Zen 4 VM, back-to-back GEMMs alone saw 0-3 such backoffs in 5 s.)
+constexpr double kRepeat = 0.1;
+std::atomic<double> last_stall{-1.0e9};
+
 // A region that starts this long after the previous one ended is not judged: OpenMP's idle workers spin
 // for well under a millisecond and then sleep, and waking a sleeping worker (in a VM: its idle vCPU) took
 // 1-7 ms on the 2-core Zen 4 host, which is not a contested core. A busy machine shows in back-to-back
@@ -81,8 +88,10 @@ bool stalled(double region_seconds, double mean_work_seconds) {
 void report_region(double region_seconds, double mean_work_seconds, bool contended) {
   if (!adaptive()) return;
   if (stalled(region_seconds, mean_work_seconds) && contended) {
+    const double t = now();
+    if (t - last_stall.exchange(t, std::memory_order_relaxed) > kRepeat) return;  // a one-off, so far
     const double len = next_backoff.load(std::memory_order_relaxed);
-    backoff_until.store(now() + len, std::memory_order_relaxed);
+    backoff_until.store(t + len, std::memory_order_relaxed);
     next_backoff.store(std::min(2 * len, kMaxBackoff), std::memory_order_relaxed);
     backoffs.fetch_add(1, std::memory_order_relaxed);
   } else {

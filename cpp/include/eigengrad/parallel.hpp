@@ -9,7 +9,8 @@
 // A busy machine. Every parallel region ends when its slowest thread does; when another process holds
 // one of the cores, a worker thread waits for the scheduler (milliseconds) and the region takes that long,
 // however small its work. So each region is timed: when it spent more time waiting for its threads than
-// working (by at least 200 us) while more tasks were runnable than its threads, the kernels run on
+// working (by at least 200 us) while more tasks were runnable than its threads, and another region had
+// stalled less than 100 ms before (one stall alone is a task that ran for a moment), the kernels run on
 // one thread for a while (50 ms, doubling up to 2 s while the stalls go on), then try again. A region that
 // starts after an idle spell is not judged (its workers were asleep; see parallel.cpp), and a slow region
 // with nothing else runnable is a worker slow to wake or placed beside its master, not a contested core.
