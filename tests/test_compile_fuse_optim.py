@@ -116,6 +116,35 @@ def test_hyperparameters_changed_between_calls_are_read_at_every_replay():
     assert b[2].replays >= 35  # none of these changes traces again
 
 
+def test_updates_the_executor_did_not_capture_read_their_scalars_from_python(monkeypatch):
+    """When the executor captures some of one step's updates and not others, each reads this replay's scalars
+    where it reads them: the captured ones from the executor's registers, the others from their ops' kwargs.
+    (Made here by hiding the first update's kernel from the executor; the lr halves every 5 steps.)"""
+    plan_module = importlib.import_module("eigengrad.compile.plan")
+    real = plan_module.NativeSteps
+    hidden = []
+
+    class SomeCaptured(real):
+        def __init__(self, ops, bound, input_ops):
+            k = next((i for i, op in enumerate(ops) if op.kind == "kernel" and op.live), None)
+            if k is not None:  # a wrapper is not the binding itself: the executor leaves it to Python
+                kernel = ops[k].fn
+                ops[k].fn = lambda *a, **kw: kernel(*a, **kw)
+                hidden.append(k)
+            super().__init__(ops, bound, input_ops)
+
+    monkeypatch.setattr(plan_module, "NativeSteps", SomeCaptured)
+    data = batches(20)
+    a = _run(OPTIMIZERS["adamw"], False, data)
+    b = _run(OPTIMIZERS["adamw"], True, data)
+    assert a[0] == b[0]
+    same(a[1], b[1])
+    plan = _plan(b[2])
+    updates = _updates(plan)
+    assert hidden and hidden[-1] in updates and hidden[-1] not in plan.native.captured_ops
+    assert set(updates) - {hidden[-1]} <= plan.native.captured_ops and b[2].replays >= 15
+
+
 def test_amsgrad_or_momentum_switched_on_traces_again_and_stays_eager():
     def edit(i, opt):
         g = opt.param_groups[0]

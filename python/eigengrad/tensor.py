@@ -654,10 +654,6 @@ def _index(index):
         if index.step is not None:
             _check_step(index.step)
         return index
-    if kind is tuple:
-        for i in index:
-            if type(i) is slice and i.step is not None:
-                _check_step(i.step)
     if isinstance(index, Tensor):
         return _index_array(index)
     if isinstance(index, list) and _sequence_as_tuple(index):
@@ -668,11 +664,10 @@ def _index(index):
                       "tensor index, x[torch.tensor(seq)], which will result either in an error or a different result",
                       UserWarning, stacklevel=3)
         index = tuple(index)
-    if isinstance(index, tuple):
-        if kind is not tuple:  # (a list taken as a tuple, a tuple subclass: its slices are checked here)
-            for i in index:
-                if type(i) is slice and i.step is not None:
-                    _check_step(i.step)
+    if isinstance(index, tuple):  # (a tuple, a tuple subclass or a list taken as a tuple)
+        for i in index:
+            if type(i) is slice and i.step is not None:
+                _check_step(i.step)
         return tuple(_index_array(i) if isinstance(i, Tensor) else i for i in index)
     return index
 

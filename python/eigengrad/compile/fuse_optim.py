@@ -34,23 +34,31 @@ class FusedUpdates:
     """The per-parameter updates of one optimizer step (a large parameter's call also takes the small ones
     that follow it in the flat buffers: SPLIT_ELEMENTS); calling it sets their scalars for this replay.
 
-    ``groups``: (param group, arena, plan indices of its parameters' update ops); ``ops``: the plan's ops;
-    ``executor``: the plan's native executor once the plan is bound, when it captured the updates (else
-    their Python calls read the ops' kwargs, which a call sets)."""
+    ``groups``: (param group, arena, plan indices of its parameters' update ops); ``ops``: the plan's ops.
+    Once the plan is bound (``bind``), the updates its native executor captured read their scalars from the
+    executor's registers, the others (Python calls) from their ops' kwargs: a call sets each where it is read."""
 
     def __init__(self, optimizer: Optimizer, groups: list) -> None:
         self.optimizer, self.groups = optimizer, groups
         self.ops: list[Op] = []
         self.executor = None
+        self.split: list | None = None  # (group, arena, captured update ops, Python ones) once bound
+
+    def bind(self, executor, captured: set) -> None:
+        """Where each update reads its scalars: ``captured`` (plan indices the executor runs) from ``executor``."""
+        self.executor = executor
+        self.split = [(group, arena, [k for k in slots if k in captured], [k for k in slots if k not in captured])
+                      for group, arena, slots in self.groups]
 
     def __call__(self) -> None:
-        for group, arena, slots in self.groups:
+        if self.split is None:  # not bound to an executor: every update is a Python call
+            self.bind(None, set())
+        for group, arena, native, python in self.split:
             _, kw = self.optimizer._arena_kernel_call(group, arena)
-            if self.executor is not None:
-                self.executor.set_scalars(slots, **kw)
-            else:
-                for k in slots:
-                    self.ops[k].kwargs.update(kw)
+            if native:
+                self.executor.set_scalars(native, **kw)
+            for k in python:
+                self.ops[k].kwargs.update(kw)
 
     @property
     def slots(self) -> list[int]:

@@ -132,8 +132,8 @@ class Plan:
         self.input_slots = InputSlots(self, bound)
         self.native = NativeSteps(self.ops, bound, self._input_ops())
         self.steps = self.native.steps
-        for f in self.fused_updates:  # (else their Python calls read the kwargs f sets: _live_call)
-            f.executor = self.native.executor if set(f.slots) <= self.native.captured_ops else None
+        for f in self.fused_updates:  # (the uncaptured ones' Python calls read the kwargs f sets: _live_call)
+            f.bind(self.native.executor, self.native.captured_ops)
 
     def array(self, ref: Ref) -> np.ndarray:
         """The array a reference stands for in this plan's memory."""
