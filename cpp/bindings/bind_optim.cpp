@@ -63,18 +63,11 @@ class UpdateBuffers {
   }
 
   bool float32() const { return is_float32(param_); }
-  RawUpdate raw() {
-    RawUpdate r{param_.mutable_data(), grad_.data(), {nullptr, nullptr, nullptr}, size()};
+  RawUpdate raw() {  // (a rule has at most 3 state buffers: Adam with AMSGrad, RMSprop centred with momentum)
+    RawUpdate r{param_.mutable_data(), grad_.data(), {nullptr, nullptr, nullptr}, param_.size()};
     for (std::size_t k = 1; k < named_.size(); ++k) r.state[k - 1] = named_[k].first.mutable_data();
     return r;
   }
-  index_t size() const { return param_.size(); }
-  template <class T>
-  T* param() { return mptr<T>(param_); }
-  template <class T>
-  const T* grad() const { return cptr<T>(grad_); }
-  template <class T>
-  T* at(int slot) { return slot < 0 ? nullptr : mptr<T>(named_[static_cast<std::size_t>(slot)].first); }
 
  private:
   py::array param_, grad_;

@@ -40,10 +40,7 @@ index_t chunk_images(const Conv2dGeometry& g) {
   return std::clamp<index_t>(b, 1, std::max<index_t>(g.n, 1));
 }
 
-template <class T>
-std::unique_ptr<T[]> buffer(index_t size) {
-  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<index_t>(size, 1))]);
-}
+using conv_slots::buffer;
 
 // Output positions v in [lo, hi) read input index v * stride + off inside [0, size); out is the
 // number of output positions.

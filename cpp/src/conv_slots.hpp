@@ -9,6 +9,8 @@
 // preempted thread.)
 #pragma once
 #include <algorithm>
+#include <cstddef>
+#include <memory>
 
 #include "eigengrad/parallel.hpp"
 
@@ -17,6 +19,12 @@ namespace eigengrad::conv_slots {
 constexpr index_t kMaxSlots = 8;
 
 inline index_t count(index_t chunks) { return std::min(kMaxSlots, chunks); }
+
+// An uninitialised buffer of `size` elements (at least one): a slot's scratch, the slots' partial sums.
+template <class T>
+std::unique_ptr<T[]> buffer(index_t size) {
+  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<index_t>(size, 1))]);
+}
 
 // Calls chunk(j, slot, scratch, inner_parallel) for every chunk j < chunks, a slot's chunks in
 // increasing j; scratch is make_scratch()'s, one per slot. With fewer slots than threads (a small batch)

@@ -64,10 +64,7 @@ index_t chunk_images(const Conv2dGeometry& g, const Tiles& t) {
   return std::clamp<index_t>(std::max(by_tiles, by_bytes), 1, std::max<index_t>(g.n, 1));
 }
 
-template <class T>
-std::unique_ptr<T[]> buffer(index_t size) {
-  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<index_t>(size, 1))]);
-}
+using conv_slots::buffer;
 
 // U_xi (c x o) = (G g G^T)[xi] for every channel pair; wt(q, ci, a, e) gives the 3 x 3 weight of output q and
 // input ci (so the input gradient passes its flipped, swapped view).

@@ -729,6 +729,10 @@ class GetItem(ViewPrimitive):
             name = d["_name"] = _index_op_name(d["index"], d["shape"])
         return name
 
+    @torch_name.setter
+    def torch_name(self, name: str) -> None:
+        self.__dict__["_name"] = name
+
     def release(self) -> None:
         name = self.torch_name  # (kept: the name is still PyTorch's once backward freed the graph)
         super().release()

@@ -42,7 +42,7 @@ class FusedUpdates:
         self.optimizer, self.groups = optimizer, groups
         self.ops: list[Op] = []
         self.executor = None
-        self.split: list | None = None  # (group, arena, captured update ops, Python ones) once bound
+        self.split: list | None = None  # (group, arena, captured update ops, Python ones): set by bind
 
     def bind(self, executor, captured: set) -> None:
         """Where each update reads its scalars: ``captured`` (plan indices the executor runs) from ``executor``."""
@@ -51,18 +51,12 @@ class FusedUpdates:
                       for group, arena, slots in self.groups]
 
     def __call__(self) -> None:
-        if self.split is None:  # not bound to an executor: every update is a Python call
-            self.bind(None, set())
         for group, arena, native, python in self.split:
             _, kw = self.optimizer._arena_kernel_call(group, arena)
             if native:
                 self.executor.set_scalars(native, **kw)
             for k in python:
                 self.ops[k].kwargs.update(kw)
-
-    @property
-    def slots(self) -> list[int]:
-        return [k for _, _, slots in self.groups for k in slots]
 
 
 def _step_optimizer(op: Op) -> Optimizer | None:

@@ -206,11 +206,12 @@ def t(input):
     return _named(ops.Permute.apply(input, dims=(1, 0) if input.ndim == 2 else tuple(range(input.ndim))), "T")
 
 
-def _named(out, name: str):
-    """``out`` with its node named as PyTorch's (``TBackward0`` for ``t()``, ``TransposeBackward0``): the node
-    is the one Permute ``out`` was just made by (none when nothing requires grad)."""
+def _named(out, name: str, op=ops.Permute):
+    """``out`` with its node named as PyTorch's (``TBackward0`` for ``t()``, ``TransposeBackward0``,
+    ``SliceBackward0`` for narrow, ``UnbindBackward0``): the node is the ``op`` that ``out`` was just made by
+    (none when nothing requires grad)."""
     ctx = out._ctx
-    if ctx is not None and type(ctx) is ops.Permute:
+    if ctx is not None and type(ctx) is op:
         ctx.torch_name = name
     return out
 
@@ -286,10 +287,8 @@ def narrow(input, dim: int, start, length: int):
         raise ArgumentError("narrow(): length must be non-negative.")
     if start + length > n:
         raise ArgumentError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    out = _slice(input, d, start, start + length)
-    if out._ctx is not None and type(out._ctx) is ops.GetItem:
-        out._ctx._name = "Slice"  # (PyTorch's even over the whole dim, where x[:, 0:n] is an Alias)
-    return out
+    # (PyTorch's Slice even over the whole dim, where x[:, 0:n] is an Alias)
+    return _named(_slice(input, d, start, start + length), "Slice", ops.GetItem)
 
 
 def _slice(input, d: int, start: int, stop: int):
@@ -375,10 +374,7 @@ def tensor_split(input, indices_or_sections=None, dim: int = 0, *, sections=None
 def unbind(input, dim: int = 0):
     """The slices along ``dim``, without it (views)."""
     d = _dims.wrap(dim, input.ndim)
-    outs = tuple(select(input, d, i) for i in range(input.shape[d]))
-    for out in outs:
-        if out._ctx is not None and type(out._ctx) is ops.GetItem:
-            out._ctx._name = "Unbind"  # (PyTorch's node: UnbindBackward0)
+    outs = tuple(_named(select(input, d, i), "Unbind", ops.GetItem) for i in range(input.shape[d]))
     return views.multi_output(outs, input, "Unbind")
 
 
