@@ -234,7 +234,7 @@ Conv2dAlgorithms conv2d_algorithms(const Conv2dGeometry& g) {
   // lowering, see their files); the lowering takes everything
   return {winograd::applies<T>(g) ? "winograd" : direct::applies<T>(g) ? "direct" : "lowering",
           winograd::input_grad_applies<T>(g) ? "winograd" : direct::input_grad_applies<T>(g) ? "direct" : "lowering",
-          winograd::applies<T>(g) ? "winograd" : direct::applies<T>(g) ? "direct" : "lowering"};
+          winograd::weight_grad_applies<T>(g) ? "winograd" : direct::applies<T>(g) ? "direct" : "lowering"};
 }
 
 namespace {

@@ -60,8 +60,9 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
 template <class T>
 void conv2d_bias_grad(const T* dy, T* db, index_t n, index_t o, index_t plane);
 
-// Which algorithm each pass of a convolution of geometry g takes: "winograd" (F(2x2, 3x3), conv_winograd.cpp),
-// "direct" (conv_direct.cpp) or "lowering" (im2col + GEMM). The passes consult this one choice.
+// Which algorithm each pass of a convolution of geometry g takes: "winograd" (F(2x2, 3x3) or F(4x4, 2x2),
+// conv_winograd.cpp), "direct" (conv_direct.cpp) or "lowering" (im2col + GEMM). The passes consult this one
+// choice.
 struct Conv2dAlgorithms {
   const char* forward;
   const char* input_grad;
