@@ -7,9 +7,10 @@ computes the gradients a network needs: the first layer of the CNN example (1 ->
 input gradient, every other row computes input, weight and bias gradients.
 
 Shapes: the Fashion-MNIST CNN's two blocks at batch 128 (Conv 1->32 and 32->64, 3x3, padding 1; MaxPool 2)
-3x3 / 5x5 filters on 32 x 32 inputs (16 -> 32 channels, batch 64), and two wider 3x3 layers. Each row names
-the algorithm of forward / input gradient / weight gradient (``_C.conv2d_algorithms``: winograd, direct or
-lowering). float32. Target: conv fwd+bwd >= 1.0x PyTorch at the example's shapes.
+3x3 / 5x5 filters on 32 x 32 inputs (16 -> 32 channels, batch 64), two wider 3x3 layers, and a 4x4 stride-2
+and a 2x2 layer (Winograd F(4x4, 2x2)). Each row names the algorithm of forward / input gradient / weight
+gradient (``_C.conv2d_algorithms``: winograd, direct or lowering). float32. Target: conv fwd+bwd >= 1.0x
+PyTorch at the example's shapes.
 
 Time the rows in one process, as the table does: in a fresh process torch's block-2 buffers are mmapped
 on every call (about 7,000 page faults a call, 69 ms instead of 50 ms) until earlier large allocations
@@ -29,7 +30,7 @@ from cases import randn, torch
 from eigengrad import _kernels as K
 from eigengrad import reference as ref
 
-# name -> (n, c, h, w, o, k, input gradient wanted)
+# name -> (n, c, h, w, o, k, input gradient wanted[, stride, padding]); stride 1 and padding k // 2 by default
 CONVS = {
     "CNN block 1": (128, 1, 28, 28, 32, 3, False),
     "CNN block 2": (128, 32, 14, 14, 64, 3, True),
@@ -38,6 +39,9 @@ CONVS = {
     # wider 3x3 layers (a VGG / ResNet stage), where the Winograd F(2x2, 3x3) kernel takes forward and dx
     "wide 3x3 (14x14)": (64, 64, 14, 14, 128, 3, True),
     "wide 3x3 (56x56)": (8, 64, 56, 56, 64, 3, True),
+    # Winograd F(4x4, 2x2): a DCGAN discriminator's 4x4 stride-2 layer (over its input's phases) and a 2x2 layer
+    "4x4 stride 2 (DCGAN D)": (64, 64, 32, 32, 128, 4, True, 2, 1),
+    "2x2 on 32x32": (64, 64, 32, 32, 64, 2, True, 1, 0),
 }
 EXAMPLE = ("CNN block 1", "CNN block 2")  # the rows with the >= 1.0x torch target
 # name -> (kind, input shape, kernel)
@@ -50,13 +54,19 @@ POOLS = {
 TORCH_TARGET = 1.0
 
 
+def conv_shape(name: str):
+    """(n, c, h, w, o, k, need_x, stride, padding) of a CONVS row."""
+    n, c, h, w, o, k, need_x, *rest = CONVS[name]
+    s, p = rest or (1, k // 2)
+    return n, c, h, w, o, k, need_x, s, p
+
+
 def conv_case(name: str, rng=None, numpy: bool = True) -> dict:
     rng = rng or np.random.default_rng(0)
-    n, c, h, w, o, k, need_x = CONVS[name]
-    p = k // 2
+    n, c, h, w, o, k, need_x, s, p = conv_shape(name)
     x, wt, b = randn(rng, n, c, h, w), randn(rng, o, c, k, k) * np.float32(0.1), randn(rng, o)
-    dy = randn(rng, n, o, h, w)
-    opts = ((1, 1), (p, p, p, p), (1, 1), 1)
+    dy = randn(rng, n, o, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+    opts = ((s, s), (p, p, p, p), (1, 1), 1)
     grads = (need_x, True, True)
 
     def eg_fn():
@@ -75,8 +85,8 @@ def conv_case(name: str, rng=None, numpy: bool = True) -> dict:
         aten = torch.ops.aten
 
         def torch_fn():
-            aten.convolution(tx, tw, tb, [1, 1], [p, p], [1, 1], False, [0, 0], 1)
-            return aten.convolution_backward(tdy, tx, tw, [o], [1, 1], [p, p], [1, 1], False, [0, 0], 1, list(grads))
+            aten.convolution(tx, tw, tb, [s, s], [p, p], [1, 1], False, [0, 0], 1)
+            return aten.convolution_backward(tdy, tx, tw, [o], [s, s], [p, p], [1, 1], False, [0, 0], 1, list(grads))
         fns["torch"] = torch_fn
     return fns
 
@@ -139,11 +149,12 @@ def pool_case(name: str, rng=None, numpy: bool = True) -> dict:
 
 def label(name: str) -> str:
     if name in CONVS:
-        n, c, h, w, o, k, need_x = CONVS[name]
+        n, c, h, w, o, k, need_x, s, p = conv_shape(name)
         x, wt = np.zeros((n, c, h, w), np.float32), np.zeros((o, c, k, k), np.float32)
-        a = K._C.conv2d_algorithms(x, wt, (1, 1), (k // 2,) * 4, (1, 1), 1)  # the algorithm each pass takes
+        a = K._C.conv2d_algorithms(x, wt, (s, s), (p,) * 4, (1, 1), 1)  # the algorithm each pass takes
         how = f"[{a['forward']}/{a['input_grad'] if need_x else '-'}/{a['weight_grad']}]"
-        return f"{name}: {c}->{o} {k}x{k} on {n}x{h}x{w} {how}"
+        stride = f" s{s}" if s > 1 else ""
+        return f"{name}: {c}->{o} {k}x{k}{stride} on {n}x{h}x{w} {how}"
     kind, shape, k = POOLS[name]
     return f"{name} on {'x'.join(map(str, shape))}"
 

@@ -25,6 +25,14 @@ def test_the_shapes_it_takes():
     assert two["weight_grad"] != "winograd"  # measured no faster than the direct kernel's
     four = _algorithms(x, np.zeros((64, 32, 4, 4), f32), (1, 1, 1, 1), (2, 2))
     assert four["forward"] == four["input_grad"] == "winograd" and four["weight_grad"] != "winograd"
+    # the weight gradient by point pays with 128+ phase channels on each side, 256+ on one: 64 -> 128 and up
+    wide = np.zeros((2, 64, 14, 14), f32)
+    assert _algorithms(wide, np.zeros((128, 64, 4, 4), f32), (1, 1, 1, 1), (2, 2))["weight_grad"] == "winograd"
+    assert _algorithms(wide[:, :32].copy(), np.zeros((256, 32, 4, 4), f32), (1, 1, 1, 1), (2, 2))["weight_grad"] \
+        == "winograd"
+    assert _algorithms(wide, np.zeros((64, 64, 4, 4), f32), (1, 1, 1, 1), (2, 2))["weight_grad"] != "winograd"
+    assert _algorithms(wide[:, :32].copy(), np.zeros((128, 32, 4, 4), f32), (1, 1, 1, 1), (2, 2))["weight_grad"] \
+        != "winograd"
     # its phases have 4 c channels: 8 input channels are enough, 4 are not
     assert _algorithms(x[:, :8].copy(), np.zeros((64, 8, 4, 4), f32), (1, 1, 1, 1), (2, 2))["forward"] == "winograd"
     assert _algorithms(x[:, :4].copy(), np.zeros((64, 4, 4, 4), f32), (1, 1, 1, 1), (2, 2))["forward"] != "winograd"
@@ -105,6 +113,50 @@ def test_conv_transpose2d_kernel_4_stride_2_matches_the_reference(seed):
     want = R.conv_transpose2d_backward(dy.astype(np.float64), x64, w64, *opts)
     for g, r in zip(got, want):
         _check(g, r, tol)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_weight_gradient_by_point_matches_the_reference(seed):
+    rng = np.random.default_rng(500 + seed)
+    n, c, o = int(rng.integers(0, 4)), int(rng.integers(64, 72)), int(rng.integers(128, 136))
+    h, w = int(rng.integers(4, 15)), int(rng.integers(4, 15))
+    pad = tuple(int(v) for v in rng.integers(0, 4, 4))
+    dtype = np.float64 if seed % 2 else np.float32
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = (rng.standard_normal((o, c, 4, 4)) / np.sqrt(c * 16)).astype(dtype)
+    opts = ((2, 2), pad, (1, 1), 1)
+    assert _algorithms(x, wt, pad, (2, 2))["weight_grad"] == "winograd"
+    y = _kernels.conv2d_forward(x, wt, None, *opts)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dw = _kernels.conv2d_backward(dy, x, wt, *opts, grads=(False, True, False))[1]
+    want = R.conv2d_backward(dy.astype(np.float64), x.astype(np.float64), wt.astype(np.float64), *opts,
+                             grads=(False, True, False))[1]
+    if n == 0:
+        assert not dw.any()
+    _check(dw, want, 1e-12 if dtype == np.float64 else F32_TOL)
+
+
+def test_the_weight_gradient_by_point_adds_groups_of_images_in_order():
+    """More images than one 32 MB group: the groups' sums add up (and an image's place in them does not
+    depend on the thread count)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((60, 64, 32, 32)).astype(np.float32)
+    wt = (rng.standard_normal((128, 64, 4, 4)) / 32).astype(np.float32)
+    opts = ((2, 2), (1, 1, 1, 1), (1, 1), 1)
+    dy = rng.standard_normal((60, 128, 16, 16)).astype(np.float32)
+    want = R.conv2d_backward(dy.astype(np.float64), x.astype(np.float64), wt.astype(np.float64), *opts,
+                             grads=(False, True, False))[1]
+    bits = []
+    before = eg.get_num_threads()
+    try:
+        for threads in (1, 2):
+            eg.set_num_threads(threads)
+            dw = _kernels.conv2d_backward(dy, x, wt, *opts, grads=(False, True, False))[1]
+            _check(dw, want, F32_TOL)
+            bits.append(dw.tobytes())
+    finally:
+        eg.set_num_threads(before)
+    assert bits[0] == bits[1]
 
 
 def test_strided_inputs_are_read_as_their_values():

@@ -1,5 +1,8 @@
 """eigengrad._memory: the kernels' outputs recycle large buffers, and are ordinary NumPy arrays otherwise."""
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -139,3 +142,74 @@ def test_kernel_outputs_recycle_across_training_steps(fresh_cache):
     assert stats["hits"] > stats["misses"]  # steps 2 and 3 took step 1's buffers
     assert K.empty_like(np.empty((4, 5), order="F")).flags.f_contiguous  # empty_like keeps a layout
     assert losses[2] < losses[0]
+
+
+def test_the_kernels_scratch_is_recycled_from_the_same_cache(fresh_cache):
+    """A Winograd convolution's large scratch (its transformed weights and tiles) comes from the cache and goes
+    back to it: a second call reuses it (no fresh pages), the limit and empty_cache() govern it, and nothing
+    stays live after the call."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 128, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((128, 64, 4, 4)).astype(np.float32)
+    opts = ((2, 2), (1, 1), (0, 0), (1, 1), 1)
+    first = K.conv_transpose2d_forward(x, w, None, *opts)
+    after_first = cpu.memory_stats()
+    assert after_first["cached_buffers"] >= 2 and after_first["live_buffers"] == 1  # only the output lives on
+    second = K.conv_transpose2d_forward(x, w, None, *opts)
+    after_second = cpu.memory_stats()
+    assert after_second["hits"] - after_first["hits"] >= after_first["cached_buffers"] - 1
+    assert after_second["misses"] - after_first["misses"] <= 1  # (the first output is still alive)
+    assert np.array_equal(first, second)
+    cpu.set_cache_limit(0)
+    third = K.conv_transpose2d_forward(x, w, None, *opts)
+    assert cpu.memory_stats()["cached_bytes"] == 0 and np.array_equal(first, third)
+
+
+def test_set_scratch_allocator_takes_only_the_memory_module_s_capsule():
+    umath = np._core._multiarray_umath if hasattr(np, "_core") else np.core._multiarray_umath  # NumPy 2 / 1
+    with pytest.raises(TypeError, match="allocator"):
+        K._C.set_scratch_allocator(umath._ARRAY_API)  # a capsule, another one
+    with pytest.raises(TypeError, match="allocator"):
+        K._C.set_scratch_allocator(object())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_fork_while_kernels_take_scratch_never_leaves_the_child_hanging():
+    """Kernels take scratch from the cache on their own threads without the GIL, so a fork can come while one
+    holds the cache's lock; the lock is held across the fork, so every child can still allocate and exit."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 64, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            K.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        for _ in range(40):
+            pid = os.fork()
+            if pid == 0:  # the child: a large array and a convolution, then out
+                code = 1
+                try:
+                    _memory.empty(LARGE, np.float32)
+                    K.conv2d_forward(x[:1], w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+                    code = 0
+                finally:
+                    os._exit(code)
+            deadline = time.monotonic() + 20
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    pytest.fail("a forked child hung on the cache's lock")
+                time.sleep(0.005)
+            assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        stop.set()
+        worker.join()

@@ -13,6 +13,9 @@
 //
 // The cache holds at most limit() bytes of free buffers; above it the least recently freed go back to the
 // OS. empty_cache() frees every cached buffer. Compiled for the baseline target like _cpuinfo: no kernels.
+//
+// The kernels' scratch buffers come from the same cache: the module's scratch_allocator capsule holds its
+// get/put (eigengrad/scratch.hpp's Allocator), which the package hands to the kernel module at import.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -24,6 +27,8 @@
 #include <cstring>
 #ifdef _WIN32
 #include <malloc.h>
+#else
+#include <pthread.h>
 #endif
 #include <list>
 #include <mutex>
@@ -82,6 +87,13 @@ Cache& cache() {
   static Cache* c = new Cache();  // never destroyed: arrays may outlive the module at interpreter exit
   return *c;
 }
+
+#ifndef _WIN32
+// A fork holds the lock across itself, so the child never inherits it taken: the kernels take scratch from
+// the cache on their own threads, without the GIL, while another Python thread may fork (a DataLoader).
+void lock_for_fork() { cache().lock.lock(); }
+void unlock_after_fork() { cache().lock.unlock(); }
+#endif
 
 std::size_t rounded(std::size_t size) { return (size + kRound - 1) / kRound * kRound; }
 
@@ -149,6 +161,15 @@ void* cache_realloc(void* ctx, void* ptr, std::size_t size) {
   cache_free(ctx, ptr, old);
   return p;
 }
+
+// eigengrad/scratch.hpp's Allocator (the same layout, declared here: this module does not link the kernels).
+struct ScratchAllocator {
+  void* (*get)(std::size_t);
+  void (*put)(void*);
+};
+void* scratch_get(std::size_t size) { return cache_malloc(nullptr, size); }
+void scratch_put(void* p) { cache_free(nullptr, p, 0); }
+ScratchAllocator scratch_allocator = {scratch_get, scratch_put};
 
 PyDataMem_Handler handler = {
     "eigengrad_recycling",
@@ -251,5 +272,16 @@ PyMODINIT_FUNC PyInit__memory() {
   import_array();
   handler_capsule = PyCapsule_New(&handler, "mem_handler", nullptr);
   if (handler_capsule == nullptr) return nullptr;
-  return PyModule_Create(&module);
+#ifndef _WIN32
+  pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+#endif
+  PyObject* m = PyModule_Create(&module);
+  if (m == nullptr) return nullptr;
+  PyObject* scratch = PyCapsule_New(&scratch_allocator, "eigengrad.scratch_allocator", nullptr);
+  if (scratch == nullptr || PyModule_AddObject(m, "scratch_allocator", scratch) < 0) {
+    Py_XDECREF(scratch);
+    Py_DECREF(m);
+    return nullptr;
+  }
+  return m;
 }

@@ -196,7 +196,7 @@ void from_gemm_layout(const T* m, const T* bias, index_t nb, T* a, index_t o, in
 // wt_g^T (kg x og) of every group g, one after the other. Made once per backward: the GEMM then packs
 // it from contiguous rows in every chunk (packing a transposed operand reads it with a stride of kg).
 template <class T>
-std::unique_ptr<T[]> transposed_groups(const T* wt, index_t groups, index_t og, index_t kg) {
+conv_slots::Buffer<T> transposed_groups(const T* wt, index_t groups, index_t og, index_t kg) {
   auto t = buffer<T>(groups * og * kg);
   for (index_t gi = 0; gi < groups; ++gi)
     for (index_t q = 0; q < og; ++q)
@@ -250,7 +250,7 @@ void conv2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeome
   if (is(algorithm, "direct")) return direct::forward(x, wt, b, y, g);
   const ChunkPlan plan = chunk_plan<T>(g);
   struct Scratch {
-    std::unique_ptr<T[]> cols, prod;
+    conv_slots::Buffer<T> cols, prod;
   };
   conv_slots::run(
       plan.count, [&] { return Scratch{buffer<T>(k * plan.size * p), buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0)}; },
@@ -334,7 +334,7 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
   auto dw_slots = buffer<T>(dwt ? plan.slots * wsize : 0);  // each slot's weight-gradient sum
   if (dwt) std::fill(dw_slots.get(), dw_slots.get() + plan.slots * wsize, T(0));
   struct Scratch {
-    std::unique_ptr<T[]> cols, dyg;  // the patches for dwt, then reused for dcols; dy in the GEMM's layout
+    conv_slots::Buffer<T> cols, dyg;  // the patches for dwt, then reused for dcols; dy in the GEMM's layout
   };
   conv_slots::run(
       plan.count, [&] { return Scratch{buffer<T>(k * plan.size * p), buffer<T>(plan.size > 1 ? g.o * plan.size * p : 0)}; },

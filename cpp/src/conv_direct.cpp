@@ -203,13 +203,6 @@ Pass forward_pass(const Conv2dGeometry& g) {
   return Pass{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.groups, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow};
 }
 
-// Scratch that is written whole before it is read (a std::vector would zero it first: 5% of a
-// ConvTranspose2d call went to memset).
-template <class T>
-std::unique_ptr<T[]> uninitialized(index_t count) {
-  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<index_t>(count, 1))]);
-}
-
 // Copies image planes [cin) of src into the padded planes dst (hp x wp each), zeros around them.
 template <class T>
 void pad_image(const T* src, T* dst, const Pass& s) {
@@ -309,7 +302,7 @@ void run_pass(const T* src, const std::vector<T>& packed, const T* bias, T* y, c
   const index_t items = s.n * split;
   const std::vector<index_t> off = depth_offsets(s), base = position_bases(s);
   parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
-    const auto xpad = uninitialized<T>(s.cin * s.hp() * s.wp());
+    const auto xpad = conv_slots::buffer<T>(s.cin * s.hp() * s.wp());
     for (index_t t = t0; t < t1; ++t) {
       const index_t i = t / split;
       if (t == t0 || t % split == 0) pad_image(src + i * s.cin * s.h * s.w, xpad.get(), s);
@@ -383,12 +376,12 @@ void run_weight_grad(const T* dy, const T* x, T* dwt, const Pass& s) {
   for (index_t t = 0; t < size * plane; ++t) chain[t] = (t / plane) * padded + base[t % plane];
   std::vector<T> sums(static_cast<std::size_t>(slots * wsize), T(0));
   struct Scratch {
-    std::unique_ptr<T[]> xpad, dyt;
+    conv_slots::Buffer<T> xpad, dyt;
   };
   conv_slots::run(
       chunks,
       [&] {
-        return Scratch{uninitialized<T>(size * padded), uninitialized<T>(size * plane * panel_cols)};
+        return Scratch{conv_slots::buffer<T>(size * padded), conv_slots::buffer<T>(size * plane * panel_cols)};
       },
       [&](index_t j, index_t slot, Scratch& sc, bool inner_parallel) {
         const index_t i0 = j * size, images = std::min(size, s.n - i0);
@@ -509,8 +502,8 @@ void run_phases(const T* dy, T* dx, const Conv2dGeometry& g, const std::vector<P
   }
   const index_t count = index_t(phases.size()), items = g.n * count;
   parallel_for(items, ceil_div(items, available_threads()), [&](index_t t0, index_t t1) {
-    const auto xpad = uninitialized<T>(reader ? g.o * reader->pass.hp() * reader->pass.wp() : 0);
-    const auto out = uninitialized<T>(g.c * plane);
+    const auto xpad = conv_slots::buffer<T>(reader ? g.o * reader->pass.hp() * reader->pass.wp() : 0);
+    const auto out = conv_slots::buffer<T>(g.c * plane);
     for (index_t t = t0; t < t1; ++t) {
       const index_t i = t / count;
       const Phase<T>& f = phases[t % count];

@@ -3,6 +3,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#if defined(EIGENGRAD_HAS_OPENMP) && !defined(_WIN32)
+#include <pthread.h>
+#endif
 
 namespace eigengrad {
 namespace {
@@ -34,6 +37,18 @@ std::atomic<double> last_region_end{0.0};
 std::atomic<double> backoff_until{0.0};
 std::atomic<double> next_backoff{kFirstBackoff};
 std::atomic<long long> backoffs{0};  // started since the module was loaded (show_config, bench/report.py)
+
+// A forked child of a process that ran a parallel region runs its kernels on one thread: GNU OpenMP keeps its
+// worker pool across the fork, without the threads, and the child's first region waited for them forever (a
+// DataLoader worker, a multiprocessing pool, a test harness's fork). LLVM's libomp copes, one thread is
+// safe with both.
+std::atomic<bool> regions_ran{false};
+std::atomic<bool> forked_after_regions{false};
+#if defined(EIGENGRAD_HAS_OPENMP) && !defined(_WIN32)
+const int fork_hook = pthread_atfork(nullptr, nullptr, [] {
+  if (regions_ran.load(std::memory_order_relaxed)) forked_after_regions.store(true, std::memory_order_relaxed);
+});
+#endif
 
 double seconds(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -78,7 +93,9 @@ bool backing_off() { return adaptive() && now() < backoff_until.load(std::memory
 
 long long backoff_count() { return backoffs.load(std::memory_order_relaxed); }
 
-int available_threads() { return backing_off() ? 1 : num_threads(); }
+int available_threads() {
+  return backing_off() || forked_after_regions.load(std::memory_order_relaxed) ? 1 : num_threads();
+}
 
 bool stalled(double region_seconds, double mean_work_seconds) {
   const double waited = region_seconds - mean_work_seconds;
@@ -100,6 +117,7 @@ void report_region(double region_seconds, double mean_work_seconds, bool contend
 }
 
 void end_region(std::chrono::steady_clock::time_point start, double mean_work_seconds, int team) {
+  regions_ran.store(true, std::memory_order_relaxed);
   const double begin = seconds(start), end = now();
   const double idle = begin - last_region_end.exchange(end, std::memory_order_relaxed);
   if (idle > kIdle || !adaptive()) return;

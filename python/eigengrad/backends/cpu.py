@@ -23,7 +23,8 @@ def get_cpu_capability() -> str:
 # freed (rounded to 4 KiB). A training step allocates the same activations and gradients every step; fresh
 # pages would each cost a page fault and a zeroing on first write (at batch 1024 the MLP step took ~2,300 faults
 # and ~3 ms of 16 ms for them). The arrays are ordinary ones that own their memory; the user's own NumPy arrays
-# never use the cache.
+# never use the cache. The kernels' own scratch of that size (a Winograd convolution's transformed tiles, ...)
+# comes from the same cache during a call and goes back to it (cpp/include/eigengrad/scratch.hpp).
 
 
 def empty_cache() -> None:
@@ -45,5 +46,6 @@ def set_cache_limit(nbytes: int) -> None:
 
 def memory_stats() -> dict:
     """The cache's counters: ``cached_bytes`` and ``cached_buffers`` (free, kept), ``live_buffers`` (held by
-    arrays), ``limit_bytes``, and ``hits``/``misses`` of the allocations it served."""
+    arrays, or by a kernel's scratch while it runs), ``limit_bytes``, and ``hits``/``misses`` of the allocations
+    it served."""
     return _memory.stats()
