@@ -40,7 +40,7 @@ CONVS = {
     "wide 3x3 (14x14)": (64, 64, 14, 14, 128, 3, True),
     "wide 3x3 (56x56)": (8, 64, 56, 56, 64, 3, True),
     # Winograd F(4x4, 2x2): a DCGAN discriminator's 4x4 stride-2 layer (over its input's phases) and a 2x2 layer
-    "4x4 stride 2 (DCGAN D)": (64, 64, 32, 32, 128, 4, True, 2, 1),
+    "DCGAN D": (64, 64, 32, 32, 128, 4, True, 2, 1),
     "2x2 on 32x32": (64, 64, 32, 32, 64, 2, True, 1, 0),
 }
 EXAMPLE = ("CNN block 1", "CNN block 2")  # the rows with the >= 1.0x torch target
