@@ -159,6 +159,23 @@ def test_the_weight_gradient_by_point_adds_groups_of_images_in_order():
     assert bits[0] == bits[1]
 
 
+@pytest.mark.parametrize("padding, output_padding", [(0, 1), (1, 1), (0, 0), (2, 1)])
+def test_conv_transpose2d_adds_its_bias_to_every_output_element(padding, output_padding):
+    """The bias is added as the phases are scattered into the output, including the rows and columns that
+    output_padding adds (no window reaches them: they are the bias alone)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 32, 5, 6))
+    wt = rng.standard_normal((32, 16, 4, 4)) / 16
+    b = rng.standard_normal(16)
+    opts = ((2, 2), (padding, padding), (output_padding, output_padding), (1, 1), 1)
+    y = _kernels.conv_transpose2d_forward(x, wt, b, *opts)
+    conv = _algorithms(np.zeros(y.shape), wt, (padding,) * 4, (2, 2))
+    assert conv["input_grad"] == "winograd"
+    np.testing.assert_allclose(y, R.conv_transpose2d_forward(x, wt, b, *opts), rtol=1e-12, atol=1e-12)
+    no_bias = _kernels.conv_transpose2d_forward(x, wt, None, *opts)
+    np.testing.assert_allclose(y - no_bias, np.broadcast_to(b[None, :, None, None], y.shape), rtol=1e-12, atol=1e-12)
+
+
 def test_strided_inputs_are_read_as_their_values():
     rng = np.random.default_rng(3)
     big = rng.standard_normal((2, 64, 16, 18)).astype(np.float32)

@@ -313,7 +313,7 @@ void conv2d_backward(const T* dy, const T* x, const T* wt, T* dx, T* dwt, T* db,
   // Winograd (conv_winograd.cpp) and the direct kernel take what they pay for; the chunks below do the rest.
   const Conv2dAlgorithms algorithms = conv2d_algorithms<T>(g);
   if (dx && is(algorithms.input_grad, "winograd")) {
-    winograd::input_grad(dy, wt, dx, g);
+    winograd::input_grad(dy, wt, static_cast<const T*>(nullptr), dx, g);
     dx = nullptr;
   }
   if (dx && is(algorithms.input_grad, "direct")) {

@@ -2,15 +2,21 @@
 // input gradient of the convolution g, its input gradient is g's forward, and its weight gradient is
 // g's weight gradient with the roles of input and output gradient swapped. So the direct kernel, the
 // im2col lowering (whose input gradient is a col2im for any stride, dilation and output_padding), the
-// slots and the fixed-order sums are all conv2d's, and so is the determinism.
+// slots and the fixed-order sums are all conv2d's, and so is the determinism. Where Winograd takes g's input
+// gradient, the forward hands it the bias, which it adds as it writes y (y + b is the same sum either way).
 #include <algorithm>
+#include <cstring>
 
+#include "conv_winograd.hpp"
 #include "eigengrad/conv.hpp"
 
 namespace eigengrad {
 
 template <class T>
 void conv_transpose2d_forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g) {
+  // Winograd adds the bias as it writes the output, rather than in a pass of its own
+  if (g.n > 0 && g.oh * g.ow > 0 && g.o > 0 && std::strcmp(conv2d_algorithms<T>(g).input_grad, "winograd") == 0)
+    return winograd::input_grad(x, wt, b, y, g);
   conv2d_backward<T>(x, nullptr, wt, y, nullptr, nullptr, g);  // g's input is only read for its weight gradient
   if (b == nullptr) return;
   const index_t plane = g.h * g.w;

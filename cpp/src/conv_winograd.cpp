@@ -336,10 +336,10 @@ struct Io {
     return phased_output ? s + (phased_input ? g.c * g.h * g.w : 0) : y + i * g.o * g.oh * g.ow;
   }
   template <class T>
-  void flush(T* y, index_t i, const T* planes) const {
+  void flush(T* y, index_t i, const T* planes, const T* bias) const {
     if (!phased_output) return;
     const Conv2dGeometry& p = *phased_output;
-    phases::scatter(planes, y + i * p.c * p.h * p.w, p);
+    phases::scatter(planes, y + i * p.c * p.h * p.w, p, bias);
   }
 };
 
@@ -379,8 +379,8 @@ void forward_chunk(const T* x, const T* u, const T* b, T* y, index_t i0, index_t
   for (index_t i = 0; i < nb; ++i) {
     transform_output<R>(sc.m, sc.yb, i * t.per_image(), sc.tiles, g.o, t);
     T* planes = io.output(y, i0 + i, sc.io, g);
-    store_planes(sc.yb, b, planes, g, t);
-    io.flush(y, i0 + i, planes);
+    store_planes(sc.yb, io.phased_output ? nullptr : b, planes, g, t);  // phases: the bias of y's channels
+    io.flush(y, i0 + i, planes, b);
   }
 }
 
@@ -497,10 +497,11 @@ void rule_forward(const T* x, const T* wt, Index index, const T* b, T* y, const 
 }
 
 template <class R, class T, class Index>
-void rule_input_grad(const T* dy, const T* wt, Index index, T* dx, const Conv2dGeometry& g, const Io& io) {
+void rule_input_grad(const T* dy, const T* wt, Index index, const T* bias, T* dx, const Conv2dGeometry& g,
+                     const Io& io) {
   constexpr int r = R::r;  // the transposed convolution's weight (c, o, r, r): wt[q, ci] flipped in both axes
-  run<R>(dy, [&](index_t ci, index_t q, int a, int e) { return wt[index(q, ci, r - 1 - a, r - 1 - e)]; },
-         static_cast<const T*>(nullptr), dx, transposed(g), io);
+  run<R>(dy, [&](index_t ci, index_t q, int a, int e) { return wt[index(q, ci, r - 1 - a, r - 1 - e)]; }, bias, dx,
+         transposed(g), io);
 }
 
 template <class R, class T, class Index>
@@ -599,10 +600,10 @@ bool input_grad_applies(const Conv2dGeometry& g) {
 }
 
 template <class T>
-void input_grad(const T* dy, const T* wt, T* dx, const Conv2dGeometry& g) {
-  if (g.kh == 3) return rule_input_grad<F2x2_3x3>(dy, wt, plain<3>(g), dx, g, Io{});
-  if (g.kh == 2) return rule_input_grad<F4x4_2x2>(dy, wt, plain<2>(g), dx, g, Io{});
-  rule_input_grad<F4x4_2x2>(dy, wt, phased(g), dx, phases::geometry(g), Io{nullptr, &g});
+void input_grad(const T* dy, const T* wt, const T* bias, T* dx, const Conv2dGeometry& g) {
+  if (g.kh == 3) return rule_input_grad<F2x2_3x3>(dy, wt, plain<3>(g), bias, dx, g, Io{});
+  if (g.kh == 2) return rule_input_grad<F4x4_2x2>(dy, wt, plain<2>(g), bias, dx, g, Io{});
+  rule_input_grad<F4x4_2x2>(dy, wt, phased(g), bias, dx, phases::geometry(g), Io{nullptr, &g});
 }
 
 template <class T>
@@ -630,8 +631,8 @@ template bool weight_grad_applies<float>(const Conv2dGeometry&);
 template bool weight_grad_applies<double>(const Conv2dGeometry&);
 template void forward<float>(const float*, const float*, const float*, float*, const Conv2dGeometry&);
 template void forward<double>(const double*, const double*, const double*, double*, const Conv2dGeometry&);
-template void input_grad<float>(const float*, const float*, float*, const Conv2dGeometry&);
-template void input_grad<double>(const double*, const double*, double*, const Conv2dGeometry&);
+template void input_grad<float>(const float*, const float*, const float*, float*, const Conv2dGeometry&);
+template void input_grad<double>(const double*, const double*, const double*, double*, const Conv2dGeometry&);
 template void weight_grad<float>(const float*, const float*, float*, const Conv2dGeometry&);
 template void weight_grad<double>(const double*, const double*, double*, const Conv2dGeometry&);
 

@@ -20,9 +20,10 @@ void forward(const T* x, const T* wt, const T* b, T* y, const Conv2dGeometry& g)
 template <class T>
 bool input_grad_applies(const Conv2dGeometry& g);
 
-// dx of y = conv(x, wt) given dy, overwritten. When input_grad_applies(g).
+// dx of y = conv(x, wt) given dy, overwritten, plus bias[ci] on every element of channel ci (bias may be null:
+// a transposed convolution's forward adds its bias here, in the same pass). When input_grad_applies(g).
 template <class T>
-void input_grad(const T* dy, const T* wt, T* dx, const Conv2dGeometry& g);
+void input_grad(const T* dy, const T* wt, const T* bias, T* dx, const Conv2dGeometry& g);
 
 // Whether weight_grad takes g: F(2x2, 3x3)'s shapes of applies(). (F(4x4, 2x2)'s weight gradient, whose
 // GEMMs are as deep as a chunk's few tiles, measured no faster than the direct kernel's at the ConvTranspose2d

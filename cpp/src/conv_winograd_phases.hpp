@@ -71,15 +71,24 @@ void gather(const T* x, T* z, const Conv2dGeometry& g) {
   });
 }
 
-// One image x from its z: every element that landed in z, 0 for the rest (rows and columns no window reaches).
+// One image x from its z: every element that landed in z, 0 for the rest (rows and columns no window reaches),
+// plus bias[ci] on channel ci when bias is not null.
 template <class T>
-void scatter(const T* z, T* x, const Conv2dGeometry& g) {
+void scatter(const T* z, T* x, const Conv2dGeometry& g, const T* bias) {
   const bool covered = g.h + g.ph <= 2 * (g.oh + 1) && g.w + g.pw <= 2 * (g.ow + 1);  // every element has a z element
-  if (!covered) std::fill(x, x + g.c * g.h * g.w, T(0));
+  if (!covered)
+    for (index_t ci = 0; ci < g.c; ++ci)
+      std::fill(x + ci * g.h * g.w, x + (ci + 1) * g.h * g.w, bias ? bias[ci] : T(0));
   each_row(x, z, g, [&](T* xr, const T* z0, const T* z1, Span s0, Span s1) {
     if (xr == nullptr) return;
-    for (index_t s = s0.lo; s < s0.hi; ++s) xr[2 * s - g.pw] = z0[s];
-    for (index_t s = s1.lo; s < s1.hi; ++s) xr[2 * s + 1 - g.pw] = z1[s];
+    if (bias == nullptr) {
+      for (index_t s = s0.lo; s < s0.hi; ++s) xr[2 * s - g.pw] = z0[s];
+      for (index_t s = s1.lo; s < s1.hi; ++s) xr[2 * s + 1 - g.pw] = z1[s];
+      return;
+    }
+    const T b = bias[(xr - x) / (g.h * g.w)];
+    for (index_t s = s0.lo; s < s0.hi; ++s) xr[2 * s - g.pw] = z0[s] + b;
+    for (index_t s = s1.lo; s < s1.hi; ++s) xr[2 * s + 1 - g.pw] = z1[s] + b;
   });
 }
 
