@@ -1377,6 +1377,8 @@ entry("end_region", make=lambda c: dict(region_seconds=c.pick([1e-4, 0.01]), mea
       expect=lambda kw: {"return": None})
 # (its value depends on the machine's load: tests/test_thread_policy.py checks it)
 entry("others_runnable", make=lambda c: dict(team=c.pick([0, 2, 1 << 20])), expect=None)
+# the kernels' scratch from eigengrad._memory's cache (set at import; tests/test_memory.py checks its use)
+entry("recycle_scratch", make=lambda c: {}, expect=lambda kw: {"return": None})
 
 
 def array_args(kw: dict) -> list[str]:

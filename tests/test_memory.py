@@ -165,14 +165,6 @@ def test_the_kernels_scratch_is_recycled_from_the_same_cache(fresh_cache):
     assert cpu.memory_stats()["cached_bytes"] == 0 and np.array_equal(first, third)
 
 
-def test_set_scratch_allocator_takes_only_the_memory_module_s_capsule():
-    umath = np._core._multiarray_umath if hasattr(np, "_core") else np.core._multiarray_umath  # NumPy 2 / 1
-    with pytest.raises(TypeError, match="allocator"):
-        K._C.set_scratch_allocator(umath._ARRAY_API)  # a capsule, another one
-    with pytest.raises(TypeError, match="allocator"):
-        K._C.set_scratch_allocator(object())
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 def test_a_fork_while_kernels_take_scratch_never_leaves_the_child_hanging():
     """Kernels take scratch from the cache on their own threads without the GIL, so a fork can come while one

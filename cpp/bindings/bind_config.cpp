@@ -57,11 +57,12 @@ void bind_config(py::module_& m) {
     if (n < 0) throw py::value_error("n: expected a thread count >= 1 (or 0 for the default), got " + std::to_string(n));
     set_num_threads(n);
   }, py::arg("n"), "Sets the kernels' thread count; 0 returns to OpenMP's default.");
-  m.def("set_scratch_allocator", [](py::capsule allocator) {
+  m.def("recycle_scratch", [] {
+    auto allocator = py::module_::import("eigengrad._memory").attr("scratch_allocator").cast<py::capsule>();
     if (allocator.name() == nullptr || std::string(allocator.name()) != "eigengrad.scratch_allocator")
-      throw py::type_error("allocator: expected eigengrad._memory.scratch_allocator");
+      throw py::type_error("eigengrad._memory.scratch_allocator: expected its scratch_allocator capsule");
     scratch::set_allocator(allocator.get_pointer<scratch::Allocator>());
-  }, py::arg("allocator"), "The kernels' scratch buffers from eigengrad._memory's recycling cache (at import).");
+  }, "Takes the kernels' scratch buffers from eigengrad._memory's recycling cache (the package does, at import).");
   m.def("backing_off", &backing_off,
         "Whether the kernels run on one thread for now because parallel regions stalled on a busy machine.");
   m.def("backoff_count", &backoff_count,

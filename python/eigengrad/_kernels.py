@@ -42,9 +42,9 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # training step's activations and gradients reuse the pages of the previous step's instead of faulting in
 # fresh ones). Ordinary arrays: they own their memory; NumPy gives it back to the recycler when they die.
 from eigengrad._errors import argument_errors  # noqa: E402
-from eigengrad._memory import empty, scratch_allocator  # noqa: E402
+from eigengrad._memory import empty  # noqa: E402
 
-_C.set_scratch_allocator(scratch_allocator)  # the kernels' scratch: recycled from the same cache
+_C.recycle_scratch()  # the kernels' scratch buffers: recycled through the same cache
 
 
 def empty_like(a: np.ndarray) -> np.ndarray:

@@ -2,10 +2,10 @@
 //
 // A large scratch buffer taken fresh from the OS on every call costs a page fault and a zeroing per 4 KiB
 // page on first write: at the ConvTranspose2d benchmark's shape, 13 MB of Winograd scratch took longer to
-// fault in than its GEMMs ran. So the package hands the kernel module eigengrad._memory's cache of recycled
-// buffers at import (set_allocator), the one that already recycles the kernels' output arrays, and scratch
-// comes from it and goes back to it; the cache's limit and empty_cache() govern both. Until then, scratch is
-// operator new's.
+// fault in than its GEMMs ran. So at import the kernel module takes eigengrad._memory's cache of recycled
+// buffers (_C.recycle_scratch() calls set_allocator), the one that already recycles the kernels' output arrays,
+// and scratch comes from it and goes back to it; the cache's limit and empty_cache() govern both. Until then,
+// scratch is operator new's.
 #pragma once
 #include <cstddef>
 
