@@ -65,6 +65,21 @@ def _check(got, want, tol):
         assert np.abs(got - want).max() <= tol * np.abs(want).max()
 
 
+def _check_passes(op, x, wt, b, opts, rng, tol):
+    """``op`` (conv2d or conv_transpose2d): the forward and every gradient against the reference's in float64, the
+    output gradient drawn from ``rng``; returns the output."""
+    wide = [None if a is None else a.astype(np.float64) for a in (x, wt, b)]
+    y = getattr(_kernels, f"{op}_forward")(x, wt, b, *opts)
+    _check(y, getattr(R, f"{op}_forward")(*wide, *opts), tol)
+    dy = rng.standard_normal(y.shape).astype(x.dtype)
+    got = getattr(_kernels, f"{op}_backward")(dy, x, wt, *opts)
+    want = getattr(R, f"{op}_backward")(dy.astype(np.float64), *wide[:2], *opts)
+    assert len(got) == len(want) == 3
+    for g, r in zip(got, want):
+        _check(g, r, tol)
+    return y
+
+
 @pytest.mark.parametrize("seed", range(16))
 def test_random_configurations_match_the_reference(seed):
     rng = np.random.default_rng(300 + seed)
@@ -76,15 +91,7 @@ def test_random_configurations_match_the_reference(seed):
     opts = ((s, s), pad, (1, 1), 1)
     algorithms = _algorithms(x, wt, pad, (s, s))
     assert algorithms["forward"] == algorithms["input_grad"] == "winograd"
-    x64, w64 = x.astype(np.float64), wt.astype(np.float64)
-    tol = 1e-12 if dtype == np.float64 else F32_TOL
-    y = _kernels.conv2d_forward(x, wt, bias, *opts)
-    _check(y, R.conv2d_forward(x64, w64, None if bias is None else bias.astype(np.float64), *opts), tol)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    got = _kernels.conv2d_backward(dy, x, wt, *opts)
-    want = R.conv2d_backward(dy.astype(np.float64), x64, w64, *opts)
-    for g, r in zip(got, want):
-        _check(g, r, tol)
+    _check_passes("conv2d", x, wt, bias, opts, rng, 1e-12 if dtype == np.float64 else F32_TOL)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -101,18 +108,10 @@ def test_conv_transpose2d_kernel_4_stride_2_matches_the_reference(seed):
     wt = (rng.standard_normal((ci, co, 4, 4)) / np.sqrt(ci * 4)).astype(dtype)
     b = rng.standard_normal(co).astype(dtype)
     opts = ((2, 2), pad, out_pad, (1, 1), 1)
-    tol = 1e-12 if dtype == np.float64 else F32_TOL
-    x64, w64, b64 = x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64)
-    y = _kernels.conv_transpose2d_forward(x, wt, b, *opts)
+    y = _check_passes("conv_transpose2d", x, wt, b, opts, rng, 1e-12 if dtype == np.float64 else F32_TOL)
     # the convolution whose adjoint it is maps y-shaped planes to x-shaped ones
     conv = _algorithms(np.zeros(y.shape, dtype), wt, (pad[0], pad[0], pad[1], pad[1]), (2, 2))
     assert conv["forward"] == conv["input_grad"] == "winograd"
-    _check(y, R.conv_transpose2d_forward(x64, w64, b64, *opts), tol)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    got = _kernels.conv_transpose2d_backward(dy, x, wt, *opts)
-    want = R.conv_transpose2d_backward(dy.astype(np.float64), x64, w64, *opts)
-    for g, r in zip(got, want):
-        _check(g, r, tol)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -1,8 +1,6 @@
 """eigengrad._memory: the kernels' outputs recycle large buffers, and are ordinary NumPy arrays otherwise."""
 import os
-import signal
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -11,6 +9,7 @@ import eigengrad as eg
 from eigengrad import _kernels as K
 from eigengrad import _memory
 from eigengrad.backends import cpu
+from forked import run_forked
 
 LARGE = (512, 256)  # 512 KiB of float32: recycled
 SMALL = (16, 16)
@@ -165,43 +164,30 @@ def test_the_kernels_scratch_is_recycled_from_the_same_cache(fresh_cache):
     assert cpu.memory_stats()["cached_bytes"] == 0 and np.array_equal(first, third)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="Windows has no os.fork: no child can inherit the lock there")
 def test_a_fork_while_kernels_take_scratch_never_leaves_the_child_hanging():
     """Kernels take scratch from the cache on their own threads without the GIL, so a fork can come while one
-    holds the cache's lock; the lock is held across the fork, so every child can still allocate and exit."""
+    holds the cache's lock; the lock is held across the fork, so every child can still allocate and finish."""
     rng = np.random.default_rng(1)
     x = rng.standard_normal((8, 64, 14, 14)).astype(np.float32)
     w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    want = K.conv2d_forward(x[:1], w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     stop = threading.Event()
 
     def hammer():
         while not stop.is_set():
             K.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)
 
+    def child():  # a large array and a convolution
+        _memory.empty(LARGE, np.float32)
+        return K.conv2d_forward(x[:1], w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1).tobytes() == want.tobytes()
+
     worker = threading.Thread(target=hammer)
     worker.start()
     try:
         for _ in range(40):
-            pid = os.fork()
-            if pid == 0:  # the child: a large array and a convolution, then out
-                code = 1
-                try:
-                    _memory.empty(LARGE, np.float32)
-                    K.conv2d_forward(x[:1], w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)
-                    code = 0
-                finally:
-                    os._exit(code)
-            deadline = time.monotonic() + 20
-            while True:
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    break
-                if time.monotonic() > deadline:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                    pytest.fail("a forked child hung on the cache's lock")
-                time.sleep(0.005)
-            assert os.waitstatus_to_exitcode(status) == 0
+            outcome = run_forked(child, timeout=20.0, threads=None)
+            assert outcome.kind == "returned" and outcome.value is True, str(outcome)
     finally:
         stop.set()
         worker.join()

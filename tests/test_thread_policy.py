@@ -8,10 +8,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import eigengrad as eg
+from eigengrad import _kernels
 from eigengrad._kernels import _C
+from forked import run_forked
 
 needs_openmp = pytest.mark.skipif(not eg.get_config()["openmp"], reason="a build without OpenMP has one thread")
 
@@ -182,36 +185,21 @@ def test_results_do_not_change_while_backing_off():
     assert run_python(code, {"OMP_NUM_THREADS": None}) == "True True"
 
 
-FORK_CHILD = """
-import os, sys, time
-import numpy as np
-import eigengrad as eg
-from eigengrad import _kernels as K
-eg.set_num_threads(2)
-rng = np.random.default_rng(0)
-x = rng.standard_normal((16, 64, 14, 14)).astype(np.float32)
-w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
-parent = K.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)  # a parallel region on this thread
-pid = os.fork()
-if pid == 0:
-    child = K.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)
-    os._exit(0 if child.tobytes() == parent.tobytes() else 3)
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    done, status = os.waitpid(pid, os.WNOHANG)
-    if done:
-        print(os.waitstatus_to_exitcode(status))
-        sys.exit(0)
-    time.sleep(0.01)
-os.kill(pid, 9)
-print("hung")
-"""
-
-
 @needs_openmp
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="Windows has no os.fork: no child inherits OpenMP's pool there")
 def test_a_forked_child_runs_its_kernels_on_one_thread_instead_of_hanging():
     """GNU OpenMP keeps its worker pool across a fork without the threads: a child's first parallel region
     waited for them forever. A child of a process that ran parallel regions runs its kernels on one thread,
     with the same bits (thread-count determinism)."""
-    assert run_python(FORK_CHILD, {"OMP_NUM_THREADS": None}) == "0"
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 64, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    conv = lambda: _kernels.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1)  # noqa: E731
+    before = eg.get_num_threads()
+    eg.set_num_threads(2)
+    try:
+        parent = conv()  # a parallel region on this thread; the child keeps the count of 2
+        outcome = run_forked(lambda: conv().tobytes() == parent.tobytes(), timeout=30.0, threads=None)
+    finally:
+        eg.set_num_threads(before)
+    assert outcome.kind == "returned" and outcome.value is True, str(outcome)

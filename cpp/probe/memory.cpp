@@ -35,6 +35,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "eigengrad/scratch.hpp"
+
 namespace {
 
 constexpr std::size_t kRecycleBytes = std::size_t(1) << 18;  // below this, malloc's own free lists do well
@@ -162,14 +164,9 @@ void* cache_realloc(void* ctx, void* ptr, std::size_t size) {
   return p;
 }
 
-// eigengrad/scratch.hpp's Allocator (the same layout, declared here: this module does not link the kernels).
-struct ScratchAllocator {
-  void* (*get)(std::size_t);
-  void (*put)(void*);
-};
 void* scratch_get(std::size_t size) { return cache_malloc(nullptr, size); }
 void scratch_put(void* p) { cache_free(nullptr, p, 0); }
-ScratchAllocator scratch_allocator = {scratch_get, scratch_put};
+eigengrad::scratch::Allocator scratch_allocator = {scratch_get, scratch_put};
 
 PyDataMem_Handler handler = {
     "eigengrad_recycling",
