@@ -276,10 +276,10 @@ struct Operand {
   bool q_is_row;  // element (q, p) at data[q*ld + p]; otherwise at data[p*ld + q]
 };
 
-// dst[p*R + r] = src[r*ld + p] for r < R and a prefix of p; returns how many p it did. The generic
-// version does none and leaves it to the scalar loop.
+// dst[p*R + r] = src[r*ld + p] for r < valid (0 for valid <= r < R) and a prefix of p; returns how many
+// p it did. The generic version does none and leaves it to the scalar loop.
 template <index_t R, class T>
-index_t pack_transpose_fast(const T*, index_t, index_t, T*) {
+index_t pack_transpose_fast(const T*, index_t, index_t, T*, index_t) {
   return 0;
 }
 
@@ -288,15 +288,24 @@ using simd::transpose8;
 
 // Float panels of R rows, 8 values of p at a time, through 8 x 8 register transposes: groups of 8 rows,
 // the last one partial when R is not a multiple of 8 (its missing rows read row R-1 again and are not
-// stored; the partial rows go through a scratch row, as masked stores are microcoded on AMD cores).
+// stored; the partial rows go through a scratch row, as masked stores are microcoded on AMD cores). A
+// panel's rows past `valid` (the last panel of an operand whose rows are not a multiple of R: attention's
+// 128- and 256-row blocks, a batch of 32, in 12-row panels) read row valid-1 and are zeroed by a lane
+// mask: the scalar loop had taken as long as the rest of such a block's packing.
 template <index_t R>
-index_t pack_transpose_fast_f32(const float* src, index_t ld, index_t kc, float* dst) {
+index_t pack_transpose_fast_f32(const float* src, index_t ld, index_t kc, float* dst, index_t valid) {
   index_t p = 0;
+  if (valid <= 0) return p;
   for (; p + 8 <= kc; p += 8) {
     for (index_t r0 = 0; r0 < R; r0 += 8) {
       __m256 v[8];
-      for (index_t i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(src + std::min(r0 + i, R - 1) * ld + p);
+      for (index_t i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(src + std::min(r0 + i, valid - 1) * ld + p);
       transpose8(v);
+      if (r0 + 8 > valid) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(int(valid - r0)), lane));
+        for (index_t i = 0; i < 8; ++i) v[i] = _mm256_and_ps(v[i], keep);
+      }
       const index_t rows = std::min<index_t>(8, R - r0);
       for (index_t i = 0; i < 8; ++i) {
         float* d = dst + (p + i) * R + r0;
@@ -313,12 +322,14 @@ index_t pack_transpose_fast_f32(const float* src, index_t ld, index_t kc, float*
   return p;
 }
 template <>
-index_t pack_transpose_fast<Config<float>::Kernel::NR, float>(const float* src, index_t ld, index_t kc, float* dst) {
-  return pack_transpose_fast_f32<Config<float>::Kernel::NR>(src, ld, kc, dst);
+index_t pack_transpose_fast<Config<float>::Kernel::NR, float>(const float* src, index_t ld, index_t kc, float* dst,
+                                                               index_t valid) {
+  return pack_transpose_fast_f32<Config<float>::Kernel::NR>(src, ld, kc, dst, valid);
 }
 template <>
-index_t pack_transpose_fast<Config<float>::Kernel::MR, float>(const float* src, index_t ld, index_t kc, float* dst) {
-  return pack_transpose_fast_f32<Config<float>::Kernel::MR>(src, ld, kc, dst);
+index_t pack_transpose_fast<Config<float>::Kernel::MR, float>(const float* src, index_t ld, index_t kc, float* dst,
+                                                               index_t valid) {
+  return pack_transpose_fast_f32<Config<float>::Kernel::MR>(src, ld, kc, dst, valid);
 }
 #endif
 
@@ -330,7 +341,7 @@ void pack(const Operand<T>& x, index_t q0, index_t nq, index_t q_end, index_t p0
     if (x.q_is_row) {
       // Each of the R source rows is contiguous in p: a transpose.
       const T* src = x.data + q * x.ld + p0;
-      index_t p = valid == R ? pack_transpose_fast<R>(src, x.ld, kc, dst) : 0;
+      index_t p = pack_transpose_fast<R>(src, x.ld, kc, dst, valid);
       for (; p < kc; ++p) {
         T* d = dst + p * R;
         for (index_t r = 0; r < valid; ++r) d[r] = src[r * x.ld + p];

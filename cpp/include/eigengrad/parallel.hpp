@@ -18,6 +18,7 @@
 // is. Nothing of OpenMP's global state is changed.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -62,8 +63,11 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Calls body(begin, end) for the chunks [0, grain), [grain, 2 grain), ... of [0, n), in parallel. Thread t
-// of T takes the chunks [t C / T, (t + 1) C / T) (C chunks), as schedule(static) would.
+// Calls body(begin, end) for the chunks [0, grain), [grain, 2 grain), ... of [0, n), in parallel. The
+// threads take the chunks in order, each the next one not yet taken when it is free (as schedule(dynamic)
+// would): on a VM whose second vCPU runs at half speed for a while (its physical core shared), or beside
+// another process, the faster thread takes more chunks instead of waiting for the slower one's share.
+// Which thread runs a chunk never changes its result (see the top of this file).
 template <class Body>
 void parallel_for(index_t n, index_t grain, Body&& body) {
   if (n <= 0) return;
@@ -81,13 +85,15 @@ void parallel_for(index_t n, index_t grain, Body&& body) {
   const auto start = std::chrono::steady_clock::now();
   double work = 0.0;
   int team = 1;
+  std::atomic<index_t> next{0};
 #pragma omp parallel num_threads(threads) reduction(+ : work)
   {
     const auto t0 = std::chrono::steady_clock::now();
-    const index_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    for (index_t c = t * chunks / nt; c < (t + 1) * chunks / nt; ++c) body(c * grain, std::min(n, (c + 1) * grain));
+    for (index_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed))
+      body(c * grain, std::min(n, (c + 1) * grain));
     work += seconds_since(t0);
-    if (t == 0) team = static_cast<int>(nt);
+    if (omp_get_thread_num() == 0) team = omp_get_num_threads();
   }
   end_region(start, work / team, team);
 #endif
