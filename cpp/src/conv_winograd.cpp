@@ -315,25 +315,24 @@ void store_planes(const T* yb, const T* bias, T* y, const Conv2dGeometry& g, con
 }
 
 // Where a pass finds image i of its input and puts image i of its output (planes of the geometry it runs): in
-// place, or, for the phases of a 4 x 4 stride-2 convolution (conv_winograd_phases.hpp), in a slot's own copy
-// gathered from the real input's image or scattered into the real output's afterwards.
+// place, or, for the phases of a 4 x 4 stride-2 convolution (conv_winograd_phases.hpp), gathered from the real
+// input's image straight into the padded channels-last copy the transforms read, or scattered from a slot's own
+// copy into the real output's image afterwards.
 struct Io {
   const Conv2dGeometry* phased_input = nullptr;   // the stride-2 geometry whose input the run reads as phases
   const Conv2dGeometry* phased_output = nullptr;  // ... whose input gradient the run writes as phases
 
-  index_t scratch(const Conv2dGeometry& g) const {
-    return (phased_input ? g.c * g.h * g.w : 0) + (phased_output ? g.o * g.oh * g.ow : 0);
-  }
+  index_t scratch(const Conv2dGeometry& g) const { return phased_output ? g.o * g.oh * g.ow : 0; }
+  // xp (hp x wp x c, channels last, zero padded) of image i of the run's input x
   template <class T>
-  const T* input(const T* x, index_t i, T* s, const Conv2dGeometry& g) const {
-    if (!phased_input) return x + i * g.c * g.h * g.w;
+  void channels_last(const T* x, index_t i, T* xp, const Conv2dGeometry& g, const Tiles& t) const {
+    if (!phased_input) return pad_channels_last(x + i * g.c * g.h * g.w, xp, g, t);
     const Conv2dGeometry& p = *phased_input;
-    phases::gather(x + i * p.c * p.h * p.w, s, p);
-    return s;
+    phases::gather_channels_last(x + i * p.c * p.h * p.w, xp, p, t.hp, t.wp);
   }
   template <class T>
   T* output(T* y, index_t i, T* s, const Conv2dGeometry& g) const {
-    return phased_output ? s + (phased_input ? g.c * g.h * g.w : 0) : y + i * g.o * g.oh * g.ow;
+    return phased_output ? s : y + i * g.o * g.oh * g.ow;
   }
   template <class T>
   void flush(T* y, index_t i, const T* planes, const T* bias) const {
@@ -343,7 +342,7 @@ struct Io {
   }
 };
 
-// A slot's scratch: Io's copies, then per image of a chunk (image_scratch) the padded image, V (points x
+// A slot's scratch: Io's copy, then per image of a chunk (image_scratch) the padded image, V (points x
 // tiles x c), M or dM (points x tiles x o), and one image's channels-last output block.
 template <class T>
 struct ChunkScratch {
@@ -363,7 +362,7 @@ index_t slot_scratch(const Conv2dGeometry& g, const Tiles& t, index_t per_chunk,
 template <class R, class T>
 void transform_image(const T* x, index_t i0, index_t i, ChunkScratch<T>& sc, const Conv2dGeometry& g, const Tiles& t,
                      const Io& io) {
-  pad_channels_last(io.input(x, i0 + i, sc.io, g), sc.xp, g, t);
+  io.channels_last(x, i0 + i, sc.xp, g, t);
   transform_input<R>(sc.xp, sc.v, i * t.per_image(), sc.tiles, g.c, t);
 }
 
@@ -540,14 +539,14 @@ void rule_weight_grad_by_point(const T* dy, const T* x, T* dwt, Index index, con
   const index_t tiles = group * t.per_image();
   auto v = buffer<T>(t.points() * tiles * g.c), dm = buffer<T>(t.points() * tiles * g.o);
   auto du = buffer<T>(t.points() * g.c * g.o);
-  const index_t image = io.scratch(g) + t.hp * t.wp * g.c + t.m * t.th * t.m * t.tw * g.o;  // z, xp, dyb
+  const index_t image = t.hp * t.wp * g.c + t.m * t.th * t.m * t.tw * g.o;  // xp, dyb
   for (index_t i0 = 0; i0 < g.n; i0 += group) {
     const index_t nb = std::min(group, g.n - i0), ld = nb * t.per_image();
     parallel_for(nb, 1, [&](index_t j0, index_t j1) {
       auto s = buffer<T>(image);
-      T *z = s.get(), *xp = z + io.scratch(g), *dyb = xp + t.hp * t.wp * g.c;
+      T *xp = s.get(), *dyb = xp + t.hp * t.wp * g.c;
       for (index_t j = j0; j < j1; ++j) {
-        pad_channels_last(io.input(x, i0 + j, z, g), xp, g, t);
+        io.channels_last(x, i0 + j, xp, g, t);
         transform_input<R>(xp, v.get(), j * t.per_image(), ld, g.c, t);
         load_planes(dy + (i0 + j) * g.o * g.oh * g.ow, dyb, g, t);
         transform_output_grad<R>(dyb, dm.get(), j * t.per_image(), ld, g.o, t);
