@@ -294,7 +294,7 @@ void conv2d_bias_grad(const T* dy, T* db, index_t n, index_t o, index_t plane) {
       double total = 0.0;
       for (index_t i = 0; i < n; ++i) {
         const T* row = dy + (i * o + q) * plane;
-        total += fixed_order_sum(plane, [&](index_t s) { return double(row[s]); });
+        total += fixed_order_sum(row, plane);
       }
       db[q] = T(total);
     }

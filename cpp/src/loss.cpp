@@ -32,7 +32,7 @@ template <class T>
 T row_logsumexp(const T* row, index_t c, T* scratch) {
   const T mx = row_max(row, c);
   map_blocks<T, kRowBlock>(row, scratch, c, [mx](const auto& v) { return (v - mx).exp(); });
-  return mx + T(std::log(fixed_order_sum(c, [&](index_t j) { return double(scratch[j]); })));
+  return mx + T(std::log(fixed_order_sum(scratch, c)));
 }
 
 // Rows of a few classes go in groups of kGroupElems / c rows: their shifted logits are contiguous, so
@@ -64,7 +64,7 @@ void rows_logsumexp(const T* x, index_t c, index_t b, index_t e, T* lse, T* scra
     map_blocks<T, kRowBlock>(scratch, scratch, rows * c, [](const auto& v) { return v.exp(); });
     for (index_t r = 0; r < rows; ++r) {
       const T* ex = scratch + r * c;
-      lse[i0 + r] = mx[r] + T(std::log(fixed_order_sum(c, [&](index_t j) { return double(ex[j]); })));
+      lse[i0 + r] = mx[r] + T(std::log(fixed_order_sum(ex, c)));
     }
   }
 }
@@ -193,7 +193,7 @@ void wce_forward_rows(const T* x, const std::int64_t* t, const T* w, T eps, doub
     double out = (1.0 - double(eps)) * wt * (double(l) - double(row[t[i]]));
     if (eps != T(0)) {
       const double wx = w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]) * double(row[j]); })
-                          : fixed_order_sum(c, [&](index_t j) { return double(row[j]); });
+                          : fixed_order_sum(row, c);
       out += double(eps) / double(c) * (W * double(l) - wx);
     }
     loss[i] = T(out);
@@ -238,7 +238,7 @@ void wce_backward_rows(const T* x, const std::int64_t* t, const T* w, T eps, T W
 
 template <class T>
 double weight_sum(const T* w, index_t c) {
-  return w ? fixed_order_sum(c, [&](index_t j) { return double(w[j]); }) : double(c);
+  return w ? fixed_order_sum(w, c) : double(c);
 }
 
 template <class T>

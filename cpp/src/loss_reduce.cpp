@@ -25,7 +25,7 @@ double divided(double value, double denominator) {
 
 template <class T>
 T loss_reduce(const T* rows, const std::int64_t* t, index_t n, const T* w, std::int64_t ignore_index, bool mean) {
-  const double total = fixed_order_sum(n, [&](index_t i) { return double(rows[i]); });
+  const double total = fixed_order_sum(rows, n);
   return T(mean ? divided(total, class_denominator(t, n, w, ignore_index)) : total);
 }
 

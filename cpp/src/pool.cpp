@@ -401,7 +401,7 @@ void adaptive_avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g) {
         double sum = 0.0;
         for (index_t r = r0; r < r1; ++r) {
           const T* row = x + xo + r * g.w + c0;
-          sum += fixed_order_sum(c1 - c0, [&](index_t c) { return double(row[c]); });
+          sum += fixed_order_sum(row, c1 - c0);
         }
         y[yo + u * g.ow + v] = T(sum / double((r1 - r0) * (c1 - c0)));
       }

@@ -71,4 +71,17 @@ double fixed_order_sum(index_t n, Term&& term) {
   return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 
+// fixed_order_sum of double(x[i]) over an array: the same additions in the same order, the 8 lanes held in
+// SIMD registers (through a term the compiler kept them in memory, one element at a time: a ConvTranspose2d's
+// bias gradient took 2% of its forward + backward).
+template <class T>
+double fixed_order_sum(const T* x, index_t n) {
+  using Lanes = Eigen::Array<double, 8, 1>;
+  Lanes lanes = Lanes::Zero();
+  index_t i = 0;
+  for (; i + 8 <= n; i += 8) lanes += Eigen::Map<const Eigen::Array<T, 8, 1>>(x + i).template cast<double>();
+  for (int j = 0; i < n; ++i, ++j) lanes[j] += double(x[i]);
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
 }  // namespace eigengrad
