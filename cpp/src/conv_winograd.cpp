@@ -322,7 +322,6 @@ struct Io {
   const Conv2dGeometry* phased_input = nullptr;   // the stride-2 geometry whose input the run reads as phases
   const Conv2dGeometry* phased_output = nullptr;  // ... whose input gradient the run writes as phases
 
-  index_t scratch(const Conv2dGeometry& g) const { return phased_output ? g.o * g.oh * g.ow : 0; }
   // xp (hp x wp x c, channels last, zero padded) of image i of the run's input x
   template <class T>
   void channels_last(const T* x, index_t i, T* xp, const Conv2dGeometry& g, const Tiles& t) const {
@@ -330,32 +329,29 @@ struct Io {
     const Conv2dGeometry& p = *phased_input;
     phases::gather_channels_last(x + i * p.c * p.h * p.w, xp, p, t.hp, t.wp);
   }
+  // image i of the run's output y (plus the bias of y's channels) from its channels-last block yb
   template <class T>
-  T* output(T* y, index_t i, T* s, const Conv2dGeometry& g) const {
-    return phased_output ? s : y + i * g.o * g.oh * g.ow;
-  }
-  template <class T>
-  void flush(T* y, index_t i, const T* planes, const T* bias) const {
-    if (!phased_output) return;
+  void store(const T* yb, const T* bias, T* y, index_t i, const Conv2dGeometry& g, const Tiles& t) const {
+    if (!phased_output) return store_planes(yb, bias, y + i * g.o * g.oh * g.ow, g, t);
     const Conv2dGeometry& p = *phased_output;
-    phases::scatter(planes, y + i * p.c * p.h * p.w, p, bias);
+    phases::scatter_channels_last(yb, t.m * t.tw, y + i * p.c * p.h * p.w, p, bias);
   }
 };
 
-// A slot's scratch: Io's copy, then per image of a chunk (image_scratch) the padded image, V (points x
+// A slot's scratch: per image of a chunk (image_scratch) the padded image, V (points x
 // tiles x c), M or dM (points x tiles x o), and one image's channels-last output block.
 template <class T>
 struct ChunkScratch {
   index_t tiles;
-  T *io, *xp, *v, *m, *yb;
-  ChunkScratch(T* s, index_t nb, const Conv2dGeometry& g, const Tiles& t, const Io& ios)
-      : tiles(nb * t.per_image()), io(s), xp(io + ios.scratch(g)), v(xp + t.hp * t.wp * g.c),
+  T *xp, *v, *m, *yb;
+  ChunkScratch(T* s, index_t nb, const Conv2dGeometry& g, const Tiles& t)
+      : tiles(nb * t.per_image()), xp(s), v(xp + t.hp * t.wp * g.c),
         m(v + t.points() * tiles * g.c), yb(m + t.points() * tiles * g.o) {}
 };
 
 template <class T>
-index_t slot_scratch(const Conv2dGeometry& g, const Tiles& t, index_t per_chunk, const Io& io) {
-  return io.scratch(g) + per_chunk * image_scratch(g, t);
+index_t slot_scratch(const Conv2dGeometry& g, const Tiles& t, index_t per_chunk) {
+  return per_chunk * image_scratch(g, t);
 }
 
 // V of image i (of the chunk starting at image i0): x padded channels-last, then B^T d B.
@@ -370,16 +366,14 @@ void transform_image(const T* x, index_t i0, index_t i, ChunkScratch<T>& sc, con
 template <class R, class T>
 void forward_chunk(const T* x, const T* u, const T* b, T* y, index_t i0, index_t nb, T* scratch,
                    const Conv2dGeometry& g, const Tiles& t, const Io& io) {
-  ChunkScratch<T> sc(scratch, nb, g, t, io);
+  ChunkScratch<T> sc(scratch, nb, g, t);
   for (index_t i = 0; i < nb; ++i) transform_image<R>(x, i0, i, sc, g, t, io);
   for (index_t xi = 0; xi < t.points(); ++xi)
     gemm<T>(sc.v + xi * sc.tiles * g.c, u + xi * g.c * g.o, nullptr, sc.m + xi * sc.tiles * g.o, sc.tiles, g.o, g.c,
             false, false, false);
   for (index_t i = 0; i < nb; ++i) {
     transform_output<R>(sc.m, sc.yb, i * t.per_image(), sc.tiles, g.o, t);
-    T* planes = io.output(y, i0 + i, sc.io, g);
-    store_planes(sc.yb, io.phased_output ? nullptr : b, planes, g, t);  // phases: the bias of y's channels
-    io.flush(y, i0 + i, planes, b);
+    io.store(sc.yb, b, y, i0 + i, g, t);
   }
 }
 
@@ -388,7 +382,7 @@ void run(const T* x, W&& wt, const T* b, T* y, const Conv2dGeometry& g, const Io
   const Tiles t = tiles_of<R>(g);
   const auto u = transform_weights<R, T>(g.o, g.c, wt);
   const index_t per_chunk = chunk_images<R, T>(g, t), chunks = ceil_div(g.n, per_chunk);
-  const index_t scratch = slot_scratch<T>(g, t, per_chunk, io);
+  const index_t scratch = slot_scratch<T>(g, t, per_chunk);
   conv_slots::run(
       chunks, [&] { return buffer<T>(scratch); },
       [&](index_t j, index_t, conv_slots::Buffer<T>& s, bool) {
@@ -433,7 +427,7 @@ void transform_output_grad(const T* dyb, T* dm, index_t first, index_t ld, index
 template <class R, class T>
 void weight_grad_chunk(const T* dy, const T* x, T* du, index_t i0, index_t nb, T* scratch, const Conv2dGeometry& g,
                        const Tiles& t) {
-  ChunkScratch<T> sc(scratch, nb, g, t, Io{});  // (its m holds dM, its yb the image's output gradient)
+  ChunkScratch<T> sc(scratch, nb, g, t);  // (its m holds dM, its yb the image's output gradient)
   for (index_t i = 0; i < nb; ++i) {
     transform_image<R>(x, i0, i, sc, g, t, Io{});
     load_planes(dy + (i0 + i) * g.o * g.oh * g.ow, sc.yb, g, t);
@@ -508,7 +502,7 @@ void rule_weight_grad(const T* dy, const T* x, T* dwt, Index index, const Conv2d
   const Tiles t = tiles_of<R>(g);
   const index_t per_chunk = chunk_images<R, T>(g, t), chunks = ceil_div(g.n, per_chunk);
   const index_t slots = conv_slots::count(chunks), size = t.points() * g.c * g.o;
-  const index_t scratch = slot_scratch<T>(g, t, per_chunk, Io{});
+  const index_t scratch = slot_scratch<T>(g, t, per_chunk);
   auto sums = buffer<T>(slots * size);  // each slot's dU, added in slot order (conv_slots.hpp)
   std::fill(sums.get(), sums.get() + slots * size, T(0));
   conv_slots::run(
