@@ -35,6 +35,14 @@ import sys
 import time
 from typing import Any, Callable
 
+import pytest
+
+# A test that forks a child to see what it inherits (a lock held across fork(), OpenMP's worker pool) runs
+# where os.fork exists: Linux and macOS. Windows has no fork(): its processes start fresh and inherit
+# neither, so what these tests check cannot happen there.
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (Linux, macOS): Windows processes "
+                                "start fresh and inherit no lock or thread pool, so the hang checked here cannot occur")
+
 _MEMORY_HEADROOM = int(float(os.environ.get("EIGENGRAD_FUZZ_MEMORY", 4 * 2**30)))
 
 

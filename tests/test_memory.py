@@ -1,5 +1,4 @@
 """eigengrad._memory: the kernels' outputs recycle large buffers, and are ordinary NumPy arrays otherwise."""
-import os
 import threading
 
 import numpy as np
@@ -9,7 +8,7 @@ import eigengrad as eg
 from eigengrad import _kernels as K
 from eigengrad import _memory
 from eigengrad.backends import cpu
-from forked import run_forked
+from forked import needs_fork, run_forked
 
 LARGE = (512, 256)  # 512 KiB of float32: recycled
 SMALL = (16, 16)
@@ -164,7 +163,7 @@ def test_the_kernels_scratch_is_recycled_from_the_same_cache(fresh_cache):
     assert cpu.memory_stats()["cached_bytes"] == 0 and np.array_equal(first, third)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="Windows has no os.fork: no child can inherit the lock there")
+@needs_fork
 def test_a_fork_while_kernels_take_scratch_never_leaves_the_child_hanging():
     """Kernels take scratch from the cache on their own threads without the GIL, so a fork can come while one
     holds the cache's lock; the lock is held across the fork, so every child can still allocate and finish."""

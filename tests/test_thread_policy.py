@@ -14,7 +14,7 @@ import pytest
 import eigengrad as eg
 from eigengrad import _kernels
 from eigengrad._kernels import _C
-from forked import run_forked
+from forked import needs_fork, run_forked
 
 needs_openmp = pytest.mark.skipif(not eg.get_config()["openmp"], reason="a build without OpenMP has one thread")
 
@@ -186,7 +186,7 @@ def test_results_do_not_change_while_backing_off():
 
 
 @needs_openmp
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="Windows has no os.fork: no child inherits OpenMP's pool there")
+@needs_fork
 def test_a_forked_child_runs_its_kernels_on_one_thread_instead_of_hanging():
     """GNU OpenMP keeps its worker pool across a fork without the threads: a child's first parallel region
     waited for them forever. A child of a process that ran parallel regions runs its kernels on one thread,

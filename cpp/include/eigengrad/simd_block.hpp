@@ -59,6 +59,12 @@ void map_blocks2(const T* u, const T* v, T* out, index_t n, F&& f) {
   }
 }
 
+// The 8 lanes of a fixed-order sum, added in their fixed order.
+template <class Lanes>
+double lane_total(const Lanes& lanes) {
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
 // sum_i term(i) for i in [0, n), accumulated in double over 8 lanes (element i goes to lane i % 8)
 // that are added in a fixed order at the end: the order never depends on alignment.
 template <class Term>
@@ -68,7 +74,7 @@ double fixed_order_sum(index_t n, Term&& term) {
   for (; i + 8 <= n; i += 8)
     for (int j = 0; j < 8; ++j) lanes[j] += term(i + j);
   for (int j = 0; i < n; ++i, ++j) lanes[j] += term(i);
-  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+  return lane_total(lanes);
 }
 
 // fixed_order_sum of double(x[i]) over an array: the same additions in the same order, the 8 lanes held in
@@ -82,7 +88,7 @@ double fixed_order_sum(const T* x, index_t n) {
   index_t i = 0;
   for (; i + 8 <= n; i += 8) lanes += Eigen::Map<const Eigen::Array<T, 8, 1>>(x + i).template cast<double>();
   for (int j = 0; i < n; ++i, ++j) lanes[j] += double(x[i]);
-  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+  return lane_total(lanes);
 }
 
 }  // namespace eigengrad
