@@ -336,6 +336,19 @@ index_t pack_transpose_fast<Config<float>::Kernel::MR, float>(const float* src, 
 // Packs panels [q0, q0 + nq) x depth [p0, p0 + kc) into micro-panels of R, padding past q_end.
 template <index_t R, class T>
 void pack(const Operand<T>& x, index_t q0, index_t nq, index_t q_end, index_t p0, index_t kc, T* dst) {
+  if (!x.q_is_row) {
+    // The R values of one depth are contiguous: the whole panels are copied depth by depth, each depth's
+    // values of all of them one contiguous run of the source, read in order (panel by panel, each panel
+    // re-walked the same kc rows at a stride: perf, one thread, dy^T @ x at batch 1024: the packing's share
+    // of the product 9.6% -> 6.2%, of dy @ W 7.0% -> 5.1%). Fixed-size memcpy: inlined.
+    const index_t whole = std::max<index_t>(0, std::min(q0 + nq, q_end) - q0) / R;
+    for (index_t p = 0; p < kc; ++p) {
+      const T* src = x.data + (p0 + p) * x.ld + q0;
+      T* d = dst + p * R;
+      for (index_t j = 0; j < whole; ++j) std::memcpy(d + j * R * kc, src + j * R, R * sizeof(T));
+    }
+    q0 += whole * R, nq -= whole * R, dst += whole * R * kc;
+  }
   for (index_t q = q0; q < q0 + nq; q += R, dst += R * kc) {
     const index_t valid = std::min(R, q_end - q);
     if (x.q_is_row) {
@@ -348,12 +361,8 @@ void pack(const Operand<T>& x, index_t q0, index_t nq, index_t q_end, index_t p0
         for (index_t r = valid; r < R; ++r) d[r] = T(0);
       }
     } else {
-      // The R values of one depth p are contiguous: a copy per p.
+      // The last, partial panel (the whole ones are done above).
       const T* src = x.data + p0 * x.ld + q;
-      if (valid == R) {
-        for (index_t p = 0; p < kc; ++p) std::memcpy(dst + p * R, src + p * x.ld, R * sizeof(T));  // fixed size: inlined
-        continue;
-      }
       for (index_t p = 0; p < kc; ++p) {
         T* d = dst + p * R;
         std::memcpy(d, src + p * x.ld, static_cast<std::size_t>(valid) * sizeof(T));
