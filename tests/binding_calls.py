@@ -22,6 +22,7 @@ the arguments as they were passed) or raised (and what).
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import dataclasses
@@ -39,6 +40,12 @@ from binding_table import TABLE, Case, array_args, describe
 # range, as PyTorch); anything else (RuntimeError from an unexpected C++ exception, SystemError, ...) is
 # a failure.
 CLEAN_ERRORS = ("TypeError", "ValueError", "IndexError", "MemoryError")
+
+
+def _clean_kind(error: BaseException) -> str:
+    """The clean class an error is an instance of (a class index out of range raises eigengrad's
+    ArgumentIndexError, an IndexError and a ValueError), else its own name."""
+    return next((n for n in CLEAN_ERRORS if isinstance(error, getattr(builtins, n))), type(error).__name__)
 TOLERANCE = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-11}
 
 
@@ -343,7 +350,7 @@ def run(recipe: Recipe) -> dict:
     try:
         value = getattr(_C, recipe.name)(**kw)
     except Exception as e:  # noqa: BLE001 - the verdict reports it
-        return {"status": "raised", "error_type": type(e).__name__, "message": str(e), "call": call}
+        return {"status": "raised", "error_type": _clean_kind(e), "message": str(e), "call": call}
     verdict = {"status": "returned", "call": call, "mismatch": None}
     if entry.expect is None or not compares(recipe.mutation):
         return verdict

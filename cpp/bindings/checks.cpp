@@ -1,6 +1,7 @@
 #include "checks.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <cstring>
 
 namespace eigengrad::bindings {
@@ -214,10 +215,20 @@ TargetCheck check_targets(const py::array& target, index_t n, index_t c, std::in
 void TargetCheck::operator()() const {
   for (index_t i = 0; t && i < n; ++i) {
     if (t[i] != ignore_index && (t[i] < 0 || t[i] >= c))
-      throw py::value_error("target: class index " + std::to_string(t[i]) + " at position " + std::to_string(i) +
-                            " is out of range; expected 0 <= target < " + std::to_string(c) +
-                            " or ignore_index (" + std::to_string(ignore_index) + ")");
+      throw IndexArgumentError("target: class index " + std::to_string(t[i]) + " at position " + std::to_string(i) +
+                               " is out of range; expected 0 <= target < " + std::to_string(c) +
+                               " or ignore_index (" + std::to_string(ignore_index) + ")");
   }
+}
+
+void register_error_translators() {
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const IndexArgumentError& e) {  // (eigengrad._errors is imported with the package)
+      PyErr_SetString(py::module_::import("eigengrad._errors").attr("ArgumentIndexError").ptr(), e.what());
+    }
+  });
 }
 
 }  // namespace eigengrad::bindings

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,15 @@ T* mptr(py::array& a) { return static_cast<T*>(a.mutable_data()); }
 // The class indices of a loss, checked when its kernel runs (eg.compile's executor binds the kernel once and
 // runs it at every replay, after the plan wrote or the caller passed new targets): each in [0, c) or equal
 // to ignore_index, else ValueError naming the first one out of range. t null: nothing to check.
+// An argument's values index out of range (a class index): Python's eigengrad._errors.ArgumentIndexError
+// (an IndexError, ValueError and RuntimeError), the class eager mode's frontend raises before the kernel,
+// so that a compiled step's replay, where only the kernel's check runs, raises the same.
+struct IndexArgumentError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Registers the translation above (module.cpp, once).
+void register_error_translators();
+
 struct TargetCheck {
   const std::int64_t* t = nullptr;
   index_t n = 0, c = 0;

@@ -29,12 +29,14 @@ void bind_attention(py::module_& m);
 void bind_erf(py::module_& m);
 void bind_plan(py::module_& m);
 void bind_copy(py::module_& m);
+void register_error_translators();
 }  // namespace eigengrad::bindings
 
 // EIGENGRAD_MODULE_NAME is _C_<level>: one module per instruction-set level (cpp/cmake/isa.cmake).
 PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   m.doc() = "eigengrad's compiled kernels (C++17, Eigen, OpenMP). Called only through eigengrad._kernels.";
   using namespace eigengrad::bindings;
+  register_error_translators();
   bind_config(m);
   bind_gemm(m);
   bind_activation(m);

@@ -17,6 +17,7 @@ from eigengrad import _isa, _trace
 # Before NumPy is imported: on a CPU below the baseline, the user reads eigengrad's ImportError, not a crash.
 _C, isa_choice = _isa.load()
 
+import contextlib  # noqa: E402
 import math  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -41,7 +42,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The kernels' outputs: numpy.empty's, with large buffers recycled from array to array (eigengrad._memory: a
 # training step's activations and gradients reuse the pages of the previous step's instead of faulting in
 # fresh ones). Ordinary arrays: they own their memory; NumPy gives it back to the recycler when they die.
-from eigengrad._errors import argument_errors  # noqa: E402
+from eigengrad._errors import ArgumentError, argument_errors  # noqa: E402
 from eigengrad._memory import empty  # noqa: E402
 
 _C.recycle_scratch()  # the kernels' scratch buffers: recycled through the same cache
@@ -1073,9 +1074,21 @@ def gather(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
     out = empty(index.shape, dtype=x.dtype)
     if out.size:
         outer, m, inner = _dim3(index.shape, dim)
-        _C.gather(xr.reshape(outer, xr.shape[dim] if xr.ndim else 1, inner), index.reshape(outer, m, inner),
-                  out.reshape(outer, m, inner))
+        with _index_bounds(dim):
+            _C.gather(xr.reshape(outer, xr.shape[dim] if xr.ndim else 1, inner), index.reshape(outer, m, inner),
+                      out.reshape(outer, m, inner))
     return out
+
+
+@contextlib.contextmanager
+def _index_bounds(dim: int):
+    """An index out of range as PyTorch's RuntimeError and message (ArgumentError), raised here rather than
+    by the frontend so that a compiled step's replay of the kernel raises it alike."""
+    try:
+        yield
+    except IndexError as e:
+        raise ArgumentError(str(e).replace("index: ", "").replace("for size", f"for dimension {dim} with size")) \
+            from None
 
 
 def scatter_(out: np.ndarray, dim: int, index: np.ndarray, src: np.ndarray, reduce: str = "assign") -> np.ndarray:
@@ -1091,8 +1104,9 @@ def scatter_(out: np.ndarray, dim: int, index: np.ndarray, src: np.ndarray, redu
     region = _region(out, index.shape, dim)
     work = region if region is out else np.ascontiguousarray(region)
     outer, m, inner = _dim3(index.shape, dim)
-    _C.scatter(work.reshape(outer, out.shape[dim] if out.ndim else 1, inner), index.reshape(outer, m, inner),
-               src.reshape(outer, m, inner), reduce)
+    with _index_bounds(dim):
+        _C.scatter(work.reshape(outer, out.shape[dim] if out.ndim else 1, inner), index.reshape(outer, m, inner),
+                   src.reshape(outer, m, inner), reduce)
     if work is not region:
         region[...] = work
     return out

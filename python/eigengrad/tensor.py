@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import sys
 import warnings
 
 import numpy as np
@@ -369,6 +370,14 @@ class Tensor:
                                    "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
                                    "caution. Diverging the dtypes of a tensor and its gradient may break downstream "
                                    "systems that assume they match.")
+        old = getattr(self, "_grad", None)  # (unset while a Parameter is built)
+        if old is not None and old is not value and self._arena is not None and sys.getrefcount(old) > 3:
+            # Held by the caller (3: the attribute, `old`, getrefcount's argument). PyTorch's p.grad = None (or
+            # zero_grad()) leaves the caller's tensor as it is, and the next backward makes a new one; here it
+            # writes into the same slot of the optimizer's buffer, so the held tensor keeps a copy of its values.
+            arena = self._arena()
+            if arena is not None and arena.grad_slot(self) is old._data:
+                old._data = old._data.copy()
         self._grad = value
 
     def is_inference(self) -> bool:

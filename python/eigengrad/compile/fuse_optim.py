@@ -151,7 +151,9 @@ def _plan_updates(ops: list[Op], extents: list, s: int, opt: Optimizer, index: d
     out = []
     for group, arenas in zip(opt.param_groups, opt._arenas):
         for arena in arenas:
-            if arena.data is None or arena.hooks or any(n not in arena._state for n in opt._state_names(group)):
+            names = opt._state_names(group)
+            if (arena.data is None or arena.hooks or any(n not in arena._state for n in names)
+                    or opt._state_unfused_reason(group, arena, names) is not None):  # (eager updates one by one)
                 return None
             sl = _Slices(opt, group, arena, index)
             if not sl.ok(grads):

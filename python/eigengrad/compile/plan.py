@@ -18,6 +18,7 @@ optimizer slot) keep the arrays of the trace.
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 
@@ -114,6 +115,7 @@ class Plan:
 
     def __init__(self, ops: list[Op], buffers: list[Buffer], outputs: list[Ref], grads: list) -> None:
         self.ops, self.buffers, self.grads = ops, buffers, grads
+        self.new_grads: list = []  # the parameters whose .grad the step replaces (set by the caller)
         self.step_generators: list = []  # the generators that primitives replayed as one step draw from
         self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
         self.fused = fuse_activations(ops, buffers)  # BatchNorm or Linear -> ReLU [-> Dropout] (compile/fuse.py)
@@ -180,6 +182,10 @@ class Plan:
         """One replay: hand ``arrays`` to the kernels that read them (or copy them into the plan's inputs),
         run every step, restore the ``.grad`` attributes the step leaves (as eager mode would); returns
         copies of the outputs (this step's values)."""
+        for p in self.new_grads:  # eager mode's step makes a new .grad: one the caller holds keeps its values
+            g = p._grad
+            if g is not None and sys.getrefcount(g) > 3:  # (p._grad, g, the argument: held elsewhere too)
+                p.grad = None  # (Tensor.grad gives the held tensor a copy; restore_grads wraps the slot anew)
         placed = self.input_slots.place(arrays)
         quiet = _fp_quiet.enter()  # the glue's NumPy calls silent on IEEE exceptions, as in eager mode
         try:

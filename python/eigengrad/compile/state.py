@@ -16,6 +16,7 @@ from eigengrad.autograd.grad_mode import is_grad_enabled
 from eigengrad.nn.modules import global_hooks
 from eigengrad.nn.modules.module import Module
 from eigengrad.optim.optimizer import Optimizer
+from eigengrad.compile.recorder import array_root
 from eigengrad.tensor import Tensor
 
 
@@ -82,7 +83,14 @@ def _one_level_further(objs: list) -> list:
                       if _trainable(v) or _holds_tensor(v)]
         elif _users_object(o):
             found += [v for v in vars(o).values() if _trainable(v)]
+        elif isinstance(o, (list, tuple, dict)) and len(o) <= _CONTAINER_ITEMS:
+            found += [v for v in _items(o) if _trainable_item(v)]  # (reg["model"] = another model: seen)
     return found
+
+
+# A list, tuple or dict the step names is looked into at every call for the models and optimizers it holds
+# (an element replaced between calls is then seen) up to this many elements: a larger one is data.
+_CONTAINER_ITEMS = 256
 
 
 def _library(fn) -> bool:
@@ -234,6 +242,13 @@ class StepState:
                     out.append((arena.data, f"{arena.label} parameter buffer"))
                 for name, (flat, _) in arena._state.items():
                     out.append((flat, f"{arena.label} {name}"))
+        roots = {id(array_root(a)) for a, _ in out}
+        for o in self.optimizers:  # state outside the arenas (replaced by the user: updated one by one)
+            for i, s in enumerate(o.state.values()):
+                for name, v in s.items():
+                    if isinstance(v, Tensor) and id(array_root(v._data)) not in roots:
+                        roots.add(id(array_root(v._data)))
+                        out.append((v._data, f"optimizer state {name!r} of parameter {i}"))
         return out
 
     def _options(self, i: int, d: dict):
@@ -311,7 +326,8 @@ class Snapshot:
                        for o in state.optimizers for g in o.param_groups]
         self.schedulers = [(s, s.state_dict()) for s in state.schedulers]
         self.gens = [(g, g._seed, g._offset) for g in _unique([_random.default_generator, *generators])]
-        self.grads = [(p, p.grad) for p in state.params]
+        # (the array too: p.grad = None while the snapshot holds the tensor gives it a copy, Tensor.grad)
+        self.grads = [(p, p.grad, None if p.grad is None else p.grad._data) for p in state.params]
         # Python state a replay leaves as it was: a step that changes it (requires_grad_, a dropout's p, in the
         # step's own code) does something the plan does not repeat
         self.flags = [(p, p.requires_grad) for p in state.params]
@@ -328,7 +344,9 @@ class Snapshot:
             s.load_state_dict(saved)
         for g, seed, offset in self.gens:
             g._seed, g._offset = seed, offset
-        for p, grad in self.grads:
+        for p, grad, data in self.grads:
+            if grad is not None:
+                grad._data = data
             p.grad = grad
         for p, flag in self.flags:
             p.requires_grad = flag
@@ -372,9 +390,14 @@ def is_tensor(x) -> bool:
 
 
 def _state_layout(o: Optimizer) -> tuple:
-    """Per param group: the names of the state arrays its update uses and whether its arenas hold them all."""
+    """Per param group: the names of the state arrays its update uses, and per arena the flat arrays that
+    hold them (their ids: ``opt.state.clear()`` makes new ones at the next step) and whether the state
+    allows the fused update (every parameter's state the arena's view, equal step counts: a parameter
+    frozen for a step, a state replaced or deleted make eager mode update parameter by parameter). A plan's
+    fused updates are bound to those arrays, so a change traces again."""
     out = []
     for g, arenas in zip(o.param_groups, o._arenas):
         names = o._state_names(g)
-        out.append((names, all(n in a._state for a in arenas for n in names)))
+        out.append((names, tuple((tuple(id(a._state[n][0]) if n in a._state else None for n in names),
+                                  o._state_unfused_reason(g, a, names) is None) for a in arenas)))
     return tuple(out)

@@ -195,24 +195,13 @@ class Optimizer:
 
     def _step_fused(self, group: dict, arena: ParamArena, names: tuple) -> str | None:
         """One kernel call over the arena's buffers; else (nothing done) the reason it cannot be used."""
-        why = arena.unfused_reason()
+        why = arena.unfused_reason() or self._state_unfused_reason(group, arena, names)
         if why is not None:
             return why
         states = [self.state.get(p, {}) for p in arena.params]
-        arrays, missing = {}, []
-        for n in names:
-            present = [n in s for s in states]
-            if not any(present):
-                missing.append(n)
-                continue
-            flat = arena.state_buffer(n, [_raw(s[n]) for s in states]) if all(present) else None
-            if flat is None:
-                return (f"the parameters' {n!r} states are not all in the arena (a parameter had no gradient at "
-                        "an earlier step, or a state was replaced)")
-            arrays[n] = flat
+        arrays = {n: arena.state_buffer(n, [_raw(s[n]) for s in states]) for n in names if n in states[0]}
+        missing = [n for n in names if n not in arrays]
         scalars = _shared_scalars(states, self._scalar_state(group))
-        if scalars is None:
-            return "the parameters' step counts differ (a parameter had no gradient at an earlier step)"
         for n in missing:  # created only now, so that a fallback never leaves half-made state behind
             arrays[n], views = arena.new_state(n, self._state_fill(group, n))
             for p, v in zip(arena.params, views):
@@ -220,6 +209,20 @@ class Optimizer:
         state = {**scalars, **arrays}
         self._update(group, arena.data, arena.grad, state, bool(missing))
         self._commit_scalars(arena, state, scalars)
+        return None
+
+    def _state_unfused_reason(self, group: dict, arena: ParamArena, names: tuple) -> str | None:
+        """None when the arena's state allows one kernel call (each state array absent for every parameter, or
+        every parameter's the arena's view of it; the step counts equal), else why not. eg.compile reads it at
+        every call: a plan's fused updates are bound to the arena's buffers (compile/state.py)."""
+        states = [self.state.get(p, {}) for p in arena.params]
+        for n in names:
+            present = [n in s for s in states]
+            if any(present) and (not all(present) or arena.state_buffer(n, [_raw(s[n]) for s in states]) is None):
+                return (f"the parameters' {n!r} states are not all in the arena (a parameter had no gradient at "
+                        "an earlier step, or a state was replaced)")
+        if _shared_scalars(states, self._scalar_state(group)) is None:
+            return "the parameters' step counts differ (a parameter had no gradient at an earlier step)"
         return None
 
     def _step_each(self, group: dict, arena: ParamArena, names: tuple) -> None:

@@ -57,15 +57,6 @@ def _check_gather_shapes(input, dim: int, index: np.ndarray, name: str, src=None
     return d
 
 
-def _bounds(call, dim: int):
-    """Run a kernel call, turning an out-of-range index into PyTorch's message."""
-    try:
-        return call()
-    except IndexError as e:
-        text = str(e).replace("index: ", "").replace("for size", f"for dimension {dim} with size")
-        raise ArgumentError(text) from None
-
-
 def gather(input, dim: int, index, *, sparse_grad: bool = False, out=None):
     """out[i][j][k] = input[index[i][j][k]][j][k] along ``dim`` (index int64, of input's ndim, no larger than
     input outside ``dim``); the gradient scatters back (adds where indices repeat)."""
@@ -74,7 +65,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False, out=None):
     if input.ndim == 0:
         return _out.write(input.reshape(1).gather(0, _wrap(idx.reshape(-1)))[0] if idx.ndim == 0 else
                           input.reshape(1).gather(0, _wrap(idx)), out)
-    return _out.write(_bounds(lambda: ops.Gather.apply(input, idx, dim=d), d), out)
+    return _out.write(ops.Gather.apply(input, idx, dim=d), out)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -140,7 +131,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
                           UserWarning, stacklevel=2)
         full = src if src_arr is not None else _wrap(np.broadcast_to(src, idx.shape).copy())
         return scatter_reduce(input, d, index, full, "sum" if reduce == "add" else "prod")
-    return _bounds(lambda: ops_index.Scatter.apply(input, src, index=idx, dim=d), d)
+    return ops_index.Scatter.apply(input, src, index=idx, dim=d)
 
 
 def scatter_add(input, dim: int, index, src):
@@ -152,7 +143,7 @@ def scatter_add(input, dim: int, index, src):
     d = _check_gather_shapes(input, dim, idx, "scatter_add", src=src._data)
     if input._data.dtype.kind == "b":  # bool addition is a logical or
         return scatter_add(input.to(np.int64), d, index, src.to(np.int64)) != 0
-    return _bounds(lambda: ops_index.ScatterAdd.apply(input, src, index=idx, dim=d), d)
+    return ops_index.ScatterAdd.apply(input, src, index=idx, dim=d)
 
 
 _REDUCES = ("sum", "prod", "mean", "amax", "amin")
@@ -171,11 +162,10 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     if input._data.dtype == np.bool_:  # bool: or (sum, amax) / and (prod, amin) through int64, as PyTorch
         if reduce == "mean":
             raise DtypeNotSupportedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
-        out = _bounds(lambda: ops_index.ScatterReduce.apply(input.to(np.int64), src.to(np.int64), index=idx, dim=d,
-                                                            reduce=reduce, include_self=bool(include_self)), d)
+        out = ops_index.ScatterReduce.apply(input.to(np.int64), src.to(np.int64), index=idx, dim=d,
+                                            reduce=reduce, include_self=bool(include_self))
         return out != 0
-    return _bounds(lambda: ops_index.ScatterReduce.apply(input, src, index=idx, dim=d, reduce=reduce,
-                                                         include_self=bool(include_self)), d)
+    return ops_index.ScatterReduce.apply(input, src, index=idx, dim=d, reduce=reduce, include_self=bool(include_self))
 
 
 _WARNED_INDEX_REDUCE: list = []  # not empty once index_reduce has given PyTorch's beta warning
