@@ -215,10 +215,12 @@ class Optimizer:
         """None when the arena's state allows one kernel call (each state array absent for every parameter, or
         every parameter's the arena's view of it; the step counts equal), else why not. eg.compile reads it at
         every call: a plan's fused updates are bound to the arena's buffers (compile/state.py)."""
-        states = [self.state.get(p, {}) for p in arena.params]
+        states = [self.state.get(p, _NO_STATE) for p in arena.params]
         for n in names:
-            present = [n in s for s in states]
-            if any(present) and (not all(present) or arena.state_buffer(n, [_raw(s[n]) for s in states]) is None):
+            entry = arena._state.get(n)  # (flat array, views): the state is in the arena when each is its view
+            in_arena = entry is not None and all(n in s and getattr(s[n], "_data", s[n]) is v
+                                                 for s, v in zip(states, entry[1]))
+            if not in_arena and any(n in s for s in states):
                 return (f"the parameters' {n!r} states are not all in the arena (a parameter had no gradient at "
                         "an earlier step, or a state was replaced)")
         if _shared_scalars(states, self._scalar_state(group)) is None:
@@ -415,6 +417,7 @@ def _split_named(params) -> tuple[list, list | None]:
 
 
 _MISSING = object()
+_NO_STATE: dict = {}  # (read only)
 
 
 def _shared_scalars(states: list, initial: dict):
