@@ -179,3 +179,30 @@ def test_a_replay_raises_eager_modes_class_for_a_bad_gather_index():
     step, x = _replayed_step(lambda out, y: -out.gather(1, y.unsqueeze(1)).mean())
     with pytest.raises(ArgumentError, match="^index 3 is out of bounds for dimension 1 with size 3$"):
         step(x, eg.tensor([0, 1, 3, 0, 0, 1, 2, 0]))
+
+
+def test_a_returned_gradient_held_without_an_optimizer():
+    # manual SGD: the gradients are the plan's own arrays, written again at every replay
+    def run(compiled):
+        eg.manual_seed(0)
+        model = nn.Linear(4, 3)
+        x, y = eg.randn(8, 4), eg.randint(0, 3, (8,))
+
+        def step(x, y):
+            for p in model.parameters():
+                p.grad = None
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            with eg.no_grad():
+                for p in model.parameters():
+                    p -= 0.1 * p.grad
+            return loss
+        fn = eg.compile(step) if compiled else step
+        held = []
+        for _ in range(7):
+            fn(x, y)
+            held.append(model.weight.grad)  # (the live .grad, not a returned copy)
+        return np.array([h.numpy() for h in held])
+    got, want = run(True), run(False)
+    assert got.tobytes() == want.tobytes()
+    assert len({h.tobytes() for h in want}) == len(want)

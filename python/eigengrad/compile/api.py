@@ -174,8 +174,7 @@ class CompiledFunction:
         plan = Plan(tracer.ops, tracer.buffers, outs, [(p, None if p.grad is None else p.grad._data)
                                                         for p in state.params])
         plan.step_generators = tracer.step_generators
-        # the parameters whose .grad the step replaced by a new tensor (zero_grad(), then backward)
-        plan.new_grads = [p for p, g in zip(state.params, grads_before) if g is not None and p._grad is not g]
+        plan.set_new_grads([p for p, g in zip(state.params, grads_before) if g is not None and p._grad is not g])
         if entry is None:
             self._plans[key] = entry = _Entry(plan, layout, writes)
             while len(self._plans) > self.max_plans:

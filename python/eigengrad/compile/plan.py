@@ -115,7 +115,8 @@ class Plan:
 
     def __init__(self, ops: list[Op], buffers: list[Buffer], outputs: list[Ref], grads: list) -> None:
         self.ops, self.buffers, self.grads = ops, buffers, grads
-        self.new_grads: list = []  # the parameters whose .grad the step replaces (set by the caller)
+        self.new_grads: list = []  # the parameters whose .grad the step replaces (set_new_grads)
+        self.own_grads: list = []  # those of them whose gradient is the plan's own array
         self.step_generators: list = []  # the generators that primitives replayed as one step draw from
         self.elided = write_into_slots(ops, buffers)  # gradients written straight into their slots
         self.fused = fuse_activations(ops, buffers)  # BatchNorm or Linear -> ReLU [-> Dropout] (compile/fuse.py)
@@ -185,7 +186,8 @@ class Plan:
         for p in self.new_grads:  # eager mode's step makes a new .grad: one the caller holds keeps its values
             g = p._grad
             if g is not None and sys.getrefcount(g) > 3:  # (p._grad, g, the argument: held elsewhere too)
-                p.grad = None  # (Tensor.grad gives the held tensor a copy; restore_grads wraps the slot anew)
+                g._data = g._data.copy()  # (the plan writes the same array again: a slot or its own)
+                p._grad = None  # (restore_grads wraps the array anew)
         placed = self.input_slots.place(arrays)
         quiet = _fp_quiet.enter()  # the glue's NumPy calls silent on IEEE exceptions, as in eager mode
         try:
@@ -200,6 +202,21 @@ class Plan:
 
     def restore_grads(self) -> None:
         _set_grads(self.grads)
+        for p in self.own_grads:  # (each replay writes that array again: the caller's .grad is a copy)
+            p._grad._data = p._grad._data.copy()
+
+    def set_new_grads(self, params: list) -> None:
+        """The parameters whose ``.grad`` the step replaces by a new tensor (``zero_grad()``, then backward):
+        eager mode's old tensor, if the caller holds it, keeps its values. Those whose gradient is the
+        plan's own array, not an optimizer's slot (no optimizer: a manual update), get a copy after each
+        replay, and now (the trace's tensor holds that array)."""
+        self.new_grads = list(params)
+        arrays = {id(p): a for p, a in self.grads}
+        self.own_grads = [p for p in self.new_grads if p._grad is not None and arrays.get(id(p)) is p._grad._data
+                          and not (p._arena is not None and p._arena() is not None
+                                   and p._arena().grad_slot(p) is p._grad._data)]
+        for p in self.own_grads:
+            p._grad._data = p._grad._data.copy()
 
     # --- inspection ---------------------------------------------------------------------------------
     def records(self) -> tuple[list, list]:
