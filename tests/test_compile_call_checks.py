@@ -58,7 +58,7 @@ def test_a_changed_argument_or_mode_between_replays_is_seen(change):
             for a, b in data[:6]:
                 step_with(a, b, extra=(1, 2))
             assert step_with.replays > 0
-            step_with(x, y, extra=[1, 2])  # a list: not hashable, so not a signature
+            step_with(x, y, extra={1, 2})  # a set: not hashable, so not a signature (a list is looked into)
             fn = step_with
         elif change == "anomaly":
             with eg.autograd.detect_anomaly():

@@ -50,7 +50,7 @@ def _run(kind: str, compiled: bool, steps: int = 6):
             if kind == "requires_grad_arg":
                 args = (x.detach().requires_grad_(), y)
             elif kind == "unhashable_arg":
-                args = (x, y, [1, 2])
+                args = (x, y, {1, 2})  # (a list or tuple is looked into: a set is not)
             if kind == "anomaly":
                 with eg.autograd.detect_anomaly():
                     out = fn(*args)
@@ -65,7 +65,7 @@ def _run(kind: str, compiled: bool, steps: int = 6):
 REASONS = {
     "anomaly": "anomaly detection is on",
     "requires_grad_arg": "an argument requires grad",
-    "unhashable_arg": "an argument of type list is neither a tensor nor hashable",
+    "unhashable_arg": "an argument of type set is neither a tensor nor hashable",
     "bn_cumulative": "BatchNorm with momentum=None",
     "clip_nonfinite_check": "error_if_nonfinite=True",
     "clip_mixed_dtypes": "gradients of several dtypes",

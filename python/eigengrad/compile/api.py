@@ -115,7 +115,7 @@ class CompiledFunction:
                     "not make")
         if _anomaly._state.enabled:
             return "anomaly detection is on (it checks every op in Python)"
-        for a in (*args, *kwargs.values()):
+        for a in _leaves([*args, *kwargs.values()]):
             if isinstance(a, Tensor) and a.requires_grad:
                 return "an argument requires grad (a plan's results are not differentiable)"
             if isinstance(a, Tensor) and a.dtype.kind not in "fiub":
@@ -269,33 +269,87 @@ def _differentiable(t: Tensor) -> bool:
     return False
 
 
+# Tuples, lists and dicts among the arguments are looked into (a DataLoader's (x, y) batch, an LSTM's (h, c)
+# state), up to this many elements each: their tensors are the step's inputs, their structure and other
+# values part of the signature. A larger one is a plain Python value.
+_CONTAINER_ITEMS = 64
+
+
+def _opened(a) -> bool:
+    """Whether the arguments are looked into ``a``: a tuple (a named one too), list or dict, not too large."""
+    return isinstance(a, (tuple, list, dict)) and len(a) <= _CONTAINER_ITEMS
+
+
+def _items(a):
+    return a.values() if isinstance(a, dict) else a
+
+
+def _leaves(values) -> list:
+    """The tensors and other values of ``values``, containers opened (depth first, in order)."""
+    out = []
+    for a in values:
+        if _opened(a):
+            out += _leaves(_items(a))
+        else:
+            out.append(a)
+    return out
+
+
 def _tensors(args, kwargs) -> list:
-    return [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+    return [a for a in _leaves([*args, *kwargs.values()]) if isinstance(a, Tensor)]
+
+
+def _rebuilt(a, fn):
+    """``a`` with every tensor t in it (containers opened) replaced by fn(t)."""
+    if isinstance(a, Tensor):
+        return fn(a)
+    if not _opened(a):
+        return a
+    if isinstance(a, dict):
+        return type(a)((k, _rebuilt(v, fn)) for k, v in a.items())
+    items = [_rebuilt(x, fn) for x in a]
+    return type(a)(*items) if hasattr(a, "_fields") else type(a)(items)
 
 
 def _map_tensors(args, kwargs, fn):
-    return ([fn(a) if isinstance(a, Tensor) else a for a in args],
-            {k: fn(v) if isinstance(v, Tensor) else v for k, v in kwargs.items()})
+    return [_rebuilt(a, fn) for a in args], {k: _rebuilt(v, fn) for k, v in kwargs.items()}
 
 
 def _arg_signature(args, kwargs) -> tuple:
     def sig(a):
         if isinstance(a, Tensor):
             return ("T", a.shape, a.dtype.str)
+        if _opened(a):
+            keys = tuple(a) if isinstance(a, dict) else ()
+            return ("C", type(a), keys, tuple(sig(x) for x in _items(a)))
         return ("v", type(a), a)
     return tuple(sig(a) for a in args), tuple((k, sig(v)) for k, v in sorted(kwargs.items()))
 
 
 def _layout(result) -> tuple:
-    """((container type or None, which leaves are tensors), the leaves) of a step's result: a tensor,
-    None, or a tuple/list of them."""
-    leaves = list(result) if isinstance(result, (tuple, list)) else [result]
-    kind = type(result) if isinstance(result, (tuple, list)) else None
-    return (kind, tuple(isinstance(x, Tensor) for x in leaves)), leaves
+    """(its structure, its leaves) of a step's result: a tensor, None, or a tuple (named too), list or dict of
+    them, nested (``loss, (h, c)``). The structure: "T" for a tensor, None for another leaf, ("C", type, dict
+    keys, the elements' structures) for a container."""
+    leaves = []
+
+    def structure(a):
+        if _opened(a):
+            return ("C", type(a), tuple(a) if isinstance(a, dict) else (), tuple(structure(x) for x in _items(a)))
+        leaves.append(a)
+        return "T" if isinstance(a, Tensor) else None
+    return structure(result), leaves
 
 
-def _rebuild(layout: tuple, arrays: list):
-    kind, mask = layout
+def _rebuild(layout, arrays: list):
+    """The result of ``layout`` (``_layout``) with tensors over ``arrays``, in order."""
     it = iter(arrays)
-    leaves = [Tensor._wrap(next(it)) if m else None for m in mask]
-    return leaves[0] if kind is None else kind(leaves)
+
+    def build(s):
+        if s is None or s == "T":
+            return None if s is None else Tensor._wrap(next(it))
+        _, kind, keys, parts = s
+        items = [build(p) for p in parts]
+        if issubclass(kind, dict):
+            return kind(zip(keys, items))
+        return kind(*items) if hasattr(kind, "_fields") else kind(items)
+    return build(layout)
