@@ -48,24 +48,31 @@ def test_matches_torch(how, anneal):
                                at(torch.from_numpy(XS[0])).detach().numpy(), rtol=1e-10)
 
 
-def test_averaged_buffers_average_the_statistics_and_copy_the_count():
-    """use_buffers=True: BatchNorm's running statistics are averaged as the parameters are (PyTorch's values
-    for them); its integer num_batches_tracked is copied (PyTorch averages it into int64: a float32 model's
-    second update raises there, a float64 one's truncates the count)."""
-    me, ae, oe, _ = _setup(eg, "buffers", "cos")
-    mt, at, ot, _ = _setup(torch, "buffers", "cos")
-    mt.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in me.state_dict().items()})
-    at.module.load_state_dict(mt.state_dict())
-    for x in XS:
-        for m, a, lib in ((me, ae, eg), (mt, at, torch)):
-            m(lib.from_numpy(x))
+@pytest.mark.parametrize("how", ["buffers", "ema_buffers"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_averaged_buffers_average_the_statistics_and_the_count(how, dtype):
+    """use_buffers=True: every buffer is averaged as the parameters are, BatchNorm's integer
+    num_batches_tracked too (PyTorch's copy_ of the float average into int64: truncated; it was copied from
+    the model before, 6 where PyTorch has 1; the EMA of a run of 12 counts is 3 there)."""
+    got, want, start = [], [], None
+    for lib, out in ((eg, got), (torch, want)):
+        lib.manual_seed(0)
+        nn, sw = lib.nn, lib.optim.swa_utils
+        m = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8)).to(getattr(lib, dtype))
+        if start is None:
+            start = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+        m.load_state_dict({k: lib.from_numpy(v.copy()) for k, v in start.items()})
+        a = (sw.AveragedModel(m, use_buffers=True) if how == "buffers" else
+             sw.AveragedModel(m, multi_avg_fn=sw.get_ema_multi_avg_fn(0.9), use_buffers=True))
+        for x in XS + XS:
+            m(lib.from_numpy(x.astype(dtype)))
             a.update_parameters(m)
-    got, want = ae.module.state_dict(), at.module.state_dict()
-    for k in want:
-        if k.endswith("num_batches_tracked"):
-            assert int(got[k]) == len(XS) and int(me[1].num_batches_tracked) == len(XS)
-        else:
-            np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+        out.append({k: v.detach().numpy().copy() for k, v in a.module.state_dict().items()})
+    assert int(got[0]["1.num_batches_tracked"]) == {"buffers": 1, "ema_buffers": 3}[how]
+    for k in want[0]:
+        assert got[0][k].dtype == want[0][k].dtype, k
+        np.testing.assert_allclose(got[0][k], want[0][k], rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-7,
+                                   err_msg=k)
 
 
 def test_update_bn_recomputes_statistics_and_restores_the_model():

@@ -34,7 +34,10 @@ def get_ema_multi_avg_fn(decay: float = 0.999):
     _check_decay(decay)
     def ema_update(ema_param_list, current_param_list, _):
         for ema, cur in zip(ema_param_list, current_param_list):
-            ema.lerp_(cur, 1 - decay)
+            if ema._data.dtype.kind in "fc":
+                ema.lerp_(cur, 1 - decay)
+            else:  # (an integer buffer: PyTorch's copy_ of the float mix, truncated)
+                ema.copy_(ema * decay + cur * (1 - decay))
     return ema_update
 
 
@@ -62,6 +65,17 @@ def get_swa_avg_fn():
     return swa_update
 
 
+def _by_dtype(mine: list, theirs: list) -> list:
+    """([averaged], [current]) per dtype of the averaged tensors, in first-seen order (PyTorch groups them so:
+    a multi_avg_fn sees one dtype at a time)."""
+    groups: dict = {}
+    for a, b in zip(mine, theirs):
+        g = groups.setdefault(a._data.dtype, ([], []))
+        g[0].append(a)
+        g[1].append(b)
+    return list(groups.values())
+
+
 class AveragedModel(Module):
     """A copy of ``model`` (``module``) whose parameters are an average of the model's over the calls of
     :meth:`update_parameters`; ``n_averaged`` counts them (a buffer: saved with the state_dict).
@@ -85,10 +99,8 @@ class AveragedModel(Module):
         return self.module(*args, **kwargs)
 
     def _averaged(self, model: Module) -> tuple[list, list]:
-        if self.use_buffers:  # (float buffers: an integer count such as num_batches_tracked is copied)
-            floats = [(a, b) for a, b in zip(self.module.buffers(), model.buffers()) if a._data.dtype.kind == "f"]
-            return (list(self.module.parameters()) + [a for a, _ in floats],
-                    list(model.parameters()) + [b for _, b in floats])
+        if self.use_buffers:  # (every buffer, as PyTorch: an integer count too, its average truncated)
+            return ([*self.module.parameters(), *self.module.buffers()], [*model.parameters(), *model.buffers()])
         return list(self.parameters()), list(model.parameters())
 
     def update_parameters(self, model: Module) -> None:
@@ -100,15 +112,15 @@ class AveragedModel(Module):
             if n == 0:
                 for a, b in zip(mine, theirs):
                     a.copy_(b)
-            elif self.multi_avg_fn is not None:
-                self.multi_avg_fn(mine, theirs, self.n_averaged)
-            elif self.avg_fn is not None:
-                for a, b in zip(mine, theirs):
-                    a.copy_(self.avg_fn(a, b, self.n_averaged))
+            elif self.multi_avg_fn is not None:  # (PyTorch's: one call per dtype; integer buffers averaged too)
+                for group in _by_dtype(mine, theirs):
+                    self.multi_avg_fn(*group, self.n_averaged)
             else:
-                get_swa_multi_avg_fn()(mine, theirs, self.n_averaged)
-            for a, b in zip(self.module.buffers(), model.buffers()):  # the others follow the model's
-                if not self.use_buffers or a._data.dtype.kind != "f":
+                avg_fn = self.avg_fn if self.avg_fn is not None else get_swa_avg_fn()
+                for a, b in zip(mine, theirs):
+                    a.copy_(avg_fn(a, b, self.n_averaged))
+            if not self.use_buffers:  # the buffers follow the model's
+                for a, b in zip(self.module.buffers(), model.buffers()):
                     a.copy_(b.detach())
             self.n_averaged.add_(1)
 
