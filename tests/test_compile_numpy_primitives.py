@@ -211,3 +211,29 @@ def test_autograd_grad_and_a_retained_graph():
     eager, compiled = _run(_grad_and_retain, False), _run(_grad_and_retain, True)
     assert compiled[3] == [] and compiled[4].replays >= 2
     _assert_same(eager, compiled)
+
+
+def test_a_zero_dim_parameter_through_numpy_primitives():
+    # CLIP's learnable logit_scale: exp of a 0-d parameter; NumPy's arithmetic on 0-d arrays returns scalars
+    # (the backward's gradient), which fell back to eager before
+    def run(compiled):
+        eg.manual_seed(0)
+        lin = eg.nn.Linear(4, 3)
+        scale = eg.nn.Parameter(eg.ones([]) * 0.5)
+        opt = eg.optim.AdamW([*lin.parameters(), scale], 1e-2)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (scale.exp() * lin(x)).pow(2).mean() + scale.log1p() * 0.1
+            loss.backward()
+            opt.step()
+            return loss
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = [fn(eg.randn(8, 4)).detach().numpy().copy() for _ in range(7)]
+        if compiled:
+            assert fn.replays > 0 and fn.fallback_reason is None
+        return np.array(out), scale.detach().numpy().copy()
+    (a, sa), (b, sb) = run(False), run(True)
+    assert a.tobytes() == b.tobytes() and sa.tobytes() == sb.tobytes()

@@ -287,6 +287,9 @@ class Tracer:
             if slot is not None:
                 self._paused -= 1
         many = grads if isinstance(grads, tuple) else (grads,)
+        if any(isinstance(x, np.generic) for x in many):  # (NumPy's arithmetic on 0-d arrays gives scalars)
+            many = tuple(np.asarray(x) if isinstance(x, np.generic) else x for x in many)
+            grads = many if isinstance(grads, tuple) else many[0]
         if slot is None and (self.failed is None and all(x is None or self._produced(x) for x in many)
                              or self.failed is not None and not self._recoverable or not self._rollback(n_ops, n_bufs)):
             return grads
