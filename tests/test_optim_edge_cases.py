@@ -141,3 +141,16 @@ def test_init_and_packing_accept_what_pytorch_accepts():
     seqs = eg.arange(12.0).reshape(3, 4, 1)
     packed = eg.nn.utils.rnn.pack_padded_sequence(seqs, eg.tensor([3.0, 2.0, 2.0]), batch_first=True)
     assert packed.batch_sizes.tolist() == [3, 3, 1]  # float lengths truncated to int64, as PyTorch
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "NAdam", "RAdam", "Adamax", "Adagrad", "RMSprop",
+                                  "Adadelta", "ASGD", "Rprop"])
+def test_default_param_groups_print_as_pytorchs(name):
+    # the defaults' Python types too: PyTorch's weight_decay, momentum, ... default to the int 0 (a saved
+    # state_dict or a printed param group showed 0.0 here)
+    if torch is None:
+        pytest.skip("torch is not installed: PyTorch's defaults are the reference")
+    want = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).state_dict()["param_groups"][0]
+    got = getattr(eg.optim, name)([eg.zeros(2, requires_grad=True)]).state_dict()["param_groups"][0]
+    assert set(got) == set(want)
+    assert {k: repr(got[k]) for k in want} == {k: repr(want[k]) for k in want}

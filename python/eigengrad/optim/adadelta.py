@@ -17,7 +17,7 @@ class Adadelta(Optimizer):
     State per parameter: ``step``, ``square_avg`` (v), ``acc_delta`` (u).
     """
 
-    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
                  foreach=None, *, capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False) -> None:
         nonneg("lr", lr)

@@ -19,8 +19,8 @@ class Adagrad(Optimizer):
     with learning-rate decay :math:`\eta` (``lr_decay``). State per parameter: ``step``, ``sum``.
     """
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach=None, *,
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *,
                  maximize: bool = False, differentiable: bool = False, fused=None) -> None:
         nonneg("lr", lr)
         nonneg("lr_decay", lr_decay)

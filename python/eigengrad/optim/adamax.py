@@ -22,7 +22,7 @@ class Adamax(Optimizer):
     PyTorch compatibility: the step is always one fused C++ call per parameter group.
     """
 
-    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  foreach=None, *, maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False) -> None:
         nonneg("lr", lr)

@@ -30,7 +30,7 @@ class NAdam(Optimizer):
     by about 1e-10 relative over 200 steps at ``lr=0.01``).
     """
 
-    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False) -> None:
         nonneg("lr", lr)

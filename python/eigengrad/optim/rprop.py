@@ -74,7 +74,7 @@ class ASGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
-                 weight_decay: float = 0.0, foreach=None, maximize: bool = False, differentiable: bool = False,
+                 weight_decay: float = 0, foreach=None, maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False) -> None:
         nonneg("lr", lr)
         nonneg("weight_decay", weight_decay)

@@ -22,8 +22,8 @@ class SGD(Optimizer):
     in deep learning". The whole update is one C++ kernel call over the group's flat buffer.
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
                  differentiable: bool = False, fused=None) -> None:
         check_torch_only_flags(differentiable=differentiable, foreach=foreach, fused=fused)
         if lr is not required:
