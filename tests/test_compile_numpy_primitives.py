@@ -213,10 +213,21 @@ def test_autograd_grad_and_a_retained_graph():
     _assert_same(eager, compiled)
 
 
+def _same_without_fallback(make):
+    """``make(compiled)`` -> (the step function, its outputs): compiled equals eager bit for bit, replays, no
+    warning."""
+    want = make(False)[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fn, got = make(True)
+    assert fn.replays > 0 and fn.fallback_reason is None
+    assert [a.tobytes() for a in got] == [b.tobytes() for b in want]
+
+
 def test_a_zero_dim_parameter_through_numpy_primitives():
     # CLIP's learnable logit_scale: exp of a 0-d parameter; NumPy's arithmetic on 0-d arrays returns scalars
     # (the backward's gradient), which fell back to eager before
-    def run(compiled):
+    def make(compiled):
         eg.manual_seed(0)
         lin = eg.nn.Linear(4, 3)
         scale = eg.nn.Parameter(eg.ones([]) * 0.5)
@@ -229,11 +240,29 @@ def test_a_zero_dim_parameter_through_numpy_primitives():
             opt.step()
             return loss
         fn = eg.compile(step) if compiled else step
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            out = [fn(eg.randn(8, 4)).detach().numpy().copy() for _ in range(7)]
-        if compiled:
-            assert fn.replays > 0 and fn.fallback_reason is None
-        return np.array(out), scale.detach().numpy().copy()
-    (a, sa), (b, sb) = run(False), run(True)
-    assert a.tobytes() == b.tobytes() and sa.tobytes() == sb.tobytes()
+        out = [fn(eg.randn(8, 4)).detach().numpy().copy() for _ in range(7)]
+        return fn, out + [scale.detach().numpy().copy()]
+    _same_without_fallback(make)
+
+
+@pytest.mark.parametrize("pos_weight", [[1.5], [[1.5]], [1.0, 2.0, 0.5, 1.5, 3.0, 0.7]])
+def test_a_broadcast_pos_weight(pos_weight):
+    # a size-1 pos_weight on a 4-D output (segmentation): its repetition along the last dimension is a
+    # recorded copy now (it fell back to eager: made by NumPy outside the recorded kernels)
+    def make(compiled):
+        eg.manual_seed(0)
+        conv = nn.Conv2d(1, 1, 3, padding=1)
+        opt = eg.optim.SGD(conv.parameters(), lr=0.1)
+        pw = eg.tensor(pos_weight)
+
+        def step(x, m):
+            opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(conv(x), m, pos_weight=pw)
+            loss.backward()
+            opt.step()
+            return loss
+        fn = eg.compile(step) if compiled else step
+        out = [fn(eg.rand(2, 1, 6, 6), (eg.rand(2, 1, 6, 6) > 0.5).float()).detach().numpy().copy()
+               for _ in range(7)]
+        return fn, out + [conv.weight.detach().numpy().copy()]
+    _same_without_fallback(make)

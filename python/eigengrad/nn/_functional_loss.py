@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from eigengrad import _kernels
 from eigengrad.autograd import ops_loss as L
 from eigengrad.nn import _reduction as _R
 from eigengrad.tensor import Tensor, as_tensor
@@ -145,11 +146,12 @@ def _trailing(w: np.ndarray | None, shape: tuple, name: str) -> np.ndarray | Non
     if full != shape:
         raise ArgumentError(f"{name}: shape {w.shape} would broadcast input of shape {shape} to {full}")
     squeezed = w.reshape(w.shape[next((i for i, n in enumerate(w.shape) if n != 1), w.ndim):])
+    # (the copies through _kernels.contiguous: eg.compile records them, so that a replay reads the weight)
     if squeezed.ndim == 0:  # one value for all: repeated along the last dimension (not np.ascontiguousarray's (1,))
-        return np.full(shape[-1:], squeezed, dtype=w.dtype) if shape else squeezed.copy()
+        return _kernels.contiguous(np.broadcast_to(squeezed, shape[-1:])) if shape else squeezed.copy()
     if squeezed.shape == shape[len(shape) - squeezed.ndim:]:
-        return np.ascontiguousarray(squeezed)
-    return np.ascontiguousarray(np.broadcast_to(w, shape))
+        return _kernels.contiguous(squeezed)
+    return _kernels.contiguous(np.broadcast_to(w, shape))
 
 
 def _class_rows(input: Tensor, t: np.ndarray, c: int):
