@@ -375,10 +375,15 @@ class Tensor:
             # Held by the caller (3: the attribute, `old`, getrefcount's argument). PyTorch's p.grad = None (or
             # zero_grad()) leaves the caller's tensor as it is, and the next backward makes a new one; here it
             # writes into the same slot of the optimizer's buffer, so the held tensor keeps a copy of its values.
-            arena = self._arena()
-            if arena is not None and arena.grad_slot(self) is old._data:
+            if self._in_grad_slot(old._data):
                 old._data = old._data.copy()
         self._grad = value
+
+    def _in_grad_slot(self, arr: np.ndarray) -> bool:
+        """Whether ``arr`` is this parameter's slot of its optimizer's gradient buffer (where backward writes
+        its gradient again at every step)."""
+        arena = self._arena() if self._arena is not None else None
+        return arena is not None and arena.grad_slot(self) is arr
 
     def is_inference(self) -> bool:
         """True for the output of an operation run in ``inference_mode`` (see ``autograd.grad_mode``)."""

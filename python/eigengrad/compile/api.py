@@ -25,7 +25,7 @@ from eigengrad import _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.compile.plan import Plan
 from eigengrad.compile.recorder import Tracer, recording, tracing_here
-from eigengrad.compile.state import Reach, StepState, same_bits
+from eigengrad.compile.state import Reach, StepState, _items, same_bits
 from eigengrad.tensor import Tensor
 
 
@@ -278,10 +278,6 @@ _CONTAINER_ITEMS = 64
 def _opened(a) -> bool:
     """Whether the arguments are looked into ``a``: a tuple (a named one too), list or dict, not too large."""
     return isinstance(a, (tuple, list, dict)) and len(a) <= _CONTAINER_ITEMS
-
-
-def _items(a):
-    return a.values() if isinstance(a, dict) else a
 
 
 def _leaves(values) -> list:

@@ -213,8 +213,7 @@ class Plan:
         self.new_grads = list(params)
         arrays = {id(p): a for p, a in self.grads}
         self.own_grads = [p for p in self.new_grads if p._grad is not None and arrays.get(id(p)) is p._grad._data
-                          and not (p._arena is not None and p._arena() is not None
-                                   and p._arena().grad_slot(p) is p._grad._data)]
+                          and not p._in_grad_slot(p._grad._data)]
         for p in self.own_grads:
             p._grad._data = p._grad._data.copy()
 

@@ -246,8 +246,9 @@ class StepState:
         for o in self.optimizers:  # state outside the arenas (replaced by the user: updated one by one)
             for i, s in enumerate(o.state.values()):
                 for name, v in s.items():
-                    if isinstance(v, Tensor) and id(array_root(v._data)) not in roots:
-                        roots.add(id(array_root(v._data)))
+                    root = id(array_root(v._data)) if isinstance(v, Tensor) else None
+                    if root is not None and root not in roots:
+                        roots.add(root)
                         out.append((v._data, f"optimizer state {name!r} of parameter {i}"))
         return out
 
