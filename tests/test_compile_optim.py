@@ -199,7 +199,7 @@ def test_scheduler_stepped_inside_the_step_compiled_equals_eager(name):
         warnings.simplefilter("always")
         got, got_lrs, got_epoch, fn = _train_sched_inside(SCHEDULERS[name], True)
     if name == "plateau":
-        assert fn.fallback_reason == "ReduceLROnPlateau.step() got a tensor (its value is read into Python)"
+        assert fn.fallback_reason.startswith("ReduceLROnPlateau.step() got a tensor (its value is read into Python) (at ")
         assert len([w for w in caught if "eg.compile" in str(w.message)]) == 1
     else:
         assert fn.fallback_reason is None and fn.replays == 26

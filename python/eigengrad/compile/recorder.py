@@ -17,6 +17,8 @@ Only calls from the tracing thread are recorded (a loader's prefetch thread keep
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import weakref
 
@@ -80,6 +82,30 @@ def array_root(a: np.ndarray) -> np.ndarray:
             return r
 
 
+_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # eigengrad's package directory
+_STDLIB = os.path.dirname(os.__file__)  # the standard library (os.py lives there)
+_API = os.path.join(_LIBRARY, "compile", "api.py")
+
+
+def _user_line() -> str:
+    """" (at file:line: code)" of the step's own line that was running when the trace failed: the innermost
+    frame outside eigengrad and the standard library (the training script, a user's module), so that a
+    fallback's warning points at the line to change. Empty when eg.compile itself found the failure after
+    the step returned (its frames come first)."""
+    import linecache  # (only when a trace fails: it imports tokenize)
+
+    f = sys._getframe(2)
+    while f is not None:
+        name = f.f_code.co_filename
+        if name == _API:
+            return ""
+        if not (name.startswith(_LIBRARY) or name.startswith(_STDLIB)):
+            code = linecache.getline(name, f.f_lineno).strip()
+            return f" (at {os.path.basename(name)}:{f.f_lineno}" + (f": {code})" if code else ")")
+        f = f.f_back
+    return ""
+
+
 def address(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
@@ -121,7 +147,7 @@ class Tracer:
 
     def fail(self, reason: str, recoverable: bool = False) -> None:
         if self.failed is None and threading.get_ident() == self._thread:
-            self.failed, self._recoverable = reason, recoverable
+            self.failed, self._recoverable = reason + _user_line(), recoverable
 
     def on_draw(self, generator, n: int, start: int) -> None:
         if self.active():

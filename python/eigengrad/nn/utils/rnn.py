@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad._errors import ArgumentError
 from eigengrad.tensor import Tensor
 
@@ -102,14 +103,23 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
 
 
 def _lengths(lengths) -> np.ndarray:
+    if isinstance(lengths, Tensor):
+        _trace.reject("pack_padded_sequence (or unpad_sequence) inside the step reads the sequence lengths into "
+                      "Python: the packed layout depends on their values")
     arr = lengths._data if isinstance(lengths, Tensor) else np.asarray(lengths)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iuf"):
         raise ArgumentError(f"lengths: expected a 1-D list or int64 tensor of sequence lengths, got {arr!r}")
     return arr.astype(np.int64)  # (float lengths truncated, as PyTorch's as_tensor(lengths, dtype=int64))
 
 
+def _reject_packing() -> None:
+    _trace.reject("a PackedSequence made inside the step (pack_padded_sequence, pack_sequence, an RNN's packed "
+                  "output): its layout is computed in Python from the lengths, which eg.compile does not record")
+
+
 def _pack(time_major: Tensor, lengths_sorted: np.ndarray) -> tuple:
     """(data, batch_sizes) of a (T, B, *) tensor whose batch is sorted by decreasing length."""
+    _reject_packing()
     steps, batch = time_major.shape[0], time_major.shape[1]
     batch_sizes = np.array([(lengths_sorted > t).sum() for t in range(int(lengths_sorted[0]))], dtype=np.int64)
     rows = np.concatenate([t * batch + np.arange(n) for t, n in enumerate(batch_sizes)])
@@ -129,6 +139,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False, enfo
     if not isinstance(input, Tensor):
         raise TypeError(f"input: expected a Tensor, got {type(input).__name__}")
     lens = _lengths(lengths)
+    _reject_packing()
     batch_dim = 0 if batch_first else 1
     if input.ndim < 2 or lens.size != input.shape[batch_dim]:
         raise ArgumentError(f"Expected `len(lengths)` to be equal to batch_size, but got {lens.size} (batch_size="
@@ -168,6 +179,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     the original batch order."""
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"sequence: expected a PackedSequence, got {type(sequence).__name__}")
+    _trace.reject("a PackedSequence unpacked inside the step (pad_packed_sequence, or an RNN, LSTM or GRU over packed "
+                  "input) reads its batch_sizes into Python: the layout depends on their values")
     data, batch_sizes = sequence.data, sequence.batch_sizes._data
     lens = _packed_lengths(batch_sizes)
     steps, batch = batch_sizes.size, lens.size
