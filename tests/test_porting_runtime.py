@@ -92,6 +92,69 @@ def test_cuda_amp_is_disabled_with_pytorchs_warning():
     with pytest.warns(UserWarning, match="CUDA is not available"):
         with eg.cuda.amp.autocast():
             pass
+    with pytest.warns(FutureWarning, match=r"torch.amp.GradScaler\('cuda', args...\)"):
+        eg.cuda.amp.GradScaler(enabled=False)
+
+
+def test_cuda_amp_imports_as_a_module_under_compat(tmp_path):
+    """``from torch.cuda.amp import autocast, GradScaler``: the import line of pre-2.4 AMP scripts (torch.cuda
+    was a module, so this was "'torch.cuda' is not a package")."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "amp_script.py"
+    script.write_text("import warnings\nwarnings.simplefilter('ignore')\n"
+                      "from torch.cuda.amp import autocast, GradScaler, custom_fwd, custom_bwd\n"
+                      "s = GradScaler()\nwith autocast():\n    pass\nprint(s.is_enabled(), s.get_scale())\n")
+    r = subprocess.run([sys.executable, "-m", "eigengrad.compat", str(script)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "1.0"]
+
+
+def test_custom_fwd_and_bwd_decorate_a_function_as_pytorchs():
+    class Square(eg.autograd.Function):
+        @staticmethod
+        @eg.amp.custom_fwd(device_type="cpu", cast_inputs=eg.float64)
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @eg.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = eg.tensor([1.5, -2.0], requires_grad=True)
+    y = Square.apply(x)  # outside autocast: no cast
+    y.sum().backward()
+    assert y.dtype == eg.float32 and x.grad.tolist() == [3.0, -4.0]
+    with eg.autocast("cpu"):
+        z = Square.apply(x)  # inside: the inputs cast to cast_inputs
+    assert z.dtype == eg.float64 and z.tolist() == [2.25, 4.0]
+    with pytest.raises(ValueError, match="Expected `device_type` of type `str`"):
+        eg.amp.custom_fwd(lambda ctx: None, device_type=None)
+
+
+def test_grad_scaler_stops_growing_where_float32_overflows_as_pytorchs():
+    """PyTorch's scale is a float32 tensor: from 2**127 it cannot grow (2**128 is inf in float32). A float64
+    scale grew, overflowed the scaled loss, skipped that step and backed off: a step lost every interval."""
+    w = eg.nn.Parameter(eg.ones(3))
+    opt = eg.optim.SGD([w], lr=0.1)
+    s = eg.amp.GradScaler(init_scale=2.0 ** 126, growth_interval=1)
+    weights = []
+    for _ in range(4):
+        opt.zero_grad()
+        s.scale((w * 1e-3).sum()).backward()
+        s.step(opt)
+        s.update()
+        weights.append(w.detach().numpy().copy())
+    assert s.get_scale() == 2.0 ** 127
+    assert all(not np.array_equal(a, b) for a, b in zip(weights, weights[1:]))  # no step skipped
+    s.update(new_scale=1e40)  # (float32's range: inf, as PyTorch's fill_)
+    assert s.get_scale() == float("inf")
+    s.update(new_scale=0.1)
+    assert s.get_scale() == float(np.float32(0.1))
 
 
 def test_assert_close_uses_pytorchs_tolerances():

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import math
 
@@ -127,8 +128,66 @@ def get_autocast_cpu_dtype():
     return get_autocast_dtype("cpu")
 
 
+def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
+    """``torch.amp.custom_fwd``: decorates an ``autograd.Function``'s forward. Inside an enabled autocast block,
+    with ``cast_inputs``, the forward runs with autocast off and its floating tensor arguments cast to
+    ``cast_inputs``; ``custom_bwd`` then runs the backward in the forward's autocast state (PyTorch's rule)."""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def decorate_fwd(*args, **kwargs):
+        ctx, on = args[0], is_autocast_enabled(device_type)
+        ctx._dtype = get_autocast_dtype(device_type)
+        ctx._fwd_used_autocast = on and cast_inputs is None
+        if cast_inputs is None or not on:
+            return fwd(*args, **kwargs)
+        with autocast(device_type, enabled=False):
+            return fwd(*_cast(args, cast_inputs), **_cast(kwargs, cast_inputs))
+    return decorate_fwd
+
+
+def custom_bwd(bwd=None, *, device_type: str):
+    """``torch.amp.custom_bwd``: the backward runs in the autocast state its ``custom_fwd`` forward ran in."""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def decorate_bwd(*args, **kwargs):
+        ctx = args[0]
+        with autocast(device_type, enabled=getattr(ctx, "_fwd_used_autocast", False),
+                      dtype=getattr(ctx, "_dtype", None)):
+            return bwd(*args, **kwargs)
+    return decorate_bwd
+
+
+def _cast(value, dtype):
+    """Floating tensors in ``value`` (nested lists, tuples, dicts) cast to ``dtype``."""
+    from eigengrad.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return value.to(dtype) if value.is_floating_point() else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast(v, dtype) for v in value)
+    if isinstance(value, dict):
+        return {k: _cast(v, dtype) for k, v in value.items()}
+    return value
+
+
+def _f32(x: float) -> float:
+    """``x`` rounded to float32 (inf past its range): PyTorch keeps the scale in a float32 tensor, so the scale
+    stops growing at 2**127 (2**128 is inf in float32) instead of overflowing the scaled loss."""
+    with np.errstate(over="ignore"):
+        return float(np.float32(x))
+
+
 class GradScaler:
-    """Loss scaling with PyTorch's defaults and state_dict (see the module doc)."""
+    """Loss scaling with PyTorch's defaults and state_dict (see the module doc); the scale takes float32's
+    values, as PyTorch's float32 tensor does."""
 
     def __init__(self, device: str = "cpu", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
                  backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True) -> None:
@@ -137,7 +196,7 @@ class GradScaler:
         if not 0.0 < backoff_factor < 1.0:
             raise ValueError(f"backoff_factor: expected a number in (0, 1), got {backoff_factor}")
         self._enabled = bool(enabled)
-        self._scale, self._growth_factor, self._backoff_factor = float(init_scale), growth_factor, backoff_factor
+        self._scale, self._growth_factor, self._backoff_factor = _f32(init_scale), growth_factor, backoff_factor
         self._growth_interval, self._growth_tracker = int(growth_interval), 0
         self._unscaled, self._found_inf = set(), {}
 
@@ -184,14 +243,14 @@ class GradScaler:
         if not self._enabled:
             return
         if new_scale is not None:
-            self._scale = float(new_scale.item() if hasattr(new_scale, "item") else new_scale)
+            self._scale = _f32(new_scale.item() if hasattr(new_scale, "item") else new_scale)
         elif any(self._found_inf.values()):
-            self._scale *= self._backoff_factor
+            self._scale = _f32(self._scale * self._backoff_factor)
             self._growth_tracker = 0
         else:
             self._growth_tracker += 1
             if self._growth_tracker == self._growth_interval:
-                grown = self._scale * self._growth_factor
+                grown = _f32(self._scale * self._growth_factor)
                 self._scale = grown if math.isfinite(grown) else self._scale
                 self._growth_tracker = 0
         self._unscaled.clear()
@@ -221,7 +280,7 @@ class GradScaler:
         if not state_dict:
             raise RuntimeError("The source state dict is empty, possibly because it was saved from a disabled "
                                "instance of GradScaler.")
-        self._scale = float(state_dict["scale"])
+        self._scale = _f32(state_dict["scale"])
         self._growth_factor = float(state_dict["growth_factor"])
         self._backoff_factor = float(state_dict["backoff_factor"])
         self._growth_interval = int(state_dict["growth_interval"])

@@ -5,6 +5,7 @@ or write, and snapshots of all of it (to check a plan's first replay against eag
 from __future__ import annotations
 
 import dis
+import functools
 import operator
 import sys
 import types
@@ -24,12 +25,16 @@ from eigengrad.tensor import Tensor
 _PLAIN = frozenset((int, float, bool, str, type(None)))
 
 
-def _names(code: types.CodeType) -> set:
-    names = set(code.co_names)
+@functools.lru_cache(maxsize=1024)
+def _names(code: types.CodeType) -> frozenset:
+    """The global names ``code`` (and the code nested in it) loads. Not ``co_names``: that also holds the
+    attribute names (``opt.step()`` names ``step``), and a global of the same name (the loop's ``for step in
+    range(...)``) then looked like an object the step reads, rebound at every call."""
+    names = {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
             names |= _names(c)
-    return names
+    return frozenset(names)
 
 
 def _assigned(code: types.CodeType) -> list:
@@ -319,6 +324,8 @@ class Snapshot:
 
     def __init__(self, state: StepState, generators) -> None:
         persistent = state.persistent()
+        # (a read-only array, such as a buffer made by expand(), cannot change: HF BERT's position_ids)
+        persistent = [(a, name) for a, name in persistent if a.flags.writeable]
         self.arrays = [(a, a.copy()) for a, _ in persistent]
         self.names = [name for _, name in persistent]
         self.scalars = [(s, {k: v for k, v in s.items() if not isinstance(v, np.ndarray)})

@@ -33,10 +33,13 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     total = sum(p.numel() for p in params if isinstance(p, Tensor))
     if vec.ndim != 1 or vec.numel() != total:
         raise ValueError(f"vec: expected a vector of {total} elements (the parameters' total), got shape {vec.shape}")
+    from eigengrad.autograd.grad_mode import no_grad
+
     pointer = 0
-    flat = vec.detach()._data
-    for p in params:
-        _check(p)
-        n = p.numel()
-        p._data[...] = flat[pointer:pointer + n].reshape(p.shape)
-        pointer += n
+    flat = vec.detach()
+    with no_grad():  # (Tensor.copy_: an in-place change eg.compile records, so a compiled step replays it)
+        for p in params:
+            _check(p)
+            n = p.numel()
+            p.copy_(flat[pointer:pointer + n].view(p.shape))
+            pointer += n

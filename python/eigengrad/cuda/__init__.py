@@ -78,31 +78,5 @@ __all__ = ["is_available", "device_count", "is_initialized", "is_bf16_supported"
            "max_memory_allocated", "reset_peak_memory_stats", "current_device", "set_device", "get_device_name"]
 
 
-class _CudaAmp:
-    """``torch.cuda.amp``: without CUDA, PyTorch warns and disables both (so does eigengrad)."""
+from eigengrad.cuda import amp  # noqa: E402,F401  (a submodule: `from torch.cuda.amp import ...` works)
 
-    @staticmethod
-    def GradScaler(init_scale: float = 2.0 ** 16, growth_factor: float = 2.0, backoff_factor: float = 0.5,  # noqa: N802
-                   growth_interval: int = 2000, enabled: bool = True):
-        import warnings
-
-        from eigengrad.amp import GradScaler
-
-        if enabled:
-            warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
-                          UserWarning, stacklevel=2)
-        return GradScaler("cpu", init_scale, growth_factor, backoff_factor, growth_interval, enabled=False)
-
-    @staticmethod
-    def autocast(enabled: bool = True, dtype=None, cache_enabled: bool = True):
-        import warnings
-
-        from eigengrad.amp import autocast
-
-        if enabled:
-            warnings.warn("User provided device_type of 'cuda', but CUDA is not available. Disabling", UserWarning,
-                          stacklevel=2)
-        return autocast("cpu", enabled=False)
-
-
-amp = _CudaAmp()

@@ -1,0 +1,129 @@
+"""eg.compile on patterns of real training scripts that a port of fifteen PyTorch programs and a sweep of 562
+steps side by side found mishandled: each runs eagerly and compiled from the same seed and must give the same
+bits, replaying (not falling back), with no warning."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import eigengrad as eg
+from eigengrad import nn
+
+F = nn.functional
+
+
+def _side_by_side(build, calls: int = 6, args=None):
+    """(eager results, compiled results, compiled function, warnings): ``build()`` gives (step, state); the
+    step runs ``calls`` times on ``args(i)``; results are each call's outputs and then the state's arrays."""
+    runs = []
+    for compiled in (False, True):
+        eg.manual_seed(0)
+        step, state = build()
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outs = [fn(*args(i)).detach().numpy().copy() for i in range(calls)]
+        runs.append((outs + [t.detach().numpy().copy() for t in state()], fn,
+                     [str(w.message) for w in caught if "eg.compile" in str(w.message)]))
+    (want, _, _), (got, fn, messages) = runs
+    assert messages == [], messages
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    return fn
+
+
+def _linear_step(model, opt):
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+step = None  # a global of the name the step's `opt.step()` calls (a script's `for step in range(...)`)
+
+
+def test_a_global_named_like_an_attribute_the_step_calls_is_not_read():
+    """The step reads globals, not attribute names: ``opt.step()`` beside a loop's ``for step in range(...)``
+    looked like a name rebound at every call (traced again each time, then eager after 8 calls)."""
+    global step
+    x, y = eg.randn(8, 4), eg.randn(8, 1)
+
+    def build():
+        model = nn.Linear(4, 1)
+        opt = eg.optim.SGD(model.parameters(), lr=0.1)
+        return _linear_step(model, opt), lambda: list(model.parameters())
+
+    def args(i):
+        global step
+        step = i  # rebound at every call, as the loop variable is
+        return x, y
+
+    fn = _side_by_side(build, calls=12, args=args)
+    assert fn.replays >= 8
+
+
+def test_a_buffer_made_by_expand():
+    """Hugging Face's BERT registers ``position_ids`` as ``arange(n).expand((1, -1))``: a read-only array,
+    which the replay check's snapshot tried to restore (ValueError: assignment destination is read-only)."""
+    class Embed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(8, 4)
+            self.register_buffer("position_ids", eg.arange(8).expand((1, -1)), persistent=False)
+
+        def forward(self, x):
+            return self.emb(self.position_ids[:, :x.shape[1]]) + x
+
+    x = eg.randn(2, 5, 4)
+
+    def build():
+        m = Embed()
+        opt = eg.optim.Adam(m.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = m(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return step, lambda: list(m.parameters())
+
+    fn = _side_by_side(build, args=lambda i: (x,))
+    assert fn.replays >= 2
+
+
+def test_vector_to_parameters_inside_the_step():
+    """A SAM step moves the weights with vector_to_parameters and back: it wrote the parameters' arrays with
+    NumPy, which the plan did not repeat (the replay check failed and the step ran eagerly)."""
+    from eigengrad.nn.utils import parameters_to_vector, vector_to_parameters
+
+    x, y = eg.randn(16, 4), eg.randn(16, 1)
+
+    def build():
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+        opt = eg.optim.SGD(model.parameters(), lr=0.05)
+        params = list(model.parameters())
+
+        def sam_step(x, y):
+            opt.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            g = parameters_to_vector([p.grad for p in params])
+            w = parameters_to_vector(params)
+            with eg.no_grad():
+                vector_to_parameters(w + 0.05 * g / g.norm(), params)
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            with eg.no_grad():
+                vector_to_parameters(w, params)
+            opt.step()
+            return loss
+        return sam_step, lambda: params
+
+    fn = _side_by_side(build, args=lambda i: (x, y))
+    assert fn.replays >= 2
