@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 
 import eigengrad as eg
 from eigengrad import nn
@@ -127,3 +128,52 @@ def test_vector_to_parameters_inside_the_step():
 
     fn = _side_by_side(build, args=lambda i: (x, y))
     assert fn.replays >= 2
+
+
+# Python values read from tensor values: each was frozen by the trace (later calls used the traced count or
+# bool, silently); each must now fall back once with eager's numbers.
+VALUE_READS = {
+    "where(cond)": lambda h, y: h * eg.where(y > 0)[0].numel(),
+    "argwhere": lambda h, y: h * eg.argwhere(y > 0).shape[0],
+    "nonzero": lambda h, y: h * len((y > 0).nonzero()),
+    "dlpack": lambda h, y: h * float(np.from_dlpack(y).sum()),
+    "equal": lambda h, y: h * (2.0 if eg.equal(y, eg.ones_like(y)) else 1.0),
+    "allclose": lambda h, y: h * (2.0 if eg.allclose(y, eg.ones_like(y)) else 1.0),
+    "is_nonzero": lambda h, y: h * (2.0 if eg.is_nonzero(y[1] - 1) else 1.0),
+    "bincount": lambda h, y: h * eg.bincount((y + 1).long()).shape[0],
+    "unique": lambda h, y: h / eg.unique(y).numel(),
+    "unique_consecutive": lambda h, y: h * eg.unique_consecutive(y).shape[0],
+    "repeat_interleave": lambda h, y: h * eg.repeat_interleave((y + 1).long()).shape[0],
+    "histc": lambda h, y: h * eg.histc(y, bins=4)[0],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(VALUE_READS))
+def test_a_python_value_read_from_tensor_values_falls_back(kind):
+    def run(compiled):
+        eg.manual_seed(0)
+        m = nn.Linear(4, 3)
+        opt = eg.optim.SGD(m.parameters(), 0.1)
+
+        def step(x, y, t):
+            opt.zero_grad()
+            loss = F.mse_loss(VALUE_READS[kind](m(x), y), t)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = eg.compile(step) if compiled else step
+        r = np.random.RandomState(0)
+        losses = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(8):
+                y = np.array([1, -1, 1, -1, -1] if i < 5 else [1, 1, 1, 1, 1], np.float32)  # then other values
+                losses.append(float(fn(eg.from_numpy(r.randn(5, 4).astype(np.float32)), eg.from_numpy(y),
+                                       eg.from_numpy(r.randn(5, 3).astype(np.float32)))))
+        return losses, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+
+    want, _ = run(False)
+    got, messages = run(True)
+    assert got == want
+    assert len(messages) == 1 and "inside the step" in messages[0], messages

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad.autograd import inplace
 from eigengrad import _kernels as K
 from eigengrad._errors import ArgumentTypeError
@@ -173,11 +174,13 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    _trace.reject("allclose() inside the step: a Python bool read from the values")
     return builtins_all(isclose(input, other, rtol, atol, equal_nan)._data.ravel().tolist())
 
 
 def equal(input, other) -> bool:
     """True when both have the same shape and elements (``torch.equal``)."""
+    _trace.reject("equal() inside the step: a Python bool read from the values")
     return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _dims
@@ -31,11 +32,15 @@ def _tensors(tensors: tuple, name: str) -> list:
     return list(tensors)
 
 
+_BY_COUNTS = "its result's shape depends on the counts' values"
+
+
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Each element (each slice along ``dim``; of the flattened input when ``dim`` is None) repeated
     ``repeats`` times (an int, or one count per element). ``repeat_interleave(counts)`` alone gives
     ``arange(len(counts))`` repeated by ``counts``."""
     if repeats is None:  # torch.repeat_interleave(repeats)
+        _trace.reject(f"repeat_interleave(counts) inside the step: {_BY_COUNTS}")
         counts = input._data
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise ArgumentError("repeat_interleave only accept 1D vector as repeat")
@@ -49,6 +54,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         # the index depends on the shape only: through numpy_call, a compiled step makes it at every call
         index = numpy_call(_repeat_index, n, int(repeats))
     else:
+        if hasattr(repeats, "_data"):
+            _trace.reject(f"repeat_interleave() with a tensor of repeats inside the step: {_BY_COUNTS}")
         counts = np.asarray(getattr(repeats, "_data", repeats))
         if counts.ndim == 0 or counts.size == 1:
             counts = np.full(n, int(counts.reshape(-1)[0]), dtype=np.int64)

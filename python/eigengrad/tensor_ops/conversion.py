@@ -7,6 +7,7 @@ import builtins
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad import _dtype, _kernels as K
 from eigengrad._errors import ArgumentError
 from eigengrad._device import as_device, cpu_only_error, is_device_like
@@ -227,6 +228,7 @@ def detach(input):
 
 def is_nonzero(input):
     """The truth of a one-element tensor (PyTorch's error for any other)."""
+    _trace.reject("is_nonzero() inside the step: a Python bool read from a tensor's value")
     if input._data.size == 0:
         raise ArgumentError("Boolean value of Tensor with no values is ambiguous")
     if input._data.size > 1:

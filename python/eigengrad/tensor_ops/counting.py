@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad._dtype import c_type_name
 from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd.ops import numpy_call
@@ -18,6 +19,9 @@ def _wrap(arr):
     return Tensor._wrap(np.asarray(arr))
 
 
+_VALUES = "its result's shape depends on the values (read into Python, which a replay would not repeat)"
+
+
 def _results(values, inverse, counts, return_inverse: bool, return_counts: bool):
     out = (_wrap(values),) + ((_wrap(inverse.astype(np.int64)),) if return_inverse else ()) + (
         (_wrap(counts.astype(np.int64)),) if return_counts else ())
@@ -28,6 +32,7 @@ def unique(input, sorted: bool = True, return_inverse: bool = False, return_coun
     """The distinct elements (or distinct slices along ``dim``), sorted; with ``return_inverse`` where each
     element went, with ``return_counts`` how many of each. (PyTorch's order for sorted=False is unspecified;
     here it is sorted too.)"""
+    _trace.reject(f"unique() inside the step: {_VALUES}")
     data = input._data
     if dim is None:
         # every NaN is its own value, as PyTorch's (NumPy merges them by default)
@@ -41,6 +46,7 @@ def unique(input, sorted: bool = True, return_inverse: bool = False, return_coun
 
 def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """Collapses each run of equal consecutive elements (slices along ``dim``) to one."""
+    _trace.reject(f"unique_consecutive() inside the step: {_VALUES}")
     data = input._data
     if dim is None:
         flat = data.reshape(-1)
@@ -65,6 +71,7 @@ def bincount(input, weights=None, minlength: int = 0):
     """How often each value 0..max occurs in a 1-D tensor of non-negative integers (at least ``minlength``
     bins); with ``weights`` the sum of their weights instead (float weights keep their dtype, integer ones
     give float64, as PyTorch)."""
+    _trace.reject(f"bincount() inside the step: {_VALUES}")
     data = input._data
     if data.dtype.kind not in "iu":  # PyTorch has no kernel for a float or bool input (NotImplementedError)
         raise DtypeNotSupportedError(f"\"bincount_cpu\" not implemented for '{_torch_name(data.dtype)}'")
@@ -90,6 +97,8 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):
     if not isinstance(bins, numbers.Integral) or bins <= 0:
         raise ArgumentError("torch.histc(): bins must be > 0")
     lo, hi = float(min), float(max)
+    if lo == hi:
+        _trace.reject("histc() with min == max inside the step: its range is read from the values")
     if lo == hi and data.size:
         lo, hi = float(data.min()), float(data.max())
     if lo == hi:

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad import _dtype
 from eigengrad._errors import (ArgumentError, ArgumentIndexError, ArgumentTypeError, DtypeNotSupportedError,
                                user_stacklevel)
@@ -359,6 +360,7 @@ def masked_scatter(input, mask, source):
                                 f"{_scalar_name(input._data.dtype)} and {_scalar_name(source._data.dtype)}")
     shape = np.broadcast_shapes(input.shape, m.shape)
     full = np.broadcast_to(m, shape)
+    _trace.reject("masked_scatter() inside the step: how much of the source it takes depends on the mask's values")
     k = int(full.sum())
     flat_src = source.reshape(-1)
     if flat_src.shape[0] < k:
@@ -408,6 +410,8 @@ def _torch_name(dt) -> str:
 
 def nonzero(input, *, as_tuple: bool = False, out=None):
     """The indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    _trace.reject("nonzero() (or argwhere(), where(condition)) inside the step: its result's shape depends on "
+                  "the values")
     data = input._data
     if as_tuple:
         if data.ndim == 0:

@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad import _dtype
 from eigengrad.autograd import inplace
 
@@ -584,6 +585,8 @@ def to_dlpack(tensor):
 
 
 def __dlpack__(self, stream=None, **kwargs):
+    _trace.reject("a tensor exported through DLPack (np.from_dlpack, to_dlpack) inside the step: its values "
+                  "leave the recorded kernels")
     if self.requires_grad:
         raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
     return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}), **kwargs)
