@@ -177,3 +177,74 @@ def test_a_python_value_read_from_tensor_values_falls_back(kind):
     got, messages = run(True)
     assert got == want
     assert len(messages) == 1 and "inside the step" in messages[0], messages
+
+
+def test_the_default_dtype_is_part_of_the_signature():
+    """set_default_dtype(float64) between calls: the factories inside the step make float64 from then on (the
+    replays had kept making float32)."""
+    def run(compiled):
+        eg.manual_seed(0)
+        m = nn.Linear(3, 1).double()
+        opt = eg.optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            offset = eg.linspace(0.1, 0.7, 3)  # the default dtype's
+            loss = (m(x.double() + offset) ** 2).mean() + offset.sum()
+            loss.backward()
+            opt.step()
+            return loss, offset
+
+        fn = eg.compile(step) if compiled else step
+        out = []
+        try:
+            for i in range(8):
+                if i == 5:
+                    eg.set_default_dtype(eg.float64)
+                loss, offset = fn(eg.ones(2, 3))
+                out.append((loss.item(), offset.dtype))
+        finally:
+            eg.set_default_dtype(eg.float32)
+        return out
+
+    want = run(False)
+    assert run(True) == want and want[-1][1] == eg.float64
+
+
+@pytest.mark.parametrize("bad", ["categorical_value", "normal_scale"])
+def test_a_distributions_value_checks_fall_back(bad):
+    """validate_args (on by default) checks values in Python: a replay skipped them, so a bad value gave
+    another exception class or a NaN instead of eager's ValueError."""
+    def run(compiled):
+        eg.manual_seed(0)
+        m = nn.Linear(4, 5)
+        opt = eg.optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            out = m(x)
+            if bad == "categorical_value":
+                loss = -eg.distributions.Categorical(logits=out).log_prob(y).mean()
+            else:
+                loss = -eg.distributions.Normal(out[:, 0], out[:, 1].exp() * y[0]).log_prob(out[:, 2]).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = eg.compile(step) if compiled else step
+        losses, raised = [], None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(7):
+                y = eg.tensor([1, 2, 3, 4] if i < 5 else [-1, 2, 3, 7])
+                try:
+                    losses.append(fn(eg.randn(4, 4), y).item())
+                except ValueError as e:
+                    raised = str(e)[:40]
+                    break
+        return losses, raised, [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+
+    want, want_raised, _ = run(False)
+    got, got_raised, messages = run(True)
+    assert got == want and got_raised == want_raised is not None
+    assert len(messages) == 1 and "validate_args" in messages[0], messages

@@ -232,8 +232,10 @@ class CompiledFunction:
 
 _RETRACE_LIMIT = 8  # calls in a row with a new signature before the step runs eagerly (PyTorch's recompile_limit)
 
-_SIGNATURE_PARTS = ("grad mode", "a module's training flag or Python attribute (a counter the step increments?)",
+_SIGNATURE_PARTS = ("grad mode", "the default dtype (set_default_dtype)",  # (StepState.observe's signature, in order)
+                    "a module's training flag or Python attribute (a counter the step increments?)",
                     "the optimizers' param groups", "whether the optimizers have state",
+                    "the optimizers' state arrays (which exist, and their layout)",
                     "which parameters have a gradient", "which parameters require grad or have gradient hooks")
 
 

@@ -18,7 +18,7 @@ from eigengrad.nn.modules import global_hooks
 from eigengrad.nn.modules.module import Module
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.compile.recorder import array_root
-from eigengrad.tensor import Tensor
+from eigengrad.tensor import Tensor, default_float
 
 
 # the types of a module's attributes that are part of a step's signature (options its forward reads)
@@ -216,7 +216,7 @@ class StepState:
         for t in self._reached_tensors():  # (an element replaced, added or removed, or t.data = ...)
             ids.append(id(t))
             ids.append(id(t._data))
-        signature = (is_grad_enabled(), tuple(options),
+        signature = (is_grad_enabled(), default_float(), tuple(options),  # (set_default_dtype: the factories)
                      tuple(tuple(len(g["params"]) for g in o.param_groups) for o in self.optimizers),
                      tuple(bool(o.state) for o in self.optimizers),
                      # (which state arrays an update uses, and whether they exist yet: AMSGrad's or SGD's momentum

@@ -13,7 +13,7 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.continuous import _uniform
-from eigengrad.distributions.distribution import as_param
+from eigengrad.distributions.distribution import as_param, values_checked
 from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.tensor import Tensor
 
@@ -50,6 +50,7 @@ class ContinuousBernoulli(ExponentialFamily):
             # checked before the clamp (which any value would pass) and, as PyTorch, only when validate_args
             # is given (True or False)
             if validate_args is not None:
+                values_checked()
                 if not bool(np.all(constraints.unit_interval.check(probs))):
                     raise ValueError("The parameter probs has invalid values")
             eps = float(np.finfo(probs._data.dtype).eps)

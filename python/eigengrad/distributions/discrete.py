@@ -7,7 +7,7 @@ import numpy as np
 
 from eigengrad.distributions import constraints
 from eigengrad.distributions.categorical import Categorical
-from eigengrad.distributions.distribution import Distribution, ScalarEvents, broadcast_all, numpy_rng
+from eigengrad.distributions.distribution import Distribution, ScalarEvents, broadcast_all, numpy_rng, values_checked
 from eigengrad.distributions.exp_family import ExponentialFamily
 from eigengrad.tensor import Tensor
 from eigengrad.tensor_ops.index import where
@@ -308,6 +308,8 @@ class Geometric(Distribution):
         self.arg_constraints = ({"probs": constraints.unit_interval} if probs is not None
                                 else {"logits": constraints.real})
         super().__init__(given.shape, (), validate_args)
+        if self._validate_args and probs is not None:
+            values_checked()
         if self._validate_args and probs is not None and not bool((self.probs._data > 0).all()):
             raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
                              f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found invalid "

@@ -7,9 +7,16 @@ import numbers
 
 import numpy as np
 
-from eigengrad import _dtype
+from eigengrad import _dtype, _trace
 from eigengrad.distributions import constraints
 from eigengrad.tensor import Size, Tensor
+
+
+def values_checked() -> None:
+    """A check of a distribution's argument or sample values (``validate_args``, on by default as PyTorch's):
+    it reads them into Python, so a compiled step falls back (a replay would not check them)."""
+    _trace.reject("a distribution checks its arguments' values (validate_args, on by default) inside the step: "
+                  "pass validate_args=False, or call Distribution.set_default_validate_args(False), to compile it")
 
 
 class Distribution:
@@ -35,6 +42,7 @@ class Distribution:
                 if name not in self.__dict__ and isinstance(getattr(type(self), name, None), functools.cached_property):
                     continue  # a parameter computed on first use from the one given (PyTorch's lazy_property)
                 value = getattr(self, name)
+                values_checked()
                 if not bool(np.all(constraint.check(value))):
                     raise ValueError(f"Expected parameter {name} ({type(value).__name__} of shape "
                                      f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
@@ -86,6 +94,8 @@ class Distribution:
             if i != 1 and j != 1 and i != j:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {value.shape} vs "
                                  f"{Size(expected)}.")
+        if self.support is not None:
+            values_checked()
         if self.support is not None and not bool(np.all(self.support.check(value))):
             raise ValueError(f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) to be "
                              f"within the support ({self.support!r}) of the distribution {self!r}, but found "
