@@ -178,3 +178,22 @@ def test_set_default_dtype():
         eg.set_default_dtype(eg.float32)
     with pytest.raises(TypeError):
         eg.set_default_dtype(eg.int64)
+
+
+
+# PyTorch's linspace, bit for bit (its CPU kernel: the step in the dtype's arithmetic, integer dtypes from the
+# truncated ends in double, each element one fused multiply-add from the start or, for the second half, from
+# the end). eigengrad had computed in float64 and rounded at the end: the last bit differed in most float32
+# and float64 cases (linspace(0.05, 0.95, 19)[7]: 0.40000001 against PyTorch's 0.39999998), and integer
+# dtypes were off by one where PyTorch truncates the ends first.
+def test_linspace_equals_pytorchs_bit_for_bit():
+    assert eg.linspace(0.05, 0.95, 19)[7].item() == torch.linspace(0.05, 0.95, 19)[7].item() == 0.3999999761581421
+    assert eg.linspace(-3.7, 9.9, 6, dtype=eg.int64).tolist() == [-3, 0, 1, 4, 6, 9]
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        a, b = rng.normal(0, 10.0 ** rng.integers(-3, 5), 2)
+        steps = int(rng.integers(0, 2000))
+        for name in ("float32", "float64", "int64", "int32"):
+            want = torch.linspace(a, b, steps, dtype=getattr(torch, name)).numpy()
+            got = eg.linspace(a, b, steps, dtype=getattr(eg, name)).numpy()
+            assert got.dtype == want.dtype and np.array_equal(got, want), (a, b, steps, name)
