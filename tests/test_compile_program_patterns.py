@@ -248,3 +248,60 @@ def test_a_distributions_value_checks_fall_back(bad):
     got, got_raised, messages = run(True)
     assert got == want and got_raised == want_raised is not None
     assert len(messages) == 1 and "validate_args" in messages[0], messages
+
+
+def test_a_hyperparameter_read_by_the_steps_own_code_falls_back():
+    """A hand-written weight decay reads the scheduled lr from param_groups inside the step: the trace froze
+    it, and once the scheduler changed it the replays applied the old one silently."""
+    def run(compiled):
+        eg.manual_seed(0)
+        m = nn.Linear(4, 2)
+        opt = eg.optim.SGD(m.parameters(), lr=0.1)
+        sched = eg.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            lr = opt.param_groups[0]["lr"]
+            with eg.no_grad():
+                for p in m.parameters():
+                    p.mul_(1 - lr * 0.01)
+            opt.step()
+            sched.step()
+            return loss
+
+        fn = eg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            losses = [fn(eg.ones(3, 4) * i, eg.zeros(3, 2)).item() for i in range(8)]
+        return losses, [p.detach().numpy().copy() for p in m.parameters()], \
+            [str(w.message) for w in caught if "eg.compile" in str(w.message)]
+
+    want, want_params, _ = run(False)
+    got, got_params, messages = run(True)
+    assert got == want
+    for a, b in zip(got_params, want_params):
+        np.testing.assert_array_equal(a, b)
+    assert len(messages) == 1 and "param_groups[...]['lr']" in messages[0], messages
+
+
+def test_a_scheduler_inside_the_step_still_compiles():
+    def build():
+        m = nn.Linear(4, 2)
+        opt = eg.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        sched = eg.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            for group in opt.param_groups:  # (the params only: read live by eigengrad)
+                nn.utils.clip_grad_norm_(group["params"], 1.0)
+            opt.step()
+            sched.step()
+            return loss
+        return step, lambda: list(m.parameters())
+
+    fn = _side_by_side(build, calls=8, args=lambda i: (eg.ones(3, 4) * i, eg.zeros(3, 2)))
+    assert fn.replays >= 4

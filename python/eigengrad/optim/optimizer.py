@@ -35,6 +35,7 @@ from eigengrad.optim import step_hooks
 from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.autograd.version import bump, bump_all
 from eigengrad.optim.arena import ParamArena, build_arenas
+from eigengrad.optim.param_group import ParamGroup
 from eigengrad.optim.step_hooks import register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: F401
 from eigengrad.tensor import Tensor
 
@@ -72,7 +73,7 @@ class Optimizer:
     def add_param_group(self, param_group: dict) -> None:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group: expected a dict, got {type(param_group).__name__}")
-        group = dict(param_group)
+        group = ParamGroup(param_group)
         params, names = _split_named(group["params"])
         if names is not None:
             group["param_names"] = names
