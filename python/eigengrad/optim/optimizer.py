@@ -35,7 +35,7 @@ from eigengrad.optim import step_hooks
 from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.autograd.version import bump, bump_all
 from eigengrad.optim.arena import ParamArena, build_arenas
-from eigengrad.optim.param_group import ParamGroup
+from eigengrad.optim.group_reads import ParamGroup
 from eigengrad.optim.step_hooks import register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: F401
 from eigengrad.tensor import Tensor
 
