@@ -305,3 +305,30 @@ def test_a_scheduler_inside_the_step_still_compiles():
 
     fn = _side_by_side(build, calls=8, args=lambda i: (eg.ones(3, 4) * i, eg.zeros(3, 2)))
     assert fn.replays >= 4
+
+
+@pytest.mark.parametrize("form", ["detach_clone", "param_clone", "grad_clone", "target_clone"])
+def test_a_clone_without_grad_is_recorded(form):
+    """``out.detach().clone()``, ``p.detach().clone()``, ``p.grad.clone()``: NumPy's copy outside the recorded
+    kernels, so each step fell back ("computed outside the recorded kernels")."""
+    x, y = eg.randn(5, 4), eg.randn(5, 3)
+
+    def build():
+        m = nn.Linear(4, 3)
+        opt = eg.optim.Adam(m.parameters(), 0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            out = m(x)
+            loss = F.mse_loss(out, y)
+            if form == "target_clone":
+                loss = loss + F.mse_loss(out * 2, out.detach().clone())
+            loss.backward()
+            kept = {"detach_clone": lambda: out.detach().clone(), "param_clone": lambda: m.bias.detach().clone(),
+                    "grad_clone": lambda: m.bias.grad.clone(), "target_clone": lambda: loss.detach().clone()}[form]()
+            opt.step()
+            return kept
+        return step, lambda: list(m.parameters())
+
+    fn = _side_by_side(build, args=lambda i: (x * (i + 1), y))
+    assert fn.replays >= 2

@@ -457,7 +457,8 @@ class Tensor:
     def clone(self, *, memory_format=None) -> "Tensor":
         """A copy with its own memory, in the graph (``CloneBackward0``); ``memory_format`` is accepted as
         PyTorch's (eigengrad's tensors are strided: the copy is C-contiguous)."""
-        return ops.Clone.apply(self) if self.requires_grad else Tensor._wrap(self._data.copy())
+        # (without grad, Clone's forward alone: its copy is a kernel call, which eg.compile records)
+        return ops.Clone.apply(self) if self.requires_grad else Tensor._wrap(ops.Clone.forward(None, self._data))
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs=None) -> None:
