@@ -332,3 +332,41 @@ def test_a_clone_without_grad_is_recorded(form):
 
     fn = _side_by_side(build, args=lambda i: (x * (i + 1), y))
     assert fn.replays >= 2
+
+
+def _train(model, opt, x, y):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+class _Trainer:
+    def __init__(self, model, opt):
+        self.model, self.opt = model, opt
+
+    def __call__(self, x, y):
+        return _train(self.model, self.opt, x, y)
+
+
+@pytest.mark.parametrize("form", ["partial", "callable_object", "default_arguments"])
+def test_a_step_reached_through_a_partial_a_callable_object_or_defaults(form):
+    """The model and optimizer bound by functools.partial, held by a callable object, or given as default
+    arguments: not found, so the trace saw the parameters as unknown arrays and fell back."""
+    import functools
+
+    x, y = eg.randn(8, 12), eg.randint(0, 5, (8,))
+
+    def build():
+        m = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 5))
+        opt = eg.optim.SGD(m.parameters(), 0.1, momentum=0.9)
+
+        def with_defaults(x, y, model=m, o=opt):
+            return _train(model, o, x, y)
+        step = {"partial": functools.partial(_train, m, opt), "callable_object": _Trainer(m, opt),
+                "default_arguments": with_defaults}[form]
+        return step, lambda: list(m.parameters())
+
+    fn = _side_by_side(build, args=lambda i: (x * (i + 1), y))
+    assert fn.replays >= 2

@@ -212,7 +212,9 @@ class Tracer:
         if buf is None:
             if role != "w":
                 self.fail(f"{what} was computed outside the recorded kernels (NumPy or Python code the tracer "
-                          "does not see)", recoverable=True)
+                          "does not see; or a model's parameter the step reaches other than by a name, closure, "
+                          "default argument or attribute: name it, eg.compile(fn, modules=[model], "
+                          "optimizers=[opt]))", recoverable=True)
                 return None
             buf = len(self.buffers)
             self.buffers.append(Buffer("temp", root.nbytes, f"temporary of {what}", root=weakref.ref(root), first=index))

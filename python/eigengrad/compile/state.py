@@ -52,16 +52,26 @@ class Reach:
     variables ``fn`` itself assigns."""
 
     def __init__(self, fn) -> None:
+        self.bound = []  # a functools.partial's arguments (the model and optimizer a step was bound to)
+        while isinstance(fn, functools.partial):
+            self.bound += [*fn.args, *fn.keywords.values()]
+            fn = fn.func
         self.owner = getattr(fn, "__self__", None)
+        if self.owner is None and not isinstance(fn, types.FunctionType) and isinstance(
+                getattr(type(fn), "__call__", None), types.FunctionType):  # a callable object: its __call__
+            self.owner, fn = fn, type(fn).__call__
         fn = getattr(fn, "__func__", fn)
         code = getattr(fn, "__code__", None)
         self.cells = tuple(fn.__closure__ or ()) if code is not None else ()
         self.globals = getattr(fn, "__globals__", {}) if code is not None else {}
         self.names = tuple(sorted(_names(code))) if code is not None else ()
         self.assigned = _assigned(code) if code is not None else []
+        # default arguments (def step(x, y, model=model)): read like the closure
+        self.defaults = (*(getattr(fn, "__defaults__", None) or ()),
+                         *(getattr(fn, "__kwdefaults__", None) or {}).values()) if code is not None else ()
 
     def objects(self) -> list:
-        objs = []
+        objs = list(self.bound) + list(self.defaults)
         if self.owner is not None:
             objs.append(self.owner)
             objs += list(getattr(self.owner, "__dict__", {}).values())
