@@ -370,3 +370,33 @@ def test_a_step_reached_through_a_partial_a_callable_object_or_defaults(form):
 
     fn = _side_by_side(build, args=lambda i: (x * (i + 1), y))
     assert fn.replays >= 2
+
+
+@pytest.mark.parametrize("form", ["bce_weight", "scatter_number", "scatter_number_inplace"])
+def test_a_weighted_bce_and_a_scatter_of_a_number_compile(form):
+    """BCELoss(weight=...) and the one-hot idiom ``zeros.scatter_(1, y[:, None], 1.0)`` made NumPy arrays
+    outside the recorded kernels, so both fell back."""
+    x, y = eg.randn(6, 4), eg.randint(0, 3, (6,))
+
+    def build():
+        m = nn.Linear(4, 3)
+        opt = eg.optim.Adam(m.parameters(), 0.05)
+        weight = eg.tensor([1.0, 2.0, 0.5])
+
+        def step(x, y):
+            opt.zero_grad()
+            out = m(x)
+            if form == "bce_weight":
+                loss = F.binary_cross_entropy(out.sigmoid(), F.one_hot(y, 3).float(), weight=weight)
+            else:
+                zeros = eg.zeros(out.shape[0], 3)
+                onehot = zeros.scatter_(1, y[:, None], 1.0) if form.endswith("inplace") else \
+                    zeros.scatter(1, y[:, None], 1.0)
+                loss = F.mse_loss(out, onehot)
+            loss.backward()
+            opt.step()
+            return loss
+        return step, lambda: list(m.parameters())
+
+    fn = _side_by_side(build, args=lambda i: (x * (i + 1), y))
+    assert fn.replays >= 2

@@ -209,8 +209,9 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
     w = _const(weight, input, "weight")
     if w is not None:
         w = _trailing(w, input.shape, "weight")
-        # a copy, not np.ascontiguousarray: that makes a 0-d weight (of a 0-d input) 1-d, and the loss with it
-        w = np.broadcast_to(w, input.shape).copy()
+        # the full shape through _kernels.contiguous (eg.compile records the copy; a 0-d weight of a 0-d input
+        # stays 0-d, which np.ascontiguousarray would make 1-d)
+        w = _kernels.contiguous(np.broadcast_to(w, input.shape))
     return L.BCE.apply(input, target, weight=w, reduction=reduction)
 
 

@@ -108,8 +108,8 @@ def _src(input, src, name: str):
         if src._data.dtype != input._data.dtype:
             raise ArgumentTypeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
         return src
-    if isinstance(src, (numbers.Number, np.generic)):
-        return np.asarray(src).astype(input._data.dtype)
+    if isinstance(src, (numbers.Number, np.generic)):  # (through numpy_call: a compiled step makes it at every call)
+        return ops.numpy_call(np.asarray, src, input._data.dtype)
     raise TypeError(f"src: expected a Tensor or a number, got {type(src).__name__}")
 
 
