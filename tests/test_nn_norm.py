@@ -278,7 +278,8 @@ def test_local_response_norm_module(rng):
 def test_weight_norm_parameters_and_recompute(rng):
     lin = nn.Linear(5, 4).double()
     w0 = lin.weight.detach().numpy().copy()
-    m = nn.utils.weight_norm(lin)
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):  # PyTorch's deprecation
+        m = nn.utils.weight_norm(lin)
     assert m is lin
     assert list(m.state_dict()) == ["bias", "weight_g", "weight_v"]
     assert m.weight_g.shape == (4, 1) and m.weight_v.shape == (4, 5)

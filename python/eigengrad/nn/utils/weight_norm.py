@@ -88,6 +88,10 @@ def weight_norm(module: M, name: str = "weight", dim: int | None = 0) -> M:
         m.weight_g.shape  # (40, 1)
         m.weight_v.shape  # (40, 20)
     """
+    import warnings
+
+    warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
+                  "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2)  # (PyTorch's)
     WeightNorm.apply(module, name, dim)
     return module
 
