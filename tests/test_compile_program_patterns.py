@@ -400,3 +400,26 @@ def test_a_weighted_bce_and_a_scatter_of_a_number_compile(form):
 
     fn = _side_by_side(build, args=lambda i: (x * (i + 1), y))
     assert fn.replays >= 2
+
+
+def test_rrelu_in_training_compiles():
+    """RReLU's random slopes are a uniform fill kernel: it was not in the plan's kernels, so the step fell back."""
+    x, y = eg.randn(6, 4), eg.randn(6, 3)
+
+    def build():
+        m = nn.Sequential(nn.Linear(4, 8), nn.RReLU(), nn.Linear(8, 3))
+        opt = eg.optim.SGD(m.parameters(), 0.05)
+        return _linear_step(m, opt), lambda: list(m.parameters())
+
+    fn = _side_by_side(build, args=lambda i: (x * (i + 1), y))
+    assert fn.replays >= 2
+
+
+def test_param_groups_stay_dicts_through_copies():
+    import copy
+    import pickle
+
+    opt = eg.optim.AdamW(nn.Linear(2, 2).parameters(), lr=0.1)
+    for g in (opt.param_groups[0], copy.deepcopy(opt).param_groups[0], pickle.loads(pickle.dumps(opt)).param_groups[0]):
+        assert isinstance(g, dict) and g["lr"] == 0.1
+    assert type(opt.state_dict()["param_groups"][0]) is dict

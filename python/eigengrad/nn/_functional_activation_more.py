@@ -99,10 +99,13 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 
 def _rrelu_train(x: Tensor, lower: float, upper: float) -> Tensor:
-    slopes = np.empty(x.shape, dtype=x.dtype)
-    _random.uniform_(slopes.reshape(-1), lower, upper)
-    slopes[x._data >= 0] = 1.0
-    return x * Tensor._wrap(slopes)
+    """x where x >= 0, else x * a with a ~ U(lower, upper) drawn for every element (the generator advances by
+    x's size). The draw and the mask through numpy_call, so that a compiled step draws and masks again at
+    every replay (a NumPy write into the slopes was invisible to the trace)."""
+    from eigengrad.tensor_ops.creation import _uniform
+
+    slopes = numpy_call(_uniform, tuple(x.shape), x._data.dtype, None, lower, upper)
+    return _where_tensor(numpy_call(np.greater_equal, x._data, 0), x, x * Tensor._wrap(slopes))
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,

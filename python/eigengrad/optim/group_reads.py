@@ -27,9 +27,6 @@ class ParamGroup(dict):
                           "the traced value (pass it to the step as a tensor, or read it outside the step)")
         return dict.__getitem__(self, key)
 
-    def __reduce__(self):  # (pickled and copied as a plain dict, as PyTorch's groups are)
-        return dict, (dict(self),)
-
 
 def _from_library(frame) -> bool:
     return frame.f_code.co_filename.startswith(_LIBRARY)
