@@ -1,6 +1,6 @@
 """The slot through which eager code tells an active ``eg.compile`` trace what it cannot see in kernel calls.
 
-Imports nothing, so the lowest layers (tensor, random, the engine, the optimizer) can use it. Outside a
+Imports nothing of eigengrad, so the lowest layers (tensor, random, the engine, the optimizer) can use it. Outside a
 trace ``ACTIVE[0]`` is None and every hook costs one list read and a comparison.
 
 - ``reject(reason)``: the step did something a plan cannot replay (a value read into Python such as
@@ -20,7 +20,14 @@ trace ``ACTIVE[0]`` is None and every hook costs one list read and a comparison.
 """
 from __future__ import annotations
 
+import os
+
 ACTIVE: list = [None]  # the eigengrad.compile.recorder.Tracer of the call being traced, or None
+
+
+# eigengrad's package directory: code in it is the library's own (its reads are replayed), code outside is the
+# user's (the frame a fallback's reason names; a hyperparameter the step's own code reads)
+LIBRARY = os.path.dirname(os.path.abspath(__file__))
 
 
 def reject(reason: str) -> None:

@@ -82,9 +82,8 @@ def array_root(a: np.ndarray) -> np.ndarray:
             return r
 
 
-_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # eigengrad's package directory
 _STDLIB = os.path.dirname(os.__file__)  # the standard library (os.py lives there)
-_API = os.path.join(_LIBRARY, "compile", "api.py")
+_API = os.path.join(_trace.LIBRARY, "compile", "api.py")
 
 
 def _user_line() -> str:
@@ -99,7 +98,7 @@ def _user_line() -> str:
         name = f.f_code.co_filename
         if name == _API:
             return ""
-        if not (name.startswith(_LIBRARY) or name.startswith(_STDLIB)):
+        if not (name.startswith(_trace.LIBRARY) or name.startswith(_STDLIB)):
             code = linecache.getline(name, f.f_lineno).strip()
             return f" (at {os.path.basename(name)}:{f.f_lineno}" + (f": {code})" if code else ")")
         f = f.f_back

@@ -310,11 +310,10 @@ class Geometric(Distribution):
         super().__init__(given.shape, (), validate_args)
         if self._validate_args and probs is not None:
             values_checked()
-        if self._validate_args and probs is not None and not bool((self.probs._data > 0).all()):
-            raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
-                             f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found invalid "
-                             "values:\n"
-                             f"{self.probs.detach()[~(self.probs > 0)]}")
+            if not bool((self.probs._data > 0).all()):
+                raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
+                                 f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found "
+                                 f"invalid values:\n{self.probs.detach()[~(self.probs > 0)]}")
 
     @property
     def mean(self) -> Tensor:

@@ -94,9 +94,10 @@ class Distribution:
             if i != 1 and j != 1 and i != j:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {value.shape} vs "
                                  f"{Size(expected)}.")
-        if self.support is not None:
-            values_checked()
-        if self.support is not None and not bool(np.all(self.support.check(value))):
+        if self.support is None:
+            return
+        values_checked()
+        if not bool(np.all(self.support.check(value))):
             raise ValueError(f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) to be "
                              f"within the support ({self.support!r}) of the distribution {self!r}, but found "
                              f"invalid values:\n{value}")

@@ -8,12 +8,9 @@ into the plan by the trace: when a scheduler later changes it, a replay would si
 So such a read makes the step fall back, naming it. Outside a trace the check is one list read."""
 from __future__ import annotations
 
-import os
 import sys
 
 from eigengrad import _trace
-
-_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # eigengrad's package directory
 
 
 class ParamGroup(dict):
@@ -22,11 +19,8 @@ class ParamGroup(dict):
     __slots__ = ()
 
     def __getitem__(self, key):
-        if _trace.ACTIVE[0] is not None and key != "params" and not _from_library(sys._getframe(1)):
+        if (_trace.ACTIVE[0] is not None and key != "params"
+                and not sys._getframe(1).f_code.co_filename.startswith(_trace.LIBRARY)):
             _trace.reject(f"the step reads an optimizer's param_groups[...][{key!r}] in Python: a replay would use "
                           "the traced value (pass it to the step as a tensor, or read it outside the step)")
         return dict.__getitem__(self, key)
-
-
-def _from_library(frame) -> bool:
-    return frame.f_code.co_filename.startswith(_LIBRARY)

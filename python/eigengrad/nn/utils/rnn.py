@@ -112,14 +112,8 @@ def _lengths(lengths) -> np.ndarray:
     return arr.astype(np.int64)  # (float lengths truncated, as PyTorch's as_tensor(lengths, dtype=int64))
 
 
-def _reject_packing() -> None:
-    _trace.reject("a PackedSequence made inside the step (pack_padded_sequence, pack_sequence, an RNN's packed "
-                  "output): its layout is computed in Python from the lengths, which eg.compile does not record")
-
-
 def _pack(time_major: Tensor, lengths_sorted: np.ndarray) -> tuple:
     """(data, batch_sizes) of a (T, B, *) tensor whose batch is sorted by decreasing length."""
-    _reject_packing()
     steps, batch = time_major.shape[0], time_major.shape[1]
     batch_sizes = np.array([(lengths_sorted > t).sum() for t in range(int(lengths_sorted[0]))], dtype=np.int64)
     rows = np.concatenate([t * batch + np.arange(n) for t, n in enumerate(batch_sizes)])
@@ -139,7 +133,8 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False, enfo
     if not isinstance(input, Tensor):
         raise TypeError(f"input: expected a Tensor, got {type(input).__name__}")
     lens = _lengths(lengths)
-    _reject_packing()
+    _trace.reject("a PackedSequence made inside the step (pack_padded_sequence, pack_sequence): its layout is "
+                  "computed in Python from the lengths, which eg.compile does not record")
     batch_dim = 0 if batch_first else 1
     if input.ndim < 2 or lens.size != input.shape[batch_dim]:
         raise ArgumentError(f"Expected `len(lengths)` to be equal to batch_size, but got {lens.size} (batch_size="
