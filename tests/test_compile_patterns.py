@@ -32,7 +32,9 @@ def _pattern(name: str, m, opt, m2, opt2, ema: list, calls: list):
                 (F.cross_entropy(m(xs), ys) / 2).backward()
             opt.step()
             return None
-        if name == "python_counter_accumulation":  # steps every other call: two signatures, two plans
+        if name == "python_counter_accumulation":  # steps every other call, counting in a list the step appends to:
+            # a change a replay would not make (before, this compiled only because the two branches happened to
+            # have two signatures; a counter whose branch the signature did not tell apart replayed one)
             calls.append(1)
             loss = F.cross_entropy(m(x), y)
             loss.backward()
@@ -173,10 +175,10 @@ def _replays_as_eager(build, batches, min_replays: int = 4):
     return fn
 
 
-COMPILES = ["two_micro_batches", "python_counter_accumulation", "train_eval_inside", "accuracy", "l1_penalty",
+COMPILES = ["two_micro_batches", "train_eval_inside", "accuracy", "l1_penalty",
             "two_models", "plain", "ema", "ema_module", "manual_weight_decay", "manual_sgd", "weight_clipping",
             "random_fills", "manual_nll", "index_ops", "elementwise_masks", "sampling"]
-FALLS_BACK: dict = {}
+FALLS_BACK: dict = {"python_counter_accumulation": "the step changes the Python state calls"}
 
 
 @pytest.mark.parametrize("name", COMPILES + sorted(FALLS_BACK))

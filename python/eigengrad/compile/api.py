@@ -25,16 +25,18 @@ from eigengrad import _trace
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.compile.plan import Plan
 from eigengrad.compile.recorder import Tracer, recording, tracing_here
-from eigengrad.compile.state import Reach, StepState, _items, same_bits
+from eigengrad.compile.pystate import PythonState
+from eigengrad.compile.state import Reach, StepState, _items, _library, same_bits
 from eigengrad.tensor import Tensor
 
 
 class _Entry:
     """The plan of one signature, how the step's result is built from its outputs, and how far it got."""
-    __slots__ = ("plan", "layout", "writes", "fingerprint", "traces", "verified")
+    __slots__ = ("plan", "layout", "writes", "fingerprint", "traces", "verified", "live")
 
-    def __init__(self, plan: Plan, layout: tuple, writes: tuple) -> None:
+    def __init__(self, plan: Plan, layout: tuple, writes: tuple, live: dict) -> None:
         self.plan, self.layout, self.writes, self.traces, self.verified = plan, layout, writes, 1, False
+        self.live = live  # id -> a returned tensor that lives across calls (see _live)
         self.fingerprint = (layout, plan.fingerprint(), writes)
 
 
@@ -77,6 +79,7 @@ class CompiledFunction:
                                        "in a row (a global or closure variable the loop changes, such as a number): "
                                        "each call was traced again", args, kwargs)
             self._state, self._reached = StepState(objects, *self._extra), reached
+            self._python = PythonState(*self._reach.named()) if not _library(self._fn) else PythonState([], [])
             self._identities = self._state.observe()[0]
             self._plans.clear()
         else:
@@ -85,12 +88,12 @@ class CompiledFunction:
         why = self._why_not(args, kwargs, identities, hooks)
         if why is not None:
             return self._fall_back(why, args, kwargs)
-        key = (_arg_signature(args, kwargs), signature)
+        key = (_arg_signature(args, kwargs), signature, self._python.signature())
         try:
             entry = self._plans.get(key)
         except TypeError:  # (a module attribute that held a number holds an unhashable value now)
             self._state.forget_options()
-            key = (key[0], self._state.observe()[1])
+            key = (key[0], self._state.observe()[1], key[2])
             entry = self._plans.get(key)
         if entry is None:  # a new signature: after so many in a row, eager from then on (PyTorch's recompile limit)
             self._new_in_a_row += 1
@@ -145,9 +148,13 @@ class CompiledFunction:
         targs, tkwargs = _map_tensors(args, kwargs, lambda t: Tensor._wrap(next(it)))
         tracer = Tracer(state.persistent(), inputs, state.params)
         before = state.python_state()
+        python_before, tensors_before = self._python.snapshot(), state.tensor_attributes()
         grads_before = [p._grad for p in state.params]
         with recording(tracer):
             result = self._fn(*targs, **tkwargs)
+        changed = self._python.changed(python_before) or state.tensor_attribute_set(tensors_before)
+        if changed is not None:
+            tracer.fail(changed)
         writes = state.python_writes(before)  # (model.eval() in the step: each replay sets them too)
         for a, traced in zip(_tensors(args, kwargs), inputs):
             if not same_bits(a._data, traced):  # (the step ran on copies: the caller's tensor gets eager's values)
@@ -155,6 +162,7 @@ class CompiledFunction:
                 tracer.fail("the step changes an argument in place (x.mul_(...), x[i] = ...): a replay would change "
                             "its own copy of it")
         layout, leaves = _layout(result)
+        layout, live = _live(layout, leaves, state)
         outs = []
         for leaf in leaves:
             if isinstance(leaf, Tensor):
@@ -176,7 +184,7 @@ class CompiledFunction:
         plan.step_generators = tracer.step_generators
         plan.set_new_grads([p for p, g in zip(state.params, grads_before) if g is not None and p._grad is not g])
         if entry is None:
-            self._plans[key] = entry = _Entry(plan, layout, writes)
+            self._plans[key] = entry = _Entry(plan, layout, writes, live)
             while len(self._plans) > self.max_plans:
                 self._plans.popitem(last=False)
         elif (layout, plan.fingerprint(), writes) != entry.fingerprint:
@@ -185,13 +193,13 @@ class CompiledFunction:
                                    result, ran=True)
         else:
             entry.plan, entry.traces = plan, entry.traces + 1
-        return _rebuild(entry.layout, [o.copy() for o in plan.outputs])
+        return _rebuild(entry.layout, [o.copy() for o in plan.outputs], entry.live)
 
     def _replay(self, entry: _Entry, args, kwargs):
         outs = entry.plan.run([t._data for t in _tensors(args, kwargs)])
         self._state.apply_writes(entry.writes)
         self.replays += 1
-        return _rebuild(entry.layout, outs)
+        return _rebuild(entry.layout, outs, entry.live)
 
     def _verify(self, entry: _Entry, args, kwargs):
         """Replay, then rerun eagerly from the same state: the plan is kept only when both agree bit for bit."""
@@ -338,13 +346,36 @@ def _layout(result) -> tuple:
     return structure(result), leaves
 
 
-def _rebuild(layout, arrays: list):
-    """The result of ``layout`` (``_layout``) with tensors over ``arrays``, in order."""
+def _live(layout, leaves: list, state) -> tuple:
+    """(``layout`` with each returned tensor that lives across calls as ("L", its id), {id: tensor}): a
+    parameter, a module's buffer or a tensor the step reaches by name, which eager mode returns itself (a step
+    returning ``bn.running_mean`` for a log), so a replay returns it too, holding the replay's values."""
+    persistent = {id(t): t for t in (*state.params, *state.tensors,
+                                     *(b for m in state.modules for b in m._buffers.values() if b is not None))}
+    leaf, live = iter(leaves), {}
+
+    def walk(s):
+        if s is None or s == "T":
+            t = next(leaf)
+            if s == "T" and id(t) in persistent:
+                live[id(t)] = t
+                return ("L", id(t))
+            return s
+        return (s[0], s[1], s[2], tuple(walk(p) for p in s[3]))
+    return walk(layout), live
+
+
+def _rebuild(layout, arrays: list, live: dict):
+    """The result of ``layout`` (``_layout``, ``_live``) with tensors over ``arrays``, in order (a live tensor's
+    array is the tensor's own: it is returned itself)."""
     it = iter(arrays)
 
     def build(s):
         if s is None or s == "T":
             return None if s is None else Tensor._wrap(next(it))
+        if s[0] == "L":
+            next(it)
+            return live[s[1]]
         _, kind, keys, parts = s
         items = [build(p) for p in parts]
         if issubclass(kind, dict):

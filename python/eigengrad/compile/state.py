@@ -22,7 +22,7 @@ from eigengrad.tensor import Tensor, default_float
 
 
 # the types of a module's attributes that are part of a step's signature (options its forward reads)
-_PLAIN = frozenset((int, float, bool, str, type(None)))
+from eigengrad.compile.pystate import PLAIN as _PLAIN  # noqa: E402
 
 
 @functools.lru_cache(maxsize=1024)
@@ -62,7 +62,9 @@ class Reach:
             self.owner, fn = fn, type(fn).__call__
         fn = getattr(fn, "__func__", fn)
         code = getattr(fn, "__code__", None)
+        self.code = code
         self.cells = tuple(fn.__closure__ or ()) if code is not None else ()
+        self.freevars = code.co_freevars if code is not None else ()
         self.globals = getattr(fn, "__globals__", {}) if code is not None else {}
         self.names = tuple(sorted(_names(code))) if code is not None else ()
         self.assigned = _assigned(code) if code is not None else []
@@ -79,6 +81,23 @@ class Reach:
         g = self.globals
         objs += [g[n] for n in self.names if n in g]
         return objs + _one_level_further(objs)
+
+    def named(self) -> tuple[list, list]:
+        """((label, object), ...) of what the step names and of what the user's helper functions it names
+        name, and the code objects of the step and those helpers: for ``pystate.PythonState``."""
+        out = [("a bound argument", o) for o in self.bound] + [("a default argument", o) for o in self.defaults]
+        if self.owner is not None:
+            out.append(("self", self.owner))
+        out += [(name, c.cell_contents) for name, c in zip(self.freevars, self.cells) if _filled(c)]
+        out += [(n, self.globals[n]) for n in self.names if n in self.globals]
+        codes = [] if self.code is None else [self.code]
+        for label, o in list(out):
+            if isinstance(o, types.FunctionType) and not _library(o):
+                codes.append(o.__code__)
+                out += [(f"{label}'s {n}", c.cell_contents)
+                        for n, c in zip(o.__code__.co_freevars, o.__closure__ or ()) if _filled(c)]
+                out += [(f"{label}'s {n}", o.__globals__[n]) for n in _names(o.__code__) if n in o.__globals__]
+        return out, codes
 
 
 def _one_level_further(objs: list) -> list:
@@ -99,7 +118,10 @@ def _one_level_further(objs: list) -> list:
         elif _users_object(o):
             found += [v for v in vars(o).values() if _trainable(v)]
         elif isinstance(o, (list, tuple, dict)) and len(o) <= _CONTAINER_ITEMS:
-            found += [v for v in _items(o) if _trainable_item(v)]  # (reg["model"] = another model: seen)
+            items = _items(o)
+            found += [v for v in items if _trainable_item(v)]  # (reg["model"] = another model: seen)
+            # a registry of the user's functions (LOSSES[name](out, y)): what each of them names, as a helper's
+            found += _one_level_further([v for v in items if isinstance(v, types.FunctionType)])
     return found
 
 
@@ -172,6 +194,7 @@ class StepState:
         self.roots = _unique(mods)
         self.schedulers = _unique(scheds)
         self.modules = _unique(m for root in mods for m in root.modules())
+        self._tensor_sources += _module_tensor_sources(self.modules)
         self.optimizers = _unique(opts)
         self.params = _unique([p for m in self.modules for p in m.parameters(recurse=False)] +
                               [p for o in self.optimizers for g in o.param_groups for p in g["params"]])
@@ -292,6 +315,24 @@ class StepState:
         return ([{k: v for k, v in m.__dict__.items() if type(v) in _PLAIN} for m in self.modules],
                 [p.requires_grad for p in self.params])
 
+    def tensor_attributes(self) -> dict:
+        """{(module index, name): id} of the tensors the user's modules hold as plain attributes (see
+        ``_module_tensor_sources``)."""
+        return {(i, k): id(v) for i, m in enumerate(self.modules) if not _library(type(m))
+                for k, v in m.__dict__.items() if isinstance(v, Tensor)}
+
+    def tensor_attribute_set(self, before: dict) -> str | None:
+        """Why the step cannot replay if it set a module's tensor attribute since ``before`` (``self.attn =
+        weights`` kept for a plot): a replay would leave the traced tensor there."""
+        now = self.tensor_attributes()
+        for key in now.keys() | before.keys():
+            if now.get(key) != before.get(key):
+                i, name = key
+                return (f"the step sets {type(self.modules[i]).__name__}.{name} (a tensor attribute, not a parameter "
+                        "or buffer): a replay would not set it (keep it out of the compiled step, or register a "
+                        "buffer and copy_ into it)")
+        return None
+
     def python_writes(self, before: tuple) -> tuple:
         """What changed in ``python_state()`` since ``before`` (taken at the start of a trace): ((module index,
         ((name, value), ...)), ...), ((parameter index, requires_grad), ...). A replay sets them as the trace
@@ -311,6 +352,28 @@ class StepState:
 
     def snapshot(self, generators) -> "Snapshot":
         return Snapshot(self, generators)
+
+
+def _module_tensor_sources(modules: list) -> list:
+    """Where the user's modules keep tensors that are neither parameters nor buffers, read live like the
+    step's own: a module's tensor attributes (``self.mask = torch.tril(...)`` without ``register_buffer``),
+    the tensors of an object it holds (a prior distribution), and the global tensors its ``forward`` names
+    (a module-level ``SCALE``, an ``edge_index``)."""
+    from eigengrad.distributions.distribution import Distribution
+
+    found = []
+    for m in modules:
+        if _library(type(m)):
+            continue
+        attrs = m.__dict__
+        if any(isinstance(v, Tensor) for v in attrs.values()):
+            found.append(attrs)
+        found += [vars(v) for v in attrs.values() if isinstance(v, Distribution)]
+        forward = getattr(type(m), "forward", None)
+        if isinstance(forward, types.FunctionType):
+            g = forward.__globals__
+            found += [g[n] for n in _names(forward.__code__) if n in g and _holds_tensor(g[n])]
+    return found
 
 
 def _items(obj):
