@@ -407,3 +407,49 @@ def test_param_groups_stay_dicts_through_copies():
     for g in (opt.param_groups[0], copy.deepcopy(opt).param_groups[0], pickle.loads(pickle.dumps(opt)).param_groups[0]):
         assert isinstance(g, dict) and g["lr"] == 0.1
     assert type(opt.state_dict()["param_groups"][0]) is dict
+
+
+_IDX = eg.tensor([0, 1, 0, 2, 2, 1])
+
+# Steps whose index, mask or draw NumPy had computed outside the recorded kernels (so they fell back): each is a
+# numpy_call now, made again at every replay. The input changes from call to call, so a frozen index or draw
+# would show as different bits.
+_ARRAY_STEPS = {
+    "index_put_accumulate": lambda y: y.index_put((_IDX[:3],), eg.ones(3, 4), accumulate=True),
+    "index_put_accumulate_number": lambda y: y.index_put((_IDX[:3], _IDX[1:4]), eg.tensor(2.0), accumulate=True),
+    "index_put_mask": lambda y: y.index_put((y > 0,), eg.tensor(0.5)),
+    "put_accumulate": lambda y: y.put(_IDX, eg.ones(6), accumulate=True),
+    "index_copy": lambda y: eg.zeros(6, 4).index_copy(0, _IDX.flip(0) + 3 * (_IDX == 2), y),
+    "fill_diagonal_": lambda y: (y * 1).fill_diagonal_(0.5),
+    "literal_index": lambda y: y[eg.tensor([0, 2, 5])] * eg.tensor(0.5) + eg.as_tensor([1.0, 2.0, 3.0, 4.0]),
+    "cummax": lambda y: eg.cummax(y, 1).values + eg.cummin(y, 0)[0],
+    "gumbel_softmax": lambda y: F.gumbel_softmax(y, tau=0.5),
+    "gumbel_softmax_hard": lambda y: F.gumbel_softmax(y, tau=0.5, hard=True) * y,
+    "normal": lambda y: y + eg.normal(0.0, 0.1, size=(6, 4)) + eg.normal(y.detach(), 0.1),
+    "windows": lambda y: y * eg.hann_window(4) + y * eg.kaiser_window(4, beta=5.0) + eg.bartlett_window(4),
+    "logspace_scalar_tensor": lambda y: y * eg.logspace(-1, 1, 4) + eg.scalar_tensor(0.5),
+    "triangle_indices": lambda y: y[:4, :4][tuple(eg.tril_indices(4, 4))].sum() + y[tuple(eg.triu_indices(4, 4, 1))],
+    "combinations": lambda y: eg.combinations(y[0], 2).prod(1),
+    "distribution_numbers": lambda y: -eg.distributions.Normal(y, 1.0, validate_args=False).log_prob(eg.zeros(6, 4))
+    + eg.distributions.Normal(0.0, 1.0, validate_args=False).log_prob(y),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ARRAY_STEPS))
+def test_index_writes_literals_and_draws_compile(name):
+    x = eg.randn(6, 5)
+
+    def build():
+        m = nn.Linear(5, 4)
+        opt = eg.optim.SGD(m.parameters(), 0.05)
+
+        def step(x):
+            opt.zero_grad()
+            loss = _ARRAY_STEPS[name](m(x)).pow(2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        return step, lambda: list(m.parameters()) + [eg.random.get_rng_state()]
+
+    fn = _side_by_side(build, calls=7, args=lambda i: (x * (i + 1) - i,))
+    assert fn.replays >= 3

@@ -77,6 +77,23 @@ def test_random_factories_match_torch_shapes_and_dtypes(call):
     assert tuple(e.shape) == tuple(t.shape) and str(e.dtype) == str(t.dtype).replace("torch.", "")
 
 
+def test_normal_gives_its_tensor_arguments_a_zero_gradient():
+    """PyTorch's normal(mean, std) with tensors that require grad is in the graph (NormalBackward), each getting
+    a zero gradient: eigengrad's result had not required grad, so a loss of it had no graph."""
+    for L in (eg, torch):
+        m, s = L.zeros(3, requires_grad=True), L.ones(3, requires_grad=True)
+        y, z, w = L.normal(m, 1.0), L.normal(0.5, s), L.normal(m, s)
+        assert y.requires_grad and z.requires_grad and w.requires_grad
+        (y.sum() + z.sum() + w.sum()).backward()
+        assert m.grad.tolist() == [0.0] * 3 and s.grad.tolist() == [0.0] * 3
+        assert not L.normal(0.0, 1.0, size=(2,)).requires_grad
+        assert L.normal(0.0, 1.0, size=(2,), requires_grad=True).requires_grad
+        with pytest.raises(RuntimeError, match="normal expects std >= 0.0, but found std -1"):
+            L.normal(m, -1.0)
+        with pytest.raises(RuntimeError, match="normal expects all elements of std >= 0.0"):
+            L.normal(m, L.tensor([1.0, -1.0, 1.0]))
+
+
 def test_random_factories_ranges_and_statistics():
     eg.manual_seed(0)
     u = eg.rand(100_000).numpy()

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from eigengrad import _dtype, _trace
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.distributions import constraints
 from eigengrad.tensor import Size, Tensor
 
@@ -217,10 +218,13 @@ def as_param(value, name: str) -> Tensor:
     if isinstance(value, Tensor):
         return value if value._data.dtype.kind == "f" else value.to(default_float())
     if isinstance(value, (numbers.Real, np.ndarray, list, tuple)) and not isinstance(value, bool):
-        arr = np.asarray(value)
-        if arr.dtype.kind != "f" or not isinstance(value, np.ndarray):  # Python numbers: the default dtype
-            arr = arr.astype(default_float())
-        return Tensor._wrap(np.ascontiguousarray(arr) if arr.ndim else arr)
+        # Python numbers (frozen, as every Python value a compiled step reads) through numpy_call: eg.compile
+        # makes the array at every replay instead of one it cannot see
+        dtype = value.dtype if isinstance(value, np.ndarray) and value.dtype.kind == "f" else np.dtype(default_float())
+        if isinstance(value, np.ndarray):
+            return Tensor._wrap(numpy_call(_param_array, value, dtype))
+        return Tensor._wrap(numpy_call(_param_array, value if isinstance(value, numbers.Real) else tuple(value),
+                                       dtype))
     raise TypeError(f"{name}: expected a Tensor or a number, got {type(value).__name__}")
 
 
@@ -243,7 +247,12 @@ def as_value(value, like: Tensor) -> Tensor:
         if value._data.dtype.kind == "f":  # integer and bool values take the parameters' float dtype
             dtype = np.promote_types(dtype, value._data.dtype)
         return value if value._data.dtype == dtype else value.to(_dtype.of(dtype))
-    return Tensor._wrap(np.asarray(value, dtype=like._data.dtype))
+    return Tensor._wrap(numpy_call(_param_array, value, like._data.dtype))
+
+
+def _param_array(value, dtype: np.dtype) -> np.ndarray:
+    arr = np.asarray(value, dtype=dtype)
+    return np.ascontiguousarray(arr) if arr.ndim else arr
 
 
 def numpy_rng() -> np.random.Generator:

@@ -34,17 +34,24 @@ def _strictly_inside(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (x > lo) & (x < hi)
 
 
-def _abs_above(x: np.ndarray, bound: float) -> np.ndarray:
-    return np.abs(x) > bound
+# The kept elements are those not at or below the bound, so that a NaN is kept (PyTorch's kernels test
+# x <= bound and keep x otherwise: a NaN input gives NaN, with gradient 1).
+
+def _not_at_most(x: np.ndarray, bound: float) -> np.ndarray:
+    return ~(x <= bound)
+
+
+def _abs_not_at_most(x: np.ndarray, bound: float) -> np.ndarray:
+    return ~(np.abs(x) <= bound)
 
 
 # --- ReLU family ------------------------------------------------------------------------------------------
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0); ``inplace`` writes into ``input``."""
+    """max(x, 0); ``inplace`` writes into ``input``; an integer input keeps its dtype, as PyTorch's."""
     from eigengrad.autograd import ops
 
-    return _apply(input, inplace, "relu", lambda x: ops.ReLU.apply(x))
+    return _apply(input, inplace, "relu", lambda x: ops.ReLU.apply(x) if x._data.dtype.kind == "f" else x.relu())
 
 
 def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
@@ -85,11 +92,11 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _threshold(x: Tensor, threshold: float, value: float) -> Tensor:
-    return _where_tensor(numpy_call(np.greater, x._data, threshold), x, value)
+    return _where_tensor(numpy_call(_not_at_most, x._data, threshold), x, value)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """x where x > threshold, else ``value``."""
+    """x where x > threshold (or NaN), else ``value``."""
     return _apply(input, inplace, "threshold", _threshold, _real(threshold, "threshold"), _real(value, "value"))
 
 
@@ -225,7 +232,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
     x = _tensor(input)
     lambd = _real(lambd, "lambd")
-    return _where_tensor(numpy_call(_abs_above, x._data, lambd), x, 0.0)
+    return _where_tensor(numpy_call(_abs_not_at_most, x._data, lambd), x, 0.0)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -235,9 +242,9 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         top, name = (3.40282e38, "Float") if x.dtype == np.float32 else (1.79769e308, "Double")
         raise ArgumentError(f"lambda must be in range [0, {top:g}] for input dtype {name}, but found {lambd:g}")
-    a = x._data
-    return _where_tensor(numpy_call(np.greater, a, lambd), x - lambd,
-                         _where_tensor(numpy_call(np.less, a, -lambd), x + lambd, 0.0))
+    a = x._data  # (between the bounds: x * 0, a zero of x's sign, as PyTorch's)
+    return _where_tensor(numpy_call(_not_at_most, a, lambd), x - lambd,
+                         _where_tensor(numpy_call(np.less, a, -lambd), x + lambd, x * 0.0))
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -308,17 +315,27 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     x = _tensor(logits, "logits")
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", UserWarning, stacklevel=2)
-    u = np.empty(x.shape, dtype=x.dtype)
-    _random.uniform_(u.reshape(-1), 0.0, 1.0)
-    gumbels = -np.log(-np.log1p(-u))  # -log(E), E = -log(1 - U) ~ Exp(1)
-    y_soft = ((x + Tensor._wrap(gumbels.astype(x.dtype))) / tau).softmax(dim)
+    # (through numpy_call: a compiled step draws at every call and finds the argmax of that call's sample)
+    gumbels = numpy_call(_gumbel_draw, tuple(x.shape), x._data.dtype)
+    y_soft = ((x + Tensor._wrap(gumbels)) / tau).softmax(dim)
     if not hard:
         return y_soft
-    d = _dim(dim, x.ndim)
-    index = np.expand_dims(np.argmax(y_soft._data, axis=d), d) if x.ndim else np.zeros((), dtype=np.int64)
-    y_hard = np.zeros(x.shape, dtype=x.dtype)
-    if x.ndim:
-        np.put_along_axis(y_hard, index, 1.0, axis=d)
-    else:
-        y_hard[...] = 1.0
+    y_hard = numpy_call(_one_hot_of_argmax, y_soft._data, _dim(dim, x.ndim) if x.ndim else 0)
     return y_soft - y_soft.detach() + Tensor._wrap(y_hard)
+
+
+def _gumbel_draw(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """Gumbel(0, 1) draws, -log(E) with E = -log(1 - U) ~ Exp(1), from the default generator."""
+    u = np.empty(shape, dtype=dtype)
+    _random.uniform_(u.reshape(-1), 0.0, 1.0)
+    return (-np.log(-np.log1p(-u))).astype(dtype, copy=False)
+
+
+def _one_hot_of_argmax(y: np.ndarray, d: int) -> np.ndarray:
+    """1 at the first largest entry along ``d``, 0 elsewhere (a 0-d ``y``: 1)."""
+    out = np.zeros(y.shape, dtype=y.dtype)
+    if y.ndim:
+        np.put_along_axis(out, np.expand_dims(np.argmax(y, axis=d), d), 1.0, axis=d)
+    else:
+        out[...] = 1.0
+    return out

@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from eigengrad._errors import ArgumentError
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _dims
 from eigengrad.tensor_ops import shape as _shape
 
@@ -173,19 +174,30 @@ def combinations(input, r: int = 2, with_replacement: bool = False):
         raise ArgumentError(f"Expect a non-negative number, but got {r}")
     if r == 0:
         return input.new_zeros(0)
-    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    index = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     from eigengrad.tensor_ops.index import index_select
 
-    return index_select(input, 0, _wrap(index.reshape(-1))).reshape(-1, r)
+    index = numpy_call(_combinations, input.shape[0], r, bool(with_replacement))
+    return index_select(input, 0, _wrap(index)).reshape(-1, r)
+
+
+# The index arrays below are made through numpy_call: eg.compile makes them at every replay (constants of the
+# shapes) instead of arrays it cannot see.
+
+def _combinations(n: int, r: int, with_replacement: bool) -> np.ndarray:
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    return np.array(list(pick(range(n), r)), dtype=np.int64).reshape(-1)
+
+
+def _triangle_indices(row: int, col: int, offset: int, upper: bool, dtype: np.dtype) -> np.ndarray:
+    rows, cols = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
+    return np.stack([rows, cols]).astype(dtype).reshape(2, -1)
 
 
 def _triangle(row: int, col: int, offset: int, upper: bool, dtype):
     from eigengrad import _dtype
 
-    rows, cols = (np.triu_indices if upper else np.tril_indices)(int(row), int(offset), int(col))
-    out = np.stack([rows, cols]).astype(_dtype.to_numpy(dtype) if dtype is not None else np.int64)
-    return _wrap(out.reshape(2, -1))
+    dt = np.dtype(_dtype.to_numpy(dtype) if dtype is not None else np.int64)
+    return _wrap(numpy_call(_triangle_indices, int(row), int(col), int(offset), upper, dt))
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None):

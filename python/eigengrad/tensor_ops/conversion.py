@@ -244,7 +244,10 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=None, r
     """A 0-D tensor of ``s`` in the default float dtype (or ``dtype``)."""
     from eigengrad.tensor import Tensor, default_float
 
-    arr = np.asarray(s, dtype=_dtype.to_numpy(dtype) if dtype is not None else default_float())
+    from eigengrad.autograd.ops import numpy_call
+
+    dt = np.dtype(_dtype.to_numpy(dtype) if dtype is not None else default_float())
+    arr = numpy_call(np.asarray, s, dt) if not hasattr(s, "_data") else np.asarray(s._data, dt)
     return Tensor._wrap(arr, requires_grad)
 
 

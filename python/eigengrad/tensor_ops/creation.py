@@ -15,9 +15,10 @@ import warnings
 import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
-from eigengrad import _dtype
+from eigengrad import _dtype, _trace
 from eigengrad._exact import fms
 from eigengrad.autograd.grad_mode import _state as _grad_state
+from eigengrad.autograd import ops
 from eigengrad.autograd.ops import numpy_call
 from eigengrad import random as _random
 from eigengrad._device import check_device
@@ -101,7 +102,21 @@ def _copied(data, dtype=None, device=None, requires_grad: bool = False):
     """``tensor`` without its warning: a copy of ``data`` (which may be a tensor) as a new leaf."""
     from eigengrad.tensor import _to_array
 
+    if _trace.ACTIVE[0] is not None and _python_literal(data):
+        return _new(numpy_call(_to_array, data, dtype=dtype), requires_grad, device)
     return _new(_to_array(data, dtype=dtype, copy=True), requires_grad, device)
+
+
+_LITERAL_TYPES = (bool, int, float, complex)
+
+
+def _python_literal(data) -> bool:
+    """Whether ``data`` is Python numbers only (nested lists and tuples of them): inside a step that eg.compile
+    traces, ``torch.tensor([0, 2])`` or ``torch.tensor(0.5)`` is then a constant made by a plan step (frozen, as
+    every Python value the step reads), rather than an array the tracer cannot see."""
+    if type(data) in _LITERAL_TYPES:
+        return True
+    return isinstance(data, (list, tuple)) and all(_python_literal(x) for x in data)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -111,6 +126,8 @@ def as_tensor(data, dtype=None, device=None):
     check_device(device)
     if isinstance(data, Tensor) and (dtype is None or _dtype.to_numpy(dtype) == data._data.dtype):
         return data
+    if _trace.ACTIVE[0] is not None and _python_literal(data):
+        return _marked(Tensor._wrap(numpy_call(_to_array, data, dtype=dtype)))
     return _marked(Tensor._wrap(_to_array(data, dtype=dtype, copy=False)))
 
 
@@ -276,7 +293,11 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
              requires_grad: bool = False):
     dt = _float_dtype(dtype)
     exps = linspace(start, end, steps, dtype=np.float64)._data
-    return _new(np.power(base, exps).astype(dt), requires_grad, device, out)
+    return _new(numpy_call(_powers, float(base), exps, np.dtype(dt)), requires_grad, device, out)
+
+
+def _powers(base: float, exps: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return np.power(base, exps).astype(dtype)
 
 
 def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False):
@@ -500,7 +521,8 @@ def _bernoulli(probs: np.ndarray, p, dtype: np.dtype, generator) -> np.ndarray:
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad: bool = False):
-    """N(mean, std^2) draws: mean and std tensors (broadcast) or numbers with ``size``."""
+    """N(mean, std^2) draws: mean and std tensors (broadcast) or numbers with ``size``. A mean or std tensor that
+    requires grad gets a zero gradient (the draws are not reparametrised), as PyTorch's."""
     m, s = (x._data if hasattr(x, "_data") else x for x in (mean, std))
     if size is not None:
         shape = _size((size,))
@@ -508,11 +530,28 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     dt = next((x.dtype for x in (m, s) if isinstance(x, np.ndarray) and x.dtype.kind == "f"), None)
     dt = _float_dtype(dtype) if dt is None or dtype is not None else dt
+    if isinstance(s, np.ndarray):
+        ops.numpy_check(_check_std, s)
+    elif s < 0:
+        raise ArgumentTypeError(f"normal expects std >= 0.0, but found std {float(s):g}")
+    z = numpy_call(_normal_draw, tuple(shape), np.dtype(dt), generator, 0.0, 1.0)
+    t = _tensor().Tensor._wrap(numpy_call(_scaled_shifted, z, s, m, np.dtype(dt)))
+    for x in (mean, std):
+        if getattr(x, "requires_grad", False) and _grad_state.enabled:
+            t = ops.ZeroGradTo.apply(t, x)
+    if requires_grad and t.grad_fn is None:
+        t.requires_grad_(True)
+    t = _marked(t)
+    return _out.write(t, out) if out is not None else t
+
+
+def _check_std(s) -> None:
     if np.any(np.asarray(s) < 0):
         raise ArgumentTypeError("normal expects all elements of std >= 0.0")
-    z = np.empty(shape, dtype=dt)
-    _random.normal_(z, 0.0, 1.0, generator)
-    return _new((z * s + m).astype(dt, copy=False), requires_grad, device, out)
+
+
+def _scaled_shifted(z: np.ndarray, s, m, dtype: np.dtype) -> np.ndarray:
+    return (z * s + m).astype(dtype, copy=False)
 
 
 # --- the new_* methods ---------------------------------------------------------------------------------------

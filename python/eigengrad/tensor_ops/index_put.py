@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigengrad import _trace
 from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError
 from eigengrad.autograd import inplace
+from eigengrad.autograd.ops import numpy_call, numpy_check
 from eigengrad.tensor_ops import _dims
 
 
@@ -18,33 +20,52 @@ def _tensor_cls():
 
 def _positions(input, indices) -> tuple:
     """The index tensors as int64 arrays over the leading dims (a bool mask stands for its nonzero positions,
-    one array per dim it covers), broadcast together, negative positions counted from the end."""
-    arrays, dim = [], 0
-    for i in indices:
-        a = np.asarray(i._data if hasattr(i, "_data") else i)
+    one array per dim it covers), broadcast together, negative positions counted from the end. Computed
+    through numpy_call, one array per dim, so that a compiled step checks and computes them at every call."""
+    arrays = [np.asarray(i._data if hasattr(i, "_data") else i) for i in indices]
+    if any(a.dtype.kind == "b" for a in arrays):
+        _trace.reject("index_put/index_put_ with a boolean mask: the positions' count depends on the mask's values")
+    pos = _position_arrays(input.shape, *arrays)
+    if _trace.ACTIVE[0] is None:
+        return pos
+    return tuple(numpy_call(_position, input.shape, d, *arrays) for d in range(len(pos)))
+
+
+def _position(shape: tuple, d: int, *arrays) -> np.ndarray:
+    return _position_arrays(shape, *arrays)[d]
+
+
+def _position_arrays(shape: tuple, *arrays) -> tuple:
+    positions, dim = [], 0
+    for a in arrays:
         if a.dtype.kind == "b":
-            arrays.extend(np.nonzero(a))
+            positions.extend(np.nonzero(a))
             dim += a.ndim
             continue
         if a.dtype.kind not in "iu":
             raise ArgumentError("tensors used as indices must be long, int, byte or bool tensors")
-        arrays.append(a.astype(np.int64))
+        positions.append(a.astype(np.int64))
         dim += 1
-    if dim > input.ndim:
-        raise ArgumentIndexError(f"too many indices for tensor of dimension {input.ndim} (got {dim})")
+    if dim > len(shape):
+        raise ArgumentIndexError(f"too many indices for tensor of dimension {len(shape)} (got {dim})")
     try:
-        arrays = np.broadcast_arrays(*arrays) if arrays else []
+        positions = np.broadcast_arrays(*positions) if positions else []
     except ValueError:
         raise ArgumentIndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
-                                 + ", ".join(str(list(a.shape)) for a in arrays)) from None
+                                 + ", ".join(str(list(a.shape)) for a in positions)) from None
     out = []
-    for d, a in enumerate(arrays):
-        n = input.shape[d]
+    for d, a in enumerate(positions):
+        n = shape[d]
         if a.size and (a.min() < -n or a.max() >= n):
             bad = a[(a < -n) | (a >= n)].reshape(-1)[0]
             raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
         out.append(np.where(a < 0, a + n, a))
     return tuple(out)
+
+
+def _flat_positions(lead: tuple, *positions) -> np.ndarray:
+    """The row of each position in the leading dims ``lead`` flattened (index_put's accumulate)."""
+    return np.ravel_multi_index(positions, lead).reshape(-1) if positions else np.zeros(1, np.int64)
 
 
 def index_put(input, indices, values, accumulate: bool = False):
@@ -57,15 +78,21 @@ def index_put(input, indices, values, accumulate: bool = False):
         raise ArgumentTypeError(f"Index put requires the source and destination dtypes match, got "
                                 f"{_scalar_name(input._data.dtype)} for the destination and "
                                 f"{_scalar_name(values._data.dtype)} for the source.")
-    values = values if isinstance(values, Tensor) else Tensor._wrap(np.asarray(values, dtype=input._data.dtype))
-    pos = _positions(input, tuple(indices))
+    if not isinstance(values, Tensor):
+        values = Tensor._wrap(numpy_call(np.asarray, values, dtype=input._data.dtype))
+    indices = tuple(indices)
+    if not accumulate and any(np.asarray(getattr(i, "_data", i)).dtype.kind == "b" for i in indices):
+        out = input.clone()  # a mask: item assignment, which a compiled step replays as a masked write
+        out[tuple(i if isinstance(i, Tensor) else Tensor._wrap(np.asarray(i)) for i in indices)] = values
+        return out
+    pos = _positions(input, indices)
     if not accumulate:
         out = input.clone()
         out[tuple(Tensor._wrap(p) for p in pos)] = values
         return out
     k = len(pos)
     lead, rest = input.shape[:k], tuple(input.shape[k:])
-    flat = np.ravel_multi_index(pos, lead).reshape(-1) if k else np.zeros(1, np.int64)
+    flat = numpy_call(_flat_positions, lead, *pos)
     shape = (pos[0].shape if k else ()) + rest
     vals = values.to(input.dtype).expand(*shape).reshape(int(flat.size), *rest)  # (not -1: rest may hold a 0)
     from eigengrad.tensor_ops.index import index_add
@@ -91,17 +118,28 @@ def index_copy(input, dim: int, index, source):
         raise ArgumentTypeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
                                 f"{_scalar_name(input._data.dtype)} and (source) {_scalar_name(source._data.dtype)}")
     n = input.shape[d] if input.ndim else 1
-    flat = np.asarray(index._data if hasattr(index, "_data") else index).reshape(-1)
-    bad = (flat < 0) | (flat >= n)
-    if bad.any():  # PyTorch's index_copy counts no position from the end
-        raise ArgumentIndexError(f"index_copy_(): index {int(flat[np.argmax(bad)])} is out of bounds for dimension {d} "
-                                 f"with size {n}")
+    numpy_check(_check_copy_index, np.asarray(index._data if hasattr(index, "_data") else index), n, d)
     if input.ndim == 0:  # one slice: the element, as a 1-element tensor
         return index_copy(input.reshape(1), 0, index, source.reshape(-1) if hasattr(source, "_data") else source
                           ).reshape(())
     out = input.clone()
     out[(slice(None),) * d + (index.reshape(-1),)] = source
     return out
+
+
+def _check_copy_index(index: np.ndarray, n: int, d: int) -> None:
+    """index_copy's positions in [0, n): PyTorch's index_copy counts none from the end."""
+    flat = index.reshape(-1)
+    bad = (flat < 0) | (flat >= n)
+    if bad.any():
+        raise ArgumentIndexError(f"index_copy_(): index {int(flat[np.argmax(bad)])} is out of bounds for dimension {d} "
+                                 f"with size {n}")
+
+
+def _diagonal_mask(shape: tuple, wrap: bool) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    return mask
 
 
 def fill_diagonal_(input, fill_value, wrap: bool = False):
@@ -111,9 +149,7 @@ def fill_diagonal_(input, fill_value, wrap: bool = False):
         raise ArgumentError("dimensions must larger than 1")
     if input.ndim > 2 and len(set(input.shape)) != 1:
         raise ArgumentError("all dimensions of input must be of equal length")
-    mask = np.zeros(input.shape, dtype=bool)
-    np.fill_diagonal(mask, True, wrap=bool(wrap))
-    input[_tensor_cls()._wrap(mask)] = fill_value
+    input[_tensor_cls()._wrap(numpy_call(_diagonal_mask, tuple(input.shape), bool(wrap)))] = fill_value
     return input
 
 

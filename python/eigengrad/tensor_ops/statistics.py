@@ -33,10 +33,20 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 def _cumulative_extremum(input, dim: int, take_max: bool, name: str):
     """(values, indices) of the running max (min) along ``dim``: on ties the later index, a NaN stays (as
-    PyTorch's kernel)."""
+    PyTorch's kernel). The indices come from numpy_call (a compiled step finds them at every call)."""
     x = input if input.ndim else input.reshape(1)
     d = _dims.wrap(dim, x.ndim)
-    data = np.moveaxis(x._data, d, 0)
+    indices = ops.numpy_call(_running_extremum_index, x._data, d, take_max)
+    values = ops.Gather.apply(x, indices, dim=d) if x.requires_grad else _wrap(
+        ops.numpy_call(np.take_along_axis, x._data, indices, d))
+    if input.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return getattr(return_types, name)(values, _wrap(indices))
+
+
+def _running_extremum_index(x: np.ndarray, d: int, take_max: bool) -> np.ndarray:
+    """The position along ``d`` of the running max (min) of ``x``: the later one on ties, a NaN's once seen."""
+    data = np.moveaxis(x, d, 0)
     idx = np.zeros(data.shape, dtype=np.int64)
     best = data[0].copy() if data.shape[0] else data[:0]
     best_i = np.zeros(data.shape[1:], dtype=np.int64)
@@ -50,11 +60,7 @@ def _cumulative_extremum(input, dim: int, take_max: bool, name: str):
         best = np.where(take, v, best)
         best_i = np.where(take, i, best_i)
         idx[i] = best_i
-    indices = np.moveaxis(idx, 0, d)
-    values = ops.Gather.apply(x, indices, dim=d) if x.requires_grad else _wrap(np.take_along_axis(x._data, indices, d))
-    if input.ndim == 0:
-        values, indices = values.reshape(()), indices.reshape(())
-    return getattr(return_types, name)(values, _wrap(indices))
+    return np.ascontiguousarray(np.moveaxis(idx, 0, d))
 
 
 def cummax(input, dim: int):
