@@ -161,10 +161,13 @@ def test_bag_boundaries_are_checked(rng, starts, msg):
         K.embedding_bag_forward(weight, np.zeros(6, np.int64), np.array(starts, np.int64), None, "sum", -1)
 
 
-def test_in_place_renorm_refuses_what_it_would_copy(rng):
+def test_in_place_renorm_of_a_strided_weight_and_what_it_refuses(rng):
     weight = rng.standard_normal((6, 4))
-    with pytest.raises(ValueError, match="weight: expected a C-contiguous array"):
-        K.embedding_renorm(np.asfortranarray(weight), np.array([1]), 0.1, 2.0)
+    fortran, want = np.asfortranarray(weight), weight.copy()
+    K.embedding_renorm(fortran, np.array([1]), 0.1, 2.0)  # (through a contiguous copy, written back)
+    K.embedding_renorm(want, np.array([1]), 0.1, 2.0)
+    np.testing.assert_array_equal(fortran, want)
+    assert np.linalg.norm(want[1]) == pytest.approx(0.1, rel=1e-6) and (want[0] == weight[0]).all()
     ro = weight.copy()
     ro.setflags(write=False)
     with pytest.raises(ValueError, match="weight: expected a writeable array"):

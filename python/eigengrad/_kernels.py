@@ -632,16 +632,30 @@ def _grad_outputs(x: np.ndarray, pshape: tuple, grads) -> tuple:
             empty(pshape, x.dtype) if need_b else None)
 
 
+@contextlib.contextmanager
+def updated_in_place(a):
+    """``a`` for a kernel that updates it in place: ``a`` itself when it is C-contiguous (or None), else a
+    contiguous copy that is written back into ``a`` afterwards (a strided view, ``running_mean[::2]``, is
+    updated as PyTorch updates it)."""
+    if a is None or a.flags.c_contiguous or not a.flags.writeable:  # (the kernel refuses a read-only one)
+        yield a
+        return
+    work = np.ascontiguousarray(a)
+    yield work
+    np.copyto(a, work)
+
+
 def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
     """Batch norm of x (N, C, *) per channel: (y, save_mean, save_invstd). Training uses the batch's
-    statistics and updates running_mean/running_var in place when given (they must be contiguous and
-    writeable); eval uses the running statistics."""
+    statistics and updates running_mean/running_var in place when given (writeable arrays); eval uses the
+    running statistics."""
     x3 = _nc_s(contiguous(x))
     c = x3.shape[1]
     y3 = empty_like(x3)
     save_mean, save_invstd = empty(c), empty(c)
-    _C.batch_norm_forward(x3, _opt(weight), _opt(bias), running_mean, running_var, y3, save_mean, save_invstd,
-                          training, momentum, eps)
+    with updated_in_place(running_mean) as rm, updated_in_place(running_var) as rv:
+        _C.batch_norm_forward(x3, _opt(weight), _opt(bias), rm, rv, y3, save_mean, save_invstd, training, momentum,
+                              eps)
     return y3.reshape(x.shape), save_mean, save_invstd
 
 
@@ -1238,9 +1252,10 @@ def embedding_backward(grad_out, indices, num: int, padding_idx: int, scale_grad
 
 
 def embedding_renorm(weight, indices, max_norm: float, norm_type: float) -> None:
-    """In place (weight must be C-contiguous and writeable: never a copy): the rows of weight that indices
-    holds whose norm_type-norm exceeds max_norm are scaled to max_norm (PyTorch's embedding_renorm_)."""
-    _C.embedding_renorm(weight, _flat_indices(indices), float(max_norm), float(norm_type))
+    """In place (weight writeable): the rows of weight that indices holds whose norm_type-norm exceeds max_norm
+    are scaled to max_norm (PyTorch's embedding_renorm_)."""
+    with updated_in_place(weight) as w:
+        _C.embedding_renorm(w, _flat_indices(indices), float(max_norm), float(norm_type))
 
 
 def embedding_bag_forward(weight, indices, starts, per_sample_weights, mode: str, padding_idx: int):

@@ -147,7 +147,7 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None, o
     a = A._data
     if a.size == 0:
         return _wrap(np.zeros(a.shape[:-2], np.int64))
-    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else D.svd(a, compute_uv=False)
     cut = np.maximum(atol[..., None], rtol[..., None] * s.max(-1, keepdims=True))
     return _wrap(np.asarray((s > cut).sum(-1), np.int64))
 

@@ -2,8 +2,8 @@
 safe format by default.
 
 **The safe format** is a safetensors file: every tensor and NumPy array of ``obj`` is a safetensors tensor,
-and the structure around them (dicts, OrderedDicts, lists, tuples, numbers, strings, None, dtypes, and
-enums, namedtuples, dataclasses and allow-listed classes as ``{"__object__": name, ...}`` entries) is JSON
+and the structure around them (dicts, OrderedDicts, lists, tuples, sets, numbers (complex ones and NumPy scalars
+with their dtype too), strings, bytes, None, dtypes, devices, and enums, namedtuples, dataclasses and allow-listed classes as ``{"__object__": name, ...}`` entries) is JSON
 in the header's metadata (``eigengrad.tree``; see ``eigengrad.utils.state_tree``). Loading it parses
 JSON and copies bytes: no code runs, and a class named by the file is used only if it is allow-listed
 (:func:`add_safe_globals`, :class:`safe_globals`), as PyTorch's ``weights_only`` unpickler does.
@@ -277,8 +277,8 @@ def save(obj: Any, f, metadata: Any = None, *, pickle_module: Any = None, pickle
          _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False) -> None:
     """Save ``obj`` to ``f`` (a path, or a binary file object such as ``io.BytesIO``), as ``torch.save``.
 
-    Tensors, NumPy arrays, numbers, strings, None, dtypes and any nesting of dicts, OrderedDicts, lists and
-    tuples of them (``model.state_dict()``, ``optimizer.state_dict()``, a scheduler's, whole training
+    Tensors, NumPy arrays, numbers (NumPy scalars keep their dtype), strings, bytes, None, dtypes, devices and
+    any nesting of dicts, OrderedDicts, lists, tuples and sets of them (``model.state_dict()``, ``optimizer.state_dict()``, a scheduler's, whole training
     states), and enums, namedtuples, dataclasses and allow-listed objects in them, go to the safe format
     (safetensors + JSON, nothing executed on load). Anything else (a whole ``nn.Module``, an arbitrary
     object) is pickled with ``pickle_module`` (default ``pickle``) and ``pickle_protocol``, with a

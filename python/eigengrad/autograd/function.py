@@ -169,7 +169,8 @@ class Primitive:
         except ValueError as e:
             if "could not be broadcast" not in str(e) or isinstance(e, RuntimeError):
                 raise
-            raise _broadcast_error(arrays) from None  # PyTorch's RuntimeError (NumPy's is a plain ValueError)
+            # PyTorch's RuntimeError (NumPy's is a plain ValueError)
+            raise _broadcast_error(arrays, getattr(cls, "matrix_operands", False)) from None
         finally:
             _fp_quiet.leave(quiet)
         result = tensor_type._wrap(out)
@@ -379,14 +380,17 @@ def _views():
     return _VIEWS[0]
 
 
-def _broadcast_error(arrays) -> Exception:
+def _broadcast_error(arrays, matrices: bool = False) -> Exception:
     """PyTorch's message for operands that do not broadcast, naming the first mismatched dim (an
-    ArgumentError: both the RuntimeError PyTorch raises and a ValueError)."""
+    ArgumentError: both the RuntimeError PyTorch raises and a ValueError); ``matrices``: the operands are stacks
+    of matrices (matmul), whose batch dims (all but the last two) broadcast."""
     import numpy as np
 
     from eigengrad._errors import ArgumentError
 
     shapes = [np.shape(a) for a in arrays if isinstance(a, np.ndarray)]
+    if matrices:
+        shapes = [s[:-2] for s in shapes]
     for i in range(len(shapes)):
         for j in range(i + 1, len(shapes)):
             a, b = shapes[i], shapes[j]

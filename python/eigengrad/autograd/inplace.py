@@ -121,9 +121,11 @@ def _check_rules(t, records: bool, leaf_message: str) -> None:
 def _write_back(t, result) -> None:
     """Write the recorded ``result`` into ``t``'s memory and make its node ``t``'s history."""
     ctx, arr, old_ctx = result._ctx, t._data, t._ctx
-    if any(s is arr for s in ctx.saved):  # the node needs t's old value, which is about to be overwritten
-        kept = K.cast(arr, arr.dtype)  # (a copy; recorded while eg.compile traces, as the write below)
-        ctx.saved = tuple(kept if s is arr else s for s in ctx.saved)
+    kept = None
+    for node in _new_nodes(ctx, old_ctx):
+        if any(s is arr for s in node.saved):  # the node needs t's old value, which is about to be overwritten
+            kept = K.cast(arr, arr.dtype) if kept is None else kept  # (a copy; recorded while eg.compile traces)
+            node.saved = tuple(kept if s is arr else s for s in node.saved)
     K.copy_into(arr, result._data)
     bump(t)
     if t._view is not None:
@@ -136,6 +138,21 @@ def _write_back(t, result) -> None:
         if old_ctx is not None:
             old_ctx.retained = None
         engine.retain(t)
+
+
+def _new_nodes(ctx, old_ctx, limit: int = 32) -> list:
+    """The nodes an in-place operation's recorded value was computed by: ``ctx`` and, for a composite (copysign_
+    is abs and a product), the nodes behind it down to t's old history ``old_ctx``, at most ``limit`` of them
+    (a composite's few; the operands' own histories are not walked)."""
+    found, todo, seen = [], [ctx], set()
+    while todo and len(found) < limit:
+        node = todo.pop()
+        if node is None or node is old_ctx or id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        todo += [e[0] for e in getattr(node, "edges", ()) if e is not None]
+    return found
 
 
 # --- the operations -----------------------------------------------------------------------------------
@@ -388,7 +405,14 @@ def functional(t, name: str, fn, *args, **kwargs):
         K.copy_into(t._data, result._data)
 
     def recorded(src):
-        return checked(fn(src, *args, **kwargs))
+        result = checked(fn(src, *args, **kwargs))
+        if result._ctx is None:  # no history (a comparison, a sign read from `other`'s values): the new value is
+            # constant in the inputs, which get a zero gradient through it, as PyTorch's (GtBackward0, ...)
+            result = result.to(t._data.dtype)
+            for o in (src, *operands):
+                if o.requires_grad:
+                    result = ops.ZeroGradTo.apply(result, o)
+        return result
 
     return run(t, name, direct, recorded, operands)
 

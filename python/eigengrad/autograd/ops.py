@@ -850,6 +850,8 @@ def _float2d(a, b) -> bool:
 class MatMul(Primitive):
     """a @ b with NumPy's matmul semantics; 2-D float products run on the GEMM kernel."""
 
+    matrix_operands = True  # (a broadcast error names the batch dims, as PyTorch's)
+
     @staticmethod
     def forward(ctx, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:

@@ -54,6 +54,18 @@ def _raw(x):
     return getattr(x, "_data", x)
 
 
+def svd(a: np.ndarray, full_matrices: bool = True, compute_uv: bool = True):
+    """``np.linalg.svd``, except that a matrix holding an infinity or a NaN gives NaN factors at once, as
+    PyTorch's does: LAPACK's gesdd can loop forever on one (float32 [[inf, 1e30, ...]] never returned)."""
+    bad = ~np.isfinite(a).all(axis=(-2, -1))
+    if not bad.any():
+        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+    out = np.linalg.svd(np.where(bad[..., None, None], 0, a), full_matrices=full_matrices, compute_uv=compute_uv)
+    for f in out if compute_uv else (out,):
+        f[bad] = np.nan
+    return out
+
+
 def _used(g) -> bool:
     return bool(np.any(_raw(g)))
 
@@ -164,7 +176,7 @@ class SVD(_Decomp):
 
     @staticmethod
     def forward(ctx, a, full=False):
-        u, s, vh = np.linalg.svd(a, full_matrices=full)
+        u, s, vh = svd(a, full_matrices=full)
         ctx.shapes = (u.shape[-2:], s.shape[-1:], vh.shape[-2:])
         out = _pack(ctx.shapes, u, s, vh)
         ctx.save_for_backward(out)
@@ -207,7 +219,7 @@ def pinv_values(a, atol, rtol, hermitian: bool):
         w, v = np.linalg.eigh(a)
         s, u, vh = np.abs(w), v, np.swapaxes(v * np.sign(w)[..., None, :], -1, -2)
     else:
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        u, s, vh = svd(a, full_matrices=False)
     cut = np.maximum(np.asarray(atol, a.dtype)[..., None], np.asarray(rtol, a.dtype)[..., None] * s.max(-1, keepdims=True))
     inv = np.where(s > cut, 1.0 / np.where(s > cut, s, 1.0), 0.0).astype(a.dtype)
     return np.swapaxes(vh, -1, -2) @ (inv[..., :, None] * np.swapaxes(u, -1, -2))

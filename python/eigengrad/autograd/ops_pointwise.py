@@ -211,6 +211,30 @@ class DivRounded(Primitive):
         return (sum_to(g * 0.0, sa) if need[0] else None), (sum_to(g * 0.0, sb) if need[1] else None)
 
 
+class Hypot(Primitive):
+    """hypot(a, b) = sqrt(a^2 + b^2) without the squares' overflow or underflow (C's hypot, as PyTorch's: float32
+    hypot(1e30, 0.5) is 1e30, not inf): d/da = a / h, d/db = b / h."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.hypot(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved
+        graph = hasattr(g, "_data")
+        if graph:
+            a, b, y = ctx.input_tensor(0, a), ctx.input_tensor(1, b), ctx.output_tensor(y)
+        fold = sum_to if graph else unbroadcast
+        ga = fold(g * a / y, np.shape(ctx.saved[0])) if ctx.needs_input_grad[0] else None
+        gb = fold(g * b / y, np.shape(ctx.saved[1])) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+    backward_graph = backward
+
+
 class Atan2(Primitive):
     """atan2(a, b), the angle of the point (b, a): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2)."""
 

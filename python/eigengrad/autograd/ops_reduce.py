@@ -216,6 +216,29 @@ def _exclusive_products(x: np.ndarray, axis: int) -> np.ndarray:
     return left * right
 
 
+# PyTorch's CPU scans (cumsum, cumprod, logcumsumexp) carry the running value in the accumulation type (double
+# for float32, float for float16) and round each output once: a float32 scan would drift with the length
+# (8e-7 relative at 1,000 elements, 3e-5 at 10**6).
+_SCAN_TYPE = {np.dtype(np.float32): np.float64, np.dtype(np.float16): np.float32}
+
+
+def running(scan, x: np.ndarray, axis: int) -> np.ndarray:
+    """``scan(x, axis=axis)`` (np.cumsum, np.cumprod, np.logaddexp.accumulate) carried in PyTorch's
+    accumulation type and rounded once to x's dtype."""
+    wide = _SCAN_TYPE.get(x.dtype)
+    if wide is None:
+        return scan(x, axis=axis)
+    return scan(x.astype(wide), axis=axis).astype(x.dtype)
+
+
+def _saved_scan(ctx, scan, x: np.ndarray, dim: int) -> np.ndarray:
+    """A scan's forward (``running``) that saves its input and output for the backward."""
+    ctx.dim = dim
+    y = running(scan, x, dim) if x.size else x.copy()
+    ctx.save_for_backward(x, y)
+    return y
+
+
 class LogCumSumExp(Primitive):
     """y_i = log sum_{j <= i} exp(x_j) along ``dim`` (NumPy's logaddexp.accumulate: no overflow). The gradient
     sum_{i >= j} g_i exp(x_j - y_i) is computed in the log domain, g's positive and negative parts apart
@@ -224,10 +247,7 @@ class LogCumSumExp(Primitive):
 
     @staticmethod
     def forward(ctx, x, dim=0):
-        ctx.dim = dim
-        y = np.logaddexp.accumulate(x, axis=dim) if x.size else x.copy()
-        ctx.save_for_backward(x, y)
-        return y
+        return _saved_scan(ctx, np.logaddexp.accumulate, x, dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -238,7 +258,7 @@ class LogCumSumExp(Primitive):
         def part(mask):
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = np.where(mask, np.log(np.where(mask, np.abs(g), 1.0)) - y, -np.inf)
-                rev = np.flip(np.logaddexp.accumulate(np.flip(z, d), axis=d), d) if z.size else z
+                rev = np.flip(running(np.logaddexp.accumulate, np.flip(z, d), d), d) if z.size else z
                 return np.where(x == -np.inf, 0.0, np.exp(x + rev))
 
         return ((part(g > 0) - part(g < 0)).astype(x.dtype, copy=False),)
@@ -262,6 +282,31 @@ class LogCumSumExp(Primitive):
         return (part(g > 0) - part(g < 0),)
 
 
+class Cumprod(Primitive):
+    """Running product along ``dim`` of an input with no zero (``cumprod`` composes products otherwise, as the
+    gradient below divides by x): the gradient is PyTorch's reversed_cumsum(g * y) / x, twice differentiable
+    through itself."""
+
+    @staticmethod
+    def forward(ctx, x, dim=0):
+        return _saved_scan(ctx, np.cumprod, x, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved
+        d = ctx.dim
+        return (np.flip(running(np.cumsum, np.flip(g * y, d), d), d) / x,)
+
+    @staticmethod
+    def backward_graph(ctx, g):
+        from eigengrad.autograd.ops_shape import Flip
+
+        x, y = ctx.saved
+        d = ctx.dim
+        w = Flip.apply(Cumsum.apply(Flip.apply(g * ctx.output_tensor(y), dims=(d,)), dim=d), dims=(d,))
+        return (w / ctx.input_tensor(0, x),)
+
+
 class Cumsum(Primitive):
     """Running sum along ``dim``; the gradient is the running sum of g from the end."""
 
@@ -270,11 +315,11 @@ class Cumsum(Primitive):
     @staticmethod
     def forward(ctx, x, dim=0, dtype=None):
         ctx.dim = dim
-        return np.cumsum(x, axis=dim, dtype=dtype)
+        return running(np.cumsum, x if dtype is None else x.astype(dtype, copy=False), dim)
 
     @staticmethod
     def backward(ctx, g):
-        return (np.flip(np.cumsum(np.flip(g, ctx.dim), axis=ctx.dim), ctx.dim),)
+        return (np.flip(running(np.cumsum, np.flip(g, ctx.dim), ctx.dim), ctx.dim),)
 
     @staticmethod
     def backward_graph(ctx, g):

@@ -89,7 +89,8 @@ def _const(value, input: Tensor, name: str) -> np.ndarray | None:
         raise TypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
     if isinstance(value, Tensor) and arr.dtype != input.dtype:
         raise TypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {arr.dtype}")
-    return np.array(arr, dtype=input.dtype, order="C", copy=False) if arr.ndim else np.asarray(arr, input.dtype)
+    arr = np.asarray(arr, input.dtype)
+    return _kernels.contiguous(arr) if arr.ndim else arr  # (a strided weight, w.expand(...): a recorded copy)
 
 
 def _class_weight(weight, input: Tensor, c: int) -> np.ndarray | None:

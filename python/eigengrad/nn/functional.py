@@ -36,13 +36,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    """1 / (1 + exp(-x))."""
-    return ops.Sigmoid.apply(_tensor(input, "input"))
+    """1 / (1 + exp(-x)); an integer or bool input gives the default float dtype, as ``torch.sigmoid``."""
+    x = _tensor(input, "input")
+    return ops.Sigmoid.apply(x) if x._data.dtype.kind == "f" else x.sigmoid()
 
 
 def tanh(input: Tensor) -> Tensor:
-    """tanh(x)."""
-    return ops.Tanh.apply(_tensor(input, "input"))
+    """tanh(x); an integer or bool input gives the default float dtype, as ``torch.tanh``."""
+    x = _tensor(input, "input")
+    return ops.Tanh.apply(x) if x._data.dtype.kind == "f" else x.tanh()
 
 
 def cross_entropy(input: Tensor, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,

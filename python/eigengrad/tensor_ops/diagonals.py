@@ -1,25 +1,15 @@
 """Tensors built from diagonals: ``diag_embed`` (a batch of vectors to a batch of diagonal matrices, between
-any two new dims) and ``diagflat``. Composed of exact operations (products with 0 and 1, sums of zeros), so
-they are differentiable to any order."""
+any two new dims) and ``diagflat``. Composed of copies (concatenation with zeros,
+reshapes), so a NaN or an infinity stays on the diagonal, and they are differentiable to any order."""
 from __future__ import annotations
 
-import numpy as np
-
 from eigengrad._errors import ArgumentError
-
-
-def _placement(n: int, size: int, shift: int, dtype):
-    """The (n x size) 0/1 matrix with a one at (i, i + shift)."""
-    m = np.zeros((n, size), dtype=dtype)
-    m[np.arange(n), np.arange(n) + shift] = 1
-    from eigengrad.tensor import Tensor
-
-    return Tensor._wrap(m)
 
 
 def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     """out[..., i, i + offset] = input[..., i] over the output dims (dim1, dim2), zero elsewhere; the output
     has one dim more than the input, the two of size n + |offset|."""
+    from eigengrad.functions import cat
     from eigengrad.tensor_ops.shape import movedim
 
     nd = input.ndim + 1
@@ -30,11 +20,20 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     if d1 == d2:
         raise ArgumentError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     x = input if input.ndim else input.reshape(1)
-    n, k = x.shape[-1], int(offset)
-    size = n + abs(k)
-    rows = _placement(n, size, max(-k, 0), x._data.dtype)
-    cols = _placement(n, size, max(k, 0), x._data.dtype)
-    out = (x.unsqueeze(-1) * rows).mT @ cols  # (..., size, size): sum_i x_i rows[i, a] cols[i, b]
+    n, k, batch = x.shape[-1], int(offset), tuple(x.shape[:-1])
+
+    def zeros(*shape):
+        return x.new_zeros(*batch, *shape)
+
+    # each x_i followed by n zeros, flattened and cut to n * n: the n x n matrix with x on its diagonal
+    padded = cat([x.unsqueeze(-1), zeros(n, n)], -1).reshape(*batch, n * (n + 1))
+    out = padded.narrow(-1, 0, n * n).reshape(*batch, n, n)
+    if k > 0:  # x at (i, i + k): k zero columns before, k zero rows after
+        out = cat([zeros(n, k), out], -1)
+        out = cat([out, zeros(k, n + k)], -2)
+    elif k < 0:
+        out = cat([out, zeros(n, -k)], -1)
+        out = cat([zeros(-k, n - k), out], -2)
     return movedim(out, (-2, -1), (d1, d2))
 
 

@@ -11,9 +11,10 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd import inplace
+from eigengrad.autograd.grad_mode import is_grad_enabled
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _out
-from eigengrad.tensor_ops.pointwise import _floating, clamp, exp, log, log1p, sign, sin, sqrt, trunc
+from eigengrad.tensor_ops.pointwise import _floating, clamp, exp, log, log1p, sign, sin, trunc
 
 
 def lerp(input, end, weight, *, out=None):
@@ -105,9 +106,12 @@ def x_times(f, input, other, low: float):
 
 
 def hypot(input, other, *, out=None):
-    """sqrt(a^2 + b^2), in the operands' promoted float dtype (a uint8 operand is not squared in uint8)."""
+    """sqrt(a^2 + b^2) without overflow or underflow in the squares, in the operands' promoted float dtype."""
+    from eigengrad.autograd import ops_pointwise
+    from eigengrad.tensor_ops.arithmetic import binary
+
     a, b = _float_pair(input, other)
-    return _out.write(sqrt(a * a + b * b), out)
+    return _out.write(binary(ops_pointwise.Hypot, a, b), out)
 
 
 def copysign(input, other, *, out=None):
@@ -116,7 +120,12 @@ def copysign(input, other, *, out=None):
     a = a if hasattr(a, "_data") else _tensor_of(np.asarray(a, dtype=b._data.dtype))
     b = b._data if hasattr(b, "_data") else np.asarray(b)
     sign = np.where(np.signbit(b), -1.0, 1.0).astype(a._data.dtype)
-    return _out.write(a.abs() * _tensor_of(sign), out)
+    result = a.abs() * _tensor_of(sign)
+    if getattr(other, "requires_grad", False) and is_grad_enabled():  # (other gets a zero gradient, as PyTorch's)
+        from eigengrad.autograd.ops import ZeroGradTo
+
+        result = ZeroGradTo.apply(result, other)
+    return _out.write(result, out)
 
 
 def _tensor_of(arr):

@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from eigengrad import _trace
+
 from eigengrad.autograd import inplace
 from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad import _dtype, _kernels as K, return_types
@@ -144,8 +146,9 @@ def logcumsumexp(input, dim: int, *, out=None):
 
 
 def cumprod(input, dim: int, *, dtype=None):
-    """The running product along ``dim``, as a cumulative sum of logarithms is not exact: NumPy's cumprod;
-    differentiable through exp/log is avoided, so only non-differentiable use is supported for now."""
+    """The running product along ``dim`` (NumPy's cumprod carried in double for float32, as PyTorch's; not a
+    cumulative sum of logarithms, which is not exact). Differentiable: by PyTorch's formula when no element is 0,
+    else through the products composed one by one."""
     x = _with_dtype(input, dtype)
     if x._data.dtype.kind in "iub" and dtype is None:
         x = x.to(np.int64)
@@ -155,6 +158,8 @@ def cumprod(input, dim: int, *, dtype=None):
     if x.requires_grad:
         if not x.shape[d]:  # an empty dim: nothing to multiply (narrow(d, 0, 1) would fail)
             return x.clone()
+        if _trace.ACTIVE[0] is None and x._data.dtype.kind == "f" and (x._data != 0).all():
+            return ops_reduce.Cumprod.apply(x, dim=d)  # (PyTorch's test, and its formula)
         from eigengrad import functions as fn
 
         pieces = [x.narrow(d, 0, 1)]
@@ -162,7 +167,7 @@ def cumprod(input, dim: int, *, dtype=None):
             pieces.append(pieces[-1] * x.narrow(d, k, 1))
         return fn.cat(pieces, d) if pieces[0].shape[d] else x.clone()
     with np.errstate(all="ignore"):  # 0 * inf is NaN without a warning, as PyTorch's
-        return _as_dtype(_wrap(np.cumprod(x._data, axis=d)), dtype)
+        return _as_dtype(_wrap(ops_reduce.running(np.cumprod, x._data, d)), dtype)
 
 
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):

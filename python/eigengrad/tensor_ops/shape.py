@@ -112,7 +112,8 @@ def squeeze(input, dim=None):
     if dim is None:
         drop = {i for i, n in enumerate(shape) if n == 1}
     else:
-        drop = {d for d in _dims.dims(dim if isinstance(dim, (tuple, list)) else (dim,), input.ndim) if shape[d] == 1}
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)  # (an empty tuple selects no dim, as PyTorch's)
+        drop = {d for d in _dims.dims(dims, input.ndim) if shape[d] == 1} if dims else set()
     if not drop:
         return ops.Reshape.apply(input, shape=shape)
     return ops.Reshape.apply(input, shape=tuple(n for i, n in enumerate(shape) if i not in drop))

@@ -25,7 +25,10 @@ import numpy as np
 _ARRAY, _TUPLE, _ITEMS = "__array__", "__tuple__", "__items__"
 _ODICT, _DTYPE, _OBJECT = "__odict__", "__dtype__", "__object__"  # typed trees only (eigengrad.save)
 _SIZE = "__size__"  # a tensor shape (eigengrad.Size, torch.Size), safe as PyTorch's weights_only load allows it
-_MARKERS = (_ARRAY, _TUPLE, _ITEMS, _ODICT, _DTYPE, _OBJECT, _SIZE)
+# values PyTorch's weights_only load also rebuilds (sets, bytes, complex numbers, devices), and NumPy scalars with
+# their dtype (plain JSON would give a Python number)
+_SET, _BYTES, _COMPLEX, _DEVICE, _SCALAR = "__set__", "__bytes__", "__complex__", "__device__", "__scalar__"
+_MARKERS = (_ARRAY, _TUPLE, _ITEMS, _ODICT, _DTYPE, _OBJECT, _SIZE, _SET, _BYTES, _COMPLEX, _DEVICE, _SCALAR)
 
 
 class NotStorable(TypeError):
@@ -164,8 +167,20 @@ class _Typed:
         if isinstance(obj, np.dtype) or _is_eigengrad_dtype(obj):
             obj = np.dtype(obj)
             return {_DTYPE: obj.str if obj.kind in "biufc" else _not_storable(obj, path)}
+        if isinstance(obj, np.generic) and obj.dtype.kind in "biufc":
+            value = obj.item()
+            return {_SCALAR: obj.dtype.str, "value": [value.real, value.imag] if obj.dtype.kind == "c" else value}
         if isinstance(obj, np.generic) or obj is None or type(obj) in (bool, int, float, str):
             return _encode(obj, path, self.arrays)
+        if type(obj) is complex:
+            return {_COMPLEX: [obj.real, obj.imag]}
+        if type(obj) in (bytes, bytearray):
+            return {_BYTES: obj.hex(), "mutable": type(obj) is bytearray}
+        if type(obj) in (set, frozenset):
+            return {_SET: [self.encode(v, _join(path, str(i))) for i, v in enumerate(obj)],
+                    "frozen": type(obj) is frozenset}
+        if type(obj).__name__ == "device" and type(obj).__module__ in ("eigengrad._device", "torch"):
+            return {_DEVICE: str(obj)}
         if type(obj) is dict:
             if all(isinstance(k, str) for k in obj) and not any(k in _MARKERS for k in obj):
                 return {k: self.encode(v, _join(path, k)) for k, v in obj.items()}
@@ -262,7 +277,18 @@ class _TypedDecoder:
             return Size(dims)
         if _OBJECT in obj:
             return self._object(obj, at)
+        for marker, rebuild in ((_SET, self._set), (_BYTES, _bytes), (_COMPLEX, _complex), (_DEVICE, _device),
+                                (_SCALAR, _scalar)):
+            if marker in obj:
+                return rebuild(obj, at)
         return {k: self.decode(v, _join(at, k)) for k, v in obj.items()}
+
+    def _set(self, obj: dict, at: str):
+        items = obj[_SET]
+        if not isinstance(items, list):
+            raise ValueError(f"tree[{at!r}]: a set marker must hold a list")
+        values = [_hashable(self.decode(v, _join(at, str(i))), at) for i, v in enumerate(items)]
+        return frozenset(values) if obj.get("frozen") is True else set(values)
 
     def _leaf(self, obj: dict, at: str):
         a = _placeholder(obj, self.arrays, self.used, at)
@@ -330,6 +356,47 @@ class _TypedDecoder:
             for k, v in state.items():
                 object.__setattr__(instance, k, v)
         return instance
+
+
+def _bytes(obj: dict, at: str):
+    try:
+        data = bytes.fromhex(obj[_BYTES])
+    except (TypeError, ValueError):
+        raise ValueError(f"tree[{at!r}]: a bytes marker must hold a hex string") from None
+    return bytearray(data) if obj.get("mutable") is True else data
+
+
+def _pair_of_floats(value: Any, at: str, what: str) -> tuple:
+    if not (isinstance(value, list) and len(value) == 2 and all(type(v) in (int, float) for v in value)):
+        raise ValueError(f"tree[{at!r}]: a {what} marker must hold [real, imag]")
+    return float(value[0]), float(value[1])
+
+
+def _complex(obj: dict, at: str) -> complex:
+    return complex(*_pair_of_floats(obj[_COMPLEX], at, "complex"))
+
+
+def _device(obj: dict, at: str):
+    from eigengrad._device import device
+
+    if not isinstance(obj[_DEVICE], str):
+        raise ValueError(f"tree[{at!r}]: a device marker must hold a device name")
+    return device(obj[_DEVICE])
+
+
+def _scalar(obj: dict, at: str) -> np.generic:
+    name, value = obj[_SCALAR], obj.get("value")
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) and len(name) <= 8 else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biufc":
+        raise ValueError(f"tree[{at!r}]: expected a numeric NumPy dtype name, got {name!r}")
+    if dtype.kind == "c":
+        return dtype.type(complex(*_pair_of_floats(value, at, "complex scalar")))
+    if type(value) not in (bool, int, float):
+        raise ValueError(f"tree[{at!r}]: a scalar marker must hold a number, got {type(value).__name__}")
+    return dtype.type(value)
 
 
 def save_tree(tree: Any, path: str | os.PathLike, kind: str) -> None:
