@@ -82,9 +82,9 @@ class PythonState:
     def changed(self, before: list) -> str | None:
         """What the step's code changed since ``before`` (a snapshot), named, or None."""
         now = self.snapshot()
-        if not _same_generators(before[0], now[0]):
-            which = "NumPy's global" if not np.array_equal(before[0][0][1], now[0][0][1]) or \
-                before[0][0][2:] != now[0][0][2:] else "Python's `random`"
+        (numpy_then, python_then), (numpy_now, python_now) = before[0], now[0]
+        if numpy_then != numpy_now or python_then != python_now:
+            which = "NumPy's global" if numpy_then != numpy_now else "Python's `random`"
             return f"the step draws from {which} random generator: a replay would reuse the traced draw"
         for (label, o), then, then_now in zip(self.objects, before[1:], now[1:]):
             if isinstance(o, _GENERATORS):
@@ -108,17 +108,17 @@ def _token(v):
 
 
 def _global_generators() -> tuple:
-    return np.random.get_state(), random.getstate()
+    return _mersenne(np.random.get_state()), random.getstate()
 
 
-def _same_generators(a: tuple, b: tuple) -> bool:
-    return np.array_equal(a[0][1], b[0][1]) and a[0][2:] == b[0][2:] and a[1] == b[1]
+def _mersenne(state: tuple) -> tuple:
+    """A legacy NumPy generator's state (name, keys, position, ...) as a comparable value."""
+    return state[1].tobytes(), state[2:]
 
 
 def _generator_state(g):
     if isinstance(g, np.random.Generator):
         return repr(g.bit_generator.state)
     if isinstance(g, np.random.RandomState):
-        s = g.get_state()
-        return s[1].tobytes(), s[2:]
+        return _mersenne(g.get_state())
     return g.getstate()

@@ -17,12 +17,9 @@ from eigengrad.autograd.grad_mode import is_grad_enabled
 from eigengrad.nn.modules import global_hooks
 from eigengrad.nn.modules.module import Module
 from eigengrad.optim.optimizer import Optimizer
+from eigengrad.compile.pystate import PLAIN as _PLAIN  # the types of a module's attributes in a step's signature
 from eigengrad.compile.recorder import array_root
 from eigengrad.tensor import Tensor, default_float
-
-
-# the types of a module's attributes that are part of a step's signature (options its forward reads)
-from eigengrad.compile.pystate import PLAIN as _PLAIN  # noqa: E402
 
 
 @functools.lru_cache(maxsize=1024)
