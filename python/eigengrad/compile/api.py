@@ -322,14 +322,19 @@ def _map_tensors(args, kwargs, fn):
 
 
 def _arg_signature(args, kwargs) -> tuple:
-    def sig(a):
-        if isinstance(a, Tensor):
-            return ("T", a.shape, a.dtype.str)
-        if _opened(a):
-            keys = tuple(a) if isinstance(a, dict) else ()
-            return ("C", type(a), keys, tuple(sig(x) for x in _items(a)))
-        return ("v", type(a), a)
-    return tuple(sig(a) for a in args), tuple((k, sig(v)) for k, v in sorted(kwargs.items()))
+    return tuple(map(_signature_of, args)), tuple((k, _signature_of(v)) for k, v in sorted(kwargs.items()))
+
+
+def _signature_of(a) -> tuple:
+    """What a plan is specific to in one argument: a tensor's shape and dtype (read from its array: this runs
+    at every call), a container's structure, another value itself."""
+    if isinstance(a, Tensor):
+        data = a._data
+        return ("T", data.shape, data.dtype.str)
+    if _opened(a):
+        keys = tuple(a) if isinstance(a, dict) else ()
+        return ("C", type(a), keys, tuple(map(_signature_of, _items(a))))
+    return ("v", type(a), a)
 
 
 def _layout(result) -> tuple:

@@ -220,19 +220,16 @@ class StepState:
         ids: list = []
         options = []
         hooks = None
+        global_forward = global_hooks.FORWARD_PRE or global_hooks.FORWARD
         for i, m in enumerate(self.modules):
             options.append(self._options(i, m.__dict__))
             ids += map(id, m._modules.values())
-            for p in m._parameters.values():
-                ids.append(id(p))
-                if p is not None:
-                    ids.append(id(p._data))
-            for b in m._buffers.values():  # (bn.running_mean = ...: the plan would update the old array)
-                ids.append(id(b))
-                if b is not None:
-                    ids.append(id(b._data))
-            if hooks is None and (m._forward_pre_hooks or m._forward_hooks or global_hooks.FORWARD_PRE
-                                  or global_hooks.FORWARD):
+            # (a parameter or buffer, then its array: bn.running_mean = ... would leave the plan the old array)
+            for t in (*m._parameters.values(), *m._buffers.values()):
+                ids.append(id(t))
+                if t is not None:
+                    ids.append(id(t._data))
+            if hooks is None and (global_forward or m._forward_pre_hooks or m._forward_hooks):
                 hooks = f"{type(m).__name__} has forward hooks (hooks run Python at every call)"
             if hooks is None and (m._backward_pre_hooks or m._backward_hooks):
                 hooks = f"{type(m).__name__} has backward hooks (hooks run Python at every call)"

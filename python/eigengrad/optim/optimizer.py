@@ -169,8 +169,9 @@ class Optimizer:
         return fn, kw
 
     def _commit_scalars(self, arena: ParamArena, state: dict, scalars: dict) -> None:
+        values = {k: state[k] for k in scalars}
         for p in arena.params:
-            self.state.setdefault(p, {}).update({k: state[k] for k in scalars})
+            self.state.setdefault(p, {}).update(values)
         bump_all(arena.params)
 
     def step(self, closure: Callable | None = None):
@@ -219,9 +220,7 @@ class Optimizer:
         states = [self.state.get(p, _NO_STATE) for p in arena.params]
         for n in names:
             entry = arena._state.get(n)  # (flat array, views): the state is in the arena when each is its view
-            in_arena = entry is not None and all(n in s and getattr(s[n], "_data", s[n]) is v
-                                                 for s, v in zip(states, entry[1]))
-            if not in_arena and any(n in s for s in states):
+            if (entry is None or not _all_views(states, n, entry[1])) and any(n in s for s in states):
                 return (f"the parameters' {n!r} states are not all in the arena (a parameter had no gradient at "
                         "an earlier step, or a state was replaced)")
         if _shared_scalars(states, self._scalar_state(group)) is None:
@@ -419,6 +418,15 @@ def _split_named(params) -> tuple[list, list | None]:
 
 _MISSING = object()
 _NO_STATE: dict = {}  # (read only)
+
+
+def _all_views(states: list, name: str, views: list) -> bool:
+    """Whether each state's ``name`` is (a tensor over) the arena's view of it, in order."""
+    for s, v in zip(states, views):
+        t = s.get(name)
+        if t is None or (t._data if isinstance(t, Tensor) else t) is not v:
+            return False
+    return True
 
 
 def _shared_scalars(states: list, initial: dict):
