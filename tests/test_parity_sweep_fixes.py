@@ -169,3 +169,30 @@ def test_functional_activations_take_integer_tensors():
     y = eg.tensor([-2, 3])
     F.relu(y, inplace=True)
     assert y.tolist() == [0, 3]
+
+
+def test_zero_size_inputs_give_empty_or_identity_results():
+    """Each had raised an internal error (a reshape with -1 over no elements, an argmax or amin of nothing)."""
+    got = eg.searchsorted(eg.zeros(2, 0), eg.ones(2, 3))  # (an empty sequence: every value goes at 0)
+    assert got.dtype == eg.int64 and got.tolist() == [[0, 0, 0], [0, 0, 0]]
+    got = eg.searchsorted(eg.arange(6.0).reshape(2, 3), eg.ones(2, 0), right=True)
+    assert got.shape == (2, 0)
+    assert eg.searchsorted(eg.tensor([[1.0, 3.0], [0.0, 5.0]]), eg.tensor([[2.0], [6.0]])).tolist() == [[1], [2]]
+    for shape in [(2, 0, 0), (0, 3, 3), (2, 0, 3), (2, 3, 0)]:
+        lu, piv, info = eg.linalg.lu_factor_ex(eg.zeros(*shape))
+        k = min(shape[-2:])
+        assert lu.shape == shape and piv.shape == shape[:-2] + (k,) and info.tolist() == [0] * shape[0]
+        p, low, up = eg.lu_unpack(lu, piv)
+        assert p.shape == shape[:-2] + (shape[-2],) * 2 and low.shape == shape[:-1] + (k,)
+    for p in [None, 2, -2, "fro", "nuc", 1, -1, float("inf")]:
+        got = eg.linalg.cond(eg.zeros(2, 0, 0, dtype=eg.float64), p=p)
+        assert got.dtype == eg.float64 and got.tolist() == [0.0, 0.0], p
+    assert eg.linalg.cond(eg.zeros(0, 3)).item() == 0.0
+    folded = F.fold(eg.zeros(0, 4, 9), (5, 6), kernel_size=1, stride=2)
+    assert folded.shape == (0, 4, 5, 6)
+    x = eg.zeros(3, 0, requires_grad=True)
+    for p in [0.0, 1.0, 2.0, float("inf")]:
+        d = F.pdist(x, p=p)
+        assert d.tolist() == [0.0, 0.0, 0.0], p
+    d.sum().backward()
+    assert x.grad.shape == (3, 0)

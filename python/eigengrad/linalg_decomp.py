@@ -220,8 +220,11 @@ def _max_min(t, dim: int, ord, keepdim: bool):
 
 def cond(A, p=None, *, out=None):
     """The condition number ||A|| ||A^-1|| in the ``p`` norm (None: 2, s_max / s_min)."""
+    A = _matrices(A, "cond", square=p is not None and p not in (2, -2))
+    if 0 in A.shape[-2:]:  # (an empty matrix: 0 for every p, as PyTorch's; a sum keeps the graph and the dtype)
+        return A.abs().sum((-2, -1))
     if p is None or p in (2, -2):
-        s = svdvals(_matrices(A, "cond"))
+        s = svdvals(A)
         return s.amax(-1) / s.amin(-1) if p != -2 else s.amin(-1) / s.amax(-1)
     from eigengrad.linalg import inv, matrix_norm
 

@@ -70,7 +70,8 @@ def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False, out=None)
     _pivoting(pivot, "linalg.lu_factor")
     _, low, up, pivots = _factor(A, "linalg.lu_factor")
     zero = np.diagonal(up._data, 0, -2, -1) == 0
-    info = np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
+    first = zero.argmax(-1) if zero.shape[-1] else np.zeros(zero.shape[:-1], np.intp)  # (a 0 x n matrix: none)
+    info = np.where(zero.any(-1), first + 1, 0).astype(np.int32)
     if check_errors and np.any(info > 0):
         first = int(info[info > 0].reshape(-1)[0]) - 1
         raise ArgumentError(f"linalg.lu_factor_ex: U[{first}, {first}] is zero, singular U.")

@@ -289,7 +289,7 @@ def lu_factor_numpy(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     m, n = lu.shape[-2:]
     k = min(m, n)
     lead = lu.shape[:-2]
-    lu = lu.reshape((-1, m, n))
+    lu = lu.reshape((int(np.prod(lead)), m, n))  # (not -1: ambiguous for an empty matrix)
     rows = np.arange(lu.shape[0])
     pivots = np.zeros((lu.shape[0], k), dtype=np.int32)
     for j in range(k):
@@ -307,7 +307,7 @@ def lu_factor_numpy(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def permutation(pivots: np.ndarray, m: int) -> np.ndarray:
     """The row order ``perm`` (A[perm] = L U) that LAPACK's 1-based row swaps ``pivots`` make of m rows."""
-    flat = pivots.reshape((-1, pivots.shape[-1]))
+    flat = pivots.reshape((int(np.prod(pivots.shape[:-1])), pivots.shape[-1]))  # (-1: ambiguous when empty)
     perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
     rows = np.arange(flat.shape[0])
     for j in range(flat.shape[1]):

@@ -71,4 +71,6 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     i, j = np.triu_indices(x.shape[0], 1)
     rows = Tensor._wrap(i.astype(np.int64)), Tensor._wrap(j.astype(np.int64))
     diff = x.index_select(0, rows[0]) - x.index_select(0, rows[1])
+    if x.shape[1] == 0:  # (the norm of an empty vector is 0 for every p, the inf norm too, as PyTorch's pdist)
+        return diff.sum(1)
     return diff.norm(p, 1)

@@ -211,6 +211,6 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     c = ckk // (k[0] * k[1])
     hp, wp = size[0] + 2 * p[0], size[1] + 2 * p[1]
     index = numpy_call(_column_index, (hp, wp), k, d, s, blocks)  # (a compiled step makes it at every call)
-    plane = batched.new_zeros((n, c, hp * wp)).index_add(2, Tensor._wrap(index), batched.reshape(n, c, -1))
+    plane = batched.new_zeros((n, c, hp * wp)).index_add(2, Tensor._wrap(index), batched.reshape(n, c, ckk // c * length))
     out = plane.reshape(n, c, hp, wp)[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
     return out if x.ndim == 3 else out.squeeze(0)

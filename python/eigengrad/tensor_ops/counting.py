@@ -265,8 +265,13 @@ def _search_sorted(seq: np.ndarray, values, how: str, dtype: np.dtype, sorter=No
     if seq.ndim <= 1:
         out = np.searchsorted(seq, values, side=how)
     else:
-        rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
-        out = np.stack([np.searchsorted(r, v, side=how) for r, v in zip(rows, vals)]).reshape(values.shape)
+        # (explicit row counts: reshape(-1, 0) is ambiguous for an empty sequence or empty values)
+        batch = int(np.prod(seq.shape[:-1]))
+        rows, vals = seq.reshape(batch, seq.shape[-1]), values.reshape(batch, values.shape[-1])
+        out = np.zeros(vals.shape, dtype=np.intp)
+        for i in range(batch if seq.shape[-1] and values.shape[-1] else 0):  # (an empty sequence: index 0)
+            out[i] = np.searchsorted(rows[i], vals[i], side=how)
+        out = out.reshape(values.shape)
     return np.asarray(out, dtype=dtype)
 
 
