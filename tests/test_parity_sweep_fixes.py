@@ -196,3 +196,23 @@ def test_zero_size_inputs_give_empty_or_identity_results():
         assert d.tolist() == [0.0, 0.0, 0.0], p
     d.sum().backward()
     assert x.grad.shape == (3, 0)
+
+
+def test_a_view_shows_a_write_through_another_view_at_once():
+    """x = b[1:]; x[1, idx] = v (v requires grad): x, and every other view of b, requires grad and has a history at
+    once, as PyTorch's; they had caught up only when the next op used them."""
+    libs = [eg] + ([torch] if torch is not None else [])
+    for lib in libs:
+        b = lib.zeros(3, 4)
+        x, y = b[1:], b[0]
+        v = lib.tensor(2.0, requires_grad=True)
+        x[1, lib.tensor([0])] = v  # (an integer then an index tensor: written through a temporary view of x)
+        for t in (x, y, b):
+            assert (t.requires_grad, t.grad_fn is not None, t.is_leaf) == (True, True, False), lib.__name__
+        (x[1, 0] * 3 + y.sum()).backward()
+        assert v.grad.item() == 3.0
+        e = lib.zeros(0)[::2]
+        e[0:2:2] = v
+        assert e.requires_grad and e.grad_fn is not None
+        with pytest.raises(RuntimeError):  # (a view's flag is not the user's to set)
+            x.requires_grad = False

@@ -332,10 +332,14 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._view is not None:
+            _views.catch_up(self)
         return self._ctx is None
 
     @property
     def grad_fn(self):
+        if self._view is not None:
+            _views.catch_up(self)
         return self._ctx
 
     # --- autograd ---------------------------------------------------------------------------------
@@ -394,13 +398,20 @@ class Tensor:
         # refuses a non-leaf even for True (a computed tensor's flag follows from its inputs, not from the user)
         if not isinstance(requires_grad, bool):
             raise RuntimeError("requires_grad must be a bool")
+        if self._view is not None:
+            _views.catch_up(self)
         if self._ctx is not None:
             raise RuntimeError(_requires_grad_leaf_error(requires_grad))
         self.requires_grad_(requires_grad)
 
-    # PyTorch's flag; its value lives in the _requires_grad slot, which eigengrad's own code writes directly
-    # (an op's output is a non-leaf that the setter would refuse); reading goes through C (attrgetter)
-    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+    def _get_requires_grad(self) -> bool:
+        if self._view is not None:  # (a view another view of its base wrote into: it requires grad now, as PyTorch's)
+            _views.catch_up(self)
+        return self._requires_grad
+
+    # PyTorch's flag; its value lives in the _requires_grad slot, which eigengrad's own code reads and writes
+    # directly (an op's output is a non-leaf that the setter would refuse)
+    requires_grad = property(_get_requires_grad, _set_requires_grad,
                              doc="Whether backward computes a gradient for this tensor (only a leaf's may be set).")
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -801,6 +812,7 @@ def _ints_first(index):
 
 # Imported last: the primitives, the engine and the operations refer back to Tensor.
 from eigengrad.autograd import differentiate, engine, hooks, inplace, ops  # noqa: E402
+from eigengrad.autograd import views as _views  # noqa: E402
 from eigengrad.autograd.grad_mode import is_inference_mode_enabled  # noqa: E402
 from eigengrad.autograd import grad_mode as _grad_mode  # noqa: E402
 from eigengrad.autograd.version import counter_of, version_of  # noqa: E402

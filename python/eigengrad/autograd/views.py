@@ -95,6 +95,15 @@ def refresh(view) -> None:
         view._requires_grad = True
 
 
+def catch_up(view) -> None:
+    """A view read by the user (``requires_grad``, ``grad_fn``, ``is_leaf``) after its base changed in place,
+    through it or another view: its history now, as PyTorch's view shows at once (a view made under no_grad,
+    or one of several outputs, is left for the op that uses it to raise PyTorch's error)."""
+    info = view._view
+    if info.version != view._counter[0] and info.grad_mode and not info.multi:
+        refresh(view)
+
+
 def rebase_through_view(view, result) -> None:
     """After an in-place op wrote ``result`` (a recorded tensor) into ``view``'s memory: the base's
     history becomes CopySlices(old base, result) and the view's the region of the new base."""
