@@ -120,15 +120,22 @@ def test_strided_weights_and_running_statistics_are_accepted():
                                   "logical_xor_", "logical_not_", "heaviside_", "nextafter_", "copysign_"])
 def test_in_place_comparisons_under_autograd(name):
     """They had raised AttributeError ('NoneType' object has no attribute 'saved') when self or other required
-    grad: the result has no history, so the tensor's new value now has a zero gradient, as PyTorch's."""
+    grad: the result has no history, so the tensor's new value now has a zero gradient, as PyTorch's; heaviside_'s
+    backward raises PyTorch's error and nextafter_'s passes the gradient where the value moved."""
     w = eg.tensor([0.3, -2.0, 1.5], requires_grad=True)
     other = eg.tensor([-1.0, 2.0, 1.5], requires_grad=name == "copysign_")
     x = w * 1
     plain = getattr(eg.tensor([0.3, -2.0, 1.5]), name)(*(() if name == "logical_not_" else (other.detach(),)))
     got = getattr(x, name)(*(() if name == "logical_not_" else (other,)))
     assert got is x and x.tolist() == plain.tolist() and x.requires_grad
+    if name == "heaviside_":
+        with pytest.raises(RuntimeError, match="derivative for aten::heaviside"):
+            (x * w).sum().backward()
+        return
     (x * w).sum().backward()
     want = plain.numpy()  # d(x * w)/dw with x constant in w
+    if name == "nextafter_":  # x = nextafter(w, other): dx/dw = 1 where w != other
+        want = want + np.where(w.detach().numpy() != other.numpy(), w.detach().numpy(), 0)
     if name == "copysign_":  # x = |w| sign(other): d(x * w)/dw = x + w sign(w) sign(other)
         want = want + np.abs(w.detach().numpy()) * np.sign(other.detach().numpy())
     np.testing.assert_allclose(w.grad.numpy(), want, rtol=1e-6)
@@ -216,3 +223,91 @@ def test_a_view_shows_a_write_through_another_view_at_once():
         assert e.requires_grad and e.grad_fn is not None
         with pytest.raises(RuntimeError):  # (a view's flag is not the user's to set)
             x.requires_grad = False
+
+
+def test_integer_activations_keep_their_dtype():
+    """F.hardtanh / relu6 / threshold of an integer tensor: the bounds cast to its dtype, the result integer (they
+    had promoted to float32); an unsigned one with negative limits and a bool one are refused, as PyTorch's."""
+    x = eg.tensor([-3, 0, 1, 2, 9])
+    for got, want in [(F.hardtanh(x, -1.5, 1.5), [-1, 0, 1, 1, 1]), (F.relu6(x), [0, 0, 1, 2, 6]),
+                      (F.threshold(x, 1.5, 2.7), [2, 2, 2, 2, 9]), (F.threshold(x, 1, -2.5), [-2, -2, -2, 2, 9])]:
+        assert got.dtype == eg.int64 and got.tolist() == want
+    assert F.hardtanh(x.to(eg.int32)).dtype == eg.int32
+    y = x.clone()
+    F.threshold_(y, 1, 7)
+    assert y.tolist() == [7, 7, 7, 2, 9]
+    with pytest.raises(RuntimeError, match="unsigned type with negative limits"):
+        F.hardtanh(x.to(eg.uint8))
+    with pytest.raises(TypeError, match="Bool inputs not supported for hardtanh"):
+        F.hardtanh(x > 0)
+    assert F.relu6(eg.tensor([-1.0, 7.0])).tolist() == [0.0, 6.0]
+
+
+def test_result_dtypes_follow_pytorchs_promotion():
+    a, b, c = eg.tensor([1, 2, 3]), eg.tensor([4, 5, -6]), eg.tensor([7, 8, 9])
+    got = eg.addcmul(a, b, c, value=2.7)  # (the value cast to int64: 2)
+    assert got.dtype == eg.int64 and got.tolist() == [57, 82, -105]
+    assert eg.addcmul(a, b, c, value=0.5).tolist() == [1, 2, 3]
+    assert eg.addcmul(a.float(), b, c, value=0.5).tolist() == [15.0, 22.0, -24.0]
+    i32 = eg.tensor([4, 9], dtype=eg.int32)
+    assert eg.gcd(eg.tensor(6), i32).dtype == eg.int32 and eg.gcd(eg.tensor(6), i32).tolist() == [2, 3]
+    assert eg.lcm(eg.tensor([6]), i32).dtype == eg.int64
+    with pytest.raises(NotImplementedError, match="'Bool'"):
+        eg.gcd(eg.tensor([True]), eg.tensor([False]))
+    m = eg.ones(2, 2, 3, dtype=eg.int32)
+    assert eg.addbmm(eg.zeros(2, 2, dtype=eg.int32), m, m.mT).dtype == eg.int32
+    assert eg.vander(i32).dtype == eg.int64 and eg.vander(i32).tolist() == [[4, 1], [9, 1]]
+    assert eg.block_diag(eg.tensor(1.0), eg.tensor(2.0, dtype=eg.float64)).dtype == eg.float64
+    got = eg.ldexp(i32, eg.tensor(3.0, dtype=eg.float64))
+    assert got.dtype == eg.float64 and got.tolist() == [32.0, 72.0]
+    assert eg.ldexp(i32, i32).dtype == eg.float32
+    got = eg.nextafter(eg.tensor([1.0, 2.0]), eg.tensor([2.0, 1.0], dtype=eg.float64))
+    assert got.dtype == eg.float64 and got.tolist() == [np.nextafter(1.0, 2.0), np.nextafter(2.0, 1.0)]
+    got = eg.nextafter(eg.tensor([1.0, 2.0]), eg.tensor(3))
+    assert got.dtype == eg.float32 and got.numpy().tolist() == np.nextafter(np.float32([1, 2]), np.float32(3)).tolist()
+
+
+def test_outputs_of_inputs_that_require_grad_require_grad():
+    """nextafter (its gradient passes to input where it moves, other's is zero), heaviside (backward raises PyTorch's
+    error), an empty quantile and the median of nothing are in the input's graph, as PyTorch's."""
+    x = eg.tensor([0.5, 0.0, -1.0], requires_grad=True)
+    o = eg.tensor([5.0, 1.0, 2.0], requires_grad=True)
+    eg.nextafter(x, o).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0] and o.grad.tolist() == [0.0, 0.0, 0.0]
+    x.grad = None
+    eg.nextafter(x, eg.tensor([0.5, 1.0, -1.0])).sum().backward()  # (PyTorch's: 0 where input == other)
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+    xd = eg.tensor([[0.5, 0.0, -1.0]], dtype=eg.float64, requires_grad=True)
+    od = eg.tensor([[5.0], [-3.0]], dtype=eg.float64, requires_grad=True)  # (no tie: there the gradient is 0)
+    assert gradcheck(eg.nextafter, (xd, od)) and gradgradcheck(eg.nextafter, (xd, od))
+    h = eg.heaviside(x, eg.tensor(1.0))
+    assert h.requires_grad and h.tolist() == [1.0, 1.0, 0.0]
+    with pytest.raises(RuntimeError, match="derivative for aten::heaviside is not implemented"):
+        h.sum().backward()
+    q = eg.quantile(x, eg.tensor([]))
+    assert q.requires_grad and q.shape == (0,)
+    e = eg.zeros(0, requires_grad=True)
+    m = eg.median(e)
+    assert m.requires_grad and np.isnan(m.item())
+    m.backward()
+    assert e.grad.shape == (0,)
+
+
+def test_broadcast_errors_are_pytorchs_runtime_error():
+    a, b = eg.ones(2, 3), eg.ones(4)
+    for f in (eg.eq, eg.lt, eg.logical_and, eg.fmax, eg.xlogy, eg.isclose):
+        with pytest.raises(RuntimeError, match=r"size of tensor a \(3\) must match the size of tensor b \(4\)"):
+            f(a, b)
+    with pytest.raises(ValueError):  # (and NumPy's class, for code written for eigengrad)
+        eg.bitwise_and(eg.ones(2, 3, dtype=eg.int64), eg.ones(4, dtype=eg.int64))
+
+
+def test_addmm_with_alpha_zero_ignores_the_product():
+    """PyTorch skips the product when alpha is 0: an inf in mat1 does not give NaN; mat1's gradient is zeros."""
+    m = eg.tensor([[np.inf, 1.0], [1.0, 2.0]], requires_grad=True)
+    i = eg.ones(2, 2, requires_grad=True)
+    y = eg.addmm(i, m, eg.ones(2, 2), alpha=0, beta=2.0)
+    y.sum().backward()
+    assert y.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    assert m.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]] and i.grad.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    assert eg.addmv(eg.ones(2), m.detach(), eg.ones(2), alpha=0).tolist() == [1.0, 1.0]

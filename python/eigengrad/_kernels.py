@@ -287,15 +287,28 @@ def ufunc(name: str, *args):
     computed outside the recorded kernels) keep the direct call, which the tracer then refuses."""
     fn = getattr(np, name)
     if _trace.ACTIVE[0] is None:
-        return fn(*args)
+        return broadcasting(fn, args)
     kinds = "".join("a" if isinstance(a, np.ndarray) else "s" if type(a) in _NUMBERS else "?" for a in args)
     glue = {"a": "unary", "aa": "binary", "as": "binary_scalar", "sa": "scalar_binary"}.get(kinds)
     if glue is None:
-        return fn(*args)
-    res = fn(*args)
+        return broadcasting(fn, args)
+    res = broadcasting(fn, args)
     out = empty(np.shape(res), dtype=np.result_type(res))
     getattr(_G, glue)(name, *args, out)
     return out
+
+
+def broadcasting(fn, args):
+    """fn(*args), operands that do not broadcast raising PyTorch's error (an ArgumentError naming the dim: a
+    RuntimeError as PyTorch's, and a ValueError as NumPy's)."""
+    try:
+        return fn(*args)
+    except ValueError as error:
+        if "could not be broadcast" not in str(error):
+            raise
+        from eigengrad.autograd.function import _broadcast_error
+
+        raise _broadcast_error(args) from None
 
 
 def reshape(x, shape):

@@ -687,6 +687,44 @@ class ZeroGradTo(Primitive):
     backward_graph = backward
 
 
+class Nextafter(Primitive):
+    """The next float after a towards b (np.nextafter, broadcast); PyTorch's derivative: a's is the gradient where
+    a != b (0 where the value stays), b's is zero."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.moves = a != b
+        ctx.shapes = (np.shape(a), np.shape(b), np.asarray(b).dtype)
+        return np.nextafter(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a_shape, b_shape, b_dtype = ctx.shapes
+        if hasattr(g, "_data"):
+            to_a = sum_to(where(ctx.moves, g, 0.0), a_shape)
+        else:
+            to_a = unbroadcast(np.where(ctx.moves, g, np.zeros((), g.dtype)), a_shape)
+        return to_a, np.zeros(b_shape, dtype=b_dtype)
+
+    backward_graph = backward
+
+
+class NotDifferentiable(Primitive):
+    """y = ``value``, which requires grad when an input does, and whose backward raises PyTorch's error: an op
+    PyTorch records with a derivative that is not implemented (heaviside)."""
+
+    @staticmethod
+    def forward(ctx, value, *inputs, op: str = ""):
+        ctx.op = op
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+
+    backward_graph = backward
+
+
 class GetItem(ViewPrimitive):
     """x[index]: basic indexing gives a view, advanced indexing a copy (then the output is no view)."""
 

@@ -64,7 +64,20 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     min_val, max_val = _real(min_val, "min_val"), _real(max_val, "max_val")
     if min_val > max_val:
         raise ArgumentError("min_val cannot be greater than max_val")
+    kind = _integer_kind(input, "hardtanh")
+    if kind == "u" and min(min_val, max_val) < 0:
+        raise ArgumentError("cannot do hardtanh on an unsigned type with negative limits")
+    if kind:  # (an integer input keeps its dtype: the bounds cast to it, as PyTorch's kernel does)
+        min_val, max_val = int(min_val), int(max_val)
     return _apply(input, inplace, "hardtanh", _hardtanh, min_val, max_val)
+
+
+def _integer_kind(input, name: str) -> str:
+    """"i" or "u" for an integer tensor, "" for a float one; a bool tensor is refused, as PyTorch's."""
+    kind = getattr(getattr(input, "_data", None), "dtype", np.dtype(np.float32)).kind
+    if kind == "b":
+        raise ArgumentTypeError(f"Bool inputs not supported for {name}")
+    return kind if kind in "iu" else ""
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -97,7 +110,10 @@ def _threshold(x: Tensor, threshold: float, value: float) -> Tensor:
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold (or NaN), else ``value``."""
-    return _apply(input, inplace, "threshold", _threshold, _real(threshold, "threshold"), _real(value, "value"))
+    threshold, value = _real(threshold, "threshold"), _real(value, "value")
+    if _integer_kind(input, "threshold"):  # (an integer input keeps its dtype: both cast to it, as PyTorch's)
+        threshold, value = int(threshold), int(value)
+    return _apply(input, inplace, "threshold", _threshold, threshold, value)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:

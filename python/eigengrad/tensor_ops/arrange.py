@@ -253,6 +253,8 @@ def vander(x, N: int | None = None, increasing: bool = False):
     if not isinstance(n, numbers.Integral) or n < 0:
         raise ArgumentError(f"N must be non-negative, got {N!r}")
     powers = range(n) if increasing else range(n - 1, -1, -1)
+    if x._data.dtype.kind in "iub":  # (PyTorch's powers of integers are int64)
+        x = x.to(np.int64)
     if n == 0:
         return x.new_zeros(x.shape[0], 0)
     from eigengrad.tensor_ops.shape import stack

@@ -170,7 +170,9 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
     other = operand(other)
     if hasattr(other, "_data") and other._data.dtype != input._data.dtype:  # PyTorch wants one dtype
         raise RuntimeError(f"{_torch_name(input._data.dtype)} did not match {_torch_name(other._data.dtype)}")
-    return _wrap(np.isclose(input._data, getattr(other, "_data", other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    close = K.broadcasting(lambda a, b: np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan),
+                           (input._data, getattr(other, "_data", other)))
+    return _wrap(close)
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:

@@ -13,7 +13,7 @@ from eigengrad import _trace
 from eigengrad._errors import ArgumentError, ArgumentTypeError
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.tensor_ops import _dims
-from eigengrad.tensor_ops.arithmetic import cast, result_dtype
+from eigengrad.tensor_ops.arithmetic import cast
 
 
 def _tensor_cls():
@@ -135,9 +135,11 @@ def block_diag(*tensors):
         if t.ndim > 2:
             raise ArgumentError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
                                 f"{t.ndim} dimensions")
+    from eigengrad._dtype import promote_types
+
     dt = ts[0]._data.dtype
-    for t in ts[1:]:
-        dt = result_dtype(_tensor_cls()._wrap(np.zeros(0, dt)), t)
+    for t in ts[1:]:  # (PyTorch promotes the dtypes alone: a 0-d float64 block makes a float64 matrix)
+        dt = promote_types(dt, t._data.dtype)
     blocks = [cast(t, dt).reshape(1 if t.ndim < 2 else t.shape[0], -1 if t.ndim else 1) for t in ts]
     width = builtins.sum(b.shape[1] for b in blocks)
     rows, left = [], 0

@@ -29,7 +29,12 @@ def lerp(input, end, weight, *, out=None):
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 * tensor2."""
+    """input + value * tensor1 * tensor2; ``value`` is cast to the tensors' promoted dtype (an integer result stays
+    integer, the value truncated, as PyTorch's)."""
+    from eigengrad.tensor_ops.arithmetic import result_dtype
+
+    if isinstance(value, float) and result_dtype(input, tensor1, tensor2).kind in "iu":
+        value = int(value)
     return _out.write(input + value * tensor1 * tensor2, out)
 
 
@@ -165,7 +170,12 @@ def heaviside(input, values, *, out=None):
     x = input._data
     if x.dtype != v.dtype:
         raise ArgumentTypeError(f"heaviside is not yet implemented for tensors with different dtypes")
-    return _out.write(_tensor_of(numpy_call(_heaviside, x, v)), out)  # (a compiled step: one step per call)
+    result = _tensor_of(numpy_call(_heaviside, x, v))  # (a compiled step: one step per call)
+    if is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in (input, values)):
+        from eigengrad.autograd.ops import NotDifferentiable  # (it requires grad, and backward raises, as PyTorch's)
+
+        result = NotDifferentiable.apply(result, input, values if hasattr(values, "_data") else None, op="heaviside")
+    return _out.write(result, out)
 
 
 def _heaviside(x: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -223,8 +233,11 @@ def _fmaxmin(a, b, take_max: bool):
 
 
 def ldexp(input, other, *, out=None):
-    """input * 2^other (differentiable in input)."""
-    return _out.write(_floating(input) * (2.0 ** _floating(other) if hasattr(other, "_data") else 2.0 ** other), out)
+    """input * 2^other (differentiable in input); PyTorch's dtype: the power's (a float64 0-d ``other`` makes an
+    integer ``input``'s result float64), the default float for integers."""
+    factor = 2.0 ** _floating(other) if hasattr(other, "_data") else 2.0 ** other
+    result = input * factor
+    return _out.write(result if result._data.dtype.kind == "f" else _floating(result), out)
 
 
 def frexp(input, *, out=None):
@@ -236,12 +249,18 @@ def frexp(input, *, out=None):
 
 
 def _integers(a, b, name: str):
+    """Both operands' arrays in their promoted integer dtype (PyTorch's: a 0-d tensor does not widen the other)."""
+    from eigengrad.tensor_ops.arithmetic import result_dtype
+
+    dt = result_dtype(a, b)
     a = a._data if hasattr(a, "_data") else np.asarray(a)
     b = b._data if hasattr(b, "_data") else np.asarray(b)
     if a.dtype.kind not in "iub" or b.dtype.kind not in "iub":
         raise ArgumentTypeError(f"\"{name}_cpu\" not implemented for floating-point tensors: expected integer tensors, "
                                 f"got {a.dtype} and {b.dtype}")
-    return a, b
+    if dt.kind == "b":
+        raise DtypeNotSupportedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    return a.astype(dt, copy=False), b.astype(dt, copy=False)
 
 
 def gcd(input, other, *, out=None):
@@ -256,12 +275,19 @@ def lcm(input, other, *, out=None):
 
 _COMPOSED_UNARY = ("sinc", "frac", "deg2rad", "rad2deg", "logit", "sgn")
 def nextafter(input, other, *, out=None):
-    """The next float after ``input`` towards ``other`` (no gradient, as PyTorch's); both of one float dtype."""
-    a, b = input._data, other._data if hasattr(other, "_data") else np.asarray(other, dtype=input._data.dtype)
-    if a.dtype.kind != "f" or a.dtype != b.dtype:
-        raise ArgumentTypeError(f"nextafter: expected self and other to be float tensors of one dtype, got {a.dtype} "
-                                f"and {b.dtype}")
-    return _out.write(_tensor_of(numpy_call(np.nextafter, a, b)), out)
+    """The next float after ``input`` towards ``other``, in their promoted float dtype; differentiated as PyTorch's:
+    the gradient passes to ``input`` unchanged, ``other``'s is zero."""
+    from eigengrad.tensor_ops.arithmetic import result_dtype
+    from eigengrad.tensor_ops.comparison import _torch_name
+
+    b = other._data if hasattr(other, "_data") else np.asarray(other, dtype=input._data.dtype)
+    dt = result_dtype(input, other)
+    if dt.kind != "f":
+        raise DtypeNotSupportedError(f"\"nextafter_cpu\" not implemented for '{_torch_name(dt)}'")
+    from eigengrad.autograd.ops import Nextafter
+
+    other = other if hasattr(other, "_data") else _tensor_of(b)
+    return _out.write(Nextafter.apply(input.to(dt), other.to(dt)), out)
 
 
 INPLACE = {name + "_": inplace.method(name, globals()[name]) for name in _COMPOSED_UNARY + (

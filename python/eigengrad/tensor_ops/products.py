@@ -116,9 +116,14 @@ ger = outer
 
 def _scaled_sum(input, product, beta, alpha):
     """beta * input + alpha * product, input broadcast to the product's shape (PyTorch's expand error
-    otherwise); input is ignored when beta is 0, so a NaN in it does not propagate."""
+    otherwise); input is ignored when beta is 0 and the product when alpha is 0, so a NaN or inf in it does not
+    propagate (its gradient is zeros, as PyTorch's)."""
     input.expand(*product.shape)
-    if alpha != 1:
+    if alpha == 0:
+        from eigengrad.tensor_ops.index import where
+
+        product = where(type(product)._wrap(np.zeros((), bool)), product, 0.0)
+    elif alpha != 1:
         product = product * alpha
     if beta == 0:
         if input.requires_grad:  # PyTorch's gradient of input is beta * grad: zeros, not None. (x - 0 is x, -0 too)
@@ -146,7 +151,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum over the batch of bmm(batch1, batch2)."""
-    return _out.write(_scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha), out)
+    products = bmm(batch1, batch2)
+    return _out.write(_scaled_sum(input, products.sum(0, dtype=products.dtype), beta, alpha), out)  # (int32 stays)
 
 
 # --- einsum --------------------------------------------------------------------------------------------

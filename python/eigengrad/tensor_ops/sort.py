@@ -120,8 +120,8 @@ def _median(input, dim, keepdim: bool, ignore_nan: bool, name: str):
     d = 0 if whole else _dims.wrap(dim, x.ndim)
     n = x.shape[d]
     if n == 0:
-        if whole:
-            return x.new_full((), float("nan"))
+        if whole:  # (NaN, in x's graph with a zero gradient, as PyTorch's)
+            return ops.ZeroGradTo.apply(x.new_full((), float("nan")), x)
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     idx = ops.numpy_call(_median_index, x._data, d, bool(ignore_nan))  # (a compiled step: one step per call)
     if whole:  # PyTorch shares the gradient of median() evenly among the elements equal to it

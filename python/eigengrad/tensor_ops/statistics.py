@@ -118,7 +118,7 @@ def _quantile(input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool
 
     if not outs:  # an empty q: no quantiles, in the shape they would have
         rest = [] if dim is None else [1 if i == d else n for i, n in enumerate(x.shape) if keepdim or i != d]
-        out = _wrap(np.zeros((0, *rest), dtype=x._data.dtype))
+        out = ops.ZeroGradTo.apply(_wrap(np.zeros((0, *rest), dtype=x._data.dtype)), x)  # (in x's graph, as PyTorch's)
     else:
         out = stack(outs, 0)
     if dim is None:
