@@ -311,3 +311,60 @@ def test_addmm_with_alpha_zero_ignores_the_product():
     assert y.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     assert m.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]] and i.grad.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     assert eg.addmv(eg.ones(2), m.detach(), eg.ones(2), alpha=0).tolist() == [1.0, 1.0]
+
+
+def test_3d_max_pooling_picks_pytorchs_element():
+    """Ties: the first maximum in (depth, row, column) order (adaptive_max_pool3d had taken a later depth's); NaN:
+    the last NaN, PyTorch's update val > max || isnan(val) (max_pool3d had taken the first). The index and the
+    gradient follow the element."""
+    x = np.zeros((1, 1, 2, 2, 2), np.float32)
+    x[0, 0, 0, 1, 1] = x[0, 0, 1, 0, 0] = 2.0  # flat 3 and 4
+    t = eg.tensor(x, requires_grad=True)
+    v, i = F.adaptive_max_pool3d(t, 1, return_indices=True)
+    v.sum().backward()
+    assert i.flatten().tolist() == [3] and np.flatnonzero(t.grad.numpy()).tolist() == [3]
+    n = np.zeros((1, 1, 2, 2, 2), np.float32)
+    n.reshape(-1)[[1, 7]] = np.nan
+    v, i = F.max_pool3d(eg.tensor(n), 2, return_indices=True)
+    assert i.flatten().tolist() == [7] and np.isnan(v.item())
+    v, i = F.adaptive_max_pool3d(eg.tensor(n), 1, return_indices=True)
+    assert i.flatten().tolist() == [7]
+    if torch is None:
+        return
+    rng = np.random.default_rng(0)
+    for trial in range(40):  # integer values: many ties; some NaN
+        a = rng.integers(-2, 3, (2, 2, 4, 5, 3)).astype(np.float32)
+        if trial % 3 == 0:
+            a.reshape(-1)[rng.integers(0, a.size, 3)] = np.nan
+        for f in (lambda L, u: L.nn.functional.max_pool3d(u, 2, 1, 1, return_indices=True),
+                  lambda L, u: L.nn.functional.adaptive_max_pool3d(u, (3, 2, 2), return_indices=True)):
+            (vt, it), (ve, ie) = f(torch, torch.tensor(a)), f(eg, eg.tensor(a))
+            np.testing.assert_array_equal(ve.numpy(), vt.numpy())
+            np.testing.assert_array_equal(ie.numpy(), it.numpy())
+
+
+def test_compiled_3d_max_pooling_replays():
+    """max_pool3d had fallen back (its depth choice was NumPy outside the trace): it replays, choosing again at
+    every call, bit for bit as eager mode."""
+    import copy
+
+    rng = np.random.default_rng(0)
+    model = eg.nn.Sequential(eg.nn.Conv3d(1, 2, 1), eg.nn.MaxPool3d(2))
+    twin = copy.deepcopy(model)
+    runs = []
+    for m in (model, twin):
+        opt = eg.optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x, m=m, opt=opt):
+            opt.zero_grad()
+            out, idx = F.max_pool3d(m[0](x), 2, return_indices=True)
+            loss = out.sum() + idx.float().mean() * 0
+            loss.backward()
+            opt.step()
+            return loss
+        runs.append(eg.compile(step) if m is model else step)
+    xs = [eg.tensor(rng.standard_normal((2, 1, 4, 4, 4)).astype(np.float32)) for _ in range(8)]
+    got = [runs[0](x).item() for x in xs]
+    assert runs[0].fallback_reason is None and runs[0].replays >= 2
+    assert got == [runs[1](x).item() for x in xs]
+    np.testing.assert_array_equal(model[0].weight.detach().numpy(), twin[0].weight.detach().numpy())

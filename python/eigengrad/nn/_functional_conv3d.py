@@ -15,6 +15,7 @@ import numpy as np
 
 from eigengrad._errors import ArgumentError
 from eigengrad.autograd import ops_conv as C
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
@@ -134,18 +135,36 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
                 values.append(pooled)
                 continue
             values.append(pooled[0])
-            plane = np.arange(out_depth) * s[0] + a * d[0] - p[0]  # the input depth of each output depth
-            where.append(pooled[1]._data + np.tile(plane, x.shape[0])[:, None, None, None] * (x.shape[3] * x.shape[4]))
+            offsets = numpy_call(_depth_offsets, x.shape[0], out_depth, s[0], a * d[0] - p[0], x.shape[3] * x.shape[4])
+            where.append(pooled[1] + Tensor._wrap(offsets))
         stacked = stack(values, 0)
-        best = np.argmax(stacked._data, axis=0)[None]  # the first maximum over the taps
-
-        out = _unfold_batch(take_along_dim(stacked, Tensor._wrap(best), 0).squeeze(0), x.shape[0], out_depth)
+        best = Tensor._wrap(numpy_call(_best_tap, stacked._data))  # (a compiled step picks again at every call)
+        out = _unfold_batch(take_along_dim(stacked, best, 0).squeeze(0), x.shape[0], out_depth)
         if not return_indices:
             return out
-        flat = np.take_along_axis(np.stack(where, 0), best, 0)[0]
-        return out, _unfold_batch(Tensor._wrap(flat.astype(np.int64)), x.shape[0], out_depth)
+        flat = take_along_dim(stack(where, 0), best, 0).squeeze(0)
+        return out, _unfold_batch(flat, x.shape[0], out_depth)
 
     return _batched(run, input)
+
+
+def _depth_offsets(batch: int, out_depth: int, stride: int, first: int, plane: int) -> np.ndarray:
+    """The flat index of the first element of each output depth's input plane (for a tap whose first input
+    depth is ``first``), per (batch x output depth) plane of the 2-D pools: shaped to broadcast over them."""
+    depth = np.arange(out_depth, dtype=np.int64) * stride + first
+    return (np.tile(depth, batch) * plane)[:, None, None, None]
+
+
+def _best_tap(values: np.ndarray) -> np.ndarray:
+    """Which of the stacked taps (axis 0, the window's depths in order, each already reduced over its rows and
+    columns) each output reads, kept as a dim of 1: the first maximum, or the last NaN, as PyTorch's scan in
+    (depth, row, column) order with its update ``val > max || isnan(val)``."""
+    best = np.argmax(values, axis=0)
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        last_nan = values.shape[0] - 1 - np.argmax(nan[::-1], axis=0)
+        best = np.where(nan.any(axis=0), last_nan, best)
+    return best[None]
 
 
 def _window_counts(size: int, k: int, s: int, p: int, out: int, include_pad: bool) -> np.ndarray:
@@ -215,9 +234,9 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
 
 
 def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
-    """Max over adaptive_avg_pool3d's windows: the max over each depth window, then adaptive_max_pool2d's
-    (the max of a 3-D window is either order's); ``return_indices``: also the int64 flat index
-    (depth * H * W + row * W + col) of each maximum."""
+    """Max over adaptive_avg_pool3d's windows: adaptive_max_pool2d over each depth of a window, then the depth
+    picked as PyTorch's scan in (depth, row, column) order does (the first maximum, the last NaN);
+    ``return_indices``: also the int64 flat index (depth * H * W + row * W + col) of each maximum."""
     size = _adaptive_size3(input, output_size)
     found = []
 
@@ -226,12 +245,13 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
         planes, indices = [], []
         for t in range(size[0]):
             lo, hi = (t * depth) // size[0], -((-(t + 1) * depth) // size[0])
-            best, at = x[:, :, lo:hi].max(2)  # the depth window's max and where (PyTorch's single index)
-            plane, flat = FC.adaptive_max_pool2d(best, size[1:], True)
-            planes.append(plane)
+            pooled = [FC.adaptive_max_pool2d(x[:, :, z], size[1:], True) for z in range(lo, hi)]
+            values = stack([v for v, _ in pooled], 0)
+            best = Tensor._wrap(numpy_call(_best_tap, values._data))
+            planes.append(take_along_dim(values, best, 0).squeeze(0))
             if return_indices:
-                d = at.reshape(*at.shape[:2], h * w).gather(2, flat.reshape(*flat.shape[:2], -1))
-                indices.append(((d + lo) * (h * w) + flat.reshape(d.shape)).reshape(flat.shape))
+                flat = stack([i + (lo + z) * (h * w) for z, (_, i) in enumerate(pooled)], 0)
+                indices.append(take_along_dim(flat, best, 0).squeeze(0))
         if return_indices:
             found.append(stack(indices, 2))
         return stack(planes, 2)
