@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -368,3 +369,16 @@ def test_compiled_3d_max_pooling_replays():
     assert runs[0].fallback_reason is None and runs[0].replays >= 2
     assert got == [runs[1](x).item() for x in xs]
     np.testing.assert_array_equal(model[0].weight.detach().numpy(), twin[0].weight.detach().numpy())
+
+
+def test_out_of_another_shape_is_resized_with_pytorchs_warning():
+    """A resize can hide a wrong ``out=`` (PyTorch warns, and will refuse it); an empty out is resized quietly."""
+    out = eg.zeros(2)
+    with pytest.warns(UserWarning, match=r"had shape \[2\], which does not match the required output shape \[3\]"):
+        eg.add(eg.ones(3), eg.ones(3), out=out)
+    assert out.tolist() == [2.0, 2.0, 2.0]
+    empty = eg.zeros(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eg.mul(eg.ones(2, 2), 3.0, out=empty)
+    assert empty.tolist() == [[3.0, 3.0], [3.0, 3.0]]
