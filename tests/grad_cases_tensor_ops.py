@@ -91,6 +91,8 @@ TENSOR_OP_CASES = [
     Case(P.Atan2, "broadcast", lambda a, b: a.atan2(b), inputs(away(2, 3), away(3)), lambda a, b: a.atan2(b)),
     Case(P.Hypot, "broadcast", lambda a, b: a.hypot(b), inputs(away(2, 3), away(3)), lambda a, b: a.hypot(b)),
     # (random values: a tie a == b, where PyTorch's derivative is 0 and the numerical one 1, does not occur)
+    # (a bound below every input: where it clamps, the numerical derivative is 0 and PyTorch's rule says 1)
+    Case(ops.ClampMinStraight, "unclamped", lambda a: ops.ClampMinStraight.apply(a, -10.0) ** 2, inputs(normal(2, 3))),
     # (b's gradient is zeros, an array: + b.sum() records one, as ZeroGradTo's case)
     Case(ops.Nextafter, "broadcast", lambda a, b: ops.Nextafter.apply(a, b) ** 2 + b.sum(),
          inputs(away(2, 3), away(3)), lambda a, b: a.nextafter(b) ** 2 + b.sum()),

@@ -382,3 +382,22 @@ def test_out_of_another_shape_is_resized_with_pytorchs_warning():
         warnings.simplefilter("error")
         eg.mul(eg.ones(2, 2), 3.0, out=empty)
     assert empty.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+
+
+def test_cosine_similarity_gradient_below_eps_is_the_norms_own():
+    """PyTorch clamps the norms at eps under no_grad: the value uses eps, the gradient the unclamped norm's (it had
+    differentiated through the clamp, as if the norm were the constant eps)."""
+    a = np.array([[1.0, -2.0, 2.0]])
+    b = np.array([[0.4149, -0.0594, -0.0014]])  # ||b|| = 0.42 < eps
+    A, B = eg.tensor(a, requires_grad=True), eg.tensor(b, requires_grad=True)
+    y = F.cosine_similarity(A, B, dim=1, eps=0.5)
+    y.sum().backward()
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    np.testing.assert_allclose(y.item(), (a @ b.T).item() / (na * 0.5), rtol=1e-12)
+    want_b = a / (na * 0.5) - (a @ b.T) / (na * 0.25) * b / nb  # d/db of a.b / (na * nb_clamped), nb' = b / ||b||
+    np.testing.assert_allclose(B.grad.numpy(), want_b, rtol=1e-10)
+    if torch is not None:
+        At, Bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        torch.nn.functional.cosine_similarity(At, Bt, dim=1, eps=0.5).sum().backward()
+        np.testing.assert_allclose(B.grad.numpy(), Bt.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(A.grad.numpy(), At.grad.numpy(), rtol=1e-12)

@@ -687,6 +687,21 @@ class ZeroGradTo(Primitive):
     backward_graph = backward
 
 
+class ClampMinStraight(Primitive):
+    """y = max(x, lo) (NaN stays NaN), differentiated as y = x: PyTorch's cosine_similarity clamps the norms at
+    eps in place under no_grad, so its gradient is that of the unclamped norm."""
+
+    @staticmethod
+    def forward(ctx, x, lo=0.0):
+        return np.asarray(np.maximum(x, lo), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+    backward_graph = backward
+
+
 class Nextafter(Primitive):
     """The next float after a towards b (np.nextafter, broadcast); PyTorch's derivative: a's is the gradient where
     a != b (0 where the value stays), b's is zero."""

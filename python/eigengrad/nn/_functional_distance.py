@@ -41,8 +41,10 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     except ValueError:  # PyTorch's message, naming the first mismatched dim
         from eigengrad.autograd.function import _broadcast_error
         raise _broadcast_error([x1._data, x2._data]) from None
-    na = a.norm(2, dim, keepdim=True).clamp(min=eps)
-    nb = b.norm(2, dim, keepdim=True).clamp(min=eps)
+    from eigengrad.autograd.ops import ClampMinStraight  # (PyTorch clamps under no_grad: the norm's own gradient)
+
+    na = ClampMinStraight.apply(a.norm(2, dim, keepdim=True), float(eps))
+    nb = ClampMinStraight.apply(b.norm(2, dim, keepdim=True), float(eps))
     return ((a / na) * (b / nb)).sum(dim)
 
 
