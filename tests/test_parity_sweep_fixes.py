@@ -401,3 +401,39 @@ def test_cosine_similarity_gradient_below_eps_is_the_norms_own():
         torch.nn.functional.cosine_similarity(At, Bt, dim=1, eps=0.5).sum().backward()
         np.testing.assert_allclose(B.grad.numpy(), Bt.grad.numpy(), rtol=1e-12)
         np.testing.assert_allclose(A.grad.numpy(), At.grad.numpy(), rtol=1e-12)
+
+
+def test_multi_margin_loss_with_an_infinite_target_logit():
+    """The target's own term was a product with 0: inf - inf gave NaN; PyTorch's loss is 0 there."""
+    x = eg.tensor([[np.inf, 1.0, 0.5], [0.2, 0.1, 3.0]], requires_grad=True)
+    loss = F.multi_margin_loss(x, eg.tensor([0, 1]), reduction="none")
+    assert loss.tolist()[0] == 0.0 and loss.tolist()[1] == pytest.approx((1.1 + 0.0 + 3.9) / 3)
+    loss.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_compiled_multi_margin_loss_reads_each_calls_targets():
+    """Its mask of the other classes is a NumPy step: a compiled step computes it from each call's targets."""
+    import copy
+
+    rng = np.random.default_rng(0)
+    models = [eg.nn.Linear(4, 3)]
+    models.append(copy.deepcopy(models[0]))
+    steps = []
+    for m in models:
+        opt = eg.optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x, y, m=m, opt=opt):
+            opt.zero_grad()
+            loss = F.multi_margin_loss(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        steps.append(step)
+    compiled = eg.compile(steps[0])
+    batches = [(eg.tensor(rng.standard_normal((5, 4)).astype(np.float32)), eg.tensor(rng.integers(0, 3, 5)))
+               for _ in range(8)]
+    got = [compiled(x, y).item() for x, y in batches]
+    assert compiled.fallback_reason is None and compiled.replays >= 2
+    assert got == [steps[1](x, y).item() for x, y in batches]
+    np.testing.assert_array_equal(models[0].weight.detach().numpy(), models[1].weight.detach().numpy())

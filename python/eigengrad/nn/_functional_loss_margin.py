@@ -212,6 +212,20 @@ def _class_targets(input: Tensor, target, name: str) -> tuple:
     return (input if input.ndim == 2 else input.reshape(1, -1)), t.reshape(-1).astype(np.int64), input.ndim == 1
 
 
+def _target_positions(t: np.ndarray, c: int) -> np.ndarray:
+    """The class indices as an int64 column (N, 1), checked to be in [0, c)."""
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise ArgumentError("target out of range")
+    return t.reshape(-1, 1).astype(np.int64)
+
+
+def _other_classes(t: np.ndarray, shape: tuple) -> np.ndarray:
+    """True where the class is not the row's target."""
+    others = np.ones(shape, dtype=bool)
+    others[np.arange(t.size), t.reshape(-1)] = False
+    return others
+
+
 def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss (Weston & Watkins 1999; Crammer & Singer 2001 without the max): per sample,
@@ -227,16 +241,15 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
     c = x.shape[1]
     if weight is not None and weight.shape[0] != c:  # PyTorch refuses it (the gather would read past the end)
         raise ArgumentError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
-    if t.size and (t.min() < 0 or t.max() >= c):
-        raise ArgumentError("target out of range")
-    index = Tensor._wrap(t.reshape(-1, 1))
+    # (the targets' arrays are NumPy steps over the caller's: a compiled step reads each call's, checked each time)
+    raw = _labels(target)
+    index = Tensor._wrap(ops.numpy_call(_target_positions, raw, c))
     z = relu(margin - x.gather(1, index) + x)
     z = z * z if p == 2 else z
-    others = np.ones(x.shape, dtype=x.dtype)
-    others[np.arange(t.size), t] = 0
-    z = z * Tensor._wrap(others)
+    # the target's own term left out by a mask, not a product with 0 (an inf target logit makes it NaN)
+    z = _where_tensor(ops.numpy_call(_other_classes, raw, x.shape), z, 0.0)
     if weight is not None:
-        z = z * weight.index_select(0, Tensor._wrap(t)).reshape(-1, 1)
+        z = z * weight.index_select(0, index.reshape(-1)).reshape(-1, 1)
     loss = z.sum(1) / c
     return _reduce(loss.reshape(()) if unbatched else loss, reduction)
 
