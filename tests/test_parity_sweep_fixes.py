@@ -437,3 +437,20 @@ def test_compiled_multi_margin_loss_reads_each_calls_targets():
     assert compiled.fallback_reason is None and compiled.replays >= 2
     assert got == [steps[1](x, y).item() for x, y in batches]
     np.testing.assert_array_equal(models[0].weight.detach().numpy(), models[1].weight.detach().numpy())
+
+
+def test_exception_classes_are_pytorchs():
+    """Each raised another class than PyTorch's (an IndexError, a plain TypeError or ValueError): code written for
+    PyTorch catches RuntimeError / NotImplementedError; the classes stay ValueError / TypeError too."""
+    with pytest.raises(RuntimeError, match="tensor has no dimensions"):
+        eg.unflatten(eg.tensor(1.0), 0, (1,))
+    with pytest.raises(RuntimeError, match=r"Input must be >= 2-d\."):
+        eg.fliplr(eg.ones(3))
+    with pytest.raises(RuntimeError, match=r"Input must be >= 1-d\."):
+        eg.flipud(eg.tensor(1.0))
+    with pytest.raises(NotImplementedError) as info:
+        F.leaky_relu(eg.tensor([1, 2]))
+    assert isinstance(info.value, TypeError) and isinstance(info.value, RuntimeError)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        F.instance_norm(eg.ones(2, 3, 4), running_mean=eg.zeros(1).expand(3), running_var=eg.ones(3),
+                        use_input_stats=True)

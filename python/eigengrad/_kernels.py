@@ -42,7 +42,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The kernels' outputs: numpy.empty's, with large buffers recycled from array to array (eigengrad._memory: a
 # training step's activations and gradients reuse the pages of the previous step's instead of faulting in
 # fresh ones). Ordinary arrays: they own their memory; NumPy gives it back to the recycler when they die.
-from eigengrad._errors import ArgumentError, argument_errors  # noqa: E402
+from eigengrad._errors import ArgumentError, DtypeNotSupportedError, argument_errors  # noqa: E402
 from eigengrad._memory import empty  # noqa: E402
 
 _C.recycle_scratch()  # the kernels' scratch buffers: recycled through the same cache
@@ -75,8 +75,9 @@ def is_float(a: np.ndarray) -> bool:
 
 
 def check_float(a: np.ndarray, name: str) -> None:
+    """A kernel's float operand (a TypeError; PyTorch's NotImplementedError "... not implemented for 'Long'" too)."""
     if a.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name}: expected a float32 or float64 tensor, got dtype {a.dtype}")
+        raise DtypeNotSupportedError(f"{name}: expected a float32 or float64 tensor, got dtype {a.dtype}")
 
 
 def check_same_dtype(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:

@@ -87,6 +87,10 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
 def _update_running(running_mean, running_var, mean: np.ndarray, var: np.ndarray, count: int, momentum) -> None:
     """The running statistics' update, each an in-place step that eg.compile replays (``_trace.inplace``)."""
     m = 0.0 if momentum is None else float(momentum)
+    for t in (running_mean, running_var):  # (an expanded tensor: PyTorch's error for an in-place write into it)
+        if t is not None and any(s == 0 and n > 1 for s, n in zip(t._data.strides, t._data.shape)):
+            raise ArgumentError("unsupported operation: more than one element of the written-to tensor refers to a "
+                                "single memory location. Please clone() the tensor before performing the operation.")
     if running_mean is not None:
         _trace.inplace("instance_norm_running_mean", _running_mean_update, running_mean._data, mean, m)
     if running_var is not None:

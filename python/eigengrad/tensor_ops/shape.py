@@ -92,6 +92,8 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
 
 def unflatten(input, dim: int, sizes):
     """Dim ``dim`` split into ``sizes`` (one may be -1)."""
+    if input.ndim == 0:
+        raise ArgumentError(f"unflatten: Dimension specified as {dim} but tensor has no dimensions")
     d = _dims.wrap(dim, input.ndim)
     sizes = tuple(operator.index(s) for s in sizes)
     n = input.shape[d]
@@ -468,10 +470,14 @@ def flip(input, *args, dims=None):
 
 
 def fliplr(input):
+    if input.ndim < 2:
+        raise ArgumentError("Input must be >= 2-d.")
     return flip(input, 1)
 
 
 def flipud(input):
+    if input.ndim < 1:
+        raise ArgumentError("Input must be >= 1-d.")
     return flip(input, 0)
 
 
