@@ -454,3 +454,19 @@ def test_exception_classes_are_pytorchs():
     with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
         F.instance_norm(eg.ones(2, 3, 4), running_mean=eg.zeros(1).expand(3), running_var=eg.ones(3),
                         use_input_stats=True)
+
+
+def test_linear_interpolation_of_an_infinite_value_in_1d():
+    """1-D linear upsampling had a row term of weight 0 (planes of height 1): 0 * inf gave NaN next to an inf;
+    PyTorch's 1-D kernel has no such term."""
+    x = eg.tensor(np.array([[[1.0, np.inf, 2.0, 3.0]]], np.float32))
+    got = F.interpolate(x, scale_factor=2, mode="linear").numpy().ravel()
+    assert np.isnan(got[0]) and got[1:5].tolist() == [np.inf] * 4 and got[5:].tolist() == [2.25, 2.75, 3.0]
+    if torch is None:
+        return
+    rng = np.random.default_rng(0)
+    for trial in range(60):  # finite values: the same bits as PyTorch's
+        a = rng.standard_normal((2, 3, int(rng.integers(1, 9)))).astype(np.float32)
+        kw = dict(size=int(rng.integers(1, 20)), mode="linear", align_corners=bool(trial % 2))
+        want = torch.nn.functional.interpolate(torch.tensor(a), **kw).numpy()
+        np.testing.assert_array_equal(F.interpolate(eg.tensor(a), **kw).numpy(), want)

@@ -132,6 +132,13 @@ void upsample_forward(const T* x, T* y, const UpsampleGeometry& g) {
   }
   const LinearTables<T> t = linear_tables<T>(g);
   const auto &rows = t.rows, &cols = t.cols;
+  if (g.h == 1 && g.oh == 1) {  // 1-D (planes of height 1): PyTorch's linear kernel has no row term, whose
+    // weight 0 would turn an inf into NaN; the values are otherwise the same bits
+    gather_rows(x, y, g, [&](index_t, const T* r0, T* out) {
+      for (index_t v = 0; v < g.ow; ++v) out[v] = r0[cols.i0[v]] * cols.l0[v] + r0[cols.i1[v]] * cols.l1[v];
+    });
+    return;
+  }
   gather_rows(x, y, g, [&](index_t u, const T* plane, T* out) {
     const T *r0 = plane + rows.i0[u] * g.w, *r1 = plane + rows.i1[u] * g.w;
     const T a0 = rows.l0[u], a1 = rows.l1[u];
