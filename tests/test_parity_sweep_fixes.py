@@ -470,3 +470,36 @@ def test_linear_interpolation_of_an_infinite_value_in_1d():
         kw = dict(size=int(rng.integers(1, 20)), mode="linear", align_corners=bool(trial % 2))
         want = torch.nn.functional.interpolate(torch.tensor(a), **kw).numpy()
         np.testing.assert_array_equal(F.interpolate(eg.tensor(a), **kw).numpy(), want)
+
+
+def test_layer_argument_errors_are_pytorchs_runtime_error():
+    """A forward's check of a shape or dtype raised a plain ValueError or TypeError; PyTorch raises RuntimeError
+    (NotImplementedError for an unsupported dtype). They are both classes now."""
+    lin = eg.nn.Linear(3, 4)
+    with pytest.raises(RuntimeError, match=r"does not match weight of shape \(4, 3\)") as info:
+        lin(eg.ones(2, 4))
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(RuntimeError, match="expected dtype float64") as info:
+        lin(eg.ones(2, 3, dtype=eg.float64))
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(RuntimeError, match="expected dtype float64"):
+        eg.nn.PReLU()(eg.ones(2, dtype=eg.float64))
+    with pytest.raises(NotImplementedError):
+        F.max_pool1d(eg.ones(1, 1, 4, dtype=eg.int64), 2)
+    with pytest.raises(RuntimeError, match="integer class indices"):
+        F.multilabel_margin_loss(eg.ones(2, 3), eg.zeros(2, 3))
+
+
+def test_cross_entropy_probability_targets_of_another_float_dtype_promote():
+    """float32 logits and float64 probabilities give a float64 loss, log_softmax taken in float32 (PyTorch's);
+    it had raised TypeError."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    p = rng.dirichlet(np.ones(4), 3)
+    logits = eg.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(logits, eg.tensor(p), label_smoothing=0.1)
+    loss.backward()
+    log_softmax = (x - x.max(1, keepdims=True)) - np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True))
+    want = -((p * 0.9 + 0.1 / 4) * log_softmax.astype(np.float32).astype(np.float64)).sum(1).mean()
+    assert loss.dtype == eg.float64 and logits.grad.dtype == eg.float32
+    assert loss.item() == pytest.approx(want, rel=1e-6)

@@ -42,7 +42,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The kernels' outputs: numpy.empty's, with large buffers recycled from array to array (eigengrad._memory: a
 # training step's activations and gradients reuse the pages of the previous step's instead of faulting in
 # fresh ones). Ordinary arrays: they own their memory; NumPy gives it back to the recycler when they die.
-from eigengrad._errors import ArgumentError, DtypeNotSupportedError, argument_errors  # noqa: E402
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError, argument_errors  # noqa: E402
 from eigengrad._memory import empty  # noqa: E402
 
 _C.recycle_scratch()  # the kernels' scratch buffers: recycled through the same cache
@@ -82,7 +82,7 @@ def check_float(a: np.ndarray, name: str) -> None:
 
 def check_same_dtype(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
     if a.dtype != b.dtype:
-        raise TypeError(f"{name_b}: expected dtype {a.dtype} (the dtype of {name_a}), got {b.dtype}")
+        raise ArgumentTypeError(f"{name_b}: expected dtype {a.dtype} (the dtype of {name_a}), got {b.dtype}")
 
 
 def _as_gemm_operand(a: np.ndarray, trans: bool) -> tuple[np.ndarray, bool]:
@@ -116,7 +116,7 @@ def gemm(a, b, bias=None, trans_a=False, trans_b=False, out=None, accumulate=Fal
 
 def _gemm_checked(a, b, bias, trans_a, trans_b, out, accumulate) -> np.ndarray:
     if a.dtype not in FLOAT_DTYPES:  # else `out` below would get a's dtype and the binding would blame it
-        raise TypeError(f"a: expected a float32 or float64 tensor, got dtype {a.dtype}")
+        raise DtypeNotSupportedError(f"a: expected a float32 or float64 tensor, got dtype {a.dtype}")
     if not a.flags.c_contiguous:
         a, trans_a = _as_gemm_operand(a, trans_a)
     if not b.flags.c_contiguous:

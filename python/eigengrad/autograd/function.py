@@ -166,11 +166,12 @@ class Primitive:
                 out = cls.forward(ctx, *arrays, **options)
             else:  # eg.compile records a forward that NumPy computes as one plan step
                 out = _trace.forward(cls, ctx, arrays, options, record)
-        except ValueError as e:
-            if "could not be broadcast" not in str(e) or isinstance(e, RuntimeError):
-                raise
-            # PyTorch's RuntimeError (NumPy's is a plain ValueError)
-            raise _broadcast_error(arrays, getattr(cls, "matrix_operands", False)) from None
+        except (ValueError, TypeError) as e:
+            if type(e) is ValueError and "could not be broadcast" in str(e):  # PyTorch's RuntimeError and message
+                raise _broadcast_error(arrays, getattr(cls, "matrix_operands", False)) from None
+            if type(e) in (ValueError, TypeError):  # a forward's check of a shape or dtype: PyTorch raises
+                raise _argument_error(e) from e  # RuntimeError there (both classes at once; subclasses kept)
+            raise
         finally:
             _fp_quiet.leave(quiet)
         result = tensor_type._wrap(out)
@@ -378,6 +379,14 @@ def _views():
 
         _VIEWS.append(views)
     return _VIEWS[0]
+
+
+def _argument_error(e: Exception) -> Exception:
+    """A plain ValueError or TypeError as the ArgumentError or ArgumentTypeError with its message (each also
+    PyTorch's RuntimeError)."""
+    from eigengrad._errors import ArgumentError, ArgumentTypeError
+
+    return (ArgumentError if isinstance(e, ValueError) else ArgumentTypeError)(*e.args)
 
 
 def _broadcast_error(arrays, matrices: bool = False) -> Exception:

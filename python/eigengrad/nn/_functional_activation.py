@@ -8,7 +8,7 @@ import numbers
 from eigengrad.autograd import inplace as _inplace
 from eigengrad.autograd.ops_activation import MaxPieces, PReLU, Unary
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -71,7 +71,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     _tensor(input)
     _tensor(weight, "weight")
     if weight.dtype != input.dtype:
-        raise TypeError(f"weight: expected dtype {input.dtype} (the dtype of input), got {weight.dtype}")
+        raise ArgumentTypeError(f"weight: expected dtype {input.dtype} (the dtype of input), got {weight.dtype}")
     n = weight._data.size
     if n != 1:
         channels = input.shape[1] if input.ndim >= 2 else 1

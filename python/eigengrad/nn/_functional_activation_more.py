@@ -15,7 +15,7 @@ import numpy as np
 
 from eigengrad import _dtype
 from eigengrad import random as _random
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn._functional_activation import _apply, _real, _tensor, elu, leaky_relu, selu
 from eigengrad.tensor import Tensor
@@ -268,7 +268,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     in halves a, b along ``dim``; a sigmoid(b)."""
     x = _tensor(input)
     if x._data.dtype.kind != "f":  # PyTorch: "glu" is not implemented for integer or bool tensors
-        raise ArgumentTypeError(f"glu: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
+        raise DtypeNotSupportedError(f"glu: expected a float32 or float64 tensor, got dtype {x._data.dtype}")
     if x.ndim == 0:
         raise ArgumentError("glu does not support scalars because halving size must be even")
     d = _dim(dim, x.ndim)

@@ -11,7 +11,7 @@ from eigengrad import _kernels as K
 from eigengrad import random as _random
 from eigengrad.autograd.ops_attention import Layout, ScaledDotProductAttention
 from eigengrad.tensor import Tensor, as_tensor
-from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError, DtypeNotSupportedError
 
 
 def _check_dropout(p) -> float:
@@ -34,7 +34,7 @@ def _qkv(query, key, value, enable_gqa: bool) -> None:
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}: expected an eigengrad Tensor, got {type(t).__name__}")
         if t.dtype not in (np.float32, np.float64):  # PyTorch: RuntimeError (ArgumentTypeError is both)
-            raise ArgumentTypeError(f"{name}: expected a float32 or float64 tensor, got dtype {t.dtype}")
+            raise DtypeNotSupportedError(f"{name}: expected a float32 or float64 tensor, got dtype {t.dtype}")
         if t.ndim < (3 if enable_gqa else 2):
             raise (ArgumentIndexError if enable_gqa and t.ndim == 2 else ArgumentError)(
                 f"{name}: expected a tensor of at least {3 if enable_gqa else 2} dimensions "

@@ -19,7 +19,7 @@ def _input(input, name: str = "input") -> Tensor:
     try:
         _float_tensor(input, name)
     except TypeError as e:  # an integer tensor: PyTorch's RuntimeError (a dtype mismatch with the weight)
-        if isinstance(input, Tensor):
+        if isinstance(input, Tensor) and not isinstance(e, RuntimeError):
             raise ArgumentTypeError(str(e)) from None
         raise
     if input.ndim not in (2, 3):

@@ -161,7 +161,7 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
         if psw.shape != idx.shape:
             raise ArgumentError(f"per_sample_weights: expected the shape of input {idx.shape}, got {psw.shape}")
         if psw.dtype != weight.dtype:
-            raise TypeError(f"per_sample_weights: expected dtype {weight.dtype} (the dtype of weight), got {psw.dtype}")
+            raise ArgumentTypeError(f"per_sample_weights: expected dtype {weight.dtype} (the dtype of weight), got {psw.dtype}")
         if mode != "sum":
             raise NotImplementedError(f"embedding_bag: per_sample_weights is only supported for mode='sum' "
                                       f"(got mode={mode!r}), as in PyTorch")

@@ -16,7 +16,7 @@ from eigengrad import _kernels
 from eigengrad.autograd import ops_loss as L
 from eigengrad.nn import _reduction as _R
 from eigengrad.tensor import Tensor, as_tensor
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -25,7 +25,7 @@ def _input(x, name: str = "input") -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected an eigengrad Tensor, got {type(x).__name__}")
     if x.dtype not in _FLOATS:
-        raise TypeError(f"{name}: expected a float32 or float64 tensor, got dtype {x.dtype}")
+        raise DtypeNotSupportedError(f"{name}: expected a float32 or float64 tensor, got dtype {x.dtype}")
     return x
 
 

@@ -267,7 +267,7 @@ def multilabel_margin_loss(input: Tensor, target, size_average=None, reduce=None
     if t.shape != input.shape:
         raise ArgumentError(f"inconsistent target size: {list(t.shape)} for input of size: {list(input.shape)}")
     if t.dtype.kind not in "iu":
-        raise TypeError(f"target: expected integer class indices, got dtype {t.dtype}")
+        raise ArgumentTypeError(f"target: expected integer class indices, got dtype {t.dtype}")
     x = input if input.ndim == 2 else input.reshape(1, -1)
     t2 = t.reshape(x.shape).astype(np.int64)
     n, c = x.shape

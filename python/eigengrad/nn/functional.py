@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, ArgumentTypeError
+from eigengrad._errors import ArgumentError, ArgumentTypeError, DtypeNotSupportedError
 from eigengrad.autograd import ops, ops_norm
 from eigengrad.nn import _reduction as _R
 from eigengrad.tensor import Tensor, as_tensor
@@ -124,8 +124,8 @@ def _cross_entropy_probabilities(input: Tensor, target, reduction: str, weight=N
     0 for unbatched input), p smoothed to (1 - eps) p + eps / C; 'mean' averages over the remaining
     elements (PyTorch's rule)."""
     target = target if isinstance(target, Tensor) else as_tensor(target)
-    if target.dtype != input.dtype:
-        raise TypeError(f"target: expected dtype {input.dtype} (the dtype of input), got {target.dtype}")
+    # (another float dtype of the target promotes in the product below, after log_softmax in input's dtype, as
+    # PyTorch's: float32 logits and float64 probabilities give a float64 loss)
     dim = 1 if input.ndim > 1 else 0
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / input.shape[dim]
@@ -151,12 +151,12 @@ def mse_loss(input: Tensor, target, size_average=None, reduce=None, reduction: s
     reduction = _R.resolve(size_average, reduce, reduction)
     if weight is not None:
         if input.dtype not in (np.float32, np.float64):
-            raise TypeError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
+            raise DtypeNotSupportedError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
         return _weighted(ops.MSE.apply(*_paired(input, target), reduction="none"), weight, input, reduction, True)
     if reduction not in ops._REDUCTIONS:
         reduction = _R.check(reduction)
     if input.dtype not in (np.float32, np.float64):
-        raise TypeError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
+        raise DtypeNotSupportedError(f"input: expected a float32 or float64 tensor, got dtype {input.dtype}")
     return ops.MSE.apply(*_paired(input, target), reduction=reduction)
 
 
