@@ -503,3 +503,27 @@ def test_cross_entropy_probability_targets_of_another_float_dtype_promote():
     want = -((p * 0.9 + 0.1 / 4) * log_softmax.astype(np.float32).astype(np.float64)).sum(1).mean()
     assert loss.dtype == eg.float64 and logits.grad.dtype == eg.float32
     assert loss.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_transposed_convolution_with_an_output_size_of_zero_is_empty():
+    """PyTorch (float32) returns the empty output, the input and weight getting zero gradients; it had raised."""
+    for dims, module in [(1, eg.nn.ConvTranspose1d(3, 4, 2, padding=1)), (2, eg.nn.ConvTranspose2d(2, 4, (2, 1),
+                         padding=(1, 0), groups=2)), (3, eg.nn.ConvTranspose3d(1, 2, 2, padding=1))]:
+        x = eg.ones(2, module.in_channels, *([1] * dims), requires_grad=True)
+        y = module(x)
+        assert y.shape[:2] == (2, module.out_channels) and 0 in y.shape
+        y.sum().backward()
+        assert x.grad.shape == x.shape and not x.grad.numpy().any()
+        assert module.weight.grad.shape == module.weight.shape and not module.weight.grad.numpy().any()
+    with pytest.raises(RuntimeError, match="too small"):  # (a negative size stays an error)
+        F.conv_transpose2d(eg.ones(1, 2, 1, 1), eg.ones(2, 2, 1, 1), padding=1)
+
+
+def test_3d_pooling_refuses_a_window_that_does_not_fit():
+    """It had returned a zero-size output where PyTorch (and the 2-D pools) raise."""
+    x = eg.ones(3, 1, 1, 7)
+    for layer in (eg.nn.MaxPool3d(kernel_size=(3, 1, 3), stride=(3, 3, 1)),
+                  eg.nn.AvgPool3d(kernel_size=(3, 1, 3), stride=(3, 3, 1))):
+        with pytest.raises(RuntimeError, match=r"does not fit the input volume \(1, 1, 7\): output \(0, 1, 5\)"):
+            layer(x)
+    assert eg.nn.MaxPool3d(1)(x).shape == (3, 1, 1, 7)

@@ -116,6 +116,14 @@ def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int
     return out
 
 
+def _check_fits(x: Tensor, k: tuple, s: tuple, p: tuple, d: tuple, ceil_mode: bool) -> None:
+    """PyTorch refuses a window that does not fit the (padded) input along some axis (an empty output)."""
+    out = tuple(_pool_out(n, *args, ceil_mode) for n, args in zip(x.shape[2:], zip(k, s, p, d)))
+    if min(out) < 1:
+        raise ArgumentError(f"kernel_size: the window {k} (dilation {d}, padding {p}) does not fit the input volume "
+                            f"{tuple(x.shape[2:])}: output {out} is too small")
+
+
 def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
     """Max over 3-D windows (stride defaults to kernel_size), padding counted as -inf; the first maximum in
@@ -125,6 +133,7 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
     def run(x: Tensor):
         depth = x.shape[2]
+        _check_fits(x, k, s, p, d, bool(ceil_mode))
         out_depth = _pool_out(depth, k[0], s[0], p[0], d[0], bool(ceil_mode))
         back = max(0, (out_depth - 1) * s[0] + d[0] * (k[0] - 1) + 1 - depth - p[0])
         xp = _pad_depth(x, p[0], back, float("-inf"))
@@ -187,6 +196,7 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 
     def run(x: Tensor) -> Tensor:
         depth = x.shape[2]
+        _check_fits(x, k, s, p, (1, 1, 1), bool(ceil_mode))
         out_depth = _pool_out(depth, k[0], s[0], p[0], 1, bool(ceil_mode))
         back = max(0, (out_depth - 1) * s[0] + k[0] - depth - p[0])
         xp = _pad_depth(x, p[0], back, 0.0)

@@ -50,10 +50,27 @@ def _options(input: Tensor, weight: Tensor, stride, padding, output_padding, dil
         raise ArgumentError(f"output_padding: must be smaller than either stride or dilation, got output_padding {op}, "
                          f"stride {s}, dilation {d}")
     sizes = output_sizes(input.shape[-dims:], weight.shape[2:], s, p, op, d)
-    if min(sizes) < 1:
+    if min(sizes) < 0:  # (0 is an empty output, as PyTorch's: _no_output)
         raise ArgumentError(f"input: the output size {sizes} of the transposed convolution of an input of spatial size "
                          f"{input.shape[-dims:]} is too small")
     return s, p, op, d
+
+
+def _no_output(input: Tensor, weight: Tensor, bias, groups: int, options: tuple, dims: int) -> Tensor | None:
+    """The empty output when a spatial output size is 0 (PyTorch's; input, weight and bias get zero gradients),
+    else None."""
+    s, p, op, d = options
+    sizes = output_sizes(input.shape[-dims:], weight.shape[2:], s, p, op, d)
+    if min(sizes) > 0:
+        return None
+    from eigengrad.autograd.ops import ZeroGradTo
+
+    lead = input.shape[:1] if input.ndim == dims + 2 else ()
+    out = input.new_zeros(lead + (weight.shape[1] * groups,) + tuple(sizes))
+    for t in (input, weight, bias):
+        if t is not None:
+            out = ZeroGradTo.apply(out, t)
+    return out
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -65,6 +82,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     FC._input(input)
     groups = FC.check_conv(input, weight, bias, groups, 2, transposed=True)
     s, p, op, d = _options(input, weight, stride, padding, output_padding, dilation, 2)
+    empty = _no_output(input, weight, bias, groups, (s, p, op, d), 2)
+    if empty is not None:
+        return empty
     return FC._batched(lambda x: C.ConvTranspose2d.apply(x, weight, bias, stride=s, padding=p, output_padding=op,
                                                          dilation=d, groups=groups), input)
 
@@ -76,6 +96,9 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     FC1._input(input)
     groups = FC.check_conv(input, weight, bias, groups, 1, transposed=True)
     (s,), (p,), (op,), (d,) = _options(input, weight, stride, padding, output_padding, dilation, 1)
+    empty = _no_output(input, weight, bias, groups, ((s,), (p,), (op,), (d,)), 1)
+    if empty is not None:
+        return empty
     return FC1.height_one(lambda x: C.ConvTranspose2d.apply(x, weight.unsqueeze(2), bias, stride=(1, s), padding=(0, p),
                                                             output_padding=(0, op), dilation=(1, d), groups=groups),
                           input)
@@ -119,6 +142,9 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     FC3._input(input)
     groups = FC.check_conv(input, weight, bias, groups, 3, transposed=True)
     s, p, op, d = _options(input, weight, stride, padding, output_padding, dilation, 3)
+    empty = _no_output(input, weight, bias, groups, (s, p, op, d), 3)
+    if empty is not None:
+        return empty
 
     def run(x: Tensor) -> Tensor:
         n, _, depth, h, w = x.shape
