@@ -527,3 +527,15 @@ def test_3d_pooling_refuses_a_window_that_does_not_fit():
         with pytest.raises(RuntimeError, match=r"does not fit the input volume \(1, 1, 7\): output \(0, 1, 5\)"):
             layer(x)
     assert eg.nn.MaxPool3d(1)(x).shape == (3, 1, 1, 7)
+
+
+def test_pixel_shuffle_of_integers_and_embeddings_padding_idx_assertion():
+    """pixel_shuffle is a rearrangement: integer tensors keep their dtype (it had refused them); an out-of-range
+    padding_idx is PyTorch's AssertionError (and still a ValueError)."""
+    x = eg.arange(16).reshape(1, 4, 2, 2)
+    y = F.pixel_shuffle(x, 2)
+    assert y.dtype == eg.int64 and y.tolist() == [[[[0, 4, 1, 5], [8, 12, 9, 13], [2, 6, 3, 7], [10, 14, 11, 15]]]]
+    assert F.pixel_unshuffle(y, 2).equal(x)
+    with pytest.raises(AssertionError, match="padding_idx: must be within num_embeddings") as info:
+        eg.nn.Embedding(5, 3, padding_idx=10)
+    assert isinstance(info.value, ValueError)

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from eigengrad import _kernels as K, _trace
-from eigengrad._errors import ArgumentError, ArgumentIndexError, ArgumentTypeError
+from eigengrad._errors import ArgumentAssertionError, ArgumentError, ArgumentIndexError, ArgumentTypeError
 from eigengrad.autograd import grad_mode, ops
 from eigengrad.autograd import ops_embedding as E
 from eigengrad.tensor import Tensor
@@ -48,8 +48,8 @@ def padding_index(padding_idx, num: int) -> int:
     if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool):
         raise TypeError(f"padding_idx: expected an int or None, got {padding_idx!r}")
     if not -num <= padding_idx < num:
-        raise ArgumentError(f"padding_idx: must be within num_embeddings: expected {-num} <= padding_idx < {num}, "
-                         f"got {padding_idx}")
+        raise ArgumentAssertionError(f"padding_idx: must be within num_embeddings: expected {-num} <= padding_idx < "
+                                     f"{num}, got {padding_idx}")  # (PyTorch's module asserts it)
     return int(padding_idx) % num
 
 
@@ -161,7 +161,8 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
         if psw.shape != idx.shape:
             raise ArgumentError(f"per_sample_weights: expected the shape of input {idx.shape}, got {psw.shape}")
         if psw.dtype != weight.dtype:
-            raise ArgumentTypeError(f"per_sample_weights: expected dtype {weight.dtype} (the dtype of weight), got {psw.dtype}")
+            raise ArgumentTypeError(f"per_sample_weights: expected dtype {weight.dtype} (the dtype of weight), got "
+                                    f"{psw.dtype}")
         if mode != "sum":
             raise NotImplementedError(f"embedding_bag: per_sample_weights is only supported for mode='sum' "
                                       f"(got mode={mode!r}), as in PyTorch")

@@ -303,7 +303,8 @@ def _factor(value, name: str) -> int:
 
 
 def _shuffle_input(input, name: str) -> Tensor:
-    _float_tensor(input, "input")
+    if not isinstance(input, Tensor):  # (any dtype: a rearrangement, integers included, as PyTorch's)
+        raise ArgumentTypeError(f"input: expected a Tensor, got {type(input).__name__}")
     if input.ndim < 3:
         raise ArgumentError(f"input: {name} expects (*, C, H, W) input with at least 3 dimensions, got shape "
                          f"{input.shape}")
