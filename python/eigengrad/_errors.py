@@ -46,9 +46,14 @@ class DtypeMismatchError(ArgumentTypeError, ValueError):
     RuntimeError)."""
 
 
+def as_argument_error(e: Exception) -> Exception:
+    """A plain ValueError or TypeError (an argument check) as the ArgumentError or ArgumentTypeError with its
+    message: PyTorch raises RuntimeError there, and these are both."""
+    return (ArgumentError if isinstance(e, ValueError) else ArgumentTypeError)(*e.args)
+
+
 def argument_errors(fn):
-    """``fn`` with a plain ValueError (a binding's bound check, NumPy's broadcast) raised as ArgumentError:
-    PyTorch raises RuntimeError there, and ArgumentError is both."""
+    """``fn`` with a plain ValueError (a binding's bound check, NumPy's broadcast) raised as ArgumentError."""
     import functools
 
     @functools.wraps(fn)
@@ -58,7 +63,7 @@ def argument_errors(fn):
         except ValueError as e:
             if isinstance(e, RuntimeError):
                 raise
-            raise ArgumentError(str(e)) from e
+            raise as_argument_error(e) from e
     return wrapped
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigengrad import _fp_quiet, _trace
+from eigengrad._errors import as_argument_error
 from eigengrad.autograd import anomaly as _anomaly
 from eigengrad.autograd.grad_mode import _state as _grad_state
 from eigengrad.autograd.version import clock, version_of
@@ -170,7 +171,7 @@ class Primitive:
             if type(e) is ValueError and "could not be broadcast" in str(e):  # PyTorch's RuntimeError and message
                 raise _broadcast_error(arrays, getattr(cls, "matrix_operands", False)) from None
             if type(e) in (ValueError, TypeError):  # a forward's check of a shape or dtype: PyTorch raises
-                raise _argument_error(e) from e  # RuntimeError there (both classes at once; subclasses kept)
+                raise as_argument_error(e) from e  # RuntimeError there (subclasses kept as they are)
             raise
         finally:
             _fp_quiet.leave(quiet)
@@ -379,14 +380,6 @@ def _views():
 
         _VIEWS.append(views)
     return _VIEWS[0]
-
-
-def _argument_error(e: Exception) -> Exception:
-    """A plain ValueError or TypeError as the ArgumentError or ArgumentTypeError with its message (each also
-    PyTorch's RuntimeError)."""
-    from eigengrad._errors import ArgumentError, ArgumentTypeError
-
-    return (ArgumentError if isinstance(e, ValueError) else ArgumentTypeError)(*e.args)
 
 
 def _broadcast_error(arrays, matrices: bool = False) -> Exception:
