@@ -69,6 +69,9 @@ def test_breaking_out_stops_the_prefetch_thread():
             break
     import gc
     gc.collect()
+    for t in threading.enumerate():  # (the loop's generator may be closed inside the worker, which then stops by
+        if t.name == "eigengrad-prefetch":  # itself within a put's 0.05 s wait: give it a bounded while)
+            t.join(timeout=5)
     assert not any(t.name == "eigengrad-prefetch" and t.is_alive() for t in threading.enumerate())
 
 

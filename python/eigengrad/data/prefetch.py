@@ -59,4 +59,7 @@ def prefetched(jobs: Iterable, fetch: Callable, depth: int, timeout: float | Non
             yield item
     finally:
         stop.set()
-        worker.join(timeout=5)
+        # (a generator left in a reference cycle may be closed by a collection the worker itself triggers: it then
+        # stops on its own at its next put, and joining it from itself would raise)
+        if threading.current_thread() is not worker:
+            worker.join(timeout=5)
