@@ -237,7 +237,7 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
         raise ArgumentError("only p == 1 and p == 2 supported")
     if weight is not None and _tensor(weight, "weight").ndim != 1:
         raise ArgumentError("weight must be one-dimensional")
-    x, t, unbatched = _class_targets(input, target, "multi_margin_loss")
+    x, _, unbatched = _class_targets(input, target, "multi_margin_loss")  # (its checks; the targets: below)
     c = x.shape[1]
     if weight is not None and weight.shape[0] != c:  # PyTorch refuses it (the gather would read past the end)
         raise ArgumentError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")

@@ -235,9 +235,8 @@ def _fmaxmin(a, b, take_max: bool):
 def ldexp(input, other, *, out=None):
     """input * 2^other (differentiable in input); PyTorch's dtype: the power's (a float64 0-d ``other`` makes an
     integer ``input``'s result float64), the default float for integers."""
-    factor = 2.0 ** _floating(other) if hasattr(other, "_data") else 2.0 ** other
-    result = input * factor
-    return _out.write(result if result._data.dtype.kind == "f" else _floating(result), out)
+    factor = 2.0 ** _floating(other) if hasattr(other, "_data") else 2.0 ** other  # (a float: the product is one)
+    return _out.write(input * factor, out)
 
 
 def frexp(input, *, out=None):
@@ -276,7 +275,7 @@ def lcm(input, other, *, out=None):
 _COMPOSED_UNARY = ("sinc", "frac", "deg2rad", "rad2deg", "logit", "sgn")
 def nextafter(input, other, *, out=None):
     """The next float after ``input`` towards ``other``, in their promoted float dtype; differentiated as PyTorch's:
-    the gradient passes to ``input`` unchanged, ``other``'s is zero."""
+    the gradient passes to ``input`` where the value moves (0 where input == other), ``other``'s is zero."""
     from eigengrad.tensor_ops.arithmetic import result_dtype
     from eigengrad.tensor_ops.comparison import _torch_name
 
