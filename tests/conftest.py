@@ -66,3 +66,14 @@ def pytest_terminal_summary(terminalreporter):
     fuzzing = sys.modules.get("fuzzing")
     if fuzzing is not None and (fuzzing.STATS["calls"] or fuzzing.STATS["skipped"]):
         terminalreporter.write_line(fuzzing.summary())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _check_compile_guard():
+    """Every compiled call that the guard lets through (compile/guard.py) also asks the full path, and the
+    test fails where the two would decide differently."""
+    from eigengrad.compile.api import CompiledFunction
+
+    CompiledFunction._check_guard = True
+    yield
+    CompiledFunction._check_guard = False

@@ -206,3 +206,50 @@ def test_a_returned_gradient_held_without_an_optimizer():
     got, want = run(True), run(False)
     assert got.tobytes() == want.tobytes()
     assert len({h.tobytes() for h in want}) == len(want)
+
+
+SCALE = 1.0  # (a global of this module the tests below change between calls)
+
+
+def _scaled_loss(out, y):
+    return F.cross_entropy(out, y) * SCALE
+
+
+class _ScaledNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self._head(self.fc(x))
+
+    def _head(self, h):  # (a method forward calls: its globals count too)
+        return h * SCALE
+
+
+@pytest.mark.parametrize("where", ["a helper function", "a module's method"])
+def test_a_global_plain_value_changed_after_the_plan_is_checked(where):
+    # the trace froze SCALE into the plan: a replay kept multiplying by the old value (no warning)
+    global SCALE
+
+    def run(compiled):
+        global SCALE
+        eg.manual_seed(0)
+        model = _ScaledNet() if where == "a module's method" else nn.Linear(4, 3)
+        opt = eg.optim.SGD(model.parameters(), 0.1)
+        loss_of = F.cross_entropy if where == "a module's method" else _scaled_loss
+        step = _training_step(model, opt, loss_of)
+        fn = eg.compile(step) if compiled else step
+        x, y = eg.randn(8, 4), eg.randint(0, 3, (8,))
+        losses = []
+        for i in range(9):
+            SCALE = 1.0 + (i >= 6)
+            losses.append(fn(x, y).detach().numpy().copy())
+        return np.array(losses), fn
+    try:
+        want, _ = run(False)
+        got, fn = run(True)
+    finally:
+        SCALE = 1.0
+    assert got.tobytes() == want.tobytes()
+    assert fn.fallback_reason is None and fn.replays >= 2

@@ -28,6 +28,7 @@ void bind_upsample(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_erf(py::module_& m);
 void bind_plan(py::module_& m);
+void bind_guard(py::module_& m);
 void bind_copy(py::module_& m);
 void register_error_translators();
 }  // namespace eigengrad::bindings
@@ -61,5 +62,6 @@ PYBIND11_MODULE(EIGENGRAD_MODULE_NAME, m) {
   bind_upsample(m);
   bind_attention(m);
   bind_erf(m);
+  bind_guard(m);
   bind_plan(m);  // last: the capturable set is complete
 }

@@ -23,10 +23,11 @@ import numpy as np
 
 from eigengrad import _trace
 from eigengrad.autograd import anomaly as _anomaly
+from eigengrad.compile.guard import EQ, Guard, Probes
 from eigengrad.compile.plan import Plan
 from eigengrad.compile.recorder import Tracer, recording, tracing_here
 from eigengrad.compile.pystate import PythonState
-from eigengrad.compile.state import Reach, StepState, _items, _library, same_bits
+from eigengrad.compile.state import Reach, StepState, _items, _library, same_bits, token
 from eigengrad.tensor import Tensor
 
 
@@ -65,13 +66,30 @@ class CompiledFunction:
         self._plans: OrderedDict = OrderedDict()
         self.fallback_reason: str | None = None
         self.replays = 0
+        self._guard: Guard | None = None
+        self._guard_misses = 0  # guards in a row that failed at their first check
+
+    # (tests: every call the guard lets through asks the full path too, which must agree)
+    _check_guard = False
 
     # --- calls ----------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if self.fallback_reason is not None or tracing_here():  # (inside another trace: its kernels)
             return self._fn(*args, **kwargs)
+        guard = self._guard
+        if guard is not None:  # (compile/guard.py: the last replay's decision, if nothing it read changed)
+            tensors = _tensors(args, kwargs)
+            if guard.holds(_arg_signature(args, kwargs), tensors, self._python, self._state):
+                if self._check_guard:
+                    self._agrees(guard, args, kwargs)
+                guard.used = True
+                return self._replay(guard.entry, tensors)
+            self._guard = None
+            # (a guard that fails at once, call after call: something it reads changes at every call, which the
+            # full path tolerates; making guards then only costs time)
+            self._guard_misses = 0 if guard.used else self._guard_misses + 1
         objects = self._reach.objects()
-        reached = tuple(map(id, objects))
+        reached = tuple(map(token, objects))  # (a plain value by value: 1.0 + 0 is another object)
         if self._state is None or reached != self._reached:  # first call, or a name now stands for another object
             self._rebound = self._rebound + 1 if self._reached else 0
             if self._rebound >= self.max_plans:  # (as PyTorch's recompile limit: eager from then on)
@@ -109,7 +127,28 @@ class CompiledFunction:
         self._plans.move_to_end(key)
         if not entry.verified and self.verify:
             return self._verify(entry, args, kwargs)
-        return self._replay(entry, args, kwargs)
+        self._guard = self._make_guard(entry, key) if self._guard_misses < _GUARD_MISSES else None
+        return self._replay(entry, _tensors(args, kwargs))
+
+    def _make_guard(self, entry: _Entry, key: tuple) -> Guard:
+        """The guard of this decision (made before the replay: from the state the decision read)."""
+        p = Probes()
+        p.attr(_anomaly._state, "enabled", EQ)
+        self._reach.probe(p)
+        self._state.probe(p)
+        return Guard(p.native, entry, key, self._state.rules())
+
+    def _agrees(self, guard: Guard, args, kwargs) -> None:
+        """(Tests: ``_check_guard``.) Raise AssertionError unless the full path would replay ``guard.entry``."""
+        reached = tuple(map(token, self._reach.objects()))
+        identities, signature, hooks = self._state.observe()
+        key = (_arg_signature(args, kwargs), signature, self._python.signature())
+        why = None if reached == self._reached else "a name now stands for another object"
+        why = why or self._why_not(args, kwargs, identities, hooks)
+        if why is None and self._plans.get(key) is not guard.entry:
+            why = "the signature picks another plan"
+        if why is not None:
+            raise AssertionError(f"eg.compile's guard held but the full path would not replay the plan: {why}")
 
     def _why_not(self, args, kwargs, identities: list, hooks: str | None) -> str | None:
         if self._reach.assigned:
@@ -137,6 +176,7 @@ class CompiledFunction:
     def _fall_back(self, reason: str, args, kwargs, result=None, ran: bool = False):
         self.fallback_reason = reason
         self._plans.clear()
+        self._guard = None
         warnings.warn(f"eg.compile: {getattr(self._fn, '__qualname__', 'the step')} runs eagerly from now on: "
                       f"{reason}", UserWarning, stacklevel=3)
         return result if ran else self._fn(*args, **kwargs)
@@ -195,8 +235,8 @@ class CompiledFunction:
             entry.plan, entry.traces = plan, entry.traces + 1
         return _rebuild(entry.layout, [o.copy() for o in plan.outputs], entry.live)
 
-    def _replay(self, entry: _Entry, args, kwargs):
-        outs = entry.plan.run([t._data for t in _tensors(args, kwargs)])
+    def _replay(self, entry: _Entry, tensors: list):
+        outs = entry.plan.run([t._data for t in tensors])
         self._state.apply_writes(entry.writes)
         self.replays += 1
         return _rebuild(entry.layout, outs, entry.live)
@@ -238,13 +278,15 @@ class CompiledFunction:
         return text
 
 
+_GUARD_MISSES = 4  # guards in a row that fail at their first check before the function stops making them
 _RETRACE_LIMIT = 8  # calls in a row with a new signature before the step runs eagerly (PyTorch's recompile_limit)
 
 _SIGNATURE_PARTS = ("grad mode", "the default dtype (set_default_dtype)",  # (StepState.observe's signature, in order)
                     "a module's training flag or Python attribute (a counter the step increments?)",
                     "the optimizers' param groups", "whether the optimizers have state",
                     "the optimizers' state arrays (which exist, and their layout)",
-                    "which parameters have a gradient", "which parameters require grad or have gradient hooks")
+                    "which parameters have a gradient", "which parameters require grad or have gradient hooks",
+                    "a global the models' code reads")
 
 
 def _changed(last, key) -> str:

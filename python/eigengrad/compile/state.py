@@ -13,11 +13,15 @@ import types
 import numpy as np
 
 from eigengrad import random as _random
+from eigengrad import tensor as _tensor_module
+from eigengrad.autograd import grad_mode as _grad_mode
 from eigengrad.autograd.grad_mode import is_grad_enabled
 from eigengrad.nn.modules import global_hooks
 from eigengrad.nn.modules.module import Module
 from eigengrad.optim.optimizer import Optimizer
 from eigengrad.compile.pystate import PLAIN as _PLAIN  # the types of a module's attributes in a step's signature
+from eigengrad.compile.pystate import attribute_names
+from eigengrad.compile.guard import AGREE, EQ, LEN, NONE, TRUTH
 from eigengrad.compile.recorder import array_root
 from eigengrad.tensor import Tensor, default_float
 
@@ -79,6 +83,28 @@ class Reach:
         objs += [g[n] for n in self.names if n in g]
         return objs + _one_level_further(objs)
 
+    def probe(self, p) -> None:
+        """Add to guard ``p`` (compile/guard.py) what ``objects`` reads, as strictly or more: the owner's
+        attributes, the cells' contents and the globals the step names, then, one level further, all of each
+        helper's cells and globals and each container's or user object's elements (``_one_level_further``
+        keeps only the models, optimizers and tensors among them)."""
+        objs = list(self.bound) + list(self.defaults)
+        if self.owner is not None:
+            objs.append(self.owner)
+            if hasattr(self.owner, "__dict__"):
+                p.attr(self.owner, "__dict__")
+                p.items(self.owner.__dict__)
+                objs += list(self.owner.__dict__.values())
+        for c in self.cells:
+            p.cell(c)
+            if _filled(c):
+                objs.append(c.cell_contents)
+        for n in self.names:
+            p.name(self.globals, n)
+            if n in self.globals:
+                objs.append(self.globals[n])
+        _probe_further(p, objs)
+
     def named(self) -> tuple[list, list]:
         """((label, object), ...) of what the step names and of what the user's helper functions it names
         name, and the code objects of the step and those helpers: for ``pystate.PythonState``."""
@@ -102,7 +128,9 @@ def _one_level_further(objs: list) -> list:
     the user's names (``def loss_of(x, y): return crit(model(x), y)``) and the attributes of a user's object
     (``trainer.model``). Only models, optimizers and schedulers: a changing attribute of another kind (a
     counter) must not look like a rebinding. A helper's tensors too (``F.cross_entropy(out, y,
-    weight=class_weights)`` with a global ``class_weights``), as the step's own: read live at every replay."""
+    weight=class_weights)`` with a global ``class_weights``), as the step's own: read live at every replay.
+    And a helper's plain values (``loss * SCALE`` with a global ``SCALE``), as the step's own names: the trace
+    froze them into the plan, so another value traces again."""
     found = []
     for o in objs:
         wrapped = getattr(o, "__wrapped__", None)  # (a compiled or decorated helper: the function it wraps)
@@ -111,7 +139,7 @@ def _one_level_further(objs: list) -> list:
         if isinstance(o, types.FunctionType) and not _library(o):
             cells = [c.cell_contents for c in (o.__closure__ or ()) if _filled(c)]
             found += [v for v in cells + [o.__globals__[n] for n in _names(o.__code__) if n in o.__globals__]
-                      if _trainable(v) or _holds_tensor(v)]
+                      if _trainable(v) or _holds_tensor(v) or type(v) in _PLAIN]
         elif _users_object(o):
             found += [v for v in vars(o).values() if _trainable(v)]
         elif isinstance(o, (list, tuple, dict)) and len(o) <= _CONTAINER_ITEMS:
@@ -120,6 +148,36 @@ def _one_level_further(objs: list) -> list:
             # a registry of the user's functions (LOSSES[name](out, y)): what each of them names, as a helper's
             found += _one_level_further([v for v in items if isinstance(v, types.FunctionType)])
     return found
+
+
+def _probe_further(p, objs: list, depth: int = 0) -> None:
+    """Add to guard ``p`` what ``_one_level_further(objs)`` reads (stricter: every element, not only the
+    trainable ones)."""
+    for o in objs:
+        # (a decorated helper's __wrapped__; a user object's new attribute changes its __dict__, which is probed
+        # below; a module's __getattr__ runs Python: its new attribute changes its __dict__'s length, probed by
+        # StepState.probe; a failed lookup costs an exception: objects that cannot be wrappers are left out)
+        if callable(o) and hasattr(o, "__dict__") and not isinstance(o, (Module, type)):
+            p.attr(o, "__wrapped__")
+        wrapped = getattr(o, "__wrapped__", None)
+        if not isinstance(o, types.FunctionType) and isinstance(wrapped, types.FunctionType):
+            o = wrapped
+        if isinstance(o, types.FunctionType) and not _library(o):
+            p.attr(o, "__code__")
+            for c in o.__closure__ or ():
+                p.cell(c)
+            for n in _names(o.__code__):
+                p.name(o.__globals__, n)
+        elif _users_object(o):
+            p.attr(o, "__dict__")
+            p.items(vars(o))
+        elif isinstance(o, (list, tuple, dict)):
+            if len(o) > _CONTAINER_ITEMS:
+                p.own(o, LEN)
+                continue
+            p.items(o)
+            if depth == 0:
+                _probe_further(p, [v for v in _items(o) if isinstance(v, types.FunctionType)], 1)
 
 
 # A list, tuple or dict the step names is looked into at every call for the models and optimizers it holds
@@ -197,6 +255,7 @@ class StepState:
                               [p for o in self.optimizers for g in o.param_groups for p in g["params"]])
         self.tensors = self._reached_tensors()
         self._plain: list = [None] * len(self.modules)  # per module: (len of its __dict__, its plain values' getter)
+        self._code_globals = _code_globals(self.modules)
 
     def _reached_tensors(self) -> list:
         return _unique(t for src in self._tensor_sources for t in _items(src) if isinstance(t, Tensor))
@@ -251,8 +310,91 @@ class StepState:
                      tuple(_state_layout(o) for o in self.optimizers),
                      tuple([p._grad is None for p in self.params]),
                      # (a layer frozen or unfrozen between calls; a gradient hook added: the trace then sees it run)
-                     tuple([p._requires_grad + 2 * (p._hooks is None) for p in self.params]))
+                     tuple([p._requires_grad + 2 * (p._hooks is None) for p in self.params]),
+                     # (a global the models' code reads: a plain value the trace froze into the plan)
+                     tuple([token(g.get(n, _MISSING)) for g, n in self._code_globals]))
         return ids, signature, hooks
+
+    def probe(self, p) -> None:
+        """Add to guard ``p`` (compile/guard.py) what ``observe`` reads, as strictly or more (``rules``: the
+        reads that run optimizer code, checked in Python)."""
+        for name in ("FORWARD_PRE", "FORWARD"):
+            p.item(vars(global_hooks), name, TRUTH)
+        p.attr(_grad_mode._state, "enabled", EQ)
+        p.item(_tensor_module.__dict__, "_DEFAULT_FLOAT", EQ)
+        for i, m in enumerate(self.modules):
+            p.attr(m, "__dict__")
+            d = m.__dict__
+            p.own(d, LEN)
+            self._options(i, d)
+            for k in self._plain[i][2]:
+                p.item(d, k, EQ)
+            for name in ("_modules", "_parameters", "_buffers"):
+                p.item(d, name)
+                p.items(d[name])
+            for t in (*m._parameters.values(), *m._buffers.values()):
+                if t is not None:
+                    p.attr(t, "_data")
+            for name in ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks"):
+                p.attr(m, name, TRUTH)
+        for o in self.optimizers:
+            self._probe_optimizer(p, o)
+        for src in self._tensor_sources:
+            if isinstance(src, (list, tuple, dict)):
+                p.items(src)
+        for t in self._reached_tensors():
+            p.attr(t, "_data")
+        for g, n in self._code_globals:
+            p.item(g, n)
+        for q in self.params:
+            p.attr(q, "_grad", NONE)
+            p.attr(q, "_requires_grad", EQ)
+            p.attr(q, "_hooks", NONE)
+
+    @staticmethod
+    def _probe_optimizer(p, o: Optimizer) -> None:
+        """An optimizer's part of ``probe``: its param groups, arenas and hooks, and what ``_state_layout``
+        reads (the arenas' state arrays; each parameter's state dict, its state tensors and their arrays;
+        whether the step counts agree)."""
+        p.attr(o, "param_groups")
+        p.items(o.param_groups)
+        for g in o.param_groups:
+            p.item(g, "params")
+            p.items(g["params"])
+            for q in g["params"]:
+                p.attr(q, "_data")
+        p.attr(o, "_arenas")
+        p.items(o._arenas)
+        p.attr(o, "state")
+        p.own(o.state, TRUTH)
+        for g, arenas in zip(o.param_groups, o._arenas):
+            p.items(arenas)
+            names = o._state_names(g)
+            for a in arenas:
+                p.attr(a, "hooks", TRUTH)
+                p.attr(a, "_state")
+                for n in names:
+                    p.item(a._state, n)
+                    if n in a._state:
+                        p.items(a._state[n][1])
+                p.attr(a, "params")
+                p.items(a.params)
+                states = []
+                for q in a.params:
+                    p.item(o.state, q)
+                    s = o.state.get(q)
+                    states.append({} if s is None else s)
+                    for n in names if s is not None else ():
+                        p.item(s, n)
+                        if isinstance(s.get(n), Tensor):
+                            p.attr(s[n], "_data")
+                for k in o._scalar_state(g):
+                    p.own(tuple(states), AGREE, k)
+
+    def rules(self) -> tuple:
+        """What ``observe`` reads by running optimizer code (the state arrays and scalar states each group's
+        update uses): a guard compares it in Python."""
+        return tuple((o._state_names(g), tuple(o._scalar_state(g))) for o in self.optimizers for g in o.param_groups)
 
     def persistent(self) -> list:
         """(array, description) of every buffer that lives across steps."""
@@ -295,7 +437,7 @@ class StepState:
                 pass
         keys = [k for k, v in d.items() if type(v) in _PLAIN]
         get = operator.itemgetter(*keys) if keys else (lambda _: ())
-        self._plain[i] = (len(d), get)
+        self._plain[i] = (len(d), get, keys)  # (keys: what a guard compares, StepState.probe)
         return get(d)
 
     def forget_options(self) -> None:
@@ -368,6 +510,43 @@ def _module_tensor_sources(modules: list) -> list:
             g = forward.__globals__
             found += [g[n] for n in _names(forward.__code__) if n in g and _holds_tensor(g[n])]
     return found
+
+
+def _code_globals(modules: list) -> list:
+    """(globals, name) of every global the user's module classes' ``forward`` names, with the methods it calls
+    on ``self`` (the library's own classes left out), and the user's functions that code names, one level
+    further: ``forward`` returning ``self.fc(x) * SCALE`` with a global ``SCALE``."""
+    pairs, seen = [], set()
+
+    def add(f, further: bool) -> None:
+        g = f.__globals__
+        for n in sorted(_names(f.__code__)):
+            if (id(g), n) not in seen:
+                seen.add((id(g), n))
+                pairs.append((g, n))
+                v = g.get(n)
+                if further and isinstance(v, types.FunctionType) and not _library(v):
+                    add(v, False)
+    for cls in _unique(type(m) for m in modules if not _library(type(m))):
+        methods: dict = {}
+        for k in reversed([k for k in cls.__mro__ if k is not object and not _library(k)]):
+            methods.update({name: getattr(v, "__func__", v) for name, v in vars(k).items()})
+        todo, done = ["forward", "__call__"], set()
+        while todo:
+            f = methods.get(todo.pop())
+            if isinstance(f, types.FunctionType) and f not in done:
+                done.add(f)
+                add(f, True)
+                todo += [a for a in attribute_names(f.__code__) if a in methods]
+    return pairs
+
+
+def token(v):
+    """What identifies a value the step reads by name: a plain value itself, another object its identity."""
+    return ("v", type(v), v) if type(v) in _PLAIN else ("id", id(v))
+
+
+_MISSING = object()
 
 
 def _items(obj):

@@ -1,0 +1,272 @@
+"""eg.compile's guard (compile/guard.py, cpp/bindings/bind_guard.cpp): the probes, what makes a guard fail,
+that a steady training loop replays through it, and that a guard failing at every call stops being made.
+
+Every test of the suite also asks the full path at each call the guard lets through (tests/conftest.py sets
+``CompiledFunction._check_guard``): there a guard that holds where the full path would decide otherwise fails
+the test that made it."""
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict, defaultdict
+
+import eigengrad as eg
+import numpy as np
+import pytest
+from compile_cases import make_step
+from eigengrad import _kernels, nn
+from eigengrad.compile import api
+from eigengrad.compile.guard import AGREE, ATTR, CELL, EQ, IS, ITEM, ITEMS, LEN, NONE, SELF, TRUTH, Probes
+
+F = nn.functional
+
+
+# --- the probes ---------------------------------------------------------------------------------------------
+class _Obj:
+    pass
+
+
+def _guard(*probes):
+    g = _kernels.compiled_module().Guard()
+    for access, obj, key, test in probes:
+        g.add(access, obj, key, test)
+    return g
+
+
+def test_an_attribute_probe_compares_identity_or_typed_value():
+    o = _Obj()
+    o.a, o.b = [1], 1
+    g = _guard((ATTR, o, "a", IS), (ATTR, o, "b", EQ))
+    assert g.check() == -1 and len(g) == 2
+    o.a = [1]  # equal, another object
+    assert g.check() == 0
+    o.a = g  # (any object: restore the first probe's)
+    del o.a
+    assert g.check() == 0  # absent now
+    o2 = _Obj()
+    o2.b = 1
+    g = _guard((ATTR, o2, "b", EQ))
+    o2.b = True  # == 1, another type
+    assert g.check() == 0
+    o2.b = 1
+    assert g.check() == -1
+    o2.b = 2
+    assert g.check() == 0
+
+
+def test_item_cell_and_missing_probes():
+    d = OrderedDict(x=1)
+
+    def make():
+        v = 3
+
+        def f():
+            return v
+        return f, f.__closure__[0]
+    _, cell = make()
+    g = _guard((ITEM, d, "x", IS), (ITEM, d, "y", IS), (CELL, cell, None, IS))
+    assert g.check() == -1
+    d["y"] = 0  # absent when made: must stay absent
+    assert g.check() == 1
+    del d["y"]
+    cell.cell_contents = 4
+    assert g.check() == 2
+    dd = defaultdict(list)
+    g = _guard((ITEM, dd, "k", IS))  # (a defaultdict's lookup makes no item)
+    assert g.check() == -1 and "k" not in dd
+
+
+def test_items_truth_none_length_and_agree_probes():
+    a, b = object(), object()
+    lst, d, hooks, opt = [a, b], {"p": a}, {}, _Obj()
+    opt.grad = None
+    states = ({"step": 3}, {"step": 3})
+    g = _guard((SELF, lst, None, ITEMS), (SELF, d, None, ITEMS), (SELF, hooks, None, TRUTH),
+               (ATTR, opt, "grad", NONE), (SELF, lst, None, LEN), (SELF, states, "step", AGREE))
+    assert g.check() == -1
+    states[1]["step"] = 4
+    assert g.check() == 5
+    states[0]["step"] = 4  # equal again (each step count moves: only their agreement is checked)
+    assert g.check() == -1
+    opt.grad = 0
+    assert g.check() == 3
+    opt.grad = None
+    hooks["h"] = len
+    assert g.check() == 2
+    hooks.clear()
+    d["p"] = b
+    assert g.check() == 1
+    lst.reverse()
+    assert g.check() == 0
+
+
+def test_guard_arguments_are_checked():
+    g = _kernels.compiled_module().Guard()
+    with pytest.raises(ValueError, match="access: expected 0..3, got 7"):
+        g.add(7, [], None, IS)
+    with pytest.raises(ValueError, match="test: expected 0..7, got 9"):
+        g.add(SELF, [], None, 9)
+    with pytest.raises(TypeError, match="expected a dict for an item probe, got list"):
+        g.add(ITEM, [], "k", IS)
+    with pytest.raises(TypeError, match="expected a cell"):
+        g.add(CELL, {}, None, IS)
+    with pytest.raises(TypeError, match="items test reads a dict, list or tuple"):
+        g.add(SELF, 3, None, ITEMS)
+    assert len(g) == 0
+
+
+def test_probes_are_added_once():
+    p = Probes()
+    o = _Obj()
+    o.x = 1
+    p.attr(o, "x")
+    p.attr(o, "x")
+    p.attr(o, "x", EQ)
+    assert len(p.native) == 2
+
+
+# --- what a compiled step's guard notices --------------------------------------------------------------------
+def _mlp():
+    step, model, opt, _ = make_step("adamw")
+    return model, opt, step
+
+
+def _data():
+    return eg.randn(8, 20), eg.randint(0, 10, (8,))
+
+
+def _steady(calls: int = 6):
+    model, opt, step = _mlp()
+    fn = eg.compile(step)
+    x, y = _data()
+    for _ in range(calls):
+        fn(x, y)
+    assert fn._guard is not None and fn._guard.used, "a steady loop replays through its guard"
+    return model, opt, fn, x, y
+
+
+def _holds(fn, x, y) -> bool:
+    return fn._guard.holds(api._arg_signature((x, y), {}), [x, y], fn._python, fn._state)
+
+
+def test_a_steady_loop_replays_through_the_guard_with_eagers_numbers():
+    results = []
+    for compiled in (False, True):
+        model, opt, step = _mlp()
+        fn = eg.compile(step) if compiled else step
+        x, y = _data()
+        losses, hits = [], 0
+        for _ in range(12):
+            hits += compiled and fn._guard is not None and _holds(fn, x, y)
+            losses.append(fn(x, y).item())
+        results.append((losses, np.concatenate([p.detach().numpy().ravel() for p in model.parameters()]).tobytes()))
+    assert results[0] == results[1]
+    # the first call (no gradients yet: a signature of its own), two traces, the check against eager mode, the
+    # first replay (which makes the guard): then the guard
+    assert hits == 12 - 5
+
+
+# each changes something between calls that a replay depends on: the guard must notice
+CHANGES = {
+    "eval mode": lambda m, o, x, y: m.eval(),
+    "a dropout's p": lambda m, o, x, y: setattr(m[3], "p", 0.5),
+    "a BatchNorm's momentum": lambda m, o, x, y: setattr(m[1], "momentum", 0.2),
+    "p.data replaced": lambda m, o, x, y: setattr(m[0].weight, "data", eg.zeros(64, 20)),
+    "a layer replaced": lambda m, o, x, y: m.__setitem__(4, nn.Linear(64, 32)),
+    "a running mean replaced": lambda m, o, x, y: setattr(m[1], "running_mean", eg.zeros(64)),
+    "a forward hook": lambda m, o, x, y: m[2].register_forward_hook(lambda *a: None),
+    "a gradient hook": lambda m, o, x, y: m[0].bias.register_hook(lambda g: g),
+    "a parameter frozen": lambda m, o, x, y: m[0].weight.requires_grad_(False),
+    "a gradient set to None": lambda m, o, x, y: setattr(m[4].bias, "grad", None),
+    "the optimizer's state cleared": lambda m, o, x, y: o.state.clear(),
+    "a step count changed by hand": lambda m, o, x, y: o.state[m[0].weight].__setitem__("step", eg.tensor(99.0)),
+    "amsgrad switched on": lambda m, o, x, y: o.param_groups[0].__setitem__("amsgrad", True),
+    "a param group added": lambda m, o, x, y: o.add_param_group({"params": [nn.Parameter(eg.zeros(2))]}),
+    "the default dtype": lambda m, o, x, y: eg.set_default_dtype(eg.float64),
+    "grad mode off": lambda m, o, x, y: eg.set_grad_enabled(False),
+    "anomaly detection": lambda m, o, x, y: eg.autograd.set_detect_anomaly(True),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES), ids=list(CHANGES))
+def test_the_guard_notices(change):
+    model, opt, fn, x, y = _steady()
+    assert _holds(fn, x, y)
+    try:
+        CHANGES[change](model, opt, x, y)
+        assert not _holds(fn, x, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if change == "grad mode off":  # (backward raises in eager mode too)
+                with pytest.raises(RuntimeError, match="does not require grad"):
+                    fn(x, y)
+            else:
+                fn(x, y)  # (the full path decides: trace again, or eager mode with a warning)
+    finally:
+        eg.set_default_dtype(eg.float32)
+        eg.set_grad_enabled(True)
+        eg.autograd.set_detect_anomaly(False)
+
+
+def test_the_guard_notices_the_arguments():
+    model, opt, fn, x, y = _steady()
+    assert not _holds(fn, eg.randn(9, 20), y)
+    assert not _holds(fn, x.double(), y)
+    assert not _holds(fn, x.clone().requires_grad_(), y)
+    assert _holds(fn, *_data())  # (other values: the same plan)
+
+
+@pytest.mark.parametrize("change", ["lr", "betas", "weight_decay", "eps"])
+def test_hyperparameters_are_read_live_through_the_guard(change):
+    values = {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1, "eps": 1e-6}
+    results = []
+    for compiled in (False, True):
+        eg.manual_seed(0)
+        model, opt, step = _mlp()
+        fn = eg.compile(step) if compiled else step
+        x, y = _data()
+        for i in range(8):
+            if i == 5:
+                if compiled:
+                    assert _holds(fn, x, y)
+                opt.param_groups[0][change] = values[change]
+                if compiled:
+                    assert _holds(fn, x, y)  # (read by the replay itself)
+            fn(x, y)
+        results.append(np.concatenate([p.detach().numpy().ravel() for p in model.parameters()]))
+    assert results[0].tobytes() == results[1].tobytes()
+
+
+def test_a_model_rebound_between_calls():
+    models = {"net": nn.Linear(4, 2)}
+
+    def step(x):
+        return models["net"](x)
+    fn = eg.compile(step)
+    x = eg.randn(3, 4)
+    with eg.no_grad():
+        for _ in range(5):
+            fn(x)
+        assert fn._guard is not None and fn._guard.native.check() == -1
+        models["net"] = nn.Linear(4, 2)
+        assert fn._guard.native.check() >= 0
+        assert np.array_equal(fn(x).numpy(), models["net"](x).numpy())
+
+
+def test_a_guard_that_fails_at_every_call_is_no_longer_made():
+    model, opt, step = _mlp()
+    trainer = _Obj()
+    trainer.models = [model]
+
+    def step2(x, y):
+        assert trainer.models
+        return step(x, y)
+    fn = eg.compile(step2)
+    x, y = _data()
+    for i in range(5):
+        fn(x, y)
+    assert fn._guard is not None
+    for i in range(8):
+        trainer.it = i  # (an attribute of a user object the step names: the full path looks only for models)
+        fn(x, y)
+    assert fn.fallback_reason is None and fn.replays >= 9
+    assert fn._guard is None and fn._guard_misses == api._GUARD_MISSES
