@@ -1256,6 +1256,12 @@ entry("strided_copy", make=_strided_copy, outputs=("out",), strided=("src",), an
       expect=lambda kw: {"out": R.strided_copy(kw["src"])})
 
 
+entry("fill", make=lambda c: dict(out=c.empty(c.dim(0), c.dim(1)), value=c.pick([0.0, 1.0, -2.5, 1e-40, float("inf")])),
+      outputs=("out",), expect=lambda kw: {"out": R.fill(kw["out"].shape, kw["out"].dtype, kw["value"])})
+entry("increment", make=lambda c: dict(count=np.array(c.pick([0, 7, -3, 2**40]), dtype=np.int64)),
+      outputs=("count",), expect=lambda kw: {"count": R.increment(kw["count"])})
+
+
 entry("sum_rows", make=lambda c: dict(x=c.normal(c.dim(0), c.dim(1), c.dim(2)), out=c.empty(c.dim(1), c.dim(2))),
       outputs=("out",), expect=lambda kw: {"out": R.sum_rows(kw["x"])})
 
@@ -1365,6 +1371,7 @@ for _kind in ("erf", "erfc", "erfinv"):
 entry("get_num_threads", make=lambda c: {}, expect=None)
 entry("capturable_kernels", make=lambda c: {}, expect=None)
 entry("PlanExecutor", make=lambda c: dict(n=c.dim(0)), expect=None)  # (its calls: test_compile_native.py)
+entry("Guard", make=lambda c: {}, expect=None)  # (its probes: test_compile_guard.py)
 entry("requested_num_threads", make=lambda c: {}, expect=None)
 entry("set_num_threads", make=lambda c: dict(n=c.pick([1, 2, 0])), expect=lambda kw: {"return": None})
 entry("backing_off", make=lambda c: {}, expect=None)

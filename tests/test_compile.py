@@ -75,7 +75,7 @@ def test_explain_prints_the_ops_and_memory(capsys):
     assert capsys.readouterr().out.strip() == text.strip()
     for needle in ("kernel gemm(", "kernel batch_norm_relu_dropout_forward(", "kernel relu_dropout_backward(",
                    "(elided batch_norm_forward: done by a fused kernel)", "2 ReLU [-> Dropout] blocks fused into their BatchNorm or Linear",
-                   "kernel sum_rows(", "kernel loss_reduce(", "glue fill(", "python ", "draw ", "memory: arena"):
+                   "kernel sum_rows(", "kernel loss_reduce(", "kernel fill(", "kernel increment(", "python ", "draw ", "memory: arena"):
         assert needle in text, needle
     plan = next(iter(fn._plans.values())).plan
     mem = plan.memory()

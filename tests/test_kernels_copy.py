@@ -82,3 +82,82 @@ def test_bad_arguments_name_themselves():
     whole = np.zeros((4, 4), np.float32)
     with pytest.raises(ValueError, match="must not share memory"):
         C.strided_copy(whole.T, whole)
+
+
+# --- fill and increment (the copy area's other kernels: a backward's seed, BatchNorm's counter) -----------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (7,), (13, 31), (3, 0, 5), (1031, 67)])
+@pytest.mark.parametrize("value", [0, 1, -2.5, 1e-310, 3.4e39, -1e300, float("nan"), float("-inf"), 2**53])
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # (the reference's float32)
+def test_fill_matches_the_reference(dtype, shape, value):
+    out = np.full(shape, 7, dtype)
+    K.fill_(out, value)
+    np.testing.assert_array_equal(out, R.fill(shape, dtype, value))
+    out2 = np.full(shape, 7, dtype)
+    C.fill(out2, value)
+    np.testing.assert_array_equal(out2, R.fill(shape, dtype, value))
+
+
+@pytest.mark.parametrize("value", [1, 0.5, np.float32(2.5), True])
+def test_fill_of_other_layouts_dtypes_and_values_takes_the_glue(value):
+    for out in (np.zeros((6, 4), np.float32)[:, ::2], np.zeros((5,), np.int32), np.zeros((3, 4), np.float64).T):
+        want = R.fill(out.shape, out.dtype, value)
+        K.fill_(out, value)
+        np.testing.assert_array_equal(out, want)
+    for dtype in (np.float32, np.float64):  # (an int the kernel's double would round)
+        out = np.zeros(3, dtype)
+        K.fill_(out, 2**60 + 1)
+        np.testing.assert_array_equal(out, R.fill((3,), dtype, 2**60 + 1))
+
+
+def test_fill_checks_its_output():
+    with pytest.raises(TypeError, match="out"):
+        C.fill(np.zeros(3, np.int64), 1.0)
+    with pytest.raises(ValueError, match="out"):
+        C.fill(np.zeros((4, 4), np.float32)[:, ::2], 1.0)
+    ro = np.zeros(3, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out"):
+        C.fill(ro, 1.0)
+
+
+@pytest.mark.parametrize("start", [0, -5, 2**40, 2**63 - 3])
+def test_increment_matches_the_reference(start):
+    count = np.array(start, np.int64)
+    K.increment_(count)
+    assert count.shape == () and count == R.increment(np.array(start, np.int64))
+    C.increment(count)
+    assert int(count) == start + 2
+
+
+def test_increment_at_the_largest_int64_raises_and_keeps_the_count():
+    for inc in (C.increment, K.increment_):
+        count = np.array(2**63 - 1, np.int64)
+        with pytest.raises(OverflowError):
+            inc(count)
+        assert int(count) == 2**63 - 1
+    with pytest.raises(OverflowError):
+        R.increment(np.array(2**63 - 1, np.int64))
+
+
+def test_increment_checks_its_count():
+    with pytest.raises(TypeError, match="count"):
+        C.increment(np.zeros((), np.float32))
+    with pytest.raises(ValueError, match="count"):
+        C.increment(np.zeros(1, np.int64))
+    other = np.zeros((), np.int32)  # (another dtype: the glue)
+    K.increment_(other)
+    assert other.dtype == np.int32 and int(other) == 1
+
+
+def test_a_plan_runs_the_fill_and_the_increment_natively():
+    from compile_cases import make_step, batches
+
+    step, model, opt, _ = make_step("adamw")
+    fn = eg.compile(step)
+    for x, y in batches(6):
+        fn(x, y)
+    plan = fn._guard.entry.plan
+    native = {plan.ops[i].name for i in plan.native.captured_ops}
+    assert {"fill", "increment"} <= native
+    assert int(model[1].num_batches_tracked) == 6

@@ -225,13 +225,22 @@ def maxout_backward(grad_out: np.ndarray, idx: np.ndarray, pieces: int) -> np.nd
 # --- the glue between kernels (NumPy, eigengrad._glue; recorded by eg.compile like kernels) ---------
 
 def fill_(out: np.ndarray, value: float) -> None:
-    _G.fill(out, value)
+    """out[...] = value: the compiled kernel for a C-contiguous float array and a Python number (a plan runs it
+    natively), the NumPy glue otherwise."""
+    if (type(value) is float or type(value) is int and -_EXACT <= value <= _EXACT) and out.dtype in FLOAT_DTYPES \
+            and out.flags.c_contiguous and out.flags.aligned and out.flags.writeable:
+        _C.fill(out, value)
+    else:
+        _G.fill(out, value)
+
+
+_EXACT = 1 << 53  # (an int the kernel's double holds exactly)
 
 
 def zeros(shape: tuple, dtype) -> np.ndarray:
-    """A new array of zeros (an RNN's default initial state), filled by a glue call that eg.compile records."""
+    """A new array of zeros (an RNN's default initial state), filled by a kernel call that eg.compile records."""
     out = empty(shape, dtype=dtype)
-    _G.fill(out, 0)
+    fill_(out, 0)
     return out
 
 
@@ -259,7 +268,7 @@ def stack(arrays, axis: int) -> np.ndarray:
 
 def ones_like(x: np.ndarray) -> np.ndarray:
     out = empty_like(x)
-    _G.fill(out, 1)
+    fill_(out, 1)
     return out
 
 
@@ -403,7 +412,11 @@ def add_l2_penalty_grad_(grads: list, weights: list, alpha: float, batch_size: i
 
 
 def increment_(count: np.ndarray) -> None:
-    _G.increment(count)
+    """count += 1 (a 0-d int64 counter: the compiled kernel, which a plan runs natively; else the glue)."""
+    if count.dtype == np.int64 and count.ndim == 0 and count.flags.aligned and count.flags.writeable:
+        _C.increment(count)
+    else:
+        _G.increment(count)
 
 
 def loss_reduce(rows: np.ndarray, target: np.ndarray, weight, ignore_index: int, mean: bool) -> np.ndarray:

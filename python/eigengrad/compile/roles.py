@@ -75,6 +75,8 @@ COMPILED = {
     "reduce_sum": ("r", "w", "s"),
     "reduce_var": ("r", "w", "w", "s", "s"),
     "sum_rows": ("r", "w"),
+    "fill": ("w", "s"),
+    "increment": ("rw",),
     "strided_copy": ("r", "w"),  # a strided array into a C-contiguous one (_kernels.contiguous)
     # a cross-entropy's reduction and upstream gradient (g, target, weight or None, ignore_index, mean, out)
     "loss_reduce": ("r", "r", "r", "s", "s", "w"),

@@ -18,7 +18,7 @@ from eigengrad.reference.dropout import (
 )
 from eigengrad.reference.clip import clip_grad_norm, clip_grad_value, grad_norm
 from eigengrad.reference.erf import erf_forward
-from eigengrad.reference.copy import strided_copy
+from eigengrad.reference.copy import fill, increment, strided_copy
 from eigengrad.reference.finite import all_finite
 from eigengrad.reference.gemm import gemm, gemm_relu_dropout
 from eigengrad.reference.loss import (
@@ -46,7 +46,8 @@ __all__ = [
     "squared_error_sum", "squared_error",
     "squared_error_backward", "sgd_step", "adam_step", "nadam_step", "adamax_step", "radam_step", "adagrad_step", "rmsprop_step",
     "adadelta_step", "ReferenceOptimizer", "philox4x32", "uniform_fill", "normal_fill", "randperm",
-    "grad_norm", "clip_grad_norm", "clip_grad_value", "all_finite", "strided_copy", "augment", "erf_forward",
+    "grad_norm", "clip_grad_norm", "clip_grad_value", "all_finite", "strided_copy", "fill", "increment", "augment",
+    "erf_forward",
     "weighted_softmax_cross_entropy_forward", "weighted_softmax_cross_entropy_backward",
     "weighted_softmax_cross_entropy_forward_backward",
     "bce_with_logits_forward", "bce_with_logits_backward",
