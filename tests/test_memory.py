@@ -190,3 +190,26 @@ def test_a_fork_while_kernels_take_scratch_never_leaves_the_child_hanging():
     finally:
         stop.set()
         worker.join()
+
+
+def test_large_buffers_start_at_scattered_cache_lines_of_their_pages(fresh_cache):
+    # each large allocation is its own mmap at the same page offset in glibc: buffers a kernel streams side by
+    # side (parameters, gradients, moments) then alias every 4 KiB; the cache places each at its own offset
+    arrays = [_memory.empty(LARGE, np.float32) for _ in range(64)]
+    offsets = [address(a) % 4096 for a in arrays]
+    assert all(o % 64 == 0 for o in offsets)
+    assert len(set(offsets)) == 64  # (64 cache lines a page: consecutive buffers take all of them)
+    arrays[3][...] = 1.5  # (the whole buffer is usable: the block is a page longer than it)
+    arrays[3][-1, -1] = 2.0
+    assert arrays[3].sum() == 1.5 * (arrays[3].size - 1) + 2.0
+
+
+def test_an_optimizers_flat_buffers_start_at_different_page_offsets():
+    model = eg.nn.Sequential(eg.nn.Linear(784, 512), eg.nn.ReLU(), eg.nn.Linear(512, 10))
+    opt = eg.optim.Adam(model.parameters())
+    model(eg.randn(4, 784)).sum().backward()
+    opt.step()
+    arena = opt.arenas[0]
+    flats = [arena.data, arena.grad] + [flat for flat, _ in arena._state.values()]
+    assert len(flats) == 4
+    assert len({address(a) % 4096 for a in flats}) == 4

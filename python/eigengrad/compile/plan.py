@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from eigengrad import _fp_quiet
+from eigengrad import _fp_quiet, _memory
 from eigengrad.compile.fuse import fuse_activations
 from eigengrad.compile.fuse_pool import fuse_pools
 from eigengrad.compile.fuse_loss import fuse_cross_entropy
@@ -37,8 +37,9 @@ ALIGN = 64  # bytes: a cache line (and an AVX-512 vector) for every temporary
 
 def aligned_bytes(nbytes: int) -> np.ndarray:
     """``nbytes`` uint8 starting at a multiple of ALIGN (malloc aligns to 16 only: every temporary of an
-    arena at 16 mod 64 made the kernels' vector loads straddle cache lines)."""
-    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    arena at 16 mod 64 made the kernels' vector loads straddle cache lines); a large arena from
+    eigengrad._memory, at a page offset of its own (see optim/arena.py's ``_flat``)."""
+    raw = _memory.empty(nbytes + ALIGN, np.uint8)
     skip = -raw.__array_interface__["data"][0] % ALIGN
     return raw[skip:skip + nbytes]
 

@@ -40,6 +40,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from eigengrad import _memory
 from eigengrad.tensor import Tensor
 from eigengrad.utils.hooks import RemovableHandle
 
@@ -65,7 +66,7 @@ class ParamArena:
         sizes = [p._data.size for p in self.params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self._index = {id(p): i for i, p in enumerate(self.params)}
-        self.grad = np.zeros(int(self.offsets[-1]), dtype=self.dtype)
+        self.grad = _flat(int(self.offsets[-1]), self.dtype, 0)
         self._grad_views = self.split(self.grad)
         self._state: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}
         self.hooks: OrderedDict = OrderedDict()  # grad-ready hooks (RemovableHandle keeps a weak reference)
@@ -104,7 +105,7 @@ class ParamArena:
             if why is not None:
                 return None, (f"parameter {i} (shape {tuple(p.shape)}) cannot move into the group's flat buffer: "
                               f"{why}; it keeps its memory, as in PyTorch")
-        flat = np.empty(int(self.offsets[-1]), dtype=self.dtype)
+        flat = _flat(int(self.offsets[-1]), self.dtype)
         for p, view in zip(self.params, self.split(flat)):
             view[...] = p._data
             p._data = view
@@ -160,7 +161,7 @@ class ParamArena:
     # --- optimizer state ----------------------------------------------------------------------------
     def new_state(self, name: str, fill: float) -> tuple[np.ndarray, list[np.ndarray]]:
         """A new flat state array ``name`` filled with ``fill``, and its per-parameter views."""
-        flat = np.full(int(self.offsets[-1]), fill, dtype=self.dtype)
+        flat = _flat(int(self.offsets[-1]), self.dtype, fill)
         self._state[name] = (flat, self.split(flat))
         return self._state[name]
 
@@ -220,3 +221,13 @@ def _why_not_movable(p: Tensor) -> str | None:
     return None
 
 
+
+
+def _flat(n: int, dtype, fill=None) -> np.ndarray:
+    """A new flat buffer of ``n`` elements (set to ``fill`` when given), from eigengrad._memory: a large one starts
+    at a cache line of its page that the other large buffers do not (the optimizer's update streams the
+    parameters, gradients and moments side by side: at one page offset each, every element would alias)."""
+    out = _memory.empty(n, dtype)
+    if fill is not None:
+        out.fill(fill)
+    return out
