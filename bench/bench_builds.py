@@ -68,6 +68,26 @@ def digits_epoch():
     return epoch
 
 
+def gemm_products(kind):
+    """One call of each of the 9 MLP-layer products of ``kind`` (issue 15's GEMM table: x@W^T+b, dy@W or
+    dy^T@x at batch 32, 128 and 1024 for 784-512-256-10)."""
+    from eigengrad import _kernels as K
+
+    calls = []
+    for n in (32, 128, 1024):
+        for fin, fout in ((784, 512), (512, 256), (256, 10)):
+            x, w = rng.standard_normal((n, fin), dtype=np.float32), rng.standard_normal((fout, fin), dtype=np.float32)
+            b, dy = rng.standard_normal(fout, dtype=np.float32), rng.standard_normal((n, fout), dtype=np.float32)
+            calls.append({"forward": lambda x=x, w=w, b=b: K.gemm(x, w, bias=b, trans_b=True),
+                          "dx": lambda dy=dy, w=w: K.gemm(dy, w),
+                          "dw": lambda dy=dy, x=x: K.gemm(dy, x, trans_a=True)}[kind])
+
+    def run():
+        for c in calls:
+            c()
+    return run
+
+
 def optimizer_step(rule, shapes, **hyper):
     params = [eg.nn.Parameter(eg.tensor(rng.standard_normal(s).astype(np.float32))) for s in shapes]
     opt = getattr(eg.optim, rule)(params, **hyper)
@@ -79,6 +99,9 @@ def optimizer_step(rule, shapes, **hyper):
 MLP = [(512, 784), (512,), (256, 512), (256,), (10, 256), (10,)]
 CASES = {
     "digits epoch": digits_epoch,
+    "gemm forward x9": lambda: gemm_products("forward"),
+    "gemm dx x9": lambda: gemm_products("dx"),
+    "gemm dw x9": lambda: gemm_products("dw"),
     "train b32": lambda: train_step(32),
     "train b128": lambda: train_step(128),
     "SGD.step MLP 535k": lambda: optimizer_step("SGD", MLP, lr=0.01, momentum=0.9, weight_decay=1e-4),
@@ -99,7 +122,7 @@ for line in sys.stdin:
     print(json.dumps((time.process_time() - t0) / calls), flush=True)
 '''
 
-CASES = ("digits epoch", "train b32", "train b128", "SGD.step MLP 535k", "Adam.step MLP 535k", "SGD.step 10 x 1M",
+CASES = ("digits epoch", "gemm forward x9", "gemm dx x9", "gemm dw x9", "train b32", "train b128", "SGD.step MLP 535k", "Adam.step MLP 535k", "SGD.step 10 x 1M",
          "AdamW.step 10 x 1M")
 
 

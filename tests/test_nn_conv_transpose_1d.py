@@ -174,7 +174,7 @@ def test_errors_name_the_argument(rng):
         F.conv1d(t(rng, 1, 2, 4, 9), t(rng, 4, 4, 3))
     with pytest.raises(ValueError, match="padding_mode: only 'zeros' padding mode is supported for ConvTranspose2d"):
         nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
-    with pytest.raises(ValueError, match="padding: ConvTranspose1d takes an int or a tuple of ints"):
+    with pytest.raises(TypeError, match="padding: ConvTranspose1d takes an int or a tuple of ints"):
         nn.ConvTranspose1d(2, 2, 3, padding="same")
     with pytest.raises(ValueError, match=r"output_padding: must be smaller than either stride or dilation"):
         F.conv_transpose2d(t(rng, 1, 2, 3, 3), t(rng, 2, 2, 3, 3), stride=2, output_padding=2)

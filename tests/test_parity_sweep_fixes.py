@@ -539,3 +539,20 @@ def test_pixel_shuffle_of_integers_and_embeddings_padding_idx_assertion():
     with pytest.raises(AssertionError, match="padding_idx: must be within num_embeddings") as info:
         eg.nn.Embedding(5, 3, padding_idx=10)
     assert isinstance(info.value, ValueError)
+
+
+def test_avg_pool3d_needs_the_unpadded_input_to_hold_the_window():
+    # PyTorch's avg_pool3d checks the input before padding (max_pool3d does not): a window of 3 rows over 1
+    # row padded to 3 is refused there
+    pool = eg.nn.AvgPool3d((1, 3, 1), stride=(3, 1, 3), padding=(0, 1, 0))
+    with pytest.raises(RuntimeError, match=r"input image \(T: 1 H: 1 W: 5\) smaller than kernel size \(kT: 1 kH: 3 "
+                                           r"kW: 1\)"):
+        pool(eg.ones(1, 1, 1, 5))
+    out = eg.nn.functional.avg_pool3d(eg.ones(1, 1, 3, 3, 3), 3, stride=1, padding=1)
+    assert out.shape == (1, 1, 3, 3, 3) and float(out[0, 0, 1, 1, 1]) == 1.0
+    assert eg.nn.MaxPool3d((1, 3, 1), stride=1, padding=(0, 1, 0))(eg.ones(1, 1, 1, 5)).shape == (1, 1, 1, 5)
+
+
+def test_a_transposed_convolution_refuses_padding_same_with_a_type_error():
+    with pytest.raises(TypeError, match="padding: ConvTranspose2d takes an int or a tuple of ints, got 'same'"):
+        eg.nn.ConvTranspose2d(3, 4, 3, padding="same")

@@ -197,6 +197,10 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     def run(x: Tensor) -> Tensor:
         depth = x.shape[2]
         _check_fits(x, k, s, p, (1, 1, 1), bool(ceil_mode))
+        if any(n < kk for n, kk in zip(x.shape[2:], k)):  # (PyTorch's avg_pool3d: the unpadded input, max's not)
+            t, h, w = x.shape[2:]
+            raise ArgumentError(f"input image (T: {t} H: {h} W: {w}) smaller than kernel size (kT: {k[0]} kH: {k[1]} "
+                                f"kW: {k[2]})")
         out_depth = _pool_out(depth, k[0], s[0], p[0], 1, bool(ceil_mode))
         back = max(0, (out_depth - 1) * s[0] + k[0] - depth - p[0])
         xp = _pad_depth(x, p[0], back, 0.0)

@@ -14,7 +14,7 @@ from eigengrad.nn import init
 from eigengrad.nn.modules.module import Module, check_device, factory_dtype
 from eigengrad.nn.parameter import Parameter
 from eigengrad.tensor import Tensor
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentTypeError
 
 
 def _channels(value, name: str) -> int:
@@ -51,7 +51,7 @@ class _ConvNd(Module):
             raise ArgumentError(f"padding_mode: only 'zeros' padding mode is supported for {type(self).__name__}, "
                              f"got {padding_mode!r}")
         if self._transposed and isinstance(padding, str):
-            raise ArgumentError(f"padding: {type(self).__name__} takes an int or a tuple of ints, got {padding!r}")
+            raise ArgumentTypeError(f"padding: {type(self).__name__} takes an int or a tuple of ints, got {padding!r}")
         self.kernel_size = FC._ntuple(kernel_size, "kernel_size", n)
         self.stride, self.dilation = FC._ntuple(stride, "stride", n), FC._ntuple(dilation, "dilation", n)
         self._pad = FC.conv_padding(padding, self.kernel_size, self.stride, self.dilation)  # checks too
