@@ -150,9 +150,10 @@ def test_the_kernels_scratch_is_recycled_from_the_same_cache(fresh_cache):
     x = rng.standard_normal((64, 128, 7, 7)).astype(np.float32)
     w = rng.standard_normal((128, 64, 4, 4)).astype(np.float32)
     opts = ((2, 2), (1, 1), (0, 0), (1, 1), 1)
+    live = cpu.memory_stats()["live_buffers"]  # (an earlier test's optimizer or compiled plan, not yet collected)
     first = K.conv_transpose2d_forward(x, w, None, *opts)
     after_first = cpu.memory_stats()
-    assert after_first["cached_buffers"] >= 2 and after_first["live_buffers"] == 1  # only the output lives on
+    assert after_first["cached_buffers"] >= 2 and after_first["live_buffers"] == live + 1  # only the output lives on
     second = K.conv_transpose2d_forward(x, w, None, *opts)
     after_second = cpu.memory_stats()
     assert after_second["hits"] - after_first["hits"] >= after_first["cached_buffers"] - 1

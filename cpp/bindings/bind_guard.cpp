@@ -203,7 +203,7 @@ class Guard {
 }  // namespace guard_helpers
 
 void bind_guard(py::module_& m) {
-  using guard_helpers::Guard;
+  using namespace guard_helpers;
   py::class_<Guard>(m, "Guard",
                     "eg.compile's guard: probes of Python objects (an attribute, a dict's item, a cell's content, "
                     "or the object itself), each with what it read when added; check() reads them again.")
