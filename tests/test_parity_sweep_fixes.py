@@ -556,3 +556,17 @@ def test_avg_pool3d_needs_the_unpadded_input_to_hold_the_window():
 def test_a_transposed_convolution_refuses_padding_same_with_a_type_error():
     with pytest.raises(TypeError, match="padding: ConvTranspose2d takes an int or a tuple of ints, got 'same'"):
         eg.nn.ConvTranspose2d(3, 4, 3, padding="same")
+
+
+def test_bce_target_gradient_is_minus_logit_unclamped():
+    # PyTorch's binary_cross_entropy_target_backward: -logit(x), +inf at x = 0 and -inf at x = 1 (the forward's
+    # clamp of the logs at -100 does not reach it); eigengrad gave the clamped +-100
+    x = eg.tensor([0.0, 0.3, 1.0, 0.9], dtype=eg.float64, requires_grad=True)
+    y = eg.tensor([1.0, 0.5, 0.0, 0.2], dtype=eg.float64, requires_grad=True)
+    eg.nn.BCELoss(reduction="sum")(x, y).backward()
+    want = [np.inf, -np.log(0.3 / 0.7), -np.inf, -np.log(0.9 / 0.1)]
+    np.testing.assert_allclose(y.grad.numpy(), want, rtol=1e-15)
+    xs = eg.tensor([0.2, 0.6], dtype=eg.float64, requires_grad=True)
+    ys = eg.tensor([0.3, 0.9], dtype=eg.float64, requires_grad=True)
+    f = lambda a, b: eg.nn.functional.binary_cross_entropy(a, b)  # noqa: E731
+    assert gradcheck(f, (xs, ys)) and gradgradcheck(f, (xs, ys))

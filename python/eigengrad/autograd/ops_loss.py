@@ -210,7 +210,8 @@ class BCEWithLogits(Primitive):
 class BCE(Primitive):
     """Binary cross-entropy on probabilities, PyTorch's form: each log is clamped to >= -100, so
     loss = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)) is finite at x = 0 and 1.
-    Backward as PyTorch: d/dx = w (x - y) / max(x (1 - x), 1e-12); d/dy = w (max(log(1-x), -100) - max(log x, -100)).
+    Backward as PyTorch: d/dx = w (x - y) / max(x (1 - x), 1e-12); d/dy = -w logit(x) = -w log(x / (1 - x)),
+    not clamped (PyTorch's binary_cross_entropy_target_backward: +inf at x = 0, -inf at x = 1).
     """
 
     @staticmethod
@@ -227,23 +228,27 @@ class BCE(Primitive):
         if weight is not None:
             loss = loss * weight
         ctx.options = (weight, reduction)
-        ctx.save_for_backward(x, y, log_x, log_1mx)
+        ctx.save_for_backward(x, y)
         return _reduce(loss.astype(x.dtype), reduction, x.size, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        x, y, log_x, log_1mx = ctx.saved
+        x, y = ctx.saved
         weight, reduction = ctx.options
         up = _upstream(g, reduction, x.size, x.shape, x.dtype)
         if weight is not None:
             up = up * weight
         gx = (up * (x - y) / np.maximum(x * (1 - x), 1e-12)).astype(x.dtype) if ctx.needs_input_grad[0] else None
-        gy = (up * (log_1mx - log_x)).astype(x.dtype) if ctx.needs_input_grad[1] else None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                gy = (up * -np.log(x / (1 - x))).astype(x.dtype)
+        else:
+            gy = None
         return gx, gy
 
     @staticmethod
     def backward_graph(ctx, g):
-        """dx = w (x - y) / max(x (1 - x), 1e-12) s; dy = w (max(log(1 - x), -100) - max(log x, -100)) s."""
+        """dx = w (x - y) / max(x (1 - x), 1e-12) s; dy = -w log(x / (1 - x)) s."""
         x, y = ctx.saved[:2]
         weight, reduction = ctx.options
         xt, yt = ctx.input_tensor(0, x), ctx.input_tensor(1, y)
@@ -255,7 +260,7 @@ class BCE(Primitive):
             gx = (xt - yt) / Maximum.apply(xt * (1 - xt), 1e-12) * s
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore"):
-                gy = (Maximum.apply(Log.apply(1 - xt), -100.0) - Maximum.apply(Log.apply(xt), -100.0)) * s
+                gy = -Log.apply(xt / (1 - xt)) * s
         return gx, gy
 
 
