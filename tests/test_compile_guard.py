@@ -270,3 +270,206 @@ def test_a_guard_that_fails_at_every_call_is_no_longer_made():
         fn(x, y)
     assert fn.fallback_reason is None and fn.replays >= 9
     assert fn._guard is None and fn._guard_misses == api._GUARD_MISSES
+
+
+# --- found by a review of the guard: what a container, a helper or a user's object holds ----------------------
+EXTRA: dict = {}  # (globals of this module that the helpers below read)
+BIAS: list = []
+
+
+def _penalty(out):
+    loss = out.sum()
+    for t in EXTRA.values():
+        loss = loss + t.sum()
+    return loss
+
+
+def _plus_bias(out):
+    for b in BIAS:
+        out = out + b
+    return out
+
+
+HELPERS = {"post": _plus_bias}
+
+
+def _holds_one(fn, x) -> bool:
+    return fn._guard.holds(api._arg_signature((x,), {}), [x], fn._python, fn._state)
+
+
+def test_a_tensor_added_to_a_dict_a_helper_reads():
+    EXTRA.clear()
+    model = nn.Linear(4, 2)
+    try:
+        fn = eg.compile(lambda x: _penalty(model(x)))
+        x = eg.randn(3, 4)
+        with eg.no_grad():
+            for _ in range(6):
+                fn(x)
+            EXTRA["w"] = eg.ones(5) * 100
+            assert not _holds_one(fn, x)
+            assert float(fn(x)) == float(_penalty(model(x)))
+    finally:
+        EXTRA.clear()
+
+
+def test_a_layer_appended_to_a_list_of_a_user_object():
+    trainer = _Obj()
+    trainer.model, trainer.heads = nn.Linear(4, 2), []
+
+    def step(x):
+        out = trainer.model(x)
+        for h in trainer.heads:
+            out = out + h(x)
+        return out
+    fn = eg.compile(step)
+    x = eg.randn(3, 4)
+    with eg.no_grad():
+        for _ in range(6):
+            fn(x)
+        trainer.heads.append(nn.Linear(4, 2))
+        assert not _holds_one(fn, x)
+        assert np.array_equal(fn(x).numpy(), step(x).numpy())
+
+
+def test_a_tensor_appended_to_a_list_a_registered_helper_reads():
+    BIAS.clear()
+    model = nn.Linear(4, 2)
+    try:
+        def step(x):
+            return HELPERS["post"](model(x))
+        fn = eg.compile(step)
+        x = eg.randn(3, 4)
+        with eg.no_grad():
+            for _ in range(6):
+                fn(x)
+            BIAS.append(eg.ones(2) * 7)
+            assert not _holds_one(fn, x)
+            assert np.array_equal(fn(x).numpy(), step(x).numpy())
+    finally:
+        BIAS.clear()
+
+
+def test_an_optimizer_given_to_an_attribute_of_a_user_object():
+    trainer, holder = _Obj(), _Obj()
+    trainer.model, trainer.warmup, holder.optimizer = nn.Linear(4, 2), holder, None
+    fn = eg.compile(lambda x: trainer.model(x))
+    x = eg.randn(3, 4)
+    with eg.no_grad():
+        for _ in range(6):
+            fn(x)
+        assert _holds_one(fn, x)
+        holder.optimizer = eg.optim.SGD(trainer.model.parameters(), lr=0.1)  # (a scheduler-like object now)
+        assert not _holds_one(fn, x)
+
+
+class _Trainer:
+    def __init__(self) -> None:
+        self.model = nn.Linear(64, 64)
+        self.opt = eg.optim.SGD(self.model.parameters(), lr=0.1)
+        self.fn = eg.compile(self.step)  # (a cycle: fn -> its guard -> this object's __dict__ -> fn)
+
+    def step(self, x):
+        self.opt.zero_grad()
+        loss = self.model(x).sum()
+        loss.backward()
+        self.opt.step()
+        return loss
+
+
+def test_a_compiled_method_kept_on_its_object_is_collected():
+    import gc
+    import weakref
+
+    def run():
+        t = _Trainer()
+        x = eg.randn(8, 64)
+        for _ in range(6):
+            t.fn(x)
+        assert t.fn._guard is not None
+        return weakref.ref(t.model)
+    ref = run()
+    gc.collect()
+    assert ref() is None, "the guard's references kept the trainer's cycle alive"
+    assert gc.is_tracked(_kernels.compiled_module().Guard())
+
+
+class _Net:
+    model = nn.Linear(4, 2)
+
+    @classmethod
+    def step(cls, x):
+        return cls.model(x)
+
+
+def test_a_classmethod_step_replays_without_a_guard():
+    fn = eg.compile(_Net.step)  # (its owner's __dict__ is a mappingproxy: no probe reads it)
+    x = eg.randn(3, 4)
+    with eg.no_grad():
+        outs = [fn(x).numpy() for _ in range(6)]
+        assert fn.replays >= 2 and fn._guard is None
+        assert all(np.array_equal(o, _Net.model(x).numpy()) for o in outs)
+
+
+def test_an_argument_too_large_to_open_holding_an_array():
+    model = nn.Linear(4, 2)
+
+    def step(x, cfg):
+        return model(x) * float(cfg[-1])
+    fn = eg.compile(step)
+    x = eg.randn(3, 4)
+    cfg = tuple([1.0] * 65)  # (more than 64 items: one plain value of the signature)
+    with eg.no_grad():
+        for _ in range(6):
+            fn(x, cfg)
+        assert fn._guard is not None and fn._guard.used
+        for first in (np.array(1.0), np.array([1.0, 2.0])):  # (equal to 1.0 / an ambiguous comparison)
+            other = (first,) + cfg[1:]
+            assert not fn._guard.holds(api._arg_signature((x, other), {}), [x], fn._python, fn._state)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fn(x, (np.array([1.0, 2.0]),) + cfg[1:])
+        assert fn.fallback_reason is not None and "neither a tensor nor hashable" in fn.fallback_reason
+        assert np.array_equal(out.numpy(), model(x).numpy()) and len(caught) == 1
+
+
+class _Scaled(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc, self.s = nn.Linear(4, 2), np.float32(1.0)
+
+    def forward(self, x):
+        return self.fc(x) * float(self.s)
+
+
+def test_a_numpy_scalar_attribute_of_a_module_is_part_of_the_signature():
+    m = _Scaled()
+    fn = eg.compile(lambda x: m(x))
+    x = eg.randn(3, 4)
+    with eg.no_grad():
+        for _ in range(6):
+            fn(x)
+        m.s = np.float32(3.0)  # (frozen into the plan: a replay multiplied by 1 without a warning)
+        assert np.array_equal(fn(x).numpy(), m(x).numpy())
+
+
+def test_a_probe_whose_comparison_raises_differs_and_an_interrupt_propagates():
+    class Odd:
+        def __init__(self, fail):
+            self.fail = fail
+
+        def __eq__(self, other):
+            if self.fail == "interrupt":
+                raise KeyboardInterrupt
+            raise ValueError("no comparison")
+        __hash__ = object.__hash__
+
+    holder = _Obj()
+    holder.v = Odd(None)
+    g = _guard((ATTR, holder, "v", EQ))
+    assert g.check() == -1  # (the same object: equal without asking __eq__)
+    holder.v = Odd("value")
+    assert g.check() == 0
+    holder.v = Odd("interrupt")
+    with pytest.raises(KeyboardInterrupt):
+        g.check()

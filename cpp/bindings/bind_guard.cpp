@@ -33,6 +33,14 @@ struct Probe {
   Py_ssize_t length = 0;          // kLen
 };
 
+// An ordinary exception raised while a probe reads (an attribute that is gone, a __eq__ that refuses) means
+// "differs": it is cleared. One that is not an Exception (KeyboardInterrupt, SystemExit) propagates.
+void clear_ordinary_error() {
+  if (PyErr_Occurred() == nullptr) return;
+  if (!PyErr_ExceptionMatches(PyExc_Exception)) throw py::error_already_set();
+  PyErr_Clear();
+}
+
 // What probe p reads now, as a new reference, or an empty object when it is absent (the error cleared).
 py::object read(const Probe& p) {
   PyObject* o = p.obj.ptr();
@@ -42,11 +50,11 @@ py::object read(const Probe& p) {
       return p.obj;
     case Access::kAttr:
       v = PyObject_GetAttr(o, p.key.ptr());
-      if (v == nullptr) PyErr_Clear();
+      if (v == nullptr) clear_ordinary_error();
       return py::reinterpret_steal<py::object>(v);
     case Access::kItem:  // (the dict's own lookup: an OrderedDict's or defaultdict's too, without __missing__)
       v = PyDict_GetItemWithError(o, p.key.ptr());
-      if (v == nullptr) PyErr_Clear();
+      if (v == nullptr) clear_ordinary_error();
       return py::reinterpret_borrow<py::object>(v);
     case Access::kCell:
       return py::reinterpret_borrow<py::object>(PyCell_GET(o));
@@ -90,25 +98,26 @@ bool same_items(PyObject* v, PyObject* expected) {
 // Python's ==, with its identity shortcut; an exception counts as "differs".
 bool equal(PyObject* a, PyObject* b) {
   const int r = PyObject_RichCompareBool(a, b, Py_EQ);
-  if (r < 0) PyErr_Clear();
+  if (r < 0) clear_ordinary_error();
   return r == 1;
 }
 
 // Whether the dicts of tuple v all lack item key, or all hold it with values equal to the first's.
 bool agree(PyObject* v, PyObject* key) {
   if (!PyTuple_Check(v)) return false;
-  PyObject* first = nullptr;
+  py::object first;  // (strong references: an __eq__ below runs Python, which may change the dicts)
   for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(v); ++k) {
     PyObject* d = PyTuple_GET_ITEM(v, k);
     if (!PyDict_Check(d)) return false;
-    PyObject* x = PyDict_GetItemWithError(d, key);
-    if (x == nullptr && PyErr_Occurred()) {
-      PyErr_Clear();
+    PyObject* found = PyDict_GetItemWithError(d, key);
+    if (found == nullptr && PyErr_Occurred()) {
+      clear_ordinary_error();
       return false;
     }
+    py::object x = py::reinterpret_borrow<py::object>(found);
     if (k == 0) {
       first = x;
-    } else if ((x == nullptr) != (first == nullptr) || (x != nullptr && !equal(x, first))) {
+    } else if (bool(x) != bool(first) || (x && !equal(x.ptr(), first.ptr()))) {
       return false;
     }
   }
@@ -117,7 +126,7 @@ bool agree(PyObject* v, PyObject* key) {
 
 int truth(PyObject* v) {
   const int t = PyObject_IsTrue(v);
-  if (t < 0) PyErr_Clear();
+  if (t < 0) clear_ordinary_error();
   return t;
 }
 
@@ -166,6 +175,18 @@ class Guard {
 
   std::size_t size() const { return probes_.size(); }
 
+  // The garbage collector's view of the references the guard holds: a step kept on the object it reads
+  // (`self.fn = eg.compile(self.step)`) makes a cycle through the guard, which must be collectable.
+  int traverse(visitproc visit, void* arg) const {
+    for (const Probe& p : probes_) {
+      Py_VISIT(p.obj.ptr());
+      Py_VISIT(p.key.ptr());
+      Py_VISIT(p.expected.ptr());
+    }
+    return 0;
+  }
+  void clear() { probes_.clear(); }
+
  private:
   static bool holds(const Probe& p) {
     py::object v = read(p);
@@ -187,7 +208,7 @@ class Guard {
         return agree(x, p.key.ptr()) == p.flag;
       case Test::kLen: {
         const Py_ssize_t n = PyObject_Length(x);
-        if (n < 0) PyErr_Clear();
+        if (n < 0) clear_ordinary_error();
         return n == p.length;
       }
       case Test::kMissing:
@@ -206,7 +227,20 @@ void bind_guard(py::module_& m) {
   using namespace guard_helpers;
   py::class_<Guard>(m, "Guard",
                     "eg.compile's guard: probes of Python objects (an attribute, a dict's item, a cell's content, "
-                    "or the object itself), each with what it read when added; check() reads them again.")
+                    "or the object itself), each with what it read when added; check() reads them again.",
+                    py::custom_type_setup([](PyHeapTypeObject* heap_type) {  // (pybind11's documented recipe)
+                      PyTypeObject* type = &heap_type->ht_type;
+                      type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+                      type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) {
+                        Py_VISIT(Py_TYPE(self));
+                        if (!py::detail::is_holder_constructed(self)) return 0;
+                        return py::cast<const Guard&>(py::handle(self)).traverse(visit, arg);
+                      };
+                      type->tp_clear = [](PyObject* self) {
+                        if (py::detail::is_holder_constructed(self)) py::cast<Guard&>(py::handle(self)).clear();
+                        return 0;
+                      };
+                    }))
       .def(py::init<>())
       .def("add", &Guard::add, py::arg("access"), py::arg("obj"), py::arg("key"), py::arg("test"),
            "Add a probe of what it reads now. access: 0 the object, 1 its attribute key, 2 the dict's item key, "

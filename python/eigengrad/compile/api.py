@@ -127,15 +127,22 @@ class CompiledFunction:
         self._plans.move_to_end(key)
         if not entry.verified and self.verify:
             return self._verify(entry, args, kwargs)
-        self._guard = self._make_guard(entry, key) if self._guard_misses < _GUARD_MISSES else None
+        # (after a run of guards that failed at once, one more every _GUARD_RETRY replays: the loop may have settled)
+        retry = self._guard_misses < _GUARD_MISSES or self.replays % _GUARD_RETRY == 0
+        self._guard = self._make_guard(entry, key) if retry else None
         return self._replay(entry, _tensors(args, kwargs))
 
-    def _make_guard(self, entry: _Entry, key: tuple) -> Guard:
-        """The guard of this decision (made before the replay: from the state the decision read)."""
+    def _make_guard(self, entry: _Entry, key: tuple) -> Guard | None:
+        """The guard of this decision (made before the replay: from the state the decision read), or None when a
+        read cannot be probed (a class's ``__dict__``, a mappingproxy, for a classmethod step): then every call
+        takes the full path."""
         p = Probes()
-        p.attr(_anomaly._state, "enabled", EQ)
-        self._reach.probe(p)
-        self._state.probe(p)
+        try:
+            p.attr(_anomaly._state, "enabled", EQ)
+            self._reach.probe(p)
+            self._state.probe(p)
+        except (TypeError, ValueError):
+            return None
         return Guard(p.native, entry, key, self._state.rules())
 
     def _agrees(self, guard: Guard, args, kwargs) -> None:
@@ -278,7 +285,8 @@ class CompiledFunction:
         return text
 
 
-_GUARD_MISSES = 4  # guards in a row that fail at their first check before the function stops making them
+_GUARD_MISSES = 4  # guards in a row that fail at their first check before the function makes them only ...
+_GUARD_RETRY = 64  # ... every this many replays
 _RETRACE_LIMIT = 8  # calls in a row with a new signature before the step runs eagerly (PyTorch's recompile_limit)
 
 _SIGNATURE_PARTS = ("grad mode", "the default dtype (set_default_dtype)",  # (StepState.observe's signature, in order)

@@ -77,7 +77,14 @@ class Guard:
         self.args, self.python = key[0], key[2]  # the arguments' signature, the Python state's
 
     def holds(self, args_signature: tuple, tensors: list, python, state) -> bool:
-        if self.native.check() >= 0 or args_signature != self.args:
+        if self.native.check() >= 0:
+            return False
+        try:  # (the full path's key is a dict key: an unhashable value there is refused, not compared, and an
+            # array among the values of an argument too large to open compares elementwise)
+            hash(args_signature)
+            if args_signature != self.args:
+                return False
+        except (TypeError, ValueError):
             return False
         for t in tensors:  # (CompiledFunction._why_not: an argument that requires grad is not replayed)
             if t.requires_grad:

@@ -17,8 +17,11 @@ import types
 
 import numpy as np
 
-# the values compared by value (others by identity)
-PLAIN = frozenset((int, float, bool, str, type(None)))
+# the values compared by value (others by identity): Python's and NumPy's scalars (a module's `self.s =
+# np.float32(0.5)` is a number the trace freezes into the plan like a float)
+PLAIN = frozenset((int, float, complex, bool, str, type(None), np.bool_, np.int8, np.int16, np.int32, np.int64,
+                   np.uint8, np.uint16, np.uint32, np.uint64, np.float16, np.float32, np.float64, np.complex64,
+                   np.complex128))
 # a dict or list longer than this is data, not state: only its length is compared
 _ITEMS = 256
 _GENERATORS = (np.random.Generator, np.random.RandomState, random.Random)

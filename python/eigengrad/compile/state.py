@@ -151,14 +151,11 @@ def _one_level_further(objs: list) -> list:
 
 
 def _probe_further(p, objs: list, depth: int = 0) -> None:
-    """Add to guard ``p`` what ``_one_level_further(objs)`` reads (stricter: every element, not only the
-    trainable ones)."""
+    """Add to guard ``p`` what ``_one_level_further(objs)`` reads, as strictly or more: every value a helper or a
+    user's object holds and every element of a container (the full path keeps the trainable ones and those
+    holding tensors: ``_contents`` probes what decides that)."""
     for o in objs:
-        # (a decorated helper's __wrapped__; a user object's new attribute changes its __dict__, which is probed
-        # below; a module's __getattr__ runs Python: its new attribute changes its __dict__'s length, probed by
-        # StepState.probe; a failed lookup costs an exception: objects that cannot be wrappers are left out)
-        if callable(o) and hasattr(o, "__dict__") and not isinstance(o, (Module, type)):
-            p.attr(o, "__wrapped__")
+        _probe_wrapped(p, o)
         wrapped = getattr(o, "__wrapped__", None)
         if not isinstance(o, types.FunctionType) and isinstance(wrapped, types.FunctionType):
             o = wrapped
@@ -166,18 +163,53 @@ def _probe_further(p, objs: list, depth: int = 0) -> None:
             p.attr(o, "__code__")
             for c in o.__closure__ or ():
                 p.cell(c)
+                if _filled(c):
+                    _contents(p, c.cell_contents)
             for n in _names(o.__code__):
                 p.name(o.__globals__, n)
+                _contents(p, o.__globals__.get(n))
         elif _users_object(o):
             p.attr(o, "__dict__")
             p.items(vars(o))
+            for v in vars(o).values():
+                _contents(p, v)
         elif isinstance(o, (list, tuple, dict)):
             if len(o) > _CONTAINER_ITEMS:
                 p.own(o, LEN)
                 continue
-            p.items(o)
+            _contents(p, o)
             if depth == 0:
                 _probe_further(p, [v for v in _items(o) if isinstance(v, types.FunctionType)], 1)
+
+
+def _probe_wrapped(p, o) -> None:
+    """What ``getattr(o, "__wrapped__", None)`` reads: an object's own attribute (its ``__dict__``'s item: a
+    module's __getattr__ would run Python), a class's attribute; an object without a ``__dict__`` cannot gain
+    one."""
+    if isinstance(o, type):
+        p.attr(o, "__wrapped__")
+    elif type(getattr(o, "__dict__", None)) is dict:
+        p.item(o.__dict__, "__wrapped__")
+
+
+def _contents(p, v) -> None:
+    """Probe what ``_trainable(v)`` and ``_holds_tensor(v)`` read of a value: a container's elements (any length)
+    and each element's (or the value's own) ``optimizer`` attribute (a scheduler-like object)."""
+    if isinstance(v, (list, tuple, dict)):
+        p.items(v)
+        for x in _items(v):
+            _optimizer_attribute(p, x)
+    else:
+        _optimizer_attribute(p, v)
+
+
+def _optimizer_attribute(p, x) -> None:
+    if isinstance(x, (Module, Optimizer, Tensor, np.ndarray)) or isinstance(x, tuple(_PLAIN)):
+        return  # (what decides it is the type; a module's or an optimizer's `optimizer` would not change it)
+    if type(getattr(x, "__dict__", None)) is dict:
+        p.item(x.__dict__, "optimizer")
+    elif not isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType)):
+        p.attr(x, "optimizer")
 
 
 # A list, tuple or dict the step names is looked into at every call for the models and optimizers it holds
