@@ -473,3 +473,28 @@ def test_a_probe_whose_comparison_raises_differs_and_an_interrupt_propagates():
     holder.v = Odd("interrupt")
     with pytest.raises(KeyboardInterrupt):
         g.check()
+
+
+SHIFTS = [(float(i), i) for i in range(1000)]  # (a helper's global list of tuples: data, not models)
+
+
+def _shifted(out):
+    return out + SHIFTS[3][0]
+
+
+def test_a_helpers_list_of_tuples_costs_one_probe_not_one_per_element():
+    # the full path asks each element for an `optimizer` attribute; a tuple cannot gain one, so the guard reads
+    # the list's elements once (their identities) instead of failing 1,000 attribute lookups at every call
+    model = nn.Linear(4, 2)
+    fn = eg.compile(lambda x: _shifted(model(x)))
+    x = eg.randn(3, 4)
+    with eg.no_grad():
+        for _ in range(6):
+            fn(x)
+        assert fn._guard is not None and fn._guard.used
+        assert len(fn._guard.native) < 60
+        SHIFTS.append((1.0, 1))  # (an element added: the full path looks again)
+        try:
+            assert not _holds_one(fn, x)
+        finally:
+            SHIFTS.pop()

@@ -204,11 +204,15 @@ def _contents(p, v) -> None:
 
 
 def _optimizer_attribute(p, x) -> None:
+    """What ``getattr(x, "optimizer", None)`` reads: an object's own attribute (its ``__dict__``'s item), or one its
+    class defines (a slot, a property). Nothing for a module or an optimizer (their type decides), nor for an
+    object that can gain no such attribute (no ``__dict__``, nothing of that name on its class: a tuple in a
+    list of batches; a failed lookup would cost an exception at every check)."""
     if isinstance(x, (Module, Optimizer, Tensor, np.ndarray)) or isinstance(x, tuple(_PLAIN)):
-        return  # (what decides it is the type; a module's or an optimizer's `optimizer` would not change it)
+        return
     if type(getattr(x, "__dict__", None)) is dict:
         p.item(x.__dict__, "optimizer")
-    elif not isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType)):
+    elif hasattr(type(x), "optimizer"):
         p.attr(x, "optimizer")
 
 
