@@ -145,7 +145,7 @@ def _steady(calls: int = 6):
 
 
 def _holds(fn, x, y) -> bool:
-    return fn._guard.holds(api._arg_signature((x, y), {}), [x, y], fn._python, fn._state)
+    return fn._guard.holds(api._arg_signature((x, y), {}), [x, y])
 
 
 def test_a_steady_loop_replays_through_the_guard_with_eagers_numbers():
@@ -294,7 +294,7 @@ HELPERS = {"post": _plus_bias}
 
 
 def _holds_one(fn, x) -> bool:
-    return fn._guard.holds(api._arg_signature((x,), {}), [x], fn._python, fn._state)
+    return fn._guard.holds(api._arg_signature((x,), {}), [x])
 
 
 def test_a_tensor_added_to_a_dict_a_helper_reads():
@@ -425,7 +425,7 @@ def test_an_argument_too_large_to_open_holding_an_array():
         assert fn._guard is not None and fn._guard.used
         for first in (np.array(1.0), np.array([1.0, 2.0])):  # (equal to 1.0 / an ambiguous comparison)
             other = (first,) + cfg[1:]
-            assert not fn._guard.holds(api._arg_signature((x, other), {}), [x], fn._python, fn._state)
+            assert not fn._guard.holds(api._arg_signature((x, other), {}), [x])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = fn(x, (np.array([1.0, 2.0]),) + cfg[1:])

@@ -79,7 +79,7 @@ class CompiledFunction:
         guard = self._guard
         if guard is not None:  # (compile/guard.py: the last replay's decision, if nothing it read changed)
             tensors = _tensors(args, kwargs)
-            if guard.holds(_arg_signature(args, kwargs), tensors, self._python, self._state):
+            if guard.holds(_arg_signature(args, kwargs), tensors):
                 if self._check_guard:
                     self._agrees(guard, args, kwargs)
                 guard.used = True
@@ -106,7 +106,7 @@ class CompiledFunction:
         why = self._why_not(args, kwargs, identities, hooks)
         if why is not None:
             return self._fall_back(why, args, kwargs)
-        key = (_arg_signature(args, kwargs), signature, self._python.signature())
+        key = self._key(args, kwargs, signature)
         try:
             entry = self._plans.get(key)
         except TypeError:  # (a module attribute that held a number holds an unhashable value now)
@@ -139,23 +139,27 @@ class CompiledFunction:
         p = Probes()
         try:
             p.attr(_anomaly._state, "enabled", EQ)
-            self._reach.probe(p)
+            self._reach.objects(p)
             self._state.probe(p)
         except (TypeError, ValueError):
             return None
-        return Guard(p.native, entry, key, self._state.rules())
+        return Guard(p.native, entry, key, self._python, self._state)
 
     def _agrees(self, guard: Guard, args, kwargs) -> None:
         """(Tests: ``_check_guard``.) Raise AssertionError unless the full path would replay ``guard.entry``."""
         reached = tuple(map(token, self._reach.objects()))
         identities, signature, hooks = self._state.observe()
-        key = (_arg_signature(args, kwargs), signature, self._python.signature())
+        key = self._key(args, kwargs, signature)
         why = None if reached == self._reached else "a name now stands for another object"
         why = why or self._why_not(args, kwargs, identities, hooks)
         if why is None and self._plans.get(key) is not guard.entry:
             why = "the signature picks another plan"
         if why is not None:
             raise AssertionError(f"eg.compile's guard held but the full path would not replay the plan: {why}")
+
+    def _key(self, args, kwargs, signature: tuple) -> tuple:
+        """The key of a call's plan: the arguments' signature, StepState's, the Python state's."""
+        return _arg_signature(args, kwargs), signature, self._python.signature()
 
     def _why_not(self, args, kwargs, identities: list, hooks: str | None) -> str | None:
         if self._reach.assigned:

@@ -11,8 +11,8 @@ checks the probes in C, its arguments' signature and the few reads that run opti
 names an update uses) in Python, and replays the same plan when all hold. When any differs, the call
 takes the full path, which decides as before (and makes a new guard when it replays).
 
-The reads are listed next to the code that makes them: ``Reach.probe`` beside ``Reach.objects``,
-``StepState.probe`` beside ``StepState.observe``. Tests run every call that the guard lets through the
+The reads are probed where they are made: ``Reach.objects`` and ``_one_level_further`` add each read as a
+probe when given the guard's ``Probes``; ``StepState.probe`` sits beside ``StepState.observe``. Tests run every call that the guard lets through the
 full path too (``CompiledFunction._check_guard``) and fail where the two would decide differently.
 """
 from __future__ import annotations
@@ -69,14 +69,17 @@ class Guard:
     """What the last replay of ``entry`` depended on. ``holds`` is True when a call with these arguments
     would take the same decision through the full path: replay ``entry``."""
 
-    __slots__ = ("native", "entry", "args", "python", "rules", "used")
+    __slots__ = ("native", "entry", "args", "python", "python_state", "state", "rules", "used")
 
-    def __init__(self, native, entry, key: tuple, rules: tuple) -> None:
-        self.native, self.entry, self.rules = native, entry, rules
+    def __init__(self, native, entry, key: tuple, python_state, state) -> None:
+        """``key``: the plan's (CompiledFunction._key); ``python_state``, ``state``: the function's PythonState and
+        StepState (a guard lives no longer than they do: a call that finds other objects takes the full path)."""
+        self.native, self.entry, self.python_state, self.state = native, entry, python_state, state
         self.used = False  # whether a call was let through
         self.args, self.python = key[0], key[2]  # the arguments' signature, the Python state's
+        self.rules = state.rules()
 
-    def holds(self, args_signature: tuple, tensors: list, python, state) -> bool:
+    def holds(self, args_signature: tuple, tensors: list) -> bool:
         if self.native.check() >= 0:
             return False
         try:  # (the full path's key is a dict key: an unhashable value there is refused, not compared, and an
@@ -89,4 +92,4 @@ class Guard:
         for t in tensors:  # (CompiledFunction._why_not: an argument that requires grad is not replayed)
             if t.requires_grad:
                 return False
-        return python.signature() == self.python and state.rules() == self.rules
+        return self.python_state.signature() == self.python and self.state.rules() == self.rules

@@ -73,37 +73,28 @@ class Reach:
         self.defaults = (*(getattr(fn, "__defaults__", None) or ()),
                          *(getattr(fn, "__kwdefaults__", None) or {}).values()) if code is not None else ()
 
-    def objects(self) -> list:
+    def objects(self, p=None) -> list:
+        """The objects, looked up now; with ``p`` (a guard's Probes, compile/guard.py), each read is also
+        added to it as a probe as strict as the read or stricter."""
         objs = list(self.bound) + list(self.defaults)
         if self.owner is not None:
             objs.append(self.owner)
-            objs += list(getattr(self.owner, "__dict__", {}).values())
-        objs += [c.cell_contents for c in self.cells if _filled(c)]
-        g = self.globals
-        objs += [g[n] for n in self.names if n in g]
-        return objs + _one_level_further(objs)
-
-    def probe(self, p) -> None:
-        """Add to guard ``p`` (compile/guard.py) what ``objects`` reads, as strictly or more: the owner's
-        attributes, the cells' contents and the globals the step names, then, one level further, all of each
-        helper's cells and globals and each container's or user object's elements (``_one_level_further``
-        keeps only the models, optimizers and tensors among them)."""
-        objs = list(self.bound) + list(self.defaults)
-        if self.owner is not None:
-            objs.append(self.owner)
-            if hasattr(self.owner, "__dict__"):
+            if p is not None and hasattr(self.owner, "__dict__"):
                 p.attr(self.owner, "__dict__")
                 p.items(self.owner.__dict__)
-                objs += list(self.owner.__dict__.values())
+            objs += list(getattr(self.owner, "__dict__", {}).values())
         for c in self.cells:
-            p.cell(c)
+            if p is not None:
+                p.cell(c)
             if _filled(c):
                 objs.append(c.cell_contents)
+        g = self.globals
         for n in self.names:
-            p.name(self.globals, n)
-            if n in self.globals:
-                objs.append(self.globals[n])
-        _probe_further(p, objs)
+            if p is not None:
+                p.name(g, n)
+            if n in g:
+                objs.append(g[n])
+        return objs + _one_level_further(objs, p)
 
     def named(self) -> tuple[list, list]:
         """((label, object), ...) of what the step names and of what the user's helper functions it names
@@ -123,63 +114,70 @@ class Reach:
         return out, codes
 
 
-def _one_level_further(objs: list) -> list:
+def _one_level_further(objs: list, p=None) -> list:
     """The models and optimizers one step further than the names the step reads: those a helper function of
     the user's names (``def loss_of(x, y): return crit(model(x), y)``) and the attributes of a user's object
     (``trainer.model``). Only models, optimizers and schedulers: a changing attribute of another kind (a
     counter) must not look like a rebinding. A helper's tensors too (``F.cross_entropy(out, y,
     weight=class_weights)`` with a global ``class_weights``), as the step's own: read live at every replay.
     And a helper's plain values (``loss * SCALE`` with a global ``SCALE``), as the step's own names: the trace
-    froze them into the plan, so another value traces again."""
+    froze them into the plan, so another value traces again.
+
+    With ``p`` (a guard's Probes), each read is also a probe, stricter than the filters above: every value a
+    helper or a user's object holds and every element of a container (``_contents`` probes what the filters
+    read of each)."""
     found = []
     for o in objs:
+        if p is not None:
+            _probe_wrapped(p, o)
         wrapped = getattr(o, "__wrapped__", None)  # (a compiled or decorated helper: the function it wraps)
         if not isinstance(o, types.FunctionType) and isinstance(wrapped, types.FunctionType):
             o = wrapped
         if isinstance(o, types.FunctionType) and not _library(o):
-            cells = [c.cell_contents for c in (o.__closure__ or ()) if _filled(c)]
-            found += [v for v in cells + [o.__globals__[n] for n in _names(o.__code__) if n in o.__globals__]
-                      if _trainable(v) or _holds_tensor(v) or type(v) in _PLAIN]
+            values = _helper_values(o, p)
+            found += [v for v in values if _trainable(v) or _holds_tensor(v) or type(v) in _PLAIN]
         elif _users_object(o):
+            if p is not None:
+                p.attr(o, "__dict__")
+                p.items(vars(o))
+                for v in vars(o).values():
+                    _contents(p, v)
             found += [v for v in vars(o).values() if _trainable(v)]
-        elif isinstance(o, (list, tuple, dict)) and len(o) <= _CONTAINER_ITEMS:
+        elif isinstance(o, (list, tuple, dict)):
+            if len(o) > _CONTAINER_ITEMS:
+                if p is not None:
+                    p.own(o, LEN)
+                continue
+            if p is not None:
+                _contents(p, o)
             items = _items(o)
             found += [v for v in items if _trainable_item(v)]  # (reg["model"] = another model: seen)
             # a registry of the user's functions (LOSSES[name](out, y)): what each of them names, as a helper's
-            found += _one_level_further([v for v in items if isinstance(v, types.FunctionType)])
+            found += _one_level_further([v for v in items if isinstance(v, types.FunctionType)], p)
     return found
 
 
-def _probe_further(p, objs: list, depth: int = 0) -> None:
-    """Add to guard ``p`` what ``_one_level_further(objs)`` reads, as strictly or more: every value a helper or a
-    user's object holds and every element of a container (the full path keeps the trainable ones and those
-    holding tensors: ``_contents`` probes what decides that)."""
-    for o in objs:
-        _probe_wrapped(p, o)
-        wrapped = getattr(o, "__wrapped__", None)
-        if not isinstance(o, types.FunctionType) and isinstance(wrapped, types.FunctionType):
-            o = wrapped
-        if isinstance(o, types.FunctionType) and not _library(o):
-            p.attr(o, "__code__")
-            for c in o.__closure__ or ():
-                p.cell(c)
-                if _filled(c):
-                    _contents(p, c.cell_contents)
-            for n in _names(o.__code__):
-                p.name(o.__globals__, n)
-                _contents(p, o.__globals__.get(n))
-        elif _users_object(o):
-            p.attr(o, "__dict__")
-            p.items(vars(o))
-            for v in vars(o).values():
-                _contents(p, v)
-        elif isinstance(o, (list, tuple, dict)):
-            if len(o) > _CONTAINER_ITEMS:
-                p.own(o, LEN)
-                continue
-            _contents(p, o)
-            if depth == 0:
-                _probe_further(p, [v for v in _items(o) if isinstance(v, types.FunctionType)], 1)
+def _helper_values(f, p=None) -> list:
+    """What a user's function ``f`` names: its cells' contents and the globals its code loads (each read probed
+    into ``p`` when given, with what the filters of ``_one_level_further`` read of it)."""
+    if p is not None:
+        p.attr(f, "__code__")
+    values = []
+    for c in f.__closure__ or ():
+        if p is not None:
+            p.cell(c)
+        if _filled(c):
+            values.append(c.cell_contents)
+    g = f.__globals__
+    for n in _names(f.__code__):
+        if p is not None:
+            p.name(g, n)
+        if n in g:
+            values.append(g[n])
+    if p is not None:
+        for v in values:
+            _contents(p, v)
+    return values
 
 
 def _probe_wrapped(p, o) -> None:

@@ -221,8 +221,6 @@ def _why_not_movable(p: Tensor) -> str | None:
     return None
 
 
-
-
 def _flat(n: int, dtype, fill=None) -> np.ndarray:
     """A new flat buffer of ``n`` elements (set to ``fill`` when given), from eigengrad._memory: a large one starts
     at a cache line of its page that the other large buffers do not (the optimizer's update streams the
