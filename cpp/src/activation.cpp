@@ -54,7 +54,7 @@ void activation_backward(Activation kind, const T* gy, const T* y, T* gx, index_
         // branch stays a branch: mispredicted half the time on random signs). gx may be gy (in place).
         for (index_t i = b; i < e; ++i) {
           const T g = gy[i];
-          gx[i] = y[i] > T(0) ? g : T(0);
+          gx[i] = y[i] <= T(0) ? T(0) : g;  // (a NaN output passes g, as PyTorch's threshold_backward)
         }
       });
     case Activation::sigmoid:

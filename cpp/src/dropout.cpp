@@ -270,7 +270,7 @@ void relu_dropout_span(T* y, std::uint8_t* mask, index_t first, index_t n, std::
     const T r = v < T(0) ? T(0) : v;  // std::max(v, 0), which Eigen's max in relu_forward computes
     const std::uint8_t keep = mask[i];
     y[i] = r * (T(keep) * scale);  // dropout_forward's arithmetic
-    mask[i] = std::uint8_t(keep | (r > T(0) ? 2 : 0));
+    mask[i] = std::uint8_t(keep | (r <= T(0) ? 0 : 2));  // (relu_backward's rule: a NaN passes)
   }
 }
 

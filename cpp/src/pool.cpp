@@ -330,7 +330,7 @@ void max_pool2d_relu_backward(const T* dy, const std::int64_t* idx, const T* y, 
     for (index_t s = 0; s < out; ++s) {
       const std::int64_t i = idx[yo + s];
       const T gs = dy[yo + s];
-      if (i >= 0) d[i] += y[yo + s] > T(0) ? gs : T(0);
+      if (i >= 0) d[i] += y[yo + s] <= T(0) ? T(0) : gs;
     }
   });
 }

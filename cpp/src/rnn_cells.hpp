@@ -97,12 +97,12 @@ void gru_row_forward(T* g, const T* hh, const T* h_prev, T* aux, T* y, index_t h
 
 // --- backward: dh (the gradient carried from the later step) + dy -> gate gradients -------------------
 
-// Elman RNN: dpre = (dh + dy) act'(y), act' from the output (tanh: 1 - y^2; relu: y > 0).
+// Elman RNN: dpre = (dh + dy) act'(y), act' from the output (tanh: 1 - y^2; relu: not y <= 0, so a NaN passes).
 template <class T>
 void rnn_row_backward(const T* y, const T* dh, const T* dy, T* dpre, index_t h, bool relu) {
   for_blocks(h, kBlock<T>, [&](index_t j, index_t m) {
     const Block<T> yy = load(y + j, m), d = load(dh + j, m) + load(dy + j, m);
-    store<T>(relu ? Block<T>((yy > T(0)).select(d, Block<T>::Zero())) : Block<T>(d * (T(1) - yy.square())),
+    store<T>(relu ? Block<T>((yy <= T(0)).select(Block<T>::Zero(), d)) : Block<T>(d * (T(1) - yy.square())),
              dpre + j, m);
   });
 }

@@ -380,7 +380,7 @@ class _Activation(Primitive):
 
     @classmethod
     def backward_graph(cls, ctx, g):
-        """relu: g [y > 0]; sigmoid: g y (1 - y); tanh: g (1 - y^2), y the saved output as a tensor."""
+        """relu: g [not y <= 0]; sigmoid: g y (1 - y); tanh: g (1 - y^2), y the saved output as a tensor."""
         y = ctx.saved[0]
         yt = ctx.output_tensor(y)
         if cls.kind == "relu":
@@ -394,13 +394,14 @@ class ReLU(_Activation):
 
 
 class ReLUBackward(Primitive):
-    """ReLU's gradient g [y > 0] as a node of the graph: its own gradient is h [y > 0] for g and zero for y,
-    so a second derivative through a ReLU is zero rather than missing (as PyTorch's threshold_backward:
-    the input Hessian of a ReLU network is 0, not an unused-input error)."""
+    """ReLU's gradient g [not y <= 0] as a node of the graph: its own gradient is h [not y <= 0] for g and zero
+    for y, so a second derivative through a ReLU is zero rather than missing (as PyTorch's threshold_backward:
+    the input Hessian of a ReLU network is 0, not an unused-input error). A NaN output passes its gradient, as
+    the kernel's relu_backward."""
 
     @staticmethod
     def forward(ctx, g, y):
-        ctx.mask = (np.asarray(y) > 0).astype(np.asarray(g).dtype)
+        ctx.mask = (~(np.asarray(y) <= 0)).astype(np.asarray(g).dtype)
         return g * ctx.mask
 
     @staticmethod

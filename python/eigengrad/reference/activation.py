@@ -7,9 +7,9 @@ def relu_forward(x):
 
 
 def relu_backward(grad_out, y):
-    """grad_out where y > 0, else 0: a select, as PyTorch's threshold_backward (a NaN gradient of a
-    clipped input gives 0, not NaN)."""
-    return np.where(y > 0, grad_out, grad_out.dtype.type(0))
+    """0 where y <= 0, else grad_out: a select, as PyTorch's threshold_backward (a NaN gradient of a
+    clipped input gives 0, not NaN; a NaN input, whose output is NaN, passes its gradient)."""
+    return np.where(y <= 0, grad_out.dtype.type(0), grad_out)
 
 
 def sigmoid_forward(x):

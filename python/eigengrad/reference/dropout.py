@@ -55,11 +55,11 @@ def feature_dropout_backward(grad_out, mask, scale):
 
 def relu_dropout_forward(x, seed, offset, threshold, scale):
     """eg.compile's fused ReLU then dropout: (y, mask) with y = relu(x) * (keep * scale) and one mask byte per
-    element, keep | (relu(x) > 0) << 1."""
+    element, keep | (not relu(x) <= 0) << 1 (a NaN passes its gradient, as relu_backward)."""
     r = np.where(x < 0, x.dtype.type(0), x)  # max(x, 0) as std::max: NaN and -0 kept
     keep = bernoulli_mask(x.size, seed, offset, threshold)
     y = r * _factor(keep, scale, x.dtype).reshape(x.shape)
-    return y, keep | ((r.reshape(-1) > 0).astype(np.uint8) << 1)
+    return y, keep | ((~(r.reshape(-1) <= 0)).astype(np.uint8) << 1)
 
 
 def relu_dropout_backward(grad_out, mask, scale):

@@ -69,8 +69,8 @@ def max_pool2d_backward(grad_out, indices, input_shape):
 
 def max_pool2d_relu_backward(grad_out, indices, out, input_shape):
     """max_pool2d_backward, then the ReLU's backward on the pool's input (a ReLU's output): grad_out counts only
-    where the pool's output ``out`` (the ReLU's output at the chosen index) is > 0."""
-    return max_pool2d_backward(np.where(out > 0, grad_out, 0).astype(grad_out.dtype), indices, input_shape)
+    where the pool's output ``out`` (the ReLU's output at the chosen index) is not <= 0 (relu_backward's rule)."""
+    return max_pool2d_backward(np.where(out <= 0, 0, grad_out).astype(grad_out.dtype), indices, input_shape)
 
 
 def _avg_divisors(h, w, oh, ow, kernel, stride, padding, count_include_pad, divisor_override):

@@ -106,7 +106,7 @@ def rnn_backward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, gates, aux, grad_ou
             direct = d * z
         else:
             # ReLU's backward selects (PyTorch's threshold_backward): an inf gradient at an inactive unit is 0, not NaN
-            dg = dg_h = np.where(y[t] > 0, d, 0).astype(dt) if mode == "RNN_RELU" else d * (1 - y[t] * y[t])
+            dg = dg_h = np.where(y[t] <= 0, 0, d).astype(dt) if mode == "RNN_RELU" else d * (1 - y[t] * y[t])
             direct = 0
         dh = direct + dg_h @ w_hh
         dx[t] = dg @ w_ih
