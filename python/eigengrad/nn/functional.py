@@ -331,3 +331,7 @@ from eigengrad.nn._functional_pool_extra import (  # noqa: E402,F401
     lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices, max_unpool1d,
     max_unpool2d, max_unpool3d, native_channel_shuffle,
 )
+from eigengrad.nn._functional_fractional import (  # noqa: E402,F401
+    fractional_max_pool2d, fractional_max_pool2d_with_indices, fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)

@@ -3,6 +3,7 @@
 ``MaxPool3d``, ``AvgPool3d``, ``AdaptiveAvgPool3d``."""
 from __future__ import annotations
 
+from eigengrad._errors import ArgumentError
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn import _functional_conv3d as FC3
@@ -306,3 +307,44 @@ class ChannelShuffle(Module):
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"
+
+
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling (Graham 2014; see ``nn.functional.fractional_max_pool2d``): ``kernel_size``
+    windows at pseudo-random starts, to ``output_size`` or ``output_ratio`` (in (0, 1)) of the input's size.
+    ``_random_samples`` (a buffer, None by default: drawn at every call) fixes the windows."""
+
+    _dims = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+                 _random_samples=None) -> None:
+        super().__init__()
+        n = self._dims
+        self.kernel_size = (kernel_size,) * n if isinstance(kernel_size, int) else kernel_size
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = None if output_size is None else \
+            (output_size,) * n if isinstance(output_size, int) else output_size
+        self.output_ratio = None if output_ratio is None else \
+            (output_ratio,) * n if isinstance(output_ratio, (int, float)) else output_ratio
+        name = type(self).__name__
+        if output_size is None and output_ratio is None:
+            raise ArgumentError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ArgumentError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ArgumentError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor):
+        from eigengrad.nn import _functional_fractional as FF
+
+        return FF._fractional(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                              self._random_samples, self._dims)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    _dims = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    _dims = 3
