@@ -109,3 +109,41 @@ def test_padding_layers_match_torch(layer):
 def test_padding_layer_rejects_a_wrong_tuple():
     with pytest.raises(ValueError, match="padding: expected an int or a tuple of 4 ints, got \\(1, 2\\)"):
         nn.ReflectionPad2d((1, 2))
+
+
+def test_circular_pad_wraps_what_a_negative_amount_leaves():
+    """PyTorch checks each amount against the input's size, then wraps the part a negative amount leaves: its
+    CircularPad2d((-1, 2, 0, 0)) on (1, 2, 2) repeats the last column three times (this raised 'wrapping
+    around more than once', checked against the cropped size). Amounts larger than what is left repeat it
+    with that period; a padded dim cropped to nothing cannot wrap."""
+    x = eg.tensor(np.arange(4.0).reshape(1, 2, 2), requires_grad=True)
+    y = eg.nn.CircularPad2d((-1, 2, 0, 0))(x)
+    np.testing.assert_array_equal(y.detach().numpy(), [[[1, 1, 1], [3, 3, 3]]])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[[0, 3], [0, 3]]])
+    np.testing.assert_array_equal(F.pad(eg.tensor(np.arange(5.0)[None]), (3, -2), mode="circular").numpy(),
+                                  [[0, 1, 2, 0, 1, 2]])
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        F.pad(eg.zeros(1, 2), (-1, 3), mode="circular")
+    with pytest.raises(RuntimeError, match="needs a non-empty dimension"):
+        F.pad(eg.zeros(1, 1, 3), (0, 0, -1, 1), mode="circular")
+
+
+def test_circular_pad_with_negative_amounts_matches_torch():
+    torch = pytest.importorskip("torch", reason="compares with PyTorch's circular padding")
+    rng = np.random.default_rng(4)
+    compared = 0
+    for _ in range(400):
+        k = int(rng.integers(1, 4))
+        shape = tuple(int(s) for s in rng.integers(1, 6, k + 1))
+        pads = [int(p) for p in rng.integers(-3, 4, 2 * k)]
+        sizes = [shape[-1 - i] for i in range(k)]
+        left = [shape[-1 - i] + min(pads[2 * i], 0) + min(pads[2 * i + 1], 0) for i in range(k)]
+        # (where PyTorch's copies are well defined: every amount within what the crop leaves, which is not empty)
+        if not all(0 < m and max(pads[2 * i], pads[2 * i + 1]) <= min(m, sizes[i]) for i, m in enumerate(left)):
+            continue
+        x = rng.standard_normal(shape)
+        np.testing.assert_array_equal(F.pad(eg.tensor(x), pads, mode="circular").numpy(),
+                                      torch.nn.functional.pad(torch.tensor(x), pads, mode="circular").numpy())
+        compared += 1
+    assert compared > 100

@@ -102,7 +102,9 @@ def _source_index(mode: str, n: int, left: int, right: int, d: int, input_shape:
         raise ArgumentError(f"padding: {mode} padding needs a non-empty dimension {d}, got input {input_shape}")
     if mode == "replicate":
         return np.clip(j, 0, n - 1)
-    if left > n or right > n:
+    # PyTorch's check is against the input's size, not what a negative amount leaves of it (n): what is left
+    # then repeats with period n (x of size 2 padded by (-1, 2): its last element three times)
+    if left > input_shape[d] or right > input_shape[d]:
         raise ArgumentError("Padding value causes wrapping around more than once.")
     return np.mod(j, n)
 
