@@ -14,6 +14,8 @@ follow PyTorch: ``batch_shape`` is the parameters' broadcast shape, ``sample(sam
 ``sample_shape``. ``validate_args`` (on by default) raises PyTorch's ValueErrors for bad parameters and values.
 Gamma, Beta and Dirichlet ``rsample`` by implicit reparameterisation (first order, as PyTorch's).
 """
+import sys
+
 from eigengrad.distributions import constraints
 from eigengrad.distributions.distribution import Distribution
 from eigengrad.distributions.categorical import Categorical
@@ -66,3 +68,7 @@ __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "ContinuousBern
            "CumulativeDistributionTransform", "IndependentTransform", "LowerCholeskyTransform",
            "PositiveDefiniteTransform", "ReshapeTransform", "SoftmaxTransform", "StackTransform",
            "StickBreakingTransform", "identity_transform", "biject_to", "transform_to"]
+
+from eigengrad.distributions import _torch_modules, utils  # noqa: E402,F401  (torch.distributions.utils)
+
+_torch_modules.install(sys.modules[__name__])  # torch.distributions.beta, .uniform, ...: see _torch_modules

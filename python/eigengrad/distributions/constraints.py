@@ -219,11 +219,87 @@ class _Independent(Constraint):
         return f"IndependentConstraint({self.base!r}, {self.reinterpreted_batch_ndims})"
 
 
+class _Dependent(Constraint):
+    """A support or parameter set that depends on other variables (a Binomial's support on its total_count):
+    it cannot be checked, and validation skips it (PyTorch's ``constraints.dependent``). Called with keywords,
+    it makes one whose ``is_discrete`` / ``event_dim`` are known."""
+
+    def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> None:
+        self._is_discrete, self._event_dim = is_discrete, event_dim
+
+    @property
+    def is_discrete(self):
+        if self._is_discrete is NotImplemented:
+            raise NotImplementedError(".is_discrete cannot be determined statically")
+        return self._is_discrete
+
+    @property
+    def event_dim(self):
+        if self._event_dim is NotImplemented:
+            raise NotImplementedError(".event_dim cannot be determined statically")
+        return self._event_dim
+
+    def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
+        return _Dependent(is_discrete=self._is_discrete if is_discrete is NotImplemented else is_discrete,
+                          event_dim=self._event_dim if event_dim is NotImplemented else event_dim)
+
+    def check(self, value):
+        raise ValueError("Cannot determine validity of dependent constraint")
+
+
+def is_dependent(constraint) -> bool:
+    """Whether ``constraint`` is ``dependent`` (or a ``dependent_property``): validation skips it."""
+    return isinstance(constraint, _Dependent)
+
+
+class _DependentProperty(property, _Dependent):
+    """A property that is also ``dependent``: ``@constraints.dependent_property(is_discrete=..., event_dim=...)``
+    on a distribution's ``support`` whose value depends on its parameters."""
+
+    def __init__(self, fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> None:
+        property.__init__(self, fn)
+        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
+
+    def __call__(self, fn):
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
+
+
+class _LowerTriangular(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        v = _arr(value)
+        return np.all(np.tril(v) == v, axis=(-2, -1))
+
+
+class _Square(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        v = _arr(value)
+        return np.full(v.shape[:-2], v.shape[-2] == v.shape[-1], dtype=bool)
+
+
+class _Symmetric(_Square):
+    def check(self, value):
+        v = _arr(value)
+        square = super().check(v)
+        if not square.all():
+            return square
+        return np.all(np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6), axis=(-2, -1))
+
+
+dependent = _Dependent()
+dependent_property = _DependentProperty
+lower_triangular = _LowerTriangular()
+square = _Square()
+symmetric = _Symmetric()
 real = _Real()
 real_vector = _Independent(real, 1)
 positive = _GreaterThan(0.0)
 nonnegative = _GreaterThanEq(0.0)
 nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
 unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 one_hot = _OneHot()

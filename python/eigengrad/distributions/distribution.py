@@ -42,6 +42,8 @@ class Distribution:
             for name, constraint in self.arg_constraints.items():
                 if name not in self.__dict__ and isinstance(getattr(type(self), name, None), functools.cached_property):
                     continue  # a parameter computed on first use from the one given (PyTorch's lazy_property)
+                if constraints.is_dependent(constraint):
+                    continue  # (it cannot be checked: PyTorch's validation skips it too)
                 value = getattr(self, name)
                 values_checked()
                 if not bool(np.all(constraint.check(value))):
