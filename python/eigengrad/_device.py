@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentAssertionError, ArgumentError
 
 # PyTorch's device types, in the order of its error message.
 DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
@@ -101,9 +101,10 @@ CPU = device("cpu")
 
 
 def cpu_only_error(dev) -> ArgumentError:
-    """PyTorch raises RuntimeError for a device whose backend is missing; eigengrad's rule for a bad argument
-    is ValueError: the error is both (``_errors.ArgumentError``)."""
-    return ArgumentError(
+    """PyTorch raises RuntimeError for a device whose backend is missing (AssertionError "Torch not compiled with
+    CUDA enabled" from ``.cuda()``, ``torch.cuda.get_device_properties``, ...); eigengrad's rule for a bad
+    argument is ValueError: the error is all three (``_errors.ArgumentAssertionError``)."""
+    return ArgumentAssertionError(
         f"device: eigengrad runs on the CPU only, so device '{dev}' is not available (eigengrad.cuda.is_available() "
         "and eigengrad.accelerator.is_available() are False); use 'cpu' or leave device unset")
 

@@ -21,8 +21,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name == "functional":  # torch.autograd.functional (jacobian, hessian, ...), imported when first used
+    if name in ("functional", "profiler"):  # torch.autograd.functional (jacobian, ...), .profiler: on first use
         import importlib
 
-        return importlib.import_module("eigengrad.autograd.functional")
+        return importlib.import_module(f"eigengrad.autograd.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

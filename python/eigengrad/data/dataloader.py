@@ -206,7 +206,7 @@ class DataLoader:
             batch_size, drop_last = None, False  # PyTorch's attributes then
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
-        self.dataset, self.generator, self.collate_fn = dataset, generator, collate_fn
+        self.dataset, self.generator, self._collate_fn = dataset, generator, collate_fn
         self.timeout, self.worker_init_fn, self.persistent_workers = timeout, worker_init_fn, bool(persistent_workers)
         self.pin_memory, self.multiprocessing_context = pin_memory, multiprocessing_context
         self.pin_memory_device, self.in_order = pin_memory_device, in_order
@@ -244,14 +244,27 @@ class DataLoader:
             return self.batch_sampler.batches()
         return [np.asarray(b, dtype=np.int64) for b in self.batch_sampler]
 
+    @property
+    def collate_fn(self):
+        """What makes a batch: the function given, else ``default_collate`` (``default_convert`` when
+        unbatched), as PyTorch's. (Without one given, a TensorDataset's batch is made in one copy instead.)"""
+        if self._collate_fn is not None:
+            return self._collate_fn
+        batched = self.batch_sampler is not None or (self._iterable and self.batch_size is not None)
+        return default_collate if batched else default_convert
+
+    @collate_fn.setter
+    def collate_fn(self, fn) -> None:
+        self._collate_fn = fn
+
     def _fetch(self, idx, dataset=None):
         dataset = self.dataset if dataset is None else dataset
         if self.batch_sampler is None:  # unbatched: one sample, its arrays as tensors
-            return (self.collate_fn or default_convert)(dataset[idx])
-        fast = fast_batch(dataset) if self.collate_fn is None else None
+            return self.collate_fn(dataset[idx])
+        fast = fast_batch(dataset) if self._collate_fn is None else None
         if fast is not None:
             return fast(_as_slice(idx))
-        collate, idx = self.collate_fn or default_collate, [int(i) for i in idx]
+        collate, idx = self.collate_fn, [int(i) for i in idx]
         if callable(getattr(dataset, "__getitems__", None)):  # PyTorch's protocol: samples, then collated
             return collate(dataset.__getitems__(idx))
         return collate([dataset[i] for i in idx])
@@ -260,10 +273,10 @@ class DataLoader:
         """The batches of an IterableDataset: ``batch_size`` samples at a time, collated."""
         dataset = self.dataset if dataset is None else dataset
         if self.batch_size is None:
-            convert = self.collate_fn or default_convert
+            convert = self.collate_fn
             yield from (convert(sample) for sample in dataset)
             return
-        collate, batch = self.collate_fn or default_collate, []
+        collate, batch = self.collate_fn, []
         for sample in dataset:
             batch.append(sample)
             if len(batch) == self.batch_size:

@@ -52,7 +52,7 @@ class DistributedSampler(Sampler):
         """Use the permutation of ``epoch`` (call it before each epoch, on every rank)."""
         self.epoch = _int("epoch", epoch)
 
-    def indices(self) -> np.ndarray:
+    def _draw(self) -> np.ndarray:
         n = len(self.dataset)
         if self.shuffle:
             order = _random.permutation(n, _random.Generator(self.seed + self.epoch))

@@ -1,7 +1,7 @@
 """Samplers: which dataset indices an epoch visits, and in what order (``torch.utils.data``'s names).
 
 Iterating a sampler yields Python ints, as in PyTorch; the DataLoader instead asks for the whole
-epoch at once with :meth:`Sampler.indices` (one NumPy array, one draw from the generator), so that
+epoch at once with :meth:`Sampler._draw` (one NumPy array, one draw from the generator), so that
 batching never loops over samples in Python. Random draws come from eigengrad's counter-based
 generator: a seed fixes every epoch's order.
 """
@@ -34,7 +34,7 @@ def positive_int(name: str, value) -> int:
 
 class Sampler:
     """Base class. A sampler a script writes defines ``__iter__`` (and ``__len__`` for ``len(loader)``), as
-    PyTorch's; eigengrad's own define :meth:`indices` (one epoch at once) and iterate through it."""
+    PyTorch's; eigengrad's own define :meth:`_draw` (one epoch at once) and iterate through it."""
 
     # Dataset[Tuple[Tensor, int]], Sampler[int] in annotated code (PyTorch's are typing.Generic)
     __class_getitem__ = classmethod(GenericAlias)
@@ -42,15 +42,22 @@ class Sampler:
     def __init__(self, data_source=None) -> None:
         pass  # PyTorch's signature: older subclasses call super().__init__(data_source)
 
-    def indices(self) -> np.ndarray:
+    def _draw(self) -> np.ndarray:
         """One epoch's dataset indices, in visiting order, as an int64 array (one generator draw)."""
+        if type(self).indices is not Sampler.indices:  # (a subclass written to the protocol's older name)
+            return np.asarray(self.indices(), dtype=np.int64)
         if type(self).__iter__ is Sampler.__iter__:
-            raise TypeError(f"{type(self).__name__}: a Sampler subclass must define __iter__ (or indices), as "
-                            "PyTorch's protocol says")
+            raise TypeError(f"{type(self).__name__}: a Sampler subclass must define __iter__, as PyTorch's "
+                            "protocol says")
         return np.fromiter((operator.index(i) for i in self), dtype=np.int64)
 
+    def indices(self) -> np.ndarray:
+        """One epoch's dataset indices as an int64 array (``_draw``; SubsetRandomSampler's ``indices`` is the
+        given sequence, as PyTorch's)."""
+        return self._draw()
+
     def __iter__(self) -> Iterator[int]:
-        return iter(self.indices().tolist())
+        return iter(self._draw().tolist())
 
 
 class SequentialSampler(Sampler):
@@ -59,7 +66,7 @@ class SequentialSampler(Sampler):
     def __init__(self, data_source) -> None:
         self.data_source = data_source
 
-    def indices(self) -> np.ndarray:
+    def _draw(self) -> np.ndarray:
         return np.arange(len(self.data_source), dtype=np.int64)
 
     def __len__(self) -> int:
@@ -87,7 +94,7 @@ class RandomSampler(Sampler):
     def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def indices(self) -> np.ndarray:
+    def _draw(self) -> np.ndarray:
         n, k = len(self.data_source), self.num_samples
         if n == 0 and k > 0:  # PyTorch fails too (a RuntimeError or a ZeroDivisionError): no index to draw
             raise ArgumentError(f"RandomSampler: cannot draw {k} samples from an empty data_source")
@@ -104,13 +111,14 @@ class SubsetRandomSampler(Sampler):
     """The given indices in a new random order every epoch."""
 
     def __init__(self, indices: Sequence[int], generator=None) -> None:
-        self._indices, self.generator = np.asarray(indices, dtype=np.int64), generator
+        self.indices, self.generator = indices, generator  # (the given sequence, as PyTorch's: len(s.indices))
 
-    def indices(self) -> np.ndarray:
-        return self._indices[_random.permutation(len(self._indices), self.generator)]
+    def _draw(self) -> np.ndarray:
+        given = np.asarray(getattr(self.indices, "_data", self.indices), dtype=np.int64)
+        return given[_random.permutation(len(given), self.generator)]
 
     def __len__(self) -> int:
-        return len(self._indices)
+        return len(self.indices)
 
 
 class WeightedRandomSampler(Sampler):
@@ -146,7 +154,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {w.shape}")
         self._weights = w
 
-    def indices(self) -> np.ndarray:
+    def _draw(self) -> np.ndarray:
         w = self._weights
         _check_multinomial(w, self.num_samples, self.replacement)
         u = _uniforms(self.num_samples if self.replacement else w.size, self.generator)
@@ -223,12 +231,12 @@ class BatchSampler(Sampler):
 def epoch_indices(sampler) -> np.ndarray:
     """One epoch of ``sampler`` as an int64 array (any iterable of ints works, eigengrad's samplers fast)."""
     if draws_indices(sampler):
-        return sampler.indices()
+        return sampler._draw()
     return np.fromiter((operator.index(i) for i in sampler), dtype=np.int64)
 
 
 def draws_indices(sampler) -> bool:
-    """True when iterating ``sampler`` is its :meth:`Sampler.indices` (one draw, one array): eigengrad's
+    """True when iterating ``sampler`` is its :meth:`Sampler._draw` (one draw, one array): eigengrad's
     index samplers, and subclasses that did not replace ``__iter__`` (one that did is iterated, so that
     its own order is the one used)."""
     return isinstance(sampler, Sampler) and type(sampler).__iter__ is Sampler.__iter__

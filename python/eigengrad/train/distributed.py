@@ -29,7 +29,7 @@ class ShardSampler(Sampler):
     def __init__(self, n: int, rank: int, size: int) -> None:
         self.n, self.rank, self.size = n, rank, size
 
-    def indices(self) -> np.ndarray:
+    def _draw(self) -> np.ndarray:
         return np.arange(self.rank, self.n, self.size, dtype=np.int64)
 
     def __len__(self) -> int:
@@ -38,7 +38,7 @@ class ShardSampler(Sampler):
 
 def _rebuilt(loader: DataLoader, sampler: Sampler) -> DataLoader:
     out = DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler, num_workers=loader.num_workers,
-                     collate_fn=loader.collate_fn, drop_last=loader.drop_last, generator=loader.generator,
+                     collate_fn=loader._collate_fn, drop_last=loader.drop_last, generator=loader.generator,
                      prefetch_factor=loader.prefetch_factor if loader.num_workers else None)
     return out
 
