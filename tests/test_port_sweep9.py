@@ -68,3 +68,127 @@ def test_xpu_and_mps_modules():
         eg.mps.synchronize()
     import eigengrad.mps  # noqa: F401
     import eigengrad.xpu  # noqa: F401
+
+
+# --- from the sequence / modern-idiom scripts -------------------------------------------------------------
+
+def _encoder_pair(torch, activation, norm: bool):
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, activation=activation, batch_first=True)
+    t = torch.nn.TransformerEncoder(layer, 2, norm=torch.nn.LayerNorm(4) if norm else None,
+                                    enable_nested_tensor=True)
+    if norm:
+        with torch.no_grad():
+            t.norm.bias.copy_(torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    e_act = {"relu": "relu", "ReLU": eg.nn.ReLU(), "GELU": eg.nn.GELU()}[activation if isinstance(activation, str)
+                                                                           else type(activation).__name__]
+    e = eg.nn.TransformerEncoder(eg.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, activation=e_act,
+                                                               batch_first=True), 2,
+                                 norm=eg.nn.LayerNorm(4) if norm else None, enable_nested_tensor=True)
+    e.load_state_dict({k: eg.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    return t.eval(), e.eval()
+
+
+@pytest.mark.parametrize("activation, norm", [("relu", True), ("ReLU", False), ("GELU", False), ("ReLU", True)])
+def test_encoder_inference_with_padding_matches_torch(activation, norm):
+    """PyTorch's nested-tensor inference path: zeros at the padded positions, then the final norm (so there
+    norm(0)); nn.ReLU()/nn.GELU() modules take that path as F.relu/F.gelu do."""
+    torch = pytest.importorskip("torch", reason="compares with PyTorch's TransformerEncoder")
+    act = activation if activation == "relu" else getattr(torch.nn, activation)()
+    t, e = _encoder_pair(torch, act, norm)
+    assert e.use_nested_tensor == t.use_nested_tensor
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    pad = np.array([[False, False, False], [False, False, True]])
+    with torch.no_grad():
+        want = t(torch.tensor(x), src_key_padding_mask=torch.tensor(pad)).numpy()
+    with eg.no_grad():
+        got = e(eg.tensor(x), src_key_padding_mask=eg.tensor(pad)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    if norm:
+        np.testing.assert_allclose(got[1, 2], [1, 2, 3, 4], atol=1e-6)
+
+
+def test_sdpa_with_a_mask_and_is_causal():
+    """PyTorch's 4-D kernels apply both (its math path, for other inputs, refuses the pair)."""
+    rng = np.random.default_rng(1)
+    q, k, v = (eg.tensor(rng.standard_normal((2, 3, n, 8)).astype(np.float32)) for n in (3, 5, 5))
+    sdpa = eg.nn.functional.scaled_dot_product_attention
+    causal = np.tril(np.ones((3, 5), bool))
+    for mask in (rng.random((3, 5)) > 0.3, rng.standard_normal((3, 5)).astype(np.float32)):
+        both = sdpa(q, k, v, attn_mask=eg.tensor(mask), is_causal=True)
+        combined = mask & causal if mask.dtype == bool else np.where(causal, mask, -np.inf).astype(np.float32)
+        np.testing.assert_array_equal(both.numpy(), sdpa(q, k, v, attn_mask=eg.tensor(combined)).numpy())
+    with pytest.raises(RuntimeError, match="should not be set when is_causal=True"):
+        sdpa(q[0], k[0], v[0], attn_mask=eg.tensor(causal), is_causal=True)
+
+
+def test_sdpa_mask_and_causal_match_torch():
+    torch = pytest.importorskip("torch", reason="compares with PyTorch's scaled_dot_product_attention")
+    rng = np.random.default_rng(2)
+    q, k, v = (rng.standard_normal((2, 3, n, 8)).astype(np.float32) for n in (5, 3, 3))
+    mask = rng.standard_normal((1, 3, 5, 3)).astype(np.float32)
+    tq, eq = torch.tensor(q, requires_grad=True), eg.tensor(q, requires_grad=True)
+    a = torch.nn.functional.scaled_dot_product_attention(tq, torch.tensor(k), torch.tensor(v),
+                                                         attn_mask=torch.tensor(mask), is_causal=True)
+    b = eg.nn.functional.scaled_dot_product_attention(eq, eg.tensor(k), eg.tensor(v), attn_mask=eg.tensor(mask),
+                                                      is_causal=True)
+    a.sum().backward()
+    b.sum().backward()
+    np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eq.grad.numpy(), tq.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_rnn_flat_weights_and_weight_drop():
+    """AWD-LSTM's WeightDrop: the raw weight is a parameter, the dropped one is set on the module before each
+    forward, which reads its weights by name."""
+    lstm = eg.nn.LSTM(3, 4, num_layers=2)
+    assert lstm._flat_weights_names[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert [w is getattr(lstm, n) for n, w in zip(lstm._flat_weights_names, lstm._flat_weights)] == [True] * 8
+    raw = lstm.weight_hh_l0
+    del lstm._parameters["weight_hh_l0"]
+    lstm.register_parameter("weight_hh_l0_raw", eg.nn.Parameter(raw.detach()))
+    eg.manual_seed(0)
+    lstm.weight_hh_l0 = eg.nn.functional.dropout(lstm.weight_hh_l0_raw, 0.5, training=True)
+    y, _ = lstm(eg.randn(5, 2, 3))
+    y.sum().backward()
+    dropped = lstm.weight_hh_l0.detach().numpy() == 0
+    g = lstm.weight_hh_l0_raw.grad.numpy()
+    assert dropped.any() and (g[dropped] == 0).all() and (g[~dropped] != 0).any()
+
+
+def test_small_api_gaps():
+    from eigengrad.nn.modules.transformer import _get_clones
+    from eigengrad.types import Device, Number  # noqa: F401
+
+    clones = _get_clones(eg.nn.Linear(2, 2), 3)
+    assert len(clones) == 3 and clones[0].weight is not clones[1].weight
+    assert not eg.ones(2).is_nested
+    import eigengrad
+
+    assert eigengrad.nn.modules.utils._pair(3) == (3, 3)
+    model = eg.nn.Sequential(eg.nn.Linear(3, 4), eg.nn.BatchNorm1d(4))
+    assert eg.func.replace_all_batch_norm_modules_(model) is model
+    bn = model[1]
+    assert bn.running_mean is None and not bn.track_running_stats and "1.running_mean" not in model.state_dict()
+    model.eval()
+    y = model(eg.randn(6, 3))  # (batch statistics in eval mode too)
+    np.testing.assert_allclose(y.detach().numpy().mean(0), 0.0, atol=1e-5)
+
+
+def test_autograd_graph_context_managers():
+    x = eg.ones(2, requires_grad=True)
+    with eg.autograd.graph.save_on_cpu(pin_memory=True), eg.autograd.graph.disable_saved_tensors_hooks("no"):
+        (x * x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    with pytest.raises(NotImplementedError, match="pack/unpack"):
+        with eg.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            pass
+
+
+def test_embedding_bag_double_backward_is_not_implemented():
+    """PyTorch's class for a derivative it does not implement (a RuntimeError too)."""
+    bag = eg.nn.EmbeddingBag(5, 3, mode="sum")
+    out = bag(eg.tensor([[0, 1], [2, 3]]))
+    (g,) = eg.autograd.grad(out.square().sum(), bag.weight, create_graph=True)
+    with pytest.raises(NotImplementedError, match="not implemented"):
+        g.square().sum().backward()

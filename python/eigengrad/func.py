@@ -17,7 +17,7 @@ from eigengrad.autograd.grad_mode import enable_grad
 from eigengrad.tensor import Tensor
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vmap", "jacrev", "jacfwd", "hessian", "vjp", "jvp",
-           "linearize", "stack_module_state"]
+           "linearize", "stack_module_state", "replace_all_batch_norm_modules_"]
 
 
 # --- pytrees --------------------------------------------------------------------------------------
@@ -383,3 +383,19 @@ def stack_module_state(models) -> tuple[dict, dict]:
     params = {n: stack([p[n].detach() for p in each_params]).requires_grad_() for n in names}
     buffers = {n: stack([b[n] for b in each_buffers]) for n in each_buffers[0]}
     return params, buffers
+
+
+def replace_all_batch_norm_modules_(root):
+    """In place: every BatchNorm module of ``root`` (itself included) stops tracking running statistics
+    (``running_mean``, ``running_var``, ``num_batches_tracked`` None, ``track_running_stats`` False), so that
+    it normalises with the batch's own statistics in every mode (vmap's per-sample-gradient recipe with
+    BatchNorm models); returns ``root``."""
+    from eigengrad.nn.modules.batchnorm import _BatchNorm
+
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root

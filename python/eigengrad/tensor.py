@@ -329,6 +329,7 @@ class Tensor:
     is_sparse = False
     is_quantized = False
     is_meta = False
+    is_nested = False  # (no nested tensors: attention code checks it)
 
     @property
     def is_leaf(self) -> bool:

@@ -21,7 +21,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in ("functional", "profiler"):  # torch.autograd.functional (jacobian, ...), .profiler: on first use
+    if name in ("functional", "profiler", "graph"):  # torch.autograd.functional (jacobian, ...): on first use
         import importlib
 
         return importlib.import_module(f"eigengrad.autograd.{name}")

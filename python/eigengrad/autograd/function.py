@@ -319,9 +319,10 @@ class OnceDifferentiable(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        message = ctx.__dict__.get("message")
-        raise RuntimeError(message or f"the derivative of {ctx.op}'s backward is not implemented: {ctx.op} has no "
-                           "backward_graph, so its gradient cannot be differentiated again (create_graph=True)")
+        message = ctx.__dict__.get("message")  # (NotImplementedError, a RuntimeError: PyTorch's class here)
+        raise NotImplementedError(message or f"the derivative of {ctx.op}'s backward is not implemented: {ctx.op} "
+                                  "has no backward_graph, so its gradient cannot be differentiated again "
+                                  "(create_graph=True)")
 
     backward_graph = backward
 

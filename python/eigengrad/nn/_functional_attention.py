@@ -79,6 +79,14 @@ def _attn_mask(attn_mask, query: Tensor, weights_shape: tuple):
     return mask
 
 
+def _and_causal(mask: Tensor, lq: int, lk: int) -> Tensor:
+    """``mask`` with the causal mask applied too (query i, key j > i excluded: False, or -inf added)."""
+    causal = Tensor._wrap(np.tril(np.ones((lq, lk), dtype=bool)))
+    if mask.dtype == np.bool_:
+        return mask & causal
+    return mask.masked_fill(~causal, float("-inf"))
+
+
 def attention_dropout(p: float, weights_shape: tuple) -> tuple:
     """The kernels' dropout options (seed, offset, threshold, keep_scale) of weights of ``weights_shape``
     dropped with probability p: the default generator's next draw of that many elements (none for p = 0)."""
@@ -98,7 +106,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     for query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); the leading dims broadcast.
     ``attn_mask``: bool (True = takes part) or float (added to the scores), broadcastable to (..., L, S);
-    ``is_causal``: query i attends to keys j <= i (not with attn_mask). A row whose keys are all masked
+    ``is_causal``: query i attends to keys j <= i (with attn_mask too for 4-D inputs: both apply, as in
+    PyTorch's 4-D kernels; its other inputs refuse the pair, and so does this function). A row whose keys are all masked
     gives zeros (and zero gradients), as PyTorch. ``enable_gqa``: dim -3 holds the heads, and the Hk heads
     of key and value serve Hq / Hk query heads each (grouped-query attention).
 
@@ -126,9 +135,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     weights_shape = layout.shape(layout.heads, lq, lk)
     mask = None
     if attn_mask is not None:
-        if is_causal:
+        if is_causal and query.ndim != 4:  # (PyTorch's math path refuses both; its 4-D kernels apply both)
             raise ArgumentError("attn_mask: an explicit attn_mask should not be set when is_causal=True")
         mask = _attn_mask(attn_mask, query, weights_shape)
+        if is_causal:
+            mask, is_causal = _and_causal(mask, lq, lk), False
     if scale is None:
         scale = 1.0 / math.sqrt(e) if e > 0 else 1.0
     dropout = attention_dropout(p, weights_shape)

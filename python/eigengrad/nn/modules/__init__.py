@@ -116,3 +116,4 @@ from eigengrad.nn.modules.loss import NLLLoss2d  # noqa: E402
 from eigengrad.nn.modules.normalization import CrossMapLRN2d  # noqa: E402
 
 __all__ += ["Container", "CrossMapLRN2d", "NLLLoss2d"]
+from eigengrad.nn.modules import utils  # noqa: E402,F401  (torch.nn.modules.utils, an attribute after import torch)

@@ -117,6 +117,22 @@ class RNNBase(Module):
         """Per layer-direction [weight_ih, weight_hh(, bias_ih, bias_hh)] (PyTorch's ``all_weights``)."""
         return [[getattr(self, n) for n in names] for names in self._flat_names]
 
+    @property
+    def _flat_weights_names(self) -> list:
+        """The weights' names in PyTorch's order (layer by layer, each direction's ih, hh, biases, projection)."""
+        return [n for names in self._flat_names for n in names]
+
+    @property
+    def _flat_weights(self) -> list:
+        """The weights by ``_flat_weights_names`` (what weight-dropping code such as AWD-LSTM's WeightDrop reads
+        and sets: forward reads every weight by its name, so a weight set on the module is the one used)."""
+        return [getattr(self, n, None) for n in self._flat_weights_names]
+
+    @_flat_weights.setter
+    def _flat_weights(self, weights) -> None:
+        for n, w in zip(self._flat_weights_names, weights):
+            setattr(self, n, w)
+
     # --- input checks ----------------------------------------------------------------------------------
 
     def _dtype(self) -> np.dtype:

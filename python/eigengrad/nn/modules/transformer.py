@@ -173,13 +173,19 @@ def _clones(module: Module, n: int) -> ModuleList:
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
+def _get_clones(module: Module, N: int) -> ModuleList:  # noqa: N803  (PyTorch's helper, imported by DETR-style code)
+    """``N`` deep copies of ``module`` in a ModuleList."""
+    return ModuleList([copy.deepcopy(module) for _ in range(N)])
+
+
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``, ...), then ``norm`` if given.
 
     PyTorch's nested-tensor inference path is reproduced in what it shows: with ``enable_nested_tensor`` and
     a layer it accepts (``use_nested_tensor``, decided and warned about at construction as PyTorch does), an
     eval-mode call without gradients, with a left-aligned ``src_key_padding_mask`` and no ``mask``, returns
-    zeros at the padded positions (the other positions are the same either way)."""
+    zeros at the padded positions, before ``norm`` (so there ``norm(0)``; the other positions are the same
+    either way)."""
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
@@ -207,10 +213,9 @@ class TransformerEncoder(Module):
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
-        output = output if self.norm is None else self.norm(output)
-        if self._nested_path(src, mask, src_key_padding_mask):  # PyTorch pads its nested output with zeros
-            output = _zero_padded(output, src_key_padding_mask)
-        return output
+        if self._nested_path(src, mask, src_key_padding_mask):  # PyTorch pads its nested output with zeros, then
+            output = _zero_padded(output, src_key_padding_mask)  # applies the norm (padded positions: norm(0))
+        return output if self.norm is None else self.norm(output)
 
     def _nested_path(self, src: Tensor, mask, padding) -> bool:
         """Whether PyTorch's encoder would take its nested-tensor path for this call (its conditions, in order)."""
@@ -240,6 +245,13 @@ def _zero_padded(output: Tensor, padding: Tensor) -> Tensor:
     return output.masked_fill(padded.unsqueeze(-1), 0.0)
 
 
+def _relu_or_gelu(activation) -> bool:
+    """PyTorch's activation_relu_or_gelu: F.relu or F.gelu, or an nn.ReLU or nn.GELU module."""
+    from eigengrad.nn.modules.activation import GELU, ReLU
+
+    return activation is F.relu or activation is F.gelu or isinstance(activation, (ReLU, GELU))
+
+
 def _why_not_nested(layer) -> str:
     """PyTorch's reasons (TransformerEncoder.__init__) why a layer cannot take the nested-tensor path."""
     attn = getattr(layer, "self_attn", None)
@@ -253,7 +265,7 @@ def _why_not_nested(layer) -> str:
         return "encoder_layer.self_attn._qkv_same_embed_dim was not True"
     if attn.in_proj_bias is None:
         return "encoder_layer.self_attn was passed bias=False"
-    if layer.activation not in (F.relu, F.gelu):
+    if not _relu_or_gelu(layer.activation):
         return "encoder_layer.activation_relu_or_gelu was not True"
     if layer.norm1.eps != layer.norm2.eps:
         return "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"
