@@ -192,3 +192,13 @@ def test_embedding_bag_double_backward_is_not_implemented():
     (g,) = eg.autograd.grad(out.square().sum(), bag.weight, create_graph=True)
     with pytest.raises(NotImplementedError, match="not implemented"):
         g.square().sum().backward()
+
+
+def test_tensor_dataset_batches_are_lists():
+    """PyTorch's collation of (x, y) samples gives a list: ``batch[0] = batch[0].to(device)`` works."""
+    ds = TensorDataset(eg.arange(6.0).reshape(3, 2), eg.tensor([0, 1, 0]))
+    for loader in (DataLoader(ds, batch_size=2), DataLoader(ds, batch_size=2, shuffle=True),
+                   DataLoader(eg.data.Subset(ds, [2, 0]), batch_size=2)):
+        batch = next(iter(loader))
+        assert isinstance(batch, list) and len(batch) == 2
+        batch[0] = batch[0].to("cpu")

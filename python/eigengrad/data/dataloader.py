@@ -262,8 +262,8 @@ class DataLoader:
         if self.batch_sampler is None:  # unbatched: one sample, its arrays as tensors
             return self.collate_fn(dataset[idx])
         fast = fast_batch(dataset) if self._collate_fn is None else None
-        if fast is not None:
-            return fast(_as_slice(idx))
+        if fast is not None:  # (a list, as PyTorch's collation of tuples gives: batch[0] = ... works)
+            return list(fast(_as_slice(idx)))
         collate, idx = self.collate_fn, [int(i) for i in idx]
         if callable(getattr(dataset, "__getitems__", None)):  # PyTorch's protocol: samples, then collated
             return collate(dataset.__getitems__(idx))
