@@ -202,3 +202,26 @@ def test_tensor_dataset_batches_are_lists():
         batch = next(iter(loader))
         assert isinstance(batch, list) and len(batch) == 2
         batch[0] = batch[0].to("cpu")
+
+
+def test_view_as_a_dtype_of_another_size():
+    """PyTorch's rules: the last dim scales by the element-size ratio; the bytes are shared."""
+    x = eg.arange(6, dtype=eg.float32).reshape(2, 3)
+    b = x.view(eg.uint8)
+    assert b.shape == (2, 12) and b.dtype == np.uint8
+    np.testing.assert_array_equal(b.numpy(), x.numpy().view(np.uint8))
+    b[0, 3] = 0  # (the float 0.0's high byte: unchanged)
+    b[1, 3] = 0
+    assert x[1, 0].item() != 3.0  # (written through the view)
+    back = eg.arange(8, dtype=eg.float32).reshape(2, 4).view(eg.float64)
+    assert back.shape == (2, 2) and back.dtype == np.float64
+    assert eg.zeros(0, 4, dtype=eg.uint8).view(eg.float32).shape == (0, 1)
+    for call, message in [(lambda: x.view(eg.float64), r"self.size\(-1\) must be divisible by 2 to view Float as Double"),
+                          (lambda: x.t().view(eg.uint8), r"self.stride\(-1\) must be 1 to view Float as Byte"),
+                          (lambda: eg.tensor(1.0).view(eg.uint8), r"self.dim\(\) cannot be 0"),
+                          (lambda: eg.arange(16, dtype=eg.uint8).reshape(2, 8)[:, 2:6].view(eg.float32),
+                           r"self.storage_offset\(\) must be divisible by 4"),
+                          (lambda: eg.arange(18, dtype=eg.uint8).reshape(3, 6)[:, :4].view(eg.float32),
+                           r"self.stride\(0\) must be divisible by 4")]:
+        with pytest.raises(RuntimeError, match=message):
+            call()

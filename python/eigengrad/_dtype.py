@@ -100,6 +100,18 @@ def c_type_name(d) -> str:
     return _C_NAMES.get(name, name)
 
 
+# PyTorch's scalar type names ("expected scalar type Float but found Double")
+_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+                 "complex128": "ComplexDouble"}
+
+
+def scalar_type_name(d) -> str:
+    """PyTorch's scalar type name of a dtype: ``scalar_type_name(np.float32) == "Float"``."""
+    name = np.dtype(d).name
+    return _SCALAR_NAMES.get(name, name)
+
+
 def of(np_dtype) -> dtype:
     """The :class:`dtype` of a NumPy dtype (or anything NumPy reads as one), one object per dtype."""
     if type(np_dtype) is dtype:

@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from eigengrad import _kernels as K, _trace
+from eigengrad import _dtype, _kernels as K, _trace
 from eigengrad._errors import argument_errors
 from eigengrad.autograd import engine, ops, views
 from eigengrad.autograd.grad_mode import _state as _grad_state
@@ -37,8 +37,6 @@ NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplac
                 "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
                 "tracked) or both outside (if you want the inplace to be tracked).")
 
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 _ARITHMETIC = {"add_": (np.add, ops.Add), "sub_": (np.subtract, ops.Sub), "mul_": (np.multiply, ops.Mul),
                "div_": (np.true_divide, ops.Div)}
 
@@ -332,7 +330,7 @@ def _setitem_step(target: np.ndarray, arr, index) -> None:
 # --- dtype and shape rules (PyTorch's messages) -------------------------------------------------------
 
 def _torch_name(dtype) -> str:
-    return _TORCH_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+    return _dtype.scalar_type_name(dtype)
 
 
 def _result_dtype(arr: np.ndarray, other, name: str) -> np.dtype:

@@ -111,10 +111,9 @@ def _as_tensor(x, name: str) -> Tensor:
 
 def _scalar(t) -> str:
     """PyTorch's scalar type name of a tensor's dtype (Float, Double, Long, ...)."""
-    names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-             "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-    data = t._vals._data if isinstance(t, SparseTensor) else t._data
-    return names.get(str(data.dtype), str(data.dtype))
+    from eigengrad import _dtype
+
+    return _dtype.scalar_type_name((t._vals._data if isinstance(t, SparseTensor) else t._data).dtype)
 
 
 def sparse_dense_mm(s: SparseTensor, dense: Tensor) -> Tensor:

@@ -44,7 +44,7 @@ def reshape(input, *shape, **kw):
 
 def view(input, *shape, **kw):
     """A view with ``shape`` (one entry may be -1); PyTorch's error when the strides do not allow one.
-    ``view(dtype)`` reinterprets the bytes as another dtype of the same size."""
+    ``view(dtype)`` reinterprets the bytes as another dtype (see ``_view_dtype``)."""
     shape = _dims.keyword_sizes(shape, kw, ("size", "dtype"), "view")
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)) and not hasattr(shape[0], "_data"):
         return _view_dtype(input, shape[0])
@@ -58,14 +58,48 @@ def view(input, *shape, **kw):
 
 
 def _view_dtype(input, dtype):
+    """The bytes of ``input`` as ``dtype`` (not differentiable). Another element size changes the last dim by
+    the size ratio, as PyTorch's: the last dim contiguous, and from a smaller element size, the last dim, the
+    offset and the other strides divisible by the ratio (PyTorch's checks and messages)."""
     from eigengrad import _dtype
     from eigengrad.tensor import Tensor
 
+    a = input._data
     dt = _dtype.to_numpy(dtype)
-    if dt.itemsize != input._data.dtype.itemsize:
-        raise ArgumentTypeError("view(dtype): only dtypes of the same element size are supported here, got "
-                           f"{input.dtype} -> {_dtype.of(dt)}")
-    return Tensor._wrap(input._data.view(dt))
+    old, new = a.dtype.itemsize, dt.itemsize
+    if new != old:
+        what = (f"to view {_dtype.scalar_type_name(a.dtype)} as {_dtype.scalar_type_name(dt)} (different element "
+                "sizes)")
+        if a.ndim == 0:
+            raise ArgumentError(f"self.dim() cannot be 0 {what}")
+        if a.size and a.shape[-1] != 1 and a.strides[-1] != old:
+            raise ArgumentError(f"self.stride(-1) must be 1 {what}, but got {a.strides[-1] // old}")
+        if new > old:
+            ratio = new // old
+            if a.shape[-1] % ratio:
+                raise ArgumentError(f"self.size(-1) must be divisible by {ratio} {what}, but got {a.shape[-1]}")
+            offset = _element_offset(a) if a.size else 0
+            if offset % ratio:
+                raise ArgumentError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
+            for d in range(a.ndim - 1):
+                if a.size and a.shape[d] != 1 and (a.strides[d] // old) % ratio:
+                    raise ArgumentError(f"self.stride({d}) must be divisible by {ratio} {what}, but got "
+                                        f"{a.strides[d] // old}")
+        if a.size == 0:  # (NumPy cannot view an empty array's last dim; PyTorch scales it)
+            last = a.shape[-1] * old // new
+            return Tensor._wrap(np.empty(a.shape[:-1] + (last,), dtype=dt))
+        if a.shape[-1] == 1 and a.strides[-1] != old:  # (a size-1 last dim of any stride: NumPy wants it packed)
+            a = np.lib.stride_tricks.as_strided(a, a.shape, a.strides[:-1] + (old,))
+    return Tensor._wrap(a.view(dt))
+
+
+def _element_offset(a: np.ndarray) -> int:
+    """``a``'s offset in elements from the start of its base's memory (PyTorch's storage_offset)."""
+    base = a
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    start = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return start // a.dtype.itemsize
 
 
 def view_as(input, other):
