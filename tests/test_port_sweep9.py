@@ -216,7 +216,8 @@ def test_view_as_a_dtype_of_another_size():
     back = eg.arange(8, dtype=eg.float32).reshape(2, 4).view(eg.float64)
     assert back.shape == (2, 2) and back.dtype == np.float64
     assert eg.zeros(0, 4, dtype=eg.uint8).view(eg.float32).shape == (0, 1)
-    for call, message in [(lambda: x.view(eg.float64), r"self.size\(-1\) must be divisible by 2 to view Float as Double"),
+    for call, message in [(lambda: x.view(eg.float64),
+                           r"self.size\(-1\) must be divisible by 2 to view Float as Double"),
                           (lambda: x.t().view(eg.uint8), r"self.stride\(-1\) must be 1 to view Float as Byte"),
                           (lambda: eg.tensor(1.0).view(eg.uint8), r"self.dim\(\) cannot be 0"),
                           (lambda: eg.arange(16, dtype=eg.uint8).reshape(2, 8)[:, 2:6].view(eg.float32),
