@@ -226,3 +226,26 @@ def test_view_as_a_dtype_of_another_size():
                            r"self.stride\(0\) must be divisible by 4")]:
         with pytest.raises(RuntimeError, match=message):
             call()
+
+
+def test_channels_last_memory_format():
+    """The layout PyTorch gives: NHWC strides, is_contiguous per format, permute(0, 2, 3, 1).view(...) works;
+    layers compute the same numbers on it."""
+    x = eg.randn(2, 3, 4, 5)
+    assert x.is_contiguous() and not x.is_contiguous(memory_format=eg.channels_last)
+    y = x.to(memory_format=eg.channels_last)
+    assert y.stride() == (60, 1, 15, 3) and not y.is_contiguous() and y.is_contiguous(memory_format=eg.channels_last)
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    assert y.contiguous(memory_format=eg.channels_last) is y and y.contiguous().stride() == (60, 20, 5, 1)
+    assert y.permute(0, 2, 3, 1).view(2, -1).shape == (2, 60)
+    assert eg.randn(1, 3, 1, 1).is_contiguous(memory_format=eg.channels_last)
+    z = eg.randn(2, 3, 4, 5, 6).contiguous(memory_format=eg.channels_last_3d)
+    assert z.stride() == (360, 1, 90, 18, 3)
+    assert not eg.randn(2, 3, 4).is_contiguous(memory_format=eg.channels_last)
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        eg.randn(2, 3, 4).contiguous(memory_format=eg.channels_last)
+    conv = eg.nn.Conv2d(3, 2, 3)
+    np.testing.assert_array_equal(conv(y).detach().numpy(), conv(x).detach().numpy())
+    g = eg.randn(2, 3, 4, 5, requires_grad=True)
+    (g.contiguous(memory_format=eg.channels_last) * 2).sum().backward()
+    np.testing.assert_array_equal(g.grad.numpy(), np.full((2, 3, 4, 5), 2.0))

@@ -41,13 +41,14 @@ def _is_dtype(arg) -> bool:
 
 def to(input, *args, **kwargs):
     """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (other's dtype), with ``non_blocking``
-    and ``copy`` (a new tensor even when nothing changes) and ``memory_format`` (accepted). The device must be
+    and ``copy`` (a new tensor even when nothing changes) and ``memory_format`` (channels_last lays the result
+    out with the channels last, see ``contiguous``). The device must be
     the CPU; the result is input itself when neither dtype nor copy asks for a new one (PyTorch's rule)."""
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     copy = builtins.bool(kwargs.pop("copy", False))
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    memory_format = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     rest = list(args)
@@ -67,7 +68,12 @@ def to(input, *args, **kwargs):
             raise TypeError(f"to() received too many arguments: {args!r}")
     as_device(device)
     target = input._data.dtype if dtype is None else _dtype.to_numpy(dtype)
-    return cast(input, target, copy)
+    out = cast(input, target, copy)
+    if getattr(memory_format, "name", None) in ("channels_last", "channels_last_3d"):
+        from eigengrad.tensor_ops.shape import contiguous
+
+        out = contiguous(out, memory_format)
+    return out
 
 
 def cpu(input, memory_format=None):

@@ -84,6 +84,7 @@ strided = _Layout("strided")
 contiguous_format = _Layout("contiguous_format")
 preserve_format = _Layout("preserve_format")
 channels_last = _Layout("channels_last")
+channels_last_3d = _Layout("channels_last_3d")
 
 
 # --- from data ---------------------------------------------------------------------------------------
@@ -698,4 +699,4 @@ FUNCTIONS = ("tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "e
              "ones_like", "empty_like", "full_like", "arange", "range", "linspace", "logspace", "eye", "rand", "randn",
              "rand_like", "randn_like", "randint", "randint_like", "randperm", "multinomial", "bernoulli", "normal",
              "poisson",
-             "strided", "contiguous_format", "preserve_format", "channels_last") + tuple(_LEGACY)
+             "strided", "contiguous_format", "preserve_format", "channels_last", "channels_last_3d") + tuple(_LEGACY)

@@ -301,14 +301,48 @@ def movedim(input, source, destination):
 
 
 def contiguous(input, memory_format=None):
-    """``input`` when it is C-contiguous, else a C-contiguous copy (differentiable)."""
+    """``input`` when it is C-contiguous, else a C-contiguous copy (differentiable). With ``memory_format=
+    channels_last`` (``channels_last_3d``), laid out with the channels last: the (N, C, H, W) tensor's memory is
+    (N, H, W, C), as PyTorch's; eigengrad's kernels read it through a copy."""
+    order = _channels_last_order(input, memory_format)
+    if order is not None:
+        if is_contiguous(input, memory_format):
+            return input
+        inverse = tuple(int(i) for i in np.argsort(order))
+        return contiguous(input.permute(*order)).permute(*inverse)
     if input._data.flags.c_contiguous:
         return input
     return ops_shape.Contiguous.apply(input)
 
 
 def is_contiguous(input, memory_format=None) -> bool:
+    """C-contiguous; with ``memory_format=channels_last`` (``_3d``), dense with the channels last (PyTorch's
+    test: the dims of more than one element, in the order C, W, H(, D), N, have the packed strides)."""
+    name = getattr(memory_format, "name", None)
+    if name in ("channels_last", "channels_last_3d"):
+        a = input._data
+        if a.ndim != (4 if name == "channels_last" else 5):
+            return False
+        expected = 1
+        for d in (1, *range(a.ndim - 1, 1, -1), 0):
+            if a.shape[d] != 1:
+                if a.strides[d] != expected * a.itemsize:
+                    return False
+                expected *= a.shape[d]
+        return True
     return bool(input._data.flags.c_contiguous)
+
+
+def _channels_last_order(input, memory_format) -> tuple | None:
+    """The permutation that puts the channels last for ``memory_format`` (None for the C-contiguous ones);
+    PyTorch's error for a tensor of another rank."""
+    name = getattr(memory_format, "name", None)
+    if name not in ("channels_last", "channels_last_3d"):
+        return None
+    rank = 4 if name == "channels_last" else 5
+    if input.ndim != rank:
+        raise ArgumentError(f"required rank {rank} tensor to use {name} format")
+    return (0, *range(2, rank), 1)
 
 
 def narrow(input, dim: int, start, length: int):

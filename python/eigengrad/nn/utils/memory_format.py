@@ -1,10 +1,10 @@
 """``torch.nn.utils.convert_conv2d_weight_memory_format`` and ``convert_conv3d_weight_memory_format``.
 
-eigengrad tensors are dense and C-contiguous on the CPU, and ``memory_format`` is accepted everywhere and
-changes nothing (``Tensor.contiguous(memory_format=...)``, ``clone``, ``Module.to``): so, as PyTorch, each
-convolution's weight of the right kind (``Conv2d``/``ConvTranspose2d``, ``Conv3d``/``ConvTranspose3d``) in the
-module tree is replaced by a detached copy made with the requested ``memory_format`` (a contiguous copy here),
-and the module is returned. Outputs are unchanged, as they are in PyTorch."""
+As PyTorch, each convolution's weight of the right kind (``Conv2d``/``ConvTranspose2d``, ``Conv3d``/
+``ConvTranspose3d``) in the module tree is replaced by a detached copy, and the module is returned; outputs are
+unchanged, as they are in PyTorch. The copy stays C-contiguous: eigengrad's parameters keep that layout (the
+kernels would read a channels-last weight through a copy at every call), while a tensor's own
+``contiguous(memory_format=channels_last)`` does lay it out with the channels last."""
 from __future__ import annotations
 
 __all__ = ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
@@ -14,8 +14,7 @@ def _convert(module, memory_format, kinds):
     from eigengrad import clone
 
     if isinstance(module, kinds):
-        weight_data = clone(module.weight.detach(), memory_format=memory_format)
-        module.weight.data = weight_data.contiguous(memory_format=memory_format)
+        module.weight.data = clone(module.weight.detach())
     for child in module.children():
         _convert(child, memory_format, kinds)
     return module
