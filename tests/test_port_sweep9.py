@@ -249,3 +249,45 @@ def test_channels_last_memory_format():
     g = eg.randn(2, 3, 4, 5, requires_grad=True)
     (g.contiguous(memory_format=eg.channels_last) * 2).sum().backward()
     np.testing.assert_array_equal(g.grad.numpy(), np.full((2, 3, 4, 5), 2.0))
+
+
+def test_full_backward_hooks_see_every_argument_and_output():
+    """PyTorch's grad_input has an entry per positional argument and grad_output one per element of a tuple
+    output, None where that is not a tensor (an LSTM's (output, (h, c)): two)."""
+    class M(eg.nn.Module):
+        def forward(self, x, flag, y):
+            return x * 2, 3, (y * 3, y), y.detach()
+
+    seen = []
+
+    def shapes(grads):
+        return [None if g is None else tuple(g.shape) for g in grads]
+
+    m = M()
+    m.register_full_backward_hook(lambda mod, gin, gout: seen.append((shapes(gin), shapes(gout))))
+    x, y = eg.ones(2, requires_grad=True), eg.ones(3, requires_grad=True)
+    out = m(x, True, y)
+    (out[0].sum() + out[2][0].sum()).backward()
+    assert seen == [([(2,), None, (3,)], [(2,), None, None, None])]
+    np.testing.assert_array_equal(y.grad.numpy(), [3.0, 3.0, 3.0])
+
+    lstm, counts = eg.nn.LSTM(3, 4), []
+    lstm.register_full_backward_hook(lambda mod, gin, gout: counts.append((len(gin), len(gout))))
+    lstm(eg.ones(5, 2, 3, requires_grad=True))[0].sum().backward()
+    assert counts == [(1, 2)]
+
+
+def test_backward_hook_replacing_grad_input_with_a_non_tensor_argument():
+    class Scale(eg.nn.Module):
+        def forward(self, x, factor):
+            return x * factor
+
+    m = Scale()
+    m.register_full_backward_hook(lambda mod, gin, gout: (gin[0] * 10, None))
+    x = eg.ones(3, requires_grad=True)
+    m(x, 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [20.0, 20.0, 20.0])
+    m.register_full_backward_pre_hook(lambda mod, gout: (gout[0] * 0.5,))
+    x.grad = None
+    m(x, 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [10.0, 10.0, 10.0])

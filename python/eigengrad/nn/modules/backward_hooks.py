@@ -17,28 +17,34 @@ from eigengrad.tensor import Tensor
 
 
 class _Call:
-    """One module call's hooks and the gradient of its outputs, shared by its two identity Functions."""
+    """One module call's hooks and the gradient of its outputs, shared by its two identity Functions. As
+    PyTorch's, the hooks see one gradient per positional argument and per element of a tuple output (None
+    where that is not a tensor, or not one the identity carries); ``*_at``: where the carried tensors sit."""
 
-    def __init__(self, module, n_inputs: int, inputs_need_grad: bool) -> None:
-        self.module, self.n_inputs, self.inputs_need_grad = module, n_inputs, inputs_need_grad
+    def __init__(self, module, n_inputs: int, inputs_at: list, inputs_need_grad: bool) -> None:
+        self.module, self.n_inputs, self.inputs_at, self.inputs_need_grad = module, n_inputs, inputs_at, \
+            inputs_need_grad
+        self.n_outputs, self.outputs_at = 0, []
         self.grad_output: tuple | None = None
 
     def outputs_backward(self, grads: tuple) -> tuple:
+        packed = _packed(grads, self.outputs_at, self.n_outputs)
         for hook in list(self.module._backward_pre_hooks.values()):
-            result = hook(self.module, grads)
+            result = hook(self.module, packed)
             if result is not None:
-                grads = _as_grads(result, len(grads), "backward pre hook")
-        self.grad_output = grads
+                packed = _as_grads(result, len(packed), "backward pre hook")
+        self.grad_output = packed
         if not self.inputs_need_grad:  # (PyTorch warns with backward pre-hooks alone too)
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
                           "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
                           "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.",
                           UserWarning, stacklevel=user_stacklevel())
             self._run_hooks((None,) * self.n_inputs)
-        return grads
+        return tuple(packed[i] for i in self.outputs_at)
 
     def inputs_backward(self, grads: tuple) -> tuple:
-        return self._run_hooks(grads)
+        grad_input = self._run_hooks(_packed(grads, self.inputs_at, self.n_inputs))
+        return tuple(grad_input[i] for i in self.inputs_at)
 
     def _run_hooks(self, grad_input: tuple) -> tuple:
         for hook in list(self.module._backward_hooks.values()):
@@ -46,6 +52,14 @@ class _Call:
             if result is not None:
                 grad_input = _as_grads(result, len(grad_input), "backward hook")
         return grad_input
+
+
+def _packed(grads: tuple, at: list, n: int) -> tuple:
+    """``n`` gradients: ``grads`` at the positions ``at``, None elsewhere."""
+    out = [None] * n
+    for i, g in zip(at, grads):
+        out[i] = g
+    return tuple(out)
 
 
 def _as_grads(result, n: int, what: str) -> tuple:
@@ -77,7 +91,7 @@ def wrap_inputs(module, args: tuple) -> tuple[tuple, _Call | None]:
         return args, None
     positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     need = any(args[i].requires_grad for i in positions)
-    call = _Call(module, len(positions), need)
+    call = _Call(module, len(args), positions, need)
     if not need:
         return args, call
     wrapped = _Identity.apply(call, "in", *(args[i] for i in positions))
@@ -94,6 +108,7 @@ def wrap_outputs(call: _Call | None, output):
         return output
     items = list(output) if isinstance(output, (tuple, list)) else [output]
     positions = [i for i, o in enumerate(items) if isinstance(o, Tensor) and o.requires_grad]
+    call.n_outputs, call.outputs_at = len(items), positions
     if not positions:
         return output
     wrapped = _Identity.apply(call, "out", *(items[i] for i in positions))
