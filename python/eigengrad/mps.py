@@ -3,26 +3,11 @@
 and what needs the device raises the CPU-only error."""
 from __future__ import annotations
 
+from eigengrad._absent_device import device_count, is_available, manual_seed, seed  # noqa: F401
 from eigengrad._device import cpu_only_error
 
 __all__ = ["is_available", "device_count", "manual_seed", "seed", "synchronize", "empty_cache",
            "current_allocated_memory", "driver_allocated_memory"]
-
-
-def is_available() -> bool:
-    return False
-
-
-def device_count() -> int:
-    return 0
-
-
-def manual_seed(seed: int) -> None:
-    """No-op: there is no MPS generator (``eg.manual_seed`` seeds eigengrad's)."""
-
-
-def seed() -> None:
-    """No-op: there is no MPS generator."""
 
 
 def synchronize() -> None:

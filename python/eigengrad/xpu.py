@@ -2,30 +2,13 @@
 CPU), so ``is_available()`` is False, seeding is a no-op, and what needs a device raises the CPU-only error."""
 from __future__ import annotations
 
+from eigengrad._absent_device import (  # noqa: F401  (torch.xpu's probes)
+    device_count, is_available, is_initialized, manual_seed, manual_seed_all,
+)
 from eigengrad._device import cpu_only_error
 
 __all__ = ["is_available", "device_count", "is_initialized", "manual_seed", "manual_seed_all", "empty_cache",
            "synchronize", "current_device"]
-
-
-def is_available() -> bool:
-    return False
-
-
-def device_count() -> int:
-    return 0
-
-
-def is_initialized() -> bool:
-    return False
-
-
-def manual_seed(seed: int) -> None:
-    """No-op: there is no XPU generator (``eg.manual_seed`` seeds eigengrad's)."""
-
-
-def manual_seed_all(seed: int) -> None:
-    """No-op: there is no XPU generator."""
 
 
 def empty_cache() -> None:

@@ -265,9 +265,9 @@ def setitem(t, index, value) -> None:
         except IndexError as error:
             if "out of bounds" not in str(error):  # (positions are checked later, as they are written)
                 raise
+        name = _dtype.scalar_type_name
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_torch_name(t._data.dtype)} for the destination and {_torch_name(value._data.dtype)} "
-                           "for the source.")
+                           f"{name(t._data.dtype)} for the destination and {name(value._data.dtype)} for the source.")
     value = _without_leading_ones(value, tensor.Tensor)
     arr = value._data if isinstance(value, tensor.Tensor) else value
 
@@ -330,6 +330,7 @@ def _setitem_step(target: np.ndarray, arr, index) -> None:
 # --- dtype and shape rules (PyTorch's messages) -------------------------------------------------------
 
 def _torch_name(dtype) -> str:
+    """PyTorch's scalar type name (the table is _dtype's; the tensor operations' messages import this name)."""
     return _dtype.scalar_type_name(dtype)
 
 
@@ -352,8 +353,8 @@ def _result_dtype(arr: np.ndarray, other, name: str) -> np.dtype:
 
 def _check_cast(result: np.dtype, dtype: np.dtype) -> None:
     if not np.can_cast(result, dtype, casting="same_kind"):
-        raise RuntimeError(f"result type {_torch_name(result)} can't be cast to the desired output type "
-                           f"{_torch_name(dtype)}")
+        raise RuntimeError(f"result type {_dtype.scalar_type_name(result)} can't be cast to the desired output type "
+                           f"{_dtype.scalar_type_name(dtype)}")
 
 
 def _check_broadcast(shape: tuple, other: tuple) -> None:

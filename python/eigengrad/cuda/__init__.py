@@ -6,39 +6,14 @@ CUDA device (``current_device``, ``get_device_name``, ``set_device``) raises the
 """
 from __future__ import annotations
 
+from eigengrad._absent_device import (  # noqa: F401  (torch.cuda's probes)
+    device_count, is_available, is_initialized, manual_seed, manual_seed_all, seed, seed_all,
+)
 from eigengrad._device import cpu_only_error
-
-
-def is_available() -> bool:
-    return False
-
-
-def device_count() -> int:
-    return 0
-
-
-def is_initialized() -> bool:
-    return False
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
     return False
-
-
-def manual_seed(seed: int) -> None:
-    """No-op: there is no CUDA generator (``eg.manual_seed`` seeds eigengrad's)."""
-
-
-def manual_seed_all(seed: int) -> None:
-    """No-op: there is no CUDA generator."""
-
-
-def seed() -> None:
-    """No-op: there is no CUDA generator."""
-
-
-def seed_all() -> None:
-    """No-op: there is no CUDA generator."""
 
 
 def synchronize(device=None) -> None:

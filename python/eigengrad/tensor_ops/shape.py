@@ -63,6 +63,7 @@ def _view_dtype(input, dtype):
     offset and the other strides divisible by the ratio (PyTorch's checks and messages)."""
     from eigengrad import _dtype
     from eigengrad.tensor import Tensor
+    from eigengrad.tensor_ops.conversion import storage_offset
 
     a = input._data
     dt = _dtype.to_numpy(dtype)
@@ -78,7 +79,7 @@ def _view_dtype(input, dtype):
             ratio = new // old
             if a.shape[-1] % ratio:
                 raise ArgumentError(f"self.size(-1) must be divisible by {ratio} {what}, but got {a.shape[-1]}")
-            offset = _element_offset(a) if a.size else 0
+            offset = storage_offset(input) if a.size else 0
             if offset % ratio:
                 raise ArgumentError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
             for d in range(a.ndim - 1):
@@ -91,15 +92,6 @@ def _view_dtype(input, dtype):
         if a.shape[-1] == 1 and a.strides[-1] != old:  # (a size-1 last dim of any stride: NumPy wants it packed)
             a = np.lib.stride_tricks.as_strided(a, a.shape, a.strides[:-1] + (old,))
     return Tensor._wrap(a.view(dt))
-
-
-def _element_offset(a: np.ndarray) -> int:
-    """``a``'s offset in elements from the start of its base's memory (PyTorch's storage_offset)."""
-    base = a
-    while isinstance(base.base, np.ndarray):
-        base = base.base
-    start = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    return start // a.dtype.itemsize
 
 
 def view_as(input, other):

@@ -332,8 +332,10 @@ class _FractionalMaxPoolNd(Module):
             raise ArgumentError(f"{name} requires specifying either an output size, or a pooling ratio")
         if output_size is not None and output_ratio is not None:
             raise ArgumentError("only one of output_size and output_ratio may be specified")
-        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
-            raise ArgumentError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+        if output_ratio is not None:
+            from eigengrad.nn import _functional_fractional as FF
+
+            FF._ratios(output_ratio, n, name)  # (PyTorch's check at construction: in (0, 1))
 
     def forward(self, input: Tensor):
         from eigengrad.nn import _functional_fractional as FF
