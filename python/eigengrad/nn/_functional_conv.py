@@ -6,11 +6,15 @@ Bad arguments raise TypeError (wrong type) or ValueError (wrong value or shape) 
 """
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
+import numpy as np
+
 from eigengrad import _kernels as K
 from eigengrad.autograd import ops_conv as C
+from eigengrad.autograd.ops import numpy_call
 from eigengrad.nn._functional_loss import _input as _float_tensor
 from eigengrad.tensor import Tensor
 from eigengrad._errors import ArgumentError, ArgumentTypeError, user_stacklevel
@@ -176,6 +180,9 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     """Max over windows of kernel_size (stride defaults to kernel_size), padding counted as -inf, PyTorch's
     output size (floor, or ceil with ``ceil_mode``, the last window starting inside the input or its
     left padding). ``return_indices``: also the int64 flat index (row * W + col) of each maximum."""
+    if integer_pooling(input):
+        return integer_max_pool(max_pool2d, input, 2, return_indices, kernel_size, stride, padding, dilation,
+                                ceil_mode)
     _input(input)
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation)
     sink = [] if return_indices else None
@@ -185,6 +192,38 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
         return out
     idx = sink[0] if input.ndim == 4 else sink[0][0]
     return out, Tensor._wrap(idx)
+
+
+def integer_pooling(input) -> bool:
+    """Whether max pooling takes ``input`` as integers (PyTorch's CPU max_pool2d/3d take every integer dtype)."""
+    return isinstance(input, Tensor) and input.dtype.kind in "iu"
+
+
+def integer_max_pool(pool, input: Tensor, dims: int, return_indices: bool, *options):
+    """``pool`` (max_pool2d or max_pool3d) of an integer tensor: the float kernel pools each value's rank among
+    the tensor's values (exact in float64; equal values have equal ranks, so the same first maximum wins) and
+    its indices pick the integers, whose bits no float holds (int64 beyond 2**53). A window wholly in the
+    padding (index -1, value -inf for a float) gets the dtype's least value."""
+    data = input._data  # (NumPy steps, so that a compiled step ranks and picks each call's values)
+    _, where = pool(Tensor._wrap(numpy_call(_ranks, data)), *options, return_indices=True)
+    out = Tensor._wrap(numpy_call(_pick, data, where._data, dims))
+    return (out, where) if return_indices else out
+
+
+def _ranks(data: np.ndarray) -> np.ndarray:
+    """Each value's rank among data's distinct values, as float64."""
+    return np.unique(data.reshape(-1), return_inverse=True)[1].reshape(data.shape).astype(np.float64)
+
+
+def _pick(data: np.ndarray, where: np.ndarray, dims: int) -> np.ndarray:
+    """data's values at the flat positions ``where`` of each trailing ``dims``-D plane (-1: the least value)."""
+    if where.size == 0:
+        return np.empty(where.shape, data.dtype)
+    lead = data.shape[:-dims]
+    flat = data.reshape(*lead, math.prod(data.shape[-dims:]))
+    index = np.maximum(where, 0).reshape(*lead, math.prod(where.shape[-dims:]))
+    picked = np.take_along_axis(flat, index, axis=-1).reshape(where.shape)
+    return np.where(where < 0, np.iinfo(data.dtype).min, picked).astype(data.dtype)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,

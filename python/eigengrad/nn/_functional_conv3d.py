@@ -128,6 +128,9 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
                return_indices: bool = False):
     """Max over 3-D windows (stride defaults to kernel_size), padding counted as -inf; the first maximum in
     (depth, row, column) order wins, as PyTorch. ``return_indices``: the flat index (d H + h) W + w."""
+    if FC.integer_pooling(input):
+        return FC.integer_max_pool(max_pool3d, input, 3, return_indices, kernel_size, stride, padding, dilation,
+                                   ceil_mode)
     _input(input)
     k, s, p, d = _pool3d_args(kernel_size, stride, padding, dilation)
 

@@ -68,7 +68,14 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     _tensor(input), _tensor(target, "target")
     reduction = _R.resolve(size_average, reduce, reduction)
     reduction = _R.check(reduction)
-    neg_margin = -input * target  # PyTorch negates the input first: a bool input is refused here
+    # PyTorch's neg_out(output, input).mul_(target): the input negated first (a bool input is refused there), the
+    # product (in the promoted dtype) written into the input's dtype and shape (a target may broadcast to it only)
+    neg_margin = -input * target
+    if tuple(neg_margin.shape) != tuple(input.shape):
+        raise ArgumentError(f"output with shape {list(input.shape)} doesn't match the broadcast shape "
+                            f"{list(neg_margin.shape)}")
+    if neg_margin.dtype != input.dtype:
+        neg_margin = neg_margin.to(input.dtype)
     return _reduce(-logsigmoid(-neg_margin), reduction)
 
 
@@ -251,7 +258,7 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
     if weight is not None:
         z = z * weight.index_select(0, index.reshape(-1)).reshape(-1, 1)
     loss = z.sum(1) / c
-    return _reduce(loss.reshape(()) if unbatched else loss, reduction)
+    return _reduce(loss.reshape(raw.shape) if unbatched else loss, reduction)  # (a 1-D input: the target's (), (1,))
 
 
 def multilabel_margin_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:

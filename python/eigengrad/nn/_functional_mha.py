@@ -99,12 +99,14 @@ class _Layout:
         return (x.permute(2, 0, 1, 3) if self.seq == 0 else x.permute(0, 2, 1, 3)).reshape(n * length, h * d)
 
     def sequence(self, x: Tensor, length: int, n: int) -> Tensor:
-        return x.reshape((length, n, -1) if self.seq == 0 else (n, length, -1))
+        """(L * N or N * L, E) token rows -> (L, N, E) or (N, L, E) (E from x: an empty batch has no -1)."""
+        e = x.shape[-1]
+        return x.reshape((length, n, e) if self.seq == 0 else (n, length, e))
 
     def append_position(self, x: Tensor, bias: Tensor) -> Tensor:
         """x with the (1, 1, E) ``bias`` appended at the end of the sequence of every batch entry."""
         n = x.shape[self.batch]
-        rows = cat([bias] * n, dim=self.batch)  # (1, N, E) or (N, 1, E)
+        rows = bias.expand(*((1, n, -1) if self.seq == 0 else (n, 1, -1)))  # (1, N, E) or (N, 1, E)
         return cat([x, rows], dim=self.seq)
 
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError
+from eigengrad._errors import ArgumentError, ArgumentIndexError
 from eigengrad.nn import _functional_conv as FC
 from eigengrad.nn import _functional_conv1d as FC1
 from eigengrad.nn import _functional_conv3d as FC3
@@ -51,10 +51,10 @@ def _max_unpool(input: Tensor, indices, kernel_size, stride, padding, output_siz
     plane = math.prod(size)
     if idx._data.size and (idx._data.min() < 0 or idx._data.max() >= plane):
         bad = int(idx._data.max() if idx._data.max() >= plane else idx._data.min())
-        raise IndexError(f"indices: Found an invalid max index: {bad} (output volumes are of size {plane})")
+        raise ArgumentIndexError(f"indices: Found an invalid max index: {bad} (output volumes are of size {plane})")
     lead = tuple(input.shape[:-n])
-    flat_in = input.reshape(*lead, -1)
-    out = flat_in.new_zeros(*lead, plane).scatter(-1, idx.reshape(*lead, -1), flat_in)
+    flat_in = input.reshape(*lead, math.prod(input.shape[-n:]))  # (an empty batch too)
+    out = flat_in.new_zeros(*lead, plane).scatter(-1, idx.reshape(flat_in.shape), flat_in)
     return out.reshape(*lead, *size)
 
 

@@ -245,6 +245,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
 
     One C++ kernel forward and one backward (a scatter in a fixed order per plane).
     """
+    if isinstance(input, Tensor) and input.dtype == np.uint8 and mode in ("nearest", "nearest-exact"):
+        return _nearest_uint8(input, size, scale_factor, mode, recompute_scale_factor)
     _float_tensor(input, "input")
     _check_mode(input, mode, align_corners, antialias)
     if mode == "area" and size is None:
@@ -271,6 +273,23 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     # PyTorch's CPU forward takes its legacy nearest indices for 2-D outputs with oh + ow <= 128
     legacy = sum(sizes) <= _LEGACY_NEAREST_MAX
     return Upsample.apply(input, size=sizes, mode=kernel_mode, scales=scales, align_corners=ac, legacy_nearest=legacy)
+
+
+def _nearest_uint8(input: Tensor, size, scale_factor, mode: str, recompute_scale_factor) -> Tensor:
+    """Nearest resizing of a uint8 image or mask (PyTorch's CPU kernels take uint8 in these modes): the float
+    kernel resizes a map of each plane's flat positions (exact in float32 below 2**24 positions, else in
+    float64), which then picks the uint8 values: the sources the float kernel reads, the bits unchanged."""
+    _check_mode(input, mode, None, False)
+    if input.shape[1] == 0:  # (the float path's check: PyTorch's upsampling kernels refuse empty planes)
+        raise ArgumentError(f"input: Non-empty {input.ndim}D data tensor expected (no channels for mode {mode!r}), "
+                            f"got shape {input.shape}")
+    plane = input.shape[2:]
+    count = math.prod(plane)
+    where = Tensor._wrap(np.arange(count, dtype=np.float32 if count < 2**24 else np.float64).reshape(1, 1, *plane))
+    picked = interpolate(where, size, scale_factor, mode, None, recompute_scale_factor)
+    flat = input.reshape(*input.shape[:2], count)
+    index = picked._data.reshape(-1).astype(np.int64)
+    return flat[..., Tensor._wrap(index)].reshape(*input.shape[:2], *picked.shape[2:])
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None):
