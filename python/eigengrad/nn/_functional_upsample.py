@@ -283,13 +283,21 @@ def _nearest_uint8(input: Tensor, size, scale_factor, mode: str, recompute_scale
     if input.shape[1] == 0:  # (the float path's check: PyTorch's upsampling kernels refuse empty planes)
         raise ArgumentError(f"input: Non-empty {input.ndim}D data tensor expected (no channels for mode {mode!r}), "
                             f"got shape {input.shape}")
-    plane = input.shape[2:]
-    count = math.prod(plane)
-    where = Tensor._wrap(np.arange(count, dtype=np.float32 if count < 2**24 else np.float64).reshape(1, 1, *plane))
+    where = Tensor._wrap(numpy_call(_positions, tuple(input.shape[2:])))  # (NumPy steps: a compiled call too)
     picked = interpolate(where, size, scale_factor, mode, None, recompute_scale_factor)
-    flat = input.reshape(*input.shape[:2], count)
-    index = picked._data.reshape(-1).astype(np.int64)
-    return flat[..., Tensor._wrap(index)].reshape(*input.shape[:2], *picked.shape[2:])
+    return Tensor._wrap(numpy_call(_take_positions, input._data, picked._data))
+
+
+def _positions(plane: tuple) -> np.ndarray:
+    """(1, 1, *plane) of each position's flat index, exact in float32 below 2**24 positions, else float64."""
+    count = math.prod(plane)
+    return np.arange(count, dtype=np.float32 if count < 2**24 else np.float64).reshape(1, 1, *plane)
+
+
+def _take_positions(data: np.ndarray, picked: np.ndarray) -> np.ndarray:
+    """(N, C, *out) of each plane of data at the flat positions ``picked`` (1, 1, *out)."""
+    flat = data.reshape(*data.shape[:2], math.prod(data.shape[2:]))
+    return flat[..., picked.reshape(-1).astype(np.int64)].reshape(*data.shape[:2], *picked.shape[2:])
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None):
