@@ -199,3 +199,80 @@ def test_integer_max_pool_and_uint8_resize_compile():
             got = f(x, m)
         np.testing.assert_array_equal(got[0].numpy(), F.max_pool2d(x, 2).numpy() + 1)
         np.testing.assert_array_equal(got[1].numpy(), m.numpy().repeat(2, axis=2).repeat(2, axis=3))
+
+
+# --- grid_sample / affine_grid on volumes ----------------------------------------------------------------------
+
+def test_affine_grid_3d_identity_samples_the_volume_back():
+    x = eg.from_numpy(np.random.default_rng(0).standard_normal((2, 3, 4, 5, 6)))
+    theta = eg.from_numpy(np.tile(np.eye(3, 4), (2, 1, 1)))
+    for corners in (True, False):
+        grid = F.affine_grid(theta, (2, 3, 4, 5, 6), align_corners=corners)
+        assert tuple(grid.shape) == (2, 4, 5, 6, 3)
+        for mode in ("bilinear", "nearest"):
+            out = F.grid_sample(x, grid, mode=mode, align_corners=corners)
+            np.testing.assert_allclose(out.numpy(), x.numpy(), rtol=1e-12, atol=1e-12)
+    # (x, y, z) order: x runs along the width, z along the depth
+    g = F.affine_grid(theta[:1], (1, 1, 2, 3, 4), align_corners=True).numpy()
+    np.testing.assert_allclose(g[0, 0, 0, :, 0], [-1, -1 / 3, 1 / 3, 1])
+    np.testing.assert_allclose(g[0, :, 0, 0, 2], [-1, 1])
+
+
+def test_grid_sample_3d_trilinear_midpoint_is_the_mean_of_eight_corners():
+    v = np.arange(8.0).reshape(1, 1, 2, 2, 2)
+    out = F.grid_sample(eg.from_numpy(v), eg.zeros(1, 1, 1, 1, 3, dtype=eg.float64), align_corners=True)
+    assert float(out.reshape(())) == pytest.approx(3.5)
+    # one corner: (x, y, z) = (1, -1, -1) is v[0, 0, 0, 0, 1]
+    corner = eg.tensor([[[[[1.0, -1.0, -1.0]]]]], dtype=eg.float64)
+    assert float(F.grid_sample(eg.from_numpy(v), corner, align_corners=True).reshape(())) == 1.0
+
+
+def test_grid_sample_3d_checks():
+    x = eg.zeros(1, 2, 3, 4, 5)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(x, eg.zeros(1, 2, 2, 2, 3), mode="bicubic", align_corners=False)
+    with pytest.raises(RuntimeError, match="size 3 in last dimension"):
+        F.grid_sample(x, eg.zeros(1, 2, 2, 2, 2), align_corners=False)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        F.grid_sample(x, eg.zeros(1, 2, 2, 3), align_corners=False)
+    with pytest.raises(RuntimeError, match="Nx3x4"):
+        F.affine_grid(eg.zeros(1, 2, 3), (1, 2, 3, 4, 5), align_corners=False)
+    with pytest.raises(NotImplementedError, match="4D and 5D sizes"):
+        F.affine_grid(eg.zeros(1, 3, 4), (1, 2, 3, 4, 5, 6), align_corners=False)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_3d_gradcheck(padding_mode):
+    rng = np.random.default_rng(1)
+    x = eg.tensor(rng.standard_normal((1, 2, 3, 3, 4)), requires_grad=True)
+    # positions away from the integer lattice (the bilinear weights' kinks) and inside [-1.3, 1.3]
+    grid = eg.tensor(rng.uniform(-1.3, 1.3, (1, 2, 2, 2, 3)), requires_grad=True)
+    assert eg.autograd.gradcheck(lambda a, g: F.grid_sample(a, g, padding_mode=padding_mode, align_corners=False),
+                                 (x, grid))
+
+
+@needs_torch
+def test_grid_sample_and_affine_grid_3d_match_pytorch():
+    rng = random.Random(0)
+    for trial in range(150):
+        dt = rng.choice([np.float32, np.float64])
+        n, c = rng.randint(1, 2), rng.randint(1, 3)
+        sp, osp = [rng.randint(1, 5) for _ in range(3)], [rng.randint(1, 4) for _ in range(3)]
+        st = np.random.RandomState(trial)
+        x = st.standard_normal([n, c] + sp).astype(dt)
+        mode, pm = rng.choice(["bilinear", "nearest"]), rng.choice(["zeros", "border", "reflection"])
+        corners, affine = rng.random() < 0.5, rng.random() < 0.4
+        theta = (st.standard_normal((n, 3, 4)) * 0.5).astype(dt)
+        g = (st.rand(n, *osp, 3) * 2.6 - 1.3).astype(dt)
+        got = []
+        for lib in (torch, eg):
+            xs = lib.tensor(x, requires_grad=True)
+            leaf = lib.tensor(theta if affine else g, requires_grad=True)
+            grid = lib.nn.functional.affine_grid(leaf, [n, c] + osp, align_corners=corners) if affine else leaf
+            out = lib.nn.functional.grid_sample(xs, grid, mode=mode, padding_mode=pm, align_corners=corners)
+            w = lib.tensor(np.random.RandomState(1).standard_normal(tuple(out.shape)).astype(dt))
+            (out * w).sum().backward()
+            got.append([out.detach().numpy(), xs.grad.numpy(), leaf.grad.numpy()])
+        tol = 1e-4 if dt == np.float32 else 1e-10
+        for a, b in zip(*got):
+            np.testing.assert_allclose(b, a, rtol=tol, atol=tol, err_msg=f"{sp} {osp} {mode} {pm} {corners} {affine}")

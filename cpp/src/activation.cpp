@@ -1,5 +1,6 @@
 #include "eigengrad/activation.hpp"
 
+#include "eigengrad/sigmoid_tanh.hpp"
 #include "eigengrad/simd_block.hpp"
 
 namespace eigengrad {
@@ -39,9 +40,9 @@ void activation_forward(Activation kind, const T* x, T* y, index_t n) {
     case Activation::relu:
       return arithmetic(x, y, n, [](const auto& v) { return v.max(T(0)); });
     case Activation::sigmoid:
-      return transcendental(x, y, n, [](const auto& v) { return v.logistic(); });
+      return transcendental(x, y, n, [](const auto& v) { return accurate_sigmoid(v); });
     case Activation::tanh:
-      return transcendental(x, y, n, [](const auto& v) { return v.tanh(); });
+      return transcendental(x, y, n, [](const auto& v) { return accurate_tanh(v); });
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "eigengrad/sigmoid_tanh.hpp"
 #include "eigengrad/simd_block.hpp"
 
 namespace eigengrad {
@@ -305,7 +306,7 @@ void softplus_neg_block(const T* x, T* out, index_t n) {
 }
 template <class T>
 void sigmoid_block(const T* x, T* out, index_t n) {
-  map_blocks<T, kBceBlock>(x, out, n, [](const auto& v) { return v.logistic(); });
+  map_blocks<T, kBceBlock>(x, out, n, [](const auto& v) { return accurate_sigmoid(v); });
 }
 
 template <class T>

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "eigengrad/parallel.hpp"
+#include "eigengrad/sigmoid_tanh.hpp"
 
 namespace eigengrad::rnn_detail {
 
@@ -46,7 +47,10 @@ inline void for_blocks(index_t h, index_t width, Body&& body) {
 }
 
 template <class T>
-inline Block<T> sigmoid(const Block<T>& a) { return a.logistic(); }
+inline Block<T> sigmoid(const Block<T>& a) { return accurate_sigmoid(a); }
+
+template <class T>
+inline Block<T> tanh(const Block<T>& a) { return accurate_tanh(a); }
 
 // --- forward: gate pre-activations (in place) -> activations, new state ------------------------------
 
@@ -55,7 +59,7 @@ template <class T>
 void rnn_row_forward(T* pre, index_t h, bool relu) {
   for_blocks(h, kBlock<T>, [&](index_t j, index_t m) {
     const Block<T> a = load(pre + j, m);
-    store<T>(relu ? Block<T>(a.max(T(0))) : Block<T>(a.tanh()), pre + j, m);
+    store<T>(relu ? Block<T>(a.max(T(0))) : tanh<T>(a), pre + j, m);
   });
 }
 
@@ -65,9 +69,9 @@ template <class T>
 void lstm_row_forward(T* g, const T* c_prev, T* aux, T* y, index_t h) {
   for_blocks(h, kBlock<T>, [&](index_t j, index_t m) {
     const Block<T> i = sigmoid(load(g + j, m)), f = sigmoid(load(g + h + j, m));
-    const Block<T> gg = load(g + 2 * h + j, m).tanh(), o = sigmoid(load(g + 3 * h + j, m));
+    const Block<T> gg = tanh<T>(load(g + 2 * h + j, m)), o = sigmoid(load(g + 3 * h + j, m));
     const Block<T> c = f * load(c_prev + j, m) + i * gg;
-    const Block<T> tc = c.tanh();
+    const Block<T> tc = tanh<T>(c);
     store(i, g + j, m);
     store(f, g + h + j, m);
     store(gg, g + 2 * h + j, m);
@@ -86,7 +90,7 @@ void gru_row_forward(T* g, const T* hh, const T* h_prev, T* aux, T* y, index_t h
     const Block<T> r = sigmoid<T>(load(g + j, m) + load(hh + j, m));
     const Block<T> z = sigmoid<T>(load(g + h + j, m) + load(hh + h + j, m));
     const Block<T> hn = load(hh + 2 * h + j, m);
-    const Block<T> n = (load(g + 2 * h + j, m) + r * hn).tanh();
+    const Block<T> n = tanh<T>(Block<T>(load(g + 2 * h + j, m) + r * hn));
     store(r, g + j, m);
     store(z, g + h + j, m);
     store(n, g + 2 * h + j, m);
