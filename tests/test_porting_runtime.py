@@ -79,10 +79,23 @@ def test_grad_scaler_disabled_passes_through_and_state_round_trips():
     s = eg.amp.GradScaler(enabled=False)
     loss = eg.tensor(2.0)
     assert s.scale(loss) is loss and s.get_scale() == 1.0 and s.state_dict() == {}
-    t = eg.amp.GradScaler(init_scale=4.0)
-    u = eg.amp.GradScaler()
+    t = eg.amp.GradScaler("cpu", init_scale=4.0)
+    u = eg.amp.GradScaler("cpu")
     u.load_state_dict(t.state_dict())
     assert u.get_scale() == 4.0
+
+
+def test_grad_scaler_on_its_default_device_is_disabled_as_pytorchs_without_cuda():
+    """torch.amp.GradScaler() is for "cuda": without CUDA PyTorch warns and disables it (the loss unscaled,
+    the scale 1, an empty state_dict); "cpu" scales."""
+    for make in (lambda: eg.amp.GradScaler(), lambda: eg.amp.GradScaler("cuda:0"),
+                 lambda: eg.amp.GradScaler(device="cuda", init_scale=8.0)):
+        with pytest.warns(UserWarning, match="CUDA is not available.  Disabling"):
+            s = make()
+        loss = eg.tensor(2.0)
+        assert not s.is_enabled() and s.scale(loss) is loss and s.get_scale() == 1.0 and s.state_dict() == {}
+    assert eg.amp.GradScaler("cpu").get_scale() == 2.0 ** 16
+    assert eg.amp.GradScaler(enabled=False).get_scale() == 1.0  # (no warning: nothing to disable)
 
 
 def test_cuda_amp_is_disabled_with_pytorchs_warning():
@@ -141,7 +154,7 @@ def test_grad_scaler_stops_growing_where_float32_overflows_as_pytorchs():
     scale grew, overflowed the scaled loss, skipped that step and backed off: a step lost every interval."""
     w = eg.nn.Parameter(eg.ones(3))
     opt = eg.optim.SGD([w], lr=0.1)
-    s = eg.amp.GradScaler(init_scale=2.0 ** 126, growth_interval=1)
+    s = eg.amp.GradScaler("cpu", init_scale=2.0 ** 126, growth_interval=1)
     weights = []
     for _ in range(4):
         opt.zero_grad()

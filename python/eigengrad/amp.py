@@ -5,7 +5,10 @@
   results are then float32 numbers, where PyTorch's would be rounded to the lower precision.
 - ``GradScaler``: PyTorch's algorithm (scale the loss, unscale the gradients before the step, skip a step
   whose gradients are not finite, grow the scale after ``growth_interval`` clean steps, back off on an
-  overflow), so scripts behave the same, including skipped steps. ``enabled=False`` passes everything through.
+  overflow), so scripts behave the same, including skipped steps. ``enabled=False`` passes everything through,
+  and so does the default device, "cuda" (PyTorch's, with its warning that CUDA is not available): a GPU
+  script's ``GradScaler()`` scales nothing, as PyTorch's does on a CPU-only machine; ``GradScaler("cpu")``
+  scales.
 """
 from __future__ import annotations
 
@@ -13,8 +16,11 @@ import contextvars
 import functools
 import logging
 import math
+import warnings
 
 import numpy as np
+
+from eigengrad._errors import user_stacklevel
 
 _log = logging.getLogger(__name__)
 _warned = [False]
@@ -189,8 +195,12 @@ class GradScaler:
     """Loss scaling with PyTorch's defaults and state_dict (see the module doc); the scale takes float32's
     values, as PyTorch's float32 tensor does."""
 
-    def __init__(self, device: str = "cpu", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
+    def __init__(self, device: str = "cuda", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
                  backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True) -> None:
+        if enabled and str(device).split(":")[0] == "cuda":  # PyTorch's default device: a GPU script's scaler
+            warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.", UserWarning,
+                          stacklevel=user_stacklevel())
+            enabled = False
         if growth_factor <= 1.0:
             raise ValueError(f"growth_factor: expected a number > 1, got {growth_factor}")
         if not 0.0 < backoff_factor < 1.0:

@@ -504,12 +504,18 @@ class Tensor:
     def __ilshift__(self, o): return self.bitwise_left_shift_(o)
     def __irshift__(self, o): return self.bitwise_right_shift_(o)
 
-    def add_(self, other, *, alpha=1) -> "Tensor":
-        """self += alpha * other, in place."""
+    def add_(self, other, *deprecated, alpha=1) -> "Tensor":
+        """self += alpha * other, in place (``add_(alpha, other)``: PyTorch's deprecated order, with its warning)."""
+        if deprecated:
+            other, alpha = _arith.number_first("add_", other, deprecated, "Number alpha, Tensor other",
+                                               "Tensor other, *, Number alpha = 1", alpha != 1)
         return inplace.arithmetic(self, "add_", other, alpha)
 
-    def sub_(self, other, *, alpha=1) -> "Tensor":
-        """self -= alpha * other, in place."""
+    def sub_(self, other, *deprecated, alpha=1) -> "Tensor":
+        """self -= alpha * other, in place (``sub_(alpha, other)``: PyTorch's deprecated order, with its warning)."""
+        if deprecated:
+            other, alpha = _arith.number_first("sub_", other, deprecated, "Number alpha, Tensor other",
+                                               "Tensor other, *, Number alpha = 1", alpha != 1)
         return inplace.arithmetic(self, "sub_", other, alpha)
 
     def mul_(self, other) -> "Tensor":

@@ -9,6 +9,8 @@ inference, frozen weights) it runs the compiled inference forward, a replayed pl
 """
 from __future__ import annotations
 
+import copy
+
 from eigengrad.autograd.grad_mode import is_grad_enabled
 from eigengrad.nn.modules.module import Module
 
@@ -32,6 +34,24 @@ class OptimizedModule(Module):
         if records_gradient(self._orig_mod, args, kwargs):
             return self._orig_mod(*args, **kwargs)  # a gradient is wanted: the graph is recorded eagerly
         return self._compiled(*args, **kwargs)
+
+    def __deepcopy__(self, memo: dict) -> "OptimizedModule":
+        """A copy of the model, compiled afresh (EMA and SWA copies: ``deepcopy(torch.compile(model))``). The
+        plans are not copied: they belong to the original's arrays (PyTorch's copy recompiles too)."""
+        from eigengrad.compile.api import CompiledFunction
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if key != "_compiled":
+                new.__dict__[key] = copy.deepcopy(value, memo)
+        old = self._compiled
+        model = new.__dict__["_modules"]["_orig_mod"]
+        extra = [m for m in old._extra[0] if m is not self._orig_mod]
+        new.__dict__["_compiled"] = CompiledFunction(
+            model.__call__, modules=(model, *copy.deepcopy(extra, memo)), optimizers=copy.deepcopy(old._extra[1], memo),
+            verify=old.verify, max_plans=old.max_plans)
+        return new
 
     def __getattr__(self, name: str):
         try:

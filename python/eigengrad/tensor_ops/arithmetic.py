@@ -8,11 +8,12 @@ gives the default float dtype. Operands are cast to it (differentiably) before t
 """
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
 
-from eigengrad._errors import ArgumentError, DtypeNotSupportedError
+from eigengrad._errors import ArgumentError, DtypeNotSupportedError, user_stacklevel
 from eigengrad import _dtype
 from eigengrad.autograd import inplace, ops, ops_pointwise
 from eigengrad.tensor_ops import _out
@@ -89,8 +90,26 @@ def as_operand_tensor(o, like):
     return Tensor._wrap(np.asarray(o, dtype=result_dtype(like, o) if not isinstance(o, np.ndarray) else None))
 
 
-def add(input, other, *, alpha=1, out=None):
-    """input + alpha * other."""
+def number_first(name: str, number, rest: tuple, old: str, new: str, keyword_given: bool) -> tuple:
+    """The arguments of PyTorch's deprecated overloads that take the scalar first (``x.add_(0.1, y)``,
+    ``exp_avg_sq.addcmul_(1 - beta2, g, g)`` of pre-2021 optimizers) in today's order: (the tensors after
+    the number, the number), with PyTorch's warning. ``old``/``new``: the two signatures, as its message
+    names them."""
+    import numbers
+
+    if len(rest) != 1 or not isinstance(number, numbers.Number) or isinstance(number, bool) or \
+            not hasattr(rest[0], "_data") or keyword_given:
+        raise TypeError(f"{name}() received an invalid combination of arguments: expected {new}")
+    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one of the following "
+                  f"signatures instead:\n\t{name}({new})", UserWarning, stacklevel=user_stacklevel())
+    return rest[0], number
+
+
+def add(input, other, *deprecated, alpha=1, out=None):
+    """input + alpha * other (``add(input, alpha, other)``, PyTorch's deprecated order, with its warning)."""
+    if deprecated:
+        other, alpha = number_first("add", other, deprecated, "Tensor input, Number alpha, Tensor other",
+                                    "Tensor input, Tensor other, *, Number alpha = 1", alpha != 1)
     return _out.write(binary(ops.Add, input, other if alpha == 1 else _scaled(input, other, alpha)), out)
 
 
@@ -105,8 +124,11 @@ def _no_bool_subtraction(a, da, b, db) -> None:
                             "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def sub(input, other, *, alpha=1, out=None):
-    """input - alpha * other."""
+def sub(input, other, *deprecated, alpha=1, out=None):
+    """input - alpha * other (``sub(input, alpha, other)``, PyTorch's deprecated order, with its warning)."""
+    if deprecated:
+        other, alpha = number_first("sub", other, deprecated, "Tensor input, Number alpha, Tensor other",
+                                    "Tensor input, Tensor other, *, Number alpha = 1", alpha != 1)
     if alpha != 1:  # (refused before scaling: a scaled bool is no longer bool)
         a, b = operand(input), operand(other)
         _no_bool_subtraction(a, getattr(a, "_data", None), b, getattr(b, "_data", None))

@@ -28,18 +28,34 @@ def lerp(input, end, weight, *, out=None):
     return _out.write(result, out)
 
 
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+def _value_first(name: str, tensor1, tensor2, deprecated: tuple, value) -> tuple:
+    """(tensor1, tensor2, value) of ``name(input, value, tensor1, tensor2)``, PyTorch's deprecated order."""
+    from eigengrad.tensor_ops.arithmetic import number_first
+
+    t2, number = number_first(name, tensor1, deprecated, "Tensor input, Number value, Tensor tensor1, Tensor tensor2",
+                              "Tensor input, Tensor tensor1, Tensor tensor2, *, Number value = 1", value != 1)
+    return tensor2, t2, number
+
+
+def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
     """input + value * tensor1 * tensor2; ``value`` is cast to the tensors' promoted dtype (an integer result stays
-    integer, the value truncated, as PyTorch's)."""
+    integer, the value truncated, as PyTorch's). ``addcmul(input, value, tensor1, tensor2)``: PyTorch's deprecated
+    order, with its warning."""
     from eigengrad.tensor_ops.arithmetic import result_dtype
+
+    if deprecated:
+        tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, deprecated, value)
 
     if isinstance(value, float) and result_dtype(input, tensor1, tensor2).kind in "iu":
         value = int(value)
     return _out.write(input + value * tensor1 * tensor2, out)
 
 
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused, as PyTorch)."""
+def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused, as PyTorch);
+    ``addcdiv(input, value, tensor1, tensor2)``: PyTorch's deprecated order, with its warning."""
+    if deprecated:
+        tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, deprecated, value)
     if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
         raise ArgumentError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
                             "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be "
