@@ -60,3 +60,67 @@ def test_number_first_overloads_reject_other_combinations():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(x.add(y, alpha=2).numpy(), [1, 3, 5])  # today's form: no warning
+
+
+def test_private_names_that_copied_optimizers_and_scripts_import():
+    from eigengrad._dynamo import allow_in_graph, mark_dynamic
+    from eigengrad.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
+    from eigengrad.optim.optimizer import (
+        Optimizer, ParamsT, _default_to_fused_or_foreach, _get_value, _use_grad_for_differentiable)
+
+    assert "epoch parameter" in EPOCH_DEPRECATION_WARNING
+    assert _get_value(eg.tensor(3.0)) == 3.0 and _get_value(4) == 4
+    assert _default_to_fused_or_foreach([], False) == (False, False)
+    t = eg.ones(2)
+    assert mark_dynamic(t, 0) is None and allow_in_graph(len) is len
+
+    class Copied(Optimizer):  # a torch/optim-style optimizer: the step decorated, params typed ParamsT
+        def __init__(self, params: ParamsT, lr=0.1, differentiable=False):
+            super().__init__(params, {"lr": lr, "differentiable": differentiable})
+
+        @_use_grad_for_differentiable
+        def step(self, closure=None):
+            seen.append(eg.is_grad_enabled())
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.add_(p.grad, alpha=-_get_value(group["lr"]))
+
+    seen = []
+    w = eg.nn.Parameter(eg.ones(2))
+    w.grad = eg.full((2,), 2.0)
+    opt = Copied([w])
+    opt.step()
+    np.testing.assert_allclose(w.detach().numpy(), [0.8, 0.8])
+    assert seen == [False] and eg.is_grad_enabled()
+    assert Copied.step.__name__ == "step"
+
+
+def test_inductor_config_is_settable():
+    import eigengrad._inductor.config as config
+
+    config.coordinate_descent_tuning = True
+    config.triton.unique_kernel_names = True
+    assert eg._inductor.config.coordinate_descent_tuning is True
+    config.coordinate_descent_tuning = False
+
+
+def test_collate_with_a_collate_fn_map():
+    """PyTorch's documented way to extend default_collate: a map from a sample type to its batching function."""
+    from eigengrad.utils.data._utils.collate import collate, default_collate_fn_map
+
+    class Box:
+        def __init__(self, v):
+            self.v = v
+
+    def collate_box(batch, *, collate_fn_map=None):
+        return [b.v for b in batch]
+
+    mapping = {**default_collate_fn_map, Box: collate_box}
+    out = collate([{"x": eg.ones(2), "box": Box(1), "n": 3}, {"x": eg.zeros(2), "box": Box(2), "n": 4}],
+                  collate_fn_map=mapping)
+    np.testing.assert_array_equal(out["x"].numpy(), [[1, 1], [0, 0]])
+    assert out["box"] == [1, 2] and out["n"].tolist() == [3, 4]
+    with pytest.raises(TypeError):
+        collate([Box(1)])  # no map: nothing batches a Box
+    with pytest.raises(TypeError):
+        collate([eg.ones(1)])  # (PyTorch: collate without a map has no rule for tensors either)

@@ -81,7 +81,7 @@ __all__ += ["pi", "e", "inf", "nan", "newaxis"]
 # ``sklearn`` is left out of __all__: a star import must not need scikit-learn.
 _LAZY_SUBPACKAGES = ("amp", "compat", "datasets", "diagnostics", "distributed", "distributions", "func", "jit", "onnx",
                      "preprocessing", "sklearn", "profiler", "special", "testing", "train", "tune", "version",
-                     "multiprocessing", "compiler", "_dynamo", "cpu", "sparse", "xpu", "mps", "types")
+                     "multiprocessing", "compiler", "_dynamo", "_inductor", "cpu", "sparse", "xpu", "mps", "types")
 
 
 _AMP_NAMES = ("autocast", "is_autocast_enabled", "get_autocast_dtype", "is_autocast_cpu_enabled",

@@ -12,4 +12,28 @@ config = SimpleNamespace(suppress_errors=False, cache_size_limit=8, accumulated_
                          verbose=False, capture_scalar_outputs=False, optimize_ddp=True,
                          automatic_dynamic_shapes=True, assume_static_by_default=True)
 
-__all__ = ["config", "reset", "disable", "is_compiling"]
+
+
+def mark_dynamic(t, index, **kwargs) -> None:
+    """PyTorch's hint that a dim of ``t`` changes between calls: eigengrad's plans are per shape (no effect)."""
+
+
+def maybe_mark_dynamic(t, index) -> None:
+    """As :func:`mark_dynamic`."""
+
+
+def mark_static(t, index=None) -> None:
+    """PyTorch's hint that a dim stays fixed (no effect: eigengrad's plans are per shape)."""
+
+
+def allow_in_graph(fn):
+    """``fn`` itself: PyTorch's way to keep a function whole in its graph (eigengrad records its kernels)."""
+    return fn
+
+
+def graph_break() -> None:
+    """PyTorch's explicit graph break (no effect: eigengrad's plan needs none)."""
+
+
+__all__ = ["config", "reset", "disable", "is_compiling", "mark_dynamic", "maybe_mark_dynamic", "mark_static",
+           "allow_in_graph", "graph_break"]

@@ -53,18 +53,54 @@ def default_collate(batch: list):
         return Tensor._wrap(np.array(batch, dtype=np.float64))
     if isinstance(elem, (str, bytes)):
         return batch
+    return _structure(batch, default_collate)
+
+
+def _structure(batch: list, recurse):
+    """A batch of dicts, namedtuples or sequences: ``recurse`` on each key's, field's or position's samples."""
+    elem = batch[0]
     if isinstance(elem, collections.abc.Mapping):
-        return _mapping_like(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
+        return _mapping_like(elem, {key: recurse([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
-    if isinstance(elem, collections.abc.Sequence):
+        return type(elem)(*(recurse(samples) for samples in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence) and not isinstance(elem, (str, bytes)):
         if any(len(b) != len(elem) for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        transposed = [default_collate(samples) for samples in zip(*batch)]  # tuples, as PyTorch (strings stay one)
+        transposed = [recurse(samples) for samples in zip(*batch)]  # tuples, as PyTorch (strings stay one)
         if isinstance(elem, tuple):
             return transposed  # a list, as PyTorch's (kept for backwards compatibility there)
         return _sequence_like(elem, transposed)
     raise TypeError(_ERROR.format(type(elem)))
+
+
+def collate(batch: list, *, collate_fn_map: dict | None = None):
+    """PyTorch's extensible collate (``torch.utils.data._utils.collate.collate``): a sample whose type (or a base
+    of it) is a key of ``collate_fn_map`` is batched by that function, ``fn(batch, collate_fn_map=...)``; dicts,
+    namedtuples and sequences are taken apart and their parts collated the same way. Scripts extend
+    ``default_collate_fn_map`` with their own types and call ``collate(batch, collate_fn_map=...)``."""
+    if not isinstance(batch, collections.abc.Sequence) or isinstance(batch, (str, bytes)):
+        raise TypeError(f"batch: expected a list of samples, got {type(batch).__name__}")
+    if len(batch) == 0:
+        raise ArgumentIndexError("batch: expected at least one sample, got an empty list")
+    elem = batch[0]
+    if collate_fn_map is not None:
+        fn = collate_fn_map.get(type(elem))
+        if fn is None:
+            fn = next((f for kind, f in collate_fn_map.items() if isinstance(elem, kind)), None)
+        if fn is not None:
+            return fn(batch, collate_fn_map=collate_fn_map)
+    return _structure(batch, lambda samples: collate(samples, collate_fn_map=collate_fn_map))
+
+
+def _collate_leaf(batch: list, *, collate_fn_map: dict | None = None):
+    """default_collate's batch of tensors, arrays, numbers or strings (the entries of default_collate_fn_map)."""
+    return default_collate(batch)
+
+
+# PyTorch's map from a sample's type to its batching function (collate_tensor_fn, collate_numpy_array_fn, ...)
+default_collate_fn_map: dict = {Tensor: _collate_leaf, np.ndarray: _collate_leaf, np.bool_: _collate_leaf,
+                                np.number: _collate_leaf, float: _collate_leaf, int: _collate_leaf,
+                                str: _collate_leaf, bytes: _collate_leaf}
 
 
 def default_convert(data):

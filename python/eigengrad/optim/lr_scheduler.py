@@ -11,7 +11,7 @@ The schedules themselves are pure functions in :mod:`eigengrad.optim.schedules`.
 ``ChainedScheduler`` it multiplies whatever the other schedulers set by its own factor (e.g. cosine
 annealing cut in half at each plateau), and it can be a phase of a ``SequentialLR``.
 """
-from eigengrad.optim._schedulers.base import LRScheduler
+from eigengrad.optim._schedulers.base import EPOCH_DEPRECATION_WARNING, LRScheduler  # noqa: F401 (scripts import it)
 from eigengrad.optim._schedulers.compose import ChainedScheduler, SequentialLR
 from eigengrad.optim._schedulers.cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from eigengrad.optim._schedulers.cyclic import CyclicLR, OneCycleLR

@@ -441,3 +441,35 @@ def _shared_scalars(states: list, initial: dict):
         else:
             scalars[name] = values[0]
     return scalars
+
+
+# --- PyTorch's private helpers that optimizers copied from torch/optim import -------------------------------------
+
+# The params argument's type (``def __init__(self, params: ParamsT, lr=...)``): tensors, param-group dicts, or
+# (name, tensor) pairs.
+ParamsT = Iterable  # (typing: Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]])
+
+
+def _get_value(x):
+    """A step count or hyperparameter as a Python number (a 0-d tensor's ``item()``)."""
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _use_grad_for_differentiable(func: Callable) -> Callable:
+    """The decorator of PyTorch's ``step`` methods: the step runs with gradients recorded only when the
+    optimizer's ``differentiable`` default is set (off: no_grad, as eigengrad's own steps run)."""
+    import functools
+
+    from eigengrad.autograd.grad_mode import set_grad_enabled
+
+    @functools.wraps(func)
+    def _use_grad(self, *args, **kwargs):
+        with set_grad_enabled(bool(self.defaults.get("differentiable", False))):
+            return func(self, *args, **kwargs)
+
+    return _use_grad
+
+
+def _default_to_fused_or_foreach(params: list, differentiable: bool, use_fused: bool = False) -> tuple[bool, bool]:
+    """(fused, foreach): PyTorch picks its multi-tensor or fused CUDA paths; on CPU both are off, as here."""
+    return False, False
