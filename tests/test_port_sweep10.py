@@ -124,3 +124,41 @@ def test_collate_with_a_collate_fn_map():
         collate([Box(1)])  # no map: nothing batches a Box
     with pytest.raises(TypeError):
         collate([eg.ones(1)])  # (PyTorch: collate without a map has no rule for tensors either)
+
+
+def test_weight_norm_loads_an_old_weight_norm_state_dict():
+    """A checkpoint of the old nn.utils.weight_norm (``weight_g``, ``weight_v``: HiFi-GAN, wav2vec2) loads into
+    parametrizations.weight_norm, as PyTorch's compatibility hook maps it, at any depth."""
+    eg.manual_seed(0)
+    old = eg.nn.Sequential(eg.nn.utils.weight_norm(eg.nn.Conv1d(2, 3, 3)))
+    keys = sorted(old.state_dict())
+    assert keys == ["0.bias", "0.weight_g", "0.weight_v"]
+    new = eg.nn.Sequential(eg.nn.utils.parametrizations.weight_norm(eg.nn.Conv1d(2, 3, 3)))
+    result = new.load_state_dict(old.state_dict())
+    assert not result.missing_keys and not result.unexpected_keys
+    x = eg.randn(1, 2, 5)
+    np.testing.assert_allclose(new(x).detach().numpy(), old(x).detach().numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(new[0].parametrizations.weight.original0.detach().numpy(),
+                                  old[0].weight_g.detach().numpy())
+
+
+def test_linalg_on_a_matrix_holding_nan_raises_pytorchs_error():
+    """PyTorch 2.13: the SVD family raises LinAlgError (a RuntimeError) on a NaN, naming the batch element; eig
+    refuses non-finite input with a RuntimeError; eigh gives NaN where NumPy's raised a ValueError."""
+    a = eg.ones(3, 3)
+    a[1, 2] = float("nan")
+    for f in (eg.linalg.svd, eg.linalg.svdvals, eg.linalg.pinv, lambda m: eg.linalg.matrix_norm(m, ord=2),
+              eg.linalg.matrix_rank, eg.linalg.cond):
+        with pytest.raises(eg.linalg.LinAlgError, match="^linalg.svd: The algorithm failed to converge"):
+            f(a)
+    with pytest.raises(RuntimeError, match=r"\(Batch element 1\): The algorithm failed"):
+        eg.linalg.svdvals(eg.stack([eg.eye(3), a]))
+    with pytest.raises(RuntimeError, match="input tensor should not contain infs or NaNs"):
+        eg.linalg.eig(a)
+    w, v = eg.linalg.eigh(eg.stack([eg.eye(3), a.T]))  # the NaN in the lower triangle of the second
+    np.testing.assert_array_equal(w.numpy()[0], [1, 1, 1])
+    assert np.isnan(w.numpy()[1]).all() and np.isnan(v.numpy()[1]).all()
+    # an infinity, no NaN: NaN singular values at once (LAPACK can loop forever on one), as PyTorch's
+    b = eg.ones(2, 2)
+    b[0, 0] = float("inf")
+    assert np.isnan(eg.linalg.svdvals(b).numpy()).all()

@@ -77,6 +77,8 @@ def _real_eig(A, name: str):
     if A.requires_grad and is_grad_enabled():
         raise ArgumentError(f"linalg.{name}: the gradient of a general eigendecomposition is not built in eigengrad; call it "
                             "under no_grad(), or use linalg.eigh for a symmetric matrix")
+    if not np.isfinite(A._data).all():  # (NumPy's error is a ValueError; PyTorch's a RuntimeError)
+        raise ArgumentError(f"torch.linalg.{name}: input tensor should not contain infs or NaNs.")
     values, vectors = np.linalg.eig(A._data)
     if np.iscomplexobj(values) and np.any(values.imag != 0):
         raise ArgumentError(f"linalg.{name}: the matrix has complex eigenvalues, and eigengrad has no complex tensors "
@@ -147,7 +149,7 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None, o
     a = A._data
     if a.size == 0:
         return _wrap(np.zeros(a.shape[:-2], np.int64))
-    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else D.svd(a, compute_uv=False)
+    s = np.abs(D.eigh(a)[0]) if hermitian else D.svd(a, compute_uv=False)
     cut = np.maximum(atol[..., None], rtol[..., None] * s.max(-1, keepdims=True))
     return _wrap(np.asarray((s > cut).sum(-1), np.int64))
 

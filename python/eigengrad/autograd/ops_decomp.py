@@ -55,8 +55,16 @@ def _raw(x):
 
 
 def svd(a: np.ndarray, full_matrices: bool = True, compute_uv: bool = True):
-    """``np.linalg.svd``, except that a matrix holding an infinity or a NaN gives NaN factors at once, as
-    PyTorch's does: LAPACK's gesdd can loop forever on one (float32 [[inf, 1e30, ...]] never returned)."""
+    """``np.linalg.svd``, except as PyTorch 2.13's on the matrices LAPACK cannot decompose: one holding a NaN
+    raises its LinAlgError (naming the batch element), one holding an infinity gives NaN factors at once
+    (LAPACK's gesdd can loop forever on one: float32 [[inf, 1e30, ...]] never returned)."""
+    nan = np.isnan(a).any(axis=(-2, -1))
+    if nan.any():
+        from eigengrad._errors import LinAlgError
+
+        where = f"(Batch element {int(np.flatnonzero(nan.reshape(-1))[0])}): " if a.ndim > 2 else ""
+        raise LinAlgError(f"linalg.svd: {where}The algorithm failed to converge because the input matrix contained "
+                          "non-finite values.")
     bad = ~np.isfinite(a).all(axis=(-2, -1))
     if not bad.any():
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
@@ -64,6 +72,19 @@ def svd(a: np.ndarray, full_matrices: bool = True, compute_uv: bool = True):
     for f in out if compute_uv else (out,):
         f[bad] = np.nan
     return out
+
+
+def eigh(a: np.ndarray, uplo: str = "L"):
+    """``np.linalg.eigh``, except that a matrix whose ``uplo`` triangle holds a NaN or an infinity gives NaN
+    eigenvalues and eigenvectors, as PyTorch's (NumPy raises that the eigenvalues did not converge)."""
+    n = a.shape[-1]
+    triangle = np.tril(np.ones((n, n), bool)) if uplo == "L" else np.triu(np.ones((n, n), bool))
+    bad = ~np.isfinite(np.where(triangle, a, 0)).all(axis=(-2, -1))
+    if not bad.any():
+        return np.linalg.eigh(a, UPLO=uplo)
+    w, v = np.linalg.eigh(np.where(bad[..., None, None], np.eye(n, dtype=a.dtype), a), UPLO=uplo)
+    w[bad], v[bad] = np.nan, np.nan
+    return w, v
 
 
 def _used(g) -> bool:
@@ -117,7 +138,7 @@ class Eigh(_Decomp):
 
     @staticmethod
     def forward(ctx, a, uplo="L"):
-        l, q = np.linalg.eigh(a, UPLO=uplo)
+        l, q = eigh(a, uplo)
         n = a.shape[-1]
         ctx.shapes = ((n,), (n, n))
         out = _pack(ctx.shapes, l, q)
@@ -216,7 +237,7 @@ def pinv_values(a, atol, rtol, hermitian: bool):
     if a.size == 0:
         return np.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
     if hermitian:
-        w, v = np.linalg.eigh(a)
+        w, v = eigh(a)
         s, u, vh = np.abs(w), v, np.swapaxes(v * np.sign(w)[..., None, :], -1, -2)
     else:
         u, s, vh = svd(a, full_matrices=False)
