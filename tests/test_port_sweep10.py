@@ -162,3 +162,29 @@ def test_linalg_on_a_matrix_holding_nan_raises_pytorchs_error():
     b = eg.ones(2, 2)
     b[0, 0] = float("inf")
     assert np.isnan(eg.linalg.svdvals(b).numpy()).all()
+
+
+def test_reentrant_checkpoint_keeps_pytorchs_rules():
+    """use_reentrant=True: no input requiring grad means the segment is not recorded (PyTorch's warning; its
+    parameters get no gradient); keyword arguments are refused. use_reentrant=False records as usual."""
+    from eigengrad.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    lin = eg.nn.Linear(4, 3)
+    x = eg.ones(2, 4)
+    with pytest.warns(UserWarning, match="None of the inputs have requires_grad=True"):
+        out = checkpoint(lin, x, use_reentrant=True)
+    assert not out.requires_grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert checkpoint(lin, x, use_reentrant=False).requires_grad
+        xg = eg.ones(2, 4, requires_grad=True)
+        checkpoint(lin, xg, use_reentrant=True).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad.numpy(), np.full((3, 4), 2.0))
+    with pytest.raises(ValueError, match="Unexpected keyword arguments: scale"):
+        checkpoint(lambda t, scale=1.0: t * scale, xg, scale=2.0, use_reentrant=True)
+    # checkpoint_sequential: every segment but the last is checkpointed (PyTorch's split: 3 modules in 2 segments
+    # are [0] and [1, 2]), so only the last segment trains here
+    seq = eg.nn.Sequential(eg.nn.Linear(4, 4), eg.nn.Linear(4, 4), eg.nn.Linear(4, 2))
+    with pytest.warns(UserWarning, match="None of the inputs"):
+        checkpoint_sequential(seq, 2, x, use_reentrant=True).sum().backward()
+    assert [m.weight.grad is None for m in seq] == [True, False, False]

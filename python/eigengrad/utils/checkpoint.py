@@ -1,8 +1,13 @@
 """``torch.utils.checkpoint``: activation checkpointing's API. PyTorch recomputes a checkpointed segment's
 forward during backward to save memory; eigengrad runs the segment once and keeps its activations (its
 CPU training runs at batch sizes where they fit), so the results (values, gradients, random draws) are the
-same as without checkpointing, and so are PyTorch's up to its recomputation. ``use_reentrant`` and the other
-options are accepted and change nothing."""
+same as without checkpointing, and so are PyTorch's up to its recomputation. The other options are accepted
+and change nothing.
+
+``use_reentrant=True`` (and PyTorch 2.13's default, None, with its warning) keeps the reentrant variant's rules,
+which change what trains: keyword arguments are refused, and when no input tensor requires grad the segment runs
+without recording (PyTorch's warning "None of the inputs have requires_grad=True"): its parameters get no
+gradient, the pitfall Hugging Face's ``enable_input_require_grads`` exists for."""
 from __future__ import annotations
 
 import warnings
@@ -23,17 +28,43 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=No
                debug: bool = False, early_stop: bool = True, preserve_rng_state: bool = True, **kwargs):
     """``function(*args, **kwargs)``, its activations kept (see the module's doc)."""
     _reentrant_warning(use_reentrant)
-    return function(*args, **kwargs)
+    return _run(function, args, kwargs, use_reentrant is not False)
+
+
+def _run(function, args: tuple, kwargs: dict, reentrant: bool):
+    if not reentrant:
+        return function(*args, **kwargs)
+    if kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+    from eigengrad.autograd.grad_mode import no_grad
+    from eigengrad.tensor import Tensor
+
+    if any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        return function(*args)
+    warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", UserWarning, stacklevel=3)
+    with no_grad():
+        return function(*args)
 
 
 def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None, **kwargs):
-    """``functions`` (a Sequential or a list of modules) applied in order to ``input``, in ``segments``
-    checkpointed parts (here: run once, as ``checkpoint``)."""
+    """``functions`` (a Sequential or a list of modules) applied in order to ``input``, in ``segments`` parts,
+    all but the last checkpointed (run once here, with ``checkpoint``'s rules for ``use_reentrant``)."""
     _reentrant_warning(use_reentrant)
     if hasattr(functions, "children") and not isinstance(functions, (list, tuple)):
         functions = list(functions.children())
     if int(segments) < 1:
         raise ValueError(f"segments: expected a positive number of segments, got {segments}")
+    functions = list(functions)
+    size = len(functions) // int(segments)  # PyTorch's split: equal parts, the last one takes the rest
+    end = -1
+    for start in range(0, size * (int(segments) - 1), size):
+        end = start + size - 1
+        part = functions[start:end + 1]
+        input = _run(lambda x, part=part: _chain(part, x), (input,), {}, use_reentrant is not False)
+    return _chain(functions[end + 1:], input)
+
+
+def _chain(functions: list, x):
     for f in functions:
-        input = f(input)
-    return input
+        x = f(x)
+    return x
