@@ -188,3 +188,68 @@ def test_reentrant_checkpoint_keeps_pytorchs_rules():
     with pytest.warns(UserWarning, match="None of the inputs"):
         checkpoint_sequential(seq, 2, x, use_reentrant=True).sum().backward()
     assert [m.weight.grad is None for m in seq] == [True, False, False]
+
+
+def test_foreach_unary_family_and_maximum_in_place():
+    xs = [eg.tensor([0.25, 4.0]), eg.tensor([1.0])]
+    np.testing.assert_allclose(eg._foreach_rsqrt(xs)[0].numpy(), [2.0, 0.5])
+    np.testing.assert_allclose(eg._foreach_log1p(xs)[1].numpy(), [np.log(2.0)], rtol=1e-6)
+    assert [float(m) for m in eg._foreach_max(xs)] == [4.0, 1.0]
+    clones = eg._foreach_clone(xs)
+    assert clones[0] is not xs[0] and np.array_equal(clones[0].numpy(), xs[0].numpy())
+    out = eg._foreach_maximum_(xs, 0.7)  # (no Tensor.maximum_: the result copied in, as PyTorch's kernel writes)
+    assert out is xs
+    np.testing.assert_allclose(xs[0].numpy(), [0.7, 4.0], rtol=1e-6)
+    eg._foreach_minimum_(xs, [eg.tensor([0.5, 0.5]), eg.tensor([0.1])])
+    np.testing.assert_allclose(xs[1].numpy(), [0.1], rtol=1e-6)
+    for name in ("sin", "cos", "erf", "expm1", "floor", "trunc", "lgamma", "log2"):
+        got = getattr(eg, f"_foreach_{name}")([eg.tensor([0.3, 1.7])])[0]
+        np.testing.assert_allclose(got.numpy(), getattr(eg, name)(eg.tensor([0.3, 1.7])).numpy())
+
+
+def test_optimizer_state_dict_hooks():
+    w = eg.nn.Parameter(eg.ones(2))
+    opt = eg.optim.Adam([w], lr=0.1)
+    w.grad = eg.ones(2)
+    opt.step()
+    calls = []
+    opt.register_state_dict_pre_hook(lambda o: calls.append("pre"))
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    opt.register_load_state_dict_pre_hook(lambda o, sd: {k: v for k, v in sd.items() if k != "extra"})
+    h = opt.register_load_state_dict_post_hook(lambda o: calls.append("loaded"))
+    opt.register_state_dict_pre_hook(lambda o: calls.append("first"), prepend=True)
+    sd = opt.state_dict()
+    assert sd["extra"] == 1 and calls == ["first", "pre"]
+    opt.load_state_dict(sd)  # "extra" dropped by the pre-hook before loading
+    assert calls[-1] == "loaded"
+    h.remove()
+    opt.load_state_dict(sd)
+    assert calls.count("loaded") == 1
+
+
+def test_small_pytorch_names():
+    from eigengrad.nn.utils.rnn import invert_permutation
+    from eigengrad.utils import checkpoint as ck
+
+    assert invert_permutation(None) is None
+    assert invert_permutation(eg.tensor([2, 0, 1])).tolist() == [1, 2, 0]
+    assert eg.nn.Linear(2, 2)._get_name() == "Linear"
+    s = eg.amp.GradScaler("cpu", init_scale=8.0)
+    s.set_growth_factor(3.0)
+    s.set_backoff_factor(0.25)
+    s.set_growth_interval(5)
+    assert (s.get_growth_factor(), s.get_backoff_factor(), s.get_growth_interval(), s.get_init_scale()) == \
+        (3.0, 0.25, 5, 8.0)
+    assert eg.compiler.list_backends() == ["eigengrad"]
+    eg.compiler.cudagraph_mark_step_begin()
+    with eg.compiler.set_stance("force_eager"):
+        assert eg.compiler.get_stance() == "force_eager"
+    assert eg.compiler.get_stance() == "default"
+    with pytest.raises(RuntimeError, match="invalid torch.compile stance"):
+        eg.compiler.set_stance("fastest")
+    assert issubclass(ck.CheckpointError, RuntimeError) and ck.CheckpointPolicy.MUST_SAVE.value == 0
+    ctx = ck.create_selective_checkpoint_contexts([eg.matmul])
+    lin = eg.nn.Linear(2, 2)
+    x = eg.ones(1, 2, requires_grad=True)
+    y = ck.checkpoint(lin, x, use_reentrant=False, context_fn=lambda: ctx)
+    np.testing.assert_allclose(y.detach().numpy(), lin(x).detach().numpy())

@@ -206,6 +206,7 @@ class GradScaler:
         if not 0.0 < backoff_factor < 1.0:
             raise ValueError(f"backoff_factor: expected a number in (0, 1), got {backoff_factor}")
         self._enabled = bool(enabled)
+        self._init_scale = init_scale
         self._scale, self._growth_factor, self._backoff_factor = _f32(init_scale), growth_factor, backoff_factor
         self._growth_interval, self._growth_tracker = int(growth_interval), 0
         self._unscaled, self._found_inf = set(), {}
@@ -268,6 +269,18 @@ class GradScaler:
 
     def get_scale(self) -> float:
         return self._scale if self._enabled else 1.0
+
+    def get_init_scale(self) -> float:
+        return self._init_scale
+
+    def set_growth_factor(self, new_factor: float) -> None:
+        self._growth_factor = new_factor
+
+    def set_backoff_factor(self, new_factor: float) -> None:
+        self._backoff_factor = new_factor
+
+    def set_growth_interval(self, new_interval: int) -> None:
+        self._growth_interval = int(new_interval)
 
     def get_growth_factor(self) -> float:
         return self._growth_factor

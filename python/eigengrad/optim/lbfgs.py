@@ -321,16 +321,16 @@ class LBFGS(Optimizer):
         return r
 
     # --- state_dict: the state is vectors and lists of them, not per-parameter slots ---------------
-    def state_dict(self) -> dict:
-        packed = super().state_dict()
+    def _packed_state(self) -> dict:
+        packed = super()._packed_state()
         packed["state"] = copy.deepcopy(packed["state"])
         return packed
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def _load_packed_state(self, state_dict: dict) -> None:
         """As :meth:`Optimizer.load_state_dict`, then each state value as ``_step`` keeps it: vectors as
         arrays, the counts as ints, 0-d values (``H_diag``, ``ro``, ``al``) as numpy scalars. A state_dict of
         ``torch.optim.LBFGS`` (tensors, 0-d tensors) so continues where PyTorch's run stopped."""
-        super().load_state_dict(state_dict)
+        super()._load_packed_state(state_dict)
         for state in self.state.values():
             for name, value in list(state.items()):
                 state[name] = _as_state_array(name, value)

@@ -68,9 +68,9 @@ class NAdam(Optimizer):
 
     _update = Optimizer._run_kernel
 
-    def state_dict(self) -> dict:
+    def _packed_state(self) -> dict:
         """As :meth:`Optimizer.state_dict`, with ``mu_product`` a 0-d tensor of the default dtype (PyTorch's)."""
-        packed = super().state_dict()
+        packed = super()._packed_state()
         params = list({id(p): p for g in self.param_groups for p in g["params"]}.values())  # state_dict's order
         for i, saved in packed["state"].items():
             if "mu_product" in saved:  # from the value itself, in the dtype it is kept in

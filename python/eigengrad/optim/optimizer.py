@@ -116,6 +116,25 @@ class Optimizer:
         """``hook(optimizer, args, kwargs)`` after each ``step``."""
         return step_hooks.add(self, "_optimizer_step_post_hooks", hook)
 
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer)`` before ``state_dict`` packs the state."""
+        return step_hooks.add(self, "_optimizer_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer, state_dict)`` after ``state_dict``; a returned dict replaces it."""
+        return step_hooks.add(self, "_optimizer_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer, state_dict)`` before ``load_state_dict``; a returned dict is loaded instead."""
+        return step_hooks.add(self, "_optimizer_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer)`` after ``load_state_dict``."""
+        return step_hooks.add(self, "_optimizer_load_state_dict_post_hooks", hook, prepend)
+
+    def _hooks(self, store: str) -> list:
+        return list(self.__dict__.get(store, {}).values())
+
     @property
     def arenas(self) -> list[ParamArena]:
         """The parameter arenas of all groups, in group order: each holds a gradient buffer ``grad`` that
@@ -251,7 +270,17 @@ class Optimizer:
     # --- state_dict -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """``{'state': {index: {name: tensor}}, 'param_groups': [{..., 'params': [indices]}]}`` as PyTorch:
-        state arrays as tensors (copies), a step count as a 0-d float32 tensor (``state['step'].item()``)."""
+        state arrays as tensors (copies), a step count as a 0-d float32 tensor (``state['step'].item()``).
+        The hooks of ``register_state_dict_pre_hook``/``_post_hook`` run before and after."""
+        for hook in self._hooks("_optimizer_state_dict_pre_hooks"):
+            hook(self)
+        packed = self._packed_state()
+        for hook in self._hooks("_optimizer_state_dict_post_hooks"):
+            result = hook(self, packed)
+            packed = packed if result is None else result
+        return packed
+
+    def _packed_state(self) -> dict:
         index = {}
         groups = []
         for group in self.param_groups:
@@ -276,7 +305,16 @@ class Optimizer:
         return type(self)._update is Optimizer._update
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyperparameters and state; arrays are copied into the existing (flat) layout."""
+        """Restore hyperparameters and state; arrays are copied into the existing (flat) layout. The hooks of
+        ``register_load_state_dict_pre_hook`` (which may return the dict to load) and ``_post_hook`` run around."""
+        for hook in self._hooks("_optimizer_load_state_dict_pre_hooks"):
+            result = hook(self, state_dict)
+            state_dict = state_dict if result is None else result
+        self._load_packed_state(state_dict)
+        for hook in self._hooks("_optimizer_load_state_dict_post_hooks"):
+            hook(self)
+
+    def _load_packed_state(self, state_dict: dict) -> None:
         groups = state_dict.get("param_groups")
         if not isinstance(groups, list) or len(groups) != len(self.param_groups):
             raise ValueError(f"state_dict: loaded state dict has {len(groups or [])} parameter groups, "

@@ -30,12 +30,15 @@ def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
     return handle
 
 
-def add(optimizer, store: str, hook: Callable) -> RemovableHandle:
+def add(optimizer, store: str, hook: Callable, prepend: bool = False) -> RemovableHandle:
+    """``hook`` kept in ``optimizer.<store>`` (first with ``prepend``); the handle removes it."""
     if not callable(hook):
         raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
     hooks = optimizer.__dict__.setdefault(store, OrderedDict())
     handle = RemovableHandle(hooks)
     hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
     return handle
 
 

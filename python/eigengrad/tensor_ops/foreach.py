@@ -42,7 +42,10 @@ def _binary(method: str):
     def in_place(self, other=_MISSING, **kwargs):
         other = _operand(other, kwargs, method)
         for t, o in zip(self, _per_tensor(self, other, method)):
-            getattr(t, method + "_")(o, **kwargs)
+            if hasattr(t, method + "_"):
+                getattr(t, method + "_")(o, **kwargs)
+            else:  # maximum, minimum: no in-place tensor method (PyTorch's has none either), the result copied in
+                t.copy_(getattr(t, method)(o, **kwargs))
         return self  # PyTorch 2.x returns the list it updated
 
     return out_of_place, in_place
@@ -99,12 +102,24 @@ def _foreach_norm(self, ord=2, dtype=None):
     return [t.norm(ord) for t in self]
 
 
-FUNCTIONS = ("_foreach_lerp", "_foreach_lerp_", "_foreach_zero_", "_foreach_copy_", "_foreach_norm")
+def _foreach_clone(self):
+    return [t.clone() for t in self]
+
+
+def _foreach_max(self):
+    """The largest element of each tensor (0-d tensors)."""
+    return [t.max() for t in self]
+
+
+FUNCTIONS = ("_foreach_lerp", "_foreach_lerp_", "_foreach_zero_", "_foreach_copy_", "_foreach_norm", "_foreach_clone",
+             "_foreach_max")
 for _name in ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "clamp_min", "clamp_max"):
     _forms = _binary(_name)
     globals()[f"_foreach_{_name}"], globals()[f"_foreach_{_name}_"] = _forms
     FUNCTIONS += (f"_foreach_{_name}", f"_foreach_{_name}_")
-for _name in ("sqrt", "exp", "log", "neg", "abs", "reciprocal", "sign", "sigmoid", "tanh"):
+for _name in ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "exp", "expm1", "floor", "frac",
+              "lgamma", "log", "log10", "log1p", "log2", "neg", "reciprocal", "round", "rsqrt", "sigmoid", "sign", "sin",
+              "sinh", "sqrt", "tan", "tanh", "trunc"):
     _forms = _unary(_name)
     globals()[f"_foreach_{_name}"], globals()[f"_foreach_{_name}_"] = _forms
     FUNCTIONS += (f"_foreach_{_name}", f"_foreach_{_name}_")

@@ -10,9 +10,46 @@ without recording (PyTorch's warning "None of the inputs have requires_grad=True
 gradient, the pitfall Hugging Face's ``enable_input_require_grads`` exists for."""
 from __future__ import annotations
 
+import contextlib
+import enum
 import warnings
 
-__all__ = ["checkpoint", "checkpoint_sequential"]
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointPolicy", "noop_context_fn",
+           "create_selective_checkpoint_contexts", "set_checkpoint_debug_enabled"]
+
+
+class CheckpointError(RuntimeError):
+    """PyTorch's error for a recomputation that differs from the forward (never raised here: nothing is
+    recomputed)."""
+
+
+class CheckpointPolicy(enum.Enum):
+    """Selective checkpointing's choice per operation (saved or recomputed); everything is saved here."""
+    MUST_SAVE = 0
+    PREFER_SAVE = 1
+    MUST_RECOMPUTE = 2
+    PREFER_RECOMPUTE = 3
+    MUST_CPU_OFFLOAD = 4
+    PREFER_CPU_OFFLOAD = 5
+
+
+def noop_context_fn():
+    """The default ``context_fn``: two contexts that do nothing."""
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def create_selective_checkpoint_contexts(policy_fn_or_list, allow_cache_entry_mutation: bool = False):
+    """A ``context_fn`` for selective checkpointing (a policy function or a list of operations to save): the
+    contexts do nothing here, as every activation is kept."""
+    if not (callable(policy_fn_or_list) or isinstance(policy_fn_or_list, (list, tuple))):
+        raise TypeError("policy_fn_or_list must be either a function or a list of ops.")
+    return noop_context_fn()
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled):
+    """PyTorch's debug switch for recomputation errors (nothing is recomputed here)."""
+    yield
 
 
 def _reentrant_warning(use_reentrant) -> None:

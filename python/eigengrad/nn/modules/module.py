@@ -618,6 +618,10 @@ class Module:
         return self._add_hook("_load_state_dict_post_hooks", hook, False)
 
     # --- printing ---------------------------------------------------------------------------------
+    def _get_name(self) -> str:
+        """The class's name (PyTorch's, which repr and summaries print)."""
+        return type(self).__name__
+
     def extra_repr(self) -> str:
         return ""
 

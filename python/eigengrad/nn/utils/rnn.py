@@ -121,6 +121,14 @@ def _pack(time_major: Tensor, lengths_sorted: np.ndarray) -> tuple:
     return flat.index_select(0, _long(rows)), batch_sizes
 
 
+def invert_permutation(permutation):
+    """The inverse permutation (``output[permutation[i]] = i``), or None for None (PackedSequence's
+    ``unsorted_indices`` from its ``sorted_indices``)."""
+    if permutation is None:
+        return None
+    return Tensor._wrap(_invert(np.ascontiguousarray(permutation._data)))
+
+
 def _invert(perm: np.ndarray) -> np.ndarray:
     inv = np.empty_like(perm)
     inv[perm] = np.arange(perm.size, dtype=perm.dtype)
