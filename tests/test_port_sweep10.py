@@ -253,3 +253,18 @@ def test_small_pytorch_names():
     x = eg.ones(1, 2, requires_grad=True)
     y = ck.checkpoint(lin, x, use_reentrant=False, context_fn=lambda: ctx)
     np.testing.assert_allclose(y.detach().numpy(), lin(x).detach().numpy())
+
+
+def test_bad_arguments_raise_pytorchs_classes():
+    p = eg.nn.Parameter(eg.ones(2))
+    p.grad = eg.ones(2)
+    with pytest.raises(ValueError):  # PyTorch: float('fro') fails
+        eg.nn.utils.clip_grad_norm_([p], 1.0, norm_type="fro")
+    opt = eg.optim.SGD([p], lr=0.1)
+    with pytest.raises(KeyError, match="param_groups"):
+        opt.load_state_dict({"state": {}})
+    with pytest.raises(RuntimeError, match="Unrecognized mode=fastest, should be one of: default, lite"):
+        eg.compile(eg.nn.Linear(1, 1), mode="fastest")
+    with pytest.raises(RuntimeError, match="Either mode or options"):
+        eg.compile(eg.nn.Linear(1, 1), mode="default", options={})
+    assert eg.compile(eg.nn.Linear(1, 1), mode="reduce-overhead") is not None

@@ -35,6 +35,10 @@ def compile(fn=None, *, verify: bool = True, max_plans: int = 8, modules=(), opt
     returns ``fn`` itself; ``fullgraph``, ``dynamic``, ``backend``, ``mode`` and ``options`` choose among
     PyTorch's compilers and have no effect here (eigengrad has one).
     """
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
     if disable:
         return fn if fn is not None else (lambda f: f)
     if fn is None:
@@ -50,5 +54,8 @@ def compile(fn=None, *, verify: bool = True, max_plans: int = 8, modules=(), opt
         raise TypeError(f"fn: expected a function or a Module, got {type(fn).__name__}")
     return CompiledFunction(fn, modules=modules, optimizers=optimizers, verify=verify, max_plans=max_plans)
 
+
+# torch.compile's modes: checked as PyTorch checks them, none changes eigengrad's compiler
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
 __all__ = ["compile", "CompiledFunction"]

@@ -315,6 +315,8 @@ class Optimizer:
             hook(self)
 
     def _load_packed_state(self, state_dict: dict) -> None:
+        if isinstance(state_dict, dict) and "param_groups" not in state_dict:  # PyTorch's KeyError
+            raise KeyError("param_groups")
         groups = state_dict.get("param_groups")
         if not isinstance(groups, list) or len(groups) != len(self.param_groups):
             raise ValueError(f"state_dict: loaded state dict has {len(groups or [])} parameter groups, "

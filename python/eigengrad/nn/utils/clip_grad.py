@@ -19,6 +19,7 @@ from typing import Iterable
 import numpy as np
 
 from eigengrad import _kernels, _trace
+from eigengrad._errors import TypeValueError
 from eigengrad.nn.utils._grad_lists import by_dtype, tensor_list, writable_grads
 from eigengrad.tensor import Tensor, get_default_dtype
 
@@ -165,7 +166,8 @@ def _norm_type(norm_type) -> float:
     try:
         p = float(norm_type)
     except (TypeError, ValueError):
-        raise TypeError(f"norm_type: expected a number or 'inf', got {norm_type!r}") from None
+        # (PyTorch's float() raises ValueError for a string such as 'fro'; TypeValueError is a TypeError too)
+        raise TypeValueError(f"norm_type: expected a number or 'inf', got {norm_type!r}") from None
     if math.isnan(p):
         raise ValueError("norm_type: expected a number or inf, got nan")
     return p
