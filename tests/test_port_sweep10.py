@@ -268,3 +268,22 @@ def test_bad_arguments_raise_pytorchs_classes():
     with pytest.raises(RuntimeError, match="Either mode or options"):
         eg.compile(eg.nn.Linear(1, 1), mode="default", options={})
     assert eg.compile(eg.nn.Linear(1, 1), mode="reduce-overhead") is not None
+
+
+def test_vmap_in_dims_as_a_tree_and_its_range_check():
+    xs = eg.arange(6.0).reshape(3, 2)
+    b = eg.tensor([10.0, 20.0])
+
+    def f(d):
+        return d["a"] * 2 + d["b"] * eg.tensor([1.0, 1.5])
+
+    want = np.array([[10.0, 32.0], [14.0, 36.0], [18.0, 40.0]])
+    out = eg.func.vmap(f, in_dims=({"a": 0, "b": None},))({"a": xs, "b": b})
+    np.testing.assert_allclose(out.numpy(), want)
+    g = eg.func.vmap(lambda p: p[0] * 2 + p[1] * eg.tensor([1.0, 1.5]), in_dims=((0, None),))
+    np.testing.assert_allclose(g((xs, b)).numpy(), want)
+    np.testing.assert_allclose(eg.func.vmap(lambda r: r * 2, in_dims=-1)(xs.T).numpy(), xs.numpy() * 2)
+    with pytest.raises(ValueError, match=r"Got in_dim=1 for some input, but that input is a Tensor of dimensionality 1"):
+        eg.func.vmap(lambda r: r, in_dims=1)(eg.ones(3))
+    with pytest.raises(ValueError, match="not compatible with the structure"):
+        eg.func.vmap(f, in_dims=({"a": 0},))({"a": xs, "b": b})

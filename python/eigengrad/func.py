@@ -216,7 +216,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         if len(dims) != len(args):
             raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the structure "
                              f"of `inputs`. in_dims has structure of length {len(dims)} but inputs has {len(args)}")
-        sizes = [t.shape[d] for a, d in zip(args, dims) if d is not None for t in _leaves(a)]  # (argument order)
+        # one dim (or None) per tensor of every argument: an argument's in_dim is an int or None for all of its
+        # tensors, or a tree of them in the argument's structure ({'a': 0, 'b': None} for a dict argument)
+        leaf_dims = [[_in_dim(t, d, in_dims) for t, d in _dims_per_leaf(a, spec, in_dims)] for a, spec in zip(args, dims)]
+        sizes = [t.shape[d] for a, ds in zip(args, leaf_dims) for t, d in zip(_leaves(a), ds) if d is not None]
         if not sizes:
             raise ValueError("vmap(f, in_dims, ...)(<inputs>): at least one input must be mapped over (got in_dims "
                              "all None or no Tensor inputs)")
@@ -228,7 +231,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         with _random.mapped_draws(randomness) as rewind:
             for i in range(n):
                 rewind()
-                sliced = [a if d is None else _map(lambda t, d=d: t.select(d, i), a) for a, d in zip(args, dims)]
+                sliced = [_rebuild(a, iter([t if d is None else t.select(d, i) for t, d in zip(_leaves(a), ds)]))
+                          for a, ds in zip(args, leaf_dims)]
                 outs.append(func(*sliced, **kwargs))
         if not outs:
             raise ValueError("vmap: the mapped dimension has size 0")
@@ -237,6 +241,30 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         stacked = [group[0] if d is None else stack(list(group), dim=d) for group, d in zip(per_leaf, leaf_dims)]
         return _rebuild(outs[0], iter(stacked))
     return wrapper
+
+
+def _dims_per_leaf(arg, spec, in_dims) -> list:
+    """(tensor, in_dim) for each tensor of ``arg``: ``spec`` an int or None for all of them, or a tree of those in
+    ``arg``'s structure (a dict's keys, a list's or tuple's positions)."""
+    if spec is None or isinstance(spec, int):
+        return [(t, spec) for t in _leaves(arg)]
+    if isinstance(spec, dict) and isinstance(arg, dict) and set(spec) == set(arg):
+        return [pair for k in arg for pair in _dims_per_leaf(arg[k], spec[k], in_dims)]
+    if isinstance(spec, (list, tuple)) and isinstance(arg, (list, tuple)) and len(spec) == len(arg):
+        return [pair for a, s in zip(arg, spec) for pair in _dims_per_leaf(a, s, in_dims)]
+    raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the structure of "
+                     f"`inputs`: {spec!r} for an input of type {type(arg).__name__}")
+
+
+def _in_dim(t: Tensor, d, in_dims):
+    """``d`` for tensor ``t``, negative dims wrapped; PyTorch's ValueError for one out of range."""
+    if d is None:
+        return None
+    if not -t.ndim <= d < t.ndim:
+        raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for some input, but that input "
+                         f"is a Tensor of dimensionality {t.ndim} so expected in_dim to satisfy -{t.ndim} <= in_dim < "
+                         f"{t.ndim}.")
+    return d % t.ndim
 
 
 def _out_dims_per_leaf(out, out_dims) -> list:
