@@ -287,3 +287,16 @@ def test_vmap_in_dims_as_a_tree_and_its_range_check():
         eg.func.vmap(lambda r: r, in_dims=1)(eg.ones(3))
     with pytest.raises(ValueError, match="not compatible with the structure"):
         eg.func.vmap(f, in_dims=({"a": 0},))({"a": xs, "b": b})
+
+
+def test_scatter_reduce_takes_max_and_min_as_amax_and_amin():
+    """torch_scatter's names; PyTorch's forward takes them too."""
+    idx, src = eg.tensor([0, 0, 1, 1]), eg.tensor([-3.0, 2.0, -1.0, 4.0])
+    out = eg.full((3,), -10.0).scatter_reduce(0, idx, src, reduce="max", include_self=False)
+    assert out.tolist() == [2.0, 4.0, -10.0]
+    assert eg.full((3,), -10.0).scatter_reduce(0, idx, src, "min", include_self=False).tolist() == [-3.0, -1.0, -10.0]
+    x = eg.zeros(3)
+    x.scatter_reduce_(0, idx, src, "max")
+    assert x.tolist() == [2.0, 4.0, 0.0]
+    with pytest.raises(RuntimeError, match="reduce argument must be either sum, prod, mean, amax or amin, got foo"):
+        x.scatter_reduce(0, idx, src, "foo")

@@ -152,7 +152,9 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 
 def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
     """input with src reduced into it at ``index`` along ``dim``: 'sum', 'prod', 'mean', 'amax' or 'amin';
-    ``include_self=False`` leaves input's values at the written positions out of the reduction."""
+    ``include_self=False`` leaves input's values at the written positions out of the reduction. 'max' and 'min'
+    (torch_scatter's names, which PyTorch's forward takes too) are 'amax' and 'amin'."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce) if isinstance(reduce, str) else reduce
     if reduce not in _REDUCES:
         raise ArgumentError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     if input.ndim == 0:
