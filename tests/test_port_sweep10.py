@@ -300,3 +300,20 @@ def test_scatter_reduce_takes_max_and_min_as_amax_and_amin():
     assert x.tolist() == [2.0, 4.0, 0.0]
     with pytest.raises(RuntimeError, match="reduce argument must be either sum, prod, mean, amax or amin, got foo"):
         x.scatter_reduce(0, idx, src, "foo")
+
+
+def test_pytorchs_deprecation_warnings_for_T_and_cpu_amp():
+    with pytest.warns(UserWarning, match="The use of `x.T` on tensors of dimension other than 2"):
+        y = eg.ones(2, 3, 4).T
+    assert tuple(y.shape) == (4, 3, 2)
+    with pytest.warns(UserWarning, match="Tensor.T is deprecated on 0-D tensors"):
+        eg.tensor(1.0).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tuple(eg.ones(2, 3).T.shape) == (3, 2)
+    with pytest.warns(FutureWarning, match=r"torch.amp.autocast\('cpu', args...\)"):
+        with eg.cpu.amp.autocast():
+            pass
+    with pytest.warns(FutureWarning, match=r"torch.amp.GradScaler\('cpu', args...\)"):
+        s = eg.cpu.amp.GradScaler(init_scale=4.0)
+    assert s.is_enabled() and s.get_scale() == 4.0  # the CPU's scaler scales

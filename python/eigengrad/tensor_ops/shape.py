@@ -246,7 +246,19 @@ def _named(out, name: str, op=ops.Permute):
 
 
 def _T(self):
-    """All dims reversed (``x.T``)."""
+    """All dims reversed (``x.T``); on other than 2 dims with PyTorch's deprecation warnings (a 3-D ``x.T`` is
+    usually a bug for ``x.mT``)."""
+    if self.ndim != 2:
+        import warnings
+
+        from eigengrad._errors import user_stacklevel
+
+        message = ("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+                   if self.ndim == 0 else
+                   "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it "
+                   "will throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+                   "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.")
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
     return ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
 
 
