@@ -218,7 +218,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
                              f"of `inputs`. in_dims has structure of length {len(dims)} but inputs has {len(args)}")
         # one dim (or None) per tensor of every argument: an argument's in_dim is an int or None for all of its
         # tensors, or a tree of them in the argument's structure ({'a': 0, 'b': None} for a dict argument)
-        leaf_dims = [[_in_dim(t, d, in_dims) for t, d in _dims_per_leaf(a, spec, in_dims)] for a, spec in zip(args, dims)]
+        leaf_dims = [[_in_dim(t, d, in_dims) for t, d in _dims_per_leaf(a, spec, in_dims)]
+                     for a, spec in zip(args, dims)]
         sizes = [t.shape[d] for a, ds in zip(args, leaf_dims) for t, d in zip(_leaves(a), ds) if d is not None]
         if not sizes:
             raise ValueError("vmap(f, in_dims, ...)(<inputs>): at least one input must be mapped over (got in_dims "

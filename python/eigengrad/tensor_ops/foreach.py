@@ -118,8 +118,8 @@ for _name in ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "clamp_mi
     globals()[f"_foreach_{_name}"], globals()[f"_foreach_{_name}_"] = _forms
     FUNCTIONS += (f"_foreach_{_name}", f"_foreach_{_name}_")
 for _name in ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "exp", "expm1", "floor", "frac",
-              "lgamma", "log", "log10", "log1p", "log2", "neg", "reciprocal", "round", "rsqrt", "sigmoid", "sign", "sin",
-              "sinh", "sqrt", "tan", "tanh", "trunc"):
+              "lgamma", "log", "log10", "log1p", "log2", "neg", "reciprocal", "round", "rsqrt", "sigmoid", "sign",
+              "sin", "sinh", "sqrt", "tan", "tanh", "trunc"):
     _forms = _unary(_name)
     globals()[f"_foreach_{_name}"], globals()[f"_foreach_{_name}_"] = _forms
     FUNCTIONS += (f"_foreach_{_name}", f"_foreach_{_name}_")

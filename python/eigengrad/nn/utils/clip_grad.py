@@ -185,7 +185,7 @@ def _check_finite(total, norm_type: float, error_if_nonfinite: bool, warn: bool 
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite "
                            f"({total}), so it cannot be clipped. To disable this error and scale the gradients "
                            "by the non-finite norm anyway, set `error_if_nonfinite=False`")
-    if warn:  # (info, not a warning: with a GradScaler, an inf norm before a skipped step is routine; PyTorch is silent)
+    if warn:  # (info, not a warning: with a GradScaler an inf norm before a skipped step is routine; PyTorch: silent)
         logger.info("clip_grad_norm_: the total norm of order %s of the gradients is non-finite (%s); the "
                        "gradients were scaled by it anyway (as PyTorch does), leaving zeros or NaN",
                        norm_type, total)
