@@ -317,3 +317,40 @@ def test_pytorchs_deprecation_warnings_for_T_and_cpu_amp():
     with pytest.warns(FutureWarning, match=r"torch.amp.GradScaler\('cpu', args...\)"):
         s = eg.cpu.amp.GradScaler(init_scale=4.0)
     assert s.is_enabled() and s.get_scale() == 4.0  # the CPU's scaler scales
+
+
+def test_numpy_ufuncs_of_tensors_give_tensors():
+    """np.exp(t), np.sqrt(loss), np.isnan(t): PyTorch's __array_wrap__ (a bool result as uint8); ndarray <op>
+    Tensor still defers to the tensor's operators (autograd kept)."""
+    t = eg.tensor([0.0, 1.0])
+    e = np.exp(t)
+    assert isinstance(e, eg.Tensor) and np.allclose(e.numpy(), [1.0, np.e])
+    s = np.sqrt(eg.tensor(4.0))
+    assert isinstance(s, eg.Tensor) and s.ndim == 0 and float(s) == 2.0
+    m = np.isnan(eg.tensor([1.0, float("nan")]))
+    assert m.dtype == eg.uint8 and m.tolist() == [0, 1]
+    w = eg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Can't call numpy"):
+        np.exp(w)
+    y = np.full(2, 3.0, dtype=np.float32) * w
+    assert isinstance(y, eg.Tensor) and y.requires_grad
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 3.0])
+
+
+def test_tensor_of_an_array_like_keeps_its_dtype():
+    """``torch.tensor(df["price"])``: a pandas Series (anything with __array__) is its array, float64 kept, as
+    PyTorch's; a list of Python floats still gives the default dtype."""
+    class SeriesLike:
+        def __init__(self, values):
+            self.values = np.asarray(values)
+
+        def __array__(self, dtype=None, copy=None):
+            return self.values if dtype is None else self.values.astype(dtype)
+
+    s = SeriesLike([1.1, 2.2])
+    assert eg.tensor(s).dtype == eg.float64 and eg.as_tensor(s).dtype == eg.float64
+    assert eg.tensor(s)[0].item() == 1.1
+    assert eg.tensor(SeriesLike(np.array([1, 2], np.int32))).dtype == eg.int32
+    assert eg.tensor(s, dtype=eg.float32).dtype == eg.float32
+    assert eg.tensor([1.1, 2.2]).dtype == eg.float32

@@ -57,6 +57,8 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
         data = data._data
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as an array does
         data = np.asarray(data)
+    elif not isinstance(data, (np.ndarray, list, tuple)) and hasattr(data, "__array__"):
+        data = np.asarray(data)  # a pandas Series or Index: its array, and so its dtype, as PyTorch's
     if isinstance(data, np.ndarray):
         _check_numeric(data.dtype, "data")
         # copy=None: copy only when needed (NumPy 2 raises for copy=False when a dtype change needs one)
@@ -190,7 +192,10 @@ class Tensor:
     # until one is registered; a non-leaf's hooks live on its node).
     __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_counter", "_view", "_arena", "_retains_grad",
                  "_hooks", "_inference", "__weakref__")
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+    # ndarray <op> Tensor defers to Tensor's reflected operators (NumPy's rule for an operand of a higher priority
+    # without __array_ufunc__), and a ufunc of tensors (np.exp(t)) reads them through __array__ and gives a tensor
+    # through __array_wrap__, as PyTorch's
+    __array_priority__ = 1000
 
     def __init__(self, *args, requires_grad: bool = False, dtype=None, device=None) -> None:
         """``torch.Tensor`` (the FloatTensor constructor): ``Tensor(2, 3)`` is a zero tensor of that size,
@@ -275,6 +280,12 @@ class Tensor:
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
+
+    def __array_wrap__(self, array, context=None, return_scalar: bool = False):
+        """A NumPy ufunc's result on tensors (``np.exp(t)``, ``np.sqrt(loss)``) as a tensor, as PyTorch's (a bool
+        result as uint8, PyTorch's legacy workaround there)."""
+        array = np.asarray(array)
+        return Tensor._wrap(array.astype(np.uint8) if array.dtype == np.bool_ else array)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
