@@ -354,3 +354,46 @@ def test_tensor_of_an_array_like_keeps_its_dtype():
     assert eg.tensor(SeriesLike(np.array([1, 2], np.int32))).dtype == eg.int32
     assert eg.tensor(s, dtype=eg.float32).dtype == eg.float32
     assert eg.tensor([1.1, 2.2]).dtype == eg.float32
+
+
+def test_compiled_function_taking_the_model_and_optimizer_as_arguments():
+    """gpt-fast's ``decode_one_token(model, x, pos)`` and ``step(model, opt, x, y)``: the models and optimizers
+    passed as arguments are the step's state (it had fallen back: their parameters looked like foreign arrays)."""
+    import copy as _copy
+
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = eg.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    eg.manual_seed(0)
+    model = eg.nn.Sequential(eg.nn.Linear(3, 4), eg.nn.Tanh(), eg.nn.Linear(4, 1))
+    twin = _copy.deepcopy(model)
+    opt, opt_twin = eg.optim.Adam(model.parameters(), lr=0.01), eg.optim.Adam(twin.parameters(), lr=0.01)
+    compiled = eg.compile(step)
+    x, y = eg.randn(8, 3), eg.randn(8, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(6):
+            got, want = compiled(model, opt, x, y), step(twin, opt_twin, x, y)
+            assert got.item() == want.item()
+    assert compiled.replays >= 1 and compiled.fallback_reason is None
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    # another model as the argument: its own state, not the first model's
+    other = eg.nn.Sequential(eg.nn.Linear(3, 4), eg.nn.Tanh(), eg.nn.Linear(4, 1))
+    other_twin = _copy.deepcopy(other)
+    o1, o2 = eg.optim.Adam(other.parameters(), lr=0.01), eg.optim.Adam(other_twin.parameters(), lr=0.01)
+    for _ in range(3):
+        assert compiled(other, o1, x, y).item() == step(other_twin, o2, x, y).item()
+    # a parameter replaced between calls is seen
+    with eg.no_grad():
+        model[0].weight = eg.nn.Parameter(eg.zeros(4, 3))
+        twin[0].weight = eg.nn.Parameter(eg.zeros(4, 3))
+    opt, opt_twin = eg.optim.Adam(model.parameters(), lr=0.01), eg.optim.Adam(twin.parameters(), lr=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            assert compiled(model, opt, x, y).item() == step(twin, opt_twin, x, y).item()

@@ -88,7 +88,7 @@ class CompiledFunction:
             # (a guard that fails at once, call after call: something it reads changes at every call, which the
             # full path tolerates; making guards then only costs time)
             self._guard_misses = 0 if guard.used else self._guard_misses + 1
-        objects = self._reach.objects()
+        objects = self._reach.objects() + _modules_given(args, kwargs)
         reached = tuple(map(token, objects))  # (a plain value by value: 1.0 + 0 is another object)
         if self._state is None or reached != self._reached:  # first call, or a name now stands for another object
             self._rebound = self._rebound + 1 if self._reached else 0
@@ -147,7 +147,7 @@ class CompiledFunction:
 
     def _agrees(self, guard: Guard, args, kwargs) -> None:
         """(Tests: ``_check_guard``.) Raise AssertionError unless the full path would replay ``guard.entry``."""
-        reached = tuple(map(token, self._reach.objects()))
+        reached = tuple(map(token, self._reach.objects() + _modules_given(args, kwargs)))
         identities, signature, hooks = self._state.observe()
         key = self._key(args, kwargs, signature)
         why = None if reached == self._reached else "a name now stands for another object"
@@ -373,6 +373,16 @@ def _rebuilt(a, fn):
 
 def _map_tensors(args, kwargs, fn):
     return [_rebuilt(a, fn) for a in args], {k: _rebuilt(v, fn) for k, v in kwargs.items()}
+
+
+def _modules_given(args, kwargs) -> list:
+    """The models and optimizers passed as arguments (gpt-fast's ``decode_one_token(model, x, input_pos)``): the
+    step's state as much as those it names (an argument's identity is in the signature, so another model is
+    another call's)."""
+    from eigengrad.nn.modules.module import Module
+    from eigengrad.optim.optimizer import Optimizer
+
+    return [a for a in (*args, *kwargs.values()) if isinstance(a, (Module, Optimizer))]
 
 
 def _arg_signature(args, kwargs) -> tuple:
