@@ -397,3 +397,23 @@ def test_compiled_function_taking_the_model_and_optimizer_as_arguments():
         warnings.simplefilter("ignore")
         for _ in range(3):
             assert compiled(model, opt, x, y).item() == step(twin, opt_twin, x, y).item()
+
+
+def test_bce_weights_of_another_float_dtype_and_target_range():
+    """pos_weight computed from float64 labels (``torch.from_numpy(df.y.values)``): PyTorch multiplies it into the
+    float32 loss; nll/cross-entropy class weights must match (PyTorch's RuntimeError); BCE's targets in [0, 1]."""
+    F = eg.nn.functional
+    y = eg.tensor([0.0, 0.0, 1.0, 1.0])
+    x = eg.zeros(4)
+    pw = eg.tensor([3.0], dtype=eg.float64)
+    got = eg.nn.BCEWithLogitsLoss(pos_weight=pw)(x, y)
+    want = eg.nn.BCEWithLogitsLoss(pos_weight=pw.float())(x, y)
+    assert got.dtype == eg.float32 and got.item() == want.item()
+    assert F.binary_cross_entropy_with_logits(x, y, weight=eg.ones(4, dtype=eg.float64)).dtype == eg.float32
+    p = eg.full((4,), 0.3)
+    assert F.binary_cross_entropy(p, y, weight=eg.ones(4, dtype=eg.float64)).dtype == eg.float32
+    with pytest.raises(RuntimeError, match="expected dtype float32"):
+        F.cross_entropy(eg.zeros(4, 2), y.long(), weight=eg.tensor([1.0, 2.0], dtype=eg.float64))
+    for bad in ([0.0, 1.0, 2.0, 1.0], [0.0, -0.5, 1.0, 1.0], [0.0, float("nan"), 1.0, 1.0]):
+        with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+            F.binary_cross_entropy(p, eg.tensor(bad))

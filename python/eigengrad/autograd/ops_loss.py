@@ -221,6 +221,11 @@ class BCE(Primitive):
 
             raise ArgumentError("input: all elements should be between 0 and 1 (probabilities); "
                                 f"got values in [{float(np.nanmin(x))}, {float(np.nanmax(x))}]")
+        if y.size and not (np.all(y >= 0) and np.all(y <= 1)):  # (PyTorch's check: labels coded 1/2 fail)
+            from eigengrad._errors import ArgumentError
+
+            raise ArgumentError("target: all elements of target should be between 0 and 1; got values in "
+                                f"[{float(np.nanmin(y))}, {float(np.nanmax(y))}]")
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), -100)
             log_1mx = np.maximum(np.log1p(-x), -100)

@@ -80,15 +80,17 @@ def _paired(input: Tensor, target, broadcast: str = "warn", name: str = "target"
     return input, target
 
 
-def _const(value, input: Tensor, name: str) -> np.ndarray | None:
-    """A constant weight as an array of input's dtype (Tensor or array-like), or None."""
+def _const(value, input: Tensor, name: str, cast: bool = False) -> np.ndarray | None:
+    """A constant weight as an array of input's dtype (Tensor or array-like), or None. A tensor of another dtype
+    is PyTorch's RuntimeError (class weights of nll_loss), or with ``cast`` converted (the BCE losses: PyTorch
+    multiplies their weights into the loss in place, in the input's dtype)."""
     if value is None:
         return None
     arr = value._data if isinstance(value, Tensor) else np.asarray(value)
     if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
-    if isinstance(value, Tensor) and arr.dtype != input.dtype:
-        raise TypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {arr.dtype}")
+        raise ArgumentTypeError(f"{name}: expected a float tensor, got dtype {arr.dtype}")
+    if isinstance(value, Tensor) and arr.dtype != input.dtype and not cast:
+        raise ArgumentTypeError(f"{name}: expected dtype {input.dtype} (the dtype of input), got {arr.dtype}")
     arr = np.asarray(arr, input.dtype)
     return _kernels.contiguous(arr) if arr.ndim else arr  # (a strided weight, w.expand(...): a recorded copy)
 
@@ -207,7 +209,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
     reduction = _R.resolve(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     target = _like(target, input)
-    w = _const(weight, input, "weight")
+    w = _const(weight, input, "weight", cast=True)
     if w is not None:
         w = _trailing(w, input.shape, "weight")
         # the full shape through _kernels.contiguous (eg.compile records the copy; a 0-d weight of a 0-d input
@@ -231,8 +233,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, size_av
     reduction = _R.resolve(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     input, target = _paired(input, target, broadcast="error")
-    w = _trailing(_const(weight, input, "weight"), input.shape, "weight")
-    pw = _trailing(_const(pos_weight, input, "pos_weight"), input.shape, "pos_weight")
+    w = _trailing(_const(weight, input, "weight", cast=True), input.shape, "weight")
+    pw = _trailing(_const(pos_weight, input, "pos_weight", cast=True), input.shape, "pos_weight")
     return L.BCEWithLogits.apply(input, target, weight=w, pos_weight=pw, reduction=reduction)
 
 
