@@ -417,3 +417,28 @@ def test_bce_weights_of_another_float_dtype_and_target_range():
     for bad in ([0.0, 1.0, 2.0, 1.0], [0.0, -0.5, 1.0, 1.0], [0.0, float("nan"), 1.0, 1.0]):
         with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
             F.binary_cross_entropy(p, eg.tensor(bad))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_random_sampler_of_ten_billion_draws_is_drawn_as_it_is_read(workers):
+    """minGPT's Trainer: RandomSampler(ds, replacement=True, num_samples=int(1e10)) (an allocation of 75 GiB was
+    attempted). Pieces are drawn as the epoch is read, in the generator's order: the first batches are those of
+    a short epoch from the same seed."""
+    from eigengrad.data.sampler import EAGER_LIMIT
+
+    ds = eg.utils.data.TensorDataset(eg.arange(100))
+    huge = eg.utils.data.RandomSampler(ds, replacement=True, num_samples=10**10,
+                                       generator=eg.Generator().manual_seed(3))
+    short = eg.utils.data.RandomSampler(ds, replacement=True, num_samples=12, generator=eg.Generator().manual_seed(3))
+    loader = eg.utils.data.DataLoader(ds, sampler=huge, batch_size=4, num_workers=workers)
+    assert len(loader) == 2_500_000_000
+    first = [b[0].tolist() for _, b in zip(range(3), loader)]
+    assert sum(first, []) == list(short)
+    fresh = eg.utils.data.RandomSampler(ds, replacement=True, num_samples=10**10,
+                                        generator=eg.Generator().manual_seed(3))
+    assert next(iter(fresh)) == first[0][0]
+    # across a piece boundary the batches stay whole and the draws continue
+    mid = eg.utils.data.RandomSampler(ds, replacement=True, num_samples=EAGER_LIMIT + 7)
+    batches = eg.utils.data.BatchSampler(mid, 5, drop_last=False).batches()
+    sizes = [len(b) for b in batches]
+    assert sum(sizes) == EAGER_LIMIT + 7 and set(sizes[:-1]) == {5} and sizes[-1] == (EAGER_LIMIT + 7) % 5

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import itertools
 import random as _pyrandom
 import threading
 import traceback
@@ -38,6 +39,9 @@ from eigengrad.data.sampler import (
 )
 
 _local = threading.local()
+
+# batches per piece of an epoch drawn a piece at a time (see _worker_epoch)
+_PIECE_BATCHES = 1 << 14
 
 
 class WorkerInfo:
@@ -349,7 +353,18 @@ class DataLoader:
                 except Exception as error:
                     return _Raised(error, worker.info.id)
 
-        yield from prefetched(list(enumerate(batches)), fetch, depth, timeout)
+        if isinstance(batches, list):
+            yield from prefetched(list(enumerate(batches)), fetch, depth, timeout)
+            return
+        # an epoch drawn a piece at a time (sampler.EAGER_LIMIT): each piece drawn here, in the calling thread (the
+        # generator's draws in their order), then prefetched
+        start = 0
+        while True:
+            piece = list(itertools.islice(batches, _PIECE_BATCHES))
+            if not piece:
+                return
+            yield from prefetched(list(enumerate(piece, start)), fetch, depth, timeout)
+            start += len(piece)
 
 
 def _alternating(loader: DataLoader, workers: list):

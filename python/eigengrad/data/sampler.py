@@ -7,6 +7,7 @@ generator: a seed fixes every epoch's order.
 """
 from __future__ import annotations
 
+import itertools
 import operator
 from typing import Iterator, Sequence
 from types import GenericAlias
@@ -56,8 +57,16 @@ class Sampler:
         given sequence, as PyTorch's)."""
         return self._draw()
 
+    def _draw_chunks(self, size: int) -> Iterator[np.ndarray]:
+        """The epoch's indices in pieces of about ``size``, each drawn when asked for (an epoch too long to hold:
+        minGPT's ``RandomSampler(ds, replacement=True, num_samples=int(1e10))``). Here: the whole epoch."""
+        yield self._draw()
+
     def __iter__(self) -> Iterator[int]:
-        return iter(self._draw().tolist())
+        # the whole epoch drawn now (a very long one: its first piece now, the others as they are reached)
+        chunks = self._draw_chunks(EAGER_LIMIT)
+        first = next(chunks, np.empty(0, dtype=np.int64))
+        return itertools.chain(first.tolist(), (i for chunk in chunks for i in chunk.tolist()))
 
 
 class SequentialSampler(Sampler):
@@ -102,6 +111,16 @@ class RandomSampler(Sampler):
             return _uniform_ints(n, k, self.generator)
         rounds = [_random.permutation(n, self.generator) for _ in range(-(-k // n) if n else 0)]
         return np.concatenate(rounds)[:k] if rounds else np.zeros(0, np.int64)
+
+    def _draw_chunks(self, size: int) -> Iterator[np.ndarray]:
+        n, k = len(self.data_source), self.num_samples
+        if k <= size or n == 0:
+            yield self._draw()
+            return
+        for start in range(0, k, size):  # draws with replacement, or one permutation after another
+            m = min(size, k - start)
+            yield _uniform_ints(n, m, self.generator) if self.replacement else \
+                np.concatenate([_random.permutation(n, self.generator) for _ in range(-(-m // n))])[:m]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -212,13 +231,27 @@ class BatchSampler(Sampler):
         batches = self.batches()
         return np.concatenate(batches) if batches else np.empty(0, dtype=np.int64)
 
-    def batches(self) -> list[np.ndarray]:
-        """The epoch's batches as index arrays (a subclass's own ``__iter__`` is followed)."""
+    def batches(self) -> list[np.ndarray] | Iterator[np.ndarray]:
+        """The epoch's batches as index arrays (a subclass's own ``__iter__`` is followed); an epoch of more than
+        EAGER_LIMIT indices as an iterator that draws them a piece at a time."""
         if type(self).__iter__ is not BatchSampler.__iter__:
             return [np.asarray(b, dtype=np.int64) for b in self]
+        if draws_indices(self.sampler) and len(self.sampler) > EAGER_LIMIT:
+            return self._lazy_batches()
         idx = epoch_indices(self.sampler)
         stop = len(idx) - len(idx) % self.batch_size if self.drop_last else len(idx)
         return [idx[b:b + self.batch_size] for b in range(0, stop, self.batch_size)]
+
+    def _lazy_batches(self) -> Iterator[np.ndarray]:
+        carry = np.empty(0, dtype=np.int64)
+        for chunk in self.sampler._draw_chunks(EAGER_LIMIT // 4):
+            buf = np.concatenate([carry, chunk])
+            full = len(buf) - len(buf) % self.batch_size
+            for b in range(0, full, self.batch_size):
+                yield buf[b:b + self.batch_size]
+            carry = buf[full:]
+        if len(carry) and not self.drop_last:
+            yield carry
 
     def __iter__(self):
         return (b.tolist() for b in self.batches())
@@ -226,6 +259,10 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+# An epoch of more indices than this is drawn a piece at a time as it is iterated (4 M int64: 32 MB), not at once
+EAGER_LIMIT = 1 << 22
 
 
 def epoch_indices(sampler) -> np.ndarray:
