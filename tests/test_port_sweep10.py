@@ -442,3 +442,19 @@ def test_random_sampler_of_ten_billion_draws_is_drawn_as_it_is_read(workers):
     batches = eg.utils.data.BatchSampler(mid, 5, drop_last=False).batches()
     sizes = [len(b) for b in batches]
     assert sum(sizes) == EAGER_LIMIT + 7 and set(sizes[:-1]) == {5} and sizes[-1] == (EAGER_LIMIT + 7) % 5
+
+
+def test_backends_cuda_attention_switches():
+    cuda = eg.backends.cuda
+    assert cuda.cudnn_sdp_enabled()
+    cuda.enable_cudnn_sdp(False)
+    assert not cuda.cudnn_sdp_enabled()
+    cuda.enable_cudnn_sdp(True)
+    assert not cuda.fp16_bf16_reduction_math_sdp_allowed()
+    cuda.allow_fp16_bf16_reduction_math_sdp(True)
+    assert cuda.fp16_bf16_reduction_math_sdp_allowed()
+    cuda.allow_fp16_bf16_reduction_math_sdp(False)
+    q = eg.ones(1, 1, 2, 2)
+    params = cuda.SDPAParams(q, q, q, None, 0.0, False, False)
+    assert not cuda.is_flash_attention_available()
+    assert not cuda.can_use_flash_attention(params) and not cuda.can_use_efficient_attention(params, debug=True)

@@ -27,7 +27,7 @@ def preferred_linalg_library(backend=None):
 
 # The scaled-dot-product-attention backends' switches (CUDA's; eigengrad's attention is its own CPU kernel,
 # which none of them changes): set and read back as in PyTorch.
-_sdp = {"flash": True, "mem_efficient": True, "math": True}
+_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True, "fp16_bf16_reduction_math": False}
 
 
 def flash_sdp_enabled() -> bool:
@@ -55,6 +55,46 @@ def enable_math_sdp(enabled: bool) -> None:
 
 
 def cudnn_sdp_enabled() -> bool:
+    return _sdp["cudnn"]
+
+
+def enable_cudnn_sdp(enabled: bool) -> None:
+    _sdp["cudnn"] = bool(enabled)
+
+
+def allow_fp16_bf16_reduction_math_sdp(enabled: bool) -> None:
+    _sdp["fp16_bf16_reduction_math"] = bool(enabled)
+
+
+def fp16_bf16_reduction_math_sdp_allowed() -> bool:
+    return _sdp["fp16_bf16_reduction_math"]
+
+
+def is_flash_attention_available() -> bool:
+    """Whether PyTorch was built with CUDA's flash attention: no (no CUDA here)."""
+    return False
+
+
+class SDPAParams:
+    """The arguments of one attention call, for the ``can_use_*`` checks (``torch.backends.cuda.SDPAParams``)."""
+
+    def __init__(self, query, key, value, attn_mask, dropout, is_causal, enable_gqa=False) -> None:
+        self.query, self.key, self.value, self.attn_mask = query, key, value, attn_mask
+        self.dropout, self.is_causal, self.enable_gqa = dropout, is_causal, enable_gqa
+
+
+def can_use_flash_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """Whether CUDA's flash kernel could run ``params``: never here (no CUDA)."""
+    return False
+
+
+def can_use_efficient_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """Whether CUDA's memory-efficient kernel could run ``params``: never here (no CUDA)."""
+    return False
+
+
+def can_use_cudnn_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """Whether cuDNN's attention could run ``params``: never here (no CUDA)."""
     return False
 
 
@@ -83,4 +123,6 @@ def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_e
 
 __all__ = ["matmul", "is_built", "preferred_linalg_library", "flash_sdp_enabled", "mem_efficient_sdp_enabled",
            "math_sdp_enabled", "enable_flash_sdp", "enable_mem_efficient_sdp", "enable_math_sdp", "cudnn_sdp_enabled",
-           "sdp_kernel"]
+           "sdp_kernel", "enable_cudnn_sdp", "allow_fp16_bf16_reduction_math_sdp",
+           "fp16_bf16_reduction_math_sdp_allowed", "is_flash_attention_available", "SDPAParams", "can_use_flash_attention", "can_use_efficient_attention",
+           "can_use_cudnn_attention"]
