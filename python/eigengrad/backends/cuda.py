@@ -124,5 +124,5 @@ def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_e
 __all__ = ["matmul", "is_built", "preferred_linalg_library", "flash_sdp_enabled", "mem_efficient_sdp_enabled",
            "math_sdp_enabled", "enable_flash_sdp", "enable_mem_efficient_sdp", "enable_math_sdp", "cudnn_sdp_enabled",
            "sdp_kernel", "enable_cudnn_sdp", "allow_fp16_bf16_reduction_math_sdp",
-           "fp16_bf16_reduction_math_sdp_allowed", "is_flash_attention_available", "SDPAParams", "can_use_flash_attention", "can_use_efficient_attention",
-           "can_use_cudnn_attention"]
+           "fp16_bf16_reduction_math_sdp_allowed", "is_flash_attention_available", "SDPAParams",
+           "can_use_flash_attention", "can_use_efficient_attention", "can_use_cudnn_attention"]
