@@ -26,10 +26,10 @@ def test_sigmoid_within_a_few_ulp():
     assert (np.abs(got[tail] - ref[tail]) / ref[tail]).max() < 1e-6
 
 
-def test_tanh_within_two_ulp_and_not_clamped():
+def test_tanh_within_four_ulp_and_not_clamped():
     ref = np.tanh(GRID.astype(np.float64))
     got = eg.tanh(eg.from_numpy(GRID)).numpy()
-    assert _ulps(got, ref).max() <= 2
+    assert _ulps(got, ref).max() <= 4  # (Eigen's fit inside, the exact tail beyond its clamp)
     t8 = eg.tanh(eg.tensor([8.0, -8.5]))
     np.testing.assert_array_equal(t8.numpy(), np.tanh(np.array([8.0, -8.5])).astype(np.float32))
     assert float(t8[0]) < 1.0 and np.isfinite(eg.atanh(t8).numpy()).all()
