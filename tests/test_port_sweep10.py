@@ -458,3 +458,14 @@ def test_backends_cuda_attention_switches():
     params = cuda.SDPAParams(q, q, q, None, 0.0, False, False)
     assert not cuda.is_flash_attention_available()
     assert not cuda.can_use_flash_attention(params) and not cuda.can_use_efficient_attention(params, debug=True)
+
+
+def test_range_pin_memory_and_ipc_collect_as_pytorch_without_cuda():
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        r = eg.range(0, 3)
+    assert r.tolist() == [0.0, 1.0, 2.0, 3.0] and r.dtype == eg.float32
+    loader = eg.utils.data.DataLoader(eg.utils.data.TensorDataset(eg.ones(4)), batch_size=2, pin_memory=True)
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
+        assert len(list(loader)) == 2
+    with pytest.raises(AssertionError):
+        eg.cuda.ipc_collect()

@@ -73,6 +73,11 @@ def initial_seed() -> int:
     raise cpu_only_error("cuda")
 
 
+def ipc_collect() -> None:
+    """PyTorch's collection of CUDA IPC memory: its error without CUDA."""
+    raise cpu_only_error("cuda")
+
+
 def get_device_properties(device=None):
     raise cpu_only_error("cuda" if device is None else device)
 
@@ -102,7 +107,7 @@ __all__ = ["is_available", "device_count", "is_initialized", "is_bf16_supported"
            "max_memory_allocated", "reset_peak_memory_stats", "current_device", "set_device", "get_device_name",
            "memory_reserved", "max_memory_reserved", "memory_stats", "reset_max_memory_allocated",
            "get_rng_state_all", "set_rng_state_all", "set_rng_state", "get_rng_state", "initial_seed",
-           "get_device_properties", "get_device_capability", "mem_get_info"]
+           "get_device_properties", "get_device_capability", "mem_get_info", "ipc_collect"]
 
 
 from eigengrad.cuda import amp  # noqa: E402,F401  (a submodule: `from torch.cuda.amp import ...` works)

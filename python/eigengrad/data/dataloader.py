@@ -290,6 +290,9 @@ class DataLoader:
             yield collate(batch)
 
     def __iter__(self):
+        if self.pin_memory:  # (PyTorch's warning at each iterator on a machine without an accelerator)
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", UserWarning, stacklevel=2)
         return _LoaderIter(self._epoch(), self)
 
     def _epoch(self):

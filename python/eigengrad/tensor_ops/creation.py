@@ -250,7 +250,10 @@ def _arange(bounds: list, n: int, dt: np.dtype) -> np.ndarray:
 
 
 def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False):
-    """Deprecated in PyTorch: start .. end inclusive."""
+    """Deprecated in PyTorch (with its warning): start .. end inclusive."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=2)
     if end is None:
         start, end = 0, start
     return arange(start, end + (step if step > 0 else -step) * 0.5, step, dtype=dtype or _tensor().default_float(),
