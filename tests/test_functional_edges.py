@@ -15,7 +15,7 @@ try:
 except ImportError:  # the side-by-side checks skip; the rest run
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed (the side-by-side check needs it)")
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed: these compare with PyTorch side by side (pip install torch==2.13.0)")
 
 
 # --- max_unpool ----------------------------------------------------------------------------------------------

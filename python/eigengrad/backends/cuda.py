@@ -30,44 +30,22 @@ def preferred_linalg_library(backend=None):
 _sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True, "fp16_bf16_reduction_math": False}
 
 
-def flash_sdp_enabled() -> bool:
-    return _sdp["flash"]
+def _switch(name: str) -> tuple:
+    """(read, set) of one switch of ``_sdp``."""
+    def read() -> bool:
+        return _sdp[name]
+
+    def set_to(enabled: bool) -> None:
+        _sdp[name] = bool(enabled)
+
+    return read, set_to
 
 
-def mem_efficient_sdp_enabled() -> bool:
-    return _sdp["mem_efficient"]
-
-
-def math_sdp_enabled() -> bool:
-    return _sdp["math"]
-
-
-def enable_flash_sdp(enabled: bool) -> None:
-    _sdp["flash"] = bool(enabled)
-
-
-def enable_mem_efficient_sdp(enabled: bool) -> None:
-    _sdp["mem_efficient"] = bool(enabled)
-
-
-def enable_math_sdp(enabled: bool) -> None:
-    _sdp["math"] = bool(enabled)
-
-
-def cudnn_sdp_enabled() -> bool:
-    return _sdp["cudnn"]
-
-
-def enable_cudnn_sdp(enabled: bool) -> None:
-    _sdp["cudnn"] = bool(enabled)
-
-
-def allow_fp16_bf16_reduction_math_sdp(enabled: bool) -> None:
-    _sdp["fp16_bf16_reduction_math"] = bool(enabled)
-
-
-def fp16_bf16_reduction_math_sdp_allowed() -> bool:
-    return _sdp["fp16_bf16_reduction_math"]
+flash_sdp_enabled, enable_flash_sdp = _switch("flash")
+mem_efficient_sdp_enabled, enable_mem_efficient_sdp = _switch("mem_efficient")
+math_sdp_enabled, enable_math_sdp = _switch("math")
+cudnn_sdp_enabled, enable_cudnn_sdp = _switch("cudnn")
+fp16_bf16_reduction_math_sdp_allowed, allow_fp16_bf16_reduction_math_sdp = _switch("fp16_bf16_reduction_math")
 
 
 def is_flash_attention_available() -> bool:
@@ -84,18 +62,11 @@ class SDPAParams:
 
 
 def can_use_flash_attention(params: SDPAParams, debug: bool = False) -> bool:
-    """Whether CUDA's flash kernel could run ``params``: never here (no CUDA)."""
+    """Whether a CUDA attention kernel (flash, memory-efficient, cuDNN) could run ``params``: never (no CUDA)."""
     return False
 
 
-def can_use_efficient_attention(params: SDPAParams, debug: bool = False) -> bool:
-    """Whether CUDA's memory-efficient kernel could run ``params``: never here (no CUDA)."""
-    return False
-
-
-def can_use_cudnn_attention(params: SDPAParams, debug: bool = False) -> bool:
-    """Whether cuDNN's attention could run ``params``: never here (no CUDA)."""
-    return False
+can_use_efficient_attention = can_use_cudnn_attention = can_use_flash_attention
 
 
 def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_efficient: bool = True,
