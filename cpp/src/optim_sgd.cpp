@@ -35,7 +35,7 @@ void sgd_step(T* param, const T* grad, T* momentum_buffer, index_t n, const SgdO
   else chunk = decay ? &sgd_chunk<T, true, true, true> : &sgd_chunk<T, false, true, true>;
   parallel_for(n, kElementwiseGrain, [&](index_t b, index_t e) {
     chunk(param + b, grad + b, momentum_buffer ? momentum_buffer + b : nullptr, e - b, lr, sign, wd, mu, damp, first);
-  });
+  }, Schedule::kShared);  // as the other optimizers' for_chunks (parallel.hpp)
 }
 
 template void sgd_step<float>(float*, const float*, float*, index_t, const SgdOptions&);
