@@ -161,6 +161,8 @@ def test_integer_max_pool_matches_pytorch():
         st = np.random.RandomState(trial)
         if dt == np.int64 and rng.random() < 0.5:
             x = (st.randint(-5, 5, shape) + 2**60).astype(np.int64)
+        elif dt == np.int32 and rng.random() < 0.5:  # the whole range (pooled as float64 values, exact)
+            x = st.randint(-2**31, 2**31 - 1, shape, dtype=np.int64).astype(np.int32)
         else:
             x = st.randint(max(np.iinfo(dt).min, -100), min(np.iinfo(dt).max, 100), shape).astype(dt)
         k = rng.randint(1, 3)

@@ -444,6 +444,25 @@ def test_random_sampler_of_ten_billion_draws_is_drawn_as_it_is_read(workers):
     assert sum(sizes) == EAGER_LIMIT + 7 and set(sizes[:-1]) == {5} and sizes[-1] == (EAGER_LIMIT + 7) % 5
 
 
+@pytest.mark.parametrize("replacement", [False, True])
+def test_random_sampler_pieces_are_the_eager_draws(replacement):
+    """A long epoch drawn a piece at a time gives the eager epoch's indices from the same seed; without replacement
+    the permutations run on across the pieces' ends (PyTorch's order: whole permutations, then the head of one)."""
+    ds = eg.utils.data.TensorDataset(eg.arange(7))
+    for k in (1, 5, 7, 20, 23):
+        def sampler():
+            return eg.utils.data.RandomSampler(ds, replacement=replacement, num_samples=k,
+                                               generator=eg.Generator().manual_seed(1))
+        eager = sampler()._draw()
+        pieces = list(sampler()._draw_chunks(3))
+        assert [len(p) for p in pieces] == [3] * (k // 3) + ([k % 3] if k % 3 else [])
+        assert np.concatenate(pieces).tolist() == eager.tolist() == list(sampler())
+        if not replacement:
+            for w in range(0, k, 7):
+                assert len(set(eager[w:w + 7].tolist())) == len(eager[w:w + 7])  # each window a permutation's part
+            assert sorted(eager[:k - k % 7].tolist()) == sorted(list(range(7)) * (k // 7))
+
+
 def test_backends_cuda_attention_switches():
     cuda = eg.backends.cuda
     assert cuda.cudnn_sdp_enabled()

@@ -518,15 +518,13 @@ class Tensor:
     def add_(self, other, *deprecated, alpha=1) -> "Tensor":
         """self += alpha * other, in place (``add_(alpha, other)``: PyTorch's deprecated order, with its warning)."""
         if deprecated:
-            other, alpha = _arith.number_first("add_", other, deprecated, "Number alpha, Tensor other",
-                                               "Tensor other, *, Number alpha = 1", alpha != 1)
+            other, alpha = _arith.alpha_first("add_", other, deprecated, alpha)
         return inplace.arithmetic(self, "add_", other, alpha)
 
     def sub_(self, other, *deprecated, alpha=1) -> "Tensor":
         """self -= alpha * other, in place (``sub_(alpha, other)``: PyTorch's deprecated order, with its warning)."""
         if deprecated:
-            other, alpha = _arith.number_first("sub_", other, deprecated, "Number alpha, Tensor other",
-                                               "Tensor other, *, Number alpha = 1", alpha != 1)
+            other, alpha = _arith.alpha_first("sub_", other, deprecated, alpha)
         return inplace.arithmetic(self, "sub_", other, alpha)
 
     def mul_(self, other) -> "Tensor":

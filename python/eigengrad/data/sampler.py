@@ -104,23 +104,29 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _draw(self) -> np.ndarray:
-        n, k = len(self.data_source), self.num_samples
-        if n == 0 and k > 0:  # PyTorch fails too (a RuntimeError or a ZeroDivisionError): no index to draw
-            raise ArgumentError(f"RandomSampler: cannot draw {k} samples from an empty data_source")
-        if self.replacement:
-            return _uniform_ints(n, k, self.generator)
-        rounds = [_random.permutation(n, self.generator) for _ in range(-(-k // n) if n else 0)]
-        return np.concatenate(rounds)[:k] if rounds else np.zeros(0, np.int64)
+        return np.concatenate(list(self._pieces(max(self.num_samples, 1))))
 
     def _draw_chunks(self, size: int) -> Iterator[np.ndarray]:
+        return self._pieces(size)
+
+    def _pieces(self, size: int) -> Iterator[np.ndarray]:
+        """The epoch's indices in pieces of ``size`` (the last shorter), each drawn when reached: independent
+        uniform draws with replacement; else one permutation after another, a permutation cut by a piece's end
+        going on in the next piece (PyTorch's order: ``num_samples // n`` whole permutations, then the head of
+        one more)."""
         n, k = len(self.data_source), self.num_samples
-        if k <= size or n == 0:
-            yield self._draw()
-            return
-        for start in range(0, k, size):  # draws with replacement, or one permutation after another
+        if n == 0:  # PyTorch fails too (a RuntimeError or a ZeroDivisionError): no index to draw
+            raise ArgumentError(f"RandomSampler: cannot draw {k} samples from an empty data_source")
+        rest = np.zeros(0, np.int64)  # the part of the last permutation not yet given out
+        for start in range(0, k, size):
             m = min(size, k - start)
-            yield _uniform_ints(n, m, self.generator) if self.replacement else \
-                np.concatenate([_random.permutation(n, self.generator) for _ in range(-(-m // n))])[:m]
+            if self.replacement:
+                yield _uniform_ints(n, m, self.generator)
+                continue
+            parts = [rest] + [_random.permutation(n, self.generator) for _ in range(-(-(m - len(rest)) // n))]
+            block = np.concatenate(parts)
+            yield block[:m]
+            rest = block[m:]
 
     def __len__(self) -> int:
         return self.num_samples

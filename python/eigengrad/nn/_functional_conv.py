@@ -200,8 +200,8 @@ def integer_pooling(input) -> bool:
 
 
 def integer_max_pool(pool, input: Tensor, dims: int, return_indices: bool, *options):
-    """``pool`` (max_pool2d or max_pool3d) of an integer tensor: the float kernel pools each value's rank among
-    the tensor's values (exact in float64; equal values have equal ranks, so the same first maximum wins) and
+    """``pool`` (max_pool2d or max_pool3d) of an integer tensor: the float kernel pools float64 keys in the values'
+    order (``_ranks``: exact; equal values have equal keys, so the same first maximum wins) and
     its indices pick the integers, whose bits no float holds (int64 beyond 2**53). A window wholly in the
     padding (index -1, value -inf for a float) gets the dtype's least value."""
     data = input._data  # (NumPy steps, so that a compiled step ranks and picks each call's values)
@@ -211,7 +211,10 @@ def integer_max_pool(pool, input: Tensor, dims: int, return_indices: bool, *opti
 
 
 def _ranks(data: np.ndarray) -> np.ndarray:
-    """Each value's rank among data's distinct values, as float64."""
+    """float64 values in data's order: integers of up to 32 bits themselves (exact), wider ones their rank among
+    data's distinct values (a sort; only those need it)."""
+    if data.dtype.itemsize <= 4:
+        return data.astype(np.float64)
     return np.unique(data.reshape(-1), return_inverse=True)[1].reshape(data.shape).astype(np.float64)
 
 

@@ -105,11 +105,19 @@ def number_first(name: str, number, rest: tuple, old: str, new: str, keyword_giv
     return rest[0], number
 
 
+def alpha_first(name: str, number, rest: tuple, alpha) -> tuple:
+    """(other, alpha) of add/sub's deprecated ``(alpha, other)`` order (``add(x, 0.1, y)``, ``p.data.add_(-lr,
+    d_p)``): number_first with the signatures PyTorch's warning names (the methods, ``add_``/``sub_``, without
+    the input)."""
+    lead = "" if name.endswith("_") else "Tensor input, "
+    return number_first(name, number, rest, f"{lead}Number alpha, Tensor other",
+                        f"{lead}Tensor other, *, Number alpha = 1", alpha != 1)
+
+
 def add(input, other, *deprecated, alpha=1, out=None):
     """input + alpha * other (``add(input, alpha, other)``, PyTorch's deprecated order, with its warning)."""
     if deprecated:
-        other, alpha = number_first("add", other, deprecated, "Tensor input, Number alpha, Tensor other",
-                                    "Tensor input, Tensor other, *, Number alpha = 1", alpha != 1)
+        other, alpha = alpha_first("add", other, deprecated, alpha)
     return _out.write(binary(ops.Add, input, other if alpha == 1 else _scaled(input, other, alpha)), out)
 
 
@@ -127,8 +135,7 @@ def _no_bool_subtraction(a, da, b, db) -> None:
 def sub(input, other, *deprecated, alpha=1, out=None):
     """input - alpha * other (``sub(input, alpha, other)``, PyTorch's deprecated order, with its warning)."""
     if deprecated:
-        other, alpha = number_first("sub", other, deprecated, "Tensor input, Number alpha, Tensor other",
-                                    "Tensor input, Tensor other, *, Number alpha = 1", alpha != 1)
+        other, alpha = alpha_first("sub", other, deprecated, alpha)
     if alpha != 1:  # (refused before scaling: a scaled bool is no longer bool)
         a, b = operand(input), operand(other)
         _no_bool_subtraction(a, getattr(a, "_data", None), b, getattr(b, "_data", None))
