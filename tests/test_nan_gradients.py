@@ -200,3 +200,26 @@ def test_compiled_fusions_follow_eager_at_nan():
                 assert fn.replays == 2
         for e, c in zip(*results):
             np.testing.assert_array_equal(c, e)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["elu", "celu", "selu"])
+def test_elu_family_gradient_where_exp_underflows(name, dtype):
+    """alpha * exp(x) below the smallest normal number: the subnormal, and 0 at -inf, as PyTorch and libm give, at
+    every level (Eigen's packet exp clamped its argument at AVX2 and SSE, giving 2.9e-39 for every float32 x below
+    -88.4, and flushed to 0 at AVX-512). Positions across a 64-element block and a partial one, a NaN beside."""
+    low = float(np.log(np.finfo(dtype).tiny))
+    tail = np.array([-INF, -1e30, NAN, low - 30.0, low - 10.0, low - 1.0, low - 0.01, low + 0.5, low + 5.0], dtype)
+    values = np.resize(np.concatenate([tail, [-1.0, 0.5]]).astype(dtype), 70)
+    _, g = _grad(ACTIVATIONS[name], values, dtype)
+    scale = {"elu": 1.0, "celu": 1.0, "selu": 1.0507009873554804934 * 1.6732632423543772848}[name]
+    expected = (scale * np.exp(values.astype(np.longdouble))).astype(dtype)
+    expected[values > 0] = {"selu": 1.0507009873554804934}.get(name, 1.0)
+    assert g[0] == 0 and g[1] == 0  # -inf, -1e30
+    np.testing.assert_allclose(g, expected, rtol=4 * np.finfo(dtype).eps, atol=2 * np.finfo(dtype).smallest_subnormal)
+    torch = pytest.importorskip("torch", reason="compares with PyTorch's gradient as well")
+    tx = torch.tensor(values, requires_grad=True)
+    getattr(torch.nn.functional, name)(tx).sum().backward()
+    ok = ~np.isnan(values)  # (at a NaN PyTorch's two loops differ: test_special_values_match_torch)
+    np.testing.assert_allclose(g[ok], tx.grad.numpy()[ok], rtol=4 * np.finfo(dtype).eps,
+                               atol=2 * np.finfo(dtype).smallest_subnormal)

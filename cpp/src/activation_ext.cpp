@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -36,6 +37,18 @@ void blocked(index_t n, const T* x, Pre&& pre, Post&& post) {
       post(i, m, static_cast<const T*>(xb), static_cast<const T*>(t1), static_cast<const T*>(t2));
     }
   });
+}
+
+// e = exp(arg) for a block whose exp() the packet code computed: where the result is below the smallest
+// normal number (arg < log(min)), again with std::exp. Eigen's packet exp clamps its argument (AVX2 and SSE:
+// exp(-inf) came out 2.9e-39 in float) or flushes to 0 (AVX-512); PyTorch gives 0 at -inf and the subnormal
+// above it. A whole block is tested with one vectorised minimum, so blocks without such values cost nothing.
+template <class T>
+void exp_subnormal_tail(const T* arg, T* e) {
+  static const T low = std::log(std::numeric_limits<T>::min());
+  if (!(CBlk<T>(arg).template minCoeff<Eigen::PropagateNumbers>() < low)) return;  // (a NaN beside: ignored)
+  for (int j = 0; j < kB; ++j)
+    if (arg[j] < low) e[j] = std::exp(arg[j]);
 }
 }  // namespace
 
@@ -86,7 +99,12 @@ void elu_forward(const T* x, T* y, index_t n, double alpha, double scale, double
 template <class T>
 void elu_backward(const T* gy, const T* x, T* gx, index_t n, double alpha, double scale, double input_scale) {
   const T neg = T(alpha * scale * input_scale), pos = T(scale), in = T(input_scale);
-  blocked<T>(n, x, [&](auto xv, auto t1, auto) { t1 = (xv.min(T(0)) * in).exp(); },
+  blocked<T>(n, x,
+             [&](auto xv, auto t1, auto t2) {
+               t2 = xv.min(T(0)) * in;
+               t1 = t2.exp();
+               exp_subnormal_tail(t2.data(), t1.data());
+             },
              [&](index_t i, index_t m, const T* xv, const T* e1, const T*) {
                const T* g = gy + i;
                T* out = gx + i;
