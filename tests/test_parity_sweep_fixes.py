@@ -465,11 +465,20 @@ def test_linear_interpolation_of_an_infinite_value_in_1d():
     if torch is None:
         return
     rng = np.random.default_rng(0)
-    for trial in range(60):  # finite values: the same bits as PyTorch's
+    # finite values: the same bits as PyTorch's, whose kernels fuse their multiply-adds as eigengrad's do from the
+    # avx2 level up; at the baseline level (no FMA) within the rounding of the source position (up to the input's
+    # length) times a difference of two values, and of the multiply-add
+    fused = eg.backends.cpu.get_cpu_capability() != "baseline"
+    for trial in range(60):
         a = rng.standard_normal((2, 3, int(rng.integers(1, 9)))).astype(np.float32)
         kw = dict(size=int(rng.integers(1, 20)), mode="linear", align_corners=bool(trial % 2))
         want = torch.nn.functional.interpolate(torch.tensor(a), **kw).numpy()
-        np.testing.assert_array_equal(F.interpolate(eg.tensor(a), **kw).numpy(), want)
+        got = F.interpolate(eg.tensor(a), **kw).numpy()
+        if fused:
+            np.testing.assert_array_equal(got, want)
+        else:
+            bound = 2 * np.finfo(np.float32).eps * np.abs(a).max() * (a.shape[-1] + 1)
+            np.testing.assert_allclose(got, want, rtol=0, atol=bound)
 
 
 def test_layer_argument_errors_are_pytorchs_runtime_error():

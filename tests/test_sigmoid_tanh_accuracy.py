@@ -29,7 +29,10 @@ def test_sigmoid_within_a_few_ulp():
 def test_tanh_within_four_ulp_and_not_clamped():
     ref = np.tanh(GRID.astype(np.float64))
     got = eg.tanh(eg.from_numpy(GRID)).numpy()
-    assert _ulps(got, ref).max() <= 4  # (Eigen's fit inside, the exact tail beyond its clamp)
+    # (Eigen's fit inside, the exact tail beyond its clamp; the baseline level has no FMA, so each of the fit's
+    # multiply-adds rounds twice: 5.4 ulp there on the Zen 5 host)
+    bound = 6 if eg.backends.cpu.get_cpu_capability() == "baseline" else 4
+    assert _ulps(got, ref).max() <= bound
     t8 = eg.tanh(eg.tensor([8.0, -8.5]))
     np.testing.assert_array_equal(t8.numpy(), np.tanh(np.array([8.0, -8.5])).astype(np.float32))
     assert float(t8[0]) < 1.0 and np.isfinite(eg.atanh(t8).numpy()).all()
