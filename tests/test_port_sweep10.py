@@ -488,3 +488,27 @@ def test_range_pin_memory_and_ipc_collect_as_pytorch_without_cuda():
         assert len(list(loader)) == 2
     with pytest.raises(AssertionError):
         eg.cuda.ipc_collect()
+
+
+def test_documented_differences_at_target_zero_and_softmax_in_place():
+    """docs/porting.md, 'Ties and tails': finite target gradients at target 0 where PyTorch's are NaN, and a softmax
+    output changed in place keeps a right gradient (eigengrad's softmax backward reads the input)."""
+    inp = eg.tensor([-1.0, -2.0, -0.5], requires_grad=True)
+    tgt = eg.tensor([0.0, 0.3, 0.7], requires_grad=True)
+    eg.nn.functional.kl_div(inp, tgt, reduction="sum").backward()
+    assert tgt.grad.tolist()[0] == 0.0
+    np.testing.assert_allclose(tgt.grad.numpy()[1:], np.log([0.3, 0.7]) + 1 - np.array([-2.0, -0.5]), rtol=1e-6)
+    inp = eg.tensor([-1.0, 2.0, 0.5], requires_grad=True)
+    tgt = eg.tensor([0.0, 3.0, 1.0], requires_grad=True)
+    eg.nn.functional.poisson_nll_loss(inp, tgt, full=True).backward()
+    assert float(tgt.grad[0]) == pytest.approx(1.0 / 3.0)  # -input / N: the Stirling term adds 0 below 1
+    a = eg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    w = eg.tensor([[0.5, -1.0, 2.0]])
+    s = eg.softmax(a, dim=1)
+    s.mul_(2)
+    (s * w).sum().backward()
+    b = eg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    (eg.softmax(b, dim=1) * 2 * w).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)
+    p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    np.testing.assert_allclose(a.grad.numpy()[0], 2 * p * (w.numpy()[0] - (p * w.numpy()[0]).sum()), rtol=1e-6)
