@@ -223,3 +223,31 @@ def test_elu_family_gradient_where_exp_underflows(name, dtype):
     ok = ~np.isnan(values)  # (at a NaN PyTorch's two loops differ: test_special_values_match_torch)
     np.testing.assert_allclose(g[ok], tx.grad.numpy()[ok], rtol=4 * np.finfo(dtype).eps,
                                atol=2 * np.finfo(dtype).smallest_subnormal)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, kw", [("softplus", {}), ("softplus", {"beta": 2.0}), ("gelu", {}),
+                                      ("gelu", {"approximate": "tanh"})])
+def test_softplus_and_gelu_where_exp_underflows(name, kw, dtype):
+    """The same exact exp tail (activation_ext.cpp, exact_exp) in softplus and GELU: softplus(-inf) and its gradient
+    0, the subnormal above (at AVX2 and SSE both had been 2.9e-39 for every float32 x below -88.4), and GELU's
+    gradient at -1e30 0 (it had been -1.2e-9)."""
+    low = float(np.log(np.finfo(dtype).tiny))
+    values = np.resize(np.array([-INF, -1e30, low - 30.0, low - 1.0, low + 0.5, -1.0, 0.5, 3.0], dtype), 70)
+    fn = getattr(F, name)
+    y, g = _grad(lambda t: fn(t, **kw), values, dtype)
+    tiny = 2 * np.finfo(dtype).smallest_subnormal
+    if name == "softplus":  # log1p(e) / beta and e / (1 + e), e = exp(beta x), in long double
+        e = np.exp(kw.get("beta", 1.0) * values.astype(np.longdouble))
+        np.testing.assert_allclose(y, (np.log1p(e) / kw.get("beta", 1.0)).astype(dtype), rtol=4e-6, atol=tiny)
+        np.testing.assert_allclose(g, (e / (1 + e)).astype(dtype), rtol=4e-6, atol=tiny)
+    if kw.get("approximate") != "tanh":  # (its x^3 overflows at -1e30 in float32: a NaN gradient, as PyTorch's)
+        assert g[1] == 0 and y[1] == 0  # -1e30 (at -inf GELU's gradient is -inf * 0, NaN, as PyTorch's)
+    if name == "softplus":
+        assert g[0] == 0 and y[0] == 0
+    torch = pytest.importorskip("torch", reason="compares with PyTorch's values and gradients as well")
+    tx = torch.tensor(values, requires_grad=True)
+    ty = getattr(torch.nn.functional, name)(tx, **kw)
+    ty.sum().backward()
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=4e-6, atol=tiny)
+    np.testing.assert_allclose(g, tx.grad.numpy(), rtol=4e-6, atol=tiny)
