@@ -15,7 +15,9 @@ try:
 except ImportError:  # the side-by-side checks skip; the rest run
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed: these compare with PyTorch side by side (pip install torch==2.13.0)")
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="PyTorch is not installed; these tests compare eigengrad with it side by side "
+                          "(pip install torch==2.13.0)")
 
 
 # --- max_unpool ----------------------------------------------------------------------------------------------

@@ -486,7 +486,7 @@ def test_range_pin_memory_and_ipc_collect_as_pytorch_without_cuda():
     loader = eg.utils.data.DataLoader(eg.utils.data.TensorDataset(eg.ones(4)), batch_size=2, pin_memory=True)
     with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
         assert len(list(loader)) == 2
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="eigengrad runs on the CPU only"):
         eg.cuda.ipc_collect()
 
 

@@ -104,12 +104,9 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _draw(self) -> np.ndarray:
-        return np.concatenate(list(self._pieces(max(self.num_samples, 1))))
+        return next(self._draw_chunks(self.num_samples))  # (num_samples >= 1, checked at construction)
 
     def _draw_chunks(self, size: int) -> Iterator[np.ndarray]:
-        return self._pieces(size)
-
-    def _pieces(self, size: int) -> Iterator[np.ndarray]:
         """The epoch's indices in pieces of ``size`` (the last shorter), each drawn when reached: independent
         uniform draws with replacement; else one permutation after another, a permutation cut by a piece's end
         going on in the next piece (PyTorch's order: ``num_samples // n`` whole permutations, then the head of
